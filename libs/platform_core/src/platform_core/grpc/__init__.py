@@ -1,0 +1,1 @@
+"""gRPC plumbing shared by every service: call context, error mapping, servers and channels."""

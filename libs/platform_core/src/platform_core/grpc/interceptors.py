@@ -1,0 +1,107 @@
+"""The interceptors every server and channel carries.
+
+Server side: bind the caller's tenant and principal (refusing calls without them) and turn domain errors
+into gRPC statuses, once, for every method. Client side: copy the bound context into the call metadata
+and apply the default deadline. Trace context is carried by OpenTelemetry's own gRPC instrumentation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from platform_core.errors import DomainError
+from platform_core.grpc.context import CallContext, bind_call_context, maybe_current_context
+from platform_core.grpc.errors import to_status
+
+log = logging.getLogger(__name__)
+
+# Infrastructure services answer without a tenant.
+EXEMPT_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+class ServerContextInterceptor(grpc.aio.ServerInterceptor):
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(EXEMPT_PREFIXES):
+            return handler
+        metadata = {key: value for key, value in (handler_call_details.invocation_metadata or ())}
+        call_context = CallContext.from_metadata(metadata)  # type: ignore[arg-type]
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _unary(handler.unary_unary, call_context, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _unary_stream(handler.unary_stream, call_context, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+async def _refuse_or_fail(context: grpc.aio.ServicerContext, exc: Exception, method: str) -> None:
+    if isinstance(exc, DomainError):
+        code, message, trailers = to_status(exc)
+        await context.abort(code, message, trailers)
+    log.exception("unexpected error in %s", method, exc_info=exc)
+    # Internal errors never leak details to callers.
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+
+def _unary(behaviour: Any, call_context: CallContext | None, method: str) -> Any:
+    async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if call_context is None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "tenant and principal metadata are required")
+        assert call_context is not None
+        with bind_call_context(call_context):
+            try:
+                return await behaviour(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - mapped to a status
+                await _refuse_or_fail(context, exc, method)
+
+    return handle
+
+
+def _unary_stream(behaviour: Any, call_context: CallContext | None, method: str) -> Any:
+    async def handle(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        if call_context is None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "tenant and principal metadata are required")
+        assert call_context is not None
+        with bind_call_context(call_context):
+            try:
+                async for item in behaviour(request, context):
+                    yield item
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - mapped to a status
+                await _refuse_or_fail(context, exc, method)
+
+    return handle
+
+
+class ClientContextInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, default_deadline: float) -> None:
+        self._deadline = default_deadline
+
+    async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        call_context = maybe_current_context()
+        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()))
+        if call_context is not None:
+            for key, value in call_context.metadata():
+                metadata[key] = value
+        timeout = client_call_details.timeout if client_call_details.timeout is not None else self._deadline
+        details = client_call_details._replace(metadata=metadata, timeout=timeout)
+        return await continuation(details, request)

@@ -1,0 +1,1 @@
+"""Integration events: the envelope, the transactional outbox and its relay, idempotent consumers."""

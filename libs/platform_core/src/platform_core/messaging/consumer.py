@@ -1,0 +1,279 @@
+"""Idempotent JetStream consumers.
+
+Each message is handled in one database transaction that first claims ``(consumer, event_id)`` in the
+inbox: a redelivered event finds its claim and is acknowledged without running the handler again. The
+message is acknowledged only after the commit. A transient failure is retried with a growing delay
+(``nak(delay)``); a poison message (undecodable, a handler's DomainError, or out of deliveries) is parked
+in ``parked_messages`` where an operator can list and replay it, and terminated on the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.message import DecodeError, Message
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry import propagate, trace
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from atrium.common.v1 import events_pb2
+from platform_core.errors import DomainError
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
+from platform_core.messaging.bus import ensure_stream
+from platform_core.messaging.envelope import producer_of, stream_name, subject_for
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("platform_core.consumer")
+
+INBOX_RETENTION = "30 days"
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    envelope: events_pb2.EventEnvelope
+    payload: Any  # the unpacked protobuf message of the subscription's payload type
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        return uuid.UUID(self.envelope.event_id)
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return uuid.UUID(self.envelope.tenant_id)
+
+
+EventHandler = Callable[[AsyncSession, ReceivedEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    payload_type: type[Message]
+    handler: EventHandler
+
+    @property
+    def event_type(self) -> str:
+        return str(self.payload_type.DESCRIPTOR.full_name)
+
+
+class PoisonMessage(Exception):
+    """The message can never be handled as it is."""
+
+
+def retry_delay(deliveries: int) -> float:
+    """Seconds before the next attempt: 1, 2, 4, ... capped at one minute."""
+    return float(min(2 ** max(deliveries - 1, 0), 60))
+
+
+class EventConsumer:
+    """One durable pull consumer per (consuming service, producing service)."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        js: JetStreamContext,
+        prefix: str,
+        sessions: async_sessionmaker[AsyncSession],
+        subscriptions: Iterable[Subscription],
+        max_deliver: int = 8,
+        ack_wait: float = 30.0,
+        fetch_batch: int = 100,
+    ) -> None:
+        self.name = name
+        self._js = js
+        self._prefix = prefix
+        self._sessions = sessions
+        self._handlers = {s.event_type: s for s in subscriptions}
+        self._max_deliver = max_deliver
+        self._ack_wait = ack_wait
+        self._fetch_batch = fetch_batch
+        self._last_purge = 0.0
+        producers = {producer_of(t) for t in self._handlers}
+        if len(producers) != 1:
+            raise ValueError("one EventConsumer reads one producer's stream")
+        self.producer = producers.pop()
+        self.stream = stream_name(prefix, self.producer)
+        self.durable = f"{name}-from-{self.producer}"
+
+    async def setup(self) -> None:
+        await ensure_stream(self._js, self._prefix, self.producer)
+        config = ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self._ack_wait,
+            max_deliver=self._max_deliver,
+            max_ack_pending=1000,
+            filter_subjects=sorted(subject_for(self._prefix, t) for t in self._handlers),
+        )
+        await self._js.add_consumer(self.stream, config)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.setup()
+                sub = await self._js.pull_subscribe_bind(self.durable, self.stream)
+                try:
+                    while not stop.is_set():
+                        try:
+                            messages = await sub.fetch(self._fetch_batch, timeout=1.0)
+                        except asyncio.TimeoutError:
+                            await self._purge_inbox()
+                            continue
+                        for msg in messages:
+                            await self.process(msg)
+                finally:
+                    await sub.unsubscribe()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep consuming through NATS and database outages
+                log.warning("consumer %s interrupted; resuming", self.durable, exc_info=True)
+                try:
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def process(self, msg: Msg) -> None:
+        deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        try:
+            event = self._decode(msg.data)
+        except PoisonMessage as exc:
+            await self._park(msg.subject, msg.data, None, str(exc), deliveries)
+            await msg.term()
+            return
+        subscription = self._handlers.get(event.envelope.event_type)
+        if subscription is None:
+            await msg.ack()  # not ours (filters make this rare)
+            return
+        parent = propagate.extract(dict(event.envelope.trace_context))
+        with tracer.start_as_current_span(
+            f"{msg.subject} process",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": msg.subject,
+                "messaging.message.id": event.envelope.event_id,
+                "messaging.consumer.group.name": self.durable,
+            },
+        ) as span:
+            try:
+                await self.handle(event, subscription)
+            except DomainError as exc:
+                span.record_exception(exc)
+                await self._park(msg.subject, msg.data, event, f"{type(exc).__name__}: {exc}", deliveries)
+                await msg.term()
+                return
+            except Exception as exc:  # noqa: BLE001 - classified below
+                span.record_exception(exc)
+                if deliveries >= self._max_deliver:
+                    log.error("event %s failed %d times; parking it", event.envelope.event_id, deliveries)
+                    await self._park(msg.subject, msg.data, event, repr(exc), deliveries)
+                    await msg.term()
+                else:
+                    log.warning(
+                        "event %s failed (delivery %d); retrying", event.envelope.event_id, deliveries, exc_info=True
+                    )
+                    await msg.nak(delay=retry_delay(deliveries))
+                return
+        await msg.ack()
+
+    async def handle(self, event: ReceivedEvent, subscription: Subscription) -> bool:
+        """Run the handler once per event id. Returns False when the event was already handled."""
+        context = CallContext(tenant_id=event.tenant_id, principal=Principal.service(self.name))
+        with bind_call_context(context):
+            async with self._sessions() as session, session.begin():
+                claimed = await session.scalar(
+                    text(
+                        "INSERT INTO inbox (consumer, event_id) VALUES (:c, :e) "
+                        "ON CONFLICT DO NOTHING RETURNING event_id"
+                    ),
+                    {"c": self.durable, "e": event.event_id},
+                )
+                if claimed is None:
+                    return False
+                await subscription.handler(session, event)
+        return True
+
+    def _decode(self, data: bytes) -> ReceivedEvent:
+        try:
+            envelope = events_pb2.EventEnvelope.FromString(data)
+            uuid.UUID(envelope.event_id)
+            uuid.UUID(envelope.tenant_id)
+        except (DecodeError, ValueError) as exc:
+            raise PoisonMessage(f"undecodable envelope: {exc}") from exc
+        subscription = self._handlers.get(envelope.event_type)
+        if subscription is None:
+            return ReceivedEvent(envelope, None)
+        payload = subscription.payload_type()
+        if not envelope.payload.Unpack(payload):
+            raise PoisonMessage(f"payload is not {envelope.event_type}")
+        return ReceivedEvent(envelope, payload)
+
+    async def _park(
+        self, subject: str, data: bytes, event: ReceivedEvent | None, error: str, deliveries: int
+    ) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                text(
+                    "INSERT INTO parked_messages (consumer, subject, event_id, event_type, data, error, deliveries) "
+                    "VALUES (:c, :s, :e, :t, :d, :err, :n)"
+                ),
+                {
+                    "c": self.durable,
+                    "s": subject,
+                    "e": event.event_id if event else None,
+                    "t": event.envelope.event_type if event else None,
+                    "d": data,
+                    "err": error[:2000],
+                    "n": deliveries,
+                },
+            )
+
+    async def replay_parked(self, ids: Sequence[int] | None = None) -> list[tuple[int, str]]:
+        """Handle parked messages again (after a fix); returns (id, outcome) per message."""
+        async with self._sessions() as session:
+            query = "SELECT id, data FROM parked_messages WHERE consumer = :c AND replayed_at IS NULL"
+            params: dict[str, Any] = {"c": self.durable}
+            if ids is not None:
+                query += " AND id = ANY(:ids)"
+                params["ids"] = list(ids)
+            rows = (await session.execute(text(query + " ORDER BY id"), params)).all()
+        outcomes = []
+        for row in rows:
+            try:
+                event = self._decode(row.data)
+                subscription = self._handlers.get(event.envelope.event_type)
+                if subscription is None:
+                    raise PoisonMessage(f"no handler for {event.envelope.event_type}")
+                handled = await self.handle(event, subscription)
+                outcome = "replayed" if handled else "already handled"
+            except Exception as exc:  # noqa: BLE001 - reported to the operator, row stays parked
+                outcomes.append((row.id, f"failed: {exc!r}"))
+                continue
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    text("UPDATE parked_messages SET replayed_at = now() WHERE id = :id"), {"id": row.id}
+                )
+            outcomes.append((row.id, outcome))
+        return outcomes
+
+    async def _purge_inbox(self) -> None:
+        now = time.monotonic()
+        if now - self._last_purge < 3600:
+            return
+        self._last_purge = now
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                text(f"DELETE FROM inbox WHERE consumer = :c AND processed_at < now() - interval '{INBOX_RETENTION}'"),
+                {"c": self.durable},
+            )

@@ -1,0 +1,200 @@
+"""Transactional outbox: events are rows written with the state change; a relay publishes them.
+
+The relay is woken by the outbox trigger's NOTIFY at commit (no slow polling), and also polls once a
+second in case a notification was missed while its listening connection was down. Several replicas may
+run a relay: a transaction-scoped advisory lock lets one drain at a time, so events leave in order.
+Each message carries ``Nats-Msg-Id`` = event id, so JetStream drops a re-publish after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+
+from nats.js import JetStreamContext
+from opentelemetry import propagate, trace
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from atrium.common.v1 import events_pb2
+from platform_core.messaging.envelope import subject_for
+from platform_core.messaging.schema import OUTBOX_CHANNEL
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("platform_core.outbox")
+
+# Any constant distinct from other advisory locks in the same database.
+_RELAY_LOCK_KEY = 0x4F55_5442  # "OUTB"
+PUBLISHED_RETENTION = "7 days"
+
+_INSERT = text(
+    "INSERT INTO outbox (event_id, tenant_id, subject, envelope) VALUES (:event_id, :tenant_id, :subject, :envelope)"
+)
+
+
+async def add_to_outbox(
+    session: AsyncSession | AsyncConnection, prefix: str, envelopes: Sequence[events_pb2.EventEnvelope]
+) -> None:
+    """Write events in the caller's transaction; they leave only if it commits."""
+    if not envelopes:
+        return
+    await session.execute(
+        _INSERT,
+        [
+            {
+                "event_id": uuid.UUID(e.event_id),
+                "tenant_id": uuid.UUID(e.tenant_id),
+                "subject": subject_for(prefix, e.event_type),
+                "envelope": e.SerializeToString(),
+            }
+            for e in envelopes
+        ],
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        js: JetStreamContext,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        publish_timeout: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._js = js
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._publish_timeout = publish_timeout
+        self._wake = asyncio.Event()
+        self._last_purge = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        listener = asyncio.create_task(self._listen(stop), name="outbox-listen")
+        failures = 0
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    while await self.publish_pending() >= self._batch_size:
+                        pass
+                    failures = 0
+                    await self._purge_published()
+                except Exception:  # noqa: BLE001 - the relay must outlive NATS and database outages
+                    failures += 1
+                    log.warning("outbox relay cycle failed (%d in a row)", failures, exc_info=True)
+                    await _wait(stop, min(0.2 * 2**failures, 5.0))
+                    continue
+                await _wait_any(stop, self._wake, self._poll_interval)
+        finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished events; returns how many were published."""
+        async with self._engine.begin() as conn:
+            locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _RELAY_LOCK_KEY})
+            if not locked:
+                return 0  # another replica is draining
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT id, event_id, subject, envelope FROM outbox WHERE published_at IS NULL "
+                        "ORDER BY id LIMIT :n"
+                    ),
+                    {"n": self._batch_size},
+                )
+            ).all()
+            if not rows:
+                return 0
+            results = await asyncio.gather(
+                *(self._publish(row.event_id, row.subject, row.envelope) for row in rows),
+                return_exceptions=True,
+            )
+            published = [row.id for row, result in zip(rows, results) if not isinstance(result, BaseException)]
+            failed = [(row.id, result) for row, result in zip(rows, results) if isinstance(result, BaseException)]
+            if published:
+                await conn.execute(
+                    text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)"), {"ids": published}
+                )
+            if failed:
+                await conn.execute(
+                    text("UPDATE outbox SET attempts = attempts + 1, last_error = :err WHERE id = ANY(:ids)"),
+                    {"ids": [i for i, _ in failed], "err": repr(failed[0][1])[:500]},
+                )
+        if failed:
+            raise RuntimeError(f"{len(failed)} of {len(rows)} events not published: {failed[0][1]!r}")
+        return len(published)
+
+    async def _publish(self, event_id: uuid.UUID, subject: str, data: bytes) -> None:
+        envelope = events_pb2.EventEnvelope.FromString(data)
+        parent = propagate.extract(dict(envelope.trace_context))
+        with tracer.start_as_current_span(
+            f"{subject} publish",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": subject,
+                "messaging.message.id": str(event_id),
+            },
+        ):
+            await self._js.publish(
+                subject, data, timeout=self._publish_timeout, headers={"Nats-Msg-Id": str(event_id)}
+            )
+
+    async def _purge_published(self) -> None:
+        now = time.monotonic()
+        if now - self._last_purge < 3600:
+            return
+        self._last_purge = now
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                text(f"DELETE FROM outbox WHERE published_at < now() - interval '{PUBLISHED_RETENTION}'")
+            )
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """Hold a LISTEN connection; reconnect after any failure (the poll covers the gap)."""
+        while not stop.is_set():
+            try:
+                async with self._engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    driver = raw.driver_connection
+                    assert driver is not None
+                    closed = asyncio.Event()
+                    driver.add_termination_listener(lambda *_: closed.set())
+                    await driver.add_listener(OUTBOX_CHANNEL, self._on_notify)
+                    self._wake.set()  # catch up on anything committed before we listened
+                    try:
+                        await _wait_any(stop, closed, None)
+                    finally:
+                        # Never hand a listening connection back to the pool.
+                        await conn.invalidate()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001
+                log.warning("outbox LISTEN connection lost; reconnecting", exc_info=True)
+                await _wait(stop, 1.0)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
+async def _wait_any(stop: asyncio.Event, other: asyncio.Event, timeout: float | None) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(other.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

@@ -1,0 +1,92 @@
+"""Unit of work: one transaction per use case; domain events leave through the outbox in that transaction.
+
+Service unit-of-work classes subclass these and attach their repositories in ``_start``. Each repository
+remembers the aggregates it handed out (``seen``); on commit their new events are mapped to envelopes
+and written to the outbox before the transaction commits, so state and events change together or not
+at all.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from atrium.common.v1 import events_pb2
+from platform_core.messaging.outbox import add_to_outbox
+
+
+class Aggregate(Protocol):
+    events: list[Any]
+
+
+class TrackingRepository(Protocol):
+    seen: set[Any]
+
+
+class AbstractUnitOfWork(abc.ABC):
+    repositories: tuple[TrackingRepository, ...] = ()
+
+    async def __aenter__(self) -> Self:
+        await self._start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.rollback()
+        await self._close()
+
+    def collect_new_events(self) -> Iterator[Any]:
+        for repository in self.repositories:
+            for aggregate in repository.seen:
+                while aggregate.events:
+                    yield aggregate.events.pop(0)
+
+    async def commit(self) -> None:
+        await self._commit(list(self.collect_new_events()))
+
+    @abc.abstractmethod
+    async def _start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _commit(self, events: list[Any]) -> None: ...
+
+    @abc.abstractmethod
+    async def rollback(self) -> None: ...
+
+    async def _close(self) -> None:
+        return None
+
+
+EventMapper = Callable[[Any], events_pb2.EventEnvelope]
+
+
+class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
+    session: AsyncSession
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, nats_prefix: str, to_envelope: EventMapper) -> None:
+        self._sessions = sessions
+        self._nats_prefix = nats_prefix
+        self._to_envelope = to_envelope
+
+    async def _start(self) -> None:
+        self.session = self._sessions()
+        self._attach(self.session)
+
+    @abc.abstractmethod
+    def _attach(self, session: AsyncSession) -> None:
+        """Create this unit's repositories on ``session`` and list them in ``self.repositories``."""
+
+    async def _commit(self, events: list[Any]) -> None:
+        await add_to_outbox(self.session, self._nats_prefix, [self._to_envelope(e) for e in events])
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+    async def _close(self) -> None:
+        await self.session.close()
