@@ -37,7 +37,7 @@ class AbstractUnitOfWork(abc.ABC):
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.rollback()
+        # Uncommitted work is rolled back; objects already read stay usable after the block.
         await self._close()
 
     def collect_new_events(self) -> Iterator[Any]:
@@ -58,23 +58,42 @@ class AbstractUnitOfWork(abc.ABC):
     @abc.abstractmethod
     async def rollback(self) -> None: ...
 
+    @abc.abstractmethod
     async def _close(self) -> None:
-        return None
+        """End the unit, rolling back whatever was not committed."""
 
 
 EventMapper = Callable[[Any], events_pb2.EventEnvelope]
 
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
+    """Owns a session per use, or borrows one (``within``) whose transaction someone else commits.
+
+    Consumers borrow: the inbox claim, the handler's writes and any events it raises then commit
+    together in the consumer's transaction.
+    """
+
     session: AsyncSession
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, nats_prefix: str, to_envelope: EventMapper) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession] | None,
+        *,
+        nats_prefix: str,
+        to_envelope: EventMapper,
+        borrowed: AsyncSession | None = None,
+    ) -> None:
         self._sessions = sessions
         self._nats_prefix = nats_prefix
         self._to_envelope = to_envelope
+        self._borrowed = borrowed
 
     async def _start(self) -> None:
-        self.session = self._sessions()
+        if self._borrowed is not None:
+            self.session = self._borrowed
+        else:
+            assert self._sessions is not None
+            self.session = self._sessions()
         self._attach(self.session)
 
     @abc.abstractmethod
@@ -83,10 +102,16 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     async def _commit(self, events: list[Any]) -> None:
         await add_to_outbox(self.session, self._nats_prefix, [self._to_envelope(e) for e in events])
-        await self.session.commit()
+        if self._borrowed is not None:
+            await self.session.flush()
+        else:
+            await self.session.commit()
 
     async def rollback(self) -> None:
-        await self.session.rollback()
+        if self._borrowed is None:
+            await self.session.rollback()
 
     async def _close(self) -> None:
-        await self.session.close()
+        # close() rolls back an open transaction without expiring loaded objects.
+        if self._borrowed is None:
+            await self.session.close()

@@ -1,0 +1,8 @@
+import sys
+from pathlib import Path
+
+from client_svc.bootstrap import build
+from client_svc.config import ClientSettings
+from platform_core.service import service_main
+
+sys.exit(service_main(ClientSettings, build, Path(__file__).resolve().parents[2]))

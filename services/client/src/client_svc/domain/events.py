@@ -1,0 +1,18 @@
+"""Facts about clients, in the past tense. Mapped to contracts in adapters/event_mapping.py."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ClientCreated:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    occurred_at: datetime

@@ -1,0 +1,35 @@
+"""The client service's unit of work."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from client_svc.adapters import event_mapping
+from client_svc.adapters.repository import AbstractClientRepository, SqlAlchemyClientRepository
+from platform_core.errors import Conflict
+from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
+
+DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
+
+
+class ClientUnitOfWork(AbstractUnitOfWork):
+    clients: AbstractClientRepository
+
+
+class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, nats_prefix: str) -> None:
+        super().__init__(sessions, nats_prefix=nats_prefix, to_envelope=event_mapping.to_envelope)
+
+    def _attach(self, session: AsyncSession) -> None:
+        self.clients = SqlAlchemyClientRepository(session)
+        self.repositories = (self.clients,)
+
+    async def _commit(self, events: list[object]) -> None:
+        try:
+            await super()._commit(events)
+        except IntegrityError as exc:
+            # The schema is the last line of defence; its refusals become domain conflicts.
+            if "clients_request_id" in str(exc.orig):
+                raise Conflict("a client was already created with this request id", reason=DUPLICATE_REQUEST) from exc
+            raise

@@ -1,0 +1,67 @@
+"""Read side: queries straight to the table, no aggregate loading (cosmicpython's views)."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from client_svc.adapters.orm import clients
+from platform_core.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+_COLUMNS = (
+    clients.c.id,
+    clients.c.first_name,
+    clients.c.last_name,
+    clients.c.email,
+    clients.c.phone,
+    clients.c.created_at,
+    clients.c.updated_at,
+)
+
+
+async def client_by_id(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Row[Any] | None:
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(*_COLUMNS).where(clients.c.tenant_id == tenant_id, clients.c.id == client_id)
+        )
+        return result.first()
+
+
+def encode_cursor(last_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(last_id.bytes).decode().rstrip("=")
+
+
+def decode_cursor(token: str, field: str = "page_token") -> uuid.UUID:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        return uuid.UUID(bytes=raw)
+    except ValueError as exc:
+        raise InvalidArgument.single(field, "is not a page token from this list") from exc
+
+
+def page_size(requested: int, field: str = "page_size") -> int:
+    if requested < 0 or requested > MAX_PAGE_SIZE:
+        raise InvalidArgument.single(field, f"must be between 1 and {MAX_PAGE_SIZE}")
+    return requested or DEFAULT_PAGE_SIZE
+
+
+async def list_clients(
+    engine: AsyncEngine, tenant_id: uuid.UUID, *, limit: int, after: uuid.UUID | None
+) -> tuple[list[Row[Any]], uuid.UUID | None]:
+    """Newest first (ids are UUIDv7), keyset-paginated: a page costs the same at any depth."""
+    query = select(*_COLUMNS).where(clients.c.tenant_id == tenant_id)
+    if after is not None:
+        query = query.where(clients.c.id < after)
+    query = query.order_by(clients.c.id.desc()).limit(limit + 1)
+    async with engine.connect() as conn:
+        rows = list((await conn.execute(query)).all())
+    next_after = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_after

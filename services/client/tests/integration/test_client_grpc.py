@@ -1,0 +1,147 @@
+"""The client service over gRPC, against real PostgreSQL and NATS JetStream."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import nats
+import pytest
+from sqlalchemy import text
+
+from atrium.client.v1 import client_service_pb2 as pb
+from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
+from atrium.client.v1 import events_pb2
+from atrium.common.v1 import events_pb2 as envelope_pb2
+from atrium.common.v1 import types_pb2
+from client_svc.config import ClientSettings
+from platform_core.db import create_engine
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
+from platform_core.grpc.errors import from_rpc_error
+from platform_core.messaging.envelope import stream_name
+
+
+def staff(tenant: uuid.UUID) -> CallContext:
+    return CallContext(tenant, Principal("staff", str(uuid.uuid4()), "owner"))
+
+
+@pytest.fixture
+def stub(client_channel: grpc.aio.Channel) -> pb_grpc.ClientServiceStub:
+    return pb_grpc.ClientServiceStub(client_channel)
+
+
+async def test_create_then_get_and_list(stub: pb_grpc.ClientServiceStub) -> None:
+    tenant = uuid.uuid4()
+    with bind_call_context(staff(tenant)):
+        created = await stub.CreateClient(
+            pb.CreateClientRequest(first_name="Ada", last_name="Lovelace", phone="(212) 555-0142", default_region="US")
+        )
+        assert created.phone == "+12125550142"
+        fetched = await stub.GetClient(pb.GetClientRequest(id=created.id))
+        assert fetched == created
+        listed = await stub.ListClients(pb.ListClientsRequest())
+        assert [c.id for c in listed.clients] == [created.id]
+
+
+async def test_pages_follow_each_other_newest_first_without_gaps(stub: pb_grpc.ClientServiceStub) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        ids = [(await stub.CreateClient(pb.CreateClientRequest(first_name=f"C{i}"))).id for i in range(5)]
+        seen: list[str] = []
+        token = ""
+        while True:
+            page = await stub.ListClients(
+                pb.ListClientsRequest(page=types_pb2.PageRequest(page_size=2, page_token=token))
+            )
+            seen.extend(c.id for c in page.clients)
+            token = page.page.next_page_token
+            if not token:
+                break
+    assert seen == list(reversed(ids))
+
+
+async def test_another_tenants_client_is_not_found(stub: pb_grpc.ClientServiceStub) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        created = await stub.CreateClient(pb.CreateClientRequest(first_name="Secret"))
+    with bind_call_context(staff(uuid.uuid4())), pytest.raises(grpc.aio.AioRpcError) as exc:
+        await stub.GetClient(pb.GetClientRequest(id=created.id))
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_portal_principal_sees_only_its_own_client(stub: pb_grpc.ClientServiceStub) -> None:
+    tenant = uuid.uuid4()
+    with bind_call_context(staff(tenant)):
+        mine = await stub.CreateClient(pb.CreateClientRequest(first_name="Me"))
+        other = await stub.CreateClient(pb.CreateClientRequest(first_name="Other"))
+    portal = CallContext(tenant, Principal("portal", str(uuid.uuid4()), client_id=mine.id))
+    with bind_call_context(portal):
+        assert (await stub.GetClient(pb.GetClientRequest(id=mine.id))).first_name == "Me"
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stub.GetClient(pb.GetClientRequest(id=other.id))
+        assert exc.value.code() == grpc.StatusCode.NOT_FOUND
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stub.ListClients(pb.ListClientsRequest())
+        assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_call_without_tenant_context_is_refused(stub: pb_grpc.ClientServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await stub.ListClients(pb.ListClientsRequest())
+    assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_invalid_input_names_every_field_and_writes_nothing(
+    stub: pb_grpc.ClientServiceStub, client_settings: ClientSettings
+) -> None:
+    tenant = uuid.uuid4()
+    with bind_call_context(staff(tenant)), pytest.raises(grpc.aio.AioRpcError) as exc:
+        await stub.CreateClient(pb.CreateClientRequest(first_name="", email="nope", phone="123"))
+    error = from_rpc_error(exc.value)
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert {v.field for v in error.violations} == {"first_name", "email", "phone"}
+    engine = create_engine(client_settings.database_url("client"), pool_size=1, max_overflow=0)
+    async with engine.connect() as conn:
+        count = await conn.scalar(text("SELECT count(*) FROM clients WHERE tenant_id = :t"), {"t": tenant})
+        outbox = await conn.scalar(text("SELECT count(*) FROM outbox WHERE tenant_id = :t"), {"t": tenant})
+    await engine.dispose()
+    assert (count, outbox) == (0, 0)
+
+
+async def test_a_repeated_request_id_creates_one_client(stub: pb_grpc.ClientServiceStub) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        request = pb.CreateClientRequest(first_name="Once", request_id="form-submit-1")
+        first = await stub.CreateClient(request)
+        second = await stub.CreateClient(request)
+        listed = await stub.ListClients(pb.ListClientsRequest())
+    assert first.id == second.id
+    assert len(listed.clients) == 1
+
+
+async def test_client_created_reaches_jetstream_once_with_its_envelope(
+    stub: pb_grpc.ClientServiceStub, client_settings: ClientSettings
+) -> None:
+    tenant = uuid.uuid4()
+    with bind_call_context(staff(tenant)):
+        created = await stub.CreateClient(pb.CreateClientRequest(first_name="Evented", email="e@example.com"))
+    nc = await nats.connect(client_settings.nats_url)
+    try:
+        js = nc.jetstream()
+        subject = f"{client_settings.nats_prefix}.client.v1.ClientCreated"
+        sub = await js.pull_subscribe(subject, stream=stream_name(client_settings.nats_prefix, "client"))
+        found = None
+        while found is None:
+            for msg in await sub.fetch(100, timeout=5):
+                await msg.ack()
+                envelope = envelope_pb2.EventEnvelope.FromString(msg.data)
+                if envelope.aggregate_id == created.id:
+                    found = (msg, envelope)
+        msg, envelope = found
+        payload = events_pb2.ClientCreated()
+        assert envelope.payload.Unpack(payload)
+        assert (payload.first_name, payload.email) == ("Evented", "e@example.com")
+        assert envelope.tenant_id == str(tenant)
+        assert envelope.event_type == "atrium.client.v1.ClientCreated"
+        assert uuid.UUID(envelope.event_id).version == 7
+        assert msg.headers["Nats-Msg-Id"] == envelope.event_id
+        assert "traceparent" in envelope.trace_context
+    finally:
+        await nc.close()

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from client_svc.adapters.repository import AbstractClientRepository
+from client_svc.domain.model import Client
+from client_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, ClientUnitOfWork
+from platform_core.errors import Conflict
+
+
+class FakeClientRepository(AbstractClientRepository):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[uuid.UUID, uuid.UUID], Client] = {}
+
+    def _add(self, client: Client) -> None:
+        self.rows[(client.tenant_id, client.id)] = client
+
+    async def _get(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Client | None:
+        return self.rows.get((tenant_id, client_id))
+
+    async def get_by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> Client | None:
+        for client in self.rows.values():
+            if client.tenant_id == tenant_id and client.request_id == request_id:
+                return client
+        return None
+
+
+class FakeClientUnitOfWork(ClientUnitOfWork):
+    """Keeps committed clients and published events in memory; enforces the request-id uniqueness."""
+
+    def __init__(self) -> None:
+        self.clients = FakeClientRepository()
+        self.repositories = (self.clients,)
+        self.committed = False
+        self.published: list[Any] = []
+        self._pending: dict[tuple[uuid.UUID, uuid.UUID], Client] = {}
+
+    async def _start(self) -> None:
+        self._pending = dict(self.clients.rows)
+
+    async def _commit(self, events: list[Any]) -> None:
+        seen_keys: set[tuple[uuid.UUID, str]] = set()
+        for client in self.clients.rows.values():
+            if client.request_id:
+                key = (client.tenant_id, client.request_id)
+                if key in seen_keys:
+                    raise Conflict("duplicate request", reason=DUPLICATE_REQUEST)
+                seen_keys.add(key)
+        self.published.extend(events)
+        self.committed = True
+        self._pending = dict(self.clients.rows)
+
+    async def rollback(self) -> None:
+        self.clients.rows = dict(self._pending)
+
+    async def _close(self) -> None:
+        await self.rollback()

@@ -1,0 +1,37 @@
+import uuid
+
+import pytest
+
+from client_svc.domain import commands, events
+from client_svc.service_layer import handlers
+from platform_core.errors import InvalidArgument
+
+from .fakes import FakeClientUnitOfWork
+
+TENANT = uuid.uuid4()
+
+
+async def test_create_client_commits_the_client_and_its_event() -> None:
+    uow = FakeClientUnitOfWork()
+    client = await handlers.create_client(commands.CreateClient(tenant_id=TENANT, first_name="Grace"), uow)
+    assert uow.committed
+    assert await uow.clients.get(TENANT, client.id) is client
+    assert [type(e) for e in uow.published] == [events.ClientCreated]
+
+
+async def test_the_same_request_id_returns_the_first_client_and_publishes_once() -> None:
+    uow = FakeClientUnitOfWork()
+    cmd = commands.CreateClient(tenant_id=TENANT, first_name="Grace", request_id="req-1")
+    first = await handlers.create_client(cmd, uow)
+    again = await handlers.create_client(cmd, uow)
+    assert again.id == first.id
+    assert len(uow.clients.rows) == 1
+    assert len(uow.published) == 1
+
+
+async def test_invalid_input_commits_nothing() -> None:
+    uow = FakeClientUnitOfWork()
+    with pytest.raises(InvalidArgument):
+        await handlers.create_client(commands.CreateClient(tenant_id=TENANT, first_name=""), uow)
+    assert not uow.committed
+    assert uow.clients.rows == {}

@@ -1,0 +1,69 @@
+"""The activity timeline: every interaction with a client, as one thread."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from platform_core.errors import FieldViolation, InvalidArgument
+
+_KIND = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
+MAX_SUMMARY_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class RecordActivity:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    kind: str
+    summary: str
+    occurred_at: datetime
+    source_event_id: uuid.UUID
+    source_event_type: str
+
+
+@dataclass(eq=False)
+class ActivityEntry:
+    tenant_id: uuid.UUID
+    id: uuid.UUID
+    client_id: uuid.UUID
+    kind: str
+    summary: str
+    occurred_at: datetime
+    source_event_id: uuid.UUID
+    source_event_type: str
+    events: list[Any] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def record(cls, cmd: RecordActivity, *, entry_id: uuid.UUID) -> "ActivityEntry":
+        violations = []
+        if not _KIND.match(cmd.kind):
+            violations.append(FieldViolation("kind", "must be dotted lower-case words, e.g. client.created"))
+        summary = " ".join(cmd.summary.split())
+        if not summary:
+            violations.append(FieldViolation("summary", "is required"))
+        if cmd.occurred_at.tzinfo is None:
+            violations.append(FieldViolation("occurred_at", "must carry a timezone"))
+        if violations:
+            raise InvalidArgument(violations)
+        return cls(
+            tenant_id=cmd.tenant_id,
+            id=entry_id,
+            client_id=cmd.client_id,
+            kind=cmd.kind,
+            summary=summary[:MAX_SUMMARY_LENGTH],
+            occurred_at=cmd.occurred_at,
+            source_event_id=cmd.source_event_id,
+            source_event_type=cmd.source_event_type,
+        )
+
+
+def display_name(first_name: str, last_name: str) -> str:
+    return " ".join(part for part in (first_name.strip(), last_name.strip()) if part) or "Unnamed client"
+
+
+def client_created_summary(first_name: str, last_name: str) -> str:
+    return f"Client {display_name(first_name, last_name)} was added"

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from atrium.common.v1.events_pb2 import EventEnvelope
+from notification_svc.adapters.repository import AbstractActivityRepository, SqlAlchemyActivityRepository
+from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
+
+
+class NotificationUnitOfWork(AbstractUnitOfWork):
+    activity: AbstractActivityRepository
+
+
+def _no_integration_events(event: Any) -> EventEnvelope:
+    raise TypeError(f"the notification service publishes no {type(event).__name__}")
+
+
+class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfWork):
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession] | None,
+        *,
+        nats_prefix: str,
+        borrowed: AsyncSession | None = None,
+    ) -> None:
+        super().__init__(sessions, nats_prefix=nats_prefix, to_envelope=_no_integration_events, borrowed=borrowed)
+
+    def _attach(self, session: AsyncSession) -> None:
+        self.activity = SqlAlchemyActivityRepository(session)
+        self.repositories = (self.activity,)
