@@ -1,0 +1,92 @@
+"""`python -m gateway serve | migrate | seed-demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import uvloop
+from aiohttp import web
+
+from gateway.config import GatewaySettings
+from platform_core import migrations
+from platform_core.db import create_engine
+from platform_core.observability import setup_telemetry, shutdown_telemetry
+
+log = logging.getLogger("gateway")
+UNIT_DIR = Path(__file__).resolve().parents[2]
+
+
+def serve(settings: GatewaySettings) -> None:
+    from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
+
+    # Before the application exists: every request then gets a server span.
+    AioHttpServerInstrumentor().instrument()
+    from gateway.app import create_app
+
+    log.info("gateway listening on http://%s:%s", settings.gateway_host, settings.gateway_port)
+    web.run_app(
+        create_app(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=5,
+        loop=uvloop.new_event_loop(),
+    )
+
+
+async def seed_demo(settings: GatewaySettings) -> None:
+    from gateway.identity.service import IdentityService, ThrottlePolicy
+    from gateway.identity.tokens import AccessTokens
+
+    engine = create_engine(settings.database_url("gateway"), pool_size=1, max_overflow=0)
+    try:
+        identity = IdentityService(
+            engine,
+            AccessTokens(settings.jwt_secret.get_secret_value(), settings.access_token_ttl_seconds),
+            refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+            throttle=ThrottlePolicy(1, 1, 1),
+            invitation_ttl_seconds=settings.portal_invitation_ttl_seconds,
+        )
+        email = settings.demo_owner_email.strip().lower()
+        slug, created = await identity.ensure_demo(
+            business_name=settings.demo_business_name,
+            email=email,
+            password=settings.demo_owner_password.get_secret_value(),
+        )
+    finally:
+        await engine.dispose()
+    state = "created" if created else "already there (its password is the one it was created with)"
+    print(f"Demo tenant '{slug}' {state}: owner {email} / {settings.demo_owner_password.get_secret_value()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the HTTP gateway")
+    commands.add_parser("migrate", help="apply the identity database migrations")
+    commands.add_parser("seed-demo", help="create the demo tenant and owner if missing")
+    args = parser.parse_args(argv)
+
+    settings = GatewaySettings()
+    setup_telemetry("gateway", log_level=settings.log_level)
+    try:
+        if args.command == "migrate":
+            migrations.upgrade(
+                UNIT_DIR / "alembic.ini", settings.database_url("gateway"), create_database=settings.env != "production"
+            )
+        elif args.command == "seed-demo":
+            asyncio.run(seed_demo(settings))
+        else:
+            serve(settings)
+        return 0
+    finally:
+        shutdown_telemetry()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

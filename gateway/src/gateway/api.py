@@ -1,0 +1,153 @@
+"""The route table: each operation is declared once, with its auth, body, query and response models.
+
+The same declarations register the aiohttp routes and produce the OpenAPI 3.1 document, so the two
+cannot drift. Bodies and queries are validated by pydantic before a handler runs; failures answer 422
+problem+json naming each field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from gateway.identity.model import Account
+from platform_core.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
+
+Auth = Literal["public", "staff", "portal", "any"]
+ACCOUNT_KEY = web.AppKey("account", object)  # request key, set by the auth middleware
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    handler: Callable[..., Awaitable[Any]]
+    summary: str
+    tag: str
+    auth: Auth
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    roles: tuple[str, ...] = ()
+    errors: tuple[int, ...] = ()
+    description: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+
+def violations_from(exc: ValidationError, prefix: str = "") -> list[FieldViolation]:
+    result = []
+    for error in exc.errors(include_url=False):
+        location = ".".join(str(part) for part in error["loc"]) or prefix or "body"
+        result.append(FieldViolation(location, error["msg"]))
+    return result
+
+
+class Api:
+    def __init__(self) -> None:
+        self.operations: list[Operation] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        tag: str,
+        auth: Auth = "staff",
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        roles: tuple[str, ...] = (),
+        errors: tuple[int, ...] = (),
+        description: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+        def register(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+            self.operations.append(
+                Operation(method, path, handler, summary, tag, auth, body, query, response, status, roles, errors,
+                          description, headers or {})
+            )
+            return handler
+
+        return register
+
+    def install(self, app: web.Application) -> None:
+        for operation in self.operations:
+            app.router.add_route(operation.method, operation.path, _endpoint(operation), name=operation.operation_id)
+
+
+def _authorize(operation: Operation, account: Any) -> Account | None:
+    if operation.auth == "public":
+        return account if isinstance(account, Account) else None
+    if not isinstance(account, Account):
+        raise Unauthenticated("a valid bearer token is required")
+    if operation.auth != "any" and account.kind != operation.auth:
+        raise PermissionDenied(f"this endpoint is for {operation.auth} accounts")
+    if operation.roles and account.role not in operation.roles:
+        raise PermissionDenied(f"requires one of the roles: {', '.join(operation.roles)}")
+    return account
+
+
+async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    raw = await request.read()
+    try:
+        data = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArgument([FieldViolation("body", "is not valid JSON")]) from exc
+    if not isinstance(data, dict):
+        raise InvalidArgument([FieldViolation("body", "must be a JSON object")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidArgument(violations_from(exc)) from exc
+
+
+def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise InvalidArgument(violations_from(exc)) from exc
+
+
+def principal_of(account: Account) -> Principal:
+    return Principal(account.kind, str(account.id), account.role, str(account.client_id or ""))
+
+
+def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        account = _authorize(operation, request.get(ACCOUNT_KEY))
+        kwargs: dict[str, Any] = {}
+        if operation.body is not None:
+            kwargs["body"] = await _parse_body(request, operation.body)
+        if operation.query is not None:
+            kwargs["query"] = _parse_query(request, operation.query)
+        if account is not None:
+            kwargs["account"] = account
+            # Every backend call made for this request carries this tenant and principal.
+            with bind_call_context(CallContext(account.tenant_id, principal_of(account))):
+                result = await operation.handler(request, **kwargs)
+        else:
+            result = await operation.handler(request, **kwargs)
+        if isinstance(result, web.StreamResponse):
+            return result
+        if result is None:
+            return web.Response(status=204)
+        payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+        return web.Response(
+            text=json.dumps(payload), status=operation.status, content_type="application/json",
+            headers=operation.headers or None,
+        )
+
+    return endpoint

@@ -1,0 +1,72 @@
+"""The gateway application: middlewares, routes, and the resources it holds for its lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from gateway.api import ACCOUNT_KEY
+from gateway.backends import Backends
+from gateway.config import GatewaySettings
+from gateway.dependencies import BACKENDS, ENGINE, IDENTITY, SETTINGS
+from gateway.identity.service import IdentityService, ThrottlePolicy
+from gateway.identity.tokens import AccessTokens, InvalidToken
+from gateway.problems import problem_middleware
+from gateway.routes import auth, clients, operations, portal  # noqa: F401 - they register their routes
+from gateway.routes.registry import api
+from platform_core.db import create_engine
+from platform_core.observability import instrument_engine
+
+MAX_BODY_BYTES = 1024 * 1024
+INVALID_TOKEN = object()  # a bearer token was sent but does not verify
+
+
+def auth_middleware(tokens: AccessTokens) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def authenticate(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        header = request.headers.get("Authorization")
+        if header:
+            scheme, _, token = header.partition(" ")
+            try:
+                if scheme.lower() != "bearer" or not token:
+                    raise InvalidToken("not a bearer token")
+                request[ACCOUNT_KEY] = tokens.verify(token.strip())
+            except InvalidToken:
+                request[ACCOUNT_KEY] = INVALID_TOKEN
+        return await handler(request)
+
+    return authenticate
+
+
+def create_app(settings: GatewaySettings) -> web.Application:
+    tokens = AccessTokens(settings.jwt_secret.get_secret_value(), settings.access_token_ttl_seconds)
+    app = web.Application(middlewares=[problem_middleware, auth_middleware(tokens)], client_max_size=MAX_BODY_BYTES)
+    app[SETTINGS] = settings
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        engine = create_engine(
+            settings.database_url("gateway"), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
+        instrument_engine(engine)
+        backends = Backends(settings)
+        app[ENGINE] = engine
+        app[BACKENDS] = backends
+        app[IDENTITY] = IdentityService(
+            engine,
+            tokens,
+            refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+            throttle=ThrottlePolicy(
+                settings.login_max_failures, settings.login_window_seconds, settings.login_lockout_seconds
+            ),
+            invitation_ttl_seconds=settings.portal_invitation_ttl_seconds,
+        )
+        yield
+        await backends.close()
+        await engine.dispose()
+
+    app.cleanup_ctx.append(resources)
+    api.install(app)
+    return app

@@ -1,0 +1,40 @@
+"""Persistent gRPC channels and stubs to the services, opened once per gateway process."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.notification.v1.notification_service_pb2_grpc import NotificationServiceStub
+from platform_core.config import PlatformSettings
+from platform_core.grpc.channels import create_channel
+
+SERVICES = ("client", "notification")
+
+
+class Backends:
+    def __init__(self, settings: PlatformSettings) -> None:
+        self._channels = {
+            name: create_channel(settings.grpc_addr(name), default_deadline=settings.grpc_deadline_seconds)
+            for name in SERVICES
+        }
+        self.clients = ClientServiceStub(self._channels["client"])
+        self.notifications = NotificationServiceStub(self._channels["notification"])
+
+    async def health(self, timeout: float = 1.0) -> dict[str, str]:
+        async def check(name: str, channel: grpc.aio.Channel) -> tuple[str, str]:
+            try:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+                return name, health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status).lower()
+            except grpc.aio.AioRpcError as exc:
+                return name, exc.code().name.lower()
+
+        results = await asyncio.gather(*(check(n, c) for n, c in self._channels.items()))
+        return dict(results)
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()

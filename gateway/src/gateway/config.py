@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from platform_core.config import PlatformSettings
+
+
+class GatewaySettings(PlatformSettings):
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = Field(default=8080, ge=0, le=65535)
+    # Public base URL of the gateway, for links in invitations; defaults to http://host:port.
+    public_url: str = ""
+    # HMAC key of access tokens: no default, at least 32 characters.
+    jwt_secret: SecretStr = Field(min_length=32)
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300)
+    signup_enabled: bool = True
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_window_seconds: int = Field(default=900, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+    portal_invitation_ttl_seconds: int = Field(default=72 * 3600, ge=60)
+    # `python -m gateway seed-demo` (run by `make run`).
+    demo_owner_email: str = "owner@demo.atrium.test"
+    demo_owner_password: SecretStr = SecretStr("demo-owner-password")
+    demo_business_name: str = "Atrium Demo Studio"
+
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.gateway_host}:{self.gateway_port}"

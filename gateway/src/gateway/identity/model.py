@@ -1,0 +1,43 @@
+"""Identity rules, pure: roles, slugs, what a principal may do."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+
+ROLES = ("owner", "admin", "staff")
+# Who may grant which role when adding staff.
+GRANTABLE = {"owner": {"admin", "staff"}, "admin": {"staff"}, "staff": set()}
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 128
+
+
+def slugify(name: str) -> str:
+    """URL-safe tenant handle from a business name: "Café Olé & Co" -> "cafe-ole-co"."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:50].strip("-") or "business"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: uuid.UUID
+    name: str
+    slug: str
+    country: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """A signed-in principal as the token describes it."""
+
+    kind: str  # staff | portal
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    role: str = ""
+    client_id: uuid.UUID | None = None
+    country: str = ""

@@ -1,0 +1,417 @@
+"""Identity use cases: sign-up, sign-in (staff and portal), token refresh and logout, staff accounts,
+portal invitations. Backed by the gateway's own database; raises domain errors the gateway maps to HTTP.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.identity.model import GRANTABLE, Account, Tenant, slugify
+from gateway.identity.passwords import hash_password, verify_password
+from gateway.identity.tokens import AccessTokens, TokenPair, new_opaque_token, token_hash
+from platform_core.errors import (
+    Conflict,
+    FieldViolation,
+    InvalidArgument,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from platform_core.ids import new_id
+
+BAD_CREDENTIALS = "invalid email or password"
+
+
+class LoginThrottled(LimitExceeded):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many failed sign-in attempts; try again later", reason="LOGIN_THROTTLED")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    max_failures: int
+    window_seconds: int
+    lockout_seconds: int
+
+
+@dataclass(frozen=True)
+class Invitation:
+    token: str
+    email: str
+    expires_at: datetime
+
+
+class IdentityService:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tokens: AccessTokens,
+        *,
+        refresh_ttl_seconds: int,
+        throttle: ThrottlePolicy,
+        invitation_ttl_seconds: int,
+    ) -> None:
+        self._engine = engine
+        self._tokens = tokens
+        self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
+        self._throttle = throttle
+        self._invitation_ttl = timedelta(seconds=invitation_ttl_seconds)
+
+    # --- sign-up ---------------------------------------------------------------------------------
+
+    async def sign_up(
+        self, *, business_name: str, country: str, timezone_name: str, email: str, password: str
+    ) -> tuple[Tenant, Account, TokenPair]:
+        password_hash = await hash_password(password)
+        base_slug = slugify(business_name)
+        for attempt in range(5):
+            slug = base_slug if attempt == 0 else f"{base_slug[:44]}-{secrets.token_hex(2)}"
+            tenant = Tenant(new_id(), business_name.strip(), slug, country, timezone_name)
+            owner = Account("staff", new_id(), tenant.id, role="owner", country=country)
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(
+                        text(
+                            "INSERT INTO tenants (id, name, slug, country, timezone) "
+                            "VALUES (:id, :name, :slug, :country, :tz)"
+                        ),
+                        {"id": tenant.id, "name": tenant.name, "slug": slug, "country": country, "tz": timezone_name},
+                    )
+                    await conn.execute(
+                        text(
+                            "INSERT INTO staff_users (id, tenant_id, email, password_hash, role) "
+                            "VALUES (:id, :tenant, :email, :hash, 'owner')"
+                        ),
+                        {"id": owner.id, "tenant": tenant.id, "email": email, "hash": password_hash},
+                    )
+                    pair = await self._issue(conn, owner, family_id=new_id())
+                return tenant, owner, pair
+            except IntegrityError as exc:
+                if "staff_users_email_key" in str(exc.orig):
+                    raise Conflict("an account with this email already exists", reason="EMAIL_TAKEN") from exc
+                if "tenants_slug_key" not in str(exc.orig):
+                    raise
+        raise Conflict("could not find a free handle for this business name; try another name")
+
+    # --- sign-in ---------------------------------------------------------------------------------
+
+    async def staff_login(self, email: str, password: str) -> TokenPair:
+        key = f"staff:{email}"
+        await self._refuse_if_locked(key)
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT s.id, s.tenant_id, s.password_hash, s.role, s.active, t.country "
+                        "FROM staff_users s JOIN tenants t ON t.id = s.tenant_id WHERE s.email = :email"
+                    ),
+                    {"email": email},
+                )
+            ).first()
+        usable = row is not None and row.active
+        if not await verify_password(row.password_hash if usable else None, password) or row is None:
+            await self._record_failure(key)
+            raise Unauthenticated(BAD_CREDENTIALS)
+        await self._clear_failures(key)
+        account = Account("staff", row.id, row.tenant_id, role=row.role, country=row.country)
+        async with self._engine.begin() as conn:
+            return await self._issue(conn, account, family_id=new_id())
+
+    async def portal_login(self, tenant_slug: str, email: str, password: str) -> TokenPair:
+        key = f"portal:{tenant_slug}:{email}"
+        await self._refuse_if_locked(key)
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT p.id, p.tenant_id, p.client_id, p.password_hash, p.active, t.country "
+                        "FROM portal_accounts p JOIN tenants t ON t.id = p.tenant_id "
+                        "WHERE t.slug = :slug AND p.email = :email"
+                    ),
+                    {"slug": tenant_slug, "email": email},
+                )
+            ).first()
+        usable = row is not None and row.active
+        if not await verify_password(row.password_hash if usable else None, password) or row is None:
+            await self._record_failure(key)
+            raise Unauthenticated(BAD_CREDENTIALS)
+        await self._clear_failures(key)
+        account = Account("portal", row.id, row.tenant_id, client_id=row.client_id, country=row.country)
+        async with self._engine.begin() as conn:
+            return await self._issue(conn, account, family_id=new_id())
+
+    async def _refuse_if_locked(self, key: str) -> None:
+        async with self._engine.connect() as conn:
+            remaining = await conn.scalar(
+                text(
+                    "SELECT ceil(extract(epoch FROM locked_until - now()))::int FROM login_throttle "
+                    "WHERE key = :key AND locked_until > now()"
+                ),
+                {"key": key},
+            )
+        if remaining:
+            raise LoginThrottled(max(int(remaining), 1))
+
+    async def _record_failure(self, key: str) -> None:
+        policy = self._throttle
+        async with self._engine.begin() as conn:
+            # One atomic upsert, so concurrent failures on several gateway replicas all count.
+            await conn.execute(
+                text(
+                    """
+                    INSERT INTO login_throttle AS t (key, failures, window_started_at, locked_until)
+                    VALUES (:key, 1, now(), CASE WHEN :max <= 1 THEN now() + make_interval(secs => :lock) END)
+                    ON CONFLICT (key) DO UPDATE SET
+                        failures = CASE WHEN t.window_started_at < now() - make_interval(secs => :window)
+                                        THEN 1 ELSE t.failures + 1 END,
+                        window_started_at = CASE WHEN t.window_started_at < now() - make_interval(secs => :window)
+                                                 THEN now() ELSE t.window_started_at END,
+                        locked_until = CASE
+                            WHEN t.window_started_at >= now() - make_interval(secs => :window)
+                                 AND t.failures + 1 >= :max
+                            THEN now() + make_interval(secs => :lock)
+                            ELSE t.locked_until END
+                    """
+                ),
+                {"key": key, "max": policy.max_failures, "window": policy.window_seconds, "lock": policy.lockout_seconds},
+            )
+
+    async def _clear_failures(self, key: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(text("DELETE FROM login_throttle WHERE key = :key"), {"key": key})
+
+    # --- tokens ----------------------------------------------------------------------------------
+
+    async def _issue(self, conn: AsyncConnection, account: Account, *, family_id: uuid.UUID) -> TokenPair:
+        refresh = new_opaque_token()
+        await conn.execute(
+            text(
+                "INSERT INTO refresh_tokens (id, token_hash, family_id, tenant_id, principal_kind, principal_id, "
+                "expires_at) VALUES (:id, :hash, :family, :tenant, :kind, :principal, now() + :ttl)"
+            ),
+            {
+                "id": new_id(),
+                "hash": token_hash(refresh),
+                "family": family_id,
+                "tenant": account.tenant_id,
+                "kind": account.kind,
+                "principal": account.id,
+                "ttl": self._refresh_ttl,
+            },
+        )
+        return TokenPair(self._tokens.issue(account), refresh, self._tokens.ttl_seconds)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate: the presented token is spent and a new one issued. A spent token presented again
+        means it was stolen or replayed, so its whole family is revoked."""
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT id, family_id, tenant_id, principal_kind, principal_id, revoked_at, "
+                        "expires_at <= now() AS expired FROM refresh_tokens WHERE token_hash = :hash FOR UPDATE"
+                    ),
+                    {"hash": token_hash(refresh_token)},
+                )
+            ).first()
+            if row is None or row.expired:
+                raise Unauthenticated("refresh token is invalid or expired")
+            if row.revoked_at is not None:
+                await self._revoke_family(conn, row.family_id)
+                reuse_detected = True
+            else:
+                reuse_detected = False
+                await conn.execute(text("UPDATE refresh_tokens SET revoked_at = now() WHERE id = :id"), {"id": row.id})
+                account = await self._current_account(conn, row.principal_kind, row.principal_id)
+                if account is None:
+                    raise Unauthenticated("account is disabled")
+                return await self._issue(conn, account, family_id=row.family_id)
+        assert reuse_detected
+        raise Unauthenticated("refresh token was already used; sign in again")
+
+    async def logout(self, refresh_token: str) -> None:
+        async with self._engine.begin() as conn:
+            family = await conn.scalar(
+                text("SELECT family_id FROM refresh_tokens WHERE token_hash = :hash"),
+                {"hash": token_hash(refresh_token)},
+            )
+            if family is not None:
+                await self._revoke_family(conn, family)
+
+    async def _revoke_family(self, conn: AsyncConnection, family_id: uuid.UUID) -> None:
+        await conn.execute(
+            text("UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = :f AND revoked_at IS NULL"),
+            {"f": family_id},
+        )
+
+    async def _current_account(self, conn: AsyncConnection, kind: str, principal_id: uuid.UUID) -> Account | None:
+        if kind == "staff":
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT s.id, s.tenant_id, s.role, t.country FROM staff_users s "
+                        "JOIN tenants t ON t.id = s.tenant_id WHERE s.id = :id AND s.active"
+                    ),
+                    {"id": principal_id},
+                )
+            ).first()
+            return Account("staff", row.id, row.tenant_id, role=row.role, country=row.country) if row else None
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT p.id, p.tenant_id, p.client_id, t.country FROM portal_accounts p "
+                    "JOIN tenants t ON t.id = p.tenant_id WHERE p.id = :id AND p.active"
+                ),
+                {"id": principal_id},
+            )
+        ).first()
+        return Account("portal", row.id, row.tenant_id, client_id=row.client_id, country=row.country) if row else None
+
+    # --- accounts --------------------------------------------------------------------------------
+
+    async def describe(self, account: Account) -> dict[str, Any]:
+        async with self._engine.connect() as conn:
+            tenant = (
+                await conn.execute(
+                    text("SELECT id, name, slug, country, timezone FROM tenants WHERE id = :id"),
+                    {"id": account.tenant_id},
+                )
+            ).first()
+            table = "staff_users" if account.kind == "staff" else "portal_accounts"
+            email = await conn.scalar(
+                text(f"SELECT email FROM {table} WHERE id = :id AND tenant_id = :t"),
+                {"id": account.id, "t": account.tenant_id},
+            )
+        if tenant is None or email is None:
+            raise Unauthenticated("account no longer exists")
+        return {
+            "kind": account.kind,
+            "id": str(account.id),
+            "email": email,
+            "role": account.role or None,
+            "client_id": str(account.client_id) if account.client_id else None,
+            "tenant": {
+                "id": str(tenant.id),
+                "name": tenant.name,
+                "slug": tenant.slug,
+                "country": tenant.country,
+                "timezone": tenant.timezone,
+            },
+        }
+
+    async def add_staff(self, actor: Account, *, email: str, password: str, role: str) -> dict[str, Any]:
+        if role not in GRANTABLE.get(actor.role, set()):
+            raise PermissionDenied(f"a {actor.role or 'portal user'} cannot add a staff member with role {role}")
+        staff_id = new_id()
+        password_hash = await hash_password(password)
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO staff_users (id, tenant_id, email, password_hash, role) "
+                        "VALUES (:id, :tenant, :email, :hash, :role)"
+                    ),
+                    {"id": staff_id, "tenant": actor.tenant_id, "email": email, "hash": password_hash, "role": role},
+                )
+        except IntegrityError as exc:
+            if "staff_users_email_key" in str(exc.orig):
+                raise Conflict("an account with this email already exists", reason="EMAIL_TAKEN") from exc
+            raise
+        return {"id": str(staff_id), "email": email, "role": role}
+
+    # --- portal invitations ------------------------------------------------------------------------
+
+    async def invite_to_portal(self, actor: Account, *, client_id: uuid.UUID, email: str) -> Invitation:
+        token = new_opaque_token()
+        expires_at = datetime.now(timezone.utc) + self._invitation_ttl
+        async with self._engine.begin() as conn:
+            taken = await conn.scalar(
+                text("SELECT client_id FROM portal_accounts WHERE tenant_id = :t AND email = :e AND client_id <> :c"),
+                {"t": actor.tenant_id, "e": email, "c": client_id},
+            )
+            if taken is not None:
+                raise Conflict("another client's portal account uses this email", reason="EMAIL_TAKEN")
+            await conn.execute(
+                text(
+                    "INSERT INTO portal_invitations (id, tenant_id, client_id, email, token_hash, invited_by, "
+                    "expires_at) VALUES (:id, :t, :c, :e, :h, :by, :exp)"
+                ),
+                {
+                    "id": new_id(),
+                    "t": actor.tenant_id,
+                    "c": client_id,
+                    "e": email,
+                    "h": token_hash(token),
+                    "by": actor.id,
+                    "exp": expires_at,
+                },
+            )
+        return Invitation(token, email, expires_at)
+
+    async def accept_invitation(self, token: str, password: str) -> TokenPair:
+        """Set the password chosen by the client; the invitation works once."""
+        password_hash = await hash_password(password)
+        async with self._engine.begin() as conn:
+            invitation = (
+                await conn.execute(
+                    text(
+                        "SELECT i.id, i.tenant_id, i.client_id, i.email, t.country FROM portal_invitations i "
+                        "JOIN tenants t ON t.id = i.tenant_id WHERE i.token_hash = :h AND i.accepted_at IS NULL "
+                        "AND i.expires_at > now() FOR UPDATE OF i"
+                    ),
+                    {"h": token_hash(token)},
+                )
+            ).first()
+            if invitation is None:
+                raise InvalidArgument([FieldViolation("token", "is invalid, expired or already used")])
+            account_id = await conn.scalar(
+                text(
+                    """
+                    INSERT INTO portal_accounts (id, tenant_id, client_id, email, password_hash)
+                    VALUES (:id, :t, :c, :e, :h)
+                    ON CONFLICT (tenant_id, client_id) DO UPDATE
+                        SET email = excluded.email, password_hash = excluded.password_hash, active = true
+                    RETURNING id
+                    """
+                ),
+                {"id": new_id(), "t": invitation.tenant_id, "c": invitation.client_id, "e": invitation.email,
+                 "h": password_hash},
+            )
+            await conn.execute(
+                text("UPDATE portal_invitations SET accepted_at = now() WHERE id = :id"), {"id": invitation.id}
+            )
+            account = Account(
+                "portal", account_id, invitation.tenant_id, client_id=invitation.client_id, country=invitation.country
+            )
+            return await self._issue(conn, account, family_id=new_id())
+
+    async def tenant_exists(self, tenant_id: uuid.UUID) -> bool:
+        async with self._engine.connect() as conn:
+            return bool(await conn.scalar(text("SELECT 1 FROM tenants WHERE id = :id"), {"id": tenant_id}))
+
+    async def ensure_demo(self, *, business_name: str, email: str, password: str) -> tuple[str, bool]:
+        """The demo tenant and owner for `make run`; returns (tenant slug, created now)."""
+        async with self._engine.connect() as conn:
+            slug = await conn.scalar(
+                text("SELECT t.slug FROM staff_users s JOIN tenants t ON t.id = s.tenant_id WHERE s.email = :e"),
+                {"e": email},
+            )
+        if slug is not None:
+            return slug, False
+        tenant, _, _ = await self.sign_up(
+            business_name=business_name, country="US", timezone_name="America/New_York", email=email, password=password
+        )
+        return tenant.slug, True
+
+
+__all__ = ["IdentityService", "Invitation", "LoginThrottled", "NotFound", "ThrottlePolicy"]

@@ -1,0 +1,83 @@
+"""Access tokens (short-lived signed JWTs) and refresh tokens (random, stored hashed, revocable)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+from gateway.identity.model import Account
+
+ISSUER = "atrium"
+AUDIENCE = "atrium-api"
+ALGORITHM = "HS256"
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+class AccessTokens:
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        self._secret = secret
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, account: Account, *, now: float | None = None) -> str:
+        issued = int(now if now is not None else time.time())
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": str(account.id),
+            "tid": str(account.tenant_id),
+            "knd": account.kind,
+            "rol": account.role,
+            "cid": str(account.client_id) if account.client_id else "",
+            "ctry": account.country,
+            "iat": issued,
+            "exp": issued + self.ttl_seconds,
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> Account:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "tid", "knd"]},
+            )
+            kind = claims["knd"]
+            if kind not in ("staff", "portal"):
+                raise InvalidToken("unknown principal kind")
+            return Account(
+                kind=kind,
+                id=uuid.UUID(claims["sub"]),
+                tenant_id=uuid.UUID(claims["tid"]),
+                role=claims.get("rol", ""),
+                client_id=uuid.UUID(claims["cid"]) if claims.get("cid") else None,
+                country=claims.get("ctry", ""),
+            )
+        except (jwt.PyJWTError, ValueError, KeyError) as exc:
+            raise InvalidToken(str(exc)) from exc
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> bytes:
+    """Stored instead of the token: a database leak yields no usable tokens."""
+    return hashlib.sha256(token.encode()).digest()

@@ -1,0 +1,143 @@
+"""The OpenAPI 3.1 document, generated from the route table (gateway.api)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from gateway.api import Api, Operation
+
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "code": {"type": "string", "description": "Stable machine-readable reason."},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+_ERROR_TEXT = {
+    401: "Missing, invalid or expired bearer token.",
+    403: "The principal may not do this.",
+    404: "No such record in this tenant (another tenant's record looks the same).",
+    409: "Conflicts with the current state.",
+    413: "Body too large.",
+    422: "Invalid input; `errors` names every field.",
+    429: "Too many attempts; see Retry-After.",
+    503: "A backend service is unavailable.",
+}
+
+
+class _Schemas:
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+
+    def ref(self, model: type[BaseModel], mode: str) -> dict[str, str]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)  # type: ignore[arg-type]
+        for name, definition in schema.pop("$defs", {}).items():
+            self.components[name] = definition
+        self.components[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    return {
+        "description": _ERROR_TEXT.get(status, "Error."),
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAM.findall(op.path)
+    ]
+    if op.query is not None:
+        query_schema = op.query.model_json_schema()
+        required = set(query_schema.get("required", []))
+        for name, prop in query_schema.get("properties", {}).items():
+            parameters.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+    document: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "responses": {},
+    }
+    if op.description:
+        document["description"] = op.description
+    if parameters:
+        document["parameters"] = parameters
+    if op.body is not None:
+        document["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": schemas.ref(op.body, "validation")}},
+        }
+    if op.auth == "public":
+        document["security"] = []
+    elif op.auth == "any":
+        document["security"] = [{"staffBearer": []}, {"portalBearer": []}]
+    else:
+        document["security"] = [{f"{op.auth}Bearer": []}]
+    if op.response is not None:
+        document["responses"][str(op.status)] = {
+            "description": op.summary,
+            "content": {"application/json": {"schema": schemas.ref(op.response, "serialization")}},
+        }
+    elif op.status == 204:
+        document["responses"]["204"] = {"description": op.summary}
+    else:
+        document["responses"][str(op.status)] = {
+            "description": op.summary,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    error_codes = set(op.errors)
+    if op.body is not None or op.query is not None:
+        error_codes.add(422)
+    if op.auth != "public":
+        error_codes.update({401, 403})
+    if _PATH_PARAM.search(op.path):
+        error_codes.add(404)
+    for status in sorted(error_codes):
+        document["responses"][str(status)] = _problem_response(status)
+    return document
+
+
+def build_document(api: Api, *, title: str, version: str) -> dict[str, Any]:
+    schemas = _Schemas()
+    paths: dict[str, dict[str, Any]] = {}
+    for op in api.operations:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, schemas)
+    bearer = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "Atrium's public REST API. Every error is application/problem+json (RFC 9457).",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas.components,
+            "securitySchemes": {
+                "staffBearer": bearer | {"description": "Access token from /api/v1/auth/staff/login."},
+                "portalBearer": bearer | {"description": "Access token from /api/v1/auth/portal/login."},
+            },
+        },
+    }

@@ -1,0 +1,131 @@
+"""Staff routes over clients; backed by the client and notification services."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+from atrium.client.v1 import client_service_pb2 as client_pb
+from atrium.common.v1 import types_pb2
+from atrium.notification.v1 import notification_service_pb2 as notification_pb
+from gateway.dependencies import BACKENDS, IDENTITY, SETTINGS
+from gateway.identity.model import Account
+from gateway.routes.registry import api
+from gateway.schemas import (
+    ActivityPage,
+    ClientOut,
+    ClientPage,
+    CreateClientBody,
+    PageQuery,
+    PortalInvitationBody,
+    PortalInvitationOut,
+)
+from platform_core.errors import InvalidArgument, NotFound
+from platform_core.ids import parse_uuid
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def client_json(client: client_pb.Client) -> dict[str, Any]:
+    return {
+        "id": client.id,
+        "first_name": client.first_name,
+        "last_name": client.last_name,
+        "email": client.email or None,
+        "phone": client.phone or None,
+        "created_at": client.created_at.ToJsonString(),
+        "updated_at": client.updated_at.ToJsonString(),
+    }
+
+
+def client_id_of(request: web.Request) -> str:
+    """The path id; one that is not a UUID names no record, so it answers 404 like a missing one."""
+    raw = request.match_info["client_id"]
+    if parse_uuid(raw) is None:
+        raise NotFound("client not found")
+    return raw
+
+
+@api.route("POST", "/api/v1/clients", summary="Create a client", tag="clients", body=CreateClientBody,
+           response=ClientOut, status=201, errors=(409,),
+           description="An Idempotency-Key header makes retries safe: the same key returns the first client.")
+async def create_client(request: web.Request, body: CreateClientBody, account: Account) -> dict[str, Any]:
+    key = request.headers.get("Idempotency-Key", "")
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidArgument.single("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
+    client = await request.app[BACKENDS].clients.CreateClient(
+        client_pb.CreateClientRequest(
+            first_name=body.first_name,
+            last_name=body.last_name,
+            email=body.email,
+            phone=body.phone,
+            default_region=account.country,
+            request_id=key,
+        )
+    )
+    return client_json(client)
+
+
+@api.route("GET", "/api/v1/clients", summary="List clients, newest first (cursor pagination)", tag="clients",
+           query=PageQuery, response=ClientPage)
+async def list_clients(request: web.Request, query: PageQuery, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].clients.ListClients(
+        client_pb.ListClientsRequest(page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token))
+    )
+    return {"items": [client_json(c) for c in reply.clients], "next_page_token": reply.page.next_page_token or None}
+
+
+@api.route("GET", "/api/v1/clients/{client_id}", summary="Get a client", tag="clients", response=ClientOut)
+async def get_client(request: web.Request, account: Account) -> dict[str, Any]:
+    client = await request.app[BACKENDS].clients.GetClient(client_pb.GetClientRequest(id=client_id_of(request)))
+    return client_json(client)
+
+
+async def activity_page(request: web.Request, client_id: str, query: PageQuery) -> dict[str, Any]:
+    backends = request.app[BACKENDS]
+    # The client lookup proves the record is this tenant's; both calls run at once.
+    _, reply = await asyncio.gather(
+        backends.clients.GetClient(client_pb.GetClientRequest(id=client_id)),
+        backends.notifications.ListClientActivity(
+            notification_pb.ListClientActivityRequest(
+                client_id=client_id,
+                page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
+            )
+        ),
+    )
+    return {
+        "items": [
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "summary": e.summary,
+                "occurred_at": e.occurred_at.ToJsonString(),
+                "source_event_type": e.source_event_type,
+            }
+            for e in reply.entries
+        ],
+        "next_page_token": reply.page.next_page_token or None,
+    }
+
+
+@api.route("GET", "/api/v1/clients/{client_id}/activity", summary="A client's activity timeline, newest first",
+           tag="clients", query=PageQuery, response=ActivityPage)
+async def client_activity(request: web.Request, query: PageQuery, account: Account) -> dict[str, Any]:
+    return await activity_page(request, client_id_of(request), query)
+
+
+@api.route("POST", "/api/v1/clients/{client_id}/portal-invitation", summary="Invite a client to the portal",
+           tag="clients", body=PortalInvitationBody, response=PortalInvitationOut, status=201, errors=(409,),
+           description="Returns a one-time, expiring token; the client sets a password with it.")
+async def invite_to_portal(request: web.Request, body: PortalInvitationBody, account: Account) -> PortalInvitationOut:
+    client = await request.app[BACKENDS].clients.GetClient(client_pb.GetClientRequest(id=client_id_of(request)))
+    email = body.email or client.email.lower()
+    if not email:
+        raise InvalidArgument.single("email", "the client has no email address; give one")
+    invitation = await request.app[IDENTITY].invite_to_portal(account, client_id=parse_uuid(client.id), email=email)  # type: ignore[arg-type]
+    accept_url = f"{request.app[SETTINGS].base_url()}/portal/accept-invitation#token={invitation.token}"
+    return PortalInvitationOut(
+        email=invitation.email, token=invitation.token, accept_url=accept_url, expires_at=invitation.expires_at
+    )

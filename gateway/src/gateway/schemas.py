@@ -1,0 +1,189 @@
+"""Request and response bodies of the REST API (pydantic), also the source of the OpenAPI schemas."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated, Literal
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from gateway.identity.model import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+
+class Body(BaseModel):
+    # Unknown fields are refused: a tenant or id smuggled into a body is an error, not ignored.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _valid_timezone(value: str) -> str:
+    if value not in _timezones():
+        raise ValueError("is not an IANA timezone, e.g. Europe/Berlin")
+    return value
+
+
+def _valid_country(value: str) -> str:
+    country = value.upper()
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("is not an ISO 3166-1 alpha-2 country code, e.g. US")
+    return country
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
+AccountEmail = Annotated[EmailStr, AfterValidator(_lower)]
+Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_valid_country)]
+Timezone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_valid_timezone)]
+Name = Annotated[str, StringConstraints(max_length=100)]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9-]+$")]
+
+
+# --- auth ---------------------------------------------------------------------------------------
+
+
+class SignUpBody(Body):
+    business_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    country: Country
+    timezone: Timezone
+    owner_email: AccountEmail
+    owner_password: Password
+
+
+class StaffLoginBody(Body):
+    email: AccountEmail
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+
+
+class PortalLoginBody(Body):
+    tenant: Slug = Field(description="The business's handle (slug), as in its portal address.")
+    email: AccountEmail
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+
+
+class RefreshBody(Body):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Tokens(Out):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class TenantOut(Out):
+    id: str
+    name: str
+    slug: str
+    country: str
+    timezone: str
+
+
+class StaffOut(Out):
+    id: str
+    email: str
+    role: Literal["owner", "admin", "staff"]
+
+
+class SignUpOut(Out):
+    tenant: TenantOut
+    owner: StaffOut
+    tokens: Tokens
+
+
+class MeOut(Out):
+    kind: Literal["staff", "portal"]
+    id: str
+    email: str
+    role: str | None
+    client_id: str | None
+    tenant: TenantOut
+
+
+class AddStaffBody(Body):
+    email: AccountEmail
+    password: Password
+    role: Literal["admin", "staff"]
+
+
+# --- clients ------------------------------------------------------------------------------------
+
+
+class CreateClientBody(Body):
+    first_name: Name
+    last_name: Name = ""
+    email: Annotated[str, StringConstraints(max_length=254)] = ""
+    phone: Annotated[str, StringConstraints(max_length=40)] = Field(
+        default="", description="Any format; national numbers are read in the business's country."
+    )
+
+
+class ClientOut(Out):
+    id: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None = Field(description="E.164")
+    created_at: datetime
+    updated_at: datetime
+
+
+class PageQuery(Body):
+    page_size: int = Field(default=50, ge=1, le=200)
+    page_token: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class ClientPage(Out):
+    items: list[ClientOut]
+    next_page_token: str | None
+
+
+class ActivityEntryOut(Out):
+    id: str
+    kind: str
+    summary: str
+    occurred_at: datetime
+    source_event_type: str
+
+
+class ActivityPage(Out):
+    items: list[ActivityEntryOut]
+    next_page_token: str | None
+
+
+class PortalInvitationBody(Body):
+    email: AccountEmail | None = Field(default=None, description="Defaults to the client's email.")
+
+
+class PortalInvitationOut(Out):
+    email: str
+    token: str = Field(description="One-time token; the client sets a password with it.")
+    accept_url: str
+    expires_at: datetime
+
+
+class AcceptInvitationBody(Body):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    password: Password
+
+
+# --- operations ---------------------------------------------------------------------------------
+
+
+class Health(Out):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = {}
