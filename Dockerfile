@@ -33,7 +33,7 @@ COPY ${UNIT}/ ${UNIT}/
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip install -c constraints.txt -e libs/contracts -e libs/platform_core -e "${UNIT}"
 
-# Byte-compile now: the root filesystem is read-only at run time. Then check the module imports
+# Byte-compile now: the root filesystem is read-only at run time. Then check that the module exists
 # and write the entrypoint that runs it. Everything stays owned by root, read-only to the app user.
 RUN python -m compileall -q libs "${UNIT}" \
  && module="${MODULE}" \
@@ -47,7 +47,7 @@ RUN python -m compileall -q libs "${UNIT}" \
  && printf '#!/bin/sh\nexec /opt/venv/bin/python -m %s "$@"\n' "$module" > /usr/local/bin/atrium-unit \
  && chmod 0755 /usr/local/bin/atrium-unit
 
-# The unit's directory, so relative paths such as alembic.ini resolve for `migrate`.
+# Run from the unit's directory, where its alembic.ini and migrations/ live.
 WORKDIR /app/${UNIT}
 USER 10001:10001
 

@@ -102,5 +102,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("login_throttle", "refresh_tokens", "portal_invitations", "portal_accounts", "staff_users", "tenants"):
+    for table in (
+        "login_throttle",
+        "refresh_tokens",
+        "portal_invitations",
+        "portal_accounts",
+        "staff_users",
+        "tenants",
+    ):
         op.execute(f"DROP TABLE {table}")

@@ -76,8 +76,22 @@ class Api:
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         def register(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             self.operations.append(
-                Operation(method, path, handler, summary, tag, auth, body, query, response, status, roles, errors,
-                          description, headers or {})
+                Operation(
+                    method,
+                    path,
+                    handler,
+                    summary,
+                    tag,
+                    auth,
+                    body,
+                    query,
+                    response,
+                    status,
+                    roles,
+                    errors,
+                    description,
+                    headers or {},
+                )
             )
             return handler
 
@@ -146,7 +160,9 @@ def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.Str
             return web.Response(status=204)
         payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
         return web.Response(
-            text=json.dumps(payload), status=operation.status, content_type="application/json",
+            text=json.dumps(payload),
+            status=operation.status,
+            content_type="application/json",
             headers=operation.headers or None,
         )
 

@@ -27,7 +27,9 @@ class Backends:
     async def health(self, timeout: float = 1.0) -> dict[str, str]:
         async def check(name: str, channel: grpc.aio.Channel) -> tuple[str, str]:
             try:
-                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+                reply = await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(), timeout=timeout
+                )
                 return name, health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status).lower()
             except grpc.aio.AioRpcError as exc:
                 return name, exc.code().name.lower()

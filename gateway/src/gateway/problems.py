@@ -124,7 +124,9 @@ async def problem_middleware(
         if exc.status < 400:
             raise
         detail = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else ""
-        return problem(request, exc.status, detail=detail, headers={k: v for k, v in exc.headers.items() if k == "Allow"})
-    except Exception:  # noqa: BLE001 - the one place unexpected errors become a bare 500
+        return problem(
+            request, exc.status, detail=detail, headers={k: v for k, v in exc.headers.items() if k == "Allow"}
+        )
+    except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem(request, 500)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -183,7 +183,12 @@ class IdentityService:
                             ELSE t.locked_until END
                     """
                 ),
-                {"key": key, "max": policy.max_failures, "window": policy.window_seconds, "lock": policy.lockout_seconds},
+                {
+                    "key": key,
+                    "max": policy.max_failures,
+                    "window": policy.window_seconds,
+                    "lock": policy.lockout_seconds,
+                },
             )
 
     async def _clear_failures(self, key: str) -> None:
@@ -333,7 +338,7 @@ class IdentityService:
 
     async def invite_to_portal(self, actor: Account, *, client_id: uuid.UUID, email: str) -> Invitation:
         token = new_opaque_token()
-        expires_at = datetime.now(timezone.utc) + self._invitation_ttl
+        expires_at = datetime.now(UTC) + self._invitation_ttl
         async with self._engine.begin() as conn:
             taken = await conn.scalar(
                 text("SELECT client_id FROM portal_accounts WHERE tenant_id = :t AND email = :e AND client_id <> :c"),
@@ -384,8 +389,13 @@ class IdentityService:
                     RETURNING id
                     """
                 ),
-                {"id": new_id(), "t": invitation.tenant_id, "c": invitation.client_id, "e": invitation.email,
-                 "h": password_hash},
+                {
+                    "id": new_id(),
+                    "t": invitation.tenant_id,
+                    "c": invitation.client_id,
+                    "e": invitation.email,
+                    "h": password_hash,
+                },
             )
             await conn.execute(
                 text("UPDATE portal_invitations SET accepted_at = now() WHERE id = :id"), {"id": invitation.id}

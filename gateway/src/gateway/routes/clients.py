@@ -48,9 +48,17 @@ def client_id_of(request: web.Request) -> str:
     return raw
 
 
-@api.route("POST", "/api/v1/clients", summary="Create a client", tag="clients", body=CreateClientBody,
-           response=ClientOut, status=201, errors=(409,),
-           description="An Idempotency-Key header makes retries safe: the same key returns the first client.")
+@api.route(
+    "POST",
+    "/api/v1/clients",
+    summary="Create a client",
+    tag="clients",
+    body=CreateClientBody,
+    response=ClientOut,
+    status=201,
+    errors=(409,),
+    description="An Idempotency-Key header makes retries safe: the same key returns the first client.",
+)
 async def create_client(request: web.Request, body: CreateClientBody, account: Account) -> dict[str, Any]:
     key = request.headers.get("Idempotency-Key", "")
     if len(key) > MAX_IDEMPOTENCY_KEY:
@@ -68,8 +76,14 @@ async def create_client(request: web.Request, body: CreateClientBody, account: A
     return client_json(client)
 
 
-@api.route("GET", "/api/v1/clients", summary="List clients, newest first (cursor pagination)", tag="clients",
-           query=PageQuery, response=ClientPage)
+@api.route(
+    "GET",
+    "/api/v1/clients",
+    summary="List clients, newest first (cursor pagination)",
+    tag="clients",
+    query=PageQuery,
+    response=ClientPage,
+)
 async def list_clients(request: web.Request, query: PageQuery, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].clients.ListClients(
         client_pb.ListClientsRequest(page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token))
@@ -110,15 +124,29 @@ async def activity_page(request: web.Request, client_id: str, query: PageQuery) 
     }
 
 
-@api.route("GET", "/api/v1/clients/{client_id}/activity", summary="A client's activity timeline, newest first",
-           tag="clients", query=PageQuery, response=ActivityPage)
+@api.route(
+    "GET",
+    "/api/v1/clients/{client_id}/activity",
+    summary="A client's activity timeline, newest first",
+    tag="clients",
+    query=PageQuery,
+    response=ActivityPage,
+)
 async def client_activity(request: web.Request, query: PageQuery, account: Account) -> dict[str, Any]:
     return await activity_page(request, client_id_of(request), query)
 
 
-@api.route("POST", "/api/v1/clients/{client_id}/portal-invitation", summary="Invite a client to the portal",
-           tag="clients", body=PortalInvitationBody, response=PortalInvitationOut, status=201, errors=(409,),
-           description="Returns a one-time, expiring token; the client sets a password with it.")
+@api.route(
+    "POST",
+    "/api/v1/clients/{client_id}/portal-invitation",
+    summary="Invite a client to the portal",
+    tag="clients",
+    body=PortalInvitationBody,
+    response=PortalInvitationOut,
+    status=201,
+    errors=(409,),
+    description="Returns a one-time, expiring token; the client sets a password with it.",
+)
 async def invite_to_portal(request: web.Request, body: PortalInvitationBody, account: Account) -> PortalInvitationOut:
     client = await request.app[BACKENDS].clients.GetClient(client_pb.GetClientRequest(id=client_id_of(request)))
     email = body.email or client.email.lower()

@@ -16,21 +16,29 @@ API_TITLE = "Atrium API"
 API_VERSION = "1.0.0"
 
 
-@api.route("GET", "/healthz", summary="Liveness: the gateway process answers", tag="operations", auth="public",
-           response=Health)
+@api.route(
+    "GET", "/healthz", summary="Liveness: the gateway process answers", tag="operations", auth="public", response=Health
+)
 async def healthz(request: web.Request) -> Health:
     return Health(status="ok")
 
 
-@api.route("GET", "/readyz", summary="Readiness: the identity database and every backend service answer",
-           tag="operations", auth="public", response=Health, errors=(503,))
+@api.route(
+    "GET",
+    "/readyz",
+    summary="Readiness: the identity database and every backend service answer",
+    tag="operations",
+    auth="public",
+    response=Health,
+    errors=(503,),
+)
 async def readyz(request: web.Request) -> web.Response | Health:
     checks = await request.app[BACKENDS].health()
     try:
         async with request.app[ENGINE].connect() as conn:
             await conn.execute(text("SELECT 1"))
         checks["identity_database"] = "serving"
-    except Exception:  # noqa: BLE001 - reported as not ready
+    except Exception:
         checks["identity_database"] = "unavailable"
     ready = all(state == "serving" for state in checks.values())
     result = Health(status="ok" if ready else "unavailable", checks=checks)

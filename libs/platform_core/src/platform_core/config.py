@@ -80,7 +80,7 @@ class ServiceSettings(PlatformSettings):
     consumer_max_deliver: int = Field(default=8, ge=1, le=100)
 
     @model_validator(mode="after")
-    def _has_database(self) -> "ServiceSettings":
+    def _has_database(self) -> ServiceSettings:
         if self.unit:
             self.database_url(self.unit)
         return self

@@ -67,5 +67,5 @@ class InvalidArgument(DomainError):
         super().__init__(message or "; ".join(f"{v.field}: {v.message}" for v in self.violations))
 
     @classmethod
-    def single(cls, field: str, message: str) -> "InvalidArgument":
+    def single(cls, field: str, message: str) -> InvalidArgument:
         return cls([FieldViolation(field, message)])

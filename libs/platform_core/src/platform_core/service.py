@@ -84,7 +84,7 @@ async def _wait_for_database(engine: AsyncEngine, stop: asyncio.Event) -> None:
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             return
-        except Exception as exc:  # noqa: BLE001 - keep trying until the database answers
+        except Exception as exc:
             if stop.is_set():
                 raise
             log.warning("database not reachable (%s); retrying in %.1fs", exc, delay)
@@ -202,7 +202,9 @@ async def _parked(settings: ServiceSettings, build: Build, action: str, ids: lis
         await engine.dispose()
 
 
-def service_main(settings_type: type[ServiceSettings], build: Build, unit_dir: Path, argv: list[str] | None = None) -> int:
+def service_main(
+    settings_type: type[ServiceSettings], build: Build, unit_dir: Path, argv: list[str] | None = None
+) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m {settings_type.unit}_svc")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the gRPC service, its outbox relay and consumers")

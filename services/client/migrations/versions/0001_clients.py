@@ -33,9 +33,7 @@ def upgrade() -> None:
         """
     )
     # Idempotent creation: one client per tenant and request id.
-    op.execute(
-        "CREATE UNIQUE INDEX clients_request_id ON clients (tenant_id, request_id) WHERE request_id IS NOT NULL"
-    )
+    op.execute("CREATE UNIQUE INDEX clients_request_id ON clients (tenant_id, request_id) WHERE request_id IS NOT NULL")
     messaging_schema.create_v1(op)
 
 

@@ -16,4 +16,6 @@ def build(runtime: Runtime) -> ServiceParts:
         uow_factory=lambda: SqlAlchemyClientUnitOfWork(runtime.sessions, nats_prefix=prefix),
         engine=runtime.engine,
     )
-    return ServiceParts(servicers=[(client_service_pb2_grpc.add_ClientServiceServicer_to_server, servicer, SERVICE_NAME)])
+    return ServiceParts(
+        servicers=[(client_service_pb2_grpc.add_ClientServiceServicer_to_server, servicer, SERVICE_NAME)]
+    )

@@ -1,5 +1,5 @@
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -7,7 +7,7 @@ from client_svc.domain import commands, events
 from client_svc.domain.model import Client
 from platform_core.errors import InvalidArgument
 
-NOW = datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
 TENANT = uuid.uuid4()
 
 

@@ -33,9 +33,7 @@ def upgrade() -> None:
         )
         """
     )
-    op.execute(
-        "CREATE INDEX activity_by_client ON activity_entries (tenant_id, client_id, occurred_at DESC, id DESC)"
-    )
+    op.execute("CREATE INDEX activity_by_client ON activity_entries (tenant_id, client_id, occurred_at DESC, id DESC)")
     messaging_schema.create_v1(op)
 
 

@@ -25,14 +25,14 @@ class Principal:
     client_id: str = ""  # portal: the only client this principal may see
 
     @classmethod
-    def service(cls, name: str) -> "Principal":
+    def service(cls, name: str) -> Principal:
         return cls("service", name)
 
     def encode(self) -> str:
         return f"{self.kind};{self.id};{self.role};{self.client_id}"
 
     @classmethod
-    def decode(cls, value: str) -> "Principal":
+    def decode(cls, value: str) -> Principal:
         kind, ident, role, client_id = value.split(";")
         if kind not in {"staff", "portal", "service"} or not ident:
             raise ValueError("unknown principal")
@@ -52,7 +52,7 @@ class CallContext:
         return ((TENANT_METADATA_KEY, str(self.tenant_id)), (PRINCIPAL_METADATA_KEY, self.principal.encode()))
 
     @classmethod
-    def from_metadata(cls, metadata: dict[str, str]) -> "CallContext | None":
+    def from_metadata(cls, metadata: dict[str, str]) -> CallContext | None:
         tenant = metadata.get(TENANT_METADATA_KEY)
         principal = metadata.get(PRINCIPAL_METADATA_KEY)
         if not tenant or not principal:

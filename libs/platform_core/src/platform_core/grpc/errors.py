@@ -80,4 +80,4 @@ def from_rpc_error(exc: grpc.aio.AioRpcError) -> RemoteError:
     return RemoteError(exc.code(), exc.details() or "", reason, tuple(violations))
 
 
-__all__ = ["to_status", "from_rpc_error", "RemoteError", "status_code_for"]
+__all__ = ["RemoteError", "from_rpc_error", "status_code_for", "to_status"]

@@ -69,7 +69,7 @@ def _unary(behaviour: Any, call_context: CallContext | None, method: str) -> Any
                 return await behaviour(request, context)
             except grpc.aio.AbortError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - mapped to a status
+            except Exception as exc:
                 await _refuse_or_fail(context, exc, method)
 
     return handle
@@ -86,7 +86,7 @@ def _unary_stream(behaviour: Any, call_context: CallContext | None, method: str)
                     yield item
             except grpc.aio.AbortError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - mapped to a status
+            except Exception as exc:
                 await _refuse_or_fail(context, exc, method)
 
     return handle

@@ -36,7 +36,7 @@ async def connect(url: str, *, name: str, stop: asyncio.Event | None = None) -> 
                 max_reconnect_attempts=-1,
                 allow_reconnect=True,
             )
-        except (OSError, nats.errors.NoServersError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, nats.errors.NoServersError) as exc:
             if stop is not None and stop.is_set():
                 raise
             log.warning("NATS not reachable at %s (%s); retrying in %.1fs", url, exc, delay)

@@ -126,7 +126,7 @@ class EventConsumer:
                     while not stop.is_set():
                         try:
                             messages = await sub.fetch(self._fetch_batch, timeout=1.0)
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             await self._purge_inbox()
                             continue
                         for msg in messages:
@@ -135,11 +135,11 @@ class EventConsumer:
                     await sub.unsubscribe()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep consuming through NATS and database outages
+            except Exception:
                 log.warning("consumer %s interrupted; resuming", self.durable, exc_info=True)
                 try:
                     await asyncio.wait_for(stop.wait(), 1.0)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
     async def process(self, msg: Msg) -> None:
@@ -173,7 +173,7 @@ class EventConsumer:
                 await self._park(msg.subject, msg.data, event, f"{type(exc).__name__}: {exc}", deliveries)
                 await msg.term()
                 return
-            except Exception as exc:  # noqa: BLE001 - classified below
+            except Exception as exc:
                 span.record_exception(exc)
                 if deliveries >= self._max_deliver:
                     log.error("event %s failed %d times; parking it", event.envelope.event_id, deliveries)
@@ -219,9 +219,7 @@ class EventConsumer:
             raise PoisonMessage(f"payload is not {envelope.event_type}")
         return ReceivedEvent(envelope, payload)
 
-    async def _park(
-        self, subject: str, data: bytes, event: ReceivedEvent | None, error: str, deliveries: int
-    ) -> None:
+    async def _park(self, subject: str, data: bytes, event: ReceivedEvent | None, error: str, deliveries: int) -> None:
         async with self._sessions() as session, session.begin():
             await session.execute(
                 text(
@@ -257,7 +255,7 @@ class EventConsumer:
                     raise PoisonMessage(f"no handler for {event.envelope.event_type}")
                 handled = await self.handle(event, subscription)
                 outcome = "replayed" if handled else "already handled"
-            except Exception as exc:  # noqa: BLE001 - reported to the operator, row stays parked
+            except Exception as exc:
                 outcomes.append((row.id, f"failed: {exc!r}"))
                 continue
             async with self._sessions() as session, session.begin():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from google.protobuf.message import Message
 from opentelemetry import propagate
@@ -18,12 +18,12 @@ def subject_for(prefix: str, event_type: str) -> str:
     """``atrium.client.v1.ClientCreated`` -> ``<prefix>.client.v1.ClientCreated``."""
     if not event_type.startswith(PROTO_ROOT):
         raise ValueError(f"event type {event_type!r} is not an Atrium contract")
-    return f"{prefix}.{event_type[len(PROTO_ROOT):]}"
+    return f"{prefix}.{event_type[len(PROTO_ROOT) :]}"
 
 
 def producer_of(event_type: str) -> str:
     """The producing service of an event type: ``atrium.client.v1.ClientCreated`` -> ``client``."""
-    return event_type[len(PROTO_ROOT):].split(".", 1)[0]
+    return event_type[len(PROTO_ROOT) :].split(".", 1)[0]
 
 
 def stream_name(prefix: str, producer: str) -> str:
@@ -54,7 +54,7 @@ def build_envelope(
         aggregate_id=str(aggregate_id),
         producer=producer,
     )
-    envelope.occurred_at.FromDatetime(occurred_at or datetime.now(timezone.utc))
+    envelope.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     envelope.trace_context.update(carrier)

@@ -84,7 +84,7 @@ class OutboxRelay:
                         pass
                     failures = 0
                     await self._purge_published()
-                except Exception:  # noqa: BLE001 - the relay must outlive NATS and database outages
+                except Exception:
                     failures += 1
                     log.warning("outbox relay cycle failed (%d in a row)", failures, exc_info=True)
                     await _wait(stop, min(0.2 * 2**failures, 5.0))
@@ -115,8 +115,12 @@ class OutboxRelay:
                 *(self._publish(row.event_id, row.subject, row.envelope) for row in rows),
                 return_exceptions=True,
             )
-            published = [row.id for row, result in zip(rows, results) if not isinstance(result, BaseException)]
-            failed = [(row.id, result) for row, result in zip(rows, results) if isinstance(result, BaseException)]
+            published = [
+                row.id for row, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)
+            ]
+            failed = [
+                (row.id, result) for row, result in zip(rows, results, strict=True) if isinstance(result, BaseException)
+            ]
             if published:
                 await conn.execute(
                     text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)"), {"ids": published}
@@ -143,9 +147,7 @@ class OutboxRelay:
                 "messaging.message.id": str(event_id),
             },
         ):
-            await self._js.publish(
-                subject, data, timeout=self._publish_timeout, headers={"Nats-Msg-Id": str(event_id)}
-            )
+            await self._js.publish(subject, data, timeout=self._publish_timeout, headers={"Nats-Msg-Id": str(event_id)})
 
     async def _purge_published(self) -> None:
         now = time.monotonic()
@@ -169,7 +171,7 @@ class OutboxRelay:
                     driver = raw.driver_connection
                     assert driver is not None
                     closed = asyncio.Event()
-                    driver.add_termination_listener(lambda *_: closed.set())
+                    driver.add_termination_listener(lambda *_, ended=closed: ended.set())
                     await driver.add_listener(OUTBOX_CHANNEL, self._on_notify)
                     self._wake.set()  # catch up on anything committed before we listened
                     try:
@@ -179,7 +181,7 @@ class OutboxRelay:
                         await conn.invalidate()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.warning("outbox LISTEN connection lost; reconnecting", exc_info=True)
                 await _wait(stop, 1.0)
 
@@ -187,7 +189,7 @@ class OutboxRelay:
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     try:
         await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
 
 

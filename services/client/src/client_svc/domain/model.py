@@ -29,7 +29,7 @@ class Client:
     events: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
-    def register(cls, cmd: commands.CreateClient, *, client_id: uuid.UUID, now: datetime) -> "Client":
+    def register(cls, cmd: commands.CreateClient, *, client_id: uuid.UUID, now: datetime) -> Client:
         """A new client from what staff typed; every broken rule is reported at once, by field."""
         violations: list[FieldViolation] = []
         first_name = cmd.first_name.strip()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from client_svc.domain import commands
 from client_svc.domain.model import Client
@@ -16,7 +16,7 @@ async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Cl
     # Optimistic: the unique index on (tenant, request id) catches a repeat, so the common case is one insert.
     try:
         async with uow:
-            client = Client.register(cmd, client_id=new_id(), now=datetime.now(timezone.utc))
+            client = Client.register(cmd, client_id=new_id(), now=datetime.now(UTC))
             uow.clients.add(client)
             await uow.commit()
             return client

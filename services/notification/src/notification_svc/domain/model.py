@@ -38,7 +38,7 @@ class ActivityEntry:
     events: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
-    def record(cls, cmd: RecordActivity, *, entry_id: uuid.UUID) -> "ActivityEntry":
+    def record(cls, cmd: RecordActivity, *, entry_id: uuid.UUID) -> ActivityEntry:
         violations = []
         if not _KIND.match(cmd.kind):
             violations.append(FieldViolation("kind", "must be dotted lower-case words, e.g. client.created"))

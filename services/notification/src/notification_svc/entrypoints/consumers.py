@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import timezone
+from datetime import UTC
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +26,7 @@ def client_subscriptions(uow_within: UowFactory) -> list[Subscription]:
                 client_id=uuid.UUID(payload.client_id),
                 kind="client.created",
                 summary=client_created_summary(payload.first_name, payload.last_name),
-                occurred_at=event.envelope.occurred_at.ToDatetime(tzinfo=timezone.utc),
+                occurred_at=event.envelope.occurred_at.ToDatetime(tzinfo=UTC),
                 source_event_id=event.event_id,
                 source_event_type=event.envelope.event_type,
             ),
@@ -34,4 +34,3 @@ def client_subscriptions(uow_within: UowFactory) -> list[Subscription]:
         )
 
     return [Subscription(client_events.ClientCreated, on_client_created)]
-

@@ -29,7 +29,9 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
             raise NotFound("client not found")
         limit = views.page_size(request.page.page_size)
         after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
-        rows, next_token = await views.client_timeline(self._engine, call.tenant_id, client_id, limit=limit, after=after)
+        rows, next_token = await views.client_timeline(
+            self._engine, call.tenant_id, client_id, limit=limit, after=after
+        )
         response = pb.ListClientActivityResponse(page=types_pb2.PageInfo(next_page_token=next_token))
         for row in rows:
             entry = response.entries.add(
