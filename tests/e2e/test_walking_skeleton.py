@@ -81,8 +81,12 @@ async def test_one_trace_spans_gateway_client_service_outbox_publish_and_consume
             and any(s == "atrium-notification" and n.endswith("ClientCreated process") for s, n in names)
         )
 
-    await wait_until(complete, timeout=15)
-    spans = span_collector.in_trace(trace_id)
+    try:
+        await wait_until(complete, timeout=15)
+    finally:
+        spans = span_collector.in_trace(trace_id)
+        print("spans in the trace:", sorted({(s.service, s.name) for s in spans}))
+        print("services seen at all:", sorted({s.service for s in span_collector.spans}))
     # The SQL of the create and of the consumer's transaction are in the same trace too.
     assert {s.service for s in spans} >= {"atrium-gateway", "atrium-client", "atrium-notification"}
 

@@ -29,6 +29,8 @@ def _port_free(port: int) -> bool:
     import socket
 
     with socket.socket() as sock:
+        # As servers do: a port still in TIME_WAIT from the last run is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
             return True
@@ -77,7 +79,7 @@ def main() -> int:
         if nats_port is not None:
             (data_dir / "nats").mkdir(parents=True, exist_ok=True)
             env["ATRIUM_NATS_URL"] = f"nats://127.0.0.1:{nats_port}"
-            manager.add_process("nats", shlex.join(devstack.nats_command(data_dir / "nats", nats_port)))
+            manager.add_process("nats", "exec " + shlex.join(devstack.nats_command(data_dir / "nats", nats_port)))
         env.setdefault("ATRIUM_JWT_SECRET", devstack.dev_secret(data_dir, "jwt-secret"))
         plan = devstack.plan(env, gateway_port=gateway_port)
 
@@ -86,11 +88,13 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "gateway", "seed-demo"], env=plan.env, check=True)
 
         for name, command in plan.processes():
-            manager.add_process(name, shlex.join(command), env=plan.env)
+            # exec: the unit itself receives honcho's SIGTERM and shuts down gracefully.
+            manager.add_process(name, "exec " + shlex.join(command), env=plan.env)
         base_url = f"http://127.0.0.1:{gateway_port}"
         threading.Thread(target=_announce_when_ready, args=(base_url, manager), daemon=True).start()
         manager.loop()
-        return int(manager.returncode or 0)
+        # Stopped by Ctrl-C or SIGTERM with every unit down: a clean exit.
+        return 0 if manager.returncode in (None, 0, 130, 143) else int(manager.returncode)
     finally:
         if postgres is not None:
             print("Stopping embedded PostgreSQL ...")

@@ -25,12 +25,17 @@ async def connect(url: str, *, name: str, stop: asyncio.Event | None = None) -> 
     Once connected, nats-py reconnects by itself for ever; publishes fail while it is away and the
     outbox keeps the events until it is back.
     """
+    async def report(exc: Exception) -> None:
+        # Disconnections are expected during NATS restarts; the outbox and redelivery cover them.
+        log.warning("NATS: %s", exc)
+
     delay = 0.2
     while True:
         try:
             return await nats.connect(
                 url,
                 name=name,
+                error_cb=report,
                 connect_timeout=2,
                 reconnect_time_wait=0.5,
                 max_reconnect_attempts=-1,
