@@ -25,6 +25,7 @@ async def connect(url: str, *, name: str, stop: asyncio.Event | None = None) -> 
     Once connected, nats-py reconnects by itself for ever; publishes fail while it is away and the
     outbox keeps the events until it is back.
     """
+
     async def report(exc: Exception) -> None:
         # Disconnections are expected during NATS restarts; the outbox and redelivery cover them.
         log.warning("NATS: %s", exc)
