@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TestInfra:
+    __test__ = False  # not a test class, despite the name
+
     postgres_url: str  # server URL; databases are derived with database_prefix
     nats_url: str
     database_prefix: str

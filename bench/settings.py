@@ -1,0 +1,38 @@
+"""Benchmark knobs, read from BENCH_* environment variables (defaults keep a run under ~4 minutes)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    seconds: float  # measured window of each timed phase
+    warmup_seconds: float  # unmeasured load before each window (pools, caches, JIT-free Python warm paths)
+    concurrency: int  # HTTP connections / database connections / workers
+    seed_clients: int  # clients created before the read benchmark
+    event_rate: float  # events per second for the latency measurement
+    relay_events: int  # outbox rows the relay drains in the throughput measurement
+    results_path: Path
+
+    @classmethod
+    def from_env(cls) -> BenchSettings:
+        return cls(
+            seconds=_env_float("BENCH_SECONDS", 10.0),
+            warmup_seconds=_env_float("BENCH_WARMUP_SECONDS", 3.0),
+            concurrency=_env_int("BENCH_CONCURRENCY", 64),
+            seed_clients=_env_int("BENCH_SEED_CLIENTS", 1000),
+            event_rate=_env_float("BENCH_EVENT_RATE", 200.0),
+            relay_events=_env_int("BENCH_RELAY_EVENTS", 20_000),
+            results_path=Path(os.environ.get("BENCH_RESULTS", "/tmp/atrium-bench-results.json")),
+        )

@@ -1,0 +1,281 @@
+"""Outbox relay and idempotent consumers against real PostgreSQL and NATS JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+
+import nats
+import pytest
+from nats.aio.client import Client as NATS
+from nats.js.errors import NotFoundError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from atrium.client.v1 import events_pb2
+from platform_core.config import PlatformSettings
+from platform_core.db import create_engine, ensure_database, session_factory
+from platform_core.errors import InvalidArgument
+from platform_core.messaging import schema
+from platform_core.messaging.bus import ensure_stream
+from platform_core.messaging.consumer import EventConsumer, ReceivedEvent, Subscription
+from platform_core.messaging.envelope import build_envelope, stream_name, subject_for
+from platform_core.messaging.outbox import OutboxRelay, add_to_outbox
+from platform_core.testing.infra import TestInfra
+from platform_core.testing.plugin import wait_until
+
+
+@pytest.fixture(scope="module")
+async def engine(infra: TestInfra) -> AsyncIterator[AsyncEngine]:
+    db_url = PlatformSettings(postgres_url=infra.postgres_url, database_prefix=infra.database_prefix).database_url(
+        "platform"
+    )
+    await ensure_database(db_url)
+    engine = create_engine(db_url, pool_size=5, max_overflow=5)
+    statements: list[str] = []
+    schema.create_v1(SimpleNamespace(execute=statements.append))
+    async with engine.begin() as conn:
+        exists = await conn.scalar(text("SELECT to_regclass('outbox') IS NOT NULL"))
+        if not exists:
+            for statement in statements:
+                await conn.execute(text(statement))
+        await conn.execute(text("CREATE TABLE IF NOT EXISTS handled (event_id uuid PRIMARY KEY, name text)"))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def nc(infra: TestInfra) -> AsyncIterator[NATS]:
+    connection = await nats.connect(infra.nats_url)
+    yield connection
+    await connection.close()
+
+
+def prefix() -> str:
+    """Fresh subjects and streams per test."""
+    return f"m{uuid.uuid4().hex[:8]}"
+
+
+def created(tenant: uuid.UUID, name: str = "Ada") -> events_pb2.ClientCreated:
+    return events_pb2.ClientCreated(client_id=str(uuid.uuid4()), first_name=name)
+
+
+def envelope_for(tenant: uuid.UUID, name: str = "Ada"):  # type: ignore[no-untyped-def]
+    payload = created(tenant, name)
+    return build_envelope(
+        payload, tenant_id=tenant, aggregate_type="client", aggregate_id=payload.client_id, producer="client"
+    )
+
+
+async def record(session: AsyncSession, event: ReceivedEvent) -> None:
+    await session.execute(
+        text("INSERT INTO handled (event_id, name) VALUES (:e, :n)"),
+        {"e": event.event_id, "n": event.payload.first_name},
+    )
+
+
+async def handled_names(engine: AsyncEngine, event_ids: list[str]) -> list[str]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT name FROM handled WHERE event_id = ANY(:ids)"), {"ids": [uuid.UUID(e) for e in event_ids]}
+        )
+        return [r.name for r in rows]
+
+
+@pytest.fixture
+async def stop() -> AsyncIterator[asyncio.Event]:
+    event = asyncio.Event()
+    yield event
+    event.set()
+
+
+async def test_relay_publishes_committed_events_in_order_with_the_event_id_as_message_id(
+    engine: AsyncEngine, nc: NATS, stop: asyncio.Event
+) -> None:
+    p = prefix()
+    js = nc.jetstream()
+    await ensure_stream(js, p, "client")
+    relay_task = asyncio.create_task(OutboxRelay(engine, js).run(stop))
+    envelopes = [envelope_for(uuid.uuid4(), f"n{i}") for i in range(5)]
+    async with session_factory(engine)() as session, session.begin():
+        await add_to_outbox(session, p, envelopes)
+
+    sub = await js.pull_subscribe(subject_for(p, "atrium.client.v1.ClientCreated"), stream=stream_name(p, "client"))
+    messages = []
+    while len(messages) < 5:
+        messages += await sub.fetch(5 - len(messages), timeout=5)
+    assert [m.headers["Nats-Msg-Id"] for m in messages] == [e.event_id for e in envelopes]
+    stop.set()
+    await relay_task
+
+
+async def test_a_rolled_back_transaction_publishes_nothing(engine: AsyncEngine) -> None:
+    envelope = envelope_for(uuid.uuid4())
+    async with session_factory(engine)() as session:
+        async with session.begin():
+            await add_to_outbox(session, "x", [envelope])
+            await session.rollback()
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            text("SELECT count(*) FROM outbox WHERE event_id = :e"), {"e": uuid.UUID(envelope.event_id)}
+        )
+    assert count == 0
+
+
+async def test_two_relays_publish_each_event_once(engine: AsyncEngine, nc: NATS, stop: asyncio.Event) -> None:
+    p = prefix()
+    js = nc.jetstream()
+    await ensure_stream(js, p, "client")
+    envelopes = [envelope_for(uuid.uuid4(), f"n{i}") for i in range(200)]
+    async with session_factory(engine)() as session, session.begin():
+        await add_to_outbox(session, p, envelopes)
+    relays = [asyncio.create_task(OutboxRelay(engine, js, batch_size=20).run(stop)) for _ in range(2)]
+
+    async def all_published() -> bool:
+        info = await js.stream_info(stream_name(p, "client"))
+        return info.state.messages >= 200
+
+    await wait_until(all_published, timeout=20)
+    info = await js.stream_info(stream_name(p, "client"))
+    assert info.state.messages == 200
+    stop.set()
+    await asyncio.gather(*relays)
+
+
+async def publish(js, p: str, envelope, msg_id: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    await js.publish(
+        subject_for(p, envelope.event_type),
+        envelope.SerializeToString(),
+        headers={"Nats-Msg-Id": msg_id or envelope.event_id},
+    )
+
+
+def consumer_for(engine: AsyncEngine, js, p: str, handler=record, max_deliver: int = 3) -> EventConsumer:  # type: ignore[no-untyped-def]
+    return EventConsumer(
+        name=f"tests-{p}",
+        js=js,
+        prefix=p,
+        sessions=session_factory(engine),
+        subscriptions=[Subscription(events_pb2.ClientCreated, handler)],
+        max_deliver=max_deliver,
+    )
+
+
+async def test_jetstream_drops_a_republished_event_and_the_inbox_drops_a_redelivered_one(
+    engine: AsyncEngine, nc: NATS, stop: asyncio.Event
+) -> None:
+    p = prefix()
+    js = nc.jetstream()
+    await ensure_stream(js, p, "client")
+    envelope = envelope_for(uuid.uuid4(), "once")
+    await publish(js, p, envelope)
+    await publish(js, p, envelope)  # same Nats-Msg-Id: JetStream's duplicate window drops it
+    assert (await js.stream_info(stream_name(p, "client"))).state.messages == 1
+    await publish(js, p, envelope, msg_id=str(uuid.uuid4()))  # a redelivery JetStream cannot recognise
+    consumer = consumer_for(engine, js, p)
+    task = asyncio.create_task(consumer.run(stop))
+
+    async def both_acknowledged() -> bool:
+        try:
+            info = await js.consumer_info(consumer.stream, consumer.durable)
+        except NotFoundError:
+            return False  # not created yet
+        return info.num_ack_pending == 0 and info.num_pending == 0 and info.delivered.stream_seq == 2
+
+    await wait_until(both_acknowledged, timeout=10)
+    assert await handled_names(engine, [envelope.event_id]) == ["once"]
+    stop.set()
+    await task
+
+
+async def test_a_transient_failure_is_retried_and_handled_once(
+    engine: AsyncEngine, nc: NATS, stop: asyncio.Event
+) -> None:
+    p = prefix()
+    js = nc.jetstream()
+    await ensure_stream(js, p, "client")
+    attempts = 0
+
+    async def flaky(session: AsyncSession, event: ReceivedEvent) -> None:
+        nonlocal attempts
+        attempts += 1
+        await record(session, event)  # written, then rolled back by the failure below
+        if attempts == 1:
+            raise ConnectionError("database hiccup")
+
+    envelope = envelope_for(uuid.uuid4(), "retried")
+    await publish(js, p, envelope)
+    task = asyncio.create_task(consumer_for(engine, js, p, flaky).run(stop))
+    await wait_until(lambda: handled_names(engine, [envelope.event_id]), timeout=10)
+    assert await handled_names(engine, [envelope.event_id]) == ["retried"]
+    assert attempts == 2
+    stop.set()
+    await task
+
+
+async def parked(engine: AsyncEngine, consumer: EventConsumer) -> list[tuple[int, str | None, str]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT id, event_type, error FROM parked_messages WHERE consumer = :c AND replayed_at IS NULL"),
+            {"c": consumer.durable},
+        )
+        return [(r.id, r.event_type, r.error) for r in rows]
+
+
+async def test_poison_messages_are_parked_and_can_be_replayed(
+    engine: AsyncEngine, nc: NATS, stop: asyncio.Event
+) -> None:
+    p = prefix()
+    js = nc.jetstream()
+    await ensure_stream(js, p, "client")
+    refuse = True
+
+    async def strict(session: AsyncSession, event: ReceivedEvent) -> None:
+        if refuse:
+            raise InvalidArgument.single("first_name", "is not acceptable")
+        await record(session, event)
+
+    rejected = envelope_for(uuid.uuid4(), "rejected")
+    await js.publish(subject_for(p, "atrium.client.v1.ClientCreated"), b"\xffnot a protobuf envelope")
+    await publish(js, p, rejected)
+    consumer = consumer_for(engine, js, p, strict)
+    task = asyncio.create_task(consumer.run(stop))
+    await wait_until(lambda: _count(parked(engine, consumer), 2), timeout=10)
+    errors = sorted(error for _, _, error in await parked(engine, consumer))
+    assert errors[0].startswith("InvalidArgument") and errors[1].startswith("undecodable envelope")
+    info = await js.consumer_info(consumer.stream, consumer.durable)
+    assert info.num_ack_pending == 0  # terminated, not left to redeliver
+    stop.set()
+    await task
+
+    refuse = False  # the operator deploys a fix, then replays
+    outcomes = sorted(outcome.split(":")[0] for _, outcome in await consumer.replay_parked())
+    assert outcomes == ["failed", "replayed"]  # undecodable bytes stay parked; the rejected event is handled
+    assert await handled_names(engine, [rejected.event_id]) == ["rejected"]
+    assert len(await parked(engine, consumer)) == 1
+
+
+async def _count(rows, expected: int) -> bool:  # type: ignore[no-untyped-def]
+    return len(await rows) >= expected
+
+
+async def test_deliveries_exhausted_parks_the_event(engine: AsyncEngine, nc: NATS, stop: asyncio.Event) -> None:
+    p = prefix()
+    js = nc.jetstream()
+    await ensure_stream(js, p, "client")
+
+    async def broken(session: AsyncSession, event: ReceivedEvent) -> None:
+        raise ConnectionError("still down")
+
+    envelope = envelope_for(uuid.uuid4(), "exhausted")
+    await publish(js, p, envelope)
+    consumer = consumer_for(engine, js, p, broken, max_deliver=2)
+    task = asyncio.create_task(consumer.run(stop))
+    await wait_until(lambda: _count(parked(engine, consumer), 1), timeout=15)
+    [(_, event_type, error)] = await parked(engine, consumer)
+    assert event_type == "atrium.client.v1.ClientCreated"
+    assert "still down" in error
+    stop.set()
+    await task
