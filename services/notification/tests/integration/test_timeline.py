@@ -1,0 +1,90 @@
+"""ClientCreated on the stream becomes one timeline entry, served over gRPC, tenant-scoped."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import nats
+import pytest
+
+from atrium.client.v1 import events_pb2
+from atrium.common.v1 import types_pb2
+from atrium.common.v1.events_pb2 import EventEnvelope
+from atrium.notification.v1 import notification_service_pb2 as pb
+from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
+from notification_svc.config import NotificationSettings
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
+from platform_core.messaging.bus import ensure_stream
+from platform_core.messaging.envelope import build_envelope, subject_for
+from platform_core.testing.plugin import wait_until
+
+
+def staff(tenant: uuid.UUID) -> CallContext:
+    return CallContext(tenant, Principal("staff", str(uuid.uuid4()), "staff"))
+
+
+def client_created(tenant: uuid.UUID, client_id: str) -> EventEnvelope:
+    return build_envelope(
+        events_pb2.ClientCreated(client_id=client_id, first_name="Ada", last_name="Lovelace"),
+        tenant_id=tenant,
+        aggregate_type="client",
+        aggregate_id=client_id,
+        producer="client",
+    )
+
+
+async def publish(settings: NotificationSettings, envelope: EventEnvelope, *, msg_id: str = "") -> EventEnvelope:
+    nc = await nats.connect(settings.nats_url)
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, settings.nats_prefix, "client")  # as the producing service does
+        await js.publish(
+            subject_for(settings.nats_prefix, envelope.event_type),
+            envelope.SerializeToString(),
+            headers={"Nats-Msg-Id": msg_id or envelope.event_id},
+        )
+    finally:
+        await nc.close()
+    return envelope
+
+
+async def test_a_redelivered_event_makes_one_entry_visible_only_to_its_tenant(
+    notification_channel: grpc.aio.Channel, notification_settings: NotificationSettings
+) -> None:
+    stub = pb_grpc.NotificationServiceStub(notification_channel)
+    tenant, client_id = uuid.uuid4(), str(uuid.uuid4())
+    envelope = await publish(notification_settings, client_created(tenant, client_id))
+    # The same event again, under a message id JetStream cannot de-duplicate: the inbox must.
+    await publish(notification_settings, envelope, msg_id=str(uuid.uuid4()))
+    with bind_call_context(staff(tenant)):
+        request = pb.ListClientActivityRequest(client_id=client_id)
+        reply = await wait_until(lambda: _entries(stub, request), timeout=10)
+        # Give the duplicate every chance to land before asserting there is one entry.
+        newer = await publish(notification_settings, client_created(tenant, client_id))
+        await wait_until(lambda: _has(stub, request, newer.event_id), timeout=10)
+        reply = await stub.ListClientActivity(request)
+    sources = [e.source_event_id for e in reply.entries]
+    assert sorted(sources) == sorted([envelope.event_id, newer.event_id])
+    assert reply.entries[0].summary == "Client Ada Lovelace was added"
+    with bind_call_context(staff(uuid.uuid4())):
+        assert not (await stub.ListClientActivity(pb.ListClientActivityRequest(client_id=client_id))).entries
+
+
+async def _entries(stub: pb_grpc.NotificationServiceStub, request: pb.ListClientActivityRequest):  # type: ignore[no-untyped-def]
+    reply = await stub.ListClientActivity(request)
+    return reply if reply.entries else None
+
+
+async def _has(stub: pb_grpc.NotificationServiceStub, request: pb.ListClientActivityRequest, event_id: str) -> bool:
+    reply = await stub.ListClientActivity(request)
+    return any(e.source_event_id == event_id for e in reply.entries)
+
+
+async def test_timeline_pages_and_refuses_a_bad_token(notification_channel: grpc.aio.Channel) -> None:
+    stub = pb_grpc.NotificationServiceStub(notification_channel)
+    with bind_call_context(staff(uuid.uuid4())), pytest.raises(grpc.aio.AioRpcError) as exc:
+        await stub.ListClientActivity(
+            pb.ListClientActivityRequest(client_id=str(uuid.uuid4()), page=types_pb2.PageRequest(page_token="@@"))
+        )
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
