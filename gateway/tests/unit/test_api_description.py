@@ -1,0 +1,79 @@
+"""The OpenAPI document describes exactly the routes the gateway serves, and is valid OpenAPI 3.1."""
+
+import grpc
+import pytest
+from openapi_spec_validator import validate
+
+from gateway.app import create_app
+from gateway.config import GatewaySettings
+from gateway.openapi import build_document
+from gateway.problems import _HTTP_FOR_GRPC
+from gateway.routes.registry import api
+
+
+def served_routes() -> set[tuple[str, str]]:
+    settings = GatewaySettings(jwt_secret="k" * 40, postgres_url="postgresql://u@localhost/postgres")
+    app = create_app(settings)
+    routes = set()
+    for route in app.router.routes():
+        if route.method == "HEAD":
+            continue  # aiohttp adds HEAD beside GET
+        routes.add((route.method.lower(), route.resource.canonical))
+    return routes
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    document = build_document(api, title="Atrium API", version="1")
+    validate(document)
+    assert document["openapi"] == "3.1.0"
+
+
+def test_every_served_route_is_documented_and_nothing_else() -> None:
+    document = build_document(api, title="Atrium API", version="1")
+    documented = {(method, path) for path, item in document["paths"].items() for method in item}
+    assert documented == served_routes()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/signup",
+        "/api/v1/auth/staff/login",
+        "/api/v1/auth/portal/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/api/v1/clients",
+        "/api/v1/clients/{client_id}",
+        "/api/v1/clients/{client_id}/activity",
+        "/api/v1/portal/me",
+        "/healthz",
+        "/readyz",
+    ],
+)
+def test_the_issues_endpoints_are_served(path: str) -> None:
+    assert path in {p for _, p in served_routes()}
+
+
+def test_every_operation_with_input_documents_422_and_every_protected_one_401() -> None:
+    document = build_document(api, title="Atrium API", version="1")
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if "requestBody" in operation or any(p["in"] == "query" for p in operation.get("parameters", [])):
+                assert "422" in operation["responses"], (method, path)
+            if operation["security"]:
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
+
+
+def test_client_errors_never_map_to_500() -> None:
+    client_caused = [
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ]
+    assert all(400 <= _HTTP_FOR_GRPC[code] < 500 for code in client_caused)
