@@ -155,7 +155,9 @@ async def stack(infra: TestInfra, span_collector: SpanCollector) -> AsyncIterato
         exit_codes = {}
         for name, process in stack.processes.items():
             try:
-                exit_codes[name] = process.wait(15)
+                # Waited for off the event loop: the span collector in this loop must keep answering
+                # the units' final trace exports while they shut down.
+                exit_codes[name] = await asyncio.to_thread(process.wait, 15)
             except subprocess.TimeoutExpired:
                 process.kill()
                 exit_codes[name] = "killed"

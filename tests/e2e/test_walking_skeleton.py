@@ -87,8 +87,13 @@ async def test_one_trace_spans_gateway_client_service_outbox_publish_and_consume
         spans = span_collector.in_trace(trace_id)
         print("spans in the trace:", sorted({(s.service, s.name) for s in spans}))
         print("services seen at all:", sorted({s.service for s in span_collector.spans}))
-    # The SQL of the create and of the consumer's transaction are in the same trace too.
-    assert {s.service for s in spans} >= {"atrium-gateway", "atrium-client", "atrium-notification"}
+    by_id = {s.span_id: s for s in spans}
+    process = next(s for s in spans if s.name.endswith("ClientCreated process"))
+    publish = by_id[process.parent_span_id]  # the consumer's span is a child of the publish span
+    assert publish.name.endswith("ClientCreated publish") and publish.service == "atrium-client"
+    # SQL runs inside the same trace, in the client service and in the consumer's transaction.
+    sql_services = {s.service for s in spans if s.name.split(" ")[0] in {"INSERT", "SELECT"}}
+    assert sql_services >= {"atrium-client", "atrium-notification"}
 
 
 async def unpublished_events(stack: Stack) -> int:

@@ -154,7 +154,9 @@ class EventConsumer:
         if subscription is None:
             await msg.ack()  # not ours (filters make this rare)
             return
-        parent = propagate.extract(dict(event.envelope.trace_context))
+        # The publish hop's context (message headers) when present, else the originating transaction's.
+        carrier = msg.headers if msg.headers and "traceparent" in msg.headers else dict(event.envelope.trace_context)
+        parent = propagate.extract(carrier)
         with tracer.start_as_current_span(
             f"{msg.subject} process",
             context=parent,

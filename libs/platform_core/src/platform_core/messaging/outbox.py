@@ -147,7 +147,11 @@ class OutboxRelay:
                 "messaging.message.id": str(event_id),
             },
         ):
-            await self._js.publish(subject, data, timeout=self._publish_timeout, headers={"Nats-Msg-Id": str(event_id)})
+            headers = {"Nats-Msg-Id": str(event_id)}
+            # W3C trace context of this publish span in the message headers: the consumer's span becomes its
+            # child, so one trace runs request -> transaction -> publish -> process.
+            propagate.inject(headers)
+            await self._js.publish(subject, data, timeout=self._publish_timeout, headers=headers)
 
     async def _purge_published(self) -> None:
         now = time.monotonic()
