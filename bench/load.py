@@ -33,7 +33,9 @@ def percentile(sorted_values: Sequence[float], q: float) -> float | None:
     return sorted_values[rank]
 
 
-def figures(latencies_ms: Sequence[float], *, seconds: float, errors: int = 0, first_error: str | None = None) -> Figures:
+def figures(
+    latencies_ms: Sequence[float], *, seconds: float, errors: int = 0, first_error: str | None = None
+) -> Figures:
     ordered = sorted(latencies_ms)
     return Figures(
         ops_per_s=len(ordered) / seconds if seconds > 0 else 0.0,

@@ -287,6 +287,7 @@ async def test_an_idempotency_key_makes_a_retried_create_return_the_same_client(
 async def test_sign_up_can_be_switched_off(stack: Stack) -> None:
     port = devstack.free_port()
     env = stack.env | {"ATRIUM_SIGNUP_ENABLED": "false", "ATRIUM_GATEWAY_PORT": str(port)}
+    env.pop("OTEL_EXPORTER_OTLP_ENDPOINT")
     process = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=env)
     try:
         async with aiohttp.ClientSession() as session:
@@ -315,7 +316,7 @@ async def test_sign_up_can_be_switched_off(stack: Stack) -> None:
             assert body["code"] == "SIGNUP_DISABLED"
     finally:
         process.terminate()
-        assert process.wait(15) == 0
+        assert await asyncio.to_thread(process.wait, 15) == 0
 
 
 @pytest.mark.parametrize("path", ["/api/openapi.json"])

@@ -145,3 +145,20 @@ async def test_client_created_reaches_jetstream_once_with_its_envelope(
         assert "traceparent" in envelope.trace_context
     finally:
         await nc.close()
+
+
+async def test_health_and_reflection_answer_without_tenant(client_channel: grpc.aio.Channel) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    health = health_pb2_grpc.HealthStub(client_channel)
+    reply = await health.Check(health_pb2.HealthCheckRequest(service="atrium.client.v1.ClientService"))
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+    reflection = reflection_pb2_grpc.ServerReflectionStub(client_channel)
+    call = reflection.ServerReflectionInfo()
+    await call.write(reflection_pb2.ServerReflectionRequest(list_services=""))
+    response = await call.read()
+    await call.done_writing()
+    names = {s.name for s in response.list_services_response.service}
+    assert {"atrium.client.v1.ClientService", "grpc.health.v1.Health"} <= names

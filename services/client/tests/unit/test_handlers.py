@@ -4,23 +4,20 @@ import pytest
 
 from client_svc.domain import commands, events
 from client_svc.service_layer import handlers
+from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.errors import InvalidArgument
-
-from .fakes import FakeClientUnitOfWork
 
 TENANT = uuid.uuid4()
 
 
-async def test_create_client_commits_the_client_and_its_event() -> None:
-    uow = FakeClientUnitOfWork()
+async def test_create_client_commits_the_client_and_its_event(uow: ClientUnitOfWork) -> None:
     client = await handlers.create_client(commands.CreateClient(tenant_id=TENANT, first_name="Grace"), uow)
     assert uow.committed
     assert await uow.clients.get(TENANT, client.id) is client
     assert [type(e) for e in uow.published] == [events.ClientCreated]
 
 
-async def test_the_same_request_id_returns_the_first_client_and_publishes_once() -> None:
-    uow = FakeClientUnitOfWork()
+async def test_the_same_request_id_returns_the_first_client_and_publishes_once(uow: ClientUnitOfWork) -> None:
     cmd = commands.CreateClient(tenant_id=TENANT, first_name="Grace", request_id="req-1")
     first = await handlers.create_client(cmd, uow)
     again = await handlers.create_client(cmd, uow)
@@ -29,8 +26,7 @@ async def test_the_same_request_id_returns_the_first_client_and_publishes_once()
     assert len(uow.published) == 1
 
 
-async def test_invalid_input_commits_nothing() -> None:
-    uow = FakeClientUnitOfWork()
+async def test_invalid_input_commits_nothing(uow: ClientUnitOfWork) -> None:
     with pytest.raises(InvalidArgument):
         await handlers.create_client(commands.CreateClient(tenant_id=TENANT, first_name=""), uow)
     assert not uow.committed

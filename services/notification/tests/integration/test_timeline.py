@@ -88,3 +88,45 @@ async def test_timeline_pages_and_refuses_a_bad_token(notification_channel: grpc
             pb.ListClientActivityRequest(client_id=str(uuid.uuid4()), page=types_pb2.PageRequest(page_token="@@"))
         )
     assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_an_operator_lists_and_replays_parked_messages_from_the_command_line(
+    notification_channel: grpc.aio.Channel, notification_settings: NotificationSettings
+) -> None:
+    import asyncio
+    import os
+    import sys
+
+    from platform_core.testing.infra import TestInfra  # noqa: F401 - documents where the env comes from
+
+    nc = await nats.connect(notification_settings.nats_url)
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, notification_settings.nats_prefix, "client")
+        subject = subject_for(notification_settings.nats_prefix, "atrium.client.v1.ClientCreated")
+        await js.publish(subject, b"\x00 definitely not an envelope")
+    finally:
+        await nc.close()
+    env = os.environ | {
+        "ATRIUM_ENV": "test",
+        "ATRIUM_NOTIFICATION_DATABASE_URL": notification_settings.database_url("notification"),
+        "ATRIUM_NATS_URL": notification_settings.nats_url,
+        "ATRIUM_NATS_PREFIX": notification_settings.nats_prefix,
+        "ATRIUM_LOG_LEVEL": "WARNING",
+    }
+
+    async def cli(*args: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "notification_svc", "parked", *args, env=env, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await process.communicate()
+        return process.returncode or 0, out.decode()
+
+    async def listed() -> str:
+        code, out = await cli("list")
+        return out if code == 0 and "undecodable envelope" in out else ""
+
+    out = await wait_until(listed, timeout=20, interval=0.2)
+    parked_id = out.split("\t", 1)[0]
+    code, replay = await cli("replay", parked_id)
+    assert code == 1 and replay.startswith(f"{parked_id}\tfailed")  # still undecodable: it stays parked

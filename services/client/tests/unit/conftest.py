@@ -1,7 +1,11 @@
+"""Fakes for unit tests: no database, no broker."""
+
 from __future__ import annotations
 
 import uuid
 from typing import Any
+
+import pytest
 
 from client_svc.adapters.repository import AbstractClientRepository
 from client_svc.domain.model import Client
@@ -57,3 +61,8 @@ class FakeClientUnitOfWork(ClientUnitOfWork):
 
     async def _close(self) -> None:
         await self.rollback()
+
+
+@pytest.fixture
+def uow() -> FakeClientUnitOfWork:
+    return FakeClientUnitOfWork()

@@ -1,0 +1,487 @@
+"""The four measurements of the issue, each as ours vs. the raw PostgreSQL/NATS counterpart of the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import secrets
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiohttp
+import asyncpg
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+
+from atrium.client.v1 import events_pb2 as client_events
+from atrium.common.v1.events_pb2 import EventEnvelope
+from bench.load import NS_PER_MS, Figures, Operation, closed_loop, figures, paced_loop
+from bench.report import Result
+from bench.settings import BenchSettings
+from bench.stack import Stack, StackError, Tenant
+from platform_core.ids import new_id
+from platform_core.messaging.bus import DUPLICATE_WINDOW_SECONDS
+from platform_core.messaging.envelope import build_envelope, subject_for
+
+CLIENT_COLUMNS = "id, first_name, last_name, email, phone, created_at, updated_at"
+RELAY_POLL_SECONDS = 0.02
+RELAY_TIMEOUT_SECONDS = 180.0
+RAW_FETCH_BATCH = 100  # what platform_core's EventConsumer fetches
+RAW_FETCH_TIMEOUT = 1.0
+# Automatic event rate: this share of the POST throughput, within these bounds (events per second).
+AUTO_RATE_SHARE = 0.25
+AUTO_RATE_BOUNDS = (10.0, 200.0)
+
+
+@dataclass
+class Bench:
+    """What every measurement shares: the running stack, one signed-up tenant and the raw connections."""
+
+    settings: BenchSettings
+    stack: Stack
+    tenant: Tenant
+    http: aiohttp.ClientSession  # one session, TCPConnector(limit=concurrency), tenant token preset
+    client_db: asyncpg.Pool  # raw pool on the client service's own database, one connection per worker
+    scratch: str  # unique suffix for raw streams/tables, so nothing of the platform is touched
+    post_rate: float | None = None  # our POST throughput, once measured
+
+    def event_rate(self) -> float:
+        if self.settings.event_rate:
+            return self.settings.event_rate
+        low, high = AUTO_RATE_BOUNDS
+        return min(max(AUTO_RATE_SHARE * (self.post_rate or 0.0), low), high)
+
+    def url(self, path: str) -> str:
+        return f"{self.stack.base_url}{path}"
+
+    async def create_client(self, name: str = "Bench") -> str | None:
+        async with self.http.post(self.url("/api/v1/clients"), json={"first_name": name}) as response:
+            body = await response.json(content_type=None)
+            return str(body["id"]) if response.status == 201 else None
+
+
+def _ratio(ours: float | None, raw: float | None) -> float | None:
+    return ours / raw if ours is not None and raw else None
+
+
+# --- 1. GET /api/v1/clients/{id} ------------------------------------------------------------------------
+
+
+async def read_client(bench: Bench) -> Result:
+    s = bench.settings
+    seeded = await _seed_clients(bench, s.seed_clients)
+    await bench.stack.wait_events_handled()
+
+    async def ours_op() -> bool:
+        async with bench.http.get(bench.url(f"/api/v1/clients/{random.choice(seeded)}")) as response:
+            await response.read()
+            return response.status == 200
+
+    ours = await closed_loop(ours_op, workers=s.concurrency, seconds=s.seconds, warmup=s.warmup_seconds)
+
+    ids = [uuid.UUID(i) for i in seeded]
+    query = f"SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id=$1 AND id=$2"
+
+    async def raw_op() -> bool:
+        return await bench.client_db.fetchrow(query, bench.tenant.id, random.choice(ids)) is not None
+
+    raw = await closed_loop(raw_op, workers=s.concurrency, seconds=s.seconds, warmup=s.warmup_seconds)
+
+    ratio = _ratio(ours.ops_per_s, raw.ops_per_s)
+    tail_ok = ours.p50_ms is not None and ours.p99_ms is not None and ours.p99_ms <= 3 * ours.p50_ms
+    notes = [f"p99/p50 = {_ratio(ours.p99_ms, ours.p50_ms) or 0:.2f} (target <= 3){'' if tail_ok else ' MISS'}"]
+    notes += _error_notes(ours, raw)
+    return Result(
+        name=f"GET client @{s.concurrency}",
+        ours=ours,
+        raw=raw,
+        ratio=ratio,
+        target=">=0.25x, p99<=3p50",
+        passed=ratio is not None and ratio >= 0.25 and tail_ok and ours.errors == 0,
+        notes=notes,
+    )
+
+
+async def _seed_clients(bench: Bench, count: int) -> list[str]:
+    semaphore = asyncio.Semaphore(16)
+
+    async def one(n: int) -> str | None:
+        async with semaphore:
+            return await bench.create_client(f"Seed {n}")
+
+    created = [c for c in await asyncio.gather(*(one(n) for n in range(count))) if c]
+    if len(created) < count:
+        raise StackError(f"seeding created {len(created)} of {count} clients")
+    return created
+
+
+# --- 2. POST /api/v1/clients -----------------------------------------------------------------------------
+
+
+async def create_client(bench: Bench) -> Result:
+    s = bench.settings
+
+    async def ours_op() -> bool:
+        return await bench.create_client() is not None
+
+    await bench.stack.wait_events_handled()
+    ours = await closed_loop(ours_op, workers=s.concurrency, seconds=s.seconds, warmup=s.warmup_seconds)
+    # Our POSTs left events behind; let the relay and consumer finish before the raw phase uses the CPU.
+    await bench.stack.wait_events_handled()
+
+    table = f"bench_raw_insert_{bench.scratch}"
+    await bench.client_db.execute(
+        f"CREATE TABLE {table} (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, first_name text NOT NULL,"
+        " created_at timestamptz NOT NULL)"
+    )
+    insert = f"INSERT INTO {table} (id, tenant_id, first_name, created_at) VALUES ($1, $2, $3, now())"
+
+    async def raw_op() -> bool:
+        async with bench.client_db.acquire() as conn, conn.transaction():
+            await conn.execute(insert, new_id(), bench.tenant.id, "Bench")
+        return True
+
+    try:
+        raw = await closed_loop(raw_op, workers=s.concurrency, seconds=s.seconds, warmup=s.warmup_seconds)
+    finally:
+        await bench.client_db.execute(f"DROP TABLE IF EXISTS {table}")
+
+    bench.post_rate = ours.ops_per_s
+    ratio = _ratio(ours.ops_per_s, raw.ops_per_s)
+    return Result(
+        name=f"POST client @{s.concurrency}",
+        ours=ours,
+        raw=raw,
+        ratio=ratio,
+        target=">=0.25x",
+        passed=ratio is not None and ratio >= 0.25,
+        notes=["ours = client row + outbox row in one transaction, via gateway and gRPC", *_error_notes(ours, raw)],
+    )
+
+
+# --- 3. Event latency: committing transaction -> consumer handled it --------------------------------------
+
+
+async def event_latency(bench: Bench) -> Result:
+    rate = bench.event_rate()
+    await bench.stack.wait_events_handled()
+    ours = await _our_event_latency(bench, rate)
+    await bench.stack.wait_events_handled()
+    raw = await _raw_event_latency(bench, rate)
+    ratio = _ratio(ours.p99_ms, raw.p99_ms)
+    return Result(
+        name=f"event latency @{rate:.0f}/s",
+        ours=ours,
+        raw=raw,
+        ratio=ratio,
+        target="p99 <=10x",
+        passed=ratio is not None and ratio <= 10 and ours.errors == 0,
+        notes=[
+            "ours = notification activity_entries.recorded_at - client outbox.created_at (both now(), one server"
+            " clock); raw = JetStream publish -> pull-consumer fetch, same rate; ratio = p99 ours/raw",
+            f"rate {rate:.0f}/s: {'BENCH_EVENT_RATE' if bench.settings.event_rate else 'a quarter of POST ops/s'}",
+            *_error_notes(ours, raw),
+        ],
+    )
+
+
+async def _our_event_latency(bench: Bench, rate: float) -> Figures:
+    s = bench.settings
+    created: list[str] = []
+
+    async def warm() -> bool:
+        return await bench.create_client() is not None
+
+    async def measured() -> bool:
+        client_id = await bench.create_client()
+        if client_id is not None:
+            created.append(client_id)
+        return client_id is not None
+
+    await paced_loop(warm, rate=rate, seconds=s.warmup_seconds)
+    _, errors, first_error = await paced_loop(measured, rate=rate, seconds=s.seconds)
+    await bench.stack.wait_events_handled()
+
+    ids = [uuid.UUID(c) for c in created]
+    notification = await asyncpg.connect(bench.stack.database_dsn("notification"))
+    try:
+        handled = await notification.fetch(
+            "SELECT source_event_id, recorded_at FROM activity_entries WHERE tenant_id = $1 AND client_id = ANY($2)",
+            bench.tenant.id,
+            ids,
+        )
+    finally:
+        await notification.close()
+    committed = {
+        row["event_id"]: row["created_at"]
+        for row in await bench.client_db.fetch(
+            "SELECT event_id, created_at FROM outbox WHERE event_id = ANY($1)", [r["source_event_id"] for r in handled]
+        )
+    }
+    latencies = [
+        (row["recorded_at"] - committed[row["source_event_id"]]).total_seconds() * 1000
+        for row in handled
+        if row["source_event_id"] in committed
+    ]
+    missing = len(ids) - len(latencies)
+    if missing and first_error is None:
+        first_error = f"{missing} created clients have no handled event"
+    return figures(latencies, seconds=s.seconds, errors=errors + missing, first_error=first_error)
+
+
+async def _raw_event_latency(bench: Bench, rate: float) -> Figures:
+    s = bench.settings
+    stream = f"BENCH_{bench.scratch}_LAT".upper()
+    subject = f"bench{bench.scratch}.lat.event"
+    publisher = await nats.connect(bench.stack.infra.nats_url, name="bench-raw-publisher")
+    subscriber = await nats.connect(bench.stack.infra.nats_url, name="bench-raw-consumer")
+    pub_js = publisher.jetstream()
+    padding = b"x" * len(_envelope(bench).SerializeToString())  # same payload size as our events
+    try:
+        await pub_js.add_stream(StreamConfig(name=stream, subjects=[subject], storage=StorageType.FILE))
+        consumer = _LatencyConsumer(subscriber.jetstream(), stream, subject)
+        await consumer.start()
+
+        def publish(phase: bytes) -> Operation:
+            async def op() -> bool:
+                # Stamped right at publish; the consumer subtracts it on receipt (same process, same clock).
+                await pub_js.publish(subject, phase + b"%019d" % time.perf_counter_ns() + padding)
+                return True
+
+            return op
+
+        try:
+            await paced_loop(publish(_WARMUP), rate=rate, seconds=s.warmup_seconds)
+            sent, errors, first_error = await paced_loop(publish(_MEASURED), rate=rate, seconds=s.seconds)
+            await consumer.wait_for(sent, timeout=30.0)
+        finally:
+            await consumer.stop()
+        missing = sent - len(consumer.latencies)
+        return figures(consumer.latencies, seconds=s.seconds, errors=errors + missing, first_error=first_error)
+    finally:
+        await _delete_stream(pub_js, stream)
+        await publisher.close()
+        await subscriber.close()
+
+
+_WARMUP, _MEASURED = b"w", b"m"
+
+
+class _LatencyConsumer:
+    """A durable pull consumer shaped like platform_core's EventConsumer: fetch a batch, handle each, ack."""
+
+    def __init__(self, js: JetStreamContext, stream: str, subject: str) -> None:
+        self._js = js
+        self._stream = stream
+        self._subject = subject
+        self._stop = asyncio.Event()
+        self._enough = asyncio.Event()
+        self._expected: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.latencies: list[float] = []
+
+    async def start(self) -> None:
+        subscription = await self._js.pull_subscribe(self._subject, durable="bench-latency", stream=self._stream)
+        self._task = asyncio.create_task(self._run(subscription), name="bench-raw-consumer")
+
+    async def _run(self, subscription: JetStreamContext.PullSubscription) -> None:
+        while not self._stop.is_set():
+            try:
+                messages = await subscription.fetch(RAW_FETCH_BATCH, timeout=RAW_FETCH_TIMEOUT)
+            except TimeoutError:
+                continue
+            for message in messages:
+                received = time.perf_counter_ns()
+                if message.data[:1] == _MEASURED:
+                    self.latencies.append((received - int(message.data[1:20])) / NS_PER_MS)
+                await message.ack()
+            if self._expected is not None and len(self.latencies) >= self._expected:
+                self._enough.set()
+
+    async def wait_for(self, count: int, *, timeout: float) -> None:
+        """Until ``count`` measured messages arrived (or the timeout: the rest then count as errors)."""
+        self._expected = count
+        if len(self.latencies) >= count:
+            return
+        try:
+            await asyncio.wait_for(self._enough.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+# --- 4. Outbox relay throughput -------------------------------------------------------------------------
+
+
+async def relay_throughput(bench: Bench) -> Result:
+    s = bench.settings
+    await bench.stack.wait_events_handled()
+    ours, drain = await _our_relay(bench)
+    raw = await _raw_publish(bench)
+    ratio = _ratio(ours.ops_per_s, raw.ops_per_s)
+    notes = [
+        f"ours = N / (client unit start -> outbox empty) = {drain.events} / {drain.elapsed:.2f}s, start-up included"
+    ]
+    if drain.startup is not None and drain.rate is not None:
+        notes.append(
+            f"start-up to first published batch {drain.startup:.2f}s; drain rate after it {drain.rate:,.0f} ev/s"
+            f" = {_ratio(drain.rate, raw.ops_per_s) or 0:.2f}x raw"
+        )
+    notes.append("p50/p99 here = time per relay batch (ours) / per pipelined window (raw) of the same size")
+    return Result(
+        name=f"outbox relay {s.relay_events} ev",
+        ours=ours,
+        raw=raw,
+        ratio=ratio,
+        target=">=0.30x",
+        passed=ratio is not None and ratio >= 0.30 and ours.errors == 0,
+        notes=[*notes, *_error_notes(ours, raw)],
+    )
+
+
+@dataclass(frozen=True)
+class Drain:
+    events: int
+    elapsed: float  # unit start -> outbox empty
+    startup: float | None  # unit start -> first batch seen published (at poll resolution)
+    rate: float | None  # events per second after the first batch was seen
+
+
+def _envelope(bench: Bench) -> EventEnvelope:
+    client_id = new_id()
+    payload = client_events.ClientCreated(client_id=str(client_id), first_name="Relay", last_name="Bench")
+    return build_envelope(
+        payload, tenant_id=bench.tenant.id, aggregate_type="client", aggregate_id=client_id, producer="client"
+    )
+
+
+async def _our_relay(bench: Bench) -> tuple[Figures, Drain]:
+    """Stop the client unit, fill its outbox, start it again and time the relay draining the outbox.
+
+    Notification stays stopped: on two cores its consumer would otherwise compete with the relay for CPU,
+    and it is not part of what is measured (it is not restarted; this is the last measurement).
+    """
+    s = bench.settings
+    stack = bench.stack
+    await asyncio.gather(
+        asyncio.to_thread(stack.stop_unit, "notification"), asyncio.to_thread(stack.stop_unit, "client")
+    )
+    envelopes = [_envelope(bench) for _ in range(s.relay_events)]
+    subject = subject_for(stack.infra.nats_prefix, envelopes[0].event_type)
+    ids = [uuid.UUID(e.event_id) for e in envelopes]
+    await bench.client_db.copy_records_to_table(
+        "outbox",
+        columns=["event_id", "tenant_id", "subject", "envelope"],
+        records=[(i, bench.tenant.id, subject, e.SerializeToString()) for i, e in zip(ids, envelopes, strict=True)],
+    )
+
+    async with bench.client_db.acquire() as conn:
+        pending_query = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+        started = time.perf_counter()
+        stack.start_unit("client")
+        first_seen: float | None = None
+        pending_then = s.relay_events
+        while (pending := await conn.fetchval(pending_query)) > 0:
+            now = time.perf_counter()
+            if first_seen is None and pending < s.relay_events:
+                first_seen, pending_then = now, pending
+            if now - started > RELAY_TIMEOUT_SECONDS:
+                raise StackError(f"relay left {pending} of {s.relay_events} events after {RELAY_TIMEOUT_SECONDS}s")
+            stack.check_alive("client")
+            await asyncio.sleep(RELAY_POLL_SECONDS)
+        elapsed = time.perf_counter() - started
+        batches = await conn.fetch(
+            "SELECT published_at FROM outbox WHERE event_id = ANY($1) GROUP BY published_at ORDER BY published_at", ids
+        )
+    # Each relay batch stamps one published_at (its transaction time): the gaps are the time per batch.
+    stamps = [row["published_at"] for row in batches]
+    shape = figures([(b - a).total_seconds() * 1000 for a, b in itertools.pairwise(stamps)], seconds=1.0)
+    ours = Figures(s.relay_events / elapsed, shape.p50_ms, shape.p99_ms, errors=0, count=s.relay_events)
+    startup = first_seen - started if first_seen is not None else None
+    # Events still pending when publishing was first seen, over the time they took to drain.
+    rate = pending_then / (elapsed - startup) if startup is not None and elapsed > startup else None
+    return ours, Drain(s.relay_events, elapsed, startup, rate)
+
+
+async def _raw_publish(bench: Bench) -> Figures:
+    """Publish the same kind of envelopes, pipelined in windows the size of a relay batch."""
+    s = bench.settings
+    stream = f"BENCH_{bench.scratch}_PUB".upper()
+    subject = f"bench{bench.scratch}.pub.client.v1.ClientCreated"
+    connection: NATS = await nats.connect(bench.stack.infra.nats_url, name="bench-raw-relay")
+    js = connection.jetstream()
+    window = _relay_batch_size(bench)
+    try:
+        # The platform's stream settings that matter for publishing: file storage, a duplicate window.
+        await js.add_stream(
+            StreamConfig(
+                name=stream, subjects=[subject], storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_SECONDS
+            )
+        )
+        # Serialized up front: the relay reads bytes from the outbox, it does not serialize either.
+        warmup = [_serialized(bench) for _ in range(min(2 * window, s.relay_events))]
+        measured = [_serialized(bench) for _ in range(s.relay_events)]
+        await _publish_windows(js, subject, warmup, window)
+        started = time.perf_counter()
+        window_ms = await _publish_windows(js, subject, measured, window)
+        elapsed = time.perf_counter() - started
+    finally:
+        await _delete_stream(js, stream)
+        await connection.close()
+    shape = figures(window_ms, seconds=1.0)
+    return Figures(s.relay_events / elapsed, shape.p50_ms, shape.p99_ms, errors=0, count=s.relay_events)
+
+
+def _serialized(bench: Bench) -> tuple[str, bytes]:
+    envelope = _envelope(bench)
+    return envelope.event_id, envelope.SerializeToString()
+
+
+async def _publish_windows(
+    js: JetStreamContext, subject: str, messages: Sequence[tuple[str, bytes]], window: int
+) -> list[float]:
+    """Publish in windows of concurrent publishes (as the relay does per batch); returns each window's ms."""
+    durations = []
+    for i in range(0, len(messages), window):
+        began = time.perf_counter_ns()
+        await asyncio.gather(
+            *(
+                js.publish(subject, data, headers={"Nats-Msg-Id": event_id})
+                for event_id, data in messages[i : i + window]
+            )
+        )
+        durations.append((time.perf_counter_ns() - began) / NS_PER_MS)
+    return durations
+
+
+def _relay_batch_size(bench: Bench) -> int:
+    return int(bench.stack.plan.env.get("ATRIUM_OUTBOX_BATCH_SIZE", "500"))
+
+
+async def _delete_stream(js: JetStreamContext, stream: str) -> None:
+    try:
+        await js.delete_stream(stream)
+    except Exception:
+        pass  # never created, or NATS already gone; the data directory is temporary anyway
+
+
+def _error_notes(ours: Figures, raw: Figures) -> list[str]:
+    notes = []
+    if ours.first_error:
+        notes.append(f"ours first error: {ours.first_error[:200]}")
+    if raw.first_error:
+        notes.append(f"raw first error: {raw.first_error[:200]}")
+    return notes
+
+
+def scratch_suffix() -> str:
+    return secrets.token_hex(3)

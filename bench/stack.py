@@ -1,0 +1,193 @@
+"""The platform under test: every unit as its own process (as `make run` starts them), on fresh databases
+and streams of the embedded PostgreSQL/NATS, plus the connections the raw counterparts use."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from platform_core import devstack
+from platform_core.config import PlatformSettings
+from platform_core.db import asyncpg_dsn
+from platform_core.testing.infra import TestInfra
+
+READY_TIMEOUT = 90.0
+STOP_TIMEOUT = 15.0
+# Gateway settings allow at most a day; plenty for one run, and no refresh logic in the harness.
+ACCESS_TOKEN_TTL_SECONDS = 86_400
+
+
+class StackError(RuntimeError):
+    """The platform could not be brought up (a unit exited or never became ready)."""
+
+
+@dataclass
+class Tenant:
+    id: uuid.UUID
+    token: str
+    country: str
+
+
+@dataclass
+class Stack:
+    infra: TestInfra
+    plan: devstack.StackPlan
+    log_dir: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(cls, infra: TestInfra) -> Stack:
+        env = (
+            dict(os.environ)
+            | infra.env()
+            | {
+                "ATRIUM_JWT_SECRET": secrets.token_urlsafe(48),
+                "ATRIUM_LOG_LEVEL": "WARNING",
+                "ATRIUM_ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
+            }
+        )
+        plan = devstack.plan(
+            env,
+            gateway_port=devstack.free_port(),
+            grpc_ports={unit.name: devstack.free_port() for unit in devstack.UNITS if unit.grpc},
+        )
+        log_dir = infra.tmp_dir / "logs"
+        log_dir.mkdir(exist_ok=True)
+        return cls(infra, plan, log_dir)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.plan.gateway_port}"
+
+    def database_dsn(self, unit: str) -> str:
+        """asyncpg DSN of a unit's own database (the raw counterparts use the same database)."""
+        settings = PlatformSettings(postgres_url=self.infra.postgres_url, database_prefix=self.infra.database_prefix)
+        return asyncpg_dsn(settings.database_url(unit))
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.plan.migrate_all)
+        for name, _ in self.plan.processes():
+            self.start_unit(name)
+        await self.wait_ready()
+
+    def start_unit(self, name: str) -> None:
+        unit = next(u for u in devstack.UNITS if u.name == name)
+        # The child inherits its own copy of the descriptor, so the parent's can close right away.
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            # Own session: a Ctrl-C in the terminal reaches only the harness, which stops units in order.
+            self.processes[name] = subprocess.Popen(
+                self.plan.command(unit, "serve"),
+                env=self.plan.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def stop_unit(self, name: str) -> int | str:
+        """SIGTERM, then wait; kill only if the unit does not stop in time."""
+        self._terminate(name)
+        return self._reap(name)
+
+    def stop(self) -> dict[str, int | str]:
+        """Stop every unit; all receive SIGTERM first so they drain in parallel."""
+        for name in self.processes:
+            self._terminate(name)
+        return {name: self._reap(name) for name in list(self.processes)}
+
+    def _terminate(self, name: str) -> None:
+        process = self.processes.get(name)
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+
+    def _reap(self, name: str) -> int | str:
+        process = self.processes.pop(name, None)
+        if process is None:
+            return "not running"
+        try:
+            return process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            return "killed"
+
+    def check_alive(self, *names: str) -> None:
+        for name in names or tuple(self.processes):
+            process = self.processes.get(name)
+            if process is not None and process.poll() is not None:
+                raise StackError(f"{name} exited with {process.returncode}:\n{self.log_tail(name)}")
+
+    def log_tail(self, name: str, chars: int = 3000) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    async def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        async with aiohttp.ClientSession() as session:
+            while True:
+                self.check_alive()
+                try:
+                    async with session.get(f"{self.base_url}/readyz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise StackError(f"gateway not ready after {READY_TIMEOUT}s")
+                await asyncio.sleep(0.1)
+
+    async def sign_up(self, session: aiohttp.ClientSession) -> Tenant:
+        body: dict[str, Any] = {
+            "business_name": "Bench Studio",
+            "country": "US",
+            "timezone": "America/New_York",
+            "owner_email": f"bench-{uuid.uuid4().hex[:10]}@example.com",
+            "owner_password": secrets.token_urlsafe(16),
+        }
+        async with session.post(f"{self.base_url}/api/v1/signup", json=body) as response:
+            reply = await response.json(content_type=None)
+            if response.status != 201:
+                raise StackError(f"signup answered {response.status}: {reply}")
+        return Tenant(uuid.UUID(reply["tenant"]["id"]), reply["tokens"]["access_token"], body["country"])
+
+    async def wait_events_handled(self, timeout: float = 120.0) -> None:
+        """Until the relay has published every outbox row and the notification consumer has handled them.
+
+        Run between phases so that one phase's background event work does not eat the next one's CPU.
+        """
+        deadline = time.monotonic() + timeout
+        client = await asyncpg.connect(self.database_dsn("client"))
+        notification = await asyncpg.connect(self.database_dsn("notification"))
+        try:
+            while True:
+                self.check_alive()
+                pending, total = await client.fetchrow(
+                    "SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FROM outbox"
+                )
+                handled = await notification.fetchval("SELECT count(*) FROM inbox")
+                if pending == 0 and handled >= total:
+                    return
+                if time.monotonic() > deadline:
+                    raise StackError(f"events not handled after {timeout}s: {pending} unpublished, {handled}/{total}")
+                await asyncio.sleep(0.1)
+        finally:
+            await client.close()
+            await notification.close()
+
+
+def print_logs(stack: Stack) -> None:
+    for name in ("client", "notification", "gateway"):
+        tail = stack.log_tail(name)
+        if tail:
+            print(f"--- {name}.log (tail) ---\n{tail}", file=sys.stderr)
