@@ -88,6 +88,7 @@ async def test_one_trace_spans_gateway_client_service_outbox_publish_and_consume
         seen = sorted({(s.service, s.name) for s in span_collector.in_trace(trace_id)})
         client_log = (stack.log_dir / "client.log").read_text(errors="replace")[-3000:]
         raise AssertionError(f"incomplete trace {trace_id}: {seen}\nclient log tail:\n{client_log}") from None
+    spans = span_collector.in_trace(trace_id)
     by_id = {s.span_id: s for s in spans}
     process = next(s for s in spans if s.name.endswith("ClientCreated process"))
     publish = by_id[process.parent_span_id]  # the consumer's span is a child of the publish span
