@@ -559,7 +559,10 @@ def test_config_and_secrets(overlay: str) -> None:
     config = find(objects, "ConfigMap", CONFIG_NAME)
     assert config["data"]["ATRIUM_ENV"] == ("development" if overlay == "dev" else "production")
     for unit in GRPC_UNITS:
-        assert config["data"][f"ATRIUM_{unit.name.upper()}_GRPC_ADDR"] == f"{unit.dns}:{unit.port}"
+        # Through the headless Service, so clients balance calls over every replica.
+        assert config["data"][f"ATRIUM_{unit.name.upper()}_GRPC_ADDR"] == f"dns:///{unit.dns}-headless:{unit.port}"
+        headless = find(objects, "Service", f"{unit.dns}-headless")
+        assert headless["spec"]["clusterIP"] == "None"
     assert not any(re.search("SECRET|PASSWORD|DATABASE_URL", key) for key in config["data"])
 
     referenced = {key for obj in objects for _, name, key in secret_refs(_containers(obj)) if name == SECRET_NAME}
