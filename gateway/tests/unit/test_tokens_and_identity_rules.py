@@ -60,3 +60,14 @@ def test_refresh_tokens_are_stored_as_hashes() -> None:
 )
 def test_business_names_become_url_safe_handles(name: str, slug: str) -> None:
     assert slugify(name) == slug
+
+
+def test_a_cached_token_still_expires() -> None:
+    tokens = AccessTokens(SECRET, 60)
+    account = staff()
+    expired = tokens.issue(account, now=time.time() - 120)
+    # As if it had been verified (and cached) while still valid.
+    tokens._verified[expired] = (account, int(time.time()) - 60)
+    with pytest.raises(InvalidToken):
+        tokens.verify(expired)
+    assert expired not in tokens._verified

@@ -29,9 +29,14 @@ class TokenPair:
 
 
 class AccessTokens:
+    # Verified tokens, so a client's burst of requests pays the signature check once. A token cannot
+    # change, so a hit is as good as a fresh check; expiry is still checked on every use.
+    CACHE_SIZE = 10_000
+
     def __init__(self, secret: str, ttl_seconds: int) -> None:
         self._secret = secret
         self.ttl_seconds = ttl_seconds
+        self._verified: dict[str, tuple[Account, int]] = {}
 
     def issue(self, account: Account, *, now: float | None = None) -> str:
         issued = int(now if now is not None else time.time())
@@ -50,6 +55,19 @@ class AccessTokens:
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Account:
+        cached = self._verified.get(token)
+        if cached is not None:
+            account, expires = cached
+            if time.time() < expires:
+                return account
+            del self._verified[token]
+        account, expires = self._decode(token)
+        if len(self._verified) >= self.CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]  # the oldest entry
+        self._verified[token] = (account, expires)
+        return account
+
+    def _decode(self, token: str) -> tuple[Account, int]:
         try:
             claims = jwt.decode(
                 token,
@@ -62,7 +80,7 @@ class AccessTokens:
             kind = claims["knd"]
             if kind not in ("staff", "portal"):
                 raise InvalidToken("unknown principal kind")
-            return Account(
+            account = Account(
                 kind=kind,
                 id=uuid.UUID(claims["sub"]),
                 tenant_id=uuid.UUID(claims["tid"]),
@@ -70,6 +88,7 @@ class AccessTokens:
                 client_id=uuid.UUID(claims["cid"]) if claims.get("cid") else None,
                 country=claims.get("ctry", ""),
             )
+            return account, int(claims["exp"])
         except (jwt.PyJWTError, ValueError, KeyError) as exc:
             raise InvalidToken(str(exc)) from exc
 

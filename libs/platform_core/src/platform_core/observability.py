@@ -1,7 +1,8 @@
 """Tracing and structured logs, set up first thing in every process.
 
-Spans are always recorded, so every log line carries a trace id; they are exported over OTLP only when
-OTEL_EXPORTER_OTLP_ENDPOINT (or the traces-specific variable) is set, and silently dropped otherwise.
+Every operation gets trace and span ids, so every log line carries a trace id. Spans are recorded and
+exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (or the traces-specific variable) is set; otherwise
+nothing is recorded or sent (unless OTEL_TRACES_SAMPLER asks for it).
 gRPC (server and client) is instrumented here; SQLAlchemy per engine (``instrument_engine``); the
 aiohttp server by the gateway's middleware; NATS by the outbox relay and consumers, which carry the
 trace context inside the event envelope.
@@ -17,6 +18,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -56,8 +58,15 @@ def setup_telemetry(service_name: str, *, log_level: str = "INFO") -> None:
     if _configured:
         return
     _configured = True
-    provider = TracerProvider(resource=Resource.create({"service.name": f"atrium-{service_name}"}))
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+    exporting = bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+    # OTEL_TRACES_SAMPLER decides when set. Otherwise, with nowhere to export, spans are not recorded
+    # (ParentBased(ALWAYS_OFF)): they still get ids, so logs carry trace ids and context propagates,
+    # but no CPU goes to filling spans nobody reads. A sampled parent still makes its children record.
+    sampler = None if (exporting or os.environ.get("OTEL_TRACES_SAMPLER")) else ParentBased(ALWAYS_OFF)
+    provider = TracerProvider(resource=Resource.create({"service.name": f"atrium-{service_name}"}), sampler=sampler)
+    if exporting:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

@@ -52,6 +52,11 @@ class Runtime:
     js: JetStreamContext
     _channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
 
+    @property
+    def read_engine(self) -> AsyncEngine:
+        """The same pool, in autocommit: a query is one round trip, without BEGIN and ROLLBACK around it."""
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
     def channel(self, service: str) -> grpc.aio.Channel:
         """The persistent channel to another service, created once."""
         if service not in self._channels:

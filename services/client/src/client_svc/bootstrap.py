@@ -14,7 +14,7 @@ def build(runtime: Runtime) -> ServiceParts:
     prefix = runtime.settings.nats_prefix
     servicer = ClientServicer(
         uow_factory=lambda: SqlAlchemyClientUnitOfWork(runtime.sessions, nats_prefix=prefix),
-        engine=runtime.engine,
+        engine=runtime.read_engine,
     )
     return ServiceParts(
         servicers=[(client_service_pb2_grpc.add_ClientServiceServicer_to_server, servicer, SERVICE_NAME)]

@@ -30,7 +30,7 @@ def build(runtime: Runtime) -> ServiceParts:
         subscriptions=client_subscriptions(uow_within),
         max_deliver=settings.consumer_max_deliver,
     )
-    servicer = NotificationServicer(engine=runtime.engine)
+    servicer = NotificationServicer(engine=runtime.read_engine)
     return ServiceParts(
         servicers=[(notification_service_pb2_grpc.add_NotificationServiceServicer_to_server, servicer, SERVICE_NAME)],
         consumers=[consumer],
