@@ -2,7 +2,7 @@
 
 Server side: bind the caller's tenant and principal (refusing calls without them) and turn domain errors
 into gRPC statuses, once, for every method. Client side: copy the bound context into the call metadata
-and apply the default deadline. Trace context is carried by OpenTelemetry's own gRPC instrumentation.
+and the W3C trace context, and apply the default deadline.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from opentelemetry import propagate
 
 from platform_core.errors import DomainError
 from platform_core.grpc.context import CallContext, bind_call_context, maybe_current_context
@@ -102,6 +103,10 @@ class ClientContextInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         if call_context is not None:
             for key, value in call_context.metadata():
                 metadata[key] = value
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)  # W3C traceparent/tracestate, read by the server's OpenTelemetry interceptor
+        for key, value in carrier.items():
+            metadata[key] = value
         timeout = client_call_details.timeout if client_call_details.timeout is not None else self._deadline
         details = client_call_details._replace(metadata=metadata, timeout=timeout)
         return await continuation(details, request)
