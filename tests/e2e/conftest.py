@@ -125,6 +125,10 @@ async def stack(infra: TestInfra, span_collector: SpanCollector) -> AsyncIterato
         dict(os.environ)
         | infra.env()
         | {
+            # Databases and streams of its own: the in-process services of the integration tests run on
+            # the same servers, and a second consumer or relay on these would take some of its events.
+            "ATRIUM_DATABASE_PREFIX": f"{infra.database_prefix}e2e",
+            "ATRIUM_NATS_PREFIX": f"{infra.nats_prefix}e2e",
             "ATRIUM_JWT_SECRET": JWT_SECRET,
             "ATRIUM_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
             "ATRIUM_LOG_LEVEL": "INFO",

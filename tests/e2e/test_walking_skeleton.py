@@ -86,8 +86,7 @@ async def test_one_trace_spans_gateway_client_service_outbox_publish_and_consume
         await wait_until(complete, timeout=30)
     except AssertionError:
         seen = sorted({(s.service, s.name) for s in span_collector.in_trace(trace_id)})
-        client_log = (stack.log_dir / "client.log").read_text(errors="replace")[-3000:]
-        raise AssertionError(f"incomplete trace {trace_id}: {seen}\nclient log tail:\n{client_log}") from None
+        raise AssertionError(f"incomplete trace {trace_id}: {seen}") from None
     spans = span_collector.in_trace(trace_id)
     by_id = {s.span_id: s for s in spans}
     process = next(s for s in spans if s.name.endswith("ClientCreated process"))
