@@ -8,9 +8,8 @@ import pytest
 
 from notification_svc.bootstrap import build
 from notification_svc.config import NotificationSettings
-from platform_core.grpc.channels import create_channel
 from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import migrate_unit, running_service, unit_settings
+from platform_core.testing.plugin import serving_channel, unit_settings
 
 UNIT_DIR = Path(__file__).resolve().parents[1]
 
@@ -24,8 +23,5 @@ def notification_settings(infra: TestInfra) -> NotificationSettings:
 
 @pytest.fixture(scope="session")
 async def notification_channel(notification_settings: NotificationSettings) -> AsyncIterator[grpc.aio.Channel]:
-    await migrate_unit(notification_settings, UNIT_DIR)
-    async with running_service(notification_settings, build) as port:
-        channel = create_channel(f"127.0.0.1:{port}", default_deadline=5)
+    async with serving_channel(notification_settings, build, UNIT_DIR) as channel:
         yield channel
-        await channel.close()

@@ -106,47 +106,45 @@ class IdentityService:
     # --- sign-in ---------------------------------------------------------------------------------
 
     async def staff_login(self, email: str, password: str) -> TokenPair:
-        key = f"staff:{email}"
-        await self._refuse_if_locked(key)
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        "SELECT s.id, s.tenant_id, s.password_hash, s.role, s.active, t.country "
-                        "FROM staff_users s JOIN tenants t ON t.id = s.tenant_id WHERE s.email = :email"
-                    ),
-                    {"email": email},
-                )
-            ).first()
-        usable = row is not None and row.active
-        if not await verify_password(row.password_hash if usable else None, password) or row is None:
-            await self._record_failure(key)
-            raise Unauthenticated(BAD_CREDENTIALS)
-        await self._clear_failures(key)
-        account = Account("staff", row.id, row.tenant_id, role=row.role, country=row.country)
-        async with self._engine.begin() as conn:
-            return await self._issue(conn, account, family_id=new_id())
+        row = await self._sign_in(
+            f"staff:{email}",
+            "SELECT s.id, s.tenant_id, s.password_hash, s.role, s.active, t.country "
+            "FROM staff_users s JOIN tenants t ON t.id = s.tenant_id WHERE s.email = :email",
+            {"email": email},
+            password,
+        )
+        return await self._issue_new(Account("staff", row.id, row.tenant_id, role=row.role, country=row.country))
 
     async def portal_login(self, tenant_slug: str, email: str, password: str) -> TokenPair:
-        key = f"portal:{tenant_slug}:{email}"
-        await self._refuse_if_locked(key)
+        row = await self._sign_in(
+            f"portal:{tenant_slug}:{email}",
+            "SELECT p.id, p.tenant_id, p.client_id, p.password_hash, p.active, t.country "
+            "FROM portal_accounts p JOIN tenants t ON t.id = p.tenant_id WHERE t.slug = :slug AND p.email = :email",
+            {"slug": tenant_slug, "email": email},
+            password,
+        )
+        return await self._issue_new(
+            Account("portal", row.id, row.tenant_id, client_id=row.client_id, country=row.country)
+        )
+
+    async def _sign_in(self, throttle_key: str, query: str, params: dict[str, Any], password: str) -> Any:
+        """The account row for these credentials, or Unauthenticated; throttled per key.
+
+        The password is verified even when no usable account exists (against a dummy hash), so the answer
+        and its timing are the same whether or not the account exists.
+        """
+        await self._refuse_if_locked(throttle_key)
         async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        "SELECT p.id, p.tenant_id, p.client_id, p.password_hash, p.active, t.country "
-                        "FROM portal_accounts p JOIN tenants t ON t.id = p.tenant_id "
-                        "WHERE t.slug = :slug AND p.email = :email"
-                    ),
-                    {"slug": tenant_slug, "email": email},
-                )
-            ).first()
+            row = (await conn.execute(text(query), params)).first()
         usable = row is not None and row.active
-        if not await verify_password(row.password_hash if usable else None, password) or row is None:
-            await self._record_failure(key)
+        verified = await verify_password(row.password_hash if usable else None, password)
+        if not verified or row is None:
+            await self._record_failure(throttle_key)
             raise Unauthenticated(BAD_CREDENTIALS)
-        await self._clear_failures(key)
-        account = Account("portal", row.id, row.tenant_id, client_id=row.client_id, country=row.country)
+        await self._clear_failures(throttle_key)
+        return row
+
+    async def _issue_new(self, account: Account) -> TokenPair:
         async with self._engine.begin() as conn:
             return await self._issue(conn, account, family_id=new_id())
 

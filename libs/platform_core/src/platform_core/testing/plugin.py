@@ -9,10 +9,12 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from platform_core import devstack
 from platform_core.config import ServiceSettings
+from platform_core.grpc.channels import create_channel
 from platform_core.migrations import upgrade_async
 from platform_core.observability import setup_telemetry
 from platform_core.service import Build, serve
@@ -84,6 +86,18 @@ async def running_service(settings: ServiceSettings, build: Build) -> AsyncItera
     finally:
         stop.set()
         await task
+
+
+@contextlib.asynccontextmanager
+async def serving_channel(settings: ServiceSettings, build: Build, unit_dir: Path) -> AsyncIterator[grpc.aio.Channel]:
+    """Migrate a unit's database, serve the unit in this process and yield a channel to it."""
+    await migrate_unit(settings, unit_dir)
+    async with running_service(settings, build) as port:
+        channel = create_channel(f"127.0.0.1:{port}", default_deadline=5)
+        try:
+            yield channel
+        finally:
+            await channel.close()
 
 
 async def wait_until(condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.02) -> Any:

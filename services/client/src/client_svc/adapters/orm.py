@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, event
+from sqlalchemy import Column, DateTime, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import registry
 
 from client_svc.domain.model import Client
+from platform_core.orm import map_aggregate
 
 metadata = MetaData()
 mapper_registry = registry(metadata=metadata)
@@ -27,18 +26,6 @@ clients = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-_mapped = False
-
 
 def start_mappers() -> None:
-    global _mapped
-    if _mapped:
-        return
-    _mapped = True
-    mapper_registry.map_imperatively(Client, clients)
-
-
-@event.listens_for(Client, "load")
-def _receive_load(client: Client, _: Any) -> None:
-    # Loaded instances skip __init__; give them an empty event list.
-    client.events = []
+    map_aggregate(mapper_registry, Client, clients)

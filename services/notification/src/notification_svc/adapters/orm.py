@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, event
+from sqlalchemy import Column, DateTime, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import registry
 
 from notification_svc.domain.model import ActivityEntry
+from platform_core.orm import map_aggregate
 
 metadata = MetaData()
 mapper_registry = registry(metadata=metadata)
@@ -26,17 +25,6 @@ activity_entries = Table(
     Column("source_event_type", Text, nullable=False),
 )
 
-_mapped = False
-
 
 def start_mappers() -> None:
-    global _mapped
-    if _mapped:
-        return
-    _mapped = True
-    mapper_registry.map_imperatively(ActivityEntry, activity_entries)
-
-
-@event.listens_for(ActivityEntry, "load")
-def _receive_load(entry: ActivityEntry, _: Any) -> None:
-    entry.events = []
+    map_aggregate(mapper_registry, ActivityEntry, activity_entries)
