@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UNITS := libs/contracts libs/platform_core services/client services/notification gateway
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test unit-tests lint proto proto-check bench clean
+.PHONY: install run test unit-tests lint typecheck proto proto-check bench clean
 
 install: $(INSTALLED)
 
@@ -33,9 +33,13 @@ run: proto
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy $(addsuffix /src,$(filter-out libs/contracts,$(UNITS)))
 
 ## Unit, integration, contract and end-to-end tests (embedded PostgreSQL and NATS unless configured).
-test: $(INSTALLED) lint
+test: $(INSTALLED) lint typecheck
 	$(BIN)/python -m pytest
 
 unit-tests: $(INSTALLED)

@@ -20,7 +20,7 @@ from platform_core.errors import FieldViolation, InvalidArgument, PermissionDeni
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 
 Auth = Literal["public", "staff", "portal", "any"]
-ACCOUNT_KEY = web.AppKey("account", object)  # request key, set by the auth middleware
+ACCOUNT_KEY = web.RequestKey("account", object)  # set by the auth middleware: an Account or INVALID_TOKEN
 
 
 @dataclass

@@ -136,9 +136,8 @@ class IdentityService:
         await self._refuse_if_locked(throttle_key)
         async with self._engine.connect() as conn:
             row = (await conn.execute(text(query), params)).first()
-        usable = row is not None and row.active
-        verified = await verify_password(row.password_hash if usable else None, password)
-        if not verified or row is None:
+        verified = await verify_password(row.password_hash if row is not None and row.active else None, password)
+        if row is None or not verified:
             await self._record_failure(throttle_key)
             raise Unauthenticated(BAD_CREDENTIALS)
         await self._clear_failures(throttle_key)

@@ -62,7 +62,7 @@ class EmbeddedPostgres:
         import pgserver
 
         if (self.data_dir / "postmaster.pid").exists():
-            pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self.system_user)
+            pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self.system_user)  # type: ignore[attr-defined]
 
 
 def start_postgres(data_dir: Path) -> EmbeddedPostgres:
@@ -74,12 +74,12 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
 
     data_dir = data_dir.resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    server = pgserver.get_server(data_dir, cleanup_mode=None)  # type: ignore[attr-defined]
     current = server.psql("SHOW max_connections;")
     if str(MAX_CONNECTIONS) not in current:
         # Five services, a gateway and their pools need more than the default 100.
         server.psql(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS};")
-        pgserver.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=data_dir, user=server.system_user)
+        pgserver.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=data_dir, user=server.system_user)  # type: ignore[attr-defined]
     return EmbeddedPostgres(data_dir, server.get_uri("postgres"), server.system_user)
 
 

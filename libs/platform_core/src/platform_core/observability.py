@@ -77,7 +77,7 @@ def setup_telemetry(service_name: str, *, log_level: str = "INFO") -> None:
     # Server spans come from OpenTelemetry's interceptor. Outgoing calls carry the trace context through
     # platform_core's own client interceptor, which already adds the tenant metadata: a second client
     # interceptor would cost a tenth of the gateway's CPU for a client span that mirrors the server's.
-    GrpcAioInstrumentorServer().instrument()
+    GrpcAioInstrumentorServer().instrument()  # type: ignore[no-untyped-call]
 
 
 def instrument_engine(engine: AsyncEngine) -> None:

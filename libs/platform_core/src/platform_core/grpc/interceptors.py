@@ -35,7 +35,7 @@ class ServerContextInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or method.startswith(EXEMPT_PREFIXES):
             return handler
         metadata = {key: value for key, value in (handler_call_details.invocation_metadata or ())}
-        call_context = CallContext.from_metadata(metadata)  # type: ignore[arg-type]
+        call_context = CallContext.from_metadata(metadata)
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 _unary(handler.unary_unary, call_context, method),

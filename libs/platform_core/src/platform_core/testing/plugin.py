@@ -78,8 +78,9 @@ async def running_service(settings: ServiceSettings, build: Build) -> AsyncItera
     stop = asyncio.Event()
     ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(serve(settings, build, stop=stop, on_ready=ready.set_result))
-    done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
+    waiters: list[asyncio.Future[Any]] = [task, ready]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
         task.result()  # raises the start-up error
     try:
         yield ready.result()

@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from client_svc.adapters.orm import clients
 from client_svc.domain.model import Client
 
 
@@ -48,9 +49,6 @@ class SqlAlchemyClientRepository(AbstractClientRepository):
 
     async def get_by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> Client | None:
         result = await self.session.execute(
-            select(Client).where(
-                Client.tenant_id == tenant_id,  # type: ignore[arg-type]
-                Client.request_id == request_id,  # type: ignore[arg-type]
-            )
+            select(Client).where(clients.c.tenant_id == tenant_id, clients.c.request_id == request_id)
         )
         return result.scalar_one_or_none()
