@@ -16,7 +16,8 @@ $(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-dev.txt $(addprefix -e ,$(UNITS))
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-dev.txt \
+		$(addprefix -e ,$(filter-out libs/platform_core,$(UNITS))) -e 'libs/platform_core[dev]'
 	@touch $@
 
 ## Regenerate Python code from proto/ (committed; never edited by hand).
