@@ -7,6 +7,7 @@ import asyncio
 import os
 import secrets
 import socket
+import sys
 import time
 
 import pytest
@@ -149,3 +150,23 @@ def test_the_stack_runs_with_the_environment_make_run_gives(stack) -> None:  # t
     assert all(p.poll() is None for p in stack.processes.values())
     assert "ATRIUM_JWT_SECRET" in stack.env and "ATRIUM_POSTGRES_URL" in stack.env
     assert os.path.isdir(stack.log_dir)
+
+
+async def test_the_demo_owner_that_make_run_seeds_can_sign_in(api: Api, stack: Stack) -> None:
+    env = stack.env | {
+        "ATRIUM_DEMO_OWNER_EMAIL": "Owner@Demo.Example.com",
+        "ATRIUM_DEMO_OWNER_PASSWORD": "seeded pass 123",
+    }
+    for _ in range(2):  # idempotent: the second run finds the tenant already there
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway", "seed-demo", env=env, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await process.communicate()
+        assert process.returncode == 0
+        assert "owner@demo.example.com / seeded pass 123" in out.decode()
+    status, tokens, _ = await api.call(
+        "POST", "/api/v1/auth/staff/login", json={"email": "owner@demo.example.com", "password": "seeded pass 123"}
+    )
+    assert status == 200, tokens
+    status, me, _ = await api.call("GET", "/api/v1/me", token=tokens["access_token"])
+    assert (me["role"], me["tenant"]["country"]) == ("owner", "US")

@@ -42,6 +42,7 @@ def serve(settings: GatewaySettings) -> None:
 async def seed_demo(settings: GatewaySettings) -> None:
     from gateway.identity.service import IdentityService, ThrottlePolicy
     from gateway.identity.tokens import AccessTokens
+    from gateway.schemas import SignUpBody
 
     engine = create_engine(settings.database_url("gateway"), pool_size=1, max_overflow=0)
     try:
@@ -52,11 +53,21 @@ async def seed_demo(settings: GatewaySettings) -> None:
             throttle=ThrottlePolicy(1, 1, 1),
             invitation_ttl_seconds=settings.portal_invitation_ttl_seconds,
         )
-        email = settings.demo_owner_email.strip().lower()
-        slug, created = await identity.ensure_demo(
+        # The same rules as a sign-up, so the demo owner can always sign in through the API.
+        demo = SignUpBody(
             business_name=settings.demo_business_name,
+            country="US",
+            timezone="America/New_York",
+            owner_email=settings.demo_owner_email,
+            owner_password=settings.demo_owner_password.get_secret_value(),
+        )
+        email = demo.owner_email
+        slug, created = await identity.ensure_demo(
+            business_name=demo.business_name,
+            country=demo.country,
+            timezone_name=demo.timezone,
             email=email,
-            password=settings.demo_owner_password.get_secret_value(),
+            password=demo.owner_password,
         )
     finally:
         await engine.dispose()

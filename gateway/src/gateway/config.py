@@ -20,7 +20,7 @@ class GatewaySettings(PlatformSettings):
     login_lockout_seconds: int = Field(default=900, ge=1)
     portal_invitation_ttl_seconds: int = Field(default=72 * 3600, ge=60)
     # `python -m gateway seed-demo` (run by `make run`).
-    demo_owner_email: str = "owner@demo.atrium.test"
+    demo_owner_email: str = "owner@demo.example.com"
     demo_owner_password: SecretStr = SecretStr("demo-owner-password")
     demo_business_name: str = "Atrium Demo Studio"
 

@@ -406,7 +406,9 @@ class IdentityService:
         async with self._engine.connect() as conn:
             return bool(await conn.scalar(text("SELECT 1 FROM tenants WHERE id = :id"), {"id": tenant_id}))
 
-    async def ensure_demo(self, *, business_name: str, email: str, password: str) -> tuple[str, bool]:
+    async def ensure_demo(
+        self, *, business_name: str, country: str, timezone_name: str, email: str, password: str
+    ) -> tuple[str, bool]:
         """The demo tenant and owner for `make run`; returns (tenant slug, created now)."""
         async with self._engine.connect() as conn:
             slug = await conn.scalar(
@@ -416,7 +418,7 @@ class IdentityService:
         if slug is not None:
             return slug, False
         tenant, _, _ = await self.sign_up(
-            business_name=business_name, country="US", timezone_name="America/New_York", email=email, password=password
+            business_name=business_name, country=country, timezone_name=timezone_name, email=email, password=password
         )
         return tenant.slug, True
 
