@@ -279,3 +279,30 @@ async def test_deliveries_exhausted_parks_the_event(engine: AsyncEngine, nc: NAT
     assert "still down" in error
     stop.set()
     await task
+
+
+async def test_a_batch_with_one_poison_event_handles_the_others_once_and_parks_it(
+    engine: AsyncEngine, nc: NATS, stop: asyncio.Event
+) -> None:
+    p = prefix()
+    js = nc.jetstream()
+    await ensure_stream(js, p, "client")
+
+    async def picky(session: AsyncSession, event: ReceivedEvent) -> None:
+        await record(session, event)
+        if event.payload.first_name == "bad":
+            raise InvalidArgument.single("first_name", "is bad")
+
+    envelopes = [envelope_for(uuid.uuid4(), name) for name in ("a", "b", "bad", "c", "d")]
+    for envelope in envelopes:
+        await publish(js, p, envelope)
+    await publish(js, p, envelopes[0], msg_id=str(uuid.uuid4()))  # a redelivery inside the same batch
+    consumer = consumer_for(engine, js, p, picky)
+    task = asyncio.create_task(consumer.run(stop))  # the first fetch takes all six at once
+    await wait_until(lambda: _count(parked(engine, consumer), 1), timeout=10)
+    ids = [e.event_id for e in envelopes]
+    await wait_until(lambda: _count(handled_names(engine, ids), 4), timeout=10)
+    # "bad" was rolled back and parked; "a", delivered twice, was handled once.
+    assert sorted(await handled_names(engine, ids)) == ["a", "b", "c", "d"]
+    stop.set()
+    await task

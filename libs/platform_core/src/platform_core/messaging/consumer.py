@@ -129,8 +129,7 @@ class EventConsumer:
                         except TimeoutError:
                             await self._purge_inbox()
                             continue
-                        for msg in messages:
-                            await self.process(msg)
+                        await self.process_batch(messages)
                 finally:
                     await sub.unsubscribe()
             except asyncio.CancelledError:
@@ -154,20 +153,7 @@ class EventConsumer:
         if subscription is None:
             await msg.ack()  # not ours (filters make this rare)
             return
-        # The publish hop's context (message headers) when present, else the originating transaction's.
-        carrier = msg.headers if msg.headers and "traceparent" in msg.headers else dict(event.envelope.trace_context)
-        parent = propagate.extract(carrier)
-        with tracer.start_as_current_span(
-            f"{msg.subject} process",
-            context=parent,
-            kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "nats",
-                "messaging.destination.name": msg.subject,
-                "messaging.message.id": event.envelope.event_id,
-                "messaging.consumer.group.name": self.durable,
-            },
-        ) as span:
+        with self._span(msg, event) as span:
             try:
                 await self.handle(event, subscription)
             except DomainError as exc:
@@ -189,22 +175,70 @@ class EventConsumer:
                 return
         await msg.ack()
 
+    async def process_batch(self, messages: Sequence[Msg]) -> None:
+        """Handle a fetched batch in one transaction, then acknowledge it: under load, one commit serves many
+        events. If anything in the batch fails, it is rolled back whole and each message takes the
+        one-at-a-time path, where failures are retried or parked individually."""
+        if len(messages) == 1:
+            await self.process(messages[0])
+            return
+        batch: list[tuple[Msg, ReceivedEvent, Subscription]] = []
+        for msg in messages:
+            try:
+                event = self._decode(msg.data)
+            except PoisonMessage:
+                await self.process(msg)  # parks it
+                continue
+            subscription = self._handlers.get(event.envelope.event_type)
+            if subscription is None:
+                await msg.ack()
+                continue
+            batch.append((msg, event, subscription))
+        if not batch:
+            return
+        try:
+            async with self._sessions() as session, session.begin():
+                for msg, event, subscription in batch:
+                    with self._span(msg, event):
+                        await self._claim_and_handle(session, event, subscription)
+        except Exception:
+            log.info("batch of %d failed; handling its messages one at a time", len(batch), exc_info=True)
+            for msg, _, _ in batch:
+                await self.process(msg)
+            return
+        await asyncio.gather(*(msg.ack() for msg, _, _ in batch))
+
     async def handle(self, event: ReceivedEvent, subscription: Subscription) -> bool:
         """Run the handler once per event id. Returns False when the event was already handled."""
+        async with self._sessions() as session, session.begin():
+            return await self._claim_and_handle(session, event, subscription)
+
+    async def _claim_and_handle(self, session: AsyncSession, event: ReceivedEvent, subscription: Subscription) -> bool:
+        claimed = await session.scalar(
+            text("INSERT INTO inbox (consumer, event_id) VALUES (:c, :e) ON CONFLICT DO NOTHING RETURNING event_id"),
+            {"c": self.durable, "e": event.event_id},
+        )
+        if claimed is None:
+            return False
         context = CallContext(tenant_id=event.tenant_id, principal=Principal.service(self.name))
         with bind_call_context(context):
-            async with self._sessions() as session, session.begin():
-                claimed = await session.scalar(
-                    text(
-                        "INSERT INTO inbox (consumer, event_id) VALUES (:c, :e) "
-                        "ON CONFLICT DO NOTHING RETURNING event_id"
-                    ),
-                    {"c": self.durable, "e": event.event_id},
-                )
-                if claimed is None:
-                    return False
-                await subscription.handler(session, event)
+            await subscription.handler(session, event)
         return True
+
+    def _span(self, msg: Msg, event: ReceivedEvent) -> Any:
+        # The publish hop's context (message headers) when present, else the originating transaction's.
+        carrier = msg.headers if msg.headers and "traceparent" in msg.headers else dict(event.envelope.trace_context)
+        return tracer.start_as_current_span(
+            f"{msg.subject} process",
+            context=propagate.extract(carrier),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": msg.subject,
+                "messaging.message.id": event.envelope.event_id,
+                "messaging.consumer.group.name": self.durable,
+            },
+        )
 
     def _decode(self, data: bytes) -> ReceivedEvent:
         try:
