@@ -101,16 +101,15 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; returns how many were published."""
         async with self._engine.begin() as conn:
-            locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _RELAY_LOCK_KEY})
-            if not locked:
-                return 0  # another replica is draining
+            # Lock and scan in one round trip: no rows when another replica holds the lock and is draining.
             rows = (
                 await conn.execute(
                     text(
-                        "SELECT id, event_id, subject, envelope FROM outbox WHERE published_at IS NULL "
-                        "ORDER BY id LIMIT :n"
+                        "WITH relay AS (SELECT pg_try_advisory_xact_lock(:k) AS leader) "
+                        "SELECT id, event_id, subject, envelope FROM outbox, relay "
+                        "WHERE relay.leader AND published_at IS NULL ORDER BY id LIMIT :n"
                     ),
-                    {"n": self._batch_size},
+                    {"k": _RELAY_LOCK_KEY, "n": self._batch_size},
                 )
             ).all()
             if not rows:

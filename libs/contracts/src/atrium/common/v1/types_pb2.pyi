@@ -18,7 +18,11 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class Money(_message.Message):
-    """An amount of money in integer minor units (cents, fils...), never a float."""
+    """Identifiers everywhere are UUIDv7 strings in canonical form ("01890a5d-ac96-774b-bcce-b302099a8057"):
+    time-ordered, so they sort by creation and index well. A field named `<thing>_id` holds one.
+
+    An amount of money in integer minor units (cents, fils...), never a float.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
