@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import nats
 import pytest
 from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -58,6 +59,15 @@ def prefix() -> str:
     return f"m{uuid.uuid4().hex[:8]}"
 
 
+@pytest.fixture
+async def stream(nc: NATS) -> tuple[str, JetStreamContext]:
+    """A fresh subject prefix and the client-events stream under it, as the producing service creates it."""
+    p = prefix()
+    js = nc.jetstream()
+    await ensure_stream(js, p, "client")
+    return p, js
+
+
 def created(tenant: uuid.UUID, name: str = "Ada") -> events_pb2.ClientCreated:
     return events_pb2.ClientCreated(client_id=str(uuid.uuid4()), first_name=name)
 
@@ -92,11 +102,9 @@ async def stop() -> AsyncIterator[asyncio.Event]:
 
 
 async def test_relay_publishes_committed_events_in_order_with_the_event_id_as_message_id(
-    engine: AsyncEngine, nc: NATS, stop: asyncio.Event
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
 ) -> None:
-    p = prefix()
-    js = nc.jetstream()
-    await ensure_stream(js, p, "client")
+    p, js = stream
     relay_task = asyncio.create_task(OutboxRelay(engine, js).run(stop))
     envelopes = [envelope_for(uuid.uuid4(), f"n{i}") for i in range(5)]
     async with session_factory(engine)() as session, session.begin():
@@ -124,10 +132,10 @@ async def test_a_rolled_back_transaction_publishes_nothing(engine: AsyncEngine) 
     assert count == 0
 
 
-async def test_two_relays_publish_each_event_once(engine: AsyncEngine, nc: NATS, stop: asyncio.Event) -> None:
-    p = prefix()
-    js = nc.jetstream()
-    await ensure_stream(js, p, "client")
+async def test_two_relays_publish_each_event_once(
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
+) -> None:
+    p, js = stream
     envelopes = [envelope_for(uuid.uuid4(), f"n{i}") for i in range(200)]
     async with session_factory(engine)() as session, session.begin():
         await add_to_outbox(session, p, envelopes)
@@ -164,11 +172,9 @@ def consumer_for(engine: AsyncEngine, js, p: str, handler=record, max_deliver: i
 
 
 async def test_jetstream_drops_a_republished_event_and_the_inbox_drops_a_redelivered_one(
-    engine: AsyncEngine, nc: NATS, stop: asyncio.Event
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
 ) -> None:
-    p = prefix()
-    js = nc.jetstream()
-    await ensure_stream(js, p, "client")
+    p, js = stream
     envelope = envelope_for(uuid.uuid4(), "once")
     await publish(js, p, envelope)
     await publish(js, p, envelope)  # same Nats-Msg-Id: JetStream's duplicate window drops it
@@ -191,11 +197,9 @@ async def test_jetstream_drops_a_republished_event_and_the_inbox_drops_a_redeliv
 
 
 async def test_a_transient_failure_is_retried_and_handled_once(
-    engine: AsyncEngine, nc: NATS, stop: asyncio.Event
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
 ) -> None:
-    p = prefix()
-    js = nc.jetstream()
-    await ensure_stream(js, p, "client")
+    p, js = stream
     attempts = 0
 
     async def flaky(session: AsyncSession, event: ReceivedEvent) -> None:
@@ -225,11 +229,9 @@ async def parked(engine: AsyncEngine, consumer: EventConsumer) -> list[tuple[int
 
 
 async def test_poison_messages_are_parked_and_can_be_replayed(
-    engine: AsyncEngine, nc: NATS, stop: asyncio.Event
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
 ) -> None:
-    p = prefix()
-    js = nc.jetstream()
-    await ensure_stream(js, p, "client")
+    p, js = stream
     refuse = True
 
     async def strict(session: AsyncSession, event: ReceivedEvent) -> None:
@@ -261,10 +263,10 @@ async def _count(rows, expected: int) -> bool:  # type: ignore[no-untyped-def]
     return len(await rows) >= expected
 
 
-async def test_deliveries_exhausted_parks_the_event(engine: AsyncEngine, nc: NATS, stop: asyncio.Event) -> None:
-    p = prefix()
-    js = nc.jetstream()
-    await ensure_stream(js, p, "client")
+async def test_deliveries_exhausted_parks_the_event(
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
+) -> None:
+    p, js = stream
 
     async def broken(session: AsyncSession, event: ReceivedEvent) -> None:
         raise ConnectionError("still down")
@@ -282,11 +284,9 @@ async def test_deliveries_exhausted_parks_the_event(engine: AsyncEngine, nc: NAT
 
 
 async def test_a_batch_with_one_poison_event_handles_the_others_once_and_parks_it(
-    engine: AsyncEngine, nc: NATS, stop: asyncio.Event
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
 ) -> None:
-    p = prefix()
-    js = nc.jetstream()
-    await ensure_stream(js, p, "client")
+    p, js = stream
 
     async def picky(session: AsyncSession, event: ReceivedEvent) -> None:
         await record(session, event)
