@@ -8,11 +8,16 @@ from sqlalchemy import Table, event, inspect
 from sqlalchemy.orm import registry
 
 
-def map_aggregate(mapper_registry: registry, cls: type, table: Table) -> None:
-    """Map ``cls`` onto ``table`` once; loaded instances get an empty ``events`` list (they skip __init__)."""
+def map_aggregate(mapper_registry: registry, cls: type, table: Table, *, version_column: str | None = None) -> None:
+    """Map ``cls`` onto ``table`` once; loaded instances get an empty ``events`` list (they skip __init__).
+
+    With ``version_column``, every UPDATE checks and bumps it: a concurrent change makes the later commit
+    fail (StaleDataError) instead of silently overwriting the first.
+    """
     if inspect(cls, raiseerr=False) is not None:
         return
-    mapper_registry.map_imperatively(cls, table)
+    options = {"version_id_col": table.c[version_column]} if version_column else {}
+    mapper_registry.map_imperatively(cls, table, **options)
     event.listen(cls, "load", _fresh_events)
 
 

@@ -24,6 +24,9 @@ _COLUMNS = (
     clients.c.phone,
     clients.c.created_at,
     clients.c.updated_at,
+    clients.c.online_booking_blocked,
+    clients.c.deleted_at,
+    clients.c.version,
 )
 
 
@@ -54,10 +57,17 @@ def page_size(requested: int, field: str = "page_size") -> int:
 
 
 async def list_clients(
-    engine: AsyncEngine, tenant_id: uuid.UUID, *, limit: int, after: uuid.UUID | None
+    engine: AsyncEngine,
+    tenant_id: uuid.UUID,
+    *,
+    limit: int,
+    after: uuid.UUID | None,
+    include_deleted: bool = False,
 ) -> tuple[list[Row[Any]], uuid.UUID | None]:
     """Newest first (ids are UUIDv7), keyset-paginated: a page costs the same at any depth."""
     query = select(*_COLUMNS).where(clients.c.tenant_id == tenant_id)
+    if not include_deleted:
+        query = query.where(clients.c.deleted_at.is_(None))
     if after is not None:
         query = query.where(clients.c.id < after)
     query = query.order_by(clients.c.id.desc()).limit(limit + 1)

@@ -162,3 +162,47 @@ async def test_health_and_reflection_answer_without_tenant(client_channel: grpc.
     await call.done_writing()
     names = {s.name for s in response.list_services_response.service}
     assert {"atrium.client.v1.ClientService", "grpc.health.v1.Health"} <= names
+
+
+async def test_update_delete_restore_and_block_through_grpc(stub: pb_grpc.ClientServiceStub) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        created = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada", email="ada@example.com"))
+        updated = await stub.UpdateClient(pb.UpdateClientRequest(id=created.id, last_name="Lovelace", email=""))
+        assert (updated.last_name, updated.email, updated.first_name) == ("Lovelace", "", "Ada")
+        assert updated.version == created.version + 1
+
+        blocked = await stub.SetOnlineBookingBlocked(
+            pb.SetOnlineBookingBlockedRequest(id=created.id, blocked=True, reason="no-shows")
+        )
+        assert blocked.online_booking_blocked
+
+        deleted = await stub.DeleteClient(pb.DeleteClientRequest(id=created.id))
+        assert deleted.HasField("deleted_at")
+        assert created.id not in [c.id for c in (await stub.ListClients(pb.ListClientsRequest())).clients]
+        listed = await stub.ListClients(pb.ListClientsRequest(include_deleted=True))
+        assert created.id in [c.id for c in listed.clients]
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stub.UpdateClient(pb.UpdateClientRequest(id=created.id, first_name="Nope"))
+        assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+        restored = await stub.RestoreClient(pb.RestoreClientRequest(id=created.id))
+        assert not restored.HasField("deleted_at")
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stub.UpdateClient(pb.UpdateClientRequest(id=str(uuid.uuid4()), first_name="Ghost"))
+        assert exc.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_concurrent_updates_never_overwrite_each_other_silently(stub: pb_grpc.ClientServiceStub) -> None:
+    import asyncio
+
+    with bind_call_context(staff(uuid.uuid4())):
+        created = await stub.CreateClient(pb.CreateClientRequest(first_name="Race"))
+        results = await asyncio.gather(
+            *(stub.UpdateClient(pb.UpdateClientRequest(id=created.id, last_name=f"L{i}")) for i in range(8)),
+            return_exceptions=True,
+        )
+        final = await stub.GetClient(pb.GetClientRequest(id=created.id))
+    won = [r for r in results if isinstance(r, pb.Client)]
+    lost = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert all(e.code() == grpc.StatusCode.ABORTED for e in lost)  # 409 at the gateway
+    assert won and final.version == created.version + len(won)

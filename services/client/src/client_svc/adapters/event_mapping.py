@@ -12,21 +12,42 @@ from platform_core.messaging.envelope import build_envelope
 PRODUCER = "client"
 
 
-def to_envelope(event: Any) -> EventEnvelope:
-    if isinstance(event, events.ClientCreated):
-        payload = events_pb2.ClientCreated(
-            client_id=str(event.client_id),
-            first_name=event.first_name,
-            last_name=event.last_name,
-            email=event.email or "",
-            phone=event.phone or "",
-        )
-        return build_envelope(
-            payload,
-            tenant_id=event.tenant_id,
-            aggregate_type="client",
-            aggregate_id=event.client_id,
-            producer=PRODUCER,
-            occurred_at=event.occurred_at,
-        )
+def _payload(event: Any) -> Any:  # a generated message (the contracts are untyped to mypy)
+    match event:
+        case events.ClientCreated():
+            return events_pb2.ClientCreated(
+                client_id=str(event.client_id),
+                first_name=event.first_name,
+                last_name=event.last_name,
+                email=event.email or "",
+                phone=event.phone or "",
+            )
+        case events.ClientUpdated():
+            return events_pb2.ClientUpdated(
+                client_id=str(event.client_id),
+                changed_fields=list(event.changed_fields),
+                first_name=event.first_name,
+                last_name=event.last_name,
+                email=event.email or "",
+                phone=event.phone or "",
+            )
+        case events.ClientDeleted():
+            return events_pb2.ClientDeleted(client_id=str(event.client_id))
+        case events.ClientRestored():
+            return events_pb2.ClientRestored(client_id=str(event.client_id))
+        case events.ClientBookingBlocked():
+            return events_pb2.ClientBookingBlocked(client_id=str(event.client_id), reason=event.reason)
+        case events.ClientBookingUnblocked():
+            return events_pb2.ClientBookingUnblocked(client_id=str(event.client_id))
     raise TypeError(f"no integration event for {type(event).__name__}")
+
+
+def to_envelope(event: Any) -> EventEnvelope:
+    return build_envelope(
+        _payload(event),
+        tenant_id=event.tenant_id,
+        aggregate_type="client",
+        aggregate_id=event.client_id,
+        producer=PRODUCER,
+        occurred_at=event.occurred_at,
+    )

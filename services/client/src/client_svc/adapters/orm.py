@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import registry
 
@@ -24,8 +24,11 @@ clients = Table(
     Column("request_id", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("online_booking_blocked", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
 )
 
 
 def start_mappers() -> None:
-    map_aggregate(mapper_registry, Client, clients)
+    map_aggregate(mapper_registry, Client, clients, version_column="version")

@@ -15,3 +15,36 @@ class CreateClient:
     phone: str = ""
     default_region: str = ""
     request_id: str = ""
+
+
+@dataclass(frozen=True)
+class UpdateClient:
+    """None leaves a field as it is; an empty email or phone clears it."""
+
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    default_region: str = ""
+
+
+@dataclass(frozen=True)
+class DeleteClient:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class RestoreClient:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class SetOnlineBookingBlocked:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    blocked: bool
+    reason: str = ""

@@ -16,3 +16,44 @@ class ClientCreated:
     email: str | None
     phone: str | None
     occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientUpdated:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    changed_fields: tuple[str, ...]
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientDeleted:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientRestored:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientBookingBlocked:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    reason: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientBookingUnblocked:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    occurred_at: datetime

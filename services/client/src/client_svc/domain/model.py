@@ -1,4 +1,4 @@
-"""The Client aggregate (first slice: identity and contact details)."""
+"""The Client aggregate: identity, contact details and lifecycle (soft delete, online-booking block)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,55 @@ from typing import Any
 
 from client_svc.domain import commands, events
 from client_svc.domain.contact import ContactError, normalize_email, normalize_phone, normalize_region
-from platform_core.errors import FieldViolation, InvalidArgument
+from platform_core.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 MAX_NAME_LENGTH = 100
 MAX_REQUEST_ID_LENGTH = 200
+MAX_REASON_LENGTH = 500
+
+
+class _Checked:
+    """Collects every broken rule of one request, so they are reported at once, by field."""
+
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+
+    def name(self, value: str, field: str, *, required: bool) -> str:
+        value = value.strip()
+        if required and not value:
+            self.violations.append(FieldViolation(field, "is required"))
+        elif len(value) > MAX_NAME_LENGTH:
+            self.violations.append(FieldViolation(field, f"must be at most {MAX_NAME_LENGTH} characters"))
+        return value
+
+    def email(self, raw: str) -> str | None:
+        if not raw.strip():
+            return None
+        try:
+            return normalize_email(raw)
+        except ContactError as exc:
+            self.violations.append(FieldViolation("email", str(exc)))
+            return None
+
+    def region(self, raw: str) -> str | None:
+        try:
+            return normalize_region(raw)
+        except ContactError as exc:
+            self.violations.append(FieldViolation("default_region", str(exc)))
+            return None
+
+    def phone(self, raw: str, region: str | None) -> str | None:
+        if not raw.strip():
+            return None
+        try:
+            return normalize_phone(raw, region)
+        except ContactError as exc:
+            self.violations.append(FieldViolation("phone", str(exc)))
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.violations:
+            raise InvalidArgument(self.violations)
 
 
 @dataclass(eq=False)
@@ -26,42 +71,22 @@ class Client:
     created_at: datetime
     updated_at: datetime
     request_id: str | None = None
+    deleted_at: datetime | None = None
+    online_booking_blocked: bool = False
+    version: int = 1
     events: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
     def register(cls, cmd: commands.CreateClient, *, client_id: uuid.UUID, now: datetime) -> Client:
-        """A new client from what staff typed; every broken rule is reported at once, by field."""
-        violations: list[FieldViolation] = []
-        first_name = cmd.first_name.strip()
-        last_name = cmd.last_name.strip()
-        if not first_name:
-            violations.append(FieldViolation("first_name", "is required"))
-        elif len(first_name) > MAX_NAME_LENGTH:
-            violations.append(FieldViolation("first_name", f"must be at most {MAX_NAME_LENGTH} characters"))
-        if len(last_name) > MAX_NAME_LENGTH:
-            violations.append(FieldViolation("last_name", f"must be at most {MAX_NAME_LENGTH} characters"))
+        """A new client from what staff typed."""
+        check = _Checked()
+        first_name = check.name(cmd.first_name, "first_name", required=True)
+        last_name = check.name(cmd.last_name, "last_name", required=False)
         if len(cmd.request_id) > MAX_REQUEST_ID_LENGTH:
-            violations.append(FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters"))
-
-        email = None
-        if cmd.email.strip():
-            try:
-                email = normalize_email(cmd.email)
-            except ContactError as exc:
-                violations.append(FieldViolation("email", str(exc)))
-        region = None
-        try:
-            region = normalize_region(cmd.default_region)
-        except ContactError as exc:
-            violations.append(FieldViolation("default_region", str(exc)))
-        phone = None
-        if cmd.phone.strip():
-            try:
-                phone = normalize_phone(cmd.phone, region)
-            except ContactError as exc:
-                violations.append(FieldViolation("phone", str(exc)))
-        if violations:
-            raise InvalidArgument(violations)
+            check.violations.append(FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters"))
+        email = check.email(cmd.email)
+        phone = check.phone(cmd.phone, check.region(cmd.default_region))
+        check.raise_if_any()
 
         client = cls(
             tenant_id=cmd.tenant_id,
@@ -86,3 +111,77 @@ class Client:
             )
         )
         return client
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def _require_live(self) -> None:
+        if self.is_deleted:
+            raise FailedPrecondition("the client is deleted; restore it first", reason="CLIENT_DELETED")
+
+    def _touch(self, now: datetime) -> None:
+        self.updated_at = max(now, self.created_at)
+
+    def update(self, cmd: commands.UpdateClient, *, now: datetime) -> None:
+        """Apply the fields given; records ClientUpdated naming what changed (nothing changed, no event)."""
+        self._require_live()
+        check = _Checked()
+        proposed: dict[str, Any] = {}
+        if cmd.first_name is not None:
+            proposed["first_name"] = check.name(cmd.first_name, "first_name", required=True)
+        if cmd.last_name is not None:
+            proposed["last_name"] = check.name(cmd.last_name, "last_name", required=False)
+        if cmd.email is not None:
+            proposed["email"] = check.email(cmd.email)
+        if cmd.phone is not None:
+            proposed["phone"] = check.phone(cmd.phone, check.region(cmd.default_region))
+        check.raise_if_any()
+
+        changed = tuple(name for name, value in proposed.items() if getattr(self, name) != value)
+        if not changed:
+            return
+        for name in changed:
+            setattr(self, name, proposed[name])
+        self._touch(now)
+        self.events.append(
+            events.ClientUpdated(
+                tenant_id=self.tenant_id,
+                client_id=self.id,
+                changed_fields=changed,
+                first_name=self.first_name,
+                last_name=self.last_name,
+                email=self.email,
+                phone=self.phone,
+                occurred_at=now,
+            )
+        )
+
+    def delete(self, *, now: datetime) -> None:
+        if self.is_deleted:
+            raise FailedPrecondition("the client is already deleted", reason="CLIENT_DELETED")
+        self.deleted_at = max(now, self.created_at)
+        self._touch(now)
+        self.events.append(events.ClientDeleted(self.tenant_id, self.id, now))
+
+    def restore(self, *, now: datetime) -> None:
+        if not self.is_deleted:
+            raise FailedPrecondition("the client is not deleted", reason="CLIENT_NOT_DELETED")
+        self.deleted_at = None
+        self._touch(now)
+        self.events.append(events.ClientRestored(self.tenant_id, self.id, now))
+
+    def set_online_booking_blocked(self, blocked: bool, *, reason: str, now: datetime) -> None:
+        """Idempotent: asking for the state the client is already in changes nothing."""
+        self._require_live()
+        reason = reason.strip()
+        if len(reason) > MAX_REASON_LENGTH:
+            raise InvalidArgument.single("reason", f"must be at most {MAX_REASON_LENGTH} characters")
+        if blocked == self.online_booking_blocked:
+            return
+        self.online_booking_blocked = blocked
+        self._touch(now)
+        if blocked:
+            self.events.append(events.ClientBookingBlocked(self.tenant_id, self.id, reason, now))
+        else:
+            self.events.append(events.ClientBookingUnblocked(self.tenant_id, self.id, now))

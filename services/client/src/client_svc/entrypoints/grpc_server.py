@@ -40,7 +40,21 @@ def client_message(row: Any) -> pb.Client:
         phone=row.phone or "",
         created_at=_timestamp(row.created_at),
         updated_at=_timestamp(row.updated_at),
+        online_booking_blocked=row.online_booking_blocked,
+        deleted_at=_timestamp(row.deleted_at) if row.deleted_at else None,
+        version=row.version,
     )
+
+
+def _client_id(raw: str) -> uuid.UUID:
+    client_id = parse_uuid(raw)
+    if client_id is None:
+        raise NotFound("client not found")
+    return client_id
+
+
+def _optional(request: Any, field: str) -> str | None:
+    return getattr(request, field) if request.HasField(field) else None
 
 
 def _require_staff() -> uuid.UUID:
@@ -88,8 +102,39 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
         tenant_id = _require_staff()
         limit = views.page_size(request.page.page_size)
         after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
-        rows, next_after = await views.list_clients(self._engine, tenant_id, limit=limit, after=after)
+        rows, next_after = await views.list_clients(
+            self._engine, tenant_id, limit=limit, after=after, include_deleted=request.include_deleted
+        )
         return pb.ListClientsResponse(
             clients=[client_message(r) for r in rows],
             page=types_pb2.PageInfo(next_page_token=views.encode_cursor(next_after) if next_after else ""),
         )
+
+    async def UpdateClient(self, request: pb.UpdateClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
+        tenant_id = _require_staff()
+        command = commands.UpdateClient(
+            tenant_id=tenant_id,
+            client_id=_client_id(request.id),
+            first_name=_optional(request, "first_name"),
+            last_name=_optional(request, "last_name"),
+            email=_optional(request, "email"),
+            phone=_optional(request, "phone"),
+            default_region=request.default_region,
+        )
+        return client_message(await handlers.update_client(command, self._uow_factory()))
+
+    async def DeleteClient(self, request: pb.DeleteClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
+        command = commands.DeleteClient(_require_staff(), _client_id(request.id))
+        return client_message(await handlers.delete_client(command, self._uow_factory()))
+
+    async def RestoreClient(self, request: pb.RestoreClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
+        command = commands.RestoreClient(_require_staff(), _client_id(request.id))
+        return client_message(await handlers.restore_client(command, self._uow_factory()))
+
+    async def SetOnlineBookingBlocked(
+        self, request: pb.SetOnlineBookingBlockedRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Client:
+        command = commands.SetOnlineBookingBlocked(
+            _require_staff(), _client_id(request.id), blocked=request.blocked, reason=request.reason
+        )
+        return client_message(await handlers.set_online_booking_blocked(command, self._uow_factory()))

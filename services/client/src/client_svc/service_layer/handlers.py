@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from client_svc.domain import commands
 from client_svc.domain.model import Client
 from client_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, ClientUnitOfWork
-from platform_core.errors import Conflict
+from platform_core.errors import Conflict, NotFound
 from platform_core.ids import new_id
 
 
@@ -28,3 +30,36 @@ async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Cl
         existing = await uow.clients.get_by_request_id(cmd.tenant_id, cmd.request_id)
         assert existing is not None
         return existing
+
+
+async def _change(
+    tenant_id: uuid.UUID, client_id: uuid.UUID, uow: ClientUnitOfWork, change: Callable[[Client, datetime], None]
+) -> Client:
+    async with uow:
+        client = await uow.clients.get(tenant_id, client_id)
+        if client is None:
+            raise NotFound("client not found")
+        change(client, datetime.now(UTC))
+        await uow.commit()
+        return client
+
+
+async def update_client(cmd: commands.UpdateClient, uow: ClientUnitOfWork) -> Client:
+    return await _change(cmd.tenant_id, cmd.client_id, uow, lambda client, now: client.update(cmd, now=now))
+
+
+async def delete_client(cmd: commands.DeleteClient, uow: ClientUnitOfWork) -> Client:
+    return await _change(cmd.tenant_id, cmd.client_id, uow, lambda client, now: client.delete(now=now))
+
+
+async def restore_client(cmd: commands.RestoreClient, uow: ClientUnitOfWork) -> Client:
+    return await _change(cmd.tenant_id, cmd.client_id, uow, lambda client, now: client.restore(now=now))
+
+
+async def set_online_booking_blocked(cmd: commands.SetOnlineBookingBlocked, uow: ClientUnitOfWork) -> Client:
+    return await _change(
+        cmd.tenant_id,
+        cmd.client_id,
+        uow,
+        lambda client, now: client.set_online_booking_blocked(cmd.blocked, reason=cmd.reason, now=now),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from client_svc.adapters import event_mapping
 from client_svc.adapters.repository import AbstractClientRepository, SqlAlchemyClientRepository
@@ -28,6 +29,11 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
     async def _commit(self, events: list[object]) -> None:
         try:
             await super()._commit(events)
+        except StaleDataError as exc:
+            raise Conflict(
+                "the client was changed by someone else at the same time; reload it and try again",
+                reason="CONCURRENT_CHANGE",
+            ) from exc
         except IntegrityError as exc:
             # The schema is the last line of defence; its refusals become domain conflicts.
             if "clients_request_id" in str(exc.orig):

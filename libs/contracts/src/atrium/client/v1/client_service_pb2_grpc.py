@@ -51,6 +51,26 @@ class ClientServiceStub:
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsResponse.FromString,
                 _registered_method=True)
+        self.UpdateClient = channel.unary_unary(
+                '/atrium.client.v1.ClientService/UpdateClient',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.UpdateClientRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+                _registered_method=True)
+        self.DeleteClient = channel.unary_unary(
+                '/atrium.client.v1.ClientService/DeleteClient',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+                _registered_method=True)
+        self.RestoreClient = channel.unary_unary(
+                '/atrium.client.v1.ClientService/RestoreClient',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.RestoreClientRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+                _registered_method=True)
+        self.SetOnlineBookingBlocked = channel.unary_unary(
+                '/atrium.client.v1.ClientService/SetOnlineBookingBlocked',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetOnlineBookingBlockedRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -76,6 +96,33 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateClient(self, request, context):
+        """Changes only the fields present in the request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteClient(self, request, context):
+        """Soft delete: the record stays, hidden from lists, until restored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RestoreClient(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetOnlineBookingBlocked(self, request, context):
+        """Blocks (or unblocks) the client from booking online; staff can still book for them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +140,26 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.ListClients,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsResponse.SerializeToString,
+            ),
+            'UpdateClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateClient,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.UpdateClientRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
+            ),
+            'DeleteClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteClient,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
+            ),
+            'RestoreClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestoreClient,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.RestoreClientRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
+            ),
+            'SetOnlineBookingBlocked': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetOnlineBookingBlocked,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetOnlineBookingBlockedRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +245,114 @@ class ClientService:
             '/atrium.client.v1.ClientService/ListClients',
             atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/UpdateClient',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.UpdateClientRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/DeleteClient',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestoreClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/RestoreClient',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.RestoreClientRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetOnlineBookingBlocked(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/SetOnlineBookingBlocked',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.SetOnlineBookingBlockedRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
             options,
             channel_credentials,
             insecure,

@@ -38,6 +38,13 @@ class ClientServiceStub:
     CreateClient: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientRequest, _client_service_pb2.Client]
     GetClient: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.GetClientRequest, _client_service_pb2.Client]
     ListClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientsRequest, _client_service_pb2.ListClientsResponse]
+    UpdateClient: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.UpdateClientRequest, _client_service_pb2.Client]
+    """Changes only the fields present in the request."""
+    DeleteClient: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.DeleteClientRequest, _client_service_pb2.Client]
+    """Soft delete: the record stays, hidden from lists, until restored."""
+    RestoreClient: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.RestoreClientRequest, _client_service_pb2.Client]
+    SetOnlineBookingBlocked: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.SetOnlineBookingBlockedRequest, _client_service_pb2.Client]
+    """Blocks (or unblocks) the client from booking online; staff can still book for them."""
 
 @_typing.type_check_only
 class ClientServiceAsyncStub(ClientServiceStub):
@@ -49,6 +56,13 @@ class ClientServiceAsyncStub(ClientServiceStub):
     CreateClient: _aio.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientRequest, _client_service_pb2.Client]  # type: ignore[assignment]
     GetClient: _aio.UnaryUnaryMultiCallable[_client_service_pb2.GetClientRequest, _client_service_pb2.Client]  # type: ignore[assignment]
     ListClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientsRequest, _client_service_pb2.ListClientsResponse]  # type: ignore[assignment]
+    UpdateClient: _aio.UnaryUnaryMultiCallable[_client_service_pb2.UpdateClientRequest, _client_service_pb2.Client]  # type: ignore[assignment]
+    """Changes only the fields present in the request."""
+    DeleteClient: _aio.UnaryUnaryMultiCallable[_client_service_pb2.DeleteClientRequest, _client_service_pb2.Client]  # type: ignore[assignment]
+    """Soft delete: the record stays, hidden from lists, until restored."""
+    RestoreClient: _aio.UnaryUnaryMultiCallable[_client_service_pb2.RestoreClientRequest, _client_service_pb2.Client]  # type: ignore[assignment]
+    SetOnlineBookingBlocked: _aio.UnaryUnaryMultiCallable[_client_service_pb2.SetOnlineBookingBlockedRequest, _client_service_pb2.Client]  # type: ignore[assignment]
+    """Blocks (or unblocks) the client from booking online; staff can still book for them."""
 
 class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
     """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
@@ -75,5 +89,36 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _client_service_pb2.ListClientsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_client_service_pb2.ListClientsResponse, _abc.Awaitable[_client_service_pb2.ListClientsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateClient(
+        self,
+        request: _client_service_pb2.UpdateClientRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]:
+        """Changes only the fields present in the request."""
+
+    @_abc_1.abstractmethod
+    def DeleteClient(
+        self,
+        request: _client_service_pb2.DeleteClientRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]:
+        """Soft delete: the record stays, hidden from lists, until restored."""
+
+    @_abc_1.abstractmethod
+    def RestoreClient(
+        self,
+        request: _client_service_pb2.RestoreClientRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]: ...
+
+    @_abc_1.abstractmethod
+    def SetOnlineBookingBlocked(
+        self,
+        request: _client_service_pb2.SetOnlineBookingBlockedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]:
+        """Blocks (or unblocks) the client from booking online; staff can still book for them."""
 
 def add_ClientServiceServicer_to_server(servicer: ClientServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
