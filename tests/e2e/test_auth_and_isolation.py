@@ -86,6 +86,10 @@ async def test_portal_invitation_login_and_what_a_portal_token_may_see(api: Api)
         ("GET", f"/api/v1/clients/{other['id']}/activity"),
         ("POST", f"/api/v1/clients/{other['id']}/portal-invitation"),
         ("POST", "/api/v1/staff"),
+        ("PATCH", f"/api/v1/clients/{mine['id']}"),
+        ("DELETE", f"/api/v1/clients/{mine['id']}"),
+        ("POST", f"/api/v1/clients/{mine['id']}/restore"),
+        ("PUT", f"/api/v1/clients/{mine['id']}/online-booking-block"),
     ]:
         status, body, headers = await api.call(method, path, token=portal, json={"first_name": "x"})
         assert_problem(status, body, headers, 403)

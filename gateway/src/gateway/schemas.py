@@ -132,6 +132,20 @@ class CreateClientBody(Body):
     )
 
 
+class UpdateClientBody(Body):
+    """Only the fields present change; an empty email or phone clears it."""
+
+    first_name: Name | None = None
+    last_name: Name | None = None
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+
+
+class OnlineBookingBlockBody(Body):
+    blocked: bool
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
 class ClientOut(Out):
     id: str
     first_name: str
@@ -140,11 +154,18 @@ class ClientOut(Out):
     phone: str | None = Field(description="E.164")
     created_at: datetime
     updated_at: datetime
+    online_booking_blocked: bool
+    deleted_at: datetime | None = Field(description="Set while the client is deleted (restorable).")
+    version: int = Field(description="Incremented on every change.")
 
 
 class PageQuery(Body):
     page_size: int = Field(default=50, ge=1, le=200)
     page_token: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class ClientListQuery(PageQuery):
+    include_deleted: bool = False
 
 
 class ClientPage(Out):

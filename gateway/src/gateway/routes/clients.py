@@ -15,14 +15,17 @@ from gateway.identity.model import Account
 from gateway.routes.registry import api
 from gateway.schemas import (
     ActivityPage,
+    ClientListQuery,
     ClientOut,
     ClientPage,
     CreateClientBody,
+    OnlineBookingBlockBody,
     PageQuery,
     PortalInvitationBody,
     PortalInvitationOut,
+    UpdateClientBody,
 )
-from platform_core.errors import InvalidArgument, NotFound
+from platform_core.errors import FieldViolation, InvalidArgument, NotFound
 from platform_core.ids import parse_uuid
 
 MAX_IDEMPOTENCY_KEY = 200
@@ -37,6 +40,9 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
         "phone": client.phone or None,
         "created_at": client.created_at.ToJsonString(),
         "updated_at": client.updated_at.ToJsonString(),
+        "online_booking_blocked": client.online_booking_blocked,
+        "deleted_at": client.deleted_at.ToJsonString() if client.HasField("deleted_at") else None,
+        "version": client.version,
     }
 
 
@@ -81,12 +87,15 @@ async def create_client(request: web.Request, body: CreateClientBody, account: A
     "/api/v1/clients",
     summary="List clients, newest first (cursor pagination)",
     tag="clients",
-    query=PageQuery,
+    query=ClientListQuery,
     response=ClientPage,
 )
-async def list_clients(request: web.Request, query: PageQuery, account: Account) -> dict[str, Any]:
+async def list_clients(request: web.Request, query: ClientListQuery, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].clients.ListClients(
-        client_pb.ListClientsRequest(page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token))
+        client_pb.ListClientsRequest(
+            page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
+            include_deleted=query.include_deleted,
+        )
     )
     return {"items": [client_json(c) for c in reply.clients], "next_page_token": reply.page.next_page_token or None}
 
@@ -157,3 +166,70 @@ async def invite_to_portal(request: web.Request, body: PortalInvitationBody, acc
     return PortalInvitationOut(
         email=invitation.email, token=invitation.token, accept_url=accept_url, expires_at=invitation.expires_at
     )
+
+
+@api.route(
+    "PATCH",
+    "/api/v1/clients/{client_id}",
+    summary="Change a client's details (only the fields given)",
+    tag="clients",
+    body=UpdateClientBody,
+    response=ClientOut,
+    errors=(409,),
+    description="409 when the client is deleted, or was changed by someone else at the same moment.",
+)
+async def update_client(request: web.Request, body: UpdateClientBody, account: Account) -> dict[str, Any]:
+    given = body.model_dump(include=body.model_fields_set, exclude_none=False)
+    if not given:
+        raise InvalidArgument.single("body", "give at least one field to change")
+    if any(given[name] is None for name in given):
+        nulls = sorted(name for name in given if given[name] is None)
+        raise InvalidArgument([FieldViolation(name, "cannot be null; send an empty string to clear") for name in nulls])
+    client = await request.app[BACKENDS].clients.UpdateClient(
+        client_pb.UpdateClientRequest(id=client_id_of(request), default_region=account.country, **given)
+    )
+    return client_json(client)
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/clients/{client_id}",
+    summary="Delete a client (soft: restorable)",
+    tag="clients",
+    response=ClientOut,
+    errors=(409,),
+)
+async def delete_client(request: web.Request, account: Account) -> dict[str, Any]:
+    client = await request.app[BACKENDS].clients.DeleteClient(client_pb.DeleteClientRequest(id=client_id_of(request)))
+    return client_json(client)
+
+
+@api.route(
+    "POST",
+    "/api/v1/clients/{client_id}/restore",
+    summary="Restore a deleted client",
+    tag="clients",
+    response=ClientOut,
+    errors=(409,),
+)
+async def restore_client(request: web.Request, account: Account) -> dict[str, Any]:
+    client = await request.app[BACKENDS].clients.RestoreClient(client_pb.RestoreClientRequest(id=client_id_of(request)))
+    return client_json(client)
+
+
+@api.route(
+    "PUT",
+    "/api/v1/clients/{client_id}/online-booking-block",
+    summary="Block or unblock a client from booking online",
+    tag="clients",
+    body=OnlineBookingBlockBody,
+    response=ClientOut,
+    errors=(409,),
+)
+async def set_online_booking_block(
+    request: web.Request, body: OnlineBookingBlockBody, account: Account
+) -> dict[str, Any]:
+    client = await request.app[BACKENDS].clients.SetOnlineBookingBlocked(
+        client_pb.SetOnlineBookingBlockedRequest(id=client_id_of(request), blocked=body.blocked, reason=body.reason)
+    )
+    return client_json(client)

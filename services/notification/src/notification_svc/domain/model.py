@@ -67,3 +67,15 @@ def display_name(first_name: str, last_name: str) -> str:
 
 def client_created_summary(first_name: str, last_name: str) -> str:
     return f"Client {display_name(first_name, last_name)} was added"
+
+
+_FIELD_LABELS = {"first_name": "first name", "last_name": "last name", "email": "email", "phone": "phone"}
+
+
+def client_updated_summary(changed_fields: list[str]) -> str:
+    labels = [_FIELD_LABELS.get(name, name.replace("_", " ")) for name in changed_fields]
+    return f"Details changed: {', '.join(labels)}" if labels else "Details changed"
+
+
+def booking_blocked_summary(reason: str) -> str:
+    return f"Online booking blocked: {reason.strip()}" if reason.strip() else "Online booking blocked"

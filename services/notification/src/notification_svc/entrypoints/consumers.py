@@ -5,32 +5,54 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC
+from typing import Any
 
+from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
-from notification_svc.domain.model import RecordActivity, client_created_summary
+from notification_svc.domain.model import (
+    RecordActivity,
+    booking_blocked_summary,
+    client_created_summary,
+    client_updated_summary,
+)
 from notification_svc.service_layer import handlers
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
 
 UowFactory = Callable[[AsyncSession], NotificationUnitOfWork]
 
+# Client events on the timeline: payload type -> (entry kind, summary of the payload).
+CLIENT_TIMELINE: dict[type[Message], tuple[str, Callable[[Any], str]]] = {
+    client_events.ClientCreated: ("client.created", lambda p: client_created_summary(p.first_name, p.last_name)),
+    client_events.ClientUpdated: ("client.updated", lambda p: client_updated_summary(list(p.changed_fields))),
+    client_events.ClientDeleted: ("client.deleted", lambda p: "Client was deleted"),
+    client_events.ClientRestored: ("client.restored", lambda p: "Client was restored"),
+    client_events.ClientBookingBlocked: ("client.booking_blocked", lambda p: booking_blocked_summary(p.reason)),
+    client_events.ClientBookingUnblocked: ("client.booking_unblocked", lambda p: "Online booking unblocked"),
+}
+
 
 def client_subscriptions(uow_within: UowFactory) -> list[Subscription]:
-    async def on_client_created(session: AsyncSession, event: ReceivedEvent) -> None:
-        payload: client_events.ClientCreated = event.payload
-        await handlers.record_activity(
-            RecordActivity(
-                tenant_id=event.tenant_id,
-                client_id=uuid.UUID(payload.client_id),
-                kind="client.created",
-                summary=client_created_summary(payload.first_name, payload.last_name),
-                occurred_at=event.envelope.occurred_at.ToDatetime(tzinfo=UTC),
-                source_event_id=event.event_id,
-                source_event_type=event.envelope.event_type,
-            ),
-            uow_within(session),
-        )
+    def timeline_entry(kind: str, summary: Callable[[Any], str]) -> Callable[[AsyncSession, ReceivedEvent], Any]:
+        async def record(session: AsyncSession, event: ReceivedEvent) -> None:
+            await handlers.record_activity(
+                RecordActivity(
+                    tenant_id=event.tenant_id,
+                    client_id=uuid.UUID(event.payload.client_id),
+                    kind=kind,
+                    summary=summary(event.payload),
+                    occurred_at=event.envelope.occurred_at.ToDatetime(tzinfo=UTC),
+                    source_event_id=event.event_id,
+                    source_event_type=event.envelope.event_type,
+                ),
+                uow_within(session),
+            )
 
-    return [Subscription(client_events.ClientCreated, on_client_created)]
+        return record
+
+    return [
+        Subscription(payload_type, timeline_entry(kind, summary))
+        for payload_type, (kind, summary) in CLIENT_TIMELINE.items()
+    ]

@@ -1,0 +1,94 @@
+"""Changing, deleting, restoring and blocking a client through the gateway; each lands on the timeline."""
+
+from __future__ import annotations
+
+import uuid
+
+from platform_core.testing.plugin import wait_until
+
+from .conftest import Api
+
+
+async def kinds(api: Api, token: str, client_id: str) -> list[str]:
+    status, body, _ = await api.call("GET", f"/api/v1/clients/{client_id}/activity", token=token)
+    assert status == 200, body
+    return [entry["kind"] for entry in body["items"]]
+
+
+async def test_update_delete_restore_and_block_each_reach_the_timeline(api: Api) -> None:
+    tenant = await api.sign_up()
+    token = tenant["token"]
+    client = await api.create_client(token, first_name="Ada", email="ada@example.com")
+    path = f"/api/v1/clients/{client['id']}"
+
+    status, updated, _ = await api.call(
+        "PATCH", path, token=token, json={"last_name": "Lovelace", "phone": "212 555 0142", "email": ""}
+    )
+    assert status == 200, updated
+    assert (updated["last_name"], updated["phone"], updated["email"]) == ("Lovelace", "+12125550142", None)
+    assert updated["version"] == client["version"] + 1
+
+    status, blocked, _ = await api.call(
+        "PUT", f"{path}/online-booking-block", token=token, json={"blocked": True, "reason": "three no-shows"}
+    )
+    assert (status, blocked["online_booking_blocked"]) == (200, True)
+
+    status, deleted, _ = await api.call("DELETE", path, token=token)
+    assert status == 200 and deleted["deleted_at"]
+    _, page, _ = await api.call("GET", "/api/v1/clients", token=token)
+    assert client["id"] not in [c["id"] for c in page["items"]]
+    _, page, _ = await api.call("GET", "/api/v1/clients?include_deleted=true", token=token)
+    assert client["id"] in [c["id"] for c in page["items"]]
+    for method, suffix, payload in (("PATCH", "", {"first_name": "X"}), ("DELETE", "", None)):
+        status, body, _ = await api.call(method, path + suffix, token=token, json=payload)
+        assert (status, body["code"]) == (409, "CLIENT_DELETED")
+
+    status, restored, _ = await api.call("POST", f"{path}/restore", token=token)
+    assert (status, restored["deleted_at"]) == (200, None)
+    status, body, _ = await api.call("POST", f"{path}/restore", token=token)
+    assert (status, body["code"]) == (409, "CLIENT_NOT_DELETED")
+
+    expected = [
+        "client.restored",
+        "client.deleted",
+        "client.booking_blocked",
+        "client.updated",
+        "client.created",
+    ]
+
+    async def all_recorded() -> bool:
+        return await kinds(api, token, client["id"]) == expected
+
+    await wait_until(all_recorded, timeout=10)
+    _, timeline, _ = await api.call("GET", f"{path}/activity", token=token)
+    summaries = {e["kind"]: e["summary"] for e in timeline["items"]}
+    assert summaries["client.updated"] == "Details changed: last name, email, phone"
+    assert summaries["client.booking_blocked"] == "Online booking blocked: three no-shows"
+
+
+async def test_bad_changes_get_422_or_404_and_change_nothing(api: Api) -> None:
+    tenant, other = await api.sign_up(), await api.sign_up()
+    token = tenant["token"]
+    client = await api.create_client(token, first_name="Keep", email="keep@example.com")
+    path = f"/api/v1/clients/{client['id']}"
+    for payload, fields in (
+        ({}, {"body"}),
+        ({"first_name": None}, {"first_name"}),
+        ({"first_name": "  ", "email": "not-an-email"}, {"first_name", "email"}),
+        ({"tenant_id": str(uuid.uuid4())}, {"tenant_id"}),
+    ):
+        status, body, _ = await api.call("PATCH", path, token=token, json=payload)
+        assert status == 422, (payload, body)
+        assert {e["field"] for e in body["errors"]} == fields, (payload, body)
+    status, body, _ = await api.call("PUT", f"{path}/online-booking-block", token=token, json={"reason": "x"})
+    assert (status, {e["field"] for e in body["errors"]}) == (422, {"blocked"})
+    for method, suffix, payload in (
+        ("PATCH", "", {"first_name": "Stolen"}),
+        ("DELETE", "", None),
+        ("POST", "/restore", None),
+        ("PUT", "/online-booking-block", {"blocked": True}),
+    ):
+        status, _, _ = await api.call(method, path + suffix, token=other["token"], json=payload)
+        assert status == 404, (method, suffix)
+    status, unchanged, _ = await api.call("GET", path, token=token)
+    assert (status, unchanged) == (200, client)
