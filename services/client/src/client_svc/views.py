@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from client_svc.adapters.orm import clients
+from client_svc.adapters.orm import client_statuses, clients
 from platform_core.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
@@ -27,13 +27,20 @@ _COLUMNS = (
     clients.c.online_booking_blocked,
     clients.c.deleted_at,
     clients.c.version,
+    clients.c.status_id,
+    client_statuses.c.label.label("status_label"),
+)
+# The status label rides along with every client read.
+_CLIENTS = clients.outerjoin(
+    client_statuses,
+    (client_statuses.c.tenant_id == clients.c.tenant_id) & (client_statuses.c.id == clients.c.status_id),
 )
 
 
 async def client_by_id(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Row[Any] | None:
     async with engine.connect() as conn:
         result = await conn.execute(
-            select(*_COLUMNS).where(clients.c.tenant_id == tenant_id, clients.c.id == client_id)
+            select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id, clients.c.id == client_id)
         )
         return result.first()
 
@@ -63,9 +70,12 @@ async def list_clients(
     limit: int,
     after: uuid.UUID | None,
     include_deleted: bool = False,
+    status_id: uuid.UUID | None = None,
 ) -> tuple[list[Row[Any]], uuid.UUID | None]:
     """Newest first (ids are UUIDv7), keyset-paginated: a page costs the same at any depth."""
-    query = select(*_COLUMNS).where(clients.c.tenant_id == tenant_id)
+    query = select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id)
+    if status_id is not None:
+        query = query.where(clients.c.status_id == status_id)
     if not include_deleted:
         query = query.where(clients.c.deleted_at.is_(None))
     if after is not None:

@@ -206,3 +206,39 @@ async def test_concurrent_updates_never_overwrite_each_other_silently(stub: pb_g
     lost = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
     assert all(e.code() == grpc.StatusCode.ABORTED for e in lost)  # 409 at the gateway
     assert won and final.version == created.version + len(won)
+
+
+async def test_statuses_are_per_tenant_editable_and_filter_the_list(stub: pb_grpc.ClientServiceStub) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        listed = await stub.ListClientStatuses(pb.ListClientStatusesRequest())
+        assert [s.label for s in listed.statuses] == ["Lead", "Active", "Inactive"]
+        lead, active, _ = listed.statuses
+        created = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada"))
+        assert (created.status_id, created.status_label) == (active.id, "Active")
+
+        vip = await stub.CreateClientStatus(pb.CreateClientStatusRequest(label="VIP"))
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stub.CreateClientStatus(pb.CreateClientStatusRequest(label="vip"))
+        assert exc.value.code() == grpc.StatusCode.ABORTED
+        await stub.UpdateClientStatus(pb.UpdateClientStatusRequest(id=vip.id, label="V.I.P.", make_default=True))
+
+        moved = await stub.SetClientStatus(pb.SetClientStatusRequest(id=created.id, status_id=lead.id))
+        assert moved.status_label == "Lead"
+        other = await stub.CreateClient(pb.CreateClientRequest(first_name="Bob"))
+        assert other.status_label == "V.I.P."  # the new default
+        only_lead = await stub.ListClients(pb.ListClientsRequest(status_id=lead.id))
+        assert [c.id for c in only_lead.clients] == [created.id]
+
+        await stub.ArchiveClientStatus(pb.ArchiveClientStatusRequest(id=lead.id))
+        still = await stub.GetClient(pb.GetClientRequest(id=created.id))
+        assert still.status_label == "Lead"  # archiving keeps the label on clients that have it
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stub.SetClientStatus(pb.SetClientStatusRequest(id=other.id, status_id=lead.id))
+        assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+        live_ids = [s.id for s in (await stub.ListClientStatuses(pb.ListClientStatusesRequest())).statuses]
+        reordered = await stub.ReorderClientStatuses(pb.ReorderClientStatusesRequest(ids=list(reversed(live_ids))))
+        assert [s.id for s in reordered.statuses] == list(reversed(live_ids))
+    with bind_call_context(staff(uuid.uuid4())), pytest.raises(grpc.aio.AioRpcError) as exc:
+        await stub.SetClientStatus(pb.SetClientStatusRequest(id=created.id, status_id=active.id))
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND  # another tenant

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from client_svc.adapters.repository import AbstractClientRepository
+from client_svc.adapters.repository import AbstractClientRepository, AbstractStatusRepository
 from client_svc.domain.model import Client
+from client_svc.domain.statuses import ClientStatus, StatusCatalogue, ready_made_statuses
 from client_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, ClientUnitOfWork
 from platform_core.errors import Conflict
 
@@ -31,11 +32,23 @@ class FakeClientRepository(AbstractClientRepository):
         return None
 
 
+class FakeStatusRepository(AbstractStatusRepository):
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, list[ClientStatus]] = {}
+
+    async def catalogue(self, tenant_id: uuid.UUID) -> StatusCatalogue:
+        return StatusCatalogue(tenant_id, self.rows.setdefault(tenant_id, ready_made_statuses(tenant_id)))
+
+    def add(self, status: ClientStatus) -> None:
+        """The catalogue already holds the list it appended to."""
+
+
 class FakeClientUnitOfWork(ClientUnitOfWork):
     """Keeps committed clients and published events in memory; enforces the request-id uniqueness."""
 
     def __init__(self) -> None:
         self.clients = FakeClientRepository()
+        self.statuses = FakeStatusRepository()
         self.repositories = (self.clients,)
         self.committed = False
         self.published: list[Any] = []

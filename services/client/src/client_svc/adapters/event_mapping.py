@@ -37,6 +37,14 @@ def _payload(event: Any) -> Any:  # a generated message (the contracts are untyp
             return events_pb2.ClientRestored(client_id=str(event.client_id))
         case events.ClientBookingBlocked():
             return events_pb2.ClientBookingBlocked(client_id=str(event.client_id), reason=event.reason)
+        case events.ClientStatusChanged():
+            return events_pb2.ClientStatusChanged(
+                client_id=str(event.client_id),
+                from_status_id=str(event.from_status_id or ""),
+                from_label=event.from_label,
+                to_status_id=str(event.to_status_id),
+                to_label=event.to_label,
+            )
         case events.ClientBookingUnblocked():
             return events_pb2.ClientBookingUnblocked(client_id=str(event.client_id))
     raise TypeError(f"no integration event for {type(event).__name__}")

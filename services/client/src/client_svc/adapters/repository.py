@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import abc
 import uuid
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from client_svc.adapters.orm import clients
+from client_svc.adapters.orm import client_statuses, clients
 from client_svc.domain.model import Client
+from client_svc.domain.statuses import ClientStatus, StatusCatalogue, ready_made_statuses
 
 
 class AbstractClientRepository(abc.ABC):
@@ -52,3 +55,50 @@ class SqlAlchemyClientRepository(AbstractClientRepository):
             select(Client).where(clients.c.tenant_id == tenant_id, clients.c.request_id == request_id)
         )
         return result.scalar_one_or_none()
+
+
+class AbstractStatusRepository(abc.ABC):
+    # Statuses raise no events; nothing to collect.
+    seen: set[Any] = set()
+
+    @abc.abstractmethod
+    async def catalogue(self, tenant_id: uuid.UUID) -> StatusCatalogue:
+        """The tenant's statuses; the ready-made set on first use."""
+
+    @abc.abstractmethod
+    def add(self, status: ClientStatus) -> None: ...
+
+
+class SqlAlchemyStatusRepository(AbstractStatusRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def catalogue(self, tenant_id: uuid.UUID) -> StatusCatalogue:
+        statuses = await self._load(tenant_id)
+        if not statuses:
+            # Seeding is idempotent (stable ids), so concurrent first uses agree.
+            await self.session.execute(
+                insert(client_statuses)
+                .values(
+                    [
+                        {
+                            "tenant_id": s.tenant_id,
+                            "id": s.id,
+                            "label": s.label,
+                            "position": s.position,
+                            "is_default": s.is_default,
+                        }
+                        for s in ready_made_statuses(tenant_id)
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["tenant_id", "id"])
+            )
+            statuses = await self._load(tenant_id)
+        return StatusCatalogue(tenant_id, statuses)
+
+    async def _load(self, tenant_id: uuid.UUID) -> list[ClientStatus]:
+        result = await self.session.execute(select(ClientStatus).where(client_statuses.c.tenant_id == tenant_id))
+        return list(result.scalars())
+
+    def add(self, status: ClientStatus) -> None:
+        self.session.add(status)

@@ -48,3 +48,36 @@ class SetOnlineBookingBlocked:
     client_id: uuid.UUID
     blocked: bool
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class SetClientStatus:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    status_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class CreateClientStatus:
+    tenant_id: uuid.UUID
+    label: str
+
+
+@dataclass(frozen=True)
+class UpdateClientStatus:
+    tenant_id: uuid.UUID
+    status_id: uuid.UUID
+    label: str | None = None
+    make_default: bool = False
+
+
+@dataclass(frozen=True)
+class ArchiveClientStatus:
+    tenant_id: uuid.UUID
+    status_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ReorderClientStatuses:
+    tenant_id: uuid.UUID
+    ids: tuple[uuid.UUID, ...]

@@ -57,3 +57,14 @@ class ClientBookingUnblocked:
     tenant_id: uuid.UUID
     client_id: uuid.UUID
     occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientStatusChanged:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    from_status_id: uuid.UUID | None
+    from_label: str
+    to_status_id: uuid.UUID
+    to_label: str
+    occurred_at: datetime

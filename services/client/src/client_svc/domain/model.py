@@ -9,6 +9,7 @@ from typing import Any
 
 from client_svc.domain import commands, events
 from client_svc.domain.contact import ContactError, normalize_email, normalize_phone, normalize_region
+from client_svc.domain.statuses import ClientStatus
 from platform_core.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 MAX_NAME_LENGTH = 100
@@ -74,10 +75,13 @@ class Client:
     deleted_at: datetime | None = None
     online_booking_blocked: bool = False
     version: int = 1
+    status_id: uuid.UUID | None = None
     events: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
-    def register(cls, cmd: commands.CreateClient, *, client_id: uuid.UUID, now: datetime) -> Client:
+    def register(
+        cls, cmd: commands.CreateClient, *, client_id: uuid.UUID, now: datetime, status: ClientStatus | None = None
+    ) -> Client:
         """A new client from what staff typed."""
         check = _Checked()
         first_name = check.name(cmd.first_name, "first_name", required=True)
@@ -98,6 +102,7 @@ class Client:
             created_at=now,
             updated_at=now,
             request_id=cmd.request_id or None,
+            status_id=status.id if status else None,
         )
         client.events.append(
             events.ClientCreated(
@@ -185,3 +190,24 @@ class Client:
             self.events.append(events.ClientBookingBlocked(self.tenant_id, self.id, reason, now))
         else:
             self.events.append(events.ClientBookingUnblocked(self.tenant_id, self.id, now))
+
+    def change_status(self, to: ClientStatus, *, previous: ClientStatus | None, now: datetime) -> None:
+        """Records ClientStatusChanged (for the timeline); the same status again changes nothing."""
+        self._require_live()
+        if to.archived:
+            raise FailedPrecondition("this status is archived", reason="STATUS_ARCHIVED")
+        if to.id == self.status_id:
+            return
+        self.status_id = to.id
+        self._touch(now)
+        self.events.append(
+            events.ClientStatusChanged(
+                tenant_id=self.tenant_id,
+                client_id=self.id,
+                from_status_id=previous.id if previous else None,
+                from_label=previous.label if previous else "",
+                to_status_id=to.id,
+                to_label=to.label,
+                occurred_at=now,
+            )
+        )

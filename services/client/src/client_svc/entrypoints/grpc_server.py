@@ -16,9 +16,11 @@ from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
 from client_svc import views
 from client_svc.domain import commands
+from client_svc.domain.model import Client
+from client_svc.domain.statuses import ClientStatus
 from client_svc.service_layer import handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
-from platform_core.errors import NotFound, PermissionDenied
+from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import current_context
 from platform_core.ids import parse_uuid
 
@@ -43,7 +45,26 @@ def client_message(row: Any) -> pb.Client:
         online_booking_blocked=row.online_booking_blocked,
         deleted_at=_timestamp(row.deleted_at) if row.deleted_at else None,
         version=row.version,
+        status_id=str(row.status_id or ""),
+        status_label=row.status_label or "",
     )
+
+
+def status_message(status: ClientStatus) -> pb.ClientStatus:
+    return pb.ClientStatus(
+        id=str(status.id),
+        label=status.label,
+        position=status.position,
+        is_default=status.is_default,
+        archived=status.archived,
+    )
+
+
+def _status_id(raw: str, field: str = "status_id") -> uuid.UUID:
+    status_id = parse_uuid(raw)
+    if status_id is None:
+        raise InvalidArgument.single(field, "is not a status id")
+    return status_id
 
 
 def _client_id(raw: str) -> uuid.UUID:
@@ -83,7 +104,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             ),
             self._uow_factory(),
         )
-        return client_message(client)
+        return await self._read(client)
 
     async def GetClient(self, request: pb.GetClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         call = current_context()
@@ -103,7 +124,12 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
         limit = views.page_size(request.page.page_size)
         after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
         rows, next_after = await views.list_clients(
-            self._engine, tenant_id, limit=limit, after=after, include_deleted=request.include_deleted
+            self._engine,
+            tenant_id,
+            limit=limit,
+            after=after,
+            include_deleted=request.include_deleted,
+            status_id=_status_id(request.status_id) if request.status_id else None,
         )
         return pb.ListClientsResponse(
             clients=[client_message(r) for r in rows],
@@ -121,15 +147,15 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             phone=_optional(request, "phone"),
             default_region=request.default_region,
         )
-        return client_message(await handlers.update_client(command, self._uow_factory()))
+        return await self._read(await handlers.update_client(command, self._uow_factory()))
 
     async def DeleteClient(self, request: pb.DeleteClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         command = commands.DeleteClient(_require_staff(), _client_id(request.id))
-        return client_message(await handlers.delete_client(command, self._uow_factory()))
+        return await self._read(await handlers.delete_client(command, self._uow_factory()))
 
     async def RestoreClient(self, request: pb.RestoreClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         command = commands.RestoreClient(_require_staff(), _client_id(request.id))
-        return client_message(await handlers.restore_client(command, self._uow_factory()))
+        return await self._read(await handlers.restore_client(command, self._uow_factory()))
 
     async def SetOnlineBookingBlocked(
         self, request: pb.SetOnlineBookingBlockedRequest, context: grpc.aio.ServicerContext
@@ -137,4 +163,55 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
         command = commands.SetOnlineBookingBlocked(
             _require_staff(), _client_id(request.id), blocked=request.blocked, reason=request.reason
         )
-        return client_message(await handlers.set_online_booking_blocked(command, self._uow_factory()))
+        return await self._read(await handlers.set_online_booking_blocked(command, self._uow_factory()))
+
+    async def SetClientStatus(self, request: pb.SetClientStatusRequest, context: grpc.aio.ServicerContext) -> pb.Client:
+        command = commands.SetClientStatus(_require_staff(), _client_id(request.id), _status_id(request.status_id))
+        return await self._read(await handlers.set_client_status(command, self._uow_factory()))
+
+    async def _read(self, client: Client) -> pb.Client:
+        """The client as every read shows it (with its status label), after a change."""
+        row = await views.client_by_id(self._engine, client.tenant_id, client.id)
+        if row is None:
+            raise NotFound("client not found")
+        return client_message(row)
+
+    async def ListClientStatuses(
+        self, request: pb.ListClientStatusesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListClientStatusesResponse:
+        statuses = await handlers.list_statuses(
+            _require_staff(), self._uow_factory(), include_archived=request.include_archived
+        )
+        return pb.ListClientStatusesResponse(statuses=[status_message(s) for s in statuses])
+
+    async def CreateClientStatus(
+        self, request: pb.CreateClientStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientStatus:
+        command = commands.CreateClientStatus(_require_staff(), request.label)
+        return status_message(await handlers.create_status(command, self._uow_factory()))
+
+    async def UpdateClientStatus(
+        self, request: pb.UpdateClientStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientStatus:
+        command = commands.UpdateClientStatus(
+            _require_staff(),
+            _status_id(request.id, "id"),
+            label=_optional(request, "label"),
+            make_default=request.make_default,
+        )
+        return status_message(await handlers.update_status(command, self._uow_factory()))
+
+    async def ArchiveClientStatus(
+        self, request: pb.ArchiveClientStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientStatus:
+        command = commands.ArchiveClientStatus(_require_staff(), _status_id(request.id, "id"))
+        return status_message(await handlers.archive_status(command, self._uow_factory()))
+
+    async def ReorderClientStatuses(
+        self, request: pb.ReorderClientStatusesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListClientStatusesResponse:
+        ids = tuple(_status_id(raw, "ids") for raw in request.ids)
+        ordered = await handlers.reorder_statuses(
+            commands.ReorderClientStatuses(_require_staff(), ids), self._uow_factory()
+        )
+        return pb.ListClientStatusesResponse(statuses=[status_message(s) for s in ordered])

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from client_svc.domain import commands
 from client_svc.domain.model import Client
+from client_svc.domain.statuses import ClientStatus
 from client_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, ClientUnitOfWork
 from platform_core.errors import Conflict, NotFound
 from platform_core.ids import new_id
@@ -18,7 +19,8 @@ async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Cl
     # Optimistic: the unique index on (tenant, request id) catches a repeat, so the common case is one insert.
     try:
         async with uow:
-            client = Client.register(cmd, client_id=new_id(), now=datetime.now(UTC))
+            catalogue = await uow.statuses.catalogue(cmd.tenant_id)
+            client = Client.register(cmd, client_id=new_id(), now=datetime.now(UTC), status=catalogue.default)
             uow.clients.add(client)
             await uow.commit()
             return client
@@ -63,3 +65,61 @@ async def set_online_booking_blocked(cmd: commands.SetOnlineBookingBlocked, uow:
         uow,
         lambda client, now: client.set_online_booking_blocked(cmd.blocked, reason=cmd.reason, now=now),
     )
+
+
+async def set_client_status(cmd: commands.SetClientStatus, uow: ClientUnitOfWork) -> Client:
+    async with uow:
+        client = await uow.clients.get(cmd.tenant_id, cmd.client_id)
+        if client is None:
+            raise NotFound("client not found")
+        catalogue = await uow.statuses.catalogue(cmd.tenant_id)
+        client.change_status(
+            catalogue.assignable(cmd.status_id), previous=catalogue.find(client.status_id), now=datetime.now(UTC)
+        )
+        await uow.commit()
+        return client
+
+
+async def list_statuses(tenant_id: uuid.UUID, uow: ClientUnitOfWork, *, include_archived: bool) -> list[ClientStatus]:
+    async with uow:
+        catalogue = await uow.statuses.catalogue(tenant_id)
+        await uow.commit()  # keeps the ready-made set if this was the first use
+        archived = sorted((s for s in catalogue.statuses if s.archived), key=lambda s: s.label)
+        return catalogue.live() + (archived if include_archived else [])
+
+
+async def create_status(cmd: commands.CreateClientStatus, uow: ClientUnitOfWork) -> ClientStatus:
+    async with uow:
+        catalogue = await uow.statuses.catalogue(cmd.tenant_id)
+        status = catalogue.create(cmd.label, status_id=new_id())
+        uow.statuses.add(status)
+        await uow.commit()
+        return status
+
+
+async def update_status(cmd: commands.UpdateClientStatus, uow: ClientUnitOfWork) -> ClientStatus:
+    async with uow:
+        catalogue = await uow.statuses.catalogue(cmd.tenant_id)
+        status = catalogue.get(cmd.status_id)
+        if cmd.label is not None:
+            catalogue.rename(cmd.status_id, cmd.label)
+        if cmd.make_default:
+            catalogue.make_default(cmd.status_id)
+        await uow.commit()
+        return status
+
+
+async def archive_status(cmd: commands.ArchiveClientStatus, uow: ClientUnitOfWork) -> ClientStatus:
+    async with uow:
+        catalogue = await uow.statuses.catalogue(cmd.tenant_id)
+        status = catalogue.archive(cmd.status_id, now=datetime.now(UTC))
+        await uow.commit()
+        return status
+
+
+async def reorder_statuses(cmd: commands.ReorderClientStatuses, uow: ClientUnitOfWork) -> list[ClientStatus]:
+    async with uow:
+        catalogue = await uow.statuses.catalogue(cmd.tenant_id)
+        ordered = catalogue.reorder(list(cmd.ids))
+        await uow.commit()
+        return ordered

@@ -7,7 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from client_svc.adapters import event_mapping
-from client_svc.adapters.repository import AbstractClientRepository, SqlAlchemyClientRepository
+from client_svc.adapters.repository import (
+    AbstractClientRepository,
+    AbstractStatusRepository,
+    SqlAlchemyClientRepository,
+    SqlAlchemyStatusRepository,
+)
 from platform_core.errors import Conflict
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
@@ -16,6 +21,7 @@ DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
 
 class ClientUnitOfWork(AbstractUnitOfWork):
     clients: AbstractClientRepository
+    statuses: AbstractStatusRepository
 
 
 class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
@@ -24,6 +30,7 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
 
     def _attach(self, session: AsyncSession) -> None:
         self.clients = SqlAlchemyClientRepository(session)
+        self.statuses = SqlAlchemyStatusRepository(session)
         self.repositories = (self.clients,)
 
     async def _commit(self, events: list[object]) -> None:
@@ -36,6 +43,8 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
             ) from exc
         except IntegrityError as exc:
             # The schema is the last line of defence; its refusals become domain conflicts.
+            if "client_statuses_live_label" in str(exc.orig):
+                raise Conflict("a status with this name already exists", reason="STATUS_LABEL_TAKEN") from exc
             if "clients_request_id" in str(exc.orig):
                 raise Conflict("a client was already created with this request id", reason=DUPLICATE_REQUEST) from exc
             raise

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from atrium.common.v1 import types_pb2 as atrium_dot_common_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%atrium/client/v1/client_service.proto\x12\x10\x61trium.client.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1c\x61trium/common/v1/types.proto\"\x9a\x02\n\x06\x43lient\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nfirst_name\x18\x02 \x01(\t\x12\x11\n\tlast_name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x16online_booking_blocked\x18\x08 \x01(\x08\x12.\n\ndeleted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\n \x01(\x03\"\x86\x01\n\x13\x43reateClientRequest\x12\x12\n\nfirst_name\x18\x01 \x01(\t\x12\x11\n\tlast_name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12\x16\n\x0e\x64\x65\x66\x61ult_region\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"\x1e\n\x10GetClientRequest\x12\n\n\x02id\x18\x01 \x01(\t\"Z\n\x12ListClientsRequest\x12+\n\x04page\x18\x01 \x01(\x0b\x32\x1d.atrium.common.v1.PageRequest\x12\x17\n\x0finclude_deleted\x18\x02 \x01(\x08\"\xc3\x01\n\x13UpdateClientRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\nfirst_name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tlast_name\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05\x65mail\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x12\n\x05phone\x18\x05 \x01(\tH\x03\x88\x01\x01\x12\x16\n\x0e\x64\x65\x66\x61ult_region\x18\x06 \x01(\tB\r\n\x0b_first_nameB\x0c\n\n_last_nameB\x08\n\x06_emailB\x08\n\x06_phone\"!\n\x13\x44\x65leteClientRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\"\n\x14RestoreClientRequest\x12\n\n\x02id\x18\x01 \x01(\t\"M\n\x1eSetOnlineBookingBlockedRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x62locked\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"j\n\x13ListClientsResponse\x12)\n\x07\x63lients\x18\x01 \x03(\x0b\x32\x18.atrium.client.v1.Client\x12(\n\x04page\x18\x02 \x01(\x0b\x32\x1a.atrium.common.v1.PageInfo2\xe3\x04\n\rClientService\x12O\n\x0c\x43reateClient\x12%.atrium.client.v1.CreateClientRequest\x1a\x18.atrium.client.v1.Client\x12I\n\tGetClient\x12\".atrium.client.v1.GetClientRequest\x1a\x18.atrium.client.v1.Client\x12Z\n\x0bListClients\x12$.atrium.client.v1.ListClientsRequest\x1a%.atrium.client.v1.ListClientsResponse\x12O\n\x0cUpdateClient\x12%.atrium.client.v1.UpdateClientRequest\x1a\x18.atrium.client.v1.Client\x12O\n\x0c\x44\x65leteClient\x12%.atrium.client.v1.DeleteClientRequest\x1a\x18.atrium.client.v1.Client\x12Q\n\rRestoreClient\x12&.atrium.client.v1.RestoreClientRequest\x1a\x18.atrium.client.v1.Client\x12\x65\n\x17SetOnlineBookingBlocked\x12\x30.atrium.client.v1.SetOnlineBookingBlockedRequest\x1a\x18.atrium.client.v1.Clientb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%atrium/client/v1/client_service.proto\x12\x10\x61trium.client.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1c\x61trium/common/v1/types.proto\"\xc3\x02\n\x06\x43lient\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nfirst_name\x18\x02 \x01(\t\x12\x11\n\tlast_name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x16online_booking_blocked\x18\x08 \x01(\x08\x12.\n\ndeleted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\n \x01(\x03\x12\x11\n\tstatus_id\x18\x0b \x01(\t\x12\x14\n\x0cstatus_label\x18\x0c \x01(\t\"a\n\x0c\x43lientStatus\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x10\n\x08position\x18\x03 \x01(\x05\x12\x12\n\nis_default\x18\x04 \x01(\x08\x12\x10\n\x08\x61rchived\x18\x05 \x01(\x08\"5\n\x19ListClientStatusesRequest\x12\x18\n\x10include_archived\x18\x01 \x01(\x08\"N\n\x1aListClientStatusesResponse\x12\x30\n\x08statuses\x18\x01 \x03(\x0b\x32\x1e.atrium.client.v1.ClientStatus\"*\n\x19\x43reateClientStatusRequest\x12\r\n\x05label\x18\x01 \x01(\t\"[\n\x19UpdateClientStatusRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\x05label\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x0cmake_default\x18\x03 \x01(\x08\x42\x08\n\x06_label\"(\n\x1a\x41rchiveClientStatusRequest\x12\n\n\x02id\x18\x01 \x01(\t\"+\n\x1cReorderClientStatusesRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"7\n\x16SetClientStatusRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tstatus_id\x18\x02 \x01(\t\"\x86\x01\n\x13\x43reateClientRequest\x12\x12\n\nfirst_name\x18\x01 \x01(\t\x12\x11\n\tlast_name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12\x16\n\x0e\x64\x65\x66\x61ult_region\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"\x1e\n\x10GetClientRequest\x12\n\n\x02id\x18\x01 \x01(\t\"m\n\x12ListClientsRequest\x12+\n\x04page\x18\x01 \x01(\x0b\x32\x1d.atrium.common.v1.PageRequest\x12\x17\n\x0finclude_deleted\x18\x02 \x01(\x08\x12\x11\n\tstatus_id\x18\x03 \x01(\t\"\xc3\x01\n\x13UpdateClientRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\nfirst_name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tlast_name\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05\x65mail\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x12\n\x05phone\x18\x05 \x01(\tH\x03\x88\x01\x01\x12\x16\n\x0e\x64\x65\x66\x61ult_region\x18\x06 \x01(\tB\r\n\x0b_first_nameB\x0c\n\n_last_nameB\x08\n\x06_emailB\x08\n\x06_phone\"!\n\x13\x44\x65leteClientRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\"\n\x14RestoreClientRequest\x12\n\n\x02id\x18\x01 \x01(\t\"M\n\x1eSetOnlineBookingBlockedRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x62locked\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"j\n\x13ListClientsResponse\x12)\n\x07\x63lients\x18\x01 \x03(\x0b\x32\x18.atrium.client.v1.Client\x12(\n\x04page\x18\x02 \x01(\x0b\x32\x1a.atrium.common.v1.PageInfo2\xcd\t\n\rClientService\x12O\n\x0c\x43reateClient\x12%.atrium.client.v1.CreateClientRequest\x1a\x18.atrium.client.v1.Client\x12I\n\tGetClient\x12\".atrium.client.v1.GetClientRequest\x1a\x18.atrium.client.v1.Client\x12Z\n\x0bListClients\x12$.atrium.client.v1.ListClientsRequest\x1a%.atrium.client.v1.ListClientsResponse\x12O\n\x0cUpdateClient\x12%.atrium.client.v1.UpdateClientRequest\x1a\x18.atrium.client.v1.Client\x12O\n\x0c\x44\x65leteClient\x12%.atrium.client.v1.DeleteClientRequest\x1a\x18.atrium.client.v1.Client\x12Q\n\rRestoreClient\x12&.atrium.client.v1.RestoreClientRequest\x1a\x18.atrium.client.v1.Client\x12\x65\n\x17SetOnlineBookingBlocked\x12\x30.atrium.client.v1.SetOnlineBookingBlockedRequest\x1a\x18.atrium.client.v1.Client\x12U\n\x0fSetClientStatus\x12(.atrium.client.v1.SetClientStatusRequest\x1a\x18.atrium.client.v1.Client\x12o\n\x12ListClientStatuses\x12+.atrium.client.v1.ListClientStatusesRequest\x1a,.atrium.client.v1.ListClientStatusesResponse\x12\x61\n\x12\x43reateClientStatus\x12+.atrium.client.v1.CreateClientStatusRequest\x1a\x1e.atrium.client.v1.ClientStatus\x12\x61\n\x12UpdateClientStatus\x12+.atrium.client.v1.UpdateClientStatusRequest\x1a\x1e.atrium.client.v1.ClientStatus\x12\x63\n\x13\x41rchiveClientStatus\x12,.atrium.client.v1.ArchiveClientStatusRequest\x1a\x1e.atrium.client.v1.ClientStatus\x12u\n\x15ReorderClientStatuses\x12..atrium.client.v1.ReorderClientStatusesRequest\x1a,.atrium.client.v1.ListClientStatusesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,23 +34,39 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atrium.client.v1.client_ser
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CLIENT']._serialized_start=123
-  _globals['_CLIENT']._serialized_end=405
-  _globals['_CREATECLIENTREQUEST']._serialized_start=408
-  _globals['_CREATECLIENTREQUEST']._serialized_end=542
-  _globals['_GETCLIENTREQUEST']._serialized_start=544
-  _globals['_GETCLIENTREQUEST']._serialized_end=574
-  _globals['_LISTCLIENTSREQUEST']._serialized_start=576
-  _globals['_LISTCLIENTSREQUEST']._serialized_end=666
-  _globals['_UPDATECLIENTREQUEST']._serialized_start=669
-  _globals['_UPDATECLIENTREQUEST']._serialized_end=864
-  _globals['_DELETECLIENTREQUEST']._serialized_start=866
-  _globals['_DELETECLIENTREQUEST']._serialized_end=899
-  _globals['_RESTORECLIENTREQUEST']._serialized_start=901
-  _globals['_RESTORECLIENTREQUEST']._serialized_end=935
-  _globals['_SETONLINEBOOKINGBLOCKEDREQUEST']._serialized_start=937
-  _globals['_SETONLINEBOOKINGBLOCKEDREQUEST']._serialized_end=1014
-  _globals['_LISTCLIENTSRESPONSE']._serialized_start=1016
-  _globals['_LISTCLIENTSRESPONSE']._serialized_end=1122
-  _globals['_CLIENTSERVICE']._serialized_start=1125
-  _globals['_CLIENTSERVICE']._serialized_end=1736
+  _globals['_CLIENT']._serialized_end=446
+  _globals['_CLIENTSTATUS']._serialized_start=448
+  _globals['_CLIENTSTATUS']._serialized_end=545
+  _globals['_LISTCLIENTSTATUSESREQUEST']._serialized_start=547
+  _globals['_LISTCLIENTSTATUSESREQUEST']._serialized_end=600
+  _globals['_LISTCLIENTSTATUSESRESPONSE']._serialized_start=602
+  _globals['_LISTCLIENTSTATUSESRESPONSE']._serialized_end=680
+  _globals['_CREATECLIENTSTATUSREQUEST']._serialized_start=682
+  _globals['_CREATECLIENTSTATUSREQUEST']._serialized_end=724
+  _globals['_UPDATECLIENTSTATUSREQUEST']._serialized_start=726
+  _globals['_UPDATECLIENTSTATUSREQUEST']._serialized_end=817
+  _globals['_ARCHIVECLIENTSTATUSREQUEST']._serialized_start=819
+  _globals['_ARCHIVECLIENTSTATUSREQUEST']._serialized_end=859
+  _globals['_REORDERCLIENTSTATUSESREQUEST']._serialized_start=861
+  _globals['_REORDERCLIENTSTATUSESREQUEST']._serialized_end=904
+  _globals['_SETCLIENTSTATUSREQUEST']._serialized_start=906
+  _globals['_SETCLIENTSTATUSREQUEST']._serialized_end=961
+  _globals['_CREATECLIENTREQUEST']._serialized_start=964
+  _globals['_CREATECLIENTREQUEST']._serialized_end=1098
+  _globals['_GETCLIENTREQUEST']._serialized_start=1100
+  _globals['_GETCLIENTREQUEST']._serialized_end=1130
+  _globals['_LISTCLIENTSREQUEST']._serialized_start=1132
+  _globals['_LISTCLIENTSREQUEST']._serialized_end=1241
+  _globals['_UPDATECLIENTREQUEST']._serialized_start=1244
+  _globals['_UPDATECLIENTREQUEST']._serialized_end=1439
+  _globals['_DELETECLIENTREQUEST']._serialized_start=1441
+  _globals['_DELETECLIENTREQUEST']._serialized_end=1474
+  _globals['_RESTORECLIENTREQUEST']._serialized_start=1476
+  _globals['_RESTORECLIENTREQUEST']._serialized_end=1510
+  _globals['_SETONLINEBOOKINGBLOCKEDREQUEST']._serialized_start=1512
+  _globals['_SETONLINEBOOKINGBLOCKEDREQUEST']._serialized_end=1589
+  _globals['_LISTCLIENTSRESPONSE']._serialized_start=1591
+  _globals['_LISTCLIENTSRESPONSE']._serialized_end=1697
+  _globals['_CLIENTSERVICE']._serialized_start=1700
+  _globals['_CLIENTSERVICE']._serialized_end=2929
 # @@protoc_insertion_point(module_scope)

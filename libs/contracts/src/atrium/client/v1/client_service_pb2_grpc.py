@@ -71,6 +71,36 @@ class ClientServiceStub:
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetOnlineBookingBlockedRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
+        self.SetClientStatus = channel.unary_unary(
+                '/atrium.client.v1.ClientService/SetClientStatus',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStatusRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+                _registered_method=True)
+        self.ListClientStatuses = channel.unary_unary(
+                '/atrium.client.v1.ClientService/ListClientStatuses',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
+                _registered_method=True)
+        self.CreateClientStatus = channel.unary_unary(
+                '/atrium.client.v1.ClientService/CreateClientStatus',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientStatusRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
+                _registered_method=True)
+        self.UpdateClientStatus = channel.unary_unary(
+                '/atrium.client.v1.ClientService/UpdateClientStatus',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.UpdateClientStatusRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
+                _registered_method=True)
+        self.ArchiveClientStatus = channel.unary_unary(
+                '/atrium.client.v1.ClientService/ArchiveClientStatus',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ArchiveClientStatusRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
+                _registered_method=True)
+        self.ReorderClientStatuses = channel.unary_unary(
+                '/atrium.client.v1.ClientService/ReorderClientStatuses',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -123,6 +153,44 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetClientStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClientStatuses(self, request, context):
+        """The tenant's client statuses: a ready-made set (Lead, Active, Inactive) the tenant renames,
+        extends, reorders and archives. Archived statuses stay on the clients that have them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateClientStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateClientStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ArchiveClientStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReorderClientStatuses(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -160,6 +228,36 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.SetOnlineBookingBlocked,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetOnlineBookingBlockedRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
+            ),
+            'SetClientStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetClientStatus,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStatusRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
+            ),
+            'ListClientStatuses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClientStatuses,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.SerializeToString,
+            ),
+            'CreateClientStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateClientStatus,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientStatusRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.SerializeToString,
+            ),
+            'UpdateClientStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateClientStatus,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.UpdateClientStatusRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.SerializeToString,
+            ),
+            'ArchiveClientStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.ArchiveClientStatus,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ArchiveClientStatusRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.SerializeToString,
+            ),
+            'ReorderClientStatuses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReorderClientStatuses,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -353,6 +451,168 @@ class ClientService:
             '/atrium.client.v1.ClientService/SetOnlineBookingBlocked',
             atrium_dot_client_dot_v1_dot_client__service__pb2.SetOnlineBookingBlockedRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetClientStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/SetClientStatus',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStatusRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientStatuses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/ListClientStatuses',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateClientStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/CreateClientStatus',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientStatusRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateClientStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/UpdateClientStatus',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.UpdateClientStatusRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ArchiveClientStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/ArchiveClientStatus',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ArchiveClientStatusRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReorderClientStatuses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/ReorderClientStatuses',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
             options,
             channel_credentials,
             insecure,

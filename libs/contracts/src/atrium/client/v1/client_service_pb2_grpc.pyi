@@ -45,6 +45,15 @@ class ClientServiceStub:
     RestoreClient: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.RestoreClientRequest, _client_service_pb2.Client]
     SetOnlineBookingBlocked: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.SetOnlineBookingBlockedRequest, _client_service_pb2.Client]
     """Blocks (or unblocks) the client from booking online; staff can still book for them."""
+    SetClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.SetClientStatusRequest, _client_service_pb2.Client]
+    ListClientStatuses: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]
+    """The tenant's client statuses: a ready-made set (Lead, Active, Inactive) the tenant renames,
+    extends, reorders and archives. Archived statuses stay on the clients that have them.
+    """
+    CreateClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientStatusRequest, _client_service_pb2.ClientStatus]
+    UpdateClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.UpdateClientStatusRequest, _client_service_pb2.ClientStatus]
+    ArchiveClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ArchiveClientStatusRequest, _client_service_pb2.ClientStatus]
+    ReorderClientStatuses: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ReorderClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]
 
 @_typing.type_check_only
 class ClientServiceAsyncStub(ClientServiceStub):
@@ -63,6 +72,15 @@ class ClientServiceAsyncStub(ClientServiceStub):
     RestoreClient: _aio.UnaryUnaryMultiCallable[_client_service_pb2.RestoreClientRequest, _client_service_pb2.Client]  # type: ignore[assignment]
     SetOnlineBookingBlocked: _aio.UnaryUnaryMultiCallable[_client_service_pb2.SetOnlineBookingBlockedRequest, _client_service_pb2.Client]  # type: ignore[assignment]
     """Blocks (or unblocks) the client from booking online; staff can still book for them."""
+    SetClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.SetClientStatusRequest, _client_service_pb2.Client]  # type: ignore[assignment]
+    ListClientStatuses: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]  # type: ignore[assignment]
+    """The tenant's client statuses: a ready-made set (Lead, Active, Inactive) the tenant renames,
+    extends, reorders and archives. Archived statuses stay on the clients that have them.
+    """
+    CreateClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientStatusRequest, _client_service_pb2.ClientStatus]  # type: ignore[assignment]
+    UpdateClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.UpdateClientStatusRequest, _client_service_pb2.ClientStatus]  # type: ignore[assignment]
+    ArchiveClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ArchiveClientStatusRequest, _client_service_pb2.ClientStatus]  # type: ignore[assignment]
+    ReorderClientStatuses: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ReorderClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]  # type: ignore[assignment]
 
 class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
     """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
@@ -120,5 +138,50 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]:
         """Blocks (or unblocks) the client from booking online; staff can still book for them."""
+
+    @_abc_1.abstractmethod
+    def SetClientStatus(
+        self,
+        request: _client_service_pb2.SetClientStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]: ...
+
+    @_abc_1.abstractmethod
+    def ListClientStatuses(
+        self,
+        request: _client_service_pb2.ListClientStatusesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ListClientStatusesResponse, _abc.Awaitable[_client_service_pb2.ListClientStatusesResponse]]:
+        """The tenant's client statuses: a ready-made set (Lead, Active, Inactive) the tenant renames,
+        extends, reorders and archives. Archived statuses stay on the clients that have them.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateClientStatus(
+        self,
+        request: _client_service_pb2.CreateClientStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientStatus, _abc.Awaitable[_client_service_pb2.ClientStatus]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateClientStatus(
+        self,
+        request: _client_service_pb2.UpdateClientStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientStatus, _abc.Awaitable[_client_service_pb2.ClientStatus]]: ...
+
+    @_abc_1.abstractmethod
+    def ArchiveClientStatus(
+        self,
+        request: _client_service_pb2.ArchiveClientStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientStatus, _abc.Awaitable[_client_service_pb2.ClientStatus]]: ...
+
+    @_abc_1.abstractmethod
+    def ReorderClientStatuses(
+        self,
+        request: _client_service_pb2.ReorderClientStatusesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ListClientStatusesResponse, _abc.Awaitable[_client_service_pb2.ListClientStatusesResponse]]: ...
 
 def add_ClientServiceServicer_to_server(servicer: ClientServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

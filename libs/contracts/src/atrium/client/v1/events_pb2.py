@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61trium/client/v1/events.proto\x12\x10\x61trium.client.v1\"g\n\rClientCreated\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nfirst_name\x18\x02 \x01(\t\x12\x11\n\tlast_name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\"\x7f\n\rClientUpdated\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x11\n\tlast_name\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\r\n\x05phone\x18\x06 \x01(\t\"\"\n\rClientDeleted\x12\x11\n\tclient_id\x18\x01 \x01(\t\"#\n\x0e\x43lientRestored\x12\x11\n\tclient_id\x18\x01 \x01(\t\"9\n\x14\x43lientBookingBlocked\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"+\n\x16\x43lientBookingUnblocked\x12\x11\n\tclient_id\x18\x01 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61trium/client/v1/events.proto\x12\x10\x61trium.client.v1\"g\n\rClientCreated\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nfirst_name\x18\x02 \x01(\t\x12\x11\n\tlast_name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\"\x7f\n\rClientUpdated\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x11\n\tlast_name\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\r\n\x05phone\x18\x06 \x01(\t\"\"\n\rClientDeleted\x12\x11\n\tclient_id\x18\x01 \x01(\t\"#\n\x0e\x43lientRestored\x12\x11\n\tclient_id\x18\x01 \x01(\t\"9\n\x14\x43lientBookingBlocked\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"+\n\x16\x43lientBookingUnblocked\x12\x11\n\tclient_id\x18\x01 \x01(\t\"|\n\x13\x43lientStatusChanged\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x66rom_status_id\x18\x02 \x01(\t\x12\x12\n\nfrom_label\x18\x03 \x01(\t\x12\x14\n\x0cto_status_id\x18\x04 \x01(\t\x12\x10\n\x08to_label\x18\x05 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,4 +43,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CLIENTBOOKINGBLOCKED']._serialized_end=415
   _globals['_CLIENTBOOKINGUNBLOCKED']._serialized_start=417
   _globals['_CLIENTBOOKINGUNBLOCKED']._serialized_end=460
+  _globals['_CLIENTSTATUSCHANGED']._serialized_start=462
+  _globals['_CLIENTSTATUSCHANGED']._serialized_end=586
 # @@protoc_insertion_point(module_scope)

@@ -168,3 +168,34 @@ class ClientBookingUnblocked(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ClientBookingUnblocked: _TypeAlias = ClientBookingUnblocked  # noqa: Y015
+
+@_typing.final
+class ClientStatusChanged(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    FROM_STATUS_ID_FIELD_NUMBER: _builtins.int
+    FROM_LABEL_FIELD_NUMBER: _builtins.int
+    TO_STATUS_ID_FIELD_NUMBER: _builtins.int
+    TO_LABEL_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    from_status_id: _builtins.str
+    from_label: _builtins.str
+    to_status_id: _builtins.str
+    to_label: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        from_status_id: _builtins.str = ...,
+        from_label: _builtins.str = ...,
+        to_status_id: _builtins.str = ...,
+        to_label: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "from_label", b"from_label", "from_status_id", b"from_status_id", "to_label", b"to_label", "to_status_id", b"to_status_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientStatusChanged: _TypeAlias = ClientStatusChanged  # noqa: Y015
