@@ -92,3 +92,57 @@ async def test_bad_changes_get_422_or_404_and_change_nothing(api: Api) -> None:
         assert status == 404, (method, suffix)
     status, unchanged, _ = await api.call("GET", path, token=token)
     assert (status, unchanged) == (200, client)
+
+
+async def test_statuses_are_configured_by_owners_used_by_staff_and_land_on_the_timeline(api: Api) -> None:
+    tenant = await api.sign_up()
+    owner = tenant["token"]
+    status, statuses, _ = await api.call("GET", "/api/v1/client-statuses", token=owner)
+    assert status == 200
+    lead, active, inactive = statuses["items"]
+    assert (lead["label"], active["is_default"]) == ("Lead", True)
+
+    status, vip, _ = await api.call("POST", "/api/v1/client-statuses", token=owner, json={"label": "VIP"})
+    assert status == 201, vip
+    status, body, _ = await api.call("POST", "/api/v1/client-statuses", token=owner, json={"label": "vip"})
+    assert (status, body["code"]) == (409, "STATUS_LABEL_TAKEN")
+    status, body, _ = await api.call("DELETE", f"/api/v1/client-statuses/{active['id']}", token=owner)
+    assert (status, body["code"]) == (409, "STATUS_DEFAULT")
+    order = [vip["id"], lead["id"], active["id"], inactive["id"]]
+    status, reordered, _ = await api.call("PUT", "/api/v1/client-statuses/order", token=owner, json={"ids": order})
+    assert [s["id"] for s in reordered["items"]] == order
+    status, body, _ = await api.call("PUT", "/api/v1/client-statuses/order", token=owner, json={"ids": order[:2]})
+    assert (status, {e["field"] for e in body["errors"]}) == (422, {"ids"})
+
+    staff_email = f"staff-{uuid.uuid4().hex[:8]}@example.com"
+    await api.call(
+        "POST",
+        "/api/v1/staff",
+        token=owner,
+        json={"email": staff_email, "password": "correct horse battery", "role": "staff"},
+    )
+    _, tokens, _ = await api.call(
+        "POST", "/api/v1/auth/staff/login", json={"email": staff_email, "password": "correct horse battery"}
+    )
+    staff = tokens["access_token"]
+    status, _, _ = await api.call("POST", "/api/v1/client-statuses", token=staff, json={"label": "Nope"})
+    assert status == 403
+
+    client = await api.create_client(staff, first_name="Ada")
+    assert client["status_label"] == "Active"
+    status, moved, _ = await api.call(
+        "PUT", f"/api/v1/clients/{client['id']}/status", token=staff, json={"status_id": vip["id"]}
+    )
+    assert (status, moved["status_label"]) == (200, "VIP")
+    status, body, _ = await api.call(
+        "PUT", f"/api/v1/clients/{client['id']}/status", token=staff, json={"status_id": "not-an-id"}
+    )
+    assert (status, {e["field"] for e in body["errors"]}) == (422, {"status_id"})
+    _, page, _ = await api.call("GET", f"/api/v1/clients?status_id={vip['id']}", token=staff)
+    assert [c["id"] for c in page["items"]] == [client["id"]]
+
+    async def status_change_recorded() -> bool:
+        _, timeline, _ = await api.call("GET", f"/api/v1/clients/{client['id']}/activity", token=staff)
+        return any(e["summary"] == "Status changed from Active to VIP" for e in timeline["items"])
+
+    await wait_until(status_change_recorded, timeout=10)

@@ -157,6 +157,41 @@ class ClientOut(Out):
     online_booking_blocked: bool
     deleted_at: datetime | None = Field(description="Set while the client is deleted (restorable).")
     version: int = Field(description="Incremented on every change.")
+    status_id: str | None
+    status_label: str | None
+
+
+class ClientStatusOut(Out):
+    id: str
+    label: str
+    position: int
+    is_default: bool = Field(description="The status new clients get.")
+    archived: bool
+
+
+class ClientStatusList(Out):
+    items: list[ClientStatusOut]
+
+
+class ClientStatusesQuery(Body):
+    include_archived: bool = False
+
+
+class CreateClientStatusBody(Body):
+    label: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+
+
+class UpdateClientStatusBody(Body):
+    label: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
+    make_default: Literal[True] | None = Field(default=None, description="true makes this the default status.")
+
+
+class ReorderClientStatusesBody(Body):
+    ids: Annotated[list[str], Field(min_length=1, max_length=100)]
+
+
+class SetClientStatusBody(Body):
+    status_id: str
 
 
 class PageQuery(Body):
@@ -166,6 +201,7 @@ class PageQuery(Body):
 
 class ClientListQuery(PageQuery):
     include_deleted: bool = False
+    status_id: Annotated[str, StringConstraints(max_length=40)] = ""
 
 
 class ClientPage(Out):

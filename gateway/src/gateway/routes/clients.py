@@ -43,6 +43,8 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
         "online_booking_blocked": client.online_booking_blocked,
         "deleted_at": client.deleted_at.ToJsonString() if client.HasField("deleted_at") else None,
         "version": client.version,
+        "status_id": client.status_id or None,
+        "status_label": client.status_label or None,
     }
 
 
@@ -95,6 +97,7 @@ async def list_clients(request: web.Request, query: ClientListQuery, account: Ac
         client_pb.ListClientsRequest(
             page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
             include_deleted=query.include_deleted,
+            status_id=query.status_id,
         )
     )
     return {"items": [client_json(c) for c in reply.clients], "next_page_token": reply.page.next_page_token or None}

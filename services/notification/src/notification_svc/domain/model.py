@@ -79,3 +79,7 @@ def client_updated_summary(changed_fields: list[str]) -> str:
 
 def booking_blocked_summary(reason: str) -> str:
     return f"Online booking blocked: {reason.strip()}" if reason.strip() else "Online booking blocked"
+
+
+def status_changed_summary(from_label: str, to_label: str) -> str:
+    return f"Status changed from {from_label} to {to_label}" if from_label else f"Status set to {to_label}"

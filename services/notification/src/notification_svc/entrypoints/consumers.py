@@ -16,6 +16,7 @@ from notification_svc.domain.model import (
     booking_blocked_summary,
     client_created_summary,
     client_updated_summary,
+    status_changed_summary,
 )
 from notification_svc.service_layer import handlers
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
@@ -31,6 +32,10 @@ CLIENT_TIMELINE: dict[type[Message], tuple[str, Callable[[Any], str]]] = {
     client_events.ClientRestored: ("client.restored", lambda p: "Client was restored"),
     client_events.ClientBookingBlocked: ("client.booking_blocked", lambda p: booking_blocked_summary(p.reason)),
     client_events.ClientBookingUnblocked: ("client.booking_unblocked", lambda p: "Online booking unblocked"),
+    client_events.ClientStatusChanged: (
+        "client.status_changed",
+        lambda p: status_changed_summary(p.from_label, p.to_label),
+    ),
 }
 
 
