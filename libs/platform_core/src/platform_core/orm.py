@@ -8,7 +8,14 @@ from sqlalchemy import Table, event, inspect
 from sqlalchemy.orm import registry
 
 
-def map_aggregate(mapper_registry: registry, cls: type, table: Table, *, version_column: str | None = None) -> None:
+def map_aggregate(
+    mapper_registry: registry,
+    cls: type,
+    table: Table,
+    *,
+    version_column: str | None = None,
+    properties: dict[str, Any] | None = None,
+) -> None:
     """Map ``cls`` onto ``table`` once; loaded instances get an empty ``events`` list (they skip __init__).
 
     With ``version_column``, every UPDATE checks and bumps it: a concurrent change makes the later commit
@@ -16,7 +23,9 @@ def map_aggregate(mapper_registry: registry, cls: type, table: Table, *, version
     """
     if inspect(cls, raiseerr=False) is not None:
         return
-    options = {"version_id_col": table.c[version_column]} if version_column else {}
+    options: dict[str, Any] = {"properties": properties or {}}
+    if version_column:
+        options["version_id_col"] = table.c[version_column]
     mapper_registry.map_imperatively(cls, table, **options)
     event.listen(cls, "load", _fresh_events)
 

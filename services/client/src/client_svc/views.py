@@ -6,11 +6,11 @@ import base64
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from client_svc.adapters.orm import client_statuses, clients
+from client_svc.adapters.orm import client_note_revisions, client_notes, client_statuses, clients
 from platform_core.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
@@ -85,3 +85,55 @@ async def list_clients(
         rows = list((await conn.execute(query)).all())
     next_after = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_after
+
+
+_NOTES = text(
+    """
+    SELECT n.id, n.client_id, n.author_id, n.created_at, r.body, r.edited_at AS updated_at, r.revision
+    FROM client_notes n
+    JOIN LATERAL (
+        SELECT body, edited_at, revision FROM client_note_revisions
+        WHERE tenant_id = n.tenant_id AND note_id = n.id ORDER BY revision DESC LIMIT 1
+    ) r ON true
+    WHERE n.tenant_id = :tenant AND n.client_id = :client AND (CAST(:after AS uuid) IS NULL OR n.id < :after)
+    ORDER BY n.id DESC
+    LIMIT :limit
+    """
+)
+
+
+async def notes_of_client(
+    engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID, *, limit: int, after: uuid.UUID | None
+) -> tuple[list[Row[Any]], uuid.UUID | None]:
+    """Newest first, each with its current text and revision number."""
+    async with engine.connect() as conn:
+        rows = list(
+            (
+                await conn.execute(
+                    _NOTES, {"tenant": tenant_id, "client": client_id, "after": after, "limit": limit + 1}
+                )
+            ).all()
+        )
+    next_after = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_after
+
+
+async def note_history(
+    engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID, note_id: uuid.UUID
+) -> list[Row[Any]]:
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(client_note_revisions)
+            .join(
+                client_notes,
+                (client_notes.c.tenant_id == client_note_revisions.c.tenant_id)
+                & (client_notes.c.id == client_note_revisions.c.note_id),
+            )
+            .where(
+                client_notes.c.tenant_id == tenant_id,
+                client_notes.c.client_id == client_id,
+                client_notes.c.id == note_id,
+            )
+            .order_by(client_note_revisions.c.revision)
+        )
+        return list(result.all())

@@ -242,3 +242,30 @@ async def test_statuses_are_per_tenant_editable_and_filter_the_list(stub: pb_grp
     with bind_call_context(staff(uuid.uuid4())), pytest.raises(grpc.aio.AioRpcError) as exc:
         await stub.SetClientStatus(pb.SetClientStatusRequest(id=created.id, status_id=active.id))
     assert exc.value.code() == grpc.StatusCode.NOT_FOUND  # another tenant
+
+
+async def test_notes_are_added_edited_with_history_and_listed_newest_first(stub: pb_grpc.ClientServiceStub) -> None:
+    tenant = uuid.uuid4()
+    author = CallContext(tenant, Principal("staff", "alice", "staff"))
+    colleague = CallContext(tenant, Principal("staff", "bob", "staff"))
+    with bind_call_context(author):
+        client = await stub.CreateClient(pb.CreateClientRequest(first_name="Noted"))
+        first = await stub.AddClientNote(pb.AddClientNoteRequest(client_id=client.id, body="Allergic to latex"))
+        second = await stub.AddClientNote(pb.AddClientNoteRequest(client_id=client.id, body="Pays by card"))
+        edited = await stub.EditClientNote(
+            pb.EditClientNoteRequest(client_id=client.id, note_id=first.id, body="Allergic to latex and nickel")
+        )
+        assert (edited.revision, edited.author_id) == (2, "alice")
+        listed = await stub.ListClientNotes(pb.ListClientNotesRequest(client_id=client.id))
+        assert [(n.id, n.body) for n in listed.notes] == [
+            (second.id, "Pays by card"),
+            (first.id, "Allergic to latex and nickel"),
+        ]
+        history = await stub.GetClientNoteHistory(pb.GetClientNoteHistoryRequest(client_id=client.id, note_id=first.id))
+        assert [r.body for r in history.revisions] == ["Allergic to latex", "Allergic to latex and nickel"]
+    with bind_call_context(colleague), pytest.raises(grpc.aio.AioRpcError) as exc:
+        await stub.EditClientNote(pb.EditClientNoteRequest(client_id=client.id, note_id=first.id, body="Overwritten"))
+    assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with bind_call_context(staff(uuid.uuid4())), pytest.raises(grpc.aio.AioRpcError) as exc:
+        await stub.ListClientNotes(pb.ListClientNotesRequest(client_id=client.id))
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, ForeignKeyConstraint, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import registry, relationship
 
 from client_svc.domain.model import Client
+from client_svc.domain.notes import Note, NoteRevision
 from client_svc.domain.statuses import ClientStatus
 from platform_core.orm import map_aggregate
 
@@ -43,6 +44,41 @@ client_statuses = Table(
 )
 
 
+client_notes = Table(
+    "client_notes",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("author_id", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+client_note_revisions = Table(
+    "client_note_revisions",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("note_id", UUID(as_uuid=True), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("edited_by", Text, nullable=False),
+    Column("edited_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["tenant_id", "note_id"], ["client_notes.tenant_id", "client_notes.id"]),
+)
+
+
 def start_mappers() -> None:
     map_aggregate(mapper_registry, Client, clients, version_column="version")
     map_aggregate(mapper_registry, ClientStatus, client_statuses)
+    map_aggregate(mapper_registry, NoteRevision, client_note_revisions)
+    map_aggregate(
+        mapper_registry,
+        Note,
+        client_notes,
+        # Revisions load with their note (no lazy loading under asyncio) and are saved with it.
+        properties={
+            "revisions": relationship(
+                NoteRevision, order_by=client_note_revisions.c.revision, lazy="selectin", cascade="all"
+            )
+        },
+    )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from client_svc.adapters.orm import client_statuses, clients
 from client_svc.domain.model import Client
+from client_svc.domain.notes import Note
 from client_svc.domain.statuses import ClientStatus, StatusCatalogue, ready_made_statuses
 
 
@@ -102,3 +103,31 @@ class SqlAlchemyStatusRepository(AbstractStatusRepository):
 
     def add(self, status: ClientStatus) -> None:
         self.session.add(status)
+
+
+class AbstractNoteRepository(abc.ABC):
+    def __init__(self) -> None:
+        self.seen: set[Note] = set()
+
+    @abc.abstractmethod
+    def add(self, note: Note) -> None: ...
+
+    @abc.abstractmethod
+    async def get(self, tenant_id: uuid.UUID, client_id: uuid.UUID, note_id: uuid.UUID) -> Note | None: ...
+
+
+class SqlAlchemyNoteRepository(AbstractNoteRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__()
+        self.session = session
+
+    def add(self, note: Note) -> None:
+        self.session.add(note)
+        self.seen.add(note)
+
+    async def get(self, tenant_id: uuid.UUID, client_id: uuid.UUID, note_id: uuid.UUID) -> Note | None:
+        note = await self.session.get(Note, (tenant_id, note_id))
+        if note is None or note.client_id != client_id:
+            return None
+        self.seen.add(note)
+        return note

@@ -81,3 +81,21 @@ class ArchiveClientStatus:
 class ReorderClientStatuses:
     tenant_id: uuid.UUID
     ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True)
+class AddClientNote:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    author_id: str
+    body: str
+
+
+@dataclass(frozen=True)
+class EditClientNote:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    note_id: uuid.UUID
+    editor_id: str
+    editor_role: str
+    body: str

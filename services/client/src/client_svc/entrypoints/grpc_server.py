@@ -17,6 +17,7 @@ from atrium.common.v1 import types_pb2
 from client_svc import views
 from client_svc.domain import commands
 from client_svc.domain.model import Client
+from client_svc.domain.notes import Note
 from client_svc.domain.statuses import ClientStatus
 from client_svc.service_layer import handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
@@ -47,6 +48,31 @@ def client_message(row: Any) -> pb.Client:
         version=row.version,
         status_id=str(row.status_id or ""),
         status_label=row.status_label or "",
+    )
+
+
+def note_message(note: Note) -> pb.ClientNote:
+    current = note.current
+    return pb.ClientNote(
+        id=str(note.id),
+        client_id=str(note.client_id),
+        body=current.body,
+        author_id=note.author_id,
+        created_at=_timestamp(note.created_at),
+        updated_at=_timestamp(current.edited_at),
+        revision=current.revision,
+    )
+
+
+def note_row_message(row: Any) -> pb.ClientNote:
+    return pb.ClientNote(
+        id=str(row.id),
+        client_id=str(row.client_id),
+        body=row.body,
+        author_id=row.author_id,
+        created_at=_timestamp(row.created_at),
+        updated_at=_timestamp(row.updated_at),
+        revision=row.revision,
     )
 
 
@@ -215,3 +241,63 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             commands.ReorderClientStatuses(_require_staff(), ids), self._uow_factory()
         )
         return pb.ListClientStatusesResponse(statuses=[status_message(s) for s in ordered])
+
+    async def AddClientNote(self, request: pb.AddClientNoteRequest, context: grpc.aio.ServicerContext) -> pb.ClientNote:
+        tenant_id = _require_staff()
+        command = commands.AddClientNote(
+            tenant_id, _client_id(request.client_id), author_id=current_context().principal.id, body=request.body
+        )
+        return note_message(await handlers.add_note(command, self._uow_factory()))
+
+    async def EditClientNote(
+        self, request: pb.EditClientNoteRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientNote:
+        tenant_id = _require_staff()
+        principal = current_context().principal
+        note_id = parse_uuid(request.note_id)
+        if note_id is None:
+            raise NotFound("note not found")
+        command = commands.EditClientNote(
+            tenant_id,
+            _client_id(request.client_id),
+            note_id,
+            editor_id=principal.id,
+            editor_role=principal.role,
+            body=request.body,
+        )
+        return note_message(await handlers.edit_note(command, self._uow_factory()))
+
+    async def ListClientNotes(
+        self, request: pb.ListClientNotesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListClientNotesResponse:
+        tenant_id = _require_staff()
+        client_id = _client_id(request.client_id)
+        if await views.client_by_id(self._engine, tenant_id, client_id) is None:
+            raise NotFound("client not found")
+        limit = views.page_size(request.page.page_size)
+        after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
+        rows, next_after = await views.notes_of_client(self._engine, tenant_id, client_id, limit=limit, after=after)
+        return pb.ListClientNotesResponse(
+            notes=[note_row_message(r) for r in rows],
+            page=types_pb2.PageInfo(next_page_token=views.encode_cursor(next_after) if next_after else ""),
+        )
+
+    async def GetClientNoteHistory(
+        self, request: pb.GetClientNoteHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientNoteHistory:
+        tenant_id = _require_staff()
+        note_id = parse_uuid(request.note_id)
+        rows = (
+            await views.note_history(self._engine, tenant_id, _client_id(request.client_id), note_id) if note_id else []
+        )
+        if not rows:
+            raise NotFound("note not found")
+        return pb.ClientNoteHistory(
+            note_id=str(note_id),
+            revisions=[
+                pb.ClientNoteRevision(
+                    revision=r.revision, body=r.body, edited_by=r.edited_by, edited_at=_timestamp(r.edited_at)
+                )
+                for r in rows
+            ],
+        )

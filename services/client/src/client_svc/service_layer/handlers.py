@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 from client_svc.domain import commands
 from client_svc.domain.model import Client
+from client_svc.domain.notes import Note
 from client_svc.domain.statuses import ClientStatus
 from client_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, ClientUnitOfWork
-from platform_core.errors import Conflict, NotFound
+from platform_core.errors import Conflict, FailedPrecondition, NotFound
 from platform_core.ids import new_id
 
 
@@ -123,3 +124,33 @@ async def reorder_statuses(cmd: commands.ReorderClientStatuses, uow: ClientUnitO
         ordered = catalogue.reorder(list(cmd.ids))
         await uow.commit()
         return ordered
+
+
+async def add_note(cmd: commands.AddClientNote, uow: ClientUnitOfWork) -> Note:
+    async with uow:
+        client = await uow.clients.get(cmd.tenant_id, cmd.client_id)
+        if client is None:
+            raise NotFound("client not found")
+        if client.is_deleted:
+            raise FailedPrecondition("the client is deleted; restore it first", reason="CLIENT_DELETED")
+        note = Note.write(
+            tenant_id=cmd.tenant_id,
+            note_id=new_id(),
+            client_id=cmd.client_id,
+            author_id=cmd.author_id,
+            body=cmd.body,
+            now=datetime.now(UTC),
+        )
+        uow.notes.add(note)
+        await uow.commit()
+        return note
+
+
+async def edit_note(cmd: commands.EditClientNote, uow: ClientUnitOfWork) -> Note:
+    async with uow:
+        note = await uow.notes.get(cmd.tenant_id, cmd.client_id, cmd.note_id)
+        if note is None:
+            raise NotFound("note not found")
+        note.edit(cmd.body, editor_id=cmd.editor_id, editor_role=cmd.editor_role, now=datetime.now(UTC))
+        await uow.commit()
+        return note

@@ -9,8 +9,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from client_svc.adapters import event_mapping
 from client_svc.adapters.repository import (
     AbstractClientRepository,
+    AbstractNoteRepository,
     AbstractStatusRepository,
     SqlAlchemyClientRepository,
+    SqlAlchemyNoteRepository,
     SqlAlchemyStatusRepository,
 )
 from platform_core.errors import Conflict
@@ -22,6 +24,7 @@ DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
 class ClientUnitOfWork(AbstractUnitOfWork):
     clients: AbstractClientRepository
     statuses: AbstractStatusRepository
+    notes: AbstractNoteRepository
 
 
 class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
@@ -31,7 +34,8 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
     def _attach(self, session: AsyncSession) -> None:
         self.clients = SqlAlchemyClientRepository(session)
         self.statuses = SqlAlchemyStatusRepository(session)
-        self.repositories = (self.clients,)
+        self.notes = SqlAlchemyNoteRepository(session)
+        self.repositories = (self.clients, self.notes)
 
     async def _commit(self, events: list[object]) -> None:
         try:

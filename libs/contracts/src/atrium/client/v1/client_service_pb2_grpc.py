@@ -101,6 +101,26 @@ class ClientServiceStub:
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
                 _registered_method=True)
+        self.AddClientNote = channel.unary_unary(
+                '/atrium.client.v1.ClientService/AddClientNote',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AddClientNoteRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNote.FromString,
+                _registered_method=True)
+        self.EditClientNote = channel.unary_unary(
+                '/atrium.client.v1.ClientService/EditClientNote',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.EditClientNoteRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNote.FromString,
+                _registered_method=True)
+        self.ListClientNotes = channel.unary_unary(
+                '/atrium.client.v1.ClientService/ListClientNotes',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientNotesRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientNotesResponse.FromString,
+                _registered_method=True)
+        self.GetClientNoteHistory = channel.unary_unary(
+                '/atrium.client.v1.ClientService/GetClientNoteHistory',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientNoteHistoryRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNoteHistory.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -191,6 +211,33 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddClientNote(self, request, context):
+        """Staff notes on a client: authored, timestamped, editable; every edit is kept.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EditClientNote(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClientNotes(self, request, context):
+        """Newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClientNoteHistory(self, request, context):
+        """Every version of a note, oldest first (the last is the current text).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -258,6 +305,26 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.ReorderClientStatuses,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.SerializeToString,
+            ),
+            'AddClientNote': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddClientNote,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AddClientNoteRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNote.SerializeToString,
+            ),
+            'EditClientNote': grpc.unary_unary_rpc_method_handler(
+                    servicer.EditClientNote,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.EditClientNoteRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNote.SerializeToString,
+            ),
+            'ListClientNotes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClientNotes,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientNotesRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientNotesResponse.SerializeToString,
+            ),
+            'GetClientNoteHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClientNoteHistory,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientNoteHistoryRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNoteHistory.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -613,6 +680,114 @@ class ClientService:
             '/atrium.client.v1.ClientService/ReorderClientStatuses',
             atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddClientNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/AddClientNote',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.AddClientNoteRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNote.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EditClientNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/EditClientNote',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.EditClientNoteRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNote.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientNotes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/ListClientNotes',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientNotesRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientNotesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClientNoteHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/GetClientNoteHistory',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientNoteHistoryRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNoteHistory.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,13 @@ class ClientServiceStub:
     UpdateClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.UpdateClientStatusRequest, _client_service_pb2.ClientStatus]
     ArchiveClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ArchiveClientStatusRequest, _client_service_pb2.ClientStatus]
     ReorderClientStatuses: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ReorderClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]
+    AddClientNote: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.AddClientNoteRequest, _client_service_pb2.ClientNote]
+    """Staff notes on a client: authored, timestamped, editable; every edit is kept."""
+    EditClientNote: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.EditClientNoteRequest, _client_service_pb2.ClientNote]
+    ListClientNotes: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientNotesRequest, _client_service_pb2.ListClientNotesResponse]
+    """Newest first."""
+    GetClientNoteHistory: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.GetClientNoteHistoryRequest, _client_service_pb2.ClientNoteHistory]
+    """Every version of a note, oldest first (the last is the current text)."""
 
 @_typing.type_check_only
 class ClientServiceAsyncStub(ClientServiceStub):
@@ -81,6 +88,13 @@ class ClientServiceAsyncStub(ClientServiceStub):
     UpdateClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.UpdateClientStatusRequest, _client_service_pb2.ClientStatus]  # type: ignore[assignment]
     ArchiveClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ArchiveClientStatusRequest, _client_service_pb2.ClientStatus]  # type: ignore[assignment]
     ReorderClientStatuses: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ReorderClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]  # type: ignore[assignment]
+    AddClientNote: _aio.UnaryUnaryMultiCallable[_client_service_pb2.AddClientNoteRequest, _client_service_pb2.ClientNote]  # type: ignore[assignment]
+    """Staff notes on a client: authored, timestamped, editable; every edit is kept."""
+    EditClientNote: _aio.UnaryUnaryMultiCallable[_client_service_pb2.EditClientNoteRequest, _client_service_pb2.ClientNote]  # type: ignore[assignment]
+    ListClientNotes: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientNotesRequest, _client_service_pb2.ListClientNotesResponse]  # type: ignore[assignment]
+    """Newest first."""
+    GetClientNoteHistory: _aio.UnaryUnaryMultiCallable[_client_service_pb2.GetClientNoteHistoryRequest, _client_service_pb2.ClientNoteHistory]  # type: ignore[assignment]
+    """Every version of a note, oldest first (the last is the current text)."""
 
 class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
     """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
@@ -183,5 +197,36 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _client_service_pb2.ReorderClientStatusesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_client_service_pb2.ListClientStatusesResponse, _abc.Awaitable[_client_service_pb2.ListClientStatusesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AddClientNote(
+        self,
+        request: _client_service_pb2.AddClientNoteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientNote, _abc.Awaitable[_client_service_pb2.ClientNote]]:
+        """Staff notes on a client: authored, timestamped, editable; every edit is kept."""
+
+    @_abc_1.abstractmethod
+    def EditClientNote(
+        self,
+        request: _client_service_pb2.EditClientNoteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientNote, _abc.Awaitable[_client_service_pb2.ClientNote]]: ...
+
+    @_abc_1.abstractmethod
+    def ListClientNotes(
+        self,
+        request: _client_service_pb2.ListClientNotesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ListClientNotesResponse, _abc.Awaitable[_client_service_pb2.ListClientNotesResponse]]:
+        """Newest first."""
+
+    @_abc_1.abstractmethod
+    def GetClientNoteHistory(
+        self,
+        request: _client_service_pb2.GetClientNoteHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientNoteHistory, _abc.Awaitable[_client_service_pb2.ClientNoteHistory]]:
+        """Every version of a note, oldest first (the last is the current text)."""
 
 def add_ClientServiceServicer_to_server(servicer: ClientServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
