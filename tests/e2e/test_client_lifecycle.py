@@ -146,3 +146,29 @@ async def test_statuses_are_configured_by_owners_used_by_staff_and_land_on_the_t
         return any(e["summary"] == "Status changed from Active to VIP" for e in timeline["items"])
 
     await wait_until(status_change_recorded, timeout=10)
+
+
+async def test_notes_through_the_gateway(api: Api) -> None:
+    tenant, other = await api.sign_up(), await api.sign_up()
+    token = tenant["token"]
+    client = await api.create_client(token, first_name="Noted")
+    notes = f"/api/v1/clients/{client['id']}/notes"
+    status, note, _ = await api.call("POST", notes, token=token, json={"body": "Allergic to latex"})
+    assert status == 201, note
+    status, edited, _ = await api.call(
+        "PATCH", f"{notes}/{note['id']}", token=token, json={"body": "Allergic to nickel"}
+    )
+    assert (status, edited["revision"], edited["body"]) == (200, 2, "Allergic to nickel")
+    status, page, _ = await api.call("GET", notes, token=token)
+    assert [n["body"] for n in page["items"]] == ["Allergic to nickel"]
+    status, history, _ = await api.call("GET", f"{notes}/{note['id']}/history", token=token)
+    assert [r["body"] for r in history["revisions"]] == ["Allergic to latex", "Allergic to nickel"]
+
+    status, body, _ = await api.call("POST", notes, token=token, json={"body": "   "})
+    assert (status, [e["field"] for e in body["errors"]]) == (422, ["body"])
+    status, _, _ = await api.call("GET", f"{notes}/{uuid.uuid4()}/history", token=token)
+    assert status == 404
+    status, _, _ = await api.call("GET", notes, token=other["token"])
+    assert status == 404
+    status, _, _ = await api.call("POST", notes, token=other["token"], json={"body": "Sneaky"})
+    assert status == 404

@@ -244,3 +244,33 @@ class AcceptInvitationBody(Body):
 class Health(Out):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = {}
+
+
+class NoteBody(Body):
+    body: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+
+
+class NoteOut(Out):
+    id: str
+    body: str
+    author_id: str = Field(description="The staff user who wrote it.")
+    created_at: datetime
+    updated_at: datetime
+    revision: int = Field(description="1 for a note never edited.")
+
+
+class NotePage(Out):
+    items: list[NoteOut]
+    next_page_token: str | None
+
+
+class NoteRevisionOut(Out):
+    revision: int
+    body: str
+    edited_by: str
+    edited_at: datetime
+
+
+class NoteHistoryOut(Out):
+    note_id: str
+    revisions: list[NoteRevisionOut]
