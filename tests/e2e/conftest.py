@@ -55,11 +55,14 @@ class Api:
         json: Any = None,
         data: Any = None,
         headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
     ) -> tuple[int, Any, Any]:
         all_headers = dict(headers or {})
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
-        async with self.session.request(method, self.stack.url(path), json=json, data=data, headers=all_headers) as r:
+        async with self.session.request(
+            method, self.stack.url(path), json=json, data=data, headers=all_headers, params=params
+        ) as r:
             raw = await r.read()
             try:
                 body = await r.json(content_type=None) if raw else None

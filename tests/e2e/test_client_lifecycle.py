@@ -172,3 +172,16 @@ async def test_notes_through_the_gateway(api: Api) -> None:
     assert status == 404
     status, _, _ = await api.call("POST", notes, token=other["token"], json={"body": "Sneaky"})
     assert status == 404
+
+
+async def test_a_phone_typed_three_ways_finds_the_same_client_in_a_us_tenant(api: Api) -> None:
+    tenant = await api.sign_up(country="US")
+    token = tenant["token"]
+    ada = await api.create_client(token, first_name="Ada", phone="+1 212 555 0142")
+    await api.create_client(token, first_name="Other", phone="+1 212 555 0199")
+    for typed in ("(212) 555-0142", "+1 212 555 0142", "2125550142"):
+        status, page, _ = await api.call("GET", "/api/v1/clients", token=token, params={"q": typed})
+        assert status == 200, page
+        assert [c["id"] for c in page["items"]] == [ada["id"]], typed
+    status, body, _ = await api.call("GET", "/api/v1/clients", token=token, params={"q": "x" * 101})
+    assert (status, [e["field"] for e in body["errors"]]) == (422, ["q"])

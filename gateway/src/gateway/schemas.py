@@ -200,6 +200,9 @@ class PageQuery(Body):
 
 
 class ClientListQuery(PageQuery):
+    q: Annotated[str, StringConstraints(max_length=100)] = Field(
+        default="", description="A phone number in any format, the start of an email, or the starts of name words."
+    )
     include_deleted: bool = False
     status_id: Annotated[str, StringConstraints(max_length=40)] = ""
 

@@ -98,6 +98,8 @@ async def list_clients(request: web.Request, query: ClientListQuery, account: Ac
             page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
             include_deleted=query.include_deleted,
             status_id=query.status_id,
+            query=query.q,
+            default_region=account.country,
         )
     )
     return {"items": [client_json(c) for c in reply.clients], "next_page_token": reply.page.next_page_token or None}

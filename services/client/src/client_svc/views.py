@@ -6,11 +6,12 @@ import base64
 import uuid
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, func, or_, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from client_svc.adapters.orm import client_note_revisions, client_notes, client_statuses, clients
+from client_svc.domain.search import ClientSearch, like_prefix
 from platform_core.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
@@ -35,6 +36,21 @@ _CLIENTS = clients.outerjoin(
     client_statuses,
     (client_statuses.c.tenant_id == clients.c.tenant_id) & (client_statuses.c.id == clients.c.status_id),
 )
+
+
+def _search_conditions(search: ClientSearch) -> list[ColumnElement[bool]]:
+    """Each condition is served by an index of migration 0005."""
+    if search.phone:
+        return [clients.c.phone == search.phone]
+    if search.email_prefix:
+        return [func.lower(clients.c.email).like(like_prefix(search.email_prefix), escape="\\")]
+    return [
+        or_(
+            func.lower(clients.c.first_name).like(like_prefix(word), escape="\\"),
+            func.lower(clients.c.last_name).like(like_prefix(word), escape="\\"),
+        )
+        for word in search.name_prefixes
+    ]
 
 
 async def client_by_id(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Row[Any] | None:
@@ -71,9 +87,12 @@ async def list_clients(
     after: uuid.UUID | None,
     include_deleted: bool = False,
     status_id: uuid.UUID | None = None,
+    search: ClientSearch | None = None,
 ) -> tuple[list[Row[Any]], uuid.UUID | None]:
     """Newest first (ids are UUIDv7), keyset-paginated: a page costs the same at any depth."""
     query = select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id)
+    if search is not None:
+        query = query.where(*_search_conditions(search))
     if status_id is not None:
         query = query.where(clients.c.status_id == status_id)
     if not include_deleted:

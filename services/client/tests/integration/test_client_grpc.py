@@ -269,3 +269,28 @@ async def test_notes_are_added_edited_with_history_and_listed_newest_first(stub:
     with bind_call_context(staff(uuid.uuid4())), pytest.raises(grpc.aio.AioRpcError) as exc:
         await stub.ListClientNotes(pb.ListClientNotesRequest(client_id=client.id))
     assert exc.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_search_by_phone_in_any_format_email_prefix_and_name_prefixes(stub: pb_grpc.ClientServiceStub) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        ada = await stub.CreateClient(
+            pb.CreateClientRequest(
+                first_name="Ada", last_name="Lovelace", email="ada@example.com", phone="2125550142", default_region="US"
+            )
+        )
+        await stub.CreateClient(pb.CreateClientRequest(first_name="Adam", last_name="Smith", email="adam@example.org"))
+        await stub.CreateClient(pb.CreateClientRequest(first_name="100%", last_name="Sure"))
+
+        async def found(query: str) -> list[str]:
+            reply = await stub.ListClients(pb.ListClientsRequest(query=query, default_region="US"))
+            return [f"{c.first_name} {c.last_name}" for c in reply.clients]
+
+        for typed in ("(212) 555-0142", "+1 212 555 0142", "2125550142"):
+            assert await found(typed) == ["Ada Lovelace"], typed
+        assert await found("ada@") == ["Ada Lovelace"]
+        assert sorted(await found("ada")) == ["Ada Lovelace", "Adam Smith"]
+        assert await found("ada love") == ["Ada Lovelace"]
+        assert await found("smi") == ["Adam Smith"]
+        assert await found("10") == ["100% Sure"]
+        assert await found("_%") == []  # wildcards typed are literal
+        assert ada.phone == "+12125550142"

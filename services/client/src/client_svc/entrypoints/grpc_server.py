@@ -18,6 +18,7 @@ from client_svc import views
 from client_svc.domain import commands
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
+from client_svc.domain.search import read_search
 from client_svc.domain.statuses import ClientStatus
 from client_svc.service_layer import handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
@@ -156,6 +157,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             after=after,
             include_deleted=request.include_deleted,
             status_id=_status_id(request.status_id) if request.status_id else None,
+            search=read_search(request.query, request.default_region),
         )
         return pb.ListClientsResponse(
             clients=[client_message(r) for r in rows],

@@ -324,10 +324,16 @@ class ListClientsRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     INCLUDE_DELETED_FIELD_NUMBER: _builtins.int
     STATUS_ID_FIELD_NUMBER: _builtins.int
+    QUERY_FIELD_NUMBER: _builtins.int
+    DEFAULT_REGION_FIELD_NUMBER: _builtins.int
     include_deleted: _builtins.bool
     """Deleted clients are left out unless asked for."""
     status_id: _builtins.str
     """Only clients with this status, when set."""
+    query: _builtins.str
+    """Search: a phone number in any format, the start of an email address, or the starts of name words."""
+    default_region: _builtins.str
+    """ISO 3166-1 alpha-2 region of the business, used to read a national phone number in `query`."""
     @_builtins.property
     def page(self) -> _types_pb2.PageRequest: ...
     def __init__(
@@ -336,10 +342,12 @@ class ListClientsRequest(_message.Message):
         page: _types_pb2.PageRequest | None = ...,
         include_deleted: _builtins.bool = ...,
         status_id: _builtins.str = ...,
+        query: _builtins.str = ...,
+        default_region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_deleted", b"include_deleted", "page", b"page", "status_id", b"status_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_region", b"default_region", "include_deleted", b"include_deleted", "page", b"page", "query", b"query", "status_id", b"status_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
