@@ -185,3 +185,41 @@ async def test_a_phone_typed_three_ways_finds_the_same_client_in_a_us_tenant(api
         assert [c["id"] for c in page["items"]] == [ada["id"]], typed
     status, body, _ = await api.call("GET", "/api/v1/clients", token=token, params={"q": "x" * 101})
     assert (status, [e["field"] for e in body["errors"]]) == (422, ["q"])
+
+
+async def test_assigned_staff_and_my_clients(api: Api) -> None:
+    tenant, other = await api.sign_up(), await api.sign_up()
+    owner = tenant["token"]
+    email = f"staff-{uuid.uuid4().hex[:8]}@example.com"
+    _, member, _ = await api.call(
+        "POST",
+        "/api/v1/staff",
+        token=owner,
+        json={"email": email, "password": "correct horse battery", "role": "staff"},
+    )
+    _, tokens, _ = await api.call(
+        "POST", "/api/v1/auth/staff/login", json={"email": email, "password": "correct horse battery"}
+    )
+    staff = tokens["access_token"]
+    mine = await api.create_client(owner, first_name="Mine")
+    await api.create_client(owner, first_name="Someone else's")
+
+    status, assigned, _ = await api.call(
+        "PUT", f"/api/v1/clients/{mine['id']}/staff", token=owner, json={"staff_ids": [member["id"]]}
+    )
+    assert (status, assigned["assigned_staff_ids"]) == (200, [member["id"]])
+    status, page, _ = await api.call("GET", "/api/v1/clients", token=staff, params={"assigned_to": "me"})
+    assert [c["id"] for c in page["items"]] == [mine["id"]]
+
+    outsider = other["owner"]["id"]
+    for bad in ([outsider], ["not-an-id"], [str(uuid.uuid4())]):
+        status, body, _ = await api.call(
+            "PUT", f"/api/v1/clients/{mine['id']}/staff", token=owner, json={"staff_ids": bad}
+        )
+        assert (status, [e["field"] for e in body["errors"]]) == (422, ["staff_ids"]), bad
+
+    async def recorded() -> bool:
+        _, timeline, _ = await api.call("GET", f"/api/v1/clients/{mine['id']}/activity", token=owner)
+        return any(e["summary"] == "Details changed: assigned staff" for e in timeline["items"])
+
+    await wait_until(recorded, timeout=10)

@@ -159,6 +159,11 @@ class ClientOut(Out):
     version: int = Field(description="Incremented on every change.")
     status_id: str | None
     status_label: str | None
+    assigned_staff_ids: list[str] = Field(description="Staff users assigned to this client.")
+
+
+class ClientStaffBody(Body):
+    staff_ids: Annotated[list[str], Field(max_length=20)]
 
 
 class ClientStatusOut(Out):
@@ -205,6 +210,9 @@ class ClientListQuery(PageQuery):
     )
     include_deleted: bool = False
     status_id: Annotated[str, StringConstraints(max_length=40)] = ""
+    assigned_to: Annotated[str, StringConstraints(max_length=40)] = Field(
+        default="", description='"me" or a staff user id: only the clients assigned to them.'
+    )
 
 
 class ClientPage(Out):

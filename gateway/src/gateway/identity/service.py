@@ -31,6 +31,14 @@ from platform_core.ids import new_id
 BAD_CREDENTIALS = "invalid email or password"
 
 
+def _is_uuid(raw: str) -> bool:
+    try:
+        uuid.UUID(raw)
+        return True
+    except ValueError:
+        return False
+
+
 class LoginThrottled(LimitExceeded):
     def __init__(self, retry_after: int) -> None:
         super().__init__("too many failed sign-in attempts; try again later", reason="LOGIN_THROTTLED")
@@ -401,6 +409,22 @@ class IdentityService:
                 "portal", account_id, invitation.tenant_id, client_id=invitation.client_id, country=invitation.country
             )
             return await self._issue(conn, account, family_id=new_id())
+
+    async def unknown_staff(self, tenant_id: uuid.UUID, staff_ids: list[str]) -> set[str]:
+        """The ids among ``staff_ids`` that are not active staff of this tenant."""
+        wanted = set(staff_ids)
+        parsed = {raw for raw in wanted if _is_uuid(raw)}
+        if not parsed:
+            return wanted
+        async with self._engine.connect() as conn:
+            known = {
+                str(row.id)
+                for row in await conn.execute(
+                    text("SELECT id FROM staff_users WHERE tenant_id = :t AND active AND id = ANY(:ids)"),
+                    {"t": tenant_id, "ids": [uuid.UUID(raw) for raw in parsed]},
+                )
+            }
+        return wanted - {raw for raw in parsed if str(uuid.UUID(raw)) in known}
 
     async def tenant_exists(self, tenant_id: uuid.UUID) -> bool:
         async with self._engine.connect() as conn:

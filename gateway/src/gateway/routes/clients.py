@@ -18,6 +18,7 @@ from gateway.schemas import (
     ClientListQuery,
     ClientOut,
     ClientPage,
+    ClientStaffBody,
     CreateClientBody,
     OnlineBookingBlockBody,
     PageQuery,
@@ -45,6 +46,7 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
         "version": client.version,
         "status_id": client.status_id or None,
         "status_label": client.status_label or None,
+        "assigned_staff_ids": list(client.assigned_staff_ids),
     }
 
 
@@ -100,6 +102,7 @@ async def list_clients(request: web.Request, query: ClientListQuery, account: Ac
             status_id=query.status_id,
             query=query.q,
             default_region=account.country,
+            assigned_staff_id=str(account.id) if query.assigned_to == "me" else query.assigned_to,
         )
     )
     return {"items": [client_json(c) for c in reply.clients], "next_page_token": reply.page.next_page_token or None}
@@ -236,5 +239,24 @@ async def set_online_booking_block(
 ) -> dict[str, Any]:
     client = await request.app[BACKENDS].clients.SetOnlineBookingBlocked(
         client_pb.SetOnlineBookingBlockedRequest(id=client_id_of(request), blocked=body.blocked, reason=body.reason)
+    )
+    return client_json(client)
+
+
+@api.route(
+    "PUT",
+    "/api/v1/clients/{client_id}/staff",
+    summary="Set the staff members assigned to a client",
+    tag="clients",
+    body=ClientStaffBody,
+    response=ClientOut,
+    errors=(409,),
+)
+async def set_client_staff(request: web.Request, body: ClientStaffBody, account: Account) -> dict[str, Any]:
+    unknown = await request.app[IDENTITY].unknown_staff(account.tenant_id, body.staff_ids)
+    if unknown:
+        raise InvalidArgument.single("staff_ids", f"not staff of this business: {', '.join(sorted(unknown))}")
+    client = await request.app[BACKENDS].clients.SetClientStaff(
+        client_pb.SetClientStaffRequest(id=client_id_of(request), staff_ids=body.staff_ids)
     )
     return client_json(client)

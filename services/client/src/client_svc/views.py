@@ -6,18 +6,24 @@ import base64
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, text
+from sqlalchemy import ColumnElement, exists, func, literal_column, or_, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from client_svc.adapters.orm import client_note_revisions, client_notes, client_statuses, clients
+from client_svc.adapters.orm import (
+    client_note_revisions,
+    client_notes,
+    client_staff_assignments,
+    client_statuses,
+    clients,
+)
 from client_svc.domain.search import ClientSearch, like_prefix
 from platform_core.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
-_COLUMNS = (
+_COLUMNS: tuple[Any, ...] = (
     clients.c.id,
     clients.c.first_name,
     clients.c.last_name,
@@ -30,6 +36,10 @@ _COLUMNS = (
     clients.c.version,
     clients.c.status_id,
     client_statuses.c.label.label("status_label"),
+    literal_column(
+        "ARRAY(SELECT a.staff_id FROM client_staff_assignments a "
+        "WHERE a.tenant_id = clients.tenant_id AND a.client_id = clients.id ORDER BY a.assigned_at)"
+    ).label("assigned_staff_ids"),
 )
 # The status label rides along with every client read.
 _CLIENTS = clients.outerjoin(
@@ -88,11 +98,17 @@ async def list_clients(
     include_deleted: bool = False,
     status_id: uuid.UUID | None = None,
     search: ClientSearch | None = None,
+    assigned_staff_id: uuid.UUID | None = None,
 ) -> tuple[list[Row[Any]], uuid.UUID | None]:
     """Newest first (ids are UUIDv7), keyset-paginated: a page costs the same at any depth."""
     query = select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id)
     if search is not None:
         query = query.where(*_search_conditions(search))
+    if assigned_staff_id is not None:
+        a = client_staff_assignments
+        query = query.where(
+            exists().where(a.c.tenant_id == tenant_id, a.c.staff_id == assigned_staff_id, a.c.client_id == clients.c.id)
+        )
     if status_id is not None:
         query = query.where(clients.c.status_id == status_id)
     if not include_deleted:

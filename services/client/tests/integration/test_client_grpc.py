@@ -294,3 +294,20 @@ async def test_search_by_phone_in_any_format_email_prefix_and_name_prefixes(stub
         assert await found("10") == ["100% Sure"]
         assert await found("_%") == []  # wildcards typed are literal
         assert ada.phone == "+12125550142"
+
+
+async def test_staff_assignment_and_my_clients(stub: pb_grpc.ClientServiceStub) -> None:
+    alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
+    with bind_call_context(staff(uuid.uuid4())):
+        mine = await stub.CreateClient(pb.CreateClientRequest(first_name="Mine"))
+        await stub.CreateClient(pb.CreateClientRequest(first_name="Not mine"))
+        assigned = await stub.SetClientStaff(pb.SetClientStaffRequest(id=mine.id, staff_ids=[alice, bob, alice]))
+        assert list(assigned.assigned_staff_ids) == [alice, bob]
+        only_alice = await stub.ListClients(pb.ListClientsRequest(assigned_staff_id=alice))
+        assert [c.id for c in only_alice.clients] == [mine.id]
+        reassigned = await stub.SetClientStaff(pb.SetClientStaffRequest(id=mine.id, staff_ids=[bob]))
+        assert list(reassigned.assigned_staff_ids) == [bob]
+        assert not (await stub.ListClients(pb.ListClientsRequest(assigned_staff_id=alice))).clients
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stub.SetClientStaff(pb.SetClientStaffRequest(id=mine.id, staff_ids=["nobody"]))
+        assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT

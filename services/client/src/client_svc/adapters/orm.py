@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, Column, DateTime, ForeignKeyConstraint, Integer,
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import registry, relationship
 
-from client_svc.domain.model import Client
+from client_svc.domain.model import Client, StaffAssignment
 from client_svc.domain.notes import Note, NoteRevision
 from client_svc.domain.statuses import ClientStatus
 from platform_core.orm import map_aggregate
@@ -44,6 +44,16 @@ client_statuses = Table(
 )
 
 
+client_staff_assignments = Table(
+    "client_staff_assignments",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("staff_id", UUID(as_uuid=True), primary_key=True),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
+)
+
 client_notes = Table(
     "client_notes",
     metadata,
@@ -68,7 +78,16 @@ client_note_revisions = Table(
 
 
 def start_mappers() -> None:
-    map_aggregate(mapper_registry, Client, clients, version_column="version")
+    map_aggregate(mapper_registry, StaffAssignment, client_staff_assignments)
+    map_aggregate(
+        mapper_registry,
+        Client,
+        clients,
+        version_column="version",
+        properties={
+            "assignments": relationship(StaffAssignment, lazy="selectin", cascade="all, delete-orphan"),
+        },
+    )
     map_aggregate(mapper_registry, ClientStatus, client_statuses)
     map_aggregate(mapper_registry, NoteRevision, client_note_revisions)
     map_aggregate(

@@ -99,3 +99,10 @@ class EditClientNote:
     editor_id: str
     editor_role: str
     body: str
+
+
+@dataclass(frozen=True)
+class SetClientStaff:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    staff_ids: tuple[uuid.UUID, ...]

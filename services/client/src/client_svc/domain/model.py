@@ -15,6 +15,15 @@ from platform_core.errors import FailedPrecondition, FieldViolation, InvalidArgu
 MAX_NAME_LENGTH = 100
 MAX_REQUEST_ID_LENGTH = 200
 MAX_REASON_LENGTH = 500
+MAX_ASSIGNED_STAFF = 20
+
+
+@dataclass(eq=False)
+class StaffAssignment:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    staff_id: uuid.UUID
+    assigned_at: datetime
 
 
 class _Checked:
@@ -76,6 +85,7 @@ class Client:
     online_booking_blocked: bool = False
     version: int = 1
     status_id: uuid.UUID | None = None
+    assignments: list[StaffAssignment] = field(default_factory=list)
     events: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -208,6 +218,37 @@ class Client:
                 from_label=previous.label if previous else "",
                 to_status_id=to.id,
                 to_label=to.label,
+                occurred_at=now,
+            )
+        )
+
+    @property
+    def assigned_staff_ids(self) -> list[uuid.UUID]:
+        return [a.staff_id for a in sorted(self.assignments, key=lambda a: a.assigned_at)]
+
+    def assign_staff(self, staff_ids: list[uuid.UUID], *, now: datetime) -> None:
+        """Replace who is assigned; records ClientUpdated when the set changes."""
+        self._require_live()
+        wanted = list(dict.fromkeys(staff_ids))
+        if len(wanted) > MAX_ASSIGNED_STAFF:
+            raise InvalidArgument.single("staff_ids", f"at most {MAX_ASSIGNED_STAFF} staff members per client")
+        if set(wanted) == set(self.assigned_staff_ids):
+            return
+        kept = [a for a in self.assignments if a.staff_id in wanted]
+        have = {a.staff_id for a in kept}
+        self.assignments[:] = kept + [
+            StaffAssignment(self.tenant_id, self.id, staff_id, now) for staff_id in wanted if staff_id not in have
+        ]
+        self._touch(now)
+        self.events.append(
+            events.ClientUpdated(
+                tenant_id=self.tenant_id,
+                client_id=self.id,
+                changed_fields=("assigned_staff",),
+                first_name=self.first_name,
+                last_name=self.last_name,
+                email=self.email,
+                phone=self.phone,
                 occurred_at=now,
             )
         )

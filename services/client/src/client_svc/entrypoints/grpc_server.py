@@ -49,6 +49,7 @@ def client_message(row: Any) -> pb.Client:
         version=row.version,
         status_id=str(row.status_id or ""),
         status_label=row.status_label or "",
+        assigned_staff_ids=[str(s) for s in row.assigned_staff_ids or ()],
     )
 
 
@@ -85,6 +86,13 @@ def status_message(status: ClientStatus) -> pb.ClientStatus:
         is_default=status.is_default,
         archived=status.archived,
     )
+
+
+def _staff_id(raw: str, field: str = "assigned_staff_id") -> uuid.UUID:
+    staff_id = parse_uuid(raw)
+    if staff_id is None:
+        raise InvalidArgument.single(field, "is not a staff id")
+    return staff_id
 
 
 def _status_id(raw: str, field: str = "status_id") -> uuid.UUID:
@@ -158,6 +166,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             include_deleted=request.include_deleted,
             status_id=_status_id(request.status_id) if request.status_id else None,
             search=read_search(request.query, request.default_region),
+            assigned_staff_id=_staff_id(request.assigned_staff_id) if request.assigned_staff_id else None,
         )
         return pb.ListClientsResponse(
             clients=[client_message(r) for r in rows],
@@ -303,3 +312,9 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
                 for r in rows
             ],
         )
+
+    async def SetClientStaff(self, request: pb.SetClientStaffRequest, context: grpc.aio.ServicerContext) -> pb.Client:
+        command = commands.SetClientStaff(
+            _require_staff(), _client_id(request.id), tuple(_staff_id(raw, "staff_ids") for raw in request.staff_ids)
+        )
+        return await self._read(await handlers.set_client_staff(command, self._uow_factory()))

@@ -154,3 +154,9 @@ async def edit_note(cmd: commands.EditClientNote, uow: ClientUnitOfWork) -> Note
         note.edit(cmd.body, editor_id=cmd.editor_id, editor_role=cmd.editor_role, now=datetime.now(UTC))
         await uow.commit()
         return note
+
+
+async def set_client_staff(cmd: commands.SetClientStaff, uow: ClientUnitOfWork) -> Client:
+    return await _change(
+        cmd.tenant_id, cmd.client_id, uow, lambda client, now: client.assign_staff(list(cmd.staff_ids), now=now)
+    )

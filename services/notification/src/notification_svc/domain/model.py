@@ -69,7 +69,13 @@ def client_created_summary(first_name: str, last_name: str) -> str:
     return f"Client {display_name(first_name, last_name)} was added"
 
 
-_FIELD_LABELS = {"first_name": "first name", "last_name": "last name", "email": "email", "phone": "phone"}
+_FIELD_LABELS = {
+    "first_name": "first name",
+    "last_name": "last name",
+    "email": "email",
+    "phone": "phone",
+    "assigned_staff": "assigned staff",
+}
 
 
 def client_updated_summary(changed_fields: list[str]) -> str:

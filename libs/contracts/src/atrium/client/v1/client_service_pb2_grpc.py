@@ -76,6 +76,11 @@ class ClientServiceStub:
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStatusRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
+        self.SetClientStaff = channel.unary_unary(
+                '/atrium.client.v1.ClientService/SetClientStaff',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStaffRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+                _registered_method=True)
         self.ListClientStatuses = channel.unary_unary(
                 '/atrium.client.v1.ClientService/ListClientStatuses',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesRequest.SerializeToString,
@@ -175,6 +180,13 @@ class ClientServiceServicer:
 
     def SetClientStatus(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetClientStaff(self, request, context):
+        """Replaces the set of staff members assigned to the client.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -279,6 +291,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
             'SetClientStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.SetClientStatus,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStatusRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
+            ),
+            'SetClientStaff': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetClientStaff,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStaffRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
             ),
             'ListClientStatuses': grpc.unary_unary_rpc_method_handler(
@@ -544,6 +561,33 @@ class ClientService:
             target,
             '/atrium.client.v1.ClientService/SetClientStatus',
             atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStatusRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetClientStaff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/SetClientStaff',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStaffRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
             options,
             channel_credentials,

@@ -46,6 +46,8 @@ class ClientServiceStub:
     SetOnlineBookingBlocked: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.SetOnlineBookingBlockedRequest, _client_service_pb2.Client]
     """Blocks (or unblocks) the client from booking online; staff can still book for them."""
     SetClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.SetClientStatusRequest, _client_service_pb2.Client]
+    SetClientStaff: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.SetClientStaffRequest, _client_service_pb2.Client]
+    """Replaces the set of staff members assigned to the client."""
     ListClientStatuses: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]
     """The tenant's client statuses: a ready-made set (Lead, Active, Inactive) the tenant renames,
     extends, reorders and archives. Archived statuses stay on the clients that have them.
@@ -80,6 +82,8 @@ class ClientServiceAsyncStub(ClientServiceStub):
     SetOnlineBookingBlocked: _aio.UnaryUnaryMultiCallable[_client_service_pb2.SetOnlineBookingBlockedRequest, _client_service_pb2.Client]  # type: ignore[assignment]
     """Blocks (or unblocks) the client from booking online; staff can still book for them."""
     SetClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.SetClientStatusRequest, _client_service_pb2.Client]  # type: ignore[assignment]
+    SetClientStaff: _aio.UnaryUnaryMultiCallable[_client_service_pb2.SetClientStaffRequest, _client_service_pb2.Client]  # type: ignore[assignment]
+    """Replaces the set of staff members assigned to the client."""
     ListClientStatuses: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]  # type: ignore[assignment]
     """The tenant's client statuses: a ready-made set (Lead, Active, Inactive) the tenant renames,
     extends, reorders and archives. Archived statuses stay on the clients that have them.
@@ -159,6 +163,14 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _client_service_pb2.SetClientStatusRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]: ...
+
+    @_abc_1.abstractmethod
+    def SetClientStaff(
+        self,
+        request: _client_service_pb2.SetClientStaffRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]:
+        """Replaces the set of staff members assigned to the client."""
 
     @_abc_1.abstractmethod
     def ListClientStatuses(
