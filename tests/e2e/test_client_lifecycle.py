@@ -223,3 +223,17 @@ async def test_assigned_staff_and_my_clients(api: Api) -> None:
         return any(e["summary"] == "Details changed: assigned staff" for e in timeline["items"])
 
     await wait_until(recorded, timeout=10)
+
+
+async def test_tags_through_the_gateway(api: Api) -> None:
+    tenant = await api.sign_up()
+    token = tenant["token"]
+    client = await api.create_client(token, first_name="Tagged")
+    status, tagged, _ = await api.call(
+        "PUT", f"/api/v1/clients/{client['id']}/tags", token=token, json={"tags": ["VIP", " walk-in "]}
+    )
+    assert (status, tagged["tags"]) == (200, ["VIP", "walk-in"])
+    _, page, _ = await api.call("GET", "/api/v1/clients", token=token, params={"tag": "VIP"})
+    assert [c["id"] for c in page["items"]] == [client["id"]]
+    status, body, _ = await api.call("PUT", f"/api/v1/clients/{client['id']}/tags", token=token, json={"tags": [""]})
+    assert status == 422 and body["errors"][0]["field"].startswith("tags")

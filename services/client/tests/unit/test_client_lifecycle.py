@@ -73,3 +73,19 @@ def test_blocking_online_booking_is_idempotent() -> None:
     assert c.events[0].reason == "no-shows"
     with pytest.raises(InvalidArgument):
         c.set_online_booking_blocked(True, reason="x" * 501, now=LATER)
+
+
+def test_tags_are_tidied_deduplicated_whatever_the_case_and_recorded_once() -> None:
+    c = client()
+    c.set_tags(["  VIP ", "vip", "Walk-in", "new   client"], now=LATER)
+    assert c.tags == ["new client", "VIP", "Walk-in"]
+    c.set_tags(["Walk-in", "VIP", "new client"], now=LATER)  # the same tags in another order: no change
+    [event] = c.events
+    assert isinstance(event, events.ClientUpdated) and event.changed_fields == ("tags",)
+    c.set_tags(["walk-in", "VIP", "new client"], now=LATER)  # a new spelling replaces the old one
+    assert c.tags == ["new client", "VIP", "walk-in"]
+    assert len(c.events) == 2
+    with pytest.raises(InvalidArgument):
+        c.set_tags(["x" * 41], now=LATER)
+    with pytest.raises(InvalidArgument):
+        c.set_tags([f"t{i}" for i in range(31)], now=LATER)

@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, Column, DateTime, ForeignKeyConstraint, Integer,
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import registry, relationship
 
-from client_svc.domain.model import Client, StaffAssignment
+from client_svc.domain.model import Client, ClientTag, StaffAssignment
 from client_svc.domain.notes import Note, NoteRevision
 from client_svc.domain.statuses import ClientStatus
 from platform_core.orm import map_aggregate
@@ -54,6 +54,15 @@ client_staff_assignments = Table(
     ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
 )
 
+client_tags = Table(
+    "client_tags",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("tag", Text, primary_key=True),
+    ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
+)
+
 client_notes = Table(
     "client_notes",
     metadata,
@@ -79,6 +88,7 @@ client_note_revisions = Table(
 
 def start_mappers() -> None:
     map_aggregate(mapper_registry, StaffAssignment, client_staff_assignments)
+    map_aggregate(mapper_registry, ClientTag, client_tags)
     map_aggregate(
         mapper_registry,
         Client,
@@ -86,6 +96,7 @@ def start_mappers() -> None:
         version_column="version",
         properties={
             "assignments": relationship(StaffAssignment, lazy="selectin", cascade="all, delete-orphan"),
+            "tag_rows": relationship(ClientTag, lazy="selectin", cascade="all, delete-orphan"),
         },
     )
     map_aggregate(mapper_registry, ClientStatus, client_statuses)

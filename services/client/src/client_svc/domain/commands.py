@@ -106,3 +106,10 @@ class SetClientStaff:
     tenant_id: uuid.UUID
     client_id: uuid.UUID
     staff_ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True)
+class SetClientTags:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    tags: tuple[str, ...]

@@ -16,6 +16,15 @@ MAX_NAME_LENGTH = 100
 MAX_REQUEST_ID_LENGTH = 200
 MAX_REASON_LENGTH = 500
 MAX_ASSIGNED_STAFF = 20
+MAX_TAGS = 30
+MAX_TAG_LENGTH = 40
+
+
+@dataclass(eq=False)
+class ClientTag:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    tag: str
 
 
 @dataclass(eq=False)
@@ -86,6 +95,7 @@ class Client:
     version: int = 1
     status_id: uuid.UUID | None = None
     assignments: list[StaffAssignment] = field(default_factory=list)
+    tag_rows: list[ClientTag] = field(default_factory=list)
     events: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -158,19 +168,7 @@ class Client:
             return
         for name in changed:
             setattr(self, name, proposed[name])
-        self._touch(now)
-        self.events.append(
-            events.ClientUpdated(
-                tenant_id=self.tenant_id,
-                client_id=self.id,
-                changed_fields=changed,
-                first_name=self.first_name,
-                last_name=self.last_name,
-                email=self.email,
-                phone=self.phone,
-                occurred_at=now,
-            )
-        )
+        self._record_update(changed, now)
 
     def delete(self, *, now: datetime) -> None:
         if self.is_deleted:
@@ -224,7 +222,31 @@ class Client:
 
     @property
     def assigned_staff_ids(self) -> list[uuid.UUID]:
-        return [a.staff_id for a in sorted(self.assignments, key=lambda a: a.assigned_at)]
+        return [a.staff_id for a in sorted(self.assignments, key=lambda a: (a.assigned_at, a.staff_id))]
+
+    @property
+    def tags(self) -> list[str]:
+        return sorted((t.tag for t in self.tag_rows), key=str.lower)
+
+    def set_tags(self, tags: list[str], *, now: datetime) -> None:
+        """Replace the tags: tidied, one per spelling whatever the case; ClientUpdated when they change."""
+        self._require_live()
+        wanted: dict[str, str] = {}
+        for raw in tags:
+            tag = " ".join(raw.split())
+            if not tag or len(tag) > MAX_TAG_LENGTH:
+                raise InvalidArgument.single("tags", f"each tag needs 1 to {MAX_TAG_LENGTH} characters")
+            wanted.setdefault(tag.lower(), tag)
+        if len(wanted) > MAX_TAGS:
+            raise InvalidArgument.single("tags", f"at most {MAX_TAGS} tags per client")
+        if sorted(wanted.values(), key=str.lower) == self.tags:
+            return
+        kept = [t for t in self.tag_rows if wanted.get(t.tag.lower()) == t.tag]
+        have = {t.tag.lower() for t in kept}
+        self.tag_rows[:] = kept + [
+            ClientTag(self.tenant_id, self.id, tag) for key, tag in wanted.items() if key not in have
+        ]
+        self._record_update(("tags",), now)
 
     def assign_staff(self, staff_ids: list[uuid.UUID], *, now: datetime) -> None:
         """Replace who is assigned; records ClientUpdated when the set changes."""
@@ -239,12 +261,15 @@ class Client:
         self.assignments[:] = kept + [
             StaffAssignment(self.tenant_id, self.id, staff_id, now) for staff_id in wanted if staff_id not in have
         ]
+        self._record_update(("assigned_staff",), now)
+
+    def _record_update(self, changed: tuple[str, ...], now: datetime) -> None:
         self._touch(now)
         self.events.append(
             events.ClientUpdated(
                 tenant_id=self.tenant_id,
                 client_id=self.id,
-                changed_fields=("assigned_staff",),
+                changed_fields=changed,
                 first_name=self.first_name,
                 last_name=self.last_name,
                 email=self.email,

@@ -50,6 +50,7 @@ def client_message(row: Any) -> pb.Client:
         status_id=str(row.status_id or ""),
         status_label=row.status_label or "",
         assigned_staff_ids=[str(s) for s in row.assigned_staff_ids or ()],
+        tags=list(row.tags or ()),
     )
 
 
@@ -167,6 +168,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             status_id=_status_id(request.status_id) if request.status_id else None,
             search=read_search(request.query, request.default_region),
             assigned_staff_id=_staff_id(request.assigned_staff_id) if request.assigned_staff_id else None,
+            tag=request.tag,
         )
         return pb.ListClientsResponse(
             clients=[client_message(r) for r in rows],
@@ -318,3 +320,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             _require_staff(), _client_id(request.id), tuple(_staff_id(raw, "staff_ids") for raw in request.staff_ids)
         )
         return await self._read(await handlers.set_client_staff(command, self._uow_factory()))
+
+    async def SetClientTags(self, request: pb.SetClientTagsRequest, context: grpc.aio.ServicerContext) -> pb.Client:
+        command = commands.SetClientTags(_require_staff(), _client_id(request.id), tuple(request.tags))
+        return await self._read(await handlers.set_client_tags(command, self._uow_factory()))

@@ -160,3 +160,9 @@ async def set_client_staff(cmd: commands.SetClientStaff, uow: ClientUnitOfWork) 
     return await _change(
         cmd.tenant_id, cmd.client_id, uow, lambda client, now: client.assign_staff(list(cmd.staff_ids), now=now)
     )
+
+
+async def set_client_tags(cmd: commands.SetClientTags, uow: ClientUnitOfWork) -> Client:
+    return await _change(
+        cmd.tenant_id, cmd.client_id, uow, lambda client, now: client.set_tags(list(cmd.tags), now=now)
+    )

@@ -75,6 +75,7 @@ _FIELD_LABELS = {
     "email": "email",
     "phone": "phone",
     "assigned_staff": "assigned staff",
+    "tags": "tags",
 }
 
 

@@ -37,6 +37,7 @@ class Client(_message.Message):
     STATUS_ID_FIELD_NUMBER: _builtins.int
     STATUS_LABEL_FIELD_NUMBER: _builtins.int
     ASSIGNED_STAFF_IDS_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
@@ -61,6 +62,10 @@ class Client(_message.Message):
     def assigned_staff_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Staff users (gateway accounts) assigned to this client."""
 
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Tags (categories), sorted case-insensitively."""
+
     def __init__(
         self,
         *,
@@ -77,14 +82,38 @@ class Client(_message.Message):
         status_id: _builtins.str = ...,
         status_label: _builtins.str = ...,
         assigned_staff_ids: _abc.Iterable[_builtins.str] | None = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deleted_at", b"deleted_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_ids", b"assigned_staff_ids", "created_at", b"created_at", "deleted_at", b"deleted_at", "email", b"email", "first_name", b"first_name", "id", b"id", "last_name", b"last_name", "online_booking_blocked", b"online_booking_blocked", "phone", b"phone", "status_id", b"status_id", "status_label", b"status_label", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_ids", b"assigned_staff_ids", "created_at", b"created_at", "deleted_at", b"deleted_at", "email", b"email", "first_name", b"first_name", "id", b"id", "last_name", b"last_name", "online_booking_blocked", b"online_booking_blocked", "phone", b"phone", "status_id", b"status_id", "status_label", b"status_label", "tags", b"tags", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Client: _TypeAlias = Client  # noqa: Y015
+
+@_typing.final
+class SetClientTagsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "tags", b"tags"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetClientTagsRequest: _TypeAlias = SetClientTagsRequest  # noqa: Y015
 
 @_typing.final
 class SetClientStaffRequest(_message.Message):
@@ -356,6 +385,7 @@ class ListClientsRequest(_message.Message):
     QUERY_FIELD_NUMBER: _builtins.int
     DEFAULT_REGION_FIELD_NUMBER: _builtins.int
     ASSIGNED_STAFF_ID_FIELD_NUMBER: _builtins.int
+    TAG_FIELD_NUMBER: _builtins.int
     include_deleted: _builtins.bool
     """Deleted clients are left out unless asked for."""
     status_id: _builtins.str
@@ -366,6 +396,8 @@ class ListClientsRequest(_message.Message):
     """ISO 3166-1 alpha-2 region of the business, used to read a national phone number in `query`."""
     assigned_staff_id: _builtins.str
     """Only clients assigned to this staff user, when set ("my clients")."""
+    tag: _builtins.str
+    """Only clients with this tag (case-insensitive), when set."""
     @_builtins.property
     def page(self) -> _types_pb2.PageRequest: ...
     def __init__(
@@ -377,10 +409,11 @@ class ListClientsRequest(_message.Message):
         query: _builtins.str = ...,
         default_region: _builtins.str = ...,
         assigned_staff_id: _builtins.str = ...,
+        tag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_id", b"assigned_staff_id", "default_region", b"default_region", "include_deleted", b"include_deleted", "page", b"page", "query", b"query", "status_id", b"status_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_id", b"assigned_staff_id", "default_region", b"default_region", "include_deleted", b"include_deleted", "page", b"page", "query", b"query", "status_id", b"status_id", "tag", b"tag"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -81,6 +81,11 @@ class ClientServiceStub:
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStaffRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
+        self.SetClientTags = channel.unary_unary(
+                '/atrium.client.v1.ClientService/SetClientTags',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientTagsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+                _registered_method=True)
         self.ListClientStatuses = channel.unary_unary(
                 '/atrium.client.v1.ClientService/ListClientStatuses',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesRequest.SerializeToString,
@@ -191,6 +196,13 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetClientTags(self, request, context):
+        """Replaces the client's tags (categories).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListClientStatuses(self, request, context):
         """The tenant's client statuses: a ready-made set (Lead, Active, Inactive) the tenant renames,
         extends, reorders and archives. Archived statuses stay on the clients that have them.
@@ -296,6 +308,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
             'SetClientStaff': grpc.unary_unary_rpc_method_handler(
                     servicer.SetClientStaff,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStaffRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
+            ),
+            'SetClientTags': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetClientTags,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientTagsRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
             ),
             'ListClientStatuses': grpc.unary_unary_rpc_method_handler(
@@ -588,6 +605,33 @@ class ClientService:
             target,
             '/atrium.client.v1.ClientService/SetClientStaff',
             atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStaffRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetClientTags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/SetClientTags',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientTagsRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
             options,
             channel_credentials,

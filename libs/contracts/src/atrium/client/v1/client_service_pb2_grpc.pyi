@@ -48,6 +48,8 @@ class ClientServiceStub:
     SetClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.SetClientStatusRequest, _client_service_pb2.Client]
     SetClientStaff: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.SetClientStaffRequest, _client_service_pb2.Client]
     """Replaces the set of staff members assigned to the client."""
+    SetClientTags: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.SetClientTagsRequest, _client_service_pb2.Client]
+    """Replaces the client's tags (categories)."""
     ListClientStatuses: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]
     """The tenant's client statuses: a ready-made set (Lead, Active, Inactive) the tenant renames,
     extends, reorders and archives. Archived statuses stay on the clients that have them.
@@ -84,6 +86,8 @@ class ClientServiceAsyncStub(ClientServiceStub):
     SetClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.SetClientStatusRequest, _client_service_pb2.Client]  # type: ignore[assignment]
     SetClientStaff: _aio.UnaryUnaryMultiCallable[_client_service_pb2.SetClientStaffRequest, _client_service_pb2.Client]  # type: ignore[assignment]
     """Replaces the set of staff members assigned to the client."""
+    SetClientTags: _aio.UnaryUnaryMultiCallable[_client_service_pb2.SetClientTagsRequest, _client_service_pb2.Client]  # type: ignore[assignment]
+    """Replaces the client's tags (categories)."""
     ListClientStatuses: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]  # type: ignore[assignment]
     """The tenant's client statuses: a ready-made set (Lead, Active, Inactive) the tenant renames,
     extends, reorders and archives. Archived statuses stay on the clients that have them.
@@ -171,6 +175,14 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]:
         """Replaces the set of staff members assigned to the client."""
+
+    @_abc_1.abstractmethod
+    def SetClientTags(
+        self,
+        request: _client_service_pb2.SetClientTagsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]:
+        """Replaces the client's tags (categories)."""
 
     @_abc_1.abstractmethod
     def ListClientStatuses(
