@@ -102,6 +102,12 @@ async def span_collector() -> AsyncIterator[SpanCollector]:
     await collector.stop()
 
 
+def restart_unit(stack: Stack, name: str) -> subprocess.Popen[bytes]:
+    """Start a unit again (after a test stopped it), exactly as the stack started it."""
+    unit = next(u for u in devstack.UNITS if u.name == name)
+    return _start(stack, name, [sys.executable, "-m", unit.module, "serve"], stack.env)
+
+
 def _start(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     log = open(stack.log_dir / f"{name}.log", "ab")
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

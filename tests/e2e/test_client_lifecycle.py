@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from platform_core.testing.plugin import wait_until
 
-from .conftest import Api
+from .conftest import Api, restart_unit, wait_ready
 
 
 async def kinds(api: Api, token: str, client_id: str) -> list[str]:
@@ -237,3 +238,43 @@ async def test_tags_through_the_gateway(api: Api) -> None:
     assert [c["id"] for c in page["items"]] == [client["id"]]
     status, body, _ = await api.call("PUT", f"/api/v1/clients/{client['id']}/tags", token=token, json={"tags": [""]})
     assert status == 422 and body["errors"][0]["field"].startswith("tags")
+
+
+async def test_the_card_composes_every_section_and_degrades_when_a_service_is_down(api: Api) -> None:
+    tenant = await api.sign_up()
+    token = tenant["token"]
+    client = await api.create_client(token, first_name="Carded")
+    await api.call("POST", f"/api/v1/clients/{client['id']}/notes", token=token, json={"body": "First"})
+    await api.call("POST", f"/api/v1/clients/{client['id']}/notes", token=token, json={"body": "Latest"})
+    await api.call(
+        "PUT", f"/api/v1/clients/{client['id']}/staff", token=token, json={"staff_ids": [tenant["owner"]["id"]]}
+    )
+    card_path = f"/api/v1/clients/{client['id']}/card"
+
+    async def timeline_has_entries() -> bool:
+        _, card, _ = await api.call("GET", card_path, token=token)
+        return card["timeline"]["status"] == "ok" and len(card["timeline"]["data"]["items"]) >= 2
+
+    await wait_until(timeline_has_entries, timeout=10)
+    status, card, _ = await api.call("GET", card_path, token=token)
+    assert status == 200
+    assert card["information"]["data"]["first_name"] == "Carded"
+    assert card["assigned_staff"]["data"] == [
+        {"id": tenant["owner"]["id"], "email": tenant["owner_email"], "role": "owner"}
+    ]
+    assert card["latest_note"]["data"]["body"] == "Latest"
+
+    status, _, _ = await api.call("GET", f"/api/v1/clients/{uuid.uuid4()}/card", token=token)
+    assert status == 404
+
+    notification = api.stack.processes["notification"]
+    notification.terminate()
+    await asyncio.to_thread(notification.wait, 15)
+    try:
+        status, card, _ = await api.call("GET", card_path, token=token)
+        assert status == 200
+        assert card["timeline"] == {"status": "unavailable", "data": None}
+        assert card["information"]["status"] == card["latest_note"]["status"] == "ok"
+    finally:
+        api.stack.processes["notification"] = restart_unit(api.stack, "notification")
+        await wait_ready(api.session, api.stack.base_url, api.stack.processes, api.stack.log_dir)

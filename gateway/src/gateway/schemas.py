@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
@@ -291,3 +291,16 @@ class NoteRevisionOut(Out):
 class NoteHistoryOut(Out):
     note_id: str
     revisions: list[NoteRevisionOut]
+
+
+class CardSection(Out):
+    status: Literal["ok", "unavailable"]
+    data: Any = None
+
+
+class ClientCardOut(Out):
+    client_id: str
+    information: CardSection = Field(description="The client record (ClientOut).")
+    assigned_staff: CardSection = Field(description="Assigned staff members: id, email, role.")
+    latest_note: CardSection = Field(description="The most recent note (NoteOut) or null.")
+    timeline: CardSection = Field(description="The first page of the activity timeline (ActivityPage).")

@@ -426,6 +426,19 @@ class IdentityService:
             }
         return wanted - {raw for raw in parsed if str(uuid.UUID(raw)) in known}
 
+    async def staff_members(self, tenant_id: uuid.UUID, staff_ids: list[str]) -> list[dict[str, str]]:
+        """id, email and role of these staff users of the tenant, in the order given (unknown ids skipped)."""
+        ids = [uuid.UUID(raw) for raw in staff_ids if _is_uuid(raw)]
+        if not ids:
+            return []
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT id, email, role FROM staff_users WHERE tenant_id = :t AND id = ANY(:ids)"),
+                {"t": tenant_id, "ids": ids},
+            )
+            found = {row.id: {"id": str(row.id), "email": row.email, "role": row.role} for row in rows}
+        return [found[i] for i in ids if i in found]
+
     async def tenant_exists(self, tenant_id: uuid.UUID) -> bool:
         async with self._engine.connect() as conn:
             return bool(await conn.scalar(text("SELECT 1 FROM tenants WHERE id = :id"), {"id": tenant_id}))

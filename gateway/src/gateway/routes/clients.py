@@ -117,18 +117,7 @@ async def get_client(request: web.Request, account: Account) -> dict[str, Any]:
     return client_json(client)
 
 
-async def activity_page(request: web.Request, client_id: str, query: PageQuery) -> dict[str, Any]:
-    backends = request.app[BACKENDS]
-    # The client lookup proves the record is this tenant's; both calls run at once.
-    _, reply = await asyncio.gather(
-        backends.clients.GetClient(client_pb.GetClientRequest(id=client_id)),
-        backends.notifications.ListClientActivity(
-            notification_pb.ListClientActivityRequest(
-                client_id=client_id,
-                page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
-            )
-        ),
-    )
+def activity_json(reply: notification_pb.ListClientActivityResponse) -> dict[str, Any]:
     return {
         "items": [
             {
@@ -142,6 +131,21 @@ async def activity_page(request: web.Request, client_id: str, query: PageQuery) 
         ],
         "next_page_token": reply.page.next_page_token or None,
     }
+
+
+async def activity_page(request: web.Request, client_id: str, query: PageQuery) -> dict[str, Any]:
+    backends = request.app[BACKENDS]
+    # The client lookup proves the record is this tenant's; both calls run at once.
+    _, reply = await asyncio.gather(
+        backends.clients.GetClient(client_pb.GetClientRequest(id=client_id)),
+        backends.notifications.ListClientActivity(
+            notification_pb.ListClientActivityRequest(
+                client_id=client_id,
+                page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
+            )
+        ),
+    )
+    return activity_json(reply)
 
 
 @api.route(

@@ -1,0 +1,86 @@
+"""The client card: one view of a client composed from the services in parallel.
+
+A section whose service is down or slow is marked unavailable; the card itself still renders. Only the
+client service's own "not found" makes the whole card a 404 (another tenant's client looks missing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+import grpc
+from aiohttp import web
+
+from atrium.client.v1 import client_service_pb2 as client_pb
+from atrium.common.v1 import types_pb2
+from atrium.notification.v1 import notification_service_pb2 as notification_pb
+from gateway.dependencies import BACKENDS, IDENTITY
+from gateway.identity.model import Account
+from gateway.routes.clients import activity_json, client_id_of, client_json
+from gateway.routes.notes import note_json
+from gateway.routes.registry import api
+from gateway.schemas import ClientCardOut
+
+# A card must render promptly even when a service hangs.
+SECTION_DEADLINE_SECONDS = 2.0
+TIMELINE_PAGE = 20
+UNAVAILABLE = {"status": "unavailable", "data": None}
+
+
+def ok(data: Any) -> dict[str, Any]:
+    return {"status": "ok", "data": data}
+
+
+async def _section(call: Awaitable[Any]) -> Any:
+    """The reply, or the exception (a section failing must not fail the card)."""
+    try:
+        return await call
+    except (grpc.aio.AioRpcError, OSError, TimeoutError) as exc:
+        return exc
+
+
+@api.route(
+    "GET",
+    "/api/v1/clients/{client_id}/card",
+    summary="The client card: information, assigned staff, latest note and timeline, composed in parallel",
+    tag="clients",
+    response=ClientCardOut,
+    description="Each section has status ok or unavailable: a service being down degrades its section only.",
+)
+async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
+    client_id = client_id_of(request)
+    backends = request.app[BACKENDS]
+    deadline = SECTION_DEADLINE_SECONDS
+    client, notes, activity = await asyncio.gather(
+        _section(backends.clients.GetClient(client_pb.GetClientRequest(id=client_id), timeout=deadline)),
+        _section(
+            backends.clients.ListClientNotes(
+                client_pb.ListClientNotesRequest(client_id=client_id, page=types_pb2.PageRequest(page_size=1)),
+                timeout=deadline,
+            )
+        ),
+        _section(
+            backends.notifications.ListClientActivity(
+                notification_pb.ListClientActivityRequest(
+                    client_id=client_id, page=types_pb2.PageRequest(page_size=TIMELINE_PAGE)
+                ),
+                timeout=deadline,
+            )
+        ),
+    )
+    if isinstance(client, grpc.aio.AioRpcError) and client.code() == grpc.StatusCode.NOT_FOUND:
+        raise client  # the problem middleware answers 404
+    card: dict[str, Any] = {"client_id": client_id}
+    if isinstance(client, BaseException):
+        card["information"] = card["assigned_staff"] = UNAVAILABLE
+    else:
+        card["information"] = ok(client_json(client))
+        staff = await request.app[IDENTITY].staff_members(account.tenant_id, list(client.assigned_staff_ids))
+        card["assigned_staff"] = ok(staff)
+    card["latest_note"] = (
+        UNAVAILABLE if isinstance(notes, BaseException) else ok(note_json(notes.notes[0]) if notes.notes else None)
+    )
+    card["timeline"] = UNAVAILABLE if isinstance(activity, BaseException) else ok(activity_json(activity))
+    return card
