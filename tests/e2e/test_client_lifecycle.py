@@ -278,3 +278,28 @@ async def test_the_card_composes_every_section_and_degrades_when_a_service_is_do
     finally:
         api.stack.processes["notification"] = restart_unit(api.stack, "notification")
         await wait_ready(api.session, api.stack.base_url, api.stack.processes, api.stack.log_dir)
+
+
+async def test_groups_through_the_gateway(api: Api) -> None:
+    tenant, other = await api.sign_up(), await api.sign_up()
+    token = tenant["token"]
+    clients = [await api.create_client(token, first_name=f"G{i}") for i in range(3)]
+    status, group, _ = await api.call("POST", "/api/v1/client-groups", token=token, json={"name": "Regulars"})
+    assert status == 201
+    members = f"/api/v1/client-groups/{group['id']}/members"
+    status, group, _ = await api.call("POST", members, token=token, json={"client_ids": [c["id"] for c in clients]})
+    assert (status, group["member_count"]) == (200, 3)
+    status, group, _ = await api.call("POST", f"{members}/remove", token=token, json={"client_ids": [clients[0]["id"]]})
+    assert group["member_count"] == 2
+    _, page, _ = await api.call("GET", "/api/v1/clients", token=token, params={"group_id": group["id"]})
+    assert sorted(c["id"] for c in page["items"]) == sorted(c["id"] for c in clients[1:])
+    status, body, _ = await api.call("POST", "/api/v1/client-groups", token=token, json={"name": "regulars"})
+    assert (status, body["code"]) == (409, "GROUP_NAME_TAKEN")
+    status, body, _ = await api.call("POST", members, token=token, json={"client_ids": ["nope"]})
+    assert (status, body["errors"][0]["field"]) == (422, "client_ids")
+    status, _, _ = await api.call("POST", members, token=other["token"], json={"client_ids": [clients[0]["id"]]})
+    assert status == 404
+    status, _, _ = await api.call("DELETE", f"/api/v1/client-groups/{group['id']}", token=token)
+    assert status == 204
+    _, groups, _ = await api.call("GET", "/api/v1/client-groups", token=token)
+    assert groups["items"] == []

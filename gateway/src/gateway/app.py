@@ -13,7 +13,16 @@ from gateway.dependencies import BACKENDS, ENGINE, IDENTITY, SETTINGS
 from gateway.identity.service import IdentityService, ThrottlePolicy
 from gateway.identity.tokens import AccessTokens, InvalidToken
 from gateway.problems import problem_middleware
-from gateway.routes import auth, card, client_statuses, clients, notes, operations, portal  # noqa: F401
+from gateway.routes import (  # noqa: F401 - importing a route module registers its routes
+    auth,
+    card,
+    client_statuses,
+    clients,
+    groups,
+    notes,
+    operations,
+    portal,
+)
 from gateway.routes.registry import api
 from platform_core.db import create_engine
 from platform_core.observability import instrument_engine

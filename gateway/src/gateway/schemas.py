@@ -216,6 +216,7 @@ class ClientListQuery(PageQuery):
     include_deleted: bool = False
     status_id: Annotated[str, StringConstraints(max_length=40)] = ""
     tag: Annotated[str, StringConstraints(max_length=40)] = ""
+    group_id: Annotated[str, StringConstraints(max_length=40)] = ""
     assigned_to: Annotated[str, StringConstraints(max_length=40)] = Field(
         default="", description='"me" or a staff user id: only the clients assigned to them.'
     )
@@ -304,3 +305,21 @@ class ClientCardOut(Out):
     assigned_staff: CardSection = Field(description="Assigned staff members: id, email, role.")
     latest_note: CardSection = Field(description="The most recent note (NoteOut) or null.")
     timeline: CardSection = Field(description="The first page of the activity timeline (ActivityPage).")
+
+
+class GroupBody(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+
+
+class GroupMembersBody(Body):
+    client_ids: Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(min_length=1, max_length=1000)]
+
+
+class GroupOut(Out):
+    id: str
+    name: str
+    member_count: int
+
+
+class GroupList(Out):
+    items: list[GroupOut]

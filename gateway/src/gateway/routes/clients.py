@@ -106,6 +106,7 @@ async def list_clients(request: web.Request, query: ClientListQuery, account: Ac
             default_region=account.country,
             assigned_staff_id=str(account.id) if query.assigned_to == "me" else query.assigned_to,
             tag=query.tag,
+            group_id=query.group_id,
         )
     )
     return {"items": [client_json(c) for c in reply.clients], "next_page_token": reply.page.next_page_token or None}

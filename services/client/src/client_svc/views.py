@@ -11,6 +11,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from client_svc.adapters.orm import (
+    client_group_members,
     client_note_revisions,
     client_notes,
     client_staff_assignments,
@@ -105,6 +106,7 @@ async def list_clients(
     search: ClientSearch | None = None,
     assigned_staff_id: uuid.UUID | None = None,
     tag: str = "",
+    group_id: uuid.UUID | None = None,
 ) -> tuple[list[Row[Any]], uuid.UUID | None]:
     """Newest first (ids are UUIDv7), keyset-paginated: a page costs the same at any depth."""
     query = select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id)
@@ -118,6 +120,11 @@ async def list_clients(
                 func.lower(t.c.tag) == " ".join(tag.split()).lower(),
                 t.c.client_id == clients.c.id,
             )
+        )
+    if group_id is not None:
+        m = client_group_members
+        query = query.where(
+            exists().where(m.c.tenant_id == tenant_id, m.c.group_id == group_id, m.c.client_id == clients.c.id)
         )
     if assigned_staff_id is not None:
         a = client_staff_assignments

@@ -323,3 +323,32 @@ async def test_tags_are_stored_and_filter_the_list(stub: pb_grpc.ClientServiceSt
         cleared = await stub.SetClientTags(pb.SetClientTagsRequest(id=tagged.id, tags=[]))
         assert list(cleared.tags) == []
         assert not (await stub.ListClients(pb.ListClientsRequest(tag="vip"))).clients
+
+
+async def test_groups_change_in_bulk_and_filter_the_list(stub: pb_grpc.ClientServiceStub) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        members = [(await stub.CreateClient(pb.CreateClientRequest(first_name=f"M{i}"))).id for i in range(3)]
+        outsider = (await stub.CreateClient(pb.CreateClientRequest(first_name="Out"))).id
+        group = await stub.CreateClientGroup(pb.CreateClientGroupRequest(name="  Morning   regulars "))
+        assert group.name == "Morning regulars"
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stub.CreateClientGroup(pb.CreateClientGroupRequest(name="morning REGULARS"))
+        assert exc.value.code() == grpc.StatusCode.ABORTED
+        added = await stub.AddClientsToGroup(
+            pb.GroupMembersRequest(group_id=group.id, client_ids=[*members, members[0]])
+        )
+        assert added.member_count == 3
+        listed = await stub.ListClients(pb.ListClientsRequest(group_id=group.id))
+        assert sorted(c.id for c in listed.clients) == sorted(members)
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stub.AddClientsToGroup(pb.GroupMembersRequest(group_id=group.id, client_ids=[str(uuid.uuid4())]))
+        assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        removed = await stub.RemoveClientsFromGroup(
+            pb.GroupMembersRequest(group_id=group.id, client_ids=[members[0], outsider])
+        )
+        assert removed.member_count == 2
+        renamed = await stub.RenameClientGroup(pb.RenameClientGroupRequest(id=group.id, name="Regulars"))
+        assert renamed.name == "Regulars"
+        await stub.DeleteClientGroup(pb.DeleteClientGroupRequest(id=group.id))
+        assert not (await stub.ListClientGroups(pb.ListClientGroupsRequest())).groups
+        assert len((await stub.ListClients(pb.ListClientsRequest())).clients) == 4  # the clients stay

@@ -63,6 +63,16 @@ client_tags = Table(
     ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
 )
 
+# Read-side only (groups change through set statements in SqlAlchemyGroupRepository).
+client_group_members = Table(
+    "client_group_members",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("group_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+
 client_notes = Table(
     "client_notes",
     metadata,

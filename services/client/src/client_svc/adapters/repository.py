@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import abc
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from client_svc.adapters.orm import client_statuses, clients
+from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
 from client_svc.domain.statuses import ClientStatus, StatusCatalogue, ready_made_statuses
+from platform_core.errors import Conflict
 
 
 class AbstractClientRepository(abc.ABC):
@@ -131,3 +135,76 @@ class SqlAlchemyNoteRepository(AbstractNoteRepository):
             return None
         self.seen.add(note)
         return note
+
+
+class SqlAlchemyGroupRepository:
+    """Groups are sets: memberships change with set statements, never by loading every member."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def all(self, tenant_id: uuid.UUID) -> list[ClientGroup]:
+        rows = await self.session.execute(
+            text(
+                "SELECT g.id, g.name, count(m.client_id) AS member_count FROM client_groups g "
+                "LEFT JOIN client_group_members m ON m.tenant_id = g.tenant_id AND m.group_id = g.id "
+                "WHERE g.tenant_id = :t GROUP BY g.id, g.name ORDER BY lower(g.name)"
+            ),
+            {"t": tenant_id},
+        )
+        return [ClientGroup(r.id, r.name, r.member_count) for r in rows]
+
+    async def get(self, tenant_id: uuid.UUID, group_id: uuid.UUID) -> ClientGroup | None:
+        return next((g for g in await self.all(tenant_id) if g.id == group_id), None)
+
+    async def create(self, tenant_id: uuid.UUID, group_id: uuid.UUID, name: str, now: datetime) -> None:
+        await self._unique_name(
+            text("INSERT INTO client_groups (tenant_id, id, name, created_at) VALUES (:t, :id, :name, :now)"),
+            {"t": tenant_id, "id": group_id, "name": name, "now": now},
+        )
+
+    async def rename(self, tenant_id: uuid.UUID, group_id: uuid.UUID, name: str) -> bool:
+        result = await self._unique_name(
+            text("UPDATE client_groups SET name = :name WHERE tenant_id = :t AND id = :id"),
+            {"t": tenant_id, "id": group_id, "name": name},
+        )
+        return bool(result.rowcount)
+
+    async def _unique_name(self, statement: Any, params: dict[str, Any]) -> Any:
+        try:
+            return await self.session.execute(statement, params)
+        except IntegrityError as exc:
+            if "client_groups_name" in str(exc.orig):
+                raise Conflict("a group with this name already exists", reason="GROUP_NAME_TAKEN") from exc
+            raise
+
+    async def delete(self, tenant_id: uuid.UUID, group_id: uuid.UUID) -> bool:
+        result = await self.session.execute(
+            text("DELETE FROM client_groups WHERE tenant_id = :t AND id = :id"), {"t": tenant_id, "id": group_id}
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def unknown_clients(self, tenant_id: uuid.UUID, client_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        rows = await self.session.execute(
+            text("SELECT id FROM clients WHERE tenant_id = :t AND id = ANY(:ids) AND deleted_at IS NULL"),
+            {"t": tenant_id, "ids": client_ids},
+        )
+        known = {r.id for r in rows}
+        return [i for i in client_ids if i not in known]
+
+    async def add_members(
+        self, tenant_id: uuid.UUID, group_id: uuid.UUID, client_ids: list[uuid.UUID], now: datetime
+    ) -> None:
+        await self.session.execute(
+            text(
+                "INSERT INTO client_group_members (tenant_id, group_id, client_id, added_at) "
+                "SELECT :t, :g, unnest(CAST(:ids AS uuid[])), :now ON CONFLICT DO NOTHING"
+            ),
+            {"t": tenant_id, "g": group_id, "ids": client_ids, "now": now},
+        )
+
+    async def remove_members(self, tenant_id: uuid.UUID, group_id: uuid.UUID, client_ids: list[uuid.UUID]) -> None:
+        await self.session.execute(
+            text("DELETE FROM client_group_members WHERE tenant_id = :t AND group_id = :g AND client_id = ANY(:ids)"),
+            {"t": tenant_id, "g": group_id, "ids": client_ids},
+        )

@@ -16,6 +16,7 @@ from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
 from client_svc import views
 from client_svc.domain import commands
+from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
 from client_svc.domain.search import read_search
@@ -96,6 +97,19 @@ def _staff_id(raw: str, field: str = "assigned_staff_id") -> uuid.UUID:
     return staff_id
 
 
+def _group_id(raw: str, field: str = "id") -> uuid.UUID:
+    group_id = parse_uuid(raw)
+    if group_id is None:
+        if field == "id":
+            raise NotFound("group not found")
+        raise InvalidArgument.single(field, "is not a group id")
+    return group_id
+
+
+def group_message(group: ClientGroup) -> pb.ClientGroup:
+    return pb.ClientGroup(id=str(group.id), name=group.name, member_count=group.member_count)
+
+
 def _status_id(raw: str, field: str = "status_id") -> uuid.UUID:
     status_id = parse_uuid(raw)
     if status_id is None:
@@ -169,6 +183,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             search=read_search(request.query, request.default_region),
             assigned_staff_id=_staff_id(request.assigned_staff_id) if request.assigned_staff_id else None,
             tag=request.tag,
+            group_id=_group_id(request.group_id, "group_id") if request.group_id else None,
         )
         return pb.ListClientsResponse(
             clients=[client_message(r) for r in rows],
@@ -324,3 +339,42 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
     async def SetClientTags(self, request: pb.SetClientTagsRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         command = commands.SetClientTags(_require_staff(), _client_id(request.id), tuple(request.tags))
         return await self._read(await handlers.set_client_tags(command, self._uow_factory()))
+
+    async def ListClientGroups(
+        self, request: pb.ListClientGroupsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListClientGroupsResponse:
+        groups = await handlers.list_groups(_require_staff(), self._uow_factory())
+        return pb.ListClientGroupsResponse(groups=[group_message(g) for g in groups])
+
+    async def CreateClientGroup(
+        self, request: pb.CreateClientGroupRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientGroup:
+        return group_message(await handlers.create_group(_require_staff(), request.name, self._uow_factory()))
+
+    async def RenameClientGroup(
+        self, request: pb.RenameClientGroupRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientGroup:
+        group = await handlers.rename_group(_require_staff(), _group_id(request.id), request.name, self._uow_factory())
+        return group_message(group)
+
+    async def DeleteClientGroup(
+        self, request: pb.DeleteClientGroupRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteClientGroupResponse:
+        await handlers.delete_group(_require_staff(), _group_id(request.id), self._uow_factory())
+        return pb.DeleteClientGroupResponse()
+
+    async def AddClientsToGroup(
+        self, request: pb.GroupMembersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientGroup:
+        group = await handlers.change_members(
+            _require_staff(), _group_id(request.group_id), list(request.client_ids), self._uow_factory(), add=True
+        )
+        return group_message(group)
+
+    async def RemoveClientsFromGroup(
+        self, request: pb.GroupMembersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientGroup:
+        group = await handlers.change_members(
+            _require_staff(), _group_id(request.group_id), list(request.client_ids), self._uow_factory(), add=False
+        )
+        return group_message(group)

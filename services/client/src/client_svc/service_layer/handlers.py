@@ -7,11 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from client_svc.domain import commands
+from client_svc.domain.groups import ClientGroup, bulk_client_ids, clean_group_name
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
 from client_svc.domain.statuses import ClientStatus
 from client_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, ClientUnitOfWork
-from platform_core.errors import Conflict, FailedPrecondition, NotFound
+from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
 from platform_core.ids import new_id
 
 
@@ -166,3 +167,59 @@ async def set_client_tags(cmd: commands.SetClientTags, uow: ClientUnitOfWork) ->
     return await _change(
         cmd.tenant_id, cmd.client_id, uow, lambda client, now: client.set_tags(list(cmd.tags), now=now)
     )
+
+
+async def list_groups(tenant_id: uuid.UUID, uow: ClientUnitOfWork) -> list[ClientGroup]:
+    async with uow:
+        return await uow.groups.all(tenant_id)
+
+
+async def create_group(tenant_id: uuid.UUID, name: str, uow: ClientUnitOfWork) -> ClientGroup:
+    async with uow:
+        group_id = new_id()
+        await uow.groups.create(tenant_id, group_id, clean_group_name(name), datetime.now(UTC))
+        await uow.commit()
+        group = await uow.groups.get(tenant_id, group_id)
+        assert group is not None
+        return group
+
+
+async def rename_group(tenant_id: uuid.UUID, group_id: uuid.UUID, name: str, uow: ClientUnitOfWork) -> ClientGroup:
+    async with uow:
+        if not await uow.groups.rename(tenant_id, group_id, clean_group_name(name)):
+            raise NotFound("group not found")
+        await uow.commit()
+        return await _group(uow, tenant_id, group_id)
+
+
+async def delete_group(tenant_id: uuid.UUID, group_id: uuid.UUID, uow: ClientUnitOfWork) -> None:
+    async with uow:
+        if not await uow.groups.delete(tenant_id, group_id):
+            raise NotFound("group not found")
+        await uow.commit()
+
+
+async def change_members(
+    tenant_id: uuid.UUID, group_id: uuid.UUID, raw_client_ids: list[str], uow: ClientUnitOfWork, *, add: bool
+) -> ClientGroup:
+    client_ids = bulk_client_ids(raw_client_ids)
+    async with uow:
+        await _group(uow, tenant_id, group_id)
+        if add:
+            unknown = await uow.groups.unknown_clients(tenant_id, client_ids)
+            if unknown:
+                raise InvalidArgument.single(
+                    "client_ids", f"not clients of this business: {', '.join(map(str, unknown[:10]))}"
+                )
+            await uow.groups.add_members(tenant_id, group_id, client_ids, datetime.now(UTC))
+        else:
+            await uow.groups.remove_members(tenant_id, group_id, client_ids)
+        await uow.commit()
+        return await _group(uow, tenant_id, group_id)
+
+
+async def _group(uow: ClientUnitOfWork, tenant_id: uuid.UUID, group_id: uuid.UUID) -> ClientGroup:
+    group = await uow.groups.get(tenant_id, group_id)
+    if group is None:
+        raise NotFound("group not found")
+    return group

@@ -12,6 +12,7 @@ from client_svc.adapters.repository import (
     AbstractNoteRepository,
     AbstractStatusRepository,
     SqlAlchemyClientRepository,
+    SqlAlchemyGroupRepository,
     SqlAlchemyNoteRepository,
     SqlAlchemyStatusRepository,
 )
@@ -25,6 +26,7 @@ class ClientUnitOfWork(AbstractUnitOfWork):
     clients: AbstractClientRepository
     statuses: AbstractStatusRepository
     notes: AbstractNoteRepository
+    groups: SqlAlchemyGroupRepository
 
 
 class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
@@ -35,6 +37,7 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         self.clients = SqlAlchemyClientRepository(session)
         self.statuses = SqlAlchemyStatusRepository(session)
         self.notes = SqlAlchemyNoteRepository(session)
+        self.groups = SqlAlchemyGroupRepository(session)
         self.repositories = (self.clients, self.notes)
 
     async def _commit(self, events: list[object]) -> None:

@@ -111,6 +111,36 @@ class ClientServiceStub:
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
                 _registered_method=True)
+        self.ListClientGroups = channel.unary_unary(
+                '/atrium.client.v1.ClientService/ListClientGroups',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsResponse.FromString,
+                _registered_method=True)
+        self.CreateClientGroup = channel.unary_unary(
+                '/atrium.client.v1.ClientService/CreateClientGroup',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientGroupRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+                _registered_method=True)
+        self.RenameClientGroup = channel.unary_unary(
+                '/atrium.client.v1.ClientService/RenameClientGroup',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.RenameClientGroupRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+                _registered_method=True)
+        self.DeleteClientGroup = channel.unary_unary(
+                '/atrium.client.v1.ClientService/DeleteClientGroup',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientGroupRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientGroupResponse.FromString,
+                _registered_method=True)
+        self.AddClientsToGroup = channel.unary_unary(
+                '/atrium.client.v1.ClientService/AddClientsToGroup',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+                _registered_method=True)
+        self.RemoveClientsFromGroup = channel.unary_unary(
+                '/atrium.client.v1.ClientService/RemoveClientsFromGroup',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+                _registered_method=True)
         self.AddClientNote = channel.unary_unary(
                 '/atrium.client.v1.ClientService/AddClientNote',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AddClientNoteRequest.SerializeToString,
@@ -235,6 +265,44 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListClientGroups(self, request, context):
+        """Groups of clients: named per tenant; clients join and leave in bulk.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateClientGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenameClientGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteClientGroup(self, request, context):
+        """Deleting a group removes its memberships; the clients stay.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddClientsToGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveClientsFromGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddClientNote(self, request, context):
         """Staff notes on a client: authored, timestamped, editable; every edit is kept.
         """
@@ -339,6 +407,36 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.ReorderClientStatuses,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.SerializeToString,
+            ),
+            'ListClientGroups': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClientGroups,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsResponse.SerializeToString,
+            ),
+            'CreateClientGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateClientGroup,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientGroupRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.SerializeToString,
+            ),
+            'RenameClientGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenameClientGroup,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.RenameClientGroupRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.SerializeToString,
+            ),
+            'DeleteClientGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteClientGroup,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientGroupRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientGroupResponse.SerializeToString,
+            ),
+            'AddClientsToGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddClientsToGroup,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.SerializeToString,
+            ),
+            'RemoveClientsFromGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveClientsFromGroup,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.SerializeToString,
             ),
             'AddClientNote': grpc.unary_unary_rpc_method_handler(
                     servicer.AddClientNote,
@@ -768,6 +866,168 @@ class ClientService:
             '/atrium.client.v1.ClientService/ReorderClientStatuses',
             atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/ListClientGroups',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateClientGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/CreateClientGroup',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientGroupRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenameClientGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/RenameClientGroup',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.RenameClientGroupRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteClientGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/DeleteClientGroup',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientGroupRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddClientsToGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/AddClientsToGroup',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveClientsFromGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/RemoveClientsFromGroup',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
             options,
             channel_credentials,
             insecure,

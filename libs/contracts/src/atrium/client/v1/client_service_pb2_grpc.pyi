@@ -58,6 +58,14 @@ class ClientServiceStub:
     UpdateClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.UpdateClientStatusRequest, _client_service_pb2.ClientStatus]
     ArchiveClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ArchiveClientStatusRequest, _client_service_pb2.ClientStatus]
     ReorderClientStatuses: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ReorderClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]
+    ListClientGroups: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientGroupsRequest, _client_service_pb2.ListClientGroupsResponse]
+    """Groups of clients: named per tenant; clients join and leave in bulk."""
+    CreateClientGroup: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientGroupRequest, _client_service_pb2.ClientGroup]
+    RenameClientGroup: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.RenameClientGroupRequest, _client_service_pb2.ClientGroup]
+    DeleteClientGroup: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.DeleteClientGroupRequest, _client_service_pb2.DeleteClientGroupResponse]
+    """Deleting a group removes its memberships; the clients stay."""
+    AddClientsToGroup: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.GroupMembersRequest, _client_service_pb2.ClientGroup]
+    RemoveClientsFromGroup: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.GroupMembersRequest, _client_service_pb2.ClientGroup]
     AddClientNote: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.AddClientNoteRequest, _client_service_pb2.ClientNote]
     """Staff notes on a client: authored, timestamped, editable; every edit is kept."""
     EditClientNote: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.EditClientNoteRequest, _client_service_pb2.ClientNote]
@@ -96,6 +104,14 @@ class ClientServiceAsyncStub(ClientServiceStub):
     UpdateClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.UpdateClientStatusRequest, _client_service_pb2.ClientStatus]  # type: ignore[assignment]
     ArchiveClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ArchiveClientStatusRequest, _client_service_pb2.ClientStatus]  # type: ignore[assignment]
     ReorderClientStatuses: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ReorderClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]  # type: ignore[assignment]
+    ListClientGroups: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientGroupsRequest, _client_service_pb2.ListClientGroupsResponse]  # type: ignore[assignment]
+    """Groups of clients: named per tenant; clients join and leave in bulk."""
+    CreateClientGroup: _aio.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientGroupRequest, _client_service_pb2.ClientGroup]  # type: ignore[assignment]
+    RenameClientGroup: _aio.UnaryUnaryMultiCallable[_client_service_pb2.RenameClientGroupRequest, _client_service_pb2.ClientGroup]  # type: ignore[assignment]
+    DeleteClientGroup: _aio.UnaryUnaryMultiCallable[_client_service_pb2.DeleteClientGroupRequest, _client_service_pb2.DeleteClientGroupResponse]  # type: ignore[assignment]
+    """Deleting a group removes its memberships; the clients stay."""
+    AddClientsToGroup: _aio.UnaryUnaryMultiCallable[_client_service_pb2.GroupMembersRequest, _client_service_pb2.ClientGroup]  # type: ignore[assignment]
+    RemoveClientsFromGroup: _aio.UnaryUnaryMultiCallable[_client_service_pb2.GroupMembersRequest, _client_service_pb2.ClientGroup]  # type: ignore[assignment]
     AddClientNote: _aio.UnaryUnaryMultiCallable[_client_service_pb2.AddClientNoteRequest, _client_service_pb2.ClientNote]  # type: ignore[assignment]
     """Staff notes on a client: authored, timestamped, editable; every edit is kept."""
     EditClientNote: _aio.UnaryUnaryMultiCallable[_client_service_pb2.EditClientNoteRequest, _client_service_pb2.ClientNote]  # type: ignore[assignment]
@@ -221,6 +237,50 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _client_service_pb2.ReorderClientStatusesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_client_service_pb2.ListClientStatusesResponse, _abc.Awaitable[_client_service_pb2.ListClientStatusesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListClientGroups(
+        self,
+        request: _client_service_pb2.ListClientGroupsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ListClientGroupsResponse, _abc.Awaitable[_client_service_pb2.ListClientGroupsResponse]]:
+        """Groups of clients: named per tenant; clients join and leave in bulk."""
+
+    @_abc_1.abstractmethod
+    def CreateClientGroup(
+        self,
+        request: _client_service_pb2.CreateClientGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientGroup, _abc.Awaitable[_client_service_pb2.ClientGroup]]: ...
+
+    @_abc_1.abstractmethod
+    def RenameClientGroup(
+        self,
+        request: _client_service_pb2.RenameClientGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientGroup, _abc.Awaitable[_client_service_pb2.ClientGroup]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteClientGroup(
+        self,
+        request: _client_service_pb2.DeleteClientGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.DeleteClientGroupResponse, _abc.Awaitable[_client_service_pb2.DeleteClientGroupResponse]]:
+        """Deleting a group removes its memberships; the clients stay."""
+
+    @_abc_1.abstractmethod
+    def AddClientsToGroup(
+        self,
+        request: _client_service_pb2.GroupMembersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientGroup, _abc.Awaitable[_client_service_pb2.ClientGroup]]: ...
+
+    @_abc_1.abstractmethod
+    def RemoveClientsFromGroup(
+        self,
+        request: _client_service_pb2.GroupMembersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientGroup, _abc.Awaitable[_client_service_pb2.ClientGroup]]: ...
 
     @_abc_1.abstractmethod
     def AddClientNote(
