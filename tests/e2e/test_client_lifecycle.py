@@ -303,3 +303,22 @@ async def test_groups_through_the_gateway(api: Api) -> None:
     assert status == 204
     _, groups, _ = await api.call("GET", "/api/v1/client-groups", token=token)
     assert groups["items"] == []
+
+
+async def test_an_owner_exports_everything_held_about_a_client(api: Api) -> None:
+    tenant = await api.sign_up()
+    token = tenant["token"]
+    client = await api.create_client(token, first_name="Portable", email="p@example.com")
+    _, note, _ = await api.call("POST", f"/api/v1/clients/{client['id']}/notes", token=token, json={"body": "v1"})
+    await api.call("PATCH", f"/api/v1/clients/{client['id']}/notes/{note['id']}", token=token, json={"body": "v2"})
+
+    async def exported() -> dict | None:
+        status, document, headers = await api.call("GET", f"/api/v1/clients/{client['id']}/export", token=token)
+        assert status == 200 and "attachment" in headers["Content-Disposition"]
+        return document if document["activity"] else None
+
+    document = await wait_until(exported, timeout=10)
+    assert document["format"] == "atrium.client-export.v1"
+    assert document["client"]["email"] == "p@example.com"
+    assert [r["body"] for r in document["notes"][0]["history"]] == ["v1", "v2"]
+    assert document["activity"][-1]["kind"] == "client.created"

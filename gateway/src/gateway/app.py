@@ -22,6 +22,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     notes,
     operations,
     portal,
+    privacy,
 )
 from gateway.routes.registry import api
 from platform_core.db import create_engine

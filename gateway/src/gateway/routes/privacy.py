@@ -1,0 +1,112 @@
+"""Data portability: everything Atrium holds about one client, as one JSON document."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from atrium.client.v1 import client_service_pb2 as client_pb
+from atrium.common.v1 import types_pb2
+from atrium.notification.v1 import notification_service_pb2 as notification_pb
+from gateway.dependencies import BACKENDS
+from gateway.identity.model import Account
+from gateway.routes.clients import activity_json, client_id_of, client_json
+from gateway.routes.notes import note_json
+from gateway.routes.registry import api
+
+PAGE = 200
+EXPORT_FORMAT = "atrium.client-export.v1"
+
+
+async def _pages(fetch: Callable[[str], Awaitable[Any]], items: Callable[[Any], list[Any]]) -> AsyncIterator[Any]:
+    token = ""
+    while True:
+        reply = await fetch(token)
+        for item in items(reply):
+            yield item
+        token = reply.page.next_page_token
+        if not token:
+            return
+
+
+@api.route(
+    "GET",
+    "/api/v1/clients/{client_id}/export",
+    summary="Export everything held about a client (portable JSON)",
+    tag="privacy",
+    roles=("owner", "admin"),
+    description="The client record, every note with its full history, and the whole activity timeline. "
+    "Owners and admins only: it is a data-subject request, not everyday work.",
+)
+async def export_client(request: web.Request, account: Account) -> web.Response:
+    client_id = client_id_of(request)
+    backends = request.app[BACKENDS]
+    client = await backends.clients.GetClient(client_pb.GetClientRequest(id=client_id))
+
+    async def notes() -> list[dict[str, Any]]:
+        collected = [
+            note
+            async for note in _pages(
+                lambda token: backends.clients.ListClientNotes(
+                    client_pb.ListClientNotesRequest(
+                        client_id=client_id, page=types_pb2.PageRequest(page_size=PAGE, page_token=token)
+                    )
+                ),
+                lambda reply: list(reply.notes),
+            )
+        ]
+        histories = await asyncio.gather(
+            *(
+                backends.clients.GetClientNoteHistory(
+                    client_pb.GetClientNoteHistoryRequest(client_id=client_id, note_id=note.id)
+                )
+                for note in collected
+            )
+        )
+        return [
+            note_json(note)
+            | {
+                "history": [
+                    {
+                        "revision": r.revision,
+                        "body": r.body,
+                        "edited_by": r.edited_by,
+                        "edited_at": r.edited_at.ToJsonString(),
+                    }
+                    for r in history.revisions
+                ]
+            }
+            for note, history in zip(collected, histories, strict=True)
+        ]
+
+    async def timeline() -> list[dict[str, Any]]:
+        return [
+            entry
+            async for entry in _pages(
+                lambda token: backends.notifications.ListClientActivity(
+                    notification_pb.ListClientActivityRequest(
+                        client_id=client_id, page=types_pb2.PageRequest(page_size=PAGE, page_token=token)
+                    )
+                ),
+                lambda reply: activity_json(reply)["items"],
+            )
+        ]
+
+    all_notes, all_activity = await asyncio.gather(notes(), timeline())
+    document = {
+        "format": EXPORT_FORMAT,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "client": client_json(client),
+        "notes": all_notes,
+        "activity": all_activity,
+    }
+    return web.Response(
+        text=json.dumps(document, indent=2),
+        content_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="client-{client_id}.json"'},
+    )
