@@ -322,3 +322,45 @@ async def test_an_owner_exports_everything_held_about_a_client(api: Api) -> None
     assert document["client"]["email"] == "p@example.com"
     assert [r["body"] for r in document["notes"][0]["history"]] == ["v1", "v2"]
     assert document["activity"][-1]["kind"] == "client.created"
+
+
+async def test_the_whole_record_of_a_business_client(api: Api) -> None:
+    tenant = await api.sign_up()
+    token = tenant["token"]
+    profile = {
+        "kind": "business",
+        "company_name": "Acme Repairs",
+        "address": {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"},
+        "preferred_language": "en",
+        "timezone": "America/Chicago",
+        "default_invoicing_method": "portal",
+        "opening_balance": {"amount_minor": 12_500, "currency": "usd"},
+    }
+    status, client, _ = await api.call(
+        "POST", "/api/v1/clients", token=token, json={"first_name": "", "profile": profile}
+    )
+    assert status == 201, client
+    assert client["profile"]["company_name"] == "Acme Repairs"
+    assert client["profile"]["opening_balance"] == {"amount_minor": 12_500, "currency": "USD"}
+    assert client["profile"]["source"] == "staff"
+
+    status, updated, _ = await api.call(
+        "PATCH",
+        f"/api/v1/clients/{client['id']}",
+        token=token,
+        json={"profile": profile | {"date_of_birth": "1990-04-23", "kind": "individual"}, "first_name": "Wile"},
+    )
+    assert status == 200, updated
+    assert (updated["profile"]["kind"], updated["profile"]["date_of_birth"]) == ("individual", "1990-04-23")
+
+    bad = {"kind": "business", "address": {"country": "XY1"}, "timezone": "Mars/Base", "date_of_birth": "not a date"}
+    status, body, _ = await api.call("POST", "/api/v1/clients", token=token, json={"first_name": "", "profile": bad})
+    assert status == 422
+    assert {e["field"] for e in body["errors"]} >= {"profile.address.country", "profile.date_of_birth"}
+    status, body, _ = await api.call(
+        "POST",
+        "/api/v1/clients",
+        token=token,
+        json={"first_name": "", "profile": {"kind": "business", "timezone": "Mars/Base"}},
+    )
+    assert (status, {e["field"] for e in body["errors"]}) == (422, {"profile.company_name", "profile.timezone"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -123,6 +123,60 @@ class AddStaffBody(Body):
 # --- clients ------------------------------------------------------------------------------------
 
 
+class AddressIn(Body):
+    line1: Annotated[str, StringConstraints(max_length=200)] = ""
+    line2: Annotated[str, StringConstraints(max_length=200)] = ""
+    city: Annotated[str, StringConstraints(max_length=100)] = ""
+    region: Annotated[str, StringConstraints(max_length=100)] = ""
+    postal_code: Annotated[str, StringConstraints(max_length=20)] = ""
+    country: Annotated[str, StringConstraints(max_length=2)] = Field(default="", description="ISO 3166-1 alpha-2")
+
+
+class MoneyIn(Body):
+    amount_minor: int = Field(ge=-(10**12), le=10**12, description="Integer minor units (cents).")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] = Field(description="ISO 4217")
+
+
+class ProfileIn(Body):
+    kind: Literal["individual", "business"] = "individual"
+    company_name: Annotated[str, StringConstraints(max_length=200)] = ""
+    address: AddressIn = Field(default_factory=AddressIn)
+    date_of_birth: date | None = None
+    preferred_language: Annotated[str, StringConstraints(max_length=35)] = Field(default="", description="e.g. fr-CA")
+    timezone: Annotated[str, StringConstraints(max_length=64)] = Field(
+        default="", description="IANA, e.g. Europe/Berlin"
+    )
+    source: Literal["staff", "import", "portal", "booking_widget"] = "staff"
+    default_invoicing_method: Literal["email", "portal", "print", "none"] = "email"
+    opening_balance: MoneyIn | None = None
+
+
+class MoneyOut(Out):
+    amount_minor: int
+    currency: str
+
+
+class AddressOut(Out):
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str
+
+
+class ProfileOut(Out):
+    kind: Literal["individual", "business"]
+    company_name: str
+    address: AddressOut
+    date_of_birth: date | None
+    preferred_language: str
+    timezone: str
+    source: str
+    default_invoicing_method: str
+    opening_balance: MoneyOut | None
+
+
 class CreateClientBody(Body):
     first_name: Name
     last_name: Name = ""
@@ -130,6 +184,7 @@ class CreateClientBody(Body):
     phone: Annotated[str, StringConstraints(max_length=40)] = Field(
         default="", description="Any format; national numbers are read in the business's country."
     )
+    profile: ProfileIn | None = Field(default=None, description="For a business, first_name may be empty.")
 
 
 class UpdateClientBody(Body):
@@ -139,6 +194,7 @@ class UpdateClientBody(Body):
     last_name: Name | None = None
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    profile: ProfileIn | None = Field(default=None, description="Replaces the whole profile when given.")
 
 
 class OnlineBookingBlockBody(Body):
@@ -161,6 +217,7 @@ class ClientOut(Out):
     status_label: str | None
     assigned_staff_ids: list[str] = Field(description="Staff users assigned to this client.")
     tags: list[str]
+    profile: ProfileOut
 
 
 class ClientTagsBody(Body):

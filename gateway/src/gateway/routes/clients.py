@@ -25,6 +25,7 @@ from gateway.schemas import (
     PageQuery,
     PortalInvitationBody,
     PortalInvitationOut,
+    ProfileIn,
     UpdateClientBody,
 )
 from platform_core.errors import FieldViolation, InvalidArgument, NotFound
@@ -49,7 +50,51 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
         "status_label": client.status_label or None,
         "assigned_staff_ids": list(client.assigned_staff_ids),
         "tags": list(client.tags),
+        "profile": profile_json(client.profile),
     }
+
+
+def profile_json(profile: client_pb.ClientProfile) -> dict[str, Any]:
+    a = profile.address
+    return {
+        "kind": profile.kind or "individual",
+        "company_name": profile.company_name,
+        "address": {
+            "line1": a.line1,
+            "line2": a.line2,
+            "city": a.city,
+            "region": a.region,
+            "postal_code": a.postal_code,
+            "country": a.country,
+        },
+        "date_of_birth": profile.date_of_birth or None,
+        "preferred_language": profile.preferred_language,
+        "timezone": profile.timezone,
+        "source": profile.source,
+        "default_invoicing_method": profile.default_invoicing_method,
+        "opening_balance": (
+            {"amount_minor": profile.opening_balance.amount_minor, "currency": profile.opening_balance.currency}
+            if profile.HasField("opening_balance")
+            else None
+        ),
+    }
+
+
+def profile_message(profile: ProfileIn) -> client_pb.ClientProfile:
+    message = client_pb.ClientProfile(
+        kind=profile.kind,
+        company_name=profile.company_name,
+        address=client_pb.PostalAddress(**profile.address.model_dump()),
+        date_of_birth=profile.date_of_birth.isoformat() if profile.date_of_birth else "",
+        preferred_language=profile.preferred_language,
+        timezone=profile.timezone,
+        source=profile.source,
+        default_invoicing_method=profile.default_invoicing_method,
+    )
+    if profile.opening_balance is not None:
+        message.opening_balance.amount_minor = profile.opening_balance.amount_minor
+        message.opening_balance.currency = profile.opening_balance.currency
+    return message
 
 
 def client_id_of(request: web.Request) -> str:
@@ -83,6 +128,7 @@ async def create_client(request: web.Request, body: CreateClientBody, account: A
             phone=body.phone,
             default_region=account.country,
             request_id=key,
+            profile=profile_message(body.profile) if body.profile else None,
         )
     )
     return client_json(client)
@@ -201,8 +247,14 @@ async def update_client(request: web.Request, body: UpdateClientBody, account: A
     if any(given[name] is None for name in given):
         nulls = sorted(name for name in given if given[name] is None)
         raise InvalidArgument([FieldViolation(name, "cannot be null; send an empty string to clear") for name in nulls])
+    profile = given.pop("profile", None)
     client = await request.app[BACKENDS].clients.UpdateClient(
-        client_pb.UpdateClientRequest(id=client_id_of(request), default_region=account.country, **given)
+        client_pb.UpdateClientRequest(
+            id=client_id_of(request),
+            default_region=account.country,
+            profile=profile_message(body.profile) if profile is not None and body.profile else None,
+            **given,
+        )
     )
     return client_json(client)
 

@@ -15,13 +15,20 @@ PRODUCER = "client"
 def _payload(event: Any) -> Any:  # a generated message (the contracts are untyped to mypy)
     match event:
         case events.ClientCreated():
-            return events_pb2.ClientCreated(
+            created = events_pb2.ClientCreated(
                 client_id=str(event.client_id),
                 first_name=event.first_name,
                 last_name=event.last_name,
                 email=event.email or "",
                 phone=event.phone or "",
+                kind=event.kind,
+                company_name=event.company_name,
+                source=event.source,
             )
+            if event.opening_balance_currency is not None:
+                created.opening_balance.amount_minor = event.opening_balance_minor or 0
+                created.opening_balance.currency = event.opening_balance_currency
+            return created
         case events.ClientUpdated():
             return events_pb2.ClientUpdated(
                 client_id=str(event.client_id),

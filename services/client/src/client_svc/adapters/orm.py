@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKeyConstraint, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, ForeignKeyConstraint, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import registry, relationship
 
@@ -30,6 +30,21 @@ clients = Table(
     Column("online_booking_blocked", Boolean, nullable=False),
     Column("version", Integer, nullable=False),
     Column("status_id", UUID(as_uuid=True)),
+    Column("kind", Text, nullable=False),
+    Column("company_name", Text, nullable=False),
+    Column("address_line1", Text, nullable=False),
+    Column("address_line2", Text, nullable=False),
+    Column("address_city", Text, nullable=False),
+    Column("address_region", Text, nullable=False),
+    Column("address_postal_code", Text, nullable=False),
+    Column("address_country", Text, nullable=False),
+    Column("date_of_birth", Date),
+    Column("preferred_language", Text, nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("default_invoicing_method", Text, nullable=False),
+    Column("opening_balance_minor", BigInteger),
+    Column("opening_balance_currency", Text),
 )
 
 client_statuses = Table(

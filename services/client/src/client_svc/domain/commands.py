@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from client_svc.domain.profile import ProfileInput
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,7 @@ class CreateClient:
     phone: str = ""
     default_region: str = ""
     request_id: str = ""
+    profile: ProfileInput = field(default_factory=ProfileInput)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class UpdateClient:
     email: str | None = None
     phone: str | None = None
     default_region: str = ""
+    profile: ProfileInput | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,11 @@ class ClientCreated:
     email: str | None
     phone: str | None
     occurred_at: datetime
+    kind: str = "individual"
+    company_name: str = ""
+    source: str = "staff"
+    opening_balance_minor: int | None = None
+    opening_balance_currency: str | None = None
 
 
 @dataclass(frozen=True)

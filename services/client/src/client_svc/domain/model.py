@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from client_svc.domain import commands, events
 from client_svc.domain.contact import ContactError, normalize_email, normalize_phone, normalize_region
+from client_svc.domain.profile import Address, Profile, read_profile
 from client_svc.domain.statuses import ClientStatus
 from platform_core.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
@@ -96,6 +97,21 @@ class Client:
     status_id: uuid.UUID | None = None
     assignments: list[StaffAssignment] = field(default_factory=list)
     tag_rows: list[ClientTag] = field(default_factory=list)
+    kind: str = "individual"
+    company_name: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    address_city: str = ""
+    address_region: str = ""
+    address_postal_code: str = ""
+    address_country: str = ""
+    date_of_birth: date | None = None
+    preferred_language: str = ""
+    timezone: str = ""
+    source: str = "staff"
+    default_invoicing_method: str = "email"
+    opening_balance_minor: int | None = None
+    opening_balance_currency: str | None = None
     events: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -104,7 +120,8 @@ class Client:
     ) -> Client:
         """A new client from what staff typed."""
         check = _Checked()
-        first_name = check.name(cmd.first_name, "first_name", required=True)
+        profile = read_profile(cmd.profile, today=now.date(), violations=check.violations)
+        first_name = check.name(cmd.first_name, "first_name", required=profile.kind == "individual")
         last_name = check.name(cmd.last_name, "last_name", required=False)
         if len(cmd.request_id) > MAX_REQUEST_ID_LENGTH:
             check.violations.append(FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters"))
@@ -124,6 +141,7 @@ class Client:
             request_id=cmd.request_id or None,
             status_id=status.id if status else None,
         )
+        client._apply_profile(profile)
         client.events.append(
             events.ClientCreated(
                 tenant_id=client.tenant_id,
@@ -133,9 +151,51 @@ class Client:
                 email=client.email,
                 phone=client.phone,
                 occurred_at=now,
+                kind=client.kind,
+                company_name=client.company_name,
+                source=client.source,
+                opening_balance_minor=client.opening_balance_minor,
+                opening_balance_currency=client.opening_balance_currency,
             )
         )
         return client
+
+    @property
+    def profile(self) -> Profile:
+        return Profile(
+            kind=self.kind,
+            company_name=self.company_name,
+            address=Address(
+                self.address_line1,
+                self.address_line2,
+                self.address_city,
+                self.address_region,
+                self.address_postal_code,
+                self.address_country,
+            ),
+            date_of_birth=self.date_of_birth,
+            preferred_language=self.preferred_language,
+            timezone=self.timezone,
+            source=self.source,
+            default_invoicing_method=self.default_invoicing_method,
+            opening_balance_minor=self.opening_balance_minor,
+            opening_balance_currency=self.opening_balance_currency,
+        )
+
+    def _apply_profile(self, profile: Profile) -> None:
+        self.kind = profile.kind
+        self.company_name = profile.company_name
+        address = profile.address
+        self.address_line1, self.address_line2 = address.line1, address.line2
+        self.address_city, self.address_region = address.city, address.region
+        self.address_postal_code, self.address_country = address.postal_code, address.country
+        self.date_of_birth = profile.date_of_birth
+        self.preferred_language = profile.preferred_language
+        self.timezone = profile.timezone
+        self.source = profile.source
+        self.default_invoicing_method = profile.default_invoicing_method
+        self.opening_balance_minor = profile.opening_balance_minor
+        self.opening_balance_currency = profile.opening_balance_currency
 
     @property
     def is_deleted(self) -> bool:
@@ -153,8 +213,13 @@ class Client:
         self._require_live()
         check = _Checked()
         proposed: dict[str, Any] = {}
+        profile = self.profile
+        if cmd.profile is not None:
+            profile = read_profile(cmd.profile, today=now.date(), violations=check.violations)
         if cmd.first_name is not None:
-            proposed["first_name"] = check.name(cmd.first_name, "first_name", required=True)
+            proposed["first_name"] = check.name(cmd.first_name, "first_name", required=profile.kind == "individual")
+        elif profile.kind == "individual" and not self.first_name:
+            check.violations.append(FieldViolation("first_name", "is required for an individual"))
         if cmd.last_name is not None:
             proposed["last_name"] = check.name(cmd.last_name, "last_name", required=False)
         if cmd.email is not None:
@@ -164,10 +229,14 @@ class Client:
         check.raise_if_any()
 
         changed = tuple(name for name, value in proposed.items() if getattr(self, name) != value)
+        if profile != self.profile:
+            changed += ("profile",)
+            self._apply_profile(profile)
         if not changed:
             return
         for name in changed:
-            setattr(self, name, proposed[name])
+            if name != "profile":
+                setattr(self, name, proposed[name])
         self._record_update(changed, now)
 
     def delete(self, *, now: datetime) -> None:

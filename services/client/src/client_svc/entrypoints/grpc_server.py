@@ -19,6 +19,7 @@ from client_svc.domain import commands
 from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
+from client_svc.domain.profile import Address, ProfileInput
 from client_svc.domain.search import read_search
 from client_svc.domain.statuses import ClientStatus
 from client_svc.service_layer import handlers
@@ -52,6 +53,47 @@ def client_message(row: Any) -> pb.Client:
         status_label=row.status_label or "",
         assigned_staff_ids=[str(s) for s in row.assigned_staff_ids or ()],
         tags=list(row.tags or ()),
+        profile=_profile_message(row),
+    )
+
+
+def _profile_message(row: Any) -> pb.ClientProfile:
+    profile = pb.ClientProfile(
+        kind=row.kind,
+        company_name=row.company_name,
+        address=pb.PostalAddress(
+            line1=row.address_line1,
+            line2=row.address_line2,
+            city=row.address_city,
+            region=row.address_region,
+            postal_code=row.address_postal_code,
+            country=row.address_country,
+        ),
+        date_of_birth=row.date_of_birth.isoformat() if row.date_of_birth else "",
+        preferred_language=row.preferred_language,
+        timezone=row.timezone,
+        source=row.source,
+        default_invoicing_method=row.default_invoicing_method,
+    )
+    if row.opening_balance_currency:
+        profile.opening_balance.amount_minor = row.opening_balance_minor
+        profile.opening_balance.currency = row.opening_balance_currency
+    return profile
+
+
+def _profile_input(message: pb.ClientProfile) -> ProfileInput:
+    a = message.address
+    return ProfileInput(
+        kind=message.kind,
+        company_name=message.company_name,
+        address=Address(a.line1, a.line2, a.city, a.region, a.postal_code, a.country),
+        date_of_birth=message.date_of_birth,
+        preferred_language=message.preferred_language,
+        timezone=message.timezone,
+        source=message.source,
+        default_invoicing_method=message.default_invoicing_method,
+        opening_balance_minor=message.opening_balance.amount_minor,
+        opening_balance_currency=message.opening_balance.currency,
     )
 
 
@@ -151,6 +193,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
                 phone=request.phone,
                 default_region=request.default_region,
                 request_id=request.request_id,
+                profile=_profile_input(request.profile),
             ),
             self._uow_factory(),
         )
@@ -200,6 +243,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             email=_optional(request, "email"),
             phone=_optional(request, "phone"),
             default_region=request.default_region,
+            profile=_profile_input(request.profile) if request.HasField("profile") else None,
         )
         return await self._read(await handlers.update_client(command, self._uow_factory()))
 

@@ -38,6 +38,7 @@ class Client(_message.Message):
     STATUS_LABEL_FIELD_NUMBER: _builtins.int
     ASSIGNED_STAFF_IDS_FIELD_NUMBER: _builtins.int
     TAGS_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
@@ -66,6 +67,8 @@ class Client(_message.Message):
     def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Tags (categories), sorted case-insensitively."""
 
+    @_builtins.property
+    def profile(self) -> Global___ClientProfile: ...
     def __init__(
         self,
         *,
@@ -83,14 +86,105 @@ class Client(_message.Message):
         status_label: _builtins.str = ...,
         assigned_staff_ids: _abc.Iterable[_builtins.str] | None = ...,
         tags: _abc.Iterable[_builtins.str] | None = ...,
+        profile: Global___ClientProfile | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deleted_at", b"deleted_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deleted_at", b"deleted_at", "profile", b"profile", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_ids", b"assigned_staff_ids", "created_at", b"created_at", "deleted_at", b"deleted_at", "email", b"email", "first_name", b"first_name", "id", b"id", "last_name", b"last_name", "online_booking_blocked", b"online_booking_blocked", "phone", b"phone", "status_id", b"status_id", "status_label", b"status_label", "tags", b"tags", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_ids", b"assigned_staff_ids", "created_at", b"created_at", "deleted_at", b"deleted_at", "email", b"email", "first_name", b"first_name", "id", b"id", "last_name", b"last_name", "online_booking_blocked", b"online_booking_blocked", "phone", b"phone", "profile", b"profile", "status_id", b"status_id", "status_label", b"status_label", "tags", b"tags", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Client: _TypeAlias = Client  # noqa: Y015
+
+@_typing.final
+class ClientProfile(_message.Message):
+    """The rest of the record. For a business, company_name is required and first_name optional."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    COMPANY_NAME_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    DATE_OF_BIRTH_FIELD_NUMBER: _builtins.int
+    PREFERRED_LANGUAGE_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    DEFAULT_INVOICING_METHOD_FIELD_NUMBER: _builtins.int
+    OPENING_BALANCE_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"individual" or "business"."""
+    company_name: _builtins.str
+    date_of_birth: _builtins.str
+    """ISO 8601 date, empty when unknown."""
+    preferred_language: _builtins.str
+    """BCP 47 tag, e.g. "en" or "fr-CA"."""
+    timezone: _builtins.str
+    """IANA zone, e.g. "Europe/Berlin"."""
+    source: _builtins.str
+    """How the client came: "staff", "import", "portal" or "booking_widget"."""
+    default_invoicing_method: _builtins.str
+    """"email", "portal", "print" or "none"."""
+    @_builtins.property
+    def address(self) -> Global___PostalAddress: ...
+    @_builtins.property
+    def opening_balance(self) -> _types_pb2.Money:
+        """What the client owed (or was owed, if negative) when added; billing takes it from ClientCreated."""
+
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        company_name: _builtins.str = ...,
+        address: Global___PostalAddress | None = ...,
+        date_of_birth: _builtins.str = ...,
+        preferred_language: _builtins.str = ...,
+        timezone: _builtins.str = ...,
+        source: _builtins.str = ...,
+        default_invoicing_method: _builtins.str = ...,
+        opening_balance: _types_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "opening_balance", b"opening_balance"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "company_name", b"company_name", "date_of_birth", b"date_of_birth", "default_invoicing_method", b"default_invoicing_method", "kind", b"kind", "opening_balance", b"opening_balance", "preferred_language", b"preferred_language", "source", b"source", "timezone", b"timezone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientProfile: _TypeAlias = ClientProfile  # noqa: Y015
+
+@_typing.final
+class PostalAddress(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINE1_FIELD_NUMBER: _builtins.int
+    LINE2_FIELD_NUMBER: _builtins.int
+    CITY_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
+    POSTAL_CODE_FIELD_NUMBER: _builtins.int
+    COUNTRY_FIELD_NUMBER: _builtins.int
+    line1: _builtins.str
+    line2: _builtins.str
+    city: _builtins.str
+    region: _builtins.str
+    postal_code: _builtins.str
+    country: _builtins.str
+    """ISO 3166-1 alpha-2."""
+    def __init__(
+        self,
+        *,
+        line1: _builtins.str = ...,
+        line2: _builtins.str = ...,
+        city: _builtins.str = ...,
+        region: _builtins.str = ...,
+        postal_code: _builtins.str = ...,
+        country: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["city", b"city", "country", b"country", "line1", b"line1", "line2", b"line2", "postal_code", b"postal_code", "region", b"region"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostalAddress: _TypeAlias = PostalAddress  # noqa: Y015
 
 @_typing.final
 class SetClientTagsRequest(_message.Message):
@@ -329,6 +423,7 @@ class CreateClientRequest(_message.Message):
     PHONE_FIELD_NUMBER: _builtins.int
     DEFAULT_REGION_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
     first_name: _builtins.str
     last_name: _builtins.str
     email: _builtins.str
@@ -338,6 +433,10 @@ class CreateClientRequest(_message.Message):
     """ISO 3166-1 alpha-2 region of the business, used to read national phone numbers."""
     request_id: _builtins.str
     """Idempotency key: the same key within a tenant returns the client created first."""
+    @_builtins.property
+    def profile(self) -> Global___ClientProfile:
+        """Optional; kind defaults to "individual", source to "staff"."""
+
     def __init__(
         self,
         *,
@@ -347,10 +446,11 @@ class CreateClientRequest(_message.Message):
         phone: _builtins.str = ...,
         default_region: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        profile: Global___ClientProfile | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_region", b"default_region", "email", b"email", "first_name", b"first_name", "last_name", b"last_name", "phone", b"phone", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_region", b"default_region", "email", b"email", "first_name", b"first_name", "last_name", b"last_name", "phone", b"phone", "profile", b"profile", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -433,6 +533,7 @@ class UpdateClientRequest(_message.Message):
     EMAIL_FIELD_NUMBER: _builtins.int
     PHONE_FIELD_NUMBER: _builtins.int
     DEFAULT_REGION_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
@@ -442,6 +543,10 @@ class UpdateClientRequest(_message.Message):
     """Empty string clears the phone; any format a person types otherwise."""
     default_region: _builtins.str
     """ISO 3166-1 alpha-2 region of the business, used to read national phone numbers."""
+    @_builtins.property
+    def profile(self) -> Global___ClientProfile:
+        """When set, replaces the whole profile (kind and source included)."""
+
     def __init__(
         self,
         *,
@@ -451,10 +556,11 @@ class UpdateClientRequest(_message.Message):
         email: _builtins.str | None = ...,
         phone: _builtins.str | None = ...,
         default_region: _builtins.str = ...,
+        profile: Global___ClientProfile | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_first_name", b"_first_name", "_last_name", b"_last_name", "_phone", b"_phone", "email", b"email", "first_name", b"first_name", "last_name", b"last_name", "phone", b"phone"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_first_name", b"_first_name", "_last_name", b"_last_name", "_phone", b"_phone", "_profile", b"_profile", "email", b"email", "first_name", b"first_name", "last_name", b"last_name", "phone", b"phone", "profile", b"profile"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_first_name", b"_first_name", "_last_name", b"_last_name", "_phone", b"_phone", "default_region", b"default_region", "email", b"email", "first_name", b"first_name", "id", b"id", "last_name", b"last_name", "phone", b"phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_first_name", b"_first_name", "_last_name", b"_last_name", "_phone", b"_phone", "_profile", b"_profile", "default_region", b"default_region", "email", b"email", "first_name", b"first_name", "id", b"id", "last_name", b"last_name", "phone", b"phone", "profile", b"profile"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__email: _TypeAlias = _typing.Literal["email"]  # noqa: Y015
     _WhichOneofArgType__email: _TypeAlias = _typing.Literal["_email", b"_email"]  # noqa: Y015
@@ -464,6 +570,8 @@ class UpdateClientRequest(_message.Message):
     _WhichOneofArgType__last_name: _TypeAlias = _typing.Literal["_last_name", b"_last_name"]  # noqa: Y015
     _WhichOneofReturnType__phone: _TypeAlias = _typing.Literal["phone"]  # noqa: Y015
     _WhichOneofArgType__phone: _TypeAlias = _typing.Literal["_phone", b"_phone"]  # noqa: Y015
+    _WhichOneofReturnType__profile: _TypeAlias = _typing.Literal["profile"]  # noqa: Y015
+    _WhichOneofArgType__profile: _TypeAlias = _typing.Literal["_profile", b"_profile"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__email) -> _WhichOneofReturnType__email | None: ...
     @_typing.overload
@@ -472,6 +580,8 @@ class UpdateClientRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__last_name) -> _WhichOneofReturnType__last_name | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__phone) -> _WhichOneofReturnType__phone | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__profile) -> _WhichOneofReturnType__profile | None: ...
 
 Global___UpdateClientRequest: _TypeAlias = UpdateClientRequest  # noqa: Y015
 

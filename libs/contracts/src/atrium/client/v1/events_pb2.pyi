@@ -3,6 +3,7 @@
 isort:skip_file
 """
 
+from atrium.common.v1 import types_pb2 as _types_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -29,11 +30,22 @@ class ClientCreated(_message.Message):
     LAST_NAME_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
     PHONE_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    COMPANY_NAME_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    OPENING_BALANCE_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
     email: _builtins.str
     phone: _builtins.str
+    kind: _builtins.str
+    company_name: _builtins.str
+    source: _builtins.str
+    @_builtins.property
+    def opening_balance(self) -> _types_pb2.Money:
+        """Billing opens the client's account with it (absent when none)."""
+
     def __init__(
         self,
         *,
@@ -42,10 +54,14 @@ class ClientCreated(_message.Message):
         last_name: _builtins.str = ...,
         email: _builtins.str = ...,
         phone: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        company_name: _builtins.str = ...,
+        source: _builtins.str = ...,
+        opening_balance: _types_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["opening_balance", b"opening_balance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "email", b"email", "first_name", b"first_name", "last_name", b"last_name", "phone", b"phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "company_name", b"company_name", "email", b"email", "first_name", b"first_name", "kind", b"kind", "last_name", b"last_name", "opening_balance", b"opening_balance", "phone", b"phone", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
