@@ -37,7 +37,8 @@ def _timestamp(value: datetime) -> Timestamp:
     return ts
 
 
-def client_message(row: Any) -> pb.Client:
+def client_message(row: Any, *, status_label: str | None = None) -> pb.Client:
+    """From a view row, or from a Client aggregate with its status label given."""
     return pb.Client(
         id=str(row.id),
         first_name=row.first_name,
@@ -50,7 +51,7 @@ def client_message(row: Any) -> pb.Client:
         deleted_at=_timestamp(row.deleted_at) if row.deleted_at else None,
         version=row.version,
         status_id=str(row.status_id or ""),
-        status_label=row.status_label or "",
+        status_label=(row.status_label if status_label is None else status_label) or "",
         assigned_staff_ids=[str(s) for s in row.assigned_staff_ids or ()],
         tags=list(row.tags or ()),
         profile=_profile_message(row),
@@ -184,7 +185,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
 
     async def CreateClient(self, request: pb.CreateClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         tenant_id = _require_staff()
-        client = await handlers.create_client(
+        created = await handlers.create_client(
             commands.CreateClient(
                 tenant_id=tenant_id,
                 first_name=request.first_name,
@@ -197,7 +198,10 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             ),
             self._uow_factory(),
         )
-        return await self._read(client)
+        if created.status_label is None:
+            return await self._read(created.client)
+        # Built from what was just written: no read back on the hot path.
+        return client_message(created.client, status_label=created.status_label)
 
     async def GetClient(self, request: pb.GetClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         call = current_context()

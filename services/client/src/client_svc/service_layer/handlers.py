@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from client_svc.domain import commands
@@ -16,7 +17,14 @@ from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, 
 from platform_core.ids import new_id
 
 
-async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Client:
+@dataclass(frozen=True)
+class Created:
+    client: Client
+    # Known when this call created the client; None when it answered with one created before.
+    status_label: str | None
+
+
+async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Created:
     """Register a client; a repeated request id returns the client it created the first time."""
     # Optimistic: the unique index on (tenant, request id) catches a repeat, so the common case is one insert.
     try:
@@ -25,7 +33,7 @@ async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Cl
             client = Client.register(cmd, client_id=new_id(), now=datetime.now(UTC), status=catalogue.default)
             uow.clients.add(client)
             await uow.commit()
-            return client
+            return Created(client, catalogue.default.label)
     except Conflict as exc:
         if exc.reason != DUPLICATE_REQUEST:
             raise
@@ -33,7 +41,7 @@ async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Cl
     async with uow:
         existing = await uow.clients.get_by_request_id(cmd.tenant_id, cmd.request_id)
         assert existing is not None
-        return existing
+        return Created(existing, None)
 
 
 async def _change(
