@@ -73,6 +73,10 @@ class AbstractStatusRepository(abc.ABC):
     @abc.abstractmethod
     def add(self, status: ClientStatus) -> None: ...
 
+    async def default_status(self, tenant_id: uuid.UUID) -> ClientStatus:
+        """The status new clients get (cheaper than the whole catalogue where that is all that is needed)."""
+        return (await self.catalogue(tenant_id)).default
+
 
 class SqlAlchemyStatusRepository(AbstractStatusRepository):
     def __init__(self, session: AsyncSession) -> None:
@@ -100,6 +104,19 @@ class SqlAlchemyStatusRepository(AbstractStatusRepository):
             )
             statuses = await self._load(tenant_id)
         return StatusCatalogue(tenant_id, statuses)
+
+    async def default_status(self, tenant_id: uuid.UUID) -> ClientStatus:
+        # A plain row, not a tracked entity: creating a client only needs its id and label.
+        row = (
+            await self.session.execute(
+                select(client_statuses.c.id, client_statuses.c.label, client_statuses.c.position).where(
+                    client_statuses.c.tenant_id == tenant_id, client_statuses.c.is_default
+                )
+            )
+        ).first()
+        if row is None:
+            return await super().default_status(tenant_id)  # first use: seeds the ready-made set
+        return ClientStatus(tenant_id, row.id, row.label, row.position, is_default=True)
 
     async def _load(self, tenant_id: uuid.UUID) -> list[ClientStatus]:
         result = await self.session.execute(select(ClientStatus).where(client_statuses.c.tenant_id == tenant_id))

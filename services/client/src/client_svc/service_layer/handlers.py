@@ -29,11 +29,11 @@ async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Cr
     # Optimistic: the unique index on (tenant, request id) catches a repeat, so the common case is one insert.
     try:
         async with uow:
-            catalogue = await uow.statuses.catalogue(cmd.tenant_id)
-            client = Client.register(cmd, client_id=new_id(), now=datetime.now(UTC), status=catalogue.default)
+            default = await uow.statuses.default_status(cmd.tenant_id)
+            client = Client.register(cmd, client_id=new_id(), now=datetime.now(UTC), status=default)
             uow.clients.add(client)
             await uow.commit()
-            return Created(client, catalogue.default.label)
+            return Created(client, default.label)
     except Conflict as exc:
         if exc.reason != DUPLICATE_REQUEST:
             raise
