@@ -329,3 +329,56 @@ async def test_the_api_description_is_served(api: Api, path: str) -> None:
     assert status == 200
     assert document["openapi"] == "3.1.0"
     assert "/api/v1/clients/{client_id}/activity" in document["paths"]
+
+
+async def test_portal_permissions_defaults_overrides_and_switching_access_off(api: Api) -> None:
+    tenant = await api.sign_up("Access Studio")
+    staff_token = tenant["token"]
+    client = await api.create_client(staff_token, first_name="Pia", email="pia@example.com")
+    _, invitation, _ = await api.call(
+        "POST", f"/api/v1/clients/{client['id']}/portal-invitation", token=staff_token, json={}
+    )
+    _, tokens, _ = await api.call(
+        "POST", "/api/v1/portal/invitations/accept", json={"token": invitation["token"], "password": PASSWORD}
+    )
+    portal = tokens["access_token"]
+
+    status, permissions, _ = await api.call("GET", "/api/v1/portal/permissions", token=portal)
+    assert (status, permissions["edit_profile"], permissions["view_invoices"]) == (200, False, True)
+    status, body, _ = await api.call("PATCH", "/api/v1/portal/me", token=portal, json={"last_name": "Smith"})
+    assert (status, body["code"]) == (403, "PROFILE_LOCKED")
+
+    defaults = {"view_appointments": True, "view_invoices": False, "view_documents": True, "edit_profile": True}
+    status, _, _ = await api.call("PUT", "/api/v1/portal-settings", token=staff_token, json=defaults)
+    assert status == 200
+    status, me, _ = await api.call("PATCH", "/api/v1/portal/me", token=portal, json={"last_name": "Smith"})
+    assert (status, me["last_name"]) == (200, "Smith")
+    status, body, _ = await api.call("PATCH", "/api/v1/portal/me", token=portal, json={"profile": {"kind": "business"}})
+    assert status == 422  # clients change contact details only
+
+    access_path = f"/api/v1/clients/{client['id']}/portal-access"
+    status, access, _ = await api.call(
+        "PUT", access_path, token=staff_token, json={"enabled": True, "permissions": {"view_invoices": True}}
+    )
+    assert status == 200
+    assert access["overrides"]["view_invoices"] is True and access["effective"]["view_invoices"] is True
+    assert access["overrides"]["edit_profile"] is None and access["effective"]["edit_profile"] is True
+
+    status, _, _ = await api.call("PUT", access_path, token=staff_token, json={"enabled": False})
+    assert status == 200
+    status, body, _ = await api.call("GET", "/api/v1/portal/me", token=portal)
+    assert (status, body["code"]) == (403, "PORTAL_ACCESS_OFF")
+    status, body, _ = await api.call(
+        "POST",
+        "/api/v1/auth/portal/login",
+        json={"tenant": tenant["tenant"]["slug"], "email": "pia@example.com", "password": PASSWORD},
+    )
+    assert (status, body["code"]) == (403, "PORTAL_ACCESS_OFF")
+    status, _, _ = await api.call("POST", "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert status == 401
+
+    other = await api.sign_up()
+    status, _, _ = await api.call("GET", access_path, token=other["token"])
+    assert status == 404
+    status, _, _ = await api.call("PUT", "/api/v1/portal-settings", token=portal, json=defaults)
+    assert status == 403

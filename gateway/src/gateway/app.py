@@ -9,7 +9,8 @@ from aiohttp import web
 from gateway.api import ACCOUNT_KEY
 from gateway.backends import Backends
 from gateway.config import GatewaySettings
-from gateway.dependencies import BACKENDS, ENGINE, IDENTITY, SETTINGS
+from gateway.dependencies import BACKENDS, ENGINE, IDENTITY, PORTAL_ACCESS, SETTINGS
+from gateway.identity.portal_access import PortalAccessStore
 from gateway.identity.service import IdentityService, ThrottlePolicy
 from gateway.identity.tokens import AccessTokens, InvalidToken
 from gateway.problems import problem_middleware
@@ -22,6 +23,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     notes,
     operations,
     portal,
+    portal_access,
     privacy,
 )
 from gateway.routes.registry import api
@@ -63,6 +65,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         instrument_engine(engine)
         backends = Backends(settings)
         app[ENGINE] = engine
+        app[PORTAL_ACCESS] = PortalAccessStore(engine)
         app[BACKENDS] = backends
         app[IDENTITY] = IdentityService(
             engine,

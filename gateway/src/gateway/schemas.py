@@ -380,3 +380,46 @@ class GroupOut(Out):
 
 class GroupList(Out):
     items: list[GroupOut]
+
+
+class PermissionsBody(Body):
+    view_appointments: bool
+    view_invoices: bool
+    view_documents: bool
+    edit_profile: bool
+
+
+class PermissionsOut(Out):
+    view_appointments: bool
+    view_invoices: bool
+    view_documents: bool
+    edit_profile: bool
+
+
+class PermissionOverrides(Body):
+    """null (or absent): the business's default applies."""
+
+    view_appointments: bool | None = None
+    view_invoices: bool | None = None
+    view_documents: bool | None = None
+    edit_profile: bool | None = None
+
+
+class ClientPortalAccessBody(Body):
+    enabled: bool
+    permissions: PermissionOverrides = Field(default_factory=PermissionOverrides)
+
+
+class ClientPortalAccessOut(Out):
+    enabled: bool
+    overrides: dict[str, bool | None]
+    effective: PermissionsOut
+
+
+class PortalProfileBody(Body):
+    """What a client may change about themselves, when the business allows it."""
+
+    first_name: Name | None = None
+    last_name: Name | None = None
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None

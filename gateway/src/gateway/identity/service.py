@@ -126,11 +126,15 @@ class IdentityService:
     async def portal_login(self, tenant_slug: str, email: str, password: str) -> TokenPair:
         row = await self._sign_in(
             f"portal:{tenant_slug}:{email}",
-            "SELECT p.id, p.tenant_id, p.client_id, p.password_hash, p.active, t.country "
-            "FROM portal_accounts p JOIN tenants t ON t.id = p.tenant_id WHERE t.slug = :slug AND p.email = :email",
+            "SELECT p.id, p.tenant_id, p.client_id, p.password_hash, p.active, t.country, "
+            "coalesce(a.enabled, true) AS access_enabled FROM portal_accounts p JOIN tenants t ON t.id = p.tenant_id "
+            "LEFT JOIN portal_client_access a ON a.tenant_id = p.tenant_id AND a.client_id = p.client_id "
+            "WHERE t.slug = :slug AND p.email = :email",
             {"slug": tenant_slug, "email": email},
             password,
         )
+        if not row.access_enabled:
+            raise PermissionDenied("portal access is switched off for this account", reason="PORTAL_ACCESS_OFF")
         return await self._issue_new(
             Account("portal", row.id, row.tenant_id, client_id=row.client_id, country=row.country)
         )
@@ -280,7 +284,9 @@ class IdentityService:
             await conn.execute(
                 text(
                     "SELECT p.id, p.tenant_id, p.client_id, t.country FROM portal_accounts p "
-                    "JOIN tenants t ON t.id = p.tenant_id WHERE p.id = :id AND p.active"
+                    "JOIN tenants t ON t.id = p.tenant_id "
+                    "LEFT JOIN portal_client_access a ON a.tenant_id = p.tenant_id AND a.client_id = p.client_id "
+                    "WHERE p.id = :id AND p.active AND coalesce(a.enabled, true)"
                 ),
                 {"id": principal_id},
             )

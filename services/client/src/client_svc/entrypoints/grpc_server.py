@@ -238,10 +238,19 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
         )
 
     async def UpdateClient(self, request: pb.UpdateClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
-        tenant_id = _require_staff()
+        call = current_context()
+        client_id = _client_id(request.id)
+        if call.principal.is_portal:
+            # A client may change its own contact details (the gateway checks the business allows it).
+            if call.principal.client_id != str(client_id):
+                raise NotFound("client not found")
+            if request.HasField("profile"):
+                raise PermissionDenied("clients cannot change their profile")
+        else:
+            _require_staff()
         command = commands.UpdateClient(
-            tenant_id=tenant_id,
-            client_id=_client_id(request.id),
+            tenant_id=call.tenant_id,
+            client_id=client_id,
             first_name=_optional(request, "first_name"),
             last_name=_optional(request, "last_name"),
             email=_optional(request, "email"),
