@@ -4,6 +4,7 @@ unit as its own process), against the session's PostgreSQL and NATS. Tests speak
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -100,6 +101,30 @@ async def span_collector() -> AsyncIterator[SpanCollector]:
     await collector.start()
     yield collector
     await collector.stop()
+
+
+@contextlib.asynccontextmanager
+async def extra_gateway(stack: Stack, session: aiohttp.ClientSession, **settings: str) -> AsyncIterator[Api]:
+    """A second gateway over the same services, with other settings (ATRIUM_<NAME>=value)."""
+    port = devstack.free_port()
+    env = stack.env | {f"ATRIUM_{k.upper()}": v for k, v in settings.items()} | {"ATRIUM_GATEWAY_PORT": str(port)}
+    env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)  # its spans are not under test
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        async def up() -> bool:
+            try:
+                async with session.get(f"{base}/healthz") as r:
+                    return r.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        await wait_until(up, timeout=30, interval=0.1)
+        yield Api(session, Stack(base, env, stack.log_dir))
+    finally:
+        process.terminate()
+        assert await asyncio.to_thread(process.wait, 15) == 0
 
 
 def restart_unit(stack: Stack, name: str) -> subprocess.Popen[bytes]:

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 import uuid
 
-import aiohttp
 import jwt
 import pytest
 
-from platform_core import devstack
-from platform_core.testing.plugin import wait_until
-
-from .conftest import JWT_SECRET, LOGIN_MAX_FAILURES, Api, Stack
+from .conftest import JWT_SECRET, LOGIN_MAX_FAILURES, Api, extra_gateway
 
 PASSWORD = "correct horse battery"
 
@@ -288,39 +282,36 @@ async def test_an_idempotency_key_makes_a_retried_create_return_the_same_client(
     assert len(page["items"]) == 1
 
 
-async def test_sign_up_can_be_switched_off(stack: Stack) -> None:
-    port = devstack.free_port()
-    env = stack.env | {"ATRIUM_SIGNUP_ENABLED": "false", "ATRIUM_GATEWAY_PORT": str(port)}
-    env.pop("OTEL_EXPORTER_OTLP_ENDPOINT")
-    process = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=env)
-    try:
-        async with aiohttp.ClientSession() as session:
+async def test_sign_up_can_be_switched_off(api: Api) -> None:
+    async with extra_gateway(api.stack, api.session, signup_enabled="false") as closed:
+        status, body, headers = await closed.call(
+            "POST",
+            "/api/v1/signup",
+            json={
+                "business_name": "Closed",
+                "country": "US",
+                "timezone": "UTC",
+                "owner_email": "closed@example.com",
+                "owner_password": PASSWORD,
+            },
+        )
+        assert_problem(status, body, headers, 403)
+        assert body["code"] == "SIGNUP_DISABLED"
 
-            async def up() -> bool:
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as r:
-                        return r.status == 200
-                except aiohttp.ClientError:
-                    return False
 
-            await wait_until(up, timeout=30, interval=0.1)
-            closed = Api(session, Stack(f"http://127.0.0.1:{port}", env, stack.log_dir))
-            status, body, headers = await closed.call(
-                "POST",
-                "/api/v1/signup",
-                json={
-                    "business_name": "Closed",
-                    "country": "US",
-                    "timezone": "UTC",
-                    "owner_email": "closed@example.com",
-                    "owner_password": PASSWORD,
-                },
-            )
-            assert_problem(status, body, headers, 403)
-            assert body["code"] == "SIGNUP_DISABLED"
-    finally:
-        process.terminate()
-        assert await asyncio.to_thread(process.wait, 15) == 0
+async def test_the_plan_limit_on_clients_gives_a_clear_error(api: Api) -> None:
+    async with extra_gateway(api.stack, api.session, default_max_clients="2") as limited:
+        tenant = await limited.sign_up("Small Plan")
+        token = tenant["token"]
+        first = await limited.create_client(token, first_name="One")
+        await limited.create_client(token, first_name="Two")
+        status, body, headers = await limited.call("POST", "/api/v1/clients", token=token, json={"first_name": "3"})
+        assert_problem(status, body, headers, 409)
+        assert body["code"] == "PLAN_CLIENT_LIMIT" and "2" in body["detail"]
+        await limited.call("DELETE", f"/api/v1/clients/{first['id']}", token=token)
+        await limited.create_client(token, first_name="Three")
+        status, body, _ = await limited.call("POST", f"/api/v1/clients/{first['id']}/restore", token=token)
+        assert (status, body["code"]) == (409, "PLAN_CLIENT_LIMIT")
 
 
 @pytest.mark.parametrize("path", ["/api/openapi.json"])

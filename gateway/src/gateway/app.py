@@ -75,6 +75,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
                 settings.login_max_failures, settings.login_window_seconds, settings.login_lockout_seconds
             ),
             invitation_ttl_seconds=settings.portal_invitation_ttl_seconds,
+            default_max_clients=settings.default_max_clients,
         )
         yield
         await backends.close()

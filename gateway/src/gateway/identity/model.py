@@ -41,3 +41,5 @@ class Account:
     role: str = ""
     client_id: uuid.UUID | None = None
     country: str = ""
+    # The tenant's plan limit on live clients; 0: none.
+    max_clients: int = 0

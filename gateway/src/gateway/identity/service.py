@@ -68,12 +68,14 @@ class IdentityService:
         refresh_ttl_seconds: int,
         throttle: ThrottlePolicy,
         invitation_ttl_seconds: int,
+        default_max_clients: int = 0,
     ) -> None:
         self._engine = engine
         self._tokens = tokens
         self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
         self._throttle = throttle
         self._invitation_ttl = timedelta(seconds=invitation_ttl_seconds)
+        self._max_clients = default_max_clients
 
     # --- sign-up ---------------------------------------------------------------------------------
 
@@ -85,15 +87,22 @@ class IdentityService:
         for attempt in range(5):
             slug = base_slug if attempt == 0 else f"{base_slug[:44]}-{secrets.token_hex(2)}"
             tenant = Tenant(new_id(), business_name.strip(), slug, country, timezone_name)
-            owner = Account("staff", new_id(), tenant.id, role="owner", country=country)
+            owner = Account("staff", new_id(), tenant.id, role="owner", country=country, max_clients=self._max_clients)
             try:
                 async with self._engine.begin() as conn:
                     await conn.execute(
                         text(
-                            "INSERT INTO tenants (id, name, slug, country, timezone) "
-                            "VALUES (:id, :name, :slug, :country, :tz)"
+                            "INSERT INTO tenants (id, name, slug, country, timezone, max_clients) "
+                            "VALUES (:id, :name, :slug, :country, :tz, :max)"
                         ),
-                        {"id": tenant.id, "name": tenant.name, "slug": slug, "country": country, "tz": timezone_name},
+                        {
+                            "id": tenant.id,
+                            "name": tenant.name,
+                            "slug": slug,
+                            "country": country,
+                            "tz": timezone_name,
+                            "max": self._max_clients or None,
+                        },
                     )
                     await conn.execute(
                         text(
@@ -116,12 +125,16 @@ class IdentityService:
     async def staff_login(self, email: str, password: str) -> TokenPair:
         row = await self._sign_in(
             f"staff:{email}",
-            "SELECT s.id, s.tenant_id, s.password_hash, s.role, s.active, t.country "
+            "SELECT s.id, s.tenant_id, s.password_hash, s.role, s.active, t.country, t.max_clients "
             "FROM staff_users s JOIN tenants t ON t.id = s.tenant_id WHERE s.email = :email",
             {"email": email},
             password,
         )
-        return await self._issue_new(Account("staff", row.id, row.tenant_id, role=row.role, country=row.country))
+        return await self._issue_new(
+            Account(
+                "staff", row.id, row.tenant_id, role=row.role, country=row.country, max_clients=row.max_clients or 0
+            )
+        )
 
     async def portal_login(self, tenant_slug: str, email: str, password: str) -> TokenPair:
         row = await self._sign_in(
@@ -273,13 +286,17 @@ class IdentityService:
             row = (
                 await conn.execute(
                     text(
-                        "SELECT s.id, s.tenant_id, s.role, t.country FROM staff_users s "
+                        "SELECT s.id, s.tenant_id, s.role, t.country, t.max_clients FROM staff_users s "
                         "JOIN tenants t ON t.id = s.tenant_id WHERE s.id = :id AND s.active"
                     ),
                     {"id": principal_id},
                 )
             ).first()
-            return Account("staff", row.id, row.tenant_id, role=row.role, country=row.country) if row else None
+            if row is None:
+                return None
+            return Account(
+                "staff", row.id, row.tenant_id, role=row.role, country=row.country, max_clients=row.max_clients or 0
+            )
         row = (
             await conn.execute(
                 text(

@@ -49,6 +49,7 @@ class AccessTokens:
             "rol": account.role,
             "cid": str(account.client_id) if account.client_id else "",
             "ctry": account.country,
+            "mxc": account.max_clients,
             "iat": issued,
             "exp": issued + self.ttl_seconds,
         }
@@ -87,6 +88,7 @@ class AccessTokens:
                 role=claims.get("rol", ""),
                 client_id=uuid.UUID(claims["cid"]) if claims.get("cid") else None,
                 country=claims.get("ctry", ""),
+                max_clients=int(claims.get("mxc", 0)),
             )
             return account, int(claims["exp"])
         except (jwt.PyJWTError, ValueError, KeyError) as exc:

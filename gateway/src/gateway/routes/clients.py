@@ -129,6 +129,7 @@ async def create_client(request: web.Request, body: CreateClientBody, account: A
             default_region=account.country,
             request_id=key,
             profile=profile_message(body.profile) if body.profile else None,
+            max_clients=account.max_clients,
         )
     )
     return client_json(client)
@@ -281,7 +282,9 @@ async def delete_client(request: web.Request, account: Account) -> dict[str, Any
     errors=(409,),
 )
 async def restore_client(request: web.Request, account: Account) -> dict[str, Any]:
-    client = await request.app[BACKENDS].clients.RestoreClient(client_pb.RestoreClientRequest(id=client_id_of(request)))
+    client = await request.app[BACKENDS].clients.RestoreClient(
+        client_pb.RestoreClientRequest(id=client_id_of(request), max_clients=account.max_clients)
+    )
     return client_json(client)
 
 

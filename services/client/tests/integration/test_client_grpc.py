@@ -352,3 +352,28 @@ async def test_groups_change_in_bulk_and_filter_the_list(stub: pb_grpc.ClientSer
         await stub.DeleteClientGroup(pb.DeleteClientGroupRequest(id=group.id))
         assert not (await stub.ListClientGroups(pb.ListClientGroupsRequest())).groups
         assert len((await stub.ListClients(pb.ListClientsRequest())).clients) == 4  # the clients stay
+
+
+async def test_the_plan_limit_holds_on_create_and_restore_even_under_concurrency(
+    stub: pb_grpc.ClientServiceStub,
+) -> None:
+    import asyncio
+
+    with bind_call_context(staff(uuid.uuid4())):
+        results = await asyncio.gather(
+            *(stub.CreateClient(pb.CreateClientRequest(first_name=f"C{i}", max_clients=3)) for i in range(8)),
+            return_exceptions=True,
+        )
+        created = [r for r in results if isinstance(r, pb.Client)]
+        refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+        assert len(created) == 3
+        assert {e.code() for e in refused} == {grpc.StatusCode.FAILED_PRECONDITION}
+        assert "plan allows 3" in refused[0].details()
+
+        await stub.DeleteClient(pb.DeleteClientRequest(id=created[0].id))
+        await stub.CreateClient(pb.CreateClientRequest(first_name="Room again", max_clients=3))
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stub.RestoreClient(pb.RestoreClientRequest(id=created[0].id, max_clients=3))
+        assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        restored = await stub.RestoreClient(pb.RestoreClientRequest(id=created[0].id, max_clients=10))
+        assert not restored.HasField("deleted_at")

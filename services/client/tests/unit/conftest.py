@@ -43,12 +43,21 @@ class FakeStatusRepository(AbstractStatusRepository):
         """The catalogue already holds the list it appended to."""
 
 
+class FakeQuota:
+    def __init__(self) -> None:
+        self.live: dict[uuid.UUID, int] = {}
+
+    async def change(self, tenant_id: uuid.UUID, delta: int, *, max_clients: int | None) -> None:
+        self.live[tenant_id] = self.live.get(tenant_id, 0) + delta
+
+
 class FakeClientUnitOfWork(ClientUnitOfWork):
     """Keeps committed clients and published events in memory; enforces the request-id uniqueness."""
 
     def __init__(self) -> None:
         self.clients = FakeClientRepository()
         self.statuses = FakeStatusRepository()
+        self.quota = FakeQuota()
         self.repositories = (self.clients,)
         self.committed = False
         self.published: list[Any] = []

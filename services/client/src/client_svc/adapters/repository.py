@@ -17,7 +17,7 @@ from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
 from client_svc.domain.statuses import ClientStatus, StatusCatalogue, ready_made_statuses
-from platform_core.errors import Conflict
+from platform_core.errors import Conflict, FailedPrecondition
 
 
 class AbstractClientRepository(abc.ABC):
@@ -225,3 +225,30 @@ class SqlAlchemyGroupRepository:
             text("DELETE FROM client_group_members WHERE tenant_id = :t AND group_id = :g AND client_id = ANY(:ids)"),
             {"t": tenant_id, "g": group_id, "ids": client_ids},
         )
+
+
+class SqlAlchemyClientQuota:
+    """Live clients per tenant; the schema refuses a count over the plan's limit."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def change(self, tenant_id: uuid.UUID, delta: int, *, max_clients: int | None) -> None:
+        try:
+            await self.session.execute(
+                text(
+                    "INSERT INTO tenant_client_counts AS c (tenant_id, live_clients, max_clients) "
+                    "VALUES (:t, greatest(:d, 0), :max) ON CONFLICT (tenant_id) DO UPDATE "
+                    # Increments carry the current plan; decrements keep the limit they found.
+                    "SET live_clients = c.live_clients + :d, "
+                    "max_clients = CASE WHEN :d > 0 THEN :max ELSE c.max_clients END"
+                ),
+                {"t": tenant_id, "d": delta, "max": max_clients},
+            )
+        except IntegrityError as exc:
+            if "tenant_client_counts_within_plan" in str(exc.orig):
+                raise FailedPrecondition(
+                    f"your plan allows {max_clients} active clients; delete some or upgrade the plan",
+                    reason="PLAN_CLIENT_LIMIT",
+                ) from exc
+            raise

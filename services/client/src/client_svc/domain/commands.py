@@ -18,6 +18,8 @@ class CreateClient:
     default_region: str = ""
     request_id: str = ""
     profile: ProfileInput = field(default_factory=ProfileInput)
+    # The plan's limit on live clients; 0: none.
+    max_clients: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class DeleteClient:
 class RestoreClient:
     tenant_id: uuid.UUID
     client_id: uuid.UUID
+    max_clients: int = 0
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
                 default_region=request.default_region,
                 request_id=request.request_id,
                 profile=_profile_input(request.profile),
+                max_clients=request.max_clients,
             ),
             self._uow_factory(),
         )
@@ -265,7 +266,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
         return await self._read(await handlers.delete_client(command, self._uow_factory()))
 
     async def RestoreClient(self, request: pb.RestoreClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
-        command = commands.RestoreClient(_require_staff(), _client_id(request.id))
+        command = commands.RestoreClient(_require_staff(), _client_id(request.id), max_clients=request.max_clients)
         return await self._read(await handlers.restore_client(command, self._uow_factory()))
 
     async def SetOnlineBookingBlocked(

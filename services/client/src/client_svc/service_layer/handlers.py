@@ -31,6 +31,7 @@ async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Cr
         async with uow:
             default = await uow.statuses.default_status(cmd.tenant_id)
             client = Client.register(cmd, client_id=new_id(), now=datetime.now(UTC), status=default)
+            await uow.quota.change(cmd.tenant_id, +1, max_clients=cmd.max_clients or None)
             uow.clients.add(client)
             await uow.commit()
             return Created(client, default.label)
@@ -61,11 +62,28 @@ async def update_client(cmd: commands.UpdateClient, uow: ClientUnitOfWork) -> Cl
 
 
 async def delete_client(cmd: commands.DeleteClient, uow: ClientUnitOfWork) -> Client:
-    return await _change(cmd.tenant_id, cmd.client_id, uow, lambda client, now: client.delete(now=now))
+    async with uow:
+        client = await _existing(uow, cmd.tenant_id, cmd.client_id)
+        client.delete(now=datetime.now(UTC))
+        await uow.quota.change(cmd.tenant_id, -1, max_clients=None)
+        await uow.commit()
+        return client
 
 
 async def restore_client(cmd: commands.RestoreClient, uow: ClientUnitOfWork) -> Client:
-    return await _change(cmd.tenant_id, cmd.client_id, uow, lambda client, now: client.restore(now=now))
+    async with uow:
+        client = await _existing(uow, cmd.tenant_id, cmd.client_id)
+        client.restore(now=datetime.now(UTC))
+        await uow.quota.change(cmd.tenant_id, +1, max_clients=cmd.max_clients or None)
+        await uow.commit()
+        return client
+
+
+async def _existing(uow: ClientUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Client:
+    client = await uow.clients.get(tenant_id, client_id)
+    if client is None:
+        raise NotFound("client not found")
+    return client
 
 
 async def set_online_booking_blocked(cmd: commands.SetOnlineBookingBlocked, uow: ClientUnitOfWork) -> Client:

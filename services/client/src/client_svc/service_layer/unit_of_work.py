@@ -11,6 +11,7 @@ from client_svc.adapters.repository import (
     AbstractClientRepository,
     AbstractNoteRepository,
     AbstractStatusRepository,
+    SqlAlchemyClientQuota,
     SqlAlchemyClientRepository,
     SqlAlchemyGroupRepository,
     SqlAlchemyNoteRepository,
@@ -27,6 +28,7 @@ class ClientUnitOfWork(AbstractUnitOfWork):
     statuses: AbstractStatusRepository
     notes: AbstractNoteRepository
     groups: SqlAlchemyGroupRepository
+    quota: SqlAlchemyClientQuota
 
 
 class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
@@ -38,6 +40,7 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         self.statuses = SqlAlchemyStatusRepository(session)
         self.notes = SqlAlchemyNoteRepository(session)
         self.groups = SqlAlchemyGroupRepository(session)
+        self.quota = SqlAlchemyClientQuota(session)
         self.repositories = (self.clients, self.notes)
 
     async def _commit(self, events: list[object]) -> None:

@@ -424,6 +424,7 @@ class CreateClientRequest(_message.Message):
     DEFAULT_REGION_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     PROFILE_FIELD_NUMBER: _builtins.int
+    MAX_CLIENTS_FIELD_NUMBER: _builtins.int
     first_name: _builtins.str
     last_name: _builtins.str
     email: _builtins.str
@@ -433,6 +434,8 @@ class CreateClientRequest(_message.Message):
     """ISO 3166-1 alpha-2 region of the business, used to read national phone numbers."""
     request_id: _builtins.str
     """Idempotency key: the same key within a tenant returns the client created first."""
+    max_clients: _builtins.int
+    """The tenant's plan limit on live clients; 0 means no limit."""
     @_builtins.property
     def profile(self) -> Global___ClientProfile:
         """Optional; kind defaults to "individual", source to "staff"."""
@@ -447,10 +450,11 @@ class CreateClientRequest(_message.Message):
         default_region: _builtins.str = ...,
         request_id: _builtins.str = ...,
         profile: Global___ClientProfile | None = ...,
+        max_clients: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_region", b"default_region", "email", b"email", "first_name", b"first_name", "last_name", b"last_name", "phone", b"phone", "profile", b"profile", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_region", b"default_region", "email", b"email", "first_name", b"first_name", "last_name", b"last_name", "max_clients", b"max_clients", "phone", b"phone", "profile", b"profile", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -609,15 +613,19 @@ class RestoreClientRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
+    MAX_CLIENTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    max_clients: _builtins.int
+    """The tenant's plan limit on live clients; 0 means no limit."""
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
+        max_clients: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "max_clients", b"max_clients"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
