@@ -377,3 +377,23 @@ async def test_the_plan_limit_holds_on_create_and_restore_even_under_concurrency
         assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         restored = await stub.RestoreClient(pb.RestoreClientRequest(id=created[0].id, max_clients=10))
         assert not restored.HasField("deleted_at")
+
+
+async def test_clients_from_before_statuses_get_the_default_when_the_tenant_first_uses_them(
+    stub: pb_grpc.ClientServiceStub, client_settings: ClientSettings
+) -> None:
+    tenant, legacy = uuid.uuid4(), uuid.uuid4()
+    engine = create_engine(client_settings.database_url("client"), pool_size=1, max_overflow=0)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO clients (tenant_id, id, first_name, created_at, updated_at) "
+                "VALUES (:t, :id, 'Legacy', now(), now())"
+            ),
+            {"t": tenant, "id": legacy},
+        )
+    await engine.dispose()
+    with bind_call_context(staff(tenant)):
+        assert (await stub.GetClient(pb.GetClientRequest(id=str(legacy)))).status_label == ""
+        await stub.ListClientStatuses(pb.ListClientStatusesRequest())
+        assert (await stub.GetClient(pb.GetClientRequest(id=str(legacy)))).status_label == "Active"

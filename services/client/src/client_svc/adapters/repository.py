@@ -103,6 +103,12 @@ class SqlAlchemyStatusRepository(AbstractStatusRepository):
                 .on_conflict_do_nothing(index_elements=["tenant_id", "id"])
             )
             statuses = await self._load(tenant_id)
+            # Clients created before statuses existed get the default, once, with the seeding.
+            default = next(st for st in statuses if st.is_default)
+            await self.session.execute(
+                text("UPDATE clients SET status_id = :s WHERE tenant_id = :t AND status_id IS NULL"),
+                {"s": default.id, "t": tenant_id},
+            )
         return StatusCatalogue(tenant_id, statuses)
 
     async def default_status(self, tenant_id: uuid.UUID) -> ClientStatus:
