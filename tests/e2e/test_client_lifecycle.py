@@ -364,3 +364,17 @@ async def test_the_whole_record_of_a_business_client(api: Api) -> None:
         json={"first_name": "", "profile": {"kind": "business", "timezone": "Mars/Base"}},
     )
     assert (status, {e["field"] for e in body["errors"]}) == (422, {"profile.company_name", "profile.timezone"})
+
+
+async def test_duplicates_through_the_gateway(api: Api) -> None:
+    tenant = await api.sign_up(country="US")
+    token = tenant["token"]
+    first = await api.create_client(token, first_name="Jo", phone="(212) 555-0142")
+    second = await api.create_client(token, first_name="Joanna", phone="+1 212 555 0142")
+    status, pairs, _ = await api.call("GET", "/api/v1/client-duplicates", token=token)
+    assert status == 200
+    [pair] = pairs["items"]
+    assert {pair["first"]["id"], pair["second"]["id"]} == {first["id"], second["id"]}
+    assert pair["reasons"] == ["same_phone"] and 0 < pair["score"] < 1
+    status, _, _ = await api.call("GET", "/api/v1/client-duplicates?limit=0", token=token)
+    assert status == 422

@@ -423,3 +423,18 @@ class PortalProfileBody(Body):
     last_name: Name | None = None
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+
+
+class DuplicatesQuery(Body):
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class DuplicatePairOut(Out):
+    first: ClientOut
+    second: ClientOut
+    score: float = Field(description="0..1: how likely the two are one person.")
+    reasons: list[Literal["same_email", "same_phone", "same_name"]]
+
+
+class DuplicatePairs(Out):
+    items: list[DuplicatePairOut]

@@ -21,6 +21,8 @@ from gateway.schemas import (
     ClientStaffBody,
     ClientTagsBody,
     CreateClientBody,
+    DuplicatePairs,
+    DuplicatesQuery,
     OnlineBookingBlockBody,
     PageQuery,
     PortalInvitationBody,
@@ -339,3 +341,28 @@ async def set_client_tags(request: web.Request, body: ClientTagsBody, account: A
         client_pb.SetClientTagsRequest(id=client_id_of(request), tags=body.tags)
     )
     return client_json(client)
+
+
+@api.route(
+    "GET",
+    "/api/v1/client-duplicates",
+    summary="Likely duplicate clients, as scored pairs with the reasons (same email, phone or name)",
+    tag="clients",
+    query=DuplicatesQuery,
+    response=DuplicatePairs,
+)
+async def find_duplicates(request: web.Request, query: DuplicatesQuery, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].clients.FindDuplicateClients(
+        client_pb.FindDuplicateClientsRequest(limit=query.limit)
+    )
+    return {
+        "items": [
+            {
+                "first": client_json(p.first),
+                "second": client_json(p.second),
+                "score": p.score,
+                "reasons": list(p.reasons),
+            }
+            for p in reply.pairs
+        ]
+    }

@@ -209,3 +209,41 @@ async def note_history(
             .order_by(client_note_revisions.c.revision)
         )
         return list(result.all())
+
+
+_DUPLICATE_CANDIDATES = text(
+    """
+    WITH live AS (
+        SELECT id, lower(email) AS email, phone,
+               lower(btrim(first_name || ' ' || last_name)) AS full_name
+        FROM clients WHERE tenant_id = :tenant AND deleted_at IS NULL
+    )
+    SELECT a.id AS first_id, b.id AS second_id, 'same_email' AS reason
+        FROM live a JOIN live b ON a.email = b.email AND a.id < b.id
+    UNION ALL
+    SELECT a.id, b.id, 'same_phone' FROM live a JOIN live b ON a.phone = b.phone AND a.id < b.id
+    UNION ALL
+    SELECT a.id, b.id, 'same_name' FROM live a JOIN live b ON a.full_name = b.full_name AND a.id < b.id
+        WHERE a.full_name <> ''
+    """
+)
+
+
+async def duplicate_candidates(
+    engine: AsyncEngine, tenant_id: uuid.UUID
+) -> dict[tuple[uuid.UUID, uuid.UUID], set[str]]:
+    """Pairs of live clients (first id < second id) with the reasons they may be one person."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_DUPLICATE_CANDIDATES, {"tenant": tenant_id})).all()
+    pairs: dict[tuple[uuid.UUID, uuid.UUID], set[str]] = {}
+    for row in rows:
+        pairs.setdefault((row.first_id, row.second_id), set()).add(row.reason)
+    return pairs
+
+
+async def clients_by_ids(engine: AsyncEngine, tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id, clients.c.id.in_(ids))
+        )
+        return {row.id: row for row in result}

@@ -397,3 +397,22 @@ async def test_clients_from_before_statuses_get_the_default_when_the_tenant_firs
         assert (await stub.GetClient(pb.GetClientRequest(id=str(legacy)))).status_label == ""
         await stub.ListClientStatuses(pb.ListClientStatusesRequest())
         assert (await stub.GetClient(pb.GetClientRequest(id=str(legacy)))).status_label == "Active"
+
+
+async def test_likely_duplicates_come_as_scored_pairs_with_reasons(stub: pb_grpc.ClientServiceStub) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        ada = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada", last_name="Lovelace", email="ada@x.com"))
+        again = await stub.CreateClient(
+            pb.CreateClientRequest(first_name="ada", last_name="lovelace", email="ADA@x.com")
+        )
+        namesake = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada", last_name="Lovelace"))
+        await stub.CreateClient(pb.CreateClientRequest(first_name="Someone", last_name="Else"))
+        reply = await stub.FindDuplicateClients(pb.FindDuplicateClientsRequest())
+    found = [({p.first.id, p.second.id}, sorted(p.reasons), p.score) for p in reply.pairs]
+    assert found[0][:2] == ({ada.id, again.id}, ["same_email", "same_name"])
+    assert {frozenset(pair) for pair, _, _ in found} == {
+        frozenset({ada.id, again.id}),
+        frozenset({ada.id, namesake.id}),
+        frozenset({again.id, namesake.id}),
+    }
+    assert found[0][2] > found[1][2]

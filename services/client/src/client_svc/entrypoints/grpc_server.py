@@ -15,7 +15,7 @@ from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
 from client_svc import views
-from client_svc.domain import commands
+from client_svc.domain import commands, duplicates
 from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
@@ -436,3 +436,24 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             _require_staff(), _group_id(request.group_id), list(request.client_ids), self._uow_factory(), add=False
         )
         return group_message(group)
+
+    async def FindDuplicateClients(
+        self, request: pb.FindDuplicateClientsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FindDuplicateClientsResponse:
+        tenant_id = _require_staff()
+        limit = views.page_size(request.limit, "limit")
+        candidates = await views.duplicate_candidates(self._engine, tenant_id)
+        ranked = sorted(candidates.items(), key=lambda item: (-duplicates.score(item[1]), item[0]))[:limit]
+        ids = list({client_id for pair, _ in ranked for client_id in pair})
+        rows = await views.clients_by_ids(self._engine, tenant_id, ids) if ids else {}
+        return pb.FindDuplicateClientsResponse(
+            pairs=[
+                pb.DuplicatePair(
+                    first=client_message(rows[first]),
+                    second=client_message(rows[second]),
+                    score=duplicates.score(reasons),
+                    reasons=sorted(reasons),
+                )
+                for (first, second), reasons in ranked
+            ]
+        )

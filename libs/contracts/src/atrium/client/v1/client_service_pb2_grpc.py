@@ -111,6 +111,11 @@ class ClientServiceStub:
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
                 _registered_method=True)
+        self.FindDuplicateClients = channel.unary_unary(
+                '/atrium.client.v1.ClientService/FindDuplicateClients',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsResponse.FromString,
+                _registered_method=True)
         self.ListClientGroups = channel.unary_unary(
                 '/atrium.client.v1.ClientService/ListClientGroups',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsRequest.SerializeToString,
@@ -265,6 +270,13 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FindDuplicateClients(self, request, context):
+        """Likely duplicates among live clients, most likely first: same email, same phone, same name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListClientGroups(self, request, context):
         """Groups of clients: named per tenant; clients join and leave in bulk.
         """
@@ -407,6 +419,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.ReorderClientStatuses,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.SerializeToString,
+            ),
+            'FindDuplicateClients': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindDuplicateClients,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsResponse.SerializeToString,
             ),
             'ListClientGroups': grpc.unary_unary_rpc_method_handler(
                     servicer.ListClientGroups,
@@ -866,6 +883,33 @@ class ClientService:
             '/atrium.client.v1.ClientService/ReorderClientStatuses',
             atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindDuplicateClients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/FindDuplicateClients',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsResponse.FromString,
             options,
             channel_credentials,
             insecure,

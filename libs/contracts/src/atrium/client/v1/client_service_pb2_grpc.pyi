@@ -58,6 +58,8 @@ class ClientServiceStub:
     UpdateClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.UpdateClientStatusRequest, _client_service_pb2.ClientStatus]
     ArchiveClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ArchiveClientStatusRequest, _client_service_pb2.ClientStatus]
     ReorderClientStatuses: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ReorderClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]
+    FindDuplicateClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.FindDuplicateClientsRequest, _client_service_pb2.FindDuplicateClientsResponse]
+    """Likely duplicates among live clients, most likely first: same email, same phone, same name."""
     ListClientGroups: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientGroupsRequest, _client_service_pb2.ListClientGroupsResponse]
     """Groups of clients: named per tenant; clients join and leave in bulk."""
     CreateClientGroup: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientGroupRequest, _client_service_pb2.ClientGroup]
@@ -104,6 +106,8 @@ class ClientServiceAsyncStub(ClientServiceStub):
     UpdateClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.UpdateClientStatusRequest, _client_service_pb2.ClientStatus]  # type: ignore[assignment]
     ArchiveClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ArchiveClientStatusRequest, _client_service_pb2.ClientStatus]  # type: ignore[assignment]
     ReorderClientStatuses: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ReorderClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]  # type: ignore[assignment]
+    FindDuplicateClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.FindDuplicateClientsRequest, _client_service_pb2.FindDuplicateClientsResponse]  # type: ignore[assignment]
+    """Likely duplicates among live clients, most likely first: same email, same phone, same name."""
     ListClientGroups: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientGroupsRequest, _client_service_pb2.ListClientGroupsResponse]  # type: ignore[assignment]
     """Groups of clients: named per tenant; clients join and leave in bulk."""
     CreateClientGroup: _aio.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientGroupRequest, _client_service_pb2.ClientGroup]  # type: ignore[assignment]
@@ -237,6 +241,14 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _client_service_pb2.ReorderClientStatusesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_client_service_pb2.ListClientStatusesResponse, _abc.Awaitable[_client_service_pb2.ListClientStatusesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def FindDuplicateClients(
+        self,
+        request: _client_service_pb2.FindDuplicateClientsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.FindDuplicateClientsResponse, _abc.Awaitable[_client_service_pb2.FindDuplicateClientsResponse]]:
+        """Likely duplicates among live clients, most likely first: same email, same phone, same name."""
 
     @_abc_1.abstractmethod
     def ListClientGroups(
