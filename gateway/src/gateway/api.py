@@ -16,8 +16,9 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from gateway.identity.model import Account
-from platform_core.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
+from platform_core.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
+from platform_core.ids import parse_uuid
 
 Auth = Literal["public", "staff", "portal", "any"]
 ACCOUNT_KEY = web.RequestKey("account", object)  # set by the auth middleware: an Account or INVALID_TOKEN
@@ -133,6 +134,14 @@ def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
         return model.model_validate(dict(request.query))
     except ValidationError as exc:
         raise InvalidArgument(violations_from(exc)) from exc
+
+
+def path_id(request: web.Request, name: str, what: str) -> str:
+    """A record id from the path; one that is not a UUID names no record, so it answers 404 like a missing one."""
+    raw = request.match_info[name]
+    if parse_uuid(raw) is None:
+        raise NotFound(f"{what} not found")
+    return raw
 
 
 def principal_of(account: Account) -> Principal:

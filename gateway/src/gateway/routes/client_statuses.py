@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from atrium.client.v1 import client_service_pb2 as client_pb
+from gateway.api import path_id
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.routes.clients import client_id_of, client_json
@@ -21,8 +22,6 @@ from gateway.schemas import (
     SetClientStatusBody,
     UpdateClientStatusBody,
 )
-from platform_core.errors import NotFound
-from platform_core.ids import parse_uuid
 
 # Statuses are the business's settings: owners and admins shape them, every staff member uses them.
 CONFIGURERS = ("owner", "admin")
@@ -39,10 +38,7 @@ def status_json(status: client_pb.ClientStatus) -> dict[str, Any]:
 
 
 def status_id_of(request: web.Request) -> str:
-    raw = request.match_info["status_id"]
-    if parse_uuid(raw) is None:
-        raise NotFound("status not found")
-    return raw
+    return path_id(request, "status_id", "status")
 
 
 @api.route(

@@ -10,6 +10,7 @@ from aiohttp import web
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as notification_pb
+from gateway.api import path_id
 from gateway.dependencies import BACKENDS, IDENTITY, SETTINGS
 from gateway.identity.model import Account
 from gateway.routes.registry import api
@@ -30,7 +31,7 @@ from gateway.schemas import (
     ProfileIn,
     UpdateClientBody,
 )
-from platform_core.errors import FieldViolation, InvalidArgument, NotFound
+from platform_core.errors import FieldViolation, InvalidArgument
 from platform_core.ids import parse_uuid
 
 MAX_IDEMPOTENCY_KEY = 200
@@ -100,11 +101,7 @@ def profile_message(profile: ProfileIn) -> client_pb.ClientProfile:
 
 
 def client_id_of(request: web.Request) -> str:
-    """The path id; one that is not a UUID names no record, so it answers 404 like a missing one."""
-    raw = request.match_info["client_id"]
-    if parse_uuid(raw) is None:
-        raise NotFound("client not found")
-    return raw
+    return path_id(request, "client_id", "client")
 
 
 @api.route(

@@ -7,12 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from atrium.client.v1 import client_service_pb2 as client_pb
+from gateway.api import path_id
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.routes.registry import api
 from gateway.schemas import GroupBody, GroupList, GroupMembersBody, GroupOut
-from platform_core.errors import NotFound
-from platform_core.ids import parse_uuid
 
 
 def group_json(group: client_pb.ClientGroup) -> dict[str, Any]:
@@ -20,10 +19,7 @@ def group_json(group: client_pb.ClientGroup) -> dict[str, Any]:
 
 
 def group_id_of(request: web.Request) -> str:
-    raw = request.match_info["group_id"]
-    if parse_uuid(raw) is None:
-        raise NotFound("group not found")
-    return raw
+    return path_id(request, "group_id", "group")
 
 
 @api.route("GET", "/api/v1/client-groups", summary="The business's client groups", tag="groups", response=GroupList)

@@ -8,13 +8,12 @@ from aiohttp import web
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.common.v1 import types_pb2
+from gateway.api import path_id
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.routes.clients import client_id_of
 from gateway.routes.registry import api
 from gateway.schemas import NoteBody, NoteHistoryOut, NoteOut, NotePage, PageQuery
-from platform_core.errors import NotFound
-from platform_core.ids import parse_uuid
 
 
 def note_json(note: client_pb.ClientNote) -> dict[str, Any]:
@@ -29,10 +28,7 @@ def note_json(note: client_pb.ClientNote) -> dict[str, Any]:
 
 
 def note_id_of(request: web.Request) -> str:
-    raw = request.match_info["note_id"]
-    if parse_uuid(raw) is None:
-        raise NotFound("note not found")
-    return raw
+    return path_id(request, "note_id", "note")
 
 
 @api.route(

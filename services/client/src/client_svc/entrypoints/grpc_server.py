@@ -133,38 +133,24 @@ def status_message(status: ClientStatus) -> pb.ClientStatus:
     )
 
 
-def _staff_id(raw: str, field: str = "assigned_staff_id") -> uuid.UUID:
-    staff_id = parse_uuid(raw)
-    if staff_id is None:
-        raise InvalidArgument.single(field, "is not a staff id")
-    return staff_id
+def _record_id(raw: str, what: str) -> uuid.UUID:
+    """An id naming the record to act on: a malformed one names nothing, so it looks missing (404)."""
+    parsed = parse_uuid(raw)
+    if parsed is None:
+        raise NotFound(f"{what} not found")
+    return parsed
 
 
-def _group_id(raw: str, field: str = "id") -> uuid.UUID:
-    group_id = parse_uuid(raw)
-    if group_id is None:
-        if field == "id":
-            raise NotFound("group not found")
-        raise InvalidArgument.single(field, "is not a group id")
-    return group_id
+def _reference_id(raw: str, field: str, what: str) -> uuid.UUID:
+    """An id given as a value of a field: a malformed one is invalid input naming that field (422)."""
+    parsed = parse_uuid(raw)
+    if parsed is None:
+        raise InvalidArgument.single(field, f"is not a {what} id")
+    return parsed
 
 
 def group_message(group: ClientGroup) -> pb.ClientGroup:
     return pb.ClientGroup(id=str(group.id), name=group.name, member_count=group.member_count)
-
-
-def _status_id(raw: str, field: str = "status_id") -> uuid.UUID:
-    status_id = parse_uuid(raw)
-    if status_id is None:
-        raise InvalidArgument.single(field, "is not a status id")
-    return status_id
-
-
-def _client_id(raw: str) -> uuid.UUID:
-    client_id = parse_uuid(raw)
-    if client_id is None:
-        raise NotFound("client not found")
-    return client_id
 
 
 def _optional(request: Any, field: str) -> str | None:
@@ -227,11 +213,13 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             limit=limit,
             after=after,
             include_deleted=request.include_deleted,
-            status_id=_status_id(request.status_id) if request.status_id else None,
+            status_id=_reference_id(request.status_id, "status_id", "status") if request.status_id else None,
             search=read_search(request.query, request.default_region),
-            assigned_staff_id=_staff_id(request.assigned_staff_id) if request.assigned_staff_id else None,
+            assigned_staff_id=_reference_id(request.assigned_staff_id, "assigned_staff_id", "staff")
+            if request.assigned_staff_id
+            else None,
             tag=request.tag,
-            group_id=_group_id(request.group_id, "group_id") if request.group_id else None,
+            group_id=_reference_id(request.group_id, "group_id", "group") if request.group_id else None,
         )
         return pb.ListClientsResponse(
             clients=[client_message(r) for r in rows],
@@ -240,7 +228,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
 
     async def UpdateClient(self, request: pb.UpdateClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         call = current_context()
-        client_id = _client_id(request.id)
+        client_id = _record_id(request.id, "client")
         if call.principal.is_portal:
             # A client may change its own contact details (the gateway checks the business allows it).
             if call.principal.client_id != str(client_id):
@@ -262,23 +250,27 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
         return await self._read(await handlers.update_client(command, self._uow_factory()))
 
     async def DeleteClient(self, request: pb.DeleteClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
-        command = commands.DeleteClient(_require_staff(), _client_id(request.id))
+        command = commands.DeleteClient(_require_staff(), _record_id(request.id, "client"))
         return await self._read(await handlers.delete_client(command, self._uow_factory()))
 
     async def RestoreClient(self, request: pb.RestoreClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
-        command = commands.RestoreClient(_require_staff(), _client_id(request.id), max_clients=request.max_clients)
+        command = commands.RestoreClient(
+            _require_staff(), _record_id(request.id, "client"), max_clients=request.max_clients
+        )
         return await self._read(await handlers.restore_client(command, self._uow_factory()))
 
     async def SetOnlineBookingBlocked(
         self, request: pb.SetOnlineBookingBlockedRequest, context: grpc.aio.ServicerContext
     ) -> pb.Client:
         command = commands.SetOnlineBookingBlocked(
-            _require_staff(), _client_id(request.id), blocked=request.blocked, reason=request.reason
+            _require_staff(), _record_id(request.id, "client"), blocked=request.blocked, reason=request.reason
         )
         return await self._read(await handlers.set_online_booking_blocked(command, self._uow_factory()))
 
     async def SetClientStatus(self, request: pb.SetClientStatusRequest, context: grpc.aio.ServicerContext) -> pb.Client:
-        command = commands.SetClientStatus(_require_staff(), _client_id(request.id), _status_id(request.status_id))
+        command = commands.SetClientStatus(
+            _require_staff(), _record_id(request.id, "client"), _reference_id(request.status_id, "status_id", "status")
+        )
         return await self._read(await handlers.set_client_status(command, self._uow_factory()))
 
     async def _read(self, client: Client) -> pb.Client:
@@ -307,7 +299,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
     ) -> pb.ClientStatus:
         command = commands.UpdateClientStatus(
             _require_staff(),
-            _status_id(request.id, "id"),
+            _reference_id(request.id, "id", "status"),
             label=_optional(request, "label"),
             make_default=request.make_default,
         )
@@ -316,13 +308,13 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
     async def ArchiveClientStatus(
         self, request: pb.ArchiveClientStatusRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientStatus:
-        command = commands.ArchiveClientStatus(_require_staff(), _status_id(request.id, "id"))
+        command = commands.ArchiveClientStatus(_require_staff(), _reference_id(request.id, "id", "status"))
         return status_message(await handlers.archive_status(command, self._uow_factory()))
 
     async def ReorderClientStatuses(
         self, request: pb.ReorderClientStatusesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListClientStatusesResponse:
-        ids = tuple(_status_id(raw, "ids") for raw in request.ids)
+        ids = tuple(_reference_id(raw, "ids", "status") for raw in request.ids)
         ordered = await handlers.reorder_statuses(
             commands.ReorderClientStatuses(_require_staff(), ids), self._uow_factory()
         )
@@ -331,7 +323,10 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
     async def AddClientNote(self, request: pb.AddClientNoteRequest, context: grpc.aio.ServicerContext) -> pb.ClientNote:
         tenant_id = _require_staff()
         command = commands.AddClientNote(
-            tenant_id, _client_id(request.client_id), author_id=current_context().principal.id, body=request.body
+            tenant_id,
+            _record_id(request.client_id, "client"),
+            author_id=current_context().principal.id,
+            body=request.body,
         )
         return note_message(await handlers.add_note(command, self._uow_factory()))
 
@@ -340,12 +335,10 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
     ) -> pb.ClientNote:
         tenant_id = _require_staff()
         principal = current_context().principal
-        note_id = parse_uuid(request.note_id)
-        if note_id is None:
-            raise NotFound("note not found")
+        note_id = _record_id(request.note_id, "note")
         command = commands.EditClientNote(
             tenant_id,
-            _client_id(request.client_id),
+            _record_id(request.client_id, "client"),
             note_id,
             editor_id=principal.id,
             editor_role=principal.role,
@@ -357,7 +350,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
         self, request: pb.ListClientNotesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListClientNotesResponse:
         tenant_id = _require_staff()
-        client_id = _client_id(request.client_id)
+        client_id = _record_id(request.client_id, "client")
         if await views.client_by_id(self._engine, tenant_id, client_id) is None:
             raise NotFound("client not found")
         limit = views.page_size(request.page.page_size)
@@ -372,10 +365,8 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
         self, request: pb.GetClientNoteHistoryRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientNoteHistory:
         tenant_id = _require_staff()
-        note_id = parse_uuid(request.note_id)
-        rows = (
-            await views.note_history(self._engine, tenant_id, _client_id(request.client_id), note_id) if note_id else []
-        )
+        note_id = _record_id(request.note_id, "note")
+        rows = await views.note_history(self._engine, tenant_id, _record_id(request.client_id, "client"), note_id)
         if not rows:
             raise NotFound("note not found")
         return pb.ClientNoteHistory(
@@ -390,12 +381,14 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
 
     async def SetClientStaff(self, request: pb.SetClientStaffRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         command = commands.SetClientStaff(
-            _require_staff(), _client_id(request.id), tuple(_staff_id(raw, "staff_ids") for raw in request.staff_ids)
+            _require_staff(),
+            _record_id(request.id, "client"),
+            tuple(_reference_id(raw, "staff_ids", "staff") for raw in request.staff_ids),
         )
         return await self._read(await handlers.set_client_staff(command, self._uow_factory()))
 
     async def SetClientTags(self, request: pb.SetClientTagsRequest, context: grpc.aio.ServicerContext) -> pb.Client:
-        command = commands.SetClientTags(_require_staff(), _client_id(request.id), tuple(request.tags))
+        command = commands.SetClientTags(_require_staff(), _record_id(request.id, "client"), tuple(request.tags))
         return await self._read(await handlers.set_client_tags(command, self._uow_factory()))
 
     async def ListClientGroups(
@@ -412,20 +405,26 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
     async def RenameClientGroup(
         self, request: pb.RenameClientGroupRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientGroup:
-        group = await handlers.rename_group(_require_staff(), _group_id(request.id), request.name, self._uow_factory())
+        group = await handlers.rename_group(
+            _require_staff(), _record_id(request.id, "group"), request.name, self._uow_factory()
+        )
         return group_message(group)
 
     async def DeleteClientGroup(
         self, request: pb.DeleteClientGroupRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteClientGroupResponse:
-        await handlers.delete_group(_require_staff(), _group_id(request.id), self._uow_factory())
+        await handlers.delete_group(_require_staff(), _record_id(request.id, "group"), self._uow_factory())
         return pb.DeleteClientGroupResponse()
 
     async def AddClientsToGroup(
         self, request: pb.GroupMembersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientGroup:
         group = await handlers.change_members(
-            _require_staff(), _group_id(request.group_id), list(request.client_ids), self._uow_factory(), add=True
+            _require_staff(),
+            _record_id(request.group_id, "group"),
+            list(request.client_ids),
+            self._uow_factory(),
+            add=True,
         )
         return group_message(group)
 
@@ -433,7 +432,11 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
         self, request: pb.GroupMembersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientGroup:
         group = await handlers.change_members(
-            _require_staff(), _group_id(request.group_id), list(request.client_ids), self._uow_factory(), add=False
+            _require_staff(),
+            _record_id(request.group_id, "group"),
+            list(request.client_ids),
+            self._uow_factory(),
+            add=False,
         )
         return group_message(group)
 
