@@ -201,7 +201,7 @@ class Client:
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
-    def _require_live(self) -> None:
+    def require_live(self) -> None:
         if self.is_deleted:
             raise FailedPrecondition("the client is deleted; restore it first", reason="CLIENT_DELETED")
 
@@ -210,7 +210,7 @@ class Client:
 
     def update(self, cmd: commands.UpdateClient, *, now: datetime) -> None:
         """Apply the fields given; records ClientUpdated naming what changed (nothing changed, no event)."""
-        self._require_live()
+        self.require_live()
         check = _Checked()
         proposed: dict[str, Any] = {}
         profile = self.profile
@@ -255,7 +255,7 @@ class Client:
 
     def set_online_booking_blocked(self, blocked: bool, *, reason: str, now: datetime) -> None:
         """Idempotent: asking for the state the client is already in changes nothing."""
-        self._require_live()
+        self.require_live()
         reason = reason.strip()
         if len(reason) > MAX_REASON_LENGTH:
             raise InvalidArgument.single("reason", f"must be at most {MAX_REASON_LENGTH} characters")
@@ -270,7 +270,7 @@ class Client:
 
     def change_status(self, to: ClientStatus, *, previous: ClientStatus | None, now: datetime) -> None:
         """Records ClientStatusChanged (for the timeline); the same status again changes nothing."""
-        self._require_live()
+        self.require_live()
         if to.archived:
             raise FailedPrecondition("this status is archived", reason="STATUS_ARCHIVED")
         if to.id == self.status_id:
@@ -299,7 +299,7 @@ class Client:
 
     def set_tags(self, tags: list[str], *, now: datetime) -> None:
         """Replace the tags: tidied, one per spelling whatever the case; ClientUpdated when they change."""
-        self._require_live()
+        self.require_live()
         wanted: dict[str, str] = {}
         for raw in tags:
             tag = " ".join(raw.split())
@@ -319,7 +319,7 @@ class Client:
 
     def assign_staff(self, staff_ids: list[uuid.UUID], *, now: datetime) -> None:
         """Replace who is assigned; records ClientUpdated when the set changes."""
-        self._require_live()
+        self.require_live()
         wanted = list(dict.fromkeys(staff_ids))
         if len(wanted) > MAX_ASSIGNED_STAFF:
             raise InvalidArgument.single("staff_ids", f"at most {MAX_ASSIGNED_STAFF} staff members per client")

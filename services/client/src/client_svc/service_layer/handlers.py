@@ -13,7 +13,7 @@ from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
 from client_svc.domain.statuses import ClientStatus
 from client_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, ClientUnitOfWork
-from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
+from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
 
 
@@ -49,9 +49,7 @@ async def _change(
     tenant_id: uuid.UUID, client_id: uuid.UUID, uow: ClientUnitOfWork, change: Callable[[Client, datetime], None]
 ) -> Client:
     async with uow:
-        client = await uow.clients.get(tenant_id, client_id)
-        if client is None:
-            raise NotFound("client not found")
+        client = await _existing(uow, tenant_id, client_id)
         change(client, datetime.now(UTC))
         await uow.commit()
         return client
@@ -97,9 +95,7 @@ async def set_online_booking_blocked(cmd: commands.SetOnlineBookingBlocked, uow:
 
 async def set_client_status(cmd: commands.SetClientStatus, uow: ClientUnitOfWork) -> Client:
     async with uow:
-        client = await uow.clients.get(cmd.tenant_id, cmd.client_id)
-        if client is None:
-            raise NotFound("client not found")
+        client = await _existing(uow, cmd.tenant_id, cmd.client_id)
         catalogue = await uow.statuses.catalogue(cmd.tenant_id)
         client.change_status(
             catalogue.assignable(cmd.status_id), previous=catalogue.find(client.status_id), now=datetime.now(UTC)
@@ -155,11 +151,7 @@ async def reorder_statuses(cmd: commands.ReorderClientStatuses, uow: ClientUnitO
 
 async def add_note(cmd: commands.AddClientNote, uow: ClientUnitOfWork) -> Note:
     async with uow:
-        client = await uow.clients.get(cmd.tenant_id, cmd.client_id)
-        if client is None:
-            raise NotFound("client not found")
-        if client.is_deleted:
-            raise FailedPrecondition("the client is deleted; restore it first", reason="CLIENT_DELETED")
+        (await _existing(uow, cmd.tenant_id, cmd.client_id)).require_live()
         note = Note.write(
             tenant_id=cmd.tenant_id,
             note_id=new_id(),
