@@ -57,6 +57,12 @@ class LimitExceeded(DomainError):
     reason = "LIMIT_EXCEEDED"
 
 
+class Unavailable(DomainError):
+    """A service this operation depends on cannot be reached; the caller may retry."""
+
+    reason = "UNAVAILABLE"
+
+
 class InvalidArgument(DomainError):
     """Input that breaks a rule; names every offending field."""
 

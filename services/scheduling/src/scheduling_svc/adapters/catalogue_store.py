@@ -1,0 +1,513 @@
+"""The catalogue in PostgreSQL: settings, services, staff schedules, exceptions, resources; and the
+few set-based reads that give the availability engine everything it needs for a date range.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import Range
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound
+from platform_core.ids import new_id
+from scheduling_svc.adapters.repository import constraint_of
+from scheduling_svc.adapters.tables import (
+    resource_blocks,
+    resources,
+    schedule_exceptions,
+    scheduling_settings,
+    service_resources,
+    service_staff,
+    services,
+    staff_members,
+    time_blocks,
+)
+from scheduling_svc.domain.availability import (
+    Busy,
+    ResourceAvailability,
+    ScheduleException,
+    SlotRules,
+    StaffAvailability,
+    WeeklySchedule,
+)
+from scheduling_svc.domain.catalogue import (
+    DEFAULT_RULES,
+    BookableService,
+    ExceptionDefinition,
+    ResourceDefinition,
+    SchedulingSettings,
+    ServiceDefinition,
+    StaffSchedule,
+    ranges_from_json,
+    ranges_to_json,
+    weekly_from_json,
+    weekly_to_json,
+)
+
+STALE = "CONCURRENT_CHANGE"
+
+
+def _stale(what: str) -> Conflict:
+    return Conflict(f"the {what} was changed by someone else; reload it and try again", reason=STALE)
+
+
+def _minutes(value: timedelta) -> int:
+    return int(value.total_seconds() // 60)
+
+
+
+class AvailabilityInputs:
+    """Everything the availability engine reads for one query, loaded in a fixed number of queries."""
+
+    def __init__(
+        self,
+        settings: SchedulingSettings,
+        services: list[BookableService],
+        staff: list[StaffAvailability],
+        resources: list[ResourceAvailability],
+        business: WeeklySchedule | None,
+    ) -> None:
+        self.settings = settings
+        self.services = services
+        self.staff = staff
+        self.resources = resources
+        self.business = business
+
+
+class CatalogueStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- settings ----------------------------------------------------------------------------
+
+    async def settings(self, tenant_id: uuid.UUID) -> SchedulingSettings:
+        row = (
+            await self.session.execute(select(scheduling_settings).where(scheduling_settings.c.tenant_id == tenant_id))
+        ).one_or_none()
+        if row is None:
+            return SchedulingSettings()
+        return SchedulingSettings(
+            timezone=row.timezone,
+            rules=SlotRules(
+                timedelta(minutes=row.granularity_minutes),
+                timedelta(minutes=row.min_notice_minutes),
+                timedelta(days=row.horizon_days),
+            ),
+            business_hours=weekly_from_json(row.business_hours),
+            cancellation_notice=timedelta(minutes=row.cancellation_notice_minutes),
+            max_active_bookings_per_client=row.max_active_bookings_per_client,
+            follow_up_actions=tuple(row.follow_up_actions),
+            version=row.version,
+        )
+
+    async def save_settings(self, tenant_id: uuid.UUID, settings: SchedulingSettings) -> SchedulingSettings:
+        values = {
+            "timezone": settings.timezone,
+            "granularity_minutes": _minutes(settings.rules.granularity),
+            "min_notice_minutes": _minutes(settings.rules.min_notice),
+            "horizon_days": settings.rules.horizon.days,
+            "business_hours": weekly_to_json(settings.business_hours),
+            "cancellation_notice_minutes": _minutes(settings.cancellation_notice),
+            "max_active_bookings_per_client": settings.max_active_bookings_per_client,
+            "follow_up_actions": list(settings.follow_up_actions),
+        }
+        if settings.version == 0:
+            saved = await self.session.scalar(
+                pg_insert(scheduling_settings)
+                .values(tenant_id=tenant_id, version=1, **values)
+                .on_conflict_do_nothing()
+                .returning(scheduling_settings.c.version)
+            )
+        else:
+            saved = await self.session.scalar(
+                update(scheduling_settings)
+                .where(
+                    scheduling_settings.c.tenant_id == tenant_id, scheduling_settings.c.version == settings.version
+                )
+                .values(version=scheduling_settings.c.version + 1, **values)
+                .returning(scheduling_settings.c.version)
+            )
+        if saved is None:
+            raise _stale("scheduling settings")
+        return await self.settings(tenant_id)
+
+    # --- services ----------------------------------------------------------------------------
+
+    async def services(
+        self, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID] | None = None, *, include_archived: bool = True
+    ) -> list[BookableService]:
+        query = select(services).where(services.c.tenant_id == tenant_id)
+        if ids is not None:
+            query = query.where(services.c.id.in_(ids))
+        if not include_archived:
+            query = query.where(services.c.archived.is_(False))
+        rows = (await self.session.execute(query.order_by(services.c.category, func.lower(services.c.name)))).all()
+        if not rows:
+            return []
+        found = [r.id for r in rows]
+        staff_of: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+        for link in await self.session.execute(
+            select(service_staff.c.service_id, service_staff.c.staff_id)
+            .where(service_staff.c.tenant_id == tenant_id, service_staff.c.service_id.in_(found))
+            .order_by(service_staff.c.staff_id)
+        ):
+            staff_of[link.service_id].append(link.staff_id)
+        resources_of: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+        for link in await self.session.execute(
+            select(service_resources.c.service_id, service_resources.c.resource_id)
+            .where(service_resources.c.tenant_id == tenant_id, service_resources.c.service_id.in_(found))
+            .order_by(service_resources.c.resource_id)
+        ):
+            resources_of[link.service_id].append(link.resource_id)
+        return [self._service(r, staff_of[r.id], resources_of[r.id]) for r in rows]
+
+    @staticmethod
+    def _service(row: Any, staff_ids: list[uuid.UUID], resource_ids: list[uuid.UUID]) -> BookableService:
+        rules = None
+        if row.granularity_minutes is not None:
+            rules = SlotRules(
+                timedelta(minutes=row.granularity_minutes),
+                timedelta(minutes=row.min_notice_minutes),
+                timedelta(days=row.horizon_days),
+            )
+        definition = ServiceDefinition(
+            name=row.name,
+            description=row.description,
+            duration=timedelta(minutes=row.duration_minutes),
+            buffer_before=timedelta(minutes=row.buffer_before_minutes),
+            buffer_after=timedelta(minutes=row.buffer_after_minutes),
+            price_minor=row.price_minor,
+            currency=row.currency,
+            capacity=row.capacity,
+            bookable_online=row.bookable_online,
+            staff_ids=tuple(staff_ids),
+            resource_ids=tuple(resource_ids),
+            category=row.category,
+            colour=row.colour,
+            rules=rules,
+        )
+        return BookableService(row.id, definition, row.archived, row.version)
+
+    async def service(self, tenant_id: uuid.UUID, service_id: uuid.UUID) -> BookableService:
+        found = await self.services(tenant_id, [service_id])
+        if not found:
+            raise NotFound("service not found")
+        return found[0]
+
+    async def save_service(
+        self, tenant_id: uuid.UUID, service_id: uuid.UUID | None, definition: ServiceDefinition, version: int, now: datetime
+    ) -> BookableService:
+        d = definition
+        values = {
+            "name": d.name,
+            "description": d.description,
+            "category": d.category,
+            "colour": d.colour,
+            "duration_minutes": _minutes(d.duration),
+            "buffer_before_minutes": _minutes(d.buffer_before),
+            "buffer_after_minutes": _minutes(d.buffer_after),
+            "price_minor": d.price_minor,
+            "currency": d.currency,
+            "capacity": d.capacity,
+            "bookable_online": d.bookable_online,
+            "granularity_minutes": _minutes(d.rules.granularity) if d.rules else None,
+            "min_notice_minutes": _minutes(d.rules.min_notice) if d.rules else None,
+            "horizon_days": d.rules.horizon.days if d.rules else None,
+        }
+        try:
+            async with self.session.begin_nested():
+                if service_id is None:
+                    service_id = new_id()
+                    await self.session.execute(
+                        insert(services).values(tenant_id=tenant_id, id=service_id, created_at=now, **values)
+                    )
+                else:
+                    updated = await self.session.execute(
+                        update(services)
+                        .where(
+                            services.c.tenant_id == tenant_id,
+                            services.c.id == service_id,
+                            services.c.archived.is_(False),
+                            services.c.version == version,
+                        )
+                        .values(version=services.c.version + 1, **values)
+                    )
+                    if updated.rowcount != 1:  # type: ignore[attr-defined]
+                        await self.service(tenant_id, service_id)  # 404 when it is not there at all
+                        raise _stale("service")
+                    for link in (service_staff, service_resources):
+                        await self.session.execute(
+                            delete(link).where(link.c.tenant_id == tenant_id, link.c.service_id == service_id)
+                        )
+                if d.staff_ids:
+                    await self.session.execute(
+                        insert(service_staff),
+                        [{"tenant_id": tenant_id, "service_id": service_id, "staff_id": s} for s in d.staff_ids],
+                    )
+                if d.resource_ids:
+                    await self.session.execute(
+                        insert(service_resources),
+                        [{"tenant_id": tenant_id, "service_id": service_id, "resource_id": r} for r in d.resource_ids],
+                    )
+        except IntegrityError as exc:
+            name = constraint_of(exc)
+            if name == "services_live_name":
+                raise Conflict("a service with this name already exists", reason="SERVICE_NAME_TAKEN") from exc
+            if name.startswith("service_staff"):
+                raise InvalidArgument([FieldViolation("staff_ids", "names a staff member without a schedule")]) from exc
+            if name.startswith("service_resources"):
+                raise InvalidArgument([FieldViolation("resource_ids", "names an unknown resource")]) from exc
+            raise
+        return await self.service(tenant_id, service_id)
+
+    async def archive_service(self, tenant_id: uuid.UUID, service_id: uuid.UUID) -> BookableService:
+        await self.session.execute(
+            update(services)
+            .where(services.c.tenant_id == tenant_id, services.c.id == service_id)
+            .values(archived=True, version=services.c.version + 1)
+        )
+        return await self.service(tenant_id, service_id)
+
+    # --- staff -------------------------------------------------------------------------------
+
+    async def staff(
+        self, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID] | None = None, *, include_inactive: bool = True
+    ) -> list[tuple[StaffSchedule, list[uuid.UUID]]]:
+        query = select(staff_members).where(staff_members.c.tenant_id == tenant_id)
+        if ids is not None:
+            query = query.where(staff_members.c.staff_id.in_(ids))
+        if not include_inactive:
+            query = query.where(staff_members.c.active.is_(True))
+        rows = (await self.session.execute(query.order_by(staff_members.c.display_name, staff_members.c.staff_id))).all()
+        services_of: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+        if rows:
+            for link in await self.session.execute(
+                select(service_staff.c.staff_id, service_staff.c.service_id)
+                .join(services, (services.c.tenant_id == service_staff.c.tenant_id) & (services.c.id == service_staff.c.service_id))
+                .where(
+                    service_staff.c.tenant_id == tenant_id,
+                    service_staff.c.staff_id.in_([r.staff_id for r in rows]),
+                    services.c.archived.is_(False),
+                )
+                .order_by(service_staff.c.service_id)
+            ):
+                services_of[link.staff_id].append(link.service_id)
+        return [
+            (
+                StaffSchedule(r.staff_id, r.display_name, r.timezone, weekly_from_json(r.weekly_hours), r.active, r.version),
+                services_of[r.staff_id],
+            )
+            for r in rows
+        ]
+
+    async def staff_member(self, tenant_id: uuid.UUID, staff_id: uuid.UUID) -> tuple[StaffSchedule, list[uuid.UUID]]:
+        found = await self.staff(tenant_id, [staff_id])
+        if not found:
+            raise NotFound("staff member has no schedule")
+        return found[0]
+
+    async def put_staff(self, tenant_id: uuid.UUID, schedule: StaffSchedule) -> tuple[StaffSchedule, list[uuid.UUID]]:
+        values = {
+            "display_name": schedule.display_name,
+            "timezone": schedule.timezone,
+            "weekly_hours": weekly_to_json(schedule.weekly),
+            "active": schedule.active,
+        }
+        if schedule.version == 0:
+            saved = await self.session.scalar(
+                pg_insert(staff_members)
+                .values(tenant_id=tenant_id, staff_id=schedule.staff_id, version=1, **values)
+                .on_conflict_do_nothing()
+                .returning(staff_members.c.version)
+            )
+        else:
+            saved = await self.session.scalar(
+                update(staff_members)
+                .where(
+                    staff_members.c.tenant_id == tenant_id,
+                    staff_members.c.staff_id == schedule.staff_id,
+                    staff_members.c.version == schedule.version,
+                )
+                .values(version=staff_members.c.version + 1, **values)
+                .returning(staff_members.c.version)
+            )
+        if saved is None:
+            raise _stale("staff member's schedule")
+        return await self.staff_member(tenant_id, schedule.staff_id)
+
+    # --- exceptions --------------------------------------------------------------------------
+
+    async def add_exception(self, tenant_id: uuid.UUID, definition: ExceptionDefinition) -> uuid.UUID:
+        exception_id = new_id()
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    insert(schedule_exceptions).values(
+                        tenant_id=tenant_id,
+                        id=exception_id,
+                        staff_id=definition.staff_id,
+                        day=definition.exception.day,
+                        available=definition.exception.available,
+                        ranges=ranges_to_json(definition.exception.ranges),
+                        label=definition.label,
+                    )
+                )
+        except IntegrityError as exc:
+            if "schedule_exceptions_tenant_id_staff_id_fkey" in constraint_of(exc):
+                raise NotFound("staff member has no schedule") from exc
+            raise
+        return exception_id
+
+    async def remove_exception(self, tenant_id: uuid.UUID, exception_id: uuid.UUID) -> None:
+        removed = await self.session.execute(
+            delete(schedule_exceptions).where(
+                schedule_exceptions.c.tenant_id == tenant_id, schedule_exceptions.c.id == exception_id
+            )
+        )
+        if removed.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotFound("schedule exception not found")
+
+    async def exceptions(
+        self, tenant_id: uuid.UUID, owners: Sequence[uuid.UUID | None], from_day: date, to_day: date
+    ) -> list[tuple[uuid.UUID, uuid.UUID | None, ScheduleException, str]]:
+        staff_ids = [o for o in owners if o is not None]
+        owner_clause = schedule_exceptions.c.staff_id.in_(staff_ids)
+        if None in owners:
+            owner_clause = owner_clause | schedule_exceptions.c.staff_id.is_(None)
+        rows = await self.session.execute(
+            select(schedule_exceptions)
+            .where(
+                schedule_exceptions.c.tenant_id == tenant_id,
+                owner_clause,
+                schedule_exceptions.c.day.between(from_day, to_day),
+            )
+            .order_by(schedule_exceptions.c.day, schedule_exceptions.c.id)
+        )
+        return [
+            (r.id, r.staff_id, ScheduleException(r.day, r.available, ranges_from_json(r.ranges)), r.label) for r in rows
+        ]
+
+    # --- resources ---------------------------------------------------------------------------
+
+    async def resources(self, tenant_id: uuid.UUID) -> list[Any]:
+        return list(
+            (
+                await self.session.execute(
+                    select(resources).where(resources.c.tenant_id == tenant_id).order_by(func.lower(resources.c.name))
+                )
+            ).all()
+        )
+
+    async def save_resource(
+        self, tenant_id: uuid.UUID, resource_id: uuid.UUID | None, definition: ResourceDefinition, archived: bool
+    ) -> Any:
+        values = {"name": definition.name, "kind": definition.kind, "capacity": definition.capacity, "archived": archived}
+        try:
+            async with self.session.begin_nested():
+                if resource_id is None:
+                    resource_id = new_id()
+                    await self.session.execute(insert(resources).values(tenant_id=tenant_id, id=resource_id, **values))
+                else:
+                    updated = await self.session.execute(
+                        update(resources)
+                        .where(resources.c.tenant_id == tenant_id, resources.c.id == resource_id)
+                        .values(**values)
+                    )
+                    if updated.rowcount != 1:  # type: ignore[attr-defined]
+                        raise NotFound("resource not found")
+        except IntegrityError as exc:
+            if constraint_of(exc) == "resources_live_name":
+                raise Conflict("a resource with this name already exists", reason="RESOURCE_NAME_TAKEN") from exc
+            raise
+        return (
+            await self.session.execute(
+                select(resources).where(resources.c.tenant_id == tenant_id, resources.c.id == resource_id)
+            )
+        ).one()
+
+    # --- availability inputs -----------------------------------------------------------------
+
+    async def availability_inputs(
+        self,
+        tenant_id: uuid.UUID,
+        service_ids: Sequence[uuid.UUID],
+        window_start: datetime,
+        window_end: datetime,
+        *,
+        settings: SchedulingSettings | None = None,
+    ) -> AvailabilityInputs:
+        """Settings, the services, their qualified active staff with exceptions and busy time, the required
+        resources with their busy units, and the business's hours: seven queries whatever the range."""
+        settings = settings or await self.settings(tenant_id)
+        found = {s.id: s for s in await self.services(tenant_id, service_ids)}
+        missing = [str(s) for s in service_ids if s not in found]
+        if missing:
+            raise NotFound(f"service not found: {', '.join(missing)}")
+        ordered = [found[s] for s in service_ids]
+        staff_ids = sorted({sid for s in ordered for sid in s.definition.staff_ids})
+        staff = [(schedule, svc) for schedule, svc in await self.staff(tenant_id, staff_ids) if schedule.active]
+        # Local days differ from UTC days by at most a day either way.
+        from_day = (window_start - timedelta(days=1)).date()
+        to_day = (window_end + timedelta(days=1)).date()
+        exceptions_of: dict[uuid.UUID | None, list[ScheduleException]] = defaultdict(list)
+        for _, owner, exception, _ in await self.exceptions(
+            tenant_id, [*(s.staff_id for s, _ in staff), None], from_day, to_day
+        ):
+            exceptions_of[owner].append(exception)
+        span = Range(window_start - timedelta(days=1), window_end + timedelta(days=1), bounds="[)")
+        busy_of: dict[uuid.UUID, list[Busy]] = defaultdict(list)
+        if staff:
+            for block in await self.session.execute(
+                select(time_blocks).where(
+                    time_blocks.c.tenant_id == tenant_id,
+                    time_blocks.c.staff_id.in_([s.staff_id for s, _ in staff]),
+                    time_blocks.c.released.is_(False),
+                    time_blocks.c.occupied.op("&&")(span),
+                )
+            ):
+                busy_of[block.staff_id].append(
+                    Busy(block.occupied.lower, block.occupied.upper, block.service_id, block.session_start, block.seats_taken)
+                )
+        resource_ids = sorted({r for s in ordered for r in s.definition.resource_ids})
+        resource_list: list[ResourceAvailability] = []
+        if resource_ids:
+            rows = (
+                await self.session.execute(
+                    select(resources).where(resources.c.tenant_id == tenant_id, resources.c.id.in_(resource_ids))
+                )
+            ).all()
+            taken: dict[uuid.UUID, list[Busy]] = defaultdict(list)
+            for block in await self.session.execute(
+                select(resource_blocks).where(
+                    resource_blocks.c.tenant_id == tenant_id,
+                    resource_blocks.c.resource_id.in_(resource_ids),
+                    resource_blocks.c.released.is_(False),
+                    resource_blocks.c.occupied.op("&&")(span),
+                )
+            ):
+                taken[block.resource_id].append(Busy(block.occupied.lower, block.occupied.upper))
+            resource_list = [
+                ResourceAvailability(r.id, r.capacity if not r.archived else 0, tuple(taken[r.id])) for r in rows
+            ]
+        staff_availability = [
+            StaffAvailability(
+                staff_id=schedule.staff_id,
+                schedule=WeeklySchedule(schedule.timezone, dict(schedule.weekly), tuple(exceptions_of[schedule.staff_id])),
+                busy=tuple(busy_of[schedule.staff_id]),
+                service_ids=frozenset(services_performed),
+            )
+            for schedule, services_performed in staff
+        ]
+        business = settings.business_schedule(exceptions_of[None])
+        return AvailabilityInputs(settings, ordered, staff_availability, resource_list, business)
+
+
+__all__ = ["DEFAULT_RULES", "AvailabilityInputs", "CatalogueStore"]

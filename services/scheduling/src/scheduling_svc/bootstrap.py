@@ -1,0 +1,35 @@
+"""Composition root of the scheduling service: the only place that wires adapters to use cases."""
+
+from __future__ import annotations
+
+from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.scheduling.v1 import appointments_pb2_grpc, catalogue_pb2_grpc
+from platform_core.service import Runtime, ServiceParts
+from scheduling_svc.adapters.client_directory import GrpcClientDirectory
+from scheduling_svc.entrypoints import appointment_server, catalogue_server
+from scheduling_svc.service_layer.unit_of_work import SqlAlchemySchedulingUnitOfWork
+
+
+def build(runtime: Runtime) -> ServiceParts:
+    settings = runtime.settings
+
+    def uow() -> SqlAlchemySchedulingUnitOfWork:
+        return SqlAlchemySchedulingUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix)
+
+    directory = GrpcClientDirectory(ClientServiceStub(runtime.channel("client")))
+    return ServiceParts(
+        servicers=[
+            (
+                catalogue_pb2_grpc.add_CatalogueServiceServicer_to_server,
+                catalogue_server.CatalogueServicer(uow_factory=uow),
+                catalogue_server.SERVICE_NAME,
+            ),
+            (
+                appointments_pb2_grpc.add_AppointmentServiceServicer_to_server,
+                appointment_server.AppointmentServicer(
+                    uow_factory=uow, engine=runtime.read_engine, directory=directory
+                ),
+                appointment_server.SERVICE_NAME,
+            ),
+        ],
+    )
