@@ -1,0 +1,824 @@
+"""The availability engine: which start times a client can book, and with whom.
+
+Pure functions over data the caller has already read (schedules, existing bookings, resources); no I/O. The rules
+below are the contract the booking path relies on; each one has a test with fixed dates.
+
+Time
+- Instants are timezone-aware datetimes, normalised to UTC (a naive instant is a ValueError). Wall-clock times
+  ("labels") are naive datetimes in the schedule owner's zone.
+- A local range [start, end) on a date means: from the first moment the owner's clock reads `start` to the last
+  moment it reads `end`. So a start in a non-existent local time (spring forward) and an end in one both move to
+  the instant the clock jumps; in an ambiguous local time (fall back) a start takes the first occurrence and an end
+  the second. 09:00-17:00 is therefore always 09:00-17:00 on the clock, and a night shift 00:00-06:00 lasts 5 hours
+  on the March change day and 7 hours on the October one. An end of time(0) means midnight at the end of the day.
+
+Working time (per staff member, in the staff member's zone)
+- A date's ranges are the weekly ranges of its weekday; an exception with available=False and no ranges removes
+  them (day off); exceptions with available=True add their ranges (so "day off" + "extra hours" replaces a day's
+  hours); exceptions with available=False and ranges take those ranges off, winning over everything else.
+- Tenant business hours (with holidays as its exceptions) are built the same way in their own zone, and staff
+  working time is intersected with them instant by instant.
+
+Slots
+- Grid: each working range of a date (a date's ranges merged where they overlap or touch) offers its start label,
+  then every `granularity` on the wall clock, while the label is before the range's end label. Labels are never
+  re-anchored by time off, business hours or bookings: they only filter. A label that does not exist on the clock
+  is not offered; one that exists twice is offered once, at its first occurrence.
+- The whole occupied span, buffer_before + services + buffer_after, must lie in working time (and business hours):
+  buffers are the staff member's and the room's time too, so they never fall outside hours. A slot at a range's
+  start is therefore only offered when the service has no buffer before.
+- Window: start >= now + min_notice, start <= now + horizon, and the start's date in the client's zone
+  (query.timezone) within [start_day, end_day]. Days are cut in the client's zone, grids in the staff member's.
+- Bookings: the occupied span may not overlap any Busy of the staff member (Busy already includes the other
+  bookings' buffers; touching is fine), except when joining a group session: a service with capacity > 1 can be
+  joined at an existing session's start when every overlapping Busy is that session (same service_id and
+  session_start) and the seats taken + seats wanted <= capacity. An existing session can be joined even if its
+  start is off the grid (a staff member may have placed it there), provided it lies in working time.
+  Slot.seats_left is the seats still free before this booking (minimum over what is offered).
+- Resources: each required resource needs one free unit over the span of every segment that requires it.
+  Busy.seats of a resource are units taken; Busy entries of one group session count once (the largest), since a
+  session holds its room once however many attend, and a booking joining a session needs no unit besides the
+  session's. A required resource that the caller does not pass is unavailable.
+- Several services: booked back to back in the given order with no gap, so the client sees one continuous
+  appointment. Buffers sit at the edges of each staff member's stretch: buffer_before of the first service and
+  buffer_after of the last, and where the staff member changes, the outgoing one keeps the buffer_after of their
+  last service and the incoming one the buffer_before of their first (staff continuing to the next service have no
+  buffer in between). `plan_segments` computes this, with each segment's occupied span.
+- The slot start is on the grid of the staff member taking the first service; later segments' staff only need to
+  be working and free. Options: every staff member who can take all services alone (sorted by id), then, for each
+  staff member who can take the first service but not all, one assignment that changes staff the fewest times.
+  Assignments are searched with each stretch's resources checked; the whole option is checked again at the end.
+- Per-service overrides of SlotRules (ServiceSpec.rules) combine as: the first service's granularity, the longest
+  notice and the shortest horizon (see `effective_rules`).
+
+Cost: per staff member the busy intervals are sorted once and merged; each candidate start is then a few binary
+searches, so a query costs O(candidates * log busy + busy * log busy) per staff member and resource.
+"""
+
+from __future__ import annotations
+
+import uuid
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = [
+    "Busy",
+    "LocalRange",
+    "ResourceAvailability",
+    "ScheduleException",
+    "Segment",
+    "ServiceSpec",
+    "Slot",
+    "SlotQuery",
+    "SlotRules",
+    "StaffAvailability",
+    "WeeklySchedule",
+    "effective_rules",
+    "find_available_slots",
+    "is_bookable",
+    "plan_segments",
+    "working_time",
+]
+
+_DAY = timedelta(days=1)
+_TICK = timedelta(microseconds=1)
+
+
+# --- The interface ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalRange:
+    """Wall-clock range within one day, start < end; end may be time(0), meaning midnight at the end of the day."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class ScheduleException:
+    """A dated change, in the schedule owner's zone: time off (available=False) or extra hours (available=True)."""
+
+    day: date
+    available: bool
+    ranges: tuple[LocalRange, ...] = ()  # empty with available=False: the whole day off
+
+
+@dataclass(frozen=True)
+class WeeklySchedule:
+    timezone: str  # IANA name
+    weekly: dict[int, tuple[LocalRange, ...]]  # weekday 0=Monday .. 6=Sunday
+    exceptions: tuple[ScheduleException, ...] = ()
+
+
+@dataclass(frozen=True)
+class Busy:
+    """An existing booking's occupied time, UTC aware datetimes, buffers already included."""
+
+    start: datetime
+    end: datetime
+    service_id: uuid.UUID | None = None  # group sessions: joining an existing session of the same service
+    session_start: datetime | None = None  # the session's actual start (without buffer), for joining it
+    seats: int = 1
+
+
+@dataclass(frozen=True)
+class StaffAvailability:
+    staff_id: uuid.UUID
+    schedule: WeeklySchedule
+    busy: tuple[Busy, ...]
+    service_ids: frozenset[uuid.UUID]  # services this staff member performs
+
+
+@dataclass(frozen=True)
+class ResourceAvailability:
+    resource_id: uuid.UUID
+    capacity: int  # units usable at once
+    busy: tuple[Busy, ...]  # each Busy.seats = units taken
+
+
+@dataclass(frozen=True)
+class SlotRules:
+    granularity: timedelta  # e.g. 15/30/60 minutes
+    min_notice: timedelta
+    horizon: timedelta  # how far ahead from `now` a slot may start
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    service_id: uuid.UUID
+    duration: timedelta
+    buffer_before: timedelta
+    buffer_after: timedelta
+    capacity: int  # 1 = one-to-one; >1 = group session with seats
+    resource_ids: tuple[uuid.UUID, ...]  # each required resource needs 1 free unit for the whole occupied span
+    rules: SlotRules | None = None  # per-service override of the query's rules (see effective_rules)
+
+
+@dataclass(frozen=True)
+class SlotQuery:
+    services: tuple[ServiceSpec, ...]  # 1..n, booked back to back in this order
+    start_day: date  # inclusive, in `timezone`
+    end_day: date  # inclusive, in `timezone`
+    timezone: str  # the viewer's (client's) timezone: days are cut in this zone
+    now: datetime  # UTC aware
+    rules: SlotRules
+    staff_ids: frozenset[uuid.UUID] | None = None  # restrict to these staff (None = anyone qualified)
+    seats: int = 1  # seats wanted (group sessions)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One service of the booking. occupied_* is the staff member's span including the buffers that apply to it
+    (see plan_segments): what the booking path stores as this segment's Busy."""
+
+    service_id: uuid.UUID
+    staff_id: uuid.UUID
+    start: datetime  # UTC
+    end: datetime  # UTC (without buffers)
+    occupied_start: datetime | None = None
+    occupied_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime  # UTC, start of the first service
+    staff_ids: tuple[uuid.UUID, ...]  # single service: every staff member who can take it (sorted); else all in options
+    options: tuple[tuple[Segment, ...], ...]  # feasible assignments; single service: one per staff member
+    seats_left: int | None = None  # group sessions: seats still free (min over what is offered), else None
+
+
+def find_available_slots(
+    query: SlotQuery,
+    staff: Sequence[StaffAvailability],
+    resources: Sequence[ResourceAvailability],
+    business_hours: WeeklySchedule | None = None,
+) -> list[Slot]:
+    """Every bookable start in the query's days, sorted by start (see the module docstring for the rules)."""
+    return _Engine(query, staff, resources, business_hours, only=None).slots()
+
+
+def is_bookable(
+    query: SlotQuery,
+    start: datetime,
+    staff: Sequence[StaffAvailability],
+    resources: Sequence[ResourceAvailability],
+    business_hours: WeeklySchedule | None = None,
+) -> Slot | None:
+    """The slot availability would offer at `start` (query.staff_ids restricts the staff), or None.
+
+    Runs exactly the rules of find_available_slots, for one instant: the query's days are ignored (the start's own
+    day is used) so that the answer never depends on which page of days a client happened to look at."""
+    start = _utc(start, "start")
+    day = start.astimezone(_zone(query.timezone)).date()
+    engine = _Engine(_with_days(query, day), staff, resources, business_hours, only=start)
+    found = engine.slots()
+    return found[0] if found else None
+
+
+def effective_rules(query: SlotQuery) -> SlotRules:
+    """The query's rules with per-service overrides: the first service's granularity, the longest notice and the
+    shortest horizon among the services (a service without an override uses the query's rules)."""
+    per_service = [service.rules or query.rules for service in query.services]
+    return SlotRules(
+        granularity=per_service[0].granularity,
+        min_notice=max(rules.min_notice for rules in per_service),
+        horizon=min(rules.horizon for rules in per_service),
+    )
+
+
+def plan_segments(
+    services: Sequence[ServiceSpec], start: datetime, staff_ids: Sequence[uuid.UUID]
+) -> tuple[Segment, ...]:
+    """The segments of a booking of `services` back to back from `start`, staff_ids[i] taking services[i].
+
+    Buffers apply at the edges of each staff member's run of consecutive segments (module docstring), and each
+    segment's occupied span says which buffers it carries. Also for the booking path when staff override
+    availability."""
+    if len(services) != len(staff_ids) or not services:
+        raise ValueError("one staff member per service, at least one service")
+    start = _utc(start, "start")
+    segments: list[Segment] = []
+    at = start
+    last = len(services) - 1
+    for i, (service, staff_id) in enumerate(zip(services, staff_ids, strict=True)):
+        end = at + service.duration
+        opens = i == 0 or staff_ids[i - 1] != staff_id
+        closes = i == last or staff_ids[i + 1] != staff_id
+        segments.append(
+            Segment(
+                service_id=service.service_id,
+                staff_id=staff_id,
+                start=at,
+                end=end,
+                occupied_start=at - service.buffer_before if opens else at,
+                occupied_end=end + service.buffer_after if closes else end,
+            )
+        )
+        at = end
+    return tuple(segments)
+
+
+def working_time(schedule: WeeklySchedule, first_day: date, last_day: date) -> list[tuple[datetime, datetime]]:
+    """The schedule's working time for local dates first_day..last_day as sorted, disjoint UTC intervals."""
+    return _schedule_intervals(schedule, first_day, last_day)[0]
+
+
+# --- Wall clock <-> instants ------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown timezone {name!r}") from error
+
+
+def _utc(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware")
+    return moment.astimezone(UTC)
+
+
+def _wall(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz).replace(tzinfo=None, fold=0)
+
+
+@lru_cache(maxsize=65536)
+def _bounds(wall: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """(first, last) instant at which a clock in `tz` reads `wall`; if it never does, both are the jump over it."""
+    # fold=0 reads an ambiguous time as its first occurrence and a non-existent one with the offset before the jump;
+    # fold=1 the other way round (PEP 495). Only readings that map back to `wall` exist.
+    readings = {wall.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1)}
+    real = [instant for instant in readings if _wall(instant, tz) == wall]
+    if real:
+        return min(real), max(real)
+    low, high = min(readings), max(readings)  # the jump lies between the two readings: find it by bisection
+    high_offset = high.astimezone(tz).utcoffset()
+    while high - low > _TICK:
+        middle = low + (high - low) // 2
+        if middle.astimezone(tz).utcoffset() == high_offset:
+            high = middle
+        else:
+            low = middle
+    return high, high
+
+
+def _grid_instant(wall: datetime, tz: ZoneInfo) -> datetime | None:
+    """The first occurrence of a wall-clock label, or None when the clock skips it."""
+    instant = wall.replace(tzinfo=tz).astimezone(UTC)  # fold=0: the first occurrence of an ambiguous label
+    return instant if _wall(instant, tz) == wall else None
+
+
+# --- Interval arithmetic on sorted, disjoint [start, end) lists -------------------------------------------------
+
+_Interval = tuple[datetime, datetime]
+
+
+def _union(intervals: Iterable[_Interval]) -> list[_Interval]:
+    merged: list[_Interval] = []
+    for start, end in sorted(interval for interval in intervals if interval[0] < interval[1]):
+        if merged and start <= merged[-1][1]:  # touching intervals merge: a span may run across them
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _subtract(keep: list[_Interval], remove: list[_Interval]) -> list[_Interval]:
+    out: list[_Interval] = []
+    j = 0
+    for start, end in keep:
+        while j < len(remove) and remove[j][1] <= start:
+            j += 1
+        k = j
+        while k < len(remove) and remove[k][0] < end:
+            if remove[k][0] > start:
+                out.append((start, remove[k][0]))
+            start = max(start, remove[k][1])
+            k += 1
+        if start < end:
+            out.append((start, end))
+    return out
+
+
+def _intersect(a: list[_Interval], b: list[_Interval]) -> list[_Interval]:
+    out: list[_Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _covers(starts: list[datetime], ends: list[datetime], start: datetime, end: datetime) -> bool:
+    """Does one interval of a sorted disjoint list contain [start, end]?"""
+    i = bisect_right(starts, start) - 1
+    return i >= 0 and ends[i] >= end
+
+
+def _clear(starts: list[datetime], ends: list[datetime], start: datetime, end: datetime) -> bool:
+    """Does [start, end) miss every interval of a sorted disjoint list?"""
+    i = bisect_right(ends, start)  # the first interval ending after `start`
+    return i == len(starts) or starts[i] >= end
+
+
+# --- Schedules --------------------------------------------------------------------------------------------------
+
+
+def _walls(day: date, ranges: Iterable[LocalRange]) -> list[tuple[datetime, datetime]]:
+    """A date's ranges as merged wall-clock intervals (overlapping or touching ranges are one range)."""
+    walls: list[tuple[datetime, datetime]] = []
+    for local in ranges:
+        start = datetime.combine(day, local.start)
+        end = datetime.combine(day + _DAY if local.end == time(0) else day, local.end)
+        if not start < end:
+            raise ValueError(f"range {local.start}-{local.end} on {day} is empty or reversed")
+        walls.append((start, end))
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(walls):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _schedule_intervals(
+    schedule: WeeklySchedule, first_day: date, last_day: date
+) -> tuple[list[_Interval], list[tuple[datetime, datetime]]]:
+    """(working time as UTC intervals, the working ranges as wall-clock intervals for the grid) for the dates."""
+    tz = _zone(schedule.timezone)
+    by_day: dict[date, list[ScheduleException]] = {}
+    for exception in schedule.exceptions:
+        if first_day <= exception.day <= last_day:
+            by_day.setdefault(exception.day, []).append(exception)
+    on: list[_Interval] = []
+    off: list[_Interval] = []
+    labels: list[tuple[datetime, datetime]] = []
+    day = first_day
+    while day <= last_day:
+        exceptions = by_day.get(day, [])
+        whole_day_off = any(not e.available and not e.ranges for e in exceptions)
+        ranges = [] if whole_day_off else list(schedule.weekly.get(day.weekday(), ()))
+        ranges += [local for e in exceptions if e.available for local in e.ranges]
+        for start, end in _walls(day, ranges):
+            labels.append((start, end))
+            on.append((_bounds(start, tz)[0], _bounds(end, tz)[1]))
+        for start, end in _walls(day, [local for e in exceptions if not e.available for local in e.ranges]):
+            off.append((_bounds(start, tz)[0], _bounds(end, tz)[1]))
+        day += _DAY
+    return _subtract(_union(on), _union(off)), labels
+
+
+def _days_around(first: datetime, last: datetime, tz: ZoneInfo) -> tuple[date, date]:
+    """Local dates whose ranges can touch [first, last], with a day's margin for ranges running to midnight."""
+    return first.astimezone(tz).date() - _DAY, last.astimezone(tz).date() + _DAY
+
+
+# --- Bookings ---------------------------------------------------------------------------------------------------
+
+_SessionKey = tuple[uuid.UUID, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    start: datetime
+    end: datetime
+    session: _SessionKey | None
+    seats: int
+
+
+def _entries(busy: Iterable[Busy]) -> list[_Entry]:
+    out = []
+    for item in busy:
+        start, end = _utc(item.start, "Busy.start"), _utc(item.end, "Busy.end")
+        if start < end:
+            session = None
+            if item.service_id is not None and item.session_start is not None:
+                session = (item.service_id, _utc(item.session_start, "Busy.session_start"))
+            out.append(_Entry(start, end, session, item.seats))
+    out.sort(key=lambda entry: entry.start)
+    return out
+
+
+class _Overlaps:
+    """Entries overlapping a span, found by binary search on starts bounded by the longest entry."""
+
+    def __init__(self, entries: list[_Entry]) -> None:
+        self.entries = entries
+        self.starts = [entry.start for entry in entries]
+        self.longest = max((entry.end - entry.start for entry in entries), default=timedelta(0))
+
+    def between(self, start: datetime, end: datetime) -> list[_Entry]:
+        low = bisect_left(self.starts, start - self.longest)
+        high = bisect_left(self.starts, end)
+        return [entry for entry in self.entries[low:high] if entry.end > start]
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """A staff member can take a run of segments: seats still free (group sessions) and sessions joined."""
+
+    seats_left: int | None
+    joined: frozenset[_SessionKey]
+
+
+_BlockFn = Callable[[int, int, int], _Block | None]  # (staff index, first segment, end segment) -> feasibility
+
+
+class _Staff:
+    def __init__(self, availability: StaffAvailability, window: _Interval, business: _Business | None) -> None:
+        self.id = availability.staff_id
+        self.service_ids = availability.service_ids
+        self.tz = _zone(availability.schedule.timezone)
+        first_day, last_day = _days_around(*window, self.tz)
+        working, self.labels = _schedule_intervals(availability.schedule, first_day, last_day)
+        if business is not None:
+            working = _intersect(working, business.working)
+        self.work_starts = [start for start, _ in working]
+        self.work_ends = [end for _, end in working]
+        entries = _entries(availability.busy)
+        # Merged once, so "is the staff member free" is one binary search per candidate.
+        busy = _union((entry.start, entry.end) for entry in entries)
+        self.busy_starts = [start for start, _ in busy]
+        self.busy_ends = [end for _, end in busy]
+        self.overlaps = _Overlaps(entries)
+        self.sessions = [entry.session for entry in entries if entry.session is not None]
+
+
+class _Business:
+    def __init__(self, schedule: WeeklySchedule, window: _Interval) -> None:
+        first_day, last_day = _days_around(*window, _zone(schedule.timezone))
+        self.working = _schedule_intervals(schedule, first_day, last_day)[0]
+
+
+class _Resource:
+    def __init__(self, availability: ResourceAvailability) -> None:
+        self.capacity = availability.capacity
+        self.overlaps = _Overlaps(_coalesce(_entries(availability.busy)))
+        blocked = _saturated(self.overlaps.entries, self.capacity)
+        self.blocked_starts = [start for start, _ in blocked]
+        self.blocked_ends = [end for _, end in blocked]
+
+    def has_unit(self, start: datetime, end: datetime, joined: frozenset[_SessionKey]) -> bool:
+        if _clear(self.blocked_starts, self.blocked_ends, start, end):
+            return True
+        if not joined:
+            return False
+        # Joining a session: its own units are not counted against the booking.
+        others = [entry for entry in self.overlaps.between(start, end) if entry.session not in joined]
+        return not _saturated(others, self.capacity, clip=(start, end))
+
+
+def _coalesce(entries: list[_Entry]) -> list[_Entry]:
+    """One entry per group session (its span, its largest seat count): a session holds its units once."""
+    sessions: dict[_SessionKey, _Entry] = {}
+    out = []
+    for entry in entries:
+        if entry.session is None:
+            out.append(entry)
+            continue
+        seen = sessions.get(entry.session)
+        sessions[entry.session] = (
+            entry
+            if seen is None
+            else _Entry(
+                min(seen.start, entry.start), max(seen.end, entry.end), entry.session, max(seen.seats, entry.seats)
+            )
+        )
+    out.extend(sessions.values())
+    out.sort(key=lambda entry: entry.start)
+    return out
+
+
+def _saturated(entries: Iterable[_Entry], capacity: int, clip: _Interval | None = None) -> list[_Interval]:
+    """Where the entries use all `capacity` units, by one sweep over their start and end events."""
+    if capacity <= 0:
+        return [(datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))]
+    events: list[tuple[datetime, int]] = []
+    for entry in entries:
+        start, end = entry.start, entry.end
+        if clip is not None:
+            start, end = max(start, clip[0]), min(end, clip[1])
+        if start < end:
+            events += [(start, entry.seats), (end, -entry.seats)]
+    events.sort(key=lambda event: (event[0], event[1]))  # ends before starts at one instant: [start, end) touch
+    full: list[_Interval] = []
+    used = 0
+    opened: datetime | None = None
+    for at, change in events:
+        used += change
+        if used >= capacity and opened is None:
+            opened = at
+        elif used < capacity and opened is not None:
+            if opened < at:
+                full.append((opened, at))
+            opened = None
+    return _union(full)
+
+
+# --- The engine -------------------------------------------------------------------------------------------------
+
+_Assignment = tuple[tuple[_Staff, int, int], ...]  # runs (staff member, first segment, end segment)
+
+
+def _with_days(query: SlotQuery, day: date) -> SlotQuery:
+    return SlotQuery(
+        services=query.services,
+        start_day=day,
+        end_day=day,
+        timezone=query.timezone,
+        now=query.now,
+        rules=query.rules,
+        staff_ids=query.staff_ids,
+        seats=query.seats,
+    )
+
+
+class _Engine:
+    def __init__(
+        self,
+        query: SlotQuery,
+        staff: Sequence[StaffAvailability],
+        resources: Sequence[ResourceAvailability],
+        business_hours: WeeklySchedule | None,
+        only: datetime | None,
+    ) -> None:
+        if not query.services:
+            raise ValueError("a query needs at least one service")
+        for service in query.services:
+            if service.duration <= timedelta(0) or service.capacity < 1:
+                raise ValueError("a service needs a positive duration and capacity")
+            if service.buffer_before < timedelta(0) or service.buffer_after < timedelta(0):
+                raise ValueError("buffers cannot be negative")
+        if query.seats < 1:
+            raise ValueError("at least one seat")
+        self.query = query
+        self.services = query.services
+        self.rules = effective_rules(query)
+        if self.rules.granularity <= timedelta(0):
+            raise ValueError("granularity must be positive")
+        now = _utc(query.now, "now")
+        client = _zone(query.timezone)
+        # The start's date in the client's zone is in [start_day, end_day] exactly when it lies in [low, high).
+        low = _bounds(datetime.combine(query.start_day, time(0)), client)[0]
+        high = _bounds(datetime.combine(query.end_day + _DAY, time(0)), client)[0]
+        self.earliest = max(low, now + self.rules.min_notice)
+        self.latest = min(high - _TICK, now + self.rules.horizon)
+        if only is not None:
+            inside = self.earliest <= only <= self.latest
+            self.earliest, self.latest = (only, only) if inside else (only, only - _TICK)
+        self.offsets = [timedelta(0)]
+        for service in self.services:
+            self.offsets.append(self.offsets[-1] + service.duration)
+        self.empty = self.earliest > self.latest or query.seats > min(s.capacity for s in self.services)
+        if self.empty:
+            return
+        # Schedules are expanded for the instants a span around a candidate can reach.
+        reach = self.offsets[-1] + max(s.buffer_before + s.buffer_after for s in self.services)
+        window = (self.earliest - reach, self.latest + reach)
+        business = _Business(business_hours, window) if business_hours is not None else None
+        wanted = query.staff_ids
+        self.staff = sorted(
+            (_Staff(s, window, business) for s in staff if wanted is None or s.staff_id in wanted),
+            key=lambda member: member.id,
+        )
+        self.resources = {r.resource_id: _Resource(r) for r in resources}
+        self.groups = any(service.capacity > 1 for service in self.services)
+        self.resource_checks: dict[tuple[uuid.UUID, datetime, datetime, frozenset[_SessionKey]], bool] = {}
+
+    # Candidates ---------------------------------------------------------------------------------------------
+
+    def _candidates(self, member: _Staff) -> set[datetime]:
+        """Starts on the staff member's grid inside the window (and existing sessions of the first service)."""
+        found: set[datetime] = set()
+        step = self.rules.granularity
+        for start, end in member.labels:
+            if _bounds(end, member.tz)[1] < self.earliest or _bounds(start, member.tz)[0] > self.latest:
+                continue
+            label = start
+            while label < end:
+                instant = _grid_instant(label, member.tz)
+                if instant is not None:
+                    if instant > self.latest:
+                        break
+                    if instant >= self.earliest:
+                        found.add(instant)
+                label += step
+        first = self.services[0]
+        if first.capacity > 1:
+            found.update(
+                at
+                for service_id, at in member.sessions
+                if service_id == first.service_id and self.earliest <= at <= self.latest
+            )
+        return found
+
+    # Feasibility --------------------------------------------------------------------------------------------
+
+    def _block(self, member: _Staff, start: datetime, first: int, end: int) -> _Block | None:
+        """Can `member` take segments first..end-1 of a booking starting at `start`, as one run?"""
+        services = self.services[first:end]
+        if any(service.service_id not in member.service_ids for service in services):
+            return None
+        span_start = start + self.offsets[first] - services[0].buffer_before
+        span_end = start + self.offsets[end] + services[-1].buffer_after
+        if not _covers(member.work_starts, member.work_ends, span_start, span_end):
+            return None
+        group = {
+            (service.service_id, start + self.offsets[first + i]): service.capacity
+            for i, service in enumerate(services)
+            if service.capacity > 1
+        }
+        if _clear(member.busy_starts, member.busy_ends, span_start, span_end):
+            seats = min(group.values(), default=None)
+            return _Block(seats_left=seats, joined=frozenset())
+        if not group:
+            return None
+        # Joining: everything overlapping must be one of the run's sessions, each with seats to spare.
+        taken = dict.fromkeys(group, 0)
+        for entry in member.overlaps.between(span_start, span_end):
+            if entry.session not in taken:
+                return None
+            taken[entry.session] += entry.seats
+        left = {key: group[key] - taken[key] for key in group}
+        if any(free < self.query.seats for free in left.values()):
+            return None
+        return _Block(seats_left=min(left.values()), joined=frozenset(key for key in taken if taken[key]))
+
+    def _resources_free(self, start: datetime, staff_ids: Sequence[uuid.UUID], joined: frozenset[_SessionKey]) -> bool:
+        demands: dict[uuid.UUID, list[_Interval]] = {}
+        for service, segment in zip(self.services, plan_segments(self.services, start, staff_ids), strict=True):
+            assert segment.occupied_start is not None and segment.occupied_end is not None
+            for resource_id in service.resource_ids:
+                demands.setdefault(resource_id, []).append((segment.occupied_start, segment.occupied_end))
+        for resource_id, spans in demands.items():
+            resource = self.resources.get(resource_id)
+            if resource is None:
+                return False
+            for span_start, span_end in _union(spans):  # one booking takes one unit, however many segments
+                key = (resource_id, span_start, span_end, joined)
+                free = self.resource_checks.get(key)
+                if free is None:
+                    free = self.resource_checks[key] = resource.has_unit(span_start, span_end, joined)
+                if not free:
+                    return False
+        return True
+
+    # Assembly -----------------------------------------------------------------------------------------------
+
+    def slots(self) -> list[Slot]:
+        if self.empty:
+            return []
+        firsts: dict[datetime, list[_Staff]] = {}
+        for member in self.staff:
+            if self.services[0].service_id in member.service_ids:
+                for start in self._candidates(member):
+                    firsts.setdefault(start, []).append(member)
+        out = []
+        for start in sorted(firsts):
+            slot = self._slot_at(start, firsts[start])
+            if slot is not None:
+                out.append(slot)
+        return out
+
+    def _slot_at(self, start: datetime, firsts: list[_Staff]) -> Slot | None:
+        count = len(self.services)
+        blocks: dict[tuple[int, int, int], _Block | None] = {}
+
+        def block(member_index: int, first: int, end: int) -> _Block | None:
+            key = (member_index, first, end)
+            if key not in blocks:
+                blocks[key] = self._block(self.staff[member_index], start, first, end)
+            return blocks[key]
+
+        index = {id(member): i for i, member in enumerate(self.staff)}
+        chosen: list[tuple[_Assignment, list[_Block]]] = []
+        alone: set[int] = set()
+        for member in firsts:  # already sorted by id
+            whole = block(index[id(member)], 0, count)
+            if whole is not None and self._accept(start, ((member, 0, count),), [whole]):
+                chosen.append((((member, 0, count),), [whole]))
+                alone.add(index[id(member)])
+        if count > 1:
+            suffix = _Suffix(self, block, count)
+            for member in firsts:
+                i = index[id(member)]
+                if i in alone:
+                    continue
+                best: tuple[int, tuple[uuid.UUID, ...], _Assignment, list[_Block]] | None = None
+                for end in range(count - 1, 0, -1):
+                    head = block(i, 0, end)
+                    rest = suffix.best(end, i) if head is not None else None
+                    if head is None or rest is None:
+                        continue
+                    runs = ((member, 0, end), *rest[0])
+                    candidate = (len(runs), tuple(run[0].id for run in runs), runs, [head, *rest[1]])
+                    if best is None or candidate[:2] < best[:2]:
+                        best = candidate
+                if best is not None and self._accept(start, best[2], best[3]):
+                    chosen.append((best[2], best[3]))
+        if not chosen:
+            return None
+        options = tuple(self._segments(start, runs) for runs, _ in chosen)
+        if count == 1:
+            staff_ids = tuple(runs[0][0].id for runs, _ in chosen)
+        else:
+            staff_ids = tuple(sorted({segment.staff_id for option in options for segment in option}))
+        seats = [b.seats_left for _, bs in chosen for b in bs if b.seats_left is not None]
+        return Slot(start=start, staff_ids=staff_ids, options=options, seats_left=min(seats) if seats else None)
+
+    def _accept(self, start: datetime, runs: _Assignment, found: list[_Block]) -> bool:
+        joined = frozenset(key for b in found for key in b.joined)
+        return self._resources_free(start, self._per_segment(runs), joined)
+
+    @staticmethod
+    def _per_segment(runs: _Assignment) -> list[uuid.UUID]:
+        return [member.id for member, first, end in runs for _ in range(first, end)]
+
+    def _segments(self, start: datetime, runs: _Assignment) -> tuple[Segment, ...]:
+        return plan_segments(self.services, start, self._per_segment(runs))
+
+
+class _Suffix:
+    """Fewest-changes assignment of segments i..n-1 given the staff member of the run before (memoised per start)."""
+
+    def __init__(self, engine: _Engine, block: _BlockFn, count: int) -> None:
+        self.engine = engine
+        self.block = block
+        self.count = count
+        self.memo: dict[tuple[int, int], tuple[_Assignment, list[_Block]] | None] = {}
+
+    def best(self, first: int, before: int) -> tuple[_Assignment, list[_Block]] | None:
+        key = (first, before)
+        if key in self.memo:
+            return self.memo[key]
+        best: tuple[int, tuple[uuid.UUID, ...], _Assignment, list[_Block]] | None = None
+        for i, member in enumerate(self.engine.staff):
+            if i == before:  # the same staff member continuing would be one run, not two
+                continue
+            for end in range(self.count, first, -1):
+                found = self.block(i, first, end)
+                if found is None:
+                    continue
+                rest = ((), []) if end == self.count else self.best(end, i)
+                if rest is None:
+                    continue
+                runs: _Assignment = ((member, first, end), *rest[0])
+                candidate = (len(runs), tuple(run[0].id for run in runs), runs, [found, *rest[1]])
+                if best is None or candidate[:2] < best[:2]:
+                    best = candidate
+        self.memo[key] = None if best is None else (best[2], best[3])
+        return self.memo[key]
