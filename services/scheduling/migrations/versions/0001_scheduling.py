@@ -192,19 +192,22 @@ STATEMENTS = [
         service_id uuid NOT NULL,
         -- The session's start without buffers: group bookings join the block with the same start.
         session_start timestamptz NOT NULL,
-        occupied tstzrange NOT NULL CHECK (NOT isempty(occupied) AND NOT lower_inf(occupied) AND NOT upper_inf(occupied)),
+        occupied tstzrange NOT NULL
+            CHECK (NOT isempty(occupied) AND NOT lower_inf(occupied) AND NOT upper_inf(occupied)),
         capacity integer NOT NULL CHECK (capacity >= 1),
-        seats_taken integer NOT NULL CHECK (seats_taken BETWEEN 0 AND capacity),
+        seats_taken integer NOT NULL,
         released boolean NOT NULL DEFAULT false,
         PRIMARY KEY (tenant_id, id),
-        CHECK (released = (seats_taken = 0)),
+        CONSTRAINT time_blocks_seats_within_capacity CHECK (seats_taken BETWEEN 0 AND capacity),
+        CONSTRAINT time_blocks_released_when_empty CHECK (released = (seats_taken = 0)),
         FOREIGN KEY (tenant_id, staff_id, staff_key) REFERENCES staff_members (tenant_id, staff_id, staff_key),
         CONSTRAINT time_blocks_no_overlap EXCLUDE USING gist (
             int8range(staff_key, staff_key, '[]') WITH =, occupied WITH &&
         ) WHERE (NOT released)
     )
     """,
-    "CREATE INDEX time_blocks_session ON time_blocks (tenant_id, staff_id, service_id, session_start) WHERE NOT released",
+    "CREATE INDEX time_blocks_session ON time_blocks (tenant_id, staff_id, service_id, session_start)"
+    " WHERE NOT released",
     r"""
     CREATE TABLE resource_blocks (
         tenant_id uuid NOT NULL,

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound
 from platform_core.ids import new_id
@@ -61,7 +62,6 @@ def _stale(what: str) -> Conflict:
 
 def _minutes(value: timedelta) -> int:
     return int(value.total_seconds() // 60)
-
 
 
 class AvailabilityInputs:
@@ -129,9 +129,7 @@ class CatalogueStore:
         else:
             saved = await self.session.scalar(
                 update(scheduling_settings)
-                .where(
-                    scheduling_settings.c.tenant_id == tenant_id, scheduling_settings.c.version == settings.version
-                )
+                .where(scheduling_settings.c.tenant_id == tenant_id, scheduling_settings.c.version == settings.version)
                 .values(version=scheduling_settings.c.version + 1, **values)
                 .returning(scheduling_settings.c.version)
             )
@@ -203,7 +201,12 @@ class CatalogueStore:
         return found[0]
 
     async def save_service(
-        self, tenant_id: uuid.UUID, service_id: uuid.UUID | None, definition: ServiceDefinition, version: int, now: datetime
+        self,
+        tenant_id: uuid.UUID,
+        service_id: uuid.UUID | None,
+        definition: ServiceDefinition,
+        version: int,
+        now: datetime,
     ) -> BookableService:
         d = definition
         values = {
@@ -286,12 +289,17 @@ class CatalogueStore:
             query = query.where(staff_members.c.staff_id.in_(ids))
         if not include_inactive:
             query = query.where(staff_members.c.active.is_(True))
-        rows = (await self.session.execute(query.order_by(staff_members.c.display_name, staff_members.c.staff_id))).all()
+        rows = (
+            await self.session.execute(query.order_by(staff_members.c.display_name, staff_members.c.staff_id))
+        ).all()
         services_of: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
         if rows:
             for link in await self.session.execute(
                 select(service_staff.c.staff_id, service_staff.c.service_id)
-                .join(services, (services.c.tenant_id == service_staff.c.tenant_id) & (services.c.id == service_staff.c.service_id))
+                .join(
+                    services,
+                    (services.c.tenant_id == service_staff.c.tenant_id) & (services.c.id == service_staff.c.service_id),
+                )
                 .where(
                     service_staff.c.tenant_id == tenant_id,
                     service_staff.c.staff_id.in_([r.staff_id for r in rows]),
@@ -302,7 +310,9 @@ class CatalogueStore:
                 services_of[link.staff_id].append(link.service_id)
         return [
             (
-                StaffSchedule(r.staff_id, r.display_name, r.timezone, weekly_from_json(r.weekly_hours), r.active, r.version),
+                StaffSchedule(
+                    r.staff_id, r.display_name, r.timezone, weekly_from_json(r.weekly_hours), r.active, r.version
+                ),
                 services_of[r.staff_id],
             )
             for r in rows
@@ -379,7 +389,7 @@ class CatalogueStore:
         self, tenant_id: uuid.UUID, owners: Sequence[uuid.UUID | None], from_day: date, to_day: date
     ) -> list[tuple[uuid.UUID, uuid.UUID | None, ScheduleException, str]]:
         staff_ids = [o for o in owners if o is not None]
-        owner_clause = schedule_exceptions.c.staff_id.in_(staff_ids)
+        owner_clause: ColumnElement[bool] = schedule_exceptions.c.staff_id.in_(staff_ids)
         if None in owners:
             owner_clause = owner_clause | schedule_exceptions.c.staff_id.is_(None)
         rows = await self.session.execute(
@@ -409,7 +419,12 @@ class CatalogueStore:
     async def save_resource(
         self, tenant_id: uuid.UUID, resource_id: uuid.UUID | None, definition: ResourceDefinition, archived: bool
     ) -> Any:
-        values = {"name": definition.name, "kind": definition.kind, "capacity": definition.capacity, "archived": archived}
+        values = {
+            "name": definition.name,
+            "kind": definition.kind,
+            "capacity": definition.capacity,
+            "archived": archived,
+        }
         try:
             async with self.session.begin_nested():
                 if resource_id is None:
@@ -474,7 +489,13 @@ class CatalogueStore:
                 )
             ):
                 busy_of[block.staff_id].append(
-                    Busy(block.occupied.lower, block.occupied.upper, block.service_id, block.session_start, block.seats_taken)
+                    Busy(
+                        block.occupied.lower,
+                        block.occupied.upper,
+                        block.service_id,
+                        block.session_start,
+                        block.seats_taken,
+                    )
                 )
         resource_ids = sorted({r for s in ordered for r in s.definition.resource_ids})
         resource_list: list[ResourceAvailability] = []
@@ -500,7 +521,9 @@ class CatalogueStore:
         staff_availability = [
             StaffAvailability(
                 staff_id=schedule.staff_id,
-                schedule=WeeklySchedule(schedule.timezone, dict(schedule.weekly), tuple(exceptions_of[schedule.staff_id])),
+                schedule=WeeklySchedule(
+                    schedule.timezone, dict(schedule.weekly), tuple(exceptions_of[schedule.staff_id])
+                ),
                 busy=tuple(busy_of[schedule.staff_id]),
                 service_ids=frozenset(services_performed),
             )

@@ -179,7 +179,9 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
                 .values(**row)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
-                raise Conflict("the appointment was changed by someone else at the same time", reason="CONCURRENT_CHANGE")
+                raise Conflict(
+                    "the appointment was changed by someone else at the same time", reason="CONCURRENT_CHANGE"
+                )
             appointment.version += 1
             if appointment.replaced_segments is not None:
                 await self._free_time(appointment)
@@ -268,7 +270,7 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
         if block.capacity > 1:
             joined = await self._join_session(tenant_id, block, appointment.timezone)
             if joined is not None:
-                return joined
+                return joined if joined is None else uuid.UUID(str(joined))
         staff_key = await self.session.scalar(
             select(staff_members.c.staff_key).where(
                 staff_members.c.tenant_id == tenant_id, staff_members.c.staff_id == block.staff_id
@@ -300,7 +302,7 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
             if block.capacity > 1:
                 joined = await self._join_session(tenant_id, block, appointment.timezone)
                 if joined is not None:
-                    return joined
+                    return joined if joined is None else uuid.UUID(str(joined))
             raise slot_taken(block, appointment.timezone) from exc
         await self._take_resources(tenant_id, block_id, block, appointment.timezone)
         return block_id
@@ -321,13 +323,13 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
                     .returning(time_blocks.c.id)
                 )
         except IntegrityError as exc:
-            if constraint_of(exc) != "time_blocks_seats_taken_check":
+            if constraint_of(exc) != "time_blocks_seats_within_capacity":
                 raise
             raise Conflict(
                 f"the session at {block.session_start.isoformat()} has no {block.seats} seat(s) left",
                 reason=SLOT_TAKEN,
             ) from exc
-        return joined
+        return joined if joined is None else uuid.UUID(str(joined))
 
     async def _take_resources(self, tenant_id: uuid.UUID, block_id: uuid.UUID, block: StaffBlock, tz: str) -> None:
         if not block.resource_ids:

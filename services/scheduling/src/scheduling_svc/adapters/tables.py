@@ -7,6 +7,8 @@ round trips.
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -23,7 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSTZRANGE, UUID
 metadata = MetaData()
 
 
-def _tenant() -> Column[object]:
+def _tenant() -> Column[uuid.UUID]:
     return Column("tenant_id", UUID(as_uuid=True), primary_key=True)
 
 
@@ -197,7 +199,7 @@ appointment_history = Table(
     metadata,
     _tenant(),
     Column("appointment_id", UUID(as_uuid=True), primary_key=True),
-    Column("seq", BigInteger, primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True)),
     Column("actor", Text),
     Column("action", Text),

@@ -17,6 +17,7 @@ from typing import Any
 from platform_core.errors import Conflict, FailedPrecondition, FieldViolation, InvalidArgument
 from scheduling_svc.domain import events
 from scheduling_svc.domain.catalogue import BookableService
+from scheduling_svc.domain.events import SegmentFact
 
 MAX_NOTES_LENGTH = 4000
 MAX_REASON_LENGTH = 500
@@ -209,7 +210,7 @@ class Appointment:
     def ends_at(self) -> datetime:
         return self.segments[-1].end
 
-    def _facts(self) -> tuple[events.SegmentFact, ...]:
+    def _facts(self) -> tuple[SegmentFact, ...]:
         return tuple(s.fact() for s in self.segments)
 
     @classmethod

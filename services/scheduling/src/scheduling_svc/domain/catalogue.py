@@ -6,6 +6,7 @@ InvalidArgument naming every broken field at once.
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 import zoneinfo
@@ -62,7 +63,7 @@ class Checked:
             self.add(field_name, "is not an IANA timezone, e.g. Europe/Berlin")
         return value
 
-    def uuid(self, value: str, field_name: str) -> uuid.UUID | None:
+    def identifier(self, value: str, field_name: str) -> uuid.UUID | None:
         try:
             return uuid.UUID(value)
         except ValueError:
@@ -70,7 +71,7 @@ class Checked:
             return None
 
     def uuids(self, values: Sequence[str], field_name: str) -> tuple[uuid.UUID, ...]:
-        parsed = [self.uuid(v, f"{field_name}[{i}]") for i, v in enumerate(values)]
+        parsed = [self.identifier(v, f"{field_name}[{i}]") for i, v in enumerate(values)]
         unique = list(dict.fromkeys(p for p in parsed if p is not None))
         return tuple(unique)
 
@@ -122,7 +123,7 @@ def check_ranges(raw: Sequence[tuple[str, str]], field_name: str, checked: Check
             continue
         ranges.append(LocalRange(start, end))
     ordered = sorted(ranges, key=lambda r: _minutes(r.start, end=False))
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in itertools.pairwise(ordered):
         if _minutes(after.start, end=False) < _minutes(before.end, end=True):
             checked.add(field_name, "ranges must not overlap")
             break
@@ -351,7 +352,7 @@ def check_staff_member(
     version: int,
 ) -> StaffSchedule:
     checked = Checked()
-    staff_uuid = checked.uuid(staff_id, "staff_id")
+    staff_uuid = checked.identifier(staff_id, "staff_id")
     display_name = checked.text(display_name, "display_name", max_length=MAX_NAME_LENGTH)
     checked.timezone(timezone, "timezone")
     hours = check_weekly(weekly, "weekly_hours", checked)
@@ -371,7 +372,7 @@ def check_exception(
     *, staff_id: str, day: str, available: bool, ranges: Sequence[tuple[str, str]], label: str
 ) -> ExceptionDefinition:
     checked = Checked()
-    staff_uuid = checked.uuid(staff_id, "staff_id") if staff_id else None
+    staff_uuid = checked.identifier(staff_id, "staff_id") if staff_id else None
     parsed_day = checked.day(day, "day")
     parsed_ranges = check_ranges(ranges, "ranges", checked)
     if available and not ranges:

@@ -157,13 +157,13 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         call = current_context()
         own = _own_client(call)
         checked = Checked()
-        client_id = checked.uuid(request.client_id, "client_id") if request.client_id or own is None else own
+        client_id = checked.identifier(request.client_id, "client_id") if request.client_id or own is None else own
         if own is not None and client_id != own:
             raise NotFound("client not found")
         segments: list[tuple[uuid.UUID, uuid.UUID | None]] = []
         for i, segment in enumerate(request.segments):
-            service_id = checked.uuid(segment.service_id, f"segments[{i}].service_id")
-            staff_id = checked.uuid(segment.staff_id, f"segments[{i}].staff_id") if segment.staff_id else None
+            service_id = checked.identifier(segment.service_id, f"segments[{i}].service_id")
+            staff_id = checked.identifier(segment.staff_id, f"segments[{i}].staff_id") if segment.staff_id else None
             if service_id is not None:
                 segments.append((service_id, staff_id))
         if not request.segments:
@@ -172,7 +172,7 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
             checked.add("start", "is required")
         if request.timezone:
             checked.timezone(request.timezone, "timezone")
-        follow_up_of = checked.uuid(request.follow_up_of, "follow_up_of") if request.follow_up_of else None
+        follow_up_of = checked.identifier(request.follow_up_of, "follow_up_of") if request.follow_up_of else None
         if request.follow_up_action and follow_up_of is None:
             checked.add("follow_up_of", "a follow-up action needs the appointment it follows")
         if follow_up_of is not None and not request.follow_up_action:
@@ -237,7 +237,9 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         )
         return appointment_message(moved)
 
-    async def ReassignStaff(self, request: pb.ReassignStaffRequest, context: grpc.aio.ServicerContext) -> pb.Appointment:
+    async def ReassignStaff(
+        self, request: pb.ReassignStaffRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Appointment:
         call = require_staff()
         appointment_id = record_id(request.appointment_id, "appointment")
         staff_id = reference_id(request.staff_id, "staff_id", "staff member")
@@ -294,7 +296,9 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         )
         return appointment_message(marked)
 
-    async def GetAppointment(self, request: pb.GetAppointmentRequest, context: grpc.aio.ServicerContext) -> pb.Appointment:
+    async def GetAppointment(
+        self, request: pb.GetAppointmentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Appointment:
         call = current_context()
         appointment_id = record_id(request.appointment_id, "appointment")
         appointment = await views.get_appointment(self._engine, call.tenant_id, appointment_id)

@@ -12,6 +12,7 @@ import grpc
 from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import catalogue_pb2 as pb
 from atrium.scheduling.v1 import catalogue_pb2_grpc as pb_grpc
+from platform_core.errors import NotFound
 from platform_core.grpc.context import current_context
 from platform_core.grpc.values import record_id, require_staff
 from scheduling_svc.domain import catalogue
@@ -188,7 +189,7 @@ class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
         async with self._uow_factory() as uow:
             service = await uow.catalogue.service(call.tenant_id, service_id)
         if call.principal.is_portal and (service.archived or not service.definition.bookable_online):
-            raise catalogue_not_found()
+            raise NotFound("service not found")
         return service_message(service)
 
     async def ListServices(
@@ -278,7 +279,7 @@ class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
         to_day = checked.day(request.to_day, "to_day") if request.to_day else date.max
         owners: list[uuid.UUID | None] = []
         if request.staff_id:
-            owners.append(checked.uuid(request.staff_id, "staff_id"))
+            owners.append(checked.identifier(request.staff_id, "staff_id"))
         if request.business or not request.staff_id:
             owners.append(None)
         checked.raise_if_any()
@@ -323,9 +324,3 @@ class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
         async with self._uow_factory() as uow:
             rows = await uow.catalogue.resources(tenant_id)
         return pb.ListResourcesResponse(resources=[resource_message(r) for r in rows])
-
-
-def catalogue_not_found() -> Exception:
-    from platform_core.errors import NotFound
-
-    return NotFound("service not found")

@@ -78,9 +78,7 @@ def _check_bookable(services: Sequence[BookableService], online: bool) -> None:
             raise InvalidArgument.single("service_ids", f"{service.name} cannot be booked online")
 
 
-def _query(
-    inputs: AvailabilityInputs, search: SlotSearch, zone: str, now: datetime
-) -> availability.SlotQuery:
+def _query(inputs: AvailabilityInputs, search: SlotSearch, zone: str, now: datetime) -> availability.SlotQuery:
     return availability.SlotQuery(
         services=_specs(inputs.services, search.online),
         start_day=search.from_day,
@@ -234,7 +232,10 @@ async def book_appointment(
             settings = await uow.catalogue.settings(request.tenant_id)
             zone = request.timezone or client.timezone or settings.timezone
             inputs = await uow.catalogue.availability_inputs(
-                request.tenant_id, service_ids, request.start - timedelta(days=1), request.start + timedelta(days=2),
+                request.tenant_id,
+                service_ids,
+                request.start - timedelta(days=1),
+                request.start + timedelta(days=2),
                 settings=settings,
             )
             _check_bookable(inputs.services, request.online)
@@ -242,7 +243,9 @@ async def book_appointment(
             check_booking_rules(
                 online=request.online,
                 blocked=client.online_booking_blocked,
-                active_bookings=await uow.appointments.count_active_for_client(request.tenant_id, request.client_id, now),
+                active_bookings=await uow.appointments.count_active_for_client(
+                    request.tenant_id, request.client_id, now
+                ),
                 max_active=settings.max_active_bookings_per_client,
             )
             if request.follow_up_of is not None:
@@ -398,4 +401,3 @@ async def mark_no_show(
         appointment.mark_no_show(actor=actor, now=now)
         await uow.commit()
         return appointment
-

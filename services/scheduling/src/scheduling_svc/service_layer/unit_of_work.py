@@ -48,7 +48,9 @@ class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork)
             await super().commit()
         except IntegrityError as exc:
             if constraint_of(exc) == "appointments_request_id":
-                raise Conflict("an appointment was already booked with this request id", reason=DUPLICATE_REQUEST) from exc
+                raise Conflict(
+                    "an appointment was already booked with this request id", reason=DUPLICATE_REQUEST
+                ) from exc
             raise
 
     async def _commit(self, events: list[Any]) -> None:

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from client_svc.bootstrap import build as build_client
+from client_svc.config import ClientSettings
+from platform_core import devstack
+from platform_core.testing.infra import TestInfra
+from platform_core.testing.plugin import migrate_unit, running_service, serving_channel, unit_settings
+from scheduling_svc.bootstrap import build
+from scheduling_svc.config import SchedulingServiceSettings
+
+UNIT_DIR = Path(__file__).resolve().parents[1]
+CLIENT_UNIT_DIR = UNIT_DIR.parent / "client"
+
+
+@pytest.fixture(scope="session")
+async def client_addr(infra: TestInfra) -> AsyncIterator[str]:
+    """The client service, which scheduling asks about clients before booking them."""
+    addr = f"127.0.0.1:{devstack.free_port()}"
+    settings = unit_settings(ClientSettings, infra, grpc_listen=addr)
+    await migrate_unit(settings, CLIENT_UNIT_DIR)
+    async with running_service(settings, build_client):
+        yield addr
+
+
+@pytest.fixture(scope="session")
+def scheduling_settings(infra: TestInfra, client_addr: str) -> SchedulingServiceSettings:
+    settings = unit_settings(SchedulingServiceSettings, infra, grpc_listen="127.0.0.1:0", client_grpc_addr=client_addr)
+    assert isinstance(settings, SchedulingServiceSettings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def scheduling_channel(scheduling_settings: SchedulingServiceSettings) -> AsyncIterator[grpc.aio.Channel]:
+    async with serving_channel(scheduling_settings, build, UNIT_DIR) as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+async def client_channel(client_addr: str) -> AsyncIterator[grpc.aio.Channel]:
+    from platform_core.grpc.channels import create_channel
+
+    channel = create_channel(client_addr, default_deadline=5)
+    yield channel
+    await channel.close()

@@ -1,0 +1,393 @@
+"""The scheduling service over gRPC, against real PostgreSQL (and the client service it asks about clients)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import text
+
+from atrium.client.v1 import client_service_pb2 as client_pb
+from atrium.client.v1 import client_service_pb2_grpc as client_grpc
+from atrium.common.v1 import types_pb2
+from atrium.scheduling.v1 import appointments_pb2 as pb
+from atrium.scheduling.v1 import appointments_pb2_grpc as pb_grpc
+from atrium.scheduling.v1 import catalogue_pb2 as cat
+from atrium.scheduling.v1 import catalogue_pb2_grpc as cat_grpc
+from platform_core.db import create_engine
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
+from platform_core.grpc.errors import from_rpc_error
+from scheduling_svc.config import SchedulingServiceSettings
+
+BERLIN = ZoneInfo("Europe/Berlin")
+ALL_WEEK_9_TO_17 = [cat.DayHours(weekday=d, ranges=[cat.TimeRange(start="09:00", end="17:00")]) for d in range(7)]
+
+
+def ts(value: datetime) -> Timestamp:
+    t = Timestamp()
+    t.FromDatetime(value)
+    return t
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN)
+
+
+@dataclass
+class Business:
+    tenant: uuid.UUID
+    staff_ids: list[str]
+    service_id: str
+    client_ids: list[str]
+    day: date
+
+    def staff_context(self) -> CallContext:
+        return CallContext(self.tenant, Principal("staff", self.staff_ids[0], "owner"))
+
+    def portal_context(self, client_id: str) -> CallContext:
+        return CallContext(self.tenant, Principal("portal", str(uuid.uuid4()), "", client_id))
+
+
+@pytest.fixture
+def catalogue(scheduling_channel: grpc.aio.Channel) -> cat_grpc.CatalogueServiceStub:
+    return cat_grpc.CatalogueServiceStub(scheduling_channel)
+
+
+@pytest.fixture
+def appointments(scheduling_channel: grpc.aio.Channel) -> pb_grpc.AppointmentServiceStub:
+    return pb_grpc.AppointmentServiceStub(scheduling_channel)
+
+
+@pytest.fixture
+def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientServiceStub:
+    return client_grpc.ClientServiceStub(client_channel)
+
+
+async def open_business(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    *,
+    staff: int = 1,
+    n_clients: int = 1,
+    duration: int = 60,
+    capacity: int = 1,
+    buffer_after: int = 0,
+) -> Business:
+    tenant = uuid.uuid4()
+    staff_ids = [str(uuid.uuid4()) for _ in range(staff)]
+    context = CallContext(tenant, Principal("staff", staff_ids[0], "owner"))
+    with bind_call_context(context):
+        await catalogue.UpdateSchedulingSettings(
+            cat.SchedulingSettings(
+                timezone="Europe/Berlin",
+                slot_rules=cat.SlotRules(granularity_minutes=30, min_notice_minutes=60, horizon_days=60),
+                cancellation_notice_minutes=24 * 60,
+            )
+        )
+        for i, staff_id in enumerate(staff_ids):
+            await catalogue.PutStaffMember(
+                cat.StaffMember(
+                    staff_id=staff_id,
+                    display_name=f"Staff {i}",
+                    timezone="Europe/Berlin",
+                    weekly_hours=ALL_WEEK_9_TO_17,
+                    active=True,
+                )
+            )
+        service = await catalogue.CreateService(
+            cat.ServiceInput(
+                name="Haircut",
+                duration_minutes=duration,
+                buffer_after_minutes=buffer_after,
+                price=types_pb2.Money(amount_minor=4500, currency="EUR"),
+                capacity=capacity,
+                bookable_online=True,
+                staff_ids=staff_ids,
+            )
+        )
+        client_ids = [
+            (await clients.CreateClient(client_pb.CreateClientRequest(first_name=f"Client {i}"))).id
+            for i in range(n_clients)
+        ]
+    day = (datetime.now(BERLIN) + timedelta(days=10)).date()
+    return Business(tenant, staff_ids, service.id, client_ids, day)
+
+
+async def book(
+    stub: pb_grpc.AppointmentServiceStub, business: Business, client: str, start: datetime, staff: str = ""
+) -> pb.Appointment:
+    return await stub.BookAppointment(
+        pb.BookAppointmentRequest(
+            client_id=client,
+            segments=[pb.SegmentRequest(service_id=business.service_id, staff_id=staff)],
+            start=ts(start),
+        )
+    )
+
+
+async def test_slots_follow_working_hours_and_a_booking_takes_its_slot(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+) -> None:
+    business = await open_business(catalogue, clients, buffer_after=15)
+    with bind_call_context(business.staff_context()):
+        request = pb.FindAvailableSlotsRequest(
+            service_ids=[business.service_id], from_day=business.day.isoformat(), to_day=business.day.isoformat()
+        )
+        before = await appointments.FindAvailableSlots(request)
+        labels = [s.local_start[11:16] for s in before.slots]
+        # 60 minutes + 15 buffer must end by 17:00: the last start is 15:30 on the 30-minute grid.
+        assert labels[0] == "09:00" and labels[-1] == "15:30" and len(labels) == 14
+        booked = await book(appointments, business, business.client_ids[0], local(business.day, 10))
+        assert booked.status == "booked" and booked.segments[0].staff_id == business.staff_ids[0]
+        after = await appointments.FindAvailableSlots(request)
+    remaining = {s.local_start[11:16] for s in after.slots}
+    # 10:00-11:15 is taken: 09:00 would end at 10:15 (overlaps), 10:30/11:00 overlap; 11:30 is free again.
+    assert {"09:00", "09:30", "10:00", "10:30", "11:00"}.isdisjoint(remaining)
+    assert "11:30" in remaining
+
+
+async def test_the_same_slot_twice_is_a_conflict_naming_it(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+) -> None:
+    business = await open_business(catalogue, clients, n_clients=2)
+    with bind_call_context(business.staff_context()):
+        await book(appointments, business, business.client_ids[0], local(business.day, 9))
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await book(appointments, business, business.client_ids[1], local(business.day, 9))
+    assert raised.value.code() == grpc.StatusCode.ABORTED
+    assert "09:00" in (raised.value.details() or "")
+
+
+async def test_concurrent_attempts_never_overlap_even_when_overriding_availability(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    scheduling_settings: SchedulingServiceSettings,
+) -> None:
+    business = await open_business(catalogue, clients, n_clients=20)
+    staff_id = business.staff_ids[0]
+
+    async def attempt(i: int) -> str:
+        # Overriding availability skips the read-side check: only the database stands between them.
+        with bind_call_context(business.staff_context()):
+            try:
+                await appointments.BookAppointment(
+                    pb.BookAppointmentRequest(
+                        client_id=business.client_ids[i],
+                        segments=[pb.SegmentRequest(service_id=business.service_id, staff_id=staff_id)],
+                        start=ts(local(business.day, 9, 15 * (i % 4))),
+                        override_availability=True,
+                    )
+                )
+                return "ok"
+            except grpc.aio.AioRpcError as exc:
+                return f"{exc.code().name}:{from_rpc_error(exc).reason}"
+
+    outcomes = await asyncio.gather(*(attempt(i) for i in range(20)))
+    assert outcomes.count("ok") == 1
+    assert set(outcomes) == {"ok", "ABORTED:SLOT_TAKEN"}
+    engine = create_engine(scheduling_settings.database_url("scheduling"))
+    try:
+        async with engine.connect() as conn:
+            overlaps = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM time_blocks a JOIN time_blocks b ON a.staff_id = b.staff_id AND a.id < b.id"
+                    " AND a.occupied && b.occupied WHERE NOT a.released AND NOT b.released AND a.tenant_id = :t"
+                ),
+                {"t": business.tenant},
+            )
+            flagged = await conn.scalar(
+                text("SELECT count(*) FROM appointments WHERE tenant_id = :t AND availability_overridden"),
+                {"t": business.tenant},
+            )
+    finally:
+        await engine.dispose()
+    assert overlaps == 0
+    assert flagged == 1
+
+
+async def test_group_session_fills_to_capacity_and_no_further(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+) -> None:
+    business = await open_business(catalogue, clients, n_clients=6, capacity=4)
+
+    async def attempt(i: int) -> bool:
+        with bind_call_context(business.staff_context()):
+            try:
+                await book(appointments, business, business.client_ids[i], local(business.day, 11))
+                return True
+            except grpc.aio.AioRpcError as exc:
+                assert exc.code() == grpc.StatusCode.ABORTED, exc.details()
+                return False
+
+    results = await asyncio.gather(*(attempt(i) for i in range(6)))
+    assert results.count(True) == 4
+    with bind_call_context(business.staff_context()):
+        slots = await appointments.FindAvailableSlots(
+            pb.FindAvailableSlotsRequest(
+                service_ids=[business.service_id], from_day=business.day.isoformat(), to_day=business.day.isoformat()
+            )
+        )
+    assert "11:00" not in {s.local_start[11:16] for s in slots.slots}
+
+
+async def test_reschedule_cancel_and_history(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+) -> None:
+    business = await open_business(catalogue, clients, n_clients=2)
+    with bind_call_context(business.staff_context()):
+        first = await book(appointments, business, business.client_ids[0], local(business.day, 9))
+        moved = await appointments.RescheduleAppointment(
+            pb.RescheduleAppointmentRequest(
+                appointment_id=first.id, start=ts(local(business.day, 9, 30)), version=first.version
+            )
+        )
+        assert moved.start == ts(local(business.day, 9, 30)) and moved.version == first.version + 1
+        # The old time is free again, the new one is not.
+        await book(appointments, business, business.client_ids[1], local(business.day, 14))
+        with pytest.raises(grpc.aio.AioRpcError) as stale:
+            await appointments.CancelAppointment(
+                pb.CancelAppointmentRequest(appointment_id=first.id, reason="ill", version=first.version)
+            )
+        assert stale.value.code() == grpc.StatusCode.ABORTED
+        cancelled = await appointments.CancelAppointment(
+            pb.CancelAppointmentRequest(appointment_id=first.id, reason="ill", version=moved.version)
+        )
+        assert cancelled.status == "cancelled" and cancelled.cancelled_by == "staff"
+        again = await book(appointments, business, business.client_ids[1], local(business.day, 9, 30))
+        assert again.status == "booked"
+        history = await appointments.GetAppointmentHistory(pb.GetAppointmentHistoryRequest(appointment_id=first.id))
+    assert [e.action for e in history.entries] == ["booked", "rescheduled", "cancelled"]
+    assert json.loads(history.entries[2].changes_json)["reason"] == [None, "ill"]
+    assert all(e.actor == f"staff:{business.staff_ids[0]}" for e in history.entries)
+
+
+async def test_portal_client_books_within_rules_and_sees_only_its_own(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+) -> None:
+    business = await open_business(catalogue, clients, n_clients=2)
+    mine, theirs = business.client_ids
+    with bind_call_context(business.staff_context()):
+        other = await book(appointments, business, theirs, local(business.day, 15))
+        await clients.SetOnlineBookingBlocked(client_pb.SetOnlineBookingBlockedRequest(id=theirs, blocked=True))
+    with bind_call_context(business.portal_context(mine)):
+        own = await appointments.BookAppointment(
+            pb.BookAppointmentRequest(
+                segments=[pb.SegmentRequest(service_id=business.service_id)], start=ts(local(business.day, 10))
+            )
+        )
+        assert own.source == "portal" and own.client_id == mine
+        with pytest.raises(grpc.aio.AioRpcError) as hidden:
+            await appointments.GetAppointment(pb.GetAppointmentRequest(appointment_id=other.id))
+        assert hidden.value.code() == grpc.StatusCode.NOT_FOUND
+        with pytest.raises(grpc.aio.AioRpcError) as override:
+            await appointments.BookAppointment(
+                pb.BookAppointmentRequest(
+                    segments=[pb.SegmentRequest(service_id=business.service_id, staff_id=business.staff_ids[0])],
+                    start=ts(local(business.day, 12, 15)),
+                    override_availability=True,
+                )
+            )
+        assert override.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        listed = await appointments.ListClientAppointments(pb.ListClientAppointmentsRequest(view="upcoming"))
+        assert [a.id for a in listed.appointments] == [own.id]
+        # Cancellation notice is 24 hours; the appointment is 10 days away, so the client may cancel.
+        cancelled = await appointments.CancelAppointment(pb.CancelAppointmentRequest(appointment_id=own.id))
+        assert cancelled.cancelled_by == "client"
+    with bind_call_context(business.portal_context(theirs)):
+        with pytest.raises(grpc.aio.AioRpcError) as blocked:
+            await appointments.BookAppointment(
+                pb.BookAppointmentRequest(
+                    segments=[pb.SegmentRequest(service_id=business.service_id)], start=ts(local(business.day, 11))
+                )
+            )
+    assert blocked.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert from_rpc_error(blocked.value).reason == "CLIENT_BLOCKED"
+
+
+async def test_bad_input_names_fields_and_unknown_clients_are_refused(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+) -> None:
+    business = await open_business(catalogue, clients)
+    with bind_call_context(business.staff_context()):
+        with pytest.raises(grpc.aio.AioRpcError) as bad_service:
+            await catalogue.CreateService(
+                cat.ServiceInput(name="", duration_minutes=2, price=types_pb2.Money(amount_minor=-1, currency="eu"))
+            )
+        fields = {v.field for v in from_rpc_error(bad_service.value).violations}
+        assert {"name", "duration_minutes", "price.amount_minor", "price.currency"} <= fields
+        with pytest.raises(grpc.aio.AioRpcError) as bad_hours:
+            await catalogue.PutStaffMember(
+                cat.StaffMember(
+                    staff_id=business.staff_ids[0],
+                    timezone="Mars/Olympus",
+                    weekly_hours=[cat.DayHours(weekday=0, ranges=[cat.TimeRange(start="17:00", end="09:00")])],
+                )
+            )
+        assert {v.field for v in from_rpc_error(bad_hours.value).violations} == {"timezone", "weekly_hours[0][0]"}
+        with pytest.raises(grpc.aio.AioRpcError) as unknown_client:
+            await book(appointments, business, str(uuid.uuid4()), local(business.day, 9))
+    assert unknown_client.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert from_rpc_error(unknown_client.value).violations[0].field == "client_id"
+
+
+async def test_schema_refuses_overlaps_and_illegal_status_changes(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    scheduling_settings: SchedulingServiceSettings,
+) -> None:
+    business = await open_business(catalogue, clients)
+    with bind_call_context(business.staff_context()):
+        booked = await book(appointments, business, business.client_ids[0], local(business.day, 9))
+        await appointments.CancelAppointment(
+            pb.CancelAppointmentRequest(appointment_id=booked.id, reason="moved away", version=booked.version)
+        )
+    engine = create_engine(scheduling_settings.database_url("scheduling"))
+    try:
+        async with engine.connect() as conn:
+            with pytest.raises(Exception, match="cannot change from cancelled to booked"):
+                await conn.execute(
+                    text("UPDATE appointments SET status = 'booked', cancelled_by = NULL WHERE id = :id"),
+                    {"id": uuid.UUID(booked.id)},
+                )
+            await conn.rollback()
+            key = await conn.scalar(
+                text("SELECT staff_key FROM staff_members WHERE staff_id = :s"), {"s": uuid.UUID(business.staff_ids[0])}
+            )
+            insert = text(
+                "INSERT INTO time_blocks (tenant_id, id, staff_id, staff_key, service_id, session_start, occupied,"
+                " capacity, seats_taken) VALUES (:t, :id, :s, :k, :svc, now(), tstzrange(:a, :b), 1, 1)"
+            )
+            values = {
+                "t": business.tenant,
+                "s": uuid.UUID(business.staff_ids[0]),
+                "k": key,
+                "svc": uuid.UUID(business.service_id),
+                "a": local(business.day, 13).astimezone(UTC),
+            }
+            await conn.execute(insert, {**values, "id": uuid.uuid4(), "b": local(business.day, 14)})
+            with pytest.raises(Exception, match="time_blocks_no_overlap"):
+                await conn.execute(insert, {**values, "id": uuid.uuid4(), "b": local(business.day, 13, 30)})
+            await conn.rollback()
+    finally:
+        await engine.dispose()
