@@ -2,5 +2,6 @@
 -- Runs once, when the postgres volume is first initialised. Each unit owns its database and
 -- creates its schema with its own migrate step (`python -m <unit> migrate`).
 CREATE DATABASE atrium_client OWNER atrium;
+CREATE DATABASE atrium_scheduling OWNER atrium;
 CREATE DATABASE atrium_notification OWNER atrium;
 CREATE DATABASE atrium_gateway OWNER atrium;

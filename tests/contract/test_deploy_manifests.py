@@ -51,7 +51,8 @@ GRPC_PORTS = {
 GATEWAY_PORT = 8080
 # The units each gRPC service accepts calls from; its NetworkPolicy must allow exactly these.
 CALLERS = {
-    "client": {"gateway"},
+    "client": {"gateway", "scheduling"},
+    "scheduling": {"gateway"},
     "notification": {"gateway"},
 }
 SERVER_COMPONENT = "server"

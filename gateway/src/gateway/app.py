@@ -24,7 +24,9 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     operations,
     portal,
     portal_access,
+    portal_scheduling,
     privacy,
+    scheduling,
 )
 from gateway.routes.registry import api
 from platform_core.db import create_engine

@@ -13,6 +13,7 @@ from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotF
 from platform_core.ids import new_id
 from scheduling_svc.adapters.catalogue_store import AvailabilityInputs
 from scheduling_svc.adapters.client_directory import AbstractClientDirectory
+from scheduling_svc.adapters.repository import SLOT_TAKEN
 from scheduling_svc.domain import availability
 from scheduling_svc.domain.appointments import (
     Appointment,
@@ -31,6 +32,7 @@ MAX_RANGE_DAYS = 62
 # Staff see every free slot from now on, not only what clients may book (notice and horizon are client rules).
 STAFF_HORIZON = timedelta(days=730)
 SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
+MAX_BOOKING_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -145,15 +147,17 @@ def _segments_of(
     return tuple(replace(p, start=o.start, end=o.end) for p, o in zip(planned, option, strict=True))
 
 
-def _pick(
+def _matching(
     slot: availability.Slot | None, wanted: Sequence[uuid.UUID | None]
-) -> tuple[availability.Segment, ...] | None:
+) -> list[tuple[availability.Segment, ...]]:
+    """The slot's options that give each service to the staff member asked for (None: anyone)."""
     if slot is None:
-        return None
-    for option in slot.options:
-        if all(w is None or w == seg.staff_id for w, seg in zip(wanted, option, strict=True)):
-            return option
-    return None
+        return []
+    return [
+        option
+        for option in slot.options
+        if all(w is None or w == seg.staff_id for w, seg in zip(wanted, option, strict=True))
+    ]
 
 
 def _without_own_time(inputs: AvailabilityInputs, appointment: Appointment) -> AvailabilityInputs:
@@ -177,7 +181,7 @@ def _unavailable(start: datetime, zone: str) -> Conflict:
     return Conflict(f"no staff member is free for this booking at {local}", reason=SLOT_UNAVAILABLE)
 
 
-async def _planned_segments(
+async def _candidates(
     inputs: AvailabilityInputs,
     *,
     start: datetime,
@@ -187,14 +191,15 @@ async def _planned_segments(
     online: bool,
     zone: str,
     now: datetime,
-) -> tuple[Segment, ...]:
+) -> list[tuple[Segment, ...]]:
+    """Ways to book ``start``, best first: the requested staff, or every qualified assignment free then."""
     if override:
         missing = [i for i, s in enumerate(wanted_staff) if s is None]
         if missing:
             raise InvalidArgument(
                 [FieldViolation(f"segments[{i}].staff_id", "is required when overriding availability") for i in missing]
             )
-        return plan_back_to_back(inputs.services, [s for s in wanted_staff if s is not None], start, seats)
+        return [plan_back_to_back(inputs.services, [s for s in wanted_staff if s is not None], start, seats)]
     local_day = start.astimezone(ZoneInfo(zone)).date()
     query = availability.SlotQuery(
         services=_specs(inputs.services, online),
@@ -207,10 +212,10 @@ async def _planned_segments(
         seats=seats,
     )
     slot = availability.is_bookable(query, start, inputs.staff, inputs.resources, inputs.business)
-    option = _pick(slot, wanted_staff)
-    if option is None:
+    options = _matching(slot, wanted_staff)
+    if not options:
         raise _unavailable(start, zone)
-    return _segments_of(inputs.services, option, seats)
+    return [_segments_of(inputs.services, option, seats) for option in options]
 
 
 async def book_appointment(
@@ -227,64 +232,72 @@ async def book_appointment(
     if client is None or client.deleted:
         raise InvalidArgument.single("client_id", "names no client of this business")
     service_ids = tuple(s for s, _ in request.segments)
-    try:
-        async with uow:
-            settings = await uow.catalogue.settings(request.tenant_id)
-            zone = request.timezone or client.timezone or settings.timezone
-            inputs = await uow.catalogue.availability_inputs(
-                request.tenant_id,
-                service_ids,
-                request.start - timedelta(days=1),
-                request.start + timedelta(days=2),
-                settings=settings,
-            )
-            _check_bookable(inputs.services, request.online)
-            check_segments_request(service_ids, request.seats, [s.definition.capacity for s in inputs.services])
-            check_booking_rules(
-                online=request.online,
-                blocked=client.online_booking_blocked,
-                active_bookings=await uow.appointments.count_active_for_client(
-                    request.tenant_id, request.client_id, now
-                ),
-                max_active=settings.max_active_bookings_per_client,
-            )
-            if request.follow_up_of is not None:
-                await _check_follow_up(uow, request, settings)
-            segments = await _planned_segments(
-                inputs,
-                start=request.start,
-                wanted_staff=[s for _, s in request.segments],
-                seats=request.seats,
-                override=request.override_availability,
-                online=request.online,
-                zone=zone,
-                now=now,
-            )
-            appointment = Appointment.book(
-                tenant_id=request.tenant_id,
-                appointment_id=new_id(),
-                client_id=request.client_id,
-                segments=segments,
-                timezone=zone,
-                notes=request.notes,
-                source=request.source,
-                availability_overridden=request.override_availability,
-                actor=request.actor,
-                now=now,
-                request_id=request.request_id,
-                follow_up_of=request.follow_up_of,
-                follow_up_action=request.follow_up_action,
-            )
-            uow.appointments.add(appointment)
-            await uow.commit()
-            return appointment
-    except Conflict as exc:
-        if exc.reason != DUPLICATE_REQUEST or not request.request_id:
-            raise
     async with uow:
-        existing = await uow.appointments.get_by_request_id(request.tenant_id, request.request_id)
-        assert existing is not None
-        return existing
+        settings = await uow.catalogue.settings(request.tenant_id)
+        zone = request.timezone or client.timezone or settings.timezone
+        inputs = await uow.catalogue.availability_inputs(
+            request.tenant_id,
+            service_ids,
+            request.start - timedelta(days=1),
+            request.start + timedelta(days=2),
+            settings=settings,
+        )
+        _check_bookable(inputs.services, request.online)
+        check_segments_request(service_ids, request.seats, [s.definition.capacity for s in inputs.services])
+        check_booking_rules(
+            online=request.online,
+            blocked=client.online_booking_blocked,
+            active_bookings=await uow.appointments.count_active_for_client(request.tenant_id, request.client_id, now),
+            max_active=settings.max_active_bookings_per_client,
+        )
+        if request.follow_up_of is not None:
+            await _check_follow_up(uow, request, settings)
+        candidates = await _candidates(
+            inputs,
+            start=request.start,
+            wanted_staff=[s for _, s in request.segments],
+            seats=request.seats,
+            override=request.override_availability,
+            online=request.online,
+            zone=zone,
+            now=now,
+        )
+    taken: Conflict | None = None
+    # When someone takes the first choice of staff a moment earlier, another qualified one may still be free:
+    # a client who asked for anyone gets them instead of a conflict.
+    for segments in candidates[:MAX_BOOKING_ATTEMPTS]:
+        appointment = Appointment.book(
+            tenant_id=request.tenant_id,
+            appointment_id=new_id(),
+            client_id=request.client_id,
+            segments=segments,
+            timezone=zone,
+            notes=request.notes,
+            source=request.source,
+            availability_overridden=request.override_availability,
+            actor=request.actor,
+            now=now,
+            request_id=request.request_id,
+            follow_up_of=request.follow_up_of,
+            follow_up_action=request.follow_up_action,
+        )
+        try:
+            async with uow:
+                uow.appointments.add(appointment)
+                await uow.commit()
+            return appointment
+        except Conflict as exc:
+            if exc.reason == SLOT_TAKEN:
+                taken = exc
+                continue
+            if exc.reason != DUPLICATE_REQUEST or not request.request_id:
+                raise
+            async with uow:
+                existing = await uow.appointments.get_by_request_id(request.tenant_id, request.request_id)
+            assert existing is not None
+            return existing
+    assert taken is not None
+    raise taken
 
 
 async def _check_follow_up(uow: SchedulingUnitOfWork, request: BookingRequest, settings: SchedulingSettings) -> None:
@@ -335,16 +348,18 @@ async def move_appointment(uow: SchedulingUnitOfWork, move: Move, now: datetime)
             start + timedelta(days=2),
             settings=settings,
         )
-        planned = await _planned_segments(
-            _without_own_time(inputs, appointment),
-            start=start,
-            wanted_staff=[s.staff_id for s in segments],
-            seats=segments[0].seats,
-            override=move.override_availability,
-            online=move.online,
-            zone=appointment.timezone,
-            now=now,
-        )
+        planned = (
+            await _candidates(
+                _without_own_time(inputs, appointment),
+                start=start,
+                wanted_staff=[s.staff_id for s in segments],
+                seats=segments[0].seats,
+                override=move.override_availability,
+                online=move.online,
+                zone=appointment.timezone,
+                now=now,
+            )
+        )[0]
         # Keep the booking-time terms (price, buffers) of each segment; only time and staff move.
         moved = tuple(
             replace(old, staff_id=new.staff_id, start=new.start, end=new.end)

@@ -1,0 +1,800 @@
+"""Staff routes over scheduling: settings, the services catalogue, staff schedules and exceptions,
+resources, availability, appointments and calendar views; and the client's appointments for the card."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from atrium.common.v1 import types_pb2
+from atrium.scheduling.v1 import appointments_pb2 as pb
+from atrium.scheduling.v1 import catalogue_pb2 as cat
+from gateway.api import path_id
+from gateway.dependencies import BACKENDS, IDENTITY
+from gateway.identity.model import Account
+from gateway.routes.clients import client_id_of
+from gateway.routes.registry import api
+from gateway.scheduling_schemas import (
+    AppointmentIn,
+    AppointmentList,
+    AppointmentOut,
+    AppointmentWindowQuery,
+    AvailabilityOut,
+    AvailabilityQuery,
+    CalendarOut,
+    CalendarQuery,
+    CancelIn,
+    ClientAppointmentsQuery,
+    DayHoursIO,
+    HistoryOut,
+    ReassignIn,
+    RescheduleIn,
+    ResourceIn,
+    ResourceList,
+    ResourceOut,
+    ResourceUpdate,
+    ScheduleExceptionIn,
+    ScheduleExceptionList,
+    ScheduleExceptionOut,
+    ScheduleExceptionQuery,
+    SchedulingSettingsIO,
+    ServiceIn,
+    ServiceList,
+    ServiceListQuery,
+    ServiceOut,
+    ServiceUpdate,
+    SlotRulesIO,
+    StaffScheduleIn,
+    StaffScheduleList,
+    StaffScheduleOut,
+    TransitionIn,
+)
+from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
+
+MANAGERS = ("owner", "admin")
+MAX_IDEMPOTENCY_KEY = 200
+TAG = "scheduling"
+
+
+def ts(value: datetime) -> Timestamp:
+    t = Timestamp()
+    t.FromDatetime(value)
+    return t
+
+
+def when(t: Timestamp) -> str:
+    return t.ToJsonString()
+
+
+def csv_list(raw: str) -> list[str]:
+    return [part for part in (p.strip() for p in raw.split(",")) if part]
+
+
+# --- protobuf <-> JSON ---------------------------------------------------------------------------
+
+
+def hours_json(days: Any) -> list[dict[str, Any]]:
+    return [{"weekday": d.weekday, "ranges": [{"start": r.start, "end": r.end} for r in d.ranges]} for d in days]
+
+
+def hours_message(days: list[DayHoursIO]) -> list[cat.DayHours]:
+    return [
+        cat.DayHours(weekday=d.weekday, ranges=[cat.TimeRange(start=r.start, end=r.end) for r in d.ranges])
+        for d in days
+    ]
+
+
+def rules_json(rules: cat.SlotRules) -> dict[str, int]:
+    return {
+        "granularity_minutes": rules.granularity_minutes,
+        "min_notice_minutes": rules.min_notice_minutes,
+        "horizon_days": rules.horizon_days,
+    }
+
+
+def rules_message(rules: SlotRulesIO) -> cat.SlotRules:
+    return cat.SlotRules(**rules.model_dump())
+
+
+def settings_json(settings: cat.SchedulingSettings) -> dict[str, Any]:
+    return {
+        "timezone": settings.timezone,
+        "slot_rules": rules_json(settings.slot_rules),
+        "business_hours": hours_json(settings.business_hours),
+        "cancellation_notice_minutes": settings.cancellation_notice_minutes,
+        "max_active_bookings_per_client": settings.max_active_bookings_per_client,
+        "follow_up_actions": list(settings.follow_up_actions),
+        "version": settings.version,
+    }
+
+
+def service_json(service: cat.Service) -> dict[str, Any]:
+    d = service.definition
+    return {
+        "id": service.id,
+        "name": d.name,
+        "description": d.description,
+        "duration_minutes": d.duration_minutes,
+        "buffer_before_minutes": d.buffer_before_minutes,
+        "buffer_after_minutes": d.buffer_after_minutes,
+        "price": {"amount_minor": d.price.amount_minor, "currency": d.price.currency},
+        "capacity": d.capacity,
+        "bookable_online": d.bookable_online,
+        "staff_ids": list(d.staff_ids),
+        "resource_ids": list(d.resource_ids),
+        "category": d.category,
+        "colour": d.colour,
+        "slot_rules": rules_json(d.slot_rules) if d.HasField("slot_rules") else None,
+        "archived": service.archived,
+        "version": service.version,
+    }
+
+
+def service_input(body: ServiceIn) -> cat.ServiceInput:
+    message = cat.ServiceInput(
+        name=body.name,
+        description=body.description,
+        duration_minutes=body.duration_minutes,
+        buffer_before_minutes=body.buffer_before_minutes,
+        buffer_after_minutes=body.buffer_after_minutes,
+        price=types_pb2.Money(amount_minor=body.price.amount_minor, currency=body.price.currency),
+        capacity=body.capacity,
+        bookable_online=body.bookable_online,
+        staff_ids=body.staff_ids,
+        resource_ids=body.resource_ids,
+        category=body.category,
+        colour=body.colour,
+    )
+    if body.slot_rules is not None:
+        message.slot_rules.CopyFrom(rules_message(body.slot_rules))
+    return message
+
+
+def staff_json(member: cat.StaffMember) -> dict[str, Any]:
+    return {
+        "staff_id": member.staff_id,
+        "display_name": member.display_name,
+        "timezone": member.timezone,
+        "weekly_hours": hours_json(member.weekly_hours),
+        "service_ids": list(member.service_ids),
+        "active": member.active,
+        "version": member.version,
+    }
+
+
+def exception_json(e: cat.ScheduleException) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "staff_id": e.staff_id or None,
+        "day": e.day,
+        "available": e.available,
+        "ranges": [{"start": r.start, "end": r.end} for r in e.ranges],
+        "label": e.label,
+    }
+
+
+def resource_json(r: cat.Resource) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "name": r.definition.name,
+        "kind": r.definition.kind,
+        "capacity": r.definition.capacity,
+        "archived": r.archived,
+    }
+
+
+def appointment_json(a: pb.Appointment) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "client_id": a.client_id,
+        "status": a.status,
+        "start": when(a.start),
+        "end": when(a.end),
+        "timezone": a.timezone,
+        "segments": [
+            {
+                "position": s.position,
+                "service_id": s.service_id,
+                "service_name": s.service_name,
+                "staff_id": s.staff_id,
+                "start": when(s.start),
+                "end": when(s.end),
+                "seats": s.seats,
+                "price": {"amount_minor": s.price.amount_minor, "currency": s.price.currency},
+            }
+            for s in a.segments
+        ],
+        "notes": a.notes,
+        "source": a.source,
+        "availability_overridden": a.availability_overridden,
+        "cancellation_reason": a.cancellation_reason,
+        "cancelled_by": a.cancelled_by or None,
+        "series_id": a.series_id or None,
+        "follow_up_of": a.follow_up_of or None,
+        "follow_up_action": a.follow_up_action,
+        "version": a.version,
+        "created_at": when(a.created_at),
+        "updated_at": when(a.updated_at),
+    }
+
+
+def slots_json(reply: pb.FindAvailableSlotsResponse) -> dict[str, Any]:
+    return {
+        "timezone": reply.timezone,
+        "slots": [
+            {
+                "start": when(s.start),
+                "local_start": s.local_start,
+                "staff_ids": list(s.staff_ids),
+                "options": [
+                    [
+                        {"service_id": g.service_id, "staff_id": g.staff_id, "start": when(g.start), "end": when(g.end)}
+                        for g in option.segments
+                    ]
+                    for option in s.options
+                ],
+                "seats_left": s.seats_left or None,
+            }
+            for s in reply.slots
+        ],
+    }
+
+
+def availability_request(query: AvailabilityQuery, *, online: bool) -> pb.FindAvailableSlotsRequest:
+    return pb.FindAvailableSlotsRequest(
+        service_ids=query.service_list(),
+        from_day=query.from_day.isoformat(),
+        to_day=query.to_day.isoformat(),
+        staff_ids=query.staff_list(),
+        timezone=query.timezone or "",
+        seats=query.seats,
+        online=online,
+    )
+
+
+def appointment_id_of(request: web.Request) -> str:
+    return path_id(request, "appointment_id", "appointment")
+
+
+def _manager(account: Account, doing: str) -> None:
+    if account.role not in MANAGERS:
+        raise PermissionDenied(f"only an owner or admin can {doing}")
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+@api.route(
+    "GET",
+    "/api/v1/scheduling/settings",
+    summary="The business's scheduling settings",
+    tag=TAG,
+    response=SchedulingSettingsIO,
+)
+async def get_scheduling_settings(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].catalogue.GetSchedulingSettings(cat.GetSchedulingSettingsRequest())
+    return settings_json(reply)
+
+
+@api.route(
+    "PUT",
+    "/api/v1/scheduling/settings",
+    summary="Replace the scheduling settings: timezone, slot rules, business hours, cancellation policy",
+    tag=TAG,
+    body=SchedulingSettingsIO,
+    response=SchedulingSettingsIO,
+    roles=MANAGERS,
+    errors=(409,),
+)
+async def put_scheduling_settings(request: web.Request, body: SchedulingSettingsIO, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].catalogue.UpdateSchedulingSettings(
+        cat.SchedulingSettings(
+            timezone=body.timezone,
+            slot_rules=rules_message(body.slot_rules),
+            business_hours=hours_message(body.business_hours),
+            cancellation_notice_minutes=body.cancellation_notice_minutes,
+            max_active_bookings_per_client=body.max_active_bookings_per_client,
+            follow_up_actions=body.follow_up_actions,
+            version=body.version,
+        )
+    )
+    return settings_json(reply)
+
+
+# --- services ------------------------------------------------------------------------------------
+
+
+@api.route(
+    "GET", "/api/v1/services", summary="The services catalogue", tag=TAG, query=ServiceListQuery, response=ServiceList
+)
+async def list_services(request: web.Request, query: ServiceListQuery, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].catalogue.ListServices(
+        cat.ListServicesRequest(include_archived=query.include_archived)
+    )
+    return {"items": [service_json(s) for s in reply.services]}
+
+
+async def _check_staff(request: web.Request, account: Account, staff_ids: list[str]) -> None:
+    unknown = await request.app[IDENTITY].unknown_staff(account.tenant_id, staff_ids)
+    if unknown:
+        raise InvalidArgument.single("staff_ids", f"not staff of this business: {', '.join(sorted(unknown))}")
+
+
+@api.route(
+    "POST",
+    "/api/v1/services",
+    summary="Add a bookable service",
+    tag=TAG,
+    body=ServiceIn,
+    response=ServiceOut,
+    status=201,
+    roles=MANAGERS,
+    errors=(409,),
+)
+async def create_service(request: web.Request, body: ServiceIn, account: Account) -> dict[str, Any]:
+    await _check_staff(request, account, body.staff_ids)
+    return service_json(await request.app[BACKENDS].catalogue.CreateService(service_input(body)))
+
+
+@api.route("GET", "/api/v1/services/{service_id}", summary="One service", tag=TAG, response=ServiceOut)
+async def get_service(request: web.Request, account: Account) -> dict[str, Any]:
+    service_id = path_id(request, "service_id", "service")
+    return service_json(await request.app[BACKENDS].catalogue.GetService(cat.GetServiceRequest(service_id=service_id)))
+
+
+@api.route(
+    "PUT",
+    "/api/v1/services/{service_id}",
+    summary="Replace a service's definition (bookings keep the terms they were made on)",
+    tag=TAG,
+    body=ServiceUpdate,
+    response=ServiceOut,
+    roles=MANAGERS,
+    errors=(409,),
+)
+async def update_service(request: web.Request, body: ServiceUpdate, account: Account) -> dict[str, Any]:
+    service_id = path_id(request, "service_id", "service")
+    await _check_staff(request, account, body.staff_ids)
+    reply = await request.app[BACKENDS].catalogue.UpdateService(
+        cat.UpdateServiceRequest(service_id=service_id, definition=service_input(body), version=body.version)
+    )
+    return service_json(reply)
+
+
+@api.route(
+    "POST",
+    "/api/v1/services/{service_id}/archive",
+    summary="Stop offering a service (its appointments stay)",
+    tag=TAG,
+    response=ServiceOut,
+    roles=MANAGERS,
+)
+async def archive_service(request: web.Request, account: Account) -> dict[str, Any]:
+    service_id = path_id(request, "service_id", "service")
+    reply = await request.app[BACKENDS].catalogue.ArchiveService(cat.ArchiveServiceRequest(service_id=service_id))
+    return service_json(reply)
+
+
+# --- staff schedules and exceptions --------------------------------------------------------------
+
+
+@api.route(
+    "GET", "/api/v1/staff-schedules", summary="Every staff member's schedule", tag=TAG, response=StaffScheduleList
+)
+async def list_staff_schedules(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].catalogue.ListStaffMembers(cat.ListStaffMembersRequest(include_inactive=True))
+    return {"items": [staff_json(m) for m in reply.staff]}
+
+
+@api.route(
+    "GET",
+    "/api/v1/staff-schedules/{staff_id}",
+    summary="A staff member's schedule",
+    tag=TAG,
+    response=StaffScheduleOut,
+)
+async def get_staff_schedule(request: web.Request, account: Account) -> dict[str, Any]:
+    staff_id = path_id(request, "staff_id", "staff member")
+    reply = await request.app[BACKENDS].catalogue.GetStaffMember(cat.GetStaffMemberRequest(staff_id=staff_id))
+    return staff_json(reply)
+
+
+@api.route(
+    "PUT",
+    "/api/v1/staff-schedules/{staff_id}",
+    summary="Set a staff member's timezone and weekly working hours (your own, or anyone's as owner/admin)",
+    tag=TAG,
+    body=StaffScheduleIn,
+    response=StaffScheduleOut,
+    errors=(409,),
+)
+async def put_staff_schedule(request: web.Request, body: StaffScheduleIn, account: Account) -> dict[str, Any]:
+    staff_id = path_id(request, "staff_id", "staff member")
+    if staff_id != str(account.id):
+        _manager(account, "change another staff member's schedule")
+    if await request.app[IDENTITY].unknown_staff(account.tenant_id, [staff_id]):
+        raise NotFound("staff member not found")
+    reply = await request.app[BACKENDS].catalogue.PutStaffMember(
+        cat.StaffMember(
+            staff_id=staff_id,
+            display_name=body.display_name,
+            timezone=body.timezone,
+            weekly_hours=hours_message(body.weekly_hours),
+            active=body.active,
+            version=body.version,
+        )
+    )
+    return staff_json(reply)
+
+
+@api.route(
+    "GET",
+    "/api/v1/schedule-exceptions",
+    summary="Time off, holidays and extra hours",
+    tag=TAG,
+    query=ScheduleExceptionQuery,
+    response=ScheduleExceptionList,
+)
+async def list_schedule_exceptions(
+    request: web.Request, query: ScheduleExceptionQuery, account: Account
+) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].catalogue.ListScheduleExceptions(
+        cat.ListScheduleExceptionsRequest(
+            staff_id=query.staff_id or "",
+            business=query.business,
+            from_day=query.from_day.isoformat() if query.from_day else "",
+            to_day=query.to_day.isoformat() if query.to_day else "",
+        )
+    )
+    return {"items": [exception_json(e) for e in reply.exceptions]}
+
+
+@api.route(
+    "POST",
+    "/api/v1/schedule-exceptions",
+    summary="Add time off, a holiday (no staff_id: the whole business) or extra hours",
+    tag=TAG,
+    body=ScheduleExceptionIn,
+    response=ScheduleExceptionOut,
+    status=201,
+)
+async def add_schedule_exception(request: web.Request, body: ScheduleExceptionIn, account: Account) -> dict[str, Any]:
+    if body.staff_id != str(account.id):
+        _manager(account, "change the business's or another staff member's hours")
+    reply = await request.app[BACKENDS].catalogue.AddScheduleException(
+        cat.ScheduleException(
+            staff_id=body.staff_id or "",
+            day=body.day.isoformat(),
+            available=body.available,
+            ranges=[cat.TimeRange(start=r.start, end=r.end) for r in body.ranges],
+            label=body.label,
+        )
+    )
+    return exception_json(reply)
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/schedule-exceptions/{exception_id}",
+    summary="Remove a schedule exception",
+    tag=TAG,
+    status=204,
+    roles=MANAGERS,
+)
+async def remove_schedule_exception(request: web.Request, account: Account) -> None:
+    exception_id = path_id(request, "exception_id", "schedule exception")
+    await request.app[BACKENDS].catalogue.RemoveScheduleException(
+        cat.RemoveScheduleExceptionRequest(exception_id=exception_id)
+    )
+
+
+# --- resources -----------------------------------------------------------------------------------
+
+
+@api.route("GET", "/api/v1/resources", summary="Rooms and equipment", tag=TAG, response=ResourceList)
+async def list_resources(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].catalogue.ListResources(cat.ListResourcesRequest())
+    return {"items": [resource_json(r) for r in reply.resources]}
+
+
+@api.route(
+    "POST",
+    "/api/v1/resources",
+    summary="Add a room or piece of equipment",
+    tag=TAG,
+    body=ResourceIn,
+    response=ResourceOut,
+    status=201,
+    roles=MANAGERS,
+    errors=(409,),
+)
+async def create_resource(request: web.Request, body: ResourceIn, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].catalogue.CreateResource(cat.ResourceInput(**body.model_dump()))
+    return resource_json(reply)
+
+
+@api.route(
+    "PUT",
+    "/api/v1/resources/{resource_id}",
+    summary="Change or archive a resource",
+    tag=TAG,
+    body=ResourceUpdate,
+    response=ResourceOut,
+    roles=MANAGERS,
+    errors=(409,),
+)
+async def update_resource(request: web.Request, body: ResourceUpdate, account: Account) -> dict[str, Any]:
+    resource_id = path_id(request, "resource_id", "resource")
+    reply = await request.app[BACKENDS].catalogue.UpdateResource(
+        cat.UpdateResourceRequest(
+            resource_id=resource_id,
+            definition=cat.ResourceInput(name=body.name, kind=body.kind, capacity=body.capacity),
+            archived=body.archived,
+        )
+    )
+    return resource_json(reply)
+
+
+# --- availability and appointments ---------------------------------------------------------------
+
+
+@api.route(
+    "GET",
+    "/api/v1/availability",
+    summary="Free start times for one service or several back to back, with who can take each",
+    tag=TAG,
+    query=AvailabilityQuery,
+    response=AvailabilityOut,
+    description="Staff see every free slot from now on; clients see only what the slot rules let them book.",
+)
+async def staff_availability(request: web.Request, query: AvailabilityQuery, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].appointments.FindAvailableSlots(availability_request(query, online=False))
+    return slots_json(reply)
+
+
+@api.route(
+    "POST",
+    "/api/v1/appointments",
+    summary="Book an appointment (one or several services back to back)",
+    tag=TAG,
+    body=AppointmentIn,
+    response=AppointmentOut,
+    status=201,
+    errors=(409,),
+    description=(
+        "409 SLOT_TAKEN or SLOT_UNAVAILABLE names the slot when it is no longer free. An Idempotency-Key header"
+        " makes retries safe: the same key returns the first appointment."
+    ),
+)
+async def book_appointment(request: web.Request, body: AppointmentIn, account: Account) -> dict[str, Any]:
+    key = request.headers.get("Idempotency-Key", "")
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidArgument.single("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
+    reply = await request.app[BACKENDS].appointments.BookAppointment(
+        pb.BookAppointmentRequest(
+            client_id=body.client_id,
+            segments=[pb.SegmentRequest(service_id=s.service_id, staff_id=s.staff_id or "") for s in body.segments],
+            start=ts(body.start),
+            override_availability=body.override_availability,
+            notes=body.notes,
+            request_id=key,
+            source="staff",
+            seats=body.seats,
+            follow_up_of=body.follow_up_of or "",
+            follow_up_action=body.follow_up_action,
+            timezone=body.timezone or "",
+        )
+    )
+    return appointment_json(reply)
+
+
+@api.route(
+    "GET",
+    "/api/v1/appointments",
+    summary="Appointments overlapping a time window (at most 42 days)",
+    tag=TAG,
+    query=AppointmentWindowQuery,
+    response=AppointmentList,
+)
+async def list_appointments(request: web.Request, query: AppointmentWindowQuery, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].appointments.ListAppointments(
+        pb.ListAppointmentsRequest(
+            **{"from": ts(query.from_time)},
+            to=ts(query.to_time),
+            staff_ids=csv_list(query.staff_ids),
+            statuses=csv_list(query.statuses),
+        )
+    )
+    return {"items": [appointment_json(a) for a in reply.appointments], "next_page_token": None}
+
+
+@api.route(
+    "GET",
+    "/api/v1/calendar",
+    summary="Calendar by day or week, per staff member",
+    tag=TAG,
+    query=CalendarQuery,
+    response=CalendarOut,
+    description="Days are cut in the given timezone (default: the business's); a week starts on Monday.",
+)
+async def calendar(request: web.Request, query: CalendarQuery, account: Account) -> dict[str, Any]:
+    backends = request.app[BACKENDS]
+    zone = (
+        query.timezone or (await backends.catalogue.GetSchedulingSettings(cat.GetSchedulingSettingsRequest())).timezone
+    )
+    first: date = query.on if query.view == "day" else query.on - timedelta(days=query.on.weekday())
+    days = 1 if query.view == "day" else 7
+    start = datetime.combine(first, time(0), ZoneInfo(zone))
+    end = datetime.combine(first + timedelta(days=days), time(0), ZoneInfo(zone))
+    wanted = csv_list(query.staff_ids)
+    staff = await backends.catalogue.ListStaffMembers(cat.ListStaffMembersRequest())
+    members = [m for m in staff.staff if not wanted or m.staff_id in wanted]
+    reply = await backends.appointments.ListAppointments(
+        pb.ListAppointmentsRequest(**{"from": ts(start)}, to=ts(end), staff_ids=[m.staff_id for m in members])
+    )
+    columns: dict[str, list[dict[str, Any]]] = {m.staff_id: [] for m in members}
+    for appointment in reply.appointments:
+        for staff_id in dict.fromkeys(s.staff_id for s in appointment.segments):
+            if staff_id in columns:
+                columns[staff_id].append(appointment_json(appointment))
+    return {
+        "view": query.view,
+        "timezone": zone,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "staff": [
+            {"staff_id": m.staff_id, "display_name": m.display_name, "appointments": columns[m.staff_id]}
+            for m in members
+        ],
+    }
+
+
+@api.route("GET", "/api/v1/appointments/{appointment_id}", summary="One appointment", tag=TAG, response=AppointmentOut)
+async def get_appointment(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].appointments.GetAppointment(
+        pb.GetAppointmentRequest(appointment_id=appointment_id_of(request))
+    )
+    return appointment_json(reply)
+
+
+@api.route(
+    "GET",
+    "/api/v1/appointments/{appointment_id}/history",
+    summary="Who changed the appointment, when, and what changed",
+    tag=TAG,
+    response=HistoryOut,
+)
+async def appointment_history(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].appointments.GetAppointmentHistory(
+        pb.GetAppointmentHistoryRequest(appointment_id=appointment_id_of(request))
+    )
+    return {
+        "entries": [
+            {"at": when(e.at), "actor": e.actor, "action": e.action, "changes": json.loads(e.changes_json)}
+            for e in reply.entries
+        ]
+    }
+
+
+@api.route(
+    "POST",
+    "/api/v1/appointments/{appointment_id}/reschedule",
+    summary="Move an appointment to another start",
+    tag=TAG,
+    body=RescheduleIn,
+    response=AppointmentOut,
+    errors=(409,),
+)
+async def reschedule_appointment(request: web.Request, body: RescheduleIn, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].appointments.RescheduleAppointment(
+        pb.RescheduleAppointmentRequest(
+            appointment_id=appointment_id_of(request),
+            start=ts(body.start),
+            version=body.version,
+            override_availability=body.override_availability,
+        )
+    )
+    return appointment_json(reply)
+
+
+@api.route(
+    "POST",
+    "/api/v1/appointments/{appointment_id}/reassign",
+    summary="Give one service of an appointment to another staff member",
+    tag=TAG,
+    body=ReassignIn,
+    response=AppointmentOut,
+    errors=(409,),
+)
+async def reassign_appointment(request: web.Request, body: ReassignIn, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].appointments.ReassignStaff(
+        pb.ReassignStaffRequest(
+            appointment_id=appointment_id_of(request),
+            position=body.position,
+            staff_id=body.staff_id,
+            version=body.version,
+            override_availability=body.override_availability,
+        )
+    )
+    return appointment_json(reply)
+
+
+@api.route(
+    "POST",
+    "/api/v1/appointments/{appointment_id}/cancel",
+    summary="Cancel an appointment, with a reason",
+    tag=TAG,
+    body=CancelIn,
+    response=AppointmentOut,
+    errors=(409,),
+)
+async def cancel_appointment(request: web.Request, body: CancelIn, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].appointments.CancelAppointment(
+        pb.CancelAppointmentRequest(appointment_id=appointment_id_of(request), reason=body.reason, version=body.version)
+    )
+    return appointment_json(reply)
+
+
+@api.route(
+    "POST",
+    "/api/v1/appointments/{appointment_id}/complete",
+    summary="Mark an appointment completed (from its start)",
+    tag=TAG,
+    body=TransitionIn,
+    response=AppointmentOut,
+    errors=(409,),
+)
+async def complete_appointment(request: web.Request, body: TransitionIn, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].appointments.CompleteAppointment(
+        pb.AppointmentTransitionRequest(appointment_id=appointment_id_of(request), version=body.version)
+    )
+    return appointment_json(reply)
+
+
+@api.route(
+    "POST",
+    "/api/v1/appointments/{appointment_id}/no-show",
+    summary="Mark that the client did not come (from the start)",
+    tag=TAG,
+    body=TransitionIn,
+    response=AppointmentOut,
+    errors=(409,),
+)
+async def mark_no_show(request: web.Request, body: TransitionIn, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].appointments.MarkNoShow(
+        pb.AppointmentTransitionRequest(appointment_id=appointment_id_of(request), version=body.version)
+    )
+    return appointment_json(reply)
+
+
+async def client_appointments_page(
+    request: web.Request, client_id: str, query: ClientAppointmentsQuery
+) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].appointments.ListClientAppointments(
+        pb.ListClientAppointmentsRequest(
+            client_id=client_id,
+            view=query.view,
+            page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
+        )
+    )
+    return {
+        "items": [appointment_json(a) for a in reply.appointments],
+        "next_page_token": reply.page.next_page_token or None,
+    }
+
+
+@api.route(
+    "GET",
+    "/api/v1/clients/{client_id}/appointments",
+    summary="A client's appointments: upcoming, past, cancelled, no-shows",
+    tag=TAG,
+    query=ClientAppointmentsQuery,
+    response=AppointmentList,
+)
+async def client_appointments(request: web.Request, query: ClientAppointmentsQuery, account: Account) -> dict[str, Any]:
+    return await client_appointments_page(request, client_id_of(request), query)
