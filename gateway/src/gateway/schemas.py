@@ -362,6 +362,7 @@ class ClientCardOut(Out):
     assigned_staff: CardSection = Field(description="Assigned staff members: id, email, role.")
     latest_note: CardSection = Field(description="The most recent note (NoteOut) or null.")
     timeline: CardSection = Field(description="The first page of the activity timeline (ActivityPage).")
+    highlights: CardSection = Field(description="What is coming up: next_appointment (AppointmentOut) or null.")
 
 
 class GroupBody(Body):

@@ -16,11 +16,13 @@ from aiohttp import web
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as notification_pb
+from atrium.scheduling.v1 import appointments_pb2 as scheduling_pb
 from gateway.dependencies import BACKENDS, IDENTITY
 from gateway.identity.model import Account
 from gateway.routes.clients import activity_json, client_id_of, client_json
 from gateway.routes.notes import note_json
 from gateway.routes.registry import api
+from gateway.routes.scheduling import appointment_json
 from gateway.schemas import ClientCardOut
 
 # A card must render promptly even when a service hangs.
@@ -44,7 +46,7 @@ async def _section(call: Awaitable[Any]) -> Any:
 @api.route(
     "GET",
     "/api/v1/clients/{client_id}/card",
-    summary="The client card: information, assigned staff, latest note and timeline, composed in parallel",
+    summary="The client card: information, assigned staff, latest note, highlights and timeline, in parallel",
     tag="clients",
     response=ClientCardOut,
     description="Each section has status ok or unavailable: a service being down degrades its section only.",
@@ -53,7 +55,7 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
     client_id = client_id_of(request)
     backends = request.app[BACKENDS]
     deadline = SECTION_DEADLINE_SECONDS
-    client, notes, activity = await asyncio.gather(
+    client, notes, activity, upcoming = await asyncio.gather(
         _section(backends.clients.GetClient(client_pb.GetClientRequest(id=client_id), timeout=deadline)),
         _section(
             backends.clients.ListClientNotes(
@@ -65,6 +67,14 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
             backends.notifications.ListClientActivity(
                 notification_pb.ListClientActivityRequest(
                     client_id=client_id, page=types_pb2.PageRequest(page_size=TIMELINE_PAGE)
+                ),
+                timeout=deadline,
+            )
+        ),
+        _section(
+            backends.appointments.ListClientAppointments(
+                scheduling_pb.ListClientAppointmentsRequest(
+                    client_id=client_id, view="upcoming", page=types_pb2.PageRequest(page_size=1)
                 ),
                 timeout=deadline,
             )
@@ -83,4 +93,9 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
         UNAVAILABLE if isinstance(notes, BaseException) else ok(note_json(notes.notes[0]) if notes.notes else None)
     )
     card["timeline"] = UNAVAILABLE if isinstance(activity, BaseException) else ok(activity_json(activity))
+    card["highlights"] = (
+        UNAVAILABLE
+        if isinstance(upcoming, BaseException)
+        else ok({"next_appointment": appointment_json(upcoming.appointments[0]) if upcoming.appointments else None})
+    )
     return card
