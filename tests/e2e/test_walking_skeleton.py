@@ -9,6 +9,7 @@ import secrets
 import socket
 import sys
 import time
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -142,11 +143,16 @@ async def test_health_endpoints(api: Api) -> None:
     assert (status, body["status"]) == (200, "ok")
     status, body, _ = await api.call("GET", "/readyz")
     assert status == 200
-    assert body["checks"] == {"client": "serving", "notification": "serving", "identity_database": "serving"}
+    assert body["checks"] == {
+        "client": "serving",
+        "scheduling": "serving",
+        "notification": "serving",
+        "identity_database": "serving",
+    }
 
 
 def test_the_stack_runs_with_the_environment_make_run_gives(stack) -> None:  # type: ignore[no-untyped-def]
-    assert set(stack.processes) == {"client", "notification", "gateway"}
+    assert set(stack.processes) == {"client", "scheduling", "notification", "gateway"}
     assert all(p.poll() is None for p in stack.processes.values())
     assert "ATRIUM_JWT_SECRET" in stack.env and "ATRIUM_POSTGRES_URL" in stack.env
     assert os.path.isdir(stack.log_dir)
@@ -168,5 +174,24 @@ async def test_the_demo_owner_that_make_run_seeds_can_sign_in(api: Api, stack: S
         "POST", "/api/v1/auth/staff/login", json={"email": "owner@demo.example.com", "password": "seeded pass 123"}
     )
     assert status == 200, tokens
-    status, me, _ = await api.call("GET", "/api/v1/me", token=tokens["access_token"])
+    token = tokens["access_token"]
+    status, me, _ = await api.call("GET", "/api/v1/me", token=token)
     assert (me["role"], me["tenant"]["country"]) == ("owner", "US")
+    for _ in range(2):  # once the platform is up: working hours and a service, only what is missing
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway", "seed-demo-schedule", env=env, stdout=asyncio.subprocess.PIPE
+        )
+        await process.communicate()
+        assert process.returncode == 0
+    status, services, _ = await api.call("GET", "/api/v1/services", token=token)
+    assert [s["name"] for s in services["items"]] == ["Consultation"]
+    monday = date.today() + timedelta(days=7 - date.today().weekday() + 7)
+    status, slots, _ = await api.call(
+        "GET",
+        "/api/v1/availability",
+        token=token,
+        params={"service_ids": services["items"][0]["id"], "from": monday.isoformat(), "to": monday.isoformat()},
+    )
+    assert status == 200 and slots["timezone"] == "America/New_York"
+    # 60 minutes plus a 15-minute buffer inside 09:00-17:00, every 30 minutes.
+    assert [s["local_start"][11:16] for s in slots["slots"]][0::13] == ["09:00", "15:30"]

@@ -1,4 +1,4 @@
-"""`python -m gateway serve | migrate | seed-demo`."""
+"""`python -m gateway serve | migrate | seed-demo | seed-demo-schedule`."""
 
 from __future__ import annotations
 
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="run the HTTP gateway")
     commands.add_parser("migrate", help="apply the identity database migrations")
     commands.add_parser("seed-demo", help="create the demo tenant and owner if missing")
+    commands.add_parser("seed-demo-schedule", help="give the demo tenant working hours and a service (platform up)")
     args = parser.parse_args(argv)
 
     settings = GatewaySettings()  # type: ignore[call-arg]  # required fields come from the environment
@@ -92,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         elif args.command == "seed-demo":
             asyncio.run(seed_demo(settings))
+        elif args.command == "seed-demo-schedule":
+            from gateway.demo_schedule import seed_demo_schedule
+
+            asyncio.run(seed_demo_schedule(settings))
         else:
             serve(settings)
         return 0

@@ -38,12 +38,14 @@ def _port_free(port: int) -> bool:
             return False
 
 
-def _announce_when_ready(base_url: str, manager: Manager) -> None:
+def _announce_when_ready(base_url: str, manager: Manager, env: dict[str, str]) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"{base_url}/readyz", timeout=1) as response:
                 if response.status == 200:
+                    # Working hours and a service go through the scheduling API, so they need it running.
+                    subprocess.run([sys.executable, "-m", "gateway", "seed-demo-schedule"], env=env, check=False)
                     manager._system_print(  # honcho's own channel, so the banner is not interleaved
                         f"\n  Atrium is up: {base_url}\n"
                         f"  API description: {base_url}/api/openapi.json\n"
@@ -91,7 +93,7 @@ def main() -> int:
             # exec: the unit itself receives honcho's SIGTERM and shuts down gracefully.
             manager.add_process(name, "exec " + shlex.join(command), env=plan.env)
         base_url = f"http://127.0.0.1:{gateway_port}"
-        threading.Thread(target=_announce_when_ready, args=(base_url, manager), daemon=True).start()
+        threading.Thread(target=_announce_when_ready, args=(base_url, manager, plan.env), daemon=True).start()
         manager.loop()
         # Stopped by Ctrl-C or SIGTERM with every unit down: a clean exit.
         return 0 if manager.returncode in (None, 0, 130, 143) else int(manager.returncode)
