@@ -15,7 +15,7 @@ import aiohttp
 import asyncpg
 import uvloop
 
-from bench import measurements
+from bench import measurements, scheduling
 from bench.measurements import Bench
 from bench.report import Result, format_row, format_table, write_json
 from bench.settings import BenchSettings
@@ -26,6 +26,8 @@ MEASUREMENTS: list[Callable[[Bench], Awaitable[Result]]] = [
     measurements.read_client,
     measurements.create_client,
     measurements.event_latency,
+    scheduling.availability,
+    scheduling.contended_booking,
     measurements.relay_throughput,  # last: it stops the notification unit
 ]
 

@@ -143,7 +143,7 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
                                 for seg in option
                             ]
                         )
-                        for option in slot.options
+                        for option in (slot.options if len(service_ids) > 1 else ())
                     ],
                     seats_left=slot.seats_left or 0,
                 )

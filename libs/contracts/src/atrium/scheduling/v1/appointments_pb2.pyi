@@ -134,7 +134,11 @@ class Slot(_message.Message):
     @_builtins.property
     def staff_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
-    def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___SlotOption]: ...
+    def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___SlotOption]:
+        """Several services only: the feasible assignments of staff to them, best first. For one service,
+        staff_ids already says who can take it.
+        """
+
     def __init__(
         self,
         *,
