@@ -25,8 +25,8 @@ Slots
   re-anchored by time off, business hours or bookings: they only filter. A label that does not exist on the clock
   is not offered; one that exists twice is offered once, at its first occurrence.
 - The whole occupied span, buffer_before + services + buffer_after, must lie in working time (and business hours):
-  buffers are the staff member's and the room's time too, so they never fall outside hours. A slot at a range's
-  start is therefore only offered when the service has no buffer before.
+  buffers are the staff member's and the room's time too, so they never fall outside hours. With a buffer
+  before, a range's first label is therefore offered only where working time runs on before it (e.g. overnight).
 - Window: start >= now + min_notice, start <= now + horizon, and the start's date in the client's zone
   (query.timezone) within [start_day, end_day]. Days are cut in the client's zone, grids in the staff member's.
 - Bookings: the occupied span may not overlap any Busy of the staff member (Busy already includes the other
@@ -46,13 +46,16 @@ Slots
   buffer in between). `plan_segments` computes this, with each segment's occupied span.
 - The slot start is on the grid of the staff member taking the first service; later segments' staff only need to
   be working and free. Options: every staff member who can take all services alone (sorted by id), then, for each
-  staff member who can take the first service but not all, one assignment that changes staff the fewest times.
-  Assignments are searched with each stretch's resources checked; the whole option is checked again at the end.
+  staff member who can take the first service but not all, one assignment that changes staff the fewest times
+  (ties: by staff ids). Resources are checked on each whole option; an option failing them is dropped.
 - Per-service overrides of SlotRules (ServiceSpec.rules) combine as: the first service's granularity, the longest
   notice and the shortest horizon (see `effective_rules`).
 
+`is_bookable` answers for one start with exactly these rules (the booking path's check).
+
 Cost: per staff member the busy intervals are sorted once and merged; each candidate start is then a few binary
 searches, so a query costs O(candidates * log busy + busy * log busy) per staff member and resource.
+Zones come from zoneinfo: the system tz database, or the `tzdata` package where there is none.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ from __future__ import annotations
 import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -215,7 +218,7 @@ def is_bookable(
     day is used) so that the answer never depends on which page of days a client happened to look at."""
     start = _utc(start, "start")
     day = start.astimezone(_zone(query.timezone)).date()
-    engine = _Engine(_with_days(query, day), staff, resources, business_hours, only=start)
+    engine = _Engine(replace(query, start_day=day, end_day=day), staff, resources, business_hours, only=start)
     found = engine.slots()
     return found[0] if found else None
 
@@ -588,19 +591,6 @@ class _Run:
 
 _Assignment = tuple[tuple[_Staff, _Run], ...]
 _Found = tuple[_Assignment, tuple[_Block, ...]]
-
-
-def _with_days(query: SlotQuery, day: date) -> SlotQuery:
-    return SlotQuery(
-        services=query.services,
-        start_day=day,
-        end_day=day,
-        timezone=query.timezone,
-        now=query.now,
-        rules=query.rules,
-        staff_ids=query.staff_ids,
-        seats=query.seats,
-    )
 
 
 class _Engine:
