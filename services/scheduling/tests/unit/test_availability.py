@@ -734,3 +734,57 @@ def test_an_empty_day_range_has_no_slots() -> None:
         )
         == []
     )
+
+
+def test_fewest_staff_changes() -> None:
+    blow_dry = service(15)
+    staff = [
+        member(ALICE, hours("09:00-12:00"), COLOUR),
+        member(BOB, hours("09:00-12:00"), COLOUR, blow_dry),
+        member(CAROL, hours("09:00-12:00"), CUT),
+    ]
+    slot = find_available_slots(query(CUT, COLOUR, blow_dry), staff, [])[0]
+    # Carol cuts; Bob colours and blow-dries rather than Alice colouring and Bob blow-drying (one change, not two).
+    assert [[segment.staff_id for segment in option] for option in slot.options] == [[CAROL, BOB, BOB]]
+    assert segments(slot)[0][1:] == [
+        (BOB, "09:25", "09:30", "10:30", "10:30"),
+        (BOB, "10:30", "10:30", "10:45", "10:45"),
+    ]
+
+
+def test_a_resource_is_needed_only_by_the_services_requiring_it() -> None:
+    colour = service(60, resources=(ROOM,))
+    staff = [member(ALICE, hours("09:00-12:00"), CUT, colour)]
+    room = ResourceAvailability(ROOM, capacity=1, busy=(busy(MONDAY, "10:00", "10:30"),))
+    slots = find_available_slots(query(CUT, colour), staff, [room])
+    # The room is needed for the colour only, from 30 minutes after the start: 09:00 and 09:30 clash with 10:00-10:30.
+    assert labels(slots) == ["10:00", "10:30"]
+    slots = find_available_slots(query(CUT, colour), staff, [])
+    assert slots == []  # a required room that is not given
+
+
+def test_is_bookable_for_several_services() -> None:
+    staff = [member(ALICE, hours("09:00-12:00"), CUT), member(BOB, hours("09:00-12:00"), COLOUR)]
+    slot = is_bookable(query(CUT, COLOUR), local(MONDAY, "10:00"), staff, [])
+    assert slot is not None and [[s.staff_id for s in option] for option in slot.options] == [[ALICE, BOB]]
+    assert is_bookable(query(CUT, COLOUR), local(MONDAY, "10:30"), staff, []) is None  # colour would end 12:15
+
+
+def test_time_off_in_the_repeated_hour_covers_both_passes() -> None:
+    day = date(2026, 10, 25)
+    off = ScheduleException(day, available=False, ranges=ranges("02:00-03:00"))
+    schedule = hours("00:00-06:00", exceptions=[off])
+    assert working_time(schedule, day, day) == [
+        (datetime(2026, 10, 24, 22, tzinfo=UTC), datetime(2026, 10, 25, 0, tzinfo=UTC)),  # to 02:00 CEST
+        (datetime(2026, 10, 25, 2, tzinfo=UTC), datetime(2026, 10, 25, 5, tzinfo=UTC)),  # from 03:00 CET
+    ]
+    cut = service(30)
+    slots = find_available_slots(query(cut, day=day), [member(ALICE, schedule, cut)], [])
+    assert labels(slots) == grid("00:00", "01:30") + grid("03:00", "05:30")
+
+
+def test_a_weekday_without_hours() -> None:
+    cut = service(60)
+    schedule = WeeklySchedule(BERLIN, {0: ranges("09:00-10:00")})  # Mondays only
+    slots = find_available_slots(query(cut, end_day=MONDAY + timedelta(days=7)), [member(ALICE, schedule, cut)], [])
+    assert stamps(slots) == ["06-01 09:00+0200", "06-08 09:00+0200"]
