@@ -25,8 +25,8 @@ Slots
   re-anchored by time off, business hours or bookings: they only filter. A label that does not exist on the clock
   is not offered; one that exists twice is offered once, at its first occurrence.
 - The whole occupied span, buffer_before + services + buffer_after, must lie in working time (and business hours):
-  buffers are the staff member's and the room's time too, so they never fall outside hours. A slot at a range's
-  start is therefore only offered when the service has no buffer before.
+  buffers are the staff member's and the room's time too, so they never fall outside hours. With a buffer
+  before, a range's first label is therefore offered only where working time runs on before it (e.g. overnight).
 - Window: start >= now + min_notice, start <= now + horizon, and the start's date in the client's zone
   (query.timezone) within [start_day, end_day]. Days are cut in the client's zone, grids in the staff member's.
 - Bookings: the occupied span may not overlap any Busy of the staff member (Busy already includes the other
@@ -46,21 +46,24 @@ Slots
   buffer in between). `plan_segments` computes this, with each segment's occupied span.
 - The slot start is on the grid of the staff member taking the first service; later segments' staff only need to
   be working and free. Options: every staff member who can take all services alone (sorted by id), then, for each
-  staff member who can take the first service but not all, one assignment that changes staff the fewest times.
-  Assignments are searched with each stretch's resources checked; the whole option is checked again at the end.
+  staff member who can take the first service but not all, one assignment that changes staff the fewest times
+  (ties: by staff ids). Resources are checked on each whole option; an option failing them is dropped.
 - Per-service overrides of SlotRules (ServiceSpec.rules) combine as: the first service's granularity, the longest
   notice and the shortest horizon (see `effective_rules`).
 
+`is_bookable` answers for one start with exactly these rules (the booking path's check).
+
 Cost: per staff member the busy intervals are sorted once and merged; each candidate start is then a few binary
 searches, so a query costs O(candidates * log busy + busy * log busy) per staff member and resource.
+Zones come from zoneinfo: the system tz database, or the `tzdata` package where there is none.
 """
 
 from __future__ import annotations
 
 import uuid
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -215,7 +218,7 @@ def is_bookable(
     day is used) so that the answer never depends on which page of days a client happened to look at."""
     start = _utc(start, "start")
     day = start.astimezone(_zone(query.timezone)).date()
-    engine = _Engine(_with_days(query, day), staff, resources, business_hours, only=start)
+    engine = _Engine(replace(query, start_day=day, end_day=day), staff, resources, business_hours, only=start)
     found = engine.slots()
     return found[0] if found else None
 
@@ -309,6 +312,7 @@ def _bounds(wall: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return high, high
 
 
+@lru_cache(maxsize=65536)  # staff with the same hours share their labels
 def _grid_instant(wall: datetime, tz: ZoneInfo) -> datetime | None:
     """The first occurrence of a wall-clock label, or None when the clock skips it."""
     instant = wall.replace(tzinfo=tz).astimezone(UTC)  # fold=0: the first occurrence of an ambiguous label
@@ -475,12 +479,12 @@ class _Block:
     joined: frozenset[_SessionKey]
 
 
-_BlockFn = Callable[[int, int, int], _Block | None]  # (staff index, first segment, end segment) -> feasibility
-
-
 class _Staff:
-    def __init__(self, availability: StaffAvailability, window: _Interval, business: _Business | None) -> None:
+    def __init__(
+        self, availability: StaffAvailability, index: int, window: _Interval, business: _Business | None
+    ) -> None:
         self.id = availability.staff_id
+        self.index = index
         self.service_ids = availability.service_ids
         self.tz = _zone(availability.schedule.timezone)
         first_day, last_day = _days_around(*window, self.tz)
@@ -571,20 +575,22 @@ def _saturated(entries: Iterable[_Entry], capacity: int, clip: _Interval | None 
 
 # --- The engine -------------------------------------------------------------------------------------------------
 
-_Assignment = tuple[tuple[_Staff, int, int], ...]  # runs (staff member, first segment, end segment)
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Segments first..end-1 taken by one staff member: the span they occupy relative to the booking's start, the
+    services they must perform, and the group sessions in it (service id, offset from the start, capacity)."""
+
+    first: int
+    end: int
+    lead: timedelta  # span start - booking start (negative by the buffer before)
+    tail: timedelta  # span end - booking start
+    needs: frozenset[uuid.UUID]
+    groups: tuple[tuple[uuid.UUID, timedelta, int], ...]
 
 
-def _with_days(query: SlotQuery, day: date) -> SlotQuery:
-    return SlotQuery(
-        services=query.services,
-        start_day=day,
-        end_day=day,
-        timezone=query.timezone,
-        now=query.now,
-        rules=query.rules,
-        staff_ids=query.staff_ids,
-        seats=query.seats,
-    )
+_Assignment = tuple[tuple[_Staff, _Run], ...]
+_Found = tuple[_Assignment, tuple[_Block, ...]]
 
 
 class _Engine:
@@ -605,8 +611,9 @@ class _Engine:
                 raise ValueError("buffers cannot be negative")
         if query.seats < 1:
             raise ValueError("at least one seat")
-        self.query = query
+        self.seats = query.seats
         self.services = query.services
+        self.count = len(query.services)
         self.rules = effective_rules(query)
         if self.rules.granularity <= timedelta(0):
             raise ValueError("granularity must be positive")
@@ -620,23 +627,38 @@ class _Engine:
         if only is not None:
             inside = self.earliest <= only <= self.latest
             self.earliest, self.latest = (only, only) if inside else (only, only - _TICK)
-        self.offsets = [timedelta(0)]
+        offsets = [timedelta(0)]
         for service in self.services:
-            self.offsets.append(self.offsets[-1] + service.duration)
+            offsets.append(offsets[-1] + service.duration)
+        self.offsets = offsets
+        self.runs = {
+            (first, end): _Run(
+                first=first,
+                end=end,
+                lead=offsets[first] - self.services[first].buffer_before,
+                tail=offsets[end] + self.services[end - 1].buffer_after,
+                needs=frozenset(service.service_id for service in self.services[first:end]),
+                groups=tuple(
+                    (service.service_id, offsets[first + i], service.capacity)
+                    for i, service in enumerate(self.services[first:end])
+                    if service.capacity > 1
+                ),
+            )
+            for first in range(self.count)
+            for end in range(first + 1, self.count + 1)
+        }
         self.empty = self.earliest > self.latest or query.seats > min(s.capacity for s in self.services)
         if self.empty:
             return
         # Schedules are expanded for the instants a span around a candidate can reach.
-        reach = self.offsets[-1] + max(s.buffer_before + s.buffer_after for s in self.services)
+        reach = offsets[-1] + max(s.buffer_before + s.buffer_after for s in self.services)
         window = (self.earliest - reach, self.latest + reach)
         business = _Business(business_hours, window) if business_hours is not None else None
         wanted = query.staff_ids
-        self.staff = sorted(
-            (_Staff(s, window, business) for s in staff if wanted is None or s.staff_id in wanted),
-            key=lambda member: member.id,
-        )
+        chosen = sorted((s for s in staff if wanted is None or s.staff_id in wanted), key=lambda s: s.staff_id)
+        self.staff = [_Staff(s, i, window, business) for i, s in enumerate(chosen)]
         self.resources = {r.resource_id: _Resource(r) for r in resources}
-        self.groups = any(service.capacity > 1 for service in self.services)
+        self.uses_resources = any(service.resource_ids for service in self.services)
         self.resource_checks: dict[tuple[uuid.UUID, datetime, datetime, frozenset[_SessionKey]], bool] = {}
 
     # Candidates ---------------------------------------------------------------------------------------------
@@ -668,39 +690,35 @@ class _Engine:
 
     # Feasibility --------------------------------------------------------------------------------------------
 
-    def _block(self, member: _Staff, start: datetime, first: int, end: int) -> _Block | None:
-        """Can `member` take segments first..end-1 of a booking starting at `start`, as one run?"""
-        services = self.services[first:end]
-        if any(service.service_id not in member.service_ids for service in services):
+    def _block(self, member: _Staff, start: datetime, run: _Run) -> _Block | None:
+        """Can `member` take the run's segments of a booking starting at `start`?"""
+        if not run.needs <= member.service_ids:
             return None
-        span_start = start + self.offsets[first] - services[0].buffer_before
-        span_end = start + self.offsets[end] + services[-1].buffer_after
+        span_start, span_end = start + run.lead, start + run.tail
         if not _covers(member.work_starts, member.work_ends, span_start, span_end):
             return None
-        group = {
-            (service.service_id, start + self.offsets[first + i]): service.capacity
-            for i, service in enumerate(services)
-            if service.capacity > 1
-        }
         if _clear(member.busy_starts, member.busy_ends, span_start, span_end):
-            seats = min(group.values(), default=None)
-            return _Block(seats_left=seats, joined=frozenset())
-        if not group:
+            return _Block(min((capacity for _, _, capacity in run.groups), default=None), frozenset())
+        if not run.groups:
             return None
         # Joining: everything overlapping must be one of the run's sessions, each with seats to spare.
-        taken = dict.fromkeys(group, 0)
+        capacity = {(service_id, start + offset): seats for service_id, offset, seats in run.groups}
+        taken = dict.fromkeys(capacity, 0)
         for entry in member.overlaps.between(span_start, span_end):
             if entry.session not in taken:
                 return None
             taken[entry.session] += entry.seats
-        left = {key: group[key] - taken[key] for key in group}
-        if any(free < self.query.seats for free in left.values()):
+        left = [capacity[key] - taken[key] for key in capacity]
+        if min(left) < self.seats:
             return None
-        return _Block(seats_left=min(left.values()), joined=frozenset(key for key in taken if taken[key]))
+        return _Block(min(left), frozenset(key for key, seats in taken.items() if seats))
 
-    def _resources_free(self, start: datetime, staff_ids: Sequence[uuid.UUID], joined: frozenset[_SessionKey]) -> bool:
+    def _resources_free(self, start: datetime, runs: _Assignment, found: tuple[_Block, ...]) -> bool:
+        if not self.uses_resources:
+            return True
+        joined = frozenset(key for block in found for key in block.joined)
         demands: dict[uuid.UUID, list[_Interval]] = {}
-        for service, segment in zip(self.services, plan_segments(self.services, start, staff_ids), strict=True):
+        for service, segment in zip(self.services, self._segments(start, runs), strict=True):
             assert segment.occupied_start is not None and segment.occupied_end is not None
             for resource_id in service.resource_ids:
                 demands.setdefault(resource_id, []).append((segment.occupied_start, segment.occupied_end))
@@ -723,7 +741,7 @@ class _Engine:
         if self.empty:
             return []
         firsts: dict[datetime, list[_Staff]] = {}
-        for member in self.staff:
+        for member in self.staff:  # sorted by id, so each list of firsts is too
             if self.services[0].service_id in member.service_ids:
                 for start in self._candidates(member):
                     firsts.setdefault(start, []).append(member)
@@ -735,90 +753,84 @@ class _Engine:
         return out
 
     def _slot_at(self, start: datetime, firsts: list[_Staff]) -> Slot | None:
-        count = len(self.services)
-        blocks: dict[tuple[int, int, int], _Block | None] = {}
-
-        def block(member_index: int, first: int, end: int) -> _Block | None:
-            key = (member_index, first, end)
-            if key not in blocks:
-                blocks[key] = self._block(self.staff[member_index], start, first, end)
-            return blocks[key]
-
-        index = {id(member): i for i, member in enumerate(self.staff)}
-        chosen: list[tuple[_Assignment, list[_Block]]] = []
-        alone: set[int] = set()
-        for member in firsts:  # already sorted by id
-            whole = block(index[id(member)], 0, count)
-            if whole is not None and self._accept(start, ((member, 0, count),), [whole]):
-                chosen.append((((member, 0, count),), [whole]))
-                alone.add(index[id(member)])
-        if count > 1:
-            suffix = _Suffix(self, block, count)
-            for member in firsts:
-                i = index[id(member)]
-                if i in alone:
-                    continue
-                best: tuple[int, tuple[uuid.UUID, ...], _Assignment, list[_Block]] | None = None
-                for end in range(count - 1, 0, -1):
-                    head = block(i, 0, end)
-                    rest = suffix.best(end, i) if head is not None else None
-                    if head is None or rest is None:
-                        continue
-                    runs = ((member, 0, end), *rest[0])
-                    candidate = (len(runs), tuple(run[0].id for run in runs), runs, [head, *rest[1]])
-                    if best is None or candidate[:2] < best[:2]:
-                        best = candidate
-                if best is not None and self._accept(start, best[2], best[3]):
-                    chosen.append((best[2], best[3]))
+        whole = self.runs[(0, self.count)]
+        chosen: list[_Found] = []
+        mixed: list[_Staff] = []
+        for member in firsts:
+            found = self._block(member, start, whole)
+            runs = ((member, whole),)
+            if found is not None and self._resources_free(start, runs, (found,)):
+                chosen.append((runs, (found,)))
+            elif self.count > 1:
+                mixed.append(member)
+        if mixed:
+            suffix = _Suffix(self, start)
+            for member in mixed:
+                best = suffix.best(0, None, member)
+                if best is not None and self._resources_free(start, *best):
+                    chosen.append(best)
         if not chosen:
             return None
         options = tuple(self._segments(start, runs) for runs, _ in chosen)
-        if count == 1:
+        if self.count == 1:
             staff_ids = tuple(runs[0][0].id for runs, _ in chosen)
         else:
             staff_ids = tuple(sorted({segment.staff_id for option in options for segment in option}))
-        seats = [b.seats_left for _, bs in chosen for b in bs if b.seats_left is not None]
+        seats = [block.seats_left for _, found in chosen for block in found if block.seats_left is not None]
         return Slot(start=start, staff_ids=staff_ids, options=options, seats_left=min(seats) if seats else None)
 
-    def _accept(self, start: datetime, runs: _Assignment, found: list[_Block]) -> bool:
-        joined = frozenset(key for b in found for key in b.joined)
-        return self._resources_free(start, self._per_segment(runs), joined)
-
-    @staticmethod
-    def _per_segment(runs: _Assignment) -> list[uuid.UUID]:
-        return [member.id for member, first, end in runs for _ in range(first, end)]
-
     def _segments(self, start: datetime, runs: _Assignment) -> tuple[Segment, ...]:
-        return plan_segments(self.services, start, self._per_segment(runs))
+        if self.count == 1:  # the common case, without the general bookkeeping
+            (member, _), service = runs[0], self.services[0]
+            end = start + service.duration
+            occupied = (start - service.buffer_before, end + service.buffer_after)
+            return (Segment(service.service_id, member.id, start, end, *occupied),)
+        return plan_segments(
+            self.services, start, [member.id for member, run in runs for _ in range(run.first, run.end)]
+        )
 
 
 class _Suffix:
-    """Fewest-changes assignment of segments i..n-1 given the staff member of the run before (memoised per start)."""
+    """Fewest-changes assignment of segments first..n-1 after a given staff member's run (memoised per start).
 
-    def __init__(self, engine: _Engine, block: _BlockFn, count: int) -> None:
+    `only` fixes the staff member of the first run (the one whose grid offered the start)."""
+
+    def __init__(self, engine: _Engine, start: datetime) -> None:
         self.engine = engine
-        self.block = block
-        self.count = count
-        self.memo: dict[tuple[int, int], tuple[_Assignment, list[_Block]] | None] = {}
+        self.start = start
+        self.blocks: dict[tuple[int, int, int], _Block | None] = {}
+        self.memo: dict[tuple[int, int], _Found | None] = {}
 
-    def best(self, first: int, before: int) -> tuple[_Assignment, list[_Block]] | None:
-        key = (first, before)
-        if key in self.memo:
+    def _block(self, member: _Staff, run: _Run) -> _Block | None:
+        key = (member.index, run.first, run.end)
+        if key not in self.blocks:
+            self.blocks[key] = self.engine._block(member, self.start, run)
+        return self.blocks[key]
+
+    def best(self, first: int, before: _Staff | None, only: _Staff | None = None) -> _Found | None:
+        key = (first, -1 if before is None else before.index)
+        if only is None and key in self.memo:
             return self.memo[key]
-        best: tuple[int, tuple[uuid.UUID, ...], _Assignment, list[_Block]] | None = None
-        for i, member in enumerate(self.engine.staff):
-            if i == before:  # the same staff member continuing would be one run, not two
+        engine = self.engine
+        best: tuple[int, tuple[uuid.UUID, ...], _Found] | None = None
+        for member in [only] if only is not None else engine.staff:
+            if member is before:  # the same staff member continuing would be one run, not two
                 continue
-            for end in range(self.count, first, -1):
-                found = self.block(i, first, end)
+            for end in range(engine.count, first, -1):
+                if only is not None and end == engine.count:
+                    continue  # alone: already tried
+                run = engine.runs[(first, end)]
+                found = self._block(member, run)
                 if found is None:
                     continue
-                rest = ((), []) if end == self.count else self.best(end, i)
+                rest: _Found | None = ((), ()) if end == engine.count else self.best(end, member)
                 if rest is None:
                     continue
-                runs: _Assignment = ((member, first, end), *rest[0])
-                candidate = (len(runs), tuple(run[0].id for run in runs), runs, [found, *rest[1]])
-                if best is None or candidate[:2] < best[:2]:
-                    best = candidate
-        self.memo[key] = None if best is None else (best[2], best[3])
-        return self.memo[key]
+                runs: _Assignment = ((member, run), *rest[0])
+                ranking = (len(runs), tuple(m.id for m, _ in runs))
+                if best is None or ranking < best[:2]:
+                    best = (*ranking, (runs, (found, *rest[1])))
+        result = None if best is None else best[2]
+        if only is None:
+            self.memo[key] = result
+        return result
