@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from scheduling_svc.domain.availability import (
     Busy,
     LocalRange,

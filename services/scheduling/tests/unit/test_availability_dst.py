@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from scheduling_svc.domain.availability import (
     LocalRange,
     ServiceSpec,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-import time as clock
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from scheduling_svc.domain.availability import (
     Busy,
     LocalRange,
@@ -55,17 +55,12 @@ def month_query(service: ServiceSpec, days: int, step: int = 15) -> SlotQuery:
     )
 
 
-def test_twenty_staff_thirty_days_two_thousand_bookings_is_cheap() -> None:
+def test_twenty_staff_thirty_days_two_thousand_bookings() -> None:
+    # The size; how fast it runs is measured by `make bench`, not asserted here.
     service = ServiceSpec(uuid.UUID(int=9), 60 * MINUTE, 10 * MINUTE, 10 * MINUTE, 1, ())
     staff = salon(random.Random(1), 20, 30, 2000, service)
-    query = month_query(service, 30)
-    find_available_slots(query, staff, [])  # warm the wall-clock caches, as a running service has them
-    started = clock.process_time()
-    slots = find_available_slots(query, staff, [])
-    spent = clock.process_time() - started
+    slots = find_available_slots(month_query(service, 30), staff, [])
     assert len(slots) > 500 and sum(len(slot.staff_ids) for slot in slots) > 3000
-    # About 0.1 s of CPU on a laptop; the bound only catches an accidental quadratic scan.
-    assert spent < 1.5, f"{spent:.2f} s"
 
 
 def brute_force(
