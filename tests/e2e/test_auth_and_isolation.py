@@ -166,6 +166,20 @@ async def test_sign_up_validates_every_field(api: Api) -> None:
         },
     )
     assert (status, body["code"]) == (409, "EMAIL_TAKEN")
+    # A signed-in caller may use a public route too (a second business, say); the token changes nothing.
+    status, body, _ = await api.call(
+        "POST",
+        "/api/v1/signup",
+        token=tenant["token"],
+        json={
+            "business_name": "Second",
+            "country": "US",
+            "timezone": "UTC",
+            "owner_email": f"second-{tenant['owner_email']}",
+            "owner_password": PASSWORD,
+        },
+    )
+    assert status == 201 and body["tenant"]["id"] != tenant["tenant"]["id"]
 
 
 async def test_nothing_answers_500_to_bad_input(api: Api) -> None:

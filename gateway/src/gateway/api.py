@@ -7,6 +7,8 @@ problem+json naming each field.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -44,6 +46,11 @@ class Operation:
     @property
     def operation_id(self) -> str:
         return self.handler.__name__
+
+    @functools.cached_property
+    def takes_account(self) -> bool:
+        """Public handlers may or may not want the caller's account (a signed-in caller is still welcome)."""
+        return "account" in inspect.signature(self.handler).parameters
 
 
 def violations_from(exc: ValidationError, prefix: str = "") -> list[FieldViolation]:
@@ -156,7 +163,7 @@ def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.Str
             kwargs["body"] = await _parse_body(request, operation.body)
         if operation.query is not None:
             kwargs["query"] = _parse_query(request, operation.query)
-        if account is not None:
+        if account is not None and operation.takes_account:
             kwargs["account"] = account
             # Every backend call made for this request carries this tenant and principal.
             with bind_call_context(CallContext(account.tenant_id, principal_of(account))):
