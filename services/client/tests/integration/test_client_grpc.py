@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import grpc
@@ -41,6 +42,16 @@ async def test_create_then_get_and_list(stub: pb_grpc.ClientServiceStub) -> None
         assert fetched == created
         listed = await stub.ListClients(pb.ListClientsRequest())
         assert [c.id for c in listed.clients] == [created.id]
+
+
+async def test_a_new_tenants_first_clients_created_at_once_all_succeed(stub: pb_grpc.ClientServiceStub) -> None:
+    # The first use of a tenant seeds its statuses; concurrent first uses must not collide.
+    with bind_call_context(staff(uuid.uuid4())):
+        created = await asyncio.gather(
+            *(stub.CreateClient(pb.CreateClientRequest(first_name=f"C{i}")) for i in range(8))
+        )
+    assert len({c.id for c in created}) == 8
+    assert {c.status_label for c in created} == {"Active"}
 
 
 async def test_pages_follow_each_other_newest_first_without_gaps(stub: pb_grpc.ClientServiceStub) -> None:

@@ -85,7 +85,14 @@ class SqlAlchemyStatusRepository(AbstractStatusRepository):
     async def catalogue(self, tenant_id: uuid.UUID) -> StatusCatalogue:
         statuses = await self._load(tenant_id)
         if not statuses:
-            # Seeding is idempotent (stable ids), so concurrent first uses agree.
+            # The first uses of a tenant seed its statuses; concurrent first uses take turns (a lock held to
+            # commit), and the later ones find the seeded rows.
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('client_statuses_seed'), hashtext(:t))"),
+                {"t": str(tenant_id)},
+            )
+            statuses = await self._load(tenant_id)
+        if not statuses:
             await self.session.execute(
                 insert(client_statuses)
                 .values(
