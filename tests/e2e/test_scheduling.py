@@ -205,8 +205,8 @@ async def test_200_concurrent_attempts_fill_exactly_the_capacity_and_never_overl
     outcomes = Counter(await asyncio.gather(*(attempt(i) for i in range(200))))
     # Two staff members: 09:00 and 10:00 take two bookings each; 11:00 and 11:30 overlap, so each staff
     # member takes only one of them. Exactly six succeed; every other attempt is a clear 409.
-    assert outcomes[(201, "")] == 6
-    assert {status for status, _ in outcomes} == {201, 409}
+    assert outcomes[(201, "")] == 6, outcomes
+    assert {status for status, _ in outcomes} == {201, 409}, outcomes
     assert {code for status, code in outcomes if status == 409} <= {"SLOT_TAKEN", "SLOT_UNAVAILABLE"}
     assert await overlapping_blocks(api, business["tenant"]["tenant"]["id"]) == 0
 

@@ -448,6 +448,14 @@ class CatalogueStore:
             )
         ).one()
 
+    async def ordered_services(self, tenant_id: uuid.UUID, service_ids: Sequence[uuid.UUID]) -> list[BookableService]:
+        """The services, in the order asked (a booking's order); a missing one is a 404."""
+        found = {s.id: s for s in await self.services(tenant_id, service_ids)}
+        missing = [str(s) for s in service_ids if s not in found]
+        if missing:
+            raise NotFound(f"service not found: {', '.join(missing)}")
+        return [found[s] for s in service_ids]
+
     # --- availability inputs -----------------------------------------------------------------
 
     async def availability_inputs(
@@ -462,11 +470,7 @@ class CatalogueStore:
         """Settings, the services, their qualified active staff with exceptions and busy time, the required
         resources with their busy units, and the business's hours: seven queries whatever the range."""
         settings = settings or await self.settings(tenant_id)
-        found = {s.id: s for s in await self.services(tenant_id, service_ids)}
-        missing = [str(s) for s in service_ids if s not in found]
-        if missing:
-            raise NotFound(f"service not found: {', '.join(missing)}")
-        ordered = [found[s] for s in service_ids]
+        ordered = await self.ordered_services(tenant_id, service_ids)
         staff_ids = sorted({sid for s in ordered for sid in s.definition.staff_ids})
         staff = [(schedule, svc) for schedule, svc in await self.staff(tenant_id, staff_ids) if schedule.active]
         # Local days differ from UTC days by at most a day either way.

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import Range
+from sqlalchemy import DateTime, and_, delete, false, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -163,8 +164,8 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
 
     async def save(self, appointment: Appointment) -> None:
         if appointment.is_new:
-            await self.session.execute(insert(appointments).values(**self._row(appointment)))
-            await self._take_time(appointment)
+            # Staff time first: a collision is found before anything else is written.
+            await self._take_time(appointment, then_insert=insert(appointments).values(**self._row(appointment)))
             appointment.is_new = False
         elif appointment.new_history:
             row = self._row(appointment)
@@ -192,7 +193,7 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
                             appointment_segments.c.appointment_id == appointment.id,
                         )
                     )
-                    await self._take_time(appointment)
+                    await self._take_time(appointment, then_insert=None)
                 appointment.replaced_segments = None
         if appointment.new_history:
             await self.session.execute(
@@ -237,10 +238,12 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
             "updated_at": a.updated_at,
         }
 
-    async def _take_time(self, appointment: Appointment) -> None:
+    async def _take_time(self, appointment: Appointment, *, then_insert: Any) -> None:
         segment_rows = []
-        for block in staff_blocks(appointment.segments):
-            block_id = await self._take_block(appointment, block)
+        taken = [(block, await self._take_block(appointment, block)) for block in staff_blocks(appointment.segments)]
+        if then_insert is not None:
+            await self.session.execute(then_insert)
+        for block, block_id in taken:
             for position in block.positions:
                 s = appointment.segments[position]
                 segment_rows.append(
@@ -271,30 +274,46 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
             joined = await self._join_session(tenant_id, block, appointment.timezone)
             if joined is not None:
                 return joined if joined is None else uuid.UUID(str(joined))
-        staff_key = await self.session.scalar(
-            select(staff_members.c.staff_key).where(
-                staff_members.c.tenant_id == tenant_id, staff_members.c.staff_id == block.staff_id
-            )
-        )
-        if staff_key is None:
-            raise NotFound(f"staff member {block.staff_id} has no schedule")
         block_id = new_id()
+        # One statement, with the staff key looked up in it: a booking is a few round trips, and the
+        # losing side of a race learns it at the first of them.
+        take = (
+            insert(time_blocks)
+            .from_select(
+                [
+                    "tenant_id",
+                    "id",
+                    "staff_id",
+                    "staff_key",
+                    "service_id",
+                    "session_start",
+                    "occupied",
+                    "capacity",
+                    "seats_taken",
+                    "released",
+                ],
+                select(
+                    literal(tenant_id, PG_UUID(as_uuid=True)),
+                    literal(block_id, PG_UUID(as_uuid=True)),
+                    staff_members.c.staff_id,
+                    staff_members.c.staff_key,
+                    literal(block.service_id, PG_UUID(as_uuid=True)),
+                    literal(block.session_start, DateTime(timezone=True)),
+                    literal(Range(block.start, block.end, bounds="[)"), TSTZRANGE),
+                    literal(block.capacity),
+                    literal(block.seats),
+                    false(),
+                ).where(staff_members.c.tenant_id == tenant_id, staff_members.c.staff_id == block.staff_id),
+            )
+            .returning(time_blocks.c.id)
+        )
         try:
-            async with self.session.begin_nested():
-                await self.session.execute(
-                    insert(time_blocks).values(
-                        tenant_id=tenant_id,
-                        id=block_id,
-                        staff_id=block.staff_id,
-                        staff_key=staff_key,
-                        service_id=block.service_id,
-                        session_start=block.session_start,
-                        occupied=Range(block.start, block.end, bounds="[)"),
-                        capacity=block.capacity,
-                        seats_taken=block.seats,
-                        released=False,
-                    )
-                )
+            if block.capacity > 1:
+                # A savepoint, so that losing the race to open the session can still join it.
+                async with self.session.begin_nested():
+                    taken = await self.session.scalar(take)
+            else:
+                taken = await self.session.scalar(take)
         except IntegrityError as exc:
             if constraint_of(exc) != "time_blocks_no_overlap":
                 raise
@@ -304,6 +323,8 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
                 if joined is not None:
                     return joined if joined is None else uuid.UUID(str(joined))
             raise slot_taken(block, appointment.timezone) from exc
+        if taken is None:
+            raise NotFound(f"staff member {block.staff_id} has no schedule")
         await self._take_resources(tenant_id, block_id, block, appointment.timezone)
         return block_id
 

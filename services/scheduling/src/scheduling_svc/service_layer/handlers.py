@@ -235,19 +235,31 @@ async def book_appointment(
     async with uow:
         settings = await uow.catalogue.settings(request.tenant_id)
         zone = request.timezone or client.timezone or settings.timezone
-        inputs = await uow.catalogue.availability_inputs(
-            request.tenant_id,
-            service_ids,
-            request.start - timedelta(days=1),
-            request.start + timedelta(days=2),
-            settings=settings,
-        )
+        if request.override_availability:
+            # Staff placing a booking by hand: only the services' terms are needed; the database still
+            # refuses an overlap.
+            inputs = AvailabilityInputs(
+                settings, await uow.catalogue.ordered_services(request.tenant_id, service_ids), [], [], None
+            )
+        else:
+            inputs = await uow.catalogue.availability_inputs(
+                request.tenant_id,
+                service_ids,
+                request.start - timedelta(days=1),
+                request.start + timedelta(days=2),
+                settings=settings,
+            )
         _check_bookable(inputs.services, request.online)
         check_segments_request(service_ids, request.seats, [s.definition.capacity for s in inputs.services])
+        limited = request.online and settings.max_active_bookings_per_client > 0
         check_booking_rules(
             online=request.online,
             blocked=client.online_booking_blocked,
-            active_bookings=await uow.appointments.count_active_for_client(request.tenant_id, request.client_id, now),
+            active_bookings=(
+                await uow.appointments.count_active_for_client(request.tenant_id, request.client_id, now)
+                if limited
+                else 0
+            ),
             max_active=settings.max_active_bookings_per_client,
         )
         if request.follow_up_of is not None:
