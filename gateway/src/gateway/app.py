@@ -27,6 +27,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     portal_access,
     portal_scheduling,
     privacy,
+    reports,
     scheduling,
 )
 from gateway.routes.registry import api

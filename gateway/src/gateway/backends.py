@@ -12,6 +12,7 @@ from atrium.notification.v1.notification_service_pb2_grpc import NotificationSer
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.calendar_pb2_grpc import CalendarServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
+from atrium.scheduling.v1.reports_pb2_grpc import ReportServiceStub
 from platform_core.config import PlatformSettings
 from platform_core.grpc.channels import create_channel
 
@@ -29,6 +30,7 @@ class Backends:
         self.catalogue = CatalogueServiceStub(self._channels["scheduling"])
         self.appointments = AppointmentServiceStub(self._channels["scheduling"])
         self.calendars = CalendarServiceStub(self._channels["scheduling"])
+        self.reports = ReportServiceStub(self._channels["scheduling"])
 
     async def health(self, timeout: float = 1.0) -> dict[str, str]:
         async def check(name: str, channel: grpc.aio.Channel) -> tuple[str, str]:
