@@ -42,6 +42,9 @@ class Operation:
     errors: tuple[int, ...] = ()
     description: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    # Media types the handler answers with besides JSON (it returns a web.Response for them), e.g. text/csv;
+    # an operation without a response model answers only with these.
+    produces: tuple[str, ...] = ()
 
     @property
     def operation_id(self) -> str:
@@ -81,6 +84,7 @@ class Api:
         errors: tuple[int, ...] = (),
         description: str = "",
         headers: dict[str, str] | None = None,
+        produces: tuple[str, ...] = (),
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         def register(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             self.operations.append(
@@ -99,6 +103,7 @@ class Api:
                     errors,
                     description,
                     headers or {},
+                    produces,
                 )
             )
             return handler

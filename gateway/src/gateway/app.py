@@ -16,6 +16,7 @@ from gateway.identity.tokens import AccessTokens, InvalidToken
 from gateway.problems import problem_middleware
 from gateway.routes import (  # noqa: F401 - importing a route module registers its routes
     auth,
+    calendar_feeds,
     card,
     client_statuses,
     clients,
@@ -26,6 +27,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     portal_access,
     portal_scheduling,
     privacy,
+    reports,
     scheduling,
 )
 from gateway.routes.registry import api

@@ -95,11 +95,13 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         document["security"] = [{"staffBearer": []}, {"portalBearer": []}]
     else:
         document["security"] = [{f"{op.auth}Bearer": []}]
-    if op.response is not None:
-        document["responses"][str(op.status)] = {
-            "description": op.summary,
-            "content": {"application/json": {"schema": schemas.ref(op.response, "serialization")}},
-        }
+    if op.response is not None or op.produces:
+        content: dict[str, Any] = {}
+        if op.response is not None:
+            content["application/json"] = {"schema": schemas.ref(op.response, "serialization")}
+        for media_type in op.produces:
+            content[media_type] = {"schema": {"type": "string"}}
+        document["responses"][str(op.status)] = {"description": op.summary, "content": content}
     elif op.status == 204:
         document["responses"]["204"] = {"description": op.summary}
     else:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
-from atrium.scheduling.v1 import appointments_pb2_grpc, catalogue_pb2_grpc
+from atrium.scheduling.v1 import appointments_pb2_grpc, calendar_pb2_grpc, catalogue_pb2_grpc, reports_pb2_grpc
 from platform_core.service import Runtime, ServiceParts
 from scheduling_svc.adapters.client_directory import GrpcClientDirectory
-from scheduling_svc.entrypoints import appointment_server, catalogue_server
+from scheduling_svc.entrypoints import appointment_server, calendar_server, catalogue_server, report_server
 from scheduling_svc.service_layer.unit_of_work import SqlAlchemySchedulingUnitOfWork
 
 
@@ -30,6 +30,16 @@ def build(runtime: Runtime) -> ServiceParts:
                     uow_factory=uow, engine=runtime.read_engine, directory=directory
                 ),
                 appointment_server.SERVICE_NAME,
+            ),
+            (
+                calendar_pb2_grpc.add_CalendarServiceServicer_to_server,
+                calendar_server.CalendarServicer(uow_factory=uow, engine=runtime.read_engine, directory=directory),
+                calendar_server.SERVICE_NAME,
+            ),
+            (
+                reports_pb2_grpc.add_ReportServiceServicer_to_server,
+                report_server.ReportServicer(uow_factory=uow, engine=runtime.read_engine),
+                report_server.SERVICE_NAME,
             ),
         ],
     )

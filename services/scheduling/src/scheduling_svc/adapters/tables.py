@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -204,4 +205,19 @@ appointment_history = Table(
     Column("actor", Text),
     Column("action", Text),
     Column("changes", JSONB),
+)
+
+calendar_feeds = Table(
+    "calendar_feeds",
+    metadata,
+    _tenant(),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("owner_kind", Text),
+    Column("owner_id", UUID(as_uuid=True)),
+    Column("token_hash", LargeBinary),
+    Column("include_cancelled", Boolean),
+    Column("created_at", DateTime(timezone=True)),
+    Column("created_by", Text),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_by", Text),
 )

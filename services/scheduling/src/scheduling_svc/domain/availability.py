@@ -80,6 +80,7 @@ __all__ = [
     "SlotRules",
     "StaffAvailability",
     "WeeklySchedule",
+    "available_time",
     "effective_rules",
     "find_available_slots",
     "is_bookable",
@@ -269,6 +270,22 @@ def plan_segments(
 def working_time(schedule: WeeklySchedule, first_day: date, last_day: date) -> list[tuple[datetime, datetime]]:
     """The schedule's working time for local dates first_day..last_day as sorted, disjoint UTC intervals."""
     return _schedule_intervals(schedule, first_day, last_day)[0]
+
+
+def available_time(
+    schedule: WeeklySchedule, business: WeeklySchedule | None, start: datetime, end: datetime
+) -> timedelta:
+    """How much of [start, end) is the schedule's working time (exceptions applied), within the business's
+    hours and holidays when it has them: the time a staff member could be booked."""
+    window = (_utc(start, "start"), _utc(end, "end"))
+    if window[1] <= window[0]:
+        return timedelta(0)
+    working = _schedule_intervals(schedule, *_days_around(*window, _zone(schedule.timezone)))[0]
+    if business is not None:
+        working = _intersect(
+            working, _schedule_intervals(business, *_days_around(*window, _zone(business.timezone)))[0]
+        )
+    return sum((e - s for s, e in _intersect(working, [window])), timedelta(0))
 
 
 # --- Wall clock <-> instants ------------------------------------------------------------------------------------

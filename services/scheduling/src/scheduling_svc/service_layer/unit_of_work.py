@@ -11,6 +11,7 @@ from platform_core.errors import Conflict
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from scheduling_svc.adapters import event_mapping
 from scheduling_svc.adapters.catalogue_store import CatalogueStore
+from scheduling_svc.adapters.feed_store import FeedStore
 from scheduling_svc.adapters.repository import (
     AbstractAppointmentRepository,
     SqlAlchemyAppointmentRepository,
@@ -23,6 +24,7 @@ DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
 class SchedulingUnitOfWork(AbstractUnitOfWork):
     appointments: AbstractAppointmentRepository
     catalogue: CatalogueStore
+    feeds: FeedStore
 
 
 class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork):
@@ -38,6 +40,7 @@ class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork)
     def _attach(self, session: AsyncSession) -> None:
         self.appointments = SqlAlchemyAppointmentRepository(session)
         self.catalogue = CatalogueStore(session)
+        self.feeds = FeedStore(session)
         self.repositories = (self.appointments,)
 
     async def commit(self) -> None:

@@ -1,0 +1,75 @@
+"""Use case of the appointment report: the breakdowns from the read side, each staff member's available time
+from their schedule (the same working time the availability engine books within)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from scheduling_svc import report_views
+from scheduling_svc.domain import availability
+from scheduling_svc.domain.availability import ScheduleException, WeeklySchedule
+from scheduling_svc.domain.reports import AppointmentReport, Counts, ServiceLine, StaffLine, check_range
+from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
+
+
+def _midnight(day: date, zone: str) -> datetime:
+    return datetime.combine(day, time(0), ZoneInfo(zone))
+
+
+async def appointment_report(
+    uow: SchedulingUnitOfWork, engine: AsyncEngine, tenant_id: uuid.UUID, from_raw: str, to_raw: str, now: datetime
+) -> AppointmentReport:
+    from_day, to_day = check_range(from_raw, to_raw)
+    async with uow:
+        settings = await uow.catalogue.settings(tenant_id)
+        staff = [schedule for schedule, _ in await uow.catalogue.staff(tenant_id)]
+        # Local days of any zone lie within a day of the business's.
+        exceptions = await uow.catalogue.exceptions(
+            tenant_id, [*(s.staff_id for s in staff), None], from_day - timedelta(days=1), to_day + timedelta(days=1)
+        )
+    exceptions_of: dict[uuid.UUID | None, list[ScheduleException]] = defaultdict(list)
+    for _, owner, exception, _ in exceptions:
+        exceptions_of[owner].append(exception)
+    zone = settings.timezone
+    start, end = _midnight(from_day, zone), _midnight(to_day + timedelta(days=1), zone)
+    totals = await report_views.status_counts(engine, tenant_id, start, end)
+    services = await report_views.service_totals(engine, tenant_id, start, end)
+    worked = await report_views.staff_totals(engine, tenant_id, start, end)
+    business = settings.business_schedule(exceptions_of[None])
+    by_staff = []
+    for schedule in staff:
+        done = worked.get(schedule.staff_id)
+        if done is None and not schedule.active:
+            continue
+        available = availability.available_time(
+            WeeklySchedule(schedule.timezone, dict(schedule.weekly), tuple(exceptions_of[schedule.staff_id])),
+            business,
+            start,
+            end,
+        )
+        by_staff.append(
+            StaffLine(
+                staff_id=schedule.staff_id,
+                display_name=schedule.display_name,
+                counts=done.counts if done else Counts(),
+                booked=done.booked if done else timedelta(0),
+                available=available,
+            )
+        )
+    return AppointmentReport(
+        from_day=from_day,
+        to_day=to_day,
+        timezone=zone,
+        totals=totals,
+        by_service=sorted(
+            (ServiceLine(s.service_id, s.name, s.counts, s.booked) for s in services),
+            key=lambda line: (line.name.lower(), str(line.service_id)),
+        ),
+        by_staff=by_staff,
+        generated_at=now,
+    )
