@@ -6,7 +6,9 @@ import asyncio
 from typing import Any
 
 from aiohttp import web
+from google.protobuf import json_format, struct_pb2
 
+from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as notification_pb
@@ -54,7 +56,34 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
         "assigned_staff_ids": list(client.assigned_staff_ids),
         "tags": list(client.tags),
         "profile": profile_json(client.profile),
+        "emails": [{"value": p.value, "label": p.label or "other", "primary": p.primary} for p in client.emails],
+        "phones": [{"value": p.value, "label": p.label or "other", "primary": p.primary} for p in client.phones],
+        "contact_persons": [
+            {"name": p.name, "role": p.role, "email": p.email or None, "phone": p.phone or None}
+            for p in client.contact_persons
+        ],
+        "custom_fields": {key: json_format.MessageToDict(value) for key, value in client.custom_fields.items()},
     }
+
+
+def contact_lists(body: CreateClientBody | UpdateClientBody) -> dict[str, Any]:
+    """The contact lists and custom values of a create or change body, as request fields (absent stay absent)."""
+    fields: dict[str, Any] = {}
+    for name in ("emails", "phones"):
+        items = getattr(body, name)
+        if items is not None:
+            fields[name] = record_pb.ContactPoints(items=[record_pb.ContactPoint(**p.model_dump()) for p in items])
+    if body.contact_persons is not None:
+        fields["contact_persons"] = record_pb.ContactPersons(
+            items=[record_pb.ContactPerson(**p.model_dump()) for p in body.contact_persons]
+        )
+    if body.custom_fields is not None:
+        fields["custom_fields"] = custom_values(body.custom_fields)
+    return fields
+
+
+def custom_values(values: dict[str, Any]) -> dict[str, struct_pb2.Value]:
+    return {key: json_format.ParseDict(value, struct_pb2.Value()) for key, value in values.items()}
 
 
 def profile_json(profile: client_pb.ClientProfile) -> dict[str, Any]:
@@ -129,6 +158,7 @@ async def create_client(request: web.Request, body: CreateClientBody, account: A
             request_id=key,
             profile=profile_message(body.profile) if body.profile else None,
             max_clients=account.max_clients,
+            **contact_lists(body),
         )
     )
     return client_json(client)
@@ -248,12 +278,15 @@ async def update_client(request: web.Request, body: UpdateClientBody, account: A
         nulls = sorted(name for name in given if given[name] is None)
         raise InvalidArgument([FieldViolation(name, "cannot be null; send an empty string to clear") for name in nulls])
     profile = given.pop("profile", None)
+    for name in ("emails", "phones", "contact_persons", "custom_fields"):
+        given.pop(name, None)
     client = await request.app[BACKENDS].clients.UpdateClient(
         client_pb.UpdateClientRequest(
             id=client_id_of(request),
             default_region=account.country,
             profile=profile_message(body.profile) if profile is not None and body.profile else None,
             **given,
+            **contact_lists(body),
         )
     )
     return client_json(client)

@@ -6,6 +6,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, ForeignKeyCo
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import registry, relationship
 
+from client_svc.domain.contact_details import ContactPerson, ContactPoint
 from client_svc.domain.model import Client, ClientTag, StaffAssignment
 from client_svc.domain.notes import Note, NoteRevision
 from client_svc.domain.statuses import ClientStatus
@@ -78,6 +79,34 @@ client_tags = Table(
     ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
 )
 
+client_contact_points = Table(
+    "client_contact_points",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("is_primary", Boolean, nullable=False),
+    Column("position", Integer, nullable=False),
+    ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
+)
+
+client_contact_persons = Table(
+    "client_contact_persons",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("email", Text),
+    Column("phone", Text),
+    ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
+)
+
 # Read-side only (groups change through set statements in SqlAlchemyGroupRepository).
 client_group_members = Table(
     "client_group_members",
@@ -114,6 +143,8 @@ client_note_revisions = Table(
 def start_mappers() -> None:
     map_aggregate(mapper_registry, StaffAssignment, client_staff_assignments)
     map_aggregate(mapper_registry, ClientTag, client_tags)
+    map_aggregate(mapper_registry, ContactPoint, client_contact_points)
+    map_aggregate(mapper_registry, ContactPerson, client_contact_persons)
     map_aggregate(
         mapper_registry,
         Client,
@@ -122,6 +153,8 @@ def start_mappers() -> None:
         properties={
             "assignments": relationship(StaffAssignment, lazy="selectin", cascade="all, delete-orphan"),
             "tag_rows": relationship(ClientTag, lazy="selectin", cascade="all, delete-orphan"),
+            "contact_points": relationship(ContactPoint, lazy="selectin", cascade="all, delete-orphan"),
+            "contact_persons": relationship(ContactPerson, lazy="selectin", cascade="all, delete-orphan"),
         },
     )
     map_aggregate(mapper_registry, ClientStatus, client_statuses)

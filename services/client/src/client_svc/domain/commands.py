@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from client_svc.domain.contact_details import ContactPersonInput, ContactPointInput
 from client_svc.domain.profile import ProfileInput
 
 
@@ -20,6 +21,10 @@ class CreateClient:
     profile: ProfileInput = field(default_factory=ProfileInput)
     # The plan's limit on live clients; 0: none.
     max_clients: int = 0
+    # None: only the single email / phone above.
+    emails: tuple[ContactPointInput, ...] | None = None
+    phones: tuple[ContactPointInput, ...] | None = None
+    contact_persons: tuple[ContactPersonInput, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,10 @@ class UpdateClient:
     phone: str | None = None
     default_region: str = ""
     profile: ProfileInput | None = None
+    # None leaves a list as it is; a list replaces it.
+    emails: tuple[ContactPointInput, ...] | None = None
+    phones: tuple[ContactPointInput, ...] | None = None
+    contact_persons: tuple[ContactPersonInput, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
 from client_svc import views
 from client_svc.domain import commands, duplicates
+from client_svc.domain.contact_details import ContactPersonInput, ContactPointInput
 from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
@@ -55,7 +57,49 @@ def client_message(row: Any, *, status_label: str | None = None) -> pb.Client:
         assigned_staff_ids=[str(s) for s in row.assigned_staff_ids or ()],
         tags=list(row.tags or ()),
         profile=_profile_message(row),
+        **_contact_messages(row),
     )
+
+
+def _contact_messages(row: Any) -> dict[str, Any]:
+    if isinstance(row, Client):
+        points = [
+            {"kind": p.kind, "value": p.value, "label": p.label, "primary": p.is_primary}
+            for p in sorted(row.contact_points, key=lambda p: (p.kind, p.position))
+        ]
+        persons = [vars(p.values) for p in sorted(row.contact_persons, key=lambda p: p.position)]
+    else:
+        points, persons = row.contact_points or [], row.contact_persons or []
+    return {
+        f"{kind}s": [
+            record_pb.ContactPoint(value=p["value"], label=p["label"], primary=p["primary"])
+            for p in points
+            if p["kind"] == kind
+        ]
+        for kind in ("email", "phone")
+    } | {
+        "contact_persons": [
+            record_pb.ContactPerson(name=p["name"], role=p["role"], email=p["email"] or "", phone=p["phone"] or "")
+            for p in persons
+        ]
+    }
+
+
+def _contact_inputs(request: Any) -> dict[str, Any]:
+    """The contact lists a create or update request carries (None where absent)."""
+    return {
+        "emails": tuple(ContactPointInput(p.value, p.label, p.primary) for p in request.emails.items)
+        if request.HasField("emails")
+        else None,
+        "phones": tuple(ContactPointInput(p.value, p.label, p.primary) for p in request.phones.items)
+        if request.HasField("phones")
+        else None,
+        "contact_persons": tuple(
+            ContactPersonInput(p.name, p.role, p.email, p.phone) for p in request.contact_persons.items
+        )
+        if request.HasField("contact_persons")
+        else None,
+    }
 
 
 def _profile_message(row: Any) -> pb.ClientProfile:
@@ -182,6 +226,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
                 request_id=request.request_id,
                 profile=_profile_input(request.profile),
                 max_clients=request.max_clients,
+                **_contact_inputs(request),
             ),
             self._uow_factory(),
         )
@@ -233,8 +278,8 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             # A client may change its own contact details (the gateway checks the business allows it).
             if call.principal.client_id != str(client_id):
                 raise NotFound("client not found")
-            if request.HasField("profile"):
-                raise PermissionDenied("clients cannot change their profile")
+            if request.HasField("profile") or request.HasField("contact_persons"):
+                raise PermissionDenied("clients cannot change their profile or contact persons")
         else:
             _require_staff()
         command = commands.UpdateClient(
@@ -246,6 +291,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             phone=_optional(request, "phone"),
             default_region=request.default_region,
             profile=_profile_input(request.profile) if request.HasField("profile") else None,
+            **_contact_inputs(request),
         )
         return await self._read(await handlers.update_client(command, self._uow_factory()))
 
