@@ -19,6 +19,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     card,
     client_statuses,
     clients,
+    custom_fields,
     groups,
     notes,
     operations,

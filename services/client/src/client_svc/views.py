@@ -75,6 +75,13 @@ _COLUMNS: tuple[Any, ...] = (
         "WHERE p.tenant_id = clients.tenant_id AND p.client_id = clients.id)",
         type_=JSON,
     ).label("contact_persons"),
+    literal_column(
+        "(SELECT coalesce(json_agg(json_build_object('key', f.key, 'value', v.value, "
+        "'portal', 'portal_profile' = ANY(f.forms) AND f.retired_at IS NULL)), '[]') "
+        "FROM client_custom_values v JOIN client_custom_fields f ON f.tenant_id = v.tenant_id AND f.id = v.field_id "
+        "WHERE v.tenant_id = clients.tenant_id AND v.client_id = clients.id)",
+        type_=JSON,
+    ).label("custom_values"),
 )
 # The status label rides along with every client read.
 _CLIENTS = clients.outerjoin(

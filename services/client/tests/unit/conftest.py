@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from client_svc.adapters.custom_field_repository import AbstractCustomFieldRepository
 from client_svc.adapters.repository import AbstractClientRepository, AbstractStatusRepository
+from client_svc.domain.custom_fields import CustomField, CustomFieldCatalogue
 from client_svc.domain.model import Client
 from client_svc.domain.statuses import ClientStatus, StatusCatalogue, ready_made_statuses
 from client_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, ClientUnitOfWork
@@ -43,6 +45,17 @@ class FakeStatusRepository(AbstractStatusRepository):
         """The catalogue already holds the list it appended to."""
 
 
+class FakeCustomFieldRepository(AbstractCustomFieldRepository):
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, list[CustomField]] = {}
+
+    async def catalogue(self, tenant_id: uuid.UUID) -> CustomFieldCatalogue:
+        return CustomFieldCatalogue(tenant_id, self.rows.setdefault(tenant_id, []))
+
+    def add(self, definition: CustomField) -> None:
+        """The catalogue already holds the list it appended to."""
+
+
 class FakeQuota:
     def __init__(self) -> None:
         self.live: dict[uuid.UUID, int] = {}
@@ -58,6 +71,7 @@ class FakeClientUnitOfWork(ClientUnitOfWork):
         self.clients = FakeClientRepository()
         self.statuses = FakeStatusRepository()
         self.quota = FakeQuota()
+        self.custom_fields = FakeCustomFieldRepository()
         self.repositories = (self.clients,)
         self.committed = False
         self.published: list[Any] = []

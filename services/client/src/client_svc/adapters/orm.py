@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, ForeignKeyConstraint, Integer, MetaData, Table, Text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import registry, relationship
 
 from client_svc.domain.contact_details import ContactPerson, ContactPoint
+from client_svc.domain.custom_fields import CustomField, CustomValue
 from client_svc.domain.model import Client, ClientTag, StaffAssignment
 from client_svc.domain.notes import Note, NoteRevision
 from client_svc.domain.statuses import ClientStatus
@@ -107,6 +108,32 @@ client_contact_persons = Table(
     ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
 )
 
+client_custom_fields = Table(
+    "client_custom_fields",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("key", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("options", ARRAY(Text), nullable=False),
+    Column("required", Boolean, nullable=False),
+    Column("forms", ARRAY(Text), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True)),
+)
+
+client_custom_values = Table(
+    "client_custom_values",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("field_id", UUID(as_uuid=True), primary_key=True),
+    Column("value", JSONB, nullable=False),
+    ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
+)
+
 # Read-side only (groups change through set statements in SqlAlchemyGroupRepository).
 client_group_members = Table(
     "client_group_members",
@@ -145,6 +172,8 @@ def start_mappers() -> None:
     map_aggregate(mapper_registry, ClientTag, client_tags)
     map_aggregate(mapper_registry, ContactPoint, client_contact_points)
     map_aggregate(mapper_registry, ContactPerson, client_contact_persons)
+    map_aggregate(mapper_registry, CustomValue, client_custom_values)
+    map_aggregate(mapper_registry, CustomField, client_custom_fields)
     map_aggregate(
         mapper_registry,
         Client,
@@ -155,6 +184,7 @@ def start_mappers() -> None:
             "tag_rows": relationship(ClientTag, lazy="selectin", cascade="all, delete-orphan"),
             "contact_points": relationship(ContactPoint, lazy="selectin", cascade="all, delete-orphan"),
             "contact_persons": relationship(ContactPerson, lazy="selectin", cascade="all, delete-orphan"),
+            "custom_values": relationship(CustomValue, lazy="selectin", cascade="all, delete-orphan"),
         },
     )
     map_aggregate(mapper_registry, ClientStatus, client_statuses)

@@ -22,6 +22,7 @@ from client_svc.domain.contact_details import (
     sync_points,
     with_primary,
 )
+from client_svc.domain.custom_fields import CustomFieldCatalogue, CustomValue, ValueChange, apply_values, read_values
 from client_svc.domain.profile import Address, Profile, read_profile
 from client_svc.domain.statuses import ClientStatus
 from platform_core.errors import FailedPrecondition, FieldViolation, InvalidArgument
@@ -117,6 +118,21 @@ class _Checked:
             self.violations.append(FieldViolation("contact_persons", "only a business client has contact persons"))
         return persons
 
+    def custom(
+        self,
+        catalogue: CustomFieldCatalogue | None,
+        cmd: commands.CreateClient | commands.UpdateClient,
+        region: str | None,
+        *,
+        creating: bool,
+    ) -> ValueChange:
+        if catalogue is None:
+            return ValueChange()
+        form = cmd.form or "staff"
+        return read_values(
+            catalogue, cmd.custom_fields, form=form, creating=creating, region=region, violations=self.violations
+        )
+
     def raise_if_any(self) -> None:
         if self.violations:
             raise InvalidArgument(self.violations)
@@ -156,13 +172,21 @@ class Client:
     opening_balance_currency: str | None = None
     contact_points: list[ContactPoint] = field(default_factory=list)
     contact_persons: list[ContactPerson] = field(default_factory=list)
+    custom_values: list[CustomValue] = field(default_factory=list)
     events: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
     def register(
-        cls, cmd: commands.CreateClient, *, client_id: uuid.UUID, now: datetime, status: ClientStatus | None = None
+        cls,
+        cmd: commands.CreateClient,
+        *,
+        client_id: uuid.UUID,
+        now: datetime,
+        status: ClientStatus | None = None,
+        custom_fields: CustomFieldCatalogue | None = None,
     ) -> Client:
-        """A new client from what staff typed."""
+        """A new client from what staff typed; with the tenant's custom fields, their values are checked
+        (required ones included) and stored."""
         check = _Checked()
         profile = read_profile(cmd.profile, today=now.date(), violations=check.violations)
         first_name = check.name(cmd.first_name, "first_name", required=profile.kind == "individual")
@@ -175,6 +199,7 @@ class Client:
         emails = check.point_list("email", cmd.emails, cmd.email, email, region, []) or []
         phones = check.point_list("phone", cmd.phones, cmd.phone, phone, region, []) or []
         persons = check.persons(cmd.contact_persons, region, profile.kind, existing=False) or []
+        values = check.custom(custom_fields, cmd, region, creating=True)
         check.raise_if_any()
         email = emails[0].value if emails else None
         phone = phones[0].value if phones else None
@@ -193,6 +218,7 @@ class Client:
         )
         client._apply_profile(profile)
         client._set_contacts(emails, phones, persons)
+        client._set_custom(values)
         client.events.append(
             events.ClientCreated(
                 tenant_id=client.tenant_id,
@@ -211,6 +237,11 @@ class Client:
             )
         )
         return client
+
+    def _set_custom(self, change: ValueChange) -> bool:
+        return apply_values(
+            self.custom_values, change, lambda field_id, value: CustomValue(self.tenant_id, self.id, field_id, value)
+        )
 
     def _contact_details(self) -> dict[str, Any]:
         return {
@@ -291,8 +322,11 @@ class Client:
     def _touch(self, now: datetime) -> None:
         self.updated_at = max(now, self.created_at)
 
-    def update(self, cmd: commands.UpdateClient, *, now: datetime) -> None:
-        """Apply the fields given; records ClientUpdated naming what changed (nothing changed, no event)."""
+    def update(
+        self, cmd: commands.UpdateClient, *, now: datetime, custom_fields: CustomFieldCatalogue | None = None
+    ) -> None:
+        """Apply the fields given; records ClientUpdated naming what changed (nothing changed, no event).
+        Custom field values need the tenant's ``custom_fields``."""
         self.require_live()
         check = _Checked()
         proposed: dict[str, Any] = {}
@@ -306,6 +340,7 @@ class Client:
         if cmd.last_name is not None:
             proposed["last_name"] = check.name(cmd.last_name, "last_name", required=False)
         phones_touched = cmd.phone is not None or cmd.phones is not None or cmd.contact_persons is not None
+        phones_touched = phones_touched or bool(cmd.custom_fields)
         region = check.region(cmd.default_region) if phones_touched else None
         email = check.email(cmd.email) if cmd.email is not None else None
         phone = check.phone(cmd.phone, region) if cmd.phone is not None else None
@@ -317,6 +352,7 @@ class Client:
             proposed["email"] = emails[0].value if emails else None
         if phones is not None:
             proposed["phone"] = phones[0].value if phones else None
+        values = check.custom(custom_fields if cmd.custom_fields else None, cmd, region, creating=False)
         check.raise_if_any()
 
         changed = tuple(name for name, value in proposed.items() if getattr(self, name) != value)
@@ -326,6 +362,8 @@ class Client:
         # A primary set through the single field reads as that field's change only.
         lists = self._set_contacts(emails, phones, persons)
         changed += tuple(n for n in lists if not (n[:-1] in changed and getattr(cmd, n) is None))
+        if self._set_custom(values):
+            changed += ("custom_fields",)
         if not changed:
             return
         for name in changed:

@@ -7,6 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from client_svc.adapters import event_mapping
+from client_svc.adapters.custom_field_repository import (
+    AbstractCustomFieldRepository,
+    SqlAlchemyCustomFieldRepository,
+)
 from client_svc.adapters.repository import (
     AbstractClientRepository,
     AbstractNoteRepository,
@@ -29,6 +33,7 @@ class ClientUnitOfWork(AbstractUnitOfWork):
     notes: AbstractNoteRepository
     groups: SqlAlchemyGroupRepository
     quota: SqlAlchemyClientQuota
+    custom_fields: AbstractCustomFieldRepository
 
 
 class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
@@ -41,6 +46,7 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         self.notes = SqlAlchemyNoteRepository(session)
         self.groups = SqlAlchemyGroupRepository(session)
         self.quota = SqlAlchemyClientQuota(session)
+        self.custom_fields = SqlAlchemyCustomFieldRepository(session)
         self.repositories = (self.clients, self.notes)
 
     async def _commit(self, events: list[object]) -> None:
@@ -55,6 +61,10 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
             # The schema is the last line of defence; its refusals become domain conflicts.
             if "client_statuses_live_label" in str(exc.orig):
                 raise Conflict("a status with this name already exists", reason="STATUS_LABEL_TAKEN") from exc
+            if "client_custom_fields_key" in str(exc.orig):
+                raise Conflict("a custom field with this key exists", reason="CUSTOM_FIELD_KEY_TAKEN") from exc
+            if "client_custom_fields_live_label" in str(exc.orig):
+                raise Conflict("a custom field with this label exists", reason="CUSTOM_FIELD_LABEL_TAKEN") from exc
             if "clients_request_id" in str(exc.orig):
                 raise Conflict("a client was already created with this request id", reason=DUPLICATE_REQUEST) from exc
             raise
