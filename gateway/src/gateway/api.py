@@ -40,6 +40,9 @@ class Operation:
     errors: tuple[int, ...] = ()
     description: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    # Raw bodies (files): the media type of a body the handler streams itself, and of a streamed response.
+    request_media: str = ""
+    response_media: str = ""
 
     @property
     def operation_id(self) -> str:
@@ -74,6 +77,8 @@ class Api:
         errors: tuple[int, ...] = (),
         description: str = "",
         headers: dict[str, str] | None = None,
+        request_media: str = "",
+        response_media: str = "",
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         def register(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             self.operations.append(
@@ -92,6 +97,8 @@ class Api:
                     errors,
                     description,
                     headers or {},
+                    request_media,
+                    response_media,
                 )
             )
             return handler

@@ -39,6 +39,7 @@ _ERROR_TEXT = {
     404: "No such record in this tenant (another tenant's record looks the same).",
     409: "Conflicts with the current state.",
     413: "Body too large.",
+    415: "The media type is not accepted.",
     422: "Invalid input; `errors` names every field.",
     429: "Too many attempts; see Retry-After.",
     503: "A backend service is unavailable.",
@@ -89,13 +90,23 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": schemas.ref(op.body, "validation")}},
         }
+    elif op.request_media:
+        document["requestBody"] = {
+            "required": True,
+            "content": {op.request_media: {"schema": {"type": "string", "format": "binary"}}},
+        }
     if op.auth == "public":
         document["security"] = []
     elif op.auth == "any":
         document["security"] = [{"staffBearer": []}, {"portalBearer": []}]
     else:
         document["security"] = [{f"{op.auth}Bearer": []}]
-    if op.response is not None:
+    if op.response_media:
+        document["responses"][str(op.status)] = {
+            "description": op.summary,
+            "content": {op.response_media: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    elif op.response is not None:
         document["responses"][str(op.status)] = {
             "description": op.summary,
             "content": {"application/json": {"schema": schemas.ref(op.response, "serialization")}},
@@ -108,7 +119,7 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     error_codes = set(op.errors)
-    if op.body is not None or op.query is not None:
+    if op.body is not None or op.query is not None or op.request_media:
         error_codes.add(422)
     if op.auth != "public":
         error_codes.update({401, 403})

@@ -6,7 +6,7 @@ from typing import Any
 
 from atrium.client.v1 import client_record_pb2, events_pb2
 from atrium.common.v1.events_pb2 import EventEnvelope
-from client_svc.domain import events
+from client_svc.domain import attachments, events
 from platform_core.messaging.envelope import build_envelope
 
 PRODUCER = "client"
@@ -56,6 +56,27 @@ def _payload(event: Any) -> Any:  # a generated message (the contracts are untyp
             )
         case events.ClientBookingUnblocked():
             return events_pb2.ClientBookingUnblocked(client_id=str(event.client_id))
+        case attachments.AttachmentAdded():
+            return events_pb2.ClientAttachmentAdded(
+                client_id=str(event.client_id),
+                attachment_id=str(event.attachment_id),
+                filename=event.filename,
+                content_type=event.content_type,
+                size_bytes=event.size_bytes,
+                shared_with_client=event.shared_with_client,
+            )
+        case attachments.AttachmentChanged():
+            return events_pb2.ClientAttachmentChanged(
+                client_id=str(event.client_id),
+                attachment_id=str(event.attachment_id),
+                filename=event.filename,
+                shared_with_client=event.shared_with_client,
+                changed_fields=list(event.changed_fields),
+            )
+        case attachments.AttachmentDeleted():
+            return events_pb2.ClientAttachmentDeleted(
+                client_id=str(event.client_id), attachment_id=str(event.attachment_id), filename=event.filename
+            )
     raise TypeError(f"no integration event for {type(event).__name__}")
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, ForeignKeyCo
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import registry, relationship
 
+from client_svc.domain.attachments import Attachment
 from client_svc.domain.contact_details import ContactPerson, ContactPoint
 from client_svc.domain.custom_fields import CustomField, CustomValue
 from client_svc.domain.model import Client, ClientTag, StaffAssignment
@@ -134,6 +135,23 @@ client_custom_values = Table(
     ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
 )
 
+client_attachments = Table(
+    "client_attachments",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("storage_key", Text, nullable=False),
+    Column("shared_with_client", Boolean, nullable=False),
+    Column("uploaded_by", Text, nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", DateTime(timezone=True)),
+)
+
 # Read-side only (groups change through set statements in SqlAlchemyGroupRepository).
 client_group_members = Table(
     "client_group_members",
@@ -174,6 +192,7 @@ def start_mappers() -> None:
     map_aggregate(mapper_registry, ContactPerson, client_contact_persons)
     map_aggregate(mapper_registry, CustomValue, client_custom_values)
     map_aggregate(mapper_registry, CustomField, client_custom_fields)
+    map_aggregate(mapper_registry, Attachment, client_attachments)
     map_aggregate(
         mapper_registry,
         Client,

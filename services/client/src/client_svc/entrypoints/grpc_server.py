@@ -14,7 +14,9 @@ from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
 from client_svc import views
+from client_svc.adapters.storage import AbstractBlobStorage
 from client_svc.domain import commands, duplicates
+from client_svc.domain.attachments import AttachmentPolicy
 from client_svc.domain.contact_details import ContactPersonInput, ContactPointInput
 from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
@@ -26,6 +28,7 @@ from client_svc.entrypoints.access import record_id as _record_id
 from client_svc.entrypoints.access import reference_id as _reference_id
 from client_svc.entrypoints.access import require_staff as _require_staff
 from client_svc.entrypoints.access import timestamp as _timestamp
+from client_svc.entrypoints.attachments_grpc import AttachmentServicer
 from client_svc.entrypoints.custom_fields_grpc import CustomFieldServicer
 from client_svc.service_layer import handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
@@ -193,10 +196,19 @@ def _optional(request: Any, field: str) -> str | None:
     return getattr(request, field) if request.HasField(field) else None
 
 
-class ClientServicer(CustomFieldServicer, pb_grpc.ClientServiceServicer):
-    def __init__(self, *, uow_factory: Callable[[], ClientUnitOfWork], engine: AsyncEngine) -> None:
+class ClientServicer(CustomFieldServicer, AttachmentServicer, pb_grpc.ClientServiceServicer):
+    def __init__(
+        self,
+        *,
+        uow_factory: Callable[[], ClientUnitOfWork],
+        engine: AsyncEngine,
+        storage: AbstractBlobStorage,
+        attachment_policy: AttachmentPolicy,
+    ) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
+        self._storage = storage
+        self._attachment_policy = attachment_policy
 
     async def CreateClient(self, request: pb.CreateClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         tenant_id = _require_staff()

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from client_svc.adapters import event_mapping
+from client_svc.adapters.attachment_repository import AbstractAttachmentRepository, SqlAlchemyAttachmentRepository
 from client_svc.adapters.custom_field_repository import (
     AbstractCustomFieldRepository,
     SqlAlchemyCustomFieldRepository,
@@ -34,6 +35,7 @@ class ClientUnitOfWork(AbstractUnitOfWork):
     groups: SqlAlchemyGroupRepository
     quota: SqlAlchemyClientQuota
     custom_fields: AbstractCustomFieldRepository
+    attachments: AbstractAttachmentRepository
 
 
 class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
@@ -47,7 +49,8 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         self.groups = SqlAlchemyGroupRepository(session)
         self.quota = SqlAlchemyClientQuota(session)
         self.custom_fields = SqlAlchemyCustomFieldRepository(session)
-        self.repositories = (self.clients, self.notes)
+        self.attachments = SqlAlchemyAttachmentRepository(session)
+        self.repositories = (self.clients, self.notes, self.attachments)
 
     async def _commit(self, events: list[object]) -> None:
         try:

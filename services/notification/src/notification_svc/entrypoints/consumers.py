@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atrium.client.v1 import events_pb2 as client_events
 from notification_svc.domain.model import (
     RecordActivity,
+    attachment_changed_summary,
+    attachment_summary,
     booking_blocked_summary,
     client_created_summary,
     client_updated_summary,
@@ -35,6 +37,18 @@ CLIENT_TIMELINE: dict[type[Message], tuple[str, Callable[[Any], str]]] = {
     client_events.ClientStatusChanged: (
         "client.status_changed",
         lambda p: status_changed_summary(p.from_label, p.to_label),
+    ),
+    client_events.ClientAttachmentAdded: (
+        "client.attachment_added",
+        lambda p: attachment_summary("added", p.filename, shared=p.shared_with_client),
+    ),
+    client_events.ClientAttachmentChanged: (
+        "client.attachment_changed",
+        lambda p: attachment_changed_summary(p.filename, list(p.changed_fields), shared=p.shared_with_client),
+    ),
+    client_events.ClientAttachmentDeleted: (
+        "client.attachment_deleted",
+        lambda p: attachment_summary("deleted", p.filename),
     ),
 }
 
