@@ -246,15 +246,27 @@ async def client_activity(request: web.Request, query: PageQuery, account: Accou
     response=PortalInvitationOut,
     status=201,
     errors=(409,),
-    description="Returns a one-time, expiring token; the client sets a password with it.",
+    description="Emails the client a one-time, expiring link to set a password (PortalInvitationIssued, delivered "
+    "by the notification service); the token is also returned.",
 )
 async def invite_to_portal(request: web.Request, body: PortalInvitationBody, account: Account) -> PortalInvitationOut:
-    client = await request.app[BACKENDS].clients.GetClient(client_pb.GetClientRequest(id=client_id_of(request)))
+    backends = request.app[BACKENDS]
+    client = await backends.clients.GetClient(client_pb.GetClientRequest(id=client_id_of(request)))
     email = body.email or client.email.lower()
     if not email:
         raise InvalidArgument.single("email", "the client has no email address; give one")
     invitation = await request.app[IDENTITY].invite_to_portal(account, client_id=parse_uuid(client.id), email=email)  # type: ignore[arg-type]
     accept_url = f"{request.app[SETTINGS].base_url()}/portal/accept-invitation#token={invitation.token}"
+    # Recorded by the client service, whose outbox carries the event the invitation email is sent from.
+    recorded = record_pb.RecordPortalInvitationRequest(
+        invitation_id=str(invitation.id),
+        client_id=client.id,
+        email=invitation.email,
+        accept_url=accept_url,
+        business_name=invitation.business_name,
+    )
+    recorded.expires_at.FromDatetime(invitation.expires_at)
+    await backends.clients.RecordPortalInvitation(recorded)
     return PortalInvitationOut(
         email=invitation.email, token=invitation.token, accept_url=accept_url, expires_at=invitation.expires_at
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from atrium.client.v1 import client_record_pb2, events_pb2
 from atrium.common.v1.events_pb2 import EventEnvelope
-from client_svc.domain import attachments, events
+from client_svc.domain import attachments, events, portal
 from platform_core.messaging.envelope import build_envelope
 
 PRODUCER = "client"
@@ -73,6 +73,22 @@ def _payload(event: Any) -> Any:  # a generated message (the contracts are untyp
                 shared_with_client=event.shared_with_client,
                 changed_fields=list(event.changed_fields),
             )
+        case portal.PortalInvitationIssued():
+            issued = events_pb2.PortalInvitationIssued(
+                client_id=str(event.client_id),
+                invitation_id=str(event.invitation_id),
+                email=event.email,
+                accept_url=event.accept_url,
+                business_name=event.business_name,
+                client_first_name=event.client_first_name,
+                client_last_name=event.client_last_name,
+            )
+            issued.expires_at.FromDatetime(event.expires_at)
+            return issued
+        case portal.PortalAccessChanged(enabled=True):
+            return events_pb2.PortalAccessGranted(client_id=str(event.client_id))
+        case portal.PortalAccessChanged(enabled=False):
+            return events_pb2.PortalAccessRevoked(client_id=str(event.client_id))
         case attachments.AttachmentDeleted():
             return events_pb2.ClientAttachmentDeleted(
                 client_id=str(event.client_id), attachment_id=str(event.attachment_id), filename=event.filename

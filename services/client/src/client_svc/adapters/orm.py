@@ -11,6 +11,7 @@ from client_svc.domain.contact_details import ContactPerson, ContactPoint
 from client_svc.domain.custom_fields import CustomField, CustomValue
 from client_svc.domain.model import Client, ClientTag, StaffAssignment
 from client_svc.domain.notes import Note, NoteRevision
+from client_svc.domain.portal import PortalRecord
 from client_svc.domain.statuses import ClientStatus
 from platform_core.orm import map_aggregate
 
@@ -152,6 +153,18 @@ client_attachments = Table(
     Column("deleted_at", DateTime(timezone=True)),
 )
 
+client_portal_log = Table(
+    "client_portal_log",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("email", Text),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
 # Read-side only (groups change through set statements in SqlAlchemyGroupRepository).
 client_group_members = Table(
     "client_group_members",
@@ -193,6 +206,7 @@ def start_mappers() -> None:
     map_aggregate(mapper_registry, CustomValue, client_custom_values)
     map_aggregate(mapper_registry, CustomField, client_custom_fields)
     map_aggregate(mapper_registry, Attachment, client_attachments)
+    map_aggregate(mapper_registry, PortalRecord, client_portal_log)
     map_aggregate(
         mapper_registry,
         Client,

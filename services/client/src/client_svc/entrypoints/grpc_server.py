@@ -30,6 +30,7 @@ from client_svc.entrypoints.access import require_staff as _require_staff
 from client_svc.entrypoints.access import timestamp as _timestamp
 from client_svc.entrypoints.attachments_grpc import AttachmentServicer
 from client_svc.entrypoints.custom_fields_grpc import CustomFieldServicer
+from client_svc.entrypoints.portal_grpc import PortalServicer
 from client_svc.service_layer import handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.errors import NotFound, PermissionDenied
@@ -196,7 +197,7 @@ def _optional(request: Any, field: str) -> str | None:
     return getattr(request, field) if request.HasField(field) else None
 
 
-class ClientServicer(CustomFieldServicer, AttachmentServicer, pb_grpc.ClientServiceServicer):
+class ClientServicer(CustomFieldServicer, AttachmentServicer, PortalServicer, pb_grpc.ClientServiceServicer):
     def __init__(
         self,
         *,

@@ -12,6 +12,7 @@ from client_svc.adapters.custom_field_repository import (
     AbstractCustomFieldRepository,
     SqlAlchemyCustomFieldRepository,
 )
+from client_svc.adapters.portal_repository import AbstractPortalRepository, SqlAlchemyPortalRepository
 from client_svc.adapters.repository import (
     AbstractClientRepository,
     AbstractNoteRepository,
@@ -26,6 +27,7 @@ from platform_core.errors import Conflict
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
 DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
+PORTAL_RECORDED = "PORTAL_RECORDED"
 
 
 class ClientUnitOfWork(AbstractUnitOfWork):
@@ -36,6 +38,7 @@ class ClientUnitOfWork(AbstractUnitOfWork):
     quota: SqlAlchemyClientQuota
     custom_fields: AbstractCustomFieldRepository
     attachments: AbstractAttachmentRepository
+    portal: AbstractPortalRepository
 
 
 class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
@@ -50,7 +53,8 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         self.quota = SqlAlchemyClientQuota(session)
         self.custom_fields = SqlAlchemyCustomFieldRepository(session)
         self.attachments = SqlAlchemyAttachmentRepository(session)
-        self.repositories = (self.clients, self.notes, self.attachments)
+        self.portal = SqlAlchemyPortalRepository(session)
+        self.repositories = (self.clients, self.notes, self.attachments, self.portal)
 
     async def _commit(self, events: list[object]) -> None:
         try:
@@ -68,6 +72,8 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
                 raise Conflict("a custom field with this key exists", reason="CUSTOM_FIELD_KEY_TAKEN") from exc
             if "client_custom_fields_live_label" in str(exc.orig):
                 raise Conflict("a custom field with this label exists", reason="CUSTOM_FIELD_LABEL_TAKEN") from exc
+            if "client_portal_log_pkey" in str(exc.orig):
+                raise Conflict("this portal change was recorded already", reason=PORTAL_RECORDED) from exc
             if "clients_request_id" in str(exc.orig):
                 raise Conflict("a client was already created with this request id", reason=DUPLICATE_REQUEST) from exc
             raise
