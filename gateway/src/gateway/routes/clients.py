@@ -62,8 +62,16 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
             {"name": p.name, "role": p.role, "email": p.email or None, "phone": p.phone or None}
             for p in client.contact_persons
         ],
-        "custom_fields": {key: json_format.MessageToDict(value) for key, value in client.custom_fields.items()},
+        "custom_fields": {key: json_value(value) for key, value in client.custom_fields.items()},
     }
+
+
+def json_value(value: struct_pb2.Value) -> Any:
+    """A protobuf Value as JSON, whole numbers as integers (protobuf carries every number as a double)."""
+    plain = json_format.MessageToDict(value)
+    if isinstance(plain, float) and plain.is_integer():
+        return int(plain)
+    return plain
 
 
 def contact_lists(body: CreateClientBody | UpdateClientBody) -> dict[str, Any]:
