@@ -226,6 +226,21 @@ async def test_a_portal_invitation_is_emailed_and_opens_the_portal_with_shared_d
     assert me["custom_fields"] == {"allergies": "none"}
     _, form, _ = await api.call("GET", "/api/v1/portal/custom-fields", token=portal)
     assert [f["key"] for f in form["items"]] == ["allergies"]
+    # With the business's leave, the client edits the fields of its profile form, and only those.
+    await api.call(
+        "PUT",
+        "/api/v1/portal-settings",
+        token=token,
+        json={"view_appointments": True, "view_invoices": True, "view_documents": True, "edit_profile": True},
+    )
+    status, me, _ = await api.call(
+        "PATCH", "/api/v1/portal/me", token=portal, json={"custom_fields": {"allergies": "nuts"}}
+    )
+    assert (status, me["custom_fields"]) == (200, {"allergies": "nuts"})
+    status, body, _ = await api.call(
+        "PATCH", "/api/v1/portal/me", token=portal, json={"custom_fields": {"internal": "x"}}
+    )
+    assert (status, [e["field"] for e in body["errors"]]) == (422, ["custom_fields.internal"])
     _, documents, _ = await api.call("GET", "/api/v1/portal/attachments", token=portal)
     assert [a["id"] for a in documents["items"]] == [shared["id"]]
     status, body, _ = await download(api, portal, f"/api/v1/portal/attachments/{shared['id']}/content")
