@@ -154,3 +154,23 @@ def test_the_portal_sees_only_its_own_shared_live_attachments() -> None:
     assert not file.visible_to(portal_client_id=str(uuid.uuid4()))
     file.delete(now=NOW)
     assert not file.visible_to(portal_client_id=own) and not file.visible_to(portal_client_id=None)
+
+
+def test_settings_give_the_policy_and_s3_needs_a_bucket() -> None:
+    from pydantic import ValidationError
+
+    from client_svc.bootstrap import blob_storage
+    from client_svc.config import ClientSettings
+
+    db = "postgresql://u:p@localhost/c"
+    settings = ClientSettings(
+        client_database_url=db, attachment_max_bytes=5, attachment_content_types=" Application/PDF , image/png,"
+    )
+    assert settings.attachment_policy() == AttachmentPolicy(5, frozenset({"application/pdf", "image/png"}))
+    with pytest.raises(ValidationError):
+        ClientSettings(client_database_url=db, blob_storage="s3")
+    s3 = ClientSettings(
+        client_database_url=db, blob_storage="s3", s3_bucket="files", s3_endpoint_url="http://minio:9000"
+    )
+    assert type(blob_storage(s3)).__name__ == "S3BlobStorage"
+    assert type(blob_storage(settings)).__name__ == "FilesystemBlobStorage"

@@ -127,6 +127,8 @@ class _Checked:
         creating: bool,
     ) -> ValueChange:
         if catalogue is None:
+            if cmd.custom_fields:
+                raise ValueError("custom field values are checked against the tenant's custom fields; pass them")
             return ValueChange()
         form = cmd.form or "staff"
         return read_values(
@@ -352,7 +354,7 @@ class Client:
             proposed["email"] = emails[0].value if emails else None
         if phones is not None:
             proposed["phone"] = phones[0].value if phones else None
-        values = check.custom(custom_fields if cmd.custom_fields else None, cmd, region, creating=False)
+        values = check.custom(custom_fields, cmd, region, creating=False) if cmd.custom_fields else ValueChange()
         check.raise_if_any()
 
         changed = tuple(name for name, value in proposed.items() if getattr(self, name) != value)
