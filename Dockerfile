@@ -47,6 +47,9 @@ RUN python -m compileall -q libs "${UNIT}" \
  && printf '#!/bin/sh\nexec /opt/venv/bin/python -m %s "$@"\n' "$module" > /usr/local/bin/atrium-unit \
  && chmod 0755 /usr/local/bin/atrium-unit
 
+# The one writable data directory (filesystem blob storage of the client service, on a volume).
+RUN mkdir -p /var/lib/atrium/blobs && chown 10001:10001 /var/lib/atrium/blobs
+
 # Run from the unit's directory, where its alembic.ini and migrations/ live.
 WORKDIR /app/${UNIT}
 USER 10001:10001

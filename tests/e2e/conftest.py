@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,12 @@ from platform_core import devstack
 from platform_core.testing.infra import TestInfra
 from platform_core.testing.plugin import wait_until
 
+from .mailbox import Mailbox
 from .otlp import SpanCollector
 
 JWT_SECRET = secrets.token_urlsafe(48)
 LOGIN_MAX_FAILURES = 3
+E2E_ATTACHMENT_MAX_BYTES = 256 * 1024
 
 
 @dataclass
@@ -154,7 +156,15 @@ async def wait_ready(session: aiohttp.ClientSession, base_url: str, processes: d
 
 
 @pytest.fixture(scope="session")
-async def stack(infra: TestInfra, span_collector: SpanCollector) -> AsyncIterator[Stack]:
+def mailbox() -> Iterator[Mailbox]:
+    mailbox = Mailbox()
+    mailbox.controller.start()
+    yield mailbox
+    mailbox.controller.stop()
+
+
+@pytest.fixture(scope="session")
+async def stack(infra: TestInfra, span_collector: SpanCollector, mailbox: Mailbox) -> AsyncIterator[Stack]:
     env = (
         dict(os.environ)
         | infra.env()
@@ -169,6 +179,10 @@ async def stack(infra: TestInfra, span_collector: SpanCollector) -> AsyncIterato
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{span_collector.port}",
             "OTEL_EXPORTER_OTLP_INSECURE": "true",
             "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "ATRIUM_SMTP_HOST": "127.0.0.1",
+            "ATRIUM_SMTP_PORT": str(mailbox.controller.port),
+            "ATRIUM_BLOB_DIR": str(infra.tmp_dir / "e2e-blobs"),
+            "ATRIUM_ATTACHMENT_MAX_BYTES": str(E2E_ATTACHMENT_MAX_BYTES),
         }
     )
     plan = devstack.plan(

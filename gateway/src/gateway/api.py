@@ -45,6 +45,8 @@ class Operation:
     # Media types the handler answers with besides JSON (it returns a web.Response for them), e.g. text/csv;
     # an operation without a response model answers only with these.
     produces: tuple[str, ...] = ()
+    # A raw request body (a file) of this media type, which the handler streams itself.
+    request_media: str = ""
 
     @property
     def operation_id(self) -> str:
@@ -85,6 +87,7 @@ class Api:
         description: str = "",
         headers: dict[str, str] | None = None,
         produces: tuple[str, ...] = (),
+        request_media: str = "",
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         def register(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             self.operations.append(
@@ -104,6 +107,7 @@ class Api:
                     description,
                     headers or {},
                     produces,
+                    request_media,
                 )
             )
             return handler

@@ -15,11 +15,13 @@ from gateway.identity.service import IdentityService, ThrottlePolicy
 from gateway.identity.tokens import AccessTokens, InvalidToken
 from gateway.problems import problem_middleware
 from gateway.routes import (  # noqa: F401 - importing a route module registers its routes
+    attachments,
     auth,
     calendar_feeds,
     card,
     client_statuses,
     clients,
+    custom_fields,
     groups,
     notes,
     operations,

@@ -39,6 +39,7 @@ _ERROR_TEXT = {
     404: "No such record in this tenant (another tenant's record looks the same).",
     409: "Conflicts with the current state.",
     413: "Body too large.",
+    415: "The media type is not accepted.",
     422: "Invalid input; `errors` names every field.",
     429: "Too many attempts; see Retry-After.",
     503: "A backend service is unavailable.",
@@ -89,6 +90,11 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": schemas.ref(op.body, "validation")}},
         }
+    elif op.request_media:
+        document["requestBody"] = {
+            "required": True,
+            "content": {op.request_media: {"schema": {"type": "string", "format": "binary"}}},
+        }
     if op.auth == "public":
         document["security"] = []
     elif op.auth == "any":
@@ -100,7 +106,8 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         if op.response is not None:
             content["application/json"] = {"schema": schemas.ref(op.response, "serialization")}
         for media_type in op.produces:
-            content[media_type] = {"schema": {"type": "string"}}
+            binary = not media_type.startswith("text/")
+            content[media_type] = {"schema": {"type": "string", **({"format": "binary"} if binary else {})}}
         document["responses"][str(op.status)] = {"description": op.summary, "content": content}
     elif op.status == 204:
         document["responses"]["204"] = {"description": op.summary}
@@ -110,7 +117,7 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     error_codes = set(op.errors)
-    if op.body is not None or op.query is not None:
+    if op.body is not None or op.query is not None or op.request_media:
         error_codes.add(422)
     if op.auth != "public":
         error_codes.update({401, 403})

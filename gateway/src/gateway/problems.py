@@ -38,6 +38,9 @@ _HTTP_FOR_GRPC = {
     grpc.StatusCode.UNIMPLEMENTED: 501,
 }
 
+# Reasons that have an HTTP status of their own (the gRPC code alone does not say).
+_HTTP_FOR_REASON = {"ATTACHMENT_TOO_LARGE": 413, "UNSUPPORTED_MEDIA_TYPE": 415}
+
 _TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -57,7 +60,7 @@ _TITLES = {
 }
 
 # Codes whose message is safe and useful to show a caller.
-_DETAILED = {401, 403, 404, 409, 422, 429}
+_DETAILED = {401, 403, 404, 409, 413, 415, 422, 429}
 
 
 def problem(
@@ -84,7 +87,7 @@ def problem(
 
 
 def http_status_for_domain_error(error: errors.DomainError) -> int:
-    return _HTTP_FOR_GRPC.get(status_code_for(error), 500)
+    return _HTTP_FOR_REASON.get(error.reason) or _HTTP_FOR_GRPC.get(status_code_for(error), 500)
 
 
 def _from_domain_error(request: web.Request, error: errors.DomainError) -> web.Response:
@@ -101,7 +104,7 @@ def _from_domain_error(request: web.Request, error: errors.DomainError) -> web.R
 
 def _from_rpc_error(request: web.Request, exc: grpc.aio.AioRpcError) -> web.Response:
     remote = from_rpc_error(exc)
-    status = _HTTP_FOR_GRPC.get(remote.code, 500)
+    status = _HTTP_FOR_REASON.get(remote.reason) or _HTTP_FOR_GRPC.get(remote.code, 500)
     if status == 500:
         log.error("backend call failed: %s %s", remote.code.name, remote.message)
     detail = remote.message if status in _DETAILED else ""

@@ -177,6 +177,45 @@ class ProfileOut(Out):
     opening_balance: MoneyOut | None
 
 
+ContactLabel = Literal["mobile", "work", "home", "other"]
+
+
+class ContactPointIn(Body):
+    value: Annotated[str, StringConstraints(min_length=1, max_length=254)] = Field(
+        description="An email, or a phone number in any format (national numbers in the business's country)."
+    )
+    label: ContactLabel = "other"
+    primary: bool = Field(default=False, description="One per kind; the first is primary when none is marked.")
+
+
+class ContactPointOut(Out):
+    value: str = Field(description="Normalized email, or E.164 phone.")
+    label: ContactLabel
+    primary: bool
+
+
+class ContactPersonIn(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    role: Annotated[str, StringConstraints(max_length=100)] = ""
+    email: Annotated[str, StringConstraints(max_length=254)] = ""
+    phone: Annotated[str, StringConstraints(max_length=40)] = ""
+
+
+class ContactPersonOut(Out):
+    name: str
+    role: str
+    email: str | None
+    phone: str | None = Field(description="E.164")
+
+
+ContactPoints = Annotated[list[ContactPointIn], Field(max_length=10)]
+ContactPersons = Annotated[list[ContactPersonIn], Field(max_length=20)]
+CustomValues = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=50)], Any],
+    Field(max_length=200, description="Custom field values by field key; null clears a value (on change)."),
+]
+
+
 class CreateClientBody(Body):
     first_name: Name
     last_name: Name = ""
@@ -185,6 +224,10 @@ class CreateClientBody(Body):
         default="", description="Any format; national numbers are read in the business's country."
     )
     profile: ProfileIn | None = Field(default=None, description="For a business, first_name may be empty.")
+    emails: ContactPoints | None = Field(default=None, description="Several emails; `email` is then the primary.")
+    phones: ContactPoints | None = Field(default=None, description="Several phones; `phone` is then the primary.")
+    contact_persons: ContactPersons | None = Field(default=None, description="Business clients only.")
+    custom_fields: CustomValues | None = None
 
 
 class UpdateClientBody(Body):
@@ -195,6 +238,10 @@ class UpdateClientBody(Body):
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
     profile: ProfileIn | None = Field(default=None, description="Replaces the whole profile when given.")
+    emails: ContactPoints | None = Field(default=None, description="Replaces every email (then leave out `email`).")
+    phones: ContactPoints | None = Field(default=None, description="Replaces every phone (then leave out `phone`).")
+    contact_persons: ContactPersons | None = Field(default=None, description="Replaces the contact persons.")
+    custom_fields: CustomValues | None = Field(default=None, description="Only the keys given change.")
 
 
 class OnlineBookingBlockBody(Body):
@@ -218,6 +265,10 @@ class ClientOut(Out):
     assigned_staff_ids: list[str] = Field(description="Staff users assigned to this client.")
     tags: list[str]
     profile: ProfileOut
+    emails: list[ContactPointOut] = Field(description="Every email, the primary (also `email`) first.")
+    phones: list[ContactPointOut] = Field(description="Every phone, the primary (also `phone`) first.")
+    contact_persons: list[ContactPersonOut]
+    custom_fields: dict[str, Any] = Field(description="Custom field values by field key.")
 
 
 class ClientTagsBody(Body):
@@ -424,6 +475,9 @@ class PortalProfileBody(Body):
     last_name: Name | None = None
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    custom_fields: CustomValues | None = Field(
+        default=None, description="Values of the custom fields collected on the portal profile form."
+    )
 
 
 class DuplicatesQuery(Body):

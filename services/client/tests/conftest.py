@@ -12,11 +12,19 @@ from platform_core.testing.infra import TestInfra
 from platform_core.testing.plugin import serving_channel, unit_settings
 
 UNIT_DIR = Path(__file__).resolve().parents[1]
+# Small, so the limit is cheap to exceed; above the bytes sniffed, so large uploads stream past the sniffing.
+ATTACHMENT_MAX_BYTES = 64 * 1024
 
 
 @pytest.fixture(scope="session")
 def client_settings(infra: TestInfra) -> ClientSettings:
-    settings = unit_settings(ClientSettings, infra, grpc_listen="127.0.0.1:0")
+    settings = unit_settings(
+        ClientSettings,
+        infra,
+        grpc_listen="127.0.0.1:0",
+        blob_dir=str(infra.tmp_dir / "client-blobs"),
+        attachment_max_bytes=ATTACHMENT_MAX_BYTES,
+    )
     assert isinstance(settings, ClientSettings)
     return settings
 

@@ -57,6 +57,8 @@ class Invitation:
     token: str
     email: str
     expires_at: datetime
+    id: uuid.UUID | None = None
+    business_name: str = ""
 
 
 class IdentityService:
@@ -374,13 +376,15 @@ class IdentityService:
             )
             if taken is not None:
                 raise Conflict("another client's portal account uses this email", reason="EMAIL_TAKEN")
+            invitation_id = new_id()
+            business_name = await conn.scalar(text("SELECT name FROM tenants WHERE id = :t"), {"t": actor.tenant_id})
             await conn.execute(
                 text(
                     "INSERT INTO portal_invitations (id, tenant_id, client_id, email, token_hash, invited_by, "
                     "expires_at) VALUES (:id, :t, :c, :e, :h, :by, :exp)"
                 ),
                 {
-                    "id": new_id(),
+                    "id": invitation_id,
                     "t": actor.tenant_id,
                     "c": client_id,
                     "e": email,
@@ -389,7 +393,7 @@ class IdentityService:
                     "exp": expires_at,
                 },
             )
-        return Invitation(token, email, expires_at)
+        return Invitation(token, email, expires_at, invitation_id, business_name or "")
 
     async def accept_invitation(self, token: str, password: str) -> TokenPair:
         """Set the password chosen by the client; the invitation works once."""

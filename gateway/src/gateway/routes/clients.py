@@ -6,7 +6,9 @@ import asyncio
 from typing import Any
 
 from aiohttp import web
+from google.protobuf import json_format, struct_pb2
 
+from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as notification_pb
@@ -54,7 +56,42 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
         "assigned_staff_ids": list(client.assigned_staff_ids),
         "tags": list(client.tags),
         "profile": profile_json(client.profile),
+        "emails": [{"value": p.value, "label": p.label or "other", "primary": p.primary} for p in client.emails],
+        "phones": [{"value": p.value, "label": p.label or "other", "primary": p.primary} for p in client.phones],
+        "contact_persons": [
+            {"name": p.name, "role": p.role, "email": p.email or None, "phone": p.phone or None}
+            for p in client.contact_persons
+        ],
+        "custom_fields": {key: json_value(value) for key, value in client.custom_fields.items()},
     }
+
+
+def json_value(value: struct_pb2.Value) -> Any:
+    """A protobuf Value as JSON, whole numbers as integers (protobuf carries every number as a double)."""
+    plain = json_format.MessageToDict(value)
+    if isinstance(plain, float) and plain.is_integer():
+        return int(plain)
+    return plain
+
+
+def contact_lists(body: CreateClientBody | UpdateClientBody) -> dict[str, Any]:
+    """The contact lists and custom values of a create or change body, as request fields (absent stay absent)."""
+    fields: dict[str, Any] = {}
+    for name in ("emails", "phones"):
+        items = getattr(body, name)
+        if items is not None:
+            fields[name] = record_pb.ContactPoints(items=[record_pb.ContactPoint(**p.model_dump()) for p in items])
+    if body.contact_persons is not None:
+        fields["contact_persons"] = record_pb.ContactPersons(
+            items=[record_pb.ContactPerson(**p.model_dump()) for p in body.contact_persons]
+        )
+    if body.custom_fields is not None:
+        fields["custom_fields"] = custom_values(body.custom_fields)
+    return fields
+
+
+def custom_values(values: dict[str, Any]) -> dict[str, struct_pb2.Value]:
+    return {key: json_format.ParseDict(value, struct_pb2.Value()) for key, value in values.items()}
 
 
 def profile_json(profile: client_pb.ClientProfile) -> dict[str, Any]:
@@ -129,6 +166,7 @@ async def create_client(request: web.Request, body: CreateClientBody, account: A
             request_id=key,
             profile=profile_message(body.profile) if body.profile else None,
             max_clients=account.max_clients,
+            **contact_lists(body),
         )
     )
     return client_json(client)
@@ -216,15 +254,27 @@ async def client_activity(request: web.Request, query: PageQuery, account: Accou
     response=PortalInvitationOut,
     status=201,
     errors=(409,),
-    description="Returns a one-time, expiring token; the client sets a password with it.",
+    description="Emails the client a one-time, expiring link to set a password (PortalInvitationIssued, delivered "
+    "by the notification service); the token is also returned.",
 )
 async def invite_to_portal(request: web.Request, body: PortalInvitationBody, account: Account) -> PortalInvitationOut:
-    client = await request.app[BACKENDS].clients.GetClient(client_pb.GetClientRequest(id=client_id_of(request)))
+    backends = request.app[BACKENDS]
+    client = await backends.clients.GetClient(client_pb.GetClientRequest(id=client_id_of(request)))
     email = body.email or client.email.lower()
     if not email:
         raise InvalidArgument.single("email", "the client has no email address; give one")
     invitation = await request.app[IDENTITY].invite_to_portal(account, client_id=parse_uuid(client.id), email=email)  # type: ignore[arg-type]
     accept_url = f"{request.app[SETTINGS].base_url()}/portal/accept-invitation#token={invitation.token}"
+    # Recorded by the client service, whose outbox carries the event the invitation email is sent from.
+    recorded = record_pb.RecordPortalInvitationRequest(
+        invitation_id=str(invitation.id),
+        client_id=client.id,
+        email=invitation.email,
+        accept_url=accept_url,
+        business_name=invitation.business_name,
+    )
+    recorded.expires_at.FromDatetime(invitation.expires_at)
+    await backends.clients.RecordPortalInvitation(recorded)
     return PortalInvitationOut(
         email=invitation.email, token=invitation.token, accept_url=accept_url, expires_at=invitation.expires_at
     )
@@ -248,12 +298,15 @@ async def update_client(request: web.Request, body: UpdateClientBody, account: A
         nulls = sorted(name for name in given if given[name] is None)
         raise InvalidArgument([FieldViolation(name, "cannot be null; send an empty string to clear") for name in nulls])
     profile = given.pop("profile", None)
+    for name in ("emails", "phones", "contact_persons", "custom_fields"):
+        given.pop(name, None)
     client = await request.app[BACKENDS].clients.UpdateClient(
         client_pb.UpdateClientRequest(
             id=client_id_of(request),
             default_region=account.country,
             profile=profile_message(body.profile) if profile is not None and body.profile else None,
             **given,
+            **contact_lists(body),
         )
     )
     return client_json(client)

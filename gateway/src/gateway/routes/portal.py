@@ -12,7 +12,7 @@ from gateway.dependencies import BACKENDS, IDENTITY, PORTAL_ACCESS
 from gateway.identity.model import Account
 from gateway.identity.portal_access import ClientAccess
 from gateway.routes.auth import tokens_out
-from gateway.routes.clients import client_json
+from gateway.routes.clients import client_json, custom_values
 from gateway.routes.registry import api
 from gateway.schemas import AcceptInvitationBody, ClientOut, PermissionsOut, PortalProfileBody, Tokens
 from platform_core.errors import FieldViolation, InvalidArgument, PermissionDenied
@@ -86,7 +86,13 @@ async def portal_update_me(request: web.Request, body: PortalProfileBody, accoun
         raise InvalidArgument([FieldViolation(name, "cannot be null; send an empty string to clear") for name in nulls])
     if not given:
         raise InvalidArgument.single("body", "give at least one field to change")
+    values = given.pop("custom_fields", None)
     client = await request.app[BACKENDS].clients.UpdateClient(
-        client_pb.UpdateClientRequest(id=str(account.client_id), default_region=account.country, **given)
+        client_pb.UpdateClientRequest(
+            id=str(account.client_id),
+            default_region=account.country,
+            custom_fields=custom_values(values) if values else None,
+            **given,
+        )
     )
     return client_json(client)

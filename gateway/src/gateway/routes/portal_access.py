@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as client_pb
 from gateway.dependencies import BACKENDS, PORTAL_ACCESS
 from gateway.identity.model import Account
@@ -15,6 +16,7 @@ from gateway.identity.portal_access import ClientAccess, Permissions
 from gateway.routes.clients import client_id_of
 from gateway.routes.registry import api
 from gateway.schemas import ClientPortalAccessBody, ClientPortalAccessOut, PermissionsBody, PermissionsOut
+from platform_core.ids import new_id
 
 
 def access_json(access: ClientAccess) -> dict[str, Any]:
@@ -76,7 +78,16 @@ async def set_client_portal_access(
     request: web.Request, body: ClientPortalAccessBody, account: Account
 ) -> dict[str, Any]:
     client_id = await _client_uuid(request)
-    access = await request.app[PORTAL_ACCESS].set_client_access(
+    store = request.app[PORTAL_ACCESS]
+    before = await store.client_access(account.tenant_id, client_id)
+    access = await store.set_client_access(
         account.tenant_id, client_id, enabled=body.enabled, overrides=body.permissions.model_dump()
     )
+    if access.enabled != before.enabled:
+        # PortalAccessGranted / PortalAccessRevoked leave through the client service's outbox (timeline).
+        await request.app[BACKENDS].clients.RecordPortalAccessChange(
+            record_pb.RecordPortalAccessChangeRequest(
+                change_id=str(new_id()), client_id=str(client_id), enabled=access.enabled
+            )
+        )
     return access_json(access)

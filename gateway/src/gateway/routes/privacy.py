@@ -10,11 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
+from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as notification_pb
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
+from gateway.routes.attachments import attachment_json
 from gateway.routes.clients import activity_json, client_id_of, client_json
 from gateway.routes.notes import note_json
 from gateway.routes.registry import api
@@ -40,7 +42,8 @@ async def _pages(fetch: Callable[[str], Awaitable[Any]], items: Callable[[Any], 
     summary="Export everything held about a client (portable JSON)",
     tag="privacy",
     roles=("owner", "admin"),
-    description="The client record, every note with its full history, and the whole activity timeline. "
+    description="The client record (contact details and custom fields included), every note with its full history, "
+    "the attachments' records (download each from its link), and the whole activity timeline. "
     "Owners and admins only: it is a data-subject request, not everyday work.",
 )
 async def export_client(request: web.Request, account: Account) -> web.Response:
@@ -97,11 +100,31 @@ async def export_client(request: web.Request, account: Account) -> web.Response:
             )
         ]
 
-    all_notes, all_activity = await asyncio.gather(notes(), timeline())
+    async def custom_fields() -> list[dict[str, Any]]:
+        definitions = await backends.clients.ListCustomFields(record_pb.ListCustomFieldsRequest(include_retired=True))
+        values = client_json(client)["custom_fields"]
+        return [
+            {"key": d.key, "label": d.label, "type": d.type, "value": values[d.key]}
+            for d in definitions.fields
+            if d.key in values
+        ]
+
+    async def attachments() -> list[dict[str, Any]]:
+        reply = await backends.clients.ListAttachments(record_pb.ListAttachmentsRequest(client_id=client_id))
+        return [
+            attachment_json(a) | {"download": f"/api/v1/clients/{client_id}/attachments/{a.id}/content"}
+            for a in reply.attachments
+        ]
+
+    all_notes, all_activity, all_custom, all_attachments = await asyncio.gather(
+        notes(), timeline(), custom_fields(), attachments()
+    )
     document = {
         "format": EXPORT_FORMAT,
         "exported_at": datetime.now(UTC).isoformat(),
         "client": client_json(client),
+        "custom_fields": all_custom,
+        "attachments": all_attachments,
         "notes": all_notes,
         "activity": all_activity,
     }

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from atrium.client.v1 import client_service_pb2_grpc
 from client_svc.adapters import orm
+from client_svc.adapters.storage import AbstractBlobStorage, FilesystemBlobStorage, S3BlobStorage
+from client_svc.config import ClientSettings
 from client_svc.entrypoints.grpc_server import SERVICE_NAME, ClientServicer
 from client_svc.service_layer.unit_of_work import SqlAlchemyClientUnitOfWork
 from platform_core.service import Runtime, ServiceParts
 
 
+def blob_storage(settings: ClientSettings) -> AbstractBlobStorage:
+    if settings.blob_storage == "s3":
+        secret = settings.s3_secret_access_key
+        return S3BlobStorage(
+            bucket=settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url or None,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id or None,
+            secret_access_key=secret.get_secret_value() if secret else None,
+        )
+    return FilesystemBlobStorage(Path(settings.blob_dir))
+
+
 def build(runtime: Runtime) -> ServiceParts:
     orm.start_mappers()
-    prefix = runtime.settings.nats_prefix
+    settings = runtime.settings
+    assert isinstance(settings, ClientSettings)
+    prefix = settings.nats_prefix
     servicer = ClientServicer(
         uow_factory=lambda: SqlAlchemyClientUnitOfWork(runtime.sessions, nats_prefix=prefix),
         engine=runtime.read_engine,
+        storage=blob_storage(settings),
+        attachment_policy=settings.attachment_policy(),
     )
     return ServiceParts(
         servicers=[(client_service_pb2_grpc.add_ClientServiceServicer_to_server, servicer, SERVICE_NAME)]

@@ -7,10 +7,12 @@ import uuid
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, literal_column, or_, select, text
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from client_svc.adapters.orm import (
+    client_contact_points,
     client_group_members,
     client_note_revisions,
     client_notes,
@@ -61,6 +63,25 @@ _COLUMNS: tuple[Any, ...] = (
         "ARRAY(SELECT t.tag FROM client_tags t "
         "WHERE t.tenant_id = clients.tenant_id AND t.client_id = clients.id ORDER BY lower(t.tag))"
     ).label("tags"),
+    literal_column(
+        "(SELECT coalesce(json_agg(json_build_object('kind', p.kind, 'value', p.value, 'label', p.label, "
+        "'primary', p.is_primary) ORDER BY p.kind, p.position), '[]') FROM client_contact_points p "
+        "WHERE p.tenant_id = clients.tenant_id AND p.client_id = clients.id)",
+        type_=JSON,
+    ).label("contact_points"),
+    literal_column(
+        "(SELECT coalesce(json_agg(json_build_object('name', p.name, 'role', p.role, 'email', p.email, "
+        "'phone', p.phone) ORDER BY p.position), '[]') FROM client_contact_persons p "
+        "WHERE p.tenant_id = clients.tenant_id AND p.client_id = clients.id)",
+        type_=JSON,
+    ).label("contact_persons"),
+    literal_column(
+        "(SELECT coalesce(json_agg(json_build_object('key', f.key, 'value', v.value, "
+        "'portal', 'portal_profile' = ANY(f.forms) AND f.retired_at IS NULL)), '[]') "
+        "FROM client_custom_values v JOIN client_custom_fields f ON f.tenant_id = v.tenant_id AND f.id = v.field_id "
+        "WHERE v.tenant_id = clients.tenant_id AND v.client_id = clients.id)",
+        type_=JSON,
+    ).label("custom_values"),
 )
 # The status label rides along with every client read.
 _CLIENTS = clients.outerjoin(
@@ -70,11 +91,27 @@ _CLIENTS = clients.outerjoin(
 
 
 def _search_conditions(search: ClientSearch) -> list[ColumnElement[bool]]:
-    """Each condition is served by an index of migration 0005."""
+    """Each condition is served by an index of migration 0005 or 0011 (every email and phone, not only the
+    primary ones)."""
+    p = client_contact_points
     if search.phone:
-        return [clients.c.phone == search.phone]
+        return [
+            exists().where(
+                p.c.tenant_id == clients.c.tenant_id,
+                p.c.client_id == clients.c.id,
+                p.c.kind == "phone",
+                p.c.value == search.phone,
+            )
+        ]
     if search.email_prefix:
-        return [func.lower(clients.c.email).like(like_prefix(search.email_prefix), escape="\\")]
+        return [
+            exists().where(
+                p.c.tenant_id == clients.c.tenant_id,
+                p.c.client_id == clients.c.id,
+                p.c.kind == "email",
+                func.lower(p.c.value).like(like_prefix(search.email_prefix), escape="\\"),
+            )
+        ]
     return [
         or_(
             func.lower(clients.c.first_name).like(like_prefix(word), escape="\\"),

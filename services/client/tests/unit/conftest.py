@@ -7,8 +7,12 @@ from typing import Any
 
 import pytest
 
+from client_svc.adapters.custom_field_repository import AbstractCustomFieldRepository
+from client_svc.adapters.portal_repository import AbstractPortalRepository
 from client_svc.adapters.repository import AbstractClientRepository, AbstractStatusRepository
+from client_svc.domain.custom_fields import CustomField, CustomFieldCatalogue
 from client_svc.domain.model import Client
+from client_svc.domain.portal import PortalRecord
 from client_svc.domain.statuses import ClientStatus, StatusCatalogue, ready_made_statuses
 from client_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, ClientUnitOfWork
 from platform_core.errors import Conflict
@@ -43,6 +47,29 @@ class FakeStatusRepository(AbstractStatusRepository):
         """The catalogue already holds the list it appended to."""
 
 
+class FakeCustomFieldRepository(AbstractCustomFieldRepository):
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, list[CustomField]] = {}
+
+    async def catalogue(self, tenant_id: uuid.UUID) -> CustomFieldCatalogue:
+        return CustomFieldCatalogue(tenant_id, self.rows.setdefault(tenant_id, []))
+
+    def add(self, definition: CustomField) -> None:
+        """The catalogue already holds the list it appended to."""
+
+
+class FakePortalRepository(AbstractPortalRepository):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[tuple[uuid.UUID, uuid.UUID], PortalRecord] = {}
+
+    def _add(self, record: PortalRecord) -> None:
+        self.rows[(record.tenant_id, record.id)] = record
+
+    async def exists(self, tenant_id: uuid.UUID, record_id: uuid.UUID) -> bool:
+        return (tenant_id, record_id) in self.rows
+
+
 class FakeQuota:
     def __init__(self) -> None:
         self.live: dict[uuid.UUID, int] = {}
@@ -58,7 +85,9 @@ class FakeClientUnitOfWork(ClientUnitOfWork):
         self.clients = FakeClientRepository()
         self.statuses = FakeStatusRepository()
         self.quota = FakeQuota()
-        self.repositories = (self.clients,)
+        self.custom_fields = FakeCustomFieldRepository()
+        self.portal = FakePortalRepository()
+        self.repositories = (self.clients, self.portal)
         self.committed = False
         self.published: list[Any] = []
         self._pending: dict[tuple[uuid.UUID, uuid.UUID], Client] = {}

@@ -2,8 +2,30 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field, SecretStr, model_validator
+
 from platform_core.config import ServiceSettings
 
 
 class NotificationSettings(ServiceSettings):
     unit: ClassVar[str] = "notification"
+
+    # Email over SMTP. No host: log-only mode (messages are rendered, recorded and logged, not sent),
+    # which `make run` uses; production requires a host.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "Atrium <no-reply@atrium.localhost>"
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    # STARTTLS on a plain connection (587), or TLS from the start (465).
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _email_deliverable(self) -> NotificationSettings:
+        if self.env == "production" and not self.smtp_host:
+            raise ValueError("ATRIUM_SMTP_HOST is required in production (no host means emails are only logged)")
+        if self.smtp_starttls and self.smtp_tls:
+            raise ValueError("set ATRIUM_SMTP_STARTTLS or ATRIUM_SMTP_TLS, not both")
+        return self

@@ -6,7 +6,11 @@ import json
 
 import grpc
 
-from platform_core.grpc.interceptors import ClientContextInterceptor
+from platform_core.grpc.interceptors import (
+    ClientContextInterceptor,
+    StreamingClientContextInterceptor,
+    UploadClientContextInterceptor,
+)
 
 # Retry only what is safe to retry: a call that never reached a server.
 _SERVICE_CONFIG = json.dumps(
@@ -43,5 +47,9 @@ def create_channel(target: str, *, default_deadline: float) -> grpc.aio.Channel:
             ("grpc.keepalive_timeout_ms", 10_000),
             ("grpc.http2.max_pings_without_data", 0),
         ],
-        interceptors=[ClientContextInterceptor(default_deadline)],
+        interceptors=[
+            ClientContextInterceptor(default_deadline),
+            StreamingClientContextInterceptor(default_deadline),
+            UploadClientContextInterceptor(default_deadline),
+        ],
     )

@@ -48,6 +48,13 @@ class ServerContextInterceptor(grpc.aio.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
+        if handler.stream_unary is not None:
+            # A request stream answered once (an upload): the same wrapping as a unary call.
+            return grpc.stream_unary_rpc_method_handler(
+                _unary(handler.stream_unary, call_context, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
         return handler
 
 
@@ -93,11 +100,11 @@ def _unary_stream(behaviour: Any, call_context: CallContext | None, method: str)
     return handle
 
 
-class ClientContextInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
+class _CallDetails:
     def __init__(self, default_deadline: float) -> None:
         self._deadline = default_deadline
 
-    async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+    def _details(self, client_call_details: Any) -> Any:
         call_context = maybe_current_context()
         metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()))
         if call_context is not None:
@@ -108,5 +115,24 @@ class ClientContextInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         for key, value in carrier.items():
             metadata[key] = value
         timeout = client_call_details.timeout if client_call_details.timeout is not None else self._deadline
-        details = client_call_details._replace(metadata=metadata, timeout=timeout)
-        return await continuation(details, request)
+        return client_call_details._replace(metadata=metadata, timeout=timeout)
+
+
+# A grpc.aio channel files each interceptor under the first call shape it matches, so each shape has its own.
+class ClientContextInterceptor(_CallDetails, grpc.aio.UnaryUnaryClientInterceptor):
+    async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        return await continuation(self._details(client_call_details), request)
+
+
+class StreamingClientContextInterceptor(_CallDetails, grpc.aio.UnaryStreamClientInterceptor):
+    """The same context, trace and deadline on server-streaming calls (downloads)."""
+
+    async def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        return await continuation(self._details(client_call_details), request)
+
+
+class UploadClientContextInterceptor(_CallDetails, grpc.aio.StreamUnaryClientInterceptor):
+    """The same context, trace and deadline on client-streaming calls (uploads)."""
+
+    async def intercept_stream_unary(self, continuation: Any, client_call_details: Any, request_iterator: Any) -> Any:
+        return await continuation(self._details(client_call_details), request_iterator)

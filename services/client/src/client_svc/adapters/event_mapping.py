@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from atrium.client.v1 import events_pb2
+from atrium.client.v1 import client_record_pb2, events_pb2
 from atrium.common.v1.events_pb2 import EventEnvelope
-from client_svc.domain import events
+from client_svc.domain import attachments, events, portal
 from platform_core.messaging.envelope import build_envelope
 
 PRODUCER = "client"
@@ -24,6 +24,7 @@ def _payload(event: Any) -> Any:  # a generated message (the contracts are untyp
                 kind=event.kind,
                 company_name=event.company_name,
                 source=event.source,
+                **_contact_details(event),
             )
             if event.opening_balance_currency is not None:
                 created.opening_balance.amount_minor = event.opening_balance_minor or 0
@@ -37,6 +38,7 @@ def _payload(event: Any) -> Any:  # a generated message (the contracts are untyp
                 last_name=event.last_name,
                 email=event.email or "",
                 phone=event.phone or "",
+                **_contact_details(event),
             )
         case events.ClientDeleted():
             return events_pb2.ClientDeleted(client_id=str(event.client_id))
@@ -54,7 +56,59 @@ def _payload(event: Any) -> Any:  # a generated message (the contracts are untyp
             )
         case events.ClientBookingUnblocked():
             return events_pb2.ClientBookingUnblocked(client_id=str(event.client_id))
+        case attachments.AttachmentAdded():
+            return events_pb2.ClientAttachmentAdded(
+                client_id=str(event.client_id),
+                attachment_id=str(event.attachment_id),
+                filename=event.filename,
+                content_type=event.content_type,
+                size_bytes=event.size_bytes,
+                shared_with_client=event.shared_with_client,
+            )
+        case attachments.AttachmentChanged():
+            return events_pb2.ClientAttachmentChanged(
+                client_id=str(event.client_id),
+                attachment_id=str(event.attachment_id),
+                filename=event.filename,
+                shared_with_client=event.shared_with_client,
+                changed_fields=list(event.changed_fields),
+            )
+        case portal.PortalInvitationIssued():
+            issued = events_pb2.PortalInvitationIssued(
+                client_id=str(event.client_id),
+                invitation_id=str(event.invitation_id),
+                email=event.email,
+                accept_url=event.accept_url,
+                business_name=event.business_name,
+                client_first_name=event.client_first_name,
+                client_last_name=event.client_last_name,
+            )
+            issued.expires_at.FromDatetime(event.expires_at)
+            return issued
+        case portal.PortalAccessChanged(enabled=True):
+            return events_pb2.PortalAccessGranted(client_id=str(event.client_id))
+        case portal.PortalAccessChanged(enabled=False):
+            return events_pb2.PortalAccessRevoked(client_id=str(event.client_id))
+        case attachments.AttachmentDeleted():
+            return events_pb2.ClientAttachmentDeleted(
+                client_id=str(event.client_id), attachment_id=str(event.attachment_id), filename=event.filename
+            )
     raise TypeError(f"no integration event for {type(event).__name__}")
+
+
+def _contact_details(event: events.ClientCreated | events.ClientUpdated) -> dict[str, Any]:
+    return {
+        "emails": [
+            client_record_pb2.ContactPoint(value=p.value, label=p.label, primary=p.primary) for p in event.emails
+        ],
+        "phones": [
+            client_record_pb2.ContactPoint(value=p.value, label=p.label, primary=p.primary) for p in event.phones
+        ],
+        "contact_persons": [
+            client_record_pb2.ContactPerson(name=p.name, role=p.role, email=p.email or "", phone=p.phone or "")
+            for p in event.contact_persons
+        ],
+    }
 
 
 def to_envelope(event: Any) -> EventEnvelope:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, ForeignKeyConstraint, Integer, MetaData, Table, Text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import registry, relationship
 
+from client_svc.domain.attachments import Attachment
+from client_svc.domain.contact_details import ContactPerson, ContactPoint
+from client_svc.domain.custom_fields import CustomField, CustomValue
 from client_svc.domain.model import Client, ClientTag, StaffAssignment
 from client_svc.domain.notes import Note, NoteRevision
+from client_svc.domain.portal import PortalRecord
 from client_svc.domain.statuses import ClientStatus
 from platform_core.orm import map_aggregate
 
@@ -78,6 +82,89 @@ client_tags = Table(
     ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
 )
 
+client_contact_points = Table(
+    "client_contact_points",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("is_primary", Boolean, nullable=False),
+    Column("position", Integer, nullable=False),
+    ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
+)
+
+client_contact_persons = Table(
+    "client_contact_persons",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("email", Text),
+    Column("phone", Text),
+    ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
+)
+
+client_custom_fields = Table(
+    "client_custom_fields",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("key", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("options", ARRAY(Text), nullable=False),
+    Column("required", Boolean, nullable=False),
+    Column("forms", ARRAY(Text), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True)),
+)
+
+client_custom_values = Table(
+    "client_custom_values",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("field_id", UUID(as_uuid=True), primary_key=True),
+    Column("value", JSONB, nullable=False),
+    ForeignKeyConstraint(["tenant_id", "client_id"], ["clients.tenant_id", "clients.id"]),
+)
+
+client_attachments = Table(
+    "client_attachments",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("storage_key", Text, nullable=False),
+    Column("shared_with_client", Boolean, nullable=False),
+    Column("uploaded_by", Text, nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", DateTime(timezone=True)),
+)
+
+client_portal_log = Table(
+    "client_portal_log",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("email", Text),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
 # Read-side only (groups change through set statements in SqlAlchemyGroupRepository).
 client_group_members = Table(
     "client_group_members",
@@ -114,6 +201,12 @@ client_note_revisions = Table(
 def start_mappers() -> None:
     map_aggregate(mapper_registry, StaffAssignment, client_staff_assignments)
     map_aggregate(mapper_registry, ClientTag, client_tags)
+    map_aggregate(mapper_registry, ContactPoint, client_contact_points)
+    map_aggregate(mapper_registry, ContactPerson, client_contact_persons)
+    map_aggregate(mapper_registry, CustomValue, client_custom_values)
+    map_aggregate(mapper_registry, CustomField, client_custom_fields)
+    map_aggregate(mapper_registry, Attachment, client_attachments)
+    map_aggregate(mapper_registry, PortalRecord, client_portal_log)
     map_aggregate(
         mapper_registry,
         Client,
@@ -122,6 +215,9 @@ def start_mappers() -> None:
         properties={
             "assignments": relationship(StaffAssignment, lazy="selectin", cascade="all, delete-orphan"),
             "tag_rows": relationship(ClientTag, lazy="selectin", cascade="all, delete-orphan"),
+            "contact_points": relationship(ContactPoint, lazy="selectin", cascade="all, delete-orphan"),
+            "contact_persons": relationship(ContactPerson, lazy="selectin", cascade="all, delete-orphan"),
+            "custom_values": relationship(CustomValue, lazy="selectin", cascade="all, delete-orphan"),
         },
     )
     map_aggregate(mapper_registry, ClientStatus, client_statuses)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from client_svc.domain.contact_details import ContactPersonInput, ContactPointInput
 from client_svc.domain.profile import ProfileInput
 
 
@@ -20,6 +22,13 @@ class CreateClient:
     profile: ProfileInput = field(default_factory=ProfileInput)
     # The plan's limit on live clients; 0: none.
     max_clients: int = 0
+    # None: only the single email / phone above.
+    emails: tuple[ContactPointInput, ...] | None = None
+    phones: tuple[ContactPointInput, ...] | None = None
+    contact_persons: tuple[ContactPersonInput, ...] | None = None
+    # Custom field values by key, as JSON values; the form says which required fields must be there.
+    custom_fields: Mapping[str, object] = field(default_factory=dict)
+    form: str = "staff"
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,13 @@ class UpdateClient:
     phone: str | None = None
     default_region: str = ""
     profile: ProfileInput | None = None
+    # None leaves a list as it is; a list replaces it.
+    emails: tuple[ContactPointInput, ...] | None = None
+    phones: tuple[ContactPointInput, ...] | None = None
+    contact_persons: tuple[ContactPersonInput, ...] | None = None
+    # Only the keys given change; a None value clears one.
+    custom_fields: Mapping[str, object] = field(default_factory=dict)
+    form: str = "staff"
 
 
 @dataclass(frozen=True)
@@ -120,3 +136,31 @@ class SetClientTags:
     tenant_id: uuid.UUID
     client_id: uuid.UUID
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CreateCustomField:
+    tenant_id: uuid.UUID
+    label: str
+    type: str
+    key: str = ""
+    options: tuple[str, ...] = ()
+    required: bool = False
+    forms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UpdateCustomField:
+    tenant_id: uuid.UUID
+    field_id: uuid.UUID
+    label: str | None = None
+    options: tuple[str, ...] | None = None
+    required: bool | None = None
+    forms: tuple[str, ...] | None = None
+    retired: bool | None = None
+
+
+@dataclass(frozen=True)
+class ReorderCustomFields:
+    tenant_id: uuid.UUID
+    ids: tuple[uuid.UUID, ...]

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from client_svc.domain.contact_details import PersonValue, PointValue
+
 
 @dataclass(frozen=True)
 class ClientCreated:
@@ -21,6 +23,9 @@ class ClientCreated:
     source: str = "staff"
     opening_balance_minor: int | None = None
     opening_balance_currency: str | None = None
+    emails: tuple[PointValue, ...] = ()
+    phones: tuple[PointValue, ...] = ()
+    contact_persons: tuple[PersonValue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,9 @@ class ClientUpdated:
     email: str | None
     phone: str | None
     occurred_at: datetime
+    emails: tuple[PointValue, ...] = ()
+    phones: tuple[PointValue, ...] = ()
+    contact_persons: tuple[PersonValue, ...] = ()
 
 
 @dataclass(frozen=True)

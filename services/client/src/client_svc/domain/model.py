@@ -9,9 +9,24 @@ from typing import Any
 
 from client_svc.domain import commands, events
 from client_svc.domain.contact import ContactError, normalize_email, normalize_phone, normalize_region
+from client_svc.domain.contact_details import (
+    ContactPerson,
+    ContactPersonInput,
+    ContactPoint,
+    ContactPointInput,
+    PersonValue,
+    PointValue,
+    points_of,
+    read_persons,
+    read_points,
+    sync_points,
+    with_primary,
+)
+from client_svc.domain.custom_fields import CustomFieldCatalogue, CustomValue, ValueChange, apply_values, read_values
 from client_svc.domain.profile import Address, Profile, read_profile
 from client_svc.domain.statuses import ClientStatus
 from platform_core.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from platform_core.ids import new_id
 
 MAX_NAME_LENGTH = 100
 MAX_REQUEST_ID_LENGTH = 200
@@ -75,6 +90,51 @@ class _Checked:
             self.violations.append(FieldViolation("phone", str(exc)))
             return None
 
+    def point_list(
+        self,
+        kind: str,
+        given: tuple[ContactPointInput, ...] | None,
+        single_raw: str | None,
+        single: str | None,
+        region: str | None,
+        current: list[PointValue],
+    ) -> list[PointValue] | None:
+        """The emails (or phones) wanted: the list given, or the current one with the primary set through the
+        single field; None when the request changes neither."""
+        if given is not None:
+            points = read_points(kind, given, region, self.violations)
+            if single is not None and (not points or points[0].value != single):
+                self.violations.append(FieldViolation(kind, f"must be the primary of {kind}s when both are given"))
+            return points
+        if single_raw is None:
+            return None
+        return with_primary(current, single)
+
+    def persons(
+        self, given: tuple[ContactPersonInput, ...] | None, region: str | None, kind: str, existing: bool
+    ) -> list[PersonValue] | None:
+        persons = read_persons(given, region, self.violations) if given is not None else None
+        if kind != "business" and (persons or (persons is None and existing)):
+            self.violations.append(FieldViolation("contact_persons", "only a business client has contact persons"))
+        return persons
+
+    def custom(
+        self,
+        catalogue: CustomFieldCatalogue | None,
+        cmd: commands.CreateClient | commands.UpdateClient,
+        region: str | None,
+        *,
+        creating: bool,
+    ) -> ValueChange:
+        if catalogue is None:
+            if cmd.custom_fields:
+                raise ValueError("custom field values are checked against the tenant's custom fields; pass them")
+            return ValueChange()
+        form = cmd.form or "staff"
+        return read_values(
+            catalogue, cmd.custom_fields, form=form, creating=creating, region=region, violations=self.violations
+        )
+
     def raise_if_any(self) -> None:
         if self.violations:
             raise InvalidArgument(self.violations)
@@ -112,22 +172,39 @@ class Client:
     default_invoicing_method: str = "email"
     opening_balance_minor: int | None = None
     opening_balance_currency: str | None = None
+    contact_points: list[ContactPoint] = field(default_factory=list)
+    contact_persons: list[ContactPerson] = field(default_factory=list)
+    custom_values: list[CustomValue] = field(default_factory=list)
     events: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
     def register(
-        cls, cmd: commands.CreateClient, *, client_id: uuid.UUID, now: datetime, status: ClientStatus | None = None
+        cls,
+        cmd: commands.CreateClient,
+        *,
+        client_id: uuid.UUID,
+        now: datetime,
+        status: ClientStatus | None = None,
+        custom_fields: CustomFieldCatalogue | None = None,
     ) -> Client:
-        """A new client from what staff typed."""
+        """A new client from what staff typed; with the tenant's custom fields, their values are checked
+        (required ones included) and stored."""
         check = _Checked()
         profile = read_profile(cmd.profile, today=now.date(), violations=check.violations)
         first_name = check.name(cmd.first_name, "first_name", required=profile.kind == "individual")
         last_name = check.name(cmd.last_name, "last_name", required=False)
         if len(cmd.request_id) > MAX_REQUEST_ID_LENGTH:
             check.violations.append(FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters"))
+        region = check.region(cmd.default_region)
         email = check.email(cmd.email)
-        phone = check.phone(cmd.phone, check.region(cmd.default_region))
+        phone = check.phone(cmd.phone, region)
+        emails = check.point_list("email", cmd.emails, cmd.email, email, region, []) or []
+        phones = check.point_list("phone", cmd.phones, cmd.phone, phone, region, []) or []
+        persons = check.persons(cmd.contact_persons, region, profile.kind, existing=False) or []
+        values = check.custom(custom_fields, cmd, region, creating=True)
         check.raise_if_any()
+        email = emails[0].value if emails else None
+        phone = phones[0].value if phones else None
 
         client = cls(
             tenant_id=cmd.tenant_id,
@@ -142,6 +219,8 @@ class Client:
             status_id=status.id if status else None,
         )
         client._apply_profile(profile)
+        client._set_contacts(emails, phones, persons)
+        client._set_custom(values)
         client.events.append(
             events.ClientCreated(
                 tenant_id=client.tenant_id,
@@ -156,9 +235,46 @@ class Client:
                 source=client.source,
                 opening_balance_minor=client.opening_balance_minor,
                 opening_balance_currency=client.opening_balance_currency,
+                **client._contact_details(),
             )
         )
         return client
+
+    def _set_custom(self, change: ValueChange) -> bool:
+        return apply_values(
+            self.custom_values, change, lambda field_id, value: CustomValue(self.tenant_id, self.id, field_id, value)
+        )
+
+    def _contact_details(self) -> dict[str, Any]:
+        return {
+            "emails": tuple(points_of(self.contact_points, "email")),
+            "phones": tuple(points_of(self.contact_points, "phone")),
+            "contact_persons": tuple(p.values for p in sorted(self.contact_persons, key=lambda p: p.position)),
+        }
+
+    def _set_contacts(
+        self, emails: list[PointValue] | None, phones: list[PointValue] | None, persons: list[PersonValue] | None
+    ) -> tuple[str, ...]:
+        """Replace the lists given (None: keep); returns the names of those that changed."""
+        changed: tuple[str, ...] = ()
+        for kind, wanted in (("email", emails), ("phone", phones)):
+            if wanted is not None and sync_points(
+                self.contact_points,
+                kind,
+                wanted,
+                lambda p, kind=kind: ContactPoint(  # type: ignore[misc]
+                    self.tenant_id, self.id, new_id(), kind, p.value, p.label, p.primary, 0
+                ),
+            ):
+                changed += (f"{kind}s",)
+        current = [p.values for p in sorted(self.contact_persons, key=lambda p: p.position)]
+        if persons is not None and persons != current:
+            self.contact_persons[:] = [
+                ContactPerson(self.tenant_id, self.id, new_id(), position, p.name, p.role, p.email, p.phone)
+                for position, p in enumerate(persons)
+            ]
+            changed += ("contact_persons",)
+        return changed
 
     @property
     def profile(self) -> Profile:
@@ -208,8 +324,11 @@ class Client:
     def _touch(self, now: datetime) -> None:
         self.updated_at = max(now, self.created_at)
 
-    def update(self, cmd: commands.UpdateClient, *, now: datetime) -> None:
-        """Apply the fields given; records ClientUpdated naming what changed (nothing changed, no event)."""
+    def update(
+        self, cmd: commands.UpdateClient, *, now: datetime, custom_fields: CustomFieldCatalogue | None = None
+    ) -> None:
+        """Apply the fields given; records ClientUpdated naming what changed (nothing changed, no event).
+        Custom field values need the tenant's ``custom_fields``."""
         self.require_live()
         check = _Checked()
         proposed: dict[str, Any] = {}
@@ -222,20 +341,35 @@ class Client:
             check.violations.append(FieldViolation("first_name", "is required for an individual"))
         if cmd.last_name is not None:
             proposed["last_name"] = check.name(cmd.last_name, "last_name", required=False)
-        if cmd.email is not None:
-            proposed["email"] = check.email(cmd.email)
-        if cmd.phone is not None:
-            proposed["phone"] = check.phone(cmd.phone, check.region(cmd.default_region))
+        phones_touched = cmd.phone is not None or cmd.phones is not None or cmd.contact_persons is not None
+        phones_touched = phones_touched or bool(cmd.custom_fields)
+        region = check.region(cmd.default_region) if phones_touched else None
+        email = check.email(cmd.email) if cmd.email is not None else None
+        phone = check.phone(cmd.phone, region) if cmd.phone is not None else None
+        current = self.contact_points
+        emails = check.point_list("email", cmd.emails, cmd.email, email, region, points_of(current, "email"))
+        phones = check.point_list("phone", cmd.phones, cmd.phone, phone, region, points_of(current, "phone"))
+        persons = check.persons(cmd.contact_persons, region, profile.kind, existing=bool(self.contact_persons))
+        if emails is not None:
+            proposed["email"] = emails[0].value if emails else None
+        if phones is not None:
+            proposed["phone"] = phones[0].value if phones else None
+        values = check.custom(custom_fields, cmd, region, creating=False) if cmd.custom_fields else ValueChange()
         check.raise_if_any()
 
         changed = tuple(name for name, value in proposed.items() if getattr(self, name) != value)
         if profile != self.profile:
             changed += ("profile",)
             self._apply_profile(profile)
+        # A primary set through the single field reads as that field's change only.
+        lists = self._set_contacts(emails, phones, persons)
+        changed += tuple(n for n in lists if not (n[:-1] in changed and getattr(cmd, n) is None))
+        if self._set_custom(values):
+            changed += ("custom_fields",)
         if not changed:
             return
         for name in changed:
-            if name != "profile":
+            if name in proposed:
                 setattr(self, name, proposed[name])
         self._record_update(changed, now)
 
@@ -344,5 +478,6 @@ class Client:
                 email=self.email,
                 phone=self.phone,
                 occurred_at=now,
+                **self._contact_details(),
             )
         )

@@ -2,43 +2,47 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
+from google.protobuf import json_format, struct_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
 from client_svc import views
+from client_svc.adapters.storage import AbstractBlobStorage
 from client_svc.domain import commands, duplicates
+from client_svc.domain.attachments import AttachmentPolicy
+from client_svc.domain.contact_details import ContactPersonInput, ContactPointInput
 from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
 from client_svc.domain.profile import Address, ProfileInput
 from client_svc.domain.search import read_search
 from client_svc.domain.statuses import ClientStatus
+from client_svc.entrypoints.access import record_id as _record_id
+from client_svc.entrypoints.access import reference_id as _reference_id
+from client_svc.entrypoints.access import require_staff as _require_staff
+from client_svc.entrypoints.access import timestamp as _timestamp
+from client_svc.entrypoints.attachments_grpc import AttachmentServicer
+from client_svc.entrypoints.custom_fields_grpc import CustomFieldServicer
+from client_svc.entrypoints.portal_grpc import PortalServicer
 from client_svc.service_layer import handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
-from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
+from platform_core.errors import NotFound, PermissionDenied
 from platform_core.grpc.context import current_context
 from platform_core.ids import parse_uuid
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ClientService"].full_name
 
 
-def _timestamp(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
-def client_message(row: Any, *, status_label: str | None = None) -> pb.Client:
-    """From a view row, or from a Client aggregate with its status label given."""
+def client_message(row: Any, *, status_label: str | None = None, portal: bool = False) -> pb.Client:
+    """From a view row, or from a Client aggregate with its status label given (and no custom values).
+    A portal principal gets the custom fields of the portal profile form only."""
     return pb.Client(
         id=str(row.id),
         first_name=row.first_name,
@@ -55,7 +59,59 @@ def client_message(row: Any, *, status_label: str | None = None) -> pb.Client:
         assigned_staff_ids=[str(s) for s in row.assigned_staff_ids or ()],
         tags=list(row.tags or ()),
         profile=_profile_message(row),
+        **_contact_messages(row),
+        custom_fields={
+            v["key"]: json_format.ParseDict(v["value"], struct_pb2.Value())
+            for v in ([] if isinstance(row, Client) else row.custom_values or [])
+            if v["portal"] or not portal
+        },
     )
+
+
+def _contact_messages(row: Any) -> dict[str, Any]:
+    if isinstance(row, Client):
+        points = [
+            {"kind": p.kind, "value": p.value, "label": p.label, "primary": p.is_primary}
+            for p in sorted(row.contact_points, key=lambda p: (p.kind, p.position))
+        ]
+        persons = [vars(p.values) for p in sorted(row.contact_persons, key=lambda p: p.position)]
+    else:
+        points, persons = row.contact_points or [], row.contact_persons or []
+    return {
+        f"{kind}s": [
+            record_pb.ContactPoint(value=p["value"], label=p["label"], primary=p["primary"])
+            for p in points
+            if p["kind"] == kind
+        ]
+        for kind in ("email", "phone")
+    } | {
+        "contact_persons": [
+            record_pb.ContactPerson(name=p["name"], role=p["role"], email=p["email"] or "", phone=p["phone"] or "")
+            for p in persons
+        ]
+    }
+
+
+def custom_inputs(request: Any) -> dict[str, object]:
+    """Custom field values of a request as JSON values (a null clears)."""
+    return {key: json_format.MessageToDict(value) for key, value in request.custom_fields.items()}
+
+
+def _contact_inputs(request: Any) -> dict[str, Any]:
+    """The contact lists a create or update request carries (None where absent)."""
+    return {
+        "emails": tuple(ContactPointInput(p.value, p.label, p.primary) for p in request.emails.items)
+        if request.HasField("emails")
+        else None,
+        "phones": tuple(ContactPointInput(p.value, p.label, p.primary) for p in request.phones.items)
+        if request.HasField("phones")
+        else None,
+        "contact_persons": tuple(
+            ContactPersonInput(p.name, p.role, p.email, p.phone) for p in request.contact_persons.items
+        )
+        if request.HasField("contact_persons")
+        else None,
+    }
 
 
 def _profile_message(row: Any) -> pb.ClientProfile:
@@ -133,22 +189,6 @@ def status_message(status: ClientStatus) -> pb.ClientStatus:
     )
 
 
-def _record_id(raw: str, what: str) -> uuid.UUID:
-    """An id naming the record to act on: a malformed one names nothing, so it looks missing (404)."""
-    parsed = parse_uuid(raw)
-    if parsed is None:
-        raise NotFound(f"{what} not found")
-    return parsed
-
-
-def _reference_id(raw: str, field: str, what: str) -> uuid.UUID:
-    """An id given as a value of a field: a malformed one is invalid input naming that field (422)."""
-    parsed = parse_uuid(raw)
-    if parsed is None:
-        raise InvalidArgument.single(field, f"is not a {what} id")
-    return parsed
-
-
 def group_message(group: ClientGroup) -> pb.ClientGroup:
     return pb.ClientGroup(id=str(group.id), name=group.name, member_count=group.member_count)
 
@@ -157,17 +197,19 @@ def _optional(request: Any, field: str) -> str | None:
     return getattr(request, field) if request.HasField(field) else None
 
 
-def _require_staff() -> uuid.UUID:
-    context = current_context()
-    if context.principal.kind not in ("staff", "service"):
-        raise PermissionDenied("staff only")
-    return context.tenant_id
-
-
-class ClientServicer(pb_grpc.ClientServiceServicer):
-    def __init__(self, *, uow_factory: Callable[[], ClientUnitOfWork], engine: AsyncEngine) -> None:
+class ClientServicer(CustomFieldServicer, AttachmentServicer, PortalServicer, pb_grpc.ClientServiceServicer):
+    def __init__(
+        self,
+        *,
+        uow_factory: Callable[[], ClientUnitOfWork],
+        engine: AsyncEngine,
+        storage: AbstractBlobStorage,
+        attachment_policy: AttachmentPolicy,
+    ) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
+        self._storage = storage
+        self._attachment_policy = attachment_policy
 
     async def CreateClient(self, request: pb.CreateClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         tenant_id = _require_staff()
@@ -182,10 +224,13 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
                 request_id=request.request_id,
                 profile=_profile_input(request.profile),
                 max_clients=request.max_clients,
+                **_contact_inputs(request),
+                custom_fields=custom_inputs(request),
+                form=request.form,
             ),
             self._uow_factory(),
         )
-        if created.status_label is None:
+        if created.status_label is None or created.client.custom_values:
             return await self._read(created.client)
         # Built from what was just written: no read back on the hot path.
         return client_message(created.client, status_label=created.status_label)
@@ -199,7 +244,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
         row = await views.client_by_id(self._engine, call.tenant_id, client_id)
         if row is None:
             raise NotFound("client not found")
-        return client_message(row)
+        return client_message(row, portal=call.principal.is_portal)
 
     async def ListClients(
         self, request: pb.ListClientsRequest, context: grpc.aio.ServicerContext
@@ -233,8 +278,8 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             # A client may change its own contact details (the gateway checks the business allows it).
             if call.principal.client_id != str(client_id):
                 raise NotFound("client not found")
-            if request.HasField("profile"):
-                raise PermissionDenied("clients cannot change their profile")
+            if request.HasField("profile") or request.HasField("contact_persons"):
+                raise PermissionDenied("clients cannot change their profile or contact persons")
         else:
             _require_staff()
         command = commands.UpdateClient(
@@ -246,6 +291,9 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
             phone=_optional(request, "phone"),
             default_region=request.default_region,
             profile=_profile_input(request.profile) if request.HasField("profile") else None,
+            **_contact_inputs(request),
+            custom_fields=custom_inputs(request),
+            form="portal_profile" if call.principal.is_portal else request.form,
         )
         return await self._read(await handlers.update_client(command, self._uow_factory()))
 
@@ -278,7 +326,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
         row = await views.client_by_id(self._engine, client.tenant_id, client.id)
         if row is None:
             raise NotFound("client not found")
-        return client_message(row)
+        return client_message(row, portal=current_context().principal.is_portal)
 
     async def ListClientStatuses(
         self, request: pb.ListClientStatusesRequest, context: grpc.aio.ServicerContext

@@ -30,7 +30,10 @@ async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Cr
     try:
         async with uow:
             default = await uow.statuses.default_status(cmd.tenant_id)
-            client = Client.register(cmd, client_id=new_id(), now=datetime.now(UTC), status=default)
+            custom_fields = await uow.custom_fields.catalogue(cmd.tenant_id)
+            client = Client.register(
+                cmd, client_id=new_id(), now=datetime.now(UTC), status=default, custom_fields=custom_fields
+            )
             await uow.quota.change(cmd.tenant_id, +1, max_clients=cmd.max_clients or None)
             uow.clients.add(client)
             await uow.commit()
@@ -56,7 +59,12 @@ async def _change(
 
 
 async def update_client(cmd: commands.UpdateClient, uow: ClientUnitOfWork) -> Client:
-    return await _change(cmd.tenant_id, cmd.client_id, uow, lambda client, now: client.update(cmd, now=now))
+    async with uow:
+        client = await _existing(uow, cmd.tenant_id, cmd.client_id)
+        custom_fields = await uow.custom_fields.catalogue(cmd.tenant_id) if cmd.custom_fields else None
+        client.update(cmd, now=datetime.now(UTC), custom_fields=custom_fields)
+        await uow.commit()
+        return client
 
 
 async def delete_client(cmd: commands.DeleteClient, uow: ClientUnitOfWork) -> Client:

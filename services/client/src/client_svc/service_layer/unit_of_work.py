@@ -7,6 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from client_svc.adapters import event_mapping
+from client_svc.adapters.attachment_repository import AbstractAttachmentRepository, SqlAlchemyAttachmentRepository
+from client_svc.adapters.custom_field_repository import (
+    AbstractCustomFieldRepository,
+    SqlAlchemyCustomFieldRepository,
+)
+from client_svc.adapters.portal_repository import AbstractPortalRepository, SqlAlchemyPortalRepository
 from client_svc.adapters.repository import (
     AbstractClientRepository,
     AbstractNoteRepository,
@@ -21,6 +27,7 @@ from platform_core.errors import Conflict
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
 DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
+PORTAL_RECORDED = "PORTAL_RECORDED"
 
 
 class ClientUnitOfWork(AbstractUnitOfWork):
@@ -29,6 +36,9 @@ class ClientUnitOfWork(AbstractUnitOfWork):
     notes: AbstractNoteRepository
     groups: SqlAlchemyGroupRepository
     quota: SqlAlchemyClientQuota
+    custom_fields: AbstractCustomFieldRepository
+    attachments: AbstractAttachmentRepository
+    portal: AbstractPortalRepository
 
 
 class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
@@ -41,7 +51,10 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         self.notes = SqlAlchemyNoteRepository(session)
         self.groups = SqlAlchemyGroupRepository(session)
         self.quota = SqlAlchemyClientQuota(session)
-        self.repositories = (self.clients, self.notes)
+        self.custom_fields = SqlAlchemyCustomFieldRepository(session)
+        self.attachments = SqlAlchemyAttachmentRepository(session)
+        self.portal = SqlAlchemyPortalRepository(session)
+        self.repositories = (self.clients, self.notes, self.attachments, self.portal)
 
     async def _commit(self, events: list[object]) -> None:
         try:
@@ -55,6 +68,12 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
             # The schema is the last line of defence; its refusals become domain conflicts.
             if "client_statuses_live_label" in str(exc.orig):
                 raise Conflict("a status with this name already exists", reason="STATUS_LABEL_TAKEN") from exc
+            if "client_custom_fields_key" in str(exc.orig):
+                raise Conflict("a custom field with this key exists", reason="CUSTOM_FIELD_KEY_TAKEN") from exc
+            if "client_custom_fields_live_label" in str(exc.orig):
+                raise Conflict("a custom field with this label exists", reason="CUSTOM_FIELD_LABEL_TAKEN") from exc
+            if "client_portal_log_pkey" in str(exc.orig):
+                raise Conflict("this portal change was recorded already", reason=PORTAL_RECORDED) from exc
             if "clients_request_id" in str(exc.orig):
                 raise Conflict("a client was already created with this request id", reason=DUPLICATE_REQUEST) from exc
             raise

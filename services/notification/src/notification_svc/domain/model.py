@@ -76,6 +76,10 @@ _FIELD_LABELS = {
     "phone": "phone",
     "assigned_staff": "assigned staff",
     "tags": "tags",
+    "emails": "emails",
+    "phones": "phones",
+    "contact_persons": "contact persons",
+    "custom_fields": "custom fields",
 }
 
 
@@ -90,3 +94,13 @@ def booking_blocked_summary(reason: str) -> str:
 
 def status_changed_summary(from_label: str, to_label: str) -> str:
     return f"Status changed from {from_label} to {to_label}" if from_label else f"Status set to {to_label}"
+
+
+def attachment_summary(what: str, filename: str, *, shared: bool = False) -> str:
+    return f"File {filename} {what}" + (", shared with the client" if shared else "")
+
+
+def attachment_changed_summary(filename: str, changed_fields: list[str], *, shared: bool) -> str:
+    if "shared_with_client" in changed_fields:
+        return f"File {filename} " + ("shared with the client" if shared else "no longer shared with the client")
+    return f"File renamed to {filename}"

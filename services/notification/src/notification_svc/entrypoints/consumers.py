@@ -11,8 +11,13 @@ from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
+from notification_svc.adapters.email_sender import AbstractEmailSender
+from notification_svc.adapters.email_templates import EmailTemplates
+from notification_svc.domain.emails import SendPortalInvitation
 from notification_svc.domain.model import (
     RecordActivity,
+    attachment_changed_summary,
+    attachment_summary,
     booking_blocked_summary,
     client_created_summary,
     client_updated_summary,
@@ -35,6 +40,21 @@ CLIENT_TIMELINE: dict[type[Message], tuple[str, Callable[[Any], str]]] = {
     client_events.ClientStatusChanged: (
         "client.status_changed",
         lambda p: status_changed_summary(p.from_label, p.to_label),
+    ),
+    client_events.ClientAttachmentAdded: (
+        "client.attachment_added",
+        lambda p: attachment_summary("added", p.filename, shared=p.shared_with_client),
+    ),
+    client_events.ClientAttachmentChanged: (
+        "client.attachment_changed",
+        lambda p: attachment_changed_summary(p.filename, list(p.changed_fields), shared=p.shared_with_client),
+    ),
+    client_events.PortalInvitationIssued: ("client.portal_invited", lambda p: f"Invited to the portal ({p.email})"),
+    client_events.PortalAccessGranted: ("client.portal_access_granted", lambda p: "Portal access switched on"),
+    client_events.PortalAccessRevoked: ("client.portal_access_revoked", lambda p: "Portal access switched off"),
+    client_events.ClientAttachmentDeleted: (
+        "client.attachment_deleted",
+        lambda p: attachment_summary("deleted", p.filename),
     ),
 }
 
@@ -61,3 +81,31 @@ def client_subscriptions(uow_within: UowFactory) -> list[Subscription]:
         Subscription(payload_type, timeline_entry(kind, summary))
         for payload_type, (kind, summary) in CLIENT_TIMELINE.items()
     ]
+
+
+def email_subscriptions(
+    uow_within: UowFactory, templates: EmailTemplates, sender: AbstractEmailSender
+) -> list[Subscription]:
+    """Events that send email. Their consumer takes one message per transaction: an email sent cannot be
+    rolled back with a batch."""
+
+    async def portal_invitation(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        await handlers.send_portal_invitation(
+            SendPortalInvitation(
+                tenant_id=event.tenant_id,
+                client_id=uuid.UUID(p.client_id),
+                email=p.email,
+                accept_url=p.accept_url,
+                expires_at=p.expires_at.ToDatetime(tzinfo=UTC),
+                business_name=p.business_name,
+                client_first_name=p.client_first_name,
+                client_last_name=p.client_last_name,
+                source_event_id=event.event_id,
+            ),
+            uow_within(session),
+            templates,
+            sender,
+        )
+
+    return [Subscription(client_events.PortalInvitationIssued, portal_invitation)]

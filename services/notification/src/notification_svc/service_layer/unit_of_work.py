@@ -5,12 +5,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atrium.common.v1.events_pb2 import EventEnvelope
+from notification_svc.adapters.email_repository import AbstractSentEmailRepository, SqlAlchemySentEmailRepository
 from notification_svc.adapters.repository import AbstractActivityRepository, SqlAlchemyActivityRepository
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
 
 class NotificationUnitOfWork(AbstractUnitOfWork):
     activity: AbstractActivityRepository
+    emails: AbstractSentEmailRepository
 
 
 def _no_integration_events(event: Any) -> EventEnvelope:
@@ -29,4 +31,5 @@ class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfW
 
     def _attach(self, session: AsyncSession) -> None:
         self.activity = SqlAlchemyActivityRepository(session)
+        self.emails = SqlAlchemySentEmailRepository(session)
         self.repositories = (self.activity,)

@@ -3,10 +3,12 @@
 isort:skip_file
 """
 
+from atrium.client.v1 import client_record_pb2 as _client_record_pb2
 from atrium.common.v1 import types_pb2 as _types_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 import builtins as _builtins
@@ -24,6 +26,27 @@ DESCRIPTOR: _descriptor.FileDescriptor
 class Client(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class CustomFieldsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> _struct_pb2.Value: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _struct_pb2.Value | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     FIRST_NAME_FIELD_NUMBER: _builtins.int
     LAST_NAME_FIELD_NUMBER: _builtins.int
@@ -39,6 +62,10 @@ class Client(_message.Message):
     ASSIGNED_STAFF_IDS_FIELD_NUMBER: _builtins.int
     TAGS_FIELD_NUMBER: _builtins.int
     PROFILE_FIELD_NUMBER: _builtins.int
+    EMAILS_FIELD_NUMBER: _builtins.int
+    PHONES_FIELD_NUMBER: _builtins.int
+    CONTACT_PERSONS_FIELD_NUMBER: _builtins.int
+    CUSTOM_FIELDS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
@@ -69,6 +96,20 @@ class Client(_message.Message):
 
     @_builtins.property
     def profile(self) -> Global___ClientProfile: ...
+    @_builtins.property
+    def emails(self) -> _containers.RepeatedCompositeFieldContainer[_client_record_pb2.ContactPoint]:
+        """Every email and phone (the primary ones are also `email` and `phone`)."""
+
+    @_builtins.property
+    def phones(self) -> _containers.RepeatedCompositeFieldContainer[_client_record_pb2.ContactPoint]: ...
+    @_builtins.property
+    def contact_persons(self) -> _containers.RepeatedCompositeFieldContainer[_client_record_pb2.ContactPerson]:
+        """Business clients only."""
+
+    @_builtins.property
+    def custom_fields(self) -> _containers.MessageMap[_builtins.str, _struct_pb2.Value]:
+        """Custom field values by field key (a portal principal gets those of the portal profile form only)."""
+
     def __init__(
         self,
         *,
@@ -87,10 +128,14 @@ class Client(_message.Message):
         assigned_staff_ids: _abc.Iterable[_builtins.str] | None = ...,
         tags: _abc.Iterable[_builtins.str] | None = ...,
         profile: Global___ClientProfile | None = ...,
+        emails: _abc.Iterable[_client_record_pb2.ContactPoint] | None = ...,
+        phones: _abc.Iterable[_client_record_pb2.ContactPoint] | None = ...,
+        contact_persons: _abc.Iterable[_client_record_pb2.ContactPerson] | None = ...,
+        custom_fields: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deleted_at", b"deleted_at", "profile", b"profile", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_ids", b"assigned_staff_ids", "created_at", b"created_at", "deleted_at", b"deleted_at", "email", b"email", "first_name", b"first_name", "id", b"id", "last_name", b"last_name", "online_booking_blocked", b"online_booking_blocked", "phone", b"phone", "profile", b"profile", "status_id", b"status_id", "status_label", b"status_label", "tags", b"tags", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_ids", b"assigned_staff_ids", "contact_persons", b"contact_persons", "created_at", b"created_at", "custom_fields", b"custom_fields", "deleted_at", b"deleted_at", "email", b"email", "emails", b"emails", "first_name", b"first_name", "id", b"id", "last_name", b"last_name", "online_booking_blocked", b"online_booking_blocked", "phone", b"phone", "phones", b"phones", "profile", b"profile", "status_id", b"status_id", "status_label", b"status_label", "tags", b"tags", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -417,6 +462,27 @@ Global___SetClientStatusRequest: _TypeAlias = SetClientStatusRequest  # noqa: Y0
 class CreateClientRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class CustomFieldsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> _struct_pb2.Value: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _struct_pb2.Value | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     FIRST_NAME_FIELD_NUMBER: _builtins.int
     LAST_NAME_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
@@ -425,6 +491,11 @@ class CreateClientRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     PROFILE_FIELD_NUMBER: _builtins.int
     MAX_CLIENTS_FIELD_NUMBER: _builtins.int
+    EMAILS_FIELD_NUMBER: _builtins.int
+    PHONES_FIELD_NUMBER: _builtins.int
+    CONTACT_PERSONS_FIELD_NUMBER: _builtins.int
+    CUSTOM_FIELDS_FIELD_NUMBER: _builtins.int
+    FORM_FIELD_NUMBER: _builtins.int
     first_name: _builtins.str
     last_name: _builtins.str
     email: _builtins.str
@@ -436,9 +507,27 @@ class CreateClientRequest(_message.Message):
     """Idempotency key: the same key within a tenant returns the client created first."""
     max_clients: _builtins.int
     """The tenant's plan limit on live clients; 0 means no limit."""
+    form: _builtins.str
+    """The form the request comes from: "staff" (default), "portal_profile" or "booking_request"; the required
+    custom fields collected on it must have values.
+    """
     @_builtins.property
     def profile(self) -> Global___ClientProfile:
         """Optional; kind defaults to "individual", source to "staff"."""
+
+    @_builtins.property
+    def emails(self) -> _client_record_pb2.ContactPoints:
+        """Several emails / phones, one primary each; when given, `email` / `phone` must be empty or the primary."""
+
+    @_builtins.property
+    def phones(self) -> _client_record_pb2.ContactPoints: ...
+    @_builtins.property
+    def contact_persons(self) -> _client_record_pb2.ContactPersons:
+        """Business clients only."""
+
+    @_builtins.property
+    def custom_fields(self) -> _containers.MessageMap[_builtins.str, _struct_pb2.Value]:
+        """Custom field values by field key."""
 
     def __init__(
         self,
@@ -451,10 +540,15 @@ class CreateClientRequest(_message.Message):
         request_id: _builtins.str = ...,
         profile: Global___ClientProfile | None = ...,
         max_clients: _builtins.int = ...,
+        emails: _client_record_pb2.ContactPoints | None = ...,
+        phones: _client_record_pb2.ContactPoints | None = ...,
+        contact_persons: _client_record_pb2.ContactPersons | None = ...,
+        custom_fields: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
+        form: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contact_persons", b"contact_persons", "emails", b"emails", "phones", b"phones", "profile", b"profile"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_region", b"default_region", "email", b"email", "first_name", b"first_name", "last_name", b"last_name", "max_clients", b"max_clients", "phone", b"phone", "profile", b"profile", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contact_persons", b"contact_persons", "custom_fields", b"custom_fields", "default_region", b"default_region", "email", b"email", "emails", b"emails", "first_name", b"first_name", "form", b"form", "last_name", b"last_name", "max_clients", b"max_clients", "phone", b"phone", "phones", b"phones", "profile", b"profile", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -531,6 +625,27 @@ Global___ListClientsRequest: _TypeAlias = ListClientsRequest  # noqa: Y015
 class UpdateClientRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class CustomFieldsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> _struct_pb2.Value: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _struct_pb2.Value | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     FIRST_NAME_FIELD_NUMBER: _builtins.int
     LAST_NAME_FIELD_NUMBER: _builtins.int
@@ -538,6 +653,11 @@ class UpdateClientRequest(_message.Message):
     PHONE_FIELD_NUMBER: _builtins.int
     DEFAULT_REGION_FIELD_NUMBER: _builtins.int
     PROFILE_FIELD_NUMBER: _builtins.int
+    EMAILS_FIELD_NUMBER: _builtins.int
+    PHONES_FIELD_NUMBER: _builtins.int
+    CONTACT_PERSONS_FIELD_NUMBER: _builtins.int
+    CUSTOM_FIELDS_FIELD_NUMBER: _builtins.int
+    FORM_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
@@ -547,9 +667,23 @@ class UpdateClientRequest(_message.Message):
     """Empty string clears the phone; any format a person types otherwise."""
     default_region: _builtins.str
     """ISO 3166-1 alpha-2 region of the business, used to read national phone numbers."""
+    form: _builtins.str
+    """As in CreateClientRequest; portal principals always use "portal_profile"."""
     @_builtins.property
     def profile(self) -> Global___ClientProfile:
         """When set, replaces the whole profile (kind and source included)."""
+
+    @_builtins.property
+    def emails(self) -> _client_record_pb2.ContactPoints:
+        """When set, replace the whole list (`email` / `phone` then must not be set)."""
+
+    @_builtins.property
+    def phones(self) -> _client_record_pb2.ContactPoints: ...
+    @_builtins.property
+    def contact_persons(self) -> _client_record_pb2.ContactPersons: ...
+    @_builtins.property
+    def custom_fields(self) -> _containers.MessageMap[_builtins.str, _struct_pb2.Value]:
+        """The custom fields given change; a null value clears one."""
 
     def __init__(
         self,
@@ -561,10 +695,15 @@ class UpdateClientRequest(_message.Message):
         phone: _builtins.str | None = ...,
         default_region: _builtins.str = ...,
         profile: Global___ClientProfile | None = ...,
+        emails: _client_record_pb2.ContactPoints | None = ...,
+        phones: _client_record_pb2.ContactPoints | None = ...,
+        contact_persons: _client_record_pb2.ContactPersons | None = ...,
+        custom_fields: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
+        form: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_first_name", b"_first_name", "_last_name", b"_last_name", "_phone", b"_phone", "_profile", b"_profile", "email", b"email", "first_name", b"first_name", "last_name", b"last_name", "phone", b"phone", "profile", b"profile"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_first_name", b"_first_name", "_last_name", b"_last_name", "_phone", b"_phone", "_profile", b"_profile", "contact_persons", b"contact_persons", "email", b"email", "emails", b"emails", "first_name", b"first_name", "last_name", b"last_name", "phone", b"phone", "phones", b"phones", "profile", b"profile"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_first_name", b"_first_name", "_last_name", b"_last_name", "_phone", b"_phone", "_profile", b"_profile", "default_region", b"default_region", "email", b"email", "first_name", b"first_name", "id", b"id", "last_name", b"last_name", "phone", b"phone", "profile", b"profile"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_first_name", b"_first_name", "_last_name", b"_last_name", "_phone", b"_phone", "_profile", b"_profile", "contact_persons", b"contact_persons", "custom_fields", b"custom_fields", "default_region", b"default_region", "email", b"email", "emails", b"emails", "first_name", b"first_name", "form", b"form", "id", b"id", "last_name", b"last_name", "phone", b"phone", "phones", b"phones", "profile", b"profile"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__email: _TypeAlias = _typing.Literal["email"]  # noqa: Y015
     _WhichOneofArgType__email: _TypeAlias = _typing.Literal["_email", b"_email"]  # noqa: Y015

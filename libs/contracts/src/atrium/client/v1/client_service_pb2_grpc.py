@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from atrium.client.v1 import client_record_pb2 as atrium_dot_client_dot_v1_dot_client__record__pb2
 from atrium.client.v1 import client_service_pb2 as atrium_dot_client_dot_v1_dot_client__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -165,6 +166,66 @@ class ClientServiceStub:
                 '/atrium.client.v1.ClientService/GetClientNoteHistory',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientNoteHistoryRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNoteHistory.FromString,
+                _registered_method=True)
+        self.ListCustomFields = channel.unary_unary(
+                '/atrium.client.v1.ClientService/ListCustomFields',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
+                _registered_method=True)
+        self.CreateCustomField = channel.unary_unary(
+                '/atrium.client.v1.ClientService/CreateCustomField',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CreateCustomFieldRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
+                _registered_method=True)
+        self.UpdateCustomField = channel.unary_unary(
+                '/atrium.client.v1.ClientService/UpdateCustomField',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateCustomFieldRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
+                _registered_method=True)
+        self.RetireCustomField = channel.unary_unary(
+                '/atrium.client.v1.ClientService/RetireCustomField',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RetireCustomFieldRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
+                _registered_method=True)
+        self.ReorderCustomFields = channel.unary_unary(
+                '/atrium.client.v1.ClientService/ReorderCustomFields',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ReorderCustomFieldsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
+                _registered_method=True)
+        self.UploadAttachment = channel.stream_unary(
+                '/atrium.client.v1.ClientService/UploadAttachment',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UploadAttachmentRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
+                _registered_method=True)
+        self.ListAttachments = channel.unary_unary(
+                '/atrium.client.v1.ClientService/ListAttachments',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsResponse.FromString,
+                _registered_method=True)
+        self.DownloadAttachment = channel.unary_stream(
+                '/atrium.client.v1.ClientService/DownloadAttachment',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.GetAttachmentRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.AttachmentContent.FromString,
+                _registered_method=True)
+        self.UpdateAttachment = channel.unary_unary(
+                '/atrium.client.v1.ClientService/UpdateAttachment',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateAttachmentRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
+                _registered_method=True)
+        self.DeleteAttachment = channel.unary_unary(
+                '/atrium.client.v1.ClientService/DeleteAttachment',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.DeleteAttachmentRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
+                _registered_method=True)
+        self.RecordPortalInvitation = channel.unary_unary(
+                '/atrium.client.v1.ClientService/RecordPortalInvitation',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationResponse.FromString,
+                _registered_method=True)
+        self.RecordPortalAccessChange = channel.unary_unary(
+                '/atrium.client.v1.ClientService/RecordPortalAccessChange',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeResponse.FromString,
                 _registered_method=True)
 
 
@@ -342,6 +403,84 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCustomFields(self, request, context):
+        """Custom fields: defined per tenant (label, type, forms, required), reordered and retired; values are
+        set with CreateClient / UpdateClient by key and read on the Client.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateCustomField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCustomField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetireCustomField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReorderCustomFields(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadAttachment(self, request_iterator, context):
+        """Attachments: size- and type-checked files kept with a client (bytes in blob storage).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAttachments(self, request, context):
+        """Portal principals see only their own attachments shared with them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadAttachment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAttachment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAttachment(self, request, context):
+        """Soft delete.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordPortalInvitation(self, request, context):
+        """Portal invitations and access changes, recorded here so their events leave through this outbox.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordPortalAccessChange(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -474,6 +613,66 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.GetClientNoteHistory,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientNoteHistoryRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNoteHistory.SerializeToString,
+            ),
+            'ListCustomFields': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCustomFields,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.SerializeToString,
+            ),
+            'CreateCustomField': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCustomField,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CreateCustomFieldRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.SerializeToString,
+            ),
+            'UpdateCustomField': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCustomField,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateCustomFieldRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.SerializeToString,
+            ),
+            'RetireCustomField': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetireCustomField,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RetireCustomFieldRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.SerializeToString,
+            ),
+            'ReorderCustomFields': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReorderCustomFields,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ReorderCustomFieldsRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.SerializeToString,
+            ),
+            'UploadAttachment': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadAttachment,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UploadAttachmentRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.SerializeToString,
+            ),
+            'ListAttachments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAttachments,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsResponse.SerializeToString,
+            ),
+            'DownloadAttachment': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadAttachment,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.GetAttachmentRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.AttachmentContent.SerializeToString,
+            ),
+            'UpdateAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAttachment,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateAttachmentRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.SerializeToString,
+            ),
+            'DeleteAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAttachment,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.DeleteAttachmentRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.SerializeToString,
+            ),
+            'RecordPortalInvitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPortalInvitation,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationResponse.SerializeToString,
+            ),
+            'RecordPortalAccessChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPortalAccessChange,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1180,6 +1379,330 @@ class ClientService:
             '/atrium.client.v1.ClientService/GetClientNoteHistory',
             atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientNoteHistoryRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNoteHistory.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCustomFields(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/ListCustomFields',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCustomField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/CreateCustomField',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.CreateCustomFieldRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCustomField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/UpdateCustomField',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateCustomFieldRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetireCustomField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/RetireCustomField',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.RetireCustomFieldRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReorderCustomFields(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/ReorderCustomFields',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.ReorderCustomFieldsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadAttachment(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/atrium.client.v1.ClientService/UploadAttachment',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.UploadAttachmentRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAttachments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/ListAttachments',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/DownloadAttachment',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.GetAttachmentRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.AttachmentContent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/UpdateAttachment',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateAttachmentRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/DeleteAttachment',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.DeleteAttachmentRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPortalInvitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/RecordPortalInvitation',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPortalAccessChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/RecordPortalAccessChange',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,6 +3,7 @@
 isort:skip_file
 """
 
+from atrium.client.v1 import client_record_pb2 as _client_record_pb2
 from atrium.client.v1 import client_service_pb2 as _client_service_pb2
 from collections import abc as _abc
 from grpc import aio as _aio
@@ -75,6 +76,25 @@ class ClientServiceStub:
     """Newest first."""
     GetClientNoteHistory: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.GetClientNoteHistoryRequest, _client_service_pb2.ClientNoteHistory]
     """Every version of a note, oldest first (the last is the current text)."""
+    ListCustomFields: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.ListCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]
+    """Custom fields: defined per tenant (label, type, forms, required), reordered and retired; values are
+    set with CreateClient / UpdateClient by key and read on the Client.
+    """
+    CreateCustomField: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.CreateCustomFieldRequest, _client_record_pb2.CustomField]
+    UpdateCustomField: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.UpdateCustomFieldRequest, _client_record_pb2.CustomField]
+    RetireCustomField: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.RetireCustomFieldRequest, _client_record_pb2.CustomField]
+    ReorderCustomFields: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.ReorderCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]
+    UploadAttachment: _grpc.StreamUnaryMultiCallable[_client_record_pb2.UploadAttachmentRequest, _client_record_pb2.Attachment]
+    """Attachments: size- and type-checked files kept with a client (bytes in blob storage)."""
+    ListAttachments: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.ListAttachmentsRequest, _client_record_pb2.ListAttachmentsResponse]
+    """Portal principals see only their own attachments shared with them."""
+    DownloadAttachment: _grpc.UnaryStreamMultiCallable[_client_record_pb2.GetAttachmentRequest, _client_record_pb2.AttachmentContent]
+    UpdateAttachment: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.UpdateAttachmentRequest, _client_record_pb2.Attachment]
+    DeleteAttachment: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.DeleteAttachmentRequest, _client_record_pb2.Attachment]
+    """Soft delete."""
+    RecordPortalInvitation: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalInvitationRequest, _client_record_pb2.RecordPortalInvitationResponse]
+    """Portal invitations and access changes, recorded here so their events leave through this outbox."""
+    RecordPortalAccessChange: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalAccessChangeRequest, _client_record_pb2.RecordPortalAccessChangeResponse]
 
 @_typing.type_check_only
 class ClientServiceAsyncStub(ClientServiceStub):
@@ -123,6 +143,25 @@ class ClientServiceAsyncStub(ClientServiceStub):
     """Newest first."""
     GetClientNoteHistory: _aio.UnaryUnaryMultiCallable[_client_service_pb2.GetClientNoteHistoryRequest, _client_service_pb2.ClientNoteHistory]  # type: ignore[assignment]
     """Every version of a note, oldest first (the last is the current text)."""
+    ListCustomFields: _aio.UnaryUnaryMultiCallable[_client_record_pb2.ListCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]  # type: ignore[assignment]
+    """Custom fields: defined per tenant (label, type, forms, required), reordered and retired; values are
+    set with CreateClient / UpdateClient by key and read on the Client.
+    """
+    CreateCustomField: _aio.UnaryUnaryMultiCallable[_client_record_pb2.CreateCustomFieldRequest, _client_record_pb2.CustomField]  # type: ignore[assignment]
+    UpdateCustomField: _aio.UnaryUnaryMultiCallable[_client_record_pb2.UpdateCustomFieldRequest, _client_record_pb2.CustomField]  # type: ignore[assignment]
+    RetireCustomField: _aio.UnaryUnaryMultiCallable[_client_record_pb2.RetireCustomFieldRequest, _client_record_pb2.CustomField]  # type: ignore[assignment]
+    ReorderCustomFields: _aio.UnaryUnaryMultiCallable[_client_record_pb2.ReorderCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]  # type: ignore[assignment]
+    UploadAttachment: _aio.StreamUnaryMultiCallable[_client_record_pb2.UploadAttachmentRequest, _client_record_pb2.Attachment]  # type: ignore[assignment]
+    """Attachments: size- and type-checked files kept with a client (bytes in blob storage)."""
+    ListAttachments: _aio.UnaryUnaryMultiCallable[_client_record_pb2.ListAttachmentsRequest, _client_record_pb2.ListAttachmentsResponse]  # type: ignore[assignment]
+    """Portal principals see only their own attachments shared with them."""
+    DownloadAttachment: _aio.UnaryStreamMultiCallable[_client_record_pb2.GetAttachmentRequest, _client_record_pb2.AttachmentContent]  # type: ignore[assignment]
+    UpdateAttachment: _aio.UnaryUnaryMultiCallable[_client_record_pb2.UpdateAttachmentRequest, _client_record_pb2.Attachment]  # type: ignore[assignment]
+    DeleteAttachment: _aio.UnaryUnaryMultiCallable[_client_record_pb2.DeleteAttachmentRequest, _client_record_pb2.Attachment]  # type: ignore[assignment]
+    """Soft delete."""
+    RecordPortalInvitation: _aio.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalInvitationRequest, _client_record_pb2.RecordPortalInvitationResponse]  # type: ignore[assignment]
+    """Portal invitations and access changes, recorded here so their events leave through this outbox."""
+    RecordPortalAccessChange: _aio.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalAccessChangeRequest, _client_record_pb2.RecordPortalAccessChangeResponse]  # type: ignore[assignment]
 
 class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
     """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
@@ -324,5 +363,96 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_client_service_pb2.ClientNoteHistory, _abc.Awaitable[_client_service_pb2.ClientNoteHistory]]:
         """Every version of a note, oldest first (the last is the current text)."""
+
+    @_abc_1.abstractmethod
+    def ListCustomFields(
+        self,
+        request: _client_record_pb2.ListCustomFieldsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_record_pb2.ListCustomFieldsResponse, _abc.Awaitable[_client_record_pb2.ListCustomFieldsResponse]]:
+        """Custom fields: defined per tenant (label, type, forms, required), reordered and retired; values are
+        set with CreateClient / UpdateClient by key and read on the Client.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateCustomField(
+        self,
+        request: _client_record_pb2.CreateCustomFieldRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_record_pb2.CustomField, _abc.Awaitable[_client_record_pb2.CustomField]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateCustomField(
+        self,
+        request: _client_record_pb2.UpdateCustomFieldRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_record_pb2.CustomField, _abc.Awaitable[_client_record_pb2.CustomField]]: ...
+
+    @_abc_1.abstractmethod
+    def RetireCustomField(
+        self,
+        request: _client_record_pb2.RetireCustomFieldRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_record_pb2.CustomField, _abc.Awaitable[_client_record_pb2.CustomField]]: ...
+
+    @_abc_1.abstractmethod
+    def ReorderCustomFields(
+        self,
+        request: _client_record_pb2.ReorderCustomFieldsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_record_pb2.ListCustomFieldsResponse, _abc.Awaitable[_client_record_pb2.ListCustomFieldsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UploadAttachment(
+        self,
+        request_iterator: _MaybeAsyncIterator[_client_record_pb2.UploadAttachmentRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_record_pb2.Attachment, _abc.Awaitable[_client_record_pb2.Attachment]]:
+        """Attachments: size- and type-checked files kept with a client (bytes in blob storage)."""
+
+    @_abc_1.abstractmethod
+    def ListAttachments(
+        self,
+        request: _client_record_pb2.ListAttachmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_record_pb2.ListAttachmentsResponse, _abc.Awaitable[_client_record_pb2.ListAttachmentsResponse]]:
+        """Portal principals see only their own attachments shared with them."""
+
+    @_abc_1.abstractmethod
+    def DownloadAttachment(
+        self,
+        request: _client_record_pb2.GetAttachmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_client_record_pb2.AttachmentContent], _abc.AsyncIterator[_client_record_pb2.AttachmentContent]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateAttachment(
+        self,
+        request: _client_record_pb2.UpdateAttachmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_record_pb2.Attachment, _abc.Awaitable[_client_record_pb2.Attachment]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteAttachment(
+        self,
+        request: _client_record_pb2.DeleteAttachmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_record_pb2.Attachment, _abc.Awaitable[_client_record_pb2.Attachment]]:
+        """Soft delete."""
+
+    @_abc_1.abstractmethod
+    def RecordPortalInvitation(
+        self,
+        request: _client_record_pb2.RecordPortalInvitationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_record_pb2.RecordPortalInvitationResponse, _abc.Awaitable[_client_record_pb2.RecordPortalInvitationResponse]]:
+        """Portal invitations and access changes, recorded here so their events leave through this outbox."""
+
+    @_abc_1.abstractmethod
+    def RecordPortalAccessChange(
+        self,
+        request: _client_record_pb2.RecordPortalAccessChangeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_record_pb2.RecordPortalAccessChangeResponse, _abc.Awaitable[_client_record_pb2.RecordPortalAccessChangeResponse]]: ...
 
 def add_ClientServiceServicer_to_server(servicer: ClientServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

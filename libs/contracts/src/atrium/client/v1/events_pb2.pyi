@@ -3,10 +3,12 @@
 isort:skip_file
 """
 
+from atrium.client.v1 import client_record_pb2 as _client_record_pb2
 from atrium.common.v1 import types_pb2 as _types_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
@@ -34,6 +36,9 @@ class ClientCreated(_message.Message):
     COMPANY_NAME_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
     OPENING_BALANCE_FIELD_NUMBER: _builtins.int
+    EMAILS_FIELD_NUMBER: _builtins.int
+    PHONES_FIELD_NUMBER: _builtins.int
+    CONTACT_PERSONS_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
@@ -46,6 +51,14 @@ class ClientCreated(_message.Message):
     def opening_balance(self) -> _types_pb2.Money:
         """Billing opens the client's account with it (absent when none)."""
 
+    @_builtins.property
+    def emails(self) -> _containers.RepeatedCompositeFieldContainer[_client_record_pb2.ContactPoint]:
+        """Every email and phone, the primary first of each kind."""
+
+    @_builtins.property
+    def phones(self) -> _containers.RepeatedCompositeFieldContainer[_client_record_pb2.ContactPoint]: ...
+    @_builtins.property
+    def contact_persons(self) -> _containers.RepeatedCompositeFieldContainer[_client_record_pb2.ContactPerson]: ...
     def __init__(
         self,
         *,
@@ -58,10 +71,13 @@ class ClientCreated(_message.Message):
         company_name: _builtins.str = ...,
         source: _builtins.str = ...,
         opening_balance: _types_pb2.Money | None = ...,
+        emails: _abc.Iterable[_client_record_pb2.ContactPoint] | None = ...,
+        phones: _abc.Iterable[_client_record_pb2.ContactPoint] | None = ...,
+        contact_persons: _abc.Iterable[_client_record_pb2.ContactPerson] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["opening_balance", b"opening_balance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "company_name", b"company_name", "email", b"email", "first_name", b"first_name", "kind", b"kind", "last_name", b"last_name", "opening_balance", b"opening_balance", "phone", b"phone", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "company_name", b"company_name", "contact_persons", b"contact_persons", "email", b"email", "emails", b"emails", "first_name", b"first_name", "kind", b"kind", "last_name", b"last_name", "opening_balance", b"opening_balance", "phone", b"phone", "phones", b"phones", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -79,6 +95,9 @@ class ClientUpdated(_message.Message):
     LAST_NAME_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
     PHONE_FIELD_NUMBER: _builtins.int
+    EMAILS_FIELD_NUMBER: _builtins.int
+    PHONES_FIELD_NUMBER: _builtins.int
+    CONTACT_PERSONS_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
@@ -86,6 +105,14 @@ class ClientUpdated(_message.Message):
     phone: _builtins.str
     @_builtins.property
     def changed_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def emails(self) -> _containers.RepeatedCompositeFieldContainer[_client_record_pb2.ContactPoint]:
+        """The whole contact details after the change ("emails", "phones", "contact_persons" name changes)."""
+
+    @_builtins.property
+    def phones(self) -> _containers.RepeatedCompositeFieldContainer[_client_record_pb2.ContactPoint]: ...
+    @_builtins.property
+    def contact_persons(self) -> _containers.RepeatedCompositeFieldContainer[_client_record_pb2.ContactPerson]: ...
     def __init__(
         self,
         *,
@@ -95,10 +122,13 @@ class ClientUpdated(_message.Message):
         last_name: _builtins.str = ...,
         email: _builtins.str = ...,
         phone: _builtins.str = ...,
+        emails: _abc.Iterable[_client_record_pb2.ContactPoint] | None = ...,
+        phones: _abc.Iterable[_client_record_pb2.ContactPoint] | None = ...,
+        contact_persons: _abc.Iterable[_client_record_pb2.ContactPerson] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_fields", b"changed_fields", "client_id", b"client_id", "email", b"email", "first_name", b"first_name", "last_name", b"last_name", "phone", b"phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_fields", b"changed_fields", "client_id", b"client_id", "contact_persons", b"contact_persons", "email", b"email", "emails", b"emails", "first_name", b"first_name", "last_name", b"last_name", "phone", b"phone", "phones", b"phones"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -215,3 +245,179 @@ class ClientStatusChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ClientStatusChanged: _TypeAlias = ClientStatusChanged  # noqa: Y015
+
+@_typing.final
+class ClientAttachmentAdded(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_ID_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    SHARED_WITH_CLIENT_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    attachment_id: _builtins.str
+    filename: _builtins.str
+    content_type: _builtins.str
+    size_bytes: _builtins.int
+    shared_with_client: _builtins.bool
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        attachment_id: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        content_type: _builtins.str = ...,
+        size_bytes: _builtins.int = ...,
+        shared_with_client: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_id", b"attachment_id", "client_id", b"client_id", "content_type", b"content_type", "filename", b"filename", "shared_with_client", b"shared_with_client", "size_bytes", b"size_bytes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientAttachmentAdded: _TypeAlias = ClientAttachmentAdded  # noqa: Y015
+
+@_typing.final
+class ClientAttachmentChanged(_message.Message):
+    """Renamed, or shared with / withdrawn from the client."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_ID_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    SHARED_WITH_CLIENT_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELDS_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    attachment_id: _builtins.str
+    filename: _builtins.str
+    shared_with_client: _builtins.bool
+    @_builtins.property
+    def changed_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        attachment_id: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        shared_with_client: _builtins.bool = ...,
+        changed_fields: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_id", b"attachment_id", "changed_fields", b"changed_fields", "client_id", b"client_id", "filename", b"filename", "shared_with_client", b"shared_with_client"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientAttachmentChanged: _TypeAlias = ClientAttachmentChanged  # noqa: Y015
+
+@_typing.final
+class ClientAttachmentDeleted(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_ID_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    attachment_id: _builtins.str
+    filename: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        attachment_id: _builtins.str = ...,
+        filename: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_id", b"attachment_id", "client_id", b"client_id", "filename", b"filename"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientAttachmentDeleted: _TypeAlias = ClientAttachmentDeleted  # noqa: Y015
+
+@_typing.final
+class PortalInvitationIssued(_message.Message):
+    """A client was invited to the portal. Carries the one-time, expiring link: the notification service
+    emails it, and nothing else should keep it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    INVITATION_ID_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    ACCEPT_URL_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    BUSINESS_NAME_FIELD_NUMBER: _builtins.int
+    CLIENT_FIRST_NAME_FIELD_NUMBER: _builtins.int
+    CLIENT_LAST_NAME_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    invitation_id: _builtins.str
+    email: _builtins.str
+    accept_url: _builtins.str
+    business_name: _builtins.str
+    client_first_name: _builtins.str
+    client_last_name: _builtins.str
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        invitation_id: _builtins.str = ...,
+        email: _builtins.str = ...,
+        accept_url: _builtins.str = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+        business_name: _builtins.str = ...,
+        client_first_name: _builtins.str = ...,
+        client_last_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_url", b"accept_url", "business_name", b"business_name", "client_first_name", b"client_first_name", "client_id", b"client_id", "client_last_name", b"client_last_name", "email", b"email", "expires_at", b"expires_at", "invitation_id", b"invitation_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PortalInvitationIssued: _TypeAlias = PortalInvitationIssued  # noqa: Y015
+
+@_typing.final
+class PortalAccessGranted(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PortalAccessGranted: _TypeAlias = PortalAccessGranted  # noqa: Y015
+
+@_typing.final
+class PortalAccessRevoked(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PortalAccessRevoked: _TypeAlias = PortalAccessRevoked  # noqa: Y015

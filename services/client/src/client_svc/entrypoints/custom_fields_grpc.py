@@ -1,0 +1,99 @@
+"""gRPC methods of the client service over custom field definitions (mixed into ClientServicer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from atrium.client.v1 import client_record_pb2 as record_pb
+from client_svc.domain import commands
+from client_svc.domain.custom_fields import CustomField
+from client_svc.entrypoints.access import reference_id, require_staff
+from client_svc.service_layer import custom_field_handlers as handlers
+from client_svc.service_layer.unit_of_work import ClientUnitOfWork
+from platform_core.grpc.context import current_context
+
+
+def custom_field_message(definition: CustomField) -> record_pb.CustomField:
+    return record_pb.CustomField(
+        id=str(definition.id),
+        key=definition.key,
+        label=definition.label,
+        type=definition.type,
+        options=definition.options,
+        required=definition.required,
+        forms=definition.forms,
+        position=definition.position,
+        retired=definition.retired,
+    )
+
+
+def _fields(definitions: list[CustomField]) -> record_pb.ListCustomFieldsResponse:
+    return record_pb.ListCustomFieldsResponse(fields=[custom_field_message(d) for d in definitions])
+
+
+class CustomFieldServicer:
+    _uow_factory: Callable[[], ClientUnitOfWork]
+    _engine: AsyncEngine
+
+    async def ListCustomFields(
+        self, request: record_pb.ListCustomFieldsRequest, context: grpc.aio.ServicerContext
+    ) -> record_pb.ListCustomFieldsResponse:
+        call = current_context()
+        if call.principal.is_portal:
+            # A client sees what its profile form asks, nothing more.
+            definitions = await handlers.list_custom_fields(
+                call.tenant_id, self._uow_factory(), include_retired=False, form="portal_profile"
+            )
+        else:
+            definitions = await handlers.list_custom_fields(
+                require_staff(), self._uow_factory(), include_retired=request.include_retired, form=request.form
+            )
+        return _fields(definitions)
+
+    async def CreateCustomField(
+        self, request: record_pb.CreateCustomFieldRequest, context: grpc.aio.ServicerContext
+    ) -> record_pb.CustomField:
+        command = commands.CreateCustomField(
+            require_staff(),
+            label=request.label,
+            type=request.type,
+            key=request.key,
+            options=tuple(request.options),
+            required=request.required,
+            forms=tuple(request.forms),
+        )
+        return custom_field_message(await handlers.create_custom_field(command, self._uow_factory()))
+
+    async def UpdateCustomField(
+        self, request: record_pb.UpdateCustomFieldRequest, context: grpc.aio.ServicerContext
+    ) -> record_pb.CustomField:
+        command = commands.UpdateCustomField(
+            require_staff(),
+            reference_id(request.id, "id", "custom field"),
+            label=request.label if request.HasField("label") else None,
+            options=tuple(request.options.items) if request.HasField("options") else None,
+            required=request.required if request.HasField("required") else None,
+            forms=tuple(request.forms.items) if request.HasField("forms") else None,
+            retired=request.retired if request.HasField("retired") else None,
+        )
+        return custom_field_message(await handlers.update_custom_field(command, self._uow_factory()))
+
+    async def RetireCustomField(
+        self, request: record_pb.RetireCustomFieldRequest, context: grpc.aio.ServicerContext
+    ) -> record_pb.CustomField:
+        retired = await handlers.retire_custom_field(
+            require_staff(), reference_id(request.id, "id", "custom field"), self._uow_factory()
+        )
+        return custom_field_message(retired)
+
+    async def ReorderCustomFields(
+        self, request: record_pb.ReorderCustomFieldsRequest, context: grpc.aio.ServicerContext
+    ) -> record_pb.ListCustomFieldsResponse:
+        ids = tuple(reference_id(raw, "ids", "custom field") for raw in request.ids)
+        ordered = await handlers.reorder_custom_fields(
+            commands.ReorderCustomFields(require_staff(), ids), self._uow_factory()
+        )
+        return _fields(ordered)

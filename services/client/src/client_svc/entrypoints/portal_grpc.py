@@ -1,0 +1,51 @@
+"""gRPC methods recording portal invitations and access changes (mixed into ClientServicer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC
+
+import grpc
+
+from atrium.client.v1 import client_record_pb2 as record_pb
+from client_svc.domain.portal import IssueInvitation
+from client_svc.entrypoints.access import record_id, reference_id, require_staff
+from client_svc.service_layer import portal_handlers as handlers
+from client_svc.service_layer.unit_of_work import ClientUnitOfWork
+from platform_core.errors import InvalidArgument
+
+
+class PortalServicer:
+    _uow_factory: Callable[[], ClientUnitOfWork]
+
+    async def RecordPortalInvitation(
+        self, request: record_pb.RecordPortalInvitationRequest, context: grpc.aio.ServicerContext
+    ) -> record_pb.RecordPortalInvitationResponse:
+        tenant_id = require_staff()
+        if not request.HasField("expires_at"):
+            raise InvalidArgument.single("expires_at", "is required")
+        recorded = await handlers.record_invitation(
+            IssueInvitation(
+                tenant_id=tenant_id,
+                invitation_id=reference_id(request.invitation_id, "invitation_id", "invitation"),
+                client_id=record_id(request.client_id, "client"),
+                email=request.email,
+                accept_url=request.accept_url,
+                expires_at=request.expires_at.ToDatetime(tzinfo=UTC),
+                business_name=request.business_name,
+            ),
+            self._uow_factory(),
+        )
+        return record_pb.RecordPortalInvitationResponse(recorded=recorded)
+
+    async def RecordPortalAccessChange(
+        self, request: record_pb.RecordPortalAccessChangeRequest, context: grpc.aio.ServicerContext
+    ) -> record_pb.RecordPortalAccessChangeResponse:
+        recorded = await handlers.record_access_change(
+            require_staff(),
+            reference_id(request.change_id, "change_id", "change"),
+            record_id(request.client_id, "client"),
+            request.enabled,
+            self._uow_factory(),
+        )
+        return record_pb.RecordPortalAccessChangeResponse(recorded=recorded)

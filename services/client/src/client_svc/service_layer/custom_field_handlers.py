@@ -1,0 +1,73 @@
+"""Use cases over the tenant's custom field definitions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from client_svc.domain import commands
+from client_svc.domain.custom_fields import FORMS, CustomField
+from client_svc.service_layer.unit_of_work import ClientUnitOfWork
+from platform_core.errors import InvalidArgument
+from platform_core.ids import new_id
+
+
+async def list_custom_fields(
+    tenant_id: uuid.UUID, uow: ClientUnitOfWork, *, include_retired: bool, form: str = ""
+) -> list[CustomField]:
+    if form and form not in FORMS:
+        raise InvalidArgument.single("form", f"must be one of {', '.join(FORMS)}")
+    async with uow:
+        catalogue = await uow.custom_fields.catalogue(tenant_id)
+    fields = catalogue.all() if include_retired else catalogue.live()
+    return [f for f in fields if not form or form in f.forms]
+
+
+async def create_custom_field(cmd: commands.CreateCustomField, uow: ClientUnitOfWork) -> CustomField:
+    async with uow:
+        catalogue = await uow.custom_fields.catalogue(cmd.tenant_id)
+        created = catalogue.create(
+            field_id=new_id(),
+            label=cmd.label,
+            key=cmd.key,
+            field_type=cmd.type,
+            options=cmd.options,
+            required=cmd.required,
+            forms=cmd.forms,
+            now=datetime.now(UTC),
+        )
+        uow.custom_fields.add(created)
+        await uow.commit()
+        return created
+
+
+async def update_custom_field(cmd: commands.UpdateCustomField, uow: ClientUnitOfWork) -> CustomField:
+    async with uow:
+        catalogue = await uow.custom_fields.catalogue(cmd.tenant_id)
+        updated = catalogue.update(
+            cmd.field_id,
+            label=cmd.label,
+            options=cmd.options,
+            required=cmd.required,
+            forms=cmd.forms,
+            retired=cmd.retired,
+            now=datetime.now(UTC),
+        )
+        await uow.commit()
+        return updated
+
+
+async def retire_custom_field(tenant_id: uuid.UUID, field_id: uuid.UUID, uow: ClientUnitOfWork) -> CustomField:
+    async with uow:
+        catalogue = await uow.custom_fields.catalogue(tenant_id)
+        retired = catalogue.retire(field_id, now=datetime.now(UTC))
+        await uow.commit()
+        return retired
+
+
+async def reorder_custom_fields(cmd: commands.ReorderCustomFields, uow: ClientUnitOfWork) -> list[CustomField]:
+    async with uow:
+        catalogue = await uow.custom_fields.catalogue(cmd.tenant_id)
+        ordered = catalogue.reorder(cmd.ids)
+        await uow.commit()
+        return ordered

@@ -1,0 +1,60 @@
+"""Emails the notification service sends: what goes to whom, decided from an event."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    to: str
+    subject: str
+    text: str
+    html: str
+    # Stable per source event: a receiver can tell a (rare) resend from a new email.
+    message_id: str
+
+
+@dataclass(frozen=True)
+class SendPortalInvitation:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    email: str
+    accept_url: str
+    expires_at: datetime
+    business_name: str
+    client_first_name: str
+    client_last_name: str
+    source_event_id: uuid.UUID
+
+
+def message_id_for(source_event_id: uuid.UUID) -> str:
+    return f"<{source_event_id}@atrium.notification>"
+
+
+def greeting_name(first_name: str, last_name: str) -> str:
+    return " ".join(p for p in (first_name.strip(), last_name.strip()) if p) or "there"
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    """The record that an email went out for an event (one per event, enforced by the schema)."""
+
+    tenant_id: uuid.UUID
+    id: uuid.UUID
+    client_id: uuid.UUID | None
+    kind: str
+    to_address: str
+    subject: str
+    message_id: str
+    transport: str
+    source_event_id: uuid.UUID
