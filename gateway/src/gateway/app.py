@@ -25,6 +25,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     portal,
     portal_access,
     privacy,
+    scheduling_series,
 )
 from gateway.routes.registry import api
 from platform_core.db import create_engine

@@ -11,6 +11,7 @@ from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.notification.v1.notification_service_pb2_grpc import NotificationServiceStub
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
+from atrium.scheduling.v1.series_pb2_grpc import RecurringSeriesServiceStub
 from platform_core.config import PlatformSettings
 from platform_core.grpc.channels import create_channel
 
@@ -27,6 +28,7 @@ class Backends:
         self.notifications = NotificationServiceStub(self._channels["notification"])
         self.catalogue = CatalogueServiceStub(self._channels["scheduling"])
         self.appointments = AppointmentServiceStub(self._channels["scheduling"])
+        self.series = RecurringSeriesServiceStub(self._channels["scheduling"])
 
     async def health(self, timeout: float = 1.0) -> dict[str, str]:
         async def check(name: str, channel: grpc.aio.Channel) -> tuple[str, str]:

@@ -27,6 +27,7 @@ class Unit:
 # Every deployable unit, in migration order. A new service is added here and in docker-compose/k8s.
 UNITS = (
     Unit("client", "client_svc"),
+    Unit("scheduling", "scheduling_svc"),
     Unit("notification", "notification_svc"),
     Unit("gateway", "gateway", grpc=False),
 )
