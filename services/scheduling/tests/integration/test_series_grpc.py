@@ -589,3 +589,41 @@ async def test_the_same_request_id_creates_one_series(
     ids = {r.series.id for r in results if isinstance(r, pb.SeriesChange)}
     assert len(ids) == 1 and [s.id for s in listed.series] == list(ids)
     assert len(booked(await series_appointments(engine, business.tenant, ids.pop()))) == 4
+
+
+async def test_occurrences_that_clash_when_the_horizon_moves_are_recorded_as_skipped_not_booked(
+    business: Business,
+    series_stub: pb_grpc.RecurringSeriesServiceStub,
+    scheduling_channel: grpc.aio.Channel,
+    engine: AsyncEngine,
+    uow_factory: UowFactory,
+) -> None:
+    rrule = "FREQ=WEEKLY"
+    occurrences = rule_occurrences(rrule, business.first_day)
+    with bind_call_context(business.staff_context()):
+        created = await series_stub.CreateSeries(pb.CreateSeriesRequest(definition=business.definition(rrule)))
+        # A holiday beyond today's horizon: nobody was asked about it, so the extender must not book over it.
+        beyond = next(o for o in occurrences if o > datetime.now(UTC) + timedelta(days=190))
+        await cat_grpc.CatalogueServiceStub(scheduling_channel).AddScheduleException(
+            cat.ScheduleException(day=beyond.astimezone(BERLIN).date().isoformat(), label="Holiday")
+        )
+    later = datetime.now(UTC) + timedelta(days=30)
+    change = await use_cases.extend_series(
+        uow_factory(), business.tenant, uuid.UUID(created.series.id), later, use_cases.Horizon(days=180)
+    )
+    assert beyond not in {a.occurrence_start for a in change.booked} and len(change.booked) >= 3
+    skipped = change.series.exceptions[beyond]
+    assert (skipped.kind.value, skipped.actor) == ("skipped", "system") and "holiday" in skipped.reason
+    rows = await series_appointments(engine, business.tenant, created.series.id)
+    assert beyond not in {r.occurrence_start for r in rows}
+    # The business stops offering the service: what comes next is recorded as not booked, and the series goes on.
+    with bind_call_context(business.staff_context()):
+        await cat_grpc.CatalogueServiceStub(scheduling_channel).ArchiveService(
+            cat.ArchiveServiceRequest(service_id=business.service_id)
+        )
+    stopped = await use_cases.extend_series(
+        uow_factory(), business.tenant, uuid.UUID(created.series.id), later + timedelta(days=30), use_cases.Horizon()
+    )
+    assert stopped.booked == [] and stopped.series.status.value == "active"
+    newly = [e for o, e in stopped.series.exceptions.items() if o > later + timedelta(days=180)]
+    assert len(newly) >= 3 and all("no longer offered" in e.reason for e in newly)
