@@ -534,7 +534,7 @@ async def test_the_service_extends_due_series_in_the_background(
 
 
 async def test_bad_requests_name_their_fields_and_portal_clients_cannot_make_series(
-    business: Business, series_stub: pb_grpc.RecurringSeriesServiceStub
+    business: Business, series_stub: pb_grpc.RecurringSeriesServiceStub, appointments: apb_grpc.AppointmentServiceStub
 ) -> None:
     async def violations(request: pb.CreateSeriesRequest) -> set[str]:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
@@ -572,6 +572,16 @@ async def test_bad_requests_name_their_fields_and_portal_clients_cannot_make_ser
                 decisions=[pb.OccurrenceDecision(occurrence_start=ts(datetime(2030, 1, 1, tzinfo=UTC)), action="move")],
             )
         ) == {"decisions[0].action"}
+        with pytest.raises(grpc.aio.AioRpcError) as posing:
+            await appointments.BookAppointment(
+                apb.BookAppointmentRequest(
+                    client_id=business.client_ids[0],
+                    segments=[apb.SegmentRequest(service_id=business.service_id)],
+                    start=ts(local(business.first_day, 12)),
+                    source="series",
+                )
+            )
+        assert from_rpc_error(posing.value).violations[0].field == "source"
     portal = CallContext(business.tenant, Principal("portal", str(uuid.uuid4()), "", business.client_ids[0]))
     with bind_call_context(portal), pytest.raises(grpc.aio.AioRpcError) as denied:
         await series_stub.CreateSeries(pb.CreateSeriesRequest(definition=business.definition("FREQ=WEEKLY;COUNT=3")))
