@@ -31,6 +31,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     privacy,
     reports,
     scheduling,
+    scheduling_series,
 )
 from gateway.routes.registry import api
 from platform_core.db import create_engine

@@ -13,6 +13,7 @@ from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.calendar_pb2_grpc import CalendarServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
 from atrium.scheduling.v1.reports_pb2_grpc import ReportServiceStub
+from atrium.scheduling.v1.series_pb2_grpc import RecurringSeriesServiceStub
 from platform_core.config import PlatformSettings
 from platform_core.grpc.channels import create_channel
 
@@ -31,6 +32,7 @@ class Backends:
         self.appointments = AppointmentServiceStub(self._channels["scheduling"])
         self.calendars = CalendarServiceStub(self._channels["scheduling"])
         self.reports = ReportServiceStub(self._channels["scheduling"])
+        self.series = RecurringSeriesServiceStub(self._channels["scheduling"])
 
     async def health(self, timeout: float = 1.0) -> dict[str, str]:
         async def check(name: str, channel: grpc.aio.Channel) -> tuple[str, str]:

@@ -30,7 +30,14 @@ async def client_addr(infra: TestInfra) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def scheduling_settings(infra: TestInfra, client_addr: str) -> SchedulingServiceSettings:
-    settings = unit_settings(SchedulingServiceSettings, infra, grpc_listen="127.0.0.1:0", client_grpc_addr=client_addr)
+    settings = unit_settings(
+        SchedulingServiceSettings,
+        infra,
+        grpc_listen="127.0.0.1:0",
+        client_grpc_addr=client_addr,
+        # The background extender of recurring series runs often, so a test can watch it work.
+        series_extend_interval_seconds=0.5,
+    )
     assert isinstance(settings, SchedulingServiceSettings)
     return settings
 

@@ -2,8 +2,8 @@
 
 ``service_main`` is each service's ``__main__``: ``serve``, ``migrate`` and the parked-message commands.
 ``serve`` connects the database and NATS, asks the service's ``build`` for its servicers and consumers,
-starts the gRPC server (health and reflection included), the outbox relay and the consumers, and on
-SIGTERM/SIGINT reports NOT_SERVING, drains in-flight calls and stops everything in order.
+starts the gRPC server (health and reflection included), the outbox relay, the consumers and any background
+jobs, and on SIGTERM/SIGINT reports NOT_SERVING, drains in-flight calls and stops everything in order.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,9 @@ class ServiceParts:
     consumers: Sequence[EventConsumer] = ()
     # Producers run the outbox relay; a service that emits no events leaves it off.
     publishes_events: bool = True
+    # Long-running jobs of the service (periodic work such as extending recurring series): each is called with
+    # the stop event, runs until it is set, and is stopped with the relay and the consumers.
+    background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()
 
 
 Build = Callable[[Runtime], ServiceParts]
@@ -140,6 +143,8 @@ async def serve(
             tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
         for consumer in parts.consumers:
             tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer-{consumer.durable}"))
+        for job in parts.background:
+            tasks.append(asyncio.create_task(job(stop), name=f"background-{getattr(job, '__qualname__', 'job')}"))
 
         for name in ["", *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -5,13 +5,13 @@ feed is issued. An owner has at most one live feed (a partial unique index): iss
 the old one in the same transaction, so rotating never leaves two live URLs behind.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

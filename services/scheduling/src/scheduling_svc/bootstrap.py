@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
-from atrium.scheduling.v1 import appointments_pb2_grpc, calendar_pb2_grpc, catalogue_pb2_grpc, reports_pb2_grpc
+from atrium.scheduling.v1 import (
+    appointments_pb2_grpc,
+    calendar_pb2_grpc,
+    catalogue_pb2_grpc,
+    reports_pb2_grpc,
+    series_pb2_grpc,
+)
 from platform_core.service import Runtime, ServiceParts
 from scheduling_svc.adapters.client_directory import GrpcClientDirectory
-from scheduling_svc.entrypoints import appointment_server, calendar_server, catalogue_server, report_server
+from scheduling_svc.config import SchedulingServiceSettings
+from scheduling_svc.entrypoints import (
+    appointment_server,
+    calendar_server,
+    catalogue_server,
+    report_server,
+    series_server,
+)
+from scheduling_svc.entrypoints.series_extender import SeriesExtender
+from scheduling_svc.service_layer.series import Horizon
 from scheduling_svc.service_layer.unit_of_work import SqlAlchemySchedulingUnitOfWork
 
 
 def build(runtime: Runtime) -> ServiceParts:
     settings = runtime.settings
+    assert isinstance(settings, SchedulingServiceSettings)
 
     def uow() -> SqlAlchemySchedulingUnitOfWork:
         return SqlAlchemySchedulingUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix)
 
     directory = GrpcClientDirectory(ClientServiceStub(runtime.channel("client")))
+    horizon = Horizon(days=settings.series_horizon_days, batch=settings.series_batch_size)
+    extender = SeriesExtender(uow, horizon, interval_seconds=settings.series_extend_interval_seconds)
     return ServiceParts(
         servicers=[
             (
@@ -41,5 +59,14 @@ def build(runtime: Runtime) -> ServiceParts:
                 report_server.ReportServicer(uow_factory=uow, engine=runtime.read_engine),
                 report_server.SERVICE_NAME,
             ),
+            (
+                series_pb2_grpc.add_RecurringSeriesServiceServicer_to_server,
+                series_server.RecurringSeriesServicer(
+                    uow_factory=uow, engine=runtime.read_engine, directory=directory, horizon=horizon
+                ),
+                series_server.SERVICE_NAME,
+            ),
         ],
+        # Keeps every series booked up to the horizon; safe with several replicas (SKIP LOCKED per series).
+        background=[extender.run],
     )

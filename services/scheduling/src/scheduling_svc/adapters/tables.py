@@ -221,3 +221,49 @@ calendar_feeds = Table(
     Column("revoked_at", DateTime(timezone=True)),
     Column("revoked_by", Text),
 )
+
+recurring_series = Table(
+    "recurring_series",
+    metadata,
+    _tenant(),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True)),
+    Column("status", Text),
+    Column("rrule", Text),
+    Column("dtstart_local", DateTime(timezone=False)),
+    Column("timezone", Text),
+    Column("seats", Integer),
+    Column("notes", Text),
+    Column("availability_overridden", Boolean),
+    Column("materialized_until", DateTime(timezone=True)),
+    Column("parent_id", UUID(as_uuid=True)),
+    Column("successor_id", UUID(as_uuid=True)),
+    Column("request_id", Text),
+    Column("created_by", Text),
+    Column("version", Integer),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+series_segments = Table(
+    "series_segments",
+    metadata,
+    _tenant(),
+    Column("series_id", UUID(as_uuid=True), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("service_id", UUID(as_uuid=True)),
+    Column("staff_id", UUID(as_uuid=True)),
+)
+
+series_exceptions = Table(
+    "series_exceptions",
+    metadata,
+    _tenant(),
+    Column("series_id", UUID(as_uuid=True), primary_key=True),
+    Column("occurrence_start", DateTime(timezone=True), primary_key=True),
+    Column("kind", Text),
+    Column("moved_to", DateTime(timezone=True)),
+    Column("reason", Text),
+    Column("actor", Text),
+    Column("at", DateTime(timezone=True)),
+)

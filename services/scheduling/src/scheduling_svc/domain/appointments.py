@@ -235,6 +235,8 @@ class Appointment:
     ) -> Appointment:
         if source not in SOURCES:
             raise InvalidArgument.single("source", f"must be one of: {', '.join(SOURCES)}")
+        if (source == "series") != (series_id is not None):
+            raise InvalidArgument.single("source", "only the occurrences of a recurring series come from a series")
         appointment = cls(
             tenant_id=tenant_id,
             id=appointment_id,

@@ -351,35 +351,58 @@ async def move_appointment(uow: SchedulingUnitOfWork, move: Move, now: datetime)
             segments = shifted(segments, move.start)
         if move.position is not None and move.staff_id is not None:
             segments = with_staff(segments, move.position, move.staff_id)
-        settings = await uow.catalogue.settings(move.tenant_id)
-        start = segments[0].start
-        inputs = await uow.catalogue.availability_inputs(
-            move.tenant_id,
-            [s.service_id for s in segments],
-            start - timedelta(days=1),
-            start + timedelta(days=2),
-            settings=settings,
+        await move_segments(
+            uow,
+            appointment,
+            segments,
+            override=move.override_availability,
+            online=move.online,
+            actor=move.actor,
+            now=now,
         )
-        planned = (
-            await _candidates(
-                _without_own_time(inputs, appointment),
-                start=start,
-                wanted_staff=[s.staff_id for s in segments],
-                seats=segments[0].seats,
-                override=move.override_availability,
-                online=move.online,
-                zone=appointment.timezone,
-                now=now,
-            )
-        )[0]
-        # Keep the booking-time terms (price, buffers) of each segment; only time and staff move.
-        moved = tuple(
-            replace(old, staff_id=new.staff_id, start=new.start, end=new.end)
-            for old, new in zip(segments, planned, strict=True)
-        )
-        appointment.move(moved, overridden=move.override_availability, actor=move.actor, now=now)
         await uow.commit()
         return appointment
+
+
+async def move_segments(
+    uow: SchedulingUnitOfWork,
+    appointment: Appointment,
+    segments: tuple[Segment, ...],
+    *,
+    override: bool,
+    online: bool,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Move a loaded appointment to ``segments`` (new times and/or staff) when availability allows, within the
+    caller's unit of work."""
+    settings = await uow.catalogue.settings(appointment.tenant_id)
+    start = segments[0].start
+    inputs = await uow.catalogue.availability_inputs(
+        appointment.tenant_id,
+        [s.service_id for s in segments],
+        start - timedelta(days=1),
+        start + timedelta(days=2),
+        settings=settings,
+    )
+    planned = (
+        await _candidates(
+            _without_own_time(inputs, appointment),
+            start=start,
+            wanted_staff=[s.staff_id for s in segments],
+            seats=segments[0].seats,
+            override=override,
+            online=online,
+            zone=appointment.timezone,
+            now=now,
+        )
+    )[0]
+    # Keep the booking-time terms (price, buffers) of each segment; only time and staff move.
+    moved = tuple(
+        replace(old, staff_id=new.staff_id, start=new.start, end=new.end)
+        for old, new in zip(segments, planned, strict=True)
+    )
+    appointment.move(moved, overridden=override, actor=actor, now=now)
 
 
 async def cancel_appointment(

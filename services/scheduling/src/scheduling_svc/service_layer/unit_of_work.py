@@ -17,12 +17,14 @@ from scheduling_svc.adapters.repository import (
     SqlAlchemyAppointmentRepository,
     constraint_of,
 )
+from scheduling_svc.adapters.series_repository import AbstractSeriesRepository, SqlAlchemySeriesRepository
 
 DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
 
 
 class SchedulingUnitOfWork(AbstractUnitOfWork):
     appointments: AbstractAppointmentRepository
+    series: AbstractSeriesRepository
     catalogue: CatalogueStore
     feeds: FeedStore
 
@@ -39,20 +41,31 @@ class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork)
 
     def _attach(self, session: AsyncSession) -> None:
         self.appointments = SqlAlchemyAppointmentRepository(session)
+        self.series = SqlAlchemySeriesRepository(session)
         self.catalogue = CatalogueStore(session)
         self.feeds = FeedStore(session)
-        self.repositories = (self.appointments,)
+        self.repositories = (self.appointments, self.series)
 
     async def commit(self) -> None:
         try:
-            # Rows first (where the constraints speak), then the events of what was written.
-            for appointment in list(self.appointments.seen):
+            # Rows first (where the constraints speak), then the events of what was written. Series before their
+            # occurrences (which refer to them); changed appointments before new ones, so time that a change frees
+            # (a cancelled or moved occurrence) is free before a new booking takes it.
+            for series in list(self.series.seen):
+                await self.series.save(series)
+            for appointment in sorted(self.appointments.seen, key=lambda a: (a.is_new, a.starts_at)):
                 await self.appointments.save(appointment)
             await super().commit()
         except IntegrityError as exc:
             if constraint_of(exc) == "appointments_request_id":
                 raise Conflict(
                     "an appointment was already booked with this request id", reason=DUPLICATE_REQUEST
+                ) from exc
+            if constraint_of(exc) == "recurring_series_request_id":
+                raise Conflict("a series was already created with this request id", reason=DUPLICATE_REQUEST) from exc
+            if constraint_of(exc) == "appointments_occurrence":
+                raise Conflict(
+                    "this occurrence of the series was booked at the same time", reason="OCCURRENCE_TAKEN"
                 ) from exc
             raise
 
