@@ -391,3 +391,180 @@ async def test_schema_refuses_overlaps_and_illegal_status_changes(
             await conn.rollback()
     finally:
         await engine.dispose()
+
+
+async def test_cut_and_colour_back_to_back_with_two_staff_and_a_follow_up(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+) -> None:
+    business = await open_business(catalogue, clients, staff=2, duration=30)
+    anna, ben = business.staff_ids
+    with bind_call_context(business.staff_context()):
+        colour = await catalogue.CreateService(
+            cat.ServiceInput(
+                name="Colour",
+                duration_minutes=60,
+                price=types_pb2.Money(amount_minor=9000, currency="EUR"),
+                capacity=1,
+                staff_ids=[ben],
+            )
+        )
+        visit = await appointments.BookAppointment(
+            pb.BookAppointmentRequest(
+                client_id=business.client_ids[0],
+                segments=[
+                    pb.SegmentRequest(service_id=business.service_id, staff_id=anna),
+                    pb.SegmentRequest(service_id=colour.id),
+                ],
+                start=ts(local(business.day, 10)),
+            )
+        )
+        assert [(s.staff_id, s.start, s.end) for s in visit.segments] == [
+            (anna, ts(local(business.day, 10)), ts(local(business.day, 10, 30))),
+            (ben, ts(local(business.day, 10, 30)), ts(local(business.day, 11, 30))),
+        ]
+        assert visit.end == ts(local(business.day, 11, 30))
+        # Ben is busy from 10:30: he cannot take a haircut at 10:30, Anna can (she finished at 10:30).
+        slots = await appointments.FindAvailableSlots(
+            pb.FindAvailableSlotsRequest(
+                service_ids=[business.service_id], from_day=business.day.isoformat(), to_day=business.day.isoformat()
+            )
+        )
+        at_1030 = next(s for s in slots.slots if s.local_start[11:16] == "10:30")
+        assert list(at_1030.staff_ids) == [anna]
+        follow_up = await appointments.BookAppointment(
+            pb.BookAppointmentRequest(
+                client_id=business.client_ids[0],
+                segments=[pb.SegmentRequest(service_id=business.service_id)],
+                start=ts(local(business.day + timedelta(days=7), 10)),
+                follow_up_of=visit.id,
+                follow_up_action="call",
+            )
+        )
+        assert (follow_up.follow_up_of, follow_up.follow_up_action) == (visit.id, "call")
+        with pytest.raises(grpc.aio.AioRpcError) as odd:
+            await appointments.BookAppointment(
+                pb.BookAppointmentRequest(
+                    client_id=business.client_ids[0],
+                    segments=[pb.SegmentRequest(service_id=business.service_id)],
+                    start=ts(local(business.day + timedelta(days=8), 10)),
+                    follow_up_of=visit.id,
+                    follow_up_action="fax",
+                )
+            )
+        assert from_rpc_error(odd.value).violations[0].field == "follow_up_action"
+        reassigned = await appointments.ReassignStaff(
+            pb.ReassignStaffRequest(appointment_id=follow_up.id, position=0, staff_id=ben, version=follow_up.version)
+        )
+        assert reassigned.segments[0].staff_id == ben
+
+
+async def test_a_room_for_two_therapists_is_taken_once(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+) -> None:
+    business = await open_business(catalogue, clients, staff=2, n_clients=2)
+    anna, ben = business.staff_ids
+    with bind_call_context(business.staff_context()):
+        room = await catalogue.CreateResource(cat.ResourceInput(name="Massage room", kind="room", capacity=1))
+        massage = await catalogue.CreateService(
+            cat.ServiceInput(
+                name="Massage",
+                duration_minutes=60,
+                price=types_pb2.Money(amount_minor=7000, currency="EUR"),
+                capacity=1,
+                staff_ids=[anna, ben],
+                resource_ids=[room.id],
+            )
+        )
+        first = await appointments.BookAppointment(
+            pb.BookAppointmentRequest(
+                client_id=business.client_ids[0],
+                segments=[pb.SegmentRequest(service_id=massage.id, staff_id=anna)],
+                start=ts(local(business.day, 14)),
+            )
+        )
+        slots = await appointments.FindAvailableSlots(
+            pb.FindAvailableSlotsRequest(
+                service_ids=[massage.id], from_day=business.day.isoformat(), to_day=business.day.isoformat()
+            )
+        )
+        assert "14:00" not in {s.local_start[11:16] for s in slots.slots}  # Ben is free, the room is not
+        with pytest.raises(grpc.aio.AioRpcError) as taken:
+            # Even outside availability the database refuses the room twice.
+            await appointments.BookAppointment(
+                pb.BookAppointmentRequest(
+                    client_id=business.client_ids[1],
+                    segments=[pb.SegmentRequest(service_id=massage.id, staff_id=ben)],
+                    start=ts(local(business.day, 14, 30)),
+                    override_availability=True,
+                )
+            )
+        assert from_rpc_error(taken.value).reason == "RESOURCE_TAKEN"
+        await appointments.CancelAppointment(
+            pb.CancelAppointmentRequest(appointment_id=first.id, reason="client ill", version=first.version)
+        )
+        moved_in = await appointments.BookAppointment(
+            pb.BookAppointmentRequest(
+                client_id=business.client_ids[1],
+                segments=[pb.SegmentRequest(service_id=massage.id, staff_id=ben)],
+                start=ts(local(business.day, 14, 30)),
+                override_availability=True,
+            )
+        )
+        assert moved_in.status == "booked"
+
+
+async def test_past_appointments_complete_or_no_show_and_online_limits_hold(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+) -> None:
+    business = await open_business(catalogue, clients, n_clients=2)
+    yesterday = business.day - timedelta(days=11)
+    with bind_call_context(business.staff_context()):
+        walk_ins = [
+            await appointments.BookAppointment(
+                pb.BookAppointmentRequest(
+                    client_id=business.client_ids[0],
+                    segments=[pb.SegmentRequest(service_id=business.service_id, staff_id=business.staff_ids[0])],
+                    start=ts(local(yesterday, hour)),
+                    override_availability=True,  # recorded after the fact
+                )
+            )
+            for hour in (10, 12)
+        ]
+        done = await appointments.CompleteAppointment(
+            pb.AppointmentTransitionRequest(appointment_id=walk_ins[0].id, version=walk_ins[0].version)
+        )
+        missed = await appointments.MarkNoShow(
+            pb.AppointmentTransitionRequest(appointment_id=walk_ins[1].id, version=walk_ins[1].version)
+        )
+        assert (done.status, missed.status) == ("completed", "no_show")
+        with pytest.raises(grpc.aio.AioRpcError) as final:
+            await appointments.CancelAppointment(
+                pb.CancelAppointmentRequest(appointment_id=done.id, reason="oops", version=done.version)
+            )
+        assert final.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        history = await appointments.ListClientAppointments(
+            pb.ListClientAppointmentsRequest(client_id=business.client_ids[0], view="no_show")
+        )
+        assert [a.id for a in history.appointments] == [missed.id]
+        current = await catalogue.GetSchedulingSettings(cat.GetSchedulingSettingsRequest())
+        current.max_active_bookings_per_client = 1
+        await catalogue.UpdateSchedulingSettings(current)
+    with bind_call_context(business.portal_context(business.client_ids[1])):
+        await appointments.BookAppointment(
+            pb.BookAppointmentRequest(
+                segments=[pb.SegmentRequest(service_id=business.service_id)], start=ts(local(business.day, 9))
+            )
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as limited:
+            await appointments.BookAppointment(
+                pb.BookAppointmentRequest(
+                    segments=[pb.SegmentRequest(service_id=business.service_id)], start=ts(local(business.day, 11))
+                )
+            )
+    assert from_rpc_error(limited.value).reason == "MAX_ACTIVE_BOOKINGS"

@@ -208,7 +208,9 @@ async def _candidates(
         timezone=zone,
         now=now,
         rules=_rules(inputs.services, inputs.settings, online),
-        staff_ids=frozenset(s for s in wanted_staff if s is not None) or None,
+        # Narrow the search only when every service names its staff member; otherwise the options are
+        # filtered below, so "Anna for the cut, anyone for the colour" can still find Ben.
+        staff_ids=frozenset(s for s in wanted_staff if s is not None) if None not in wanted_staff else None,
         seats=seats,
     )
     slot = availability.is_bookable(query, start, inputs.staff, inputs.resources, inputs.business)
