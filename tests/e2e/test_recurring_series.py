@@ -5,72 +5,68 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from atrium.common.v1 import types_pb2
-from atrium.scheduling.v1 import catalogue_pb2 as cat
-from atrium.scheduling.v1 import catalogue_pb2_grpc as cat_grpc
-from platform_core.grpc.channels import create_channel
-from platform_core.grpc.context import CallContext, Principal, bind_call_context
-
-from .conftest import Api, Stack
+from .conftest import Api
 
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-@pytest.fixture
-async def catalogue(stack: Stack) -> AsyncIterator[cat_grpc.CatalogueServiceStub]:
-    # The business's services and staff hours are set up on the scheduling service directly: the catalogue's
-    # own gateway routes are not part of this change.
-    channel = create_channel(stack.env["ATRIUM_SCHEDULING_GRPC_ADDR"], default_deadline=10)
-    yield cat_grpc.CatalogueServiceStub(channel)
-    await channel.close()
-
-
-async def open_business(catalogue: cat_grpc.CatalogueServiceStub, tenant: dict[str, Any]) -> tuple[str, str]:
+async def open_business(api: Api, tenant: dict[str, Any]) -> tuple[str, str]:
     """(service id, staff id): the owner works 09:00-17:00 every day and offers a 60-minute massage."""
-    staff_id = tenant["owner"]["id"]
-    with bind_call_context(CallContext(uuid.UUID(tenant["tenant"]["id"]), Principal("staff", staff_id, "owner"))):
-        await catalogue.UpdateSchedulingSettings(
-            cat.SchedulingSettings(
-                timezone="America/New_York",
-                slot_rules=cat.SlotRules(granularity_minutes=30, min_notice_minutes=60, horizon_days=60),
-            )
-        )
-        await catalogue.PutStaffMember(
-            cat.StaffMember(
-                staff_id=staff_id,
-                display_name="Owner",
-                timezone="America/New_York",
-                weekly_hours=[
-                    cat.DayHours(weekday=d, ranges=[cat.TimeRange(start="09:00", end="17:00")]) for d in range(7)
-                ],
-                active=True,
-            )
-        )
-        service = await catalogue.CreateService(
-            cat.ServiceInput(
-                name="Massage",
-                duration_minutes=60,
-                price=types_pb2.Money(amount_minor=9000, currency="USD"),
-                capacity=1,
-                staff_ids=[staff_id],
-            )
-        )
-        day = (datetime.now(NEW_YORK) + timedelta(days=14)).date()
-        await catalogue.AddScheduleException(cat.ScheduleException(day=day.isoformat(), label="Closed"))
-    return service.id, staff_id
+    token, staff_id = tenant["token"], tenant["owner"]["id"]
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        (
+            "PUT",
+            "/api/v1/scheduling/settings",
+            {
+                "timezone": "America/New_York",
+                "slot_rules": {"granularity_minutes": 30, "min_notice_minutes": 60, "horizon_days": 60},
+            },
+        ),
+        (
+            "PUT",
+            f"/api/v1/staff-schedules/{staff_id}",
+            {
+                "display_name": "Owner",
+                "timezone": "America/New_York",
+                "weekly_hours": [{"weekday": d, "ranges": [{"start": "09:00", "end": "17:00"}]} for d in range(7)],
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/services",
+            {
+                "name": "Massage",
+                "duration_minutes": 60,
+                "price": {"amount_minor": 9000, "currency": "USD"},
+                "staff_ids": [staff_id],
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/schedule-exceptions",
+            {
+                "day": (datetime.now(NEW_YORK) + timedelta(days=14)).date().isoformat(),
+                "available": False,
+                "label": "Closed",
+            },
+        ),
+    ]
+    replies = []
+    for method, path, body in calls:
+        status, reply, _ = await api.call(method, path, token=token, json=body)
+        assert status in (200, 201), reply
+        replies.append(reply)
+    return replies[2]["id"], staff_id
 
 
-async def test_a_weekly_series_through_the_gateway(api: Api, catalogue: cat_grpc.CatalogueServiceStub) -> None:
+async def test_a_weekly_series_through_the_gateway(api: Api) -> None:
     tenant = await api.sign_up(name="Series Spa")
     token = tenant["token"]
-    service_id, staff_id = await open_business(catalogue, tenant)
+    service_id, staff_id = await open_business(api, tenant)
     client = await api.create_client(token, first_name="Grace")
     first = (datetime.now(NEW_YORK) + timedelta(days=7)).date()
     definition = {
