@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from atrium.common.v1 import types_pb2 as atrium_dot_common_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61trium/client/v1/events.proto\x12\x10\x61trium.client.v1\x1a\x1c\x61trium/common/v1/types.proto\"\xcd\x01\n\rClientCreated\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nfirst_name\x18\x02 \x01(\t\x12\x11\n\tlast_name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x0c\n\x04kind\x18\x06 \x01(\t\x12\x14\n\x0c\x63ompany_name\x18\x07 \x01(\t\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x30\n\x0fopening_balance\x18\t \x01(\x0b\x32\x17.atrium.common.v1.Money\"\x7f\n\rClientUpdated\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x11\n\tlast_name\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\r\n\x05phone\x18\x06 \x01(\t\"\"\n\rClientDeleted\x12\x11\n\tclient_id\x18\x01 \x01(\t\"#\n\x0e\x43lientRestored\x12\x11\n\tclient_id\x18\x01 \x01(\t\"9\n\x14\x43lientBookingBlocked\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"+\n\x16\x43lientBookingUnblocked\x12\x11\n\tclient_id\x18\x01 \x01(\t\"|\n\x13\x43lientStatusChanged\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x66rom_status_id\x18\x02 \x01(\t\x12\x12\n\nfrom_label\x18\x03 \x01(\t\x12\x14\n\x0cto_status_id\x18\x04 \x01(\t\x12\x10\n\x08to_label\x18\x05 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61trium/client/v1/events.proto\x12\x10\x61trium.client.v1\x1a\x1c\x61trium/common/v1/types.proto\"\xcd\x01\n\rClientCreated\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nfirst_name\x18\x02 \x01(\t\x12\x11\n\tlast_name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x0c\n\x04kind\x18\x06 \x01(\t\x12\x14\n\x0c\x63ompany_name\x18\x07 \x01(\t\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x30\n\x0fopening_balance\x18\t \x01(\x0b\x32\x17.atrium.common.v1.Money\"\x7f\n\rClientUpdated\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x11\n\tlast_name\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\r\n\x05phone\x18\x06 \x01(\t\"\"\n\rClientDeleted\x12\x11\n\tclient_id\x18\x01 \x01(\t\"#\n\x0e\x43lientRestored\x12\x11\n\tclient_id\x18\x01 \x01(\t\"9\n\x14\x43lientBookingBlocked\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"+\n\x16\x43lientBookingUnblocked\x12\x11\n\tclient_id\x18\x01 \x01(\t\"|\n\x13\x43lientStatusChanged\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x66rom_status_id\x18\x02 \x01(\t\x12\x12\n\nfrom_label\x18\x03 \x01(\t\x12\x14\n\x0cto_status_id\x18\x04 \x01(\t\x12\x10\n\x08to_label\x18\x05 \x01(\t\"J\n\rClientsMerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x12\n\nmerged_ids\x18\x03 \x03(\t\"N\n\x0f\x43lientsUnmerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x14\n\x0crestored_ids\x18\x03 \x03(\t\"!\n\x0c\x43lientErased\x12\x11\n\tclient_id\x18\x01 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,4 +46,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CLIENTBOOKINGUNBLOCKED']._serialized_end=593
   _globals['_CLIENTSTATUSCHANGED']._serialized_start=595
   _globals['_CLIENTSTATUSCHANGED']._serialized_end=719
+  _globals['_CLIENTSMERGED']._serialized_start=721
+  _globals['_CLIENTSMERGED']._serialized_end=795
+  _globals['_CLIENTSUNMERGED']._serialized_start=797
+  _globals['_CLIENTSUNMERGED']._serialized_end=875
+  _globals['_CLIENTERASED']._serialized_start=877
+  _globals['_CLIENTERASED']._serialized_end=910
 # @@protoc_insertion_point(module_scope)
