@@ -6,7 +6,7 @@ import base64
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Select, exists, func, literal_column, or_, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -52,6 +52,8 @@ _COLUMNS: tuple[Any, ...] = (
     clients.c.opening_balance_minor,
     clients.c.opening_balance_currency,
     clients.c.status_id,
+    clients.c.merged_into,
+    clients.c.erased_at,
     client_statuses.c.label.label("status_label"),
     literal_column(
         "ARRAY(SELECT a.staff_id FROM client_staff_assignments a "
@@ -69,7 +71,7 @@ _CLIENTS = clients.outerjoin(
 )
 
 
-def _search_conditions(search: ClientSearch) -> list[ColumnElement[bool]]:
+def search_conditions(search: ClientSearch) -> list[ColumnElement[bool]]:
     """Each condition is served by an index of migration 0005."""
     if search.phone:
         return [clients.c.phone == search.phone]
@@ -90,6 +92,19 @@ async def client_by_id(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uui
             select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id, clients.c.id == client_id)
         )
         return result.first()
+
+
+MAX_MERGE_CHAIN = 20
+
+
+async def resolved_client(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Row[Any] | None:
+    """The client, or for a merged-away id the client it was merged into (through later merges too)."""
+    row = await client_by_id(engine, tenant_id, client_id)
+    for _ in range(MAX_MERGE_CHAIN):
+        if row is None or row.merged_into is None:
+            return row
+        row = await client_by_id(engine, tenant_id, row.merged_into)
+    return row
 
 
 def encode_cursor(last_id: uuid.UUID) -> str:
@@ -124,9 +139,37 @@ async def list_clients(
     group_id: uuid.UUID | None = None,
 ) -> tuple[list[Row[Any]], uuid.UUID | None]:
     """Newest first (ids are UUIDv7), keyset-paginated: a page costs the same at any depth."""
-    query = select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id)
+    query = filtered_clients(
+        tenant_id,
+        include_deleted=include_deleted,
+        status_id=status_id,
+        assigned_staff_id=assigned_staff_id,
+        tag=tag,
+        group_id=group_id,
+    )
     if search is not None:
-        query = query.where(*_search_conditions(search))
+        query = query.where(*search_conditions(search))
+    if after is not None:
+        query = query.where(clients.c.id < after)
+    query = query.order_by(clients.c.id.desc()).limit(limit + 1)
+    async with engine.connect() as conn:
+        rows = list((await conn.execute(query)).all())
+    next_after = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_after
+
+
+def filtered_clients(
+    tenant_id: uuid.UUID,
+    *,
+    include_deleted: bool = False,
+    status_id: uuid.UUID | None = None,
+    assigned_staff_id: uuid.UUID | None = None,
+    tag: str = "",
+    group_id: uuid.UUID | None = None,
+) -> Select[Any]:
+    """The clients a list shows, with its filters; merged-away clients never (they resolve to the survivor)."""
+    query = select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id)
+    query = query.where(clients.c.merged_into.is_(None))
     if tag.strip():
         t = client_tags
         query = query.where(
@@ -150,13 +193,7 @@ async def list_clients(
         query = query.where(clients.c.status_id == status_id)
     if not include_deleted:
         query = query.where(clients.c.deleted_at.is_(None))
-    if after is not None:
-        query = query.where(clients.c.id < after)
-    query = query.order_by(clients.c.id.desc()).limit(limit + 1)
-    async with engine.connect() as conn:
-        rows = list((await conn.execute(query)).all())
-    next_after = rows[limit - 1].id if len(rows) > limit else None
-    return rows[:limit], next_after
+    return query
 
 
 _NOTES = text(
@@ -216,7 +253,7 @@ _DUPLICATE_CANDIDATES = text(
     WITH live AS (
         SELECT id, lower(email) AS email, phone,
                lower(btrim(first_name || ' ' || last_name)) AS full_name
-        FROM clients WHERE tenant_id = :tenant AND deleted_at IS NULL
+        FROM clients WHERE tenant_id = :tenant AND deleted_at IS NULL AND merged_into IS NULL
     )
     SELECT a.id AS first_id, b.id AS second_id, 'same_email' AS reason
         FROM live a JOIN live b ON a.email = b.email AND a.id < b.id

@@ -6,7 +6,7 @@ from typing import Any
 
 from atrium.client.v1 import events_pb2
 from atrium.common.v1.events_pb2 import EventEnvelope
-from client_svc.domain import events
+from client_svc.domain import erasure, events, merge
 from platform_core.messaging.envelope import build_envelope
 
 PRODUCER = "client"
@@ -54,6 +54,20 @@ def _payload(event: Any) -> Any:  # a generated message (the contracts are untyp
             )
         case events.ClientBookingUnblocked():
             return events_pb2.ClientBookingUnblocked(client_id=str(event.client_id))
+        case merge.ClientsMerged():
+            return events_pb2.ClientsMerged(
+                merge_id=str(event.merge_id),
+                survivor_id=str(event.survivor_id),
+                merged_ids=[str(i) for i in event.merged_ids],
+            )
+        case merge.ClientsUnmerged():
+            return events_pb2.ClientsUnmerged(
+                merge_id=str(event.merge_id),
+                survivor_id=str(event.survivor_id),
+                restored_ids=[str(i) for i in event.restored_ids],
+            )
+        case erasure.ClientErased():
+            return events_pb2.ClientErased(client_id=str(event.client_id))
     raise TypeError(f"no integration event for {type(event).__name__}")
 
 

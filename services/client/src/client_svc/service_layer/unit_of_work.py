@@ -7,6 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from client_svc.adapters import event_mapping
+from client_svc.adapters.erasure_repository import AbstractErasureRepository, SqlAlchemyErasureRepository
+from client_svc.adapters.merge_repository import AbstractMergeRepository, SqlAlchemyMergeRepository
 from client_svc.adapters.repository import (
     AbstractClientRepository,
     AbstractNoteRepository,
@@ -29,6 +31,8 @@ class ClientUnitOfWork(AbstractUnitOfWork):
     notes: AbstractNoteRepository
     groups: SqlAlchemyGroupRepository
     quota: SqlAlchemyClientQuota
+    merges: AbstractMergeRepository
+    erasure: AbstractErasureRepository
 
 
 class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
@@ -36,15 +40,18 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         super().__init__(sessions, nats_prefix=nats_prefix, to_envelope=event_mapping.to_envelope)
 
     def _attach(self, session: AsyncSession) -> None:
-        self.clients = SqlAlchemyClientRepository(session)
+        self.clients = self._clients = SqlAlchemyClientRepository(session)
         self.statuses = SqlAlchemyStatusRepository(session)
         self.notes = SqlAlchemyNoteRepository(session)
         self.groups = SqlAlchemyGroupRepository(session)
         self.quota = SqlAlchemyClientQuota(session)
-        self.repositories = (self.clients, self.notes)
+        self.merges = SqlAlchemyMergeRepository(session)
+        self.erasure = SqlAlchemyErasureRepository(session)
+        self.repositories = (self.clients, self.notes, self.merges)
 
     async def _commit(self, events: list[object]) -> None:
         try:
+            await self._clients.write_search_keys()
             await super()._commit(events)
         except StaleDataError as exc:
             raise Conflict(
