@@ -1169,7 +1169,9 @@ class MergeClientsRequest(_message.Message):
     @_builtins.property
     def field_choices(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Field -> id of the client (survivor or merged) whose value survives. A field not named keeps the
-        survivor's value, or takes the first non-empty one among merged_ids. Fields: see ClientMerge.fields.
+        survivor's value, or takes the first non-empty one among merged_ids. Fields: first_name, last_name,
+        email, phone, kind, company_name, address, date_of_birth, preferred_language, timezone,
+        default_invoicing_method, status, online_booking_blocked.
         """
 
     def __init__(
