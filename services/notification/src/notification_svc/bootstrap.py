@@ -8,6 +8,7 @@ from atrium.notification.v1 import notification_service_pb2_grpc
 from notification_svc.adapters import orm
 from notification_svc.entrypoints.consumers import client_subscriptions
 from notification_svc.entrypoints.grpc_server import SERVICE_NAME, NotificationServicer
+from notification_svc.entrypoints.merge_consumers import merge_subscriptions
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
@@ -27,7 +28,7 @@ def build(runtime: Runtime) -> ServiceParts:
         js=runtime.js,
         prefix=settings.nats_prefix,
         sessions=runtime.sessions,
-        subscriptions=client_subscriptions(uow_within),
+        subscriptions=client_subscriptions(uow_within) + merge_subscriptions(uow_within),
         max_deliver=settings.consumer_max_deliver,
     )
     servicer = NotificationServicer(engine=runtime.read_engine)

@@ -6,11 +6,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atrium.common.v1.events_pb2 import EventEnvelope
 from notification_svc.adapters.repository import AbstractActivityRepository, SqlAlchemyActivityRepository
+from notification_svc.adapters.timeline_repository import AbstractTimelineRepository, SqlAlchemyTimelineRepository
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
 
 class NotificationUnitOfWork(AbstractUnitOfWork):
     activity: AbstractActivityRepository
+    timeline: AbstractTimelineRepository
 
 
 def _no_integration_events(event: Any) -> EventEnvelope:
@@ -29,4 +31,5 @@ class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfW
 
     def _attach(self, session: AsyncSession) -> None:
         self.activity = SqlAlchemyActivityRepository(session)
+        self.timeline = SqlAlchemyTimelineRepository(session)
         self.repositories = (self.activity,)
