@@ -46,7 +46,7 @@ async def counts(db: AsyncEngine, tenant: uuid.UUID, client_ids: list[str]) -> d
         "tags": "SELECT count(*) FROM client_tags WHERE tenant_id = :t AND client_id = ANY(:ids)",
         "staff": "SELECT count(*) FROM client_staff_assignments WHERE tenant_id = :t AND client_id = ANY(:ids)",
         "groups": "SELECT count(*) FROM client_group_members WHERE tenant_id = :t AND client_id = ANY(:ids)",
-        "search_keys": "SELECT count(*) FROM client_name_keys WHERE tenant_id = :t AND client_id = ANY(:ids)",
+        "search_words": "SELECT count(*) FROM client_name_words WHERE tenant_id = :t AND client_id = ANY(:ids)",
     }
     async with db.connect() as conn:
         notes = [
@@ -176,7 +176,7 @@ async def test_erasing_a_survivor_erases_what_was_merged_into_it_and_its_merge_c
             "tags": 0,
             "staff": 0,
             "groups": 0,
-            "search_keys": 0,
+            "search_words": 0,
         }
         async with db.connect() as conn:
             rows = (

@@ -123,11 +123,33 @@ async def test_the_typo_index_follows_name_changes(stub: pb_grpc.ClientServiceSt
         assert await names(stub, "beatrcie") == []
         assert await names(stub, "rosalnid") == ["Rosalind Quill"]
     async with db.connect() as conn:
-        keys = {
-            r.key
+        words = {
+            r.word
             for r in await conn.execute(
-                text("SELECT key FROM client_name_keys WHERE tenant_id = :t AND client_id = :c"),
+                text("SELECT word FROM client_name_words WHERE tenant_id = :t AND client_id = :c"),
                 {"t": tenant, "c": uuid.UUID(client.id)},
             )
         }
-    assert "rosalind" in keys and "^qui" in keys and not any("beat" in k for k in keys)
+        dictionary = {
+            r.key
+            for r in await conn.execute(text("SELECT key FROM tenant_name_keys WHERE tenant_id = :t"), {"t": tenant})
+        }
+    assert words == {"rosalind", "quill"}
+    assert {"rosalind", "osalind", "^ros", "quill", "^qui"} <= dictionary
+
+
+async def test_an_erased_clients_rare_words_leave_the_tenants_dictionary(
+    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+) -> None:
+    tenant = uuid.uuid4()
+    with bind_call_context(CallContext(tenant, Principal("staff", str(uuid.uuid4()), "owner"))):
+        rare = await stub.CreateClient(pb.CreateClientRequest(first_name="Zebulon", last_name="Smith"))
+        await stub.CreateClient(pb.CreateClientRequest(first_name="John", last_name="Smith"))
+        await stub.EraseClient(pb.EraseClientRequest(id=rare.id, confirm=True))
+        assert await names(stub, "zebulno") == []
+    async with db.connect() as conn:
+        dictionary = {
+            r.word
+            for r in await conn.execute(text("SELECT word FROM tenant_name_keys WHERE tenant_id = :t"), {"t": tenant})
+        }
+    assert dictionary == {"john", "smith"}  # "zebulon" went; "smith" is still someone's

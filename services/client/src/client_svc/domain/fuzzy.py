@@ -1,15 +1,18 @@
-"""Typo-tolerant name search on core PostgreSQL: a key table the service keeps beside each client.
+"""Typo-tolerant name search on core PostgreSQL: words and a key dictionary the service keeps.
 
-Every word of a client's names (first, last, company; lower case, accents folded) is stored as keys:
+Every word of a client's names (first, last, company; lower case, accents folded) is stored for the
+client, and each distinct word of a tenant once in its key dictionary, under:
 
 * the word itself and, for words of 4 letters or more, each variant missing one letter
   ("smith" -> "mith", "sith", "smth", "smih", "smit"): the deletion neighbourhood;
 * "^" + each of its beginnings of 3 letters or more ("^smi", "^smit", "^smith").
 
-A typed word looks up its own deletion neighbourhood and its "^" beginning. Two words share a plain key
-exactly when one can be made from the other by leaving out, adding, changing or swapping one letter (and
-in a few cases two), so "Jonh Smiht" and "Katherine" find "John Smith" and "Catherine" by index lookups
-alone; every candidate is then checked here (``matches``) at Damerau-Levenshtein distance 1.
+A typed word looks up its own deletion neighbourhood and its "^" beginning in the dictionary. Two words
+share a plain key exactly when one can be made from the other by leaving out, adding, changing or
+swapping one letter (and in a few cases two), so "Jonh Smiht" and "Katherine" find the words "john",
+"smith" and "catherine", then their clients, by index lookups alone; every candidate is checked here
+(``matches``) at Damerau-Levenshtein distance 1. Names repeat, so the dictionary stays small: keys
+are per distinct word, not per client.
 """
 
 from __future__ import annotations
@@ -40,15 +43,16 @@ def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
-def keys_of(indexed: Iterable[str]) -> frozenset[str]:
-    """Every key stored for these words (see the module docstring)."""
-    keys: set[str] = set()
-    for word in indexed:
-        keys.add(word)
-        if len(word) >= MIN_TYPO_WORD:
-            keys |= _deletions(word)
-        keys |= {PREFIX_MARK + word[:end] for end in range(MIN_WORD, len(word) + 1)}
+def word_keys(word: str) -> frozenset[str]:
+    """The dictionary keys of one word (see the module docstring)."""
+    keys = {word} | {PREFIX_MARK + word[:end] for end in range(MIN_WORD, len(word) + 1)}
+    if len(word) >= MIN_TYPO_WORD:
+        keys |= _deletions(word)
     return frozenset(keys)
+
+
+def keys_of(indexed: Iterable[str]) -> frozenset[str]:
+    return frozenset(key for word in indexed for key in word_keys(word))
 
 
 def lookup_keys(typed_word: str) -> frozenset[str]:
