@@ -8,21 +8,35 @@ says which phase to continue and after which id, so pages follow each other with
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, any_, bindparam, intersect, literal_column, not_, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    func,
+    intersect,
+    literal_column,
+    not_,
+    select,
+    union,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from client_svc.adapters.name_keys import client_name_words as words_table
 from client_svc.adapters.name_keys import tenant_name_keys as keys_table
 from client_svc.adapters.orm import clients
 from client_svc.domain import fuzzy
-from client_svc.domain.search import ClientSearch
+from client_svc.domain.search import ClientSearch, like_prefix
 from client_svc.views import filtered_clients, search_conditions
 from platform_core.errors import InvalidArgument
 
@@ -64,41 +78,135 @@ async def find_by_name(
     page_token: str,
     **filters: Any,
 ) -> tuple[list[Row[Any]], str]:
-    """One page of name matches and the token of the next ("" at the end)."""
+    """One page of name matches and the token of the next ("" at the end).
+
+    On the first page of a search with a word long enough to forgive a typo in, both phases are asked at
+    once (two connections): a name typed in full or with a typo costs one round trip. A few letters
+    (a prefix, which usually fills the page) ask the typo phase only if the page is not full."""
     phase, after = decode_cursor(page_token) if page_token else (PREFIX_PHASE, None)
     prefix = and_(*search_conditions(search))
+    typed = typed_words(search)
+    typo = _TypoPhase(engine, tenant_id, typed, prefix, filters)
     rows: list[Row[Any]] = []
-    async with engine.connect() as conn:
-        if phase == PREFIX_PHASE:
-            query = filtered_clients(tenant_id, **filters).where(prefix)
-            if after is not None:
-                query = query.where(clients.c.id < after)
-            rows = list((await conn.execute(query.order_by(clients.c.id.desc()).limit(limit + 1))).all())
-            if len(rows) > limit:
-                return rows[:limit], encode_cursor(PREFIX_PHASE, rows[limit - 1].id)
-            # Every prefix match was read now if the phase began on this page: those ids need no second look.
-            seen = {r.id for r in rows} if after is None else set()
-            after = None
+    found: list[Row[Any]] | None = None
+    if phase == PREFIX_PHASE:
+        prefix_query = _prefix_query(tenant_id, search, prefix, filters, after, limit + 1)
+        if after is None and typo.forgives_typos:
+            rows, found = await asyncio.gather(_fetch(engine, prefix_query), typo.matches(None, limit + 1))
         else:
-            seen = set()
-        typed = typed_words(search)
-        candidates = await _typo_candidates(conn, tenant_id, typed)
-        if after is not None:
-            candidates = [c for c in candidates if c < after]
-        candidates = [c for c in candidates if c not in seen]
-        found = await _typo_matches(conn, tenant_id, typed, prefix, candidates, limit - len(rows) + 1, filters)
+            rows = await _fetch(engine, prefix_query)
+        if len(rows) > limit:
+            return rows[:limit], encode_cursor(PREFIX_PHASE, rows[limit - 1].id)
+        after = None
+    wanted = limit - len(rows) + 1  # one more than fits tells whether there is a next page
+    if found is None:
+        found = await typo.matches(after, wanted) if typo.possible else []
     page = (rows + found)[:limit]
-    if len(rows) + len(found) <= limit:
+    if len(rows) + len(found[:wanted]) <= limit:
         return page, ""
     if len(rows) == limit:
         return page, encode_cursor(TYPO_PHASE, None)
     return page, encode_cursor(TYPO_PHASE, page[-1].id)
 
 
-async def _typo_candidates(conn: AsyncConnection, tenant_id: uuid.UUID, typed: list[str]) -> list[uuid.UUID]:
-    """Newest first: clients having, for every typed word long enough to look up, a word its keys lead to.
+async def _fetch(engine: AsyncEngine, query: Select[Any]) -> list[Row[Any]]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(query)).all())
 
-    A query of its own, so the plan starts from these (usually few) ids whatever the planner's estimate."""
+
+def _prefix_query(
+    tenant_id: uuid.UUID,
+    search: ClientSearch,
+    prefix: ColumnElement[bool],
+    filters: dict[str, Any],
+    after: uuid.UUID | None,
+    limit: int,
+) -> Select[Any]:
+    query = filtered_clients(tenant_id, **filters)
+    if _only_names(filters):
+        return query.where(clients.c.id.in_(_prefix_ids(tenant_id, search, filters, after, limit))).order_by(
+            clients.c.id.desc()
+        )
+    if after is not None:
+        query = query.where(clients.c.id < after)
+    return query.where(prefix).order_by(clients.c.id.desc()).limit(limit)
+
+
+def _only_names(filters: dict[str, Any]) -> bool:
+    """No filter beyond the names (and deleted ones or not): the indexes alone can answer the prefix phase."""
+    return not any(value for name, value in filters.items() if name != "include_deleted")
+
+
+def _prefix_ids(
+    tenant_id: uuid.UUID, search: ClientSearch, filters: dict[str, Any], after: uuid.UUID | None, limit: int
+) -> Select[Any]:
+    """The newest ``limit`` ids whose first or last name starts with every word, read from the covering
+    prefix indexes (migration 0033) without visiting the table: the longest word leads, the others are
+    checked on the index entries."""
+    words = search.name_prefixes
+    lead = max(words, key=len)
+    every_word = search_conditions(search)
+    state: list[ColumnElement[bool]] = [clients.c.merged_into.is_(None)]
+    if not filters.get("include_deleted"):
+        state.append(clients.c.deleted_at.is_(None))
+    if after is not None:
+        state.append(clients.c.id < after)
+    branches = [
+        select(clients.c.id).where(
+            clients.c.tenant_id == tenant_id, func.lower(name).like(like_prefix(lead), escape="\\"), *every_word, *state
+        )
+        for name in (clients.c.first_name, clients.c.last_name)
+    ]
+    matched = union(*branches).subquery()
+    return select(matched.c.id).order_by(matched.c.id.desc()).limit(limit)
+
+
+class _TypoPhase:
+    """Clients found through the typo index that the prefix phase did not list."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tenant_id: uuid.UUID,
+        typed: list[str],
+        prefix: ColumnElement[bool],
+        filters: dict[str, Any],
+    ) -> None:
+        self._engine = engine
+        self._typed = typed
+        self._candidates = _typo_candidates(tenant_id, typed)
+        self._base = filtered_clients(tenant_id, **filters).where(not_(prefix))
+
+    @property
+    def possible(self) -> bool:
+        return self._candidates is not None
+
+    @property
+    def forgives_typos(self) -> bool:
+        return self.possible and any(len(word) >= fuzzy.MIN_TYPO_WORD for word in self._typed)
+
+    async def matches(self, after: uuid.UUID | None, wanted: int) -> list[Row[Any]]:
+        """Up to ``wanted`` of them, newest first, after ``after``, whose names pass the exact typo check."""
+        assert self._candidates is not None
+        # ARRAY(...) makes the candidates an init plan: the rows are then read by primary key for exactly
+        # those ids, whatever the planner expects their number to be.
+        ids = func.array(self._candidates.scalar_subquery())
+        found: list[Row[Any]] = []
+        while len(found) < wanted:
+            query = self._base.where(clients.c.id == any_(ids))
+            if after is not None:
+                query = query.where(clients.c.id < after)
+            batch = await _fetch(self._engine, query.order_by(clients.c.id.desc()).limit(wanted + TYPO_SLACK))
+            found += [r for r in batch if fuzzy.matches(self._typed, r.first_name, r.last_name, r.company_name)]
+            if len(batch) < wanted + TYPO_SLACK:
+                break
+            after = batch[-1].id
+        return found[:wanted]
+
+
+def _typo_candidates(tenant_id: uuid.UUID, typed: list[str]) -> Select[Any] | CompoundSelect[Any] | None:
+    """Newest first: clients having, for every typed word long enough to look up, a word its keys lead to
+    (None: no word to look up)."""
     per_word: list[Select[Any]] = []
     for i, word in enumerate(typed):
         keys = fuzzy.lookup_keys(word)
@@ -113,29 +221,6 @@ async def _typo_candidates(conn: AsyncConnection, tenant_id: uuid.UUID, typed: l
                 )
             )
     if not per_word:
-        return []
+        return None
     query = per_word[0] if len(per_word) == 1 else intersect(*per_word)
-    newest = query.order_by(literal_column("client_id").desc()).limit(MAX_TYPO_CANDIDATES)
-    return list((await conn.execute(newest)).scalars())
-
-
-async def _typo_matches(
-    conn: AsyncConnection,
-    tenant_id: uuid.UUID,
-    typed: list[str],
-    prefix: ColumnElement[bool],
-    candidates: list[uuid.UUID],
-    wanted: int,
-    filters: dict[str, Any],
-) -> list[Row[Any]]:
-    """Up to ``wanted`` of the candidates, newest first, that the list's filters keep, that are not prefix
-    matches, and whose names pass the exact typo check."""
-    found: list[Row[Any]] = []
-    base = filtered_clients(tenant_id, **filters).where(not_(prefix))
-    while candidates and len(found) < wanted:
-        batch = candidates[: (wanted - len(found)) * 4 + TYPO_SLACK]
-        candidates = candidates[len(batch) :]
-        query = base.where(clients.c.id == any_(bindparam("candidates", batch, type_=ARRAY(PG_UUID(as_uuid=True)))))
-        rows = (await conn.execute(query.order_by(clients.c.id.desc()))).all()
-        found += [r for r in rows if fuzzy.matches(typed, r.first_name, r.last_name, r.company_name)]
-    return found[:wanted]
+    return query.order_by(literal_column("client_id").desc()).limit(MAX_TYPO_CANDIDATES)
