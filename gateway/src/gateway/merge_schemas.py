@@ -10,21 +10,9 @@ from pydantic import Field, StringConstraints
 from gateway.schemas import Body, ClientOut, Out
 
 Id = Annotated[str, StringConstraints(max_length=40)]
-MergeField = Literal[
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "kind",
-    "company_name",
-    "address",
-    "date_of_birth",
-    "preferred_language",
-    "timezone",
-    "default_invoicing_method",
-    "status",
-    "online_booking_blocked",
-]
+# The service names the fields a merge settles (client_svc.domain.merge.MERGE_FIELDS) and refuses others
+# (422 naming field_choices.<name>), so a field added there needs no change here.
+FieldName = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
 
 class MergeBody(Body):
@@ -32,10 +20,12 @@ class MergeBody(Body):
     merged_ids: Annotated[list[Id], Field(min_length=1, max_length=10)] = Field(
         description="The duplicates merged into the survivor, in order of preference for values it lacks."
     )
-    field_choices: dict[MergeField, Id] = Field(
+    field_choices: dict[FieldName, Id] = Field(
         default_factory=dict,
         description="Field -> id of the client (survivor or merged) whose value survives. A field not named "
-        "keeps the survivor's value, or takes the first non-empty one among merged_ids.",
+        "keeps the survivor's value, or takes the first non-empty one among merged_ids. Fields: first_name, "
+        "last_name, email, phone, kind, company_name, address, date_of_birth, preferred_language, timezone, "
+        "default_invoicing_method, status, online_booking_blocked.",
     )
 
 
