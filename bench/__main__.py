@@ -15,19 +15,20 @@ import aiohttp
 import asyncpg
 import uvloop
 
-from bench import measurements, scheduling
+from bench import measurements, scheduling, search
 from bench.measurements import Bench
 from bench.report import Result, format_row, format_table, write_json
 from bench.settings import BenchSettings
 from bench.stack import Stack, print_logs
 from platform_core.testing.infra import test_infra
 
-MEASUREMENTS: list[Callable[[Bench], Awaitable[Result]]] = [
+MEASUREMENTS: list[Callable[[Bench], Awaitable[Result | list[Result]]]] = [
     measurements.read_client,
     measurements.create_client,
     measurements.event_latency,
     scheduling.availability,
     scheduling.contended_booking,
+    search.search_clients,  # seeds a tenant of its own (100,000 clients)
     measurements.relay_throughput,  # last: it stops the notification unit
 ]
 
@@ -49,9 +50,13 @@ async def run_all(stack: Stack, settings: BenchSettings, results: list[Result]) 
         try:
             bench = Bench(settings, stack, tenant, http, pool, measurements.scratch_suffix())
             for measure in MEASUREMENTS:
+                if settings.only and measure.__name__ not in settings.only:
+                    continue
                 log(f"{measure.__name__} ...")
-                results.append(await measure(bench))
-                log(format_row(results[-1]))
+                outcome = await measure(bench)
+                for result in outcome if isinstance(outcome, list) else [outcome]:
+                    results.append(result)
+                    log(format_row(result))
         finally:
             await pool.close()
 

@@ -26,6 +26,8 @@ class BenchSettings:
     event_rate: float | None
     relay_events: int  # outbox rows the relay drains in the throughput measurement
     results_path: Path
+    search_clients: int = 100_000  # clients of the one tenant the search measurement searches
+    only: tuple[str, ...] = ()  # run only these measurements (function names); empty: all
 
     @classmethod
     def from_env(cls) -> BenchSettings:
@@ -37,4 +39,6 @@ class BenchSettings:
             event_rate=float(os.environ["BENCH_EVENT_RATE"]) if os.environ.get("BENCH_EVENT_RATE") else None,
             relay_events=_env_int("BENCH_RELAY_EVENTS", 20_000),
             results_path=Path(os.environ.get("BENCH_RESULTS", "/tmp/atrium-bench-results.json")),
+            search_clients=_env_int("BENCH_SEARCH_CLIENTS", 100_000),
+            only=tuple(name for name in os.environ.get("BENCH_ONLY", "").replace(",", " ").split() if name),
         )

@@ -19,6 +19,8 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     auth,
     calendar_feeds,
     card,
+    client_erasure,
+    client_merges,
     client_statuses,
     clients,
     custom_fields,

@@ -269,6 +269,10 @@ class ClientOut(Out):
     phones: list[ContactPointOut] = Field(description="Every phone, the primary (also `phone`) first.")
     contact_persons: list[ContactPersonOut]
     custom_fields: dict[str, Any] = Field(description="Custom field values by field key.")
+    merged_from: str | None = Field(
+        default=None, description="Set when the id asked for was merged into this client: that id."
+    )
+    erased_at: datetime | None = Field(default=None, description="Set once the client's personal data was erased.")
 
 
 class ClientTagsBody(Body):
@@ -319,7 +323,10 @@ class PageQuery(Body):
 
 class ClientListQuery(PageQuery):
     q: Annotated[str, StringConstraints(max_length=100)] = Field(
-        default="", description="A phone number in any format, the start of an email, or the starts of name words."
+        default="",
+        description="A phone number in any format, the start of an email, or name words: clients whose first or "
+        "last name starts with every word come first, then those a typo away (one per word, any word of the "
+        "first, last or company name).",
     )
     include_deleted: bool = False
     status_id: Annotated[str, StringConstraints(max_length=40)] = ""

@@ -82,6 +82,16 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
     )
     if isinstance(client, grpc.aio.AioRpcError) and client.code() == grpc.StatusCode.NOT_FOUND:
         raise client  # the problem middleware answers 404
+    if not isinstance(client, BaseException) and client.merged_from:
+        # Merged into another client: the card is the survivor's, its timeline included.
+        activity = await _section(
+            backends.notifications.ListClientActivity(
+                notification_pb.ListClientActivityRequest(
+                    client_id=client.id, page=types_pb2.PageRequest(page_size=TIMELINE_PAGE)
+                ),
+                timeout=deadline,
+            )
+        )
     card: dict[str, Any] = {"client_id": client_id}
     if isinstance(client, BaseException):
         card["information"] = card["assigned_staff"] = UNAVAILABLE

@@ -63,6 +63,8 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
             for p in client.contact_persons
         ],
         "custom_fields": {key: json_value(value) for key, value in client.custom_fields.items()},
+        "merged_from": client.merged_from or None,
+        "erased_at": client.erased_at.ToJsonString() if client.HasField("erased_at") else None,
     }
 
 
@@ -196,9 +198,19 @@ async def list_clients(request: web.Request, query: ClientListQuery, account: Ac
     return {"items": [client_json(c) for c in reply.clients], "next_page_token": reply.page.next_page_token or None}
 
 
-@api.route("GET", "/api/v1/clients/{client_id}", summary="Get a client", tag="clients", response=ClientOut)
-async def get_client(request: web.Request, account: Account) -> dict[str, Any]:
+@api.route(
+    "GET",
+    "/api/v1/clients/{client_id}",
+    summary="Get a client",
+    tag="clients",
+    response=ClientOut,
+    description="A client merged into another answers with that one: merged_from names the id asked for, and "
+    "Content-Location the survivor's own address.",
+)
+async def get_client(request: web.Request, account: Account) -> dict[str, Any] | web.Response:
     client = await request.app[BACKENDS].clients.GetClient(client_pb.GetClientRequest(id=client_id_of(request)))
+    if client.merged_from:
+        return web.json_response(client_json(client), headers={"Content-Location": f"/api/v1/clients/{client.id}"})
     return client_json(client)
 
 
@@ -220,16 +232,20 @@ def activity_json(reply: notification_pb.ListClientActivityResponse) -> dict[str
 
 async def activity_page(request: web.Request, client_id: str, query: PageQuery) -> dict[str, Any]:
     backends = request.app[BACKENDS]
-    # The client lookup proves the record is this tenant's; both calls run at once.
-    _, reply = await asyncio.gather(
-        backends.clients.GetClient(client_pb.GetClientRequest(id=client_id)),
-        backends.notifications.ListClientActivity(
+
+    def timeline(of: str) -> Any:
+        return backends.notifications.ListClientActivity(
             notification_pb.ListClientActivityRequest(
-                client_id=client_id,
-                page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
+                client_id=of, page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token)
             )
-        ),
+        )
+
+    # The client lookup proves the record is this tenant's; both calls run at once.
+    client, reply = await asyncio.gather(
+        backends.clients.GetClient(client_pb.GetClientRequest(id=client_id)), timeline(client_id)
     )
+    if client.merged_from:
+        reply = await timeline(client.id)  # a merged-away client's timeline is its survivor's now
     return activity_json(reply)
 
 

@@ -47,9 +47,9 @@ async def _pages(fetch: Callable[[str], Awaitable[Any]], items: Callable[[Any], 
     "Owners and admins only: it is a data-subject request, not everyday work.",
 )
 async def export_client(request: web.Request, account: Account) -> web.Response:
-    client_id = client_id_of(request)
     backends = request.app[BACKENDS]
-    client = await backends.clients.GetClient(client_pb.GetClientRequest(id=client_id))
+    client = await backends.clients.GetClient(client_pb.GetClientRequest(id=client_id_of(request)))
+    client_id = client.id  # a merged-away id exports the client it was merged into
 
     async def notes() -> list[dict[str, Any]]:
         collected = [

@@ -6,7 +6,7 @@ import base64
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Select, any_, exists, func, literal_column, or_, select, text
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -54,6 +54,8 @@ _COLUMNS: tuple[Any, ...] = (
     clients.c.opening_balance_minor,
     clients.c.opening_balance_currency,
     clients.c.status_id,
+    clients.c.merged_into,
+    clients.c.erased_at,
     client_statuses.c.label.label("status_label"),
     literal_column(
         "ARRAY(SELECT a.staff_id FROM client_staff_assignments a "
@@ -90,7 +92,7 @@ _CLIENTS = clients.outerjoin(
 )
 
 
-def _search_conditions(search: ClientSearch) -> list[ColumnElement[bool]]:
+def search_conditions(search: ClientSearch) -> list[ColumnElement[bool]]:
     """Each condition is served by an index of migration 0005 or 0011 (every email and phone, not only the
     primary ones)."""
     p = client_contact_points
@@ -129,6 +131,19 @@ async def client_by_id(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uui
         return result.first()
 
 
+MAX_MERGE_CHAIN = 20
+
+
+async def resolved_client(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Row[Any] | None:
+    """The client, or for a merged-away id the client it was merged into (through later merges too)."""
+    row = await client_by_id(engine, tenant_id, client_id)
+    for _ in range(MAX_MERGE_CHAIN):
+        if row is None or row.merged_into is None:
+            return row
+        row = await client_by_id(engine, tenant_id, row.merged_into)
+    return row
+
+
 def encode_cursor(last_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(last_id.bytes).decode().rstrip("=")
 
@@ -161,9 +176,47 @@ async def list_clients(
     group_id: uuid.UUID | None = None,
 ) -> tuple[list[Row[Any]], uuid.UUID | None]:
     """Newest first (ids are UUIDv7), keyset-paginated: a page costs the same at any depth."""
+    query = filtered_clients(
+        tenant_id,
+        include_deleted=include_deleted,
+        status_id=status_id,
+        assigned_staff_id=assigned_staff_id,
+        tag=tag,
+        group_id=group_id,
+    )
+    if search is not None and search.email_prefix:
+        # The few clients with this email start, found by its index, then read by primary key: a plan that
+        # would rather walk the tenant newest first (a small change in statistics can make it) cannot.
+        p = client_contact_points
+        matching = select(p.c.client_id).where(
+            p.c.tenant_id == tenant_id,
+            p.c.kind == "email",
+            func.lower(p.c.value).like(like_prefix(search.email_prefix), escape="\\"),
+        )
+        query = query.where(clients.c.id == any_(func.array(matching.scalar_subquery())))
+    elif search is not None:
+        query = query.where(*search_conditions(search))
+    if after is not None:
+        query = query.where(clients.c.id < after)
+    query = query.order_by(clients.c.id.desc()).limit(limit + 1)
+    async with engine.connect() as conn:
+        rows = list((await conn.execute(query)).all())
+    next_after = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_after
+
+
+def filtered_clients(
+    tenant_id: uuid.UUID,
+    *,
+    include_deleted: bool = False,
+    status_id: uuid.UUID | None = None,
+    assigned_staff_id: uuid.UUID | None = None,
+    tag: str = "",
+    group_id: uuid.UUID | None = None,
+) -> Select[Any]:
+    """The clients a list shows, with its filters; merged-away clients never (they resolve to the survivor)."""
     query = select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id)
-    if search is not None:
-        query = query.where(*_search_conditions(search))
+    query = query.where(clients.c.merged_into.is_(None))
     if tag.strip():
         t = client_tags
         query = query.where(
@@ -187,13 +240,7 @@ async def list_clients(
         query = query.where(clients.c.status_id == status_id)
     if not include_deleted:
         query = query.where(clients.c.deleted_at.is_(None))
-    if after is not None:
-        query = query.where(clients.c.id < after)
-    query = query.order_by(clients.c.id.desc()).limit(limit + 1)
-    async with engine.connect() as conn:
-        rows = list((await conn.execute(query)).all())
-    next_after = rows[limit - 1].id if len(rows) > limit else None
-    return rows[:limit], next_after
+    return query
 
 
 _NOTES = text(
@@ -253,7 +300,7 @@ _DUPLICATE_CANDIDATES = text(
     WITH live AS (
         SELECT id, lower(email) AS email, phone,
                lower(btrim(first_name || ' ' || last_name)) AS full_name
-        FROM clients WHERE tenant_id = :tenant AND deleted_at IS NULL
+        FROM clients WHERE tenant_id = :tenant AND deleted_at IS NULL AND merged_into IS NULL
     )
     SELECT a.id AS first_id, b.id AS second_id, 'same_email' AS reason
         FROM live a JOIN live b ON a.email = b.email AND a.id < b.id
@@ -284,3 +331,17 @@ async def clients_by_ids(engine: AsyncEngine, tenant_id: uuid.UUID, ids: list[uu
             select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id, clients.c.id.in_(ids))
         )
         return {row.id: row for row in result}
+
+
+async def attachment_keys_of(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID) -> list[str]:
+    """Where the bytes of a client's files are kept, and of the clients merged into it (erased with it)."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT a.storage_key FROM client_attachments a JOIN clients c"
+                " ON c.tenant_id = a.tenant_id AND c.id = a.client_id"
+                " WHERE a.tenant_id = :t AND (c.id = :c OR c.merged_into = :c)"
+            ),
+            {"t": tenant_id, "c": client_id},
+        )
+        return [r.storage_key for r in rows]

@@ -11,6 +11,7 @@ from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.config import NotificationSettings
 from notification_svc.entrypoints.consumers import client_subscriptions, email_subscriptions
 from notification_svc.entrypoints.grpc_server import SERVICE_NAME, NotificationServicer
+from notification_svc.entrypoints.merge_consumers import merge_subscriptions
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
@@ -47,7 +48,7 @@ def build(runtime: Runtime) -> ServiceParts:
         js=runtime.js,
         prefix=settings.nats_prefix,
         sessions=runtime.sessions,
-        subscriptions=client_subscriptions(uow_within),
+        subscriptions=client_subscriptions(uow_within) + merge_subscriptions(uow_within),
         max_deliver=settings.consumer_max_deliver,
     )
     mailer = EventConsumer(

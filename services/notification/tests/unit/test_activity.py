@@ -4,11 +4,11 @@ from typing import Any
 
 import pytest
 
-from notification_svc.adapters.repository import AbstractActivityRepository
 from notification_svc.domain.model import ActivityEntry, RecordActivity, client_created_summary
 from notification_svc.service_layer import handlers
-from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.errors import InvalidArgument
+
+from .conftest import FakeUnitOfWork
 
 WHEN = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
 
@@ -24,34 +24,6 @@ def command(**overrides: Any) -> RecordActivity:
         source_event_type="atrium.client.v1.ClientCreated",
     )
     return RecordActivity(**(values | overrides))
-
-
-class FakeActivityRepository(AbstractActivityRepository):
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: list[ActivityEntry] = []
-
-    def _add(self, entry: ActivityEntry) -> None:
-        self.entries.append(entry)
-
-
-class FakeUnitOfWork(NotificationUnitOfWork):
-    def __init__(self) -> None:
-        self.activity = FakeActivityRepository()
-        self.repositories = (self.activity,)
-        self.committed = False
-
-    async def _start(self) -> None:
-        return None
-
-    async def _commit(self, events: list[Any]) -> None:
-        self.committed = True
-
-    async def rollback(self) -> None:
-        return None
-
-    async def _close(self) -> None:
-        return None
 
 
 def test_an_entry_keeps_its_source_event_and_tidies_the_summary() -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from atrium.client.v1 import client_record_pb2, events_pb2
 from atrium.common.v1.events_pb2 import EventEnvelope
-from client_svc.domain import attachments, events, portal
+from client_svc.domain import attachments, erasure, events, merge, portal
 from platform_core.messaging.envelope import build_envelope
 
 PRODUCER = "client"
@@ -93,6 +93,20 @@ def _payload(event: Any) -> Any:  # a generated message (the contracts are untyp
             return events_pb2.ClientAttachmentDeleted(
                 client_id=str(event.client_id), attachment_id=str(event.attachment_id), filename=event.filename
             )
+        case merge.ClientsMerged():
+            return events_pb2.ClientsMerged(
+                merge_id=str(event.merge_id),
+                survivor_id=str(event.survivor_id),
+                merged_ids=[str(i) for i in event.merged_ids],
+            )
+        case merge.ClientsUnmerged():
+            return events_pb2.ClientsUnmerged(
+                merge_id=str(event.merge_id),
+                survivor_id=str(event.survivor_id),
+                restored_ids=[str(i) for i in event.restored_ids],
+            )
+        case erasure.ClientErased():
+            return events_pb2.ClientErased(client_id=str(event.client_id))
     raise TypeError(f"no integration event for {type(event).__name__}")
 
 

@@ -49,6 +49,9 @@ clients = Table(
     Column("default_invoicing_method", Text, nullable=False),
     Column("opening_balance_minor", BigInteger),
     Column("opening_balance_currency", Text),
+    Column("merged_into", UUID(as_uuid=True)),
+    Column("merged_at", DateTime(timezone=True)),
+    Column("erased_at", DateTime(timezone=True)),
 )
 
 client_statuses = Table(

@@ -5,19 +5,24 @@ from __future__ import annotations
 import abc
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from client_svc.adapters.name_keys import NameKeys
 from client_svc.adapters.orm import client_statuses, clients
 from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
 from client_svc.domain.statuses import ClientStatus, StatusCatalogue, ready_made_statuses
 from platform_core.errors import Conflict, FailedPrecondition
+
+# Row locks for use cases that must not interleave: "share" (e.g. adding a note: no merge or erasure of the
+# client meanwhile) or "update" (merging, erasing). Fakes ignore them.
+Lock = Literal["share", "update"]
 
 
 class AbstractClientRepository(abc.ABC):
@@ -28,11 +33,20 @@ class AbstractClientRepository(abc.ABC):
         self._add(client)
         self.seen.add(client)
 
-    async def get(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Client | None:
-        client = await self._get(tenant_id, client_id)
-        if client is not None:
-            self.seen.add(client)
-        return client
+    async def get(self, tenant_id: uuid.UUID, client_id: uuid.UUID, *, lock: Lock | None = None) -> Client | None:
+        found = await self.get_many(tenant_id, [client_id], lock=lock)
+        return found[0] if found else None
+
+    async def get_many(
+        self, tenant_id: uuid.UUID, client_ids: list[uuid.UUID], *, lock: Lock | None = None
+    ) -> list[Client]:
+        """The clients found, in the order asked."""
+        clients = await self._get_many(tenant_id, client_ids, lock)
+        self.seen.update(clients)
+        return clients
+
+    async def _get_many(self, tenant_id: uuid.UUID, client_ids: list[uuid.UUID], lock: Lock | None) -> list[Client]:
+        return [c for client_id in client_ids if (c := await self._get(tenant_id, client_id)) is not None]
 
     @abc.abstractmethod
     def _add(self, client: Client) -> None: ...
@@ -48,18 +62,43 @@ class SqlAlchemyClientRepository(AbstractClientRepository):
     def __init__(self, session: AsyncSession) -> None:
         super().__init__()
         self.session = session
+        self.name_keys = NameKeys()
 
     def _add(self, client: Client) -> None:
         self.session.add(client)
+        self.name_keys.added(client)
 
     async def _get(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Client | None:
-        return await self.session.get(Client, (tenant_id, client_id))
+        return self._loaded(await self.session.get(Client, (tenant_id, client_id)))
+
+    async def _get_many(self, tenant_id: uuid.UUID, client_ids: list[uuid.UUID], lock: Lock | None) -> list[Client]:
+        if lock is None and len(client_ids) == 1:
+            client = await self._get(tenant_id, client_ids[0])
+            return [client] if client else []
+        query = select(Client).where(clients.c.tenant_id == tenant_id, clients.c.id.in_(client_ids))
+        if lock is not None:
+            # In id order, so use cases locking overlapping sets cannot deadlock; fresh values after the wait.
+            query = query.order_by(clients.c.id).with_for_update(read=lock == "share")
+            query = query.execution_options(populate_existing=True)
+        found = {c.id: c for c in (await self.session.execute(query)).scalars()}
+        for client in found.values():
+            self.name_keys.loaded(client)
+        return [found[i] for i in client_ids if i in found]
+
+    def _loaded(self, client: Client | None) -> Client | None:
+        if client is not None:
+            self.name_keys.loaded(client)
+        return client
 
     async def get_by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> Client | None:
         result = await self.session.execute(
             select(Client).where(clients.c.tenant_id == tenant_id, clients.c.request_id == request_id)
         )
-        return result.scalar_one_or_none()
+        return self._loaded(result.scalar_one_or_none())
+
+    async def write_search_keys(self) -> None:
+        """Keys of the typo-tolerant search for the clients whose names changed in this unit of work."""
+        await self.name_keys.sync(self.session, self.seen)
 
 
 class AbstractStatusRepository(abc.ABC):
@@ -176,8 +215,10 @@ class SqlAlchemyGroupRepository:
     async def all(self, tenant_id: uuid.UUID) -> list[ClientGroup]:
         rows = await self.session.execute(
             text(
-                "SELECT g.id, g.name, count(m.client_id) AS member_count FROM client_groups g "
+                "SELECT g.id, g.name, count(c.id) AS member_count FROM client_groups g "
                 "LEFT JOIN client_group_members m ON m.tenant_id = g.tenant_id AND m.group_id = g.id "
+                # A merged-away client's memberships wait for an unmerge; they are not members now.
+                "LEFT JOIN clients c ON c.tenant_id = m.tenant_id AND c.id = m.client_id AND c.merged_into IS NULL "
                 "WHERE g.tenant_id = :t GROUP BY g.id, g.name ORDER BY lower(g.name)"
             ),
             {"t": tenant_id},
@@ -216,7 +257,11 @@ class SqlAlchemyGroupRepository:
 
     async def unknown_clients(self, tenant_id: uuid.UUID, client_ids: list[uuid.UUID]) -> list[uuid.UUID]:
         rows = await self.session.execute(
-            text("SELECT id FROM clients WHERE tenant_id = :t AND id = ANY(:ids) AND deleted_at IS NULL"),
+            # FOR SHARE: no merge or erasure of these clients until the memberships are written.
+            text(
+                "SELECT id FROM clients WHERE tenant_id = :t AND id = ANY(:ids) AND deleted_at IS NULL "
+                "AND merged_into IS NULL FOR SHARE"
+            ),
             {"t": tenant_id, "ids": client_ids},
         )
         known = {r.id for r in rows}

@@ -175,6 +175,10 @@ class Client:
     contact_points: list[ContactPoint] = field(default_factory=list)
     contact_persons: list[ContactPerson] = field(default_factory=list)
     custom_values: list[CustomValue] = field(default_factory=list)
+    # Merged away: the survivor this record now resolves to (domain/merge.py). Erased: domain/erasure.py.
+    merged_into: uuid.UUID | None = None
+    merged_at: datetime | None = None
+    erased_at: datetime | None = None
     events: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -318,8 +322,18 @@ class Client:
         return self.deleted_at is not None
 
     def require_live(self) -> None:
+        self.require_own_record()
         if self.is_deleted:
             raise FailedPrecondition("the client is deleted; restore it first", reason="CLIENT_DELETED")
+
+    def require_own_record(self) -> None:
+        """Neither erased nor merged into another client: nothing may change it any more."""
+        if self.erased_at is not None:
+            raise FailedPrecondition("the client's personal data was erased", reason="CLIENT_ERASED")
+        if self.merged_into is not None:
+            raise FailedPrecondition(
+                f"the client was merged into client {self.merged_into}; change that one", reason="CLIENT_MERGED"
+            )
 
     def _touch(self, now: datetime) -> None:
         self.updated_at = max(now, self.created_at)
@@ -374,6 +388,7 @@ class Client:
         self._record_update(changed, now)
 
     def delete(self, *, now: datetime) -> None:
+        self.require_own_record()
         if self.is_deleted:
             raise FailedPrecondition("the client is already deleted", reason="CLIENT_DELETED")
         self.deleted_at = max(now, self.created_at)
@@ -381,6 +396,7 @@ class Client:
         self.events.append(events.ClientDeleted(self.tenant_id, self.id, now))
 
     def restore(self, *, now: datetime) -> None:
+        self.require_own_record()
         if not self.is_deleted:
             raise FailedPrecondition("the client is not deleted", reason="CLIENT_NOT_DELETED")
         self.deleted_at = None

@@ -13,7 +13,7 @@ from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
-from client_svc import views
+from client_svc import search_views, views
 from client_svc.adapters.storage import AbstractBlobStorage
 from client_svc.domain import commands, duplicates
 from client_svc.domain.attachments import AttachmentPolicy
@@ -30,6 +30,7 @@ from client_svc.entrypoints.access import require_staff as _require_staff
 from client_svc.entrypoints.access import timestamp as _timestamp
 from client_svc.entrypoints.attachments_grpc import AttachmentServicer
 from client_svc.entrypoints.custom_fields_grpc import CustomFieldServicer
+from client_svc.entrypoints.grpc_merges import MergeAndErasureRpcs
 from client_svc.entrypoints.portal_grpc import PortalServicer
 from client_svc.service_layer import handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
@@ -40,9 +41,12 @@ from platform_core.ids import parse_uuid
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ClientService"].full_name
 
 
-def client_message(row: Any, *, status_label: str | None = None, portal: bool = False) -> pb.Client:
+def client_message(
+    row: Any, *, status_label: str | None = None, portal: bool = False, merged_from: str = ""
+) -> pb.Client:
     """From a view row, or from a Client aggregate with its status label given (and no custom values).
-    A portal principal gets the custom fields of the portal profile form only."""
+    A portal principal gets the custom fields of the portal profile form only; ``merged_from`` is the id
+    asked for when it was merged into this client."""
     return pb.Client(
         id=str(row.id),
         first_name=row.first_name,
@@ -65,6 +69,8 @@ def client_message(row: Any, *, status_label: str | None = None, portal: bool = 
             for v in ([] if isinstance(row, Client) else row.custom_values or [])
             if v["portal"] or not portal
         },
+        merged_from=merged_from,
+        erased_at=_timestamp(row.erased_at) if row.erased_at else None,
     )
 
 
@@ -197,7 +203,9 @@ def _optional(request: Any, field: str) -> str | None:
     return getattr(request, field) if request.HasField(field) else None
 
 
-class ClientServicer(CustomFieldServicer, AttachmentServicer, PortalServicer, pb_grpc.ClientServiceServicer):
+class ClientServicer(
+    CustomFieldServicer, AttachmentServicer, PortalServicer, MergeAndErasureRpcs, pb_grpc.ClientServiceServicer
+):
     def __init__(
         self,
         *,
@@ -210,6 +218,9 @@ class ClientServicer(CustomFieldServicer, AttachmentServicer, PortalServicer, pb
         self._engine = engine
         self._storage = storage
         self._attachment_policy = attachment_policy
+
+    def _client_message(self, row: Any) -> pb.Client:
+        return client_message(row)
 
     async def CreateClient(self, request: pb.CreateClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         tenant_id = _require_staff()
@@ -241,30 +252,40 @@ class ClientServicer(CustomFieldServicer, AttachmentServicer, PortalServicer, pb
         # A portal principal sees its own record only; anything else looks exactly like a missing one.
         if client_id is None or (call.principal.is_portal and call.principal.client_id != str(client_id)):
             raise NotFound("client not found")
-        row = await views.client_by_id(self._engine, call.tenant_id, client_id)
+        # A merged-away id answers with the client it was merged into, saying so.
+        row = await views.resolved_client(self._engine, call.tenant_id, client_id)
         if row is None:
             raise NotFound("client not found")
-        return client_message(row, portal=call.principal.is_portal)
+        return client_message(
+            row, portal=call.principal.is_portal, merged_from=str(client_id) if row.id != client_id else ""
+        )
 
     async def ListClients(
         self, request: pb.ListClientsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListClientsResponse:
         tenant_id = _require_staff()
         limit = views.page_size(request.page.page_size)
-        after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
-        rows, next_after = await views.list_clients(
-            self._engine,
-            tenant_id,
-            limit=limit,
-            after=after,
+        search = read_search(request.query, request.default_region)
+        filters: dict[str, Any] = dict(
             include_deleted=request.include_deleted,
             status_id=_reference_id(request.status_id, "status_id", "status") if request.status_id else None,
-            search=read_search(request.query, request.default_region),
             assigned_staff_id=_reference_id(request.assigned_staff_id, "assigned_staff_id", "staff")
             if request.assigned_staff_id
             else None,
             tag=request.tag,
             group_id=_reference_id(request.group_id, "group_id", "group") if request.group_id else None,
+        )
+        if search is not None and search.name_prefixes:
+            # Names: prefix matches first, then typo-tolerant ones (search_views has its own page tokens).
+            rows, token = await search_views.find_by_name(
+                self._engine, tenant_id, search, limit=limit, page_token=request.page.page_token, **filters
+            )
+            return pb.ListClientsResponse(
+                clients=[client_message(r) for r in rows], page=types_pb2.PageInfo(next_page_token=token)
+            )
+        after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
+        rows, next_after = await views.list_clients(
+            self._engine, tenant_id, limit=limit, after=after, search=search, **filters
         )
         return pb.ListClientsResponse(
             clients=[client_message(r) for r in rows],
@@ -398,9 +419,10 @@ class ClientServicer(CustomFieldServicer, AttachmentServicer, PortalServicer, pb
         self, request: pb.ListClientNotesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListClientNotesResponse:
         tenant_id = _require_staff()
-        client_id = _record_id(request.client_id, "client")
-        if await views.client_by_id(self._engine, tenant_id, client_id) is None:
+        client = await views.resolved_client(self._engine, tenant_id, _record_id(request.client_id, "client"))
+        if client is None:
             raise NotFound("client not found")
+        client_id = client.id  # a merged-away client's notes are the survivor's now
         limit = views.page_size(request.page.page_size)
         after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
         rows, next_after = await views.notes_of_client(self._engine, tenant_id, client_id, limit=limit, after=after)
@@ -414,7 +436,8 @@ class ClientServicer(CustomFieldServicer, AttachmentServicer, PortalServicer, pb
     ) -> pb.ClientNoteHistory:
         tenant_id = _require_staff()
         note_id = _record_id(request.note_id, "note")
-        rows = await views.note_history(self._engine, tenant_id, _record_id(request.client_id, "client"), note_id)
+        client = await views.resolved_client(self._engine, tenant_id, _record_id(request.client_id, "client"))
+        rows = await views.note_history(self._engine, tenant_id, client.id, note_id) if client else []
         if not rows:
             raise NotFound("note not found")
         return pb.ClientNoteHistory(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from client_svc.adapters.repository import Lock
 from client_svc.domain import commands
 from client_svc.domain.groups import ClientGroup, bulk_client_ids, clean_group_name
 from client_svc.domain.model import Client
@@ -85,8 +86,10 @@ async def restore_client(cmd: commands.RestoreClient, uow: ClientUnitOfWork) -> 
         return client
 
 
-async def _existing(uow: ClientUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Client:
-    client = await uow.clients.get(tenant_id, client_id)
+async def _existing(
+    uow: ClientUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID, *, lock: Lock | None = None
+) -> Client:
+    client = await uow.clients.get(tenant_id, client_id, lock=lock)
     if client is None:
         raise NotFound("client not found")
     return client
@@ -159,7 +162,8 @@ async def reorder_statuses(cmd: commands.ReorderClientStatuses, uow: ClientUnitO
 
 async def add_note(cmd: commands.AddClientNote, uow: ClientUnitOfWork) -> Note:
     async with uow:
-        (await _existing(uow, cmd.tenant_id, cmd.client_id)).require_live()
+        # Locked (shared) so that a merge or erasure of the client cannot miss the note being added.
+        (await _existing(uow, cmd.tenant_id, cmd.client_id, lock="share")).require_live()
         note = Note.write(
             tenant_id=cmd.tenant_id,
             note_id=new_id(),

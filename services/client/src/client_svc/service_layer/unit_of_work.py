@@ -12,6 +12,8 @@ from client_svc.adapters.custom_field_repository import (
     AbstractCustomFieldRepository,
     SqlAlchemyCustomFieldRepository,
 )
+from client_svc.adapters.erasure_repository import AbstractErasureRepository, SqlAlchemyErasureRepository
+from client_svc.adapters.merge_repository import AbstractMergeRepository, SqlAlchemyMergeRepository
 from client_svc.adapters.portal_repository import AbstractPortalRepository, SqlAlchemyPortalRepository
 from client_svc.adapters.repository import (
     AbstractClientRepository,
@@ -39,6 +41,8 @@ class ClientUnitOfWork(AbstractUnitOfWork):
     custom_fields: AbstractCustomFieldRepository
     attachments: AbstractAttachmentRepository
     portal: AbstractPortalRepository
+    merges: AbstractMergeRepository
+    erasure: AbstractErasureRepository
 
 
 class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
@@ -46,7 +50,7 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         super().__init__(sessions, nats_prefix=nats_prefix, to_envelope=event_mapping.to_envelope)
 
     def _attach(self, session: AsyncSession) -> None:
-        self.clients = SqlAlchemyClientRepository(session)
+        self.clients = self._clients = SqlAlchemyClientRepository(session)
         self.statuses = SqlAlchemyStatusRepository(session)
         self.notes = SqlAlchemyNoteRepository(session)
         self.groups = SqlAlchemyGroupRepository(session)
@@ -54,10 +58,13 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         self.custom_fields = SqlAlchemyCustomFieldRepository(session)
         self.attachments = SqlAlchemyAttachmentRepository(session)
         self.portal = SqlAlchemyPortalRepository(session)
-        self.repositories = (self.clients, self.notes, self.attachments, self.portal)
+        self.merges = SqlAlchemyMergeRepository(session)
+        self.erasure = SqlAlchemyErasureRepository(session)
+        self.repositories = (self.clients, self.notes, self.attachments, self.portal, self.merges)
 
     async def _commit(self, events: list[object]) -> None:
         try:
+            await self._clients.write_search_keys()
             await super()._commit(events)
         except StaleDataError as exc:
             raise Conflict(

@@ -23,6 +23,7 @@ activity_entries = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("source_event_id", UUID(as_uuid=True), nullable=False),
     Column("source_event_type", Text, nullable=False),
+    Column("anonymized_at", DateTime(timezone=True)),
 )
 
 

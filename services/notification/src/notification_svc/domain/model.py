@@ -35,7 +35,15 @@ class ActivityEntry:
     occurred_at: datetime
     source_event_id: uuid.UUID
     source_event_type: str
+    # Set once the client's personal data was erased: the summary says only what kind of thing happened.
+    anonymized_at: datetime | None = None
     events: list[Any] = field(default_factory=list, repr=False)
+
+    def anonymize(self, *, now: datetime) -> None:
+        """Keep the kind and time of what happened, drop the details (names, reasons, labels)."""
+        if self.anonymized_at is None:
+            self.summary = anonymous_summary(self.kind)
+            self.anonymized_at = now
 
     @classmethod
     def record(cls, cmd: RecordActivity, *, entry_id: uuid.UUID) -> ActivityEntry:
@@ -59,6 +67,25 @@ class ActivityEntry:
             source_event_id=cmd.source_event_id,
             source_event_type=cmd.source_event_type,
         )
+
+
+# What an entry of each kind says once its client's personal data was erased.
+ANONYMOUS_SUMMARIES = {
+    "client.created": "Client was added",
+    "client.updated": "Details changed",
+    "client.deleted": "Client was deleted",
+    "client.restored": "Client was restored",
+    "client.booking_blocked": "Online booking blocked",
+    "client.booking_unblocked": "Online booking unblocked",
+    "client.status_changed": "Status changed",
+    "client.merged": "Duplicate records merged",
+    "client.unmerged": "Merge undone",
+    "client.erased": "Personal data erased",
+}
+
+
+def anonymous_summary(kind: str) -> str:
+    return ANONYMOUS_SUMMARIES.get(kind, "Activity recorded")
 
 
 def display_name(first_name: str, last_name: str) -> str:

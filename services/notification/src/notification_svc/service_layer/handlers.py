@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.domain.emails import (
@@ -11,15 +15,24 @@ from notification_svc.domain.emails import (
     greeting_name,
     message_id_for,
 )
-from notification_svc.domain.model import ActivityEntry, RecordActivity
+from notification_svc.domain.merges import (
+    FollowMerge,
+    FollowUnmerge,
+    ForgetClient,
+    MergeNotSeenYet,
+    Source,
+    merged_summary,
+    moves_for,
+    unmerged_summary,
+)
+from notification_svc.domain.model import ActivityEntry, RecordActivity, anonymous_summary
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.ids import new_id
 
 
 async def record_activity(cmd: RecordActivity, uow: NotificationUnitOfWork) -> ActivityEntry:
     async with uow:
-        entry = ActivityEntry.record(cmd, entry_id=new_id())
-        uow.activity.add(entry)
+        entry = await _record(cmd, uow)
         await uow.commit()
         return entry
 
@@ -56,3 +69,68 @@ async def send_portal_invitation(
         await sender.send(email)
         await uow.commit()
         return True
+
+
+async def _record(cmd: RecordActivity, uow: NotificationUnitOfWork) -> ActivityEntry:
+    """On the client's timeline, or on the survivor's when the client is merged away; details dropped when
+    the client's data was erased."""
+    placement = await uow.timeline.placement(cmd.tenant_id, cmd.client_id)
+    entry = ActivityEntry.record(dataclasses.replace(cmd, client_id=placement.target), entry_id=new_id())
+    if placement.erased:
+        entry.anonymize(now=datetime.now(UTC))
+    uow.activity.add(entry)
+    await uow.timeline.remember_moves(cmd.tenant_id, moves_for(placement, entry.id))
+    return entry
+
+
+def _entry(tenant_id: uuid.UUID, client_id: uuid.UUID, kind: str, summary: str, source: Source) -> RecordActivity:
+    return RecordActivity(
+        tenant_id=tenant_id,
+        client_id=client_id,
+        kind=kind,
+        summary=summary,
+        occurred_at=source.occurred_at,
+        source_event_id=source.event_id,
+        source_event_type=source.event_type,
+    )
+
+
+async def follow_merge(cmd: FollowMerge, uow: NotificationUnitOfWork) -> int:
+    """The merged clients' entries show on the survivor's timeline (each move remembered); returns how many."""
+    async with uow:
+        await uow.timeline.open_merge(
+            cmd.tenant_id, cmd.merge_id, cmd.survivor_id, cmd.merged_ids, cmd.source.occurred_at
+        )
+        moved = await uow.timeline.move_entries(cmd.tenant_id, cmd.merge_id, cmd.survivor_id, cmd.merged_ids)
+        summary = merged_summary(len(cmd.merged_ids))
+        await _record(_entry(cmd.tenant_id, cmd.survivor_id, "client.merged", summary, cmd.source), uow)
+        await uow.commit()
+        return moved
+
+
+async def follow_unmerge(cmd: FollowUnmerge, uow: NotificationUnitOfWork) -> int:
+    """Every entry the merge moved goes back to its original client; returns how many."""
+    async with uow:
+        closed = await uow.timeline.close_merge(cmd.tenant_id, cmd.merge_id, cmd.source.occurred_at)
+        if closed is None:
+            raise MergeNotSeenYet(f"merge {cmd.merge_id} not seen yet")
+        returned = await uow.timeline.return_entries(cmd.tenant_id, cmd.merge_id)
+        summary = unmerged_summary(len(cmd.restored_ids))
+        await _record(_entry(cmd.tenant_id, cmd.survivor_id, "client.unmerged", summary, cmd.source), uow)
+        await uow.commit()
+        return returned
+
+
+async def forget_client(cmd: ForgetClient, uow: NotificationUnitOfWork) -> None:
+    """Anonymize the client's entries, now and for whatever arrives about it later; the erasure itself is
+    on the timeline (once, on the client's own: a client merged away is erased with its survivor)."""
+    async with uow:
+        now = datetime.now(UTC)
+        await uow.timeline.mark_erased(cmd.tenant_id, cmd.client_id, now)
+        for entry in await uow.timeline.entries_of(cmd.tenant_id, cmd.client_id):
+            entry.anonymize(now=now)
+        placement = await uow.timeline.placement(cmd.tenant_id, cmd.client_id)
+        if not placement.hops:
+            kind = "client.erased"
+            await _record(_entry(cmd.tenant_id, cmd.client_id, kind, anonymous_summary(kind), cmd.source), uow)
+        await uow.commit()

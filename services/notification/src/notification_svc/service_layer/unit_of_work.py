@@ -7,12 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from atrium.common.v1.events_pb2 import EventEnvelope
 from notification_svc.adapters.email_repository import AbstractSentEmailRepository, SqlAlchemySentEmailRepository
 from notification_svc.adapters.repository import AbstractActivityRepository, SqlAlchemyActivityRepository
+from notification_svc.adapters.timeline_repository import AbstractTimelineRepository, SqlAlchemyTimelineRepository
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
 
 class NotificationUnitOfWork(AbstractUnitOfWork):
     activity: AbstractActivityRepository
     emails: AbstractSentEmailRepository
+    timeline: AbstractTimelineRepository
 
 
 def _no_integration_events(event: Any) -> EventEnvelope:
@@ -32,4 +34,5 @@ class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfW
     def _attach(self, session: AsyncSession) -> None:
         self.activity = SqlAlchemyActivityRepository(session)
         self.emails = SqlAlchemySentEmailRepository(session)
+        self.timeline = SqlAlchemyTimelineRepository(session)
         self.repositories = (self.activity,)

@@ -66,6 +66,8 @@ class Client(_message.Message):
     PHONES_FIELD_NUMBER: _builtins.int
     CONTACT_PERSONS_FIELD_NUMBER: _builtins.int
     CUSTOM_FIELDS_FIELD_NUMBER: _builtins.int
+    MERGED_FROM_FIELD_NUMBER: _builtins.int
+    ERASED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
@@ -78,6 +80,8 @@ class Client(_message.Message):
     """Incremented on every change."""
     status_id: _builtins.str
     status_label: _builtins.str
+    merged_from: _builtins.str
+    """Set when the id asked for was merged into this client: the id asked for."""
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -110,6 +114,10 @@ class Client(_message.Message):
     def custom_fields(self) -> _containers.MessageMap[_builtins.str, _struct_pb2.Value]:
         """Custom field values by field key (a portal principal gets those of the portal profile form only)."""
 
+    @_builtins.property
+    def erased_at(self) -> _timestamp_pb2.Timestamp:
+        """Set once the client's personal data was erased."""
+
     def __init__(
         self,
         *,
@@ -132,10 +140,12 @@ class Client(_message.Message):
         phones: _abc.Iterable[_client_record_pb2.ContactPoint] | None = ...,
         contact_persons: _abc.Iterable[_client_record_pb2.ContactPerson] | None = ...,
         custom_fields: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
+        merged_from: _builtins.str = ...,
+        erased_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deleted_at", b"deleted_at", "profile", b"profile", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deleted_at", b"deleted_at", "erased_at", b"erased_at", "profile", b"profile", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_ids", b"assigned_staff_ids", "contact_persons", b"contact_persons", "created_at", b"created_at", "custom_fields", b"custom_fields", "deleted_at", b"deleted_at", "email", b"email", "emails", b"emails", "first_name", b"first_name", "id", b"id", "last_name", b"last_name", "online_booking_blocked", b"online_booking_blocked", "phone", b"phone", "phones", b"phones", "profile", b"profile", "status_id", b"status_id", "status_label", b"status_label", "tags", b"tags", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_ids", b"assigned_staff_ids", "contact_persons", b"contact_persons", "created_at", b"created_at", "custom_fields", b"custom_fields", "deleted_at", b"deleted_at", "email", b"email", "emails", b"emails", "erased_at", b"erased_at", "first_name", b"first_name", "id", b"id", "last_name", b"last_name", "merged_from", b"merged_from", "online_booking_blocked", b"online_booking_blocked", "phone", b"phone", "phones", b"phones", "profile", b"profile", "status_id", b"status_id", "status_label", b"status_label", "tags", b"tags", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1262,3 +1272,270 @@ class FindDuplicateClientsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FindDuplicateClientsResponse: _TypeAlias = FindDuplicateClientsResponse  # noqa: Y015
+
+@_typing.final
+class MergeClientsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class FieldChoicesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    SURVIVOR_ID_FIELD_NUMBER: _builtins.int
+    MERGED_IDS_FIELD_NUMBER: _builtins.int
+    FIELD_CHOICES_FIELD_NUMBER: _builtins.int
+    survivor_id: _builtins.str
+    @_builtins.property
+    def merged_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The duplicates merged into the survivor (1 to 10), in order of preference for values the survivor lacks."""
+
+    @_builtins.property
+    def field_choices(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Field -> id of the client (survivor or merged) whose value survives. A field not named keeps the
+        survivor's value, or takes the first non-empty one among merged_ids. Fields: first_name, last_name,
+        email, phone, kind, company_name, address, date_of_birth, preferred_language, timezone,
+        default_invoicing_method, status, online_booking_blocked.
+        """
+
+    def __init__(
+        self,
+        *,
+        survivor_id: _builtins.str = ...,
+        merged_ids: _abc.Iterable[_builtins.str] | None = ...,
+        field_choices: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["field_choices", b"field_choices", "merged_ids", b"merged_ids", "survivor_id", b"survivor_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MergeClientsRequest: _TypeAlias = MergeClientsRequest  # noqa: Y015
+
+@_typing.final
+class UnmergeClientsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERGE_ID_FIELD_NUMBER: _builtins.int
+    MAX_CLIENTS_FIELD_NUMBER: _builtins.int
+    merge_id: _builtins.str
+    max_clients: _builtins.int
+    """The tenant's plan limit on live clients (the restored clients count again); 0 means no limit."""
+    def __init__(
+        self,
+        *,
+        merge_id: _builtins.str = ...,
+        max_clients: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_clients", b"max_clients", "merge_id", b"merge_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UnmergeClientsRequest: _TypeAlias = UnmergeClientsRequest  # noqa: Y015
+
+@_typing.final
+class GetClientMergeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERGE_ID_FIELD_NUMBER: _builtins.int
+    merge_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        merge_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merge_id", b"merge_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClientMergeRequest: _TypeAlias = GetClientMergeRequest  # noqa: Y015
+
+@_typing.final
+class ListClientMergesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListClientMergesRequest: _TypeAlias = ListClientMergesRequest  # noqa: Y015
+
+@_typing.final
+class ListClientMergesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERGES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def merges(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClientMerge]: ...
+    def __init__(
+        self,
+        *,
+        merges: _abc.Iterable[Global___ClientMerge] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merges", b"merges"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListClientMergesResponse: _TypeAlias = ListClientMergesResponse  # noqa: Y015
+
+@_typing.final
+class ClientMerge(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class FieldsTakenEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class MovedEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    SURVIVOR_ID_FIELD_NUMBER: _builtins.int
+    MERGED_IDS_FIELD_NUMBER: _builtins.int
+    MERGED_AT_FIELD_NUMBER: _builtins.int
+    UNDO_UNTIL_FIELD_NUMBER: _builtins.int
+    UNMERGED_AT_FIELD_NUMBER: _builtins.int
+    MERGED_BY_FIELD_NUMBER: _builtins.int
+    FIELDS_TAKEN_FIELD_NUMBER: _builtins.int
+    MOVED_FIELD_NUMBER: _builtins.int
+    SURVIVOR_FIELD_NUMBER: _builtins.int
+    UNDOABLE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    survivor_id: _builtins.str
+    merged_by: _builtins.str
+    """The staff user who merged."""
+    undoable: _builtins.bool
+    """False once the merge can no longer be undone (window over, undone, or the clients' data erased)."""
+    @_builtins.property
+    def merged_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def merged_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def undo_until(self) -> _timestamp_pb2.Timestamp:
+        """Until when UnmergeClients may undo it."""
+
+    @_builtins.property
+    def unmerged_at(self) -> _timestamp_pb2.Timestamp:
+        """Set once undone."""
+
+    @_builtins.property
+    def fields_taken(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Fields whose value the survivor took from a merged client: field -> that client's id."""
+
+    @_builtins.property
+    def moved(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Records moved to the survivor, by table (e.g. client_notes: 3)."""
+
+    @_builtins.property
+    def survivor(self) -> Global___Client:
+        """The survivor as it is now."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        survivor_id: _builtins.str = ...,
+        merged_ids: _abc.Iterable[_builtins.str] | None = ...,
+        merged_at: _timestamp_pb2.Timestamp | None = ...,
+        undo_until: _timestamp_pb2.Timestamp | None = ...,
+        unmerged_at: _timestamp_pb2.Timestamp | None = ...,
+        merged_by: _builtins.str = ...,
+        fields_taken: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        moved: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        survivor: Global___Client | None = ...,
+        undoable: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["merged_at", b"merged_at", "survivor", b"survivor", "undo_until", b"undo_until", "unmerged_at", b"unmerged_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fields_taken", b"fields_taken", "id", b"id", "merged_at", b"merged_at", "merged_by", b"merged_by", "merged_ids", b"merged_ids", "moved", b"moved", "survivor", b"survivor", "survivor_id", b"survivor_id", "undo_until", b"undo_until", "undoable", b"undoable", "unmerged_at", b"unmerged_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientMerge: _TypeAlias = ClientMerge  # noqa: Y015
+
+@_typing.final
+class EraseClientRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CONFIRM_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    confirm: _builtins.bool
+    """Must be true: erasure is irreversible."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        confirm: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confirm", b"confirm", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EraseClientRequest: _TypeAlias = EraseClientRequest  # noqa: Y015

@@ -227,6 +227,31 @@ class ClientServiceStub:
                 request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeResponse.FromString,
                 _registered_method=True)
+        self.MergeClients = channel.unary_unary(
+                '/atrium.client.v1.ClientService/MergeClients',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.MergeClientsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
+                _registered_method=True)
+        self.UnmergeClients = channel.unary_unary(
+                '/atrium.client.v1.ClientService/UnmergeClients',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.UnmergeClientsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
+                _registered_method=True)
+        self.GetClientMerge = channel.unary_unary(
+                '/atrium.client.v1.ClientService/GetClientMerge',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientMergeRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
+                _registered_method=True)
+        self.ListClientMerges = channel.unary_unary(
+                '/atrium.client.v1.ClientService/ListClientMerges',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesResponse.FromString,
+                _registered_method=True)
+        self.EraseClient = channel.unary_unary(
+                '/atrium.client.v1.ClientService/EraseClient',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.EraseClientRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -481,6 +506,44 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MergeClients(self, request, context):
+        """Merge duplicates into one survivor: per-field choice of the surviving value; notes, tags, groups and
+        staff assignments move to the survivor; the merged clients keep resolving to it (GetClient answers the
+        survivor with merged_from set). Emits ClientsMerged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnmergeClients(self, request, context):
+        """Undo a merge within 30 days: every moved record returns to its original owner, the survivor's fields
+        their prior values (unless changed since). Emits ClientsUnmerged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClientMerge(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClientMerges(self, request, context):
+        """Merges the client took part in (as survivor or merged), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseClient(self, request, context):
+        """Right to erasure (owners and admins; irreversible): personal data blanked, the record kept for the
+        ids other services hold. Erasing an erased client changes nothing. Emits ClientErased.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -673,6 +736,31 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.RecordPortalAccessChange,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeResponse.SerializeToString,
+            ),
+            'MergeClients': grpc.unary_unary_rpc_method_handler(
+                    servicer.MergeClients,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.MergeClientsRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.SerializeToString,
+            ),
+            'UnmergeClients': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnmergeClients,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.UnmergeClientsRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.SerializeToString,
+            ),
+            'GetClientMerge': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClientMerge,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientMergeRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.SerializeToString,
+            ),
+            'ListClientMerges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClientMerges,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesResponse.SerializeToString,
+            ),
+            'EraseClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseClient,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.EraseClientRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1703,6 +1791,141 @@ class ClientService:
             '/atrium.client.v1.ClientService/RecordPortalAccessChange',
             atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MergeClients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/MergeClients',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.MergeClientsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnmergeClients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/UnmergeClients',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.UnmergeClientsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClientMerge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/GetClientMerge',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientMergeRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientMerges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/ListClientMerges',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/EraseClient',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.EraseClientRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
             options,
             channel_credentials,
             insecure,

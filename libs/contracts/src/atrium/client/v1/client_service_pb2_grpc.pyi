@@ -95,6 +95,22 @@ class ClientServiceStub:
     RecordPortalInvitation: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalInvitationRequest, _client_record_pb2.RecordPortalInvitationResponse]
     """Portal invitations and access changes, recorded here so their events leave through this outbox."""
     RecordPortalAccessChange: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalAccessChangeRequest, _client_record_pb2.RecordPortalAccessChangeResponse]
+    MergeClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.MergeClientsRequest, _client_service_pb2.ClientMerge]
+    """Merge duplicates into one survivor: per-field choice of the surviving value; notes, tags, groups and
+    staff assignments move to the survivor; the merged clients keep resolving to it (GetClient answers the
+    survivor with merged_from set). Emits ClientsMerged.
+    """
+    UnmergeClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.UnmergeClientsRequest, _client_service_pb2.ClientMerge]
+    """Undo a merge within 30 days: every moved record returns to its original owner, the survivor's fields
+    their prior values (unless changed since). Emits ClientsUnmerged.
+    """
+    GetClientMerge: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.GetClientMergeRequest, _client_service_pb2.ClientMerge]
+    ListClientMerges: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientMergesRequest, _client_service_pb2.ListClientMergesResponse]
+    """Merges the client took part in (as survivor or merged), newest first."""
+    EraseClient: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.EraseClientRequest, _client_service_pb2.Client]
+    """Right to erasure (owners and admins; irreversible): personal data blanked, the record kept for the
+    ids other services hold. Erasing an erased client changes nothing. Emits ClientErased.
+    """
 
 @_typing.type_check_only
 class ClientServiceAsyncStub(ClientServiceStub):
@@ -162,6 +178,22 @@ class ClientServiceAsyncStub(ClientServiceStub):
     RecordPortalInvitation: _aio.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalInvitationRequest, _client_record_pb2.RecordPortalInvitationResponse]  # type: ignore[assignment]
     """Portal invitations and access changes, recorded here so their events leave through this outbox."""
     RecordPortalAccessChange: _aio.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalAccessChangeRequest, _client_record_pb2.RecordPortalAccessChangeResponse]  # type: ignore[assignment]
+    MergeClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.MergeClientsRequest, _client_service_pb2.ClientMerge]  # type: ignore[assignment]
+    """Merge duplicates into one survivor: per-field choice of the surviving value; notes, tags, groups and
+    staff assignments move to the survivor; the merged clients keep resolving to it (GetClient answers the
+    survivor with merged_from set). Emits ClientsMerged.
+    """
+    UnmergeClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.UnmergeClientsRequest, _client_service_pb2.ClientMerge]  # type: ignore[assignment]
+    """Undo a merge within 30 days: every moved record returns to its original owner, the survivor's fields
+    their prior values (unless changed since). Emits ClientsUnmerged.
+    """
+    GetClientMerge: _aio.UnaryUnaryMultiCallable[_client_service_pb2.GetClientMergeRequest, _client_service_pb2.ClientMerge]  # type: ignore[assignment]
+    ListClientMerges: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientMergesRequest, _client_service_pb2.ListClientMergesResponse]  # type: ignore[assignment]
+    """Merges the client took part in (as survivor or merged), newest first."""
+    EraseClient: _aio.UnaryUnaryMultiCallable[_client_service_pb2.EraseClientRequest, _client_service_pb2.Client]  # type: ignore[assignment]
+    """Right to erasure (owners and admins; irreversible): personal data blanked, the record kept for the
+    ids other services hold. Erasing an erased client changes nothing. Emits ClientErased.
+    """
 
 class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
     """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
@@ -454,5 +486,51 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _client_record_pb2.RecordPortalAccessChangeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_client_record_pb2.RecordPortalAccessChangeResponse, _abc.Awaitable[_client_record_pb2.RecordPortalAccessChangeResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def MergeClients(
+        self,
+        request: _client_service_pb2.MergeClientsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientMerge, _abc.Awaitable[_client_service_pb2.ClientMerge]]:
+        """Merge duplicates into one survivor: per-field choice of the surviving value; notes, tags, groups and
+        staff assignments move to the survivor; the merged clients keep resolving to it (GetClient answers the
+        survivor with merged_from set). Emits ClientsMerged.
+        """
+
+    @_abc_1.abstractmethod
+    def UnmergeClients(
+        self,
+        request: _client_service_pb2.UnmergeClientsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientMerge, _abc.Awaitable[_client_service_pb2.ClientMerge]]:
+        """Undo a merge within 30 days: every moved record returns to its original owner, the survivor's fields
+        their prior values (unless changed since). Emits ClientsUnmerged.
+        """
+
+    @_abc_1.abstractmethod
+    def GetClientMerge(
+        self,
+        request: _client_service_pb2.GetClientMergeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientMerge, _abc.Awaitable[_client_service_pb2.ClientMerge]]: ...
+
+    @_abc_1.abstractmethod
+    def ListClientMerges(
+        self,
+        request: _client_service_pb2.ListClientMergesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ListClientMergesResponse, _abc.Awaitable[_client_service_pb2.ListClientMergesResponse]]:
+        """Merges the client took part in (as survivor or merged), newest first."""
+
+    @_abc_1.abstractmethod
+    def EraseClient(
+        self,
+        request: _client_service_pb2.EraseClientRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]:
+        """Right to erasure (owners and admins; irreversible): personal data blanked, the record kept for the
+        ids other services hold. Erasing an erased client changes nothing. Emits ClientErased.
+        """
 
 def add_ClientServiceServicer_to_server(servicer: ClientServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -421,3 +421,84 @@ class PortalAccessRevoked(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PortalAccessRevoked: _TypeAlias = PortalAccessRevoked  # noqa: Y015
+
+@_typing.final
+class ClientsMerged(_message.Message):
+    """Duplicates merged: consumers re-point their records from merged_ids to survivor_id and remember
+    (merge_id, record, original client) so that ClientsUnmerged can return each record to its owner.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERGE_ID_FIELD_NUMBER: _builtins.int
+    SURVIVOR_ID_FIELD_NUMBER: _builtins.int
+    MERGED_IDS_FIELD_NUMBER: _builtins.int
+    merge_id: _builtins.str
+    survivor_id: _builtins.str
+    @_builtins.property
+    def merged_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        merge_id: _builtins.str = ...,
+        survivor_id: _builtins.str = ...,
+        merged_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merge_id", b"merge_id", "merged_ids", b"merged_ids", "survivor_id", b"survivor_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientsMerged: _TypeAlias = ClientsMerged  # noqa: Y015
+
+@_typing.final
+class ClientsUnmerged(_message.Message):
+    """A merge undone: records a consumer re-pointed for merge_id go back to their original clients."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERGE_ID_FIELD_NUMBER: _builtins.int
+    SURVIVOR_ID_FIELD_NUMBER: _builtins.int
+    RESTORED_IDS_FIELD_NUMBER: _builtins.int
+    merge_id: _builtins.str
+    survivor_id: _builtins.str
+    @_builtins.property
+    def restored_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        merge_id: _builtins.str = ...,
+        survivor_id: _builtins.str = ...,
+        restored_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merge_id", b"merge_id", "restored_ids", b"restored_ids", "survivor_id", b"survivor_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientsUnmerged: _TypeAlias = ClientsUnmerged  # noqa: Y015
+
+@_typing.final
+class ClientErased(_message.Message):
+    """The client's personal data was erased: consumers anonymize what they hold about it (keeping what the
+    law requires, such as financial records keyed by the client id).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientErased: _TypeAlias = ClientErased  # noqa: Y015

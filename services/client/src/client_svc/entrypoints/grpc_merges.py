@@ -1,0 +1,148 @@
+"""gRPC methods for merging duplicates, undoing merges and erasing a client (mixed into ClientServicer)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from atrium.client.v1 import client_service_pb2 as pb
+from client_svc import views
+from client_svc.adapters.storage import AbstractBlobStorage
+from client_svc.domain.erasure import EraseClient
+from client_svc.domain.merge import ClientMerge, MergeClients, UnmergeClients
+from client_svc.domain.model import Client
+from client_svc.service_layer import erasing, merging
+from client_svc.service_layer.unit_of_work import ClientUnitOfWork
+from platform_core.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from platform_core.grpc.context import current_context
+from platform_core.ids import parse_uuid
+
+# Who may erase a client's personal data.
+ERASER_ROLES = frozenset({"owner", "admin"})
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def _staff() -> uuid.UUID:
+    context = current_context()
+    if context.principal.kind not in ("staff", "service"):
+        raise PermissionDenied("staff only")
+    return context.tenant_id
+
+
+def _ids(raw: list[str], field: str) -> list[uuid.UUID]:
+    parsed = [(value, parse_uuid(value)) for value in raw]
+    bad = [FieldViolation(field, f"{value!r} is not a client id") for value, p in parsed if p is None]
+    if bad:
+        raise InvalidArgument(bad)
+    return [p for _, p in parsed if p is not None]
+
+
+def _record_id(raw: str, what: str) -> uuid.UUID:
+    parsed = parse_uuid(raw)
+    if parsed is None:
+        raise NotFound(f"{what} not found")
+    return parsed
+
+
+class MergeAndErasureRpcs:
+    """Needs the servicer's ``_uow_factory``, ``_engine`` and its client message builder."""
+
+    _uow_factory: Callable[[], ClientUnitOfWork]
+    _engine: AsyncEngine
+    _storage: AbstractBlobStorage
+
+    def _client_message(self, row: Any) -> pb.Client:
+        raise NotImplementedError  # the servicer's
+
+    async def MergeClients(self, request: pb.MergeClientsRequest, context: grpc.aio.ServicerContext) -> pb.ClientMerge:
+        tenant_id = _staff()
+        if not request.survivor_id:
+            raise InvalidArgument.single("survivor_id", "is required")
+        [survivor_id] = _ids([request.survivor_id], "survivor_id")
+        choices = dict(
+            zip(
+                request.field_choices.keys(),
+                _ids(list(request.field_choices.values()), "field_choices"),
+                strict=True,
+            )
+        )
+        merge = await merging.merge_clients(
+            MergeClients(
+                tenant_id=tenant_id,
+                survivor_id=survivor_id,
+                merged_ids=tuple(_ids(list(request.merged_ids), "merged_ids")),
+                merged_by=current_context().principal.id,
+                field_choices=choices,
+            ),
+            self._uow_factory(),
+        )
+        return await self._merge_message(merge)
+
+    async def UnmergeClients(
+        self, request: pb.UnmergeClientsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientMerge:
+        command = UnmergeClients(_staff(), _record_id(request.merge_id, "merge"), max_clients=request.max_clients)
+        return await self._merge_message(await merging.unmerge_clients(command, self._uow_factory()))
+
+    async def GetClientMerge(
+        self, request: pb.GetClientMergeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientMerge:
+        merge = await merging.get_merge(_staff(), _record_id(request.merge_id, "merge"), self._uow_factory())
+        return await self._merge_message(merge)
+
+    async def ListClientMerges(
+        self, request: pb.ListClientMergesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListClientMergesResponse:
+        tenant_id = _staff()
+        client_id = _record_id(request.client_id, "client")
+        if await views.client_by_id(self._engine, tenant_id, client_id) is None:
+            raise NotFound("client not found")
+        merges = await merging.merges_of(tenant_id, client_id, self._uow_factory())
+        return pb.ListClientMergesResponse(merges=[await self._merge_message(m) for m in merges])
+
+    async def EraseClient(self, request: pb.EraseClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
+        tenant_id = _staff()
+        principal = current_context().principal
+        if principal.kind == "staff" and principal.role not in ERASER_ROLES:
+            raise PermissionDenied("only an owner or an admin may erase a client's personal data")
+        client_id = _record_id(request.id, "client")
+        # The files go too; their bytes live outside the database, so they are removed once the rows are.
+        storage_keys = await views.attachment_keys_of(self._engine, tenant_id, client_id)
+        client: Client = await erasing.erase_client(
+            EraseClient(tenant_id, client_id, confirm=request.confirm), self._uow_factory()
+        )
+        for key in storage_keys:
+            await self._storage.delete(key)
+        row = await views.client_by_id(self._engine, client.tenant_id, client.id)
+        if row is None:
+            raise NotFound("client not found")
+        return self._client_message(row)
+
+    async def _merge_message(self, merge: ClientMerge) -> pb.ClientMerge:
+        survivor = await views.client_by_id(self._engine, merge.tenant_id, merge.survivor_id)
+        message: Any = pb.ClientMerge(
+            id=str(merge.id),
+            survivor_id=str(merge.survivor_id),
+            merged_ids=[str(i) for i in merge.merged_ids],
+            merged_at=_timestamp(merge.merged_at),
+            undo_until=_timestamp(merge.undo_until),
+            merged_by=merge.merged_by,
+            fields_taken={name: str(client_id) for name, client_id in merge.fields_taken.items()},
+            moved=merge.moved_counts(),
+            survivor=self._client_message(survivor) if survivor is not None else None,
+            undoable=merge.undoable(datetime.now(UTC)),
+        )
+        if merge.unmerged_at is not None:
+            message.unmerged_at.CopyFrom(_timestamp(merge.unmerged_at))
+        return message
