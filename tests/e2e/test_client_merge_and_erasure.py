@@ -167,9 +167,10 @@ async def test_an_erased_client_is_anonymized_on_the_timeline_and_loses_its_port
     entries = await wait_until(anonymized, timeout=10)
     assert [e["summary"] for e in entries] == [
         "Personal data erased",
+        "Invited to the portal",
         "Online booking blocked",
         "Client was added",
-    ]
+    ], entries
     status, document, _ = await api.call("GET", f"{path}/export", token=owner)
     assert status == 200 and document["notes"] == []
     text = str(document)

@@ -81,6 +81,12 @@ ANONYMOUS_SUMMARIES = {
     "client.merged": "Duplicate records merged",
     "client.unmerged": "Merge undone",
     "client.erased": "Personal data erased",
+    "client.attachment_added": "File added",
+    "client.attachment_changed": "File changed",
+    "client.attachment_deleted": "File removed",
+    "client.portal_invited": "Invited to the portal",
+    "client.portal_access_granted": "Portal access switched on",
+    "client.portal_access_revoked": "Portal access switched off",
 }
 
 
