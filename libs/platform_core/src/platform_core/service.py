@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import uvloop
@@ -70,6 +70,14 @@ class Runtime:
             await channel.close()
 
 
+class Worker(Protocol):
+    """A background loop of a service (e.g. a job runner): runs until ``stop`` is set."""
+
+    name: str
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
 @dataclass
 class ServiceParts:
     # (add_<Name>Servicer_to_server, servicer, full service name)
@@ -77,6 +85,7 @@ class ServiceParts:
     consumers: Sequence[EventConsumer] = ()
     # Producers run the outbox relay; a service that emits no events leaves it off.
     publishes_events: bool = True
+    workers: Sequence[Worker] = ()
 
 
 Build = Callable[[Runtime], ServiceParts]
@@ -140,6 +149,8 @@ async def serve(
             tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
         for consumer in parts.consumers:
             tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer-{consumer.durable}"))
+        for worker in parts.workers:
+            tasks.append(asyncio.create_task(worker.run(stop), name=worker.name))
 
         for name in ["", *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
