@@ -51,6 +51,7 @@ _COLUMNS: tuple[Any, ...] = (
     clients.c.default_invoicing_method,
     clients.c.opening_balance_minor,
     clients.c.opening_balance_currency,
+    clients.c.external_id,
     clients.c.status_id,
     client_statuses.c.label.label("status_label"),
     literal_column(

@@ -45,6 +45,7 @@ clients = Table(
     Column("default_invoicing_method", Text, nullable=False),
     Column("opening_balance_minor", BigInteger),
     Column("opening_balance_currency", Text),
+    Column("external_id", Text),  # the id in the system a client was imported from (imports match on it)
 )
 
 client_statuses = Table(

@@ -22,7 +22,9 @@ from client_svc.domain.notes import Note
 from client_svc.domain.profile import Address, ProfileInput
 from client_svc.domain.search import read_search
 from client_svc.domain.statuses import ClientStatus
+from client_svc.entrypoints.grpc_imports import ClientImportRpcs
 from client_svc.service_layer import handlers
+from client_svc.service_layer.imports import ImportService
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import current_context
@@ -164,10 +166,27 @@ def _require_staff() -> uuid.UUID:
     return context.tenant_id
 
 
-class ClientServicer(pb_grpc.ClientServiceServicer):
-    def __init__(self, *, uow_factory: Callable[[], ClientUnitOfWork], engine: AsyncEngine) -> None:
+def list_filters(request: pb.ListClientsRequest) -> dict[str, Any]:
+    """The list's filters, as views.list_clients takes them (the export uses the same)."""
+    return {
+        "include_deleted": request.include_deleted,
+        "status_id": _reference_id(request.status_id, "status_id", "status") if request.status_id else None,
+        "search": read_search(request.query, request.default_region),
+        "assigned_staff_id": _reference_id(request.assigned_staff_id, "assigned_staff_id", "staff")
+        if request.assigned_staff_id
+        else None,
+        "tag": request.tag,
+        "group_id": _reference_id(request.group_id, "group_id", "group") if request.group_id else None,
+    }
+
+
+class ClientServicer(ClientImportRpcs, pb_grpc.ClientServiceServicer):
+    def __init__(
+        self, *, uow_factory: Callable[[], ClientUnitOfWork], engine: AsyncEngine, imports: ImportService
+    ) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
+        self._imports = imports
 
     async def CreateClient(self, request: pb.CreateClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         tenant_id = _require_staff()
@@ -208,18 +227,7 @@ class ClientServicer(pb_grpc.ClientServiceServicer):
         limit = views.page_size(request.page.page_size)
         after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
         rows, next_after = await views.list_clients(
-            self._engine,
-            tenant_id,
-            limit=limit,
-            after=after,
-            include_deleted=request.include_deleted,
-            status_id=_reference_id(request.status_id, "status_id", "status") if request.status_id else None,
-            search=read_search(request.query, request.default_region),
-            assigned_staff_id=_reference_id(request.assigned_staff_id, "assigned_staff_id", "staff")
-            if request.assigned_staff_id
-            else None,
-            tag=request.tag,
-            group_id=_reference_id(request.group_id, "group_id", "group") if request.group_id else None,
+            self._engine, tenant_id, limit=limit, after=after, **list_filters(request)
         )
         return pb.ListClientsResponse(
             clients=[client_message(r) for r in rows],
