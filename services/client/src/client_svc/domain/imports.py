@@ -504,8 +504,12 @@ def new_client(
     default_status: ClientStatus,
     default_region: str,
     now: datetime,
+    client_type: type[Client] = Client,
 ) -> Client:
-    """The client a row creates, by the rules of creating one by hand (ClientCreated recorded); RowRejected."""
+    """The client a row creates, by the rules of creating one by hand (ClientCreated recorded); RowRejected.
+
+    ``client_type`` may be an unmapped twin of Client (same rules, no ORM bookkeeping; see the import store).
+    """
     first, last = _names(row.values)
     cmd = commands.CreateClient(
         tenant_id=tenant_id,
@@ -517,7 +521,7 @@ def new_client(
         profile=_profile(row.values, ProfileInput(source="import")),
     )
     try:
-        client = Client.register(cmd, client_id=client_id, now=now, status=row.status or default_status)
+        client = client_type.register(cmd, client_id=client_id, now=now, status=row.status or default_status)
         if row.tags:
             client.set_tags(row.tags, now=now)
             # A new client's tags are part of its creation, not a change after it: no ClientUpdated.

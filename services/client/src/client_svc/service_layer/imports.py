@@ -25,7 +25,7 @@ import asyncpg
 
 from client_svc.adapters import event_mapping
 from client_svc.adapters.import_files import detect_format, read_rows
-from client_svc.adapters.import_store import Counts, ExistingClient, ImportStore
+from client_svc.adapters.import_store import Counts, DetachedClient, ExistingClient, ImportStore
 from client_svc.domain.imports import (
     Candidate,
     Columns,
@@ -562,6 +562,7 @@ class _Run:
                         default_status=self.default_status,
                         default_region=self.options.default_region,
                         now=now,
+                        client_type=DetachedClient,
                     )
                     batch.created.append((client, row.external_id))
                     batch.events.extend(client.events)
