@@ -40,6 +40,10 @@ class Operation:
     errors: tuple[int, ...] = ()
     description: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    # Media types of a file the handler reads from the request itself (not a JSON body), and of a file it
+    # answers with instead of JSON; both only shape the OpenAPI document.
+    upload: tuple[str, ...] = ()
+    produces: tuple[str, ...] = ()
 
     @property
     def operation_id(self) -> str:
@@ -74,6 +78,8 @@ class Api:
         errors: tuple[int, ...] = (),
         description: str = "",
         headers: dict[str, str] | None = None,
+        upload: tuple[str, ...] = (),
+        produces: tuple[str, ...] = (),
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         def register(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             self.operations.append(
@@ -92,6 +98,8 @@ class Api:
                     errors,
                     description,
                     headers or {},
+                    upload,
+                    produces,
                 )
             )
             return handler

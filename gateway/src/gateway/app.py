@@ -17,6 +17,7 @@ from gateway.problems import problem_middleware
 from gateway.routes import (  # noqa: F401 - importing a route module registers its routes
     auth,
     card,
+    client_imports,
     client_statuses,
     clients,
     groups,

@@ -89,13 +89,29 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": schemas.ref(op.body, "validation")}},
         }
+    elif op.upload:
+        binary = {"type": "string", "format": "binary"}
+        document["requestBody"] = {
+            "required": True,
+            "content": {
+                media: {"schema": {"type": "object", "required": ["file"], "properties": {"file": binary}}}
+                if media == "multipart/form-data"
+                else {"schema": binary}
+                for media in op.upload
+            },
+        }
     if op.auth == "public":
         document["security"] = []
     elif op.auth == "any":
         document["security"] = [{"staffBearer": []}, {"portalBearer": []}]
     else:
         document["security"] = [{f"{op.auth}Bearer": []}]
-    if op.response is not None:
+    if op.produces:
+        document["responses"][str(op.status)] = {
+            "description": op.summary,
+            "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in op.produces},
+        }
+    elif op.response is not None:
         document["responses"][str(op.status)] = {
             "description": op.summary,
             "content": {"application/json": {"schema": schemas.ref(op.response, "serialization")}},
@@ -108,7 +124,7 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     error_codes = set(op.errors)
-    if op.body is not None or op.query is not None:
+    if op.body is not None or op.query is not None or op.upload:
         error_codes.add(422)
     if op.auth != "public":
         error_codes.update({401, 403})
