@@ -26,6 +26,7 @@ MEASUREMENTS: list[Callable[[Bench], Awaitable[Result]]] = [
     measurements.read_client,
     measurements.create_client,
     measurements.event_latency,
+    measurements.import_clients,
     measurements.relay_throughput,  # last: it stops the notification unit
 ]
 

@@ -26,7 +26,7 @@ def build(runtime: Runtime) -> ServiceParts:
         ImportStore(runtime.engine, nats_prefix=prefix),
         uow_factory,
         ImportSettings(
-            max_file_bytes=settings.import_max_file_bytes,
+            max_file_bytes=settings.client_import_max_bytes,
             batch_rows=settings.import_batch_rows,
             tmp_dir=settings.import_tmp_dir,
             retention_days=settings.import_retention_days,

@@ -355,3 +355,33 @@ def test_the_unmapped_twin_follows_the_same_rules_as_the_client() -> None:
     assert copy.events == real.events
     with pytest.raises(InvalidArgument):
         twin.register(commands.CreateClient(TENANT, ""), client_id=client_id, now=NOW)
+
+
+def test_an_archived_status_stays_on_its_clients_but_is_given_to_no_one() -> None:
+    retired = ready_made_statuses(TENANT)[2]
+    retired.archived_at = NOW
+    lookup = StatusLookup([*STATUSES[:2], retired])
+    cols = columns(("First", "first_name"), ("Status", "status"))
+
+    def read(*cells: str) -> Any:
+        return read_row(2, list(cells), cols, default_region="US", statuses=lookup)
+
+    keeps = create(cols, "Ada", "")
+    keeps.status_id = retired.id
+    keeps.events.clear()
+    apply_row(keeps, read("Ada", "inactive"), cols, previous_status=retired, default_region="US", now=NOW)
+    assert (keeps.status_id, keeps.events) == (retired.id, [])
+    with pytest.raises(RowRejected) as exc:
+        other = create(cols, "Grace", "")
+        apply_row(other, read("Grace", "Inactive"), cols, previous_status=DEFAULT, default_region="US", now=NOW)
+    assert exc.value.problems[0].message == "the status 'Inactive' is archived"
+    with pytest.raises(RowRejected):
+        new_client(
+            read("Alan", "Inactive"),
+            cols,
+            tenant_id=TENANT,
+            client_id=uuid.uuid4(),
+            default_status=DEFAULT,
+            default_region="US",
+            now=NOW,
+        )

@@ -500,8 +500,13 @@ class ImportStore:
             SELECT c.*, ARRAY(SELECT t.tag FROM client_tags t WHERE t.tenant_id = c.tenant_id AND t.client_id = c.id)
                 AS tag_list
             FROM clients c
-            WHERE c.tenant_id = $1 AND (c.id = ANY($2::uuid[]) OR c.external_id = ANY($3::text[])
-                OR lower(c.email) = ANY($4::text[]) OR c.phone = ANY($5::text[]))
+            WHERE c.tenant_id = $1 AND c.id IN (
+                -- One semi-join per key (never "= ANY(array)" per row: a batch brings a thousand of each).
+                SELECT unnest($2::uuid[])
+                UNION SELECT id FROM clients WHERE tenant_id = $1 AND external_id IN (SELECT unnest($3::text[]))
+                UNION SELECT id FROM clients WHERE tenant_id = $1 AND lower(email) IN (SELECT unnest($4::text[]))
+                UNION SELECT id FROM clients WHERE tenant_id = $1 AND phone IN (SELECT unnest($5::text[]))
+            )
             {"FOR UPDATE OF c" if lock else ""}
             """,
             tenant_id,

@@ -365,10 +365,14 @@ class ImportedRow:
 
 
 class StatusLookup:
-    """The tenant's live statuses by label, whatever the case."""
+    """The tenant's statuses by label, whatever the case (a live one first when an archived one shares its
+    label): an exported client keeps its archived status through an import; a new one cannot get it."""
 
     def __init__(self, statuses: Iterable[ClientStatus]) -> None:
-        self._by_label = {s.label.lower(): s for s in statuses if not s.archived}
+        ordered = sorted(statuses, key=lambda s: not s.archived)
+        self._by_label: dict[str, ClientStatus] = {}
+        for status in ordered:
+            self._by_label.setdefault(status.label.lower(), status)
 
     def find(self, label: str) -> ClientStatus | None:
         return self._by_label.get(" ".join(label.split()).lower())
@@ -520,6 +524,8 @@ def new_client(
         default_region=default_region,
         profile=_profile(row.values, ProfileInput(source="import")),
     )
+    if row.status is not None and row.status.archived:
+        row.problems.append(RowProblem(columns.header_of("status"), f"the status {row.status.label!r} is archived"))
     try:
         client = client_type.register(cmd, client_id=client_id, now=now, status=row.status or default_status)
         if row.tags:
@@ -543,9 +549,12 @@ def apply_row(
     now: datetime,
 ) -> None:
     """Update ``client`` with the row's non-empty cells (empty cells leave fields as they are), by the rules
-    of editing a client by hand: events only for what really changes. RowRejected when a rule is broken."""
+    of editing a client by hand: events only for what really changes. RowRejected when a rule is broken (the
+    client may then be half changed: callers apply rows to a copy)."""
     if row.problems:
         raise RowRejected(row.problems)
+    if row.status is not None and row.status.archived and row.status.id != client.status_id:
+        raise RowRejected([RowProblem(columns.header_of("status"), f"the status {row.status.label!r} is archived")])
     first, last = _names(row.values)
     cmd = commands.UpdateClient(
         tenant_id=client.tenant_id,
@@ -563,7 +572,7 @@ def apply_row(
             client.set_tags(row.tags, now=now)
     except InvalidArgument as exc:
         raise _rejected(row, columns, exc) from exc
-    if row.status is not None:
+    if row.status is not None and row.status.id != client.status_id:
         client.change_status(row.status, previous=previous_status, now=now)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -592,7 +593,10 @@ class _Run:
         batch: _Batch,
         now: datetime,
     ) -> bool:
-        client = existing.client
+        # A copy: a row rejected half way leaves the client as it was for the rows after it.
+        client = copy.copy(existing.client)
+        client.tag_rows = list(existing.client.tag_rows)
+        client.events = []
         earlier = self.updated_by.get(client.id)
         if earlier is not None:
             raise RowRejected(
@@ -615,7 +619,7 @@ class _Run:
         if changed:
             if not client.events:
                 client.updated_at = max(now, client.created_at)
-            batch.updated.append((existing, external_id))
+            batch.updated.append((ExistingClient(client, existing.external_id, existing.tags), external_id))
             batch.events.extend(client.events)
             client.events.clear()
             if extra_changed:
