@@ -391,6 +391,17 @@ class ImportStore:
         await self.add_problems(conn, job["tenant_id"], job["id"], problems)
         return True
 
+    async def holds(self, conn: asyncpg.Connection, job: asyncpg.Record, owner: str) -> bool:
+        """In the caller's transaction: whether ``owner`` still holds the job's lease (and keeps it until the
+        transaction ends: a replica taking the job over waits for it)."""
+        held = await conn.fetchval(
+            "SELECT true FROM import_jobs WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 FOR SHARE",
+            job["tenant_id"],
+            job["id"],
+            owner,
+        )
+        return bool(held)
+
     async def add_problems(
         self,
         conn: asyncpg.Connection,

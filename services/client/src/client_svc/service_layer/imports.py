@@ -354,7 +354,9 @@ class _Run:
         heartbeat = asyncio.create_task(self._heartbeat(), name=f"import-lease-{self.job['id']}")
         try:
             if self.resume_after == 0:
-                async with self.store.connection() as conn:
+                async with self.store.connection() as conn, conn.transaction():
+                    if not await self.store.holds(conn, self.job, self.owner):
+                        raise LeaseLost()
                     await conn.execute(
                         "DELETE FROM import_problems WHERE tenant_id = $1 AND job_id = $2",
                         self.tenant_id,
@@ -442,7 +444,7 @@ class _Run:
             async with self.store.connection() as conn:
                 if self.dry:
                     batch = await self._judge(conn, rows, lock=False)
-                    await self.store.add_problems(conn, self.tenant_id, self.job["id"], batch.problems)
+                    await self._keep_problems(conn, batch.problems)
                     self.counts += batch.counts
                     continue
                 async with conn.transaction():
@@ -457,6 +459,17 @@ class _Run:
             await self._finish_dry_run()
         else:
             await self._finish("completed")
+
+    async def _keep_problems(
+        self, conn: asyncpg.Connection, problems: list[tuple[int, Sequence[str], Sequence[RowProblem]]]
+    ) -> None:
+        """Rejected rows, committed now (a dry run and an all-or-nothing import commit nothing else)."""
+        if not problems:
+            return
+        async with conn.transaction():
+            if not await self.store.holds(conn, self.job, self.owner):
+                raise LeaseLost()
+            await self.store.add_problems(conn, self.tenant_id, self.job["id"], problems)
 
     async def _finish_dry_run(self) -> None:
         error = code = None
@@ -481,7 +494,7 @@ class _Run:
                         if batch.problems:
                             self.failed_rows += len(batch.problems)
                             # Kept whatever happens to the transaction: they are what the user must fix.
-                            await self.store.add_problems(side, self.tenant_id, self.job["id"], batch.problems)
+                            await self._keep_problems(side, batch.problems)
                         if not self.failed_rows:
                             await self._write(conn, batch, quota=False)
                             created += len(batch.created)
