@@ -149,7 +149,7 @@ def import_json(job: client_pb.ClientImport) -> dict[str, Any]:
         "all_or_nothing": job.all_or_nothing,
         "dry_run": job.dry_run,
         "counts": {
-            "total": job.total_rows if job.status in ("validated", "running", "completed") else None,
+            "total": job.total_rows or (0 if job.status in ("validated", "running", "completed") else None),
             "processed": job.processed_rows,
             "created": job.created_rows,
             "updated": job.updated_rows,

@@ -83,6 +83,7 @@ class ImportSettings:
     batch_rows: int = 1000
     tmp_dir: str | None = None
     lease_seconds: float = 60.0
+    progress_seconds: float = 2.0
     max_attempts: int = 3
     retention_days: int = 30
 
@@ -386,7 +387,8 @@ class _Run:
         return catalogue.default, StatusLookup(catalogue.statuses), {s.id: s for s in catalogue.statuses}
 
     async def _heartbeat(self) -> None:
-        interval = self.settings.lease_seconds / 4
+        # Often enough for a progress bar; the lease is renewed each time as well.
+        interval = min(self.settings.lease_seconds / 4, self.settings.progress_seconds)
         while True:
             await asyncio.sleep(interval)
             # A batched import commits its progress with each batch; the others show it here.
