@@ -3,6 +3,7 @@ never worked on by two replicas at once (the in-process service plays "the other
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,7 +13,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from client_svc.adapters import orm
 from client_svc.adapters.import_store import ImportStore
@@ -106,9 +106,15 @@ async def test_another_replica_resumes_after_the_last_committed_batch(
     progress = await scalar(engine, "SELECT processed_rows FROM import_jobs WHERE tenant_id = :t", tenant)
     assert progress == 20
 
-    # Its lease still holds: the running service leaves the job alone...
-    with bind_call_context(owner(tenant)):
-        assert (await stub.GetClientImport(pb.ClientImportRequest(id=job_id))).status == "running"
+    # Its lease still holds: the running service (polling every second) leaves the job alone...
+    loop = asyncio.get_running_loop()
+    watched_until = loop.time() + 2.5
+    while loop.time() < watched_until:
+        held = await scalar(
+            engine, "SELECT lease_owner || ' ' || processed_rows FROM import_jobs WHERE tenant_id = :t", tenant
+        )
+        assert held == f"{DEAD_REPLICA} 20"
+        await asyncio.sleep(0.1)
     # ...until it expires; then the service claims it and resumes after the 20 committed rows.
     async with engine.begin() as conn:
         await conn.execute(
