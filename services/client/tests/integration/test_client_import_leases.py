@@ -1,5 +1,6 @@
 """An import survives its replica: another replica resumes it after the last committed batch, and a job is
-never worked on by two replicas at once (the in-process service plays "the other replica")."""
+never worked on by two replicas at once (the in-process service plays "the other replica"). And the hook
+through which custom fields will add import and export columns."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from client_svc.adapters import orm
 from client_svc.adapters.import_store import ImportStore
 from client_svc.config import ClientSettings
+from client_svc.domain.imports import ExtraColumn
 from client_svc.service_layer.imports import ImportService, ImportSettings
 from client_svc.service_layer.unit_of_work import SqlAlchemyClientUnitOfWork
 from platform_core.db import create_engine, session_factory
@@ -147,3 +149,66 @@ async def test_a_replica_that_lost_its_lease_writes_nothing_more(
         tenant,
     )
     assert leased == "live-replica running 0"
+
+
+class ShoeSizes:
+    """A column extension as custom fields will plug in (``custom:<key>``), storing values in memory."""
+
+    column = ExtraColumn("custom:shoe_size", "Shoe size", parse=lambda raw: _size(raw), format=str)
+
+    def __init__(self) -> None:
+        self.values: dict[uuid.UUID, dict[str, Any]] = {}
+
+    async def columns(self, conn: Any, tenant_id: uuid.UUID) -> list[ExtraColumn]:
+        return [self.column]
+
+    async def load(self, conn: Any, tenant_id: uuid.UUID, client_ids: Any) -> dict[uuid.UUID, dict[str, Any]]:
+        return {i: self.values[i] for i in client_ids if i in self.values}
+
+    async def save(self, conn: Any, tenant_id: uuid.UUID, values: dict[uuid.UUID, dict[str, Any]]) -> None:
+        for client_id, found in values.items():
+            self.values.setdefault(client_id, {}).update(found)
+
+
+def _size(raw: str) -> int:
+    if not raw.isdigit() or not 15 <= int(raw) <= 60:
+        raise ValueError("must be a size from 15 to 60")
+    return int(raw)
+
+
+async def test_extra_columns_plug_in_through_a_column_extension(
+    client_settings: ClientSettings, engine: AsyncEngine
+) -> None:
+    tenant = uuid.uuid4()
+    sizes = ShoeSizes()
+    runner = service(engine, client_settings, batch_rows=10)
+    runner._extensions = (sizes,)
+    data = csv_bytes([["first_name", "Shoe size"], ["Ada", "38"], ["Grace", "99"]])
+
+    async def run(status: str, dry_run: bool) -> Any:
+        async with engine.begin() as conn:
+            job = (
+                await conn.execute(
+                    text(
+                        "UPDATE import_jobs SET status = :s, dry_run = :d, mapping = :m, lease_owner = 'ext',"
+                        " lease_expires_at = now() + interval '1 minute', processed_rows = 0, created_rows = 0,"
+                        " rejected_rows = 0 WHERE tenant_id = :t RETURNING *"
+                    ),
+                    {"s": status, "d": dry_run, "m": view.suggested, "t": tenant},
+                )
+            ).one()
+        await runner.run(dict(job._mapping), "ext")  # type: ignore[arg-type]
+        return await runner.get(tenant, job.id)
+
+    created = await runner.create(tenant, "test", "sizes.csv")
+    await runner.append(tenant, created["id"], 0, data)
+    view = await runner.finish_upload(tenant, created["id"])
+    assert view.suggested == ["first_name", "custom:shoe_size"]
+    checked = await run("validating", True)
+    assert (checked.job["status"], checked.job["created_rows"], checked.job["rejected_rows"]) == ("validated", 1, 1)
+    _, [problem] = await runner.problems(tenant, created["id"], after=0, limit=10)
+    assert problem["problems"] == [{"column": "Shoe size", "message": "must be a size from 15 to 60"}]
+    done = await run("running", False)
+    assert (done.job["status"], done.job["created_rows"]) == ("completed", 1)
+    assert list(sizes.values.values()) == [{"custom:shoe_size": 38}]
+    assert await runner.extra_values(tenant, list(sizes.values)) == sizes.values
