@@ -270,6 +270,9 @@ def test_decisions_match_by_id_then_external_id_then_email_then_phone() -> None:
     with pytest.raises(RowRejected) as exc:
         judge("update", "", "r-1", "", "", "Ada", by_external_id=Candidate(a, "r-1", True))
     assert "deleted" in exc.value.problems[0].message
+    with pytest.raises(RowRejected) as exc:
+        judge("update", str(a), "r-9", "", "", "Ada", by_id=live, by_external_id=Candidate(b, "r-9", False))
+    assert (exc.value.problems[0].column, exc.value.problems[0].message) == ("Ref", "is another client's external id")
     # An email or phone suggests one: the policy decides.
     assert judge("skip", "", "", "a@example.com", "", "Ada", by_email=live) == ("skip", a)
     assert judge("update", "", "", "", "+12125550142", "Ada", by_phone=live) == ("update", a)

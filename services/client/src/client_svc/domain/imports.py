@@ -351,6 +351,10 @@ class ImportedRow:
     extra: dict[str, Any] = field(default_factory=dict)
     problems: list[RowProblem] = field(default_factory=list)
 
+    def key_column(self, columns: Columns) -> str:
+        """The header of the first column that identifies the row's client (id, external id, email, phone)."""
+        return columns.header_of(self.match_keys()[0][0]) if self.match_keys() else columns.header_of("id")
+
     def match_keys(self) -> list[tuple[str, str]]:
         keys = []
         if self.client_id is not None:
@@ -615,6 +619,8 @@ def decide(
     if row.client_id is not None:
         if by_id is None:
             raise RowRejected([RowProblem(columns.header_of("id"), "no client with this id in this business")])
+        if by_external_id is not None and by_external_id.id != by_id.id:
+            raise RowRejected([RowProblem(columns.header_of("external_id"), "is another client's external id")])
         return _sure(by_id, policy, columns, "id")
     if by_external_id is not None:
         return _sure(by_external_id, policy, columns, "external_id")

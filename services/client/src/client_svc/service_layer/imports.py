@@ -615,7 +615,7 @@ class _Run:
         earlier = self.updated_by.get(client.id)
         if earlier is not None:
             raise RowRejected(
-                [RowProblem(self.columns.header_of("id"), f"row {earlier} of this file already updates this client")]
+                [RowProblem(row.key_column(self.columns), f"row {earlier} of this file already updates this client")]
             )
         previous = self.status_by_id.get(client.status_id) if client.status_id else None
         apply_row(
