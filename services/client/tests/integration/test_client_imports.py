@@ -407,3 +407,25 @@ async def test_an_import_is_another_tenants_secret(stub: pb_grpc.ClientServiceSt
     with bind_call_context(owner(uuid.uuid4())), pytest.raises(grpc.aio.AioRpcError) as refused:
         await stub.GetClientImport(pb.ClientImportRequest(id=job.id))
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+@pytest.mark.parametrize("all_or_nothing", [False, True])
+async def test_a_row_the_database_refuses_is_rejected_alone(
+    stub: pb_grpc.ClientServiceStub, db: AsyncEngine, all_or_nothing: bool
+) -> None:
+    # A language tag the client rules accept but longer than the column's limit: the dry run cannot see it.
+    too_long = "en-abcdefgh-abcdefgh-abcdefgh-abcdefgh"
+    tenant = uuid.uuid4()
+    data = csv_bytes([["first_name", "Language"], ["Ada", "en"], ["Grace", too_long], ["Alan", ""]])
+    with bind_call_context(owner(tenant)):
+        done = await import_file(stub, data, all_or_nothing=all_or_nothing)
+        rejected = await problems(stub, done.id)
+    assert [(r.row, [(p.column, p.message) for p in r.problems]) for r in rejected] == [
+        (3, [("Language", "refused by the database (clients_preferred_language_check)")])
+    ]
+    clients = await count(db, "SELECT count(*) FROM clients WHERE tenant_id = :t", tenant)
+    events = await count(db, "SELECT count(*) FROM outbox WHERE tenant_id = :t", tenant)
+    if all_or_nothing:
+        assert (done.status, done.error_code, clients, events) == ("failed", "IMPORT_REJECTED", 0, 0)
+    else:
+        assert (done.status, done.created_rows, done.rejected_rows, clients, events) == ("completed", 2, 1, 2, 2)

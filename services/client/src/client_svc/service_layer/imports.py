@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -28,6 +29,7 @@ from client_svc.adapters import event_mapping
 from client_svc.adapters.import_files import detect_format, read_rows
 from client_svc.adapters.import_store import Counts, DetachedClient, ExistingClient, ImportStore
 from client_svc.domain.imports import (
+    FIELD_KEYS,
     Candidate,
     Columns,
     Decision,
@@ -321,6 +323,7 @@ class _Batch:
     updated: list[tuple[ExistingClient, str | None]] = field(default_factory=list)
     extra: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     events: list[Any] = field(default_factory=list)
+    sources: dict[uuid.UUID, ImportedRow] = field(default_factory=dict)  # the row each client comes from
     problems: list[tuple[int, Sequence[str], Sequence[RowProblem]]] = field(default_factory=list)
     counts: Counts = field(default_factory=Counts)
 
@@ -451,7 +454,7 @@ class _Run:
                     continue
                 async with conn.transaction():
                     batch = await self._judge(conn, rows, lock=True)
-                    await self._write(conn, batch, quota=True)
+                    await self._write_batch(conn, batch, quota=True)
                     if not await self.store.record_batch(
                         conn, self.job, self.owner, self.counts + batch.counts, batch.problems
                     ):
@@ -498,8 +501,11 @@ class _Run:
                             # Kept whatever happens to the transaction: they are what the user must fix.
                             await self._keep_problems(side, batch.problems)
                         if not self.failed_rows:
-                            await self._write(conn, batch, quota=False)
+                            await self._write_batch(conn, batch, quota=False)
                             created += len(batch.created)
+                            if batch.problems:  # rows the database refused
+                                self.failed_rows += len(batch.problems)
+                                await self._keep_problems(side, batch.problems)
                     if self.failed_rows:
                         raise _RolledBack()
                     await self.store.add_live_clients(conn, self.tenant_id, created, self.options.max_clients)
@@ -581,6 +587,7 @@ class _Run:
                         client_type=DetachedClient,
                     )
                     batch.created.append((client, row.external_id))
+                    batch.sources[client.id] = row
                     batch.events.extend(client.events)
                     client.events.clear()
                     if row.extra:
@@ -635,11 +642,67 @@ class _Run:
             if not client.events:
                 client.updated_at = max(now, client.created_at)
             batch.updated.append((ExistingClient(client, existing.external_id, existing.tags), external_id))
+            batch.sources[client.id] = row
             batch.events.extend(client.events)
             client.events.clear()
             if extra_changed:
                 batch.extra[client.id] = extra_changed
         return changed
+
+    async def _write_batch(self, conn: asyncpg.Connection, batch: _Batch, *, quota: bool) -> None:
+        """The batch at once; if the database refuses it (a row the client rules accept but the schema does not,
+        a clash with a concurrent write), row by row, each in its own savepoint, rejecting the rows refused."""
+        try:
+            async with conn.transaction():
+                await self._write(conn, batch, quota=quota)
+        except asyncpg.IntegrityConstraintViolationError:
+            log.warning("import %s: a batch was refused; writing it row by row", self.job["id"], exc_info=True)
+        else:
+            return
+        refused: set[uuid.UUID] = set()
+        for client, external_id in batch.created:
+            if not await self._write_one(
+                conn, batch, client.id, functools.partial(self.store.insert_clients, conn, [(client, external_id)])
+            ):
+                refused.add(client.id)
+        for existing, external_id in batch.updated:
+            if not await self._write_one(
+                conn,
+                batch,
+                existing.client.id,
+                functools.partial(self.store.update_clients, conn, [(existing, external_id)]),
+            ):
+                refused.add(existing.client.id)
+        created = [c for c in batch.created if c[0].id not in refused]
+        updated = [u for u in batch.updated if u[0].client.id not in refused]
+        batch.counts = Counts(
+            batch.counts.processed,
+            len(created),
+            len(updated),
+            batch.counts.unchanged,
+            batch.counts.skipped,
+            batch.counts.rejected + len(refused),
+        )
+        batch.created, batch.updated = created, updated
+        batch.events = [e for e in batch.events if e.client_id not in refused]
+        if quota:
+            await self.store.add_live_clients(conn, self.tenant_id, len(created), self.options.max_clients)
+        await self.store.add_events(conn, [event_mapping.to_envelope(e) for e in batch.events])
+
+    async def _write_one(
+        self, conn: asyncpg.Connection, batch: _Batch, client_id: uuid.UUID, write: Callable[[], Awaitable[None]]
+    ) -> bool:
+        row = batch.sources[client_id]
+        try:
+            async with conn.transaction():
+                await write()
+                if client_id in batch.extra:
+                    for extension in self.service._extensions:
+                        await extension.save(conn, self.tenant_id, {client_id: batch.extra[client_id]})
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            batch.problems.append((row.number, row.cells, [_refused(exc, self.columns)]))
+            return False
+        return True
 
     async def _write(self, conn: asyncpg.Connection, batch: _Batch, *, quota: bool) -> None:
         await self.store.insert_clients(conn, batch.created)
@@ -670,6 +733,15 @@ class _Run:
                 error_code=error_code,
             ):
                 raise LeaseLost()
+
+
+def _refused(exc: asyncpg.IntegrityConstraintViolationError, columns: Columns) -> RowProblem:
+    """A database refusal as a row problem, naming the column when the constraint's name does."""
+    constraint = getattr(exc, "constraint_name", None) or ""
+    for key in (*FIELD_KEYS, "external_id"):
+        if constraint.startswith(f"clients_{key}"):
+            return RowProblem(columns.header_of(key), f"refused by the database ({constraint})")
+    return RowProblem("", f"refused by the database ({constraint or type(exc).__name__})")
 
 
 def _candidate(existing: ExistingClient | None) -> Candidate | None:
