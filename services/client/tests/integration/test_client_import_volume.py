@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
+import pytest
 from sqlalchemy import text
 
 from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
+from client_svc.bootstrap import build
 from client_svc.config import ClientSettings
 from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
+from platform_core.testing.infra import TestInfra
+from platform_core.testing.plugin import serving_channel, unit_settings
 
+from ..conftest import UNIT_DIR
 from .test_client_imports import settled
 
 ROWS = 100_000
@@ -87,9 +92,26 @@ async def upload(stub: pb_grpc.ClientServiceStub, bad_row: int | None = None) ->
     return str(job.id)
 
 
+@pytest.fixture(scope="module")
+async def isolated(infra: TestInfra) -> AsyncIterator[tuple[grpc.aio.Channel, ClientSettings]]:
+    """A client service of its own (database and event stream): the session's notification consumer must not
+    have 100,000 events to work through before the other tests' events."""
+    settings = unit_settings(
+        ClientSettings,
+        infra,
+        grpc_listen="127.0.0.1:0",
+        database_prefix=f"{infra.database_prefix}big",
+        nats_prefix=f"{infra.nats_prefix}big",
+    )
+    assert isinstance(settings, ClientSettings)
+    async with serving_channel(settings, build, UNIT_DIR) as channel:
+        yield channel, settings
+
+
 async def test_a_100k_row_csv_dry_runs_and_imports_in_bounded_memory(
-    client_channel: grpc.aio.Channel, client_settings: ClientSettings
+    isolated: tuple[grpc.aio.Channel, ClientSettings],
 ) -> None:
+    client_channel, client_settings = isolated
     stub = pb_grpc.ClientServiceStub(client_channel)
     tenant = uuid.uuid4()
     with bind_call_context(CallContext(tenant, Principal("staff", str(uuid.uuid4()), "owner"))):
