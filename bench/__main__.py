@@ -29,6 +29,7 @@ MEASUREMENTS: list[Callable[[Bench], Awaitable[Result | list[Result]]]] = [
     scheduling.availability,
     scheduling.contended_booking,
     search.search_clients,  # seeds a tenant of its own (100,000 clients)
+    measurements.import_clients,
     measurements.relay_throughput,  # last: it stops the notification unit
 ]
 

@@ -25,6 +25,7 @@ class BenchSettings:
     # the pipeline runs well below saturation and the figure is latency, not backlog.
     event_rate: float | None
     relay_events: int  # outbox rows the relay drains in the throughput measurement
+    import_rows: int  # rows of the CSV the import measurement imports
     results_path: Path
     search_clients: int = 100_000  # clients of the one tenant the search measurement searches
     only: tuple[str, ...] = ()  # run only these measurements (function names); empty: all
@@ -38,6 +39,7 @@ class BenchSettings:
             seed_clients=_env_int("BENCH_SEED_CLIENTS", 1000),
             event_rate=float(os.environ["BENCH_EVENT_RATE"]) if os.environ.get("BENCH_EVENT_RATE") else None,
             relay_events=_env_int("BENCH_RELAY_EVENTS", 20_000),
+            import_rows=_env_int("BENCH_IMPORT_ROWS", 20_000),
             results_path=Path(os.environ.get("BENCH_RESULTS", "/tmp/atrium-bench-results.json")),
             search_clients=_env_int("BENCH_SEARCH_CLIENTS", 100_000),
             only=tuple(name for name in os.environ.get("BENCH_ONLY", "").replace(",", " ").split() if name),

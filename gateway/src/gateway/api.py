@@ -42,11 +42,10 @@ class Operation:
     errors: tuple[int, ...] = ()
     description: str = ""
     headers: dict[str, str] = field(default_factory=dict)
-    # Media types the handler answers with besides JSON (it returns a web.Response for them), e.g. text/csv;
-    # an operation without a response model answers only with these.
+    # Media types of a file the handler reads from the request itself (not a JSON body), and of a file it
+    # answers with instead of JSON; both only shape the OpenAPI document.
+    upload: tuple[str, ...] = ()
     produces: tuple[str, ...] = ()
-    # A raw request body (a file) of this media type, which the handler streams itself.
-    request_media: str = ""
 
     @property
     def operation_id(self) -> str:
@@ -86,8 +85,8 @@ class Api:
         errors: tuple[int, ...] = (),
         description: str = "",
         headers: dict[str, str] | None = None,
+        upload: tuple[str, ...] = (),
         produces: tuple[str, ...] = (),
-        request_media: str = "",
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         def register(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             self.operations.append(
@@ -106,8 +105,8 @@ class Api:
                     errors,
                     description,
                     headers or {},
+                    upload,
                     produces,
-                    request_media,
                 )
             )
             return handler

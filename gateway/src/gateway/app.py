@@ -20,6 +20,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     calendar_feeds,
     card,
     client_erasure,
+    client_imports,
     client_merges,
     client_statuses,
     clients,

@@ -15,6 +15,8 @@ class GatewaySettings(PlatformSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300)
     signup_enabled: bool = True
+    # The largest client import file taken (413 above it).
+    client_import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     # Plan limit on live clients given to new tenants; 0: no limit.
     default_max_clients: int = Field(default=0, ge=0)
     login_max_failures: int = Field(default=5, ge=1, le=1000)

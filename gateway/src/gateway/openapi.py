@@ -90,10 +90,16 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": schemas.ref(op.body, "validation")}},
         }
-    elif op.request_media:
+    elif op.upload:
+        binary = {"type": "string", "format": "binary"}
         document["requestBody"] = {
             "required": True,
-            "content": {op.request_media: {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                media: {"schema": {"type": "object", "required": ["file"], "properties": {"file": binary}}}
+                if media == "multipart/form-data"
+                else {"schema": binary}
+                for media in op.upload
+            },
         }
     if op.auth == "public":
         document["security"] = []
@@ -106,8 +112,8 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         if op.response is not None:
             content["application/json"] = {"schema": schemas.ref(op.response, "serialization")}
         for media_type in op.produces:
-            binary = not media_type.startswith("text/")
-            content[media_type] = {"schema": {"type": "string", **({"format": "binary"} if binary else {})}}
+            as_text = media_type.startswith("text/")
+            content[media_type] = {"schema": {"type": "string", **({} if as_text else {"format": "binary"})}}
         document["responses"][str(op.status)] = {"description": op.summary, "content": content}
     elif op.status == 204:
         document["responses"]["204"] = {"description": op.summary}
@@ -117,7 +123,7 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     error_codes = set(op.errors)
-    if op.body is not None or op.query is not None or op.request_media:
+    if op.body is not None or op.query is not None or op.upload:
         error_codes.add(422)
     if op.auth != "public":
         error_codes.update({401, 403})

@@ -321,7 +321,9 @@ class PageQuery(Body):
     page_token: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
-class ClientListQuery(PageQuery):
+class ClientFilters(Body):
+    """The list's filters (the export takes the same)."""
+
     q: Annotated[str, StringConstraints(max_length=100)] = Field(
         default="",
         description="A phone number in any format, the start of an email, or name words: clients whose first or "
@@ -335,6 +337,10 @@ class ClientListQuery(PageQuery):
     assigned_to: Annotated[str, StringConstraints(max_length=40)] = Field(
         default="", description='"me" or a staff user id: only the clients assigned to them.'
     )
+
+
+class ClientListQuery(PageQuery, ClientFilters):
+    pass
 
 
 class ClientPage(Out):

@@ -109,7 +109,7 @@ async def _download(request: web.Request, client_id: str, attachment_id: str) ->
     response=AttachmentOut,
     status=201,
     errors=(409, 413, 415),
-    request_media="application/octet-stream",
+    upload=("application/octet-stream",),
     description="Send the file as the body with its Content-Type. 413 past the size limit, 415 for a type "
     "that is not accepted, 422 when the bytes are not what the Content-Type says.",
 )

@@ -18,6 +18,7 @@ from gateway.identity.model import Account
 from gateway.routes.registry import api
 from gateway.schemas import (
     ActivityPage,
+    ClientFilters,
     ClientListQuery,
     ClientOut,
     ClientPage,
@@ -139,6 +140,22 @@ def profile_message(profile: ProfileIn) -> client_pb.ClientProfile:
     return message
 
 
+def list_request(
+    filters: ClientFilters, account: Account, *, page_size: int, page_token: str = ""
+) -> client_pb.ListClientsRequest:
+    """The list's filters as the client service takes them (the export sends the same)."""
+    return client_pb.ListClientsRequest(
+        page=types_pb2.PageRequest(page_size=page_size, page_token=page_token),
+        include_deleted=filters.include_deleted,
+        status_id=filters.status_id,
+        query=filters.q,
+        default_region=account.country,
+        assigned_staff_id=str(account.id) if filters.assigned_to == "me" else filters.assigned_to,
+        tag=filters.tag,
+        group_id=filters.group_id,
+    )
+
+
 def client_id_of(request: web.Request) -> str:
     return path_id(request, "client_id", "client")
 
@@ -184,16 +201,7 @@ async def create_client(request: web.Request, body: CreateClientBody, account: A
 )
 async def list_clients(request: web.Request, query: ClientListQuery, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].clients.ListClients(
-        client_pb.ListClientsRequest(
-            page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
-            include_deleted=query.include_deleted,
-            status_id=query.status_id,
-            query=query.q,
-            default_region=account.country,
-            assigned_staff_id=str(account.id) if query.assigned_to == "me" else query.assigned_to,
-            tag=query.tag,
-            group_id=query.group_id,
-        )
+        list_request(query, account, page_size=query.page_size, page_token=query.page_token)
     )
     return {"items": [client_json(c) for c in reply.clients], "next_page_token": reply.page.next_page_token or None}
 

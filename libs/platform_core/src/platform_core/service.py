@@ -13,10 +13,10 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import uvloop
@@ -70,6 +70,14 @@ class Runtime:
             await channel.close()
 
 
+class Worker(Protocol):
+    """A background loop of a service (e.g. a job runner): runs until ``stop`` is set."""
+
+    name: str
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
 @dataclass
 class ServiceParts:
     # (add_<Name>Servicer_to_server, servicer, full service name)
@@ -77,9 +85,7 @@ class ServiceParts:
     consumers: Sequence[EventConsumer] = ()
     # Producers run the outbox relay; a service that emits no events leaves it off.
     publishes_events: bool = True
-    # Long-running jobs of the service (periodic work such as extending recurring series): each is called with
-    # the stop event, runs until it is set, and is stopped with the relay and the consumers.
-    background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()
+    workers: Sequence[Worker] = ()
 
 
 Build = Callable[[Runtime], ServiceParts]
@@ -143,8 +149,8 @@ async def serve(
             tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
         for consumer in parts.consumers:
             tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer-{consumer.durable}"))
-        for job in parts.background:
-            tasks.append(asyncio.create_task(job(stop), name=f"background-{getattr(job, '__qualname__', 'job')}"))
+        for worker in parts.workers:
+            tasks.append(asyncio.create_task(worker.run(stop), name=worker.name))
 
         for name in ["", *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -1,13 +1,13 @@
 """Merging duplicate clients into a survivor, with the journal that lets a merge be undone.
 
 Revision ID: 0030
-Revises: 0014
+Revises: 0020
 """
 
 from alembic import op
 
 revision = "0030"
-down_revision = "0014"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

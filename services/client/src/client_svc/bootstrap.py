@@ -6,9 +6,12 @@ from pathlib import Path
 
 from atrium.client.v1 import client_service_pb2_grpc
 from client_svc.adapters import orm
+from client_svc.adapters.import_store import ImportStore
 from client_svc.adapters.storage import AbstractBlobStorage, FilesystemBlobStorage, S3BlobStorage
 from client_svc.config import ClientSettings
 from client_svc.entrypoints.grpc_server import SERVICE_NAME, ClientServicer
+from client_svc.entrypoints.import_worker import ImportWorker
+from client_svc.service_layer.imports import ImportService, ImportSettings
 from client_svc.service_layer.unit_of_work import SqlAlchemyClientUnitOfWork
 from platform_core.service import Runtime, ServiceParts
 
@@ -31,12 +34,32 @@ def build(runtime: Runtime) -> ServiceParts:
     settings = runtime.settings
     assert isinstance(settings, ClientSettings)
     prefix = settings.nats_prefix
+
+    def uow_factory() -> SqlAlchemyClientUnitOfWork:
+        return SqlAlchemyClientUnitOfWork(runtime.sessions, nats_prefix=prefix)
+
+    imports = ImportService(
+        ImportStore(runtime.engine, nats_prefix=prefix),
+        uow_factory,
+        ImportSettings(
+            max_file_bytes=settings.client_import_max_bytes,
+            batch_rows=settings.import_batch_rows,
+            tmp_dir=settings.import_tmp_dir,
+            retention_days=settings.import_retention_days,
+        ),
+        # Custom fields and secondary contacts plug their import/export columns in here (ColumnExtension).
+        extensions=(),
+    )
+    worker = ImportWorker(imports)
+    imports.on_queued = worker.wake
     servicer = ClientServicer(
-        uow_factory=lambda: SqlAlchemyClientUnitOfWork(runtime.sessions, nats_prefix=prefix),
+        uow_factory=uow_factory,
         engine=runtime.read_engine,
         storage=blob_storage(settings),
         attachment_policy=settings.attachment_policy(),
+        imports=imports,
     )
     return ServiceParts(
-        servicers=[(client_service_pb2_grpc.add_ClientServiceServicer_to_server, servicer, SERVICE_NAME)]
+        servicers=[(client_service_pb2_grpc.add_ClientServiceServicer_to_server, servicer, SERVICE_NAME)],
+        workers=[worker],
     )

@@ -36,3 +36,10 @@ class ClientSettings(ServiceSettings):
     def attachment_policy(self) -> AttachmentPolicy:
         types = frozenset(t.strip().lower() for t in self.attachment_content_types.split(",") if t.strip())
         return AttachmentPolicy(self.attachment_max_bytes, types)
+
+    # Client imports: the largest file taken (the gateway reads the same variable), rows per transaction, and
+    # where an XLSX being read is spooled (for the length of one read; the uploaded file lives in the database).
+    client_import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    import_batch_rows: int = Field(default=1000, ge=1, le=10_000)
+    import_tmp_dir: str | None = None
+    import_retention_days: int = Field(default=30, ge=1, le=3650)

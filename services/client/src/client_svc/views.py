@@ -53,6 +53,7 @@ _COLUMNS: tuple[Any, ...] = (
     clients.c.default_invoicing_method,
     clients.c.opening_balance_minor,
     clients.c.opening_balance_currency,
+    clients.c.external_id,
     clients.c.status_id,
     clients.c.merged_into,
     clients.c.erased_at,

@@ -68,5 +68,5 @@ def build(runtime: Runtime) -> ServiceParts:
             ),
         ],
         # Keeps every series booked up to the horizon; safe with several replicas (SKIP LOCKED per series).
-        background=[extender.run],
+        workers=[extender],
     )

@@ -52,6 +52,7 @@ clients = Table(
     Column("merged_into", UUID(as_uuid=True)),
     Column("merged_at", DateTime(timezone=True)),
     Column("erased_at", DateTime(timezone=True)),
+    Column("external_id", Text),  # the id in the system a client was imported from (imports match on it)
 )
 
 client_statuses = Table(

@@ -5,6 +5,8 @@ Pure computation (no network: deliverability is not checked), so the domain may 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -15,6 +17,8 @@ class ContactError(ValueError):
     pass
 
 
+# Pure functions, memoized: an import checks a row's email and phone, then creates the client with them.
+@lru_cache(maxsize=4096)
 def normalize_email(raw: str) -> str:
     value = raw.strip()
     if len(value) > MAX_EMAIL_LENGTH:
@@ -35,6 +39,7 @@ def normalize_region(raw: str) -> str | None:
     return region
 
 
+@lru_cache(maxsize=4096)
 def normalize_phone(raw: str, default_region: str | None) -> str:
     """E.164 form of a number typed as "(212) 555-0142", "+1 212 555 0142" or "2125550142"."""
     value = raw.strip()

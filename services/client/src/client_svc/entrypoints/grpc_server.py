@@ -30,9 +30,11 @@ from client_svc.entrypoints.access import require_staff as _require_staff
 from client_svc.entrypoints.access import timestamp as _timestamp
 from client_svc.entrypoints.attachments_grpc import AttachmentServicer
 from client_svc.entrypoints.custom_fields_grpc import CustomFieldServicer
+from client_svc.entrypoints.grpc_imports import ClientImportRpcs
 from client_svc.entrypoints.grpc_merges import MergeAndErasureRpcs
 from client_svc.entrypoints.portal_grpc import PortalServicer
 from client_svc.service_layer import handlers
+from client_svc.service_layer.imports import ImportService
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.errors import NotFound, PermissionDenied
 from platform_core.grpc.context import current_context
@@ -203,8 +205,27 @@ def _optional(request: Any, field: str) -> str | None:
     return getattr(request, field) if request.HasField(field) else None
 
 
+def list_filters(request: pb.ListClientsRequest) -> dict[str, Any]:
+    """The list's filters, as views.list_clients takes them (the export uses the same)."""
+    return {
+        "include_deleted": request.include_deleted,
+        "status_id": _reference_id(request.status_id, "status_id", "status") if request.status_id else None,
+        "search": read_search(request.query, request.default_region),
+        "assigned_staff_id": _reference_id(request.assigned_staff_id, "assigned_staff_id", "staff")
+        if request.assigned_staff_id
+        else None,
+        "tag": request.tag,
+        "group_id": _reference_id(request.group_id, "group_id", "group") if request.group_id else None,
+    }
+
+
 class ClientServicer(
-    CustomFieldServicer, AttachmentServicer, PortalServicer, MergeAndErasureRpcs, pb_grpc.ClientServiceServicer
+    CustomFieldServicer,
+    AttachmentServicer,
+    PortalServicer,
+    MergeAndErasureRpcs,
+    ClientImportRpcs,
+    pb_grpc.ClientServiceServicer,
 ):
     def __init__(
         self,
@@ -213,11 +234,13 @@ class ClientServicer(
         engine: AsyncEngine,
         storage: AbstractBlobStorage,
         attachment_policy: AttachmentPolicy,
+        imports: ImportService,
     ) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
         self._storage = storage
         self._attachment_policy = attachment_policy
+        self._imports = imports
 
     def _client_message(self, row: Any) -> pb.Client:
         return client_message(row)
@@ -265,16 +288,8 @@ class ClientServicer(
     ) -> pb.ListClientsResponse:
         tenant_id = _require_staff()
         limit = views.page_size(request.page.page_size)
-        search = read_search(request.query, request.default_region)
-        filters: dict[str, Any] = dict(
-            include_deleted=request.include_deleted,
-            status_id=_reference_id(request.status_id, "status_id", "status") if request.status_id else None,
-            assigned_staff_id=_reference_id(request.assigned_staff_id, "assigned_staff_id", "staff")
-            if request.assigned_staff_id
-            else None,
-            tag=request.tag,
-            group_id=_reference_id(request.group_id, "group_id", "group") if request.group_id else None,
-        )
+        filters = list_filters(request)
+        search = filters.pop("search")
         if search is not None and search.name_prefixes:
             # Names: prefix matches first, then typo-tolerant ones (search_views has its own page tokens).
             rows, token = await search_views.find_by_name(

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 
 class SeriesExtender:
+    name = "series-extender"
+
     def __init__(
         self,
         uow_factory: Callable[[], SchedulingUnitOfWork],

@@ -1539,3 +1539,464 @@ class EraseClientRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EraseClientRequest: _TypeAlias = EraseClientRequest  # noqa: Y015
+
+@_typing.final
+class ClientImport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    FILE_BYTES_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    DUPLICATES_FIELD_NUMBER: _builtins.int
+    ALL_OR_NOTHING_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
+    TOTAL_ROWS_FIELD_NUMBER: _builtins.int
+    PROCESSED_ROWS_FIELD_NUMBER: _builtins.int
+    CREATED_ROWS_FIELD_NUMBER: _builtins.int
+    UPDATED_ROWS_FIELD_NUMBER: _builtins.int
+    UNCHANGED_ROWS_FIELD_NUMBER: _builtins.int
+    SKIPPED_ROWS_FIELD_NUMBER: _builtins.int
+    REJECTED_ROWS_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    ERROR_CODE_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    FINISHED_AT_FIELD_NUMBER: _builtins.int
+    FIELDS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    filename: _builtins.str
+    format: _builtins.str
+    """"csv" or "xlsx" (read from the file's bytes once uploaded)."""
+    status: _builtins.str
+    """uploading, uploaded, validating (dry run), validated, running, completed or failed."""
+    file_bytes: _builtins.int
+    duplicates: _builtins.str
+    """What rows matching an existing client do: "skip", "update" or "create" (a new client anyway)."""
+    all_or_nothing: _builtins.bool
+    """One transaction over the whole file: one bad row and nothing is written."""
+    dry_run: _builtins.bool
+    """The counts below are a dry run's (what would happen), not an import's."""
+    total_rows: _builtins.int
+    """Data rows in the file, known once a dry run has read it."""
+    processed_rows: _builtins.int
+    created_rows: _builtins.int
+    updated_rows: _builtins.int
+    unchanged_rows: _builtins.int
+    skipped_rows: _builtins.int
+    rejected_rows: _builtins.int
+    error: _builtins.str
+    """Why the import failed, or (after a dry run) why it cannot start."""
+    error_code: _builtins.str
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClientImportColumn]:
+        """The file's columns, in order, with the field each is mapped to."""
+
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def finished_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClientImportField]:
+        """Every field a column can be mapped to."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        format: _builtins.str = ...,
+        status: _builtins.str = ...,
+        file_bytes: _builtins.int = ...,
+        columns: _abc.Iterable[Global___ClientImportColumn] | None = ...,
+        duplicates: _builtins.str = ...,
+        all_or_nothing: _builtins.bool = ...,
+        dry_run: _builtins.bool = ...,
+        total_rows: _builtins.int = ...,
+        processed_rows: _builtins.int = ...,
+        created_rows: _builtins.int = ...,
+        updated_rows: _builtins.int = ...,
+        unchanged_rows: _builtins.int = ...,
+        skipped_rows: _builtins.int = ...,
+        rejected_rows: _builtins.int = ...,
+        error: _builtins.str = ...,
+        error_code: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+        finished_at: _timestamp_pb2.Timestamp | None = ...,
+        fields: _abc.Iterable[Global___ClientImportField] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "finished_at", b"finished_at", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_or_nothing", b"all_or_nothing", "columns", b"columns", "created_at", b"created_at", "created_rows", b"created_rows", "dry_run", b"dry_run", "duplicates", b"duplicates", "error", b"error", "error_code", b"error_code", "fields", b"fields", "file_bytes", b"file_bytes", "filename", b"filename", "finished_at", b"finished_at", "format", b"format", "id", b"id", "processed_rows", b"processed_rows", "rejected_rows", b"rejected_rows", "skipped_rows", b"skipped_rows", "status", b"status", "total_rows", b"total_rows", "unchanged_rows", b"unchanged_rows", "updated_at", b"updated_at", "updated_rows", b"updated_rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientImport: _TypeAlias = ClientImport  # noqa: Y015
+
+@_typing.final
+class ClientImportColumn(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADER_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
+    SUGGESTED_FIELD_FIELD_NUMBER: _builtins.int
+    header: _builtins.str
+    field: _builtins.str
+    """The field the column is mapped to ("" = ignored); before a dry run, the suggested one."""
+    suggested_field: _builtins.str
+    def __init__(
+        self,
+        *,
+        header: _builtins.str = ...,
+        field: _builtins.str = ...,
+        suggested_field: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["field", b"field", "header", b"header", "suggested_field", b"suggested_field"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientImportColumn: _TypeAlias = ClientImportColumn  # noqa: Y015
+
+@_typing.final
+class ClientImportField(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    label: _builtins.str
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        label: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "label", b"label"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientImportField: _TypeAlias = ClientImportField  # noqa: Y015
+
+@_typing.final
+class CreateClientImportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILENAME_FIELD_NUMBER: _builtins.int
+    filename: _builtins.str
+    def __init__(
+        self,
+        *,
+        filename: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filename", b"filename"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateClientImportRequest: _TypeAlias = CreateClientImportRequest  # noqa: Y015
+
+@_typing.final
+class ClientImportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientImportRequest: _TypeAlias = ClientImportRequest  # noqa: Y015
+
+@_typing.final
+class AppendClientImportChunkRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SEQ_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    seq: _builtins.int
+    """0, 1, 2...: chunks are appended in order; resending a stored chunk is ignored."""
+    data: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        seq: _builtins.int = ...,
+        data: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "id", b"id", "seq", b"seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AppendClientImportChunkRequest: _TypeAlias = AppendClientImportChunkRequest  # noqa: Y015
+
+@_typing.final
+class AppendClientImportChunkResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_BYTES_FIELD_NUMBER: _builtins.int
+    file_bytes: _builtins.int
+    def __init__(
+        self,
+        *,
+        file_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file_bytes", b"file_bytes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AppendClientImportChunkResponse: _TypeAlias = AppendClientImportChunkResponse  # noqa: Y015
+
+@_typing.final
+class DryRunClientImportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    MAPPING_FIELD_NUMBER: _builtins.int
+    DUPLICATES_FIELD_NUMBER: _builtins.int
+    ALL_OR_NOTHING_FIELD_NUMBER: _builtins.int
+    DEFAULT_REGION_FIELD_NUMBER: _builtins.int
+    MAX_CLIENTS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    duplicates: _builtins.str
+    """"skip" (default), "update" or "create"."""
+    all_or_nothing: _builtins.bool
+    default_region: _builtins.str
+    """ISO 3166-1 alpha-2 region of the business, used to read national phone numbers."""
+    max_clients: _builtins.int
+    """The tenant's plan limit on live clients; 0 means no limit."""
+    @_builtins.property
+    def mapping(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """One field key per column of the file ("" = ignore the column); empty = the suggested mapping."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        mapping: _abc.Iterable[_builtins.str] | None = ...,
+        duplicates: _builtins.str = ...,
+        all_or_nothing: _builtins.bool = ...,
+        default_region: _builtins.str = ...,
+        max_clients: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_or_nothing", b"all_or_nothing", "default_region", b"default_region", "duplicates", b"duplicates", "id", b"id", "mapping", b"mapping", "max_clients", b"max_clients"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DryRunClientImportRequest: _TypeAlias = DryRunClientImportRequest  # noqa: Y015
+
+@_typing.final
+class StartClientImportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    MAX_CLIENTS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    max_clients: _builtins.int
+    """The tenant's plan limit on live clients; 0 means no limit."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        max_clients: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "max_clients", b"max_clients"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StartClientImportRequest: _TypeAlias = StartClientImportRequest  # noqa: Y015
+
+@_typing.final
+class ListClientImportProblemsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    @_builtins.property
+    def page(self) -> _types_pb2.PageRequest:
+        """page_size up to 1,000 rows."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        page: _types_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListClientImportProblemsRequest: _TypeAlias = ListClientImportProblemsRequest  # noqa: Y015
+
+@_typing.final
+class ClientImportProblem(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLUMN_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    column: _builtins.str
+    """The header of the column at fault."""
+    message: _builtins.str
+    def __init__(
+        self,
+        *,
+        column: _builtins.str = ...,
+        message: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["column", b"column", "message", b"message"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientImportProblem: _TypeAlias = ClientImportProblem  # noqa: Y015
+
+@_typing.final
+class ClientImportRejectedRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROW_FIELD_NUMBER: _builtins.int
+    CELLS_FIELD_NUMBER: _builtins.int
+    PROBLEMS_FIELD_NUMBER: _builtins.int
+    row: _builtins.int
+    """As a spreadsheet numbers it: the header is row 1."""
+    @_builtins.property
+    def cells(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def problems(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClientImportProblem]: ...
+    def __init__(
+        self,
+        *,
+        row: _builtins.int = ...,
+        cells: _abc.Iterable[_builtins.str] | None = ...,
+        problems: _abc.Iterable[Global___ClientImportProblem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells", "problems", b"problems", "row", b"row"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientImportRejectedRow: _TypeAlias = ClientImportRejectedRow  # noqa: Y015
+
+@_typing.final
+class ListClientImportProblemsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The file's header row."""
+
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClientImportRejectedRow]: ...
+    @_builtins.property
+    def page(self) -> _types_pb2.PageInfo: ...
+    def __init__(
+        self,
+        *,
+        columns: _abc.Iterable[_builtins.str] | None = ...,
+        rows: _abc.Iterable[Global___ClientImportRejectedRow] | None = ...,
+        page: _types_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "page", b"page", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListClientImportProblemsResponse: _TypeAlias = ListClientImportProblemsResponse  # noqa: Y015
+
+@_typing.final
+class DeleteClientImportResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteClientImportResponse: _TypeAlias = DeleteClientImportResponse  # noqa: Y015
+
+@_typing.final
+class ExportClientsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExportedClient]: ...
+    @_builtins.property
+    def page(self) -> _types_pb2.PageInfo: ...
+    def __init__(
+        self,
+        *,
+        columns: _abc.Iterable[_builtins.str] | None = ...,
+        rows: _abc.Iterable[Global___ExportedClient] | None = ...,
+        page: _types_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "page", b"page", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportClientsResponse: _TypeAlias = ExportClientsResponse  # noqa: Y015
+
+@_typing.final
+class ExportedClient(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CELLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cells(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        cells: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportedClient: _TypeAlias = ExportedClient  # noqa: Y015

@@ -252,6 +252,51 @@ class ClientServiceStub:
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.EraseClientRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
+        self.CreateClientImport = channel.unary_unary(
+                '/atrium.client.v1.ClientService/CreateClientImport',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientImportRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+                _registered_method=True)
+        self.AppendClientImportChunk = channel.unary_unary(
+                '/atrium.client.v1.ClientService/AppendClientImportChunk',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AppendClientImportChunkRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AppendClientImportChunkResponse.FromString,
+                _registered_method=True)
+        self.CompleteClientImportUpload = channel.unary_unary(
+                '/atrium.client.v1.ClientService/CompleteClientImportUpload',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+                _registered_method=True)
+        self.GetClientImport = channel.unary_unary(
+                '/atrium.client.v1.ClientService/GetClientImport',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+                _registered_method=True)
+        self.DryRunClientImport = channel.unary_unary(
+                '/atrium.client.v1.ClientService/DryRunClientImport',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DryRunClientImportRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+                _registered_method=True)
+        self.StartClientImport = channel.unary_unary(
+                '/atrium.client.v1.ClientService/StartClientImport',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.StartClientImportRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+                _registered_method=True)
+        self.ListClientImportProblems = channel.unary_unary(
+                '/atrium.client.v1.ClientService/ListClientImportProblems',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientImportProblemsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientImportProblemsResponse.FromString,
+                _registered_method=True)
+        self.DeleteClientImport = channel.unary_unary(
+                '/atrium.client.v1.ClientService/DeleteClientImport',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientImportResponse.FromString,
+                _registered_method=True)
+        self.ExportClients = channel.unary_unary(
+                '/atrium.client.v1.ClientService/ExportClients',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ExportClientsResponse.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -544,6 +589,66 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateClientImport(self, request, context):
+        """Importing clients from a CSV or XLSX file is a job: create it, append the file's bytes in order
+        (chunks of at most 1 MiB), complete the upload (the header row is read and a mapping suggested), dry
+        run (every row read and judged, nothing written), then start; poll GetClientImport for progress.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AppendClientImportChunk(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteClientImportUpload(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClientImport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DryRunClientImport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartClientImport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClientImportProblems(self, request, context):
+        """Rejected rows, in file order: their cells as uploaded and what is wrong with each.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteClientImport(self, request, context):
+        """Deletes an import that is not running, with its file and rejected rows (clients it wrote stay).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportClients(self, request, context):
+        """A page of clients (the list's filters; up to 1,000 a page) as rows of the columns an import reads.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -761,6 +866,51 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.EraseClient,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.EraseClientRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
+            ),
+            'CreateClientImport': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateClientImport,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientImportRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.SerializeToString,
+            ),
+            'AppendClientImportChunk': grpc.unary_unary_rpc_method_handler(
+                    servicer.AppendClientImportChunk,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AppendClientImportChunkRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AppendClientImportChunkResponse.SerializeToString,
+            ),
+            'CompleteClientImportUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteClientImportUpload,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.SerializeToString,
+            ),
+            'GetClientImport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClientImport,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.SerializeToString,
+            ),
+            'DryRunClientImport': grpc.unary_unary_rpc_method_handler(
+                    servicer.DryRunClientImport,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DryRunClientImportRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.SerializeToString,
+            ),
+            'StartClientImport': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartClientImport,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.StartClientImportRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.SerializeToString,
+            ),
+            'ListClientImportProblems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClientImportProblems,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientImportProblemsRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientImportProblemsResponse.SerializeToString,
+            ),
+            'DeleteClientImport': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteClientImport,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientImportResponse.SerializeToString,
+            ),
+            'ExportClients': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportClients,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ExportClientsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1926,6 +2076,249 @@ class ClientService:
             '/atrium.client.v1.ClientService/EraseClient',
             atrium_dot_client_dot_v1_dot_client__service__pb2.EraseClientRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateClientImport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/CreateClientImport',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientImportRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AppendClientImportChunk(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/AppendClientImportChunk',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.AppendClientImportChunkRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.AppendClientImportChunkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteClientImportUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/CompleteClientImportUpload',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClientImport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/GetClientImport',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DryRunClientImport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/DryRunClientImport',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.DryRunClientImportRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartClientImport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/StartClientImport',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.StartClientImportRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientImportProblems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/ListClientImportProblems',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientImportProblemsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientImportProblemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteClientImport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/DeleteClientImport',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientImportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportClients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/ExportClients',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ExportClientsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -111,6 +111,22 @@ class ClientServiceStub:
     """Right to erasure (owners and admins; irreversible): personal data blanked, the record kept for the
     ids other services hold. Erasing an erased client changes nothing. Emits ClientErased.
     """
+    CreateClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientImportRequest, _client_service_pb2.ClientImport]
+    """Importing clients from a CSV or XLSX file is a job: create it, append the file's bytes in order
+    (chunks of at most 1 MiB), complete the upload (the header row is read and a mapping suggested), dry
+    run (every row read and judged, nothing written), then start; poll GetClientImport for progress.
+    """
+    AppendClientImportChunk: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.AppendClientImportChunkRequest, _client_service_pb2.AppendClientImportChunkResponse]
+    CompleteClientImportUpload: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.ClientImport]
+    GetClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.ClientImport]
+    DryRunClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.DryRunClientImportRequest, _client_service_pb2.ClientImport]
+    StartClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.StartClientImportRequest, _client_service_pb2.ClientImport]
+    ListClientImportProblems: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientImportProblemsRequest, _client_service_pb2.ListClientImportProblemsResponse]
+    """Rejected rows, in file order: their cells as uploaded and what is wrong with each."""
+    DeleteClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.DeleteClientImportResponse]
+    """Deletes an import that is not running, with its file and rejected rows (clients it wrote stay)."""
+    ExportClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientsRequest, _client_service_pb2.ExportClientsResponse]
+    """A page of clients (the list's filters; up to 1,000 a page) as rows of the columns an import reads."""
 
 @_typing.type_check_only
 class ClientServiceAsyncStub(ClientServiceStub):
@@ -194,6 +210,22 @@ class ClientServiceAsyncStub(ClientServiceStub):
     """Right to erasure (owners and admins; irreversible): personal data blanked, the record kept for the
     ids other services hold. Erasing an erased client changes nothing. Emits ClientErased.
     """
+    CreateClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
+    """Importing clients from a CSV or XLSX file is a job: create it, append the file's bytes in order
+    (chunks of at most 1 MiB), complete the upload (the header row is read and a mapping suggested), dry
+    run (every row read and judged, nothing written), then start; poll GetClientImport for progress.
+    """
+    AppendClientImportChunk: _aio.UnaryUnaryMultiCallable[_client_service_pb2.AppendClientImportChunkRequest, _client_service_pb2.AppendClientImportChunkResponse]  # type: ignore[assignment]
+    CompleteClientImportUpload: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
+    GetClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
+    DryRunClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.DryRunClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
+    StartClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.StartClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
+    ListClientImportProblems: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientImportProblemsRequest, _client_service_pb2.ListClientImportProblemsResponse]  # type: ignore[assignment]
+    """Rejected rows, in file order: their cells as uploaded and what is wrong with each."""
+    DeleteClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.DeleteClientImportResponse]  # type: ignore[assignment]
+    """Deletes an import that is not running, with its file and rejected rows (clients it wrote stay)."""
+    ExportClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientsRequest, _client_service_pb2.ExportClientsResponse]  # type: ignore[assignment]
+    """A page of clients (the list's filters; up to 1,000 a page) as rows of the columns an import reads."""
 
 class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
     """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
@@ -532,5 +564,75 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         """Right to erasure (owners and admins; irreversible): personal data blanked, the record kept for the
         ids other services hold. Erasing an erased client changes nothing. Emits ClientErased.
         """
+
+    @_abc_1.abstractmethod
+    def CreateClientImport(
+        self,
+        request: _client_service_pb2.CreateClientImportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientImport, _abc.Awaitable[_client_service_pb2.ClientImport]]:
+        """Importing clients from a CSV or XLSX file is a job: create it, append the file's bytes in order
+        (chunks of at most 1 MiB), complete the upload (the header row is read and a mapping suggested), dry
+        run (every row read and judged, nothing written), then start; poll GetClientImport for progress.
+        """
+
+    @_abc_1.abstractmethod
+    def AppendClientImportChunk(
+        self,
+        request: _client_service_pb2.AppendClientImportChunkRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.AppendClientImportChunkResponse, _abc.Awaitable[_client_service_pb2.AppendClientImportChunkResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CompleteClientImportUpload(
+        self,
+        request: _client_service_pb2.ClientImportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientImport, _abc.Awaitable[_client_service_pb2.ClientImport]]: ...
+
+    @_abc_1.abstractmethod
+    def GetClientImport(
+        self,
+        request: _client_service_pb2.ClientImportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientImport, _abc.Awaitable[_client_service_pb2.ClientImport]]: ...
+
+    @_abc_1.abstractmethod
+    def DryRunClientImport(
+        self,
+        request: _client_service_pb2.DryRunClientImportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientImport, _abc.Awaitable[_client_service_pb2.ClientImport]]: ...
+
+    @_abc_1.abstractmethod
+    def StartClientImport(
+        self,
+        request: _client_service_pb2.StartClientImportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientImport, _abc.Awaitable[_client_service_pb2.ClientImport]]: ...
+
+    @_abc_1.abstractmethod
+    def ListClientImportProblems(
+        self,
+        request: _client_service_pb2.ListClientImportProblemsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ListClientImportProblemsResponse, _abc.Awaitable[_client_service_pb2.ListClientImportProblemsResponse]]:
+        """Rejected rows, in file order: their cells as uploaded and what is wrong with each."""
+
+    @_abc_1.abstractmethod
+    def DeleteClientImport(
+        self,
+        request: _client_service_pb2.ClientImportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.DeleteClientImportResponse, _abc.Awaitable[_client_service_pb2.DeleteClientImportResponse]]:
+        """Deletes an import that is not running, with its file and rejected rows (clients it wrote stay)."""
+
+    @_abc_1.abstractmethod
+    def ExportClients(
+        self,
+        request: _client_service_pb2.ListClientsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ExportClientsResponse, _abc.Awaitable[_client_service_pb2.ExportClientsResponse]]:
+        """A page of clients (the list's filters; up to 1,000 a page) as rows of the columns an import reads."""
 
 def add_ClientServiceServicer_to_server(servicer: ClientServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,659 @@
+"""Import jobs, their files and rejected rows, and the bulk writes of an import, in PostgreSQL.
+
+An import writes thousands of clients: the ORM's one round trip per row is what this module exists to
+avoid. It speaks asyncpg directly (COPY for new rows and their events, one statement per batch for
+updates) on connections of the service's own pool, inside transactions the caller holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import types
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from client_svc.domain.imports import RowProblem
+from client_svc.domain.model import Client, ClientTag
+from platform_core.errors import FailedPrecondition
+from platform_core.messaging.envelope import subject_for
+
+JOB_COLUMNS = """
+    tenant_id, id, created_by, filename, format, status, file_bytes, file_chunks, columns, mapping, duplicates,
+    all_or_nothing, default_region, max_clients, dry_run, total_rows, processed_rows, created_rows, updated_rows,
+    unchanged_rows, skipped_rows, rejected_rows, error, error_code, lease_owner, lease_expires_at, attempts, created_at,
+    updated_at, finished_at
+"""
+
+# What an import writes into clients (other columns keep their defaults).
+CLIENT_COLUMNS = (
+    "tenant_id",
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "created_at",
+    "updated_at",
+    "online_booking_blocked",
+    "version",
+    "status_id",
+    "kind",
+    "company_name",
+    "address_line1",
+    "address_line2",
+    "address_city",
+    "address_region",
+    "address_postal_code",
+    "address_country",
+    "date_of_birth",
+    "preferred_language",
+    "timezone",
+    "source",
+    "default_invoicing_method",
+    "opening_balance_minor",
+    "opening_balance_currency",
+    "external_id",
+)
+# The fields an import's update may change (the rest is identity and lifecycle).
+UPDATABLE = tuple(
+    c for c in CLIENT_COLUMNS if c not in ("tenant_id", "id", "created_at", "online_booking_blocked", "version")
+)
+
+
+@dataclass(frozen=True)
+class Counts:
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    rejected: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.processed + other.processed,
+            self.created + other.created,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.skipped + other.skipped,
+            self.rejected + other.rejected,
+        )
+
+
+def unmapped(cls: type[Any]) -> type[Any]:
+    """The same domain class without the ORM's instrumentation: for objects that never meet a session.
+
+    The imperative mapping instruments every attribute of a mapped class; setting one then costs
+    microseconds of change tracking, and a new Client sets some forty (its collections most of all). An
+    import builds a Client per row only to validate it and copy it into COPY rows, so it uses this twin:
+    the same fields and methods (register, update, set_tags...), plain attributes.
+    """
+    namespace = {
+        name: value
+        for name, value in vars(cls).items()
+        if isinstance(value, types.FunctionType | classmethod | staticmethod | property)
+        and not name.startswith(("__", "_sa_"))
+    }
+    twin = dataclasses.make_dataclass(
+        cls.__name__,
+        [
+            (f.name, f.type, dataclasses.field(default=f.default, default_factory=f.default_factory, repr=f.repr))
+            for f in dataclasses.fields(cls)
+        ],
+        namespace=namespace,
+        eq=False,
+    )
+    twin.__module__ = cls.__module__
+    twin.__doc__ = f"{cls.__name__}, not mapped to a table (see import_store.unmapped)."
+    return twin
+
+
+# A Client built by an import: same rules, no ORM bookkeeping.
+DetachedClient: type[Client] = unmapped(Client)
+
+
+@dataclass(frozen=True)
+class ExistingClient:
+    client: Client  # a DetachedClient: updated by the domain, written back by this module
+    external_id: str | None
+    tags: tuple[str, ...]
+
+
+@contextlib.asynccontextmanager
+async def raw_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """An asyncpg connection of the service's pool (returned to it afterwards)."""
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        yield driver
+        # Whatever the caller did, it did in its own transactions; the pool's reset rolls back nothing of it.
+
+
+class ImportStore:
+    def __init__(self, engine: AsyncEngine, *, nats_prefix: str) -> None:
+        self._engine = engine
+        self._prefix = nats_prefix
+
+    def connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
+        return raw_connection(self._engine)
+
+    # --- jobs -------------------------------------------------------------------------------------------
+
+    async def create_job(
+        self,
+        tenant_id: uuid.UUID,
+        job_id: uuid.UUID,
+        *,
+        created_by: str,
+        filename: str,
+        file_format: str,
+        now: datetime,
+    ) -> asyncpg.Record:
+        async with self.connection() as conn:
+            row = await conn.fetchrow(
+                f"INSERT INTO import_jobs (tenant_id, id, created_by, filename, format, status, created_at, updated_at)"
+                f" VALUES ($1, $2, $3, $4, $5, 'uploading', $6, $6) RETURNING {JOB_COLUMNS}",
+                tenant_id,
+                job_id,
+                created_by,
+                filename,
+                file_format,
+                now,
+            )
+        assert row is not None
+        return row
+
+    async def job(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> asyncpg.Record | None:
+        async with self.connection() as conn:
+            return await conn.fetchrow(
+                f"SELECT {JOB_COLUMNS} FROM import_jobs WHERE tenant_id = $1 AND id = $2", tenant_id, job_id
+            )
+
+    async def append_chunk(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, seq: int, data: bytes, *, max_bytes: int
+    ) -> asyncpg.Record | None:
+        """Store chunk ``seq`` (a repeat of a stored one is ignored); None when the job is not uploading."""
+        async with self.connection() as conn, conn.transaction():
+            job = await conn.fetchrow(
+                "SELECT status, file_bytes, file_chunks FROM import_jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                tenant_id,
+                job_id,
+            )
+            if job is None or job["status"] != "uploading":
+                return job
+            if seq < job["file_chunks"]:
+                return job  # a retry of a chunk already stored
+            if seq > job["file_chunks"]:
+                raise FailedPrecondition(
+                    f"chunk {seq} came before chunk {job['file_chunks']}", reason="IMPORT_CHUNK_OUT_OF_ORDER"
+                )
+            if job["file_bytes"] + len(data) > max_bytes:
+                raise FailedPrecondition(
+                    f"the file is larger than {max_bytes:,} bytes, the most an import takes", reason="IMPORT_TOO_LARGE"
+                )
+            await conn.execute(
+                "INSERT INTO import_file_chunks (tenant_id, job_id, seq, data) VALUES ($1, $2, $3, $4)",
+                tenant_id,
+                job_id,
+                seq,
+                data,
+            )
+            return await conn.fetchrow(
+                "UPDATE import_jobs SET file_bytes = file_bytes + $3, file_chunks = file_chunks + 1, updated_at = now()"
+                " WHERE tenant_id = $1 AND id = $2 RETURNING status, file_bytes, file_chunks",
+                tenant_id,
+                job_id,
+                len(data),
+            )
+
+    async def chunks(self, tenant_id: uuid.UUID, job_id: uuid.UUID, count: int) -> AsyncIterator[bytes]:
+        """The file's bytes, one stored chunk at a time (each read on its own: never the whole file)."""
+        for seq in range(count):
+            async with self.connection() as conn:
+                data = await conn.fetchval(
+                    "SELECT data FROM import_file_chunks WHERE tenant_id = $1 AND job_id = $2 AND seq = $3",
+                    tenant_id,
+                    job_id,
+                    seq,
+                )
+            if data is None:
+                raise FailedPrecondition("the uploaded file is gone", reason="IMPORT_FILE_GONE")
+            yield bytes(data)
+
+    async def set_uploaded(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, file_format: str, columns: Sequence[str]
+    ) -> asyncpg.Record | None:
+        async with self.connection() as conn:
+            return await conn.fetchrow(
+                f"UPDATE import_jobs SET status = 'uploaded', format = $3, columns = $4, updated_at = now()"
+                f" WHERE tenant_id = $1 AND id = $2 AND status = 'uploading' RETURNING {JOB_COLUMNS}",
+                tenant_id,
+                job_id,
+                file_format,
+                list(columns),
+            )
+
+    async def fail_upload(self, tenant_id: uuid.UUID, job_id: uuid.UUID, error: str, code: str) -> None:
+        """A file that cannot be read: the job records why, and its bytes go."""
+        async with self.connection() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE import_jobs SET status = 'failed', error = $3, error_code = $4, finished_at = now(),"
+                " updated_at = now() WHERE tenant_id = $1 AND id = $2",
+                tenant_id,
+                job_id,
+                error,
+                code,
+            )
+            await conn.execute("DELETE FROM import_file_chunks WHERE tenant_id = $1 AND job_id = $2", tenant_id, job_id)
+
+    async def queue(
+        self,
+        tenant_id: uuid.UUID,
+        job_id: uuid.UUID,
+        *,
+        status: str,
+        from_statuses: Sequence[str],
+        mapping: Sequence[str] | None = None,
+        duplicates: str | None = None,
+        all_or_nothing: bool | None = None,
+        default_region: str | None = None,
+        max_clients: int | None = None,
+    ) -> asyncpg.Record | None:
+        """Hand the job to the workers (dry run: validating; import: running), from the statuses given.
+
+        Counts and earlier problems are cleared; the workers' lease starts expired so any replica claims it.
+        None when the job is not in one of ``from_statuses``.
+        """
+        async with self.connection() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"""
+                UPDATE import_jobs SET
+                    status = $3, dry_run = ($3 = 'validating'),
+                    mapping = coalesce($5, mapping), duplicates = coalesce($6, duplicates),
+                    all_or_nothing = coalesce($7, all_or_nothing), default_region = coalesce($8, default_region),
+                    max_clients = coalesce($9, max_clients),
+                    processed_rows = 0, created_rows = 0, updated_rows = 0, unchanged_rows = 0, skipped_rows = 0,
+                    rejected_rows = 0, error = NULL, error_code = NULL, lease_owner = NULL, lease_expires_at = NULL,
+                    attempts = 0,
+                    finished_at = NULL, updated_at = now()
+                WHERE tenant_id = $1 AND id = $2 AND status = ANY($4::text[])
+                RETURNING {JOB_COLUMNS}
+                """,
+                tenant_id,
+                job_id,
+                status,
+                list(from_statuses),
+                list(mapping) if mapping is not None else None,
+                duplicates,
+                all_or_nothing,
+                default_region,
+                max_clients,
+            )
+            if row is not None:
+                await conn.execute(
+                    "DELETE FROM import_problems WHERE tenant_id = $1 AND job_id = $2", tenant_id, job_id
+                )
+            return row
+
+    async def delete_job(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> str | None:
+        """Delete a job that is not running; its status before, or None when there is none."""
+        async with self.connection() as conn, conn.transaction():
+            status = await conn.fetchval(
+                "SELECT status FROM import_jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant_id, job_id
+            )
+            if status is not None and status not in ("validating", "running"):
+                await conn.execute("DELETE FROM import_jobs WHERE tenant_id = $1 AND id = $2", tenant_id, job_id)
+            return str(status) if status is not None else None
+
+    async def claim(self, owner: str, lease_seconds: float) -> asyncpg.Record | None:
+        """The next job to work on whose lease is free or expired, leased to ``owner``."""
+        async with self.connection() as conn, conn.transaction():
+            return await conn.fetchrow(
+                f"""
+                UPDATE import_jobs SET lease_owner = $1, lease_expires_at = now() + make_interval(secs => $2),
+                    attempts = attempts + 1
+                WHERE (tenant_id, id) = (
+                    SELECT tenant_id, id FROM import_jobs
+                    WHERE status IN ('validating', 'running') AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                    ORDER BY lease_expires_at NULLS FIRST, updated_at
+                    LIMIT 1 FOR UPDATE SKIP LOCKED
+                )
+                RETURNING {JOB_COLUMNS}
+                """,
+                owner,
+                lease_seconds,
+            )
+
+    async def release(self, owner: str) -> None:
+        """Let go of every lease ``owner`` holds (on shutdown), so another replica resumes at once."""
+        async with self.connection() as conn:
+            await conn.execute(
+                "UPDATE import_jobs SET lease_expires_at = NULL, lease_owner = NULL,"
+                " attempts = greatest(attempts - 1, 0) WHERE lease_owner = $1 AND status IN ('validating', 'running')",
+                owner,
+            )
+
+    async def renew(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, owner: str, lease_seconds: float, progress: Counts | None
+    ) -> bool:
+        """Extend the lease (and show progress, for runs that commit it only at the end); False when lost."""
+        async with self.connection() as conn:
+            result = await conn.execute(
+                """
+                UPDATE import_jobs SET lease_expires_at = now() + make_interval(secs => $4), updated_at = now(),
+                    processed_rows = coalesce($5, processed_rows), created_rows = coalesce($6, created_rows),
+                    updated_rows = coalesce($7, updated_rows), unchanged_rows = coalesce($8, unchanged_rows),
+                    skipped_rows = coalesce($9, skipped_rows), rejected_rows = coalesce($10, rejected_rows)
+                WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 AND status IN ('validating', 'running')
+                """,
+                tenant_id,
+                job_id,
+                owner,
+                lease_seconds,
+                *(_counts_args(progress) if progress else (None,) * 6),
+            )
+        return str(result).endswith(" 1")
+
+    async def record_batch(
+        self,
+        conn: asyncpg.Connection,
+        job: asyncpg.Record,
+        owner: str,
+        counts: Counts,
+        problems: Sequence[tuple[int, Sequence[str], Sequence[RowProblem]]],
+    ) -> bool:
+        """In the caller's transaction: the job's progress so far, and this batch's rejected rows.
+
+        False when this worker no longer holds the lease (the caller must then roll back).
+        """
+        result = await conn.execute(
+            """
+            UPDATE import_jobs SET processed_rows = $4, created_rows = $5, updated_rows = $6, unchanged_rows = $7,
+                skipped_rows = $8, rejected_rows = $9, updated_at = now()
+            WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3
+            """,
+            job["tenant_id"],
+            job["id"],
+            owner,
+            *_counts_args(counts),
+        )
+        if not str(result).endswith(" 1"):
+            return False
+        await self.add_problems(conn, job["tenant_id"], job["id"], problems)
+        return True
+
+    async def holds(self, conn: asyncpg.Connection, job: asyncpg.Record, owner: str) -> bool:
+        """In the caller's transaction: whether ``owner`` still holds the job's lease (and keeps it until the
+        transaction ends: a replica taking the job over waits for it)."""
+        held = await conn.fetchval(
+            "SELECT true FROM import_jobs WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 FOR SHARE",
+            job["tenant_id"],
+            job["id"],
+            owner,
+        )
+        return bool(held)
+
+    async def add_problems(
+        self,
+        conn: asyncpg.Connection,
+        tenant_id: uuid.UUID,
+        job_id: uuid.UUID,
+        problems: Sequence[tuple[int, Sequence[str], Sequence[RowProblem]]],
+    ) -> None:
+        if not problems:
+            return
+        await conn.copy_records_to_table(
+            "import_problems",
+            columns=["tenant_id", "job_id", "row_number", "cells", "problems"],
+            records=[
+                (
+                    tenant_id,
+                    job_id,
+                    number,
+                    list(cells),
+                    json.dumps([{"column": p.column, "message": p.message} for p in row_problems]),
+                )
+                for number, cells, row_problems in problems
+            ],
+        )
+
+    async def finish(
+        self,
+        conn: asyncpg.Connection,
+        job: asyncpg.Record,
+        owner: str,
+        *,
+        status: str,
+        counts: Counts,
+        total_rows: int | None,
+        error: str | None = None,
+        error_code: str | None = None,
+    ) -> bool:
+        """Close the job in the caller's transaction (guarded by the lease); the file goes once the import ran."""
+        result = await conn.execute(
+            """
+            UPDATE import_jobs SET status = $4, processed_rows = $5, created_rows = $6, updated_rows = $7,
+                unchanged_rows = $8, skipped_rows = $9, rejected_rows = $10, total_rows = coalesce($11, total_rows),
+                error = $12, error_code = $13, lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                finished_at = CASE WHEN $4 IN ('completed', 'failed') THEN now() END
+            WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3
+            """,
+            job["tenant_id"],
+            job["id"],
+            owner,
+            status,
+            *_counts_args(counts),
+            total_rows,
+            error,
+            error_code,
+        )
+        if not str(result).endswith(" 1"):
+            return False
+        if status in ("completed", "failed"):
+            await conn.execute(
+                "DELETE FROM import_file_chunks WHERE tenant_id = $1 AND job_id = $2", job["tenant_id"], job["id"]
+            )
+        return True
+
+    async def problems_page(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, after: int, limit: int
+    ) -> list[asyncpg.Record]:
+        async with self.connection() as conn:
+            return list(
+                await conn.fetch(
+                    "SELECT row_number, cells, problems FROM import_problems"
+                    " WHERE tenant_id = $1 AND job_id = $2 AND row_number > $3 ORDER BY row_number LIMIT $4",
+                    tenant_id,
+                    job_id,
+                    after,
+                    limit,
+                )
+            )
+
+    async def purge(self, older_than_days: int) -> int:
+        """Finished jobs (and their rejected rows) after their retention; uploads abandoned for a day."""
+        async with self.connection() as conn:
+            result = await conn.execute(
+                "DELETE FROM import_jobs WHERE (status IN ('completed', 'failed')"
+                " AND finished_at < now() - make_interval(days => $1))"
+                " OR (status IN ('uploading', 'uploaded', 'validated') AND updated_at < now() - interval '1 day')",
+                older_than_days,
+            )
+        return int(str(result).split()[-1])
+
+    # --- clients ----------------------------------------------------------------------------------------
+
+    async def candidates(
+        self,
+        conn: asyncpg.Connection,
+        tenant_id: uuid.UUID,
+        *,
+        ids: Sequence[uuid.UUID],
+        external_ids: Sequence[str],
+        emails: Sequence[str],
+        phones: Sequence[str],
+        lock: bool,
+    ) -> list[ExistingClient]:
+        """Clients that rows of a batch may be about, by any key (locked for update when ``lock``)."""
+        if not (ids or external_ids or emails or phones):
+            return []
+        rows = await conn.fetch(
+            f"""
+            SELECT c.*, ARRAY(SELECT t.tag FROM client_tags t WHERE t.tenant_id = c.tenant_id AND t.client_id = c.id)
+                AS tag_list
+            FROM clients c
+            WHERE c.tenant_id = $1 AND c.id IN (
+                -- One semi-join per key (never "= ANY(array)" per row: a batch brings a thousand of each).
+                SELECT unnest($2::uuid[])
+                UNION SELECT id FROM clients WHERE tenant_id = $1 AND external_id IN (SELECT unnest($3::text[]))
+                UNION SELECT id FROM clients WHERE tenant_id = $1 AND lower(email) IN (SELECT unnest($4::text[]))
+                UNION SELECT id FROM clients WHERE tenant_id = $1 AND phone IN (SELECT unnest($5::text[]))
+            )
+            {"FOR UPDATE OF c" if lock else ""}
+            """,
+            tenant_id,
+            list(ids),
+            list(external_ids),
+            list(emails),
+            list(phones),
+        )
+        return [_existing(row) for row in rows]
+
+    async def insert_clients(self, conn: asyncpg.Connection, clients: Sequence[tuple[Client, str | None]]) -> None:
+        if not clients:
+            return
+        await conn.copy_records_to_table(
+            "clients",
+            columns=list(CLIENT_COLUMNS),
+            records=[_values(c, external_id, CLIENT_COLUMNS) for c, external_id in clients],
+        )
+        tags = [(t.tenant_id, t.client_id, t.tag) for c, _ in clients for t in c.tag_rows]
+        if tags:
+            await conn.copy_records_to_table("client_tags", columns=["tenant_id", "client_id", "tag"], records=tags)
+
+    async def update_clients(
+        self, conn: asyncpg.Connection, updates: Sequence[tuple[ExistingClient, str | None]]
+    ) -> None:
+        """Write back changed clients (each already locked by ``candidates``), their version bumped."""
+        if not updates:
+            return
+        sets = ", ".join(f"{name} = ${i + 4}" for i, name in enumerate(UPDATABLE))
+        await conn.executemany(
+            f"UPDATE clients SET {sets}, version = version + 1 WHERE tenant_id = $1 AND id = $2 AND version = $3",
+            [
+                (e.client.tenant_id, e.client.id, e.client.version, *_values(e.client, external_id, UPDATABLE))
+                for e, external_id in updates
+            ],
+        )
+        retagged = [e for e, _ in updates if tuple(sorted(t.tag for t in e.client.tag_rows)) != tuple(sorted(e.tags))]
+        if retagged:
+            await conn.execute(
+                "DELETE FROM client_tags WHERE tenant_id = $1 AND client_id = ANY($2::uuid[])",
+                retagged[0].client.tenant_id,
+                [e.client.id for e in retagged],
+            )
+            rows = [(t.tenant_id, t.client_id, t.tag) for e in retagged for t in e.client.tag_rows]
+            if rows:
+                await conn.copy_records_to_table("client_tags", columns=["tenant_id", "client_id", "tag"], records=rows)
+
+    async def add_live_clients(
+        self, conn: asyncpg.Connection, tenant_id: uuid.UUID, count: int, max_clients: int
+    ) -> None:
+        """Count ``count`` new live clients against the plan (the schema refuses going over it)."""
+        if not count:
+            return
+        try:
+            await conn.execute(
+                "INSERT INTO tenant_client_counts AS c (tenant_id, live_clients, max_clients) VALUES ($1, $2, $3)"
+                " ON CONFLICT (tenant_id) DO UPDATE SET live_clients = c.live_clients + $2, max_clients = $3",
+                tenant_id,
+                count,
+                max_clients or None,
+            )
+        except asyncpg.CheckViolationError as exc:
+            if exc.constraint_name != "tenant_client_counts_within_plan":
+                raise
+            live = await conn.fetchval("SELECT live_clients FROM tenant_client_counts WHERE tenant_id = $1", tenant_id)
+            raise FailedPrecondition(
+                f"your plan allows {max_clients:,} active clients; {live:,} are active and this import adds"
+                f" {count:,} more: delete some or upgrade the plan",
+                reason="PLAN_CLIENT_LIMIT",
+            ) from exc
+
+    async def live_clients(self, conn: asyncpg.Connection, tenant_id: uuid.UUID) -> int:
+        value = await conn.fetchval("SELECT live_clients FROM tenant_client_counts WHERE tenant_id = $1", tenant_id)
+        return int(value or 0)
+
+    async def add_events(self, conn: asyncpg.Connection, envelopes: Sequence[Any]) -> None:
+        """The batch's events into the outbox in one COPY (its statement trigger wakes the relay at commit)."""
+        if not envelopes:
+            return
+        await conn.copy_records_to_table(
+            "outbox",
+            columns=["event_id", "tenant_id", "subject", "envelope"],
+            records=[
+                (
+                    uuid.UUID(e.event_id),
+                    uuid.UUID(e.tenant_id),
+                    subject_for(self._prefix, e.event_type),
+                    e.SerializeToString(),
+                )
+                for e in envelopes
+            ],
+        )
+
+
+def _counts_args(counts: Counts) -> tuple[int, ...]:
+    return (counts.processed, counts.created, counts.updated, counts.unchanged, counts.skipped, counts.rejected)
+
+
+def _values(client: Client, external_id: str | None, columns: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(external_id if name == "external_id" else getattr(client, name) for name in columns)
+
+
+_CLIENT_FIELDS = (
+    "tenant_id",
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "created_at",
+    "updated_at",
+    "request_id",
+    "deleted_at",
+    "online_booking_blocked",
+    "version",
+    "status_id",
+    "kind",
+    "company_name",
+    "address_line1",
+    "address_line2",
+    "address_city",
+    "address_region",
+    "address_postal_code",
+    "address_country",
+    "date_of_birth",
+    "preferred_language",
+    "timezone",
+    "source",
+    "default_invoicing_method",
+    "opening_balance_minor",
+    "opening_balance_currency",
+)
+
+
+def _existing(row: asyncpg.Record) -> ExistingClient:
+    client = DetachedClient(**{name: row[name] for name in _CLIENT_FIELDS})
+    tags = tuple(row["tag_list"] or ())
+    client.tag_rows = [ClientTag(client.tenant_id, client.id, tag) for tag in tags]
+    return ExistingClient(client, row["external_id"], tags)

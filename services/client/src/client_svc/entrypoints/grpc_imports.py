@@ -1,0 +1,197 @@
+"""gRPC methods of client import and export (mixed into ClientServicer): protobuf in and out, no rules."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from atrium.client.v1 import client_service_pb2 as pb
+from atrium.common.v1 import types_pb2
+from client_svc import views
+from client_svc.domain.imports import FIELDS, ExtraColumn, export_cells, export_headers
+from client_svc.service_layer.imports import ImportService, JobView
+from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
+from platform_core.grpc.context import current_context
+from platform_core.ids import parse_uuid
+
+MAX_CHUNK_BYTES = 1024 * 1024
+EXPORT_PAGE_SIZE = 500
+MAX_EXPORT_PAGE_SIZE = 1000
+PROBLEMS_PAGE_SIZE = 100
+# Who may import and export clients in bulk (the gateway checks the same; a service principal may too).
+BULK_ROLES = ("owner", "admin")
+
+
+def _timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def import_message(view: JobView) -> pb.ClientImport:
+    job = view.job
+    mapping: Sequence[str] = job["mapping"] if job["mapping"] is not None else view.suggested
+    fields = [pb.ClientImportField(key=f.key, label=f.label) for f in FIELDS]
+    fields += [pb.ClientImportField(key=c.key, label=c.label) for c in view.extra]
+    return pb.ClientImport(
+        id=str(job["id"]),
+        filename=job["filename"],
+        format=job["format"],
+        status=job["status"],
+        file_bytes=job["file_bytes"],
+        columns=[
+            pb.ClientImportColumn(header=header, field=field, suggested_field=suggested)
+            for header, field, suggested in zip(job["columns"], mapping, view.suggested, strict=True)
+        ],
+        duplicates=job["duplicates"],
+        all_or_nothing=job["all_or_nothing"],
+        dry_run=job["dry_run"],
+        total_rows=job["total_rows"] or 0,
+        processed_rows=job["processed_rows"],
+        created_rows=job["created_rows"],
+        updated_rows=job["updated_rows"],
+        unchanged_rows=job["unchanged_rows"],
+        skipped_rows=job["skipped_rows"],
+        rejected_rows=job["rejected_rows"],
+        error=job["error"] or "",
+        error_code=job["error_code"] or "",
+        created_at=_timestamp(job["created_at"]),
+        updated_at=_timestamp(job["updated_at"]),
+        finished_at=_timestamp(job["finished_at"]),
+        fields=fields,
+    )
+
+
+def _bulk_tenant() -> uuid.UUID:
+    context = current_context()
+    principal = context.principal
+    if principal.kind == "service" or (principal.kind == "staff" and principal.role in BULK_ROLES):
+        return context.tenant_id
+    raise PermissionDenied(f"importing and exporting clients requires one of the roles: {', '.join(BULK_ROLES)}")
+
+
+def _import_id(raw: str) -> uuid.UUID:
+    parsed = parse_uuid(raw)
+    if parsed is None:
+        raise NotFound("import not found")
+    return parsed
+
+
+class ClientImportRpcs:
+    """Needs ``self._imports`` (ImportService) and ``self._engine`` (the read engine), set by ClientServicer."""
+
+    _imports: ImportService
+    _engine: Any
+
+    async def CreateClientImport(
+        self, request: pb.CreateClientImportRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientImport:
+        tenant_id = _bulk_tenant()
+        job = await self._imports.create(tenant_id, current_context().principal.id, request.filename)
+        return import_message(await self._imports.get(tenant_id, job["id"]))
+
+    async def AppendClientImportChunk(
+        self, request: pb.AppendClientImportChunkRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AppendClientImportChunkResponse:
+        tenant_id = _bulk_tenant()
+        if len(request.data) > MAX_CHUNK_BYTES:
+            raise InvalidArgument.single("data", f"chunks hold at most {MAX_CHUNK_BYTES:,} bytes")
+        job = await self._imports.append(tenant_id, _import_id(request.id), request.seq, request.data)
+        return pb.AppendClientImportChunkResponse(file_bytes=job["file_bytes"])
+
+    async def CompleteClientImportUpload(
+        self, request: pb.ClientImportRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientImport:
+        return import_message(await self._imports.finish_upload(_bulk_tenant(), _import_id(request.id)))
+
+    async def GetClientImport(
+        self, request: pb.ClientImportRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientImport:
+        return import_message(await self._imports.get(_bulk_tenant(), _import_id(request.id)))
+
+    async def DryRunClientImport(
+        self, request: pb.DryRunClientImportRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientImport:
+        view = await self._imports.dry_run(
+            _bulk_tenant(),
+            _import_id(request.id),
+            mapping=list(request.mapping) or None,
+            duplicates=request.duplicates,
+            all_or_nothing=request.all_or_nothing,
+            default_region=request.default_region,
+            max_clients=request.max_clients,
+        )
+        return import_message(view)
+
+    async def StartClientImport(
+        self, request: pb.StartClientImportRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientImport:
+        view = await self._imports.start(_bulk_tenant(), _import_id(request.id), max_clients=request.max_clients)
+        return import_message(view)
+
+    async def ListClientImportProblems(
+        self, request: pb.ListClientImportProblemsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListClientImportProblemsResponse:
+        size = request.page.page_size or PROBLEMS_PAGE_SIZE
+        if not 0 < size <= 1000:
+            raise InvalidArgument.single("page_size", "must be between 1 and 1000")
+        after = 0
+        if request.page.page_token:
+            if not request.page.page_token.isdigit():
+                raise InvalidArgument.single("page_token", "is not a page token from this list")
+            after = int(request.page.page_token)
+        job, rows = await self._imports.problems(_bulk_tenant(), _import_id(request.id), after=after, limit=size + 1)
+        more = len(rows) > size
+        rows = rows[:size]
+        return pb.ListClientImportProblemsResponse(
+            columns=list(job["columns"]),
+            rows=[
+                pb.ClientImportRejectedRow(
+                    row=r["row_number"],
+                    cells=list(r["cells"]),
+                    problems=[pb.ClientImportProblem(column=p["column"], message=p["message"]) for p in _json(r)],
+                )
+                for r in rows
+            ],
+            page=types_pb2.PageInfo(next_page_token=str(rows[-1]["row_number"]) if more else ""),
+        )
+
+    async def DeleteClientImport(
+        self, request: pb.ClientImportRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteClientImportResponse:
+        await self._imports.delete(_bulk_tenant(), _import_id(request.id))
+        return pb.DeleteClientImportResponse()
+
+    async def ExportClients(
+        self, request: pb.ListClientsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ExportClientsResponse:
+        from client_svc.entrypoints.grpc_server import list_filters  # the list's own reading of its filters
+
+        tenant_id = _bulk_tenant()
+        size = request.page.page_size or EXPORT_PAGE_SIZE
+        if not 0 < size <= MAX_EXPORT_PAGE_SIZE:
+            raise InvalidArgument.single("page_size", f"must be between 1 and {MAX_EXPORT_PAGE_SIZE}")
+        after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
+        rows, next_after = await views.list_clients(
+            self._engine, tenant_id, limit=size, after=after, **list_filters(request)
+        )
+        extra: list[ExtraColumn] = await self._imports.extra_columns(tenant_id)
+        values = await self._imports.extra_values(tenant_id, [r.id for r in rows]) if extra else {}
+        return pb.ExportClientsResponse(
+            columns=export_headers(extra),
+            rows=[pb.ExportedClient(cells=export_cells(r, values.get(r.id, {}), extra)) for r in rows],
+            page=types_pb2.PageInfo(next_page_token=views.encode_cursor(next_after) if next_after else ""),
+        )
+
+
+def _json(row: Any) -> list[dict[str, str]]:
+    value = row["problems"]
+    return list(json.loads(value) if isinstance(value, str) else value)
