@@ -10,6 +10,7 @@ from atrium.scheduling.v1 import (
     reports_pb2_grpc,
     series_pb2_grpc,
 )
+from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
 from scheduling_svc.adapters.client_directory import GrpcClientDirectory
 from scheduling_svc.config import SchedulingServiceSettings
@@ -17,6 +18,7 @@ from scheduling_svc.entrypoints import (
     appointment_server,
     calendar_server,
     catalogue_server,
+    client_consumers,
     report_server,
     series_server,
 )
@@ -68,5 +70,16 @@ def build(runtime: Runtime) -> ServiceParts:
             ),
         ],
         # Keeps every series booked up to the horizon; safe with several replicas (SKIP LOCKED per series).
+        # Client merges re-point appointments (and unmerges return them); erasures drop personal text.
+        consumers=[
+            EventConsumer(
+                name="scheduling",
+                js=runtime.js,
+                prefix=settings.nats_prefix,
+                sessions=runtime.sessions,
+                subscriptions=client_consumers.client_subscriptions(),
+                max_deliver=settings.consumer_max_deliver,
+            )
+        ],
         workers=[extender],
     )

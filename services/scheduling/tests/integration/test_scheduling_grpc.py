@@ -7,6 +7,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -24,6 +25,7 @@ from atrium.scheduling.v1 import catalogue_pb2_grpc as cat_grpc
 from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
+from platform_core.testing.plugin import wait_until
 from scheduling_svc.config import SchedulingServiceSettings
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -568,3 +570,51 @@ async def test_past_appointments_complete_or_no_show_and_online_limits_hold(
                 )
             )
     assert from_rpc_error(limited.value).reason == "MAX_ACTIVE_BOOKINGS"
+
+
+async def test_client_merges_move_appointments_and_undo_returns_them_and_erasure_drops_notes(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+) -> None:
+    business = await open_business(catalogue, clients, n_clients=2)
+    survivor, duplicate = business.client_ids
+
+    async def ids_of(client_id: str) -> set[str]:
+        page = await appointments.ListClientAppointments(pb.ListClientAppointmentsRequest(client_id=client_id))
+        return {a.id for a in page.appointments}
+
+    with bind_call_context(business.staff_context()):
+        kept = await book(appointments, business, survivor, local(business.day, 9))
+        moved = await appointments.BookAppointment(
+            pb.BookAppointmentRequest(
+                client_id=duplicate,
+                segments=[pb.SegmentRequest(service_id=business.service_id)],
+                start=ts(local(business.day, 11)),
+                notes="prefers the quiet room; allergic to latex",
+            )
+        )
+        merge = await clients.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate]))
+        await wait_until(lambda: _equal(ids_of(survivor), {kept.id, moved.id}))
+        assert await ids_of(duplicate) == set()
+        history = await appointments.GetAppointmentHistory(pb.GetAppointmentHistoryRequest(appointment_id=moved.id))
+        assert history.entries[-1].action == "client_merged"
+
+        await clients.UnmergeClients(client_pb.UnmergeClientsRequest(merge_id=merge.id))
+        await wait_until(lambda: _equal(ids_of(duplicate), {moved.id}))
+        assert await ids_of(survivor) == {kept.id}
+
+        await clients.EraseClient(client_pb.EraseClientRequest(id=duplicate, confirm=True))
+
+        async def notes_gone() -> bool:
+            found = await appointments.GetAppointment(pb.GetAppointmentRequest(appointment_id=moved.id))
+            return found.notes == ""
+
+        await wait_until(notes_gone)
+        kept_now = await appointments.GetAppointment(pb.GetAppointmentRequest(appointment_id=moved.id))
+    # The appointment itself stays (the business's record, and billing's), with its service and price.
+    assert kept_now.status == "booked" and kept_now.segments[0].price.amount_minor == 4500
+
+
+async def _equal(found: Any, expected: set[str]) -> bool:
+    return bool(await found == expected)
