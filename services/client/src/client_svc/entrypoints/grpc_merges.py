@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_service_pb2 as pb
@@ -17,6 +16,9 @@ from client_svc.adapters.storage import AbstractBlobStorage
 from client_svc.domain.erasure import EraseClient
 from client_svc.domain.merge import ClientMerge, MergeClients, UnmergeClients
 from client_svc.domain.model import Client
+from client_svc.entrypoints.access import record_id as _record_id
+from client_svc.entrypoints.access import require_staff as _staff
+from client_svc.entrypoints.access import timestamp as _timestamp
 from client_svc.service_layer import erasing, merging
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
@@ -27,32 +29,12 @@ from platform_core.ids import parse_uuid
 ERASER_ROLES = frozenset({"owner", "admin"})
 
 
-def _timestamp(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
-def _staff() -> uuid.UUID:
-    context = current_context()
-    if context.principal.kind not in ("staff", "service"):
-        raise PermissionDenied("staff only")
-    return context.tenant_id
-
-
 def _ids(raw: list[str], field: str) -> list[uuid.UUID]:
     parsed = [(value, parse_uuid(value)) for value in raw]
     bad = [FieldViolation(field, f"{value!r} is not a client id") for value, p in parsed if p is None]
     if bad:
         raise InvalidArgument(bad)
     return [p for _, p in parsed if p is not None]
-
-
-def _record_id(raw: str, what: str) -> uuid.UUID:
-    parsed = parse_uuid(raw)
-    if parsed is None:
-        raise NotFound(f"{what} not found")
-    return parsed
 
 
 class MergeAndErasureRpcs:
