@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
@@ -218,6 +219,81 @@ async def test_importing_the_same_file_twice_changes_nothing(stub: pb_grpc.Clien
         after = {c.id: (c.version, c.updated_at) for c in (await stub.ListClients(pb.ListClientsRequest())).clients}
     assert after == before
     assert await count(db, "SELECT count(*) FROM outbox WHERE tenant_id = :t", tenant) == events
+
+
+async def search(stub: pb_grpc.ClientServiceStub, query: str) -> list[str]:
+    found = await stub.ListClients(pb.ListClientsRequest(query=query, default_region="US"))
+    return [f"{c.first_name} {c.last_name}" for c in found.clients]
+
+
+async def test_imported_clients_are_found_by_email_phone_and_misspelt_name(
+    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+) -> None:
+    tenant = uuid.uuid4()
+    data = csv_bytes(
+        [
+            ["Customer ID", "First name", "Last name", "Email", "Phone"],
+            ["r1", "Katherine", "Johnson", "kj@example.com", "(212) 555-0142"],
+            ["r2", "Grace", "Hopper", "", ""],
+        ]
+    )
+    with bind_call_context(owner(tenant)):
+        await import_file(stub, data)
+        assert await search(stub, "kj@example") == ["Katherine Johnson"]
+        assert await search(stub, "212 555 0142") == ["Katherine Johnson"]
+        assert await search(stub, "Katherin Jonhson") == ["Katherine Johnson"]  # typo-tolerant: its words are indexed
+        [ada] = (await stub.ListClients(pb.ListClientsRequest(query="kj@example"))).clients
+        assert [(p.value, p.primary) for p in ada.emails] == [("kj@example.com", True)]
+        assert [(p.value, p.primary) for p in ada.phones] == [("+12125550142", True)]
+        points = await count(db, "SELECT count(*) FROM client_contact_points WHERE tenant_id = :t", tenant)
+        assert points == 2
+
+        again = await import_file(stub, data, duplicates="update")
+        assert (again.created_rows, again.updated_rows, again.unchanged_rows) == (0, 0, 2)
+        assert await count(db, "SELECT count(*) FROM client_contact_points WHERE tenant_id = :t", tenant) == 2
+
+
+async def test_an_import_changing_an_email_or_phone_moves_the_search_with_it(
+    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+) -> None:
+    tenant = uuid.uuid4()
+    with bind_call_context(owner(tenant)):
+        existing = await stub.CreateClient(
+            pb.CreateClientRequest(
+                first_name="Ada",
+                last_name="Byron",
+                emails=record_pb.ContactPoints(
+                    items=[
+                        record_pb.ContactPoint(value="ada@example.com", label="work", primary=True),
+                        record_pb.ContactPoint(value="ada@home.example", label="home"),
+                    ]
+                ),
+                phone="+12125550142",
+            )
+        )
+        data = csv_bytes(
+            [["id", "email", "phone", "last_name"], [existing.id, "countess@example.com", "+12125550199", "King"]]
+        )
+        done = await import_file(stub, data, duplicates="update")
+        assert done.updated_rows == 1
+        client = await stub.GetClient(pb.GetClientRequest(id=existing.id))
+        # As an edit by hand: the primary is replaced (keeping its label), the other address stays.
+        assert [(p.value, p.label, p.primary) for p in client.emails] == [
+            ("countess@example.com", "work", True),
+            ("ada@home.example", "home", False),
+        ]
+        assert (client.email, client.phone) == ("countess@example.com", "+12125550199")
+        assert await search(stub, "countess@") == ["Ada King"]
+        assert await search(stub, "ada@home") == ["Ada King"]
+        assert await search(stub, "ada@example") == []
+        assert await search(stub, "+12125550199") == ["Ada King"]
+        assert await search(stub, "+12125550142") == []
+        assert await search(stub, "Kign") == ["Ada King"]
+        assert await search(stub, "Byron") == []
+
+        again = await import_file(stub, data, duplicates="update")
+        assert (again.updated_rows, again.unchanged_rows) == (0, 1)
+    assert await count(db, "SELECT count(*) FROM client_contact_points WHERE tenant_id = :t", tenant) == 3
 
 
 async def test_update_mode_changes_only_what_the_file_changes_and_records_client_updated(
