@@ -296,6 +296,29 @@ async def test_an_import_changing_an_email_or_phone_moves_the_search_with_it(
     assert await count(db, "SELECT count(*) FROM client_contact_points WHERE tenant_id = :t", tenant) == 3
 
 
+async def test_a_row_naming_a_merged_away_client_is_rejected_and_its_email_matches_the_survivor(
+    stub: pb_grpc.ClientServiceStub,
+) -> None:
+    with bind_call_context(owner(uuid.uuid4())):
+        survivor = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada", email="ada@example.com"))
+        gone = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada L", email="ada@example.com"))
+        await stub.MergeClients(pb.MergeClientsRequest(survivor_id=survivor.id, merged_ids=[gone.id]))
+        data = csv_bytes([["id", "email", "last_name"], [gone.id, "", "Lovelace"], ["", "ada@example.com", "King"]])
+        job = await upload(stub, data)
+        checked = await dry_run(stub, job.id, duplicates="update")
+        assert (checked.status, checked.updated_rows, checked.rejected_rows) == ("validated", 1, 1)
+        [rejected] = await problems(stub, job.id)
+        assert [(p.column, p.message) for p in rejected.problems] == [
+            ("id", f"the client was merged into client {survivor.id}; update that one")
+        ]
+        done = await run(stub, job.id)
+        assert (done.status, done.updated_rows, done.rejected_rows) == ("completed", 1, 1)
+        kept = await stub.GetClient(pb.GetClientRequest(id=survivor.id))
+        merged = await stub.GetClient(pb.GetClientRequest(id=gone.id))
+    assert kept.last_name == "King"
+    assert merged.id == survivor.id  # a merged-away id reads as its survivor, untouched by the file
+
+
 async def test_update_mode_changes_only_what_the_file_changes_and_records_client_updated(
     stub: pb_grpc.ClientServiceStub, db: AsyncEngine
 ) -> None:

@@ -751,6 +751,9 @@ _CLIENT_FIELDS = (
     "default_invoicing_method",
     "opening_balance_minor",
     "opening_balance_currency",
+    "merged_into",
+    "merged_at",
+    "erased_at",
 )
 
 

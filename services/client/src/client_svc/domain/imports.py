@@ -587,6 +587,7 @@ class Candidate:
     id: uuid.UUID
     external_id: str | None
     deleted: bool
+    merged_into: uuid.UUID | None = None  # merged away: the record is read through the client it went into
 
 
 Action = Literal["create", "update", "skip"]
@@ -614,7 +615,8 @@ def decide(
     the row updates it (or is skipped under "skip"), whatever the policy, so importing a file twice never
     duplicates. An email or phone only suggests one: "skip" leaves it, "update" updates it, "create" adds a
     new client anyway. A client whose external id differs from the row's is another record of the source
-    system, never a match. RowRejected for a row naming a missing or deleted client.
+    system, never a match. RowRejected for a row naming a missing, deleted or merged-away client (the
+    problem names the client it was merged into); an email or phone never matches those.
     """
     if row.client_id is not None:
         if by_id is None:
@@ -625,7 +627,7 @@ def decide(
     if by_external_id is not None:
         return _sure(by_external_id, policy, columns, "external_id")
     for candidate in (by_email, by_phone):
-        if candidate is None or candidate.deleted:
+        if candidate is None or candidate.deleted or candidate.merged_into is not None:
             continue
         if row.external_id and candidate.external_id and candidate.external_id != row.external_id:
             continue
@@ -638,6 +640,15 @@ def decide(
 
 
 def _sure(candidate: Candidate, policy: DuplicatePolicy, columns: Columns, key: str) -> Decision:
+    if candidate.merged_into is not None:
+        raise RowRejected(
+            [
+                RowProblem(
+                    columns.header_of(key),
+                    f"the client was merged into client {candidate.merged_into}; update that one",
+                )
+            ]
+        )
     if candidate.deleted:
         raise RowRejected([RowProblem(columns.header_of(key), "the client is deleted; restore it first")])
     return Decision("skip" if policy == "skip" else "update", candidate.id)

@@ -550,7 +550,7 @@ class _Run:
         by_email: dict[str, ExistingClient] = {}
         by_phone: dict[str, ExistingClient] = {}
         for e in sorted(existing, key=lambda e: e.client.id):  # the oldest client first
-            if not e.client.is_deleted:
+            if not e.client.is_deleted and e.client.merged_into is None:  # a merged-away one is its survivor now
                 if e.client.email:
                     by_email.setdefault(e.client.email.lower(), e)
                 if e.client.phone:
@@ -750,7 +750,8 @@ def _refused(exc: asyncpg.IntegrityConstraintViolationError, columns: Columns) -
 def _candidate(existing: ExistingClient | None) -> Candidate | None:
     if existing is None:
         return None
-    return Candidate(existing.client.id, existing.external_id, existing.client.is_deleted)
+    client = existing.client
+    return Candidate(client.id, existing.external_id, client.is_deleted, merged_into=client.merged_into)
 
 
 def _target(decision: Decision) -> uuid.UUID:
