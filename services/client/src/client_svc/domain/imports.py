@@ -138,13 +138,19 @@ class ExtraColumn:
     """A column beyond the client record's own fields: a custom field (``custom:<key>``), a second phone...
 
     ``parse`` turns a cell into a value or raises ValueError with a message people understand; ``format``
-    writes a value back as a cell. Values travel in ``ImportedRow.extra`` to whoever stores them.
+    writes a value back as a cell. Values travel in ``ImportedRow.extra`` to whoever stores them. A
+    ``regional`` column's ``parse`` also takes the import's default region (a phone number written without
+    its country code is read in it, as the phone column is).
     """
 
     key: str
     label: str
-    parse: Callable[[str], Any]
+    parse: Callable[..., Any]
     format: Callable[[Any], str]
+    regional: bool = False
+
+    def read(self, cell: str, region: str | None) -> Any:
+        return self.parse(cell, region) if self.regional else self.parse(cell)
 
 
 def normalize_header(header: str) -> str:
@@ -421,7 +427,7 @@ def read_row(
     for key, column in columns.extra_by_key.items():
         if cell := values.get(key):
             try:
-                row.extra[key] = column.parse(cell)
+                row.extra[key] = column.read(cell, default_region or None)
             except ValueError as exc:
                 bad(key, str(exc))
     if values.get("opening_balance"):
