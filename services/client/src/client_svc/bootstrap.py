@@ -6,6 +6,7 @@ from pathlib import Path
 
 from atrium.client.v1 import client_service_pb2_grpc
 from client_svc.adapters import orm
+from client_svc.adapters.custom_field_columns import CustomFieldColumns
 from client_svc.adapters.import_store import ImportStore
 from client_svc.adapters.storage import AbstractBlobStorage, FilesystemBlobStorage, S3BlobStorage
 from client_svc.config import ClientSettings
@@ -47,8 +48,8 @@ def build(runtime: Runtime) -> ServiceParts:
             tmp_dir=settings.import_tmp_dir,
             retention_days=settings.import_retention_days,
         ),
-        # Custom fields and secondary contacts plug their import/export columns in here (ColumnExtension).
-        extensions=(),
+        # Columns beyond the client record's own fields (ColumnExtension): the tenant's custom fields.
+        extensions=(CustomFieldColumns(),),
     )
     worker = ImportWorker(imports)
     imports.on_queued = worker.wake

@@ -9,10 +9,12 @@ from collections.abc import AsyncIterator, Iterable
 
 import grpc
 import pytest
+from google.protobuf import json_format, struct_pb2
 from openpyxl import Workbook
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
@@ -218,6 +220,104 @@ async def test_importing_the_same_file_twice_changes_nothing(stub: pb_grpc.Clien
         after = {c.id: (c.version, c.updated_at) for c in (await stub.ListClients(pb.ListClientsRequest())).clients}
     assert after == before
     assert await count(db, "SELECT count(*) FROM outbox WHERE tenant_id = :t", tenant) == events
+
+
+async def search(stub: pb_grpc.ClientServiceStub, query: str) -> list[str]:
+    found = await stub.ListClients(pb.ListClientsRequest(query=query, default_region="US"))
+    return [f"{c.first_name} {c.last_name}" for c in found.clients]
+
+
+async def test_imported_clients_are_found_by_email_phone_and_misspelt_name(
+    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+) -> None:
+    tenant = uuid.uuid4()
+    data = csv_bytes(
+        [
+            ["Customer ID", "First name", "Last name", "Email", "Phone"],
+            ["r1", "Katherine", "Johnson", "kj@example.com", "(212) 555-0142"],
+            ["r2", "Grace", "Hopper", "", ""],
+        ]
+    )
+    with bind_call_context(owner(tenant)):
+        await import_file(stub, data)
+        assert await search(stub, "kj@example") == ["Katherine Johnson"]
+        assert await search(stub, "212 555 0142") == ["Katherine Johnson"]
+        assert await search(stub, "Katherin Jonhson") == ["Katherine Johnson"]  # typo-tolerant: its words are indexed
+        [ada] = (await stub.ListClients(pb.ListClientsRequest(query="kj@example"))).clients
+        assert [(p.value, p.primary) for p in ada.emails] == [("kj@example.com", True)]
+        assert [(p.value, p.primary) for p in ada.phones] == [("+12125550142", True)]
+        points = await count(db, "SELECT count(*) FROM client_contact_points WHERE tenant_id = :t", tenant)
+        assert points == 2
+
+        again = await import_file(stub, data, duplicates="update")
+        assert (again.created_rows, again.updated_rows, again.unchanged_rows) == (0, 0, 2)
+        assert await count(db, "SELECT count(*) FROM client_contact_points WHERE tenant_id = :t", tenant) == 2
+
+
+async def test_an_import_changing_an_email_or_phone_moves_the_search_with_it(
+    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+) -> None:
+    tenant = uuid.uuid4()
+    with bind_call_context(owner(tenant)):
+        existing = await stub.CreateClient(
+            pb.CreateClientRequest(
+                first_name="Ada",
+                last_name="Byron",
+                emails=record_pb.ContactPoints(
+                    items=[
+                        record_pb.ContactPoint(value="ada@example.com", label="work", primary=True),
+                        record_pb.ContactPoint(value="ada@home.example", label="home"),
+                    ]
+                ),
+                phone="+12125550142",
+            )
+        )
+        data = csv_bytes(
+            [["id", "email", "phone", "last_name"], [existing.id, "countess@example.com", "+12125550199", "King"]]
+        )
+        done = await import_file(stub, data, duplicates="update")
+        assert done.updated_rows == 1
+        client = await stub.GetClient(pb.GetClientRequest(id=existing.id))
+        # As an edit by hand: the primary is replaced (keeping its label), the other address stays.
+        assert [(p.value, p.label, p.primary) for p in client.emails] == [
+            ("countess@example.com", "work", True),
+            ("ada@home.example", "home", False),
+        ]
+        assert (client.email, client.phone) == ("countess@example.com", "+12125550199")
+        assert await search(stub, "countess@") == ["Ada King"]
+        assert await search(stub, "ada@home") == ["Ada King"]
+        assert await search(stub, "ada@example") == []
+        assert await search(stub, "+12125550199") == ["Ada King"]
+        assert await search(stub, "+12125550142") == []
+        assert await search(stub, "Kign") == ["Ada King"]
+        assert await search(stub, "Byron") == []
+
+        again = await import_file(stub, data, duplicates="update")
+        assert (again.updated_rows, again.unchanged_rows) == (0, 1)
+    assert await count(db, "SELECT count(*) FROM client_contact_points WHERE tenant_id = :t", tenant) == 3
+
+
+async def test_a_row_naming_a_merged_away_client_is_rejected_and_its_email_matches_the_survivor(
+    stub: pb_grpc.ClientServiceStub,
+) -> None:
+    with bind_call_context(owner(uuid.uuid4())):
+        survivor = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada", email="ada@example.com"))
+        gone = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada L", email="ada@example.com"))
+        await stub.MergeClients(pb.MergeClientsRequest(survivor_id=survivor.id, merged_ids=[gone.id]))
+        data = csv_bytes([["id", "email", "last_name"], [gone.id, "", "Lovelace"], ["", "ada@example.com", "King"]])
+        job = await upload(stub, data)
+        checked = await dry_run(stub, job.id, duplicates="update")
+        assert (checked.status, checked.updated_rows, checked.rejected_rows) == ("validated", 1, 1)
+        [rejected] = await problems(stub, job.id)
+        assert [(p.column, p.message) for p in rejected.problems] == [
+            ("id", f"the client was merged into client {survivor.id}; update that one")
+        ]
+        done = await run(stub, job.id)
+        assert (done.status, done.updated_rows, done.rejected_rows) == ("completed", 1, 1)
+        kept = await stub.GetClient(pb.GetClientRequest(id=survivor.id))
+        merged = await stub.GetClient(pb.GetClientRequest(id=gone.id))
+    assert kept.last_name == "King"
+    assert merged.id == survivor.id  # a merged-away id reads as its survivor, untouched by the file
 
 
 async def test_update_mode_changes_only_what_the_file_changes_and_records_client_updated(
@@ -429,3 +529,95 @@ async def test_a_row_the_database_refuses_is_rejected_alone(
         assert (done.status, done.error_code, clients, events) == ("failed", "IMPORT_REJECTED", 0, 0)
     else:
         assert (done.status, done.created_rows, done.rejected_rows, clients, events) == ("completed", 2, 1, 2, 2)
+
+
+def custom(values: dict[str, object]) -> dict[str, struct_pb2.Value]:
+    return {k: json_format.ParseDict(v, struct_pb2.Value()) for k, v in values.items()}
+
+
+def plain(values: dict[str, struct_pb2.Value]) -> dict[str, object]:
+    return {k: json_format.MessageToDict(v) for k, v in values.items()}
+
+
+async def test_custom_fields_are_columns_of_the_export_and_the_import(
+    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+) -> None:
+    tenant = uuid.uuid4()
+    with bind_call_context(owner(tenant)):
+        for label, kind, options in (
+            ("Shoe size", "number", []),
+            ("Sports", "multiple_choice", ["Yoga", "Pilates"]),
+            ("Member since", "date", []),
+            ("Emergency phone", "phone", []),
+        ):
+            await stub.CreateCustomField(record_pb.CreateCustomFieldRequest(label=label, type=kind, options=options))
+        retired = await stub.CreateCustomField(record_pb.CreateCustomFieldRequest(label="Old code", type="text"))
+        ada = await stub.CreateClient(
+            pb.CreateClientRequest(
+                first_name="Ada",
+                custom_fields=custom({"shoe_size": 38, "sports": ["Pilates", "Yoga"], "old_code": "X1"}),
+            )
+        )
+        await stub.CreateClient(pb.CreateClientRequest(first_name="Grace"))
+        await stub.RetireCustomField(record_pb.RetireCustomFieldRequest(id=retired.id))
+
+        exported = await export(stub)
+        header = exported[0]
+        assert header[-4:] == ["custom:shoe_size", "custom:sports", "custom:member_since", "custom:emergency_phone"]
+        by_name = {r[header.index("first_name")]: dict(zip(header, r, strict=True)) for r in exported[1:]}
+        assert (by_name["Ada"]["custom:shoe_size"], by_name["Ada"]["custom:sports"]) == ("38", "Yoga; Pilates")
+        assert by_name["Grace"]["custom:shoe_size"] == ""
+
+        # The file as exported imports back unchanged.
+        again = await import_file(stub, csv_bytes(exported), duplicates="update")
+        assert (again.unchanged_rows, again.updated_rows, again.created_rows) == (2, 0, 0)
+        assert await export(stub) == exported
+
+        # Changed cells change the values (a national phone is read in the import's region); a new row gets its own.
+        size, sports, since, phone = (
+            header.index(f"custom:{k}") for k in ("shoe_size", "sports", "member_since", "emergency_phone")
+        )
+        edited = [list(r) for r in exported]
+        ada_row = next(r for r in edited if r[0] == ada.id)
+        ada_row[size], ada_row[sports], ada_row[since], ada_row[phone] = "39.5", "yoga", "2020-01-31", "(212) 555-0142"
+        new_row = [""] * len(header)
+        new_row[header.index("first_name")], new_row[size] = "Alan", "44"
+        done = await import_file(stub, csv_bytes([*edited, new_row]), duplicates="update")
+        assert (done.updated_rows, done.created_rows, done.unchanged_rows) == (1, 1, 1)
+        client = await stub.GetClient(pb.GetClientRequest(id=ada.id))
+        assert plain(client.custom_fields) == {
+            "shoe_size": 39.5,
+            "sports": ["Yoga"],
+            "member_since": "2020-01-31",
+            "emergency_phone": "+12125550142",
+            "old_code": "X1",  # a retired field's value stays (it is no column)
+        }
+        alan = next(c for c in (await stub.ListClients(pb.ListClientsRequest(query="Alan"))).clients)
+        assert plain(alan.custom_fields) == {"shoe_size": 44}
+    values = await count(db, "SELECT count(*) FROM client_custom_values WHERE tenant_id = :t", tenant)
+    assert values == 6
+
+
+async def test_a_bad_custom_value_is_a_problem_of_its_column(stub: pb_grpc.ClientServiceStub, db: AsyncEngine) -> None:
+    tenant = uuid.uuid4()
+    with bind_call_context(owner(tenant)):
+        await stub.CreateCustomField(record_pb.CreateCustomFieldRequest(label="Shoe size", type="number"))
+        await stub.CreateCustomField(
+            record_pb.CreateCustomFieldRequest(label="Sports", type="single_choice", options=["Yoga", "Pilates"])
+        )
+        data = csv_bytes([["Name", "Shoe Size", "Sports"], ["Ada", "huge", "Golf"], ["Grace", "37", "yoga"]])
+        job = await upload(stub, data)
+        assert [c.suggested_field for c in job.columns] == ["full_name", "custom:shoe_size", "custom:sports"]
+        assert {"custom:shoe_size", "custom:sports"} <= {f.key for f in job.fields}
+        checked = await dry_run(stub, job.id)
+        assert (checked.created_rows, checked.rejected_rows) == (1, 1)
+        [rejected] = await problems(stub, job.id)
+        assert (rejected.row, [(p.column, p.message) for p in rejected.problems]) == (
+            2,
+            [("Shoe Size", "must be a number"), ("Sports", "must be one of: Yoga, Pilates")],
+        )
+        done = await run(stub, job.id)
+        assert (done.created_rows, done.rejected_rows) == (1, 1)
+        [grace] = (await stub.ListClients(pb.ListClientsRequest())).clients
+    assert plain(grace.custom_fields) == {"shoe_size": 37, "sports": "Yoga"}
+    assert await count(db, "SELECT count(*) FROM client_custom_values WHERE tenant_id = :t", tenant) == 2

@@ -288,6 +288,31 @@ def test_decisions_match_by_id_then_external_id_then_email_then_phone() -> None:
     )
 
 
+def test_a_merged_away_client_is_never_updated_by_a_row() -> None:
+    cols = columns(("Id", "id"), ("Ref", "external_id"), ("Mail", "email"), ("First", "first_name"))
+    gone, survivor = uuid.uuid4(), uuid.uuid4()
+    merged = Candidate(gone, "r-1", False, merged_into=survivor)
+
+    def judge(policy: str, *cells: str, **found: Candidate | None) -> tuple[str, uuid.UUID | None]:
+        options = {"by_id": None, "by_external_id": None, "by_email": None, "by_phone": None} | found
+        d = decide(row(cols, *cells), policy, columns=cols, **options)  # type: ignore[arg-type]
+        return d.action, d.target
+
+    for cells, found, column in (
+        ((str(gone), "", "", "Ada"), {"by_id": merged}, "Id"),
+        (("", "r-1", "", "Ada"), {"by_external_id": merged}, "Ref"),
+    ):
+        with pytest.raises(RowRejected) as exc:
+            judge("update", *cells, **found)
+        [problem] = exc.value.problems
+        assert (problem.column, problem.message) == (
+            column,
+            f"the client was merged into client {survivor}; update that one",
+        )
+    # By email it matches nobody: the row is about whoever else has the address (here: no one).
+    assert judge("update", "", "", "a@example.com", "Ada", by_email=merged) == ("create", None)
+
+
 def test_a_file_repeating_a_client_is_judged_row_against_row() -> None:
     cols = columns(("Ref", "external_id"), ("Mail", "email"), ("First", "first_name"))
     for policy, expected in (("skip", "skip"), ("create", None)):
@@ -343,6 +368,10 @@ def test_the_export_writes_what_the_import_reads_back() -> None:
     assert create(cols_all, *cells).last_name == "Lovelace"
 
 
+def points(client: Client) -> list[tuple[str, str, str, bool, int]]:
+    return sorted((p.kind, p.value, p.label, p.is_primary, p.position) for p in client.contact_points)
+
+
 def test_the_unmapped_twin_follows_the_same_rules_as_the_client() -> None:
     twin = unmapped(Client)
     cmd = commands.CreateClient(
@@ -352,9 +381,19 @@ def test_the_unmapped_twin_follows_the_same_rules_as_the_client() -> None:
     real = Client.register(cmd, client_id=client_id, now=NOW, status=DEFAULT)
     copy = twin.register(cmd, client_id=client_id, now=NOW, status=DEFAULT)
     assert type(copy) is twin
-    assert {k: v for k, v in vars(copy).items() if k != "events"} == {
-        k: getattr(real, k) for k in vars(copy) if k != "events"
+    # Contact point rows get ids of their own: the same rows otherwise.
+    assert {k: v for k, v in vars(copy).items() if k not in ("events", "contact_points")} == {
+        k: getattr(real, k) for k in vars(copy) if k not in ("events", "contact_points")
     }
+    assert (
+        points(copy)
+        == points(real)
+        == [
+            ("email", "ada@example.com", "other", True, 0),
+            ("phone", "+12125550142", "other", True, 0),
+        ]
+    )
+    assert all(p.client_id == client_id for p in copy.contact_points)
     assert copy.events == real.events
     with pytest.raises(InvalidArgument):
         twin.register(commands.CreateClient(TENANT, ""), client_id=client_id, now=NOW)

@@ -20,6 +20,9 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from client_svc.adapters.name_keys import indexed_words
+from client_svc.domain.contact_details import ContactPerson, ContactPoint
+from client_svc.domain.fuzzy import word_keys
 from client_svc.domain.imports import RowProblem
 from client_svc.domain.model import Client, ClientTag
 from platform_core.errors import FailedPrecondition
@@ -120,11 +123,20 @@ def unmapped(cls: type[Any]) -> type[Any]:
 DetachedClient: type[Client] = unmapped(Client)
 
 
+# A client's contact point rows as stored (for telling whether an update changed them).
+PointRow = tuple[uuid.UUID, uuid.UUID, uuid.UUID, str, str, str, bool, int]
+POINT_COLUMNS = ("tenant_id", "id", "client_id", "kind", "value", "label", "is_primary", "position")
+
+
 @dataclass(frozen=True)
 class ExistingClient:
+    """A client as loaded for an import, and what was stored of it (to write back only what changes)."""
+
     client: Client  # a DetachedClient: updated by the domain, written back by this module
     external_id: str | None
     tags: tuple[str, ...]
+    points: frozenset[PointRow] = frozenset()
+    words: frozenset[str] = frozenset()
 
 
 @contextlib.asynccontextmanager
@@ -526,7 +538,32 @@ class ImportStore:
             list(emails),
             list(phones),
         )
-        return [_existing(row) for row in rows]
+        found = [_twin(row) for row in rows]
+        if found:
+            await self._load_contacts(conn, tenant_id, found)
+        return [_existing(client, row) for client, row in zip(found, rows, strict=True)]
+
+    async def _load_contacts(self, conn: asyncpg.Connection, tenant_id: uuid.UUID, found: Sequence[Client]) -> None:
+        """The contact points and persons of the batch's clients: one query each for the whole batch (the
+        domain compares an import's email and phone with the lists, and keeps persons to businesses)."""
+        by_id = {c.id: c for c in found}
+        client_ids = list(by_id)
+        points = await conn.fetch(
+            f"SELECT {', '.join(POINT_COLUMNS)} FROM client_contact_points"
+            " WHERE tenant_id = $1 AND client_id IN (SELECT unnest($2::uuid[]))",
+            tenant_id,
+            client_ids,
+        )
+        for p in points:
+            by_id[p["client_id"]].contact_points.append(ContactPoint(**dict(p)))
+        persons = await conn.fetch(
+            "SELECT tenant_id, client_id, id, position, name, role, email, phone FROM client_contact_persons"
+            " WHERE tenant_id = $1 AND client_id IN (SELECT unnest($2::uuid[]))",
+            tenant_id,
+            client_ids,
+        )
+        for p in persons:
+            by_id[p["client_id"]].contact_persons.append(ContactPerson(**dict(p)))
 
     async def insert_clients(self, conn: asyncpg.Connection, clients: Sequence[tuple[Client, str | None]]) -> None:
         if not clients:
@@ -539,6 +576,11 @@ class ImportStore:
         tags = [(t.tenant_id, t.client_id, t.tag) for c, _ in clients for t in c.tag_rows]
         if tags:
             await conn.copy_records_to_table("client_tags", columns=["tenant_id", "client_id", "tag"], records=tags)
+        points = [row for c, _ in clients for row in _point_rows(c)]
+        if points:
+            await conn.copy_records_to_table("client_contact_points", columns=list(POINT_COLUMNS), records=points)
+            await _check_points_now(conn)
+        await self._index_names(conn, [(c, frozenset()) for c, _ in clients])
 
     async def update_clients(
         self, conn: asyncpg.Connection, updates: Sequence[tuple[ExistingClient, str | None]]
@@ -564,6 +606,60 @@ class ImportStore:
             rows = [(t.tenant_id, t.client_id, t.tag) for e in retagged for t in e.client.tag_rows]
             if rows:
                 await conn.copy_records_to_table("client_tags", columns=["tenant_id", "client_id", "tag"], records=rows)
+        # Contact points as the domain left them (rows it kept keep their ids); the uniqueness of a value and
+        # of the primary are checked at commit, so the rows are simply written again.
+        repointed = [e for e, _ in updates if frozenset(_point_rows(e.client)) != e.points]
+        if repointed:
+            await conn.execute(
+                "DELETE FROM client_contact_points WHERE tenant_id = $1 AND client_id IN (SELECT unnest($2::uuid[]))",
+                repointed[0].client.tenant_id,
+                [e.client.id for e in repointed],
+            )
+            points = [row for e in repointed for row in _point_rows(e.client)]
+            if points:
+                await conn.copy_records_to_table("client_contact_points", columns=list(POINT_COLUMNS), records=points)
+            await _check_points_now(conn)
+        await self._index_names(conn, [(e.client, e.words) for e, _ in updates])
+
+    async def _index_names(self, conn: asyncpg.Connection, clients: Sequence[tuple[Client, frozenset[str]]]) -> None:
+        """The typo-tolerant search's words of these clients (and the tenant's keys of words new to it), as
+        adapters/name_keys.py keeps them for the clients the repository writes: ``clients`` pairs each client
+        with the words indexed for it before."""
+        added: list[tuple[uuid.UUID, str]] = []
+        removed: list[tuple[uuid.UUID, str]] = []
+        for client, before in clients:
+            now = indexed_words(client)
+            added += [(client.id, w) for w in sorted(now - before)]
+            removed += [(client.id, w) for w in sorted(before - now)]
+        if not (added or removed):
+            return
+        tenant_id = clients[0][0].tenant_id
+        if removed:
+            await conn.execute(
+                "DELETE FROM client_name_words WHERE tenant_id = $1"
+                " AND (client_id, word) IN (SELECT * FROM unnest($2::uuid[], $3::text[]))",
+                tenant_id,
+                [c for c, _ in removed],
+                [w for _, w in removed],
+            )
+        if added:
+            await conn.execute(
+                "INSERT INTO client_name_words (tenant_id, word, client_id)"
+                " SELECT $1, w, c FROM unnest($2::text[], $3::uuid[]) AS n(w, c) ON CONFLICT DO NOTHING",
+                tenant_id,
+                [w for _, w in added],
+                [c for c, _ in added],
+            )
+            # A word the tenant already knows has its keys: those change nothing (sorted: concurrent writers of
+            # one tenant take the same order).
+            pairs = sorted({(key, word) for word in {w for _, w in added} for key in word_keys(word)})
+            await conn.execute(
+                "INSERT INTO tenant_name_keys (tenant_id, key, word)"
+                " SELECT $1, k, w FROM unnest($2::text[], $3::text[]) AS n(k, w) ON CONFLICT DO NOTHING",
+                tenant_id,
+                [k for k, _ in pairs],
+                [w for _, w in pairs],
+            )
 
     async def add_live_clients(
         self, conn: asyncpg.Connection, tenant_id: uuid.UUID, count: int, max_clients: int
@@ -612,6 +708,12 @@ class ImportStore:
         )
 
 
+async def _check_points_now(conn: asyncpg.Connection) -> None:
+    """Check the contact points' deferred constraints now, not at commit: a refusal then belongs to the batch
+    (or the row) being written, which the import rejects alone, instead of failing the transaction's commit."""
+    await conn.execute("SET CONSTRAINTS client_contact_points_value_once, client_contact_points_one_primary IMMEDIATE")
+
+
 def _counts_args(counts: Counts) -> tuple[int, ...]:
     return (counts.processed, counts.created, counts.updated, counts.unchanged, counts.skipped, counts.rejected)
 
@@ -649,11 +751,30 @@ _CLIENT_FIELDS = (
     "default_invoicing_method",
     "opening_balance_minor",
     "opening_balance_currency",
+    "merged_into",
+    "merged_at",
+    "erased_at",
 )
 
 
-def _existing(row: asyncpg.Record) -> ExistingClient:
+def _twin(row: asyncpg.Record) -> Client:
     client = DetachedClient(**{name: row[name] for name in _CLIENT_FIELDS})
-    tags = tuple(row["tag_list"] or ())
-    client.tag_rows = [ClientTag(client.tenant_id, client.id, tag) for tag in tags]
-    return ExistingClient(client, row["external_id"], tags)
+    client.tag_rows = [ClientTag(client.tenant_id, client.id, tag) for tag in row["tag_list"] or ()]
+    return client
+
+
+def _existing(client: Client, row: asyncpg.Record) -> ExistingClient:
+    return ExistingClient(
+        client,
+        row["external_id"],
+        tuple(t.tag for t in client.tag_rows),
+        frozenset(_point_rows(client)),
+        indexed_words(client),
+    )
+
+
+def _point_rows(client: Client) -> list[PointRow]:
+    return [
+        (p.tenant_id, p.id, p.client_id, p.kind, p.value, p.label, p.is_primary, p.position)
+        for p in client.contact_points
+    ]

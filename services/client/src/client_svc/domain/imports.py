@@ -138,13 +138,19 @@ class ExtraColumn:
     """A column beyond the client record's own fields: a custom field (``custom:<key>``), a second phone...
 
     ``parse`` turns a cell into a value or raises ValueError with a message people understand; ``format``
-    writes a value back as a cell. Values travel in ``ImportedRow.extra`` to whoever stores them.
+    writes a value back as a cell. Values travel in ``ImportedRow.extra`` to whoever stores them. A
+    ``regional`` column's ``parse`` also takes the import's default region (a phone number written without
+    its country code is read in it, as the phone column is).
     """
 
     key: str
     label: str
-    parse: Callable[[str], Any]
+    parse: Callable[..., Any]
     format: Callable[[Any], str]
+    regional: bool = False
+
+    def read(self, cell: str, region: str | None) -> Any:
+        return self.parse(cell, region) if self.regional else self.parse(cell)
 
 
 def normalize_header(header: str) -> str:
@@ -421,7 +427,7 @@ def read_row(
     for key, column in columns.extra_by_key.items():
         if cell := values.get(key):
             try:
-                row.extra[key] = column.parse(cell)
+                row.extra[key] = column.read(cell, default_region or None)
             except ValueError as exc:
                 bad(key, str(exc))
     if values.get("opening_balance"):
@@ -587,6 +593,7 @@ class Candidate:
     id: uuid.UUID
     external_id: str | None
     deleted: bool
+    merged_into: uuid.UUID | None = None  # merged away: the record is read through the client it went into
 
 
 Action = Literal["create", "update", "skip"]
@@ -614,7 +621,8 @@ def decide(
     the row updates it (or is skipped under "skip"), whatever the policy, so importing a file twice never
     duplicates. An email or phone only suggests one: "skip" leaves it, "update" updates it, "create" adds a
     new client anyway. A client whose external id differs from the row's is another record of the source
-    system, never a match. RowRejected for a row naming a missing or deleted client.
+    system, never a match. RowRejected for a row naming a missing, deleted or merged-away client (the
+    problem names the client it was merged into); an email or phone never matches those.
     """
     if row.client_id is not None:
         if by_id is None:
@@ -625,7 +633,7 @@ def decide(
     if by_external_id is not None:
         return _sure(by_external_id, policy, columns, "external_id")
     for candidate in (by_email, by_phone):
-        if candidate is None or candidate.deleted:
+        if candidate is None or candidate.deleted or candidate.merged_into is not None:
             continue
         if row.external_id and candidate.external_id and candidate.external_id != row.external_id:
             continue
@@ -638,6 +646,15 @@ def decide(
 
 
 def _sure(candidate: Candidate, policy: DuplicatePolicy, columns: Columns, key: str) -> Decision:
+    if candidate.merged_into is not None:
+        raise RowRejected(
+            [
+                RowProblem(
+                    columns.header_of(key),
+                    f"the client was merged into client {candidate.merged_into}; update that one",
+                )
+            ]
+        )
     if candidate.deleted:
         raise RowRejected([RowProblem(columns.header_of(key), "the client is deleted; restore it first")])
     return Decision("skip" if policy == "skip" else "update", candidate.id)

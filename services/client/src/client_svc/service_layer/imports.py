@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import functools
 import logging
 import uuid
@@ -549,7 +550,7 @@ class _Run:
         by_email: dict[str, ExistingClient] = {}
         by_phone: dict[str, ExistingClient] = {}
         for e in sorted(existing, key=lambda e: e.client.id):  # the oldest client first
-            if not e.client.is_deleted:
+            if not e.client.is_deleted and e.client.merged_into is None:  # a merged-away one is its survivor now
                 if e.client.email:
                     by_email.setdefault(e.client.email.lower(), e)
                 if e.client.phone:
@@ -618,6 +619,8 @@ class _Run:
         # A copy: a row rejected half way leaves the client as it was for the rows after it.
         client = copy.copy(existing.client)
         client.tag_rows = list(existing.client.tag_rows)
+        client.contact_points = [copy.copy(p) for p in existing.client.contact_points]  # the domain edits them
+        client.contact_persons = list(existing.client.contact_persons)
         client.events = []
         earlier = self.updated_by.get(client.id)
         if earlier is not None:
@@ -641,7 +644,7 @@ class _Run:
         if changed:
             if not client.events:
                 client.updated_at = max(now, client.created_at)
-            batch.updated.append((ExistingClient(client, existing.external_id, existing.tags), external_id))
+            batch.updated.append((dataclasses.replace(existing, client=client), external_id))
             batch.sources[client.id] = row
             batch.events.extend(client.events)
             client.events.clear()
@@ -747,7 +750,8 @@ def _refused(exc: asyncpg.IntegrityConstraintViolationError, columns: Columns) -
 def _candidate(existing: ExistingClient | None) -> Candidate | None:
     if existing is None:
         return None
-    return Candidate(existing.client.id, existing.external_id, existing.client.is_deleted)
+    client = existing.client
+    return Candidate(client.id, existing.external_id, client.is_deleted, merged_into=client.merged_into)
 
 
 def _target(decision: Decision) -> uuid.UUID:
