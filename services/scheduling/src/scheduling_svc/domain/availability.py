@@ -53,8 +53,11 @@ Slots
 
 `is_bookable` answers for one start with exactly these rules (the booking path's check).
 
-Cost: per staff member the busy intervals are sorted once and merged; each candidate start is then a few binary
-searches, so a query costs O(candidates * log busy + busy * log busy) per staff member and resource.
+Cost: per staff member the busy intervals are sorted once and merged. With one service, the starts a staff member
+can take are found by interval arithmetic on their working and busy intervals and read off the sorted grid by binary
+search, O((working + busy) * log candidates + slots) per staff member (only a start that may join a group session
+is checked on its own). With several services each candidate start is a few binary searches, so a query costs
+O(candidates * log busy + busy * log busy) per staff member and resource.
 Zones come from zoneinfo: the system tz database, or the `tzdata` package where there is none.
 """
 
@@ -62,6 +65,7 @@ from __future__ import annotations
 
 import uuid
 from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -395,6 +399,29 @@ def _clear(starts: list[datetime], ends: list[datetime], start: datetime, end: d
     return i == len(starts) or starts[i] >= end
 
 
+def _free_starts(covered: list[_Interval], holes: list[_Interval]) -> list[_Interval]:
+    """The closed ranges [low, high] of `covered` minus the open intervals (low, high) of `holes`, as closed ranges.
+
+    `covered` is sorted and disjoint; `holes` is sorted by start and by end but its intervals may overlap."""
+    out: list[_Interval] = []
+    k = 0
+    for low, high in covered:
+        while k < len(holes) and holes[k][1] <= low:  # holes ending by `low` cannot reach later ranges either
+            k += 1
+        at = low  # the first start not yet ruled out
+        i = k
+        while i < len(holes) and holes[i][0] < high and at <= high:
+            hole_low, hole_high = holes[i]
+            if hole_low >= at:  # hole ends are open, so `at` and `hole_low` themselves are still free
+                out.append((at, hole_low))
+            if hole_high > at:
+                at = hole_high
+            i += 1
+        if at <= high:
+            out.append((at, high))
+    return out
+
+
 # --- Schedules --------------------------------------------------------------------------------------------------
 
 
@@ -677,11 +704,17 @@ class _Engine:
         self.resources = {r.resource_id: _Resource(r) for r in resources}
         self.uses_resources = any(service.resource_ids for service in self.services)
         self.resource_checks: dict[tuple[uuid.UUID, datetime, datetime, frozenset[_SessionKey]], bool] = {}
+        self.grids: dict[tuple[ZoneInfo, tuple[tuple[datetime, datetime], ...]], list[datetime]] = {}
 
     # Candidates ---------------------------------------------------------------------------------------------
 
-    def _candidates(self, member: _Staff) -> set[datetime]:
-        """Starts on the staff member's grid inside the window (and existing sessions of the first service)."""
+    def _grid(self, member: _Staff) -> list[datetime]:
+        """The staff member's grid starts inside the window, sorted; computed once per zone and set of labels, so
+        staff with the same hours share it."""
+        key = (member.tz, tuple(member.labels))
+        grid = self.grids.get(key)
+        if grid is not None:
+            return grid
         found: set[datetime] = set()
         step = self.rules.granularity
         for start, end in member.labels:
@@ -696,14 +729,24 @@ class _Engine:
                     if instant >= self.earliest:
                         found.add(instant)
                 label += step
+        grid = self.grids[key] = sorted(found)
+        return grid
+
+    def _sessions(self, member: _Staff) -> set[datetime]:
+        """Starts of the staff member's existing sessions of the first service inside the window (joinable even
+        off the grid); none unless the first service is a group session."""
         first = self.services[0]
-        if first.capacity > 1:
-            found.update(
-                at
-                for service_id, at in member.sessions
-                if service_id == first.service_id and self.earliest <= at <= self.latest
-            )
-        return found
+        if first.capacity == 1:
+            return set()
+        return {
+            at
+            for service_id, at in member.sessions
+            if service_id == first.service_id and self.earliest <= at <= self.latest
+        }
+
+    def _candidates(self, member: _Staff) -> set[datetime]:
+        """Starts on the staff member's grid inside the window (and existing sessions of the first service)."""
+        return set(self._grid(member)) | self._sessions(member)
 
     # Feasibility --------------------------------------------------------------------------------------------
 
@@ -757,6 +800,88 @@ class _Engine:
     def slots(self) -> list[Slot]:
         if self.empty:
             return []
+        return self._single_service_slots() if self.count == 1 else self._general_slots()
+
+    def _single_service_slots(self) -> list[Slot]:
+        """The general path's answer for one service, without a feasibility check per (start, staff member).
+
+        Each staff member's feasible starts come from `_feasible` by interval arithmetic; they are then grouped by
+        start across staff, which is all a single-service slot is."""
+        service = self.services[0]
+        run = self.runs[(0, 1)]
+        found: defaultdict[datetime, list[_Staff]] = defaultdict(list)
+        seats: dict[datetime, int] = {}  # group sessions: the fewest seats left among the staff offered
+        for member in self.staff:  # sorted by id, so each start's list is too
+            if service.service_id not in member.service_ids:
+                continue
+            for block, starts in self._feasible(member, run):
+                if self.uses_resources:
+                    starts = [start for start in starts if self._resources_free(start, ((member, run),), (block,))]
+                for start in starts:
+                    found[start].append(member)
+                if block.seats_left is not None:
+                    for start in starts:
+                        seats[start] = min(seats.get(start, block.seats_left), block.seats_left)
+        out = []
+        for start in sorted(found):
+            chosen = found[start]
+            end = start + service.duration
+            occupied = (start - service.buffer_before, end + service.buffer_after)
+            out.append(
+                Slot(
+                    start=start,
+                    staff_ids=tuple([member.id for member in chosen]),
+                    options=tuple(
+                        [(Segment(service.service_id, member.id, start, end, *occupied),) for member in chosen]
+                    ),
+                    seats_left=seats.get(start),
+                )
+            )
+        return out
+
+    def _feasible(self, member: _Staff, run: _Run) -> list[tuple[_Block, list[datetime]]]:
+        """The candidate starts at which `member` can take `run` (a whole single-service booking), grouped by the
+        block they give: one group for the starts whose span is simply free, one per start joining a session.
+
+        A span [start + lead, start + tail) is free when it lies in one working interval and misses every busy
+        interval: exactly when the start lies in one of the closed ranges `_free_starts` finds. The grid starts in
+        such a range are a slice of the sorted grid, two binary searches away, so this costs
+        O((working + busy intervals) * log grid + starts found) instead of a check per candidate. Only starts that
+        may join a group session (in working time but not free, or off the grid) go through `_block`."""
+        grid = self._grid(member)
+        covered = [
+            (start - run.lead, end - run.tail)
+            for start, end in zip(member.work_starts, member.work_ends, strict=True)
+            if end - start >= run.tail - run.lead
+        ]
+        # A span overlaps busy [start, end) exactly when the booking starts in (start - tail, end - lead).
+        holes = [
+            (start - run.tail, end - run.lead) for start, end in zip(member.busy_starts, member.busy_ends, strict=True)
+        ]
+        free: list[datetime] = []
+        free_indices: set[int] = set()
+        for low, high in _free_starts(covered, holes):
+            first, last = bisect_left(grid, low), bisect_right(grid, high)
+            free += grid[first:last]
+            if run.groups:
+                free_indices.update(range(first, last))
+        found = [(_Block(min((capacity for _, _, capacity in run.groups), default=None), frozenset()), free)]
+        if run.groups:
+            tried = [
+                grid[i]
+                for low, high in covered
+                for i in range(bisect_left(grid, low), bisect_right(grid, high))
+                if i not in free_indices
+            ]
+            tried += self._sessions(member).difference(grid)
+            for start in tried:
+                block = self._block(member, start, run)
+                if block is not None:
+                    found.append((block, [start]))
+        return found
+
+    def _general_slots(self) -> list[Slot]:
+        """Every candidate start of every staff member taking the first service, checked start by start."""
         firsts: dict[datetime, list[_Staff]] = {}
         for member in self.staff:  # sorted by id, so each list of firsts is too
             if self.services[0].service_id in member.service_ids:
