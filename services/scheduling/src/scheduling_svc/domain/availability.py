@@ -57,7 +57,8 @@ Cost: per staff member the busy intervals are sorted once and merged. With one s
 can take are found by interval arithmetic on their working and busy intervals and read off the sorted grid by binary
 search, O((working + busy) * log candidates + slots) per staff member (only a start that may join a group session
 is checked on its own). With several services each candidate start is a few binary searches, so a query costs
-O(candidates * log busy + busy * log busy) per staff member and resource.
+O(candidates * log busy + busy * log busy) per staff member and resource. Staff with the same schedule share
+its expansion within a query.
 Zones come from zoneinfo: the system tz database, or the `tzdata` package where there is none.
 """
 
@@ -66,10 +67,11 @@ from __future__ import annotations
 import uuid
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -292,6 +294,30 @@ def available_time(
     return sum((e - s for s, e in _intersect(working, [window])), timedelta(0))
 
 
+def _segment(
+    service_id: uuid.UUID,
+    staff_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    occupied_start: datetime,
+    occupied_end: datetime,
+) -> Segment:
+    """Segment(...) for the thousands a month of slots holds: a frozen dataclass's __init__ sets each field through
+    object.__setattr__, the largest single cost of a one-service query; filling the instance's __dict__ gives the
+    same object (fields, equality, hash, repr, pickling) in well under half the time. Segment has no __post_init__
+    or slots for this to skip; the fast-path cross-check compares these with Segment(...) built ones."""
+    segment = object.__new__(Segment)
+    segment.__dict__.update(
+        service_id=service_id,
+        staff_id=staff_id,
+        start=start,
+        end=end,
+        occupied_start=occupied_start,
+        occupied_end=occupied_end,
+    )
+    return segment
+
+
 # --- Wall clock <-> instants ------------------------------------------------------------------------------------
 
 
@@ -304,6 +330,8 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _utc(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is UTC:  # the common case, and what astimezone(UTC) would return
+        return moment
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware")
     return moment.astimezone(UTC)
@@ -480,8 +508,7 @@ def _days_around(first: datetime, last: datetime, tz: ZoneInfo) -> tuple[date, d
 _SessionKey = tuple[uuid.UUID, datetime]
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):  # a tuple: thousands are built per query, a dataclass costs several times more
     start: datetime
     end: datetime
     session: _SessionKey | None
@@ -523,27 +550,47 @@ class _Block:
     joined: frozenset[_SessionKey]
 
 
-class _Staff:
-    def __init__(
-        self, availability: StaffAvailability, index: int, window: _Interval, business: _Business | None
-    ) -> None:
-        self.id = availability.staff_id
-        self.index = index
-        self.service_ids = availability.service_ids
-        self.tz = _zone(availability.schedule.timezone)
-        first_day, last_day = _days_around(*window, self.tz)
-        working, self.labels = _schedule_intervals(availability.schedule, first_day, last_day)
+class _Hours:
+    """A staff schedule expanded over the query's window: working time (within business hours) and grid labels.
+
+    Built once per distinct schedule in a query (`_Staff` looks it up by the schedule's content), since staff
+    often share their hours; read-only once built."""
+
+    def __init__(self, schedule: WeeklySchedule, window: _Interval, business: _Business | None) -> None:
+        self.tz = _zone(schedule.timezone)
+        working, self.labels = _schedule_intervals(schedule, *_days_around(*window, self.tz))
         if business is not None:
             working = _intersect(working, business.working)
         self.work_starts = [start for start, _ in working]
         self.work_ends = [end for _, end in working]
-        entries = _entries(availability.busy)
+
+    @staticmethod
+    def key(schedule: WeeklySchedule) -> Hashable:
+        """Equal for schedules that expand alike."""
+        weekly = tuple(sorted((day, tuple(ranges)) for day, ranges in schedule.weekly.items()))
+        exceptions = tuple((e.day, e.available, tuple(e.ranges)) for e in schedule.exceptions)
+        return schedule.timezone, weekly, exceptions
+
+
+class _Staff:
+    def __init__(self, availability: StaffAvailability, index: int, hours: _Hours) -> None:
+        self.id = availability.staff_id
+        self.index = index
+        self.service_ids = availability.service_ids
+        self.tz = hours.tz
+        self.labels = hours.labels
+        self.work_starts = hours.work_starts
+        self.work_ends = hours.work_ends
+        self.entries = _entries(availability.busy)
         # Merged once, so "is the staff member free" is one binary search per candidate.
-        busy = _union((entry.start, entry.end) for entry in entries)
+        busy = _union([(entry.start, entry.end) for entry in self.entries])
         self.busy_starts = [start for start, _ in busy]
         self.busy_ends = [end for _, end in busy]
-        self.overlaps = _Overlaps(entries)
-        self.sessions = [entry.session for entry in entries if entry.session is not None]
+        self.sessions = [entry.session for entry in self.entries if entry.session is not None]
+
+    @cached_property
+    def overlaps(self) -> _Overlaps:  # only joining a session needs it
+        return _Overlaps(self.entries)
 
 
 class _Business:
@@ -700,7 +747,13 @@ class _Engine:
         business = _Business(business_hours, window) if business_hours is not None else None
         wanted = query.staff_ids
         chosen = sorted((s for s in staff if wanted is None or s.staff_id in wanted), key=lambda s: s.staff_id)
-        self.staff = [_Staff(s, i, window, business) for i, s in enumerate(chosen)]
+        hours: dict[Hashable, _Hours] = {}
+        self.staff = []
+        for i, member in enumerate(chosen):
+            key = _Hours.key(member.schedule)
+            if key not in hours:
+                hours[key] = _Hours(member.schedule, window, business)
+            self.staff.append(_Staff(member, i, hours[key]))
         self.resources = {r.resource_id: _Resource(r) for r in resources}
         self.uses_resources = any(service.resource_ids for service in self.services)
         self.resource_checks: dict[tuple[uuid.UUID, datetime, datetime, frozenset[_SessionKey]], bool] = {}
@@ -832,7 +885,7 @@ class _Engine:
                     start=start,
                     staff_ids=tuple([member.id for member in chosen]),
                     options=tuple(
-                        [(Segment(service.service_id, member.id, start, end, *occupied),) for member in chosen]
+                        [(_segment(service.service_id, member.id, start, end, *occupied),) for member in chosen]
                     ),
                     seats_left=seats.get(start),
                 )
