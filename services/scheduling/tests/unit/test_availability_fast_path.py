@@ -31,6 +31,7 @@ from scheduling_svc.domain.availability import (
 )
 
 MINUTE = timedelta(minutes=1)
+SECOND = timedelta(seconds=1)
 # (zone, a date with a DST change in it or none); days around it are queried
 ZONES = (
     ("Europe/Berlin", date(2026, 3, 29)),
@@ -72,14 +73,15 @@ def schedule(rng: random.Random, tz: str, first: date, days: int) -> WeeklySched
 def instant(rng: random.Random, tz: str, first: date, days: int) -> datetime:
     day = first + timedelta(days=rng.randrange(-1, days + 1))
     at = datetime.combine(day, clock(rng)).replace(tzinfo=ZoneInfo(tz), fold=rng.randrange(2))
-    return at.astimezone(UTC) + rng.choice([0, 0, 0, 5, 10]) * MINUTE  # some off any grid
+    off_grid = rng.choice([0, 0, 0, 5, 10]) * MINUTE + rng.choice([0, 0, 0, 0, 1, -1, 59]) * SECOND
+    return at.astimezone(UTC) + off_grid
 
 
 def busy(rng: random.Random, tz: str, first: date, days: int, service: ServiceSpec) -> list[Busy]:
     out = []
     for _ in range(rng.randrange(12)):
         start = instant(rng, tz, first, days)
-        length = rng.choice([15, 30, 45, 60, 90, 240]) * MINUTE
+        length = rng.choice([SECOND, MINUTE, *(n * MINUTE for n in (15, 30, 45, 60, 90, 240))])
         if service.capacity > 1 and rng.random() < 0.6:  # a session of the service, with its buffers
             session = start + service.buffer_before
             seats = rng.randrange(1, service.capacity + 1)
@@ -157,7 +159,7 @@ def both_paths(
     return fast._single_service_slots(), general._general_slots()
 
 
-@pytest.mark.parametrize("seed", range(300))
+@pytest.mark.parametrize("seed", range(600))
 def test_the_fast_path_gives_the_general_paths_slots(seed: int) -> None:
     query, staff, resources, business = case(seed)
     fast, general = both_paths(query, staff, resources, business)
@@ -177,7 +179,7 @@ def test_the_fast_path_gives_the_general_paths_slots(seed: int) -> None:
 def test_the_random_cases_reach_every_branch() -> None:
     """The cases above are only worth something if they offer slots, join sessions and are refused by rooms."""
     offered = joined = seats = 0
-    for seed in range(300):
+    for seed in range(600):
         query, staff, resources, business = case(seed)
         slots = find_available_slots(query, staff, resources, business)
         offered += len(slots)

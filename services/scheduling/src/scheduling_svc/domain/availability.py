@@ -427,21 +427,36 @@ def _clear(starts: list[datetime], ends: list[datetime], start: datetime, end: d
     return i == len(starts) or starts[i] >= end
 
 
-def _free_starts(covered: list[_Interval], holes: list[_Interval]) -> list[_Interval]:
-    """The closed ranges [low, high] of `covered` minus the open intervals (low, high) of `holes`, as closed ranges.
+def _free_starts(
+    work_starts: list[datetime],
+    work_ends: list[datetime],
+    busy_starts: list[datetime],
+    busy_ends: list[datetime],
+    lead: timedelta,
+    tail: timedelta,
+) -> list[_Interval]:
+    """The starts s whose span [s + lead, s + tail) lies in one working interval and overlaps no busy interval, as
+    sorted closed ranges [low, high]; both interval lists sorted and disjoint.
 
-    `covered` is sorted and disjoint; `holes` is sorted by start and by end but its intervals may overlap."""
+    Working interval [a, b) allows the starts [a - lead, b - tail]; busy interval [c, d) rules out the open range
+    (c - tail, d - lead), whose ends stay free since touching is fine. Ruled-out ranges of neighbouring busy
+    intervals may overlap, but their starts and their ends both come in order, so one sweep carves them out."""
     out: list[_Interval] = []
-    k = 0
-    for low, high in covered:
-        while k < len(holes) and holes[k][1] <= low:  # holes ending by `low` cannot reach later ranges either
+    count = len(busy_starts)
+    k = 0  # the first busy interval ending after the current working interval's start
+    for work_start, work_end in zip(work_starts, work_ends, strict=True):
+        low, high = work_start - lead, work_end - tail
+        if low > high:  # shorter than the span
+            continue
+        while k < count and busy_ends[k] <= work_start:
             k += 1
         at = low  # the first start not yet ruled out
         i = k
-        while i < len(holes) and holes[i][0] < high and at <= high:
-            hole_low, hole_high = holes[i]
-            if hole_low >= at:  # hole ends are open, so `at` and `hole_low` themselves are still free
+        while i < count and busy_starts[i] < work_end and at <= high:
+            hole_low = busy_starts[i] - tail
+            if hole_low >= at:
                 out.append((at, hole_low))
+            hole_high = busy_ends[i] - lead
             if hole_high > at:
                 at = hole_high
             i += 1
@@ -582,10 +597,16 @@ class _Staff:
         self.work_starts = hours.work_starts
         self.work_ends = hours.work_ends
         self.entries = _entries(availability.busy)
-        # Merged once, so "is the staff member free" is one binary search per candidate.
-        busy = _union([(entry.start, entry.end) for entry in self.entries])
-        self.busy_starts = [start for start, _ in busy]
-        self.busy_ends = [end for _, end in busy]
+        # Merged once, so "is the staff member free" is one binary search per candidate. The entries are sorted by
+        # start, so this is _union in one pass.
+        self.busy_starts: list[datetime] = []
+        self.busy_ends: list[datetime] = []
+        for entry in self.entries:
+            if self.busy_ends and entry.start <= self.busy_ends[-1]:  # touching intervals merge, as in _union
+                self.busy_ends[-1] = max(self.busy_ends[-1], entry.end)
+            else:
+                self.busy_starts.append(entry.start)
+                self.busy_ends.append(entry.end)
         self.sessions = [entry.session for entry in self.entries if entry.session is not None]
 
     @cached_property
@@ -902,18 +923,11 @@ class _Engine:
         O((working + busy intervals) * log grid + starts found) instead of a check per candidate. Only starts that
         may join a group session (in working time but not free, or off the grid) go through `_block`."""
         grid = self._grid(member)
-        covered = [
-            (start - run.lead, end - run.tail)
-            for start, end in zip(member.work_starts, member.work_ends, strict=True)
-            if end - start >= run.tail - run.lead
-        ]
-        # A span overlaps busy [start, end) exactly when the booking starts in (start - tail, end - lead).
-        holes = [
-            (start - run.tail, end - run.lead) for start, end in zip(member.busy_starts, member.busy_ends, strict=True)
-        ]
         free: list[datetime] = []
         free_indices: set[int] = set()
-        for low, high in _free_starts(covered, holes):
+        for low, high in _free_starts(
+            member.work_starts, member.work_ends, member.busy_starts, member.busy_ends, run.lead, run.tail
+        ):
             first, last = bisect_left(grid, low), bisect_right(grid, high)
             free += grid[first:last]
             if run.groups:
@@ -922,8 +936,8 @@ class _Engine:
         if run.groups:
             tried = [
                 grid[i]
-                for low, high in covered
-                for i in range(bisect_left(grid, low), bisect_right(grid, high))
+                for start, end in zip(member.work_starts, member.work_ends, strict=True)
+                for i in range(bisect_left(grid, start - run.lead), bisect_right(grid, end - run.tail))
                 if i not in free_indices
             ]
             tried += self._sessions(member).difference(grid)
