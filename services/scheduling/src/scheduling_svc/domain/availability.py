@@ -67,7 +67,7 @@ from __future__ import annotations
 import uuid
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
@@ -434,14 +434,14 @@ def _free_starts(
     busy_ends: list[datetime],
     lead: timedelta,
     tail: timedelta,
-) -> list[_Interval]:
+) -> Iterator[_Interval]:
     """The starts s whose span [s + lead, s + tail) lies in one working interval and overlaps no busy interval, as
-    sorted closed ranges [low, high]; both interval lists sorted and disjoint.
+    sorted closed ranges [low, high] (one at a time: no list of them is kept); both interval lists sorted and
+    disjoint.
 
     Working interval [a, b) allows the starts [a - lead, b - tail]; busy interval [c, d) rules out the open range
     (c - tail, d - lead), whose ends stay free since touching is fine. Ruled-out ranges of neighbouring busy
     intervals may overlap, but their starts and their ends both come in order, so one sweep carves them out."""
-    out: list[_Interval] = []
     count = len(busy_starts)
     k = 0  # the first busy interval ending after the current working interval's start
     for work_start, work_end in zip(work_starts, work_ends, strict=True):
@@ -455,14 +455,13 @@ def _free_starts(
         while i < count and busy_starts[i] < work_end and at <= high:
             hole_low = busy_starts[i] - tail
             if hole_low >= at:
-                out.append((at, hole_low))
+                yield at, hole_low
             hole_high = busy_ends[i] - lead
             if hole_high > at:
                 at = hole_high
             i += 1
         if at <= high:
-            out.append((at, high))
-    return out
+            yield at, high
 
 
 # --- Schedules --------------------------------------------------------------------------------------------------
@@ -596,22 +595,31 @@ class _Staff:
         self.labels = hours.labels
         self.work_starts = hours.work_starts
         self.work_ends = hours.work_ends
-        self.entries = _entries(availability.busy)
-        # Merged once, so "is the staff member free" is one binary search per candidate. The entries are sorted by
-        # start, so this is _union in one pass.
+        self.busy = availability.busy
+        # Merged once, so "is the staff member free" is one binary search per candidate. This is _union over the
+        # entries' spans, on parallel lists: no object per booking, which matters at thousands of bookings.
+        starts: list[datetime] = []
+        ends: list[datetime] = []
+        self.sessions: list[_SessionKey] = []
+        for item in availability.busy:
+            start, end = _utc(item.start, "Busy.start"), _utc(item.end, "Busy.end")
+            if start < end:
+                starts.append(start)
+                ends.append(end)
+                if item.service_id is not None and item.session_start is not None:
+                    self.sessions.append((item.service_id, _utc(item.session_start, "Busy.session_start")))
         self.busy_starts: list[datetime] = []
         self.busy_ends: list[datetime] = []
-        for entry in self.entries:
-            if self.busy_ends and entry.start <= self.busy_ends[-1]:  # touching intervals merge, as in _union
-                self.busy_ends[-1] = max(self.busy_ends[-1], entry.end)
+        for i in sorted(range(len(starts)), key=starts.__getitem__):
+            if self.busy_ends and starts[i] <= self.busy_ends[-1]:  # touching intervals merge, as in _union
+                self.busy_ends[-1] = max(self.busy_ends[-1], ends[i])
             else:
-                self.busy_starts.append(entry.start)
-                self.busy_ends.append(entry.end)
-        self.sessions = [entry.session for entry in self.entries if entry.session is not None]
+                self.busy_starts.append(starts[i])
+                self.busy_ends.append(ends[i])
 
     @cached_property
-    def overlaps(self) -> _Overlaps:  # only joining a session needs it
-        return _Overlaps(self.entries)
+    def overlaps(self) -> _Overlaps:  # only joining a session needs the entries themselves
+        return _Overlaps(_entries(self.busy))
 
 
 class _Business:
