@@ -928,28 +928,18 @@ class _Engine:
         A span [start + lead, start + tail) is free when it lies in one working interval and misses every busy
         interval: exactly when the start lies in one of the closed ranges `_free_starts` finds. The grid starts in
         such a range are a slice of the sorted grid, two binary searches away, so this costs
-        O((working + busy intervals) * log grid + starts found) instead of a check per candidate. Only starts that
-        may join a group session (in working time but not free, or off the grid) go through `_block`."""
+        O((working + busy intervals) * log grid + starts found) instead of a check per candidate."""
         grid = self._grid(member)
         free: list[datetime] = []
-        free_indices: set[int] = set()
         for low, high in _free_starts(
             member.work_starts, member.work_ends, member.busy_starts, member.busy_ends, run.lead, run.tail
         ):
-            first, last = bisect_left(grid, low), bisect_right(grid, high)
-            free += grid[first:last]
-            if run.groups:
-                free_indices.update(range(first, last))
+            free += grid[bisect_left(grid, low) : bisect_right(grid, high)]
         found = [(_Block(min((capacity for _, _, capacity in run.groups), default=None), frozenset()), free)]
         if run.groups:
-            tried = [
-                grid[i]
-                for start, end in zip(member.work_starts, member.work_ends, strict=True)
-                for i in range(bisect_left(grid, start - run.lead), bisect_right(grid, end - run.tail))
-                if i not in free_indices
-            ]
-            tried += self._sessions(member).difference(grid)
-            for start in tried:
+            # Any other start can only join: everything overlapping its span must be a session of this service
+            # starting there (see _block), so only the staff member's session starts, on the grid or not, are tried.
+            for start in self._sessions(member).difference(free):
                 block = self._block(member, start, run)
                 if block is not None:
                     found.append((block, [start]))
