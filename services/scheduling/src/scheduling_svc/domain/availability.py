@@ -893,12 +893,19 @@ class _Engine:
         run = self.runs[(0, 1)]
         found: defaultdict[datetime, list[_Staff]] = defaultdict(list)
         seats: dict[datetime, int] = {}  # group sessions: the fewest seats left among the staff offered
+        # With one service the resources a start needs do not depend on who takes it: checked once per start
+        # (and sessions joined), not once per staff member.
+        resources_free: dict[tuple[datetime, frozenset[_SessionKey]], bool] = {}
         for member in self.staff:  # sorted by id, so each start's list is too
             if service.service_id not in member.service_ids:
                 continue
             for block, starts in self._feasible(member, run):
                 if self.uses_resources:
-                    starts = [start for start in starts if self._resources_free(start, ((member, run),), (block,))]
+                    for start in starts:
+                        key = (start, block.joined)
+                        if key not in resources_free:
+                            resources_free[key] = self._resources_free(start, ((member, run),), (block,))
+                    starts = [start for start in starts if resources_free[(start, block.joined)]]
                 for start in starts:
                     found[start].append(member)
                 if block.seats_left is not None:
