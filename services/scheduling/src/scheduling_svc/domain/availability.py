@@ -522,7 +522,7 @@ def _days_around(first: datetime, last: datetime, tz: ZoneInfo) -> tuple[date, d
 _SessionKey = tuple[uuid.UUID, datetime]
 
 
-class _Entry(NamedTuple):  # a tuple: thousands are built per query, a dataclass costs several times more
+class _Entry(NamedTuple):  # one per booking of a room or a session to join: a tuple builds faster than a dataclass
     start: datetime
     end: datetime
     session: _SessionKey | None
