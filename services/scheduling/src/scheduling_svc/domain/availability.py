@@ -53,8 +53,12 @@ Slots
 
 `is_bookable` answers for one start with exactly these rules (the booking path's check).
 
-Cost: per staff member the busy intervals are sorted once and merged; each candidate start is then a few binary
-searches, so a query costs O(candidates * log busy + busy * log busy) per staff member and resource.
+Cost: per staff member the busy intervals are sorted once and merged. With one service, the starts a staff member
+can take are found by interval arithmetic on their working and busy intervals and read off the sorted grid by binary
+search, O((working + busy) * log candidates + slots) per staff member (only a start that may join a group session
+is checked on its own). With several services each candidate start is a few binary searches, so a query costs
+O(candidates * log busy + busy * log busy) per staff member and resource. Staff with the same schedule share
+its expansion within a query.
 Zones come from zoneinfo: the system tz database, or the `tzdata` package where there is none.
 """
 
@@ -62,10 +66,12 @@ from __future__ import annotations
 
 import uuid
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -288,6 +294,30 @@ def available_time(
     return sum((e - s for s, e in _intersect(working, [window])), timedelta(0))
 
 
+def _segment(
+    service_id: uuid.UUID,
+    staff_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    occupied_start: datetime,
+    occupied_end: datetime,
+) -> Segment:
+    """Segment(...) for the thousands a month of slots holds: a frozen dataclass's __init__ sets each field through
+    object.__setattr__, the largest single cost of a one-service query; filling the instance's __dict__ gives the
+    same object (fields, equality, hash, repr, pickling) in well under half the time. Segment has no __post_init__
+    or slots for this to skip; the fast-path cross-check compares these with Segment(...) built ones."""
+    segment = object.__new__(Segment)
+    segment.__dict__.update(
+        service_id=service_id,
+        staff_id=staff_id,
+        start=start,
+        end=end,
+        occupied_start=occupied_start,
+        occupied_end=occupied_end,
+    )
+    return segment
+
+
 # --- Wall clock <-> instants ------------------------------------------------------------------------------------
 
 
@@ -300,6 +330,8 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _utc(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is UTC:  # the common case, and what astimezone(UTC) would return
+        return moment
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware")
     return moment.astimezone(UTC)
@@ -395,6 +427,43 @@ def _clear(starts: list[datetime], ends: list[datetime], start: datetime, end: d
     return i == len(starts) or starts[i] >= end
 
 
+def _free_starts(
+    work_starts: list[datetime],
+    work_ends: list[datetime],
+    busy_starts: list[datetime],
+    busy_ends: list[datetime],
+    lead: timedelta,
+    tail: timedelta,
+) -> Iterator[_Interval]:
+    """The starts s whose span [s + lead, s + tail) lies in one working interval and overlaps no busy interval, as
+    sorted closed ranges [low, high] (one at a time: no list of them is kept); both interval lists sorted and
+    disjoint.
+
+    Working interval [a, b) allows the starts [a - lead, b - tail]; busy interval [c, d) rules out the open range
+    (c - tail, d - lead), whose ends stay free since touching is fine. Ruled-out ranges of neighbouring busy
+    intervals may overlap, but their starts and their ends both come in order, so one sweep carves them out."""
+    count = len(busy_starts)
+    k = 0  # the first busy interval ending after the current working interval's start
+    for work_start, work_end in zip(work_starts, work_ends, strict=True):
+        low, high = work_start - lead, work_end - tail
+        if low > high:  # shorter than the span
+            continue
+        while k < count and busy_ends[k] <= work_start:
+            k += 1
+        at = low  # the first start not yet ruled out
+        i = k
+        while i < count and busy_starts[i] < work_end and at <= high:
+            hole_low = busy_starts[i] - tail
+            if hole_low >= at:
+                yield at, hole_low
+            hole_high = busy_ends[i] - lead
+            if hole_high > at:
+                at = hole_high
+            i += 1
+        if at <= high:
+            yield at, high
+
+
 # --- Schedules --------------------------------------------------------------------------------------------------
 
 
@@ -453,8 +522,7 @@ def _days_around(first: datetime, last: datetime, tz: ZoneInfo) -> tuple[date, d
 _SessionKey = tuple[uuid.UUID, datetime]
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):  # one per booking of a room or a session to join: a tuple builds faster than a dataclass
     start: datetime
     end: datetime
     session: _SessionKey | None
@@ -496,27 +564,62 @@ class _Block:
     joined: frozenset[_SessionKey]
 
 
-class _Staff:
-    def __init__(
-        self, availability: StaffAvailability, index: int, window: _Interval, business: _Business | None
-    ) -> None:
-        self.id = availability.staff_id
-        self.index = index
-        self.service_ids = availability.service_ids
-        self.tz = _zone(availability.schedule.timezone)
-        first_day, last_day = _days_around(*window, self.tz)
-        working, self.labels = _schedule_intervals(availability.schedule, first_day, last_day)
+class _Hours:
+    """A staff schedule expanded over the query's window: working time (within business hours) and grid labels.
+
+    Built once per distinct schedule in a query (`_Staff` looks it up by the schedule's content), since staff
+    often share their hours; read-only once built."""
+
+    def __init__(self, schedule: WeeklySchedule, window: _Interval, business: _Business | None) -> None:
+        self.tz = _zone(schedule.timezone)
+        working, self.labels = _schedule_intervals(schedule, *_days_around(*window, self.tz))
         if business is not None:
             working = _intersect(working, business.working)
         self.work_starts = [start for start, _ in working]
         self.work_ends = [end for _, end in working]
-        entries = _entries(availability.busy)
-        # Merged once, so "is the staff member free" is one binary search per candidate.
-        busy = _union((entry.start, entry.end) for entry in entries)
-        self.busy_starts = [start for start, _ in busy]
-        self.busy_ends = [end for _, end in busy]
-        self.overlaps = _Overlaps(entries)
-        self.sessions = [entry.session for entry in entries if entry.session is not None]
+
+    @staticmethod
+    def key(schedule: WeeklySchedule) -> Hashable:
+        """Equal for schedules that expand alike."""
+        weekly = tuple(sorted((day, tuple(ranges)) for day, ranges in schedule.weekly.items()))
+        exceptions = tuple((e.day, e.available, tuple(e.ranges)) for e in schedule.exceptions)
+        return schedule.timezone, weekly, exceptions
+
+
+class _Staff:
+    def __init__(self, availability: StaffAvailability, index: int, hours: _Hours) -> None:
+        self.id = availability.staff_id
+        self.index = index
+        self.service_ids = availability.service_ids
+        self.tz = hours.tz
+        self.labels = hours.labels
+        self.work_starts = hours.work_starts
+        self.work_ends = hours.work_ends
+        self.busy = availability.busy
+        # Merged once, so "is the staff member free" is one binary search per candidate. This is _union over the
+        # entries' spans, on parallel lists: no object per booking, which matters at thousands of bookings.
+        starts: list[datetime] = []
+        ends: list[datetime] = []
+        self.sessions: list[_SessionKey] = []
+        for item in availability.busy:
+            start, end = _utc(item.start, "Busy.start"), _utc(item.end, "Busy.end")
+            if start < end:
+                starts.append(start)
+                ends.append(end)
+                if item.service_id is not None and item.session_start is not None:
+                    self.sessions.append((item.service_id, _utc(item.session_start, "Busy.session_start")))
+        self.busy_starts: list[datetime] = []
+        self.busy_ends: list[datetime] = []
+        for i in sorted(range(len(starts)), key=starts.__getitem__):
+            if self.busy_ends and starts[i] <= self.busy_ends[-1]:  # touching intervals merge, as in _union
+                self.busy_ends[-1] = max(self.busy_ends[-1], ends[i])
+            else:
+                self.busy_starts.append(starts[i])
+                self.busy_ends.append(ends[i])
+
+    @cached_property
+    def overlaps(self) -> _Overlaps:  # only joining a session needs the entries themselves
+        return _Overlaps(_entries(self.busy))
 
 
 class _Business:
@@ -673,15 +776,27 @@ class _Engine:
         business = _Business(business_hours, window) if business_hours is not None else None
         wanted = query.staff_ids
         chosen = sorted((s for s in staff if wanted is None or s.staff_id in wanted), key=lambda s: s.staff_id)
-        self.staff = [_Staff(s, i, window, business) for i, s in enumerate(chosen)]
+        hours: dict[Hashable, _Hours] = {}
+        self.staff = []
+        for i, member in enumerate(chosen):
+            key = _Hours.key(member.schedule)
+            if key not in hours:
+                hours[key] = _Hours(member.schedule, window, business)
+            self.staff.append(_Staff(member, i, hours[key]))
         self.resources = {r.resource_id: _Resource(r) for r in resources}
         self.uses_resources = any(service.resource_ids for service in self.services)
         self.resource_checks: dict[tuple[uuid.UUID, datetime, datetime, frozenset[_SessionKey]], bool] = {}
+        self.grids: dict[tuple[ZoneInfo, tuple[tuple[datetime, datetime], ...]], list[datetime]] = {}
 
     # Candidates ---------------------------------------------------------------------------------------------
 
-    def _candidates(self, member: _Staff) -> set[datetime]:
-        """Starts on the staff member's grid inside the window (and existing sessions of the first service)."""
+    def _grid(self, member: _Staff) -> list[datetime]:
+        """The staff member's grid starts inside the window, sorted; computed once per zone and set of labels, so
+        staff with the same hours share it."""
+        key = (member.tz, tuple(member.labels))
+        grid = self.grids.get(key)
+        if grid is not None:
+            return grid
         found: set[datetime] = set()
         step = self.rules.granularity
         for start, end in member.labels:
@@ -696,14 +811,24 @@ class _Engine:
                     if instant >= self.earliest:
                         found.add(instant)
                 label += step
+        grid = self.grids[key] = sorted(found)
+        return grid
+
+    def _sessions(self, member: _Staff) -> set[datetime]:
+        """Starts of the staff member's existing sessions of the first service inside the window (joinable even
+        off the grid); none unless the first service is a group session."""
         first = self.services[0]
-        if first.capacity > 1:
-            found.update(
-                at
-                for service_id, at in member.sessions
-                if service_id == first.service_id and self.earliest <= at <= self.latest
-            )
-        return found
+        if first.capacity == 1:
+            return set()
+        return {
+            at
+            for service_id, at in member.sessions
+            if service_id == first.service_id and self.earliest <= at <= self.latest
+        }
+
+    def _candidates(self, member: _Staff) -> set[datetime]:
+        """Starts on the staff member's grid inside the window (and existing sessions of the first service)."""
+        return set(self._grid(member)) | self._sessions(member)
 
     # Feasibility --------------------------------------------------------------------------------------------
 
@@ -757,6 +882,78 @@ class _Engine:
     def slots(self) -> list[Slot]:
         if self.empty:
             return []
+        return self._single_service_slots() if self.count == 1 else self._general_slots()
+
+    def _single_service_slots(self) -> list[Slot]:
+        """The general path's answer for one service, without a feasibility check per (start, staff member).
+
+        Each staff member's feasible starts come from `_feasible` by interval arithmetic; they are then grouped by
+        start across staff, which is all a single-service slot is."""
+        service = self.services[0]
+        run = self.runs[(0, 1)]
+        found: defaultdict[datetime, list[_Staff]] = defaultdict(list)
+        seats: dict[datetime, int] = {}  # group sessions: the fewest seats left among the staff offered
+        # With one service the resources a start needs do not depend on who takes it: checked once per start
+        # (and sessions joined), not once per staff member.
+        resources_free: dict[tuple[datetime, frozenset[_SessionKey]], bool] = {}
+        for member in self.staff:  # sorted by id, so each start's list is too
+            if service.service_id not in member.service_ids:
+                continue
+            for block, starts in self._feasible(member, run):
+                if self.uses_resources:
+                    for start in starts:
+                        key = (start, block.joined)
+                        if key not in resources_free:
+                            resources_free[key] = self._resources_free(start, ((member, run),), (block,))
+                    starts = [start for start in starts if resources_free[(start, block.joined)]]
+                for start in starts:
+                    found[start].append(member)
+                if block.seats_left is not None:
+                    for start in starts:
+                        seats[start] = min(seats.get(start, block.seats_left), block.seats_left)
+        out = []
+        for start in sorted(found):
+            chosen = found[start]
+            end = start + service.duration
+            occupied = (start - service.buffer_before, end + service.buffer_after)
+            out.append(
+                Slot(
+                    start=start,
+                    staff_ids=tuple([member.id for member in chosen]),
+                    options=tuple(
+                        [(_segment(service.service_id, member.id, start, end, *occupied),) for member in chosen]
+                    ),
+                    seats_left=seats.get(start),
+                )
+            )
+        return out
+
+    def _feasible(self, member: _Staff, run: _Run) -> list[tuple[_Block, list[datetime]]]:
+        """The candidate starts at which `member` can take `run` (a whole single-service booking), grouped by the
+        block they give: one group for the starts whose span is simply free, one per start joining a session.
+
+        A span [start + lead, start + tail) is free when it lies in one working interval and misses every busy
+        interval: exactly when the start lies in one of the closed ranges `_free_starts` finds. The grid starts in
+        such a range are a slice of the sorted grid, two binary searches away, so this costs
+        O((working + busy intervals) * log grid + starts found) instead of a check per candidate."""
+        grid = self._grid(member)
+        free: list[datetime] = []
+        for low, high in _free_starts(
+            member.work_starts, member.work_ends, member.busy_starts, member.busy_ends, run.lead, run.tail
+        ):
+            free += grid[bisect_left(grid, low) : bisect_right(grid, high)]
+        found = [(_Block(min((capacity for _, _, capacity in run.groups), default=None), frozenset()), free)]
+        if run.groups:
+            # Any other start can only join: everything overlapping its span must be a session of this service
+            # starting there (see _block), so only the staff member's session starts, on the grid or not, are tried.
+            for start in self._sessions(member).difference(free):
+                block = self._block(member, start, run)
+                if block is not None:
+                    found.append((block, [start]))
+        return found
+
+    def _general_slots(self) -> list[Slot]:
+        """Every candidate start of every staff member taking the first service, checked start by start."""
         firsts: dict[datetime, list[_Staff]] = {}
         for member in self.staff:  # sorted by id, so each list of firsts is too
             if self.services[0].service_id in member.service_ids:

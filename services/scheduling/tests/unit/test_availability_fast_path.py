@@ -1,0 +1,194 @@
+"""The single-service fast path against the general path, on random inputs: the same slots, field for field.
+
+find_available_slots answers one-service queries by interval arithmetic (`_Engine._single_service_slots`) and
+everything else start by start (`_Engine._general_slots`); the general path also answers one-service queries, so
+the two must agree on any input: DST days, schedules with exceptions and overnight ranges, business hours, busy
+time, group sessions to join, rooms, notice and horizon, seats, restricted staff and is_bookable's single instant.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from scheduling_svc.domain.availability import (
+    Busy,
+    LocalRange,
+    ResourceAvailability,
+    ScheduleException,
+    ServiceSpec,
+    Slot,
+    SlotQuery,
+    SlotRules,
+    StaffAvailability,
+    WeeklySchedule,
+    _Engine,
+    find_available_slots,
+)
+
+MINUTE = timedelta(minutes=1)
+SECOND = timedelta(seconds=1)
+# (zone, a date with a DST change in it or none); days around it are queried
+ZONES = (
+    ("Europe/Berlin", date(2026, 3, 29)),
+    ("Europe/Berlin", date(2026, 10, 25)),
+    ("America/New_York", date(2026, 11, 1)),
+    ("America/Santiago", date(2026, 4, 5)),  # changes at midnight
+    ("Australia/Lord_Howe", date(2026, 4, 5)),  # 30-minute shift
+    ("Asia/Tokyo", date(2026, 6, 1)),  # none
+)
+SERVICE = uuid.UUID(int=9)
+ROOM = uuid.UUID(int=500)
+
+
+def clock(rng: random.Random) -> time:
+    return time(rng.randrange(24), rng.choice([0, 0, 15, 30, 45]))
+
+
+def local_range(rng: random.Random) -> LocalRange:
+    start = clock(rng)
+    end = rng.choice([time(0), clock(rng)])
+    if end != time(0) and end <= start:
+        start, end = end, start
+    if end != time(0) and end <= start:
+        end = time(0)
+    return LocalRange(start, end)
+
+
+def schedule(rng: random.Random, tz: str, first: date, days: int) -> WeeklySchedule:
+    weekly = {day: tuple(local_range(rng) for _ in range(rng.randrange(3))) for day in range(7)}
+    exceptions = []
+    for _ in range(rng.randrange(4)):
+        day = first + timedelta(days=rng.randrange(-1, days + 1))
+        available = rng.random() < 0.5
+        spans = tuple(local_range(rng) for _ in range(rng.randrange(3 if available else 2)))
+        exceptions.append(ScheduleException(day, available, spans))
+    return WeeklySchedule(tz, weekly, tuple(exceptions))
+
+
+def instant(rng: random.Random, tz: str, first: date, days: int) -> datetime:
+    day = first + timedelta(days=rng.randrange(-1, days + 1))
+    at = datetime.combine(day, clock(rng)).replace(tzinfo=ZoneInfo(tz), fold=rng.randrange(2))
+    off_grid = rng.choice([0, 0, 0, 5, 10]) * MINUTE + rng.choice([0, 0, 0, 0, 1, -1, 59]) * SECOND
+    return at.astimezone(UTC) + off_grid
+
+
+def busy(rng: random.Random, tz: str, first: date, days: int, service: ServiceSpec) -> list[Busy]:
+    out = []
+    for _ in range(rng.randrange(12)):
+        start = instant(rng, tz, first, days)
+        length = rng.choice([SECOND, MINUTE, *(n * MINUTE for n in (15, 30, 45, 60, 90, 240))])
+        if service.capacity > 1 and rng.random() < 0.6:  # a session of the service, with its buffers
+            session = start + service.buffer_before
+            seats = rng.randrange(1, service.capacity + 1)
+            end = session + service.duration + service.buffer_after
+            out.append(Busy(start, end, service.service_id, session, seats))
+        else:
+            out.append(Busy(start, start + length, seats=rng.choice([1, 1, 2])))
+    return out
+
+
+def case(seed: int) -> tuple[SlotQuery, list[StaffAvailability], list[ResourceAvailability], WeeklySchedule | None]:
+    rng = random.Random(seed)
+    tz, change = rng.choice(ZONES)
+    days = rng.randrange(1, 4)
+    first = change - timedelta(days=rng.randrange(days))
+    service = ServiceSpec(
+        SERVICE,
+        rng.choice([15, 30, 45, 60, 120]) * MINUTE,
+        rng.choice([0, 0, 5, 15]) * MINUTE,
+        rng.choice([0, 0, 10, 30]) * MINUTE,
+        rng.choice([1, 1, 3]),
+        (ROOM,) if rng.random() < 0.3 else (),
+    )
+    staff = []
+    for i in range(rng.randrange(1, 5)):
+        zone = tz if rng.random() < 0.8 else rng.choice(ZONES)[0]
+        performs = frozenset({SERVICE}) if rng.random() < 0.9 else frozenset({uuid.UUID(int=10)})
+        staff.append(
+            StaffAvailability(
+                uuid.UUID(int=i + 1),
+                schedule(rng, zone, first, days),
+                tuple(busy(rng, tz, first, days, service)),
+                performs,
+            )
+        )
+    resources = []
+    if rng.random() < 0.8:
+        room_busy = [entry for entry in busy(rng, tz, first, days, service) if entry.service_id is None]
+        for member in staff:  # sessions hold the room too
+            room_busy += [entry for entry in member.busy if entry.service_id is not None and rng.random() < 0.7]
+        resources.append(ResourceAvailability(ROOM, rng.choice([0, 1, 1, 2, 2, 2]), tuple(room_busy)))
+    business = schedule(rng, tz, first, days) if rng.random() < 0.3 else None
+    now = (
+        datetime.combine(first, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+        + rng.choice([-48, -3, 0, 7]) * 60 * MINUTE
+    )
+    query = SlotQuery(
+        services=(service,),
+        start_day=first,
+        end_day=first + timedelta(days=days - 1),
+        timezone=rng.choice([tz, tz, "UTC", "Pacific/Auckland"]),
+        now=now,
+        rules=SlotRules(
+            granularity=rng.choice([10, 15, 20, 30, 45, 60, 90]) * MINUTE,
+            min_notice=rng.choice([0, 0, 60, 600]) * MINUTE,
+            horizon=rng.choice([timedelta(days=2), timedelta(days=30), timedelta(days=30)]),
+        ),
+        staff_ids=frozenset({uuid.UUID(int=1), uuid.UUID(int=3)}) if rng.random() < 0.2 else None,
+        seats=rng.choice([1, 1, 2]) if service.capacity > 1 else 1,
+    )
+    return query, staff, resources, business
+
+
+def both_paths(
+    query: SlotQuery,
+    staff: list[StaffAvailability],
+    resources: list[ResourceAvailability],
+    business: WeeklySchedule | None,
+    only: datetime | None = None,
+) -> tuple[list[Slot], list[Slot]]:
+    fast = _Engine(query, staff, resources, business, only=only)
+    general = _Engine(query, staff, resources, business, only=only)
+    if fast.empty:
+        return [], []
+    return fast._single_service_slots(), general._general_slots()
+
+
+@pytest.mark.parametrize("seed", range(600))
+def test_the_fast_path_gives_the_general_paths_slots(seed: int) -> None:
+    query, staff, resources, business = case(seed)
+    fast, general = both_paths(query, staff, resources, business)
+    assert fast == general
+    assert fast == find_available_slots(query, staff, resources, business)
+    # is_bookable's engine: one instant, offered or not (the window is the start's own day there, any day here).
+    rng = random.Random(seed)
+    offered = [slot.start for slot in fast]
+    tz, first = query.timezone, query.start_day
+    for at in rng.sample(offered, min(3, len(offered))) + [instant(rng, tz, first, 3) for _ in range(3)]:
+        assert (
+            both_paths(query, staff, resources, business, only=at)[0]
+            == both_paths(query, staff, resources, business, only=at)[1]
+        )
+
+
+def test_the_random_cases_reach_every_branch() -> None:
+    """The cases above are only worth something if they offer slots, join sessions and are refused by rooms."""
+    offered = joined = seats = 0
+    for seed in range(600):
+        query, staff, resources, business = case(seed)
+        slots = find_available_slots(query, staff, resources, business)
+        offered += len(slots)
+        seats += sum(1 for slot in slots if slot.seats_left is not None)
+        joined += sum(
+            1
+            for slot in slots
+            for member in staff
+            for entry in member.busy
+            if entry.session_start == slot.start and member.staff_id in slot.staff_ids
+        )
+    assert offered > 3000 and seats > 1000 and joined > 20
