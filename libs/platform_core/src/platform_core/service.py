@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -152,6 +153,8 @@ async def serve(
         for worker in parts.workers:
             tasks.append(asyncio.create_task(worker.run(stop), name=worker.name))
 
+        # What start-up built lives as long as the process: keep it out of every later full collection.
+        gc.freeze()
         for name in ["", *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("%s serving gRPC on %s", settings.unit, settings.listen_address())
