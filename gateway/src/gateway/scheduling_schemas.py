@@ -165,7 +165,7 @@ class ResourceList(Out):
     items: list[ResourceOut]
 
 
-def _csv(raw: str) -> list[str]:
+def csv_list(raw: str) -> list[str]:
     return [part for part in (p.strip() for p in raw.split(",")) if part]
 
 
@@ -180,10 +180,10 @@ class AvailabilityQuery(Body):
     seats: int = Field(default=1, ge=1, le=1000)
 
     def service_list(self) -> list[str]:
-        return _csv(self.service_ids)
+        return csv_list(self.service_ids)
 
     def staff_list(self) -> list[str]:
-        return _csv(self.staff_ids)
+        return csv_list(self.staff_ids)
 
 
 class SegmentOptionOut(Out):

@@ -53,26 +53,18 @@ from gateway.scheduling_schemas import (
     StaffScheduleList,
     StaffScheduleOut,
     TransitionIn,
+    csv_list,
 )
 from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
+from platform_core.grpc.values import timestamp
 
 MANAGERS = ("owner", "admin")
 MAX_IDEMPOTENCY_KEY = 200
 TAG = "scheduling"
 
 
-def ts(value: datetime) -> Timestamp:
-    t = Timestamp()
-    t.FromDatetime(value)
-    return t
-
-
 def when(t: Timestamp) -> str:
     return t.ToJsonString()
-
-
-def csv_list(raw: str) -> list[str]:
-    return [part for part in (p.strip() for p in raw.split(",")) if part]
 
 
 # --- protobuf <-> JSON ---------------------------------------------------------------------------
@@ -579,7 +571,7 @@ async def book_appointment(request: web.Request, body: AppointmentIn, account: A
         pb.BookAppointmentRequest(
             client_id=body.client_id,
             segments=[pb.SegmentRequest(service_id=s.service_id, staff_id=s.staff_id or "") for s in body.segments],
-            start=ts(body.start),
+            start=timestamp(body.start),
             override_availability=body.override_availability,
             notes=body.notes,
             request_id=key,
@@ -604,8 +596,8 @@ async def book_appointment(request: web.Request, body: AppointmentIn, account: A
 async def list_appointments(request: web.Request, query: AppointmentWindowQuery, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].appointments.ListAppointments(
         pb.ListAppointmentsRequest(
-            **{"from": ts(query.from_time)},
-            to=ts(query.to_time),
+            **{"from": timestamp(query.from_time)},
+            to=timestamp(query.to_time),
             staff_ids=csv_list(query.staff_ids),
             statuses=csv_list(query.statuses),
         )
@@ -635,7 +627,9 @@ async def calendar(request: web.Request, query: CalendarQuery, account: Account)
     staff = await backends.catalogue.ListStaffMembers(cat.ListStaffMembersRequest())
     members = [m for m in staff.staff if not wanted or m.staff_id in wanted]
     reply = await backends.appointments.ListAppointments(
-        pb.ListAppointmentsRequest(**{"from": ts(start)}, to=ts(end), staff_ids=[m.staff_id for m in members])
+        pb.ListAppointmentsRequest(
+            **{"from": timestamp(start)}, to=timestamp(end), staff_ids=[m.staff_id for m in members]
+        )
     )
     columns: dict[str, list[dict[str, Any]]] = {m.staff_id: [] for m in members}
     for appointment in reply.appointments:
@@ -694,7 +688,7 @@ async def reschedule_appointment(request: web.Request, body: RescheduleIn, accou
     reply = await request.app[BACKENDS].appointments.RescheduleAppointment(
         pb.RescheduleAppointmentRequest(
             appointment_id=appointment_id_of(request),
-            start=ts(body.start),
+            start=timestamp(body.start),
             version=body.version,
             override_availability=body.override_availability,
         )

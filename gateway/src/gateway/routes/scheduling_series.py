@@ -23,6 +23,7 @@ from gateway.identity.model import Account
 from gateway.routes.registry import api
 from gateway.schemas import Body, Out, PageQuery, Timezone
 from platform_core.errors import InvalidArgument
+from platform_core.grpc.values import timestamp
 
 TAG = "recurring series"
 MAX_IDEMPOTENCY_KEY = 200
@@ -212,12 +213,6 @@ class SeriesOccurrencePageOut(Out):
 # --- conversions ---------------------------------------------------------------------------------
 
 
-def _ts(value: datetime) -> Timestamp:
-    t = Timestamp()
-    t.FromDatetime(value)
-    return t
-
-
 def _maybe(t: Timestamp, present: bool) -> str | None:
     return t.ToJsonString() if present else None
 
@@ -312,9 +307,9 @@ def _definition(body: SeriesDefinitionBody) -> pb.SeriesDefinition:
 def _decisions(body: list[SeriesDecisionBody]) -> list[pb.OccurrenceDecision]:
     return [
         pb.OccurrenceDecision(
-            occurrence_start=_ts(d.occurrence_start),
+            occurrence_start=timestamp(d.occurrence_start),
             action=d.action,
-            shift_to=_ts(d.shift_to) if d.shift_to is not None else None,
+            shift_to=timestamp(d.shift_to) if d.shift_to is not None else None,
         )
         for d in body
     ]
@@ -343,7 +338,7 @@ async def preview_series(request: web.Request, body: PreviewSeriesBody, account:
             definition=_definition(body),
             override_availability=body.override_availability,
             change_of_series_id=body.change_of_series_id or "",
-            change_from_occurrence=_ts(body.change_from_occurrence) if body.change_from_occurrence else None,
+            change_from_occurrence=timestamp(body.change_from_occurrence) if body.change_from_occurrence else None,
         )
     )
     return {
@@ -469,9 +464,9 @@ async def edit_occurrence(request: web.Request, body: EditOccurrenceBody, accoun
     change = await request.app[BACKENDS].series.EditOccurrence(
         pb.EditOccurrenceRequest(
             series_id=series_id_of(request),
-            occurrence_start=_ts(body.occurrence_start) if body.occurrence_start else None,
+            occurrence_start=timestamp(body.occurrence_start) if body.occurrence_start else None,
             scope=SCOPES[body.scope],
-            start=_ts(body.start) if body.start else None,
+            start=timestamp(body.start) if body.start else None,
             segments=_segments(body.segments or []),
             rrule=body.rrule or "",
             notes=body.notes,
@@ -496,7 +491,7 @@ async def cancel_occurrence(request: web.Request, body: CancelOccurrenceBody, ac
     change = await request.app[BACKENDS].series.CancelOccurrence(
         pb.CancelOccurrenceRequest(
             series_id=series_id_of(request),
-            occurrence_start=_ts(body.occurrence_start) if body.occurrence_start else None,
+            occurrence_start=timestamp(body.occurrence_start) if body.occurrence_start else None,
             scope=SCOPES[body.scope],
             reason=body.reason,
             version=body.version,

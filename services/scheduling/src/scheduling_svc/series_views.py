@@ -15,7 +15,7 @@ from scheduling_svc.adapters.series_repository import load_series
 from scheduling_svc.adapters.tables import appointments, recurring_series, series_exceptions
 from scheduling_svc.domain.appointments import Appointment
 from scheduling_svc.domain.series import OccurrenceException, RecurringSeries
-from scheduling_svc.views import _with_segments
+from scheduling_svc.views import with_segments
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
@@ -99,7 +99,7 @@ async def occurrences(
         exception_starts = (
             await conn.scalars(exception_query.order_by(series_exceptions.c.occurrence_start).limit(size + 1))
         ).all()
-    booked = {a.occurrence_start: a for a in await _with_segments(engine, rows) if a.occurrence_start is not None}
+        booked = {a.occurrence_start: a for a in await with_segments(conn, rows) if a.occurrence_start is not None}
     starts = sorted(set(booked) | set(exception_starts))
     page = [Occurrence(s, booked.get(s), series.exceptions.get(s)) for s in starts[:size]]
     more = len(starts) > size

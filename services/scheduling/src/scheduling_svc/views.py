@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from platform_core.errors import InvalidArgument, NotFound
 from scheduling_svc.adapters.repository import appointment_from_rows
@@ -25,19 +25,19 @@ MAX_PAGE = 200
 CLIENT_VIEWS = ("", "upcoming", "past", "cancelled", "no_show")
 
 
-async def _with_segments(engine: AsyncEngine, rows: Sequence[Any]) -> list[Appointment]:
+async def with_segments(conn: AsyncConnection, rows: Sequence[Any]) -> list[Appointment]:
+    """The appointments of ``rows`` with all their segments, read on the same connection in one query."""
     if not rows:
         return []
     tenant_id = rows[0].tenant_id
-    async with engine.connect() as conn:
-        segments = (
-            await conn.execute(
-                select(appointment_segments).where(
-                    appointment_segments.c.tenant_id == tenant_id,
-                    appointment_segments.c.appointment_id.in_([r.id for r in rows]),
-                )
+    segments = (
+        await conn.execute(
+            select(appointment_segments).where(
+                appointment_segments.c.tenant_id == tenant_id,
+                appointment_segments.c.appointment_id.in_([r.id for r in rows]),
             )
-        ).all()
+        )
+    ).all()
     by_appointment: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for s in segments:
         by_appointment[s.appointment_id].append(s)
@@ -51,9 +51,9 @@ async def get_appointment(engine: AsyncEngine, tenant_id: uuid.UUID, appointment
                 select(appointments).where(appointments.c.tenant_id == tenant_id, appointments.c.id == appointment_id)
             )
         ).one_or_none()
-    if row is None:
-        raise NotFound("appointment not found")
-    return (await _with_segments(engine, [row]))[0]
+        if row is None:
+            raise NotFound("appointment not found")
+        return (await with_segments(conn, [row]))[0]
 
 
 async def appointments_in_window(
@@ -89,7 +89,7 @@ async def appointments_in_window(
         )
     async with engine.connect() as conn:
         rows = (await conn.execute(query.order_by(appointments.c.starts_at, appointments.c.id).limit(2000))).all()
-    return await _with_segments(engine, rows)
+        return await with_segments(conn, rows)
 
 
 def _token(starts_at: datetime, appointment_id: uuid.UUID) -> str:
@@ -151,10 +151,10 @@ async def client_appointments(
     )
     async with engine.connect() as conn:
         rows = (await conn.execute(query.order_by(*order).limit(size + 1))).all()
-    more = len(rows) > size
-    rows = rows[:size]
-    token = _token(rows[-1].starts_at, rows[-1].id) if more else ""
-    return await _with_segments(engine, rows), token
+        more = len(rows) > size
+        rows = rows[:size]
+        token = _token(rows[-1].starts_at, rows[-1].id) if more else ""
+        return await with_segments(conn, rows), token
 
 
 async def history(engine: AsyncEngine, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> list[Any]:

@@ -18,6 +18,7 @@ from client_svc.domain.imports import FIELDS, ExtraColumn, export_cells, export_
 from client_svc.service_layer.imports import ImportService, JobView
 from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import current_context
+from platform_core.grpc.values import timestamp
 from platform_core.ids import parse_uuid
 
 MAX_CHUNK_BYTES = 1024 * 1024
@@ -29,11 +30,7 @@ BULK_ROLES = ("owner", "admin")
 
 
 def _timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+    return None if value is None else timestamp(value)
 
 
 def import_message(view: JobView) -> pb.ClientImport:

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from atrium.common.v1.events_pb2 import EventEnvelope
 from atrium.scheduling.v1 import events_pb2
+from platform_core.grpc.values import timestamp
 from platform_core.messaging.envelope import build_envelope
 from scheduling_svc.domain import events
 
 PRODUCER = "scheduling"
-
-
-def _ts(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def _segments(facts: Sequence[events.SegmentFact]) -> list[Any]:
@@ -28,8 +20,8 @@ def _segments(facts: Sequence[events.SegmentFact]) -> list[Any]:
             service_id=str(f.service_id),
             service_name=f.service_name,
             staff_id=str(f.staff_id),
-            start=_ts(f.start),
-            end=_ts(f.end),
+            start=timestamp(f.start),
+            end=timestamp(f.end),
             price_minor=f.price_minor,
             currency=f.currency,
         )
@@ -45,8 +37,8 @@ def _payload(event: Any) -> tuple[Any, str, Any]:
                 events_pb2.AppointmentBooked(
                     appointment_id=str(event.appointment_id),
                     client_id=str(event.client_id),
-                    start=_ts(event.start),
-                    end=_ts(event.end),
+                    start=timestamp(event.start),
+                    end=timestamp(event.end),
                     timezone=event.timezone,
                     segments=_segments(event.segments),
                     source=event.source,
@@ -61,9 +53,9 @@ def _payload(event: Any) -> tuple[Any, str, Any]:
                 events_pb2.AppointmentRescheduled(
                     appointment_id=str(event.appointment_id),
                     client_id=str(event.client_id),
-                    previous_start=_ts(event.previous_start),
-                    start=_ts(event.start),
-                    end=_ts(event.end),
+                    previous_start=timestamp(event.previous_start),
+                    start=timestamp(event.start),
+                    end=timestamp(event.end),
                     segments=_segments(event.segments),
                 ),
                 "appointment",
@@ -74,7 +66,7 @@ def _payload(event: Any) -> tuple[Any, str, Any]:
                 events_pb2.AppointmentCancelled(
                     appointment_id=str(event.appointment_id),
                     client_id=str(event.client_id),
-                    start=_ts(event.start),
+                    start=timestamp(event.start),
                     reason=event.reason,
                     cancelled_by=event.cancelled_by,
                 ),
@@ -94,7 +86,9 @@ def _payload(event: Any) -> tuple[Any, str, Any]:
         case events.AppointmentNoShow():
             return (
                 events_pb2.AppointmentNoShow(
-                    appointment_id=str(event.appointment_id), client_id=str(event.client_id), start=_ts(event.start)
+                    appointment_id=str(event.appointment_id),
+                    client_id=str(event.client_id),
+                    start=timestamp(event.start),
                 ),
                 "appointment",
                 event.appointment_id,
