@@ -51,7 +51,7 @@ class ServerContextInterceptor(grpc.aio.ServerInterceptor):
         if handler.stream_unary is not None:
             # A request stream answered once (an upload): the same wrapping as a unary call.
             return grpc.stream_unary_rpc_method_handler(
-                _unary(handler.stream_unary, call_context, method),
+                _unary(handler.stream_unary, call_context, method, drain_when_refused=True),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
@@ -67,7 +67,23 @@ async def _refuse_or_fail(context: grpc.aio.ServicerContext, exc: Exception, met
     await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
 
-def _unary(behaviour: Any, call_context: CallContext | None, method: str) -> Any:
+# A client still sending when its upload is refused sees its next write fail, which grpc reports as INTERNAL
+# instead of the refusal; reading on what it is still sending (up to this much) lets the refusal reach it.
+DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
+
+
+async def _drain(requests: AsyncIterator[Any]) -> None:
+    read = 0
+    try:
+        async for message in requests:
+            read += message.ByteSize()
+            if read > DRAIN_LIMIT_BYTES:
+                return
+    except Exception:  # the stream broke: there is nothing more to read
+        return
+
+
+def _unary(behaviour: Any, call_context: CallContext | None, method: str, *, drain_when_refused: bool = False) -> Any:
     async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
         if call_context is None:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "tenant and principal metadata are required")
@@ -78,6 +94,8 @@ def _unary(behaviour: Any, call_context: CallContext | None, method: str) -> Any
             except grpc.aio.AbortError:
                 raise
             except Exception as exc:
+                if drain_when_refused and isinstance(exc, DomainError):
+                    await _drain(request)
                 await _refuse_or_fail(context, exc, method)
 
     return handle
