@@ -25,6 +25,7 @@ from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from bench.load import Figures, closed_loop
 from bench.measurements import CLIENT_COLUMNS, Bench
 from bench.report import Result
+from client_svc.adapters.import_store import POINT_COLUMNS
 from client_svc.domain.fuzzy import name_words, word_keys
 from platform_core.grpc.channels import create_channel
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
@@ -79,14 +80,15 @@ class Seeded:
 
 
 async def seed(conn: asyncpg.Connection, tenant_id: uuid.UUID, count: int, *, rng: random.Random) -> Seeded:
-    """``count`` clients of one tenant, their indexed words and the tenant's key dictionary, in three COPYs;
-    the live count follows."""
+    """``count`` clients of one tenant, their contact points, indexed words and the tenant's key dictionary,
+    in four COPYs; the live count follows."""
     now = datetime.now(UTC)
     ids: list[uuid.UUID] = []
     names: list[tuple[str, str]] = []
     emails: list[str] = []
     phones: list[str] = []
     clients: list[tuple[object, ...]] = []
+    points: list[tuple[object, ...]] = []
     words: list[tuple[object, ...]] = []
     dictionary: set[str] = set()
     for n in range(count):
@@ -100,12 +102,16 @@ async def seed(conn: asyncpg.Connection, tenant_id: uuid.UUID, count: int, *, rn
         emails.append(email)
         phones.append(f"(212) {local[:3]}-{local[3:]}")
         clients.append((tenant_id, client_id, first, last, email, phone, now, now))
+        # Search reads emails and phones from the contact points (every one a client has, not only the primary).
+        points.append((tenant_id, new_id(), client_id, "email", email, "other", True, 0))
+        points.append((tenant_id, new_id(), client_id, "phone", phone, "mobile", True, 0))
         indexed = name_words(first, last)
         words.extend((tenant_id, word, client_id) for word in indexed)
         dictionary |= indexed
     keys = [(tenant_id, key, word) for word in dictionary for key in word_keys(word)]
     async with conn.transaction():
         await conn.copy_records_to_table("clients", columns=COPY_CLIENT_COLUMNS, records=clients)
+        await conn.copy_records_to_table("client_contact_points", columns=list(POINT_COLUMNS), records=points)
         await conn.copy_records_to_table("client_name_words", columns=["tenant_id", "word", "client_id"], records=words)
         await conn.copy_records_to_table("tenant_name_keys", columns=["tenant_id", "key", "word"], records=keys)
         await conn.execute(
@@ -115,7 +121,7 @@ async def seed(conn: asyncpg.Connection, tenant_id: uuid.UUID, count: int, *, rn
             count,
         )
     # Fresh statistics and visibility map, as autovacuum would leave them after a bulk import.
-    for table in ("clients", "client_name_words", "tenant_name_keys"):
+    for table in ("clients", "client_contact_points", "client_name_words", "tenant_name_keys"):
         await conn.execute(f"VACUUM ANALYZE {table}")
     return Seeded(tenant_id, ids, names, emails, phones)
 

@@ -1,8 +1,10 @@
-"""ClientCreated on the stream becomes one timeline entry, served over gRPC, tenant-scoped."""
+"""Events on the streams become timeline entries, served over gRPC, tenant-scoped: ClientCreated once however
+often it is delivered, and a client's appointments in their own wall-clock time."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import grpc
 import nats
@@ -13,8 +15,10 @@ from atrium.common.v1 import types_pb2
 from atrium.common.v1.events_pb2 import EventEnvelope
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
+from atrium.scheduling.v1 import events_pb2 as scheduling_events
 from notification_svc.config import NotificationSettings
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
+from platform_core.grpc.values import timestamp
 from platform_core.messaging.bus import ensure_stream
 from platform_core.messaging.envelope import build_envelope, subject_for
 from platform_core.testing.plugin import wait_until
@@ -38,7 +42,7 @@ async def publish(settings: NotificationSettings, envelope: EventEnvelope, *, ms
     nc = await nats.connect(settings.nats_url)
     try:
         js = nc.jetstream()
-        await ensure_stream(js, settings.nats_prefix, "client")  # as the producing service does
+        await ensure_stream(js, settings.nats_prefix, envelope.producer)  # as the producing service does
         await js.publish(
             subject_for(settings.nats_prefix, envelope.event_type),
             envelope.SerializeToString(),
@@ -130,3 +134,46 @@ async def test_an_operator_lists_and_replays_parked_messages_from_the_command_li
     parked_id = out.split("\t", 1)[0]
     code, replay = await cli("replay", parked_id)
     assert code == 1 and replay.startswith(f"{parked_id}\tfailed")  # still undecodable: it stays parked
+
+
+async def test_a_clients_appointments_reach_its_timeline_in_the_appointments_zone(
+    notification_channel: grpc.aio.Channel, notification_settings: NotificationSettings
+) -> None:
+    stub = pb_grpc.NotificationServiceStub(notification_channel)
+    tenant, client_id, appointment_id = uuid.uuid4(), str(uuid.uuid4()), str(uuid.uuid4())
+    # 10:00 in Berlin on the day its clocks go forward (CEST: UTC+2 from 01:00 UTC).
+    start = datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
+    segment = scheduling_events.AppointmentSegmentInfo(service_name="Haircut", start=timestamp(start))
+    booked = scheduling_events.AppointmentBooked(
+        appointment_id=appointment_id,
+        client_id=client_id,
+        start=timestamp(start),
+        timezone="Europe/Berlin",
+        segments=[segment],
+        source="portal",
+    )
+    cancelled = scheduling_events.AppointmentCancelled(
+        appointment_id=appointment_id,
+        client_id=client_id,
+        start=timestamp(start),
+        reason="ill",
+        cancelled_by="client",
+        timezone="Europe/Berlin",
+    )
+    for payload in (booked, cancelled):
+        envelope = build_envelope(
+            payload, tenant_id=tenant, aggregate_type="appointment", aggregate_id=appointment_id, producer="scheduling"
+        )
+        await publish(notification_settings, envelope)
+    request = pb.ListClientActivityRequest(client_id=client_id)
+    with bind_call_context(staff(tenant)):
+        reply = await wait_until(lambda: _at_least(stub, request, 2), timeout=10)
+    assert [(e.kind, e.summary) for e in reversed(reply.entries)] == [
+        ("appointment.booked", "Booked Haircut for Sun 29 Mar 2026, 10:00 Europe/Berlin (booked online)"),
+        ("appointment.cancelled", "Appointment of Sun 29 Mar 2026, 10:00 Europe/Berlin cancelled by the client: ill"),
+    ]
+
+
+async def _at_least(stub: pb_grpc.NotificationServiceStub, request: pb.ListClientActivityRequest, count: int):  # type: ignore[no-untyped-def]
+    reply = await stub.ListClientActivity(request)
+    return reply if len(reply.entries) >= count else None

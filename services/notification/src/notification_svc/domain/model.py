@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from notification_svc.domain.appointment_activity import APPOINTMENT_KINDS
 from platform_core.errors import FieldViolation, InvalidArgument
 
 _KIND = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
@@ -87,6 +88,8 @@ ANONYMOUS_SUMMARIES = {
     "client.portal_invited": "Invited to the portal",
     "client.portal_access_granted": "Portal access switched on",
     "client.portal_access_revoked": "Portal access switched off",
+    # An appointment's summary may hold a cancellation reason the client gave: erased like the rest.
+    **APPOINTMENT_KINDS,
 }
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
+from atrium.scheduling.v1 import events_pb2 as scheduling_events
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
+from notification_svc.domain import appointment_activity as activity
 from notification_svc.domain.emails import SendPortalInvitation
 from notification_svc.domain.model import (
     RecordActivity,
@@ -29,8 +31,11 @@ from platform_core.messaging.consumer import ReceivedEvent, Subscription
 
 UowFactory = Callable[[AsyncSession], NotificationUnitOfWork]
 
-# Client events on the timeline: payload type -> (entry kind, summary of the payload).
-CLIENT_TIMELINE: dict[type[Message], tuple[str, Callable[[Any], str]]] = {
+# Payload type -> (entry kind, summary of the payload), for one producer's events.
+Timeline = dict[type[Message], tuple[str, Callable[[Any], str]]]
+
+# Client events on the timeline.
+CLIENT_TIMELINE: Timeline = {
     client_events.ClientCreated: ("client.created", lambda p: client_created_summary(p.first_name, p.last_name)),
     client_events.ClientUpdated: ("client.updated", lambda p: client_updated_summary(list(p.changed_fields))),
     client_events.ClientDeleted: ("client.deleted", lambda p: "Client was deleted"),
@@ -59,7 +64,55 @@ CLIENT_TIMELINE: dict[type[Message], tuple[str, Callable[[Any], str]]] = {
 }
 
 
-def client_subscriptions(uow_within: UowFactory) -> list[Subscription]:
+def _start(segments: Any) -> datetime | None:
+    return min((s.start.ToDatetime(tzinfo=UTC) for s in segments), default=None)
+
+
+def _service_names(segments: Any) -> list[str]:
+    return [s.service_name for s in segments]
+
+
+# Scheduling events on the timeline, the same way.
+SCHEDULING_TIMELINE: Timeline = {
+    scheduling_events.AppointmentBooked: (
+        "appointment.booked",
+        lambda p: activity.booked_summary(
+            _service_names(p.segments), p.start.ToDatetime(tzinfo=UTC), p.timezone, source=p.source
+        ),
+    ),
+    scheduling_events.AppointmentRescheduled: (
+        "appointment.rescheduled",
+        lambda p: activity.rescheduled_summary(
+            _service_names(p.segments),
+            p.previous_start.ToDatetime(tzinfo=UTC),
+            p.start.ToDatetime(tzinfo=UTC),
+            p.timezone,
+        ),
+    ),
+    scheduling_events.AppointmentCancelled: (
+        "appointment.cancelled",
+        lambda p: activity.cancelled_summary(
+            p.start.ToDatetime(tzinfo=UTC), p.timezone, cancelled_by=p.cancelled_by, reason=p.reason
+        ),
+    ),
+    scheduling_events.AppointmentCompleted: (
+        "appointment.completed",
+        lambda p: activity.completed_summary(_service_names(p.segments), _start(p.segments), p.timezone),
+    ),
+    scheduling_events.AppointmentNoShow: (
+        "appointment.no_show",
+        lambda p: activity.no_show_summary(p.start.ToDatetime(tzinfo=UTC), p.timezone),
+    ),
+    scheduling_events.RecurringSeriesCreated: (
+        "appointment.series_created",
+        lambda p: activity.series_created_summary(p.occurrences_booked),
+    ),
+}
+
+
+def timeline_subscriptions(uow_within: UowFactory, timeline: Timeline) -> list[Subscription]:
+    """An entry on the client's timeline for each event of ``timeline`` (one producer's events)."""
+
     def timeline_entry(kind: str, summary: Callable[[Any], str]) -> Callable[[AsyncSession, ReceivedEvent], Any]:
         async def record(session: AsyncSession, event: ReceivedEvent) -> None:
             await handlers.record_activity(
@@ -78,8 +131,7 @@ def client_subscriptions(uow_within: UowFactory) -> list[Subscription]:
         return record
 
     return [
-        Subscription(payload_type, timeline_entry(kind, summary))
-        for payload_type, (kind, summary) in CLIENT_TIMELINE.items()
+        Subscription(payload_type, timeline_entry(kind, summary)) for payload_type, (kind, summary) in timeline.items()
     ]
 
 

@@ -323,6 +323,7 @@ class Appointment:
                 start=self.starts_at,
                 end=self.ends_at,
                 segments=self._facts(),
+                timezone=self.timezone,
                 occurred_at=now,
             )
         )
@@ -347,16 +348,22 @@ class Appointment:
         self.replaced_segments = self.segments
         self._record(now, actor, "cancelled", {"status": ["booked", "cancelled"], "reason": [None, reason]})
         self.events.append(
-            events.AppointmentCancelled(self.tenant_id, self.id, self.client_id, self.starts_at, reason, by, now)
+            events.AppointmentCancelled(
+                self.tenant_id, self.id, self.client_id, self.starts_at, reason, by, self.timezone, now
+            )
         )
 
     def complete(self, *, actor: str, now: datetime) -> None:
         self._transition(Status.COMPLETED, actor, now)
-        self.events.append(events.AppointmentCompleted(self.tenant_id, self.id, self.client_id, self._facts(), now))
+        self.events.append(
+            events.AppointmentCompleted(self.tenant_id, self.id, self.client_id, self._facts(), self.timezone, now)
+        )
 
     def mark_no_show(self, *, actor: str, now: datetime) -> None:
         self._transition(Status.NO_SHOW, actor, now)
-        self.events.append(events.AppointmentNoShow(self.tenant_id, self.id, self.client_id, self.starts_at, now))
+        self.events.append(
+            events.AppointmentNoShow(self.tenant_id, self.id, self.client_id, self.starts_at, self.timezone, now)
+        )
 
     def _transition(self, to: Status, actor: str, now: datetime) -> None:
         if to not in ALLOWED_TRANSITIONS[self.status]:

@@ -42,6 +42,7 @@ class AppointmentRescheduled:
     start: datetime
     end: datetime
     segments: tuple[SegmentFact, ...]
+    timezone: str
     occurred_at: datetime
 
 
@@ -53,6 +54,7 @@ class AppointmentCancelled:
     start: datetime
     reason: str
     cancelled_by: str
+    timezone: str
     occurred_at: datetime
 
 
@@ -62,6 +64,7 @@ class AppointmentCompleted:
     appointment_id: uuid.UUID
     client_id: uuid.UUID
     segments: tuple[SegmentFact, ...]
+    timezone: str
     occurred_at: datetime
 
 
@@ -71,6 +74,7 @@ class AppointmentNoShow:
     appointment_id: uuid.UUID
     client_id: uuid.UUID
     start: datetime
+    timezone: str
     occurred_at: datetime
 
 

@@ -116,8 +116,11 @@ class AppointmentRescheduled(_message.Message):
     START_FIELD_NUMBER: _builtins.int
     END_FIELD_NUMBER: _builtins.int
     SEGMENTS_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
     appointment_id: _builtins.str
     client_id: _builtins.str
+    timezone: _builtins.str
+    """The IANA zone the appointment's wall-clock times are shown in."""
     @_builtins.property
     def previous_start(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -135,10 +138,11 @@ class AppointmentRescheduled(_message.Message):
         start: _timestamp_pb2.Timestamp | None = ...,
         end: _timestamp_pb2.Timestamp | None = ...,
         segments: _abc.Iterable[Global___AppointmentSegmentInfo] | None = ...,
+        timezone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "previous_start", b"previous_start", "start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "end", b"end", "previous_start", b"previous_start", "segments", b"segments", "start", b"start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "end", b"end", "previous_start", b"previous_start", "segments", b"segments", "start", b"start", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -153,11 +157,13 @@ class AppointmentCancelled(_message.Message):
     START_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     CANCELLED_BY_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
     appointment_id: _builtins.str
     client_id: _builtins.str
     reason: _builtins.str
     cancelled_by: _builtins.str
     """"staff" or "client"."""
+    timezone: _builtins.str
     @_builtins.property
     def start(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -168,10 +174,11 @@ class AppointmentCancelled(_message.Message):
         start: _timestamp_pb2.Timestamp | None = ...,
         reason: _builtins.str = ...,
         cancelled_by: _builtins.str = ...,
+        timezone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "cancelled_by", b"cancelled_by", "client_id", b"client_id", "reason", b"reason", "start", b"start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "cancelled_by", b"cancelled_by", "client_id", b"client_id", "reason", b"reason", "start", b"start", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -184,8 +191,10 @@ class AppointmentCompleted(_message.Message):
     APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     SEGMENTS_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
     appointment_id: _builtins.str
     client_id: _builtins.str
+    timezone: _builtins.str
     @_builtins.property
     def segments(self) -> _containers.RepeatedCompositeFieldContainer[Global___AppointmentSegmentInfo]: ...
     def __init__(
@@ -194,10 +203,11 @@ class AppointmentCompleted(_message.Message):
         appointment_id: _builtins.str = ...,
         client_id: _builtins.str = ...,
         segments: _abc.Iterable[Global___AppointmentSegmentInfo] | None = ...,
+        timezone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "segments", b"segments"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "segments", b"segments", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -210,8 +220,10 @@ class AppointmentNoShow(_message.Message):
     APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     START_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
     appointment_id: _builtins.str
     client_id: _builtins.str
+    timezone: _builtins.str
     @_builtins.property
     def start(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -220,10 +232,11 @@ class AppointmentNoShow(_message.Message):
         appointment_id: _builtins.str = ...,
         client_id: _builtins.str = ...,
         start: _timestamp_pb2.Timestamp | None = ...,
+        timezone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "start", b"start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "start", b"start", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,45 @@
+"""Appointment summaries on the timeline: the appointment's wall-clock, across DST changes (fixed dates)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from notification_svc.domain import appointment_activity as activity
+from notification_svc.domain.model import anonymous_summary
+
+
+def test_times_read_on_the_appointments_own_clock_across_a_dst_change() -> None:
+    # New York leaves DST on 1 Nov 2026: 14:00 UTC is 10:00 EDT the day before and 09:00 EST that day.
+    before, after = datetime(2026, 10, 31, 14, tzinfo=UTC), datetime(2026, 11, 1, 14, tzinfo=UTC)
+    assert activity.wall_clock(before, "America/New_York") == "Sat 31 Oct 2026, 10:00 America/New_York"
+    assert activity.wall_clock(after, "America/New_York") == "Sun 1 Nov 2026, 09:00 America/New_York"
+    assert (
+        activity.rescheduled_summary(["Massage"], before, after, "America/New_York")
+        == "Moved Massage from Sat 31 Oct 2026, 10:00 America/New_York to Sun 1 Nov 2026, 09:00 America/New_York"
+    )
+
+
+def test_an_unknown_or_missing_zone_reads_as_utc() -> None:
+    at = datetime(2026, 6, 1, 7, 30, tzinfo=UTC)
+    assert activity.wall_clock(at, "") == "Mon 1 Jun 2026, 07:30 UTC"
+    assert activity.wall_clock(at, "Mars/Olympus") == "Mon 1 Jun 2026, 07:30 UTC"
+
+
+def test_summaries_name_the_services_once_and_say_how_it_was_booked() -> None:
+    at = datetime(2026, 6, 1, 7, 30, tzinfo=UTC)
+    assert (
+        activity.booked_summary(["Cut", "Colour", "Cut"], at, "Europe/London", source="portal_request")
+        == "Booked Cut + Colour for Mon 1 Jun 2026, 08:30 Europe/London (from a portal request)"
+    )
+    assert activity.booked_summary([], at, "UTC", source="staff") == "Booked appointment for Mon 1 Jun 2026, 07:30 UTC"
+    assert activity.completed_summary(["Cut"], None, "UTC") == "Completed Cut"
+    assert activity.no_show_summary(at, "UTC") == "Did not come to the appointment of Mon 1 Jun 2026, 07:30 UTC"
+    assert activity.series_created_summary(1) == "Recurring appointments booked: 1 occurrence"
+    assert (
+        activity.cancelled_summary(at, "UTC", cancelled_by="staff", reason="  ")
+        == "Appointment of Mon 1 Jun 2026, 07:30 UTC cancelled"
+    )
+
+
+def test_an_erased_clients_appointment_entries_say_only_what_happened() -> None:
+    assert anonymous_summary("appointment.cancelled") == "Appointment cancelled"
