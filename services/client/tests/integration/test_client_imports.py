@@ -472,6 +472,12 @@ async def test_export_writes_the_columns_the_import_reads_and_round_trips(stub: 
                 last_name="Lovelace",
                 email="ada@example.com",
                 phone="+442071838750",
+                emails=record_pb.ContactPoints(
+                    items=[
+                        record_pb.ContactPoint(value="ada@example.com", primary=True),
+                        record_pb.ContactPoint(value="countess@work.example", label="work"),
+                    ]
+                ),
                 profile=pb.ClientProfile(
                     address=pb.PostalAddress(city="London", country="GB"), date_of_birth="1985-12-10"
                 ),
@@ -485,9 +491,21 @@ async def test_export_writes_the_columns_the_import_reads_and_round_trips(stub: 
         searched = await export(stub, query="ada")
         assert [r[2] for r in searched[1:]] == ["Ada"]
 
+        ada = next(r for r in exported[1:] if r[2] == "Ada")
+        assert ada[exported[0].index("other_emails")] == "countess@work.example (work)"
+
         done = await import_file(stub, csv_bytes(exported), duplicates="update")
         assert (done.unchanged_rows, done.created_rows, done.updated_rows) == (3, 0, 0)
         assert await export(stub) == exported
+
+    with bind_call_context(owner(uuid.uuid4())):  # another business takes the file in
+        done = await import_file(stub, csv_bytes([exported[0][1:], *(r[1:] for r in exported[1:])]))
+        assert done.created_rows == 3
+        [copy] = (await stub.ListClients(pb.ListClientsRequest(query="countess@"))).clients
+        assert [(e.value, e.label, e.primary) for e in copy.emails] == [
+            ("ada@example.com", "other", True),
+            ("countess@work.example", "work", False),
+        ]
 
 
 async def test_bulk_import_and_export_need_an_owner_or_admin(stub: pb_grpc.ClientServiceStub) -> None:

@@ -341,6 +341,7 @@ def test_the_export_writes_what_the_import_reads_back() -> None:
             ("opening_balance", "opening_balance"),
             ("opening_balance_currency", "opening_balance_currency"),
             ("tags", "tags"),
+            ("other_phones", "other_phones"),
         ),
         "Ada",
         "Lovelace",
@@ -349,12 +350,20 @@ def test_the_export_writes_what_the_import_reads_back() -> None:
         "-7.25",
         "EUR",
         "b; a",
+        "(212) 555-0142 (home); +44 20 7946 0958",
     )
     view = SimpleNamespace(
-        **{name: getattr(client, name) for name in vars(client) if not name.startswith("_")},
-        external_id="r-1",
-        status_label="Active",
-        tags=client.tags,
+        **{name: getattr(client, name) for name in vars(client) if not name.startswith("_")}
+        | {
+            "external_id": "r-1",
+            "status_label": "Active",
+            "tags": client.tags,
+            # As the list view reads them (JSON).
+            "contact_points": [
+                {"kind": p.kind, "value": p.value, "label": p.label, "primary": p.is_primary}
+                for p in sorted(client.contact_points, key=lambda p: (p.kind, p.position))
+            ],
+        },
     )
     cells = export_cells(view, {"custom:shoe_size": 38}, [SHOE_SIZE])
     again = read_row(2, cells, cols_all, default_region="US", statuses=LOOKUP)
@@ -364,8 +373,18 @@ def test_the_export_writes_what_the_import_reads_back() -> None:
     assert again.tags == ["a", "b"]
     assert again.extra == {"custom:shoe_size": 38}
     assert again.status is DEFAULT
-    # The same cells make a valid new client too (in another business, say).
-    assert create(cols_all, *cells).last_name == "Lovelace"
+    # No phone column: the first of the others became the primary phone, the rest stay others.
+    assert cells[export_headers().index("phone")] == "+12125550142"
+    assert cells[export_headers().index("other_phones")] == "+442079460958 (other)"
+    # The same cells make a valid new client too (in another business, say), secondary phones included.
+    twin = create(cols_all, *cells)
+    assert twin.last_name == "Lovelace"
+    # Everything but the primary phone's label, which the phone column does not carry (re-imported onto the
+    # same client, the client keeps it: see the update test below).
+    assert [p[1:4] for p in points(twin)] == [
+        (value, "other" if primary and value == client.phone else label, primary)
+        for value, label, primary in (p[1:4] for p in points(client))
+    ]
 
 
 def points(client: Client) -> list[tuple[str, str, str, bool, int]]:
@@ -427,3 +446,61 @@ def test_an_archived_status_stays_on_its_clients_but_is_given_to_no_one() -> Non
             default_region="US",
             now=NOW,
         )
+
+
+OTHER = columns(
+    ("First", "first_name"), ("Mail", "email"), ("More mail", "other_emails"), ("More phones", "other_phones")
+)
+
+
+def test_secondary_emails_and_phones_come_with_their_labels() -> None:
+    client = create(
+        OTHER, "Ada", "ada@example.com", "ada@work.example (Work); ADA@Home.example", "+1 212 555 0142 (home)"
+    )
+    assert points(client) == [
+        ("email", "ADA@home.example", "other", False, 2),  # the domain is lower-cased, not the mailbox
+        ("email", "ada@example.com", "other", True, 0),
+        ("email", "ada@work.example", "work", False, 1),
+        ("phone", "+12125550142", "home", True, 0),  # the only phone is the primary one
+    ]
+    assert client.phone == "+12125550142"
+
+
+def test_a_bad_secondary_email_or_phone_is_a_problem_of_its_column() -> None:
+    read = row(OTHER, "Ada", "ada@example.com", "fine@example.com; not-an-email (work)", "12 (mobile); 12")
+    columns_with_problems = [p.column for p in read.problems]
+    assert columns_with_problems == ["More mail", "More phones", "More phones"]
+    assert "'not-an-email (work)'" in read.problems[0].message
+    with pytest.raises(RowRejected):
+        create(OTHER, "Ada", "ada@example.com", "not-an-email", "")
+
+
+def test_an_update_replaces_the_secondary_ones_and_keeps_the_primary_and_its_label() -> None:
+    client = create(OTHER, "Ada", "", "ada@example.com (home); old@example.com", "")
+    client.events.clear()
+    only_others = columns(("First", "first_name"), ("More mail", "other_emails"))
+    apply_row(
+        client,
+        row(only_others, "Ada", "new@example.com (work); ada@example.com"),
+        only_others,
+        previous_status=DEFAULT,
+        default_region="US",
+        now=NOW,
+    )
+    assert [p[:4] for p in points(client) if p[0] == "email"] == [
+        ("email", "ada@example.com", "home", True),
+        ("email", "new@example.com", "work", False),
+    ]
+    [updated] = client.events
+    assert isinstance(updated, events.ClientUpdated)
+    assert "emails" in updated.changed_fields
+    client.events.clear()
+    apply_row(
+        client,
+        row(only_others, "Ada", "new@example.com (work)"),
+        only_others,
+        previous_status=DEFAULT,
+        default_region="US",
+        now=NOW,
+    )
+    assert client.events == []  # the same list again changes nothing

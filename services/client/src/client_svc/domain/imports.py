@@ -4,12 +4,13 @@ Pure rules (no I/O). A row is validated by the very rules that create a client b
 ``Client.update``), so an import can never hold what the API would refuse. The same columns are written by
 the export, so an exported file imports again unchanged.
 
-Columns beyond the client record's own (custom fields as ``custom:<key>``, secondary phones and emails)
-plug in as ``ExtraColumn``s: the service layer passes the tenant's extra columns to every function here.
+Columns beyond the client record's own (custom fields as ``custom:<key>``) plug in as ``ExtraColumn``s: the
+service layer passes the tenant's extra columns to every function here.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,6 +21,14 @@ from typing import Any, Literal
 
 from client_svc.domain import commands, events
 from client_svc.domain.contact import ContactError, normalize_email, normalize_phone
+from client_svc.domain.contact_details import (
+    LABELS,
+    MAX_POINTS_PER_KIND,
+    ContactPointInput,
+    PointValue,
+    points_of,
+    read_points,
+)
 from client_svc.domain.model import Client
 from client_svc.domain.profile import Address, ProfileInput
 from client_svc.domain.statuses import ClientStatus
@@ -29,6 +38,8 @@ MAX_COLUMNS = 200
 MAX_HEADER_LENGTH = 200
 MAX_EXTERNAL_ID_LENGTH = 200
 TAG_SEPARATOR = ";"
+# A secondary email or phone with its label: "ada@work.example (work)"; no label reads as "other".
+_LABELLED = re.compile(r"^(?P<value>.*?)\s*\((?P<label>[A-Za-z]+)\)$")
 FORMATS = ("csv", "xlsx")
 DUPLICATE_POLICIES = ("skip", "update", "create")
 DuplicatePolicy = Literal["skip", "update", "create"]
@@ -96,6 +107,16 @@ FIELDS: tuple[ImportField, ...] = (
             "phone 1",
             "primary phone",
         ),
+    ),
+    ImportField(
+        "other_emails",
+        f"Other emails (separated by {TAG_SEPARATOR}, each with its label in brackets, e.g. a@b.com (work))",
+        ("other emails", "email 2", "secondary email", "secondary emails", "additional emails", "alternate email"),
+    ),
+    ImportField(
+        "other_phones",
+        f"Other phones (separated by {TAG_SEPARATOR}, each with its label in brackets, e.g. +1 212 555 0142 (home))",
+        ("other phones", "phone 2", "secondary phone", "secondary phones", "additional phones", "alternate phone"),
     ),
     ImportField(
         "address_line1", "Address line 1", ("address", "address 1", "address line 1", "street", "street address")
@@ -354,6 +375,8 @@ class ImportedRow:
     phone: str | None = None  # E.164, for matching
     status: ClientStatus | None = None
     tags: list[str] | None = None  # None: the column is not mapped or the cell is empty
+    # Secondary emails / phones by kind, normalized; a kind is absent when its cell is empty.
+    other_points: dict[str, tuple[ContactPointInput, ...]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     problems: list[RowProblem] = field(default_factory=list)
 
@@ -418,6 +441,11 @@ def read_row(
             row.phone = normalize_phone(phone, default_region or None)
         except ContactError as exc:
             bad("phone", str(exc))
+    for kind in ("email", "phone"):
+        if cell := values.get(f"other_{kind}s"):
+            row.other_points[kind] = read_other_points(
+                kind, cell, default_region or None, functools.partial(bad, f"other_{kind}s")
+            )
     if label := values.get("status"):
         row.status = statuses.find(label)
         if row.status is None:
@@ -436,6 +464,49 @@ def read_row(
         except ValueError as exc:
             bad("opening_balance", str(exc))
     return row
+
+
+def read_other_points(
+    kind: str, cell: str, region: str | None, bad: Callable[[str], None]
+) -> tuple[ContactPointInput, ...]:
+    """A cell of secondary emails (or phones), ``value (label); value``: each checked by the API's rules."""
+    items = [part.strip() for part in cell.split(TAG_SEPARATOR) if part.strip()]
+    if len(items) > MAX_POINTS_PER_KIND - 1:
+        bad(f"at most {MAX_POINTS_PER_KIND - 1} besides the primary one")
+        return ()
+    given = []
+    for item in items:
+        labelled = _LABELLED.match(item)
+        if labelled and labelled["label"].lower() in LABELS:
+            given.append(ContactPointInput(labelled["value"], labelled["label"].lower()))
+        else:
+            given.append(ContactPointInput(item))
+    violations: list[FieldViolation] = []
+    points = read_points(kind, given, region, violations)
+    for v in violations:
+        index = int(v.field.split("[")[1].split("]")[0]) if "[" in v.field else None
+        bad(f"{items[index]!r} {v.message}" if index is not None else v.message)
+    return tuple(ContactPointInput(p.value, p.label) for p in points) if not violations else ()
+
+
+def _contact_list(kind: str, row: ImportedRow, current: Sequence[PointValue]) -> tuple[ContactPointInput, ...] | None:
+    """The whole list of emails (or phones) a row asks for: the primary (the email / phone column's, else the
+    client's current one) and the row's others in place of the current others; None: the row leaves it."""
+    others = row.other_points.get(kind)
+    if others is None:
+        return None
+    primary_value = row.email if kind == "email" else row.phone
+    current_primary = next((p for p in current if p.primary), None)
+    head: ContactPointInput | None = None
+    if primary_value:
+        same = current_primary is not None and current_primary.value.lower() == primary_value.lower()
+        head = ContactPointInput(primary_value, current_primary.label if same and current_primary else "", True)
+    elif current_primary is not None:
+        head = ContactPointInput(current_primary.value, current_primary.label, True)
+    if head is None:
+        return others
+    # The primary written again among the others (an exported file edited by hand) is the primary, once.
+    return (head, *(p for p in others if p.value.lower() != head.value.lower()))
 
 
 def _names(values: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -501,6 +572,8 @@ def _rejected(row: ImportedRow, columns: Columns, exc: InvalidArgument) -> RowRe
     problems = list(row.problems)
     for v in exc.violations:
         key = _VIOLATION_FIELDS.get(v.field, v.field)
+        if key.startswith(("emails", "phones")):
+            key = f"other_{key.split('[')[0]}"
         if key in ("first_name", "last_name") and "full_name" in columns.mapping:
             key = "full_name"
         problem = RowProblem(columns.header_of(key), v.message)
@@ -533,6 +606,8 @@ def new_client(
         phone=row.values.get("phone", ""),
         default_region=default_region,
         profile=_profile(row.values, ProfileInput(source="import")),
+        emails=_contact_list("email", row, []),
+        phones=_contact_list("phone", row, []),
     )
     if row.status is not None and row.status.archived:
         row.problems.append(RowProblem(columns.header_of("status"), f"the status {row.status.label!r} is archived"))
@@ -575,6 +650,8 @@ def apply_row(
         phone=row.values.get("phone") or None,
         default_region=default_region,
         profile=_profile(row.values, _profile_input_of(client)),
+        emails=_contact_list("email", row, points_of(client.contact_points, "email")),
+        phones=_contact_list("phone", row, points_of(client.contact_points, "phone")),
     )
     try:
         client.update(cmd, now=now)
@@ -711,6 +788,8 @@ def export_cells(row: Any, extra_values: Mapping[str, Any], extra: Sequence[Extr
         "company_name": row.company_name,
         "email": text(row.email),
         "phone": text(row.phone),
+        "other_emails": _other_points_cell(row.contact_points, "email"),
+        "other_phones": _other_points_cell(row.contact_points, "phone"),
         "address_line1": row.address_line1,
         "address_line2": row.address_line2,
         "address_city": row.address_city,
@@ -731,3 +810,10 @@ def export_cells(row: Any, extra_values: Mapping[str, Any], extra: Sequence[Extr
         value = extra_values.get(column.key)
         result.append("" if value is None else column.format(value))
     return result
+
+
+def _other_points_cell(points: Sequence[Mapping[str, Any]] | None, kind: str) -> str:
+    """A client's secondary emails (or phones) as the import reads them back."""
+    return f"{TAG_SEPARATOR} ".join(
+        f"{p['value']} ({p['label']})" for p in points or () if p["kind"] == kind and not p["primary"]
+    )
