@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from platform_core.db import create_engine
-from platform_core.testing.plugin import patched_env
+from platform_core.testing.plugin import patched_env, wait_until
 from scheduling_svc.config import SchedulingServiceSettings
 
 from .conftest import Api
@@ -77,6 +77,12 @@ async def open_business(api: Api, *, staff: int = 1, capacity: int = 1) -> dict[
 
 def at(day: date, hour: int, minute: int = 0) -> str:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN).isoformat()
+
+
+def wall(day: date, hour: int) -> str:
+    """How the timeline writes a Berlin appointment's time."""
+    local = datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} Europe/Berlin"
 
 
 async def test_catalogue_availability_booking_calendar_and_portal(api: Api) -> None:
@@ -162,6 +168,17 @@ async def test_catalogue_availability_booking_calendar_and_portal(api: Api) -> N
     ]
     status, _, _ = await api.call("GET", f"/api/v1/appointments/{uuid.uuid4()}", token=portal)
     assert status == 403  # a portal token cannot use staff routes at all
+
+    # The card's timeline tells the appointment's story too (scheduling's events, through notification).
+    async def appointment_entries() -> list[tuple[str, str]] | None:
+        _, card, _ = await api.call("GET", f"/api/v1/clients/{client['id']}/card", token=token)
+        items = card["timeline"]["data"]["items"] if card["timeline"]["status"] == "ok" else []
+        found = [(e["kind"], e["summary"]) for e in items if e["kind"].startswith("appointment.")]
+        return found if len(found) == 2 else None
+
+    cancelled_entry, booked_entry = await wait_until(appointment_entries, timeout=15)
+    assert booked_entry == ("appointment.booked", f"Booked Haircut for {wall(day, 10)}")
+    assert cancelled_entry == ("appointment.cancelled", f"Appointment of {wall(day, 10)} cancelled by the client: away")
 
 
 async def overlapping_blocks(api: Api, tenant_id: str) -> int:
