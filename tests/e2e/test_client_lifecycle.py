@@ -203,7 +203,7 @@ async def test_assigned_staff_and_my_clients(api: Api) -> None:
     )
     staff = tokens["access_token"]
     mine = await api.create_client(owner, first_name="Mine")
-    await api.create_client(owner, first_name="Someone else's")
+    theirs = await api.create_client(owner, first_name="Someone else's")
 
     status, assigned, _ = await api.call(
         "PUT", f"/api/v1/clients/{mine['id']}/staff", token=owner, json={"staff_ids": [member["id"]]}
@@ -218,6 +218,26 @@ async def test_assigned_staff_and_my_clients(api: Api) -> None:
             "PUT", f"/api/v1/clients/{mine['id']}/staff", token=owner, json={"staff_ids": bad}
         )
         assert (status, [e["field"] for e in body["errors"]]) == (422, ["staff_ids"]), bad
+
+    # Assigned to a group, the staff member has its clients too, and the card says how.
+    _, group, _ = await api.call("POST", "/api/v1/client-groups", token=owner, json={"name": "Saturday regulars"})
+    await api.call(
+        "POST", f"/api/v1/client-groups/{group['id']}/members", token=owner, json={"client_ids": [theirs["id"]]}
+    )
+    group_staff = f"/api/v1/client-groups/{group['id']}/staff"
+    status, group, _ = await api.call("PUT", group_staff, token=owner, json={"staff_ids": [member["id"]]})
+    assert (status, group.get("staff_ids")) == (200, [member["id"]]), group
+    status, page, _ = await api.call("GET", "/api/v1/clients", token=staff, params={"assigned_to": "me"})
+    assert [c["id"] for c in page["items"]] == [theirs["id"], mine["id"]]
+    assert page["items"][0]["group_staff_ids"] == [member["id"]]
+    _, card, _ = await api.call("GET", f"/api/v1/clients/{theirs['id']}/card", token=owner)
+    assert [(s["id"], s["via_group"]) for s in card["assigned_staff"]["data"]] == [(member["id"], True)]
+    status, body, _ = await api.call("PUT", group_staff, token=owner, json={"staff_ids": [outsider]})
+    assert (status, [e["field"] for e in body["errors"]]) == (422, ["staff_ids"])
+    status, group, _ = await api.call("PUT", group_staff, token=owner, json={"staff_ids": []})
+    assert (status, group["staff_ids"]) == (200, [])
+    _, page, _ = await api.call("GET", "/api/v1/clients", token=staff, params={"assigned_to": "me"})
+    assert [c["id"] for c in page["items"]] == [mine["id"]]
 
     async def recorded() -> bool:
         _, timeline, _ = await api.call("GET", f"/api/v1/clients/{mine['id']}/activity", token=owner)
@@ -260,7 +280,7 @@ async def test_the_card_composes_every_section_and_degrades_when_a_service_is_do
     assert status == 200
     assert card["information"]["data"]["first_name"] == "Carded"
     assert card["assigned_staff"]["data"] == [
-        {"id": tenant["owner"]["id"], "email": tenant["owner_email"], "role": "owner"}
+        {"id": tenant["owner"]["id"], "email": tenant["owner_email"], "role": "owner", "via_group": False}
     ]
     assert card["latest_note"]["data"]["body"] == "Latest"
     assert card["highlights"] == {"status": "ok", "data": {"next_appointment": None}}

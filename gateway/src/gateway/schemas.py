@@ -263,6 +263,7 @@ class ClientOut(Out):
     status_id: str | None
     status_label: str | None
     assigned_staff_ids: list[str] = Field(description="Staff users assigned to this client.")
+    group_staff_ids: list[str] = Field(description="Staff users assigned to the client through its groups.")
     tags: list[str]
     profile: ProfileOut
     emails: list[ContactPointOut] = Field(description="Every email, the primary (also `email`) first.")
@@ -423,7 +424,9 @@ class CardSection(Out):
 class ClientCardOut(Out):
     client_id: str
     information: CardSection = Field(description="The client record (ClientOut).")
-    assigned_staff: CardSection = Field(description="Assigned staff members: id, email, role.")
+    assigned_staff: CardSection = Field(
+        description="Assigned staff members: id, email, role, and via_group (assigned through a group only)."
+    )
     latest_note: CardSection = Field(description="The most recent note (NoteOut) or null.")
     timeline: CardSection = Field(description="The first page of the activity timeline (ActivityPage).")
     highlights: CardSection = Field(description="What is coming up: next_appointment (AppointmentOut) or null.")
@@ -441,6 +444,11 @@ class GroupOut(Out):
     id: str
     name: str
     member_count: int
+    staff_ids: list[str] = Field(description="Staff users assigned to the group: to each of its clients.")
+
+
+class GroupStaffBody(Body):
+    staff_ids: Annotated[list[str], Field(max_length=20)]
 
 
 class GroupList(Out):

@@ -97,8 +97,10 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
         card["information"] = card["assigned_staff"] = UNAVAILABLE
     else:
         card["information"] = ok(client_json(client))
-        staff = await request.app[IDENTITY].staff_members(account.tenant_id, list(client.assigned_staff_ids))
-        card["assigned_staff"] = ok(staff)
+        direct = list(client.assigned_staff_ids)
+        via_groups = [s for s in client.group_staff_ids if s not in direct]
+        staff = await request.app[IDENTITY].staff_members(account.tenant_id, direct + via_groups)
+        card["assigned_staff"] = ok([member | {"via_group": member["id"] in via_groups} for member in staff])
     card["latest_note"] = (
         UNAVAILABLE if isinstance(notes, BaseException) else ok(note_json(notes.notes[0]) if notes.notes else None)
     )

@@ -55,6 +55,7 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
         "status_id": client.status_id or None,
         "status_label": client.status_label or None,
         "assigned_staff_ids": list(client.assigned_staff_ids),
+        "group_staff_ids": list(client.group_staff_ids),
         "tags": list(client.tags),
         "profile": profile_json(client.profile),
         "emails": [{"value": p.value, "label": p.label or "other", "primary": p.primary} for p in client.emails],

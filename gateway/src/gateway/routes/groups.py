@@ -8,14 +8,15 @@ from aiohttp import web
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from gateway.api import path_id
-from gateway.dependencies import BACKENDS
+from gateway.dependencies import BACKENDS, IDENTITY
 from gateway.identity.model import Account
 from gateway.routes.registry import api
-from gateway.schemas import GroupBody, GroupList, GroupMembersBody, GroupOut
+from gateway.schemas import GroupBody, GroupList, GroupMembersBody, GroupOut, GroupStaffBody
+from platform_core.errors import InvalidArgument
 
 
 def group_json(group: client_pb.ClientGroup) -> dict[str, Any]:
-    return {"id": group.id, "name": group.name, "member_count": group.member_count}
+    return {"id": group.id, "name": group.name, "member_count": group.member_count, "staff_ids": list(group.staff_ids)}
 
 
 def group_id_of(request: web.Request) -> str:
@@ -96,5 +97,23 @@ async def add_members(request: web.Request, body: GroupMembersBody, account: Acc
 async def remove_members(request: web.Request, body: GroupMembersBody, account: Account) -> dict[str, Any]:
     group = await request.app[BACKENDS].clients.RemoveClientsFromGroup(
         client_pb.GroupMembersRequest(group_id=group_id_of(request), client_ids=body.client_ids)
+    )
+    return group_json(group)
+
+
+@api.route(
+    "PUT",
+    "/api/v1/client-groups/{group_id}/staff",
+    summary="Set the staff members assigned to a group (and so to each of its clients)",
+    tag="groups",
+    body=GroupStaffBody,
+    response=GroupOut,
+)
+async def set_group_staff(request: web.Request, body: GroupStaffBody, account: Account) -> dict[str, Any]:
+    unknown = await request.app[IDENTITY].unknown_staff(account.tenant_id, body.staff_ids)
+    if unknown:
+        raise InvalidArgument.single("staff_ids", f"not staff of this business: {', '.join(sorted(unknown))}")
+    group = await request.app[BACKENDS].clients.SetClientGroupStaff(
+        client_pb.SetClientGroupStaffRequest(group_id=group_id_of(request), staff_ids=body.staff_ids)
     )
     return group_json(group)

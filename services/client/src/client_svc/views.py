@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from client_svc.adapters.orm import (
     client_contact_points,
     client_group_members,
+    client_group_staff,
     client_note_revisions,
     client_notes,
     client_staff_assignments,
@@ -62,6 +63,11 @@ _COLUMNS: tuple[Any, ...] = (
         "ARRAY(SELECT a.staff_id FROM client_staff_assignments a "
         "WHERE a.tenant_id = clients.tenant_id AND a.client_id = clients.id ORDER BY a.assigned_at, a.staff_id)"
     ).label("assigned_staff_ids"),
+    literal_column(
+        "ARRAY(SELECT DISTINCT s.staff_id FROM client_group_members m JOIN client_group_staff s "
+        "ON s.tenant_id = m.tenant_id AND s.group_id = m.group_id "
+        "WHERE m.tenant_id = clients.tenant_id AND m.client_id = clients.id ORDER BY 1)"
+    ).label("group_staff_ids"),
     literal_column(
         "ARRAY(SELECT t.tag FROM client_tags t "
         "WHERE t.tenant_id = clients.tenant_id AND t.client_id = clients.id ORDER BY lower(t.tag))"
@@ -233,9 +239,21 @@ def filtered_clients(
             exists().where(m.c.tenant_id == tenant_id, m.c.group_id == group_id, m.c.client_id == clients.c.id)
         )
     if assigned_staff_id is not None:
-        a = client_staff_assignments
+        # Assigned directly, or through a group the staff member is assigned to.
+        a, m, s = client_staff_assignments, client_group_members, client_group_staff
         query = query.where(
-            exists().where(a.c.tenant_id == tenant_id, a.c.staff_id == assigned_staff_id, a.c.client_id == clients.c.id)
+            or_(
+                exists().where(
+                    a.c.tenant_id == tenant_id, a.c.staff_id == assigned_staff_id, a.c.client_id == clients.c.id
+                ),
+                exists().where(
+                    s.c.tenant_id == tenant_id,
+                    s.c.staff_id == assigned_staff_id,
+                    m.c.tenant_id == tenant_id,
+                    m.c.group_id == s.c.group_id,
+                    m.c.client_id == clients.c.id,
+                ),
+            )
         )
     if status_id is not None:
         query = query.where(clients.c.status_id == status_id)

@@ -365,6 +365,38 @@ async def test_groups_change_in_bulk_and_filter_the_list(stub: pb_grpc.ClientSer
         assert len((await stub.ListClients(pb.ListClientsRequest())).clients) == 4  # the clients stay
 
 
+async def test_staff_assigned_to_a_group_are_assigned_to_its_clients(stub: pb_grpc.ClientServiceStub) -> None:
+    first, second, third = (str(uuid.uuid4()) for _ in range(3))
+    with bind_call_context(staff(uuid.uuid4())):
+        member = (await stub.CreateClient(pb.CreateClientRequest(first_name="Member"))).id
+        direct = await stub.CreateClient(pb.CreateClientRequest(first_name="Direct"))
+        await stub.SetClientStaff(pb.SetClientStaffRequest(id=direct.id, staff_ids=[first]))
+        group = await stub.CreateClientGroup(pb.CreateClientGroupRequest(name="Regulars"))
+        await stub.AddClientsToGroup(pb.GroupMembersRequest(group_id=group.id, client_ids=[member]))
+        set_staff = await stub.SetClientGroupStaff(
+            pb.SetClientGroupStaffRequest(group_id=group.id, staff_ids=[second, first, second])
+        )
+        assert list(set_staff.staff_ids) == [second, first]  # in the order assigned, once each
+        again = await stub.SetClientGroupStaff(
+            pb.SetClientGroupStaffRequest(group_id=group.id, staff_ids=[third, first])
+        )
+        assert list(again.staff_ids) == [first, third]  # the one kept keeps its place
+        mine = await stub.ListClients(pb.ListClientsRequest(assigned_staff_id=first))
+        assert [c.first_name for c in mine.clients] == ["Direct", "Member"]
+        [through_group] = (await stub.ListClients(pb.ListClientsRequest(assigned_staff_id=third))).clients
+        assert (through_group.id, list(through_group.group_staff_ids)) == (member, sorted([first, third]))
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stub.SetClientGroupStaff(
+                pb.SetClientGroupStaffRequest(group_id=group.id, staff_ids=[str(uuid.uuid4()) for _ in range(21)])
+            )
+        assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await stub.SetClientGroupStaff(pb.SetClientGroupStaffRequest(group_id=str(uuid.uuid4()), staff_ids=[]))
+        assert exc.value.code() == grpc.StatusCode.NOT_FOUND
+        await stub.DeleteClientGroup(pb.DeleteClientGroupRequest(id=group.id))
+        assert not (await stub.ListClients(pb.ListClientsRequest(assigned_staff_id=third))).clients
+
+
 async def test_the_plan_limit_holds_on_create_and_restore_even_under_concurrency(
     stub: pb_grpc.ClientServiceStub,
 ) -> None:

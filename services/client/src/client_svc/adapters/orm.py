@@ -179,6 +179,15 @@ client_group_members = Table(
     Column("added_at", DateTime(timezone=True), nullable=False),
 )
 
+client_group_staff = Table(
+    "client_group_staff",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("group_id", UUID(as_uuid=True), primary_key=True),
+    Column("staff_id", UUID(as_uuid=True), primary_key=True),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+)
+
 client_notes = Table(
     "client_notes",
     metadata,

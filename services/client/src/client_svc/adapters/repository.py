@@ -215,15 +215,17 @@ class SqlAlchemyGroupRepository:
     async def all(self, tenant_id: uuid.UUID) -> list[ClientGroup]:
         rows = await self.session.execute(
             text(
-                "SELECT g.id, g.name, count(c.id) AS member_count FROM client_groups g "
+                "SELECT g.id, g.name, count(c.id) AS member_count, "
+                "ARRAY(SELECT s.staff_id FROM client_group_staff s WHERE s.tenant_id = g.tenant_id "
+                "AND s.group_id = g.id ORDER BY s.assigned_at, s.staff_id) AS staff_ids FROM client_groups g "
                 "LEFT JOIN client_group_members m ON m.tenant_id = g.tenant_id AND m.group_id = g.id "
                 # A merged-away client's memberships wait for an unmerge; they are not members now.
                 "LEFT JOIN clients c ON c.tenant_id = m.tenant_id AND c.id = m.client_id AND c.merged_into IS NULL "
-                "WHERE g.tenant_id = :t GROUP BY g.id, g.name ORDER BY lower(g.name)"
+                "WHERE g.tenant_id = :t GROUP BY g.tenant_id, g.id, g.name ORDER BY lower(g.name)"
             ),
             {"t": tenant_id},
         )
-        return [ClientGroup(r.id, r.name, r.member_count) for r in rows]
+        return [ClientGroup(r.id, r.name, r.member_count, tuple(r.staff_ids)) for r in rows]
 
     async def get(self, tenant_id: uuid.UUID, group_id: uuid.UUID) -> ClientGroup | None:
         return next((g for g in await self.all(tenant_id) if g.id == group_id), None)
@@ -276,6 +278,27 @@ class SqlAlchemyGroupRepository:
                 "SELECT :t, :g, unnest(CAST(:ids AS uuid[])), :now ON CONFLICT DO NOTHING"
             ),
             {"t": tenant_id, "g": group_id, "ids": client_ids, "now": now},
+        )
+
+    async def set_staff(
+        self, tenant_id: uuid.UUID, group_id: uuid.UUID, staff_ids: list[uuid.UUID], now: datetime
+    ) -> None:
+        """The group's staff become ``staff_ids``: the ones kept keep their assignment time."""
+        await self.session.execute(
+            text(
+                "DELETE FROM client_group_staff WHERE tenant_id = :t AND group_id = :g "
+                "AND NOT staff_id = ANY(CAST(:ids AS uuid[]))"
+            ),
+            {"t": tenant_id, "g": group_id, "ids": staff_ids},
+        )
+        await self.session.execute(
+            text(
+                "INSERT INTO client_group_staff (tenant_id, group_id, staff_id, assigned_at) "
+                # One microsecond apart: the order given is the order assigned.
+                "SELECT :t, :g, s.id, CAST(:now AS timestamptz) + make_interval(secs => s.n / 1e6) "
+                "FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS s(id, n) ON CONFLICT DO NOTHING"
+            ),
+            {"t": tenant_id, "g": group_id, "ids": staff_ids, "now": now},
         )
 
     async def remove_members(self, tenant_id: uuid.UUID, group_id: uuid.UUID, client_ids: list[uuid.UUID]) -> None:

@@ -9,6 +9,7 @@ from platform_core.errors import InvalidArgument
 
 MAX_GROUP_NAME = 80
 MAX_BULK = 1_000
+MAX_GROUP_STAFF = 20  # as per client
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,8 @@ class ClientGroup:
     id: uuid.UUID
     name: str
     member_count: int
+    # Staff assigned to the group, in the order they were assigned: assigned to each of its clients.
+    staff_ids: tuple[uuid.UUID, ...] = ()
 
 
 def clean_group_name(name: str) -> str:
@@ -40,3 +43,11 @@ def bulk_client_ids(raw_ids: list[str]) -> list[uuid.UUID]:
         except ValueError as exc:
             raise InvalidArgument.single("client_ids", f"{raw!r} is not a client id") from exc
     return list(ids)
+
+
+def group_staff(staff_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """The staff set of a group: distinct, at most ``MAX_GROUP_STAFF``."""
+    wanted = list(dict.fromkeys(staff_ids))
+    if len(wanted) > MAX_GROUP_STAFF:
+        raise InvalidArgument.single("staff_ids", f"at most {MAX_GROUP_STAFF} staff members per group")
+    return wanted

@@ -63,6 +63,8 @@ def client_message(
         status_id=str(row.status_id or ""),
         status_label=(row.status_label if status_label is None else status_label) or "",
         assigned_staff_ids=[str(s) for s in row.assigned_staff_ids or ()],
+        # A client just created is in no group yet.
+        group_staff_ids=[] if isinstance(row, Client) else [str(s) for s in row.group_staff_ids or ()],
         tags=list(row.tags or ()),
         profile=_profile_message(row),
         **_contact_messages(row),
@@ -198,7 +200,12 @@ def status_message(status: ClientStatus) -> pb.ClientStatus:
 
 
 def group_message(group: ClientGroup) -> pb.ClientGroup:
-    return pb.ClientGroup(id=str(group.id), name=group.name, member_count=group.member_count)
+    return pb.ClientGroup(
+        id=str(group.id),
+        name=group.name,
+        member_count=group.member_count,
+        staff_ids=[str(s) for s in group.staff_ids],
+    )
 
 
 def _optional(request: Any, field: str) -> str | None:
@@ -511,6 +518,17 @@ class ClientServicer(
             list(request.client_ids),
             self._uow_factory(),
             add=True,
+        )
+        return group_message(group)
+
+    async def SetClientGroupStaff(
+        self, request: pb.SetClientGroupStaffRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientGroup:
+        group = await handlers.set_group_staff(
+            _require_staff(),
+            _record_id(request.group_id, "group"),
+            [_reference_id(raw, "staff_ids", "staff") for raw in request.staff_ids],
+            self._uow_factory(),
         )
         return group_message(group)
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from client_svc.adapters.repository import Lock
 from client_svc.domain import commands
-from client_svc.domain.groups import ClientGroup, bulk_client_ids, clean_group_name
+from client_svc.domain.groups import ClientGroup, bulk_client_ids, clean_group_name, group_staff
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
 from client_svc.domain.statuses import ClientStatus
@@ -244,6 +244,17 @@ async def change_members(
             await uow.groups.add_members(tenant_id, group_id, client_ids, datetime.now(UTC))
         else:
             await uow.groups.remove_members(tenant_id, group_id, client_ids)
+        await uow.commit()
+        return await _group(uow, tenant_id, group_id)
+
+
+async def set_group_staff(
+    tenant_id: uuid.UUID, group_id: uuid.UUID, staff_ids: list[uuid.UUID], uow: ClientUnitOfWork
+) -> ClientGroup:
+    wanted = group_staff(staff_ids)
+    async with uow:
+        await _group(uow, tenant_id, group_id)
+        await uow.groups.set_staff(tenant_id, group_id, wanted, datetime.now(UTC))
         await uow.commit()
         return await _group(uow, tenant_id, group_id)
 

@@ -68,6 +68,7 @@ class Client(_message.Message):
     CUSTOM_FIELDS_FIELD_NUMBER: _builtins.int
     MERGED_FROM_FIELD_NUMBER: _builtins.int
     ERASED_AT_FIELD_NUMBER: _builtins.int
+    GROUP_STAFF_IDS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
@@ -118,6 +119,10 @@ class Client(_message.Message):
     def erased_at(self) -> _timestamp_pb2.Timestamp:
         """Set once the client's personal data was erased."""
 
+    @_builtins.property
+    def group_staff_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Staff assigned to the client through its groups (besides assigned_staff_ids), distinct."""
+
     def __init__(
         self,
         *,
@@ -142,10 +147,11 @@ class Client(_message.Message):
         custom_fields: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
         merged_from: _builtins.str = ...,
         erased_at: _timestamp_pb2.Timestamp | None = ...,
+        group_staff_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deleted_at", b"deleted_at", "erased_at", b"erased_at", "profile", b"profile", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_ids", b"assigned_staff_ids", "contact_persons", b"contact_persons", "created_at", b"created_at", "custom_fields", b"custom_fields", "deleted_at", b"deleted_at", "email", b"email", "emails", b"emails", "erased_at", b"erased_at", "first_name", b"first_name", "id", b"id", "last_name", b"last_name", "merged_from", b"merged_from", "online_booking_blocked", b"online_booking_blocked", "phone", b"phone", "phones", b"phones", "profile", b"profile", "status_id", b"status_id", "status_label", b"status_label", "tags", b"tags", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_ids", b"assigned_staff_ids", "contact_persons", b"contact_persons", "created_at", b"created_at", "custom_fields", b"custom_fields", "deleted_at", b"deleted_at", "email", b"email", "emails", b"emails", "erased_at", b"erased_at", "first_name", b"first_name", "group_staff_ids", b"group_staff_ids", "id", b"id", "last_name", b"last_name", "merged_from", b"merged_from", "online_booking_blocked", b"online_booking_blocked", "phone", b"phone", "phones", b"phones", "profile", b"profile", "status_id", b"status_id", "status_label", b"status_label", "tags", b"tags", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1046,19 +1052,25 @@ class ClientGroup(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     MEMBER_COUNT_FIELD_NUMBER: _builtins.int
+    STAFF_IDS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     member_count: _builtins.int
+    @_builtins.property
+    def staff_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Staff users assigned to the group, in the order they were assigned."""
+
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         name: _builtins.str = ...,
         member_count: _builtins.int = ...,
+        staff_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "member_count", b"member_count", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "member_count", b"member_count", "name", b"name", "staff_ids", b"staff_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1173,6 +1185,31 @@ class DeleteClientGroupResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteClientGroupResponse: _TypeAlias = DeleteClientGroupResponse  # noqa: Y015
+
+@_typing.final
+class SetClientGroupStaffRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GROUP_ID_FIELD_NUMBER: _builtins.int
+    STAFF_IDS_FIELD_NUMBER: _builtins.int
+    group_id: _builtins.str
+    @_builtins.property
+    def staff_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The whole set (empty: none); at most 20."""
+
+    def __init__(
+        self,
+        *,
+        group_id: _builtins.str = ...,
+        staff_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["group_id", b"group_id", "staff_ids", b"staff_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetClientGroupStaffRequest: _TypeAlias = SetClientGroupStaffRequest  # noqa: Y015
 
 @_typing.final
 class GroupMembersRequest(_message.Message):

@@ -147,6 +147,11 @@ class ClientServiceStub:
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
                 _registered_method=True)
+        self.SetClientGroupStaff = channel.unary_unary(
+                '/atrium.client.v1.ClientService/SetClientGroupStaff',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientGroupStaffRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+                _registered_method=True)
         self.AddClientNote = channel.unary_unary(
                 '/atrium.client.v1.ClientService/AddClientNote',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AddClientNoteRequest.SerializeToString,
@@ -442,6 +447,13 @@ class ClientServiceServicer:
 
     def RemoveClientsFromGroup(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetClientGroupStaff(self, request, context):
+        """Staff assigned to a group are assigned to each of its clients (the "my clients" filter finds them).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -760,6 +772,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
             'RemoveClientsFromGroup': grpc.unary_unary_rpc_method_handler(
                     servicer.RemoveClientsFromGroup,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.SerializeToString,
+            ),
+            'SetClientGroupStaff': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetClientGroupStaff,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientGroupStaffRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.SerializeToString,
             ),
             'AddClientNote': grpc.unary_unary_rpc_method_handler(
@@ -1508,6 +1525,33 @@ class ClientService:
             target,
             '/atrium.client.v1.ClientService/RemoveClientsFromGroup',
             atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetClientGroupStaff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientService/SetClientGroupStaff',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientGroupStaffRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
             options,
             channel_credentials,

@@ -69,6 +69,8 @@ class ClientServiceStub:
     """Deleting a group removes its memberships; the clients stay."""
     AddClientsToGroup: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.GroupMembersRequest, _client_service_pb2.ClientGroup]
     RemoveClientsFromGroup: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.GroupMembersRequest, _client_service_pb2.ClientGroup]
+    SetClientGroupStaff: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.SetClientGroupStaffRequest, _client_service_pb2.ClientGroup]
+    """Staff assigned to a group are assigned to each of its clients (the "my clients" filter finds them)."""
     AddClientNote: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.AddClientNoteRequest, _client_service_pb2.ClientNote]
     """Staff notes on a client: authored, timestamped, editable; every edit is kept."""
     EditClientNote: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.EditClientNoteRequest, _client_service_pb2.ClientNote]
@@ -168,6 +170,8 @@ class ClientServiceAsyncStub(ClientServiceStub):
     """Deleting a group removes its memberships; the clients stay."""
     AddClientsToGroup: _aio.UnaryUnaryMultiCallable[_client_service_pb2.GroupMembersRequest, _client_service_pb2.ClientGroup]  # type: ignore[assignment]
     RemoveClientsFromGroup: _aio.UnaryUnaryMultiCallable[_client_service_pb2.GroupMembersRequest, _client_service_pb2.ClientGroup]  # type: ignore[assignment]
+    SetClientGroupStaff: _aio.UnaryUnaryMultiCallable[_client_service_pb2.SetClientGroupStaffRequest, _client_service_pb2.ClientGroup]  # type: ignore[assignment]
+    """Staff assigned to a group are assigned to each of its clients (the "my clients" filter finds them)."""
     AddClientNote: _aio.UnaryUnaryMultiCallable[_client_service_pb2.AddClientNoteRequest, _client_service_pb2.ClientNote]  # type: ignore[assignment]
     """Staff notes on a client: authored, timestamped, editable; every edit is kept."""
     EditClientNote: _aio.UnaryUnaryMultiCallable[_client_service_pb2.EditClientNoteRequest, _client_service_pb2.ClientNote]  # type: ignore[assignment]
@@ -396,6 +400,14 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _client_service_pb2.GroupMembersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_client_service_pb2.ClientGroup, _abc.Awaitable[_client_service_pb2.ClientGroup]]: ...
+
+    @_abc_1.abstractmethod
+    def SetClientGroupStaff(
+        self,
+        request: _client_service_pb2.SetClientGroupStaffRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientGroup, _abc.Awaitable[_client_service_pb2.ClientGroup]]:
+        """Staff assigned to a group are assigned to each of its clients (the "my clients" filter finds them)."""
 
     @_abc_1.abstractmethod
     def AddClientNote(
