@@ -639,3 +639,20 @@ async def test_a_bad_custom_value_is_a_problem_of_its_column(stub: pb_grpc.Clien
         [grace] = (await stub.ListClients(pb.ListClientsRequest())).clients
     assert plain(grace.custom_fields) == {"shoe_size": 37, "sports": "Yoga"}
     assert await count(db, "SELECT count(*) FROM client_custom_values WHERE tenant_id = :t", tenant) == 2
+
+
+async def test_a_required_custom_field_is_required_of_every_new_client(stub: pb_grpc.ClientServiceStub) -> None:
+    with bind_call_context(owner(uuid.uuid4())):
+        await stub.CreateCustomField(
+            record_pb.CreateCustomFieldRequest(label="Loyalty code", type="text", required=True, forms=["staff"])
+        )
+        without = await upload(stub, csv_bytes([["Name"], ["Ada"]]))
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await dry_run(stub, without.id)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "custom:loyalty_code (Loyalty code)" in refused.value.details()
+        job = await upload(stub, csv_bytes([["Name", "Loyalty code"], ["Ada", "M-1"], ["Grace", ""]]))
+        checked = await dry_run(stub, job.id)
+        assert (checked.created_rows, checked.rejected_rows) == (1, 1)
+        [rejected] = await problems(stub, job.id)
+        assert [(p.column, p.message) for p in rejected.problems] == [("Loyalty code", "is required for a new client")]

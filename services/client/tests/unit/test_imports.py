@@ -504,3 +504,22 @@ def test_an_update_replaces_the_secondary_ones_and_keeps_the_primary_and_its_lab
         now=NOW,
     )
     assert client.events == []  # the same list again changes nothing
+
+
+MEMBER_NO = ExtraColumn("custom:member_no", "Member number", parse=str, format=str, required=True)
+
+
+def test_a_required_custom_field_must_be_mapped_and_filled_for_new_clients() -> None:
+    with pytest.raises(InvalidArgument) as exc:
+        check_mapping(["first_name"], ["First"], [MEMBER_NO])
+    assert "custom:member_no (Member number)" in exc.value.violations[0].message
+    # A file that only updates identified clients may leave it out; its rows that match nobody need it.
+    assert check_mapping(["id", "first_name"], ["Id", "First"], [MEMBER_NO], updating=True) == ["id", "first_name"]
+    cols = columns(("First", "first_name"), ("Member", "custom:member_no"), extra=(MEMBER_NO,))
+    assert create(cols, "Ada", "M-1").first_name == "Ada"
+    with pytest.raises(RowRejected) as rejected:
+        create(cols, "Ada", "")
+    assert [(p.column, p.message) for p in rejected.value.problems] == [("Member", "is required for a new client")]
+    # An update leaves an empty cell's value as it is: nothing is required of it.
+    client = create(cols, "Ada", "M-1")
+    apply_row(client, row(cols, "Ada Lovelace", ""), cols, previous_status=DEFAULT, default_region="US", now=NOW)

@@ -60,7 +60,14 @@ class CustomFieldColumns:
 
     async def columns(self, conn: asyncpg.Connection, tenant_id: uuid.UUID) -> Sequence[ExtraColumn]:
         return [
-            ExtraColumn(column_key(f), f.label, parse=_parser(f), format=_formatter(f), regional=True)
+            ExtraColumn(
+                column_key(f),
+                f.label,
+                parse=_parser(f),
+                format=_formatter(f),
+                regional=True,
+                required=f.required and f.collected_on("staff"),
+            )
             for f in await self._live(conn, tenant_id)
         ]
 

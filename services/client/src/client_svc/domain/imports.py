@@ -169,6 +169,8 @@ class ExtraColumn:
     parse: Callable[..., Any]
     format: Callable[[Any], str]
     regional: bool = False
+    # A new client must have a value (a required custom field of the staff form).
+    required: bool = False
 
     def read(self, cell: str, region: str | None) -> Any:
         return self.parse(cell, region) if self.regional else self.parse(cell)
@@ -237,6 +239,15 @@ def check_mapping(
     if "full_name" in first_column and {"first_name", "last_name"} & first_column.keys():
         violations.append(FieldViolation("mapping", "map full_name, or first_name and last_name, not both"))
     identified = updating and bool(set(MATCH_FIELDS) & first_column.keys())
+    for column in extra:
+        if column.required and column.key not in first_column and not identified:
+            violations.append(
+                FieldViolation(
+                    "mapping",
+                    f"missing required column: map a column to {column.key} ({column.label}), a field every new"
+                    " client must have",
+                )
+            )
     if not set(NAME_FIELDS) & first_column.keys() and not identified:
         violations.append(
             FieldViolation(
@@ -611,6 +622,9 @@ def new_client(
     )
     if row.status is not None and row.status.archived:
         row.problems.append(RowProblem(columns.header_of("status"), f"the status {row.status.label!r} is archived"))
+    for column in columns.extra:
+        if column.required and row.extra.get(column.key) is None:
+            row.problems.append(RowProblem(columns.header_of(column.key), "is required for a new client"))
     try:
         client = client_type.register(cmd, client_id=client_id, now=now, status=row.status or default_status)
         if row.tags:
