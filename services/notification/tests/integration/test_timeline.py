@@ -34,11 +34,13 @@ def client_created(tenant: uuid.UUID, client_id: str) -> EventEnvelope:
     )
 
 
-async def publish(settings: NotificationSettings, envelope: EventEnvelope, *, msg_id: str = "") -> EventEnvelope:
+async def publish(
+    settings: NotificationSettings, envelope: EventEnvelope, *, msg_id: str = "", producer: str = "client"
+) -> EventEnvelope:
     nc = await nats.connect(settings.nats_url)
     try:
         js = nc.jetstream()
-        await ensure_stream(js, settings.nats_prefix, "client")  # as the producing service does
+        await ensure_stream(js, settings.nats_prefix, producer)  # as the producing service does
         await js.publish(
             subject_for(settings.nats_prefix, envelope.event_type),
             envelope.SerializeToString(),
@@ -130,3 +132,53 @@ async def test_an_operator_lists_and_replays_parked_messages_from_the_command_li
     parked_id = out.split("\t", 1)[0]
     code, replay = await cli("replay", parked_id)
     assert code == 1 and replay.startswith(f"{parked_id}\tfailed")  # still undecodable: it stays parked
+
+
+async def test_an_issued_invoice_and_its_payment_appear_on_the_client_timeline(
+    notification_channel: grpc.aio.Channel, notification_settings: NotificationSettings
+) -> None:
+    from atrium.membership_billing.v1 import events_pb2 as billing_events
+
+    stub = pb_grpc.NotificationServiceStub(notification_channel)
+    tenant, client_id, invoice_id = uuid.uuid4(), str(uuid.uuid4()), str(uuid.uuid4())
+    issued = build_envelope(
+        billing_events.InvoiceIssued(
+            invoice_id=invoice_id,
+            client_id=client_id,
+            number=17,
+            kind="standard",
+            currency="KWD",
+            total_minor=12_500,
+            issue_date="2026-03-01",
+            due_date="2026-03-15",
+        ),
+        tenant_id=tenant,
+        aggregate_type="invoice",
+        aggregate_id=invoice_id,
+        producer="membership_billing",
+    )
+    paid = build_envelope(
+        billing_events.PaymentRecorded(
+            payment_id=str(uuid.uuid4()),
+            client_id=client_id,
+            currency="KWD",
+            amount_minor=2_000,
+            method="bank_transfer",
+        ),
+        tenant_id=tenant,
+        aggregate_type="payment",
+        aggregate_id=invoice_id,
+        producer="membership_billing",
+    )
+    for envelope in (issued, paid):
+        await publish(notification_settings, envelope, producer="membership_billing")
+    with bind_call_context(staff(tenant)):
+        request = pb.ListClientActivityRequest(client_id=client_id)
+        await wait_until(lambda: _has(stub, request, paid.event_id), timeout=10)
+        await wait_until(lambda: _has(stub, request, issued.event_id), timeout=10)
+        reply = await stub.ListClientActivity(request)
+    summaries = {e.kind: e.summary for e in reply.entries}
+    assert summaries == {
+        "billing.invoice_issued": "Invoice #17 issued: 12.500 KWD, due 2026-03-15",
+        "billing.payment_recorded": "Payment of 2.000 KWD received (bank transfer)",
+    }

@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
+from atrium.membership_billing.v1 import events_pb2 as billing_events
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.domain.emails import SendPortalInvitation
@@ -21,11 +22,16 @@ from notification_svc.domain.model import (
     booking_blocked_summary,
     client_created_summary,
     client_updated_summary,
+    invoice_issued_summary,
+    invoice_voided_summary,
+    payment_recorded_summary,
+    payment_refunded_summary,
     status_changed_summary,
 )
 from notification_svc.service_layer import handlers
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
+from platform_core.money import format_minor
 
 UowFactory = Callable[[AsyncSession], NotificationUnitOfWork]
 
@@ -58,8 +64,37 @@ CLIENT_TIMELINE: dict[type[Message], tuple[str, Callable[[Any], str]]] = {
     ),
 }
 
+# Billing events on the timeline, the same way (amounts shown in their currency's minor unit).
+BILLING_TIMELINE: dict[type[Message], tuple[str, Callable[[Any], str]]] = {
+    billing_events.InvoiceIssued: (
+        "billing.invoice_issued",
+        lambda p: invoice_issued_summary(p.number, p.kind, format_minor(p.total_minor, p.currency), p.due_date),
+    ),
+    billing_events.InvoiceVoided: ("billing.invoice_voided", lambda p: invoice_voided_summary(p.number, p.reason)),
+    billing_events.PaymentRecorded: (
+        "billing.payment_recorded",
+        lambda p: payment_recorded_summary(format_minor(p.amount_minor, p.currency), p.method),
+    ),
+    billing_events.PaymentRefunded: (
+        "billing.payment_refunded",
+        lambda p: payment_refunded_summary(format_minor(p.amount_minor, p.currency), p.reason),
+    ),
+}
+
 
 def client_subscriptions(uow_within: UowFactory) -> list[Subscription]:
+    return timeline_subscriptions(uow_within, CLIENT_TIMELINE)
+
+
+def billing_subscriptions(uow_within: UowFactory) -> list[Subscription]:
+    return timeline_subscriptions(uow_within, BILLING_TIMELINE)
+
+
+def timeline_subscriptions(
+    uow_within: UowFactory, timeline: dict[type[Message], tuple[str, Callable[[Any], str]]]
+) -> list[Subscription]:
+    """One timeline entry per event of ``timeline``'s types (each names its client)."""
+
     def timeline_entry(kind: str, summary: Callable[[Any], str]) -> Callable[[AsyncSession, ReceivedEvent], Any]:
         async def record(session: AsyncSession, event: ReceivedEvent) -> None:
             await handlers.record_activity(
@@ -78,8 +113,7 @@ def client_subscriptions(uow_within: UowFactory) -> list[Subscription]:
         return record
 
     return [
-        Subscription(payload_type, timeline_entry(kind, summary))
-        for payload_type, (kind, summary) in CLIENT_TIMELINE.items()
+        Subscription(payload_type, timeline_entry(kind, summary)) for payload_type, (kind, summary) in timeline.items()
     ]
 
 
