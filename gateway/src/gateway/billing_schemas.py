@@ -16,7 +16,8 @@ from gateway.schemas import Body, MoneyIn, Out
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
-Quantity = int | Annotated[str, StringConstraints(pattern=r"^\d{1,7}(\.\d{1,4})?$")]
+# Checked by the billing service (above 0, at most 4 decimal places), whose error names lines[i].quantity.
+Quantity = int | Annotated[str, StringConstraints(min_length=1, max_length=20)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
