@@ -102,6 +102,8 @@ async def test_staff_invoice_and_partial_payment_show_as_pending_payment_on_the_
         "GET", "/api/v1/invoices", token=token, params={"client_id": client["id"], "status": "partially_paid"}
     )
     assert (status, [i["id"] for i in listed["items"]]) == (200, [draft["id"]])
+    status, body, _ = await api.call("GET", "/api/v1/invoices", token=token, params={"status": "open"})
+    assert (status, body["errors"][0]["field"]) == (422, "status")
 
     async def on_timeline() -> bool:
         _, card, _ = await api.call("GET", f"/api/v1/clients/{client['id']}/card", token=token)

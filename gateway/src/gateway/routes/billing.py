@@ -34,6 +34,7 @@ from platform_core.errors import InvalidArgument
 from platform_core.grpc.values import timestamp
 
 TAG = "billing"
+INVOICE_STATUSES = ("draft", "issued", "partially_paid", "paid", "void")
 
 
 def invoice_json(i: pb.Invoice) -> dict[str, Any]:
@@ -172,10 +173,13 @@ async def create_invoice(request: web.Request, body: InvoiceIn, account: Account
     response=InvoiceList,
 )
 async def list_invoices(request: web.Request, query: InvoiceQuery, account: Account) -> dict[str, Any]:
+    statuses = [s.strip() for s in query.status.split(",") if s.strip()]
+    if unknown := [s for s in statuses if s not in INVOICE_STATUSES]:
+        raise InvalidArgument.single("status", f"unknown status {unknown[0]!r}; one of {', '.join(INVOICE_STATUSES)}")
     reply = await request.app[BACKENDS].billing.ListInvoices(
         pb.ListInvoicesRequest(
             client_id=query.client_id or "",
-            statuses=[s.strip() for s in query.status.split(",") if s.strip()],
+            statuses=statuses,
             overdue_only=query.overdue,
             page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
         )

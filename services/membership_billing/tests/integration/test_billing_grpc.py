@@ -277,6 +277,40 @@ async def test_merges_repoint_invoices_and_payments_and_an_unmerge_returns_them(
         assert await invoices_of(survivor) == {kept.id} and await payments_of(duplicate) == {paid.id}
 
 
+async def test_an_erasure_keeps_invoices_and_payments_but_drops_their_notes(
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+) -> None:
+    business = Business(uuid.uuid4())
+    with bind_call_context(business.staff()):
+        client_id = await new_client(clients, "Erin")
+        draft = await billing.CreateInvoice(
+            pb.CreateInvoiceRequest(
+                client_id=client_id, currency="EUR", lines=[line("Session", "1", 900)], notes="allergic to latex"
+            )
+        )
+        issued = await billing.IssueInvoice(pb.IssueInvoiceRequest(invoice_id=draft.id))
+        paid = await billing.RecordPayment(
+            pb.RecordPaymentRequest(
+                client_id=client_id,
+                amount=types_pb2.Money(amount_minor=900, currency="EUR"),
+                method="cash",
+                notes="paid by her husband",
+            )
+        )
+        await clients.EraseClient(client_pb.EraseClientRequest(id=client_id, confirm=True))
+
+        async def notes_gone() -> bool:
+            invoice = await billing.GetInvoice(pb.GetInvoiceRequest(invoice_id=draft.id))
+            return invoice.notes == ""
+
+        await wait_until(notes_gone)
+        kept = await billing.GetInvoice(pb.GetInvoiceRequest(invoice_id=draft.id))
+        (payment,) = (await billing.ListPayments(pb.ListPaymentsRequest(client_id=client_id))).payments
+    # The financial record stays as issued, bill-to name included; the free text is gone.
+    assert (kept.status, kept.total_minor, kept.bill_to_name) == ("paid", 900, issued.bill_to_name)
+    assert (payment.id, payment.amount_minor, payment.notes) == (paid.id, 900, "")
+
+
 async def test_billing_events_are_published_with_their_envelope(
     billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub, billing_settings: BillingSettings
 ) -> None:
