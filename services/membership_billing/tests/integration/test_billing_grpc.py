@@ -223,6 +223,37 @@ async def test_payments_allocate_oldest_first_keep_credit_are_idempotent_and_ref
         assert staff_only.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+async def test_concurrent_payments_never_overpay_and_a_raced_request_id_records_once(
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+) -> None:
+    business = Business(uuid.uuid4())
+    with bind_call_context(business.staff()):
+        client_id = await new_client(clients, "Race")
+        invoice = await issued_invoice(billing, client_id, 2000)
+
+        def pay(request_id: str = "", **target: str) -> pb.RecordPaymentRequest:
+            return pb.RecordPaymentRequest(
+                client_id=client_id,
+                amount=types_pb2.Money(amount_minor=1000, currency="EUR"),
+                method="cash",
+                request_id=request_id,
+                **target,
+            )
+
+        targeted = await asyncio.gather(
+            *(billing.RecordPayment(pay(invoice_id=invoice.id)) for _ in range(3)), return_exceptions=True
+        )
+        refused = [r for r in targeted if isinstance(r, grpc.aio.AioRpcError)]
+        assert len(refused) == 1 and from_rpc_error(refused[0]).reason == "INVOICE_NOT_OPEN"
+        paid = await billing.GetInvoice(pb.GetInvoiceRequest(invoice_id=invoice.id))
+        assert (paid.status, paid.paid_minor) == ("paid", 2000)
+
+        raced = await asyncio.gather(*(billing.RecordPayment(pay("same-key")) for _ in range(4)))
+        assert len({p.id for p in raced}) == 1
+        listed = await billing.ListPayments(pb.ListPaymentsRequest(client_id=client_id))
+        assert len(listed.payments) == 3  # two to the invoice, one (credit) for the raced key
+
+
 async def test_opening_balances_from_client_created_become_receivable_or_credit(
     billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
 ) -> None:
