@@ -51,8 +51,9 @@ GRPC_PORTS = {
 GATEWAY_PORT = 8080
 # The units each gRPC service accepts calls from; its NetworkPolicy must allow exactly these.
 CALLERS = {
-    "client": {"gateway", "scheduling"},
+    "client": {"gateway", "scheduling", "membership_billing"},
     "scheduling": {"gateway"},
+    "membership_billing": {"gateway"},
     "notification": {"gateway"},
 }
 SERVER_COMPONENT = "server"

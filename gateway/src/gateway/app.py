@@ -17,6 +17,7 @@ from gateway.problems import problem_middleware
 from gateway.routes import (  # noqa: F401 - importing a route module registers its routes
     attachments,
     auth,
+    billing,
     calendar_feeds,
     card,
     client_erasure,
@@ -30,6 +31,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     operations,
     portal,
     portal_access,
+    portal_billing,
     portal_scheduling,
     privacy,
     reports,

@@ -421,6 +421,14 @@ class CardSection(Out):
     data: Any = None
 
 
+class CardHighlights(Out):
+    next_appointment: CardSection = Field(description="The next upcoming appointment (AppointmentOut) or null.")
+    pending_payment: CardSection = Field(
+        description="Per currency with something to pay: outstanding, overdue, open invoice count, oldest due invoice"
+        " (CurrencyBalanceOut); an empty list when nothing is pending."
+    )
+
+
 class ClientCardOut(Out):
     client_id: str
     information: CardSection = Field(description="The client record (ClientOut).")
@@ -429,7 +437,7 @@ class ClientCardOut(Out):
     )
     latest_note: CardSection = Field(description="The most recent note (NoteOut) or null.")
     timeline: CardSection = Field(description="The first page of the activity timeline (ActivityPage).")
-    highlights: CardSection = Field(description="What is coming up: next_appointment (AppointmentOut) or null.")
+    highlights: CardHighlights = Field(description="Each highlight with its own status ok or unavailable.")
 
 
 class GroupBody(Body):

@@ -15,10 +15,12 @@ from aiohttp import web
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.common.v1 import types_pb2
+from atrium.membership_billing.v1 import billing_pb2 as billing_pb
 from atrium.notification.v1 import notification_service_pb2 as notification_pb
 from atrium.scheduling.v1 import appointments_pb2 as scheduling_pb
 from gateway.dependencies import BACKENDS, IDENTITY
 from gateway.identity.model import Account
+from gateway.routes.billing import currency_balance_json
 from gateway.routes.clients import activity_json, client_id_of, client_json
 from gateway.routes.notes import note_json
 from gateway.routes.registry import api
@@ -55,7 +57,7 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
     client_id = client_id_of(request)
     backends = request.app[BACKENDS]
     deadline = SECTION_DEADLINE_SECONDS
-    client, notes, activity, upcoming = await asyncio.gather(
+    client, notes, activity, upcoming, balance = await asyncio.gather(
         _section(backends.clients.GetClient(client_pb.GetClientRequest(id=client_id), timeout=deadline)),
         _section(
             backends.clients.ListClientNotes(
@@ -79,18 +81,28 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
                 timeout=deadline,
             )
         ),
+        _section(
+            backends.billing.GetClientBalance(billing_pb.GetClientBalanceRequest(client_id=client_id), timeout=deadline)
+        ),
     )
     if isinstance(client, grpc.aio.AioRpcError) and client.code() == grpc.StatusCode.NOT_FOUND:
         raise client  # the problem middleware answers 404
     if not isinstance(client, BaseException) and client.merged_from:
-        # Merged into another client: the card is the survivor's, its timeline included.
-        activity = await _section(
-            backends.notifications.ListClientActivity(
-                notification_pb.ListClientActivityRequest(
-                    client_id=client.id, page=types_pb2.PageRequest(page_size=TIMELINE_PAGE)
-                ),
-                timeout=deadline,
-            )
+        # Merged into another client: the card is the survivor's, its timeline and balance included.
+        activity, balance = await asyncio.gather(
+            _section(
+                backends.notifications.ListClientActivity(
+                    notification_pb.ListClientActivityRequest(
+                        client_id=client.id, page=types_pb2.PageRequest(page_size=TIMELINE_PAGE)
+                    ),
+                    timeout=deadline,
+                )
+            ),
+            _section(
+                backends.billing.GetClientBalance(
+                    billing_pb.GetClientBalanceRequest(client_id=client.id), timeout=deadline
+                )
+            ),
         )
     card: dict[str, Any] = {"client_id": client_id}
     if isinstance(client, BaseException):
@@ -105,9 +117,13 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
         UNAVAILABLE if isinstance(notes, BaseException) else ok(note_json(notes.notes[0]) if notes.notes else None)
     )
     card["timeline"] = UNAVAILABLE if isinstance(activity, BaseException) else ok(activity_json(activity))
-    card["highlights"] = (
-        UNAVAILABLE
+    # Each highlight stands alone: one service being down marks only its own highlight unavailable.
+    card["highlights"] = {
+        "next_appointment": UNAVAILABLE
         if isinstance(upcoming, BaseException)
-        else ok({"next_appointment": appointment_json(upcoming.appointments[0]) if upcoming.appointments else None})
-    )
+        else ok(appointment_json(upcoming.appointments[0]) if upcoming.appointments else None),
+        "pending_payment": UNAVAILABLE
+        if isinstance(balance, BaseException)
+        else ok([currency_balance_json(b) for b in balance.currencies if b.outstanding_minor > 0]),
+    }
     return card

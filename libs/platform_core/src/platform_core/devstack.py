@@ -28,6 +28,7 @@ class Unit:
 UNITS = (
     Unit("client", "client_svc"),
     Unit("scheduling", "scheduling_svc"),
+    Unit("membership_billing", "membership_billing_svc"),
     Unit("notification", "notification_svc"),
     Unit("gateway", "gateway", grpc=False),
 )

@@ -10,6 +10,7 @@ from notification_svc.adapters.email_sender import AbstractEmailSender, LogEmail
 from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.config import NotificationSettings
 from notification_svc.entrypoints.consumers import (
+    BILLING_TIMELINE,
     CLIENT_TIMELINE,
     SCHEDULING_TIMELINE,
     email_subscriptions,
@@ -64,6 +65,15 @@ def build(runtime: Runtime) -> ServiceParts:
         subscriptions=timeline_subscriptions(uow_within, SCHEDULING_TIMELINE),
         max_deliver=settings.consumer_max_deliver,
     )
+    # One durable consumer per producing stream: billing's events join the same timeline.
+    billing = EventConsumer(
+        name=UNIT,
+        js=runtime.js,
+        prefix=settings.nats_prefix,
+        sessions=runtime.sessions,
+        subscriptions=timeline_subscriptions(uow_within, BILLING_TIMELINE),
+        max_deliver=settings.consumer_max_deliver,
+    )
     mailer = EventConsumer(
         name=f"{UNIT}-email",
         js=runtime.js,
@@ -76,6 +86,6 @@ def build(runtime: Runtime) -> ServiceParts:
     servicer = NotificationServicer(engine=runtime.read_engine)
     return ServiceParts(
         servicers=[(notification_service_pb2_grpc.add_NotificationServiceServicer_to_server, servicer, SERVICE_NAME)],
-        consumers=[consumer, appointments, mailer],
+        consumers=[consumer, appointments, billing, mailer],
         publishes_events=False,
     )

@@ -13,6 +13,7 @@ import pytest
 from atrium.client.v1 import events_pb2
 from atrium.common.v1 import types_pb2
 from atrium.common.v1.events_pb2 import EventEnvelope
+from atrium.membership_billing.v1 import events_pb2 as billing_events
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
@@ -177,3 +178,51 @@ async def test_a_clients_appointments_reach_its_timeline_in_the_appointments_zon
 async def _at_least(stub: pb_grpc.NotificationServiceStub, request: pb.ListClientActivityRequest, count: int):  # type: ignore[no-untyped-def]
     reply = await stub.ListClientActivity(request)
     return reply if len(reply.entries) >= count else None
+
+
+async def test_an_issued_invoice_and_its_payment_appear_on_the_client_timeline(
+    notification_channel: grpc.aio.Channel, notification_settings: NotificationSettings
+) -> None:
+    stub = pb_grpc.NotificationServiceStub(notification_channel)
+    tenant, client_id, invoice_id = uuid.uuid4(), str(uuid.uuid4()), str(uuid.uuid4())
+    issued = build_envelope(
+        billing_events.InvoiceIssued(
+            invoice_id=invoice_id,
+            client_id=client_id,
+            number=17,
+            kind="standard",
+            currency="KWD",
+            total_minor=12_500,
+            issue_date="2026-03-01",
+            due_date="2026-03-15",
+        ),
+        tenant_id=tenant,
+        aggregate_type="invoice",
+        aggregate_id=invoice_id,
+        producer="membership_billing",
+    )
+    paid = build_envelope(
+        billing_events.PaymentRecorded(
+            payment_id=str(uuid.uuid4()),
+            client_id=client_id,
+            currency="KWD",
+            amount_minor=2_000,
+            method="bank_transfer",
+        ),
+        tenant_id=tenant,
+        aggregate_type="payment",
+        aggregate_id=invoice_id,
+        producer="membership_billing",
+    )
+    for envelope in (issued, paid):
+        await publish(notification_settings, envelope)
+    with bind_call_context(staff(tenant)):
+        request = pb.ListClientActivityRequest(client_id=client_id)
+        await wait_until(lambda: _has(stub, request, paid.event_id), timeout=10)
+        await wait_until(lambda: _has(stub, request, issued.event_id), timeout=10)
+        reply = await stub.ListClientActivity(request)
+    summaries = {e.kind: e.summary for e in reply.entries}
+    assert summaries == {
+        "billing.invoice_issued": "Invoice #17 issued: 12.500 KWD, due 2026-03-15",
+        "billing.payment_recorded": "Payment of 2.000 KWD received (bank transfer)",
+    }

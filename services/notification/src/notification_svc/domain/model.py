@@ -88,6 +88,10 @@ ANONYMOUS_SUMMARIES = {
     "client.portal_invited": "Invited to the portal",
     "client.portal_access_granted": "Portal access switched on",
     "client.portal_access_revoked": "Portal access switched off",
+    "billing.invoice_issued": "Invoice issued",
+    "billing.invoice_voided": "Invoice voided",
+    "billing.payment_recorded": "Payment recorded",
+    "billing.payment_refunded": "Payment refunded",
     # An appointment's summary may hold a cancellation reason the client gave: erased like the rest.
     **APPOINTMENT_KINDS,
 }
@@ -130,6 +134,26 @@ def booking_blocked_summary(reason: str) -> str:
 
 def status_changed_summary(from_label: str, to_label: str) -> str:
     return f"Status changed from {from_label} to {to_label}" if from_label else f"Status set to {to_label}"
+
+
+def invoice_issued_summary(number: int, kind: str, amount: str, due_date: str) -> str:
+    if kind == "opening_balance":
+        return f"Opening balance of {amount} owed"
+    return f"Invoice #{number} issued: {amount}, due {due_date}"
+
+
+def invoice_voided_summary(number: int, reason: str) -> str:
+    return f"Invoice #{number} voided: {reason.strip()}" if reason.strip() else f"Invoice #{number} voided"
+
+
+def payment_recorded_summary(amount: str, method: str) -> str:
+    if method == "opening_balance":
+        return f"Opening credit of {amount}"
+    return f"Payment of {amount} received ({method.replace('_', ' ')})"
+
+
+def payment_refunded_summary(amount: str, reason: str) -> str:
+    return f"Payment of {amount} refunded: {reason.strip()}" if reason.strip() else f"Payment of {amount} refunded"
 
 
 def attachment_summary(what: str, filename: str, *, shared: bool = False) -> str:

@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
+from atrium.membership_billing.v1 import events_pb2 as billing_events
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
@@ -23,11 +24,16 @@ from notification_svc.domain.model import (
     booking_blocked_summary,
     client_created_summary,
     client_updated_summary,
+    invoice_issued_summary,
+    invoice_voided_summary,
+    payment_recorded_summary,
+    payment_refunded_summary,
     status_changed_summary,
 )
 from notification_svc.service_layer import handlers
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
+from platform_core.money import format_minor
 
 UowFactory = Callable[[AsyncSession], NotificationUnitOfWork]
 
@@ -60,6 +66,23 @@ CLIENT_TIMELINE: Timeline = {
     client_events.ClientAttachmentDeleted: (
         "client.attachment_deleted",
         lambda p: attachment_summary("deleted", p.filename),
+    ),
+}
+
+# Billing events on the timeline, the same way (amounts shown in their currency's minor unit).
+BILLING_TIMELINE: Timeline = {
+    billing_events.InvoiceIssued: (
+        "billing.invoice_issued",
+        lambda p: invoice_issued_summary(p.number, p.kind, format_minor(p.total_minor, p.currency), p.due_date),
+    ),
+    billing_events.InvoiceVoided: ("billing.invoice_voided", lambda p: invoice_voided_summary(p.number, p.reason)),
+    billing_events.PaymentRecorded: (
+        "billing.payment_recorded",
+        lambda p: payment_recorded_summary(format_minor(p.amount_minor, p.currency), p.method),
+    ),
+    billing_events.PaymentRefunded: (
+        "billing.payment_refunded",
+        lambda p: payment_refunded_summary(format_minor(p.amount_minor, p.currency), p.reason),
     ),
 }
 

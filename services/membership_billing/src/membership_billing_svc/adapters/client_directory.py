@@ -1,0 +1,46 @@
+"""What billing asks the client service about a client: that it exists in the tenant, and the name to bill."""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from dataclasses import dataclass
+
+import grpc
+
+from atrium.client.v1 import client_service_pb2 as client_pb
+from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from platform_core.errors import Unavailable
+
+
+@dataclass(frozen=True)
+class BillTo:
+    client_id: uuid.UUID
+    name: str
+
+
+class AbstractClientDirectory(abc.ABC):
+    @abc.abstractmethod
+    async def bill_to(self, client_id: uuid.UUID) -> BillTo | None:
+        """The client in the caller's tenant (the survivor when it was merged), or None when there is none."""
+
+
+def bill_to_name(client: client_pb.Client) -> str:
+    person = " ".join(part for part in (client.first_name, client.last_name) if part)
+    if client.profile.kind == "business" and client.profile.company_name:
+        return f"{client.profile.company_name} ({person})" if person else client.profile.company_name
+    return person
+
+
+class GrpcClientDirectory(AbstractClientDirectory):
+    def __init__(self, stub: ClientServiceStub) -> None:
+        self._stub = stub
+
+    async def bill_to(self, client_id: uuid.UUID) -> BillTo | None:
+        try:
+            client = await self._stub.GetClient(client_pb.GetClientRequest(id=str(client_id)))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise Unavailable(f"the client service could not be asked about the client ({exc.code().name})") from exc
+        return BillTo(uuid.UUID(client.id), bill_to_name(client))

@@ -1,0 +1,103 @@
+"""Domain events -> integration events (contracts in proto/atrium/membership_billing/v1/events.proto)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atrium.common.v1.events_pb2 import EventEnvelope
+from atrium.membership_billing.v1 import events_pb2
+from membership_billing_svc.domain import events
+from platform_core.grpc.values import timestamp
+from platform_core.messaging.envelope import build_envelope
+
+PRODUCER = "membership_billing"
+
+
+def _allocations(facts: tuple[events.AllocationFact, ...]) -> list[events_pb2.PaymentAllocation]:
+    return [events_pb2.PaymentAllocation(invoice_id=str(f.invoice_id), amount_minor=f.amount_minor) for f in facts]
+
+
+def _payload(event: Any) -> tuple[Any, str, Any]:
+    """(message, aggregate type, aggregate id)"""
+    match event:
+        case events.InvoiceIssued():
+            return (
+                events_pb2.InvoiceIssued(
+                    invoice_id=str(event.invoice_id),
+                    client_id=str(event.client_id),
+                    number=event.number or 0,
+                    kind=event.kind,
+                    currency=event.currency,
+                    total_minor=event.total_minor,
+                    issue_date=event.issue_date.isoformat(),
+                    due_date=event.due_date.isoformat(),
+                ),
+                "invoice",
+                event.invoice_id,
+            )
+        case events.InvoiceVoided():
+            return (
+                events_pb2.InvoiceVoided(
+                    invoice_id=str(event.invoice_id),
+                    client_id=str(event.client_id),
+                    number=event.number or 0,
+                    reason=event.reason,
+                    currency=event.currency,
+                    total_minor=event.total_minor,
+                ),
+                "invoice",
+                event.invoice_id,
+            )
+        case events.InvoicePaid():
+            return (
+                events_pb2.InvoicePaid(
+                    invoice_id=str(event.invoice_id),
+                    client_id=str(event.client_id),
+                    number=event.number or 0,
+                    currency=event.currency,
+                    total_minor=event.total_minor,
+                ),
+                "invoice",
+                event.invoice_id,
+            )
+        case events.PaymentRecorded():
+            return (
+                events_pb2.PaymentRecorded(
+                    payment_id=str(event.payment_id),
+                    client_id=str(event.client_id),
+                    currency=event.currency,
+                    amount_minor=event.amount_minor,
+                    method=event.method,
+                    received_at=timestamp(event.received_at),
+                    allocations=_allocations(event.allocations),
+                    unallocated_minor=event.unallocated_minor,
+                ),
+                "payment",
+                event.payment_id,
+            )
+        case events.PaymentRefunded():
+            return (
+                events_pb2.PaymentRefunded(
+                    payment_id=str(event.payment_id),
+                    client_id=str(event.client_id),
+                    currency=event.currency,
+                    amount_minor=event.amount_minor,
+                    reason=event.reason,
+                    reversed=_allocations(event.reversed),
+                ),
+                "payment",
+                event.payment_id,
+            )
+    raise TypeError(f"no integration event for {type(event).__name__}")
+
+
+def to_envelope(event: Any) -> EventEnvelope:
+    message, aggregate_type, aggregate_id = _payload(event)
+    return build_envelope(
+        message,
+        tenant_id=event.tenant_id,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        producer=PRODUCER,
+        occurred_at=event.occurred_at,
+    )

@@ -1,0 +1,86 @@
+"""The billing tables as SQLAlchemy Core objects (the DDL is the Alembic migration's)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text
+from sqlalchemy.dialects.postgresql import UUID
+
+metadata = MetaData()
+
+invoice_counters = Table(
+    "invoice_counters",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("last_number", BigInteger, nullable=False),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("number", BigInteger),
+    Column("currency", Text, nullable=False),
+    Column("subtotal_minor", BigInteger, nullable=False),
+    Column("tax_minor", BigInteger, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("paid_minor", BigInteger, nullable=False),
+    Column("payment_terms_days", Integer, nullable=False),
+    Column("issue_date", Date),
+    Column("due_date", Date),
+    Column("bill_to_name", Text, nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("void_reason", Text, nullable=False),
+    Column("source_event_id", UUID(as_uuid=True)),
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("invoice_id", UUID(as_uuid=True), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("quantity", Numeric(11, 4), nullable=False),
+    Column("unit_price_minor", BigInteger, nullable=False),
+    Column("tax_rate_bp", Integer, nullable=False),
+    Column("appointment_id", UUID(as_uuid=True)),
+    Column("net_minor", BigInteger, nullable=False),
+    Column("tax_minor", BigInteger, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("refund_reason", Text, nullable=False),
+    Column("refunded_at", DateTime(timezone=True)),
+    Column("request_id", Text),
+    Column("source_event_id", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+payment_allocations = Table(
+    "payment_allocations",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("payment_id", UUID(as_uuid=True), primary_key=True),
+    Column("invoice_id", UUID(as_uuid=True), primary_key=True),
+    Column("amount_minor", BigInteger, nullable=False),
+)

@@ -1,0 +1,76 @@
+"""Facts about invoices and payments, in the past tense. Mapped to contracts in adapters/event_mapping.py."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class InvoiceIssued:
+    tenant_id: uuid.UUID
+    invoice_id: uuid.UUID
+    client_id: uuid.UUID
+    number: int | None
+    kind: str
+    currency: str
+    total_minor: int
+    issue_date: date
+    due_date: date
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class InvoiceVoided:
+    tenant_id: uuid.UUID
+    invoice_id: uuid.UUID
+    client_id: uuid.UUID
+    number: int | None
+    reason: str
+    currency: str
+    total_minor: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class InvoicePaid:
+    tenant_id: uuid.UUID
+    invoice_id: uuid.UUID
+    client_id: uuid.UUID
+    number: int | None
+    currency: str
+    total_minor: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class AllocationFact:
+    invoice_id: uuid.UUID
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class PaymentRecorded:
+    tenant_id: uuid.UUID
+    payment_id: uuid.UUID
+    client_id: uuid.UUID
+    currency: str
+    amount_minor: int
+    method: str
+    received_at: datetime
+    allocations: tuple[AllocationFact, ...]
+    unallocated_minor: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentRefunded:
+    tenant_id: uuid.UUID
+    payment_id: uuid.UUID
+    client_id: uuid.UUID
+    currency: str
+    amount_minor: int
+    reason: str
+    reversed: tuple[AllocationFact, ...]
+    occurred_at: datetime
