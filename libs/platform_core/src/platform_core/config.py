@@ -38,6 +38,7 @@ class PlatformSettings(BaseSettings):
     database_prefix: str = Field(default="atrium", pattern=r"^[a-z][a-z0-9_]{0,30}$")
     client_database_url: str | None = None
     scheduling_database_url: str | None = None
+    portal_requests_database_url: str | None = None
     notification_database_url: str | None = None
     gateway_database_url: str | None = None
     db_pool_size: int = Field(default=10, ge=1, le=200)
@@ -49,6 +50,7 @@ class PlatformSettings(BaseSettings):
 
     client_grpc_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['client']}"
     scheduling_grpc_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['scheduling']}"
+    portal_requests_grpc_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['portal_requests']}"
     notification_grpc_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['notification']}"
     # Deadline applied to every outgoing gRPC call that does not set its own.
     grpc_deadline_seconds: float = Field(default=5.0, gt=0, le=300)

@@ -28,6 +28,7 @@ class Unit:
 UNITS = (
     Unit("client", "client_svc"),
     Unit("scheduling", "scheduling_svc"),
+    Unit("portal_requests", "portal_requests_svc"),
     Unit("notification", "notification_svc"),
     Unit("gateway", "gateway", grpc=False),
 )
