@@ -263,7 +263,10 @@ async def test_the_card_composes_every_section_and_degrades_when_a_service_is_do
         {"id": tenant["owner"]["id"], "email": tenant["owner_email"], "role": "owner"}
     ]
     assert card["latest_note"]["data"]["body"] == "Latest"
-    assert card["highlights"] == {"status": "ok", "data": {"next_appointment": None}}
+    assert card["highlights"] == {
+        "next_appointment": {"status": "ok", "data": None},
+        "open_request": {"status": "ok", "data": {"open_count": 0, "oldest": None}},
+    }
 
     status, _, _ = await api.call("GET", f"/api/v1/clients/{uuid.uuid4()}/card", token=token)
     assert status == 404

@@ -112,7 +112,7 @@ async def test_catalogue_availability_booking_calendar_and_portal(api: Api) -> N
     assert (status, again["id"]) == (201, booked["id"])
 
     status, card, _ = await api.call("GET", f"/api/v1/clients/{client['id']}/card", token=token)
-    assert (status, card["highlights"]["data"]["next_appointment"]["id"]) == (200, booked["id"])
+    assert (status, card["highlights"]["next_appointment"]["data"]["id"]) == (200, booked["id"])
 
     status, week, _ = await api.call(
         "GET", "/api/v1/calendar", token=token, params={"view": "week", "on": day.isoformat()}

@@ -30,6 +30,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     operations,
     portal,
     portal_access,
+    portal_requests,
     portal_scheduling,
     privacy,
     reports,

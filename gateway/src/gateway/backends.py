@@ -9,6 +9,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.notification.v1.notification_service_pb2_grpc import NotificationServiceStub
+from atrium.portal_requests.v1.portal_requests_pb2_grpc import PortalRequestServiceStub
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.calendar_pb2_grpc import CalendarServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
@@ -17,7 +18,7 @@ from atrium.scheduling.v1.series_pb2_grpc import RecurringSeriesServiceStub
 from platform_core.config import PlatformSettings
 from platform_core.grpc.channels import create_channel
 
-SERVICES = ("client", "scheduling", "notification")
+SERVICES = ("client", "scheduling", "portal_requests", "notification")
 
 
 class Backends:
@@ -33,6 +34,7 @@ class Backends:
         self.calendars = CalendarServiceStub(self._channels["scheduling"])
         self.reports = ReportServiceStub(self._channels["scheduling"])
         self.series = RecurringSeriesServiceStub(self._channels["scheduling"])
+        self.portal_requests = PortalRequestServiceStub(self._channels["portal_requests"])
 
     async def health(self, timeout: float = 1.0) -> dict[str, str]:
         async def check(name: str, channel: grpc.aio.Channel) -> tuple[str, str]:

@@ -420,13 +420,20 @@ class CardSection(Out):
     data: Any = None
 
 
+class CardHighlights(Out):
+    next_appointment: CardSection = Field(description="The next upcoming appointment (AppointmentOut) or null.")
+    open_request: CardSection = Field(
+        description="Open appointment requests: {open_count, oldest (RequestOut) or null}."
+    )
+
+
 class ClientCardOut(Out):
     client_id: str
     information: CardSection = Field(description="The client record (ClientOut).")
     assigned_staff: CardSection = Field(description="Assigned staff members: id, email, role.")
     latest_note: CardSection = Field(description="The most recent note (NoteOut) or null.")
     timeline: CardSection = Field(description="The first page of the activity timeline (ActivityPage).")
-    highlights: CardSection = Field(description="What is coming up: next_appointment (AppointmentOut) or null.")
+    highlights: CardHighlights = Field(description="What needs attention, each highlight with its own status.")
 
 
 class GroupBody(Body):

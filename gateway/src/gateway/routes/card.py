@@ -7,7 +7,7 @@ client service's own "not found" makes the whole card a 404 (another tenant's cl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -16,11 +16,13 @@ from aiohttp import web
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as notification_pb
+from atrium.portal_requests.v1 import portal_requests_pb2 as requests_pb
 from atrium.scheduling.v1 import appointments_pb2 as scheduling_pb
 from gateway.dependencies import BACKENDS, IDENTITY
 from gateway.identity.model import Account
 from gateway.routes.clients import activity_json, client_id_of, client_json
 from gateway.routes.notes import note_json
+from gateway.routes.portal_requests import request_json
 from gateway.routes.registry import api
 from gateway.routes.scheduling import appointment_json
 from gateway.schemas import ClientCardOut
@@ -33,6 +35,11 @@ UNAVAILABLE = {"status": "unavailable", "data": None}
 
 def ok(data: Any) -> dict[str, Any]:
     return {"status": "ok", "data": data}
+
+
+def _highlight(reply: Any, render: Callable[[Any], Any]) -> dict[str, Any]:
+    """Each highlight comes from its own service and degrades on its own."""
+    return UNAVAILABLE if isinstance(reply, BaseException) else ok(render(reply))
 
 
 async def _section(call: Awaitable[Any]) -> Any:
@@ -55,7 +62,7 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
     client_id = client_id_of(request)
     backends = request.app[BACKENDS]
     deadline = SECTION_DEADLINE_SECONDS
-    client, notes, activity, upcoming = await asyncio.gather(
+    client, notes, activity, upcoming, requests = await asyncio.gather(
         _section(backends.clients.GetClient(client_pb.GetClientRequest(id=client_id), timeout=deadline)),
         _section(
             backends.clients.ListClientNotes(
@@ -77,6 +84,11 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
                     client_id=client_id, view="upcoming", page=types_pb2.PageRequest(page_size=1)
                 ),
                 timeout=deadline,
+            )
+        ),
+        _section(
+            backends.portal_requests.GetClientRequestSummary(
+                requests_pb.GetClientRequestSummaryRequest(client_id=client_id), timeout=deadline
             )
         ),
     )
@@ -103,9 +115,13 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
         UNAVAILABLE if isinstance(notes, BaseException) else ok(note_json(notes.notes[0]) if notes.notes else None)
     )
     card["timeline"] = UNAVAILABLE if isinstance(activity, BaseException) else ok(activity_json(activity))
-    card["highlights"] = (
-        UNAVAILABLE
-        if isinstance(upcoming, BaseException)
-        else ok({"next_appointment": appointment_json(upcoming.appointments[0]) if upcoming.appointments else None})
-    )
+    card["highlights"] = {
+        "next_appointment": _highlight(
+            upcoming, lambda r: appointment_json(r.appointments[0]) if r.appointments else None
+        ),
+        "open_request": _highlight(
+            requests,
+            lambda r: {"open_count": r.open_count, "oldest": request_json(r.oldest) if r.HasField("oldest") else None},
+        ),
+    }
     return card

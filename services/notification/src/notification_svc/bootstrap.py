@@ -9,7 +9,7 @@ from notification_svc.adapters import orm
 from notification_svc.adapters.email_sender import AbstractEmailSender, LogEmailSender, SmtpEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.config import NotificationSettings
-from notification_svc.entrypoints.consumers import client_subscriptions, email_subscriptions
+from notification_svc.entrypoints.consumers import client_subscriptions, email_subscriptions, request_subscriptions
 from notification_svc.entrypoints.grpc_server import SERVICE_NAME, NotificationServicer
 from notification_svc.entrypoints.merge_consumers import merge_subscriptions
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
@@ -51,6 +51,15 @@ def build(runtime: Runtime) -> ServiceParts:
         subscriptions=client_subscriptions(uow_within) + merge_subscriptions(uow_within),
         max_deliver=settings.consumer_max_deliver,
     )
+    # One consumer reads one producer's stream: appointment requests come from portal-requests.
+    requests = EventConsumer(
+        name=UNIT,
+        js=runtime.js,
+        prefix=settings.nats_prefix,
+        sessions=runtime.sessions,
+        subscriptions=request_subscriptions(uow_within),
+        max_deliver=settings.consumer_max_deliver,
+    )
     mailer = EventConsumer(
         name=f"{UNIT}-email",
         js=runtime.js,
@@ -63,6 +72,6 @@ def build(runtime: Runtime) -> ServiceParts:
     servicer = NotificationServicer(engine=runtime.read_engine)
     return ServiceParts(
         servicers=[(notification_service_pb2_grpc.add_NotificationServiceServicer_to_server, servicer, SERVICE_NAME)],
-        consumers=[consumer, mailer],
+        consumers=[consumer, requests, mailer],
         publishes_events=False,
     )

@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
+from atrium.portal_requests.v1 import events_pb2 as request_events
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.domain.emails import SendPortalInvitation
@@ -21,6 +22,8 @@ from notification_svc.domain.model import (
     booking_blocked_summary,
     client_created_summary,
     client_updated_summary,
+    request_declined_summary,
+    request_submitted_summary,
     status_changed_summary,
 )
 from notification_svc.service_layer import handlers
@@ -28,9 +31,10 @@ from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
 
 UowFactory = Callable[[AsyncSession], NotificationUnitOfWork]
+Timeline = dict[type[Message], tuple[str, Callable[[Any], str]]]
 
 # Client events on the timeline: payload type -> (entry kind, summary of the payload).
-CLIENT_TIMELINE: dict[type[Message], tuple[str, Callable[[Any], str]]] = {
+CLIENT_TIMELINE: Timeline = {
     client_events.ClientCreated: ("client.created", lambda p: client_created_summary(p.first_name, p.last_name)),
     client_events.ClientUpdated: ("client.updated", lambda p: client_updated_summary(list(p.changed_fields))),
     client_events.ClientDeleted: ("client.deleted", lambda p: "Client was deleted"),
@@ -59,7 +63,27 @@ CLIENT_TIMELINE: dict[type[Message], tuple[str, Callable[[Any], str]]] = {
 }
 
 
+# Appointment requests (portal-requests events) on the client's timeline.
+REQUEST_TIMELINE: Timeline = {
+    request_events.RequestSubmitted: ("request.submitted", lambda p: request_submitted_summary(len(p.options))),
+    request_events.RequestApproved: ("request.approved", lambda p: "Appointment request approved and booked"),
+    request_events.RequestDeclined: ("request.declined", lambda p: request_declined_summary(p.reason)),
+    request_events.RequestWithdrawn: ("request.withdrawn", lambda p: "Appointment request withdrawn by the client"),
+    request_events.RequestExpired: ("request.expired", lambda p: "Appointment request expired unanswered"),
+}
+
+
 def client_subscriptions(uow_within: UowFactory) -> list[Subscription]:
+    return timeline_subscriptions(CLIENT_TIMELINE, uow_within)
+
+
+def request_subscriptions(uow_within: UowFactory) -> list[Subscription]:
+    return timeline_subscriptions(REQUEST_TIMELINE, uow_within)
+
+
+def timeline_subscriptions(timeline: Timeline, uow_within: UowFactory) -> list[Subscription]:
+    """One timeline entry per event, for the client the event names."""
+
     def timeline_entry(kind: str, summary: Callable[[Any], str]) -> Callable[[AsyncSession, ReceivedEvent], Any]:
         async def record(session: AsyncSession, event: ReceivedEvent) -> None:
             await handlers.record_activity(
@@ -78,8 +102,7 @@ def client_subscriptions(uow_within: UowFactory) -> list[Subscription]:
         return record
 
     return [
-        Subscription(payload_type, timeline_entry(kind, summary))
-        for payload_type, (kind, summary) in CLIENT_TIMELINE.items()
+        Subscription(payload_type, timeline_entry(kind, summary)) for payload_type, (kind, summary) in timeline.items()
     ]
 
 
