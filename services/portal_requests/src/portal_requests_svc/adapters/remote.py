@@ -89,6 +89,10 @@ class AbstractCatalogue(abc.ABC):
     async def service(self, service_id: uuid.UUID) -> OfferedService | None:
         """The service, or None when the caller's tenant offers no such (unarchived) service."""
 
+    @abc.abstractmethod
+    async def business_timezone(self) -> str:
+        """The timezone the business schedules in."""
+
 
 class AbstractScheduler(abc.ABC):
     @abc.abstractmethod
@@ -135,6 +139,14 @@ class GrpcCatalogue(AbstractCatalogue):
             bookable_online=found.definition.bookable_online,
             staff_ids=frozenset(uuid.UUID(s) for s in found.definition.staff_ids),
         )
+
+
+    async def business_timezone(self) -> str:
+        try:
+            settings = await self._stub.GetSchedulingSettings(catalogue_pb.GetSchedulingSettingsRequest())
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "scheduling") from exc
+        return settings.timezone
 
 
 # Scheduling's field names -> this API's, for a refusal of the booking an approval makes.

@@ -80,7 +80,8 @@ async def submit_request(
         preferred_staff_id=command.preferred_staff_id,
         options=command.options,
         message=command.message,
-        timezone=command.timezone or client.timezone or "UTC",
+        # Shown on the client's wall clock: its own timezone, else the business's.
+        timezone=command.timezone or client.timezone or await catalogue.business_timezone(),
         submission_id=command.submission_id,
         now=now,
         horizon=limits.horizon,
