@@ -3,5 +3,6 @@
 -- creates its schema with its own migrate step (`python -m <unit> migrate`).
 CREATE DATABASE atrium_client OWNER atrium;
 CREATE DATABASE atrium_scheduling OWNER atrium;
+CREATE DATABASE atrium_portal_requests OWNER atrium;
 CREATE DATABASE atrium_notification OWNER atrium;
 CREATE DATABASE atrium_gateway OWNER atrium;

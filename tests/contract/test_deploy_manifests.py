@@ -51,8 +51,9 @@ GRPC_PORTS = {
 GATEWAY_PORT = 8080
 # The units each gRPC service accepts calls from; its NetworkPolicy must allow exactly these.
 CALLERS = {
-    "client": {"gateway", "scheduling"},
-    "scheduling": {"gateway"},
+    "client": {"gateway", "scheduling", "portal_requests"},
+    "scheduling": {"gateway", "portal_requests"},
+    "portal_requests": {"gateway"},
     "notification": {"gateway"},
 }
 SERVER_COMPONENT = "server"
