@@ -140,13 +140,12 @@ class GrpcCatalogue(AbstractCatalogue):
             staff_ids=frozenset(uuid.UUID(s) for s in found.definition.staff_ids),
         )
 
-
     async def business_timezone(self) -> str:
         try:
             settings = await self._stub.GetSchedulingSettings(catalogue_pb.GetSchedulingSettingsRequest())
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "scheduling") from exc
-        return settings.timezone
+        return str(settings.timezone)
 
 
 # Scheduling's field names -> this API's, for a refusal of the booking an approval makes.
