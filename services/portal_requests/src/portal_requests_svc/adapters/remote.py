@@ -25,7 +25,9 @@ from platform_core.grpc.errors import from_rpc_error
 from platform_core.grpc.values import aware, timestamp
 
 _ERRORS: dict[grpc.StatusCode, type[errors.DomainError]] = {
-    grpc.StatusCode.NOT_FOUND: errors.NotFound,
+    # What another service cannot find is a reference this one holds (the request's service, its client):
+    # the request is not in a state to go ahead (409), not a missing resource of the caller's (404).
+    grpc.StatusCode.NOT_FOUND: errors.FailedPrecondition,
     grpc.StatusCode.ABORTED: errors.Conflict,
     grpc.StatusCode.ALREADY_EXISTS: errors.Conflict,
     grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
