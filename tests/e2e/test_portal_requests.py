@@ -3,13 +3,14 @@ appointment exists in scheduling; each client sees only its own requests; the ca
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Any
 
 from platform_core.testing.plugin import wait_until
 
-from .conftest import Api
+from .conftest import Api, restart_unit, wait_ready
 from .test_scheduling import PASSWORD, at, open_business
 
 PORTAL = "/api/v1/portal/appointment-requests"
@@ -124,3 +125,25 @@ async def test_a_blocked_client_is_refused_and_a_client_withdraws_its_own_reques
     assert status == 200
     status, problem, _ = await api.call("POST", PORTAL, token=portal, json=body)
     assert (status, problem["code"]) == (409, "BOOKING_BLOCKED")
+
+
+async def test_the_card_marks_only_the_open_request_highlight_unavailable_when_portal_requests_is_down(
+    api: Api,
+) -> None:
+    tenant = await api.sign_up()
+    client = await api.create_client(tenant["token"], first_name="Dora")
+    card_path = f"/api/v1/clients/{client['id']}/card"
+    unit = api.stack.processes["portal_requests"]
+    unit.terminate()
+    await asyncio.to_thread(unit.wait, 15)
+    try:
+        status, card, _ = await api.call("GET", card_path, token=tenant["token"])
+        assert status == 200
+        assert card["highlights"] == {
+            "next_appointment": {"status": "ok", "data": None},
+            "open_request": {"status": "unavailable", "data": None},
+        }
+        assert card["information"]["status"] == "ok"
+    finally:
+        api.stack.processes["portal_requests"] = restart_unit(api.stack, "portal_requests")
+        await wait_ready(api.session, api.stack.base_url, api.stack.processes, api.stack.log_dir)
