@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-UNITS := libs/contracts libs/platform_core services/client services/scheduling services/membership_billing services/notification gateway
+UNITS := libs/contracts libs/platform_core services/client services/scheduling services/portal_requests services/membership_billing services/notification gateway
 INSTALLED := $(VENV)/.installed
 
 .PHONY: install run test unit-tests lint typecheck proto proto-check bench clean

@@ -4,5 +4,6 @@
 CREATE DATABASE atrium_client OWNER atrium;
 CREATE DATABASE atrium_scheduling OWNER atrium;
 CREATE DATABASE atrium_membership_billing OWNER atrium;
+CREATE DATABASE atrium_portal_requests OWNER atrium;
 CREATE DATABASE atrium_notification OWNER atrium;
 CREATE DATABASE atrium_gateway OWNER atrium;

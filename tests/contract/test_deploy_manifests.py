@@ -51,8 +51,9 @@ GRPC_PORTS = {
 GATEWAY_PORT = 8080
 # The units each gRPC service accepts calls from; its NetworkPolicy must allow exactly these.
 CALLERS = {
-    "client": {"gateway", "scheduling", "membership_billing"},
-    "scheduling": {"gateway"},
+    "client": {"gateway", "scheduling", "portal_requests", "membership_billing"},
+    "scheduling": {"gateway", "portal_requests"},
+    "portal_requests": {"gateway"},
     "membership_billing": {"gateway"},
     "notification": {"gateway"},
 }

@@ -147,13 +147,21 @@ async def test_health_endpoints(api: Api) -> None:
         "client": "serving",
         "scheduling": "serving",
         "membership_billing": "serving",
+        "portal_requests": "serving",
         "notification": "serving",
         "identity_database": "serving",
     }
 
 
 def test_the_stack_runs_with_the_environment_make_run_gives(stack) -> None:  # type: ignore[no-untyped-def]
-    assert set(stack.processes) == {"client", "scheduling", "membership_billing", "notification", "gateway"}
+    assert set(stack.processes) == {
+        "client",
+        "scheduling",
+        "portal_requests",
+        "membership_billing",
+        "notification",
+        "gateway",
+    }
     assert all(p.poll() is None for p in stack.processes.values())
     assert "ATRIUM_JWT_SECRET" in stack.env and "ATRIUM_POSTGRES_URL" in stack.env
     assert os.path.isdir(stack.log_dir)

@@ -32,6 +32,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     portal,
     portal_access,
     portal_billing,
+    portal_requests,
     portal_scheduling,
     privacy,
     reports,

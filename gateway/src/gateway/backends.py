@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.membership_billing.v1.billing_pb2_grpc import BillingServiceStub
 from atrium.notification.v1.notification_service_pb2_grpc import NotificationServiceStub
+from atrium.portal_requests.v1.portal_requests_pb2_grpc import PortalRequestServiceStub
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.calendar_pb2_grpc import CalendarServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
@@ -18,7 +19,7 @@ from atrium.scheduling.v1.series_pb2_grpc import RecurringSeriesServiceStub
 from platform_core.config import PlatformSettings
 from platform_core.grpc.channels import create_channel
 
-SERVICES = ("client", "scheduling", "membership_billing", "notification")
+SERVICES = ("client", "scheduling", "portal_requests", "membership_billing", "notification")
 
 
 class Backends:
@@ -35,6 +36,7 @@ class Backends:
         self.reports = ReportServiceStub(self._channels["scheduling"])
         self.series = RecurringSeriesServiceStub(self._channels["scheduling"])
         self.billing = BillingServiceStub(self._channels["membership_billing"])
+        self.portal_requests = PortalRequestServiceStub(self._channels["portal_requests"])
 
     async def health(self, timeout: float = 1.0) -> dict[str, str]:
         async def check(name: str, channel: grpc.aio.Channel) -> tuple[str, str]:

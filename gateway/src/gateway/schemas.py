@@ -427,6 +427,9 @@ class CardHighlights(Out):
         description="Per currency with something to pay: outstanding, overdue, open invoice count, oldest due invoice"
         " (CurrencyBalanceOut); an empty list when nothing is pending."
     )
+    open_request: CardSection = Field(
+        description="Open appointment requests: {open_count, oldest (RequestOut) or null}."
+    )
 
 
 class ClientCardOut(Out):

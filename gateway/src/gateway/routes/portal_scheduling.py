@@ -39,7 +39,7 @@ from platform_core.errors import PermissionDenied
 TAG = "portal"
 
 
-async def _may_view_appointments(request: web.Request, account: Account) -> None:
+async def may_view_appointments(request: web.Request, account: Account) -> None:
     access = await portal_access(request, account)
     if not access.effective.view_appointments:
         raise PermissionDenied("this business does not show appointments in the portal", reason="APPOINTMENTS_HIDDEN")
@@ -54,7 +54,7 @@ async def _may_view_appointments(request: web.Request, account: Account) -> None
     response=ServiceList,
 )
 async def portal_services(request: web.Request, account: Account) -> dict[str, Any]:
-    await _may_view_appointments(request, account)
+    await may_view_appointments(request, account)
     reply = await request.app[BACKENDS].catalogue.ListServices(cat.ListServicesRequest(bookable_online_only=True))
     return {"items": [service_json(s) for s in reply.services]}
 
@@ -69,7 +69,7 @@ async def portal_services(request: web.Request, account: Account) -> dict[str, A
     response=AvailabilityOut,
 )
 async def portal_availability(request: web.Request, query: PortalAvailabilityQuery, account: Account) -> dict[str, Any]:
-    await _may_view_appointments(request, account)
+    await may_view_appointments(request, account)
     reply = await request.app[BACKENDS].appointments.FindAvailableSlots(availability_request(query, online=True))
     return slots_json(reply)
 
@@ -84,7 +84,7 @@ async def portal_availability(request: web.Request, query: PortalAvailabilityQue
     response=AppointmentList,
 )
 async def portal_appointments(request: web.Request, query: ClientAppointmentsQuery, account: Account) -> dict[str, Any]:
-    await _may_view_appointments(request, account)
+    await may_view_appointments(request, account)
     return await client_appointments_page(request, str(account.client_id), query)
 
 
@@ -97,7 +97,7 @@ async def portal_appointments(request: web.Request, query: ClientAppointmentsQue
     response=AppointmentOut,
 )
 async def portal_appointment(request: web.Request, account: Account) -> dict[str, Any]:
-    await _may_view_appointments(request, account)
+    await may_view_appointments(request, account)
     reply = await request.app[BACKENDS].appointments.GetAppointment(
         pb.GetAppointmentRequest(appointment_id=appointment_id_of(request))
     )
@@ -115,7 +115,7 @@ async def portal_appointment(request: web.Request, account: Account) -> dict[str
     errors=(409,),
 )
 async def portal_cancel(request: web.Request, body: PortalCancelIn, account: Account) -> dict[str, Any]:
-    await _may_view_appointments(request, account)
+    await may_view_appointments(request, account)
     reply = await request.app[BACKENDS].appointments.CancelAppointment(
         pb.CancelAppointmentRequest(appointment_id=appointment_id_of(request), reason=body.reason)
     )

@@ -39,6 +39,7 @@ class PlatformSettings(BaseSettings):
     client_database_url: str | None = None
     scheduling_database_url: str | None = None
     membership_billing_database_url: str | None = None
+    portal_requests_database_url: str | None = None
     notification_database_url: str | None = None
     gateway_database_url: str | None = None
     db_pool_size: int = Field(default=10, ge=1, le=200)
@@ -51,6 +52,7 @@ class PlatformSettings(BaseSettings):
     client_grpc_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['client']}"
     scheduling_grpc_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['scheduling']}"
     membership_billing_grpc_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['membership_billing']}"
+    portal_requests_grpc_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['portal_requests']}"
     notification_grpc_addr: str = f"127.0.0.1:{DEFAULT_GRPC_PORTS['notification']}"
     # Deadline applied to every outgoing gRPC call that does not set its own.
     grpc_deadline_seconds: float = Field(default=5.0, gt=0, le=300)

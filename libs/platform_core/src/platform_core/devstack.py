@@ -29,6 +29,7 @@ UNITS = (
     Unit("client", "client_svc"),
     Unit("scheduling", "scheduling_svc"),
     Unit("membership_billing", "membership_billing_svc"),
+    Unit("portal_requests", "portal_requests_svc"),
     Unit("notification", "notification_svc"),
     Unit("gateway", "gateway", grpc=False),
 )

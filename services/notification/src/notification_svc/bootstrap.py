@@ -12,6 +12,7 @@ from notification_svc.config import NotificationSettings
 from notification_svc.entrypoints.consumers import (
     BILLING_TIMELINE,
     CLIENT_TIMELINE,
+    REQUEST_TIMELINE,
     SCHEDULING_TIMELINE,
     email_subscriptions,
     timeline_subscriptions,
@@ -19,7 +20,7 @@ from notification_svc.entrypoints.consumers import (
 from notification_svc.entrypoints.grpc_server import SERVICE_NAME, NotificationServicer
 from notification_svc.entrypoints.merge_consumers import merge_subscriptions
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
-from platform_core.messaging.consumer import EventConsumer
+from platform_core.messaging.consumer import EventConsumer, Subscription
 from platform_core.service import Runtime, ServiceParts
 
 UNIT = "notification"
@@ -49,31 +50,25 @@ def build(runtime: Runtime) -> ServiceParts:
         return SqlAlchemyNotificationUnitOfWork(None, nats_prefix=settings.nats_prefix, borrowed=session)
 
     assert isinstance(settings, NotificationSettings)
-    consumer = EventConsumer(
-        name=UNIT,
-        js=runtime.js,
-        prefix=settings.nats_prefix,
-        sessions=runtime.sessions,
-        subscriptions=timeline_subscriptions(uow_within, CLIENT_TIMELINE) + merge_subscriptions(uow_within),
-        max_deliver=settings.consumer_max_deliver,
-    )
-    appointments = EventConsumer(
-        name=UNIT,
-        js=runtime.js,
-        prefix=settings.nats_prefix,
-        sessions=runtime.sessions,
-        subscriptions=timeline_subscriptions(uow_within, SCHEDULING_TIMELINE),
-        max_deliver=settings.consumer_max_deliver,
-    )
-    # One durable consumer per producing stream: billing's events join the same timeline.
-    billing = EventConsumer(
-        name=UNIT,
-        js=runtime.js,
-        prefix=settings.nats_prefix,
-        sessions=runtime.sessions,
-        subscriptions=timeline_subscriptions(uow_within, BILLING_TIMELINE),
-        max_deliver=settings.consumer_max_deliver,
-    )
+
+    def timeline(subscriptions: list[Subscription]) -> EventConsumer:
+        # One durable consumer per producing service's stream, all writing the one timeline.
+        return EventConsumer(
+            name=UNIT,
+            js=runtime.js,
+            prefix=settings.nats_prefix,
+            sessions=runtime.sessions,
+            subscriptions=subscriptions,
+            max_deliver=settings.consumer_max_deliver,
+        )
+
+    timelines = [
+        timeline(timeline_subscriptions(uow_within, CLIENT_TIMELINE) + merge_subscriptions(uow_within)),
+        *(
+            timeline(timeline_subscriptions(uow_within, events))
+            for events in (SCHEDULING_TIMELINE, REQUEST_TIMELINE, BILLING_TIMELINE)
+        ),
+    ]
     mailer = EventConsumer(
         name=f"{UNIT}-email",
         js=runtime.js,
@@ -86,6 +81,6 @@ def build(runtime: Runtime) -> ServiceParts:
     servicer = NotificationServicer(engine=runtime.read_engine)
     return ServiceParts(
         servicers=[(notification_service_pb2_grpc.add_NotificationServiceServicer_to_server, servicer, SERVICE_NAME)],
-        consumers=[consumer, appointments, billing, mailer],
+        consumers=[*timelines, mailer],
         publishes_events=False,
     )

@@ -94,6 +94,11 @@ ANONYMOUS_SUMMARIES = {
     "billing.payment_refunded": "Payment refunded",
     # An appointment's summary may hold a cancellation reason the client gave: erased like the rest.
     **APPOINTMENT_KINDS,
+    "request.submitted": "Appointment requested",
+    "request.approved": "Appointment request approved",
+    "request.declined": "Appointment request declined",
+    "request.withdrawn": "Appointment request withdrawn",
+    "request.expired": "Appointment request expired",
 }
 
 
@@ -130,6 +135,14 @@ def client_updated_summary(changed_fields: list[str]) -> str:
 
 def booking_blocked_summary(reason: str) -> str:
     return f"Online booking blocked: {reason.strip()}" if reason.strip() else "Online booking blocked"
+
+
+def request_submitted_summary(options: int) -> str:
+    return f"Appointment requested ({options} preferred time{'s' if options != 1 else ''})"
+
+
+def request_declined_summary(reason: str) -> str:
+    return f"Appointment request declined: {reason.strip()}" if reason.strip() else "Appointment request declined"
 
 
 def status_changed_summary(from_label: str, to_label: str) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
 from atrium.membership_billing.v1 import events_pb2 as billing_events
+from atrium.portal_requests.v1 import events_pb2 as request_events
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
@@ -28,6 +29,8 @@ from notification_svc.domain.model import (
     invoice_voided_summary,
     payment_recorded_summary,
     payment_refunded_summary,
+    request_declined_summary,
+    request_submitted_summary,
     status_changed_summary,
 )
 from notification_svc.service_layer import handlers
@@ -36,7 +39,6 @@ from platform_core.messaging.consumer import ReceivedEvent, Subscription
 from platform_core.money import format_minor
 
 UowFactory = Callable[[AsyncSession], NotificationUnitOfWork]
-
 # Payload type -> (entry kind, summary of the payload), for one producer's events.
 Timeline = dict[type[Message], tuple[str, Callable[[Any], str]]]
 
@@ -130,6 +132,16 @@ SCHEDULING_TIMELINE: Timeline = {
         "appointment.series_created",
         lambda p: activity.series_created_summary(p.occurrences_booked),
     ),
+}
+
+
+# Appointment requests (portal-requests events) on the client's timeline.
+REQUEST_TIMELINE: Timeline = {
+    request_events.RequestSubmitted: ("request.submitted", lambda p: request_submitted_summary(len(p.options))),
+    request_events.RequestApproved: ("request.approved", lambda p: "Appointment request approved and booked"),
+    request_events.RequestDeclined: ("request.declined", lambda p: request_declined_summary(p.reason)),
+    request_events.RequestWithdrawn: ("request.withdrawn", lambda p: "Appointment request withdrawn by the client"),
+    request_events.RequestExpired: ("request.expired", lambda p: "Appointment request expired unanswered"),
 }
 
 

@@ -26,18 +26,15 @@ FOLLOWING = (
 async def record_moves_in_history(session: AsyncSession, move: MergeMove, restoring: bool) -> None:
     """An appointment's history shows the client it moved from and to."""
     now_with = "mm.original_client_id" if restoring else "CAST(:s AS uuid)"
-    change = (
-        "jsonb_build_array(CAST(:s AS uuid)::text, mm.original_client_id::text)"
-        if restoring
-        else "jsonb_build_array(mm.original_client_id::text, CAST(:s AS uuid)::text)"
-    )
+    pair = ("CAST(:s AS uuid)::text", "mm.original_client_id::text")
+    moved_from, moved_to = pair if restoring else pair[::-1]
     await session.execute(
         text(
             "INSERT INTO appointment_history (tenant_id, appointment_id, at, actor, action, changes)"
             f" SELECT a.tenant_id, a.id, :at, 'system', '{'client_unmerged' if restoring else 'client_merged'}',"
-            f" jsonb_build_object('client_id', {change})"
+            f" jsonb_build_object('client_id', jsonb_build_array({moved_from}, {moved_to}))"
             " FROM client_merge_moves mm JOIN appointments a ON a.tenant_id = mm.tenant_id AND a.id = mm.record_id"
-            f" WHERE mm.tenant_id = :t AND mm.merge_id = :m AND mm.record_kind = 'appointment'"
+            " WHERE mm.tenant_id = :t AND mm.merge_id = :m AND mm.record_kind = 'appointment'"
             f" AND a.client_id = {now_with}"
         ),
         move.params,

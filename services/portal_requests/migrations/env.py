@@ -1,0 +1,3 @@
+from platform_core.migrations import run_env
+
+run_env()

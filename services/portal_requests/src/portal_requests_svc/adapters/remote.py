@@ -1,0 +1,180 @@
+"""What this service asks other services over gRPC: the client service about the client (at submit time,
+authoritatively), scheduling's catalogue about the service, and scheduling's appointments to book.
+
+Each call carries the caller's tenant and principal (the channel's interceptor copies them). A remote
+refusal comes back as the domain error it was, so the caller gets the same status and reason.
+"""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import grpc
+
+from atrium.client.v1 import client_service_pb2 as client_pb
+from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
+from atrium.scheduling.v1 import catalogue_pb2 as catalogue_pb
+from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
+from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
+from platform_core import errors
+from platform_core.grpc.errors import from_rpc_error
+from platform_core.grpc.values import aware, timestamp
+
+_ERRORS: dict[grpc.StatusCode, type[errors.DomainError]] = {
+    # What another service cannot find is a reference this one holds (the request's service, its client):
+    # the request is not in a state to go ahead (409), not a missing resource of the caller's (404).
+    grpc.StatusCode.NOT_FOUND: errors.FailedPrecondition,
+    grpc.StatusCode.ABORTED: errors.Conflict,
+    grpc.StatusCode.ALREADY_EXISTS: errors.Conflict,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
+    grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.LimitExceeded,
+}
+
+
+def domain_error(exc: grpc.aio.AioRpcError, service: str, *, fields: dict[str, str] | None = None) -> Exception:
+    """The domain error a remote refusal stands for; field names are translated to this API's."""
+    remote = from_rpc_error(exc)
+    if remote.code == grpc.StatusCode.INVALID_ARGUMENT:
+        renamed = [errors.FieldViolation((fields or {}).get(v.field, v.field), v.message) for v in remote.violations]
+        return errors.InvalidArgument(renamed, remote.message)
+    error_type = _ERRORS.get(remote.code)
+    if error_type is not None:
+        return error_type(remote.message, reason=remote.reason or None)
+    return errors.Unavailable(f"the {service} service could not answer ({remote.code.name})")
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    client_id: uuid.UUID
+    online_booking_blocked: bool
+    deleted: bool
+    timezone: str
+
+
+@dataclass(frozen=True)
+class OfferedService:
+    service_id: uuid.UUID
+    bookable_online: bool
+    staff_ids: frozenset[uuid.UUID]
+
+
+@dataclass(frozen=True)
+class BookedAppointment:
+    appointment_id: uuid.UUID
+    start: datetime
+
+
+@dataclass(frozen=True)
+class Booking:
+    request_id: uuid.UUID
+    client_id: uuid.UUID
+    service_id: uuid.UUID
+    staff_id: uuid.UUID | None
+    start: datetime
+    timezone: str
+    override_availability: bool
+
+
+class AbstractClientDirectory(abc.ABC):
+    @abc.abstractmethod
+    async def lookup(self, client_id: uuid.UUID) -> ClientFacts | None:
+        """The client in the caller's tenant, or None when it has no such client."""
+
+
+class AbstractCatalogue(abc.ABC):
+    @abc.abstractmethod
+    async def service(self, service_id: uuid.UUID) -> OfferedService | None:
+        """The service, or None when the caller's tenant offers no such (unarchived) service."""
+
+    @abc.abstractmethod
+    async def business_timezone(self) -> str:
+        """The timezone the business schedules in."""
+
+
+class AbstractScheduler(abc.ABC):
+    @abc.abstractmethod
+    async def book(self, booking: Booking) -> BookedAppointment:
+        """Book the appointment; the same request id books once and returns that appointment again."""
+
+
+class GrpcClientDirectory(AbstractClientDirectory):
+    def __init__(self, stub: ClientServiceStub) -> None:
+        self._stub = stub
+
+    async def lookup(self, client_id: uuid.UUID) -> ClientFacts | None:
+        try:
+            client = await self._stub.GetClient(client_pb.GetClientRequest(id=str(client_id)))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise errors.Unavailable(
+                f"the client service could not be asked about the client ({exc.code().name})"
+            ) from exc
+        return ClientFacts(
+            client_id=uuid.UUID(client.id),
+            online_booking_blocked=client.online_booking_blocked,
+            deleted=client.HasField("deleted_at"),
+            timezone=client.profile.timezone,
+        )
+
+
+class GrpcCatalogue(AbstractCatalogue):
+    def __init__(self, stub: CatalogueServiceStub) -> None:
+        self._stub = stub
+
+    async def service(self, service_id: uuid.UUID) -> OfferedService | None:
+        try:
+            found = await self._stub.GetService(catalogue_pb.GetServiceRequest(service_id=str(service_id)))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise errors.Unavailable(f"the scheduling service could not be asked ({exc.code().name})") from exc
+        if found.archived:
+            return None
+        return OfferedService(
+            service_id=uuid.UUID(found.id),
+            bookable_online=found.definition.bookable_online,
+            staff_ids=frozenset(uuid.UUID(s) for s in found.definition.staff_ids),
+        )
+
+    async def business_timezone(self) -> str:
+        try:
+            settings = await self._stub.GetSchedulingSettings(catalogue_pb.GetSchedulingSettingsRequest())
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "scheduling") from exc
+        return str(settings.timezone)
+
+
+# Scheduling's field names -> this API's, for a refusal of the booking an approval makes.
+_BOOKING_FIELDS = {"segments[0].staff_id": "staff_id", "segments[0].service_id": "service_id", "client_id": "client_id"}
+
+
+class GrpcScheduler(AbstractScheduler):
+    def __init__(self, stub: AppointmentServiceStub) -> None:
+        self._stub = stub
+
+    async def book(self, booking: Booking) -> BookedAppointment:
+        try:
+            appointment = await self._stub.BookAppointment(
+                appointments_pb.BookAppointmentRequest(
+                    client_id=str(booking.client_id),
+                    segments=[
+                        appointments_pb.SegmentRequest(
+                            service_id=str(booking.service_id), staff_id=str(booking.staff_id or "")
+                        )
+                    ],
+                    start=timestamp(booking.start),
+                    override_availability=booking.override_availability,
+                    request_id=str(booking.request_id),
+                    source="portal_request",
+                    timezone=booking.timezone,
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "scheduling", fields=_BOOKING_FIELDS) from exc
+        return BookedAppointment(uuid.UUID(appointment.id), aware(appointment.start))

@@ -1,0 +1,217 @@
+"""Appointment requests in PostgreSQL (Core queries; the domain class never sees SQLAlchemy).
+
+Saving an existing request is a conditional update on the version it was read at, so a change made in
+between is refused (409) rather than overwritten; decisions also read the row FOR UPDATE, so they queue.
+"""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from platform_core.errors import Conflict, NotFound
+from portal_requests_svc.adapters.tables import appointment_requests, request_history
+from portal_requests_svc.domain.requests import AppointmentRequest, Status, TimeOption
+
+CONCURRENT_CHANGE = "CONCURRENT_CHANGE"
+
+
+def options_json(options: Sequence[TimeOption]) -> list[dict[str, str | None]]:
+    return [{"start": o.start.isoformat(), "end": o.end.isoformat() if o.end else None} for o in options]
+
+
+def options_from(raw: Sequence[dict[str, str | None]]) -> tuple[TimeOption, ...]:
+    return tuple(
+        TimeOption(datetime.fromisoformat(str(o["start"])), datetime.fromisoformat(o["end"]) if o["end"] else None)
+        for o in raw
+    )
+
+
+def request_from_row(row: Any) -> AppointmentRequest:
+    return AppointmentRequest(
+        tenant_id=row.tenant_id,
+        id=row.id,
+        client_id=row.client_id,
+        service_id=row.service_id,
+        preferred_staff_id=row.preferred_staff_id,
+        options=options_from(row.options),
+        message=row.message,
+        timezone=row.timezone,
+        status=Status(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        submission_id=row.submission_id,
+        appointment_id=row.appointment_id,
+        decline_reason=row.decline_reason,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        version=row.version,
+    )
+
+
+class AbstractRequestRepository(abc.ABC):
+    def __init__(self) -> None:
+        self.seen: set[AppointmentRequest] = set()
+
+    def add(self, request: AppointmentRequest) -> None:
+        self.seen.add(request)
+
+    async def get(self, tenant_id: uuid.UUID, request_id: uuid.UUID, *, for_update: bool = False) -> AppointmentRequest:
+        request = await self._get(tenant_id, request_id, for_update=for_update)
+        if request is None:
+            raise NotFound("appointment request not found")
+        self.seen.add(request)
+        return request
+
+    async def expirable(self, now: datetime, limit: int) -> list[AppointmentRequest]:
+        found = await self._expirable(now, limit)
+        self.seen.update(found)
+        return found
+
+    @abc.abstractmethod
+    async def _get(
+        self, tenant_id: uuid.UUID, request_id: uuid.UUID, *, for_update: bool
+    ) -> AppointmentRequest | None: ...
+
+    @abc.abstractmethod
+    async def _expirable(self, now: datetime, limit: int) -> list[AppointmentRequest]:
+        """Pending requests whose every option has passed, claimed for this transaction (others skip them)."""
+
+    @abc.abstractmethod
+    async def get_by_submission(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, submission_id: str
+    ) -> AppointmentRequest | None: ...
+
+    @abc.abstractmethod
+    async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
+        """Serialize submissions of one client until the transaction ends (the open-request limit holds)."""
+
+    @abc.abstractmethod
+    async def count_open(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> int: ...
+
+    @abc.abstractmethod
+    async def save(self, request: AppointmentRequest) -> None:
+        """Write the aggregate's changes and new history (called for every seen aggregate before commit)."""
+
+
+class SqlAlchemyRequestRepository(AbstractRequestRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__()
+        self._session = session
+
+    async def _get(self, tenant_id: uuid.UUID, request_id: uuid.UUID, *, for_update: bool) -> AppointmentRequest | None:
+        query = select(appointment_requests).where(
+            appointment_requests.c.tenant_id == tenant_id, appointment_requests.c.id == request_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).first()
+        return request_from_row(row) if row else None
+
+    async def _expirable(self, now: datetime, limit: int) -> list[AppointmentRequest]:
+        rows = (
+            await self._session.execute(
+                select(appointment_requests)
+                .where(appointment_requests.c.status == Status.PENDING.value, appointment_requests.c.expires_at <= now)
+                .order_by(appointment_requests.c.expires_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        return [request_from_row(row) for row in rows]
+
+    async def get_by_submission(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, submission_id: str
+    ) -> AppointmentRequest | None:
+        row = (
+            await self._session.execute(
+                select(appointment_requests).where(
+                    appointment_requests.c.tenant_id == tenant_id,
+                    appointment_requests.c.client_id == client_id,
+                    appointment_requests.c.submission_id == submission_id,
+                )
+            )
+        ).first()
+        return request_from_row(row) if row else None
+
+    async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
+        await self._session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"{tenant_id}:{client_id}"}
+        )
+
+    async def count_open(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> int:
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(appointment_requests)
+            .where(
+                appointment_requests.c.tenant_id == tenant_id,
+                appointment_requests.c.client_id == client_id,
+                appointment_requests.c.status == Status.PENDING.value,
+            )
+        )
+        return int(count or 0)
+
+    async def save(self, request: AppointmentRequest) -> None:
+        if request.is_new:
+            await self._session.execute(
+                insert(appointment_requests).values(
+                    tenant_id=request.tenant_id,
+                    id=request.id,
+                    client_id=request.client_id,
+                    service_id=request.service_id,
+                    preferred_staff_id=request.preferred_staff_id,
+                    options=options_json(request.options),
+                    expires_at=request.expires_at,
+                    message=request.message,
+                    timezone=request.timezone,
+                    status=request.status.value,
+                    submission_id=request.submission_id,
+                    version=request.version,
+                    created_at=request.created_at,
+                    updated_at=request.updated_at,
+                )
+            )
+            request.is_new = False
+        elif request.new_history:
+            result = await self._session.execute(
+                update(appointment_requests)
+                .where(
+                    appointment_requests.c.tenant_id == request.tenant_id,
+                    appointment_requests.c.id == request.id,
+                    appointment_requests.c.version == request.version,
+                )
+                .values(
+                    status=request.status.value,
+                    appointment_id=request.appointment_id,
+                    decline_reason=request.decline_reason,
+                    decided_by=request.decided_by,
+                    decided_at=request.decided_at,
+                    updated_at=request.updated_at,
+                    version=request.version + 1,
+                )
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise Conflict("the request was changed at the same time; reload it", reason=CONCURRENT_CHANGE)
+            request.version += 1
+        if request.new_history:
+            await self._session.execute(
+                insert(request_history),
+                [
+                    {
+                        "tenant_id": request.tenant_id,
+                        "request_id": request.id,
+                        "at": entry.at,
+                        "actor": entry.actor,
+                        "action": entry.action,
+                        "details": entry.details,
+                    }
+                    for entry in request.new_history
+                ],
+            )
+            request.new_history.clear()

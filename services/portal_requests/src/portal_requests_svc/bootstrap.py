@@ -1,0 +1,61 @@
+"""Composition root of the portal-requests service: the only place that wires adapters to use cases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.portal_requests.v1 import portal_requests_pb2_grpc
+from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
+from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
+from platform_core.messaging.consumer import EventConsumer
+from platform_core.service import Runtime, ServiceParts
+from portal_requests_svc.adapters.remote import GrpcCatalogue, GrpcClientDirectory, GrpcScheduler
+from portal_requests_svc.config import PortalRequestsSettings
+from portal_requests_svc.entrypoints import client_consumers, grpc_server
+from portal_requests_svc.entrypoints.request_expirer import RequestExpirer
+from portal_requests_svc.service_layer.handlers import RequestLimits
+from portal_requests_svc.service_layer.unit_of_work import SqlAlchemyPortalRequestsUnitOfWork
+
+
+def build(runtime: Runtime) -> ServiceParts:
+    settings = runtime.settings
+    assert isinstance(settings, PortalRequestsSettings)
+
+    def uow() -> SqlAlchemyPortalRequestsUnitOfWork:
+        return SqlAlchemyPortalRequestsUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix)
+
+    scheduling = runtime.channel("scheduling")
+    servicer = grpc_server.PortalRequestServicer(
+        uow_factory=uow,
+        engine=runtime.read_engine,
+        directory=GrpcClientDirectory(ClientServiceStub(runtime.channel("client"))),
+        catalogue=GrpcCatalogue(CatalogueServiceStub(scheduling)),
+        scheduler=GrpcScheduler(AppointmentServiceStub(scheduling)),
+        limits=RequestLimits(
+            max_open_per_client=settings.max_open_requests_per_client,
+            horizon=timedelta(days=settings.request_horizon_days),
+        ),
+    )
+    return ServiceParts(
+        servicers=[
+            (portal_requests_pb2_grpc.add_PortalRequestServiceServicer_to_server, servicer, grpc_server.SERVICE_NAME)
+        ],
+        # Client merges re-point requests (and unmerges return them); erasures drop the client's messages.
+        consumers=[
+            EventConsumer(
+                name="portal_requests",
+                js=runtime.js,
+                prefix=settings.nats_prefix,
+                sessions=runtime.sessions,
+                subscriptions=client_consumers.client_subscriptions(),
+                max_deliver=settings.consumer_max_deliver,
+            )
+        ],
+        # Expires requests whose every preferred time has passed; safe with several replicas (SKIP LOCKED).
+        workers=[
+            RequestExpirer(
+                uow, interval_seconds=settings.expiry_interval_seconds, batch_size=settings.expiry_batch_size
+            )
+        ],
+    )

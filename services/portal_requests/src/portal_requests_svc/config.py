@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from platform_core.config import ServiceSettings
+
+
+class PortalRequestsSettings(ServiceSettings):
+    unit: ClassVar[str] = "portal_requests"
+
+    # Pending requests one client may have at a time, and how far ahead a preferred time may lie.
+    max_open_requests_per_client: int = Field(default=5, ge=1, le=100)
+    request_horizon_days: int = Field(default=365, ge=1, le=730)
+    # How often the expiry job looks for requests whose every preferred time has passed.
+    expiry_interval_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    expiry_batch_size: int = Field(default=200, ge=1, le=5000)

@@ -1,0 +1,14 @@
+"""Client events in: merges re-point a client's requests (an unmerge returns them), an erasure drops the
+client's messages."""
+
+from __future__ import annotations
+
+from platform_core.client_following import client_following_subscriptions
+from platform_core.messaging.consumer import Subscription
+from portal_requests_svc.adapters import client_links
+
+
+def client_subscriptions() -> list[Subscription]:
+    return client_following_subscriptions(
+        client_links.FOLLOWING, erase=client_links.drop_client_text, after_move=client_links.record_moves_in_history
+    )

@@ -1,0 +1,52 @@
+"""The background job that expires pending requests once every preferred time has passed.
+
+Every replica runs it; each batch is claimed with FOR UPDATE SKIP LOCKED, so replicas share the work and
+never expire a request twice (and a request being decided right now is left to its decision).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from portal_requests_svc.service_layer import handlers
+
+log = logging.getLogger(__name__)
+
+
+class RequestExpirer:
+    name = "request-expirer"
+
+    def __init__(
+        self,
+        uow_factory: handlers.UowFactory,
+        *,
+        interval_seconds: float,
+        batch_size: int,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._interval = interval_seconds
+        self._batch = batch_size
+        self._clock = clock
+
+    async def run_once(self) -> int:
+        """Expire everything due now, batch by batch; returns how many were expired."""
+        total = 0
+        while True:
+            expired = await handlers.expire_due_requests(self._uow_factory, self._clock(), self._batch)
+            total += expired
+            if expired < self._batch:
+                return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:  # the database is away for a moment: the next run catches up
+                log.exception("expiring appointment requests failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self._interval)

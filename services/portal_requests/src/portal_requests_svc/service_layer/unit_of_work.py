@@ -1,0 +1,33 @@
+"""The portal-requests unit of work: requests and their history are written at commit, with their events."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
+from portal_requests_svc.adapters import event_mapping
+from portal_requests_svc.adapters.repository import AbstractRequestRepository, SqlAlchemyRequestRepository
+
+
+class PortalRequestsUnitOfWork(AbstractUnitOfWork):
+    requests: AbstractRequestRepository
+
+    async def commit(self) -> None:
+        for request in list(self.requests.seen):
+            await self.requests.save(request)
+        await super().commit()
+
+
+class SqlAlchemyPortalRequestsUnitOfWork(SqlAlchemyUnitOfWork, PortalRequestsUnitOfWork):
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession] | None,
+        *,
+        nats_prefix: str,
+        borrowed: AsyncSession | None = None,
+    ) -> None:
+        super().__init__(sessions, nats_prefix=nats_prefix, to_envelope=event_mapping.to_envelope, borrowed=borrowed)
+
+    def _attach(self, session: AsyncSession) -> None:
+        self.requests = SqlAlchemyRequestRepository(session)
+        self.repositories = (self.requests,)

@@ -1,0 +1,446 @@
+"""The portal-requests service over gRPC, against real PostgreSQL and NATS, with the client and scheduling
+services it asks (in process)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import grpc
+import nats
+import pytest
+from nats.js.api import DeliverPolicy
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from atrium.client.v1 import client_service_pb2 as client_pb
+from atrium.client.v1 import client_service_pb2_grpc as client_grpc
+from atrium.client.v1 import events_pb2 as client_events
+from atrium.common.v1 import types_pb2
+from atrium.common.v1.events_pb2 import EventEnvelope
+from atrium.portal_requests.v1 import portal_requests_pb2 as pb
+from atrium.portal_requests.v1 import portal_requests_pb2_grpc as pb_grpc
+from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
+from atrium.scheduling.v1 import appointments_pb2_grpc as appointments_grpc
+from atrium.scheduling.v1 import catalogue_pb2 as cat
+from atrium.scheduling.v1 import catalogue_pb2_grpc as cat_grpc
+from platform_core.db import create_engine, session_factory
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
+from platform_core.grpc.errors import from_rpc_error
+from platform_core.grpc.values import timestamp
+from platform_core.messaging.bus import ensure_stream
+from platform_core.messaging.envelope import build_envelope, subject_for
+from platform_core.testing.plugin import wait_until
+from portal_requests_svc.config import PortalRequestsSettings
+from portal_requests_svc.entrypoints.request_expirer import RequestExpirer
+from portal_requests_svc.service_layer.unit_of_work import SqlAlchemyPortalRequestsUnitOfWork
+
+BERLIN = ZoneInfo("Europe/Berlin")
+ALL_WEEK_9_TO_17 = [cat.DayHours(weekday=d, ranges=[cat.TimeRange(start="09:00", end="17:00")]) for d in range(7)]
+
+
+def at(day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN)
+
+
+@dataclass
+class Business:
+    tenant: uuid.UUID
+    staff_id: str
+    service_id: str
+    client_ids: list[str]
+    day: date
+
+    def staff(self) -> CallContext:
+        return CallContext(self.tenant, Principal("staff", self.staff_id, "owner"))
+
+    def portal(self, client_id: str) -> CallContext:
+        return CallContext(self.tenant, Principal("portal", str(uuid.uuid4()), "", client_id))
+
+
+@pytest.fixture
+def requests(portal_requests_channel: grpc.aio.Channel) -> pb_grpc.PortalRequestServiceStub:
+    return pb_grpc.PortalRequestServiceStub(portal_requests_channel)
+
+
+@pytest.fixture
+def appointments(scheduling_channel: grpc.aio.Channel) -> appointments_grpc.AppointmentServiceStub:
+    return appointments_grpc.AppointmentServiceStub(scheduling_channel)
+
+
+@pytest.fixture
+def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientServiceStub:
+    return client_grpc.ClientServiceStub(client_channel)
+
+
+@pytest.fixture
+async def business(scheduling_channel: grpc.aio.Channel, clients: client_grpc.ClientServiceStub) -> Business:
+    """A tenant with one stylist working 9-17 every day, one online-bookable service and three clients."""
+    catalogue = cat_grpc.CatalogueServiceStub(scheduling_channel)
+    tenant, staff_id = uuid.uuid4(), str(uuid.uuid4())
+    with bind_call_context(CallContext(tenant, Principal("staff", staff_id, "owner"))):
+        await catalogue.UpdateSchedulingSettings(
+            cat.SchedulingSettings(
+                timezone="Europe/Berlin",
+                slot_rules=cat.SlotRules(granularity_minutes=30, min_notice_minutes=60, horizon_days=60),
+            )
+        )
+        await catalogue.PutStaffMember(
+            cat.StaffMember(
+                staff_id=staff_id,
+                display_name="Anna",
+                timezone="Europe/Berlin",
+                weekly_hours=ALL_WEEK_9_TO_17,
+                active=True,
+            )
+        )
+        service = await catalogue.CreateService(
+            cat.ServiceInput(
+                name="Haircut",
+                duration_minutes=60,
+                price=types_pb2.Money(amount_minor=4500, currency="EUR"),
+                capacity=1,
+                bookable_online=True,
+                staff_ids=[staff_id],
+            )
+        )
+        client_ids = [
+            (await clients.CreateClient(client_pb.CreateClientRequest(first_name=f"Client {i}"))).id for i in range(3)
+        ]
+    day = (datetime.now(BERLIN) + timedelta(days=10)).date()
+    return Business(tenant, staff_id, service.id, client_ids, day)
+
+
+def option(start: datetime, end: datetime | None = None) -> pb.TimeOption:
+    return pb.TimeOption(start=timestamp(start), end=timestamp(end)) if end else pb.TimeOption(start=timestamp(start))
+
+
+async def submit(
+    stub: pb_grpc.PortalRequestServiceStub, business: Business, client_id: str, *starts: datetime, **fields: str
+) -> pb.AppointmentRequest:
+    with bind_call_context(business.portal(client_id)):
+        return await stub.SubmitRequest(
+            pb.SubmitRequestRequest(
+                service_id=business.service_id,
+                options=[option(s) for s in starts or (at(business.day, 10),)],
+                timezone="Europe/Berlin",
+                **fields,
+            )
+        )
+
+
+async def refusal(call: object) -> tuple[grpc.StatusCode, str]:
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await call  # type: ignore[misc]
+    remote = from_rpc_error(exc.value)
+    return remote.code, remote.reason
+
+
+async def client_appointment_ids(
+    appointments: appointments_grpc.AppointmentServiceStub, business: Business, client_id: str
+) -> list[str]:
+    with bind_call_context(business.staff()):
+        reply = await appointments.ListClientAppointments(
+            appointments_pb.ListClientAppointmentsRequest(client_id=client_id)
+        )
+    return [a.id for a in reply.appointments]
+
+
+async def published_types(settings: PortalRequestsSettings, request_id: str) -> list[str]:
+    """Event types on the portal-requests stream about one request, in order."""
+    nc = await nats.connect(settings.nats_url)
+    try:
+        js = nc.jetstream()
+        sub = await js.subscribe(
+            f"{settings.nats_prefix}.portal_requests.>", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+        )
+        found = []
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=0.3)
+            except nats.errors.TimeoutError:
+                return found
+            envelope = EventEnvelope.FromString(msg.data)
+            if envelope.aggregate_id == request_id:
+                found.append(envelope.event_type.rsplit(".", 1)[1])
+    finally:
+        await nc.close()
+
+
+async def test_submit_then_approve_books_once_even_when_approval_is_retried(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    client_id = business.client_ids[0]
+    first = await submit(requests, business, client_id, at(business.day, 10), at(business.day, 14), submission_id="k1")
+    again = await submit(requests, business, client_id, at(business.day, 11), submission_id="k1")
+    assert (first.status, again.id, len(again.options)) == ("pending", first.id, 2)
+
+    with bind_call_context(business.staff()):
+        # An earlier approval booked in scheduling and then failed before recording it: the retry finds that
+        # booking by the request id instead of booking a second appointment.
+        earlier = await appointments.BookAppointment(
+            appointments_pb.BookAppointmentRequest(
+                client_id=client_id,
+                segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                start=timestamp(at(business.day, 14)),
+                request_id=first.id,
+                source="portal_request",
+            )
+        )
+        approved = await requests.ApproveRequest(
+            pb.ApproveRequestRequest(request_id=first.id, start=timestamp(at(business.day, 14)))
+        )
+        assert (approved.status, approved.appointment_id) == ("approved", earlier.id)
+        assert await refusal(
+            requests.ApproveRequest(
+                pb.ApproveRequestRequest(request_id=first.id, start=timestamp(at(business.day, 14)))
+            )
+        ) == (grpc.StatusCode.FAILED_PRECONDITION, "REQUEST_NOT_PENDING")
+        booked = await appointments.GetAppointment(appointments_pb.GetAppointmentRequest(appointment_id=earlier.id))
+        detail = await requests.GetRequest(pb.GetRequestRequest(request_id=first.id))
+    assert booked.source == "portal_request"
+    assert await client_appointment_ids(appointments, business, client_id) == [earlier.id]
+    assert [h.action for h in detail.history] == ["submitted", "approved"]
+    assert detail.history[1].actor == f"staff:{business.staff_id}"
+
+    expected = ["RequestSubmitted", "RequestApproved"]
+    assert await wait_until(lambda: _equals(published_types(portal_requests_settings, first.id), expected), timeout=10)
+
+
+async def _equals(found: object, expected: list[str]) -> bool:
+    return await found == expected  # type: ignore[misc]
+
+
+async def test_two_staff_approving_at_once_one_wins_and_one_appointment_is_booked(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    business: Business,
+) -> None:
+    client_id = business.client_ids[0]
+    request = await submit(requests, business, client_id, at(business.day, 10), at(business.day, 15))
+
+    async def approve(hour: int) -> pb.AppointmentRequest | grpc.aio.AioRpcError:
+        with bind_call_context(business.staff()):
+            try:
+                return await requests.ApproveRequest(
+                    pb.ApproveRequestRequest(request_id=request.id, start=timestamp(at(business.day, hour)))
+                )
+            except grpc.aio.AioRpcError as exc:
+                return exc
+
+    outcomes = await asyncio.gather(approve(10), approve(15))
+    won = [o for o in outcomes if isinstance(o, pb.AppointmentRequest)]
+    lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(won) == 1 and len(lost) == 1
+    assert from_rpc_error(lost[0]).reason == "REQUEST_NOT_PENDING"
+    assert await client_appointment_ids(appointments, business, client_id) == [won[0].appointment_id]
+
+
+async def test_a_taken_slot_leaves_the_request_pending(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    business: Business,
+) -> None:
+    mine, other = business.client_ids[0], business.client_ids[1]
+    request = await submit(requests, business, mine, at(business.day, 12))
+    with bind_call_context(business.staff()):
+        await appointments.BookAppointment(
+            appointments_pb.BookAppointmentRequest(
+                client_id=other,
+                segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                start=timestamp(at(business.day, 12)),
+            )
+        )
+        code, reason = await refusal(
+            requests.ApproveRequest(
+                pb.ApproveRequestRequest(request_id=request.id, start=timestamp(at(business.day, 12)))
+            )
+        )
+        # Scheduling's own answer, passed on: the time is known taken (a booking racing ours is SLOT_TAKEN).
+        assert (code, reason) == (grpc.StatusCode.ABORTED, "SLOT_UNAVAILABLE")
+        still = await requests.GetRequest(pb.GetRequestRequest(request_id=request.id))
+        assert (still.status, still.appointment_id) == ("pending", "")
+        # Staff pick another time instead.
+        approved = await requests.ApproveRequest(
+            pb.ApproveRequestRequest(request_id=request.id, start=timestamp(at(business.day, 13)))
+        )
+    assert approved.status == "approved"
+
+
+async def test_blocked_and_deleted_clients_cannot_request_and_open_requests_are_limited(
+    requests: pb_grpc.PortalRequestServiceStub, clients: client_grpc.ClientServiceStub, business: Business
+) -> None:
+    blocked, deleted, busy = business.client_ids
+    with bind_call_context(business.staff()):
+        await clients.SetOnlineBookingBlocked(client_pb.SetOnlineBookingBlockedRequest(id=blocked, blocked=True))
+        await clients.DeleteClient(client_pb.DeleteClientRequest(id=deleted))
+    assert await refusal(submit(requests, business, blocked)) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "BOOKING_BLOCKED",
+    )
+    assert await refusal(submit(requests, business, deleted)) == (grpc.StatusCode.FAILED_PRECONDITION, "CLIENT_DELETED")
+
+    opened = [await submit(requests, business, busy, at(business.day, h)) for h in (9, 10, 11)]  # the limit is 3
+    assert await refusal(submit(requests, business, busy, at(business.day, 12))) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "TOO_MANY_OPEN_REQUESTS",
+    )
+    with bind_call_context(business.portal(busy)):
+        await requests.WithdrawRequest(pb.WithdrawRequestRequest(request_id=opened[0].id))
+        assert await refusal(requests.WithdrawRequest(pb.WithdrawRequestRequest(request_id=opened[0].id))) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "REQUEST_NOT_PENDING",
+        )
+    assert (await submit(requests, business, busy, at(business.day, 12))).status == "pending"
+    with bind_call_context(business.staff()):
+        summary = await requests.GetClientRequestSummary(pb.GetClientRequestSummaryRequest(client_id=busy))
+    assert (summary.open_count, summary.oldest.id) == (3, opened[1].id)
+
+
+async def test_input_errors_name_the_field_and_a_portal_client_sees_only_its_own(
+    requests: pb_grpc.PortalRequestServiceStub, business: Business
+) -> None:
+    mine, other = business.client_ids[0], business.client_ids[1]
+    past = datetime.now(UTC) - timedelta(hours=1)
+    with bind_call_context(business.portal(mine)):
+        with pytest.raises(grpc.aio.AioRpcError) as exc:
+            await requests.SubmitRequest(
+                pb.SubmitRequestRequest(service_id=business.service_id, options=[option(past)], message="x" * 1001)
+            )
+        assert {v.field for v in from_rpc_error(exc.value).violations} == {"options[0].start"}
+        code, _ = await refusal(
+            requests.SubmitRequest(
+                pb.SubmitRequestRequest(service_id=str(uuid.uuid4()), options=[option(at(business.day, 10))])
+            )
+        )
+        assert code == grpc.StatusCode.INVALID_ARGUMENT
+    theirs = await submit(requests, business, other)
+    with bind_call_context(business.portal(mine)):
+        assert (await refusal(requests.GetRequest(pb.GetRequestRequest(request_id=theirs.id))))[
+            0
+        ] == grpc.StatusCode.NOT_FOUND
+        assert (await refusal(requests.WithdrawRequest(pb.WithdrawRequestRequest(request_id=theirs.id))))[0] == (
+            grpc.StatusCode.NOT_FOUND
+        )
+        listed = await requests.ListRequests(pb.ListRequestsRequest(client_id=other))
+        assert listed.requests == []  # the client filter of a portal caller is always its own client
+        code, _ = await refusal(requests.ApproveRequest(pb.ApproveRequestRequest(request_id=theirs.id)))
+        assert code == grpc.StatusCode.PERMISSION_DENIED
+    with bind_call_context(business.staff()):
+        queue = await requests.ListRequests(
+            pb.ListRequestsRequest(status="pending", page=types_pb2.PageRequest(page_size=1))
+        )
+        assert [r.id for r in queue.requests] == [theirs.id] and queue.page.next_page_token == ""
+        declined = await requests.DeclineRequest(pb.DeclineRequestRequest(request_id=theirs.id, reason="Try Thursday"))
+    assert (declined.status, declined.decline_reason) == ("declined", "Try Thursday")
+
+
+async def test_the_expiry_job_expires_passed_requests_and_skips_locked_ones(
+    requests: pb_grpc.PortalRequestServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    soon = datetime.now(UTC) + timedelta(hours=2)
+    request = await submit(requests, business, business.client_ids[0], soon)
+    engine = create_engine(portal_requests_settings.database_url("portal_requests"), pool_size=2)
+    sessions = session_factory(engine)
+
+    def uow() -> SqlAlchemyPortalRequestsUnitOfWork:
+        return SqlAlchemyPortalRequestsUnitOfWork(sessions, nats_prefix=portal_requests_settings.nats_prefix)
+
+    # Hours from now every option has passed; requests of other tests lie days ahead and stay pending.
+    expirer = RequestExpirer(uow, interval_seconds=60, batch_size=10, clock=lambda: soon + timedelta(minutes=1))
+    try:
+        async with engine.connect() as held:
+            # Another replica is deciding this request right now: the sweep leaves it alone.
+            await held.execute(
+                text("SELECT 1 FROM appointment_requests WHERE id = :id FOR UPDATE"), {"id": uuid.UUID(request.id)}
+            )
+            assert await expirer.run_once() == 0
+            await held.rollback()
+        assert await expirer.run_once() == 1
+        assert await expirer.run_once() == 0
+        # The schema holds the lifecycle too: a decided request never changes status again, and approval
+        # names its appointment.
+        for change in ("status = 'pending', decided_at = NULL", "status = 'approved', appointment_id = NULL"):
+            with pytest.raises(IntegrityError):
+                async with engine.begin() as conn:
+                    await conn.execute(
+                        text(f"UPDATE appointment_requests SET {change} WHERE id = :id"), {"id": uuid.UUID(request.id)}
+                    )
+    finally:
+        await engine.dispose()
+    with bind_call_context(business.staff()):
+        expired = await requests.GetRequest(pb.GetRequestRequest(request_id=request.id))
+    assert (expired.status, expired.decided_by, [h.action for h in expired.history]) == (
+        "expired",
+        "system",
+        ["submitted", "expired"],
+    )
+
+
+async def publish_client_event(settings: PortalRequestsSettings, tenant: uuid.UUID, payload: object) -> None:
+    envelope = build_envelope(
+        payload,  # type: ignore[arg-type]
+        tenant_id=tenant,
+        aggregate_type="client",
+        aggregate_id=str(uuid.uuid4()),
+        producer="client",
+    )
+    nc = await nats.connect(settings.nats_url)
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, settings.nats_prefix, "client")
+        await js.publish(
+            subject_for(settings.nats_prefix, envelope.event_type),
+            envelope.SerializeToString(),
+            headers={"Nats-Msg-Id": envelope.event_id},
+        )
+    finally:
+        await nc.close()
+
+
+async def test_merges_repoint_requests_unmerges_return_them_and_erasure_drops_the_message(
+    requests: pb_grpc.PortalRequestServiceStub, business: Business, portal_requests_settings: PortalRequestsSettings
+) -> None:
+    survivor, merged = business.client_ids[0], business.client_ids[1]
+    request = await submit(requests, business, merged, message="Please, Anna")
+    merge_id = str(uuid.uuid4())
+
+    async def owner_is(client_id: str) -> bool:
+        with bind_call_context(business.staff()):
+            found = await requests.GetRequest(pb.GetRequestRequest(request_id=request.id))
+        return found.client_id == client_id
+
+    await publish_client_event(
+        portal_requests_settings,
+        business.tenant,
+        client_events.ClientsMerged(merge_id=merge_id, survivor_id=survivor, merged_ids=[merged]),
+    )
+    await wait_until(lambda: owner_is(survivor), timeout=10)
+    with bind_call_context(business.staff()):
+        summary = await requests.GetClientRequestSummary(pb.GetClientRequestSummaryRequest(client_id=survivor))
+    assert (summary.open_count, summary.oldest.id) == (1, request.id)
+
+    await publish_client_event(
+        portal_requests_settings,
+        business.tenant,
+        client_events.ClientsUnmerged(merge_id=merge_id, survivor_id=survivor, restored_ids=[merged]),
+    )
+    await wait_until(lambda: owner_is(merged), timeout=10)
+    await publish_client_event(portal_requests_settings, business.tenant, client_events.ClientErased(client_id=merged))
+
+    async def message_dropped() -> pb.AppointmentRequest | None:
+        with bind_call_context(business.staff()):
+            found = await requests.GetRequest(pb.GetRequestRequest(request_id=request.id))
+        return found if found.message == "" else None
+
+    erased = await wait_until(message_dropped, timeout=10)
+    assert [h.action for h in erased.history] == ["submitted", "client_merged", "client_unmerged"]
+    assert erased.status == "pending"
