@@ -141,6 +141,7 @@ async def test_the_card_marks_only_the_open_request_highlight_unavailable_when_p
         assert status == 200
         assert card["highlights"] == {
             "next_appointment": {"status": "ok", "data": None},
+            "pending_payment": {"status": "ok", "data": []},
             "open_request": {"status": "unavailable", "data": None},
         }
         assert card["information"]["status"] == "ok"
