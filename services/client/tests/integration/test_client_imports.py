@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
+from atrium.client.v1 import events_pb2
 from atrium.common.v1 import types_pb2
+from atrium.common.v1.events_pb2 import EventEnvelope
 from client_svc.config import ClientSettings
 from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
@@ -603,6 +605,9 @@ async def test_custom_fields_are_columns_of_the_export_and_the_import(
         done = await import_file(stub, csv_bytes([*edited, new_row]), duplicates="update")
         assert (done.updated_rows, done.created_rows, done.unchanged_rows) == (1, 1, 1)
         client = await stub.GetClient(pb.GetClientRequest(id=ada.id))
+        # Only custom values changed: a ClientUpdated says so, as an edit by hand would.
+        assert client.version == ada.version + 1
+        assert await ada_updates(db, tenant, ada.id) == [["custom_fields"]]
         assert plain(client.custom_fields) == {
             "shoe_size": 39.5,
             "sports": ["Yoga"],
@@ -614,6 +619,22 @@ async def test_custom_fields_are_columns_of_the_export_and_the_import(
         assert plain(alan.custom_fields) == {"shoe_size": 44}
     values = await count(db, "SELECT count(*) FROM client_custom_values WHERE tenant_id = :t", tenant)
     assert values == 6
+
+
+async def ada_updates(db: AsyncEngine, tenant: uuid.UUID, client_id: str) -> list[list[str]]:
+    """The changed fields of each ClientUpdated of this client in the outbox, oldest first."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT envelope FROM outbox WHERE tenant_id = :t AND subject LIKE '%.ClientUpdated' ORDER BY id"),
+            {"t": tenant},
+        )
+        updates = []
+        for (raw,) in rows:
+            payload = events_pb2.ClientUpdated()
+            EventEnvelope.FromString(raw).payload.Unpack(payload)
+            if payload.client_id == client_id:
+                updates.append(list(payload.changed_fields))
+        return updates
 
 
 async def test_a_bad_custom_value_is_a_problem_of_its_column(stub: pb_grpc.ClientServiceStub, db: AsyncEngine) -> None:

@@ -523,3 +523,20 @@ def test_a_required_custom_field_must_be_mapped_and_filled_for_new_clients() -> 
     # An update leaves an empty cell's value as it is: nothing is required of it.
     client = create(cols, "Ada", "M-1")
     apply_row(client, row(cols, "Ada Lovelace", ""), cols, previous_status=DEFAULT, default_region="US", now=NOW)
+
+
+def test_custom_values_stored_beside_an_update_are_one_client_updated_with_it() -> None:
+    client = create(columns(("First", "first_name")), "Ada")
+    client.events.clear()
+    client.note_custom_values_changed(now=NOW)
+    [alone] = client.events
+    assert isinstance(alone, events.ClientUpdated) and alone.changed_fields == ("custom_fields",)
+
+    client.events.clear()
+    cols = columns(("Last", "last_name"))
+    apply_row(client, row(cols, "Lovelace"), cols, previous_status=DEFAULT, default_region="US", now=NOW)
+    client.note_custom_values_changed(now=NOW)
+    client.note_custom_values_changed(now=NOW)
+    [together] = client.events
+    assert isinstance(together, events.ClientUpdated)
+    assert together.changed_fields == ("last_name", "custom_fields")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -481,6 +481,16 @@ class Client:
             StaffAssignment(self.tenant_id, self.id, staff_id, now) for staff_id in wanted if staff_id not in have
         ]
         self._record_update(("assigned_staff",), now)
+
+    def note_custom_values_changed(self, *, now: datetime) -> None:
+        """Custom values were stored beside ``update`` (an import writes them itself): the change's
+        ClientUpdated says so, or one is recorded for it."""
+        for index, event in enumerate(self.events):
+            if isinstance(event, events.ClientUpdated):
+                if "custom_fields" not in event.changed_fields:
+                    self.events[index] = replace(event, changed_fields=(*event.changed_fields, "custom_fields"))
+                return
+        self._record_update(("custom_fields",), now)
 
     def _record_update(self, changed: tuple[str, ...], now: datetime) -> None:
         self._touch(now)

@@ -640,6 +640,8 @@ class _Run:
         external_id = row.external_id or existing.external_id
         extra = current_extra.get(client.id, {})
         extra_changed = {k: v for k, v in row.extra.items() if extra.get(k) != v}
+        if extra_changed:
+            client.note_custom_values_changed(now=now)
         changed = bool(client.events) or external_id != existing.external_id or bool(extra_changed)
         if changed:
             if not client.events:
