@@ -10,10 +10,8 @@ from client_svc.bootstrap import build as build_client
 from client_svc.config import ClientSettings
 from membership_billing_svc.bootstrap import build
 from membership_billing_svc.config import BillingSettings
-from platform_core import devstack
-from platform_core.grpc.channels import create_channel
 from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import migrate_unit, running_service, serving_channel, unit_settings
+from platform_core.testing.plugin import channel_to, serving_channel, unit_at_free_port, unit_settings
 
 UNIT_DIR = Path(__file__).resolve().parents[1]
 CLIENT_UNIT_DIR = UNIT_DIR.parent / "client"
@@ -22,10 +20,7 @@ CLIENT_UNIT_DIR = UNIT_DIR.parent / "client"
 @pytest.fixture(scope="session")
 async def billing_client_addr(infra: TestInfra) -> AsyncIterator[str]:
     """The client service: billing asks it for bill-to names, and its events open accounts and merge them."""
-    addr = f"127.0.0.1:{devstack.free_port()}"
-    settings = unit_settings(ClientSettings, infra, grpc_listen=addr)
-    await migrate_unit(settings, CLIENT_UNIT_DIR)
-    async with running_service(settings, build_client):
+    async with unit_at_free_port(ClientSettings, infra, build_client, CLIENT_UNIT_DIR) as addr:
         yield addr
 
 
@@ -44,6 +39,5 @@ async def billing_channel(billing_settings: BillingSettings) -> AsyncIterator[gr
 
 @pytest.fixture(scope="session")
 async def billing_client_channel(billing_client_addr: str) -> AsyncIterator[grpc.aio.Channel]:
-    channel = create_channel(billing_client_addr, default_deadline=5)
-    yield channel
-    await channel.close()
+    async with channel_to(billing_client_addr) as channel:
+        yield channel

@@ -8,10 +8,8 @@ import pytest
 
 from client_svc.bootstrap import build as build_client
 from client_svc.config import ClientSettings
-from platform_core import devstack
-from platform_core.grpc.channels import create_channel
 from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import migrate_unit, running_service, serving_channel, unit_settings
+from platform_core.testing.plugin import channel_to, serving_channel, unit_at_free_port, unit_settings
 from portal_requests_svc.bootstrap import build
 from portal_requests_svc.config import PortalRequestsSettings
 from scheduling_svc.bootstrap import build as build_scheduling
@@ -24,20 +22,16 @@ SERVICES_DIR = UNIT_DIR.parent
 @pytest.fixture(scope="session")
 async def client_addr(infra: TestInfra) -> AsyncIterator[str]:
     """The client service, asked at submit time whether the client may request appointments."""
-    addr = f"127.0.0.1:{devstack.free_port()}"
-    settings = unit_settings(ClientSettings, infra, grpc_listen=addr)
-    await migrate_unit(settings, SERVICES_DIR / "client")
-    async with running_service(settings, build_client):
+    async with unit_at_free_port(ClientSettings, infra, build_client, SERVICES_DIR / "client") as addr:
         yield addr
 
 
 @pytest.fixture(scope="session")
 async def scheduling_addr(infra: TestInfra, client_addr: str) -> AsyncIterator[str]:
     """Scheduling: its catalogue says what can be requested, its appointments are what approval books."""
-    addr = f"127.0.0.1:{devstack.free_port()}"
-    settings = unit_settings(SchedulingServiceSettings, infra, grpc_listen=addr, client_grpc_addr=client_addr)
-    await migrate_unit(settings, SERVICES_DIR / "scheduling")
-    async with running_service(settings, build_scheduling):
+    async with unit_at_free_port(
+        SchedulingServiceSettings, infra, build_scheduling, SERVICES_DIR / "scheduling", client_grpc_addr=client_addr
+    ) as addr:
         yield addr
 
 
@@ -63,13 +57,11 @@ async def portal_requests_channel(portal_requests_settings: PortalRequestsSettin
 
 @pytest.fixture(scope="session")
 async def client_channel(client_addr: str) -> AsyncIterator[grpc.aio.Channel]:
-    channel = create_channel(client_addr, default_deadline=5)
-    yield channel
-    await channel.close()
+    async with channel_to(client_addr) as channel:
+        yield channel
 
 
 @pytest.fixture(scope="session")
 async def scheduling_channel(scheduling_addr: str) -> AsyncIterator[grpc.aio.Channel]:
-    channel = create_channel(scheduling_addr, default_deadline=5)
-    yield channel
-    await channel.close()
+    async with channel_to(scheduling_addr) as channel:
+        yield channel

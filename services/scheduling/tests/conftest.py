@@ -8,9 +8,8 @@ import pytest
 
 from client_svc.bootstrap import build as build_client
 from client_svc.config import ClientSettings
-from platform_core import devstack
 from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import migrate_unit, running_service, serving_channel, unit_settings
+from platform_core.testing.plugin import channel_to, serving_channel, unit_at_free_port, unit_settings
 from scheduling_svc.bootstrap import build
 from scheduling_svc.config import SchedulingServiceSettings
 
@@ -21,10 +20,7 @@ CLIENT_UNIT_DIR = UNIT_DIR.parent / "client"
 @pytest.fixture(scope="session")
 async def client_addr(infra: TestInfra) -> AsyncIterator[str]:
     """The client service, which scheduling asks about clients before booking them."""
-    addr = f"127.0.0.1:{devstack.free_port()}"
-    settings = unit_settings(ClientSettings, infra, grpc_listen=addr)
-    await migrate_unit(settings, CLIENT_UNIT_DIR)
-    async with running_service(settings, build_client):
+    async with unit_at_free_port(ClientSettings, infra, build_client, CLIENT_UNIT_DIR) as addr:
         yield addr
 
 
@@ -50,8 +46,5 @@ async def scheduling_channel(scheduling_settings: SchedulingServiceSettings) -> 
 
 @pytest.fixture(scope="session")
 async def client_channel(client_addr: str) -> AsyncIterator[grpc.aio.Channel]:
-    from platform_core.grpc.channels import create_channel
-
-    channel = create_channel(client_addr, default_deadline=5)
-    yield channel
-    await channel.close()
+    async with channel_to(client_addr) as channel:
+        yield channel

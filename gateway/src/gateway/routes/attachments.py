@@ -16,10 +16,9 @@ from gateway.api import path_id
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.routes.clients import client_id_of
-from gateway.routes.portal import portal_access
+from gateway.routes.portal import require_portal_view
 from gateway.routes.registry import api
 from gateway.schemas import Body, Out
-from platform_core.errors import PermissionDenied
 
 CHUNK = 64 * 1024
 # Files take longer than the default deadline of a call.
@@ -187,9 +186,7 @@ async def delete_attachment(request: web.Request, account: Account) -> dict[str,
 
 
 async def _documents_allowed(request: web.Request, account: Account) -> str:
-    access = await portal_access(request, account)
-    if not access.effective.view_documents:
-        raise PermissionDenied("this business does not show documents in the portal", reason="DOCUMENTS_HIDDEN")
+    await require_portal_view(request, account, "view_documents")
     return str(account.client_id)
 
 

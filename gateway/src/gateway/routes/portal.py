@@ -55,6 +55,22 @@ async def portal_access(request: web.Request, account: Account) -> ClientAccess:
     return access
 
 
+# What a client is refused when the business keeps a part of the portal hidden: (what, reason).
+_HIDDEN = {
+    "view_appointments": ("appointments", "APPOINTMENTS_HIDDEN"),
+    "view_invoices": ("invoices", "INVOICES_HIDDEN"),
+    "view_documents": ("documents", "DOCUMENTS_HIDDEN"),
+}
+
+
+async def require_portal_view(request: web.Request, account: Account, permission: str) -> None:
+    """PermissionDenied unless the signed-in client may ``permission`` (a ``view_*`` permission)."""
+    access = await portal_access(request, account)
+    if not getattr(access.effective, permission):
+        what, reason = _HIDDEN[permission]
+        raise PermissionDenied(f"this business does not show {what} in the portal", reason=reason)
+
+
 @api.route(
     "GET",
     "/api/v1/portal/permissions",

@@ -13,17 +13,14 @@ from gateway.billing_schemas import InvoiceList, InvoiceOut, PortalInvoiceQuery
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.routes.billing import invoice_id_of, invoice_json, invoice_page
-from gateway.routes.portal import portal_access
+from gateway.routes.portal import require_portal_view
 from gateway.routes.registry import api
-from platform_core.errors import PermissionDenied
 
 TAG = "portal"
 
 
 async def _may_view_invoices(request: web.Request, account: Account) -> None:
-    access = await portal_access(request, account)
-    if not access.effective.view_invoices:
-        raise PermissionDenied("this business does not show invoices in the portal", reason="INVOICES_HIDDEN")
+    await require_portal_view(request, account, "view_invoices")
 
 
 @api.route(

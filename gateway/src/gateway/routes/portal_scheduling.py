@@ -15,7 +15,7 @@ from atrium.scheduling.v1 import appointments_pb2 as pb
 from atrium.scheduling.v1 import catalogue_pb2 as cat
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
-from gateway.routes.portal import portal_access
+from gateway.routes.portal import require_portal_view
 from gateway.routes.registry import api
 from gateway.routes.scheduling import (
     appointment_id_of,
@@ -34,15 +34,12 @@ from gateway.scheduling_schemas import (
     PortalCancelIn,
     ServiceList,
 )
-from platform_core.errors import PermissionDenied
 
 TAG = "portal"
 
 
 async def may_view_appointments(request: web.Request, account: Account) -> None:
-    access = await portal_access(request, account)
-    if not access.effective.view_appointments:
-        raise PermissionDenied("this business does not show appointments in the portal", reason="APPOINTMENTS_HIDDEN")
+    await require_portal_view(request, account, "view_appointments")
 
 
 @api.route(

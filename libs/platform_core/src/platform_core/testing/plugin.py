@@ -101,6 +101,27 @@ async def serving_channel(settings: ServiceSettings, build: Build, unit_dir: Pat
             await channel.close()
 
 
+@contextlib.asynccontextmanager
+async def unit_at_free_port(
+    settings_type: type[ServiceSettings], infra: TestInfra, build: Build, unit_dir: Path, **overrides: Any
+) -> AsyncIterator[str]:
+    """Another unit the unit under test calls: migrated and served in this process; yields its address."""
+    addr = f"127.0.0.1:{devstack.free_port()}"
+    settings = unit_settings(settings_type, infra, grpc_listen=addr, **overrides)
+    await migrate_unit(settings, unit_dir)
+    async with running_service(settings, build):
+        yield addr
+
+
+@contextlib.asynccontextmanager
+async def channel_to(addr: str) -> AsyncIterator[grpc.aio.Channel]:
+    channel = create_channel(addr, default_deadline=5)
+    try:
+        yield channel
+    finally:
+        await channel.close()
+
+
 async def wait_until(condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.02) -> Any:
     """Poll an (async or sync) condition until it returns something truthy; fail after ``timeout``."""
     loop = asyncio.get_running_loop()
