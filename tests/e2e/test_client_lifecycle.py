@@ -403,3 +403,29 @@ async def test_duplicates_through_the_gateway(api: Api) -> None:
     assert pair["reasons"] == ["same_phone"] and 0 < pair["score"] < 1
     status, _, _ = await api.call("GET", "/api/v1/client-duplicates?limit=0", token=token)
     assert status == 422
+
+
+async def test_the_list_sorts_and_filters_blocked_and_deleted_clients_through_the_gateway(api: Api) -> None:
+    token = (await api.sign_up())["token"]
+    zed = await api.create_client(token, first_name="Zed", last_name="Adams")
+    amy = await api.create_client(token, first_name="Amy", last_name="Young")
+    gone = await api.create_client(token, first_name="Gone", last_name="Baker")
+    block = f"/api/v1/clients/{zed['id']}/online-booking-block"
+    assert (await api.call("PUT", block, token=token, json={"blocked": True}))[0] == 200
+    assert (await api.call("DELETE", f"/api/v1/clients/{gone['id']}", token=token))[0] == 200
+
+    async def names(**params: str) -> list[str]:
+        status, page, _ = await api.call("GET", "/api/v1/clients", token=token, params=params)
+        assert status == 200, page
+        return [c["first_name"] for c in page["items"]]
+
+    assert await names() == ["Amy", "Zed"]
+    assert await names(sort="name") == ["Zed", "Amy"]
+    assert await names(sort="oldest", blocked="false") == ["Amy"]
+    assert await names(blocked="true") == ["Zed"]
+    assert await names(only_deleted="true") == ["Gone"]
+    status, body, _ = await api.call("GET", "/api/v1/clients", token=token, params={"sort": "age"})
+    assert (status, [e["field"] for e in body["errors"]]) == (422, ["sort"])
+    status, body, _ = await api.call("GET", "/api/v1/clients", token=token, params={"q": "young", "sort": "name"})
+    assert (status, [e["field"] for e in body["errors"]]) == (422, ["sort"])
+    assert await names(q="young") == [amy["first_name"]]

@@ -332,6 +332,10 @@ class ClientFilters(Body):
         "first, last or company name).",
     )
     include_deleted: bool = False
+    only_deleted: bool = Field(default=False, description="Only deleted clients (restorable).")
+    blocked: bool | None = Field(
+        default=None, description="Only clients blocked (true) or not blocked (false) from online booking."
+    )
     status_id: Annotated[str, StringConstraints(max_length=40)] = ""
     tag: Annotated[str, StringConstraints(max_length=40)] = ""
     group_id: Annotated[str, StringConstraints(max_length=40)] = ""
@@ -341,7 +345,11 @@ class ClientFilters(Body):
 
 
 class ClientListQuery(PageQuery, ClientFilters):
-    pass
+    sort: Literal["newest", "oldest", "name", "name_desc", "updated"] = Field(
+        default="newest",
+        description="newest or oldest first, by last then first name (name, name_desc), or most recently changed"
+        " first (updated). A search by name words lists its best matches first and takes no other sort.",
+    )
 
 
 class ClientPage(Out):

@@ -142,12 +142,15 @@ def profile_message(profile: ProfileIn) -> client_pb.ClientProfile:
 
 
 def list_request(
-    filters: ClientFilters, account: Account, *, page_size: int, page_token: str = ""
+    filters: ClientFilters, account: Account, *, page_size: int, page_token: str = "", sort: str = ""
 ) -> client_pb.ListClientsRequest:
     """The list's filters as the client service takes them (the export sends the same)."""
     return client_pb.ListClientsRequest(
         page=types_pb2.PageRequest(page_size=page_size, page_token=page_token),
+        sort=sort,
         include_deleted=filters.include_deleted,
+        only_deleted=filters.only_deleted,
+        online_booking_blocked=filters.blocked,
         status_id=filters.status_id,
         query=filters.q,
         default_region=account.country,
@@ -195,14 +198,14 @@ async def create_client(request: web.Request, body: CreateClientBody, account: A
 @api.route(
     "GET",
     "/api/v1/clients",
-    summary="List clients, newest first (cursor pagination)",
+    summary="List clients, newest first or in the order asked for (cursor pagination)",
     tag="clients",
     query=ClientListQuery,
     response=ClientPage,
 )
 async def list_clients(request: web.Request, query: ClientListQuery, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].clients.ListClients(
-        list_request(query, account, page_size=query.page_size, page_token=query.page_token)
+        list_request(query, account, page_size=query.page_size, page_token=query.page_token, sort=query.sort)
     )
     return {"items": [client_json(c) for c in reply.clients], "next_page_token": reply.page.next_page_token or None}
 

@@ -134,6 +134,8 @@ def _prefix_query(
 
 def _only_names(filters: dict[str, Any]) -> bool:
     """No filter beyond the names (and deleted ones or not): the indexes alone can answer the prefix phase."""
+    if filters.get("online_booking_blocked") is not None:  # False filters too
+        return False
     return not any(value for name, value in filters.items() if name != "include_deleted")
 
 

@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import base64
+import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, any_, exists, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    any_,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -169,23 +185,87 @@ def page_size(requested: int, field: str = "page_size") -> int:
     return requested or DEFAULT_PAGE_SIZE
 
 
+@dataclass(frozen=True)
+class ListOrder:
+    """A sort of the list: its key (ending with the id, so every key is unique) and its direction. A page token
+    carries the last row's key, and the next page starts after it (keyset pagination: the same cost at any
+    depth; migration 0035 gives each order its index)."""
+
+    key: tuple[ColumnElement[Any], ...]
+    descending: bool
+    # How the key's values travel in a page token: (to JSON, from JSON) per key column.
+    codecs: tuple[tuple[Callable[[Any], Any], Callable[[Any], Any]], ...]
+
+
+_UUID = (str, uuid.UUID)
+_TEXT = (str, str)
+_TIME = (lambda t: t.isoformat(), datetime.fromisoformat)
+_BY_NAME = (func.lower(clients.c.last_name), func.lower(clients.c.first_name), clients.c.id)
+LIST_ORDERS = {
+    "newest": ListOrder((clients.c.id,), True, (_UUID,)),
+    "oldest": ListOrder((clients.c.id,), False, (_UUID,)),
+    "name": ListOrder(_BY_NAME, False, (_TEXT, _TEXT, _UUID)),
+    "name_desc": ListOrder(_BY_NAME, True, (_TEXT, _TEXT, _UUID)),
+    "updated": ListOrder((clients.c.updated_at, clients.c.id), True, (_TIME, _UUID)),
+}
+DEFAULT_ORDER = "newest"
+
+
+def list_order(name: str) -> str:
+    """The order asked for, checked ("" is the default, newest first)."""
+    name = name or DEFAULT_ORDER
+    if name not in LIST_ORDERS:
+        raise InvalidArgument.single("sort", f"must be one of {', '.join(LIST_ORDERS)}")
+    return name
+
+
+def _list_token(order_name: str, row: Row[Any]) -> str:
+    if order_name == DEFAULT_ORDER:
+        return encode_cursor(row.id)  # the plain id token every other list uses
+    order = LIST_ORDERS[order_name]
+    values = [encode(getattr(row, f"sort_key_{i}")) for i, (encode, _) in enumerate(order.codecs)]
+    raw = json.dumps([order_name, *values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after_token(order_name: str, token: str) -> tuple[Any, ...]:
+    if order_name == DEFAULT_ORDER:
+        return (decode_cursor(token),)
+    order = LIST_ORDERS[order_name]
+    try:
+        name, *values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if name != order_name or len(values) != len(order.codecs):
+            raise ValueError("another list's token")
+        return tuple(decode(v) for (_, decode), v in zip(order.codecs, values, strict=True))
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument.single("page_token", "is not a page token from this list and sort") from exc
+
+
 async def list_clients(
     engine: AsyncEngine,
     tenant_id: uuid.UUID,
     *,
     limit: int,
-    after: uuid.UUID | None,
+    page_token: str = "",
+    sort: str = DEFAULT_ORDER,
     include_deleted: bool = False,
+    only_deleted: bool = False,
+    online_booking_blocked: bool | None = None,
     status_id: uuid.UUID | None = None,
     search: ClientSearch | None = None,
     assigned_staff_id: uuid.UUID | None = None,
     tag: str = "",
     group_id: uuid.UUID | None = None,
-) -> tuple[list[Row[Any]], uuid.UUID | None]:
-    """Newest first (ids are UUIDv7), keyset-paginated: a page costs the same at any depth."""
+) -> tuple[list[Row[Any]], str]:
+    """One page in the order asked for (newest first by default: ids are UUIDv7) and the next page's token
+    ("" after the last)."""
+    order_name = list_order(sort)
+    order = LIST_ORDERS[order_name]
     query = filtered_clients(
         tenant_id,
         include_deleted=include_deleted,
+        only_deleted=only_deleted,
+        online_booking_blocked=online_booking_blocked,
         status_id=status_id,
         assigned_staff_id=assigned_staff_id,
         tag=tag,
@@ -203,19 +283,25 @@ async def list_clients(
         query = query.where(clients.c.id == any_(func.array(matching.scalar_subquery())))
     elif search is not None:
         query = query.where(*search_conditions(search))
-    if after is not None:
-        query = query.where(clients.c.id < after)
-    query = query.order_by(clients.c.id.desc()).limit(limit + 1)
+    key = tuple_(*order.key)
+    if page_token:
+        after = tuple_(*(literal(v) for v in _after_token(order_name, page_token)))
+        query = query.where(key < after if order.descending else key > after)
+    if order_name != DEFAULT_ORDER:
+        query = query.add_columns(*(column.label(f"sort_key_{i}") for i, column in enumerate(order.key)))
+    query = query.order_by(*(c.desc() if order.descending else c.asc() for c in order.key)).limit(limit + 1)
     async with engine.connect() as conn:
         rows = list((await conn.execute(query)).all())
-    next_after = rows[limit - 1].id if len(rows) > limit else None
-    return rows[:limit], next_after
+    next_token = _list_token(order_name, rows[limit - 1]) if len(rows) > limit else ""
+    return rows[:limit], next_token
 
 
 def filtered_clients(
     tenant_id: uuid.UUID,
     *,
     include_deleted: bool = False,
+    only_deleted: bool = False,
+    online_booking_blocked: bool | None = None,
     status_id: uuid.UUID | None = None,
     assigned_staff_id: uuid.UUID | None = None,
     tag: str = "",
@@ -257,7 +343,11 @@ def filtered_clients(
         )
     if status_id is not None:
         query = query.where(clients.c.status_id == status_id)
-    if not include_deleted:
+    if online_booking_blocked is not None:
+        query = query.where(clients.c.online_booking_blocked.is_(online_booking_blocked))
+    if only_deleted:
+        query = query.where(clients.c.deleted_at.is_not(None))
+    elif not include_deleted:
         query = query.where(clients.c.deleted_at.is_(None))
     return query
 

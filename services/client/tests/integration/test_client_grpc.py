@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import grpc
 import nats
@@ -459,3 +460,51 @@ async def test_likely_duplicates_come_as_scored_pairs_with_reasons(stub: pb_grpc
         frozenset({again.id, namesake.id}),
     }
     assert found[0][2] > found[1][2]
+
+
+async def _all_pages(stub: pb_grpc.ClientServiceStub, **request: Any) -> list[str]:
+    """Every client's first name, page after page of two."""
+    names: list[str] = []
+    token = ""
+    while True:
+        page = await stub.ListClients(
+            pb.ListClientsRequest(page=types_pb2.PageRequest(page_size=2, page_token=token), **request)
+        )
+        names += [c.first_name for c in page.clients]
+        token = page.page.next_page_token
+        if not token:
+            return names
+
+
+async def test_the_list_sorts_and_pages_in_any_order_and_filters_blocked_and_deleted_clients(
+    stub: pb_grpc.ClientServiceStub,
+) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        people = [("Cleo", "Zola"), ("ada", "lovelace"), ("Bob", "Lovelace"), ("Dan", "Abel"), ("Eve", "Ng")]
+        ids = {}
+        for first, last in people:
+            ids[first] = (await stub.CreateClient(pb.CreateClientRequest(first_name=first, last_name=last))).id
+        await stub.UpdateClient(pb.UpdateClientRequest(id=ids["Bob"], email="bob@example.com"))  # changed last
+        await stub.SetOnlineBookingBlocked(pb.SetOnlineBookingBlockedRequest(id=ids["Dan"], blocked=True))
+        await stub.DeleteClient(pb.DeleteClientRequest(id=ids["Eve"]))
+
+        assert await _all_pages(stub) == ["Dan", "Bob", "ada", "Cleo"]
+        assert await _all_pages(stub, sort="oldest") == ["Cleo", "ada", "Bob", "Dan"]
+        # Last name, then first name, whatever the case: Abel, lovelace (ada), Lovelace (Bob), Zola.
+        assert await _all_pages(stub, sort="name") == ["Dan", "ada", "Bob", "Cleo"]
+        assert await _all_pages(stub, sort="name_desc") == ["Cleo", "Bob", "ada", "Dan"]
+        assert (await _all_pages(stub, sort="updated"))[:2] == ["Dan", "Bob"]
+        assert await _all_pages(stub, sort="name", online_booking_blocked=True) == ["Dan"]
+        assert await _all_pages(stub, sort="name", online_booking_blocked=False) == ["ada", "Bob", "Cleo"]
+        assert await _all_pages(stub, only_deleted=True) == ["Eve"]
+        assert await _all_pages(stub, query="love", online_booking_blocked=False) == ["Bob", "ada"]
+
+        first_page = await stub.ListClients(pb.ListClientsRequest(page=types_pb2.PageRequest(page_size=2), sort="name"))
+        for wrong in (
+            pb.ListClientsRequest(page=types_pb2.PageRequest(page_token=first_page.page.next_page_token)),
+            pb.ListClientsRequest(sort="shoe size"),
+            pb.ListClientsRequest(query="lovelace", sort="name"),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.ListClients(wrong)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT

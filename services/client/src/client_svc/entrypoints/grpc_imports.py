@@ -176,16 +176,20 @@ class ClientImportRpcs:
         size = request.page.page_size or EXPORT_PAGE_SIZE
         if not 0 < size <= MAX_EXPORT_PAGE_SIZE:
             raise InvalidArgument.single("page_size", f"must be between 1 and {MAX_EXPORT_PAGE_SIZE}")
-        after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
-        rows, next_after = await views.list_clients(
-            self._engine, tenant_id, limit=size, after=after, **list_filters(request)
+        rows, token = await views.list_clients(
+            self._engine,
+            tenant_id,
+            limit=size,
+            page_token=request.page.page_token,
+            sort=request.sort,
+            **list_filters(request),
         )
         extra: list[ExtraColumn] = await self._imports.extra_columns(tenant_id)
         values = await self._imports.extra_values(tenant_id, [r.id for r in rows]) if extra else {}
         return pb.ExportClientsResponse(
             columns=export_headers(extra),
             rows=[pb.ExportedClient(cells=export_cells(r, values.get(r.id, {}), extra)) for r in rows],
-            page=types_pb2.PageInfo(next_page_token=views.encode_cursor(next_after) if next_after else ""),
+            page=types_pb2.PageInfo(next_page_token=token),
         )
 
 

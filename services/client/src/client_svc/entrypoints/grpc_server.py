@@ -36,7 +36,7 @@ from client_svc.entrypoints.portal_grpc import PortalServicer
 from client_svc.service_layer import handlers
 from client_svc.service_layer.imports import ImportService
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
-from platform_core.errors import NotFound, PermissionDenied
+from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import current_context
 from platform_core.ids import parse_uuid
 
@@ -216,6 +216,10 @@ def list_filters(request: pb.ListClientsRequest) -> dict[str, Any]:
     """The list's filters, as views.list_clients takes them (the export uses the same)."""
     return {
         "include_deleted": request.include_deleted,
+        "only_deleted": request.only_deleted,
+        "online_booking_blocked": request.online_booking_blocked
+        if request.HasField("online_booking_blocked")
+        else None,
         "status_id": _reference_id(request.status_id, "status_id", "status") if request.status_id else None,
         "search": read_search(request.query, request.default_region),
         "assigned_staff_id": _reference_id(request.assigned_staff_id, "assigned_staff_id", "staff")
@@ -299,19 +303,27 @@ class ClientServicer(
         search = filters.pop("search")
         if search is not None and search.name_prefixes:
             # Names: prefix matches first, then typo-tolerant ones (search_views has its own page tokens).
+            if views.list_order(request.sort) != views.DEFAULT_ORDER:
+                raise InvalidArgument.single(
+                    "sort", "a name search lists the best matches first; sort a list without name words in q"
+                )
             rows, token = await search_views.find_by_name(
                 self._engine, tenant_id, search, limit=limit, page_token=request.page.page_token, **filters
             )
             return pb.ListClientsResponse(
                 clients=[client_message(r) for r in rows], page=types_pb2.PageInfo(next_page_token=token)
             )
-        after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
-        rows, next_after = await views.list_clients(
-            self._engine, tenant_id, limit=limit, after=after, search=search, **filters
+        rows, token = await views.list_clients(
+            self._engine,
+            tenant_id,
+            limit=limit,
+            page_token=request.page.page_token,
+            sort=request.sort,
+            search=search,
+            **filters,
         )
         return pb.ListClientsResponse(
-            clients=[client_message(r) for r in rows],
-            page=types_pb2.PageInfo(next_page_token=views.encode_cursor(next_after) if next_after else ""),
+            clients=[client_message(r) for r in rows], page=types_pb2.PageInfo(next_page_token=token)
         )
 
     async def UpdateClient(self, request: pb.UpdateClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:

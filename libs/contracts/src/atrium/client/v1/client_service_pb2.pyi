@@ -601,6 +601,9 @@ class ListClientsRequest(_message.Message):
     ASSIGNED_STAFF_ID_FIELD_NUMBER: _builtins.int
     TAG_FIELD_NUMBER: _builtins.int
     GROUP_ID_FIELD_NUMBER: _builtins.int
+    ONLINE_BOOKING_BLOCKED_FIELD_NUMBER: _builtins.int
+    ONLY_DELETED_FIELD_NUMBER: _builtins.int
+    SORT_FIELD_NUMBER: _builtins.int
     include_deleted: _builtins.bool
     """Deleted clients are left out unless asked for."""
     status_id: _builtins.str
@@ -615,6 +618,14 @@ class ListClientsRequest(_message.Message):
     """Only clients with this tag (case-insensitive), when set."""
     group_id: _builtins.str
     """Only members of this group, when set."""
+    online_booking_blocked: _builtins.bool
+    """Only clients blocked (true) or not blocked (false) from online booking, when set."""
+    only_deleted: _builtins.bool
+    """Only deleted clients (the bin); include_deleted is then moot."""
+    sort: _builtins.str
+    """"newest" (default), "oldest", "name" (last then first name, A to Z), "name_desc" or "updated" (most
+    recently changed first). A search by name words lists its best matches first and takes no other sort.
+    """
     @_builtins.property
     def page(self) -> _types_pb2.PageRequest: ...
     def __init__(
@@ -628,12 +639,17 @@ class ListClientsRequest(_message.Message):
         assigned_staff_id: _builtins.str = ...,
         tag: _builtins.str = ...,
         group_id: _builtins.str = ...,
+        online_booking_blocked: _builtins.bool | None = ...,
+        only_deleted: _builtins.bool = ...,
+        sort: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_online_booking_blocked", b"_online_booking_blocked", "online_booking_blocked", b"online_booking_blocked", "page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_id", b"assigned_staff_id", "default_region", b"default_region", "group_id", b"group_id", "include_deleted", b"include_deleted", "page", b"page", "query", b"query", "status_id", b"status_id", "tag", b"tag"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_online_booking_blocked", b"_online_booking_blocked", "assigned_staff_id", b"assigned_staff_id", "default_region", b"default_region", "group_id", b"group_id", "include_deleted", b"include_deleted", "online_booking_blocked", b"online_booking_blocked", "only_deleted", b"only_deleted", "page", b"page", "query", b"query", "sort", b"sort", "status_id", b"status_id", "tag", b"tag"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__online_booking_blocked: _TypeAlias = _typing.Literal["online_booking_blocked"]  # noqa: Y015
+    _WhichOneofArgType__online_booking_blocked: _TypeAlias = _typing.Literal["_online_booking_blocked", b"_online_booking_blocked"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__online_booking_blocked) -> _WhichOneofReturnType__online_booking_blocked | None: ...
 
 Global___ListClientsRequest: _TypeAlias = ListClientsRequest  # noqa: Y015
 
