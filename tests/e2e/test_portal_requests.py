@@ -148,3 +148,30 @@ async def test_the_card_marks_only_the_open_request_highlight_unavailable_when_p
     finally:
         api.stack.processes["portal_requests"] = restart_unit(api.stack, "portal_requests")
         await wait_ready(api.session, api.stack.base_url, api.stack.processes, api.stack.log_dir)
+
+
+async def test_the_portal_answers_the_booking_request_form_with_a_request(api: Api) -> None:
+    business = await open_business(api)
+    token, day, service = business["token"], business["day"], business["service"]
+    status, field, _ = await api.call(
+        "POST",
+        "/api/v1/custom-fields",
+        token=token,
+        json={"label": "Allergies", "type": "text", "required": True, "forms": ["booking_request"]},
+    )
+    assert status == 201, field
+    lia = await api.create_client(token, first_name="Lia", email=f"lia-{uuid.uuid4().hex[:6]}@example.com")
+    lia_portal = await portal_login(api, token, lia["id"])
+    status, form, _ = await api.call(
+        "GET", "/api/v1/portal/custom-fields", token=lia_portal, params={"form": "booking_request"}
+    )
+    assert (status, [f["key"] for f in form["items"]]) == (200, ["allergies"])
+    body: dict[str, Any] = {"service_id": service["id"], "options": [{"start": at(day, 10)}]}
+    status, refused, _ = await api.call("POST", PORTAL, token=lia_portal, json=body)
+    assert (status, [e["field"] for e in refused["errors"]]) == (422, ["answers.allergies"])
+    status, submitted, _ = await api.call(
+        "POST", PORTAL, token=lia_portal, json=body | {"answers": {"allergies": "none"}}
+    )
+    assert status == 201, submitted
+    _, client, _ = await api.call("GET", f"/api/v1/clients/{lia['id']}", token=token)
+    assert client["custom_fields"] == {"allergies": "none"}

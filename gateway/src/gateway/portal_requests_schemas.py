@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from gateway.schemas import Body, Out, Timezone
+from gateway.schemas import Body, CustomValues, Out, Timezone
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Status = Literal["pending", "approved", "declined", "withdrawn", "expired"]
@@ -28,6 +28,11 @@ class RequestSubmitIn(Body):
     options: list[TimeOptionIn] = Field(min_length=1, max_length=5, description="One to five preferred times")
     message: Annotated[str, StringConstraints(max_length=1000)] = ""
     timezone: Timezone | None = Field(default=None, description="The client's timezone; default: its profile's")
+    answers: CustomValues = Field(
+        default_factory=dict,
+        description="Answers to the booking request form (GET /api/v1/portal/custom-fields?form=booking_request),"
+        " by field key; stored on the client record. A required field must be answered unless the client has it.",
+    )
 
 
 class TimeOptionOut(Out):

@@ -46,6 +46,10 @@ class CustomFieldsQuery(Body):
     form: Form | Literal[""] = Field(default="", description="Only the fields collected on this form.")
 
 
+class PortalFormQuery(Body):
+    form: Literal["portal_profile", "booking_request"] = "portal_profile"
+
+
 class CreateCustomFieldBody(Body):
     label: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     key: Annotated[str, StringConstraints(max_length=50)] = Field(default="", description="Derived from the label.")
@@ -175,12 +179,13 @@ async def retire_custom_field(request: web.Request, account: Account) -> dict[st
 @api.route(
     "GET",
     "/api/v1/portal/custom-fields",
-    summary="The custom fields of your profile form",
+    summary="The custom fields of your profile form, or of the booking request form (form=booking_request)",
     tag="portal",
     auth="portal",
+    query=PortalFormQuery,
     response=CustomFieldList,
 )
-async def portal_custom_fields(request: web.Request, account: Account) -> dict[str, Any]:
+async def portal_custom_fields(request: web.Request, query: PortalFormQuery, account: Account) -> dict[str, Any]:
     await portal_access(request, account)
-    reply = await request.app[BACKENDS].clients.ListCustomFields(record_pb.ListCustomFieldsRequest())
+    reply = await request.app[BACKENDS].clients.ListCustomFields(record_pb.ListCustomFieldsRequest(form=query.form))
     return field_list_json(reply)

@@ -26,6 +26,7 @@ from gateway.portal_requests_schemas import (
     RequestSubmitIn,
     StaffRequestQuery,
 )
+from gateway.routes.clients import custom_values
 from gateway.routes.portal_scheduling import may_view_appointments
 from gateway.routes.registry import api
 from platform_core.errors import InvalidArgument
@@ -132,6 +133,7 @@ async def submit_request(request: web.Request, body: RequestSubmitIn, account: A
             message=body.message,
             timezone=body.timezone or "",
             submission_id=key,
+            answers=custom_values(body.answers),
         )
     )
     return request_json(submitted)

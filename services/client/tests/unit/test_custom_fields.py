@@ -239,3 +239,31 @@ async def test_handlers_create_fields_and_store_values_with_the_client(uow: Fake
     assert [(v.field_id, v.value) for v in made.client.custom_values] == [(created.id, 38)]
     listed = await custom_field_handlers.list_custom_fields(TENANT, uow, include_retired=False, form="portal_profile")
     assert listed == []
+
+
+def test_the_booking_request_form_is_answered_whole() -> None:
+    catalogue = catalogue_with(
+        {"label": "Referral", "field_type": "text", "required": True, "forms": ("booking_request",)},
+        {"label": "Consent", "field_type": "checkbox", "required": True, "forms": ("booking_request",)},
+        {"label": "Notes", "field_type": "text", "forms": ("booking_request",)},
+        {"label": "Internal", "field_type": "text", "required": True, "forms": ("staff",)},
+    )
+    client = register(catalogue, {"internal": "x"})
+
+    def answer(answers: dict[str, Any]) -> None:
+        client.update(
+            commands.UpdateClient(TENANT, client.id, custom_fields=answers, form="booking_request"),
+            now=NOW,
+            custom_fields=catalogue,
+        )
+
+    with pytest.raises(InvalidArgument) as exc:
+        answer({"notes": "first visit"})  # the required answers are missing, even though not given
+    assert fields_of(exc) == {"custom_fields.referral", "custom_fields.consent"}
+    with pytest.raises(InvalidArgument) as exc:
+        answer({"referral": "a friend", "consent": False})
+    assert fields_of(exc) == {"custom_fields.consent"}
+    answer({"referral": "a friend", "consent": True})
+    client.events.clear()
+    answer({})  # answered before: the held values complete the form
+    assert client.events == []

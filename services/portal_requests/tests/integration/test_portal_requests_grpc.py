@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 import grpc
 import nats
 import pytest
+from google.protobuf import struct_pb2
 from nats.js.api import DeliverPolicy
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1 import client_service_pb2_grpc as client_grpc
 from atrium.client.v1 import events_pb2 as client_events
@@ -119,7 +121,7 @@ def option(start: datetime, end: datetime | None = None) -> pb.TimeOption:
 
 
 async def submit(
-    stub: pb_grpc.PortalRequestServiceStub, business: Business, client_id: str, *starts: datetime, **fields: str
+    stub: pb_grpc.PortalRequestServiceStub, business: Business, client_id: str, *starts: datetime, **fields: object
 ) -> pb.AppointmentRequest:
     with bind_call_context(business.portal(client_id)):
         return await stub.SubmitRequest(
@@ -444,3 +446,32 @@ async def test_merges_repoint_requests_unmerges_return_them_and_erasure_drops_th
     erased = await wait_until(message_dropped, timeout=10)
     assert [h.action for h in erased.history] == ["submitted", "client_merged", "client_unmerged"]
     assert erased.status == "pending"
+
+
+async def test_the_booking_request_form_is_answered_with_the_request_and_kept_on_the_client(
+    requests: pb_grpc.PortalRequestServiceStub, clients: client_grpc.ClientServiceStub, business: Business
+) -> None:
+    asking = business.client_ids[0]
+    with bind_call_context(business.staff()):
+        await clients.CreateCustomField(
+            record_pb.CreateCustomFieldRequest(
+                label="How did you hear of us", type="text", required=True, forms=["booking_request"]
+            )
+        )
+    with pytest.raises(grpc.aio.AioRpcError) as unanswered:
+        await submit(requests, business, asking)
+    assert unanswered.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in from_rpc_error(unanswered.value).violations] == ["answers.how_did_you_hear_of_us"]
+
+    answered = await submit(
+        requests,
+        business,
+        asking,
+        answers={"how_did_you_hear_of_us": struct_pb2.Value(string_value="A friend")},
+    )
+    assert answered.status == "pending"
+    with bind_call_context(business.staff()):
+        client = await clients.GetClient(client_pb.GetClientRequest(id=asking))
+    assert client.custom_fields["how_did_you_hear_of_us"].string_value == "A friend"
+    # Answered once, the client's next request needs no answer again.
+    assert (await submit(requests, business, asking, at(business.day, 11))).status == "pending"

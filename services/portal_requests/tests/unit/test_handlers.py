@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -79,9 +80,13 @@ class FakeUnitOfWork(PortalRequestsUnitOfWork):
 class FakeDirectory(AbstractClientDirectory):
     def __init__(self, *, blocked: bool = False) -> None:
         self.blocked = blocked
+        self.answers: dict[uuid.UUID, dict[str, object]] = {}
 
     async def lookup(self, client_id: uuid.UUID) -> ClientFacts | None:
         return ClientFacts(client_id, self.blocked, False, "Europe/Berlin")
+
+    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
+        self.answers[client_id] = dict(answers)
 
 
 class FakeCatalogue(AbstractCatalogue):

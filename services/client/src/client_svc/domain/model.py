@@ -369,6 +369,8 @@ class Client:
         if phones is not None:
             proposed["phone"] = phones[0].value if phones else None
         values = check.custom(custom_fields, cmd, region, creating=False) if cmd.custom_fields else ValueChange()
+        if cmd.form == "booking_request" and custom_fields is not None:
+            self._check_form_complete(custom_fields, values, "booking_request", check.violations)
         check.raise_if_any()
 
         changed = tuple(name for name, value in proposed.items() if getattr(self, name) != value)
@@ -481,6 +483,27 @@ class Client:
             StaffAssignment(self.tenant_id, self.id, staff_id, now) for staff_id in wanted if staff_id not in have
         ]
         self._record_update(("assigned_staff",), now)
+
+    def _check_form_complete(
+        self, catalogue: CustomFieldCatalogue, change: ValueChange, form: str, violations: list[FieldViolation]
+    ) -> None:
+        """A form answered whole (a booking request): each required field it collects has a value after the
+        change, given now or held already."""
+
+        def filled(value: Any) -> bool:
+            return value is not None and value is not False  # an unchecked checkbox is no answer
+
+        held = {v.field_id for v in self.custom_values if filled(v.value)}
+        for definition in catalogue.live():
+            if not (definition.required and definition.collected_on(form)):
+                continue
+            if definition.id in change.values:
+                answered = filled(change.values[definition.id])
+            else:
+                answered = definition.id in held
+            missing = FieldViolation(f"custom_fields.{definition.key}", "is required")
+            if not answered and missing not in violations:
+                violations.append(missing)
 
     def note_custom_values_changed(self, *, now: datetime) -> None:
         """Custom values were stored beside ``update`` (an import writes them itself): the change's

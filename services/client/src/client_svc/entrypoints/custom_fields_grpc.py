@@ -43,9 +43,10 @@ class CustomFieldServicer:
     ) -> record_pb.ListCustomFieldsResponse:
         call = current_context()
         if call.principal.is_portal:
-            # A client sees what its profile form asks, nothing more.
+            # A client sees what its profile form, or the booking request form, asks; nothing more.
+            form = "booking_request" if request.form == "booking_request" else "portal_profile"
             definitions = await handlers.list_custom_fields(
-                call.tenant_id, self._uow_factory(), include_retired=False, form="portal_profile"
+                call.tenant_id, self._uow_factory(), include_retired=False, form=form
             )
         else:
             definitions = await handlers.list_custom_fields(

@@ -208,6 +208,14 @@ def group_message(group: ClientGroup) -> pb.ClientGroup:
     )
 
 
+BOOKING_REQUEST_FORM = "booking_request"
+
+
+def _portal_form(asked: str) -> str:
+    """A client edits its profile, or answers the booking request form while requesting an appointment."""
+    return BOOKING_REQUEST_FORM if asked == BOOKING_REQUEST_FORM else "portal_profile"
+
+
 def _optional(request: Any, field: str) -> str | None:
     return getattr(request, field) if request.HasField(field) else None
 
@@ -335,6 +343,10 @@ class ClientServicer(
                 raise NotFound("client not found")
             if request.HasField("profile") or request.HasField("contact_persons"):
                 raise PermissionDenied("clients cannot change their profile or contact persons")
+            if request.form == BOOKING_REQUEST_FORM and any(
+                request.HasField(name) for name in ("first_name", "last_name", "email", "phone", "emails", "phones")
+            ):
+                raise PermissionDenied("answers to the booking request form are custom field values only")
         else:
             _require_staff()
         command = commands.UpdateClient(
@@ -348,7 +360,7 @@ class ClientServicer(
             profile=_profile_input(request.profile) if request.HasField("profile") else None,
             **_contact_inputs(request),
             custom_fields=custom_inputs(request),
-            form="portal_profile" if call.principal.is_portal else request.form,
+            form=_portal_form(request.form) if call.principal.is_portal else request.form,
         )
         return await self._read(await handlers.update_client(command, self._uow_factory()))
 

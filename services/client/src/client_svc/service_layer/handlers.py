@@ -62,7 +62,9 @@ async def _change(
 async def update_client(cmd: commands.UpdateClient, uow: ClientUnitOfWork) -> Client:
     async with uow:
         client = await _existing(uow, cmd.tenant_id, cmd.client_id)
-        custom_fields = await uow.custom_fields.catalogue(cmd.tenant_id) if cmd.custom_fields else None
+        # The booking request form is checked whole (its required answers), even when nothing new is given.
+        needs_fields = bool(cmd.custom_fields) or cmd.form == "booking_request"
+        custom_fields = await uow.custom_fields.catalogue(cmd.tenant_id) if needs_fields else None
         client.update(cmd, now=datetime.now(UTC), custom_fields=custom_fields)
         await uow.commit()
         return client

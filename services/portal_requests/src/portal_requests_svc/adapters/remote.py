@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import abc
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import grpc
+from google.protobuf import json_format, struct_pb2
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
@@ -23,6 +26,8 @@ from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
 from platform_core import errors
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.grpc.values import aware, timestamp
+
+BOOKING_REQUEST_FORM = "booking_request"  # the client service's name of the form
 
 _ERRORS: dict[grpc.StatusCode, type[errors.DomainError]] = {
     # What another service cannot find is a reference this one holds (the request's service, its client):
@@ -85,6 +90,11 @@ class AbstractClientDirectory(abc.ABC):
     async def lookup(self, client_id: uuid.UUID) -> ClientFacts | None:
         """The client in the caller's tenant, or None when it has no such client."""
 
+    @abc.abstractmethod
+    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
+        """Store the client's answers to the booking request form; InvalidArgument (fields ``answers.<key>``)
+        when one breaks its field's rules or a required one is missing."""
+
 
 class AbstractCatalogue(abc.ABC):
     @abc.abstractmethod
@@ -121,6 +131,27 @@ class GrpcClientDirectory(AbstractClientDirectory):
             deleted=client.HasField("deleted_at"),
             timezone=client.profile.timezone,
         )
+
+    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
+        request = client_pb.UpdateClientRequest(
+            id=str(client_id),
+            form=BOOKING_REQUEST_FORM,
+            custom_fields={key: json_format.ParseDict(value, struct_pb2.Value()) for key, value in answers.items()},
+        )
+        try:
+            await self._stub.UpdateClient(request)
+        except grpc.aio.AioRpcError as exc:
+            error = domain_error(exc, "client")
+            if isinstance(error, errors.InvalidArgument):
+                # This API calls them answers.
+                error = errors.InvalidArgument(
+                    [
+                        errors.FieldViolation(v.field.replace("custom_fields.", "answers.", 1), v.message)
+                        for v in error.violations
+                    ],
+                    error.message,
+                )
+            raise error from exc
 
 
 class GrpcCatalogue(AbstractCatalogue):

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import grpc
+from google.protobuf import json_format
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.portal_requests.v1 import portal_requests_pb2 as pb
@@ -138,6 +139,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 message=request.message,
                 timezone=request.timezone,
                 submission_id=request.submission_id or None,
+                answers={key: json_format.MessageToDict(value) for key, value in request.answers.items()},
             ),
             self._limits,
             datetime.now(UTC),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from platform_core.errors import InvalidArgument, NotFound
 from platform_core.ids import new_id
@@ -37,6 +38,8 @@ class SubmitRequest:
     message: str
     timezone: str
     submission_id: str | None
+    # Custom field values of the booking request form (JSON values by field key).
+    answers: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,9 @@ async def submit_request(
         now=now,
         horizon=limits.horizon,
     )
+    # The form's answers belong to the client record; the client service checks them (required ones too)
+    # once the request itself is sound, before it is taken.
+    await directory.answer_booking_form(command.client_id, command.answers)
     async with uow_factory() as uow:
         # One client's submissions queue here, so the open-request count and the submission id hold.
         await uow.requests.lock_client(command.tenant_id, command.client_id)

@@ -214,7 +214,9 @@ class ListCustomFieldsRequest(_message.Message):
     FORM_FIELD_NUMBER: _builtins.int
     include_retired: _builtins.bool
     form: _builtins.str
-    """Only the fields collected on this form, when set (portal principals always get "portal_profile")."""
+    """Only the fields collected on this form, when set (portal principals get "portal_profile" or
+    "booking_request").
+    """
     def __init__(
         self,
         *,

@@ -22,41 +22,46 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from atrium.common.v1 import types_pb2 as atrium_dot_common_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/atrium/portal_requests/v1/portal_requests.proto\x12\x19\x61trium.portal_requests.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1c\x61trium/common/v1/types.proto\"`\n\nTimeOption\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb8\x01\n\x14SubmitRequestRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x1a\n\x12preferred_staff_id\x18\x02 \x01(\t\x12\x36\n\x07options\x18\x03 \x03(\x0b\x32%.atrium.portal_requests.v1.TimeOption\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x10\n\x08timezone\x18\x05 \x01(\t\x12\x15\n\rsubmission_id\x18\x06 \x01(\t\"k\n\x0cHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x14\n\x0c\x64\x65tails_json\x18\x04 \x01(\t\"\xed\x03\n\x12\x41ppointmentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nservice_id\x18\x03 \x01(\t\x12\x1a\n\x12preferred_staff_id\x18\x04 \x01(\t\x12\x36\n\x07options\x18\x05 \x03(\x0b\x32%.atrium.portal_requests.v1.TimeOption\x12\x0f\n\x07message\x18\x06 \x01(\t\x12\x10\n\x08timezone\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\t \x01(\t\x12\x16\n\x0e\x64\x65\x63line_reason\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndecided_by\x18\r \x01(\t\x12.\n\ndecided_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x0f \x01(\x03\x12\x38\n\x07history\x18\x10 \x03(\x0b\x32\'.atrium.portal_requests.v1.HistoryEntry\"\'\n\x11GetRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"e\n\x13ListRequestsRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12+\n\x04page\x18\x03 \x01(\x0b\x32\x1d.atrium.common.v1.PageRequest\"\x81\x01\n\x14ListRequestsResponse\x12?\n\x08requests\x18\x01 \x03(\x0b\x32-.atrium.portal_requests.v1.AppointmentRequest\x12(\n\x04page\x18\x02 \x01(\x0b\x32\x1a.atrium.common.v1.PageInfo\"\x87\x01\n\x15\x41pproveRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08staff_id\x18\x03 \x01(\t\x12\x1d\n\x15override_availability\x18\x04 \x01(\x08\";\n\x15\x44\x65\x63lineRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\",\n\x16WithdrawRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"3\n\x1eGetClientRequestSummaryRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\"i\n\x14\x43lientRequestSummary\x12\x12\n\nopen_count\x18\x01 \x01(\x05\x12=\n\x06oldest\x18\x02 \x01(\x0b\x32-.atrium.portal_requests.v1.AppointmentRequest2\xc6\x06\n\x14PortalRequestService\x12o\n\rSubmitRequest\x12/.atrium.portal_requests.v1.SubmitRequestRequest\x1a-.atrium.portal_requests.v1.AppointmentRequest\x12i\n\nGetRequest\x12,.atrium.portal_requests.v1.GetRequestRequest\x1a-.atrium.portal_requests.v1.AppointmentRequest\x12o\n\x0cListRequests\x12..atrium.portal_requests.v1.ListRequestsRequest\x1a/.atrium.portal_requests.v1.ListRequestsResponse\x12q\n\x0e\x41pproveRequest\x12\x30.atrium.portal_requests.v1.ApproveRequestRequest\x1a-.atrium.portal_requests.v1.AppointmentRequest\x12q\n\x0e\x44\x65\x63lineRequest\x12\x30.atrium.portal_requests.v1.DeclineRequestRequest\x1a-.atrium.portal_requests.v1.AppointmentRequest\x12s\n\x0fWithdrawRequest\x12\x31.atrium.portal_requests.v1.WithdrawRequestRequest\x1a-.atrium.portal_requests.v1.AppointmentRequest\x12\x85\x01\n\x17GetClientRequestSummary\x12\x39.atrium.portal_requests.v1.GetClientRequestSummaryRequest\x1a/.atrium.portal_requests.v1.ClientRequestSummaryb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/atrium/portal_requests/v1/portal_requests.proto\x12\x19\x61trium.portal_requests.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1c\x61trium/common/v1/types.proto\"`\n\nTimeOption\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xcf\x02\n\x14SubmitRequestRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x1a\n\x12preferred_staff_id\x18\x02 \x01(\t\x12\x36\n\x07options\x18\x03 \x03(\x0b\x32%.atrium.portal_requests.v1.TimeOption\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x10\n\x08timezone\x18\x05 \x01(\t\x12\x15\n\rsubmission_id\x18\x06 \x01(\t\x12M\n\x07\x61nswers\x18\x07 \x03(\x0b\x32<.atrium.portal_requests.v1.SubmitRequestRequest.AnswersEntry\x1a\x46\n\x0c\x41nswersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value:\x02\x38\x01\"k\n\x0cHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x14\n\x0c\x64\x65tails_json\x18\x04 \x01(\t\"\xed\x03\n\x12\x41ppointmentRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nservice_id\x18\x03 \x01(\t\x12\x1a\n\x12preferred_staff_id\x18\x04 \x01(\t\x12\x36\n\x07options\x18\x05 \x03(\x0b\x32%.atrium.portal_requests.v1.TimeOption\x12\x0f\n\x07message\x18\x06 \x01(\t\x12\x10\n\x08timezone\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\t \x01(\t\x12\x16\n\x0e\x64\x65\x63line_reason\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndecided_by\x18\r \x01(\t\x12.\n\ndecided_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x0f \x01(\x03\x12\x38\n\x07history\x18\x10 \x03(\x0b\x32\'.atrium.portal_requests.v1.HistoryEntry\"\'\n\x11GetRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"e\n\x13ListRequestsRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12+\n\x04page\x18\x03 \x01(\x0b\x32\x1d.atrium.common.v1.PageRequest\"\x81\x01\n\x14ListRequestsResponse\x12?\n\x08requests\x18\x01 \x03(\x0b\x32-.atrium.portal_requests.v1.AppointmentRequest\x12(\n\x04page\x18\x02 \x01(\x0b\x32\x1a.atrium.common.v1.PageInfo\"\x87\x01\n\x15\x41pproveRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08staff_id\x18\x03 \x01(\t\x12\x1d\n\x15override_availability\x18\x04 \x01(\x08\";\n\x15\x44\x65\x63lineRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\",\n\x16WithdrawRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"3\n\x1eGetClientRequestSummaryRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\"i\n\x14\x43lientRequestSummary\x12\x12\n\nopen_count\x18\x01 \x01(\x05\x12=\n\x06oldest\x18\x02 \x01(\x0b\x32-.atrium.portal_requests.v1.AppointmentRequest2\xc6\x06\n\x14PortalRequestService\x12o\n\rSubmitRequest\x12/.atrium.portal_requests.v1.SubmitRequestRequest\x1a-.atrium.portal_requests.v1.AppointmentRequest\x12i\n\nGetRequest\x12,.atrium.portal_requests.v1.GetRequestRequest\x1a-.atrium.portal_requests.v1.AppointmentRequest\x12o\n\x0cListRequests\x12..atrium.portal_requests.v1.ListRequestsRequest\x1a/.atrium.portal_requests.v1.ListRequestsResponse\x12q\n\x0e\x41pproveRequest\x12\x30.atrium.portal_requests.v1.ApproveRequestRequest\x1a-.atrium.portal_requests.v1.AppointmentRequest\x12q\n\x0e\x44\x65\x63lineRequest\x12\x30.atrium.portal_requests.v1.DeclineRequestRequest\x1a-.atrium.portal_requests.v1.AppointmentRequest\x12s\n\x0fWithdrawRequest\x12\x31.atrium.portal_requests.v1.WithdrawRequestRequest\x1a-.atrium.portal_requests.v1.AppointmentRequest\x12\x85\x01\n\x17GetClientRequestSummary\x12\x39.atrium.portal_requests.v1.GetClientRequestSummaryRequest\x1a/.atrium.portal_requests.v1.ClientRequestSummaryb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atrium.portal_requests.v1.portal_requests_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TIMEOPTION']._serialized_start=141
-  _globals['_TIMEOPTION']._serialized_end=237
-  _globals['_SUBMITREQUESTREQUEST']._serialized_start=240
-  _globals['_SUBMITREQUESTREQUEST']._serialized_end=424
-  _globals['_HISTORYENTRY']._serialized_start=426
-  _globals['_HISTORYENTRY']._serialized_end=533
-  _globals['_APPOINTMENTREQUEST']._serialized_start=536
-  _globals['_APPOINTMENTREQUEST']._serialized_end=1029
-  _globals['_GETREQUESTREQUEST']._serialized_start=1031
-  _globals['_GETREQUESTREQUEST']._serialized_end=1070
-  _globals['_LISTREQUESTSREQUEST']._serialized_start=1072
-  _globals['_LISTREQUESTSREQUEST']._serialized_end=1173
-  _globals['_LISTREQUESTSRESPONSE']._serialized_start=1176
-  _globals['_LISTREQUESTSRESPONSE']._serialized_end=1305
-  _globals['_APPROVEREQUESTREQUEST']._serialized_start=1308
-  _globals['_APPROVEREQUESTREQUEST']._serialized_end=1443
-  _globals['_DECLINEREQUESTREQUEST']._serialized_start=1445
-  _globals['_DECLINEREQUESTREQUEST']._serialized_end=1504
-  _globals['_WITHDRAWREQUESTREQUEST']._serialized_start=1506
-  _globals['_WITHDRAWREQUESTREQUEST']._serialized_end=1550
-  _globals['_GETCLIENTREQUESTSUMMARYREQUEST']._serialized_start=1552
-  _globals['_GETCLIENTREQUESTSUMMARYREQUEST']._serialized_end=1603
-  _globals['_CLIENTREQUESTSUMMARY']._serialized_start=1605
-  _globals['_CLIENTREQUESTSUMMARY']._serialized_end=1710
-  _globals['_PORTALREQUESTSERVICE']._serialized_start=1713
-  _globals['_PORTALREQUESTSERVICE']._serialized_end=2551
+  _globals['_SUBMITREQUESTREQUEST_ANSWERSENTRY']._loaded_options = None
+  _globals['_SUBMITREQUESTREQUEST_ANSWERSENTRY']._serialized_options = b'8\001'
+  _globals['_TIMEOPTION']._serialized_start=171
+  _globals['_TIMEOPTION']._serialized_end=267
+  _globals['_SUBMITREQUESTREQUEST']._serialized_start=270
+  _globals['_SUBMITREQUESTREQUEST']._serialized_end=605
+  _globals['_SUBMITREQUESTREQUEST_ANSWERSENTRY']._serialized_start=535
+  _globals['_SUBMITREQUESTREQUEST_ANSWERSENTRY']._serialized_end=605
+  _globals['_HISTORYENTRY']._serialized_start=607
+  _globals['_HISTORYENTRY']._serialized_end=714
+  _globals['_APPOINTMENTREQUEST']._serialized_start=717
+  _globals['_APPOINTMENTREQUEST']._serialized_end=1210
+  _globals['_GETREQUESTREQUEST']._serialized_start=1212
+  _globals['_GETREQUESTREQUEST']._serialized_end=1251
+  _globals['_LISTREQUESTSREQUEST']._serialized_start=1253
+  _globals['_LISTREQUESTSREQUEST']._serialized_end=1354
+  _globals['_LISTREQUESTSRESPONSE']._serialized_start=1357
+  _globals['_LISTREQUESTSRESPONSE']._serialized_end=1486
+  _globals['_APPROVEREQUESTREQUEST']._serialized_start=1489
+  _globals['_APPROVEREQUESTREQUEST']._serialized_end=1624
+  _globals['_DECLINEREQUESTREQUEST']._serialized_start=1626
+  _globals['_DECLINEREQUESTREQUEST']._serialized_end=1685
+  _globals['_WITHDRAWREQUESTREQUEST']._serialized_start=1687
+  _globals['_WITHDRAWREQUESTREQUEST']._serialized_end=1731
+  _globals['_GETCLIENTREQUESTSUMMARYREQUEST']._serialized_start=1733
+  _globals['_GETCLIENTREQUESTSUMMARYREQUEST']._serialized_end=1784
+  _globals['_CLIENTREQUESTSUMMARY']._serialized_start=1786
+  _globals['_CLIENTREQUESTSUMMARY']._serialized_end=1891
+  _globals['_PORTALREQUESTSERVICE']._serialized_start=1894
+  _globals['_PORTALREQUESTSERVICE']._serialized_end=2732
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from atrium.common.v1 import types_pb2 as _types_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 import builtins as _builtins
@@ -50,12 +51,34 @@ Global___TimeOption: _TypeAlias = TimeOption  # noqa: Y015
 class SubmitRequestRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class AnswersEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> _struct_pb2.Value: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _struct_pb2.Value | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     SERVICE_ID_FIELD_NUMBER: _builtins.int
     PREFERRED_STAFF_ID_FIELD_NUMBER: _builtins.int
     OPTIONS_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
     TIMEZONE_FIELD_NUMBER: _builtins.int
     SUBMISSION_ID_FIELD_NUMBER: _builtins.int
+    ANSWERS_FIELD_NUMBER: _builtins.int
     service_id: _builtins.str
     preferred_staff_id: _builtins.str
     """Empty: anyone who performs the service."""
@@ -68,6 +91,12 @@ class SubmitRequestRequest(_message.Message):
     def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___TimeOption]:
         """One to five."""
 
+    @_builtins.property
+    def answers(self) -> _containers.MessageMap[_builtins.str, _struct_pb2.Value]:
+        """Answers to the business's booking request form: custom field values by key, stored on the client record
+        (the client service checks them; a required field of the form must be answered unless the client has it).
+        """
+
     def __init__(
         self,
         *,
@@ -77,10 +106,11 @@ class SubmitRequestRequest(_message.Message):
         message: _builtins.str = ...,
         timezone: _builtins.str = ...,
         submission_id: _builtins.str = ...,
+        answers: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "service_id", b"service_id", "submission_id", b"submission_id", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "service_id", b"service_id", "submission_id", b"submission_id", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
