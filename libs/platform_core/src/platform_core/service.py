@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -77,6 +78,20 @@ class Worker(Protocol):
     name: str
 
     async def run(self, stop: asyncio.Event) -> None: ...
+
+
+async def run_periodically(
+    stop: asyncio.Event, interval_seconds: float, work: Callable[[], Awaitable[object]], *, what: str
+) -> None:
+    """A Worker's loop: ``work`` now and then every ``interval_seconds`` until ``stop`` is set. A failing run
+    is logged and the next one catches up (the database may be away for a moment)."""
+    while not stop.is_set():
+        try:
+            await work()
+        except Exception:
+            log.exception("%s failed", what)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
 
 
 @dataclass

@@ -7,14 +7,11 @@ never expire a request twice (and a request being decided right now is left to i
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from platform_core.service import run_periodically
 from portal_requests_svc.service_layer import handlers
-
-log = logging.getLogger(__name__)
 
 
 class RequestExpirer:
@@ -43,10 +40,4 @@ class RequestExpirer:
                 return total
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # the database is away for a moment: the next run catches up
-                log.exception("expiring appointment requests failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._interval)
+        await run_periodically(stop, self._interval, self.run_once, what="expiring appointment requests")

@@ -7,15 +7,12 @@ so replicas share the work and never book an occurrence twice (the unique occurr
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from platform_core.service import run_periodically
 from scheduling_svc.service_layer import series
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
-
-log = logging.getLogger(__name__)
 
 
 class SeriesExtender:
@@ -38,10 +35,4 @@ class SeriesExtender:
         return await series.extend_due_series(self._uow_factory, self._clock(), self._horizon)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # the database is away for a moment: the next run catches up
-                log.exception("extending recurring series failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._interval)
+        await run_periodically(stop, self._interval, self.run_once, what="extending recurring series")
