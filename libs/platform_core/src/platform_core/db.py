@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -15,6 +16,14 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         pool_pre_ping=False,
         # Connections are recycled before typical proxy/server idle limits cut them.
         pool_recycle=1800,
+    )
+
+
+async def lock_for_transaction(session: AsyncSession, *key: object) -> None:
+    """Wait for, and hold until the transaction ends, the advisory lock named by ``key``: transactions about the
+    same thing (one client's submissions, one idempotency key) run one after the other."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": ":".join(map(str, key))}
     )
 
 

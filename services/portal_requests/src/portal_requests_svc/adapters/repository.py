@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from platform_core.db import lock_for_transaction
 from platform_core.errors import Conflict, NotFound
 from portal_requests_svc.adapters.tables import appointment_requests, request_history
 from portal_requests_svc.domain.requests import AppointmentRequest, Status, TimeOption
@@ -141,9 +142,7 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
         return request_from_row(row) if row else None
 
     async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
-        await self._session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"{tenant_id}:{client_id}"}
-        )
+        await lock_for_transaction(self._session, tenant_id, client_id)
 
     async def count_open(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> int:
         count = await self._session.scalar(

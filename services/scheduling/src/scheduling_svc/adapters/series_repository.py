@@ -16,6 +16,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from platform_core.db import lock_for_transaction
 from platform_core.errors import Conflict, NotFound
 from scheduling_svc.adapters.tables import appointments, recurring_series, series_exceptions, series_segments
 from scheduling_svc.domain.appointments import Status
@@ -125,6 +126,10 @@ class AbstractSeriesRepository(abc.ABC):
     async def get_by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> RecurringSeries | None: ...
 
     @abc.abstractmethod
+    async def lock_request_id(self, tenant_id: uuid.UUID, request_id: str) -> None:
+        """Until the transaction ends, other creations with this request id wait."""
+
+    @abc.abstractmethod
     async def materialized_occurrences(
         self, tenant_id: uuid.UUID, series_id: uuid.UUID, start: datetime, end: datetime
     ) -> set[datetime]:
@@ -183,6 +188,9 @@ class SqlAlchemySeriesRepository(AbstractSeriesRepository):
                 recurring_series.c.tenant_id == tenant_id, recurring_series.c.request_id == request_id
             )
         )
+
+    async def lock_request_id(self, tenant_id: uuid.UUID, request_id: str) -> None:
+        await lock_for_transaction(self.session, "series", tenant_id, request_id)
 
     async def materialized_occurrences(
         self, tenant_id: uuid.UUID, series_id: uuid.UUID, start: datetime, end: datetime

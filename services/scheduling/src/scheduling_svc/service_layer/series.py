@@ -359,6 +359,13 @@ async def create_series(
         raise InvalidArgument.single("client_id", "names no client of this business")
     try:
         async with uow:
+            if request.request_id:
+                # A retry racing the first attempt waits for it here, then finds what it created: without the
+                # lock it would try to book the same times and be told they are taken.
+                await uow.series.lock_request_id(request.tenant_id, request.request_id)
+                existing = await uow.series.get_by_request_id(request.tenant_id, request.request_id)
+                if existing is not None:
+                    return SeriesChange(existing)
             settings = await uow.catalogue.settings(request.tenant_id)
             zone = definition.timezone or settings.timezone
             recurrence = parse_rule(definition.rrule, definition.dtstart, zone)
