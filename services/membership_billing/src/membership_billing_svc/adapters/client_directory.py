@@ -6,11 +6,9 @@ import abc
 import uuid
 from dataclasses import dataclass
 
-import grpc
-
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
-from platform_core.errors import Unavailable
+from platform_core.client_lookup import find_client
 
 
 @dataclass(frozen=True)
@@ -37,10 +35,5 @@ class GrpcClientDirectory(AbstractClientDirectory):
         self._stub = stub
 
     async def bill_to(self, client_id: uuid.UUID) -> BillTo | None:
-        try:
-            client = await self._stub.GetClient(client_pb.GetClientRequest(id=str(client_id)))
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise Unavailable(f"the client service could not be asked about the client ({exc.code().name})") from exc
-        return BillTo(uuid.UUID(client.id), bill_to_name(client))
+        client = await find_client(self._stub, client_id)
+        return BillTo(uuid.UUID(client.id), bill_to_name(client)) if client is not None else None

@@ -24,6 +24,7 @@ from atrium.scheduling.v1 import catalogue_pb2 as catalogue_pb
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
 from platform_core import errors
+from platform_core.client_lookup import ClientFacts, find_client
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.grpc.values import aware, timestamp
 
@@ -51,14 +52,6 @@ def domain_error(exc: grpc.aio.AioRpcError, service: str, *, fields: dict[str, s
     if error_type is not None:
         return error_type(remote.message, reason=remote.reason or None)
     return errors.Unavailable(f"the {service} service could not answer ({remote.code.name})")
-
-
-@dataclass(frozen=True)
-class ClientFacts:
-    client_id: uuid.UUID
-    online_booking_blocked: bool
-    deleted: bool
-    timezone: str
 
 
 @dataclass(frozen=True)
@@ -117,20 +110,8 @@ class GrpcClientDirectory(AbstractClientDirectory):
         self._stub = stub
 
     async def lookup(self, client_id: uuid.UUID) -> ClientFacts | None:
-        try:
-            client = await self._stub.GetClient(client_pb.GetClientRequest(id=str(client_id)))
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise errors.Unavailable(
-                f"the client service could not be asked about the client ({exc.code().name})"
-            ) from exc
-        return ClientFacts(
-            client_id=uuid.UUID(client.id),
-            online_booking_blocked=client.online_booking_blocked,
-            deleted=client.HasField("deleted_at"),
-            timezone=client.profile.timezone,
-        )
+        client = await find_client(self._stub, client_id)
+        return ClientFacts.of(client) if client is not None else None
 
     async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
         request = client_pb.UpdateClientRequest(
