@@ -722,35 +722,12 @@ def _values(client: Client, external_id: str | None, columns: Sequence[str]) -> 
     return tuple(external_id if name == "external_id" else getattr(client, name) for name in columns)
 
 
+# A client as the import reads it back: what it writes (but the external id, which is no Client field) and its
+# identity and lifecycle.
 _CLIENT_FIELDS = (
-    "tenant_id",
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "created_at",
-    "updated_at",
+    *(c for c in CLIENT_COLUMNS if c != "external_id"),
     "request_id",
     "deleted_at",
-    "online_booking_blocked",
-    "version",
-    "status_id",
-    "kind",
-    "company_name",
-    "address_line1",
-    "address_line2",
-    "address_city",
-    "address_region",
-    "address_postal_code",
-    "address_country",
-    "date_of_birth",
-    "preferred_language",
-    "timezone",
-    "source",
-    "default_invoicing_method",
-    "opening_balance_minor",
-    "opening_balance_currency",
     "merged_into",
     "merged_at",
     "erased_at",
