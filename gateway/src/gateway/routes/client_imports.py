@@ -8,7 +8,7 @@ chunks, never held whole here; the export streams page by page as it is written.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -24,7 +24,7 @@ from gateway.problems import problem
 from gateway.routes.clients import list_request
 from gateway.routes.registry import api
 from gateway.schemas import Body, ClientFilters, Out
-from gateway.tabular import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, CsvWriter, writer_for
+from gateway.tabular import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, CsvWriter, XlsxWriter, writer_for
 from platform_core.errors import InvalidArgument
 
 log = logging.getLogger(__name__)
@@ -392,21 +392,14 @@ async def download_rejected_rows(request: web.Request, account: Account) -> web.
     first = await page("")
     writer = CsvWriter()
     response = await _stream(request, writer.media_type, f"rejected-rows-{import_id}.csv")
-    try:
-        columns = list(first.columns)
-        writer.row([*columns, "error"])
-        reply = first
-        while True:
-            for r in reply.rows:
-                cells = list(r.cells) + [""] * (len(columns) - len(r.cells))
-                writer.row([*cells[: len(columns)], "; ".join(f"{p.column}: {p.message}" for p in r.problems)])
-            await response.write(writer.take())
-            if not reply.page.next_page_token:
-                break
-            reply = await page(reply.page.next_page_token)
-        await response.write(writer.close())
-    except Exception:
-        _abort(request, "rejected rows")
+    columns = list(first.columns)
+
+    def rows(reply: client_pb.ListClientImportProblemsResponse) -> Iterator[list[str]]:
+        for r in reply.rows:
+            cells = list(r.cells) + [""] * (len(columns) - len(r.cells))
+            yield [*cells[: len(columns)], "; ".join(f"{p.column}: {p.message}" for p in r.problems)]
+
+    await _write_pages(request, response, writer, [*columns, "error"], first, page, rows, "rejected rows")
     return response
 
 
@@ -448,20 +441,44 @@ async def export_clients(request: web.Request, query: ExportQuery, account: Acco
     writer = writer_for(query.format)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     response = await _stream(request, writer.media_type, f"clients-{stamp}.{writer.extension}")
+    await _write_pages(
+        request,
+        response,
+        writer,
+        list(first.columns),
+        first,
+        page,
+        lambda reply: (list(row.cells) for row in reply.rows),
+        "export",
+    )
+    return response
+
+
+async def _write_pages(
+    request: web.Request,
+    response: web.StreamResponse,
+    writer: CsvWriter | XlsxWriter,
+    header: list[str],
+    first: Any,
+    page: Callable[[str], Awaitable[Any]],
+    rows: Callable[[Any], Iterable[list[str]]],
+    what: str,
+) -> None:
+    """The header, then each page's rows as they come (``page`` fetches the one a token names), into the
+    started response."""
     try:
-        writer.row(list(first.columns))
+        writer.row(header)
         reply = first
         while True:
-            for row in reply.rows:
-                writer.row(list(row.cells))
+            for cells in rows(reply):
+                writer.row(cells)
             await response.write(writer.take())
             if not reply.page.next_page_token:
                 break
             reply = await page(reply.page.next_page_token)
         await response.write(writer.close())
     except Exception:
-        _abort(request, "export")
-    return response
+        _abort(request, what)
 
 
 async def _stream(request: web.Request, media_type: str, filename: str) -> web.StreamResponse:
