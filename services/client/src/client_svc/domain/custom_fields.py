@@ -370,6 +370,11 @@ class ValueChange:
     values: dict[uuid.UUID, Value | None] = field(default_factory=dict)
 
 
+def fills_required(value: Value | None) -> bool:
+    """Whether a value answers a required field: an unchecked checkbox does not."""
+    return value is not None and value is not False
+
+
 def read_values(
     catalogue: CustomFieldCatalogue,
     given: Mapping[str, object],
@@ -407,7 +412,7 @@ def read_values(
             continue
         missing = definition.id not in change.values if creating else False
         value = change.values.get(definition.id)
-        if missing or (definition.id in change.values and (value is None or value is False)):
+        if missing or (definition.id in change.values and not fills_required(value)):
             violations.append(FieldViolation(f"custom_fields.{definition.key}", "is required"))
     return change
 

@@ -22,7 +22,14 @@ from client_svc.domain.contact_details import (
     sync_points,
     with_primary,
 )
-from client_svc.domain.custom_fields import CustomFieldCatalogue, CustomValue, ValueChange, apply_values, read_values
+from client_svc.domain.custom_fields import (
+    CustomFieldCatalogue,
+    CustomValue,
+    ValueChange,
+    apply_values,
+    fills_required,
+    read_values,
+)
 from client_svc.domain.profile import Address, Profile, read_profile
 from client_svc.domain.statuses import ClientStatus
 from platform_core.errors import FailedPrecondition, FieldViolation, InvalidArgument
@@ -490,15 +497,12 @@ class Client:
         """A form answered whole (a booking request): each required field it collects has a value after the
         change, given now or held already."""
 
-        def filled(value: Any) -> bool:
-            return value is not None and value is not False  # an unchecked checkbox is no answer
-
-        held = {v.field_id for v in self.custom_values if filled(v.value)}
+        held = {v.field_id for v in self.custom_values if fills_required(v.value)}
         for definition in catalogue.live():
             if not (definition.required and definition.collected_on(form)):
                 continue
             if definition.id in change.values:
-                answered = filled(change.values[definition.id])
+                answered = fills_required(change.values[definition.id])
             else:
                 answered = definition.id in held
             missing = FieldViolation(f"custom_fields.{definition.key}", "is required")
