@@ -51,6 +51,40 @@ AfterMove = Callable[[AsyncSession, MergeMove, bool], Awaitable[None]]
 Erase = Callable[[AsyncSession, uuid.UUID, uuid.UUID, datetime], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class MoveHistory:
+    """A history table of a followed table's rows, (tenant_id, <record>, at, actor, action, <details jsonb>),
+    where each move is written as the client it went from and to."""
+
+    table: str
+    record_column: str
+    details_column: str
+
+
+def history_of_moves(following: FollowingTable, history: MoveHistory) -> AfterMove:
+    """An ``after_move`` that writes each moved row's move into its history ('client_merged' /
+    'client_unmerged', with the client ids from and to)."""
+
+    async def record(session: AsyncSession, move: MergeMove, restoring: bool) -> None:
+        now_with = "mm.original_client_id" if restoring else "CAST(:s AS uuid)"
+        pair = ("CAST(:s AS uuid)::text", "mm.original_client_id::text")
+        moved_from, moved_to = pair if restoring else pair[::-1]
+        await session.execute(
+            text(
+                f"INSERT INTO {history.table} (tenant_id, {history.record_column}, at, actor, action,"
+                f" {history.details_column})"
+                f" SELECT r.tenant_id, r.id, :at, 'system', '{'client_unmerged' if restoring else 'client_merged'}',"
+                f" jsonb_build_object('client_id', jsonb_build_array({moved_from}, {moved_to}))"
+                f" FROM client_merge_moves mm JOIN {following.table} r ON r.tenant_id = mm.tenant_id"
+                f" AND r.id = mm.record_id WHERE mm.tenant_id = :t AND mm.merge_id = :m"
+                f" AND mm.record_kind = '{following.record_kind}' AND r.client_id = {now_with}"
+            ),
+            move.params,
+        )
+
+    return record
+
+
 def _set(table: FollowingTable, client: str) -> str:
     return f"client_id = {client}" + (f", {table.touch}" if table.touch else "")
 

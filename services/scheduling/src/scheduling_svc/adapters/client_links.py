@@ -14,31 +14,16 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from platform_core.client_following import FollowingTable, MergeMove
+from platform_core.client_following import FollowingTable, MoveHistory, history_of_moves
 
 ERASED_TEXT = "(erased)"
+APPOINTMENTS = FollowingTable("appointment", "appointments", touch="version = r.version + 1, updated_at = :at")
 FOLLOWING = (
-    FollowingTable("appointment", "appointments", touch="version = r.version + 1, updated_at = :at"),
+    APPOINTMENTS,
     FollowingTable("series", "recurring_series", touch="version = r.version + 1, updated_at = :at"),
 )
-
-
-async def record_moves_in_history(session: AsyncSession, move: MergeMove, restoring: bool) -> None:
-    """An appointment's history shows the client it moved from and to."""
-    now_with = "mm.original_client_id" if restoring else "CAST(:s AS uuid)"
-    pair = ("CAST(:s AS uuid)::text", "mm.original_client_id::text")
-    moved_from, moved_to = pair if restoring else pair[::-1]
-    await session.execute(
-        text(
-            "INSERT INTO appointment_history (tenant_id, appointment_id, at, actor, action, changes)"
-            f" SELECT a.tenant_id, a.id, :at, 'system', '{'client_unmerged' if restoring else 'client_merged'}',"
-            f" jsonb_build_object('client_id', jsonb_build_array({moved_from}, {moved_to}))"
-            " FROM client_merge_moves mm JOIN appointments a ON a.tenant_id = mm.tenant_id AND a.id = mm.record_id"
-            " WHERE mm.tenant_id = :t AND mm.merge_id = :m AND mm.record_kind = 'appointment'"
-            f" AND a.client_id = {now_with}"
-        ),
-        move.params,
-    )
+# An appointment's history shows the client it moved from and to.
+RECORD_MOVES = history_of_moves(APPOINTMENTS, MoveHistory("appointment_history", "appointment_id", "changes"))
 
 
 async def anonymize_client(session: AsyncSession, tenant_id: uuid.UUID, client_id: uuid.UUID, at: datetime) -> None:

@@ -10,5 +10,5 @@ from scheduling_svc.adapters import client_links
 
 def client_subscriptions() -> list[Subscription]:
     return client_following_subscriptions(
-        client_links.FOLLOWING, erase=client_links.anonymize_client, after_move=client_links.record_moves_in_history
+        client_links.FOLLOWING, erase=client_links.anonymize_client, after_move=client_links.RECORD_MOVES
     )
