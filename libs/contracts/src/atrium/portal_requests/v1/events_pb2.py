@@ -26,21 +26,43 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from atrium.portal_requests.v1 import portal_requests_pb2 as atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&atrium/portal_requests/v1/events.proto\x12\x19\x61trium.portal_requests.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a/atrium/portal_requests/v1/portal_requests.proto\"\xb3\x01\n\x10RequestSubmitted\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nservice_id\x18\x03 \x01(\t\x12\x1a\n\x12preferred_staff_id\x18\x04 \x01(\t\x12\x36\n\x07options\x18\x05 \x03(\x0b\x32%.atrium.portal_requests.v1.TimeOption\x12\x10\n\x08timezone\x18\x06 \x01(\t\"\x90\x01\n\x0fRequestApproved\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\x03 \x01(\t\x12)\n\x05start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x61pproved_by\x18\x05 \x01(\t\"]\n\x0fRequestDeclined\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65\x63lined_by\x18\x04 \x01(\t\"9\n\x10RequestWithdrawn\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\"7\n\x0eRequestExpired\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&atrium/portal_requests/v1/events.proto\x12\x19\x61trium.portal_requests.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a/atrium/portal_requests/v1/portal_requests.proto\"\xf9\x01\n\x0cRequestFacts\x12\x11\n\treference\x18\x01 \x01(\t\x12\x12\n\nservice_id\x18\x02 \x01(\t\x12\x14\n\x0cservice_name\x18\x03 \x01(\t\x12\x18\n\x10\x64uration_minutes\x18\x04 \x01(\x05\x12\x17\n\x0f\x63lient_timezone\x18\x05 \x01(\t\x12\x19\n\x11\x62usiness_timezone\x18\x06 \x01(\t\x12\x1a\n\x12preferred_staff_id\x18\x07 \x01(\t\x12\x1c\n\x14preferred_staff_name\x18\x08 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\t \x01(\t\x12\x0f\n\x07\x63hannel\x18\n \x01(\t\"\xeb\x01\n\x10RequestSubmitted\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nservice_id\x18\x03 \x01(\t\x12\x1a\n\x12preferred_staff_id\x18\x04 \x01(\t\x12\x36\n\x07options\x18\x05 \x03(\x0b\x32%.atrium.portal_requests.v1.TimeOption\x12\x10\n\x08timezone\x18\x06 \x01(\t\x12\x36\n\x05\x66\x61\x63ts\x18\x07 \x01(\x0b\x32\'.atrium.portal_requests.v1.RequestFacts\"\xb8\x01\n\x0eRequestUpdated\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x36\n\x07options\x18\x03 \x03(\x0b\x32%.atrium.portal_requests.v1.TimeOption\x12\x36\n\x05\x66\x61\x63ts\x18\x04 \x01(\x0b\x32\'.atrium.portal_requests.v1.RequestFacts\x12\x0f\n\x07version\x18\x05 \x01(\x03\"\xa1\x02\n\x0fRequestApproved\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\x03 \x01(\t\x12)\n\x05start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x61pproved_by\x18\x05 \x01(\t\x12\x36\n\x05\x66\x61\x63ts\x18\x06 \x01(\x0b\x32\'.atrium.portal_requests.v1.RequestFacts\x12\'\n\x03\x65nd\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rtechnician_id\x18\x08 \x01(\t\x12\x17\n\x0ftechnician_name\x18\t \x01(\t\"\x95\x01\n\x0fRequestDeclined\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65\x63lined_by\x18\x04 \x01(\t\x12\x36\n\x05\x66\x61\x63ts\x18\x05 \x01(\x0b\x32\'.atrium.portal_requests.v1.RequestFacts\"9\n\x10RequestWithdrawn\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\"\xb5\x01\n\x10RequestCancelled\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61ncelled_by\x18\x03 \x01(\t\x12\x14\n\x0cwas_approved\x18\x04 \x01(\x08\x12\x16\n\x0e\x61ppointment_id\x18\x05 \x01(\t\x12\x36\n\x05\x66\x61\x63ts\x18\x06 \x01(\x0b\x32\'.atrium.portal_requests.v1.RequestFacts\"o\n\x0eRequestExpired\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x36\n\x05\x66\x61\x63ts\x18\x03 \x01(\x0b\x32\'.atrium.portal_requests.v1.RequestFacts\"\xbc\x02\n\x1bRequestAlternativesProposed\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12;\n\x0c\x61lternatives\x18\x03 \x03(\x0b\x32%.atrium.portal_requests.v1.TimeOption\x12.\n\nhold_until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bproposed_by\x18\x05 \x01(\t\x12\x36\n\x05\x66\x61\x63ts\x18\x06 \x01(\x0b\x32\'.atrium.portal_requests.v1.RequestFacts\x12\x15\n\rtechnician_id\x18\x07 \x01(\t\x12\x17\n\x0ftechnician_name\x18\x08 \x01(\t\x12\x0c\n\x04note\x18\t \x01(\t\"\x97\x02\n\x1aRequestAlternativeAccepted\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\x03 \x01(\t\x12)\n\x05start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rtechnician_id\x18\x06 \x01(\t\x12\x17\n\x0ftechnician_name\x18\x07 \x01(\t\x12\x36\n\x05\x66\x61\x63ts\x18\x08 \x01(\x0b\x32\'.atrium.portal_requests.v1.RequestFacts\"\xad\x01\n\rWaitlistFacts\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x14\n\x0cservice_name\x18\x02 \x01(\t\x12\x18\n\x10\x64uration_minutes\x18\x03 \x01(\x05\x12\x10\n\x08staff_id\x18\x04 \x01(\t\x12\x12\n\nstaff_name\x18\x05 \x01(\t\x12\x17\n\x0f\x63lient_timezone\x18\x06 \x01(\t\x12\x19\n\x11\x62usiness_timezone\x18\x07 \x01(\t\"\xcf\x01\n\x0eWaitlistJoined\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x37\n\x05\x66\x61\x63ts\x18\x03 \x01(\x0b\x32(.atrium.portal_requests.v1.WaitlistFacts\x12\x11\n\tfrom_date\x18\x04 \x01(\t\x12\x0f\n\x07to_date\x18\x05 \x01(\t\x12\x14\n\x0cwindow_start\x18\x06 \x01(\t\x12\x12\n\nwindow_end\x18\x07 \x01(\t\x12\x11\n\tjoined_by\x18\x08 \x01(\t\"\x87\x02\n\x11WaitlistOfferMade\x12\x10\n\x08offer_id\x18\x01 \x01(\t\x12\x10\n\x08\x65ntry_id\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x37\n\x05\x66\x61\x63ts\x18\x04 \x01(\x0b\x32(.atrium.portal_requests.v1.WaitlistFacts\x12)\n\x05start\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nhold_until\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf3\x01\n\x15WaitlistOfferAccepted\x12\x10\n\x08offer_id\x18\x01 \x01(\t\x12\x10\n\x08\x65ntry_id\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\x04 \x01(\t\x12\x37\n\x05\x66\x61\x63ts\x18\x05 \x01(\x0b\x32(.atrium.portal_requests.v1.WaitlistFacts\x12)\n\x05start\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x01\n\x14WaitlistOfferExpired\x12\x10\n\x08offer_id\x18\x01 \x01(\t\x12\x10\n\x08\x65ntry_id\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x37\n\x05\x66\x61\x63ts\x18\x04 \x01(\x0b\x32(.atrium.portal_requests.v1.WaitlistFacts\"\xc1\x01\n\"PublicRequestVerificationRequested\x12\x17\n\x0fverification_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rbusiness_name\x18\x06 \x01(\t\x12\x10\n\x08language\x18\x07 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atrium.portal_requests.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REQUESTSUBMITTED']._serialized_start=152
-  _globals['_REQUESTSUBMITTED']._serialized_end=331
-  _globals['_REQUESTAPPROVED']._serialized_start=334
-  _globals['_REQUESTAPPROVED']._serialized_end=478
-  _globals['_REQUESTDECLINED']._serialized_start=480
-  _globals['_REQUESTDECLINED']._serialized_end=573
-  _globals['_REQUESTWITHDRAWN']._serialized_start=575
-  _globals['_REQUESTWITHDRAWN']._serialized_end=632
-  _globals['_REQUESTEXPIRED']._serialized_start=634
-  _globals['_REQUESTEXPIRED']._serialized_end=689
+  _globals['_REQUESTFACTS']._serialized_start=152
+  _globals['_REQUESTFACTS']._serialized_end=401
+  _globals['_REQUESTSUBMITTED']._serialized_start=404
+  _globals['_REQUESTSUBMITTED']._serialized_end=639
+  _globals['_REQUESTUPDATED']._serialized_start=642
+  _globals['_REQUESTUPDATED']._serialized_end=826
+  _globals['_REQUESTAPPROVED']._serialized_start=829
+  _globals['_REQUESTAPPROVED']._serialized_end=1118
+  _globals['_REQUESTDECLINED']._serialized_start=1121
+  _globals['_REQUESTDECLINED']._serialized_end=1270
+  _globals['_REQUESTWITHDRAWN']._serialized_start=1272
+  _globals['_REQUESTWITHDRAWN']._serialized_end=1329
+  _globals['_REQUESTCANCELLED']._serialized_start=1332
+  _globals['_REQUESTCANCELLED']._serialized_end=1513
+  _globals['_REQUESTEXPIRED']._serialized_start=1515
+  _globals['_REQUESTEXPIRED']._serialized_end=1626
+  _globals['_REQUESTALTERNATIVESPROPOSED']._serialized_start=1629
+  _globals['_REQUESTALTERNATIVESPROPOSED']._serialized_end=1945
+  _globals['_REQUESTALTERNATIVEACCEPTED']._serialized_start=1948
+  _globals['_REQUESTALTERNATIVEACCEPTED']._serialized_end=2227
+  _globals['_WAITLISTFACTS']._serialized_start=2230
+  _globals['_WAITLISTFACTS']._serialized_end=2403
+  _globals['_WAITLISTJOINED']._serialized_start=2406
+  _globals['_WAITLISTJOINED']._serialized_end=2613
+  _globals['_WAITLISTOFFERMADE']._serialized_start=2616
+  _globals['_WAITLISTOFFERMADE']._serialized_end=2879
+  _globals['_WAITLISTOFFERACCEPTED']._serialized_start=2882
+  _globals['_WAITLISTOFFERACCEPTED']._serialized_end=3125
+  _globals['_WAITLISTOFFEREXPIRED']._serialized_start=3128
+  _globals['_WAITLISTOFFEREXPIRED']._serialized_end=3262
+  _globals['_PUBLICREQUESTVERIFICATIONREQUESTED']._serialized_start=3265
+  _globals['_PUBLICREQUESTVERIFICATIONREQUESTED']._serialized_end=3458
 # @@protoc_insertion_point(module_scope)

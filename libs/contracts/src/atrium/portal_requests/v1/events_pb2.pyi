@@ -21,11 +21,67 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
-class RequestSubmitted(_message.Message):
+class RequestFacts(_message.Message):
     """Integration events of the portal-requests service, each in an atrium.common.v1.EventEnvelope
-    (aggregate_type "appointment_request", aggregate_id = request_id).
+    (aggregate_type "appointment_request", aggregate_id = request_id; waitlist events: aggregate_type
+    "waitlist_entry", aggregate_id = entry_id).
+
+    Every request event carries RequestFacts: what a message about the request needs (the notification
+    service renders emails, SMS and portal notices from the event alone, without calling back).
     """
 
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_NAME_FIELD_NUMBER: _builtins.int
+    DURATION_MINUTES_FIELD_NUMBER: _builtins.int
+    CLIENT_TIMEZONE_FIELD_NUMBER: _builtins.int
+    BUSINESS_TIMEZONE_FIELD_NUMBER: _builtins.int
+    PREFERRED_STAFF_ID_FIELD_NUMBER: _builtins.int
+    PREFERRED_STAFF_NAME_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    reference: _builtins.str
+    """Short reference unique within the business, e.g. "REQ-1042"."""
+    service_id: _builtins.str
+    service_name: _builtins.str
+    duration_minutes: _builtins.int
+    client_timezone: _builtins.str
+    """The client's IANA zone (falls back to the business's): times in client messages are shown in it."""
+    business_timezone: _builtins.str
+    """The business's IANA zone: times in staff messages are shown in it."""
+    preferred_staff_id: _builtins.str
+    """Empty: anyone who performs the service."""
+    preferred_staff_name: _builtins.str
+    description: _builtins.str
+    """The client's description (notes) of what it wants."""
+    channel: _builtins.str
+    """"portal", "staff" or "public" (the public booking page)."""
+    def __init__(
+        self,
+        *,
+        reference: _builtins.str = ...,
+        service_id: _builtins.str = ...,
+        service_name: _builtins.str = ...,
+        duration_minutes: _builtins.int = ...,
+        client_timezone: _builtins.str = ...,
+        business_timezone: _builtins.str = ...,
+        preferred_staff_id: _builtins.str = ...,
+        preferred_staff_name: _builtins.str = ...,
+        description: _builtins.str = ...,
+        channel: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_timezone", b"business_timezone", "channel", b"channel", "client_timezone", b"client_timezone", "description", b"description", "duration_minutes", b"duration_minutes", "preferred_staff_id", b"preferred_staff_id", "preferred_staff_name", b"preferred_staff_name", "reference", b"reference", "service_id", b"service_id", "service_name", b"service_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestFacts: _TypeAlias = RequestFacts  # noqa: Y015
+
+@_typing.final
+class RequestSubmitted(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
@@ -34,6 +90,7 @@ class RequestSubmitted(_message.Message):
     PREFERRED_STAFF_ID_FIELD_NUMBER: _builtins.int
     OPTIONS_FIELD_NUMBER: _builtins.int
     TIMEZONE_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     client_id: _builtins.str
     service_id: _builtins.str
@@ -41,6 +98,8 @@ class RequestSubmitted(_message.Message):
     timezone: _builtins.str
     @_builtins.property
     def options(self) -> _containers.RepeatedCompositeFieldContainer[_portal_requests_pb2.TimeOption]: ...
+    @_builtins.property
+    def facts(self) -> Global___RequestFacts: ...
     def __init__(
         self,
         *,
@@ -50,14 +109,50 @@ class RequestSubmitted(_message.Message):
         preferred_staff_id: _builtins.str = ...,
         options: _abc.Iterable[_portal_requests_pb2.TimeOption] | None = ...,
         timezone: _builtins.str = ...,
+        facts: Global___RequestFacts | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "request_id", b"request_id", "service_id", b"service_id", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "facts", b"facts", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "request_id", b"request_id", "service_id", b"service_id", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RequestSubmitted: _TypeAlias = RequestSubmitted  # noqa: Y015
+
+@_typing.final
+class RequestUpdated(_message.Message):
+    """The client edited its pending request (service, times, description)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    client_id: _builtins.str
+    version: _builtins.int
+    @_builtins.property
+    def options(self) -> _containers.RepeatedCompositeFieldContainer[_portal_requests_pb2.TimeOption]: ...
+    @_builtins.property
+    def facts(self) -> Global___RequestFacts: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        options: _abc.Iterable[_portal_requests_pb2.TimeOption] | None = ...,
+        facts: Global___RequestFacts | None = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "facts", b"facts", "options", b"options", "request_id", b"request_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestUpdated: _TypeAlias = RequestUpdated  # noqa: Y015
 
 @_typing.final
 class RequestApproved(_message.Message):
@@ -68,12 +163,25 @@ class RequestApproved(_message.Message):
     APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
     START_FIELD_NUMBER: _builtins.int
     APPROVED_BY_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    TECHNICIAN_ID_FIELD_NUMBER: _builtins.int
+    TECHNICIAN_NAME_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     client_id: _builtins.str
     appointment_id: _builtins.str
     approved_by: _builtins.str
+    technician_id: _builtins.str
+    """The technician who performs it."""
+    technician_name: _builtins.str
     @_builtins.property
-    def start(self) -> _timestamp_pb2.Timestamp: ...
+    def start(self) -> _timestamp_pb2.Timestamp:
+        """The final start (UTC); show it in facts.client_timezone to the client."""
+
+    @_builtins.property
+    def facts(self) -> Global___RequestFacts: ...
+    @_builtins.property
+    def end(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -82,10 +190,14 @@ class RequestApproved(_message.Message):
         appointment_id: _builtins.str = ...,
         start: _timestamp_pb2.Timestamp | None = ...,
         approved_by: _builtins.str = ...,
+        facts: Global___RequestFacts | None = ...,
+        end: _timestamp_pb2.Timestamp | None = ...,
+        technician_id: _builtins.str = ...,
+        technician_name: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "facts", b"facts", "start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "approved_by", b"approved_by", "client_id", b"client_id", "request_id", b"request_id", "start", b"start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "approved_by", b"approved_by", "client_id", b"client_id", "end", b"end", "facts", b"facts", "request_id", b"request_id", "start", b"start", "technician_id", b"technician_id", "technician_name", b"technician_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -99,10 +211,14 @@ class RequestDeclined(_message.Message):
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     DECLINED_BY_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     client_id: _builtins.str
     reason: _builtins.str
+    """Shown to the client."""
     declined_by: _builtins.str
+    @_builtins.property
+    def facts(self) -> Global___RequestFacts: ...
     def __init__(
         self,
         *,
@@ -110,10 +226,11 @@ class RequestDeclined(_message.Message):
         client_id: _builtins.str = ...,
         reason: _builtins.str = ...,
         declined_by: _builtins.str = ...,
+        facts: Global___RequestFacts | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "declined_by", b"declined_by", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "declined_by", b"declined_by", "facts", b"facts", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -121,6 +238,8 @@ Global___RequestDeclined: _TypeAlias = RequestDeclined  # noqa: Y015
 
 @_typing.final
 class RequestWithdrawn(_message.Message):
+    """No longer emitted (replaced by RequestCancelled); kept so older events in the streams still decode."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
@@ -142,25 +261,402 @@ class RequestWithdrawn(_message.Message):
 Global___RequestWithdrawn: _TypeAlias = RequestWithdrawn  # noqa: Y015
 
 @_typing.final
-class RequestExpired(_message.Message):
-    """Every preferred time passed while the request was pending."""
+class RequestCancelled(_message.Message):
+    """Cancelled by the client (or staff for it). Final. Cancelling an approved request cancels its appointment."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CANCELLED_BY_FIELD_NUMBER: _builtins.int
+    WAS_APPROVED_FIELD_NUMBER: _builtins.int
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     client_id: _builtins.str
+    cancelled_by: _builtins.str
+    """"client" or "staff"."""
+    was_approved: _builtins.bool
+    appointment_id: _builtins.str
+    """Set when the request was approved: the appointment cancelled with it."""
+    @_builtins.property
+    def facts(self) -> Global___RequestFacts: ...
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
         client_id: _builtins.str = ...,
+        cancelled_by: _builtins.str = ...,
+        was_approved: _builtins.bool = ...,
+        appointment_id: _builtins.str = ...,
+        facts: Global___RequestFacts | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "cancelled_by", b"cancelled_by", "client_id", b"client_id", "facts", b"facts", "request_id", b"request_id", "was_approved", b"was_approved"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestCancelled: _TypeAlias = RequestCancelled  # noqa: Y015
+
+@_typing.final
+class RequestExpired(_message.Message):
+    """Every preferred time passed while the request was pending (or its proposals' hold ran out)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    client_id: _builtins.str
+    @_builtins.property
+    def facts(self) -> Global___RequestFacts: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        facts: Global___RequestFacts | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "facts", b"facts", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RequestExpired: _TypeAlias = RequestExpired  # noqa: Y015
+
+@_typing.final
+class RequestAlternativesProposed(_message.Message):
+    """Staff proposed other times instead of declining; the client accepts one of them until hold_until."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    ALTERNATIVES_FIELD_NUMBER: _builtins.int
+    HOLD_UNTIL_FIELD_NUMBER: _builtins.int
+    PROPOSED_BY_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    TECHNICIAN_ID_FIELD_NUMBER: _builtins.int
+    TECHNICIAN_NAME_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    client_id: _builtins.str
+    proposed_by: _builtins.str
+    technician_id: _builtins.str
+    """Optional: the technician each alternative is with (empty: anyone)."""
+    technician_name: _builtins.str
+    note: _builtins.str
+    """Shown to the client beside the proposal."""
+    @_builtins.property
+    def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[_portal_requests_pb2.TimeOption]:
+        """One to three exact starts."""
+
+    @_builtins.property
+    def hold_until(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def facts(self) -> Global___RequestFacts: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        alternatives: _abc.Iterable[_portal_requests_pb2.TimeOption] | None = ...,
+        hold_until: _timestamp_pb2.Timestamp | None = ...,
+        proposed_by: _builtins.str = ...,
+        facts: Global___RequestFacts | None = ...,
+        technician_id: _builtins.str = ...,
+        technician_name: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts", "hold_until", b"hold_until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "client_id", b"client_id", "facts", b"facts", "hold_until", b"hold_until", "note", b"note", "proposed_by", b"proposed_by", "request_id", b"request_id", "technician_id", b"technician_id", "technician_name", b"technician_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestAlternativesProposed: _TypeAlias = RequestAlternativesProposed  # noqa: Y015
+
+@_typing.final
+class RequestAlternativeAccepted(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    TECHNICIAN_ID_FIELD_NUMBER: _builtins.int
+    TECHNICIAN_NAME_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    client_id: _builtins.str
+    appointment_id: _builtins.str
+    technician_id: _builtins.str
+    technician_name: _builtins.str
+    @_builtins.property
+    def start(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def end(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def facts(self) -> Global___RequestFacts: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        appointment_id: _builtins.str = ...,
+        start: _timestamp_pb2.Timestamp | None = ...,
+        end: _timestamp_pb2.Timestamp | None = ...,
+        technician_id: _builtins.str = ...,
+        technician_name: _builtins.str = ...,
+        facts: Global___RequestFacts | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "facts", b"facts", "start", b"start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "end", b"end", "facts", b"facts", "request_id", b"request_id", "start", b"start", "technician_id", b"technician_id", "technician_name", b"technician_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestAlternativeAccepted: _TypeAlias = RequestAlternativeAccepted  # noqa: Y015
+
+@_typing.final
+class WaitlistFacts(_message.Message):
+    """What a message about a waitlist entry or offer needs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_NAME_FIELD_NUMBER: _builtins.int
+    DURATION_MINUTES_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    STAFF_NAME_FIELD_NUMBER: _builtins.int
+    CLIENT_TIMEZONE_FIELD_NUMBER: _builtins.int
+    BUSINESS_TIMEZONE_FIELD_NUMBER: _builtins.int
+    service_id: _builtins.str
+    service_name: _builtins.str
+    duration_minutes: _builtins.int
+    staff_id: _builtins.str
+    """Empty: anyone who performs the service."""
+    staff_name: _builtins.str
+    client_timezone: _builtins.str
+    business_timezone: _builtins.str
+    def __init__(
+        self,
+        *,
+        service_id: _builtins.str = ...,
+        service_name: _builtins.str = ...,
+        duration_minutes: _builtins.int = ...,
+        staff_id: _builtins.str = ...,
+        staff_name: _builtins.str = ...,
+        client_timezone: _builtins.str = ...,
+        business_timezone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_timezone", b"business_timezone", "client_timezone", b"client_timezone", "duration_minutes", b"duration_minutes", "service_id", b"service_id", "service_name", b"service_name", "staff_id", b"staff_id", "staff_name", b"staff_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitlistFacts: _TypeAlias = WaitlistFacts  # noqa: Y015
+
+@_typing.final
+class WaitlistJoined(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    TO_DATE_FIELD_NUMBER: _builtins.int
+    WINDOW_START_FIELD_NUMBER: _builtins.int
+    WINDOW_END_FIELD_NUMBER: _builtins.int
+    JOINED_BY_FIELD_NUMBER: _builtins.int
+    entry_id: _builtins.str
+    client_id: _builtins.str
+    from_date: _builtins.str
+    """Local dates (YYYY-MM-DD) in the client's zone, inclusive."""
+    to_date: _builtins.str
+    window_start: _builtins.str
+    """Local time-of-day window (HH:MM), empty: any time."""
+    window_end: _builtins.str
+    joined_by: _builtins.str
+    """"client" or "staff"."""
+    @_builtins.property
+    def facts(self) -> Global___WaitlistFacts: ...
+    def __init__(
+        self,
+        *,
+        entry_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        facts: Global___WaitlistFacts | None = ...,
+        from_date: _builtins.str = ...,
+        to_date: _builtins.str = ...,
+        window_start: _builtins.str = ...,
+        window_end: _builtins.str = ...,
+        joined_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "entry_id", b"entry_id", "facts", b"facts", "from_date", b"from_date", "joined_by", b"joined_by", "to_date", b"to_date", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitlistJoined: _TypeAlias = WaitlistJoined  # noqa: Y015
+
+@_typing.final
+class WaitlistOfferMade(_message.Message):
+    """A freed slot offered to the first waiting client; it books by accepting before hold_until."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFER_ID_FIELD_NUMBER: _builtins.int
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    HOLD_UNTIL_FIELD_NUMBER: _builtins.int
+    offer_id: _builtins.str
+    entry_id: _builtins.str
+    client_id: _builtins.str
+    @_builtins.property
+    def facts(self) -> Global___WaitlistFacts: ...
+    @_builtins.property
+    def start(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def end(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def hold_until(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        offer_id: _builtins.str = ...,
+        entry_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        facts: Global___WaitlistFacts | None = ...,
+        start: _timestamp_pb2.Timestamp | None = ...,
+        end: _timestamp_pb2.Timestamp | None = ...,
+        hold_until: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "facts", b"facts", "hold_until", b"hold_until", "start", b"start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "end", b"end", "entry_id", b"entry_id", "facts", b"facts", "hold_until", b"hold_until", "offer_id", b"offer_id", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitlistOfferMade: _TypeAlias = WaitlistOfferMade  # noqa: Y015
+
+@_typing.final
+class WaitlistOfferAccepted(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFER_ID_FIELD_NUMBER: _builtins.int
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    offer_id: _builtins.str
+    entry_id: _builtins.str
+    client_id: _builtins.str
+    appointment_id: _builtins.str
+    @_builtins.property
+    def facts(self) -> Global___WaitlistFacts: ...
+    @_builtins.property
+    def start(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def end(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        offer_id: _builtins.str = ...,
+        entry_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        appointment_id: _builtins.str = ...,
+        facts: Global___WaitlistFacts | None = ...,
+        start: _timestamp_pb2.Timestamp | None = ...,
+        end: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "facts", b"facts", "start", b"start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "end", b"end", "entry_id", b"entry_id", "facts", b"facts", "offer_id", b"offer_id", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitlistOfferAccepted: _TypeAlias = WaitlistOfferAccepted  # noqa: Y015
+
+@_typing.final
+class WaitlistOfferExpired(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFER_ID_FIELD_NUMBER: _builtins.int
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    offer_id: _builtins.str
+    entry_id: _builtins.str
+    client_id: _builtins.str
+    @_builtins.property
+    def facts(self) -> Global___WaitlistFacts: ...
+    def __init__(
+        self,
+        *,
+        offer_id: _builtins.str = ...,
+        entry_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        facts: Global___WaitlistFacts | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "entry_id", b"entry_id", "facts", b"facts", "offer_id", b"offer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitlistOfferExpired: _TypeAlias = WaitlistOfferExpired  # noqa: Y015
+
+@_typing.final
+class PublicRequestVerificationRequested(_message.Message):
+    """A visitor of the public booking page asked to book: the request counts once they enter the code
+    emailed to them. Carries the code because the notification service sends it; codes live minutes
+    and the stream keeps events days, which is why only a hash of it is stored by the producer.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERIFICATION_ID_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    BUSINESS_NAME_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    verification_id: _builtins.str
+    email: _builtins.str
+    name: _builtins.str
+    code: _builtins.str
+    business_name: _builtins.str
+    language: _builtins.str
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        verification_id: _builtins.str = ...,
+        email: _builtins.str = ...,
+        name: _builtins.str = ...,
+        code: _builtins.str = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+        business_name: _builtins.str = ...,
+        language: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_name", b"business_name", "code", b"code", "email", b"email", "expires_at", b"expires_at", "language", b"language", "name", b"name", "verification_id", b"verification_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublicRequestVerificationRequested: _TypeAlias = PublicRequestVerificationRequested  # noqa: Y015
