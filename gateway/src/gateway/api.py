@@ -57,6 +57,33 @@ class Operation:
         return "account" in inspect.signature(self.handler).parameters
 
 
+# What a JSON value may hold before any model reads it. Deeper nesting than any of our documents has is refused
+# (the services' protobuf Struct stops at 100 levels); integers must fit the int64 fields they travel in; U+0000
+# is refused everywhere, since PostgreSQL text cannot hold it.
+MAX_JSON_DEPTH = 32
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _json_violation(value: Any, path: str, depth: int = 0) -> FieldViolation | None:
+    """The first thing in a parsed JSON value no field of ours may hold, named by its path."""
+    if isinstance(value, str):
+        return FieldViolation(path, "must not contain the character U+0000") if "\x00" in value else None
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return None
+    if isinstance(value, int):
+        return None if INT64_MIN <= value <= INT64_MAX else FieldViolation(path, "must fit in a 64-bit integer")
+    if depth >= MAX_JSON_DEPTH:
+        return FieldViolation(path, f"nests deeper than {MAX_JSON_DEPTH} levels")
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return FieldViolation(path, "has a key containing the character U+0000")
+        found = _json_violation(item, f"{path}.{key}" if path != "body" else str(key), depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
 def violations_from(exc: ValidationError, prefix: str = "") -> list[FieldViolation]:
     result = []
     for error in exc.errors(include_url=False):
@@ -136,8 +163,13 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel
         data = json.loads(raw) if raw else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidArgument([FieldViolation("body", "is not valid JSON")]) from exc
+    except RecursionError as exc:
+        raise InvalidArgument([FieldViolation("body", f"nests deeper than {MAX_JSON_DEPTH} levels")]) from exc
     if not isinstance(data, dict):
         raise InvalidArgument([FieldViolation("body", "must be a JSON object")])
+    violation = _json_violation(data, "body")
+    if violation is not None:
+        raise InvalidArgument([violation])
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -145,6 +177,9 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel
 
 
 def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    for name, value in request.query.items():
+        if "\x00" in name or "\x00" in value:
+            raise InvalidArgument([FieldViolation(name.replace("\x00", ""), "must not contain the character U+0000")])
     try:
         return model.model_validate(dict(request.query))
     except ValidationError as exc:

@@ -1,0 +1,62 @@
+"""What no field of ours may hold is refused at the edge with a 422 naming it, before any model or service reads it:
+U+0000 (PostgreSQL text cannot hold it), integers beyond int64, nesting deeper than any document of ours."""
+
+from __future__ import annotations
+
+import json
+from unittest import mock
+
+import pytest
+from aiohttp import streams
+from aiohttp.test_utils import make_mocked_request
+from pydantic import BaseModel
+
+from gateway.api import MAX_JSON_DEPTH, _parse_body, _parse_query
+from platform_core.errors import InvalidArgument
+
+
+class Note(BaseModel):
+    text: str = ""
+    version: int = 0
+    extra: dict[str, object] = {}
+
+
+def request_with(body: bytes, path: str = "/x") -> object:
+    protocol = mock.Mock(_reading_paused=False)
+    payload = streams.StreamReader(protocol, 2**16, loop=mock.Mock())
+    payload.feed_data(body)
+    payload.feed_eof()
+    return make_mocked_request("POST", path, payload=payload)
+
+
+async def refused(body: object) -> list[tuple[str, str]]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    with pytest.raises(InvalidArgument) as caught:
+        await _parse_body(request_with(raw), Note)  # type: ignore[arg-type]
+    return [(v.field, v.message) for v in caught.value.violations]
+
+
+async def test_a_nul_character_anywhere_in_a_body_is_refused_naming_its_field() -> None:
+    assert await refused({"text": "a\x00b"}) == [("text", "must not contain the character U+0000")]
+    assert (await refused({"extra": {"list": ["ok", "x\x00"]}}))[0][0] == "extra.list.1"
+    assert (await refused({"extra": {"k\x00": 1}}))[0][0] == "extra"
+
+
+async def test_integers_beyond_int64_and_deep_nesting_are_refused() -> None:
+    assert await refused({"version": 2**63}) == [("version", "must fit in a 64-bit integer")]
+    nested: object = 1
+    for _ in range(MAX_JSON_DEPTH + 1):
+        nested = {"a": nested}
+    assert (await refused({"extra": nested}))[0][1] == f"nests deeper than {MAX_JSON_DEPTH} levels"
+    assert (await refused(b"[" * 100_000 + b"]" * 100_000))[0][0] == "body"
+
+
+async def test_ordinary_bodies_pass() -> None:
+    note = await _parse_body(request_with(json.dumps({"text": "ok", "version": 2**63 - 1}).encode()), Note)  # type: ignore[arg-type]
+    assert note == Note(text="ok", version=2**63 - 1)
+
+
+def test_a_nul_character_in_the_query_is_refused() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        _parse_query(make_mocked_request("GET", "/x?q=a%00b"), Note)
+    assert [(v.field, v.message) for v in caught.value.violations] == [("q", "must not contain the character U+0000")]
