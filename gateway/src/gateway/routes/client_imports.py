@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import Field, StringConstraints
 
 from atrium.client.v1 import client_service_pb2 as client_pb
@@ -177,16 +178,27 @@ class _TooLarge(Exception):
     pass
 
 
+# What aiohttp raises on a multipart body it cannot read (no boundary, a bad part header, a missing end).
+_UNREADABLE_MULTIPART = (ValueError, HttpProcessingError)
+
+
+def _unreadable_multipart() -> InvalidArgument:
+    return InvalidArgument.single("file", "is not a readable multipart/form-data body")
+
+
 async def _file_part(request: web.Request) -> tuple[BodyPartReader | None, str]:
     """The multipart body's file part (field "file", or the first part with a filename)."""
-    reader = await request.multipart()
-    while True:
-        part = await reader.next()
-        if part is None:
-            return None, ""
-        if isinstance(part, BodyPartReader) and (part.name == "file" or part.filename):
-            return part, part.filename or ""
-        await part.release()
+    try:
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                return None, ""
+            if isinstance(part, BodyPartReader) and (part.name == "file" or part.filename):
+                return part, part.filename or ""
+            await part.release()
+    except _UNREADABLE_MULTIPART as exc:
+        raise _unreadable_multipart() from exc
 
 
 async def _chunks(request: web.Request, part: BodyPartReader | None, limit: int) -> AsyncIterator[bytes]:
@@ -263,6 +275,8 @@ async def upload_import(request: web.Request, query: UploadQuery, account: Accou
         completed = True
     except _TooLarge:
         return _too_large(request, limit)
+    except _UNREADABLE_MULTIPART as exc:
+        raise _unreadable_multipart() from exc
     finally:
         if not completed:
             await _discard(request, job.id)
