@@ -17,6 +17,16 @@ from xml.sax.saxutils import escape
 CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+# A CSV cell starting with one of these is a formula to a spreadsheet (formula injection, OWASP "CSV
+# Injection"): it is written behind an apostrophe, which spreadsheets show as text and the client import
+# takes off again (client_svc.domain.imports.Columns.values). XLSX cells are typed text and need nothing.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text_cell(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 # Characters XML 1.0 cannot hold at all (a cell keeps the rest).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -31,7 +41,7 @@ class CsvWriter:
         self._buffer.write("\ufeff")  # Excel reads a CSV as UTF-8 only with the BOM
 
     def row(self, cells: Sequence[str]) -> None:
-        self._writer.writerow(cells)
+        self._writer.writerow([as_text_cell(cell) for cell in cells])
 
     def take(self) -> bytes:
         data = self._buffer.getvalue().encode()

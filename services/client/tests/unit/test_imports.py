@@ -540,3 +540,16 @@ def test_custom_values_stored_beside_an_update_are_one_client_updated_with_it() 
     [together] = client.events
     assert isinstance(together, events.ClientUpdated)
     assert together.changed_fields == ("last_name", "custom_fields")
+
+
+def test_a_cell_our_export_protected_from_spreadsheets_reads_back_as_it_was() -> None:
+    cols = columns(
+        ("Name", "full_name"),
+        ("Phone", "phone"),
+        ("Balance", "opening_balance"),
+        ("Currency", "opening_balance_currency"),
+    )
+    client = create(cols, "'=Ada Lovelace", "'+12125550142", "'-12.5", "usd")
+    assert (client.first_name, client.phone, client.opening_balance_minor) == ("=Ada", "+12125550142", -1250)
+    # An apostrophe before anything else is the client's own text.
+    assert Columns(("Name",), ("full_name",)).values(["'t Hooft"]) == {"full_name": "'t Hooft"}

@@ -284,6 +284,15 @@ class RowProblem:
     message: str
 
 
+# Our CSV export writes a cell a spreadsheet would run as a formula behind an apostrophe (the gateway's
+# tabular.as_text_cell); reading such a file back takes it off, so an export imports as it was.
+_PROTECTED_FORMULA = re.compile(r"'[=+\-@]")
+
+
+def text_of_cell(cell: str) -> str:
+    return cell[1:] if _PROTECTED_FORMULA.match(cell) else cell
+
+
 class RowRejected(DomainError):
     def __init__(self, problems: list[RowProblem]) -> None:
         super().__init__("; ".join(f"{p.column}: {p.message}" for p in problems))
@@ -303,7 +312,7 @@ class Columns:
         values: dict[str, str] = {}
         for key, cell in zip(self.mapping, cells, strict=False):
             if key:
-                values[key] = cell.strip()
+                values[key] = text_of_cell(cell.strip())
         return values
 
     def header_of(self, key: str) -> str:
