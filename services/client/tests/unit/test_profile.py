@@ -83,3 +83,9 @@ def test_changing_the_profile_is_one_recorded_change() -> None:
     [event] = client.events
     assert isinstance(event, events.ClientUpdated) and event.changed_fields == ("profile",)
     assert client.timezone == "Europe/Berlin"
+
+
+def test_an_opening_balance_in_a_currency_that_does_not_exist_is_refused() -> None:
+    with pytest.raises(InvalidArgument) as exc:
+        register(opening_balance_minor=500, opening_balance_currency="QQQ")
+    assert fields_of(exc) == {"profile.opening_balance.currency"}

@@ -252,3 +252,24 @@ def test_settings_and_exceptions() -> None:
     with pytest.raises(InvalidArgument) as raised:
         check_exception(staff_id="", day="2026-02-30", available=True, ranges=[], label="")
     assert {v.field for v in raised.value.violations} == {"day", "ranges"}
+
+
+def test_a_price_in_a_currency_that_does_not_exist_is_refused() -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        check_service(
+            name="Cut",
+            description="",
+            duration_minutes=30,
+            buffer_before_minutes=0,
+            buffer_after_minutes=0,
+            price_minor=500,
+            currency="QQQ",
+            capacity=1,
+            bookable_online=True,
+            staff_ids=[],
+            resource_ids=[],
+            category="",
+            colour="",
+            rules=None,
+        )
+    assert [v.field for v in raised.value.violations] == ["price.currency"]

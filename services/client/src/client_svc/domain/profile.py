@@ -9,12 +9,12 @@ from datetime import date
 from functools import lru_cache
 
 from platform_core.errors import FieldViolation
+from platform_core.money import is_currency
 
 KINDS = ("individual", "business")
 SOURCES = ("staff", "import", "portal", "booking_widget")
 INVOICING_METHODS = ("email", "portal", "print", "none")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 MAX_BALANCE_MINOR = 10**12
 _LIMITS = {"line1": 200, "line2": 200, "city": 100, "region": 100, "postal_code": 20}
@@ -115,8 +115,8 @@ def read_profile(raw: ProfileInput, *, today: date, violations: list[FieldViolat
     currency: str | None = None
     if raw.opening_balance_currency.strip():
         currency = raw.opening_balance_currency.strip().upper()
-        if not _CURRENCY.match(currency):
-            bad("opening_balance.currency", "must be an ISO 4217 code, e.g. USD")
+        if not is_currency(currency):
+            bad("opening_balance.currency", "must be an ISO 4217 currency code, e.g. USD")
         balance = raw.opening_balance_minor
         if abs(balance) > MAX_BALANCE_MINOR:
             bad("opening_balance.amount_minor", "is out of range")

@@ -16,6 +16,7 @@ from datetime import date, time, timedelta
 from functools import lru_cache
 
 from platform_core.errors import FieldViolation, InvalidArgument
+from platform_core.money import is_currency
 from scheduling_svc.domain.availability import LocalRange, ScheduleException, SlotRules, WeeklySchedule
 
 MAX_NAME_LENGTH = 100
@@ -25,7 +26,6 @@ RESOURCE_KINDS = ("room", "equipment")
 BUILT_IN_FOLLOW_UP_ACTIONS = ("meet", "call", "email", "sms")
 _CLOCK = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
 _COLOUR = re.compile(r"^#[0-9a-f]{6}$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_RULES = SlotRules(granularity=timedelta(minutes=30), min_notice=timedelta(hours=1), horizon=timedelta(days=90))
@@ -304,8 +304,8 @@ def check_service(
     if price_minor < 0:
         checked.add("price.amount_minor", "must not be negative")
     currency = currency.strip().upper()
-    if not _CURRENCY.match(currency):
-        checked.add("price.currency", "must be an ISO 4217 code, e.g. USD")
+    if not is_currency(currency):
+        checked.add("price.currency", "must be an ISO 4217 currency code, e.g. USD")
     checked.whole(capacity, "capacity", 1, 1000)
     staff = checked.uuids(staff_ids, "staff_ids")
     resources = checked.uuids(resource_ids, "resource_ids")
