@@ -27,7 +27,7 @@ from gateway.billing_schemas import (
 )
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
-from gateway.routes.clients import client_id_of
+from gateway.routes.clients import for_known_client
 from gateway.routes.registry import api
 from gateway.routes.scheduling import MAX_IDEMPOTENCY_KEY, when
 from platform_core.errors import InvalidArgument
@@ -344,6 +344,8 @@ async def refund_payment(request: web.Request, body: RefundIn, account: Account)
     response=BalanceOut,
 )
 async def client_balance(request: web.Request, account: Account) -> dict[str, Any]:
-    client_id = client_id_of(request)
-    reply = await request.app[BACKENDS].billing.GetClientBalance(pb.GetClientBalanceRequest(client_id=client_id))
-    return {"client_id": client_id, "currencies": [currency_balance_json(b) for b in reply.currencies]}
+    async def balance(client_id: str) -> dict[str, Any]:
+        reply = await request.app[BACKENDS].billing.GetClientBalance(pb.GetClientBalanceRequest(client_id=client_id))
+        return {"client_id": client_id, "currencies": [currency_balance_json(b) for b in reply.currencies]}
+
+    return await for_known_client(request, balance)

@@ -23,9 +23,9 @@ from pydantic import Field
 
 from atrium.scheduling.v1 import calendar_pb2 as pb
 from gateway.api import path_id
-from gateway.dependencies import BACKENDS, SETTINGS
+from gateway.dependencies import BACKENDS, IDENTITY, SETTINGS
 from gateway.identity.model import Account
-from gateway.routes.clients import client_id_of
+from gateway.routes.clients import client_id_of, for_known_client
 from gateway.routes.portal import portal_access
 from gateway.routes.registry import api
 from gateway.routes.scheduling import appointment_id_of
@@ -148,7 +148,10 @@ async def issue_staff_feed(request: web.Request, body: FeedIn, account: Account)
     description=_STAFF_RULE,
 )
 async def list_staff_feeds(request: web.Request, account: Account) -> dict[str, Any]:
-    return await _list(request, _staff_owner(request))
+    owner = _staff_owner(request)
+    if not await request.app[IDENTITY].staff_members(account.tenant_id, [owner.id]):
+        raise NotFound("staff member not found")
+    return await _list(request, owner)
 
 
 @api.route(
@@ -187,7 +190,7 @@ async def issue_client_feed(request: web.Request, body: FeedIn, account: Account
     response=CalendarFeedList,
 )
 async def list_client_feeds(request: web.Request, account: Account) -> dict[str, Any]:
-    return await _list(request, _client_owner(request))
+    return await for_known_client(request, lambda client_id: _list(request, pb.FeedOwner(kind="client", id=client_id)))
 
 
 @api.route(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 from google.protobuf import json_format, struct_pb2
@@ -160,8 +161,23 @@ def list_request(
     )
 
 
+T = TypeVar("T")
+
+
 def client_id_of(request: web.Request) -> str:
     return path_id(request, "client_id", "client")
+
+
+async def for_known_client(request: web.Request, read: Callable[[str], Awaitable[T]]) -> T:
+    """A client's records another service keeps. That service keys them by client id alone and cannot tell "none"
+    from "no such client", so the id is checked with the client service at the same time: an id naming no client of
+    the business answers 404, and a merged-away id reads its survivor's records, as GET /clients/{id} answers with
+    the survivor."""
+    client_id = client_id_of(request)
+    client, records = await asyncio.gather(
+        request.app[BACKENDS].clients.GetClient(client_pb.GetClientRequest(id=client_id)), read(client_id)
+    )
+    return await read(client.id) if client.merged_from else records
 
 
 @api.route(

@@ -17,7 +17,7 @@ from atrium.scheduling.v1 import catalogue_pb2 as cat
 from gateway.api import path_id
 from gateway.dependencies import BACKENDS, IDENTITY
 from gateway.identity.model import Account
-from gateway.routes.clients import client_id_of
+from gateway.routes.clients import for_known_client
 from gateway.routes.registry import api
 from gateway.scheduling_schemas import (
     AppointmentIn,
@@ -791,4 +791,4 @@ async def client_appointments_page(
     response=AppointmentList,
 )
 async def client_appointments(request: web.Request, query: ClientAppointmentsQuery, account: Account) -> dict[str, Any]:
-    return await client_appointments_page(request, client_id_of(request), query)
+    return await for_known_client(request, lambda client_id: client_appointments_page(request, client_id, query))

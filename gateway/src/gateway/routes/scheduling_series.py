@@ -20,6 +20,7 @@ from atrium.scheduling.v1 import series_pb2 as pb
 from gateway.api import path_id
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
+from gateway.routes.clients import for_known_client
 from gateway.routes.registry import api
 from gateway.schemas import Body, Out, PageQuery, Timezone
 from platform_core.errors import InvalidArgument
@@ -439,13 +440,15 @@ async def list_occurrences(request: web.Request, query: PageQuery, account: Acco
     response=SeriesPageOut,
 )
 async def list_client_series(request: web.Request, query: PageQuery, account: Account) -> dict[str, Any]:
-    reply = await request.app[BACKENDS].series.ListClientSeries(
-        pb.ListClientSeriesRequest(
-            client_id=path_id(request, "client_id", "client"),
-            page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
+    async def series(client_id: str) -> dict[str, Any]:
+        reply = await request.app[BACKENDS].series.ListClientSeries(
+            pb.ListClientSeriesRequest(
+                client_id=client_id, page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token)
+            )
         )
-    )
-    return {"items": [series_json(s) for s in reply.series], "next_page_token": reply.page.next_page_token or None}
+        return {"items": [series_json(s) for s in reply.series], "next_page_token": reply.page.next_page_token or None}
+
+    return await for_known_client(request, series)
 
 
 @api.route(

@@ -1,0 +1,75 @@
+"""A client's mistakes answer 4xx naming what was wrong, never 500, and change nothing; an id that names nothing
+answers 404 on every route under it (regressions of a hostile schemathesis run)."""
+
+from __future__ import annotations
+
+import uuid
+
+from .conftest import Api
+
+
+async def test_what_no_field_may_hold_is_refused_naming_the_field(api: Api) -> None:
+    token = (await api.sign_up())["token"]
+    cases = [
+        ({"first_name": "Ada\u0000"}, "first_name"),
+        ({"first_name": "Ada", "profile": {"opening_balance": {"amount_minor": 500, "currency": "QQQ"}}}, None),
+        ({"first_name": "Ada", "custom_fields": {"k": _nested(40)}}, None),
+    ]
+    for body, field in cases:
+        status, problem, headers = await api.call("POST", "/api/v1/clients", token=token, json=body)
+        assert status == 422, (body, problem)
+        assert headers["Content-Type"].startswith("application/problem+json")
+        fields = [e["field"] for e in problem["errors"]]
+        assert fields and (field is None or fields == [field]), problem
+    status, problem, _ = await api.call("GET", "/api/v1/clients", token=token, params={"q": "a\u0000"})
+    assert (status, [e["field"] for e in problem["errors"]]) == (422, ["q"]), problem
+    client = await api.create_client(token)
+    status, problem, _ = await api.call(
+        "PATCH", f"/api/v1/clients/{client['id']}", token=token, json={"version": 2**64, "first_name": "Grace"}
+    )
+    assert (status, [e["field"] for e in problem["errors"]]) == (422, ["version"]), problem
+    status, listed, _ = await api.call("GET", "/api/v1/clients", token=token)
+    assert [c["first_name"] for c in listed["items"]] == ["Ada"]
+
+
+def _nested(depth: int) -> object:
+    value: object = "deep"
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+async def test_an_unreadable_multipart_upload_is_a_422_on_the_file(api: Api) -> None:
+    token = (await api.sign_up())["token"]
+    for content_type, body in [
+        ("multipart/form-data", b"first_name\r\nAda\r\n"),
+        (
+            "multipart/form-data; boundary=xx",
+            b'--xx\r\nContent-Disposition: form-data; name="fi\x01le"\r\n\r\na\r\n--xx--',
+        ),
+    ]:
+        status, problem, _ = await api.call(
+            "POST", "/api/v1/client-imports", token=token, data=body, headers={"Content-Type": content_type}
+        )
+        assert (status, [e["field"] for e in problem["errors"]]) == (422, ["file"]), problem
+
+
+async def test_a_client_or_staff_id_that_names_nothing_answers_404_under_it(api: Api) -> None:
+    token = (await api.sign_up())["token"]
+    nobody = str(uuid.uuid4())
+    for path in [
+        f"/api/v1/clients/{nobody}/appointments",
+        f"/api/v1/clients/{nobody}/balance",
+        f"/api/v1/clients/{nobody}/calendar-feeds",
+        f"/api/v1/clients/{nobody}/recurring-series",
+        f"/api/v1/staff/{nobody}/calendar-feeds",
+    ]:
+        status, problem, _ = await api.call("GET", path, token=token)
+        assert status == 404, (path, problem)
+    # Another business's client is nobody here too.
+    other = await api.create_client((await api.sign_up())["token"])
+    status, _, _ = await api.call("GET", f"/api/v1/clients/{other['id']}/balance", token=token)
+    assert status == 404
+    mine = await api.create_client(token)
+    status, balance, _ = await api.call("GET", f"/api/v1/clients/{mine['id']}/balance", token=token)
+    assert (status, balance["client_id"]) == (200, mine["id"])
