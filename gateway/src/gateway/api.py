@@ -18,7 +18,14 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from gateway.identity.model import Account
-from platform_core.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from platform_core.errors import (
+    DomainError,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.ids import parse_uuid
 
@@ -157,8 +164,16 @@ def _authorize(operation: Operation, account: Any) -> Account | None:
     return account
 
 
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
 async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     raw = await request.read()
+    if raw and not _is_json(request.content_type):
+        raise DomainError(
+            f"the body must be application/json, not {request.content_type}", reason="UNSUPPORTED_MEDIA_TYPE"
+        )
     try:
         data = json.loads(raw) if raw else None
     except (ValueError, UnicodeDecodeError) as exc:

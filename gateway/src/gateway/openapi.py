@@ -125,6 +125,8 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
     error_codes = set(op.errors)
     if op.body is not None or op.query is not None or op.upload:
         error_codes.add(422)
+    if op.body is not None:
+        error_codes.add(415)
     if op.auth != "public":
         error_codes.update({401, 403})
     if _PATH_PARAM.search(op.path):

@@ -12,7 +12,8 @@ from aiohttp.test_utils import make_mocked_request
 from pydantic import BaseModel
 
 from gateway.api import MAX_JSON_DEPTH, _parse_body, _parse_query
-from platform_core.errors import InvalidArgument
+from gateway.problems import http_status_for_domain_error
+from platform_core.errors import DomainError, InvalidArgument
 
 
 class Note(BaseModel):
@@ -21,12 +22,12 @@ class Note(BaseModel):
     extra: dict[str, object] = {}
 
 
-def request_with(body: bytes, path: str = "/x") -> object:
+def request_with(body: bytes, content_type: str = "application/json") -> object:
     protocol = mock.Mock(_reading_paused=False)
     payload = streams.StreamReader(protocol, 2**16, loop=mock.Mock())
     payload.feed_data(body)
     payload.feed_eof()
-    return make_mocked_request("POST", path, payload=payload)
+    return make_mocked_request("POST", "/x", headers={"Content-Type": content_type}, payload=payload)
 
 
 async def refused(body: object) -> list[tuple[str, str]]:
@@ -60,3 +61,12 @@ def test_a_nul_character_in_the_query_is_refused() -> None:
     with pytest.raises(InvalidArgument) as caught:
         _parse_query(make_mocked_request("GET", "/x?q=a%00b"), Note)
     assert [(v.field, v.message) for v in caught.value.violations] == [("q", "must not contain the character U+0000")]
+
+
+async def test_a_body_that_is_not_json_by_its_media_type_is_refused_with_415() -> None:
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/octet-stream"):
+        with pytest.raises(DomainError) as caught:
+            await _parse_body(request_with(b'{"text": "ok"}', content_type), Note)  # type: ignore[arg-type]
+        assert http_status_for_domain_error(caught.value) == 415
+    note = await _parse_body(request_with(b'{"text": "ok"}', "application/merge-patch+json"), Note)  # type: ignore[arg-type]
+    assert note.text == "ok"
