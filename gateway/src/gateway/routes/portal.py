@@ -91,6 +91,8 @@ async def portal_permissions(request: web.Request, account: Account) -> dict[str
     auth="portal",
     body=PortalProfileBody,
     response=ClientOut,
+    errors=(409,),
+    description="409 when the client record cannot take changes now (deleted, merged into another or erased).",
 )
 async def portal_update_me(request: web.Request, body: PortalProfileBody, account: Account) -> dict[str, Any]:
     access = await portal_access(request, account)

@@ -557,9 +557,10 @@ async def staff_availability(request: web.Request, query: AvailabilityQuery, acc
     body=AppointmentIn,
     response=AppointmentOut,
     status=201,
-    errors=(409,),
+    errors=(404, 409),
     description=(
-        "409 SLOT_TAKEN or SLOT_UNAVAILABLE names the slot when it is no longer free. An Idempotency-Key header"
+        "404 when the client or a service or staff member named names nothing in the business."
+        " 409 SLOT_TAKEN or SLOT_UNAVAILABLE names the slot when it is no longer free. An Idempotency-Key header"
         " makes retries safe: the same key returns the first appointment."
     ),
 )
