@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -149,7 +150,19 @@ class Api:
 
     def install(self, app: web.Application) -> None:
         for operation in self.operations:
-            app.router.add_route(operation.method, operation.path, _endpoint(operation), name=operation.operation_id)
+            app.router.add_route(
+                operation.method, routing_path(operation.path), _endpoint(operation), name=operation.operation_id
+            )
+
+
+# A path parameter named *_id is a record id, a UUID: routed only when it looks like one, so a literal segment
+# beside it (/clients/export beside /clients/{client_id}) is never read as an id, nor an id as that segment.
+ID_PARAM = re.compile(r"{(\w+_id)}")
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+def routing_path(path: str) -> str:
+    return ID_PARAM.sub(lambda m: "{" + m[1] + ":" + UUID_PATTERN + "}", path)
 
 
 def _authorize(operation: Operation, account: Any) -> Account | None:

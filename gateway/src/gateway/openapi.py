@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from gateway.api import Api, Operation
+from gateway.api import ID_PARAM, Api, Operation
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
@@ -67,7 +67,12 @@ def _problem_response(status: int) -> dict[str, Any]:
 
 def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "format": "uuid"} if ID_PARAM.fullmatch(f"{{{name}}}") else {"type": "string"},
+        }
         for name in _PATH_PARAM.findall(op.path)
     ]
     if op.query is not None:

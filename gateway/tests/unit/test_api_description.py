@@ -2,6 +2,7 @@
 
 import grpc
 import pytest
+from aiohttp.test_utils import make_mocked_request
 from openapi_spec_validator import validate
 
 from gateway.app import create_app
@@ -77,3 +78,22 @@ def test_client_errors_never_map_to_500() -> None:
         grpc.StatusCode.RESOURCE_EXHAUSTED,
     ]
     assert all(400 <= _HTTP_FOR_GRPC[code] < 500 for code in client_caused)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "handler"),
+    [
+        ("GET", "/api/v1/clients/export", "export_clients"),
+        ("GET", "/api/v1/clients/0193a3d2-7c1e-7b3a-9d4e-2f6a8b1c0d9e", "get_client"),
+        ("PATCH", "/api/v1/clients/0193A3D2-7C1E-7B3A-9D4E-2F6A8B1C0D9E", "update_client"),
+        ("PATCH", "/api/v1/clients/export", None),  # the literal route only exports: 405, not "client not found"
+        ("GET", "/api/v1/clients/not-an-id", None),
+    ],
+)
+async def test_an_id_segment_is_routed_only_when_it_is_a_uuid(method: str, path: str, handler: str | None) -> None:
+    settings = GatewaySettings(jwt_secret="k" * 40, postgres_url="postgresql://u@localhost/postgres")
+    match = await create_app(settings).router.resolve(make_mocked_request(method, path))
+    if handler is None:
+        assert match.http_exception is not None
+    else:
+        assert match.route.name == handler
