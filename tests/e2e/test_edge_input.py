@@ -73,3 +73,15 @@ async def test_a_client_or_staff_id_that_names_nothing_answers_404_under_it(api:
     mine = await api.create_client(token)
     status, balance, _ = await api.call("GET", f"/api/v1/clients/{mine['id']}/balance", token=token)
     assert (status, balance["client_id"]) == (200, mine["id"])
+
+
+async def test_days_and_instants_outside_1900_to_2999_are_refused_naming_the_field(api: Api) -> None:
+    token = (await api.sign_up())["token"]
+    for params, field in [
+        ({"view": "week", "on": "1899-12-31"}, "on"),
+        ({"view": "week", "on": "9999-12-31"}, "on"),
+    ]:
+        status, problem, _ = await api.call("GET", "/api/v1/calendar", token=token, params=params)
+        assert (status, [e["field"] for e in problem["errors"]]) == (422, [field]), problem
+    status, _, _ = await api.call("GET", "/api/v1/calendar", token=token, params={"view": "week", "on": "2026-03-30"})
+    assert status == 200

@@ -149,20 +149,46 @@ class Api:
         return register
 
     def install(self, app: web.Application) -> None:
+        literals = literal_siblings([operation.path for operation in self.operations])
         for operation in self.operations:
             app.router.add_route(
-                operation.method, routing_path(operation.path), _endpoint(operation), name=operation.operation_id
+                operation.method,
+                routing_path(operation.path, literals),
+                _endpoint(operation),
+                name=operation.operation_id,
             )
 
 
-# A path parameter named *_id is a record id, a UUID: routed only when it looks like one, so a literal segment
-# beside it (/clients/export beside /clients/{client_id}) is never read as an id, nor an id as that segment.
+# A path parameter named *_id is a record id. Where a literal segment stands beside it (/clients/export beside
+# /clients/{client_id}), the parameter is routed only when it is not that literal, so the literal is never read as
+# an id nor an id as the literal, whatever the order of registration (PATCH /clients/export is then 405).
 ID_PARAM = re.compile(r"{(\w+_id)}")
-UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_ANY_PARAM = re.compile(r"{\w+}")
 
 
-def routing_path(path: str) -> str:
-    return ID_PARAM.sub(lambda m: "{" + m[1] + ":" + UUID_PATTERN + "}", path)
+def _shape(segments: list[str]) -> tuple[str, ...]:
+    return tuple("{}" if _ANY_PARAM.fullmatch(s) else s for s in segments)
+
+
+def literal_siblings(paths: list[str]) -> dict[tuple[str, ...], set[str]]:
+    """For each path prefix (parameters as {}), the literal segments that follow it somewhere in the table."""
+    found: dict[tuple[str, ...], set[str]] = {}
+    for path in paths:
+        segments = path.split("/")
+        for i, segment in enumerate(segments):
+            if not _ANY_PARAM.fullmatch(segment):
+                found.setdefault(_shape(segments[:i]), set()).add(segment)
+    return found
+
+
+def routing_path(path: str, literals: dict[tuple[str, ...], set[str]]) -> str:
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        taken = literals.get(_shape(segments[:i]), set())
+        if ID_PARAM.fullmatch(segment) and taken:
+            alternatives = "|".join(re.escape(t) for t in sorted(taken))
+            segments[i] = "{" + segment[1:-1] + ":(?!(?:" + alternatives + ")(?:/|$))[^/]+}"
+    return "/".join(segments)
 
 
 def _authorize(operation: Operation, account: Any) -> Account | None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from gateway.schemas import Body, MoneyIn, Out
+from gateway.schemas import Body, CalendarDay, Instant, MoneyIn, Out
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
@@ -50,7 +50,7 @@ class InvoicePatch(Body):
 
 
 class IssueIn(Body):
-    issue_date: date | None = Field(default=None, description="Default: today (UTC).")
+    issue_date: CalendarDay | None = Field(default=None, description="Default: today (UTC).")
 
 
 class VoidIn(Body):
@@ -118,7 +118,7 @@ class PaymentIn(Body):
     client_id: Id
     amount: MoneyIn
     method: Literal["cash", "card", "bank_transfer", "other"]
-    received_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    received_at: Instant | None = Field(default=None, description="Default: now.")
     reference: Annotated[str, StringConstraints(max_length=200)] = ""
     notes: Annotated[str, StringConstraints(max_length=2000)] = ""
     invoice_id: Id | None = Field(

@@ -6,12 +6,12 @@ currency code...) are the scheduling service's, whose field errors come back as 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from gateway.schemas import Body, MoneyIn, MoneyOut, Out, Timezone
+from gateway.schemas import Body, CalendarDay, Instant, MoneyIn, MoneyOut, Out, Timezone
 
 Text100 = Annotated[str, StringConstraints(max_length=100)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=40)]
@@ -117,7 +117,7 @@ class StaffScheduleList(Out):
 
 class ScheduleExceptionIn(Body):
     staff_id: Id | None = Field(default=None, description="Absent: the whole business (a holiday).")
-    day: date
+    day: CalendarDay
     available: bool = Field(description="false: time off (the ranges, or the whole day); true: extra hours")
     ranges: list[TimeRangeIO] = Field(default_factory=list, max_length=12)
     label: Text100 = ""
@@ -126,7 +126,7 @@ class ScheduleExceptionIn(Body):
 class ScheduleExceptionOut(Out):
     id: str
     staff_id: str | None
-    day: date
+    day: CalendarDay
     available: bool
     ranges: list[TimeRangeIO]
     label: str
@@ -139,8 +139,8 @@ class ScheduleExceptionList(Out):
 class ScheduleExceptionQuery(Body):
     staff_id: Id | None = None
     business: bool = False
-    from_day: date | None = Field(default=None, alias="from")
-    to_day: date | None = Field(default=None, alias="to")
+    from_day: CalendarDay | None = Field(default=None, alias="from")
+    to_day: CalendarDay | None = Field(default=None, alias="to")
 
 
 class ResourceIn(Body):
@@ -173,8 +173,8 @@ class AvailabilityQuery(Body):
     service_ids: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
         description="Comma-separated; several services are booked back to back in this order."
     )
-    from_day: date = Field(alias="from")
-    to_day: date = Field(alias="to")
+    from_day: CalendarDay = Field(alias="from")
+    to_day: CalendarDay = Field(alias="to")
     staff_ids: Annotated[str, StringConstraints(max_length=2000)] = ""
     timezone: Timezone | None = Field(default=None, description="The viewer's zone; default: the business's.")
     seats: int = Field(default=1, ge=1, le=1000)
@@ -214,7 +214,7 @@ class SegmentIn(Body):
 class AppointmentIn(Body):
     client_id: Id
     segments: list[SegmentIn] = Field(min_length=1, max_length=6)
-    start: AwareDatetime
+    start: Instant
     override_availability: bool = Field(
         default=False, description="Book outside configured availability (flagged, audited; never double-books)."
     )
@@ -263,15 +263,15 @@ class AppointmentList(Out):
 
 
 class AppointmentWindowQuery(Body):
-    from_time: AwareDatetime = Field(alias="from")
-    to_time: AwareDatetime = Field(alias="to")
+    from_time: Instant = Field(alias="from")
+    to_time: Instant = Field(alias="to")
     staff_ids: Annotated[str, StringConstraints(max_length=2000)] = ""
     statuses: Annotated[str, StringConstraints(max_length=100)] = ""
 
 
 class CalendarQuery(Body):
     view: Literal["day", "week"] = "week"
-    on: date = Field(description="A day of the period to show (a week starts on Monday).")
+    on: CalendarDay = Field(description="A day of the period to show (a week starts on Monday).")
     staff_ids: Annotated[str, StringConstraints(max_length=2000)] = ""
     timezone: Timezone | None = None
 
@@ -291,7 +291,7 @@ class CalendarOut(Out):
 
 
 class RescheduleIn(Body):
-    start: AwareDatetime
+    start: Instant
     version: int = Field(ge=1)
     override_availability: bool = False
 

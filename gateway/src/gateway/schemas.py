@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from gateway.identity.model import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -50,6 +50,20 @@ Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterVal
 Timezone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_valid_timezone)]
 Name = Annotated[str, StringConstraints(max_length=100)]
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9-]+$")]
+
+# Days and instants the API takes: from 1900 (before it, zones keep local mean time, whose offsets have seconds no
+# RFC 3339 time can show) to the year 2999 (ahead of it, a week or a horizon added overflows).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def _instant_in_range(value: datetime) -> datetime:
+    if not datetime(1900, 1, 1, tzinfo=UTC) <= value < datetime(3000, 1, 1, tzinfo=UTC):
+        raise ValueError("must lie between 1900 and 2999")
+    return value
+
+
+CalendarDay = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+Instant = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
 
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -141,7 +155,7 @@ class ProfileIn(Body):
     kind: Literal["individual", "business"] = "individual"
     company_name: Annotated[str, StringConstraints(max_length=200)] = ""
     address: AddressIn = Field(default_factory=AddressIn)
-    date_of_birth: date | None = None
+    date_of_birth: CalendarDay | None = None
     preferred_language: Annotated[str, StringConstraints(max_length=35)] = Field(default="", description="e.g. fr-CA")
     timezone: Annotated[str, StringConstraints(max_length=64)] = Field(
         default="", description="IANA, e.g. Europe/Berlin"

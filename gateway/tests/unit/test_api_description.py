@@ -87,10 +87,12 @@ def test_client_errors_never_map_to_500() -> None:
         ("GET", "/api/v1/clients/0193a3d2-7c1e-7b3a-9d4e-2f6a8b1c0d9e", "get_client"),
         ("PATCH", "/api/v1/clients/0193A3D2-7C1E-7B3A-9D4E-2F6A8B1C0D9E", "update_client"),
         ("PATCH", "/api/v1/clients/export", None),  # the literal route only exports: 405, not "client not found"
-        ("GET", "/api/v1/clients/not-an-id", None),
+        ("GET", "/api/v1/clients/not-an-id", "get_client"),  # which answers 404 exactly as for a missing client
+        ("GET", "/api/v1/clients/exported", "get_client"),
+        ("GET", "/api/v1/recurring-series/preview", None),
     ],
 )
-async def test_an_id_segment_is_routed_only_when_it_is_a_uuid(method: str, path: str, handler: str | None) -> None:
+async def test_a_literal_segment_beside_an_id_is_never_read_as_an_id(method: str, path: str, handler: str | None) -> None:
     settings = GatewaySettings(jwt_secret="k" * 40, postgres_url="postgresql://u@localhost/postgres")
     match = await create_app(settings).router.resolve(make_mocked_request(method, path))
     if handler is None:

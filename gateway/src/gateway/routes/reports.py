@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import date
 from typing import Any, Literal
 
 from aiohttp import web
@@ -20,7 +19,7 @@ from atrium.scheduling.v1 import reports_pb2 as pb
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.routes.registry import api
-from gateway.schemas import Body, Out
+from gateway.schemas import Body, CalendarDay, Out
 from platform_core.errors import InvalidArgument
 
 TAG = "reports"
@@ -29,8 +28,8 @@ Breakdown = Literal["status", "service", "staff"]
 
 
 class ReportQuery(Body):
-    from_: date = Field(alias="from", description="First day, YYYY-MM-DD, in the business's timezone")
-    to: date = Field(description="Last day, inclusive; at most 366 days after from")
+    from_: CalendarDay = Field(alias="from", description="First day, YYYY-MM-DD, in the business's timezone")
+    to: CalendarDay = Field(description="Last day, inclusive; at most 366 days after from")
     format: Literal["json", "csv"] = "json"
     breakdown: Breakdown | None = Field(default=None, description="With format=csv: which table (required)")
 
@@ -68,8 +67,8 @@ class StaffRowOut(Out):
 
 
 class AppointmentReportOut(Out):
-    from_: date = Field(alias="from")
-    to: date
+    from_: CalendarDay = Field(alias="from")
+    to: CalendarDay
     timezone: str
     totals: CountsOut
     by_status: list[StatusRowOut]

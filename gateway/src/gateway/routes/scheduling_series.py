@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import appointments_pb2 as apb
@@ -22,7 +22,7 @@ from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.routes.clients import for_known_client
 from gateway.routes.registry import api
-from gateway.schemas import Body, Out, PageQuery, Timezone
+from gateway.schemas import Body, Instant, Out, PageQuery, Timezone
 from platform_core.errors import InvalidArgument
 from platform_core.grpc.values import timestamp
 
@@ -49,9 +49,9 @@ class SeriesSegmentBody(Body):
 
 
 class SeriesDecisionBody(Body):
-    occurrence_start: AwareDatetime = Field(description="The occurrence, by its start as the preview gave it.")
+    occurrence_start: Instant = Field(description="The occurrence, by its start as the preview gave it.")
     action: Literal["book", "skip", "shift"]
-    shift_to: AwareDatetime | None = Field(default=None, description="For shift: where to book it instead.")
+    shift_to: Instant | None = Field(default=None, description="For shift: where to book it instead.")
 
 
 class SeriesDefinitionBody(Body):
@@ -73,7 +73,7 @@ class PreviewSeriesBody(SeriesDefinitionBody):
     change_of_series_id: Id | None = Field(
         default=None, description="Preview a change of this series from change_from_occurrence on."
     )
-    change_from_occurrence: AwareDatetime | None = None
+    change_from_occurrence: Instant | None = None
 
 
 class CreateSeriesBody(SeriesDefinitionBody):
@@ -84,11 +84,11 @@ class CreateSeriesBody(SeriesDefinitionBody):
 
 
 class EditOccurrenceBody(Body):
-    occurrence_start: AwareDatetime | None = Field(
+    occurrence_start: Instant | None = Field(
         default=None, description="The occurrence acted on, by its start in the series (scope all: optional)."
     )
     scope: Scope
-    start: AwareDatetime | None = Field(
+    start: Instant | None = Field(
         default=None, description="Its new start; following occurrences move by the same wall-clock amount."
     )
     segments: list[SeriesSegmentBody] | None = Field(default=None, min_length=1, max_length=6)
@@ -100,7 +100,7 @@ class EditOccurrenceBody(Body):
 
 
 class CancelOccurrenceBody(Body):
-    occurrence_start: AwareDatetime | None = None
+    occurrence_start: Instant | None = None
     scope: Scope
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     version: int = Field(default=0, ge=0, description="one: the appointment's version; else the series'.")
