@@ -225,7 +225,8 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel
     if violation is not None:
         raise InvalidArgument([violation])
     try:
-        return model.model_validate(data)
+        # Strict as JSON is typed: 0 is not a boolean nor "5" a number, as the document says.
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise InvalidArgument(violations_from(exc)) from exc
 

@@ -70,3 +70,17 @@ async def test_a_body_that_is_not_json_by_its_media_type_is_refused_with_415() -
         assert http_status_for_domain_error(caught.value) == 415
     note = await _parse_body(request_with(b'{"text": "ok"}', "application/merge-patch+json"), Note)  # type: ignore[arg-type]
     assert note.text == "ok"
+
+
+class Flags(BaseModel):
+    enabled: bool = False
+    count: int = 0
+
+
+async def test_values_are_read_as_json_types_them_not_coerced() -> None:
+    for body, field in [({"enabled": 0}, "enabled"), ({"enabled": "true"}, "enabled"), ({"count": "5"}, "count")]:
+        with pytest.raises(InvalidArgument) as caught:
+            await _parse_body(request_with(json.dumps(body).encode()), Flags)  # type: ignore[arg-type]
+        assert [v.field for v in caught.value.violations] == [field]
+    flags = await _parse_body(request_with(b'{"enabled": true, "count": 5}'), Flags)  # type: ignore[arg-type]
+    assert flags == Flags(enabled=True, count=5)
