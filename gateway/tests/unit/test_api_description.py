@@ -92,7 +92,9 @@ def test_client_errors_never_map_to_500() -> None:
         ("GET", "/api/v1/recurring-series/preview", None),
     ],
 )
-async def test_a_literal_segment_beside_an_id_is_never_read_as_an_id(method: str, path: str, handler: str | None) -> None:
+async def test_a_literal_segment_beside_an_id_is_never_read_as_an_id(
+    method: str, path: str, handler: str | None
+) -> None:
     settings = GatewaySettings(jwt_secret="k" * 40, postgres_url="postgresql://u@localhost/postgres")
     match = await create_app(settings).router.resolve(make_mocked_request(method, path))
     if handler is None:
