@@ -2,8 +2,9 @@
 pipeline's.
 
 Our own read code (the function the servicer calls) runs once per input on an engine of the bench's own,
-shaped as the service's read engine (SQLAlchemy on asyncpg, autocommit); a cursor hook keeps each statement
-and its parameters as they go to asyncpg, with the task that sent them. Replaying runs one request's
+shaped as the service's read engine (SQLAlchemy on asyncpg, autocommit); a cursor hook (and, for statements
+compiled once, asyncpg's own query methods) keeps each statement and its parameters as they go to asyncpg,
+with the task that sent them. Replaying runs one request's
 statements as it did: those of one task in order on one connection, the tasks side by side (a name search
 asks both of its phases at once).
 """
@@ -23,6 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from platform_core.db import create_engine
 
 Statement = tuple[str, tuple[Any, ...]]
+# asyncpg's query methods, called directly by code that skips SQLAlchemy's execution (SQLAlchemy's own cursor
+# prepares statements instead, so nothing is recorded twice).
+_DIRECT = ("fetch", "fetchrow", "fetchval", "execute")
+POOL_SIZE = 2  # a name search asks its two phases at once
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,9 @@ class RecordedRequest:
 
 class StatementRecorder:
     def __init__(self, url: str) -> None:
-        self._engine = create_engine(url, pool_size=2, max_overflow=0)
+        self._engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=0)
         self._recording: dict[int, list[Statement]] | None = None
+        self._warm = False
         event.listen(self._engine.sync_engine, "before_cursor_execute", self._record)
 
     @property
@@ -48,24 +54,49 @@ class StatementRecorder:
         return self._engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def _record(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if self._recording is None:
-            return
-        task = asyncio.current_task()
-        self._recording.setdefault(id(task), []).append((statement, tuple(parameters or ())))
+        self._keep(statement, tuple(parameters or ()))
+
+    def _keep(self, statement: str, parameters: tuple[Any, ...]) -> None:
+        if self._recording is not None:
+            self._recording.setdefault(id(asyncio.current_task()), []).append((statement, parameters))
 
     @contextmanager
     def _capture(self) -> Iterator[dict[int, list[Statement]]]:
+        """Also what goes to asyncpg's connection directly (platform_core.db.CompiledQuery), not through
+        SQLAlchemy's cursor: asyncpg's own query methods are wrapped while recording."""
         self._recording = {}
+        originals = {name: getattr(asyncpg.Connection, name) for name in _DIRECT}
+
+        def recorded(original: Any) -> Any:
+            async def call(conn: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+                self._keep(query, args)
+                return await original(conn, query, *args, **kwargs)
+
+            return call
+
+        for name, original in originals.items():
+            setattr(asyncpg.Connection, name, recorded(original))
         try:
             yield self._recording
         finally:
+            for name, original in originals.items():
+                setattr(asyncpg.Connection, name, original)
             self._recording = None
 
     async def record(self, run: Callable[[AsyncEngine], Awaitable[object]]) -> RecordedRequest:
         """The statements ``run`` sends when it reads through the read engine."""
+        if not self._warm:
+            # Connections opened while recording would add their set-up queries (type introspection).
+            await asyncio.gather(*(self._open_one() for _ in range(POOL_SIZE)))
+            self._warm = True
         with self._capture() as captured:
             await run(self.read_engine)
         return RecordedRequest(tuple(tuple(statements) for statements in captured.values()))
+
+    async def _open_one(self) -> None:
+        async with self._engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+            await asyncio.sleep(0.05)  # held a moment, so the others open their own
 
     async def close(self) -> None:
         await self._engine.dispose()
