@@ -22,7 +22,7 @@ class Result:
     raw: Figures
     ratio: float | None  # ours/raw throughput, or ours/raw p99 for latency targets
     target: str
-    passed: bool
+    passed: bool | None  # None: a reference row (what the architecture or the query alone reaches), no target
     notes: list[str] = field(default_factory=list)
 
 
@@ -41,7 +41,7 @@ _FIGURES_HEAD = f"{'ops/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'err':>5}"
 
 def format_row(r: Result) -> str:
     ratio = f"{r.ratio:>6.2f}x" if r.ratio is not None else f"{'-':>7}"
-    verdict = "PASS" if r.passed else "MISS"
+    verdict = "ref" if r.passed is None else "PASS" if r.passed else "MISS"
     target = f"{r.target:<{TARGET_WIDTH}}"
     return f"{r.name:<{NAME_WIDTH}} | {_figures(r.ours)} | {_figures(r.raw)} | {ratio} | {target} | {verdict}"
 

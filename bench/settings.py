@@ -21,8 +21,8 @@ class BenchSettings:
     warmup_seconds: float  # unmeasured load before each window (connections, prepared statements, caches)
     concurrency: int  # HTTP connections / database connections / workers
     seed_clients: int  # clients created before the read benchmark
-    # Events per second for the latency measurement; None = a quarter of the measured POST throughput, so
-    # the pipeline runs well below saturation and the figure is latency, not backlog.
+    # Events per second for the latency measurement; None = half the measured POST throughput (the issue's
+    # rate), so the pipeline runs below saturation and the figure is latency, not backlog.
     event_rate: float | None
     relay_events: int  # outbox rows the relay drains in the throughput measurement
     import_rows: int  # rows of the CSV the import measurement imports

@@ -73,8 +73,12 @@ class Stack:
 
     def database_dsn(self, unit: str) -> str:
         """asyncpg DSN of a unit's own database (the raw counterparts use the same database)."""
+        return asyncpg_dsn(self.database_url(unit))
+
+    def database_url(self, unit: str) -> str:
+        """SQLAlchemy URL of a unit's own database, as the unit itself builds it."""
         settings = PlatformSettings(postgres_url=self.infra.postgres_url, database_prefix=self.infra.database_prefix)
-        return asyncpg_dsn(settings.database_url(unit))
+        return settings.database_url(unit)
 
     async def start(self) -> None:
         await asyncio.to_thread(self.plan.migrate_all)
@@ -84,16 +88,43 @@ class Stack:
 
     def start_unit(self, name: str) -> None:
         unit = next(u for u in devstack.UNITS if u.name == name)
+        self._spawn(name, self.plan.command(unit, "serve"))
+
+    def _spawn(self, name: str, command: list[str]) -> None:
         # The child inherits its own copy of the descriptor, so the parent's can close right away.
         with open(self.log_dir / f"{name}.log", "ab") as log:
             # Own session: a Ctrl-C in the terminal reaches only the harness, which stops units in order.
             self.processes[name] = subprocess.Popen(
-                self.plan.command(unit, "serve"),
+                command,
                 env=self.plan.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    async def start_bare(self, tenant: uuid.UUID, table: str) -> str:
+        """The bare pipeline (bench/bare.py) on the client database: its HTTP base URL, once it answers."""
+        grpc_port, http_port = devstack.free_port(), devstack.free_port()
+        servers = {
+            "bare-grpc": ["grpc", str(grpc_port), self.database_dsn("client"), table],
+            "bare-http": ["http", str(http_port), str(grpc_port), str(tenant)],
+        }
+        for name, args in servers.items():
+            self._spawn(name, [sys.executable, "-m", "bench.bare", *args])
+        base_url = f"http://127.0.0.1:{http_port}"
+        deadline = time.monotonic() + READY_TIMEOUT
+        async with aiohttp.ClientSession() as session:
+            while True:
+                self.check_alive(*servers)
+                try:
+                    async with session.get(f"{base_url}/clients/{uuid.UUID(int=0)}") as response:
+                        if response.status == 404:
+                            return base_url
+                except aiohttp.ClientError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise StackError(f"the bare pipeline did not answer after {READY_TIMEOUT}s")
+                await asyncio.sleep(0.1)
 
     def stop_unit(self, name: str) -> int | str:
         """SIGTERM, then wait; kill only if the unit does not stop in time."""

@@ -14,17 +14,18 @@ from aiohttp import web
 from gateway.config import GatewaySettings
 from platform_core import migrations
 from platform_core.db import create_engine
-from platform_core.observability import setup_telemetry, shutdown_telemetry
+from platform_core.observability import setup_telemetry, shutdown_telemetry, tracing_enabled
 
 log = logging.getLogger("gateway")
 UNIT_DIR = Path(__file__).resolve().parents[2]
 
 
 def serve(settings: GatewaySettings) -> None:
-    from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
+    if tracing_enabled():
+        from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
 
-    # Before the application exists: every request then gets a server span.
-    AioHttpServerInstrumentor().instrument()
+        # Before the application exists: every request then gets a server span.
+        AioHttpServerInstrumentor().instrument()
     from gateway.app import create_app
 
     log.info("gateway listening on http://%s:%s", settings.gateway_host, settings.gateway_port)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import Select, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
@@ -25,6 +32,31 @@ async def lock_for_transaction(session: AsyncSession, *key: object) -> None:
     await session.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": ":".join(map(str, key))}
     )
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """A Core select compiled once, at import, for asyncpg: a hot read then costs a prepared statement on a
+    pooled connection (asyncpg caches it per connection) and no per-call compilation, cache key or result
+    processing. Rows read as attributes, as SQLAlchemy rows do (the engine's connections decode json).
+
+    Parameters are the statement's ``bindparam`` names, given as keywords.
+    """
+
+    sql: str
+    parameters: tuple[str, ...]
+
+    @classmethod
+    def of(cls, statement: Select[Any]) -> CompiledQuery:
+        compiled = statement.compile(dialect=_ASYNCPG)
+        return cls(sql=str(compiled), parameters=tuple(compiled.positiontup or ()))
+
+    async def first(self, engine: AsyncEngine, **values: object) -> Any | None:
+        """The first row (as attributes), or None."""
+        async with engine.connect() as conn:
+            driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            record = await driver.fetchrow(self.sql, *(values[name] for name in self.parameters))
+        return None if record is None else SimpleNamespace(**dict(record.items()))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,11 +1,13 @@
 """Tracing and structured logs, set up first thing in every process.
 
-Every operation gets trace and span ids, so every log line carries a trace id. Spans are recorded and
-exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (or the traces-specific variable) is set; otherwise
-nothing is recorded or sent (unless OTEL_TRACES_SAMPLER asks for it).
-gRPC servers are instrumented here, and outgoing calls propagate the context through
-ClientContextInterceptor; SQLAlchemy per engine (``instrument_engine``); the aiohttp server by the
-gateway's instrumentation; NATS by the outbox relay and consumers (message headers and the envelope).
+Tracing is on when OTEL_EXPORTER_OTLP_ENDPOINT (or the traces-specific variable) is set, or
+OTEL_TRACES_SAMPLER asks for spans: then every operation gets trace and span ids (every log line carries
+them), gRPC servers are instrumented here, outgoing calls propagate the context through
+ClientContextInterceptor, SQLAlchemy per engine (``instrument_engine``), the aiohttp server by the
+gateway's instrumentation, NATS by the outbox relay and consumers (message headers and the envelope).
+Otherwise no instrumentation is installed at all: spans nobody reads would cost every request CPU (the
+profiles of issue 9 put it near a tenth of the gateway's and the client service's), and the API's no-op
+tracer leaves nothing but the light context interceptors (tenant, principal, deadline).
 """
 
 from __future__ import annotations
@@ -18,11 +20,24 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 _configured = False
+_tracing = False
+
+
+def tracing_enabled() -> bool:
+    """Whether this process traces (decided once, by ``setup_telemetry``)."""
+    return _tracing
+
+
+def _tracing_asked() -> bool:
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or os.environ.get("OTEL_TRACES_SAMPLER")
+    )
 
 
 class _TraceIds(logging.Filter):
@@ -52,20 +67,21 @@ def setup_logging(service_name: str, level: str = "INFO") -> None:
 
 
 def setup_telemetry(service_name: str, *, log_level: str = "INFO") -> None:
-    """Tracer provider, exporter (if configured), gRPC instrumentation and JSON logs. Idempotent."""
-    global _configured
+    """JSON logs; when tracing is asked for, the tracer provider, exporter (if configured) and gRPC
+    instrumentation. Idempotent."""
+    global _configured, _tracing
     setup_logging(service_name, log_level)
     if _configured:
         return
     _configured = True
+    _tracing = _tracing_asked()
+    if not _tracing:
+        return
     exporting = bool(
         os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     )
-    # OTEL_TRACES_SAMPLER decides when set. Otherwise, with nowhere to export, spans are not recorded
-    # (ParentBased(ALWAYS_OFF)): they still get ids, so logs carry trace ids and context propagates,
-    # but no CPU goes to filling spans nobody reads. A sampled parent still makes its children record.
-    sampler = None if (exporting or os.environ.get("OTEL_TRACES_SAMPLER")) else ParentBased(ALWAYS_OFF)
-    provider = TracerProvider(resource=Resource.create({"service.name": f"atrium-{service_name}"}), sampler=sampler)
+    # OTEL_TRACES_SAMPLER decides when set (the SDK reads it); otherwise every trace is recorded.
+    provider = TracerProvider(resource=Resource.create({"service.name": f"atrium-{service_name}"}))
     if exporting:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
@@ -81,6 +97,9 @@ def setup_telemetry(service_name: str, *, log_level: str = "INFO") -> None:
 
 
 def instrument_engine(engine: AsyncEngine) -> None:
+    """SQL spans on this engine, when tracing is on."""
+    if not _tracing:
+        return
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)

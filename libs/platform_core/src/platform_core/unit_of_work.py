@@ -102,10 +102,14 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     async def _commit(self, events: list[Any]) -> None:
         await add_to_outbox(self.session, self._nats_prefix, [self._to_envelope(e) for e in events])
-        if self._borrowed is not None:
-            await self.session.flush()
-        else:
+        await self.session.flush()
+        await self._last_writes()
+        if self._borrowed is None:
             await self.session.commit()
+
+    async def _last_writes(self) -> None:
+        """Writes that lock a row many transactions share (a per-tenant counter): run after everything else
+        is flushed, so the lock is held for that write and the commit only, not for the whole unit."""
 
     async def rollback(self) -> None:
         if self._borrowed is None:

@@ -306,3 +306,36 @@ async def test_a_batch_with_one_poison_event_handles_the_others_once_and_parks_i
     assert sorted(await handled_names(engine, ids)) == ["a", "b", "c", "d"]
     stop.set()
     await task
+
+
+async def test_a_batch_is_claimed_at_once_and_each_event_handled_once(
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
+) -> None:
+    p, js = stream
+    envelopes = [envelope_for(uuid.uuid4(), name) for name in ("a", "b", "c", "seen")]
+    consumer = consumer_for(engine, js, p)
+    # "seen" was handled before (its inbox row is there): the batch must not handle it again.
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO inbox (consumer, event_id) VALUES (:c, :e)"),
+            {"c": consumer.durable, "e": uuid.UUID(envelopes[3].event_id)},
+        )
+    for envelope in envelopes:
+        await publish(js, p, envelope)
+    await publish(js, p, envelopes[1], msg_id=str(uuid.uuid4()))  # "b" redelivered inside the same batch
+    task = asyncio.create_task(consumer.run(stop))  # the first fetch takes all five at once
+    ids = [e.event_id for e in envelopes]
+    await wait_until(lambda: _count(handled_names(engine, ids), 3), timeout=10)
+
+    async def inbox_rows() -> int:
+        async with engine.connect() as conn:
+            count = await conn.scalar(
+                text("SELECT count(*) FROM inbox WHERE consumer = :c AND event_id = ANY(:ids)"),
+                {"c": consumer.durable, "ids": [uuid.UUID(i) for i in ids]},
+            )
+            return int(count or 0)
+
+    assert sorted(await handled_names(engine, ids)) == ["a", "b", "c"]
+    assert await inbox_rows() == 4
+    stop.set()
+    await task

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     any_,
+    bindparam,
     exists,
     func,
     literal,
@@ -39,6 +40,7 @@ from client_svc.adapters.orm import (
     clients,
 )
 from client_svc.domain.search import ClientSearch, like_prefix
+from platform_core.db import CompiledQuery
 from platform_core.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
@@ -146,18 +148,28 @@ def search_conditions(search: ClientSearch) -> list[ColumnElement[bool]]:
     ]
 
 
-async def client_by_id(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Row[Any] | None:
-    async with engine.connect() as conn:
-        result = await conn.execute(
-            select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id, clients.c.id == client_id)
-        )
-        return result.first()
+def client_select() -> Select[Any]:
+    """One client's view row, by the bind parameters tenant_id and client_id."""
+    return (
+        select(*_COLUMNS)
+        .select_from(_CLIENTS)
+        .where(clients.c.tenant_id == bindparam("tenant_id"), clients.c.id == bindparam("client_id"))
+    )
+
+
+# The hottest read (every GetClient): compiled once, run as a prepared statement.
+_CLIENT_BY_ID = CompiledQuery.of(client_select())
+
+
+async def client_by_id(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Any | None:
+    """The client's view row (read as attributes, like the list's rows), or None."""
+    return await _CLIENT_BY_ID.first(engine, tenant_id=tenant_id, client_id=client_id)
 
 
 MAX_MERGE_CHAIN = 20
 
 
-async def resolved_client(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Row[Any] | None:
+async def resolved_client(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Any | None:
     """The client, or for a merged-away id the client it was merged into (through later merges too)."""
     row = await client_by_id(engine, tenant_id, client_id)
     for _ in range(MAX_MERGE_CHAIN):

@@ -17,6 +17,7 @@ from opentelemetry import propagate
 from platform_core.errors import DomainError
 from platform_core.grpc.context import CallContext, bind_call_context, maybe_current_context
 from platform_core.grpc.errors import to_status
+from platform_core.observability import tracing_enabled
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +129,11 @@ class _CallDetails:
         if call_context is not None:
             for key, value in call_context.metadata():
                 metadata[key] = value
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)  # W3C traceparent/tracestate, read by the server's OpenTelemetry interceptor
-        for key, value in carrier.items():
-            metadata[key] = value
+        if tracing_enabled():
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)  # W3C traceparent/tracestate, read by the server's OpenTelemetry interceptor
+            for key, value in carrier.items():
+                metadata[key] = value
         timeout = client_call_details.timeout if client_call_details.timeout is not None else self._deadline
         return client_call_details._replace(metadata=metadata, timeout=timeout)
 

@@ -198,9 +198,15 @@ class EventConsumer:
             return
         try:
             async with self._sessions() as session, session.begin():
+                # The whole batch is claimed in one statement; an event the inbox already holds (handled
+                # before, or twice in this batch) is claimed once or not at all.
+                unclaimed = await self._claim_all(session, [event.event_id for _, event, _ in batch])
                 for msg, event, subscription in batch:
+                    if event.event_id not in unclaimed:
+                        continue
+                    unclaimed.discard(event.event_id)
                     with self._span(msg, event):
-                        await self._claim_and_handle(session, event, subscription)
+                        await self._handle_claimed(session, event, subscription)
         except Exception:
             log.info("batch of %d failed; handling its messages one at a time", len(batch), exc_info=True)
             for msg, _, _ in batch:
@@ -220,10 +226,24 @@ class EventConsumer:
         )
         if claimed is None:
             return False
+        await self._handle_claimed(session, event, subscription)
+        return True
+
+    async def _claim_all(self, session: AsyncSession, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Claim every event of a batch in one statement; returns the ids this transaction claimed."""
+        claimed = await session.scalars(
+            text(
+                "INSERT INTO inbox (consumer, event_id) SELECT :c, unnest(CAST(:ids AS uuid[])) "
+                "ON CONFLICT DO NOTHING RETURNING event_id"
+            ),
+            {"c": self.durable, "ids": list(event_ids)},
+        )
+        return set(claimed)
+
+    async def _handle_claimed(self, session: AsyncSession, event: ReceivedEvent, subscription: Subscription) -> None:
         context = CallContext(tenant_id=event.tenant_id, principal=Principal.service(self.name))
         with bind_call_context(context):
             await subscription.handler(session, event)
-        return True
 
     def _span(self, msg: Msg, event: ReceivedEvent) -> Any:
         # The publish hop's context (message headers) when present, else the originating transaction's.

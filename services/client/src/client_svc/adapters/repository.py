@@ -309,12 +309,27 @@ class SqlAlchemyGroupRepository:
 
 
 class SqlAlchemyClientQuota:
-    """Live clients per tenant; the schema refuses a count over the plan's limit."""
+    """Live clients per tenant; the schema refuses a count over the plan's limit.
+
+    Every create, delete and restore of a tenant updates its one counter row, so the change is written last
+    in its unit of work (``apply``, just before the commit): the row stays locked for that statement and the
+    commit, not for the whole transaction, and a tenant's concurrent creates queue on it for less.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._pending: list[tuple[uuid.UUID, int, int | None]] = []
 
     async def change(self, tenant_id: uuid.UUID, delta: int, *, max_clients: int | None) -> None:
+        """Count ``delta`` more live clients when the unit commits (refused then if over ``max_clients``)."""
+        self._pending.append((tenant_id, delta, max_clients))
+
+    async def apply(self) -> None:
+        pending, self._pending = self._pending, []
+        for tenant_id, delta, max_clients in pending:
+            await self._write(tenant_id, delta, max_clients)
+
+    async def _write(self, tenant_id: uuid.UUID, delta: int, max_clients: int | None) -> None:
         try:
             await self.session.execute(
                 text(

@@ -62,6 +62,9 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         self.erasure = SqlAlchemyErasureRepository(session)
         self.repositories = (self.clients, self.notes, self.attachments, self.portal, self.merges)
 
+    async def _last_writes(self) -> None:
+        await self.quota.apply()
+
     async def _commit(self, events: list[object]) -> None:
         try:
             await self._clients.write_search_keys()
