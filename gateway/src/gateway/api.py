@@ -15,10 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import grpc
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from gateway import idempotency
 from gateway.identity.model import Account
+from gateway.problems import answer_for
 from platform_core.errors import (
     DomainError,
     FieldViolation,
@@ -58,6 +61,12 @@ class Operation:
     @property
     def operation_id(self) -> str:
         return self.handler.__name__
+
+    @property
+    def idempotent(self) -> bool:
+        """Takes an Idempotency-Key: every unsafe operation of a signed-in caller, but uploads (streamed, not
+        held to be compared)."""
+        return self.method in idempotency.UNSAFE_METHODS and self.auth != "public" and not self.upload
 
     @functools.cached_property
     def takes_account(self) -> bool:
@@ -254,6 +263,8 @@ def principal_of(account: Account) -> Principal:
 
 
 def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    idempotent = operation.idempotent
+
     async def endpoint(request: web.Request) -> web.StreamResponse:
         account = _authorize(operation, request.get(ACCOUNT_KEY))
         kwargs: dict[str, Any] = {}
@@ -261,6 +272,20 @@ def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.Str
             kwargs["body"] = await _parse_body(request, operation.body)
         if operation.query is not None:
             kwargs["query"] = _parse_query(request, operation.query)
+        key = idempotency.key_of(request) if idempotent and account is not None else None
+        if account is not None and key is not None:
+
+            async def respond() -> web.StreamResponse:
+                try:
+                    return await run(request, account, kwargs)
+                except (DomainError, grpc.aio.AioRpcError) as exc:
+                    return answer_for(request, exc)  # a refusal is the answer a retry gets too
+
+            store = request.app[idempotency.IDEMPOTENCY]
+            return await store.run_once(request, account.tenant_id, f"{account.kind}:{account.id}", key, respond)
+        return await run(request, account, kwargs)
+
+    async def run(request: web.Request, account: Account | None, kwargs: dict[str, Any]) -> web.StreamResponse:
         if account is not None and operation.takes_account:
             kwargs["account"] = account
             # Every backend call made for this request carries this tenant and principal.

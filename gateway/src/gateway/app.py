@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from gateway.api import ACCOUNT_KEY
 from gateway.backends import Backends
 from gateway.config import GatewaySettings
 from gateway.dependencies import BACKENDS, ENGINE, IDENTITY, PORTAL_ACCESS, SETTINGS
+from gateway.idempotency import IDEMPOTENCY, IdempotencyStore
 from gateway.identity.portal_access import PortalAccessStore
 from gateway.identity.service import IdentityService, ThrottlePolicy
 from gateway.identity.tokens import AccessTokens, InvalidToken
@@ -42,8 +44,10 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
 from gateway.routes.registry import api
 from platform_core.db import create_engine
 from platform_core.observability import instrument_engine
+from platform_core.service import run_periodically
 
 MAX_BODY_BYTES = 1024 * 1024
+PURGE_INTERVAL_SECONDS = 3600
 INVALID_TOKEN = object()  # a bearer token was sent but does not verify
 
 
@@ -80,6 +84,11 @@ def create_app(settings: GatewaySettings) -> web.Application:
         app[ENGINE] = engine
         app[PORTAL_ACCESS] = PortalAccessStore(engine)
         app[BACKENDS] = backends
+        app[IDEMPOTENCY] = idempotency_store = IdempotencyStore(engine)
+        stop_purging = asyncio.Event()
+        purging = asyncio.create_task(
+            run_periodically(stop_purging, PURGE_INTERVAL_SECONDS, idempotency_store.purge, what="idempotency purge")
+        )
         app[IDENTITY] = IdentityService(
             engine,
             tokens,
@@ -91,6 +100,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
             default_max_clients=settings.default_max_clients,
         )
         yield
+        stop_purging.set()
+        await purging
         await backends.close()
         await engine.dispose()
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from gateway import idempotency
 from gateway.api import ID_PARAM, Api, Operation
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -88,6 +89,19 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
     }
     if op.description:
         document["description"] = op.description
+    if op.idempotent:
+        parameters.append(
+            {
+                "name": idempotency.HEADER,
+                "in": "header",
+                "required": False,
+                "description": "Makes a retry safe: the first answer to this key (and this request) is kept for "
+                f"{idempotency.KEEP_HOURS} hours and answered again, marked `{idempotency.REPLAYED_HEADER}: true`. "
+                "A retry sent while the first request runs waits for its answer (409 IDEMPOTENCY_KEY_IN_USE after "
+                f"{idempotency.WAIT_SECONDS:.0f} s); 422 when the key was used for another request.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+            }
+        )
     if parameters:
         document["parameters"] = parameters
     if op.body is not None:
@@ -132,6 +146,8 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         error_codes.add(422)
     if op.body is not None:
         error_codes.add(415)
+    if op.idempotent:
+        error_codes.update({409, 422})
     if op.auth != "public":
         error_codes.update({401, 403})
     if _PATH_PARAM.search(op.path):

@@ -113,16 +113,21 @@ def _from_rpc_error(request: web.Request, exc: grpc.aio.AioRpcError) -> web.Resp
     return problem(request, status, detail=detail, code=remote.reason or remote.code.name, violations=remote.violations)
 
 
+def answer_for(request: web.Request, exc: errors.DomainError | grpc.aio.AioRpcError) -> web.Response:
+    """The problem answer to a caller's mistake or a backend's refusal."""
+    if isinstance(exc, errors.DomainError):
+        return _from_domain_error(request, exc)
+    return _from_rpc_error(request, exc)
+
+
 @web.middleware
 async def problem_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     try:
         return await handler(request)
-    except errors.DomainError as exc:
-        return _from_domain_error(request, exc)
-    except grpc.aio.AioRpcError as exc:
-        return _from_rpc_error(request, exc)
+    except (errors.DomainError, grpc.aio.AioRpcError) as exc:
+        return answer_for(request, exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
