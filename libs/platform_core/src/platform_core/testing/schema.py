@@ -94,12 +94,19 @@ def _catalog_without_alembic(connection: Connection) -> dict[str, set[tuple[Any,
     return {kind: {row for row in rows if row[0] != "alembic_version"} for kind, rows in _catalog(connection).items()}
 
 
+def _scratch_settings(settings_type: type[ServiceSettings], infra: TestInfra, purpose: str) -> ServiceSettings:
+    # A database of this session's own, named for its purpose; never one a unit's explicit URL names, since
+    # these are dropped afterwards.
+    explicit_url = {f"{settings_type.unit}_database_url": None}
+    return unit_settings(settings_type, infra, database_prefix=f"{infra.database_prefix}_{purpose}", **explicit_url)
+
+
 async def assert_tables_match_migrations(
     settings_type: type[ServiceSettings], infra: TestInfra, unit_dir: Path, metadata: MetaData
 ) -> None:
     """Fail, listing every difference, unless ``metadata`` states exactly what the unit's migrations build."""
-    migrated = unit_settings(settings_type, infra, database_prefix=f"{infra.database_prefix}_migrated")
-    declared = unit_settings(settings_type, infra, database_prefix=f"{infra.database_prefix}_declared")
+    migrated = _scratch_settings(settings_type, infra, "migrated")
+    declared = _scratch_settings(settings_type, infra, "declared")
     migrated_url = migrated.database_url(migrated.unit)
     declared_url = declared.database_url(declared.unit)
     # Fresh databases: nothing another test did to the unit's own database can hide or cause a difference.
