@@ -1,14 +1,29 @@
 """The messaging tables every service database holds: outbox, inbox and parked messages.
 
-``define_tables`` gives the runtime Table objects; ``create_v1``/``drop_v1`` are the frozen DDL that each
-service's first Alembic migration runs. A later change to these tables gets a ``create_v2``, never an edit.
+``define_tables`` states them in a unit's metadata (every column, key and index, checked against each unit's
+migrated database by platform_core.testing.schema; the CHECKs and the NOTIFY trigger stay in the DDL alone);
+``create_v1``/``drop_v1`` are the frozen DDL that each service's first Alembic migration runs. A later change
+to these tables gets a ``create_v2``, never an edit.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, Table, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 
 # NOTIFY channel the outbox trigger signals on commit; per database, so one name serves every service.
@@ -19,27 +34,30 @@ def define_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
     outbox = Table(
         "outbox",
         metadata,
-        Column("id", BigInteger, primary_key=True),
+        Column("id", BigInteger, Identity(always=True), primary_key=True),
         Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
         Column("tenant_id", UUID(as_uuid=True), nullable=False),
         Column("subject", Text, nullable=False),
         Column("envelope", LargeBinary, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True)),
-        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("attempts", Integer, nullable=False, server_default=text("0")),
         Column("last_error", Text),
     )
+    Index("outbox_unpublished", outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
+    Index("outbox_published_at", outbox.c.published_at, postgresql_where=outbox.c.published_at.isnot(None))
     inbox = Table(
         "inbox",
         metadata,
         Column("consumer", Text, primary_key=True),
         Column("event_id", UUID(as_uuid=True), primary_key=True),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("inbox_processed_at", "processed_at"),
     )
     parked = Table(
         "parked_messages",
         metadata,
-        Column("id", BigInteger, primary_key=True),
+        Column("id", BigInteger, Identity(always=True), primary_key=True),
         Column("consumer", Text, nullable=False),
         Column("subject", Text, nullable=False),
         Column("event_id", UUID(as_uuid=True)),

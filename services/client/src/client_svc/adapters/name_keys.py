@@ -1,4 +1,4 @@
-"""Typo-tolerant search tables (domain/fuzzy.py), kept in step with clients' names.
+"""Typo-tolerant search tables (domain/fuzzy.py; declared in orm.py), kept in step with clients' names.
 
 client_name_words holds the indexed words of each client; tenant_name_keys the dictionary keys of each
 distinct word of a tenant. The repository remembers the words of every client it hands out; at commit,
@@ -13,28 +13,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Column, Table, Text, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from client_svc.adapters.orm import metadata
 from client_svc.domain.fuzzy import name_words, word_keys
 from client_svc.domain.model import Client
-
-client_name_words = Table(
-    "client_name_words",
-    metadata,
-    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
-    Column("word", Text, primary_key=True),
-    Column("client_id", UUID(as_uuid=True), primary_key=True),
-)
-tenant_name_keys = Table(
-    "tenant_name_keys",
-    metadata,
-    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
-    Column("key", Text, primary_key=True),
-    Column("word", Text, primary_key=True),
-)
 
 # One round trip per client: its new words, and the keys of those words (already there: nothing happens).
 _ADD = text(
