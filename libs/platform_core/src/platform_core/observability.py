@@ -3,7 +3,7 @@
 Tracing is on when OTEL_EXPORTER_OTLP_ENDPOINT (or the traces-specific variable) is set, or
 OTEL_TRACES_SAMPLER asks for spans: then every operation gets trace and span ids (every log line carries
 them), gRPC servers are instrumented here, outgoing calls propagate the context through
-ClientContextInterceptor, SQLAlchemy per engine (``instrument_engine``), the aiohttp server by the
+platform_core.grpc.channels.ContextChannel, SQLAlchemy per engine (``instrument_engine``), the aiohttp server by the
 gateway's instrumentation, NATS by the outbox relay and consumers (message headers and the envelope).
 Otherwise no instrumentation is installed at all: spans nobody reads would cost every request CPU (the
 profiles of issue 9 put it near a tenth of the gateway's and the client service's), and the API's no-op

@@ -193,17 +193,27 @@ class _TypoPhase:
         # ARRAY(...) makes the candidates an init plan: the rows are then read by primary key for exactly
         # those ids, whatever the planner expects their number to be.
         ids = func.array(self._candidates.scalar_subquery())
-        found: list[Row[Any]] = []
-        while len(found) < wanted:
-            query = self._base.where(clients.c.id == any_(ids))
-            if after is not None:
-                query = query.where(clients.c.id < after)
-            batch = await _fetch(self._engine, query.order_by(clients.c.id.desc()).limit(wanted + TYPO_SLACK))
-            found += [r for r in batch if fuzzy.matches(self._typed, r.first_name, r.last_name, r.company_name)]
-            if len(batch) < wanted + TYPO_SLACK:
-                break
-            after = batch[-1].id
-        return found[:wanted]
+        query = self._base.where(clients.c.id == any_(ids))
+        if after is not None:
+            query = query.where(clients.c.id < after)
+        query = query.order_by(clients.c.id.desc())
+        batch = await _fetch(self._engine, query.limit(wanted + TYPO_SLACK))
+        found = [r for r in batch if self._passes(r)]
+        if len(batch) < wanted + TYPO_SLACK or len(found) >= wanted:
+            return found[:wanted]
+        # Many candidates, few real matches (a common name): the rest are checked on their names alone, in
+        # one read, and only the matches are read whole; batch after batch of whole rows would run the
+        # candidate lookup again for each.
+        names = query.where(clients.c.id < batch[-1].id).with_only_columns(
+            clients.c.id, clients.c.first_name, clients.c.last_name, clients.c.company_name
+        )
+        more = [r.id for r in await _fetch(self._engine, names) if self._passes(r)][: wanted - len(found)]
+        if more:
+            found += await _fetch(self._engine, self._base.where(clients.c.id.in_(more)).order_by(clients.c.id.desc()))
+        return found
+
+    def _passes(self, row: Row[Any]) -> bool:
+        return fuzzy.matches(self._typed, row.first_name, row.last_name, row.company_name)
 
 
 def _typo_candidates(tenant_id: uuid.UUID, typed: list[str]) -> Select[Any] | CompoundSelect[Any] | None:

@@ -114,6 +114,28 @@ async def test_pages_run_through_prefix_then_typo_matches_without_gaps_or_repeat
         assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+async def test_typo_matches_behind_many_near_misses_are_found_in_order(stub: pb_grpc.ClientServiceStub) -> None:
+    # "Magarets" shares a lookup key with "margaret" but is no typo of it: 30 of them, newer than the two
+    # real matches, fill more than the first batch the typo phase reads whole.
+    with bind_call_context(staff(uuid.uuid4())):
+        older = [
+            (await stub.CreateClient(pb.CreateClientRequest(first_name="Margarte", last_name=f"Real{i}"))).id
+            for i in range(3)
+        ]
+        for i in range(30):
+            await stub.CreateClient(pb.CreateClientRequest(first_name="Magarets", last_name=f"Near{i}"))
+        listed = await stub.ListClients(pb.ListClientsRequest(query="margaret"))
+        assert [c.id for c in listed.clients] == list(reversed(older))
+        first = await stub.ListClients(pb.ListClientsRequest(query="margaret", page=types_pb2.PageRequest(page_size=2)))
+        assert [c.id for c in first.clients] == [older[2], older[1]] and first.page.next_page_token
+        rest = await stub.ListClients(
+            pb.ListClientsRequest(
+                query="margaret", page=types_pb2.PageRequest(page_size=2, page_token=first.page.next_page_token)
+            )
+        )
+        assert [c.id for c in rest.clients] == [older[0]] and not rest.page.next_page_token
+
+
 async def test_the_typo_index_follows_name_changes(stub: pb_grpc.ClientServiceStub, db: AsyncEngine) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):

@@ -1,8 +1,9 @@
 """The interceptors every server and channel carries.
 
 Server side: bind the caller's tenant and principal (refusing calls without them) and turn domain errors
-into gRPC statuses, once, for every method. Client side: copy the bound context into the call metadata
-and the W3C trace context, and apply the default deadline.
+into gRPC statuses, once, for every method. Client side (``call_metadata``, applied by
+platform_core.grpc.channels.ContextChannel to every call): the bound context in the call metadata, and
+the W3C trace context when tracing.
 """
 
 from __future__ import annotations
@@ -119,40 +120,16 @@ def _unary_stream(behaviour: Any, call_context: CallContext | None, method: str)
     return handle
 
 
-class _CallDetails:
-    def __init__(self, default_deadline: float) -> None:
-        self._deadline = default_deadline
-
-    def _details(self, client_call_details: Any) -> Any:
-        call_context = maybe_current_context()
-        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()))
-        if call_context is not None:
-            for key, value in call_context.metadata():
-                metadata[key] = value
-        if tracing_enabled():
-            carrier: dict[str, str] = {}
-            propagate.inject(carrier)  # W3C traceparent/tracestate, read by the server's OpenTelemetry interceptor
-            for key, value in carrier.items():
-                metadata[key] = value
-        timeout = client_call_details.timeout if client_call_details.timeout is not None else self._deadline
-        return client_call_details._replace(metadata=metadata, timeout=timeout)
-
-
-# A grpc.aio channel files each interceptor under the first call shape it matches, so each shape has its own.
-class ClientContextInterceptor(_CallDetails, grpc.aio.UnaryUnaryClientInterceptor):
-    async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        return await continuation(self._details(client_call_details), request)
-
-
-class StreamingClientContextInterceptor(_CallDetails, grpc.aio.UnaryStreamClientInterceptor):
-    """The same context, trace and deadline on server-streaming calls (downloads)."""
-
-    async def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        return await continuation(self._details(client_call_details), request)
-
-
-class UploadClientContextInterceptor(_CallDetails, grpc.aio.StreamUnaryClientInterceptor):
-    """The same context, trace and deadline on client-streaming calls (uploads)."""
-
-    async def intercept_stream_unary(self, continuation: Any, client_call_details: Any, request_iterator: Any) -> Any:
-        return await continuation(self._details(client_call_details), request_iterator)
+def call_metadata(metadata: Any) -> grpc.aio.Metadata:
+    """The call's own metadata plus the bound tenant and principal, and the W3C trace context when tracing."""
+    merged = grpc.aio.Metadata(*(metadata or ()))
+    call_context = maybe_current_context()
+    if call_context is not None:
+        for key, value in call_context.metadata():
+            merged[key] = value
+    if tracing_enabled():
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)  # W3C traceparent/tracestate, read by the server's OpenTelemetry interceptor
+        for key, value in carrier.items():
+            merged[key] = value
+    return merged
