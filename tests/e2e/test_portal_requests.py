@@ -1,5 +1,6 @@
 """Appointment requests through the gateway: the client asks in the portal, staff approve, and the
-appointment exists in scheduling; each client sees only its own requests; the card and the timeline show them."""
+appointment exists in scheduling; each client sees only its own requests; the card and the timeline show them;
+the help centre's page ("Managing Client Appointments") walked top to bottom; the races it implies."""
 
 from __future__ import annotations
 
@@ -54,10 +55,10 @@ async def test_portal_request_approved_by_staff_becomes_an_appointment(api: Api)
     status, bad, _ = await api.call("POST", PORTAL, token=mia_portal, json=body | {"options": []})
     assert (status, bad["errors"][0]["field"]) == (422, "options")
 
-    # Another client can neither see nor withdraw it; staff cannot use the portal's routes.
+    # Another client can neither see nor cancel it; staff cannot use the portal's routes.
     status, _, _ = await api.call("GET", f"{PORTAL}/{submitted['id']}", token=ben_portal)
     assert status == 404
-    status, _, _ = await api.call("POST", f"{PORTAL}/{submitted['id']}/withdraw", token=ben_portal)
+    status, _, _ = await api.call("POST", f"{PORTAL}/{submitted['id']}/cancel", token=ben_portal)
     assert status == 404
     status, mine, _ = await api.call("GET", PORTAL, token=ben_portal)
     assert (status, mine["items"]) == (200, [])
@@ -72,12 +73,13 @@ async def test_portal_request_approved_by_staff_becomes_an_appointment(api: Api)
         "GET", "/api/v1/appointment-requests", token=token, params={"status": "pending", "client_id": mia["id"]}
     )
     assert (status, [r["id"] for r in queue["items"]]) == (200, [submitted["id"]])
+    approval = {"start": at(day, 14), "technician_id": business["staff_ids"][0]}
     status, approved, _ = await api.call(
-        "POST", f"/api/v1/appointment-requests/{submitted['id']}/approve", token=token, json={"start": at(day, 14)}
+        "POST", f"/api/v1/appointment-requests/{submitted['id']}/approve", token=token, json=approval
     )
     assert (status, approved["status"]) == (200, "approved"), approved
     status, again, _ = await api.call(
-        "POST", f"/api/v1/appointment-requests/{submitted['id']}/approve", token=token, json={"start": at(day, 14)}
+        "POST", f"/api/v1/appointment-requests/{submitted['id']}/approve", token=token, json=approval
     )
     assert (status, again["code"]) == (409, "REQUEST_NOT_PENDING")
 
@@ -103,7 +105,7 @@ async def test_portal_request_approved_by_staff_becomes_an_appointment(api: Api)
     await wait_until(on_timeline, timeout=15)
 
 
-async def test_a_blocked_client_is_refused_and_a_client_withdraws_its_own_request(api: Api) -> None:
+async def test_a_blocked_client_is_refused_and_a_client_cancels_its_own_request(api: Api) -> None:
     business = await open_business(api)
     token, day, service = business["token"], business["day"], business["service"]
     client = await api.create_client(token, first_name="Zoe", email=f"zoe-{uuid.uuid4().hex[:6]}@example.com")
@@ -112,8 +114,8 @@ async def test_a_blocked_client_is_refused_and_a_client_withdraws_its_own_reques
 
     status, submitted, _ = await api.call("POST", PORTAL, token=portal, json=body)
     assert status == 201, submitted
-    status, withdrawn, _ = await api.call("POST", f"{PORTAL}/{submitted['id']}/withdraw", token=portal)
-    assert (status, withdrawn["status"]) == (200, "withdrawn")
+    status, cancelled, _ = await api.call("POST", f"{PORTAL}/{submitted['id']}/cancel", token=portal)
+    assert (status, cancelled["status"], cancelled["cancelled_by"]) == (200, "cancelled", "client")
     status, problem, _ = await api.call(
         "POST", f"/api/v1/appointment-requests/{submitted['id']}/decline", token=token, json={"reason": "late"}
     )

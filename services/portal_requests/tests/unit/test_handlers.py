@@ -4,35 +4,50 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from platform_core.errors import Conflict, FailedPrecondition
+from platform_core.client_lookup import ClientFacts
+from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
 from portal_requests_svc.adapters.remote import (
     AbstractCatalogue,
     AbstractClientDirectory,
     AbstractScheduler,
     BookedAppointment,
     Booking,
-    ClientFacts,
     OfferedService,
+    RequestingClient,
 )
-from portal_requests_svc.adapters.repository import AbstractRequestRepository
-from portal_requests_svc.domain.requests import AppointmentRequest, Status, TimeOption
+from portal_requests_svc.adapters.repository import AbstractRequestRepository, ClientContact, RequestSettings
+from portal_requests_svc.domain.requests import AppointmentRequest, Status, Technician, TimeOption
 from portal_requests_svc.service_layer import handlers
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
-TENANT, CLIENT, SERVICE = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+TENANT, CLIENT, SERVICE, ANNA, BEN = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 LIMITS = handlers.RequestLimits(max_open_per_client=2, horizon=timedelta(days=90))
 
 
 class FakeRepository(AbstractRequestRepository):
-    def __init__(self, stored: dict[uuid.UUID, AppointmentRequest]) -> None:
+    def __init__(self, stored: dict[uuid.UUID, AppointmentRequest], contacts: dict[uuid.UUID, ClientContact]) -> None:
         super().__init__()
         self._stored = stored
+        self._contacts = contacts
+
+    async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
+        return 1001 + len(self._stored)
+
+    async def remember_client(self, tenant_id: uuid.UUID, contact: ClientContact) -> None:
+        self._contacts[contact.client_id] = contact
+
+    async def settings(self, tenant_id: uuid.UUID) -> RequestSettings:
+        return RequestSettings()
+
+    async def save_settings(self, tenant_id: uuid.UUID, settings: RequestSettings) -> RequestSettings:
+        return settings
 
     async def _get(self, tenant_id: uuid.UUID, request_id: uuid.UUID, *, for_update: bool) -> AppointmentRequest | None:
         return self._stored.get(request_id)
@@ -53,6 +68,8 @@ class FakeRepository(AbstractRequestRepository):
         return sum(r.client_id == client_id and r.status is Status.PENDING for r in self._stored.values())
 
     async def save(self, request: AppointmentRequest) -> None:
+        if not request.is_new and request.new_history:
+            request.version += 1
         self._stored[request.id] = request
         request.is_new = False
         request.new_history.clear()
@@ -61,10 +78,11 @@ class FakeRepository(AbstractRequestRepository):
 class FakeUnitOfWork(PortalRequestsUnitOfWork):
     def __init__(self) -> None:
         self.stored: dict[uuid.UUID, AppointmentRequest] = {}
+        self.contacts: dict[uuid.UUID, ClientContact] = {}
         self.published: list[Any] = []
 
     async def _start(self) -> None:
-        self.requests = FakeRepository(self.stored)
+        self.requests = FakeRepository(self.stored, self.contacts)
         self.repositories = (self.requests,)
 
     async def _commit(self, events: list[Any]) -> None:
@@ -82,31 +100,44 @@ class FakeDirectory(AbstractClientDirectory):
         self.blocked = blocked
         self.answers: dict[uuid.UUID, dict[str, object]] = {}
 
-    async def lookup(self, client_id: uuid.UUID) -> ClientFacts | None:
-        return ClientFacts(client_id, self.blocked, False, "Europe/Berlin")
+    async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:
+        return RequestingClient(
+            ClientFacts(client_id, self.blocked, False, "Europe/Berlin"), "Mia Park", "mia@example.com", "+4930123456"
+        )
 
     async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
         self.answers[client_id] = dict(answers)
 
 
 class FakeCatalogue(AbstractCatalogue):
+    """One service, performed by Anna; Ben works here but does not perform it."""
+
     async def service(self, service_id: uuid.UUID) -> OfferedService | None:
-        return OfferedService(service_id, True, frozenset()) if service_id == SERVICE else None
+        return OfferedService(service_id, True, frozenset({ANNA}), "Haircut", 45) if service_id == SERVICE else None
 
     async def business_timezone(self) -> str:
-        return "Europe/Berlin"
+        return "America/New_York"
+
+    async def staff_member(self, staff_id: uuid.UUID) -> Technician | None:
+        return {ANNA: Technician(ANNA, "Anna"), BEN: Technician(BEN, "Ben")}.get(staff_id)
 
 
 class FakeScheduler(AbstractScheduler):
     def __init__(self, refusal: Exception | None = None) -> None:
         self.refusal = refusal
         self.bookings: list[Booking] = []
+        self.cancelled: list[uuid.UUID] = []
 
     async def book(self, booking: Booking) -> BookedAppointment:
         self.bookings.append(booking)
         if self.refusal:
             raise self.refusal
-        return BookedAppointment(uuid.uuid4(), booking.start)
+        return BookedAppointment(uuid.uuid4(), booking.start, booking.start + timedelta(minutes=45))
+
+    async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
+        if self.refusal:
+            raise self.refusal
+        self.cancelled.append(appointment_id)
 
 
 def submission(hour: int = 10) -> handlers.SubmitRequest:
@@ -139,25 +170,102 @@ async def test_submission_takes_the_clients_timezone_and_the_open_limit_holds() 
             lambda: uow, FakeDirectory(), FakeCatalogue(), submission(hour), LIMITS, NOW
         )
     assert request.timezone == "Europe/Berlin" and len(uow.published) == 2
+    assert (request.reference, request.service_name, request.business_timezone) == (
+        "REQ-1002",
+        "Haircut",
+        "America/New_York",
+    )
+    assert uow.contacts[CLIENT].name == "Mia Park"
     with pytest.raises(FailedPrecondition) as refused:
         await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(3), LIMITS, NOW)
     assert refused.value.reason == "TOO_MANY_OPEN_REQUESTS"
 
 
+def approval(request: AppointmentRequest, technician: uuid.UUID = ANNA, **changes: Any) -> handlers.ApproveRequest:
+    return handlers.ApproveRequest(
+        **{  # type: ignore[arg-type]
+            "tenant_id": TENANT,
+            "request_id": request.id,
+            "start": NOW + timedelta(days=1),
+            "technician_id": technician,
+            "override_availability": False,
+            "actor": "staff:anna",
+        }
+        | changes
+    )
+
+
 async def test_a_refused_booking_leaves_the_request_pending_and_a_later_one_approves_it() -> None:
     uow = FakeUnitOfWork()
     request = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(), LIMITS, NOW)
-    approval = handlers.ApproveRequest(TENANT, request.id, NOW + timedelta(days=1), None, False, "staff:anna")
     with pytest.raises(Conflict):
         await handlers.approve_request(
-            lambda: uow, FakeScheduler(Conflict("taken", reason="SLOT_TAKEN")), approval, NOW
+            lambda: uow, FakeCatalogue(), FakeScheduler(Conflict("taken", reason="SLOT_TAKEN")), approval(request), NOW
         )
     assert uow.stored[request.id].status is Status.PENDING and len(uow.published) == 1
     scheduler = FakeScheduler()
-    approved = await handlers.approve_request(lambda: uow, scheduler, approval, NOW)
-    assert approved.status is Status.APPROVED
-    # Scheduling is told which request books, so a retried approval finds that booking instead of a new one.
-    assert [b.request_id for b in scheduler.bookings] == [request.id]
+    approved = await handlers.approve_request(
+        lambda: uow, FakeCatalogue(), scheduler, approval(request, internal_notes="VIP", ticket="4711"), NOW
+    )
+    assert (approved.status, approved.technician_name, approved.internal_notes, approved.ticket) == (
+        Status.APPROVED,
+        "Anna",
+        "VIP",
+        "4711",
+    )
+    # Scheduling is told which request books and who performs it, so a retried approval finds that booking.
+    assert [(b.request_id, b.staff_id) for b in scheduler.bookings] == [(request.id, ANNA)]
+
+
+async def test_the_technician_must_perform_the_service_and_bad_input_books_nothing() -> None:
+    uow = FakeUnitOfWork()
+    request = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(), LIMITS, NOW)
+    scheduler = FakeScheduler()
+    for bad, field_name in (
+        (approval(request, technician=BEN), "technician_id"),
+        (approval(request, technician=uuid.uuid4()), "technician_id"),
+        (approval(request, internal_notes="x" * 4001), "internal_notes"),
+        (approval(request, ticket="a b"), "ticket"),
+    ):
+        with pytest.raises(InvalidArgument) as refused:
+            await handlers.approve_request(lambda: uow, FakeCatalogue(), scheduler, bad, NOW)
+        assert [v.field for v in refused.value.violations] == [field_name]
+    assert scheduler.bookings == [] and uow.stored[request.id].status is Status.PENDING
+
+
+async def test_an_edit_and_an_approval_on_the_same_version_cannot_both_win() -> None:
+    uow = FakeUnitOfWork()
+    request = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(), LIMITS, NOW)
+    seen = request.version
+    edit = handlers.UpdateRequest(TENANT, CLIENT, request.id, seen, message="Anna please")
+    edited = await handlers.update_request(lambda: uow, FakeCatalogue(), edit, LIMITS, NOW)
+    assert (edited.message, edited.version) == ("Anna please", seen + 1)
+    with pytest.raises(Conflict) as refused:
+        await handlers.approve_request(
+            lambda: uow, FakeCatalogue(), FakeScheduler(), approval(request, version=seen), NOW
+        )
+    assert refused.value.reason == "CONCURRENT_CHANGE"
+    with pytest.raises(Conflict):
+        await handlers.update_request(lambda: uow, FakeCatalogue(), edit, LIMITS, NOW)  # the same old version
+    # Another client's request looks missing.
+    with pytest.raises(NotFound):
+        await handlers.update_request(
+            lambda: uow, FakeCatalogue(), replace(edit, client_id=uuid.uuid4(), version=seen + 1), LIMITS, NOW
+        )
+
+
+async def test_cancelling_an_approved_request_cancels_its_appointment_first() -> None:
+    uow = FakeUnitOfWork()
+    request = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(), LIMITS, NOW)
+    await handlers.approve_request(lambda: uow, FakeCatalogue(), FakeScheduler(), approval(request), NOW)
+    late = FakeScheduler(FailedPrecondition("too late", reason="CANCELLATION_WINDOW_PASSED"))
+    with pytest.raises(FailedPrecondition):
+        await handlers.cancel_request(lambda: uow, late, TENANT, CLIENT, request.id, NOW)
+    assert uow.stored[request.id].status is Status.APPROVED
+    scheduler = FakeScheduler()
+    cancelled = await handlers.cancel_request(lambda: uow, scheduler, TENANT, CLIENT, request.id, NOW)
+    assert (cancelled.status, scheduler.cancelled) == (Status.CANCELLED, [cancelled.appointment_id])
+    assert type(uow.published[-1]).__name__ == "RequestCancelled"
 
 
 async def test_the_sweep_expires_only_requests_whose_every_time_has_passed() -> None:

@@ -25,24 +25,54 @@ def option_messages(options: Sequence[events.OptionFact]) -> list[pb.TimeOption]
     ]
 
 
+def facts_message(facts: events.RequestFacts) -> events_pb2.RequestFacts:
+    return events_pb2.RequestFacts(
+        reference=facts.reference,
+        service_id=str(facts.service_id),
+        service_name=facts.service_name,
+        duration_minutes=facts.duration_minutes,
+        client_timezone=facts.client_timezone,
+        business_timezone=facts.business_timezone,
+        preferred_staff_id=str(facts.preferred_staff_id or ""),
+        preferred_staff_name=facts.preferred_staff_name,
+        description=facts.description,
+        channel=facts.channel,
+    )
+
+
 def _payload(event: Any) -> Any:
     match event:
         case events.RequestSubmitted():
             return events_pb2.RequestSubmitted(
                 request_id=str(event.request_id),
                 client_id=str(event.client_id),
-                service_id=str(event.service_id),
-                preferred_staff_id=str(event.preferred_staff_id or ""),
+                service_id=str(event.facts.service_id),
+                preferred_staff_id=str(event.facts.preferred_staff_id or ""),
                 options=option_messages(event.options),
                 timezone=event.timezone,
+                facts=facts_message(event.facts),
+            )
+        case events.RequestUpdated():
+            return events_pb2.RequestUpdated(
+                request_id=str(event.request_id),
+                client_id=str(event.client_id),
+                options=option_messages(event.options),
+                facts=facts_message(event.facts),
+                version=event.version,
             )
         case events.RequestApproved():
+            facts = event.facts
+            assert facts.start is not None and facts.end is not None
             return events_pb2.RequestApproved(
                 request_id=str(event.request_id),
                 client_id=str(event.client_id),
                 appointment_id=str(event.appointment_id),
-                start=timestamp(event.start),
+                start=timestamp(facts.start),
+                end=timestamp(facts.end),
                 approved_by=event.approved_by,
+                technician_id=str(facts.technician_id or ""),
+                technician_name=facts.technician_name,
+                facts=facts_message(facts),
             )
         case events.RequestDeclined():
             return events_pb2.RequestDeclined(
@@ -50,11 +80,21 @@ def _payload(event: Any) -> Any:
                 client_id=str(event.client_id),
                 reason=event.reason,
                 declined_by=event.declined_by,
+                facts=facts_message(event.facts),
             )
-        case events.RequestWithdrawn():
-            return events_pb2.RequestWithdrawn(request_id=str(event.request_id), client_id=str(event.client_id))
+        case events.RequestCancelled():
+            return events_pb2.RequestCancelled(
+                request_id=str(event.request_id),
+                client_id=str(event.client_id),
+                cancelled_by=event.cancelled_by,
+                was_approved=event.was_approved,
+                appointment_id=str(event.appointment_id or ""),
+                facts=facts_message(event.facts),
+            )
         case events.RequestExpired():
-            return events_pb2.RequestExpired(request_id=str(event.request_id), client_id=str(event.client_id))
+            return events_pb2.RequestExpired(
+                request_id=str(event.request_id), client_id=str(event.client_id), facts=facts_message(event.facts)
+            )
     raise TypeError(f"no integration event for {type(event).__name__}")
 
 

@@ -27,8 +27,10 @@ from platform_core import errors
 from platform_core.client_lookup import ClientFacts, find_client
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.grpc.values import aware, timestamp
+from portal_requests_svc.domain.requests import ServiceTerms, Technician
 
 BOOKING_REQUEST_FORM = "booking_request"  # the client service's name of the form
+APPOINTMENT_NOT_BOOKED = "APPOINTMENT_NOT_BOOKED"  # scheduling's refusal to change a cancelled appointment
 
 _ERRORS: dict[grpc.StatusCode, type[errors.DomainError]] = {
     # What another service cannot find is a reference this one holds (the request's service, its client):
@@ -55,16 +57,33 @@ def domain_error(exc: grpc.aio.AioRpcError, service: str, *, fields: dict[str, s
 
 
 @dataclass(frozen=True)
+class RequestingClient:
+    """What a request needs of its client: may it ask (facts), and how staff know and reach it."""
+
+    facts: ClientFacts
+    name: str
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
 class OfferedService:
     service_id: uuid.UUID
     bookable_online: bool
     staff_ids: frozenset[uuid.UUID]
+    name: str = ""
+    duration_minutes: int = 0
+
+    @property
+    def terms(self) -> ServiceTerms:
+        return ServiceTerms(self.service_id, self.name, self.duration_minutes)
 
 
 @dataclass(frozen=True)
 class BookedAppointment:
     appointment_id: uuid.UUID
     start: datetime
+    end: datetime
 
 
 @dataclass(frozen=True)
@@ -80,7 +99,7 @@ class Booking:
 
 class AbstractClientDirectory(abc.ABC):
     @abc.abstractmethod
-    async def lookup(self, client_id: uuid.UUID) -> ClientFacts | None:
+    async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:
         """The client in the caller's tenant, or None when it has no such client."""
 
     @abc.abstractmethod
@@ -98,20 +117,32 @@ class AbstractCatalogue(abc.ABC):
     async def business_timezone(self) -> str:
         """The timezone the business schedules in."""
 
+    @abc.abstractmethod
+    async def staff_member(self, staff_id: uuid.UUID) -> Technician | None:
+        """The staff member (with the name clients see), or None when the business has no such one."""
+
 
 class AbstractScheduler(abc.ABC):
     @abc.abstractmethod
     async def book(self, booking: Booking) -> BookedAppointment:
         """Book the appointment; the same request id books once and returns that appointment again."""
 
+    @abc.abstractmethod
+    async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
+        """Cancel the appointment as the caller (a client within the cancellation notice only); an
+        appointment cancelled already is left as it is."""
+
 
 class GrpcClientDirectory(AbstractClientDirectory):
     def __init__(self, stub: ClientServiceStub) -> None:
         self._stub = stub
 
-    async def lookup(self, client_id: uuid.UUID) -> ClientFacts | None:
+    async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:
         client = await find_client(self._stub, client_id)
-        return ClientFacts.of(client) if client is not None else None
+        if client is None:
+            return None
+        name = " ".join(n for n in (client.first_name, client.last_name) if n) or client.profile.company_name
+        return RequestingClient(ClientFacts.of(client), name, client.email, client.phone)
 
     async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
         request = client_pb.UpdateClientRequest(
@@ -152,7 +183,18 @@ class GrpcCatalogue(AbstractCatalogue):
             service_id=uuid.UUID(found.id),
             bookable_online=found.definition.bookable_online,
             staff_ids=frozenset(uuid.UUID(s) for s in found.definition.staff_ids),
+            name=found.definition.name,
+            duration_minutes=found.definition.duration_minutes,
         )
+
+    async def staff_member(self, staff_id: uuid.UUID) -> Technician | None:
+        try:
+            found = await self._stub.GetStaffMember(catalogue_pb.GetStaffMemberRequest(staff_id=str(staff_id)))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise errors.Unavailable(f"the scheduling service could not be asked ({exc.code().name})") from exc
+        return Technician(staff_id, found.display_name)
 
     async def business_timezone(self) -> str:
         try:
@@ -189,4 +231,25 @@ class GrpcScheduler(AbstractScheduler):
             )
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "scheduling", fields=_BOOKING_FIELDS) from exc
-        return BookedAppointment(uuid.UUID(appointment.id), aware(appointment.start))
+        return BookedAppointment(uuid.UUID(appointment.id), aware(appointment.start), aware(appointment.end))
+
+    async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
+        try:
+            await self._stub.CancelAppointment(
+                appointments_pb.CancelAppointmentRequest(appointment_id=str(appointment_id), reason=reason)
+            )
+        except grpc.aio.AioRpcError as exc:
+            error = domain_error(exc, "scheduling")
+            not_booked = isinstance(error, errors.DomainError) and error.reason == APPOINTMENT_NOT_BOOKED
+            if not_booked and await self._cancelled(appointment_id):
+                return  # an earlier attempt cancelled it and then failed before recording it
+            raise error from exc
+
+    async def _cancelled(self, appointment_id: uuid.UUID) -> bool:
+        try:
+            found = await self._stub.GetAppointment(
+                appointments_pb.GetAppointmentRequest(appointment_id=str(appointment_id))
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "scheduling") from exc
+        return bool(found.status == "cancelled")

@@ -9,18 +9,43 @@ from __future__ import annotations
 import abc
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from platform_core.db import lock_for_transaction
 from platform_core.errors import Conflict, NotFound
-from portal_requests_svc.adapters.tables import appointment_requests, request_history
-from portal_requests_svc.domain.requests import AppointmentRequest, Status, TimeOption
+from portal_requests_svc.adapters.tables import (
+    appointment_requests,
+    request_clients,
+    request_counters,
+    request_history,
+    request_settings,
+)
+from portal_requests_svc.domain.requests import CONCURRENT_CHANGE, AppointmentRequest, Status, TimeOption
 
-CONCURRENT_CHANGE = "CONCURRENT_CHANGE"
+FIRST_REFERENCE = 1001
+
+
+@dataclass(frozen=True)
+class ClientContact:
+    """The client as the client service described it at ``as_of``."""
+
+    client_id: uuid.UUID
+    name: str
+    email: str
+    phone: str
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class RequestSettings:
+    ticket_url_pattern: str = ""
+    version: int = 0
 
 
 def options_json(options: Sequence[TimeOption]) -> list[dict[str, str | None]]:
@@ -53,6 +78,20 @@ def request_from_row(row: Any) -> AppointmentRequest:
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         version=row.version,
+        reference_number=row.reference_number,
+        service_name=row.service_name,
+        duration_minutes=row.duration_minutes,
+        business_timezone=row.business_timezone,
+        preferred_staff_name=row.preferred_staff_name,
+        channel=row.channel,
+        technician_id=row.technician_id,
+        technician_name=row.technician_name,
+        start=row.start_at,
+        end=row.end_at,
+        internal_notes=row.internal_notes,
+        ticket=row.ticket,
+        cancelled_by=row.cancelled_by,
+        cancelled_at=row.cancelled_at,
     )
 
 
@@ -95,6 +134,21 @@ class AbstractRequestRepository(abc.ABC):
 
     @abc.abstractmethod
     async def count_open(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> int: ...
+
+    @abc.abstractmethod
+    async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
+        """The business's next reference number, taken in this transaction (others wait for its end)."""
+
+    @abc.abstractmethod
+    async def remember_client(self, tenant_id: uuid.UUID, contact: ClientContact) -> None:
+        """Keep what the client service said of the client, unless something newer is kept already."""
+
+    @abc.abstractmethod
+    async def settings(self, tenant_id: uuid.UUID) -> RequestSettings: ...
+
+    @abc.abstractmethod
+    async def save_settings(self, tenant_id: uuid.UUID, settings: RequestSettings) -> RequestSettings:
+        """Store the settings if ``settings.version`` is the stored one (0: whatever it is); Conflict otherwise."""
 
     @abc.abstractmethod
     async def save(self, request: AppointmentRequest) -> None:
@@ -156,6 +210,54 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
         )
         return int(count or 0)
 
+    async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
+        statement = (
+            pg_insert(request_counters)
+            .values(tenant_id=tenant_id, last_number=FIRST_REFERENCE)
+            .on_conflict_do_update(
+                index_elements=[request_counters.c.tenant_id],
+                set_={"last_number": request_counters.c.last_number + 1},
+            )
+            .returning(request_counters.c.last_number)
+        )
+        return int((await self._session.execute(statement)).scalar_one())
+
+    async def remember_client(self, tenant_id: uuid.UUID, contact: ClientContact) -> None:
+        values = {"name": contact.name, "email": contact.email, "phone": contact.phone, "as_of": contact.as_of}
+        statement = pg_insert(request_clients).values(tenant_id=tenant_id, client_id=contact.client_id, **values)
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[request_clients.c.tenant_id, request_clients.c.client_id],
+                set_=values,
+                where=request_clients.c.as_of < statement.excluded.as_of,
+            )
+        )
+
+    async def settings(self, tenant_id: uuid.UUID) -> RequestSettings:
+        row = (
+            await self._session.execute(select(request_settings).where(request_settings.c.tenant_id == tenant_id))
+        ).first()
+        return RequestSettings(row.ticket_url_pattern, row.version) if row else RequestSettings()
+
+    async def save_settings(self, tenant_id: uuid.UUID, settings: RequestSettings) -> RequestSettings:
+        s = request_settings.c
+        statement = pg_insert(request_settings).values(
+            tenant_id=tenant_id, ticket_url_pattern=settings.ticket_url_pattern, version=1
+        )
+        guard = s.version == settings.version if settings.version else None
+        row = (
+            await self._session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[s.tenant_id],
+                    set_={"ticket_url_pattern": settings.ticket_url_pattern, "version": s.version + 1},
+                    where=guard,
+                ).returning(s.ticket_url_pattern, s.version)
+            )
+        ).first()
+        if row is None or (settings.version and row.version != settings.version + 1):
+            raise Conflict("the settings were changed meanwhile; reload them", reason=CONCURRENT_CHANGE)
+        return RequestSettings(row.ticket_url_pattern, row.version)
+
     async def save(self, request: AppointmentRequest) -> None:
         if request.is_new:
             await self._session.execute(
@@ -174,6 +276,12 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
                     version=request.version,
                     created_at=request.created_at,
                     updated_at=request.updated_at,
+                    reference_number=request.reference_number,
+                    service_name=request.service_name,
+                    duration_minutes=request.duration_minutes,
+                    business_timezone=request.business_timezone,
+                    preferred_staff_name=request.preferred_staff_name,
+                    channel=request.channel,
                 )
             )
             request.is_new = False
@@ -186,11 +294,27 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
                     appointment_requests.c.version == request.version,
                 )
                 .values(
+                    service_id=request.service_id,
+                    preferred_staff_id=request.preferred_staff_id,
+                    options=options_json(request.options),
+                    expires_at=request.expires_at,
+                    message=request.message,
+                    service_name=request.service_name,
+                    duration_minutes=request.duration_minutes,
+                    preferred_staff_name=request.preferred_staff_name,
                     status=request.status.value,
                     appointment_id=request.appointment_id,
                     decline_reason=request.decline_reason,
                     decided_by=request.decided_by,
                     decided_at=request.decided_at,
+                    technician_id=request.technician_id,
+                    technician_name=request.technician_name,
+                    start_at=request.start,
+                    end_at=request.end,
+                    internal_notes=request.internal_notes,
+                    ticket=request.ticket,
+                    cancelled_by=request.cancelled_by,
+                    cancelled_at=request.cancelled_at,
                     updated_at=request.updated_at,
                     version=request.version + 1,
                 )

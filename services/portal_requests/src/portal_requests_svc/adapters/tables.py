@@ -30,6 +30,47 @@ appointment_requests = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("reference_number", Integer, nullable=False),
+    Column("service_name", Text, nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("business_timezone", Text, nullable=False),
+    Column("preferred_staff_name", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("technician_id", UUID(as_uuid=True)),
+    Column("technician_name", Text, nullable=False),
+    Column("start_at", DateTime(timezone=True)),
+    Column("end_at", DateTime(timezone=True)),
+    Column("internal_notes", Text, nullable=False),
+    Column("ticket", Text, nullable=False),
+    Column("cancelled_by", Text, nullable=False),
+    Column("cancelled_at", DateTime(timezone=True)),
+)
+
+request_counters = Table(
+    "request_counters",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)
+
+# The clients who asked, as the client service last described them (as_of: when that was true).
+request_clients = Table(
+    "request_clients",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("phone", Text, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+)
+
+request_settings = Table(
+    "request_settings",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("ticket_url_pattern", Text, nullable=False),
+    Column("version", Integer, nullable=False),
 )
 
 request_history = Table(

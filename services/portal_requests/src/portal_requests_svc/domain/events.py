@@ -1,4 +1,9 @@
-"""Facts about appointment requests, in the past tense. Mapped to contracts in adapters/event_mapping.py."""
+"""Facts about appointment requests, in the past tense. Mapped to contracts in adapters/event_mapping.py.
+
+Every event carries RequestFacts: what a message about the request needs (reference, service, duration,
+both zones, staff, description, and once approved the technician and final time), so the notification
+service renders it from the event alone.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +19,43 @@ class OptionFact:
 
 
 @dataclass(frozen=True)
+class RequestFacts:
+    reference: str
+    service_id: uuid.UUID
+    service_name: str
+    duration_minutes: int
+    client_timezone: str
+    business_timezone: str
+    preferred_staff_id: uuid.UUID | None
+    preferred_staff_name: str
+    description: str
+    channel: str
+    technician_id: uuid.UUID | None
+    technician_name: str
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass(frozen=True)
 class RequestSubmitted:
     tenant_id: uuid.UUID
     request_id: uuid.UUID
     client_id: uuid.UUID
-    service_id: uuid.UUID
-    preferred_staff_id: uuid.UUID | None
+    facts: RequestFacts
     options: tuple[OptionFact, ...]
     timezone: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class RequestUpdated:
+    tenant_id: uuid.UUID
+    request_id: uuid.UUID
+    client_id: uuid.UUID
+    facts: RequestFacts
+    options: tuple[OptionFact, ...]
+    changed: tuple[str, ...]
+    version: int
     occurred_at: datetime
 
 
@@ -30,8 +64,8 @@ class RequestApproved:
     tenant_id: uuid.UUID
     request_id: uuid.UUID
     client_id: uuid.UUID
+    facts: RequestFacts
     appointment_id: uuid.UUID
-    start: datetime
     approved_by: str
     occurred_at: datetime
 
@@ -41,16 +75,21 @@ class RequestDeclined:
     tenant_id: uuid.UUID
     request_id: uuid.UUID
     client_id: uuid.UUID
+    facts: RequestFacts
     reason: str
     declined_by: str
     occurred_at: datetime
 
 
 @dataclass(frozen=True)
-class RequestWithdrawn:
+class RequestCancelled:
     tenant_id: uuid.UUID
     request_id: uuid.UUID
     client_id: uuid.UUID
+    facts: RequestFacts
+    cancelled_by: str
+    was_approved: bool
+    appointment_id: uuid.UUID | None
     occurred_at: datetime
 
 
@@ -59,4 +98,5 @@ class RequestExpired:
     tenant_id: uuid.UUID
     request_id: uuid.UUID
     client_id: uuid.UUID
+    facts: RequestFacts
     occurred_at: datetime

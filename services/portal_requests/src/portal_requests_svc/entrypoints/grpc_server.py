@@ -1,5 +1,6 @@
-"""gRPC servicer of appointment requests. A portal principal submits, sees and withdraws its own client's
-requests only (anything else looks missing); staff see every request of the tenant and decide them."""
+"""gRPC servicer of appointment requests. A portal principal submits, sees, edits and cancels its own client's
+requests only (anything else looks missing) and never sees internal notes or tickets; staff see every
+request of the tenant and decide them."""
 
 from __future__ import annotations
 
@@ -20,25 +21,46 @@ from platform_core.grpc.values import aware, record_id, reference_id, require_st
 from platform_core.ids import parse_uuid
 from portal_requests_svc import views
 from portal_requests_svc.adapters.remote import AbstractCatalogue, AbstractClientDirectory, AbstractScheduler
-from portal_requests_svc.domain.requests import AppointmentRequest, HistoryEntry, TimeOption
+from portal_requests_svc.adapters.repository import RequestSettings
+from portal_requests_svc.domain.requests import (
+    UNCHANGED,
+    AppointmentRequest,
+    HistoryEntry,
+    Status,
+    TimeOption,
+    Unchanged,
+    ticket_url,
+)
 from portal_requests_svc.service_layer import handlers
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PortalRequestService"].full_name
 MAX_SUBMISSION_ID = 200
 
 
-def request_message(request: AppointmentRequest, history: Sequence[HistoryEntry] = ()) -> pb.AppointmentRequest:
+def _option_messages(options: Sequence[TimeOption]) -> list[pb.TimeOption]:
+    return [
+        pb.TimeOption(start=timestamp(o.start), end=timestamp(o.end))
+        if o.end
+        else pb.TimeOption(start=timestamp(o.start))
+        for o in options
+    ]
+
+
+def request_message(
+    view: views.RequestView,
+    history: Sequence[HistoryEntry] = (),
+    *,
+    staff: RequestSettings | None = None,
+) -> pb.AppointmentRequest:
+    """The request as a caller sees it: staff (with the business's settings) also get the internal notes and
+    the ticket; a portal principal never does."""
+    request = view.request
     message = pb.AppointmentRequest(
         id=str(request.id),
         client_id=str(request.client_id),
         service_id=str(request.service_id),
         preferred_staff_id=str(request.preferred_staff_id or ""),
-        options=[
-            pb.TimeOption(start=timestamp(o.start), end=timestamp(o.end))
-            if o.end
-            else pb.TimeOption(start=timestamp(o.start))
-            for o in request.options
-        ],
+        options=_option_messages(request.options),
         message=request.message,
         timezone=request.timezone,
         status=request.status.value,
@@ -52,9 +74,29 @@ def request_message(request: AppointmentRequest, history: Sequence[HistoryEntry]
             pb.HistoryEntry(at=timestamp(h.at), actor=h.actor, action=h.action, details_json=json.dumps(h.details))
             for h in history
         ],
+        reference=request.reference,
+        client_name=view.client_name,
+        client_email=view.client_email,
+        client_phone=view.client_phone,
+        service_name=request.service_name,
+        duration_minutes=request.duration_minutes,
+        business_timezone=request.business_timezone,
+        preferred_staff_name=request.preferred_staff_name,
+        technician_id=str(request.technician_id or ""),
+        technician_name=request.technician_name,
+        cancelled_by=request.cancelled_by,
+        channel=request.channel,
     )
     if request.decided_at is not None:
         message.decided_at.CopyFrom(timestamp(request.decided_at))
+    if request.start is not None:
+        message.start.CopyFrom(timestamp(request.start))
+    if request.end is not None:
+        message.end.CopyFrom(timestamp(request.end))
+    if staff is not None:
+        message.internal_notes = request.internal_notes
+        message.ticket = request.ticket
+        message.ticket_url = ticket_url(staff.ticket_url_pattern, request.ticket)
     return message
 
 
@@ -71,7 +113,7 @@ def _own_client(call: CallContext) -> uuid.UUID | None:
 def _portal_client(call: CallContext) -> uuid.UUID:
     own = _own_client(call)
     if own is None:
-        raise PermissionDenied("only a client in the portal makes or withdraws its requests")
+        raise PermissionDenied("only a client in the portal makes, edits or cancels its requests")
     return own
 
 
@@ -107,13 +149,26 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         self._scheduler = scheduler
         self._limits = limits
 
-    async def _visible(self, call: CallContext, raw_id: str) -> AppointmentRequest:
+    async def _visible(self, call: CallContext, raw_id: str) -> views.RequestView:
         request_id = record_id(raw_id, "appointment request")
-        request = await views.get_request(self._engine, call.tenant_id, request_id)
+        view = await views.get_request(self._engine, call.tenant_id, request_id)
         own = _own_client(call)
-        if request is None or (own is not None and request.client_id != own):
+        if view is None or (own is not None and view.request.client_id != own):
             raise NotFound("appointment request not found")
-        return request
+        return view
+
+    async def _message(
+        self, call: CallContext, request: AppointmentRequest, history: Sequence[HistoryEntry] = ()
+    ) -> pb.AppointmentRequest:
+        """A request just changed, as this caller sees it (with its client as kept)."""
+        view = await views.get_request(self._engine, call.tenant_id, request.id)
+        return request_message(view or views.RequestView(request), history, staff=await self._staff_settings(call))
+
+    async def _staff_settings(self, call: CallContext) -> RequestSettings | None:
+        """The business's settings when the caller is staff (who see notes and tickets); None for the portal."""
+        if call.principal.is_portal:
+            return None
+        return await views.settings(self._engine, call.tenant_id)
 
     async def SubmitRequest(
         self, request: pb.SubmitRequestRequest, context: grpc.aio.ServicerContext
@@ -144,14 +199,18 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
             self._limits,
             datetime.now(UTC),
         )
-        return request_message(submitted)
+        return await self._message(call, submitted)
 
     async def GetRequest(
         self, request: pb.GetRequestRequest, context: grpc.aio.ServicerContext
     ) -> pb.AppointmentRequest:
         call = current_context()
         found = await self._visible(call, request.request_id)
-        return request_message(found, await views.history(self._engine, call.tenant_id, found.id))
+        return request_message(
+            found,
+            await views.history(self._engine, call.tenant_id, found.request.id),
+            staff=await self._staff_settings(call),
+        )
 
     async def ListRequests(
         self, request: pb.ListRequestsRequest, context: grpc.aio.ServicerContext
@@ -160,17 +219,36 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         own = _own_client(call)
         if own is not None:
             client_id: uuid.UUID | None = own
+            query = ""
         else:
             require_staff()
             client_id = reference_id(request.client_id, "client_id", "client") if request.client_id else None
+            query = request.query
         found, token = await views.list_requests(
             self._engine,
             call.tenant_id,
-            views.RequestFilter(views.status_of(request.status), client_id),
+            views.RequestFilter(views.status_of(request.status), client_id, query),
             request.page.page_size,
             request.page.page_token,
         )
-        return pb.ListRequestsResponse(requests=[request_message(r) for r in found], page={"next_page_token": token})
+        settings = await self._staff_settings(call)
+        return pb.ListRequestsResponse(
+            requests=[request_message(r, staff=settings) for r in found], page={"next_page_token": token}
+        )
+
+    async def CountRequestsByStatus(
+        self, request: pb.CountRequestsByStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RequestStatusCounts:
+        call = require_staff()
+        counts = await views.count_by_status(self._engine, call.tenant_id)
+        return pb.RequestStatusCounts(
+            pending=counts[Status.PENDING],
+            approved=counts[Status.APPROVED],
+            declined=counts[Status.DECLINED],
+            cancelled=counts[Status.CANCELLED],
+            expired=counts[Status.EXPIRED],
+            total=sum(counts.values()),
+        )
 
     async def ApproveRequest(
         self, request: pb.ApproveRequestRequest, context: grpc.aio.ServicerContext
@@ -178,22 +256,31 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         call = current_context()
         actor = _staff_actor()
         request_id = record_id(request.request_id, "appointment request")
+        violations = []
         if not request.HasField("start"):
-            raise InvalidArgument.single("start", "is required")
+            violations.append(FieldViolation("start", "is required"))
+        if not request.technician_id:
+            violations.append(FieldViolation("technician_id", "is required: the staff member who performs it"))
+        if violations:
+            raise InvalidArgument(violations)
         approved = await handlers.approve_request(
             self._uow_factory,
+            self._catalogue,
             self._scheduler,
             handlers.ApproveRequest(
                 tenant_id=call.tenant_id,
                 request_id=request_id,
                 start=aware(request.start),
-                staff_id=reference_id(request.staff_id, "staff_id", "staff member") if request.staff_id else None,
+                technician_id=reference_id(request.technician_id, "technician_id", "staff member"),
                 override_availability=request.override_availability,
                 actor=actor,
+                internal_notes=request.internal_notes,
+                ticket=request.ticket,
+                version=request.version,
             ),
             datetime.now(UTC),
         )
-        return request_message(approved)
+        return await self._message(call, approved)
 
     async def DeclineRequest(
         self, request: pb.DeclineRequestRequest, context: grpc.aio.ServicerContext
@@ -208,21 +295,59 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
             actor,
             datetime.now(UTC),
         )
-        return request_message(declined)
+        return await self._message(call, declined)
 
-    async def WithdrawRequest(
-        self, request: pb.WithdrawRequestRequest, context: grpc.aio.ServicerContext
+    async def UpdateRequest(
+        self, request: pb.UpdateRequestRequest, context: grpc.aio.ServicerContext
     ) -> pb.AppointmentRequest:
         call = current_context()
         client_id = _portal_client(call)
-        withdrawn = await handlers.withdraw_request(
+        request_id = record_id(request.request_id, "appointment request")
+        if request.version < 1:
+            raise InvalidArgument.single("version", "is required: the version of the request you read")
+        preferred: uuid.UUID | Unchanged | None = UNCHANGED
+        if request.HasField("preferred_staff_id"):
+            preferred = (
+                reference_id(request.preferred_staff_id, "preferred_staff_id", "staff member")
+                if request.preferred_staff_id
+                else None
+            )
+        updated = await handlers.update_request(
             self._uow_factory,
+            self._catalogue,
+            handlers.UpdateRequest(
+                tenant_id=call.tenant_id,
+                client_id=client_id,
+                request_id=request_id,
+                version=request.version,
+                service_id=(
+                    reference_id(request.service_id, "service_id", "service")
+                    if request.HasField("service_id")
+                    else None
+                ),
+                preferred_staff_id=preferred,
+                options=_options(request.options) if request.options else None,
+                message=request.message if request.HasField("message") else None,
+            ),
+            self._limits,
+            datetime.now(UTC),
+        )
+        return await self._message(call, updated)
+
+    async def CancelRequest(
+        self, request: pb.CancelRequestRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AppointmentRequest:
+        call = current_context()
+        client_id = _portal_client(call)
+        cancelled = await handlers.cancel_request(
+            self._uow_factory,
+            self._scheduler,
             call.tenant_id,
             client_id,
             record_id(request.request_id, "appointment request"),
             datetime.now(UTC),
         )
-        return request_message(withdrawn)
+        return await self._message(call, cancelled)
 
     async def GetClientRequestSummary(
         self, request: pb.GetClientRequestSummaryRequest, context: grpc.aio.ServicerContext
@@ -232,5 +357,21 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         count, oldest = await views.client_summary(self._engine, call.tenant_id, client_id)
         summary = pb.ClientRequestSummary(open_count=count)
         if oldest is not None:
-            summary.oldest.CopyFrom(request_message(oldest))
+            summary.oldest.CopyFrom(request_message(oldest, staff=await self._staff_settings(call)))
         return summary
+
+    async def GetRequestSettings(
+        self, request: pb.GetRequestSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RequestSettings:
+        call = require_staff()
+        found = await views.settings(self._engine, call.tenant_id)
+        return pb.RequestSettings(ticket_url_pattern=found.ticket_url_pattern, version=found.version)
+
+    async def UpdateRequestSettings(
+        self, request: pb.RequestSettings, context: grpc.aio.ServicerContext
+    ) -> pb.RequestSettings:
+        call = require_staff()
+        saved = await handlers.update_request_settings(
+            self._uow_factory, call.tenant_id, request.ticket_url_pattern, request.version
+        )
+        return pb.RequestSettings(ticket_url_pattern=saved.ticket_url_pattern, version=saved.version)

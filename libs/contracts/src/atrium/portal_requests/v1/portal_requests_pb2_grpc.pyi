@@ -29,7 +29,8 @@ GRPC_VERSION: str
 class PortalRequestServiceStub:
     """Appointment requests clients make in the portal, which staff approve (booking the appointment in
     scheduling) or decline. Tenant and principal travel in call metadata: a portal principal submits,
-    sees and withdraws its own client's requests only; staff see, approve and decline every request.
+    sees, edits and cancels its own client's requests only; staff see, approve and decline every request.
+    Internal notes and the ticket are staff-only: a portal principal never receives them.
     """
 
     @_typing.overload
@@ -46,12 +47,20 @@ class PortalRequestServiceStub:
     otherwise newest first.
     """
     ApproveRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.ApproveRequestRequest, _portal_requests_pb2.AppointmentRequest]
-    """Staff only. Books the appointment (scheduling's request id = this request's id); a taken slot is
-    ABORTED reason SLOT_TAKEN and the request stays pending.
+    """Staff only. Books the appointment with the technician (scheduling's request id = this request's id); a
+    taken slot is ABORTED reason SLOT_TAKEN and the request stays pending.
     """
     DeclineRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.DeclineRequestRequest, _portal_requests_pb2.AppointmentRequest]
-    WithdrawRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.WithdrawRequestRequest, _portal_requests_pb2.AppointmentRequest]
-    """Portal only, while pending."""
+    UpdateRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.UpdateRequestRequest, _portal_requests_pb2.AppointmentRequest]
+    """Portal only, while pending, at the version the client read (ABORTED CONCURRENT_CHANGE otherwise)."""
+    CancelRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.CancelRequestRequest, _portal_requests_pb2.AppointmentRequest]
+    """Portal only, final. A pending request is cancelled; an approved one cancels its appointment within the
+    business's cancellation notice (FAILED_PRECONDITION CANCELLATION_WINDOW_PASSED outside it).
+    """
+    CountRequestsByStatus: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.CountRequestsByStatusRequest, _portal_requests_pb2.RequestStatusCounts]
+    """Staff: how many requests the business has in each status (the "3 pending" badge)."""
+    GetRequestSettings: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestSettingsRequest, _portal_requests_pb2.RequestSettings]
+    UpdateRequestSettings: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.RequestSettings, _portal_requests_pb2.RequestSettings]
     GetClientRequestSummary: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.GetClientRequestSummaryRequest, _portal_requests_pb2.ClientRequestSummary]
     """For the client card: how many requests are open, and the oldest of them."""
 
@@ -59,7 +68,8 @@ class PortalRequestServiceStub:
 class PortalRequestServiceAsyncStub(PortalRequestServiceStub):
     """Appointment requests clients make in the portal, which staff approve (booking the appointment in
     scheduling) or decline. Tenant and principal travel in call metadata: a portal principal submits,
-    sees and withdraws its own client's requests only; staff see, approve and decline every request.
+    sees, edits and cancels its own client's requests only; staff see, approve and decline every request.
+    Internal notes and the ticket are staff-only: a portal principal never receives them.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -73,19 +83,28 @@ class PortalRequestServiceAsyncStub(PortalRequestServiceStub):
     otherwise newest first.
     """
     ApproveRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.ApproveRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
-    """Staff only. Books the appointment (scheduling's request id = this request's id); a taken slot is
-    ABORTED reason SLOT_TAKEN and the request stays pending.
+    """Staff only. Books the appointment with the technician (scheduling's request id = this request's id); a
+    taken slot is ABORTED reason SLOT_TAKEN and the request stays pending.
     """
     DeclineRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.DeclineRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
-    WithdrawRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.WithdrawRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
-    """Portal only, while pending."""
+    UpdateRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.UpdateRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
+    """Portal only, while pending, at the version the client read (ABORTED CONCURRENT_CHANGE otherwise)."""
+    CancelRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.CancelRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
+    """Portal only, final. A pending request is cancelled; an approved one cancels its appointment within the
+    business's cancellation notice (FAILED_PRECONDITION CANCELLATION_WINDOW_PASSED outside it).
+    """
+    CountRequestsByStatus: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.CountRequestsByStatusRequest, _portal_requests_pb2.RequestStatusCounts]  # type: ignore[assignment]
+    """Staff: how many requests the business has in each status (the "3 pending" badge)."""
+    GetRequestSettings: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestSettingsRequest, _portal_requests_pb2.RequestSettings]  # type: ignore[assignment]
+    UpdateRequestSettings: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.RequestSettings, _portal_requests_pb2.RequestSettings]  # type: ignore[assignment]
     GetClientRequestSummary: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.GetClientRequestSummaryRequest, _portal_requests_pb2.ClientRequestSummary]  # type: ignore[assignment]
     """For the client card: how many requests are open, and the oldest of them."""
 
 class PortalRequestServiceServicer(metaclass=_abc_1.ABCMeta):
     """Appointment requests clients make in the portal, which staff approve (booking the appointment in
     scheduling) or decline. Tenant and principal travel in call metadata: a portal principal submits,
-    sees and withdraws its own client's requests only; staff see, approve and decline every request.
+    sees, edits and cancels its own client's requests only; staff see, approve and decline every request.
+    Internal notes and the ticket are staff-only: a portal principal never receives them.
     """
 
     @_abc_1.abstractmethod
@@ -121,8 +140,8 @@ class PortalRequestServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _portal_requests_pb2.ApproveRequestRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
-        """Staff only. Books the appointment (scheduling's request id = this request's id); a taken slot is
-        ABORTED reason SLOT_TAKEN and the request stays pending.
+        """Staff only. Books the appointment with the technician (scheduling's request id = this request's id); a
+        taken slot is ABORTED reason SLOT_TAKEN and the request stays pending.
         """
 
     @_abc_1.abstractmethod
@@ -133,12 +152,44 @@ class PortalRequestServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]: ...
 
     @_abc_1.abstractmethod
-    def WithdrawRequest(
+    def UpdateRequest(
         self,
-        request: _portal_requests_pb2.WithdrawRequestRequest,
+        request: _portal_requests_pb2.UpdateRequestRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
-        """Portal only, while pending."""
+        """Portal only, while pending, at the version the client read (ABORTED CONCURRENT_CHANGE otherwise)."""
+
+    @_abc_1.abstractmethod
+    def CancelRequest(
+        self,
+        request: _portal_requests_pb2.CancelRequestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
+        """Portal only, final. A pending request is cancelled; an approved one cancels its appointment within the
+        business's cancellation notice (FAILED_PRECONDITION CANCELLATION_WINDOW_PASSED outside it).
+        """
+
+    @_abc_1.abstractmethod
+    def CountRequestsByStatus(
+        self,
+        request: _portal_requests_pb2.CountRequestsByStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.RequestStatusCounts, _abc.Awaitable[_portal_requests_pb2.RequestStatusCounts]]:
+        """Staff: how many requests the business has in each status (the "3 pending" badge)."""
+
+    @_abc_1.abstractmethod
+    def GetRequestSettings(
+        self,
+        request: _portal_requests_pb2.GetRequestSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.RequestSettings, _abc.Awaitable[_portal_requests_pb2.RequestSettings]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateRequestSettings(
+        self,
+        request: _portal_requests_pb2.RequestSettings,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.RequestSettings, _abc.Awaitable[_portal_requests_pb2.RequestSettings]]: ...
 
     @_abc_1.abstractmethod
     def GetClientRequestSummary(
