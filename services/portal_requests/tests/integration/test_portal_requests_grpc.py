@@ -513,6 +513,7 @@ async def published(settings: PortalRequestsSettings, request_id: str) -> list[o
 
 async def test_references_search_rows_counts_and_what_only_staff_see(
     requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
     clients: client_grpc.ClientServiceStub,
     business: Business,
     portal_requests_settings: PortalRequestsSettings,
@@ -558,6 +559,14 @@ async def test_references_search_rows_counts_and_what_only_staff_see(
             "Allergic to lavender",
             "https://desk.example.com/tickets/4711",
         )
+        booked = await appointments.GetAppointment(
+            appointments_pb.GetAppointmentRequest(appointment_id=approved.appointment_id)
+        )
+        assert (booked.segments[0].staff_id, booked.staff_notes, booked.ticket) == (
+            business.staff_id,
+            "Allergic to lavender",
+            "4711",
+        )
         assert approved.start.ToDatetime(tzinfo=UTC) == at(business.day, 15)
         assert approved.end.ToDatetime(tzinfo=UTC) == at(business.day, 16)
         counts = await requests.CountRequestsByStatus(pb.CountRequestsByStatusRequest())
@@ -570,6 +579,10 @@ async def test_references_search_rows_counts_and_what_only_staff_see(
         assert (await refusal(requests.CountRequestsByStatus(pb.CountRequestsByStatusRequest())))[
             0
         ] == grpc.StatusCode.PERMISSION_DENIED
+        own = await appointments.GetAppointment(
+            appointments_pb.GetAppointmentRequest(appointment_id=approved.appointment_id)
+        )
+        assert (own.id, own.staff_notes, own.ticket) == (approved.appointment_id, "", "")
     for view in (seen, *listed.requests):
         assert (view.status, view.technician_name) == ("approved", "Anna")
         assert (view.internal_notes, view.ticket, view.ticket_url) == ("", "", "")

@@ -95,6 +95,9 @@ class Booking:
     start: datetime
     timezone: str
     override_availability: bool
+    # For the team only: kept on the appointment, never shown to the client.
+    staff_notes: str = ""
+    ticket: str = ""
 
 
 class AbstractClientDirectory(abc.ABC):
@@ -227,6 +230,8 @@ class GrpcScheduler(AbstractScheduler):
                     request_id=str(booking.request_id),
                     source="portal_request",
                     timezone=booking.timezone,
+                    staff_notes=booking.staff_notes,
+                    ticket=booking.ticket,
                 )
             )
         except grpc.aio.AioRpcError as exc:

@@ -224,6 +224,8 @@ async def approve_request(
                 start=command.start,
                 timezone=request.timezone,
                 override_availability=command.override_availability,
+                staff_notes=internal_notes,
+                ticket=ticket,
             )
         )
         # A refused booking (a taken slot) raised above: nothing was written and the request stays pending.

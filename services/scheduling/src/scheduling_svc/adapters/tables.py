@@ -133,6 +133,8 @@ appointments = Table(
     Column("ends_at", DateTime(timezone=True)),
     Column("timezone", Text),
     Column("notes", Text),
+    Column("staff_notes", Text),
+    Column("ticket", Text),
     Column("source", Text),
     Column("availability_overridden", Boolean),
     Column("cancellation_reason", Text),
