@@ -163,6 +163,11 @@ class ApproveIn(Body):
     )
     version: int = Field(default=0, ge=0, description="The version reviewed; edited since: 409. 0: any")
     override_availability: bool = False
+    override_booking_rules: bool = Field(
+        default=False,
+        description="Book although the client is blocked from online booking or at its active bookings limit "
+        "(kept in the request's history)",
+    )
 
 
 class DeclineIn(Body):

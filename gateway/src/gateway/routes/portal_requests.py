@@ -169,7 +169,8 @@ def _settings_json(settings: pb.RequestSettings) -> dict[str, Any]:
     status=201,
     errors=(403, 409),
     description="409 BOOKING_BLOCKED when the business blocked the client from booking online, "
-    "TOO_MANY_OPEN_REQUESTS beyond the open-request limit. An Idempotency-Key header makes retries safe: "
+    "TOO_MANY_OPEN_REQUESTS beyond the open-request limit, MAX_ACTIVE_BOOKINGS when its upcoming appointments "
+    "and pending requests reach the business's limit. An Idempotency-Key header makes retries safe: "
     "the same key returns the first request.",
 )
 async def submit_request(request: web.Request, body: RequestSubmitIn, account: Account) -> dict[str, Any]:
@@ -358,6 +359,8 @@ async def get_request(request: web.Request, account: Account) -> dict[str, Any]:
     response=RequestOut,
     errors=(404, 409),
     description="technician_id is required and must perform the service (422 naming it otherwise). 409 "
+    "BOOKING_BLOCKED or MAX_ACTIVE_BOOKINGS when the client's booking rules refuse it now (override_booking_rules "
+    "books anyway, kept in the history); 409 "
     "SLOT_TAKEN or SLOT_UNAVAILABLE when the time is no longer free (the request stays pending); "
     "REQUEST_NOT_PENDING when it was decided meanwhile; CONCURRENT_CHANGE when the client edited it after the "
     "version given. Retrying never books twice. Internal notes and the ticket are never shown to the client.",
@@ -372,6 +375,7 @@ async def approve_request(request: web.Request, body: ApproveIn, account: Accoun
             internal_notes=body.internal_notes,
             ticket=body.ticket,
             version=body.version,
+            override_booking_rules=body.override_booking_rules,
         )
     )
     return request_json(approved, staff=True)

@@ -4,6 +4,7 @@ services it asks (in process)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -773,3 +774,50 @@ async def test_a_client_edit_changes_the_request_and_a_client_change_reaches_the
     found = await published(portal_requests_settings, request.id)
     assert [type(p).__name__ for p in found] == ["RequestSubmitted", "RequestUpdated"]
     assert found[1].facts.description == "Late"  # type: ignore[attr-defined]
+
+
+async def test_the_active_bookings_limit_holds_on_requests_and_approvals_unless_staff_override(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    scheduling_channel: grpc.aio.Channel,
+    business: Business,
+) -> None:
+    client_id = business.client_ids[0]
+    catalogue = cat_grpc.CatalogueServiceStub(scheduling_channel)
+    waiting = await submit(requests, business, client_id, at(business.day, 9))
+    with bind_call_context(business.staff()):
+        current = await catalogue.GetSchedulingSettings(cat.GetSchedulingSettingsRequest())
+        current.max_active_bookings_per_client = 2
+        await catalogue.UpdateSchedulingSettings(current)
+        await appointments.BookAppointment(
+            appointments_pb.BookAppointmentRequest(
+                client_id=client_id,
+                segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                start=timestamp(at(business.day, 14)),
+            )
+        )
+    # One upcoming appointment and one pending request: the limit of two is reached.
+    assert await refusal(submit(requests, business, client_id, at(business.day, 11))) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "MAX_ACTIVE_BOOKINGS",
+    )
+    with bind_call_context(business.staff()):
+        await appointments.BookAppointment(
+            appointments_pb.BookAppointmentRequest(
+                client_id=client_id,
+                segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                start=timestamp(at(business.day, 16)),
+            )
+        )
+        approval = pb.ApproveRequestRequest(
+            request_id=waiting.id, start=timestamp(at(business.day, 9)), technician_id=business.staff_id
+        )
+        assert await refusal(requests.ApproveRequest(approval)) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "MAX_ACTIVE_BOOKINGS",
+        )
+        approval.override_booking_rules = True
+        approved = await requests.ApproveRequest(approval)
+        detail = await requests.GetRequest(pb.GetRequestRequest(request_id=waiting.id))
+    assert approved.status == "approved"
+    assert json.loads(detail.history[-1].details_json)["booking_rules_overridden"] is True

@@ -18,6 +18,7 @@ from portal_requests_svc.adapters.remote import (
     AbstractScheduler,
     BookedAppointment,
     Booking,
+    BusinessTerms,
     OfferedService,
     RequestingClient,
 )
@@ -29,6 +30,7 @@ from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfW
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 TENANT, CLIENT, SERVICE, ANNA, BEN = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 LIMITS = handlers.RequestLimits(max_open_per_client=2, horizon=timedelta(days=90))
+MAX_ACTIVE = 3  # the business's limit of a client's active bookings
 
 
 class FakeRepository(AbstractRequestRepository):
@@ -115,16 +117,17 @@ class FakeCatalogue(AbstractCatalogue):
     async def service(self, service_id: uuid.UUID) -> OfferedService | None:
         return OfferedService(service_id, True, frozenset({ANNA}), "Haircut", 45) if service_id == SERVICE else None
 
-    async def business_timezone(self) -> str:
-        return "America/New_York"
+    async def business_terms(self) -> BusinessTerms:
+        return BusinessTerms("America/New_York", MAX_ACTIVE)
 
     async def staff_member(self, staff_id: uuid.UUID) -> Technician | None:
         return {ANNA: Technician(ANNA, "Anna"), BEN: Technician(BEN, "Ben")}.get(staff_id)
 
 
 class FakeScheduler(AbstractScheduler):
-    def __init__(self, refusal: Exception | None = None) -> None:
+    def __init__(self, refusal: Exception | None = None, *, upcoming: int = 0) -> None:
         self.refusal = refusal
+        self.upcoming = upcoming
         self.bookings: list[Booking] = []
         self.cancelled: list[uuid.UUID] = []
 
@@ -133,6 +136,9 @@ class FakeScheduler(AbstractScheduler):
         if self.refusal:
             raise self.refusal
         return BookedAppointment(uuid.uuid4(), booking.start, booking.start + timedelta(minutes=45))
+
+    async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
+        return min(self.upcoming, at_most)
 
     async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
         if self.refusal:
@@ -157,7 +163,7 @@ async def test_a_blocked_client_is_refused_and_nothing_is_written() -> None:
     uow = FakeUnitOfWork()
     with pytest.raises(FailedPrecondition) as refused:
         await handlers.submit_request(
-            lambda: uow, FakeDirectory(blocked=True), FakeCatalogue(), submission(), LIMITS, NOW
+            lambda: uow, FakeDirectory(blocked=True), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
         )
     assert refused.value.reason == "BOOKING_BLOCKED"
     assert uow.stored == {} and uow.published == []
@@ -167,7 +173,7 @@ async def test_submission_takes_the_clients_timezone_and_the_open_limit_holds() 
     uow = FakeUnitOfWork()
     for hour in (1, 2):
         request = await handlers.submit_request(
-            lambda: uow, FakeDirectory(), FakeCatalogue(), submission(hour), LIMITS, NOW
+            lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(hour), LIMITS, NOW
         )
     assert request.timezone == "Europe/Berlin" and len(uow.published) == 2
     assert (request.reference, request.service_name, request.business_timezone) == (
@@ -177,7 +183,9 @@ async def test_submission_takes_the_clients_timezone_and_the_open_limit_holds() 
     )
     assert uow.contacts[CLIENT].name == "Mia Park"
     with pytest.raises(FailedPrecondition) as refused:
-        await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(3), LIMITS, NOW)
+        await handlers.submit_request(
+            lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(3), LIMITS, NOW
+        )
     assert refused.value.reason == "TOO_MANY_OPEN_REQUESTS"
 
 
@@ -197,15 +205,27 @@ def approval(request: AppointmentRequest, technician: uuid.UUID = ANNA, **change
 
 async def test_a_refused_booking_leaves_the_request_pending_and_a_later_one_approves_it() -> None:
     uow = FakeUnitOfWork()
-    request = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(), LIMITS, NOW)
+    request = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+    )
     with pytest.raises(Conflict):
         await handlers.approve_request(
-            lambda: uow, FakeCatalogue(), FakeScheduler(Conflict("taken", reason="SLOT_TAKEN")), approval(request), NOW
+            lambda: uow,
+            FakeDirectory(),
+            FakeCatalogue(),
+            FakeScheduler(Conflict("taken", reason="SLOT_TAKEN")),
+            approval(request),
+            NOW,
         )
     assert uow.stored[request.id].status is Status.PENDING and len(uow.published) == 1
     scheduler = FakeScheduler()
     approved = await handlers.approve_request(
-        lambda: uow, FakeCatalogue(), scheduler, approval(request, internal_notes="VIP", ticket="4711"), NOW
+        lambda: uow,
+        FakeDirectory(),
+        FakeCatalogue(),
+        scheduler,
+        approval(request, internal_notes="VIP", ticket="4711"),
+        NOW,
     )
     assert (approved.status, approved.technician_name, approved.internal_notes, approved.ticket) == (
         Status.APPROVED,
@@ -219,7 +239,9 @@ async def test_a_refused_booking_leaves_the_request_pending_and_a_later_one_appr
 
 async def test_the_technician_must_perform_the_service_and_bad_input_books_nothing() -> None:
     uow = FakeUnitOfWork()
-    request = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(), LIMITS, NOW)
+    request = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+    )
     scheduler = FakeScheduler()
     for bad, field_name in (
         (approval(request, technician=BEN), "technician_id"),
@@ -228,21 +250,23 @@ async def test_the_technician_must_perform_the_service_and_bad_input_books_nothi
         (approval(request, ticket="a b"), "ticket"),
     ):
         with pytest.raises(InvalidArgument) as refused:
-            await handlers.approve_request(lambda: uow, FakeCatalogue(), scheduler, bad, NOW)
+            await handlers.approve_request(lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, bad, NOW)
         assert [v.field for v in refused.value.violations] == [field_name]
     assert scheduler.bookings == [] and uow.stored[request.id].status is Status.PENDING
 
 
 async def test_an_edit_and_an_approval_on_the_same_version_cannot_both_win() -> None:
     uow = FakeUnitOfWork()
-    request = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(), LIMITS, NOW)
+    request = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+    )
     seen = request.version
     edit = handlers.UpdateRequest(TENANT, CLIENT, request.id, seen, message="Anna please")
     edited = await handlers.update_request(lambda: uow, FakeCatalogue(), edit, LIMITS, NOW)
     assert (edited.message, edited.version) == ("Anna please", seen + 1)
     with pytest.raises(Conflict) as refused:
         await handlers.approve_request(
-            lambda: uow, FakeCatalogue(), FakeScheduler(), approval(request, version=seen), NOW
+            lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), approval(request, version=seen), NOW
         )
     assert refused.value.reason == "CONCURRENT_CHANGE"
     with pytest.raises(Conflict):
@@ -256,8 +280,12 @@ async def test_an_edit_and_an_approval_on_the_same_version_cannot_both_win() -> 
 
 async def test_cancelling_an_approved_request_cancels_its_appointment_first() -> None:
     uow = FakeUnitOfWork()
-    request = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(), LIMITS, NOW)
-    await handlers.approve_request(lambda: uow, FakeCatalogue(), FakeScheduler(), approval(request), NOW)
+    request = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+    )
+    await handlers.approve_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), approval(request), NOW
+    )
     late = FakeScheduler(FailedPrecondition("too late", reason="CANCELLATION_WINDOW_PASSED"))
     with pytest.raises(FailedPrecondition):
         await handlers.cancel_request(lambda: uow, late, TENANT, CLIENT, request.id, NOW)
@@ -268,9 +296,44 @@ async def test_cancelling_an_approved_request_cancels_its_appointment_first() ->
     assert type(uow.published[-1]).__name__ == "RequestCancelled"
 
 
+async def test_upcoming_bookings_and_pending_requests_count_against_the_active_limit() -> None:
+    uow = FakeUnitOfWork()
+    busy = FakeScheduler(upcoming=MAX_ACTIVE - 1)  # one booking short of the limit
+    first = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), busy, submission(1), LIMITS, NOW
+    )
+    with pytest.raises(FailedPrecondition) as refused:
+        await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), busy, submission(2), LIMITS, NOW)
+    assert refused.value.reason == "MAX_ACTIVE_BOOKINGS" and len(uow.stored) == 1
+
+    # At approval the rules are asked again: now at the limit (or blocked), staff must override, on record.
+    full = FakeScheduler(upcoming=MAX_ACTIVE)
+    with pytest.raises(FailedPrecondition) as refused:
+        await handlers.approve_request(lambda: uow, FakeDirectory(), FakeCatalogue(), full, approval(first), NOW)
+    assert refused.value.reason == "MAX_ACTIVE_BOOKINGS" and full.bookings == []
+    with pytest.raises(FailedPrecondition) as refused:
+        await handlers.approve_request(
+            lambda: uow, FakeDirectory(blocked=True), FakeCatalogue(), FakeScheduler(), approval(first), NOW
+        )
+    assert refused.value.reason == "BOOKING_BLOCKED"
+    approved = await handlers.approve_request(
+        lambda: uow,
+        FakeDirectory(blocked=True),
+        FakeCatalogue(),
+        full,
+        approval(first, override_booking_rules=True),
+        NOW,
+    )
+    assert approved.status is Status.APPROVED
+
+
 async def test_the_sweep_expires_only_requests_whose_every_time_has_passed() -> None:
     uow = FakeUnitOfWork()
-    soon = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(0), LIMITS, NOW)
-    later = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(5), LIMITS, NOW)
+    soon = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(0), LIMITS, NOW
+    )
+    later = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(5), LIMITS, NOW
+    )
     assert await handlers.expire_due_requests(lambda: uow, NOW + timedelta(days=1, hours=1), batch=10) == 1
     assert (uow.stored[soon.id].status, uow.stored[later.id].status) == (Status.EXPIRED, Status.PENDING)

@@ -19,6 +19,7 @@ from google.protobuf import json_format, struct_pb2
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
 from atrium.scheduling.v1 import catalogue_pb2 as catalogue_pb
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
@@ -80,6 +81,15 @@ class OfferedService:
 
 
 @dataclass(frozen=True)
+class BusinessTerms:
+    """What the business's scheduling settings say about requests."""
+
+    timezone: str
+    # Upcoming bookings (and pending requests) one client may hold; 0: no limit.
+    max_active_bookings_per_client: int = 0
+
+
+@dataclass(frozen=True)
 class BookedAppointment:
     appointment_id: uuid.UUID
     start: datetime
@@ -117,8 +127,8 @@ class AbstractCatalogue(abc.ABC):
         """The service, or None when the caller's tenant offers no such (unarchived) service."""
 
     @abc.abstractmethod
-    async def business_timezone(self) -> str:
-        """The timezone the business schedules in."""
+    async def business_terms(self) -> BusinessTerms:
+        """The business's zone and booking limit."""
 
     @abc.abstractmethod
     async def staff_member(self, staff_id: uuid.UUID) -> Technician | None:
@@ -129,6 +139,10 @@ class AbstractScheduler(abc.ABC):
     @abc.abstractmethod
     async def book(self, booking: Booking) -> BookedAppointment:
         """Book the appointment; the same request id books once and returns that appointment again."""
+
+    @abc.abstractmethod
+    async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
+        """How many upcoming booked appointments the client has, counted up to ``at_most``."""
 
     @abc.abstractmethod
     async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
@@ -199,12 +213,12 @@ class GrpcCatalogue(AbstractCatalogue):
             raise errors.Unavailable(f"the scheduling service could not be asked ({exc.code().name})") from exc
         return Technician(staff_id, found.display_name)
 
-    async def business_timezone(self) -> str:
+    async def business_terms(self) -> BusinessTerms:
         try:
             settings = await self._stub.GetSchedulingSettings(catalogue_pb.GetSchedulingSettingsRequest())
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "scheduling") from exc
-        return str(settings.timezone)
+        return BusinessTerms(settings.timezone, settings.max_active_bookings_per_client)
 
 
 # Scheduling's field names -> this API's, for a refusal of the booking an approval makes.
@@ -237,6 +251,17 @@ class GrpcScheduler(AbstractScheduler):
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "scheduling", fields=_BOOKING_FIELDS) from exc
         return BookedAppointment(uuid.UUID(appointment.id), aware(appointment.start), aware(appointment.end))
+
+    async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
+        try:
+            page = await self._stub.ListClientAppointments(
+                appointments_pb.ListClientAppointmentsRequest(
+                    client_id=str(client_id), view="upcoming", page=types_pb2.PageRequest(page_size=at_most)
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "scheduling") from exc
+        return len(page.appointments)
 
     async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
         try:

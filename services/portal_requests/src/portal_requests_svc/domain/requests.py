@@ -33,6 +33,7 @@ NOT_PENDING = "REQUEST_NOT_PENDING"
 BOOKING_BLOCKED = "BOOKING_BLOCKED"
 CLIENT_DELETED = "CLIENT_DELETED"
 TOO_MANY_OPEN_REQUESTS = "TOO_MANY_OPEN_REQUESTS"
+MAX_ACTIVE_BOOKINGS = "MAX_ACTIVE_BOOKINGS"
 CONCURRENT_CHANGE = "CONCURRENT_CHANGE"
 
 
@@ -156,6 +157,15 @@ def check_open_limit(open_requests: int, max_open: int) -> None:
         raise FailedPrecondition(
             f"a client may have at most {max_open} open request(s); withdraw one or wait for an answer",
             reason=TOO_MANY_OPEN_REQUESTS,
+        )
+
+
+def check_active_bookings(active: int, max_active: int) -> None:
+    """The business's limit of a client's active bookings (0: none); pending requests count as bookings to be."""
+    if max_active and active >= max_active:
+        raise FailedPrecondition(
+            f"a client may hold at most {max_active} upcoming booking(s) and pending request(s)",
+            reason=MAX_ACTIVE_BOOKINGS,
         )
 
 
@@ -401,6 +411,7 @@ class AppointmentRequest:
         ticket: str,
         actor: str,
         now: datetime,
+        booking_rules_overridden: bool = False,
     ) -> None:
         notes = check_text(internal_notes, "internal_notes", MAX_INTERNAL_NOTES_LENGTH)
         linked = check_ticket(ticket)
@@ -412,6 +423,8 @@ class AppointmentRequest:
                 "appointment_id": str(appointment_id),
                 "start": start.isoformat(),
                 "technician_id": str(technician.staff_id),
+                # Staff booked past the client's booking rules (blocked, or at its limit): kept on record.
+                **({"booking_rules_overridden": True} if booking_rules_overridden else {}),
             },
         )
         self.appointment_id = appointment_id
@@ -466,9 +479,11 @@ class AppointmentRequest:
 
     def _record(self, to: Status, actor: str, now: datetime, details: dict[str, Any]) -> None:
         assert to in ALLOWED_TRANSITIONS[self.status]
+        self.new_history.append(
+            HistoryEntry(now, actor, to.value, {"from": self.status.value, "to": to.value} | details)
+        )
         self.status = to
         self.updated_at = now
-        self.new_history.append(HistoryEntry(now, actor, to.value, details))
 
 
 class Unchanged:

@@ -181,6 +181,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
             self._uow_factory,
             self._directory,
             self._catalogue,
+            self._scheduler,
             handlers.SubmitRequest(
                 tenant_id=call.tenant_id,
                 client_id=client_id,
@@ -265,6 +266,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
             raise InvalidArgument(violations)
         approved = await handlers.approve_request(
             self._uow_factory,
+            self._directory,
             self._catalogue,
             self._scheduler,
             handlers.ApproveRequest(
@@ -277,6 +279,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 internal_notes=request.internal_notes,
                 ticket=request.ticket,
                 version=request.version,
+                override_booking_rules=request.override_booking_rules,
             ),
             datetime.now(UTC),
         )

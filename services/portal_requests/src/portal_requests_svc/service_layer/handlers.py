@@ -26,6 +26,7 @@ from portal_requests_svc.domain.requests import (
     Technician,
     TimeOption,
     Unchanged,
+    check_active_bookings,
     check_client_may_request,
     check_open_limit,
     check_text,
@@ -80,6 +81,9 @@ class ApproveRequest:
     internal_notes: str = ""
     ticket: str = ""
     version: int = 0
+    # Staff book past the client's booking rules (online-booking block, active bookings limit); kept in the
+    # request's history.
+    override_booking_rules: bool = False
 
 
 async def _staff_of(
@@ -105,6 +109,7 @@ async def submit_request(
     uow_factory: UowFactory,
     directory: AbstractClientDirectory,
     catalogue: AbstractCatalogue,
+    scheduler: AbstractScheduler,
     command: SubmitRequest,
     limits: RequestLimits,
     now: datetime,
@@ -125,7 +130,9 @@ async def submit_request(
         if command.preferred_staff_id is not None
         else None
     )
-    business_timezone = await catalogue.business_timezone()
+    terms = await catalogue.business_terms()
+    max_active = terms.max_active_bookings_per_client
+    upcoming = await scheduler.upcoming_bookings(command.client_id, max_active) if max_active else 0
     request = AppointmentRequest.submit(
         tenant_id=command.tenant_id,
         request_id=new_id(),
@@ -135,8 +142,8 @@ async def submit_request(
         options=command.options,
         message=command.message,
         # Shown on the client's wall clock: its own timezone, else the business's.
-        timezone=command.timezone or client.facts.timezone or business_timezone,
-        business_timezone=business_timezone,
+        timezone=command.timezone or client.facts.timezone or terms.timezone,
+        business_timezone=terms.timezone,
         submission_id=command.submission_id,
         now=now,
         horizon=limits.horizon,
@@ -151,9 +158,10 @@ async def submit_request(
             existing = await uow.requests.get_by_submission(command.tenant_id, command.client_id, command.submission_id)
             if existing is not None:
                 return existing
-        check_open_limit(
-            await uow.requests.count_open(command.tenant_id, command.client_id), limits.max_open_per_client
-        )
+        pending = await uow.requests.count_open(command.tenant_id, command.client_id)
+        check_open_limit(pending, limits.max_open_per_client)
+        # The business's limit of active bookings: each pending request is a booking to be.
+        check_active_bookings(upcoming + pending, max_active)
         request.register(await uow.requests.next_reference_number(command.tenant_id))
         await uow.requests.remember_client(
             command.tenant_id, ClientContact(command.client_id, client.name, client.email, client.phone, now)
@@ -196,8 +204,25 @@ async def update_request(
     return request
 
 
+async def _check_booking_rules(
+    directory: AbstractClientDirectory,
+    catalogue: AbstractCatalogue,
+    scheduler: AbstractScheduler,
+    client_id: uuid.UUID,
+) -> None:
+    """The client's booking rules as they stand now: blocked from online booking, or at its active limit."""
+    client = await directory.lookup(client_id)
+    if client is None:
+        raise NotFound("client not found")
+    check_client_may_request(deleted=client.facts.deleted, blocked=client.facts.online_booking_blocked)
+    max_active = (await catalogue.business_terms()).max_active_bookings_per_client
+    if max_active:
+        check_active_bookings(await scheduler.upcoming_bookings(client_id, max_active), max_active)
+
+
 async def approve_request(
     uow_factory: UowFactory,
+    directory: AbstractClientDirectory,
     catalogue: AbstractCatalogue,
     scheduler: AbstractScheduler,
     command: ApproveRequest,
@@ -215,6 +240,8 @@ async def approve_request(
         technician = await _staff_of(
             catalogue, await catalogue.service(request.service_id), command.technician_id, "technician_id"
         )
+        if not command.override_booking_rules:
+            await _check_booking_rules(directory, catalogue, scheduler, request.client_id)
         booked = await scheduler.book(
             Booking(
                 request_id=request.id,
@@ -238,6 +265,7 @@ async def approve_request(
             ticket=ticket,
             actor=command.actor,
             now=now,
+            booking_rules_overridden=command.override_booking_rules,
         )
         await uow.commit()
     return request

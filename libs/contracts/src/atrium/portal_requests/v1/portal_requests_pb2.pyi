@@ -370,6 +370,7 @@ class ApproveRequestRequest(_message.Message):
     INTERNAL_NOTES_FIELD_NUMBER: _builtins.int
     TICKET_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    OVERRIDE_BOOKING_RULES_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     override_availability: _builtins.bool
     """Staff only: book outside configured availability (scheduling flags it; it never double-books)."""
@@ -381,6 +382,10 @@ class ApproveRequestRequest(_message.Message):
     """A ticket id of the business's help desk, shown as a link through the ticket URL pattern."""
     version: _builtins.int
     """The version staff reviewed; 0: whatever it is now. A request edited since is ABORTED CONCURRENT_CHANGE."""
+    override_booking_rules: _builtins.bool
+    """Book although the client is blocked from online booking or at the business's active bookings limit
+    (FAILED_PRECONDITION BOOKING_BLOCKED / MAX_ACTIVE_BOOKINGS otherwise); kept in the request's history.
+    """
     @_builtins.property
     def start(self) -> _timestamp_pb2.Timestamp:
         """One of the options' starts, or any time staff pick."""
@@ -395,10 +400,11 @@ class ApproveRequestRequest(_message.Message):
         internal_notes: _builtins.str = ...,
         ticket: _builtins.str = ...,
         version: _builtins.int = ...,
+        override_booking_rules: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["internal_notes", b"internal_notes", "override_availability", b"override_availability", "request_id", b"request_id", "start", b"start", "technician_id", b"technician_id", "ticket", b"ticket", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["internal_notes", b"internal_notes", "override_availability", b"override_availability", "override_booking_rules", b"override_booking_rules", "request_id", b"request_id", "start", b"start", "technician_id", b"technician_id", "ticket", b"ticket", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -104,7 +104,8 @@ class PortalRequestServiceServicer:
 
     def SubmitRequest(self, request, context):
         """Portal only. Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is blocked from
-        online booking, and TOO_MANY_OPEN_REQUESTS beyond the open-request limit.
+        online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS when its
+        upcoming appointments and pending requests reach the business's limit of active bookings.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

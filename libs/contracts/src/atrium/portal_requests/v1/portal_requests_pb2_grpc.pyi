@@ -39,7 +39,8 @@ class PortalRequestServiceStub:
     def __new__(cls, channel: _aio.Channel) -> PortalRequestServiceAsyncStub: ...
     SubmitRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.SubmitRequestRequest, _portal_requests_pb2.AppointmentRequest]
     """Portal only. Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is blocked from
-    online booking, and TOO_MANY_OPEN_REQUESTS beyond the open-request limit.
+    online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS when its
+    upcoming appointments and pending requests reach the business's limit of active bookings.
     """
     GetRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestRequest, _portal_requests_pb2.AppointmentRequest]
     ListRequests: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.ListRequestsRequest, _portal_requests_pb2.ListRequestsResponse]
@@ -75,7 +76,8 @@ class PortalRequestServiceAsyncStub(PortalRequestServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     SubmitRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.SubmitRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
     """Portal only. Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is blocked from
-    online booking, and TOO_MANY_OPEN_REQUESTS beyond the open-request limit.
+    online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS when its
+    upcoming appointments and pending requests reach the business's limit of active bookings.
     """
     GetRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
     ListRequests: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.ListRequestsRequest, _portal_requests_pb2.ListRequestsResponse]  # type: ignore[assignment]
@@ -114,7 +116,8 @@ class PortalRequestServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
         """Portal only. Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is blocked from
-        online booking, and TOO_MANY_OPEN_REQUESTS beyond the open-request limit.
+        online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS when its
+        upcoming appointments and pending requests reach the business's limit of active bookings.
         """
 
     @_abc_1.abstractmethod
