@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, Field, StringConstraints
 from gateway.schemas import Body, CustomValues, Out, Timezone
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-Status = Literal["pending", "approved", "declined", "cancelled", "expired"]
+Status = Literal["pending", "proposed", "approved", "declined", "cancelled", "expired"]
 
 
 class TimeOptionIn(Body):
@@ -70,6 +70,20 @@ class FinalTimeOut(Out):
     business_start: str = Field(description="On the business's wall clock")
 
 
+class ProposedTimeOut(Out):
+    start: datetime
+    local_start: str = Field(description="On the client's wall clock")
+    business_start: str = Field(description="On the business's wall clock")
+
+
+class ProposalOut(Out):
+    alternatives: list[ProposedTimeOut] = Field(description="Accept one by its position (0, 1, 2)")
+    hold_until: datetime
+    note: str
+    technician_id: str | None
+    technician_name: str
+
+
 class PortalRequestOut(Out):
     """What the client sees of its request: never the internal notes or the ticket."""
 
@@ -94,6 +108,7 @@ class PortalRequestOut(Out):
     technician_id: str | None
     technician_name: str
     final: FinalTimeOut | None = Field(description="Approved: the appointment's time")
+    proposal: ProposalOut | None = Field(description="The other times staff proposed (status proposed, or since)")
     decline_reason: str
     cancelled_by: Literal["client", "staff"] | None
     decided_by: str | None
@@ -138,6 +153,7 @@ class StaffRequestQuery(PortalRequestQuery):
 
 class RequestCountsOut(Out):
     pending: int
+    proposed: int
     approved: int
     declined: int
     cancelled: int
@@ -149,7 +165,21 @@ class RequestSettingsIO(Body):
     ticket_url_pattern: Annotated[str, StringConstraints(max_length=500)] = Field(
         default="", description="How a ticket id becomes a link, e.g. https://desk.example.com/tickets/{id}"
     )
+    proposal_hold_minutes: int = Field(
+        default=2880, ge=15, le=20160, description="How long proposed times hold for the client (default two days)"
+    )
     version: int = Field(default=0, ge=0, description="The version read; 0 overwrites")
+
+
+class ProposeIn(Body):
+    alternatives: list[AwareDatetime] = Field(min_length=1, max_length=3, description="One to three other times")
+    technician_id: Id | None = Field(default=None, description="Who performs them; default: anyone free")
+    note: Annotated[str, StringConstraints(max_length=1000)] = Field(default="", description="Shown to the client")
+    version: int = Field(default=0, ge=0, description="The version reviewed; edited since: 409. 0: any")
+
+
+class AcceptIn(Body):
+    alternative: int = Field(ge=0, le=2, description="The position of the proposed time taken")
 
 
 class ApproveIn(Body):

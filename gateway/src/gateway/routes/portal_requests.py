@@ -20,11 +20,13 @@ from gateway.api import path_id
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.portal_requests_schemas import (
+    AcceptIn,
     ApproveIn,
     DeclineIn,
     PortalRequestList,
     PortalRequestOut,
     PortalRequestQuery,
+    ProposeIn,
     RequestCountsOut,
     RequestEditIn,
     RequestList,
@@ -95,6 +97,22 @@ def request_json(r: pb.AppointmentRequest, *, staff: bool, with_history: bool = 
         }
         if r.HasField("start") and r.HasField("end")
         else None,
+        "proposal": {
+            "alternatives": [
+                {
+                    "start": a.ToJsonString(),
+                    "local_start": _wall_clock(a, r.timezone),
+                    "business_start": _wall_clock(a, business_zone),
+                }
+                for a in r.alternatives
+            ],
+            "hold_until": r.hold_until.ToJsonString(),
+            "note": r.proposal_note,
+            "technician_id": r.proposed_technician_id or None,
+            "technician_name": r.proposed_technician_name,
+        }
+        if r.alternatives
+        else None,
         "decline_reason": r.decline_reason,
         "cancelled_by": r.cancelled_by or None,
         "decided_by": r.decided_by or None,
@@ -152,7 +170,11 @@ def _option_messages(options: list[TimeOptionIn]) -> list[pb.TimeOption]:
 
 
 def _settings_json(settings: pb.RequestSettings) -> dict[str, Any]:
-    return {"ticket_url_pattern": settings.ticket_url_pattern, "version": settings.version}
+    return {
+        "ticket_url_pattern": settings.ticket_url_pattern,
+        "proposal_hold_minutes": settings.proposal_hold_minutes,
+        "version": settings.version,
+    }
 
 
 # --- portal ---------------------------------------------------------------------------------------
@@ -272,6 +294,28 @@ async def cancel_request(request: web.Request, account: Account) -> dict[str, An
     return request_json(cancelled, staff=False)
 
 
+@api.route(
+    "POST",
+    PORTAL + "/{request_id}/accept",
+    summary="Take one of the times staff proposed: it is booked and the request approved",
+    tag="portal",
+    auth="portal",
+    body=AcceptIn,
+    response=PortalRequestOut,
+    errors=(404, 409),
+    description="The time is booked at once; the first acceptance wins. 409 REQUEST_NOT_PROPOSED when the request "
+    "is not awaiting an answer (accepted already, cancelled…), PROPOSAL_EXPIRED after the hold, SLOT_TAKEN or "
+    "SLOT_UNAVAILABLE when the time was taken meanwhile (the proposal stays open), BOOKING_BLOCKED or "
+    "MAX_ACTIVE_BOOKINGS by the client's booking rules.",
+)
+async def accept_alternative(request: web.Request, body: AcceptIn, account: Account) -> dict[str, Any]:
+    await may_view_appointments(request, account)
+    accepted = await request.app[BACKENDS].portal_requests.AcceptAlternative(
+        pb.AcceptAlternativeRequest(request_id=request_id_of(request), alternative=body.alternative)
+    )
+    return request_json(accepted, staff=False)
+
+
 # --- staff ----------------------------------------------------------------------------------------
 
 
@@ -300,6 +344,7 @@ async def request_counts(request: web.Request, account: Account) -> dict[str, An
     counts = await request.app[BACKENDS].portal_requests.CountRequestsByStatus(pb.CountRequestsByStatusRequest())
     return {
         "pending": counts.pending,
+        "proposed": counts.proposed,
         "approved": counts.approved,
         "declined": counts.declined,
         "cancelled": counts.cancelled,
@@ -334,7 +379,11 @@ async def get_request_settings(request: web.Request, account: Account) -> dict[s
 )
 async def put_request_settings(request: web.Request, body: RequestSettingsIO, account: Account) -> dict[str, Any]:
     saved = await request.app[BACKENDS].portal_requests.UpdateRequestSettings(
-        pb.RequestSettings(ticket_url_pattern=body.ticket_url_pattern, version=body.version)
+        pb.RequestSettings(
+            ticket_url_pattern=body.ticket_url_pattern,
+            proposal_hold_minutes=body.proposal_hold_minutes,
+            version=body.version,
+        )
     )
     return _settings_json(saved)
 
@@ -379,6 +428,31 @@ async def approve_request(request: web.Request, body: ApproveIn, account: Accoun
         )
     )
     return request_json(approved, staff=True)
+
+
+@api.route(
+    "POST",
+    STAFF + "/{request_id}/propose",
+    summary="Instead of declining, propose one to three other times the client may accept",
+    tag="appointment-requests",
+    body=ProposeIn,
+    response=RequestOut,
+    errors=(404, 409),
+    description="The request becomes proposed; the times hold for the business's proposal_hold_minutes (at most "
+    "until the last of them) and then the request expires. technician_id, when given, must perform the service. "
+    "409 REQUEST_NOT_PENDING when it was decided or proposed already, CONCURRENT_CHANGE when edited since version.",
+)
+async def propose_alternatives(request: web.Request, body: ProposeIn, account: Account) -> dict[str, Any]:
+    proposed = await request.app[BACKENDS].portal_requests.ProposeAlternatives(
+        pb.ProposeAlternativesRequest(
+            request_id=request_id_of(request),
+            alternatives=[timestamp(a) for a in body.alternatives],
+            technician_id=body.technician_id or "",
+            note=body.note,
+            version=body.version,
+        )
+    )
+    return request_json(proposed, staff=True)
 
 
 @api.route(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from platform_core.errors import InvalidArgument
 from portal_requests_svc.adapters.repository import RequestSettings, request_from_row
 from portal_requests_svc.adapters.tables import appointment_requests, request_clients, request_history, request_settings
-from portal_requests_svc.domain.requests import AppointmentRequest, HistoryEntry, Status, reference_number
+from portal_requests_svc.domain.requests import OPEN, AppointmentRequest, HistoryEntry, Status, reference_number
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
@@ -133,11 +133,11 @@ async def count_by_status(engine: AsyncEngine, tenant_id: uuid.UUID) -> dict[Sta
 async def client_summary(
     engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID
 ) -> tuple[int, RequestView | None]:
-    """How many requests of the client are open, and the oldest of them."""
+    """How many requests of the client are open (pending or proposed), and the oldest of them."""
     query = (
         _with_client()
         .add_columns(func.count().over().label("open_count"))
-        .where(r.tenant_id == tenant_id, r.client_id == client_id, r.status == Status.PENDING.value)
+        .where(r.tenant_id == tenant_id, r.client_id == client_id, r.status.in_([s.value for s in OPEN]))
         .order_by(r.created_at, r.id)
         .limit(1)
     )
@@ -168,5 +168,9 @@ async def get_request(engine: AsyncEngine, tenant_id: uuid.UUID, request_id: uui
 async def settings(engine: AsyncEngine, tenant_id: uuid.UUID) -> RequestSettings:
     s = request_settings.c
     async with engine.connect() as conn:
-        row = (await conn.execute(select(s.ticket_url_pattern, s.version).where(s.tenant_id == tenant_id))).first()
-    return RequestSettings(row.ticket_url_pattern, row.version) if row else RequestSettings()
+        row = (
+            await conn.execute(
+                select(s.ticket_url_pattern, s.version, s.proposal_hold_minutes).where(s.tenant_id == tenant_id)
+            )
+        ).first()
+    return RequestSettings(row.ticket_url_pattern, row.version, row.proposal_hold_minutes) if row else RequestSettings()

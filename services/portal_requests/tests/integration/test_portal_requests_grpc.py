@@ -821,3 +821,99 @@ async def test_the_active_bookings_limit_holds_on_requests_and_approvals_unless_
         detail = await requests.GetRequest(pb.GetRequestRequest(request_id=waiting.id))
     assert approved.status == "approved"
     assert json.loads(detail.history[-1].details_json)["booking_rules_overridden"] is True
+
+
+async def _accept(
+    stub: pb_grpc.PortalRequestServiceStub, business: Business, request: pb.AppointmentRequest, alternative: int
+) -> pb.AppointmentRequest | grpc.aio.AioRpcError:
+    with bind_call_context(business.portal(request.client_id)):
+        try:
+            return await stub.AcceptAlternative(
+                pb.AcceptAlternativeRequest(request_id=request.id, alternative=alternative)
+            )
+        except grpc.aio.AioRpcError as exc:
+            return exc
+
+
+async def test_a_counter_offer_accepted_twice_at_once_books_once(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    client_id = business.client_ids[1]
+    request = await submit(requests, business, client_id, at(business.day, 9))
+    with bind_call_context(business.staff()):
+        settings = await requests.UpdateRequestSettings(pb.RequestSettings(proposal_hold_minutes=60))
+        assert settings.proposal_hold_minutes == 60
+        proposed = await requests.ProposeAlternatives(
+            pb.ProposeAlternativesRequest(
+                request_id=request.id,
+                alternatives=[timestamp(at(business.day, 13)), timestamp(at(business.day, 15))],
+                technician_id=business.staff_id,
+                note="9:00 is taken; these are free",
+            )
+        )
+        assert (proposed.status, proposed.proposed_technician_name, len(proposed.alternatives)) == (
+            "proposed",
+            "Anna",
+            2,
+        )
+        counts = await requests.CountRequestsByStatus(pb.CountRequestsByStatusRequest())
+        assert (counts.proposed, counts.pending) == (1, 0)
+        # A proposal answers the request: it is not proposed twice nor approved by staff meanwhile.
+        code, reason = await refusal(
+            requests.ProposeAlternatives(
+                pb.ProposeAlternativesRequest(request_id=request.id, alternatives=[timestamp(at(business.day, 16))])
+            )
+        )
+        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "REQUEST_NOT_PENDING")
+    assert proposed.hold_until.ToDatetime(tzinfo=UTC) - proposed.updated_at.ToDatetime(tzinfo=UTC) == timedelta(hours=1)
+
+    outcomes = await asyncio.gather(*(_accept(requests, business, proposed, i) for i in (0, 1, 0)))
+    won = [o for o in outcomes if isinstance(o, pb.AppointmentRequest)]
+    lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(won) == 1 and len(lost) == 2
+    assert {from_rpc_error(e).reason for e in lost} == {"REQUEST_NOT_PROPOSED"}
+    assert (won[0].status, won[0].technician_name) == ("approved", "Anna")
+    assert await client_appointment_ids(appointments, business, client_id) == [won[0].appointment_id]
+
+    async def accepted_event() -> object | None:
+        found = await published(portal_requests_settings, request.id)
+        return found[-1] if len(found) == 3 else None
+
+    event = await wait_until(accepted_event, timeout=10)
+    assert isinstance(event, events_pb2.RequestAlternativeAccepted)
+    assert (event.appointment_id, event.technician_name, event.facts.reference) == (
+        won[0].appointment_id,
+        "Anna",
+        request.reference,
+    )
+
+
+async def test_an_unanswered_proposal_expires_with_its_hold(
+    requests: pb_grpc.PortalRequestServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    request = await submit(requests, business, business.client_ids[2], at(business.day, 9))
+    with bind_call_context(business.staff()):
+        proposed = await requests.ProposeAlternatives(
+            pb.ProposeAlternativesRequest(request_id=request.id, alternatives=[timestamp(at(business.day, 12))])
+        )
+    hold_until = proposed.hold_until.ToDatetime(tzinfo=UTC)
+    engine = create_engine(portal_requests_settings.database_url("portal_requests"), pool_size=2)
+    sessions = session_factory(engine)
+
+    def uow() -> SqlAlchemyPortalRequestsUnitOfWork:
+        return SqlAlchemyPortalRequestsUnitOfWork(sessions, nats_prefix=portal_requests_settings.nats_prefix)
+
+    try:
+        # Other tests' requests lie days ahead; this sweep runs just after this hold ends.
+        await RequestExpirer(uow, interval_seconds=60, batch_size=10, clock=lambda: hold_until).run_once()
+    finally:
+        await engine.dispose()
+    with bind_call_context(business.staff()):
+        expired = await requests.GetRequest(pb.GetRequestRequest(request_id=request.id))
+    assert (expired.status, [h.action for h in expired.history]) == ("expired", ["submitted", "proposed", "expired"])
+    assert (await _accept(requests, business, expired, 0)).code() == grpc.StatusCode.FAILED_PRECONDITION  # type: ignore[union-attr]

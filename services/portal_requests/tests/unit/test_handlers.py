@@ -135,7 +135,9 @@ class FakeScheduler(AbstractScheduler):
         self.bookings.append(booking)
         if self.refusal:
             raise self.refusal
-        return BookedAppointment(uuid.uuid4(), booking.start, booking.start + timedelta(minutes=45))
+        return BookedAppointment(
+            uuid.uuid4(), booking.start, booking.start + timedelta(minutes=45), booking.staff_id or ANNA
+        )
 
     async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
         return min(self.upcoming, at_most)

@@ -280,7 +280,8 @@ def test_cancelling_is_final_and_an_approved_request_can_be_cancelled_too() -> N
 
 def test_every_transition_the_domain_allows_is_the_schemas() -> None:
     assert {s: sorted(t) for s, t in ALLOWED_TRANSITIONS.items()} == {
-        Status.PENDING: sorted({Status.APPROVED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED}),
+        Status.PENDING: sorted({Status.PROPOSED, Status.APPROVED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED}),
+        Status.PROPOSED: sorted({Status.APPROVED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED}),
         Status.APPROVED: [Status.CANCELLED],
         Status.DECLINED: [],
         Status.CANCELLED: [],
@@ -315,3 +316,73 @@ def test_who_may_request() -> None:
     with pytest.raises(FailedPrecondition) as exc:
         check_open_limit(5, 5)
     assert exc.value.reason == TOO_MANY_OPEN_REQUESTS
+
+
+def propose(request: AppointmentRequest, *days: int, hold: timedelta = timedelta(hours=48)) -> None:
+    request.propose(
+        alternatives=[NOW + timedelta(days=d) for d in days or (2, 3)],
+        technician=ANNA,
+        note="Thursday is free",
+        hold=hold,
+        actor=STAFF,
+        now=NOW,
+    )
+
+
+def test_a_counter_offer_holds_one_to_three_future_times_and_the_client_takes_one() -> None:
+    request = submit()
+    for bad, field_name in (((), "alternatives"), ((1, 2, 3, 4), "alternatives"), ((2, 2), "alternatives[1]")):
+        with pytest.raises(InvalidArgument) as exc:
+            propose(request, *bad) if bad else request.propose(
+                alternatives=[], technician=None, note="", hold=timedelta(hours=1), actor=STAFF, now=NOW
+            )
+        assert field_name in fields(exc)
+    assert request.status is Status.PENDING
+    propose(request, 2, 3)
+    assert (request.status, request.hold_until, request.expires_at) == (
+        Status.PROPOSED,
+        NOW + timedelta(hours=48),
+        NOW + timedelta(hours=48),
+    )
+    proposed = request.events[-1]
+    assert isinstance(proposed, events.RequestAlternativesProposed)
+    assert (proposed.technician_name, proposed.note, len(proposed.alternatives)) == ("Anna", "Thursday is free", 2)
+    with pytest.raises(FailedPrecondition):
+        approve(request)  # staff approve pending requests; a proposal is the client's to answer
+    with pytest.raises(InvalidArgument) as exc:
+        request.require_acceptable(2, NOW)
+    assert fields(exc) == {"alternative"}
+    start = request.require_acceptable(1, NOW)
+    request.accept_alternative(
+        alternative=1,
+        appointment_id=uuid.uuid4(),
+        technician=ANNA,
+        start=start,
+        end=start + timedelta(minutes=45),
+        now=NOW + timedelta(hours=1),
+    )
+    assert (request.status, request.start, request.decided_by) == (
+        Status.APPROVED,
+        NOW + timedelta(days=3),
+        f"client:{request.client_id}",
+    )
+    assert isinstance(request.events[-1], events.RequestAlternativeAccepted)
+    with pytest.raises(FailedPrecondition) as refused:
+        request.require_acceptable(0, NOW)
+    assert refused.value.reason == "REQUEST_NOT_PROPOSED"
+
+
+def test_a_proposal_expires_with_its_hold_and_is_held_no_longer_than_its_last_time() -> None:
+    request = submit()
+    propose(request, 2, hold=timedelta(days=7))
+    assert request.hold_until == NOW + timedelta(days=2)  # no use once the time itself has passed
+    with pytest.raises(FailedPrecondition) as refused:
+        request.require_acceptable(0, NOW + timedelta(days=2))
+    assert refused.value.reason == "PROPOSAL_EXPIRED"
+    request.expire(NOW + timedelta(days=2))
+    assert (request.status, request.decided_by) == (Status.EXPIRED, "system")
+    assert request.new_history[-1].details == {
+        "from": "proposed",
+        "to": "expired",
+        "hold_until": request.hold_until.isoformat(),
+    }

@@ -91,6 +91,31 @@ def _payload(event: Any) -> Any:
                 appointment_id=str(event.appointment_id or ""),
                 facts=facts_message(event.facts),
             )
+        case events.RequestAlternativesProposed():
+            return events_pb2.RequestAlternativesProposed(
+                request_id=str(event.request_id),
+                client_id=str(event.client_id),
+                alternatives=[pb.TimeOption(start=timestamp(a)) for a in event.alternatives],
+                hold_until=timestamp(event.hold_until),
+                proposed_by=event.proposed_by,
+                facts=facts_message(event.facts),
+                technician_id=str(event.technician_id or ""),
+                technician_name=event.technician_name,
+                note=event.note,
+            )
+        case events.RequestAlternativeAccepted():
+            facts = event.facts
+            assert facts.start is not None and facts.end is not None
+            return events_pb2.RequestAlternativeAccepted(
+                request_id=str(event.request_id),
+                client_id=str(event.client_id),
+                appointment_id=str(event.appointment_id),
+                start=timestamp(facts.start),
+                end=timestamp(facts.end),
+                technician_id=str(facts.technician_id or ""),
+                technician_name=facts.technician_name,
+                facts=facts_message(facts),
+            )
         case events.RequestExpired():
             return events_pb2.RequestExpired(
                 request_id=str(event.request_id), client_id=str(event.client_id), facts=facts_message(event.facts)

@@ -94,6 +94,7 @@ class BookedAppointment:
     appointment_id: uuid.UUID
     start: datetime
     end: datetime
+    staff_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,12 @@ class GrpcScheduler(AbstractScheduler):
             )
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "scheduling", fields=_BOOKING_FIELDS) from exc
-        return BookedAppointment(uuid.UUID(appointment.id), aware(appointment.start), aware(appointment.end))
+        return BookedAppointment(
+            uuid.UUID(appointment.id),
+            aware(appointment.start),
+            aware(appointment.end),
+            uuid.UUID(appointment.segments[0].staff_id),
+        )
 
     async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
         try:

@@ -10,7 +10,7 @@ import abc
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -26,9 +26,10 @@ from portal_requests_svc.adapters.tables import (
     request_history,
     request_settings,
 )
-from portal_requests_svc.domain.requests import CONCURRENT_CHANGE, AppointmentRequest, Status, TimeOption
+from portal_requests_svc.domain.requests import CONCURRENT_CHANGE, OPEN, AppointmentRequest, Status, TimeOption
 
 FIRST_REFERENCE = 1001
+DEFAULT_PROPOSAL_HOLD_MINUTES = 2880
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,12 @@ class ClientContact:
 class RequestSettings:
     ticket_url_pattern: str = ""
     version: int = 0
+    # How long proposed times hold for the client.
+    proposal_hold_minutes: int = DEFAULT_PROPOSAL_HOLD_MINUTES
+
+    @property
+    def proposal_hold(self) -> timedelta:
+        return timedelta(minutes=self.proposal_hold_minutes)
 
 
 def options_json(options: Sequence[TimeOption]) -> list[dict[str, str | None]]:
@@ -92,6 +99,11 @@ def request_from_row(row: Any) -> AppointmentRequest:
         ticket=row.ticket,
         cancelled_by=row.cancelled_by,
         cancelled_at=row.cancelled_at,
+        alternatives=tuple(datetime.fromisoformat(a) for a in row.alternatives),
+        hold_until=row.hold_until,
+        proposal_note=row.proposal_note,
+        proposed_technician_id=row.proposed_technician_id,
+        proposed_technician_name=row.proposed_technician_name,
     )
 
 
@@ -173,7 +185,9 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
         rows = (
             await self._session.execute(
                 select(appointment_requests)
-                .where(appointment_requests.c.status == Status.PENDING.value, appointment_requests.c.expires_at <= now)
+                .where(
+                    appointment_requests.c.status.in_([s.value for s in OPEN]), appointment_requests.c.expires_at <= now
+                )
                 .order_by(appointment_requests.c.expires_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -205,7 +219,7 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
             .where(
                 appointment_requests.c.tenant_id == tenant_id,
                 appointment_requests.c.client_id == client_id,
-                appointment_requests.c.status == Status.PENDING.value,
+                appointment_requests.c.status.in_([s.value for s in OPEN]),
             )
         )
         return int(count or 0)
@@ -237,26 +251,32 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
         row = (
             await self._session.execute(select(request_settings).where(request_settings.c.tenant_id == tenant_id))
         ).first()
-        return RequestSettings(row.ticket_url_pattern, row.version) if row else RequestSettings()
+        return (
+            RequestSettings(row.ticket_url_pattern, row.version, row.proposal_hold_minutes)
+            if row
+            else RequestSettings()
+        )
 
     async def save_settings(self, tenant_id: uuid.UUID, settings: RequestSettings) -> RequestSettings:
         s = request_settings.c
-        statement = pg_insert(request_settings).values(
-            tenant_id=tenant_id, ticket_url_pattern=settings.ticket_url_pattern, version=1
-        )
+        values = {
+            "ticket_url_pattern": settings.ticket_url_pattern,
+            "proposal_hold_minutes": settings.proposal_hold_minutes,
+        }
+        statement = pg_insert(request_settings).values(tenant_id=tenant_id, version=1, **values)
         guard = s.version == settings.version if settings.version else None
         row = (
             await self._session.execute(
                 statement.on_conflict_do_update(
                     index_elements=[s.tenant_id],
-                    set_={"ticket_url_pattern": settings.ticket_url_pattern, "version": s.version + 1},
+                    set_={**values, "version": s.version + 1},
                     where=guard,
-                ).returning(s.ticket_url_pattern, s.version)
+                ).returning(s.ticket_url_pattern, s.version, s.proposal_hold_minutes)
             )
         ).first()
         if row is None or (settings.version and row.version != settings.version + 1):
             raise Conflict("the settings were changed meanwhile; reload them", reason=CONCURRENT_CHANGE)
-        return RequestSettings(row.ticket_url_pattern, row.version)
+        return RequestSettings(row.ticket_url_pattern, row.version, row.proposal_hold_minutes)
 
     async def save(self, request: AppointmentRequest) -> None:
         if request.is_new:
@@ -315,6 +335,11 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
                     ticket=request.ticket,
                     cancelled_by=request.cancelled_by,
                     cancelled_at=request.cancelled_at,
+                    alternatives=[a.isoformat() for a in request.alternatives],
+                    hold_until=request.hold_until,
+                    proposal_note=request.proposal_note,
+                    proposed_technician_id=request.proposed_technician_id,
+                    proposed_technician_name=request.proposed_technician_name,
                     updated_at=request.updated_at,
                     version=request.version + 1,
                 )

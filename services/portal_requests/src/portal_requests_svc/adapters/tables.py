@@ -44,6 +44,11 @@ appointment_requests = Table(
     Column("ticket", Text, nullable=False),
     Column("cancelled_by", Text, nullable=False),
     Column("cancelled_at", DateTime(timezone=True)),
+    Column("alternatives", JSONB, nullable=False),
+    Column("hold_until", DateTime(timezone=True)),
+    Column("proposal_note", Text, nullable=False),
+    Column("proposed_technician_id", UUID(as_uuid=True)),
+    Column("proposed_technician_name", Text, nullable=False),
 )
 
 request_counters = Table(
@@ -71,6 +76,7 @@ request_settings = Table(
     Column("tenant_id", UUID(as_uuid=True), primary_key=True),
     Column("ticket_url_pattern", Text, nullable=False),
     Column("version", Integer, nullable=False),
+    Column("proposal_hold_minutes", Integer, nullable=False),
 )
 
 request_history = Table(

@@ -100,3 +100,28 @@ class RequestExpired:
     client_id: uuid.UUID
     facts: RequestFacts
     occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class RequestAlternativesProposed:
+    tenant_id: uuid.UUID
+    request_id: uuid.UUID
+    client_id: uuid.UUID
+    facts: RequestFacts
+    alternatives: tuple[datetime, ...]
+    hold_until: datetime
+    proposed_by: str
+    technician_id: uuid.UUID | None
+    technician_name: str
+    note: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class RequestAlternativeAccepted:
+    tenant_id: uuid.UUID
+    request_id: uuid.UUID
+    client_id: uuid.UUID
+    facts: RequestFacts
+    appointment_id: uuid.UUID
+    occurred_at: datetime

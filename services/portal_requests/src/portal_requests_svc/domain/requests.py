@@ -34,11 +34,16 @@ BOOKING_BLOCKED = "BOOKING_BLOCKED"
 CLIENT_DELETED = "CLIENT_DELETED"
 TOO_MANY_OPEN_REQUESTS = "TOO_MANY_OPEN_REQUESTS"
 MAX_ACTIVE_BOOKINGS = "MAX_ACTIVE_BOOKINGS"
+NOT_PROPOSED = "REQUEST_NOT_PROPOSED"
+PROPOSAL_EXPIRED = "PROPOSAL_EXPIRED"
+MAX_ALTERNATIVES = 3
+MAX_PROPOSAL_NOTE_LENGTH = 1000
 CONCURRENT_CHANGE = "CONCURRENT_CHANGE"
 
 
 class Status(StrEnum):
     PENDING = "pending"
+    PROPOSED = "proposed"  # staff proposed other times; the client accepts one
     APPROVED = "approved"
     DECLINED = "declined"
     CANCELLED = "cancelled"
@@ -48,12 +53,17 @@ class Status(StrEnum):
 # Mirrors the schema's trigger (appointment_requests_status_transition): only a pending request is decided,
 # and an approved one can still be cancelled (with its appointment).
 ALLOWED_TRANSITIONS = {
-    Status.PENDING: {Status.APPROVED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED},
+    Status.PENDING: {Status.PROPOSED, Status.APPROVED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED},
+    Status.PROPOSED: {Status.APPROVED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED},
     Status.APPROVED: {Status.CANCELLED},
     Status.DECLINED: set(),
     Status.CANCELLED: set(),
     Status.EXPIRED: set(),
 }
+
+
+# Statuses still waiting for an answer: they count as bookings to be and are swept when their time passes.
+OPEN = (Status.PENDING, Status.PROPOSED)
 
 
 def reference(number: int) -> str:
@@ -233,6 +243,12 @@ class AppointmentRequest:
     ticket: str = ""
     cancelled_by: str = ""
     cancelled_at: datetime | None = None
+    # A counter-offer: the times staff proposed, until when they hold, a note and maybe the technician.
+    alternatives: tuple[datetime, ...] = ()
+    hold_until: datetime | None = None
+    proposal_note: str = ""
+    proposed_technician_id: uuid.UUID | None = None
+    proposed_technician_name: str = ""
     is_new: bool = False
     events: list[Any] = field(default_factory=list)
     new_history: list[HistoryEntry] = field(default_factory=list)
@@ -328,7 +344,10 @@ class AppointmentRequest:
 
     @property
     def expires_at(self) -> datetime:
-        """When the last preferred time passes: a pending request is expired from then on."""
+        """When the last preferred time passes (or a proposal's hold ends): an open request is expired from then
+        on."""
+        if self.status is Status.PROPOSED and self.hold_until is not None:
+            return self.hold_until
         return max(o.latest_start for o in self.options)
 
     def has_passed(self, now: datetime) -> bool:
@@ -436,9 +455,12 @@ class AppointmentRequest:
         )
 
     def decline(self, *, reason: str, actor: str, now: datetime) -> None:
-        self.require_pending()
+        """Staff say no, also to a request they proposed other times for."""
+        if self.status not in OPEN:
+            raise FailedPrecondition(f"the request is already {self.status.value}", reason=NOT_PENDING)
         text = check_text(reason, "reason", MAX_REASON_LENGTH, required=True)
-        self._move(Status.DECLINED, actor, now, {"reason": text})
+        self._record(Status.DECLINED, actor, now, {"reason": text})
+        self.decided_by, self.decided_at = actor, now
         self.decline_reason = text
         self.events.append(
             events.RequestDeclined(self.tenant_id, self.id, self.client_id, self.facts(), text, actor, now)
@@ -464,10 +486,109 @@ class AppointmentRequest:
             )
         )
 
+    def propose(
+        self,
+        *,
+        alternatives: Sequence[datetime],
+        technician: Technician | None,
+        note: str,
+        hold: timedelta,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Instead of declining: one to three other times the client may accept until the hold ends."""
+        self.require_pending()
+        violations: list[FieldViolation] = []
+        if not 1 <= len(alternatives) <= MAX_ALTERNATIVES:
+            violations.append(FieldViolation("alternatives", f"give one to {MAX_ALTERNATIVES} times"))
+        for i, start in enumerate(alternatives):
+            if start <= now:
+                violations.append(FieldViolation(f"alternatives[{i}]", "must be in the future"))
+            elif start in alternatives[:i]:
+                violations.append(FieldViolation(f"alternatives[{i}]", "repeats an earlier time"))
+        if violations:
+            raise InvalidArgument(violations)
+        text = check_text(note, "note", MAX_PROPOSAL_NOTE_LENGTH)
+        # Held no longer than the first proposed time: a proposal is no use once its times have passed.
+        hold_until = min(now + hold, max(alternatives))
+        self.alternatives = tuple(alternatives)
+        self.hold_until = hold_until
+        self.proposal_note = text
+        self.proposed_technician_id = technician.staff_id if technician else None
+        self.proposed_technician_name = technician.name if technician else ""
+        self._record(
+            Status.PROPOSED,
+            actor,
+            now,
+            {"alternatives": [a.isoformat() for a in alternatives], "hold_until": hold_until.isoformat()},
+        )
+        self.events.append(
+            events.RequestAlternativesProposed(
+                self.tenant_id,
+                self.id,
+                self.client_id,
+                self.facts(),
+                self.alternatives,
+                hold_until,
+                actor,
+                self.proposed_technician_id,
+                self.proposed_technician_name,
+                text,
+                now,
+            )
+        )
+
+    def require_acceptable(self, alternative: int, now: datetime) -> datetime:
+        """The proposed time the client picks, while the proposal holds."""
+        if self.status is not Status.PROPOSED:
+            raise FailedPrecondition(
+                f"the request is {self.status.value}, not awaiting your answer", reason=NOT_PROPOSED
+            )
+        assert self.hold_until is not None
+        if now >= self.hold_until:
+            raise FailedPrecondition(
+                "the proposed times were held until " + self.hold_until.isoformat(), reason=PROPOSAL_EXPIRED
+            )
+        if not 0 <= alternative < len(self.alternatives):
+            raise InvalidArgument.single("alternative", f"must be 0 to {len(self.alternatives) - 1}")
+        return self.alternatives[alternative]
+
+    def accept_alternative(
+        self,
+        *,
+        alternative: int,
+        appointment_id: uuid.UUID,
+        technician: Technician,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> None:
+        self.require_acceptable(alternative, now)
+        actor = f"client:{self.client_id}"
+        self._record(
+            Status.APPROVED,
+            actor,
+            now,
+            {"alternative": alternative, "appointment_id": str(appointment_id), "start": start.isoformat()},
+        )
+        self.decided_by, self.decided_at = actor, now
+        self.appointment_id = appointment_id
+        self.technician_id, self.technician_name = technician.staff_id, technician.name
+        self.start, self.end = start, end
+        self.events.append(
+            events.RequestAlternativeAccepted(
+                self.tenant_id, self.id, self.client_id, self.facts(), appointment_id, now
+            )
+        )
+
     def expire(self, now: datetime) -> None:
-        if not self.has_passed(now):
+        if self.status not in OPEN or not self.has_passed(now):
             raise FailedPrecondition("a request expires only once every preferred time has passed", reason=NOT_PENDING)
-        self._move(Status.EXPIRED, "system", now, {})
+        details = (
+            {"hold_until": self.hold_until.isoformat()} if self.status is Status.PROPOSED and self.hold_until else {}
+        )
+        self._record(Status.EXPIRED, "system", now, details)
+        self.decided_by, self.decided_at = "system", now
         self.events.append(events.RequestExpired(self.tenant_id, self.id, self.client_id, self.facts(), now))
 
     def _move(self, to: Status, actor: str, now: datetime, details: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ from platform_core.grpc.values import aware, record_id, reference_id, require_st
 from platform_core.ids import parse_uuid
 from portal_requests_svc import views
 from portal_requests_svc.adapters.remote import AbstractCatalogue, AbstractClientDirectory, AbstractScheduler
-from portal_requests_svc.adapters.repository import RequestSettings
+from portal_requests_svc.adapters.repository import DEFAULT_PROPOSAL_HOLD_MINUTES, RequestSettings
 from portal_requests_svc.domain.requests import (
     UNCHANGED,
     AppointmentRequest,
@@ -86,7 +86,13 @@ def request_message(
         technician_name=request.technician_name,
         cancelled_by=request.cancelled_by,
         channel=request.channel,
+        alternatives=[timestamp(a) for a in request.alternatives],
+        proposal_note=request.proposal_note,
+        proposed_technician_id=str(request.proposed_technician_id or ""),
+        proposed_technician_name=request.proposed_technician_name,
     )
+    if request.hold_until is not None:
+        message.hold_until.CopyFrom(timestamp(request.hold_until))
     if request.decided_at is not None:
         message.decided_at.CopyFrom(timestamp(request.decided_at))
     if request.start is not None:
@@ -98,6 +104,14 @@ def request_message(
         message.ticket = request.ticket
         message.ticket_url = ticket_url(staff.ticket_url_pattern, request.ticket)
     return message
+
+
+def _settings_message(settings: RequestSettings) -> pb.RequestSettings:
+    return pb.RequestSettings(
+        ticket_url_pattern=settings.ticket_url_pattern,
+        version=settings.version,
+        proposal_hold_minutes=settings.proposal_hold_minutes,
+    )
 
 
 def _own_client(call: CallContext) -> uuid.UUID | None:
@@ -237,6 +251,49 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
             requests=[request_message(r, staff=settings) for r in found], page={"next_page_token": token}
         )
 
+    async def ProposeAlternatives(
+        self, request: pb.ProposeAlternativesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AppointmentRequest:
+        call = current_context()
+        actor = _staff_actor()
+        proposed = await handlers.propose_alternatives(
+            self._uow_factory,
+            self._catalogue,
+            handlers.ProposeAlternatives(
+                tenant_id=call.tenant_id,
+                request_id=record_id(request.request_id, "appointment request"),
+                alternatives=[aware(a) for a in request.alternatives],
+                technician_id=(
+                    reference_id(request.technician_id, "technician_id", "staff member")
+                    if request.technician_id
+                    else None
+                ),
+                note=request.note,
+                actor=actor,
+                version=request.version,
+            ),
+            datetime.now(UTC),
+        )
+        return await self._message(call, proposed)
+
+    async def AcceptAlternative(
+        self, request: pb.AcceptAlternativeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AppointmentRequest:
+        call = current_context()
+        client_id = _portal_client(call)
+        accepted = await handlers.accept_alternative(
+            self._uow_factory,
+            self._directory,
+            self._catalogue,
+            self._scheduler,
+            call.tenant_id,
+            client_id,
+            record_id(request.request_id, "appointment request"),
+            request.alternative,
+            datetime.now(UTC),
+        )
+        return await self._message(call, accepted)
+
     async def CountRequestsByStatus(
         self, request: pb.CountRequestsByStatusRequest, context: grpc.aio.ServicerContext
     ) -> pb.RequestStatusCounts:
@@ -244,6 +301,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         counts = await views.count_by_status(self._engine, call.tenant_id)
         return pb.RequestStatusCounts(
             pending=counts[Status.PENDING],
+            proposed=counts[Status.PROPOSED],
             approved=counts[Status.APPROVED],
             declined=counts[Status.DECLINED],
             cancelled=counts[Status.CANCELLED],
@@ -367,14 +425,17 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         self, request: pb.GetRequestSettingsRequest, context: grpc.aio.ServicerContext
     ) -> pb.RequestSettings:
         call = require_staff()
-        found = await views.settings(self._engine, call.tenant_id)
-        return pb.RequestSettings(ticket_url_pattern=found.ticket_url_pattern, version=found.version)
+        return _settings_message(await views.settings(self._engine, call.tenant_id))
 
     async def UpdateRequestSettings(
         self, request: pb.RequestSettings, context: grpc.aio.ServicerContext
     ) -> pb.RequestSettings:
         call = require_staff()
         saved = await handlers.update_request_settings(
-            self._uow_factory, call.tenant_id, request.ticket_url_pattern, request.version
+            self._uow_factory,
+            call.tenant_id,
+            request.ticket_url_pattern,
+            request.proposal_hold_minutes or DEFAULT_PROPOSAL_HOLD_MINUTES,
+            request.version,
         )
-        return pb.RequestSettings(ticket_url_pattern=saved.ticket_url_pattern, version=saved.version)
+        return _settings_message(saved)

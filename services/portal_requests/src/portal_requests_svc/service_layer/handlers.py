@@ -36,6 +36,7 @@ from portal_requests_svc.domain.requests import (
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 UowFactory = Callable[[], PortalRequestsUnitOfWork]
+MIN_PROPOSAL_HOLD_MINUTES, MAX_PROPOSAL_HOLD_MINUTES = 15, 14 * 24 * 60
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,88 @@ async def approve_request(
     return request
 
 
+@dataclass(frozen=True)
+class ProposeAlternatives:
+    tenant_id: uuid.UUID
+    request_id: uuid.UUID
+    alternatives: Sequence[datetime]
+    technician_id: uuid.UUID | None
+    note: str
+    actor: str
+    version: int = 0
+
+
+async def propose_alternatives(
+    uow_factory: UowFactory, catalogue: AbstractCatalogue, command: ProposeAlternatives, now: datetime
+) -> AppointmentRequest:
+    async with uow_factory() as uow:
+        request = await uow.requests.get(command.tenant_id, command.request_id, for_update=True)
+        request.require_pending()
+        request.check_version(command.version)
+        technician = (
+            await _staff_of(
+                catalogue, await catalogue.service(request.service_id), command.technician_id, "technician_id"
+            )
+            if command.technician_id is not None
+            else None
+        )
+        settings = await uow.requests.settings(command.tenant_id)
+        request.propose(
+            alternatives=command.alternatives,
+            technician=technician,
+            note=command.note,
+            hold=settings.proposal_hold,
+            actor=command.actor,
+            now=now,
+        )
+        await uow.commit()
+    return request
+
+
+async def accept_alternative(
+    uow_factory: UowFactory,
+    directory: AbstractClientDirectory,
+    catalogue: AbstractCatalogue,
+    scheduler: AbstractScheduler,
+    tenant_id: uuid.UUID,
+    client_id: uuid.UUID,
+    request_id: uuid.UUID,
+    alternative: int,
+    now: datetime,
+) -> AppointmentRequest:
+    """The client takes one of the proposed times. The request's row stays locked while scheduling books it, so
+    of two acceptances the first books and the second finds the request approved (409); a time taken meanwhile
+    is scheduling's 409 and the proposal stays open."""
+    async with uow_factory() as uow:
+        request = await uow.requests.get(tenant_id, request_id, for_update=True)
+        if request.client_id != client_id:
+            raise NotFound("appointment request not found")
+        start = request.require_acceptable(alternative, now)
+        await _check_booking_rules(directory, catalogue, scheduler, client_id)
+        booked = await scheduler.book(
+            Booking(
+                request_id=request.id,
+                client_id=client_id,
+                service_id=request.service_id,
+                staff_id=request.proposed_technician_id,
+                start=start,
+                timezone=request.timezone,
+                override_availability=False,
+            )
+        )
+        technician = await catalogue.staff_member(booked.staff_id) or Technician(booked.staff_id, "")
+        request.accept_alternative(
+            alternative=alternative,
+            appointment_id=booked.appointment_id,
+            technician=technician,
+            start=booked.start,
+            end=booked.end,
+            now=now,
+        )
+        await uow.commit()
+    return request
+
+
 async def decline_request(
     uow_factory: UowFactory, tenant_id: uuid.UUID, request_id: uuid.UUID, reason: str, actor: str, now: datetime
 ) -> AppointmentRequest:
@@ -315,9 +398,13 @@ async def expire_due_requests(uow_factory: UowFactory, now: datetime, batch: int
 
 
 async def update_request_settings(
-    uow_factory: UowFactory, tenant_id: uuid.UUID, ticket_url_pattern: str, version: int
+    uow_factory: UowFactory, tenant_id: uuid.UUID, ticket_url_pattern: str, proposal_hold_minutes: int, version: int
 ) -> RequestSettings:
-    checked = RequestSettings(check_ticket_url_pattern(ticket_url_pattern), version)
+    if not MIN_PROPOSAL_HOLD_MINUTES <= proposal_hold_minutes <= MAX_PROPOSAL_HOLD_MINUTES:
+        raise InvalidArgument.single(
+            "proposal_hold_minutes", f"must be {MIN_PROPOSAL_HOLD_MINUTES} to {MAX_PROPOSAL_HOLD_MINUTES} minutes"
+        )
+    checked = RequestSettings(check_ticket_url_pattern(ticket_url_pattern), version, proposal_hold_minutes)
     async with uow_factory() as uow:
         saved = await uow.requests.save_settings(tenant_id, checked)
         await uow.commit()

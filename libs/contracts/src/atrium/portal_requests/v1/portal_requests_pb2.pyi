@@ -187,6 +187,11 @@ class AppointmentRequest(_message.Message):
     TICKET_URL_FIELD_NUMBER: _builtins.int
     CANCELLED_BY_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
+    ALTERNATIVES_FIELD_NUMBER: _builtins.int
+    HOLD_UNTIL_FIELD_NUMBER: _builtins.int
+    PROPOSAL_NOTE_FIELD_NUMBER: _builtins.int
+    PROPOSED_TECHNICIAN_ID_FIELD_NUMBER: _builtins.int
+    PROPOSED_TECHNICIAN_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     client_id: _builtins.str
     service_id: _builtins.str
@@ -194,7 +199,7 @@ class AppointmentRequest(_message.Message):
     message: _builtins.str
     timezone: _builtins.str
     status: _builtins.str
-    """pending, approved, declined, cancelled or expired."""
+    """pending, proposed, approved, declined, cancelled or expired."""
     appointment_id: _builtins.str
     """Approved: the appointment booked."""
     decline_reason: _builtins.str
@@ -223,6 +228,9 @@ class AppointmentRequest(_message.Message):
     """Cancelled: "client" or "staff"."""
     channel: _builtins.str
     """"portal", "staff" or "public"."""
+    proposal_note: _builtins.str
+    proposed_technician_id: _builtins.str
+    proposed_technician_name: _builtins.str
     @_builtins.property
     def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___TimeOption]: ...
     @_builtins.property
@@ -239,6 +247,14 @@ class AppointmentRequest(_message.Message):
     def start(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def end(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]:
+        """Proposed: the times staff offered instead (exact starts), until when they hold, a note for the client
+        and the technician they are with (empty: anyone free).
+        """
+
+    @_builtins.property
+    def hold_until(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -275,10 +291,15 @@ class AppointmentRequest(_message.Message):
         ticket_url: _builtins.str = ...,
         cancelled_by: _builtins.str = ...,
         channel: _builtins.str = ...,
+        alternatives: _abc.Iterable[_timestamp_pb2.Timestamp] | None = ...,
+        hold_until: _timestamp_pb2.Timestamp | None = ...,
+        proposal_note: _builtins.str = ...,
+        proposed_technician_id: _builtins.str = ...,
+        proposed_technician_name: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "decided_at", b"decided_at", "end", b"end", "start", b"start", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "decided_at", b"decided_at", "end", b"end", "hold_until", b"hold_until", "start", b"start", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "business_timezone", b"business_timezone", "cancelled_by", b"cancelled_by", "channel", b"channel", "client_email", b"client_email", "client_id", b"client_id", "client_name", b"client_name", "client_phone", b"client_phone", "created_at", b"created_at", "decided_at", b"decided_at", "decided_by", b"decided_by", "decline_reason", b"decline_reason", "duration_minutes", b"duration_minutes", "end", b"end", "history", b"history", "id", b"id", "internal_notes", b"internal_notes", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "preferred_staff_name", b"preferred_staff_name", "reference", b"reference", "service_id", b"service_id", "service_name", b"service_name", "start", b"start", "status", b"status", "technician_id", b"technician_id", "technician_name", b"technician_name", "ticket", b"ticket", "ticket_url", b"ticket_url", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "appointment_id", b"appointment_id", "business_timezone", b"business_timezone", "cancelled_by", b"cancelled_by", "channel", b"channel", "client_email", b"client_email", "client_id", b"client_id", "client_name", b"client_name", "client_phone", b"client_phone", "created_at", b"created_at", "decided_at", b"decided_at", "decided_by", b"decided_by", "decline_reason", b"decline_reason", "duration_minutes", b"duration_minutes", "end", b"end", "history", b"history", "hold_until", b"hold_until", "id", b"id", "internal_notes", b"internal_notes", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "preferred_staff_name", b"preferred_staff_name", "proposal_note", b"proposal_note", "proposed_technician_id", b"proposed_technician_id", "proposed_technician_name", b"proposed_technician_name", "reference", b"reference", "service_id", b"service_id", "service_name", b"service_name", "start", b"start", "status", b"status", "technician_id", b"technician_id", "technician_name", b"technician_name", "ticket", b"ticket", "ticket_url", b"ticket_url", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -504,6 +525,66 @@ class CancelRequestRequest(_message.Message):
 Global___CancelRequestRequest: _TypeAlias = CancelRequestRequest  # noqa: Y015
 
 @_typing.final
+class ProposeAlternativesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ALTERNATIVES_FIELD_NUMBER: _builtins.int
+    TECHNICIAN_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    technician_id: _builtins.str
+    """Optional: who performs them (must perform the service); empty: anyone free at the time."""
+    note: _builtins.str
+    """Shown to the client."""
+    version: _builtins.int
+    """The version staff reviewed; 0: whatever it is now."""
+    @_builtins.property
+    def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]:
+        """One to three exact starts in the future."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        alternatives: _abc.Iterable[_timestamp_pb2.Timestamp] | None = ...,
+        technician_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "note", b"note", "request_id", b"request_id", "technician_id", b"technician_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProposeAlternativesRequest: _TypeAlias = ProposeAlternativesRequest  # noqa: Y015
+
+@_typing.final
+class AcceptAlternativeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ALTERNATIVE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    alternative: _builtins.int
+    """Which proposed time: 0, 1 or 2."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        alternative: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternative", b"alternative", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptAlternativeRequest: _TypeAlias = AcceptAlternativeRequest  # noqa: Y015
+
+@_typing.final
 class CountRequestsByStatusRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -528,12 +609,14 @@ class RequestStatusCounts(_message.Message):
     CANCELLED_FIELD_NUMBER: _builtins.int
     EXPIRED_FIELD_NUMBER: _builtins.int
     TOTAL_FIELD_NUMBER: _builtins.int
+    PROPOSED_FIELD_NUMBER: _builtins.int
     pending: _builtins.int
     approved: _builtins.int
     declined: _builtins.int
     cancelled: _builtins.int
     expired: _builtins.int
     total: _builtins.int
+    proposed: _builtins.int
     def __init__(
         self,
         *,
@@ -543,10 +626,11 @@ class RequestStatusCounts(_message.Message):
         cancelled: _builtins.int = ...,
         expired: _builtins.int = ...,
         total: _builtins.int = ...,
+        proposed: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["approved", b"approved", "cancelled", b"cancelled", "declined", b"declined", "expired", b"expired", "pending", b"pending", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approved", b"approved", "cancelled", b"cancelled", "declined", b"declined", "expired", b"expired", "pending", b"pending", "proposed", b"proposed", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -573,21 +657,25 @@ class RequestSettings(_message.Message):
 
     TICKET_URL_PATTERN_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    PROPOSAL_HOLD_MINUTES_FIELD_NUMBER: _builtins.int
     ticket_url_pattern: _builtins.str
     """The link a ticket id becomes, with "{id}" where the id goes, e.g. https://desk.example.com/tickets/{id};
     empty: tickets are shown as plain ids.
     """
     version: _builtins.int
     """Optimistic concurrency on update (0: overwrite)."""
+    proposal_hold_minutes: _builtins.int
+    """How long proposed times hold for the client (15 minutes to 14 days; default 2 days)."""
     def __init__(
         self,
         *,
         ticket_url_pattern: _builtins.str = ...,
         version: _builtins.int = ...,
+        proposal_hold_minutes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ticket_url_pattern", b"ticket_url_pattern", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["proposal_hold_minutes", b"proposal_hold_minutes", "ticket_url_pattern", b"ticket_url_pattern", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

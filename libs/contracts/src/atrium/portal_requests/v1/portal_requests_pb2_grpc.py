@@ -73,6 +73,16 @@ class PortalRequestServiceStub:
                 request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.CancelRequestRequest.SerializeToString,
                 response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
                 _registered_method=True)
+        self.ProposeAlternatives = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/ProposeAlternatives',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ProposeAlternativesRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
+                _registered_method=True)
+        self.AcceptAlternative = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/AcceptAlternative',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AcceptAlternativeRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
+                _registered_method=True)
         self.CountRequestsByStatus = channel.unary_unary(
                 '/atrium.portal_requests.v1.PortalRequestService/CountRequestsByStatus',
                 request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.CountRequestsByStatusRequest.SerializeToString,
@@ -154,6 +164,22 @@ class PortalRequestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProposeAlternatives(self, request, context):
+        """Staff only: instead of declining, propose one to three other times, held for the business's hold time
+        (the request becomes "proposed").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptAlternative(self, request, context):
+        """Portal only: take one proposed time. The first acceptance books (approved); a second, or one after the
+        hold, is FAILED_PRECONDITION (REQUEST_NOT_PROPOSED, PROPOSAL_EXPIRED); a time taken meanwhile is ABORTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CountRequestsByStatus(self, request, context):
         """Staff: how many requests the business has in each status (the "3 pending" badge).
         """
@@ -216,6 +242,16 @@ def add_PortalRequestServiceServicer_to_server(servicer, server):
             'CancelRequest': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelRequest,
                     request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.CancelRequestRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.SerializeToString,
+            ),
+            'ProposeAlternatives': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProposeAlternatives,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ProposeAlternativesRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.SerializeToString,
+            ),
+            'AcceptAlternative': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptAlternative,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AcceptAlternativeRequest.FromString,
                     response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.SerializeToString,
             ),
             'CountRequestsByStatus': grpc.unary_unary_rpc_method_handler(
@@ -431,6 +467,60 @@ class PortalRequestService:
             target,
             '/atrium.portal_requests.v1.PortalRequestService/CancelRequest',
             atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.CancelRequestRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProposeAlternatives(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/ProposeAlternatives',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ProposeAlternativesRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptAlternative(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/AcceptAlternative',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AcceptAlternativeRequest.SerializeToString,
             atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
             options,
             channel_credentials,

@@ -58,6 +58,14 @@ class PortalRequestServiceStub:
     """Portal only, final. A pending request is cancelled; an approved one cancels its appointment within the
     business's cancellation notice (FAILED_PRECONDITION CANCELLATION_WINDOW_PASSED outside it).
     """
+    ProposeAlternatives: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.ProposeAlternativesRequest, _portal_requests_pb2.AppointmentRequest]
+    """Staff only: instead of declining, propose one to three other times, held for the business's hold time
+    (the request becomes "proposed").
+    """
+    AcceptAlternative: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.AcceptAlternativeRequest, _portal_requests_pb2.AppointmentRequest]
+    """Portal only: take one proposed time. The first acceptance books (approved); a second, or one after the
+    hold, is FAILED_PRECONDITION (REQUEST_NOT_PROPOSED, PROPOSAL_EXPIRED); a time taken meanwhile is ABORTED.
+    """
     CountRequestsByStatus: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.CountRequestsByStatusRequest, _portal_requests_pb2.RequestStatusCounts]
     """Staff: how many requests the business has in each status (the "3 pending" badge)."""
     GetRequestSettings: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestSettingsRequest, _portal_requests_pb2.RequestSettings]
@@ -94,6 +102,14 @@ class PortalRequestServiceAsyncStub(PortalRequestServiceStub):
     CancelRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.CancelRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
     """Portal only, final. A pending request is cancelled; an approved one cancels its appointment within the
     business's cancellation notice (FAILED_PRECONDITION CANCELLATION_WINDOW_PASSED outside it).
+    """
+    ProposeAlternatives: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.ProposeAlternativesRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
+    """Staff only: instead of declining, propose one to three other times, held for the business's hold time
+    (the request becomes "proposed").
+    """
+    AcceptAlternative: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.AcceptAlternativeRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
+    """Portal only: take one proposed time. The first acceptance books (approved); a second, or one after the
+    hold, is FAILED_PRECONDITION (REQUEST_NOT_PROPOSED, PROPOSAL_EXPIRED); a time taken meanwhile is ABORTED.
     """
     CountRequestsByStatus: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.CountRequestsByStatusRequest, _portal_requests_pb2.RequestStatusCounts]  # type: ignore[assignment]
     """Staff: how many requests the business has in each status (the "3 pending" badge)."""
@@ -170,6 +186,26 @@ class PortalRequestServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
         """Portal only, final. A pending request is cancelled; an approved one cancels its appointment within the
         business's cancellation notice (FAILED_PRECONDITION CANCELLATION_WINDOW_PASSED outside it).
+        """
+
+    @_abc_1.abstractmethod
+    def ProposeAlternatives(
+        self,
+        request: _portal_requests_pb2.ProposeAlternativesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
+        """Staff only: instead of declining, propose one to three other times, held for the business's hold time
+        (the request becomes "proposed").
+        """
+
+    @_abc_1.abstractmethod
+    def AcceptAlternative(
+        self,
+        request: _portal_requests_pb2.AcceptAlternativeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
+        """Portal only: take one proposed time. The first acceptance books (approved); a second, or one after the
+        hold, is FAILED_PRECONDITION (REQUEST_NOT_PROPOSED, PROPOSAL_EXPIRED); a time taken meanwhile is ABORTED.
         """
 
     @_abc_1.abstractmethod
