@@ -434,3 +434,42 @@ async def test_cancelling_an_approved_request_cancels_its_appointment_within_the
     assert still["status"] == "approved"
     status, cancelled_list, _ = await api.call("GET", PORTAL, token=portal, params={"status": "cancelled"})
     assert [r["id"] for r in cancelled_list["items"]] == [first]
+
+
+async def test_a_counter_offer_accepted_twice_at_once_books_one_appointment(api: Api) -> None:
+    business = await open_business(api)
+    token, day, service = business["token"], business["day"], business["service"]
+    technician = business["staff_ids"][0]
+    client = await api.create_client(token, first_name="Ada", email=f"ada-{uuid.uuid4().hex[:6]}@example.com")
+    portal = await portal_login(api, token, client["id"])
+    status, submitted, _ = await api.call(
+        "POST", PORTAL, token=portal, json={"service_id": service["id"], "options": [{"start": at(day, 9)}]}
+    )
+    assert status == 201, submitted
+    propose_path = f"/api/v1/appointment-requests/{submitted['id']}/propose"
+    status, problem, _ = await api.call("POST", propose_path, token=token, json={"alternatives": []})
+    assert (status, problem["errors"][0]["field"]) == (422, "alternatives")
+    status, proposed, _ = await api.call(
+        "POST",
+        propose_path,
+        token=token,
+        json={"alternatives": [at(day, 14), at(day, 15)], "technician_id": technician, "note": "9:00 is gone"},
+    )
+    assert (status, proposed["status"], len(proposed["proposal"]["alternatives"])) == (200, "proposed", 2), proposed
+    status, seen, _ = await api.call("GET", f"{PORTAL}/{submitted['id']}", token=portal)
+    assert (seen["status"], seen["proposal"]["note"]) == ("proposed", "9:00 is gone")
+    status, counts, _ = await api.call("GET", "/api/v1/appointment-requests/counts", token=token)
+    assert (counts["proposed"], counts["pending"]) == (1, 0)
+
+    accept_path = f"{PORTAL}/{submitted['id']}/accept"
+    status, problem, _ = await api.call("POST", accept_path, token=portal, json={"alternative": 5})
+    assert (status, problem["errors"][0]["field"]) == (422, "alternative")
+    outcomes = await asyncio.gather(
+        *(api.call("POST", accept_path, token=portal, json={"alternative": i}) for i in (0, 1))
+    )
+    assert sorted(status for status, _, _ in outcomes) == [200, 409]
+    [(_, accepted, _)] = [o for o in outcomes if o[0] == 200]
+    [(_, refused, _)] = [o for o in outcomes if o[0] == 409]
+    assert (accepted["status"], refused["code"]) == ("approved", "REQUEST_NOT_PROPOSED")
+    status, mine, _ = await api.call("GET", "/api/v1/portal/appointments", token=portal, params={"view": "upcoming"})
+    assert [a["id"] for a in mine["items"]] == [accepted["appointment_id"]]
