@@ -473,3 +473,65 @@ async def test_a_counter_offer_accepted_twice_at_once_books_one_appointment(api:
     assert (accepted["status"], refused["code"]) == ("approved", "REQUEST_NOT_PROPOSED")
     status, mine, _ = await api.call("GET", "/api/v1/portal/appointments", token=portal, params={"view": "upcoming"})
     assert [a["id"] for a in mine["items"]] == [accepted["appointment_id"]]
+
+
+async def test_a_freed_slot_is_offered_to_the_waitlist_and_two_acceptances_book_it_once(api: Api) -> None:
+    business = await open_business(api)
+    token, day, service = business["token"], business["day"], business["service"]
+    waiting = await api.create_client(token, first_name="Wes", email=f"wes-{uuid.uuid4().hex[:6]}@example.com")
+    other = await api.create_client(token, first_name="Oda")
+    portal = await portal_login(api, token, waiting["id"])
+    status, problem, _ = await api.call(
+        "POST",
+        "/api/v1/portal/waitlist",
+        token=portal,
+        json={
+            "service_id": service["id"],
+            "from_date": day.isoformat(),
+            "to_date": day.isoformat(),
+            "window_start": "9",
+        },
+    )
+    assert (status, problem["errors"][0]["field"]) == (422, "window_start")
+    status, entry, _ = await api.call(
+        "POST",
+        "/api/v1/waitlist",
+        token=token,
+        json={
+            "client_id": waiting["id"],
+            "service_id": service["id"],
+            "from_date": day.isoformat(),
+            "to_date": day.isoformat(),
+        },
+    )
+    assert (status, entry["status"], entry["joined_by"]) == (201, "waiting", "staff"), entry
+    status, booked, _ = await api.call(
+        "POST",
+        "/api/v1/appointments",
+        token=token,
+        json={"client_id": other["id"], "segments": [{"service_id": service["id"]}], "start": at(day, 11)},
+    )
+    assert status == 201, booked
+    status, _, _ = await api.call(
+        "POST",
+        f"/api/v1/appointments/{booked['id']}/cancel",
+        token=token,
+        json={"reason": "ill", "version": booked["version"]},
+    )
+    assert status == 200
+
+    async def offer() -> dict[str, Any] | None:
+        _, mine, _ = await api.call("GET", "/api/v1/portal/waitlist", token=portal)
+        offers = [o for e in mine["items"] for o in e["offers"] if o["status"] == "open"]
+        return offers[0] if offers else None
+
+    made = await wait_until(offer, timeout=20)
+    assert datetime.fromisoformat(made["start"]) == datetime.fromisoformat(at(day, 11))
+    path = f"/api/v1/portal/waitlist-offers/{made['id']}/accept"
+    outcomes = await asyncio.gather(*(api.call("POST", path, token=portal) for _ in range(2)))
+    assert sorted(status for status, _, _ in outcomes) == [200, 409]
+    [(_, accepted, _)] = [o for o in outcomes if o[0] == 200]
+    [(_, refused, _)] = [o for o in outcomes if o[0] == 409]
+    assert (accepted["status"], refused["code"]) == ("booked", "OFFER_NOT_OPEN")
+    status, mine, _ = await api.call("GET", "/api/v1/portal/appointments", token=portal, params={"view": "upcoming"})
+    assert [a["id"] for a in mine["items"]] == [accepted["offers"][0]["appointment_id"]]

@@ -6,7 +6,7 @@ window of at most 12 hours) are the portal-requests service's, whose field error
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
@@ -168,6 +168,9 @@ class RequestSettingsIO(Body):
     proposal_hold_minutes: int = Field(
         default=2880, ge=15, le=20160, description="How long proposed times hold for the client (default two days)"
     )
+    offer_hold_minutes: int = Field(
+        default=120, ge=5, le=2880, description="How long a waitlist offer holds before it passes on (default 2 h)"
+    )
     version: int = Field(default=0, ge=0, description="The version read; 0 overwrites")
 
 
@@ -204,3 +207,64 @@ class DeclineIn(Body):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)] = Field(
         description="Shown to the client; may propose other times"
     )
+
+
+TimeOfDay = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+WaitlistStatus = Literal["waiting", "offered", "booked", "left"]
+
+
+class WaitlistJoinIn(Body):
+    service_id: Id
+    staff_id: Id | None = Field(default=None, description="Default: anyone who performs the service")
+    from_date: date = Field(description="The first day that suits (the client's zone)")
+    to_date: date = Field(description="The last day that suits, at most 180 days after from_date")
+    window_start: TimeOfDay | None = Field(default=None, description="HH:MM; with window_end, the hours that suit")
+    window_end: TimeOfDay | None = None
+    timezone: Timezone | None = Field(default=None, description="The client's zone; default: its profile's")
+
+
+class StaffWaitlistJoinIn(WaitlistJoinIn):
+    client_id: Id
+
+
+class WaitlistOfferOut(Out):
+    id: str
+    staff_id: str
+    start: datetime
+    end: datetime
+    local_start: str = Field(description="On the client's wall clock")
+    hold_until: datetime
+    status: Literal["open", "accepted", "expired"]
+    appointment_id: str | None
+
+
+class WaitlistEntryOut(Out):
+    id: str
+    client_id: str
+    service_id: str
+    service_name: str
+    duration_minutes: int
+    staff_id: str | None
+    staff_name: str
+    from_date: date
+    to_date: date
+    window_start: str | None
+    window_end: str | None
+    timezone: str
+    status: WaitlistStatus
+    joined_by: Literal["client", "staff"]
+    created_at: datetime
+    version: int
+    offers: list[WaitlistOfferOut] = Field(description="Oldest first; at most one open")
+
+
+class WaitlistList(Out):
+    items: list[WaitlistEntryOut]
+
+
+class PortalWaitlistQuery(Body):
+    status: WaitlistStatus | None = None
+
+
+class StaffWaitlistQuery(PortalWaitlistQuery):
+    client_id: Id | None = None

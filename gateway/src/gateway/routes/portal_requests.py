@@ -26,6 +26,7 @@ from gateway.portal_requests_schemas import (
     PortalRequestList,
     PortalRequestOut,
     PortalRequestQuery,
+    PortalWaitlistQuery,
     ProposeIn,
     RequestCountsOut,
     RequestEditIn,
@@ -34,7 +35,12 @@ from gateway.portal_requests_schemas import (
     RequestSettingsIO,
     RequestSubmitIn,
     StaffRequestQuery,
+    StaffWaitlistJoinIn,
+    StaffWaitlistQuery,
     TimeOptionIn,
+    WaitlistEntryOut,
+    WaitlistJoinIn,
+    WaitlistList,
 )
 from gateway.routes.clients import custom_values
 from gateway.routes.portal_scheduling import may_view_appointments
@@ -46,6 +52,8 @@ from platform_core.grpc.values import timestamp
 MAX_IDEMPOTENCY_KEY = 200
 PORTAL = "/api/v1/portal/appointment-requests"
 STAFF = "/api/v1/appointment-requests"
+PORTAL_WAITLIST = "/api/v1/portal/waitlist"
+STAFF_WAITLIST = "/api/v1/waitlist"
 
 
 def _wall_clock(t: Any, zone: str) -> str:
@@ -173,6 +181,7 @@ def _settings_json(settings: pb.RequestSettings) -> dict[str, Any]:
     return {
         "ticket_url_pattern": settings.ticket_url_pattern,
         "proposal_hold_minutes": settings.proposal_hold_minutes,
+        "offer_hold_minutes": settings.offer_hold_minutes,
         "version": settings.version,
     }
 
@@ -382,6 +391,7 @@ async def put_request_settings(request: web.Request, body: RequestSettingsIO, ac
         pb.RequestSettings(
             ticket_url_pattern=body.ticket_url_pattern,
             proposal_hold_minutes=body.proposal_hold_minutes,
+            offer_hold_minutes=body.offer_hold_minutes,
             version=body.version,
         )
     )
@@ -469,3 +479,181 @@ async def decline_request(request: web.Request, body: DeclineIn, account: Accoun
         pb.DeclineRequestRequest(request_id=request_id_of(request), reason=body.reason)
     )
     return request_json(declined, staff=True)
+
+
+# --- waitlist -------------------------------------------------------------------------------------
+
+
+def waitlist_json(entry: pb.WaitlistEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "client_id": entry.client_id,
+        "service_id": entry.service_id,
+        "service_name": entry.service_name,
+        "duration_minutes": entry.duration_minutes,
+        "staff_id": entry.staff_id or None,
+        "staff_name": entry.staff_name,
+        "from_date": entry.from_date,
+        "to_date": entry.to_date,
+        "window_start": entry.window_start or None,
+        "window_end": entry.window_end or None,
+        "timezone": entry.timezone,
+        "status": entry.status,
+        "joined_by": entry.joined_by,
+        "created_at": entry.created_at.ToJsonString(),
+        "version": entry.version,
+        "offers": [
+            {
+                "id": o.id,
+                "staff_id": o.staff_id,
+                "start": o.start.ToJsonString(),
+                "end": o.end.ToJsonString(),
+                "local_start": _wall_clock(o.start, entry.timezone),
+                "hold_until": o.hold_until.ToJsonString(),
+                "status": o.status,
+                "appointment_id": o.appointment_id or None,
+            }
+            for o in entry.offers
+        ],
+    }
+
+
+def _join_message(body: WaitlistJoinIn, client_id: str = "") -> pb.JoinWaitlistRequest:
+    return pb.JoinWaitlistRequest(
+        client_id=client_id,
+        service_id=body.service_id,
+        staff_id=body.staff_id or "",
+        from_date=body.from_date.isoformat(),
+        to_date=body.to_date.isoformat(),
+        window_start=body.window_start or "",
+        window_end=body.window_end or "",
+        timezone=body.timezone or "",
+    )
+
+
+async def _waitlist(request: web.Request, status: str, client_id: str = "") -> dict[str, Any]:
+    reply = await request.app[BACKENDS].portal_requests.ListWaitlist(
+        pb.ListWaitlistRequest(client_id=client_id, status=status)
+    )
+    return {"items": [waitlist_json(e) for e in reply.entries]}
+
+
+async def _leave(request: web.Request) -> dict[str, Any]:
+    entry_id = path_id(request, "entry_id", "waitlist entry")
+    left = await request.app[BACKENDS].portal_requests.LeaveWaitlist(pb.LeaveWaitlistRequest(entry_id=entry_id))
+    return waitlist_json(left)
+
+
+WAITLIST_JOIN = (
+    "When a cancellation or a reschedule frees a time of the service (with the staff member, if given) on those "
+    "days and hours, the first client waiting whom it suits gets an offer that holds for the business's "
+    "offer_hold_minutes; unanswered, it passes to the next. 409 BOOKING_BLOCKED for a client blocked from online "
+    "booking."
+)
+
+
+@api.route(
+    "POST",
+    PORTAL_WAITLIST,
+    summary="Join the waitlist for a service, maybe a staff member, some days and hours",
+    tag="portal",
+    auth="portal",
+    body=WaitlistJoinIn,
+    response=WaitlistEntryOut,
+    status=201,
+    errors=(409,),
+    description=WAITLIST_JOIN,
+)
+async def portal_join_waitlist(request: web.Request, body: WaitlistJoinIn, account: Account) -> dict[str, Any]:
+    await may_view_appointments(request, account)
+    joined = await request.app[BACKENDS].portal_requests.JoinWaitlist(_join_message(body))
+    return waitlist_json(joined)
+
+
+@api.route(
+    "GET",
+    PORTAL_WAITLIST,
+    summary="The client's waitlist entries with their offers",
+    tag="portal",
+    auth="portal",
+    query=PortalWaitlistQuery,
+    response=WaitlistList,
+)
+async def portal_waitlist(request: web.Request, query: PortalWaitlistQuery, account: Account) -> dict[str, Any]:
+    await may_view_appointments(request, account)
+    return await _waitlist(request, query.status or "")
+
+
+@api.route(
+    "POST",
+    PORTAL_WAITLIST + "/{entry_id}/leave",
+    summary="Leave the waitlist (an open offer lapses)",
+    tag="portal",
+    auth="portal",
+    response=WaitlistEntryOut,
+    errors=(404, 409),
+)
+async def portal_leave_waitlist(request: web.Request, account: Account) -> dict[str, Any]:
+    await may_view_appointments(request, account)
+    return await _leave(request)
+
+
+@api.route(
+    "POST",
+    "/api/v1/portal/waitlist-offers/{offer_id}/accept",
+    summary="Take a waitlist offer: the freed time is booked",
+    tag="portal",
+    auth="portal",
+    response=WaitlistEntryOut,
+    errors=(404, 409),
+    description="The first acceptance books; another answers 409 OFFER_NOT_OPEN, one after the hold "
+    "OFFER_EXPIRED, a time taken meanwhile SLOT_TAKEN or SLOT_UNAVAILABLE, and the client's booking rules "
+    "BOOKING_BLOCKED or MAX_ACTIVE_BOOKINGS.",
+)
+async def accept_waitlist_offer(request: web.Request, account: Account) -> dict[str, Any]:
+    await may_view_appointments(request, account)
+    offer_id = path_id(request, "offer_id", "waitlist offer")
+    entry = await request.app[BACKENDS].portal_requests.AcceptWaitlistOffer(
+        pb.AcceptWaitlistOfferRequest(offer_id=offer_id)
+    )
+    return waitlist_json(entry)
+
+
+@api.route(
+    "POST",
+    STAFF_WAITLIST,
+    summary="Put a client on the waitlist",
+    tag="appointment-requests",
+    body=StaffWaitlistJoinIn,
+    response=WaitlistEntryOut,
+    status=201,
+    errors=(404, 409),
+    description=WAITLIST_JOIN,
+)
+async def staff_join_waitlist(request: web.Request, body: StaffWaitlistJoinIn, account: Account) -> dict[str, Any]:
+    joined = await request.app[BACKENDS].portal_requests.JoinWaitlist(_join_message(body, body.client_id))
+    return waitlist_json(joined)
+
+
+@api.route(
+    "GET",
+    STAFF_WAITLIST,
+    summary="Waitlist entries (newest first), by client and status, with their offers",
+    tag="appointment-requests",
+    query=StaffWaitlistQuery,
+    response=WaitlistList,
+)
+async def staff_waitlist(request: web.Request, query: StaffWaitlistQuery, account: Account) -> dict[str, Any]:
+    return await _waitlist(request, query.status or "", query.client_id or "")
+
+
+@api.route(
+    "POST",
+    STAFF_WAITLIST + "/{entry_id}/leave",
+    summary="Take a client off the waitlist",
+    tag="appointment-requests",
+    response=WaitlistEntryOut,
+    errors=(404, 409),
+)
+async def staff_leave_waitlist(request: web.Request, account: Account) -> dict[str, Any]:
+    return await _leave(request)

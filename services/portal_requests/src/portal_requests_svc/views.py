@@ -16,8 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from platform_core.errors import InvalidArgument
 from portal_requests_svc.adapters.repository import RequestSettings, request_from_row
-from portal_requests_svc.adapters.tables import appointment_requests, request_clients, request_history, request_settings
+from portal_requests_svc.adapters.tables import (
+    appointment_requests,
+    request_clients,
+    request_history,
+    request_settings,
+    waitlist_entries,
+    waitlist_offers,
+)
+from portal_requests_svc.adapters.waitlist_repository import entry_from_row
 from portal_requests_svc.domain.requests import OPEN, AppointmentRequest, HistoryEntry, Status, reference_number
+from portal_requests_svc.domain.waitlist import EntryStatus, WaitlistEntry
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
@@ -170,7 +179,43 @@ async def settings(engine: AsyncEngine, tenant_id: uuid.UUID) -> RequestSettings
     async with engine.connect() as conn:
         row = (
             await conn.execute(
-                select(s.ticket_url_pattern, s.version, s.proposal_hold_minutes).where(s.tenant_id == tenant_id)
+                select(s.ticket_url_pattern, s.version, s.proposal_hold_minutes, s.offer_hold_minutes).where(
+                    s.tenant_id == tenant_id
+                )
             )
         ).first()
-    return RequestSettings(row.ticket_url_pattern, row.version, row.proposal_hold_minutes) if row else RequestSettings()
+    return RequestSettings.of(row) if row else RequestSettings()
+
+
+MAX_WAITLIST = 200
+
+
+async def waitlist(
+    engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID | None, status: str
+) -> list[WaitlistEntry]:
+    """Waitlist entries with their offers, newest first (two queries)."""
+    e, o = waitlist_entries.c, waitlist_offers.c
+    if status and status not in {s.value for s in EntryStatus}:
+        raise InvalidArgument.single("status", f"must be one of: {', '.join(s.value for s in EntryStatus)}")
+    query = select(waitlist_entries).where(e.tenant_id == tenant_id)
+    if client_id is not None:
+        query = query.where(e.client_id == client_id)
+    if status:
+        query = query.where(e.status == status)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query.order_by(e.created_at.desc(), e.id.desc()).limit(MAX_WAITLIST))).all()
+        offers = (
+            (
+                await conn.execute(
+                    select(waitlist_offers)
+                    .where(o.tenant_id == tenant_id, o.entry_id.in_([r.id for r in rows]))
+                    .order_by(o.created_at)
+                )
+            ).all()
+            if rows
+            else []
+        )
+    by_entry: dict[uuid.UUID, list[Any]] = {}
+    for offer in offers:
+        by_entry.setdefault(offer.entry_id, []).append(offer)
+    return [entry_from_row(row, by_entry.get(row.id, [])) for row in rows]

@@ -917,3 +917,79 @@ async def test_an_unanswered_proposal_expires_with_its_hold(
         expired = await requests.GetRequest(pb.GetRequestRequest(request_id=request.id))
     assert (expired.status, [h.action for h in expired.history]) == ("expired", ["submitted", "proposed", "expired"])
     assert (await _accept(requests, business, expired, 0)).code() == grpc.StatusCode.FAILED_PRECONDITION  # type: ignore[union-attr]
+
+
+async def _accept_offer(
+    stub: pb_grpc.PortalRequestServiceStub, business: Business, client_id: str, offer_id: str
+) -> pb.WaitlistEntry | grpc.aio.AioRpcError:
+    with bind_call_context(business.portal(client_id)):
+        try:
+            return await stub.AcceptWaitlistOffer(pb.AcceptWaitlistOfferRequest(offer_id=offer_id))
+        except grpc.aio.AioRpcError as exc:
+            return exc
+
+
+async def test_a_cancelled_appointment_is_offered_to_the_waitlist_and_accepted_twice_books_once(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    booked_client, waiting_client, evening_client = business.client_ids
+    day = business.day.isoformat()
+    with bind_call_context(business.portal(evening_client)):
+        await requests.JoinWaitlist(
+            pb.JoinWaitlistRequest(
+                service_id=business.service_id, from_date=day, to_date=day, window_start="16:00", window_end="17:00"
+            )
+        )
+    with bind_call_context(business.portal(waiting_client)):
+        entry = await requests.JoinWaitlist(
+            pb.JoinWaitlistRequest(service_id=business.service_id, from_date=day, to_date=day)
+        )
+        assert (entry.status, entry.joined_by, entry.timezone) == ("waiting", "client", "Europe/Berlin")
+        code, _ = await refusal(
+            requests.JoinWaitlist(
+                pb.JoinWaitlistRequest(service_id=business.service_id, from_date=day, to_date="2000-01-01")
+            )
+        )
+        assert code == grpc.StatusCode.INVALID_ARGUMENT
+    with bind_call_context(business.staff()):
+        taken = await appointments.BookAppointment(
+            appointments_pb.BookAppointmentRequest(
+                client_id=booked_client,
+                segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                start=timestamp(at(business.day, 10)),
+            )
+        )
+        await appointments.CancelAppointment(
+            appointments_pb.CancelAppointmentRequest(appointment_id=taken.id, reason="ill")
+        )
+
+    async def offered() -> pb.WaitlistEntry | None:
+        with bind_call_context(business.portal(waiting_client)):
+            found = await requests.ListWaitlist(pb.ListWaitlistRequest())
+        return found.entries[0] if found.entries and found.entries[0].status == "offered" else None
+
+    mine = await wait_until(offered, timeout=15)
+    [offer] = mine.offers
+    assert (offer.status, offer.start.ToDatetime(tzinfo=UTC), offer.staff_id) == (
+        "open",
+        at(business.day, 10),
+        business.staff_id,
+    )
+    with bind_call_context(business.staff()):
+        listed = await requests.ListWaitlist(pb.ListWaitlistRequest(client_id=evening_client))
+    assert [e.status for e in listed.entries] == ["waiting"]  # 10:00 is outside its hours
+
+    outcomes = await asyncio.gather(*(_accept_offer(requests, business, waiting_client, offer.id) for _ in range(3)))
+    won = [o for o in outcomes if isinstance(o, pb.WaitlistEntry)]
+    lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(won) == 1 and len(lost) == 2
+    assert {from_rpc_error(e).reason for e in lost} == {"OFFER_NOT_OPEN"}
+    assert won[0].status == "booked"
+    [booked_id] = await client_appointment_ids(appointments, business, waiting_client)
+    assert won[0].offers[0].appointment_id == booked_id
+    # Another client cannot take someone else's offer.
+    other = await _accept_offer(requests, business, evening_client, offer.id)
+    assert isinstance(other, grpc.aio.AioRpcError) and other.code() == grpc.StatusCode.NOT_FOUND

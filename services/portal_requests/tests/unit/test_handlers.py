@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -23,8 +23,11 @@ from portal_requests_svc.adapters.remote import (
     RequestingClient,
 )
 from portal_requests_svc.adapters.repository import AbstractRequestRepository, ClientContact, RequestSettings
+from portal_requests_svc.adapters.waitlist_repository import AbstractWaitlistRepository
+from portal_requests_svc.domain.events import FreedSlot
 from portal_requests_svc.domain.requests import AppointmentRequest, Status, Technician, TimeOption
-from portal_requests_svc.service_layer import handlers
+from portal_requests_svc.domain.waitlist import EntryStatus, WaitlistEntry
+from portal_requests_svc.service_layer import handlers, waitlist
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
@@ -77,15 +80,45 @@ class FakeRepository(AbstractRequestRepository):
         request.new_history.clear()
 
 
+class FakeWaitlist(AbstractWaitlistRepository):
+    def __init__(self, stored: dict[uuid.UUID, WaitlistEntry]) -> None:
+        super().__init__()
+        self._stored = stored
+
+    async def _get(self, tenant_id: uuid.UUID, entry_id: uuid.UUID) -> WaitlistEntry | None:
+        return self._stored.get(entry_id)
+
+    async def _entry_of_offer(self, tenant_id: uuid.UUID, offer_id: uuid.UUID) -> uuid.UUID | None:
+        return next((e.id for e in self._stored.values() if any(o.id == offer_id for o in e.offers)), None)
+
+    async def _candidates(self, tenant_id: uuid.UUID, slot: FreedSlot, held: set[uuid.UUID]) -> list[WaitlistEntry]:
+        offered = {e.id for e in self._stored.values() for o in e.offers if o.slot == slot}
+        return sorted(
+            (e for e in self._stored.values() if e.status is EntryStatus.WAITING and e.id not in offered | held),
+            key=lambda e: e.created_at,
+        )
+
+    async def _ran_out(self, now: datetime, limit: int) -> list[WaitlistEntry]:
+        return [e for e in self._stored.values() if e.open_offer and e.open_offer.hold_until <= now][:limit]
+
+    async def save(self, entry: WaitlistEntry) -> None:
+        self._stored[entry.id] = entry
+        entry.is_new = entry.changed = False
+        for offer in entry.offers:
+            offer.is_new = offer.changed = False
+
+
 class FakeUnitOfWork(PortalRequestsUnitOfWork):
     def __init__(self) -> None:
         self.stored: dict[uuid.UUID, AppointmentRequest] = {}
         self.contacts: dict[uuid.UUID, ClientContact] = {}
+        self.entries: dict[uuid.UUID, WaitlistEntry] = {}
         self.published: list[Any] = []
 
     async def _start(self) -> None:
         self.requests = FakeRepository(self.stored, self.contacts)
-        self.repositories = (self.requests,)
+        self.waitlist = FakeWaitlist(self.entries)
+        self.repositories = (self.requests, self.waitlist)
 
     async def _commit(self, events: list[Any]) -> None:
         self.published.extend(events)
@@ -138,6 +171,9 @@ class FakeScheduler(AbstractScheduler):
         return BookedAppointment(
             uuid.uuid4(), booking.start, booking.start + timedelta(minutes=45), booking.staff_id or ANNA
         )
+
+    async def times_of(self, appointment_id: uuid.UUID) -> list[FreedSlot]:
+        return []
 
     async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
         return min(self.upcoming, at_most)
@@ -339,3 +375,47 @@ async def test_the_sweep_expires_only_requests_whose_every_time_has_passed() -> 
     )
     assert await handlers.expire_due_requests(lambda: uow, NOW + timedelta(days=1, hours=1), batch=10) == 1
     assert (uow.stored[soon.id].status, uow.stored[later.id].status) == (Status.EXPIRED, Status.PENDING)
+
+
+async def test_a_freed_time_goes_to_the_first_client_it_suits_and_a_lapsed_offer_passes_on() -> None:
+    uow = FakeUnitOfWork()
+    slot_start = NOW + timedelta(days=2, hours=1)  # 10:00 in Berlin
+    slot = FreedSlot(SERVICE, ANNA, slot_start, slot_start + timedelta(minutes=45))
+    day = slot_start.date()
+    first, second, evenings = (uuid.uuid4() for _ in range(3))
+    for client_id, window in ((evenings, (time(17), time(20))), (first, None), (second, None)):
+        await waitlist.join_waitlist(
+            lambda: uow,
+            FakeDirectory(),
+            FakeCatalogue(),
+            waitlist.JoinWaitlist(TENANT, client_id, SERVICE, None, day, day, *(window or (None, None)), "", "client"),
+            NOW,
+        )
+    offered = await waitlist.offer_freed_time(uow, TENANT, slot, NOW)
+    assert offered is not None and offered.client_id == first  # the evening-only client does not suit 10:00
+    offer = offered.offers[0]
+    assert offer.hold_until == NOW + timedelta(minutes=120)
+    # Nobody accepts in time: the time passes to the next waiting client, the first waits for the next one.
+    assert await waitlist.pass_on_expired_offers(lambda: uow, offer.hold_until, batch=10) == 1
+    by_client = {e.client_id: e for e in uow.entries.values()}
+    assert (by_client[first].status, by_client[second].status) == (EntryStatus.WAITING, EntryStatus.OFFERED)
+    passed = by_client[second].offers[0]
+    scheduler = FakeScheduler()
+    booked = await waitlist.accept_offer(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, TENANT, second, passed.id, offer.hold_until
+    )
+    assert booked.status is EntryStatus.BOOKED and [b.request_id for b in scheduler.bookings] == [passed.id]
+    with pytest.raises(FailedPrecondition) as refused:
+        await waitlist.accept_offer(
+            lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, TENANT, second, passed.id, offer.hold_until
+        )
+    assert refused.value.reason == "OFFER_NOT_OPEN" and len(scheduler.bookings) == 1
+    with pytest.raises(FailedPrecondition) as refused:
+        await waitlist.accept_offer(
+            lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, TENANT, first, offer.id, offer.hold_until
+        )
+    assert refused.value.reason == "OFFER_NOT_OPEN"
+    names = [type(e).__name__ for e in uow.published]
+    assert sorted(names) == sorted(
+        ["WaitlistJoined"] * 3 + ["WaitlistOfferMade"] * 2 + ["WaitlistOfferExpired", "WaitlistOfferAccepted"]
+    )

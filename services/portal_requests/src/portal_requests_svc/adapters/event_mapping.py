@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import time
 from typing import Any
 
 from atrium.common.v1.events_pb2 import EventEnvelope
@@ -14,6 +15,13 @@ from portal_requests_svc.domain import events
 
 PRODUCER = "portal_requests"
 AGGREGATE = "appointment_request"
+WAITLIST_AGGREGATE = "waitlist_entry"
+WAITLIST_EVENTS = (
+    events.WaitlistJoined,
+    events.WaitlistOfferMade,
+    events.WaitlistOfferAccepted,
+    events.WaitlistOfferExpired,
+)
 
 
 def option_messages(options: Sequence[events.OptionFact]) -> list[pb.TimeOption]:
@@ -40,8 +48,62 @@ def facts_message(facts: events.RequestFacts) -> events_pb2.RequestFacts:
     )
 
 
+def waitlist_facts(facts: events.WaitlistFacts) -> events_pb2.WaitlistFacts:
+    return events_pb2.WaitlistFacts(
+        service_id=str(facts.service_id),
+        service_name=facts.service_name,
+        duration_minutes=facts.duration_minutes,
+        staff_id=str(facts.staff_id or ""),
+        staff_name=facts.staff_name,
+        client_timezone=facts.client_timezone,
+        business_timezone=facts.business_timezone,
+    )
+
+
+def _clock(t: time | None) -> str:
+    return t.strftime("%H:%M") if t is not None else ""
+
+
 def _payload(event: Any) -> Any:
     match event:
+        case events.WaitlistJoined():
+            return events_pb2.WaitlistJoined(
+                entry_id=str(event.entry_id),
+                client_id=str(event.client_id),
+                facts=waitlist_facts(event.facts),
+                from_date=event.dates.from_date.isoformat(),
+                to_date=event.dates.to_date.isoformat(),
+                window_start=_clock(event.dates.window_start),
+                window_end=_clock(event.dates.window_end),
+                joined_by=event.dates.joined_by,
+            )
+        case events.WaitlistOfferMade():
+            return events_pb2.WaitlistOfferMade(
+                offer_id=str(event.offer.offer_id),
+                entry_id=str(event.entry_id),
+                client_id=str(event.client_id),
+                facts=waitlist_facts(event.facts),
+                start=timestamp(event.offer.slot.start),
+                end=timestamp(event.offer.slot.end),
+                hold_until=timestamp(event.offer.hold_until),
+            )
+        case events.WaitlistOfferAccepted():
+            return events_pb2.WaitlistOfferAccepted(
+                offer_id=str(event.offer.offer_id),
+                entry_id=str(event.entry_id),
+                client_id=str(event.client_id),
+                appointment_id=str(event.offer.appointment_id or ""),
+                facts=waitlist_facts(event.facts),
+                start=timestamp(event.offer.slot.start),
+                end=timestamp(event.offer.slot.end),
+            )
+        case events.WaitlistOfferExpired():
+            return events_pb2.WaitlistOfferExpired(
+                offer_id=str(event.offer.offer_id),
+                entry_id=str(event.entry_id),
+                client_id=str(event.client_id),
+                facts=waitlist_facts(event.facts),
+            )
         case events.RequestSubmitted():
             return events_pb2.RequestSubmitted(
                 request_id=str(event.request_id),
@@ -124,11 +186,12 @@ def _payload(event: Any) -> Any:
 
 
 def to_envelope(event: Any) -> EventEnvelope:
+    waitlist = isinstance(event, WAITLIST_EVENTS)
     return build_envelope(
         _payload(event),
         tenant_id=event.tenant_id,
-        aggregate_type=AGGREGATE,
-        aggregate_id=event.request_id,
+        aggregate_type=WAITLIST_AGGREGATE if waitlist else AGGREGATE,
+        aggregate_id=event.entry_id if waitlist else event.request_id,
         producer=PRODUCER,
         occurred_at=event.occurred_at,
     )

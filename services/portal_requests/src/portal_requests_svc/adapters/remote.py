@@ -28,6 +28,7 @@ from platform_core import errors
 from platform_core.client_lookup import ClientFacts, find_client
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.grpc.values import aware, timestamp
+from portal_requests_svc.domain.events import FreedSlot
 from portal_requests_svc.domain.requests import ServiceTerms, Technician
 
 BOOKING_REQUEST_FORM = "booking_request"  # the client service's name of the form
@@ -140,6 +141,10 @@ class AbstractScheduler(abc.ABC):
     @abc.abstractmethod
     async def book(self, booking: Booking) -> BookedAppointment:
         """Book the appointment; the same request id books once and returns that appointment again."""
+
+    @abc.abstractmethod
+    async def times_of(self, appointment_id: uuid.UUID) -> list[FreedSlot]:
+        """Each service's staff member and time of the appointment."""
 
     @abc.abstractmethod
     async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
@@ -257,6 +262,18 @@ class GrpcScheduler(AbstractScheduler):
             aware(appointment.end),
             uuid.UUID(appointment.segments[0].staff_id),
         )
+
+    async def times_of(self, appointment_id: uuid.UUID) -> list[FreedSlot]:
+        try:
+            found = await self._stub.GetAppointment(
+                appointments_pb.GetAppointmentRequest(appointment_id=str(appointment_id))
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "scheduling") from exc
+        return [
+            FreedSlot(uuid.UUID(s.service_id), uuid.UUID(s.staff_id), aware(s.start), aware(s.end))
+            for s in found.segments
+        ]
 
     async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
         try:

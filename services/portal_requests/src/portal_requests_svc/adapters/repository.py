@@ -30,6 +30,7 @@ from portal_requests_svc.domain.requests import CONCURRENT_CHANGE, OPEN, Appoint
 
 FIRST_REFERENCE = 1001
 DEFAULT_PROPOSAL_HOLD_MINUTES = 2880
+DEFAULT_OFFER_HOLD_MINUTES = 120
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,20 @@ class RequestSettings:
     version: int = 0
     # How long proposed times hold for the client.
     proposal_hold_minutes: int = DEFAULT_PROPOSAL_HOLD_MINUTES
+    # How long a waitlist offer holds.
+    offer_hold_minutes: int = DEFAULT_OFFER_HOLD_MINUTES
 
     @property
     def proposal_hold(self) -> timedelta:
         return timedelta(minutes=self.proposal_hold_minutes)
+
+    @property
+    def offer_hold(self) -> timedelta:
+        return timedelta(minutes=self.offer_hold_minutes)
+
+    @classmethod
+    def of(cls, row: Any) -> RequestSettings:
+        return cls(row.ticket_url_pattern, row.version, row.proposal_hold_minutes, row.offer_hold_minutes)
 
 
 def options_json(options: Sequence[TimeOption]) -> list[dict[str, str | None]]:
@@ -251,17 +262,14 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
         row = (
             await self._session.execute(select(request_settings).where(request_settings.c.tenant_id == tenant_id))
         ).first()
-        return (
-            RequestSettings(row.ticket_url_pattern, row.version, row.proposal_hold_minutes)
-            if row
-            else RequestSettings()
-        )
+        return RequestSettings.of(row) if row else RequestSettings()
 
     async def save_settings(self, tenant_id: uuid.UUID, settings: RequestSettings) -> RequestSettings:
         s = request_settings.c
         values = {
             "ticket_url_pattern": settings.ticket_url_pattern,
             "proposal_hold_minutes": settings.proposal_hold_minutes,
+            "offer_hold_minutes": settings.offer_hold_minutes,
         }
         statement = pg_insert(request_settings).values(tenant_id=tenant_id, version=1, **values)
         guard = s.version == settings.version if settings.version else None
@@ -271,12 +279,12 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
                     index_elements=[s.tenant_id],
                     set_={**values, "version": s.version + 1},
                     where=guard,
-                ).returning(s.ticket_url_pattern, s.version, s.proposal_hold_minutes)
+                ).returning(s.ticket_url_pattern, s.version, s.proposal_hold_minutes, s.offer_hold_minutes)
             )
         ).first()
         if row is None or (settings.version and row.version != settings.version + 1):
             raise Conflict("the settings were changed meanwhile; reload them", reason=CONCURRENT_CHANGE)
-        return RequestSettings(row.ticket_url_pattern, row.version, row.proposal_hold_minutes)
+        return RequestSettings.of(row)
 
     async def save(self, request: AppointmentRequest) -> None:
         if request.is_new:

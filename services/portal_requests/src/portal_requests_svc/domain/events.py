@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 
 
 @dataclass(frozen=True)
@@ -124,4 +124,82 @@ class RequestAlternativeAccepted:
     client_id: uuid.UUID
     facts: RequestFacts
     appointment_id: uuid.UUID
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class WaitlistFacts:
+    service_id: uuid.UUID
+    service_name: str
+    duration_minutes: int
+    staff_id: uuid.UUID | None
+    staff_name: str
+    client_timezone: str
+    business_timezone: str
+
+
+@dataclass(frozen=True)
+class WaitlistDates:
+    from_date: date
+    to_date: date
+    window_start: time | None
+    window_end: time | None
+    joined_by: str
+
+
+@dataclass(frozen=True)
+class FreedSlot:
+    """A staff member's time a cancellation or a reschedule gave back."""
+
+    service_id: uuid.UUID
+    staff_id: uuid.UUID
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class OfferFact:
+    offer_id: uuid.UUID
+    slot: FreedSlot
+    hold_until: datetime
+    appointment_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class WaitlistJoined:
+    tenant_id: uuid.UUID
+    entry_id: uuid.UUID
+    client_id: uuid.UUID
+    facts: WaitlistFacts
+    dates: WaitlistDates
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class WaitlistOfferMade:
+    tenant_id: uuid.UUID
+    entry_id: uuid.UUID
+    client_id: uuid.UUID
+    facts: WaitlistFacts
+    offer: OfferFact
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class WaitlistOfferAccepted:
+    tenant_id: uuid.UUID
+    entry_id: uuid.UUID
+    client_id: uuid.UUID
+    facts: WaitlistFacts
+    offer: OfferFact
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class WaitlistOfferExpired:
+    tenant_id: uuid.UUID
+    entry_id: uuid.UUID
+    client_id: uuid.UUID
+    facts: WaitlistFacts
+    offer: OfferFact
     occurred_at: datetime

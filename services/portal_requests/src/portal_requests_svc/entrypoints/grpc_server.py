@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 import grpc
 from google.protobuf import json_format
@@ -21,7 +21,11 @@ from platform_core.grpc.values import aware, record_id, reference_id, require_st
 from platform_core.ids import parse_uuid
 from portal_requests_svc import views
 from portal_requests_svc.adapters.remote import AbstractCatalogue, AbstractClientDirectory, AbstractScheduler
-from portal_requests_svc.adapters.repository import DEFAULT_PROPOSAL_HOLD_MINUTES, RequestSettings
+from portal_requests_svc.adapters.repository import (
+    DEFAULT_OFFER_HOLD_MINUTES,
+    DEFAULT_PROPOSAL_HOLD_MINUTES,
+    RequestSettings,
+)
 from portal_requests_svc.domain.requests import (
     UNCHANGED,
     AppointmentRequest,
@@ -29,9 +33,11 @@ from portal_requests_svc.domain.requests import (
     Status,
     TimeOption,
     Unchanged,
+    check_timezone,
     ticket_url,
 )
-from portal_requests_svc.service_layer import handlers
+from portal_requests_svc.domain.waitlist import WaitlistEntry
+from portal_requests_svc.service_layer import handlers, waitlist
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PortalRequestService"].full_name
 MAX_SUBMISSION_ID = 200
@@ -111,7 +117,61 @@ def _settings_message(settings: RequestSettings) -> pb.RequestSettings:
         ticket_url_pattern=settings.ticket_url_pattern,
         version=settings.version,
         proposal_hold_minutes=settings.proposal_hold_minutes,
+        offer_hold_minutes=settings.offer_hold_minutes,
     )
+
+
+def _clock(t: time | None) -> str:
+    return t.strftime("%H:%M") if t is not None else ""
+
+
+def waitlist_message(entry: WaitlistEntry) -> pb.WaitlistEntry:
+    return pb.WaitlistEntry(
+        id=str(entry.id),
+        client_id=str(entry.client_id),
+        service_id=str(entry.service.service_id),
+        service_name=entry.service.name,
+        duration_minutes=entry.service.duration_minutes,
+        staff_id=str(entry.staff.staff_id) if entry.staff else "",
+        staff_name=entry.staff.name if entry.staff else "",
+        from_date=entry.from_date.isoformat(),
+        to_date=entry.to_date.isoformat(),
+        window_start=_clock(entry.window_start),
+        window_end=_clock(entry.window_end),
+        timezone=entry.timezone,
+        status=entry.status.value,
+        joined_by=entry.joined_by,
+        created_at=timestamp(entry.created_at),
+        version=entry.version,
+        offers=[
+            pb.WaitlistOffer(
+                id=str(o.id),
+                staff_id=str(o.slot.staff_id),
+                start=timestamp(o.slot.start),
+                end=timestamp(o.slot.end),
+                hold_until=timestamp(o.hold_until),
+                status=o.status.value,
+                appointment_id=str(o.appointment_id or ""),
+            )
+            for o in entry.offers
+        ],
+    )
+
+
+def _day(raw: str, name: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidArgument.single(name, "must be a date, YYYY-MM-DD") from None
+
+
+def _time_of_day(raw: str, name: str) -> time | None:
+    if not raw:
+        return None
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise InvalidArgument.single(name, "must be a time of day, HH:MM") from None
 
 
 def _own_client(call: CallContext) -> uuid.UUID | None:
@@ -436,6 +496,78 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
             call.tenant_id,
             request.ticket_url_pattern,
             request.proposal_hold_minutes or DEFAULT_PROPOSAL_HOLD_MINUTES,
+            request.offer_hold_minutes or DEFAULT_OFFER_HOLD_MINUTES,
             request.version,
         )
         return _settings_message(saved)
+
+    async def JoinWaitlist(
+        self, request: pb.JoinWaitlistRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WaitlistEntry:
+        call = current_context()
+        own = _own_client(call)
+        if own is None:
+            require_staff()
+        if request.timezone:
+            check_timezone(request.timezone)
+        entry = await waitlist.join_waitlist(
+            self._uow_factory,
+            self._directory,
+            self._catalogue,
+            waitlist.JoinWaitlist(
+                tenant_id=call.tenant_id,
+                client_id=own if own is not None else reference_id(request.client_id, "client_id", "client"),
+                service_id=reference_id(request.service_id, "service_id", "service"),
+                staff_id=reference_id(request.staff_id, "staff_id", "staff member") if request.staff_id else None,
+                from_date=_day(request.from_date, "from_date"),
+                to_date=_day(request.to_date, "to_date"),
+                window_start=_time_of_day(request.window_start, "window_start"),
+                window_end=_time_of_day(request.window_end, "window_end"),
+                timezone=request.timezone,
+                joined_by="client" if own is not None else "staff",
+            ),
+            datetime.now(UTC),
+        )
+        return waitlist_message(entry)
+
+    async def LeaveWaitlist(
+        self, request: pb.LeaveWaitlistRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WaitlistEntry:
+        call = current_context()
+        own = _own_client(call)
+        if own is None:
+            require_staff()
+        entry = await waitlist.leave_waitlist(
+            self._uow_factory, call.tenant_id, record_id(request.entry_id, "waitlist entry"), own, datetime.now(UTC)
+        )
+        return waitlist_message(entry)
+
+    async def ListWaitlist(
+        self, request: pb.ListWaitlistRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListWaitlistResponse:
+        call = current_context()
+        own = _own_client(call)
+        if own is None:
+            require_staff()
+            client_id = reference_id(request.client_id, "client_id", "client") if request.client_id else None
+        else:
+            client_id = own
+        found = await views.waitlist(self._engine, call.tenant_id, client_id, request.status)
+        return pb.ListWaitlistResponse(entries=[waitlist_message(e) for e in found])
+
+    async def AcceptWaitlistOffer(
+        self, request: pb.AcceptWaitlistOfferRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WaitlistEntry:
+        call = current_context()
+        client_id = _portal_client(call)
+        entry = await waitlist.accept_offer(
+            self._uow_factory,
+            self._directory,
+            self._catalogue,
+            self._scheduler,
+            call.tenant_id,
+            client_id,
+            record_id(request.offer_id, "waitlist offer"),
+            datetime.now(UTC),
+        )
+        return waitlist_message(entry)

@@ -36,7 +36,9 @@ from portal_requests_svc.domain.requests import (
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 UowFactory = Callable[[], PortalRequestsUnitOfWork]
-MIN_PROPOSAL_HOLD_MINUTES, MAX_PROPOSAL_HOLD_MINUTES = 15, 14 * 24 * 60
+# How long proposed times and waitlist offers may hold (the schema's CHECKs say the same).
+PROPOSAL_HOLD_MINUTES = (15, 14 * 24 * 60)
+OFFER_HOLD_MINUTES = (5, 2 * 24 * 60)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class ApproveRequest:
     override_booking_rules: bool = False
 
 
-async def _staff_of(
+async def staff_of(
     catalogue: AbstractCatalogue, service: OfferedService | None, staff_id: uuid.UUID, field_name: str
 ) -> Technician:
     """The staff member, who must perform the service; InvalidArgument naming ``field_name`` otherwise."""
@@ -99,7 +101,7 @@ async def _staff_of(
     return staff
 
 
-async def _online_service(catalogue: AbstractCatalogue, service_id: uuid.UUID) -> OfferedService:
+async def online_service(catalogue: AbstractCatalogue, service_id: uuid.UUID) -> OfferedService:
     service = await catalogue.service(service_id)
     if service is None or not service.bookable_online:
         raise InvalidArgument.single("service_id", "names no service that can be requested online")
@@ -125,9 +127,9 @@ async def submit_request(
     if client is None:
         raise NotFound("client not found")
     check_client_may_request(deleted=client.facts.deleted, blocked=client.facts.online_booking_blocked)
-    service = await _online_service(catalogue, command.service_id)
+    service = await online_service(catalogue, command.service_id)
     preferred = (
-        await _staff_of(catalogue, service, command.preferred_staff_id, "preferred_staff_id")
+        await staff_of(catalogue, service, command.preferred_staff_id, "preferred_staff_id")
         if command.preferred_staff_id is not None
         else None
     )
@@ -184,10 +186,10 @@ async def update_request(
         request.require_pending()
         request.check_version(command.version)
         service_changes = command.service_id is not None and command.service_id != request.service_id
-        service = await _online_service(catalogue, command.service_id or request.service_id)
+        service = await online_service(catalogue, command.service_id or request.service_id)
         preferred: Technician | Unchanged | None = UNCHANGED
         if isinstance(command.preferred_staff_id, uuid.UUID):
-            preferred = await _staff_of(catalogue, service, command.preferred_staff_id, "preferred_staff_id")
+            preferred = await staff_of(catalogue, service, command.preferred_staff_id, "preferred_staff_id")
         elif command.preferred_staff_id is None:
             preferred = None
         elif service_changes and request.preferred_staff_id not in (None, *service.staff_ids):
@@ -205,7 +207,7 @@ async def update_request(
     return request
 
 
-async def _check_booking_rules(
+async def check_booking_rules(
     directory: AbstractClientDirectory,
     catalogue: AbstractCatalogue,
     scheduler: AbstractScheduler,
@@ -238,11 +240,11 @@ async def approve_request(
         request = await uow.requests.get(command.tenant_id, command.request_id, for_update=True)
         request.require_pending()
         request.check_version(command.version)
-        technician = await _staff_of(
+        technician = await staff_of(
             catalogue, await catalogue.service(request.service_id), command.technician_id, "technician_id"
         )
         if not command.override_booking_rules:
-            await _check_booking_rules(directory, catalogue, scheduler, request.client_id)
+            await check_booking_rules(directory, catalogue, scheduler, request.client_id)
         booked = await scheduler.book(
             Booking(
                 request_id=request.id,
@@ -291,7 +293,7 @@ async def propose_alternatives(
         request.require_pending()
         request.check_version(command.version)
         technician = (
-            await _staff_of(
+            await staff_of(
                 catalogue, await catalogue.service(request.service_id), command.technician_id, "technician_id"
             )
             if command.technician_id is not None
@@ -329,7 +331,7 @@ async def accept_alternative(
         if request.client_id != client_id:
             raise NotFound("appointment request not found")
         start = request.require_acceptable(alternative, now)
-        await _check_booking_rules(directory, catalogue, scheduler, client_id)
+        await check_booking_rules(directory, catalogue, scheduler, client_id)
         booked = await scheduler.book(
             Booking(
                 request_id=request.id,
@@ -398,13 +400,22 @@ async def expire_due_requests(uow_factory: UowFactory, now: datetime, batch: int
 
 
 async def update_request_settings(
-    uow_factory: UowFactory, tenant_id: uuid.UUID, ticket_url_pattern: str, proposal_hold_minutes: int, version: int
+    uow_factory: UowFactory,
+    tenant_id: uuid.UUID,
+    ticket_url_pattern: str,
+    proposal_hold_minutes: int,
+    offer_hold_minutes: int,
+    version: int,
 ) -> RequestSettings:
-    if not MIN_PROPOSAL_HOLD_MINUTES <= proposal_hold_minutes <= MAX_PROPOSAL_HOLD_MINUTES:
-        raise InvalidArgument.single(
-            "proposal_hold_minutes", f"must be {MIN_PROPOSAL_HOLD_MINUTES} to {MAX_PROPOSAL_HOLD_MINUTES} minutes"
-        )
-    checked = RequestSettings(check_ticket_url_pattern(ticket_url_pattern), version, proposal_hold_minutes)
+    for name, minutes, (low, high) in (
+        ("proposal_hold_minutes", proposal_hold_minutes, PROPOSAL_HOLD_MINUTES),
+        ("offer_hold_minutes", offer_hold_minutes, OFFER_HOLD_MINUTES),
+    ):
+        if not low <= minutes <= high:
+            raise InvalidArgument.single(name, f"must be {low} to {high} minutes")
+    checked = RequestSettings(
+        check_ticket_url_pattern(ticket_url_pattern), version, proposal_hold_minutes, offer_hold_minutes
+    )
     async with uow_factory() as uow:
         saved = await uow.requests.save_settings(tenant_id, checked)
         await uow.commit()

@@ -658,6 +658,7 @@ class RequestSettings(_message.Message):
     TICKET_URL_PATTERN_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     PROPOSAL_HOLD_MINUTES_FIELD_NUMBER: _builtins.int
+    OFFER_HOLD_MINUTES_FIELD_NUMBER: _builtins.int
     ticket_url_pattern: _builtins.str
     """The link a ticket id becomes, with "{id}" where the id goes, e.g. https://desk.example.com/tickets/{id};
     empty: tickets are shown as plain ids.
@@ -666,20 +667,267 @@ class RequestSettings(_message.Message):
     """Optimistic concurrency on update (0: overwrite)."""
     proposal_hold_minutes: _builtins.int
     """How long proposed times hold for the client (15 minutes to 14 days; default 2 days)."""
+    offer_hold_minutes: _builtins.int
+    """How long a waitlist offer holds before it passes to the next client (5 minutes to 2 days; default 2 hours)."""
     def __init__(
         self,
         *,
         ticket_url_pattern: _builtins.str = ...,
         version: _builtins.int = ...,
         proposal_hold_minutes: _builtins.int = ...,
+        offer_hold_minutes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["proposal_hold_minutes", b"proposal_hold_minutes", "ticket_url_pattern", b"ticket_url_pattern", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["offer_hold_minutes", b"offer_hold_minutes", "proposal_hold_minutes", b"proposal_hold_minutes", "ticket_url_pattern", b"ticket_url_pattern", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RequestSettings: _TypeAlias = RequestSettings  # noqa: Y015
+
+@_typing.final
+class WaitlistOffer(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    HOLD_UNTIL_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    staff_id: _builtins.str
+    status: _builtins.str
+    """open, accepted or expired."""
+    appointment_id: _builtins.str
+    """Accepted: the appointment booked."""
+    @_builtins.property
+    def start(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def end(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def hold_until(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+        start: _timestamp_pb2.Timestamp | None = ...,
+        end: _timestamp_pb2.Timestamp | None = ...,
+        hold_until: _timestamp_pb2.Timestamp | None = ...,
+        status: _builtins.str = ...,
+        appointment_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "hold_until", b"hold_until", "start", b"start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "end", b"end", "hold_until", b"hold_until", "id", b"id", "staff_id", b"staff_id", "start", b"start", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitlistOffer: _TypeAlias = WaitlistOffer  # noqa: Y015
+
+@_typing.final
+class WaitlistEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_NAME_FIELD_NUMBER: _builtins.int
+    DURATION_MINUTES_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    STAFF_NAME_FIELD_NUMBER: _builtins.int
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    TO_DATE_FIELD_NUMBER: _builtins.int
+    WINDOW_START_FIELD_NUMBER: _builtins.int
+    WINDOW_END_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    JOINED_BY_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    OFFERS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    client_id: _builtins.str
+    service_id: _builtins.str
+    service_name: _builtins.str
+    duration_minutes: _builtins.int
+    staff_id: _builtins.str
+    """Empty: anyone who performs the service."""
+    staff_name: _builtins.str
+    from_date: _builtins.str
+    """Local dates (YYYY-MM-DD) and times of day (HH:MM, empty: any time) in timezone."""
+    to_date: _builtins.str
+    window_start: _builtins.str
+    window_end: _builtins.str
+    timezone: _builtins.str
+    status: _builtins.str
+    """waiting, offered, booked or left."""
+    joined_by: _builtins.str
+    """"client" or "staff"."""
+    version: _builtins.int
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def offers(self) -> _containers.RepeatedCompositeFieldContainer[Global___WaitlistOffer]:
+        """Oldest first."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        service_id: _builtins.str = ...,
+        service_name: _builtins.str = ...,
+        duration_minutes: _builtins.int = ...,
+        staff_id: _builtins.str = ...,
+        staff_name: _builtins.str = ...,
+        from_date: _builtins.str = ...,
+        to_date: _builtins.str = ...,
+        window_start: _builtins.str = ...,
+        window_end: _builtins.str = ...,
+        timezone: _builtins.str = ...,
+        status: _builtins.str = ...,
+        joined_by: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        version: _builtins.int = ...,
+        offers: _abc.Iterable[Global___WaitlistOffer] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "created_at", b"created_at", "duration_minutes", b"duration_minutes", "from_date", b"from_date", "id", b"id", "joined_by", b"joined_by", "offers", b"offers", "service_id", b"service_id", "service_name", b"service_name", "staff_id", b"staff_id", "staff_name", b"staff_name", "status", b"status", "timezone", b"timezone", "to_date", b"to_date", "version", b"version", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitlistEntry: _TypeAlias = WaitlistEntry  # noqa: Y015
+
+@_typing.final
+class JoinWaitlistRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    TO_DATE_FIELD_NUMBER: _builtins.int
+    WINDOW_START_FIELD_NUMBER: _builtins.int
+    WINDOW_END_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    """Staff only (a portal principal joins for its own client)."""
+    service_id: _builtins.str
+    staff_id: _builtins.str
+    """Empty: anyone who performs the service."""
+    from_date: _builtins.str
+    to_date: _builtins.str
+    window_start: _builtins.str
+    window_end: _builtins.str
+    timezone: _builtins.str
+    """The client's IANA zone for the dates and times; empty: its profile's, else the business's."""
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        service_id: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+        from_date: _builtins.str = ...,
+        to_date: _builtins.str = ...,
+        window_start: _builtins.str = ...,
+        window_end: _builtins.str = ...,
+        timezone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "from_date", b"from_date", "service_id", b"service_id", "staff_id", b"staff_id", "timezone", b"timezone", "to_date", b"to_date", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JoinWaitlistRequest: _TypeAlias = JoinWaitlistRequest  # noqa: Y015
+
+@_typing.final
+class LeaveWaitlistRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    entry_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        entry_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry_id", b"entry_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LeaveWaitlistRequest: _TypeAlias = LeaveWaitlistRequest  # noqa: Y015
+
+@_typing.final
+class ListWaitlistRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    """Staff only: one client's entries."""
+    status: _builtins.str
+    """Empty: every status."""
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWaitlistRequest: _TypeAlias = ListWaitlistRequest  # noqa: Y015
+
+@_typing.final
+class ListWaitlistResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___WaitlistEntry]:
+        """Newest first, at most 200."""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___WaitlistEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWaitlistResponse: _TypeAlias = ListWaitlistResponse  # noqa: Y015
+
+@_typing.final
+class AcceptWaitlistOfferRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFER_ID_FIELD_NUMBER: _builtins.int
+    offer_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        offer_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["offer_id", b"offer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptWaitlistOfferRequest: _TypeAlias = AcceptWaitlistOfferRequest  # noqa: Y015
 
 @_typing.final
 class GetClientRequestSummaryRequest(_message.Message):

@@ -93,6 +93,26 @@ class PortalRequestServiceStub:
                 request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.GetRequestSettingsRequest.SerializeToString,
                 response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.FromString,
                 _registered_method=True)
+        self.JoinWaitlist = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/JoinWaitlist',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.JoinWaitlistRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.FromString,
+                _registered_method=True)
+        self.LeaveWaitlist = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/LeaveWaitlist',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.LeaveWaitlistRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.FromString,
+                _registered_method=True)
+        self.ListWaitlist = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/ListWaitlist',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ListWaitlistRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ListWaitlistResponse.FromString,
+                _registered_method=True)
+        self.AcceptWaitlistOffer = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/AcceptWaitlistOffer',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AcceptWaitlistOfferRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.FromString,
+                _registered_method=True)
         self.UpdateRequestSettings = channel.unary_unary(
                 '/atrium.portal_requests.v1.PortalRequestService/UpdateRequestSettings',
                 request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.SerializeToString,
@@ -193,6 +213,34 @@ class PortalRequestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def JoinWaitlist(self, request, context):
+        """The waitlist. A portal principal joins, lists and leaves for its own client; staff for any client
+        (client_id). Freed times are offered to the first waiting client they suit; the client accepts its offer
+        (portal only), which books it: two acceptances book once, a lapsed offer is FAILED_PRECONDITION
+        OFFER_EXPIRED (or OFFER_NOT_OPEN), a time taken meanwhile ABORTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LeaveWaitlist(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWaitlist(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptWaitlistOffer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateRequestSettings(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -263,6 +311,26 @@ def add_PortalRequestServiceServicer_to_server(servicer, server):
                     servicer.GetRequestSettings,
                     request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.GetRequestSettingsRequest.FromString,
                     response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.SerializeToString,
+            ),
+            'JoinWaitlist': grpc.unary_unary_rpc_method_handler(
+                    servicer.JoinWaitlist,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.JoinWaitlistRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.SerializeToString,
+            ),
+            'LeaveWaitlist': grpc.unary_unary_rpc_method_handler(
+                    servicer.LeaveWaitlist,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.LeaveWaitlistRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.SerializeToString,
+            ),
+            'ListWaitlist': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWaitlist,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ListWaitlistRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ListWaitlistResponse.SerializeToString,
+            ),
+            'AcceptWaitlistOffer': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptWaitlistOffer,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AcceptWaitlistOfferRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.SerializeToString,
             ),
             'UpdateRequestSettings': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateRequestSettings,
@@ -576,6 +644,114 @@ class PortalRequestService:
             '/atrium.portal_requests.v1.PortalRequestService/GetRequestSettings',
             atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.GetRequestSettingsRequest.SerializeToString,
             atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def JoinWaitlist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/JoinWaitlist',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.JoinWaitlistRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LeaveWaitlist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/LeaveWaitlist',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.LeaveWaitlistRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWaitlist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/ListWaitlist',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ListWaitlistRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ListWaitlistResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptWaitlistOffer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/AcceptWaitlistOffer',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AcceptWaitlistOfferRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.FromString,
             options,
             channel_credentials,
             insecure,

@@ -69,6 +69,15 @@ class PortalRequestServiceStub:
     CountRequestsByStatus: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.CountRequestsByStatusRequest, _portal_requests_pb2.RequestStatusCounts]
     """Staff: how many requests the business has in each status (the "3 pending" badge)."""
     GetRequestSettings: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestSettingsRequest, _portal_requests_pb2.RequestSettings]
+    JoinWaitlist: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.JoinWaitlistRequest, _portal_requests_pb2.WaitlistEntry]
+    """The waitlist. A portal principal joins, lists and leaves for its own client; staff for any client
+    (client_id). Freed times are offered to the first waiting client they suit; the client accepts its offer
+    (portal only), which books it: two acceptances book once, a lapsed offer is FAILED_PRECONDITION
+    OFFER_EXPIRED (or OFFER_NOT_OPEN), a time taken meanwhile ABORTED.
+    """
+    LeaveWaitlist: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.LeaveWaitlistRequest, _portal_requests_pb2.WaitlistEntry]
+    ListWaitlist: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.ListWaitlistRequest, _portal_requests_pb2.ListWaitlistResponse]
+    AcceptWaitlistOffer: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.AcceptWaitlistOfferRequest, _portal_requests_pb2.WaitlistEntry]
     UpdateRequestSettings: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.RequestSettings, _portal_requests_pb2.RequestSettings]
     GetClientRequestSummary: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.GetClientRequestSummaryRequest, _portal_requests_pb2.ClientRequestSummary]
     """For the client card: how many requests are open, and the oldest of them."""
@@ -114,6 +123,15 @@ class PortalRequestServiceAsyncStub(PortalRequestServiceStub):
     CountRequestsByStatus: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.CountRequestsByStatusRequest, _portal_requests_pb2.RequestStatusCounts]  # type: ignore[assignment]
     """Staff: how many requests the business has in each status (the "3 pending" badge)."""
     GetRequestSettings: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestSettingsRequest, _portal_requests_pb2.RequestSettings]  # type: ignore[assignment]
+    JoinWaitlist: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.JoinWaitlistRequest, _portal_requests_pb2.WaitlistEntry]  # type: ignore[assignment]
+    """The waitlist. A portal principal joins, lists and leaves for its own client; staff for any client
+    (client_id). Freed times are offered to the first waiting client they suit; the client accepts its offer
+    (portal only), which books it: two acceptances book once, a lapsed offer is FAILED_PRECONDITION
+    OFFER_EXPIRED (or OFFER_NOT_OPEN), a time taken meanwhile ABORTED.
+    """
+    LeaveWaitlist: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.LeaveWaitlistRequest, _portal_requests_pb2.WaitlistEntry]  # type: ignore[assignment]
+    ListWaitlist: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.ListWaitlistRequest, _portal_requests_pb2.ListWaitlistResponse]  # type: ignore[assignment]
+    AcceptWaitlistOffer: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.AcceptWaitlistOfferRequest, _portal_requests_pb2.WaitlistEntry]  # type: ignore[assignment]
     UpdateRequestSettings: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.RequestSettings, _portal_requests_pb2.RequestSettings]  # type: ignore[assignment]
     GetClientRequestSummary: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.GetClientRequestSummaryRequest, _portal_requests_pb2.ClientRequestSummary]  # type: ignore[assignment]
     """For the client card: how many requests are open, and the oldest of them."""
@@ -222,6 +240,39 @@ class PortalRequestServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _portal_requests_pb2.GetRequestSettingsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_portal_requests_pb2.RequestSettings, _abc.Awaitable[_portal_requests_pb2.RequestSettings]]: ...
+
+    @_abc_1.abstractmethod
+    def JoinWaitlist(
+        self,
+        request: _portal_requests_pb2.JoinWaitlistRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.WaitlistEntry, _abc.Awaitable[_portal_requests_pb2.WaitlistEntry]]:
+        """The waitlist. A portal principal joins, lists and leaves for its own client; staff for any client
+        (client_id). Freed times are offered to the first waiting client they suit; the client accepts its offer
+        (portal only), which books it: two acceptances book once, a lapsed offer is FAILED_PRECONDITION
+        OFFER_EXPIRED (or OFFER_NOT_OPEN), a time taken meanwhile ABORTED.
+        """
+
+    @_abc_1.abstractmethod
+    def LeaveWaitlist(
+        self,
+        request: _portal_requests_pb2.LeaveWaitlistRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.WaitlistEntry, _abc.Awaitable[_portal_requests_pb2.WaitlistEntry]]: ...
+
+    @_abc_1.abstractmethod
+    def ListWaitlist(
+        self,
+        request: _portal_requests_pb2.ListWaitlistRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.ListWaitlistResponse, _abc.Awaitable[_portal_requests_pb2.ListWaitlistResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AcceptWaitlistOffer(
+        self,
+        request: _portal_requests_pb2.AcceptWaitlistOfferRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.WaitlistEntry, _abc.Awaitable[_portal_requests_pb2.WaitlistEntry]]: ...
 
     @_abc_1.abstractmethod
     def UpdateRequestSettings(
