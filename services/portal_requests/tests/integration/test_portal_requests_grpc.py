@@ -993,3 +993,32 @@ async def test_a_cancelled_appointment_is_offered_to_the_waitlist_and_accepted_t
     # Another client cannot take someone else's offer.
     other = await _accept_offer(requests, business, evening_client, offer.id)
     assert isinstance(other, grpc.aio.AioRpcError) and other.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_an_appointment_staff_cancel_in_scheduling_cancels_the_request_that_booked_it(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    business: Business,
+) -> None:
+    request = await submit(requests, business, business.client_ids[0], at(business.day, 12))
+    with bind_call_context(business.staff()):
+        approved = await requests.ApproveRequest(
+            pb.ApproveRequestRequest(
+                request_id=request.id, start=timestamp(at(business.day, 12)), technician_id=business.staff_id
+            )
+        )
+        await appointments.CancelAppointment(
+            appointments_pb.CancelAppointmentRequest(appointment_id=approved.appointment_id, reason="Stylist ill")
+        )
+
+    async def cancelled() -> pb.AppointmentRequest | None:
+        with bind_call_context(business.portal(request.client_id)):
+            found = await requests.GetRequest(pb.GetRequestRequest(request_id=request.id))
+        return found if found.status == "cancelled" else None
+
+    seen = await wait_until(cancelled, timeout=15)
+    assert (seen.cancelled_by, seen.appointment_id, seen.history[-1].actor) == (
+        "staff",
+        approved.appointment_id,
+        "system",
+    )

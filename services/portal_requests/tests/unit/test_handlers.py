@@ -61,6 +61,12 @@ class FakeRepository(AbstractRequestRepository):
         due = [r for r in self._stored.values() if r.status is Status.PENDING and r.has_passed(now)]
         return due[:limit]
 
+    async def _approved_with(self, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> AppointmentRequest | None:
+        return next(
+            (r for r in self._stored.values() if r.appointment_id == appointment_id and r.status is Status.APPROVED),
+            None,
+        )
+
     async def get_by_submission(
         self, tenant_id: uuid.UUID, client_id: uuid.UUID, submission_id: str
     ) -> AppointmentRequest | None:

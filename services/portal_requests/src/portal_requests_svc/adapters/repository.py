@@ -132,6 +132,13 @@ class AbstractRequestRepository(abc.ABC):
         self.seen.add(request)
         return request
 
+    async def approved_with(self, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> AppointmentRequest | None:
+        """The approved request that booked the appointment, locked for this transaction, if any."""
+        found = await self._approved_with(tenant_id, appointment_id)
+        if found is not None:
+            self.seen.add(found)
+        return found
+
     async def expirable(self, now: datetime, limit: int) -> list[AppointmentRequest]:
         found = await self._expirable(now, limit)
         self.seen.update(found)
@@ -141,6 +148,9 @@ class AbstractRequestRepository(abc.ABC):
     async def _get(
         self, tenant_id: uuid.UUID, request_id: uuid.UUID, *, for_update: bool
     ) -> AppointmentRequest | None: ...
+
+    @abc.abstractmethod
+    async def _approved_with(self, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> AppointmentRequest | None: ...
 
     @abc.abstractmethod
     async def _expirable(self, now: datetime, limit: int) -> list[AppointmentRequest]:
@@ -190,6 +200,20 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
         if for_update:
             query = query.with_for_update()
         row = (await self._session.execute(query)).first()
+        return request_from_row(row) if row else None
+
+    async def _approved_with(self, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> AppointmentRequest | None:
+        row = (
+            await self._session.execute(
+                select(appointment_requests)
+                .where(
+                    appointment_requests.c.tenant_id == tenant_id,
+                    appointment_requests.c.appointment_id == appointment_id,
+                    appointment_requests.c.status == Status.APPROVED.value,
+                )
+                .with_for_update()
+            )
+        ).first()
         return request_from_row(row) if row else None
 
     async def _expirable(self, now: datetime, limit: int) -> list[AppointmentRequest]:

@@ -389,6 +389,20 @@ async def cancel_request(
     return request
 
 
+async def appointment_cancelled(
+    uow: PortalRequestsUnitOfWork, tenant_id: uuid.UUID, appointment_id: uuid.UUID, by: str, now: datetime
+) -> AppointmentRequest | None:
+    """Scheduling cancelled an appointment (staff, or the client in the portal's appointments): the request that
+    booked it is cancelled too, so the client never sees it approved. One cancelled through its request is
+    cancelled already."""
+    async with uow:
+        request = await uow.requests.approved_with(tenant_id, appointment_id)
+        if request is not None:
+            request.cancel(by=by if by in ("client", "staff") else "staff", actor="system", now=now)
+        await uow.commit()
+    return request
+
+
 async def expire_due_requests(uow_factory: UowFactory, now: datetime, batch: int) -> int:
     """Expire one batch of pending requests whose every option has passed; returns how many."""
     async with uow_factory() as uow:
