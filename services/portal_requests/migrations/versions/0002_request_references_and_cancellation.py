@@ -158,4 +158,53 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("cancelled requests cannot be told apart again from withdrawn ones")
+    # Before this revision only a pending request could be called off (withdrawn) and nothing was edited: a
+    # cancelled request becomes withdrawn (one cancelled after approval loses the link to its cancelled
+    # appointment) and edits leave the history.
+    for statement in (
+        "DROP TABLE request_settings",
+        "DROP TABLE request_clients",
+        "DROP INDEX appointment_requests_by_status",
+        "ALTER TABLE request_history DROP CONSTRAINT request_history_action_check",
+        "DELETE FROM request_history WHERE action = 'updated'",
+        "UPDATE request_history SET action = 'withdrawn' WHERE action = 'cancelled'",
+        r"""
+        ALTER TABLE request_history ADD CONSTRAINT request_history_action_check CHECK (action IN (
+            'submitted', 'approved', 'declined', 'withdrawn', 'expired', 'client_merged', 'client_unmerged'
+        ))
+        """,
+        "DROP TRIGGER appointment_requests_status_transition ON appointment_requests",
+        "ALTER TABLE appointment_requests DROP CONSTRAINT appointment_requests_status_check,"
+        " DROP CONSTRAINT appointment_requests_approved_names_appointment,"
+        " DROP CONSTRAINT appointment_requests_appointment_of_decision,"
+        " DROP CONSTRAINT appointment_requests_cancelled_says_by_whom",
+        "UPDATE appointment_requests SET status = 'withdrawn', appointment_id = NULL,"
+        " decided_at = coalesce(decided_at, cancelled_at) WHERE status = 'cancelled'",
+        "ALTER TABLE appointment_requests ADD CONSTRAINT appointment_requests_status_check"
+        " CHECK (status IN ('pending', 'approved', 'declined', 'withdrawn', 'expired')),"
+        " ADD CONSTRAINT appointment_requests_approved_names_appointment"
+        " CHECK ((status = 'approved') = (appointment_id IS NOT NULL))",
+        r"""
+        CREATE OR REPLACE FUNCTION appointment_requests_status_transition() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.status IS DISTINCT FROM OLD.status AND NOT (
+                OLD.status = 'pending' AND NEW.status IN ('approved', 'declined', 'withdrawn', 'expired')
+            ) THEN
+                RAISE EXCEPTION 'appointment request status cannot change from % to %', OLD.status, NEW.status
+                    USING ERRCODE = 'check_violation', CONSTRAINT = 'appointment_requests_status_transition';
+            END IF;
+            RETURN NEW;
+        END
+        $$
+        """,
+        "CREATE TRIGGER appointment_requests_status_transition BEFORE UPDATE OF status ON appointment_requests"
+        " FOR EACH ROW EXECUTE FUNCTION appointment_requests_status_transition()",
+        "ALTER TABLE appointment_requests DROP COLUMN service_name, DROP COLUMN duration_minutes,"
+        " DROP COLUMN business_timezone, DROP COLUMN preferred_staff_name, DROP COLUMN channel,"
+        " DROP COLUMN technician_id, DROP COLUMN technician_name, DROP COLUMN start_at, DROP COLUMN end_at,"
+        " DROP COLUMN internal_notes, DROP COLUMN ticket, DROP COLUMN cancelled_by, DROP COLUMN cancelled_at",
+        "DROP INDEX appointment_requests_by_reference",
+        "ALTER TABLE appointment_requests DROP COLUMN reference_number",
+        "DROP TABLE request_counters",
+    ):
+        op.execute(statement)

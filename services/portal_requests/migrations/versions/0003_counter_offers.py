@@ -83,10 +83,65 @@ STATEMENTS = [
 ]
 
 
+TRANSITIONS_0002 = r"""
+    CREATE OR REPLACE FUNCTION appointment_requests_status_transition() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.status IS DISTINCT FROM OLD.status AND NOT (
+            (OLD.status = 'pending' AND NEW.status IN ('approved', 'declined', 'cancelled', 'expired'))
+            OR (OLD.status = 'approved' AND NEW.status = 'cancelled')
+        ) THEN
+            RAISE EXCEPTION 'appointment request status cannot change from % to %', OLD.status, NEW.status
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'appointment_requests_status_transition';
+        END IF;
+        IF OLD.status <> 'pending' AND (
+            NEW.service_id IS DISTINCT FROM OLD.service_id OR NEW.options IS DISTINCT FROM OLD.options
+            OR NEW.preferred_staff_id IS DISTINCT FROM OLD.preferred_staff_id
+        ) THEN
+            RAISE EXCEPTION 'a % appointment request cannot be edited', OLD.status
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'appointment_requests_status_transition';
+        END IF;
+        RETURN NEW;
+    END
+    $$
+"""
+
+
 def upgrade() -> None:
     for statement in STATEMENTS:
         op.execute(statement)
 
 
 def downgrade() -> None:
-    raise NotImplementedError("proposed requests have no status before this revision")
+    # A proposal not yet answered goes back to the pending request it answered.
+    for statement in (
+        "ALTER TABLE request_settings DROP COLUMN proposal_hold_minutes",
+        "DROP INDEX appointment_requests_expiry",
+        "CREATE INDEX appointment_requests_expiry ON appointment_requests (expires_at) WHERE status = 'pending'",
+        "DELETE FROM request_history WHERE action = 'proposed'",
+        "ALTER TABLE request_history DROP CONSTRAINT request_history_action_check",
+        r"""
+        ALTER TABLE request_history ADD CONSTRAINT request_history_action_check CHECK (action IN (
+            'submitted', 'updated', 'approved', 'declined', 'cancelled', 'expired', 'client_merged', 'client_unmerged'
+        ))
+        """,
+        "ALTER TABLE appointment_requests DISABLE TRIGGER appointment_requests_status_transition",
+        r"""
+        UPDATE appointment_requests SET status = 'pending',
+            expires_at = (SELECT max(coalesce((o ->> 'end')::timestamptz, (o ->> 'start')::timestamptz))
+                          FROM jsonb_array_elements(options) o)
+        WHERE status = 'proposed'
+        """,
+        "ALTER TABLE appointment_requests ENABLE TRIGGER appointment_requests_status_transition",
+        "ALTER TABLE appointment_requests DROP CONSTRAINT appointment_requests_proposal",
+        "ALTER TABLE appointment_requests DROP CONSTRAINT appointment_requests_decided",
+        "ALTER TABLE appointment_requests ADD CONSTRAINT appointment_requests_decided"
+        " CHECK ((status = 'pending') = (decided_at IS NULL))",
+        "ALTER TABLE appointment_requests DROP CONSTRAINT appointment_requests_status_check",
+        "ALTER TABLE appointment_requests ADD CONSTRAINT appointment_requests_status_check"
+        " CHECK (status IN ('pending', 'approved', 'declined', 'cancelled', 'expired'))",
+        "ALTER TABLE appointment_requests DROP COLUMN alternatives, DROP COLUMN hold_until,"
+        " DROP COLUMN proposal_note, DROP COLUMN proposed_technician_id, DROP COLUMN proposed_technician_name",
+    ):
+        op.execute(statement)
+    # The transition trigger of revision 0002 again.
+    op.execute(TRANSITIONS_0002)

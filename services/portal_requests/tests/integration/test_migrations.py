@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from platform_core.db import create_engine, ensure_database
-from platform_core.migrations import upgrade
+from platform_core.migrations import downgrade, upgrade
 from platform_core.testing.infra import TestInfra
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
@@ -85,13 +85,21 @@ async def test_withdrawn_requests_become_cancelled_and_every_request_gets_a_refe
                     text(f"SELECT id, {', '.join(MIGRATED_COLUMNS)} FROM appointment_requests")
                 )
             }
-            actions = set((await conn.execute(text("SELECT DISTINCT action FROM request_history"))).scalars())
+            migrated_actions = set((await conn.execute(text("SELECT DISTINCT action FROM request_history"))).scalars())
             counters = dict((await conn.execute(text("SELECT tenant_id, last_number FROM request_counters"))).all())
+        # And back: every revision since 0001 undoes itself; the cancelled request is withdrawn again.
+        await asyncio.to_thread(downgrade, ALEMBIC_INI, url, "0001")
+        async with engine.connect() as conn:
+            statuses = dict((await conn.execute(text("SELECT id, status FROM appointment_requests"))).all())
+            actions = set((await conn.execute(text("SELECT DISTINCT action FROM request_history"))).scalars())
+        await asyncio.to_thread(upgrade, ALEMBIC_INI, url, create_database=False)
     finally:
         await engine.dispose()
+    assert statuses == {rows[0][1]: "withdrawn", rows[1][1]: "approved", rows[2][1]: "pending"}
+    assert "cancelled" not in actions and "withdrawn" in actions
     withdrawn, approved, pending = (found[r[1]] for r in rows)
     assert (withdrawn.status, withdrawn.cancelled_by, withdrawn.cancelled_at) == ("cancelled", "client", created)
     assert (withdrawn.reference_number, approved.reference_number, pending.reference_number) == (1001, 1002, 1001)
     assert approved.start_at == start
-    assert "withdrawn" not in actions and "cancelled" in actions
+    assert "cancelled" in migrated_actions
     assert counters == {tenant: 1002, other: 1001}
