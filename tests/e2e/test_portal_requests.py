@@ -535,3 +535,43 @@ async def test_a_freed_slot_is_offered_to_the_waitlist_and_two_acceptances_book_
     assert (accepted["status"], refused["code"]) == ("booked", "OFFER_NOT_OPEN")
     status, mine, _ = await api.call("GET", "/api/v1/portal/appointments", token=portal, params={"view": "upcoming"})
     assert [a["id"] for a in mine["items"]] == [accepted["offers"][0]["appointment_id"]]
+
+
+async def test_a_portal_login_whose_client_was_merged_away_sees_the_survivors_requests_and_appointments(
+    api: Api,
+) -> None:
+    business = await open_business(api)
+    token, day, service = business["token"], business["day"], business["service"]
+    survivor = await api.create_client(token, first_name="Kim", last_name="Survivor")
+    merged = await api.create_client(token, first_name="Kim", email=f"kim-{uuid.uuid4().hex[:6]}@example.com")
+    portal = await portal_login(api, token, merged["id"])
+    status, submitted, _ = await api.call(
+        "POST", PORTAL, token=portal, json={"service_id": service["id"], "options": [{"start": at(day, 10)}]}
+    )
+    assert status == 201, submitted
+    status, booked, _ = await api.call(
+        "POST",
+        "/api/v1/appointments",
+        token=token,
+        json={"client_id": survivor["id"], "segments": [{"service_id": service["id"]}], "start": at(day, 15)},
+    )
+    assert status == 201, booked
+    status, merge, _ = await api.call(
+        "POST", "/api/v1/client-merges", token=token, json={"survivor_id": survivor["id"], "merged_ids": [merged["id"]]}
+    )
+    assert status == 201, merge
+
+    async def survivors_request() -> dict[str, Any] | None:
+        _, mine, _ = await api.call("GET", PORTAL, token=portal)
+        found = [r for r in mine["items"] if r["id"] == submitted["id"]]
+        return found[0] if found and found[0]["client_id"] == survivor["id"] else None
+
+    # The merge's event re-points the request; the gateway sees the merge within its survivor TTL.
+    moved = await wait_until(survivors_request, timeout=30)
+    assert moved["client_id"] == survivor["id"]
+    status, appointments, _ = await api.call(
+        "GET", "/api/v1/portal/appointments", token=portal, params={"view": "upcoming"}
+    )
+    assert (status, [a["id"] for a in appointments["items"]]) == (200, [booked["id"]])
+    status, cancelled, _ = await api.call("POST", f"{PORTAL}/{submitted['id']}/cancel", token=portal)
+    assert (status, cancelled["status"]) == (200, "cancelled")

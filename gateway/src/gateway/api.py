@@ -18,6 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from gateway.identity.model import Account
+from gateway.portal_survivor import acting_account
 from platform_core.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.ids import parse_uuid
@@ -172,6 +173,8 @@ def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.Str
         if operation.query is not None:
             kwargs["query"] = _parse_query(request, operation.query)
         if account is not None and operation.takes_account:
+            # A portal login whose client was merged away acts for the survivor.
+            account = await acting_account(request.app, account)
             kwargs["account"] = account
             # Every backend call made for this request carries this tenant and principal.
             with bind_call_context(CallContext(account.tenant_id, principal_of(account))):

@@ -13,6 +13,7 @@ from gateway.dependencies import BACKENDS, ENGINE, IDENTITY, PORTAL_ACCESS, SETT
 from gateway.identity.portal_access import PortalAccessStore
 from gateway.identity.service import IdentityService, ThrottlePolicy
 from gateway.identity.tokens import AccessTokens, InvalidToken
+from gateway.portal_survivor import SURVIVORS, SurvivorCache
 from gateway.problems import problem_middleware
 from gateway.routes import (  # noqa: F401 - importing a route module registers its routes
     attachments,
@@ -80,6 +81,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         app[ENGINE] = engine
         app[PORTAL_ACCESS] = PortalAccessStore(engine)
         app[BACKENDS] = backends
+        app[SURVIVORS] = SurvivorCache()
         app[IDENTITY] = IdentityService(
             engine,
             tokens,
