@@ -11,7 +11,7 @@ import abc
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, insert, or_, select, update
@@ -25,7 +25,8 @@ from portal_requests_svc.domain.waitlist import EntryStatus, OfferStatus, Waitli
 
 e = waitlist_entries.c
 o = waitlist_offers.c
-# Candidates read per freed time: the first this many waiting for its service are checked for days and hours.
+# Candidates read per freed time: the first this many waiting for its service on about its day are checked for
+# days and hours exactly.
 CANDIDATES = 200
 
 
@@ -155,6 +156,9 @@ class SqlAlchemyWaitlistRepository(AbstractWaitlistRepository):
                     e.status == EntryStatus.WAITING.value,
                     e.service_id == slot.service_id,
                     or_(e.staff_id.is_(None), e.staff_id == slot.staff_id),
+                    # The day on any client's wall clock is within a day of the UTC one; suits() decides exactly.
+                    e.from_date <= (slot.start + timedelta(days=1)).date(),
+                    e.to_date >= (slot.start - timedelta(days=1)).date(),
                     ~offered_before,
                     e.id.notin_(held),
                 )
