@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway import idempotency
 from gateway.identity.model import Account
+from gateway.portal_survivor import acting_account
 from gateway.problems import answer_for
 from platform_core.errors import (
     DomainError,
@@ -287,6 +288,8 @@ def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.Str
 
     async def run(request: web.Request, account: Account | None, kwargs: dict[str, Any]) -> web.StreamResponse:
         if account is not None and operation.takes_account:
+            # A portal login whose client was merged away acts for the survivor.
+            account = await acting_account(request.app, account)
             kwargs["account"] = account
             # Every backend call made for this request carries this tenant and principal.
             with bind_call_context(CallContext(account.tenant_id, principal_of(account))):

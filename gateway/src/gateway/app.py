@@ -15,6 +15,7 @@ from gateway.idempotency import IDEMPOTENCY, IdempotencyStore
 from gateway.identity.portal_access import PortalAccessStore
 from gateway.identity.service import IdentityService, ThrottlePolicy
 from gateway.identity.tokens import AccessTokens, InvalidToken
+from gateway.portal_survivor import SURVIVORS, SurvivorCache
 from gateway.problems import problem_middleware
 from gateway.routes import (  # noqa: F401 - importing a route module registers its routes
     attachments,
@@ -89,6 +90,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         purging = asyncio.create_task(
             run_periodically(stop_purging, PURGE_INTERVAL_SECONDS, idempotency_store.purge, what="idempotency purge")
         )
+        app[SURVIVORS] = SurvivorCache()
         app[IDENTITY] = IdentityService(
             engine,
             tokens,

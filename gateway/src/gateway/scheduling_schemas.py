@@ -255,6 +255,8 @@ class AppointmentOut(Out):
     version: int
     created_at: datetime
     updated_at: datetime
+    staff_notes: str | None = Field(default=None, description="For the team only; absent in the portal")
+    ticket: str | None = Field(default=None, description="A help-desk ticket id; absent in the portal")
 
 
 class AppointmentList(Out):

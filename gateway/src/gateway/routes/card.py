@@ -132,7 +132,10 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
         ),
         "open_request": _highlight(
             requests,
-            lambda r: {"open_count": r.open_count, "oldest": request_json(r.oldest) if r.HasField("oldest") else None},
+            lambda r: {
+                "open_count": r.open_count,
+                "oldest": request_json(r.oldest, staff=True) if r.HasField("oldest") else None,
+            },
         ),
     }
     return card

@@ -82,7 +82,7 @@ async def portal_availability(request: web.Request, query: PortalAvailabilityQue
 )
 async def portal_appointments(request: web.Request, query: ClientAppointmentsQuery, account: Account) -> dict[str, Any]:
     await may_view_appointments(request, account)
-    return await client_appointments_page(request, str(account.client_id), query)
+    return await client_appointments_page(request, str(account.client_id), query, staff=False)
 
 
 @api.route(
@@ -98,7 +98,7 @@ async def portal_appointment(request: web.Request, account: Account) -> dict[str
     reply = await request.app[BACKENDS].appointments.GetAppointment(
         pb.GetAppointmentRequest(appointment_id=appointment_id_of(request))
     )
-    return appointment_json(reply)
+    return appointment_json(reply, staff=False)
 
 
 @api.route(
@@ -116,4 +116,4 @@ async def portal_cancel(request: web.Request, body: PortalCancelIn, account: Acc
     reply = await request.app[BACKENDS].appointments.CancelAppointment(
         pb.CancelAppointmentRequest(appointment_id=appointment_id_of(request), reason=body.reason)
     )
-    return appointment_json(reply)
+    return appointment_json(reply, staff=False)

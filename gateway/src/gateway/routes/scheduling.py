@@ -180,8 +180,9 @@ def resource_json(r: cat.Resource) -> dict[str, Any]:
     }
 
 
-def appointment_json(a: pb.Appointment) -> dict[str, Any]:
-    return {
+def appointment_json(a: pb.Appointment, *, staff: bool = True) -> dict[str, Any]:
+    """The appointment as the caller may see it: the team's notes and ticket only for staff."""
+    body = {
         "id": a.id,
         "client_id": a.client_id,
         "status": a.status,
@@ -213,6 +214,9 @@ def appointment_json(a: pb.Appointment) -> dict[str, Any]:
         "created_at": when(a.created_at),
         "updated_at": when(a.updated_at),
     }
+    if staff:
+        body |= {"staff_notes": a.staff_notes, "ticket": a.ticket}
+    return body
 
 
 def slots_json(reply: pb.FindAvailableSlotsResponse) -> dict[str, Any]:
@@ -768,7 +772,7 @@ async def mark_no_show(request: web.Request, body: TransitionIn, account: Accoun
 
 
 async def client_appointments_page(
-    request: web.Request, client_id: str, query: ClientAppointmentsQuery
+    request: web.Request, client_id: str, query: ClientAppointmentsQuery, *, staff: bool = True
 ) -> dict[str, Any]:
     reply = await request.app[BACKENDS].appointments.ListClientAppointments(
         pb.ListClientAppointmentsRequest(
@@ -778,7 +782,7 @@ async def client_appointments_page(
         )
     )
     return {
-        "items": [appointment_json(a) for a in reply.appointments],
+        "items": [appointment_json(a, staff=staff) for a in reply.appointments],
         "next_page_token": reply.page.next_page_token or None,
     }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.portal_requests.v1 import portal_requests_pb2_grpc
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
@@ -12,7 +14,7 @@ from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
 from portal_requests_svc.adapters.remote import GrpcCatalogue, GrpcClientDirectory, GrpcScheduler
 from portal_requests_svc.config import PortalRequestsSettings
-from portal_requests_svc.entrypoints import client_consumers, grpc_server
+from portal_requests_svc.entrypoints import client_consumers, grpc_server, scheduling_consumers
 from portal_requests_svc.entrypoints.request_expirer import RequestExpirer
 from portal_requests_svc.service_layer.handlers import RequestLimits
 from portal_requests_svc.service_layer.unit_of_work import SqlAlchemyPortalRequestsUnitOfWork
@@ -25,13 +27,17 @@ def build(runtime: Runtime) -> ServiceParts:
     def uow() -> SqlAlchemyPortalRequestsUnitOfWork:
         return SqlAlchemyPortalRequestsUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix)
 
+    def uow_within(session: AsyncSession) -> SqlAlchemyPortalRequestsUnitOfWork:
+        return SqlAlchemyPortalRequestsUnitOfWork(None, nats_prefix=settings.nats_prefix, borrowed=session)
+
     scheduling = runtime.channel("scheduling")
+    scheduler = GrpcScheduler(AppointmentServiceStub(scheduling))
     servicer = grpc_server.PortalRequestServicer(
         uow_factory=uow,
         engine=runtime.read_engine,
         directory=GrpcClientDirectory(ClientServiceStub(runtime.channel("client"))),
         catalogue=GrpcCatalogue(CatalogueServiceStub(scheduling)),
-        scheduler=GrpcScheduler(AppointmentServiceStub(scheduling)),
+        scheduler=scheduler,
         limits=RequestLimits(
             max_open_per_client=settings.max_open_requests_per_client,
             horizon=timedelta(days=settings.request_horizon_days),
@@ -50,7 +56,16 @@ def build(runtime: Runtime) -> ServiceParts:
                 sessions=runtime.sessions,
                 subscriptions=client_consumers.client_subscriptions(),
                 max_deliver=settings.consumer_max_deliver,
-            )
+            ),
+            # Freed times (cancellations, reschedules) are offered to the waitlist.
+            EventConsumer(
+                name="portal_requests",
+                js=runtime.js,
+                prefix=settings.nats_prefix,
+                sessions=runtime.sessions,
+                subscriptions=scheduling_consumers.scheduling_subscriptions(uow_within, scheduler),
+                max_deliver=settings.consumer_max_deliver,
+            ),
         ],
         # Expires requests whose every preferred time has passed; safe with several replicas (SKIP LOCKED).
         workers=[

@@ -1,5 +1,6 @@
-"""Read side: lists (cursor pages), the client card's summary and a request's history, straight from the
-tables on the autocommit engine (one round trip per question, no N+1)."""
+"""Read side: lists (cursor pages, filtered by status, client and text), the count per status, the client
+card's summary and a request's history, straight from the tables on the autocommit engine (one round trip per
+question: the client's name comes from the kept copy in request_clients, never a call per row)."""
 
 from __future__ import annotations
 
@@ -10,23 +11,45 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from platform_core.errors import InvalidArgument
-from portal_requests_svc.adapters.repository import request_from_row
-from portal_requests_svc.adapters.tables import appointment_requests, request_history
-from portal_requests_svc.domain.requests import AppointmentRequest, HistoryEntry, Status
+from portal_requests_svc.adapters.repository import RequestSettings, request_from_row
+from portal_requests_svc.adapters.tables import (
+    appointment_requests,
+    request_clients,
+    request_history,
+    request_settings,
+    waitlist_entries,
+    waitlist_offers,
+)
+from portal_requests_svc.adapters.waitlist_repository import entry_from_row
+from portal_requests_svc.domain.requests import OPEN, AppointmentRequest, HistoryEntry, Status, reference_number
+from portal_requests_svc.domain.waitlist import EntryStatus, WaitlistEntry
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
+MAX_QUERY = 100
 r = appointment_requests.c
+c = request_clients.c
 
 
 @dataclass(frozen=True)
 class RequestFilter:
     status: Status | None
     client_id: uuid.UUID | None
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """A request with its client as the business knows it (empty until the client service told)."""
+
+    request: AppointmentRequest
+    client_name: str = ""
+    client_email: str = ""
+    client_phone: str = ""
 
 
 def status_of(raw: str) -> Status | None:
@@ -50,16 +73,46 @@ def _untoken(token: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidArgument.single("page_token", "is not a token this service gave") from exc
 
 
+def _with_client() -> Select[Any]:
+    return select(appointment_requests, c.name, c.email, c.phone).outerjoin(
+        request_clients, and_(c.tenant_id == r.tenant_id, c.client_id == r.client_id)
+    )
+
+
+def _view(row: Any) -> RequestView:
+    return RequestView(request_from_row(row), row.name or "", row.email or "", row.phone or "")
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _matching(query: Select[Any], text: str) -> Select[Any]:
+    """A reference ("REQ-1042", "1042") finds that request; otherwise every word must start a word of the
+    client's name."""
+    if len(text) > MAX_QUERY:
+        raise InvalidArgument.single("query", f"must be at most {MAX_QUERY} characters")
+    number = reference_number(text)
+    if number is not None:
+        return query.where(r.reference_number == number)
+    spaced = func.concat(" ", func.lower(c.name))
+    for word in text.lower().split():
+        query = query.where(spaced.like(f"% {_escape_like(word)}%", escape="\\"))
+    return query
+
+
 async def list_requests(
     engine: AsyncEngine, tenant_id: uuid.UUID, where: RequestFilter, page_size: int, page_token: str
-) -> tuple[list[AppointmentRequest], str]:
+) -> tuple[list[RequestView], str]:
     """Pending requests oldest first (the queue staff work through); any other selection newest first."""
     size = min(page_size or DEFAULT_PAGE, MAX_PAGE)
-    query = select(appointment_requests).where(r.tenant_id == tenant_id)
+    query = _with_client().where(r.tenant_id == tenant_id)
     if where.status is not None:
         query = query.where(r.status == where.status.value)
     if where.client_id is not None:
         query = query.where(r.client_id == where.client_id)
+    if where.query.strip():
+        query = _matching(query, where.query.strip())
     ascending = where.status is Status.PENDING
     if page_token:
         after_at, after_id = _untoken(page_token)
@@ -72,16 +125,28 @@ async def list_requests(
         rows = (await conn.execute(query.order_by(*order).limit(size + 1))).all()
     more = len(rows) > size
     rows = rows[:size]
-    return [request_from_row(row) for row in rows], (_token(rows[-1].created_at, rows[-1].id) if more else "")
+    return [_view(row) for row in rows], (_token(rows[-1].created_at, rows[-1].id) if more else "")
+
+
+async def count_by_status(engine: AsyncEngine, tenant_id: uuid.UUID) -> dict[Status, int]:
+    """How many requests the business has in each status (one index-only GROUP BY)."""
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(select(r.status, func.count()).where(r.tenant_id == tenant_id).group_by(r.status))
+        ).all()
+    counts = dict.fromkeys(Status, 0)
+    counts.update({Status(status): int(n) for status, n in rows})
+    return counts
 
 
 async def client_summary(
     engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID
-) -> tuple[int, AppointmentRequest | None]:
-    """How many requests of the client are open, and the oldest of them."""
+) -> tuple[int, RequestView | None]:
+    """How many requests of the client are open (pending or proposed), and the oldest of them."""
     query = (
-        select(appointment_requests, func.count().over().label("open_count"))
-        .where(r.tenant_id == tenant_id, r.client_id == client_id, r.status == Status.PENDING.value)
+        _with_client()
+        .add_columns(func.count().over().label("open_count"))
+        .where(r.tenant_id == tenant_id, r.client_id == client_id, r.status.in_([s.value for s in OPEN]))
         .order_by(r.created_at, r.id)
         .limit(1)
     )
@@ -89,7 +154,7 @@ async def client_summary(
         row = (await conn.execute(query)).first()
     if row is None:
         return 0, None
-    return int(row.open_count), request_from_row(row)
+    return int(row.open_count), _view(row)
 
 
 async def history(engine: AsyncEngine, tenant_id: uuid.UUID, request_id: uuid.UUID) -> list[HistoryEntry]:
@@ -103,9 +168,54 @@ async def history(engine: AsyncEngine, tenant_id: uuid.UUID, request_id: uuid.UU
     return [HistoryEntry(row.at, row.actor, row.action, dict[str, Any](row.details)) for row in rows]
 
 
-async def get_request(engine: AsyncEngine, tenant_id: uuid.UUID, request_id: uuid.UUID) -> AppointmentRequest | None:
+async def get_request(engine: AsyncEngine, tenant_id: uuid.UUID, request_id: uuid.UUID) -> RequestView | None:
+    async with engine.connect() as conn:
+        row = (await conn.execute(_with_client().where(r.tenant_id == tenant_id, r.id == request_id))).first()
+    return _view(row) if row else None
+
+
+async def settings(engine: AsyncEngine, tenant_id: uuid.UUID) -> RequestSettings:
+    s = request_settings.c
     async with engine.connect() as conn:
         row = (
-            await conn.execute(select(appointment_requests).where(r.tenant_id == tenant_id, r.id == request_id))
+            await conn.execute(
+                select(s.ticket_url_pattern, s.version, s.proposal_hold_minutes, s.offer_hold_minutes).where(
+                    s.tenant_id == tenant_id
+                )
+            )
         ).first()
-    return request_from_row(row) if row else None
+    return RequestSettings.of(row) if row else RequestSettings()
+
+
+MAX_WAITLIST = 200
+
+
+async def waitlist(
+    engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID | None, status: str
+) -> list[WaitlistEntry]:
+    """Waitlist entries with their offers, newest first (two queries)."""
+    e, o = waitlist_entries.c, waitlist_offers.c
+    if status and status not in {s.value for s in EntryStatus}:
+        raise InvalidArgument.single("status", f"must be one of: {', '.join(s.value for s in EntryStatus)}")
+    query = select(waitlist_entries).where(e.tenant_id == tenant_id)
+    if client_id is not None:
+        query = query.where(e.client_id == client_id)
+    if status:
+        query = query.where(e.status == status)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query.order_by(e.created_at.desc(), e.id.desc()).limit(MAX_WAITLIST))).all()
+        offers = (
+            (
+                await conn.execute(
+                    select(waitlist_offers)
+                    .where(o.tenant_id == tenant_id, o.entry_id.in_([r.id for r in rows]))
+                    .order_by(o.created_at)
+                )
+            ).all()
+            if rows
+            else []
+        )
+    by_entry: dict[uuid.UUID, list[Any]] = {}
+    for offer in offers:
+        by_entry.setdefault(offer.entry_id, []).append(offer)
+    return [entry_from_row(row, by_entry.get(row.id, [])) for row in rows]

@@ -4,6 +4,7 @@ services it asks (in process)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +24,7 @@ from atrium.client.v1 import client_service_pb2_grpc as client_grpc
 from atrium.client.v1 import events_pb2 as client_events
 from atrium.common.v1 import types_pb2
 from atrium.common.v1.events_pb2 import EventEnvelope
+from atrium.portal_requests.v1 import events_pb2
 from atrium.portal_requests.v1 import portal_requests_pb2 as pb
 from atrium.portal_requests.v1 import portal_requests_pb2_grpc as pb_grpc
 from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
@@ -196,12 +198,16 @@ async def test_submit_then_approve_books_once_even_when_approval_is_retried(
             )
         )
         approved = await requests.ApproveRequest(
-            pb.ApproveRequestRequest(request_id=first.id, start=timestamp(at(business.day, 14)))
+            pb.ApproveRequestRequest(
+                request_id=first.id, start=timestamp(at(business.day, 14)), technician_id=business.staff_id
+            )
         )
         assert (approved.status, approved.appointment_id) == ("approved", earlier.id)
         assert await refusal(
             requests.ApproveRequest(
-                pb.ApproveRequestRequest(request_id=first.id, start=timestamp(at(business.day, 14)))
+                pb.ApproveRequestRequest(
+                    request_id=first.id, start=timestamp(at(business.day, 14)), technician_id=business.staff_id
+                )
             )
         ) == (grpc.StatusCode.FAILED_PRECONDITION, "REQUEST_NOT_PENDING")
         booked = await appointments.GetAppointment(appointments_pb.GetAppointmentRequest(appointment_id=earlier.id))
@@ -231,7 +237,9 @@ async def test_two_staff_approving_at_once_one_wins_and_one_appointment_is_booke
         with bind_call_context(business.staff()):
             try:
                 return await requests.ApproveRequest(
-                    pb.ApproveRequestRequest(request_id=request.id, start=timestamp(at(business.day, hour)))
+                    pb.ApproveRequestRequest(
+                        request_id=request.id, start=timestamp(at(business.day, hour)), technician_id=business.staff_id
+                    )
                 )
             except grpc.aio.AioRpcError as exc:
                 return exc
@@ -261,7 +269,9 @@ async def test_a_taken_slot_leaves_the_request_pending(
         )
         code, reason = await refusal(
             requests.ApproveRequest(
-                pb.ApproveRequestRequest(request_id=request.id, start=timestamp(at(business.day, 12)))
+                pb.ApproveRequestRequest(
+                    request_id=request.id, start=timestamp(at(business.day, 12)), technician_id=business.staff_id
+                )
             )
         )
         # Scheduling's own answer, passed on: the time is known taken (a booking racing ours is SLOT_TAKEN).
@@ -270,7 +280,9 @@ async def test_a_taken_slot_leaves_the_request_pending(
         assert (still.status, still.appointment_id) == ("pending", "")
         # Staff pick another time instead.
         approved = await requests.ApproveRequest(
-            pb.ApproveRequestRequest(request_id=request.id, start=timestamp(at(business.day, 13)))
+            pb.ApproveRequestRequest(
+                request_id=request.id, start=timestamp(at(business.day, 13)), technician_id=business.staff_id
+            )
         )
     assert approved.status == "approved"
 
@@ -294,8 +306,8 @@ async def test_blocked_and_deleted_clients_cannot_request_and_open_requests_are_
         "TOO_MANY_OPEN_REQUESTS",
     )
     with bind_call_context(business.portal(busy)):
-        await requests.WithdrawRequest(pb.WithdrawRequestRequest(request_id=opened[0].id))
-        assert await refusal(requests.WithdrawRequest(pb.WithdrawRequestRequest(request_id=opened[0].id))) == (
+        await requests.CancelRequest(pb.CancelRequestRequest(request_id=opened[0].id))
+        assert await refusal(requests.CancelRequest(pb.CancelRequestRequest(request_id=opened[0].id))) == (
             grpc.StatusCode.FAILED_PRECONDITION,
             "REQUEST_NOT_PENDING",
         )
@@ -327,7 +339,7 @@ async def test_input_errors_name_the_field_and_a_portal_client_sees_only_its_own
         assert (await refusal(requests.GetRequest(pb.GetRequestRequest(request_id=theirs.id))))[
             0
         ] == grpc.StatusCode.NOT_FOUND
-        assert (await refusal(requests.WithdrawRequest(pb.WithdrawRequestRequest(request_id=theirs.id))))[0] == (
+        assert (await refusal(requests.CancelRequest(pb.CancelRequestRequest(request_id=theirs.id))))[0] == (
             grpc.StatusCode.NOT_FOUND
         )
         listed = await requests.ListRequests(pb.ListRequestsRequest(client_id=other))
@@ -475,3 +487,538 @@ async def test_the_booking_request_form_is_answered_with_the_request_and_kept_on
     assert client.custom_fields["how_did_you_hear_of_us"].string_value == "A friend"
     # Answered once, the client's next request needs no answer again.
     assert (await submit(requests, business, asking, at(business.day, 11))).status == "pending"
+
+
+async def published(settings: PortalRequestsSettings, request_id: str) -> list[object]:
+    """The payloads on the portal-requests stream about one request, in order."""
+    nc = await nats.connect(settings.nats_url)
+    try:
+        js = nc.jetstream()
+        sub = await js.subscribe(
+            f"{settings.nats_prefix}.portal_requests.>", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+        )
+        found: list[object] = []
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=0.3)
+            except nats.errors.TimeoutError:
+                return found
+            envelope = EventEnvelope.FromString(msg.data)
+            if envelope.aggregate_id == request_id:
+                payload = getattr(events_pb2, envelope.event_type.rsplit(".", 1)[1])()
+                envelope.payload.Unpack(payload)
+                found.append(payload)
+    finally:
+        await nc.close()
+
+
+async def test_references_search_rows_counts_and_what_only_staff_see(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    mia, ben = business.client_ids[0], business.client_ids[1]
+    with bind_call_context(business.staff()):
+        await clients.UpdateClient(
+            client_pb.UpdateClientRequest(id=mia, first_name="Mia", last_name="Park", email="mia@example.com")
+        )
+        settings = await requests.UpdateRequestSettings(
+            pb.RequestSettings(ticket_url_pattern="https://desk.example.com/tickets/{id}")
+        )
+        assert settings.version == 1
+        assert (
+            await refusal(requests.UpdateRequestSettings(pb.RequestSettings(ticket_url_pattern="desk", version=1)))
+        )[0] == grpc.StatusCode.INVALID_ARGUMENT
+    first = await submit(requests, business, mia, message="Short cut, please")
+    second = await submit(requests, business, ben, at(business.day, 11))
+    assert (first.reference, second.reference) == ("REQ-1001", "REQ-1002")  # per business, in order
+    assert (first.client_name, first.client_email, first.service_name, first.duration_minutes) == (
+        "Mia Park",
+        "mia@example.com",
+        "Haircut",
+        60,
+    )
+    assert first.business_timezone == "Europe/Berlin"
+
+    with bind_call_context(business.staff()):
+        for query, expected in (("REQ-1002", [second.id]), ("1001", [first.id]), ("mi pa", [first.id]), ("zed", [])):
+            found = await requests.ListRequests(pb.ListRequestsRequest(query=query))
+            assert [r.id for r in found.requests] == expected, query
+        approved = await requests.ApproveRequest(
+            pb.ApproveRequestRequest(
+                request_id=first.id,
+                start=timestamp(at(business.day, 15)),
+                technician_id=business.staff_id,
+                internal_notes="Allergic to lavender",
+                ticket="4711",
+            )
+        )
+        assert (approved.technician_name, approved.internal_notes, approved.ticket_url) == (
+            "Anna",
+            "Allergic to lavender",
+            "https://desk.example.com/tickets/4711",
+        )
+        booked = await appointments.GetAppointment(
+            appointments_pb.GetAppointmentRequest(appointment_id=approved.appointment_id)
+        )
+        assert (booked.segments[0].staff_id, booked.staff_notes, booked.ticket) == (
+            business.staff_id,
+            "Allergic to lavender",
+            "4711",
+        )
+        assert approved.start.ToDatetime(tzinfo=UTC) == at(business.day, 15)
+        assert approved.end.ToDatetime(tzinfo=UTC) == at(business.day, 16)
+        counts = await requests.CountRequestsByStatus(pb.CountRequestsByStatusRequest())
+        assert (counts.pending, counts.approved, counts.total) == (1, 1, 2)
+        cancelled = await requests.ListRequests(pb.ListRequestsRequest(status="cancelled"))
+        assert list(cancelled.requests) == []
+    with bind_call_context(business.portal(mia)):
+        seen = await requests.GetRequest(pb.GetRequestRequest(request_id=first.id))
+        listed = await requests.ListRequests(pb.ListRequestsRequest(status="approved"))
+        assert (await refusal(requests.CountRequestsByStatus(pb.CountRequestsByStatusRequest())))[
+            0
+        ] == grpc.StatusCode.PERMISSION_DENIED
+        own = await appointments.GetAppointment(
+            appointments_pb.GetAppointmentRequest(appointment_id=approved.appointment_id)
+        )
+        assert (own.id, own.staff_notes, own.ticket) == (approved.appointment_id, "", "")
+    for view in (seen, *listed.requests):
+        assert (view.status, view.technician_name) == ("approved", "Anna")
+        assert (view.internal_notes, view.ticket, view.ticket_url) == ("", "", "")
+
+    async def approved_event() -> object | None:
+        found = await published(portal_requests_settings, first.id)
+        return found[-1] if len(found) == 2 else None
+
+    event = await wait_until(approved_event, timeout=10)
+    assert isinstance(event, events_pb2.RequestApproved)
+    assert (event.facts.reference, event.facts.service_name, event.facts.description) == (
+        "REQ-1001",
+        "Haircut",
+        "Short cut, please",
+    )
+    assert (event.technician_name, event.facts.client_timezone, event.end.ToDatetime(tzinfo=UTC)) == (
+        "Anna",
+        "Europe/Berlin",
+        at(business.day, 16),
+    )
+    assert "lavender" not in str(event)  # internal notes never leave in an event a client message is made from
+
+
+async def _edit(
+    stub: pb_grpc.PortalRequestServiceStub, business: Business, request: pb.AppointmentRequest
+) -> pb.AppointmentRequest | grpc.aio.AioRpcError:
+    with bind_call_context(business.portal(request.client_id)):
+        try:
+            return await stub.UpdateRequest(
+                pb.UpdateRequestRequest(request_id=request.id, version=request.version, message="later")
+            )
+        except grpc.aio.AioRpcError as exc:
+            return exc
+
+
+async def _approve_seen(
+    stub: pb_grpc.PortalRequestServiceStub, business: Business, request: pb.AppointmentRequest
+) -> pb.AppointmentRequest | grpc.aio.AioRpcError:
+    with bind_call_context(business.staff()):
+        try:
+            return await stub.ApproveRequest(
+                pb.ApproveRequestRequest(
+                    request_id=request.id,
+                    start=timestamp(at(business.day, 10)),
+                    technician_id=business.staff_id,
+                    version=request.version,
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            return exc
+
+
+async def test_an_edit_racing_an_approval_one_wins_and_the_other_gets_a_conflict(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    business: Business,
+) -> None:
+    client_id = business.client_ids[0]
+    for _ in range(3):
+        before = set(await client_appointment_ids(appointments, business, client_id))
+        request = await submit(requests, business, client_id)
+        outcomes = await asyncio.gather(_edit(requests, business, request), _approve_seen(requests, business, request))
+        lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+        assert len(lost) == 1
+        assert from_rpc_error(lost[0]).reason in {"CONCURRENT_CHANGE", "REQUEST_NOT_PENDING"}
+        with bind_call_context(business.staff()):
+            final = await requests.GetRequest(pb.GetRequestRequest(request_id=request.id))
+        booked = set(await client_appointment_ids(appointments, business, client_id)) - before
+        if final.status == "approved":  # the approval won: the edit changed nothing
+            assert (final.message, booked) == ("", {final.appointment_id})
+        else:  # the edit won: nothing was booked
+            assert (final.status, final.message, booked) == ("pending", "later", set())
+        with bind_call_context(business.portal(client_id)):
+            await requests.CancelRequest(pb.CancelRequestRequest(request_id=request.id))
+
+
+async def test_two_overlapping_requests_approved_at_once_one_is_booked_and_the_other_stays_pending(
+    requests: pb_grpc.PortalRequestServiceStub, business: Business
+) -> None:
+    one = await submit(requests, business, business.client_ids[0], at(business.day, 12))
+    other = await submit(requests, business, business.client_ids[1], at(business.day, 12))
+
+    async def approve(request: pb.AppointmentRequest) -> object:
+        with bind_call_context(business.staff()):
+            try:
+                return await requests.ApproveRequest(
+                    pb.ApproveRequestRequest(
+                        request_id=request.id,
+                        start=timestamp(at(business.day, 12) + timedelta(minutes=30 * (request is other))),
+                        technician_id=business.staff_id,
+                    )
+                )
+            except grpc.aio.AioRpcError as exc:
+                return exc
+
+    outcomes = await asyncio.gather(approve(one), approve(other))
+    won = [o for o in outcomes if isinstance(o, pb.AppointmentRequest)]
+    lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(won) == 1 and len(lost) == 1
+    assert lost[0].code() == grpc.StatusCode.ABORTED
+    with bind_call_context(business.staff()):
+        counts = await requests.CountRequestsByStatus(pb.CountRequestsByStatusRequest())
+    assert (counts.approved, counts.pending) == (1, 1)
+
+
+async def test_cancelling_an_approved_request_cancels_its_appointment_only_within_the_notice(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    scheduling_channel: grpc.aio.Channel,
+    business: Business,
+) -> None:
+    client_id = business.client_ids[2]
+    catalogue = cat_grpc.CatalogueServiceStub(scheduling_channel)
+    early, late = (
+        await submit(requests, business, client_id, at(business.day, 9)),
+        await submit(requests, business, client_id, at(business.day, 11)),
+    )
+    with bind_call_context(business.staff()):
+        current = await catalogue.GetSchedulingSettings(cat.GetSchedulingSettingsRequest())
+        for request, hour in ((early, 9), (late, 11)):
+            await requests.ApproveRequest(
+                pb.ApproveRequestRequest(
+                    request_id=request.id, start=timestamp(at(business.day, hour)), technician_id=business.staff_id
+                )
+            )
+    with bind_call_context(business.portal(client_id)):
+        cancelled = await requests.CancelRequest(pb.CancelRequestRequest(request_id=early.id))
+    assert (cancelled.status, cancelled.cancelled_by, cancelled.appointment_id != "") == ("cancelled", "client", True)
+    with bind_call_context(business.staff()):
+        appointment = await appointments.GetAppointment(
+            appointments_pb.GetAppointmentRequest(appointment_id=cancelled.appointment_id)
+        )
+        assert (appointment.status, appointment.cancelled_by) == ("cancelled", "client")
+        # The business now asks for 30 days' notice: ten days ahead is too late to cancel online.
+        current.cancellation_notice_minutes = 30 * 24 * 60
+        await catalogue.UpdateSchedulingSettings(current)
+    with bind_call_context(business.portal(client_id)):
+        code, reason = await refusal(requests.CancelRequest(pb.CancelRequestRequest(request_id=late.id)))
+        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CANCELLATION_WINDOW_PASSED")
+        still = await requests.GetRequest(pb.GetRequestRequest(request_id=late.id))
+        assert still.status == "approved"
+        assert (await refusal(requests.CancelRequest(pb.CancelRequestRequest(request_id=early.id))))[1] == (
+            "REQUEST_NOT_PENDING"
+        )
+    with bind_call_context(business.staff()):
+        detail = await requests.GetRequest(pb.GetRequestRequest(request_id=early.id))
+    assert [h.action for h in detail.history] == ["submitted", "approved", "cancelled"]
+
+
+async def test_a_client_edit_changes_the_request_and_a_client_change_reaches_the_list(
+    requests: pb_grpc.PortalRequestServiceStub, business: Business, portal_requests_settings: PortalRequestsSettings
+) -> None:
+    client_id = business.client_ids[1]
+    request = await submit(requests, business, client_id, message="Morning")
+    with bind_call_context(business.portal(client_id)):
+        edited = await requests.UpdateRequest(
+            pb.UpdateRequestRequest(
+                request_id=request.id, version=request.version, options=[option(at(business.day, 16))], message="Late"
+            )
+        )
+        assert (edited.message, edited.version, len(edited.options)) == ("Late", request.version + 1, 1)
+        code, reason = await refusal(
+            requests.UpdateRequest(pb.UpdateRequestRequest(request_id=request.id, version=request.version, message="x"))
+        )
+        assert (code, reason) == (grpc.StatusCode.ABORTED, "CONCURRENT_CHANGE")
+        with pytest.raises(grpc.aio.AioRpcError) as bad:
+            await requests.UpdateRequest(
+                pb.UpdateRequestRequest(
+                    request_id=request.id,
+                    version=edited.version,
+                    options=[option(datetime.now(UTC) - timedelta(hours=1))],
+                )
+            )
+        assert [v.field for v in from_rpc_error(bad.value).violations] == ["options[0].start"]
+
+    await publish_client_event(
+        portal_requests_settings,
+        business.tenant,
+        client_events.ClientUpdated(client_id=client_id, first_name="Rosa", last_name="Lind", email="rosa@example.com"),
+    )
+
+    async def renamed() -> bool:
+        with bind_call_context(business.staff()):
+            found = await requests.ListRequests(pb.ListRequestsRequest(query="rosa"))
+        return [r.id for r in found.requests] == [request.id]
+
+    await wait_until(renamed, timeout=10)
+    found = await published(portal_requests_settings, request.id)
+    assert [type(p).__name__ for p in found] == ["RequestSubmitted", "RequestUpdated"]
+    assert found[1].facts.description == "Late"  # type: ignore[attr-defined]
+
+
+async def test_the_active_bookings_limit_holds_on_requests_and_approvals_unless_staff_override(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    scheduling_channel: grpc.aio.Channel,
+    business: Business,
+) -> None:
+    client_id = business.client_ids[0]
+    catalogue = cat_grpc.CatalogueServiceStub(scheduling_channel)
+    waiting = await submit(requests, business, client_id, at(business.day, 9))
+    with bind_call_context(business.staff()):
+        current = await catalogue.GetSchedulingSettings(cat.GetSchedulingSettingsRequest())
+        current.max_active_bookings_per_client = 2
+        await catalogue.UpdateSchedulingSettings(current)
+        await appointments.BookAppointment(
+            appointments_pb.BookAppointmentRequest(
+                client_id=client_id,
+                segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                start=timestamp(at(business.day, 14)),
+            )
+        )
+    # One upcoming appointment and one pending request: the limit of two is reached.
+    assert await refusal(submit(requests, business, client_id, at(business.day, 11))) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "MAX_ACTIVE_BOOKINGS",
+    )
+    with bind_call_context(business.staff()):
+        await appointments.BookAppointment(
+            appointments_pb.BookAppointmentRequest(
+                client_id=client_id,
+                segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                start=timestamp(at(business.day, 16)),
+            )
+        )
+        approval = pb.ApproveRequestRequest(
+            request_id=waiting.id, start=timestamp(at(business.day, 9)), technician_id=business.staff_id
+        )
+        assert await refusal(requests.ApproveRequest(approval)) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "MAX_ACTIVE_BOOKINGS",
+        )
+        approval.override_booking_rules = True
+        approved = await requests.ApproveRequest(approval)
+        detail = await requests.GetRequest(pb.GetRequestRequest(request_id=waiting.id))
+    assert approved.status == "approved"
+    assert json.loads(detail.history[-1].details_json)["booking_rules_overridden"] is True
+
+
+async def _accept(
+    stub: pb_grpc.PortalRequestServiceStub, business: Business, request: pb.AppointmentRequest, alternative: int
+) -> pb.AppointmentRequest | grpc.aio.AioRpcError:
+    with bind_call_context(business.portal(request.client_id)):
+        try:
+            return await stub.AcceptAlternative(
+                pb.AcceptAlternativeRequest(request_id=request.id, alternative=alternative)
+            )
+        except grpc.aio.AioRpcError as exc:
+            return exc
+
+
+async def test_a_counter_offer_accepted_twice_at_once_books_once(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    client_id = business.client_ids[1]
+    request = await submit(requests, business, client_id, at(business.day, 9))
+    with bind_call_context(business.staff()):
+        settings = await requests.UpdateRequestSettings(pb.RequestSettings(proposal_hold_minutes=60))
+        assert settings.proposal_hold_minutes == 60
+        proposed = await requests.ProposeAlternatives(
+            pb.ProposeAlternativesRequest(
+                request_id=request.id,
+                alternatives=[timestamp(at(business.day, 13)), timestamp(at(business.day, 15))],
+                technician_id=business.staff_id,
+                note="9:00 is taken; these are free",
+            )
+        )
+        assert (proposed.status, proposed.proposed_technician_name, len(proposed.alternatives)) == (
+            "proposed",
+            "Anna",
+            2,
+        )
+        counts = await requests.CountRequestsByStatus(pb.CountRequestsByStatusRequest())
+        assert (counts.proposed, counts.pending) == (1, 0)
+        # A proposal answers the request: it is not proposed twice nor approved by staff meanwhile.
+        code, reason = await refusal(
+            requests.ProposeAlternatives(
+                pb.ProposeAlternativesRequest(request_id=request.id, alternatives=[timestamp(at(business.day, 16))])
+            )
+        )
+        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "REQUEST_NOT_PENDING")
+    assert proposed.hold_until.ToDatetime(tzinfo=UTC) - proposed.updated_at.ToDatetime(tzinfo=UTC) == timedelta(hours=1)
+
+    outcomes = await asyncio.gather(*(_accept(requests, business, proposed, i) for i in (0, 1, 0)))
+    won = [o for o in outcomes if isinstance(o, pb.AppointmentRequest)]
+    lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(won) == 1 and len(lost) == 2
+    assert {from_rpc_error(e).reason for e in lost} == {"REQUEST_NOT_PROPOSED"}
+    assert (won[0].status, won[0].technician_name) == ("approved", "Anna")
+    assert await client_appointment_ids(appointments, business, client_id) == [won[0].appointment_id]
+
+    async def accepted_event() -> object | None:
+        found = await published(portal_requests_settings, request.id)
+        return found[-1] if len(found) == 3 else None
+
+    event = await wait_until(accepted_event, timeout=10)
+    assert isinstance(event, events_pb2.RequestAlternativeAccepted)
+    assert (event.appointment_id, event.technician_name, event.facts.reference) == (
+        won[0].appointment_id,
+        "Anna",
+        request.reference,
+    )
+
+
+async def test_an_unanswered_proposal_expires_with_its_hold(
+    requests: pb_grpc.PortalRequestServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    request = await submit(requests, business, business.client_ids[2], at(business.day, 9))
+    with bind_call_context(business.staff()):
+        proposed = await requests.ProposeAlternatives(
+            pb.ProposeAlternativesRequest(request_id=request.id, alternatives=[timestamp(at(business.day, 12))])
+        )
+    hold_until = proposed.hold_until.ToDatetime(tzinfo=UTC)
+    engine = create_engine(portal_requests_settings.database_url("portal_requests"), pool_size=2)
+    sessions = session_factory(engine)
+
+    def uow() -> SqlAlchemyPortalRequestsUnitOfWork:
+        return SqlAlchemyPortalRequestsUnitOfWork(sessions, nats_prefix=portal_requests_settings.nats_prefix)
+
+    try:
+        # Other tests' requests lie days ahead; this sweep runs just after this hold ends.
+        await RequestExpirer(uow, interval_seconds=60, batch_size=10, clock=lambda: hold_until).run_once()
+    finally:
+        await engine.dispose()
+    with bind_call_context(business.staff()):
+        expired = await requests.GetRequest(pb.GetRequestRequest(request_id=request.id))
+    assert (expired.status, [h.action for h in expired.history]) == ("expired", ["submitted", "proposed", "expired"])
+    assert (await _accept(requests, business, expired, 0)).code() == grpc.StatusCode.FAILED_PRECONDITION  # type: ignore[union-attr]
+
+
+async def _accept_offer(
+    stub: pb_grpc.PortalRequestServiceStub, business: Business, client_id: str, offer_id: str
+) -> pb.WaitlistEntry | grpc.aio.AioRpcError:
+    with bind_call_context(business.portal(client_id)):
+        try:
+            return await stub.AcceptWaitlistOffer(pb.AcceptWaitlistOfferRequest(offer_id=offer_id))
+        except grpc.aio.AioRpcError as exc:
+            return exc
+
+
+async def test_a_cancelled_appointment_is_offered_to_the_waitlist_and_accepted_twice_books_once(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    booked_client, waiting_client, evening_client = business.client_ids
+    day = business.day.isoformat()
+    with bind_call_context(business.portal(evening_client)):
+        await requests.JoinWaitlist(
+            pb.JoinWaitlistRequest(
+                service_id=business.service_id, from_date=day, to_date=day, window_start="16:00", window_end="17:00"
+            )
+        )
+    with bind_call_context(business.portal(waiting_client)):
+        entry = await requests.JoinWaitlist(
+            pb.JoinWaitlistRequest(service_id=business.service_id, from_date=day, to_date=day)
+        )
+        assert (entry.status, entry.joined_by, entry.timezone) == ("waiting", "client", "Europe/Berlin")
+        code, _ = await refusal(
+            requests.JoinWaitlist(
+                pb.JoinWaitlistRequest(service_id=business.service_id, from_date=day, to_date="2000-01-01")
+            )
+        )
+        assert code == grpc.StatusCode.INVALID_ARGUMENT
+    with bind_call_context(business.staff()):
+        taken = await appointments.BookAppointment(
+            appointments_pb.BookAppointmentRequest(
+                client_id=booked_client,
+                segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                start=timestamp(at(business.day, 10)),
+            )
+        )
+        await appointments.CancelAppointment(
+            appointments_pb.CancelAppointmentRequest(appointment_id=taken.id, reason="ill")
+        )
+
+    async def offered() -> pb.WaitlistEntry | None:
+        with bind_call_context(business.portal(waiting_client)):
+            found = await requests.ListWaitlist(pb.ListWaitlistRequest())
+        return found.entries[0] if found.entries and found.entries[0].status == "offered" else None
+
+    mine = await wait_until(offered, timeout=15)
+    [offer] = mine.offers
+    assert (offer.status, offer.start.ToDatetime(tzinfo=UTC), offer.staff_id) == (
+        "open",
+        at(business.day, 10),
+        business.staff_id,
+    )
+    with bind_call_context(business.staff()):
+        listed = await requests.ListWaitlist(pb.ListWaitlistRequest(client_id=evening_client))
+    assert [e.status for e in listed.entries] == ["waiting"]  # 10:00 is outside its hours
+
+    outcomes = await asyncio.gather(*(_accept_offer(requests, business, waiting_client, offer.id) for _ in range(3)))
+    won = [o for o in outcomes if isinstance(o, pb.WaitlistEntry)]
+    lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(won) == 1 and len(lost) == 2
+    assert {from_rpc_error(e).reason for e in lost} == {"OFFER_NOT_OPEN"}
+    assert won[0].status == "booked"
+    [booked_id] = await client_appointment_ids(appointments, business, waiting_client)
+    assert won[0].offers[0].appointment_id == booked_id
+    # Another client cannot take someone else's offer.
+    other = await _accept_offer(requests, business, evening_client, offer.id)
+    assert isinstance(other, grpc.aio.AioRpcError) and other.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_an_appointment_staff_cancel_in_scheduling_cancels_the_request_that_booked_it(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    business: Business,
+) -> None:
+    request = await submit(requests, business, business.client_ids[0], at(business.day, 12))
+    with bind_call_context(business.staff()):
+        approved = await requests.ApproveRequest(
+            pb.ApproveRequestRequest(
+                request_id=request.id, start=timestamp(at(business.day, 12)), technician_id=business.staff_id
+            )
+        )
+        await appointments.CancelAppointment(
+            appointments_pb.CancelAppointmentRequest(appointment_id=approved.appointment_id, reason="Stylist ill")
+        )
+
+    async def cancelled() -> pb.AppointmentRequest | None:
+        with bind_call_context(business.portal(request.client_id)):
+            found = await requests.GetRequest(pb.GetRequestRequest(request_id=request.id))
+        return found if found.status == "cancelled" else None
+
+    seen = await wait_until(cancelled, timeout=15)
+    assert (seen.cancelled_by, seen.appointment_id, seen.history[-1].actor) == (
+        "staff",
+        approved.appointment_id,
+        "system",
+    )

@@ -4,35 +4,55 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
 
-from platform_core.errors import Conflict, FailedPrecondition
+from platform_core.client_lookup import ClientFacts
+from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
 from portal_requests_svc.adapters.remote import (
     AbstractCatalogue,
     AbstractClientDirectory,
     AbstractScheduler,
     BookedAppointment,
     Booking,
-    ClientFacts,
+    BusinessTerms,
     OfferedService,
+    RequestingClient,
 )
-from portal_requests_svc.adapters.repository import AbstractRequestRepository
-from portal_requests_svc.domain.requests import AppointmentRequest, Status, TimeOption
-from portal_requests_svc.service_layer import handlers
+from portal_requests_svc.adapters.repository import AbstractRequestRepository, ClientContact, RequestSettings
+from portal_requests_svc.adapters.waitlist_repository import AbstractWaitlistRepository
+from portal_requests_svc.domain.events import FreedSlot
+from portal_requests_svc.domain.requests import AppointmentRequest, Status, Technician, TimeOption
+from portal_requests_svc.domain.waitlist import EntryStatus, WaitlistEntry
+from portal_requests_svc.service_layer import handlers, waitlist
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
-TENANT, CLIENT, SERVICE = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+TENANT, CLIENT, SERVICE, ANNA, BEN = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 LIMITS = handlers.RequestLimits(max_open_per_client=2, horizon=timedelta(days=90))
+MAX_ACTIVE = 3  # the business's limit of a client's active bookings
 
 
 class FakeRepository(AbstractRequestRepository):
-    def __init__(self, stored: dict[uuid.UUID, AppointmentRequest]) -> None:
+    def __init__(self, stored: dict[uuid.UUID, AppointmentRequest], contacts: dict[uuid.UUID, ClientContact]) -> None:
         super().__init__()
         self._stored = stored
+        self._contacts = contacts
+
+    async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
+        return 1001 + len(self._stored)
+
+    async def remember_client(self, tenant_id: uuid.UUID, contact: ClientContact) -> None:
+        self._contacts[contact.client_id] = contact
+
+    async def settings(self, tenant_id: uuid.UUID) -> RequestSettings:
+        return RequestSettings()
+
+    async def save_settings(self, tenant_id: uuid.UUID, settings: RequestSettings) -> RequestSettings:
+        return settings
 
     async def _get(self, tenant_id: uuid.UUID, request_id: uuid.UUID, *, for_update: bool) -> AppointmentRequest | None:
         return self._stored.get(request_id)
@@ -40,6 +60,12 @@ class FakeRepository(AbstractRequestRepository):
     async def _expirable(self, now: datetime, limit: int) -> list[AppointmentRequest]:
         due = [r for r in self._stored.values() if r.status is Status.PENDING and r.has_passed(now)]
         return due[:limit]
+
+    async def _approved_with(self, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> AppointmentRequest | None:
+        return next(
+            (r for r in self._stored.values() if r.appointment_id == appointment_id and r.status is Status.APPROVED),
+            None,
+        )
 
     async def get_by_submission(
         self, tenant_id: uuid.UUID, client_id: uuid.UUID, submission_id: str
@@ -53,19 +79,52 @@ class FakeRepository(AbstractRequestRepository):
         return sum(r.client_id == client_id and r.status is Status.PENDING for r in self._stored.values())
 
     async def save(self, request: AppointmentRequest) -> None:
+        if not request.is_new and request.new_history:
+            request.version += 1
         self._stored[request.id] = request
         request.is_new = False
         request.new_history.clear()
 
 
+class FakeWaitlist(AbstractWaitlistRepository):
+    def __init__(self, stored: dict[uuid.UUID, WaitlistEntry]) -> None:
+        super().__init__()
+        self._stored = stored
+
+    async def _get(self, tenant_id: uuid.UUID, entry_id: uuid.UUID) -> WaitlistEntry | None:
+        return self._stored.get(entry_id)
+
+    async def _entry_of_offer(self, tenant_id: uuid.UUID, offer_id: uuid.UUID) -> uuid.UUID | None:
+        return next((e.id for e in self._stored.values() if any(o.id == offer_id for o in e.offers)), None)
+
+    async def _candidates(self, tenant_id: uuid.UUID, slot: FreedSlot, held: set[uuid.UUID]) -> list[WaitlistEntry]:
+        offered = {e.id for e in self._stored.values() for o in e.offers if o.slot == slot}
+        return sorted(
+            (e for e in self._stored.values() if e.status is EntryStatus.WAITING and e.id not in offered | held),
+            key=lambda e: e.created_at,
+        )
+
+    async def _ran_out(self, now: datetime, limit: int) -> list[WaitlistEntry]:
+        return [e for e in self._stored.values() if e.open_offer and e.open_offer.hold_until <= now][:limit]
+
+    async def save(self, entry: WaitlistEntry) -> None:
+        self._stored[entry.id] = entry
+        entry.is_new = entry.changed = False
+        for offer in entry.offers:
+            offer.is_new = offer.changed = False
+
+
 class FakeUnitOfWork(PortalRequestsUnitOfWork):
     def __init__(self) -> None:
         self.stored: dict[uuid.UUID, AppointmentRequest] = {}
+        self.contacts: dict[uuid.UUID, ClientContact] = {}
+        self.entries: dict[uuid.UUID, WaitlistEntry] = {}
         self.published: list[Any] = []
 
     async def _start(self) -> None:
-        self.requests = FakeRepository(self.stored)
-        self.repositories = (self.requests,)
+        self.requests = FakeRepository(self.stored, self.contacts)
+        self.waitlist = FakeWaitlist(self.entries)
+        self.repositories = (self.requests, self.waitlist)
 
     async def _commit(self, events: list[Any]) -> None:
         self.published.extend(events)
@@ -82,31 +141,53 @@ class FakeDirectory(AbstractClientDirectory):
         self.blocked = blocked
         self.answers: dict[uuid.UUID, dict[str, object]] = {}
 
-    async def lookup(self, client_id: uuid.UUID) -> ClientFacts | None:
-        return ClientFacts(client_id, self.blocked, False, "Europe/Berlin")
+    async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:
+        return RequestingClient(
+            ClientFacts(client_id, self.blocked, False, "Europe/Berlin"), "Mia Park", "mia@example.com", "+4930123456"
+        )
 
     async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
         self.answers[client_id] = dict(answers)
 
 
 class FakeCatalogue(AbstractCatalogue):
-    async def service(self, service_id: uuid.UUID) -> OfferedService | None:
-        return OfferedService(service_id, True, frozenset()) if service_id == SERVICE else None
+    """One service, performed by Anna; Ben works here but does not perform it."""
 
-    async def business_timezone(self) -> str:
-        return "Europe/Berlin"
+    async def service(self, service_id: uuid.UUID) -> OfferedService | None:
+        return OfferedService(service_id, True, frozenset({ANNA}), "Haircut", 45) if service_id == SERVICE else None
+
+    async def business_terms(self) -> BusinessTerms:
+        return BusinessTerms("America/New_York", MAX_ACTIVE)
+
+    async def staff_member(self, staff_id: uuid.UUID) -> Technician | None:
+        return {ANNA: Technician(ANNA, "Anna"), BEN: Technician(BEN, "Ben")}.get(staff_id)
 
 
 class FakeScheduler(AbstractScheduler):
-    def __init__(self, refusal: Exception | None = None) -> None:
+    def __init__(self, refusal: Exception | None = None, *, upcoming: int = 0) -> None:
         self.refusal = refusal
+        self.upcoming = upcoming
         self.bookings: list[Booking] = []
+        self.cancelled: list[uuid.UUID] = []
 
     async def book(self, booking: Booking) -> BookedAppointment:
         self.bookings.append(booking)
         if self.refusal:
             raise self.refusal
-        return BookedAppointment(uuid.uuid4(), booking.start)
+        return BookedAppointment(
+            uuid.uuid4(), booking.start, booking.start + timedelta(minutes=45), booking.staff_id or ANNA
+        )
+
+    async def times_of(self, appointment_id: uuid.UUID) -> list[FreedSlot]:
+        return []
+
+    async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
+        return min(self.upcoming, at_most)
+
+    async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
+        if self.refusal:
+            raise self.refusal
+        self.cancelled.append(appointment_id)
 
 
 def submission(hour: int = 10) -> handlers.SubmitRequest:
@@ -126,7 +207,7 @@ async def test_a_blocked_client_is_refused_and_nothing_is_written() -> None:
     uow = FakeUnitOfWork()
     with pytest.raises(FailedPrecondition) as refused:
         await handlers.submit_request(
-            lambda: uow, FakeDirectory(blocked=True), FakeCatalogue(), submission(), LIMITS, NOW
+            lambda: uow, FakeDirectory(blocked=True), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
         )
     assert refused.value.reason == "BOOKING_BLOCKED"
     assert uow.stored == {} and uow.published == []
@@ -136,33 +217,211 @@ async def test_submission_takes_the_clients_timezone_and_the_open_limit_holds() 
     uow = FakeUnitOfWork()
     for hour in (1, 2):
         request = await handlers.submit_request(
-            lambda: uow, FakeDirectory(), FakeCatalogue(), submission(hour), LIMITS, NOW
+            lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(hour), LIMITS, NOW
         )
     assert request.timezone == "Europe/Berlin" and len(uow.published) == 2
+    assert (request.reference, request.service_name, request.business_timezone) == (
+        "REQ-1002",
+        "Haircut",
+        "America/New_York",
+    )
+    assert uow.contacts[CLIENT].name == "Mia Park"
     with pytest.raises(FailedPrecondition) as refused:
-        await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(3), LIMITS, NOW)
+        await handlers.submit_request(
+            lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(3), LIMITS, NOW
+        )
     assert refused.value.reason == "TOO_MANY_OPEN_REQUESTS"
+
+
+def approval(request: AppointmentRequest, technician: uuid.UUID = ANNA, **changes: Any) -> handlers.ApproveRequest:
+    return handlers.ApproveRequest(
+        **{  # type: ignore[arg-type]
+            "tenant_id": TENANT,
+            "request_id": request.id,
+            "start": NOW + timedelta(days=1),
+            "technician_id": technician,
+            "override_availability": False,
+            "actor": "staff:anna",
+        }
+        | changes
+    )
 
 
 async def test_a_refused_booking_leaves_the_request_pending_and_a_later_one_approves_it() -> None:
     uow = FakeUnitOfWork()
-    request = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(), LIMITS, NOW)
-    approval = handlers.ApproveRequest(TENANT, request.id, NOW + timedelta(days=1), None, False, "staff:anna")
+    request = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+    )
     with pytest.raises(Conflict):
         await handlers.approve_request(
-            lambda: uow, FakeScheduler(Conflict("taken", reason="SLOT_TAKEN")), approval, NOW
+            lambda: uow,
+            FakeDirectory(),
+            FakeCatalogue(),
+            FakeScheduler(Conflict("taken", reason="SLOT_TAKEN")),
+            approval(request),
+            NOW,
         )
     assert uow.stored[request.id].status is Status.PENDING and len(uow.published) == 1
     scheduler = FakeScheduler()
-    approved = await handlers.approve_request(lambda: uow, scheduler, approval, NOW)
+    approved = await handlers.approve_request(
+        lambda: uow,
+        FakeDirectory(),
+        FakeCatalogue(),
+        scheduler,
+        approval(request, internal_notes="VIP", ticket="4711"),
+        NOW,
+    )
+    assert (approved.status, approved.technician_name, approved.internal_notes, approved.ticket) == (
+        Status.APPROVED,
+        "Anna",
+        "VIP",
+        "4711",
+    )
+    # Scheduling is told which request books and who performs it, so a retried approval finds that booking.
+    assert [(b.request_id, b.staff_id) for b in scheduler.bookings] == [(request.id, ANNA)]
+
+
+async def test_the_technician_must_perform_the_service_and_bad_input_books_nothing() -> None:
+    uow = FakeUnitOfWork()
+    request = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+    )
+    scheduler = FakeScheduler()
+    for bad, field_name in (
+        (approval(request, technician=BEN), "technician_id"),
+        (approval(request, technician=uuid.uuid4()), "technician_id"),
+        (approval(request, internal_notes="x" * 4001), "internal_notes"),
+        (approval(request, ticket="a b"), "ticket"),
+    ):
+        with pytest.raises(InvalidArgument) as refused:
+            await handlers.approve_request(lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, bad, NOW)
+        assert [v.field for v in refused.value.violations] == [field_name]
+    assert scheduler.bookings == [] and uow.stored[request.id].status is Status.PENDING
+
+
+async def test_an_edit_and_an_approval_on_the_same_version_cannot_both_win() -> None:
+    uow = FakeUnitOfWork()
+    request = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+    )
+    seen = request.version
+    edit = handlers.UpdateRequest(TENANT, CLIENT, request.id, seen, message="Anna please")
+    edited = await handlers.update_request(lambda: uow, FakeCatalogue(), edit, LIMITS, NOW)
+    assert (edited.message, edited.version) == ("Anna please", seen + 1)
+    with pytest.raises(Conflict) as refused:
+        await handlers.approve_request(
+            lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), approval(request, version=seen), NOW
+        )
+    assert refused.value.reason == "CONCURRENT_CHANGE"
+    with pytest.raises(Conflict):
+        await handlers.update_request(lambda: uow, FakeCatalogue(), edit, LIMITS, NOW)  # the same old version
+    # Another client's request looks missing.
+    with pytest.raises(NotFound):
+        await handlers.update_request(
+            lambda: uow, FakeCatalogue(), replace(edit, client_id=uuid.uuid4(), version=seen + 1), LIMITS, NOW
+        )
+
+
+async def test_cancelling_an_approved_request_cancels_its_appointment_first() -> None:
+    uow = FakeUnitOfWork()
+    request = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+    )
+    await handlers.approve_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), approval(request), NOW
+    )
+    late = FakeScheduler(FailedPrecondition("too late", reason="CANCELLATION_WINDOW_PASSED"))
+    with pytest.raises(FailedPrecondition):
+        await handlers.cancel_request(lambda: uow, late, TENANT, CLIENT, request.id, NOW)
+    assert uow.stored[request.id].status is Status.APPROVED
+    scheduler = FakeScheduler()
+    cancelled = await handlers.cancel_request(lambda: uow, scheduler, TENANT, CLIENT, request.id, NOW)
+    assert (cancelled.status, scheduler.cancelled) == (Status.CANCELLED, [cancelled.appointment_id])
+    assert type(uow.published[-1]).__name__ == "RequestCancelled"
+
+
+async def test_upcoming_bookings_and_pending_requests_count_against_the_active_limit() -> None:
+    uow = FakeUnitOfWork()
+    busy = FakeScheduler(upcoming=MAX_ACTIVE - 1)  # one booking short of the limit
+    first = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), busy, submission(1), LIMITS, NOW
+    )
+    with pytest.raises(FailedPrecondition) as refused:
+        await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), busy, submission(2), LIMITS, NOW)
+    assert refused.value.reason == "MAX_ACTIVE_BOOKINGS" and len(uow.stored) == 1
+
+    # At approval the rules are asked again: now at the limit (or blocked), staff must override, on record.
+    full = FakeScheduler(upcoming=MAX_ACTIVE)
+    with pytest.raises(FailedPrecondition) as refused:
+        await handlers.approve_request(lambda: uow, FakeDirectory(), FakeCatalogue(), full, approval(first), NOW)
+    assert refused.value.reason == "MAX_ACTIVE_BOOKINGS" and full.bookings == []
+    with pytest.raises(FailedPrecondition) as refused:
+        await handlers.approve_request(
+            lambda: uow, FakeDirectory(blocked=True), FakeCatalogue(), FakeScheduler(), approval(first), NOW
+        )
+    assert refused.value.reason == "BOOKING_BLOCKED"
+    approved = await handlers.approve_request(
+        lambda: uow,
+        FakeDirectory(blocked=True),
+        FakeCatalogue(),
+        full,
+        approval(first, override_booking_rules=True),
+        NOW,
+    )
     assert approved.status is Status.APPROVED
-    # Scheduling is told which request books, so a retried approval finds that booking instead of a new one.
-    assert [b.request_id for b in scheduler.bookings] == [request.id]
 
 
 async def test_the_sweep_expires_only_requests_whose_every_time_has_passed() -> None:
     uow = FakeUnitOfWork()
-    soon = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(0), LIMITS, NOW)
-    later = await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), submission(5), LIMITS, NOW)
+    soon = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(0), LIMITS, NOW
+    )
+    later = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(5), LIMITS, NOW
+    )
     assert await handlers.expire_due_requests(lambda: uow, NOW + timedelta(days=1, hours=1), batch=10) == 1
     assert (uow.stored[soon.id].status, uow.stored[later.id].status) == (Status.EXPIRED, Status.PENDING)
+
+
+async def test_a_freed_time_goes_to_the_first_client_it_suits_and_a_lapsed_offer_passes_on() -> None:
+    uow = FakeUnitOfWork()
+    slot_start = NOW + timedelta(days=2, hours=1)  # 10:00 in Berlin
+    slot = FreedSlot(SERVICE, ANNA, slot_start, slot_start + timedelta(minutes=45))
+    day = slot_start.date()
+    first, second, evenings = (uuid.uuid4() for _ in range(3))
+    for client_id, window in ((evenings, (time(17), time(20))), (first, None), (second, None)):
+        await waitlist.join_waitlist(
+            lambda: uow,
+            FakeDirectory(),
+            FakeCatalogue(),
+            waitlist.JoinWaitlist(TENANT, client_id, SERVICE, None, day, day, *(window or (None, None)), "", "client"),
+            NOW,
+        )
+    offered = await waitlist.offer_freed_time(uow, TENANT, slot, NOW)
+    assert offered is not None and offered.client_id == first  # the evening-only client does not suit 10:00
+    offer = offered.offers[0]
+    assert offer.hold_until == NOW + timedelta(minutes=120)
+    # Nobody accepts in time: the time passes to the next waiting client, the first waits for the next one.
+    assert await waitlist.pass_on_expired_offers(lambda: uow, offer.hold_until, batch=10) == 1
+    by_client = {e.client_id: e for e in uow.entries.values()}
+    assert (by_client[first].status, by_client[second].status) == (EntryStatus.WAITING, EntryStatus.OFFERED)
+    passed = by_client[second].offers[0]
+    scheduler = FakeScheduler()
+    booked = await waitlist.accept_offer(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, TENANT, second, passed.id, offer.hold_until
+    )
+    assert booked.status is EntryStatus.BOOKED and [b.request_id for b in scheduler.bookings] == [passed.id]
+    with pytest.raises(FailedPrecondition) as refused:
+        await waitlist.accept_offer(
+            lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, TENANT, second, passed.id, offer.hold_until
+        )
+    assert refused.value.reason == "OFFER_NOT_OPEN" and len(scheduler.bookings) == 1
+    with pytest.raises(FailedPrecondition) as refused:
+        await waitlist.accept_offer(
+            lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, TENANT, first, offer.id, offer.hold_until
+        )
+    assert refused.value.reason == "OFFER_NOT_OPEN"
+    names = [type(e).__name__ for e in uow.published]
+    assert sorted(names) == sorted(
+        ["WaitlistJoined"] * 3 + ["WaitlistOfferMade"] * 2 + ["WaitlistOfferExpired", "WaitlistOfferAccepted"]
+    )

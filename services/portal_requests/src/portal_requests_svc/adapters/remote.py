@@ -19,6 +19,7 @@ from google.protobuf import json_format, struct_pb2
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
 from atrium.scheduling.v1 import catalogue_pb2 as catalogue_pb
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
@@ -27,8 +28,11 @@ from platform_core import errors
 from platform_core.client_lookup import ClientFacts, find_client
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.grpc.values import aware, timestamp
+from portal_requests_svc.domain.events import FreedSlot
+from portal_requests_svc.domain.requests import ServiceTerms, Technician
 
 BOOKING_REQUEST_FORM = "booking_request"  # the client service's name of the form
+APPOINTMENT_NOT_BOOKED = "APPOINTMENT_NOT_BOOKED"  # scheduling's refusal to change a cancelled appointment
 
 _ERRORS: dict[grpc.StatusCode, type[errors.DomainError]] = {
     # What another service cannot find is a reference this one holds (the request's service, its client):
@@ -55,16 +59,43 @@ def domain_error(exc: grpc.aio.AioRpcError, service: str, *, fields: dict[str, s
 
 
 @dataclass(frozen=True)
+class RequestingClient:
+    """What a request needs of its client: may it ask (facts), and how staff know and reach it."""
+
+    facts: ClientFacts
+    name: str
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
 class OfferedService:
     service_id: uuid.UUID
     bookable_online: bool
     staff_ids: frozenset[uuid.UUID]
+    name: str = ""
+    duration_minutes: int = 0
+
+    @property
+    def terms(self) -> ServiceTerms:
+        return ServiceTerms(self.service_id, self.name, self.duration_minutes)
+
+
+@dataclass(frozen=True)
+class BusinessTerms:
+    """What the business's scheduling settings say about requests."""
+
+    timezone: str
+    # Upcoming bookings (and pending requests) one client may hold; 0: no limit.
+    max_active_bookings_per_client: int = 0
 
 
 @dataclass(frozen=True)
 class BookedAppointment:
     appointment_id: uuid.UUID
     start: datetime
+    end: datetime
+    staff_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -76,11 +107,14 @@ class Booking:
     start: datetime
     timezone: str
     override_availability: bool
+    # For the team only: kept on the appointment, never shown to the client.
+    staff_notes: str = ""
+    ticket: str = ""
 
 
 class AbstractClientDirectory(abc.ABC):
     @abc.abstractmethod
-    async def lookup(self, client_id: uuid.UUID) -> ClientFacts | None:
+    async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:
         """The client in the caller's tenant, or None when it has no such client."""
 
     @abc.abstractmethod
@@ -95,8 +129,12 @@ class AbstractCatalogue(abc.ABC):
         """The service, or None when the caller's tenant offers no such (unarchived) service."""
 
     @abc.abstractmethod
-    async def business_timezone(self) -> str:
-        """The timezone the business schedules in."""
+    async def business_terms(self) -> BusinessTerms:
+        """The business's zone and booking limit."""
+
+    @abc.abstractmethod
+    async def staff_member(self, staff_id: uuid.UUID) -> Technician | None:
+        """The staff member (with the name clients see), or None when the business has no such one."""
 
 
 class AbstractScheduler(abc.ABC):
@@ -104,14 +142,30 @@ class AbstractScheduler(abc.ABC):
     async def book(self, booking: Booking) -> BookedAppointment:
         """Book the appointment; the same request id books once and returns that appointment again."""
 
+    @abc.abstractmethod
+    async def times_of(self, appointment_id: uuid.UUID) -> list[FreedSlot]:
+        """Each service's staff member and time of the appointment."""
+
+    @abc.abstractmethod
+    async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
+        """How many upcoming booked appointments the client has, counted up to ``at_most``."""
+
+    @abc.abstractmethod
+    async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
+        """Cancel the appointment as the caller (a client within the cancellation notice only); an
+        appointment cancelled already is left as it is."""
+
 
 class GrpcClientDirectory(AbstractClientDirectory):
     def __init__(self, stub: ClientServiceStub) -> None:
         self._stub = stub
 
-    async def lookup(self, client_id: uuid.UUID) -> ClientFacts | None:
+    async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:
         client = await find_client(self._stub, client_id)
-        return ClientFacts.of(client) if client is not None else None
+        if client is None:
+            return None
+        name = " ".join(n for n in (client.first_name, client.last_name) if n) or client.profile.company_name
+        return RequestingClient(ClientFacts.of(client), name, client.email, client.phone)
 
     async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
         request = client_pb.UpdateClientRequest(
@@ -152,14 +206,25 @@ class GrpcCatalogue(AbstractCatalogue):
             service_id=uuid.UUID(found.id),
             bookable_online=found.definition.bookable_online,
             staff_ids=frozenset(uuid.UUID(s) for s in found.definition.staff_ids),
+            name=found.definition.name,
+            duration_minutes=found.definition.duration_minutes,
         )
 
-    async def business_timezone(self) -> str:
+    async def staff_member(self, staff_id: uuid.UUID) -> Technician | None:
+        try:
+            found = await self._stub.GetStaffMember(catalogue_pb.GetStaffMemberRequest(staff_id=str(staff_id)))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise errors.Unavailable(f"the scheduling service could not be asked ({exc.code().name})") from exc
+        return Technician(staff_id, found.display_name)
+
+    async def business_terms(self) -> BusinessTerms:
         try:
             settings = await self._stub.GetSchedulingSettings(catalogue_pb.GetSchedulingSettingsRequest())
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "scheduling") from exc
-        return str(settings.timezone)
+        return BusinessTerms(settings.timezone, settings.max_active_bookings_per_client)
 
 
 # Scheduling's field names -> this API's, for a refusal of the booking an approval makes.
@@ -185,8 +250,59 @@ class GrpcScheduler(AbstractScheduler):
                     request_id=str(booking.request_id),
                     source="portal_request",
                     timezone=booking.timezone,
+                    staff_notes=booking.staff_notes,
+                    ticket=booking.ticket,
                 )
             )
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "scheduling", fields=_BOOKING_FIELDS) from exc
-        return BookedAppointment(uuid.UUID(appointment.id), aware(appointment.start))
+        return BookedAppointment(
+            uuid.UUID(appointment.id),
+            aware(appointment.start),
+            aware(appointment.end),
+            uuid.UUID(appointment.segments[0].staff_id),
+        )
+
+    async def times_of(self, appointment_id: uuid.UUID) -> list[FreedSlot]:
+        try:
+            found = await self._stub.GetAppointment(
+                appointments_pb.GetAppointmentRequest(appointment_id=str(appointment_id))
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "scheduling") from exc
+        return [
+            FreedSlot(uuid.UUID(s.service_id), uuid.UUID(s.staff_id), aware(s.start), aware(s.end))
+            for s in found.segments
+        ]
+
+    async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
+        try:
+            page = await self._stub.ListClientAppointments(
+                appointments_pb.ListClientAppointmentsRequest(
+                    client_id=str(client_id), view="upcoming", page=types_pb2.PageRequest(page_size=at_most)
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "scheduling") from exc
+        return len(page.appointments)
+
+    async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
+        try:
+            await self._stub.CancelAppointment(
+                appointments_pb.CancelAppointmentRequest(appointment_id=str(appointment_id), reason=reason)
+            )
+        except grpc.aio.AioRpcError as exc:
+            error = domain_error(exc, "scheduling")
+            not_booked = isinstance(error, errors.DomainError) and error.reason == APPOINTMENT_NOT_BOOKED
+            if not_booked and await self._cancelled(appointment_id):
+                return  # an earlier attempt cancelled it and then failed before recording it
+            raise error from exc
+
+    async def _cancelled(self, appointment_id: uuid.UUID) -> bool:
+        try:
+            found = await self._stub.GetAppointment(
+                appointments_pb.GetAppointmentRequest(appointment_id=str(appointment_id))
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "scheduling") from exc
+        return bool(found.status == "cancelled")

@@ -9,18 +9,61 @@ from __future__ import annotations
 import abc
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from platform_core.db import lock_for_transaction
 from platform_core.errors import Conflict, NotFound
-from portal_requests_svc.adapters.tables import appointment_requests, request_history
-from portal_requests_svc.domain.requests import AppointmentRequest, Status, TimeOption
+from portal_requests_svc.adapters.tables import (
+    appointment_requests,
+    request_clients,
+    request_counters,
+    request_history,
+    request_settings,
+)
+from portal_requests_svc.domain.requests import CONCURRENT_CHANGE, OPEN, AppointmentRequest, Status, TimeOption
 
-CONCURRENT_CHANGE = "CONCURRENT_CHANGE"
+FIRST_REFERENCE = 1001
+DEFAULT_PROPOSAL_HOLD_MINUTES = 2880
+DEFAULT_OFFER_HOLD_MINUTES = 120
+
+
+@dataclass(frozen=True)
+class ClientContact:
+    """The client as the client service described it at ``as_of``."""
+
+    client_id: uuid.UUID
+    name: str
+    email: str
+    phone: str
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class RequestSettings:
+    ticket_url_pattern: str = ""
+    version: int = 0
+    # How long proposed times hold for the client.
+    proposal_hold_minutes: int = DEFAULT_PROPOSAL_HOLD_MINUTES
+    # How long a waitlist offer holds.
+    offer_hold_minutes: int = DEFAULT_OFFER_HOLD_MINUTES
+
+    @property
+    def proposal_hold(self) -> timedelta:
+        return timedelta(minutes=self.proposal_hold_minutes)
+
+    @property
+    def offer_hold(self) -> timedelta:
+        return timedelta(minutes=self.offer_hold_minutes)
+
+    @classmethod
+    def of(cls, row: Any) -> RequestSettings:
+        return cls(row.ticket_url_pattern, row.version, row.proposal_hold_minutes, row.offer_hold_minutes)
 
 
 def options_json(options: Sequence[TimeOption]) -> list[dict[str, str | None]]:
@@ -53,6 +96,25 @@ def request_from_row(row: Any) -> AppointmentRequest:
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         version=row.version,
+        reference_number=row.reference_number,
+        service_name=row.service_name,
+        duration_minutes=row.duration_minutes,
+        business_timezone=row.business_timezone,
+        preferred_staff_name=row.preferred_staff_name,
+        channel=row.channel,
+        technician_id=row.technician_id,
+        technician_name=row.technician_name,
+        start=row.start_at,
+        end=row.end_at,
+        internal_notes=row.internal_notes,
+        ticket=row.ticket,
+        cancelled_by=row.cancelled_by,
+        cancelled_at=row.cancelled_at,
+        alternatives=tuple(datetime.fromisoformat(a) for a in row.alternatives),
+        hold_until=row.hold_until,
+        proposal_note=row.proposal_note,
+        proposed_technician_id=row.proposed_technician_id,
+        proposed_technician_name=row.proposed_technician_name,
     )
 
 
@@ -70,6 +132,13 @@ class AbstractRequestRepository(abc.ABC):
         self.seen.add(request)
         return request
 
+    async def approved_with(self, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> AppointmentRequest | None:
+        """The approved request that booked the appointment, locked for this transaction, if any."""
+        found = await self._approved_with(tenant_id, appointment_id)
+        if found is not None:
+            self.seen.add(found)
+        return found
+
     async def expirable(self, now: datetime, limit: int) -> list[AppointmentRequest]:
         found = await self._expirable(now, limit)
         self.seen.update(found)
@@ -79,6 +148,9 @@ class AbstractRequestRepository(abc.ABC):
     async def _get(
         self, tenant_id: uuid.UUID, request_id: uuid.UUID, *, for_update: bool
     ) -> AppointmentRequest | None: ...
+
+    @abc.abstractmethod
+    async def _approved_with(self, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> AppointmentRequest | None: ...
 
     @abc.abstractmethod
     async def _expirable(self, now: datetime, limit: int) -> list[AppointmentRequest]:
@@ -95,6 +167,21 @@ class AbstractRequestRepository(abc.ABC):
 
     @abc.abstractmethod
     async def count_open(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> int: ...
+
+    @abc.abstractmethod
+    async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
+        """The business's next reference number, taken in this transaction (others wait for its end)."""
+
+    @abc.abstractmethod
+    async def remember_client(self, tenant_id: uuid.UUID, contact: ClientContact) -> None:
+        """Keep what the client service said of the client, unless something newer is kept already."""
+
+    @abc.abstractmethod
+    async def settings(self, tenant_id: uuid.UUID) -> RequestSettings: ...
+
+    @abc.abstractmethod
+    async def save_settings(self, tenant_id: uuid.UUID, settings: RequestSettings) -> RequestSettings:
+        """Store the settings if ``settings.version`` is the stored one (0: whatever it is); Conflict otherwise."""
 
     @abc.abstractmethod
     async def save(self, request: AppointmentRequest) -> None:
@@ -115,11 +202,27 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
         row = (await self._session.execute(query)).first()
         return request_from_row(row) if row else None
 
+    async def _approved_with(self, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> AppointmentRequest | None:
+        row = (
+            await self._session.execute(
+                select(appointment_requests)
+                .where(
+                    appointment_requests.c.tenant_id == tenant_id,
+                    appointment_requests.c.appointment_id == appointment_id,
+                    appointment_requests.c.status == Status.APPROVED.value,
+                )
+                .with_for_update()
+            )
+        ).first()
+        return request_from_row(row) if row else None
+
     async def _expirable(self, now: datetime, limit: int) -> list[AppointmentRequest]:
         rows = (
             await self._session.execute(
                 select(appointment_requests)
-                .where(appointment_requests.c.status == Status.PENDING.value, appointment_requests.c.expires_at <= now)
+                .where(
+                    appointment_requests.c.status.in_([s.value for s in OPEN]), appointment_requests.c.expires_at <= now
+                )
                 .order_by(appointment_requests.c.expires_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -151,10 +254,61 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
             .where(
                 appointment_requests.c.tenant_id == tenant_id,
                 appointment_requests.c.client_id == client_id,
-                appointment_requests.c.status == Status.PENDING.value,
+                appointment_requests.c.status.in_([s.value for s in OPEN]),
             )
         )
         return int(count or 0)
+
+    async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
+        statement = (
+            pg_insert(request_counters)
+            .values(tenant_id=tenant_id, last_number=FIRST_REFERENCE)
+            .on_conflict_do_update(
+                index_elements=[request_counters.c.tenant_id],
+                set_={"last_number": request_counters.c.last_number + 1},
+            )
+            .returning(request_counters.c.last_number)
+        )
+        return int((await self._session.execute(statement)).scalar_one())
+
+    async def remember_client(self, tenant_id: uuid.UUID, contact: ClientContact) -> None:
+        values = {"name": contact.name, "email": contact.email, "phone": contact.phone, "as_of": contact.as_of}
+        statement = pg_insert(request_clients).values(tenant_id=tenant_id, client_id=contact.client_id, **values)
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[request_clients.c.tenant_id, request_clients.c.client_id],
+                set_=values,
+                where=request_clients.c.as_of < statement.excluded.as_of,
+            )
+        )
+
+    async def settings(self, tenant_id: uuid.UUID) -> RequestSettings:
+        row = (
+            await self._session.execute(select(request_settings).where(request_settings.c.tenant_id == tenant_id))
+        ).first()
+        return RequestSettings.of(row) if row else RequestSettings()
+
+    async def save_settings(self, tenant_id: uuid.UUID, settings: RequestSettings) -> RequestSettings:
+        s = request_settings.c
+        values = {
+            "ticket_url_pattern": settings.ticket_url_pattern,
+            "proposal_hold_minutes": settings.proposal_hold_minutes,
+            "offer_hold_minutes": settings.offer_hold_minutes,
+        }
+        statement = pg_insert(request_settings).values(tenant_id=tenant_id, version=1, **values)
+        guard = s.version == settings.version if settings.version else None
+        row = (
+            await self._session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[s.tenant_id],
+                    set_={**values, "version": s.version + 1},
+                    where=guard,
+                ).returning(s.ticket_url_pattern, s.version, s.proposal_hold_minutes, s.offer_hold_minutes)
+            )
+        ).first()
+        if row is None or (settings.version and row.version != settings.version + 1):
+            raise Conflict("the settings were changed meanwhile; reload them", reason=CONCURRENT_CHANGE)
+        return RequestSettings.of(row)
 
     async def save(self, request: AppointmentRequest) -> None:
         if request.is_new:
@@ -174,6 +328,12 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
                     version=request.version,
                     created_at=request.created_at,
                     updated_at=request.updated_at,
+                    reference_number=request.reference_number,
+                    service_name=request.service_name,
+                    duration_minutes=request.duration_minutes,
+                    business_timezone=request.business_timezone,
+                    preferred_staff_name=request.preferred_staff_name,
+                    channel=request.channel,
                 )
             )
             request.is_new = False
@@ -186,11 +346,32 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
                     appointment_requests.c.version == request.version,
                 )
                 .values(
+                    service_id=request.service_id,
+                    preferred_staff_id=request.preferred_staff_id,
+                    options=options_json(request.options),
+                    expires_at=request.expires_at,
+                    message=request.message,
+                    service_name=request.service_name,
+                    duration_minutes=request.duration_minutes,
+                    preferred_staff_name=request.preferred_staff_name,
                     status=request.status.value,
                     appointment_id=request.appointment_id,
                     decline_reason=request.decline_reason,
                     decided_by=request.decided_by,
                     decided_at=request.decided_at,
+                    technician_id=request.technician_id,
+                    technician_name=request.technician_name,
+                    start_at=request.start,
+                    end_at=request.end,
+                    internal_notes=request.internal_notes,
+                    ticket=request.ticket,
+                    cancelled_by=request.cancelled_by,
+                    cancelled_at=request.cancelled_at,
+                    alternatives=[a.isoformat() for a in request.alternatives],
+                    hold_until=request.hold_until,
+                    proposal_note=request.proposal_note,
+                    proposed_technician_id=request.proposed_technician_id,
+                    proposed_technician_name=request.proposed_technician_name,
                     updated_at=request.updated_at,
                     version=request.version + 1,
                 )

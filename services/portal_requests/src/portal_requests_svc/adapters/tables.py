@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, Date, DateTime, Integer, MetaData, Table, Text, Time
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from platform_core.messaging.schema import define_tables
@@ -30,6 +30,94 @@ appointment_requests = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("reference_number", Integer, nullable=False),
+    Column("service_name", Text, nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("business_timezone", Text, nullable=False),
+    Column("preferred_staff_name", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("technician_id", UUID(as_uuid=True)),
+    Column("technician_name", Text, nullable=False),
+    Column("start_at", DateTime(timezone=True)),
+    Column("end_at", DateTime(timezone=True)),
+    Column("internal_notes", Text, nullable=False),
+    Column("ticket", Text, nullable=False),
+    Column("cancelled_by", Text, nullable=False),
+    Column("cancelled_at", DateTime(timezone=True)),
+    Column("alternatives", JSONB, nullable=False),
+    Column("hold_until", DateTime(timezone=True)),
+    Column("proposal_note", Text, nullable=False),
+    Column("proposed_technician_id", UUID(as_uuid=True)),
+    Column("proposed_technician_name", Text, nullable=False),
+)
+
+request_counters = Table(
+    "request_counters",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)
+
+# The clients who asked, as the client service last described them (as_of: when that was true).
+request_clients = Table(
+    "request_clients",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("phone", Text, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+)
+
+request_settings = Table(
+    "request_settings",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("ticket_url_pattern", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("proposal_hold_minutes", Integer, nullable=False),
+    Column("offer_hold_minutes", Integer, nullable=False),
+)
+
+waitlist_entries = Table(
+    "waitlist_entries",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("service_id", UUID(as_uuid=True), nullable=False),
+    Column("service_name", Text, nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("staff_id", UUID(as_uuid=True)),
+    Column("staff_name", Text, nullable=False),
+    Column("from_date", Date, nullable=False),
+    Column("to_date", Date, nullable=False),
+    Column("window_start", Time),
+    Column("window_end", Time),
+    Column("timezone", Text, nullable=False),
+    Column("business_timezone", Text, nullable=False),
+    Column("joined_by", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+waitlist_offers = Table(
+    "waitlist_offers",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("entry_id", UUID(as_uuid=True), nullable=False),
+    Column("service_id", UUID(as_uuid=True), nullable=False),
+    Column("staff_id", UUID(as_uuid=True), nullable=False),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Column("hold_until", DateTime(timezone=True), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("appointment_id", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 request_history = Table(

@@ -1,6 +1,7 @@
 """The AppointmentRequest aggregate: a client's wish for an appointment (a service, maybe a staff member,
-one to five preferred times) that staff approve by booking it, or decline; the client may withdraw it while
-it is pending, and it expires once every preferred time has passed.
+one to five preferred times) that staff approve by booking it with a technician, or decline; the client may
+edit it while it is pending and cancel it (an approved one too, which cancels its appointment), and it
+expires once every preferred time has passed.
 
 Status changes are checked here first (clear errors) and again by the schema's trigger (the last word).
 """
@@ -15,12 +16,16 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from platform_core.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from platform_core.errors import Conflict, FailedPrecondition, FieldViolation, InvalidArgument
 from portal_requests_svc.domain import events
+from portal_requests_svc.domain.events import RequestFacts
 
 MAX_OPTIONS = 5
 MAX_MESSAGE_LENGTH = 1000
 MAX_REASON_LENGTH = 1000
+MAX_INTERNAL_NOTES_LENGTH = 4000
+MAX_TICKET_LENGTH = 100
+REFERENCE_PREFIX = "REQ-"
 # A window longer than a working day is no preference at all.
 MAX_WINDOW = timedelta(hours=12)
 
@@ -28,24 +33,62 @@ NOT_PENDING = "REQUEST_NOT_PENDING"
 BOOKING_BLOCKED = "BOOKING_BLOCKED"
 CLIENT_DELETED = "CLIENT_DELETED"
 TOO_MANY_OPEN_REQUESTS = "TOO_MANY_OPEN_REQUESTS"
+MAX_ACTIVE_BOOKINGS = "MAX_ACTIVE_BOOKINGS"
+NOT_PROPOSED = "REQUEST_NOT_PROPOSED"
+PROPOSAL_EXPIRED = "PROPOSAL_EXPIRED"
+MAX_ALTERNATIVES = 3
+MAX_PROPOSAL_NOTE_LENGTH = 1000
+CONCURRENT_CHANGE = "CONCURRENT_CHANGE"
 
 
 class Status(StrEnum):
     PENDING = "pending"
+    PROPOSED = "proposed"  # staff proposed other times; the client accepts one
     APPROVED = "approved"
     DECLINED = "declined"
-    WITHDRAWN = "withdrawn"
+    CANCELLED = "cancelled"
     EXPIRED = "expired"
 
 
-# Mirrors the schema's trigger (appointment_requests_status_transition): only a pending request is decided.
+# Mirrors the schema's trigger (appointment_requests_status_transition): only a pending request is decided,
+# and an approved one can still be cancelled (with its appointment).
 ALLOWED_TRANSITIONS = {
-    Status.PENDING: {Status.APPROVED, Status.DECLINED, Status.WITHDRAWN, Status.EXPIRED},
-    Status.APPROVED: set(),
+    Status.PENDING: {Status.PROPOSED, Status.APPROVED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED},
+    Status.PROPOSED: {Status.APPROVED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED},
+    Status.APPROVED: {Status.CANCELLED},
     Status.DECLINED: set(),
-    Status.WITHDRAWN: set(),
+    Status.CANCELLED: set(),
     Status.EXPIRED: set(),
 }
+
+
+# Statuses still waiting for an answer: they count as bookings to be and are swept when their time passes.
+OPEN = (Status.PENDING, Status.PROPOSED)
+
+
+def reference(number: int) -> str:
+    return f"{REFERENCE_PREFIX}{number}"
+
+
+def reference_number(text: str) -> int | None:
+    """The number a typed reference names ("REQ-1042", "req-1042" or "1042"), or None."""
+    raw = text.strip().upper().removeprefix(REFERENCE_PREFIX)
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+
+
+@dataclass(frozen=True)
+class ServiceTerms:
+    """What the request shows of the service asked for, as the catalogue described it when asked."""
+
+    service_id: uuid.UUID
+    name: str
+    duration_minutes: int
+
+
+@dataclass(frozen=True)
+class Technician:
+    staff_id: uuid.UUID
+    name: str
 
 
 @dataclass(frozen=True)
@@ -127,12 +170,43 @@ def check_open_limit(open_requests: int, max_open: int) -> None:
         )
 
 
+def check_active_bookings(active: int, max_active: int) -> None:
+    """The business's limit of a client's active bookings (0: none); pending requests count as bookings to be."""
+    if max_active and active >= max_active:
+        raise FailedPrecondition(
+            f"a client may hold at most {max_active} upcoming booking(s) and pending request(s)",
+            reason=MAX_ACTIVE_BOOKINGS,
+        )
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
     actor: str  # "client:<id>", "staff:<id>" or "system"
     action: str
     details: dict[str, Any]
+
+
+def check_ticket(value: str) -> str:
+    ticket = value.strip()
+    if len(ticket) > MAX_TICKET_LENGTH:
+        raise InvalidArgument.single("ticket", f"must be at most {MAX_TICKET_LENGTH} characters")
+    if any(c.isspace() or c in "/?#" for c in ticket):
+        raise InvalidArgument.single("ticket", "is a ticket id: no spaces, slashes, ? or #")
+    return ticket
+
+
+def check_ticket_url_pattern(value: str) -> str:
+    pattern = value.strip()
+    if pattern and (not pattern.startswith(("https://", "http://")) or "{id}" not in pattern or len(pattern) > 500):
+        raise InvalidArgument.single(
+            "ticket_url_pattern", "must be an http(s) URL of at most 500 characters with {id} where the ticket id goes"
+        )
+    return pattern
+
+
+def ticket_url(pattern: str, ticket: str) -> str:
+    return pattern.replace("{id}", ticket) if pattern and ticket else ""
 
 
 @dataclass(eq=False)
@@ -154,6 +228,27 @@ class AppointmentRequest:
     decided_by: str = ""
     decided_at: datetime | None = None
     version: int = 1
+    # Given by the repository when the request is first saved (the business's counter).
+    reference_number: int = 0
+    service_name: str = ""
+    duration_minutes: int = 0
+    business_timezone: str = ""
+    preferred_staff_name: str = ""
+    channel: str = "portal"
+    technician_id: uuid.UUID | None = None
+    technician_name: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    internal_notes: str = ""
+    ticket: str = ""
+    cancelled_by: str = ""
+    cancelled_at: datetime | None = None
+    # A counter-offer: the times staff proposed, until when they hold, a note and maybe the technician.
+    alternatives: tuple[datetime, ...] = ()
+    hold_until: datetime | None = None
+    proposal_note: str = ""
+    proposed_technician_id: uuid.UUID | None = None
+    proposed_technician_name: str = ""
     is_new: bool = False
     events: list[Any] = field(default_factory=list)
     new_history: list[HistoryEntry] = field(default_factory=list)
@@ -165,22 +260,24 @@ class AppointmentRequest:
         tenant_id: uuid.UUID,
         request_id: uuid.UUID,
         client_id: uuid.UUID,
-        service_id: uuid.UUID,
-        preferred_staff_id: uuid.UUID | None,
+        service: ServiceTerms,
+        preferred_staff: Technician | None,
         options: Sequence[TimeOption],
         message: str,
         timezone: str,
+        business_timezone: str,
         submission_id: str | None,
         now: datetime,
         horizon: timedelta,
+        channel: str = "portal",
     ) -> AppointmentRequest:
         checked = check_options(options, now, horizon)
         request = cls(
             tenant_id=tenant_id,
             id=request_id,
             client_id=client_id,
-            service_id=service_id,
-            preferred_staff_id=preferred_staff_id,
+            service_id=service.service_id,
+            preferred_staff_id=preferred_staff.staff_id if preferred_staff else None,
             options=checked,
             message=check_text(message, "message", MAX_MESSAGE_LENGTH),
             timezone=check_timezone(timezone),
@@ -188,26 +285,69 @@ class AppointmentRequest:
             created_at=now,
             updated_at=now,
             submission_id=submission_id,
+            service_name=service.name,
+            duration_minutes=service.duration_minutes,
+            business_timezone=business_timezone,
+            preferred_staff_name=preferred_staff.name if preferred_staff else "",
+            channel=channel,
             is_new=True,
-        )
-        request.new_history.append(HistoryEntry(now, f"client:{client_id}", "submitted", {"options": len(checked)}))
-        request.events.append(
-            events.RequestSubmitted(
-                tenant_id=tenant_id,
-                request_id=request_id,
-                client_id=client_id,
-                service_id=service_id,
-                preferred_staff_id=preferred_staff_id,
-                options=tuple(o.fact() for o in checked),
-                timezone=request.timezone,
-                occurred_at=now,
-            )
         )
         return request
 
+    def register(self, reference_number: int) -> None:
+        """Give the new request its reference (the business's next number, taken when it is saved): only
+        then is it submitted, so the event and the history carry the reference."""
+        assert self.is_new and not self.reference_number
+        self.reference_number = reference_number
+        self.new_history.append(
+            HistoryEntry(
+                self.created_at,
+                f"client:{self.client_id}",
+                "submitted",
+                {"options": len(self.options), "reference": self.reference},
+            )
+        )
+        self.events.append(
+            events.RequestSubmitted(
+                tenant_id=self.tenant_id,
+                request_id=self.id,
+                client_id=self.client_id,
+                facts=self.facts(),
+                options=tuple(o.fact() for o in self.options),
+                timezone=self.timezone,
+                occurred_at=self.created_at,
+            )
+        )
+
+    @property
+    def reference(self) -> str:
+        return reference(self.reference_number)
+
+    def facts(self) -> RequestFacts:
+        """What any message about the request needs, as it stands now."""
+        return RequestFacts(
+            reference=self.reference,
+            service_id=self.service_id,
+            service_name=self.service_name,
+            duration_minutes=self.duration_minutes,
+            client_timezone=self.timezone,
+            business_timezone=self.business_timezone,
+            preferred_staff_id=self.preferred_staff_id,
+            preferred_staff_name=self.preferred_staff_name,
+            description=self.message,
+            channel=self.channel,
+            technician_id=self.technician_id,
+            technician_name=self.technician_name,
+            start=self.start,
+            end=self.end,
+        )
+
     @property
     def expires_at(self) -> datetime:
-        """When the last preferred time passes: a pending request is expired from then on."""
+        """When the last preferred time passes (or a proposal's hold ends): an open request is expired from then
+        on."""
+        if self.status is Status.PROPOSED and self.hold_until is not None:
+            return self.hold_until
         return max(o.latest_start for o in self.options)
 
     def has_passed(self, now: datetime) -> bool:
@@ -217,35 +357,258 @@ class AppointmentRequest:
         if self.status is not Status.PENDING:
             raise FailedPrecondition(f"the request is already {self.status.value}", reason=NOT_PENDING)
 
-    def approve(self, *, appointment_id: uuid.UUID, start: datetime, actor: str, now: datetime) -> None:
-        self._move(Status.APPROVED, actor, now, {"appointment_id": str(appointment_id), "start": start.isoformat()})
-        self.appointment_id = appointment_id
+    def check_version(self, expected: int) -> None:
+        """An edit or a decision made on what someone read: a change since then wins and this one is refused."""
+        if expected and expected != self.version:
+            raise Conflict(
+                f"the request was changed meanwhile (version {self.version}, not {expected}); reload it",
+                reason=CONCURRENT_CHANGE,
+            )
+
+    def update(
+        self,
+        *,
+        service: ServiceTerms | None,
+        preferred_staff: Technician | Unchanged | None,
+        options: Sequence[TimeOption] | None,
+        message: str | None,
+        actor: str,
+        now: datetime,
+        horizon: timedelta,
+    ) -> None:
+        """The client's edit of its pending request: only what is given changes."""
+        self.require_pending()
+        changed: list[str] = []
+        if service is not None and service.service_id != self.service_id:
+            self.service_id, self.service_name, self.duration_minutes = (
+                service.service_id,
+                service.name,
+                service.duration_minutes,
+            )
+            changed.append("service_id")
+        if not isinstance(preferred_staff, Unchanged):
+            staff_id = preferred_staff.staff_id if preferred_staff else None
+            if staff_id != self.preferred_staff_id:
+                self.preferred_staff_id = staff_id
+                self.preferred_staff_name = preferred_staff.name if preferred_staff else ""
+                changed.append("preferred_staff_id")
+        if options is not None:
+            checked = check_options(options, now, horizon)
+            if checked != self.options:
+                self.options = checked
+                changed.append("options")
+        if message is not None:
+            text = check_text(message, "message", MAX_MESSAGE_LENGTH)
+            if text != self.message:
+                self.message = text
+                changed.append("message")
+        if not changed:
+            return
+        self.updated_at = now
+        self.new_history.append(HistoryEntry(now, actor, "updated", {"changed": changed}))
         self.events.append(
-            events.RequestApproved(self.tenant_id, self.id, self.client_id, appointment_id, start, actor, now)
+            events.RequestUpdated(
+                self.tenant_id,
+                self.id,
+                self.client_id,
+                self.facts(),
+                tuple(o.fact() for o in self.options),
+                tuple(changed),
+                self.version + 1,  # what saving this edit makes it
+                now,
+            )
+        )
+
+    def approve(
+        self,
+        *,
+        appointment_id: uuid.UUID,
+        technician: Technician,
+        start: datetime,
+        end: datetime,
+        internal_notes: str,
+        ticket: str,
+        actor: str,
+        now: datetime,
+        booking_rules_overridden: bool = False,
+    ) -> None:
+        notes = check_text(internal_notes, "internal_notes", MAX_INTERNAL_NOTES_LENGTH)
+        linked = check_ticket(ticket)
+        self._move(
+            Status.APPROVED,
+            actor,
+            now,
+            {
+                "appointment_id": str(appointment_id),
+                "start": start.isoformat(),
+                "technician_id": str(technician.staff_id),
+                # Staff booked past the client's booking rules (blocked, or at its limit): kept on record.
+                **({"booking_rules_overridden": True} if booking_rules_overridden else {}),
+            },
+        )
+        self.appointment_id = appointment_id
+        self.technician_id, self.technician_name = technician.staff_id, technician.name
+        self.start, self.end = start, end
+        self.internal_notes, self.ticket = notes, linked
+        self.events.append(
+            events.RequestApproved(self.tenant_id, self.id, self.client_id, self.facts(), appointment_id, actor, now)
         )
 
     def decline(self, *, reason: str, actor: str, now: datetime) -> None:
-        self.require_pending()
+        """Staff say no, also to a request they proposed other times for."""
+        if self.status not in OPEN:
+            raise FailedPrecondition(f"the request is already {self.status.value}", reason=NOT_PENDING)
         text = check_text(reason, "reason", MAX_REASON_LENGTH, required=True)
-        self._move(Status.DECLINED, actor, now, {"reason": text})
+        self._record(Status.DECLINED, actor, now, {"reason": text})
+        self.decided_by, self.decided_at = actor, now
         self.decline_reason = text
-        self.events.append(events.RequestDeclined(self.tenant_id, self.id, self.client_id, text, actor, now))
+        self.events.append(
+            events.RequestDeclined(self.tenant_id, self.id, self.client_id, self.facts(), text, actor, now)
+        )
 
-    def withdraw(self, *, actor: str, now: datetime) -> None:
-        self._move(Status.WITHDRAWN, actor, now, {})
-        self.events.append(events.RequestWithdrawn(self.tenant_id, self.id, self.client_id, now))
+    def require_cancellable(self) -> None:
+        if Status.CANCELLED not in ALLOWED_TRANSITIONS[self.status]:
+            raise FailedPrecondition(f"the request is already {self.status.value}", reason=NOT_PENDING)
+
+    def cancel(self, *, by: str, actor: str, now: datetime) -> None:
+        """Final. An approved request's appointment is cancelled by the caller first (the business's
+        cancellation notice is scheduling's rule)."""
+        self.require_cancellable()
+        was_approved = self.status is Status.APPROVED
+        details: dict[str, Any] = {"appointment_id": str(self.appointment_id)} if was_approved else {}
+        self._record(Status.CANCELLED, actor, now, details)
+        if not was_approved:
+            self.decided_by, self.decided_at = actor, now
+        self.cancelled_by, self.cancelled_at = by, now
+        self.events.append(
+            events.RequestCancelled(
+                self.tenant_id, self.id, self.client_id, self.facts(), by, was_approved, self.appointment_id, now
+            )
+        )
+
+    def propose(
+        self,
+        *,
+        alternatives: Sequence[datetime],
+        technician: Technician | None,
+        note: str,
+        hold: timedelta,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Instead of declining: one to three other times the client may accept until the hold ends."""
+        self.require_pending()
+        violations: list[FieldViolation] = []
+        if not 1 <= len(alternatives) <= MAX_ALTERNATIVES:
+            violations.append(FieldViolation("alternatives", f"give one to {MAX_ALTERNATIVES} times"))
+        for i, start in enumerate(alternatives):
+            if start <= now:
+                violations.append(FieldViolation(f"alternatives[{i}]", "must be in the future"))
+            elif start in alternatives[:i]:
+                violations.append(FieldViolation(f"alternatives[{i}]", "repeats an earlier time"))
+        if violations:
+            raise InvalidArgument(violations)
+        text = check_text(note, "note", MAX_PROPOSAL_NOTE_LENGTH)
+        # Held no longer than the first proposed time: a proposal is no use once its times have passed.
+        hold_until = min(now + hold, max(alternatives))
+        self.alternatives = tuple(alternatives)
+        self.hold_until = hold_until
+        self.proposal_note = text
+        self.proposed_technician_id = technician.staff_id if technician else None
+        self.proposed_technician_name = technician.name if technician else ""
+        self._record(
+            Status.PROPOSED,
+            actor,
+            now,
+            {"alternatives": [a.isoformat() for a in alternatives], "hold_until": hold_until.isoformat()},
+        )
+        self.events.append(
+            events.RequestAlternativesProposed(
+                self.tenant_id,
+                self.id,
+                self.client_id,
+                self.facts(),
+                self.alternatives,
+                hold_until,
+                actor,
+                self.proposed_technician_id,
+                self.proposed_technician_name,
+                text,
+                now,
+            )
+        )
+
+    def require_acceptable(self, alternative: int, now: datetime) -> datetime:
+        """The proposed time the client picks, while the proposal holds."""
+        if self.status is not Status.PROPOSED:
+            raise FailedPrecondition(
+                f"the request is {self.status.value}, not awaiting your answer", reason=NOT_PROPOSED
+            )
+        assert self.hold_until is not None
+        if now >= self.hold_until:
+            raise FailedPrecondition(
+                "the proposed times were held until " + self.hold_until.isoformat(), reason=PROPOSAL_EXPIRED
+            )
+        if not 0 <= alternative < len(self.alternatives):
+            raise InvalidArgument.single("alternative", f"must be 0 to {len(self.alternatives) - 1}")
+        return self.alternatives[alternative]
+
+    def accept_alternative(
+        self,
+        *,
+        alternative: int,
+        appointment_id: uuid.UUID,
+        technician: Technician,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> None:
+        self.require_acceptable(alternative, now)
+        actor = f"client:{self.client_id}"
+        self._record(
+            Status.APPROVED,
+            actor,
+            now,
+            {"alternative": alternative, "appointment_id": str(appointment_id), "start": start.isoformat()},
+        )
+        self.decided_by, self.decided_at = actor, now
+        self.appointment_id = appointment_id
+        self.technician_id, self.technician_name = technician.staff_id, technician.name
+        self.start, self.end = start, end
+        self.events.append(
+            events.RequestAlternativeAccepted(
+                self.tenant_id, self.id, self.client_id, self.facts(), appointment_id, now
+            )
+        )
 
     def expire(self, now: datetime) -> None:
-        if not self.has_passed(now):
+        if self.status not in OPEN or not self.has_passed(now):
             raise FailedPrecondition("a request expires only once every preferred time has passed", reason=NOT_PENDING)
-        self._move(Status.EXPIRED, "system", now, {})
-        self.events.append(events.RequestExpired(self.tenant_id, self.id, self.client_id, now))
+        details = (
+            {"hold_until": self.hold_until.isoformat()} if self.status is Status.PROPOSED and self.hold_until else {}
+        )
+        self._record(Status.EXPIRED, "system", now, details)
+        self.decided_by, self.decided_at = "system", now
+        self.events.append(events.RequestExpired(self.tenant_id, self.id, self.client_id, self.facts(), now))
 
     def _move(self, to: Status, actor: str, now: datetime, details: dict[str, Any]) -> None:
+        """A decision on a pending request."""
         self.require_pending()
-        assert to in ALLOWED_TRANSITIONS[self.status]
-        self.status = to
+        self._record(to, actor, now, details)
         self.decided_by = actor
         self.decided_at = now
+
+    def _record(self, to: Status, actor: str, now: datetime, details: dict[str, Any]) -> None:
+        assert to in ALLOWED_TRANSITIONS[self.status]
+        self.new_history.append(
+            HistoryEntry(now, actor, to.value, {"from": self.status.value, "to": to.value} | details)
+        )
+        self.status = to
         self.updated_at = now
-        self.new_history.append(HistoryEntry(now, actor, to.value, details))
+
+
+class Unchanged:
+    """An edit that leaves a field as it is (None means "anyone" for the preferred staff member)."""
+
+
+UNCHANGED = Unchanged()

@@ -1,5 +1,5 @@
-"""Client events in: merges re-point a client's requests (an unmerge returns them), an erasure drops the
-client's messages."""
+"""Client events in: merges re-point a client's requests (an unmerge returns them), changes refresh the kept
+name, email and phone, an erasure drops the client's messages and contact."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from portal_requests_svc.adapters import client_links
 
 
 def client_subscriptions() -> list[Subscription]:
-    return client_following_subscriptions(
-        client_links.FOLLOWING, erase=client_links.drop_client_text, after_move=client_links.RECORD_MOVES
-    )
+    return [
+        *client_following_subscriptions(
+            client_links.FOLLOWING, erase=client_links.drop_client_text, after_move=client_links.RECORD_MOVES
+        ),
+        *client_links.CONTACT_SUBSCRIPTIONS,
+    ]

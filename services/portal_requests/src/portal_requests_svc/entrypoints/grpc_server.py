@@ -1,12 +1,13 @@
-"""gRPC servicer of appointment requests. A portal principal submits, sees and withdraws its own client's
-requests only (anything else looks missing); staff see every request of the tenant and decide them."""
+"""gRPC servicer of appointment requests. A portal principal submits, sees, edits and cancels its own client's
+requests only (anything else looks missing) and never sees internal notes or tickets; staff see every
+request of the tenant and decide them."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 import grpc
 from google.protobuf import json_format
@@ -20,25 +21,52 @@ from platform_core.grpc.values import aware, record_id, reference_id, require_st
 from platform_core.ids import parse_uuid
 from portal_requests_svc import views
 from portal_requests_svc.adapters.remote import AbstractCatalogue, AbstractClientDirectory, AbstractScheduler
-from portal_requests_svc.domain.requests import AppointmentRequest, HistoryEntry, TimeOption
-from portal_requests_svc.service_layer import handlers
+from portal_requests_svc.adapters.repository import (
+    DEFAULT_OFFER_HOLD_MINUTES,
+    DEFAULT_PROPOSAL_HOLD_MINUTES,
+    RequestSettings,
+)
+from portal_requests_svc.domain.requests import (
+    UNCHANGED,
+    AppointmentRequest,
+    HistoryEntry,
+    Status,
+    TimeOption,
+    Unchanged,
+    check_timezone,
+    ticket_url,
+)
+from portal_requests_svc.domain.waitlist import WaitlistEntry
+from portal_requests_svc.service_layer import handlers, waitlist
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PortalRequestService"].full_name
 MAX_SUBMISSION_ID = 200
 
 
-def request_message(request: AppointmentRequest, history: Sequence[HistoryEntry] = ()) -> pb.AppointmentRequest:
+def _option_messages(options: Sequence[TimeOption]) -> list[pb.TimeOption]:
+    return [
+        pb.TimeOption(start=timestamp(o.start), end=timestamp(o.end))
+        if o.end
+        else pb.TimeOption(start=timestamp(o.start))
+        for o in options
+    ]
+
+
+def request_message(
+    view: views.RequestView,
+    history: Sequence[HistoryEntry] = (),
+    *,
+    staff: RequestSettings | None = None,
+) -> pb.AppointmentRequest:
+    """The request as a caller sees it: staff (with the business's settings) also get the internal notes and
+    the ticket; a portal principal never does."""
+    request = view.request
     message = pb.AppointmentRequest(
         id=str(request.id),
         client_id=str(request.client_id),
         service_id=str(request.service_id),
         preferred_staff_id=str(request.preferred_staff_id or ""),
-        options=[
-            pb.TimeOption(start=timestamp(o.start), end=timestamp(o.end))
-            if o.end
-            else pb.TimeOption(start=timestamp(o.start))
-            for o in request.options
-        ],
+        options=_option_messages(request.options),
         message=request.message,
         timezone=request.timezone,
         status=request.status.value,
@@ -52,10 +80,98 @@ def request_message(request: AppointmentRequest, history: Sequence[HistoryEntry]
             pb.HistoryEntry(at=timestamp(h.at), actor=h.actor, action=h.action, details_json=json.dumps(h.details))
             for h in history
         ],
+        reference=request.reference,
+        client_name=view.client_name,
+        client_email=view.client_email,
+        client_phone=view.client_phone,
+        service_name=request.service_name,
+        duration_minutes=request.duration_minutes,
+        business_timezone=request.business_timezone,
+        preferred_staff_name=request.preferred_staff_name,
+        technician_id=str(request.technician_id or ""),
+        technician_name=request.technician_name,
+        cancelled_by=request.cancelled_by,
+        channel=request.channel,
+        alternatives=[timestamp(a) for a in request.alternatives],
+        proposal_note=request.proposal_note,
+        proposed_technician_id=str(request.proposed_technician_id or ""),
+        proposed_technician_name=request.proposed_technician_name,
     )
+    if request.hold_until is not None:
+        message.hold_until.CopyFrom(timestamp(request.hold_until))
     if request.decided_at is not None:
         message.decided_at.CopyFrom(timestamp(request.decided_at))
+    if request.start is not None:
+        message.start.CopyFrom(timestamp(request.start))
+    if request.end is not None:
+        message.end.CopyFrom(timestamp(request.end))
+    if staff is not None:
+        message.internal_notes = request.internal_notes
+        message.ticket = request.ticket
+        message.ticket_url = ticket_url(staff.ticket_url_pattern, request.ticket)
     return message
+
+
+def _settings_message(settings: RequestSettings) -> pb.RequestSettings:
+    return pb.RequestSettings(
+        ticket_url_pattern=settings.ticket_url_pattern,
+        version=settings.version,
+        proposal_hold_minutes=settings.proposal_hold_minutes,
+        offer_hold_minutes=settings.offer_hold_minutes,
+    )
+
+
+def _clock(t: time | None) -> str:
+    return t.strftime("%H:%M") if t is not None else ""
+
+
+def waitlist_message(entry: WaitlistEntry) -> pb.WaitlistEntry:
+    return pb.WaitlistEntry(
+        id=str(entry.id),
+        client_id=str(entry.client_id),
+        service_id=str(entry.service.service_id),
+        service_name=entry.service.name,
+        duration_minutes=entry.service.duration_minutes,
+        staff_id=str(entry.staff.staff_id) if entry.staff else "",
+        staff_name=entry.staff.name if entry.staff else "",
+        from_date=entry.from_date.isoformat(),
+        to_date=entry.to_date.isoformat(),
+        window_start=_clock(entry.window_start),
+        window_end=_clock(entry.window_end),
+        timezone=entry.timezone,
+        status=entry.status.value,
+        joined_by=entry.joined_by,
+        created_at=timestamp(entry.created_at),
+        version=entry.version,
+        offers=[
+            pb.WaitlistOffer(
+                id=str(o.id),
+                staff_id=str(o.slot.staff_id),
+                start=timestamp(o.slot.start),
+                end=timestamp(o.slot.end),
+                hold_until=timestamp(o.hold_until),
+                status=o.status.value,
+                appointment_id=str(o.appointment_id or ""),
+            )
+            for o in entry.offers
+        ],
+    )
+
+
+def _day(raw: str, name: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidArgument.single(name, "must be a date, YYYY-MM-DD") from None
+
+
+def _time_of_day(raw: str, name: str) -> time | None:
+    if not raw:
+        return None
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise InvalidArgument.single(name, "must be a time of day, HH:MM") from None
 
 
 def _own_client(call: CallContext) -> uuid.UUID | None:
@@ -71,7 +187,7 @@ def _own_client(call: CallContext) -> uuid.UUID | None:
 def _portal_client(call: CallContext) -> uuid.UUID:
     own = _own_client(call)
     if own is None:
-        raise PermissionDenied("only a client in the portal makes or withdraws its requests")
+        raise PermissionDenied("only a client in the portal makes, edits or cancels its requests")
     return own
 
 
@@ -107,13 +223,26 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         self._scheduler = scheduler
         self._limits = limits
 
-    async def _visible(self, call: CallContext, raw_id: str) -> AppointmentRequest:
+    async def _visible(self, call: CallContext, raw_id: str) -> views.RequestView:
         request_id = record_id(raw_id, "appointment request")
-        request = await views.get_request(self._engine, call.tenant_id, request_id)
+        view = await views.get_request(self._engine, call.tenant_id, request_id)
         own = _own_client(call)
-        if request is None or (own is not None and request.client_id != own):
+        if view is None or (own is not None and view.request.client_id != own):
             raise NotFound("appointment request not found")
-        return request
+        return view
+
+    async def _message(
+        self, call: CallContext, request: AppointmentRequest, history: Sequence[HistoryEntry] = ()
+    ) -> pb.AppointmentRequest:
+        """A request just changed, as this caller sees it (with its client as kept)."""
+        view = await views.get_request(self._engine, call.tenant_id, request.id)
+        return request_message(view or views.RequestView(request), history, staff=await self._staff_settings(call))
+
+    async def _staff_settings(self, call: CallContext) -> RequestSettings | None:
+        """The business's settings when the caller is staff (who see notes and tickets); None for the portal."""
+        if call.principal.is_portal:
+            return None
+        return await views.settings(self._engine, call.tenant_id)
 
     async def SubmitRequest(
         self, request: pb.SubmitRequestRequest, context: grpc.aio.ServicerContext
@@ -126,6 +255,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
             self._uow_factory,
             self._directory,
             self._catalogue,
+            self._scheduler,
             handlers.SubmitRequest(
                 tenant_id=call.tenant_id,
                 client_id=client_id,
@@ -144,14 +274,18 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
             self._limits,
             datetime.now(UTC),
         )
-        return request_message(submitted)
+        return await self._message(call, submitted)
 
     async def GetRequest(
         self, request: pb.GetRequestRequest, context: grpc.aio.ServicerContext
     ) -> pb.AppointmentRequest:
         call = current_context()
         found = await self._visible(call, request.request_id)
-        return request_message(found, await views.history(self._engine, call.tenant_id, found.id))
+        return request_message(
+            found,
+            await views.history(self._engine, call.tenant_id, found.request.id),
+            staff=await self._staff_settings(call),
+        )
 
     async def ListRequests(
         self, request: pb.ListRequestsRequest, context: grpc.aio.ServicerContext
@@ -160,17 +294,80 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         own = _own_client(call)
         if own is not None:
             client_id: uuid.UUID | None = own
+            query = ""
         else:
             require_staff()
             client_id = reference_id(request.client_id, "client_id", "client") if request.client_id else None
+            query = request.query
         found, token = await views.list_requests(
             self._engine,
             call.tenant_id,
-            views.RequestFilter(views.status_of(request.status), client_id),
+            views.RequestFilter(views.status_of(request.status), client_id, query),
             request.page.page_size,
             request.page.page_token,
         )
-        return pb.ListRequestsResponse(requests=[request_message(r) for r in found], page={"next_page_token": token})
+        settings = await self._staff_settings(call)
+        return pb.ListRequestsResponse(
+            requests=[request_message(r, staff=settings) for r in found], page={"next_page_token": token}
+        )
+
+    async def ProposeAlternatives(
+        self, request: pb.ProposeAlternativesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AppointmentRequest:
+        call = current_context()
+        actor = _staff_actor()
+        proposed = await handlers.propose_alternatives(
+            self._uow_factory,
+            self._catalogue,
+            handlers.ProposeAlternatives(
+                tenant_id=call.tenant_id,
+                request_id=record_id(request.request_id, "appointment request"),
+                alternatives=[aware(a) for a in request.alternatives],
+                technician_id=(
+                    reference_id(request.technician_id, "technician_id", "staff member")
+                    if request.technician_id
+                    else None
+                ),
+                note=request.note,
+                actor=actor,
+                version=request.version,
+            ),
+            datetime.now(UTC),
+        )
+        return await self._message(call, proposed)
+
+    async def AcceptAlternative(
+        self, request: pb.AcceptAlternativeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AppointmentRequest:
+        call = current_context()
+        client_id = _portal_client(call)
+        accepted = await handlers.accept_alternative(
+            self._uow_factory,
+            self._directory,
+            self._catalogue,
+            self._scheduler,
+            call.tenant_id,
+            client_id,
+            record_id(request.request_id, "appointment request"),
+            request.alternative,
+            datetime.now(UTC),
+        )
+        return await self._message(call, accepted)
+
+    async def CountRequestsByStatus(
+        self, request: pb.CountRequestsByStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RequestStatusCounts:
+        call = require_staff()
+        counts = await views.count_by_status(self._engine, call.tenant_id)
+        return pb.RequestStatusCounts(
+            pending=counts[Status.PENDING],
+            proposed=counts[Status.PROPOSED],
+            approved=counts[Status.APPROVED],
+            declined=counts[Status.DECLINED],
+            cancelled=counts[Status.CANCELLED],
+            expired=counts[Status.EXPIRED],
+            total=sum(counts.values()),
+        )
 
     async def ApproveRequest(
         self, request: pb.ApproveRequestRequest, context: grpc.aio.ServicerContext
@@ -178,22 +375,33 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         call = current_context()
         actor = _staff_actor()
         request_id = record_id(request.request_id, "appointment request")
+        violations = []
         if not request.HasField("start"):
-            raise InvalidArgument.single("start", "is required")
+            violations.append(FieldViolation("start", "is required"))
+        if not request.technician_id:
+            violations.append(FieldViolation("technician_id", "is required: the staff member who performs it"))
+        if violations:
+            raise InvalidArgument(violations)
         approved = await handlers.approve_request(
             self._uow_factory,
+            self._directory,
+            self._catalogue,
             self._scheduler,
             handlers.ApproveRequest(
                 tenant_id=call.tenant_id,
                 request_id=request_id,
                 start=aware(request.start),
-                staff_id=reference_id(request.staff_id, "staff_id", "staff member") if request.staff_id else None,
+                technician_id=reference_id(request.technician_id, "technician_id", "staff member"),
                 override_availability=request.override_availability,
                 actor=actor,
+                internal_notes=request.internal_notes,
+                ticket=request.ticket,
+                version=request.version,
+                override_booking_rules=request.override_booking_rules,
             ),
             datetime.now(UTC),
         )
-        return request_message(approved)
+        return await self._message(call, approved)
 
     async def DeclineRequest(
         self, request: pb.DeclineRequestRequest, context: grpc.aio.ServicerContext
@@ -208,21 +416,59 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
             actor,
             datetime.now(UTC),
         )
-        return request_message(declined)
+        return await self._message(call, declined)
 
-    async def WithdrawRequest(
-        self, request: pb.WithdrawRequestRequest, context: grpc.aio.ServicerContext
+    async def UpdateRequest(
+        self, request: pb.UpdateRequestRequest, context: grpc.aio.ServicerContext
     ) -> pb.AppointmentRequest:
         call = current_context()
         client_id = _portal_client(call)
-        withdrawn = await handlers.withdraw_request(
+        request_id = record_id(request.request_id, "appointment request")
+        if request.version < 1:
+            raise InvalidArgument.single("version", "is required: the version of the request you read")
+        preferred: uuid.UUID | Unchanged | None = UNCHANGED
+        if request.HasField("preferred_staff_id"):
+            preferred = (
+                reference_id(request.preferred_staff_id, "preferred_staff_id", "staff member")
+                if request.preferred_staff_id
+                else None
+            )
+        updated = await handlers.update_request(
             self._uow_factory,
+            self._catalogue,
+            handlers.UpdateRequest(
+                tenant_id=call.tenant_id,
+                client_id=client_id,
+                request_id=request_id,
+                version=request.version,
+                service_id=(
+                    reference_id(request.service_id, "service_id", "service")
+                    if request.HasField("service_id")
+                    else None
+                ),
+                preferred_staff_id=preferred,
+                options=_options(request.options) if request.options else None,
+                message=request.message if request.HasField("message") else None,
+            ),
+            self._limits,
+            datetime.now(UTC),
+        )
+        return await self._message(call, updated)
+
+    async def CancelRequest(
+        self, request: pb.CancelRequestRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AppointmentRequest:
+        call = current_context()
+        client_id = _portal_client(call)
+        cancelled = await handlers.cancel_request(
+            self._uow_factory,
+            self._scheduler,
             call.tenant_id,
             client_id,
             record_id(request.request_id, "appointment request"),
             datetime.now(UTC),
         )
-        return request_message(withdrawn)
+        return await self._message(call, cancelled)
 
     async def GetClientRequestSummary(
         self, request: pb.GetClientRequestSummaryRequest, context: grpc.aio.ServicerContext
@@ -232,5 +478,96 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         count, oldest = await views.client_summary(self._engine, call.tenant_id, client_id)
         summary = pb.ClientRequestSummary(open_count=count)
         if oldest is not None:
-            summary.oldest.CopyFrom(request_message(oldest))
+            summary.oldest.CopyFrom(request_message(oldest, staff=await self._staff_settings(call)))
         return summary
+
+    async def GetRequestSettings(
+        self, request: pb.GetRequestSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RequestSettings:
+        call = require_staff()
+        return _settings_message(await views.settings(self._engine, call.tenant_id))
+
+    async def UpdateRequestSettings(
+        self, request: pb.RequestSettings, context: grpc.aio.ServicerContext
+    ) -> pb.RequestSettings:
+        call = require_staff()
+        saved = await handlers.update_request_settings(
+            self._uow_factory,
+            call.tenant_id,
+            request.ticket_url_pattern,
+            request.proposal_hold_minutes or DEFAULT_PROPOSAL_HOLD_MINUTES,
+            request.offer_hold_minutes or DEFAULT_OFFER_HOLD_MINUTES,
+            request.version,
+        )
+        return _settings_message(saved)
+
+    async def JoinWaitlist(
+        self, request: pb.JoinWaitlistRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WaitlistEntry:
+        call = current_context()
+        own = _own_client(call)
+        if own is None:
+            require_staff()
+        if request.timezone:
+            check_timezone(request.timezone)
+        entry = await waitlist.join_waitlist(
+            self._uow_factory,
+            self._directory,
+            self._catalogue,
+            waitlist.JoinWaitlist(
+                tenant_id=call.tenant_id,
+                client_id=own if own is not None else reference_id(request.client_id, "client_id", "client"),
+                service_id=reference_id(request.service_id, "service_id", "service"),
+                staff_id=reference_id(request.staff_id, "staff_id", "staff member") if request.staff_id else None,
+                from_date=_day(request.from_date, "from_date"),
+                to_date=_day(request.to_date, "to_date"),
+                window_start=_time_of_day(request.window_start, "window_start"),
+                window_end=_time_of_day(request.window_end, "window_end"),
+                timezone=request.timezone,
+                joined_by="client" if own is not None else "staff",
+            ),
+            datetime.now(UTC),
+        )
+        return waitlist_message(entry)
+
+    async def LeaveWaitlist(
+        self, request: pb.LeaveWaitlistRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WaitlistEntry:
+        call = current_context()
+        own = _own_client(call)
+        if own is None:
+            require_staff()
+        entry = await waitlist.leave_waitlist(
+            self._uow_factory, call.tenant_id, record_id(request.entry_id, "waitlist entry"), own, datetime.now(UTC)
+        )
+        return waitlist_message(entry)
+
+    async def ListWaitlist(
+        self, request: pb.ListWaitlistRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListWaitlistResponse:
+        call = current_context()
+        own = _own_client(call)
+        if own is None:
+            require_staff()
+            client_id = reference_id(request.client_id, "client_id", "client") if request.client_id else None
+        else:
+            client_id = own
+        found = await views.waitlist(self._engine, call.tenant_id, client_id, request.status)
+        return pb.ListWaitlistResponse(entries=[waitlist_message(e) for e in found])
+
+    async def AcceptWaitlistOffer(
+        self, request: pb.AcceptWaitlistOfferRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WaitlistEntry:
+        call = current_context()
+        client_id = _portal_client(call)
+        entry = await waitlist.accept_offer(
+            self._uow_factory,
+            self._directory,
+            self._catalogue,
+            self._scheduler,
+            call.tenant_id,
+            client_id,
+            record_id(request.offer_id, "waitlist offer"),
+            datetime.now(UTC),
+        )
+        return waitlist_message(entry)

@@ -1,4 +1,5 @@
-"""The background job that expires pending requests once every preferred time has passed.
+"""The background job that expires open requests once every preferred time (or a proposal's hold) has passed,
+and passes waitlist offers whose hold ran out on to the next waiting client.
 
 Every replica runs it; each batch is claimed with FOR UPDATE SKIP LOCKED, so replicas share the work and
 never expire a request twice (and a request being decided right now is left to its decision).
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from platform_core.service import run_periodically
-from portal_requests_svc.service_layer import handlers
+from portal_requests_svc.service_layer import handlers, waitlist
 
 
 class RequestExpirer:
@@ -31,13 +32,15 @@ class RequestExpirer:
         self._clock = clock
 
     async def run_once(self) -> int:
-        """Expire everything due now, batch by batch; returns how many were expired."""
+        """Expire everything due now, batch by batch; returns how many requests and offers ran out."""
         total = 0
-        while True:
-            expired = await handlers.expire_due_requests(self._uow_factory, self._clock(), self._batch)
-            total += expired
-            if expired < self._batch:
-                return total
+        for sweep in (handlers.expire_due_requests, waitlist.pass_on_expired_offers):
+            while True:
+                done = await sweep(self._uow_factory, self._clock(), self._batch)
+                total += done
+                if done < self._batch:
+                    break
+        return total
 
     async def run(self, stop: asyncio.Event) -> None:
         await run_periodically(stop, self._interval, self.run_once, what="expiring appointment requests")

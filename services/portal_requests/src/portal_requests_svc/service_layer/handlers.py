@@ -1,4 +1,4 @@
-"""Use cases of appointment requests: submit, approve, decline, withdraw, expire."""
+"""Use cases of appointment requests: submit, edit, approve, decline, cancel, expire; the request settings."""
 
 from __future__ import annotations
 
@@ -10,16 +10,35 @@ from typing import Any
 
 from platform_core.errors import InvalidArgument, NotFound
 from platform_core.ids import new_id
-from portal_requests_svc.adapters.remote import AbstractCatalogue, AbstractClientDirectory, AbstractScheduler, Booking
+from portal_requests_svc.adapters.remote import (
+    AbstractCatalogue,
+    AbstractClientDirectory,
+    AbstractScheduler,
+    Booking,
+    OfferedService,
+)
+from portal_requests_svc.adapters.repository import ClientContact, RequestSettings
 from portal_requests_svc.domain.requests import (
+    MAX_INTERNAL_NOTES_LENGTH,
+    UNCHANGED,
     AppointmentRequest,
+    Status,
+    Technician,
     TimeOption,
+    Unchanged,
+    check_active_bookings,
     check_client_may_request,
     check_open_limit,
+    check_text,
+    check_ticket,
+    check_ticket_url_pattern,
 )
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 UowFactory = Callable[[], PortalRequestsUnitOfWork]
+# How long proposed times and waitlist offers may hold (the schema's CHECKs say the same).
+PROPOSAL_HOLD_MINUTES = (15, 14 * 24 * 60)
+OFFER_HOLD_MINUTES = (5, 2 * 24 * 60)
 
 
 @dataclass(frozen=True)
@@ -43,19 +62,57 @@ class SubmitRequest:
 
 
 @dataclass(frozen=True)
+class UpdateRequest:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    request_id: uuid.UUID
+    version: int
+    service_id: uuid.UUID | None = None
+    preferred_staff_id: uuid.UUID | Unchanged | None = UNCHANGED
+    options: Sequence[TimeOption] | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
 class ApproveRequest:
     tenant_id: uuid.UUID
     request_id: uuid.UUID
     start: datetime
-    staff_id: uuid.UUID | None
+    technician_id: uuid.UUID
     override_availability: bool
     actor: str
+    internal_notes: str = ""
+    ticket: str = ""
+    version: int = 0
+    # Staff book past the client's booking rules (online-booking block, active bookings limit); kept in the
+    # request's history.
+    override_booking_rules: bool = False
+
+
+async def staff_of(
+    catalogue: AbstractCatalogue, service: OfferedService | None, staff_id: uuid.UUID, field_name: str
+) -> Technician:
+    """The staff member, who must perform the service; InvalidArgument naming ``field_name`` otherwise."""
+    if service is None or staff_id not in service.staff_ids:
+        raise InvalidArgument.single(field_name, "is not a staff member who performs this service")
+    staff = await catalogue.staff_member(staff_id)
+    if staff is None:
+        raise InvalidArgument.single(field_name, "names no staff member of this business")
+    return staff
+
+
+async def online_service(catalogue: AbstractCatalogue, service_id: uuid.UUID) -> OfferedService:
+    service = await catalogue.service(service_id)
+    if service is None or not service.bookable_online:
+        raise InvalidArgument.single("service_id", "names no service that can be requested online")
+    return service
 
 
 async def submit_request(
     uow_factory: UowFactory,
     directory: AbstractClientDirectory,
     catalogue: AbstractCatalogue,
+    scheduler: AbstractScheduler,
     command: SubmitRequest,
     limits: RequestLimits,
     now: datetime,
@@ -69,22 +126,27 @@ async def submit_request(
     client = await directory.lookup(command.client_id)
     if client is None:
         raise NotFound("client not found")
-    check_client_may_request(deleted=client.deleted, blocked=client.online_booking_blocked)
-    service = await catalogue.service(command.service_id)
-    if service is None or not service.bookable_online:
-        raise InvalidArgument.single("service_id", "names no service that can be requested online")
-    if command.preferred_staff_id is not None and command.preferred_staff_id not in service.staff_ids:
-        raise InvalidArgument.single("preferred_staff_id", "does not perform this service")
+    check_client_may_request(deleted=client.facts.deleted, blocked=client.facts.online_booking_blocked)
+    service = await online_service(catalogue, command.service_id)
+    preferred = (
+        await staff_of(catalogue, service, command.preferred_staff_id, "preferred_staff_id")
+        if command.preferred_staff_id is not None
+        else None
+    )
+    terms = await catalogue.business_terms()
+    max_active = terms.max_active_bookings_per_client
+    upcoming = await scheduler.upcoming_bookings(command.client_id, max_active) if max_active else 0
     request = AppointmentRequest.submit(
         tenant_id=command.tenant_id,
         request_id=new_id(),
         client_id=command.client_id,
-        service_id=command.service_id,
-        preferred_staff_id=command.preferred_staff_id,
+        service=service.terms,
+        preferred_staff=preferred,
         options=command.options,
         message=command.message,
         # Shown on the client's wall clock: its own timezone, else the business's.
-        timezone=command.timezone or client.timezone or await catalogue.business_timezone(),
+        timezone=command.timezone or client.facts.timezone or terms.timezone,
+        business_timezone=terms.timezone,
         submission_id=command.submission_id,
         now=now,
         horizon=limits.horizon,
@@ -99,35 +161,197 @@ async def submit_request(
             existing = await uow.requests.get_by_submission(command.tenant_id, command.client_id, command.submission_id)
             if existing is not None:
                 return existing
-        check_open_limit(
-            await uow.requests.count_open(command.tenant_id, command.client_id), limits.max_open_per_client
+        pending = await uow.requests.count_open(command.tenant_id, command.client_id)
+        check_open_limit(pending, limits.max_open_per_client)
+        # The business's limit of active bookings: each pending request is a booking to be.
+        check_active_bookings(upcoming + pending, max_active)
+        request.register(await uow.requests.next_reference_number(command.tenant_id))
+        await uow.requests.remember_client(
+            command.tenant_id, ClientContact(command.client_id, client.name, client.email, client.phone, now)
         )
         uow.requests.add(request)
         await uow.commit()
     return request
 
 
-async def approve_request(
-    uow_factory: UowFactory, scheduler: AbstractScheduler, command: ApproveRequest, now: datetime
+async def update_request(
+    uow_factory: UowFactory, catalogue: AbstractCatalogue, command: UpdateRequest, limits: RequestLimits, now: datetime
 ) -> AppointmentRequest:
     async with uow_factory() as uow:
-        # The row stays locked while scheduling books: a second approver, a decline or a withdrawal waits and
-        # then finds the request decided (409), so exactly one decision wins and only it books.
+        # Read for update: a staff decision on this request waits for the edit or the edit for it, and the
+        # version says whether the other one came first (409 for the loser).
+        request = await uow.requests.get(command.tenant_id, command.request_id, for_update=True)
+        if request.client_id != command.client_id:
+            raise NotFound("appointment request not found")
+        request.require_pending()
+        request.check_version(command.version)
+        service_changes = command.service_id is not None and command.service_id != request.service_id
+        service = await online_service(catalogue, command.service_id or request.service_id)
+        preferred: Technician | Unchanged | None = UNCHANGED
+        if isinstance(command.preferred_staff_id, uuid.UUID):
+            preferred = await staff_of(catalogue, service, command.preferred_staff_id, "preferred_staff_id")
+        elif command.preferred_staff_id is None:
+            preferred = None
+        elif service_changes and request.preferred_staff_id not in (None, *service.staff_ids):
+            raise InvalidArgument.single("preferred_staff_id", "does not perform the new service; choose another")
+        request.update(
+            service=service.terms if service_changes else None,
+            preferred_staff=preferred,
+            options=command.options,
+            message=command.message,
+            actor=f"client:{command.client_id}",
+            now=now,
+            horizon=limits.horizon,
+        )
+        await uow.commit()
+    return request
+
+
+async def check_booking_rules(
+    directory: AbstractClientDirectory,
+    catalogue: AbstractCatalogue,
+    scheduler: AbstractScheduler,
+    client_id: uuid.UUID,
+) -> None:
+    """The client's booking rules as they stand now: blocked from online booking, or at its active limit."""
+    client = await directory.lookup(client_id)
+    if client is None:
+        raise NotFound("client not found")
+    check_client_may_request(deleted=client.facts.deleted, blocked=client.facts.online_booking_blocked)
+    max_active = (await catalogue.business_terms()).max_active_bookings_per_client
+    if max_active:
+        check_active_bookings(await scheduler.upcoming_bookings(client_id, max_active), max_active)
+
+
+async def approve_request(
+    uow_factory: UowFactory,
+    directory: AbstractClientDirectory,
+    catalogue: AbstractCatalogue,
+    scheduler: AbstractScheduler,
+    command: ApproveRequest,
+    now: datetime,
+) -> AppointmentRequest:
+    # Checked before anything is booked: a bad note must not leave an appointment behind.
+    internal_notes = check_text(command.internal_notes, "internal_notes", MAX_INTERNAL_NOTES_LENGTH)
+    ticket = check_ticket(command.ticket)
+    async with uow_factory() as uow:
+        # The row stays locked while scheduling books: a second approver, a decline, an edit or a cancellation
+        # waits and then finds the request decided (409), so exactly one decision wins and only it books.
         request = await uow.requests.get(command.tenant_id, command.request_id, for_update=True)
         request.require_pending()
+        request.check_version(command.version)
+        technician = await staff_of(
+            catalogue, await catalogue.service(request.service_id), command.technician_id, "technician_id"
+        )
+        if not command.override_booking_rules:
+            await check_booking_rules(directory, catalogue, scheduler, request.client_id)
         booked = await scheduler.book(
             Booking(
                 request_id=request.id,
                 client_id=request.client_id,
                 service_id=request.service_id,
-                staff_id=command.staff_id or request.preferred_staff_id,
+                staff_id=technician.staff_id,
                 start=command.start,
                 timezone=request.timezone,
                 override_availability=command.override_availability,
+                staff_notes=internal_notes,
+                ticket=ticket,
             )
         )
         # A refused booking (a taken slot) raised above: nothing was written and the request stays pending.
-        request.approve(appointment_id=booked.appointment_id, start=booked.start, actor=command.actor, now=now)
+        request.approve(
+            appointment_id=booked.appointment_id,
+            technician=technician,
+            start=booked.start,
+            end=booked.end,
+            internal_notes=internal_notes,
+            ticket=ticket,
+            actor=command.actor,
+            now=now,
+            booking_rules_overridden=command.override_booking_rules,
+        )
+        await uow.commit()
+    return request
+
+
+@dataclass(frozen=True)
+class ProposeAlternatives:
+    tenant_id: uuid.UUID
+    request_id: uuid.UUID
+    alternatives: Sequence[datetime]
+    technician_id: uuid.UUID | None
+    note: str
+    actor: str
+    version: int = 0
+
+
+async def propose_alternatives(
+    uow_factory: UowFactory, catalogue: AbstractCatalogue, command: ProposeAlternatives, now: datetime
+) -> AppointmentRequest:
+    async with uow_factory() as uow:
+        request = await uow.requests.get(command.tenant_id, command.request_id, for_update=True)
+        request.require_pending()
+        request.check_version(command.version)
+        technician = (
+            await staff_of(
+                catalogue, await catalogue.service(request.service_id), command.technician_id, "technician_id"
+            )
+            if command.technician_id is not None
+            else None
+        )
+        settings = await uow.requests.settings(command.tenant_id)
+        request.propose(
+            alternatives=command.alternatives,
+            technician=technician,
+            note=command.note,
+            hold=settings.proposal_hold,
+            actor=command.actor,
+            now=now,
+        )
+        await uow.commit()
+    return request
+
+
+async def accept_alternative(
+    uow_factory: UowFactory,
+    directory: AbstractClientDirectory,
+    catalogue: AbstractCatalogue,
+    scheduler: AbstractScheduler,
+    tenant_id: uuid.UUID,
+    client_id: uuid.UUID,
+    request_id: uuid.UUID,
+    alternative: int,
+    now: datetime,
+) -> AppointmentRequest:
+    """The client takes one of the proposed times. The request's row stays locked while scheduling books it, so
+    of two acceptances the first books and the second finds the request approved (409); a time taken meanwhile
+    is scheduling's 409 and the proposal stays open."""
+    async with uow_factory() as uow:
+        request = await uow.requests.get(tenant_id, request_id, for_update=True)
+        if request.client_id != client_id:
+            raise NotFound("appointment request not found")
+        start = request.require_acceptable(alternative, now)
+        await check_booking_rules(directory, catalogue, scheduler, client_id)
+        booked = await scheduler.book(
+            Booking(
+                request_id=request.id,
+                client_id=client_id,
+                service_id=request.service_id,
+                staff_id=request.proposed_technician_id,
+                start=start,
+                timezone=request.timezone,
+                override_availability=False,
+            )
+        )
+        technician = await catalogue.staff_member(booked.staff_id) or Technician(booked.staff_id, "")
+        request.accept_alternative(
+            alternative=alternative,
+            appointment_id=booked.appointment_id,
+            technician=technician,
+            start=booked.start,
+            end=booked.end,
+            now=now,
+        )
         await uow.commit()
     return request
 
@@ -142,14 +366,39 @@ async def decline_request(
     return request
 
 
-async def withdraw_request(
-    uow_factory: UowFactory, tenant_id: uuid.UUID, client_id: uuid.UUID, request_id: uuid.UUID, now: datetime
+async def cancel_request(
+    uow_factory: UowFactory,
+    scheduler: AbstractScheduler,
+    tenant_id: uuid.UUID,
+    client_id: uuid.UUID,
+    request_id: uuid.UUID,
+    now: datetime,
 ) -> AppointmentRequest:
     async with uow_factory() as uow:
         request = await uow.requests.get(tenant_id, request_id, for_update=True)
         if request.client_id != client_id:
             raise NotFound("appointment request not found")
-        request.withdraw(actor=f"client:{client_id}", now=now)
+        request.require_cancellable()
+        if request.status is Status.APPROVED:
+            assert request.appointment_id is not None
+            # Scheduling holds the business's cancellation notice for clients: outside it this raises (409)
+            # and the request stays approved.
+            await scheduler.cancel(request.appointment_id, "")
+        request.cancel(by="client", actor=f"client:{client_id}", now=now)
+        await uow.commit()
+    return request
+
+
+async def appointment_cancelled(
+    uow: PortalRequestsUnitOfWork, tenant_id: uuid.UUID, appointment_id: uuid.UUID, by: str, now: datetime
+) -> AppointmentRequest | None:
+    """Scheduling cancelled an appointment (staff, or the client in the portal's appointments): the request that
+    booked it is cancelled too, so the client never sees it approved. One cancelled through its request is
+    cancelled already."""
+    async with uow:
+        request = await uow.requests.approved_with(tenant_id, appointment_id)
+        if request is not None:
+            request.cancel(by=by if by in ("client", "staff") else "staff", actor="system", now=now)
         await uow.commit()
     return request
 
@@ -162,3 +411,26 @@ async def expire_due_requests(uow_factory: UowFactory, now: datetime, batch: int
             request.expire(now)
         await uow.commit()
     return len(due)
+
+
+async def update_request_settings(
+    uow_factory: UowFactory,
+    tenant_id: uuid.UUID,
+    ticket_url_pattern: str,
+    proposal_hold_minutes: int,
+    offer_hold_minutes: int,
+    version: int,
+) -> RequestSettings:
+    for name, minutes, (low, high) in (
+        ("proposal_hold_minutes", proposal_hold_minutes, PROPOSAL_HOLD_MINUTES),
+        ("offer_hold_minutes", offer_hold_minutes, OFFER_HOLD_MINUTES),
+    ):
+        if not low <= minutes <= high:
+            raise InvalidArgument.single(name, f"must be {low} to {high} minutes")
+    checked = RequestSettings(
+        check_ticket_url_pattern(ticket_url_pattern), version, proposal_hold_minutes, offer_hold_minutes
+    )
+    async with uow_factory() as uow:
+        saved = await uow.requests.save_settings(tenant_id, checked)
+        await uow.commit()
+    return saved

@@ -1,4 +1,5 @@
-"""The portal-requests unit of work: requests and their history are written at commit, with their events."""
+"""The portal-requests unit of work: requests, waitlist entries and their history are written at commit, with
+their events."""
 
 from __future__ import annotations
 
@@ -7,14 +8,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from portal_requests_svc.adapters import event_mapping
 from portal_requests_svc.adapters.repository import AbstractRequestRepository, SqlAlchemyRequestRepository
+from portal_requests_svc.adapters.waitlist_repository import (
+    AbstractWaitlistRepository,
+    SqlAlchemyWaitlistRepository,
+)
 
 
 class PortalRequestsUnitOfWork(AbstractUnitOfWork):
     requests: AbstractRequestRepository
+    waitlist: AbstractWaitlistRepository
 
     async def commit(self) -> None:
         for request in list(self.requests.seen):
             await self.requests.save(request)
+        # Offers that ran out are closed before the time passes on to someone else (one open offer per time).
+        for entry in sorted(self.waitlist.seen, key=lambda e: any(o.is_new for o in e.offers)):
+            await self.waitlist.save(entry)
         await super().commit()
 
 
@@ -30,4 +39,5 @@ class SqlAlchemyPortalRequestsUnitOfWork(SqlAlchemyUnitOfWork, PortalRequestsUni
 
     def _attach(self, session: AsyncSession) -> None:
         self.requests = SqlAlchemyRequestRepository(session)
-        self.repositories = (self.requests,)
+        self.waitlist = SqlAlchemyWaitlistRepository(session)
+        self.repositories = (self.requests, self.waitlist)

@@ -3,7 +3,7 @@
 A merge moves every appointment and recurring series of the merged-away clients to the survivor, and an
 unmerge returns them; each appointment's history says so. An erasure keeps the appointments (they are the
 business's records, and billing's) but drops the free text that may describe the person (notes, cancellation
-reasons, also in the history) and revokes the client's calendar feed.
+reasons and the team's staff notes, also in the history) and revokes the client's calendar feed.
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ async def anonymize_client(session: AsyncSession, tenant_id: uuid.UUID, client_i
     params = {"t": tenant_id, "c": client_id, "erased": ERASED_TEXT, "at": at}
     await session.execute(
         text(
-            "UPDATE appointments SET notes = '',"
+            "UPDATE appointments SET notes = '', staff_notes = '',"
             " cancellation_reason = CASE WHEN cancellation_reason = '' THEN '' ELSE :erased END"
-            " WHERE tenant_id = :t AND client_id = :c AND (notes <> '' OR cancellation_reason NOT IN ('', :erased))"
+            " WHERE tenant_id = :t AND client_id = :c"
+            " AND (notes <> '' OR staff_notes <> '' OR cancellation_reason NOT IN ('', :erased))"
         ),
         params,
     )

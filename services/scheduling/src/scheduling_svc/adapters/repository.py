@@ -117,6 +117,8 @@ def appointment_from_rows(row: Any, segment_rows: Sequence[Any]) -> Appointment:
         follow_up_action=row.follow_up_action,
         request_id=row.request_id,
         version=row.version,
+        staff_notes=row.staff_notes,
+        ticket=row.ticket,
     )
 
 
@@ -232,6 +234,8 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
             "follow_up_of": a.follow_up_of,
             "follow_up_action": a.follow_up_action,
             "request_id": a.request_id,
+            "staff_notes": a.staff_notes,
+            "ticket": a.ticket,
             "created_by": a.created_by,
             "version": a.version,
             "created_at": a.created_at,

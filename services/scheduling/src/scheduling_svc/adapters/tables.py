@@ -198,6 +198,8 @@ appointments = Table(
     Column("ends_at", DateTime(timezone=True), nullable=False),
     Column("timezone", Text, nullable=False),
     Column("notes", Text, nullable=False, server_default=_EMPTY),
+    Column("staff_notes", Text, nullable=False, server_default=_EMPTY),
+    Column("ticket", Text, nullable=False, server_default=_EMPTY),
     Column("source", Text, nullable=False),
     Column("availability_overridden", Boolean, nullable=False, server_default=_FALSE),
     Column("cancellation_reason", Text, nullable=False, server_default=_EMPTY),

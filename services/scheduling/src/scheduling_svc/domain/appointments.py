@@ -20,6 +20,7 @@ from scheduling_svc.domain.catalogue import BookableService
 from scheduling_svc.domain.events import SegmentFact
 
 MAX_NOTES_LENGTH = 4000
+MAX_TICKET_LENGTH = 100
 MAX_REASON_LENGTH = 500
 MAX_SEGMENTS = 6
 SOURCES = ("staff", "portal_request", "portal", "series")
@@ -196,6 +197,9 @@ class Appointment:
     follow_up_action: str = ""
     request_id: str | None = None
     version: int = 1
+    # For the team only (never shown to the client): notes and a help-desk ticket id.
+    staff_notes: str = ""
+    ticket: str = ""
     events: list[Any] = field(default_factory=list)
     # Unsaved: history entries to append, and the segments the last change replaced (their time is freed).
     new_history: list[HistoryRecord] = field(default_factory=list)
@@ -232,6 +236,8 @@ class Appointment:
         occurrence_start: datetime | None = None,
         follow_up_of: uuid.UUID | None = None,
         follow_up_action: str = "",
+        staff_notes: str = "",
+        ticket: str = "",
     ) -> Appointment:
         if source not in SOURCES:
             raise InvalidArgument.single("source", f"must be one of: {', '.join(SOURCES)}")
@@ -255,6 +261,8 @@ class Appointment:
             follow_up_of=follow_up_of,
             follow_up_action=follow_up_action,
             request_id=request_id,
+            staff_notes=check_text(staff_notes, "staff_notes", MAX_NOTES_LENGTH),
+            ticket=check_text(ticket, "ticket", MAX_TICKET_LENGTH),
             is_new=True,
         )
         changes: dict[str, Any] = {"start": [None, appointment.starts_at.isoformat()]}

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import appointments_pb2 as pb
 from atrium.scheduling.v1 import appointments_pb2_grpc as pb_grpc
-from platform_core.errors import InvalidArgument, NotFound
+from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import CallContext, current_context
 from platform_core.grpc.values import aware, record_id, reference_id, require_staff, timestamp
 from platform_core.ids import parse_uuid
@@ -35,7 +35,7 @@ def actor_of(call: CallContext) -> str:
 
 
 def appointment_message(a: Appointment) -> pb.Appointment:
-    return pb.Appointment(
+    message = pb.Appointment(
         id=str(a.id),
         client_id=str(a.client_id),
         status=a.status.value,
@@ -67,6 +67,10 @@ def appointment_message(a: Appointment) -> pb.Appointment:
         created_at=timestamp(a.created_at),
         updated_at=timestamp(a.updated_at),
     )
+    # The team's notes and ticket never reach a client in the portal.
+    if not current_context().principal.is_portal:
+        message.staff_notes, message.ticket = a.staff_notes, a.ticket
+    return message
 
 
 def _day(raw: str, field: str, checked: Checked) -> date:
@@ -179,6 +183,8 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
             checked.add("follow_up_action", "say what the follow-up is: meet, call, email, sms or your own")
         checked.raise_if_any()
         assert client_id is not None
+        if own is not None and (request.staff_notes or request.ticket):
+            raise PermissionDenied("only staff write staff notes and tickets")
         source = "portal" if own is not None else (request.source or "staff")
         if own is None and source == "portal":
             raise InvalidArgument.single("source", "staff book as staff or from a portal request")
@@ -200,6 +206,8 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
                 timezone=request.timezone,
                 online=own is not None,
                 actor=actor_of(call),
+                staff_notes=request.staff_notes,
+                ticket=request.ticket,
             ),
             datetime.now(UTC),
         )

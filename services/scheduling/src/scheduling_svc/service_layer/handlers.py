@@ -137,6 +137,8 @@ class BookingRequest:
     timezone: str
     online: bool  # made by the client (portal): online rules apply, no override
     actor: str
+    staff_notes: str = ""
+    ticket: str = ""
 
 
 def _segments_of(
@@ -294,6 +296,8 @@ async def book_appointment(
             request_id=request.request_id,
             follow_up_of=request.follow_up_of,
             follow_up_action=request.follow_up_action,
+            staff_notes=request.staff_notes,
+            ticket=request.ticket,
         )
         try:
             async with uow:

@@ -127,7 +127,9 @@ class HistoryEntry(_message.Message):
     actor: _builtins.str
     """"client:<id>", "staff:<id>" or "system"."""
     action: _builtins.str
-    """submitted, approved, declined, withdrawn, expired, client_merged, client_unmerged."""
+    """submitted, updated, approved, declined, cancelled, expired, client_merged, client_unmerged (withdrawn:
+    before cancelled replaced it).
+    """
     details_json: _builtins.str
     """JSON object with what the action decided (e.g. the appointment id or the reason)."""
     @_builtins.property
@@ -168,6 +170,28 @@ class AppointmentRequest(_message.Message):
     DECIDED_AT_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     HISTORY_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    CLIENT_NAME_FIELD_NUMBER: _builtins.int
+    CLIENT_EMAIL_FIELD_NUMBER: _builtins.int
+    CLIENT_PHONE_FIELD_NUMBER: _builtins.int
+    SERVICE_NAME_FIELD_NUMBER: _builtins.int
+    DURATION_MINUTES_FIELD_NUMBER: _builtins.int
+    BUSINESS_TIMEZONE_FIELD_NUMBER: _builtins.int
+    PREFERRED_STAFF_NAME_FIELD_NUMBER: _builtins.int
+    TECHNICIAN_ID_FIELD_NUMBER: _builtins.int
+    TECHNICIAN_NAME_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    INTERNAL_NOTES_FIELD_NUMBER: _builtins.int
+    TICKET_FIELD_NUMBER: _builtins.int
+    TICKET_URL_FIELD_NUMBER: _builtins.int
+    CANCELLED_BY_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    ALTERNATIVES_FIELD_NUMBER: _builtins.int
+    HOLD_UNTIL_FIELD_NUMBER: _builtins.int
+    PROPOSAL_NOTE_FIELD_NUMBER: _builtins.int
+    PROPOSED_TECHNICIAN_ID_FIELD_NUMBER: _builtins.int
+    PROPOSED_TECHNICIAN_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     client_id: _builtins.str
     service_id: _builtins.str
@@ -175,7 +199,7 @@ class AppointmentRequest(_message.Message):
     message: _builtins.str
     timezone: _builtins.str
     status: _builtins.str
-    """pending, approved, declined, withdrawn or expired."""
+    """pending, proposed, approved, declined, cancelled or expired."""
     appointment_id: _builtins.str
     """Approved: the appointment booked."""
     decline_reason: _builtins.str
@@ -183,6 +207,30 @@ class AppointmentRequest(_message.Message):
     decided_by: _builtins.str
     """Who decided (or the client who withdrew), and when; empty while pending."""
     version: _builtins.int
+    reference: _builtins.str
+    """Short reference unique within the business, e.g. "REQ-1042"."""
+    client_name: _builtins.str
+    """The client as the business knows it (kept from the client service's events)."""
+    client_email: _builtins.str
+    client_phone: _builtins.str
+    service_name: _builtins.str
+    duration_minutes: _builtins.int
+    business_timezone: _builtins.str
+    preferred_staff_name: _builtins.str
+    technician_id: _builtins.str
+    """Approved: who performs it, and the final time."""
+    technician_name: _builtins.str
+    internal_notes: _builtins.str
+    """Staff only (empty for a portal principal): notes for the team, the linked ticket and its link."""
+    ticket: _builtins.str
+    ticket_url: _builtins.str
+    cancelled_by: _builtins.str
+    """Cancelled: "client" or "staff"."""
+    channel: _builtins.str
+    """"portal", "staff" or "public"."""
+    proposal_note: _builtins.str
+    proposed_technician_id: _builtins.str
+    proposed_technician_name: _builtins.str
     @_builtins.property
     def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___TimeOption]: ...
     @_builtins.property
@@ -195,6 +243,18 @@ class AppointmentRequest(_message.Message):
     def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___HistoryEntry]:
         """Filled by GetRequest only, oldest first."""
 
+    @_builtins.property
+    def start(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def end(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]:
+        """Proposed: the times staff offered instead (exact starts), until when they hold, a note for the client
+        and the technician they are with (empty: anyone free).
+        """
+
+    @_builtins.property
+    def hold_until(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -214,10 +274,32 @@ class AppointmentRequest(_message.Message):
         decided_at: _timestamp_pb2.Timestamp | None = ...,
         version: _builtins.int = ...,
         history: _abc.Iterable[Global___HistoryEntry] | None = ...,
+        reference: _builtins.str = ...,
+        client_name: _builtins.str = ...,
+        client_email: _builtins.str = ...,
+        client_phone: _builtins.str = ...,
+        service_name: _builtins.str = ...,
+        duration_minutes: _builtins.int = ...,
+        business_timezone: _builtins.str = ...,
+        preferred_staff_name: _builtins.str = ...,
+        technician_id: _builtins.str = ...,
+        technician_name: _builtins.str = ...,
+        start: _timestamp_pb2.Timestamp | None = ...,
+        end: _timestamp_pb2.Timestamp | None = ...,
+        internal_notes: _builtins.str = ...,
+        ticket: _builtins.str = ...,
+        ticket_url: _builtins.str = ...,
+        cancelled_by: _builtins.str = ...,
+        channel: _builtins.str = ...,
+        alternatives: _abc.Iterable[_timestamp_pb2.Timestamp] | None = ...,
+        hold_until: _timestamp_pb2.Timestamp | None = ...,
+        proposal_note: _builtins.str = ...,
+        proposed_technician_id: _builtins.str = ...,
+        proposed_technician_name: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "decided_at", b"decided_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "decided_at", b"decided_at", "end", b"end", "hold_until", b"hold_until", "start", b"start", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "created_at", b"created_at", "decided_at", b"decided_at", "decided_by", b"decided_by", "decline_reason", b"decline_reason", "history", b"history", "id", b"id", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "service_id", b"service_id", "status", b"status", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "appointment_id", b"appointment_id", "business_timezone", b"business_timezone", "cancelled_by", b"cancelled_by", "channel", b"channel", "client_email", b"client_email", "client_id", b"client_id", "client_name", b"client_name", "client_phone", b"client_phone", "created_at", b"created_at", "decided_at", b"decided_at", "decided_by", b"decided_by", "decline_reason", b"decline_reason", "duration_minutes", b"duration_minutes", "end", b"end", "history", b"history", "hold_until", b"hold_until", "id", b"id", "internal_notes", b"internal_notes", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "preferred_staff_name", b"preferred_staff_name", "proposal_note", b"proposal_note", "proposed_technician_id", b"proposed_technician_id", "proposed_technician_name", b"proposed_technician_name", "reference", b"reference", "service_id", b"service_id", "service_name", b"service_name", "start", b"start", "status", b"status", "technician_id", b"technician_id", "technician_name", b"technician_name", "ticket", b"ticket", "ticket_url", b"ticket_url", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -249,10 +331,13 @@ class ListRequestsRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     PAGE_FIELD_NUMBER: _builtins.int
+    QUERY_FIELD_NUMBER: _builtins.int
     status: _builtins.str
     """Empty: every status."""
     client_id: _builtins.str
     """Staff only: one client's requests."""
+    query: _builtins.str
+    """Staff only: a reference ("REQ-1042", "1042") or words of the client's name."""
     @_builtins.property
     def page(self) -> _types_pb2.PageRequest: ...
     def __init__(
@@ -261,10 +346,11 @@ class ListRequestsRequest(_message.Message):
         status: _builtins.str = ...,
         client_id: _builtins.str = ...,
         page: _types_pb2.PageRequest | None = ...,
+        query: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "page", b"page", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "page", b"page", "query", b"query", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -300,13 +386,27 @@ class ApproveRequestRequest(_message.Message):
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     START_FIELD_NUMBER: _builtins.int
-    STAFF_ID_FIELD_NUMBER: _builtins.int
     OVERRIDE_AVAILABILITY_FIELD_NUMBER: _builtins.int
+    TECHNICIAN_ID_FIELD_NUMBER: _builtins.int
+    INTERNAL_NOTES_FIELD_NUMBER: _builtins.int
+    TICKET_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    OVERRIDE_BOOKING_RULES_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
-    staff_id: _builtins.str
-    """Empty: the preferred staff member, or anyone free who performs the service."""
     override_availability: _builtins.bool
     """Staff only: book outside configured availability (scheduling flags it; it never double-books)."""
+    technician_id: _builtins.str
+    """Required: the staff member who performs the appointment (one who performs the service)."""
+    internal_notes: _builtins.str
+    """Visible to the team only; kept on the request and on the appointment."""
+    ticket: _builtins.str
+    """A ticket id of the business's help desk, shown as a link through the ticket URL pattern."""
+    version: _builtins.int
+    """The version staff reviewed; 0: whatever it is now. A request edited since is ABORTED CONCURRENT_CHANGE."""
+    override_booking_rules: _builtins.bool
+    """Book although the client is blocked from online booking or at the business's active bookings limit
+    (FAILED_PRECONDITION BOOKING_BLOCKED / MAX_ACTIVE_BOOKINGS otherwise); kept in the request's history.
+    """
     @_builtins.property
     def start(self) -> _timestamp_pb2.Timestamp:
         """One of the options' starts, or any time staff pick."""
@@ -316,12 +416,16 @@ class ApproveRequestRequest(_message.Message):
         *,
         request_id: _builtins.str = ...,
         start: _timestamp_pb2.Timestamp | None = ...,
-        staff_id: _builtins.str = ...,
         override_availability: _builtins.bool = ...,
+        technician_id: _builtins.str = ...,
+        internal_notes: _builtins.str = ...,
+        ticket: _builtins.str = ...,
+        version: _builtins.int = ...,
+        override_booking_rules: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["override_availability", b"override_availability", "request_id", b"request_id", "staff_id", b"staff_id", "start", b"start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["internal_notes", b"internal_notes", "override_availability", b"override_availability", "override_booking_rules", b"override_booking_rules", "request_id", b"request_id", "start", b"start", "technician_id", b"technician_id", "ticket", b"ticket", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -351,7 +455,58 @@ class DeclineRequestRequest(_message.Message):
 Global___DeclineRequestRequest: _TypeAlias = DeclineRequestRequest  # noqa: Y015
 
 @_typing.final
-class WithdrawRequestRequest(_message.Message):
+class UpdateRequestRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    PREFERRED_STAFF_ID_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    version: _builtins.int
+    """The version the client read."""
+    service_id: _builtins.str
+    """Absent: unchanged."""
+    preferred_staff_id: _builtins.str
+    """Absent: unchanged; empty: anyone who performs the service."""
+    message: _builtins.str
+    @_builtins.property
+    def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___TimeOption]:
+        """Empty: unchanged."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        service_id: _builtins.str | None = ...,
+        preferred_staff_id: _builtins.str | None = ...,
+        options: _abc.Iterable[Global___TimeOption] | None = ...,
+        message: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_message", b"_message", "_preferred_staff_id", b"_preferred_staff_id", "_service_id", b"_service_id", "message", b"message", "preferred_staff_id", b"preferred_staff_id", "service_id", b"service_id"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_message", b"_message", "_preferred_staff_id", b"_preferred_staff_id", "_service_id", b"_service_id", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "request_id", b"request_id", "service_id", b"service_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__message: _TypeAlias = _typing.Literal["message"]  # noqa: Y015
+    _WhichOneofArgType__message: _TypeAlias = _typing.Literal["_message", b"_message"]  # noqa: Y015
+    _WhichOneofReturnType__preferred_staff_id: _TypeAlias = _typing.Literal["preferred_staff_id"]  # noqa: Y015
+    _WhichOneofArgType__preferred_staff_id: _TypeAlias = _typing.Literal["_preferred_staff_id", b"_preferred_staff_id"]  # noqa: Y015
+    _WhichOneofReturnType__service_id: _TypeAlias = _typing.Literal["service_id"]  # noqa: Y015
+    _WhichOneofArgType__service_id: _TypeAlias = _typing.Literal["_service_id", b"_service_id"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__message) -> _WhichOneofReturnType__message | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__preferred_staff_id) -> _WhichOneofReturnType__preferred_staff_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__service_id) -> _WhichOneofReturnType__service_id | None: ...
+
+Global___UpdateRequestRequest: _TypeAlias = UpdateRequestRequest  # noqa: Y015
+
+@_typing.final
+class CancelRequestRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
@@ -367,7 +522,412 @@ class WithdrawRequestRequest(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___WithdrawRequestRequest: _TypeAlias = WithdrawRequestRequest  # noqa: Y015
+Global___CancelRequestRequest: _TypeAlias = CancelRequestRequest  # noqa: Y015
+
+@_typing.final
+class ProposeAlternativesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ALTERNATIVES_FIELD_NUMBER: _builtins.int
+    TECHNICIAN_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    technician_id: _builtins.str
+    """Optional: who performs them (must perform the service); empty: anyone free at the time."""
+    note: _builtins.str
+    """Shown to the client."""
+    version: _builtins.int
+    """The version staff reviewed; 0: whatever it is now."""
+    @_builtins.property
+    def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]:
+        """One to three exact starts in the future."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        alternatives: _abc.Iterable[_timestamp_pb2.Timestamp] | None = ...,
+        technician_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "note", b"note", "request_id", b"request_id", "technician_id", b"technician_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProposeAlternativesRequest: _TypeAlias = ProposeAlternativesRequest  # noqa: Y015
+
+@_typing.final
+class AcceptAlternativeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ALTERNATIVE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    alternative: _builtins.int
+    """Which proposed time: 0, 1 or 2."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        alternative: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternative", b"alternative", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptAlternativeRequest: _TypeAlias = AcceptAlternativeRequest  # noqa: Y015
+
+@_typing.final
+class CountRequestsByStatusRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountRequestsByStatusRequest: _TypeAlias = CountRequestsByStatusRequest  # noqa: Y015
+
+@_typing.final
+class RequestStatusCounts(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PENDING_FIELD_NUMBER: _builtins.int
+    APPROVED_FIELD_NUMBER: _builtins.int
+    DECLINED_FIELD_NUMBER: _builtins.int
+    CANCELLED_FIELD_NUMBER: _builtins.int
+    EXPIRED_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    PROPOSED_FIELD_NUMBER: _builtins.int
+    pending: _builtins.int
+    approved: _builtins.int
+    declined: _builtins.int
+    cancelled: _builtins.int
+    expired: _builtins.int
+    total: _builtins.int
+    proposed: _builtins.int
+    def __init__(
+        self,
+        *,
+        pending: _builtins.int = ...,
+        approved: _builtins.int = ...,
+        declined: _builtins.int = ...,
+        cancelled: _builtins.int = ...,
+        expired: _builtins.int = ...,
+        total: _builtins.int = ...,
+        proposed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approved", b"approved", "cancelled", b"cancelled", "declined", b"declined", "expired", b"expired", "pending", b"pending", "proposed", b"proposed", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestStatusCounts: _TypeAlias = RequestStatusCounts  # noqa: Y015
+
+@_typing.final
+class GetRequestSettingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRequestSettingsRequest: _TypeAlias = GetRequestSettingsRequest  # noqa: Y015
+
+@_typing.final
+class RequestSettings(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TICKET_URL_PATTERN_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    PROPOSAL_HOLD_MINUTES_FIELD_NUMBER: _builtins.int
+    OFFER_HOLD_MINUTES_FIELD_NUMBER: _builtins.int
+    ticket_url_pattern: _builtins.str
+    """The link a ticket id becomes, with "{id}" where the id goes, e.g. https://desk.example.com/tickets/{id};
+    empty: tickets are shown as plain ids.
+    """
+    version: _builtins.int
+    """Optimistic concurrency on update (0: overwrite)."""
+    proposal_hold_minutes: _builtins.int
+    """How long proposed times hold for the client (15 minutes to 14 days; default 2 days)."""
+    offer_hold_minutes: _builtins.int
+    """How long a waitlist offer holds before it passes to the next client (5 minutes to 2 days; default 2 hours)."""
+    def __init__(
+        self,
+        *,
+        ticket_url_pattern: _builtins.str = ...,
+        version: _builtins.int = ...,
+        proposal_hold_minutes: _builtins.int = ...,
+        offer_hold_minutes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["offer_hold_minutes", b"offer_hold_minutes", "proposal_hold_minutes", b"proposal_hold_minutes", "ticket_url_pattern", b"ticket_url_pattern", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestSettings: _TypeAlias = RequestSettings  # noqa: Y015
+
+@_typing.final
+class WaitlistOffer(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    HOLD_UNTIL_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    staff_id: _builtins.str
+    status: _builtins.str
+    """open, accepted or expired."""
+    appointment_id: _builtins.str
+    """Accepted: the appointment booked."""
+    @_builtins.property
+    def start(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def end(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def hold_until(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+        start: _timestamp_pb2.Timestamp | None = ...,
+        end: _timestamp_pb2.Timestamp | None = ...,
+        hold_until: _timestamp_pb2.Timestamp | None = ...,
+        status: _builtins.str = ...,
+        appointment_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "hold_until", b"hold_until", "start", b"start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "end", b"end", "hold_until", b"hold_until", "id", b"id", "staff_id", b"staff_id", "start", b"start", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitlistOffer: _TypeAlias = WaitlistOffer  # noqa: Y015
+
+@_typing.final
+class WaitlistEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_NAME_FIELD_NUMBER: _builtins.int
+    DURATION_MINUTES_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    STAFF_NAME_FIELD_NUMBER: _builtins.int
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    TO_DATE_FIELD_NUMBER: _builtins.int
+    WINDOW_START_FIELD_NUMBER: _builtins.int
+    WINDOW_END_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    JOINED_BY_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    OFFERS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    client_id: _builtins.str
+    service_id: _builtins.str
+    service_name: _builtins.str
+    duration_minutes: _builtins.int
+    staff_id: _builtins.str
+    """Empty: anyone who performs the service."""
+    staff_name: _builtins.str
+    from_date: _builtins.str
+    """Local dates (YYYY-MM-DD) and times of day (HH:MM, empty: any time) in timezone."""
+    to_date: _builtins.str
+    window_start: _builtins.str
+    window_end: _builtins.str
+    timezone: _builtins.str
+    status: _builtins.str
+    """waiting, offered, booked or left."""
+    joined_by: _builtins.str
+    """"client" or "staff"."""
+    version: _builtins.int
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def offers(self) -> _containers.RepeatedCompositeFieldContainer[Global___WaitlistOffer]:
+        """Oldest first."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        service_id: _builtins.str = ...,
+        service_name: _builtins.str = ...,
+        duration_minutes: _builtins.int = ...,
+        staff_id: _builtins.str = ...,
+        staff_name: _builtins.str = ...,
+        from_date: _builtins.str = ...,
+        to_date: _builtins.str = ...,
+        window_start: _builtins.str = ...,
+        window_end: _builtins.str = ...,
+        timezone: _builtins.str = ...,
+        status: _builtins.str = ...,
+        joined_by: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        version: _builtins.int = ...,
+        offers: _abc.Iterable[Global___WaitlistOffer] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "created_at", b"created_at", "duration_minutes", b"duration_minutes", "from_date", b"from_date", "id", b"id", "joined_by", b"joined_by", "offers", b"offers", "service_id", b"service_id", "service_name", b"service_name", "staff_id", b"staff_id", "staff_name", b"staff_name", "status", b"status", "timezone", b"timezone", "to_date", b"to_date", "version", b"version", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitlistEntry: _TypeAlias = WaitlistEntry  # noqa: Y015
+
+@_typing.final
+class JoinWaitlistRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    FROM_DATE_FIELD_NUMBER: _builtins.int
+    TO_DATE_FIELD_NUMBER: _builtins.int
+    WINDOW_START_FIELD_NUMBER: _builtins.int
+    WINDOW_END_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    """Staff only (a portal principal joins for its own client)."""
+    service_id: _builtins.str
+    staff_id: _builtins.str
+    """Empty: anyone who performs the service."""
+    from_date: _builtins.str
+    to_date: _builtins.str
+    window_start: _builtins.str
+    window_end: _builtins.str
+    timezone: _builtins.str
+    """The client's IANA zone for the dates and times; empty: its profile's, else the business's."""
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        service_id: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+        from_date: _builtins.str = ...,
+        to_date: _builtins.str = ...,
+        window_start: _builtins.str = ...,
+        window_end: _builtins.str = ...,
+        timezone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "from_date", b"from_date", "service_id", b"service_id", "staff_id", b"staff_id", "timezone", b"timezone", "to_date", b"to_date", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JoinWaitlistRequest: _TypeAlias = JoinWaitlistRequest  # noqa: Y015
+
+@_typing.final
+class LeaveWaitlistRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    entry_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        entry_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry_id", b"entry_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LeaveWaitlistRequest: _TypeAlias = LeaveWaitlistRequest  # noqa: Y015
+
+@_typing.final
+class ListWaitlistRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    """Staff only: one client's entries."""
+    status: _builtins.str
+    """Empty: every status."""
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWaitlistRequest: _TypeAlias = ListWaitlistRequest  # noqa: Y015
+
+@_typing.final
+class ListWaitlistResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___WaitlistEntry]:
+        """Newest first, at most 200."""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___WaitlistEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWaitlistResponse: _TypeAlias = ListWaitlistResponse  # noqa: Y015
+
+@_typing.final
+class AcceptWaitlistOfferRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFER_ID_FIELD_NUMBER: _builtins.int
+    offer_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        offer_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["offer_id", b"offer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptWaitlistOfferRequest: _TypeAlias = AcceptWaitlistOfferRequest  # noqa: Y015
 
 @_typing.final
 class GetClientRequestSummaryRequest(_message.Message):

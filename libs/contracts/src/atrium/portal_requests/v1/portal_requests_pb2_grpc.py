@@ -28,7 +28,8 @@ if _version_not_supported:
 class PortalRequestServiceStub:
     """Appointment requests clients make in the portal, which staff approve (booking the appointment in
     scheduling) or decline. Tenant and principal travel in call metadata: a portal principal submits,
-    sees and withdraws its own client's requests only; staff see, approve and decline every request.
+    sees, edits and cancels its own client's requests only; staff see, approve and decline every request.
+    Internal notes and the ticket are staff-only: a portal principal never receives them.
     """
 
     def __init__(self, channel):
@@ -62,10 +63,60 @@ class PortalRequestServiceStub:
                 request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.DeclineRequestRequest.SerializeToString,
                 response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
                 _registered_method=True)
-        self.WithdrawRequest = channel.unary_unary(
-                '/atrium.portal_requests.v1.PortalRequestService/WithdrawRequest',
-                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WithdrawRequestRequest.SerializeToString,
+        self.UpdateRequest = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/UpdateRequest',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.UpdateRequestRequest.SerializeToString,
                 response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
+                _registered_method=True)
+        self.CancelRequest = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/CancelRequest',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.CancelRequestRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
+                _registered_method=True)
+        self.ProposeAlternatives = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/ProposeAlternatives',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ProposeAlternativesRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
+                _registered_method=True)
+        self.AcceptAlternative = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/AcceptAlternative',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AcceptAlternativeRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
+                _registered_method=True)
+        self.CountRequestsByStatus = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/CountRequestsByStatus',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.CountRequestsByStatusRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestStatusCounts.FromString,
+                _registered_method=True)
+        self.GetRequestSettings = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/GetRequestSettings',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.GetRequestSettingsRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.FromString,
+                _registered_method=True)
+        self.JoinWaitlist = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/JoinWaitlist',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.JoinWaitlistRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.FromString,
+                _registered_method=True)
+        self.LeaveWaitlist = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/LeaveWaitlist',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.LeaveWaitlistRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.FromString,
+                _registered_method=True)
+        self.ListWaitlist = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/ListWaitlist',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ListWaitlistRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ListWaitlistResponse.FromString,
+                _registered_method=True)
+        self.AcceptWaitlistOffer = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/AcceptWaitlistOffer',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AcceptWaitlistOfferRequest.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.FromString,
+                _registered_method=True)
+        self.UpdateRequestSettings = channel.unary_unary(
+                '/atrium.portal_requests.v1.PortalRequestService/UpdateRequestSettings',
+                request_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.SerializeToString,
+                response_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.FromString,
                 _registered_method=True)
         self.GetClientRequestSummary = channel.unary_unary(
                 '/atrium.portal_requests.v1.PortalRequestService/GetClientRequestSummary',
@@ -77,12 +128,14 @@ class PortalRequestServiceStub:
 class PortalRequestServiceServicer:
     """Appointment requests clients make in the portal, which staff approve (booking the appointment in
     scheduling) or decline. Tenant and principal travel in call metadata: a portal principal submits,
-    sees and withdraws its own client's requests only; staff see, approve and decline every request.
+    sees, edits and cancels its own client's requests only; staff see, approve and decline every request.
+    Internal notes and the ticket are staff-only: a portal principal never receives them.
     """
 
     def SubmitRequest(self, request, context):
         """Portal only. Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is blocked from
-        online booking, and TOO_MANY_OPEN_REQUESTS beyond the open-request limit.
+        online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS when its
+        upcoming appointments and pending requests reach the business's limit of active bookings.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -103,8 +156,8 @@ class PortalRequestServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ApproveRequest(self, request, context):
-        """Staff only. Books the appointment (scheduling's request id = this request's id); a taken slot is
-        ABORTED reason SLOT_TAKEN and the request stays pending.
+        """Staff only. Books the appointment with the technician (scheduling's request id = this request's id); a
+        taken slot is ABORTED reason SLOT_TAKEN and the request stays pending.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -116,9 +169,80 @@ class PortalRequestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def WithdrawRequest(self, request, context):
-        """Portal only, while pending.
+    def UpdateRequest(self, request, context):
+        """Portal only, while pending, at the version the client read (ABORTED CONCURRENT_CHANGE otherwise).
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelRequest(self, request, context):
+        """Portal only, final. A pending request is cancelled; an approved one cancels its appointment within the
+        business's cancellation notice (FAILED_PRECONDITION CANCELLATION_WINDOW_PASSED outside it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProposeAlternatives(self, request, context):
+        """Staff only: instead of declining, propose one to three other times, held for the business's hold time
+        (the request becomes "proposed").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptAlternative(self, request, context):
+        """Portal only: take one proposed time. The first acceptance books (approved); a second, or one after the
+        hold, is FAILED_PRECONDITION (REQUEST_NOT_PROPOSED, PROPOSAL_EXPIRED); a time taken meanwhile is ABORTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CountRequestsByStatus(self, request, context):
+        """Staff: how many requests the business has in each status (the "3 pending" badge).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRequestSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def JoinWaitlist(self, request, context):
+        """The waitlist. A portal principal joins, lists and leaves for its own client; staff for any client
+        (client_id). Freed times are offered to the first waiting client they suit; the client accepts its offer
+        (portal only), which books it: two acceptances book once, a lapsed offer is FAILED_PRECONDITION
+        OFFER_EXPIRED (or OFFER_NOT_OPEN), a time taken meanwhile ABORTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LeaveWaitlist(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWaitlist(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptWaitlistOffer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRequestSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -158,10 +282,60 @@ def add_PortalRequestServiceServicer_to_server(servicer, server):
                     request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.DeclineRequestRequest.FromString,
                     response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.SerializeToString,
             ),
-            'WithdrawRequest': grpc.unary_unary_rpc_method_handler(
-                    servicer.WithdrawRequest,
-                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WithdrawRequestRequest.FromString,
+            'UpdateRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRequest,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.UpdateRequestRequest.FromString,
                     response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.SerializeToString,
+            ),
+            'CancelRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelRequest,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.CancelRequestRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.SerializeToString,
+            ),
+            'ProposeAlternatives': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProposeAlternatives,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ProposeAlternativesRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.SerializeToString,
+            ),
+            'AcceptAlternative': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptAlternative,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AcceptAlternativeRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.SerializeToString,
+            ),
+            'CountRequestsByStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountRequestsByStatus,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.CountRequestsByStatusRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestStatusCounts.SerializeToString,
+            ),
+            'GetRequestSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRequestSettings,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.GetRequestSettingsRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.SerializeToString,
+            ),
+            'JoinWaitlist': grpc.unary_unary_rpc_method_handler(
+                    servicer.JoinWaitlist,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.JoinWaitlistRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.SerializeToString,
+            ),
+            'LeaveWaitlist': grpc.unary_unary_rpc_method_handler(
+                    servicer.LeaveWaitlist,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.LeaveWaitlistRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.SerializeToString,
+            ),
+            'ListWaitlist': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWaitlist,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ListWaitlistRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ListWaitlistResponse.SerializeToString,
+            ),
+            'AcceptWaitlistOffer': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptWaitlistOffer,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AcceptWaitlistOfferRequest.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.SerializeToString,
+            ),
+            'UpdateRequestSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRequestSettings,
+                    request_deserializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.FromString,
+                    response_serializer=atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.SerializeToString,
             ),
             'GetClientRequestSummary': grpc.unary_unary_rpc_method_handler(
                     servicer.GetClientRequestSummary,
@@ -179,7 +353,8 @@ def add_PortalRequestServiceServicer_to_server(servicer, server):
 class PortalRequestService:
     """Appointment requests clients make in the portal, which staff approve (booking the appointment in
     scheduling) or decline. Tenant and principal travel in call metadata: a portal principal submits,
-    sees and withdraws its own client's requests only; staff see, approve and decline every request.
+    sees, edits and cancels its own client's requests only; staff see, approve and decline every request.
+    Internal notes and the ticket are staff-only: a portal principal never receives them.
     """
 
     @staticmethod
@@ -318,7 +493,7 @@ class PortalRequestService:
             _registered_method=True)
 
     @staticmethod
-    def WithdrawRequest(request,
+    def UpdateRequest(request,
             target,
             options=(),
             channel_credentials=None,
@@ -331,9 +506,279 @@ class PortalRequestService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/atrium.portal_requests.v1.PortalRequestService/WithdrawRequest',
-            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WithdrawRequestRequest.SerializeToString,
+            '/atrium.portal_requests.v1.PortalRequestService/UpdateRequest',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.UpdateRequestRequest.SerializeToString,
             atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/CancelRequest',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.CancelRequestRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProposeAlternatives(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/ProposeAlternatives',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ProposeAlternativesRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptAlternative(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/AcceptAlternative',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AcceptAlternativeRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AppointmentRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountRequestsByStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/CountRequestsByStatus',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.CountRequestsByStatusRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestStatusCounts.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRequestSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/GetRequestSettings',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.GetRequestSettingsRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def JoinWaitlist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/JoinWaitlist',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.JoinWaitlistRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LeaveWaitlist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/LeaveWaitlist',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.LeaveWaitlistRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWaitlist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/ListWaitlist',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ListWaitlistRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.ListWaitlistResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptWaitlistOffer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/AcceptWaitlistOffer',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.AcceptWaitlistOfferRequest.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.WaitlistEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRequestSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.portal_requests.v1.PortalRequestService/UpdateRequestSettings',
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.SerializeToString,
+            atrium_dot_portal__requests_dot_v1_dot_portal__requests__pb2.RequestSettings.FromString,
             options,
             channel_credentials,
             insecure,

@@ -29,7 +29,8 @@ GRPC_VERSION: str
 class PortalRequestServiceStub:
     """Appointment requests clients make in the portal, which staff approve (booking the appointment in
     scheduling) or decline. Tenant and principal travel in call metadata: a portal principal submits,
-    sees and withdraws its own client's requests only; staff see, approve and decline every request.
+    sees, edits and cancels its own client's requests only; staff see, approve and decline every request.
+    Internal notes and the ticket are staff-only: a portal principal never receives them.
     """
 
     @_typing.overload
@@ -38,7 +39,8 @@ class PortalRequestServiceStub:
     def __new__(cls, channel: _aio.Channel) -> PortalRequestServiceAsyncStub: ...
     SubmitRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.SubmitRequestRequest, _portal_requests_pb2.AppointmentRequest]
     """Portal only. Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is blocked from
-    online booking, and TOO_MANY_OPEN_REQUESTS beyond the open-request limit.
+    online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS when its
+    upcoming appointments and pending requests reach the business's limit of active bookings.
     """
     GetRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestRequest, _portal_requests_pb2.AppointmentRequest]
     ListRequests: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.ListRequestsRequest, _portal_requests_pb2.ListRequestsResponse]
@@ -46,12 +48,37 @@ class PortalRequestServiceStub:
     otherwise newest first.
     """
     ApproveRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.ApproveRequestRequest, _portal_requests_pb2.AppointmentRequest]
-    """Staff only. Books the appointment (scheduling's request id = this request's id); a taken slot is
-    ABORTED reason SLOT_TAKEN and the request stays pending.
+    """Staff only. Books the appointment with the technician (scheduling's request id = this request's id); a
+    taken slot is ABORTED reason SLOT_TAKEN and the request stays pending.
     """
     DeclineRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.DeclineRequestRequest, _portal_requests_pb2.AppointmentRequest]
-    WithdrawRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.WithdrawRequestRequest, _portal_requests_pb2.AppointmentRequest]
-    """Portal only, while pending."""
+    UpdateRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.UpdateRequestRequest, _portal_requests_pb2.AppointmentRequest]
+    """Portal only, while pending, at the version the client read (ABORTED CONCURRENT_CHANGE otherwise)."""
+    CancelRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.CancelRequestRequest, _portal_requests_pb2.AppointmentRequest]
+    """Portal only, final. A pending request is cancelled; an approved one cancels its appointment within the
+    business's cancellation notice (FAILED_PRECONDITION CANCELLATION_WINDOW_PASSED outside it).
+    """
+    ProposeAlternatives: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.ProposeAlternativesRequest, _portal_requests_pb2.AppointmentRequest]
+    """Staff only: instead of declining, propose one to three other times, held for the business's hold time
+    (the request becomes "proposed").
+    """
+    AcceptAlternative: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.AcceptAlternativeRequest, _portal_requests_pb2.AppointmentRequest]
+    """Portal only: take one proposed time. The first acceptance books (approved); a second, or one after the
+    hold, is FAILED_PRECONDITION (REQUEST_NOT_PROPOSED, PROPOSAL_EXPIRED); a time taken meanwhile is ABORTED.
+    """
+    CountRequestsByStatus: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.CountRequestsByStatusRequest, _portal_requests_pb2.RequestStatusCounts]
+    """Staff: how many requests the business has in each status (the "3 pending" badge)."""
+    GetRequestSettings: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestSettingsRequest, _portal_requests_pb2.RequestSettings]
+    JoinWaitlist: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.JoinWaitlistRequest, _portal_requests_pb2.WaitlistEntry]
+    """The waitlist. A portal principal joins, lists and leaves for its own client; staff for any client
+    (client_id). Freed times are offered to the first waiting client they suit; the client accepts its offer
+    (portal only), which books it: two acceptances book once, a lapsed offer is FAILED_PRECONDITION
+    OFFER_EXPIRED (or OFFER_NOT_OPEN), a time taken meanwhile ABORTED.
+    """
+    LeaveWaitlist: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.LeaveWaitlistRequest, _portal_requests_pb2.WaitlistEntry]
+    ListWaitlist: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.ListWaitlistRequest, _portal_requests_pb2.ListWaitlistResponse]
+    AcceptWaitlistOffer: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.AcceptWaitlistOfferRequest, _portal_requests_pb2.WaitlistEntry]
+    UpdateRequestSettings: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.RequestSettings, _portal_requests_pb2.RequestSettings]
     GetClientRequestSummary: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.GetClientRequestSummaryRequest, _portal_requests_pb2.ClientRequestSummary]
     """For the client card: how many requests are open, and the oldest of them."""
 
@@ -59,13 +86,15 @@ class PortalRequestServiceStub:
 class PortalRequestServiceAsyncStub(PortalRequestServiceStub):
     """Appointment requests clients make in the portal, which staff approve (booking the appointment in
     scheduling) or decline. Tenant and principal travel in call metadata: a portal principal submits,
-    sees and withdraws its own client's requests only; staff see, approve and decline every request.
+    sees, edits and cancels its own client's requests only; staff see, approve and decline every request.
+    Internal notes and the ticket are staff-only: a portal principal never receives them.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     SubmitRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.SubmitRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
     """Portal only. Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is blocked from
-    online booking, and TOO_MANY_OPEN_REQUESTS beyond the open-request limit.
+    online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS when its
+    upcoming appointments and pending requests reach the business's limit of active bookings.
     """
     GetRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
     ListRequests: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.ListRequestsRequest, _portal_requests_pb2.ListRequestsResponse]  # type: ignore[assignment]
@@ -73,19 +102,45 @@ class PortalRequestServiceAsyncStub(PortalRequestServiceStub):
     otherwise newest first.
     """
     ApproveRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.ApproveRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
-    """Staff only. Books the appointment (scheduling's request id = this request's id); a taken slot is
-    ABORTED reason SLOT_TAKEN and the request stays pending.
+    """Staff only. Books the appointment with the technician (scheduling's request id = this request's id); a
+    taken slot is ABORTED reason SLOT_TAKEN and the request stays pending.
     """
     DeclineRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.DeclineRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
-    WithdrawRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.WithdrawRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
-    """Portal only, while pending."""
+    UpdateRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.UpdateRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
+    """Portal only, while pending, at the version the client read (ABORTED CONCURRENT_CHANGE otherwise)."""
+    CancelRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.CancelRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
+    """Portal only, final. A pending request is cancelled; an approved one cancels its appointment within the
+    business's cancellation notice (FAILED_PRECONDITION CANCELLATION_WINDOW_PASSED outside it).
+    """
+    ProposeAlternatives: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.ProposeAlternativesRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
+    """Staff only: instead of declining, propose one to three other times, held for the business's hold time
+    (the request becomes "proposed").
+    """
+    AcceptAlternative: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.AcceptAlternativeRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
+    """Portal only: take one proposed time. The first acceptance books (approved); a second, or one after the
+    hold, is FAILED_PRECONDITION (REQUEST_NOT_PROPOSED, PROPOSAL_EXPIRED); a time taken meanwhile is ABORTED.
+    """
+    CountRequestsByStatus: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.CountRequestsByStatusRequest, _portal_requests_pb2.RequestStatusCounts]  # type: ignore[assignment]
+    """Staff: how many requests the business has in each status (the "3 pending" badge)."""
+    GetRequestSettings: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestSettingsRequest, _portal_requests_pb2.RequestSettings]  # type: ignore[assignment]
+    JoinWaitlist: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.JoinWaitlistRequest, _portal_requests_pb2.WaitlistEntry]  # type: ignore[assignment]
+    """The waitlist. A portal principal joins, lists and leaves for its own client; staff for any client
+    (client_id). Freed times are offered to the first waiting client they suit; the client accepts its offer
+    (portal only), which books it: two acceptances book once, a lapsed offer is FAILED_PRECONDITION
+    OFFER_EXPIRED (or OFFER_NOT_OPEN), a time taken meanwhile ABORTED.
+    """
+    LeaveWaitlist: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.LeaveWaitlistRequest, _portal_requests_pb2.WaitlistEntry]  # type: ignore[assignment]
+    ListWaitlist: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.ListWaitlistRequest, _portal_requests_pb2.ListWaitlistResponse]  # type: ignore[assignment]
+    AcceptWaitlistOffer: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.AcceptWaitlistOfferRequest, _portal_requests_pb2.WaitlistEntry]  # type: ignore[assignment]
+    UpdateRequestSettings: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.RequestSettings, _portal_requests_pb2.RequestSettings]  # type: ignore[assignment]
     GetClientRequestSummary: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.GetClientRequestSummaryRequest, _portal_requests_pb2.ClientRequestSummary]  # type: ignore[assignment]
     """For the client card: how many requests are open, and the oldest of them."""
 
 class PortalRequestServiceServicer(metaclass=_abc_1.ABCMeta):
     """Appointment requests clients make in the portal, which staff approve (booking the appointment in
     scheduling) or decline. Tenant and principal travel in call metadata: a portal principal submits,
-    sees and withdraws its own client's requests only; staff see, approve and decline every request.
+    sees, edits and cancels its own client's requests only; staff see, approve and decline every request.
+    Internal notes and the ticket are staff-only: a portal principal never receives them.
     """
 
     @_abc_1.abstractmethod
@@ -95,7 +150,8 @@ class PortalRequestServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
         """Portal only. Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is blocked from
-        online booking, and TOO_MANY_OPEN_REQUESTS beyond the open-request limit.
+        online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS when its
+        upcoming appointments and pending requests reach the business's limit of active bookings.
         """
 
     @_abc_1.abstractmethod
@@ -121,8 +177,8 @@ class PortalRequestServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _portal_requests_pb2.ApproveRequestRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
-        """Staff only. Books the appointment (scheduling's request id = this request's id); a taken slot is
-        ABORTED reason SLOT_TAKEN and the request stays pending.
+        """Staff only. Books the appointment with the technician (scheduling's request id = this request's id); a
+        taken slot is ABORTED reason SLOT_TAKEN and the request stays pending.
         """
 
     @_abc_1.abstractmethod
@@ -133,12 +189,97 @@ class PortalRequestServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]: ...
 
     @_abc_1.abstractmethod
-    def WithdrawRequest(
+    def UpdateRequest(
         self,
-        request: _portal_requests_pb2.WithdrawRequestRequest,
+        request: _portal_requests_pb2.UpdateRequestRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
-        """Portal only, while pending."""
+        """Portal only, while pending, at the version the client read (ABORTED CONCURRENT_CHANGE otherwise)."""
+
+    @_abc_1.abstractmethod
+    def CancelRequest(
+        self,
+        request: _portal_requests_pb2.CancelRequestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
+        """Portal only, final. A pending request is cancelled; an approved one cancels its appointment within the
+        business's cancellation notice (FAILED_PRECONDITION CANCELLATION_WINDOW_PASSED outside it).
+        """
+
+    @_abc_1.abstractmethod
+    def ProposeAlternatives(
+        self,
+        request: _portal_requests_pb2.ProposeAlternativesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
+        """Staff only: instead of declining, propose one to three other times, held for the business's hold time
+        (the request becomes "proposed").
+        """
+
+    @_abc_1.abstractmethod
+    def AcceptAlternative(
+        self,
+        request: _portal_requests_pb2.AcceptAlternativeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
+        """Portal only: take one proposed time. The first acceptance books (approved); a second, or one after the
+        hold, is FAILED_PRECONDITION (REQUEST_NOT_PROPOSED, PROPOSAL_EXPIRED); a time taken meanwhile is ABORTED.
+        """
+
+    @_abc_1.abstractmethod
+    def CountRequestsByStatus(
+        self,
+        request: _portal_requests_pb2.CountRequestsByStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.RequestStatusCounts, _abc.Awaitable[_portal_requests_pb2.RequestStatusCounts]]:
+        """Staff: how many requests the business has in each status (the "3 pending" badge)."""
+
+    @_abc_1.abstractmethod
+    def GetRequestSettings(
+        self,
+        request: _portal_requests_pb2.GetRequestSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.RequestSettings, _abc.Awaitable[_portal_requests_pb2.RequestSettings]]: ...
+
+    @_abc_1.abstractmethod
+    def JoinWaitlist(
+        self,
+        request: _portal_requests_pb2.JoinWaitlistRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.WaitlistEntry, _abc.Awaitable[_portal_requests_pb2.WaitlistEntry]]:
+        """The waitlist. A portal principal joins, lists and leaves for its own client; staff for any client
+        (client_id). Freed times are offered to the first waiting client they suit; the client accepts its offer
+        (portal only), which books it: two acceptances book once, a lapsed offer is FAILED_PRECONDITION
+        OFFER_EXPIRED (or OFFER_NOT_OPEN), a time taken meanwhile ABORTED.
+        """
+
+    @_abc_1.abstractmethod
+    def LeaveWaitlist(
+        self,
+        request: _portal_requests_pb2.LeaveWaitlistRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.WaitlistEntry, _abc.Awaitable[_portal_requests_pb2.WaitlistEntry]]: ...
+
+    @_abc_1.abstractmethod
+    def ListWaitlist(
+        self,
+        request: _portal_requests_pb2.ListWaitlistRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.ListWaitlistResponse, _abc.Awaitable[_portal_requests_pb2.ListWaitlistResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AcceptWaitlistOffer(
+        self,
+        request: _portal_requests_pb2.AcceptWaitlistOfferRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.WaitlistEntry, _abc.Awaitable[_portal_requests_pb2.WaitlistEntry]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateRequestSettings(
+        self,
+        request: _portal_requests_pb2.RequestSettings,
+        context: _ServicerContext,
+    ) -> _typing.Union[_portal_requests_pb2.RequestSettings, _abc.Awaitable[_portal_requests_pb2.RequestSettings]]: ...
 
     @_abc_1.abstractmethod
     def GetClientRequestSummary(

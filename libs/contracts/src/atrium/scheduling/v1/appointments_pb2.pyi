@@ -217,6 +217,8 @@ class BookAppointmentRequest(_message.Message):
     FOLLOW_UP_OF_FIELD_NUMBER: _builtins.int
     FOLLOW_UP_ACTION_FIELD_NUMBER: _builtins.int
     TIMEZONE_FIELD_NUMBER: _builtins.int
+    STAFF_NOTES_FIELD_NUMBER: _builtins.int
+    TICKET_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     override_availability: _builtins.bool
     """Staff only: book outside configured availability (flagged and audited; never double-books)."""
@@ -231,6 +233,11 @@ class BookAppointmentRequest(_message.Message):
     follow_up_action: _builtins.str
     timezone: _builtins.str
     """The client's timezone, kept for their wall-clock; empty: the business's."""
+    staff_notes: _builtins.str
+    """Staff only (refused from a portal principal): notes for the team and a help-desk ticket id, never
+    shown to the client.
+    """
+    ticket: _builtins.str
     @_builtins.property
     def segments(self) -> _containers.RepeatedCompositeFieldContainer[Global___SegmentRequest]: ...
     @_builtins.property
@@ -249,10 +256,12 @@ class BookAppointmentRequest(_message.Message):
         follow_up_of: _builtins.str = ...,
         follow_up_action: _builtins.str = ...,
         timezone: _builtins.str = ...,
+        staff_notes: _builtins.str = ...,
+        ticket: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "follow_up_action", b"follow_up_action", "follow_up_of", b"follow_up_of", "notes", b"notes", "override_availability", b"override_availability", "request_id", b"request_id", "seats", b"seats", "segments", b"segments", "source", b"source", "start", b"start", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "follow_up_action", b"follow_up_action", "follow_up_of", b"follow_up_of", "notes", b"notes", "override_availability", b"override_availability", "request_id", b"request_id", "seats", b"seats", "segments", b"segments", "source", b"source", "staff_notes", b"staff_notes", "start", b"start", "ticket", b"ticket", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -325,6 +334,8 @@ class Appointment(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    STAFF_NOTES_FIELD_NUMBER: _builtins.int
+    TICKET_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     client_id: _builtins.str
     status: _builtins.str
@@ -340,6 +351,9 @@ class Appointment(_message.Message):
     follow_up_of: _builtins.str
     follow_up_action: _builtins.str
     version: _builtins.int
+    staff_notes: _builtins.str
+    """Staff only: empty for a portal principal."""
+    ticket: _builtins.str
     @_builtins.property
     def start(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -371,10 +385,12 @@ class Appointment(_message.Message):
         version: _builtins.int = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        staff_notes: _builtins.str = ...,
+        ticket: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "end", b"end", "start", b"start", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["availability_overridden", b"availability_overridden", "cancellation_reason", b"cancellation_reason", "cancelled_by", b"cancelled_by", "client_id", b"client_id", "created_at", b"created_at", "end", b"end", "follow_up_action", b"follow_up_action", "follow_up_of", b"follow_up_of", "id", b"id", "notes", b"notes", "segments", b"segments", "series_id", b"series_id", "source", b"source", "start", b"start", "status", b"status", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["availability_overridden", b"availability_overridden", "cancellation_reason", b"cancellation_reason", "cancelled_by", b"cancelled_by", "client_id", b"client_id", "created_at", b"created_at", "end", b"end", "follow_up_action", b"follow_up_action", "follow_up_of", b"follow_up_of", "id", b"id", "notes", b"notes", "segments", b"segments", "series_id", b"series_id", "source", b"source", "staff_notes", b"staff_notes", "start", b"start", "status", b"status", "ticket", b"ticket", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
