@@ -18,6 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from gateway.identity.model import Account
+from gateway.identity.permissions import PERMISSIONS, service_role
 from platform_core.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.ids import parse_uuid
@@ -38,7 +39,8 @@ class Operation:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
-    roles: tuple[str, ...] = ()
+    # The permission a staff principal (or API key) needs; every staff route names one.
+    permission: str = ""
     errors: tuple[int, ...] = ()
     description: str = ""
     headers: dict[str, str] = field(default_factory=dict)
@@ -81,13 +83,16 @@ class Api:
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
-        roles: tuple[str, ...] = (),
+        permission: str = "",
         errors: tuple[int, ...] = (),
         description: str = "",
         headers: dict[str, str] | None = None,
         upload: tuple[str, ...] = (),
         produces: tuple[str, ...] = (),
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+        if auth == "staff" and permission not in PERMISSIONS:
+            raise ValueError(f"{method} {path}: a staff route names the permission it needs, one of PERMISSIONS")
+
         def register(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             self.operations.append(
                 Operation(
@@ -101,7 +106,7 @@ class Api:
                     query,
                     response,
                     status,
-                    roles,
+                    permission,
                     errors,
                     description,
                     headers or {},
@@ -125,8 +130,8 @@ def _authorize(operation: Operation, account: Any) -> Account | None:
         raise Unauthenticated("a valid bearer token is required")
     if operation.auth != "any" and account.kind != operation.auth:
         raise PermissionDenied(f"this endpoint is for {operation.auth} accounts")
-    if operation.roles and account.role not in operation.roles:
-        raise PermissionDenied(f"requires one of the roles: {', '.join(operation.roles)}")
+    if operation.permission and operation.permission not in account.permissions:
+        raise PermissionDenied(f"requires the permission {operation.permission}", reason="PERMISSION_REQUIRED")
     return account
 
 
@@ -160,7 +165,9 @@ def path_id(request: web.Request, name: str, what: str) -> str:
 
 
 def principal_of(account: Account) -> Principal:
-    return Principal(account.kind, str(account.id), account.role, str(account.client_id or ""))
+    return Principal(
+        account.kind, str(account.id), service_role(account.role, account.permissions), str(account.client_id or "")
+    )
 
 
 def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

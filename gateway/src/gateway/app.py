@@ -9,10 +9,11 @@ from aiohttp import web
 from gateway.api import ACCOUNT_KEY
 from gateway.backends import Backends
 from gateway.config import GatewaySettings
-from gateway.dependencies import BACKENDS, ENGINE, IDENTITY, PORTAL_ACCESS, SETTINGS
+from gateway.dependencies import BACKENDS, ENGINE, IDENTITY, PORTAL_ACCESS, PRINCIPALS, SETTINGS
 from gateway.identity.portal_access import PortalAccessStore
 from gateway.identity.service import IdentityService, ThrottlePolicy
 from gateway.identity.tokens import AccessTokens, InvalidToken
+from gateway.identity.wiring import account_services
 from gateway.problems import problem_middleware
 from gateway.routes import (  # noqa: F401 - importing a route module registers its routes
     attachments,
@@ -29,6 +30,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     groups,
     notes,
     operations,
+    passwords,
     portal,
     portal_access,
     portal_billing,
@@ -38,6 +40,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     reports,
     scheduling,
     scheduling_series,
+    staff,
 )
 from gateway.routes.registry import api
 from platform_core.db import create_engine
@@ -58,7 +61,11 @@ def auth_middleware(tokens: AccessTokens) -> Callable[..., Awaitable[web.StreamR
             try:
                 if scheme.lower() != "bearer" or not token:
                     raise InvalidToken("not a bearer token")
-                request[ACCOUNT_KEY] = tokens.verify(token.strip())
+                # A valid signature is not enough: the account must still be active, its sessions unrevoked.
+                current = await request.app[PRINCIPALS].current(tokens.verify(token.strip()))
+                if current is None:
+                    raise InvalidToken("the account was deactivated or its sessions revoked")
+                request[ACCOUNT_KEY] = current
             except InvalidToken:
                 request[ACCOUNT_KEY] = INVALID_TOKEN
         return await handler(request)
@@ -88,9 +95,11 @@ def create_app(settings: GatewaySettings) -> web.Application:
                 settings.login_max_failures, settings.login_window_seconds, settings.login_lockout_seconds
             ),
             invitation_ttl_seconds=settings.portal_invitation_ttl_seconds,
+            events_prefix=settings.nats_prefix,
             default_max_clients=settings.default_max_clients,
         )
-        yield
+        async with account_services(app, engine):
+            yield
         await backends.close()
         await engine.dispose()
 

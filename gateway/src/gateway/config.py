@@ -23,6 +23,13 @@ class GatewaySettings(PlatformSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     login_lockout_seconds: int = Field(default=900, ge=1)
     portal_invitation_ttl_seconds: int = Field(default=72 * 3600, ge=60)
+    staff_invitation_ttl_seconds: int = Field(default=7 * 86_400, ge=60)
+    # Password reset links: lifetime, and how many may be asked per address within the window (429 past it).
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    password_reset_max_requests: int = Field(default=5, ge=1, le=1000)
+    password_reset_window_seconds: int = Field(default=3600, ge=1)
+    # The worker's outbox relay: events published per batch.
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     # `python -m gateway seed-demo` (run by `make run`).
     demo_owner_email: str = "owner@demo.example.com"
     demo_owner_password: SecretStr = SecretStr("demo-owner-password")

@@ -7,11 +7,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.backends import Backends
 from gateway.config import GatewaySettings
+from gateway.identity.passwords_reset import PasswordResets
 from gateway.identity.portal_access import PortalAccessStore
+from gateway.identity.principals import Principals
 from gateway.identity.service import IdentityService
+from gateway.identity.staff import StaffAccounts
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
 IDENTITY = web.AppKey("identity", IdentityService)
 BACKENDS = web.AppKey("backends", Backends)
 ENGINE = web.AppKey("engine", AsyncEngine)
 PORTAL_ACCESS = web.AppKey("portal_access", PortalAccessStore)
+PRINCIPALS = web.AppKey("principals", Principals)
+STAFF_ACCOUNTS = web.AppKey("staff_accounts", StaffAccounts)
+PASSWORD_RESETS = web.AppKey("password_resets", PasswordResets)

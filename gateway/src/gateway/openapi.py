@@ -81,7 +81,12 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         "tags": [op.tag],
         "responses": {},
     }
-    if op.description:
+    if op.permission:
+        # Shown to readers and to tools: the permission a role or an API key's scopes must include.
+        document["x-permission"] = op.permission
+        permission_note = f"Requires the permission `{op.permission}`."
+        document["description"] = f"{op.description}\n\n{permission_note}" if op.description else permission_note
+    elif op.description:
         document["description"] = op.description
     if parameters:
         document["parameters"] = parameters

@@ -4,8 +4,10 @@ import grpc
 import pytest
 from openapi_spec_validator import validate
 
+from gateway.api import Api
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.identity.permissions import PERMISSIONS
 from gateway.openapi import build_document
 from gateway.problems import _HTTP_FOR_GRPC
 from gateway.routes.registry import api
@@ -77,3 +79,17 @@ def test_client_errors_never_map_to_500() -> None:
         grpc.StatusCode.RESOURCE_EXHAUSTED,
     ]
     assert all(400 <= _HTTP_FOR_GRPC[code] < 500 for code in client_caused)
+
+
+def test_every_staff_operation_states_the_permission_it_needs() -> None:
+    document = build_document(api, title="Atrium API", version="1")
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if {"staffBearer": []} in operation["security"] and {"portalBearer": []} not in operation["security"]:
+                assert operation["x-permission"] in PERMISSIONS, (method, path)
+                assert f"`{operation['x-permission']}`" in operation["description"], (method, path)
+
+
+def test_a_staff_route_without_a_known_permission_is_refused_at_declaration() -> None:
+    with pytest.raises(ValueError, match="permission"):
+        Api().route("GET", "/api/v1/nothing", summary="x", tag="x", permission="clients.fly")

@@ -135,7 +135,7 @@ async def me(request: web.Request, account: Account) -> MeOut:
     body=AddStaffBody,
     response=StaffOut,
     status=201,
-    roles=("owner", "admin"),
+    permission="staff.manage",
     errors=(409,),
 )
 async def add_staff(request: web.Request, body: AddStaffBody, account: Account) -> StaffOut:

@@ -191,6 +191,7 @@ async def withdraw_request(request: web.Request, account: Account) -> dict[str, 
     STAFF,
     summary="Appointment requests, filtered by status and client (pending: oldest first; otherwise newest first)",
     tag="appointment-requests",
+    permission="requests.read",
     query=StaffRequestQuery,
     response=RequestList,
 )
@@ -203,6 +204,7 @@ async def list_requests(request: web.Request, query: StaffRequestQuery, account:
     STAFF + "/{request_id}",
     summary="One appointment request, with its history",
     tag="appointment-requests",
+    permission="requests.read",
     response=RequestOut,
 )
 async def get_request(request: web.Request, account: Account) -> dict[str, Any]:
@@ -214,6 +216,7 @@ async def get_request(request: web.Request, account: Account) -> dict[str, Any]:
     STAFF + "/{request_id}/approve",
     summary="Approve a pending request by booking the appointment at the chosen time",
     tag="appointment-requests",
+    permission="requests.approve",
     body=ApproveIn,
     response=RequestOut,
     errors=(404, 409),
@@ -237,6 +240,7 @@ async def approve_request(request: web.Request, body: ApproveIn, account: Accoun
     STAFF + "/{request_id}/decline",
     summary="Decline a pending request, with a reason the client sees",
     tag="appointment-requests",
+    permission="requests.approve",
     body=DeclineIn,
     response=RequestOut,
     errors=(404, 409),

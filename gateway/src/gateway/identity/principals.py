@@ -1,0 +1,126 @@
+"""The live state of a signed-in principal, checked on every request.
+
+An access token says who signed in; whether that account may still act, with which role, is read from the
+database: a deactivated staff member, a changed role or a password change (which revokes older tokens)
+takes effect on the next request, not when the token expires. What was read is cached per process, and
+every change of a staff or portal account row (a trigger's NOTIFY) drops the cached entry on every gateway
+replica; while the listening connection is down nothing is cached, so no replica acts on stale state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.identity.model import Account
+from gateway.identity.permissions import permissions_of_role
+
+log = logging.getLogger(__name__)
+
+PRINCIPALS_CHANNEL = "atrium_principals"
+CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class PrincipalState:
+    active: bool
+    generation: int
+    role: str = ""
+
+
+class Principals:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._states: dict[tuple[str, uuid.UUID], PrincipalState] = {}
+        # Counts invalidations, so a read that raced with one is not cached.
+        self._epoch = 0
+        self._listening = False
+
+    async def current(self, account: Account) -> Account | None:
+        """The account with its live role and permissions, or None when its token no longer counts."""
+        state = await self._state(account.kind, account.id)
+        if state is None or not state.active or state.generation != account.generation:
+            return None
+        if account.kind == "portal":
+            return account
+        return dataclasses.replace(account, role=state.role, permissions=permissions_of_role(state.role))
+
+    def forget(self, kind: str, principal_id: uuid.UUID) -> None:
+        self._epoch += 1
+        self._states.pop((kind, principal_id), None)
+
+    async def _state(self, kind: str, principal_id: uuid.UUID) -> PrincipalState | None:
+        key = (kind, principal_id)
+        cached = self._states.get(key)
+        if cached is not None:
+            return cached
+        epoch = self._epoch
+        query = (
+            "SELECT active, token_generation, role FROM staff_users WHERE id = :id"
+            if kind == "staff"
+            else "SELECT active, token_generation, '' AS role FROM portal_accounts WHERE id = :id"
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(text(query), {"id": principal_id})).first()
+        if row is None:
+            return None
+        state = PrincipalState(row.active, row.token_generation, row.role)
+        if self._listening and epoch == self._epoch:
+            if len(self._states) >= CACHE_SIZE:
+                del self._states[next(iter(self._states))]
+            self._states[key] = state
+        return state
+
+    def _on_notify(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        kind, _, raw_id = payload.partition(":")
+        try:
+            self.forget(kind, uuid.UUID(raw_id))
+        except ValueError:
+            self._drop_all()
+
+    def _drop_all(self) -> None:
+        self._epoch += 1
+        self._states.clear()
+
+    async def listen(self, stop: asyncio.Event) -> None:
+        """Hold a LISTEN connection for the process's lifetime; reconnect after any failure."""
+        while not stop.is_set():
+            try:
+                async with self._engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    driver = raw.driver_connection
+                    assert driver is not None
+                    closed = asyncio.Event()
+                    driver.add_termination_listener(lambda *_, ended=closed: ended.set())
+                    await driver.add_listener(PRINCIPALS_CHANNEL, self._on_notify)
+                    self._drop_all()  # anything cached before may have missed a notification
+                    self._listening = True
+                    try:
+                        await _first_of(stop, closed)
+                    finally:
+                        self._listening = False
+                        self._drop_all()
+                        await conn.invalidate()  # never hand a listening connection back to the pool
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("principals LISTEN connection lost; reconnecting", exc_info=True)
+                try:
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                except TimeoutError:
+                    pass
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,254 @@
+"""Staff accounts a business manages: list, invite by email, change role or name, deactivate, reactivate.
+
+Changes to owners are decided under the tenant row's lock, so two concurrent demotions or deactivations
+cannot leave a business without an active owner. A deactivated member's live tokens stop working on their
+next request (the principals cache is told at once; other replicas by the table's NOTIFY); their
+appointments, clients and notes stay as they are.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from atrium.gateway.v1 import events_pb2 as ev
+from gateway.identity.events import emit, staff_member_changed
+from gateway.identity.model import GRANTABLE, Account
+from gateway.identity.passwords import hash_password
+from gateway.identity.principals import Principals
+from gateway.identity.service import IdentityService
+from gateway.identity.tokens import TokenPair, new_opaque_token, token_hash
+from platform_core.errors import (
+    Conflict,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
+from platform_core.ids import new_id
+
+_MEMBER_COLUMNS = (
+    "id, email, name, role, active, language, timezone, created_at, deactivated_at, "
+    "(password_hash IS NULL) AS invitation_pending"
+)
+
+
+@dataclass(frozen=True)
+class StaffChange:
+    role: str | None = None
+    name: str | None = None
+    active: bool | None = None
+
+
+class StaffAccounts:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        identity: IdentityService,
+        principals: Principals,
+        *,
+        events_prefix: str,
+        base_url: str,
+        invitation_ttl_seconds: int,
+    ) -> None:
+        self._engine = engine
+        self._identity = identity
+        self._principals = principals
+        self._prefix = events_prefix
+        self._base_url = base_url
+        self._invitation_ttl = timedelta(seconds=invitation_ttl_seconds)
+
+    async def list(self, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                text(f"SELECT {_MEMBER_COLUMNS} FROM staff_users WHERE tenant_id = :t ORDER BY created_at, id"),
+                {"t": tenant_id},
+            )
+            return [_member(row) for row in rows]
+
+    async def get(self, tenant_id: uuid.UUID, staff_id: uuid.UUID) -> dict[str, Any]:
+        async with self._engine.connect() as conn:
+            return _member(await _row(conn, tenant_id, staff_id))
+
+    async def invite(self, actor: Account, *, email: str, name: str, role: str) -> dict[str, Any]:
+        _may_grant(actor, role)
+        staff_id, invitation_id, token = new_id(), new_id(), new_opaque_token()
+        expires_at = datetime.now(UTC) + self._invitation_ttl
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO staff_users (id, tenant_id, email, name, role, invited_at) "
+                        "VALUES (:id, :t, :email, :name, :role, now())"
+                    ),
+                    {"id": staff_id, "t": actor.tenant_id, "email": email, "name": name, "role": role},
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO staff_invitations (id, tenant_id, staff_user_id, token_hash, invited_by, "
+                        "expires_at) VALUES (:id, :t, :s, :h, :by, :exp)"
+                    ),
+                    {
+                        "id": invitation_id,
+                        "t": actor.tenant_id,
+                        "s": staff_id,
+                        "h": token_hash(token),
+                        "by": actor.id,
+                        "exp": expires_at,
+                    },
+                )
+                context = (
+                    await conn.execute(
+                        text(
+                            "SELECT t.name AS business_name, t.default_language, "
+                            "coalesce((SELECT nullif(name, '') FROM staff_users WHERE id = :by), "
+                            "(SELECT email FROM staff_users WHERE id = :by), '') AS inviter "
+                            "FROM tenants t WHERE t.id = :t"
+                        ),
+                        {"t": actor.tenant_id, "by": actor.id},
+                    )
+                ).one()
+                issued = ev.StaffInvitationIssued(
+                    invitation_id=str(invitation_id),
+                    staff_user_id=str(staff_id),
+                    email=email,
+                    name=name,
+                    role=role,
+                    invited_by_name=context.inviter,
+                    business_name=context.business_name,
+                    accept_url=f"{self._base_url}/staff/accept-invitation#token={token}",
+                    language=context.default_language,
+                )
+                issued.expires_at.FromDatetime(expires_at)
+                await emit(
+                    conn,
+                    self._prefix,
+                    issued,
+                    tenant_id=actor.tenant_id,
+                    aggregate_type="staff_member",
+                    aggregate_id=staff_id,
+                )
+                await staff_member_changed(conn, self._prefix, staff_id)
+                return _member(await _row(conn, actor.tenant_id, staff_id))
+        except IntegrityError as exc:
+            if "staff_users_email_key" in str(exc.orig):
+                raise Conflict("an account with this email already exists", reason="EMAIL_TAKEN") from exc
+            raise
+
+    async def accept_invitation(self, token: str, password: str) -> TokenPair:
+        """The invitee chooses a password and is signed in; the invitation works once."""
+        password_hash = await hash_password(password)
+        async with self._engine.begin() as conn:
+            invitation = (
+                await conn.execute(
+                    text(
+                        "SELECT id, staff_user_id, accepted_at, expires_at <= now() AS expired "
+                        "FROM staff_invitations WHERE token_hash = :h FOR UPDATE"
+                    ),
+                    {"h": token_hash(token)},
+                )
+            ).first()
+            if invitation is None:
+                raise InvalidArgument([FieldViolation("token", "is not a valid invitation")])
+            if invitation.accepted_at is not None:
+                raise InvalidArgument([FieldViolation("token", "has already been used")])
+            if invitation.expired:
+                raise InvalidArgument([FieldViolation("token", "has expired; ask for a new invitation")])
+            await conn.execute(
+                text("UPDATE staff_invitations SET accepted_at = now() WHERE id = :id"), {"id": invitation.id}
+            )
+            await conn.execute(
+                text("UPDATE staff_users SET password_hash = :h WHERE id = :id"),
+                {"h": password_hash, "id": invitation.staff_user_id},
+            )
+            await staff_member_changed(conn, self._prefix, invitation.staff_user_id)
+            account = await self._identity.current_account(conn, "staff", invitation.staff_user_id)
+            if account is None:
+                raise FailedPrecondition("this staff account has been deactivated", reason="STAFF_DEACTIVATED")
+            return await self._identity.issue_tokens(conn, account, family_id=new_id())
+
+    async def change(self, actor: Account, staff_id: uuid.UUID, change: StaffChange) -> dict[str, Any]:
+        async with self._engine.begin() as conn:
+            # Serializes every change of this business's staff: the last-owner check below cannot race.
+            await conn.execute(text("SELECT 1 FROM tenants WHERE id = :t FOR UPDATE"), {"t": actor.tenant_id})
+            member = await _row(conn, actor.tenant_id, staff_id)
+            role = change.role if change.role is not None else member.role
+            active = change.active if change.active is not None else member.active
+            if "owner" in (member.role, role) and actor.role != "owner":
+                raise PermissionDenied("only an owner can change an owner or make one", reason="OWNER_ONLY")
+            if change.role is not None and change.role != member.role:
+                _may_grant(actor, change.role)
+            if member.role == "owner" and member.active and (role != "owner" or not active):
+                others = await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM staff_users WHERE tenant_id = :t AND role = 'owner' AND active "
+                        "AND id <> :id"
+                    ),
+                    {"t": actor.tenant_id, "id": staff_id},
+                )
+                if not others:
+                    raise FailedPrecondition(
+                        "a business keeps at least one active owner; make another owner first", reason="LAST_OWNER"
+                    )
+            await conn.execute(
+                text(
+                    "UPDATE staff_users SET role = :role, name = :name, active = :active, "
+                    "deactivated_at = CASE WHEN :active THEN NULL ELSE coalesce(deactivated_at, now()) END "
+                    "WHERE id = :id"
+                ),
+                {
+                    "id": staff_id,
+                    "role": role,
+                    "name": change.name if change.name is not None else member.name,
+                    "active": active,
+                },
+            )
+            if not active:
+                await conn.execute(
+                    text(
+                        "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL "
+                        "AND principal_kind = 'staff' AND principal_id = :id"
+                    ),
+                    {"id": staff_id},
+                )
+            await staff_member_changed(conn, self._prefix, staff_id)
+            updated = _member(await _row(conn, actor.tenant_id, staff_id))
+        self._principals.forget("staff", staff_id)
+        return updated
+
+
+def _may_grant(actor: Account, role: str) -> None:
+    if role not in GRANTABLE.get(actor.role, set()):
+        raise PermissionDenied(f"a {actor.role or 'key'} cannot give the role {role}", reason="ROLE_NOT_GRANTABLE")
+
+
+async def _row(conn: AsyncConnection, tenant_id: uuid.UUID, staff_id: uuid.UUID) -> Any:
+    row = (
+        await conn.execute(
+            text(f"SELECT {_MEMBER_COLUMNS} FROM staff_users WHERE tenant_id = :t AND id = :id"),
+            {"t": tenant_id, "id": staff_id},
+        )
+    ).first()
+    if row is None:
+        raise NotFound("staff member not found")
+    return row
+
+
+def _member(row: Any) -> dict[str, Any]:
+    status = "deactivated" if not row.active else "invited" if row.invitation_pending else "active"
+    return {
+        "id": str(row.id),
+        "email": row.email,
+        "name": row.name,
+        "role": row.role,
+        "status": status,
+        "created_at": row.created_at,
+        "deactivated_at": row.deactivated_at,
+    }

@@ -1,0 +1,60 @@
+"""`python -m gateway worker`: the gateway unit's background process.
+
+Kept apart from the HTTP processes so they never do background work inside a request: it relays the
+gateway's outbox to JetStream (stream of producer "gateway"). Any number of replicas may run; the relay
+drains under an advisory lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from nats.aio.client import Client as NATS
+
+from gateway.config import GatewaySettings
+from gateway.identity.events import PRODUCER
+from platform_core.db import create_engine
+from platform_core.messaging.bus import connect, ensure_stream
+from platform_core.messaging.outbox import OutboxRelay
+from platform_core.observability import instrument_engine
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_SECONDS = 5.0
+
+
+async def run_worker(settings: GatewaySettings, stop: asyncio.Event) -> None:
+    engine = create_engine(
+        settings.database_url("gateway"), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
+    instrument_engine(engine)
+    nc: NATS | None = None
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        nc = await connect(settings.nats_url, name="atrium-gateway-worker", stop=stop)
+        js = nc.jetstream()
+        await ensure_stream(js, settings.nats_prefix, PRODUCER)
+        relay = OutboxRelay(engine, js, batch_size=settings.outbox_batch_size)
+        tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
+        log.info("gateway worker running")
+        await stop.wait()
+    finally:
+        stop.set()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if nc is not None and nc.is_connected:
+            await nc.drain()
+        await engine.dispose()
+
+
+async def worker_main(settings: GatewaySettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run_worker(settings, stop)
