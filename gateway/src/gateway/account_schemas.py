@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
+from gateway.identity.permissions import PERMISSIONS
 from gateway.schemas import AccountEmail, Body, Out, Password, Slug
 
 StaffRole = Literal["owner", "admin", "staff"]
@@ -65,3 +66,35 @@ class ResetPasswordBody(Body):
 class ChangePasswordBody(Body):
     current_password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     new_password: Password
+
+
+def _known_permission(value: str) -> str:
+    if value not in PERMISSIONS:
+        raise ValueError(f"is not a permission; one of {', '.join(PERMISSIONS)}")
+    return value
+
+
+Permission = Annotated[str, AfterValidator(_known_permission), Field(json_schema_extra={"enum": list(PERMISSIONS)})]
+
+
+class CreateApiKeyBody(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    scopes: list[Permission] = Field(min_length=1, max_length=len(PERMISSIONS), description="The key's permissions.")
+
+
+class ApiKeyOut(Out):
+    id: str
+    name: str
+    prefix: str = Field(description="The secret's first characters, to recognise the key.")
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class CreatedApiKeyOut(ApiKeyOut):
+    secret: str = Field(description="The key itself, shown this once: send it as `Authorization: Bearer <secret>`.")
+
+
+class ApiKeyList(Out):
+    items: list[ApiKeyOut]

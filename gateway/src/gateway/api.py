@@ -130,6 +130,8 @@ def _authorize(operation: Operation, account: Any) -> Account | None:
         raise Unauthenticated("a valid bearer token is required")
     if operation.auth != "any" and account.kind != operation.auth:
         raise PermissionDenied(f"this endpoint is for {operation.auth} accounts")
+    if account.api_key_id is not None and operation.auth != "staff":
+        raise PermissionDenied("this endpoint is for signed-in accounts, not API keys", reason="NOT_FOR_API_KEYS")
     if operation.permission and operation.permission not in account.permissions:
         raise PermissionDenied(f"requires the permission {operation.permission}", reason="PERMISSION_REQUIRED")
     return account

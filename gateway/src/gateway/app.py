@@ -9,13 +9,14 @@ from aiohttp import web
 from gateway.api import ACCOUNT_KEY
 from gateway.backends import Backends
 from gateway.config import GatewaySettings
-from gateway.dependencies import BACKENDS, ENGINE, IDENTITY, PORTAL_ACCESS, PRINCIPALS, SETTINGS
+from gateway.dependencies import BACKENDS, ENGINE, IDENTITY, PORTAL_ACCESS, SETTINGS
 from gateway.identity.portal_access import PortalAccessStore
 from gateway.identity.service import IdentityService, ThrottlePolicy
 from gateway.identity.tokens import AccessTokens, InvalidToken
-from gateway.identity.wiring import account_services
+from gateway.identity.wiring import account_for_bearer, account_services
 from gateway.problems import problem_middleware
 from gateway.routes import (  # noqa: F401 - importing a route module registers its routes
+    api_keys,
     attachments,
     auth,
     billing,
@@ -61,11 +62,7 @@ def auth_middleware(tokens: AccessTokens) -> Callable[..., Awaitable[web.StreamR
             try:
                 if scheme.lower() != "bearer" or not token:
                     raise InvalidToken("not a bearer token")
-                # A valid signature is not enough: the account must still be active, its sessions unrevoked.
-                current = await request.app[PRINCIPALS].current(tokens.verify(token.strip()))
-                if current is None:
-                    raise InvalidToken("the account was deactivated or its sessions revoked")
-                request[ACCOUNT_KEY] = current
+                request[ACCOUNT_KEY] = await account_for_bearer(request, tokens, token.strip())
             except InvalidToken:
                 request[ACCOUNT_KEY] = INVALID_TOKEN
         return await handler(request)

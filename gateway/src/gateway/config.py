@@ -28,6 +28,10 @@ class GatewaySettings(PlatformSettings):
     password_reset_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
     password_reset_max_requests: int = Field(default=5, ge=1, le=1000)
     password_reset_window_seconds: int = Field(default=3600, ge=1)
+    # Calls made with API keys, per fixed window: per key and per client IP (429 with Retry-After past either).
+    api_key_rate_limit: int = Field(default=600, ge=1)
+    api_key_ip_rate_limit: int = Field(default=1200, ge=1)
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
     # The worker's outbox relay: events published per batch.
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     # `python -m gateway seed-demo` (run by `make run`).

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.backends import Backends
 from gateway.config import GatewaySettings
+from gateway.identity.api_keys import ApiKeys
 from gateway.identity.passwords_reset import PasswordResets
 from gateway.identity.portal_access import PortalAccessStore
 from gateway.identity.principals import Principals
@@ -21,3 +22,4 @@ PORTAL_ACCESS = web.AppKey("portal_access", PortalAccessStore)
 PRINCIPALS = web.AppKey("principals", Principals)
 STAFF_ACCOUNTS = web.AppKey("staff_accounts", StaffAccounts)
 PASSWORD_RESETS = web.AppKey("password_resets", PasswordResets)
+API_KEYS = web.AppKey("api_keys", ApiKeys)

@@ -1,8 +1,8 @@
 """`python -m gateway worker`: the gateway unit's background process.
 
 Kept apart from the HTTP processes so they never do background work inside a request: it relays the
-gateway's outbox to JetStream (stream of producer "gateway"). Any number of replicas may run; the relay
-drains under an advisory lock.
+gateway's outbox to JetStream (stream of producer "gateway") and drops old rate limit counters. Any
+number of replicas may run; the relay drains under an advisory lock.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ import signal
 from nats.aio.client import Client as NATS
 
 from gateway.config import GatewaySettings
+from gateway.identity.api_keys import purge_rate_limit_windows
 from gateway.identity.events import PRODUCER
 from platform_core.db import create_engine
 from platform_core.messaging.bus import connect, ensure_stream
 from platform_core.messaging.outbox import OutboxRelay
 from platform_core.observability import instrument_engine
+from platform_core.service import run_periodically
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,15 @@ async def run_worker(settings: GatewaySettings, stop: asyncio.Event) -> None:
         await ensure_stream(js, settings.nats_prefix, PRODUCER)
         relay = OutboxRelay(engine, js, batch_size=settings.outbox_batch_size)
         tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
+        window = settings.rate_limit_window_seconds
+        tasks.append(
+            asyncio.create_task(
+                run_periodically(
+                    stop, window, lambda: purge_rate_limit_windows(engine, window), what="rate limit window purge"
+                ),
+                name="rate-limit-purge",
+            )
+        )
         log.info("gateway worker running")
         await stop.wait()
     finally:

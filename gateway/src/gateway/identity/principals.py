@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 PRINCIPALS_CHANNEL = "atrium_principals"
 CACHE_SIZE = 10_000
+LAST_USED_RESOLUTION = 60.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ class Principals:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._states: dict[tuple[str, uuid.UUID], PrincipalState] = {}
+        # API keys by the SHA-256 of their secret; the secret's hash by key id, to forget a revoked one.
+        self._keys: dict[bytes, Account] = {}
+        self._key_hashes: dict[uuid.UUID, bytes] = {}
+        self._key_used: dict[uuid.UUID, float] = {}
         # Counts invalidations, so a read that raced with one is not cached.
         self._epoch = 0
         self._listening = False
@@ -51,9 +57,55 @@ class Principals:
             return account
         return dataclasses.replace(account, role=state.role, permissions=permissions_of_role(state.role))
 
+    async def api_key(self, secret_hash: bytes) -> Account | None:
+        """The principal of an API key, or None when the key is unknown or revoked."""
+        account = self._keys.get(secret_hash)
+        if account is None:
+            epoch = self._epoch
+            async with self._engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        text(
+                            "SELECT k.id, k.tenant_id, k.scopes, k.revoked_at, t.country, t.max_clients "
+                            "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.secret_hash = :h"
+                        ),
+                        {"h": secret_hash},
+                    )
+                ).first()
+            if row is None or row.revoked_at is not None:
+                return None
+            account = Account(
+                "staff",
+                row.id,
+                row.tenant_id,
+                country=row.country,
+                max_clients=row.max_clients or 0,
+                permissions=frozenset(row.scopes),
+                api_key_id=row.id,
+            )
+            if self._listening and epoch == self._epoch:
+                if len(self._keys) >= CACHE_SIZE:
+                    self._drop_all()
+                self._keys[secret_hash] = account
+                self._key_hashes[row.id] = secret_hash
+        await self._note_use(account.id)
+        return account
+
+    async def _note_use(self, key_id: uuid.UUID) -> None:
+        """Record when a key was last used, at most once a minute per key and process."""
+        now = time.monotonic()
+        if now - self._key_used.get(key_id, -LAST_USED_RESOLUTION) < LAST_USED_RESOLUTION:
+            return
+        self._key_used[key_id] = now
+        async with self._engine.begin() as conn:
+            await conn.execute(text("UPDATE api_keys SET last_used_at = now() WHERE id = :id"), {"id": key_id})
+
     def forget(self, kind: str, principal_id: uuid.UUID) -> None:
         self._epoch += 1
-        self._states.pop((kind, principal_id), None)
+        if kind == "api_key":
+            self._keys.pop(self._key_hashes.pop(principal_id, b""), None)
+        else:
+            self._states.pop((kind, principal_id), None)
 
     async def _state(self, kind: str, principal_id: uuid.UUID) -> PrincipalState | None:
         key = (kind, principal_id)
@@ -87,6 +139,8 @@ class Principals:
     def _drop_all(self) -> None:
         self._epoch += 1
         self._states.clear()
+        self._keys.clear()
+        self._key_hashes.clear()
 
     async def listen(self, stop: asyncio.Event) -> None:
         """Hold a LISTEN connection for the process's lifetime; reconnect after any failure."""

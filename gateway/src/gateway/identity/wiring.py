@@ -9,11 +9,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.dependencies import IDENTITY, PASSWORD_RESETS, PRINCIPALS, SETTINGS, STAFF_ACCOUNTS
+from gateway.dependencies import API_KEYS, IDENTITY, PASSWORD_RESETS, PRINCIPALS, SETTINGS, STAFF_ACCOUNTS
+from gateway.identity.api_keys import ApiKeys, RateLimits, is_api_key, secret_hash
+from gateway.identity.model import Account
 from gateway.identity.passwords_reset import PasswordResets
 from gateway.identity.principals import Principals
 from gateway.identity.service import ThrottlePolicy
 from gateway.identity.staff import StaffAccounts
+from gateway.identity.tokens import AccessTokens, InvalidToken
 
 
 @contextlib.asynccontextmanager
@@ -43,6 +46,11 @@ async def account_services(app: web.Application, engine: AsyncEngine) -> AsyncIt
             settings.password_reset_window_seconds,
         ),
     )
+    app[API_KEYS] = ApiKeys(
+        engine,
+        principals,
+        RateLimits(settings.api_key_rate_limit, settings.api_key_ip_rate_limit, settings.rate_limit_window_seconds),
+    )
     stop = asyncio.Event()
     listener = asyncio.create_task(principals.listen(stop), name="principals-listen")
     try:
@@ -51,3 +59,22 @@ async def account_services(app: web.Application, engine: AsyncEngine) -> AsyncIt
         stop.set()
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)
+
+
+async def account_for_bearer(request: web.Request, tokens: AccessTokens, bearer: str) -> Account:
+    """The account a bearer token (an access token or an API key) stands for, as it is now.
+
+    A valid signature is not enough: the account must still be active and its sessions unrevoked, the key
+    unrevoked. A call with a key counts against its rate limits (429 past them).
+    """
+    principals = request.app[PRINCIPALS]
+    if is_api_key(bearer):
+        account = await principals.api_key(secret_hash(bearer))
+        if account is None:
+            raise InvalidToken("unknown or revoked API key")
+        await request.app[API_KEYS].count_call(account, request.remote or "unknown")
+        return account
+    current = await principals.current(tokens.verify(bearer))
+    if current is None:
+        raise InvalidToken("the account was deactivated or its sessions revoked")
+    return current
