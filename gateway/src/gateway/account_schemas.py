@@ -1,4 +1,4 @@
-"""Bodies of the account routes: staff members, invitations, passwords."""
+"""Bodies of the account and integration routes: staff, invitations, passwords, API keys, webhooks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from gateway.identity.permissions import PERMISSIONS
 from gateway.schemas import AccountEmail, Body, Out, Password, Slug
+from gateway.webhooks.catalogue import EVENT_TYPES
 
 StaffRole = Literal["owner", "admin", "staff"]
 StaffName = Annotated[str, StringConstraints(max_length=200)]
@@ -98,3 +99,79 @@ class CreatedApiKeyOut(ApiKeyOut):
 
 class ApiKeyList(Out):
     items: list[ApiKeyOut]
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+def _known_event_type(value: str) -> str:
+    if value not in EVENT_TYPES:
+        raise ValueError("is not a webhook event type; see GET /api/v1/webhook-event-types")
+    return value
+
+
+WebhookEventType = Annotated[
+    str, AfterValidator(_known_event_type), Field(json_schema_extra={"enum": list(EVENT_TYPES)})
+]
+WebhookUrl = Annotated[str, StringConstraints(min_length=8, max_length=2000)]
+WebhookDescription = Annotated[str, StringConstraints(max_length=500)]
+
+
+class WebhookEventTypes(Out):
+    items: list[str]
+
+
+class CreateWebhookEndpointBody(Body):
+    url: WebhookUrl = Field(description="An https:// URL of a public host.")
+    event_types: list[WebhookEventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
+    description: WebhookDescription = ""
+
+
+class ChangeWebhookEndpointBody(Body):
+    url: WebhookUrl | None = None
+    event_types: list[WebhookEventType] | None = Field(default=None, min_length=1, max_length=len(EVENT_TYPES))
+    description: WebhookDescription | None = None
+    enabled: bool | None = Field(default=None, description="true re-enables a disabled endpoint.")
+
+
+class WebhookEndpointOut(Out):
+    id: str
+    url: str
+    description: str
+    event_types: list[str]
+    enabled: bool
+    consecutive_failures: int
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    created_at: datetime
+
+
+class CreatedWebhookEndpointOut(WebhookEndpointOut):
+    secret: str = Field(description="The signing secret (Standard Webhooks, whsec_...), shown this once.")
+
+
+class WebhookEndpointList(Out):
+    items: list[WebhookEndpointOut]
+
+
+class WebhookAttemptOut(Out):
+    at: datetime
+    response_status: int | None
+    response_body: str = Field(description="The first 2,000 characters of the answer.")
+    error: str
+    duration_ms: int
+
+
+class WebhookDeliveryOut(Out):
+    id: str
+    event_id: str = Field(description="The event's id: the webhook-id header and the payload's id.")
+    event_type: str
+    status: Literal["pending", "succeeded", "failed"]
+    next_attempt_at: datetime | None
+    created_at: datetime
+    completed_at: datetime | None
+    attempts: list[WebhookAttemptOut]
+
+
+class WebhookDeliveryList(Out):
+    items: list[WebhookDeliveryOut]

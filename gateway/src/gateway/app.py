@@ -42,6 +42,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     scheduling,
     scheduling_series,
     staff,
+    webhooks,
 )
 from gateway.routes.registry import api
 from platform_core.db import create_engine

@@ -32,6 +32,14 @@ class GatewaySettings(PlatformSettings):
     api_key_rate_limit: int = Field(default=600, ge=1)
     api_key_ip_rate_limit: int = Field(default=1200, ge=1)
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    # Webhooks: the waits before each retry of a failed delivery (attempts = retries + 1; after the last
+    # the endpoint is disabled and its owners told), the time one call may take, and (tests only) whether
+    # plain http:// and private or local addresses may be targets.
+    webhook_retry_delays_seconds: list[float] = Field(
+        default=[5, 60, 300, 1800, 7200, 21_600, 43_200], min_length=0, max_length=20
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_allow_insecure_targets: bool = False
     # The worker's outbox relay: events published per batch.
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     # `python -m gateway seed-demo` (run by `make run`).

@@ -13,6 +13,7 @@ from gateway.identity.portal_access import PortalAccessStore
 from gateway.identity.principals import Principals
 from gateway.identity.service import IdentityService
 from gateway.identity.staff import StaffAccounts
+from gateway.webhooks.endpoints import WebhookEndpoints
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
 IDENTITY = web.AppKey("identity", IdentityService)
@@ -23,3 +24,4 @@ PRINCIPALS = web.AppKey("principals", Principals)
 STAFF_ACCOUNTS = web.AppKey("staff_accounts", StaffAccounts)
 PASSWORD_RESETS = web.AppKey("password_resets", PasswordResets)
 API_KEYS = web.AppKey("api_keys", ApiKeys)
+WEBHOOKS = web.AppKey("webhooks", WebhookEndpoints)

@@ -1,8 +1,10 @@
 """`python -m gateway worker`: the gateway unit's background process.
 
 Kept apart from the HTTP processes so they never do background work inside a request: it relays the
-gateway's outbox to JetStream (stream of producer "gateway") and drops old rate limit counters. Any
-number of replicas may run; the relay drains under an advisory lock.
+gateway's outbox to JetStream (stream of producer "gateway"), turns the services' events into webhook
+deliveries and delivers them, and drops old rate limit counters. Any number of replicas may run: the relay
+drains under an advisory lock, consumers share durable JetStream consumers, deliveries are claimed with
+SKIP LOCKED.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from nats.aio.client import Client as NATS
 from gateway.config import GatewaySettings
 from gateway.identity.api_keys import purge_rate_limit_windows
 from gateway.identity.events import PRODUCER
-from platform_core.db import create_engine
+from gateway.webhooks.delivery import Deliverer, DeliveryPolicy, consumers
+from platform_core.db import create_engine, session_factory
 from platform_core.messaging.bus import connect, ensure_stream
 from platform_core.messaging.outbox import OutboxRelay
 from platform_core.observability import instrument_engine
@@ -49,6 +52,18 @@ async def run_worker(settings: GatewaySettings, stop: asyncio.Event) -> None:
                 name="rate-limit-purge",
             )
         )
+        for consumer in consumers(js, settings.nats_prefix, session_factory(engine)):
+            tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer-{consumer.durable}"))
+        deliverer = Deliverer(
+            engine,
+            DeliveryPolicy(
+                tuple(settings.webhook_retry_delays_seconds),
+                settings.webhook_timeout_seconds,
+                settings.webhook_allow_insecure_targets,
+            ),
+            events_prefix=settings.nats_prefix,
+        )
+        tasks.append(asyncio.create_task(deliverer.run(stop), name="webhook-deliveries"))
         log.info("gateway worker running")
         await stop.wait()
     finally:

@@ -1,4 +1,5 @@
-"""The account services of a running gateway: built once its database engine exists, torn down with it."""
+"""The account and integration services of a running gateway: built once its database engine exists,
+torn down with it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.dependencies import API_KEYS, IDENTITY, PASSWORD_RESETS, PRINCIPALS, SETTINGS, STAFF_ACCOUNTS
+from gateway.dependencies import API_KEYS, IDENTITY, PASSWORD_RESETS, PRINCIPALS, SETTINGS, STAFF_ACCOUNTS, WEBHOOKS
 from gateway.identity.api_keys import ApiKeys, RateLimits, is_api_key, secret_hash
 from gateway.identity.model import Account
 from gateway.identity.passwords_reset import PasswordResets
@@ -17,6 +18,7 @@ from gateway.identity.principals import Principals
 from gateway.identity.service import ThrottlePolicy
 from gateway.identity.staff import StaffAccounts
 from gateway.identity.tokens import AccessTokens, InvalidToken
+from gateway.webhooks.endpoints import WebhookEndpoints
 
 
 @contextlib.asynccontextmanager
@@ -51,6 +53,7 @@ async def account_services(app: web.Application, engine: AsyncEngine) -> AsyncIt
         principals,
         RateLimits(settings.api_key_rate_limit, settings.api_key_ip_rate_limit, settings.rate_limit_window_seconds),
     )
+    app[WEBHOOKS] = WebhookEndpoints(engine, allow_insecure_targets=settings.webhook_allow_insecure_targets)
     stop = asyncio.Event()
     listener = asyncio.create_task(principals.listen(stop), name="principals-listen")
     try:
