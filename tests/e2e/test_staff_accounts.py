@@ -198,3 +198,61 @@ async def test_changing_the_password_ends_every_other_session(api: Api) -> None:
     assert (await api.call("GET", "/api/v1/me", token=fresh["access_token"]))[0] == 200
     status, _, _ = await api.call("POST", "/api/v1/auth/refresh", json={"refresh_token": fresh["refresh_token"]})
     assert status == 200
+
+
+async def test_a_business_defines_a_front_desk_role_from_the_permission_list(api: Api) -> None:
+    tenant = await api.sign_up()
+    owner = tenant["token"]
+    status, role, _ = await api.call(
+        "POST",
+        "/api/v1/roles",
+        token=owner,
+        json={
+            "name": "Front desk",
+            "permissions": ["schedule.write", "clients.read", "clients.write", "schedule.read"],
+        },
+    )
+    assert (status, role["permissions"]) == (201, ["clients.read", "clients.write", "schedule.read", "schedule.write"])
+    status, problem, _ = await api.call(
+        "POST", "/api/v1/roles", token=owner, json={"name": "Front desk", "permissions": ["clients.read"]}
+    )
+    assert (status, problem["code"]) == (409, "ROLE_NAME_TAKEN")
+    status, problem, _ = await api.call(
+        "POST", "/api/v1/staff/invitations", token=owner, json={"email": "x@example.com", "role": "Back office"}
+    )
+    assert (status, [e["field"] for e in problem["errors"]]) == (422, ["role"])
+
+    member, invitation = await invite(api, owner, role="Front desk")
+    changed = await published(api.stack, ev.StaffMemberChanged, lambda e: e.staff_user_id == member["id"])
+    assert (changed.role, list(changed.permissions)) == ("Front desk", role["permissions"])
+    _, tokens, _ = await api.call(
+        "POST", "/api/v1/staff/invitations/accept", json={"token": invitation, "password": PASSWORD}
+    )
+    desk = tokens["access_token"]
+    await api.create_client(desk, first_name="At The Desk")
+    status, problem, _ = await api.call("GET", "/api/v1/invoices", token=desk)
+    assert (status, problem["code"]) == (403, "PERMISSION_REQUIRED")
+
+    status, widened, _ = await api.call(
+        "PATCH",
+        f"/api/v1/roles/{role['id']}",
+        token=owner,
+        json={"permissions": [*role["permissions"], "billing.read"]},
+    )
+    assert (status, widened["members"]) == (200, 1)
+    # The same token, the role's new permissions.
+    assert (await api.call("GET", "/api/v1/invoices", token=desk))[0] == 200
+    _, listed, _ = await api.call("GET", "/api/v1/roles", token=owner)
+    assert [(r["name"], r["built_in"], r["members"]) for r in listed["items"]] == [
+        ("owner", True, 1),
+        ("admin", True, 0),
+        ("staff", True, 0),
+        ("Front desk", False, 1),
+    ]
+    status, problem, _ = await api.call("DELETE", f"/api/v1/roles/{role['id']}", token=owner)
+    assert (status, problem["code"]) == (409, "ROLE_IN_USE")
+    status, _, _ = await api.call("PATCH", f"/api/v1/staff/{member['id']}", token=owner, json={"role": "staff"})
+    assert status == 200
+    assert (await api.call("GET", "/api/v1/invoices", token=desk))[0] == 200  # staff read billing
+    status, _, _ = await api.call("DELETE", f"/api/v1/roles/{role['id']}", token=owner)
+    assert status == 204

@@ -11,7 +11,8 @@ from gateway.identity.permissions import PERMISSIONS
 from gateway.schemas import AccountEmail, Body, Out, Password, Slug
 from gateway.webhooks.catalogue import EVENT_TYPES
 
-StaffRole = Literal["owner", "admin", "staff"]
+# "owner", "admin", "staff" or the name of one of the business's own roles.
+RoleName = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 StaffName = Annotated[str, StringConstraints(max_length=200)]
 OneTimeToken = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -35,13 +36,16 @@ class StaffList(Out):
 class InviteStaffBody(Body):
     email: AccountEmail
     name: StaffName = ""
-    role: Literal["admin", "staff"] = Field(
-        description="Owners may invite admins and staff; admins invite staff. Make an owner by changing a role."
+    role: RoleName = Field(
+        description="admin, staff or one of the business's own roles (owners may give any of them, admins "
+        "all but owner); make an owner by changing a role."
     )
 
 
 class ChangeStaffBody(Body):
-    role: StaffRole | None = Field(default=None, description="Only an owner makes or unmakes an owner.")
+    role: RoleName | None = Field(
+        default=None, description="A built-in or the business's own role; only an owner makes or unmakes an owner."
+    )
     name: StaffName | None = None
 
 
@@ -175,3 +179,28 @@ class WebhookDeliveryOut(Out):
 
 class WebhookDeliveryList(Out):
     items: list[WebhookDeliveryOut]
+
+
+# --- roles --------------------------------------------------------------------------------------
+
+
+class RoleBody(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    permissions: list[Permission] = Field(min_length=1, max_length=len(PERMISSIONS))
+
+
+class ChangeRoleBody(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
+    permissions: list[Permission] | None = Field(default=None, min_length=1, max_length=len(PERMISSIONS))
+
+
+class RoleOut(Out):
+    id: str | None = Field(description="None for the built-in roles (owner, admin, staff).")
+    name: str
+    built_in: bool
+    permissions: list[str]
+    members: int
+
+
+class RoleList(Out):
+    items: list[RoleOut]

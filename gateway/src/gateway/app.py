@@ -39,6 +39,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     portal_scheduling,
     privacy,
     reports,
+    roles,
     scheduling,
     scheduling_series,
     staff,

@@ -11,6 +11,7 @@ from gateway.identity.api_keys import ApiKeys
 from gateway.identity.passwords_reset import PasswordResets
 from gateway.identity.portal_access import PortalAccessStore
 from gateway.identity.principals import Principals
+from gateway.identity.roles import Roles
 from gateway.identity.service import IdentityService
 from gateway.identity.staff import StaffAccounts
 from gateway.webhooks.endpoints import WebhookEndpoints
@@ -25,3 +26,4 @@ STAFF_ACCOUNTS = web.AppKey("staff_accounts", StaffAccounts)
 PASSWORD_RESETS = web.AppKey("password_resets", PasswordResets)
 API_KEYS = web.AppKey("api_keys", ApiKeys)
 WEBHOOKS = web.AppKey("webhooks", WebhookEndpoints)
+ROLES = web.AppKey("roles", Roles)

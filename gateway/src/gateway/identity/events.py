@@ -36,9 +36,10 @@ async def staff_member_changed(conn: AsyncConnection, prefix: str, staff_id: uui
     row = (
         await conn.execute(
             text(
-                "SELECT s.id, s.tenant_id, s.email, s.name, s.role, s.active, s.language, s.timezone, "
-                "t.default_language, t.timezone AS tenant_timezone FROM staff_users s "
-                "JOIN tenants t ON t.id = s.tenant_id WHERE s.id = :id"
+                "SELECT s.id, s.tenant_id, s.email, s.name, coalesce(r.name, s.role) AS role, r.permissions, "
+                "s.active, s.language, s.timezone, t.default_language, t.timezone AS tenant_timezone "
+                "FROM staff_users s JOIN tenants t ON t.id = s.tenant_id "
+                "LEFT JOIN staff_roles r ON r.id = s.custom_role_id WHERE s.id = :id"
             ),
             {"id": staff_id},
         )
@@ -48,7 +49,7 @@ async def staff_member_changed(conn: AsyncConnection, prefix: str, staff_id: uui
         email=row.email,
         name=row.name,
         role=row.role,
-        permissions=sorted(permissions_of_role(row.role)),
+        permissions=sorted(row.permissions if row.permissions is not None else permissions_of_role(row.role)),
         active=row.active,
         language=row.language or row.default_language,
         timezone=row.timezone or row.tenant_timezone,

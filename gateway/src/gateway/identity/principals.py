@@ -33,7 +33,9 @@ LAST_USED_RESOLUTION = 60.0
 class PrincipalState:
     active: bool
     generation: int
+    # The role's name (a built-in one or the business's own) and what it allows.
     role: str = ""
+    permissions: frozenset[str] = frozenset()
 
 
 class Principals:
@@ -55,7 +57,7 @@ class Principals:
             return None
         if account.kind == "portal":
             return account
-        return dataclasses.replace(account, role=state.role, permissions=permissions_of_role(state.role))
+        return dataclasses.replace(account, role=state.role, permissions=state.permissions)
 
     async def api_key(self, secret_hash: bytes) -> Account | None:
         """The principal of an API key, or None when the key is unknown or revoked."""
@@ -104,6 +106,8 @@ class Principals:
         self._epoch += 1
         if kind == "api_key":
             self._keys.pop(self._key_hashes.pop(principal_id, b""), None)
+        elif kind == "role":
+            self._states.clear()  # every member of the role
         else:
             self._states.pop((kind, principal_id), None)
 
@@ -114,15 +118,17 @@ class Principals:
             return cached
         epoch = self._epoch
         query = (
-            "SELECT active, token_generation, role FROM staff_users WHERE id = :id"
+            "SELECT s.active, s.token_generation, coalesce(r.name, s.role) AS role, r.permissions "
+            "FROM staff_users s LEFT JOIN staff_roles r ON r.id = s.custom_role_id WHERE s.id = :id"
             if kind == "staff"
-            else "SELECT active, token_generation, '' AS role FROM portal_accounts WHERE id = :id"
+            else "SELECT active, token_generation, '' AS role, NULL AS permissions FROM portal_accounts WHERE id = :id"
         )
         async with self._engine.connect() as conn:
             row = (await conn.execute(text(query), {"id": principal_id})).first()
         if row is None:
             return None
-        state = PrincipalState(row.active, row.token_generation, row.role)
+        permissions = frozenset(row.permissions) if row.permissions is not None else permissions_of_role(row.role)
+        state = PrincipalState(row.active, row.token_generation, row.role, permissions)
         if self._listening and epoch == self._epoch:
             if len(self._states) >= CACHE_SIZE:
                 del self._states[next(iter(self._states))]

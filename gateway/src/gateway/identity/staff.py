@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from atrium.gateway.v1 import events_pb2 as ev
 from gateway.identity.events import emit, staff_member_changed
-from gateway.identity.model import GRANTABLE, Account
+from gateway.identity.model import Account
 from gateway.identity.passwords import hash_password
+from gateway.identity.permissions import BUILT_IN_ROLES
 from gateway.identity.principals import Principals
 from gateway.identity.service import IdentityService
 from gateway.identity.tokens import TokenPair, new_opaque_token, token_hash
@@ -34,9 +35,10 @@ from platform_core.errors import (
 )
 from platform_core.ids import new_id
 
-_MEMBER_COLUMNS = (
-    "id, email, name, role, active, language, timezone, created_at, deactivated_at, "
-    "(password_hash IS NULL) AS invitation_pending"
+_MEMBERS = (
+    "SELECT s.id, s.email, s.name, coalesce(r.name, s.role) AS role, s.role AS base_role, s.active, "
+    "s.created_at, s.deactivated_at, (s.password_hash IS NULL) AS invitation_pending "
+    "FROM staff_users s LEFT JOIN staff_roles r ON r.id = s.custom_role_id"
 )
 
 
@@ -68,7 +70,7 @@ class StaffAccounts:
     async def list(self, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
         async with self._engine.connect() as conn:
             rows = await conn.execute(
-                text(f"SELECT {_MEMBER_COLUMNS} FROM staff_users WHERE tenant_id = :t ORDER BY created_at, id"),
+                text(f"{_MEMBERS} WHERE s.tenant_id = :t ORDER BY s.created_at, s.id"),
                 {"t": tenant_id},
             )
             return [_member(row) for row in rows]
@@ -83,12 +85,20 @@ class StaffAccounts:
         expires_at = datetime.now(UTC) + self._invitation_ttl
         try:
             async with self._engine.begin() as conn:
+                base_role, custom_role_id = await _resolve_role(conn, actor.tenant_id, role)
                 await conn.execute(
                     text(
-                        "INSERT INTO staff_users (id, tenant_id, email, name, role, invited_at) "
-                        "VALUES (:id, :t, :email, :name, :role, now())"
+                        "INSERT INTO staff_users (id, tenant_id, email, name, role, custom_role_id, invited_at) "
+                        "VALUES (:id, :t, :email, :name, :role, :custom, now())"
                     ),
-                    {"id": staff_id, "t": actor.tenant_id, "email": email, "name": name, "role": role},
+                    {
+                        "id": staff_id,
+                        "t": actor.tenant_id,
+                        "email": email,
+                        "name": name,
+                        "role": base_role,
+                        "custom": custom_role_id,
+                    },
                 )
                 await conn.execute(
                     text(
@@ -185,6 +195,7 @@ class StaffAccounts:
                 raise PermissionDenied("only an owner can change an owner or make one", reason="OWNER_ONLY")
             if change.role is not None and change.role != member.role:
                 _may_grant(actor, change.role)
+            base_role, custom_role_id = await _resolve_role(conn, actor.tenant_id, role)
             if member.role == "owner" and member.active and (role != "owner" or not active):
                 others = await conn.scalar(
                     text(
@@ -199,13 +210,14 @@ class StaffAccounts:
                     )
             await conn.execute(
                 text(
-                    "UPDATE staff_users SET role = :role, name = :name, active = :active, "
+                    "UPDATE staff_users SET role = :role, custom_role_id = :custom, name = :name, active = :active, "
                     "deactivated_at = CASE WHEN :active THEN NULL ELSE coalesce(deactivated_at, now()) END "
                     "WHERE id = :id"
                 ),
                 {
                     "id": staff_id,
-                    "role": role,
+                    "role": base_role,
+                    "custom": custom_role_id,
                     "name": change.name if change.name is not None else member.name,
                     "active": active,
                 },
@@ -225,14 +237,34 @@ class StaffAccounts:
 
 
 def _may_grant(actor: Account, role: str) -> None:
-    if role not in GRANTABLE.get(actor.role, set()):
+    """Owners give any role, admins any but owner, a business's own role holding staff.manage gives staff and
+    the business's own roles; a key gives none."""
+    if actor.role == "owner":
+        allowed = True
+    elif actor.role == "admin":
+        allowed = role != "owner"
+    else:
+        allowed = role not in ("owner", "admin")
+    if actor.api_key_id is not None or not allowed:
         raise PermissionDenied(f"a {actor.role or 'key'} cannot give the role {role}", reason="ROLE_NOT_GRANTABLE")
+
+
+async def _resolve_role(conn: AsyncConnection, tenant_id: uuid.UUID, role: str) -> tuple[str, uuid.UUID | None]:
+    """(built-in base role, the business's own role or None) for a role name."""
+    if role in BUILT_IN_ROLES:
+        return role, None
+    custom = await conn.scalar(
+        text("SELECT id FROM staff_roles WHERE tenant_id = :t AND name = :name"), {"t": tenant_id, "name": role}
+    )
+    if custom is None:
+        raise InvalidArgument([FieldViolation("role", "is neither owner, admin, staff nor a role of this business")])
+    return "staff", custom
 
 
 async def _row(conn: AsyncConnection, tenant_id: uuid.UUID, staff_id: uuid.UUID) -> Any:
     row = (
         await conn.execute(
-            text(f"SELECT {_MEMBER_COLUMNS} FROM staff_users WHERE tenant_id = :t AND id = :id"),
+            text(f"{_MEMBERS} WHERE s.tenant_id = :t AND s.id = :id"),
             {"t": tenant_id, "id": staff_id},
         )
     ).first()

@@ -10,11 +10,21 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.dependencies import API_KEYS, IDENTITY, PASSWORD_RESETS, PRINCIPALS, SETTINGS, STAFF_ACCOUNTS, WEBHOOKS
+from gateway.dependencies import (
+    API_KEYS,
+    IDENTITY,
+    PASSWORD_RESETS,
+    PRINCIPALS,
+    ROLES,
+    SETTINGS,
+    STAFF_ACCOUNTS,
+    WEBHOOKS,
+)
 from gateway.identity.api_keys import ApiKeys, RateLimits, is_api_key, secret_hash
 from gateway.identity.model import Account
 from gateway.identity.passwords_reset import PasswordResets
 from gateway.identity.principals import Principals
+from gateway.identity.roles import Roles
 from gateway.identity.service import ThrottlePolicy
 from gateway.identity.staff import StaffAccounts
 from gateway.identity.tokens import AccessTokens, InvalidToken
@@ -53,6 +63,7 @@ async def account_services(app: web.Application, engine: AsyncEngine) -> AsyncIt
         principals,
         RateLimits(settings.api_key_rate_limit, settings.api_key_ip_rate_limit, settings.rate_limit_window_seconds),
     )
+    app[ROLES] = Roles(engine, principals)
     app[WEBHOOKS] = WebhookEndpoints(engine, allow_insecure_targets=settings.webhook_allow_insecure_targets)
     stop = asyncio.Event()
     listener = asyncio.create_task(principals.listen(stop), name="principals-listen")
