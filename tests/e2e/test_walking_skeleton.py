@@ -161,6 +161,7 @@ def test_the_stack_runs_with_the_environment_make_run_gives(stack) -> None:  # t
         "membership_billing",
         "notification",
         "gateway",
+        "gateway-worker",
     }
     assert all(p.poll() is None for p in stack.processes.values())
     assert "ATRIUM_JWT_SECRET" in stack.env and "ATRIUM_POSTGRES_URL" in stack.env

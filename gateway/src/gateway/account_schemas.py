@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from gateway.identity.permissions import PERMISSIONS
 from gateway.schemas import AccountEmail, Body, Out, Password, Slug
@@ -204,3 +204,42 @@ class RoleOut(Out):
 
 class RoleList(Out):
     items: list[RoleOut]
+
+
+# --- audit log ----------------------------------------------------------------------------------
+
+AuditFilter = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class AuditQuery(Body):
+    actor_id: AuditFilter | None = Field(default=None, description="A staff member's, portal account's or key's id.")
+    record_id: AuditFilter | None = None
+    record_type: AuditFilter | None = Field(default=None, description='e.g. "clients", "appointments", "staff".')
+    action: AuditFilter | None = Field(default=None, description="An operationId, e.g. update_client.")
+    since: AwareDatetime | None = Field(default=None, alias="from")
+    until: AwareDatetime | None = Field(default=None, alias="to")
+    page_size: int = Field(default=50, ge=1, le=200)
+    page_token: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")] | None = None
+    format: Literal["json", "csv"] = Field(default="json", description="csv: every matching entry as one file.")
+
+
+class AuditEntryOut(Out):
+    id: str
+    occurred_at: datetime
+    actor_kind: Literal["staff", "portal", "api_key"]
+    actor_id: str
+    action: str
+    method: str
+    path: str
+    record_type: str
+    record_id: str
+    status: int
+    client_ip: str
+    request: Any = Field(description="What was sent (passwords, tokens and secrets removed).")
+    before: Any = Field(description="The record before, where the API can read it; else null.")
+    after: Any = Field(description="The answer: the record after.")
+
+
+class AuditPage(Out):
+    items: list[AuditEntryOut]
+    next_page_token: str | None

@@ -12,7 +12,7 @@ import inspect
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -25,6 +25,7 @@ from platform_core.ids import parse_uuid
 
 Auth = Literal["public", "staff", "portal", "any"]
 ACCOUNT_KEY = web.RequestKey("account", object)  # set by the auth middleware: an Account or INVALID_TOKEN
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass
@@ -57,6 +58,17 @@ class Operation:
     def takes_account(self) -> bool:
         """Public handlers may or may not want the caller's account (a signed-in caller is still welcome)."""
         return "account" in inspect.signature(self.handler).parameters
+
+
+class ChangeRecorder(Protocol):
+    """Sees every change a signed-in caller makes (the audit log): runs ``call`` and records what it did."""
+
+    async def around(
+        self, operation: Operation, request: web.Request, account: Account, call: Callable[[], Awaitable[Any]]
+    ) -> Any: ...
+
+
+CHANGE_RECORDER = web.AppKey("change_recorder", ChangeRecorder)
 
 
 def violations_from(exc: ValidationError, prefix: str = "") -> list[FieldViolation]:
@@ -184,7 +196,13 @@ def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.Str
             kwargs["account"] = account
             # Every backend call made for this request carries this tenant and principal.
             with bind_call_context(CallContext(account.tenant_id, principal_of(account))):
-                result = await operation.handler(request, **kwargs)
+                recorder = request.app.get(CHANGE_RECORDER)
+                if recorder is not None and operation.method in UNSAFE_METHODS:
+                    result = await recorder.around(
+                        operation, request, account, lambda: operation.handler(request, **kwargs)
+                    )
+                else:
+                    result = await operation.handler(request, **kwargs)
         else:
             result = await operation.handler(request, **kwargs)
         if isinstance(result, web.StreamResponse):

@@ -18,6 +18,7 @@ from gateway.problems import problem_middleware
 from gateway.routes import (  # noqa: F401 - importing a route module registers its routes
     api_keys,
     attachments,
+    audit_log,
     auth,
     billing,
     calendar_feeds,

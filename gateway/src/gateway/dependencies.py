@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.audit import AuditTrail
 from gateway.backends import Backends
 from gateway.config import GatewaySettings
 from gateway.identity.api_keys import ApiKeys
@@ -27,3 +28,4 @@ PASSWORD_RESETS = web.AppKey("password_resets", PasswordResets)
 API_KEYS = web.AppKey("api_keys", ApiKeys)
 WEBHOOKS = web.AppKey("webhooks", WebhookEndpoints)
 ROLES = web.AppKey("roles", Roles)
+AUDIT = web.AppKey("audit", AuditTrail)

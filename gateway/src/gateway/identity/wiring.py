@@ -10,8 +10,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.api import CHANGE_RECORDER
+from gateway.audit import AuditTrail
 from gateway.dependencies import (
     API_KEYS,
+    AUDIT,
     IDENTITY,
     PASSWORD_RESETS,
     PRINCIPALS,
@@ -28,6 +31,7 @@ from gateway.identity.roles import Roles
 from gateway.identity.service import ThrottlePolicy
 from gateway.identity.staff import StaffAccounts
 from gateway.identity.tokens import AccessTokens, InvalidToken
+from gateway.routes.registry import api
 from gateway.webhooks.endpoints import WebhookEndpoints
 
 
@@ -64,6 +68,8 @@ async def account_services(app: web.Application, engine: AsyncEngine) -> AsyncIt
         RateLimits(settings.api_key_rate_limit, settings.api_key_ip_rate_limit, settings.rate_limit_window_seconds),
     )
     app[ROLES] = Roles(engine, principals)
+    app[AUDIT] = AuditTrail(engine, api)
+    app[CHANGE_RECORDER] = app[AUDIT]
     app[WEBHOOKS] = WebhookEndpoints(engine, allow_insecure_targets=settings.webhook_allow_insecure_targets)
     stop = asyncio.Event()
     listener = asyncio.create_task(principals.listen(stop), name="principals-listen")
