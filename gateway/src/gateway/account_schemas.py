@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from gateway.identity.permissions import PERMISSIONS
-from gateway.schemas import AccountEmail, Body, Out, Password, Slug
+from gateway.schemas import AccountEmail, Body, Out, Password, Slug, Timezone
 from gateway.webhooks.catalogue import EVENT_TYPES
 
 # "owner", "admin", "staff" or the name of one of the business's own roles.
@@ -243,3 +243,42 @@ class AuditEntryOut(Out):
 class AuditPage(Out):
     items: list[AuditEntryOut]
     next_page_token: str | None
+
+
+# --- the business and two-factor sign-in ----------------------------------------------------------
+
+LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
+
+
+class BusinessOut(Out):
+    id: str
+    name: str
+    slug: str
+    country: str
+    timezone: str
+    default_language: str = Field(description="BCP 47, e.g. en, de, pt-BR.")
+    require_two_factor: bool = Field(description="Staff must sign in with a second factor (TOTP).")
+
+
+class ChangeBusinessBody(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    timezone: Timezone | None = None
+    default_language: LanguageTag | None = None
+    require_two_factor: bool | None = Field(
+        default=None,
+        description="true: members without two-factor sign-in may only set it up until they have (403 "
+        "TWO_FACTOR_SETUP_REQUIRED elsewhere).",
+    )
+
+
+class TwoFactorSetupOut(Out):
+    secret: str = Field(description="Base32, for entering by hand.")
+    otpauth_uri: str = Field(description="otpauth:// URI for a QR code in an authenticator app.")
+
+
+class TwoFactorCodeBody(Body):
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
+class TwoFactorOffBody(Body):
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]

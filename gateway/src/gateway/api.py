@@ -144,6 +144,11 @@ def _authorize(operation: Operation, account: Any) -> Account | None:
         raise PermissionDenied(f"this endpoint is for {operation.auth} accounts")
     if account.api_key_id is not None and operation.auth != "staff":
         raise PermissionDenied("this endpoint is for signed-in accounts, not API keys", reason="NOT_FOR_API_KEYS")
+    if account.two_factor_pending and operation.auth == "staff":
+        raise PermissionDenied(
+            "the business requires two-factor sign-in: set it up first (/api/v1/auth/two-factor)",
+            reason="TWO_FACTOR_SETUP_REQUIRED",
+        )
     if operation.permission and operation.permission not in account.permissions:
         raise PermissionDenied(f"requires the permission {operation.permission}", reason="PERMISSION_REQUIRED")
     return account

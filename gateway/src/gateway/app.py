@@ -21,6 +21,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     audit_log,
     auth,
     billing,
+    business,
     calendar_feeds,
     card,
     client_erasure,

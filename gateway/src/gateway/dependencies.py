@@ -9,12 +9,14 @@ from gateway.audit import AuditTrail
 from gateway.backends import Backends
 from gateway.config import GatewaySettings
 from gateway.identity.api_keys import ApiKeys
+from gateway.identity.business import BusinessProfile
 from gateway.identity.passwords_reset import PasswordResets
 from gateway.identity.portal_access import PortalAccessStore
 from gateway.identity.principals import Principals
 from gateway.identity.roles import Roles
 from gateway.identity.service import IdentityService
 from gateway.identity.staff import StaffAccounts
+from gateway.identity.two_factor import TwoFactor
 from gateway.webhooks.endpoints import WebhookEndpoints
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
@@ -29,3 +31,5 @@ API_KEYS = web.AppKey("api_keys", ApiKeys)
 WEBHOOKS = web.AppKey("webhooks", WebhookEndpoints)
 ROLES = web.AppKey("roles", Roles)
 AUDIT = web.AppKey("audit", AuditTrail)
+BUSINESS = web.AppKey("business", BusinessProfile)
+TWO_FACTOR = web.AppKey("two_factor", TwoFactor)

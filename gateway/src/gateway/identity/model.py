@@ -47,6 +47,8 @@ class Account:
     generation: int = 0
     # What the principal may do, from its role or its API key's scopes (resolved per request).
     permissions: frozenset[str] = frozenset()
+    # The business requires two-factor sign-in and this member has not set it up: only set-up is open.
+    two_factor_pending: bool = False
     # Set when the call is made with an API key (then ``id`` is the key's id).
     api_key_id: uuid.UUID | None = None
 

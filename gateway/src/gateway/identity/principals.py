@@ -36,6 +36,7 @@ class PrincipalState:
     # The role's name (a built-in one or the business's own) and what it allows.
     role: str = ""
     permissions: frozenset[str] = frozenset()
+    two_factor_pending: bool = False
 
 
 class Principals:
@@ -60,7 +61,9 @@ class Principals:
             return None
         if account.kind == "portal":
             return account
-        return dataclasses.replace(account, role=state.role, permissions=state.permissions)
+        return dataclasses.replace(
+            account, role=state.role, permissions=state.permissions, two_factor_pending=state.two_factor_pending
+        )
 
     async def api_key(self, secret_hash: bytes) -> Account | None:
         """The principal of an API key, or None when the key is unknown or revoked."""
@@ -109,8 +112,8 @@ class Principals:
         self._epoch += 1
         if kind == "api_key":
             self._keys.pop(self._key_hashes.pop(principal_id, b""), None)
-        elif kind == "role":
-            self._states.clear()  # every member of the role
+        elif kind in ("role", "tenant"):
+            self._states.clear()  # every member of the role or the business
         else:
             self._states.pop((kind, principal_id), None)
 
@@ -121,17 +124,20 @@ class Principals:
             return cached
         epoch = self._epoch
         query = (
-            "SELECT s.active, s.token_generation, coalesce(r.name, s.role) AS role, r.permissions "
-            "FROM staff_users s LEFT JOIN staff_roles r ON r.id = s.custom_role_id WHERE s.id = :id"
+            "SELECT s.active, s.token_generation, coalesce(r.name, s.role) AS role, r.permissions, "
+            "(t.require_two_factor AND s.totp_enabled_at IS NULL) AS two_factor_pending "
+            "FROM staff_users s JOIN tenants t ON t.id = s.tenant_id "
+            "LEFT JOIN staff_roles r ON r.id = s.custom_role_id WHERE s.id = :id"
             if kind == "staff"
-            else "SELECT active, token_generation, '' AS role, NULL AS permissions FROM portal_accounts WHERE id = :id"
+            else "SELECT active, token_generation, '' AS role, NULL AS permissions, false AS two_factor_pending "
+            "FROM portal_accounts WHERE id = :id"
         )
         async with self._engine.connect() as conn:
             row = (await conn.execute(text(query), {"id": principal_id})).first()
         if row is None:
             return None
         permissions = frozenset(row.permissions) if row.permissions is not None else permissions_of_role(row.role)
-        state = PrincipalState(row.active, row.token_generation, row.role, permissions)
+        state = PrincipalState(row.active, row.token_generation, row.role, permissions, row.two_factor_pending)
         if self._listening and epoch == self._epoch:
             if len(self._states) >= CACHE_SIZE:
                 del self._states[next(iter(self._states))]

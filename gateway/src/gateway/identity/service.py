@@ -18,6 +18,7 @@ from gateway.identity.events import business_profile_changed, staff_member_chang
 from gateway.identity.model import GRANTABLE, Account, Tenant, slugify
 from gateway.identity.passwords import hash_password, verify_password
 from gateway.identity.tokens import AccessTokens, TokenPair, new_opaque_token, token_hash
+from gateway.identity.two_factor import accept_code
 from platform_core.errors import (
     Conflict,
     FieldViolation,
@@ -129,14 +130,26 @@ class IdentityService:
 
     # --- sign-in ---------------------------------------------------------------------------------
 
-    async def staff_login(self, email: str, password: str) -> TokenPair:
+    async def staff_login(self, email: str, password: str, code: str | None = None) -> TokenPair:
+        throttle_key = f"staff:{email}"
         row = await self._sign_in(
-            f"staff:{email}",
-            "SELECT s.id, s.tenant_id, s.password_hash, s.role, s.active, s.token_generation, t.country, t.max_clients "
+            throttle_key,
+            "SELECT s.id, s.tenant_id, s.password_hash, s.role, s.active, s.token_generation, s.totp_secret, "
+            "s.totp_enabled_at, t.country, t.max_clients "
             "FROM staff_users s JOIN tenants t ON t.id = s.tenant_id WHERE s.email = :email",
             {"email": email},
             password,
         )
+        if row.totp_enabled_at is not None:
+            if not code:
+                raise Unauthenticated("this account also needs its two-factor code", reason="TWO_FACTOR_CODE_REQUIRED")
+            async with self._engine.begin() as conn:
+                accepted = await accept_code(conn, row.id, row.totp_secret, code)
+            if not accepted:
+                await self.count_attempt(throttle_key)
+                raise Unauthenticated(
+                    "the two-factor code is wrong or was used already", reason="TWO_FACTOR_CODE_WRONG"
+                )
         return await self._issue_new(
             Account(
                 "staff",

@@ -15,15 +15,18 @@ from gateway.audit import AuditTrail
 from gateway.dependencies import (
     API_KEYS,
     AUDIT,
+    BUSINESS,
     IDENTITY,
     PASSWORD_RESETS,
     PRINCIPALS,
     ROLES,
     SETTINGS,
     STAFF_ACCOUNTS,
+    TWO_FACTOR,
     WEBHOOKS,
 )
 from gateway.identity.api_keys import ApiKeys, RateLimits, is_api_key, secret_hash
+from gateway.identity.business import BusinessProfile
 from gateway.identity.model import Account
 from gateway.identity.passwords_reset import PasswordResets
 from gateway.identity.principals import Principals
@@ -31,6 +34,7 @@ from gateway.identity.roles import Roles
 from gateway.identity.service import ThrottlePolicy
 from gateway.identity.staff import StaffAccounts
 from gateway.identity.tokens import AccessTokens, InvalidToken
+from gateway.identity.two_factor import TwoFactor
 from gateway.routes.registry import api
 from gateway.webhooks.endpoints import WebhookEndpoints
 
@@ -68,6 +72,8 @@ async def account_services(app: web.Application, engine: AsyncEngine) -> AsyncIt
         RateLimits(settings.api_key_rate_limit, settings.api_key_ip_rate_limit, settings.rate_limit_window_seconds),
     )
     app[ROLES] = Roles(engine, principals)
+    app[BUSINESS] = BusinessProfile(engine, principals, events_prefix=settings.nats_prefix)
+    app[TWO_FACTOR] = TwoFactor(engine, principals)
     app[AUDIT] = AuditTrail(engine, api)
     app[CHANGE_RECORDER] = app[AUDIT]
     app[WEBHOOKS] = WebhookEndpoints(engine, allow_insecure_targets=settings.webhook_allow_insecure_targets)
