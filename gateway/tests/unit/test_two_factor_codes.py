@@ -4,7 +4,7 @@ import pyotp
 
 from gateway.identity.two_factor import matching_step
 
-SECRET = "JBSWY3DPEHPK3PXP"
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = 1_800_000_015.0  # a fixed instant, 15 s into its step
 
 
