@@ -8,8 +8,9 @@ from aiohttp import web
 
 from gateway.api import ACCOUNT_KEY
 from gateway.backends import Backends
+from gateway.bus_health import BusProbe
 from gateway.config import GatewaySettings
-from gateway.dependencies import BACKENDS, ENGINE, IDENTITY, PORTAL_ACCESS, SETTINGS
+from gateway.dependencies import BACKENDS, BUS, ENGINE, IDENTITY, PORTAL_ACCESS, SETTINGS
 from gateway.identity.portal_access import PortalAccessStore
 from gateway.identity.service import IdentityService, ThrottlePolicy
 from gateway.identity.tokens import AccessTokens, InvalidToken
@@ -85,6 +86,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
         )
         instrument_engine(engine)
         backends = Backends(settings)
+        app[BUS] = BusProbe(settings.nats_url)
+        app[BUS].start()
         app[ENGINE] = engine
         app[PORTAL_ACCESS] = PortalAccessStore(engine)
         app[BACKENDS] = backends
@@ -101,6 +104,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         )
         async with account_services(app, engine):
             yield
+        await app[BUS].close()
         await backends.close()
         await engine.dispose()
 

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.audit import AuditTrail
 from gateway.backends import Backends
+from gateway.bus_health import BusProbe
 from gateway.config import GatewaySettings
 from gateway.identity.api_keys import ApiKeys
 from gateway.identity.business import BusinessProfile
@@ -33,3 +34,4 @@ ROLES = web.AppKey("roles", Roles)
 AUDIT = web.AppKey("audit", AuditTrail)
 BUSINESS = web.AppKey("business", BusinessProfile)
 TWO_FACTOR = web.AppKey("two_factor", TwoFactor)
+BUS = web.AppKey("bus", BusProbe)
