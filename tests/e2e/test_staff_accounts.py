@@ -256,3 +256,61 @@ async def test_a_business_defines_a_front_desk_role_from_the_permission_list(api
     assert (await api.call("GET", "/api/v1/invoices", token=desk))[0] == 200  # staff read billing
     status, _, _ = await api.call("DELETE", f"/api/v1/roles/{role['id']}", token=owner)
     assert status == 204
+
+
+async def test_a_portal_client_resets_a_forgotten_password(api: Api) -> None:
+    tenant = await api.sign_up("Reset Studio")
+    slug = tenant["tenant"]["slug"]
+    client = await api.create_client(tenant["token"], first_name="Pia", email="pia@example.com")
+    _, invitation, _ = await api.call(
+        "POST", f"/api/v1/clients/{client['id']}/portal-invitation", token=tenant["token"], json={}
+    )
+    status, first, _ = await api.call(
+        "POST", "/api/v1/portal/invitations/accept", json={"token": invitation["token"], "password": PASSWORD}
+    )
+    assert status == 201
+
+    for email in ("pia@example.com", "nobody@example.com"):
+        status, _, _ = await api.call(
+            "POST", "/api/v1/auth/portal/password-reset", json={"tenant": slug, "email": email}
+        )
+        assert status == 202
+    requested = await published(
+        api.stack, ev.PasswordResetRequested, lambda e: e.account_kind == "portal" and e.client_id == client["id"]
+    )
+    assert requested.email == "pia@example.com" and f"/portal/{slug}/reset-password#token=" in requested.reset_url
+    status, _, _ = await api.call(
+        "POST",
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": token_of(requested.reset_url), "password": NEW_PASSWORD},
+    )
+    assert status == 204
+    assert (await api.call("GET", "/api/v1/portal/me", token=first["access_token"]))[0] == 401
+    login_body = {"tenant": slug, "email": "pia@example.com", "password": NEW_PASSWORD}
+    status, tokens, _ = await api.call("POST", "/api/v1/auth/portal/login", json=login_body)
+    assert status == 200
+    status, me, _ = await api.call("GET", "/api/v1/portal/me", token=tokens["access_token"])
+    assert (status, me["id"]) == (200, client["id"])
+
+
+async def test_a_new_invitation_replaces_the_old_one_until_the_member_joins(api: Api) -> None:
+    tenant = await api.sign_up()
+    owner = tenant["token"]
+    member, first_link = await invite(api, owner)
+    status, resent, _ = await api.call("POST", f"/api/v1/staff/{member['id']}/invitation", token=owner)
+    assert (status, resent["status"]) == (200, "invited")
+    issued = await published(
+        api.stack,
+        ev.StaffInvitationIssued,
+        lambda e: e.staff_user_id == member["id"] and token_of(e.accept_url) != first_link,
+    )
+    status, problem, _ = await api.call(
+        "POST", "/api/v1/staff/invitations/accept", json={"token": first_link, "password": PASSWORD}
+    )
+    assert (status, problem["errors"][0]["message"]) == (422, "is not a valid invitation")
+    status, _, _ = await api.call(
+        "POST", "/api/v1/staff/invitations/accept", json={"token": token_of(issued.accept_url), "password": PASSWORD}
+    )
+    assert status == 200
+    status, problem, _ = await api.call("POST", f"/api/v1/staff/{member['id']}/invitation", token=owner)
+    assert (status, problem["code"]) == (409, "ALREADY_JOINED")

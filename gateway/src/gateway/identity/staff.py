@@ -81,8 +81,7 @@ class StaffAccounts:
 
     async def invite(self, actor: Account, *, email: str, name: str, role: str) -> dict[str, Any]:
         _may_grant(actor, role)
-        staff_id, invitation_id, token = new_id(), new_id(), new_opaque_token()
-        expires_at = datetime.now(UTC) + self._invitation_ttl
+        staff_id = new_id()
         try:
             async with self._engine.begin() as conn:
                 base_role, custom_role_id = await _resolve_role(conn, actor.tenant_id, role)
@@ -100,57 +99,72 @@ class StaffAccounts:
                         "custom": custom_role_id,
                     },
                 )
-                await conn.execute(
-                    text(
-                        "INSERT INTO staff_invitations (id, tenant_id, staff_user_id, token_hash, invited_by, "
-                        "expires_at) VALUES (:id, :t, :s, :h, :by, :exp)"
-                    ),
-                    {
-                        "id": invitation_id,
-                        "t": actor.tenant_id,
-                        "s": staff_id,
-                        "h": token_hash(token),
-                        "by": actor.id,
-                        "exp": expires_at,
-                    },
-                )
-                context = (
-                    await conn.execute(
-                        text(
-                            "SELECT t.name AS business_name, t.default_language, "
-                            "coalesce((SELECT nullif(name, '') FROM staff_users WHERE id = :by), "
-                            "(SELECT email FROM staff_users WHERE id = :by), '') AS inviter "
-                            "FROM tenants t WHERE t.id = :t"
-                        ),
-                        {"t": actor.tenant_id, "by": actor.id},
-                    )
-                ).one()
-                issued = ev.StaffInvitationIssued(
-                    invitation_id=str(invitation_id),
-                    staff_user_id=str(staff_id),
-                    email=email,
-                    name=name,
-                    role=role,
-                    invited_by_name=context.inviter,
-                    business_name=context.business_name,
-                    accept_url=f"{self._base_url}/staff/accept-invitation#token={token}",
-                    language=context.default_language,
-                )
-                issued.expires_at.FromDatetime(expires_at)
-                await emit(
-                    conn,
-                    self._prefix,
-                    issued,
-                    tenant_id=actor.tenant_id,
-                    aggregate_type="staff_member",
-                    aggregate_id=staff_id,
-                )
+                member = await _row(conn, actor.tenant_id, staff_id)
+                await self._send_invitation(conn, actor, member)
                 await staff_member_changed(conn, self._prefix, staff_id)
-                return _member(await _row(conn, actor.tenant_id, staff_id))
+                return _member(member)
         except IntegrityError as exc:
             if "staff_users_email_key" in str(exc.orig):
                 raise Conflict("an account with this email already exists", reason="EMAIL_TAKEN") from exc
             raise
+
+    async def resend_invitation(self, actor: Account, staff_id: uuid.UUID) -> dict[str, Any]:
+        """A new link for a member who has not joined yet; earlier links stop working."""
+        async with self._engine.begin() as conn:
+            member = await _row(conn, actor.tenant_id, staff_id, lock=True)
+            if not member.invitation_pending:
+                raise FailedPrecondition("this member has already joined", reason="ALREADY_JOINED")
+            _may_grant(actor, member.role)
+            await conn.execute(
+                text("DELETE FROM staff_invitations WHERE staff_user_id = :s AND accepted_at IS NULL"), {"s": staff_id}
+            )
+            await self._send_invitation(conn, actor, member)
+            return _member(member)
+
+    async def _send_invitation(self, conn: AsyncConnection, actor: Account, member: Any) -> None:
+        """Store a new invitation (its token's hash) and ask for the email (StaffInvitationIssued)."""
+        invitation_id, token = new_id(), new_opaque_token()
+        expires_at = datetime.now(UTC) + self._invitation_ttl
+        await conn.execute(
+            text(
+                "INSERT INTO staff_invitations (id, tenant_id, staff_user_id, token_hash, invited_by, "
+                "expires_at) VALUES (:id, :t, :s, :h, :by, :exp)"
+            ),
+            {
+                "id": invitation_id,
+                "t": actor.tenant_id,
+                "s": member.id,
+                "h": token_hash(token),
+                "by": actor.id,
+                "exp": expires_at,
+            },
+        )
+        context = (
+            await conn.execute(
+                text(
+                    "SELECT t.name AS business_name, t.default_language, "
+                    "coalesce((SELECT nullif(name, '') FROM staff_users WHERE id = :by), "
+                    "(SELECT email FROM staff_users WHERE id = :by), '') AS inviter "
+                    "FROM tenants t WHERE t.id = :t"
+                ),
+                {"t": actor.tenant_id, "by": actor.id},
+            )
+        ).one()
+        issued = ev.StaffInvitationIssued(
+            invitation_id=str(invitation_id),
+            staff_user_id=str(member.id),
+            email=member.email,
+            name=member.name,
+            role=member.role,
+            invited_by_name=context.inviter,
+            business_name=context.business_name,
+            accept_url=f"{self._base_url}/staff/accept-invitation#token={token}",
+            language=context.default_language,
+        )
+        issued.expires_at.FromDatetime(expires_at)
+        await emit(
+            conn, self._prefix, issued, tenant_id=actor.tenant_id, aggregate_type="staff_member", aggregate_id=member.id
+        )
 
     async def accept_invitation(self, token: str, password: str) -> TokenPair:
         """The invitee chooses a password and is signed in; the invitation works once."""
@@ -261,10 +275,10 @@ async def _resolve_role(conn: AsyncConnection, tenant_id: uuid.UUID, role: str) 
     return "staff", custom
 
 
-async def _row(conn: AsyncConnection, tenant_id: uuid.UUID, staff_id: uuid.UUID) -> Any:
+async def _row(conn: AsyncConnection, tenant_id: uuid.UUID, staff_id: uuid.UUID, *, lock: bool = False) -> Any:
     row = (
         await conn.execute(
-            text(f"{_MEMBERS} WHERE s.tenant_id = :t AND s.id = :id"),
+            text(f"{_MEMBERS} WHERE s.tenant_id = :t AND s.id = :id" + (" FOR UPDATE OF s" if lock else "")),
             {"t": tenant_id, "id": staff_id},
         )
     ).first()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 
 from gateway.account_schemas import (
@@ -23,8 +25,10 @@ from platform_core.ids import parse_uuid
 TAG = "staff"
 
 
-def _staff_id(request: web.Request) -> object:
-    return parse_uuid(path_id(request, "staff_id", "staff member"))
+def _staff_id(request: web.Request) -> uuid.UUID:
+    staff_id = parse_uuid(path_id(request, "staff_id", "staff member"))
+    assert staff_id is not None  # path_id answered 404 for anything else
+    return staff_id
 
 
 @api.route(
@@ -49,7 +53,7 @@ async def list_staff(request: web.Request, account: Account) -> StaffList:
     response=StaffMemberOut,
 )
 async def get_staff_member(request: web.Request, account: Account) -> StaffMemberOut:
-    member = await request.app[STAFF_ACCOUNTS].get(account.tenant_id, _staff_id(request))  # type: ignore[arg-type]
+    member = await request.app[STAFF_ACCOUNTS].get(account.tenant_id, _staff_id(request))
     return StaffMemberOut.model_validate(member)
 
 
@@ -87,6 +91,21 @@ async def accept_staff_invitation(request: web.Request, body: AcceptStaffInvitat
 
 
 @api.route(
+    "POST",
+    "/api/v1/staff/{staff_id}/invitation",
+    summary="Send a member who has not joined yet a new invitation (earlier links stop working)",
+    tag=TAG,
+    permission="staff.manage",
+    response=StaffMemberOut,
+    errors=(409,),
+    description="409 ALREADY_JOINED once the member has accepted an invitation.",
+)
+async def resend_staff_invitation(request: web.Request, account: Account) -> StaffMemberOut:
+    member = await request.app[STAFF_ACCOUNTS].resend_invitation(account, _staff_id(request))
+    return StaffMemberOut.model_validate(member)
+
+
+@api.route(
     "PATCH",
     "/api/v1/staff/{staff_id}",
     summary="Change a staff member's role or name",
@@ -100,7 +119,7 @@ async def accept_staff_invitation(request: web.Request, body: AcceptStaffInvitat
 )
 async def change_staff_member(request: web.Request, body: ChangeStaffBody, account: Account) -> StaffMemberOut:
     change = StaffChange(role=body.role, name=body.name)
-    member = await request.app[STAFF_ACCOUNTS].change(account, _staff_id(request), change)  # type: ignore[arg-type]
+    member = await request.app[STAFF_ACCOUNTS].change(account, _staff_id(request), change)
     return StaffMemberOut.model_validate(member)
 
 
@@ -117,7 +136,7 @@ async def change_staff_member(request: web.Request, body: ChangeStaffBody, accou
     "business's last active owner.",
 )
 async def deactivate_staff_member(request: web.Request, account: Account) -> StaffMemberOut:
-    member = await request.app[STAFF_ACCOUNTS].change(account, _staff_id(request), StaffChange(active=False))  # type: ignore[arg-type]
+    member = await request.app[STAFF_ACCOUNTS].change(account, _staff_id(request), StaffChange(active=False))
     return StaffMemberOut.model_validate(member)
 
 
@@ -130,5 +149,5 @@ async def deactivate_staff_member(request: web.Request, account: Account) -> Sta
     response=StaffMemberOut,
 )
 async def reactivate_staff_member(request: web.Request, account: Account) -> StaffMemberOut:
-    member = await request.app[STAFF_ACCOUNTS].change(account, _staff_id(request), StaffChange(active=True))  # type: ignore[arg-type]
+    member = await request.app[STAFF_ACCOUNTS].change(account, _staff_id(request), StaffChange(active=True))
     return StaffMemberOut.model_validate(member)
