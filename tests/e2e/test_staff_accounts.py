@@ -240,6 +240,11 @@ async def test_a_business_defines_a_front_desk_role_from_the_permission_list(api
         json={"permissions": [*role["permissions"], "billing.read"]},
     )
     assert (status, widened["members"]) == (200, 1)
+    await published(
+        api.stack,
+        ev.StaffMemberChanged,
+        lambda e: e.staff_user_id == member["id"] and "billing.read" in e.permissions,
+    )
     # The same token, the role's new permissions.
     assert (await api.call("GET", "/api/v1/invoices", token=desk))[0] == 200
     _, listed, _ = await api.call("GET", "/api/v1/roles", token=owner)

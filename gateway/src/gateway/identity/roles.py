@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.identity.events import staff_member_changed
 from gateway.identity.permissions import BUILT_IN_ROLES, PERMISSIONS
 from gateway.identity.principals import Principals
 from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound
@@ -16,9 +17,10 @@ from platform_core.ids import new_id
 
 
 class Roles:
-    def __init__(self, engine: AsyncEngine, principals: Principals) -> None:
+    def __init__(self, engine: AsyncEngine, principals: Principals, *, events_prefix: str) -> None:
         self._engine = engine
         self._principals = principals
+        self._prefix = events_prefix
 
     async def all_of(self, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
         async with self._engine.connect() as conn:
@@ -89,6 +91,14 @@ class Roles:
                 ).first()
                 if row is None:
                     raise NotFound("role not found")
+                member_ids = (
+                    await conn.scalars(
+                        text("SELECT id FROM staff_users WHERE custom_role_id = :id ORDER BY id"), {"id": role_id}
+                    )
+                ).all()
+                # Each member's role name or permissions changed with it.
+                for member_id in member_ids:
+                    await staff_member_changed(conn, self._prefix, member_id)
                 members = await conn.scalar(
                     text("SELECT count(*) FROM staff_users WHERE custom_role_id = :id AND active"), {"id": role_id}
                 )

@@ -71,7 +71,7 @@ async def account_services(app: web.Application, engine: AsyncEngine) -> AsyncIt
         principals,
         RateLimits(settings.api_key_rate_limit, settings.api_key_ip_rate_limit, settings.rate_limit_window_seconds),
     )
-    app[ROLES] = Roles(engine, principals)
+    app[ROLES] = Roles(engine, principals, events_prefix=settings.nats_prefix)
     app[BUSINESS] = BusinessProfile(engine, principals, events_prefix=settings.nats_prefix)
     app[TWO_FACTOR] = TwoFactor(engine, principals)
     app[AUDIT] = AuditTrail(engine, api)
