@@ -26,8 +26,9 @@ from gateway.api import Api, Operation
 from gateway.identity.model import Account
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
-# Keys whose values never reach the log.
-_SECRET_KEYS = re.compile(r"password|secret|token", re.IGNORECASE)
+# Keys whose values never reach the log: credentials, and addresses that carry one (invitation and reset
+# links, calendar feed URLs, authenticator URIs). Webhook URLs go too, as they may hold a receiver's token.
+_SECRET_KEYS = re.compile(r"password|secret|token|url|otpauth", re.IGNORECASE)
 REDACTED = "[redacted]"
 # CSV cells that a spreadsheet would run as a formula are written as text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -12,18 +12,22 @@ def op(method: str, path: str) -> Operation:
     return Operation(method, path, _handler, "x", "x", "staff", permission="clients.write")
 
 
-def test_passwords_tokens_and_secrets_never_reach_the_log() -> None:
+def test_passwords_tokens_secrets_and_links_carrying_them_never_reach_the_log() -> None:
     sent = {
         "email": "a@example.com",
         "password": "hunter22hunter",
         "nested": [{"refresh_token": "r", "api": {"secret": "s", "name": "kept"}}],
         "current_password": "x",
+        "accept_url": "https://x/#token=t",
+        "otpauth_uri": "otpauth://totp/a?secret=S",
     }
     assert redact(sent) == {
         "email": "a@example.com",
         "password": REDACTED,
         "nested": [{"refresh_token": REDACTED, "api": {"secret": REDACTED, "name": "kept"}}],
         "current_password": REDACTED,
+        "accept_url": REDACTED,
+        "otpauth_uri": REDACTED,
     }
 
 
