@@ -3,6 +3,7 @@ and changed passwords. The emails' links are read from the gateway's events on J
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -319,3 +320,25 @@ async def test_a_new_invitation_replaces_the_old_one_until_the_member_joins(api:
     assert status == 200
     status, problem, _ = await api.call("POST", f"/api/v1/staff/{member['id']}/invitation", token=owner)
     assert (status, problem["code"]) == (409, "ALREADY_JOINED")
+
+
+async def test_two_owners_demoting_each_other_at_once_leave_one_owner(api: Api) -> None:
+    tenant = await api.sign_up()
+    owner, owner_id = tenant["token"], tenant["owner"]["id"]
+    co_owner, invitation = await invite(api, owner, role="admin")
+    _, tokens, _ = await api.call(
+        "POST", "/api/v1/staff/invitations/accept", json={"token": invitation, "password": PASSWORD}
+    )
+    status, _, _ = await api.call("PATCH", f"/api/v1/staff/{co_owner['id']}", token=owner, json={"role": "owner"})
+    assert status == 200
+    replies = await asyncio.gather(
+        api.call("PATCH", f"/api/v1/staff/{co_owner['id']}", token=owner, json={"role": "staff"}),
+        api.call("PATCH", f"/api/v1/staff/{owner_id}", token=tokens["access_token"], json={"role": "staff"}),
+    )
+    outcomes = sorted((status, body.get("code", "")) for status, body, _ in replies)
+    # The second to be decided finds itself the last owner (or already demoted, so no longer one).
+    assert outcomes[0] == (200, "") and outcomes[1][0] in (403, 409), outcomes
+    # Whoever's demotion of the other went through is the one owner left.
+    still_owner = tokens["access_token"] if replies[1][0] == 200 else owner
+    _, listed, _ = await api.call("GET", "/api/v1/roles", token=still_owner)
+    assert [r["members"] for r in listed["items"] if r["name"] == "owner"] == [1]
