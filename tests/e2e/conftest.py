@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -29,6 +30,7 @@ from .otlp import SpanCollector
 JWT_SECRET = secrets.token_urlsafe(48)
 LOGIN_MAX_FAILURES = 3
 E2E_ATTACHMENT_MAX_BYTES = 256 * 1024
+E2E_WEBHOOK_RETRY_DELAYS = [0.2, 0.4, 0.8]
 
 
 @dataclass
@@ -183,6 +185,9 @@ async def stack(infra: TestInfra, span_collector: SpanCollector, mailbox: Mailbo
             "ATRIUM_SMTP_PORT": str(mailbox.controller.port),
             "ATRIUM_BLOB_DIR": str(infra.tmp_dir / "e2e-blobs"),
             "ATRIUM_ATTACHMENT_MAX_BYTES": str(E2E_ATTACHMENT_MAX_BYTES),
+            # Webhook receivers in tests are local http servers, retried quickly.
+            "ATRIUM_WEBHOOK_ALLOW_INSECURE_TARGETS": "true",
+            "ATRIUM_WEBHOOK_RETRY_DELAYS_SECONDS": json.dumps(E2E_WEBHOOK_RETRY_DELAYS),
         }
     )
     plan = devstack.plan(

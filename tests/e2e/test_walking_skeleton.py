@@ -126,8 +126,11 @@ async def test_stopping_nats_during_creation_loses_no_event_and_duplicates_none(
         # Creation keeps working: the events wait in the outbox until NATS is back.
         created = [await api.create_client(token, first_name=f"Offline{i}") for i in range(10)]
         assert await unpublished_events(stack) >= 10
+        # Meanwhile the gateway says it is not ready, and keeps answering.
+        await wait_until(lambda: readiness(api, 503, "unavailable"), timeout=15, interval=0.1)
     finally:
         embedded_nats.start()
+    await wait_until(lambda: readiness(api, 200, "serving"), timeout=30, interval=0.1)
     created += [await api.create_client(token, first_name=f"Back{i}") for i in range(3)]
 
     async def every_client_has_exactly_one_entry() -> bool:
@@ -136,6 +139,11 @@ async def test_stopping_nats_during_creation_loses_no_event_and_duplicates_none(
         return all(len(entries) == 1 for entries in counts)
 
     await wait_until(every_client_has_exactly_one_entry, timeout=60, interval=0.2)
+
+
+async def readiness(api: Api, status: int, bus: str) -> bool:
+    answered, body, _ = await api.call("GET", "/readyz")
+    return answered == status and body["checks"]["message_bus"] == bus
 
 
 async def test_health_endpoints(api: Api) -> None:
@@ -150,6 +158,7 @@ async def test_health_endpoints(api: Api) -> None:
         "portal_requests": "serving",
         "notification": "serving",
         "identity_database": "serving",
+        "message_bus": "serving",
     }
 
 
@@ -161,6 +170,7 @@ def test_the_stack_runs_with_the_environment_make_run_gives(stack) -> None:  # t
         "membership_billing",
         "notification",
         "gateway",
+        "gateway-worker",
     }
     assert all(p.poll() is None for p in stack.processes.values())
     assert "ATRIUM_JWT_SECRET" in stack.env and "ATRIUM_POSTGRES_URL" in stack.env

@@ -53,6 +53,7 @@ async def seed_demo(settings: GatewaySettings) -> None:
             refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
             throttle=ThrottlePolicy(1, 1, 1),
             invitation_ttl_seconds=settings.portal_invitation_ttl_seconds,
+            events_prefix=settings.nats_prefix,
         )
         # The same rules as a sign-up, so the demo owner can always sign in through the API.
         demo = SignUpBody(
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gateway")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the HTTP gateway")
+    commands.add_parser("worker", help="run the background work: outbox relay, webhook deliveries")
     commands.add_parser("migrate", help="apply the identity database migrations")
     commands.add_parser("seed-demo", help="create the demo tenant and owner if missing")
     commands.add_parser("seed-demo-schedule", help="give the demo tenant working hours and a service (platform up)")
@@ -98,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             from gateway.demo_schedule import seed_demo_schedule
 
             asyncio.run(seed_demo_schedule(settings))
+        elif args.command == "worker":
+            from gateway.worker import worker_main
+
+            uvloop.run(worker_main(settings))
         else:
             serve(settings)
         return 0

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import grpc
 from aiohttp import web
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway import idempotency
 from gateway.identity.model import Account
+from gateway.identity.permissions import PERMISSIONS, service_role
 from gateway.portal_survivor import acting_account
 from gateway.problems import answer_for
 from platform_core.errors import (
@@ -36,6 +37,7 @@ from platform_core.ids import parse_uuid
 
 Auth = Literal["public", "staff", "portal", "any"]
 ACCOUNT_KEY = web.RequestKey("account", object)  # set by the auth middleware: an Account or INVALID_TOKEN
+UNSAFE_METHODS = idempotency.UNSAFE_METHODS
 
 
 @dataclass
@@ -50,7 +52,8 @@ class Operation:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
-    roles: tuple[str, ...] = ()
+    # The permission a staff principal (or API key) needs; every staff route names one.
+    permission: str = ""
     errors: tuple[int, ...] = ()
     description: str = ""
     headers: dict[str, str] = field(default_factory=dict)
@@ -67,7 +70,7 @@ class Operation:
     def idempotent(self) -> bool:
         """Takes an Idempotency-Key: every unsafe operation of a signed-in caller, but uploads (streamed, not
         held to be compared)."""
-        return self.method in idempotency.UNSAFE_METHODS and self.auth != "public" and not self.upload
+        return self.method in UNSAFE_METHODS and self.auth != "public" and not self.upload
 
     @functools.cached_property
     def takes_account(self) -> bool:
@@ -102,6 +105,17 @@ def _json_violation(value: Any, path: str, depth: int = 0) -> FieldViolation | N
     return None
 
 
+class ChangeRecorder(Protocol):
+    """Sees every change a signed-in caller makes (the audit log): runs ``call`` and records what it did."""
+
+    async def around(
+        self, operation: Operation, request: web.Request, account: Account, call: Callable[[], Awaitable[Any]]
+    ) -> Any: ...
+
+
+CHANGE_RECORDER = web.AppKey("change_recorder", ChangeRecorder)
+
+
 def violations_from(exc: ValidationError, prefix: str = "") -> list[FieldViolation]:
     result = []
     for error in exc.errors(include_url=False):
@@ -126,13 +140,16 @@ class Api:
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
-        roles: tuple[str, ...] = (),
+        permission: str = "",
         errors: tuple[int, ...] = (),
         description: str = "",
         headers: dict[str, str] | None = None,
         upload: tuple[str, ...] = (),
         produces: tuple[str, ...] = (),
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+        if auth == "staff" and permission not in PERMISSIONS:
+            raise ValueError(f"{method} {path}: a staff route names the permission it needs, one of PERMISSIONS")
+
         def register(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
             self.operations.append(
                 Operation(
@@ -146,7 +163,7 @@ class Api:
                     query,
                     response,
                     status,
-                    roles,
+                    permission,
                     errors,
                     description,
                     headers or {},
@@ -208,8 +225,15 @@ def _authorize(operation: Operation, account: Any) -> Account | None:
         raise Unauthenticated("a valid bearer token is required")
     if operation.auth != "any" and account.kind != operation.auth:
         raise PermissionDenied(f"this endpoint is for {operation.auth} accounts")
-    if operation.roles and account.role not in operation.roles:
-        raise PermissionDenied(f"requires one of the roles: {', '.join(operation.roles)}")
+    if account.api_key_id is not None and operation.auth != "staff":
+        raise PermissionDenied("this endpoint is for signed-in accounts, not API keys", reason="NOT_FOR_API_KEYS")
+    if account.two_factor_pending and operation.auth == "staff":
+        raise PermissionDenied(
+            "the business requires two-factor sign-in: set it up first (/api/v1/auth/two-factor)",
+            reason="TWO_FACTOR_SETUP_REQUIRED",
+        )
+    if operation.permission and operation.permission not in account.permissions:
+        raise PermissionDenied(f"requires the permission {operation.permission}", reason="PERMISSION_REQUIRED")
     return account
 
 
@@ -260,7 +284,9 @@ def path_id(request: web.Request, name: str, what: str) -> str:
 
 
 def principal_of(account: Account) -> Principal:
-    return Principal(account.kind, str(account.id), account.role, str(account.client_id or ""))
+    return Principal(
+        account.kind, str(account.id), service_role(account.role, account.permissions), str(account.client_id or "")
+    )
 
 
 def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -293,7 +319,13 @@ def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.Str
             kwargs["account"] = account
             # Every backend call made for this request carries this tenant and principal.
             with bind_call_context(CallContext(account.tenant_id, principal_of(account))):
-                result = await operation.handler(request, **kwargs)
+                recorder = request.app.get(CHANGE_RECORDER)
+                if recorder is not None and operation.method in UNSAFE_METHODS:
+                    result = await recorder.around(
+                        operation, request, account, lambda: operation.handler(request, **kwargs)
+                    )
+                else:
+                    result = await operation.handler(request, **kwargs)
         else:
             result = await operation.handler(request, **kwargs)
         if isinstance(result, web.StreamResponse):

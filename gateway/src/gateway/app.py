@@ -9,18 +9,23 @@ from aiohttp import web
 
 from gateway.api import ACCOUNT_KEY
 from gateway.backends import Backends
+from gateway.bus_health import BusProbe
 from gateway.config import GatewaySettings
-from gateway.dependencies import BACKENDS, ENGINE, IDENTITY, PORTAL_ACCESS, SETTINGS
+from gateway.dependencies import BACKENDS, BUS, ENGINE, IDENTITY, PORTAL_ACCESS, SETTINGS
 from gateway.idempotency import IDEMPOTENCY, IdempotencyStore
 from gateway.identity.portal_access import PortalAccessStore
 from gateway.identity.service import IdentityService, ThrottlePolicy
 from gateway.identity.tokens import AccessTokens, InvalidToken
+from gateway.identity.wiring import account_for_bearer, account_services
 from gateway.portal_survivor import SURVIVORS, SurvivorCache
 from gateway.problems import problem_middleware
 from gateway.routes import (  # noqa: F401 - importing a route module registers its routes
+    api_keys,
     attachments,
+    audit_log,
     auth,
     billing,
+    business,
     calendar_feeds,
     card,
     client_erasure,
@@ -32,6 +37,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     groups,
     notes,
     operations,
+    passwords,
     portal,
     portal_access,
     portal_billing,
@@ -39,8 +45,11 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     portal_scheduling,
     privacy,
     reports,
+    roles,
     scheduling,
     scheduling_series,
+    staff,
+    webhooks,
 )
 from gateway.routes.registry import api
 from platform_core.db import create_engine
@@ -63,7 +72,7 @@ def auth_middleware(tokens: AccessTokens) -> Callable[..., Awaitable[web.StreamR
             try:
                 if scheme.lower() != "bearer" or not token:
                     raise InvalidToken("not a bearer token")
-                request[ACCOUNT_KEY] = tokens.verify(token.strip())
+                request[ACCOUNT_KEY] = await account_for_bearer(request, tokens, token.strip())
             except InvalidToken:
                 request[ACCOUNT_KEY] = INVALID_TOKEN
         return await handler(request)
@@ -82,6 +91,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
         )
         instrument_engine(engine)
         backends = Backends(settings)
+        app[BUS] = BusProbe(settings.nats_url)
+        app[BUS].start()
         app[ENGINE] = engine
         app[PORTAL_ACCESS] = PortalAccessStore(engine)
         app[BACKENDS] = backends
@@ -99,11 +110,14 @@ def create_app(settings: GatewaySettings) -> web.Application:
                 settings.login_max_failures, settings.login_window_seconds, settings.login_lockout_seconds
             ),
             invitation_ttl_seconds=settings.portal_invitation_ttl_seconds,
+            events_prefix=settings.nats_prefix,
             default_max_clients=settings.default_max_clients,
         )
-        yield
+        async with account_services(app, engine):
+            yield
         stop_purging.set()
         await purging
+        await app[BUS].close()
         await backends.close()
         await engine.dispose()
 

@@ -23,6 +23,25 @@ class GatewaySettings(PlatformSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     login_lockout_seconds: int = Field(default=900, ge=1)
     portal_invitation_ttl_seconds: int = Field(default=72 * 3600, ge=60)
+    staff_invitation_ttl_seconds: int = Field(default=7 * 86_400, ge=60)
+    # Password reset links: lifetime, and how many may be asked per address within the window (429 past it).
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    password_reset_max_requests: int = Field(default=5, ge=1, le=1000)
+    password_reset_window_seconds: int = Field(default=3600, ge=1)
+    # Calls made with API keys, per fixed window: per key and per client IP (429 with Retry-After past either).
+    api_key_rate_limit: int = Field(default=600, ge=1)
+    api_key_ip_rate_limit: int = Field(default=1200, ge=1)
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    # Webhooks: the waits before each retry of a failed delivery (attempts = retries + 1; after the last
+    # the endpoint is disabled and its owners told), the time one call may take, and (tests only) whether
+    # plain http:// and private or local addresses may be targets.
+    webhook_retry_delays_seconds: list[float] = Field(
+        default=[5, 60, 300, 1800, 7200, 21_600, 43_200], min_length=0, max_length=20
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_allow_insecure_targets: bool = False
+    # The worker's outbox relay: events published per batch.
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     # `python -m gateway seed-demo` (run by `make run`).
     demo_owner_email: str = "owner@demo.example.com"
     demo_owner_password: SecretStr = SecretStr("demo-owner-password")

@@ -42,7 +42,7 @@ _ERROR_TEXT = {
     413: "Body too large.",
     415: "The media type is not accepted.",
     422: "Invalid input; `errors` names every field.",
-    429: "Too many attempts; see Retry-After.",
+    429: "Too many attempts (or, with an API key, too many calls per key or client IP); see Retry-After.",
     503: "A backend service is unavailable.",
 }
 
@@ -87,7 +87,12 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         "tags": [op.tag],
         "responses": {},
     }
-    if op.description:
+    if op.permission:
+        # Shown to readers and to tools: the permission a role or an API key's scopes must include.
+        document["x-permission"] = op.permission
+        permission_note = f"Requires the permission `{op.permission}`."
+        document["description"] = f"{op.description}\n\n{permission_note}" if op.description else permission_note
+    elif op.description:
         document["description"] = op.description
     if op.idempotent:
         parameters.append(
@@ -124,6 +129,8 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         document["security"] = []
     elif op.auth == "any":
         document["security"] = [{"staffBearer": []}, {"portalBearer": []}]
+    elif op.auth == "staff":
+        document["security"] = [{"staffBearer": []}, {"apiKeyBearer": []}]
     else:
         document["security"] = [{f"{op.auth}Bearer": []}]
     if op.response is not None or op.produces:
@@ -150,6 +157,8 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         error_codes.update({409, 422})
     if op.auth != "public":
         error_codes.update({401, 403})
+    if op.auth == "staff":
+        error_codes.add(429)  # calls made with an API key are rate limited
     if _PATH_PARAM.search(op.path):
         error_codes.add(404)
     for status in sorted(error_codes):
@@ -176,6 +185,12 @@ def build_document(api: Api, *, title: str, version: str) -> dict[str, Any]:
             "securitySchemes": {
                 "staffBearer": bearer | {"description": "Access token from /api/v1/auth/staff/login."},
                 "portalBearer": bearer | {"description": "Access token from /api/v1/auth/portal/login."},
+                "apiKeyBearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key (atrium_sk_...) from /api/v1/api-keys: its scopes are its "
+                    "permissions; calls are rate limited per key and per client IP (429 with Retry-After).",
+                },
             },
         },
     }

@@ -80,6 +80,9 @@ class SignUpBody(Body):
 class StaffLoginBody(Body):
     email: AccountEmail
     password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
+        default=None, description="The authenticator's current code, for accounts with two-factor sign-in."
+    )
 
 
 class PortalLoginBody(Body):

@@ -5,8 +5,10 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 from openapi_spec_validator import validate
 
+from gateway.api import Api
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.identity.permissions import PERMISSIONS
 from gateway.openapi import build_document
 from gateway.problems import _HTTP_FOR_GRPC
 from gateway.routes.registry import api
@@ -101,3 +103,17 @@ async def test_a_literal_segment_beside_an_id_is_never_read_as_an_id(
         assert match.http_exception is not None
     else:
         assert match.route.name == handler
+
+
+def test_every_staff_operation_states_the_permission_it_needs() -> None:
+    document = build_document(api, title="Atrium API", version="1")
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if {"staffBearer": []} in operation["security"] and {"portalBearer": []} not in operation["security"]:
+                assert operation["x-permission"] in PERMISSIONS, (method, path)
+                assert f"`{operation['x-permission']}`" in operation["description"], (method, path)
+
+
+def test_a_staff_route_without_a_known_permission_is_refused_at_declaration() -> None:
+    with pytest.raises(ValueError, match="permission"):
+        Api().route("GET", "/api/v1/nothing", summary="x", tag="x", permission="clients.fly")

@@ -8,8 +8,8 @@ import uuid
 from dataclasses import dataclass
 
 ROLES = ("owner", "admin", "staff")
-# Who may grant which role when adding staff.
-GRANTABLE = {"owner": {"admin", "staff"}, "admin": {"staff"}, "staff": set()}
+# Who may grant which role: only an owner makes (or unmakes) an owner.
+GRANTABLE = {"owner": {"owner", "admin", "staff"}, "admin": {"admin", "staff"}}
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 128
@@ -43,3 +43,16 @@ class Account:
     country: str = ""
     # The tenant's plan limit on live clients; 0: none.
     max_clients: int = 0
+    # Bumped when the account's sessions are revoked (password change): older access tokens stop working.
+    generation: int = 0
+    # What the principal may do, from its role or its API key's scopes (resolved per request).
+    permissions: frozenset[str] = frozenset()
+    # The business requires two-factor sign-in and this member has not set it up: only set-up is open.
+    two_factor_pending: bool = False
+    # Set when the call is made with an API key (then ``id`` is the key's id).
+    api_key_id: uuid.UUID | None = None
+
+    @property
+    def via(self) -> str:
+        """How the caller signed in: "staff", "portal" or "api_key"."""
+        return "api_key" if self.api_key_id else self.kind

@@ -14,9 +14,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.identity.events import business_profile_changed, staff_member_changed
 from gateway.identity.model import GRANTABLE, Account, Tenant, slugify
 from gateway.identity.passwords import hash_password, verify_password
 from gateway.identity.tokens import AccessTokens, TokenPair, new_opaque_token, token_hash
+from gateway.identity.two_factor import accept_code
 from platform_core.errors import (
     Conflict,
     FieldViolation,
@@ -70,6 +72,7 @@ class IdentityService:
         refresh_ttl_seconds: int,
         throttle: ThrottlePolicy,
         invitation_ttl_seconds: int,
+        events_prefix: str,
         default_max_clients: int = 0,
     ) -> None:
         self._engine = engine
@@ -78,6 +81,7 @@ class IdentityService:
         self._throttle = throttle
         self._invitation_ttl = timedelta(seconds=invitation_ttl_seconds)
         self._max_clients = default_max_clients
+        self._events_prefix = events_prefix
 
     # --- sign-up ---------------------------------------------------------------------------------
 
@@ -113,7 +117,9 @@ class IdentityService:
                         ),
                         {"id": owner.id, "tenant": tenant.id, "email": email, "hash": password_hash},
                     )
-                    pair = await self._issue(conn, owner, family_id=new_id())
+                    await business_profile_changed(conn, self._events_prefix, tenant.id)
+                    await staff_member_changed(conn, self._events_prefix, owner.id)
+                    pair = await self.issue_tokens(conn, owner, family_id=new_id())
                 return tenant, owner, pair
             except IntegrityError as exc:
                 if "staff_users_email_key" in str(exc.orig):
@@ -124,24 +130,42 @@ class IdentityService:
 
     # --- sign-in ---------------------------------------------------------------------------------
 
-    async def staff_login(self, email: str, password: str) -> TokenPair:
+    async def staff_login(self, email: str, password: str, code: str | None = None) -> TokenPair:
+        throttle_key = f"staff:{email}"
         row = await self._sign_in(
-            f"staff:{email}",
-            "SELECT s.id, s.tenant_id, s.password_hash, s.role, s.active, t.country, t.max_clients "
+            throttle_key,
+            "SELECT s.id, s.tenant_id, s.password_hash, s.role, s.active, s.token_generation, s.totp_secret, "
+            "s.totp_enabled_at, t.country, t.max_clients "
             "FROM staff_users s JOIN tenants t ON t.id = s.tenant_id WHERE s.email = :email",
             {"email": email},
             password,
         )
+        if row.totp_enabled_at is not None:
+            if not code:
+                raise Unauthenticated("this account also needs its two-factor code", reason="TWO_FACTOR_CODE_REQUIRED")
+            async with self._engine.begin() as conn:
+                accepted = await accept_code(conn, row.id, row.totp_secret, code)
+            if not accepted:
+                await self.count_attempt(throttle_key)
+                raise Unauthenticated(
+                    "the two-factor code is wrong or was used already", reason="TWO_FACTOR_CODE_WRONG"
+                )
         return await self._issue_new(
             Account(
-                "staff", row.id, row.tenant_id, role=row.role, country=row.country, max_clients=row.max_clients or 0
+                "staff",
+                row.id,
+                row.tenant_id,
+                role=row.role,
+                country=row.country,
+                max_clients=row.max_clients or 0,
+                generation=row.token_generation,
             )
         )
 
     async def portal_login(self, tenant_slug: str, email: str, password: str) -> TokenPair:
         row = await self._sign_in(
             f"portal:{tenant_slug}:{email}",
-            "SELECT p.id, p.tenant_id, p.client_id, p.password_hash, p.active, t.country, "
+            "SELECT p.id, p.tenant_id, p.client_id, p.password_hash, p.active, p.token_generation, t.country, "
             "coalesce(a.enabled, true) AS access_enabled FROM portal_accounts p JOIN tenants t ON t.id = p.tenant_id "
             "LEFT JOIN portal_client_access a ON a.tenant_id = p.tenant_id AND a.client_id = p.client_id "
             "WHERE t.slug = :slug AND p.email = :email",
@@ -151,7 +175,14 @@ class IdentityService:
         if not row.access_enabled:
             raise PermissionDenied("portal access is switched off for this account", reason="PORTAL_ACCESS_OFF")
         return await self._issue_new(
-            Account("portal", row.id, row.tenant_id, client_id=row.client_id, country=row.country)
+            Account(
+                "portal",
+                row.id,
+                row.tenant_id,
+                client_id=row.client_id,
+                country=row.country,
+                generation=row.token_generation,
+            )
         )
 
     async def _sign_in(self, throttle_key: str, query: str, params: dict[str, Any], password: str) -> Any:
@@ -160,21 +191,21 @@ class IdentityService:
         The password is verified even when no usable account exists (against a dummy hash), so the answer
         and its timing are the same whether or not the account exists.
         """
-        await self._refuse_if_locked(throttle_key)
+        await self.refuse_if_locked(throttle_key)
         async with self._engine.connect() as conn:
             row = (await conn.execute(text(query), params)).first()
         verified = await verify_password(row.password_hash if row is not None and row.active else None, password)
         if row is None or not verified:
-            await self._record_failure(throttle_key)
+            await self.count_attempt(throttle_key)
             raise Unauthenticated(BAD_CREDENTIALS)
         await self._clear_failures(throttle_key)
         return row
 
     async def _issue_new(self, account: Account) -> TokenPair:
         async with self._engine.begin() as conn:
-            return await self._issue(conn, account, family_id=new_id())
+            return await self.issue_tokens(conn, account, family_id=new_id())
 
-    async def _refuse_if_locked(self, key: str) -> None:
+    async def refuse_if_locked(self, key: str) -> None:
         async with self._engine.connect() as conn:
             remaining = await conn.scalar(
                 text(
@@ -186,8 +217,9 @@ class IdentityService:
         if remaining:
             raise LoginThrottled(max(int(remaining), 1))
 
-    async def _record_failure(self, key: str) -> None:
-        policy = self._throttle
+    async def count_attempt(self, key: str, policy: ThrottlePolicy | None = None) -> None:
+        """Count a failed sign-in (or another throttled attempt) against ``key``; locks it past the policy."""
+        policy = policy or self._throttle
         async with self._engine.begin() as conn:
             # One atomic upsert, so concurrent failures on several gateway replicas all count.
             await conn.execute(
@@ -221,7 +253,7 @@ class IdentityService:
 
     # --- tokens ----------------------------------------------------------------------------------
 
-    async def _issue(self, conn: AsyncConnection, account: Account, *, family_id: uuid.UUID) -> TokenPair:
+    async def issue_tokens(self, conn: AsyncConnection, account: Account, *, family_id: uuid.UUID) -> TokenPair:
         refresh = new_opaque_token()
         await conn.execute(
             text(
@@ -261,10 +293,10 @@ class IdentityService:
             else:
                 reuse_detected = False
                 await conn.execute(text("UPDATE refresh_tokens SET revoked_at = now() WHERE id = :id"), {"id": row.id})
-                account = await self._current_account(conn, row.principal_kind, row.principal_id)
+                account = await self.current_account(conn, row.principal_kind, row.principal_id)
                 if account is None:
                     raise Unauthenticated("account is disabled")
-                return await self._issue(conn, account, family_id=row.family_id)
+                return await self.issue_tokens(conn, account, family_id=row.family_id)
         assert reuse_detected
         raise Unauthenticated("refresh token was already used; sign in again")
 
@@ -283,13 +315,13 @@ class IdentityService:
             {"f": family_id},
         )
 
-    async def _current_account(self, conn: AsyncConnection, kind: str, principal_id: uuid.UUID) -> Account | None:
+    async def current_account(self, conn: AsyncConnection, kind: str, principal_id: uuid.UUID) -> Account | None:
         if kind == "staff":
             row = (
                 await conn.execute(
                     text(
-                        "SELECT s.id, s.tenant_id, s.role, t.country, t.max_clients FROM staff_users s "
-                        "JOIN tenants t ON t.id = s.tenant_id WHERE s.id = :id AND s.active"
+                        "SELECT s.id, s.tenant_id, s.role, s.token_generation, t.country, t.max_clients "
+                        "FROM staff_users s JOIN tenants t ON t.id = s.tenant_id WHERE s.id = :id AND s.active"
                     ),
                     {"id": principal_id},
                 )
@@ -297,12 +329,18 @@ class IdentityService:
             if row is None:
                 return None
             return Account(
-                "staff", row.id, row.tenant_id, role=row.role, country=row.country, max_clients=row.max_clients or 0
+                "staff",
+                row.id,
+                row.tenant_id,
+                role=row.role,
+                country=row.country,
+                max_clients=row.max_clients or 0,
+                generation=row.token_generation,
             )
         row = (
             await conn.execute(
                 text(
-                    "SELECT p.id, p.tenant_id, p.client_id, t.country FROM portal_accounts p "
+                    "SELECT p.id, p.tenant_id, p.client_id, p.token_generation, t.country FROM portal_accounts p "
                     "JOIN tenants t ON t.id = p.tenant_id "
                     "LEFT JOIN portal_client_access a ON a.tenant_id = p.tenant_id AND a.client_id = p.client_id "
                     "WHERE p.id = :id AND p.active AND coalesce(a.enabled, true)"
@@ -310,7 +348,16 @@ class IdentityService:
                 {"id": principal_id},
             )
         ).first()
-        return Account("portal", row.id, row.tenant_id, client_id=row.client_id, country=row.country) if row else None
+        if row is None:
+            return None
+        return Account(
+            "portal",
+            row.id,
+            row.tenant_id,
+            client_id=row.client_id,
+            country=row.country,
+            generation=row.token_generation,
+        )
 
     # --- accounts --------------------------------------------------------------------------------
 
@@ -358,6 +405,7 @@ class IdentityService:
                     ),
                     {"id": staff_id, "tenant": actor.tenant_id, "email": email, "hash": password_hash, "role": role},
                 )
+                await staff_member_changed(conn, self._events_prefix, staff_id)
         except IntegrityError as exc:
             if "staff_users_email_key" in str(exc.orig):
                 raise Conflict("an account with this email already exists", reason="EMAIL_TAKEN") from exc
@@ -411,31 +459,38 @@ class IdentityService:
             ).first()
             if invitation is None:
                 raise InvalidArgument([FieldViolation("token", "is invalid, expired or already used")])
-            account_id = await conn.scalar(
-                text(
-                    """
+            created = (
+                await conn.execute(
+                    text(
+                        """
                     INSERT INTO portal_accounts (id, tenant_id, client_id, email, password_hash)
                     VALUES (:id, :t, :c, :e, :h)
                     ON CONFLICT (tenant_id, client_id) DO UPDATE
                         SET email = excluded.email, password_hash = excluded.password_hash, active = true
-                    RETURNING id
+                    RETURNING id, token_generation
                     """
-                ),
-                {
-                    "id": new_id(),
-                    "t": invitation.tenant_id,
-                    "c": invitation.client_id,
-                    "e": invitation.email,
-                    "h": password_hash,
-                },
-            )
+                    ),
+                    {
+                        "id": new_id(),
+                        "t": invitation.tenant_id,
+                        "c": invitation.client_id,
+                        "e": invitation.email,
+                        "h": password_hash,
+                    },
+                )
+            ).one()
             await conn.execute(
                 text("UPDATE portal_invitations SET accepted_at = now() WHERE id = :id"), {"id": invitation.id}
             )
             account = Account(
-                "portal", account_id, invitation.tenant_id, client_id=invitation.client_id, country=invitation.country
+                "portal",
+                created.id,
+                invitation.tenant_id,
+                client_id=invitation.client_id,
+                country=invitation.country,
+                generation=created.token_generation,
             )
-            return await self._issue(conn, account, family_id=new_id())
+            return await self.issue_tokens(conn, account, family_id=new_id())
 
     async def forget_portal_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
         """Erasure: the client's portal account (its email) and invitations go, its sessions end and portal

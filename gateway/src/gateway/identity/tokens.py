@@ -50,6 +50,7 @@ class AccessTokens:
             "cid": str(account.client_id) if account.client_id else "",
             "ctry": account.country,
             "mxc": account.max_clients,
+            "gen": account.generation,
             "iat": issued,
             "exp": issued + self.ttl_seconds,
         }
@@ -89,6 +90,7 @@ class AccessTokens:
                 client_id=uuid.UUID(claims["cid"]) if claims.get("cid") else None,
                 country=claims.get("ctry", ""),
                 max_clients=int(claims.get("mxc", 0)),
+                generation=int(claims.get("gen", 0)),
             )
             return account, int(claims["exp"])
         except (jwt.PyJWTError, ValueError, KeyError) as exc:

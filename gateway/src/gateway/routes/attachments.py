@@ -104,6 +104,7 @@ async def _download(request: web.Request, client_id: str, attachment_id: str) ->
     "/api/v1/clients/{client_id}/attachments",
     summary="Upload a file to a client (the body is the file; its type is checked against the bytes)",
     tag="attachments",
+    permission="clients.write",
     query=UploadQuery,
     response=AttachmentOut,
     status=201,
@@ -136,6 +137,7 @@ async def upload_attachment(request: web.Request, query: UploadQuery, account: A
     "/api/v1/clients/{client_id}/attachments",
     summary="A client's attachments, newest first",
     tag="attachments",
+    permission="clients.read",
     response=AttachmentList,
 )
 async def list_attachments(request: web.Request, account: Account) -> dict[str, Any]:
@@ -147,6 +149,7 @@ async def list_attachments(request: web.Request, account: Account) -> dict[str, 
     "/api/v1/clients/{client_id}/attachments/{attachment_id}/content",
     summary="Download an attachment",
     tag="attachments",
+    permission="clients.read",
     produces=("application/octet-stream",),
 )
 async def download_attachment(request: web.Request, account: Account) -> web.StreamResponse:
@@ -158,6 +161,7 @@ async def download_attachment(request: web.Request, account: Account) -> web.Str
     "/api/v1/clients/{client_id}/attachments/{attachment_id}",
     summary="Rename an attachment, or share it with the client (or stop sharing)",
     tag="attachments",
+    permission="clients.write",
     body=AttachmentChangeBody,
     response=AttachmentOut,
     errors=(409,),
@@ -176,6 +180,7 @@ async def change_attachment(request: web.Request, body: AttachmentChangeBody, ac
     "/api/v1/clients/{client_id}/attachments/{attachment_id}",
     summary="Delete an attachment (soft: hidden from everyone)",
     tag="attachments",
+    permission="clients.write",
     response=AttachmentOut,
 )
 async def delete_attachment(request: web.Request, account: Account) -> dict[str, Any]:

@@ -68,10 +68,11 @@ async def sign_up(request: web.Request, body: SignUpBody) -> SignUpOut:
     response=Tokens,
     errors=(401, 429),
     description="Repeated failures lock the email for a while (429 with Retry-After), whether or not "
-    "an account exists.",
+    "an account exists. An account with two-factor sign-in also sends `code` (401 TWO_FACTOR_CODE_REQUIRED "
+    "without it, TWO_FACTOR_CODE_WRONG for a wrong or reused one).",
 )
 async def staff_login(request: web.Request, body: StaffLoginBody) -> Tokens:
-    return tokens_out(await request.app[IDENTITY].staff_login(body.email, body.password))
+    return tokens_out(await request.app[IDENTITY].staff_login(body.email, body.password, body.code))
 
 
 @api.route(
@@ -135,7 +136,7 @@ async def me(request: web.Request, account: Account) -> MeOut:
     body=AddStaffBody,
     response=StaffOut,
     status=201,
-    roles=("owner", "admin"),
+    permission="staff.manage",
     errors=(409,),
 )
 async def add_staff(request: web.Request, body: AddStaffBody, account: Account) -> StaffOut:

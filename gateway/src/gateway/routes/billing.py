@@ -146,6 +146,7 @@ def invoice_id_of(request: web.Request) -> str:
     "/api/v1/invoices",
     summary="Draft an invoice for a client (editable until issued)",
     tag=TAG,
+    permission="billing.write",
     body=InvoiceIn,
     response=InvoiceOut,
     status=201,
@@ -169,6 +170,7 @@ async def create_invoice(request: web.Request, body: InvoiceIn, account: Account
     "/api/v1/invoices",
     summary="Invoices, newest first: by client, status, overdue",
     tag=TAG,
+    permission="billing.read",
     query=InvoiceQuery,
     response=InvoiceList,
 )
@@ -187,7 +189,14 @@ async def list_invoices(request: web.Request, query: InvoiceQuery, account: Acco
     return invoice_page(reply)
 
 
-@api.route("GET", "/api/v1/invoices/{invoice_id}", summary="One invoice", tag=TAG, response=InvoiceOut)
+@api.route(
+    "GET",
+    "/api/v1/invoices/{invoice_id}",
+    summary="One invoice",
+    permission="billing.read",
+    tag=TAG,
+    response=InvoiceOut,
+)
 async def get_invoice(request: web.Request, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].billing.GetInvoice(pb.GetInvoiceRequest(invoice_id=invoice_id_of(request)))
     return invoice_json(reply)
@@ -198,6 +207,7 @@ async def get_invoice(request: web.Request, account: Account) -> dict[str, Any]:
     "/api/v1/invoices/{invoice_id}",
     summary="Change a draft invoice",
     tag=TAG,
+    permission="billing.write",
     body=InvoicePatch,
     response=InvoiceOut,
     errors=(409,),
@@ -241,6 +251,7 @@ async def update_draft(request: web.Request, body: InvoicePatch, account: Accoun
     "/api/v1/invoices/{invoice_id}/issue",
     summary="Issue a draft: it gets the business's next invoice number and can no longer change",
     tag=TAG,
+    permission="billing.write",
     body=IssueIn,
     response=InvoiceOut,
     errors=(409,),
@@ -259,6 +270,7 @@ async def issue_invoice(request: web.Request, body: IssueIn, account: Account) -
     "/api/v1/invoices/{invoice_id}/void",
     summary="Void a draft, or an issued invoice with nothing paid on it",
     tag=TAG,
+    permission="billing.write",
     body=VoidIn,
     response=InvoiceOut,
     errors=(409,),
@@ -275,6 +287,7 @@ async def void_invoice(request: web.Request, body: VoidIn, account: Account) -> 
     "/api/v1/payments",
     summary="Record a payment: to one invoice, or to the client's oldest open invoices; the rest is credit",
     tag=TAG,
+    permission="billing.write",
     body=PaymentIn,
     response=PaymentOut,
     status=201,
@@ -307,6 +320,7 @@ async def record_payment(request: web.Request, body: PaymentIn, account: Account
     "/api/v1/payments",
     summary="Payments, newest first, optionally of one client",
     tag=TAG,
+    permission="billing.read",
     query=PaymentQuery,
     response=PaymentList,
 )
@@ -325,6 +339,7 @@ async def list_payments(request: web.Request, query: PaymentQuery, account: Acco
     "/api/v1/payments/{payment_id}/refund",
     summary="Refund (or void) a payment: its invoices are open for that amount again",
     tag=TAG,
+    permission="billing.refund",
     body=RefundIn,
     response=PaymentOut,
     errors=(409,),
@@ -341,6 +356,7 @@ async def refund_payment(request: web.Request, body: RefundIn, account: Account)
     "/api/v1/clients/{client_id}/balance",
     summary="What a client owes (outstanding, overdue, open invoices) and holds as credit, per currency",
     tag=TAG,
+    permission="billing.read",
     response=BalanceOut,
 )
 async def client_balance(request: web.Request, account: Account) -> dict[str, Any]:

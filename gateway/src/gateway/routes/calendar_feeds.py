@@ -130,6 +130,7 @@ _STAFF_RULE = "A staff member manages their own feed; owners and admins anyone's
     "/api/v1/staff/{staff_id}/calendar-feeds",
     summary="Issue a staff member's calendar feed URL (their previous one stops working)",
     tag=TAG,
+    permission="schedule.read",
     body=FeedIn,
     response=IssuedFeedOut,
     status=201,
@@ -144,6 +145,7 @@ async def issue_staff_feed(request: web.Request, body: FeedIn, account: Account)
     "/api/v1/staff/{staff_id}/calendar-feeds",
     summary="A staff member's calendar feeds, live and revoked, newest first",
     tag=TAG,
+    permission="schedule.read",
     response=CalendarFeedList,
     description=_STAFF_RULE,
 )
@@ -159,6 +161,7 @@ async def list_staff_feeds(request: web.Request, account: Account) -> dict[str, 
     "/api/v1/staff/{staff_id}/calendar-feeds/{feed_id}",
     summary="Revoke a staff member's calendar feed",
     tag=TAG,
+    permission="schedule.read",
     response=CalendarFeedOut,
     description=_STAFF_RULE,
 )
@@ -174,6 +177,7 @@ async def revoke_staff_feed(request: web.Request, account: Account) -> dict[str,
     "/api/v1/clients/{client_id}/calendar-feeds",
     summary="Issue a client's calendar feed URL, e.g. to send it to them (their previous one stops working)",
     tag=TAG,
+    permission="schedule.write",
     body=FeedIn,
     response=IssuedFeedOut,
     status=201,
@@ -187,6 +191,7 @@ async def issue_client_feed(request: web.Request, body: FeedIn, account: Account
     "/api/v1/clients/{client_id}/calendar-feeds",
     summary="A client's calendar feeds, live and revoked, newest first",
     tag=TAG,
+    permission="schedule.read",
     response=CalendarFeedList,
 )
 async def list_client_feeds(request: web.Request, account: Account) -> dict[str, Any]:
@@ -198,6 +203,7 @@ async def list_client_feeds(request: web.Request, account: Account) -> dict[str,
     "/api/v1/clients/{client_id}/calendar-feeds/{feed_id}",
     summary="Revoke a client's calendar feed",
     tag=TAG,
+    permission="schedule.write",
     response=CalendarFeedOut,
 )
 async def revoke_client_feed(request: web.Request, account: Account) -> dict[str, Any]:
@@ -272,6 +278,7 @@ async def _appointment_ics(request: web.Request) -> web.Response:
     "/api/v1/appointments/{appointment_id}/ics",
     summary="Download an appointment as an .ics file",
     tag=TAG,
+    permission="schedule.read",
     produces=(CALENDAR,),
 )
 async def appointment_ics(request: web.Request, account: Account) -> web.Response:

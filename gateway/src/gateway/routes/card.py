@@ -57,6 +57,7 @@ async def _section(call: Awaitable[Any]) -> Any:
     "/api/v1/clients/{client_id}/card",
     summary="The client card: information, assigned staff, latest note, highlights and timeline, in parallel",
     tag="clients",
+    permission="clients.read",
     response=ClientCardOut,
     description="Each section has status ok or unavailable: a service being down degrades its section only.",
 )

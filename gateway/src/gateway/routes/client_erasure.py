@@ -23,7 +23,7 @@ from gateway.schemas import ClientOut
     tag="privacy",
     body=EraseClientBody,
     response=ClientOut,
-    roles=("owner", "admin"),
+    permission="clients.erase",
     errors=(409,),
     description="Names become 'Erased client'; contact details, address, birth date, notes (every revision), "
     "tags, groups and the client's portal login are removed, and every service anonymizes what it holds "

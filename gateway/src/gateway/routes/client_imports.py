@@ -30,7 +30,6 @@ from platform_core.errors import InvalidArgument
 
 log = logging.getLogger(__name__)
 
-BULK_ROLES = ("owner", "admin")
 CHUNK_BYTES = 1024 * 1024
 EXPORT_PAGE = 1000
 PROBLEMS_PAGE = 1000
@@ -243,7 +242,7 @@ def _too_large(request: web.Request, limit: int) -> web.Response:
     query=UploadQuery,
     response=ClientImportOut,
     status=201,
-    roles=BULK_ROLES,
+    permission="clients.import",
     upload=UPLOAD_TYPES,
     errors=(409, 413),
     description="The file as multipart/form-data (field `file`) or as the raw body (name it with ?filename=). "
@@ -300,7 +299,7 @@ async def _discard(request: web.Request, job_id: str) -> None:
     summary="An import: its status, progress (poll it) and counts",
     tag=TAG,
     response=ClientImportOut,
-    roles=BULK_ROLES,
+    permission="clients.import",
 )
 async def get_import(request: web.Request, account: Account) -> dict[str, Any]:
     job = await request.app[BACKENDS].clients.GetClientImport(client_pb.ClientImportRequest(id=import_id_of(request)))
@@ -315,7 +314,7 @@ async def get_import(request: web.Request, account: Account) -> dict[str, Any]:
     body=DryRunBody,
     response=ClientImportOut,
     status=202,
-    roles=BULK_ROLES,
+    permission="clients.import",
     errors=(409,),
     description="Runs in the background: poll the import until it is `validated` (or `failed` for a file that "
     "turns out unreadable), then read the rejected rows and start it. 422 names each wrong mapping entry, "
@@ -342,7 +341,7 @@ async def dry_run_import(request: web.Request, body: DryRunBody, account: Accoun
     tag=TAG,
     response=ClientImportOut,
     status=202,
-    roles=BULK_ROLES,
+    permission="clients.import",
     errors=(409,),
     description="Runs in the background: poll the import until it is `completed` or `failed`. 409 before a "
     "dry run, when an all-or-nothing import has rejected rows, or when it would exceed the plan's clients.",
@@ -361,7 +360,7 @@ async def start_import(request: web.Request, account: Account) -> dict[str, Any]
     tag=TAG,
     query=ProblemsQuery,
     response=ProblemsPageOut,
-    roles=BULK_ROLES,
+    permission="clients.import",
 )
 async def list_import_problems(request: web.Request, query: ProblemsQuery, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].clients.ListClientImportProblems(
@@ -389,7 +388,7 @@ async def list_import_problems(request: web.Request, query: ProblemsQuery, accou
     "/api/v1/client-imports/{import_id}/rejected-rows",
     summary="The rejected rows as a CSV to fix and upload again (original columns plus `error`)",
     tag=TAG,
-    roles=BULK_ROLES,
+    permission="clients.import",
     produces=(CSV_MEDIA_TYPE,),
 )
 async def download_rejected_rows(request: web.Request, account: Account) -> web.StreamResponse:
@@ -423,7 +422,7 @@ async def download_rejected_rows(request: web.Request, account: Account) -> web.
     summary="Delete an import that is not running, with its file and rejected rows (imported clients stay)",
     tag=TAG,
     status=204,
-    roles=BULK_ROLES,
+    permission="clients.import",
     errors=(409,),
 )
 async def delete_import(request: web.Request, account: Account) -> None:
@@ -439,7 +438,7 @@ async def delete_import(request: web.Request, account: Account) -> None:
     summary="Export the clients the list's filters select, as CSV or XLSX (the columns an import reads)",
     tag=TAG,
     query=ExportQuery,
-    roles=BULK_ROLES,
+    permission="clients.export",
     produces=(CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE),
     description="Streams every client matching the filters (same as GET /api/v1/clients), newest first. Its "
     "columns are the ones an import maps by themselves, ids included: importing the file again (duplicates="

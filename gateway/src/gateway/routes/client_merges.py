@@ -40,6 +40,7 @@ def merge_id_of(request: web.Request) -> str:
     "/api/v1/client-merges",
     summary="Merge duplicate clients into one survivor",
     tag="duplicates",
+    permission="clients.merge",
     body=MergeBody,
     response=ClientMergeOut,
     status=201,
@@ -57,7 +58,14 @@ async def merge_clients(request: web.Request, body: MergeBody, account: Account)
     return merge_json(merge)
 
 
-@api.route("GET", "/api/v1/client-merges/{merge_id}", summary="A merge", tag="duplicates", response=ClientMergeOut)
+@api.route(
+    "GET",
+    "/api/v1/client-merges/{merge_id}",
+    summary="A merge",
+    permission="clients.read",
+    tag="duplicates",
+    response=ClientMergeOut,
+)
 async def get_merge(request: web.Request, account: Account) -> dict[str, Any]:
     merge = await request.app[BACKENDS].clients.GetClientMerge(
         client_pb.GetClientMergeRequest(merge_id=merge_id_of(request))
@@ -70,6 +78,7 @@ async def get_merge(request: web.Request, account: Account) -> dict[str, Any]:
     "/api/v1/client-merges/{merge_id}/undo",
     summary="Undo a merge: every record back to its original client",
     tag="duplicates",
+    permission="clients.merge",
     response=ClientMergeOut,
     errors=(409,),
     description="Within 30 days of the merge. Records added to the survivor since stay with it; its fields "
@@ -89,6 +98,7 @@ async def undo_merge(request: web.Request, account: Account) -> dict[str, Any]:
     "/api/v1/clients/{client_id}/merges",
     summary="The merges a client took part in, newest first",
     tag="duplicates",
+    permission="clients.read",
     response=ClientMergeList,
 )
 async def client_merges(request: web.Request, account: Account) -> dict[str, Any]:

@@ -24,7 +24,6 @@ from gateway.schemas import (
 )
 
 # Statuses are the business's settings: owners and admins shape them, every staff member uses them.
-CONFIGURERS = ("owner", "admin")
 
 
 def status_json(status: client_pb.ClientStatus) -> dict[str, Any]:
@@ -46,6 +45,7 @@ def status_id_of(request: web.Request) -> str:
     "/api/v1/client-statuses",
     summary="The business's client statuses, in order",
     tag="client statuses",
+    permission="clients.read",
     query=ClientStatusesQuery,
     response=ClientStatusList,
 )
@@ -64,7 +64,7 @@ async def list_client_statuses(request: web.Request, query: ClientStatusesQuery,
     body=CreateClientStatusBody,
     response=ClientStatusOut,
     status=201,
-    roles=CONFIGURERS,
+    permission="settings.manage",
     errors=(409,),
 )
 async def create_client_status(request: web.Request, body: CreateClientStatusBody, account: Account) -> dict[str, Any]:
@@ -81,7 +81,7 @@ async def create_client_status(request: web.Request, body: CreateClientStatusBod
     tag="client statuses",
     body=ReorderClientStatusesBody,
     response=ClientStatusList,
-    roles=CONFIGURERS,
+    permission="settings.manage",
 )
 async def reorder_client_statuses(
     request: web.Request, body: ReorderClientStatusesBody, account: Account
@@ -99,7 +99,7 @@ async def reorder_client_statuses(
     tag="client statuses",
     body=UpdateClientStatusBody,
     response=ClientStatusOut,
-    roles=CONFIGURERS,
+    permission="settings.manage",
     errors=(409,),
 )
 async def update_client_status(request: web.Request, body: UpdateClientStatusBody, account: Account) -> dict[str, Any]:
@@ -117,7 +117,7 @@ async def update_client_status(request: web.Request, body: UpdateClientStatusBod
     summary="Archive a client status (clients that have it keep it)",
     tag="client statuses",
     response=ClientStatusOut,
-    roles=CONFIGURERS,
+    permission="settings.manage",
     errors=(409,),
 )
 async def archive_client_status(request: web.Request, account: Account) -> dict[str, Any]:
@@ -132,6 +132,7 @@ async def archive_client_status(request: web.Request, account: Account) -> dict[
     "/api/v1/clients/{client_id}/status",
     summary="Set a client's status",
     tag="clients",
+    permission="clients.write",
     body=SetClientStatusBody,
     response=ClientOut,
     errors=(409,),

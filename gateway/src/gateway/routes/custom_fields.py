@@ -15,7 +15,6 @@ from gateway.routes.portal import portal_access
 from gateway.routes.registry import api
 from gateway.schemas import Body, Out
 
-CONFIGURERS = ("owner", "admin")
 FieldType = Literal[
     "text", "long_text", "number", "date", "single_choice", "multiple_choice", "checkbox", "email", "phone", "url"
 ]
@@ -96,6 +95,7 @@ def field_list_json(reply: record_pb.ListCustomFieldsResponse) -> dict[str, Any]
     "/api/v1/custom-fields",
     summary="The business's custom fields, in order",
     tag="custom fields",
+    permission="clients.read",
     query=CustomFieldsQuery,
     response=CustomFieldList,
 )
@@ -114,7 +114,7 @@ async def list_custom_fields(request: web.Request, query: CustomFieldsQuery, acc
     body=CreateCustomFieldBody,
     response=CustomFieldOut,
     status=201,
-    roles=CONFIGURERS,
+    permission="settings.manage",
     errors=(409,),
 )
 async def create_custom_field(request: web.Request, body: CreateCustomFieldBody, account: Account) -> dict[str, Any]:
@@ -131,7 +131,7 @@ async def create_custom_field(request: web.Request, body: CreateCustomFieldBody,
     tag="custom fields",
     body=ReorderCustomFieldsBody,
     response=CustomFieldList,
-    roles=CONFIGURERS,
+    permission="settings.manage",
 )
 async def reorder_custom_fields(
     request: web.Request, body: ReorderCustomFieldsBody, account: Account
@@ -147,7 +147,7 @@ async def reorder_custom_fields(
     tag="custom fields",
     body=UpdateCustomFieldBody,
     response=CustomFieldOut,
-    roles=CONFIGURERS,
+    permission="settings.manage",
     errors=(409,),
 )
 async def update_custom_field(request: web.Request, body: UpdateCustomFieldBody, account: Account) -> dict[str, Any]:
@@ -167,7 +167,7 @@ async def update_custom_field(request: web.Request, body: UpdateCustomFieldBody,
     summary="Retire a custom field (its stored values are kept and stay readable)",
     tag="custom fields",
     response=CustomFieldOut,
-    roles=CONFIGURERS,
+    permission="settings.manage",
 )
 async def retire_custom_field(request: web.Request, account: Account) -> dict[str, Any]:
     retired = await request.app[BACKENDS].clients.RetireCustomField(

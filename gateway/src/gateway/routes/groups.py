@@ -23,7 +23,14 @@ def group_id_of(request: web.Request) -> str:
     return path_id(request, "group_id", "group")
 
 
-@api.route("GET", "/api/v1/client-groups", summary="The business's client groups", tag="groups", response=GroupList)
+@api.route(
+    "GET",
+    "/api/v1/client-groups",
+    summary="The business's client groups",
+    permission="clients.read",
+    tag="groups",
+    response=GroupList,
+)
 async def list_groups(request: web.Request, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].clients.ListClientGroups(client_pb.ListClientGroupsRequest())
     return {"items": [group_json(g) for g in reply.groups]}
@@ -34,6 +41,7 @@ async def list_groups(request: web.Request, account: Account) -> dict[str, Any]:
     "/api/v1/client-groups",
     summary="Create a group",
     tag="groups",
+    permission="clients.write",
     body=GroupBody,
     response=GroupOut,
     status=201,
@@ -49,6 +57,7 @@ async def create_group(request: web.Request, body: GroupBody, account: Account) 
     "/api/v1/client-groups/{group_id}",
     summary="Rename a group",
     tag="groups",
+    permission="clients.write",
     body=GroupBody,
     response=GroupOut,
     errors=(409,),
@@ -65,6 +74,7 @@ async def rename_group(request: web.Request, body: GroupBody, account: Account) 
     "/api/v1/client-groups/{group_id}",
     summary="Delete a group (its clients stay)",
     tag="groups",
+    permission="clients.write",
     status=204,
 )
 async def delete_group(request: web.Request, account: Account) -> None:
@@ -76,6 +86,7 @@ async def delete_group(request: web.Request, account: Account) -> None:
     "/api/v1/client-groups/{group_id}/members",
     summary="Add clients to a group (up to 1,000 at once)",
     tag="groups",
+    permission="clients.write",
     body=GroupMembersBody,
     response=GroupOut,
 )
@@ -91,6 +102,7 @@ async def add_members(request: web.Request, body: GroupMembersBody, account: Acc
     "/api/v1/client-groups/{group_id}/members/remove",
     summary="Remove clients from a group (up to 1,000 at once)",
     tag="groups",
+    permission="clients.write",
     body=GroupMembersBody,
     response=GroupOut,
 )
@@ -106,6 +118,7 @@ async def remove_members(request: web.Request, body: GroupMembersBody, account: 
     "/api/v1/client-groups/{group_id}/staff",
     summary="Set the staff members assigned to a group (and so to each of its clients)",
     tag="groups",
+    permission="clients.write",
     body=GroupStaffBody,
     response=GroupOut,
 )

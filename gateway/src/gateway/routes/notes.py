@@ -36,6 +36,7 @@ def note_id_of(request: web.Request) -> str:
     "/api/v1/clients/{client_id}/notes",
     summary="Add a note to a client",
     tag="notes",
+    permission="clients.write",
     body=NoteBody,
     response=NoteOut,
     status=201,
@@ -53,6 +54,7 @@ async def add_note(request: web.Request, body: NoteBody, account: Account) -> di
     "/api/v1/clients/{client_id}/notes",
     summary="A client's notes, newest first",
     tag="notes",
+    permission="clients.read",
     query=PageQuery,
     response=NotePage,
 )
@@ -71,6 +73,7 @@ async def list_notes(request: web.Request, query: PageQuery, account: Account) -
     "/api/v1/clients/{client_id}/notes/{note_id}",
     summary="Edit a note (its author, an owner or an admin); the previous text is kept in its history",
     tag="notes",
+    permission="clients.write",
     body=NoteBody,
     response=NoteOut,
 )
@@ -86,6 +89,7 @@ async def edit_note(request: web.Request, body: NoteBody, account: Account) -> d
     "/api/v1/clients/{client_id}/notes/{note_id}/history",
     summary="Every version of a note, oldest first",
     tag="notes",
+    permission="clients.read",
     response=NoteHistoryOut,
 )
 async def note_history(request: web.Request, account: Account) -> dict[str, Any]:

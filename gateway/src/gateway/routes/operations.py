@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import text
 
-from gateway.dependencies import BACKENDS, ENGINE
+from gateway.dependencies import BACKENDS, BUS, ENGINE
 from gateway.openapi import build_document
 from gateway.routes.registry import api
 from gateway.schemas import Health
@@ -26,7 +26,7 @@ async def healthz(request: web.Request) -> Health:
 @api.route(
     "GET",
     "/readyz",
-    summary="Readiness: the identity database and every backend service answer",
+    summary="Readiness: the identity database, every backend service and the message bus answer",
     tag="operations",
     auth="public",
     response=Health,
@@ -40,6 +40,7 @@ async def readyz(request: web.Request) -> web.Response | Health:
         checks["identity_database"] = "serving"
     except Exception:
         checks["identity_database"] = "unavailable"
+    checks["message_bus"] = "serving" if request.app[BUS].connected else "unavailable"
     ready = all(state == "serving" for state in checks.values())
     result = Health(status="ok" if ready else "unavailable", checks=checks)
     if ready:

@@ -28,6 +28,7 @@ def access_json(access: ClientAccess) -> dict[str, Any]:
     "/api/v1/portal-settings",
     summary="The portal permissions clients get by default",
     tag="portal access",
+    permission="clients.read",
     response=PermissionsOut,
 )
 async def get_portal_defaults(request: web.Request, account: Account) -> dict[str, Any]:
@@ -41,7 +42,7 @@ async def get_portal_defaults(request: web.Request, account: Account) -> dict[st
     tag="portal access",
     body=PermissionsBody,
     response=PermissionsOut,
-    roles=("owner", "admin"),
+    permission="settings.manage",
 )
 async def set_portal_defaults(request: web.Request, body: PermissionsBody, account: Account) -> dict[str, Any]:
     permissions = Permissions(**body.model_dump())
@@ -59,6 +60,7 @@ async def _client_uuid(request: web.Request) -> uuid.UUID:
     "/api/v1/clients/{client_id}/portal-access",
     summary="A client's portal access and permissions",
     tag="portal access",
+    permission="clients.read",
     response=ClientPortalAccessOut,
 )
 async def get_client_portal_access(request: web.Request, account: Account) -> dict[str, Any]:
@@ -71,6 +73,7 @@ async def get_client_portal_access(request: web.Request, account: Account) -> di
     "/api/v1/clients/{client_id}/portal-access",
     summary="Switch a client's portal access on or off and override permissions (null = business default)",
     tag="portal access",
+    permission="clients.write",
     body=ClientPortalAccessBody,
     response=ClientPortalAccessOut,
 )

@@ -45,7 +45,6 @@ from gateway.portal_requests_schemas import (
 from gateway.routes.clients import custom_values
 from gateway.routes.portal_scheduling import may_view_appointments
 from gateway.routes.registry import api
-from gateway.routes.scheduling import MANAGERS
 from platform_core.errors import InvalidArgument
 from platform_core.grpc.values import timestamp
 
@@ -333,6 +332,7 @@ async def accept_alternative(request: web.Request, body: AcceptIn, account: Acco
     STAFF,
     summary="Appointment requests, filtered by status, client and text (pending: oldest first; otherwise newest first)",
     tag="appointment-requests",
+    permission="requests.read",
     query=StaffRequestQuery,
     response=RequestList,
     description="q finds a reference (REQ-1042 or 1042) or clients whose name has words starting with each word given.",
@@ -348,6 +348,7 @@ async def list_requests(request: web.Request, query: StaffRequestQuery, account:
     summary='How many requests are in each status (the "3 pending" badge; cheap enough to poll)',
     tag="appointment-requests",
     response=RequestCountsOut,
+    permission="requests.read",
 )
 async def request_counts(request: web.Request, account: Account) -> dict[str, Any]:
     counts = await request.app[BACKENDS].portal_requests.CountRequestsByStatus(pb.CountRequestsByStatusRequest())
@@ -368,6 +369,7 @@ async def request_counts(request: web.Request, account: Account) -> dict[str, An
     summary="The business's appointment request settings (how a ticket id becomes a link)",
     tag="appointment-requests",
     response=RequestSettingsIO,
+    permission="requests.read",
 )
 async def get_request_settings(request: web.Request, account: Account) -> dict[str, Any]:
     found = await request.app[BACKENDS].portal_requests.GetRequestSettings(pb.GetRequestSettingsRequest())
@@ -381,7 +383,7 @@ async def get_request_settings(request: web.Request, account: Account) -> dict[s
     tag="appointment-requests",
     body=RequestSettingsIO,
     response=RequestSettingsIO,
-    roles=MANAGERS,
+    permission="settings.manage",
     errors=(409,),
     description="ticket_url_pattern: an http(s) URL with {id} where the ticket id goes, or empty (plain ids). "
     "A version other than the stored one answers 409 CONCURRENT_CHANGE.",
@@ -403,6 +405,7 @@ async def put_request_settings(request: web.Request, body: RequestSettingsIO, ac
     STAFF + "/{request_id}",
     summary="One appointment request, with its client's contact, its history, internal notes and ticket",
     tag="appointment-requests",
+    permission="requests.read",
     response=RequestOut,
 )
 async def get_request(request: web.Request, account: Account) -> dict[str, Any]:
@@ -414,6 +417,7 @@ async def get_request(request: web.Request, account: Account) -> dict[str, Any]:
     STAFF + "/{request_id}/approve",
     summary="Approve a pending request: book the appointment with the technician at the final time",
     tag="appointment-requests",
+    permission="requests.approve",
     body=ApproveIn,
     response=RequestOut,
     errors=(404, 409),
@@ -451,6 +455,7 @@ async def approve_request(request: web.Request, body: ApproveIn, account: Accoun
     description="The request becomes proposed; the times hold for the business's proposal_hold_minutes (at most "
     "until the last of them) and then the request expires. technician_id, when given, must perform the service. "
     "409 REQUEST_NOT_PENDING when it was decided or proposed already, CONCURRENT_CHANGE when edited since version.",
+    permission="requests.approve",
 )
 async def propose_alternatives(request: web.Request, body: ProposeIn, account: Account) -> dict[str, Any]:
     proposed = await request.app[BACKENDS].portal_requests.ProposeAlternatives(
@@ -470,6 +475,7 @@ async def propose_alternatives(request: web.Request, body: ProposeIn, account: A
     STAFF + "/{request_id}/decline",
     summary="Decline a pending request, with a reason the client sees",
     tag="appointment-requests",
+    permission="requests.approve",
     body=DeclineIn,
     response=RequestOut,
     errors=(404, 409),
@@ -629,6 +635,7 @@ async def accept_waitlist_offer(request: web.Request, account: Account) -> dict[
     status=201,
     errors=(404, 409),
     description=WAITLIST_JOIN,
+    permission="schedule.write",
 )
 async def staff_join_waitlist(request: web.Request, body: StaffWaitlistJoinIn, account: Account) -> dict[str, Any]:
     joined = await request.app[BACKENDS].portal_requests.JoinWaitlist(_join_message(body, body.client_id))
@@ -642,6 +649,7 @@ async def staff_join_waitlist(request: web.Request, body: StaffWaitlistJoinIn, a
     tag="appointment-requests",
     query=StaffWaitlistQuery,
     response=WaitlistList,
+    permission="schedule.read",
 )
 async def staff_waitlist(request: web.Request, query: StaffWaitlistQuery, account: Account) -> dict[str, Any]:
     return await _waitlist(request, query.status or "", query.client_id or "")
@@ -654,6 +662,7 @@ async def staff_waitlist(request: web.Request, query: StaffWaitlistQuery, accoun
     tag="appointment-requests",
     response=WaitlistEntryOut,
     errors=(404, 409),
+    permission="schedule.write",
 )
 async def staff_leave_waitlist(request: web.Request, account: Account) -> dict[str, Any]:
     return await _leave(request)

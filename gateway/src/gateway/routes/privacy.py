@@ -41,7 +41,7 @@ async def _pages(fetch: Callable[[str], Awaitable[Any]], items: Callable[[Any], 
     "/api/v1/clients/{client_id}/export",
     summary="Export everything held about a client (portable JSON)",
     tag="privacy",
-    roles=("owner", "admin"),
+    permission="clients.export",
     description="The client record (contact details and custom fields included), every note with its full history, "
     "the attachments' records (download each from its link), and the whole activity timeline. "
     "Owners and admins only: it is a data-subject request, not everyday work.",

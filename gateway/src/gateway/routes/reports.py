@@ -184,7 +184,7 @@ def csv_text(report: dict[str, Any], breakdown: str) -> str:
     tag=TAG,
     query=ReportQuery,
     response=AppointmentReportOut,
-    roles=("owner", "admin"),
+    permission="reports.read",
     produces=(CSV,),
     description="JSON by default; format=csv with breakdown=status, service or staff answers that table as CSV "
     "(one header row). Days are cut in the business's timezone; an appointment counts when it starts in the "

@@ -58,7 +58,6 @@ from gateway.scheduling_schemas import (
 from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.values import timestamp
 
-MANAGERS = ("owner", "admin")
 MAX_IDEMPOTENCY_KEY = 200
 TAG = "scheduling"
 
@@ -258,7 +257,7 @@ def appointment_id_of(request: web.Request) -> str:
 
 
 def _manager(account: Account, doing: str) -> None:
-    if account.role not in MANAGERS:
+    if "staff.manage" not in account.permissions:
         raise PermissionDenied(f"only an owner or admin can {doing}")
 
 
@@ -270,6 +269,7 @@ def _manager(account: Account, doing: str) -> None:
     "/api/v1/scheduling/settings",
     summary="The business's scheduling settings",
     tag=TAG,
+    permission="schedule.read",
     response=SchedulingSettingsIO,
 )
 async def get_scheduling_settings(request: web.Request, account: Account) -> dict[str, Any]:
@@ -284,7 +284,7 @@ async def get_scheduling_settings(request: web.Request, account: Account) -> dic
     tag=TAG,
     body=SchedulingSettingsIO,
     response=SchedulingSettingsIO,
-    roles=MANAGERS,
+    permission="settings.manage",
     errors=(409,),
 )
 async def put_scheduling_settings(request: web.Request, body: SchedulingSettingsIO, account: Account) -> dict[str, Any]:
@@ -306,7 +306,13 @@ async def put_scheduling_settings(request: web.Request, body: SchedulingSettings
 
 
 @api.route(
-    "GET", "/api/v1/services", summary="The services catalogue", tag=TAG, query=ServiceListQuery, response=ServiceList
+    "GET",
+    "/api/v1/services",
+    summary="The services catalogue",
+    permission="schedule.read",
+    tag=TAG,
+    query=ServiceListQuery,
+    response=ServiceList,
 )
 async def list_services(request: web.Request, query: ServiceListQuery, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].catalogue.ListServices(
@@ -329,7 +335,7 @@ async def _check_staff(request: web.Request, account: Account, staff_ids: list[s
     body=ServiceIn,
     response=ServiceOut,
     status=201,
-    roles=MANAGERS,
+    permission="settings.manage",
     errors=(409,),
 )
 async def create_service(request: web.Request, body: ServiceIn, account: Account) -> dict[str, Any]:
@@ -337,7 +343,14 @@ async def create_service(request: web.Request, body: ServiceIn, account: Account
     return service_json(await request.app[BACKENDS].catalogue.CreateService(service_input(body)))
 
 
-@api.route("GET", "/api/v1/services/{service_id}", summary="One service", tag=TAG, response=ServiceOut)
+@api.route(
+    "GET",
+    "/api/v1/services/{service_id}",
+    summary="One service",
+    permission="schedule.read",
+    tag=TAG,
+    response=ServiceOut,
+)
 async def get_service(request: web.Request, account: Account) -> dict[str, Any]:
     service_id = path_id(request, "service_id", "service")
     return service_json(await request.app[BACKENDS].catalogue.GetService(cat.GetServiceRequest(service_id=service_id)))
@@ -350,7 +363,7 @@ async def get_service(request: web.Request, account: Account) -> dict[str, Any]:
     tag=TAG,
     body=ServiceUpdate,
     response=ServiceOut,
-    roles=MANAGERS,
+    permission="settings.manage",
     errors=(409,),
 )
 async def update_service(request: web.Request, body: ServiceUpdate, account: Account) -> dict[str, Any]:
@@ -368,7 +381,7 @@ async def update_service(request: web.Request, body: ServiceUpdate, account: Acc
     summary="Stop offering a service (its appointments stay)",
     tag=TAG,
     response=ServiceOut,
-    roles=MANAGERS,
+    permission="settings.manage",
 )
 async def archive_service(request: web.Request, account: Account) -> dict[str, Any]:
     service_id = path_id(request, "service_id", "service")
@@ -380,7 +393,12 @@ async def archive_service(request: web.Request, account: Account) -> dict[str, A
 
 
 @api.route(
-    "GET", "/api/v1/staff-schedules", summary="Every staff member's schedule", tag=TAG, response=StaffScheduleList
+    "GET",
+    "/api/v1/staff-schedules",
+    summary="Every staff member's schedule",
+    permission="schedule.read",
+    tag=TAG,
+    response=StaffScheduleList,
 )
 async def list_staff_schedules(request: web.Request, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].catalogue.ListStaffMembers(cat.ListStaffMembersRequest(include_inactive=True))
@@ -392,6 +410,7 @@ async def list_staff_schedules(request: web.Request, account: Account) -> dict[s
     "/api/v1/staff-schedules/{staff_id}",
     summary="A staff member's schedule",
     tag=TAG,
+    permission="schedule.read",
     response=StaffScheduleOut,
 )
 async def get_staff_schedule(request: web.Request, account: Account) -> dict[str, Any]:
@@ -405,6 +424,7 @@ async def get_staff_schedule(request: web.Request, account: Account) -> dict[str
     "/api/v1/staff-schedules/{staff_id}",
     summary="Set a staff member's timezone and weekly working hours (your own, or anyone's as owner/admin)",
     tag=TAG,
+    permission="schedule.write",
     body=StaffScheduleIn,
     response=StaffScheduleOut,
     errors=(409,),
@@ -433,6 +453,7 @@ async def put_staff_schedule(request: web.Request, body: StaffScheduleIn, accoun
     "/api/v1/schedule-exceptions",
     summary="Time off, holidays and extra hours",
     tag=TAG,
+    permission="schedule.read",
     query=ScheduleExceptionQuery,
     response=ScheduleExceptionList,
 )
@@ -455,6 +476,7 @@ async def list_schedule_exceptions(
     "/api/v1/schedule-exceptions",
     summary="Add time off, a holiday (no staff_id: the whole business) or extra hours",
     tag=TAG,
+    permission="schedule.write",
     body=ScheduleExceptionIn,
     response=ScheduleExceptionOut,
     status=201,
@@ -480,7 +502,7 @@ async def add_schedule_exception(request: web.Request, body: ScheduleExceptionIn
     summary="Remove a schedule exception",
     tag=TAG,
     status=204,
-    roles=MANAGERS,
+    permission="settings.manage",
 )
 async def remove_schedule_exception(request: web.Request, account: Account) -> None:
     exception_id = path_id(request, "exception_id", "schedule exception")
@@ -492,7 +514,14 @@ async def remove_schedule_exception(request: web.Request, account: Account) -> N
 # --- resources -----------------------------------------------------------------------------------
 
 
-@api.route("GET", "/api/v1/resources", summary="Rooms and equipment", tag=TAG, response=ResourceList)
+@api.route(
+    "GET",
+    "/api/v1/resources",
+    summary="Rooms and equipment",
+    permission="schedule.read",
+    tag=TAG,
+    response=ResourceList,
+)
 async def list_resources(request: web.Request, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].catalogue.ListResources(cat.ListResourcesRequest())
     return {"items": [resource_json(r) for r in reply.resources]}
@@ -506,7 +535,7 @@ async def list_resources(request: web.Request, account: Account) -> dict[str, An
     body=ResourceIn,
     response=ResourceOut,
     status=201,
-    roles=MANAGERS,
+    permission="settings.manage",
     errors=(409,),
 )
 async def create_resource(request: web.Request, body: ResourceIn, account: Account) -> dict[str, Any]:
@@ -521,7 +550,7 @@ async def create_resource(request: web.Request, body: ResourceIn, account: Accou
     tag=TAG,
     body=ResourceUpdate,
     response=ResourceOut,
-    roles=MANAGERS,
+    permission="settings.manage",
     errors=(409,),
 )
 async def update_resource(request: web.Request, body: ResourceUpdate, account: Account) -> dict[str, Any]:
@@ -544,6 +573,7 @@ async def update_resource(request: web.Request, body: ResourceUpdate, account: A
     "/api/v1/availability",
     summary="Free start times for one service or several back to back, with who can take each",
     tag=TAG,
+    permission="schedule.read",
     query=AvailabilityQuery,
     response=AvailabilityOut,
     description="Staff see every free slot from now on; clients see only what the slot rules let them book.",
@@ -558,6 +588,7 @@ async def staff_availability(request: web.Request, query: AvailabilityQuery, acc
     "/api/v1/appointments",
     summary="Book an appointment (one or several services back to back)",
     tag=TAG,
+    permission="schedule.write",
     body=AppointmentIn,
     response=AppointmentOut,
     status=201,
@@ -595,6 +626,7 @@ async def book_appointment(request: web.Request, body: AppointmentIn, account: A
     "/api/v1/appointments",
     summary="Appointments overlapping a time window (at most 42 days)",
     tag=TAG,
+    permission="schedule.read",
     query=AppointmentWindowQuery,
     response=AppointmentList,
 )
@@ -615,6 +647,7 @@ async def list_appointments(request: web.Request, query: AppointmentWindowQuery,
     "/api/v1/calendar",
     summary="Calendar by day or week, per staff member",
     tag=TAG,
+    permission="schedule.read",
     query=CalendarQuery,
     response=CalendarOut,
     description="Days are cut in the given timezone (default: the business's); a week starts on Monday.",
@@ -653,7 +686,14 @@ async def calendar(request: web.Request, query: CalendarQuery, account: Account)
     }
 
 
-@api.route("GET", "/api/v1/appointments/{appointment_id}", summary="One appointment", tag=TAG, response=AppointmentOut)
+@api.route(
+    "GET",
+    "/api/v1/appointments/{appointment_id}",
+    summary="One appointment",
+    permission="schedule.read",
+    tag=TAG,
+    response=AppointmentOut,
+)
 async def get_appointment(request: web.Request, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].appointments.GetAppointment(
         pb.GetAppointmentRequest(appointment_id=appointment_id_of(request))
@@ -666,6 +706,7 @@ async def get_appointment(request: web.Request, account: Account) -> dict[str, A
     "/api/v1/appointments/{appointment_id}/history",
     summary="Who changed the appointment, when, and what changed",
     tag=TAG,
+    permission="schedule.read",
     response=HistoryOut,
 )
 async def appointment_history(request: web.Request, account: Account) -> dict[str, Any]:
@@ -685,6 +726,7 @@ async def appointment_history(request: web.Request, account: Account) -> dict[st
     "/api/v1/appointments/{appointment_id}/reschedule",
     summary="Move an appointment to another start",
     tag=TAG,
+    permission="schedule.write",
     body=RescheduleIn,
     response=AppointmentOut,
     errors=(409,),
@@ -706,6 +748,7 @@ async def reschedule_appointment(request: web.Request, body: RescheduleIn, accou
     "/api/v1/appointments/{appointment_id}/reassign",
     summary="Give one service of an appointment to another staff member",
     tag=TAG,
+    permission="schedule.write",
     body=ReassignIn,
     response=AppointmentOut,
     errors=(409,),
@@ -728,6 +771,7 @@ async def reassign_appointment(request: web.Request, body: ReassignIn, account: 
     "/api/v1/appointments/{appointment_id}/cancel",
     summary="Cancel an appointment, with a reason",
     tag=TAG,
+    permission="schedule.write",
     body=CancelIn,
     response=AppointmentOut,
     errors=(409,),
@@ -744,6 +788,7 @@ async def cancel_appointment(request: web.Request, body: CancelIn, account: Acco
     "/api/v1/appointments/{appointment_id}/complete",
     summary="Mark an appointment completed (from its start)",
     tag=TAG,
+    permission="schedule.write",
     body=TransitionIn,
     response=AppointmentOut,
     errors=(409,),
@@ -760,6 +805,7 @@ async def complete_appointment(request: web.Request, body: TransitionIn, account
     "/api/v1/appointments/{appointment_id}/no-show",
     summary="Mark that the client did not come (from the start)",
     tag=TAG,
+    permission="schedule.write",
     body=TransitionIn,
     response=AppointmentOut,
     errors=(409,),
@@ -792,6 +838,7 @@ async def client_appointments_page(
     "/api/v1/clients/{client_id}/appointments",
     summary="A client's appointments: upcoming, past, cancelled, no-shows",
     tag=TAG,
+    permission="schedule.read",
     query=ClientAppointmentsQuery,
     response=AppointmentList,
 )

@@ -328,6 +328,7 @@ def series_id_of(request: web.Request) -> str:
     "/api/v1/recurring-series/preview",
     summary="Preview a recurring series: each occurrence booked on saving, ok or clashing (and why)",
     tag=TAG,
+    permission="schedule.read",
     body=PreviewSeriesBody,
     response=SeriesPreviewOut,
     description="A clash is a holiday, time off, outside hours or another booking; each has the nearest free start "
@@ -367,6 +368,7 @@ async def preview_series(request: web.Request, body: PreviewSeriesBody, account:
     "/api/v1/recurring-series",
     summary="Create a recurring series and book its occurrences within the horizon",
     tag=TAG,
+    permission="schedule.write",
     body=CreateSeriesBody,
     response=SeriesChangeOut,
     status=201,
@@ -394,6 +396,7 @@ async def create_series(request: web.Request, body: CreateSeriesBody, account: A
     "/api/v1/recurring-series/{series_id}",
     summary="A recurring series, with its exceptions",
     tag=TAG,
+    permission="schedule.read",
     response=SeriesOut,
 )
 async def get_series(request: web.Request, account: Account) -> dict[str, Any]:
@@ -406,6 +409,7 @@ async def get_series(request: web.Request, account: Account) -> dict[str, Any]:
     "/api/v1/recurring-series/{series_id}/occurrences",
     summary="The occurrences of a series dealt with so far (booked, moved, skipped, cancelled), by start",
     tag=TAG,
+    permission="schedule.read",
     query=PageQuery,
     response=SeriesOccurrencePageOut,
 )
@@ -436,6 +440,7 @@ async def list_occurrences(request: web.Request, query: PageQuery, account: Acco
     "/api/v1/clients/{client_id}/recurring-series",
     summary="A client's recurring series, newest first",
     tag=TAG,
+    permission="schedule.read",
     query=PageQuery,
     response=SeriesPageOut,
 )
@@ -456,6 +461,7 @@ async def list_client_series(request: web.Request, query: PageQuery, account: Ac
     "/api/v1/recurring-series/{series_id}/occurrences/edit",
     summary="Change one occurrence, this and the following ones, or all upcoming ones",
     tag=TAG,
+    permission="schedule.write",
     body=EditOccurrenceBody,
     response=SeriesChangeOut,
     errors=(404, 409),
@@ -486,6 +492,7 @@ async def edit_occurrence(request: web.Request, body: EditOccurrenceBody, accoun
     "/api/v1/recurring-series/{series_id}/occurrences/cancel",
     summary="Cancel one occurrence, this and the following ones, or all upcoming ones",
     tag=TAG,
+    permission="schedule.write",
     body=CancelOccurrenceBody,
     response=SeriesChangeOut,
     errors=(404, 409),

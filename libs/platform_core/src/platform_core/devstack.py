@@ -22,6 +22,8 @@ class Unit:
     name: str
     module: str
     grpc: bool = True
+    # Further processes of the unit besides `serve` (each a subcommand), e.g. a background worker.
+    workers: tuple[str, ...] = ()
 
 
 # Every deployable unit, in migration order. A new service is added here and in docker-compose/k8s.
@@ -31,7 +33,7 @@ UNITS = (
     Unit("membership_billing", "membership_billing_svc"),
     Unit("portal_requests", "portal_requests_svc"),
     Unit("notification", "notification_svc"),
-    Unit("gateway", "gateway", grpc=False),
+    Unit("gateway", "gateway", grpc=False, workers=("worker",)),
 )
 
 MAX_CONNECTIONS = 400
@@ -136,7 +138,9 @@ class StackPlan:
         return [sys.executable, "-m", unit.module, action]
 
     def processes(self) -> list[tuple[str, list[str]]]:
-        return [(unit.name, self.command(unit, "serve")) for unit in UNITS]
+        serving = [(unit.name, self.command(unit, "serve")) for unit in UNITS]
+        working = [(f"{unit.name}-{worker}", self.command(unit, worker)) for unit in UNITS for worker in unit.workers]
+        return serving + working
 
     def migrate_all(self) -> None:
         for unit in UNITS:

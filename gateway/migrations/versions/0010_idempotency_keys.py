@@ -1,13 +1,13 @@
 """Idempotency keys: the first answer to each (tenant, principal, key), replayed to retries for 24 hours.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0010
+Revises: 0009
 """
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

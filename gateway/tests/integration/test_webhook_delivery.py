@@ -1,0 +1,103 @@
+"""Webhook deliverers on several replicas share the work: each delivery is posted once, whichever claims it."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientSession, web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.config import GatewaySettings
+from gateway.webhooks.delivery import Deliverer, DeliveryPolicy
+from gateway.webhooks.endpoints import new_secret
+from platform_core import devstack
+from platform_core.db import create_engine
+from platform_core.migrations import upgrade_async
+from platform_core.testing.infra import TestInfra
+from platform_core.testing.plugin import patched_env, wait_until
+
+UNIT_DIR = Path(__file__).resolve().parents[2]
+DELIVERIES = 40
+
+
+@pytest.fixture(scope="module")
+async def engine(infra: TestInfra) -> AsyncIterator[AsyncEngine]:
+    with patched_env(infra.env()):
+        settings = GatewaySettings(jwt_secret="k" * 40)
+    url = settings.database_url("gateway")
+    await upgrade_async(UNIT_DIR / "alembic.ini", url, create_database=True)
+    engine = create_engine(url, pool_size=5, max_overflow=5)
+    yield engine
+    await engine.dispose()
+
+
+async def test_two_deliverers_post_every_delivery_exactly_once(engine: AsyncEngine) -> None:
+    received: collections.Counter[str] = collections.Counter()
+
+    async def receive(request: web.Request) -> web.Response:
+        received[request.headers["webhook-id"]] += 1
+        await asyncio.sleep(0.01)  # a receiver takes a moment, so the two deliverers overlap
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = devstack.free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    tenant, endpoint = uuid.uuid4(), uuid.uuid4()
+    events = [uuid.uuid4() for _ in range(DELIVERIES)]
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO tenants (id, name, slug, country, timezone) VALUES (:t, 'Hooks', :slug, 'US', 'UTC')"),
+            {"t": tenant, "slug": f"hooks-{tenant.hex[:8]}"},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO webhook_endpoints (id, tenant_id, url, event_types, secret) "
+                "VALUES (:e, :t, :url, ARRAY['ClientCreated'], :secret)"
+            ),
+            {"e": endpoint, "t": tenant, "url": f"http://127.0.0.1:{port}/hook", "secret": new_secret()},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload, "
+                "next_attempt_at) VALUES (:id, :t, :e, :event, 'ClientCreated', '{}', now())"
+            ),
+            [{"id": uuid.uuid4(), "t": tenant, "e": endpoint, "event": event} for event in events],
+        )
+    policy = DeliveryPolicy((0.1,), timeout_seconds=5, allow_insecure_targets=True)
+    replicas = [Deliverer(engine, policy, events_prefix="test") for _ in range(2)]
+    try:
+        async with ClientSession() as http:
+
+            async def all_delivered() -> bool:
+                await asyncio.gather(*(replica.deliver_due(http) for replica in replicas))
+                async with engine.connect() as conn:
+                    pending = await conn.scalar(
+                        text(
+                            "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = :e AND status <> 'succeeded'"
+                        ),
+                        {"e": endpoint},
+                    )
+                return pending == 0
+
+            await wait_until(all_delivered, timeout=30)
+    finally:
+        await runner.cleanup()
+    assert received == {str(event): 1 for event in events}
+    async with engine.connect() as conn:
+        attempts = await conn.scalar(
+            text(
+                "SELECT count(*) FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id "
+                "WHERE d.endpoint_id = :e"
+            ),
+            {"e": endpoint},
+        )
+    assert attempts == DELIVERIES
