@@ -22,6 +22,14 @@ class NotificationSettings(ServiceSettings):
     smtp_tls: bool = False
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
+    # Delivery of planned messages (every replica runs the dispatcher).
+    message_dispatch_interval_seconds: float = Field(default=1.0, gt=0, le=300)
+    message_batch_size: int = Field(default=200, ge=1, le=5000)
+    message_lease_seconds: float = Field(default=120.0, ge=5, le=3600)
+    message_max_attempts: int = Field(default=5, ge=1, le=50)
+    message_retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)
+    message_send_concurrency: int = Field(default=16, ge=1, le=256)
+
     @model_validator(mode="after")
     def _email_deliverable(self) -> NotificationSettings:
         if self.env == "production" and not self.smtp_host:

@@ -23,6 +23,16 @@ def mime(email: OutgoingEmail, sender: str) -> EmailMessage:
     message["Date"] = formatdate(localtime=False)
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
+    for attachment in email.attachments:
+        maintype, _, rest = attachment.content_type.partition("/")
+        subtype, *params = (p.strip() for p in rest.split(";"))
+        message.add_attachment(
+            attachment.content,
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment.filename,
+            params=dict(p.split("=", 1) for p in params if "=" in p),
+        )
     return message
 
 

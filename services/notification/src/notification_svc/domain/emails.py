@@ -15,13 +15,21 @@ class EmailContent:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/calendar; method=PUBLISH"
+    content: bytes
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
     to: str
     subject: str
     text: str
     html: str
-    # Stable per source event: a receiver can tell a (rare) resend from a new email.
+    # Stable per source event (or message): a receiver can tell a (rare) resend from a new email.
     message_id: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

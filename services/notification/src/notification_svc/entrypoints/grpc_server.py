@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from typing import Any
+
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
-from notification_svc import views
-from platform_core.errors import NotFound
-from platform_core.grpc.context import current_context
+from notification_svc import message_views, views
+from notification_svc.service_layer import delivery
+from notification_svc.service_layer.delivery import Clock
+from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
+from platform_core.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
+from platform_core.grpc.context import CallContext, current_context
 from platform_core.ids import parse_uuid
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NotificationService"].full_name
 
 
 class NotificationServicer(pb_grpc.NotificationServiceServicer):
-    def __init__(self, *, engine: AsyncEngine) -> None:
+    def __init__(self, *, engine: AsyncEngine, uow_factory: Callable[[], NotificationUnitOfWork], clock: Clock) -> None:
         self._engine = engine
+        self._uow_factory = uow_factory
+        self._clock = clock
 
     async def ListClientActivity(
         self, request: pb.ListClientActivityRequest, context: grpc.aio.ServicerContext
@@ -44,3 +53,132 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
             )
             entry.occurred_at.FromDatetime(row.occurred_at)
         return response
+
+    async def ListNotifications(
+        self, request: pb.ListNotificationsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListNotificationsResponse:
+        call = current_context()
+        audience, recipient_id = _inbox_owner(call)
+        after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
+        rows, unread, token = await message_views.inbox(
+            self._engine,
+            call.tenant_id,
+            audience,
+            recipient_id,
+            limit=views.page_size(request.page.page_size),
+            after=after,
+            unread_only=request.unread_only,
+        )
+        response = pb.ListNotificationsResponse(unread_count=unread, page=types_pb2.PageInfo(next_page_token=token))
+        for row in rows:
+            item = response.notifications.add(id=str(row.id), kind=row.kind, title=row.title, body=row.body)
+            item.created_at.FromDatetime(row.created_at)
+            if row.read_at is not None:
+                item.read_at.FromDatetime(row.read_at)
+        return response
+
+    async def MarkNotificationsRead(
+        self, request: pb.MarkNotificationsReadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.MarkNotificationsReadResponse:
+        call = current_context()
+        audience, recipient_id = _inbox_owner(call)
+        one: uuid.UUID | None = None
+        if not request.all:
+            one = parse_uuid(request.notification_id)
+            if one is None:
+                raise NotFound("notification not found")
+        marked = await delivery.mark_read(
+            self._uow_factory(), call.tenant_id, audience, recipient_id, one, now=self._clock()
+        )
+        if one is not None and not marked:
+            # Already read, or not the caller's: another's notice answers as if it did not exist.
+            if not await message_views.owns_notification(self._engine, call.tenant_id, audience, recipient_id, one):
+                raise NotFound("notification not found")
+        unread = await message_views.unread_count(self._engine, call.tenant_id, audience, recipient_id)
+        return pb.MarkNotificationsReadResponse(marked=marked, unread_count=unread)
+
+    async def ListMessages(
+        self, request: pb.ListMessagesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMessagesResponse:
+        call = _operator()
+        client_id = None
+        if request.client_id:
+            client_id = parse_uuid(request.client_id)
+            if client_id is None:
+                raise InvalidArgument.single("client_id", "is not an id")
+        after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
+        rows, attempts, token = await message_views.messages(
+            self._engine,
+            call.tenant_id,
+            status=request.status,
+            client_id=client_id,
+            limit=views.page_size(request.page.page_size),
+            after=after,
+        )
+        response = pb.ListMessagesResponse(page=types_pb2.PageInfo(next_page_token=token))
+        for row in rows:
+            response.messages.append(_message(row, attempts.get(row.id, [])))
+        return response
+
+    async def ResendMessage(self, request: pb.ResendMessageRequest, context: grpc.aio.ServicerContext) -> pb.Message:
+        call = _operator()
+        message_id = parse_uuid(request.message_id)
+        if message_id is None:
+            raise NotFound("message not found")
+        resent = await delivery.resend(self._uow_factory(), call.tenant_id, message_id, now=self._clock())
+        rows, attempts, _ = await message_views.messages(
+            self._engine, call.tenant_id, status="", client_id=None, limit=1, after=None, message_id=message_id
+        )
+        if not rows:
+            raise NotFound("message not found")
+        if not resent:
+            raise Conflict(
+                f"a {rows[0].status} message is not resent (only failed or skipped ones)",
+                reason="MESSAGE_NOT_RESENDABLE",
+            )
+        return _message(rows[0], attempts.get(message_id, []))
+
+
+def _inbox_owner(call: CallContext) -> tuple[str, uuid.UUID]:
+    """A portal client reads its own inbox, a staff member theirs."""
+    principal = call.principal
+    owner = parse_uuid(principal.client_id if principal.is_portal else principal.id)
+    if owner is None or principal.kind not in ("portal", "staff"):
+        raise PermissionDenied("only a portal client or a staff member has an inbox")
+    return ("client" if principal.is_portal else "staff"), owner
+
+
+def _operator() -> CallContext:
+    call = current_context()
+    if call.principal.kind != "staff":
+        raise PermissionDenied("messages are for the business's operators")
+    return call
+
+
+def _message(row: Any, attempts: list[Any]) -> pb.Message:
+    message = pb.Message(
+        id=str(row.id),
+        kind=row.kind,
+        category=row.category,
+        channel=row.channel,
+        recipient_kind=row.recipient_kind,
+        recipient_id=str(row.recipient_id),
+        client_id=str(row.client_id) if row.client_id else "",
+        status=row.status,
+        to_address=row.to_address,
+        subject=row.subject,
+        language=row.language,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        skip_reason=row.skip_reason,
+    )
+    message.due_at.FromDatetime(row.due_at)
+    message.created_at.FromDatetime(row.created_at)
+    if row.sent_at is not None:
+        message.sent_at.FromDatetime(row.sent_at)
+    for attempt in attempts:
+        logged = message.attempt_log.add(
+            number=attempt.number, channel=attempt.channel, outcome=attempt.outcome, error=attempt.error
+        )
+        logged.at.FromDatetime(attempt.at)
+    return message

@@ -39,6 +39,26 @@ class NotificationServiceStub:
                 request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListClientActivityRequest.SerializeToString,
                 response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListClientActivityResponse.FromString,
                 _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ListNotifications',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
+        self.MarkNotificationsRead = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/MarkNotificationsRead',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MarkNotificationsReadRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MarkNotificationsReadResponse.FromString,
+                _registered_method=True)
+        self.ListMessages = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ListMessages',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessagesRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessagesResponse.FromString,
+                _registered_method=True)
+        self.ResendMessage = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ResendMessage',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResendMessageRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Message.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
@@ -51,6 +71,34 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListNotifications(self, request, context):
+        """The caller's in-app inbox (a portal client's or a staff member's), newest first, with the unread count.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkNotificationsRead(self, request, context):
+        """Mark one of the caller's notifications read, or all of them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMessages(self, request, context):
+        """Operators: messages by delivery state, with their attempts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendMessage(self, request, context):
+        """Operators: send a failed or skipped message again (a new attempt, now).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -58,6 +106,26 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     servicer.ListClientActivity,
                     request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListClientActivityRequest.FromString,
                     response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListClientActivityResponse.SerializeToString,
+            ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'MarkNotificationsRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkNotificationsRead,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MarkNotificationsReadRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MarkNotificationsReadResponse.SerializeToString,
+            ),
+            'ListMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMessages,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessagesRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessagesResponse.SerializeToString,
+            ),
+            'ResendMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendMessage,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResendMessageRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Message.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -87,6 +155,114 @@ class NotificationService:
             '/atrium.notification.v1.NotificationService/ListClientActivity',
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListClientActivityRequest.SerializeToString,
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListClientActivityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ListNotifications',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListNotificationsRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkNotificationsRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/MarkNotificationsRead',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MarkNotificationsReadRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MarkNotificationsReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ListMessages',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessagesRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ResendMessage',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResendMessageRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.Message.FromString,
             options,
             channel_credentials,
             insecure,

@@ -33,12 +33,28 @@ class NotificationServiceStub:
     def __new__(cls, channel: _aio.Channel) -> NotificationServiceAsyncStub: ...
     ListClientActivity: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ListClientActivityRequest, _notification_service_pb2.ListClientActivityResponse]
     """A client's activity timeline, newest first."""
+    ListNotifications: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ListNotificationsRequest, _notification_service_pb2.ListNotificationsResponse]
+    """The caller's in-app inbox (a portal client's or a staff member's), newest first, with the unread count."""
+    MarkNotificationsRead: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.MarkNotificationsReadRequest, _notification_service_pb2.MarkNotificationsReadResponse]
+    """Mark one of the caller's notifications read, or all of them."""
+    ListMessages: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ListMessagesRequest, _notification_service_pb2.ListMessagesResponse]
+    """Operators: messages by delivery state, with their attempts."""
+    ResendMessage: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ResendMessageRequest, _notification_service_pb2.Message]
+    """Operators: send a failed or skipped message again (a new attempt, now)."""
 
 @_typing.type_check_only
 class NotificationServiceAsyncStub(NotificationServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListClientActivity: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ListClientActivityRequest, _notification_service_pb2.ListClientActivityResponse]  # type: ignore[assignment]
     """A client's activity timeline, newest first."""
+    ListNotifications: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ListNotificationsRequest, _notification_service_pb2.ListNotificationsResponse]  # type: ignore[assignment]
+    """The caller's in-app inbox (a portal client's or a staff member's), newest first, with the unread count."""
+    MarkNotificationsRead: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.MarkNotificationsReadRequest, _notification_service_pb2.MarkNotificationsReadResponse]  # type: ignore[assignment]
+    """Mark one of the caller's notifications read, or all of them."""
+    ListMessages: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ListMessagesRequest, _notification_service_pb2.ListMessagesResponse]  # type: ignore[assignment]
+    """Operators: messages by delivery state, with their attempts."""
+    ResendMessage: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ResendMessageRequest, _notification_service_pb2.Message]  # type: ignore[assignment]
+    """Operators: send a failed or skipped message again (a new attempt, now)."""
 
 class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -48,5 +64,37 @@ class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notification_service_pb2.ListClientActivityResponse, _abc.Awaitable[_notification_service_pb2.ListClientActivityResponse]]:
         """A client's activity timeline, newest first."""
+
+    @_abc_1.abstractmethod
+    def ListNotifications(
+        self,
+        request: _notification_service_pb2.ListNotificationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ListNotificationsResponse, _abc.Awaitable[_notification_service_pb2.ListNotificationsResponse]]:
+        """The caller's in-app inbox (a portal client's or a staff member's), newest first, with the unread count."""
+
+    @_abc_1.abstractmethod
+    def MarkNotificationsRead(
+        self,
+        request: _notification_service_pb2.MarkNotificationsReadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.MarkNotificationsReadResponse, _abc.Awaitable[_notification_service_pb2.MarkNotificationsReadResponse]]:
+        """Mark one of the caller's notifications read, or all of them."""
+
+    @_abc_1.abstractmethod
+    def ListMessages(
+        self,
+        request: _notification_service_pb2.ListMessagesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ListMessagesResponse, _abc.Awaitable[_notification_service_pb2.ListMessagesResponse]]:
+        """Operators: messages by delivery state, with their attempts."""
+
+    @_abc_1.abstractmethod
+    def ResendMessage(
+        self,
+        request: _notification_service_pb2.ResendMessageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.Message, _abc.Awaitable[_notification_service_pb2.Message]]:
+        """Operators: send a failed or skipped message again (a new attempt, now)."""
 
 def add_NotificationServiceServicer_to_server(servicer: NotificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,222 @@
+"""Messages in the database: planned once (the unique key decides), claimed by any replica when due
+(FOR UPDATE SKIP LOCKED, with a lease), and each attempt's outcome recorded by the replica holding it."""
+
+from __future__ import annotations
+
+import abc
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notification_svc.domain.delivery import ClaimedMessage, Outcome, PlannedMessage, Recipient, Status
+
+
+class AbstractMessageStore(abc.ABC):
+    @abc.abstractmethod
+    async def plan(self, messages: Sequence[PlannedMessage], now: datetime) -> int:
+        """Insert the messages not planned before; returns how many were new."""
+
+    @abc.abstractmethod
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[ClaimedMessage]:
+        """Lease up to ``limit`` messages due by ``now`` (and those whose lease ran out)."""
+
+    @abc.abstractmethod
+    async def record(self, message: ClaimedMessage, outcome: Outcome, now: datetime) -> bool:
+        """Apply an attempt's outcome; False when the lease was lost meanwhile (another replica took over)."""
+
+    @abc.abstractmethod
+    async def resend(self, tenant_id: uuid.UUID, message_id: uuid.UUID, now: datetime) -> bool:
+        """Plan a failed or skipped message again, now, with one more attempt; False when it is neither."""
+
+    @abc.abstractmethod
+    async def mark_read(
+        self,
+        tenant_id: uuid.UUID,
+        audience: str,
+        recipient_id: uuid.UUID,
+        notification_id: uuid.UUID | None,
+        now: datetime,
+    ) -> int:
+        """Mark one of the recipient's in-app notices read (all unread ones when none is given); how many."""
+
+
+_CLAIM = text(
+    """
+    WITH due AS (
+        SELECT tenant_id, id FROM messages
+        WHERE (status = 'planned' AND due_at <= :now) OR (status = 'sending' AND lease_until < :now)
+        ORDER BY due_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE messages m SET status = 'sending', lease_until = :lease_until, updated_at = :now
+    FROM due WHERE m.tenant_id = due.tenant_id AND m.id = due.id
+    RETURNING m.tenant_id, m.id, m.kind, m.category, m.channel, m.recipient_kind, m.recipient_id,
+              m.given_address, m.client_id, m.variables, m.attempts, m.max_attempts
+    """
+)
+
+_RECORD = text(
+    """
+    UPDATE messages SET status = :status, lease_until = NULL, attempts = :attempts, due_at = :due_at,
+        last_error = :error, skip_reason = :skip_reason, sent_at = :sent_at, updated_at = :now,
+        to_address = CASE WHEN :to_address = '' THEN to_address ELSE :to_address END,
+        language = CASE WHEN :language = '' THEN language ELSE :language END,
+        subject = CASE WHEN :subject = '' THEN subject ELSE :subject END
+    WHERE tenant_id = :tenant_id AND id = :id AND status = 'sending' AND attempts = :previous_attempts
+    """
+)
+
+
+class SqlAlchemyMessageStore(AbstractMessageStore):
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def plan(self, messages: Sequence[PlannedMessage], now: datetime) -> int:
+        if not messages:
+            return 0
+        result = await self.session.execute(
+            text(
+                """
+                INSERT INTO messages (tenant_id, id, kind, category, channel, recipient_kind, recipient_id,
+                    given_address, client_id, rule, source_event_id, variables, status, due_at, max_attempts,
+                    created_at, updated_at)
+                VALUES (:tenant_id, :id, :kind, :category, :channel, :recipient_kind, :recipient_id,
+                    :given_address, :client_id, :rule, :source_event_id, CAST(:variables AS jsonb), 'planned',
+                    :due_at, :max_attempts, :now, :now)
+                ON CONFLICT ON CONSTRAINT messages_once DO NOTHING
+                """
+            ),
+            [
+                {
+                    "tenant_id": m.tenant_id,
+                    "id": m.id,
+                    "kind": m.kind,
+                    "category": m.category,
+                    "channel": m.channel,
+                    "recipient_kind": m.recipient.kind,
+                    "recipient_id": m.recipient.id,
+                    "given_address": m.recipient.address,
+                    "client_id": m.client_id,
+                    "rule": m.rule,
+                    "source_event_id": m.source_event_id,
+                    "variables": json.dumps(m.variables),
+                    "due_at": m.due_at,
+                    "max_attempts": m.max_attempts,
+                    "now": now,
+                }
+                for m in messages
+            ],
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[ClaimedMessage]:
+        rows = (await self.session.execute(_CLAIM, {"now": now, "lease_until": lease_until, "limit": limit})).all()
+        return [
+            ClaimedMessage(
+                tenant_id=r.tenant_id,
+                id=r.id,
+                kind=r.kind,
+                category=r.category,
+                channel=r.channel,
+                recipient=Recipient(r.recipient_kind, r.recipient_id, r.given_address),
+                client_id=r.client_id,
+                variables=r.variables,
+                attempt=r.attempts + 1,
+                max_attempts=r.max_attempts,
+            )
+            for r in rows
+        ]
+
+    async def record(self, message: ClaimedMessage, outcome: Outcome, now: datetime) -> bool:
+        attempts = message.attempt if outcome.attempted else message.attempt - 1
+        sent = outcome.status in (Status.SENT, Status.DELIVERED)
+        updated = await self.session.execute(
+            _RECORD,
+            {
+                "tenant_id": message.tenant_id,
+                "id": message.id,
+                "status": outcome.status.value,
+                "attempts": attempts,
+                "previous_attempts": message.attempt - 1,
+                "due_at": outcome.retry_at or now,
+                "error": outcome.error[:2000],
+                "skip_reason": outcome.skip_reason,
+                "sent_at": now if sent else None,
+                "now": now,
+                "to_address": outcome.to_address,
+                "language": outcome.language,
+                "subject": outcome.subject[:500],
+            },
+        )
+        if not updated.rowcount:  # type: ignore[attr-defined]
+            return False
+        if outcome.attempted:
+            await self.session.execute(
+                text(
+                    "INSERT INTO message_attempts (tenant_id, message_id, number, channel, at, outcome, error) "
+                    "VALUES (:t, :m, :n, :channel, :at, :outcome, :error) ON CONFLICT DO NOTHING"
+                ),
+                {
+                    "t": message.tenant_id,
+                    "m": message.id,
+                    "n": message.attempt,
+                    "channel": message.channel,
+                    "at": now,
+                    "outcome": "sent" if sent else "failed",
+                    "error": outcome.error[:2000],
+                },
+            )
+        if outcome.notice is not None and outcome.status == Status.DELIVERED:
+            title, body = outcome.notice
+            await self.session.execute(
+                text(
+                    "INSERT INTO inbox_notifications (tenant_id, id, audience, recipient_id, kind, title, body, "
+                    "created_at) VALUES (:t, :id, :audience, :r, :kind, :title, :body, :now) ON CONFLICT DO NOTHING"
+                ),
+                {
+                    "t": message.tenant_id,
+                    "id": message.id,
+                    "audience": message.recipient.kind,
+                    "r": message.recipient.id,
+                    "kind": message.kind,
+                    "title": title,
+                    "body": body,
+                    "now": now,
+                },
+            )
+        return True
+
+    async def resend(self, tenant_id: uuid.UUID, message_id: uuid.UUID, now: datetime) -> bool:
+        result = await self.session.execute(
+            text(
+                "UPDATE messages SET status = 'planned', due_at = :now, skip_reason = '', updated_at = :now, "
+                "max_attempts = greatest(max_attempts, attempts + 1) "
+                "WHERE tenant_id = :t AND id = :id AND status IN ('failed', 'skipped')"
+            ),
+            {"t": tenant_id, "id": message_id, "now": now},
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def mark_read(
+        self,
+        tenant_id: uuid.UUID,
+        audience: str,
+        recipient_id: uuid.UUID,
+        notification_id: uuid.UUID | None,
+        now: datetime,
+    ) -> int:
+        query = (
+            "UPDATE inbox_notifications SET read_at = :now WHERE tenant_id = :t AND audience = :a "
+            "AND recipient_id = :r AND read_at IS NULL"
+        )
+        params: dict[str, object] = {"t": tenant_id, "a": audience, "r": recipient_id, "now": now}
+        if notification_id is not None:
+            query += " AND id = :id"
+            params["id"] = notification_id
+        result = await self.session.execute(text(query), params)
+        return int(result.rowcount)  # type: ignore[attr-defined]

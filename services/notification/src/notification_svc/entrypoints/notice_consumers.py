@@ -1,0 +1,146 @@
+"""Events in that plan messages, and those that keep the local copies messages need (contacts, staff,
+the business profile)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atrium.client.v1 import events_pb2 as client_events
+from atrium.gateway.v1 import events_pb2 as gateway_events
+from atrium.portal_requests.v1 import events_pb2 as request_events
+from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
+from notification_svc.domain.request_notices import RequestStep
+from notification_svc.service_layer import delivery
+from notification_svc.service_layer.delivery import Clock
+from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
+from platform_core.ids import parse_uuid
+from platform_core.messaging.consumer import ReceivedEvent, Subscription
+
+UowFactory = Callable[[AsyncSession], NotificationUnitOfWork]
+
+
+def _iso(timestamp: Any) -> str:
+    return str(timestamp.ToDatetime(tzinfo=UTC).isoformat())
+
+
+def _occurred(event: ReceivedEvent) -> datetime:
+    occurred: datetime = event.envelope.occurred_at.ToDatetime(tzinfo=UTC)
+    return occurred
+
+
+def _facts(facts: Any) -> dict[str, Any]:
+    return {
+        "reference": facts.reference,
+        "service_name": facts.service_name,
+        "duration_minutes": facts.duration_minutes,
+        "client_timezone": facts.client_timezone,
+        "business_timezone": facts.business_timezone,
+        "preferred_staff_name": facts.preferred_staff_name,
+        "description": facts.description,
+    }
+
+
+def _step_variables(p: Any) -> dict[str, Any]:
+    """What each request event adds to its facts."""
+    variables = _facts(p.facts)
+    if isinstance(p, request_events.RequestSubmitted):
+        variables["options"] = [_iso(o.start) for o in p.options]
+    elif isinstance(p, request_events.RequestApproved | request_events.RequestAlternativeAccepted):
+        variables |= {
+            "appointment_id": p.appointment_id,
+            "start": _iso(p.start),
+            "end": _iso(p.end) if p.HasField("end") else _iso(p.start),
+            "technician_name": p.technician_name,
+        }
+    elif isinstance(p, request_events.RequestDeclined):
+        variables["reason"] = p.reason
+    elif isinstance(p, request_events.RequestAlternativesProposed):
+        variables |= {
+            "alternatives": [_iso(o.start) for o in p.alternatives],
+            "hold_until": _iso(p.hold_until) if p.HasField("hold_until") else "",
+            "note": p.note,
+            "technician_name": p.technician_name,
+        }
+    return variables
+
+
+REQUEST_STEPS = (
+    request_events.RequestSubmitted,
+    request_events.RequestApproved,
+    request_events.RequestAlternativeAccepted,
+    request_events.RequestDeclined,
+    request_events.RequestAlternativesProposed,
+    request_events.RequestExpired,
+)
+
+
+def request_notice_subscriptions(uow_within: UowFactory, clock: Clock, *, max_attempts: int) -> list[Subscription]:
+    async def plan(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        step = RequestStep(
+            tenant_id=event.tenant_id,
+            event=p.DESCRIPTOR.name,
+            request_id=uuid.UUID(p.request_id),
+            client_id=uuid.UUID(p.client_id),
+            source_event_id=event.event_id,
+            occurred_at=_occurred(event),
+            variables=_step_variables(p),
+            preferred_staff_id=parse_uuid(p.facts.preferred_staff_id),
+        )
+        await delivery.plan_request_notices(step, uow_within(session), now=clock(), max_attempts=max_attempts)
+
+    return [Subscription(payload_type, plan) for payload_type in REQUEST_STEPS]
+
+
+def contact_subscriptions(uow_within: UowFactory) -> list[Subscription]:
+    """The client service's facts about each client, as messages need them."""
+
+    async def keep(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        contact = ClientContact(
+            uuid.UUID(p.client_id), p.first_name, p.last_name, p.email, p.phone, p.preferred_language, p.timezone
+        )
+        async with uow_within(session) as uow:
+            await uow.directory.keep_contact(event.tenant_id, contact, _occurred(event))
+            await uow.commit()
+
+    async def forget(session: AsyncSession, event: ReceivedEvent) -> None:
+        async with uow_within(session) as uow:
+            await uow.directory.forget_contact(event.tenant_id, uuid.UUID(event.payload.client_id), _occurred(event))
+            await uow.commit()
+
+    return [
+        Subscription(client_events.ClientCreated, keep),
+        Subscription(client_events.ClientUpdated, keep),
+        Subscription(client_events.ClientErased, forget),
+    ]
+
+
+def business_subscriptions(uow_within: UowFactory) -> list[Subscription]:
+    """The gateway's staff members and business profile."""
+
+    async def staff_member(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        member = StaffMember(
+            uuid.UUID(p.staff_user_id), p.email, p.name, frozenset(p.permissions), p.active, p.language, p.timezone
+        )
+        async with uow_within(session) as uow:
+            await uow.directory.keep_staff(event.tenant_id, member, _occurred(event))
+            await uow.commit()
+
+    async def business(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        profile = BusinessProfile(p.business_name, p.timezone, p.default_language)
+        async with uow_within(session) as uow:
+            await uow.directory.keep_business(event.tenant_id, profile, _occurred(event))
+            await uow.commit()
+
+    return [
+        Subscription(gateway_events.StaffMemberChanged, staff_member),
+        Subscription(gateway_events.BusinessProfileChanged, business),
+    ]

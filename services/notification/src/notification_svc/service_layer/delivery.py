@@ -1,0 +1,254 @@
+"""Use cases of messages: plan them from events, and deliver the due ones.
+
+Planning runs in the consuming transaction of the event (idempotent by the inbox and by the messages'
+unique key). Delivery runs on every replica: a batch of due messages is leased in one short transaction,
+each is rendered (at send time, from the newest contact facts, so nothing is sent stale) and handed to
+its channel, and the outcomes are recorded in one more transaction by the replica that still holds the
+lease. A replica that stops mid-batch leaves leases that run out, and another replica takes the messages
+up again (an email may then go out twice; its Message-ID is the message's, so mail clients fold it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from jinja2 import TemplateError
+
+from notification_svc.adapters.calendar_files import appointment_ics
+from notification_svc.adapters.email_sender import AbstractEmailSender
+from notification_svc.adapters.message_templates import MessageTemplates
+from notification_svc.domain.audience import (
+    Addressee,
+    BusinessProfile,
+    ClientContact,
+    StaffMember,
+    address_for,
+    choose_language,
+    missing_address_reason,
+)
+from notification_svc.domain.delivery import (
+    ClaimedMessage,
+    Outcome,
+    RetryPolicy,
+    Status,
+    after_failure,
+    after_success,
+    skipped,
+)
+from notification_svc.domain.emails import Attachment, OutgoingEmail
+from notification_svc.domain.request_notices import RequestStep, client_notices, staff_notices
+from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
+
+Clock = Callable[[], datetime]
+
+
+async def plan_request_notices(
+    step: RequestStep, uow: NotificationUnitOfWork, *, now: datetime, max_attempts: int
+) -> int:
+    """The messages one step of an appointment request sends; returns how many were newly planned."""
+    async with uow:
+        staff = await uow.directory.staff(step.tenant_id) if step.event == "RequestSubmitted" else []
+        planned = client_notices(step, max_attempts=max_attempts) + staff_notices(
+            step, staff, max_attempts=max_attempts
+        )
+        count = await uow.messages.plan(planned, now)
+        await uow.commit()
+        return count
+
+
+async def resend(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, message_id: uuid.UUID, *, now: datetime) -> bool:
+    async with uow:
+        done = await uow.messages.resend(tenant_id, message_id, now)
+        await uow.commit()
+        return done
+
+
+async def mark_read(
+    uow: NotificationUnitOfWork,
+    tenant_id: uuid.UUID,
+    audience: str,
+    recipient_id: uuid.UUID,
+    notification_id: uuid.UUID | None,
+    *,
+    now: datetime,
+) -> int:
+    async with uow:
+        marked = await uow.messages.mark_read(tenant_id, audience, recipient_id, notification_id, now)
+        await uow.commit()
+        return marked
+
+
+def template_name(kind: str) -> str:
+    return kind.replace(".", "_")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one claimed message is rendered with: its addressee and business."""
+
+    addressee: Addressee
+    business: BusinessProfile
+    client_name: str
+
+
+def attachments_for(message: ClaimedMessage, delivery: Delivery) -> tuple[Attachment, ...]:
+    """A confirmed appointment travels with its calendar file."""
+    v = message.variables
+    if message.kind != "request.approved" or not v.get("start") or not v.get("end"):
+        return ()
+    ics = appointment_ics(
+        uid=f"{v.get('appointment_id') or message.id}@atrium",
+        start=datetime.fromisoformat(v["start"]),
+        end=datetime.fromisoformat(v["end"]),
+        summary=" · ".join(p for p in (v.get("service_name", ""), delivery.business.business_name) if p),
+        location=delivery.business.business_name,
+        description=f"{v.get('reference', '')} {v.get('technician_name', '')}".strip(),
+    )
+    return (ics,)
+
+
+def _addressee(
+    message: ClaimedMessage,
+    languages: frozenset[str],
+    business: BusinessProfile,
+    contacts: Mapping[uuid.UUID, ClientContact],
+    staff: Mapping[uuid.UUID, StaffMember],
+) -> Addressee:
+    v = message.variables
+    recipient = message.recipient
+    if recipient.kind == "client":
+        contact = contacts.get(recipient.id, ClientContact(recipient.id))
+        return Addressee(
+            address_for(message.channel, email=contact.email, phone=contact.phone),
+            choose_language(languages, contact.language, business.language),
+            contact.timezone or v.get("client_timezone", "") or business.timezone,
+            contact.name,
+        )
+    if recipient.kind == "staff":
+        member = staff.get(recipient.id)
+        if member is None or not member.active:
+            return Addressee("", choose_language(languages, business.language), business.timezone, "")
+        return Addressee(
+            address_for(message.channel, email=member.email, phone=""),
+            choose_language(languages, member.language, business.language),
+            member.timezone or v.get("business_timezone", "") or business.timezone,
+            member.name,
+        )
+    return Addressee(
+        recipient.address,
+        choose_language(languages, v.get("language", ""), business.language),
+        v.get("timezone", "") or business.timezone,
+        v.get("name", ""),
+    )
+
+
+@dataclass
+class Dispatcher:
+    """Delivers due messages; every replica runs one."""
+
+    uow_factory: Callable[[], NotificationUnitOfWork]
+    templates: MessageTemplates
+    email: AbstractEmailSender
+    clock: Clock
+    policy: RetryPolicy
+    batch_size: int = 200
+    lease: timedelta = timedelta(minutes=2)
+    concurrency: int = 16
+
+    async def dispatch_due(self) -> int:
+        """One batch: lease, send, record; returns how many messages were handled."""
+        now = self.clock()
+        async with self.uow_factory() as uow:
+            claimed = await uow.messages.claim_due(now, now + self.lease, self.batch_size)
+            if not claimed:
+                return 0
+            deliveries = await self._deliveries(uow, claimed)
+            await uow.commit()
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def attempt(message: ClaimedMessage) -> Outcome:
+            async with limit:
+                return await self.attempt(message, deliveries[message.id])
+
+        outcomes = await asyncio.gather(*(attempt(m) for m in claimed))
+        async with self.uow_factory() as uow:
+            done = self.clock()
+            for message, outcome in zip(claimed, outcomes, strict=True):
+                await uow.messages.record(message, outcome, done)
+            await uow.commit()
+        return len(claimed)
+
+    async def dispatch_all_due(self) -> int:
+        """Batch after batch until nothing is due."""
+        total = 0
+        while handled := await self.dispatch_due():
+            total += handled
+        return total
+
+    async def _deliveries(
+        self, uow: NotificationUnitOfWork, claimed: list[ClaimedMessage]
+    ) -> dict[uuid.UUID, Delivery]:
+        deliveries: dict[uuid.UUID, Delivery] = {}
+        for tenant_id in {m.tenant_id for m in claimed}:
+            mine = [m for m in claimed if m.tenant_id == tenant_id]
+            business = await uow.directory.business(tenant_id)
+            client_ids = {m.recipient.id for m in mine if m.recipient.kind == "client"}
+            client_ids |= {m.client_id for m in mine if m.client_id is not None}
+            contacts = await uow.directory.contacts(tenant_id, client_ids)
+            staff_ids = {m.recipient.id for m in mine if m.recipient.kind == "staff"}
+            staff = {s.staff_id: s for s in await uow.directory.staff(tenant_id, staff_ids)} if staff_ids else {}
+            for m in mine:
+                about = contacts.get(m.client_id) if m.client_id else None
+                deliveries[m.id] = Delivery(
+                    _addressee(m, self.templates.languages, business, contacts, staff),
+                    business,
+                    about.name if about and about.name else "",
+                )
+        return deliveries
+
+    async def attempt(self, message: ClaimedMessage, delivery: Delivery) -> Outcome:
+        addressee = delivery.addressee
+        if message.channel != "in_app" and not addressee.address:
+            return skipped(missing_address_reason(message.channel, message.recipient.kind))
+        context: dict[str, Any] = {
+            **message.variables,
+            "name": addressee.name,
+            "business_name": delivery.business.business_name or message.variables.get("business_name", ""),
+            "client_name": delivery.client_name or message.variables.get("reference", ""),
+        }
+        try:
+            rendered = self.templates.render(
+                addressee.language, template_name(message.kind), context, zone=addressee.timezone
+            )
+        except TemplateError as exc:
+            # A template that cannot render will not render on a retry either.
+            return Outcome(Status.FAILED, error=f"template: {exc}")
+        if message.channel == "in_app":
+            return after_success(
+                to_address="",
+                language=addressee.language,
+                subject=rendered.subject,
+                notice=(rendered.subject, rendered.inbox),
+            )
+        try:
+            if message.channel != "email":
+                raise LookupError(f"no sender for channel {message.channel}")
+            await self.email.send(
+                OutgoingEmail(
+                    addressee.address,
+                    rendered.subject,
+                    rendered.text,
+                    rendered.html,
+                    f"<{message.id}@atrium.notification>",
+                    attachments_for(message, delivery),
+                )
+            )
+        except Exception as exc:  # any failure of the provider is this attempt's outcome
+            error = f"{type(exc).__name__}: {exc}"
+            return after_failure(message, error, now=self.clock(), policy=self.policy, to_address=addressee.address)
+        return after_success(to_address=addressee.address, language=addressee.language, subject=rendered.subject)
