@@ -79,38 +79,42 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
     async def plan(self, messages: Sequence[PlannedMessage], now: datetime) -> int:
         if not messages:
             return 0
+        rows = [
+            {
+                "tenant_id": str(m.tenant_id),
+                "id": str(m.id),
+                "kind": m.kind,
+                "category": m.category,
+                "channel": m.channel,
+                "recipient_kind": m.recipient.kind,
+                "recipient_id": str(m.recipient.id),
+                "given_address": m.recipient.address,
+                "client_id": str(m.client_id) if m.client_id else None,
+                "rule": m.rule,
+                "source_event_id": str(m.source_event_id),
+                "variables": m.variables,
+                "due_at": m.due_at.isoformat(),
+                "max_attempts": m.max_attempts,
+            }
+            for m in messages
+        ]
+        # One statement for the lot (a rule may plan hundreds), each row skipped when already planned.
         result = await self.session.execute(
             text(
                 """
                 INSERT INTO messages (tenant_id, id, kind, category, channel, recipient_kind, recipient_id,
                     given_address, client_id, rule, source_event_id, variables, status, due_at, max_attempts,
                     created_at, updated_at)
-                VALUES (:tenant_id, :id, :kind, :category, :channel, :recipient_kind, :recipient_id,
-                    :given_address, :client_id, :rule, :source_event_id, CAST(:variables AS jsonb), 'planned',
-                    :due_at, :max_attempts, :now, :now)
+                SELECT tenant_id, id, kind, category, channel, recipient_kind, recipient_id, given_address,
+                    client_id, rule, source_event_id, variables, 'planned', due_at, max_attempts, :now, :now
+                FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r (tenant_id uuid, id uuid, kind text,
+                    category text, channel text, recipient_kind text, recipient_id uuid, given_address text,
+                    client_id uuid, rule text, source_event_id uuid, variables jsonb, due_at timestamptz,
+                    max_attempts integer)
                 ON CONFLICT ON CONSTRAINT messages_once DO NOTHING
                 """
             ),
-            [
-                {
-                    "tenant_id": m.tenant_id,
-                    "id": m.id,
-                    "kind": m.kind,
-                    "category": m.category,
-                    "channel": m.channel,
-                    "recipient_kind": m.recipient.kind,
-                    "recipient_id": m.recipient.id,
-                    "given_address": m.recipient.address,
-                    "client_id": m.client_id,
-                    "rule": m.rule,
-                    "source_event_id": m.source_event_id,
-                    "variables": json.dumps(m.variables),
-                    "due_at": m.due_at,
-                    "max_attempts": m.max_attempts,
-                    "now": now,
-                }
-                for m in messages
-            ],
+            {"rows": json.dumps(rows), "now": now},
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
