@@ -88,6 +88,8 @@ def test_each_client_step_is_one_email_and_one_inbox_notice_keyed_by_its_rule() 
         ("request.approved", "in_app", "request.approved:client"),
     ]
     assert client_notices(step("RequestUpdated"), max_attempts=5) == []
+    # The client's own submission: a receipt by email, no news in its inbox.
+    assert [m.channel for m in client_notices(step("RequestSubmitted"), max_attempts=5)] == ["email"]
 
 
 def test_day_and_zone_of_a_time_across_the_dst_change_in_both_languages() -> None:

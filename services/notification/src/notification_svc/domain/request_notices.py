@@ -1,7 +1,8 @@
 """What the appointment-request flow tells whom (the workflow of each portal-requests event).
 
-The client hears of every step (received, approved with the final time and a calendar file, declined with
-the reason, other times proposed, expired) by email and in its portal inbox. A new request goes to every
+The client hears of every step by email (received, approved with the final time and a calendar file,
+declined with the reason, other times proposed, expired) and of every step it did not take itself in its
+portal inbox (its own submission is no news there). A new request goes to every
 active staff member who may approve requests and to the technician the client preferred, by email and in
 their staff inbox.
 """
@@ -19,6 +20,8 @@ from notification_svc.domain.delivery import PlannedMessage, Recipient
 
 APPROVER_PERMISSION = "requests.approve"
 CLIENT_CHANNELS = ("email", "in_app")
+# What the client did itself: a receipt by email, nothing in its inbox.
+CLIENT_OWN_STEPS = frozenset({"RequestSubmitted"})
 STAFF_CHANNELS = ("email", "in_app")
 
 # Event -> the notice kind the client gets.
@@ -66,6 +69,7 @@ def client_notices(step: RequestStep, *, max_attempts: int) -> list[PlannedMessa
             max_attempts=max_attempts,
         )
         for channel in CLIENT_CHANNELS
+        if channel != "in_app" or step.event not in CLIENT_OWN_STEPS
     ]
 
 

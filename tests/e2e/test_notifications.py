@@ -1,0 +1,83 @@
+"""Notifications through the gateway: a staff approval reaches the client's mailbox (a real SMTP server)
+with a calendar file of the booked time, and the client's portal inbox shows one unread notice it marks
+read; another client sees none of it; operators list the messages with their attempts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from icalendar import Calendar
+
+from platform_core.testing.plugin import wait_until
+
+from .conftest import Api
+from .mailbox import Mailbox
+from .test_portal_requests import PORTAL, portal_login
+from .test_scheduling import at, open_business
+
+INBOX = "/api/v1/portal/notifications"
+
+
+async def test_an_approval_is_emailed_with_its_calendar_file_and_shows_unread_in_the_portal_inbox(
+    api: Api, mailbox: Mailbox
+) -> None:
+    business = await open_business(api)
+    token, day, service = business["token"], business["day"], business["service"]
+    address = f"mia-{uuid.uuid4().hex[:6]}@example.com"
+    mia = await api.create_client(token, first_name="Mia", email=address)
+    ben = await api.create_client(token, first_name="Ben", email=f"ben-{uuid.uuid4().hex[:6]}@example.com")
+    mia_portal, ben_portal = await portal_login(api, token, mia["id"]), await portal_login(api, token, ben["id"])
+
+    status, submitted, _ = await api.call(
+        "POST", PORTAL, token=mia_portal, json={"service_id": service["id"], "options": [{"start": at(day, 10)}]}
+    )
+    assert status == 201, submitted
+    status, approved, _ = await api.call(
+        "POST", f"/api/v1/appointment-requests/{submitted['id']}/approve", token=token, json={"start": at(day, 14)}
+    )
+    assert status == 200, approved
+
+    def approval_email() -> object:
+        return next((m for m in mailbox.to(address) if str(m["Subject"]).startswith("Confirmed")), None)
+
+    email = await wait_until(approval_email, timeout=60)
+    assert "Hello Mia," in Mailbox.text(email)  # type: ignore[arg-type]
+    [ics] = [p for p in email.walk() if p.get_content_type() == "text/calendar"]  # type: ignore[attr-defined]
+    [event] = Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")
+    assert event.decoded("dtstart") == datetime.fromisoformat(at(day, 14))
+
+    async def one_unread() -> dict[str, object] | None:
+        _, inbox, _ = await api.call("GET", INBOX, token=mia_portal)
+        return inbox if inbox["unread_count"] == 1 else None
+
+    inbox = await wait_until(one_unread, timeout=60)
+    [notice] = inbox["items"]  # type: ignore[index]
+    assert (notice["kind"], notice["read_at"]) == ("request.approved", None)
+
+    status, _, _ = await api.call("GET", INBOX, token=token)  # staff use their own inbox
+    assert status == 403
+    status, theirs, _ = await api.call("GET", INBOX, token=ben_portal)
+    assert (status, theirs["items"], theirs["unread_count"]) == (200, [], 0)
+    status, problem, _ = await api.call("POST", f"{INBOX}/{notice['id']}/read", token=ben_portal)
+    assert status == 404, problem
+
+    status, marked, _ = await api.call("POST", f"{INBOX}/{notice['id']}/read", token=mia_portal)
+    assert (status, marked) == (200, {"marked": 1, "unread_count": 0})
+    status, inbox, _ = await api.call("GET", INBOX, token=mia_portal, params={"unread_only": "true"})
+    assert (status, inbox["items"]) == (200, [])
+
+    status, staff_inbox, _ = await api.call("GET", "/api/v1/notifications", token=token)
+    assert status == 200, staff_inbox
+
+    status, messages, _ = await api.call(
+        "GET", "/api/v1/messages", token=token, params={"client_id": mia["id"], "status": "sent"}
+    )
+    assert status == 200, messages
+    sent = {(m["kind"], m["channel"]) for m in messages["items"]}
+    assert {("request.received", "email"), ("request.approved", "email")} <= sent
+    assert all(m["attempt_log"][-1]["outcome"] == "sent" for m in messages["items"])
+    status, problem, _ = await api.call("GET", "/api/v1/messages", token=token, params={"status": "lost"})
+    assert (status, problem["errors"][0]["field"]) == (422, "status")
+    status, problem, _ = await api.call("POST", f"/api/v1/messages/{messages['items'][0]['id']}/resend", token=token)
+    assert (status, problem["code"]) == (409, "MESSAGE_NOT_RESENDABLE")
