@@ -81,3 +81,37 @@ async def test_an_approval_is_emailed_with_its_calendar_file_and_shows_unread_in
     assert (status, problem["errors"][0]["field"]) == (422, "status")
     status, problem, _ = await api.call("POST", f"/api/v1/messages/{messages['items'][0]['id']}/resend", token=token)
     assert (status, problem["code"]) == (409, "MESSAGE_NOT_RESENDABLE")
+
+
+async def test_reminder_rules_are_set_per_business_and_service_and_checked(api: Api) -> None:
+    business = await open_business(api)
+    token, service = business["token"], business["service"]
+    rules = "/api/v1/reminder-rules"
+    status, listed, _ = await api.call("GET", rules, token=token)
+    assert (status, [r["is_default"] for r in listed["items"]]) == (200, [True])
+
+    rule = {"offsets": ["24h", "2h"], "audiences": ["client", "staff"], "channels": ["email"]}
+    status, problem, _ = await api.call("PUT", f"{rules}/business", token=token, json=rule | {"offsets": ["2w"]})
+    assert (status, problem["errors"][0]["field"]) == (422, "offsets.0")
+    status, problem, _ = await api.call(
+        "PUT", f"{rules}/business", token=token, json=rule | {"quiet_hours": {"start": "25:00", "end": "08:00"}}
+    )
+    assert (status, problem["errors"][0]["field"]) == (422, "quiet_hours.start")
+    status, saved, _ = await api.call(
+        "PUT", f"{rules}/business", token=token, json=rule | {"quiet_hours": {"start": "21:00", "end": "08:00"}}
+    )
+    assert (status, saved["offsets"], saved["quiet_hours"]) == (200, ["24h", "2h"], {"start": "21:00", "end": "08:00"})
+    status, override, _ = await api.call(
+        "PUT", f"{rules}/services/{service['id']}", token=token, json=rule | {"offsets": ["1d"]}
+    )
+    assert (status, override["service_id"]) == (200, service["id"])
+    status, listed, _ = await api.call("GET", rules, token=token)
+    assert [(r["service_id"], r["offsets"]) for r in listed["items"]] == [
+        (None, ["24h", "2h"]),
+        (service["id"], ["1d"]),
+    ]
+
+    status, _, _ = await api.call("DELETE", f"{rules}/business", token=token)
+    assert status == 204
+    status, listed, _ = await api.call("GET", rules, token=token)
+    assert [(r["service_id"], r["is_default"]) for r in listed["items"]] == [(None, True), (service["id"], False)]

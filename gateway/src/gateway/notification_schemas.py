@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gateway.schemas import Out, PageQuery
+from gateway.schemas import Body, Out, PageQuery
 
 
 class InboxQuery(PageQuery):
@@ -73,3 +73,34 @@ class MessageOut(Out):
 class MessageList(Out):
     items: list[MessageOut]
     next_page_token: str | None
+
+
+class QuietHoursIn(Body):
+    start: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM in the recipient's zone")
+    end: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class ReminderRuleIn(Body):
+    offsets: list[str] = Field(
+        min_length=1,
+        max_length=5,
+        description='Before the appointment: "24h" (exact hours) or "1d" (the same local time N days before)',
+    )
+    audiences: list[Literal["client", "staff"]] = Field(min_length=1)
+    channels: list[Literal["email", "in_app"]] = Field(min_length=1)
+    quiet_hours: QuietHoursIn | None = Field(
+        default=None, description="A reminder falling inside them goes out before they start"
+    )
+
+
+class ReminderRuleOut(Out):
+    service_id: str | None
+    offsets: list[str]
+    audiences: list[str]
+    channels: list[str]
+    quiet_hours: dict[str, str] | None
+    is_default: bool
+
+
+class ReminderRuleList(Out):
+    items: list[ReminderRuleOut]

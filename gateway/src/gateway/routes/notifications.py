@@ -23,6 +23,9 @@ from gateway.notification_schemas import (
     MessageOut,
     MessageQuery,
     NotificationList,
+    ReminderRuleIn,
+    ReminderRuleList,
+    ReminderRuleOut,
 )
 from gateway.routes.registry import api
 from platform_core.errors import InvalidArgument
@@ -181,3 +184,101 @@ async def resend_message(request: web.Request, account: Account) -> dict[str, An
         pb.ResendMessageRequest(message_id=path_id(request, "message_id", "message"))
     )
     return message_json(resent)
+
+
+RULES = "/api/v1/reminder-rules"
+
+
+def rule_json(r: pb.ReminderRule) -> dict[str, Any]:
+    return {
+        "service_id": r.service_id or None,
+        "offsets": list(r.offsets),
+        "audiences": list(r.audiences),
+        "channels": list(r.channels),
+        "quiet_hours": {"start": r.quiet_start, "end": r.quiet_end} if r.quiet_start else None,
+        "is_default": r.is_default,
+    }
+
+
+def rule_pb(body: ReminderRuleIn, service_id: str = "") -> pb.ReminderRule:
+    quiet = body.quiet_hours
+    return pb.ReminderRule(
+        service_id=service_id,
+        offsets=body.offsets,
+        audiences=body.audiences,
+        channels=body.channels,
+        quiet_start=quiet.start if quiet else "",
+        quiet_end=quiet.end if quiet else "",
+    )
+
+
+@api.route(
+    "GET",
+    RULES,
+    summary="Reminder rules: the business's (or the default) first, then the per-service overrides",
+    tag="notifications",
+    response=ReminderRuleList,
+    roles=OPERATORS,
+    errors=(403,),
+)
+async def list_reminder_rules(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].notifications.ListReminderRules(pb.ListReminderRulesRequest())
+    return {"items": [rule_json(r) for r in reply.rules]}
+
+
+@api.route(
+    "PUT",
+    f"{RULES}/business",
+    summary="Set the business's reminder rule (offsets, to whom, on which channels, quiet hours)",
+    tag="notifications",
+    body=ReminderRuleIn,
+    response=ReminderRuleOut,
+    roles=OPERATORS,
+    errors=(403,),
+    description="Applies to reminders planned from then on.",
+)
+async def set_business_reminder_rule(request: web.Request, body: ReminderRuleIn, account: Account) -> dict[str, Any]:
+    return rule_json(await request.app[BACKENDS].notifications.SetReminderRule(rule_pb(body)))
+
+
+@api.route(
+    "DELETE",
+    f"{RULES}/business",
+    summary="Drop the business's reminder rule (the default applies again)",
+    tag="notifications",
+    roles=OPERATORS,
+    status=204,
+    errors=(403,),
+)
+async def reset_business_reminder_rule(request: web.Request, account: Account) -> None:
+    await request.app[BACKENDS].notifications.DeleteReminderRule(pb.DeleteReminderRuleRequest())
+
+
+@api.route(
+    "PUT",
+    f"{RULES}/services/{{service_id}}",
+    summary="Set a service's own reminder rule, overriding the business's",
+    tag="notifications",
+    body=ReminderRuleIn,
+    response=ReminderRuleOut,
+    roles=OPERATORS,
+    errors=(403, 404),
+)
+async def set_service_reminder_rule(request: web.Request, body: ReminderRuleIn, account: Account) -> dict[str, Any]:
+    service_id = path_id(request, "service_id", "service")
+    return rule_json(await request.app[BACKENDS].notifications.SetReminderRule(rule_pb(body, service_id)))
+
+
+@api.route(
+    "DELETE",
+    f"{RULES}/services/{{service_id}}",
+    summary="Drop a service's reminder rule (its appointments follow the business's)",
+    tag="notifications",
+    roles=OPERATORS,
+    status=204,
+    errors=(403, 404),
+)
+async def reset_service_reminder_rule(request: web.Request, account: Account) -> None:
+    await request.app[BACKENDS].notifications.DeleteReminderRule(
+        pb.DeleteReminderRuleRequest(service_id=path_id(request, "service_id", "service"))
+    )

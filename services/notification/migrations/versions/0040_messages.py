@@ -74,6 +74,8 @@ def upgrade() -> None:
             recipient_id uuid NOT NULL,
             -- The client a message is about (its timeline, the operators' filter); none for staff-only matters.
             client_id uuid,
+            -- The appointment (or request) it is about: a moved or cancelled appointment cancels its reminders.
+            subject_id uuid,
             -- Which rule of the source event planned it, e.g. 'request.approved:client'.
             rule text NOT NULL,
             source_event_id uuid NOT NULL,
@@ -111,6 +113,10 @@ def upgrade() -> None:
     op.execute("CREATE INDEX messages_leased ON messages (lease_until) WHERE status = 'sending'")
     op.execute("CREATE INDEX messages_by_state ON messages (tenant_id, status, created_at DESC, id DESC)")
     op.execute("CREATE INDEX messages_of_client ON messages (tenant_id, client_id, created_at DESC, id DESC)")
+    op.execute(
+        "CREATE INDEX messages_pending_of_subject ON messages (tenant_id, subject_id) "
+        "WHERE status IN ('planned', 'sending')"
+    )
     # The allowed transitions, checked again by the schema.
     op.execute(
         """
@@ -121,7 +127,8 @@ def upgrade() -> None:
             END IF;
             IF NOT ((OLD.status, NEW.status) IN (
                 ('planned', 'sending'), ('planned', 'cancelled'), ('planned', 'skipped'),
-                ('sending', 'sent'), ('sending', 'delivered'), ('sending', 'planned'), ('sending', 'failed'),
+                ('sending', 'cancelled'), ('sending', 'sent'), ('sending', 'delivered'), ('sending', 'planned'),
+                ('sending', 'failed'),
                 ('sending', 'skipped'), ('sent', 'delivered'), ('sent', 'failed'),
                 ('failed', 'planned'), ('skipped', 'planned')
             )) THEN
@@ -177,8 +184,45 @@ def upgrade() -> None:
         "CREATE INDEX inbox_unread ON inbox_notifications (tenant_id, audience, recipient_id) WHERE read_at IS NULL"
     )
 
+    # Reminder rules: the business's (service_id NULL) and per-service overrides.
+    op.execute(
+        r"""
+        CREATE TABLE reminder_rules (
+            tenant_id uuid NOT NULL,
+            service_id uuid,
+            offsets text[] NOT NULL CHECK (cardinality(offsets) BETWEEN 1 AND 5),
+            audiences text[] NOT NULL CHECK (cardinality(audiences) >= 1 AND audiences <@ ARRAY['client', 'staff']),
+            channels text[] NOT NULL CHECK (cardinality(channels) >= 1 AND channels <@ ARRAY['email', 'in_app']),
+            quiet_start time,
+            quiet_end time,
+            updated_at timestamptz NOT NULL,
+            CHECK ((quiet_start IS NULL) = (quiet_end IS NULL))
+        )
+        """
+    )
+    op.execute(
+        "CREATE UNIQUE INDEX reminder_rules_one_per_scope ON reminder_rules "
+        "(tenant_id, coalesce(service_id, '00000000-0000-0000-0000-000000000000'))"
+    )
+    # The newest known start of each appointment (scheduling's events): an older event arriving late
+    # plans nothing.
+    op.execute(
+        """
+        CREATE TABLE appointment_schedule (
+            tenant_id uuid NOT NULL,
+            appointment_id uuid NOT NULL,
+            start_at timestamptz NOT NULL,
+            cancelled boolean NOT NULL DEFAULT false,
+            as_of timestamptz NOT NULL,
+            PRIMARY KEY (tenant_id, appointment_id)
+        )
+        """
+    )
+
 
 def downgrade() -> None:
+    op.execute("DROP TABLE appointment_schedule")
+    op.execute("DROP TABLE reminder_rules")
     op.execute("DROP TABLE inbox_notifications")
     op.execute("DROP TABLE message_attempts")
     op.execute("DROP TABLE messages")

@@ -25,6 +25,7 @@ from notification_svc.entrypoints.dispatch_worker import DispatchWorker
 from notification_svc.entrypoints.grpc_server import SERVICE_NAME, NotificationServicer
 from notification_svc.entrypoints.merge_consumers import merge_subscriptions
 from notification_svc.entrypoints.notice_consumers import (
+    appointment_subscriptions,
     business_subscriptions,
     contact_subscriptions,
     request_notice_subscriptions,
@@ -113,6 +114,10 @@ def build(runtime: Runtime) -> ServiceParts:
         f"{UNIT}-notices",
         request_notice_subscriptions(uow_within, utc_now, max_attempts=settings.message_max_attempts),
     )
+    appointments = consumer(
+        f"{UNIT}-appointments",
+        appointment_subscriptions(uow_within, utc_now, max_attempts=settings.message_max_attempts),
+    )
     sender = email_sender(settings)
     mailer = EventConsumer(
         name=f"{UNIT}-email",
@@ -130,7 +135,7 @@ def build(runtime: Runtime) -> ServiceParts:
     )
     return ServiceParts(
         servicers=[(notification_service_pb2_grpc.add_NotificationServiceServicer_to_server, servicer, SERVICE_NAME)],
-        consumers=[*timelines, mailer, *directory, notices],
+        consumers=[*timelines, mailer, *directory, notices, appointments],
         publishes_events=False,
         workers=[
             DispatchWorker(

@@ -33,6 +33,11 @@ class AbstractMessageStore(abc.ABC):
         """Plan a failed or skipped message again, now, with one more attempt; False when it is neither."""
 
     @abc.abstractmethod
+    async def cancel_pending(self, tenant_id: uuid.UUID, subject_id: uuid.UUID, kind: str, now: datetime) -> int:
+        """Cancel the messages of ``kind`` about ``subject_id`` not yet sent (a moved or cancelled
+        appointment's reminders); a replica sending one right now loses its lease."""
+
+    @abc.abstractmethod
     async def mark_read(
         self,
         tenant_id: uuid.UUID,
@@ -90,6 +95,7 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
                 "recipient_id": str(m.recipient.id),
                 "given_address": m.recipient.address,
                 "client_id": str(m.client_id) if m.client_id else None,
+                "subject_id": str(m.subject_id) if m.subject_id else None,
                 "rule": m.rule,
                 "source_event_id": str(m.source_event_id),
                 "variables": m.variables,
@@ -103,14 +109,15 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
             text(
                 """
                 INSERT INTO messages (tenant_id, id, kind, category, channel, recipient_kind, recipient_id,
-                    given_address, client_id, rule, source_event_id, variables, status, due_at, max_attempts,
-                    created_at, updated_at)
+                    given_address, client_id, subject_id, rule, source_event_id, variables, status, due_at,
+                    max_attempts, created_at, updated_at)
                 SELECT tenant_id, id, kind, category, channel, recipient_kind, recipient_id, given_address,
-                    client_id, rule, source_event_id, variables, 'planned', due_at, max_attempts, :now, :now
+                    client_id, subject_id, rule, source_event_id, variables, 'planned', due_at, max_attempts,
+                    :now, :now
                 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r (tenant_id uuid, id uuid, kind text,
                     category text, channel text, recipient_kind text, recipient_id uuid, given_address text,
-                    client_id uuid, rule text, source_event_id uuid, variables jsonb, due_at timestamptz,
-                    max_attempts integer)
+                    client_id uuid, subject_id uuid, rule text, source_event_id uuid, variables jsonb,
+                    due_at timestamptz, max_attempts integer)
                 ON CONFLICT ON CONSTRAINT messages_once DO NOTHING
                 """
             ),
@@ -223,4 +230,14 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
             query += " AND id = :id"
             params["id"] = notification_id
         result = await self.session.execute(text(query), params)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def cancel_pending(self, tenant_id: uuid.UUID, subject_id: uuid.UUID, kind: str, now: datetime) -> int:
+        result = await self.session.execute(
+            text(
+                "UPDATE messages SET status = 'cancelled', lease_until = NULL, updated_at = :now "
+                "WHERE tenant_id = :t AND subject_id = :s AND kind = :kind AND status IN ('planned', 'sending')"
+            ),
+            {"t": tenant_id, "s": subject_id, "kind": kind, "now": now},
+        )
         return int(result.rowcount)  # type: ignore[attr-defined]

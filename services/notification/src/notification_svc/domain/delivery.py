@@ -33,7 +33,9 @@ CATEGORIES = ("transactional", "reminders", "marketing")
 # The transitions the schema's trigger allows too.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.PLANNED: frozenset({Status.SENDING, Status.CANCELLED, Status.SKIPPED}),
-    Status.SENDING: frozenset({Status.SENT, Status.DELIVERED, Status.PLANNED, Status.FAILED, Status.SKIPPED}),
+    Status.SENDING: frozenset(
+        {Status.SENT, Status.DELIVERED, Status.PLANNED, Status.FAILED, Status.SKIPPED, Status.CANCELLED}
+    ),
     Status.SENT: frozenset({Status.DELIVERED, Status.FAILED}),
     Status.FAILED: frozenset({Status.PLANNED}),
     Status.SKIPPED: frozenset({Status.PLANNED}),
@@ -80,6 +82,8 @@ class PlannedMessage:
     variables: dict[str, Any]
     due_at: datetime
     max_attempts: int
+    # The appointment (or request) it is about.
+    subject_id: uuid.UUID | None = None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 

@@ -13,6 +13,7 @@ from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
 from notification_svc import message_views, views
+from notification_svc.domain.reminders import DEFAULT_RULE, ReminderRule, checked_rule
 from notification_svc.service_layer import delivery
 from notification_svc.service_layer.delivery import Clock
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
@@ -137,6 +138,61 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
                 reason="MESSAGE_NOT_RESENDABLE",
             )
         return _message(rows[0], attempts.get(message_id, []))
+
+    async def ListReminderRules(
+        self, request: pb.ListReminderRulesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListReminderRulesResponse:
+        call = _operator()
+        rules = await delivery.reminder_rules(self._uow_factory(), call.tenant_id)
+        response = pb.ListReminderRulesResponse()
+        if not any(r.service_id is None for r in rules):
+            response.rules.append(_rule(DEFAULT_RULE, is_default=True))
+        response.rules.extend(_rule(r) for r in rules)
+        return response
+
+    async def SetReminderRule(self, request: pb.ReminderRule, context: grpc.aio.ServicerContext) -> pb.ReminderRule:
+        call = _operator()
+        rule = checked_rule(
+            _service_id(request.service_id),
+            list(request.offsets),
+            list(request.audiences),
+            list(request.channels),
+            request.quiet_start,
+            request.quiet_end,
+        )
+        await delivery.set_reminder_rule(self._uow_factory(), call.tenant_id, rule, now=self._clock())
+        return _rule(rule)
+
+    async def DeleteReminderRule(
+        self, request: pb.DeleteReminderRuleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteReminderRuleResponse:
+        call = _operator()
+        deleted = await delivery.delete_reminder_rule(
+            self._uow_factory(), call.tenant_id, _service_id(request.service_id)
+        )
+        return pb.DeleteReminderRuleResponse(deleted=deleted)
+
+
+def _rule(rule: ReminderRule, *, is_default: bool = False) -> pb.ReminderRule:
+    quiet = rule.quiet_hours
+    return pb.ReminderRule(
+        service_id=str(rule.service_id) if rule.service_id else "",
+        offsets=[str(o) for o in rule.offsets],
+        audiences=list(rule.audiences),
+        channels=list(rule.channels),
+        quiet_start=quiet.start.strftime("%H:%M") if quiet else "",
+        quiet_end=quiet.end.strftime("%H:%M") if quiet else "",
+        is_default=is_default,
+    )
+
+
+def _service_id(raw: str) -> uuid.UUID | None:
+    if not raw:
+        return None
+    service_id = parse_uuid(raw)
+    if service_id is None:
+        raise NotFound("service not found")
+    return service_id
 
 
 def _inbox_owner(call: CallContext) -> tuple[str, uuid.UUID]:

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atrium.client.v1 import events_pb2 as client_events
 from atrium.gateway.v1 import events_pb2 as gateway_events
 from atrium.portal_requests.v1 import events_pb2 as request_events
+from atrium.scheduling.v1 import events_pb2 as scheduling_events
+from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
 from notification_svc.domain.request_notices import RequestStep
 from notification_svc.service_layer import delivery
@@ -95,6 +97,59 @@ def request_notice_subscriptions(uow_within: UowFactory, clock: Clock, *, max_at
         await delivery.plan_request_notices(step, uow_within(session), now=clock(), max_attempts=max_attempts)
 
     return [Subscription(payload_type, plan) for payload_type in REQUEST_STEPS]
+
+
+APPOINTMENT_KINDS = {
+    scheduling_events.AppointmentBooked: "appointment.booked",
+    scheduling_events.AppointmentRescheduled: "appointment.rescheduled",
+    scheduling_events.AppointmentCancelled: "appointment.cancelled",
+}
+
+
+def _ids(values: Any) -> tuple[uuid.UUID, ...]:
+    return tuple(dict.fromkeys(u for u in (parse_uuid(v) for v in values) if u is not None))
+
+
+def appointment_step(event: ReceivedEvent, kind: str) -> AppointmentStep:
+    p = event.payload
+    segments = list(getattr(p, "segments", []))
+    start = p.start.ToDatetime(tzinfo=UTC)
+    variables: dict[str, Any] = {
+        "appointment_id": p.appointment_id,
+        "service_name": " + ".join(dict.fromkeys(s.service_name for s in segments if s.service_name)),
+        "start": start.isoformat(),
+        "timezone": p.timezone,
+    }
+    if isinstance(p, scheduling_events.AppointmentRescheduled):
+        variables["previous_start"] = _iso(p.previous_start)
+    if isinstance(p, scheduling_events.AppointmentCancelled):
+        variables["reason"] = p.reason
+    return AppointmentStep(
+        tenant_id=event.tenant_id,
+        kind=kind,
+        appointment_id=uuid.UUID(p.appointment_id),
+        client_id=uuid.UUID(p.client_id),
+        staff_ids=_ids(s.staff_id for s in segments),
+        service_ids=_ids(s.service_id for s in segments),
+        start=start,
+        timezone=p.timezone,
+        source_event_id=event.event_id,
+        occurred_at=_occurred(event),
+        variables=variables,
+        source=getattr(p, "source", ""),
+        cancelled_by=getattr(p, "cancelled_by", ""),
+    )
+
+
+def appointment_subscriptions(uow_within: UowFactory, clock: Clock, *, max_attempts: int) -> list[Subscription]:
+    def plan(kind: str) -> Callable[[AsyncSession, ReceivedEvent], Any]:
+        async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
+            step = appointment_step(event, kind)
+            await delivery.plan_appointment_notices(step, uow_within(session), now=clock(), max_attempts=max_attempts)
+
+        return handle
+
+    return [Subscription(payload_type, plan(kind)) for payload_type, kind in APPOINTMENT_KINDS.items()]
 
 
 def contact_subscriptions(uow_within: UowFactory) -> list[Subscription]:

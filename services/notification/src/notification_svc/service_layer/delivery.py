@@ -22,6 +22,7 @@ from jinja2 import TemplateError
 from notification_svc.adapters.calendar_files import appointment_ics
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.message_templates import MessageTemplates
+from notification_svc.domain.appointment_notices import REMINDER_KIND, AppointmentStep, change_notices, reminders
 from notification_svc.domain.audience import (
     Addressee,
     BusinessProfile,
@@ -41,6 +42,7 @@ from notification_svc.domain.delivery import (
     skipped,
 )
 from notification_svc.domain.emails import Attachment, OutgoingEmail
+from notification_svc.domain.reminders import ReminderRule, rule_for
 from notification_svc.domain.request_notices import RequestStep, client_notices, staff_notices
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 
@@ -59,6 +61,54 @@ async def plan_request_notices(
         count = await uow.messages.plan(planned, now)
         await uow.commit()
         return count
+
+
+async def plan_appointment_notices(
+    step: AppointmentStep, uow: NotificationUnitOfWork, *, now: datetime, max_attempts: int
+) -> int:
+    """Tell of a booking, move or cancellation, and (re)plan its reminders; an event older than what is
+    known of the appointment plans nothing, so a reminder is never planned for a time already changed."""
+    async with uow:
+        cancelled = step.kind == "appointment.cancelled"
+        current = await uow.reminders.advance(
+            step.tenant_id, step.appointment_id, step.start, cancelled=cancelled, as_of=step.occurred_at
+        )
+        if not current:
+            await uow.commit()
+            return 0
+        if step.kind != "appointment.booked":
+            await uow.messages.cancel_pending(step.tenant_id, step.appointment_id, REMINDER_KIND, now)
+        planned = change_notices(step, max_attempts=max_attempts)
+        if not cancelled:
+            rule = rule_for(await uow.reminders.rules(step.tenant_id), step.service_ids)
+            contacts = await uow.directory.contacts(step.tenant_id, [step.client_id])
+            zones = {c.client_id: c.timezone for c in contacts.values()}
+            zones |= {m.staff_id: m.timezone for m in await uow.directory.staff(step.tenant_id, step.staff_ids)}
+            planned += reminders(step, rule, zones, now=now, max_attempts=max_attempts)
+        count = await uow.messages.plan(planned, now)
+        await uow.commit()
+        return count
+
+
+async def set_reminder_rule(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, rule: ReminderRule, *, now: datetime
+) -> None:
+    """Applies to reminders planned from now on (those already planned keep their time)."""
+    async with uow:
+        await uow.reminders.set_rule(tenant_id, rule, now)
+        await uow.commit()
+
+
+async def delete_reminder_rule(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, service_id: uuid.UUID | None) -> bool:
+    async with uow:
+        deleted = await uow.reminders.delete_rule(tenant_id, service_id)
+        await uow.commit()
+        return deleted
+
+
+async def reminder_rules(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> list[ReminderRule]:
+    async with uow:
+        return await uow.reminders.rules(tenant_id)
 
 
 async def resend(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, message_id: uuid.UUID, *, now: datetime) -> bool:

@@ -8,6 +8,7 @@ from atrium.common.v1.events_pb2 import EventEnvelope
 from notification_svc.adapters.directory import AbstractDirectory, SqlAlchemyDirectory
 from notification_svc.adapters.email_repository import AbstractSentEmailRepository, SqlAlchemySentEmailRepository
 from notification_svc.adapters.message_store import AbstractMessageStore, SqlAlchemyMessageStore
+from notification_svc.adapters.reminder_store import AbstractReminderStore, SqlAlchemyReminderStore
 from notification_svc.adapters.repository import AbstractActivityRepository, SqlAlchemyActivityRepository
 from notification_svc.adapters.timeline_repository import AbstractTimelineRepository, SqlAlchemyTimelineRepository
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
@@ -19,6 +20,7 @@ class NotificationUnitOfWork(AbstractUnitOfWork):
     timeline: AbstractTimelineRepository
     messages: AbstractMessageStore
     directory: AbstractDirectory
+    reminders: AbstractReminderStore
 
 
 def _no_integration_events(event: Any) -> EventEnvelope:
@@ -41,4 +43,5 @@ class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfW
         self.timeline = SqlAlchemyTimelineRepository(session)
         self.messages = SqlAlchemyMessageStore(session)
         self.directory = SqlAlchemyDirectory(session)
+        self.reminders = SqlAlchemyReminderStore(session)
         self.repositories = (self.activity,)

@@ -59,6 +59,21 @@ class NotificationServiceStub:
                 request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResendMessageRequest.SerializeToString,
                 response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Message.FromString,
                 _registered_method=True)
+        self.ListReminderRules = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ListReminderRules',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListReminderRulesRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListReminderRulesResponse.FromString,
+                _registered_method=True)
+        self.SetReminderRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/SetReminderRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ReminderRule.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ReminderRule.FromString,
+                _registered_method=True)
+        self.DeleteReminderRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/DeleteReminderRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
@@ -99,6 +114,27 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListReminderRules(self, request, context):
+        """Reminder rules: the business's (no service_id) and per-service overrides; without any, the default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetReminderRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteReminderRule(self, request, context):
+        """Removes a service's override (its appointments follow the business's rule) or the business's rule
+        (the default applies again).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +162,21 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     servicer.ResendMessage,
                     request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResendMessageRequest.FromString,
                     response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Message.SerializeToString,
+            ),
+            'ListReminderRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReminderRules,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListReminderRulesRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListReminderRulesResponse.SerializeToString,
+            ),
+            'SetReminderRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetReminderRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ReminderRule.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ReminderRule.SerializeToString,
+            ),
+            'DeleteReminderRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteReminderRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +314,87 @@ class NotificationService:
             '/atrium.notification.v1.NotificationService/ResendMessage',
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResendMessageRequest.SerializeToString,
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.Message.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReminderRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ListReminderRules',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListReminderRulesRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListReminderRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetReminderRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/SetReminderRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ReminderRule.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ReminderRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteReminderRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/DeleteReminderRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleResponse.FromString,
             options,
             channel_credentials,
             insecure,

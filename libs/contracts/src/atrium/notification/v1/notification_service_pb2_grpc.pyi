@@ -41,6 +41,13 @@ class NotificationServiceStub:
     """Operators: messages by delivery state, with their attempts."""
     ResendMessage: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ResendMessageRequest, _notification_service_pb2.Message]
     """Operators: send a failed or skipped message again (a new attempt, now)."""
+    ListReminderRules: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ListReminderRulesRequest, _notification_service_pb2.ListReminderRulesResponse]
+    """Reminder rules: the business's (no service_id) and per-service overrides; without any, the default."""
+    SetReminderRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ReminderRule, _notification_service_pb2.ReminderRule]
+    DeleteReminderRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.DeleteReminderRuleRequest, _notification_service_pb2.DeleteReminderRuleResponse]
+    """Removes a service's override (its appointments follow the business's rule) or the business's rule
+    (the default applies again).
+    """
 
 @_typing.type_check_only
 class NotificationServiceAsyncStub(NotificationServiceStub):
@@ -55,6 +62,13 @@ class NotificationServiceAsyncStub(NotificationServiceStub):
     """Operators: messages by delivery state, with their attempts."""
     ResendMessage: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ResendMessageRequest, _notification_service_pb2.Message]  # type: ignore[assignment]
     """Operators: send a failed or skipped message again (a new attempt, now)."""
+    ListReminderRules: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ListReminderRulesRequest, _notification_service_pb2.ListReminderRulesResponse]  # type: ignore[assignment]
+    """Reminder rules: the business's (no service_id) and per-service overrides; without any, the default."""
+    SetReminderRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ReminderRule, _notification_service_pb2.ReminderRule]  # type: ignore[assignment]
+    DeleteReminderRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.DeleteReminderRuleRequest, _notification_service_pb2.DeleteReminderRuleResponse]  # type: ignore[assignment]
+    """Removes a service's override (its appointments follow the business's rule) or the business's rule
+    (the default applies again).
+    """
 
 class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -96,5 +110,30 @@ class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notification_service_pb2.Message, _abc.Awaitable[_notification_service_pb2.Message]]:
         """Operators: send a failed or skipped message again (a new attempt, now)."""
+
+    @_abc_1.abstractmethod
+    def ListReminderRules(
+        self,
+        request: _notification_service_pb2.ListReminderRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ListReminderRulesResponse, _abc.Awaitable[_notification_service_pb2.ListReminderRulesResponse]]:
+        """Reminder rules: the business's (no service_id) and per-service overrides; without any, the default."""
+
+    @_abc_1.abstractmethod
+    def SetReminderRule(
+        self,
+        request: _notification_service_pb2.ReminderRule,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ReminderRule, _abc.Awaitable[_notification_service_pb2.ReminderRule]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteReminderRule(
+        self,
+        request: _notification_service_pb2.DeleteReminderRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.DeleteReminderRuleResponse, _abc.Awaitable[_notification_service_pb2.DeleteReminderRuleResponse]]:
+        """Removes a service's override (its appointments follow the business's rule) or the business's rule
+        (the default applies again).
+        """
 
 def add_NotificationServiceServicer_to_server(servicer: NotificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
