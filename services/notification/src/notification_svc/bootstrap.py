@@ -25,6 +25,7 @@ from notification_svc.entrypoints.dispatch_worker import DispatchWorker
 from notification_svc.entrypoints.grpc_server import SERVICE_NAME, NotificationServicer
 from notification_svc.entrypoints.merge_consumers import merge_subscriptions
 from notification_svc.entrypoints.notice_consumers import (
+    account_email_subscriptions,
     appointment_subscriptions,
     business_subscriptions,
     contact_subscriptions,
@@ -118,6 +119,10 @@ def build(runtime: Runtime) -> ServiceParts:
         f"{UNIT}-appointments",
         appointment_subscriptions(uow_within, utc_now, max_attempts=settings.message_max_attempts),
     )
+    account_emails = consumer(
+        f"{UNIT}-account-emails",
+        account_email_subscriptions(uow_within, utc_now, max_attempts=settings.message_max_attempts),
+    )
     sender = email_sender(settings)
     mailer = EventConsumer(
         name=f"{UNIT}-email",
@@ -135,7 +140,7 @@ def build(runtime: Runtime) -> ServiceParts:
     )
     return ServiceParts(
         servicers=[(notification_service_pb2_grpc.add_NotificationServiceServicer_to_server, servicer, SERVICE_NAME)],
-        consumers=[*timelines, mailer, *directory, notices, appointments],
+        consumers=[*timelines, mailer, *directory, notices, appointments, account_emails],
         publishes_events=False,
         workers=[
             DispatchWorker(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 
 import pytest
 from jinja2 import UndefinedError
@@ -22,6 +23,7 @@ from notification_svc.domain.delivery import (
 from notification_svc.domain.request_notices import RequestStep, client_notices, staff_notices, staff_to_tell
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+TEMPLATES = resources.files("notification_svc") / "templates" / "messages"
 
 
 def claimed(attempt: int, max_attempts: int = 3) -> ClaimedMessage:
@@ -107,18 +109,21 @@ def test_day_and_zone_of_a_time_across_the_dst_change_in_both_languages() -> Non
 def test_every_default_template_renders_in_each_language(language: str) -> None:
     templates = MessageTemplates()
     assert templates.languages >= {"en", "de"}
+    when = "2026-03-30T07:00:00+00:00"
     context = {
         "name": "Ada <b>", "business_name": "Zen & Co", "client_name": "Ada", "reference": "REQ-1",
-        "service_name": "Massage", "options": ["2026-03-30T07:00:00+00:00"], "start": "2026-03-30T07:00:00+00:00",
-        "technician_name": "Maria", "reason": "Closed", "alternatives": ["2026-03-31T07:00:00+00:00"],
-        "hold_until": "", "note": "", "preferred_staff_name": "", "description": "",
+        "service_name": "Massage", "options": [when], "start": when, "previous_start": when, "expires_at": when,
+        "technician_name": "Maria", "reason": "Closed", "alternatives": [when], "hold_until": "", "note": "",
+        "preferred_staff_name": "", "description": "", "audience": "client", "role": "staff",
+        "invited_by_name": "", "url": "https://hooks.example/x", "consecutive_failures": 5, "last_error": "503",
+        "secret": {"url": "https://studio.example/reset#t", "code": "123456"},
     }  # fmt: skip
-    for kind in ("request_received", "request_approved", "request_declined", "request_alternatives_proposed",
-                 "request_expired", "request_awaiting_approval"):  # fmt: skip
+    kinds = {path.name.removesuffix(".jinja") for path in (TEMPLATES / "en").iterdir()}
+    assert kinds == {path.name.removesuffix(".jinja") for path in (TEMPLATES / language).iterdir()}
+    for kind in kinds:
         rendered = templates.render(language, kind, context, zone="Europe/Berlin")
-        assert rendered.subject and rendered.text and rendered.sms and rendered.inbox
-        assert "Zen &amp; Co" in rendered.html or "Ada &lt;b&gt;" in rendered.html
-        assert "<b>" not in rendered.html
+        assert rendered.subject and rendered.text and rendered.sms and rendered.inbox, kind
+        assert "<b>" not in rendered.html and "Ada &lt;b&gt;" in rendered.html, kind
 
 
 def test_a_missing_variable_is_an_error_not_a_blank() -> None:

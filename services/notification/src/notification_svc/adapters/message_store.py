@@ -71,7 +71,9 @@ _RECORD = text(
         last_error = :error, skip_reason = :skip_reason, sent_at = :sent_at, updated_at = :now,
         to_address = CASE WHEN :to_address = '' THEN to_address ELSE :to_address END,
         language = CASE WHEN :language = '' THEN language ELSE :language END,
-        subject = CASE WHEN :subject = '' THEN subject ELSE :subject END
+        subject = CASE WHEN :subject = '' THEN subject ELSE :subject END,
+        -- A link or code is kept only while it may still be sent.
+        variables = CASE WHEN :status = 'planned' THEN variables ELSE variables - 'secret' END
     WHERE tenant_id = :tenant_id AND id = :id AND status = 'sending' AND attempts = :previous_attempts
     """
 )

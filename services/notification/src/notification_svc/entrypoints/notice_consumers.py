@@ -14,6 +14,7 @@ from atrium.client.v1 import events_pb2 as client_events
 from atrium.gateway.v1 import events_pb2 as gateway_events
 from atrium.portal_requests.v1 import events_pb2 as request_events
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
+from notification_svc.domain.account_notices import AddressedNotice, address_id
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
 from notification_svc.domain.request_notices import RequestStep
@@ -96,7 +97,9 @@ def request_notice_subscriptions(uow_within: UowFactory, clock: Clock, *, max_at
         )
         await delivery.plan_request_notices(step, uow_within(session), now=clock(), max_attempts=max_attempts)
 
-    return [Subscription(payload_type, plan) for payload_type in REQUEST_STEPS]
+    return [Subscription(payload_type, plan) for payload_type in REQUEST_STEPS] + account_email_subscriptions(
+        uow_within, clock, max_attempts=max_attempts, payload_types=(request_events.PublicRequestVerificationRequested,)
+    )
 
 
 APPOINTMENT_KINDS = {
@@ -199,3 +202,80 @@ def business_subscriptions(uow_within: UowFactory) -> list[Subscription]:
         Subscription(gateway_events.StaffMemberChanged, staff_member),
         Subscription(gateway_events.BusinessProfileChanged, business),
     ]
+
+
+def _expires(p: Any) -> str:
+    return _iso(p.expires_at) if p.HasField("expires_at") else ""
+
+
+def _account_notices(event: ReceivedEvent) -> list[AddressedNotice]:
+    """The emails one gateway (or public booking) event asks for."""
+    p = event.payload
+
+    def notice(kind: str, recipient_id: str, address: str, variables: dict[str, Any]) -> AddressedNotice:
+        return AddressedNotice(
+            tenant_id=event.tenant_id,
+            kind=kind,
+            recipient_id=parse_uuid(recipient_id) or address_id(address),
+            address=address,
+            source_event_id=event.event_id,
+            occurred_at=_occurred(event),
+            variables=variables,
+            client_id=parse_uuid(getattr(p, "client_id", "")),
+        )
+
+    if isinstance(p, gateway_events.PasswordResetRequested):
+        variables = {"name": p.name, "language": p.language, "expires_at": _expires(p), "secret": {"url": p.reset_url}}
+        return [notice("account.password_reset", p.account_id, p.email, variables)]
+    if isinstance(p, gateway_events.StaffInvitationIssued):
+        variables = {
+            "name": p.name,
+            "language": p.language,
+            "expires_at": _expires(p),
+            "role": p.role,
+            "invited_by_name": p.invited_by_name,
+            "business_name": p.business_name,
+            "secret": {"url": p.accept_url},
+        }
+        return [notice("account.staff_invitation", p.invitation_id, p.email, variables)]
+    if isinstance(p, gateway_events.LoginCodeRequested):
+        variables = {
+            "name": p.name,
+            "language": p.language,
+            "expires_at": _expires(p),
+            "purpose": p.purpose,
+            "secret": {"code": p.code},
+        }
+        return [notice("account.login_code", p.account_id, p.email, variables)]
+    if isinstance(p, request_events.PublicRequestVerificationRequested):
+        variables = {
+            "name": p.name,
+            "language": p.language,
+            "expires_at": _expires(p),
+            "business_name": p.business_name,
+            "secret": {"code": p.code},
+        }
+        return [notice("request.verification_code", p.verification_id, p.email, variables)]
+    if isinstance(p, gateway_events.WebhookEndpointDisabled):
+        variables = {"url": p.url, "consecutive_failures": p.consecutive_failures, "last_error": p.last_error}
+        return [notice("webhook.disabled", "", email, variables) for email in dict.fromkeys(p.owner_emails)]
+    return []
+
+
+ACCOUNT_EMAILS = (
+    gateway_events.PasswordResetRequested,
+    gateway_events.StaffInvitationIssued,
+    gateway_events.LoginCodeRequested,
+    gateway_events.WebhookEndpointDisabled,
+)
+
+
+def account_email_subscriptions(
+    uow_within: UowFactory, clock: Clock, *, max_attempts: int, payload_types: tuple[type[Any], ...] = ACCOUNT_EMAILS
+) -> list[Subscription]:
+    async def plan(session: AsyncSession, event: ReceivedEvent) -> None:
+        await delivery.plan_addressed_notices(
+            _account_notices(event), uow_within(session), now=clock(), max_attempts=max_attempts
+        )
+
+    return [Subscription(payload_type, plan) for payload_type in payload_types]

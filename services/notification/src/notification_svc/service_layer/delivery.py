@@ -22,6 +22,7 @@ from jinja2 import TemplateError
 from notification_svc.adapters.calendar_files import appointment_ics
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.message_templates import MessageTemplates
+from notification_svc.domain.account_notices import AddressedNotice, addressed_notice, expired
 from notification_svc.domain.appointment_notices import REMINDER_KIND, AppointmentStep, change_notices, reminders
 from notification_svc.domain.audience import (
     Addressee,
@@ -59,6 +60,15 @@ async def plan_request_notices(
             step, staff, max_attempts=max_attempts
         )
         count = await uow.messages.plan(planned, now)
+        await uow.commit()
+        return count
+
+
+async def plan_addressed_notices(
+    notices: list[AddressedNotice], uow: NotificationUnitOfWork, *, now: datetime, max_attempts: int
+) -> int:
+    async with uow:
+        count = await uow.messages.plan([addressed_notice(n, max_attempts=max_attempts) for n in notices], now)
         await uow.commit()
         return count
 
@@ -265,6 +275,8 @@ class Dispatcher:
         addressee = delivery.addressee
         if message.channel != "in_app" and not addressee.address:
             return skipped(missing_address_reason(message.channel, message.recipient.kind))
+        if expired(message.variables, self.clock()):
+            return skipped("its link or code expired before it could be sent")
         context: dict[str, Any] = {
             **message.variables,
             "name": addressee.name,
