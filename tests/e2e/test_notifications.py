@@ -115,3 +115,41 @@ async def test_reminder_rules_are_set_per_business_and_service_and_checked(api: 
     assert status == 204
     status, listed, _ = await api.call("GET", rules, token=token)
     assert [(r["service_id"], r["is_default"]) for r in listed["items"]] == [(None, True), (service["id"], False)]
+
+
+async def test_a_client_chooses_its_reminders_in_the_portal_and_unknown_unsubscribe_links_are_refused(
+    api: Api,
+) -> None:
+    business = await open_business(api)
+    token = business["token"]
+    client = await api.create_client(token, first_name="Ivy", email=f"ivy-{uuid.uuid4().hex[:6]}@example.com")
+    portal = await portal_login(api, token, client["id"])
+    prefs = "/api/v1/portal/notification-preferences"
+    status, chosen, _ = await api.call("GET", prefs, token=portal)
+    assert status == 200 and all(p["allowed"] for p in chosen["preferences"])
+    off = {"preferences": [{"category": "marketing", "channel": "email", "allowed": False}]}
+    status, chosen, _ = await api.call("PUT", prefs, token=portal, json=off)
+    assert status == 200, chosen
+    assert {(p["category"], p["channel"]) for p in chosen["preferences"] if not p["allowed"]} == {
+        ("marketing", "email")
+    }
+    bad = {"preferences": [{"category": "transactional", "channel": "email", "allowed": False}]}
+    status, problem, _ = await api.call("PUT", prefs, token=portal, json=bad)
+    assert (status, problem["errors"][0]["field"]) == (422, "preferences.0.category")
+    status, seen, _ = await api.call("GET", f"/api/v1/clients/{client['id']}/notification-preferences", token=token)
+    assert (status, seen["preferences"]) == (200, chosen["preferences"])
+
+    unknown = uuid.uuid4().hex + "A" * 43
+    status, _, _ = await api.call("POST", f"/unsubscribe/{unknown}")
+    assert status == 404
+    status, _, _ = await api.call("POST", "/unsubscribe/not-a-link")
+    assert status == 404
+    # Twilio's delivery reports are refused unless signed with the account's auth token.
+    _, me, _ = await api.call("GET", "/api/v1/me", token=token)
+    status, _, _ = await api.call(
+        "POST",
+        f"/webhooks/twilio/{me['tenant']['id']}/status",
+        data={"MessageSid": "SM123", "MessageStatus": "delivered"},
+        headers={"X-Twilio-Signature": "forged"},
+    )
+    assert status == 403

@@ -87,9 +87,12 @@ class ReminderRuleIn(Body):
         description='Before the appointment: "24h" (exact hours) or "1d" (the same local time N days before)',
     )
     audiences: list[Literal["client", "staff"]] = Field(min_length=1)
-    channels: list[Literal["email", "in_app"]] = Field(min_length=1)
+    channels: list[Literal["email", "sms", "in_app"]] = Field(min_length=1)
     quiet_hours: QuietHoursIn | None = Field(
         default=None, description="A reminder falling inside them goes out before they start"
+    )
+    sms_fallback_after: int = Field(
+        default=2, ge=1, le=10, description="Failed SMS attempts before the reminder goes by email instead"
     )
 
 
@@ -99,8 +102,37 @@ class ReminderRuleOut(Out):
     audiences: list[str]
     channels: list[str]
     quiet_hours: dict[str, str] | None
+    sms_fallback_after: int
     is_default: bool
 
 
 class ReminderRuleList(Out):
     items: list[ReminderRuleOut]
+
+
+class PreferenceIn(Body):
+    category: Literal["reminders", "marketing"]
+    channel: Literal["email", "sms", "in_app"]
+    allowed: bool
+
+
+class PreferencesIn(Body):
+    preferences: list[PreferenceIn] = Field(min_length=1, max_length=6)
+
+
+class PreferencesOut(Out):
+    client_id: str
+    preferences: list[dict[str, str | bool]] = Field(
+        description="Each optional category (reminders, marketing) on each channel; transactional messages are "
+        "always sent"
+    )
+
+
+class UnsubscribedOut(Out):
+    category: str
+    channel: str
+    unsubscribed: bool
+
+
+class SmsStatusRecorded(Out):
+    recorded: bool

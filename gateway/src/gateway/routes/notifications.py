@@ -7,6 +7,7 @@ with each attempt and its error, and resends a failed or skipped one.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -14,7 +15,7 @@ from aiohttp import web
 from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as pb
 from gateway.api import Auth, path_id
-from gateway.dependencies import BACKENDS
+from gateway.dependencies import BACKENDS, SETTINGS
 from gateway.identity.model import Account
 from gateway.notification_schemas import (
     InboxQuery,
@@ -23,12 +24,17 @@ from gateway.notification_schemas import (
     MessageOut,
     MessageQuery,
     NotificationList,
+    PreferencesIn,
+    PreferencesOut,
     ReminderRuleIn,
     ReminderRuleList,
     ReminderRuleOut,
+    SmsStatusRecorded,
+    UnsubscribedOut,
 )
 from gateway.routes.registry import api
-from platform_core.errors import InvalidArgument
+from platform_core.errors import InvalidArgument, NotFound
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.ids import parse_uuid
 
 OPERATORS = ("owner", "admin")
@@ -196,6 +202,7 @@ def rule_json(r: pb.ReminderRule) -> dict[str, Any]:
         "audiences": list(r.audiences),
         "channels": list(r.channels),
         "quiet_hours": {"start": r.quiet_start, "end": r.quiet_end} if r.quiet_start else None,
+        "sms_fallback_after": r.sms_fallback_after,
         "is_default": r.is_default,
     }
 
@@ -209,6 +216,7 @@ def rule_pb(body: ReminderRuleIn, service_id: str = "") -> pb.ReminderRule:
         channels=body.channels,
         quiet_start=quiet.start if quiet else "",
         quiet_end=quiet.end if quiet else "",
+        sms_fallback_after=body.sms_fallback_after,
     )
 
 
@@ -282,3 +290,147 @@ async def reset_service_reminder_rule(request: web.Request, account: Account) ->
     await request.app[BACKENDS].notifications.DeleteReminderRule(
         pb.DeleteReminderRuleRequest(service_id=path_id(request, "service_id", "service"))
     )
+
+
+def preferences_json(reply: pb.NotificationPreferences) -> dict[str, Any]:
+    return {
+        "client_id": reply.client_id,
+        "preferences": [
+            {"category": p.category, "channel": p.channel, "allowed": p.allowed} for p in reply.preferences
+        ],
+    }
+
+
+def preferences_pb(body: PreferencesIn, client_id: str = "") -> pb.SetNotificationPreferencesRequest:
+    return pb.SetNotificationPreferencesRequest(
+        client_id=client_id,
+        preferences=[
+            pb.NotificationPreference(category=p.category, channel=p.channel, allowed=p.allowed)
+            for p in body.preferences
+        ],
+    )
+
+
+@api.route(
+    "GET",
+    "/api/v1/portal/notification-preferences",
+    summary="What the client receives beyond transactional messages (reminders, marketing) per channel",
+    tag="notifications",
+    auth="portal",
+    response=PreferencesOut,
+)
+async def portal_preferences(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].notifications.GetNotificationPreferences(pb.GetNotificationPreferencesRequest())
+    return preferences_json(reply)
+
+
+@api.route(
+    "PUT",
+    "/api/v1/portal/notification-preferences",
+    summary="Switch reminders or marketing on or off per channel",
+    tag="notifications",
+    auth="portal",
+    body=PreferencesIn,
+    response=PreferencesOut,
+)
+async def set_portal_preferences(request: web.Request, body: PreferencesIn, account: Account) -> dict[str, Any]:
+    return preferences_json(await request.app[BACKENDS].notifications.SetNotificationPreferences(preferences_pb(body)))
+
+
+@api.route(
+    "GET",
+    "/api/v1/clients/{client_id}/notification-preferences",
+    summary="A client's choices of reminders and marketing per channel",
+    tag="notifications",
+    response=PreferencesOut,
+    errors=(404,),
+)
+async def client_preferences(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].notifications.GetNotificationPreferences(
+        pb.GetNotificationPreferencesRequest(client_id=path_id(request, "client_id", "client"))
+    )
+    return preferences_json(reply)
+
+
+@api.route(
+    "PUT",
+    "/api/v1/clients/{client_id}/notification-preferences",
+    summary="Record a client's choice of reminders and marketing per channel (e.g. given by phone)",
+    tag="notifications",
+    body=PreferencesIn,
+    response=PreferencesOut,
+    errors=(404,),
+)
+async def set_client_preferences(request: web.Request, body: PreferencesIn, account: Account) -> dict[str, Any]:
+    client_id = path_id(request, "client_id", "client")
+    reply = await request.app[BACKENDS].notifications.SetNotificationPreferences(preferences_pb(body, client_id))
+    return preferences_json(reply)
+
+
+UNSUBSCRIBE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
+<title>Unsubscribe</title></head>
+<body style="font-family: sans-serif"><form method="post">
+<p>Stop receiving these messages?</p><button type="submit">Unsubscribe</button></form></body></html>
+"""
+
+
+def _link_tenant(token: str) -> uuid.UUID:
+    tenant = parse_uuid(token[:32]) if len(token) > 32 else None
+    if tenant is None:
+        raise NotFound("unsubscribe link not found")
+    return tenant
+
+
+@api.route(
+    "GET",
+    "/unsubscribe/{token}",
+    summary="The page an unsubscribe link opens: a button that unsubscribes (opening it changes nothing)",
+    tag="notifications",
+    auth="public",
+    produces=("text/html",),
+    description="No login: the link is the credential. Mail scanners open links, so only the POST unsubscribes.",
+)
+async def unsubscribe_page(request: web.Request) -> web.Response:
+    _link_tenant(request.match_info["token"])
+    return web.Response(text=UNSUBSCRIBE_PAGE, content_type="text/html", headers={"Referrer-Policy": "no-referrer"})
+
+
+@api.route(
+    "POST",
+    "/unsubscribe/{token}",
+    summary="One-click unsubscribe (RFC 8058): switches off what the link names for its own client",
+    tag="notifications",
+    auth="public",
+    response=UnsubscribedOut,
+    errors=(404,),
+    description="What mail programs POST (List-Unsubscribe=One-Click) and the page's button sends. An unknown "
+    "link answers 404.",
+)
+async def unsubscribe(request: web.Request) -> dict[str, Any]:
+    token = request.match_info["token"]
+    with bind_call_context(CallContext(_link_tenant(token), Principal.service("unsubscribe-link"))):
+        reply = await request.app[BACKENDS].notifications.Unsubscribe(pb.UnsubscribeRequest(token=token))
+    return {"category": reply.category, "channel": reply.channel, "unsubscribed": True}
+
+
+@api.route(
+    "POST",
+    "/webhooks/twilio/{tenant_id}/status",
+    summary="Twilio's delivery reports of the business's SMS (its status callback)",
+    tag="notifications",
+    auth="public",
+    response=SmsStatusRecorded,
+    errors=(403, 404),
+    description="Signed by Twilio in X-Twilio-Signature (HMAC-SHA1 of this address and the form, with the auth "
+    "token); an unsigned or wrongly signed report answers 403 and changes nothing.",
+)
+async def twilio_status(request: web.Request) -> dict[str, Any]:
+    tenant_id = path_id(request, "tenant_id", "business")
+    form = {name: str(value) for name, value in (await request.post()).items()}
+    url = f"{request.app[SETTINGS].base_url()}{request.path_qs}"
+    with bind_call_context(CallContext(uuid.UUID(tenant_id), Principal.service("twilio-status"))):
+        reply = await request.app[BACKENDS].notifications.RecordSmsStatus(
+            pb.RecordSmsStatusRequest(url=url, params=form, signature=request.headers.get("X-Twilio-Signature", ""))
+        )
+    return {"recorded": reply.recorded}

@@ -94,6 +94,12 @@ def upgrade() -> None:
             subject text NOT NULL DEFAULT '',
             last_error text NOT NULL DEFAULT '',
             skip_reason text NOT NULL DEFAULT '',
+            -- The provider's id of the sent message (Twilio's MessageSid), matching its delivery reports.
+            provider_id text NOT NULL DEFAULT '',
+            -- After fallback_after failed attempts on this channel, the message goes by fallback_channel
+            -- instead (SMS -> email); never both delivered.
+            fallback_channel text NOT NULL DEFAULT '' CHECK (fallback_channel IN ('', 'email')),
+            fallback_after integer NOT NULL DEFAULT 0 CHECK (fallback_after >= 0),
             created_at timestamptz NOT NULL,
             sent_at timestamptz,
             updated_at timestamptz NOT NULL,
@@ -113,6 +119,7 @@ def upgrade() -> None:
     op.execute("CREATE INDEX messages_leased ON messages (lease_until) WHERE status = 'sending'")
     op.execute("CREATE INDEX messages_by_state ON messages (tenant_id, status, created_at DESC, id DESC)")
     op.execute("CREATE INDEX messages_of_client ON messages (tenant_id, client_id, created_at DESC, id DESC)")
+    op.execute("CREATE INDEX messages_by_provider_id ON messages (tenant_id, provider_id) WHERE provider_id <> ''")
     op.execute(
         "CREATE INDEX messages_pending_of_subject ON messages (tenant_id, subject_id) "
         "WHERE status IN ('planned', 'sending')"
@@ -192,7 +199,9 @@ def upgrade() -> None:
             service_id uuid,
             offsets text[] NOT NULL CHECK (cardinality(offsets) BETWEEN 1 AND 5),
             audiences text[] NOT NULL CHECK (cardinality(audiences) >= 1 AND audiences <@ ARRAY['client', 'staff']),
-            channels text[] NOT NULL CHECK (cardinality(channels) >= 1 AND channels <@ ARRAY['email', 'in_app']),
+            channels text[] NOT NULL
+                CHECK (cardinality(channels) >= 1 AND channels <@ ARRAY['email', 'sms', 'in_app']),
+            sms_fallback_after integer NOT NULL DEFAULT 2 CHECK (sms_fallback_after BETWEEN 1 AND 10),
             quiet_start time,
             quiet_end time,
             updated_at timestamptz NOT NULL,
@@ -218,9 +227,38 @@ def upgrade() -> None:
         )
         """
     )
+    # What a client allows beyond transactional messages (which it always gets): absent means allowed.
+    op.execute(
+        """
+        CREATE TABLE message_preferences (
+            tenant_id uuid NOT NULL,
+            client_id uuid NOT NULL,
+            category text NOT NULL CHECK (category IN ('reminders', 'marketing')),
+            channel text NOT NULL CHECK (channel IN ('email', 'sms', 'in_app')),
+            allowed boolean NOT NULL,
+            updated_at timestamptz NOT NULL,
+            PRIMARY KEY (tenant_id, client_id, category, channel)
+        )
+        """
+    )
+    # One-click unsubscribe links (RFC 8058): only a SHA-256 of each link's secret is kept.
+    op.execute(
+        """
+        CREATE TABLE unsubscribe_links (
+            secret_hash bytea PRIMARY KEY,
+            tenant_id uuid NOT NULL,
+            client_id uuid NOT NULL,
+            category text NOT NULL,
+            channel text NOT NULL,
+            created_at timestamptz NOT NULL
+        )
+        """
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TABLE unsubscribe_links")
+    op.execute("DROP TABLE message_preferences")
     op.execute("DROP TABLE appointment_schedule")
     op.execute("DROP TABLE reminder_rules")
     op.execute("DROP TABLE inbox_notifications")

@@ -11,6 +11,7 @@ from notification_svc.adapters import orm
 from notification_svc.adapters.email_sender import AbstractEmailSender, LogEmailSender, SmtpEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.adapters.message_templates import MessageTemplates
+from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender, TwilioSmsSender
 from notification_svc.config import NotificationSettings
 from notification_svc.domain.delivery import RetryPolicy
 from notification_svc.entrypoints.consumers import (
@@ -55,6 +56,17 @@ def email_sender(settings: NotificationSettings) -> AbstractEmailSender:
     )
 
 
+def sms_sender(settings: NotificationSettings) -> AbstractSmsSender:
+    if settings.sms_provider == "log" or settings.twilio_auth_token is None:
+        return LogSmsSender()
+    return TwilioSmsSender(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        sender=settings.twilio_from,
+        api_base=settings.twilio_api_base,
+    )
+
+
 def utc_now() -> datetime:
     """The service's one clock (tests drive a Dispatcher with their own)."""
     return datetime.now(UTC)
@@ -72,6 +84,8 @@ def dispatcher(
         batch_size=settings.message_batch_size,
         lease=timedelta(seconds=settings.message_lease_seconds),
         concurrency=settings.message_send_concurrency,
+        public_url=settings.public_url,
+        sms=sms_sender(settings),
     )
 
 
@@ -135,6 +149,7 @@ def build(runtime: Runtime) -> ServiceParts:
     )
     servicer = NotificationServicer(
         engine=runtime.read_engine,
+        sms_auth_token=settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "",
         uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix),
         clock=utc_now,
     )

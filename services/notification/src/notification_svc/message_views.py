@@ -31,23 +31,24 @@ async def inbox(
     if after is not None:
         page_where += " AND (created_at, id) < (:after_at, :after_id)"
         params |= {"after_at": after[0], "after_id": after[1]}
+    # One statement, so the page and the count come from one snapshot.
+    query = text(
+        f"""
+        WITH page AS (
+            SELECT id, kind, title, body, created_at, read_at FROM inbox_notifications
+            WHERE {page_where} ORDER BY created_at DESC, id DESC LIMIT :limit
+        )
+        SELECT (SELECT count(*) FROM inbox_notifications WHERE {where} AND read_at IS NULL) AS unread, page.*
+        FROM (SELECT 1) AS one LEFT JOIN page ON true
+        ORDER BY page.created_at DESC, page.id DESC
+        """
+    )
     async with engine.connect() as conn:
-        rows = list(
-            (
-                await conn.execute(
-                    text(
-                        "SELECT id, kind, title, body, created_at, read_at FROM inbox_notifications "
-                        f"WHERE {page_where} ORDER BY created_at DESC, id DESC LIMIT :limit"
-                    ),
-                    params,
-                )
-            ).all()
-        )
-        unread = await conn.scalar(
-            text(f"SELECT count(*) FROM inbox_notifications WHERE {where} AND read_at IS NULL"), params
-        )
+        result = list((await conn.execute(query, params)).all())
+    unread = int(result[0].unread)
+    rows = [r for r in result if r.id is not None]
     token = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else ""
-    return rows[:limit], int(unread or 0), token
+    return rows[:limit], unread, token
 
 
 async def messages(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notification_svc.config import NotificationSettings
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import ClientContact
+from notification_svc.domain.preferences import Preference, UnsubscribeLink
 from notification_svc.domain.reminders import Offset, ReminderRule
 from notification_svc.service_layer import delivery
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
@@ -138,3 +139,52 @@ async def test_a_cancelled_appointment_is_not_reminded(
     clock = Clock(start + timedelta(hours=1))
     await dispatcher(engine, port, clock, notification_settings).dispatch_all_due()
     assert [s.split(":")[0] for s in subjects(mailbox, address)] == ["Booked", "Cancelled"]
+
+
+async def test_an_unsubscribe_link_stops_only_its_own_clients_reminders_and_never_the_transactional_messages(
+    engine: AsyncEngine, notification_settings: NotificationSettings, flaky_smtp: tuple[FlakyMailbox, int]
+) -> None:
+    mailbox, port = flaky_smtp
+    tenant, ada, ada_address = await business_with_client(engine, notification_settings)
+    bob, bob_address = uuid.uuid4(), f"bob-{uuid.uuid4().hex[:8]}@example.com"
+    async with uow(engine, notification_settings) as work:
+        await work.directory.keep_contact(tenant, ClientContact(bob, "Bob", "", bob_address), T0)
+        # Ada says no to marketing in the portal: her reminders still come.
+        await work.preferences.choose(tenant, ada, [Preference("marketing", "email", allowed=False)], T0)
+        await work.commit()
+    clock = Clock(T0 + timedelta(hours=1))
+    sender = dispatcher(engine, port, clock, notification_settings)
+
+    async def book(client: uuid.UUID, start: datetime) -> None:
+        booked = step(tenant, uuid.uuid4(), client, "appointment.booked", start, T0)
+        await delivery.plan_appointment_notices(booked, uow(engine, notification_settings), now=T0, max_attempts=3)
+
+    first = T0 + timedelta(days=20)
+    await book(ada, first)
+    await book(bob, first)
+    clock.now = first - timedelta(hours=2)
+    await sender.dispatch_all_due()
+    [reminder] = [m for m in mailbox.messages if m["To"] == ada_address and "Reminder" in m["Subject"]]
+    assert reminder["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = reminder["List-Unsubscribe"].strip("<>")
+    assert url.startswith("http://127.0.0.1:8080/unsubscribe/")
+    assert f"Stop these reminders: {url}" in reminder.get_payload(0).get_payload(decode=True).decode()
+
+    # Following Ada's link (no login) switches off her reminders by email, and only hers.
+    token = url.rsplit("/", 1)[1]
+    link = UnsubscribeLink.parse(token)
+    assert link is not None and link.tenant_id == tenant
+    switched = await delivery.unsubscribe(uow(engine, notification_settings), link, now=clock.now)
+    assert switched == Preference("reminders", "email", allowed=False)
+    forged = UnsubscribeLink.parse(token[:32] + "A" * 43)
+    assert forged is not None
+    assert await delivery.unsubscribe(uow(engine, notification_settings), forged, now=clock.now) is None
+
+    second = T0 + timedelta(days=30)
+    await book(ada, second)
+    await book(bob, second)
+    clock.now = second - timedelta(hours=2)
+    await sender.dispatch_all_due()
+    ada_subjects, bob_subjects = subjects(mailbox, ada_address), subjects(mailbox, bob_address)
+    assert [s.split(":")[0] for s in ada_subjects] == ["Booked", "Reminder", "Booked"]
+    assert [s.split(":")[0] for s in bob_subjects] == ["Booked", "Reminder", "Booked", "Reminder"]

@@ -116,7 +116,7 @@ def test_every_default_template_renders_in_each_language(language: str) -> None:
         "technician_name": "Maria", "reason": "Closed", "alternatives": [when], "hold_until": "", "note": "",
         "preferred_staff_name": "", "description": "", "audience": "client", "role": "staff",
         "invited_by_name": "", "url": "https://hooks.example/x", "consecutive_failures": 5, "last_error": "503",
-        "secret": {"url": "https://studio.example/reset#t", "code": "123456"},
+        "secret": {"url": "https://studio.example/reset#t", "code": "123456"}, "unsubscribe_url": "",
     }  # fmt: skip
     kinds = {path.name.removesuffix(".jinja") for path in (TEMPLATES / "en").iterdir()}
     assert kinds == {path.name.removesuffix(".jinja") for path in (TEMPLATES / language).iterdir()}

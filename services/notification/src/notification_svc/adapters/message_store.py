@@ -33,6 +33,13 @@ class AbstractMessageStore(abc.ABC):
         """Plan a failed or skipped message again, now, with one more attempt; False when it is neither."""
 
     @abc.abstractmethod
+    async def provider_report(
+        self, tenant_id: uuid.UUID, provider_id: str, status: Status, error: str, now: datetime
+    ) -> bool:
+        """A provider's delivery report for a sent message: delivered, or failed (then its fallback is
+        planned); False when no sent message has that id (unknown, or already final)."""
+
+    @abc.abstractmethod
     async def cancel_pending(self, tenant_id: uuid.UUID, subject_id: uuid.UUID, kind: str, now: datetime) -> int:
         """Cancel the messages of ``kind`` about ``subject_id`` not yet sent (a moved or cancelled
         appointment's reminders); a replica sending one right now loses its lease."""
@@ -61,7 +68,8 @@ _CLAIM = text(
     UPDATE messages m SET status = 'sending', lease_until = :lease_until, updated_at = :now
     FROM due WHERE m.tenant_id = due.tenant_id AND m.id = due.id
     RETURNING m.tenant_id, m.id, m.kind, m.category, m.channel, m.recipient_kind, m.recipient_id,
-              m.given_address, m.client_id, m.variables, m.attempts, m.max_attempts
+              m.given_address, m.client_id, m.variables, m.attempts, m.max_attempts, m.fallback_channel,
+              m.fallback_after
     """
 )
 
@@ -72,6 +80,7 @@ _RECORD = text(
         to_address = CASE WHEN :to_address = '' THEN to_address ELSE :to_address END,
         language = CASE WHEN :language = '' THEN language ELSE :language END,
         subject = CASE WHEN :subject = '' THEN subject ELSE :subject END,
+        provider_id = CASE WHEN :provider_id = '' THEN provider_id ELSE :provider_id END,
         -- A link or code is kept only while it may still be sent.
         variables = CASE WHEN :status = 'planned' THEN variables ELSE variables - 'secret' END
     WHERE tenant_id = :tenant_id AND id = :id AND status = 'sending' AND attempts = :previous_attempts
@@ -98,6 +107,8 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
                 "given_address": m.recipient.address,
                 "client_id": str(m.client_id) if m.client_id else None,
                 "subject_id": str(m.subject_id) if m.subject_id else None,
+                "fallback_channel": m.fallback_channel,
+                "fallback_after": m.fallback_after,
                 "rule": m.rule,
                 "source_event_id": str(m.source_event_id),
                 "variables": m.variables,
@@ -112,14 +123,14 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
                 """
                 INSERT INTO messages (tenant_id, id, kind, category, channel, recipient_kind, recipient_id,
                     given_address, client_id, subject_id, rule, source_event_id, variables, status, due_at,
-                    max_attempts, created_at, updated_at)
+                    max_attempts, fallback_channel, fallback_after, created_at, updated_at)
                 SELECT tenant_id, id, kind, category, channel, recipient_kind, recipient_id, given_address,
                     client_id, subject_id, rule, source_event_id, variables, 'planned', due_at, max_attempts,
-                    :now, :now
+                    fallback_channel, fallback_after, :now, :now
                 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r (tenant_id uuid, id uuid, kind text,
                     category text, channel text, recipient_kind text, recipient_id uuid, given_address text,
                     client_id uuid, subject_id uuid, rule text, source_event_id uuid, variables jsonb,
-                    due_at timestamptz, max_attempts integer)
+                    due_at timestamptz, max_attempts integer, fallback_channel text, fallback_after integer)
                 ON CONFLICT ON CONSTRAINT messages_once DO NOTHING
                 """
             ),
@@ -141,6 +152,8 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
                 variables=r.variables,
                 attempt=r.attempts + 1,
                 max_attempts=r.max_attempts,
+                fallback_channel=r.fallback_channel,
+                fallback_after=r.fallback_after,
             )
             for r in rows
         ]
@@ -164,6 +177,7 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
                 "to_address": outcome.to_address,
                 "language": outcome.language,
                 "subject": outcome.subject[:500],
+                "provider_id": outcome.provider_id,
             },
         )
         if not updated.rowcount:  # type: ignore[attr-defined]
@@ -184,6 +198,8 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
                     "error": outcome.error[:2000],
                 },
             )
+        if outcome.fall_back:
+            await self._fall_back(message.tenant_id, message.id, now)
         if outcome.notice is not None and outcome.status == Status.DELIVERED:
             title, body = outcome.notice
             await self.session.execute(
@@ -243,3 +259,39 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
             {"t": tenant_id, "s": subject_id, "kind": kind, "now": now},
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _fall_back(self, tenant_id: uuid.UUID, message_id: uuid.UUID, now: datetime) -> None:
+        """The same message, planned now on its fallback channel (its own row: the unique key has the channel)."""
+        await self.session.execute(
+            text(
+                """
+                INSERT INTO messages (tenant_id, id, kind, category, channel, recipient_kind, recipient_id,
+                    given_address, client_id, subject_id, rule, source_event_id, variables, status, due_at,
+                    max_attempts, created_at, updated_at)
+                SELECT tenant_id, gen_random_uuid(), kind, category, fallback_channel, recipient_kind, recipient_id,
+                    given_address, client_id, subject_id, rule, source_event_id, variables, 'planned', :now,
+                    max_attempts, :now, :now
+                FROM messages WHERE tenant_id = :t AND id = :id AND fallback_channel <> ''
+                ON CONFLICT ON CONSTRAINT messages_once DO NOTHING
+                """
+            ),
+            {"t": tenant_id, "id": message_id, "now": now},
+        )
+
+    async def provider_report(
+        self, tenant_id: uuid.UUID, provider_id: str, status: Status, error: str, now: datetime
+    ) -> bool:
+        reported = (
+            await self.session.execute(
+                text(
+                    "UPDATE messages SET status = :status, last_error = :error, updated_at = :now "
+                    "WHERE tenant_id = :t AND provider_id = :p AND status = 'sent' RETURNING id"
+                ),
+                {"t": tenant_id, "p": provider_id, "status": status.value, "error": error[:2000], "now": now},
+            )
+        ).first()
+        if reported is None:
+            return False
+        if status == Status.FAILED:
+            await self._fall_back(tenant_id, reported.id, now)
+        return True

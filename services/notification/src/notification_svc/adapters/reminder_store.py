@@ -37,7 +37,8 @@ class SqlAlchemyReminderStore(AbstractReminderStore):
     async def rules(self, tenant_id: uuid.UUID) -> list[ReminderRule]:
         rows = await self.session.execute(
             text(
-                "SELECT service_id, offsets, audiences, channels, quiet_start, quiet_end FROM reminder_rules "
+                "SELECT service_id, offsets, audiences, channels, quiet_start, quiet_end, sms_fallback_after "
+                "FROM reminder_rules "
                 "WHERE tenant_id = :t ORDER BY service_id NULLS FIRST"
             ),
             {"t": tenant_id},
@@ -49,6 +50,7 @@ class SqlAlchemyReminderStore(AbstractReminderStore):
                 tuple(r.channels),
                 QuietHours(r.quiet_start, r.quiet_end) if r.quiet_start is not None else None,
                 r.service_id,
+                r.sms_fallback_after,
             )
             for r in rows
         ]
@@ -58,7 +60,8 @@ class SqlAlchemyReminderStore(AbstractReminderStore):
         await self.session.execute(
             text(
                 "INSERT INTO reminder_rules (tenant_id, service_id, offsets, audiences, channels, quiet_start, "
-                "quiet_end, updated_at) VALUES (:t, :s, :offsets, :audiences, :channels, :qs, :qe, :now)"
+                "quiet_end, sms_fallback_after, updated_at) "
+                "VALUES (:t, :s, :offsets, :audiences, :channels, :qs, :qe, :fallback, :now)"
             ),
             {
                 "t": tenant_id,
@@ -68,6 +71,7 @@ class SqlAlchemyReminderStore(AbstractReminderStore):
                 "channels": list(rule.channels),
                 "qs": rule.quiet_hours.start if rule.quiet_hours else None,
                 "qe": rule.quiet_hours.end if rule.quiet_hours else None,
+                "fallback": rule.sms_fallback_after,
                 "now": now,
             },
         )

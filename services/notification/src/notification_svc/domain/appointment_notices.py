@@ -108,6 +108,8 @@ def reminders(
                         due_at=due,
                         max_attempts=max_attempts,
                         subject_id=step.appointment_id,
+                        fallback_channel="email" if channel == "sms" and "email" not in rule.channels else "",
+                        fallback_after=rule.sms_fallback_after,
                     )
                 )
     return planned

@@ -84,6 +84,9 @@ class PlannedMessage:
     max_attempts: int
     # The appointment (or request) it is about.
     subject_id: uuid.UUID | None = None
+    # After this many failed attempts the message goes by the fallback channel instead (SMS -> email).
+    fallback_channel: str = ""
+    fallback_after: int = 0
     id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
@@ -101,6 +104,8 @@ class ClaimedMessage:
     variables: dict[str, Any]
     attempt: int
     max_attempts: int
+    fallback_channel: str = ""
+    fallback_after: int = 0
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,10 @@ class Outcome:
     subject: str = ""
     # An in-app notice's (title, body), stored when it is delivered.
     notice: tuple[str, str] | None = None
+    # The provider's id of what it accepted (matches its delivery reports).
+    provider_id: str = ""
+    # Failed on this channel: the same message is planned on its fallback channel.
+    fall_back: bool = False
 
     @property
     def attempted(self) -> bool:
@@ -123,16 +132,23 @@ class Outcome:
         return self.status != Status.SKIPPED
 
 
-def after_success(*, to_address: str, language: str, subject: str, notice: tuple[str, str] | None = None) -> Outcome:
+def after_success(
+    *, to_address: str, language: str, subject: str, notice: tuple[str, str] | None = None, provider_id: str = ""
+) -> Outcome:
     """Sent (the provider took it); an in-app notice is delivered at once (it is stored)."""
     status = Status.DELIVERED if notice is not None else Status.SENT
-    return Outcome(status, to_address=to_address, language=language, subject=subject, notice=notice)
+    return Outcome(
+        status, to_address=to_address, language=language, subject=subject, notice=notice, provider_id=provider_id
+    )
 
 
 def after_failure(
     message: ClaimedMessage, error: str, *, now: datetime, policy: RetryPolicy, to_address: str = ""
 ) -> Outcome:
-    """Planned again after the policy's delay, or failed for good once its attempts are used."""
+    """Planned again after the policy's delay, or failed for good once its attempts are used; a message
+    with a fallback channel fails over to it after its fallback_after attempts."""
+    if message.fallback_channel and message.attempt >= message.fallback_after:
+        return Outcome(Status.FAILED, error=error, to_address=to_address, fall_back=True)
     if message.attempt >= message.max_attempts:
         return Outcome(Status.FAILED, error=error, to_address=to_address)
     return Outcome(Status.PLANNED, error=error, retry_at=now + policy.delay(message.attempt), to_address=to_address)

@@ -30,6 +30,8 @@ class OutgoingEmail:
     # Stable per source event (or message): a receiver can tell a (rare) resend from a new email.
     message_id: str
     attachments: tuple[Attachment, ...] = ()
+    # Extra headers, e.g. List-Unsubscribe (RFC 2369) and List-Unsubscribe-Post (RFC 8058).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

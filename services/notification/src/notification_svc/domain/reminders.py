@@ -22,7 +22,8 @@ from platform_core.errors import FieldViolation, InvalidArgument
 _OFFSET = re.compile(r"^([1-9][0-9]{0,2})([hd])$")
 MAX_OFFSETS = 5
 AUDIENCES = ("client", "staff")
-REMINDER_CHANNELS = ("email", "in_app")
+REMINDER_CHANNELS = ("email", "sms", "in_app")
+DEFAULT_SMS_FALLBACK_AFTER = 2
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class ReminderRule:
     channels: tuple[str, ...]
     quiet_hours: QuietHours | None = None
     service_id: uuid.UUID | None = None
+    # Failed SMS attempts before the reminder goes by email instead.
+    sms_fallback_after: int = DEFAULT_SMS_FALLBACK_AFTER
 
 
 # What every business has until it sets its own: the client reminded by email a day ahead.
@@ -129,6 +132,7 @@ def checked_rule(
     channels: Sequence[str],
     quiet_start: str,
     quiet_end: str,
+    sms_fallback_after: int = DEFAULT_SMS_FALLBACK_AFTER,
 ) -> ReminderRule:
     """A rule from what a person typed, or InvalidArgument naming each wrong field."""
     violations: list[FieldViolation] = []
@@ -143,7 +147,9 @@ def checked_rule(
     if not audiences or set(audiences) - set(AUDIENCES):
         violations.append(FieldViolation("audiences", "must be client and/or staff"))
     if not channels or set(channels) - set(REMINDER_CHANNELS):
-        violations.append(FieldViolation("channels", "must be email and/or in_app"))
+        violations.append(FieldViolation("channels", "must be email, sms and/or in_app"))
+    if not 1 <= sms_fallback_after <= 10:
+        violations.append(FieldViolation("sms_fallback_after", "must be between 1 and 10 failed attempts"))
     quiet = None
     if quiet_start or quiet_end:
         try:
@@ -155,5 +161,10 @@ def checked_rule(
     if violations:
         raise InvalidArgument(violations)
     return ReminderRule(
-        tuple(dict.fromkeys(parsed)), tuple(dict.fromkeys(audiences)), tuple(dict.fromkeys(channels)), quiet, service_id
+        tuple(dict.fromkeys(parsed)),
+        tuple(dict.fromkeys(audiences)),
+        tuple(dict.fromkeys(channels)),
+        quiet,
+        service_id,
+        sms_fallback_after,
     )

@@ -13,11 +13,19 @@ from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
 from notification_svc import message_views, views
-from notification_svc.domain.reminders import DEFAULT_RULE, ReminderRule, checked_rule
+from notification_svc.adapters.sms_sender import DELIVERED_STATUSES, FAILED_STATUSES, valid_twilio_signature
+from notification_svc.domain.delivery import Status
+from notification_svc.domain.preferences import (
+    OPTIONAL_CATEGORIES,
+    PREFERENCE_CHANNELS,
+    Preference,
+    UnsubscribeLink,
+)
+from notification_svc.domain.reminders import DEFAULT_RULE, DEFAULT_SMS_FALLBACK_AFTER, ReminderRule, checked_rule
 from notification_svc.service_layer import delivery
 from notification_svc.service_layer.delivery import Clock
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
-from platform_core.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
+from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import CallContext, current_context
 from platform_core.ids import parse_uuid
 
@@ -25,8 +33,16 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NotificationService"].full_name
 
 
 class NotificationServicer(pb_grpc.NotificationServiceServicer):
-    def __init__(self, *, engine: AsyncEngine, uow_factory: Callable[[], NotificationUnitOfWork], clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        uow_factory: Callable[[], NotificationUnitOfWork],
+        clock: Clock,
+        sms_auth_token: str = "",
+    ) -> None:
         self._engine = engine
+        self._sms_auth_token = sms_auth_token
         self._uow_factory = uow_factory
         self._clock = clock
 
@@ -159,6 +175,7 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
             list(request.channels),
             request.quiet_start,
             request.quiet_end,
+            request.sms_fallback_after or DEFAULT_SMS_FALLBACK_AFTER,
         )
         await delivery.set_reminder_rule(self._uow_factory(), call.tenant_id, rule, now=self._clock())
         return _rule(rule)
@@ -172,6 +189,87 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         )
         return pb.DeleteReminderRuleResponse(deleted=deleted)
 
+    async def GetNotificationPreferences(
+        self, request: pb.GetNotificationPreferencesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.NotificationPreferences:
+        call = current_context()
+        client_id = _whose_preferences(call, request.client_id)
+        chosen = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
+        return _preferences(client_id, chosen)
+
+    async def SetNotificationPreferences(
+        self, request: pb.SetNotificationPreferencesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.NotificationPreferences:
+        call = current_context()
+        client_id = _whose_preferences(call, request.client_id)
+        violations = [
+            FieldViolation(f"preferences.{i}", "is not a reminders or marketing category on email, sms or in_app")
+            for i, p in enumerate(request.preferences)
+            if p.category not in OPTIONAL_CATEGORIES or p.channel not in PREFERENCE_CHANNELS
+        ]
+        if violations:
+            raise InvalidArgument(violations)
+        choices = [Preference(p.category, p.channel, p.allowed) for p in request.preferences]
+        await delivery.choose_preferences(self._uow_factory(), call.tenant_id, client_id, choices, now=self._clock())
+        chosen = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
+        return _preferences(client_id, chosen)
+
+    async def Unsubscribe(
+        self, request: pb.UnsubscribeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UnsubscribeResponse:
+        call = current_context()
+        link = UnsubscribeLink.parse(request.token)
+        if link is None or link.tenant_id != call.tenant_id:
+            raise NotFound("unsubscribe link not found")
+        switched_off = await delivery.unsubscribe(self._uow_factory(), link, now=self._clock())
+        if switched_off is None:
+            raise NotFound("unsubscribe link not found")
+        return pb.UnsubscribeResponse(category=switched_off.category, channel=switched_off.channel)
+
+    async def RecordSmsStatus(
+        self, request: pb.RecordSmsStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordSmsStatusResponse:
+        call = current_context()
+        params = dict(request.params)
+        if not valid_twilio_signature(self._sms_auth_token, request.url, params, request.signature):
+            raise PermissionDenied("the delivery report's signature does not match")
+        reported = params.get("MessageStatus", "")
+        if reported in DELIVERED_STATUSES:
+            status = Status.DELIVERED
+        elif reported in FAILED_STATUSES:
+            status = Status.FAILED
+        else:
+            return pb.RecordSmsStatusResponse(recorded=False)  # queued, sent...: nothing final yet
+        error = " ".join(p for p in (params.get("ErrorCode", ""), params.get("ErrorMessage", "")) if p)
+        recorded = await delivery.provider_report(
+            self._uow_factory(), call.tenant_id, params.get("MessageSid", ""), status, error, now=self._clock()
+        )
+        return pb.RecordSmsStatusResponse(recorded=recorded)
+
+
+def _whose_preferences(call: CallContext, requested: str) -> uuid.UUID:
+    """A portal client's own; staff name the client."""
+    if call.principal.is_portal:
+        own = parse_uuid(call.principal.client_id)
+        if own is None:
+            raise PermissionDenied("no client for this portal account")
+        return own
+    if call.principal.kind != "staff":
+        raise PermissionDenied("preferences are a client's or its business's")
+    client_id = parse_uuid(requested)
+    if client_id is None:
+        raise NotFound("client not found")
+    return client_id
+
+
+def _preferences(client_id: uuid.UUID, chosen: list[Preference]) -> pb.NotificationPreferences:
+    return pb.NotificationPreferences(
+        client_id=str(client_id),
+        preferences=[
+            pb.NotificationPreference(category=p.category, channel=p.channel, allowed=p.allowed) for p in chosen
+        ],
+    )
+
 
 def _rule(rule: ReminderRule, *, is_default: bool = False) -> pb.ReminderRule:
     quiet = rule.quiet_hours
@@ -183,6 +281,7 @@ def _rule(rule: ReminderRule, *, is_default: bool = False) -> pb.ReminderRule:
         quiet_start=quiet.start.strftime("%H:%M") if quiet else "",
         quiet_end=quiet.end.strftime("%H:%M") if quiet else "",
         is_default=is_default,
+        sms_fallback_after=rule.sms_fallback_after,
     )
 
 

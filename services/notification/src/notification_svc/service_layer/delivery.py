@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from jinja2 import TemplateError
 from notification_svc.adapters.calendar_files import appointment_ics
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.message_templates import MessageTemplates
+from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender
 from notification_svc.domain.account_notices import AddressedNotice, addressed_notice, expired
 from notification_svc.domain.appointment_notices import REMINDER_KIND, AppointmentStep, change_notices, reminders
 from notification_svc.domain.audience import (
@@ -43,6 +44,14 @@ from notification_svc.domain.delivery import (
     skipped,
 )
 from notification_svc.domain.emails import Attachment, OutgoingEmail
+from notification_svc.domain.preferences import (
+    OPTIONAL_CATEGORIES,
+    PREFERENCE_CHANNELS,
+    Preference,
+    UnsubscribeLink,
+    needs_consent,
+    opted_out_reason,
+)
 from notification_svc.domain.reminders import ReminderRule, rule_for
 from notification_svc.domain.request_notices import RequestStep, client_notices, staff_notices
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
@@ -121,6 +130,41 @@ async def reminder_rules(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> l
         return await uow.reminders.rules(tenant_id)
 
 
+async def preferences_of(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID) -> list[Preference]:
+    """Every optional category on every channel, allowed unless switched off."""
+    async with uow:
+        chosen = {(p.category, p.channel): p.allowed for p in await uow.preferences.of_client(tenant_id, client_id)}
+    return [
+        Preference(category, channel, chosen.get((category, channel), True))
+        for category in OPTIONAL_CATEGORIES
+        for channel in PREFERENCE_CHANNELS
+    ]
+
+
+async def choose_preferences(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID, choices: list[Preference], *, now: datetime
+) -> None:
+    async with uow:
+        await uow.preferences.choose(tenant_id, client_id, choices, now)
+        await uow.commit()
+
+
+async def unsubscribe(uow: NotificationUnitOfWork, link: UnsubscribeLink, *, now: datetime) -> Preference | None:
+    async with uow:
+        switched_off = await uow.preferences.follow_link(link, now)
+        await uow.commit()
+        return switched_off
+
+
+async def provider_report(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, provider_id: str, status: Status, error: str, *, now: datetime
+) -> bool:
+    async with uow:
+        recorded = await uow.messages.provider_report(tenant_id, provider_id, status, error, now)
+        await uow.commit()
+        return recorded
+
+
 async def resend(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, message_id: uuid.UUID, *, now: datetime) -> bool:
     async with uow:
         done = await uow.messages.resend(tenant_id, message_id, now)
@@ -154,6 +198,10 @@ class Delivery:
     addressee: Addressee
     business: BusinessProfile
     client_name: str
+    # The recipient switched this category off on this channel.
+    opted_out: bool = False
+    # One-click unsubscribe address of an email that needs consent.
+    unsubscribe_url: str = ""
 
 
 def attachments_for(message: ClaimedMessage, delivery: Delivery) -> tuple[Attachment, ...]:
@@ -170,6 +218,13 @@ def attachments_for(message: ClaimedMessage, delivery: Delivery) -> tuple[Attach
         description=f"{v.get('reference', '')} {v.get('technician_name', '')}".strip(),
     )
     return (ics,)
+
+
+def unsubscribe_headers(url: str) -> tuple[tuple[str, str], ...]:
+    """RFC 8058 one-click: mail programs POST 'List-Unsubscribe=One-Click' to the address, no login."""
+    if not url:
+        return ()
+    return (("List-Unsubscribe", f"<{url}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
 
 
 def _addressee(
@@ -219,6 +274,12 @@ class Dispatcher:
     batch_size: int = 200
     lease: timedelta = timedelta(minutes=2)
     concurrency: int = 16
+    # Where the gateway answers, for unsubscribe links and the SMS provider's delivery reports.
+    public_url: str = "http://127.0.0.1:8080"
+    sms: AbstractSmsSender = field(default_factory=LogSmsSender)
+
+    def sms_status_callback(self, tenant_id: uuid.UUID) -> str:
+        return f"{self.public_url.rstrip('/')}/webhooks/twilio/{tenant_id}/status"
 
     async def dispatch_due(self) -> int:
         """One batch: lease, send, record; returns how many messages were handled."""
@@ -262,19 +323,33 @@ class Dispatcher:
             contacts = await uow.directory.contacts(tenant_id, client_ids)
             staff_ids = {m.recipient.id for m in mine if m.recipient.kind == "staff"}
             staff = {s.staff_id: s for s in await uow.directory.staff(tenant_id, staff_ids)} if staff_ids else {}
+            clients = {m.recipient.id for m in mine if m.recipient.kind == "client"}
+            opted_out = await uow.preferences.opted_out(tenant_id, clients)
+            links: list[tuple[UnsubscribeLink, uuid.UUID, str, str]] = []
             for m in mine:
                 about = contacts.get(m.client_id) if m.client_id else None
+                consent = m.recipient.kind == "client" and needs_consent(m.category)
+                url = ""
+                if consent and m.channel == "email":
+                    link = UnsubscribeLink.new(tenant_id)
+                    links.append((link, m.recipient.id, m.category, m.channel))
+                    url = f"{self.public_url.rstrip('/')}/unsubscribe/{link.token}"
                 deliveries[m.id] = Delivery(
                     _addressee(m, self.templates.languages, business, contacts, staff),
                     business,
                     about.name if about and about.name else "",
+                    opted_out=consent and (m.recipient.id, m.category, m.channel) in opted_out,
+                    unsubscribe_url=url,
                 )
+            await uow.preferences.issue_links(links, self.clock())
         return deliveries
 
     async def attempt(self, message: ClaimedMessage, delivery: Delivery) -> Outcome:
         addressee = delivery.addressee
         if message.channel != "in_app" and not addressee.address:
             return skipped(missing_address_reason(message.channel, message.recipient.kind))
+        if delivery.opted_out:
+            return skipped(opted_out_reason(message.category, message.channel))
         if expired(message.variables, self.clock()):
             return skipped("its link or code expired before it could be sent")
         context: dict[str, Any] = {
@@ -282,6 +357,7 @@ class Dispatcher:
             "name": addressee.name,
             "business_name": delivery.business.business_name or message.variables.get("business_name", ""),
             "client_name": delivery.client_name or message.variables.get("reference", ""),
+            "unsubscribe_url": delivery.unsubscribe_url,
         }
         try:
             rendered = self.templates.render(
@@ -298,6 +374,15 @@ class Dispatcher:
                 notice=(rendered.subject, rendered.inbox),
             )
         try:
+            if message.channel == "sms":
+                callback = self.sms_status_callback(message.tenant_id)
+                provider_id = await self.sms.send(addressee.address, rendered.sms, callback)
+                return after_success(
+                    to_address=addressee.address,
+                    language=addressee.language,
+                    subject=rendered.sms[:120],
+                    provider_id=provider_id,
+                )
             if message.channel != "email":
                 raise LookupError(f"no sender for channel {message.channel}")
             await self.email.send(
@@ -308,6 +393,7 @@ class Dispatcher:
                     rendered.html,
                     f"<{message.id}@atrium.notification>",
                     attachments_for(message, delivery),
+                    unsubscribe_headers(delivery.unsubscribe_url),
                 )
             )
         except Exception as exc:  # any failure of the provider is this attempt's outcome

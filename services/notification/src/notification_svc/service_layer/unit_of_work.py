@@ -8,6 +8,7 @@ from atrium.common.v1.events_pb2 import EventEnvelope
 from notification_svc.adapters.directory import AbstractDirectory, SqlAlchemyDirectory
 from notification_svc.adapters.email_repository import AbstractSentEmailRepository, SqlAlchemySentEmailRepository
 from notification_svc.adapters.message_store import AbstractMessageStore, SqlAlchemyMessageStore
+from notification_svc.adapters.preference_store import AbstractPreferenceStore, SqlAlchemyPreferenceStore
 from notification_svc.adapters.reminder_store import AbstractReminderStore, SqlAlchemyReminderStore
 from notification_svc.adapters.repository import AbstractActivityRepository, SqlAlchemyActivityRepository
 from notification_svc.adapters.timeline_repository import AbstractTimelineRepository, SqlAlchemyTimelineRepository
@@ -21,6 +22,7 @@ class NotificationUnitOfWork(AbstractUnitOfWork):
     messages: AbstractMessageStore
     directory: AbstractDirectory
     reminders: AbstractReminderStore
+    preferences: AbstractPreferenceStore
 
 
 def _no_integration_events(event: Any) -> EventEnvelope:
@@ -44,4 +46,5 @@ class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfW
         self.messages = SqlAlchemyMessageStore(session)
         self.directory = SqlAlchemyDirectory(session)
         self.reminders = SqlAlchemyReminderStore(session)
+        self.preferences = SqlAlchemyPreferenceStore(session)
         self.repositories = (self.activity,)

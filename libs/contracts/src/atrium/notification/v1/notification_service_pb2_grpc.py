@@ -74,6 +74,26 @@ class NotificationServiceStub:
                 request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleRequest.SerializeToString,
                 response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleResponse.FromString,
                 _registered_method=True)
+        self.GetNotificationPreferences = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/GetNotificationPreferences',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.GetNotificationPreferencesRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.NotificationPreferences.FromString,
+                _registered_method=True)
+        self.SetNotificationPreferences = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/SetNotificationPreferences',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.SetNotificationPreferencesRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.NotificationPreferences.FromString,
+                _registered_method=True)
+        self.Unsubscribe = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/Unsubscribe',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.UnsubscribeRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.UnsubscribeResponse.FromString,
+                _registered_method=True)
+        self.RecordSmsStatus = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/RecordSmsStatus',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
@@ -135,6 +155,33 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetNotificationPreferences(self, request, context):
+        """What a client receives beyond transactional messages: a portal client its own, staff any client's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetNotificationPreferences(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unsubscribe(self, request, context):
+        """A one-click unsubscribe link followed (no login: the link is the credential). NOT_FOUND when unknown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordSmsStatus(self, request, context):
+        """The SMS provider's delivery report (Twilio's status callback), checked against its signature.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -177,6 +224,26 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     servicer.DeleteReminderRule,
                     request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleRequest.FromString,
                     response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleResponse.SerializeToString,
+            ),
+            'GetNotificationPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNotificationPreferences,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.GetNotificationPreferencesRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.NotificationPreferences.SerializeToString,
+            ),
+            'SetNotificationPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetNotificationPreferences,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.SetNotificationPreferencesRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.NotificationPreferences.SerializeToString,
+            ),
+            'Unsubscribe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unsubscribe,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.UnsubscribeRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.UnsubscribeResponse.SerializeToString,
+            ),
+            'RecordSmsStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordSmsStatus,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -395,6 +462,114 @@ class NotificationService:
             '/atrium.notification.v1.NotificationService/DeleteReminderRule',
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleRequest.SerializeToString,
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNotificationPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/GetNotificationPreferences',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.GetNotificationPreferencesRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.NotificationPreferences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetNotificationPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/SetNotificationPreferences',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.SetNotificationPreferencesRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.NotificationPreferences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unsubscribe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/Unsubscribe',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.UnsubscribeRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.UnsubscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordSmsStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/RecordSmsStatus',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -48,6 +48,13 @@ class NotificationServiceStub:
     """Removes a service's override (its appointments follow the business's rule) or the business's rule
     (the default applies again).
     """
+    GetNotificationPreferences: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.GetNotificationPreferencesRequest, _notification_service_pb2.NotificationPreferences]
+    """What a client receives beyond transactional messages: a portal client its own, staff any client's."""
+    SetNotificationPreferences: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.SetNotificationPreferencesRequest, _notification_service_pb2.NotificationPreferences]
+    Unsubscribe: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.UnsubscribeRequest, _notification_service_pb2.UnsubscribeResponse]
+    """A one-click unsubscribe link followed (no login: the link is the credential). NOT_FOUND when unknown."""
+    RecordSmsStatus: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.RecordSmsStatusRequest, _notification_service_pb2.RecordSmsStatusResponse]
+    """The SMS provider's delivery report (Twilio's status callback), checked against its signature."""
 
 @_typing.type_check_only
 class NotificationServiceAsyncStub(NotificationServiceStub):
@@ -69,6 +76,13 @@ class NotificationServiceAsyncStub(NotificationServiceStub):
     """Removes a service's override (its appointments follow the business's rule) or the business's rule
     (the default applies again).
     """
+    GetNotificationPreferences: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.GetNotificationPreferencesRequest, _notification_service_pb2.NotificationPreferences]  # type: ignore[assignment]
+    """What a client receives beyond transactional messages: a portal client its own, staff any client's."""
+    SetNotificationPreferences: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.SetNotificationPreferencesRequest, _notification_service_pb2.NotificationPreferences]  # type: ignore[assignment]
+    Unsubscribe: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.UnsubscribeRequest, _notification_service_pb2.UnsubscribeResponse]  # type: ignore[assignment]
+    """A one-click unsubscribe link followed (no login: the link is the credential). NOT_FOUND when unknown."""
+    RecordSmsStatus: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.RecordSmsStatusRequest, _notification_service_pb2.RecordSmsStatusResponse]  # type: ignore[assignment]
+    """The SMS provider's delivery report (Twilio's status callback), checked against its signature."""
 
 class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -135,5 +149,36 @@ class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
         """Removes a service's override (its appointments follow the business's rule) or the business's rule
         (the default applies again).
         """
+
+    @_abc_1.abstractmethod
+    def GetNotificationPreferences(
+        self,
+        request: _notification_service_pb2.GetNotificationPreferencesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.NotificationPreferences, _abc.Awaitable[_notification_service_pb2.NotificationPreferences]]:
+        """What a client receives beyond transactional messages: a portal client its own, staff any client's."""
+
+    @_abc_1.abstractmethod
+    def SetNotificationPreferences(
+        self,
+        request: _notification_service_pb2.SetNotificationPreferencesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.NotificationPreferences, _abc.Awaitable[_notification_service_pb2.NotificationPreferences]]: ...
+
+    @_abc_1.abstractmethod
+    def Unsubscribe(
+        self,
+        request: _notification_service_pb2.UnsubscribeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.UnsubscribeResponse, _abc.Awaitable[_notification_service_pb2.UnsubscribeResponse]]:
+        """A one-click unsubscribe link followed (no login: the link is the credential). NOT_FOUND when unknown."""
+
+    @_abc_1.abstractmethod
+    def RecordSmsStatus(
+        self,
+        request: _notification_service_pb2.RecordSmsStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.RecordSmsStatusResponse, _abc.Awaitable[_notification_service_pb2.RecordSmsStatusResponse]]:
+        """The SMS provider's delivery report (Twilio's status callback), checked against its signature."""
 
 def add_NotificationServiceServicer_to_server(servicer: NotificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
