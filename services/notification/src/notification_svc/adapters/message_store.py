@@ -25,8 +25,9 @@ class AbstractMessageStore(abc.ABC):
         """Lease up to ``limit`` messages due by ``now`` (and those whose lease ran out)."""
 
     @abc.abstractmethod
-    async def record(self, message: ClaimedMessage, outcome: Outcome, now: datetime) -> bool:
-        """Apply an attempt's outcome; False when the lease was lost meanwhile (another replica took over)."""
+    async def record(self, results: Sequence[tuple[ClaimedMessage, Outcome]], now: datetime) -> int:
+        """Apply each attempt's outcome (in a few statements for the whole batch); one whose lease was lost
+        meanwhile (another replica took over, or it was cancelled) is left alone. Returns how many applied."""
 
     @abc.abstractmethod
     async def resend(self, tenant_id: uuid.UUID, message_id: uuid.UUID, now: datetime) -> bool:
@@ -75,15 +76,24 @@ _CLAIM = text(
 
 _RECORD = text(
     """
-    UPDATE messages SET status = :status, lease_until = NULL, attempts = :attempts, due_at = :due_at,
-        last_error = :error, skip_reason = :skip_reason, sent_at = :sent_at, updated_at = :now,
-        to_address = CASE WHEN :to_address = '' THEN to_address ELSE :to_address END,
-        language = CASE WHEN :language = '' THEN language ELSE :language END,
-        subject = CASE WHEN :subject = '' THEN subject ELSE :subject END,
-        provider_id = CASE WHEN :provider_id = '' THEN provider_id ELSE :provider_id END,
+    WITH r AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r (tenant_id uuid, id uuid, status text,
+            attempts integer, previous_attempts integer, due_at timestamptz, error text, skip_reason text,
+            sent boolean, to_address text, language text, subject text, provider_id text)
+    )
+    UPDATE messages m SET status = r.status, lease_until = NULL, attempts = r.attempts, due_at = r.due_at,
+        last_error = r.error, skip_reason = r.skip_reason,
+        sent_at = CASE WHEN r.sent THEN CAST(:now AS timestamptz) END,
+        updated_at = CAST(:now AS timestamptz),
+        to_address = CASE WHEN r.to_address = '' THEN m.to_address ELSE r.to_address END,
+        language = CASE WHEN r.language = '' THEN m.language ELSE r.language END,
+        subject = CASE WHEN r.subject = '' THEN m.subject ELSE r.subject END,
+        provider_id = CASE WHEN r.provider_id = '' THEN m.provider_id ELSE r.provider_id END,
         -- A link or code is kept only while it may still be sent.
-        variables = CASE WHEN :status = 'planned' THEN variables ELSE variables - 'secret' END
-    WHERE tenant_id = :tenant_id AND id = :id AND status = 'sending' AND attempts = :previous_attempts
+        variables = CASE WHEN r.status = 'planned' THEN m.variables ELSE m.variables - 'secret' END
+    FROM r
+    WHERE m.tenant_id = r.tenant_id AND m.id = r.id AND m.status = 'sending' AND m.attempts = r.previous_attempts
+    RETURNING m.tenant_id, m.id
     """
 )
 
@@ -158,67 +168,79 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
             for r in rows
         ]
 
-    async def record(self, message: ClaimedMessage, outcome: Outcome, now: datetime) -> bool:
-        attempts = message.attempt if outcome.attempted else message.attempt - 1
-        sent = outcome.status in (Status.SENT, Status.DELIVERED)
-        updated = await self.session.execute(
-            _RECORD,
+    async def record(self, results: Sequence[tuple[ClaimedMessage, Outcome]], now: datetime) -> int:
+        if not results:
+            return 0
+        rows = [
             {
-                "tenant_id": message.tenant_id,
-                "id": message.id,
-                "status": outcome.status.value,
-                "attempts": attempts,
-                "previous_attempts": message.attempt - 1,
-                "due_at": outcome.retry_at or now,
-                "error": outcome.error[:2000],
-                "skip_reason": outcome.skip_reason,
-                "sent_at": now if sent else None,
-                "now": now,
-                "to_address": outcome.to_address,
-                "language": outcome.language,
-                "subject": outcome.subject[:500],
-                "provider_id": outcome.provider_id,
-            },
-        )
-        if not updated.rowcount:  # type: ignore[attr-defined]
-            return False
-        if outcome.attempted:
+                "tenant_id": str(m.tenant_id),
+                "id": str(m.id),
+                "status": o.status.value,
+                "attempts": m.attempt if o.attempted else m.attempt - 1,
+                "previous_attempts": m.attempt - 1,
+                "due_at": (o.retry_at or now).isoformat(),
+                "error": o.error[:2000],
+                "skip_reason": o.skip_reason,
+                "sent": o.status in (Status.SENT, Status.DELIVERED),
+                "to_address": o.to_address,
+                "language": o.language,
+                "subject": o.subject[:500],
+                "provider_id": o.provider_id,
+            }
+            for m, o in results
+        ]
+        updated = await self.session.execute(_RECORD, {"rows": json.dumps(rows), "now": now})
+        applied = {(r.tenant_id, r.id) for r in updated}
+        done = [(m, o) for m, o in results if (m.tenant_id, m.id) in applied]
+        attempts = [
+            {
+                "tenant_id": str(m.tenant_id),
+                "message_id": str(m.id),
+                "number": m.attempt,
+                "channel": m.channel,
+                "outcome": "sent" if o.status in (Status.SENT, Status.DELIVERED) else "failed",
+                "error": o.error[:2000],
+            }
+            for m, o in done
+            if o.attempted
+        ]
+        if attempts:
             await self.session.execute(
                 text(
                     "INSERT INTO message_attempts (tenant_id, message_id, number, channel, at, outcome, error) "
-                    "VALUES (:t, :m, :n, :channel, :at, :outcome, :error) ON CONFLICT DO NOTHING"
+                    "SELECT tenant_id, message_id, number, channel, :now, outcome, error "
+                    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r (tenant_id uuid, message_id uuid, "
+                    "number integer, channel text, outcome text, error text) ON CONFLICT DO NOTHING"
                 ),
-                {
-                    "t": message.tenant_id,
-                    "m": message.id,
-                    "n": message.attempt,
-                    "channel": message.channel,
-                    "at": now,
-                    "outcome": "sent" if sent else "failed",
-                    "error": outcome.error[:2000],
-                },
+                {"rows": json.dumps(attempts), "now": now},
             )
-        if outcome.fall_back:
-            await self._fall_back(message.tenant_id, message.id, now)
-        if outcome.notice is not None and outcome.status == Status.DELIVERED:
-            title, body = outcome.notice
+        notices = [
+            {
+                "tenant_id": str(m.tenant_id),
+                "id": str(m.id),
+                "audience": m.recipient.kind,
+                "recipient_id": str(m.recipient.id),
+                "kind": m.kind,
+                "title": o.notice[0],
+                "body": o.notice[1],
+            }
+            for m, o in done
+            if o.notice is not None and o.status == Status.DELIVERED
+        ]
+        if notices:
             await self.session.execute(
                 text(
                     "INSERT INTO inbox_notifications (tenant_id, id, audience, recipient_id, kind, title, body, "
-                    "created_at) VALUES (:t, :id, :audience, :r, :kind, :title, :body, :now) ON CONFLICT DO NOTHING"
+                    "created_at) SELECT tenant_id, id, audience, recipient_id, kind, title, body, :now "
+                    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r (tenant_id uuid, id uuid, audience text, "
+                    "recipient_id uuid, kind text, title text, body text) ON CONFLICT DO NOTHING"
                 ),
-                {
-                    "t": message.tenant_id,
-                    "id": message.id,
-                    "audience": message.recipient.kind,
-                    "r": message.recipient.id,
-                    "kind": message.kind,
-                    "title": title,
-                    "body": body,
-                    "now": now,
-                },
+                {"rows": json.dumps(notices), "now": now},
             )
-        return True
+        for m, o in done:
+            if o.fall_back:
+                await self._fall_back(m.tenant_id, m.id, now)
+        return len(done)
 
     async def resend(self, tenant_id: uuid.UUID, message_id: uuid.UUID, now: datetime) -> bool:
         result = await self.session.execute(

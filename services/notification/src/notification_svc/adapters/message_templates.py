@@ -25,11 +25,11 @@ PARTS = ("subject", "text", "html", "sms", "inbox")
 
 @dataclass(frozen=True)
 class RenderedMessage:
-    subject: str
-    text: str
-    html: str
-    sms: str
-    inbox: str
+    subject: str = ""
+    text: str = ""
+    html: str = ""
+    sms: str = ""
+    inbox: str = ""
 
 
 def local_time_formatter(language: str, zone: str) -> Callable[[str | datetime], str]:
@@ -61,17 +61,14 @@ class MessageTemplates:
     def exists(self, language: str, kind: str) -> bool:
         return (resources.files("notification_svc") / "templates" / "messages" / language / f"{kind}.jinja").is_file()
 
-    def render(self, language: str, kind: str, context: dict[str, Any], *, zone: str) -> RenderedMessage:
+    def render(
+        self, language: str, kind: str, context: dict[str, Any], *, zone: str, parts: tuple[str, ...] = PARTS
+    ) -> RenderedMessage:
+        """The ``parts`` a channel needs (all by default)."""
         template = self._env.get_template(f"{language}/{kind}.jinja")
         full = {**context, "when": local_time_formatter(language, zone)}
         rendered = {}
-        for part in PARTS:
-            block = template.blocks[part]
-            rendered[part] = "".join(block(template.new_context(full))).strip()
-        return RenderedMessage(
-            subject=" ".join(rendered["subject"].split()),
-            text=rendered["text"] + "\n",
-            html=rendered["html"],
-            sms=" ".join(rendered["sms"].split()),
-            inbox=" ".join(rendered["inbox"].split()),
-        )
+        for part in parts:
+            text = "".join(template.blocks[part](template.new_context(full))).strip()
+            rendered[part] = text + "\n" if part == "text" else text if part == "html" else " ".join(text.split())
+        return RenderedMessage(**rendered)

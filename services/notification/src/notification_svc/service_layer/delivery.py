@@ -57,6 +57,8 @@ from notification_svc.domain.request_notices import RequestStep, client_notices,
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 
 Clock = Callable[[], datetime]
+# What each channel shows of a message.
+CHANNEL_PARTS = {"email": ("subject", "text", "html"), "sms": ("sms",), "in_app": ("subject", "inbox")}
 
 
 async def plan_request_notices(
@@ -298,9 +300,7 @@ class Dispatcher:
 
         outcomes = await asyncio.gather(*(attempt(m) for m in claimed))
         async with self.uow_factory() as uow:
-            done = self.clock()
-            for message, outcome in zip(claimed, outcomes, strict=True):
-                await uow.messages.record(message, outcome, done)
+            await uow.messages.record(list(zip(claimed, outcomes, strict=True)), self.clock())
             await uow.commit()
         return len(claimed)
 
@@ -361,7 +361,11 @@ class Dispatcher:
         }
         try:
             rendered = self.templates.render(
-                addressee.language, template_name(message.kind), context, zone=addressee.timezone
+                addressee.language,
+                template_name(message.kind),
+                context,
+                zone=addressee.timezone,
+                parts=CHANNEL_PARTS.get(message.channel, ("subject", "text", "html")),
             )
         except TemplateError as exc:
             # A template that cannot render will not render on a retry either.
