@@ -215,3 +215,41 @@ async def test_a_decline_tells_the_reason_and_the_client_marks_its_notices_read(
             assert error.code() == grpc.StatusCode.NOT_FOUND
         else:
             raise AssertionError("another client's notice was marked")
+
+
+async def test_an_erased_clients_messages_keep_no_address_or_content_and_its_inbox_is_emptied(
+    notification_channel: grpc.aio.Channel, notification_settings: NotificationSettings, mailbox: Mailbox
+) -> None:
+    tenant, client_id, request_id = uuid.uuid4(), str(uuid.uuid4()), str(uuid.uuid4())
+    address = f"eve-{uuid.uuid4().hex[:8]}@example.com"
+    await known_business_and_client(notification_settings, tenant, client_id, address, "en")
+    declined = request_events.RequestDeclined(request_id=request_id, client_id=client_id, reason="No", facts=facts())
+    await publish(notification_settings, envelope(tenant, declined, "portal_requests", request_id))
+    await wait_until(lambda: _with_notices(notification_channel, tenant, client_id, 1), timeout=15)
+
+    await publish(
+        notification_settings, envelope(tenant, client_events.ClientErased(client_id=client_id), "client", client_id)
+    )
+    engine = create_engine(notification_settings.database_url("notification"))
+    try:
+
+        async def forgotten() -> bool:
+            async with engine.connect() as conn:
+                kept = await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM messages WHERE tenant_id = :t AND client_id = :c "
+                        "AND (to_address <> '' OR subject <> '' OR variables <> '{}')"
+                    ),
+                    {"t": tenant, "c": uuid.UUID(client_id)},
+                )
+                contact = await conn.scalar(
+                    text("SELECT email FROM client_contacts WHERE tenant_id = :t AND client_id = :c"),
+                    {"t": tenant, "c": uuid.UUID(client_id)},
+                )
+            return kept == 0 and contact == ""
+
+        await wait_until(forgotten, timeout=15)
+    finally:
+        await engine.dispose()
+    reply = await inbox(notification_channel, tenant, client_id)
+    assert (list(reply.notifications), reply.unread_count) == ([], 0)

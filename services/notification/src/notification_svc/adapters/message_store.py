@@ -41,6 +41,11 @@ class AbstractMessageStore(abc.ABC):
         planned); False when no sent message has that id (unknown, or already final)."""
 
     @abc.abstractmethod
+    async def forget_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID, now: datetime) -> None:
+        """An erased client: what is pending for it is cancelled, and its messages keep only their kind,
+        channel, state and times (no address, subject or content); its in-app notices are deleted."""
+
+    @abc.abstractmethod
     async def cancel_pending(self, tenant_id: uuid.UUID, subject_id: uuid.UUID, kind: str, now: datetime) -> int:
         """Cancel the messages of ``kind`` about ``subject_id`` not yet sent (a moved or cancelled
         appointment's reminders); a replica sending one right now loses its lease."""
@@ -317,3 +322,27 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
         if status == Status.FAILED:
             await self._fall_back(tenant_id, reported.id, now)
         return True
+
+    async def forget_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID, now: datetime) -> None:
+        params = {"t": tenant_id, "c": client_id, "now": now}
+        await self.session.execute(
+            text(
+                "UPDATE messages SET status = 'cancelled', lease_until = NULL, updated_at = :now "
+                "WHERE tenant_id = :t AND client_id = :c AND status IN ('planned', 'sending')"
+            ),
+            params,
+        )
+        await self.session.execute(
+            text(
+                "UPDATE messages SET to_address = '', given_address = '', subject = '', variables = '{}', "
+                "last_error = '', updated_at = :now WHERE tenant_id = :t AND client_id = :c"
+            ),
+            params,
+        )
+        await self.session.execute(
+            text("DELETE FROM inbox_notifications WHERE tenant_id = :t AND audience = 'client' AND recipient_id = :c"),
+            params,
+        )
+        await self.session.execute(
+            text("DELETE FROM unsubscribe_links WHERE tenant_id = :t AND client_id = :c"), params
+        )

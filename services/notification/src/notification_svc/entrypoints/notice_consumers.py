@@ -168,8 +168,10 @@ def contact_subscriptions(uow_within: UowFactory) -> list[Subscription]:
             await uow.commit()
 
     async def forget(session: AsyncSession, event: ReceivedEvent) -> None:
+        client_id = uuid.UUID(event.payload.client_id)
         async with uow_within(session) as uow:
-            await uow.directory.forget_contact(event.tenant_id, uuid.UUID(event.payload.client_id), _occurred(event))
+            await uow.directory.forget_contact(event.tenant_id, client_id, _occurred(event))
+            await uow.messages.forget_client(event.tenant_id, client_id, _occurred(event))
             await uow.commit()
 
     return [
