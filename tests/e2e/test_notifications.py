@@ -153,3 +153,29 @@ async def test_a_client_chooses_its_reminders_in_the_portal_and_unknown_unsubscr
         headers={"X-Twilio-Signature": "forged"},
     )
     assert status == 403
+
+
+async def test_a_business_rewords_a_message_checked_on_save_previewed_and_reset(api: Api) -> None:
+    business = await open_business(api)
+    token = business["token"]
+    path = "/api/v1/message-templates/appointment.reminder/de"
+    status, problem, _ = await api.call(
+        "PUT", path, token=token, json={"source": "{% block subject %}{{ secret }}{% endblock %}"}
+    )
+    assert (status, problem["errors"][0]["field"]) == (422, "source"), problem
+    status, problem, _ = await api.call("PUT", path, token=token, json={"source": "{% block subject %}{{ x"})
+    assert (status, problem["errors"][0]["field"]) == (422, "source")
+    source = "{% block subject %}Bis bald, {{ name }}: {{ when(start) }}{% endblock %}"
+    status, preview, _ = await api.call("PUT", path, token=token, json={"source": source})
+    assert (status, preview["subject"]) == (200, "Bis bald, Ada Lovelace: Montag, 30. März 2026, 09:00 (Europe/Berlin)")
+    assert preview["text"].startswith("Hallo Ada Lovelace,")  # the default's text
+    status, listed, _ = await api.call("GET", "/api/v1/message-templates", token=token)
+    [reminder] = [k for k in listed["items"] if k["kind"] == "appointment.reminder"]
+    assert reminder["overridden"] == ["de"] and "start" in reminder["variables"]
+    status, _, _ = await api.call("DELETE", path, token=token)
+    assert status == 204
+    status, preview, _ = await api.call("POST", f"{path}/preview", token=token, json={})
+    assert (status, preview["subject"].split(":")[0]) == (200, "Erinnerung")
+    status, problem, _ = await api.call("PUT", "/api/v1/message-templates/account.password_reset/en", token=token,
+                                        json={"source": "{% block subject %}x{% endblock %}"})  # fmt: skip
+    assert (status, problem["errors"][0]["field"]) == (422, "kind")

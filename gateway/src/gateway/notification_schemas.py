@@ -136,3 +136,35 @@ class UnsubscribedOut(Out):
 
 class SmsStatusRecorded(Out):
     recorded: bool
+
+
+class TemplateKindOut(Out):
+    kind: str
+    variables: list[str]
+    languages: list[str]
+    overridden: list[str]
+
+
+class TemplateKindList(Out):
+    items: list[TemplateKindOut]
+
+
+class TemplateSourceIn(Body):
+    source: str = Field(
+        min_length=1,
+        max_length=20000,
+        description="Jinja blocks subject, text, html, sms and/or inbox (the others stay the default's); "
+        "times with when(start)",
+    )
+
+
+class TemplatePreviewIn(Body):
+    source: str = Field(default="", max_length=20000, description="Empty: preview what is in use")
+
+
+class TemplatePreviewOut(Out):
+    subject: str
+    text: str
+    html: str
+    sms: str
+    inbox: str

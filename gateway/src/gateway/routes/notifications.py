@@ -30,6 +30,10 @@ from gateway.notification_schemas import (
     ReminderRuleList,
     ReminderRuleOut,
     SmsStatusRecorded,
+    TemplateKindList,
+    TemplatePreviewIn,
+    TemplatePreviewOut,
+    TemplateSourceIn,
     UnsubscribedOut,
 )
 from gateway.routes.registry import api
@@ -434,3 +438,88 @@ async def twilio_status(request: web.Request) -> dict[str, Any]:
             pb.RecordSmsStatusRequest(url=url, params=form, signature=request.headers.get("X-Twilio-Signature", ""))
         )
     return {"recorded": reply.recorded}
+
+
+TEMPLATES = "/api/v1/message-templates"
+
+
+def preview_json(p: pb.TemplatePreview) -> dict[str, Any]:
+    return {"subject": p.subject, "text": p.text, "html": p.html, "sms": p.sms, "inbox": p.inbox}
+
+
+def _template_path(request: web.Request) -> tuple[str, str]:
+    return request.match_info["kind"], request.match_info["language"]
+
+
+@api.route(
+    "GET",
+    TEMPLATES,
+    summary="Messages the business may reword, with the variables each offers and its own languages",
+    tag="notifications",
+    response=TemplateKindList,
+    roles=OPERATORS,
+    errors=(403,),
+)
+async def list_message_templates(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].notifications.ListMessageTemplates(pb.ListMessageTemplatesRequest())
+    return {
+        "items": [
+            {"kind": k.kind, "variables": list(k.variables), "languages": list(k.languages),
+             "overridden": list(k.overridden)}
+            for k in reply.kinds
+        ]
+    }  # fmt: skip
+
+
+@api.route(
+    "PUT",
+    f"{TEMPLATES}/{{kind}}/{{language}}",
+    summary="Save the business's wording of a message in a language (checked now; answers its preview)",
+    tag="notifications",
+    body=TemplateSourceIn,
+    response=TemplatePreviewOut,
+    roles=OPERATORS,
+    errors=(403,),
+    description="422 naming source for a syntax error, an unknown variable, a block that is no part of a "
+    "message or a failure on sample data; kind or language when there is no such message.",
+)
+async def save_message_template(request: web.Request, body: TemplateSourceIn, account: Account) -> dict[str, Any]:
+    kind, language = _template_path(request)
+    reply = await request.app[BACKENDS].notifications.SaveMessageTemplate(
+        pb.MessageTemplateSource(kind=kind, language=language, source=body.source)
+    )
+    return preview_json(reply)
+
+
+@api.route(
+    "POST",
+    f"{TEMPLATES}/{{kind}}/{{language}}/preview",
+    summary="A message rendered on sample data: the given blocks, or what is in use",
+    tag="notifications",
+    body=TemplatePreviewIn,
+    response=TemplatePreviewOut,
+    roles=OPERATORS,
+    errors=(403,),
+)
+async def preview_message_template(request: web.Request, body: TemplatePreviewIn, account: Account) -> dict[str, Any]:
+    kind, language = _template_path(request)
+    reply = await request.app[BACKENDS].notifications.PreviewMessageTemplate(
+        pb.MessageTemplateSource(kind=kind, language=language, source=body.source)
+    )
+    return preview_json(reply)
+
+
+@api.route(
+    "DELETE",
+    f"{TEMPLATES}/{{kind}}/{{language}}",
+    summary="Back to the default wording",
+    tag="notifications",
+    roles=OPERATORS,
+    status=204,
+    errors=(403,),
+)
+async def reset_message_template(request: web.Request, account: Account) -> None:
+    kind, language = _template_path(request)
+    await request.app[BACKENDS].notifications.ResetMessageTemplate(
+        pb.MessageTemplateSource(kind=kind, language=language)
+    )

@@ -254,9 +254,23 @@ def upgrade() -> None:
         )
         """
     )
+    # A business's own wording of a message kind in a language (Jinja blocks, checked when saved).
+    op.execute(
+        r"""
+        CREATE TABLE template_overrides (
+            tenant_id uuid NOT NULL,
+            kind text NOT NULL CHECK (kind ~ '^[a-z_]+(\.[a-z_]+)+$'),
+            language text NOT NULL CHECK (language ~ '^[a-z]{2,3}(-[a-z0-9]+)*$'),
+            source text NOT NULL CHECK (length(source) BETWEEN 1 AND 20000),
+            updated_at timestamptz NOT NULL,
+            PRIMARY KEY (tenant_id, kind, language)
+        )
+        """
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TABLE template_overrides")
     op.execute("DROP TABLE unsubscribe_links")
     op.execute("DROP TABLE message_preferences")
     op.execute("DROP TABLE appointment_schedule")

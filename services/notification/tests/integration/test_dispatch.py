@@ -156,3 +156,21 @@ async def test_a_client_without_an_address_is_skipped_with_the_reason_and_its_in
     assert (row.status, row.skip_reason, attempts) == ("skipped", "the client has no email address on record", [])
     assert (await state(engine, in_app))[0].status == "delivered"
     assert mailbox.messages == []
+
+
+async def test_a_business_template_is_used_in_the_recipients_language(
+    engine: AsyncEngine, notification_settings: NotificationSettings, flaky_smtp: tuple[FlakyMailbox, int]
+) -> None:
+    mailbox, port = flaky_smtp
+    clock = Clock(FUTURE + timedelta(days=3))
+    message = declined(uuid.uuid4(), uuid.uuid4())
+    await plan(engine, notification_settings, message, email="ada@example.com")
+    uow = SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix)
+    async with uow:
+        source = "{% block subject %}Sorry {{ name }}, {{ reference }} cannot be: {{ reason }}{% endblock %}"
+        await uow.templates.save(message.tenant_id, "request.declined", "en", source, FUTURE)
+        await uow.commit()
+    await dispatcher(engine, port, clock, notification_settings).dispatch_all_due()
+    [email] = mailbox.messages
+    assert email["Subject"] == "Sorry Ada, REQ-7 cannot be: Closed"
+    assert "Reason: Closed" in email.get_payload(0).get_payload(decode=True).decode()  # the default text

@@ -15,10 +15,12 @@ from importlib import resources
 from typing import Any
 
 from babel.dates import format_date, format_time
-from jinja2 import PackageLoader, StrictUndefined
+from jinja2 import PackageLoader, StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from notification_svc.domain.audience import zone_or_utc
+from notification_svc.domain.template_catalogue import SAMPLE, allowed_variables
+from platform_core.errors import FieldViolation
 
 PARTS = ("subject", "text", "html", "sms", "inbox")
 
@@ -47,6 +49,12 @@ def local_time_formatter(language: str, zone: str) -> Callable[[str | datetime],
     return when
 
 
+@dataclass(frozen=True)
+class _Override:
+    plain: Template  # its subject, text, sms and inbox blocks
+    html: Template  # the same source compiled with escaping on, for its html block
+
+
 class MessageTemplates:
     def __init__(self) -> None:
         self._env = SandboxedEnvironment(
@@ -55,20 +63,80 @@ class MessageTemplates:
             autoescape=False,  # the html block escapes itself ({% autoescape true %})
             keep_trailing_newline=False,
         )
+        # A business's own blocks: whatever it writes in its html block is escaped.
+        self._escaping = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+        self._overrides: dict[str, _Override] = {}
         root = resources.files("notification_svc") / "templates" / "messages"
         self.languages = frozenset(p.name for p in root.iterdir() if p.is_dir())
 
     def exists(self, language: str, kind: str) -> bool:
         return (resources.files("notification_svc") / "templates" / "messages" / language / f"{kind}.jinja").is_file()
 
+    def _override(self, source: str) -> _Override:
+        compiled = self._overrides.get(source)
+        if compiled is None:
+            compiled = _Override(self._env.from_string(source), self._escaping.from_string(source))
+            if len(self._overrides) > 1000:
+                self._overrides.clear()
+            self._overrides[source] = compiled
+        return compiled
+
+    def check_override(self, language: str, kind: str, source: str) -> list[FieldViolation]:
+        """Why a business's blocks for ``kind`` cannot be saved (none: they can): a syntax error, a block
+        that is no part of a message, a variable the kind does not have, or a failure on sample data."""
+        if kind.replace(".", "_") not in {p.removesuffix(".jinja") for p in self._kinds(language)}:
+            return [
+                FieldViolation("language", f"no {kind} template in {language!r}; languages: {sorted(self.languages)}")
+            ]
+        try:
+            tree = self._env.parse(source)
+        except TemplateSyntaxError as exc:
+            return [FieldViolation("source", f"line {exc.lineno}: {exc.message}")]
+        blocks = {block.name for block in tree.find_all(nodes.Block)}
+        violations = [
+            FieldViolation("source", f"block {name!r} is not a part of a message (use {', '.join(PARTS)})")
+            for name in sorted(blocks - set(PARTS))
+        ]
+        if not blocks:
+            violations.append(FieldViolation("source", f"write at least one block: {', '.join(PARTS)}"))
+        unknown = meta.find_undeclared_variables(tree) - allowed_variables(kind)
+        violations += [
+            FieldViolation(
+                "source", f"unknown variable {name!r} (this message has: {', '.join(sorted(allowed_variables(kind)))})"
+            )
+            for name in sorted(unknown)
+        ]
+        if not violations:
+            try:
+                self.render(language, kind.replace(".", "_"), SAMPLE, zone="Europe/Berlin", override=source)
+            except (TemplateError, TypeError, ValueError, AttributeError) as exc:
+                violations.append(FieldViolation("source", f"fails on sample data: {exc}"))
+        return violations
+
+    def _kinds(self, language: str) -> list[str]:
+        root = resources.files("notification_svc") / "templates" / "messages" / language
+        return [p.name for p in root.iterdir()] if language in self.languages else []
+
     def render(
-        self, language: str, kind: str, context: dict[str, Any], *, zone: str, parts: tuple[str, ...] = PARTS
+        self,
+        language: str,
+        kind: str,
+        context: dict[str, Any],
+        *,
+        zone: str,
+        parts: tuple[str, ...] = PARTS,
+        override: str | None = None,
     ) -> RenderedMessage:
-        """The ``parts`` a channel needs (all by default)."""
+        """The ``parts`` a channel needs (all by default); a business's ``override`` replaces the blocks it
+        defines."""
         template = self._env.get_template(f"{language}/{kind}.jinja")
+        mine = self._override(override) if override else None
         full = {**context, "when": local_time_formatter(language, zone)}
         rendered = {}
         for part in parts:
-            text = "".join(template.blocks[part](template.new_context(full))).strip()
+            chosen = template
+            if mine is not None and part in mine.plain.blocks:
+                chosen = mine.html if part == "html" else mine.plain
+            text = "".join(chosen.blocks[part](chosen.new_context(full))).strip()
             rendered[part] = text + "\n" if part == "text" else text if part == "html" else " ".join(text.split())
         return RenderedMessage(**rendered)

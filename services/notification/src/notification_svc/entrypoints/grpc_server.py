@@ -13,6 +13,7 @@ from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
 from notification_svc import message_views, views
+from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
 from notification_svc.adapters.sms_sender import DELIVERED_STATUSES, FAILED_STATUSES, valid_twilio_signature
 from notification_svc.domain.delivery import Status
 from notification_svc.domain.preferences import (
@@ -22,6 +23,7 @@ from notification_svc.domain.preferences import (
     UnsubscribeLink,
 )
 from notification_svc.domain.reminders import DEFAULT_RULE, DEFAULT_SMS_FALLBACK_AFTER, ReminderRule, checked_rule
+from notification_svc.domain.template_catalogue import KIND_VARIABLES, allowed_variables
 from notification_svc.service_layer import delivery
 from notification_svc.service_layer.delivery import Clock
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
@@ -40,8 +42,10 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         uow_factory: Callable[[], NotificationUnitOfWork],
         clock: Clock,
         sms_auth_token: str = "",
+        templates: MessageTemplates | None = None,
     ) -> None:
         self._engine = engine
+        self._templates = templates or MessageTemplates()
         self._sms_auth_token = sms_auth_token
         self._uow_factory = uow_factory
         self._clock = clock
@@ -245,6 +249,56 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
             self._uow_factory(), call.tenant_id, params.get("MessageSid", ""), status, error, now=self._clock()
         )
         return pb.RecordSmsStatusResponse(recorded=recorded)
+
+    async def ListMessageTemplates(
+        self, request: pb.ListMessageTemplatesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMessageTemplatesResponse:
+        call = _operator()
+        async with self._uow_factory() as uow:
+            overrides = await uow.templates.overrides(call.tenant_id)
+        return pb.ListMessageTemplatesResponse(
+            kinds=[
+                pb.MessageTemplateKind(
+                    kind=kind,
+                    variables=sorted(allowed_variables(kind)),
+                    languages=sorted(self._templates.languages),
+                    overridden=sorted(language for k, language in overrides if k == kind),
+                )
+                for kind in sorted(KIND_VARIABLES)
+            ]
+        )
+
+    async def SaveMessageTemplate(
+        self, request: pb.MessageTemplateSource, context: grpc.aio.ServicerContext
+    ) -> pb.TemplatePreview:
+        call = _operator()
+        rendered = await delivery.save_template(
+            self._uow_factory(), self._templates, call.tenant_id, request.kind, request.language, request.source,
+            now=self._clock(),
+        )  # fmt: skip
+        return _preview(rendered)
+
+    async def PreviewMessageTemplate(
+        self, request: pb.MessageTemplateSource, context: grpc.aio.ServicerContext
+    ) -> pb.TemplatePreview:
+        call = _operator()
+        rendered = await delivery.preview_template(
+            self._uow_factory(), self._templates, call.tenant_id, request.kind, request.language, request.source
+        )
+        return _preview(rendered)
+
+    async def ResetMessageTemplate(
+        self, request: pb.MessageTemplateSource, context: grpc.aio.ServicerContext
+    ) -> pb.ResetMessageTemplateResponse:
+        call = _operator()
+        reset = await delivery.reset_template(self._uow_factory(), call.tenant_id, request.kind, request.language)
+        return pb.ResetMessageTemplateResponse(reset=reset)
+
+
+def _preview(rendered: RenderedMessage) -> pb.TemplatePreview:
+    return pb.TemplatePreview(
+        subject=rendered.subject, text=rendered.text, html=rendered.html, sms=rendered.sms, inbox=rendered.inbox
+    )
 
 
 def _whose_preferences(call: CallContext, requested: str) -> uuid.UUID:

@@ -21,7 +21,7 @@ from jinja2 import TemplateError
 
 from notification_svc.adapters.calendar_files import appointment_ics
 from notification_svc.adapters.email_sender import AbstractEmailSender
-from notification_svc.adapters.message_templates import MessageTemplates
+from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender
 from notification_svc.domain.account_notices import AddressedNotice, addressed_notice, expired
 from notification_svc.domain.appointment_notices import REMINDER_KIND, AppointmentStep, change_notices, reminders
@@ -54,7 +54,9 @@ from notification_svc.domain.preferences import (
 )
 from notification_svc.domain.reminders import ReminderRule, rule_for
 from notification_svc.domain.request_notices import RequestStep, client_notices, staff_notices
+from notification_svc.domain.template_catalogue import KIND_VARIABLES, SAMPLE
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
+from platform_core.errors import InvalidArgument
 
 Clock = Callable[[], datetime]
 # What each channel shows of a message.
@@ -167,6 +169,59 @@ async def provider_report(
         return recorded
 
 
+async def save_template(
+    uow: NotificationUnitOfWork,
+    templates: MessageTemplates,
+    tenant_id: uuid.UUID,
+    kind: str,
+    language: str,
+    source: str,
+    *,
+    now: datetime,
+) -> RenderedMessage:
+    """Checked before it is kept (a wrong template is a refusal now, never a failed send later); returns
+    its preview on sample data."""
+    if kind not in KIND_VARIABLES:
+        raise InvalidArgument.single("kind", f"must be one of {', '.join(sorted(KIND_VARIABLES))}")
+    violations = templates.check_override(language, kind, source)
+    if violations:
+        raise InvalidArgument(violations)
+    async with uow:
+        await uow.templates.save(tenant_id, kind, language, source, now)
+        await uow.commit()
+    return templates.render(language, template_name(kind), SAMPLE, zone="Europe/Berlin", override=source)
+
+
+async def preview_template(
+    uow: NotificationUnitOfWork,
+    templates: MessageTemplates,
+    tenant_id: uuid.UUID,
+    kind: str,
+    language: str,
+    source: str,
+) -> RenderedMessage:
+    """``source`` (or, without one, what the business has saved, else the default) on sample data."""
+    if kind not in KIND_VARIABLES:
+        raise InvalidArgument.single("kind", f"must be one of {', '.join(sorted(KIND_VARIABLES))}")
+    if source:
+        violations = templates.check_override(language, kind, source)
+        if violations:
+            raise InvalidArgument(violations)
+    else:
+        async with uow:
+            source = (await uow.templates.overrides(tenant_id)).get((kind, language), "")
+    if language not in templates.languages:
+        raise InvalidArgument.single("language", f"must be one of {', '.join(sorted(templates.languages))}")
+    return templates.render(language, template_name(kind), SAMPLE, zone="Europe/Berlin", override=source or None)
+
+
+async def reset_template(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, kind: str, language: str) -> bool:
+    async with uow:
+        reset = await uow.templates.reset(tenant_id, kind, language)
+        await uow.commit()
+        return reset
+
+
 async def resend(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, message_id: uuid.UUID, *, now: datetime) -> bool:
     async with uow:
         done = await uow.messages.resend(tenant_id, message_id, now)
@@ -204,6 +259,8 @@ class Delivery:
     opted_out: bool = False
     # One-click unsubscribe address of an email that needs consent.
     unsubscribe_url: str = ""
+    # The business's own wording of this kind in the recipient's language.
+    override: str | None = None
 
 
 def attachments_for(message: ClaimedMessage, delivery: Delivery) -> tuple[Attachment, ...]:
@@ -325,6 +382,7 @@ class Dispatcher:
             staff = {s.staff_id: s for s in await uow.directory.staff(tenant_id, staff_ids)} if staff_ids else {}
             clients = {m.recipient.id for m in mine if m.recipient.kind == "client"}
             opted_out = await uow.preferences.opted_out(tenant_id, clients)
+            overrides = await uow.templates.overrides(tenant_id)
             links: list[tuple[UnsubscribeLink, uuid.UUID, str, str]] = []
             for m in mine:
                 about = contacts.get(m.client_id) if m.client_id else None
@@ -334,12 +392,14 @@ class Dispatcher:
                     link = UnsubscribeLink.new(tenant_id)
                     links.append((link, m.recipient.id, m.category, m.channel))
                     url = f"{self.public_url.rstrip('/')}/unsubscribe/{link.token}"
+                addressee = _addressee(m, self.templates.languages, business, contacts, staff)
                 deliveries[m.id] = Delivery(
-                    _addressee(m, self.templates.languages, business, contacts, staff),
+                    addressee,
                     business,
                     about.name if about and about.name else "",
                     opted_out=consent and (m.recipient.id, m.category, m.channel) in opted_out,
                     unsubscribe_url=url,
+                    override=overrides.get((m.kind, addressee.language)),
                 )
             await uow.preferences.issue_links(links, self.clock())
         return deliveries
@@ -366,6 +426,7 @@ class Dispatcher:
                 context,
                 zone=addressee.timezone,
                 parts=CHANNEL_PARTS.get(message.channel, ("subject", "text", "html")),
+                override=delivery.override,
             )
         except TemplateError as exc:
             # A template that cannot render will not render on a retry either.

@@ -11,6 +11,7 @@ from notification_svc.adapters.message_store import AbstractMessageStore, SqlAlc
 from notification_svc.adapters.preference_store import AbstractPreferenceStore, SqlAlchemyPreferenceStore
 from notification_svc.adapters.reminder_store import AbstractReminderStore, SqlAlchemyReminderStore
 from notification_svc.adapters.repository import AbstractActivityRepository, SqlAlchemyActivityRepository
+from notification_svc.adapters.template_store import AbstractTemplateStore, SqlAlchemyTemplateStore
 from notification_svc.adapters.timeline_repository import AbstractTimelineRepository, SqlAlchemyTimelineRepository
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
@@ -23,6 +24,7 @@ class NotificationUnitOfWork(AbstractUnitOfWork):
     directory: AbstractDirectory
     reminders: AbstractReminderStore
     preferences: AbstractPreferenceStore
+    templates: AbstractTemplateStore
 
 
 def _no_integration_events(event: Any) -> EventEnvelope:
@@ -47,4 +49,5 @@ class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfW
         self.directory = SqlAlchemyDirectory(session)
         self.reminders = SqlAlchemyReminderStore(session)
         self.preferences = SqlAlchemyPreferenceStore(session)
+        self.templates = SqlAlchemyTemplateStore(session)
         self.repositories = (self.activity,)

@@ -94,6 +94,26 @@ class NotificationServiceStub:
                 request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusRequest.SerializeToString,
                 response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusResponse.FromString,
                 _registered_method=True)
+        self.ListMessageTemplates = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ListMessageTemplates',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessageTemplatesRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessageTemplatesResponse.FromString,
+                _registered_method=True)
+        self.SaveMessageTemplate = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/SaveMessageTemplate',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.TemplatePreview.FromString,
+                _registered_method=True)
+        self.PreviewMessageTemplate = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/PreviewMessageTemplate',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.TemplatePreview.FromString,
+                _registered_method=True)
+        self.ResetMessageTemplate = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ResetMessageTemplate',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResetMessageTemplateResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
@@ -182,6 +202,35 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMessageTemplates(self, request, context):
+        """The kinds a business may reword, with their variables, languages and whether it did.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveMessageTemplate(self, request, context):
+        """Save the business's blocks for a kind and language: INVALID_ARGUMENT (naming "source") for a syntax
+        error, an unknown variable or a failure on sample data. Answers its preview.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewMessageTemplate(self, request, context):
+        """Render blocks (or, without a source, what is in use) on sample data.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetMessageTemplate(self, request, context):
+        """Back to the default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -244,6 +293,26 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     servicer.RecordSmsStatus,
                     request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusRequest.FromString,
                     response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusResponse.SerializeToString,
+            ),
+            'ListMessageTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMessageTemplates,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessageTemplatesRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessageTemplatesResponse.SerializeToString,
+            ),
+            'SaveMessageTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveMessageTemplate,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.TemplatePreview.SerializeToString,
+            ),
+            'PreviewMessageTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewMessageTemplate,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.TemplatePreview.SerializeToString,
+            ),
+            'ResetMessageTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetMessageTemplate,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResetMessageTemplateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -570,6 +639,114 @@ class NotificationService:
             '/atrium.notification.v1.NotificationService/RecordSmsStatus',
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusRequest.SerializeToString,
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMessageTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ListMessageTemplates',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessageTemplatesRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessageTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveMessageTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/SaveMessageTemplate',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.TemplatePreview.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewMessageTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/PreviewMessageTemplate',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.TemplatePreview.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetMessageTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ResetMessageTemplate',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResetMessageTemplateResponse.FromString,
             options,
             channel_credentials,
             insecure,

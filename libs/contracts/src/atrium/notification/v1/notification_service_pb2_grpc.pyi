@@ -55,6 +55,16 @@ class NotificationServiceStub:
     """A one-click unsubscribe link followed (no login: the link is the credential). NOT_FOUND when unknown."""
     RecordSmsStatus: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.RecordSmsStatusRequest, _notification_service_pb2.RecordSmsStatusResponse]
     """The SMS provider's delivery report (Twilio's status callback), checked against its signature."""
+    ListMessageTemplates: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ListMessageTemplatesRequest, _notification_service_pb2.ListMessageTemplatesResponse]
+    """The kinds a business may reword, with their variables, languages and whether it did."""
+    SaveMessageTemplate: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.TemplatePreview]
+    """Save the business's blocks for a kind and language: INVALID_ARGUMENT (naming "source") for a syntax
+    error, an unknown variable or a failure on sample data. Answers its preview.
+    """
+    PreviewMessageTemplate: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.TemplatePreview]
+    """Render blocks (or, without a source, what is in use) on sample data."""
+    ResetMessageTemplate: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.ResetMessageTemplateResponse]
+    """Back to the default."""
 
 @_typing.type_check_only
 class NotificationServiceAsyncStub(NotificationServiceStub):
@@ -83,6 +93,16 @@ class NotificationServiceAsyncStub(NotificationServiceStub):
     """A one-click unsubscribe link followed (no login: the link is the credential). NOT_FOUND when unknown."""
     RecordSmsStatus: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.RecordSmsStatusRequest, _notification_service_pb2.RecordSmsStatusResponse]  # type: ignore[assignment]
     """The SMS provider's delivery report (Twilio's status callback), checked against its signature."""
+    ListMessageTemplates: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ListMessageTemplatesRequest, _notification_service_pb2.ListMessageTemplatesResponse]  # type: ignore[assignment]
+    """The kinds a business may reword, with their variables, languages and whether it did."""
+    SaveMessageTemplate: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.TemplatePreview]  # type: ignore[assignment]
+    """Save the business's blocks for a kind and language: INVALID_ARGUMENT (naming "source") for a syntax
+    error, an unknown variable or a failure on sample data. Answers its preview.
+    """
+    PreviewMessageTemplate: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.TemplatePreview]  # type: ignore[assignment]
+    """Render blocks (or, without a source, what is in use) on sample data."""
+    ResetMessageTemplate: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.ResetMessageTemplateResponse]  # type: ignore[assignment]
+    """Back to the default."""
 
 class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -180,5 +200,39 @@ class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notification_service_pb2.RecordSmsStatusResponse, _abc.Awaitable[_notification_service_pb2.RecordSmsStatusResponse]]:
         """The SMS provider's delivery report (Twilio's status callback), checked against its signature."""
+
+    @_abc_1.abstractmethod
+    def ListMessageTemplates(
+        self,
+        request: _notification_service_pb2.ListMessageTemplatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ListMessageTemplatesResponse, _abc.Awaitable[_notification_service_pb2.ListMessageTemplatesResponse]]:
+        """The kinds a business may reword, with their variables, languages and whether it did."""
+
+    @_abc_1.abstractmethod
+    def SaveMessageTemplate(
+        self,
+        request: _notification_service_pb2.MessageTemplateSource,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.TemplatePreview, _abc.Awaitable[_notification_service_pb2.TemplatePreview]]:
+        """Save the business's blocks for a kind and language: INVALID_ARGUMENT (naming "source") for a syntax
+        error, an unknown variable or a failure on sample data. Answers its preview.
+        """
+
+    @_abc_1.abstractmethod
+    def PreviewMessageTemplate(
+        self,
+        request: _notification_service_pb2.MessageTemplateSource,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.TemplatePreview, _abc.Awaitable[_notification_service_pb2.TemplatePreview]]:
+        """Render blocks (or, without a source, what is in use) on sample data."""
+
+    @_abc_1.abstractmethod
+    def ResetMessageTemplate(
+        self,
+        request: _notification_service_pb2.MessageTemplateSource,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ResetMessageTemplateResponse, _abc.Awaitable[_notification_service_pb2.ResetMessageTemplateResponse]]:
+        """Back to the default."""
 
 def add_NotificationServiceServicer_to_server(servicer: NotificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
