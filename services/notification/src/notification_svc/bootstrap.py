@@ -28,6 +28,7 @@ from notification_svc.entrypoints.merge_consumers import merge_subscriptions
 from notification_svc.entrypoints.notice_consumers import (
     account_email_subscriptions,
     appointment_subscriptions,
+    billing_subscriptions,
     business_subscriptions,
     contact_subscriptions,
     request_notice_subscriptions,
@@ -137,6 +138,7 @@ def build(runtime: Runtime) -> ServiceParts:
         f"{UNIT}-account-emails",
         account_email_subscriptions(uow_within, utc_now, max_attempts=settings.message_max_attempts),
     )
+    billing = consumer(f"{UNIT}-billing-notices", billing_subscriptions(uow_within, utc_now))
     sender = email_sender(settings)
     mailer = EventConsumer(
         name=f"{UNIT}-email",
@@ -155,7 +157,7 @@ def build(runtime: Runtime) -> ServiceParts:
     )
     return ServiceParts(
         servicers=[(notification_service_pb2_grpc.add_NotificationServiceServicer_to_server, servicer, SERVICE_NAME)],
-        consumers=[*timelines, mailer, *directory, notices, appointments, account_emails],
+        consumers=[*timelines, mailer, *directory, notices, appointments, account_emails, billing],
         publishes_events=False,
         workers=[
             DispatchWorker(

@@ -21,6 +21,7 @@ from notification_svc.domain.delivery import (
     may_move,
 )
 from notification_svc.domain.request_notices import RequestStep, client_notices, staff_notices, staff_to_tell
+from notification_svc.domain.template_catalogue import SAMPLE
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 TEMPLATES = resources.files("notification_svc") / "templates" / "messages"
@@ -110,12 +111,10 @@ def test_every_default_template_renders_in_each_language(language: str) -> None:
     templates = MessageTemplates()
     assert templates.languages >= {"en", "de"}
     when = "2026-03-30T07:00:00+00:00"
-    context = {
-        "name": "Ada <b>", "business_name": "Zen & Co", "client_name": "Ada", "reference": "REQ-1",
-        "service_name": "Massage", "options": [when], "start": when, "previous_start": when, "expires_at": when,
-        "technician_name": "Maria", "reason": "Closed", "alternatives": [when], "hold_until": "", "note": "",
-        "preferred_staff_name": "", "description": "", "audience": "client", "role": "staff",
-        "invited_by_name": "", "url": "https://hooks.example/x", "consecutive_failures": 5, "last_error": "503",
+    context = SAMPLE | {
+        "name": "Ada <b>", "business_name": "Zen & Co", "invited_by_name": "", "role": "staff",
+        "url": "https://hooks.example/x", "consecutive_failures": 5, "last_error": "503", "hold_until": "",
+        "note": "", "preferred_staff_name": "", "description": "", "expires_at": when,
         "secret": {"url": "https://studio.example/reset#t", "code": "123456"}, "unsubscribe_url": "",
     }  # fmt: skip
     kinds = {path.name.removesuffix(".jinja") for path in (TEMPLATES / "en").iterdir()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
@@ -53,6 +53,15 @@ def local_time_formatter(language: str, zone: str) -> Callable[[str | datetime],
 class _Override:
     plain: Template  # its subject, text, sms and inbox blocks
     html: Template  # the same source compiled with escaping on, for its html block
+
+
+def local_date_formatter(language: str) -> Callable[[str], str]:
+    """``on``: a calendar date (YYYY-MM-DD) as the recipient reads it, e.g. '30 March 2026' / '30. März 2026'."""
+
+    def on(day: str) -> str:
+        return str(format_date(date.fromisoformat(day), "long", locale=language))
+
+    return on
 
 
 class MessageTemplates:
@@ -131,7 +140,7 @@ class MessageTemplates:
         defines."""
         template = self._env.get_template(f"{language}/{kind}.jinja")
         mine = self._override(override) if override else None
-        full = {**context, "when": local_time_formatter(language, zone)}
+        full = {**context, "when": local_time_formatter(language, zone), "on": local_date_formatter(language)}
         rendered = {}
         for part in parts:
             chosen = template

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-COMMON_VARIABLES = ("name", "business_name", "client_name", "unsubscribe_url", "when")
+COMMON_VARIABLES = ("name", "business_name", "client_name", "unsubscribe_url", "when", "on")
 _REQUEST = ("reference", "service_name", "duration_minutes", "client_timezone", "business_timezone",
             "preferred_staff_name", "description")  # fmt: skip
 _APPOINTMENT = ("appointment_id", "service_name", "start", "timezone", "audience")
+_INVOICE = ("invoice_id", "number", "amount", "due_date")
 
 KIND_VARIABLES: dict[str, tuple[str, ...]] = {
     "request.received": (*_REQUEST, "options"),
@@ -22,6 +23,10 @@ KIND_VARIABLES: dict[str, tuple[str, ...]] = {
     "appointment.rescheduled": (*_APPOINTMENT, "previous_start"),
     "appointment.cancelled": (*_APPOINTMENT, "reason"),
     "appointment.reminder": (*_APPOINTMENT, "offset"),
+    "invoice.issued": _INVOICE,
+    "payment.received": ("amount",),
+    "payment.due": (*_INVOICE, "days"),
+    "payment.overdue": (*_INVOICE, "days"),
 }
 
 _WHEN = "2026-03-30T07:00:00+00:00"
@@ -34,7 +39,8 @@ SAMPLE: dict[str, Any] = {
     "end": "2026-03-30T08:00:00+00:00", "technician_name": "Maria", "reason": "We are closed that week",
     "alternatives": [_WHEN], "hold_until": "2026-03-29T18:00:00+00:00", "note": "Mornings are free",
     "timezone": "Europe/Berlin", "audience": "client", "previous_start": "2026-03-27T08:00:00+00:00",
-    "offset": "1d",
+    "offset": "1d", "invoice_id": "01890a5d-ac96-774b-bcce-b302099a8058", "number": 1042,
+    "amount": "120.00 EUR", "due_date": "2026-04-15", "days": 3,
 }  # fmt: skip
 
 

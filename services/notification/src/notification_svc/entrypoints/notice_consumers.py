@@ -5,24 +5,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
 from atrium.gateway.v1 import events_pb2 as gateway_events
+from atrium.membership_billing.v1 import events_pb2 as billing_events
 from atrium.portal_requests.v1 import events_pb2 as request_events
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
 from notification_svc.domain.account_notices import AddressedNotice, address_id
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
+from notification_svc.domain.payment_notices import BillingStep
 from notification_svc.domain.request_notices import RequestStep
 from notification_svc.service_layer import delivery
 from notification_svc.service_layer.delivery import Clock
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.ids import parse_uuid
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
+from platform_core.money import format_minor
 
 UowFactory = Callable[[AsyncSession], NotificationUnitOfWork]
 
@@ -281,3 +284,56 @@ def account_email_subscriptions(
         )
 
     return [Subscription(payload_type, plan) for payload_type in payload_types]
+
+
+def billing_subscriptions(uow_within: UowFactory, clock: Clock) -> list[Subscription]:
+    """An invoice issued (with its payment reminders), a payment received; a paid or voided invoice's
+    reminders cancelled."""
+
+    async def issued(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        if p.kind != "standard":
+            return  # an opening balance is no invoice the client receives
+        step = BillingStep(
+            tenant_id=event.tenant_id,
+            kind="invoice.issued",
+            client_id=uuid.UUID(p.client_id),
+            subject_id=uuid.UUID(p.invoice_id),
+            source_event_id=event.event_id,
+            occurred_at=_occurred(event),
+            variables={
+                "invoice_id": p.invoice_id,
+                "number": p.number,
+                "amount": format_minor(p.total_minor, p.currency),
+                "due_date": p.due_date,
+            },
+            due_date=date.fromisoformat(p.due_date) if p.due_date else None,
+        )
+        await delivery.plan_billing_notices(step, uow_within(session), now=clock())
+
+    async def received(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        if p.method == "opening_balance":
+            return
+        step = BillingStep(
+            tenant_id=event.tenant_id,
+            kind="payment.received",
+            client_id=uuid.UUID(p.client_id),
+            subject_id=uuid.UUID(p.payment_id),
+            source_event_id=event.event_id,
+            occurred_at=_occurred(event),
+            variables={"amount": format_minor(p.amount_minor, p.currency)},
+        )
+        await delivery.plan_billing_notices(step, uow_within(session), now=clock())
+
+    async def settled(session: AsyncSession, event: ReceivedEvent) -> None:
+        await delivery.settle_invoice(
+            uow_within(session), event.tenant_id, uuid.UUID(event.payload.invoice_id), now=clock()
+        )
+
+    return [
+        Subscription(billing_events.InvoiceIssued, issued),
+        Subscription(billing_events.PaymentRecorded, received),
+        Subscription(billing_events.InvoicePaid, settled),
+        Subscription(billing_events.InvoiceVoided, settled),
+    ]

@@ -33,6 +33,7 @@ from notification_svc.domain.audience import (
     address_for,
     choose_language,
     missing_address_reason,
+    zone_or_utc,
 )
 from notification_svc.domain.delivery import (
     ClaimedMessage,
@@ -44,6 +45,7 @@ from notification_svc.domain.delivery import (
     skipped,
 )
 from notification_svc.domain.emails import Attachment, OutgoingEmail
+from notification_svc.domain.payment_notices import PAYMENT_REMINDER_KINDS, BillingStep, billing_notices
 from notification_svc.domain.preferences import (
     OPTIONAL_CATEGORIES,
     PREFERENCE_CHANNELS,
@@ -84,6 +86,29 @@ async def plan_addressed_notices(
         count = await uow.messages.plan([addressed_notice(n, max_attempts=max_attempts) for n in notices], now)
         await uow.commit()
         return count
+
+
+async def plan_billing_notices(step: BillingStep, uow: NotificationUnitOfWork, *, now: datetime) -> int:
+    """Tell of an invoice or payment; an invoice's payment reminders at 09:00 in the client's zone."""
+    async with uow:
+        business = await uow.directory.business(step.tenant_id)
+        contact = (await uow.directory.contacts(step.tenant_id, [step.client_id])).get(step.client_id)
+        zone = zone_or_utc(contact.timezone if contact else "", business.timezone)
+        count = await uow.messages.plan(billing_notices(step, zone, now=now), now)
+        await uow.commit()
+        return count
+
+
+async def settle_invoice(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime
+) -> int:
+    """Paid or voided: its payment reminders not yet sent are cancelled."""
+    async with uow:
+        cancelled = sum(
+            [await uow.messages.cancel_pending(tenant_id, invoice_id, kind, now) for kind in PAYMENT_REMINDER_KINDS]
+        )
+        await uow.commit()
+        return cancelled
 
 
 async def plan_appointment_notices(
