@@ -253,3 +253,62 @@ async def test_an_erased_clients_messages_keep_no_address_or_content_and_its_inb
         await engine.dispose()
     reply = await inbox(notification_channel, tenant, client_id)
     assert (list(reply.notifications), reply.unread_count) == ([], 0)
+
+
+async def test_a_new_request_reaches_the_approvers_and_the_preferred_technician_by_email_and_staff_inbox(
+    notification_channel: grpc.aio.Channel, notification_settings: NotificationSettings, mailbox: Mailbox
+) -> None:
+    tenant, client_id, request_id = uuid.uuid4(), str(uuid.uuid4()), str(uuid.uuid4())
+    await known_business_and_client(notification_settings, tenant, client_id, f"c-{uuid.uuid4().hex[:8]}@x.example", "")
+    staff = {
+        "approver": (str(uuid.uuid4()), ["requests.approve"], True),
+        "technician": (str(uuid.uuid4()), ["schedule.read"], True),
+        "bystander": (str(uuid.uuid4()), ["schedule.read"], True),
+        "former": (str(uuid.uuid4()), ["requests.approve"], False),
+    }
+    addresses = {who: f"{who}-{uuid.uuid4().hex[:6]}@studio.example" for who in staff}
+    for who, (staff_id, permissions, active) in staff.items():
+        member = gateway_events.StaffMemberChanged(
+            staff_user_id=staff_id, email=addresses[who], name=who.title(), permissions=permissions, active=active,
+            language="de" if who == "technician" else "",
+        )  # fmt: skip
+        await publish(notification_settings, envelope(tenant, member, "gateway"))
+    engine = create_engine(notification_settings.database_url("notification"))
+    try:
+
+        async def directory_known() -> bool:
+            async with engine.connect() as conn:
+                count = await conn.scalar(
+                    text("SELECT count(*) FROM staff_directory WHERE tenant_id = :t"), {"t": tenant}
+                )
+            return count == 4
+
+        await wait_until(directory_known, timeout=15)
+    finally:
+        await engine.dispose()
+    request_facts = facts()
+    request_facts.preferred_staff_id = staff["technician"][0]
+    submitted = request_events.RequestSubmitted(
+        request_id=request_id,
+        client_id=client_id,
+        options=[requests_pb.TimeOption(start=timestamp(START))],
+        facts=request_facts,
+    )
+    await publish(notification_settings, envelope(tenant, submitted, "portal_requests", request_id))
+
+    await wait_until(lambda: mailbox.to(addresses["approver"]) and mailbox.to(addresses["technician"]), timeout=15)
+    [to_approver] = mailbox.to(addresses["approver"])
+    [to_technician] = mailbox.to(addresses["technician"])
+    assert subject(to_approver) == "New appointment request REQ-1042: Massage for Ada Lovelace"
+    assert subject(to_technician) == "Neue Terminanfrage REQ-1042: Massage für Ada Lovelace"
+    assert mailbox.to(addresses["bystander"]) == [] and mailbox.to(addresses["former"]) == []
+
+    stub = pb_grpc.NotificationServiceStub(notification_channel)
+
+    async def approver_inbox() -> pb.ListNotificationsResponse | None:
+        with bind_call_context(CallContext(tenant, Principal("staff", staff["approver"][0], "staff"))):
+            reply: pb.ListNotificationsResponse = await stub.ListNotifications(pb.ListNotificationsRequest())
+        return reply if reply.unread_count == 1 else None
+
+    reply = await wait_until(approver_inbox, timeout=15)
+    assert reply.notifications[0].kind == "request.awaiting_approval"
