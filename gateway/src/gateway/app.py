@@ -36,6 +36,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     custom_fields,
     groups,
     notes,
+    notifications,
     operations,
     passwords,
     portal,

@@ -58,6 +58,7 @@ def notification_settings(infra: TestInfra, smtp_server: tuple[Mailbox, int]) ->
         smtp_host="127.0.0.1",
         smtp_port=smtp_server[1],
         smtp_from="Atrium Test <no-reply@atrium.test>",
+        message_dispatch_interval_seconds=0.1,
     )
     assert isinstance(settings, NotificationSettings)
     return settings

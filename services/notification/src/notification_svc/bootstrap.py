@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.notification.v1 import notification_service_pb2_grpc
 from notification_svc.adapters import orm
 from notification_svc.adapters.email_sender import AbstractEmailSender, LogEmailSender, SmtpEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
+from notification_svc.adapters.message_templates import MessageTemplates
+from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender, TwilioSmsSender
 from notification_svc.config import NotificationSettings
+from notification_svc.domain.delivery import RetryPolicy
 from notification_svc.entrypoints.consumers import (
     BILLING_TIMELINE,
     CLIENT_TIMELINE,
@@ -17,8 +22,18 @@ from notification_svc.entrypoints.consumers import (
     email_subscriptions,
     timeline_subscriptions,
 )
+from notification_svc.entrypoints.dispatch_worker import DispatchWorker
 from notification_svc.entrypoints.grpc_server import SERVICE_NAME, NotificationServicer
 from notification_svc.entrypoints.merge_consumers import merge_subscriptions
+from notification_svc.entrypoints.notice_consumers import (
+    account_email_subscriptions,
+    appointment_subscriptions,
+    billing_subscriptions,
+    business_subscriptions,
+    contact_subscriptions,
+    request_notice_subscriptions,
+)
+from notification_svc.service_layer.delivery import Clock, Dispatcher
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.messaging.consumer import EventConsumer, Subscription
 from platform_core.service import Runtime, ServiceParts
@@ -42,6 +57,39 @@ def email_sender(settings: NotificationSettings) -> AbstractEmailSender:
     )
 
 
+def sms_sender(settings: NotificationSettings) -> AbstractSmsSender:
+    if settings.sms_provider == "log" or settings.twilio_auth_token is None:
+        return LogSmsSender()
+    return TwilioSmsSender(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        sender=settings.twilio_from,
+        api_base=settings.twilio_api_base,
+    )
+
+
+def utc_now() -> datetime:
+    """The service's one clock (tests drive a Dispatcher with their own)."""
+    return datetime.now(UTC)
+
+
+def dispatcher(
+    runtime: Runtime, settings: NotificationSettings, sender: AbstractEmailSender, clock: Clock = utc_now
+) -> Dispatcher:
+    return Dispatcher(
+        uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix),
+        templates=MessageTemplates(),
+        email=sender,
+        clock=clock,
+        policy=RetryPolicy(base=timedelta(seconds=settings.message_retry_base_seconds)),
+        batch_size=settings.message_batch_size,
+        lease=timedelta(seconds=settings.message_lease_seconds),
+        concurrency=settings.message_send_concurrency,
+        public_url=settings.public_url,
+        sms=sms_sender(settings),
+    )
+
+
 def build(runtime: Runtime) -> ServiceParts:
     orm.start_mappers()
     settings = runtime.settings
@@ -51,16 +99,19 @@ def build(runtime: Runtime) -> ServiceParts:
 
     assert isinstance(settings, NotificationSettings)
 
-    def timeline(subscriptions: list[Subscription]) -> EventConsumer:
-        # One durable consumer per producing service's stream, all writing the one timeline.
+    def consumer(name: str, subscriptions: list[Subscription]) -> EventConsumer:
+        # One durable consumer per (purpose, producing service's stream).
         return EventConsumer(
-            name=UNIT,
+            name=name,
             js=runtime.js,
             prefix=settings.nats_prefix,
             sessions=runtime.sessions,
             subscriptions=subscriptions,
             max_deliver=settings.consumer_max_deliver,
         )
+
+    def timeline(subscriptions: list[Subscription]) -> EventConsumer:
+        return consumer(UNIT, subscriptions)  # all writing the one timeline
 
     timelines = [
         timeline(timeline_subscriptions(uow_within, CLIENT_TIMELINE) + merge_subscriptions(uow_within)),
@@ -69,18 +120,48 @@ def build(runtime: Runtime) -> ServiceParts:
             for events in (SCHEDULING_TIMELINE, REQUEST_TIMELINE, BILLING_TIMELINE)
         ),
     ]
+    # Messages: the facts they need (contacts from the client service; staff and the business from the
+    # gateway), and the events that plan them.
+    directory = [
+        consumer(f"{UNIT}-contacts", contact_subscriptions(uow_within)),
+        consumer(f"{UNIT}-directory", business_subscriptions(uow_within)),
+    ]
+    notices = consumer(
+        f"{UNIT}-notices",
+        request_notice_subscriptions(uow_within, utc_now, max_attempts=settings.message_max_attempts),
+    )
+    appointments = consumer(
+        f"{UNIT}-appointments",
+        appointment_subscriptions(uow_within, utc_now, max_attempts=settings.message_max_attempts),
+    )
+    account_emails = consumer(
+        f"{UNIT}-account-emails",
+        account_email_subscriptions(uow_within, utc_now, max_attempts=settings.message_max_attempts),
+    )
+    billing = consumer(f"{UNIT}-billing-notices", billing_subscriptions(uow_within, utc_now))
+    sender = email_sender(settings)
     mailer = EventConsumer(
         name=f"{UNIT}-email",
         js=runtime.js,
         prefix=settings.nats_prefix,
         sessions=runtime.sessions,
-        subscriptions=email_subscriptions(uow_within, EmailTemplates(), email_sender(settings)),
+        subscriptions=email_subscriptions(uow_within, EmailTemplates(), sender),
         max_deliver=settings.consumer_max_deliver,
         fetch_batch=1,
     )
-    servicer = NotificationServicer(engine=runtime.read_engine)
+    servicer = NotificationServicer(
+        engine=runtime.read_engine,
+        sms_auth_token=settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "",
+        uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix),
+        clock=utc_now,
+    )
     return ServiceParts(
         servicers=[(notification_service_pb2_grpc.add_NotificationServiceServicer_to_server, servicer, SERVICE_NAME)],
-        consumers=[*timelines, mailer],
+        consumers=[*timelines, mailer, *directory, notices, appointments, account_emails, billing],
         publishes_events=False,
+        workers=[
+            DispatchWorker(
+                dispatcher(runtime, settings, sender), interval_seconds=settings.message_dispatch_interval_seconds
+            )
+        ],
     )

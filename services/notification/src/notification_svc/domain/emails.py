@@ -15,13 +15,23 @@ class EmailContent:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/calendar; method=PUBLISH"
+    content: bytes
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
     to: str
     subject: str
     text: str
     html: str
-    # Stable per source event: a receiver can tell a (rare) resend from a new email.
+    # Stable per source event (or message): a receiver can tell a (rare) resend from a new email.
     message_id: str
+    attachments: tuple[Attachment, ...] = ()
+    # Extra headers, e.g. List-Unsubscribe (RFC 2369) and List-Unsubscribe-Post (RFC 8058).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

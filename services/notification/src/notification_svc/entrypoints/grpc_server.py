@@ -2,23 +2,53 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from typing import Any
+
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
-from notification_svc import views
-from platform_core.errors import NotFound
-from platform_core.grpc.context import current_context
+from notification_svc import message_views, views
+from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
+from notification_svc.adapters.sms_sender import DELIVERED_STATUSES, FAILED_STATUSES, valid_twilio_signature
+from notification_svc.domain.delivery import Status
+from notification_svc.domain.preferences import (
+    OPTIONAL_CATEGORIES,
+    PREFERENCE_CHANNELS,
+    Preference,
+    UnsubscribeLink,
+)
+from notification_svc.domain.reminders import DEFAULT_RULE, DEFAULT_SMS_FALLBACK_AFTER, ReminderRule, checked_rule
+from notification_svc.domain.template_catalogue import KIND_VARIABLES, allowed_variables
+from notification_svc.service_layer import delivery
+from notification_svc.service_layer.delivery import Clock
+from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
+from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from platform_core.grpc.context import CallContext, current_context
 from platform_core.ids import parse_uuid
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NotificationService"].full_name
 
 
 class NotificationServicer(pb_grpc.NotificationServiceServicer):
-    def __init__(self, *, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        uow_factory: Callable[[], NotificationUnitOfWork],
+        clock: Clock,
+        sms_auth_token: str = "",
+        templates: MessageTemplates | None = None,
+    ) -> None:
         self._engine = engine
+        self._templates = templates or MessageTemplates()
+        self._sms_auth_token = sms_auth_token
+        self._uow_factory = uow_factory
+        self._clock = clock
 
     async def ListClientActivity(
         self, request: pb.ListClientActivityRequest, context: grpc.aio.ServicerContext
@@ -44,3 +74,320 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
             )
             entry.occurred_at.FromDatetime(row.occurred_at)
         return response
+
+    async def ListNotifications(
+        self, request: pb.ListNotificationsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListNotificationsResponse:
+        call = current_context()
+        audience, recipient_id = _inbox_owner(call)
+        after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
+        rows, unread, token = await message_views.inbox(
+            self._engine,
+            call.tenant_id,
+            audience,
+            recipient_id,
+            limit=views.page_size(request.page.page_size),
+            after=after,
+            unread_only=request.unread_only,
+        )
+        response = pb.ListNotificationsResponse(unread_count=unread, page=types_pb2.PageInfo(next_page_token=token))
+        for row in rows:
+            item = response.notifications.add(id=str(row.id), kind=row.kind, title=row.title, body=row.body)
+            item.created_at.FromDatetime(row.created_at)
+            if row.read_at is not None:
+                item.read_at.FromDatetime(row.read_at)
+        return response
+
+    async def MarkNotificationsRead(
+        self, request: pb.MarkNotificationsReadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.MarkNotificationsReadResponse:
+        call = current_context()
+        audience, recipient_id = _inbox_owner(call)
+        one: uuid.UUID | None = None
+        if not request.all:
+            one = parse_uuid(request.notification_id)
+            if one is None:
+                raise NotFound("notification not found")
+        marked = await delivery.mark_read(
+            self._uow_factory(), call.tenant_id, audience, recipient_id, one, now=self._clock()
+        )
+        if one is not None and not marked:
+            # Already read, or not the caller's: another's notice answers as if it did not exist.
+            if not await message_views.owns_notification(self._engine, call.tenant_id, audience, recipient_id, one):
+                raise NotFound("notification not found")
+        unread = await message_views.unread_count(self._engine, call.tenant_id, audience, recipient_id)
+        return pb.MarkNotificationsReadResponse(marked=marked, unread_count=unread)
+
+    async def ListMessages(
+        self, request: pb.ListMessagesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMessagesResponse:
+        call = _operator()
+        client_id = None
+        if request.client_id:
+            client_id = parse_uuid(request.client_id)
+            if client_id is None:
+                raise InvalidArgument.single("client_id", "is not an id")
+        after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
+        rows, attempts, token = await message_views.messages(
+            self._engine,
+            call.tenant_id,
+            status=request.status,
+            client_id=client_id,
+            limit=views.page_size(request.page.page_size),
+            after=after,
+        )
+        response = pb.ListMessagesResponse(page=types_pb2.PageInfo(next_page_token=token))
+        for row in rows:
+            response.messages.append(_message(row, attempts.get(row.id, [])))
+        return response
+
+    async def ResendMessage(self, request: pb.ResendMessageRequest, context: grpc.aio.ServicerContext) -> pb.Message:
+        call = _operator()
+        message_id = parse_uuid(request.message_id)
+        if message_id is None:
+            raise NotFound("message not found")
+        resent = await delivery.resend(self._uow_factory(), call.tenant_id, message_id, now=self._clock())
+        rows, attempts, _ = await message_views.messages(
+            self._engine, call.tenant_id, status="", client_id=None, limit=1, after=None, message_id=message_id
+        )
+        if not rows:
+            raise NotFound("message not found")
+        if not resent:
+            raise Conflict(
+                f"a {rows[0].status} message is not resent (only failed or skipped ones)",
+                reason="MESSAGE_NOT_RESENDABLE",
+            )
+        return _message(rows[0], attempts.get(message_id, []))
+
+    async def ListReminderRules(
+        self, request: pb.ListReminderRulesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListReminderRulesResponse:
+        call = _operator()
+        rules = await delivery.reminder_rules(self._uow_factory(), call.tenant_id)
+        response = pb.ListReminderRulesResponse()
+        if not any(r.service_id is None for r in rules):
+            response.rules.append(_rule(DEFAULT_RULE, is_default=True))
+        response.rules.extend(_rule(r) for r in rules)
+        return response
+
+    async def SetReminderRule(self, request: pb.ReminderRule, context: grpc.aio.ServicerContext) -> pb.ReminderRule:
+        call = _operator()
+        rule = checked_rule(
+            _service_id(request.service_id),
+            list(request.offsets),
+            list(request.audiences),
+            list(request.channels),
+            request.quiet_start,
+            request.quiet_end,
+            request.sms_fallback_after or DEFAULT_SMS_FALLBACK_AFTER,
+        )
+        await delivery.set_reminder_rule(self._uow_factory(), call.tenant_id, rule, now=self._clock())
+        return _rule(rule)
+
+    async def DeleteReminderRule(
+        self, request: pb.DeleteReminderRuleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteReminderRuleResponse:
+        call = _operator()
+        deleted = await delivery.delete_reminder_rule(
+            self._uow_factory(), call.tenant_id, _service_id(request.service_id)
+        )
+        return pb.DeleteReminderRuleResponse(deleted=deleted)
+
+    async def GetNotificationPreferences(
+        self, request: pb.GetNotificationPreferencesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.NotificationPreferences:
+        call = current_context()
+        client_id = _whose_preferences(call, request.client_id)
+        chosen = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
+        return _preferences(client_id, chosen)
+
+    async def SetNotificationPreferences(
+        self, request: pb.SetNotificationPreferencesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.NotificationPreferences:
+        call = current_context()
+        client_id = _whose_preferences(call, request.client_id)
+        violations = [
+            FieldViolation(f"preferences.{i}", "is not a reminders or marketing category on email, sms or in_app")
+            for i, p in enumerate(request.preferences)
+            if p.category not in OPTIONAL_CATEGORIES or p.channel not in PREFERENCE_CHANNELS
+        ]
+        if violations:
+            raise InvalidArgument(violations)
+        choices = [Preference(p.category, p.channel, p.allowed) for p in request.preferences]
+        await delivery.choose_preferences(self._uow_factory(), call.tenant_id, client_id, choices, now=self._clock())
+        chosen = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
+        return _preferences(client_id, chosen)
+
+    async def Unsubscribe(
+        self, request: pb.UnsubscribeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UnsubscribeResponse:
+        call = current_context()
+        link = UnsubscribeLink.parse(request.token)
+        if link is None or link.tenant_id != call.tenant_id:
+            raise NotFound("unsubscribe link not found")
+        switched_off = await delivery.unsubscribe(self._uow_factory(), link, now=self._clock())
+        if switched_off is None:
+            raise NotFound("unsubscribe link not found")
+        return pb.UnsubscribeResponse(category=switched_off.category, channel=switched_off.channel)
+
+    async def RecordSmsStatus(
+        self, request: pb.RecordSmsStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordSmsStatusResponse:
+        call = current_context()
+        params = dict(request.params)
+        if not valid_twilio_signature(self._sms_auth_token, request.url, params, request.signature):
+            raise PermissionDenied("the delivery report's signature does not match")
+        reported = params.get("MessageStatus", "")
+        if reported in DELIVERED_STATUSES:
+            status = Status.DELIVERED
+        elif reported in FAILED_STATUSES:
+            status = Status.FAILED
+        else:
+            return pb.RecordSmsStatusResponse(recorded=False)  # queued, sent...: nothing final yet
+        error = " ".join(p for p in (params.get("ErrorCode", ""), params.get("ErrorMessage", "")) if p)
+        recorded = await delivery.provider_report(
+            self._uow_factory(), call.tenant_id, params.get("MessageSid", ""), status, error, now=self._clock()
+        )
+        return pb.RecordSmsStatusResponse(recorded=recorded)
+
+    async def ListMessageTemplates(
+        self, request: pb.ListMessageTemplatesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMessageTemplatesResponse:
+        call = _operator()
+        async with self._uow_factory() as uow:
+            overrides = await uow.templates.overrides(call.tenant_id)
+        return pb.ListMessageTemplatesResponse(
+            kinds=[
+                pb.MessageTemplateKind(
+                    kind=kind,
+                    variables=sorted(allowed_variables(kind)),
+                    languages=sorted(self._templates.languages),
+                    overridden=sorted(language for k, language in overrides if k == kind),
+                )
+                for kind in sorted(KIND_VARIABLES)
+            ]
+        )
+
+    async def SaveMessageTemplate(
+        self, request: pb.MessageTemplateSource, context: grpc.aio.ServicerContext
+    ) -> pb.TemplatePreview:
+        call = _operator()
+        rendered = await delivery.save_template(
+            self._uow_factory(), self._templates, call.tenant_id, request.kind, request.language, request.source,
+            now=self._clock(),
+        )  # fmt: skip
+        return _preview(rendered)
+
+    async def PreviewMessageTemplate(
+        self, request: pb.MessageTemplateSource, context: grpc.aio.ServicerContext
+    ) -> pb.TemplatePreview:
+        call = _operator()
+        rendered = await delivery.preview_template(
+            self._uow_factory(), self._templates, call.tenant_id, request.kind, request.language, request.source
+        )
+        return _preview(rendered)
+
+    async def ResetMessageTemplate(
+        self, request: pb.MessageTemplateSource, context: grpc.aio.ServicerContext
+    ) -> pb.ResetMessageTemplateResponse:
+        call = _operator()
+        reset = await delivery.reset_template(self._uow_factory(), call.tenant_id, request.kind, request.language)
+        return pb.ResetMessageTemplateResponse(reset=reset)
+
+
+def _preview(rendered: RenderedMessage) -> pb.TemplatePreview:
+    return pb.TemplatePreview(
+        subject=rendered.subject, text=rendered.text, html=rendered.html, sms=rendered.sms, inbox=rendered.inbox
+    )
+
+
+def _whose_preferences(call: CallContext, requested: str) -> uuid.UUID:
+    """A portal client's own; staff name the client."""
+    if call.principal.is_portal:
+        own = parse_uuid(call.principal.client_id)
+        if own is None:
+            raise PermissionDenied("no client for this portal account")
+        return own
+    if call.principal.kind != "staff":
+        raise PermissionDenied("preferences are a client's or its business's")
+    client_id = parse_uuid(requested)
+    if client_id is None:
+        raise NotFound("client not found")
+    return client_id
+
+
+def _preferences(client_id: uuid.UUID, chosen: list[Preference]) -> pb.NotificationPreferences:
+    return pb.NotificationPreferences(
+        client_id=str(client_id),
+        preferences=[
+            pb.NotificationPreference(category=p.category, channel=p.channel, allowed=p.allowed) for p in chosen
+        ],
+    )
+
+
+def _rule(rule: ReminderRule, *, is_default: bool = False) -> pb.ReminderRule:
+    quiet = rule.quiet_hours
+    return pb.ReminderRule(
+        service_id=str(rule.service_id) if rule.service_id else "",
+        offsets=[str(o) for o in rule.offsets],
+        audiences=list(rule.audiences),
+        channels=list(rule.channels),
+        quiet_start=quiet.start.strftime("%H:%M") if quiet else "",
+        quiet_end=quiet.end.strftime("%H:%M") if quiet else "",
+        is_default=is_default,
+        sms_fallback_after=rule.sms_fallback_after,
+    )
+
+
+def _service_id(raw: str) -> uuid.UUID | None:
+    if not raw:
+        return None
+    service_id = parse_uuid(raw)
+    if service_id is None:
+        raise NotFound("service not found")
+    return service_id
+
+
+def _inbox_owner(call: CallContext) -> tuple[str, uuid.UUID]:
+    """A portal client reads its own inbox, a staff member theirs."""
+    principal = call.principal
+    owner = parse_uuid(principal.client_id if principal.is_portal else principal.id)
+    if owner is None or principal.kind not in ("portal", "staff"):
+        raise PermissionDenied("only a portal client or a staff member has an inbox")
+    return ("client" if principal.is_portal else "staff"), owner
+
+
+def _operator() -> CallContext:
+    call = current_context()
+    if call.principal.kind != "staff":
+        raise PermissionDenied("messages are for the business's operators")
+    return call
+
+
+def _message(row: Any, attempts: list[Any]) -> pb.Message:
+    message = pb.Message(
+        id=str(row.id),
+        kind=row.kind,
+        category=row.category,
+        channel=row.channel,
+        recipient_kind=row.recipient_kind,
+        recipient_id=str(row.recipient_id),
+        client_id=str(row.client_id) if row.client_id else "",
+        status=row.status,
+        to_address=row.to_address,
+        subject=row.subject,
+        language=row.language,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        skip_reason=row.skip_reason,
+    )
+    message.due_at.FromDatetime(row.due_at)
+    message.created_at.FromDatetime(row.created_at)
+    if row.sent_at is not None:
+        message.sent_at.FromDatetime(row.sent_at)
+    for attempt in attempts:
+        logged = message.attempt_log.add(
+            number=attempt.number, channel=attempt.channel, outcome=attempt.outcome, error=attempt.error
+        )
+        logged.at.FromDatetime(attempt.at)
+    return message

@@ -5,8 +5,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atrium.common.v1.events_pb2 import EventEnvelope
+from notification_svc.adapters.directory import AbstractDirectory, SqlAlchemyDirectory
 from notification_svc.adapters.email_repository import AbstractSentEmailRepository, SqlAlchemySentEmailRepository
+from notification_svc.adapters.message_store import AbstractMessageStore, SqlAlchemyMessageStore
+from notification_svc.adapters.preference_store import AbstractPreferenceStore, SqlAlchemyPreferenceStore
+from notification_svc.adapters.reminder_store import AbstractReminderStore, SqlAlchemyReminderStore
 from notification_svc.adapters.repository import AbstractActivityRepository, SqlAlchemyActivityRepository
+from notification_svc.adapters.template_store import AbstractTemplateStore, SqlAlchemyTemplateStore
 from notification_svc.adapters.timeline_repository import AbstractTimelineRepository, SqlAlchemyTimelineRepository
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
@@ -15,6 +20,11 @@ class NotificationUnitOfWork(AbstractUnitOfWork):
     activity: AbstractActivityRepository
     emails: AbstractSentEmailRepository
     timeline: AbstractTimelineRepository
+    messages: AbstractMessageStore
+    directory: AbstractDirectory
+    reminders: AbstractReminderStore
+    preferences: AbstractPreferenceStore
+    templates: AbstractTemplateStore
 
 
 def _no_integration_events(event: Any) -> EventEnvelope:
@@ -35,4 +45,9 @@ class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfW
         self.activity = SqlAlchemyActivityRepository(session)
         self.emails = SqlAlchemySentEmailRepository(session)
         self.timeline = SqlAlchemyTimelineRepository(session)
+        self.messages = SqlAlchemyMessageStore(session)
+        self.directory = SqlAlchemyDirectory(session)
+        self.reminders = SqlAlchemyReminderStore(session)
+        self.preferences = SqlAlchemyPreferenceStore(session)
+        self.templates = SqlAlchemyTemplateStore(session)
         self.repositories = (self.activity,)

@@ -27,7 +27,7 @@ from atrium.common.v1 import types_pb2 as atrium_dot_common_dot_v1_dot_types__pb
 from atrium.client.v1 import client_record_pb2 as atrium_dot_client_dot_v1_dot_client__record__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61trium/client/v1/events.proto\x12\x10\x61trium.client.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1c\x61trium/common/v1/types.proto\x1a$atrium/client/v1/client_record.proto\"\xe7\x02\n\rClientCreated\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nfirst_name\x18\x02 \x01(\t\x12\x11\n\tlast_name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x0c\n\x04kind\x18\x06 \x01(\t\x12\x14\n\x0c\x63ompany_name\x18\x07 \x01(\t\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x30\n\x0fopening_balance\x18\t \x01(\x0b\x32\x17.atrium.common.v1.Money\x12.\n\x06\x65mails\x18( \x03(\x0b\x32\x1e.atrium.client.v1.ContactPoint\x12.\n\x06phones\x18) \x03(\x0b\x32\x1e.atrium.client.v1.ContactPoint\x12\x38\n\x0f\x63ontact_persons\x18* \x03(\x0b\x32\x1f.atrium.client.v1.ContactPerson\"\x99\x02\n\rClientUpdated\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x11\n\tlast_name\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\r\n\x05phone\x18\x06 \x01(\t\x12.\n\x06\x65mails\x18( \x03(\x0b\x32\x1e.atrium.client.v1.ContactPoint\x12.\n\x06phones\x18) \x03(\x0b\x32\x1e.atrium.client.v1.ContactPoint\x12\x38\n\x0f\x63ontact_persons\x18* \x03(\x0b\x32\x1f.atrium.client.v1.ContactPerson\"\"\n\rClientDeleted\x12\x11\n\tclient_id\x18\x01 \x01(\t\"#\n\x0e\x43lientRestored\x12\x11\n\tclient_id\x18\x01 \x01(\t\"9\n\x14\x43lientBookingBlocked\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"+\n\x16\x43lientBookingUnblocked\x12\x11\n\tclient_id\x18\x01 \x01(\t\"|\n\x13\x43lientStatusChanged\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x66rom_status_id\x18\x02 \x01(\t\x12\x12\n\nfrom_label\x18\x03 \x01(\t\x12\x14\n\x0cto_status_id\x18\x04 \x01(\t\x12\x10\n\x08to_label\x18\x05 \x01(\t\"\x99\x01\n\x15\x43lientAttachmentAdded\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rattachment_id\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x1a\n\x12shared_with_client\x18\x06 \x01(\x08\"\x89\x01\n\x17\x43lientAttachmentChanged\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rattachment_id\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x1a\n\x12shared_with_client\x18\x04 \x01(\x08\x12\x16\n\x0e\x63hanged_fields\x18\x05 \x03(\t\"U\n\x17\x43lientAttachmentDeleted\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rattachment_id\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\"\xe1\x01\n\x16PortalInvitationIssued\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rinvitation_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x12\n\naccept_url\x18\x04 \x01(\t\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rbusiness_name\x18\x06 \x01(\t\x12\x19\n\x11\x63lient_first_name\x18\x07 \x01(\t\x12\x18\n\x10\x63lient_last_name\x18\x08 \x01(\t\"(\n\x13PortalAccessGranted\x12\x11\n\tclient_id\x18\x01 \x01(\t\"(\n\x13PortalAccessRevoked\x12\x11\n\tclient_id\x18\x01 \x01(\t\"J\n\rClientsMerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x12\n\nmerged_ids\x18\x03 \x03(\t\"N\n\x0f\x43lientsUnmerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x14\n\x0crestored_ids\x18\x03 \x03(\t\"!\n\x0c\x43lientErased\x12\x11\n\tclient_id\x18\x01 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61trium/client/v1/events.proto\x12\x10\x61trium.client.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1c\x61trium/common/v1/types.proto\x1a$atrium/client/v1/client_record.proto\"\x95\x03\n\rClientCreated\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nfirst_name\x18\x02 \x01(\t\x12\x11\n\tlast_name\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x0c\n\x04kind\x18\x06 \x01(\t\x12\x14\n\x0c\x63ompany_name\x18\x07 \x01(\t\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x30\n\x0fopening_balance\x18\t \x01(\x0b\x32\x17.atrium.common.v1.Money\x12.\n\x06\x65mails\x18( \x03(\x0b\x32\x1e.atrium.client.v1.ContactPoint\x12.\n\x06phones\x18) \x03(\x0b\x32\x1e.atrium.client.v1.ContactPoint\x12\x38\n\x0f\x63ontact_persons\x18* \x03(\x0b\x32\x1f.atrium.client.v1.ContactPerson\x12\x1a\n\x12preferred_language\x18+ \x01(\t\x12\x10\n\x08timezone\x18, \x01(\t\"\xc7\x02\n\rClientUpdated\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x11\n\tlast_name\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\r\n\x05phone\x18\x06 \x01(\t\x12.\n\x06\x65mails\x18( \x03(\x0b\x32\x1e.atrium.client.v1.ContactPoint\x12.\n\x06phones\x18) \x03(\x0b\x32\x1e.atrium.client.v1.ContactPoint\x12\x38\n\x0f\x63ontact_persons\x18* \x03(\x0b\x32\x1f.atrium.client.v1.ContactPerson\x12\x1a\n\x12preferred_language\x18+ \x01(\t\x12\x10\n\x08timezone\x18, \x01(\t\"\"\n\rClientDeleted\x12\x11\n\tclient_id\x18\x01 \x01(\t\"#\n\x0e\x43lientRestored\x12\x11\n\tclient_id\x18\x01 \x01(\t\"9\n\x14\x43lientBookingBlocked\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"+\n\x16\x43lientBookingUnblocked\x12\x11\n\tclient_id\x18\x01 \x01(\t\"|\n\x13\x43lientStatusChanged\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x66rom_status_id\x18\x02 \x01(\t\x12\x12\n\nfrom_label\x18\x03 \x01(\t\x12\x14\n\x0cto_status_id\x18\x04 \x01(\t\x12\x10\n\x08to_label\x18\x05 \x01(\t\"\x99\x01\n\x15\x43lientAttachmentAdded\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rattachment_id\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x1a\n\x12shared_with_client\x18\x06 \x01(\x08\"\x89\x01\n\x17\x43lientAttachmentChanged\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rattachment_id\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x1a\n\x12shared_with_client\x18\x04 \x01(\x08\x12\x16\n\x0e\x63hanged_fields\x18\x05 \x03(\t\"U\n\x17\x43lientAttachmentDeleted\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rattachment_id\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\"\xe1\x01\n\x16PortalInvitationIssued\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rinvitation_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x12\n\naccept_url\x18\x04 \x01(\t\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rbusiness_name\x18\x06 \x01(\t\x12\x19\n\x11\x63lient_first_name\x18\x07 \x01(\t\x12\x18\n\x10\x63lient_last_name\x18\x08 \x01(\t\"(\n\x13PortalAccessGranted\x12\x11\n\tclient_id\x18\x01 \x01(\t\"(\n\x13PortalAccessRevoked\x12\x11\n\tclient_id\x18\x01 \x01(\t\"J\n\rClientsMerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x12\n\nmerged_ids\x18\x03 \x03(\t\"N\n\x0f\x43lientsUnmerged\x12\x10\n\x08merge_id\x18\x01 \x01(\t\x12\x13\n\x0bsurvivor_id\x18\x02 \x01(\t\x12\x14\n\x0crestored_ids\x18\x03 \x03(\t\"!\n\x0c\x43lientErased\x12\x11\n\tclient_id\x18\x01 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,35 +35,35 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atrium.client.v1.events_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CLIENTCREATED']._serialized_start=153
-  _globals['_CLIENTCREATED']._serialized_end=512
-  _globals['_CLIENTUPDATED']._serialized_start=515
-  _globals['_CLIENTUPDATED']._serialized_end=796
-  _globals['_CLIENTDELETED']._serialized_start=798
-  _globals['_CLIENTDELETED']._serialized_end=832
-  _globals['_CLIENTRESTORED']._serialized_start=834
-  _globals['_CLIENTRESTORED']._serialized_end=869
-  _globals['_CLIENTBOOKINGBLOCKED']._serialized_start=871
-  _globals['_CLIENTBOOKINGBLOCKED']._serialized_end=928
-  _globals['_CLIENTBOOKINGUNBLOCKED']._serialized_start=930
-  _globals['_CLIENTBOOKINGUNBLOCKED']._serialized_end=973
-  _globals['_CLIENTSTATUSCHANGED']._serialized_start=975
-  _globals['_CLIENTSTATUSCHANGED']._serialized_end=1099
-  _globals['_CLIENTATTACHMENTADDED']._serialized_start=1102
-  _globals['_CLIENTATTACHMENTADDED']._serialized_end=1255
-  _globals['_CLIENTATTACHMENTCHANGED']._serialized_start=1258
-  _globals['_CLIENTATTACHMENTCHANGED']._serialized_end=1395
-  _globals['_CLIENTATTACHMENTDELETED']._serialized_start=1397
-  _globals['_CLIENTATTACHMENTDELETED']._serialized_end=1482
-  _globals['_PORTALINVITATIONISSUED']._serialized_start=1485
-  _globals['_PORTALINVITATIONISSUED']._serialized_end=1710
-  _globals['_PORTALACCESSGRANTED']._serialized_start=1712
-  _globals['_PORTALACCESSGRANTED']._serialized_end=1752
-  _globals['_PORTALACCESSREVOKED']._serialized_start=1754
-  _globals['_PORTALACCESSREVOKED']._serialized_end=1794
-  _globals['_CLIENTSMERGED']._serialized_start=1796
-  _globals['_CLIENTSMERGED']._serialized_end=1870
-  _globals['_CLIENTSUNMERGED']._serialized_start=1872
-  _globals['_CLIENTSUNMERGED']._serialized_end=1950
-  _globals['_CLIENTERASED']._serialized_start=1952
-  _globals['_CLIENTERASED']._serialized_end=1985
+  _globals['_CLIENTCREATED']._serialized_end=558
+  _globals['_CLIENTUPDATED']._serialized_start=561
+  _globals['_CLIENTUPDATED']._serialized_end=888
+  _globals['_CLIENTDELETED']._serialized_start=890
+  _globals['_CLIENTDELETED']._serialized_end=924
+  _globals['_CLIENTRESTORED']._serialized_start=926
+  _globals['_CLIENTRESTORED']._serialized_end=961
+  _globals['_CLIENTBOOKINGBLOCKED']._serialized_start=963
+  _globals['_CLIENTBOOKINGBLOCKED']._serialized_end=1020
+  _globals['_CLIENTBOOKINGUNBLOCKED']._serialized_start=1022
+  _globals['_CLIENTBOOKINGUNBLOCKED']._serialized_end=1065
+  _globals['_CLIENTSTATUSCHANGED']._serialized_start=1067
+  _globals['_CLIENTSTATUSCHANGED']._serialized_end=1191
+  _globals['_CLIENTATTACHMENTADDED']._serialized_start=1194
+  _globals['_CLIENTATTACHMENTADDED']._serialized_end=1347
+  _globals['_CLIENTATTACHMENTCHANGED']._serialized_start=1350
+  _globals['_CLIENTATTACHMENTCHANGED']._serialized_end=1487
+  _globals['_CLIENTATTACHMENTDELETED']._serialized_start=1489
+  _globals['_CLIENTATTACHMENTDELETED']._serialized_end=1574
+  _globals['_PORTALINVITATIONISSUED']._serialized_start=1577
+  _globals['_PORTALINVITATIONISSUED']._serialized_end=1802
+  _globals['_PORTALACCESSGRANTED']._serialized_start=1804
+  _globals['_PORTALACCESSGRANTED']._serialized_end=1844
+  _globals['_PORTALACCESSREVOKED']._serialized_start=1846
+  _globals['_PORTALACCESSREVOKED']._serialized_end=1886
+  _globals['_CLIENTSMERGED']._serialized_start=1888
+  _globals['_CLIENTSMERGED']._serialized_end=1962
+  _globals['_CLIENTSUNMERGED']._serialized_start=1964
+  _globals['_CLIENTSUNMERGED']._serialized_end=2042
+  _globals['_CLIENTERASED']._serialized_start=2044
+  _globals['_CLIENTERASED']._serialized_end=2077
 # @@protoc_insertion_point(module_scope)

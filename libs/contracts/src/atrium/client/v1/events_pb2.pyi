@@ -39,6 +39,8 @@ class ClientCreated(_message.Message):
     EMAILS_FIELD_NUMBER: _builtins.int
     PHONES_FIELD_NUMBER: _builtins.int
     CONTACT_PERSONS_FIELD_NUMBER: _builtins.int
+    PREFERRED_LANGUAGE_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
@@ -47,6 +49,9 @@ class ClientCreated(_message.Message):
     kind: _builtins.str
     company_name: _builtins.str
     source: _builtins.str
+    preferred_language: _builtins.str
+    """BCP 47 language the client prefers messages in (empty: the business's); IANA zone (empty: the business's)."""
+    timezone: _builtins.str
     @_builtins.property
     def opening_balance(self) -> _types_pb2.Money:
         """Billing opens the client's account with it (absent when none)."""
@@ -74,10 +79,12 @@ class ClientCreated(_message.Message):
         emails: _abc.Iterable[_client_record_pb2.ContactPoint] | None = ...,
         phones: _abc.Iterable[_client_record_pb2.ContactPoint] | None = ...,
         contact_persons: _abc.Iterable[_client_record_pb2.ContactPerson] | None = ...,
+        preferred_language: _builtins.str = ...,
+        timezone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["opening_balance", b"opening_balance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "company_name", b"company_name", "contact_persons", b"contact_persons", "email", b"email", "emails", b"emails", "first_name", b"first_name", "kind", b"kind", "last_name", b"last_name", "opening_balance", b"opening_balance", "phone", b"phone", "phones", b"phones", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "company_name", b"company_name", "contact_persons", b"contact_persons", "email", b"email", "emails", b"emails", "first_name", b"first_name", "kind", b"kind", "last_name", b"last_name", "opening_balance", b"opening_balance", "phone", b"phone", "phones", b"phones", "preferred_language", b"preferred_language", "source", b"source", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -98,11 +105,16 @@ class ClientUpdated(_message.Message):
     EMAILS_FIELD_NUMBER: _builtins.int
     PHONES_FIELD_NUMBER: _builtins.int
     CONTACT_PERSONS_FIELD_NUMBER: _builtins.int
+    PREFERRED_LANGUAGE_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
     email: _builtins.str
     phone: _builtins.str
+    preferred_language: _builtins.str
+    """BCP 47 language the client prefers messages in (empty: the business's); IANA zone (empty: the business's)."""
+    timezone: _builtins.str
     @_builtins.property
     def changed_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -125,10 +137,12 @@ class ClientUpdated(_message.Message):
         emails: _abc.Iterable[_client_record_pb2.ContactPoint] | None = ...,
         phones: _abc.Iterable[_client_record_pb2.ContactPoint] | None = ...,
         contact_persons: _abc.Iterable[_client_record_pb2.ContactPerson] | None = ...,
+        preferred_language: _builtins.str = ...,
+        timezone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_fields", b"changed_fields", "client_id", b"client_id", "contact_persons", b"contact_persons", "email", b"email", "emails", b"emails", "first_name", b"first_name", "last_name", b"last_name", "phone", b"phone", "phones", b"phones"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_fields", b"changed_fields", "client_id", b"client_id", "contact_persons", b"contact_persons", "email", b"email", "emails", b"emails", "first_name", b"first_name", "last_name", b"last_name", "phone", b"phone", "phones", b"phones", "preferred_language", b"preferred_language", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

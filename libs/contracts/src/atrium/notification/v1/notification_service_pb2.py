@@ -26,19 +26,81 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from atrium.common.v1 import types_pb2 as atrium_dot_common_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n1atrium/notification/v1/notification_service.proto\x12\x16\x61trium.notification.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1c\x61trium/common/v1/types.proto\"\xb2\x01\n\rActivityEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07summary\x18\x04 \x01(\t\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fsource_event_id\x18\x06 \x01(\t\x12\x19\n\x11source_event_type\x18\x07 \x01(\t\"[\n\x19ListClientActivityRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12+\n\x04page\x18\x02 \x01(\x0b\x32\x1d.atrium.common.v1.PageRequest\"~\n\x1aListClientActivityResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32%.atrium.notification.v1.ActivityEntry\x12(\n\x04page\x18\x02 \x01(\x0b\x32\x1a.atrium.common.v1.PageInfo2\x92\x01\n\x13NotificationService\x12{\n\x12ListClientActivity\x12\x31.atrium.notification.v1.ListClientActivityRequest\x1a\x32.atrium.notification.v1.ListClientActivityResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n1atrium/notification/v1/notification_service.proto\x12\x16\x61trium.notification.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1c\x61trium/common/v1/types.proto\"\xb2\x01\n\rActivityEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07summary\x18\x04 \x01(\t\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fsource_event_id\x18\x06 \x01(\t\x12\x19\n\x11source_event_type\x18\x07 \x01(\t\"[\n\x19ListClientActivityRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12+\n\x04page\x18\x02 \x01(\x0b\x32\x1d.atrium.common.v1.PageRequest\"~\n\x1aListClientActivityResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32%.atrium.notification.v1.ActivityEntry\x12(\n\x04page\x18\x02 \x01(\x0b\x32\x1a.atrium.common.v1.PageInfo\"\xa2\x01\n\x0cNotification\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07read_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\\\n\x18ListNotificationsRequest\x12+\n\x04page\x18\x01 \x01(\x0b\x32\x1d.atrium.common.v1.PageRequest\x12\x13\n\x0bunread_only\x18\x02 \x01(\x08\"\x98\x01\n\x19ListNotificationsResponse\x12;\n\rnotifications\x18\x01 \x03(\x0b\x32$.atrium.notification.v1.Notification\x12\x14\n\x0cunread_count\x18\x02 \x01(\x05\x12(\n\x04page\x18\x03 \x01(\x0b\x32\x1a.atrium.common.v1.PageInfo\"D\n\x1cMarkNotificationsReadRequest\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x0b\n\x03\x61ll\x18\x02 \x01(\x08\"E\n\x1dMarkNotificationsReadResponse\x12\x0e\n\x06marked\x18\x01 \x01(\x05\x12\x14\n\x0cunread_count\x18\x02 \x01(\x05\"y\n\x0eMessageAttempt\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\xcf\x03\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\x16\n\x0erecipient_kind\x18\x05 \x01(\t\x12\x14\n\x0crecipient_id\x18\x06 \x01(\t\x12\x11\n\tclient_id\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x12\n\nto_address\x18\t \x01(\t\x12\x0f\n\x07subject\x18\n \x01(\t\x12\x10\n\x08language\x18\x0b \x01(\t\x12*\n\x06\x64ue_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\x0e \x01(\x05\x12\x12\n\nlast_error\x18\x0f \x01(\t\x12\x13\n\x0bskip_reason\x18\x10 \x01(\t\x12.\n\ncreated_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12;\n\x0b\x61ttempt_log\x18\x12 \x03(\x0b\x32&.atrium.notification.v1.MessageAttempt\"e\n\x13ListMessagesRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12+\n\x04page\x18\x03 \x01(\x0b\x32\x1d.atrium.common.v1.PageRequest\"s\n\x14ListMessagesResponse\x12\x31\n\x08messages\x18\x01 \x03(\x0b\x32\x1f.atrium.notification.v1.Message\x12(\n\x04page\x18\x02 \x01(\x0b\x32\x1a.atrium.common.v1.PageInfo\"*\n\x14ResendMessageRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\"\xb0\x01\n\x0cReminderRule\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x0f\n\x07offsets\x18\x02 \x03(\t\x12\x11\n\taudiences\x18\x03 \x03(\t\x12\x10\n\x08\x63hannels\x18\x04 \x03(\t\x12\x13\n\x0bquiet_start\x18\x05 \x01(\t\x12\x11\n\tquiet_end\x18\x06 \x01(\t\x12\x12\n\nis_default\x18\x07 \x01(\x08\x12\x1a\n\x12sms_fallback_after\x18\x08 \x01(\x05\"\x1a\n\x18ListReminderRulesRequest\"P\n\x19ListReminderRulesResponse\x12\x33\n\x05rules\x18\x01 \x03(\x0b\x32$.atrium.notification.v1.ReminderRule\"/\n\x19\x44\x65leteReminderRuleRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\"-\n\x1a\x44\x65leteReminderRuleResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\"L\n\x16NotificationPreference\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x0f\n\x07\x61llowed\x18\x03 \x01(\x08\"6\n!GetNotificationPreferencesRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\"{\n!SetNotificationPreferencesRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x43\n\x0bpreferences\x18\x02 \x03(\x0b\x32..atrium.notification.v1.NotificationPreference\"q\n\x17NotificationPreferences\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x43\n\x0bpreferences\x18\x02 \x03(\x0b\x32..atrium.notification.v1.NotificationPreference\"#\n\x12UnsubscribeRequest\x12\r\n\x05token\x18\x01 \x01(\t\"8\n\x13UnsubscribeResponse\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\"\xb3\x01\n\x16RecordSmsStatusRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12J\n\x06params\x18\x02 \x03(\x0b\x32:.atrium.notification.v1.RecordSmsStatusRequest.ParamsEntry\x12\x11\n\tsignature\x18\x03 \x01(\t\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"+\n\x17RecordSmsStatusResponse\x12\x10\n\x08recorded\x18\x01 \x01(\x08\"]\n\x13MessageTemplateKind\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tvariables\x18\x02 \x03(\t\x12\x11\n\tlanguages\x18\x03 \x03(\t\x12\x12\n\noverridden\x18\x04 \x03(\t\"\x1d\n\x1bListMessageTemplatesRequest\"Z\n\x1cListMessageTemplatesResponse\x12:\n\x05kinds\x18\x01 \x03(\x0b\x32+.atrium.notification.v1.MessageTemplateKind\"G\n\x15MessageTemplateSource\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\"Z\n\x0fTemplatePreview\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0c\n\x04html\x18\x03 \x01(\t\x12\x0b\n\x03sms\x18\x04 \x01(\t\x12\r\n\x05inbox\x18\x05 \x01(\t\"-\n\x1cResetMessageTemplateResponse\x12\r\n\x05reset\x18\x01 \x01(\x08\x32\x88\x0f\n\x13NotificationService\x12{\n\x12ListClientActivity\x12\x31.atrium.notification.v1.ListClientActivityRequest\x1a\x32.atrium.notification.v1.ListClientActivityResponse\x12x\n\x11ListNotifications\x12\x30.atrium.notification.v1.ListNotificationsRequest\x1a\x31.atrium.notification.v1.ListNotificationsResponse\x12\x84\x01\n\x15MarkNotificationsRead\x12\x34.atrium.notification.v1.MarkNotificationsReadRequest\x1a\x35.atrium.notification.v1.MarkNotificationsReadResponse\x12i\n\x0cListMessages\x12+.atrium.notification.v1.ListMessagesRequest\x1a,.atrium.notification.v1.ListMessagesResponse\x12^\n\rResendMessage\x12,.atrium.notification.v1.ResendMessageRequest\x1a\x1f.atrium.notification.v1.Message\x12x\n\x11ListReminderRules\x12\x30.atrium.notification.v1.ListReminderRulesRequest\x1a\x31.atrium.notification.v1.ListReminderRulesResponse\x12]\n\x0fSetReminderRule\x12$.atrium.notification.v1.ReminderRule\x1a$.atrium.notification.v1.ReminderRule\x12{\n\x12\x44\x65leteReminderRule\x12\x31.atrium.notification.v1.DeleteReminderRuleRequest\x1a\x32.atrium.notification.v1.DeleteReminderRuleResponse\x12\x88\x01\n\x1aGetNotificationPreferences\x12\x39.atrium.notification.v1.GetNotificationPreferencesRequest\x1a/.atrium.notification.v1.NotificationPreferences\x12\x88\x01\n\x1aSetNotificationPreferences\x12\x39.atrium.notification.v1.SetNotificationPreferencesRequest\x1a/.atrium.notification.v1.NotificationPreferences\x12\x66\n\x0bUnsubscribe\x12*.atrium.notification.v1.UnsubscribeRequest\x1a+.atrium.notification.v1.UnsubscribeResponse\x12r\n\x0fRecordSmsStatus\x12..atrium.notification.v1.RecordSmsStatusRequest\x1a/.atrium.notification.v1.RecordSmsStatusResponse\x12\x81\x01\n\x14ListMessageTemplates\x12\x33.atrium.notification.v1.ListMessageTemplatesRequest\x1a\x34.atrium.notification.v1.ListMessageTemplatesResponse\x12m\n\x13SaveMessageTemplate\x12-.atrium.notification.v1.MessageTemplateSource\x1a\'.atrium.notification.v1.TemplatePreview\x12p\n\x16PreviewMessageTemplate\x12-.atrium.notification.v1.MessageTemplateSource\x1a\'.atrium.notification.v1.TemplatePreview\x12{\n\x14ResetMessageTemplate\x12-.atrium.notification.v1.MessageTemplateSource\x1a\x34.atrium.notification.v1.ResetMessageTemplateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atrium.notification.v1.notification_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_RECORDSMSSTATUSREQUEST_PARAMSENTRY']._loaded_options = None
+  _globals['_RECORDSMSSTATUSREQUEST_PARAMSENTRY']._serialized_options = b'8\001'
   _globals['_ACTIVITYENTRY']._serialized_start=141
   _globals['_ACTIVITYENTRY']._serialized_end=319
   _globals['_LISTCLIENTACTIVITYREQUEST']._serialized_start=321
   _globals['_LISTCLIENTACTIVITYREQUEST']._serialized_end=412
   _globals['_LISTCLIENTACTIVITYRESPONSE']._serialized_start=414
   _globals['_LISTCLIENTACTIVITYRESPONSE']._serialized_end=540
-  _globals['_NOTIFICATIONSERVICE']._serialized_start=543
-  _globals['_NOTIFICATIONSERVICE']._serialized_end=689
+  _globals['_NOTIFICATION']._serialized_start=543
+  _globals['_NOTIFICATION']._serialized_end=705
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=707
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=799
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=802
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=954
+  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_start=956
+  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_end=1024
+  _globals['_MARKNOTIFICATIONSREADRESPONSE']._serialized_start=1026
+  _globals['_MARKNOTIFICATIONSREADRESPONSE']._serialized_end=1095
+  _globals['_MESSAGEATTEMPT']._serialized_start=1097
+  _globals['_MESSAGEATTEMPT']._serialized_end=1218
+  _globals['_MESSAGE']._serialized_start=1221
+  _globals['_MESSAGE']._serialized_end=1684
+  _globals['_LISTMESSAGESREQUEST']._serialized_start=1686
+  _globals['_LISTMESSAGESREQUEST']._serialized_end=1787
+  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1789
+  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1904
+  _globals['_RESENDMESSAGEREQUEST']._serialized_start=1906
+  _globals['_RESENDMESSAGEREQUEST']._serialized_end=1948
+  _globals['_REMINDERRULE']._serialized_start=1951
+  _globals['_REMINDERRULE']._serialized_end=2127
+  _globals['_LISTREMINDERRULESREQUEST']._serialized_start=2129
+  _globals['_LISTREMINDERRULESREQUEST']._serialized_end=2155
+  _globals['_LISTREMINDERRULESRESPONSE']._serialized_start=2157
+  _globals['_LISTREMINDERRULESRESPONSE']._serialized_end=2237
+  _globals['_DELETEREMINDERRULEREQUEST']._serialized_start=2239
+  _globals['_DELETEREMINDERRULEREQUEST']._serialized_end=2286
+  _globals['_DELETEREMINDERRULERESPONSE']._serialized_start=2288
+  _globals['_DELETEREMINDERRULERESPONSE']._serialized_end=2333
+  _globals['_NOTIFICATIONPREFERENCE']._serialized_start=2335
+  _globals['_NOTIFICATIONPREFERENCE']._serialized_end=2411
+  _globals['_GETNOTIFICATIONPREFERENCESREQUEST']._serialized_start=2413
+  _globals['_GETNOTIFICATIONPREFERENCESREQUEST']._serialized_end=2467
+  _globals['_SETNOTIFICATIONPREFERENCESREQUEST']._serialized_start=2469
+  _globals['_SETNOTIFICATIONPREFERENCESREQUEST']._serialized_end=2592
+  _globals['_NOTIFICATIONPREFERENCES']._serialized_start=2594
+  _globals['_NOTIFICATIONPREFERENCES']._serialized_end=2707
+  _globals['_UNSUBSCRIBEREQUEST']._serialized_start=2709
+  _globals['_UNSUBSCRIBEREQUEST']._serialized_end=2744
+  _globals['_UNSUBSCRIBERESPONSE']._serialized_start=2746
+  _globals['_UNSUBSCRIBERESPONSE']._serialized_end=2802
+  _globals['_RECORDSMSSTATUSREQUEST']._serialized_start=2805
+  _globals['_RECORDSMSSTATUSREQUEST']._serialized_end=2984
+  _globals['_RECORDSMSSTATUSREQUEST_PARAMSENTRY']._serialized_start=2939
+  _globals['_RECORDSMSSTATUSREQUEST_PARAMSENTRY']._serialized_end=2984
+  _globals['_RECORDSMSSTATUSRESPONSE']._serialized_start=2986
+  _globals['_RECORDSMSSTATUSRESPONSE']._serialized_end=3029
+  _globals['_MESSAGETEMPLATEKIND']._serialized_start=3031
+  _globals['_MESSAGETEMPLATEKIND']._serialized_end=3124
+  _globals['_LISTMESSAGETEMPLATESREQUEST']._serialized_start=3126
+  _globals['_LISTMESSAGETEMPLATESREQUEST']._serialized_end=3155
+  _globals['_LISTMESSAGETEMPLATESRESPONSE']._serialized_start=3157
+  _globals['_LISTMESSAGETEMPLATESRESPONSE']._serialized_end=3247
+  _globals['_MESSAGETEMPLATESOURCE']._serialized_start=3249
+  _globals['_MESSAGETEMPLATESOURCE']._serialized_end=3320
+  _globals['_TEMPLATEPREVIEW']._serialized_start=3322
+  _globals['_TEMPLATEPREVIEW']._serialized_end=3412
+  _globals['_RESETMESSAGETEMPLATERESPONSE']._serialized_start=3414
+  _globals['_RESETMESSAGETEMPLATERESPONSE']._serialized_end=3459
+  _globals['_NOTIFICATIONSERVICE']._serialized_start=3462
+  _globals['_NOTIFICATIONSERVICE']._serialized_end=5390
 # @@protoc_insertion_point(module_scope)

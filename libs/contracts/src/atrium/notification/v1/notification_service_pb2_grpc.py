@@ -39,6 +39,81 @@ class NotificationServiceStub:
                 request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListClientActivityRequest.SerializeToString,
                 response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListClientActivityResponse.FromString,
                 _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ListNotifications',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
+        self.MarkNotificationsRead = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/MarkNotificationsRead',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MarkNotificationsReadRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MarkNotificationsReadResponse.FromString,
+                _registered_method=True)
+        self.ListMessages = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ListMessages',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessagesRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessagesResponse.FromString,
+                _registered_method=True)
+        self.ResendMessage = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ResendMessage',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResendMessageRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Message.FromString,
+                _registered_method=True)
+        self.ListReminderRules = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ListReminderRules',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListReminderRulesRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListReminderRulesResponse.FromString,
+                _registered_method=True)
+        self.SetReminderRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/SetReminderRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ReminderRule.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ReminderRule.FromString,
+                _registered_method=True)
+        self.DeleteReminderRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/DeleteReminderRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleResponse.FromString,
+                _registered_method=True)
+        self.GetNotificationPreferences = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/GetNotificationPreferences',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.GetNotificationPreferencesRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.NotificationPreferences.FromString,
+                _registered_method=True)
+        self.SetNotificationPreferences = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/SetNotificationPreferences',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.SetNotificationPreferencesRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.NotificationPreferences.FromString,
+                _registered_method=True)
+        self.Unsubscribe = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/Unsubscribe',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.UnsubscribeRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.UnsubscribeResponse.FromString,
+                _registered_method=True)
+        self.RecordSmsStatus = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/RecordSmsStatus',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusResponse.FromString,
+                _registered_method=True)
+        self.ListMessageTemplates = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ListMessageTemplates',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessageTemplatesRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessageTemplatesResponse.FromString,
+                _registered_method=True)
+        self.SaveMessageTemplate = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/SaveMessageTemplate',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.TemplatePreview.FromString,
+                _registered_method=True)
+        self.PreviewMessageTemplate = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/PreviewMessageTemplate',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.TemplatePreview.FromString,
+                _registered_method=True)
+        self.ResetMessageTemplate = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ResetMessageTemplate',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResetMessageTemplateResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
@@ -51,6 +126,111 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListNotifications(self, request, context):
+        """The caller's in-app inbox (a portal client's or a staff member's), newest first, with the unread count.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkNotificationsRead(self, request, context):
+        """Mark one of the caller's notifications read, or all of them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMessages(self, request, context):
+        """Operators: messages by delivery state, with their attempts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendMessage(self, request, context):
+        """Operators: send a failed or skipped message again (a new attempt, now).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReminderRules(self, request, context):
+        """Reminder rules: the business's (no service_id) and per-service overrides; without any, the default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetReminderRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteReminderRule(self, request, context):
+        """Removes a service's override (its appointments follow the business's rule) or the business's rule
+        (the default applies again).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetNotificationPreferences(self, request, context):
+        """What a client receives beyond transactional messages: a portal client its own, staff any client's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetNotificationPreferences(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unsubscribe(self, request, context):
+        """A one-click unsubscribe link followed (no login: the link is the credential). NOT_FOUND when unknown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordSmsStatus(self, request, context):
+        """The SMS provider's delivery report (Twilio's status callback), checked against its signature.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMessageTemplates(self, request, context):
+        """The kinds a business may reword, with their variables, languages and whether it did.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveMessageTemplate(self, request, context):
+        """Save the business's blocks for a kind and language: INVALID_ARGUMENT (naming "source") for a syntax
+        error, an unknown variable or a failure on sample data. Answers its preview.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewMessageTemplate(self, request, context):
+        """Render blocks (or, without a source, what is in use) on sample data.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetMessageTemplate(self, request, context):
+        """Back to the default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -58,6 +238,81 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     servicer.ListClientActivity,
                     request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListClientActivityRequest.FromString,
                     response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListClientActivityResponse.SerializeToString,
+            ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'MarkNotificationsRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkNotificationsRead,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MarkNotificationsReadRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MarkNotificationsReadResponse.SerializeToString,
+            ),
+            'ListMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMessages,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessagesRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessagesResponse.SerializeToString,
+            ),
+            'ResendMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendMessage,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResendMessageRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Message.SerializeToString,
+            ),
+            'ListReminderRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReminderRules,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListReminderRulesRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListReminderRulesResponse.SerializeToString,
+            ),
+            'SetReminderRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetReminderRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ReminderRule.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ReminderRule.SerializeToString,
+            ),
+            'DeleteReminderRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteReminderRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleResponse.SerializeToString,
+            ),
+            'GetNotificationPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNotificationPreferences,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.GetNotificationPreferencesRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.NotificationPreferences.SerializeToString,
+            ),
+            'SetNotificationPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetNotificationPreferences,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.SetNotificationPreferencesRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.NotificationPreferences.SerializeToString,
+            ),
+            'Unsubscribe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unsubscribe,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.UnsubscribeRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.UnsubscribeResponse.SerializeToString,
+            ),
+            'RecordSmsStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordSmsStatus,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusResponse.SerializeToString,
+            ),
+            'ListMessageTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMessageTemplates,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessageTemplatesRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessageTemplatesResponse.SerializeToString,
+            ),
+            'SaveMessageTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveMessageTemplate,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.TemplatePreview.SerializeToString,
+            ),
+            'PreviewMessageTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewMessageTemplate,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.TemplatePreview.SerializeToString,
+            ),
+            'ResetMessageTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetMessageTemplate,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResetMessageTemplateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -87,6 +342,411 @@ class NotificationService:
             '/atrium.notification.v1.NotificationService/ListClientActivity',
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListClientActivityRequest.SerializeToString,
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListClientActivityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ListNotifications',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListNotificationsRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkNotificationsRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/MarkNotificationsRead',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MarkNotificationsReadRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MarkNotificationsReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ListMessages',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessagesRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ResendMessage',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResendMessageRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.Message.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReminderRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ListReminderRules',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListReminderRulesRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListReminderRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetReminderRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/SetReminderRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ReminderRule.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ReminderRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteReminderRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/DeleteReminderRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.DeleteReminderRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNotificationPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/GetNotificationPreferences',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.GetNotificationPreferencesRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.NotificationPreferences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetNotificationPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/SetNotificationPreferences',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.SetNotificationPreferencesRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.NotificationPreferences.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unsubscribe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/Unsubscribe',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.UnsubscribeRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.UnsubscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordSmsStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/RecordSmsStatus',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.RecordSmsStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMessageTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ListMessageTemplates',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessageTemplatesRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListMessageTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveMessageTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/SaveMessageTemplate',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.TemplatePreview.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewMessageTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/PreviewMessageTemplate',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.TemplatePreview.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetMessageTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ResetMessageTemplate',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResetMessageTemplateResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -33,12 +33,76 @@ class NotificationServiceStub:
     def __new__(cls, channel: _aio.Channel) -> NotificationServiceAsyncStub: ...
     ListClientActivity: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ListClientActivityRequest, _notification_service_pb2.ListClientActivityResponse]
     """A client's activity timeline, newest first."""
+    ListNotifications: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ListNotificationsRequest, _notification_service_pb2.ListNotificationsResponse]
+    """The caller's in-app inbox (a portal client's or a staff member's), newest first, with the unread count."""
+    MarkNotificationsRead: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.MarkNotificationsReadRequest, _notification_service_pb2.MarkNotificationsReadResponse]
+    """Mark one of the caller's notifications read, or all of them."""
+    ListMessages: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ListMessagesRequest, _notification_service_pb2.ListMessagesResponse]
+    """Operators: messages by delivery state, with their attempts."""
+    ResendMessage: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ResendMessageRequest, _notification_service_pb2.Message]
+    """Operators: send a failed or skipped message again (a new attempt, now)."""
+    ListReminderRules: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ListReminderRulesRequest, _notification_service_pb2.ListReminderRulesResponse]
+    """Reminder rules: the business's (no service_id) and per-service overrides; without any, the default."""
+    SetReminderRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ReminderRule, _notification_service_pb2.ReminderRule]
+    DeleteReminderRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.DeleteReminderRuleRequest, _notification_service_pb2.DeleteReminderRuleResponse]
+    """Removes a service's override (its appointments follow the business's rule) or the business's rule
+    (the default applies again).
+    """
+    GetNotificationPreferences: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.GetNotificationPreferencesRequest, _notification_service_pb2.NotificationPreferences]
+    """What a client receives beyond transactional messages: a portal client its own, staff any client's."""
+    SetNotificationPreferences: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.SetNotificationPreferencesRequest, _notification_service_pb2.NotificationPreferences]
+    Unsubscribe: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.UnsubscribeRequest, _notification_service_pb2.UnsubscribeResponse]
+    """A one-click unsubscribe link followed (no login: the link is the credential). NOT_FOUND when unknown."""
+    RecordSmsStatus: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.RecordSmsStatusRequest, _notification_service_pb2.RecordSmsStatusResponse]
+    """The SMS provider's delivery report (Twilio's status callback), checked against its signature."""
+    ListMessageTemplates: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ListMessageTemplatesRequest, _notification_service_pb2.ListMessageTemplatesResponse]
+    """The kinds a business may reword, with their variables, languages and whether it did."""
+    SaveMessageTemplate: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.TemplatePreview]
+    """Save the business's blocks for a kind and language: INVALID_ARGUMENT (naming "source") for a syntax
+    error, an unknown variable or a failure on sample data. Answers its preview.
+    """
+    PreviewMessageTemplate: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.TemplatePreview]
+    """Render blocks (or, without a source, what is in use) on sample data."""
+    ResetMessageTemplate: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.ResetMessageTemplateResponse]
+    """Back to the default."""
 
 @_typing.type_check_only
 class NotificationServiceAsyncStub(NotificationServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListClientActivity: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ListClientActivityRequest, _notification_service_pb2.ListClientActivityResponse]  # type: ignore[assignment]
     """A client's activity timeline, newest first."""
+    ListNotifications: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ListNotificationsRequest, _notification_service_pb2.ListNotificationsResponse]  # type: ignore[assignment]
+    """The caller's in-app inbox (a portal client's or a staff member's), newest first, with the unread count."""
+    MarkNotificationsRead: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.MarkNotificationsReadRequest, _notification_service_pb2.MarkNotificationsReadResponse]  # type: ignore[assignment]
+    """Mark one of the caller's notifications read, or all of them."""
+    ListMessages: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ListMessagesRequest, _notification_service_pb2.ListMessagesResponse]  # type: ignore[assignment]
+    """Operators: messages by delivery state, with their attempts."""
+    ResendMessage: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ResendMessageRequest, _notification_service_pb2.Message]  # type: ignore[assignment]
+    """Operators: send a failed or skipped message again (a new attempt, now)."""
+    ListReminderRules: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ListReminderRulesRequest, _notification_service_pb2.ListReminderRulesResponse]  # type: ignore[assignment]
+    """Reminder rules: the business's (no service_id) and per-service overrides; without any, the default."""
+    SetReminderRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ReminderRule, _notification_service_pb2.ReminderRule]  # type: ignore[assignment]
+    DeleteReminderRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.DeleteReminderRuleRequest, _notification_service_pb2.DeleteReminderRuleResponse]  # type: ignore[assignment]
+    """Removes a service's override (its appointments follow the business's rule) or the business's rule
+    (the default applies again).
+    """
+    GetNotificationPreferences: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.GetNotificationPreferencesRequest, _notification_service_pb2.NotificationPreferences]  # type: ignore[assignment]
+    """What a client receives beyond transactional messages: a portal client its own, staff any client's."""
+    SetNotificationPreferences: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.SetNotificationPreferencesRequest, _notification_service_pb2.NotificationPreferences]  # type: ignore[assignment]
+    Unsubscribe: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.UnsubscribeRequest, _notification_service_pb2.UnsubscribeResponse]  # type: ignore[assignment]
+    """A one-click unsubscribe link followed (no login: the link is the credential). NOT_FOUND when unknown."""
+    RecordSmsStatus: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.RecordSmsStatusRequest, _notification_service_pb2.RecordSmsStatusResponse]  # type: ignore[assignment]
+    """The SMS provider's delivery report (Twilio's status callback), checked against its signature."""
+    ListMessageTemplates: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ListMessageTemplatesRequest, _notification_service_pb2.ListMessageTemplatesResponse]  # type: ignore[assignment]
+    """The kinds a business may reword, with their variables, languages and whether it did."""
+    SaveMessageTemplate: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.TemplatePreview]  # type: ignore[assignment]
+    """Save the business's blocks for a kind and language: INVALID_ARGUMENT (naming "source") for a syntax
+    error, an unknown variable or a failure on sample data. Answers its preview.
+    """
+    PreviewMessageTemplate: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.TemplatePreview]  # type: ignore[assignment]
+    """Render blocks (or, without a source, what is in use) on sample data."""
+    ResetMessageTemplate: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.ResetMessageTemplateResponse]  # type: ignore[assignment]
+    """Back to the default."""
 
 class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -48,5 +112,127 @@ class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notification_service_pb2.ListClientActivityResponse, _abc.Awaitable[_notification_service_pb2.ListClientActivityResponse]]:
         """A client's activity timeline, newest first."""
+
+    @_abc_1.abstractmethod
+    def ListNotifications(
+        self,
+        request: _notification_service_pb2.ListNotificationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ListNotificationsResponse, _abc.Awaitable[_notification_service_pb2.ListNotificationsResponse]]:
+        """The caller's in-app inbox (a portal client's or a staff member's), newest first, with the unread count."""
+
+    @_abc_1.abstractmethod
+    def MarkNotificationsRead(
+        self,
+        request: _notification_service_pb2.MarkNotificationsReadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.MarkNotificationsReadResponse, _abc.Awaitable[_notification_service_pb2.MarkNotificationsReadResponse]]:
+        """Mark one of the caller's notifications read, or all of them."""
+
+    @_abc_1.abstractmethod
+    def ListMessages(
+        self,
+        request: _notification_service_pb2.ListMessagesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ListMessagesResponse, _abc.Awaitable[_notification_service_pb2.ListMessagesResponse]]:
+        """Operators: messages by delivery state, with their attempts."""
+
+    @_abc_1.abstractmethod
+    def ResendMessage(
+        self,
+        request: _notification_service_pb2.ResendMessageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.Message, _abc.Awaitable[_notification_service_pb2.Message]]:
+        """Operators: send a failed or skipped message again (a new attempt, now)."""
+
+    @_abc_1.abstractmethod
+    def ListReminderRules(
+        self,
+        request: _notification_service_pb2.ListReminderRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ListReminderRulesResponse, _abc.Awaitable[_notification_service_pb2.ListReminderRulesResponse]]:
+        """Reminder rules: the business's (no service_id) and per-service overrides; without any, the default."""
+
+    @_abc_1.abstractmethod
+    def SetReminderRule(
+        self,
+        request: _notification_service_pb2.ReminderRule,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ReminderRule, _abc.Awaitable[_notification_service_pb2.ReminderRule]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteReminderRule(
+        self,
+        request: _notification_service_pb2.DeleteReminderRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.DeleteReminderRuleResponse, _abc.Awaitable[_notification_service_pb2.DeleteReminderRuleResponse]]:
+        """Removes a service's override (its appointments follow the business's rule) or the business's rule
+        (the default applies again).
+        """
+
+    @_abc_1.abstractmethod
+    def GetNotificationPreferences(
+        self,
+        request: _notification_service_pb2.GetNotificationPreferencesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.NotificationPreferences, _abc.Awaitable[_notification_service_pb2.NotificationPreferences]]:
+        """What a client receives beyond transactional messages: a portal client its own, staff any client's."""
+
+    @_abc_1.abstractmethod
+    def SetNotificationPreferences(
+        self,
+        request: _notification_service_pb2.SetNotificationPreferencesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.NotificationPreferences, _abc.Awaitable[_notification_service_pb2.NotificationPreferences]]: ...
+
+    @_abc_1.abstractmethod
+    def Unsubscribe(
+        self,
+        request: _notification_service_pb2.UnsubscribeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.UnsubscribeResponse, _abc.Awaitable[_notification_service_pb2.UnsubscribeResponse]]:
+        """A one-click unsubscribe link followed (no login: the link is the credential). NOT_FOUND when unknown."""
+
+    @_abc_1.abstractmethod
+    def RecordSmsStatus(
+        self,
+        request: _notification_service_pb2.RecordSmsStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.RecordSmsStatusResponse, _abc.Awaitable[_notification_service_pb2.RecordSmsStatusResponse]]:
+        """The SMS provider's delivery report (Twilio's status callback), checked against its signature."""
+
+    @_abc_1.abstractmethod
+    def ListMessageTemplates(
+        self,
+        request: _notification_service_pb2.ListMessageTemplatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ListMessageTemplatesResponse, _abc.Awaitable[_notification_service_pb2.ListMessageTemplatesResponse]]:
+        """The kinds a business may reword, with their variables, languages and whether it did."""
+
+    @_abc_1.abstractmethod
+    def SaveMessageTemplate(
+        self,
+        request: _notification_service_pb2.MessageTemplateSource,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.TemplatePreview, _abc.Awaitable[_notification_service_pb2.TemplatePreview]]:
+        """Save the business's blocks for a kind and language: INVALID_ARGUMENT (naming "source") for a syntax
+        error, an unknown variable or a failure on sample data. Answers its preview.
+        """
+
+    @_abc_1.abstractmethod
+    def PreviewMessageTemplate(
+        self,
+        request: _notification_service_pb2.MessageTemplateSource,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.TemplatePreview, _abc.Awaitable[_notification_service_pb2.TemplatePreview]]:
+        """Render blocks (or, without a source, what is in use) on sample data."""
+
+    @_abc_1.abstractmethod
+    def ResetMessageTemplate(
+        self,
+        request: _notification_service_pb2.MessageTemplateSource,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ResetMessageTemplateResponse, _abc.Awaitable[_notification_service_pb2.ResetMessageTemplateResponse]]:
+        """Back to the default."""
 
 def add_NotificationServiceServicer_to_server(servicer: NotificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,170 @@
+"""Request and response models of the in-app inboxes and the operators' message list."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from gateway.schemas import Body, Out, PageQuery
+
+
+class InboxQuery(PageQuery):
+    unread_only: bool = False
+
+
+class NotificationOut(Out):
+    id: str
+    kind: str = Field(description="What it is about, e.g. request.approved")
+    title: str
+    body: str
+    created_at: str
+    read_at: str | None
+
+
+class NotificationList(Out):
+    items: list[NotificationOut]
+    unread_count: int
+    next_page_token: str | None
+
+
+class MarkedRead(Out):
+    marked: int
+    unread_count: int
+
+
+MessageStatus = Literal["planned", "sending", "sent", "delivered", "failed", "skipped", "cancelled"]
+
+
+class MessageQuery(PageQuery):
+    status: MessageStatus | None = None
+    client_id: str | None = Field(default=None, max_length=36)
+
+
+class AttemptOut(Out):
+    number: int
+    channel: str
+    at: str
+    outcome: Literal["sent", "failed"]
+    error: str
+
+
+class MessageOut(Out):
+    id: str
+    kind: str
+    category: Literal["transactional", "reminders", "marketing"]
+    channel: Literal["email", "sms", "in_app"]
+    recipient_kind: str
+    recipient_id: str
+    client_id: str | None
+    status: MessageStatus
+    to_address: str
+    subject: str
+    language: str
+    due_at: str
+    sent_at: str | None
+    attempts: int
+    last_error: str
+    skip_reason: str
+    created_at: str
+    attempt_log: list[AttemptOut]
+
+
+class MessageList(Out):
+    items: list[MessageOut]
+    next_page_token: str | None
+
+
+class QuietHoursIn(Body):
+    start: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM in the recipient's zone")
+    end: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class ReminderRuleIn(Body):
+    offsets: list[str] = Field(
+        min_length=1,
+        max_length=5,
+        description='Before the appointment: "24h" (exact hours) or "1d" (the same local time N days before)',
+    )
+    audiences: list[Literal["client", "staff"]] = Field(min_length=1)
+    channels: list[Literal["email", "sms", "in_app"]] = Field(min_length=1)
+    quiet_hours: QuietHoursIn | None = Field(
+        default=None, description="A reminder falling inside them goes out before they start"
+    )
+    sms_fallback_after: int = Field(
+        default=2, ge=1, le=10, description="Failed SMS attempts before the reminder goes by email instead"
+    )
+
+
+class ReminderRuleOut(Out):
+    service_id: str | None
+    offsets: list[str]
+    audiences: list[str]
+    channels: list[str]
+    quiet_hours: dict[str, str] | None
+    sms_fallback_after: int
+    is_default: bool
+
+
+class ReminderRuleList(Out):
+    items: list[ReminderRuleOut]
+
+
+class PreferenceIn(Body):
+    category: Literal["reminders", "marketing"]
+    channel: Literal["email", "sms", "in_app"]
+    allowed: bool
+
+
+class PreferencesIn(Body):
+    preferences: list[PreferenceIn] = Field(min_length=1, max_length=6)
+
+
+class PreferencesOut(Out):
+    client_id: str
+    preferences: list[dict[str, str | bool]] = Field(
+        description="Each optional category (reminders, marketing) on each channel; transactional messages are "
+        "always sent"
+    )
+
+
+class UnsubscribedOut(Out):
+    category: str
+    channel: str
+    unsubscribed: bool
+
+
+class SmsStatusRecorded(Out):
+    recorded: bool
+
+
+class TemplateKindOut(Out):
+    kind: str
+    variables: list[str]
+    languages: list[str]
+    overridden: list[str]
+
+
+class TemplateKindList(Out):
+    items: list[TemplateKindOut]
+
+
+class TemplateSourceIn(Body):
+    source: str = Field(
+        min_length=1,
+        max_length=20000,
+        description="Jinja blocks subject, text, html, sms and/or inbox (the others stay the default's); "
+        "times with when(start)",
+    )
+
+
+class TemplatePreviewIn(Body):
+    source: str = Field(default="", max_length=20000, description="Empty: preview what is in use")
+
+
+class TemplatePreviewOut(Out):
+    subject: str
+    text: str
+    html: str
+    sms: str
+    inbox: str

@@ -1,0 +1,115 @@
+"""What an appointment's events tell whom: the client and the appointment's staff hear that it was booked,
+moved or cancelled, and each is reminded by the business's rule (or the service's override) before it.
+
+A booking plans its reminders; a move cancels the ones not yet sent and plans them again for the new
+time; a cancellation cancels them. Each is planned from the event that decided the time, so the unique key
+(source event, rule, recipient, channel) keeps a redelivered event from planning twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from notification_svc.domain.audience import zone_or_utc
+from notification_svc.domain.delivery import PlannedMessage, Recipient
+from notification_svc.domain.reminders import ReminderRule, reminder_instant
+
+REMINDER_KIND = "appointment.reminder"
+CHANGE_CHANNELS = ("email", "in_app")
+# Bookings the client made itself need no in-app notice of their own.
+CLIENT_MADE = frozenset({"portal", "portal_request"})
+
+
+@dataclass(frozen=True)
+class AppointmentStep:
+    tenant_id: uuid.UUID
+    kind: str  # "appointment.booked", "appointment.rescheduled" or "appointment.cancelled"
+    appointment_id: uuid.UUID
+    client_id: uuid.UUID
+    staff_ids: tuple[uuid.UUID, ...]
+    service_ids: tuple[uuid.UUID, ...]
+    start: datetime
+    timezone: str
+    source_event_id: uuid.UUID
+    occurred_at: datetime
+    variables: dict[str, Any]
+    source: str = ""
+    cancelled_by: str = ""
+
+
+def _recipients(step: AppointmentStep, audiences: tuple[str, ...]) -> list[Recipient]:
+    chosen = []
+    if "client" in audiences:
+        chosen.append(Recipient("client", step.client_id))
+    if "staff" in audiences:
+        chosen += [Recipient("staff", staff_id) for staff_id in dict.fromkeys(step.staff_ids)]
+    return chosen
+
+
+def change_notices(step: AppointmentStep, *, max_attempts: int) -> list[PlannedMessage]:
+    """The client and the staff hear of a booking, move or cancellation (not of what they did themselves)."""
+    planned = []
+    for recipient in _recipients(step, ("client", "staff")):
+        for channel in CHANGE_CHANNELS:
+            own = recipient.kind == "client" and (step.source in CLIENT_MADE or step.cancelled_by == "client")
+            if own and channel == "in_app":
+                continue
+            planned.append(
+                PlannedMessage(
+                    tenant_id=step.tenant_id,
+                    kind=step.kind,
+                    category="transactional",
+                    channel=channel,
+                    recipient=recipient,
+                    client_id=step.client_id,
+                    rule=f"{step.kind}:{recipient.kind}",
+                    source_event_id=step.source_event_id,
+                    variables=step.variables | {"audience": recipient.kind},
+                    due_at=step.occurred_at,
+                    max_attempts=max_attempts,
+                    subject_id=step.appointment_id,
+                )
+            )
+    return planned
+
+
+def reminders(
+    step: AppointmentStep,
+    rule: ReminderRule,
+    zones: Mapping[uuid.UUID, str],
+    *,
+    now: datetime,
+    max_attempts: int,
+) -> list[PlannedMessage]:
+    """The rule's reminders of the appointment at its (new) time, each recipient's in its own zone."""
+    planned = []
+    for recipient in _recipients(step, rule.audiences):
+        zone = zone_or_utc(zones.get(recipient.id, ""), step.timezone)
+        for offset in rule.offsets:
+            due = reminder_instant(step.start, offset, zone, rule.quiet_hours, now=now)
+            if due is None:
+                continue
+            for channel in rule.channels:
+                planned.append(
+                    PlannedMessage(
+                        tenant_id=step.tenant_id,
+                        kind=REMINDER_KIND,
+                        category="reminders",
+                        channel=channel,
+                        recipient=recipient,
+                        client_id=step.client_id,
+                        rule=f"{REMINDER_KIND}:{offset}:{recipient.kind}",
+                        source_event_id=step.source_event_id,
+                        variables=step.variables | {"audience": recipient.kind, "offset": str(offset)},
+                        due_at=due,
+                        max_attempts=max_attempts,
+                        subject_id=step.appointment_id,
+                        fallback_channel="email" if channel == "sms" and "email" not in rule.channels else "",
+                        fallback_after=rule.sms_fallback_after,
+                    )
+                )
+    return planned

@@ -1,0 +1,48 @@
+"""What a business may rewrite: the messages its clients and staff read, each with the variables its
+templates are given (documented here, checked on save) and sample values for a preview. Account emails
+(password resets, codes, invitations) are not overridable: their wording carries security advice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+COMMON_VARIABLES = ("name", "business_name", "client_name", "unsubscribe_url", "when", "on")
+_REQUEST = ("reference", "service_name", "duration_minutes", "client_timezone", "business_timezone",
+            "preferred_staff_name", "description")  # fmt: skip
+_APPOINTMENT = ("appointment_id", "service_name", "start", "timezone", "audience")
+_INVOICE = ("invoice_id", "number", "amount", "due_date")
+
+KIND_VARIABLES: dict[str, tuple[str, ...]] = {
+    "request.received": (*_REQUEST, "options"),
+    "request.approved": (*_REQUEST, "appointment_id", "start", "end", "technician_name"),
+    "request.declined": (*_REQUEST, "reason"),
+    "request.alternatives_proposed": (*_REQUEST, "alternatives", "hold_until", "note", "technician_name"),
+    "request.expired": _REQUEST,
+    "request.awaiting_approval": (*_REQUEST, "options"),
+    "appointment.booked": _APPOINTMENT,
+    "appointment.rescheduled": (*_APPOINTMENT, "previous_start"),
+    "appointment.cancelled": (*_APPOINTMENT, "reason"),
+    "appointment.reminder": (*_APPOINTMENT, "offset"),
+    "invoice.issued": _INVOICE,
+    "payment.received": ("amount",),
+    "payment.due": (*_INVOICE, "days"),
+    "payment.overdue": (*_INVOICE, "days"),
+}
+
+_WHEN = "2026-03-30T07:00:00+00:00"
+SAMPLE: dict[str, Any] = {
+    "name": "Ada Lovelace", "business_name": "Zen Studio", "client_name": "Ada Lovelace",
+    "unsubscribe_url": "https://studio.example/unsubscribe/sample", "reference": "REQ-1042",
+    "service_name": "Massage", "duration_minutes": 60, "client_timezone": "Europe/Berlin",
+    "business_timezone": "Europe/Berlin", "preferred_staff_name": "Maria", "description": "My back hurts",
+    "options": [_WHEN], "appointment_id": "01890a5d-ac96-774b-bcce-b302099a8057", "start": _WHEN,
+    "end": "2026-03-30T08:00:00+00:00", "technician_name": "Maria", "reason": "We are closed that week",
+    "alternatives": [_WHEN], "hold_until": "2026-03-29T18:00:00+00:00", "note": "Mornings are free",
+    "timezone": "Europe/Berlin", "audience": "client", "previous_start": "2026-03-27T08:00:00+00:00",
+    "offset": "1d", "invoice_id": "01890a5d-ac96-774b-bcce-b302099a8058", "number": 1042,
+    "amount": "120.00 EUR", "due_date": "2026-04-15", "days": 3,
+}  # fmt: skip
+
+
+def allowed_variables(kind: str) -> frozenset[str]:
+    return frozenset(COMMON_VARIABLES) | frozenset(KIND_VARIABLES.get(kind, ()))

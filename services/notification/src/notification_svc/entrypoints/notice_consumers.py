@@ -1,0 +1,339 @@
+"""Events in that plan messages, and those that keep the local copies messages need (contacts, staff,
+the business profile)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atrium.client.v1 import events_pb2 as client_events
+from atrium.gateway.v1 import events_pb2 as gateway_events
+from atrium.membership_billing.v1 import events_pb2 as billing_events
+from atrium.portal_requests.v1 import events_pb2 as request_events
+from atrium.scheduling.v1 import events_pb2 as scheduling_events
+from notification_svc.domain.account_notices import AddressedNotice, address_id
+from notification_svc.domain.appointment_notices import AppointmentStep
+from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
+from notification_svc.domain.payment_notices import BillingStep
+from notification_svc.domain.request_notices import RequestStep
+from notification_svc.service_layer import delivery
+from notification_svc.service_layer.delivery import Clock
+from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
+from platform_core.ids import parse_uuid
+from platform_core.messaging.consumer import ReceivedEvent, Subscription
+from platform_core.money import format_minor
+
+UowFactory = Callable[[AsyncSession], NotificationUnitOfWork]
+
+
+def _iso(timestamp: Any) -> str:
+    return str(timestamp.ToDatetime(tzinfo=UTC).isoformat())
+
+
+def _occurred(event: ReceivedEvent) -> datetime:
+    occurred: datetime = event.envelope.occurred_at.ToDatetime(tzinfo=UTC)
+    return occurred
+
+
+def _facts(facts: Any) -> dict[str, Any]:
+    return {
+        "reference": facts.reference,
+        "service_name": facts.service_name,
+        "duration_minutes": facts.duration_minutes,
+        "client_timezone": facts.client_timezone,
+        "business_timezone": facts.business_timezone,
+        "preferred_staff_name": facts.preferred_staff_name,
+        "description": facts.description,
+    }
+
+
+def _step_variables(p: Any) -> dict[str, Any]:
+    """What each request event adds to its facts."""
+    variables = _facts(p.facts)
+    if isinstance(p, request_events.RequestSubmitted):
+        variables["options"] = [_iso(o.start) for o in p.options]
+    elif isinstance(p, request_events.RequestApproved | request_events.RequestAlternativeAccepted):
+        variables |= {
+            "appointment_id": p.appointment_id,
+            "start": _iso(p.start),
+            "end": _iso(p.end) if p.HasField("end") else _iso(p.start),
+            "technician_name": p.technician_name,
+        }
+    elif isinstance(p, request_events.RequestDeclined):
+        variables["reason"] = p.reason
+    elif isinstance(p, request_events.RequestAlternativesProposed):
+        variables |= {
+            "alternatives": [_iso(o.start) for o in p.alternatives],
+            "hold_until": _iso(p.hold_until) if p.HasField("hold_until") else "",
+            "note": p.note,
+            "technician_name": p.technician_name,
+        }
+    return variables
+
+
+REQUEST_STEPS = (
+    request_events.RequestSubmitted,
+    request_events.RequestApproved,
+    request_events.RequestAlternativeAccepted,
+    request_events.RequestDeclined,
+    request_events.RequestAlternativesProposed,
+    request_events.RequestExpired,
+)
+
+
+def request_notice_subscriptions(uow_within: UowFactory, clock: Clock, *, max_attempts: int) -> list[Subscription]:
+    async def plan(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        step = RequestStep(
+            tenant_id=event.tenant_id,
+            event=p.DESCRIPTOR.name,
+            request_id=uuid.UUID(p.request_id),
+            client_id=uuid.UUID(p.client_id),
+            source_event_id=event.event_id,
+            occurred_at=_occurred(event),
+            variables=_step_variables(p),
+            preferred_staff_id=parse_uuid(p.facts.preferred_staff_id),
+        )
+        await delivery.plan_request_notices(step, uow_within(session), now=clock(), max_attempts=max_attempts)
+
+    return [Subscription(payload_type, plan) for payload_type in REQUEST_STEPS] + account_email_subscriptions(
+        uow_within, clock, max_attempts=max_attempts, payload_types=(request_events.PublicRequestVerificationRequested,)
+    )
+
+
+APPOINTMENT_KINDS = {
+    scheduling_events.AppointmentBooked: "appointment.booked",
+    scheduling_events.AppointmentRescheduled: "appointment.rescheduled",
+    scheduling_events.AppointmentCancelled: "appointment.cancelled",
+}
+
+
+def _ids(values: Any) -> tuple[uuid.UUID, ...]:
+    return tuple(dict.fromkeys(u for u in (parse_uuid(v) for v in values) if u is not None))
+
+
+def appointment_step(event: ReceivedEvent, kind: str) -> AppointmentStep:
+    p = event.payload
+    segments = list(getattr(p, "segments", []))
+    start = p.start.ToDatetime(tzinfo=UTC)
+    variables: dict[str, Any] = {
+        "appointment_id": p.appointment_id,
+        "service_name": " + ".join(dict.fromkeys(s.service_name for s in segments if s.service_name)),
+        "start": start.isoformat(),
+        "timezone": p.timezone,
+    }
+    if isinstance(p, scheduling_events.AppointmentRescheduled):
+        variables["previous_start"] = _iso(p.previous_start)
+    if isinstance(p, scheduling_events.AppointmentCancelled):
+        variables["reason"] = p.reason
+    return AppointmentStep(
+        tenant_id=event.tenant_id,
+        kind=kind,
+        appointment_id=uuid.UUID(p.appointment_id),
+        client_id=uuid.UUID(p.client_id),
+        staff_ids=_ids(s.staff_id for s in segments),
+        service_ids=_ids(s.service_id for s in segments),
+        start=start,
+        timezone=p.timezone,
+        source_event_id=event.event_id,
+        occurred_at=_occurred(event),
+        variables=variables,
+        source=getattr(p, "source", ""),
+        cancelled_by=getattr(p, "cancelled_by", ""),
+    )
+
+
+def appointment_subscriptions(uow_within: UowFactory, clock: Clock, *, max_attempts: int) -> list[Subscription]:
+    def plan(kind: str) -> Callable[[AsyncSession, ReceivedEvent], Any]:
+        async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
+            step = appointment_step(event, kind)
+            await delivery.plan_appointment_notices(step, uow_within(session), now=clock(), max_attempts=max_attempts)
+
+        return handle
+
+    return [Subscription(payload_type, plan(kind)) for payload_type, kind in APPOINTMENT_KINDS.items()]
+
+
+def contact_subscriptions(uow_within: UowFactory) -> list[Subscription]:
+    """The client service's facts about each client, as messages need them."""
+
+    async def keep(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        contact = ClientContact(
+            uuid.UUID(p.client_id), p.first_name, p.last_name, p.email, p.phone, p.preferred_language, p.timezone
+        )
+        async with uow_within(session) as uow:
+            await uow.directory.keep_contact(event.tenant_id, contact, _occurred(event))
+            await uow.commit()
+
+    async def forget(session: AsyncSession, event: ReceivedEvent) -> None:
+        client_id = uuid.UUID(event.payload.client_id)
+        async with uow_within(session) as uow:
+            await uow.directory.forget_contact(event.tenant_id, client_id, _occurred(event))
+            await uow.messages.forget_client(event.tenant_id, client_id, _occurred(event))
+            await uow.commit()
+
+    return [
+        Subscription(client_events.ClientCreated, keep),
+        Subscription(client_events.ClientUpdated, keep),
+        Subscription(client_events.ClientErased, forget),
+    ]
+
+
+def business_subscriptions(uow_within: UowFactory) -> list[Subscription]:
+    """The gateway's staff members and business profile."""
+
+    async def staff_member(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        member = StaffMember(
+            uuid.UUID(p.staff_user_id), p.email, p.name, frozenset(p.permissions), p.active, p.language, p.timezone
+        )
+        async with uow_within(session) as uow:
+            await uow.directory.keep_staff(event.tenant_id, member, _occurred(event))
+            await uow.commit()
+
+    async def business(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        profile = BusinessProfile(p.business_name, p.timezone, p.default_language)
+        async with uow_within(session) as uow:
+            await uow.directory.keep_business(event.tenant_id, profile, _occurred(event))
+            await uow.commit()
+
+    return [
+        Subscription(gateway_events.StaffMemberChanged, staff_member),
+        Subscription(gateway_events.BusinessProfileChanged, business),
+    ]
+
+
+def _expires(p: Any) -> str:
+    return _iso(p.expires_at) if p.HasField("expires_at") else ""
+
+
+def _account_notices(event: ReceivedEvent) -> list[AddressedNotice]:
+    """The emails one gateway (or public booking) event asks for."""
+    p = event.payload
+
+    def notice(kind: str, recipient_id: str, address: str, variables: dict[str, Any]) -> AddressedNotice:
+        return AddressedNotice(
+            tenant_id=event.tenant_id,
+            kind=kind,
+            recipient_id=parse_uuid(recipient_id) or address_id(address),
+            address=address,
+            source_event_id=event.event_id,
+            occurred_at=_occurred(event),
+            variables=variables,
+            client_id=parse_uuid(getattr(p, "client_id", "")),
+        )
+
+    if isinstance(p, gateway_events.PasswordResetRequested):
+        variables = {"name": p.name, "language": p.language, "expires_at": _expires(p), "secret": {"url": p.reset_url}}
+        return [notice("account.password_reset", p.account_id, p.email, variables)]
+    if isinstance(p, gateway_events.StaffInvitationIssued):
+        variables = {
+            "name": p.name,
+            "language": p.language,
+            "expires_at": _expires(p),
+            "role": p.role,
+            "invited_by_name": p.invited_by_name,
+            "business_name": p.business_name,
+            "secret": {"url": p.accept_url},
+        }
+        return [notice("account.staff_invitation", p.invitation_id, p.email, variables)]
+    if isinstance(p, gateway_events.LoginCodeRequested):
+        variables = {
+            "name": p.name,
+            "language": p.language,
+            "expires_at": _expires(p),
+            "purpose": p.purpose,
+            "secret": {"code": p.code},
+        }
+        return [notice("account.login_code", p.account_id, p.email, variables)]
+    if isinstance(p, request_events.PublicRequestVerificationRequested):
+        variables = {
+            "name": p.name,
+            "language": p.language,
+            "expires_at": _expires(p),
+            "business_name": p.business_name,
+            "secret": {"code": p.code},
+        }
+        return [notice("request.verification_code", p.verification_id, p.email, variables)]
+    if isinstance(p, gateway_events.WebhookEndpointDisabled):
+        variables = {"url": p.url, "consecutive_failures": p.consecutive_failures, "last_error": p.last_error}
+        return [notice("webhook.disabled", "", email, variables) for email in dict.fromkeys(p.owner_emails)]
+    return []
+
+
+ACCOUNT_EMAILS = (
+    gateway_events.PasswordResetRequested,
+    gateway_events.StaffInvitationIssued,
+    gateway_events.LoginCodeRequested,
+    gateway_events.WebhookEndpointDisabled,
+)
+
+
+def account_email_subscriptions(
+    uow_within: UowFactory, clock: Clock, *, max_attempts: int, payload_types: tuple[type[Any], ...] = ACCOUNT_EMAILS
+) -> list[Subscription]:
+    async def plan(session: AsyncSession, event: ReceivedEvent) -> None:
+        await delivery.plan_addressed_notices(
+            _account_notices(event), uow_within(session), now=clock(), max_attempts=max_attempts
+        )
+
+    return [Subscription(payload_type, plan) for payload_type in payload_types]
+
+
+def billing_subscriptions(uow_within: UowFactory, clock: Clock) -> list[Subscription]:
+    """An invoice issued (with its payment reminders), a payment received; a paid or voided invoice's
+    reminders cancelled."""
+
+    async def issued(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        if p.kind != "standard":
+            return  # an opening balance is no invoice the client receives
+        step = BillingStep(
+            tenant_id=event.tenant_id,
+            kind="invoice.issued",
+            client_id=uuid.UUID(p.client_id),
+            subject_id=uuid.UUID(p.invoice_id),
+            source_event_id=event.event_id,
+            occurred_at=_occurred(event),
+            variables={
+                "invoice_id": p.invoice_id,
+                "number": p.number,
+                "amount": format_minor(p.total_minor, p.currency),
+                "due_date": p.due_date,
+            },
+            due_date=date.fromisoformat(p.due_date) if p.due_date else None,
+        )
+        await delivery.plan_billing_notices(step, uow_within(session), now=clock())
+
+    async def received(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        if p.method == "opening_balance":
+            return
+        step = BillingStep(
+            tenant_id=event.tenant_id,
+            kind="payment.received",
+            client_id=uuid.UUID(p.client_id),
+            subject_id=uuid.UUID(p.payment_id),
+            source_event_id=event.event_id,
+            occurred_at=_occurred(event),
+            variables={"amount": format_minor(p.amount_minor, p.currency)},
+        )
+        await delivery.plan_billing_notices(step, uow_within(session), now=clock())
+
+    async def settled(session: AsyncSession, event: ReceivedEvent) -> None:
+        await delivery.settle_invoice(
+            uow_within(session), event.tenant_id, uuid.UUID(event.payload.invoice_id), now=clock()
+        )
+
+    return [
+        Subscription(billing_events.InvoiceIssued, issued),
+        Subscription(billing_events.PaymentRecorded, received),
+        Subscription(billing_events.InvoicePaid, settled),
+        Subscription(billing_events.InvoiceVoided, settled),
+    ]

@@ -1,0 +1,132 @@
+"""Read side of messages: a recipient's in-app inbox, and the operators' list of messages by state."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notification_svc.domain.delivery import STATUSES
+from notification_svc.views import encode_cursor
+from platform_core.errors import InvalidArgument
+
+
+async def inbox(
+    engine: AsyncEngine,
+    tenant_id: uuid.UUID,
+    audience: str,
+    recipient_id: uuid.UUID,
+    *,
+    limit: int,
+    after: tuple[Any, uuid.UUID] | None,
+    unread_only: bool,
+) -> tuple[list[Row[Any]], int, str]:
+    """Newest first (keyset on (created_at, id)), the unread count, and the next page's token."""
+    where = "tenant_id = :t AND audience = :a AND recipient_id = :r"
+    params: dict[str, Any] = {"t": tenant_id, "a": audience, "r": recipient_id, "limit": limit + 1}
+    page_where = where + (" AND read_at IS NULL" if unread_only else "")
+    if after is not None:
+        page_where += " AND (created_at, id) < (:after_at, :after_id)"
+        params |= {"after_at": after[0], "after_id": after[1]}
+    # One statement, so the page and the count come from one snapshot.
+    query = text(
+        f"""
+        WITH page AS (
+            SELECT id, kind, title, body, created_at, read_at FROM inbox_notifications
+            WHERE {page_where} ORDER BY created_at DESC, id DESC LIMIT :limit
+        )
+        SELECT (SELECT count(*) FROM inbox_notifications WHERE {where} AND read_at IS NULL) AS unread, page.*
+        FROM (SELECT 1) AS one LEFT JOIN page ON true
+        ORDER BY page.created_at DESC, page.id DESC
+        """
+    )
+    async with engine.connect() as conn:
+        result = list((await conn.execute(query, params)).all())
+    unread = int(result[0].unread)
+    rows = [r for r in result if r.id is not None]
+    token = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else ""
+    return rows[:limit], unread, token
+
+
+async def messages(
+    engine: AsyncEngine,
+    tenant_id: uuid.UUID,
+    *,
+    status: str,
+    client_id: uuid.UUID | None,
+    limit: int,
+    after: tuple[Any, uuid.UUID] | None,
+    message_id: uuid.UUID | None = None,
+) -> tuple[list[Row[Any]], dict[uuid.UUID, list[Row[Any]]], str]:
+    """Messages newest first with their attempts (oldest first), and the next page's token."""
+    if status and status not in STATUSES:
+        raise InvalidArgument.single("status", f"must be one of {', '.join(sorted(STATUSES))}")
+    where = "tenant_id = :t"
+    params: dict[str, Any] = {"t": tenant_id, "limit": limit + 1}
+    if status:
+        where += " AND status = :status"
+        params["status"] = status
+    if client_id is not None:
+        where += " AND client_id = :client_id"
+        params["client_id"] = client_id
+    if message_id is not None:
+        where += " AND id = :id"
+        params["id"] = message_id
+    if after is not None:
+        where += " AND (created_at, id) < (:after_at, :after_id)"
+        params |= {"after_at": after[0], "after_id": after[1]}
+    async with engine.connect() as conn:
+        rows = list(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT id, kind, category, channel, recipient_kind, recipient_id, client_id, status, "
+                        "to_address, subject, language, due_at, sent_at, attempts, last_error, skip_reason, "
+                        f"created_at FROM messages WHERE {where} ORDER BY created_at DESC, id DESC LIMIT :limit"
+                    ),
+                    params,
+                )
+            ).all()
+        )
+        page = rows[:limit]
+        attempts: dict[uuid.UUID, list[Row[Any]]] = {}
+        if page:
+            for attempt in await conn.execute(
+                text(
+                    "SELECT message_id, number, channel, at, outcome, error FROM message_attempts "
+                    "WHERE tenant_id = :t AND message_id = ANY(:ids) ORDER BY message_id, number"
+                ),
+                {"t": tenant_id, "ids": [r.id for r in page]},
+            ):
+                attempts.setdefault(attempt.message_id, []).append(attempt)
+    token = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else ""
+    return page, attempts, token
+
+
+async def owns_notification(
+    engine: AsyncEngine, tenant_id: uuid.UUID, audience: str, recipient_id: uuid.UUID, notification_id: uuid.UUID
+) -> bool:
+    async with engine.connect() as conn:
+        found = await conn.scalar(
+            text(
+                "SELECT 1 FROM inbox_notifications WHERE tenant_id = :t AND audience = :a AND recipient_id = :r "
+                "AND id = :id"
+            ),
+            {"t": tenant_id, "a": audience, "r": recipient_id, "id": notification_id},
+        )
+    return found is not None
+
+
+async def unread_count(engine: AsyncEngine, tenant_id: uuid.UUID, audience: str, recipient_id: uuid.UUID) -> int:
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            text(
+                "SELECT count(*) FROM inbox_notifications WHERE tenant_id = :t AND audience = :a "
+                "AND recipient_id = :r AND read_at IS NULL"
+            ),
+            {"t": tenant_id, "a": audience, "r": recipient_id},
+        )
+    return int(count or 0)

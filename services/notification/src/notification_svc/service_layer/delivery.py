@@ -1,0 +1,492 @@
+"""Use cases of messages: plan them from events, and deliver the due ones.
+
+Planning runs in the consuming transaction of the event (idempotent by the inbox and by the messages'
+unique key). Delivery runs on every replica: a batch of due messages is leased in one short transaction,
+each is rendered (at send time, from the newest contact facts, so nothing is sent stale) and handed to
+its channel, and the outcomes are recorded in one more transaction by the replica that still holds the
+lease. A replica that stops mid-batch leaves leases that run out, and another replica takes the messages
+up again (an email may then go out twice; its Message-ID is the message's, so mail clients fold it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from jinja2 import TemplateError
+
+from notification_svc.adapters.calendar_files import appointment_ics
+from notification_svc.adapters.email_sender import AbstractEmailSender
+from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
+from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender
+from notification_svc.domain.account_notices import AddressedNotice, addressed_notice, expired
+from notification_svc.domain.appointment_notices import REMINDER_KIND, AppointmentStep, change_notices, reminders
+from notification_svc.domain.audience import (
+    Addressee,
+    BusinessProfile,
+    ClientContact,
+    StaffMember,
+    address_for,
+    choose_language,
+    missing_address_reason,
+    zone_or_utc,
+)
+from notification_svc.domain.delivery import (
+    ClaimedMessage,
+    Outcome,
+    RetryPolicy,
+    Status,
+    after_failure,
+    after_success,
+    skipped,
+)
+from notification_svc.domain.emails import Attachment, OutgoingEmail
+from notification_svc.domain.payment_notices import PAYMENT_REMINDER_KINDS, BillingStep, billing_notices
+from notification_svc.domain.preferences import (
+    OPTIONAL_CATEGORIES,
+    PREFERENCE_CHANNELS,
+    Preference,
+    UnsubscribeLink,
+    needs_consent,
+    opted_out_reason,
+)
+from notification_svc.domain.reminders import ReminderRule, rule_for
+from notification_svc.domain.request_notices import RequestStep, client_notices, staff_notices
+from notification_svc.domain.template_catalogue import KIND_VARIABLES, SAMPLE
+from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
+from platform_core.errors import InvalidArgument
+
+Clock = Callable[[], datetime]
+# What each channel shows of a message.
+CHANNEL_PARTS = {"email": ("subject", "text", "html"), "sms": ("sms",), "in_app": ("subject", "inbox")}
+
+
+async def plan_request_notices(
+    step: RequestStep, uow: NotificationUnitOfWork, *, now: datetime, max_attempts: int
+) -> int:
+    """The messages one step of an appointment request sends; returns how many were newly planned."""
+    async with uow:
+        staff = await uow.directory.staff(step.tenant_id) if step.event == "RequestSubmitted" else []
+        planned = client_notices(step, max_attempts=max_attempts) + staff_notices(
+            step, staff, max_attempts=max_attempts
+        )
+        count = await uow.messages.plan(planned, now)
+        await uow.commit()
+        return count
+
+
+async def plan_addressed_notices(
+    notices: list[AddressedNotice], uow: NotificationUnitOfWork, *, now: datetime, max_attempts: int
+) -> int:
+    async with uow:
+        count = await uow.messages.plan([addressed_notice(n, max_attempts=max_attempts) for n in notices], now)
+        await uow.commit()
+        return count
+
+
+async def plan_billing_notices(step: BillingStep, uow: NotificationUnitOfWork, *, now: datetime) -> int:
+    """Tell of an invoice or payment; an invoice's payment reminders at 09:00 in the client's zone."""
+    async with uow:
+        business = await uow.directory.business(step.tenant_id)
+        contact = (await uow.directory.contacts(step.tenant_id, [step.client_id])).get(step.client_id)
+        zone = zone_or_utc(contact.timezone if contact else "", business.timezone)
+        count = await uow.messages.plan(billing_notices(step, zone, now=now), now)
+        await uow.commit()
+        return count
+
+
+async def settle_invoice(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime
+) -> int:
+    """Paid or voided: its payment reminders not yet sent are cancelled."""
+    async with uow:
+        cancelled = sum(
+            [await uow.messages.cancel_pending(tenant_id, invoice_id, kind, now) for kind in PAYMENT_REMINDER_KINDS]
+        )
+        await uow.commit()
+        return cancelled
+
+
+async def plan_appointment_notices(
+    step: AppointmentStep, uow: NotificationUnitOfWork, *, now: datetime, max_attempts: int
+) -> int:
+    """Tell of a booking, move or cancellation, and (re)plan its reminders; an event older than what is
+    known of the appointment plans nothing, so a reminder is never planned for a time already changed."""
+    async with uow:
+        cancelled = step.kind == "appointment.cancelled"
+        current = await uow.reminders.advance(
+            step.tenant_id, step.appointment_id, step.start, cancelled=cancelled, as_of=step.occurred_at
+        )
+        if not current:
+            await uow.commit()
+            return 0
+        if step.kind != "appointment.booked":
+            await uow.messages.cancel_pending(step.tenant_id, step.appointment_id, REMINDER_KIND, now)
+        planned = change_notices(step, max_attempts=max_attempts)
+        if not cancelled:
+            rule = rule_for(await uow.reminders.rules(step.tenant_id), step.service_ids)
+            contacts = await uow.directory.contacts(step.tenant_id, [step.client_id])
+            zones = {c.client_id: c.timezone for c in contacts.values()}
+            zones |= {m.staff_id: m.timezone for m in await uow.directory.staff(step.tenant_id, step.staff_ids)}
+            planned += reminders(step, rule, zones, now=now, max_attempts=max_attempts)
+        count = await uow.messages.plan(planned, now)
+        await uow.commit()
+        return count
+
+
+async def set_reminder_rule(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, rule: ReminderRule, *, now: datetime
+) -> None:
+    """Applies to reminders planned from now on (those already planned keep their time)."""
+    async with uow:
+        await uow.reminders.set_rule(tenant_id, rule, now)
+        await uow.commit()
+
+
+async def delete_reminder_rule(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, service_id: uuid.UUID | None) -> bool:
+    async with uow:
+        deleted = await uow.reminders.delete_rule(tenant_id, service_id)
+        await uow.commit()
+        return deleted
+
+
+async def reminder_rules(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> list[ReminderRule]:
+    async with uow:
+        return await uow.reminders.rules(tenant_id)
+
+
+async def preferences_of(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID) -> list[Preference]:
+    """Every optional category on every channel, allowed unless switched off."""
+    async with uow:
+        chosen = {(p.category, p.channel): p.allowed for p in await uow.preferences.of_client(tenant_id, client_id)}
+    return [
+        Preference(category, channel, chosen.get((category, channel), True))
+        for category in OPTIONAL_CATEGORIES
+        for channel in PREFERENCE_CHANNELS
+    ]
+
+
+async def choose_preferences(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID, choices: list[Preference], *, now: datetime
+) -> None:
+    async with uow:
+        await uow.preferences.choose(tenant_id, client_id, choices, now)
+        await uow.commit()
+
+
+async def unsubscribe(uow: NotificationUnitOfWork, link: UnsubscribeLink, *, now: datetime) -> Preference | None:
+    async with uow:
+        switched_off = await uow.preferences.follow_link(link, now)
+        await uow.commit()
+        return switched_off
+
+
+async def provider_report(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, provider_id: str, status: Status, error: str, *, now: datetime
+) -> bool:
+    async with uow:
+        recorded = await uow.messages.provider_report(tenant_id, provider_id, status, error, now)
+        await uow.commit()
+        return recorded
+
+
+async def save_template(
+    uow: NotificationUnitOfWork,
+    templates: MessageTemplates,
+    tenant_id: uuid.UUID,
+    kind: str,
+    language: str,
+    source: str,
+    *,
+    now: datetime,
+) -> RenderedMessage:
+    """Checked before it is kept (a wrong template is a refusal now, never a failed send later); returns
+    its preview on sample data."""
+    if kind not in KIND_VARIABLES:
+        raise InvalidArgument.single("kind", f"must be one of {', '.join(sorted(KIND_VARIABLES))}")
+    violations = templates.check_override(language, kind, source)
+    if violations:
+        raise InvalidArgument(violations)
+    async with uow:
+        await uow.templates.save(tenant_id, kind, language, source, now)
+        await uow.commit()
+    return templates.render(language, template_name(kind), SAMPLE, zone="Europe/Berlin", override=source)
+
+
+async def preview_template(
+    uow: NotificationUnitOfWork,
+    templates: MessageTemplates,
+    tenant_id: uuid.UUID,
+    kind: str,
+    language: str,
+    source: str,
+) -> RenderedMessage:
+    """``source`` (or, without one, what the business has saved, else the default) on sample data."""
+    if kind not in KIND_VARIABLES:
+        raise InvalidArgument.single("kind", f"must be one of {', '.join(sorted(KIND_VARIABLES))}")
+    if source:
+        violations = templates.check_override(language, kind, source)
+        if violations:
+            raise InvalidArgument(violations)
+    else:
+        async with uow:
+            source = (await uow.templates.overrides(tenant_id)).get((kind, language), "")
+    if language not in templates.languages:
+        raise InvalidArgument.single("language", f"must be one of {', '.join(sorted(templates.languages))}")
+    return templates.render(language, template_name(kind), SAMPLE, zone="Europe/Berlin", override=source or None)
+
+
+async def reset_template(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, kind: str, language: str) -> bool:
+    async with uow:
+        reset = await uow.templates.reset(tenant_id, kind, language)
+        await uow.commit()
+        return reset
+
+
+async def resend(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, message_id: uuid.UUID, *, now: datetime) -> bool:
+    async with uow:
+        done = await uow.messages.resend(tenant_id, message_id, now)
+        await uow.commit()
+        return done
+
+
+async def mark_read(
+    uow: NotificationUnitOfWork,
+    tenant_id: uuid.UUID,
+    audience: str,
+    recipient_id: uuid.UUID,
+    notification_id: uuid.UUID | None,
+    *,
+    now: datetime,
+) -> int:
+    async with uow:
+        marked = await uow.messages.mark_read(tenant_id, audience, recipient_id, notification_id, now)
+        await uow.commit()
+        return marked
+
+
+def template_name(kind: str) -> str:
+    return kind.replace(".", "_")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one claimed message is rendered with: its addressee and business."""
+
+    addressee: Addressee
+    business: BusinessProfile
+    client_name: str
+    # The recipient switched this category off on this channel.
+    opted_out: bool = False
+    # One-click unsubscribe address of an email that needs consent.
+    unsubscribe_url: str = ""
+    # The business's own wording of this kind in the recipient's language.
+    override: str | None = None
+
+
+def attachments_for(message: ClaimedMessage, delivery: Delivery) -> tuple[Attachment, ...]:
+    """A confirmed appointment travels with its calendar file."""
+    v = message.variables
+    if message.kind != "request.approved" or not v.get("start") or not v.get("end"):
+        return ()
+    ics = appointment_ics(
+        uid=f"{v.get('appointment_id') or message.id}@atrium",
+        start=datetime.fromisoformat(v["start"]),
+        end=datetime.fromisoformat(v["end"]),
+        summary=" · ".join(p for p in (v.get("service_name", ""), delivery.business.business_name) if p),
+        location=delivery.business.business_name,
+        description=f"{v.get('reference', '')} {v.get('technician_name', '')}".strip(),
+    )
+    return (ics,)
+
+
+def unsubscribe_headers(url: str) -> tuple[tuple[str, str], ...]:
+    """RFC 8058 one-click: mail programs POST 'List-Unsubscribe=One-Click' to the address, no login."""
+    if not url:
+        return ()
+    return (("List-Unsubscribe", f"<{url}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+
+
+def _addressee(
+    message: ClaimedMessage,
+    languages: frozenset[str],
+    business: BusinessProfile,
+    contacts: Mapping[uuid.UUID, ClientContact],
+    staff: Mapping[uuid.UUID, StaffMember],
+) -> Addressee:
+    v = message.variables
+    recipient = message.recipient
+    if recipient.kind == "client":
+        contact = contacts.get(recipient.id, ClientContact(recipient.id))
+        return Addressee(
+            address_for(message.channel, email=contact.email, phone=contact.phone),
+            choose_language(languages, contact.language, business.language),
+            contact.timezone or v.get("client_timezone", "") or business.timezone,
+            contact.name,
+        )
+    if recipient.kind == "staff":
+        member = staff.get(recipient.id)
+        if member is None or not member.active:
+            return Addressee("", choose_language(languages, business.language), business.timezone, "")
+        return Addressee(
+            address_for(message.channel, email=member.email, phone=""),
+            choose_language(languages, member.language, business.language),
+            member.timezone or v.get("business_timezone", "") or business.timezone,
+            member.name,
+        )
+    return Addressee(
+        recipient.address,
+        choose_language(languages, v.get("language", ""), business.language),
+        v.get("timezone", "") or business.timezone,
+        v.get("name", ""),
+    )
+
+
+@dataclass
+class Dispatcher:
+    """Delivers due messages; every replica runs one."""
+
+    uow_factory: Callable[[], NotificationUnitOfWork]
+    templates: MessageTemplates
+    email: AbstractEmailSender
+    clock: Clock
+    policy: RetryPolicy
+    batch_size: int = 200
+    lease: timedelta = timedelta(minutes=2)
+    concurrency: int = 16
+    # Where the gateway answers, for unsubscribe links and the SMS provider's delivery reports.
+    public_url: str = "http://127.0.0.1:8080"
+    sms: AbstractSmsSender = field(default_factory=LogSmsSender)
+
+    def sms_status_callback(self, tenant_id: uuid.UUID) -> str:
+        return f"{self.public_url.rstrip('/')}/webhooks/twilio/{tenant_id}/status"
+
+    async def dispatch_due(self) -> int:
+        """One batch: lease, send, record; returns how many messages were handled."""
+        now = self.clock()
+        async with self.uow_factory() as uow:
+            claimed = await uow.messages.claim_due(now, now + self.lease, self.batch_size)
+            if not claimed:
+                return 0
+            deliveries = await self._deliveries(uow, claimed)
+            await uow.commit()
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def attempt(message: ClaimedMessage) -> Outcome:
+            async with limit:
+                return await self.attempt(message, deliveries[message.id])
+
+        outcomes = await asyncio.gather(*(attempt(m) for m in claimed))
+        async with self.uow_factory() as uow:
+            await uow.messages.record(list(zip(claimed, outcomes, strict=True)), self.clock())
+            await uow.commit()
+        return len(claimed)
+
+    async def dispatch_all_due(self) -> int:
+        """Batch after batch until nothing is due."""
+        total = 0
+        while handled := await self.dispatch_due():
+            total += handled
+        return total
+
+    async def _deliveries(
+        self, uow: NotificationUnitOfWork, claimed: list[ClaimedMessage]
+    ) -> dict[uuid.UUID, Delivery]:
+        deliveries: dict[uuid.UUID, Delivery] = {}
+        for tenant_id in {m.tenant_id for m in claimed}:
+            mine = [m for m in claimed if m.tenant_id == tenant_id]
+            business = await uow.directory.business(tenant_id)
+            client_ids = {m.recipient.id for m in mine if m.recipient.kind == "client"}
+            client_ids |= {m.client_id for m in mine if m.client_id is not None}
+            contacts = await uow.directory.contacts(tenant_id, client_ids)
+            staff_ids = {m.recipient.id for m in mine if m.recipient.kind == "staff"}
+            staff = {s.staff_id: s for s in await uow.directory.staff(tenant_id, staff_ids)} if staff_ids else {}
+            clients = {m.recipient.id for m in mine if m.recipient.kind == "client"}
+            opted_out = await uow.preferences.opted_out(tenant_id, clients)
+            overrides = await uow.templates.overrides(tenant_id)
+            links: list[tuple[UnsubscribeLink, uuid.UUID, str, str]] = []
+            for m in mine:
+                about = contacts.get(m.client_id) if m.client_id else None
+                consent = m.recipient.kind == "client" and needs_consent(m.category)
+                url = ""
+                if consent and m.channel == "email":
+                    link = UnsubscribeLink.new(tenant_id)
+                    links.append((link, m.recipient.id, m.category, m.channel))
+                    url = f"{self.public_url.rstrip('/')}/unsubscribe/{link.token}"
+                addressee = _addressee(m, self.templates.languages, business, contacts, staff)
+                deliveries[m.id] = Delivery(
+                    addressee,
+                    business,
+                    about.name if about and about.name else "",
+                    opted_out=consent and (m.recipient.id, m.category, m.channel) in opted_out,
+                    unsubscribe_url=url,
+                    override=overrides.get((m.kind, addressee.language)),
+                )
+            await uow.preferences.issue_links(links, self.clock())
+        return deliveries
+
+    async def attempt(self, message: ClaimedMessage, delivery: Delivery) -> Outcome:
+        addressee = delivery.addressee
+        if message.channel != "in_app" and not addressee.address:
+            return skipped(missing_address_reason(message.channel, message.recipient.kind))
+        if delivery.opted_out:
+            return skipped(opted_out_reason(message.category, message.channel))
+        if expired(message.variables, self.clock()):
+            return skipped("its link or code expired before it could be sent")
+        context: dict[str, Any] = {
+            **message.variables,
+            "name": addressee.name,
+            "business_name": delivery.business.business_name or message.variables.get("business_name", ""),
+            "client_name": delivery.client_name or message.variables.get("reference", ""),
+            "unsubscribe_url": delivery.unsubscribe_url,
+        }
+        try:
+            rendered = self.templates.render(
+                addressee.language,
+                template_name(message.kind),
+                context,
+                zone=addressee.timezone,
+                parts=CHANNEL_PARTS.get(message.channel, ("subject", "text", "html")),
+                override=delivery.override,
+            )
+        except TemplateError as exc:
+            # A template that cannot render will not render on a retry either.
+            return Outcome(Status.FAILED, error=f"template: {exc}")
+        if message.channel == "in_app":
+            return after_success(
+                to_address="",
+                language=addressee.language,
+                subject=rendered.subject,
+                notice=(rendered.subject, rendered.inbox),
+            )
+        try:
+            if message.channel == "sms":
+                callback = self.sms_status_callback(message.tenant_id)
+                provider_id = await self.sms.send(addressee.address, rendered.sms, callback)
+                return after_success(
+                    to_address=addressee.address,
+                    language=addressee.language,
+                    subject=rendered.sms[:120],
+                    provider_id=provider_id,
+                )
+            if message.channel != "email":
+                raise LookupError(f"no sender for channel {message.channel}")
+            await self.email.send(
+                OutgoingEmail(
+                    addressee.address,
+                    rendered.subject,
+                    rendered.text,
+                    rendered.html,
+                    f"<{message.id}@atrium.notification>",
+                    attachments_for(message, delivery),
+                    unsubscribe_headers(delivery.unsubscribe_url),
+                )
+            )
+        except Exception as exc:  # any failure of the provider is this attempt's outcome
+            error = f"{type(exc).__name__}: {exc}"
+            return after_failure(message, error, now=self.clock(), policy=self.policy, to_address=addressee.address)
+        return after_success(to_address=addressee.address, language=addressee.language, subject=rendered.subject)

@@ -1,0 +1,190 @@
+"""Reminders against real PostgreSQL and a real SMTP server, with the clock moved by the test: an appointment
+moved twice is reminded once, at its final time; a cancelled one is not reminded; an event arriving after
+a newer one plans nothing. Times are in 2100 so the service's own dispatcher (real clock) leaves them be."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notification_svc.config import NotificationSettings
+from notification_svc.domain.appointment_notices import AppointmentStep
+from notification_svc.domain.audience import ClientContact
+from notification_svc.domain.preferences import Preference, UnsubscribeLink
+from notification_svc.domain.reminders import Offset, ReminderRule
+from notification_svc.service_layer import delivery
+from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
+from platform_core.db import session_factory
+
+from .conftest import Clock, FlakyMailbox, dispatcher
+
+T0 = datetime(2100, 6, 1, 8, 0, tzinfo=UTC)
+
+
+def uow(engine: AsyncEngine, settings: NotificationSettings) -> SqlAlchemyNotificationUnitOfWork:
+    return SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=settings.nats_prefix)
+
+
+def step(
+    tenant: uuid.UUID, appointment: uuid.UUID, client: uuid.UUID, kind: str, start: datetime, occurred: datetime
+) -> AppointmentStep:
+    return AppointmentStep(
+        tenant_id=tenant,
+        kind=kind,
+        appointment_id=appointment,
+        client_id=client,
+        staff_ids=(),
+        service_ids=(uuid.uuid4(),),
+        start=start,
+        timezone="Europe/Berlin",
+        source_event_id=uuid.uuid4(),
+        occurred_at=occurred,
+        variables={
+            "appointment_id": str(appointment),
+            "service_name": "Massage",
+            "start": start.isoformat(),
+            "previous_start": start.isoformat(),
+            "timezone": "Europe/Berlin",
+            "reason": "",
+        },
+    )
+
+
+def subjects(mailbox: FlakyMailbox, address: str) -> list[str]:
+    return [
+        " ".join(str(make_header(decode_header(m["Subject"]))).split()) for m in mailbox.messages if m["To"] == address
+    ]
+
+
+async def business_with_client(engine: AsyncEngine, settings: NotificationSettings) -> tuple[uuid.UUID, uuid.UUID, str]:
+    tenant, client = uuid.uuid4(), uuid.uuid4()
+    address = f"c-{client.hex[:8]}@example.com"
+    async with uow(engine, settings) as work:
+        rule = ReminderRule((Offset(2, "h"),), ("client",), ("email",))
+        await work.reminders.set_rule(tenant, rule, T0)
+        contact = ClientContact(client, "Ada", "", address, language="en", timezone="Europe/Berlin")
+        await work.directory.keep_contact(tenant, contact, T0)
+        await work.commit()
+    return tenant, client, address
+
+
+async def test_an_appointment_moved_twice_is_reminded_once_at_its_final_time(
+    engine: AsyncEngine, notification_settings: NotificationSettings, flaky_smtp: tuple[FlakyMailbox, int]
+) -> None:
+    mailbox, port = flaky_smtp
+    tenant, client, address = await business_with_client(engine, notification_settings)
+    appointment = uuid.uuid4()
+    first, second, final = T0 + timedelta(days=2), T0 + timedelta(days=3), T0 + timedelta(days=4)
+    clock = Clock(T0 + timedelta(hours=1))
+    sender = dispatcher(engine, port, clock, notification_settings)
+    for minutes, (kind, start) in enumerate(
+        [("appointment.booked", first), ("appointment.rescheduled", second), ("appointment.rescheduled", final)]
+    ):
+        occurred = T0 + timedelta(minutes=minutes)
+        await delivery.plan_appointment_notices(
+            step(tenant, appointment, client, kind, start, occurred),
+            uow(engine, notification_settings),
+            now=occurred,
+            max_attempts=3,
+        )
+    # A redelivered, older move (its event id new to the inbox) changes nothing.
+    late = step(tenant, appointment, client, "appointment.rescheduled", second, T0 + timedelta(seconds=30))
+    assert (
+        await delivery.plan_appointment_notices(late, uow(engine, notification_settings), now=T0, max_attempts=3) == 0
+    )
+
+    await sender.dispatch_all_due()
+    assert subjects(mailbox, address) == [
+        "Booked: Massage on Thursday, June 3, 2100, 10:00 (Europe/Berlin)",
+        "Moved: Massage is now on Friday, June 4, 2100, 10:00 (Europe/Berlin)",
+        "Moved: Massage is now on Saturday, June 5, 2100, 10:00 (Europe/Berlin)",
+    ]
+    for moment in (first, second):  # the old times' reminders were cancelled
+        clock.now = moment
+        await sender.dispatch_all_due()
+    assert len(mailbox.messages) == 3
+    clock.now = final - timedelta(hours=2, seconds=1)
+    await sender.dispatch_all_due()
+    assert len(mailbox.messages) == 3
+    clock.now = final - timedelta(hours=2)
+    await sender.dispatch_all_due()
+    assert subjects(mailbox, address)[3:] == ["Reminder: Massage on Saturday, June 5, 2100, 10:00 (Europe/Berlin)"]
+    clock.now = final + timedelta(days=1)
+    await sender.dispatch_all_due()
+    assert len(mailbox.messages) == 4
+
+
+async def test_a_cancelled_appointment_is_not_reminded(
+    engine: AsyncEngine, notification_settings: NotificationSettings, flaky_smtp: tuple[FlakyMailbox, int]
+) -> None:
+    mailbox, port = flaky_smtp
+    tenant, client, address = await business_with_client(engine, notification_settings)
+    appointment, start = uuid.uuid4(), T0 + timedelta(days=10)
+    for minutes, kind in enumerate(["appointment.booked", "appointment.cancelled"]):
+        occurred = T0 + timedelta(minutes=minutes)
+        await delivery.plan_appointment_notices(
+            step(tenant, appointment, client, kind, start, occurred),
+            uow(engine, notification_settings),
+            now=occurred,
+            max_attempts=3,
+        )
+    # A booking event arriving after the cancellation books nothing back.
+    late = step(tenant, appointment, client, "appointment.booked", start, T0 + timedelta(minutes=5))
+    assert (
+        await delivery.plan_appointment_notices(late, uow(engine, notification_settings), now=T0, max_attempts=3) == 0
+    )
+    clock = Clock(start + timedelta(hours=1))
+    await dispatcher(engine, port, clock, notification_settings).dispatch_all_due()
+    assert [s.split(":")[0] for s in subjects(mailbox, address)] == ["Booked", "Cancelled"]
+
+
+async def test_an_unsubscribe_link_stops_only_its_own_clients_reminders_and_never_the_transactional_messages(
+    engine: AsyncEngine, notification_settings: NotificationSettings, flaky_smtp: tuple[FlakyMailbox, int]
+) -> None:
+    mailbox, port = flaky_smtp
+    tenant, ada, ada_address = await business_with_client(engine, notification_settings)
+    bob, bob_address = uuid.uuid4(), f"bob-{uuid.uuid4().hex[:8]}@example.com"
+    async with uow(engine, notification_settings) as work:
+        await work.directory.keep_contact(tenant, ClientContact(bob, "Bob", "", bob_address), T0)
+        # Ada says no to marketing in the portal: her reminders still come.
+        await work.preferences.choose(tenant, ada, [Preference("marketing", "email", allowed=False)], T0)
+        await work.commit()
+    clock = Clock(T0 + timedelta(hours=1))
+    sender = dispatcher(engine, port, clock, notification_settings)
+
+    async def book(client: uuid.UUID, start: datetime) -> None:
+        booked = step(tenant, uuid.uuid4(), client, "appointment.booked", start, T0)
+        await delivery.plan_appointment_notices(booked, uow(engine, notification_settings), now=T0, max_attempts=3)
+
+    first = T0 + timedelta(days=20)
+    await book(ada, first)
+    await book(bob, first)
+    clock.now = first - timedelta(hours=2)
+    await sender.dispatch_all_due()
+    [reminder] = [m for m in mailbox.messages if m["To"] == ada_address and "Reminder" in m["Subject"]]
+    assert reminder["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = reminder["List-Unsubscribe"].strip("<>")
+    assert url.startswith("http://127.0.0.1:8080/unsubscribe/")
+    assert f"Stop these reminders: {url}" in reminder.get_payload(0).get_payload(decode=True).decode()
+
+    # Following Ada's link (no login) switches off her reminders by email, and only hers.
+    token = url.rsplit("/", 1)[1]
+    link = UnsubscribeLink.parse(token)
+    assert link is not None and link.tenant_id == tenant
+    switched = await delivery.unsubscribe(uow(engine, notification_settings), link, now=clock.now)
+    assert switched == Preference("reminders", "email", allowed=False)
+    forged = UnsubscribeLink.parse(token[:32] + "A" * 43)
+    assert forged is not None
+    assert await delivery.unsubscribe(uow(engine, notification_settings), forged, now=clock.now) is None
+
+    second = T0 + timedelta(days=30)
+    await book(ada, second)
+    await book(bob, second)
+    clock.now = second - timedelta(hours=2)
+    await sender.dispatch_all_due()
+    ada_subjects, bob_subjects = subjects(mailbox, ada_address), subjects(mailbox, bob_address)
+    assert [s.split(":")[0] for s in ada_subjects] == ["Booked", "Reminder", "Booked"]
+    assert [s.split(":")[0] for s in bob_subjects] == ["Booked", "Reminder", "Booked", "Reminder"]

@@ -1,0 +1,191 @@
+"""SMS through Twilio's Messages API, against a local HTTP server that answers like Twilio (including its
+failures): a failing provider is retried, then the message goes by email instead, never both delivered;
+an accepted SMS is delivered or failed by the signed delivery report."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notification_svc.adapters.sms_sender import TwilioSmsSender, twilio_signature, valid_twilio_signature
+from notification_svc.config import NotificationSettings
+from notification_svc.domain.audience import ClientContact
+from notification_svc.domain.delivery import PlannedMessage, Recipient, Status
+from notification_svc.service_layer import delivery
+from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
+from platform_core.db import session_factory
+
+from .conftest import Clock, FlakyMailbox, dispatcher
+
+NOW = datetime(2100, 9, 1, 9, 0, tzinfo=UTC)
+SID, TOKEN = "AC0123456789abcdef0123456789abcdef", "twilio-auth-token"
+
+
+class FakeTwilio:
+    """Answers POST /2010-04-01/Accounts/{sid}/Messages.json as Twilio does: 201 with a sid, or a failure."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.received: list[dict[str, str]] = []
+
+    async def messages(self, request: web.Request) -> web.Response:
+        expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+        if request.headers.get("Authorization") != expected or request.match_info["sid"] != SID:
+            return web.json_response({"code": 20003, "message": "Authenticate", "status": 401}, status=401)
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        self.received.append(form)
+        if self.failures > 0:
+            self.failures -= 1
+            return web.json_response({"code": 20500, "message": "Internal Server Error", "status": 500}, status=500)
+        sid = f"SM{uuid.uuid4().hex}"
+        return web.json_response({"sid": sid, "status": "queued", "to": form["To"], "body": form["Body"]}, status=201)
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
+    fake = FakeTwilio()
+    app = web.Application()
+    app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", fake.messages)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield fake, f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def sms_reminder(tenant: uuid.UUID, client_id: uuid.UUID) -> PlannedMessage:
+    return PlannedMessage(
+        tenant_id=tenant,
+        kind="appointment.reminder",
+        category="reminders",
+        channel="sms",
+        recipient=Recipient("client", client_id),
+        client_id=client_id,
+        rule="appointment.reminder:2h:client",
+        source_event_id=uuid.uuid4(),
+        variables={
+            "service_name": "Massage", "start": (NOW + timedelta(hours=2)).isoformat(), "audience": "client",
+            "timezone": "Europe/Berlin",
+        },
+        due_at=NOW,
+        max_attempts=5,
+        fallback_channel="email",
+        fallback_after=2,
+    )  # fmt: skip
+
+
+async def setup(engine: AsyncEngine, settings: NotificationSettings, message: PlannedMessage) -> None:
+    uow = SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=settings.nats_prefix)
+    async with uow:
+        contact = ClientContact(message.recipient.id, "Ada", "", "ada@example.com", "+4915112345678")
+        await uow.directory.keep_contact(message.tenant_id, contact, NOW)
+        assert await uow.messages.plan([message], NOW) == 1
+        await uow.commit()
+
+
+async def rows(engine: AsyncEngine, tenant: uuid.UUID) -> list[Any]:
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            text("SELECT channel, status, attempts, provider_id FROM messages WHERE tenant_id = :t ORDER BY channel"),
+            {"t": tenant},
+        )
+        return list(result)
+
+
+async def test_a_failing_provider_is_retried_then_the_email_goes_instead_never_both(
+    engine: AsyncEngine,
+    notification_settings: NotificationSettings,
+    flaky_smtp: tuple[FlakyMailbox, int],
+    twilio: tuple[FakeTwilio, str],
+) -> None:
+    (mailbox, port), (fake, base) = flaky_smtp, twilio
+    fake.failures = 5
+    tenant = uuid.uuid4()
+    message = sms_reminder(tenant, uuid.uuid4())
+    await setup(engine, notification_settings, message)
+    clock = Clock(NOW)
+    sender = dispatcher(engine, port, clock, notification_settings)
+    sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
+
+    await sender.dispatch_all_due()
+    assert [(r.channel, r.status, r.attempts) for r in await rows(engine, tenant)] == [("sms", "planned", 1)]
+    clock.now = NOW + timedelta(seconds=30)
+    await sender.dispatch_all_due()  # the second failure: SMS failed, the email planned and sent
+    assert [(r.channel, r.status, r.attempts) for r in await rows(engine, tenant)] == [
+        ("email", "sent", 1),
+        ("sms", "failed", 2),
+    ]
+    assert [f["To"] for f in fake.received] == ["+4915112345678"] * 2
+    assert fake.received[0]["From"] == "+15005550006" and "Massage" in fake.received[0]["Body"]
+    assert fake.received[0]["StatusCallback"] == f"http://127.0.0.1:8080/webhooks/twilio/{tenant}/status"
+    [email] = mailbox.messages
+    assert "Reminder: Massage" in email["Subject"]
+
+
+async def test_delivery_reports_settle_an_accepted_sms_and_a_failed_one_falls_back_to_email(
+    engine: AsyncEngine,
+    notification_settings: NotificationSettings,
+    flaky_smtp: tuple[FlakyMailbox, int],
+    twilio: tuple[FakeTwilio, str],
+) -> None:
+    (mailbox, port), (fake, base) = flaky_smtp, twilio
+    clock = Clock(NOW + timedelta(days=1))
+    sender = dispatcher(engine, port, clock, notification_settings)
+    sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="MG0123456789", api_base=base)
+    delivered_tenant, undelivered_tenant = uuid.uuid4(), uuid.uuid4()
+    for tenant in (delivered_tenant, undelivered_tenant):
+        await setup(engine, notification_settings, sms_reminder(tenant, uuid.uuid4()))
+    await sender.dispatch_all_due()
+    assert "MessagingServiceSid" in fake.received[0] and "From" not in fake.received[0]
+    [sent] = await rows(engine, delivered_tenant)
+    [unsent] = await rows(engine, undelivered_tenant)
+    assert sent.status == unsent.status == "sent" and sent.provider_id.startswith("SM")
+
+    def uow() -> SqlAlchemyNotificationUnitOfWork:
+        return SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix)
+
+    assert await delivery.provider_report(
+        uow(), delivered_tenant, sent.provider_id, Status.DELIVERED, "", now=clock.now
+    )
+    # Another tenant's report cannot touch it, and a second report finds it final.
+    assert not await delivery.provider_report(
+        uow(), undelivered_tenant, sent.provider_id, Status.FAILED, "", now=clock.now
+    )
+    assert not await delivery.provider_report(
+        uow(), delivered_tenant, sent.provider_id, Status.FAILED, "", now=clock.now
+    )
+    assert await delivery.provider_report(
+        uow(), undelivered_tenant, unsent.provider_id, Status.FAILED, "30003 Unreachable", now=clock.now
+    )
+    await sender.dispatch_all_due()
+    assert [(r.channel, r.status) for r in await rows(engine, delivered_tenant)] == [("sms", "delivered")]
+    assert [(r.channel, r.status) for r in await rows(engine, undelivered_tenant)] == [
+        ("email", "sent"),
+        ("sms", "failed"),
+    ]
+    assert len(mailbox.messages) == 1
+
+
+def test_the_signature_of_a_delivery_report_is_twilios() -> None:
+    # The example of Twilio's own request validator tests.
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    params = {
+        "CallSid": "CA1234567890ABCDE", "Caller": "+14158675309", "Digits": "1234", "From": "+14158675309",
+        "To": "+18005551212",
+    }  # fmt: skip
+    assert twilio_signature("12345", url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+    assert valid_twilio_signature("12345", url, params, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+    assert not valid_twilio_signature("12345", url, params | {"Digits": "1235"}, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+    assert not valid_twilio_signature("", url, params, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")

@@ -1,0 +1,130 @@
+"""Messages' rules without a database: retries, transitions, languages, who hears of a new request, and the
+templates in both languages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+import pytest
+from jinja2 import UndefinedError
+
+from notification_svc.adapters.message_templates import MessageTemplates, local_time_formatter
+from notification_svc.domain.audience import StaffMember, choose_language
+from notification_svc.domain.delivery import (
+    ClaimedMessage,
+    Recipient,
+    RetryPolicy,
+    Status,
+    after_failure,
+    may_move,
+)
+from notification_svc.domain.request_notices import RequestStep, client_notices, staff_notices, staff_to_tell
+from notification_svc.domain.template_catalogue import SAMPLE
+
+NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+TEMPLATES = resources.files("notification_svc") / "templates" / "messages"
+
+
+def claimed(attempt: int, max_attempts: int = 3) -> ClaimedMessage:
+    return ClaimedMessage(
+        uuid.uuid4(), uuid.uuid4(), "request.declined", "transactional", "email",
+        Recipient("client", uuid.uuid4()), None, {}, attempt, max_attempts,
+    )  # fmt: skip
+
+
+def test_retries_wait_longer_each_time_up_to_the_cap_then_the_message_fails() -> None:
+    policy = RetryPolicy(base=timedelta(seconds=30), cap=timedelta(minutes=5))
+    assert [policy.delay(n) for n in (1, 2, 3, 5)] == [
+        timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120), timedelta(minutes=5)
+    ]  # fmt: skip
+    first = after_failure(claimed(1), "451 busy", now=NOW, policy=policy)
+    assert (first.status, first.retry_at) == (Status.PLANNED, NOW + timedelta(seconds=30))
+    last = after_failure(claimed(3), "451 busy", now=NOW, policy=policy)
+    assert (last.status, last.retry_at, last.error) == (Status.FAILED, None, "451 busy")
+
+
+def test_only_the_allowed_transitions() -> None:
+    assert may_move(Status.PLANNED, Status.SENDING) and may_move(Status.SENT, Status.DELIVERED)
+    assert not may_move(Status.DELIVERED, Status.SENDING)
+    assert not may_move(Status.CANCELLED, Status.PLANNED)
+    assert not may_move(Status.PLANNED, Status.SENT)
+
+
+def test_the_language_is_the_clients_then_the_business_then_english() -> None:
+    available = {"en", "de"}
+    assert choose_language(available, "de-AT", "en") == "de"
+    assert choose_language(available, "", "de") == "de"
+    assert choose_language(available, "fr", "it") == "en"
+    assert choose_language(available, "DE_ch") == "de"
+
+
+def step(event: str, preferred: uuid.UUID | None = None) -> RequestStep:
+    return RequestStep(
+        uuid.uuid4(), event, uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), NOW, {"reference": "REQ-1"}, preferred
+    )
+
+
+def member(permissions: set[str], *, active: bool = True) -> StaffMember:
+    return StaffMember(uuid.uuid4(), "s@example.com", "S", frozenset(permissions), active)
+
+
+def test_a_new_request_goes_to_active_approvers_and_the_preferred_technician_once_each() -> None:
+    approver, technician, other = member({"requests.approve"}), member({"schedule.read"}), member(set())
+    retired = member({"requests.approve"}, active=False)
+    submitted = step("RequestSubmitted", technician.staff_id)
+    told = staff_to_tell(submitted, [approver, technician, other, retired])
+    assert {m.staff_id for m in told} == {approver.staff_id, technician.staff_id}
+    planned = staff_notices(submitted, [approver, technician, other, retired], max_attempts=3)
+    assert sorted((m.recipient.id == approver.staff_id, m.channel) for m in planned) == [
+        (False, "email"), (False, "in_app"), (True, "email"), (True, "in_app")
+    ]  # fmt: skip
+    assert staff_notices(step("RequestApproved"), [approver], max_attempts=3) == []
+
+
+def test_each_client_step_is_one_email_and_one_inbox_notice_keyed_by_its_rule() -> None:
+    approved = step("RequestApproved")
+    planned = client_notices(approved, max_attempts=5)
+    assert [(m.kind, m.channel, m.rule) for m in planned] == [
+        ("request.approved", "email", "request.approved:client"),
+        ("request.approved", "in_app", "request.approved:client"),
+    ]
+    assert client_notices(step("RequestUpdated"), max_attempts=5) == []
+    # The client's own submission: a receipt by email, no news in its inbox.
+    assert [m.channel for m in client_notices(step("RequestSubmitted"), max_attempts=5)] == ["email"]
+
+
+def test_day_and_zone_of_a_time_across_the_dst_change_in_both_languages() -> None:
+    # 30 March 2026 09:00 in Berlin is 07:00 UTC (summer time began on the 29th); 27 March 09:00 is 08:00 UTC.
+    assert local_time_formatter("de", "Europe/Berlin")("2026-03-30T07:00:00+00:00") == (
+        "Montag, 30. März 2026, 09:00 (Europe/Berlin)"
+    )
+    assert local_time_formatter("en", "Europe/Berlin")(datetime(2026, 3, 27, 8, 0, tzinfo=UTC)) == (
+        "Friday, March 27, 2026, 09:00 (Europe/Berlin)"
+    )
+    assert local_time_formatter("en", "Not/AZone")("2026-03-30T07:00:00+00:00").endswith("07:00 (UTC)")
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_default_template_renders_in_each_language(language: str) -> None:
+    templates = MessageTemplates()
+    assert templates.languages >= {"en", "de"}
+    when = "2026-03-30T07:00:00+00:00"
+    context = SAMPLE | {
+        "name": "Ada <b>", "business_name": "Zen & Co", "invited_by_name": "", "role": "staff",
+        "url": "https://hooks.example/x", "consecutive_failures": 5, "last_error": "503", "hold_until": "",
+        "note": "", "preferred_staff_name": "", "description": "", "expires_at": when,
+        "secret": {"url": "https://studio.example/reset#t", "code": "123456"}, "unsubscribe_url": "",
+    }  # fmt: skip
+    kinds = {path.name.removesuffix(".jinja") for path in (TEMPLATES / "en").iterdir()}
+    assert kinds == {path.name.removesuffix(".jinja") for path in (TEMPLATES / language).iterdir()}
+    for kind in kinds:
+        rendered = templates.render(language, kind, context, zone="Europe/Berlin")
+        assert rendered.subject and rendered.text and rendered.sms and rendered.inbox, kind
+        assert "<b>" not in rendered.html and "Ada &lt;b&gt;" in rendered.html, kind
+
+
+def test_a_missing_variable_is_an_error_not_a_blank() -> None:
+    with pytest.raises(UndefinedError):
+        MessageTemplates().render("en", "request_declined", {"name": ""}, zone="UTC")
