@@ -19,6 +19,8 @@ from platform_core.client_following import FollowingTable
 FOLLOWING = (
     FollowingTable("invoice", "invoices", touch="version = r.version + 1, updated_at = :at"),
     FollowingTable("payment", "payments"),
+    # A lot's entries never change; its holder follows the client, so balances move with it and come back.
+    FollowingTable("credit_lot", "credit_lots"),
 )
 
 

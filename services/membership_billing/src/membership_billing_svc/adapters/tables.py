@@ -84,3 +84,53 @@ payment_allocations = Table(
     Column("invoice_id", UUID(as_uuid=True), primary_key=True),
     Column("amount_minor", BigInteger, nullable=False),
 )
+
+credit_types = Table(
+    "credit_types",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("currency", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+credit_lots = Table(
+    "credit_lots",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("credit_type_id", UUID(as_uuid=True), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("note", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+ledger_transactions = Table(
+    "ledger_transactions",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("effective_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("request_id", Text),
+    Column("reverses_id", UUID(as_uuid=True)),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("transaction_id", UUID(as_uuid=True), primary_key=True),
+    Column("lot_id", UUID(as_uuid=True), primary_key=True),
+    Column("account", Text, primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("effective_at", DateTime(timezone=True), nullable=False),
+    Column("kind", Text, nullable=False),
+)

@@ -1,0 +1,56 @@
+"""What callers ask the ledger to do (imperative); each has one handler in service_layer/ledger_handlers.py."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class DefineCreditType:
+    tenant_id: uuid.UUID
+    name: str
+    unit: str
+    currency: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ChargeCredits:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    credit_type_id: uuid.UUID
+    amount: int
+    starts_on: date | None
+    expires_on: date | None
+    note: str
+    request_id: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class UseCredits:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    credit_type_id: uuid.UUID
+    amount: int
+    note: str
+    request_id: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ReverseUse:
+    tenant_id: uuid.UUID
+    transaction_id: uuid.UUID
+    note: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ExpireLots:
+    """Every lot past its expiry that still holds something (any business), at most ``batch`` of them."""
+
+    now: datetime
+    batch: int

@@ -1,0 +1,115 @@
+"""Read side of the ledger, in autocommit: balances (as of any moment) and their lots, a client's credit types
+and transactions. A balance is one grouped sum of entries; nothing reads a stored total."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from membership_billing_svc.adapters.ledger_repository import (
+    EXPIRY_ORDER,
+    LOT_OF_ENTRY,
+    credit_type_from_row,
+    lot_from_row,
+    transactions_with_entries,
+)
+from membership_billing_svc.adapters.tables import credit_lots, credit_types, ledger_entries, ledger_transactions
+from membership_billing_svc.domain.ledger import Account, CreditType, LedgerTransaction, Lot
+from membership_billing_svc.views import decode_token, encode_token
+
+
+@dataclass(frozen=True)
+class CreditBalance:
+    credit_type: CreditType
+    balance: int
+    # Lots holding something at the moment asked about (usable then or later), first-expiring first.
+    lots: tuple[Lot, ...]
+
+
+async def list_credit_types(engine: AsyncEngine, tenant_id: uuid.UUID) -> list[CreditType]:
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(credit_types).where(credit_types.c.tenant_id == tenant_id).order_by(credit_types.c.name)
+            )
+        ).all()
+    return [credit_type_from_row(r) for r in rows]
+
+
+async def credit_balances(
+    engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID, as_of: datetime
+) -> list[CreditBalance]:
+    """Per credit type the client has ever held: the sum of its entries effective up to ``as_of``."""
+    held = func.sum(ledger_entries.c.amount).label("held")
+    async with engine.connect() as conn:
+        lot_rows = (
+            await conn.execute(
+                select(credit_lots, func.coalesce(held, 0).label("held"))
+                .select_from(
+                    credit_lots.outerjoin(
+                        ledger_entries,
+                        and_(
+                            ledger_entries.c.tenant_id == credit_lots.c.tenant_id,
+                            ledger_entries.c.lot_id == credit_lots.c.id,
+                            ledger_entries.c.account == Account.CLIENT.value,
+                            ledger_entries.c.effective_at <= as_of,
+                        ),
+                    )
+                )
+                .where(credit_lots.c.tenant_id == tenant_id, credit_lots.c.client_id == client_id)
+                .group_by(credit_lots.c.tenant_id, credit_lots.c.id)
+                .order_by(*EXPIRY_ORDER)
+            )
+        ).all()
+        type_rows = (
+            await conn.execute(
+                select(credit_types)
+                .where(
+                    credit_types.c.tenant_id == tenant_id,
+                    credit_types.c.id.in_({r.credit_type_id for r in lot_rows}),
+                )
+                .order_by(credit_types.c.name)
+            )
+        ).all()
+    balances = []
+    for type_row in type_rows:
+        # A lot's expiry entry is effective at its expiry whether or not the sweep has written it yet.
+        lots = [
+            lot_from_row(r, 0 if r.expires_at is not None and r.expires_at <= as_of else int(r.held))
+            for r in lot_rows
+            if r.credit_type_id == type_row.id
+        ]
+        balances.append(
+            CreditBalance(
+                credit_type=credit_type_from_row(type_row),
+                balance=sum(lot.remaining for lot in lots),
+                lots=tuple(lot for lot in lots if lot.remaining > 0),
+            )
+        )
+    return balances
+
+
+async def list_transactions(
+    engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID, *, page_size: int, page_token: str
+) -> tuple[list[LedgerTransaction], str]:
+    """The transactions touching the client's lots, newest first (ids are time-ordered)."""
+    after = decode_token(page_token)
+    of_client = (
+        select(ledger_entries.c.transaction_id)
+        .join(credit_lots, LOT_OF_ENTRY)
+        .where(credit_lots.c.tenant_id == tenant_id, credit_lots.c.client_id == client_id)
+    )
+    query = select(ledger_transactions).where(
+        ledger_transactions.c.tenant_id == tenant_id, ledger_transactions.c.id.in_(of_client)
+    )
+    if after is not None:
+        query = query.where(ledger_transactions.c.id < after)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query.order_by(ledger_transactions.c.id.desc()).limit(page_size + 1))).all()
+        found = await transactions_with_entries(conn, rows[:page_size])
+    token = encode_token(rows[page_size - 1].id) if len(rows) > page_size else ""
+    return found, token

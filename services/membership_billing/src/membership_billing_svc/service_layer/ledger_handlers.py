@@ -1,0 +1,162 @@
+"""Use cases of the entitlement ledger, each ``handler(cmd, uow, ...)`` in one unit of work: the rows and
+their events commit together or not at all."""
+
+from __future__ import annotations
+
+from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
+from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
+from membership_billing_svc.domain import commands, ledger
+from membership_billing_svc.domain.ledger import CreditType, LedgerTransaction, Lot
+from membership_billing_svc.domain.validation import Violations
+from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
+from platform_core.errors import Conflict, InvalidArgument, NotFound
+from platform_core.ids import new_id
+
+
+async def define_credit_type(cmd: commands.DefineCreditType, uow: BillingUnitOfWork) -> CreditType:
+    credit_type = CreditType.define(
+        cmd.tenant_id, new_id(), name=cmd.name, unit=cmd.unit, currency=cmd.currency, now=cmd.now
+    )
+    async with uow:
+        uow.ledger.add(credit_type)
+        await uow.commit()
+    return credit_type
+
+
+async def _credit_type(uow: BillingUnitOfWork, cmd: commands.ChargeCredits | commands.UseCredits) -> CreditType:
+    try:
+        return await uow.ledger.credit_type(cmd.tenant_id, cmd.credit_type_id)
+    except NotFound:
+        raise InvalidArgument.single("credit_type_id", "is not a credit type of this business") from None
+
+
+async def charge_credits(
+    cmd: commands.ChargeCredits,
+    uow: BillingUnitOfWork,
+    directory: AbstractClientDirectory,
+    calendar: AbstractBusinessCalendar,
+) -> Lot:
+    """A new lot for the client (the survivor when it was merged). A retry with the request id returns the
+    first lot."""
+    if cmd.request_id:
+        replayed = await _charged_with(uow, cmd)
+        if replayed is not None:
+            return replayed
+    zone = await calendar.timezone()
+    terms = ledger.ChargeTerms.checked(
+        cmd.amount, starts_on=cmd.starts_on, expires_on=cmd.expires_on, note=cmd.note, zone=zone, now=cmd.now
+    )
+    client = await directory.bill_to(cmd.client_id)
+    if client is None:
+        raise InvalidArgument.single("client_id", "is not a client of this business")
+    try:
+        async with uow:
+            credit_type = await _credit_type(uow, cmd)
+            lot, transaction = ledger.charge(
+                cmd.tenant_id,
+                new_id(),
+                new_id(),
+                client.client_id,
+                credit_type,
+                terms,
+                now=cmd.now,
+                request_id=cmd.request_id,
+            )
+            uow.ledger.add(lot)
+            uow.ledger.add(transaction)
+            await uow.commit()
+    except Conflict as exc:
+        first = await _charged_with(uow, cmd) if exc.reason == DUPLICATE_REQUEST else None
+        if first is None:
+            raise
+        return first
+    return lot
+
+
+async def _charged_with(uow: BillingUnitOfWork, cmd: commands.ChargeCredits) -> Lot | None:
+    assert cmd.request_id
+    async with uow:
+        first = await uow.ledger.by_request_id(cmd.tenant_id, cmd.request_id)
+        if first is None:
+            return None
+        if first.kind is not ledger.TransactionKind.CHARGE or first.client_change != cmd.amount:
+            raise Conflict("this request id was used for another ledger transaction", reason="REQUEST_ID_REUSED")
+        return await uow.ledger.lot_of_charge(cmd.tenant_id, first)
+
+
+async def use_credits(
+    cmd: commands.UseCredits, uow: BillingUnitOfWork, directory: AbstractClientDirectory
+) -> LedgerTransaction:
+    """Takes the units first-expiring-first from the lots the client can use now, all or nothing."""
+    violations = Violations()
+    if not 1 <= cmd.amount <= ledger.MAX_UNITS:
+        violations.add("amount", f"must be between 1 and {ledger.MAX_UNITS}")
+    note = violations.text(cmd.note, "note", max_length=500)
+    violations.raise_if_any()
+    if cmd.request_id:
+        replayed = await _used_with(uow, cmd)
+        if replayed is not None:
+            return replayed
+    client = await directory.bill_to(cmd.client_id)
+    if client is None:
+        raise InvalidArgument.single("client_id", "is not a client of this business")
+    try:
+        async with uow:
+            credit_type = await _credit_type(uow, cmd)
+            lots = await uow.ledger.lock_holding(cmd.tenant_id, client.client_id, credit_type.id, cmd.now)
+            transaction = ledger.use(
+                cmd.tenant_id,
+                new_id(),
+                client.client_id,
+                credit_type,
+                lots,
+                cmd.amount,
+                note=note,
+                now=cmd.now,
+                request_id=cmd.request_id,
+            )
+            uow.ledger.add(transaction)
+            await uow.commit()
+    except Conflict as exc:
+        first = await _used_with(uow, cmd) if exc.reason == DUPLICATE_REQUEST else None
+        if first is None:
+            raise
+        return first
+    return transaction
+
+
+async def _used_with(uow: BillingUnitOfWork, cmd: commands.UseCredits) -> LedgerTransaction | None:
+    assert cmd.request_id
+    async with uow:
+        first = await uow.ledger.by_request_id(cmd.tenant_id, cmd.request_id)
+    if first is not None and (first.kind is not ledger.TransactionKind.USE or -first.client_change != cmd.amount):
+        raise Conflict("this request id was used for another ledger transaction", reason="REQUEST_ID_REUSED")
+    return first
+
+
+async def reverse_use(cmd: commands.ReverseUse, uow: BillingUnitOfWork) -> LedgerTransaction:
+    violations = Violations()
+    note = violations.text(cmd.note, "note", max_length=500)
+    violations.raise_if_any()
+    async with uow:
+        original = await uow.ledger.transaction(cmd.tenant_id, cmd.transaction_id)
+        credit_type = await uow.ledger.credit_type(cmd.tenant_id, original.entries[0].credit_type_id)
+        lots = await uow.ledger.lock_lots(cmd.tenant_id, list(original.taken_per_lot()))
+        transaction = ledger.reverse(cmd.tenant_id, new_id(), original, lots, credit_type, note=note, now=cmd.now)
+        uow.ledger.add(transaction)
+        await uow.commit()
+    return transaction
+
+
+async def expire_lots(cmd: commands.ExpireLots, uow: BillingUnitOfWork) -> int:
+    """One batch of the expiry sweep; any number of replicas may run it (claimed with SKIP LOCKED)."""
+    async with uow:
+        lots = await uow.ledger.claim_expired(cmd.now, cmd.batch)
+        types: dict[tuple[object, object], CreditType] = {}
+        for lot in lots:
+            key = (lot.tenant_id, lot.credit_type_id)
+            if key not in types:
+                types[key] = await uow.ledger.credit_type(lot.tenant_id, lot.credit_type_id)
+            uow.ledger.add(ledger.expire(lot.tenant_id, new_id(), lot, types[key], now=cmd.now))
+        await uow.commit()
+    return len(lots)
