@@ -1,0 +1,115 @@
+"""Request and response bodies of the credits ledger in the REST API (also its OpenAPI schemas).
+
+Shapes and types are checked here; the ledger's rules (an amount within range, an expiry after the start,
+a credit type of the business) are the billing service's, whose field errors come back as 422 naming the
+field. Amounts are whole units of the credit type (minor units of its currency when it is money-valued).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from gateway.schemas import Body, Out, PageQuery
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Note = Annotated[str, StringConstraints(max_length=500)]
+
+
+class CreditTypeIn(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    unit: Annotated[str, StringConstraints(max_length=40)] = Field(
+        default="", description='e.g. "session", "minute", "point"; a money-valued type\'s unit is its currency.'
+    )
+    currency: Annotated[str, StringConstraints(pattern=r"^([A-Za-z]{3})?$")] = Field(
+        default="", description="ISO 4217; set for money on account (amounts are its minor units)."
+    )
+
+
+class CreditTypeOut(Out):
+    id: str
+    name: str
+    unit: str
+    currency: str | None
+    created_at: datetime
+
+
+class CreditTypeList(Out):
+    items: list[CreditTypeOut]
+
+
+class ChargeIn(Body):
+    credit_type_id: Id
+    amount: int = Field(ge=1, le=10**13)
+    starts_on: date | None = Field(default=None, description="Usable from this day's midnight (business zone).")
+    expires_on: date | None = Field(
+        default=None, description="The last day it is usable; it expires at the business's next midnight."
+    )
+    note: Note = ""
+
+
+class UseIn(Body):
+    credit_type_id: Id
+    amount: int = Field(ge=1, le=10**13)
+    note: Note = ""
+
+
+class ReverseIn(Body):
+    note: Note = ""
+
+
+class LotOut(Out):
+    id: str
+    client_id: str
+    credit_type_id: str
+    amount: int
+    remaining: int
+    starts_at: datetime
+    expires_at: datetime | None
+    note: str
+    created_at: datetime
+
+
+class EntryOut(Out):
+    lot_id: str
+    credit_type_id: str
+    account: Literal["client", "issued", "used", "expired"]
+    amount: int = Field(description="Signed; a transaction's entries add up to zero.")
+
+
+class TransactionOut(Out):
+    id: str
+    kind: Literal["charge", "use", "expire", "reverse"]
+    client_id: str
+    effective_at: datetime
+    client_change: int = Field(description="Units that reached (+) or left (-) the client's holding.")
+    entries: list[EntryOut]
+    note: str
+    reverses_id: str | None
+
+
+class TransactionList(Out):
+    items: list[TransactionOut]
+    next_page_token: str | None
+
+
+class CreditBalanceOut(Out):
+    credit_type: CreditTypeOut
+    balance: int
+    lots: list[LotOut] = Field(description="Lots holding something, first-expiring first.")
+
+
+class CreditBalancesOut(Out):
+    client_id: str
+    as_of: datetime
+    balances: list[CreditBalanceOut]
+
+
+class BalanceQuery(Body):
+    as_of: AwareDatetime | None = Field(default=None, description="Default: now.")
+
+
+class TransactionQuery(PageQuery):
+    pass
