@@ -109,3 +109,69 @@ async def test_staff_charge_and_use_credits_and_the_client_sees_what_is_left_in_
     assert status == 404
     status, theirs, _ = await api.call("GET", credits, token=intruder)
     assert (status, theirs["balances"]) == (200, [])
+
+
+async def test_selling_a_ten_session_package_issues_its_invoice_and_the_portal_shows_what_is_left(api: Api) -> None:
+    tenant = await api.sign_up("Package Studio")
+    token = tenant["token"]
+    client = await api.create_client(token, first_name="Paula", email="paula@example.com")
+    _, massage, _ = await api.call(
+        "POST", "/api/v1/credit-types", token=token, json={"name": "Massage 60", "unit": "session"}
+    )
+    status, package, _ = await api.call(
+        "POST",
+        "/api/v1/packages",
+        token=token,
+        json={
+            "name": "Ten massages",
+            "allocations": [{"credit_type_id": massage["id"], "amount": 10}],
+            "validity_days": 180,
+            "price_minor": 45000,
+            "currency": "EUR",
+            "tax_rate_bp": 2000,
+            "payment_terms_days": 14,
+        },
+    )
+    assert (status, package["invoicing"], package["validity_days"]) == (201, "auto", 180)
+    status, body, _ = await api.call(
+        "POST",
+        "/api/v1/packages",
+        token=token,
+        json={"name": "Broken", "allocations": [], "price_minor": 1, "currency": "EUR"},
+    )
+    assert (status, body["errors"][0]["field"]) == (422, "allocations")
+
+    sales = f"/api/v1/clients/{client['id']}/package-sales"
+    status, sale, _ = await api.call(
+        "POST", sales, token=token, json={"package_id": package["id"]}, headers={"Idempotency-Key": "sale-1"}
+    )
+    assert status == 201, sale
+    assert [(lot["amount"], lot["remaining"]) for lot in sale["lots"]] == [(10, 10)]
+    status, again, _ = await api.call(
+        "POST", sales, token=token, json={"package_id": package["id"]}, headers={"Idempotency-Key": "sale-1"}
+    )
+    assert (status, again["id"]) == (201, sale["id"])
+    status, invoice, _ = await api.call("GET", f"/api/v1/invoices/{sale['invoice_id']}", token=token)
+    assert (status, invoice["status"], invoice["total_minor"]) == (200, "issued", 54000)
+
+    status, _, _ = await api.call(
+        "POST",
+        f"/api/v1/clients/{client['id']}/credits/uses",
+        token=token,
+        json={"credit_type_id": massage["id"], "amount": 1, "note": "first visit"},
+    )
+    assert status == 201
+    _, invitation, _ = await api.call("POST", f"/api/v1/clients/{client['id']}/portal-invitation", token=token, json={})
+    _, tokens, _ = await api.call(
+        "POST", "/api/v1/portal/invitations/accept", json={"token": invitation["token"], "password": PASSWORD}
+    )
+    status, mine, _ = await api.call("GET", "/api/v1/portal/credits", token=tokens["access_token"])
+    assert status == 200
+    (held,) = mine["balances"]
+    assert (held["credit_type"]["name"], held["balance"], held["lots"][0]["expires_at"] is not None) == (
+        "Massage 60",
+        9,
+        True,
+    )
+    status, page, _ = await api.call("GET", "/api/v1/portal/invoices", token=tokens["access_token"])
+    assert (status, [i["id"] for i in page["items"]]) == (200, [sale["invoice_id"]])

@@ -30,6 +30,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     groups,
     notes,
     operations,
+    packages,
     portal,
     portal_access,
     portal_billing,

@@ -113,3 +113,61 @@ class BalanceQuery(Body):
 
 class TransactionQuery(PageQuery):
     pass
+
+
+class AllocationIn(Body):
+    credit_type_id: Id
+    amount: int = Field(ge=1, le=10**13)
+
+
+class PackageIn(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    allocations: list[AllocationIn] = Field(min_length=1, max_length=20)
+    validity_days: int | None = Field(
+        default=None, ge=1, le=3660, description="Days from the first day, inclusive; none: never expires."
+    )
+    price_minor: int = Field(ge=0, le=10**13, description="0: free (no invoice).")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
+    tax_rate_bp: int = Field(default=0, ge=0, le=10_000)
+    invoicing: Literal["auto", "draft"] = Field(
+        default="auto", description="auto: the sale issues the invoice; draft: staff issue it."
+    )
+    payment_terms_days: int = Field(default=0, ge=0, le=365)
+
+
+class AllocationOut(Out):
+    credit_type_id: str
+    amount: int
+
+
+class PackageOut(Out):
+    id: str
+    name: str
+    allocations: list[AllocationOut]
+    validity_days: int | None
+    price_minor: int
+    currency: str
+    tax_rate_bp: int
+    invoicing: Literal["auto", "draft"]
+    payment_terms_days: int
+    created_at: datetime
+
+
+class PackageList(Out):
+    items: list[PackageOut]
+
+
+class SaleIn(Body):
+    package_id: Id
+    first_day: date | None = Field(default=None, description="Today or later, in the business's zone; default today.")
+
+
+class SaleOut(Out):
+    id: str
+    package_id: str
+    client_id: str
+    invoice_id: str | None
+    first_day: date
+    last_day: date | None
+    lots: list[LotOut]
+    sold_at: datetime

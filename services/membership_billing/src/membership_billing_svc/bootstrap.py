@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
-from atrium.membership_billing.v1 import billing_pb2_grpc, ledger_pb2_grpc
+from atrium.membership_billing.v1 import billing_pb2_grpc, ledger_pb2_grpc, packages_pb2_grpc
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
 from membership_billing_svc.adapters.business_calendar import GrpcBusinessCalendar
 from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
-from membership_billing_svc.entrypoints import billing_server, client_consumers, ledger_server
+from membership_billing_svc.entrypoints import billing_server, client_consumers, ledger_server, package_server
 from membership_billing_svc.entrypoints.credit_expirer import CreditExpirer
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.messaging.consumer import EventConsumer
@@ -42,6 +42,13 @@ def build(runtime: Runtime) -> ServiceParts:
                     uow_factory=uow, engine=runtime.read_engine, directory=directory, calendar=calendar
                 ),
                 ledger_server.SERVICE_NAME,
+            ),
+            (
+                packages_pb2_grpc.add_PackageServiceServicer_to_server,
+                package_server.PackageServicer(
+                    uow_factory=uow, engine=runtime.read_engine, directory=directory, calendar=calendar
+                ),
+                package_server.SERVICE_NAME,
             ),
         ],
         # Opening balances from new clients; merges re-point invoices and payments; erasures drop notes.

@@ -1,5 +1,5 @@
 """Read side of the ledger, in autocommit: balances (as of any moment) and their lots, a client's credit types
-and transactions. A balance is one grouped sum of entries; nothing reads a stored total."""
+and transactions, the packages. A balance is one grouped sum of entries; nothing reads a stored total."""
 
 from __future__ import annotations
 
@@ -17,8 +17,16 @@ from membership_billing_svc.adapters.ledger_repository import (
     lot_from_row,
     transactions_with_entries,
 )
-from membership_billing_svc.adapters.tables import credit_lots, credit_types, ledger_entries, ledger_transactions
+from membership_billing_svc.adapters.package_repository import packages_with_allocations
+from membership_billing_svc.adapters.tables import (
+    credit_lots,
+    credit_types,
+    ledger_entries,
+    ledger_transactions,
+    packages,
+)
 from membership_billing_svc.domain.ledger import Account, CreditType, LedgerTransaction, Lot
+from membership_billing_svc.domain.packages import Package
 from membership_billing_svc.views import decode_token, encode_token
 
 
@@ -113,3 +121,11 @@ async def list_transactions(
         found = await transactions_with_entries(conn, rows[:page_size])
     token = encode_token(rows[page_size - 1].id) if len(rows) > page_size else ""
     return found, token
+
+
+async def list_packages(engine: AsyncEngine, tenant_id: uuid.UUID) -> list[Package]:
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(select(packages).where(packages.c.tenant_id == tenant_id).order_by(packages.c.name))
+        ).all()
+        return await packages_with_allocations(conn, rows)

@@ -21,6 +21,7 @@ FOLLOWING = (
     FollowingTable("payment", "payments"),
     # A lot's entries never change; its holder follows the client, so balances move with it and come back.
     FollowingTable("credit_lot", "credit_lots"),
+    FollowingTable("package_sale", "package_sales"),
 )
 
 

@@ -64,6 +64,7 @@ def lot_from_row(row: Any, remaining: int) -> Lot:
         note=row.note,
         created_at=row.created_at,
         remaining=remaining,
+        package_sale_id=row.package_sale_id,
     )
 
 
@@ -139,6 +140,14 @@ class LedgerRepository:
         if row is None:
             raise NotFound("credit type not found")
         return credit_type_from_row(row)
+
+    async def credit_types(self, tenant_id: uuid.UUID, type_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CreditType]:
+        rows = (
+            await self._session.execute(
+                select(credit_types).where(credit_types.c.tenant_id == tenant_id, credit_types.c.id.in_(type_ids))
+            )
+        ).all()
+        return {r.id: credit_type_from_row(r) for r in rows}
 
     # --- lots -------------------------------------------------------------------------------------------
 
@@ -275,6 +284,7 @@ class LedgerRepository:
                         "expires_at": lot.expires_at,
                         "note": lot.note,
                         "created_at": lot.created_at,
+                        "package_sale_id": lot.package_sale_id,
                     }
                     for lot in lots
                 ],

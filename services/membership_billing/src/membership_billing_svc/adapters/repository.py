@@ -216,7 +216,14 @@ class InvoiceRepository:
             "updated_at": invoice.updated_at,
         }
         if invoice.is_new:
-            # Inserted as it is now; a new draft's lines follow while the row says draft.
+            # Lines are written only while the row says draft: an invoice issued in the transaction that made
+            # it (a package sale) is inserted as a draft with its lines, then issued, as any draft is.
+            issued_at_once = invoice.status is not InvoiceStatus.DRAFT and bool(invoice.lines)
+            as_inserted = (
+                values | {"status": "draft", "number": None, "issue_date": None, "due_date": None, "bill_to_name": ""}
+                if issued_at_once
+                else values
+            )
             await self._session.execute(
                 insert(invoices).values(
                     tenant_id=invoice.tenant_id,
@@ -225,10 +232,16 @@ class InvoiceRepository:
                     source_event_id=invoice.source_event_id,
                     version=invoice.version,
                     created_at=invoice.created_at,
-                    **values,
+                    **as_inserted,
                 )
             )
             await self._write_lines(invoice)
+            if issued_at_once:
+                await self._session.execute(
+                    update(invoices)
+                    .where(invoices.c.tenant_id == invoice.tenant_id, invoices.c.id == invoice.id)
+                    .values(**values)
+                )
             invoice.is_new = False
             self._read_status[invoice.id] = invoice.status
             return

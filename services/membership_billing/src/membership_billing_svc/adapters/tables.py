@@ -108,6 +108,7 @@ credit_lots = Table(
     Column("expires_at", DateTime(timezone=True)),
     Column("note", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("package_sale_id", UUID(as_uuid=True)),
 )
 
 ledger_transactions = Table(
@@ -133,4 +134,42 @@ ledger_entries = Table(
     Column("amount", BigInteger, nullable=False),
     Column("effective_at", DateTime(timezone=True), nullable=False),
     Column("kind", Text, nullable=False),
+)
+
+packages = Table(
+    "packages",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("validity_days", Integer),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("tax_rate_bp", Integer, nullable=False),
+    Column("invoicing", Text, nullable=False),
+    Column("payment_terms_days", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+package_allocations = Table(
+    "package_allocations",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("package_id", UUID(as_uuid=True), primary_key=True),
+    Column("credit_type_id", UUID(as_uuid=True), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)
+
+package_sales = Table(
+    "package_sales",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("package_id", UUID(as_uuid=True), nullable=False),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("invoice_id", UUID(as_uuid=True)),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date),
+    Column("sold_at", DateTime(timezone=True), nullable=False),
+    Column("request_id", Text),
 )

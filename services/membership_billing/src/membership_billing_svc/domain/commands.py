@@ -54,3 +54,28 @@ class ExpireLots:
 
     now: datetime
     batch: int
+
+
+@dataclass(frozen=True)
+class DefinePackage:
+    tenant_id: uuid.UUID
+    name: str
+    # (credit type id, amount)
+    allocations: tuple[tuple[uuid.UUID, int], ...]
+    validity_days: int | None
+    price_minor: int
+    currency: str
+    tax_rate_bp: int
+    invoicing: str
+    payment_terms_days: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class SellPackage:
+    tenant_id: uuid.UUID
+    package_id: uuid.UUID
+    client_id: uuid.UUID
+    first_day: date | None
+    request_id: str | None
+    now: datetime

@@ -126,6 +126,8 @@ class Lot:
     note: str
     created_at: datetime
     remaining: int
+    # The package sale that gave it, if any.
+    package_sale_id: uuid.UUID | None = None
     is_new: bool = False
     events: list[Any] = field(default_factory=list)
 

@@ -74,7 +74,7 @@ def transaction_message(t: LedgerTransaction) -> pb.LedgerTransaction:
     )
 
 
-def _date(raw: str, field: str) -> date | None:
+def optional_date(raw: str, field: str) -> date | None:
     if not raw:
         return None
     try:
@@ -83,7 +83,7 @@ def _date(raw: str, field: str) -> date | None:
         raise InvalidArgument.single(field, "must be a date, YYYY-MM-DD") from None
 
 
-def _request_id(raw: str) -> str | None:
+def request_id_of(raw: str) -> str | None:
     if len(raw) > MAX_REQUEST_ID:
         raise InvalidArgument.single("request_id", f"must be at most {MAX_REQUEST_ID} characters")
     return raw or None
@@ -127,10 +127,10 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
             client_id=reference_id(request.client_id, "client_id", "client"),
             credit_type_id=reference_id(request.credit_type_id, "credit_type_id", "credit type"),
             amount=request.amount,
-            starts_on=_date(request.starts_on, "starts_on"),
-            expires_on=_date(request.expires_on, "expires_on"),
+            starts_on=optional_date(request.starts_on, "starts_on"),
+            expires_on=optional_date(request.expires_on, "expires_on"),
             note=request.note,
-            request_id=_request_id(request.request_id),
+            request_id=request_id_of(request.request_id),
             now=utc_now(),
         )
         lot = await ledger_handlers.charge_credits(cmd, self._uow_factory(), self._directory, self._calendar)
@@ -146,7 +146,7 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
             credit_type_id=reference_id(request.credit_type_id, "credit_type_id", "credit type"),
             amount=request.amount,
             note=request.note,
-            request_id=_request_id(request.request_id),
+            request_id=request_id_of(request.request_id),
             now=utc_now(),
         )
         return transaction_message(await ledger_handlers.use_credits(cmd, self._uow_factory(), self._directory))

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from membership_billing_svc.adapters import event_mapping
 from membership_billing_svc.adapters.ledger_repository import LedgerRepository
+from membership_billing_svc.adapters.package_repository import PackageRepository
 from membership_billing_svc.adapters.repository import InvoiceRepository, PaymentRepository, constraint_of
 from membership_billing_svc.domain.ledger import INSUFFICIENT_CREDITS
 from platform_core.errors import Conflict, DomainError, FailedPrecondition
@@ -30,6 +31,10 @@ REFUSALS: dict[str, Callable[[], DomainError]] = {
     ),
     "ledger_transactions_reversed_once": lambda: Conflict("the use was already reversed", reason="ALREADY_REVERSED"),
     "credit_types_name": lambda: Conflict("a credit type of this name exists", reason="CREDIT_TYPE_EXISTS"),
+    "packages_name": lambda: Conflict("a package of this name exists", reason="PACKAGE_EXISTS"),
+    "package_sales_request_id": lambda: Conflict(
+        "a package sale was already recorded with this request id", reason=DUPLICATE_REQUEST
+    ),
 }
 
 
@@ -37,6 +42,7 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
     invoices: InvoiceRepository
     payments: PaymentRepository
     ledger: LedgerRepository
+    packages: PackageRepository
 
     def __init__(
         self,
@@ -51,7 +57,8 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
         self.invoices = InvoiceRepository(session)
         self.payments = PaymentRepository(session)
         self.ledger = LedgerRepository(session)
-        self.repositories = (self.invoices, self.payments, self.ledger)
+        self.packages = PackageRepository(session)
+        self.repositories = (self.invoices, self.payments, self.ledger, self.packages)
 
     async def commit(self) -> None:
         try:
@@ -60,6 +67,8 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
                 await self.invoices.save(invoice)
             for payment in list(self.payments.seen):
                 await self.payments.save(payment)
+            # Sales after their invoices, and before the lots that name them.
+            await self.packages.save_new()
             await self.ledger.save_new()
             await super().commit()
         except IntegrityError as exc:
