@@ -8,6 +8,8 @@ import uuid
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from platform_core.testing.plugin import wait_until
+
 from .conftest import Api
 
 PASSWORD = "correct horse battery"
@@ -111,13 +113,42 @@ async def test_staff_charge_and_use_credits_and_the_client_sees_what_is_left_in_
     assert (status, theirs["balances"]) == (200, [])
 
 
-async def test_selling_a_ten_session_package_issues_its_invoice_and_the_portal_shows_what_is_left(api: Api) -> None:
+async def test_a_ten_session_package_is_sold_invoiced_and_used_by_a_completed_appointment_and_a_check_in(
+    api: Api,
+) -> None:
     tenant = await api.sign_up("Package Studio")
     token = tenant["token"]
+    _, me, _ = await api.call("GET", "/api/v1/me", token=token)
+    status, body, _ = await api.call(
+        "PUT",
+        f"/api/v1/staff-schedules/{me['id']}",
+        token=token,
+        json={"display_name": "Mara", "timezone": "America/New_York", "weekly_hours": []},
+    )
+    assert status == 200, body
+    status, service, _ = await api.call(
+        "POST",
+        "/api/v1/services",
+        token=token,
+        json={
+            "name": "Massage",
+            "duration_minutes": 60,
+            "price": {"amount_minor": 6000, "currency": "EUR"},
+            "staff_ids": [me["id"]],
+        },
+    )
+    assert status == 201, service
     client = await api.create_client(token, first_name="Paula", email="paula@example.com")
     _, massage, _ = await api.call(
         "POST", "/api/v1/credit-types", token=token, json={"name": "Massage 60", "unit": "session"}
     )
+    status, rules, _ = await api.call(
+        "PUT",
+        f"/api/v1/services/{service['id']}/credit-rules",
+        token=token,
+        json={"rules": [{"credit_type_id": massage["id"], "units": 1}]},
+    )
+    assert (status, rules["rules"]) == (200, [{"credit_type_id": massage["id"], "units": 1}])
     status, package, _ = await api.call(
         "POST",
         "/api/v1/packages",
@@ -141,6 +172,7 @@ async def test_selling_a_ten_session_package_issues_its_invoice_and_the_portal_s
     )
     assert (status, body["errors"][0]["field"]) == (422, "allocations")
 
+    # Sell: the invoice is issued with the sale.
     sales = f"/api/v1/clients/{client['id']}/package-sales"
     status, sale, _ = await api.call(
         "POST", sales, token=token, json={"package_id": package["id"]}, headers={"Idempotency-Key": "sale-1"}
@@ -153,25 +185,59 @@ async def test_selling_a_ten_session_package_issues_its_invoice_and_the_portal_s
     assert (status, again["id"]) == (201, sale["id"])
     status, invoice, _ = await api.call("GET", f"/api/v1/invoices/{sale['invoice_id']}", token=token)
     assert (status, invoice["status"], invoice["total_minor"]) == (200, "issued", 54000)
-
-    status, _, _ = await api.call(
-        "POST",
-        f"/api/v1/clients/{client['id']}/credits/uses",
-        token=token,
-        json={"credit_type_id": massage["id"], "amount": 1, "note": "first visit"},
+    status, quote, _ = await api.call(
+        "GET", f"/api/v1/clients/{client['id']}/credit-quote", token=token, params={"service_id": service["id"]}
     )
-    assert status == 201
+    assert (status, quote["covered"], quote["credit_type"]["id"], quote["units"]) == (200, True, massage["id"], 1)
+
+    # Book and complete: the completion (scheduling's event) takes one session.
+    start = (datetime.now(UTC) - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    status, booked, _ = await api.call(
+        "POST",
+        "/api/v1/appointments",
+        token=token,
+        json={
+            "client_id": client["id"],
+            "segments": [{"service_id": service["id"], "staff_id": me["id"]}],
+            "start": start.isoformat(),
+            "override_availability": True,
+        },
+    )
+    assert status == 201, booked
+    status, body, _ = await api.call(
+        "POST", f"/api/v1/appointments/{booked['id']}/complete", token=token, json={"version": booked["version"]}
+    )
+    assert status == 200, body
+
     _, invitation, _ = await api.call("POST", f"/api/v1/clients/{client['id']}/portal-invitation", token=token, json={})
     _, tokens, _ = await api.call(
         "POST", "/api/v1/portal/invitations/accept", json={"token": invitation["token"], "password": PASSWORD}
     )
-    status, mine, _ = await api.call("GET", "/api/v1/portal/credits", token=tokens["access_token"])
-    assert status == 200
-    (held,) = mine["balances"]
-    assert (held["credit_type"]["name"], held["balance"], held["lots"][0]["expires_at"] is not None) == (
-        "Massage 60",
-        9,
-        True,
-    )
-    status, page, _ = await api.call("GET", "/api/v1/portal/invoices", token=tokens["access_token"])
+    portal = tokens["access_token"]
+
+    async def portal_balance(expected: int) -> bool:
+        status, mine, _ = await api.call("GET", "/api/v1/portal/credits", token=portal)
+        return status == 200 and [b["balance"] for b in mine["balances"]] == [expected]
+
+    await wait_until(lambda: portal_balance(9))
+    status, page, _ = await api.call("GET", "/api/v1/portal/invoices", token=portal)
     assert (status, [i["id"] for i in page["items"]]) == (200, [sale["invoice_id"]])
+    status, quote, _ = await api.call(
+        "GET", "/api/v1/portal/credit-quote", token=portal, params={"service_id": service["id"]}
+    )
+    assert (status, quote["covered"], quote["lots"][0]["units"]) == (200, True, 1)
+
+    # A check-in of the same appointment takes nothing more; a walk-in takes one more session.
+    status, same, _ = await api.call(
+        "POST",
+        f"/api/v1/clients/{client['id']}/check-ins",
+        token=token,
+        json={"service_id": service["id"], "appointment_id": booked["id"]},
+    )
+    assert (status, same["transaction"]["client_change"]) == (201, -1)
+    assert await portal_balance(9)
+    status, walk_in, _ = await api.call(
+        "POST", f"/api/v1/clients/{client['id']}/check-ins", token=token, json={"service_id": service["id"]}
+    )
+    assert (status, walk_in["method"], walk_in["transaction"]["client_change"]) == (201, "staff", -1)
+    assert await portal_balance(8)

@@ -25,6 +25,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     client_merges,
     client_statuses,
     clients,
+    consumption,
     credits,
     custom_fields,
     groups,

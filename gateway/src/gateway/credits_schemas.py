@@ -171,3 +171,56 @@ class SaleOut(Out):
     last_day: date | None
     lots: list[LotOut]
     sold_at: datetime
+
+
+class ServiceRuleIn(Body):
+    credit_type_id: Id
+    units: int = Field(ge=1, le=10**13, description="Units of the credit type one visit takes.")
+
+
+class ServiceRulesIn(Body):
+    rules: list[ServiceRuleIn] = Field(max_length=10, description="Empty: visits of the service take no credits.")
+
+
+class ServiceRuleOut(Out):
+    credit_type_id: str
+    units: int
+
+
+class ServiceRulesOut(Out):
+    service_id: str
+    rules: list[ServiceRuleOut]
+
+
+class QuoteQuery(Body):
+    service_id: Id
+
+
+class QuotedLotOut(Out):
+    lot_id: str
+    units: int
+    expires_at: datetime | None
+
+
+class VisitQuoteOut(Out):
+    uses_credits: bool = Field(description="The service takes credits at all.")
+    covered: bool = Field(description="The client's credits pay for a visit now.")
+    credit_type: CreditTypeOut | None
+    units: int
+    lots: list[QuotedLotOut] = Field(description="What each lot would give, first-expiring first.")
+
+
+class CheckInIn(Body):
+    service_id: Id | None = Field(default=None, description="The visit's service: consumes what pays for it.")
+    appointment_id: Id | None = Field(default=None, description="The appointment attended (checked in once).")
+    note: Note = ""
+
+
+class CheckInOut(Out):
+    id: str
+    client_id: str
+    checked_in_at: datetime
+    service_id: str | None
+    appointment_id: str | None
+    method: Literal["staff", "card"]
+    transaction: TransactionOut | None

@@ -10,7 +10,13 @@ from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
 from membership_billing_svc.adapters.business_calendar import GrpcBusinessCalendar
 from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
-from membership_billing_svc.entrypoints import billing_server, client_consumers, ledger_server, package_server
+from membership_billing_svc.entrypoints import (
+    billing_server,
+    client_consumers,
+    ledger_server,
+    package_server,
+    scheduling_consumers,
+)
 from membership_billing_svc.entrypoints.credit_expirer import CreditExpirer
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.messaging.consumer import EventConsumer
@@ -60,7 +66,16 @@ def build(runtime: Runtime) -> ServiceParts:
                 sessions=runtime.sessions,
                 subscriptions=client_consumers.client_subscriptions(uow_within),
                 max_deliver=settings.consumer_max_deliver,
-            )
+            ),
+            # Completed appointments consume what pays for their services.
+            EventConsumer(
+                name="membership_billing",
+                js=runtime.js,
+                prefix=settings.nats_prefix,
+                sessions=runtime.sessions,
+                subscriptions=scheduling_consumers.scheduling_subscriptions(uow_within),
+                max_deliver=settings.consumer_max_deliver,
+            ),
         ],
         workers=[
             CreditExpirer(

@@ -15,6 +15,8 @@ from membership_billing_svc.adapters.ledger_repository import (
     LOT_OF_ENTRY,
     credit_type_from_row,
     lot_from_row,
+    remaining_of,
+    rules_for,
     transactions_with_entries,
 )
 from membership_billing_svc.adapters.package_repository import packages_with_allocations
@@ -25,9 +27,11 @@ from membership_billing_svc.adapters.tables import (
     ledger_transactions,
     packages,
 )
+from membership_billing_svc.domain.consumption import Payer, ServiceRule, choose_payer
 from membership_billing_svc.domain.ledger import Account, CreditType, LedgerTransaction, Lot
 from membership_billing_svc.domain.packages import Package
 from membership_billing_svc.views import decode_token, encode_token
+from platform_core.errors import FailedPrecondition
 
 
 @dataclass(frozen=True)
@@ -129,3 +133,50 @@ async def list_packages(engine: AsyncEngine, tenant_id: uuid.UUID) -> list[Packa
             await conn.execute(select(packages).where(packages.c.tenant_id == tenant_id).order_by(packages.c.name))
         ).all()
         return await packages_with_allocations(conn, rows)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Which credits would pay for one visit of a service now, before it is booked or confirmed."""
+
+    rules: tuple[ServiceRule, ...]
+    payer: Payer | None
+    credit_type: CreditType | None
+
+
+async def quote_visit(
+    engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID, service_id: uuid.UUID, at: datetime
+) -> Quote:
+    async with engine.connect() as conn:
+        rules = await rules_for(conn, tenant_id, service_id)
+        if not rules:
+            return Quote((), None, None)
+        lot_rows = (
+            await conn.execute(
+                select(credit_lots).where(
+                    credit_lots.c.tenant_id == tenant_id,
+                    credit_lots.c.client_id == client_id,
+                    credit_lots.c.credit_type_id.in_([r.credit_type_id for r in rules]),
+                    (credit_lots.c.expires_at.is_(None)) | (credit_lots.c.expires_at > at),
+                )
+            )
+        ).all()
+        remaining = await remaining_of(conn, tenant_id, [r.id for r in lot_rows])
+        lots = [lot_from_row(r, remaining.get(r.id, 0)) for r in lot_rows]
+        try:
+            payer = choose_payer(rules, lots, at)
+        except FailedPrecondition:
+            return Quote(tuple(rules), None, None)
+        type_row = (
+            await conn.execute(
+                select(credit_types).where(
+                    credit_types.c.tenant_id == tenant_id, credit_types.c.id == payer.rule.credit_type_id
+                )
+            )
+        ).one()
+    return Quote(tuple(rules), payer, credit_type_from_row(type_row))
+
+
+async def service_rules(engine: AsyncEngine, tenant_id: uuid.UUID, service_id: uuid.UUID) -> list[ServiceRule]:
+    async with engine.connect() as conn:
+        return await rules_for(conn, tenant_id, service_id)

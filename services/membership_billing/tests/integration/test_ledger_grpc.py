@@ -308,3 +308,75 @@ async def test_credits_follow_a_client_merge_and_return_on_the_unmerge(
         used = await ledger.UseCredits(pb.UseCreditsRequest(client_id=duplicate, credit_type_id=massage.id, amount=1))
         assert used.client_id == duplicate
         assert await balances_are((0, 0))
+
+
+async def test_a_visit_is_paid_by_the_credits_expiring_first_among_those_its_service_takes_and_once(
+    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientServiceStub
+) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        client_id = await new_client(clients, "Visitor")
+        massage = await sessions_type(ledger)
+        wallet = await ledger.CreateCreditType(pb.CreateCreditTypeRequest(name="Wallet", currency="EUR"))
+        service_id, other_service = str(uuid.uuid4()), str(uuid.uuid4())
+        rules = await ledger.SetServiceCreditRules(
+            pb.ServiceCreditRules(
+                service_id=service_id,
+                rules=[
+                    pb.ServiceCreditRule(credit_type_id=massage.id, units=1),
+                    pb.ServiceCreditRule(credit_type_id=wallet.id, units=6000),
+                ],
+            )
+        )
+        assert len(rules.rules) == 2
+        got = await ledger.GetServiceCreditRules(pb.GetServiceCreditRulesRequest(service_id=service_id))
+        assert {(r.credit_type_id, r.units) for r in got.rules} == {(massage.id, 1), (wallet.id, 6000)}
+
+        quote = await ledger.QuoteVisit(pb.QuoteVisitRequest(client_id=client_id, service_id=service_id))
+        assert (quote.uses_credits, quote.covered) == (True, False)
+        today = datetime.now(UTC).date()
+        await ledger.ChargeCredits(
+            pb.ChargeCreditsRequest(
+                client_id=client_id,
+                credit_type_id=massage.id,
+                amount=2,
+                expires_on=(today + timedelta(days=30)).isoformat(),
+            )
+        )
+        money = await ledger.ChargeCredits(
+            pb.ChargeCreditsRequest(
+                client_id=client_id,
+                credit_type_id=wallet.id,
+                amount=10000,
+                expires_on=(today + timedelta(days=5)).isoformat(),
+            )
+        )
+        # The wallet's money expires first, so it pays.
+        quote = await ledger.QuoteVisit(pb.QuoteVisitRequest(client_id=client_id, service_id=service_id))
+        assert (quote.covered, quote.credit_type.id, quote.units) == (True, wallet.id, 6000)
+        assert [(lot.lot_id, lot.units) for lot in quote.lots] == [(money.id, 6000)]
+
+        appointment_id = str(uuid.uuid4())
+        first = await ledger.CheckIn(
+            pb.CheckInRequest(client_id=client_id, service_id=service_id, appointment_id=appointment_id)
+        )
+        assert (first.method, first.transaction.client_change) == ("staff", -6000)
+        with pytest.raises(grpc.aio.AioRpcError) as twice:
+            await ledger.CheckIn(
+                pb.CheckInRequest(client_id=client_id, service_id=service_id, appointment_id=appointment_id)
+            )
+        assert twice.value.code() in (grpc.StatusCode.ABORTED, grpc.StatusCode.ALREADY_EXISTS)
+
+        # The wallet cannot pay again (4,000 left): the sessions do.
+        second = await ledger.CheckIn(pb.CheckInRequest(client_id=client_id, service_id=service_id))
+        assert second.transaction.entries[0].credit_type_id == massage.id
+        # Attendance alone, and a service no credits pay for, consume nothing.
+        for request in (
+            pb.CheckInRequest(client_id=client_id),
+            pb.CheckInRequest(client_id=client_id, service_id=other_service),
+        ):
+            plain = await ledger.CheckIn(request)
+            assert not plain.HasField("transaction")
+        await ledger.UseCredits(pb.UseCreditsRequest(client_id=client_id, credit_type_id=massage.id, amount=1))
+        with pytest.raises(grpc.aio.AioRpcError) as empty:
+            await ledger.CheckIn(pb.CheckInRequest(client_id=client_id, service_id=service_id))
+        assert empty.value.code() is grpc.StatusCode.FAILED_PRECONDITION

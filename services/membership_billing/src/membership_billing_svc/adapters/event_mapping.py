@@ -145,6 +145,20 @@ def _payload(event: Any) -> tuple[Any, str, Any]:
                 "client_credits",
                 event.client_id,
             )
+        case events.CheckedIn():
+            return (
+                events_pb2.CheckedIn(
+                    check_in_id=str(event.check_in_id),
+                    client_id=str(event.client_id),
+                    service_id=str(event.service_id or ""),
+                    appointment_id=str(event.appointment_id or ""),
+                    transaction_id=str(event.transaction_id or ""),
+                    units_used=event.units_used,
+                    method=event.method,
+                ),
+                "check_in",
+                event.check_in_id,
+            )
     raise TypeError(f"no integration event for {type(event).__name__}")
 
 

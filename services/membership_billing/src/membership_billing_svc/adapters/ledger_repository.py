@@ -14,10 +14,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, select
+from sqlalchemy import and_, delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from membership_billing_svc.adapters.tables import credit_lots, credit_types, ledger_entries, ledger_transactions
+from membership_billing_svc.adapters.tables import (
+    check_ins,
+    credit_lots,
+    credit_types,
+    ledger_entries,
+    ledger_transactions,
+    service_credit_rules,
+)
+from membership_billing_svc.domain.consumption import CheckIn, ServiceRule
 from membership_billing_svc.domain.ledger import (
     Account,
     CreditType,
@@ -29,7 +37,7 @@ from membership_billing_svc.domain.ledger import (
 from platform_core.errors import NotFound
 
 Executor = AsyncSession | AsyncConnection
-Aggregate = CreditType | Lot | LedgerTransaction
+Aggregate = CreditType | Lot | LedgerTransaction | CheckIn
 
 LOT_OF_ENTRY = and_(credit_lots.c.tenant_id == ledger_entries.c.tenant_id, credit_lots.c.id == ledger_entries.c.lot_id)
 EXPIRY_ORDER = (credit_lots.c.expires_at.asc().nulls_last(), credit_lots.c.starts_at, credit_lots.c.id)
@@ -121,6 +129,17 @@ async def transactions_with_entries(db: Executor, rows: Sequence[Any]) -> list[L
     return found
 
 
+async def rules_for(db: Executor, tenant_id: uuid.UUID, service_id: uuid.UUID) -> list[ServiceRule]:
+    rows = (
+        await db.execute(
+            select(service_credit_rules)
+            .where(service_credit_rules.c.tenant_id == tenant_id, service_credit_rules.c.service_id == service_id)
+            .order_by(service_credit_rules.c.credit_type_id)
+        )
+    ).all()
+    return [ServiceRule(r.credit_type_id, r.units) for r in rows]
+
+
 class LedgerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -149,6 +168,31 @@ class LedgerRepository:
         ).all()
         return {r.id: credit_type_from_row(r) for r in rows}
 
+    # --- what pays for a service ------------------------------------------------------------------------
+
+    async def rules_for(self, tenant_id: uuid.UUID, service_id: uuid.UUID) -> list[ServiceRule]:
+        return await rules_for(self._session, tenant_id, service_id)
+
+    async def replace_rules(self, tenant_id: uuid.UUID, service_id: uuid.UUID, rules: Sequence[ServiceRule]) -> None:
+        await self._session.execute(
+            delete(service_credit_rules).where(
+                service_credit_rules.c.tenant_id == tenant_id, service_credit_rules.c.service_id == service_id
+            )
+        )
+        if rules:
+            await self._session.execute(
+                insert(service_credit_rules),
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "service_id": service_id,
+                        "credit_type_id": r.credit_type_id,
+                        "units": r.units,
+                    }
+                    for r in rules
+                ],
+            )
+
     # --- lots -------------------------------------------------------------------------------------------
 
     async def lock_holding(
@@ -156,13 +200,19 @@ class LedgerRepository:
     ) -> list[Lot]:
         """The client's lots of the type that are not expired at ``at`` and hold something, locked, with what
         each holds as read after the lock."""
+        return await self.lock_holding_of_types(tenant_id, client_id, [credit_type_id], at)
+
+    async def lock_holding_of_types(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, credit_type_ids: Sequence[uuid.UUID], at: datetime
+    ) -> list[Lot]:
+        """As ``lock_holding``, for several types at once (locked in the one expiry order)."""
         rows = (
             await self._session.execute(
                 select(credit_lots)
                 .where(
                     credit_lots.c.tenant_id == tenant_id,
                     credit_lots.c.client_id == client_id,
-                    credit_lots.c.credit_type_id == credit_type_id,
+                    credit_lots.c.credit_type_id.in_(list(credit_type_ids)),
                     (credit_lots.c.expires_at.is_(None)) | (credit_lots.c.expires_at > at),
                     held_of_lot() > 0,
                 )
@@ -320,3 +370,19 @@ class LedgerRepository:
                 ],
             )
             transaction.is_new = False
+        for check_in in (a for a in new if isinstance(a, CheckIn)):
+            await self._session.execute(
+                insert(check_ins).values(
+                    tenant_id=check_in.tenant_id,
+                    id=check_in.id,
+                    client_id=check_in.client_id,
+                    checked_in_at=check_in.checked_in_at,
+                    service_id=check_in.service_id,
+                    appointment_id=check_in.appointment_id,
+                    transaction_id=check_in.transaction_id,
+                    method=check_in.method.value,
+                    staff_id=check_in.staff_id,
+                    note=check_in.note,
+                )
+            )
+            check_in.is_new = False

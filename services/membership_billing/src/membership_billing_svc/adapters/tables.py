@@ -173,3 +173,27 @@ package_sales = Table(
     Column("sold_at", DateTime(timezone=True), nullable=False),
     Column("request_id", Text),
 )
+
+service_credit_rules = Table(
+    "service_credit_rules",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("service_id", UUID(as_uuid=True), primary_key=True),
+    Column("credit_type_id", UUID(as_uuid=True), primary_key=True),
+    Column("units", BigInteger, nullable=False),
+)
+
+check_ins = Table(
+    "check_ins",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("checked_in_at", DateTime(timezone=True), nullable=False),
+    Column("service_id", UUID(as_uuid=True)),
+    Column("appointment_id", UUID(as_uuid=True)),
+    Column("transaction_id", UUID(as_uuid=True)),
+    Column("method", Text, nullable=False),
+    Column("staff_id", UUID(as_uuid=True)),
+    Column("note", Text, nullable=False),
+)

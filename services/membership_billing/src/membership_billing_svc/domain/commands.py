@@ -79,3 +79,35 @@ class SellPackage:
     first_day: date | None
     request_id: str | None
     now: datetime
+
+
+@dataclass(frozen=True)
+class SetServiceRules:
+    tenant_id: uuid.UUID
+    service_id: uuid.UUID
+    # (credit type id, units)
+    rules: tuple[tuple[uuid.UUID, int], ...]
+
+
+@dataclass(frozen=True)
+class ConsumeForVisit:
+    """A visit of ``service_id`` consumes what pays for it, once per ``key`` (e.g. the appointment's)."""
+
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    service_id: uuid.UUID
+    key: str
+    note: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class CheckInClient:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    service_id: uuid.UUID | None
+    appointment_id: uuid.UUID | None
+    staff_id: uuid.UUID | None
+    method: str
+    note: str
+    now: datetime

@@ -129,3 +129,16 @@ class CreditsRestored:
     unit: str
     amount: int
     occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class CheckedIn:
+    tenant_id: uuid.UUID
+    check_in_id: uuid.UUID
+    client_id: uuid.UUID
+    service_id: uuid.UUID | None
+    appointment_id: uuid.UUID | None
+    transaction_id: uuid.UUID | None
+    units_used: int
+    method: str
+    occurred_at: datetime

@@ -17,6 +17,7 @@ from membership_billing_svc import ledger_views, views
 from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
 from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain import commands
+from membership_billing_svc.domain.consumption import CheckIn, CheckInMethod, ServiceRule
 from membership_billing_svc.domain.ledger import CreditType, LedgerTransaction, Lot
 from membership_billing_svc.entrypoints.billing_server import MAX_REQUEST_ID
 from membership_billing_svc.service_layer import ledger_handlers
@@ -81,6 +82,10 @@ def optional_date(raw: str, field: str) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise InvalidArgument.single(field, "must be a date, YYYY-MM-DD") from None
+
+
+def optional_reference(raw: str, field: str, what: str) -> uuid.UUID | None:
+    return reference_id(raw, field, what) if raw else None
 
 
 def request_id_of(raw: str) -> str | None:
@@ -164,13 +169,7 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
         self, request: pb.GetCreditBalancesRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreditBalances:
         call = current_context()
-        if call.principal.is_portal:
-            client_id = parse_uuid(call.principal.client_id)
-            if client_id is None or (request.client_id and request.client_id != call.principal.client_id):
-                raise NotFound("client not found")
-        else:
-            require_staff()
-            client_id = record_id(request.client_id, "client")
+        client_id = self._client_asked_about(request.client_id)
         as_of = aware(request.as_of) if request.HasField("as_of") else utc_now()
         balances = await ledger_views.credit_balances(self._engine, call.tenant_id, client_id, as_of)
         return pb.CreditBalances(
@@ -200,3 +199,97 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
         return pb.ListLedgerTransactionsResponse(
             transactions=[transaction_message(t) for t in found], page=types_pb2.PageInfo(next_page_token=token)
         )
+
+    # --- consumption ------------------------------------------------------------------------------------
+
+    async def SetServiceCreditRules(
+        self, request: pb.ServiceCreditRules, context: grpc.aio.ServicerContext
+    ) -> pb.ServiceCreditRules:
+        call = require_staff()
+        service_id = reference_id(request.service_id, "service_id", "service")
+        rules = await ledger_handlers.set_service_rules(
+            commands.SetServiceRules(
+                call.tenant_id,
+                service_id,
+                tuple(
+                    (reference_id(r.credit_type_id, f"rules[{i}].credit_type_id", "credit type"), r.units)
+                    for i, r in enumerate(request.rules)
+                ),
+            ),
+            self._uow_factory(),
+        )
+        return rules_message(service_id, rules)
+
+    async def GetServiceCreditRules(
+        self, request: pb.GetServiceCreditRulesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ServiceCreditRules:
+        call = require_staff()
+        service_id = record_id(request.service_id, "service")
+        return rules_message(service_id, await ledger_views.service_rules(self._engine, call.tenant_id, service_id))
+
+    async def QuoteVisit(self, request: pb.QuoteVisitRequest, context: grpc.aio.ServicerContext) -> pb.VisitQuote:
+        call = current_context()
+        client_id = self._client_asked_about(request.client_id)
+        service_id = reference_id(request.service_id, "service_id", "service")
+        quote = await ledger_views.quote_visit(self._engine, call.tenant_id, client_id, service_id, utc_now())
+        message = pb.VisitQuote(uses_credits=bool(quote.rules), covered=quote.payer is not None)
+        if quote.payer is not None and quote.credit_type is not None:
+            message.credit_type.CopyFrom(credit_type_message(quote.credit_type))
+            message.units = quote.payer.rule.units
+            for lot, units in quote.payer.plan:
+                quoted = pb.QuotedLot(lot_id=str(lot.id), units=units)
+                if lot.expires_at is not None:
+                    quoted.expires_at.CopyFrom(timestamp(lot.expires_at))
+                message.lots.append(quoted)
+        return message
+
+    async def CheckIn(self, request: pb.CheckInRequest, context: grpc.aio.ServicerContext) -> pb.CheckInRecord:
+        call = require_staff()
+        cmd = commands.CheckInClient(
+            tenant_id=call.tenant_id,
+            client_id=reference_id(request.client_id, "client_id", "client"),
+            service_id=reference_id(request.service_id, "service_id", "service") if request.service_id else None,
+            appointment_id=(
+                reference_id(request.appointment_id, "appointment_id", "appointment")
+                if request.appointment_id
+                else None
+            ),
+            staff_id=parse_uuid(call.principal.id),
+            method=CheckInMethod.STAFF.value,
+            note=request.note,
+            now=utc_now(),
+        )
+        check_in, transaction = await ledger_handlers.check_in_client(cmd, self._uow_factory(), self._directory)
+        return check_in_message(check_in, transaction)
+
+    def _client_asked_about(self, raw: str) -> uuid.UUID:
+        """The client a call is about: a portal client only ever itself (another looks missing)."""
+        principal = current_context().principal
+        if principal.is_portal:
+            client_id = parse_uuid(principal.client_id)
+            if client_id is None or (raw and raw != principal.client_id):
+                raise NotFound("client not found")
+            return client_id
+        require_staff()
+        return reference_id(raw, "client_id", "client")
+
+
+def rules_message(service_id: uuid.UUID, rules: list[ServiceRule]) -> pb.ServiceCreditRules:
+    return pb.ServiceCreditRules(
+        service_id=str(service_id),
+        rules=[pb.ServiceCreditRule(credit_type_id=str(r.credit_type_id), units=r.units) for r in rules],
+    )
+
+
+def check_in_message(check_in: CheckIn, transaction: LedgerTransaction | None) -> pb.CheckInRecord:
+    message = pb.CheckInRecord(
+        id=str(check_in.id),
+        client_id=str(check_in.client_id),
+        checked_in_at=timestamp(check_in.checked_in_at),
+        service_id=str(check_in.service_id or ""),
+        appointment_id=str(check_in.appointment_id or ""),
+        method=check_in.method.value,
+    )
+    if transaction is not None:
+        message.transaction.CopyFrom(transaction_message(transaction))
+    return message

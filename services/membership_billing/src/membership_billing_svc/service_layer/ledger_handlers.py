@@ -3,9 +3,12 @@ their events commit together or not at all."""
 
 from __future__ import annotations
 
+import uuid
+
 from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
 from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain import commands, ledger
+from membership_billing_svc.domain.consumption import CheckIn, CheckInMethod, ServiceRule, checked_rules, choose_payer
 from membership_billing_svc.domain.ledger import CreditType, LedgerTransaction, Lot
 from membership_billing_svc.domain.validation import Violations
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
@@ -160,3 +163,99 @@ async def expire_lots(cmd: commands.ExpireLots, uow: BillingUnitOfWork) -> int:
             uow.ledger.add(ledger.expire(lot.tenant_id, new_id(), lot, types[key], now=cmd.now))
         await uow.commit()
     return len(lots)
+
+
+async def set_service_rules(cmd: commands.SetServiceRules, uow: BillingUnitOfWork) -> list[ServiceRule]:
+    """Replaces what pays for a service (an empty list: nothing does; visits consume nothing)."""
+    rules = checked_rules([ServiceRule(type_id, units) for type_id, units in cmd.rules])
+    async with uow:
+        known = await uow.ledger.credit_types(cmd.tenant_id, [r.credit_type_id for r in rules])
+        for i, rule in enumerate(rules):
+            if rule.credit_type_id not in known:
+                raise InvalidArgument.single(f"rules[{i}].credit_type_id", "is not a credit type of this business")
+        await uow.ledger.replace_rules(cmd.tenant_id, cmd.service_id, rules)
+        await uow.commit()
+    return list(rules)
+
+
+async def consume_for_visit(cmd: commands.ConsumeForVisit, uow: BillingUnitOfWork) -> LedgerTransaction | None:
+    """Takes what pays for one visit of the service from the client's credits, once per key: the credit type
+    whose usable credits expire first among those that pay for it. None when nothing pays for the service;
+    FAILED_PRECONDITION INSUFFICIENT_CREDITS when the client holds too little of every type that would."""
+    async with uow:
+        transaction = await _consume(cmd, uow)
+        await uow.commit()
+    return transaction
+
+
+async def _consume(cmd: commands.ConsumeForVisit, uow: BillingUnitOfWork) -> LedgerTransaction | None:
+    """``consume_for_visit`` inside a unit already begun (the caller commits)."""
+    done = await uow.ledger.by_request_id(cmd.tenant_id, cmd.key)
+    if done is not None:
+        return done
+    rules = await uow.ledger.rules_for(cmd.tenant_id, cmd.service_id)
+    if not rules:
+        return None
+    lots = await uow.ledger.lock_holding_of_types(
+        cmd.tenant_id, cmd.client_id, [r.credit_type_id for r in rules], cmd.now
+    )
+    payer = choose_payer(rules, lots, cmd.now)
+    credit_type = await uow.ledger.credit_type(cmd.tenant_id, payer.rule.credit_type_id)
+    transaction = ledger.use(
+        cmd.tenant_id,
+        new_id(),
+        cmd.client_id,
+        credit_type,
+        [lot for lot in lots if lot.credit_type_id == credit_type.id],
+        payer.rule.units,
+        note=cmd.note,
+        now=cmd.now,
+        request_id=cmd.key,
+    )
+    uow.ledger.add(transaction)
+    return transaction
+
+
+def visit_key(appointment_id: uuid.UUID, service_id: uuid.UUID) -> str:
+    """The one consumption of an appointment's service, whether its check-in or its completion comes first."""
+    return f"appointment:{appointment_id}:{service_id}"
+
+
+async def check_in_client(
+    cmd: commands.CheckInClient, uow: BillingUnitOfWork, directory: AbstractClientDirectory
+) -> tuple[CheckIn, LedgerTransaction | None]:
+    """Records the client's attendance; with a service, its visit consumes what pays for it (with an
+    appointment, the appointment's one consumption: its completion then takes nothing more)."""
+    violations = Violations()
+    note = violations.text(cmd.note, "note", max_length=500)
+    violations.raise_if_any()
+    client = await directory.bill_to(cmd.client_id)
+    if client is None:
+        raise InvalidArgument.single("client_id", "is not a client of this business")
+    check_in_id = new_id()
+    async with uow:
+        transaction = None
+        if cmd.service_id is not None:
+            key = (
+                visit_key(cmd.appointment_id, cmd.service_id)
+                if cmd.appointment_id is not None
+                else f"check-in:{check_in_id}"
+            )
+            visit = commands.ConsumeForVisit(cmd.tenant_id, client.client_id, cmd.service_id, key, note, cmd.now)
+            transaction = await _consume(visit, uow)
+        check_in = CheckIn.record(
+            cmd.tenant_id,
+            check_in_id,
+            client.client_id,
+            service_id=cmd.service_id,
+            appointment_id=cmd.appointment_id,
+            transaction_id=transaction.id if transaction is not None else None,
+            units_used=-transaction.client_change if transaction is not None else 0,
+            method=CheckInMethod(cmd.method),
+            staff_id=cmd.staff_id,
+            note=note,
+            now=cmd.now,
+        )
+        uow.ledger.add(check_in)
+        await uow.commit()
+    return check_in, transaction

@@ -31,6 +31,7 @@ REFUSALS: dict[str, Callable[[], DomainError]] = {
     ),
     "ledger_transactions_reversed_once": lambda: Conflict("the use was already reversed", reason="ALREADY_REVERSED"),
     "credit_types_name": lambda: Conflict("a credit type of this name exists", reason="CREDIT_TYPE_EXISTS"),
+    "check_ins_appointment": lambda: Conflict("the appointment was checked in already", reason="ALREADY_CHECKED_IN"),
     "packages_name": lambda: Conflict("a package of this name exists", reason="PACKAGE_EXISTS"),
     "package_sales_request_id": lambda: Conflict(
         "a package sale was already recorded with this request id", reason=DUPLICATE_REQUEST

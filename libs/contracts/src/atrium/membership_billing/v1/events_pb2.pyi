@@ -402,3 +402,44 @@ class CreditsRestored(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreditsRestored: _TypeAlias = CreditsRestored  # noqa: Y015
+
+@_typing.final
+class CheckedIn(_message.Message):
+    """A client's attendance was recorded (by staff, or by scanning the client's card)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECK_IN_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    UNITS_USED_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    check_in_id: _builtins.str
+    client_id: _builtins.str
+    service_id: _builtins.str
+    """Empty when none."""
+    appointment_id: _builtins.str
+    transaction_id: _builtins.str
+    units_used: _builtins.int
+    method: _builtins.str
+    """"staff" or "card" """
+    def __init__(
+        self,
+        *,
+        check_in_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        service_id: _builtins.str = ...,
+        appointment_id: _builtins.str = ...,
+        transaction_id: _builtins.str = ...,
+        units_used: _builtins.int = ...,
+        method: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "check_in_id", b"check_in_id", "client_id", b"client_id", "method", b"method", "service_id", b"service_id", "transaction_id", b"transaction_id", "units_used", b"units_used"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckedIn: _TypeAlias = CheckedIn  # noqa: Y015

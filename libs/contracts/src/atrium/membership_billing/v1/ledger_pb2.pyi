@@ -21,6 +21,228 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class ServiceCreditRule(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREDIT_TYPE_ID_FIELD_NUMBER: _builtins.int
+    UNITS_FIELD_NUMBER: _builtins.int
+    credit_type_id: _builtins.str
+    units: _builtins.int
+    def __init__(
+        self,
+        *,
+        credit_type_id: _builtins.str = ...,
+        units: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_type_id", b"credit_type_id", "units", b"units"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServiceCreditRule: _TypeAlias = ServiceCreditRule  # noqa: Y015
+
+@_typing.final
+class ServiceCreditRules(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
+    service_id: _builtins.str
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___ServiceCreditRule]: ...
+    def __init__(
+        self,
+        *,
+        service_id: _builtins.str = ...,
+        rules: _abc.Iterable[Global___ServiceCreditRule] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rules", b"rules", "service_id", b"service_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServiceCreditRules: _TypeAlias = ServiceCreditRules  # noqa: Y015
+
+@_typing.final
+class GetServiceCreditRulesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    service_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        service_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["service_id", b"service_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetServiceCreditRulesRequest: _TypeAlias = GetServiceCreditRulesRequest  # noqa: Y015
+
+@_typing.final
+class QuoteVisitRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    """Empty for a portal client (itself)."""
+    service_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        service_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "service_id", b"service_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuoteVisitRequest: _TypeAlias = QuoteVisitRequest  # noqa: Y015
+
+@_typing.final
+class QuotedLot(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOT_ID_FIELD_NUMBER: _builtins.int
+    UNITS_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    lot_id: _builtins.str
+    units: _builtins.int
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """Unset: never expires."""
+
+    def __init__(
+        self,
+        *,
+        lot_id: _builtins.str = ...,
+        units: _builtins.int = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "lot_id", b"lot_id", "units", b"units"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuotedLot: _TypeAlias = QuotedLot  # noqa: Y015
+
+@_typing.final
+class VisitQuote(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COVERED_FIELD_NUMBER: _builtins.int
+    USES_CREDITS_FIELD_NUMBER: _builtins.int
+    CREDIT_TYPE_FIELD_NUMBER: _builtins.int
+    UNITS_FIELD_NUMBER: _builtins.int
+    LOTS_FIELD_NUMBER: _builtins.int
+    covered: _builtins.bool
+    """False when nothing pays for the service, or the client holds too little of every type that would."""
+    uses_credits: _builtins.bool
+    """The service takes credits at all (it has rules)."""
+    units: _builtins.int
+    @_builtins.property
+    def credit_type(self) -> Global___CreditType: ...
+    @_builtins.property
+    def lots(self) -> _containers.RepeatedCompositeFieldContainer[Global___QuotedLot]: ...
+    def __init__(
+        self,
+        *,
+        covered: _builtins.bool = ...,
+        uses_credits: _builtins.bool = ...,
+        credit_type: Global___CreditType | None = ...,
+        units: _builtins.int = ...,
+        lots: _abc.Iterable[Global___QuotedLot] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["credit_type", b"credit_type"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["covered", b"covered", "credit_type", b"credit_type", "lots", b"lots", "units", b"units", "uses_credits", b"uses_credits"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VisitQuote: _TypeAlias = VisitQuote  # noqa: Y015
+
+@_typing.final
+class CheckInRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    service_id: _builtins.str
+    """Optional: the visit's service (consumes what pays for it)."""
+    appointment_id: _builtins.str
+    """Optional: the appointment attended (checked in once)."""
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        service_id: _builtins.str = ...,
+        appointment_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "note", b"note", "service_id", b"service_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckInRequest: _TypeAlias = CheckInRequest  # noqa: Y015
+
+@_typing.final
+class CheckInRecord(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CHECKED_IN_AT_FIELD_NUMBER: _builtins.int
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    TRANSACTION_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    client_id: _builtins.str
+    service_id: _builtins.str
+    appointment_id: _builtins.str
+    method: _builtins.str
+    """"staff" or "card" """
+    @_builtins.property
+    def checked_in_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def transaction(self) -> Global___LedgerTransaction:
+        """Set when the visit consumed credits."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        checked_in_at: _timestamp_pb2.Timestamp | None = ...,
+        service_id: _builtins.str = ...,
+        appointment_id: _builtins.str = ...,
+        method: _builtins.str = ...,
+        transaction: Global___LedgerTransaction | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["checked_in_at", b"checked_in_at", "transaction", b"transaction"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "checked_in_at", b"checked_in_at", "client_id", b"client_id", "id", b"id", "method", b"method", "service_id", b"service_id", "transaction", b"transaction"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckInRecord: _TypeAlias = CheckInRecord  # noqa: Y015
+
+@_typing.final
 class CreditType(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -74,6 +74,26 @@ class LedgerServiceStub:
                 request_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListLedgerTransactionsRequest.SerializeToString,
                 response_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListLedgerTransactionsResponse.FromString,
                 _registered_method=True)
+        self.SetServiceCreditRules = channel.unary_unary(
+                '/atrium.membership_billing.v1.LedgerService/SetServiceCreditRules',
+                request_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ServiceCreditRules.SerializeToString,
+                response_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ServiceCreditRules.FromString,
+                _registered_method=True)
+        self.GetServiceCreditRules = channel.unary_unary(
+                '/atrium.membership_billing.v1.LedgerService/GetServiceCreditRules',
+                request_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.GetServiceCreditRulesRequest.SerializeToString,
+                response_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ServiceCreditRules.FromString,
+                _registered_method=True)
+        self.QuoteVisit = channel.unary_unary(
+                '/atrium.membership_billing.v1.LedgerService/QuoteVisit',
+                request_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.QuoteVisitRequest.SerializeToString,
+                response_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.VisitQuote.FromString,
+                _registered_method=True)
+        self.CheckIn = channel.unary_unary(
+                '/atrium.membership_billing.v1.LedgerService/CheckIn',
+                request_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CheckInRequest.SerializeToString,
+                response_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CheckInRecord.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -132,6 +152,36 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetServiceCreditRules(self, request, context):
+        """What pays for one visit of a service (scheduling's): `units` of any of these credit types. Replaces the
+        service's rules; none: visits consume nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetServiceCreditRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QuoteVisit(self, request, context):
+        """Which credits would pay for a visit of the service now (before a booking is confirmed). A portal client
+        asks about itself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckIn(self, request, context):
+        """Records the client's attendance; with a service, the visit consumes what pays for it (with an
+        appointment, that appointment's one consumption: completing it takes nothing more).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -169,6 +219,26 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.ListLedgerTransactions,
                     request_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListLedgerTransactionsRequest.FromString,
                     response_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListLedgerTransactionsResponse.SerializeToString,
+            ),
+            'SetServiceCreditRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetServiceCreditRules,
+                    request_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ServiceCreditRules.FromString,
+                    response_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ServiceCreditRules.SerializeToString,
+            ),
+            'GetServiceCreditRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServiceCreditRules,
+                    request_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.GetServiceCreditRulesRequest.FromString,
+                    response_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ServiceCreditRules.SerializeToString,
+            ),
+            'QuoteVisit': grpc.unary_unary_rpc_method_handler(
+                    servicer.QuoteVisit,
+                    request_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.QuoteVisitRequest.FromString,
+                    response_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.VisitQuote.SerializeToString,
+            ),
+            'CheckIn': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckIn,
+                    request_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CheckInRequest.FromString,
+                    response_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CheckInRecord.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -365,6 +435,114 @@ class LedgerService:
             '/atrium.membership_billing.v1.LedgerService/ListLedgerTransactions',
             atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListLedgerTransactionsRequest.SerializeToString,
             atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListLedgerTransactionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetServiceCreditRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.membership_billing.v1.LedgerService/SetServiceCreditRules',
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ServiceCreditRules.SerializeToString,
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ServiceCreditRules.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServiceCreditRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.membership_billing.v1.LedgerService/GetServiceCreditRules',
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.GetServiceCreditRulesRequest.SerializeToString,
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ServiceCreditRules.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QuoteVisit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.membership_billing.v1.LedgerService/QuoteVisit',
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.QuoteVisitRequest.SerializeToString,
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.VisitQuote.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckIn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.membership_billing.v1.LedgerService/CheckIn',
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CheckInRequest.SerializeToString,
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CheckInRecord.FromString,
             options,
             channel_credentials,
             insecure,

@@ -52,6 +52,19 @@ class LedgerServiceStub:
     """Per credit type: the balance (as of a moment, default now) and the lots holding it."""
     ListLedgerTransactions: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.ListLedgerTransactionsRequest, _ledger_pb2.ListLedgerTransactionsResponse]
     """The client's transactions, newest first."""
+    SetServiceCreditRules: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.ServiceCreditRules, _ledger_pb2.ServiceCreditRules]
+    """What pays for one visit of a service (scheduling's): `units` of any of these credit types. Replaces the
+    service's rules; none: visits consume nothing.
+    """
+    GetServiceCreditRules: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.GetServiceCreditRulesRequest, _ledger_pb2.ServiceCreditRules]
+    QuoteVisit: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.QuoteVisitRequest, _ledger_pb2.VisitQuote]
+    """Which credits would pay for a visit of the service now (before a booking is confirmed). A portal client
+    asks about itself.
+    """
+    CheckIn: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.CheckInRequest, _ledger_pb2.CheckInRecord]
+    """Records the client's attendance; with a service, the visit consumes what pays for it (with an
+    appointment, that appointment's one consumption: completing it takes nothing more).
+    """
 
 @_typing.type_check_only
 class LedgerServiceAsyncStub(LedgerServiceStub):
@@ -77,6 +90,19 @@ class LedgerServiceAsyncStub(LedgerServiceStub):
     """Per credit type: the balance (as of a moment, default now) and the lots holding it."""
     ListLedgerTransactions: _aio.UnaryUnaryMultiCallable[_ledger_pb2.ListLedgerTransactionsRequest, _ledger_pb2.ListLedgerTransactionsResponse]  # type: ignore[assignment]
     """The client's transactions, newest first."""
+    SetServiceCreditRules: _aio.UnaryUnaryMultiCallable[_ledger_pb2.ServiceCreditRules, _ledger_pb2.ServiceCreditRules]  # type: ignore[assignment]
+    """What pays for one visit of a service (scheduling's): `units` of any of these credit types. Replaces the
+    service's rules; none: visits consume nothing.
+    """
+    GetServiceCreditRules: _aio.UnaryUnaryMultiCallable[_ledger_pb2.GetServiceCreditRulesRequest, _ledger_pb2.ServiceCreditRules]  # type: ignore[assignment]
+    QuoteVisit: _aio.UnaryUnaryMultiCallable[_ledger_pb2.QuoteVisitRequest, _ledger_pb2.VisitQuote]  # type: ignore[assignment]
+    """Which credits would pay for a visit of the service now (before a booking is confirmed). A portal client
+    asks about itself.
+    """
+    CheckIn: _aio.UnaryUnaryMultiCallable[_ledger_pb2.CheckInRequest, _ledger_pb2.CheckInRecord]  # type: ignore[assignment]
+    """Records the client's attendance; with a service, the visit consumes what pays for it (with an
+    appointment, that appointment's one consumption: completing it takes nothing more).
+    """
 
 class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
     """The entitlement ledger: every movement of a client's credits (sessions, minutes, points, money on account,
@@ -141,5 +167,42 @@ class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ledger_pb2.ListLedgerTransactionsResponse, _abc.Awaitable[_ledger_pb2.ListLedgerTransactionsResponse]]:
         """The client's transactions, newest first."""
+
+    @_abc_1.abstractmethod
+    def SetServiceCreditRules(
+        self,
+        request: _ledger_pb2.ServiceCreditRules,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.ServiceCreditRules, _abc.Awaitable[_ledger_pb2.ServiceCreditRules]]:
+        """What pays for one visit of a service (scheduling's): `units` of any of these credit types. Replaces the
+        service's rules; none: visits consume nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def GetServiceCreditRules(
+        self,
+        request: _ledger_pb2.GetServiceCreditRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.ServiceCreditRules, _abc.Awaitable[_ledger_pb2.ServiceCreditRules]]: ...
+
+    @_abc_1.abstractmethod
+    def QuoteVisit(
+        self,
+        request: _ledger_pb2.QuoteVisitRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.VisitQuote, _abc.Awaitable[_ledger_pb2.VisitQuote]]:
+        """Which credits would pay for a visit of the service now (before a booking is confirmed). A portal client
+        asks about itself.
+        """
+
+    @_abc_1.abstractmethod
+    def CheckIn(
+        self,
+        request: _ledger_pb2.CheckInRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.CheckInRecord, _abc.Awaitable[_ledger_pb2.CheckInRecord]]:
+        """Records the client's attendance; with a service, the visit consumes what pays for it (with an
+        appointment, that appointment's one consumption: completing it takes nothing more).
+        """
 
 def add_LedgerServiceServicer_to_server(servicer: LedgerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
