@@ -227,7 +227,7 @@ async def test_a_ten_session_package_is_sold_invoiced_and_used_by_a_completed_ap
     )
     assert (status, quote["covered"], quote["lots"][0]["units"]) == (200, True, 1)
 
-    # A check-in of the same appointment takes nothing more; a walk-in takes one more session.
+    # A check-in of the same appointment takes nothing more.
     status, same, _ = await api.call(
         "POST",
         f"/api/v1/clients/{client['id']}/check-ins",
@@ -236,8 +236,18 @@ async def test_a_ten_session_package_is_sold_invoiced_and_used_by_a_completed_ap
     )
     assert (status, same["transaction"]["client_change"]) == (201, -1)
     assert await portal_balance(9)
-    status, walk_in, _ = await api.call(
-        "POST", f"/api/v1/clients/{client['id']}/check-ins", token=token, json={"service_id": service["id"]}
+    # The client shows the card's token at the desk; scanning it checks the client in and takes one more.
+    status, card, _ = await api.call("GET", "/api/v1/portal/membership-card", token=portal)
+    assert (status, card["client_id"]) == (200, client["id"])
+    status, staff_card, _ = await api.call("GET", f"/api/v1/clients/{client['id']}/membership-card", token=token)
+    assert (status, staff_card["token"]) == (200, card["token"])
+    status, body, _ = await api.call("POST", "/api/v1/check-ins/card", token=token, json={"token": card["token"] + "x"})
+    assert (status, body["errors"][0]["field"]) == (422, "token")
+    other = await api.sign_up()
+    status, _, _ = await api.call("POST", "/api/v1/check-ins/card", token=other["token"], json={"token": card["token"]})
+    assert status == 404
+    status, scanned, _ = await api.call(
+        "POST", "/api/v1/check-ins/card", token=token, json={"token": card["token"], "service_id": service["id"]}
     )
-    assert (status, walk_in["method"], walk_in["transaction"]["client_change"]) == (201, "staff", -1)
+    assert (status, scanned["method"], scanned["transaction"]["client_change"]) == (201, "card", -1)
     assert await portal_balance(8)

@@ -224,3 +224,14 @@ class CheckInOut(Out):
     appointment_id: str | None
     method: Literal["staff", "card"]
     transaction: TransactionOut | None
+
+
+class CardOut(Out):
+    client_id: str
+    token: str = Field(description="What the card's QR code carries; the desk checks the client in with it.")
+
+
+class CardCheckInIn(Body):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    service_id: Id | None = Field(default=None, description="The visit's service: consumes what pays for it.")
+    note: Note = ""

@@ -1,13 +1,20 @@
 """Routes of consumption: which credits pay for a service, which would pay for a visit now (staff and the
-portal, before a booking is confirmed), and check-ins (attendance, consuming what pays for the visit)."""
+portal, before a booking is confirmed), check-ins (attendance, consuming what pays for the visit) and the
+membership card whose signed token checks the client in."""
 
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 
+from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.membership_billing.v1 import ledger_pb2 as pb
 from gateway.api import path_id
+from gateway.card_tokens import CardTokens
 from gateway.credits_schemas import (
+    CardCheckInIn,
+    CardOut,
     CheckInIn,
     CheckInOut,
     QuotedLotOut,
@@ -17,12 +24,13 @@ from gateway.credits_schemas import (
     ServiceRulesOut,
     VisitQuoteOut,
 )
-from gateway.dependencies import BACKENDS
+from gateway.dependencies import BACKENDS, SETTINGS
 from gateway.identity.model import Account
 from gateway.routes.clients import client_id_of
 from gateway.routes.credits import TAG, credit_type_out, transaction_out
 from gateway.routes.portal import require_portal_view
 from gateway.routes.registry import api
+from platform_core.errors import NotFound
 from platform_core.grpc.values import aware
 
 
@@ -143,6 +151,10 @@ async def check_in(request: web.Request, body: CheckInIn, account: Account) -> C
             note=body.note,
         )
     )
+    return check_in_out(reply)
+
+
+def check_in_out(reply: pb.CheckInRecord) -> CheckInOut:
     return CheckInOut(
         id=reply.id,
         client_id=reply.client_id,
@@ -152,3 +164,58 @@ async def check_in(request: web.Request, body: CheckInIn, account: Account) -> C
         method=reply.method,
         transaction=transaction_out(reply.transaction) if reply.HasField("transaction") else None,
     )
+
+
+def _card_tokens(request: web.Request) -> CardTokens:
+    return CardTokens(request.app[SETTINGS].jwt_secret.get_secret_value())
+
+
+@api.route(
+    "GET",
+    "/api/v1/clients/{client_id}/membership-card",
+    summary="A client's membership card token (what its QR code carries)",
+    tag=TAG,
+    response=CardOut,
+)
+async def membership_card(request: web.Request, account: Account) -> CardOut:
+    # A client of this business (another's answers 404; a merged-away id, its survivor's card).
+    client = await request.app[BACKENDS].clients.GetClient(client_pb.GetClientRequest(id=client_id_of(request)))
+    return CardOut(client_id=client.id, token=_card_tokens(request).issue(account.tenant_id, uuid.UUID(client.id)))
+
+
+@api.route(
+    "GET",
+    "/api/v1/portal/membership-card",
+    summary="The signed-in client's membership card token, to show at the desk as a QR code",
+    tag="portal",
+    auth="portal",
+    response=CardOut,
+)
+async def portal_membership_card(request: web.Request, account: Account) -> CardOut:
+    assert account.client_id is not None
+    token = _card_tokens(request).issue(account.tenant_id, account.client_id)
+    return CardOut(client_id=str(account.client_id), token=token)
+
+
+@api.route(
+    "POST",
+    "/api/v1/check-ins/card",
+    summary="Check a client in by scanning its membership card",
+    tag=TAG,
+    body=CardCheckInIn,
+    response=CheckInOut,
+    status=201,
+    errors=(404, 409),
+    description=(
+        "422 naming `token` for anything that is not a genuine card; a card of another business answers 404."
+        " With a service, the visit takes what pays for it (409 INSUFFICIENT_CREDITS)."
+    ),
+)
+async def membership_card_check_in(request: web.Request, body: CardCheckInIn, account: Account) -> CheckInOut:
+    tenant_id, client_id = _card_tokens(request).verify(body.token)
+    if tenant_id != account.tenant_id:
+        raise NotFound("client not found")
+    reply = await request.app[BACKENDS].ledger.CheckIn(
+        pb.CheckInRequest(client_id=str(client_id), service_id=body.service_id or "", note=body.note, by_card=True)
+    )
+    return check_in_out(reply)

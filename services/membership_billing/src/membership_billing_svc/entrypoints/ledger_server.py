@@ -255,7 +255,7 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
                 else None
             ),
             staff_id=parse_uuid(call.principal.id),
-            method=CheckInMethod.STAFF.value,
+            method=(CheckInMethod.CARD if request.by_card else CheckInMethod.STAFF).value,
             note=request.note,
             now=utc_now(),
         )

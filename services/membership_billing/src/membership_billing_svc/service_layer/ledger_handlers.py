@@ -188,11 +188,15 @@ async def consume_for_visit(cmd: commands.ConsumeForVisit, uow: BillingUnitOfWor
     return transaction
 
 
-async def _consume(cmd: commands.ConsumeForVisit, uow: BillingUnitOfWork) -> LedgerTransaction | None:
-    """``consume_for_visit`` inside a unit already begun (the caller commits)."""
-    done = await uow.ledger.by_request_id(cmd.tenant_id, cmd.key)
-    if done is not None:
-        return done
+async def _consume(
+    cmd: commands.ConsumeForVisit, uow: BillingUnitOfWork, *, fresh_key: bool = False
+) -> LedgerTransaction | None:
+    """``consume_for_visit`` inside a unit already begun (the caller commits). ``fresh_key``: the key was just
+    made (a walk-in's check-in), so nothing can have consumed with it yet."""
+    if not fresh_key:
+        done = await uow.ledger.by_request_id(cmd.tenant_id, cmd.key)
+        if done is not None:
+            return done
     rules = await uow.ledger.rules_for(cmd.tenant_id, cmd.service_id)
     if not rules:
         return None
@@ -242,7 +246,7 @@ async def check_in_client(
                 else f"check-in:{check_in_id}"
             )
             visit = commands.ConsumeForVisit(cmd.tenant_id, client.client_id, cmd.service_id, key, note, cmd.now)
-            transaction = await _consume(visit, uow)
+            transaction = await _consume(visit, uow, fresh_key=cmd.appointment_id is None)
         check_in = CheckIn.record(
             cmd.tenant_id,
             check_in_id,

@@ -178,12 +178,15 @@ class CheckInRequest(_message.Message):
     SERVICE_ID_FIELD_NUMBER: _builtins.int
     APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
+    BY_CARD_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     service_id: _builtins.str
     """Optional: the visit's service (consumes what pays for it)."""
     appointment_id: _builtins.str
     """Optional: the appointment attended (checked in once)."""
     note: _builtins.str
+    by_card: _builtins.bool
+    """The client's card was scanned (the caller verified it) rather than staff picking the client."""
     def __init__(
         self,
         *,
@@ -191,10 +194,11 @@ class CheckInRequest(_message.Message):
         service_id: _builtins.str = ...,
         appointment_id: _builtins.str = ...,
         note: _builtins.str = ...,
+        by_card: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "note", b"note", "service_id", b"service_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "by_card", b"by_card", "client_id", b"client_id", "note", b"note", "service_id", b"service_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
