@@ -380,3 +380,29 @@ async def test_a_visit_is_paid_by_the_credits_expiring_first_among_those_its_ser
         with pytest.raises(grpc.aio.AioRpcError) as empty:
             await ledger.CheckIn(pb.CheckInRequest(client_id=client_id, service_id=service_id))
         assert empty.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_an_erasure_keeps_the_ledger_and_drops_the_notes_written_about_the_client(
+    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientServiceStub
+) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        client_id = await new_client(clients, "Erin")
+        massage = await sessions_type(ledger)
+        await ledger.ChargeCredits(
+            pb.ChargeCreditsRequest(client_id=client_id, credit_type_id=massage.id, amount=3, note="gift from her ex")
+        )
+        await ledger.UseCredits(
+            pb.UseCreditsRequest(client_id=client_id, credit_type_id=massage.id, amount=1, note="back pain again")
+        )
+        await ledger.CheckIn(pb.CheckInRequest(client_id=client_id, note="came with her therapist"))
+        await clients.EraseClient(client_pb.EraseClientRequest(id=client_id, confirm=True))
+
+        async def notes_gone() -> bool:
+            history = await ledger.ListLedgerTransactions(pb.ListLedgerTransactionsRequest(client_id=client_id))
+            return all(t.note == "" for t in history.transactions)
+
+        await wait_until(notes_gone)
+        history = await ledger.ListLedgerTransactions(pb.ListLedgerTransactionsRequest(client_id=client_id))
+        assert [(t.kind, t.client_change) for t in history.transactions] == [("use", -1), ("charge", 3)]
+        balances = await ledger.GetCreditBalances(pb.GetCreditBalancesRequest(client_id=client_id))
+        assert [(b.balance, [lot.note for lot in b.lots]) for b in balances.balances] == [(2, [""])]
