@@ -390,3 +390,44 @@ async def test_billing_events_are_published_with_their_envelope(
 
 async def _equal(found: object, expected: set[str]) -> bool:
     return bool(await found == expected)  # type: ignore[misc]
+
+
+async def test_the_clients_credit_pays_invoices_issued_later_oldest_credit_first(
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+) -> None:
+    business = Business(uuid.uuid4())
+    with bind_call_context(business.staff()):
+        client_id = await new_client(clients, "Cred")
+        first = await billing.RecordPayment(
+            pb.RecordPaymentRequest(
+                client_id=client_id, amount=types_pb2.Money(amount_minor=3000, currency="EUR"), method="cash"
+            )
+        )
+        second = await billing.RecordPayment(
+            pb.RecordPaymentRequest(
+                client_id=client_id, amount=types_pb2.Money(amount_minor=4000, currency="EUR"), method="card"
+            )
+        )
+        await billing.RecordPayment(
+            pb.RecordPaymentRequest(
+                client_id=client_id, amount=types_pb2.Money(amount_minor=9000, currency="USD"), method="cash"
+            )
+        )
+        paid = await issued_invoice(billing, client_id, 5000)
+        assert (paid.status, paid.paid_minor) == ("paid", 5000)
+        partly = await issued_invoice(billing, client_id, 6000)
+        assert (partly.status, partly.paid_minor, partly.outstanding_minor) == ("partially_paid", 2000, 4000)
+
+        payments = {p.id: p for p in (await billing.ListPayments(pb.ListPaymentsRequest(client_id=client_id))).payments}
+        assert [(a.invoice_id, a.amount_minor) for a in payments[first.id].allocations] == [(paid.id, 3000)]
+        assert sorted((a.invoice_id, a.amount_minor) for a in payments[second.id].allocations) == sorted(
+            [(paid.id, 2000), (partly.id, 2000)]
+        )
+        balance = await billing.GetClientBalance(pb.GetClientBalanceRequest(client_id=client_id))
+        by_currency = {b.currency: (b.outstanding_minor, b.credit_minor) for b in balance.currencies}
+        assert by_currency == {"EUR": (4000, 0), "USD": (0, 9000)}
+
+        # A refund of a payment whose credit paid an invoice opens that invoice again.
+        await billing.RefundPayment(pb.RefundPaymentRequest(payment_id=first.id, reason="returned"))
+        reopened = await billing.GetInvoice(pb.GetInvoiceRequest(invoice_id=paid.id))
+        assert (reopened.status, reopened.outstanding_minor) == ("partially_paid", 3000)

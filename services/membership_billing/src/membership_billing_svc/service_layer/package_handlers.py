@@ -9,6 +9,7 @@ from membership_billing_svc.adapters.client_directory import AbstractClientDirec
 from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.ledger import ChargeTerms
 from membership_billing_svc.domain.packages import Allocation, Invoicing, Package, PackageSale, sell
+from membership_billing_svc.service_layer.handlers import apply_client_credit
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
 from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
@@ -87,6 +88,7 @@ async def sell_package(
                     # The number last: the counter row stays locked from here to the commit.
                     number = await uow.invoices.next_number(cmd.tenant_id)
                     sale.invoice.issue(number=number, issue_date=today, bill_to_name=client.name, now=cmd.now)
+                    await apply_client_credit(uow, sale.invoice, cmd.now)
             uow.packages.add(sale)
             for lot in sale.lots:
                 uow.ledger.add(lot)
