@@ -257,10 +257,11 @@ async def issue_invoice(request: web.Request, body: IssueIn, account: Account) -
 @api.route(
     "POST",
     "/api/v1/invoices/{invoice_id}/void",
-    summary="Void a draft, or an issued invoice with nothing paid on it",
+    summary="Void a draft, or an issued invoice with nothing paid on it (owners and admins)",
     tag=TAG,
     body=VoidIn,
     response=InvoiceOut,
+    roles=("owner", "admin"),
     errors=(409,),
 )
 async def void_invoice(request: web.Request, body: VoidIn, account: Account) -> dict[str, Any]:
@@ -323,10 +324,11 @@ async def list_payments(request: web.Request, query: PaymentQuery, account: Acco
 @api.route(
     "POST",
     "/api/v1/payments/{payment_id}/refund",
-    summary="Refund (or void) a payment: its invoices are open for that amount again",
+    summary="Refund (or void) a payment: its invoices are open for that amount again (owners and admins)",
     tag=TAG,
     body=RefundIn,
     response=PaymentOut,
+    roles=("owner", "admin"),
     errors=(409,),
 )
 async def refund_payment(request: web.Request, body: RefundIn, account: Account) -> dict[str, Any]:
