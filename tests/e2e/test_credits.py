@@ -251,3 +251,8 @@ async def test_a_ten_session_package_is_sold_invoiced_and_used_by_a_completed_ap
     )
     assert (status, scanned["method"], scanned["transaction"]["client_change"]) == (201, "card", -1)
     assert await portal_balance(8)
+    status, log, _ = await api.call("GET", f"/api/v1/clients/{client['id']}/check-ins", token=token)
+    assert (status, [(c["method"], c["appointment_id"]) for c in log["items"]]) == (
+        200,
+        [("card", None), ("staff", booked["id"])],
+    )

@@ -235,3 +235,12 @@ class CardCheckInIn(Body):
     token: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     service_id: Id | None = Field(default=None, description="The visit's service: consumes what pays for it.")
     note: Note = ""
+
+
+class CheckInList(Out):
+    items: list[CheckInOut]
+    next_page_token: str | None
+
+
+class CheckInQuery(PageQuery):
+    pass

@@ -9,6 +9,7 @@ import uuid
 from aiohttp import web
 
 from atrium.client.v1 import client_service_pb2 as client_pb
+from atrium.common.v1 import types_pb2
 from atrium.membership_billing.v1 import ledger_pb2 as pb
 from gateway.api import path_id
 from gateway.card_tokens import CardTokens
@@ -16,7 +17,9 @@ from gateway.credits_schemas import (
     CardCheckInIn,
     CardOut,
     CheckInIn,
+    CheckInList,
     CheckInOut,
+    CheckInQuery,
     QuotedLotOut,
     QuoteQuery,
     ServiceRuleOut,
@@ -219,3 +222,23 @@ async def membership_card_check_in(request: web.Request, body: CardCheckInIn, ac
         pb.CheckInRequest(client_id=str(client_id), service_id=body.service_id or "", note=body.note, by_card=True)
     )
     return check_in_out(reply)
+
+
+@api.route(
+    "GET",
+    "/api/v1/clients/{client_id}/check-ins",
+    summary="A client's attendance log, newest first, with what each visit consumed",
+    tag=TAG,
+    query=CheckInQuery,
+    response=CheckInList,
+)
+async def list_check_ins(request: web.Request, query: CheckInQuery, account: Account) -> CheckInList:
+    reply = await request.app[BACKENDS].ledger.ListCheckIns(
+        pb.ListCheckInsRequest(
+            client_id=client_id_of(request),
+            page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
+        )
+    )
+    return CheckInList(
+        items=[check_in_out(c) for c in reply.check_ins], next_page_token=reply.page.next_page_token or None
+    )

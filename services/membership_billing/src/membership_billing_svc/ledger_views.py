@@ -21,13 +21,14 @@ from membership_billing_svc.adapters.ledger_repository import (
 )
 from membership_billing_svc.adapters.package_repository import packages_with_allocations
 from membership_billing_svc.adapters.tables import (
+    check_ins,
     credit_lots,
     credit_types,
     ledger_entries,
     ledger_transactions,
     packages,
 )
-from membership_billing_svc.domain.consumption import Payer, ServiceRule, choose_payer
+from membership_billing_svc.domain.consumption import CheckIn, CheckInMethod, Payer, ServiceRule, choose_payer
 from membership_billing_svc.domain.ledger import Account, CreditType, LedgerTransaction, Lot
 from membership_billing_svc.domain.packages import Package
 from membership_billing_svc.views import decode_token, encode_token
@@ -180,3 +181,49 @@ async def quote_visit(
 async def service_rules(engine: AsyncEngine, tenant_id: uuid.UUID, service_id: uuid.UUID) -> list[ServiceRule]:
     async with engine.connect() as conn:
         return await rules_for(conn, tenant_id, service_id)
+
+
+async def list_check_ins(
+    engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID, *, page_size: int, page_token: str
+) -> tuple[list[tuple[CheckIn, LedgerTransaction | None]], str]:
+    """The client's check-ins, newest first (ids are time-ordered), each with what it consumed."""
+    after = decode_token(page_token)
+    query = select(check_ins).where(check_ins.c.tenant_id == tenant_id, check_ins.c.client_id == client_id)
+    if after is not None:
+        query = query.where(check_ins.c.id < after)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query.order_by(check_ins.c.id.desc()).limit(page_size + 1))).all()
+        page = rows[:page_size]
+        consumed = [r.transaction_id for r in page if r.transaction_id is not None]
+        transaction_rows = (
+            (
+                await conn.execute(
+                    select(ledger_transactions).where(
+                        ledger_transactions.c.tenant_id == tenant_id, ledger_transactions.c.id.in_(consumed)
+                    )
+                )
+            ).all()
+            if consumed
+            else []
+        )
+        transactions = {t.id: t for t in await transactions_with_entries(conn, transaction_rows)}
+    found = [
+        (
+            CheckIn(
+                tenant_id=r.tenant_id,
+                id=r.id,
+                client_id=r.client_id,
+                checked_in_at=r.checked_in_at,
+                service_id=r.service_id,
+                appointment_id=r.appointment_id,
+                transaction_id=r.transaction_id,
+                method=CheckInMethod(r.method),
+                staff_id=r.staff_id,
+                note=r.note,
+            ),
+            transactions.get(r.transaction_id) if r.transaction_id is not None else None,
+        )
+        for r in page
+    ]
+    token = encode_token(page[-1].id) if len(rows) > page_size else ""
+    return found, token

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1 import client_service_pb2_grpc as client_grpc
+from atrium.common.v1 import types_pb2
 from atrium.membership_billing.v1 import ledger_pb2 as pb
 from atrium.membership_billing.v1 import ledger_pb2_grpc as pb_grpc
 from atrium.scheduling.v1 import catalogue_pb2 as cat
@@ -380,6 +381,19 @@ async def test_a_visit_is_paid_by_the_credits_expiring_first_among_those_its_ser
         with pytest.raises(grpc.aio.AioRpcError) as empty:
             await ledger.CheckIn(pb.CheckInRequest(client_id=client_id, service_id=service_id))
         assert empty.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+
+        # The attendance log: four check-ins (the refused one left none), newest first, with what each took.
+        log = await ledger.ListCheckIns(
+            pb.ListCheckInsRequest(client_id=client_id, page=types_pb2.PageRequest(page_size=3))
+        )
+        assert [c.id for c in log.check_ins] == [plain.id, log.check_ins[1].id, second.id]
+        assert log.page.next_page_token
+        rest = await ledger.ListCheckIns(
+            pb.ListCheckInsRequest(client_id=client_id, page=types_pb2.PageRequest(page_token=log.page.next_page_token))
+        )
+        assert [(c.id, c.appointment_id, c.transaction.client_change) for c in rest.check_ins] == [
+            (first.id, appointment_id, -6000)
+        ]
 
 
 async def test_an_erasure_keeps_the_ledger_and_drops_the_notes_written_about_the_client(

@@ -262,6 +262,21 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
         check_in, transaction = await ledger_handlers.check_in_client(cmd, self._uow_factory(), self._directory)
         return check_in_message(check_in, transaction)
 
+    async def ListCheckIns(
+        self, request: pb.ListCheckInsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListCheckInsResponse:
+        call = require_staff()
+        found, token = await ledger_views.list_check_ins(
+            self._engine,
+            call.tenant_id,
+            record_id(request.client_id, "client"),
+            page_size=views.page_size_of(request.page.page_size),
+            page_token=request.page.page_token,
+        )
+        return pb.ListCheckInsResponse(
+            check_ins=[check_in_message(c, t) for c, t in found], page=types_pb2.PageInfo(next_page_token=token)
+        )
+
     def _client_asked_about(self, raw: str) -> uuid.UUID:
         """The client a call is about: a portal client only ever itself (another looks missing)."""
         principal = current_context().principal

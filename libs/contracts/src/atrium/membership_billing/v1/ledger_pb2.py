@@ -26,59 +26,63 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from atrium.common.v1 import types_pb2 as atrium_dot_common_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)atrium/membership_billing/v1/ledger.proto\x12\x1c\x61trium.membership_billing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1c\x61trium/common/v1/types.proto\":\n\x11ServiceCreditRule\x12\x16\n\x0e\x63redit_type_id\x18\x01 \x01(\t\x12\r\n\x05units\x18\x02 \x01(\x03\"h\n\x12ServiceCreditRules\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12>\n\x05rules\x18\x02 \x03(\x0b\x32/.atrium.membership_billing.v1.ServiceCreditRule\"2\n\x1cGetServiceCreditRulesRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\":\n\x11QuoteVisitRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nservice_id\x18\x02 \x01(\t\"Z\n\tQuotedLot\x12\x0e\n\x06lot_id\x18\x01 \x01(\t\x12\r\n\x05units\x18\x02 \x01(\x03\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb8\x01\n\nVisitQuote\x12\x0f\n\x07\x63overed\x18\x01 \x01(\x08\x12\x14\n\x0cuses_credits\x18\x02 \x01(\x08\x12=\n\x0b\x63redit_type\x18\x03 \x01(\x0b\x32(.atrium.membership_billing.v1.CreditType\x12\r\n\x05units\x18\x04 \x01(\x03\x12\x35\n\x04lots\x18\x05 \x03(\x0b\x32\'.atrium.membership_billing.v1.QuotedLot\"n\n\x0e\x43heckInRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nservice_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\x03 \x01(\t\x12\x0c\n\x04note\x18\x04 \x01(\t\x12\x0f\n\x07\x62y_card\x18\x05 \x01(\x08\"\xe3\x01\n\rCheckInRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x31\n\rchecked_in_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nservice_id\x18\x04 \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\x05 \x01(\t\x12\x0e\n\x06method\x18\x06 \x01(\t\x12\x44\n\x0btransaction\x18\x07 \x01(\x0b\x32/.atrium.membership_billing.v1.LedgerTransaction\"v\n\nCreditType\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x17\x43reateCreditTypeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\"\x18\n\x16ListCreditTypesRequest\"Y\n\x17ListCreditTypesResponse\x12>\n\x0c\x63redit_types\x18\x01 \x03(\x0b\x32(.atrium.membership_billing.v1.CreditType\"\x9a\x01\n\x14\x43hargeCreditsRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63redit_type_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x11\n\tstarts_on\x18\x04 \x01(\t\x12\x12\n\nexpires_on\x18\x05 \x01(\t\x12\x0c\n\x04note\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\t\"\x9a\x02\n\tCreditLot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x16\n\x0e\x63redit_type_id\x18\x03 \x01(\t\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\x12\x11\n\tremaining\x18\x05 \x01(\x03\x12-\n\tstarts_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0etransaction_id\x18\n \x01(\t\"p\n\x11UseCreditsRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63redit_type_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x0c\n\x04note\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"9\n\x11ReverseUseRequest\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x0c\n\x04note\x18\x02 \x01(\t\"V\n\x0bLedgerEntry\x12\x0e\n\x06lot_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63redit_type_id\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\t\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\"\xe8\x01\n\x11LedgerTransaction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x30\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\x07\x65ntries\x18\x05 \x03(\x0b\x32).atrium.membership_billing.v1.LedgerEntry\x12\x0c\n\x04note\x18\x06 \x01(\t\x12\x13\n\x0breverses_id\x18\x07 \x01(\t\x12\x15\n\rclient_change\x18\x08 \x01(\x03\"X\n\x18GetCreditBalancesRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x96\x01\n\rCreditBalance\x12=\n\x0b\x63redit_type\x18\x01 \x01(\x0b\x32(.atrium.membership_billing.v1.CreditType\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x03\x12\x35\n\x04lots\x18\x03 \x03(\x0b\x32\'.atrium.membership_billing.v1.CreditLot\"\x8d\x01\n\x0e\x43reditBalances\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x08\x62\x61lances\x18\x03 \x03(\x0b\x32+.atrium.membership_billing.v1.CreditBalance\"_\n\x1dListLedgerTransactionsRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12+\n\x04page\x18\x02 \x01(\x0b\x32\x1d.atrium.common.v1.PageRequest\"\x91\x01\n\x1eListLedgerTransactionsResponse\x12\x45\n\x0ctransactions\x18\x01 \x03(\x0b\x32/.atrium.membership_billing.v1.LedgerTransaction\x12(\n\x04page\x18\x02 \x01(\x0b\x32\x1a.atrium.common.v1.PageInfo2\xb7\n\n\rLedgerService\x12s\n\x10\x43reateCreditType\x12\x35.atrium.membership_billing.v1.CreateCreditTypeRequest\x1a(.atrium.membership_billing.v1.CreditType\x12~\n\x0fListCreditTypes\x12\x34.atrium.membership_billing.v1.ListCreditTypesRequest\x1a\x35.atrium.membership_billing.v1.ListCreditTypesResponse\x12l\n\rChargeCredits\x12\x32.atrium.membership_billing.v1.ChargeCreditsRequest\x1a\'.atrium.membership_billing.v1.CreditLot\x12n\n\nUseCredits\x12/.atrium.membership_billing.v1.UseCreditsRequest\x1a/.atrium.membership_billing.v1.LedgerTransaction\x12n\n\nReverseUse\x12/.atrium.membership_billing.v1.ReverseUseRequest\x1a/.atrium.membership_billing.v1.LedgerTransaction\x12y\n\x11GetCreditBalances\x12\x36.atrium.membership_billing.v1.GetCreditBalancesRequest\x1a,.atrium.membership_billing.v1.CreditBalances\x12\x93\x01\n\x16ListLedgerTransactions\x12;.atrium.membership_billing.v1.ListLedgerTransactionsRequest\x1a<.atrium.membership_billing.v1.ListLedgerTransactionsResponse\x12{\n\x15SetServiceCreditRules\x12\x30.atrium.membership_billing.v1.ServiceCreditRules\x1a\x30.atrium.membership_billing.v1.ServiceCreditRules\x12\x85\x01\n\x15GetServiceCreditRules\x12:.atrium.membership_billing.v1.GetServiceCreditRulesRequest\x1a\x30.atrium.membership_billing.v1.ServiceCreditRules\x12g\n\nQuoteVisit\x12/.atrium.membership_billing.v1.QuoteVisitRequest\x1a(.atrium.membership_billing.v1.VisitQuote\x12\x64\n\x07\x43heckIn\x12,.atrium.membership_billing.v1.CheckInRequest\x1a+.atrium.membership_billing.v1.CheckInRecordb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)atrium/membership_billing/v1/ledger.proto\x12\x1c\x61trium.membership_billing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1c\x61trium/common/v1/types.proto\"U\n\x13ListCheckInsRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12+\n\x04page\x18\x02 \x01(\x0b\x32\x1d.atrium.common.v1.PageRequest\"\x80\x01\n\x14ListCheckInsResponse\x12>\n\tcheck_ins\x18\x01 \x03(\x0b\x32+.atrium.membership_billing.v1.CheckInRecord\x12(\n\x04page\x18\x02 \x01(\x0b\x32\x1a.atrium.common.v1.PageInfo\":\n\x11ServiceCreditRule\x12\x16\n\x0e\x63redit_type_id\x18\x01 \x01(\t\x12\r\n\x05units\x18\x02 \x01(\x03\"h\n\x12ServiceCreditRules\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12>\n\x05rules\x18\x02 \x03(\x0b\x32/.atrium.membership_billing.v1.ServiceCreditRule\"2\n\x1cGetServiceCreditRulesRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\":\n\x11QuoteVisitRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nservice_id\x18\x02 \x01(\t\"Z\n\tQuotedLot\x12\x0e\n\x06lot_id\x18\x01 \x01(\t\x12\r\n\x05units\x18\x02 \x01(\x03\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb8\x01\n\nVisitQuote\x12\x0f\n\x07\x63overed\x18\x01 \x01(\x08\x12\x14\n\x0cuses_credits\x18\x02 \x01(\x08\x12=\n\x0b\x63redit_type\x18\x03 \x01(\x0b\x32(.atrium.membership_billing.v1.CreditType\x12\r\n\x05units\x18\x04 \x01(\x03\x12\x35\n\x04lots\x18\x05 \x03(\x0b\x32\'.atrium.membership_billing.v1.QuotedLot\"n\n\x0e\x43heckInRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nservice_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\x03 \x01(\t\x12\x0c\n\x04note\x18\x04 \x01(\t\x12\x0f\n\x07\x62y_card\x18\x05 \x01(\x08\"\xe3\x01\n\rCheckInRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x31\n\rchecked_in_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nservice_id\x18\x04 \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\x05 \x01(\t\x12\x0e\n\x06method\x18\x06 \x01(\t\x12\x44\n\x0btransaction\x18\x07 \x01(\x0b\x32/.atrium.membership_billing.v1.LedgerTransaction\"v\n\nCreditType\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x17\x43reateCreditTypeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\"\x18\n\x16ListCreditTypesRequest\"Y\n\x17ListCreditTypesResponse\x12>\n\x0c\x63redit_types\x18\x01 \x03(\x0b\x32(.atrium.membership_billing.v1.CreditType\"\x9a\x01\n\x14\x43hargeCreditsRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63redit_type_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x11\n\tstarts_on\x18\x04 \x01(\t\x12\x12\n\nexpires_on\x18\x05 \x01(\t\x12\x0c\n\x04note\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\t\"\x9a\x02\n\tCreditLot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x16\n\x0e\x63redit_type_id\x18\x03 \x01(\t\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\x12\x11\n\tremaining\x18\x05 \x01(\x03\x12-\n\tstarts_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0etransaction_id\x18\n \x01(\t\"p\n\x11UseCreditsRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63redit_type_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x0c\n\x04note\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"9\n\x11ReverseUseRequest\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x0c\n\x04note\x18\x02 \x01(\t\"V\n\x0bLedgerEntry\x12\x0e\n\x06lot_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63redit_type_id\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\t\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\"\xe8\x01\n\x11LedgerTransaction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x30\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\x07\x65ntries\x18\x05 \x03(\x0b\x32).atrium.membership_billing.v1.LedgerEntry\x12\x0c\n\x04note\x18\x06 \x01(\t\x12\x13\n\x0breverses_id\x18\x07 \x01(\t\x12\x15\n\rclient_change\x18\x08 \x01(\x03\"X\n\x18GetCreditBalancesRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x96\x01\n\rCreditBalance\x12=\n\x0b\x63redit_type\x18\x01 \x01(\x0b\x32(.atrium.membership_billing.v1.CreditType\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x03\x12\x35\n\x04lots\x18\x03 \x03(\x0b\x32\'.atrium.membership_billing.v1.CreditLot\"\x8d\x01\n\x0e\x43reditBalances\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x08\x62\x61lances\x18\x03 \x03(\x0b\x32+.atrium.membership_billing.v1.CreditBalance\"_\n\x1dListLedgerTransactionsRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12+\n\x04page\x18\x02 \x01(\x0b\x32\x1d.atrium.common.v1.PageRequest\"\x91\x01\n\x1eListLedgerTransactionsResponse\x12\x45\n\x0ctransactions\x18\x01 \x03(\x0b\x32/.atrium.membership_billing.v1.LedgerTransaction\x12(\n\x04page\x18\x02 \x01(\x0b\x32\x1a.atrium.common.v1.PageInfo2\xae\x0b\n\rLedgerService\x12s\n\x10\x43reateCreditType\x12\x35.atrium.membership_billing.v1.CreateCreditTypeRequest\x1a(.atrium.membership_billing.v1.CreditType\x12~\n\x0fListCreditTypes\x12\x34.atrium.membership_billing.v1.ListCreditTypesRequest\x1a\x35.atrium.membership_billing.v1.ListCreditTypesResponse\x12l\n\rChargeCredits\x12\x32.atrium.membership_billing.v1.ChargeCreditsRequest\x1a\'.atrium.membership_billing.v1.CreditLot\x12n\n\nUseCredits\x12/.atrium.membership_billing.v1.UseCreditsRequest\x1a/.atrium.membership_billing.v1.LedgerTransaction\x12n\n\nReverseUse\x12/.atrium.membership_billing.v1.ReverseUseRequest\x1a/.atrium.membership_billing.v1.LedgerTransaction\x12y\n\x11GetCreditBalances\x12\x36.atrium.membership_billing.v1.GetCreditBalancesRequest\x1a,.atrium.membership_billing.v1.CreditBalances\x12\x93\x01\n\x16ListLedgerTransactions\x12;.atrium.membership_billing.v1.ListLedgerTransactionsRequest\x1a<.atrium.membership_billing.v1.ListLedgerTransactionsResponse\x12{\n\x15SetServiceCreditRules\x12\x30.atrium.membership_billing.v1.ServiceCreditRules\x1a\x30.atrium.membership_billing.v1.ServiceCreditRules\x12\x85\x01\n\x15GetServiceCreditRules\x12:.atrium.membership_billing.v1.GetServiceCreditRulesRequest\x1a\x30.atrium.membership_billing.v1.ServiceCreditRules\x12g\n\nQuoteVisit\x12/.atrium.membership_billing.v1.QuoteVisitRequest\x1a(.atrium.membership_billing.v1.VisitQuote\x12\x64\n\x07\x43heckIn\x12,.atrium.membership_billing.v1.CheckInRequest\x1a+.atrium.membership_billing.v1.CheckInRecord\x12u\n\x0cListCheckIns\x12\x31.atrium.membership_billing.v1.ListCheckInsRequest\x1a\x32.atrium.membership_billing.v1.ListCheckInsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atrium.membership_billing.v1.ledger_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SERVICECREDITRULE']._serialized_start=138
-  _globals['_SERVICECREDITRULE']._serialized_end=196
-  _globals['_SERVICECREDITRULES']._serialized_start=198
-  _globals['_SERVICECREDITRULES']._serialized_end=302
-  _globals['_GETSERVICECREDITRULESREQUEST']._serialized_start=304
-  _globals['_GETSERVICECREDITRULESREQUEST']._serialized_end=354
-  _globals['_QUOTEVISITREQUEST']._serialized_start=356
-  _globals['_QUOTEVISITREQUEST']._serialized_end=414
-  _globals['_QUOTEDLOT']._serialized_start=416
-  _globals['_QUOTEDLOT']._serialized_end=506
-  _globals['_VISITQUOTE']._serialized_start=509
-  _globals['_VISITQUOTE']._serialized_end=693
-  _globals['_CHECKINREQUEST']._serialized_start=695
-  _globals['_CHECKINREQUEST']._serialized_end=805
-  _globals['_CHECKINRECORD']._serialized_start=808
-  _globals['_CHECKINRECORD']._serialized_end=1035
-  _globals['_CREDITTYPE']._serialized_start=1037
-  _globals['_CREDITTYPE']._serialized_end=1155
-  _globals['_CREATECREDITTYPEREQUEST']._serialized_start=1157
-  _globals['_CREATECREDITTYPEREQUEST']._serialized_end=1228
-  _globals['_LISTCREDITTYPESREQUEST']._serialized_start=1230
-  _globals['_LISTCREDITTYPESREQUEST']._serialized_end=1254
-  _globals['_LISTCREDITTYPESRESPONSE']._serialized_start=1256
-  _globals['_LISTCREDITTYPESRESPONSE']._serialized_end=1345
-  _globals['_CHARGECREDITSREQUEST']._serialized_start=1348
-  _globals['_CHARGECREDITSREQUEST']._serialized_end=1502
-  _globals['_CREDITLOT']._serialized_start=1505
-  _globals['_CREDITLOT']._serialized_end=1787
-  _globals['_USECREDITSREQUEST']._serialized_start=1789
-  _globals['_USECREDITSREQUEST']._serialized_end=1901
-  _globals['_REVERSEUSEREQUEST']._serialized_start=1903
-  _globals['_REVERSEUSEREQUEST']._serialized_end=1960
-  _globals['_LEDGERENTRY']._serialized_start=1962
-  _globals['_LEDGERENTRY']._serialized_end=2048
-  _globals['_LEDGERTRANSACTION']._serialized_start=2051
-  _globals['_LEDGERTRANSACTION']._serialized_end=2283
-  _globals['_GETCREDITBALANCESREQUEST']._serialized_start=2285
-  _globals['_GETCREDITBALANCESREQUEST']._serialized_end=2373
-  _globals['_CREDITBALANCE']._serialized_start=2376
-  _globals['_CREDITBALANCE']._serialized_end=2526
-  _globals['_CREDITBALANCES']._serialized_start=2529
-  _globals['_CREDITBALANCES']._serialized_end=2670
-  _globals['_LISTLEDGERTRANSACTIONSREQUEST']._serialized_start=2672
-  _globals['_LISTLEDGERTRANSACTIONSREQUEST']._serialized_end=2767
-  _globals['_LISTLEDGERTRANSACTIONSRESPONSE']._serialized_start=2770
-  _globals['_LISTLEDGERTRANSACTIONSRESPONSE']._serialized_end=2915
-  _globals['_LEDGERSERVICE']._serialized_start=2918
-  _globals['_LEDGERSERVICE']._serialized_end=4253
+  _globals['_LISTCHECKINSREQUEST']._serialized_start=138
+  _globals['_LISTCHECKINSREQUEST']._serialized_end=223
+  _globals['_LISTCHECKINSRESPONSE']._serialized_start=226
+  _globals['_LISTCHECKINSRESPONSE']._serialized_end=354
+  _globals['_SERVICECREDITRULE']._serialized_start=356
+  _globals['_SERVICECREDITRULE']._serialized_end=414
+  _globals['_SERVICECREDITRULES']._serialized_start=416
+  _globals['_SERVICECREDITRULES']._serialized_end=520
+  _globals['_GETSERVICECREDITRULESREQUEST']._serialized_start=522
+  _globals['_GETSERVICECREDITRULESREQUEST']._serialized_end=572
+  _globals['_QUOTEVISITREQUEST']._serialized_start=574
+  _globals['_QUOTEVISITREQUEST']._serialized_end=632
+  _globals['_QUOTEDLOT']._serialized_start=634
+  _globals['_QUOTEDLOT']._serialized_end=724
+  _globals['_VISITQUOTE']._serialized_start=727
+  _globals['_VISITQUOTE']._serialized_end=911
+  _globals['_CHECKINREQUEST']._serialized_start=913
+  _globals['_CHECKINREQUEST']._serialized_end=1023
+  _globals['_CHECKINRECORD']._serialized_start=1026
+  _globals['_CHECKINRECORD']._serialized_end=1253
+  _globals['_CREDITTYPE']._serialized_start=1255
+  _globals['_CREDITTYPE']._serialized_end=1373
+  _globals['_CREATECREDITTYPEREQUEST']._serialized_start=1375
+  _globals['_CREATECREDITTYPEREQUEST']._serialized_end=1446
+  _globals['_LISTCREDITTYPESREQUEST']._serialized_start=1448
+  _globals['_LISTCREDITTYPESREQUEST']._serialized_end=1472
+  _globals['_LISTCREDITTYPESRESPONSE']._serialized_start=1474
+  _globals['_LISTCREDITTYPESRESPONSE']._serialized_end=1563
+  _globals['_CHARGECREDITSREQUEST']._serialized_start=1566
+  _globals['_CHARGECREDITSREQUEST']._serialized_end=1720
+  _globals['_CREDITLOT']._serialized_start=1723
+  _globals['_CREDITLOT']._serialized_end=2005
+  _globals['_USECREDITSREQUEST']._serialized_start=2007
+  _globals['_USECREDITSREQUEST']._serialized_end=2119
+  _globals['_REVERSEUSEREQUEST']._serialized_start=2121
+  _globals['_REVERSEUSEREQUEST']._serialized_end=2178
+  _globals['_LEDGERENTRY']._serialized_start=2180
+  _globals['_LEDGERENTRY']._serialized_end=2266
+  _globals['_LEDGERTRANSACTION']._serialized_start=2269
+  _globals['_LEDGERTRANSACTION']._serialized_end=2501
+  _globals['_GETCREDITBALANCESREQUEST']._serialized_start=2503
+  _globals['_GETCREDITBALANCESREQUEST']._serialized_end=2591
+  _globals['_CREDITBALANCE']._serialized_start=2594
+  _globals['_CREDITBALANCE']._serialized_end=2744
+  _globals['_CREDITBALANCES']._serialized_start=2747
+  _globals['_CREDITBALANCES']._serialized_end=2888
+  _globals['_LISTLEDGERTRANSACTIONSREQUEST']._serialized_start=2890
+  _globals['_LISTLEDGERTRANSACTIONSREQUEST']._serialized_end=2985
+  _globals['_LISTLEDGERTRANSACTIONSRESPONSE']._serialized_start=2988
+  _globals['_LISTLEDGERTRANSACTIONSRESPONSE']._serialized_end=3133
+  _globals['_LEDGERSERVICE']._serialized_start=3136
+  _globals['_LEDGERSERVICE']._serialized_end=4590
 # @@protoc_insertion_point(module_scope)

@@ -21,6 +21,53 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class ListCheckInsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    @_builtins.property
+    def page(self) -> _types_pb2.PageRequest: ...
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        page: _types_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCheckInsRequest: _TypeAlias = ListCheckInsRequest  # noqa: Y015
+
+@_typing.final
+class ListCheckInsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECK_INS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def check_ins(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckInRecord]: ...
+    @_builtins.property
+    def page(self) -> _types_pb2.PageInfo: ...
+    def __init__(
+        self,
+        *,
+        check_ins: _abc.Iterable[Global___CheckInRecord] | None = ...,
+        page: _types_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check_ins", b"check_ins", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCheckInsResponse: _TypeAlias = ListCheckInsResponse  # noqa: Y015
+
+@_typing.final
 class ServiceCreditRule(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -94,6 +94,11 @@ class LedgerServiceStub:
                 request_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CheckInRequest.SerializeToString,
                 response_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CheckInRecord.FromString,
                 _registered_method=True)
+        self.ListCheckIns = channel.unary_unary(
+                '/atrium.membership_billing.v1.LedgerService/ListCheckIns',
+                request_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListCheckInsRequest.SerializeToString,
+                response_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListCheckInsResponse.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -182,6 +187,13 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCheckIns(self, request, context):
+        """The client's attendance log, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -239,6 +251,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.CheckIn,
                     request_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CheckInRequest.FromString,
                     response_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CheckInRecord.SerializeToString,
+            ),
+            'ListCheckIns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCheckIns,
+                    request_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListCheckInsRequest.FromString,
+                    response_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListCheckInsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -543,6 +560,33 @@ class LedgerService:
             '/atrium.membership_billing.v1.LedgerService/CheckIn',
             atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CheckInRequest.SerializeToString,
             atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CheckInRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCheckIns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.membership_billing.v1.LedgerService/ListCheckIns',
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListCheckInsRequest.SerializeToString,
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListCheckInsResponse.FromString,
             options,
             channel_credentials,
             insecure,

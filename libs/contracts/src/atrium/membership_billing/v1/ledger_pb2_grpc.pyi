@@ -65,6 +65,8 @@ class LedgerServiceStub:
     """Records the client's attendance; with a service, the visit consumes what pays for it (with an
     appointment, that appointment's one consumption: completing it takes nothing more).
     """
+    ListCheckIns: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.ListCheckInsRequest, _ledger_pb2.ListCheckInsResponse]
+    """The client's attendance log, newest first."""
 
 @_typing.type_check_only
 class LedgerServiceAsyncStub(LedgerServiceStub):
@@ -103,6 +105,8 @@ class LedgerServiceAsyncStub(LedgerServiceStub):
     """Records the client's attendance; with a service, the visit consumes what pays for it (with an
     appointment, that appointment's one consumption: completing it takes nothing more).
     """
+    ListCheckIns: _aio.UnaryUnaryMultiCallable[_ledger_pb2.ListCheckInsRequest, _ledger_pb2.ListCheckInsResponse]  # type: ignore[assignment]
+    """The client's attendance log, newest first."""
 
 class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
     """The entitlement ledger: every movement of a client's credits (sessions, minutes, points, money on account,
@@ -204,5 +208,13 @@ class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
         """Records the client's attendance; with a service, the visit consumes what pays for it (with an
         appointment, that appointment's one consumption: completing it takes nothing more).
         """
+
+    @_abc_1.abstractmethod
+    def ListCheckIns(
+        self,
+        request: _ledger_pb2.ListCheckInsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.ListCheckInsResponse, _abc.Awaitable[_ledger_pb2.ListCheckInsResponse]]:
+        """The client's attendance log, newest first."""
 
 def add_LedgerServiceServicer_to_server(servicer: LedgerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
