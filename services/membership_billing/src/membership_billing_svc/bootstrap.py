@@ -39,7 +39,9 @@ def build(runtime: Runtime) -> ServiceParts:
         servicers=[
             (
                 billing_pb2_grpc.add_BillingServiceServicer_to_server,
-                billing_server.BillingServicer(uow_factory=uow, engine=runtime.read_engine, directory=directory),
+                billing_server.BillingServicer(
+                    uow_factory=uow, engine=runtime.read_engine, directory=directory, calendar=calendar
+                ),
                 billing_server.SERVICE_NAME,
             ),
             (

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import grpc
 import nats
@@ -20,6 +22,8 @@ from atrium.common.v1 import types_pb2
 from atrium.membership_billing.v1 import billing_pb2 as pb
 from atrium.membership_billing.v1 import billing_pb2_grpc as pb_grpc
 from atrium.membership_billing.v1 import events_pb2
+from atrium.scheduling.v1 import catalogue_pb2 as cat
+from atrium.scheduling.v1 import catalogue_pb2_grpc as cat_grpc
 from membership_billing_svc.config import BillingSettings
 from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
@@ -431,3 +435,27 @@ async def test_the_clients_credit_pays_invoices_issued_later_oldest_credit_first
         await billing.RefundPayment(pb.RefundPaymentRequest(payment_id=first.id, reason="returned"))
         reopened = await billing.GetInvoice(pb.GetInvoiceRequest(invoice_id=paid.id))
         assert (reopened.status, reopened.outstanding_minor) == ("partially_paid", 3000)
+
+
+async def test_overdue_is_judged_on_the_business_calendar(
+    billing: pb_grpc.BillingServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    billing_scheduling_channel: grpc.aio.Channel,
+) -> None:
+    """Kiritimati (UTC+14) is always at least a day ahead of Pago Pago (UTC-11): an invoice due on Pago Pago's
+    today is overdue for a business in Kiritimati and not for one in Pago Pago."""
+    catalogue = cat_grpc.CatalogueServiceStub(billing_scheduling_channel)
+    due = datetime.now(ZoneInfo("Pacific/Pago_Pago")).date().isoformat()
+    for zone, overdue in (("Pacific/Kiritimati", True), ("Pacific/Pago_Pago", False)):
+        business = Business(uuid.uuid4())
+        with bind_call_context(business.staff()):
+            await catalogue.UpdateSchedulingSettings(
+                cat.SchedulingSettings(timezone=zone, slot_rules=cat.SlotRules(granularity_minutes=30, horizon_days=60))
+            )
+            client_id = await new_client(clients, "Due")
+            invoice = await issued_invoice(billing, client_id, 1000, issue_date=due)
+            assert (invoice.due_date, invoice.overdue) == (due, overdue), zone
+            listed = await billing.ListInvoices(pb.ListInvoicesRequest(overdue_only=True))
+            assert [i.id for i in listed.invoices] == ([invoice.id] if overdue else [])
+            balance = await billing.GetClientBalance(pb.GetClientBalanceRequest(client_id=client_id))
+            assert balance.currencies[0].overdue_minor == (1000 if overdue else 0)
