@@ -104,6 +104,21 @@ async def test_staff_charge_and_use_credits_and_the_client_sees_what_is_left_in_
     status, _, _ = await api.call("GET", credits, token=tokens["access_token"])
     assert status == 403
 
+    today = datetime.now(NEW_YORK).date()
+    period = {"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()}
+    status, report, _ = await api.call("GET", "/api/v1/reports/credits", token=token, params=period)
+    assert (status, report["timezone"]) == (200, "America/New_York")
+    rows = [(r["credit_type"]["name"], r["charged"], r["used"], r["restored"], r["clients"]) for r in report["rows"]]
+    assert rows == [("Massage 60", 10, 1, 1, 1)]
+    status, table, headers = await api.call(
+        "GET", "/api/v1/reports/credits", token=token, params=period | {"format": "csv"}
+    )
+    assert (status, headers["Content-Type"].split(";")[0]) == (200, "text/csv")
+    assert table.splitlines() == [
+        "credit_type,unit,charged,used,restored,expired,clients",
+        "Massage 60,session,10,1,1,0,1",
+    ]
+
     intruder = other["token"]
     status, body, _ = await api.call(
         "POST", f"/api/v1/credit-transactions/{used['id']}/reverse", token=intruder, json={}

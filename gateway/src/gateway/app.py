@@ -26,6 +26,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     client_statuses,
     clients,
     consumption,
+    credit_reports,
     credits,
     custom_fields,
     groups,

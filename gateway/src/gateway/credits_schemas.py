@@ -244,3 +244,25 @@ class CheckInList(Out):
 
 class CheckInQuery(PageQuery):
     pass
+
+
+class CreditReportQuery(Body):
+    from_: date = Field(alias="from", description="First day, YYYY-MM-DD, in the business's timezone")
+    to: date = Field(description="Last day, inclusive; at most 366 days after from")
+    format: Literal["json", "csv"] = "json"
+
+
+class CreditReportRowOut(Out):
+    credit_type: CreditTypeOut
+    charged: int
+    used: int
+    restored: int = Field(description="Uses given back.")
+    expired: int
+    clients: int = Field(description="Clients whose holding of the type moved in the period.")
+
+
+class CreditReportOut(Out):
+    from_: date = Field(alias="from")
+    to: date
+    timezone: str
+    rows: list[CreditReportRowOut]

@@ -227,3 +227,68 @@ async def list_check_ins(
     ]
     token = encode_token(page[-1].id) if len(rows) > page_size else ""
     return found, token
+
+
+@dataclass(frozen=True)
+class CreditReportRow:
+    credit_type: CreditType
+    charged: int
+    used: int
+    restored: int
+    expired: int
+    clients: int
+
+
+async def credit_report(
+    engine: AsyncEngine, tenant_id: uuid.UUID, start: datetime, end: datetime
+) -> list[CreditReportRow]:
+    """Per credit type, the client-side movements effective in [start, end), by kind, in one grouped query."""
+    moved = func.sum(ledger_entries.c.amount)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(
+                    credit_lots.c.credit_type_id,
+                    ledger_entries.c.kind,
+                    moved.label("moved"),
+                )
+                .select_from(ledger_entries.join(credit_lots, LOT_OF_ENTRY))
+                .where(
+                    ledger_entries.c.tenant_id == tenant_id,
+                    ledger_entries.c.account == Account.CLIENT.value,
+                    ledger_entries.c.effective_at >= start,
+                    ledger_entries.c.effective_at < end,
+                )
+                .group_by(credit_lots.c.credit_type_id, ledger_entries.c.kind)
+            )
+        ).all()
+        clients_rows = (
+            await conn.execute(
+                select(credit_lots.c.credit_type_id, func.count(func.distinct(credit_lots.c.client_id)))
+                .select_from(ledger_entries.join(credit_lots, LOT_OF_ENTRY))
+                .where(
+                    ledger_entries.c.tenant_id == tenant_id,
+                    ledger_entries.c.account == Account.CLIENT.value,
+                    ledger_entries.c.effective_at >= start,
+                    ledger_entries.c.effective_at < end,
+                )
+                .group_by(credit_lots.c.credit_type_id)
+            )
+        ).all()
+        types = {
+            r.id: credit_type_from_row(r)
+            for r in (await conn.execute(select(credit_types).where(credit_types.c.tenant_id == tenant_id))).all()
+        }
+    moved_by: dict[tuple[uuid.UUID, str], int] = {(r.credit_type_id, r.kind): abs(int(r.moved)) for r in rows}
+    clients_by = {type_id: int(count) for type_id, count in clients_rows}
+    return [
+        CreditReportRow(
+            credit_type=types[type_id],
+            charged=moved_by.get((type_id, "charge"), 0),
+            used=moved_by.get((type_id, "use"), 0),
+            restored=moved_by.get((type_id, "reverse"), 0),
+            expired=moved_by.get((type_id, "expire"), 0),
+            clients=count,
+        )
+        for type_id, count in sorted(clients_by.items(), key=lambda item: types[item[0]].name)
+    ]

@@ -420,3 +420,35 @@ async def test_an_erasure_keeps_the_ledger_and_drops_the_notes_written_about_the
         assert [(t.kind, t.client_change) for t in history.transactions] == [("use", -1), ("charge", 3)]
         balances = await ledger.GetCreditBalances(pb.GetCreditBalancesRequest(client_id=client_id))
         assert [(b.balance, [lot.note for lot in b.lots]) for b in balances.balances] == [(2, [""])]
+
+
+async def test_the_credit_report_sums_each_types_movements_over_the_business_days(
+    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientServiceStub
+) -> None:
+    with bind_call_context(staff(uuid.uuid4())):
+        massage = await sessions_type(ledger)
+        minutes = await ledger.CreateCreditType(pb.CreateCreditTypeRequest(name="Sauna", unit="minute"))
+        for name in ("Rep", "Ort"):
+            client_id = await new_client(clients, name)
+            await ledger.ChargeCredits(
+                pb.ChargeCreditsRequest(client_id=client_id, credit_type_id=massage.id, amount=5)
+            )
+            used = await ledger.UseCredits(
+                pb.UseCreditsRequest(client_id=client_id, credit_type_id=massage.id, amount=2)
+            )
+        await ledger.ReverseUse(pb.ReverseUseRequest(transaction_id=used.id))
+        await ledger.ChargeCredits(pb.ChargeCreditsRequest(client_id=client_id, credit_type_id=minutes.id, amount=300))
+        today = datetime.now(UTC).date()
+        report = await ledger.CreditReport(
+            pb.CreditReportRequest(from_day=(today - timedelta(days=1)).isoformat(), to_day=today.isoformat())
+        )
+        assert report.timezone == "UTC"
+        assert [(r.credit_type.name, r.charged, r.used, r.restored, r.expired, r.clients) for r in report.rows] == [
+            ("Massage 60", 10, 4, 2, 0, 2),
+            ("Sauna", 300, 0, 0, 0, 1),
+        ]
+        earlier = await ledger.CreditReport(pb.CreditReportRequest(from_day="2020-01-01", to_day="2020-12-31"))
+        assert list(earlier.rows) == []
+        with pytest.raises(grpc.aio.AioRpcError) as too_long:
+            await ledger.CreditReport(pb.CreditReportRequest(from_day="2020-01-01", to_day="2022-01-01"))
+        assert too_long.value.code() is grpc.StatusCode.INVALID_ARGUMENT

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +18,7 @@ from membership_billing_svc.adapters.business_calendar import AbstractBusinessCa
 from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.consumption import CheckIn, CheckInMethod, ServiceRule
-from membership_billing_svc.domain.ledger import CreditType, LedgerTransaction, Lot
+from membership_billing_svc.domain.ledger import CreditType, LedgerTransaction, Lot, business_midnight
 from membership_billing_svc.entrypoints.billing_server import MAX_REQUEST_ID
 from membership_billing_svc.service_layer import ledger_handlers
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
@@ -28,6 +28,7 @@ from platform_core.grpc.values import aware, record_id, reference_id, require_st
 from platform_core.ids import parse_uuid
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["LedgerService"].full_name
+MAX_REPORT_DAYS = 366
 
 
 def utc_now() -> datetime:
@@ -275,6 +276,36 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
         )
         return pb.ListCheckInsResponse(
             check_ins=[check_in_message(c, t) for c, t in found], page=types_pb2.PageInfo(next_page_token=token)
+        )
+
+    async def CreditReport(
+        self, request: pb.CreditReportRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreditReportResponse:
+        call = require_staff()
+        first = optional_date(request.from_day, "from_day")
+        last = optional_date(request.to_day, "to_day")
+        if first is None or last is None or not 0 <= (last - first).days <= MAX_REPORT_DAYS:
+            raise InvalidArgument.single("to_day", f"from_day and to_day are required, at most {MAX_REPORT_DAYS} apart")
+        zone = await self._calendar.timezone()
+        rows = await ledger_views.credit_report(
+            self._engine,
+            call.tenant_id,
+            business_midnight(first, zone),
+            business_midnight(last + timedelta(days=1), zone),
+        )
+        return pb.CreditReportResponse(
+            timezone=zone.key,
+            rows=[
+                pb.CreditReportRow(
+                    credit_type=credit_type_message(r.credit_type),
+                    charged=r.charged,
+                    used=r.used,
+                    restored=r.restored,
+                    expired=r.expired,
+                    clients=r.clients,
+                )
+                for r in rows
+            ],
         )
 
     def _client_asked_about(self, raw: str) -> uuid.UUID:

@@ -21,6 +21,88 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class CreditReportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_DAY_FIELD_NUMBER: _builtins.int
+    TO_DAY_FIELD_NUMBER: _builtins.int
+    from_day: _builtins.str
+    """"YYYY-MM-DD", inclusive, at most 366 days."""
+    to_day: _builtins.str
+    def __init__(
+        self,
+        *,
+        from_day: _builtins.str = ...,
+        to_day: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_day", b"from_day", "to_day", b"to_day"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreditReportRequest: _TypeAlias = CreditReportRequest  # noqa: Y015
+
+@_typing.final
+class CreditReportRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREDIT_TYPE_FIELD_NUMBER: _builtins.int
+    CHARGED_FIELD_NUMBER: _builtins.int
+    USED_FIELD_NUMBER: _builtins.int
+    RESTORED_FIELD_NUMBER: _builtins.int
+    EXPIRED_FIELD_NUMBER: _builtins.int
+    CLIENTS_FIELD_NUMBER: _builtins.int
+    charged: _builtins.int
+    used: _builtins.int
+    restored: _builtins.int
+    expired: _builtins.int
+    clients: _builtins.int
+    """Clients whose holding of the type moved in the period."""
+    @_builtins.property
+    def credit_type(self) -> Global___CreditType: ...
+    def __init__(
+        self,
+        *,
+        credit_type: Global___CreditType | None = ...,
+        charged: _builtins.int = ...,
+        used: _builtins.int = ...,
+        restored: _builtins.int = ...,
+        expired: _builtins.int = ...,
+        clients: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["credit_type", b"credit_type"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["charged", b"charged", "clients", b"clients", "credit_type", b"credit_type", "expired", b"expired", "restored", b"restored", "used", b"used"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreditReportRow: _TypeAlias = CreditReportRow  # noqa: Y015
+
+@_typing.final
+class CreditReportResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIMEZONE_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    timezone: _builtins.str
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreditReportRow]: ...
+    def __init__(
+        self,
+        *,
+        timezone: _builtins.str = ...,
+        rows: _abc.Iterable[Global___CreditReportRow] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows", b"rows", "timezone", b"timezone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreditReportResponse: _TypeAlias = CreditReportResponse  # noqa: Y015
+
+@_typing.final
 class ListCheckInsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -99,6 +99,11 @@ class LedgerServiceStub:
                 request_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListCheckInsRequest.SerializeToString,
                 response_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListCheckInsResponse.FromString,
                 _registered_method=True)
+        self.CreditReport = channel.unary_unary(
+                '/atrium.membership_billing.v1.LedgerService/CreditReport',
+                request_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CreditReportRequest.SerializeToString,
+                response_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CreditReportResponse.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -194,6 +199,13 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreditReport(self, request, context):
+        """Per credit type, what was charged, used, given back and expired over days of the business's timezone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -256,6 +268,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.ListCheckIns,
                     request_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListCheckInsRequest.FromString,
                     response_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListCheckInsResponse.SerializeToString,
+            ),
+            'CreditReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreditReport,
+                    request_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CreditReportRequest.FromString,
+                    response_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CreditReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -587,6 +604,33 @@ class LedgerService:
             '/atrium.membership_billing.v1.LedgerService/ListCheckIns',
             atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListCheckInsRequest.SerializeToString,
             atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.ListCheckInsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreditReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.membership_billing.v1.LedgerService/CreditReport',
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CreditReportRequest.SerializeToString,
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.CreditReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -67,6 +67,8 @@ class LedgerServiceStub:
     """
     ListCheckIns: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.ListCheckInsRequest, _ledger_pb2.ListCheckInsResponse]
     """The client's attendance log, newest first."""
+    CreditReport: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.CreditReportRequest, _ledger_pb2.CreditReportResponse]
+    """Per credit type, what was charged, used, given back and expired over days of the business's timezone."""
 
 @_typing.type_check_only
 class LedgerServiceAsyncStub(LedgerServiceStub):
@@ -107,6 +109,8 @@ class LedgerServiceAsyncStub(LedgerServiceStub):
     """
     ListCheckIns: _aio.UnaryUnaryMultiCallable[_ledger_pb2.ListCheckInsRequest, _ledger_pb2.ListCheckInsResponse]  # type: ignore[assignment]
     """The client's attendance log, newest first."""
+    CreditReport: _aio.UnaryUnaryMultiCallable[_ledger_pb2.CreditReportRequest, _ledger_pb2.CreditReportResponse]  # type: ignore[assignment]
+    """Per credit type, what was charged, used, given back and expired over days of the business's timezone."""
 
 class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
     """The entitlement ledger: every movement of a client's credits (sessions, minutes, points, money on account,
@@ -216,5 +220,13 @@ class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ledger_pb2.ListCheckInsResponse, _abc.Awaitable[_ledger_pb2.ListCheckInsResponse]]:
         """The client's attendance log, newest first."""
+
+    @_abc_1.abstractmethod
+    def CreditReport(
+        self,
+        request: _ledger_pb2.CreditReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.CreditReportResponse, _abc.Awaitable[_ledger_pb2.CreditReportResponse]]:
+        """Per credit type, what was charged, used, given back and expired over days of the business's timezone."""
 
 def add_LedgerServiceServicer_to_server(servicer: LedgerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
