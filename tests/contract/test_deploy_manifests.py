@@ -52,7 +52,7 @@ GATEWAY_PORT = 8080
 # The units each gRPC service accepts calls from; its NetworkPolicy must allow exactly these.
 CALLERS = {
     "client": {"gateway", "scheduling", "portal_requests", "membership_billing"},
-    "scheduling": {"gateway", "portal_requests"},
+    "scheduling": {"gateway", "portal_requests", "membership_billing"},
     "portal_requests": {"gateway"},
     "membership_billing": {"gateway"},
     "notification": {"gateway"},

@@ -191,3 +191,34 @@ async def test_the_card_marks_only_pending_payment_unavailable_while_billing_is_
     finally:
         api.stack.processes["membership_billing"] = restart_unit(api.stack, "membership_billing")
         await wait_ready(api.session, api.stack.base_url, api.stack.processes, api.stack.log_dir)
+
+
+async def test_voids_and_refunds_are_for_owners_and_admins(api: Api) -> None:
+    tenant = await api.sign_up("Roles Billing")
+    token = tenant["token"]
+    client = await api.create_client(token, first_name="Rita")
+    invoice = await issued_invoice(api, token, client["id"], [{"description": "Class", "unit_price_minor": 2000}])
+    status, payment, _ = await api.call(
+        "POST",
+        "/api/v1/payments",
+        token=token,
+        json={"client_id": client["id"], "amount": {"amount_minor": 500, "currency": "EUR"}, "method": "cash"},
+    )
+    assert status == 201, payment
+    email = f"desk-{uuid.uuid4().hex[:8]}@example.com"
+    status, body, _ = await api.call(
+        "POST", "/api/v1/staff", token=token, json={"email": email, "password": PASSWORD, "role": "staff"}
+    )
+    assert status == 201, body
+    _, login, _ = await api.call("POST", "/api/v1/auth/staff/login", json={"email": email, "password": PASSWORD})
+    desk = login["access_token"]
+    for path, body in (
+        (f"/api/v1/invoices/{invoice['id']}/void", {"reason": "mistake"}),
+        (f"/api/v1/payments/{payment['id']}/refund", {"reason": "mistake"}),
+    ):
+        status, problem, _ = await api.call("POST", path, token=desk, json=body)
+        assert status == 403, problem
+    status, refunded, _ = await api.call(
+        "POST", f"/api/v1/payments/{payment['id']}/refund", token=token, json={"reason": "returned"}
+    )
+    assert (status, refunded["status"]) == (200, "refunded")

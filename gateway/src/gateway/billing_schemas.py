@@ -50,7 +50,7 @@ class InvoicePatch(Body):
 
 
 class IssueIn(Body):
-    issue_date: CalendarDay | None = Field(default=None, description="Default: today (UTC).")
+    issue_date: CalendarDay | None = Field(default=None, description="Default: today on the business's calendar.")
 
 
 class VoidIn(Body):

@@ -14,6 +14,7 @@ def test_owners_and_admins_hold_every_permission_and_staff_the_day_to_day_ones()
         "requests.approve",
         "billing.read",
         "memberships.read",
+        "memberships.write",
     }
     assert permissions_of_role("no such role") == frozenset()
     assert set(BUILT_IN_ROLES) == {"owner", "admin", "staff"}

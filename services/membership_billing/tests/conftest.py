@@ -12,9 +12,12 @@ from membership_billing_svc.bootstrap import build
 from membership_billing_svc.config import BillingSettings
 from platform_core.testing.infra import TestInfra
 from platform_core.testing.plugin import channel_to, serving_channel, unit_at_free_port, unit_settings
+from scheduling_svc.bootstrap import build as build_scheduling
+from scheduling_svc.config import SchedulingServiceSettings
 
 UNIT_DIR = Path(__file__).resolve().parents[1]
 CLIENT_UNIT_DIR = UNIT_DIR.parent / "client"
+SCHEDULING_UNIT_DIR = UNIT_DIR.parent / "scheduling"
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +28,33 @@ async def billing_client_addr(infra: TestInfra) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def billing_settings(infra: TestInfra, billing_client_addr: str) -> BillingSettings:
-    settings = unit_settings(BillingSettings, infra, grpc_listen="127.0.0.1:0", client_grpc_addr=billing_client_addr)
+async def billing_scheduling_addr(infra: TestInfra, billing_client_addr: str) -> AsyncIterator[str]:
+    """Scheduling: its settings hold the business's timezone, where credits expire at midnight."""
+    async with unit_at_free_port(
+        SchedulingServiceSettings,
+        infra,
+        build_scheduling,
+        SCHEDULING_UNIT_DIR,
+        client_grpc_addr=billing_client_addr,
+    ) as addr:
+        yield addr
+
+
+@pytest.fixture(scope="session")
+async def billing_scheduling_channel(billing_scheduling_addr: str) -> AsyncIterator[grpc.aio.Channel]:
+    async with channel_to(billing_scheduling_addr) as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+def billing_settings(infra: TestInfra, billing_client_addr: str, billing_scheduling_addr: str) -> BillingSettings:
+    settings = unit_settings(
+        BillingSettings,
+        infra,
+        grpc_listen="127.0.0.1:0",
+        client_grpc_addr=billing_client_addr,
+        scheduling_grpc_addr=billing_scheduling_addr,
+    )
     assert isinstance(settings, BillingSettings)
     return settings
 

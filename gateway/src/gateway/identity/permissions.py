@@ -45,6 +45,8 @@ BUILT_IN_ROLES: dict[str, frozenset[str]] = {
             "requests.approve",
             "billing.read",
             "memberships.read",
+            # The front desk sells packages, checks clients in and uses their credits.
+            "memberships.write",
         }
     ),
 }

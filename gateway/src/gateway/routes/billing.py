@@ -268,9 +268,9 @@ async def issue_invoice(request: web.Request, body: IssueIn, account: Account) -
 @api.route(
     "POST",
     "/api/v1/invoices/{invoice_id}/void",
-    summary="Void a draft, or an issued invoice with nothing paid on it",
+    summary="Void a draft, or an issued invoice with nothing paid on it (owners and admins)",
     tag=TAG,
-    permission="billing.write",
+    permission="billing.refund",
     body=VoidIn,
     response=InvoiceOut,
     errors=(409,),
@@ -337,7 +337,7 @@ async def list_payments(request: web.Request, query: PaymentQuery, account: Acco
 @api.route(
     "POST",
     "/api/v1/payments/{payment_id}/refund",
-    summary="Refund (or void) a payment: its invoices are open for that amount again",
+    summary="Refund (or void) a payment: its invoices are open for that amount again (owners and admins)",
     tag=TAG,
     permission="billing.refund",
     body=RefundIn,

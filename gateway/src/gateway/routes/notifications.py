@@ -80,6 +80,7 @@ async def _mark(request: web.Request, notification_id: str = "") -> dict[str, An
 def _inbox_routes(prefix: str, auth: Auth, who: str) -> None:
     # A staff member's own inbox needs no more than seeing the schedule its notices are about.
     permission = "schedule.read" if auth == "staff" else ""
+
     @api.route(
         "GET",
         prefix,

@@ -5,10 +5,19 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
-from atrium.membership_billing.v1 import billing_pb2_grpc
+from atrium.membership_billing.v1 import billing_pb2_grpc, ledger_pb2_grpc, packages_pb2_grpc
+from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
+from membership_billing_svc.adapters.business_calendar import GrpcBusinessCalendar
 from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
-from membership_billing_svc.entrypoints import billing_server, client_consumers
+from membership_billing_svc.entrypoints import (
+    billing_server,
+    client_consumers,
+    ledger_server,
+    package_server,
+    scheduling_consumers,
+)
+from membership_billing_svc.entrypoints.credit_expirer import CreditExpirer
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
@@ -25,13 +34,30 @@ def build(runtime: Runtime) -> ServiceParts:
         return BillingUnitOfWork(None, nats_prefix=settings.nats_prefix, borrowed=session)
 
     directory = GrpcClientDirectory(ClientServiceStub(runtime.channel("client")))
+    calendar = GrpcBusinessCalendar(CatalogueServiceStub(runtime.channel("scheduling")))
     return ServiceParts(
         servicers=[
             (
                 billing_pb2_grpc.add_BillingServiceServicer_to_server,
-                billing_server.BillingServicer(uow_factory=uow, engine=runtime.read_engine, directory=directory),
+                billing_server.BillingServicer(
+                    uow_factory=uow, engine=runtime.read_engine, directory=directory, calendar=calendar
+                ),
                 billing_server.SERVICE_NAME,
-            )
+            ),
+            (
+                ledger_pb2_grpc.add_LedgerServiceServicer_to_server,
+                ledger_server.LedgerServicer(
+                    uow_factory=uow, engine=runtime.read_engine, directory=directory, calendar=calendar
+                ),
+                ledger_server.SERVICE_NAME,
+            ),
+            (
+                packages_pb2_grpc.add_PackageServiceServicer_to_server,
+                package_server.PackageServicer(
+                    uow_factory=uow, engine=runtime.read_engine, directory=directory, calendar=calendar
+                ),
+                package_server.SERVICE_NAME,
+            ),
         ],
         # Opening balances from new clients; merges re-point invoices and payments; erasures drop notes.
         consumers=[
@@ -42,6 +68,22 @@ def build(runtime: Runtime) -> ServiceParts:
                 sessions=runtime.sessions,
                 subscriptions=client_consumers.client_subscriptions(uow_within),
                 max_deliver=settings.consumer_max_deliver,
+            ),
+            # Completed appointments consume what pays for their services.
+            EventConsumer(
+                name="membership_billing",
+                js=runtime.js,
+                prefix=settings.nats_prefix,
+                sessions=runtime.sessions,
+                subscriptions=scheduling_consumers.scheduling_subscriptions(uow_within),
+                max_deliver=settings.consumer_max_deliver,
+            ),
+        ],
+        workers=[
+            CreditExpirer(
+                uow,
+                interval_seconds=settings.credit_expiry_interval_seconds,
+                batch_size=settings.credit_expiry_batch_size,
             )
         ],
     )

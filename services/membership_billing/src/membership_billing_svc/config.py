@@ -2,8 +2,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from platform_core.config import ServiceSettings
 
 
 class BillingSettings(ServiceSettings):
     unit: ClassVar[str] = "membership_billing"
+
+    # How often lots past their expiry get their expiry entries, and how many lots per transaction.
+    credit_expiry_interval_seconds: float = Field(default=60.0, gt=0)
+    credit_expiry_batch_size: int = Field(default=200, ge=1, le=5000)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import grpc
 import nats
@@ -20,6 +22,8 @@ from atrium.common.v1 import types_pb2
 from atrium.membership_billing.v1 import billing_pb2 as pb
 from atrium.membership_billing.v1 import billing_pb2_grpc as pb_grpc
 from atrium.membership_billing.v1 import events_pb2
+from atrium.scheduling.v1 import catalogue_pb2 as cat
+from atrium.scheduling.v1 import catalogue_pb2_grpc as cat_grpc
 from membership_billing_svc.config import BillingSettings
 from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
@@ -390,3 +394,68 @@ async def test_billing_events_are_published_with_their_envelope(
 
 async def _equal(found: object, expected: set[str]) -> bool:
     return bool(await found == expected)  # type: ignore[misc]
+
+
+async def test_the_clients_credit_pays_invoices_issued_later_oldest_credit_first(
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+) -> None:
+    business = Business(uuid.uuid4())
+    with bind_call_context(business.staff()):
+        client_id = await new_client(clients, "Cred")
+        first = await billing.RecordPayment(
+            pb.RecordPaymentRequest(
+                client_id=client_id, amount=types_pb2.Money(amount_minor=3000, currency="EUR"), method="cash"
+            )
+        )
+        second = await billing.RecordPayment(
+            pb.RecordPaymentRequest(
+                client_id=client_id, amount=types_pb2.Money(amount_minor=4000, currency="EUR"), method="card"
+            )
+        )
+        await billing.RecordPayment(
+            pb.RecordPaymentRequest(
+                client_id=client_id, amount=types_pb2.Money(amount_minor=9000, currency="USD"), method="cash"
+            )
+        )
+        paid = await issued_invoice(billing, client_id, 5000)
+        assert (paid.status, paid.paid_minor) == ("paid", 5000)
+        partly = await issued_invoice(billing, client_id, 6000)
+        assert (partly.status, partly.paid_minor, partly.outstanding_minor) == ("partially_paid", 2000, 4000)
+
+        payments = {p.id: p for p in (await billing.ListPayments(pb.ListPaymentsRequest(client_id=client_id))).payments}
+        assert [(a.invoice_id, a.amount_minor) for a in payments[first.id].allocations] == [(paid.id, 3000)]
+        assert sorted((a.invoice_id, a.amount_minor) for a in payments[second.id].allocations) == sorted(
+            [(paid.id, 2000), (partly.id, 2000)]
+        )
+        balance = await billing.GetClientBalance(pb.GetClientBalanceRequest(client_id=client_id))
+        by_currency = {b.currency: (b.outstanding_minor, b.credit_minor) for b in balance.currencies}
+        assert by_currency == {"EUR": (4000, 0), "USD": (0, 9000)}
+
+        # A refund of a payment whose credit paid an invoice opens that invoice again.
+        await billing.RefundPayment(pb.RefundPaymentRequest(payment_id=first.id, reason="returned"))
+        reopened = await billing.GetInvoice(pb.GetInvoiceRequest(invoice_id=paid.id))
+        assert (reopened.status, reopened.outstanding_minor) == ("partially_paid", 3000)
+
+
+async def test_overdue_is_judged_on_the_business_calendar(
+    billing: pb_grpc.BillingServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    billing_scheduling_channel: grpc.aio.Channel,
+) -> None:
+    """Kiritimati (UTC+14) is always at least a day ahead of Pago Pago (UTC-11): an invoice due on Pago Pago's
+    today is overdue for a business in Kiritimati and not for one in Pago Pago."""
+    catalogue = cat_grpc.CatalogueServiceStub(billing_scheduling_channel)
+    due = datetime.now(ZoneInfo("Pacific/Pago_Pago")).date().isoformat()
+    for zone, overdue in (("Pacific/Kiritimati", True), ("Pacific/Pago_Pago", False)):
+        business = Business(uuid.uuid4())
+        with bind_call_context(business.staff()):
+            await catalogue.UpdateSchedulingSettings(
+                cat.SchedulingSettings(timezone=zone, slot_rules=cat.SlotRules(granularity_minutes=30, horizon_days=60))
+            )
+            client_id = await new_client(clients, "Due")
+            invoice = await issued_invoice(billing, client_id, 1000, issue_date=due)
+            assert (invoice.due_date, invoice.overdue) == (due, overdue), zone
+            listed = await billing.ListInvoices(pb.ListInvoicesRequest(overdue_only=True))
+            assert [i.id for i in listed.invoices] == ([invoice.id] if overdue else [])
+            balance = await billing.GetClientBalance(pb.GetClientBalanceRequest(client_id=client_id))
+            assert balance.currencies[0].overdue_minor == (1000 if overdue else 0)

@@ -1,8 +1,10 @@
 """Billing's records of clients that were merged, unmerged or erased (platform_core.client_following).
 
-A merge moves every invoice and payment of the merged-away clients to the survivor; an unmerge returns them.
-An erasure keeps the financial records (the law requires the business to keep them) but drops the free
-text that may describe the person: the notes of invoices and payments. The bill-to name an issued invoice
+A merge moves every invoice, payment, lot, package sale and check-in of the merged-away clients to the
+survivor; an unmerge returns them.
+An erasure keeps the financial records (the law requires the business to keep them) and the ledger but drops
+the free text that may describe the person: the notes of invoices, payments, check-ins, ledger transactions
+and charges (a package's name, which a sold lot carries, stays). The bill-to name an issued invoice
 was issued with stays, as issued.
 """
 
@@ -19,6 +21,10 @@ from platform_core.client_following import FollowingTable
 FOLLOWING = (
     FollowingTable("invoice", "invoices", touch="version = r.version + 1, updated_at = :at"),
     FollowingTable("payment", "payments"),
+    # A lot's entries never change; its holder follows the client, so balances move with it and come back.
+    FollowingTable("credit_lot", "credit_lots"),
+    FollowingTable("package_sale", "package_sales"),
+    FollowingTable("check_in", "check_ins"),
 )
 
 
@@ -29,4 +35,23 @@ async def drop_personal_text(session: AsyncSession, tenant_id: uuid.UUID, client
     )
     await session.execute(
         text("UPDATE payments SET notes = '' WHERE tenant_id = :t AND client_id = :c AND notes <> ''"), params
+    )
+    # The ledger keeps every movement; only the notes written about them go.
+    await session.execute(
+        text("UPDATE check_ins SET note = '' WHERE tenant_id = :t AND client_id = :c AND note <> ''"), params
+    )
+    await session.execute(
+        text(
+            "UPDATE ledger_transactions t SET note = '' WHERE t.tenant_id = :t AND t.note <> '' AND t.id IN"
+            " (SELECT e.transaction_id FROM ledger_entries e JOIN credit_lots l"
+            " ON l.tenant_id = e.tenant_id AND l.id = e.lot_id WHERE l.tenant_id = :t AND l.client_id = :c)"
+        ),
+        params,
+    )
+    await session.execute(
+        text(
+            "UPDATE credit_lots SET note = '' WHERE tenant_id = :t AND client_id = :c AND note <> ''"
+            " AND package_sale_id IS NULL"
+        ),
+        params,
     )

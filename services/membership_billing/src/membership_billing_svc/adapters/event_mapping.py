@@ -88,6 +88,77 @@ def _payload(event: Any) -> tuple[Any, str, Any]:
                 "payment",
                 event.payment_id,
             )
+        case events.CreditsCharged():
+            message = events_pb2.CreditsCharged(
+                transaction_id=str(event.transaction_id),
+                client_id=str(event.client_id),
+                lot_id=str(event.lot_id),
+                credit_type_id=str(event.credit_type_id),
+                credit_type_name=event.credit_type_name,
+                unit=event.unit,
+                amount=event.amount,
+                starts_at=timestamp(event.starts_at),
+            )
+            if event.expires_at is not None:
+                message.expires_at.CopyFrom(timestamp(event.expires_at))
+            return message, "client_credits", event.client_id
+        case events.CreditsUsed():
+            return (
+                events_pb2.CreditsUsed(
+                    transaction_id=str(event.transaction_id),
+                    client_id=str(event.client_id),
+                    credit_type_id=str(event.credit_type_id),
+                    credit_type_name=event.credit_type_name,
+                    unit=event.unit,
+                    amount=event.amount,
+                    balance_after=event.balance_after,
+                ),
+                "client_credits",
+                event.client_id,
+            )
+        case events.CreditsExpired():
+            return (
+                events_pb2.CreditsExpired(
+                    transaction_id=str(event.transaction_id),
+                    client_id=str(event.client_id),
+                    lot_id=str(event.lot_id),
+                    credit_type_id=str(event.credit_type_id),
+                    credit_type_name=event.credit_type_name,
+                    unit=event.unit,
+                    amount=event.amount,
+                    expired_at=timestamp(event.expired_at),
+                ),
+                "client_credits",
+                event.client_id,
+            )
+        case events.CreditsRestored():
+            return (
+                events_pb2.CreditsRestored(
+                    transaction_id=str(event.transaction_id),
+                    client_id=str(event.client_id),
+                    reversed_transaction_id=str(event.reversed_transaction_id),
+                    credit_type_id=str(event.credit_type_id),
+                    credit_type_name=event.credit_type_name,
+                    unit=event.unit,
+                    amount=event.amount,
+                ),
+                "client_credits",
+                event.client_id,
+            )
+        case events.CheckedIn():
+            return (
+                events_pb2.CheckedIn(
+                    check_in_id=str(event.check_in_id),
+                    client_id=str(event.client_id),
+                    service_id=str(event.service_id or ""),
+                    appointment_id=str(event.appointment_id or ""),
+                    transaction_id=str(event.transaction_id or ""),
+                    units_used=event.units_used,
+                    method=event.method,
+                ),
+                "check_in",
+                event.check_in_id,
+            )
     raise TypeError(f"no integration event for {type(event).__name__}")
 
 

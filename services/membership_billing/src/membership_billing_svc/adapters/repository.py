@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -215,8 +215,17 @@ class InvoiceRepository:
             "void_reason": invoice.void_reason,
             "updated_at": invoice.updated_at,
         }
+        # Lines are written only while the row says draft, and a draft becomes issued before anything is paid
+        # on it: an invoice issued in the transaction that made it (a package sale), or paid at once by the
+        # client's credit, steps through those states as any invoice does, under the schema's checks.
+        was_draft = invoice.is_new or self._read_status.get(invoice.id) is InvoiceStatus.DRAFT
         if invoice.is_new:
-            # Inserted as it is now; a new draft's lines follow while the row says draft.
+            as_inserted = values | (
+                {"status": "draft", "number": None, "issue_date": None, "due_date": None, "bill_to_name": ""}
+                | {"paid_minor": 0}
+                if invoice.status is not InvoiceStatus.DRAFT and invoice.lines
+                else {}
+            )
             await self._session.execute(
                 insert(invoices).values(
                     tenant_id=invoice.tenant_id,
@@ -225,26 +234,27 @@ class InvoiceRepository:
                     source_event_id=invoice.source_event_id,
                     version=invoice.version,
                     created_at=invoice.created_at,
-                    **values,
+                    **as_inserted,
                 )
             )
             await self._write_lines(invoice)
             invoice.is_new = False
-            self._read_status[invoice.id] = invoice.status
-            return
-        if self._read_status.get(invoice.id) is InvoiceStatus.DRAFT:
-            # The row is still a draft: its lines may change before the row (perhaps) becomes issued.
+            if as_inserted == values:
+                self._read_status[invoice.id] = invoice.status
+                return
+        elif was_draft:
             await self._session.execute(
                 delete(invoice_lines).where(
                     invoice_lines.c.tenant_id == invoice.tenant_id, invoice_lines.c.invoice_id == invoice.id
                 )
             )
             await self._write_lines(invoice)
-        await self._session.execute(
-            update(invoices)
-            .where(invoices.c.tenant_id == invoice.tenant_id, invoices.c.id == invoice.id)
-            .values(version=invoices.c.version + 1, **values)
-        )
+        where = (invoices.c.tenant_id == invoice.tenant_id) & (invoices.c.id == invoice.id)
+        if was_draft and invoice.status in (InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID):
+            await self._session.execute(
+                update(invoices).where(where).values(values | {"status": "issued", "paid_minor": 0})
+            )
+        await self._session.execute(update(invoices).where(where).values(version=invoices.c.version + 1, **values))
         invoice.version += 1
         self._read_status[invoice.id] = invoice.status
 
@@ -294,6 +304,35 @@ class PaymentRepository:
         (payment,) = await payments_with_allocations(self._session, rows)
         self.seen.add(payment)
         return payment
+
+    async def with_credit(self, tenant_id: uuid.UUID, client_id: uuid.UUID, currency: str) -> list[Payment]:
+        """The client's recorded payments of ``currency`` with something left unallocated, oldest first,
+        locked."""
+        allocated = (
+            select(func.coalesce(func.sum(payment_allocations.c.amount_minor), 0))
+            .where(
+                payment_allocations.c.tenant_id == payments.c.tenant_id,
+                payment_allocations.c.payment_id == payments.c.id,
+            )
+            .scalar_subquery()
+        )
+        rows = (
+            await self._session.execute(
+                select(payments)
+                .where(
+                    payments.c.tenant_id == tenant_id,
+                    payments.c.client_id == client_id,
+                    payments.c.currency == currency,
+                    payments.c.status == PaymentStatus.RECORDED.value,
+                    payments.c.amount_minor > allocated,
+                )
+                .order_by(payments.c.id)
+                .with_for_update()
+            )
+        ).all()
+        found = await payments_with_allocations(self._session, rows)
+        self.seen.update(found)
+        return found
 
     async def get_by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> Payment | None:
         rows = (
@@ -345,3 +384,17 @@ class PaymentRepository:
             .where(payments.c.tenant_id == payment.tenant_id, payments.c.id == payment.id)
             .values(status=payment.status.value, refund_reason=payment.refund_reason, refunded_at=payment.refunded_at)
         )
+        if payment.unsaved_allocations:
+            await self._session.execute(
+                insert(payment_allocations),
+                [
+                    {
+                        "tenant_id": payment.tenant_id,
+                        "payment_id": payment.id,
+                        "invoice_id": a.invoice_id,
+                        "amount_minor": a.amount_minor,
+                    }
+                    for a in payment.unsaved_allocations
+                ],
+            )
+            payment.unsaved_allocations.clear()

@@ -84,3 +84,116 @@ payment_allocations = Table(
     Column("invoice_id", UUID(as_uuid=True), primary_key=True),
     Column("amount_minor", BigInteger, nullable=False),
 )
+
+credit_types = Table(
+    "credit_types",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("currency", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+credit_lots = Table(
+    "credit_lots",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("credit_type_id", UUID(as_uuid=True), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("note", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("package_sale_id", UUID(as_uuid=True)),
+)
+
+ledger_transactions = Table(
+    "ledger_transactions",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("effective_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("request_id", Text),
+    Column("reverses_id", UUID(as_uuid=True)),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("transaction_id", UUID(as_uuid=True), primary_key=True),
+    Column("lot_id", UUID(as_uuid=True), primary_key=True),
+    Column("account", Text, primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("effective_at", DateTime(timezone=True), nullable=False),
+    Column("kind", Text, nullable=False),
+)
+
+packages = Table(
+    "packages",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("validity_days", Integer),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("tax_rate_bp", Integer, nullable=False),
+    Column("invoicing", Text, nullable=False),
+    Column("payment_terms_days", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+package_allocations = Table(
+    "package_allocations",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("package_id", UUID(as_uuid=True), primary_key=True),
+    Column("credit_type_id", UUID(as_uuid=True), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)
+
+package_sales = Table(
+    "package_sales",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("package_id", UUID(as_uuid=True), nullable=False),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("invoice_id", UUID(as_uuid=True)),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date),
+    Column("sold_at", DateTime(timezone=True), nullable=False),
+    Column("request_id", Text),
+)
+
+service_credit_rules = Table(
+    "service_credit_rules",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("service_id", UUID(as_uuid=True), primary_key=True),
+    Column("credit_type_id", UUID(as_uuid=True), primary_key=True),
+    Column("units", BigInteger, nullable=False),
+)
+
+check_ins = Table(
+    "check_ins",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("checked_in_at", DateTime(timezone=True), nullable=False),
+    Column("service_id", UUID(as_uuid=True)),
+    Column("appointment_id", UUID(as_uuid=True)),
+    Column("transaction_id", UUID(as_uuid=True)),
+    Column("method", Text, nullable=False),
+    Column("staff_id", UUID(as_uuid=True)),
+    Column("note", Text, nullable=False),
+)

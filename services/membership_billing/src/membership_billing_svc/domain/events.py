@@ -74,3 +74,71 @@ class PaymentRefunded:
     reason: str
     reversed: tuple[AllocationFact, ...]
     occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class CreditsCharged:
+    tenant_id: uuid.UUID
+    transaction_id: uuid.UUID
+    client_id: uuid.UUID
+    lot_id: uuid.UUID
+    credit_type_id: uuid.UUID
+    credit_type_name: str
+    unit: str
+    amount: int
+    starts_at: datetime
+    expires_at: datetime | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class CreditsUsed:
+    tenant_id: uuid.UUID
+    transaction_id: uuid.UUID
+    client_id: uuid.UUID
+    credit_type_id: uuid.UUID
+    credit_type_name: str
+    unit: str
+    amount: int
+    balance_after: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class CreditsExpired:
+    tenant_id: uuid.UUID
+    transaction_id: uuid.UUID
+    client_id: uuid.UUID
+    lot_id: uuid.UUID
+    credit_type_id: uuid.UUID
+    credit_type_name: str
+    unit: str
+    amount: int
+    expired_at: datetime
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class CreditsRestored:
+    tenant_id: uuid.UUID
+    transaction_id: uuid.UUID
+    client_id: uuid.UUID
+    reversed_transaction_id: uuid.UUID
+    credit_type_id: uuid.UUID
+    credit_type_name: str
+    unit: str
+    amount: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class CheckedIn:
+    tenant_id: uuid.UUID
+    check_in_id: uuid.UUID
+    client_id: uuid.UUID
+    service_id: uuid.UUID | None
+    appointment_id: uuid.UUID | None
+    transaction_id: uuid.UUID | None
+    units_used: int
+    method: str
+    occurred_at: datetime

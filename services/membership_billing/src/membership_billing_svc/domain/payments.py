@@ -62,6 +62,8 @@ class Payment:
     source_event_id: uuid.UUID | None = None
     refund_reason: str = ""
     refunded_at: datetime | None = None
+    # Allocations made since the payment was read (its credit applied to a later invoice), still to be written.
+    unsaved_allocations: list[Allocation] = field(default_factory=list)
     is_new: bool = False
     events: list[Any] = field(default_factory=list)
 
@@ -160,6 +162,25 @@ class Payment:
                 occurred_at=now,
             )
         )
+
+    def apply_credit(self, invoice: Invoice, now: datetime) -> int:
+        """What is left of this payment pays (part of) a later invoice of the client in its currency; returns
+        the amount applied."""
+        if (
+            self.status is not PaymentStatus.RECORDED
+            or invoice.client_id != self.client_id
+            or invoice.currency != self.currency
+            or not invoice.is_open
+        ):
+            return 0
+        share = min(self.unallocated_minor, invoice.outstanding_minor)
+        if share <= 0:
+            return 0
+        invoice.apply_payment(share, now)
+        allocation = Allocation(invoice.id, invoice.number, share)
+        self.allocations.append(allocation)
+        self.unsaved_allocations.append(allocation)
+        return share
 
     def refund(self, reason: str, invoices: Mapping[uuid.UUID, Invoice], now: datetime) -> None:
         """``invoices``: those the payment was allocated to."""

@@ -14,6 +14,7 @@ from atrium.common.v1 import types_pb2
 from atrium.membership_billing.v1 import billing_pb2 as pb
 from atrium.membership_billing.v1 import billing_pb2_grpc as pb_grpc
 from membership_billing_svc import views
+from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
 from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain.balance import CurrencyBalance
 from membership_billing_svc.domain.invoices import (
@@ -138,9 +139,9 @@ def draft_terms(currency: str, lines: list[pb.InvoiceLineInput], terms_days: int
     )
 
 
-def _issue_date(raw: str) -> date:
+def _issue_date(raw: str, today: date) -> date:
     if not raw:
-        return utc_now().date()
+        return today
     try:
         return date.fromisoformat(raw)
     except ValueError:
@@ -166,10 +167,16 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         uow_factory: Callable[[], BillingUnitOfWork],
         engine: AsyncEngine,
         directory: AbstractClientDirectory,
+        calendar: AbstractBusinessCalendar,
     ) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
         self._directory = directory
+        self._calendar = calendar
+
+    async def _today(self) -> date:
+        """Today in the business's zone: an invoice is overdue once its due date has passed there."""
+        return utc_now().astimezone(await self._calendar.timezone()).date()
 
     # --- invoices ---------------------------------------------------------------------------------------
 
@@ -180,7 +187,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         invoice = await handlers.create_invoice(
             self._uow_factory(), self._directory, call.tenant_id, client_id, terms, utc_now()
         )
-        return invoice_message(invoice, utc_now().date())
+        return invoice_message(invoice, await self._today())
 
     async def UpdateDraft(self, request: pb.UpdateDraftRequest, context: grpc.aio.ServicerContext) -> pb.Invoice:
         call = require_staff()
@@ -189,17 +196,17 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         invoice = await handlers.update_draft(
             self._uow_factory(), call.tenant_id, invoice_id, terms, request.version, utc_now()
         )
-        return invoice_message(invoice, utc_now().date())
+        return invoice_message(invoice, await self._today())
 
     async def IssueInvoice(self, request: pb.IssueInvoiceRequest, context: grpc.aio.ServicerContext) -> pb.Invoice:
         call = require_staff()
         invoice_id = record_id(request.invoice_id, "invoice")
-        issue_date = _issue_date(request.issue_date)
+        issue_date = _issue_date(request.issue_date, await self._today())
         current = await views.get_invoice(self._engine, call.tenant_id, invoice_id)
         invoice = await handlers.issue_invoice(
             self._uow_factory(), self._directory, call.tenant_id, invoice_id, current.client_id, issue_date, utc_now()
         )
-        return invoice_message(invoice, utc_now().date())
+        return invoice_message(invoice, await self._today())
 
     async def VoidInvoice(self, request: pb.VoidInvoiceRequest, context: grpc.aio.ServicerContext) -> pb.Invoice:
         call = require_staff()
@@ -207,12 +214,12 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         invoice = await handlers.void_invoice(
             self._uow_factory(), call.tenant_id, invoice_id, request.reason, utc_now()
         )
-        return invoice_message(invoice, utc_now().date())
+        return invoice_message(invoice, await self._today())
 
     async def GetInvoice(self, request: pb.GetInvoiceRequest, context: grpc.aio.ServicerContext) -> pb.Invoice:
         call = current_context()
         invoice = await views.get_invoice(self._engine, call.tenant_id, record_id(request.invoice_id, "invoice"))
-        return invoice_message(_visible_to_caller(invoice), utc_now().date())
+        return invoice_message(_visible_to_caller(invoice), await self._today())
 
     async def ListInvoices(
         self, request: pb.ListInvoicesRequest, context: grpc.aio.ServicerContext
@@ -233,7 +240,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         else:
             require_staff()
             client_id = reference_id(request.client_id, "client_id", "client") if request.client_id else None
-        today = utc_now().date()
+        today = await self._today()
         found, token = await views.list_invoices(
             self._engine,
             call.tenant_id,
@@ -305,5 +312,5 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     ) -> pb.ClientBalance:
         call = require_staff()
         client_id: uuid.UUID = record_id(request.client_id, "client")
-        balances = await views.client_balance(self._engine, call.tenant_id, client_id, utc_now().date())
+        balances = await views.client_balance(self._engine, call.tenant_id, client_id, await self._today())
         return pb.ClientBalance(client_id=str(client_id), currencies=[balance_message(b) for b in balances])

@@ -68,8 +68,18 @@ async def issue_invoice(
         # The number last: the counter row is locked from here to the commit.
         number = await uow.invoices.next_number(tenant_id)
         invoice.issue(number=number, issue_date=issue_date, bill_to_name=client.name, now=now)
+        await apply_client_credit(uow, invoice, now)
         await uow.commit()
     return invoice
+
+
+async def apply_client_credit(uow: BillingUnitOfWork, invoice: Invoice, now: datetime) -> None:
+    """The client's credit in the invoice's currency (what its payments left unallocated, oldest first) pays
+    the newly issued invoice as far as it goes."""
+    for payment in await uow.payments.with_credit(invoice.tenant_id, invoice.client_id, invoice.currency):
+        if not invoice.is_open:
+            return
+        payment.apply_credit(invoice, now)
 
 
 async def void_invoice(

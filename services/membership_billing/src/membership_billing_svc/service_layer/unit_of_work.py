@@ -1,21 +1,49 @@
-"""The billing unit of work: invoices and payments are written when it commits, with their events."""
+"""The billing unit of work: invoices, payments and ledger transactions are written when it commits, with
+their events."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from membership_billing_svc.adapters import event_mapping
+from membership_billing_svc.adapters.ledger_repository import LedgerRepository
+from membership_billing_svc.adapters.package_repository import PackageRepository
 from membership_billing_svc.adapters.repository import InvoiceRepository, PaymentRepository, constraint_of
-from platform_core.errors import Conflict
+from membership_billing_svc.domain.ledger import INSUFFICIENT_CREDITS
+from platform_core.errors import Conflict, DomainError, FailedPrecondition
 from platform_core.unit_of_work import SqlAlchemyUnitOfWork
 
 DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
+
+# What the schema refuses that a caller can cause, as the error the caller gets.
+REFUSALS: dict[str, Callable[[], DomainError]] = {
+    "payments_request_id": lambda: Conflict(
+        "a payment was already recorded with this request id", reason=DUPLICATE_REQUEST
+    ),
+    "ledger_transactions_request_id": lambda: Conflict(
+        "a ledger transaction was already recorded with this request id", reason=DUPLICATE_REQUEST
+    ),
+    "ledger_entries_lot_overdrawn": lambda: FailedPrecondition(
+        "the client no longer holds enough credits (another use took them)", reason=INSUFFICIENT_CREDITS
+    ),
+    "ledger_transactions_reversed_once": lambda: Conflict("the use was already reversed", reason="ALREADY_REVERSED"),
+    "credit_types_name": lambda: Conflict("a credit type of this name exists", reason="CREDIT_TYPE_EXISTS"),
+    "check_ins_appointment": lambda: Conflict("the appointment was checked in already", reason="ALREADY_CHECKED_IN"),
+    "packages_name": lambda: Conflict("a package of this name exists", reason="PACKAGE_EXISTS"),
+    "package_sales_request_id": lambda: Conflict(
+        "a package sale was already recorded with this request id", reason=DUPLICATE_REQUEST
+    ),
+}
 
 
 class BillingUnitOfWork(SqlAlchemyUnitOfWork):
     invoices: InvoiceRepository
     payments: PaymentRepository
+    ledger: LedgerRepository
+    packages: PackageRepository
 
     def __init__(
         self,
@@ -29,7 +57,9 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
     def _attach(self, session: AsyncSession) -> None:
         self.invoices = InvoiceRepository(session)
         self.payments = PaymentRepository(session)
-        self.repositories = (self.invoices, self.payments)
+        self.ledger = LedgerRepository(session)
+        self.packages = PackageRepository(session)
+        self.repositories = (self.invoices, self.payments, self.ledger, self.packages)
 
     async def commit(self) -> None:
         try:
@@ -38,8 +68,12 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
                 await self.invoices.save(invoice)
             for payment in list(self.payments.seen):
                 await self.payments.save(payment)
+            # Sales after their invoices, and before the lots that name them.
+            await self.packages.save_new()
+            await self.ledger.save_new()
             await super().commit()
         except IntegrityError as exc:
-            if constraint_of(exc) == "payments_request_id":
-                raise Conflict("a payment was already recorded with this request id", reason=DUPLICATE_REQUEST) from exc
+            refusal = REFUSALS.get(constraint_of(exc))
+            if refusal is not None:
+                raise refusal() from exc
             raise

@@ -233,3 +233,213 @@ class PaymentRefunded(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PaymentRefunded: _TypeAlias = PaymentRefunded  # noqa: Y015
+
+@_typing.final
+class CreditsCharged(_message.Message):
+    """A client was given credits (a lot)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    LOT_ID_FIELD_NUMBER: _builtins.int
+    CREDIT_TYPE_ID_FIELD_NUMBER: _builtins.int
+    CREDIT_TYPE_NAME_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    STARTS_AT_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    transaction_id: _builtins.str
+    client_id: _builtins.str
+    lot_id: _builtins.str
+    credit_type_id: _builtins.str
+    credit_type_name: _builtins.str
+    unit: _builtins.str
+    amount: _builtins.int
+    @_builtins.property
+    def starts_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """Unset: never expires."""
+
+    def __init__(
+        self,
+        *,
+        transaction_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        lot_id: _builtins.str = ...,
+        credit_type_id: _builtins.str = ...,
+        credit_type_name: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        amount: _builtins.int = ...,
+        starts_at: _timestamp_pb2.Timestamp | None = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "starts_at", b"starts_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "client_id", b"client_id", "credit_type_id", b"credit_type_id", "credit_type_name", b"credit_type_name", "expires_at", b"expires_at", "lot_id", b"lot_id", "starts_at", b"starts_at", "transaction_id", b"transaction_id", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreditsCharged: _TypeAlias = CreditsCharged  # noqa: Y015
+
+@_typing.final
+class CreditsUsed(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CREDIT_TYPE_ID_FIELD_NUMBER: _builtins.int
+    CREDIT_TYPE_NAME_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    BALANCE_AFTER_FIELD_NUMBER: _builtins.int
+    transaction_id: _builtins.str
+    client_id: _builtins.str
+    credit_type_id: _builtins.str
+    credit_type_name: _builtins.str
+    unit: _builtins.str
+    amount: _builtins.int
+    balance_after: _builtins.int
+    """What the client holds of the type afterwards."""
+    def __init__(
+        self,
+        *,
+        transaction_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        credit_type_id: _builtins.str = ...,
+        credit_type_name: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        amount: _builtins.int = ...,
+        balance_after: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "balance_after", b"balance_after", "client_id", b"client_id", "credit_type_id", b"credit_type_id", "credit_type_name", b"credit_type_name", "transaction_id", b"transaction_id", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreditsUsed: _TypeAlias = CreditsUsed  # noqa: Y015
+
+@_typing.final
+class CreditsExpired(_message.Message):
+    """What was left of a lot at its expiry left the client's holding."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    LOT_ID_FIELD_NUMBER: _builtins.int
+    CREDIT_TYPE_ID_FIELD_NUMBER: _builtins.int
+    CREDIT_TYPE_NAME_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    EXPIRED_AT_FIELD_NUMBER: _builtins.int
+    transaction_id: _builtins.str
+    client_id: _builtins.str
+    lot_id: _builtins.str
+    credit_type_id: _builtins.str
+    credit_type_name: _builtins.str
+    unit: _builtins.str
+    amount: _builtins.int
+    @_builtins.property
+    def expired_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        transaction_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        lot_id: _builtins.str = ...,
+        credit_type_id: _builtins.str = ...,
+        credit_type_name: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        amount: _builtins.int = ...,
+        expired_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expired_at", b"expired_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "client_id", b"client_id", "credit_type_id", b"credit_type_id", "credit_type_name", b"credit_type_name", "expired_at", b"expired_at", "lot_id", b"lot_id", "transaction_id", b"transaction_id", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreditsExpired: _TypeAlias = CreditsExpired  # noqa: Y015
+
+@_typing.final
+class CreditsRestored(_message.Message):
+    """A use was given back to the lots it took from."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    REVERSED_TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    CREDIT_TYPE_ID_FIELD_NUMBER: _builtins.int
+    CREDIT_TYPE_NAME_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    transaction_id: _builtins.str
+    client_id: _builtins.str
+    reversed_transaction_id: _builtins.str
+    credit_type_id: _builtins.str
+    credit_type_name: _builtins.str
+    unit: _builtins.str
+    amount: _builtins.int
+    def __init__(
+        self,
+        *,
+        transaction_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        reversed_transaction_id: _builtins.str = ...,
+        credit_type_id: _builtins.str = ...,
+        credit_type_name: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        amount: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "client_id", b"client_id", "credit_type_id", b"credit_type_id", "credit_type_name", b"credit_type_name", "reversed_transaction_id", b"reversed_transaction_id", "transaction_id", b"transaction_id", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreditsRestored: _TypeAlias = CreditsRestored  # noqa: Y015
+
+@_typing.final
+class CheckedIn(_message.Message):
+    """A client's attendance was recorded (by staff, or by scanning the client's card)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECK_IN_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    UNITS_USED_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    check_in_id: _builtins.str
+    client_id: _builtins.str
+    service_id: _builtins.str
+    """Empty when none."""
+    appointment_id: _builtins.str
+    transaction_id: _builtins.str
+    units_used: _builtins.int
+    method: _builtins.str
+    """"staff" or "card" """
+    def __init__(
+        self,
+        *,
+        check_in_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        service_id: _builtins.str = ...,
+        appointment_id: _builtins.str = ...,
+        transaction_id: _builtins.str = ...,
+        units_used: _builtins.int = ...,
+        method: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "check_in_id", b"check_in_id", "client_id", b"client_id", "method", b"method", "service_id", b"service_id", "transaction_id", b"transaction_id", "units_used", b"units_used"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckedIn: _TypeAlias = CheckedIn  # noqa: Y015

@@ -1,0 +1,388 @@
+"""The entitlement ledger in PostgreSQL: credit types, lots, transactions and their entries.
+
+What a lot holds is always summed from its entries, after its row is locked: every use, reversal and expiry
+of a lot locks it first (in one order: first-expiring first, so two takers never wait on each other in a
+circle) and only then reads what it holds, so the second of two takers sees what the first committed. The
+schema checks it once more (``ledger_entries_within_lot``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from membership_billing_svc.adapters.tables import (
+    check_ins,
+    credit_lots,
+    credit_types,
+    ledger_entries,
+    ledger_transactions,
+    service_credit_rules,
+)
+from membership_billing_svc.domain.consumption import CheckIn, ServiceRule
+from membership_billing_svc.domain.ledger import (
+    Account,
+    CreditType,
+    Entry,
+    LedgerTransaction,
+    Lot,
+    TransactionKind,
+)
+from platform_core.errors import NotFound
+
+Executor = AsyncSession | AsyncConnection
+Aggregate = CreditType | Lot | LedgerTransaction | CheckIn
+
+LOT_OF_ENTRY = and_(credit_lots.c.tenant_id == ledger_entries.c.tenant_id, credit_lots.c.id == ledger_entries.c.lot_id)
+EXPIRY_ORDER = (credit_lots.c.expires_at.asc().nulls_last(), credit_lots.c.starts_at, credit_lots.c.id)
+
+
+def held_of_lot() -> Any:
+    """What the client holds of the lot of the enclosing query (a correlated sum of its entries)."""
+    return (
+        select(func.coalesce(func.sum(ledger_entries.c.amount), 0))
+        .where(
+            ledger_entries.c.tenant_id == credit_lots.c.tenant_id,
+            ledger_entries.c.lot_id == credit_lots.c.id,
+            ledger_entries.c.account == Account.CLIENT.value,
+        )
+        .scalar_subquery()
+    )
+
+
+def credit_type_from_row(row: Any) -> CreditType:
+    return CreditType(row.tenant_id, row.id, row.name, row.unit, row.currency, row.created_at)
+
+
+def lot_from_row(row: Any, remaining: int) -> Lot:
+    return Lot(
+        tenant_id=row.tenant_id,
+        id=row.id,
+        client_id=row.client_id,
+        credit_type_id=row.credit_type_id,
+        amount=row.amount,
+        starts_at=row.starts_at,
+        expires_at=row.expires_at,
+        note=row.note,
+        created_at=row.created_at,
+        remaining=remaining,
+        package_sale_id=row.package_sale_id,
+    )
+
+
+async def remaining_of(db: Executor, tenant_id: uuid.UUID, lot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    rows = (
+        await db.execute(
+            select(ledger_entries.c.lot_id, func.sum(ledger_entries.c.amount))
+            .where(
+                ledger_entries.c.tenant_id == tenant_id,
+                ledger_entries.c.lot_id.in_(list(lot_ids)),
+                ledger_entries.c.account == Account.CLIENT.value,
+            )
+            .group_by(ledger_entries.c.lot_id)
+        )
+    ).all()
+    return {lot_id: int(total) for lot_id, total in rows}
+
+
+async def transactions_with_entries(db: Executor, rows: Sequence[Any]) -> list[LedgerTransaction]:
+    """The transactions of ``rows`` with their entries and the client holding their lots, in one query more."""
+    if not rows:
+        return []
+    entry_rows = (
+        await db.execute(
+            select(ledger_entries, credit_lots.c.client_id, credit_lots.c.credit_type_id)
+            .join(credit_lots, LOT_OF_ENTRY)
+            .where(
+                ledger_entries.c.tenant_id == rows[0].tenant_id,
+                ledger_entries.c.transaction_id.in_([r.id for r in rows]),
+            )
+            .order_by(*EXPIRY_ORDER)
+        )
+    ).all()
+    by_transaction: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for entry in entry_rows:
+        by_transaction[entry.transaction_id].append(entry)
+    found = []
+    for row in rows:
+        entries = by_transaction[row.id]
+        found.append(
+            LedgerTransaction(
+                tenant_id=row.tenant_id,
+                id=row.id,
+                kind=TransactionKind(row.kind),
+                client_id=entries[0].client_id,
+                effective_at=row.effective_at,
+                entries=tuple(Entry(e.lot_id, e.credit_type_id, Account(e.account), e.amount) for e in entries),
+                note=row.note,
+                recorded_at=row.recorded_at,
+                request_id=row.request_id,
+                reverses_id=row.reverses_id,
+            )
+        )
+    return found
+
+
+async def rules_for(db: Executor, tenant_id: uuid.UUID, service_id: uuid.UUID) -> list[ServiceRule]:
+    rows = (
+        await db.execute(
+            select(service_credit_rules)
+            .where(service_credit_rules.c.tenant_id == tenant_id, service_credit_rules.c.service_id == service_id)
+            .order_by(service_credit_rules.c.credit_type_id)
+        )
+    ).all()
+    return [ServiceRule(r.credit_type_id, r.units) for r in rows]
+
+
+class LedgerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self.seen: set[Aggregate] = set()
+
+    def add(self, aggregate: Aggregate) -> None:
+        self.seen.add(aggregate)
+
+    # --- credit types -------------------------------------------------------------------------------------
+
+    async def credit_type(self, tenant_id: uuid.UUID, type_id: uuid.UUID) -> CreditType:
+        row = (
+            await self._session.execute(
+                select(credit_types).where(credit_types.c.tenant_id == tenant_id, credit_types.c.id == type_id)
+            )
+        ).first()
+        if row is None:
+            raise NotFound("credit type not found")
+        return credit_type_from_row(row)
+
+    async def credit_types(self, tenant_id: uuid.UUID, type_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CreditType]:
+        rows = (
+            await self._session.execute(
+                select(credit_types).where(credit_types.c.tenant_id == tenant_id, credit_types.c.id.in_(type_ids))
+            )
+        ).all()
+        return {r.id: credit_type_from_row(r) for r in rows}
+
+    # --- what pays for a service ------------------------------------------------------------------------
+
+    async def rules_for(self, tenant_id: uuid.UUID, service_id: uuid.UUID) -> list[ServiceRule]:
+        return await rules_for(self._session, tenant_id, service_id)
+
+    async def replace_rules(self, tenant_id: uuid.UUID, service_id: uuid.UUID, rules: Sequence[ServiceRule]) -> None:
+        await self._session.execute(
+            delete(service_credit_rules).where(
+                service_credit_rules.c.tenant_id == tenant_id, service_credit_rules.c.service_id == service_id
+            )
+        )
+        if rules:
+            await self._session.execute(
+                insert(service_credit_rules),
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "service_id": service_id,
+                        "credit_type_id": r.credit_type_id,
+                        "units": r.units,
+                    }
+                    for r in rules
+                ],
+            )
+
+    # --- lots -------------------------------------------------------------------------------------------
+
+    async def lock_holding(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, credit_type_id: uuid.UUID, at: datetime
+    ) -> list[Lot]:
+        """The client's lots of the type that are not expired at ``at`` and hold something, locked, with what
+        each holds as read after the lock."""
+        return await self.lock_holding_of_types(tenant_id, client_id, [credit_type_id], at)
+
+    async def lock_holding_of_types(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, credit_type_ids: Sequence[uuid.UUID], at: datetime
+    ) -> list[Lot]:
+        """As ``lock_holding``, for several types at once (locked in the one expiry order)."""
+        rows = (
+            await self._session.execute(
+                select(credit_lots)
+                .where(
+                    credit_lots.c.tenant_id == tenant_id,
+                    credit_lots.c.client_id == client_id,
+                    credit_lots.c.credit_type_id.in_(list(credit_type_ids)),
+                    (credit_lots.c.expires_at.is_(None)) | (credit_lots.c.expires_at > at),
+                    held_of_lot() > 0,
+                )
+                .order_by(*EXPIRY_ORDER)
+                .with_for_update(of=credit_lots)
+            )
+        ).all()
+        return await self._with_remaining(tenant_id, rows)
+
+    async def lock_lots(self, tenant_id: uuid.UUID, lot_ids: Sequence[uuid.UUID]) -> list[Lot]:
+        rows = (
+            await self._session.execute(
+                select(credit_lots)
+                .where(credit_lots.c.tenant_id == tenant_id, credit_lots.c.id.in_(list(lot_ids)))
+                .order_by(*EXPIRY_ORDER)
+                .with_for_update()
+            )
+        ).all()
+        return await self._with_remaining(tenant_id, rows)
+
+    async def claim_expired(self, now: datetime, limit: int) -> list[Lot]:
+        """Lots of any business past their expiry that still hold something and have no expiry entry, locked;
+        those another replica is expiring are skipped."""
+        already_expired = exists().where(
+            ledger_entries.c.tenant_id == credit_lots.c.tenant_id,
+            ledger_entries.c.lot_id == credit_lots.c.id,
+            ledger_entries.c.account == Account.EXPIRED.value,
+        )
+        rows = (
+            await self._session.execute(
+                select(credit_lots)
+                .where(credit_lots.c.expires_at <= now, ~already_expired, held_of_lot() > 0)
+                .order_by(credit_lots.c.expires_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        found: list[Lot] = []
+        by_tenant: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        for row in rows:
+            by_tenant[row.tenant_id].append(row)
+        for tenant_id, tenant_rows in by_tenant.items():
+            found.extend(await self._with_remaining(tenant_id, tenant_rows))
+        return [lot for lot in found if lot.remaining > 0]
+
+    async def _with_remaining(self, tenant_id: uuid.UUID, rows: Sequence[Any]) -> list[Lot]:
+        if not rows:
+            return []
+        remaining = await remaining_of(self._session, tenant_id, [r.id for r in rows])
+        lots = [lot_from_row(r, remaining.get(r.id, 0)) for r in rows]
+        self.seen.update(lots)
+        return lots
+
+    # --- transactions -----------------------------------------------------------------------------------
+
+    async def transaction(self, tenant_id: uuid.UUID, transaction_id: uuid.UUID) -> LedgerTransaction:
+        rows = (
+            await self._session.execute(
+                select(ledger_transactions).where(
+                    ledger_transactions.c.tenant_id == tenant_id, ledger_transactions.c.id == transaction_id
+                )
+            )
+        ).all()
+        found = await transactions_with_entries(self._session, rows)
+        if not found:
+            raise NotFound("ledger transaction not found")
+        return found[0]
+
+    async def by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> LedgerTransaction | None:
+        rows = (
+            await self._session.execute(
+                select(ledger_transactions).where(
+                    ledger_transactions.c.tenant_id == tenant_id, ledger_transactions.c.request_id == request_id
+                )
+            )
+        ).all()
+        found = await transactions_with_entries(self._session, rows)
+        return found[0] if found else None
+
+    async def lot_of_charge(self, tenant_id: uuid.UUID, transaction: LedgerTransaction) -> Lot:
+        (lot_id,) = {e.lot_id for e in transaction.entries}
+        rows = (
+            await self._session.execute(
+                select(credit_lots).where(credit_lots.c.tenant_id == tenant_id, credit_lots.c.id == lot_id)
+            )
+        ).all()
+        remaining = await remaining_of(self._session, tenant_id, [lot_id])
+        return lot_from_row(rows[0], remaining.get(lot_id, 0))
+
+    # --- writing ----------------------------------------------------------------------------------------
+
+    async def save_new(self) -> None:
+        """Inserts what was added: credit types, then lots, then transactions with their entries."""
+        new = [a for a in self.seen if getattr(a, "is_new", False)]
+        for credit_type in (a for a in new if isinstance(a, CreditType)):
+            await self._session.execute(
+                insert(credit_types).values(
+                    tenant_id=credit_type.tenant_id,
+                    id=credit_type.id,
+                    name=credit_type.name,
+                    unit=credit_type.unit,
+                    currency=credit_type.currency,
+                    created_at=credit_type.created_at,
+                )
+            )
+            credit_type.is_new = False
+        lots = [a for a in new if isinstance(a, Lot)]
+        if lots:
+            await self._session.execute(
+                insert(credit_lots),
+                [
+                    {
+                        "tenant_id": lot.tenant_id,
+                        "id": lot.id,
+                        "client_id": lot.client_id,
+                        "credit_type_id": lot.credit_type_id,
+                        "amount": lot.amount,
+                        "starts_at": lot.starts_at,
+                        "expires_at": lot.expires_at,
+                        "note": lot.note,
+                        "created_at": lot.created_at,
+                        "package_sale_id": lot.package_sale_id,
+                    }
+                    for lot in lots
+                ],
+            )
+            for lot in lots:
+                lot.is_new = False
+        for transaction in sorted((a for a in new if isinstance(a, LedgerTransaction)), key=lambda t: t.id):
+            await self._session.execute(
+                insert(ledger_transactions).values(
+                    tenant_id=transaction.tenant_id,
+                    id=transaction.id,
+                    kind=transaction.kind.value,
+                    effective_at=transaction.effective_at,
+                    recorded_at=transaction.recorded_at,
+                    note=transaction.note,
+                    request_id=transaction.request_id,
+                    reverses_id=transaction.reverses_id,
+                )
+            )
+            await self._session.execute(
+                insert(ledger_entries),
+                [
+                    {
+                        "tenant_id": transaction.tenant_id,
+                        "transaction_id": transaction.id,
+                        "lot_id": e.lot_id,
+                        "account": e.account.value,
+                        "amount": e.amount,
+                        "effective_at": transaction.effective_at,
+                        "kind": transaction.kind.value,
+                    }
+                    for e in transaction.entries
+                ],
+            )
+            transaction.is_new = False
+        for check_in in (a for a in new if isinstance(a, CheckIn)):
+            await self._session.execute(
+                insert(check_ins).values(
+                    tenant_id=check_in.tenant_id,
+                    id=check_in.id,
+                    client_id=check_in.client_id,
+                    checked_in_at=check_in.checked_in_at,
+                    service_id=check_in.service_id,
+                    appointment_id=check_in.appointment_id,
+                    transaction_id=check_in.transaction_id,
+                    method=check_in.method.value,
+                    staff_id=check_in.staff_id,
+                    note=check_in.note,
+                )
+            )
+            check_in.is_new = False

@@ -1,0 +1,113 @@
+"""What callers ask the ledger to do (imperative); each has one handler in service_layer/ledger_handlers.py."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class DefineCreditType:
+    tenant_id: uuid.UUID
+    name: str
+    unit: str
+    currency: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ChargeCredits:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    credit_type_id: uuid.UUID
+    amount: int
+    starts_on: date | None
+    expires_on: date | None
+    note: str
+    request_id: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class UseCredits:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    credit_type_id: uuid.UUID
+    amount: int
+    note: str
+    request_id: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ReverseUse:
+    tenant_id: uuid.UUID
+    transaction_id: uuid.UUID
+    note: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ExpireLots:
+    """Every lot past its expiry that still holds something (any business), at most ``batch`` of them."""
+
+    now: datetime
+    batch: int
+
+
+@dataclass(frozen=True)
+class DefinePackage:
+    tenant_id: uuid.UUID
+    name: str
+    # (credit type id, amount)
+    allocations: tuple[tuple[uuid.UUID, int], ...]
+    validity_days: int | None
+    price_minor: int
+    currency: str
+    tax_rate_bp: int
+    invoicing: str
+    payment_terms_days: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class SellPackage:
+    tenant_id: uuid.UUID
+    package_id: uuid.UUID
+    client_id: uuid.UUID
+    first_day: date | None
+    request_id: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class SetServiceRules:
+    tenant_id: uuid.UUID
+    service_id: uuid.UUID
+    # (credit type id, units)
+    rules: tuple[tuple[uuid.UUID, int], ...]
+
+
+@dataclass(frozen=True)
+class ConsumeForVisit:
+    """A visit of ``service_id`` consumes what pays for it, once per ``key`` (e.g. the appointment's)."""
+
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    service_id: uuid.UUID
+    key: str
+    note: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class CheckInClient:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    service_id: uuid.UUID | None
+    appointment_id: uuid.UUID | None
+    staff_id: uuid.UUID | None
+    method: str
+    note: str
+    now: datetime
