@@ -94,6 +94,12 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         return await render(request, "error.html", status=problem.status, problem=problem)
     except web.HTTPNotFound:
         return await render(request, "not_found.html", status=404)
+    except web.HTTPException:
+        raise
+    except Exception:
+        # A defect of ours: logged with its trace, and the user gets a page rather than a bare 500.
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return await render(request, "error.html", status=500, problem=None)
 
 
 def session_storage(settings: WebSettings) -> EncryptedCookieStorage:

@@ -55,8 +55,12 @@ class Formatter:
         return moment.astimezone(self.zone)
 
     def datetime(self, value: str | dt.datetime | None, style: str = "medium") -> str:
+        """``full``: the weekday and date in words with the time in hours and minutes (no seconds, no zone:
+        pages say once which zone their times are in)."""
         if not value:
             return ""
+        if style == "full":
+            return f"{self.date(value)}, {self.time(value)}"
         return format_datetime(self.local(value), format=style, tzinfo=self.zone, locale=self.locale)
 
     def time(self, value: str | dt.datetime | None) -> str:

@@ -27,7 +27,12 @@ async def account_from(request: web.Request, kind: Kind, tokens: dict[str, Any])
     bearer = tokens["access_token"]
     me = (await gateway.request("GET", "/api/v1/me", token=bearer)).body
     zone = me["tenant"]["timezone"]
-    if kind == "portal":
+    if kind == "staff":
+        # The business's zone is its scheduling zone: the one its hours and days are cut in.
+        settings = await gateway.request("GET", "/api/v1/scheduling/settings", token=bearer)
+        if settings.status == 200:
+            zone = settings.body.get("timezone") or zone
+    else:
         client = await gateway.request("GET", "/api/v1/portal/me", token=bearer)
         if client.status == 200:
             zone = client.body["profile"].get("timezone") or zone

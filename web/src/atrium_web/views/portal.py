@@ -101,7 +101,7 @@ async def requests(request: web.Request, api: UserApi) -> web.StreamResponse:
         "portal/requests.html",
         permissions=allowed,
         items=items,
-        status=status,
+        selected=status,
         statuses=REQUEST_STATUSES,
         services=await services_by_id(api),
         final_times=await final_times(api, items),

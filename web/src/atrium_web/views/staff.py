@@ -93,7 +93,7 @@ async def requests(request: web.Request, api: UserApi) -> web.StreamResponse:
         api,
         "staff/requests.html",
         items=items,
-        status=status,
+        selected=status,
         filters=REQUEST_FILTERS,
         clients=clients,
         services=await services_by_id(api),

@@ -1,0 +1,343 @@
+"""Atrium on the web, in a real browser (Debian's Chromium, headless, driven by Selenium).
+
+The web unit runs as its own process in front of a gateway whose public URL is the web unit's, as behind
+the ingress, so the invitation email's link is followed exactly as sent. Every page of the flows is checked
+by axe-core (no serious or critical violations) and the main ones are screenshotted under the run's output.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from axe_selenium_python import Axe
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from platform_core import devstack
+from platform_core.testing.plugin import wait_until
+
+from .conftest import Api, Stack, extra_gateway, restart_unit, wait_ready
+from .mailbox import Mailbox
+from .test_scheduling import PASSWORD, open_business
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+    reason="Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)",
+)
+
+
+@dataclass
+class Site:
+    url: str
+    api: Api  # the gateway the web unit talks to
+    shots: Path
+
+    def at(self, path: str) -> str:
+        return self.url + path
+
+
+@pytest.fixture(scope="module")
+async def site(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+    web_port = devstack.free_port()
+    web_url = f"http://127.0.0.1:{web_port}"
+    shots = tmp_path_factory.getbasetemp() / "screenshots"
+    shots.mkdir(exist_ok=True)
+    async with aiohttp.ClientSession() as session, extra_gateway(stack, session, public_url=web_url) as api:
+        env = stack.env | {"ATRIUM_WEB_PORT": str(web_port), "ATRIUM_WEB_GATEWAY_URL": api.stack.base_url}
+        env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+        log_path = tmp_path_factory.getbasetemp() / "web.log"  # kept with the screenshots
+        log = log_path.open("ab")
+        process = subprocess.Popen([sys.executable, "-m", "atrium_web", "serve"], env=env, stdout=log, stderr=log)
+        try:
+
+            async def ready() -> bool:
+                assert process.poll() is None, log_path.read_text()[-3000:]
+                try:
+                    async with session.get(f"{web_url}/readyz") as r:
+                        return r.status == 200
+                except aiohttp.ClientError:
+                    return False
+
+            await wait_until(ready, timeout=30, interval=0.1)
+            yield Site(web_url, api, shots)
+            print(f"\nscreenshots of the web pages: {shots}", file=sys.stderr)
+        finally:
+            process.terminate()
+            process.wait(15)
+            log.close()
+
+
+def new_browser(tmp_path_factory: pytest.TempPathFactory) -> WebDriver:
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--lang=en-US",
+        "--window-size=1280,900",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.implicitly_wait(5)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    driver = new_browser(tmp_path_factory)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def staff_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    driver = new_browser(tmp_path_factory)
+    yield driver
+    driver.quit()
+
+
+def check_page(driver: WebDriver, site: Site, name: str | None = None) -> None:
+    """No serious or critical axe-core violations; a screenshot (desktop and phone width) when named."""
+    axe = Axe(driver)
+    axe.inject()
+    results = axe.run()
+    serious = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, f"{driver.current_url}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}" for v in serious
+    )
+    if name:
+        driver.save_screenshot(str(site.shots / f"{name}.png"))
+        driver.set_window_size(390, 844)
+        driver.save_screenshot(str(site.shots / f"{name}-phone.png"))
+        driver.set_window_size(1280, 900)
+
+
+def text(driver: WebDriver) -> str:
+    return str(driver.find_element(By.TAG_NAME, "main").text)
+
+
+def submit(driver: WebDriver, button_text: str) -> None:
+    """Press a form's button and wait for the page it leads to."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.XPATH, f"//button[starts-with(normalize-space(), {button_text!r})]").click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+
+
+def follow(driver: WebDriver, link: WebElement) -> None:
+    page = driver.find_element(By.TAG_NAME, "html")
+    link.click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+
+
+def set_value(driver: WebDriver, element_id: str, value: str) -> None:
+    # Date and datetime-local widgets take keys in the browser's locale format; the value is what a user picks.
+    driver.execute_script("document.getElementById(arguments[0]).value = arguments[1];", element_id, value)
+
+
+def invitation_link(mailbox: Mailbox, address: str) -> str:
+    (message,) = mailbox.to(address)
+    found = re.search(r"https?://\S+/portal/accept-invitation#token=\S+", Mailbox.text(message))
+    assert found, Mailbox.text(message)
+    return found.group(0)
+
+
+def staff_sign_in(driver: WebDriver, site: Site, email: str) -> None:
+    driver.get(site.at("/sign-in"))
+    check_page(driver, site, "staff-sign-in")
+    driver.find_element(By.ID, "email").send_keys(email)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    submit(driver, "Sign in")
+
+
+async def invited_client(site: Site, mailbox: Mailbox, business: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    email = f"mia-{uuid.uuid4().hex[:8]}@example.com"
+    client = await site.api.create_client(business["token"], first_name="Mia", last_name="Rossi", email=email, **fields)
+    status, body, _ = await site.api.call(
+        "POST", f"/api/v1/clients/{client['id']}/portal-invitation", token=business["token"], json={}
+    )
+    assert status == 201, body
+    await wait_until(lambda: bool(mailbox.to(email)), timeout=30)
+    return client | {"link": invitation_link(mailbox, email)}
+
+
+async def test_help_page_flow_invitation_request_approval(
+    site: Site, mailbox: Mailbox, browser: WebDriver, staff_browser: WebDriver
+) -> None:
+    business = await open_business(site.api)  # scheduling in Europe/Berlin, a "Haircut" with one stylist
+    day = business["day"]
+    client = await invited_client(site, mailbox, business, profile={"timezone": "Europe/London"})
+    assert client["link"].startswith(site.url + "/portal/accept-invitation#token=")
+
+    # The client follows the emailed link and sets a password.
+    browser.get(client["link"])
+    check_page(browser, site, "portal-accept-invitation")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "password_confirm").send_keys(PASSWORD)
+    submit(browser, "Set password and sign in")
+    assert "Your password is set" in text(browser)
+    assert "/portal/appointments" in browser.current_url
+    check_page(browser, site, "portal-appointments")
+
+    # Signs out, and back in with the business handle.
+    submit(browser, "Sign out")
+    assert "/portal/sign-in" in browser.current_url
+    browser.find_element(By.ID, "business").send_keys(business["tenant"]["tenant"]["slug"])
+    browser.find_element(By.ID, "email").send_keys(client["email"])
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    check_page(browser, site, "portal-sign-in")
+    submit(browser, "Sign in")
+    assert "/portal/appointments" in browser.current_url
+
+    # Requests an appointment: service -> date -> slot -> description.
+    follow(browser, browser.find_element(By.LINK_TEXT, "Request an appointment"))
+    check_page(browser, site)
+    browser.find_element(By.XPATH, "//label[contains(., 'Haircut')]").click()
+    submit(browser, "Next")
+    set_value(browser, "date", day.isoformat())
+    check_page(browser, site)
+    submit(browser, "Show free times")
+    # 10:00 in Berlin is 09:00 in London, the client's own zone.
+    # (Babel writes CLDR's narrow no-break space between the time and AM/PM.)
+    browser.find_element(By.XPATH, "//label[starts-with(normalize-space(), '9:00')]").click()
+    browser.find_element(By.ID, "description").send_keys("Short layers, please")
+    check_page(browser, site, "portal-request-new")
+    submit(browser, "Send request")
+    assert "/portal/requests" in browser.current_url
+    assert "Your request is sent" in text(browser)
+    assert "Pending" in text(browser) and "Short layers, please" in text(browser)
+    check_page(browser, site, "portal-requests")
+
+    # Staff see "1 pending", open the request and approve with a technician at another time.
+    staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
+    assert "/today" in staff_browser.current_url
+    button = staff_browser.find_element(By.ID, "requests-button")
+    assert "1 pending" in button.text
+    check_page(staff_browser, site, "staff-today")
+    follow(staff_browser, button)
+    check_page(staff_browser, site, "staff-requests")
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Mia Rossi"))
+    details = text(staff_browser)
+    assert client["email"] in details and "Short layers, please" in details and "Haircut" in details
+    check_page(staff_browser, site, "staff-request-details")
+    Select(staff_browser.find_element(By.ID, "staff_id")).select_by_visible_text("Stylist 0")
+    set_value(staff_browser, "start", f"{day.isoformat()}T14:00")  # the business's wall clock (Berlin)
+    submit(staff_browser, "Approve")
+    assert "The request is approved" in text(staff_browser)
+    assert "Approved" in text(staff_browser)
+    check_page(staff_browser, site)
+
+    # The client sees it approved, at the final time in its own zone (14:00 Berlin = 1:00 PM London).
+    browser.get(site.at("/portal/requests"))
+    Select(browser.find_element(By.ID, "status")).select_by_visible_text("Approved")
+    submit(browser, "Show")
+    page = text(browser)
+    assert "Approved" in page and "Confirmed for" in page and re.search(r"1:00\sPM", page), page
+    check_page(browser, site, "portal-requests-approved")
+    browser.get(site.at("/portal/appointments"))
+    assert re.search(r"1:00\sPM", text(browser))
+
+
+async def test_security_csrf_cookies_and_staff_pages(
+    site: Site, mailbox: Mailbox, browser: WebDriver, stack: Stack
+) -> None:
+    business = await open_business(site.api)
+    client = await invited_client(site, mailbox, business)
+    browser.get(client["link"])
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "password_confirm").send_keys(PASSWORD)
+    submit(browser, "Set password and sign in")
+
+    (cookie,) = [c for c in browser.get_cookies() if c["name"] == "atrium_session"]
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Lax"
+
+    # A portal session cannot open staff pages.
+    for path in ("/today", "/requests", "/clients", f"/clients/{client['id']}"):
+        browser.get(site.at(path))
+        assert "This page is part of the staff console" in text(browser), path
+    check_page(browser, site)
+
+    # A form post without the CSRF token is refused and changes nothing.
+    async with aiohttp.ClientSession(cookies={"atrium_session": cookie["value"]}) as session:
+        async with session.post(site.at("/portal/sign-out"), data={}, allow_redirects=False) as response:
+            assert response.status == 403
+            assert "This form has expired" in await response.text()
+            assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+            assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        async with session.get(site.at("/portal/appointments"), allow_redirects=False) as response:
+            assert response.status == 200  # still signed in: the refused sign-out did nothing
+
+
+async def test_portal_without_invoice_permission_shows_no_invoices(
+    site: Site, mailbox: Mailbox, browser: WebDriver
+) -> None:
+    business = await open_business(site.api)
+    client = await invited_client(site, mailbox, business)
+    status, body, _ = await site.api.call(
+        "PUT",
+        f"/api/v1/clients/{client['id']}/portal-access",
+        token=business["token"],
+        json={"enabled": True, "permissions": {"view_invoices": False}},
+    )
+    assert status == 200, body
+    browser.get(client["link"])
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "password_confirm").send_keys(PASSWORD)
+    submit(browser, "Set password and sign in")
+    for path in ("/portal/appointments", "/portal/requests", "/portal/requests/new"):
+        browser.get(site.at(path))
+        assert "Invoices" not in browser.find_element(By.TAG_NAME, "body").text, path
+        assert not browser.find_elements(By.CSS_SELECTOR, "a[href='/portal/invoices']"), path
+    browser.get(site.at("/portal/invoices"))
+    assert "does not show invoices" in text(browser)
+    check_page(browser, site)
+
+
+async def test_client_card_with_billing_stopped_marks_its_section_unavailable(
+    site: Site, staff_browser: WebDriver, stack: Stack
+) -> None:
+    business = await open_business(site.api)
+    client = await site.api.create_client(business["token"], first_name="Noor", last_name="Haddad")
+    staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
+    staff_browser.get(site.at("/clients"))
+    staff_browser.find_element(By.ID, "q").send_keys("Noor")
+    await wait_until(lambda: bool(staff_browser.find_elements(By.LINK_TEXT, "Noor Haddad")), timeout=10)
+    check_page(staff_browser, site, "staff-clients")
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Noor Haddad"))
+    assert "Pending payment: none" in text(staff_browser)
+    check_page(staff_browser, site, "staff-client-card")
+
+    billing = stack.processes["membership_billing"]
+    billing.terminate()
+    billing.wait(15)
+    try:
+        staff_browser.get(site.at(f"/clients/{client['id']}"))
+        page = text(staff_browser)
+        assert "Pending payment: unavailable" in page, page
+        assert "Noor Haddad" in page and "Contact information" in page
+        check_page(staff_browser, site, "staff-client-card-billing-down")
+    finally:
+        stack.processes["membership_billing"] = restart_unit(stack, "membership_billing")
+        async with aiohttp.ClientSession() as session:
+            await wait_ready(session, stack.base_url, stack.processes, stack.log_dir)
