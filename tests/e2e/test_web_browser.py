@@ -128,6 +128,7 @@ def check_page(driver: WebDriver, site: Site, name: str | None = None) -> None:
         f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}" for v in serious
     )
     if name:
+        driver.execute_script("window.scrollTo(0, 0);")
         driver.save_screenshot(str(site.shots / f"{name}.png"))
         driver.set_window_size(390, 844)
         driver.save_screenshot(str(site.shots / f"{name}-phone.png"))
@@ -341,3 +342,60 @@ async def test_client_card_with_billing_stopped_marks_its_section_unavailable(
         stack.processes["membership_billing"] = restart_unit(stack, "membership_billing")
         async with aiohttp.ClientSession() as session:
             await wait_ready(session, stack.base_url, stack.processes, stack.log_dir)
+
+
+IMPORT_FILE = (
+    "First Name,Last Name,E-mail,Mobile\r\n"
+    "Ada,Lovelace,ada@example.com,(212) 555-0142\r\n"
+    ",Nameless,nobody@example.com,\r\n"
+    "Grace,Hopper,grace@example.com,\r\n"
+    "Alan,Turing,not-an-email,\r\n"
+    "Edsger,Dijkstra,,212 555 0199\r\n"
+)
+
+
+async def test_import_a_csv_with_two_bad_rows_through_the_wizard(
+    site: Site, staff_browser: WebDriver, tmp_path: Path
+) -> None:
+    business = await open_business(site.api)
+    staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
+    staff_browser.get(site.at("/clients"))
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Import clients"))
+    check_page(staff_browser, site, "staff-import-upload")
+    upload = tmp_path / "clients.csv"
+    upload.write_text(IMPORT_FILE, encoding="utf-8")
+    staff_browser.find_element(By.ID, "file").send_keys(str(upload))
+    submit(staff_browser, "Upload")
+
+    # The suggested mapping is preselected; the dry run reads every row and changes nothing.
+    assert Select(staff_browser.find_element(By.ID, "column-2")).first_selected_option.text == "Email"
+    check_page(staff_browser, site, "staff-import-mapping")
+    submit(staff_browser, "Dry run")
+    WebDriverWait(staff_browser, 60).until(lambda d: "Dry run: what the import would do" in text(d))
+    report = text(staff_browser)
+    assert re.search(r"To create\s+3\b", report) and re.search(r"Rejected\s+2\b", report), report
+    rows = [
+        r.find_elements(By.TAG_NAME, "td")[0].text for r in staff_browser.find_elements(By.CSS_SELECTOR, "tbody tr")
+    ]
+    assert rows[:2] == ["3", "5"], rows
+    check_page(staff_browser, site, "staff-import-dry-run")
+    status, page, _ = await site.api.call("GET", "/api/v1/clients", token=business["token"])
+    assert (status, page["items"]) == (200, [])
+
+    # The rejected rows download as CSV (original columns plus the error), through the browser's session.
+    link = staff_browser.find_element(By.PARTIAL_LINK_TEXT, "Download the rejected rows").get_attribute("href")
+    cookies = {c["name"]: c["value"] for c in staff_browser.get_cookies()}
+    async with aiohttp.ClientSession(cookies=cookies) as session, session.get(link) as response:
+        assert response.status == 200 and response.content_type == "text/csv"
+        lines = (await response.text()).strip().splitlines()
+    assert lines[0].lstrip("\ufeff").startswith("First Name,Last Name,E-mail,Mobile") and "error" in lines[0]
+    assert len(lines) == 3 and "Nameless" in lines[1] and "not-an-email" in lines[2]
+
+    submit(staff_browser, "Import 3 clients")
+    WebDriverWait(staff_browser, 60).until(lambda d: "Imported" in text(d))
+    assert re.search(r"Created\s+3\b", text(staff_browser))
+    check_page(staff_browser, site, "staff-import-done")
+    staff_browser.get(site.at("/clients"))
+    names = text(staff_browser)
+    assert "Ada Lovelace" in names and "Grace Hopper" in names and "Edsger Dijkstra" in names
+    assert "Turing" not in names
