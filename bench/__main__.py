@@ -15,7 +15,7 @@ import aiohttp
 import asyncpg
 import uvloop
 
-from bench import measurements, scheduling, search
+from bench import measurements, scheduling, search, web
 from bench.measurements import Bench
 from bench.report import Result, format_row, format_table, write_json
 from bench.settings import BenchSettings
@@ -30,6 +30,7 @@ MEASUREMENTS: list[Callable[[Bench], Awaitable[Result | list[Result]]]] = [
     scheduling.contended_booking,
     search.search_clients,  # seeds a tenant of its own (100,000 clients)
     measurements.import_clients,
+    web.card_page,
     measurements.relay_throughput,  # last: it stops the notification unit
 ]
 

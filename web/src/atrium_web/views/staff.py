@@ -227,19 +227,41 @@ async def client_action(request: web.Request, api: UserApi) -> web.StreamRespons
     return redirect(request, back if back.startswith("/clients") else "/clients")
 
 
+async def _bookings(api: UserApi, client_id: str) -> dict[str, Any]:
+    """The Bookings tab: unavailable (not an error page) while scheduling does not answer."""
+    try:
+        page = await api.get(f"/api/v1/clients/{client_id}/appointments", page_size=20)
+    except GatewayUnavailable:
+        return {"status": "unavailable", "data": None}
+    return {"status": "ok", "data": page["items"]}
+
+
+async def _services_or_none(api: UserApi) -> dict[str, dict[str, Any]]:
+    try:
+        return await services_by_id(api)
+    except GatewayUnavailable:
+        return {}
+
+
 @signed_in("staff")
 async def client_card(request: web.Request, api: UserApi) -> web.StreamResponse:
     client_id = request.match_info["client_id"]
-    card = await api.get(f"/api/v1/clients/{client_id}/card")
-    # The card degrades section by section; so do the parts of the page beside it.
-    try:
-        appointments = await api.get(f"/api/v1/clients/{client_id}/appointments", page_size=20)
-        bookings: dict[str, Any] = {"status": "ok", "data": appointments["items"]}
-        services = await services_by_id(api)
-    except GatewayUnavailable:
-        bookings, services = {"status": "unavailable", "data": None}, {}
+    # The card degrades section by section; so do the parts of the page beside it. All asked at once.
+    card, bookings, services, pending = await asyncio.gather(
+        api.get(f"/api/v1/clients/{client_id}/card"),
+        _bookings(api, client_id),
+        _services_or_none(api),
+        pending_count(api),
+    )
     return await console(
-        request, api, "staff/card.html", card=card, client=card["information"], bookings=bookings, services=services
+        request,
+        api,
+        "staff/card.html",
+        card=card,
+        client=card["information"],
+        bookings=bookings,
+        services=services,
+        pending=pending,
     )
 
 
