@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,11 @@ import aiohttp
 import pytest
 from axe_selenium_python import Axe
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from platform_core import devstack
@@ -32,7 +32,7 @@ from platform_core.testing.plugin import wait_until
 
 from .conftest import Api, Stack, extra_gateway, restart_unit, wait_ready
 from .mailbox import Mailbox
-from .test_scheduling import PASSWORD, open_business
+from .test_scheduling import PASSWORD, at, open_business
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -139,17 +139,33 @@ def text(driver: WebDriver) -> str:
     return str(driver.find_element(By.TAG_NAME, "main").text)
 
 
+def replaced(page: WebElement) -> Callable[[WebDriver], bool]:
+    """The document ``page`` belonged to is gone. Mid-navigation Chromium may answer a question about the old
+    node with an inspector error rather than "stale element": either way the old page is gone."""
+
+    def check(driver: WebDriver) -> bool:
+        try:
+            page.is_enabled()
+        except WebDriverException:  # StaleElementReferenceException included
+            return True
+        return False
+
+    return check
+
+
 def submit(driver: WebDriver, button_text: str) -> None:
     """Press a form's button and wait for the page it leads to."""
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.XPATH, f"//button[starts-with(normalize-space(), {button_text!r})]").click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15).until(replaced(page))
+    driver.find_element(By.TAG_NAME, "main")  # the new page is there (implicit wait)
 
 
 def follow(driver: WebDriver, link: WebElement) -> None:
     page = driver.find_element(By.TAG_NAME, "html")
     link.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15).until(replaced(page))
+    driver.find_element(By.TAG_NAME, "main")
 
 
 def set_value(driver: WebDriver, element_id: str, value: str) -> None:
@@ -258,6 +274,12 @@ async def test_help_page_flow_invitation_request_approval(
     check_page(browser, site, "portal-requests-approved")
     browser.get(site.at("/portal/appointments"))
     assert re.search(r"1:00\sPM", text(browser))
+    # Add to calendar: the appointment as an .ics file, through the client's session.
+    ics = browser.find_element(By.PARTIAL_LINK_TEXT, "Add to calendar").get_attribute("href")
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    async with aiohttp.ClientSession(cookies=cookies) as session, session.get(ics) as response:
+        assert response.status == 200 and response.content_type == "text/calendar"
+        assert "BEGIN:VEVENT" in await response.text()
 
 
 async def test_security_csrf_cookies_and_staff_pages(
@@ -291,17 +313,21 @@ async def test_security_csrf_cookies_and_staff_pages(
 
 
 async def test_portal_without_invoice_permission_shows_no_invoices(
-    site: Site, mailbox: Mailbox, browser: WebDriver
+    site: Site, mailbox: Mailbox, browser: WebDriver, staff_browser: WebDriver
 ) -> None:
     business = await open_business(site.api)
     client = await invited_client(site, mailbox, business)
-    status, body, _ = await site.api.call(
-        "PUT",
-        f"/api/v1/clients/{client['id']}/portal-access",
-        token=business["token"],
-        json={"enabled": True, "permissions": {"view_invoices": False}},
+    # Staff hide invoices from this client on its card.
+    staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
+    staff_browser.get(site.at(f"/clients/{client['id']}"))
+    Select(staff_browser.find_element(By.ID, "permission-view_invoices")).select_by_visible_text("Hidden")
+    submit(staff_browser, "Save portal access")
+    assert "Portal access is saved." in text(staff_browser)
+    check_page(staff_browser, site)
+    status, access, _ = await site.api.call(
+        "GET", f"/api/v1/clients/{client['id']}/portal-access", token=business["token"]
     )
-    assert status == 200, body
+    assert (status, access["enabled"], access["effective"]["view_invoices"]) == (200, True, False), access
     browser.get(client["link"])
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
     browser.find_element(By.ID, "password_confirm").send_keys(PASSWORD)
@@ -319,8 +345,22 @@ async def test_client_card_with_billing_stopped_marks_its_section_unavailable(
     site: Site, staff_browser: WebDriver, stack: Stack
 ) -> None:
     business = await open_business(site.api)
-    client = await site.api.create_client(business["token"], first_name="Noor", last_name="Haddad")
     staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
+    # A new client through the form: a bad email is named and nothing is created; then it is added.
+    staff_browser.get(site.at("/clients"))
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "New client"))
+    staff_browser.find_element(By.ID, "first_name").send_keys("Noor")
+    staff_browser.find_element(By.ID, "last_name").send_keys("Haddad")
+    staff_browser.find_element(By.ID, "email").send_keys("noor@@example")
+    submit(staff_browser, "Add client")
+    assert staff_browser.find_element(By.ID, "email-error").text
+    check_page(staff_browser, site, "staff-client-new-error")
+    email = staff_browser.find_element(By.ID, "email")
+    email.clear()
+    email.send_keys("noor@example.com")
+    submit(staff_browser, "Add client")
+    assert "The client is added." in text(staff_browser)
+    client = {"id": staff_browser.current_url.rsplit("/", 1)[1]}
     staff_browser.get(site.at("/clients"))
     staff_browser.find_element(By.ID, "q").send_keys("Noor")
     await wait_until(lambda: bool(staff_browser.find_elements(By.LINK_TEXT, "Noor Haddad")), timeout=10)
@@ -399,3 +439,30 @@ async def test_import_a_csv_with_two_bad_rows_through_the_wizard(
     names = text(staff_browser)
     assert "Ada Lovelace" in names and "Grace Hopper" in names and "Edsger Dijkstra" in names
     assert "Turing" not in names
+
+
+async def test_staff_schedule_shows_the_day_per_staff_member_and_cancels(site: Site, staff_browser: WebDriver) -> None:
+    business = await open_business(site.api)
+    day, service = business["day"], business["service"]
+    client = await site.api.create_client(business["token"], first_name="Lea", last_name="Brandt")
+    status, booked, _ = await site.api.call(
+        "POST",
+        "/api/v1/appointments",
+        token=business["token"],
+        json={"client_id": client["id"], "segments": [{"service_id": service["id"]}], "start": at(day, 11)},
+    )
+    assert status == 201, booked
+    staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
+    staff_browser.get(site.at(f"/schedule?view=week&on={day.isoformat()}"))
+    check_page(staff_browser, site, "staff-schedule-week")
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Day view"))
+    staff_browser.get(site.at(f"/schedule?view=day&on={day.isoformat()}"))
+    column = staff_browser.find_element(By.XPATH, "//section[h2[normalize-space()='Stylist 0']]")
+    assert re.search(r"11:00\sAM", column.text) and "Lea Brandt" in column.text and "booked" in column.text
+    check_page(staff_browser, site, "staff-schedule-day")
+    staff_browser.find_element(By.XPATH, "//summary[starts-with(normalize-space(), 'Actions')]").click()
+    staff_browser.find_element(By.XPATH, "//input[@name='reason']").send_keys("Stylist ill")
+    submit(staff_browser, "Cancel")
+    assert "Cancelled." in text(staff_browser) and "cancelled" in text(staff_browser)
+    status, seen, _ = await site.api.call("GET", f"/api/v1/appointments/{booked['id']}", token=business["token"])
+    assert (status, seen["status"]) == (200, "cancelled")

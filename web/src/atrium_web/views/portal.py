@@ -87,6 +87,21 @@ async def cancel_appointment(request: web.Request, api: UserApi) -> web.StreamRe
 
 
 @signed_in("portal")
+async def appointment_ics(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Add to calendar: the appointment as an iCalendar file, as the gateway writes it."""
+    appointment_id = request.match_info["appointment_id"]
+    reply = await api.call("GET", f"/api/v1/portal/appointments/{appointment_id}/ics")
+    if reply.status >= 400:
+        raise ApiProblem.from_body(reply.status, reply.body)
+    return web.Response(
+        body=reply.raw,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="appointment-{appointment_id[:8]}.ics"'},
+    )
+
+
+@signed_in("portal")
 async def requests(request: web.Request, api: UserApi) -> web.StreamResponse:
     allowed = await permissions(api)
     if not allowed["view_appointments"]:
@@ -240,6 +255,7 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/portal", home)
     router.add_get("/portal/appointments", appointments)
     router.add_post("/portal/appointments/{appointment_id}/cancel", cancel_appointment)
+    router.add_get("/portal/appointments/{appointment_id}.ics", appointment_ics)
     router.add_get("/portal/requests", requests)
     router.add_get("/portal/requests/new", new_request)
     router.add_post("/portal/requests", submit_request)

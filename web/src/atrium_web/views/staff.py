@@ -6,7 +6,7 @@ Times are shown in the business's zone (the session's), whatever the browser's.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -236,6 +236,21 @@ async def _bookings(api: UserApi, client_id: str) -> dict[str, Any]:
     return {"status": "ok", "data": page["items"]}
 
 
+PORTAL_PERMISSIONS = {
+    "view_appointments": "Appointments and requests",
+    "view_invoices": "Invoices",
+    "view_documents": "Shared documents",
+    "edit_profile": "Changing their own details",
+}
+
+
+async def _portal_access(api: UserApi, client_id: str) -> dict[str, Any]:
+    try:
+        return {"status": "ok", "data": await api.get(f"/api/v1/clients/{client_id}/portal-access")}
+    except GatewayUnavailable:
+        return {"status": "unavailable", "data": None}
+
+
 async def _services_or_none(api: UserApi) -> dict[str, dict[str, Any]]:
     try:
         return await services_by_id(api)
@@ -247,11 +262,12 @@ async def _services_or_none(api: UserApi) -> dict[str, dict[str, Any]]:
 async def client_card(request: web.Request, api: UserApi) -> web.StreamResponse:
     client_id = request.match_info["client_id"]
     # The card degrades section by section; so do the parts of the page beside it. All asked at once.
-    card, bookings, services, pending = await asyncio.gather(
+    card, bookings, services, pending, portal = await asyncio.gather(
         api.get(f"/api/v1/clients/{client_id}/card"),
         _bookings(api, client_id),
         _services_or_none(api),
         pending_count(api),
+        _portal_access(api, client_id),
     )
     return await console(
         request,
@@ -262,10 +278,134 @@ async def client_card(request: web.Request, api: UserApi) -> web.StreamResponse:
         bookings=bookings,
         services=services,
         pending=pending,
+        portal=portal,
+        portal_permissions=PORTAL_PERMISSIONS,
+    )
+
+
+@signed_in("staff")
+async def invite_to_portal(request: web.Request, api: UserApi) -> web.StreamResponse:
+    client_id = request.match_info["client_id"]
+    try:
+        invitation = await api.send("POST", f"/api/v1/clients/{client_id}/portal-invitation", {})
+        await flash(request, f"Invitation sent to {invitation['email']}.")
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        await flash(request, "; ".join(problem.errors.values()) or problem.detail or "No invitation was sent.")
+    return redirect(request, f"/clients/{client_id}")
+
+
+@signed_in("staff")
+async def set_portal_access(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Portal on or off, and each permission: the business's default, shown, or hidden."""
+    client_id = request.match_info["client_id"]
+    form = await request.post()
+    choice = {"default": None, "show": True, "hide": False}
+    permissions = {name: choice.get(str(form.get(name, "default"))) for name in PORTAL_PERMISSIONS}
+    body = {"enabled": form.get("enabled") == "on", "permissions": permissions}
+    await api.send("PUT", f"/api/v1/clients/{client_id}/portal-access", body)
+    await flash(request, "Portal access is saved.")
+    return redirect(request, f"/clients/{client_id}")
+
+
+def _day(value: str, default: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return date.fromisoformat(default)
+
+
+@signed_in("staff")
+async def schedule(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Day or week per staff member, in the business's zone, with each appointment's next steps."""
+    view = "day" if request.query.get("view") == "day" else "week"
+    on = _day(request.query.get("on", ""), business_today(api))
+    calendar = await api.get("/api/v1/calendar", view=view, on=on.isoformat(), timezone=api.account.timezone)
+    clients = await client_names(api, [a["client_id"] for m in calendar["staff"] for a in m["appointments"]])
+    first = date.fromisoformat(calendar["start"][:10])
+    days = [first + timedelta(days=n) for n in range(1 if view == "day" else 7)]
+    step = timedelta(days=1 if view == "day" else 7)
+    return await console(
+        request,
+        api,
+        "staff/schedule.html",
+        calendar=calendar,
+        clients=clients,
+        services=await services_by_id(api),
+        view=view,
+        days=days,
+        previous=(first - step).isoformat(),
+        following=(first + step).isoformat(),
+    )
+
+
+@signed_in("staff")
+async def appointment_action(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Complete, no-show or cancel from the schedule (the version guards against a change made meanwhile)."""
+    appointment_id, action = request.match_info["appointment_id"], request.match_info["action"]
+    form = await request.post()
+    paths = {"complete": "complete", "no-show": "no-show", "cancel": "cancel"}
+    if action not in paths:
+        raise web.HTTPNotFound()
+    body: dict[str, Any] = {"version": int(str(form.get("version", "0")) or 0)}
+    if action == "cancel":
+        body["reason"] = str(form.get("reason", ""))[:500]
+    done = {"complete": "Marked completed.", "no-show": "Marked as a no-show.", "cancel": "Cancelled."}
+    try:
+        await api.send("POST", f"/api/v1/appointments/{appointment_id}/{paths[action]}", body)
+        await flash(request, done[action])
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        await flash(request, problem.detail or "That could not be done.")
+    back = str(form.get("back", "/schedule"))
+    return redirect(request, back if back.startswith("/schedule") else "/schedule")
+
+
+NEW_CLIENT_FIELDS = ("first_name", "last_name", "email", "phone")
+
+
+@signed_in("staff")
+async def new_client_page(request: web.Request, api: UserApi) -> web.StreamResponse:
+    return await console(request, api, "staff/client_new.html", values={}, errors={})
+
+
+@signed_in("staff")
+async def create_client(request: web.Request, api: UserApi) -> web.StreamResponse:
+    form = await request.post()
+    values = {name: str(form.get(name, "")).strip() for name in NEW_CLIENT_FIELDS}
+    try:
+        created = await api.send("POST", "/api/v1/clients", {k: v for k, v in values.items() if v})
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        errors = form_errors(problem.errors, *NEW_CLIENT_FIELDS) or {"": problem.detail}
+        return await console(request, api, "staff/client_new.html", status=400, values=values, errors=errors)
+    await flash(request, "The client is added.")
+    return redirect(request, f"/clients/{created['id']}")
+
+
+@signed_in("staff")
+async def export_clients(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """The list's clients, filtered as on the page, as the gateway's CSV export."""
+    reply = await api.call("GET", "/api/v1/clients/export", params=client_query(request.query) | {"format": "csv"})
+    if reply.status >= 400:
+        raise ApiProblem.from_body(reply.status, reply.body)
+    return web.Response(
+        body=reply.raw,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="clients.csv"'},
     )
 
 
 def register(router: web.UrlDispatcher) -> None:
+    router.add_get("/clients/new", new_client_page)
+    router.add_post("/clients/new", create_client)
+    router.add_get("/clients/export.csv", export_clients)
+    router.add_get("/schedule", schedule)
+    router.add_post("/appointments/{appointment_id}/{action}", appointment_action)
     router.add_get("/today", today)
     router.add_get("/requests", requests)
     router.add_get("/requests/{request_id}", request_details)
@@ -273,4 +413,6 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_post("/requests/{request_id}/decline", decline)
     router.add_get("/clients", clients)
     router.add_get("/clients/{client_id}", client_card)
+    router.add_post("/clients/{client_id}/portal-invitation", invite_to_portal)
+    router.add_post("/clients/{client_id}/portal-access", set_portal_access)
     router.add_post("/clients/{client_id}/{action}", client_action)
