@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-UNITS := libs/contracts libs/platform_core services/client services/scheduling services/portal_requests services/membership_billing services/notification gateway
+UNITS := libs/contracts libs/platform_core services/client services/scheduling services/portal_requests services/membership_billing services/notification gateway web
 INSTALLED := $(VENV)/.installed
 
 .PHONY: install run test unit-tests lint typecheck proto proto-check bench clean
@@ -44,7 +44,7 @@ test: $(INSTALLED) lint typecheck
 	$(BIN)/python -m pytest
 
 unit-tests: $(INSTALLED)
-	$(BIN)/python -m pytest -q libs/*/tests/unit services/*/tests/unit gateway/tests/unit
+	$(BIN)/python -m pytest -q libs/*/tests/unit services/*/tests/unit gateway/tests/unit web/tests/unit
 
 ## Benchmarks against raw PostgreSQL/NATS figures from the same run (not part of `make test`).
 bench: $(INSTALLED)

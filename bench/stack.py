@@ -54,6 +54,7 @@ class Stack:
             | infra.env()
             | {
                 "ATRIUM_JWT_SECRET": secrets.token_urlsafe(48),
+                "ATRIUM_WEB_SESSION_SECRET": secrets.token_urlsafe(48),
                 "ATRIUM_LOG_LEVEL": "WARNING",
                 "ATRIUM_ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
             }
@@ -62,6 +63,7 @@ class Stack:
             env,
             gateway_port=devstack.free_port(),
             grpc_ports={unit.name: devstack.free_port() for unit in devstack.UNITS if unit.grpc},
+            web_port=devstack.free_port(),
         )
         log_dir = infra.tmp_dir / "logs"
         log_dir.mkdir(exist_ok=True)
@@ -70,6 +72,10 @@ class Stack:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.plan.gateway_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.plan.web_port}"
 
     def database_dsn(self, unit: str) -> str:
         """asyncpg DSN of a unit's own database (the raw counterparts use the same database)."""

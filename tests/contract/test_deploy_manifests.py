@@ -49,6 +49,7 @@ GRPC_PORTS = {
     "notification": 50055,
 }
 GATEWAY_PORT = 8080
+WEB_PORT = 8000
 # The units each gRPC service accepts calls from; its NetworkPolicy must allow exactly these.
 CALLERS = {
     "client": {"gateway", "scheduling", "portal_requests", "membership_billing"},
@@ -105,6 +106,9 @@ def discover_units() -> list[Unit]:
 
 
 UNITS = discover_units()
+# The web unit (staff console and client portal): no database and no gRPC; it calls only the gateway.
+WEB = Unit("web", "web")
+WEB_LABELS = WEB.pod_labels
 GRPC_UNITS = [u for u in UNITS if not u.is_gateway]
 by_unit = pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
 by_overlay = pytest.mark.parametrize("overlay", OVERLAYS)
@@ -139,6 +143,7 @@ NAMESPACED_KINDS = {
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
     "NetworkPolicy",
+    "Ingress",
 }
 POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "Job"}
 
@@ -429,7 +434,7 @@ def test_compose_infrastructure() -> None:
         assert set(pipeline["receivers"]) <= set(config["receivers"])
         assert set(pipeline["exporters"]) <= set(config["exporters"])
     published = {name for name, svc in compose()["services"].items() if svc.get("ports")}
-    assert published == {"gateway"}
+    assert published == {"gateway", WEB.dns}
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,10 +602,14 @@ def test_network_policies_expose_only_the_gateway(overlay: str) -> None:
 
     public = [p for p in policies if any(open_to_anyone(rule) for rule in p["spec"].get("ingress", []))]
     gateway = next(u for u in UNITS if u.is_gateway)
-    assert [p["spec"]["podSelector"] for p in public] == [{"matchLabels": gateway.pod_labels}], (
-        "only the gateway's pods may accept ingress from anywhere"
-    )
-    assert [r["ports"] for r in public[0]["spec"]["ingress"]] == [[{"port": GATEWAY_PORT, "protocol": "TCP"}]]
+    exposed = {
+        tuple(sorted(p["spec"]["podSelector"]["matchLabels"].items())): [r["ports"] for r in p["spec"]["ingress"]]
+        for p in public
+    }
+    assert exposed == {
+        tuple(sorted(gateway.pod_labels.items())): [[{"port": GATEWAY_PORT, "protocol": "TCP"}]],
+        tuple(sorted(WEB_LABELS.items())): [[{"port": WEB_PORT, "protocol": "TCP"}]],
+    }, "only the gateway's and the web unit's pods may accept ingress from anywhere, on their HTTP port"
 
     for unit in GRPC_UNITS:
         allowed = [
@@ -618,3 +627,87 @@ def test_network_policies_expose_only_the_gateway(overlay: str) -> None:
                 assert matched, f"{unit.name}: ingress from {peer} matches no unit"
                 callers |= matched
         assert callers == CALLERS[unit.name], f"{overlay}: {unit.name} reachable from {sorted(callers)}"
+
+
+# --------------------------------------------------------------------------------------------
+# The web unit: deployed like the others, public behind the same Ingress, calling only the gateway
+# --------------------------------------------------------------------------------------------
+
+
+def test_web_has_a_compose_service_that_reaches_only_the_gateway() -> None:
+    web = compose_service(WEB.dns)
+    assert web["build"]["args"] == {"UNIT": "web", "MODULE": "atrium_web"}
+    assert web["image"] == "atrium-web:dev"
+    assert web["command"] == ["serve"]
+    assert f"migrate-{WEB.dns}" not in compose()["services"], "no database, so no migrate step"
+    env = web["environment"]
+    assert env["ATRIUM_WEB_GATEWAY_URL"] == f"http://gateway:{GATEWAY_PORT}"
+    assert str(env["ATRIUM_WEB_PORT"]) == str(WEB_PORT) and env["ATRIUM_WEB_HOST"] == "0.0.0.0"
+    assert "ATRIUM_WEB_SESSION_SECRET" in env
+    assert not [k for k in env if k.endswith(("_GRPC_ADDR", "_DATABASE_URL")) or k in ("ATRIUM_NATS_URL",)]
+    assert web["depends_on"]["gateway"] == {"condition": "service_healthy"}
+    assert f"{WEB_PORT}:{WEB_PORT}" in web["ports"]
+    assert f"127.0.0.1:{WEB_PORT}/readyz" in " ".join(web["healthcheck"]["test"])
+    # The invitation links the gateway writes lead to the web unit's pages.
+    assert compose_service("gateway")["environment"]["ATRIUM_PUBLIC_URL"] == f"http://localhost:{WEB_PORT}"
+
+
+@by_overlay
+def test_web_has_deployment_service_hpa_pdb_and_no_job(overlay: str) -> None:
+    objects = rendered(overlay)
+    deployment = find(objects, "Deployment", WEB.dns)
+    assert deployment["spec"]["selector"]["matchLabels"] == WEB_LABELS
+    assert "replicas" not in deployment["spec"]
+    spec = pod_spec(deployment)
+    assert spec["serviceAccountName"] == WEB.dns and spec["securityContext"]["runAsUser"] == APP_UID
+    (server,) = spec["containers"]
+    image, tag = _split_image(server["image"])
+    assert image.endswith("atrium/web") or image == "atrium-web"
+    assert tag and tag != "latest"
+    assert server["args"] == ["serve"]
+    assert server["ports"] == [{"name": "http", "containerPort": WEB_PORT, "protocol": "TCP"}]
+    assert server["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert server["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert {"name": "ATRIUM_WEB_GATEWAY_URL", "value": f"http://gateway:{GATEWAY_PORT}"} in server["env"]
+    assert set(secret_refs([server])) == {("ATRIUM_WEB_SESSION_SECRET", SECRET_NAME, "web-session-secret")}
+    service = find(objects, "Service", WEB.dns)
+    assert service["spec"]["selector"] == WEB_LABELS
+    assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(WEB_PORT, "http")]
+    assert find(objects, "HorizontalPodAutoscaler", WEB.dns)["spec"]["minReplicas"] >= 2
+    assert find(objects, "PodDisruptionBudget", WEB.dns)["spec"]["selector"]["matchLabels"] == WEB_LABELS
+    assert not [o for o in objects if o["kind"] == "Job" and o["metadata"]["name"] == f"migrate-{WEB.dns}"]
+    secrets = [o for o in objects if o["kind"] == "Secret"]
+    if overlay == "dev":
+        assert "web-session-secret" in secrets[0]["data"]
+    else:
+        assert "web-session-secret" in (K8S / "overlays" / "prod" / "kustomization.yaml").read_text()
+
+
+@by_overlay
+def test_one_ingress_serves_the_api_and_feeds_from_the_gateway_and_pages_from_web(overlay: str) -> None:
+    objects = rendered(overlay)
+    (ingress,) = [o for o in objects if o["kind"] == "Ingress"]
+    (rule,) = ingress["spec"]["rules"]
+    routes = {p["path"]: (p["pathType"], p["backend"]["service"]["name"]) for p in rule["http"]["paths"]}
+    assert routes == {"/api": ("Prefix", "gateway"), "/ical": ("Prefix", "gateway"), "/": ("Prefix", WEB.dns)}
+
+
+@by_overlay
+def test_web_may_call_only_the_gateway(overlay: str) -> None:
+    policies = [o for o in rendered(overlay) if o["kind"] == "NetworkPolicy"]
+    egress = [
+        p for p in policies if "Egress" in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], WEB_LABELS)
+    ]
+    assert len(egress) == 1, "one egress policy for the web unit"
+    rules = egress[0]["spec"]["egress"]
+    gateway = next(u for u in UNITS if u.is_gateway)
+    reachable = set()
+    for rule in rules:
+        for peer in rule["to"]:
+            if "namespaceSelector" in peer:  # the cluster's DNS, on port 53 only
+                assert peer["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+                assert {p["port"] for p in rule["ports"]} == {53}
+                continue
+            reachable |= {u.name for u in [*UNITS, WEB] if selects(peer["podSelector"], u.pod_labels)}
+            assert [p["port"] for p in rule["ports"]] == [GATEWAY_PORT]
+    assert reachable == {gateway.name}

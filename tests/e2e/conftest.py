@@ -28,6 +28,7 @@ from .mailbox import Mailbox
 from .otlp import SpanCollector
 
 JWT_SECRET = secrets.token_urlsafe(48)
+WEB_SESSION_SECRET = secrets.token_urlsafe(48)
 LOGIN_MAX_FAILURES = 3
 E2E_ATTACHMENT_MAX_BYTES = 256 * 1024
 E2E_WEBHOOK_RETRY_DELAYS = [0.2, 0.4, 0.8]
@@ -176,6 +177,7 @@ async def stack(infra: TestInfra, span_collector: SpanCollector, mailbox: Mailbo
             "ATRIUM_DATABASE_PREFIX": f"{infra.database_prefix}e2e",
             "ATRIUM_NATS_PREFIX": f"{infra.nats_prefix}e2e",
             "ATRIUM_JWT_SECRET": JWT_SECRET,
+            "ATRIUM_WEB_SESSION_SECRET": WEB_SESSION_SECRET,
             "ATRIUM_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
             "ATRIUM_LOG_LEVEL": "INFO",
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{span_collector.port}",
@@ -194,6 +196,7 @@ async def stack(infra: TestInfra, span_collector: SpanCollector, mailbox: Mailbo
         env,
         gateway_port=devstack.free_port(),
         grpc_ports={unit.name: devstack.free_port() for unit in devstack.UNITS if unit.grpc},
+        web_port=devstack.free_port(),
     )
     await asyncio.to_thread(plan.migrate_all)
     log_dir = infra.tmp_dir / "logs"

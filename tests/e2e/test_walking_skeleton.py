@@ -171,9 +171,13 @@ def test_the_stack_runs_with_the_environment_make_run_gives(stack) -> None:  # t
         "notification",
         "gateway",
         "gateway-worker",
+        "web",
     }
     assert all(p.poll() is None for p in stack.processes.values())
     assert "ATRIUM_JWT_SECRET" in stack.env and "ATRIUM_POSTGRES_URL" in stack.env
+    # The web unit is pointed at this stack's gateway, on a port of its own.
+    assert stack.env["ATRIUM_WEB_GATEWAY_URL"] == stack.base_url
+    assert stack.env["ATRIUM_WEB_PORT"] != stack.env["ATRIUM_GATEWAY_PORT"]
     assert os.path.isdir(stack.log_dir)
 
 

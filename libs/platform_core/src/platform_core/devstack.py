@@ -24,6 +24,7 @@ class Unit:
     grpc: bool = True
     # Further processes of the unit besides `serve` (each a subcommand), e.g. a background worker.
     workers: tuple[str, ...] = ()
+    database: bool = True  # has migrations to run before it starts
 
 
 # Every deployable unit, in migration order. A new service is added here and in docker-compose/k8s.
@@ -34,7 +35,9 @@ UNITS = (
     Unit("portal_requests", "portal_requests_svc"),
     Unit("notification", "notification_svc"),
     Unit("gateway", "gateway", grpc=False, workers=("worker",)),
+    Unit("web", "atrium_web", grpc=False, database=False),
 )
+DEFAULT_WEB_PORT = 8000
 
 MAX_CONNECTIONS = 400
 
@@ -133,6 +136,7 @@ class StackPlan:
     env: dict[str, str]
     gateway_port: int
     grpc_ports: dict[str, int] = field(default_factory=dict)
+    web_port: int = DEFAULT_WEB_PORT
 
     def command(self, unit: Unit, action: str) -> list[str]:
         return [sys.executable, "-m", unit.module, action]
@@ -144,17 +148,23 @@ class StackPlan:
 
     def migrate_all(self) -> None:
         for unit in UNITS:
-            subprocess.run(self.command(unit, "migrate"), env=self.env, check=True)
+            if unit.database:
+                subprocess.run(self.command(unit, "migrate"), env=self.env, check=True)
 
 
-def plan(env: dict[str, str], *, gateway_port: int, grpc_ports: dict[str, int] | None = None) -> StackPlan:
+def plan(
+    env: dict[str, str], *, gateway_port: int, grpc_ports: dict[str, int] | None = None, web_port: int | None = None
+) -> StackPlan:
     ports = grpc_ports or {u.name: DEFAULT_GRPC_PORTS[u.name] for u in UNITS if u.grpc}
     full = dict(env)
     for name, port in ports.items():
         full[f"ATRIUM_{name.upper()}_GRPC_ADDR"] = f"127.0.0.1:{port}"
     full["ATRIUM_GATEWAY_PORT"] = str(gateway_port)
+    web = web_port if web_port is not None else int(env.get("ATRIUM_WEB_PORT", DEFAULT_WEB_PORT))
+    full["ATRIUM_WEB_PORT"] = str(web)
+    full["ATRIUM_WEB_GATEWAY_URL"] = f"http://127.0.0.1:{gateway_port}"
     full.setdefault("PYTHONUNBUFFERED", "1")
-    return StackPlan(full, gateway_port, ports)
+    return StackPlan(full, gateway_port, ports, web)
 
 
 def dev_secret(data_dir: Path, name: str) -> str:

@@ -38,7 +38,7 @@ def _port_free(port: int) -> bool:
             return False
 
 
-def _announce_when_ready(base_url: str, manager: Manager, env: dict[str, str]) -> None:
+def _announce_when_ready(base_url: str, web_url: str, manager: Manager, env: dict[str, str]) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -48,6 +48,7 @@ def _announce_when_ready(base_url: str, manager: Manager, env: dict[str, str]) -
                     subprocess.run([sys.executable, "-m", "gateway", "seed-demo-schedule"], env=env, check=False)
                     manager._system_print(  # honcho's own channel, so the banner is not interleaved
                         f"\n  Atrium is up: {base_url}\n"
+                        f"  Staff console: {web_url}/sign-in  (client portal: {web_url}/portal/sign-in)\n"
                         f"  API description: {base_url}/api/openapi.json\n"
                         "  Press Ctrl-C to stop everything.\n\n"
                     )
@@ -66,9 +67,13 @@ def main() -> int:
     embedded_pg = None if env.get("ATRIUM_POSTGRES_URL") or per_unit_urls else data_dir / "pg"
     nats_port = None if env.get("ATRIUM_NATS_URL") else int(env.get("ATRIUM_NATS_PORT", DEFAULT_NATS_PORT))
 
-    busy = [p for p in (gateway_port, nats_port) if p is not None and not _port_free(p)]
+    web_port = int(env.get("ATRIUM_WEB_PORT", devstack.DEFAULT_WEB_PORT))
+    busy = [p for p in (gateway_port, web_port, nats_port) if p is not None and not _port_free(p)]
     if busy:
-        print(f"port(s) {busy} already in use: stop what uses them or set ATRIUM_GATEWAY_PORT/ATRIUM_NATS_PORT")
+        print(
+            f"port(s) {busy} already in use: stop what uses them or set "
+            "ATRIUM_GATEWAY_PORT/ATRIUM_WEB_PORT/ATRIUM_NATS_PORT"
+        )
         return 1
 
     postgres = None
@@ -83,7 +88,11 @@ def main() -> int:
             env["ATRIUM_NATS_URL"] = f"nats://127.0.0.1:{nats_port}"
             manager.add_process("nats", "exec " + shlex.join(devstack.nats_command(data_dir / "nats", nats_port)))
         env.setdefault("ATRIUM_JWT_SECRET", devstack.dev_secret(data_dir, "jwt-secret"))
+        env.setdefault("ATRIUM_WEB_SESSION_SECRET", devstack.dev_secret(data_dir, "web-session-secret"))
         plan = devstack.plan(env, gateway_port=gateway_port)
+        web_url = f"http://127.0.0.1:{plan.web_port}"
+        # Invitation links lead to the web unit's pages (behind an ingress both share one host).
+        plan.env.setdefault("ATRIUM_PUBLIC_URL", web_url)
 
         print("Migrating databases ...")
         plan.migrate_all()
@@ -93,7 +102,7 @@ def main() -> int:
             # exec: the unit itself receives honcho's SIGTERM and shuts down gracefully.
             manager.add_process(name, "exec " + shlex.join(command), env=plan.env)
         base_url = f"http://127.0.0.1:{gateway_port}"
-        threading.Thread(target=_announce_when_ready, args=(base_url, manager, plan.env), daemon=True).start()
+        threading.Thread(target=_announce_when_ready, args=(base_url, web_url, manager, plan.env), daemon=True).start()
         manager.loop()
         # Stopped by Ctrl-C or SIGTERM with every unit down: a clean exit.
         return 0 if manager.returncode in (None, 0, 130, 143) else int(manager.returncode)

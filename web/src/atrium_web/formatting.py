@@ -1,0 +1,98 @@
+"""Dates, times, numbers and money in the viewer's locale (Babel) and zone.
+
+Staff see the business's zone, clients their own; the zone is the session's, the locale the browser's
+Accept-Language. Money is integer minor units with its currency, never a float on the way in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime, format_time, get_timezone_name
+from babel.numbers import format_currency, format_decimal
+
+from platform_core.money import minor_unit_exponent
+
+DEFAULT_LOCALE = "en_US"
+
+
+@functools.lru_cache(maxsize=256)
+def negotiate_locale(accept_language: str) -> Locale:
+    """The first locale of an Accept-Language header that Babel knows (weights respected)."""
+    ranked: list[tuple[float, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if tag and tag != "*":
+            ranked.append((-quality + position * 1e-6, tag.replace("-", "_")))
+    for _, tag in sorted(ranked):
+        try:
+            return Locale.parse(tag)
+        except (ValueError, UnknownLocaleError):
+            continue
+    return Locale.parse(DEFAULT_LOCALE)
+
+
+class Formatter:
+    """Formatting for one viewer: a locale and a zone."""
+
+    def __init__(self, locale: Locale, zone: str) -> None:
+        self.locale = locale
+        self.zone = ZoneInfo(zone)
+
+    def local(self, value: str | dt.datetime) -> dt.datetime:
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.astimezone(self.zone)
+
+    def datetime(self, value: str | dt.datetime | None, style: str = "medium") -> str:
+        """``full``: the weekday and date in words with the time in hours and minutes (no seconds, no zone:
+        pages say once which zone their times are in)."""
+        if not value:
+            return ""
+        if style == "full":
+            return f"{self.date(value)}, {self.time(value)}"
+        return format_datetime(self.local(value), format=style, tzinfo=self.zone, locale=self.locale)
+
+    def time(self, value: str | dt.datetime | None) -> str:
+        if not value:
+            return ""
+        return format_time(self.local(value), format="short", tzinfo=self.zone, locale=self.locale)
+
+    def date(self, value: str | dt.date | dt.datetime | None, style: str = "full") -> str:
+        if not value:
+            return ""
+        if isinstance(value, str):
+            value = self.local(value) if "T" in value else dt.date.fromisoformat(value)
+        elif isinstance(value, dt.datetime):
+            value = self.local(value)
+        return format_date(value, format=style, locale=self.locale)
+
+    def zone_name(self) -> str:
+        return str(get_timezone_name(self.zone, locale=self.locale))
+
+    def number(self, value: int | float | Decimal) -> str:
+        return str(format_decimal(value, locale=self.locale))
+
+    def money(self, money: dict[str, Any] | None) -> str:
+        """A gateway money object ({amount_minor, currency}) in the viewer's locale."""
+        if not money:
+            return ""
+        currency = str(money["currency"])
+        amount = Decimal(int(money["amount_minor"])).scaleb(-minor_unit_exponent(currency))
+        return str(format_currency(amount, currency, locale=self.locale))
+
+    def minutes(self, value: int) -> str:
+        hours, minutes = divmod(int(value), 60)
+        if hours and minutes:
+            return f"{hours} h {minutes} min"
+        return f"{hours} h" if hours else f"{minutes} min"

@@ -1,0 +1,418 @@
+"""The staff console: today, appointment requests (list, details, approve, decline), clients and the client card.
+
+Times are shown in the business's zone (the session's), whatever the browser's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from atrium_web.gateway_api import ApiProblem, GatewayUnavailable
+from atrium_web.pages import flash, form_errors, is_htmx, redirect, render, signed_in
+from atrium_web.sessions import UserApi
+
+REQUESTS = "/api/v1/appointment-requests"
+REQUEST_FILTERS = {
+    "": "All",
+    "pending": "Pending",
+    "approved": "Approved",
+    "declined": "Declined",
+    "withdrawn": "Cancelled",
+    "expired": "Expired",
+}
+# The approval fields the gateway's ApproveIn takes today. Internal notes and the ticket link are shown (and
+# sent) once the appointment-request API takes them: add "internal_notes" and "ticket_id" here.
+APPROVAL_FIELDS = frozenset({"start", "staff_id"})
+# Enough to read "n pending" at a glance; beyond it the badge says "200+".
+PENDING_PAGE = 200
+CLIENT_FILTERS = ("q", "status_id", "tag", "group_id", "assigned_to", "blocked", "include_deleted", "only_deleted")
+
+
+async def pending_count(api: UserApi) -> str:
+    """The badge of the Appointment Requests button; "?" while the requests service does not answer."""
+    try:
+        page = await api.get(REQUESTS, status="pending", page_size=PENDING_PAGE)
+    except GatewayUnavailable:
+        return "?"
+    count = len(page["items"])
+    return f"{count}+" if page.get("next_page_token") else str(count)
+
+
+async def console(request: web.Request, api: UserApi, template: str, **context: Any) -> web.StreamResponse:
+    context.setdefault("pending", await pending_count(api))
+    return await render(request, template, **context)
+
+
+async def client_names(api: UserApi, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Each client's record by id (one call per distinct client; a missing one is left out)."""
+
+    async def one(client_id: str) -> dict[str, Any] | None:
+        try:
+            return dict(await api.get(f"/api/v1/clients/{client_id}"))
+        except ApiProblem:
+            return None
+
+    distinct = list(dict.fromkeys(ids))
+    found = await asyncio.gather(*(one(i) for i in distinct))
+    return {i: c for i, c in zip(distinct, found, strict=True) if c is not None}
+
+
+async def services_by_id(api: UserApi) -> dict[str, dict[str, Any]]:
+    return {s["id"]: s for s in (await api.get("/api/v1/services"))["items"]}
+
+
+def business_today(api: UserApi) -> str:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(api.account.timezone)).date().isoformat()
+
+
+@signed_in("staff")
+async def today(request: web.Request, api: UserApi) -> web.StreamResponse:
+    day = request.query.get("on") or business_today(api)
+    calendar = await api.get("/api/v1/calendar", view="day", on=day, timezone=api.account.timezone)
+    clients = await client_names(api, [a["client_id"] for member in calendar["staff"] for a in member["appointments"]])
+    return await console(
+        request, api, "staff/today.html", calendar=calendar, clients=clients, services=await services_by_id(api)
+    )
+
+
+@signed_in("staff")
+async def requests(request: web.Request, api: UserApi) -> web.StreamResponse:
+    status = request.query.get("status", "pending")
+    if status not in REQUEST_FILTERS:
+        status = "pending"
+    items = (await api.get(REQUESTS, status=status))["items"]
+    clients = await client_names(api, [i["client_id"] for i in items])
+    return await console(
+        request,
+        api,
+        "staff/requests.html",
+        items=items,
+        selected=status,
+        filters=REQUEST_FILTERS,
+        clients=clients,
+        services=await services_by_id(api),
+    )
+
+
+async def _request_page(
+    request: web.Request, api: UserApi, *, errors: dict[str, str] | None = None, form: Any = None, status: int = 200
+) -> web.StreamResponse:
+    item = await api.get(f"{REQUESTS}/{request.match_info['request_id']}")
+    clients = await client_names(api, [item["client_id"]])
+    services = await services_by_id(api)
+    first = item["options"][0]["start"] if item["options"] else ""
+    calendar = await api.get(
+        "/api/v1/calendar", view="day", on=first[:10] or business_today(api), timezone=api.account.timezone
+    )
+    return await console(
+        request,
+        api,
+        "staff/request.html",
+        status=status,
+        item=item,
+        client=clients.get(item["client_id"]),
+        service=services.get(item["service_id"]),
+        staff=calendar["staff"],
+        approval_fields=APPROVAL_FIELDS,
+        errors=errors or {},
+        form=form or {},
+        filters=REQUEST_FILTERS,
+    )
+
+
+@signed_in("staff")
+async def request_details(request: web.Request, api: UserApi) -> web.StreamResponse:
+    return await _request_page(request, api)
+
+
+def approval_body(form: Any, zone: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The approve call's body from the form, and the errors of what is missing or malformed."""
+    from zoneinfo import ZoneInfo
+
+    errors: dict[str, str] = {}
+    body: dict[str, Any] = {}
+    staff_id = str(form.get("staff_id", ""))
+    if not staff_id:
+        errors["staff_id"] = "Assign a technician."
+    body["staff_id"] = staff_id
+    try:
+        # datetime-local is the business's wall clock.
+        body["start"] = datetime.fromisoformat(str(form.get("start", ""))).replace(tzinfo=ZoneInfo(zone)).isoformat()
+    except ValueError:
+        errors["start"] = "Give the final date and time."
+    for optional in ("internal_notes", "ticket_id"):
+        if optional in APPROVAL_FIELDS and str(form.get(optional, "")).strip():
+            body[optional] = str(form.get(optional, "")).strip()
+    return body, errors
+
+
+@signed_in("staff")
+async def approve(request: web.Request, api: UserApi) -> web.StreamResponse:
+    form = await request.post()
+    body, errors = approval_body(form, api.account.timezone)
+    if not errors:
+        try:
+            await api.send("POST", f"{REQUESTS}/{request.match_info['request_id']}/approve", body)
+            await flash(request, "The request is approved and the appointment booked.")
+            return redirect(request, f"/requests/{request.match_info['request_id']}")
+        except ApiProblem as problem:
+            if problem.status in (403, 404):
+                raise
+            errors = form_errors(problem.errors, *sorted(APPROVAL_FIELDS)) or {"": problem.detail}
+            if problem.code in ("SLOT_TAKEN", "SLOT_UNAVAILABLE"):
+                errors["start"] = "That time is no longer free for this technician. Choose another."
+    return await _request_page(request, api, errors=errors, form=form, status=400)
+
+
+@signed_in("staff")
+async def decline(request: web.Request, api: UserApi) -> web.StreamResponse:
+    form = await request.post()
+    reason = str(form.get("reason", "")).strip()
+    if not reason:
+        return await _request_page(
+            request, api, errors={"reason": "Tell the client why (they see this)."}, form=form, status=400
+        )
+    try:
+        await api.send("POST", f"{REQUESTS}/{request.match_info['request_id']}/decline", {"reason": reason})
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        return await _request_page(request, api, errors={"": problem.detail}, form=form, status=400)
+    await flash(request, "The request is declined; the client is notified.")
+    return redirect(request, f"/requests/{request.match_info['request_id']}")
+
+
+def client_query(query: Any) -> dict[str, str]:
+    return {k: str(query[k]) for k in CLIENT_FILTERS if query.get(k)}
+
+
+@signed_in("staff")
+async def clients(request: web.Request, api: UserApi) -> web.StreamResponse:
+    filters = client_query(request.query)
+    page = await api.get("/api/v1/clients", **filters, page_token=request.query.get("page_token", ""))
+    groups = (await api.get("/api/v1/client-groups"))["items"]
+    statuses = (await api.get("/api/v1/client-statuses"))["items"]
+    template = "staff/_client_rows.html" if is_htmx(request) else "staff/clients.html"
+    return await console(request, api, template, page=page, filters=filters, groups=groups, statuses=statuses)
+
+
+@signed_in("staff")
+async def client_action(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """The row menu's actions that change a client: block/unblock online booking, delete, restore."""
+    client_id, action = request.match_info["client_id"], request.match_info["action"]
+    path = f"/api/v1/clients/{client_id}"
+    calls = {
+        "block": ("PUT", f"{path}/online-booking-block", {"blocked": True}, "Online booking is blocked."),
+        "unblock": ("PUT", f"{path}/online-booking-block", {"blocked": False}, "Online booking is unblocked."),
+        "delete": ("DELETE", path, None, "The client is deleted (restorable)."),
+        "restore": ("POST", f"{path}/restore", None, "The client is restored."),
+    }
+    if action not in calls:
+        raise web.HTTPNotFound()
+    method, target, body, done = calls[action]
+    try:
+        await api.send(method, target, body)
+        await flash(request, done)
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        await flash(request, problem.detail or "That could not be done.")
+    back = str((await request.post()).get("back", "/clients"))
+    return redirect(request, back if back.startswith("/clients") else "/clients")
+
+
+async def _bookings(api: UserApi, client_id: str) -> dict[str, Any]:
+    """The Bookings tab: unavailable (not an error page) while scheduling does not answer."""
+    try:
+        page = await api.get(f"/api/v1/clients/{client_id}/appointments", page_size=20)
+    except GatewayUnavailable:
+        return {"status": "unavailable", "data": None}
+    return {"status": "ok", "data": page["items"]}
+
+
+PORTAL_PERMISSIONS = {
+    "view_appointments": "Appointments and requests",
+    "view_invoices": "Invoices",
+    "view_documents": "Shared documents",
+    "edit_profile": "Changing their own details",
+}
+
+
+async def _portal_access(api: UserApi, client_id: str) -> dict[str, Any]:
+    try:
+        return {"status": "ok", "data": await api.get(f"/api/v1/clients/{client_id}/portal-access")}
+    except GatewayUnavailable:
+        return {"status": "unavailable", "data": None}
+
+
+async def _services_or_none(api: UserApi) -> dict[str, dict[str, Any]]:
+    try:
+        return await services_by_id(api)
+    except GatewayUnavailable:
+        return {}
+
+
+@signed_in("staff")
+async def client_card(request: web.Request, api: UserApi) -> web.StreamResponse:
+    client_id = request.match_info["client_id"]
+    # The card degrades section by section; so do the parts of the page beside it. All asked at once.
+    card, bookings, services, pending, portal = await asyncio.gather(
+        api.get(f"/api/v1/clients/{client_id}/card"),
+        _bookings(api, client_id),
+        _services_or_none(api),
+        pending_count(api),
+        _portal_access(api, client_id),
+    )
+    return await console(
+        request,
+        api,
+        "staff/card.html",
+        card=card,
+        client=card["information"],
+        bookings=bookings,
+        services=services,
+        pending=pending,
+        portal=portal,
+        portal_permissions=PORTAL_PERMISSIONS,
+    )
+
+
+@signed_in("staff")
+async def invite_to_portal(request: web.Request, api: UserApi) -> web.StreamResponse:
+    client_id = request.match_info["client_id"]
+    try:
+        invitation = await api.send("POST", f"/api/v1/clients/{client_id}/portal-invitation", {})
+        await flash(request, f"Invitation sent to {invitation['email']}.")
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        await flash(request, "; ".join(problem.errors.values()) or problem.detail or "No invitation was sent.")
+    return redirect(request, f"/clients/{client_id}")
+
+
+@signed_in("staff")
+async def set_portal_access(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Portal on or off, and each permission: the business's default, shown, or hidden."""
+    client_id = request.match_info["client_id"]
+    form = await request.post()
+    choice = {"default": None, "show": True, "hide": False}
+    permissions = {name: choice.get(str(form.get(name, "default"))) for name in PORTAL_PERMISSIONS}
+    body = {"enabled": form.get("enabled") == "on", "permissions": permissions}
+    await api.send("PUT", f"/api/v1/clients/{client_id}/portal-access", body)
+    await flash(request, "Portal access is saved.")
+    return redirect(request, f"/clients/{client_id}")
+
+
+def _day(value: str, default: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return date.fromisoformat(default)
+
+
+@signed_in("staff")
+async def schedule(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Day or week per staff member, in the business's zone, with each appointment's next steps."""
+    view = "day" if request.query.get("view") == "day" else "week"
+    on = _day(request.query.get("on", ""), business_today(api))
+    calendar = await api.get("/api/v1/calendar", view=view, on=on.isoformat(), timezone=api.account.timezone)
+    clients = await client_names(api, [a["client_id"] for m in calendar["staff"] for a in m["appointments"]])
+    first = date.fromisoformat(calendar["start"][:10])
+    days = [first + timedelta(days=n) for n in range(1 if view == "day" else 7)]
+    step = timedelta(days=1 if view == "day" else 7)
+    return await console(
+        request,
+        api,
+        "staff/schedule.html",
+        calendar=calendar,
+        clients=clients,
+        services=await services_by_id(api),
+        view=view,
+        days=days,
+        previous=(first - step).isoformat(),
+        following=(first + step).isoformat(),
+    )
+
+
+@signed_in("staff")
+async def appointment_action(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Complete, no-show or cancel from the schedule (the version guards against a change made meanwhile)."""
+    appointment_id, action = request.match_info["appointment_id"], request.match_info["action"]
+    form = await request.post()
+    paths = {"complete": "complete", "no-show": "no-show", "cancel": "cancel"}
+    if action not in paths:
+        raise web.HTTPNotFound()
+    body: dict[str, Any] = {"version": int(str(form.get("version", "0")) or 0)}
+    if action == "cancel":
+        body["reason"] = str(form.get("reason", ""))[:500]
+    done = {"complete": "Marked completed.", "no-show": "Marked as a no-show.", "cancel": "Cancelled."}
+    try:
+        await api.send("POST", f"/api/v1/appointments/{appointment_id}/{paths[action]}", body)
+        await flash(request, done[action])
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        await flash(request, problem.detail or "That could not be done.")
+    back = str(form.get("back", "/schedule"))
+    return redirect(request, back if back.startswith("/schedule") else "/schedule")
+
+
+NEW_CLIENT_FIELDS = ("first_name", "last_name", "email", "phone")
+
+
+@signed_in("staff")
+async def new_client_page(request: web.Request, api: UserApi) -> web.StreamResponse:
+    return await console(request, api, "staff/client_new.html", values={}, errors={})
+
+
+@signed_in("staff")
+async def create_client(request: web.Request, api: UserApi) -> web.StreamResponse:
+    form = await request.post()
+    values = {name: str(form.get(name, "")).strip() for name in NEW_CLIENT_FIELDS}
+    try:
+        created = await api.send("POST", "/api/v1/clients", {k: v for k, v in values.items() if v})
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        errors = form_errors(problem.errors, *NEW_CLIENT_FIELDS) or {"": problem.detail}
+        return await console(request, api, "staff/client_new.html", status=400, values=values, errors=errors)
+    await flash(request, "The client is added.")
+    return redirect(request, f"/clients/{created['id']}")
+
+
+@signed_in("staff")
+async def export_clients(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """The list's clients, filtered as on the page, as the gateway's CSV export."""
+    reply = await api.call("GET", "/api/v1/clients/export", params=client_query(request.query) | {"format": "csv"})
+    if reply.status >= 400:
+        raise ApiProblem.from_body(reply.status, reply.body)
+    return web.Response(
+        body=reply.raw,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="clients.csv"'},
+    )
+
+
+def register(router: web.UrlDispatcher) -> None:
+    router.add_get("/clients/new", new_client_page)
+    router.add_post("/clients/new", create_client)
+    router.add_get("/clients/export.csv", export_clients)
+    router.add_get("/schedule", schedule)
+    router.add_post("/appointments/{appointment_id}/{action}", appointment_action)
+    router.add_get("/today", today)
+    router.add_get("/requests", requests)
+    router.add_get("/requests/{request_id}", request_details)
+    router.add_post("/requests/{request_id}/approve", approve)
+    router.add_post("/requests/{request_id}/decline", decline)
+    router.add_get("/clients", clients)
+    router.add_get("/clients/{client_id}", client_card)
+    router.add_post("/clients/{client_id}/portal-invitation", invite_to_portal)
+    router.add_post("/clients/{client_id}/portal-access", set_portal_access)
+    router.add_post("/clients/{client_id}/{action}", client_action)
