@@ -62,6 +62,10 @@ from platform_core.observability import instrument_engine
 from platform_core.service import run_periodically
 
 MAX_BODY_BYTES = 1024 * 1024
+# Every URL the OpenAPI document admits must be readable: a query at each parameter's maxLength, percent-encoded
+# (up to 12 bytes a character), exceeded aiohttp's 8190-byte request line and answered an undocumented 400.
+# test_request_line holds the route table's longest possible URL under this.
+MAX_REQUEST_LINE_BYTES = 32 * 1024
 PURGE_INTERVAL_SECONDS = 3600
 INVALID_TOKEN = object()  # a bearer token was sent but does not verify
 
@@ -87,7 +91,11 @@ def auth_middleware(tokens: AccessTokens) -> Callable[..., Awaitable[web.StreamR
 
 def create_app(settings: GatewaySettings) -> web.Application:
     tokens = AccessTokens(settings.jwt_secret.get_secret_value(), settings.access_token_ttl_seconds)
-    app = web.Application(middlewares=[problem_middleware, auth_middleware(tokens)], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[problem_middleware, auth_middleware(tokens)],
+        client_max_size=MAX_BODY_BYTES,
+        handler_args={"max_line_size": MAX_REQUEST_LINE_BYTES},
+    )
     app[SETTINGS] = settings
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
