@@ -141,8 +141,8 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
             as_text = media_type.startswith("text/")
             content[media_type] = {"schema": {"type": "string", **({} if as_text else {"format": "binary"})}}
         document["responses"][str(op.status)] = {"description": op.summary, "content": content}
-    elif op.status == 204:
-        document["responses"]["204"] = {"description": op.summary}
+    elif op.status in (202, 204):  # accepted or done, with nothing to say
+        document["responses"][str(op.status)] = {"description": op.summary}
     else:
         document["responses"][str(op.status)] = {
             "description": op.summary,
