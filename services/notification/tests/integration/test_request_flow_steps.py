@@ -77,6 +77,23 @@ async def staff_known(
     return addresses
 
 
+async def client_messages(settings: NotificationSettings, tenant: uuid.UUID) -> list[tuple[str, str]]:
+    """(channel, subject id) of every message planned for the tenant's clients."""
+    engine = create_engine(settings.database_url("notification"))
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT channel, subject_id FROM messages WHERE tenant_id = :t AND recipient_kind = 'client' "
+                    "ORDER BY channel"
+                ),
+                {"t": tenant},
+            )
+            return [(row.channel, str(row.subject_id)) for row in rows]
+    finally:
+        await engine.dispose()
+
+
 async def test_a_waitlist_offer_reaches_the_client_in_the_language_its_record_names_with_the_hold_and_the_link(
     notification_channel: grpc.aio.Channel, notification_settings: NotificationSettings, mailbox: Mailbox
 ) -> None:
@@ -176,46 +193,44 @@ async def test_an_accepted_alternative_confirms_with_a_calendar_file_and_tells_t
         == "Ada Lovelace took Monday, April 5, 2027, 08:00 (Europe/London) for Massage (REQ-1042)"
     )
     assert mailbox.to(addresses["bystander"]) == []
-    # The client chose it itself: no news in its inbox (planned with the email, in one transaction, or never).
-    engine = create_engine(notification_settings.database_url("notification"))
-    try:
-        async with engine.connect() as conn:
-            inbox_notices = await conn.scalar(
-                text(
-                    "SELECT count(*) FROM messages WHERE tenant_id = :t AND recipient_kind = 'client' "
-                    "AND channel = 'in_app'"
-                ),
-                {"t": tenant},
-            )
-    finally:
-        await engine.dispose()
-    assert inbox_notices == 0
+    # The client chose it itself: no news in its inbox (planned with the emails, in one transaction, or never).
+    assert await client_messages(notification_settings, tenant) == [("email", request_id)]
 
 
-async def test_a_client_cancelling_an_approved_request_is_told_and_the_approvers_hear_of_it(
+async def test_a_cancelled_request_is_told_to_the_client_and_an_approved_one_the_client_cancelled_to_approvers(
     notification_channel: grpc.aio.Channel, notification_settings: NotificationSettings, mailbox: Mailbox
 ) -> None:
-    tenant, client_id, request_id = uuid.uuid4(), str(uuid.uuid4()), str(uuid.uuid4())
+    tenant, client_id = uuid.uuid4(), str(uuid.uuid4())
+    pending_id, approved_id = str(uuid.uuid4()), str(uuid.uuid4())
     address = f"cancel-{uuid.uuid4().hex[:8]}@example.com"
     await known_business_and_client(notification_settings, tenant, client_id, address, "de")
     team = {"approver": (str(uuid.uuid4()), ["requests.approve"])}
     addresses = await staff_known(notification_settings, tenant, team)
-    cancelled = request_events.RequestCancelled(
-        request_id=request_id,
+    # Staff cancel a pending request; the client cancels an approved one (its appointment tells the client).
+    pending = request_events.RequestCancelled(
+        request_id=pending_id, client_id=client_id, cancelled_by="staff", facts=facts()
+    )
+    approved = request_events.RequestCancelled(
+        request_id=approved_id,
         client_id=client_id,
         cancelled_by="client",
         was_approved=True,
         appointment_id=str(uuid.uuid4()),
         facts=facts(),
     )
-    await publish(notification_settings, envelope(tenant, cancelled, "portal_requests", request_id))
+    await publish(notification_settings, envelope(tenant, pending, "portal_requests", pending_id))
+    await publish(notification_settings, envelope(tenant, approved, "portal_requests", approved_id))
 
     await wait_until(lambda: mailbox.to(address) and mailbox.to(addresses["approver"]), timeout=15)
+    reply = await wait_until(lambda: _with_notices(notification_channel, tenant, client_id, 1), timeout=15)
+    assert [n.kind for n in reply.notifications] == ["request.cancelled"]
     [to_client] = mailbox.to(address)
     assert subject(to_client) == "Ihre Terminanfrage REQ-1042 ist storniert"
-    assert "Wie gewünscht ist Ihre Anfrage für Massage (REQ-1042) storniert, ebenso der Termin dazu." in body(to_client)
+    assert "Zen Studio hat Ihre Anfrage für Massage (REQ-1042) storniert." in body(to_client)
     [to_approver] = mailbox.to(addresses["approver"])
     assert subject(to_approver) == "Cancelled by Ada Lovelace: Massage (REQ-1042)"
+    # The approver's email was planned with whatever the approved cancellation planned for the client: nothing.
+    assert await client_messages(notification_settings, tenant) == [("email", pending_id), ("in_app", pending_id)]
 
     stub = pb_grpc.NotificationServiceStub(notification_channel)
 

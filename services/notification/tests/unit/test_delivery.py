@@ -125,6 +125,8 @@ BOTH = ["email", "in_app"]
         ("RequestExpired", False, "request.expired", BOTH),
         ("RequestCancelled", True, "request.cancelled", ["email"]),
         ("RequestCancelled", False, "request.cancelled", BOTH),
+        # An approved one: its appointment's cancellation tells the client (scheduling's event).
+        ("RequestCancelled:approved", False, "", []),
         ("WaitlistOfferMade", False, "waitlist.offer_made", BOTH),
         ("WaitlistOfferExpired", False, "waitlist.offer_expired", BOTH),
         ("WaitlistOfferAccepted", True, "waitlist.offer_accepted", ["email"]),
@@ -134,7 +136,8 @@ BOTH = ["email", "in_app"]
 def test_the_client_hears_of_each_step_by_email_and_in_its_inbox_of_what_it_did_not_do_itself(
     event: str, by_client: bool, kind: str, channels: list[str]
 ) -> None:
-    about = step(event, by_client=by_client)
+    name, _, approved = event.partition(":")
+    about = step(name, by_client=by_client, was_approved=bool(approved))
     planned = client_notices(about, max_attempts=5)
     assert kinds_and_channels(planned) == [(kind, channel) for channel in channels]
     assert all(m.subject_id == about.subject_id and m.rule == f"{m.kind}:client" for m in planned)

@@ -1,12 +1,12 @@
 """What the appointment-request flow and the waitlist tell whom (the workflow of each portal-requests event).
 
 The client hears of every step by email (received, approved or an alternative accepted with the final time
-and a calendar file, declined with the reason, other times proposed, cancelled, expired; a waitlist offer
-made, lapsed or taken) and of every step it did not take itself in its portal inbox (its own doing is no
-news there). Staff who may approve requests, and the technician the request names (preferred, or the one
-an accepted alternative is with), hear by email and in their staff inbox of what awaits them or changes
-their day: a new or edited pending request, an alternative the client took, an approved request the client
-cancelled.
+and a calendar file, declined with the reason, other times proposed, cancelled while pending, expired; a
+waitlist offer made, lapsed or taken) and of every step it did not take itself in its portal inbox (its own
+doing is no news there); an approved request's cancellation is told by its appointment's. Staff who may
+approve requests, and the technician the request names (preferred, or the one an accepted alternative is
+with), hear by email and in their staff inbox of what awaits them or changes their day: a new or edited
+pending request, an alternative the client took, an approved request the client cancelled.
 """
 
 from __future__ import annotations
@@ -78,8 +78,17 @@ def accept_url(kind: str, public_url: str) -> str:
     return f"{public_url.rstrip('/')}{page}" if page else ""
 
 
+def client_kind(step: RequestStep) -> str | None:
+    """The notice the client gets of this step, if any."""
+    if step.event == "RequestCancelled" and step.variables.get("was_approved"):
+        # Its appointment's cancellation (scheduling's AppointmentCancelled, always emitted with it) tells the
+        # client, with the time: a second email about the same act would only be noise.
+        return None
+    return CLIENT_KINDS.get(step.event)
+
+
 def client_notices(step: RequestStep, *, max_attempts: int) -> list[PlannedMessage]:
-    kind = CLIENT_KINDS.get(step.event)
+    kind = client_kind(step)
     if kind is None:
         return []
     return [
