@@ -19,6 +19,7 @@ from atrium.membership_billing.v1 import events_pb2 as billing_events
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
 from atrium.portal_requests.v1 import events_pb2 as request_events
+from atrium.portal_requests.v1 import portal_requests_pb2 as requests_pb
 from notification_svc.config import NotificationSettings
 from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
@@ -152,6 +153,39 @@ async def test_a_waitlist_offer_reaches_the_client_in_the_language_its_record_na
     received = await wait_until(lambda: len(mailbox.to(address)) == 2 and mailbox.to(address), timeout=15)
     assert subject(received[1]) == "The time offered for Massage was released"
     assert "You stay on the waitlist" in body(received[1])
+
+
+async def test_proposed_times_reach_the_client_in_its_zone_with_the_hold_and_a_link_into_the_portal(
+    notification_channel: grpc.aio.Channel, notification_settings: NotificationSettings, mailbox: Mailbox
+) -> None:
+    tenant, client_id, request_id = uuid.uuid4(), str(uuid.uuid4()), str(uuid.uuid4())
+    address = f"prop-{uuid.uuid4().hex[:8]}@example.com"
+    await known_business_and_client(notification_settings, tenant, client_id, address, "en")
+    proposed = request_events.RequestAlternativesProposed(
+        request_id=request_id,
+        client_id=client_id,
+        alternatives=[
+            requests_pb.TimeOption(start=timestamp(START)),
+            requests_pb.TimeOption(start=timestamp(START + timedelta(days=1, hours=2))),
+        ],
+        hold_until=timestamp(START - timedelta(hours=15)),
+        note="Mornings are free",
+        facts=facts(),
+    )
+    await publish(notification_settings, envelope(tenant, proposed, "portal_requests", request_id))
+
+    [email] = await wait_until(lambda: mailbox.to(address), timeout=15)
+    assert subject(email) == "Other times for your request REQ-1042"
+    text_part = body(email)
+    # The client's zone (Berlin), not the business's (London).
+    assert "- Monday, April 5, 2027, 09:00 (Europe/Berlin)" in text_part
+    assert "- Tuesday, April 6, 2027, 11:00 (Europe/Berlin)" in text_part
+    assert "Mornings are free" in text_part
+    link = f"{notification_settings.public_url.rstrip('/')}/portal/requests"
+    assert f"before Sunday, April 4, 2027, 18:00 (Europe/Berlin): {link}" in text_part
+    assert f'<a href="{link}">' in str(part(email, "text/html").get_payload(decode=True).decode())
+    reply = await wait_until(lambda: _with_notices(notification_channel, tenant, client_id, 1), timeout=15)
+    assert [n.kind for n in reply.notifications] == ["request.alternatives_proposed"]
 
 
 async def test_an_accepted_alternative_confirms_with_a_calendar_file_and_tells_the_approver_and_technician(

@@ -31,6 +31,8 @@ def test_each_request_step_reads_on_the_business_clock() -> None:
     )
     steps = [
         request_events.RequestUpdated(options=[option, later], facts=FACTS),
+        request_events.RequestApproved(start=timestamp(START), technician_name="Maria", facts=FACTS),
+        request_events.RequestApproved(),
         proposed,
         request_events.RequestAlternativeAccepted(start=timestamp(START), technician_name="Maria", facts=FACTS),
         request_events.RequestCancelled(cancelled_by="client", was_approved=True, facts=FACTS),
@@ -39,6 +41,11 @@ def test_each_request_step_reads_on_the_business_clock() -> None:
     ]
     assert [summary(REQUEST_TIMELINE, p) for p in steps] == [
         ("request.updated", "Appointment request REQ-7 changed by the client (2 preferred times)"),
+        (
+            "request.approved",
+            "Appointment request REQ-7 approved: Massage booked for Mon 30 Mar 2026, 09:00 Europe/Berlin with Maria",
+        ),
+        ("request.approved", "Appointment request approved: appointment booked"),
         (
             "request.alternatives_proposed",
             "Other times proposed for request REQ-7: Mon 30 Mar 2026, 09:00 Europe/Berlin; "

@@ -45,6 +45,12 @@ def updated_summary(reference: str, options: int) -> str:
     return f"Appointment request{_named(reference)} changed by the client ({_times(options)})"
 
 
+def approved_summary(reference: str, service_name: str, start: datetime | None, zone: str, technician_name: str) -> str:
+    when = f" for {wall_clock(start, zone)}" if start is not None else ""
+    with_whom = f" with {technician_name}" if technician_name else ""
+    return f"Appointment request{_named(reference)} approved: {service_name or 'appointment'} booked{when}{with_whom}"
+
+
 def declined_summary(reason: str) -> str:
     return f"Appointment request declined: {reason.strip()}" if reason.strip() else "Appointment request declined"
 

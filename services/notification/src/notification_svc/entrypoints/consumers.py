@@ -172,7 +172,16 @@ REQUEST_TIMELINE: Timeline = {
         "request.updated",
         lambda p: requests.updated_summary(p.facts.reference, len(p.options)),
     ),
-    request_events.RequestApproved: ("request.approved", lambda p: "Appointment request approved and booked"),
+    request_events.RequestApproved: (
+        "request.approved",
+        lambda p: requests.approved_summary(
+            p.facts.reference,
+            p.facts.service_name,
+            _instant(p.start) if p.HasField("start") else None,
+            p.facts.business_timezone,
+            p.technician_name,
+        ),
+    ),
     request_events.RequestDeclined: ("request.declined", lambda p: requests.declined_summary(p.reason)),
     request_events.RequestAlternativesProposed: (
         "request.alternatives_proposed",
