@@ -38,6 +38,7 @@ def test_each_request_step_reads_on_the_business_clock() -> None:
         request_events.RequestCancelled(cancelled_by="client", was_approved=True, facts=FACTS),
         request_events.RequestCancelled(cancelled_by="staff", facts=FACTS),
         request_events.RequestWithdrawn(),
+        request_events.RequestExpired(facts=FACTS),
     ]
     assert [summary(REQUEST_TIMELINE, p) for p in steps] == [
         ("request.updated", "Appointment request REQ-7 changed by the client (2 preferred times)"),
@@ -58,6 +59,7 @@ def test_each_request_step_reads_on_the_business_clock() -> None:
         ("request.cancelled", "Appointment request REQ-7 cancelled by the client with its appointment"),
         ("request.cancelled", "Appointment request REQ-7 cancelled by staff"),
         ("request.withdrawn", "Appointment request withdrawn by the client"),
+        ("request.expired", "Appointment request REQ-7 expired before a time was agreed"),
     ]
 
 

@@ -72,6 +72,11 @@ def cancelled_summary(reference: str, *, cancelled_by: str, was_approved: bool) 
     return f"Appointment request{_named(reference)} cancelled{by}{appointment}"
 
 
+def expired_summary(reference: str) -> str:
+    # Every preferred time passed while pending, or a proposal's hold ran out: either way no time was agreed.
+    return f"Appointment request{_named(reference)} expired before a time was agreed"
+
+
 def waitlist_joined_summary(service_name: str, from_date: str, to_date: str, window: tuple[str, str]) -> str:
     days = f"{from_date} to {to_date}" if to_date and to_date != from_date else from_date
     hours = f", {window[0]}-{window[1]}" if window[0] and window[1] else ""

@@ -203,7 +203,7 @@ REQUEST_TIMELINE: Timeline = {
     ),
     # No longer emitted; what older streams still hold decodes and lands on the timeline.
     request_events.RequestWithdrawn: ("request.withdrawn", lambda p: "Appointment request withdrawn by the client"),
-    request_events.RequestExpired: ("request.expired", lambda p: "Appointment request expired unanswered"),
+    request_events.RequestExpired: ("request.expired", lambda p: requests.expired_summary(p.facts.reference)),
     request_events.WaitlistJoined: (
         "waitlist.joined",
         lambda p: requests.waitlist_joined_summary(
