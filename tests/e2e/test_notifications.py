@@ -34,7 +34,10 @@ async def test_an_approval_is_emailed_with_its_calendar_file_and_shows_unread_in
     )
     assert status == 201, submitted
     status, approved, _ = await api.call(
-        "POST", f"/api/v1/appointment-requests/{submitted['id']}/approve", token=token, json={"start": at(day, 14)}
+        "POST",
+        f"/api/v1/appointment-requests/{submitted['id']}/approve",
+        token=token,
+        json={"start": at(day, 14), "technician_id": business["staff_ids"][0]},
     )
     assert status == 200, approved
 
