@@ -5,7 +5,10 @@ read; another client sees none of it; operators list the messages with their att
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
 
 from icalendar import Calendar
 
@@ -84,6 +87,72 @@ async def test_an_approval_is_emailed_with_its_calendar_file_and_shows_unread_in
     assert (status, problem["errors"][0]["field"]) == (422, "status")
     status, problem, _ = await api.call("POST", f"/api/v1/messages/{messages['items'][0]['id']}/resend", token=token)
     assert (status, problem["code"]) == (409, "MESSAGE_NOT_RESENDABLE")
+
+
+async def test_a_waitlist_offer_is_emailed_with_its_link_and_taking_it_is_confirmed_with_a_calendar_file(
+    api: Api, mailbox: Mailbox
+) -> None:
+    business = await open_business(api)
+    token, day, service = business["token"], business["day"], business["service"]
+    address = f"wes-{uuid.uuid4().hex[:6]}@example.com"
+    waiting = await api.create_client(token, first_name="Wes", email=address)
+    other = await api.create_client(token, first_name="Oda")
+    portal = await portal_login(api, token, waiting["id"])
+    status, entry, _ = await api.call(
+        "POST",
+        "/api/v1/waitlist",
+        token=token,
+        json={
+            "client_id": waiting["id"],
+            "service_id": service["id"],
+            "from_date": day.isoformat(),
+            "to_date": day.isoformat(),
+        },
+    )
+    assert status == 201, entry
+    status, booked, _ = await api.call(
+        "POST",
+        "/api/v1/appointments",
+        token=token,
+        json={"client_id": other["id"], "segments": [{"service_id": service["id"]}], "start": at(day, 11)},
+    )
+    assert status == 201, booked
+    status, _, _ = await api.call(
+        "POST",
+        f"/api/v1/appointments/{booked['id']}/cancel",
+        token=token,
+        json={"reason": "ill", "version": booked["version"]},
+    )
+    assert status == 200
+
+    def email_titled(start: str) -> Callable[[], EmailMessage | None]:
+        return lambda: next((m for m in mailbox.to(address) if str(m["Subject"]).startswith(start)), None)
+
+    offered = await wait_until(email_titled("A time for"), timeout=60)
+    assert offered is not None and "/portal/waitlist" in Mailbox.text(offered)
+
+    async def open_offer() -> dict[str, Any] | None:
+        _, inbox, _ = await api.call("GET", INBOX, token=portal)
+        return inbox if [n["kind"] for n in inbox["items"]] == ["waitlist.offer_made"] else None
+
+    await wait_until(open_offer, timeout=60)
+    _, mine, _ = await api.call("GET", "/api/v1/portal/waitlist", token=portal)
+    [made] = [o for e in mine["items"] for o in e["offers"] if o["status"] == "open"]
+    status, _, _ = await api.call("POST", f"/api/v1/portal/waitlist-offers/{made['id']}/accept", token=portal)
+    assert status == 200
+
+    confirmed = await wait_until(email_titled("Confirmed"), timeout=60)
+    assert confirmed is not None
+    [ics] = [p for p in confirmed.walk() if p.get_content_type() == "text/calendar"]
+    [event] = Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")
+    assert event.decoded("dtstart") == datetime.fromisoformat(at(day, 11))
+
+    async def on_timeline() -> bool:
+        _, timeline, _ = await api.call("GET", f"/api/v1/clients/{waiting['id']}/activity", token=token)
+        kinds = {e["kind"] for e in timeline["items"]}
+        return {"waitlist.joined", "waitlist.offer_made", "waitlist.offer_accepted"} <= kinds
+
+    await wait_until(on_timeline, timeout=60)
 
 
 async def test_reminder_rules_are_set_per_business_and_service_and_checked(api: Api) -> None:

@@ -133,7 +133,13 @@ async def test_client_created_reaches_jetstream_once_with_its_envelope(
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):
-        created = await stub.CreateClient(pb.CreateClientRequest(first_name="Evented", email="e@example.com"))
+        created = await stub.CreateClient(
+            pb.CreateClientRequest(
+                first_name="Evented",
+                email="e@example.com",
+                profile=pb.ClientProfile(preferred_language="de", timezone="Europe/Berlin"),
+            )
+        )
     nc = await nats.connect(client_settings.nats_url)
     try:
         js = nc.jetstream()
@@ -150,6 +156,7 @@ async def test_client_created_reaches_jetstream_once_with_its_envelope(
         payload = events_pb2.ClientCreated()
         assert envelope.payload.Unpack(payload)
         assert (payload.first_name, payload.email) == ("Evented", "e@example.com")
+        assert (payload.preferred_language, payload.timezone) == ("de", "Europe/Berlin")
         assert envelope.tenant_id == str(tenant)
         assert envelope.event_type == "atrium.client.v1.ClientCreated"
         assert uuid.UUID(envelope.event_id).version == 7

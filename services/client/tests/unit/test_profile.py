@@ -3,6 +3,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from atrium.client.v1 import events_pb2
+from client_svc.adapters.event_mapping import to_envelope
 from client_svc.domain import commands, events
 from client_svc.domain.model import Client
 from client_svc.domain.profile import Address, ProfileInput
@@ -83,6 +85,30 @@ def test_changing_the_profile_is_one_recorded_change() -> None:
     [event] = client.events
     assert isinstance(event, events.ClientUpdated) and event.changed_fields == ("profile",)
     assert client.timezone == "Europe/Berlin"
+
+
+def test_client_created_and_updated_carry_the_language_and_zone_messages_use() -> None:
+    client = register(preferred_language="de-AT", timezone="Europe/Vienna")
+    created = events_pb2.ClientCreated()
+    assert to_envelope(client.events[0]).payload.Unpack(created)
+    assert (created.preferred_language, created.timezone) == ("de-AT", "Europe/Vienna")
+
+    client.events.clear()
+    profile = ProfileInput(preferred_language="fr-CA", timezone="America/Toronto")
+    client.update(commands.UpdateClient(TENANT, client.id, profile=profile), now=NOW)
+    updated = events_pb2.ClientUpdated()
+    assert to_envelope(client.events[0]).payload.Unpack(updated)
+    assert (updated.preferred_language, updated.timezone, list(updated.changed_fields)) == (
+        "fr-CA",
+        "America/Toronto",
+        ["profile"],
+    )
+    # Any other change restates them, so the newest event alone tells the notification service.
+    client.events.clear()
+    client.update(commands.UpdateClient(TENANT, client.id, first_name="Adele"), now=NOW)
+    renamed = events_pb2.ClientUpdated()
+    assert to_envelope(client.events[0]).payload.Unpack(renamed)
+    assert (renamed.first_name, renamed.preferred_language, renamed.timezone) == ("Adele", "fr-CA", "America/Toronto")
 
 
 def test_an_opening_balance_in_a_currency_that_does_not_exist_is_refused() -> None:

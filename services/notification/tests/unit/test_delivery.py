@@ -8,20 +8,27 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 import pytest
-from jinja2 import UndefinedError
+from jinja2 import Environment, UndefinedError, meta
 
 from notification_svc.adapters.message_templates import MessageTemplates, local_time_formatter
 from notification_svc.domain.audience import StaffMember, choose_language
 from notification_svc.domain.delivery import (
     ClaimedMessage,
+    PlannedMessage,
     Recipient,
     RetryPolicy,
     Status,
     after_failure,
     may_move,
 )
-from notification_svc.domain.request_notices import RequestStep, client_notices, staff_notices, staff_to_tell
-from notification_svc.domain.template_catalogue import SAMPLE
+from notification_svc.domain.request_notices import (
+    RequestStep,
+    accept_url,
+    client_notices,
+    staff_notices,
+    staff_to_tell,
+)
+from notification_svc.domain.template_catalogue import KIND_VARIABLES, SAMPLE, allowed_variables
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 TEMPLATES = resources.files("notification_svc") / "templates" / "messages"
@@ -60,10 +67,18 @@ def test_the_language_is_the_clients_then_the_business_then_english() -> None:
     assert choose_language(available, "DE_ch") == "de"
 
 
-def step(event: str, preferred: uuid.UUID | None = None) -> RequestStep:
+def step(
+    event: str,
+    preferred: uuid.UUID | None = None,
+    *,
+    by_client: bool = False,
+    technician: uuid.UUID | None = None,
+    **variables: object,
+) -> RequestStep:
     return RequestStep(
-        uuid.uuid4(), event, uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), NOW, {"reference": "REQ-1"}, preferred
-    )
+        uuid.uuid4(), event, uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), NOW, {"reference": "REQ-1", **variables},
+        preferred, by_client, technician,
+    )  # fmt: skip
 
 
 def member(permissions: set[str], *, active: bool = True) -> StaffMember:
@@ -92,7 +107,72 @@ def test_each_client_step_is_one_email_and_one_inbox_notice_keyed_by_its_rule() 
     ]
     assert client_notices(step("RequestUpdated"), max_attempts=5) == []
     # The client's own submission: a receipt by email, no news in its inbox.
-    assert [m.channel for m in client_notices(step("RequestSubmitted"), max_attempts=5)] == ["email"]
+    assert [m.channel for m in client_notices(step("RequestSubmitted", by_client=True), max_attempts=5)] == ["email"]
+
+
+def kinds_and_channels(planned: list[PlannedMessage]) -> list[tuple[str, str]]:
+    return [(m.kind, m.channel) for m in planned]
+
+
+BOTH = ["email", "in_app"]
+
+
+@pytest.mark.parametrize(
+    ("event", "by_client", "kind", "channels"),
+    [
+        ("RequestAlternativesProposed", False, "request.alternatives_proposed", BOTH),
+        ("RequestAlternativeAccepted", True, "request.alternative_accepted", ["email"]),
+        ("RequestExpired", False, "request.expired", BOTH),
+        ("RequestCancelled", True, "request.cancelled", ["email"]),
+        ("RequestCancelled", False, "request.cancelled", BOTH),
+        # An approved one: its appointment's cancellation tells the client (scheduling's event).
+        ("RequestCancelled:approved", False, "", []),
+        ("WaitlistOfferMade", False, "waitlist.offer_made", BOTH),
+        ("WaitlistOfferExpired", False, "waitlist.offer_expired", BOTH),
+        ("WaitlistOfferAccepted", True, "waitlist.offer_accepted", ["email"]),
+        ("RequestUpdated", True, "", []),
+    ],
+)
+def test_the_client_hears_of_each_step_by_email_and_in_its_inbox_of_what_it_did_not_do_itself(
+    event: str, by_client: bool, kind: str, channels: list[str]
+) -> None:
+    name, _, approved = event.partition(":")
+    about = step(name, by_client=by_client, was_approved=bool(approved))
+    planned = client_notices(about, max_attempts=5)
+    assert kinds_and_channels(planned) == [(kind, channel) for channel in channels]
+    assert all(m.subject_id == about.subject_id and m.rule == f"{m.kind}:client" for m in planned)
+
+
+def test_staff_hear_of_an_edit_an_accepted_alternative_and_an_approved_request_the_client_cancelled() -> None:
+    approver, preferred, technician = member({"requests.approve"}), member(set()), member(set())
+    bystander = member({"schedule.read"})
+    team = [approver, preferred, technician, bystander]
+
+    def told(about: RequestStep) -> set[tuple[str, uuid.UUID]]:
+        return {(m.kind, m.recipient.id) for m in staff_notices(about, team, max_attempts=3) if m.channel == "email"}
+
+    updated = step("RequestUpdated", preferred.staff_id, by_client=True)
+    assert told(updated) == {("request.updated", approver.staff_id), ("request.updated", preferred.staff_id)}
+    accepted = step("RequestAlternativeAccepted", by_client=True, technician=technician.staff_id)
+    assert told(accepted) == {
+        ("request.alternative_accepted_by_client", approver.staff_id),
+        ("request.alternative_accepted_by_client", technician.staff_id),
+    }
+    cancelled = step("RequestCancelled", by_client=True, was_approved=True, cancelled_by="client")
+    assert told(cancelled) == {("request.cancelled_by_client", approver.staff_id)}
+    # A pending request the client withdrew, or staff's own cancellation: no news for staff.
+    assert told(step("RequestCancelled", by_client=True, was_approved=False)) == set()
+    assert told(step("RequestCancelled", by_client=False, was_approved=True, cancelled_by="staff")) == set()
+    for quiet in ("RequestExpired", "RequestAlternativesProposed", "WaitlistOfferMade", "WaitlistOfferAccepted"):
+        assert told(step(quiet)) == set(), quiet
+
+
+def test_the_accept_link_leads_into_the_portal_for_what_the_client_must_act_on() -> None:
+    assert accept_url("request.alternatives_proposed", "https://studio.example/") == (
+        "https://studio.example/portal/requests"
+    )
+    assert accept_url("waitlist.offer_made", "https://studio.example") == "https://studio.example/portal/waitlist"
+    assert accept_url("request.expired", "https://studio.example") == ""
 
 
 def test_day_and_zone_of_a_time_across_the_dst_change_in_both_languages() -> None:
@@ -128,3 +208,11 @@ def test_every_default_template_renders_in_each_language(language: str) -> None:
 def test_a_missing_variable_is_an_error_not_a_blank() -> None:
     with pytest.raises(UndefinedError):
         MessageTemplates().render("en", "request_declined", {"name": ""}, zone="UTC")
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_rewordable_default_uses_only_the_variables_its_kind_documents(language: str) -> None:
+    env = Environment()
+    for kind in KIND_VARIABLES:
+        source = (TEMPLATES / language / f"{kind.replace('.', '_')}.jinja").read_text()
+        assert meta.find_undeclared_variables(env.parse(source)) <= allowed_variables(kind), kind

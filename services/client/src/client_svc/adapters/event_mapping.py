@@ -111,6 +111,7 @@ def _payload(event: Any) -> Any:  # a generated message (the contracts are untyp
 
 
 def _contact_details(event: events.ClientCreated | events.ClientUpdated) -> dict[str, Any]:
+    """What every ClientCreated and ClientUpdated carries of how the client is reached."""
     return {
         "emails": [
             client_record_pb2.ContactPoint(value=p.value, label=p.label, primary=p.primary) for p in event.emails
@@ -122,6 +123,9 @@ def _contact_details(event: events.ClientCreated | events.ClientUpdated) -> dict
             client_record_pb2.ContactPerson(name=p.name, role=p.role, email=p.email or "", phone=p.phone or "")
             for p in event.contact_persons
         ],
+        # The notification service writes to the client in this language and shows times in this zone.
+        "preferred_language": event.preferred_language,
+        "timezone": event.timezone,
     }
 
 

@@ -26,6 +26,9 @@ class ClientCreated:
     emails: tuple[PointValue, ...] = ()
     phones: tuple[PointValue, ...] = ()
     contact_persons: tuple[PersonValue, ...] = ()
+    # What messages to the client are written in and shown in (empty: the business's).
+    preferred_language: str = ""
+    timezone: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class ClientUpdated:
     emails: tuple[PointValue, ...] = ()
     phones: tuple[PointValue, ...] = ()
     contact_persons: tuple[PersonValue, ...] = ()
+    # What messages to the client are written in and shown in (empty: the business's).
+    preferred_language: str = ""
+    timezone: str = ""
 
 
 @dataclass(frozen=True)

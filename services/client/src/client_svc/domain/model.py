@@ -246,6 +246,8 @@ class Client:
                 source=client.source,
                 opening_balance_minor=client.opening_balance_minor,
                 opening_balance_currency=client.opening_balance_currency,
+                preferred_language=client.preferred_language,
+                timezone=client.timezone,
                 **client._contact_details(),
             )
         )
@@ -531,6 +533,8 @@ class Client:
                 email=self.email,
                 phone=self.phone,
                 occurred_at=now,
+                preferred_language=self.preferred_language,
+                timezone=self.timezone,
                 **self._contact_details(),
             )
         )

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from notification_svc.domain.appointment_activity import APPOINTMENT_KINDS
+from notification_svc.domain.credit_activity import CREDIT_KINDS
+from notification_svc.domain.request_activity import REQUEST_KINDS
 from platform_core.errors import FieldViolation, InvalidArgument
 
 _KIND = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
@@ -92,13 +94,10 @@ ANONYMOUS_SUMMARIES = {
     "billing.invoice_voided": "Invoice voided",
     "billing.payment_recorded": "Payment recorded",
     "billing.payment_refunded": "Payment refunded",
+    **CREDIT_KINDS,
     # An appointment's summary may hold a cancellation reason the client gave: erased like the rest.
     **APPOINTMENT_KINDS,
-    "request.submitted": "Appointment requested",
-    "request.approved": "Appointment request approved",
-    "request.declined": "Appointment request declined",
-    "request.withdrawn": "Appointment request withdrawn",
-    "request.expired": "Appointment request expired",
+    **REQUEST_KINDS,
 }
 
 
@@ -135,14 +134,6 @@ def client_updated_summary(changed_fields: list[str]) -> str:
 
 def booking_blocked_summary(reason: str) -> str:
     return f"Online booking blocked: {reason.strip()}" if reason.strip() else "Online booking blocked"
-
-
-def request_submitted_summary(options: int) -> str:
-    return f"Appointment requested ({options} preferred time{'s' if options != 1 else ''})"
-
-
-def request_declined_summary(reason: str) -> str:
-    return f"Appointment request declined: {reason.strip()}" if reason.strip() else "Appointment request declined"
 
 
 def status_changed_summary(from_label: str, to_label: str) -> str:

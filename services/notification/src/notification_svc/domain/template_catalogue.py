@@ -11,14 +11,24 @@ _REQUEST = ("reference", "service_name", "duration_minutes", "client_timezone", 
             "preferred_staff_name", "description")  # fmt: skip
 _APPOINTMENT = ("appointment_id", "service_name", "start", "timezone", "audience")
 _INVOICE = ("invoice_id", "number", "amount", "due_date")
+_CONFIRMED = ("appointment_id", "start", "end", "technician_name")
+_WAITLIST = ("offer_id", "service_name", "duration_minutes", "staff_name", "client_timezone", "business_timezone")
 
 KIND_VARIABLES: dict[str, tuple[str, ...]] = {
     "request.received": (*_REQUEST, "options"),
-    "request.approved": (*_REQUEST, "appointment_id", "start", "end", "technician_name"),
+    "request.approved": (*_REQUEST, *_CONFIRMED),
     "request.declined": (*_REQUEST, "reason"),
-    "request.alternatives_proposed": (*_REQUEST, "alternatives", "hold_until", "note", "technician_name"),
+    "request.alternatives_proposed": (*_REQUEST, "alternatives", "hold_until", "note", "technician_name", "accept_url"),
+    "request.alternative_accepted": (*_REQUEST, *_CONFIRMED),
+    "request.cancelled": (*_REQUEST, "cancelled_by"),
     "request.expired": _REQUEST,
     "request.awaiting_approval": (*_REQUEST, "options"),
+    "request.updated": (*_REQUEST, "options"),
+    "request.alternative_accepted_by_client": (*_REQUEST, *_CONFIRMED),
+    "request.cancelled_by_client": (*_REQUEST, "appointment_id"),
+    "waitlist.offer_made": (*_WAITLIST, "start", "end", "hold_until", "accept_url"),
+    "waitlist.offer_expired": _WAITLIST,
+    "waitlist.offer_accepted": (*_WAITLIST, "start", "end", "appointment_id"),
     "appointment.booked": _APPOINTMENT,
     "appointment.rescheduled": (*_APPOINTMENT, "previous_start"),
     "appointment.cancelled": (*_APPOINTMENT, "reason"),
@@ -40,7 +50,9 @@ SAMPLE: dict[str, Any] = {
     "alternatives": [_WHEN], "hold_until": "2026-03-29T18:00:00+00:00", "note": "Mornings are free",
     "timezone": "Europe/Berlin", "audience": "client", "previous_start": "2026-03-27T08:00:00+00:00",
     "offset": "1d", "invoice_id": "01890a5d-ac96-774b-bcce-b302099a8058", "number": 1042,
-    "amount": "120.00 EUR", "due_date": "2026-04-15", "days": 3,
+    "amount": "120.00 EUR", "due_date": "2026-04-15", "days": 3, "cancelled_by": "client",
+    "offer_id": "01890a5d-ac96-774b-bcce-b302099a8059", "staff_name": "Maria",
+    "accept_url": "https://studio.example/portal/requests",
 }  # fmt: skip
 
 

@@ -17,6 +17,8 @@ from atrium.scheduling.v1 import events_pb2 as scheduling_events
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.domain import appointment_activity as activity
+from notification_svc.domain import credit_activity as credits
+from notification_svc.domain import request_activity as requests
 from notification_svc.domain.emails import SendPortalInvitation
 from notification_svc.domain.model import (
     RecordActivity,
@@ -29,8 +31,6 @@ from notification_svc.domain.model import (
     invoice_voided_summary,
     payment_recorded_summary,
     payment_refunded_summary,
-    request_declined_summary,
-    request_submitted_summary,
     status_changed_summary,
 )
 from notification_svc.service_layer import handlers
@@ -86,6 +86,26 @@ BILLING_TIMELINE: Timeline = {
         "billing.payment_refunded",
         lambda p: payment_refunded_summary(format_minor(p.amount_minor, p.currency), p.reason),
     ),
+    billing_events.CreditsCharged: (
+        "billing.credits_charged",
+        lambda p: credits.charged_summary(p.amount, p.unit, p.credit_type_name),
+    ),
+    billing_events.CreditsUsed: (
+        "billing.credits_used",
+        lambda p: credits.used_summary(p.amount, p.unit, p.credit_type_name, p.balance_after),
+    ),
+    billing_events.CreditsExpired: (
+        "billing.credits_expired",
+        lambda p: credits.expired_summary(p.amount, p.unit, p.credit_type_name),
+    ),
+    billing_events.CreditsRestored: (
+        "billing.credits_restored",
+        lambda p: credits.restored_summary(p.amount, p.unit, p.credit_type_name),
+    ),
+    billing_events.CheckedIn: (
+        "billing.checked_in",
+        lambda p: credits.checked_in_summary(p.method, p.units_used, for_appointment=bool(p.appointment_id)),
+    ),
 }
 
 
@@ -135,13 +155,75 @@ SCHEDULING_TIMELINE: Timeline = {
 }
 
 
-# Appointment requests (portal-requests events) on the client's timeline.
+def _instant(timestamp: Any) -> datetime:
+    moment: datetime = timestamp.ToDatetime(tzinfo=UTC)
+    return moment
+
+
+def _held(p: Any) -> datetime | None:
+    return _instant(p.hold_until) if p.HasField("hold_until") else None
+
+
+# Appointment requests and the waitlist (portal-requests events) on the client's timeline, on the business's
+# clock.
 REQUEST_TIMELINE: Timeline = {
-    request_events.RequestSubmitted: ("request.submitted", lambda p: request_submitted_summary(len(p.options))),
-    request_events.RequestApproved: ("request.approved", lambda p: "Appointment request approved and booked"),
-    request_events.RequestDeclined: ("request.declined", lambda p: request_declined_summary(p.reason)),
+    request_events.RequestSubmitted: ("request.submitted", lambda p: requests.submitted_summary(len(p.options))),
+    request_events.RequestUpdated: (
+        "request.updated",
+        lambda p: requests.updated_summary(p.facts.reference, len(p.options)),
+    ),
+    request_events.RequestApproved: (
+        "request.approved",
+        lambda p: requests.approved_summary(
+            p.facts.reference,
+            p.facts.service_name,
+            _instant(p.start) if p.HasField("start") else None,
+            p.facts.business_timezone,
+            p.technician_name,
+        ),
+    ),
+    request_events.RequestDeclined: ("request.declined", lambda p: requests.declined_summary(p.reason)),
+    request_events.RequestAlternativesProposed: (
+        "request.alternatives_proposed",
+        lambda p: requests.alternatives_summary(
+            p.facts.reference, [_instant(o.start) for o in p.alternatives], _held(p), p.facts.business_timezone
+        ),
+    ),
+    request_events.RequestAlternativeAccepted: (
+        "request.alternative_accepted",
+        lambda p: requests.alternative_accepted_summary(
+            p.facts.service_name, _instant(p.start), p.facts.business_timezone, p.technician_name
+        ),
+    ),
+    request_events.RequestCancelled: (
+        "request.cancelled",
+        lambda p: requests.cancelled_summary(
+            p.facts.reference, cancelled_by=p.cancelled_by, was_approved=p.was_approved
+        ),
+    ),
+    # No longer emitted; what older streams still hold decodes and lands on the timeline.
     request_events.RequestWithdrawn: ("request.withdrawn", lambda p: "Appointment request withdrawn by the client"),
-    request_events.RequestExpired: ("request.expired", lambda p: "Appointment request expired unanswered"),
+    request_events.RequestExpired: ("request.expired", lambda p: requests.expired_summary(p.facts.reference)),
+    request_events.WaitlistJoined: (
+        "waitlist.joined",
+        lambda p: requests.waitlist_joined_summary(
+            p.facts.service_name, p.from_date, p.to_date, (p.window_start, p.window_end)
+        ),
+    ),
+    request_events.WaitlistOfferMade: (
+        "waitlist.offer_made",
+        lambda p: requests.offer_made_summary(
+            p.facts.service_name, _instant(p.start), _held(p), p.facts.business_timezone
+        ),
+    ),
+    request_events.WaitlistOfferExpired: (
+        "waitlist.offer_expired",
+        lambda p: requests.offer_expired_summary(p.facts.service_name),
+    ),
+    request_events.WaitlistOfferAccepted: (
+        "waitlist.offer_accepted",
+        lambda p: requests.offer_accepted_summary(p.facts.service_name, _instant(p.start), p.facts.business_timezone),
+    ),
 }
 
 

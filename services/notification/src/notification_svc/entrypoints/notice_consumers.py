@@ -54,7 +54,7 @@ def _facts(facts: Any) -> dict[str, Any]:
 def _step_variables(p: Any) -> dict[str, Any]:
     """What each request event adds to its facts."""
     variables = _facts(p.facts)
-    if isinstance(p, request_events.RequestSubmitted):
+    if isinstance(p, request_events.RequestSubmitted | request_events.RequestUpdated):
         variables["options"] = [_iso(o.start) for o in p.options]
     elif isinstance(p, request_events.RequestApproved | request_events.RequestAlternativeAccepted):
         variables |= {
@@ -72,35 +72,90 @@ def _step_variables(p: Any) -> dict[str, Any]:
             "note": p.note,
             "technician_name": p.technician_name,
         }
+    elif isinstance(p, request_events.RequestCancelled):
+        variables |= {
+            "cancelled_by": p.cancelled_by,
+            "was_approved": p.was_approved,
+            "appointment_id": p.appointment_id,
+        }
+    return variables
+
+
+def _waitlist_variables(p: Any) -> dict[str, Any]:
+    """A waitlist offer's facts, and the offered time where the event has it."""
+    variables: dict[str, Any] = {
+        "offer_id": p.offer_id,
+        "service_name": p.facts.service_name,
+        "duration_minutes": p.facts.duration_minutes,
+        "staff_name": p.facts.staff_name,
+        "client_timezone": p.facts.client_timezone,
+        "business_timezone": p.facts.business_timezone,
+    }
+    if isinstance(p, request_events.WaitlistOfferMade | request_events.WaitlistOfferAccepted):
+        variables |= {"start": _iso(p.start), "end": _iso(p.end) if p.HasField("end") else _iso(p.start)}
+    if isinstance(p, request_events.WaitlistOfferMade):
+        variables["hold_until"] = _iso(p.hold_until) if p.HasField("hold_until") else ""
+    if isinstance(p, request_events.WaitlistOfferAccepted):
+        variables["appointment_id"] = p.appointment_id
     return variables
 
 
 REQUEST_STEPS = (
     request_events.RequestSubmitted,
+    request_events.RequestUpdated,
     request_events.RequestApproved,
     request_events.RequestAlternativeAccepted,
     request_events.RequestDeclined,
     request_events.RequestAlternativesProposed,
+    request_events.RequestCancelled,
     request_events.RequestExpired,
 )
+WAITLIST_STEPS = (
+    request_events.WaitlistOfferMade,
+    request_events.WaitlistOfferExpired,
+    request_events.WaitlistOfferAccepted,
+)
+# What the client did itself (staff may submit for it; either side may cancel).
+CLIENT_ACTIONS = (
+    request_events.RequestUpdated,
+    request_events.RequestAlternativeAccepted,
+    request_events.WaitlistOfferAccepted,
+)
+
+
+def _by_client(p: Any) -> bool:
+    if isinstance(p, request_events.RequestSubmitted):
+        return bool(p.facts.channel != "staff")
+    if isinstance(p, request_events.RequestCancelled):
+        return bool(p.cancelled_by == "client")
+    return isinstance(p, CLIENT_ACTIONS)
+
+
+def request_step(event: ReceivedEvent) -> RequestStep:
+    p = event.payload
+    waitlist = isinstance(p, WAITLIST_STEPS)
+    return RequestStep(
+        tenant_id=event.tenant_id,
+        event=p.DESCRIPTOR.name,
+        subject_id=uuid.UUID(p.offer_id if waitlist else p.request_id),
+        client_id=uuid.UUID(p.client_id),
+        source_event_id=event.event_id,
+        occurred_at=_occurred(event),
+        variables=_waitlist_variables(p) if waitlist else _step_variables(p),
+        preferred_staff_id=parse_uuid(p.facts.staff_id if waitlist else p.facts.preferred_staff_id),
+        by_client=_by_client(p),
+        technician_id=parse_uuid(getattr(p, "technician_id", "")),
+    )
 
 
 def request_notice_subscriptions(uow_within: UowFactory, clock: Clock, *, max_attempts: int) -> list[Subscription]:
     async def plan(session: AsyncSession, event: ReceivedEvent) -> None:
-        p = event.payload
-        step = RequestStep(
-            tenant_id=event.tenant_id,
-            event=p.DESCRIPTOR.name,
-            request_id=uuid.UUID(p.request_id),
-            client_id=uuid.UUID(p.client_id),
-            source_event_id=event.event_id,
-            occurred_at=_occurred(event),
-            variables=_step_variables(p),
-            preferred_staff_id=parse_uuid(p.facts.preferred_staff_id),
-        )
+        step = request_step(event)
         await delivery.plan_request_notices(step, uow_within(session), now=clock(), max_attempts=max_attempts)
 
-    return [Subscription(payload_type, plan) for payload_type in REQUEST_STEPS] + account_email_subscriptions(
+    return [
+        Subscription(payload_type, plan) for payload_type in REQUEST_STEPS + WAITLIST_STEPS
+    ] + account_email_subscriptions(
         uow_within, clock, max_attempts=max_attempts, payload_types=(request_events.PublicRequestVerificationRequested,)
     )
 

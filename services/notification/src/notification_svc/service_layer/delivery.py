@@ -55,7 +55,14 @@ from notification_svc.domain.preferences import (
     opted_out_reason,
 )
 from notification_svc.domain.reminders import ReminderRule, rule_for
-from notification_svc.domain.request_notices import RequestStep, client_notices, staff_notices
+from notification_svc.domain.request_notices import (
+    CALENDAR_KINDS,
+    RequestStep,
+    accept_url,
+    client_notices,
+    staff_kind,
+    staff_notices,
+)
 from notification_svc.domain.template_catalogue import KIND_VARIABLES, SAMPLE
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.errors import InvalidArgument
@@ -68,9 +75,10 @@ CHANNEL_PARTS = {"email": ("subject", "text", "html"), "sms": ("sms",), "in_app"
 async def plan_request_notices(
     step: RequestStep, uow: NotificationUnitOfWork, *, now: datetime, max_attempts: int
 ) -> int:
-    """The messages one step of an appointment request sends; returns how many were newly planned."""
+    """The messages one step of an appointment request (or waitlist offer) sends; returns how many were
+    newly planned."""
     async with uow:
-        staff = await uow.directory.staff(step.tenant_id) if step.event == "RequestSubmitted" else []
+        staff = await uow.directory.staff(step.tenant_id) if staff_kind(step) else []
         planned = client_notices(step, max_attempts=max_attempts) + staff_notices(
             step, staff, max_attempts=max_attempts
         )
@@ -291,7 +299,7 @@ class Delivery:
 def attachments_for(message: ClaimedMessage, delivery: Delivery) -> tuple[Attachment, ...]:
     """A confirmed appointment travels with its calendar file."""
     v = message.variables
-    if message.kind != "request.approved" or not v.get("start") or not v.get("end"):
+    if message.kind not in CALENDAR_KINDS or not v.get("start") or not v.get("end"):
         return ()
     ics = appointment_ics(
         uid=f"{v.get('appointment_id') or message.id}@atrium",
@@ -299,7 +307,7 @@ def attachments_for(message: ClaimedMessage, delivery: Delivery) -> tuple[Attach
         end=datetime.fromisoformat(v["end"]),
         summary=" · ".join(p for p in (v.get("service_name", ""), delivery.business.business_name) if p),
         location=delivery.business.business_name,
-        description=f"{v.get('reference', '')} {v.get('technician_name', '')}".strip(),
+        description=" ".join(str(v[k]) for k in ("reference", "technician_name", "staff_name") if v.get(k)),
     )
     return (ics,)
 
@@ -443,6 +451,7 @@ class Dispatcher:
             "business_name": delivery.business.business_name or message.variables.get("business_name", ""),
             "client_name": delivery.client_name or message.variables.get("reference", ""),
             "unsubscribe_url": delivery.unsubscribe_url,
+            "accept_url": accept_url(message.kind, self.public_url),
         }
         try:
             rendered = self.templates.render(
