@@ -94,3 +94,23 @@ async def test_a_query_as_long_as_the_document_allows_is_read(api: Api) -> None:
     status, problem, headers = await api.call("GET", "/api/v1/availability", token=token, params=params)
     assert status in (404, 422), problem
     assert headers["Content-Type"].startswith("application/problem+json")
+
+
+async def test_two_clients_sharing_an_email_both_invited_only_the_first_to_accept_signs_in(api: Api) -> None:
+    token = (await api.sign_up())["token"]
+    email = f"shared-{uuid.uuid4().hex[:8]}@example.com"
+    ada, grace = await api.create_client(token, email=email), await api.create_client(token, email=email)
+    invitations = []
+    for client in (ada, grace):
+        status, invitation, _ = await api.call(
+            "POST", f"/api/v1/clients/{client['id']}/portal-invitation", token=token, json={}
+        )
+        assert status == 201, invitation
+        invitations.append(invitation["token"])
+    accept = "/api/v1/portal/invitations/accept"
+    status, _, _ = await api.call("POST", accept, json={"token": invitations[0], "password": "correct horse battery"})
+    assert status == 201
+    status, problem, _ = await api.call(
+        "POST", accept, json={"token": invitations[1], "password": "correct horse battery"}
+    )
+    assert (status, problem["code"]) == (409, "EMAIL_TAKEN"), problem

@@ -446,6 +446,19 @@ class IdentityService:
     async def accept_invitation(self, token: str, password: str) -> TokenPair:
         """Set the password chosen by the client; the invitation works once."""
         password_hash = await hash_password(password)
+        try:
+            return await self._accept_invitation(token, password_hash)
+        except IntegrityError as exc:
+            # Two clients may share an email, but only one of them signs in to the portal with it.
+            if "portal_accounts_tenant_id_email_key" in str(exc.orig):
+                raise Conflict(
+                    "another client of this business already signs in to the portal with this email; ask the "
+                    "business to invite you with another address",
+                    reason="EMAIL_TAKEN",
+                ) from exc
+            raise
+
+    async def _accept_invitation(self, token: str, password_hash: str) -> TokenPair:
         async with self._engine.begin() as conn:
             invitation = (
                 await conn.execute(

@@ -27,6 +27,8 @@ from platform_core.errors import FieldViolation, InvalidArgument, PermissionDeni
     body=AcceptInvitationBody,
     response=Tokens,
     status=201,
+    errors=(409,),
+    description="409 EMAIL_TAKEN when another client of the business already signs in with the invitation's email.",
 )
 async def accept_invitation(request: web.Request, body: AcceptInvitationBody) -> Tokens:
     return tokens_out(await request.app[IDENTITY].accept_invitation(body.token, body.password))
