@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import uuid
 
+from platform_core.testing.plugin import wait_until
+
 from .conftest import Api
+
+PASSWORD = "correct horse battery"
 
 
 async def test_what_no_field_may_hold_is_refused_naming_the_field(api: Api) -> None:
@@ -114,3 +118,36 @@ async def test_two_clients_sharing_an_email_both_invited_only_the_first_to_accep
         "POST", accept, json={"token": invitations[1], "password": "correct horse battery"}
     )
     assert (status, problem["code"]) == (409, "EMAIL_TAKEN"), problem
+
+
+async def test_a_deleted_clients_portal_login_stops_working_and_comes_back_on_restore(api: Api) -> None:
+    tenant = await api.sign_up()
+    token, slug = tenant["token"], tenant["tenant"]["slug"]
+    email = f"noor-{uuid.uuid4().hex[:8]}@example.com"
+    noor = await api.create_client(token, first_name="Noor", email=email)
+    status, invitation, _ = await api.call(
+        "POST", f"/api/v1/clients/{noor['id']}/portal-invitation", token=token, json={}
+    )
+    assert status == 201
+    status, tokens, _ = await api.call(
+        "POST", "/api/v1/portal/invitations/accept", json={"token": invitation["token"], "password": PASSWORD}
+    )
+    assert status == 201
+    login = {"tenant": slug, "email": email, "password": PASSWORD}
+    assert (await api.call("DELETE", f"/api/v1/clients/{noor['id']}", token=token))[0] == 200
+
+    async def refused() -> bool:
+        status, _, _ = await api.call("GET", "/api/v1/portal/me", token=tokens["access_token"])
+        return status == 401
+
+    await wait_until(refused, timeout=30)
+    assert (await api.call("POST", "/api/v1/auth/portal/login", json=login))[0] == 401
+    refresh = {"refresh_token": tokens["refresh_token"]}
+    assert (await api.call("POST", "/api/v1/auth/refresh", json=refresh))[0] == 401
+
+    assert (await api.call("POST", f"/api/v1/clients/{noor['id']}/restore", token=token, json={}))[0] == 200
+
+    async def signs_in() -> bool:
+        return (await api.call("POST", "/api/v1/auth/portal/login", json=login))[0] == 200
+
+    await wait_until(signs_in, timeout=30)

@@ -2,9 +2,9 @@
 
 Kept apart from the HTTP processes so they never do background work inside a request: it relays the
 gateway's outbox to JetStream (stream of producer "gateway"), turns the services' events into webhook
-deliveries and delivers them, and drops old rate limit counters. Any number of replicas may run: the relay
-drains under an advisory lock, consumers share durable JetStream consumers, deliveries are claimed with
-SKIP LOCKED.
+deliveries and delivers them, suspends a deleted client's portal login (resumed on restore), and drops old
+rate limit counters. Any number of replicas may run: the relay drains under an advisory lock, consumers share
+durable JetStream consumers, deliveries are claimed with SKIP LOCKED.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from nats.aio.client import Client as NATS
 
 from gateway.config import GatewaySettings
 from gateway.identity.api_keys import purge_rate_limit_windows
+from gateway.identity.client_lifecycle import portal_login_consumer
 from gateway.identity.events import PRODUCER
 from gateway.webhooks.delivery import Deliverer, DeliveryPolicy, consumers
 from platform_core.db import create_engine, session_factory
@@ -52,7 +53,11 @@ async def run_worker(settings: GatewaySettings, stop: asyncio.Event) -> None:
                 name="rate-limit-purge",
             )
         )
-        for consumer in consumers(js, settings.nats_prefix, session_factory(engine)):
+        sessions = session_factory(engine)
+        for consumer in [
+            *consumers(js, settings.nats_prefix, sessions),
+            portal_login_consumer(js, settings.nats_prefix, sessions),
+        ]:
             tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer-{consumer.durable}"))
         deliverer = Deliverer(
             engine,
