@@ -77,9 +77,10 @@ class FakeGateway:
         async def portal_me(request: web.Request) -> web.Response:
             return web.json_response({"profile": {"timezone": "Europe/London"}})
 
-        async def pending(request: web.Request) -> web.Response:
+        async def request_counts(request: web.Request) -> web.Response:
             self.bearers.append(request.headers["Authorization"])
-            return web.json_response({"items": [], "next_page_token": None})
+            statuses = ("pending", "proposed", "approved", "declined", "cancelled", "expired", "total")
+            return web.json_response(dict.fromkeys(statuses, 0))
 
         async def calendar(request: web.Request) -> web.Response:
             return web.json_response(
@@ -99,7 +100,7 @@ class FakeGateway:
         app.router.add_get("/api/v1/me", me)
         app.router.add_get("/api/v1/scheduling/settings", settings)
         app.router.add_get("/api/v1/portal/me", portal_me)
-        app.router.add_get("/api/v1/appointment-requests", pending)
+        app.router.add_get("/api/v1/appointment-requests/counts", request_counts)
         app.router.add_get("/api/v1/calendar", calendar)
         app.router.add_get("/api/v1/services", services)
         app.router.add_get("/readyz", ready)
