@@ -67,11 +67,21 @@ async def request_list(request: web.Request, api: UserApi) -> web.StreamResponse
 
 
 async def _technicians(api: UserApi, service_id: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Who may perform the service (its staff, active), and every staff member's name by id (for the history)."""
-    services, schedules = await asyncio.gather(api.get("/api/v1/services"), api.get("/api/v1/staff-schedules"))
+    """Who may perform the service (its staff with an active schedule and, where the viewer may read the staff
+    list, an account not deactivated), and every staff member's name by id (for the history)."""
+    services, schedules, accounts = await asyncio.gather(
+        api.get("/api/v1/services"), api.get("/api/v1/staff-schedules"), api.call("GET", "/api/v1/staff")
+    )
     performers = next((set(s["staff_ids"]) for s in services["items"] if s["id"] == service_id), None)
+    # The staff list needs staff.manage, which the front desk approving requests may not hold.
+    listed = accounts.body["items"] if accounts.status == 200 else []
+    gone = {m["id"] for m in listed if m["status"] == "deactivated"}
     names = {m["staff_id"]: m["display_name"] for m in schedules["items"]}
-    able = [m for m in schedules["items"] if m["active"] and (performers is None or m["staff_id"] in performers)]
+    able = [
+        m
+        for m in schedules["items"]
+        if m["active"] and m["staff_id"] not in gone and (performers is None or m["staff_id"] in performers)
+    ]
     return able, names
 
 
