@@ -7,6 +7,7 @@ by axe-core (no serious or critical violations) and the main ones are screenshot
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -543,7 +544,8 @@ async def test_client_card_with_billing_stopped_marks_its_section_unavailable(
 
     billing = stack.processes["membership_billing"]
     billing.terminate()
-    billing.wait(15)
+    # Waited for off the event loop: the span collector in this loop must answer the unit's final trace export.
+    await asyncio.to_thread(billing.wait, 15)
     try:
         staff_browser.get(site.at(f"/clients/{client['id']}"))
         page = text(staff_browser)
