@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from atrium_web.formatting import Formatter
 
 # The API's statuses, in the order a request moves through them.
 STATUS_LABELS = {
@@ -16,6 +19,13 @@ STATUS_LABELS = {
 }
 # Still awaiting a decision or the client's answer: cancellable by the client, declinable by staff.
 OPEN_STATUSES = frozenset({"pending", "proposed"})
+ISO_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)")
+
+
+def instants_on_clock(message: str, fmt: Formatter) -> str:
+    """An API message's instants (e.g. "cancelled online until 2026-12-16T13:00:00+00:00") in the viewer's
+    words and zone."""
+    return ISO_INSTANT.sub(lambda m: fmt.datetime(m.group(0).replace("Z", "+00:00"), "full"), message)
 
 
 def wall_clock(value: str, zone: str) -> str | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from multidict import MultiDict
 
-from atrium_web.appointment_requests import local_input, wall_clock
+from atrium_web.appointment_requests import instants_on_clock, local_input, wall_clock
+from atrium_web.formatting import Formatter, negotiate_locale
 from atrium_web.views.staff_requests import approval_body, proposal_body
 
 
@@ -65,3 +66,12 @@ def test_a_proposal_takes_the_times_given_and_names_a_missing_or_malformed_one()
         "note": "",
         "version": 0,
     }
+
+
+def test_an_api_messages_instants_read_in_the_viewers_words_and_zone() -> None:
+    london = Formatter(negotiate_locale("en-GB"), "Europe/London")
+    message = "appointments can be cancelled online until 2026-12-16T13:00:00+00:00; please contact the business"
+    assert instants_on_clock(message, london) == (
+        "appointments can be cancelled online until Wednesday, 16 December 2026, 13:00; please contact the business"
+    )
+    assert "10:00" in instants_on_clock("held until 2026-07-01T09:00:00Z", london)  # BST, an hour ahead

@@ -7,14 +7,13 @@ the ticket, and nothing here asks for them.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
-from atrium_web.appointment_requests import OPEN_STATUSES, STATUS_LABELS
+from atrium_web.appointment_requests import OPEN_STATUSES, STATUS_LABELS, instants_on_clock
 from atrium_web.gateway_api import ApiProblem
 from atrium_web.pages import flash, form_errors, formatter, redirect, signed_in
 from atrium_web.sessions import UserApi
@@ -30,7 +29,6 @@ ACCEPT_CONFLICTS = {
     "SLOT_UNAVAILABLE": "That time is no longer free. Choose another of the proposed times.",
     "REQUEST_NOT_PROPOSED": "This request is no longer awaiting your answer.",
 }
-ISO_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)")
 
 
 async def _allowed(api: UserApi) -> dict[str, bool] | None:
@@ -39,9 +37,7 @@ async def _allowed(api: UserApi) -> dict[str, bool] | None:
 
 
 def _readable(request: web.Request, api: UserApi, detail: str) -> str:
-    """A problem's message with its instants (e.g. "cancelled online until 2026-…Z") on the client's clock."""
-    fmt = formatter(request, api.account)
-    return ISO_INSTANT.sub(lambda m: fmt.datetime(m.group(0).replace("Z", "+00:00"), "full"), detail)
+    return instants_on_clock(detail, formatter(request, api.account))
 
 
 @signed_in("portal")

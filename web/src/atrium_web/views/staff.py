@@ -19,12 +19,17 @@ REQUESTS = "/api/v1/appointment-requests"
 CLIENT_FILTERS = ("q", "status_id", "tag", "group_id", "assigned_to", "blocked", "include_deleted", "only_deleted")
 
 
-async def pending_count(api: UserApi) -> str:
-    """The badge of the Appointment Requests button; "?" while the requests service does not answer."""
+async def pending_count(api: UserApi) -> str | None:
+    """The badge of the Appointment Requests button: "?" while the requests service does not answer, None
+    (no button) for staff whose role may not read requests."""
     try:
         counts = await api.get(f"{REQUESTS}/counts")
     except GatewayUnavailable:
         return "?"
+    except ApiProblem as problem:
+        if problem.status == 403:
+            return None
+        raise
     return str(counts["pending"])
 
 
