@@ -7,12 +7,14 @@ by axe-core (no serious or critical violations) and the main ones are screenshot
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -248,24 +250,47 @@ async def test_help_page_flow_invitation_request_approval(
     assert "Pending" in text(browser) and "Short layers, please" in text(browser)
     check_page(browser, site, "portal-requests")
 
-    # Staff see "1 pending", open the request and approve with a technician at another time.
+    # Staff see "1 pending", open the request and approve with a technician at another time, internal notes
+    # and a ticket (a link through the business's ticket URL pattern).
+    status, _, _ = await site.api.call(
+        "PUT",
+        "/api/v1/appointment-requests/settings",
+        token=business["token"],
+        json={"ticket_url_pattern": "https://desk.example.com/tickets/{id}"},
+    )
+    assert status == 200
     staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
     assert "/today" in staff_browser.current_url
     button = staff_browser.find_element(By.ID, "requests-button")
     assert "1 pending" in button.text
     check_page(staff_browser, site, "staff-today")
     follow(staff_browser, button)
+    row = staff_browser.find_element(By.XPATH, "//tbody/tr[td//a[normalize-space()='Mia Rossi']]")
+    cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+    # Reference, client, service, requested time (Berlin), duration, status, ticket.
+    assert cells[0] == "REQ-1001" and cells[2] == "Haircut" and re.search(r"10:00\sAM", cells[3]), cells
+    assert cells[4:] == ["1 h", "Pending", "—"], cells
+    assert Select(staff_browser.find_element(By.ID, "status")).first_selected_option.text == "Pending (1)"
     check_page(staff_browser, site, "staff-requests")
     follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Mia Rossi"))
     details = text(staff_browser)
     assert client["email"] in details and "Short layers, please" in details and "Haircut" in details
+    assert "REQ-1001" in details and "Requested, by Mia Rossi" in details
     check_page(staff_browser, site, "staff-request-details")
-    Select(staff_browser.find_element(By.ID, "staff_id")).select_by_visible_text("Stylist 0")
+    Select(staff_browser.find_element(By.ID, "technician_id")).select_by_visible_text("Stylist 0")
     set_value(staff_browser, "start", f"{day.isoformat()}T14:00")  # the business's wall clock (Berlin)
+    staff_browser.find_element(By.ID, "internal_notes").send_keys(INTERNAL_NOTES)
+    staff_browser.find_element(By.ID, "ticket").send_keys("HD-4711")
     submit(staff_browser, "Approve")
-    assert "The request is approved" in text(staff_browser)
-    assert "Approved" in text(staff_browser)
-    check_page(staff_browser, site)
+    details = text(staff_browser)
+    assert "The request is approved" in details and "Approved, by Stylist 0" in details, details
+    assert INTERNAL_NOTES in details and re.search(r"2:00\sPM", details), details
+    ticket = staff_browser.find_element(By.CSS_SELECTOR, "a[href='https://desk.example.com/tickets/HD-4711']")
+    assert "HD-4711" in str(ticket.get_attribute("textContent"))
+    check_page(staff_browser, site, "staff-request-approved")
+    staff_browser.get(site.at("/requests?status=approved"))
+    assert staff_browser.find_element(By.CSS_SELECTOR, "a[href='https://desk.example.com/tickets/HD-4711']")
+    assert "0 pending" in staff_browser.find_element(By.ID, "requests-button").text
 
     # The client sees it approved, at the final time in its own zone (14:00 Berlin = 1:00 PM London).
     browser.get(site.at("/portal/requests"))
@@ -281,7 +306,135 @@ async def test_help_page_flow_invitation_request_approval(
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
     async with aiohttp.ClientSession(cookies=cookies) as session, session.get(ics) as response:
         assert response.status == 200 and response.content_type == "text/calendar"
-        assert "BEGIN:VEVENT" in await response.text()
+        calendar = await response.text()
+        assert "BEGIN:VEVENT" in calendar and "Gate code" not in calendar and "HD-4711" not in calendar
+    # The team's notes and the ticket appear nowhere in the portal.
+    for path in PORTAL_PAGES:
+        browser.get(site.at(path))
+        source = browser.page_source
+        assert "Gate code" not in source and "HD-4711" not in source, path
+
+
+INTERNAL_NOTES = "Gate code 4411; she prefers the quiet room"
+PORTAL_PAGES = (
+    "/portal/appointments",
+    "/portal/requests",
+    "/portal/requests?status=approved",
+    "/portal/requests/new",
+    "/portal/invoices",
+)
+
+
+def accept_invitation(driver: WebDriver, client: dict[str, Any]) -> None:
+    driver.get(client["link"])
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "password_confirm").send_keys(PASSWORD)
+    submit(driver, "Set password and sign in")
+
+
+def request_in_portal(driver: WebDriver, site: Site, day: date, time_label: str, description: str) -> None:
+    """Service -> date -> the slot whose label starts with ``time_label`` (the client's clock) -> description."""
+    driver.get(site.at("/portal/requests/new"))
+    driver.find_element(By.XPATH, "//label[contains(., 'Haircut')]").click()
+    submit(driver, "Next")
+    set_value(driver, "date", day.isoformat())
+    submit(driver, "Show free times")
+    driver.find_element(By.XPATH, f"//label[starts-with(normalize-space(), {time_label!r})]").click()
+    driver.find_element(By.ID, "description").send_keys(description)
+    submit(driver, "Send request")
+    assert "Your request is sent" in text(driver)
+
+
+async def set_cancellation_notice(api: Api, token: str, minutes: int) -> None:
+    status, settings, _ = await api.call("GET", "/api/v1/scheduling/settings", token=token)
+    assert status == 200, settings
+    fields = ("timezone", "slot_rules", "business_hours", "max_active_bookings_per_client", "follow_up_actions")
+    body = {k: settings[k] for k in fields} | {"cancellation_notice_minutes": minutes, "version": settings["version"]}
+    status, saved, _ = await api.call("PUT", "/api/v1/scheduling/settings", token=token, json=body)
+    assert status == 200, saved
+
+
+async def test_portal_edits_accepts_a_proposal_and_cancels_within_the_notice(
+    site: Site, mailbox: Mailbox, browser: WebDriver, staff_browser: WebDriver
+) -> None:
+    business = await open_business(site.api)  # Berlin; the client is in London (an hour behind)
+    day, token = business["day"], business["token"]
+    client = await invited_client(site, mailbox, business, profile={"timezone": "Europe/London"})
+    accept_invitation(browser, client)
+    request_in_portal(browser, site, day, "9:00", "Fringe trim")
+
+    # The client changes its pending request: the current time is preselected; another time and description.
+    follow(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "Change request"))
+    current = browser.find_element(By.XPATH, "//input[@id=//label[starts-with(normalize-space(), '9:00')]/@for]")
+    assert current.is_selected()
+    check_page(browser, site, "portal-request-edit")
+    browser.find_element(By.XPATH, "//label[starts-with(normalize-space(), '11:00')]").click()
+    description = browser.find_element(By.ID, "description")
+    description.clear()
+    description.send_keys("Fringe trim and a wash")
+    submit(browser, "Save changes")
+    page = text(browser)
+    assert "REQ-1001 is changed." in page and "Fringe trim and a wash" in page and re.search(r"11:00\sAM", page)
+    status, listed, _ = await site.api.call("GET", "/api/v1/appointment-requests", token=token)
+    (item,) = listed["items"]
+    assert status == 200 and item["options"][0]["business_start"].startswith(f"{day.isoformat()}T12:00"), item
+
+    # Staff propose two other times the next day, with a note.
+    following = day + timedelta(days=1)
+    staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
+    staff_browser.get(site.at(f"/requests/{item['id']}"))
+    assert "Edited, by Mia Rossi" in text(staff_browser)
+    set_value(staff_browser, "alternative_0", f"{following.isoformat()}T10:00")
+    set_value(staff_browser, "alternative_1", f"{following.isoformat()}T15:00")
+    staff_browser.find_element(By.ID, "note").send_keys("Thursday is full; would either of these suit?")
+    submit(staff_browser, "Propose these times")
+    page = text(staff_browser)
+    assert "The other times are proposed" in page and "Other times proposed" in page, page
+    check_page(staff_browser, site, "staff-request-proposed")
+
+    # The client takes the second one (15:00 Berlin, 2:00 PM London): booked and approved.
+    browser.get(site.at("/portal/requests?status=proposed"))
+    assert "would either of these suit?" in text(browser)
+    check_page(browser, site, "portal-requests-proposed")
+    browser.find_element(By.XPATH, "//label[contains(., '2:00')]").click()
+    submit(browser, "Accept this time")
+    page = text(browser)
+    assert "your appointment is booked" in page and "Confirmed for" in page and re.search(r"2:00\sPM", page), page
+    status, seen, _ = await site.api.call("GET", f"/api/v1/appointment-requests/{item['id']}", token=token)
+    assert (status, seen["status"], seen["final"]["business_start"]) == (
+        200,
+        "approved",
+        f"{following.isoformat()}T15:00+01:00",
+    ), seen
+
+    # Cancelling the approved request past the business's notice is refused with the API's reason; within it,
+    # the request and its appointment are cancelled.
+    await set_cancellation_notice(site.api, token, 525_600)
+    submit(browser, "Cancel request")
+    page = text(browser)
+    assert "This request cannot be cancelled: appointments can be cancelled online until" in page, page
+    assert "please contact the business" in page and "Approved" in page
+    check_page(browser, site, "portal-request-cancel-refused")
+    await set_cancellation_notice(site.api, token, 24 * 60)
+    submit(browser, "Cancel request")
+    page = text(browser)
+    assert "Your request is cancelled." in page and "Cancelled" in page, page
+    status, seen, _ = await site.api.call("GET", f"/api/v1/appointments/{seen['appointment_id']}", token=token)
+    assert (status, seen["status"]) == (200, "cancelled")
+
+    # A second request is declined with a reason the client reads.
+    request_in_portal(browser, site, day, "10:00", "Colour")
+    staff_browser.get(site.at("/requests"))
+    staff_browser.find_element(By.ID, "q").send_keys("REQ-1002")
+    WebDriverWait(staff_browser, 15).until(lambda d: "q=REQ-1002" in d.current_url)
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "REQ-1002"))
+    staff_browser.find_element(By.ID, "reason").send_keys("We are closed for a training day.")
+    submit(staff_browser, "Decline")
+    assert "The request is declined" in text(staff_browser)
+    browser.get(site.at("/portal/requests?status=declined"))
+    page = text(browser)
+    assert "Declined" in page and "We are closed for a training day." in page and "REQ-1002" in page, page
+    check_page(browser, site, "portal-requests-declined")
 
 
 async def test_security_csrf_cookies_and_staff_pages(
@@ -391,7 +544,8 @@ async def test_client_card_with_billing_stopped_marks_its_section_unavailable(
 
     billing = stack.processes["membership_billing"]
     billing.terminate()
-    billing.wait(15)
+    # Waited for off the event loop: the span collector in this loop must answer the unit's final trace export.
+    await asyncio.to_thread(billing.wait, 15)
     try:
         staff_browser.get(site.at(f"/clients/{client['id']}"))
         page = text(staff_browser)

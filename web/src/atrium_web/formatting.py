@@ -50,6 +50,10 @@ class Formatter:
         self.locale = locale
         self.zone = ZoneInfo(zone)
 
+    def elsewhere(self, zone: str) -> Formatter:
+        """The same locale on another zone's clock (a client's times beside the business's)."""
+        return Formatter(self.locale, zone)
+
     def local(self, value: str | dt.datetime) -> dt.datetime:
         moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
         return moment.astimezone(self.zone)

@@ -28,6 +28,7 @@ class FakeGateway:
     refreshed: list[str] = field(default_factory=list)
     revoked: list[str] = field(default_factory=list)
     bearers: list[str] = field(default_factory=list)
+    may_read_requests: bool = True
 
     def tokens(self) -> dict[str, Any]:
         n = next(self.counter)
@@ -77,9 +78,13 @@ class FakeGateway:
         async def portal_me(request: web.Request) -> web.Response:
             return web.json_response({"profile": {"timezone": "Europe/London"}})
 
-        async def pending(request: web.Request) -> web.Response:
+        async def request_counts(request: web.Request) -> web.Response:
             self.bearers.append(request.headers["Authorization"])
-            return web.json_response({"items": [], "next_page_token": None})
+            if not self.may_read_requests:
+                problem = {"status": 403, "code": "PERMISSION_DENIED", "detail": "needs requests.read"}
+                return web.json_response(problem, status=403, content_type="application/problem+json")
+            statuses = ("pending", "proposed", "approved", "declined", "cancelled", "expired", "total")
+            return web.json_response(dict.fromkeys(statuses, 0))
 
         async def calendar(request: web.Request) -> web.Response:
             return web.json_response(
@@ -99,7 +104,7 @@ class FakeGateway:
         app.router.add_get("/api/v1/me", me)
         app.router.add_get("/api/v1/scheduling/settings", settings)
         app.router.add_get("/api/v1/portal/me", portal_me)
-        app.router.add_get("/api/v1/appointment-requests", pending)
+        app.router.add_get("/api/v1/appointment-requests/counts", request_counts)
         app.router.add_get("/api/v1/calendar", calendar)
         app.router.add_get("/api/v1/services", services)
         app.router.add_get("/readyz", ready)
@@ -219,3 +224,11 @@ async def test_only_local_paths_are_followed_after_sign_in(site: Web) -> None:
         )
         assert response.headers["Location"] == expected
         token = await site.csrf("/sign-in")  # a new session has a new token
+
+
+async def test_staff_whose_role_may_not_read_requests_get_their_pages_without_the_requests_button(site: Web) -> None:
+    await site.sign_in()
+    assert 'id="requests-button"' in await (await site.client.get("/today")).text()
+    site.gateway.may_read_requests = False
+    page = await site.client.get("/today")
+    assert page.status == 200 and 'id="requests-button"' not in await page.text()

@@ -1,4 +1,4 @@
-"""The client portal: my appointments, requesting an appointment, my requests, invoices.
+"""The client portal: my appointments and invoices (requests are in portal_requests).
 
 What the business's permissions hide is absent (no link, no page), not merely disabled; the gateway
 refuses it too.
@@ -6,25 +6,13 @@ refuses it too.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from atrium_web.gateway_api import ApiProblem
-from atrium_web.pages import flash, form_errors, redirect, render, signed_in
+from atrium_web.pages import flash, redirect, render, signed_in
 from atrium_web.sessions import UserApi
-
-REQUEST_STATUSES = ("pending", "approved", "declined", "withdrawn", "expired")
-STATUS_LABELS = {
-    "pending": "Pending",
-    "approved": "Approved",
-    "declined": "Declined",
-    "withdrawn": "Cancelled",
-    "expired": "Expired",
-}
 
 
 async def permissions(api: UserApi) -> dict[str, bool]:
@@ -34,7 +22,7 @@ async def permissions(api: UserApi) -> dict[str, bool]:
 async def page(request: web.Request, api: UserApi, template: str, **context: Any) -> web.StreamResponse:
     """A portal page: its navigation shows only what the client may see."""
     context.setdefault("permissions", await permissions(api))
-    return await render(request, template, status_labels=STATUS_LABELS, **context)
+    return await render(request, template, **context)
 
 
 async def services_by_id(api: UserApi) -> dict[str, dict[str, Any]]:
@@ -102,147 +90,6 @@ async def appointment_ics(request: web.Request, api: UserApi) -> web.StreamRespo
 
 
 @signed_in("portal")
-async def requests(request: web.Request, api: UserApi) -> web.StreamResponse:
-    allowed = await permissions(api)
-    if not allowed["view_appointments"]:
-        return await hidden(request, api, "appointment requests", allowed)
-    status = request.query.get("status", "")
-    if status not in REQUEST_STATUSES:
-        status = ""
-    items = (await api.get("/api/v1/portal/appointment-requests", status=status))["items"]
-    return await page(
-        request,
-        api,
-        "portal/requests.html",
-        permissions=allowed,
-        items=items,
-        selected=status,
-        statuses=REQUEST_STATUSES,
-        services=await services_by_id(api),
-        final_times=await final_times(api, items),
-    )
-
-
-async def final_times(api: UserApi, items: list[dict[str, Any]]) -> dict[str, str]:
-    """The booked start of each approved request (staff may have changed the requested time)."""
-    approved = [i for i in items if i["status"] == "approved" and i.get("appointment_id")]
-    booked = await asyncio.gather(*(api.get(f"/api/v1/portal/appointments/{i['appointment_id']}") for i in approved))
-    return {item["id"]: appointment["start"] for item, appointment in zip(approved, booked, strict=True)}
-
-
-@signed_in("portal")
-async def withdraw_request(request: web.Request, api: UserApi) -> web.StreamResponse:
-    request_id = request.match_info["request_id"]
-    try:
-        await api.send("POST", f"/api/v1/portal/appointment-requests/{request_id}/withdraw")
-        await flash(request, "Your request is cancelled.")
-    except ApiProblem as problem:
-        if problem.status in (404, 403):
-            raise
-        await flash(request, "This request was already decided, so it can no longer be cancelled.")
-    return redirect(request, "/portal/requests")
-
-
-def _day(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-@signed_in("portal")
-async def new_request(request: web.Request, api: UserApi) -> web.StreamResponse:
-    """Service → date → slot → description, one step per page (each step a plain GET form)."""
-    allowed = await permissions(api)
-    if not allowed["view_appointments"]:
-        return await hidden(request, api, "appointment requests", allowed)
-    return await _request_form(request, api, allowed, errors={}, description="")
-
-
-async def _request_form(
-    request: web.Request,
-    api: UserApi,
-    allowed: dict[str, bool],
-    *,
-    errors: dict[str, str],
-    description: str,
-    status: int = 200,
-    values: Any = None,
-) -> web.StreamResponse:
-    values = values if values is not None else request.query
-    services = await services_by_id(api)
-    service = services.get(str(values.get("service_id", "")))
-    today = date.today()
-    day = _day(str(values.get("date", ""))) if service else None
-    slots: list[dict[str, Any]] = []
-    if service and day:
-        if day < today:
-            errors.setdefault("date", "Choose today or a later day.")
-        else:
-            found = await api.get(
-                "/api/v1/portal/availability",
-                service_ids=service["id"],
-                **{"from": day.isoformat(), "to": day.isoformat()},
-                timezone=api.account.timezone,
-            )
-            slots = found["slots"]
-    return await page(
-        request,
-        api,
-        "portal/request_new.html",
-        status=status,
-        permissions=allowed,
-        services=list(services.values()),
-        service=service,
-        day=day,
-        today=today,
-        last_day=today + timedelta(days=365),
-        slots=slots,
-        chosen=str(values.get("start", "")),
-        submission=str(values.get("submission", "")) or str(uuid.uuid4()),
-        description=description,
-        errors=errors,
-    )
-
-
-@signed_in("portal")
-async def submit_request(request: web.Request, api: UserApi) -> web.StreamResponse:
-    form = await request.post()
-    start, description = str(form.get("start", "")), str(form.get("description", ""))
-    errors: dict[str, str] = {}
-    if not start:
-        errors["start"] = "Choose a time."
-    if len(description) > 1000:
-        errors["description"] = "Keep the description within 1,000 characters."
-    if not errors:
-        try:
-            await api.send(
-                "POST",
-                "/api/v1/portal/appointment-requests",
-                {
-                    "service_id": str(form.get("service_id", "")),
-                    "options": [{"start": start}],
-                    "message": description,
-                    "timezone": api.account.timezone,
-                },
-                # One request however often the form is sent (double click, retried post).
-                headers={"Idempotency-Key": str(form.get("submission", "")) or str(uuid.uuid4())},
-            )
-            await flash(request, "Your request is sent. You will be notified when the business answers.")
-            return redirect(request, "/portal/requests")
-        except ApiProblem as problem:
-            if problem.status in (403, 404):
-                raise
-            errors = form_errors(problem.errors, "service_id", "options", "message", "answers")
-            errors = {{"options": "start", "message": "description"}.get(k, k): v for k, v in errors.items()}
-            if not errors:
-                errors[""] = problem.detail or "The request could not be sent."
-    return await _request_form(
-        request, api, await permissions(api), errors=errors, description=description, status=400, values=form
-    )
-
-
-@signed_in("portal")
 async def invoices(request: web.Request, api: UserApi) -> web.StreamResponse:
     allowed = await permissions(api)
     if not allowed["view_invoices"]:
@@ -256,8 +103,4 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/portal/appointments", appointments)
     router.add_post("/portal/appointments/{appointment_id}/cancel", cancel_appointment)
     router.add_get("/portal/appointments/{appointment_id}.ics", appointment_ics)
-    router.add_get("/portal/requests", requests)
-    router.add_get("/portal/requests/new", new_request)
-    router.add_post("/portal/requests", submit_request)
-    router.add_post("/portal/requests/{request_id}/cancel", withdraw_request)
     router.add_get("/portal/invoices", invoices)

@@ -16,30 +16,21 @@ from atrium_web.pages import flash, form_errors, is_htmx, redirect, render, sign
 from atrium_web.sessions import UserApi
 
 REQUESTS = "/api/v1/appointment-requests"
-REQUEST_FILTERS = {
-    "": "All",
-    "pending": "Pending",
-    "approved": "Approved",
-    "declined": "Declined",
-    "withdrawn": "Cancelled",
-    "expired": "Expired",
-}
-# The approval fields the gateway's ApproveIn takes today. Internal notes and the ticket link are shown (and
-# sent) once the appointment-request API takes them: add "internal_notes" and "ticket_id" here.
-APPROVAL_FIELDS = frozenset({"start", "staff_id"})
-# Enough to read "n pending" at a glance; beyond it the badge says "200+".
-PENDING_PAGE = 200
 CLIENT_FILTERS = ("q", "status_id", "tag", "group_id", "assigned_to", "blocked", "include_deleted", "only_deleted")
 
 
-async def pending_count(api: UserApi) -> str:
-    """The badge of the Appointment Requests button; "?" while the requests service does not answer."""
+async def pending_count(api: UserApi) -> str | None:
+    """The badge of the Appointment Requests button: "?" while the requests service does not answer, None
+    (no button) for staff whose role may not read requests."""
     try:
-        page = await api.get(REQUESTS, status="pending", page_size=PENDING_PAGE)
+        counts = await api.get(f"{REQUESTS}/counts")
     except GatewayUnavailable:
         return "?"
-    count = len(page["items"])
-    return f"{count}+" if page.get("next_page_token") else str(count)
+    except ApiProblem as problem:
+        if problem.status == 403:
+            return None
+        raise
+    return str(counts["pending"])
 
 
 async def console(request: web.Request, api: UserApi, template: str, **context: Any) -> web.StreamResponse:
@@ -79,113 +70,6 @@ async def today(request: web.Request, api: UserApi) -> web.StreamResponse:
     return await console(
         request, api, "staff/today.html", calendar=calendar, clients=clients, services=await services_by_id(api)
     )
-
-
-@signed_in("staff")
-async def requests(request: web.Request, api: UserApi) -> web.StreamResponse:
-    status = request.query.get("status", "pending")
-    if status not in REQUEST_FILTERS:
-        status = "pending"
-    items = (await api.get(REQUESTS, status=status))["items"]
-    clients = await client_names(api, [i["client_id"] for i in items])
-    return await console(
-        request,
-        api,
-        "staff/requests.html",
-        items=items,
-        selected=status,
-        filters=REQUEST_FILTERS,
-        clients=clients,
-        services=await services_by_id(api),
-    )
-
-
-async def _request_page(
-    request: web.Request, api: UserApi, *, errors: dict[str, str] | None = None, form: Any = None, status: int = 200
-) -> web.StreamResponse:
-    item = await api.get(f"{REQUESTS}/{request.match_info['request_id']}")
-    clients = await client_names(api, [item["client_id"]])
-    services = await services_by_id(api)
-    first = item["options"][0]["start"] if item["options"] else ""
-    calendar = await api.get(
-        "/api/v1/calendar", view="day", on=first[:10] or business_today(api), timezone=api.account.timezone
-    )
-    return await console(
-        request,
-        api,
-        "staff/request.html",
-        status=status,
-        item=item,
-        client=clients.get(item["client_id"]),
-        service=services.get(item["service_id"]),
-        staff=calendar["staff"],
-        approval_fields=APPROVAL_FIELDS,
-        errors=errors or {},
-        form=form or {},
-        filters=REQUEST_FILTERS,
-    )
-
-
-@signed_in("staff")
-async def request_details(request: web.Request, api: UserApi) -> web.StreamResponse:
-    return await _request_page(request, api)
-
-
-def approval_body(form: Any, zone: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """The approve call's body from the form, and the errors of what is missing or malformed."""
-    from zoneinfo import ZoneInfo
-
-    errors: dict[str, str] = {}
-    body: dict[str, Any] = {}
-    staff_id = str(form.get("staff_id", ""))
-    if not staff_id:
-        errors["staff_id"] = "Assign a technician."
-    body["staff_id"] = staff_id
-    try:
-        # datetime-local is the business's wall clock.
-        body["start"] = datetime.fromisoformat(str(form.get("start", ""))).replace(tzinfo=ZoneInfo(zone)).isoformat()
-    except ValueError:
-        errors["start"] = "Give the final date and time."
-    for optional in ("internal_notes", "ticket_id"):
-        if optional in APPROVAL_FIELDS and str(form.get(optional, "")).strip():
-            body[optional] = str(form.get(optional, "")).strip()
-    return body, errors
-
-
-@signed_in("staff")
-async def approve(request: web.Request, api: UserApi) -> web.StreamResponse:
-    form = await request.post()
-    body, errors = approval_body(form, api.account.timezone)
-    if not errors:
-        try:
-            await api.send("POST", f"{REQUESTS}/{request.match_info['request_id']}/approve", body)
-            await flash(request, "The request is approved and the appointment booked.")
-            return redirect(request, f"/requests/{request.match_info['request_id']}")
-        except ApiProblem as problem:
-            if problem.status in (403, 404):
-                raise
-            errors = form_errors(problem.errors, *sorted(APPROVAL_FIELDS)) or {"": problem.detail}
-            if problem.code in ("SLOT_TAKEN", "SLOT_UNAVAILABLE"):
-                errors["start"] = "That time is no longer free for this technician. Choose another."
-    return await _request_page(request, api, errors=errors, form=form, status=400)
-
-
-@signed_in("staff")
-async def decline(request: web.Request, api: UserApi) -> web.StreamResponse:
-    form = await request.post()
-    reason = str(form.get("reason", "")).strip()
-    if not reason:
-        return await _request_page(
-            request, api, errors={"reason": "Tell the client why (they see this)."}, form=form, status=400
-        )
-    try:
-        await api.send("POST", f"{REQUESTS}/{request.match_info['request_id']}/decline", {"reason": reason})
-    except ApiProblem as problem:
-        if problem.status in (403, 404):
-            raise
-        return await _request_page(request, api, errors={"": problem.detail}, form=form, status=400)
-    await flash(request, "The request is declined; the client is notified.")
-    return redirect(request, f"/requests/{request.match_info['request_id']}")
 
 
 def client_query(query: Any) -> dict[str, str]:
@@ -407,10 +291,6 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/schedule", schedule)
     router.add_post("/appointments/{appointment_id}/{action}", appointment_action)
     router.add_get("/today", today)
-    router.add_get("/requests", requests)
-    router.add_get("/requests/{request_id}", request_details)
-    router.add_post("/requests/{request_id}/approve", approve)
-    router.add_post("/requests/{request_id}/decline", decline)
     router.add_get("/clients", clients)
     router.add_get("/clients/{client_id}", client_card)
     router.add_post("/clients/{client_id}/portal-invitation", invite_to_portal)
