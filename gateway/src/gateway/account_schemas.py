@@ -219,7 +219,7 @@ class AuditQuery(Body):
     since: AwareDatetime | None = Field(default=None, alias="from")
     until: AwareDatetime | None = Field(default=None, alias="to")
     page_size: int = Field(default=50, ge=1, le=200)
-    page_token: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")] | None = None
+    page_token: Annotated[str, StringConstraints(max_length=18, pattern=r"^[0-9]{1,18}$")] | None = None
     format: Literal["json", "csv"] = Field(default="json", description="csv: every matching entry as one file.")
 
 
