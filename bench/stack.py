@@ -88,13 +88,10 @@ class Stack:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.plan.migrate_all)
-        for name, _ in self.plan.processes():
-            self.start_unit(name)
+        # Every process `make run` starts, workers (e.g. the gateway's) included.
+        for name, command in self.plan.processes():
+            self._spawn(name, command)
         await self.wait_ready()
-
-    def start_unit(self, name: str) -> None:
-        unit = next(u for u in devstack.UNITS if u.name == name)
-        self._spawn(name, self.plan.command(unit, "serve"))
 
     def _spawn(self, name: str, command: list[str]) -> None:
         # The child inherits its own copy of the descriptor, so the parent's can close right away.
