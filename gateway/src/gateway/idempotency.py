@@ -73,6 +73,12 @@ def _reused() -> InvalidArgument:
     return InvalidArgument.single(HEADER, "was already used for a different request")
 
 
+def request_key(request: web.Request) -> str:
+    """The caller's Idempotency-Key, or "" without one, for handlers that also hand it to the service keeping its
+    own record of the request (checked here as the route table checks it)."""
+    return key_of(request) or ""
+
+
 def kept(status: int) -> bool:
     return 200 <= status < 500 and status != 429
 

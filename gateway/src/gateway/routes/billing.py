@@ -8,6 +8,7 @@ from aiohttp import web
 
 from atrium.common.v1 import types_pb2
 from atrium.membership_billing.v1 import billing_pb2 as pb
+from gateway import idempotency
 from gateway.api import path_id
 from gateway.billing_schemas import (
     BalanceOut,
@@ -29,7 +30,7 @@ from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.routes.clients import for_known_client
 from gateway.routes.registry import api
-from gateway.routes.scheduling import MAX_IDEMPOTENCY_KEY, when
+from gateway.routes.scheduling import when
 from platform_core.errors import InvalidArgument
 from platform_core.grpc.values import timestamp
 
@@ -298,9 +299,7 @@ async def void_invoice(request: web.Request, body: VoidIn, account: Account) -> 
     ),
 )
 async def record_payment(request: web.Request, body: PaymentIn, account: Account) -> dict[str, Any]:
-    key = request.headers.get("Idempotency-Key", "")
-    if len(key) > MAX_IDEMPOTENCY_KEY:
-        raise InvalidArgument.single("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
+    key = idempotency.request_key(request)
     message = pb.RecordPaymentRequest(
         client_id=body.client_id,
         amount=types_pb2.Money(amount_minor=body.amount.amount_minor, currency=body.amount.currency),

@@ -13,6 +13,7 @@ from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as notification_pb
+from gateway import idempotency
 from gateway.api import path_id
 from gateway.dependencies import BACKENDS, IDENTITY, SETTINGS
 from gateway.identity.model import Account
@@ -37,8 +38,6 @@ from gateway.schemas import (
 )
 from platform_core.errors import FieldViolation, InvalidArgument
 from platform_core.ids import parse_uuid
-
-MAX_IDEMPOTENCY_KEY = 200
 
 
 def client_json(client: client_pb.Client) -> dict[str, Any]:
@@ -193,9 +192,7 @@ async def for_known_client(request: web.Request, read: Callable[[str], Awaitable
     description="An Idempotency-Key header makes retries safe: the same key returns the first client.",
 )
 async def create_client(request: web.Request, body: CreateClientBody, account: Account) -> dict[str, Any]:
-    key = request.headers.get("Idempotency-Key", "")
-    if len(key) > MAX_IDEMPOTENCY_KEY:
-        raise InvalidArgument.single("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
+    key = idempotency.request_key(request)
     client = await request.app[BACKENDS].clients.CreateClient(
         client_pb.CreateClientRequest(
             first_name=body.first_name,

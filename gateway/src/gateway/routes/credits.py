@@ -8,6 +8,7 @@ from aiohttp import web
 
 from atrium.common.v1 import types_pb2
 from atrium.membership_billing.v1 import ledger_pb2 as pb
+from gateway import idempotency
 from gateway.api import path_id
 from gateway.credits_schemas import (
     BalanceQuery,
@@ -30,8 +31,6 @@ from gateway.identity.model import Account
 from gateway.routes.clients import client_id_of
 from gateway.routes.portal import require_portal_view
 from gateway.routes.registry import api
-from gateway.routes.scheduling import MAX_IDEMPOTENCY_KEY
-from platform_core.errors import InvalidArgument
 from platform_core.grpc.values import aware, timestamp
 
 TAG = "credits"
@@ -85,9 +84,7 @@ def balances_out(reply: pb.CreditBalances) -> CreditBalancesOut:
 
 
 def idempotency_key(request: web.Request) -> str:
-    key = request.headers.get("Idempotency-Key", "")
-    if len(key) > MAX_IDEMPOTENCY_KEY:
-        raise InvalidArgument.single("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
+    key = idempotency.request_key(request)
     return key
 
 

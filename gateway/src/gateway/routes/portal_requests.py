@@ -16,6 +16,7 @@ from aiohttp import web
 
 from atrium.common.v1 import types_pb2
 from atrium.portal_requests.v1 import portal_requests_pb2 as pb
+from gateway import idempotency
 from gateway.api import path_id
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
@@ -48,7 +49,6 @@ from gateway.routes.registry import api
 from platform_core.errors import InvalidArgument
 from platform_core.grpc.values import timestamp
 
-MAX_IDEMPOTENCY_KEY = 200
 PORTAL = "/api/v1/portal/appointment-requests"
 STAFF = "/api/v1/appointment-requests"
 PORTAL_WAITLIST = "/api/v1/portal/waitlist"
@@ -205,9 +205,7 @@ def _settings_json(settings: pb.RequestSettings) -> dict[str, Any]:
 )
 async def submit_request(request: web.Request, body: RequestSubmitIn, account: Account) -> dict[str, Any]:
     await may_view_appointments(request, account)
-    key = request.headers.get("Idempotency-Key", "")
-    if len(key) > MAX_IDEMPOTENCY_KEY:
-        raise InvalidArgument.single("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
+    key = idempotency.request_key(request)
     submitted = await request.app[BACKENDS].portal_requests.SubmitRequest(
         pb.SubmitRequestRequest(
             service_id=body.service_id,

@@ -14,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import appointments_pb2 as pb
 from atrium.scheduling.v1 import catalogue_pb2 as cat
+from gateway import idempotency
 from gateway.api import path_id
 from gateway.dependencies import BACKENDS, IDENTITY
 from gateway.identity.model import Account
@@ -58,7 +59,6 @@ from gateway.scheduling_schemas import (
 from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.values import timestamp
 
-MAX_IDEMPOTENCY_KEY = 200
 TAG = "scheduling"
 
 
@@ -600,9 +600,7 @@ async def staff_availability(request: web.Request, query: AvailabilityQuery, acc
     ),
 )
 async def book_appointment(request: web.Request, body: AppointmentIn, account: Account) -> dict[str, Any]:
-    key = request.headers.get("Idempotency-Key", "")
-    if len(key) > MAX_IDEMPOTENCY_KEY:
-        raise InvalidArgument.single("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
+    key = idempotency.request_key(request)
     reply = await request.app[BACKENDS].appointments.BookAppointment(
         pb.BookAppointmentRequest(
             client_id=body.client_id,

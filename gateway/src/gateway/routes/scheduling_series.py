@@ -17,17 +17,16 @@ from pydantic import Field, StringConstraints
 from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import appointments_pb2 as apb
 from atrium.scheduling.v1 import series_pb2 as pb
+from gateway import idempotency
 from gateway.api import path_id
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.routes.clients import for_known_client
 from gateway.routes.registry import api
 from gateway.schemas import Body, Instant, Out, PageQuery, Timezone
-from platform_core.errors import InvalidArgument
 from platform_core.grpc.values import timestamp
 
 TAG = "recurring series"
-MAX_IDEMPOTENCY_KEY = 200
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 LocalStart = Annotated[
     str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$", min_length=16, max_length=16)
@@ -377,9 +376,7 @@ async def preview_series(request: web.Request, body: PreviewSeriesBody, account:
     "request with 409 naming it. An Idempotency-Key header makes retries safe: the same key returns the first series.",
 )
 async def create_series(request: web.Request, body: CreateSeriesBody, account: Account) -> dict[str, Any]:
-    key = request.headers.get("Idempotency-Key", "")
-    if len(key) > MAX_IDEMPOTENCY_KEY:
-        raise InvalidArgument.single("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
+    key = idempotency.request_key(request)
     change = await request.app[BACKENDS].series.CreateSeries(
         pb.CreateSeriesRequest(
             definition=_definition(body),
