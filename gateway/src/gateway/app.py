@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -59,14 +58,12 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
 from gateway.routes.registry import api
 from platform_core.db import create_engine
 from platform_core.observability import instrument_engine
-from platform_core.service import run_periodically
 
 MAX_BODY_BYTES = 1024 * 1024
 # Every URL the OpenAPI document admits must be readable: a query at each parameter's maxLength, percent-encoded
 # (up to 12 bytes a character), exceeded aiohttp's 8190-byte request line and answered an undocumented 400.
 # test_request_line holds the route table's longest possible URL under this.
 MAX_REQUEST_LINE_BYTES = 32 * 1024
-PURGE_INTERVAL_SECONDS = 3600
 INVALID_TOKEN = object()  # a bearer token was sent but does not verify
 
 
@@ -109,11 +106,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         app[ENGINE] = engine
         app[PORTAL_ACCESS] = PortalAccessStore(engine)
         app[BACKENDS] = backends
-        app[IDEMPOTENCY] = idempotency_store = IdempotencyStore(engine)
-        stop_purging = asyncio.Event()
-        purging = asyncio.create_task(
-            run_periodically(stop_purging, PURGE_INTERVAL_SECONDS, idempotency_store.purge, what="idempotency purge")
-        )
+        app[IDEMPOTENCY] = IdempotencyStore(engine)
         app[SURVIVORS] = SurvivorCache()
         app[IDENTITY] = IdentityService(
             engine,
@@ -128,8 +121,6 @@ def create_app(settings: GatewaySettings) -> web.Application:
         )
         async with account_services(app, engine):
             yield
-        stop_purging.set()
-        await purging
         await app[BUS].close()
         await backends.close()
         await engine.dispose()

@@ -3,8 +3,8 @@
 Kept apart from the HTTP processes so they never do background work inside a request: it relays the
 gateway's outbox to JetStream (stream of producer "gateway"), turns the services' events into webhook
 deliveries and delivers them, suspends a deleted client's portal login (resumed on restore), and drops old
-rate limit counters. Any number of replicas may run: the relay drains under an advisory lock, consumers share
-durable JetStream consumers, deliveries are claimed with SKIP LOCKED.
+rate limit counters and idempotency keys. Any number of replicas may run: the relay drains under an advisory
+lock, consumers share durable JetStream consumers, deliveries are claimed with SKIP LOCKED.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import signal
 from nats.aio.client import Client as NATS
 
 from gateway.config import GatewaySettings
+from gateway.idempotency import IdempotencyStore
 from gateway.identity.api_keys import purge_rate_limit_windows
 from gateway.identity.client_lifecycle import portal_login_consumer
 from gateway.identity.events import PRODUCER
@@ -29,6 +30,7 @@ from platform_core.service import run_periodically
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 5.0
+IDEMPOTENCY_PURGE_SECONDS = 3600
 
 
 async def run_worker(settings: GatewaySettings, stop: asyncio.Event) -> None:
@@ -51,6 +53,13 @@ async def run_worker(settings: GatewaySettings, stop: asyncio.Event) -> None:
                     stop, window, lambda: purge_rate_limit_windows(engine, window), what="rate limit window purge"
                 ),
                 name="rate-limit-purge",
+            )
+        )
+        idempotency_keys = IdempotencyStore(engine)
+        tasks.append(
+            asyncio.create_task(
+                run_periodically(stop, IDEMPOTENCY_PURGE_SECONDS, idempotency_keys.purge, what="idempotency purge"),
+                name="idempotency-purge",
             )
         )
         sessions = session_factory(engine)
