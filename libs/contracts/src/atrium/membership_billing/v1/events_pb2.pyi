@@ -443,3 +443,404 @@ class CheckedIn(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CheckedIn: _TypeAlias = CheckedIn  # noqa: Y015
+
+@_typing.final
+class SubscriptionFacts(_message.Message):
+    """The common facts of a client's subscription to a membership, carried by every Membership* event so a
+    consumer (notifications, webhooks) can word a message without asking billing.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    MEMBERSHIP_ID_FIELD_NUMBER: _builtins.int
+    MEMBERSHIP_NAME_FIELD_NUMBER: _builtins.int
+    STARTS_ON_FIELD_NUMBER: _builtins.int
+    EXPIRES_ON_FIELD_NUMBER: _builtins.int
+    TOLERANCE_UNTIL_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    PRICE_MINOR_FIELD_NUMBER: _builtins.int
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    AUTO_RENEW_FIELD_NUMBER: _builtins.int
+    subscription_id: _builtins.str
+    client_id: _builtins.str
+    membership_id: _builtins.str
+    membership_name: _builtins.str
+    starts_on: _builtins.str
+    """"YYYY-MM-DD" in the business's zone; starts_on inclusive, expires_on the last day it pays."""
+    expires_on: _builtins.str
+    tolerance_until: _builtins.str
+    """The last day of tolerance (expires_on + tolerance days); equals expires_on when there is none."""
+    status: _builtins.str
+    """"active", "frozen", "tolerance", "expired" or "cancelled" """
+    currency: _builtins.str
+    price_minor: _builtins.int
+    invoice_id: _builtins.str
+    """Empty when no invoice was made (or it was made as a draft that was not issued yet)."""
+    auto_renew: _builtins.bool
+    def __init__(
+        self,
+        *,
+        subscription_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        membership_id: _builtins.str = ...,
+        membership_name: _builtins.str = ...,
+        starts_on: _builtins.str = ...,
+        expires_on: _builtins.str = ...,
+        tolerance_until: _builtins.str = ...,
+        status: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        price_minor: _builtins.int = ...,
+        invoice_id: _builtins.str = ...,
+        auto_renew: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["auto_renew", b"auto_renew", "client_id", b"client_id", "currency", b"currency", "expires_on", b"expires_on", "invoice_id", b"invoice_id", "membership_id", b"membership_id", "membership_name", b"membership_name", "price_minor", b"price_minor", "starts_on", b"starts_on", "status", b"status", "subscription_id", b"subscription_id", "tolerance_until", b"tolerance_until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubscriptionFacts: _TypeAlias = SubscriptionFacts  # noqa: Y015
+
+@_typing.final
+class MembershipActivated(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subscription(self) -> Global___SubscriptionFacts: ...
+    def __init__(
+        self,
+        *,
+        subscription: Global___SubscriptionFacts | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipActivated: _TypeAlias = MembershipActivated  # noqa: Y015
+
+@_typing.final
+class MembershipFrozen(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    FROZEN_FROM_FIELD_NUMBER: _builtins.int
+    FROZEN_UNTIL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    frozen_from: _builtins.str
+    """"YYYY-MM-DD": the first frozen day and the day it resumes by itself."""
+    frozen_until: _builtins.str
+    reason: _builtins.str
+    @_builtins.property
+    def subscription(self) -> Global___SubscriptionFacts: ...
+    def __init__(
+        self,
+        *,
+        subscription: Global___SubscriptionFacts | None = ...,
+        frozen_from: _builtins.str = ...,
+        frozen_until: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["frozen_from", b"frozen_from", "frozen_until", b"frozen_until", "reason", b"reason", "subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipFrozen: _TypeAlias = MembershipFrozen  # noqa: Y015
+
+@_typing.final
+class MembershipResumed(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    UNUSED_DAYS_FIELD_NUMBER: _builtins.int
+    unused_days: _builtins.int
+    """Frozen days not used, given back (the expiry moved earlier by this many days)."""
+    @_builtins.property
+    def subscription(self) -> Global___SubscriptionFacts: ...
+    def __init__(
+        self,
+        *,
+        subscription: Global___SubscriptionFacts | None = ...,
+        unused_days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription", "unused_days", b"unused_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipResumed: _TypeAlias = MembershipResumed  # noqa: Y015
+
+@_typing.final
+class MembershipRenewed(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    PREVIOUS_EXPIRES_ON_FIELD_NUMBER: _builtins.int
+    previous_expires_on: _builtins.str
+    """The subscription the renewal continues (same id when renewed in place)."""
+    @_builtins.property
+    def subscription(self) -> Global___SubscriptionFacts: ...
+    def __init__(
+        self,
+        *,
+        subscription: Global___SubscriptionFacts | None = ...,
+        previous_expires_on: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["previous_expires_on", b"previous_expires_on", "subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipRenewed: _TypeAlias = MembershipRenewed  # noqa: Y015
+
+@_typing.final
+class MembershipExpiring(_message.Message):
+    """Sent once per subscription when its expiry comes within the business's notice (days before)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    DAYS_LEFT_FIELD_NUMBER: _builtins.int
+    days_left: _builtins.int
+    @_builtins.property
+    def subscription(self) -> Global___SubscriptionFacts: ...
+    def __init__(
+        self,
+        *,
+        subscription: Global___SubscriptionFacts | None = ...,
+        days_left: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days_left", b"days_left", "subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipExpiring: _TypeAlias = MembershipExpiring  # noqa: Y015
+
+@_typing.final
+class MembershipExpired(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subscription(self) -> Global___SubscriptionFacts: ...
+    def __init__(
+        self,
+        *,
+        subscription: Global___SubscriptionFacts | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipExpired: _TypeAlias = MembershipExpired  # noqa: Y015
+
+@_typing.final
+class MembershipCancelled(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    CANCELLED_BY_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    cancelled_by: _builtins.str
+    """"staff" or "client" """
+    @_builtins.property
+    def subscription(self) -> Global___SubscriptionFacts: ...
+    def __init__(
+        self,
+        *,
+        subscription: Global___SubscriptionFacts | None = ...,
+        reason: _builtins.str = ...,
+        cancelled_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled_by", b"cancelled_by", "reason", b"reason", "subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipCancelled: _TypeAlias = MembershipCancelled  # noqa: Y015
+
+@_typing.final
+class PointsEarned(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    SOURCE_ID_FIELD_NUMBER: _builtins.int
+    BALANCE_AFTER_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    transaction_id: _builtins.str
+    client_id: _builtins.str
+    points: _builtins.int
+    source: _builtins.str
+    """"payment" or "visit" """
+    source_id: _builtins.str
+    balance_after: _builtins.int
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """Unset: never expires."""
+
+    def __init__(
+        self,
+        *,
+        transaction_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        points: _builtins.int = ...,
+        source: _builtins.str = ...,
+        source_id: _builtins.str = ...,
+        balance_after: _builtins.int = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance_after", b"balance_after", "client_id", b"client_id", "expires_at", b"expires_at", "points", b"points", "source", b"source", "source_id", b"source_id", "transaction_id", b"transaction_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PointsEarned: _TypeAlias = PointsEarned  # noqa: Y015
+
+@_typing.final
+class PointsRedeemed(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    CREDIT_TYPE_ID_FIELD_NUMBER: _builtins.int
+    CREDIT_AMOUNT_FIELD_NUMBER: _builtins.int
+    BALANCE_AFTER_FIELD_NUMBER: _builtins.int
+    transaction_id: _builtins.str
+    client_id: _builtins.str
+    points: _builtins.int
+    credit_type_id: _builtins.str
+    """What the points became (a credit charge of a money-valued or other credit type)."""
+    credit_amount: _builtins.int
+    balance_after: _builtins.int
+    def __init__(
+        self,
+        *,
+        transaction_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        points: _builtins.int = ...,
+        credit_type_id: _builtins.str = ...,
+        credit_amount: _builtins.int = ...,
+        balance_after: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance_after", b"balance_after", "client_id", b"client_id", "credit_amount", b"credit_amount", "credit_type_id", b"credit_type_id", "points", b"points", "transaction_id", b"transaction_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PointsRedeemed: _TypeAlias = PointsRedeemed  # noqa: Y015
+
+@_typing.final
+class PolicyFeeCharged(_message.Message):
+    """The cancellation and no-show policy was applied to an appointment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    CREDIT_TYPE_ID_FIELD_NUMBER: _builtins.int
+    CREDITS_FORFEITED_FIELD_NUMBER: _builtins.int
+    appointment_id: _builtins.str
+    client_id: _builtins.str
+    reason: _builtins.str
+    """"late_cancellation" or "no_show" """
+    outcome: _builtins.str
+    """"fee" (an invoice), "forfeit" (credits kept by the business) or "free" is never sent."""
+    invoice_id: _builtins.str
+    """Set for a fee."""
+    currency: _builtins.str
+    amount_minor: _builtins.int
+    credit_type_id: _builtins.str
+    """Set for a forfeit."""
+    credits_forfeited: _builtins.int
+    def __init__(
+        self,
+        *,
+        appointment_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        invoice_id: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        amount_minor: _builtins.int = ...,
+        credit_type_id: _builtins.str = ...,
+        credits_forfeited: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "appointment_id", b"appointment_id", "client_id", b"client_id", "credit_type_id", b"credit_type_id", "credits_forfeited", b"credits_forfeited", "currency", b"currency", "invoice_id", b"invoice_id", "outcome", b"outcome", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PolicyFeeCharged: _TypeAlias = PolicyFeeCharged  # noqa: Y015
+
+@_typing.final
+class PaymentDue(_message.Message):
+    """An issued invoice is due soon, due today, or overdue, judged in the business's zone."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    BALANCE_MINOR_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    STAGE_FIELD_NUMBER: _builtins.int
+    DAYS_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    client_id: _builtins.str
+    number: _builtins.int
+    currency: _builtins.str
+    balance_minor: _builtins.int
+    """What is left to pay."""
+    due_date: _builtins.str
+    """"YYYY-MM-DD" """
+    stage: _builtins.str
+    """"due_soon", "due_today" or "overdue" """
+    days: _builtins.int
+    """Days until due (positive), 0 on the day, days overdue (negative)."""
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        number: _builtins.int = ...,
+        currency: _builtins.str = ...,
+        balance_minor: _builtins.int = ...,
+        due_date: _builtins.str = ...,
+        stage: _builtins.str = ...,
+        days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance_minor", b"balance_minor", "client_id", b"client_id", "currency", b"currency", "days", b"days", "due_date", b"due_date", "invoice_id", b"invoice_id", "number", b"number", "stage", b"stage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentDue: _TypeAlias = PaymentDue  # noqa: Y015
