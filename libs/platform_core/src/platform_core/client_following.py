@@ -15,11 +15,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Column, MetaData, Table, Text, text
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
+
+
+def merge_moves_table(metadata: MetaData) -> Table:
+    """The service's ``client_merge_moves`` table as its migration creates it (its record-kind CHECK is the
+    migration's alone)."""
+    return Table(
+        "client_merge_moves",
+        metadata,
+        Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+        Column("merge_id", UUID(as_uuid=True), primary_key=True),
+        Column("record_kind", Text, primary_key=True),
+        Column("record_id", UUID(as_uuid=True), primary_key=True),
+        Column("original_client_id", UUID(as_uuid=True), nullable=False),
+    )
 
 
 @dataclass(frozen=True)

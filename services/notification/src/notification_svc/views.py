@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notification_svc.adapters.orm import activity_entries as t
+from notification_svc.adapters.tables import activity_entries as t
 from platform_core.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notification_svc.adapters.orm import activity_entries
+from notification_svc.adapters.tables import activity_entries
 from notification_svc.domain.merges import EntryMove, OpenMerge, Placement
 from notification_svc.domain.model import ActivityEntry
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSTZRANGE, UUID
 
+from platform_core.client_following import merge_moves_table
 from platform_core.messaging.schema import define_tables
 
 metadata = MetaData()
@@ -431,16 +432,7 @@ series_exceptions = Table(
     _references(["series_id"], "recurring_series", ["id"], ondelete="CASCADE"),
 )
 
-# Appointments and series a client merge re-pointed (adapters/client_links.py). CHECK (record kind):
-# migrations/ only.
-client_merge_moves = Table(
-    "client_merge_moves",
-    metadata,
-    _tenant(),
-    Column("merge_id", UUID(as_uuid=True), primary_key=True),
-    Column("record_kind", Text, primary_key=True),
-    Column("record_id", UUID(as_uuid=True), primary_key=True),
-    Column("original_client_id", UUID(as_uuid=True), nullable=False),
-)
+# Appointments and series a client merge re-pointed (adapters/client_links.py).
+client_merge_moves = merge_moves_table(metadata)
 
 outbox, inbox, parked_messages = define_tables(metadata)

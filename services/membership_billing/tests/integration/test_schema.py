@@ -1,0 +1,16 @@
+"""The membership and billing tables in adapters/tables.py state exactly the schema the migrations build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from membership_billing_svc.adapters.tables import metadata
+from membership_billing_svc.config import BillingSettings
+from platform_core.testing.infra import TestInfra
+from platform_core.testing.schema import assert_tables_match_migrations
+
+UNIT_DIR = Path(__file__).resolve().parents[2]
+
+
+async def test_tables_state_the_migrated_schema(infra: TestInfra) -> None:
+    await assert_tables_match_migrations(BillingSettings, infra, UNIT_DIR, metadata)
