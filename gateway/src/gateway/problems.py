@@ -94,9 +94,8 @@ def _from_domain_error(request: web.Request, error: errors.DomainError) -> web.R
     status = http_status_for_domain_error(error)
     violations = error.violations if isinstance(error, errors.InvalidArgument) else ()
     headers = {}
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after:
-        headers["Retry-After"] = str(retry_after)
+    if error.retry_after:
+        headers["Retry-After"] = str(error.retry_after)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="atrium"'
     return problem(request, status, detail=error.message, code=error.reason, violations=violations, headers=headers)
@@ -110,7 +109,15 @@ def _from_rpc_error(request: web.Request, exc: grpc.aio.AioRpcError) -> web.Resp
     detail = remote.message if status in _DETAILED else ""
     if status in (503, 504):
         detail = "a backend service is unavailable; try again shortly"
-    return problem(request, status, detail=detail, code=remote.reason or remote.code.name, violations=remote.violations)
+    headers = {"Retry-After": str(remote.retry_after)} if remote.retry_after else None
+    return problem(
+        request,
+        status,
+        detail=detail,
+        code=remote.reason or remote.code.name,
+        violations=remote.violations,
+        headers=headers,
+    )
 
 
 def answer_for(request: web.Request, exc: errors.DomainError | grpc.aio.AioRpcError) -> web.Response:

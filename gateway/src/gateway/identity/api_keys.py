@@ -37,8 +37,11 @@ def secret_hash(secret: str) -> bytes:
 
 class RateLimited(LimitExceeded):
     def __init__(self, what: str, retry_after: int) -> None:
-        super().__init__(f"rate limit of this {what} reached; retry after {retry_after} s", reason="RATE_LIMITED")
-        self.retry_after = retry_after
+        super().__init__(
+            f"rate limit of this {what} reached; retry after {retry_after} s",
+            reason="RATE_LIMITED",
+            retry_after=retry_after,
+        )
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,9 @@ def _is_uuid(raw: str) -> bool:
 
 class LoginThrottled(LimitExceeded):
     def __init__(self, retry_after: int) -> None:
-        super().__init__("too many failed sign-in attempts; try again later", reason="LOGIN_THROTTLED")
-        self.retry_after = retry_after
+        super().__init__(
+            "too many failed sign-in attempts; try again later", reason="LOGIN_THROTTLED", retry_after=retry_after
+        )
 
 
 @dataclass(frozen=True)

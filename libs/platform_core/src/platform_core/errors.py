@@ -20,11 +20,14 @@ class DomainError(Exception):
 
     reason = "DOMAIN_ERROR"
 
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
+    def __init__(self, message: str, *, reason: str | None = None, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         if reason:
             self.reason = reason
+        # Seconds after which a retry may succeed (a rate limit, a brief outage); travels as google.rpc.RetryInfo
+        # and reaches HTTP callers as Retry-After.
+        self.retry_after = retry_after
 
 
 class NotFound(DomainError):

@@ -4,9 +4,9 @@ import grpc
 import pytest
 
 from platform_core.config import PlatformSettings
-from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound
+from platform_core.errors import Conflict, FieldViolation, InvalidArgument, LimitExceeded, NotFound
 from platform_core.grpc.context import CallContext, Principal
-from platform_core.grpc.errors import GRPC_DETAILS_KEY, to_status
+from platform_core.grpc.errors import GRPC_DETAILS_KEY, from_rpc_error, to_status
 from platform_core.messaging.consumer import retry_delay
 from platform_core.messaging.envelope import build_envelope, producer_of, stream_name, subject_for
 
@@ -35,6 +35,17 @@ def test_domain_errors_map_to_grpc_codes_with_field_details() -> None:
     assert trailers[0][0] == GRPC_DETAILS_KEY
     assert to_status(NotFound("x"))[0] == grpc.StatusCode.NOT_FOUND
     assert to_status(Conflict("x"))[0] == grpc.StatusCode.ABORTED
+
+
+def _as_rpc_error(error: LimitExceeded | InvalidArgument) -> grpc.aio.AioRpcError:
+    code, message, trailers = to_status(error)
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(*trailers), message)
+
+
+def test_a_rate_limit_tells_the_caller_when_to_retry() -> None:
+    remote = from_rpc_error(_as_rpc_error(LimitExceeded("slow down", reason="RATE_LIMITED", retry_after=42)))
+    assert (remote.code, remote.reason, remote.retry_after) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED", 42)
+    assert from_rpc_error(_as_rpc_error(InvalidArgument([FieldViolation("f", "bad")]))).retry_after is None
 
 
 def test_retry_delay_grows_and_is_capped() -> None:

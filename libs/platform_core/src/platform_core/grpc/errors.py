@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from platform_core import errors
@@ -49,22 +49,29 @@ def to_status(error: errors.DomainError) -> tuple[grpc.StatusCode, str, tuple[tu
         detail = any_pb2.Any()
         detail.Pack(bad_request)
         status.details.append(detail)
+    if error.retry_after:
+        retry = any_pb2.Any()
+        retry.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=error.retry_after)))
+        status.details.append(retry)
     return code, error.message, ((GRPC_DETAILS_KEY, status.SerializeToString()),)
 
 
 @dataclass(frozen=True)
 class RemoteError:
-    """What a caller learns from a failed call: the code, the message, reason and field violations."""
+    """What a caller learns from a failed call: the code, the message, reason, field violations and when a retry
+    may succeed."""
 
     code: grpc.StatusCode
     message: str
     reason: str
     violations: tuple[errors.FieldViolation, ...]
+    retry_after: int | None = None
 
 
 def from_rpc_error(exc: grpc.aio.AioRpcError) -> RemoteError:
     reason = ""
     violations: list[errors.FieldViolation] = []
+    retry_after: int | None = None
     for key, value in exc.trailing_metadata() or ():
         if key != GRPC_DETAILS_KEY:
             continue
@@ -78,7 +85,12 @@ def from_rpc_error(exc: grpc.aio.AioRpcError) -> RemoteError:
                 bad = error_details_pb2.BadRequest()
                 detail.Unpack(bad)
                 violations.extend(errors.FieldViolation(v.field, v.description) for v in bad.field_violations)
-    return RemoteError(exc.code(), exc.details() or "", reason, tuple(violations))
+            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                retry = error_details_pb2.RetryInfo()
+                detail.Unpack(retry)
+                # Whole seconds, rounded up: Retry-After has no fractions.
+                retry_after = retry.retry_delay.seconds + (1 if retry.retry_delay.nanos else 0) or None
+    return RemoteError(exc.code(), exc.details() or "", reason, tuple(violations), retry_after)
 
 
 __all__ = ["RemoteError", "from_rpc_error", "status_code_for", "to_status"]
