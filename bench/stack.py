@@ -56,6 +56,7 @@ class Stack:
                 "ATRIUM_JWT_SECRET": secrets.token_urlsafe(48),
                 "ATRIUM_WEB_SESSION_SECRET": secrets.token_urlsafe(48),
                 "ATRIUM_LOG_LEVEL": "WARNING",
+                "ATRIUM_CHECK_RESPONSES": "false",
                 "ATRIUM_ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
             }
         )

@@ -11,6 +11,7 @@ import functools
 import inspect
 import json
 import re
+import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -175,15 +176,55 @@ class Api:
 
         return register
 
-    def install(self, app: web.Application) -> None:
+    def install(self, app: web.Application, *, check_responses: bool = False) -> None:
+        """Route every operation. ``check_responses`` holds every JSON answer to its declared response model
+        (development and tests), so a handler that drifts from the document fails loudly there."""
         literals = literal_siblings([operation.path for operation in self.operations])
         for operation in self.operations:
             app.router.add_route(
                 operation.method,
                 routing_path(operation.path, literals),
-                _endpoint(operation),
+                _endpoint(operation, check_responses=check_responses),
                 name=operation.operation_id,
             )
+
+
+class ResponseContractBroken(RuntimeError):
+    """A handler answered what its operation's declared response model does not describe."""
+
+
+def _undeclared_fields(model: type[BaseModel], payload: Any, path: str) -> list[str]:
+    """Keys of ``payload`` that ``model`` (and the models of its fields, recursively) does not declare."""
+    if not isinstance(payload, dict):
+        return []
+    declared = {info.alias or name: info for name, info in model.model_fields.items()}
+    found = [f"{path}.{key}" for key in payload if key not in declared]
+    for key, info in declared.items():
+        found += _undeclared_in(info.annotation, payload.get(key), f"{path}.{key}")
+    return found
+
+
+def _undeclared_in(annotation: Any, value: Any, path: str) -> list[str]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _undeclared_fields(annotation, value, path)
+    for argument in typing.get_args(annotation):
+        if isinstance(value, list) and typing.get_origin(annotation) in (list, tuple):
+            return [found for item in value for found in _undeclared_in(argument, item, f"{path}[]")]
+        if isinstance(argument, type) and issubclass(argument, BaseModel) and isinstance(value, dict):
+            return _undeclared_fields(argument, value, path)
+    return []
+
+
+def check_response(operation: Operation, payload: Any) -> None:
+    """Raise unless ``payload`` is exactly what the operation's response model describes."""
+    assert operation.response is not None
+    try:
+        operation.response.model_validate(payload)
+    except ValidationError as exc:
+        raise ResponseContractBroken(f"{operation.method} {operation.path} answered against its model: {exc}") from exc
+    undeclared = _undeclared_fields(operation.response, payload, "body")
+    if undeclared:
+        raise ResponseContractBroken(f"{operation.method} {operation.path} answered undeclared fields: {undeclared}")
 
 
 # A path parameter named *_id is a record id. Where a literal segment stands beside it (/clients/export beside
@@ -289,8 +330,9 @@ def principal_of(account: Account) -> Principal:
     )
 
 
-def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _endpoint(operation: Operation, *, check_responses: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     idempotent = operation.idempotent
+    checked = check_responses and operation.response is not None
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
         account = _authorize(operation, request.get(ACCOUNT_KEY))
@@ -333,6 +375,8 @@ def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.Str
         if result is None:
             return web.Response(status=204)
         payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+        if checked:
+            check_response(operation, payload)
         return web.Response(
             text=json.dumps(payload),
             status=operation.status,

@@ -126,5 +126,6 @@ def create_app(settings: GatewaySettings) -> web.Application:
         await engine.dispose()
 
     app.cleanup_ctx.append(resources)
-    api.install(app)
+    check_responses = settings.env != "production" if settings.check_responses is None else settings.check_responses
+    api.install(app, check_responses=check_responses)
     return app

@@ -15,6 +15,9 @@ class GatewaySettings(PlatformSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300)
     signup_enabled: bool = True
+    # Hold every JSON answer to its operation's declared response model, failing loudly on drift. Unset: on
+    # everywhere but production (make bench turns it off, since it measures what production runs).
+    check_responses: bool | None = None
     # The largest client import file taken (413 above it).
     client_import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     # Plan limit on live clients given to new tenants; 0: no limit.
