@@ -23,6 +23,8 @@ from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.routes.clients import for_known_client
 from gateway.routes.registry import api
+from gateway.routes.scheduling import appointment_json
+from gateway.scheduling_schemas import AppointmentOut
 from gateway.schemas import Body, Instant, Out, PageQuery, Timezone
 from platform_core.grpc.values import timestamp
 
@@ -108,29 +110,6 @@ class CancelOccurrenceBody(Body):
 # --- responses -----------------------------------------------------------------------------------
 
 
-class SeriesAppointmentSegmentOut(Out):
-    position: int
-    service_id: str
-    service_name: str
-    staff_id: str
-    start: datetime
-    end: datetime
-
-
-class SeriesAppointmentOut(Out):
-    id: str
-    client_id: str
-    status: Literal["booked", "completed", "cancelled", "no_show"]
-    start: datetime
-    end: datetime
-    timezone: str
-    segments: list[SeriesAppointmentSegmentOut]
-    series_id: str
-    availability_overridden: bool
-    cancellation_reason: str
-    version: int
-
-
 class OccurrencePreviewOut(Out):
     occurrence_start: datetime
     local_start: str
@@ -188,8 +167,8 @@ class SeriesOut(Out):
 class SeriesChangeOut(Out):
     series: SeriesOut
     successor: SeriesOut | None
-    booked: list[SeriesAppointmentOut]
-    changed: list[SeriesAppointmentOut]
+    booked: list[AppointmentOut]
+    changed: list[AppointmentOut]
 
 
 class SeriesPageOut(Out):
@@ -201,7 +180,7 @@ class SeriesOccurrenceOut(Out):
     occurrence_start: datetime
     local_start: str
     state: str
-    appointment: SeriesAppointmentOut | None
+    appointment: AppointmentOut | None
     exception: SeriesExceptionOut | None
 
 
@@ -215,32 +194,6 @@ class SeriesOccurrencePageOut(Out):
 
 def _maybe(t: Timestamp, present: bool) -> str | None:
     return t.ToJsonString() if present else None
-
-
-def appointment_json(a: apb.Appointment) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "client_id": a.client_id,
-        "status": a.status,
-        "start": a.start.ToJsonString(),
-        "end": a.end.ToJsonString(),
-        "timezone": a.timezone,
-        "segments": [
-            {
-                "position": s.position,
-                "service_id": s.service_id,
-                "service_name": s.service_name,
-                "staff_id": s.staff_id,
-                "start": s.start.ToJsonString(),
-                "end": s.end.ToJsonString(),
-            }
-            for s in a.segments
-        ],
-        "series_id": a.series_id,
-        "availability_overridden": a.availability_overridden,
-        "cancellation_reason": a.cancellation_reason,
-        "version": a.version,
-    }
 
 
 def exception_json(e: pb.SeriesException) -> dict[str, Any]:
