@@ -506,30 +506,6 @@ class IdentityService:
             )
             return await self.issue_tokens(conn, account, family_id=new_id())
 
-    async def forget_portal_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
-        """Erasure: the client's portal account (its email) and invitations go, its sessions end and portal
-        access is switched off (so even a live access token is refused at once). Repeatable."""
-        async with self._engine.begin() as conn:
-            params = {"t": tenant_id, "c": client_id}
-            await conn.execute(
-                text(
-                    "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL "
-                    "AND principal_kind = 'portal' AND principal_id IN "
-                    "(SELECT id FROM portal_accounts WHERE tenant_id = :t AND client_id = :c)"
-                ),
-                params,
-            )
-            for table in ("portal_invitations", "portal_accounts"):
-                await conn.execute(text(f"DELETE FROM {table} WHERE tenant_id = :t AND client_id = :c"), params)
-            await conn.execute(
-                text(
-                    "INSERT INTO portal_client_access (tenant_id, client_id, enabled) VALUES (:t, :c, false) "
-                    "ON CONFLICT (tenant_id, client_id) DO UPDATE SET enabled = false, view_appointments = NULL, "
-                    "view_invoices = NULL, view_documents = NULL, edit_profile = NULL"
-                ),
-                params,
-            )
-
     async def unknown_staff(self, tenant_id: uuid.UUID, staff_ids: list[str]) -> set[str]:
         """The ids among ``staff_ids`` that are not active staff of this tenant."""
         wanted = set(staff_ids)

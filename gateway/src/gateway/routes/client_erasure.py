@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aiohttp import web
 
 from atrium.client.v1 import client_service_pb2 as client_pb
-from gateway.dependencies import BACKENDS, IDENTITY
+from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.merge_schemas import EraseClientBody
 from gateway.routes.clients import client_id_of, client_json
@@ -32,9 +31,9 @@ from gateway.schemas import ClientOut
     "409 CLIENT_MERGED for a merged-away id: erase the client it was merged into.",
 )
 async def erase_client(request: web.Request, body: EraseClientBody, account: Account) -> dict[str, Any]:
+    # The gateway's own personal data about the client (its portal login and invitations) goes when the gateway
+    # worker consumes ClientErased, as every service's does.
     client = await request.app[BACKENDS].clients.EraseClient(
         client_pb.EraseClientRequest(id=client_id_of(request), confirm=body.confirm)
     )
-    # The gateway's own personal data about the client: its portal login and invitations (repeatable).
-    await request.app[IDENTITY].forget_portal_client(account.tenant_id, uuid.UUID(client.id))
     return client_json(client)
