@@ -13,6 +13,7 @@ from atrium.scheduling.v1 import (
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
 from scheduling_svc.adapters.client_directory import GrpcClientDirectory
+from scheduling_svc.adapters.client_facts import ProjectedClientDirectory
 from scheduling_svc.config import SchedulingServiceSettings
 from scheduling_svc.entrypoints import (
     appointment_server,
@@ -34,7 +35,11 @@ def build(runtime: Runtime) -> ServiceParts:
     def uow() -> SqlAlchemySchedulingUnitOfWork:
         return SqlAlchemySchedulingUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix)
 
-    directory = GrpcClientDirectory(ClientServiceStub(runtime.channel("client")))
+    # Booking reads clients from scheduling's own copy (kept by the client consumer below), asking the client
+    # service only about a client the copy does not know yet.
+    directory = ProjectedClientDirectory(
+        runtime.read_engine, GrpcClientDirectory(ClientServiceStub(runtime.channel("client")))
+    )
     horizon = Horizon(days=settings.series_horizon_days, batch=settings.series_batch_size)
     extender = SeriesExtender(uow, horizon, interval_seconds=settings.series_extend_interval_seconds)
     return ServiceParts(
@@ -70,7 +75,8 @@ def build(runtime: Runtime) -> ServiceParts:
             ),
         ],
         # Keeps every series booked up to the horizon; safe with several replicas (SKIP LOCKED per series).
-        # Client merges re-point appointments (and unmerges return them); erasures drop personal text.
+        # Client merges re-point appointments (and unmerges return them); erasures drop personal text; client
+        # events keep booking's copy of client facts.
         consumers=[
             EventConsumer(
                 name="scheduling",

@@ -443,4 +443,23 @@ client_merge_moves = Table(
     Column("original_client_id", UUID(as_uuid=True), nullable=False),
 )
 
+# What booking needs to know of each client, kept from the client service's events
+# (adapters/client_facts.py). CHECKs (each fact with its time): migrations/ only.
+client_facts = Table(
+    "client_facts",
+    metadata,
+    _tenant(),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("online_booking_blocked", Boolean),
+    Column("blocked_at", DateTime(timezone=True)),
+    Column("deleted", Boolean),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("erased", Boolean, nullable=False, server_default=_FALSE),
+    Column("erased_at", DateTime(timezone=True)),
+    Column("timezone", Text),
+    Column("timezone_at", DateTime(timezone=True)),
+    Column("merged_into", UUID(as_uuid=True)),
+    Column("merged_at", DateTime(timezone=True)),
+)
+
 outbox, inbox, parked_messages = define_tables(metadata)
