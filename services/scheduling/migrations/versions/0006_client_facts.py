@@ -17,6 +17,17 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
+# What availability reads that is not a booking.
+CATALOGUE_TABLES = (
+    "scheduling_settings",
+    "services",
+    "service_staff",
+    "service_resources",
+    "staff_members",
+    "schedule_exceptions",
+    "resources",
+)
+
 
 def upgrade() -> None:
     op.execute(
@@ -45,6 +56,30 @@ def upgrade() -> None:
         """
     )
 
+    op.execute("CREATE TABLE catalogue_versions (tenant_id uuid PRIMARY KEY, version bigint NOT NULL)")
+    # A trigger, not the code: whatever writes the catalogue, its business's version moves in the same transaction.
+    op.execute(
+        """
+        CREATE FUNCTION bump_catalogue_version() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            tenant uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END;
+        BEGIN
+            INSERT INTO catalogue_versions AS v (tenant_id, version) VALUES (tenant, 1)
+            ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1;
+            RETURN NULL;
+        END $$
+        """
+    )
+    for table in CATALOGUE_TABLES:
+        op.execute(
+            f"CREATE TRIGGER {table}_bump_catalogue_version AFTER INSERT OR UPDATE OR DELETE ON {table}"
+            " FOR EACH ROW EXECUTE FUNCTION bump_catalogue_version()"
+        )
+
 
 def downgrade() -> None:
+    for table in CATALOGUE_TABLES:
+        op.execute(f"DROP TRIGGER {table}_bump_catalogue_version ON {table}")
+    op.execute("DROP FUNCTION bump_catalogue_version()")
+    op.execute("DROP TABLE catalogue_versions")
     op.execute("DROP TABLE client_facts")

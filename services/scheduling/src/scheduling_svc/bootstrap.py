@@ -12,6 +12,7 @@ from atrium.scheduling.v1 import (
 )
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
+from scheduling_svc.adapters.catalogue_cache import CatalogueCache
 from scheduling_svc.adapters.client_directory import GrpcClientDirectory
 from scheduling_svc.adapters.client_facts import ProjectedClientDirectory
 from scheduling_svc.config import SchedulingServiceSettings
@@ -32,8 +33,14 @@ def build(runtime: Runtime) -> ServiceParts:
     settings = runtime.settings
     assert isinstance(settings, SchedulingServiceSettings)
 
+    # Settings, services, staff hours, exceptions and resources in memory, under each business's catalogue
+    # version (read by every request, so a change made through any replica is seen at once).
+    catalogue_cache = CatalogueCache()
+
     def uow() -> SqlAlchemySchedulingUnitOfWork:
-        return SqlAlchemySchedulingUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix)
+        return SqlAlchemySchedulingUnitOfWork(
+            runtime.sessions, nats_prefix=settings.nats_prefix, catalogue_cache=catalogue_cache
+        )
 
     # Booking reads clients from scheduling's own copy (kept by the client consumer below), asking the client
     # service only about a client the copy does not know yet.

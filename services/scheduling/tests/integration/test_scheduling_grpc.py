@@ -731,3 +731,68 @@ async def test_client_facts_keep_the_newest_event_whatever_the_order(
     assert (row.timezone, row.timezone_at) == ("Asia/Tokyo", early)
     # Deleted and merged were never said: the booking would ask the client service.
     assert row.deleted is None and row.merged_at is None
+
+
+async def test_availability_sees_every_catalogue_change_at_once_whoever_makes_it(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    scheduling_settings: SchedulingServiceSettings,
+) -> None:
+    business = await open_business(catalogue, clients)
+    engine = create_engine(scheduling_settings.database_url("scheduling"))
+
+    async def version() -> int:
+        async with engine.connect() as conn:
+            found = await conn.scalar(
+                text("SELECT version FROM catalogue_versions WHERE tenant_id = :t"), {"t": business.tenant}
+            )
+        return int(found or 0)
+
+    async def starts() -> list[str]:
+        found = await appointments.FindAvailableSlots(
+            pb.FindAvailableSlotsRequest(
+                service_ids=[business.service_id], from_day=business.day.isoformat(), to_day=business.day.isoformat()
+            )
+        )
+        return [s.local_start[11:16] for s in found.slots]
+
+    try:
+        with bind_call_context(business.staff_context()):
+            assert (await starts())[-1] == "16:00"  # cached from here on
+            # Changes through the API, each seen by the very next request.
+            before = await version()
+            await catalogue.AddScheduleException(
+                cat.ScheduleException(
+                    staff_id=business.staff_ids[0],
+                    day=business.day.isoformat(),
+                    available=False,
+                    ranges=[cat.TimeRange(start="09:00", end="12:00")],
+                )
+            )
+            assert await version() > before
+            assert (await starts())[0] == "12:00"
+            await catalogue.UpdateSchedulingSettings(
+                cat.SchedulingSettings(
+                    timezone="Europe/Berlin",
+                    slot_rules=cat.SlotRules(granularity_minutes=60, min_notice_minutes=60, horizon_days=60),
+                    cancellation_notice_minutes=24 * 60,
+                    version=(await catalogue.GetSchedulingSettings(cat.GetSchedulingSettingsRequest())).version,
+                )
+            )
+            assert await starts() == ["12:00", "13:00", "14:00", "15:00", "16:00"]
+            # A change another replica makes (here: straight in the database) is seen at once too: the trigger
+            # moves the version the cache is keyed by.
+            before = await version()
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "UPDATE staff_members SET weekly_hours = jsonb_set(weekly_hours, CAST(:day AS text[]),"
+                        " CAST(:hours AS jsonb)) WHERE tenant_id = :t"
+                    ),
+                    {"t": business.tenant, "day": [str(business.day.weekday())], "hours": '[["09:00", "14:00"]]'},
+                )
+            assert await version() > before
+            assert await starts() == ["12:00", "13:00"]
+    finally:
+        await engine.dispose()

@@ -462,4 +462,13 @@ client_facts = Table(
     Column("merged_at", DateTime(timezone=True)),
 )
 
+# Bumped by a trigger on every change of a business's catalogue (settings, services, their staff and resources,
+# staff hours, exceptions, resources): what the catalogue cache keys its entries by. Trigger: migrations/ only.
+catalogue_versions = Table(
+    "catalogue_versions",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
 outbox, inbox, parked_messages = define_tables(metadata)
