@@ -12,7 +12,9 @@ from atrium.scheduling.v1 import (
 )
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
+from scheduling_svc.adapters.catalogue_cache import CatalogueCache
 from scheduling_svc.adapters.client_directory import GrpcClientDirectory
+from scheduling_svc.adapters.client_facts import ProjectedClientDirectory
 from scheduling_svc.config import SchedulingServiceSettings
 from scheduling_svc.entrypoints import (
     appointment_server,
@@ -31,10 +33,20 @@ def build(runtime: Runtime) -> ServiceParts:
     settings = runtime.settings
     assert isinstance(settings, SchedulingServiceSettings)
 
-    def uow() -> SqlAlchemySchedulingUnitOfWork:
-        return SqlAlchemySchedulingUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix)
+    # Settings, services, staff hours, exceptions and resources in memory, under each business's catalogue
+    # version (read by every request, so a change made through any replica is seen at once).
+    catalogue_cache = CatalogueCache()
 
-    directory = GrpcClientDirectory(ClientServiceStub(runtime.channel("client")))
+    def uow() -> SqlAlchemySchedulingUnitOfWork:
+        return SqlAlchemySchedulingUnitOfWork(
+            runtime.sessions, nats_prefix=settings.nats_prefix, catalogue_cache=catalogue_cache
+        )
+
+    # Booking reads clients from scheduling's own copy (kept by the client consumer below), asking the client
+    # service only about a client the copy does not know yet.
+    directory = ProjectedClientDirectory(
+        runtime.read_engine, GrpcClientDirectory(ClientServiceStub(runtime.channel("client")))
+    )
     horizon = Horizon(days=settings.series_horizon_days, batch=settings.series_batch_size)
     extender = SeriesExtender(uow, horizon, interval_seconds=settings.series_extend_interval_seconds)
     return ServiceParts(
@@ -70,7 +82,8 @@ def build(runtime: Runtime) -> ServiceParts:
             ),
         ],
         # Keeps every series booked up to the horizon; safe with several replicas (SKIP LOCKED per series).
-        # Client merges re-point appointments (and unmerges return them); erasures drop personal text.
+        # Client merges re-point appointments (and unmerges return them); erasures drop personal text; client
+        # events keep booking's copy of client facts.
         consumers=[
             EventConsumer(
                 name="scheduling",

@@ -26,6 +26,7 @@ from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.testing.plugin import wait_until
+from scheduling_svc.adapters import client_facts as client_facts_adapter
 from scheduling_svc.config import SchedulingServiceSettings
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -279,16 +280,39 @@ async def test_reschedule_cancel_and_history(
     assert all(e.actor == f"staff:{business.staff_ids[0]}" for e in history.entries)
 
 
+async def client_facts(settings: SchedulingServiceSettings, tenant: uuid.UUID, client_id: str) -> Any:
+    """Scheduling's copy of what booking knows of a client (its client_facts row), or None."""
+    engine = create_engine(settings.database_url("scheduling"))
+    try:
+        async with engine.connect() as conn:
+            return (
+                await conn.execute(
+                    text("SELECT * FROM client_facts WHERE tenant_id = :t AND client_id = :c"),
+                    {"t": tenant, "c": uuid.UUID(client_id)},
+                )
+            ).one_or_none()
+    finally:
+        await engine.dispose()
+
+
 async def test_portal_client_books_within_rules_and_sees_only_its_own(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
     clients: client_grpc.ClientServiceStub,
+    scheduling_settings: SchedulingServiceSettings,
 ) -> None:
     business = await open_business(catalogue, clients, n_clients=2)
     mine, theirs = business.client_ids
     with bind_call_context(business.staff_context()):
         other = await book(appointments, business, theirs, local(business.day, 15))
         await clients.SetOnlineBookingBlocked(client_pb.SetOnlineBookingBlockedRequest(id=theirs, blocked=True))
+
+    async def block_arrived() -> bool:
+        facts = await client_facts(scheduling_settings, business.tenant, theirs)
+        return facts is not None and facts.online_booking_blocked is True
+
+    # Booking reads the block from scheduling's copy, which the client service's event updates.
+    await wait_until(block_arrived)
     with bind_call_context(business.portal_context(mine)):
         own = await appointments.BookAppointment(
             pb.BookAppointmentRequest(
@@ -618,3 +642,157 @@ async def test_client_merges_move_appointments_and_undo_returns_them_and_erasure
 
 async def _equal(found: Any, expected: set[str]) -> bool:
     return bool(await found == expected)
+
+
+async def test_booking_knows_clients_from_their_events_and_asks_once_about_one_it_does_not_know(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    scheduling_settings: SchedulingServiceSettings,
+) -> None:
+    business = await open_business(catalogue, clients, n_clients=3)
+    known, older, survivor = business.client_ids
+
+    async def facts_of(client_id: str) -> Any:
+        return await client_facts(scheduling_settings, business.tenant, client_id)
+
+    async def created_arrived() -> bool:
+        return all([await facts_of(c) for c in business.client_ids])
+
+    await wait_until(created_arrived)
+    row = await facts_of(known)
+    assert (row.online_booking_blocked, row.deleted, row.erased, row.timezone, row.merged_into) == (
+        False,
+        False,
+        False,
+        "",
+        None,
+    )
+    assert row.blocked_at.year > 2000  # stamped with the event's time
+    # A client older than scheduling's copy: the booking asks the client service once and keeps the answer,
+    # stamped older than any event.
+    engine = create_engine(scheduling_settings.database_url("scheduling"))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("DELETE FROM client_facts WHERE tenant_id = :t AND client_id = :c"),
+                {"t": business.tenant, "c": uuid.UUID(older)},
+            )
+    finally:
+        await engine.dispose()
+    with bind_call_context(business.staff_context()):
+        await book(appointments, business, older, local(business.day, 9))
+    asked = await facts_of(older)
+    assert asked.deleted is False and asked.blocked_at.year == 1
+
+    # A merged-away client books as its survivor: deleting the survivor refuses the merged-away id too.
+    with bind_call_context(business.staff_context()):
+        await clients.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[older]))
+        await clients.DeleteClient(client_pb.DeleteClientRequest(id=survivor))
+
+    async def merge_and_delete_arrived() -> bool:
+        merged, kept = await facts_of(older), await facts_of(survivor)
+        return str(merged.merged_into) == survivor and kept.deleted is True
+
+    await wait_until(merge_and_delete_arrived)
+    with bind_call_context(business.staff_context()), pytest.raises(grpc.aio.AioRpcError) as gone:
+        await book(appointments, business, older, local(business.day, 11))
+    assert from_rpc_error(gone.value).violations[0].field == "client_id"
+
+
+async def test_client_facts_keep_the_newest_event_whatever_the_order(
+    scheduling_settings: SchedulingServiceSettings,
+) -> None:
+    tenant, client = uuid.uuid4(), uuid.uuid4()
+    early, late = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
+    engine = create_engine(scheduling_settings.database_url("scheduling"))
+    try:
+        async with engine.begin() as conn:
+            # A redelivered or late event (older than what the row says) changes nothing...
+            await client_facts_adapter.record(conn, tenant, [client], late, {"online_booking_blocked": True})
+            await client_facts_adapter.record(conn, tenant, [client], early, {"online_booking_blocked": False})
+            # ...while what the client service said when asked gives way to any event.
+            await client_facts_adapter.record(
+                conn, tenant, [client], client_facts_adapter.LOOKED_UP, {"timezone": "Europe/Berlin"}
+            )
+            await client_facts_adapter.record(conn, tenant, [client], early, {"timezone": "Asia/Tokyo"})
+            await client_facts_adapter.record(
+                conn, tenant, [client], client_facts_adapter.LOOKED_UP, {"timezone": "Europe/Berlin"}
+            )
+            row = (
+                await conn.execute(
+                    text("SELECT * FROM client_facts WHERE tenant_id = :t AND client_id = :c"),
+                    {"t": tenant, "c": client},
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    assert (row.online_booking_blocked, row.blocked_at) == (True, late)
+    assert (row.timezone, row.timezone_at) == ("Asia/Tokyo", early)
+    # Deleted and merged were never said: the booking would ask the client service.
+    assert row.deleted is None and row.merged_at is None
+
+
+async def test_availability_sees_every_catalogue_change_at_once_whoever_makes_it(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    scheduling_settings: SchedulingServiceSettings,
+) -> None:
+    business = await open_business(catalogue, clients)
+    engine = create_engine(scheduling_settings.database_url("scheduling"))
+
+    async def version() -> int:
+        async with engine.connect() as conn:
+            found = await conn.scalar(
+                text("SELECT version FROM catalogue_versions WHERE tenant_id = :t"), {"t": business.tenant}
+            )
+        return int(found or 0)
+
+    async def starts() -> list[str]:
+        found = await appointments.FindAvailableSlots(
+            pb.FindAvailableSlotsRequest(
+                service_ids=[business.service_id], from_day=business.day.isoformat(), to_day=business.day.isoformat()
+            )
+        )
+        return [s.local_start[11:16] for s in found.slots]
+
+    try:
+        with bind_call_context(business.staff_context()):
+            assert (await starts())[-1] == "16:00"  # cached from here on
+            # Changes through the API, each seen by the very next request.
+            before = await version()
+            await catalogue.AddScheduleException(
+                cat.ScheduleException(
+                    staff_id=business.staff_ids[0],
+                    day=business.day.isoformat(),
+                    available=False,
+                    ranges=[cat.TimeRange(start="09:00", end="12:00")],
+                )
+            )
+            assert await version() > before
+            assert (await starts())[0] == "12:00"
+            await catalogue.UpdateSchedulingSettings(
+                cat.SchedulingSettings(
+                    timezone="Europe/Berlin",
+                    slot_rules=cat.SlotRules(granularity_minutes=60, min_notice_minutes=60, horizon_days=60),
+                    cancellation_notice_minutes=24 * 60,
+                    version=(await catalogue.GetSchedulingSettings(cat.GetSchedulingSettingsRequest())).version,
+                )
+            )
+            assert await starts() == ["12:00", "13:00", "14:00", "15:00", "16:00"]
+            # A change another replica makes (here: straight in the database) is seen at once too: the trigger
+            # moves the version the cache is keyed by.
+            before = await version()
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "UPDATE staff_members SET weekly_hours = jsonb_set(weekly_hours, CAST(:day AS text[]),"
+                        " CAST(:hours AS jsonb)) WHERE tenant_id = :t"
+                    ),
+                    {"t": business.tenant, "day": [str(business.day.weekday())], "hours": '[["09:00", "14:00"]]'},
+                )
+            assert await version() > before
+            assert await starts() == ["12:00", "13:00"]
+    finally:
+        await engine.dispose()

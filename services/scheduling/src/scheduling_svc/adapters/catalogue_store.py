@@ -1,14 +1,20 @@
 """The catalogue in PostgreSQL: settings, services, staff schedules, exceptions, resources; and the
 few set-based reads that give the availability engine everything it needs for a date range.
+
+Given a CatalogueCache, the reads booking and availability make (settings, the services booked, the static
+availability inputs) come from memory under the business's catalogue version, read once per unit of work;
+a request then reads only the version and the bookings. A unit that changes the catalogue reads around the
+cache (its own changes belong to no version yet).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import Range
@@ -19,8 +25,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound
 from platform_core.ids import new_id
+from scheduling_svc.adapters.catalogue_cache import CatalogueCache
 from scheduling_svc.adapters.repository import constraint_of
 from scheduling_svc.adapters.tables import (
+    catalogue_versions,
     resource_blocks,
     resources,
     schedule_exceptions,
@@ -54,6 +62,7 @@ from scheduling_svc.domain.catalogue import (
 )
 
 STALE = "CONCURRENT_CHANGE"
+T = TypeVar("T")
 
 
 def _stale(what: str) -> Conflict:
@@ -82,13 +91,50 @@ class AvailabilityInputs:
         self.business = business
 
 
+@dataclass(frozen=True)
+class _StaticInputs:
+    """The availability inputs that are not bookings, for one set of services and range of days."""
+
+    services: tuple[BookableService, ...]
+    staff: tuple[tuple[uuid.UUID, WeeklySchedule, frozenset[uuid.UUID]], ...]  # (staff, hours, services)
+    resources: tuple[tuple[uuid.UUID, int], ...]  # (resource, units; 0 when archived)
+    business: WeeklySchedule | None
+
+
 class CatalogueStore:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cache: CatalogueCache | None = None) -> None:
         self.session = session
+        self._cache = cache
+        self._versions: dict[uuid.UUID, int] = {}
+        self._changed = False
+
+    def _changing(self) -> None:
+        self._changed = True
+
+    async def _cached(self, tenant_id: uuid.UUID, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+        if self._cache is None or self._changed:
+            return await load()
+        version = self._versions.get(tenant_id)
+        if version is None:
+            found = await self.session.scalar(
+                select(catalogue_versions.c.version).where(catalogue_versions.c.tenant_id == tenant_id)
+            )
+            version = self._versions[tenant_id] = found or 0
+        entry = (tenant_id, version, key)
+        hit = self._cache.get(entry)
+        if hit is not None:
+            return cast(T, hit)
+        # Read after the version: what is loaded is at least as new as the version it is kept under.
+        value = await load()
+        self._cache.put(entry, value)
+        return value
 
     # --- settings ----------------------------------------------------------------------------
 
     async def settings(self, tenant_id: uuid.UUID) -> SchedulingSettings:
+        return await self._cached(tenant_id, "settings", lambda: self._settings(tenant_id))
+
+    async def _settings(self, tenant_id: uuid.UUID) -> SchedulingSettings:
         row = (
             await self.session.execute(select(scheduling_settings).where(scheduling_settings.c.tenant_id == tenant_id))
         ).one_or_none()
@@ -109,6 +155,7 @@ class CatalogueStore:
         )
 
     async def save_settings(self, tenant_id: uuid.UUID, settings: SchedulingSettings) -> SchedulingSettings:
+        self._changing()
         values = {
             "timezone": settings.timezone,
             "granularity_minutes": _minutes(settings.rules.granularity),
@@ -208,6 +255,7 @@ class CatalogueStore:
         version: int,
         now: datetime,
     ) -> BookableService:
+        self._changing()
         d = definition
         values = {
             "name": d.name,
@@ -272,6 +320,7 @@ class CatalogueStore:
         return await self.service(tenant_id, service_id)
 
     async def archive_service(self, tenant_id: uuid.UUID, service_id: uuid.UUID) -> BookableService:
+        self._changing()
         await self.session.execute(
             update(services)
             .where(services.c.tenant_id == tenant_id, services.c.id == service_id)
@@ -325,6 +374,7 @@ class CatalogueStore:
         return found[0]
 
     async def put_staff(self, tenant_id: uuid.UUID, schedule: StaffSchedule) -> tuple[StaffSchedule, list[uuid.UUID]]:
+        self._changing()
         values = {
             "display_name": schedule.display_name,
             "timezone": schedule.timezone,
@@ -356,6 +406,7 @@ class CatalogueStore:
     # --- exceptions --------------------------------------------------------------------------
 
     async def add_exception(self, tenant_id: uuid.UUID, definition: ExceptionDefinition) -> uuid.UUID:
+        self._changing()
         exception_id = new_id()
         try:
             async with self.session.begin_nested():
@@ -377,6 +428,7 @@ class CatalogueStore:
         return exception_id
 
     async def remove_exception(self, tenant_id: uuid.UUID, exception_id: uuid.UUID) -> None:
+        self._changing()
         removed = await self.session.execute(
             delete(schedule_exceptions).where(
                 schedule_exceptions.c.tenant_id == tenant_id, schedule_exceptions.c.id == exception_id
@@ -419,6 +471,7 @@ class CatalogueStore:
     async def save_resource(
         self, tenant_id: uuid.UUID, resource_id: uuid.UUID | None, definition: ResourceDefinition, archived: bool
     ) -> Any:
+        self._changing()
         values = {
             "name": definition.name,
             "kind": definition.kind,
@@ -450,11 +503,19 @@ class CatalogueStore:
 
     async def ordered_services(self, tenant_id: uuid.UUID, service_ids: Sequence[uuid.UUID]) -> list[BookableService]:
         """The services, in the order asked (a booking's order); a missing one is a 404."""
+        ordered = await self._cached(
+            tenant_id, ("services", tuple(service_ids)), lambda: self._ordered_services(tenant_id, service_ids)
+        )
+        return list(ordered)
+
+    async def _ordered_services(
+        self, tenant_id: uuid.UUID, service_ids: Sequence[uuid.UUID]
+    ) -> tuple[BookableService, ...]:
         found = {s.id: s for s in await self.services(tenant_id, service_ids)}
         missing = [str(s) for s in service_ids if s not in found]
         if missing:
             raise NotFound(f"service not found: {', '.join(missing)}")
-        return [found[s] for s in service_ids]
+        return tuple(found[s] for s in service_ids)
 
     # --- availability inputs -----------------------------------------------------------------
 
@@ -468,26 +529,30 @@ class CatalogueStore:
         settings: SchedulingSettings | None = None,
     ) -> AvailabilityInputs:
         """Settings, the services, their qualified active staff with exceptions and busy time, the required
-        resources with their busy units, and the business's hours: seven queries whatever the range."""
+        resources with their busy units, and the business's hours: what is not a booking from the cache (or
+        five queries), the bookings in one or two."""
         settings = settings or await self.settings(tenant_id)
-        ordered = await self.ordered_services(tenant_id, service_ids)
-        staff_ids = sorted({sid for s in ordered for sid in s.definition.staff_ids})
-        staff = [(schedule, svc) for schedule, svc in await self.staff(tenant_id, staff_ids) if schedule.active]
         # Local days differ from UTC days by at most a day either way.
         from_day = (window_start - timedelta(days=1)).date()
         to_day = (window_end + timedelta(days=1)).date()
-        exceptions_of: dict[uuid.UUID | None, list[ScheduleException]] = defaultdict(list)
-        for _, owner, exception, _ in await self.exceptions(
-            tenant_id, [*(s.staff_id for s, _ in staff), None], from_day, to_day
-        ):
-            exceptions_of[owner].append(exception)
+        static = await self._cached(
+            tenant_id,
+            ("inputs", tuple(service_ids), from_day, to_day),
+            lambda: self._static_inputs(tenant_id, service_ids, from_day, to_day, settings),
+        )
         span = Range(window_start - timedelta(days=1), window_end + timedelta(days=1), bounds="[)")
         busy_of: dict[uuid.UUID, list[Busy]] = defaultdict(list)
-        if staff:
+        if static.staff:
             for block in await self.session.execute(
-                select(time_blocks).where(
+                select(
+                    time_blocks.c.staff_id,
+                    time_blocks.c.occupied,
+                    time_blocks.c.service_id,
+                    time_blocks.c.session_start,
+                    time_blocks.c.seats_taken,
+                ).where(
                     time_blocks.c.tenant_id == tenant_id,
-                    time_blocks.c.staff_id.in_([s.staff_id for s, _ in staff]),
+                    time_blocks.c.staff_id.in_([staff_id for staff_id, _, _ in static.staff]),
                     time_blocks.c.released.is_(False),
                     time_blocks.c.occupied.op("&&")(span),
                 )
@@ -501,40 +566,64 @@ class CatalogueStore:
                         block.seats_taken,
                     )
                 )
-        resource_ids = sorted({r for s in ordered for r in s.definition.resource_ids})
         resource_list: list[ResourceAvailability] = []
-        if resource_ids:
-            rows = (
-                await self.session.execute(
-                    select(resources).where(resources.c.tenant_id == tenant_id, resources.c.id.in_(resource_ids))
-                )
-            ).all()
+        if static.resources:
             taken: dict[uuid.UUID, list[Busy]] = defaultdict(list)
             for block in await self.session.execute(
-                select(resource_blocks).where(
+                select(resource_blocks.c.resource_id, resource_blocks.c.occupied).where(
                     resource_blocks.c.tenant_id == tenant_id,
-                    resource_blocks.c.resource_id.in_(resource_ids),
+                    resource_blocks.c.resource_id.in_([r for r, _ in static.resources]),
                     resource_blocks.c.released.is_(False),
                     resource_blocks.c.occupied.op("&&")(span),
                 )
             ):
                 taken[block.resource_id].append(Busy(block.occupied.lower, block.occupied.upper))
-            resource_list = [
-                ResourceAvailability(r.id, r.capacity if not r.archived else 0, tuple(taken[r.id])) for r in rows
-            ]
+            resource_list = [ResourceAvailability(r, units, tuple(taken[r])) for r, units in static.resources]
         staff_availability = [
-            StaffAvailability(
-                staff_id=schedule.staff_id,
-                schedule=WeeklySchedule(
-                    schedule.timezone, dict(schedule.weekly), tuple(exceptions_of[schedule.staff_id])
-                ),
-                busy=tuple(busy_of[schedule.staff_id]),
-                service_ids=frozenset(services_performed),
-            )
-            for schedule, services_performed in staff
+            StaffAvailability(staff_id=staff_id, schedule=hours, busy=tuple(busy_of[staff_id]), service_ids=performed)
+            for staff_id, hours, performed in static.staff
         ]
-        business = settings.business_schedule(exceptions_of[None])
-        return AvailabilityInputs(settings, ordered, staff_availability, resource_list, business)
+        return AvailabilityInputs(settings, list(static.services), staff_availability, resource_list, static.business)
+
+    async def _static_inputs(
+        self,
+        tenant_id: uuid.UUID,
+        service_ids: Sequence[uuid.UUID],
+        from_day: date,
+        to_day: date,
+        settings: SchedulingSettings,
+    ) -> _StaticInputs:
+        ordered = await self._ordered_services(tenant_id, service_ids)
+        staff_ids = sorted({sid for s in ordered for sid in s.definition.staff_ids})
+        staff = [(schedule, svc) for schedule, svc in await self.staff(tenant_id, staff_ids) if schedule.active]
+        exceptions_of: dict[uuid.UUID | None, list[ScheduleException]] = defaultdict(list)
+        for _, owner, exception, _ in await self.exceptions(
+            tenant_id, [*(s.staff_id for s, _ in staff), None], from_day, to_day
+        ):
+            exceptions_of[owner].append(exception)
+        resource_ids = sorted({r for s in ordered for r in s.definition.resource_ids})
+        resource_rows = (
+            (
+                await self.session.execute(
+                    select(resources).where(resources.c.tenant_id == tenant_id, resources.c.id.in_(resource_ids))
+                )
+            ).all()
+            if resource_ids
+            else []
+        )
+        return _StaticInputs(
+            services=ordered,
+            staff=tuple(
+                (
+                    schedule.staff_id,
+                    WeeklySchedule(schedule.timezone, dict(schedule.weekly), tuple(exceptions_of[schedule.staff_id])),
+                    frozenset(performed),
+                )
+                for schedule, performed in staff
+            ),
+            resources=tuple((r.id, r.capacity if not r.archived else 0) for r in resource_rows),
+            business=settings.business_schedule(exceptions_of[None]),
+        )
 
 
 __all__ = ["DEFAULT_RULES", "AvailabilityInputs", "CatalogueStore"]

@@ -435,4 +435,32 @@ series_exceptions = Table(
 # Appointments and series a client merge re-pointed (adapters/client_links.py).
 client_merge_moves = merge_moves_table(metadata)
 
+# What booking needs to know of each client, kept from the client service's events
+# (adapters/client_facts.py). CHECKs (each fact with its time): migrations/ only.
+client_facts = Table(
+    "client_facts",
+    metadata,
+    _tenant(),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("online_booking_blocked", Boolean),
+    Column("blocked_at", DateTime(timezone=True)),
+    Column("deleted", Boolean),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("erased", Boolean, nullable=False, server_default=_FALSE),
+    Column("erased_at", DateTime(timezone=True)),
+    Column("timezone", Text),
+    Column("timezone_at", DateTime(timezone=True)),
+    Column("merged_into", UUID(as_uuid=True)),
+    Column("merged_at", DateTime(timezone=True)),
+)
+
+# Bumped by a trigger on every change of a business's catalogue (settings, services, their staff and resources,
+# staff hours, exceptions, resources): what the catalogue cache keys its entries by. Trigger: migrations/ only.
+catalogue_versions = Table(
+    "catalogue_versions",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
 outbox, inbox, parked_messages = define_tables(metadata)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from platform_core.errors import Conflict
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from scheduling_svc.adapters import event_mapping
+from scheduling_svc.adapters.catalogue_cache import CatalogueCache
 from scheduling_svc.adapters.catalogue_store import CatalogueStore
 from scheduling_svc.adapters.feed_store import FeedStore
 from scheduling_svc.adapters.repository import (
@@ -36,13 +37,15 @@ class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork)
         *,
         nats_prefix: str,
         borrowed: AsyncSession | None = None,
+        catalogue_cache: CatalogueCache | None = None,
     ) -> None:
         super().__init__(sessions, nats_prefix=nats_prefix, to_envelope=event_mapping.to_envelope, borrowed=borrowed)
+        self._catalogue_cache = catalogue_cache
 
     def _attach(self, session: AsyncSession) -> None:
         self.appointments = SqlAlchemyAppointmentRepository(session)
         self.series = SqlAlchemySeriesRepository(session)
-        self.catalogue = CatalogueStore(session)
+        self.catalogue = CatalogueStore(session, self._catalogue_cache)
         self.feeds = FeedStore(session)
         self.repositories = (self.appointments, self.series)
 
