@@ -16,3 +16,5 @@ class PortalRequestsSettings(ServiceSettings):
     # How often the expiry job looks for requests whose every preferred time has passed.
     expiry_interval_seconds: float = Field(default=60.0, gt=0, le=86_400)
     expiry_batch_size: int = Field(default=200, ge=1, le=5000)
+    # How long the code emailed to a public booking page visitor may confirm their request.
+    public_request_code_ttl_seconds: int = Field(default=600, ge=60, le=86_400)
