@@ -267,6 +267,22 @@ async def test_the_right_code_makes_a_client_and_an_ordinary_pending_request_onc
     assert len(await clients_named(clients, page, email)) == 1
     assert sorted(r[0] for r in await requests_of(engine, page)) == ["pending", "pending"]
 
+    # An erasure of the client takes what the visitor typed on the page with it (ClientErased, from the outbox).
+    unconfirmed = await ask(public, page, email, hour=15)
+    with bind_call_context(page.staff()):
+        await clients.EraseClient(client_pb.EraseClientRequest(id=client.id, confirm=True))
+
+    async def forgotten() -> bool:
+        async with engine.connect() as conn:
+            count = await conn.scalar(
+                text("SELECT count(*) FROM public_requests WHERE tenant_id = :t AND email = :e"),
+                {"t": page.tenant, "e": email},
+            )
+        return count == 0
+
+    await wait_until(forgotten, timeout=15)
+    assert unconfirmed.email == email
+
 
 async def test_a_blocked_client_is_refused_and_a_time_not_offered_is_never_asked(
     public: pb_grpc.PublicRequestServiceStub,
