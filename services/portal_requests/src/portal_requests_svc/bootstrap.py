@@ -17,6 +17,7 @@ from portal_requests_svc.adapters.remote import GrpcCatalogue, GrpcClientDirecto
 from portal_requests_svc.adapters.visitor_clients import GrpcVisitorClients
 from portal_requests_svc.config import PortalRequestsSettings
 from portal_requests_svc.entrypoints import client_consumers, grpc_server, public_grpc_server, scheduling_consumers
+from portal_requests_svc.entrypoints.public_request_purger import PublicRequestPurger
 from portal_requests_svc.entrypoints.request_expirer import RequestExpirer
 from portal_requests_svc.service_layer.handlers import RequestLimits
 from portal_requests_svc.service_layer.public_requests import PublicRequestPorts
@@ -101,6 +102,12 @@ def build(runtime: Runtime) -> ServiceParts:
         workers=[
             RequestExpirer(
                 uow, interval_seconds=settings.expiry_interval_seconds, batch_size=settings.expiry_batch_size
-            )
+            ),
+            PublicRequestPurger(
+                runtime.sessions,
+                kept_for=timedelta(days=settings.public_request_retention_days),
+                interval_seconds=settings.expiry_interval_seconds,
+                batch_size=settings.expiry_batch_size,
+            ),
         ],
     )

@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -28,12 +28,13 @@ from atrium.portal_requests.v1 import public_requests_pb2 as pb
 from atrium.portal_requests.v1 import public_requests_pb2_grpc as pb_grpc
 from atrium.scheduling.v1 import catalogue_pb2 as cat
 from atrium.scheduling.v1 import catalogue_pb2_grpc as cat_grpc
-from platform_core.db import create_engine
+from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.grpc.values import timestamp
 from platform_core.testing.plugin import wait_until
 from portal_requests_svc.config import PortalRequestsSettings
+from portal_requests_svc.entrypoints.public_request_purger import PublicRequestPurger
 
 BERLIN = ZoneInfo("Europe/Berlin")
 GATEWAY = Principal.service("public-booking-page")
@@ -321,3 +322,33 @@ async def test_a_blocked_client_is_refused_and_a_time_not_offered_is_never_asked
     assert (await refusal(ask(public, page, "no-address")))[2] == ["email"]
     assert (await refusal(ask(public, page, "x@example.com", name="")))[2] == ["name"]
     assert await verifications() == before
+
+
+async def test_old_requests_for_a_code_are_forgotten(
+    public: pb_grpc.PublicRequestServiceStub,
+    page: Page,
+    engine: AsyncEngine,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    started = await ask(public, page, f"old-{uuid.uuid4().hex[:8]}@example.com")
+    purger = PublicRequestPurger(
+        session_factory(engine),
+        kept_for=timedelta(days=30),
+        interval_seconds=60,
+        batch_size=1,
+        clock=lambda: datetime.now(UTC) + timedelta(days=29),
+    )
+    assert await purger.run_once() == 0
+    purger = PublicRequestPurger(
+        session_factory(engine),
+        kept_for=timedelta(days=30),
+        interval_seconds=60,
+        batch_size=1,
+        clock=lambda: datetime.now(UTC) + timedelta(days=31),
+    )
+    assert await purger.run_once() >= 1
+    async with engine.connect() as conn:
+        left = await conn.scalar(
+            text("SELECT count(*) FROM public_requests WHERE id = :id"), {"id": uuid.UUID(started.verification_id)}
+        )
+    assert left == 0
