@@ -77,7 +77,9 @@ class PublicAvailabilityOut(Out):
 class PublicRequestIn(Body):
     service_id: Id
     start: Instant = Field(description="One of the free times the availability lists")
-    staff_id: Id | None = Field(default=None, description="A preferred staff member who performs the service")
+    preferred_staff_id: Id | None = Field(
+        default=None, description="A staff member the visitor prefers, who performs the service"
+    )
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     email: AccountEmail = Field(description="The code is sent here; the request is made for this address's client")
     phone: Annotated[str, StringConstraints(max_length=40)] = Field(

@@ -220,7 +220,7 @@ async def start_public_request(request: web.Request, body: PublicRequestIn) -> P
         reply = await request.app[BACKENDS].public_requests.StartPublicRequest(
             pb.StartPublicRequestRequest(
                 service_id=body.service_id,
-                preferred_staff_id=body.staff_id or "",
+                preferred_staff_id=body.preferred_staff_id or "",
                 start=timestamp(body.start),
                 name=body.name,
                 email=body.email,

@@ -146,7 +146,7 @@ async def send_request(request: web.Request) -> web.StreamResponse:
             "description": values["description"],
         }
         if values["staff_id"]:
-            body["staff_id"] = values["staff_id"]
+            body["preferred_staff_id"] = values["staff_id"]
         if values["timezone"]:
             body["timezone"] = values["timezone"]
         reply = await _call(request, "POST", _api(slug, "/requests"), json=body)
@@ -158,12 +158,16 @@ async def send_request(request: web.Request) -> web.StreamResponse:
                 "verification_id": reply.body["verification_id"],
                 "email": reply.body["email"],
                 "expires_at": reply.body["expires_at"],
+                # The clock the visitor saw the times on.
+                "timezone": values["timezone"],
             }
             return redirect(request, f"/book/{quote(slug, safe='')}/confirm")
         problem = ApiProblem.from_body(reply.status, reply.body)
         if problem.status == 404:
             raise problem
         errors = form_errors(problem.errors, *VISITOR_FIELDS)
+        if "preferred_staff_id" in problem.errors:
+            errors[""] = "Choose someone else, or anyone."
         if problem.code in REFUSALS or not errors:
             errors[""] = _refusal(problem)
     return await _booking_form(request, slug, values, errors=errors, status=400)
@@ -184,7 +188,8 @@ async def _code_form(
     status: int = 200,
 ) -> web.StreamResponse:
     business = await _business(request, slug)
-    clock = Formatter(negotiate_locale(request.headers.get("Accept-Language", "")), business["timezone"])
+    zone = pending.get("timezone") or business["timezone"]
+    clock = Formatter(negotiate_locale(request.headers.get("Accept-Language", "")), zone)
     return await render(
         request,
         "public/confirm.html",

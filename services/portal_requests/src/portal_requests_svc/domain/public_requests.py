@@ -128,7 +128,7 @@ class PublicRequest:
             service_id=service_id,
             preferred_staff_id=preferred_staff_id,
             start=option.start,
-            message=check_text(message, "message", MAX_MESSAGE_LENGTH),
+            message=check_text(message, "description", MAX_MESSAGE_LENGTH),
             timezone=timezone,
             language=language,
             code_hash=code_hash(verification_id, code),

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import grpc
 
 from atrium.portal_requests.v1 import public_requests_pb2 as pb
 from atrium.portal_requests.v1 import public_requests_pb2_grpc as pb_grpc
-from platform_core.errors import FieldViolation, InvalidArgument
-from platform_core.grpc.values import aware, require_staff, timestamp
-from platform_core.ids import parse_uuid
+from platform_core.errors import InvalidArgument
+from platform_core.grpc.values import aware, record_id, reference_id, require_staff, timestamp
 from portal_requests_svc.adapters.visitor_clients import NewClientTerms
 from portal_requests_svc.service_layer import public_requests
 from portal_requests_svc.service_layer.public_requests import PublicRequestPorts, PublicUowFactory
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PublicRequestService"].full_name
-
-
-def _optional_id(raw: str, field_name: str) -> uuid.UUID | None:
-    if not raw:
-        return None
-    found = parse_uuid(raw)
-    if found is None:
-        raise InvalidArgument.single(field_name, "must be a UUID")
-    return found
-
-
-def _required_id(raw: str, field_name: str) -> uuid.UUID:
-    found = _optional_id(raw, field_name)
-    if found is None:
-        raise InvalidArgument.single(field_name, "is required")
-    return found
 
 
 class PublicRequestServicer(pb_grpc.PublicRequestServiceServicer):
@@ -43,17 +25,19 @@ class PublicRequestServicer(pb_grpc.PublicRequestServiceServicer):
     async def StartPublicRequest(
         self, request: pb.StartPublicRequestRequest, context: grpc.aio.ServicerContext
     ) -> pb.PublicRequestVerification:
-        # Only the gateway (a service principal) speaks for a visitor; a client or staff member has other ways.
+        # The gateway speaks for a visitor as a service principal; a portal client asks through its own flow.
         call = require_staff()
         if not request.HasField("start"):
-            raise InvalidArgument([FieldViolation("start", "is required")])
+            raise InvalidArgument.single("start", "is required")
         verification = await public_requests.start_public_request(
             self._public_uow,
             self._ports,
             public_requests.StartPublicRequest(
                 tenant_id=call.tenant_id,
-                service_id=_required_id(request.service_id, "service_id"),
-                preferred_staff_id=_optional_id(request.preferred_staff_id, "preferred_staff_id"),
+                service_id=reference_id(request.service_id, "service_id", "service"),
+                preferred_staff_id=reference_id(request.preferred_staff_id, "preferred_staff_id", "staff member")
+                if request.preferred_staff_id
+                else None,
                 start=aware(request.start),
                 name=request.name,
                 email=request.email,
@@ -82,7 +66,7 @@ class PublicRequestServicer(pb_grpc.PublicRequestServiceServicer):
             self._ports,
             public_requests.ConfirmPublicRequest(
                 tenant_id=call.tenant_id,
-                verification_id=_required_id(request.verification_id, "verification_id"),
+                verification_id=record_id(request.verification_id, "public request"),
                 code=request.code,
                 new_client=NewClientTerms(request.default_region, request.max_clients),
             ),
