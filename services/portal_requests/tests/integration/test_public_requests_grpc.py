@@ -26,6 +26,8 @@ from atrium.portal_requests.v1 import portal_requests_pb2 as requests_pb
 from atrium.portal_requests.v1 import portal_requests_pb2_grpc as requests_grpc
 from atrium.portal_requests.v1 import public_requests_pb2 as pb
 from atrium.portal_requests.v1 import public_requests_pb2_grpc as pb_grpc
+from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
+from atrium.scheduling.v1 import appointments_pb2_grpc as appointments_grpc
 from atrium.scheduling.v1 import catalogue_pb2 as cat
 from atrium.scheduling.v1 import catalogue_pb2_grpc as cat_grpc
 from platform_core.db import create_engine, session_factory
@@ -352,3 +354,35 @@ async def test_old_requests_for_a_code_are_forgotten(
             text("SELECT count(*) FROM public_requests WHERE id = :id"), {"id": uuid.UUID(started.verification_id)}
         )
     assert left == 0
+
+
+async def test_the_business_limit_of_active_bookings_holds_for_public_requests(
+    public: pb_grpc.PublicRequestServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    scheduling_channel: grpc.aio.Channel,
+    page: Page,
+    engine: AsyncEngine,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    catalogue = cat_grpc.CatalogueServiceStub(scheduling_channel)
+    email = f"busy-{uuid.uuid4().hex[:8]}@example.com"
+    with bind_call_context(page.staff()):
+        settings = await catalogue.GetSchedulingSettings(cat.GetSchedulingSettingsRequest())
+        settings.max_active_bookings_per_client = 1
+        await catalogue.UpdateSchedulingSettings(settings)
+        known = await clients.CreateClient(client_pb.CreateClientRequest(first_name="Busy", email=email))
+        await appointments_grpc.AppointmentServiceStub(scheduling_channel).BookAppointment(
+            appointments_pb.BookAppointmentRequest(
+                client_id=known.id,
+                segments=[appointments_pb.SegmentRequest(service_id=page.service_id)],
+                start=timestamp(page.at(15)),
+            )
+        )
+    started = await ask(public, page, email)
+    code = await emailed_code(portal_requests_settings, started.verification_id)
+    assert await refusal(confirm(public, page, started.verification_id, code)) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "MAX_ACTIVE_BOOKINGS",
+        [],
+    )
+    assert await requests_of(engine, page) == []
