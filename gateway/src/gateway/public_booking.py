@@ -8,6 +8,7 @@ gateway replica counts against one budget); a refused attempt is not counted and
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,12 +52,21 @@ class PublicBookingLimits:
     window_seconds: int
 
 
+def _trusted(peer: str, trusted_proxies: Sequence[str]) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network, strict=False) for network in trusted_proxies)
+
+
 def client_ip(request: web.Request, trusted_proxies: Sequence[str]) -> str:
-    """The visitor's address: the peer's, or, when the peer is a trusted proxy (the web unit, an ingress), the
-    address that proxy saw (the last one X-Forwarded-For names: what came before it anyone could have written)."""
+    """The visitor's address: the peer's, or, when the peer is a trusted proxy (the web unit, an ingress; an
+    address or a network), the address that proxy saw (the last one X-Forwarded-For names: what came before it
+    anyone could have written)."""
     peer = request.remote or "unknown"
     forwarded = request.headers.get("X-Forwarded-For", "")
-    if peer in trusted_proxies and forwarded.strip():
+    if forwarded.strip() and _trusted(peer, trusted_proxies):
         return forwarded.rsplit(",", 1)[-1].strip()[:64] or peer
     return peer
 
