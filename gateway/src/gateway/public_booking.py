@@ -61,14 +61,14 @@ def _trusted(peer: str, trusted_proxies: Sequence[str]) -> bool:
 
 
 def client_ip(request: web.Request, trusted_proxies: Sequence[str]) -> str:
-    """The visitor's address: the peer's, or, when the peer is a trusted proxy (the web unit, an ingress; an
-    address or a network), the address that proxy saw (the last one X-Forwarded-For names: what came before it
-    anyone could have written)."""
-    peer = request.remote or "unknown"
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if forwarded.strip() and _trusted(peer, trusted_proxies):
-        return forwarded.rsplit(",", 1)[-1].strip()[:64] or peer
-    return peer
+    """The visitor's address: walking back from the peer through X-Forwarded-For, the first address that is no
+    trusted proxy (the web unit, an ingress; addresses or networks). What an untrusted hop wrote before that
+    could be anything, so it is never read."""
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    address = request.remote or "unknown"
+    while hops and _trusted(address, trusted_proxies):
+        address = hops.pop()
+    return address[:64]
 
 
 class PublicBookingPages:

@@ -21,6 +21,8 @@ def request_from(peer: str, forwarded: str | None) -> web.Request:
         # they wrote (the ones before it the visitor could have sent).
         ("127.0.0.1", "203.0.113.7", "203.0.113.7"),
         ("10.4.2.9", "198.51.100.1, 203.0.113.7", "203.0.113.7"),
+        # The web unit behind an ingress: both are proxies, the visitor is the address the ingress saw.
+        ("10.4.2.9", "198.51.100.1, 203.0.113.7, 10.9.9.9", "203.0.113.7"),
         # Anyone else is the visitor, whatever it says.
         ("203.0.113.50", "198.51.100.1", "203.0.113.50"),
         ("127.0.0.1", None, "127.0.0.1"),
