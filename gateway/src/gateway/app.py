@@ -48,6 +48,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     portal_requests,
     portal_scheduling,
     privacy,
+    public_booking,
     reports,
     roles,
     scheduling,

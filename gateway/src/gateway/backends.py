@@ -13,6 +13,7 @@ from atrium.membership_billing.v1.ledger_pb2_grpc import LedgerServiceStub
 from atrium.membership_billing.v1.packages_pb2_grpc import PackageServiceStub
 from atrium.notification.v1.notification_service_pb2_grpc import NotificationServiceStub
 from atrium.portal_requests.v1.portal_requests_pb2_grpc import PortalRequestServiceStub
+from atrium.portal_requests.v1.public_requests_pb2_grpc import PublicRequestServiceStub
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.calendar_pb2_grpc import CalendarServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
@@ -41,6 +42,7 @@ class Backends:
         self.ledger = LedgerServiceStub(self._channels["membership_billing"])
         self.packages = PackageServiceStub(self._channels["membership_billing"])
         self.portal_requests = PortalRequestServiceStub(self._channels["portal_requests"])
+        self.public_requests = PublicRequestServiceStub(self._channels["portal_requests"])
 
     async def health(self, timeout: float = 1.0) -> dict[str, str]:
         async def check(name: str, channel: grpc.aio.Channel) -> tuple[str, str]:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+import ipaddress
+
+from pydantic import Field, SecretStr, field_validator
 
 from platform_core.config import PlatformSettings
 
@@ -35,6 +37,23 @@ class GatewaySettings(PlatformSettings):
     api_key_rate_limit: int = Field(default=600, ge=1)
     api_key_ip_rate_limit: int = Field(default=1200, ge=1)
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    # The public booking page, per window: codes sent per email address and per client IP, codes entered per
+    # client IP (429 with Retry-After past either).
+    public_booking_requests_per_email: int = Field(default=5, ge=1, le=1000)
+    public_booking_requests_per_ip: int = Field(default=20, ge=1, le=100_000)
+    public_booking_codes_per_ip: int = Field(default=30, ge=1, le=100_000)
+    public_booking_window_seconds: int = Field(default=3600, ge=1, le=86_400)
+    # Peers (addresses or networks) whose X-Forwarded-For names the visitor: the web unit, an ingress. Any other
+    # peer is the visitor itself.
+    trusted_proxies: list[str] = Field(default=["127.0.0.1", "::1"], max_length=100)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError names a malformed entry at start-up
+        return value
+
     # Webhooks: the waits before each retry of a failed delivery (attempts = retries + 1; after the last
     # the endpoint is disabled and its owners told), the time one call may take, and (tests only) whether
     # plain http:// and private or local addresses may be targets.

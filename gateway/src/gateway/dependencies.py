@@ -18,6 +18,7 @@ from gateway.identity.roles import Roles
 from gateway.identity.service import IdentityService
 from gateway.identity.staff import StaffAccounts
 from gateway.identity.two_factor import TwoFactor
+from gateway.public_booking import PublicBookingPages
 from gateway.webhooks.endpoints import WebhookEndpoints
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
@@ -35,3 +36,4 @@ AUDIT = web.AppKey("audit", AuditTrail)
 BUSINESS = web.AppKey("business", BusinessProfile)
 TWO_FACTOR = web.AppKey("two_factor", TwoFactor)
 BUS = web.AppKey("bus", BusProbe)
+PUBLIC_BOOKING = web.AppKey("public_booking", PublicBookingPages)

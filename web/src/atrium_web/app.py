@@ -16,7 +16,7 @@ from atrium_web.config import WebSettings
 from atrium_web.gateway_api import ApiProblem, Gateway, GatewayUnavailable, SignInRequired
 from atrium_web.pages import HERE, TEMPLATES, is_htmx, render, template_environment
 from atrium_web.sessions import GATEWAY, csrf_matches
-from atrium_web.views import auth, imports, portal, portal_requests, staff, staff_requests
+from atrium_web.views import auth, imports, portal, portal_requests, public_booking, staff, staff_requests
 
 log = logging.getLogger("atrium_web")
 
@@ -165,4 +165,5 @@ def create_app(settings: WebSettings) -> web.Application:
     imports.register(app.router)  # before staff's /clients/{client_id}
     staff.register(app.router)
     staff_requests.register(app.router)
+    public_booking.register(app.router)
     return app

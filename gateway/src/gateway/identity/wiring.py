@@ -19,6 +19,7 @@ from gateway.dependencies import (
     IDENTITY,
     PASSWORD_RESETS,
     PRINCIPALS,
+    PUBLIC_BOOKING,
     ROLES,
     SETTINGS,
     STAFF_ACCOUNTS,
@@ -35,6 +36,7 @@ from gateway.identity.service import ThrottlePolicy
 from gateway.identity.staff import StaffAccounts
 from gateway.identity.tokens import AccessTokens, InvalidToken
 from gateway.identity.two_factor import TwoFactor
+from gateway.public_booking import PublicBookingLimits, PublicBookingPages
 from gateway.routes.registry import api
 from gateway.webhooks.endpoints import WebhookEndpoints
 
@@ -74,6 +76,16 @@ async def account_services(app: web.Application, engine: AsyncEngine) -> AsyncIt
     app[ROLES] = Roles(engine, principals, events_prefix=settings.nats_prefix)
     app[BUSINESS] = BusinessProfile(engine, principals, events_prefix=settings.nats_prefix)
     app[TWO_FACTOR] = TwoFactor(engine, principals)
+    app[PUBLIC_BOOKING] = PublicBookingPages(
+        engine,
+        app[IDENTITY],
+        PublicBookingLimits(
+            requests_per_email=settings.public_booking_requests_per_email,
+            requests_per_ip=settings.public_booking_requests_per_ip,
+            codes_per_ip=settings.public_booking_codes_per_ip,
+            window_seconds=settings.public_booking_window_seconds,
+        ),
+    )
     app[AUDIT] = AuditTrail(engine, api)
     app[CHANGE_RECORDER] = app[AUDIT]
     app[WEBHOOKS] = WebhookEndpoints(engine, allow_insecure_targets=settings.webhook_allow_insecure_targets)

@@ -7,16 +7,21 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
-from atrium.portal_requests.v1 import portal_requests_pb2_grpc
+from atrium.portal_requests.v1 import portal_requests_pb2_grpc, public_requests_pb2_grpc
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
+from portal_requests_svc.adapters.public_slots import GrpcSlotFinder
 from portal_requests_svc.adapters.remote import GrpcCatalogue, GrpcClientDirectory, GrpcScheduler
+from portal_requests_svc.adapters.visitor_clients import GrpcVisitorClients
 from portal_requests_svc.config import PortalRequestsSettings
-from portal_requests_svc.entrypoints import client_consumers, grpc_server, scheduling_consumers
+from portal_requests_svc.entrypoints import client_consumers, grpc_server, public_grpc_server, scheduling_consumers
+from portal_requests_svc.entrypoints.public_request_purger import PublicRequestPurger
 from portal_requests_svc.entrypoints.request_expirer import RequestExpirer
 from portal_requests_svc.service_layer.handlers import RequestLimits
+from portal_requests_svc.service_layer.public_requests import PublicRequestPorts
+from portal_requests_svc.service_layer.public_unit_of_work import SqlAlchemyPublicRequestsUnitOfWork
 from portal_requests_svc.service_layer.unit_of_work import SqlAlchemyPortalRequestsUnitOfWork
 
 
@@ -30,22 +35,48 @@ def build(runtime: Runtime) -> ServiceParts:
     def uow_within(session: AsyncSession) -> SqlAlchemyPortalRequestsUnitOfWork:
         return SqlAlchemyPortalRequestsUnitOfWork(None, nats_prefix=settings.nats_prefix, borrowed=session)
 
+    def public_uow() -> SqlAlchemyPublicRequestsUnitOfWork:
+        return SqlAlchemyPublicRequestsUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix)
+
     scheduling = runtime.channel("scheduling")
     scheduler = GrpcScheduler(AppointmentServiceStub(scheduling))
+    clients = ClientServiceStub(runtime.channel("client"))
+    directory = GrpcClientDirectory(clients)
+    catalogue = GrpcCatalogue(CatalogueServiceStub(scheduling))
+    limits = RequestLimits(
+        max_open_per_client=settings.max_open_requests_per_client,
+        horizon=timedelta(days=settings.request_horizon_days),
+    )
     servicer = grpc_server.PortalRequestServicer(
         uow_factory=uow,
         engine=runtime.read_engine,
-        directory=GrpcClientDirectory(ClientServiceStub(runtime.channel("client"))),
-        catalogue=GrpcCatalogue(CatalogueServiceStub(scheduling)),
+        directory=directory,
+        catalogue=catalogue,
         scheduler=scheduler,
-        limits=RequestLimits(
-            max_open_per_client=settings.max_open_requests_per_client,
-            horizon=timedelta(days=settings.request_horizon_days),
+        limits=limits,
+    )
+    # The public booking page's requests, which become ordinary requests through the same parts.
+    public_servicer = public_grpc_server.PublicRequestServicer(
+        public_uow=public_uow,
+        ports=PublicRequestPorts(
+            uow_factory=uow,
+            directory=directory,
+            catalogue=catalogue,
+            scheduler=scheduler,
+            slots=GrpcSlotFinder(AppointmentServiceStub(scheduling)),
+            visitors=GrpcVisitorClients(clients),
+            limits=limits,
+            code_ttl=timedelta(seconds=settings.public_request_code_ttl_seconds),
         ),
     )
     return ServiceParts(
         servicers=[
-            (portal_requests_pb2_grpc.add_PortalRequestServiceServicer_to_server, servicer, grpc_server.SERVICE_NAME)
+            (portal_requests_pb2_grpc.add_PortalRequestServiceServicer_to_server, servicer, grpc_server.SERVICE_NAME),
+            (
+                public_requests_pb2_grpc.add_PublicRequestServiceServicer_to_server,
+                public_servicer,
+                public_grpc_server.SERVICE_NAME,
+            ),
         ],
         # Client merges re-point requests (and unmerges return them); erasures drop the client's messages.
         consumers=[
@@ -71,6 +102,12 @@ def build(runtime: Runtime) -> ServiceParts:
         workers=[
             RequestExpirer(
                 uow, interval_seconds=settings.expiry_interval_seconds, batch_size=settings.expiry_batch_size
-            )
+            ),
+            PublicRequestPurger(
+                runtime.sessions,
+                kept_for=timedelta(days=settings.public_request_retention_days),
+                interval_seconds=settings.expiry_interval_seconds,
+                batch_size=settings.expiry_batch_size,
+            ),
         ],
     )

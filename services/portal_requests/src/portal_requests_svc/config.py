@@ -16,3 +16,7 @@ class PortalRequestsSettings(ServiceSettings):
     # How often the expiry job looks for requests whose every preferred time has passed.
     expiry_interval_seconds: float = Field(default=60.0, gt=0, le=86_400)
     expiry_batch_size: int = Field(default=200, ge=1, le=5000)
+    # How long the code emailed to a public booking page visitor may confirm their request.
+    public_request_code_ttl_seconds: int = Field(default=600, ge=60, le=86_400)
+    # Days a public booking page request (what the visitor typed) is kept, confirmed or not.
+    public_request_retention_days: int = Field(default=30, ge=1, le=3650)

@@ -32,6 +32,15 @@ async def drop_client_text(session: AsyncSession, tenant_id: uuid.UUID, client_i
         text("UPDATE appointment_requests SET message = '' WHERE tenant_id = :t AND client_id = :c AND message <> ''"),
         {"t": tenant_id, "c": client_id},
     )
+    # What the client typed on the public booking page goes too: its confirmed requests, and any other request
+    # for a code made with the address kept for it.
+    await session.execute(
+        text(
+            "DELETE FROM public_requests WHERE tenant_id = :t AND (client_id = :c OR email IN ("
+            "SELECT lower(email) FROM request_clients WHERE tenant_id = :t AND client_id = :c AND email <> ''))"
+        ),
+        {"t": tenant_id, "c": client_id},
+    )
     # Erased is final: as_of 'infinity' keeps any later (older) description out.
     await session.execute(
         text(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -242,5 +243,31 @@ waitlist_offers = Table(
 
 # Requests a client merge re-pointed.
 client_merge_moves = merge_moves_table(metadata)
+
+# Requests from the public booking page until the visitor's emailed code confirms them (only its hash is kept).
+# CHECKs and the trigger that counts wrong codes and locks: migrations/ only.
+public_requests = Table(
+    "public_requests",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("phone", Text, nullable=False),
+    Column("service_id", UUID(as_uuid=True), nullable=False),
+    Column("preferred_staff_id", UUID(as_uuid=True)),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("code_hash", LargeBinary, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("wrong_codes", Integer, nullable=False, server_default="0"),
+    Column("status", Text, nullable=False),
+    Column("request_id", UUID(as_uuid=True)),
+    Column("client_id", UUID(as_uuid=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("public_requests_created", "created_at"),
+)
 
 outbox, inbox, parked_messages = define_tables(metadata)

@@ -59,6 +59,8 @@ class SubmitRequest:
     submission_id: str | None
     # Custom field values of the booking request form (JSON values by field key).
     answers: Mapping[str, Any] = field(default_factory=dict)
+    # Where it was asked: the portal, or the public booking page ("public").
+    channel: str = "portal"
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ async def submit_request(
         submission_id=command.submission_id,
         now=now,
         horizon=limits.horizon,
+        channel=command.channel,
     )
     # The form's answers belong to the client record; the client service checks them (required ones too)
     # once the request itself is sound, before it is taken.
