@@ -142,7 +142,7 @@ class PublicBookingPages:
             try:
                 await self._identity.refuse_if_locked(key)
             except LoginThrottled as exc:
-                raise RateLimited(what, exc.retry_after) from exc
+                raise RateLimited(what, exc.retry_after or self._limits.window_seconds) from exc
         window = self._limits.window_seconds
         for key, limit, _ in budgets:
             await self._identity.count_attempt(key, ThrottlePolicy(limit, window, window))
