@@ -35,6 +35,20 @@ class RequestSubmitIn(Body):
     )
 
 
+class StaffRequestSubmitIn(Body):
+    client_id: Id = Field(description="The client the request is made for")
+    service_id: Id = Field(description="Any service of the business, also one clients cannot book online")
+    preferred_staff_id: Id | None = None
+    options: list[TimeOptionIn] = Field(min_length=1, max_length=5, description="One to five preferred times")
+    message: Annotated[str, StringConstraints(max_length=1000)] = Field(default="", description="The description")
+    timezone: Timezone | None = Field(default=None, description="The client's timezone; default: its profile's")
+    override_booking_rules: bool = Field(
+        default=False,
+        description="Make it although the client is blocked from online booking or at its active bookings limit "
+        "(kept in the request's history)",
+    )
+
+
 class TimeOptionOut(Out):
     start: datetime
     end: datetime | None

@@ -36,6 +36,7 @@ from gateway.portal_requests_schemas import (
     RequestSettingsIO,
     RequestSubmitIn,
     StaffRequestQuery,
+    StaffRequestSubmitIn,
     StaffWaitlistJoinIn,
     StaffWaitlistQuery,
     TimeOptionIn,
@@ -337,6 +338,38 @@ async def accept_alternative(request: web.Request, body: AcceptIn, account: Acco
 )
 async def list_requests(request: web.Request, query: StaffRequestQuery, account: Account) -> dict[str, Any]:
     return await _page(request, query, staff=True, client_id=query.client_id or "", text=query.q)
+
+
+@api.route(
+    "POST",
+    STAFF,
+    summary="Make an appointment request for a client (a phone call, the front desk): same flow, channel staff",
+    tag="appointment-requests",
+    permission="requests.approve",
+    body=StaffRequestSubmitIn,
+    response=RequestOut,
+    status=201,
+    errors=(404, 409),
+    description="The request is pending like one from the portal, with its reference and events, and its history "
+    "names the staff member. 404 when the business has no such client; 409 CLIENT_DELETED, BOOKING_BLOCKED "
+    "or MAX_ACTIVE_BOOKINGS (upcoming appointments plus open requests at the business's limit) unless "
+    "override_booking_rules, which the history keeps. An Idempotency-Key header returns the first request made "
+    "with it.",
+)
+async def create_request(request: web.Request, body: StaffRequestSubmitIn, account: Account) -> dict[str, Any]:
+    created = await request.app[BACKENDS].portal_requests.SubmitRequest(
+        pb.SubmitRequestRequest(
+            client_id=body.client_id,
+            service_id=body.service_id,
+            preferred_staff_id=body.preferred_staff_id or "",
+            options=_option_messages(body.options),
+            message=body.message,
+            timezone=body.timezone or "",
+            submission_id=idempotency.request_key(request),
+            override_booking_rules=body.override_booking_rules,
+        )
+    )
+    return request_json(created, staff=True)
 
 
 # Declared before STAFF/{request_id}, which would otherwise take "counts" and "settings" for an id.

@@ -1022,3 +1022,179 @@ async def test_an_appointment_staff_cancel_in_scheduling_cancels_the_request_tha
         approved.appointment_id,
         "system",
     )
+
+
+async def test_staff_make_a_request_for_a_client_by_its_rules_and_an_override_stays_on_record(
+    requests: pb_grpc.PortalRequestServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    blocked = business.client_ids[0]
+    made = pb.SubmitRequestRequest(
+        client_id=blocked,
+        service_id=business.service_id,
+        options=[option(at(business.day, 10))],
+        message="Called in: wants Anna",
+    )
+    with bind_call_context(business.staff()):
+        await clients.SetOnlineBookingBlocked(client_pb.SetOnlineBookingBlockedRequest(id=blocked, blocked=True))
+        assert await refusal(requests.SubmitRequest(made)) == (grpc.StatusCode.FAILED_PRECONDITION, "BOOKING_BLOCKED")
+        for bad, field_name in (
+            (
+                pb.SubmitRequestRequest(service_id=business.service_id, options=[option(at(business.day, 10))]),
+                "client_id",
+            ),
+            (pb.SubmitRequestRequest(client_id="nope", service_id=business.service_id), "client_id"),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await requests.SubmitRequest(bad)
+            assert [v.field for v in from_rpc_error(refused.value).violations] == [field_name]
+        unknown = pb.SubmitRequestRequest()
+        unknown.CopyFrom(made)
+        unknown.client_id = str(uuid.uuid4())
+        assert (await refusal(requests.SubmitRequest(unknown)))[0] == grpc.StatusCode.NOT_FOUND
+        nothing = await requests.ListRequests(pb.ListRequestsRequest(client_id=blocked))
+        assert list(nothing.requests) == []  # refused attempts wrote nothing
+
+        made.override_booking_rules = True
+        created = await requests.SubmitRequest(made)
+        detail = await requests.GetRequest(pb.GetRequestRequest(request_id=created.id))
+    assert (created.status, created.channel, created.client_id, created.message) == (
+        "pending",
+        "staff",
+        blocked,
+        "Called in: wants Anna",
+    )
+    submitted = detail.history[0]
+    assert (submitted.action, submitted.actor) == ("submitted", f"staff:{business.staff_id}")
+    assert json.loads(submitted.details_json) | {"reference": ""} == {
+        "options": 1,
+        "reference": "",
+        "channel": "staff",
+        "booking_rules_overridden": True,
+    }
+    # A portal client may not override its own rules, and acts only for itself.
+    with bind_call_context(business.portal(business.client_ids[1])):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await requests.SubmitRequest(made)
+        assert [v.field for v in from_rpc_error(refused.value).violations] == ["override_booking_rules"]
+
+    async def submitted_event() -> object | None:
+        found = await published(portal_requests_settings, created.id)
+        return found[0] if found else None
+
+    event = await wait_until(submitted_event, timeout=10)
+    assert isinstance(event, events_pb2.RequestSubmitted)
+    assert (event.facts.channel, event.facts.reference) == ("staff", created.reference)
+
+
+async def test_scheduling_counts_a_clients_upcoming_bookings_exactly(
+    appointments: appointments_grpc.AppointmentServiceStub, business: Business
+) -> None:
+    client_id, other = business.client_ids[0], business.client_ids[1]
+    with bind_call_context(business.staff()):
+        booked = [
+            await appointments.BookAppointment(
+                appointments_pb.BookAppointmentRequest(
+                    client_id=client_id,
+                    segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                    start=timestamp(at(business.day, hour)),
+                )
+            )
+            for hour in (9, 11, 13)
+        ]
+        await appointments.CancelAppointment(
+            appointments_pb.CancelAppointmentRequest(appointment_id=booked[0].id, reason="Moved away")
+        )
+        counted = await appointments.CountClientBookings(
+            appointments_pb.CountClientBookingsRequest(client_id=client_id)
+        )
+        assert counted.upcoming == 2  # cancelled ones do not count
+    with bind_call_context(business.portal(client_id)):
+        own = await appointments.CountClientBookings(appointments_pb.CountClientBookingsRequest())
+        assert own.upcoming == 2
+        # Another client's count looks missing to a portal client.
+        assert (
+            await refusal(appointments.CountClientBookings(appointments_pb.CountClientBookingsRequest(client_id=other)))
+        )[0] == grpc.StatusCode.NOT_FOUND
+
+
+async def test_the_booking_rules_hold_on_accepting_a_proposal_and_count_the_clients_other_open_requests(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    scheduling_channel: grpc.aio.Channel,
+    business: Business,
+) -> None:
+    client_id = business.client_ids[2]
+    catalogue = cat_grpc.CatalogueServiceStub(scheduling_channel)
+    first = await submit(requests, business, client_id, at(business.day, 9))
+    second = await submit(requests, business, client_id, at(business.day, 10))
+    with bind_call_context(business.staff()):
+        await appointments.BookAppointment(
+            appointments_pb.BookAppointmentRequest(
+                client_id=client_id,
+                segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                start=timestamp(at(business.day, 16)),
+            )
+        )
+        current = await catalogue.GetSchedulingSettings(cat.GetSchedulingSettingsRequest())
+        current.max_active_bookings_per_client = 2
+        await catalogue.UpdateSchedulingSettings(current)
+        proposed = await requests.ProposeAlternatives(
+            pb.ProposeAlternativesRequest(request_id=first.id, alternatives=[timestamp(at(business.day, 13))])
+        )
+    # One appointment and the other open request reach the limit of two: taking the proposal is refused.
+    refused = await _accept(requests, business, proposed, 0)
+    assert isinstance(refused, grpc.aio.AioRpcError) and from_rpc_error(refused).reason == "MAX_ACTIVE_BOOKINGS"
+    with bind_call_context(business.portal(client_id)):
+        await requests.CancelRequest(pb.CancelRequestRequest(request_id=second.id))
+    accepted = await _accept(requests, business, proposed, 0)
+    assert isinstance(accepted, pb.AppointmentRequest) and accepted.status == "approved"
+    # Blocked since: the client's next acceptance or request is refused like a booking.
+    with bind_call_context(business.staff()):
+        await clients.SetOnlineBookingBlocked(client_pb.SetOnlineBookingBlockedRequest(id=client_id, blocked=True))
+    assert await refusal(submit(requests, business, client_id, at(business.day, 12))) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "BOOKING_BLOCKED",
+    )
+
+
+async def test_a_name_search_reads_the_word_index(
+    requests: pb_grpc.PortalRequestServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    mia = business.client_ids[0]
+    with bind_call_context(business.staff()):
+        await clients.UpdateClient(client_pb.UpdateClientRequest(id=mia, first_name="Mia-Sophie", last_name="O'Neil"))
+    request = await submit(requests, business, mia)
+    with bind_call_context(business.staff()):
+        for query, expected in (("mia-s o'n", [request.id]), ("O'NEIL", [request.id]), ("sophie", []), ("%", [])):
+            found = await requests.ListRequests(pb.ListRequestsRequest(query=query))
+            assert [r.id for r in found.requests] == expected, query
+    engine = create_engine(portal_requests_settings.database_url("portal_requests"), pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            words = (
+                await conn.execute(
+                    text("SELECT word FROM request_client_words WHERE tenant_id = :t ORDER BY word"),
+                    {"t": business.tenant},
+                )
+            ).scalars()
+            assert list(words) == ["mia-sophie", "o'neil"]
+            await conn.execute(text("SET enable_seqscan = off"))
+            plan = (
+                await conn.execute(
+                    text(
+                        "EXPLAIN SELECT client_id FROM request_client_words"
+                        " WHERE tenant_id = :t AND word ~>=~ 'mia' AND word ~<~ 'mib'"
+                    ),
+                    {"t": business.tenant},
+                )
+            ).scalars()
+            assert "request_client_words_prefix" in "\n".join(plan)
+    finally:
+        await engine.dispose()

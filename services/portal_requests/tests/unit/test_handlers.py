@@ -25,7 +25,7 @@ from portal_requests_svc.adapters.remote import (
 from portal_requests_svc.adapters.repository import AbstractRequestRepository, ClientContact, RequestSettings
 from portal_requests_svc.adapters.waitlist_repository import AbstractWaitlistRepository
 from portal_requests_svc.domain.events import FreedSlot
-from portal_requests_svc.domain.requests import AppointmentRequest, Status, Technician, TimeOption
+from portal_requests_svc.domain.requests import OPEN, AppointmentRequest, Status, Technician, TimeOption
 from portal_requests_svc.domain.waitlist import EntryStatus, WaitlistEntry
 from portal_requests_svc.service_layer import handlers, waitlist
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
@@ -75,8 +75,10 @@ class FakeRepository(AbstractRequestRepository):
     async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
         return None
 
-    async def count_open(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> int:
-        return sum(r.client_id == client_id and r.status is Status.PENDING for r in self._stored.values())
+    async def count_open(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, *, excluding: uuid.UUID | None = None
+    ) -> int:
+        return sum(r.client_id == client_id and r.status in OPEN and r.id != excluding for r in self._stored.values())
 
     async def save(self, request: AppointmentRequest) -> None:
         if not request.is_new and request.new_history:
@@ -181,8 +183,8 @@ class FakeScheduler(AbstractScheduler):
     async def times_of(self, appointment_id: uuid.UUID) -> list[FreedSlot]:
         return []
 
-    async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
-        return min(self.upcoming, at_most)
+    async def upcoming_bookings(self, client_id: uuid.UUID) -> int:
+        return self.upcoming
 
     async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
         if self.refusal:
@@ -425,3 +427,74 @@ async def test_a_freed_time_goes_to_the_first_client_it_suits_and_a_lapsed_offer
     assert sorted(names) == sorted(
         ["WaitlistJoined"] * 3 + ["WaitlistOfferMade"] * 2 + ["WaitlistOfferExpired", "WaitlistOfferAccepted"]
     )
+
+
+async def test_a_waitlist_offer_is_taken_only_within_the_clients_booking_rules() -> None:
+    uow = FakeUnitOfWork()
+    slot_start = NOW + timedelta(days=2, hours=1)
+    slot = FreedSlot(SERVICE, ANNA, slot_start, slot_start + timedelta(minutes=45))
+    await waitlist.join_waitlist(
+        lambda: uow,
+        FakeDirectory(),
+        FakeCatalogue(),
+        waitlist.JoinWaitlist(
+            TENANT, CLIENT, SERVICE, None, slot_start.date(), slot_start.date(), None, None, "", "client"
+        ),
+        NOW,
+    )
+    offered = await waitlist.offer_freed_time(uow, TENANT, slot, NOW)
+    assert offered is not None
+    offer = offered.offers[0]
+    # Two upcoming appointments and one open request: the business's limit of three is reached.
+    await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+    )
+    for directory, scheduler, reason in (
+        (FakeDirectory(), FakeScheduler(upcoming=MAX_ACTIVE - 1), "MAX_ACTIVE_BOOKINGS"),
+        (FakeDirectory(blocked=True), FakeScheduler(), "BOOKING_BLOCKED"),
+    ):
+        with pytest.raises(FailedPrecondition) as refused:
+            await waitlist.accept_offer(
+                lambda: uow, directory, FakeCatalogue(), scheduler, TENANT, CLIENT, offer.id, NOW
+            )
+        assert refused.value.reason == reason and scheduler.bookings == []
+    booked = await waitlist.accept_offer(
+        lambda: uow,
+        FakeDirectory(),
+        FakeCatalogue(),
+        FakeScheduler(upcoming=MAX_ACTIVE - 2),
+        TENANT,
+        CLIENT,
+        offer.id,
+        NOW,
+    )
+    assert booked.status is EntryStatus.BOOKED
+
+
+async def test_staff_requests_skip_the_portal_form_and_limit_but_keep_the_booking_rules() -> None:
+    uow = FakeUnitOfWork()
+    directory = FakeDirectory(blocked=True)
+    by_staff = replace(submission(), staff_actor="staff:desk", answers={"allergies": "none"})
+    with pytest.raises(FailedPrecondition) as refused:
+        await handlers.submit_request(lambda: uow, directory, FakeCatalogue(), FakeScheduler(), by_staff, LIMITS, NOW)
+    assert refused.value.reason == "BOOKING_BLOCKED" and uow.stored == {}
+    overridden = replace(by_staff, override_booking_rules=True)
+    made = [
+        await handlers.submit_request(
+            lambda: uow, directory, FakeCatalogue(), FakeScheduler(), replace(overridden, options=[option]), LIMITS, NOW
+        )
+        for option in (TimeOption(NOW + timedelta(days=1, hours=h)) for h in (1, 2, 3))
+    ]
+    # Past the portal's open-request limit of two, and the form was not the portal's to answer.
+    assert [r.channel for r in made] == ["staff"] * 3 and directory.answers == {}
+    with pytest.raises(InvalidArgument) as invalid:
+        await handlers.submit_request(
+            lambda: uow,
+            FakeDirectory(),
+            FakeCatalogue(),
+            FakeScheduler(),
+            replace(submission(), override_booking_rules=True),
+            LIMITS,
+            NOW,
+        )
+    assert [v.field for v in invalid.value.violations] == ["override_booking_rules"]

@@ -19,7 +19,6 @@ from google.protobuf import json_format, struct_pb2
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
-from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
 from atrium.scheduling.v1 import catalogue_pb2 as catalogue_pb
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
@@ -147,8 +146,8 @@ class AbstractScheduler(abc.ABC):
         """Each service's staff member and time of the appointment."""
 
     @abc.abstractmethod
-    async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
-        """How many upcoming booked appointments the client has, counted up to ``at_most``."""
+    async def upcoming_bookings(self, client_id: uuid.UUID) -> int:
+        """How many upcoming booked appointments the client has (scheduling's exact count)."""
 
     @abc.abstractmethod
     async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
@@ -275,16 +274,14 @@ class GrpcScheduler(AbstractScheduler):
             for s in found.segments
         ]
 
-    async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
+    async def upcoming_bookings(self, client_id: uuid.UUID) -> int:
         try:
-            page = await self._stub.ListClientAppointments(
-                appointments_pb.ListClientAppointmentsRequest(
-                    client_id=str(client_id), view="upcoming", page=types_pb2.PageRequest(page_size=at_most)
-                )
+            counted = await self._stub.CountClientBookings(
+                appointments_pb.CountClientBookingsRequest(client_id=str(client_id))
             )
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "scheduling") from exc
-        return len(page.appointments)
+        return int(counted.upcoming)
 
     async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
         try:

@@ -166,7 +166,10 @@ class AbstractRequestRepository(abc.ABC):
         """Serialize submissions of one client until the transaction ends (the open-request limit holds)."""
 
     @abc.abstractmethod
-    async def count_open(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> int: ...
+    async def count_open(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, *, excluding: uuid.UUID | None = None
+    ) -> int:
+        """The client's open (pending or proposed) requests, but ``excluding``."""
 
     @abc.abstractmethod
     async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
@@ -247,8 +250,10 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
     async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
         await lock_for_transaction(self._session, tenant_id, client_id)
 
-    async def count_open(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> int:
-        count = await self._session.scalar(
+    async def count_open(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, *, excluding: uuid.UUID | None = None
+    ) -> int:
+        query = (
             select(func.count())
             .select_from(appointment_requests)
             .where(
@@ -257,7 +262,9 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
                 appointment_requests.c.status.in_([s.value for s in OPEN]),
             )
         )
-        return int(count or 0)
+        if excluding is not None:
+            query = query.where(appointment_requests.c.id != excluding)
+        return int(await self._session.scalar(query) or 0)
 
     async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
         statement = (

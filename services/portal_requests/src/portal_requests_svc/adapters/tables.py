@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Integer, MetaData, Table, Text, Time
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    Time,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from platform_core.messaging.schema import define_tables
@@ -68,6 +80,25 @@ request_clients = Table(
     Column("email", Text, nullable=False),
     Column("phone", Text, nullable=False),
     Column("as_of", DateTime(timezone=True), nullable=False),
+)
+
+# Each client's name words in lower case (kept by the trigger request_client_words_sync: migrations/ only), for
+# "a name word starts with" from the index on (tenant_id, word text_pattern_ops).
+request_client_words = Table(
+    "request_client_words",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("word", Text, primary_key=True),
+    ForeignKeyConstraint(
+        ["tenant_id", "client_id"], ["request_clients.tenant_id", "request_clients.client_id"], ondelete="CASCADE"
+    ),
+)
+Index(
+    "request_client_words_prefix",
+    request_client_words.c.tenant_id,
+    request_client_words.c.word,
+    postgresql_ops={"word": "text_pattern_ops"},
 )
 
 request_settings = Table(

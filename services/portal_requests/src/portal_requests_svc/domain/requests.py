@@ -179,6 +179,21 @@ def check_active_bookings(active: int, max_active: int) -> None:
         )
 
 
+def check_booking_rules(
+    *, deleted: bool, blocked: bool, upcoming: int, open_requests: int, max_active: int, override: bool
+) -> None:
+    """The client's booking rules, the same for every way to a booking (a request, its approval, an accepted
+    proposal or waitlist offer): a deleted client never books; the online-booking block and the business's
+    limit of active bookings (upcoming appointments plus open requests other than the one being decided) hold
+    unless staff override them."""
+    if deleted:
+        check_client_may_request(deleted=True, blocked=False)
+    if override:
+        return
+    check_client_may_request(deleted=False, blocked=blocked)
+    check_active_bookings(upcoming + open_requests, max_active)
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
@@ -294,18 +309,17 @@ class AppointmentRequest:
         )
         return request
 
-    def register(self, reference_number: int) -> None:
+    def register(self, reference_number: int, *, actor: str = "", booking_rules_overridden: bool = False) -> None:
         """Give the new request its reference (the business's next number, taken when it is saved): only
-        then is it submitted, so the event and the history carry the reference."""
+        then is it submitted, so the event and the history carry the reference. Staff who make a request for a
+        client (``actor``) may have booked past its booking rules: kept on record."""
         assert self.is_new and not self.reference_number
         self.reference_number = reference_number
+        details: dict[str, Any] = {"options": len(self.options), "reference": self.reference, "channel": self.channel}
+        if booking_rules_overridden:
+            details["booking_rules_overridden"] = True
         self.new_history.append(
-            HistoryEntry(
-                self.created_at,
-                f"client:{self.client_id}",
-                "submitted",
-                {"options": len(self.options), "reference": self.reference},
-            )
+            HistoryEntry(self.created_at, actor or f"client:{self.client_id}", "submitted", details)
         )
         self.events.append(
             events.RequestSubmitted(

@@ -248,7 +248,11 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         self, request: pb.SubmitRequestRequest, context: grpc.aio.ServicerContext
     ) -> pb.AppointmentRequest:
         call = current_context()
-        client_id = _portal_client(call)
+        own = _own_client(call)
+        staff_actor = "" if own is not None else _staff_actor()
+        if own is None and not request.client_id:
+            raise InvalidArgument.single("client_id", "is required: the client the request is for")
+        client_id = own if own is not None else reference_id(request.client_id, "client_id", "client")
         if len(request.submission_id) > MAX_SUBMISSION_ID:
             raise InvalidArgument.single("submission_id", f"must be at most {MAX_SUBMISSION_ID} characters")
         submitted = await handlers.submit_request(
@@ -270,6 +274,8 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 timezone=request.timezone,
                 submission_id=request.submission_id or None,
                 answers={key: json_format.MessageToDict(value) for key, value in request.answers.items()},
+                staff_actor=staff_actor,
+                override_booking_rules=request.override_booking_rules,
             ),
             self._limits,
             datetime.now(UTC),

@@ -16,8 +16,10 @@ from portal_requests_svc.adapters.remote import (
     AbstractScheduler,
     Booking,
     OfferedService,
+    RequestingClient,
 )
 from portal_requests_svc.adapters.repository import ClientContact, RequestSettings
+from portal_requests_svc.domain import requests as rules
 from portal_requests_svc.domain.requests import (
     MAX_INTERNAL_NOTES_LENGTH,
     UNCHANGED,
@@ -26,7 +28,6 @@ from portal_requests_svc.domain.requests import (
     Technician,
     TimeOption,
     Unchanged,
-    check_active_bookings,
     check_client_may_request,
     check_open_limit,
     check_text,
@@ -59,6 +60,14 @@ class SubmitRequest:
     submission_id: str | None
     # Custom field values of the booking request form (JSON values by field key).
     answers: Mapping[str, Any] = field(default_factory=dict)
+    # Staff making the request for the client ("staff:<id>"); empty: the client in the portal.
+    staff_actor: str = ""
+    # Staff only: past the client's booking rules (online-booking block, active bookings limit), on record.
+    override_booking_rules: bool = False
+
+    @property
+    def channel(self) -> str:
+        return "staff" if self.staff_actor else "portal"
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,14 @@ async def online_service(catalogue: AbstractCatalogue, service_id: uuid.UUID) ->
     return service
 
 
+async def live_service(catalogue: AbstractCatalogue, service_id: uuid.UUID) -> OfferedService:
+    """Any service the business offers (staff may ask for one clients cannot book online)."""
+    service = await catalogue.service(service_id)
+    if service is None:
+        raise InvalidArgument.single("service_id", "names no service of this business")
+    return service
+
+
 async def submit_request(
     uow_factory: UowFactory,
     directory: AbstractClientDirectory,
@@ -117,6 +134,11 @@ async def submit_request(
     limits: RequestLimits,
     now: datetime,
 ) -> AppointmentRequest:
+    """A client's request from the portal, or staff's for a client (channel "staff": any live service, no
+    booking form, not held to the portal's open-request limit; the booking rules hold unless overridden)."""
+    by_staff = bool(command.staff_actor)
+    if command.override_booking_rules and not by_staff:
+        raise InvalidArgument.single("override_booking_rules", "only staff may book past the booking rules")
     if command.submission_id:
         async with uow_factory() as uow:
             existing = await uow.requests.get_by_submission(command.tenant_id, command.client_id, command.submission_id)
@@ -126,16 +148,16 @@ async def submit_request(
     client = await directory.lookup(command.client_id)
     if client is None:
         raise NotFound("client not found")
-    check_client_may_request(deleted=client.facts.deleted, blocked=client.facts.online_booking_blocked)
-    service = await online_service(catalogue, command.service_id)
+    check_client_may_request(
+        deleted=client.facts.deleted, blocked=client.facts.online_booking_blocked and not command.override_booking_rules
+    )
+    service = await (live_service if by_staff else online_service)(catalogue, command.service_id)
     preferred = (
         await staff_of(catalogue, service, command.preferred_staff_id, "preferred_staff_id")
         if command.preferred_staff_id is not None
         else None
     )
     terms = await catalogue.business_terms()
-    max_active = terms.max_active_bookings_per_client
-    upcoming = await scheduler.upcoming_bookings(command.client_id, max_active) if max_active else 0
     request = AppointmentRequest.submit(
         tenant_id=command.tenant_id,
         request_id=new_id(),
@@ -150,22 +172,30 @@ async def submit_request(
         submission_id=command.submission_id,
         now=now,
         horizon=limits.horizon,
+        channel=command.channel,
     )
-    # The form's answers belong to the client record; the client service checks them (required ones too)
-    # once the request itself is sound, before it is taken.
-    await directory.answer_booking_form(command.client_id, command.answers)
+    if not by_staff:
+        # The form's answers belong to the client record; the client service checks them (required ones too)
+        # once the request itself is sound, before it is taken.
+        await directory.answer_booking_form(command.client_id, command.answers)
     async with uow_factory() as uow:
-        # One client's submissions queue here, so the open-request count and the submission id hold.
-        await uow.requests.lock_client(command.tenant_id, command.client_id)
+        # One client's submissions and decisions queue here (check_booking_rules takes the client's lock), so
+        # the open-request count, the active bookings and the submission id hold.
+        await check_booking_rules(
+            uow, client, catalogue, scheduler, command.tenant_id, override=command.override_booking_rules
+        )
         if command.submission_id:
             existing = await uow.requests.get_by_submission(command.tenant_id, command.client_id, command.submission_id)
             if existing is not None:
                 return existing
-        pending = await uow.requests.count_open(command.tenant_id, command.client_id)
-        check_open_limit(pending, limits.max_open_per_client)
-        # The business's limit of active bookings: each pending request is a booking to be.
-        check_active_bookings(upcoming + pending, max_active)
-        request.register(await uow.requests.next_reference_number(command.tenant_id))
+        if not by_staff:
+            pending = await uow.requests.count_open(command.tenant_id, command.client_id)
+            check_open_limit(pending, limits.max_open_per_client)
+        request.register(
+            await uow.requests.next_reference_number(command.tenant_id),
+            actor=command.staff_actor,
+            booking_rules_overridden=command.override_booking_rules,
+        )
         await uow.requests.remember_client(
             command.tenant_id, ClientContact(command.client_id, client.name, client.email, client.phone, now)
         )
@@ -186,7 +216,10 @@ async def update_request(
         request.require_pending()
         request.check_version(command.version)
         service_changes = command.service_id is not None and command.service_id != request.service_id
-        service = await online_service(catalogue, command.service_id or request.service_id)
+        # A new service must be one clients may ask for; the one staff chose for them may stay.
+        service = await (online_service if service_changes else live_service)(
+            catalogue, command.service_id or request.service_id
+        )
         preferred: Technician | Unchanged | None = UNCHANGED
         if isinstance(command.preferred_staff_id, uuid.UUID):
             preferred = await staff_of(catalogue, service, command.preferred_staff_id, "preferred_staff_id")
@@ -208,19 +241,38 @@ async def update_request(
 
 
 async def check_booking_rules(
-    directory: AbstractClientDirectory,
+    uow: PortalRequestsUnitOfWork,
+    client: RequestingClient,
     catalogue: AbstractCatalogue,
     scheduler: AbstractScheduler,
-    client_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    *,
+    deciding: uuid.UUID | None = None,
+    override: bool = False,
 ) -> None:
-    """The client's booking rules as they stand now: blocked from online booking, or at its active limit."""
+    """The client's booking rules as they stand now, inside the caller's transaction: every way to a booking
+    (a request from the portal, staff or the public page, its approval, an accepted proposal or waitlist offer)
+    asks this. The client's lock is taken first, so two of them for one client are counted one after the other;
+    the request being decided (``deciding``) is not counted against itself. Upcoming appointments are
+    scheduling's exact count."""
+    client_id = client.facts.client_id
+    await uow.requests.lock_client(tenant_id, client_id)
+    max_active = 0 if override else (await catalogue.business_terms()).max_active_bookings_per_client
+    rules.check_booking_rules(
+        deleted=client.facts.deleted,
+        blocked=client.facts.online_booking_blocked,
+        upcoming=await scheduler.upcoming_bookings(client_id) if max_active else 0,
+        open_requests=await uow.requests.count_open(tenant_id, client_id, excluding=deciding) if max_active else 0,
+        max_active=max_active,
+        override=override,
+    )
+
+
+async def requesting_client(directory: AbstractClientDirectory, client_id: uuid.UUID) -> RequestingClient:
     client = await directory.lookup(client_id)
     if client is None:
         raise NotFound("client not found")
-    check_client_may_request(deleted=client.facts.deleted, blocked=client.facts.online_booking_blocked)
-    max_active = (await catalogue.business_terms()).max_active_bookings_per_client
-    if max_active:
-        check_active_bookings(await scheduler.upcoming_bookings(client_id, max_active), max_active)
+    return client
 
 
 async def approve_request(
@@ -243,8 +295,15 @@ async def approve_request(
         technician = await staff_of(
             catalogue, await catalogue.service(request.service_id), command.technician_id, "technician_id"
         )
-        if not command.override_booking_rules:
-            await check_booking_rules(directory, catalogue, scheduler, request.client_id)
+        await check_booking_rules(
+            uow,
+            await requesting_client(directory, request.client_id),
+            catalogue,
+            scheduler,
+            command.tenant_id,
+            deciding=request.id,
+            override=command.override_booking_rules,
+        )
         booked = await scheduler.book(
             Booking(
                 request_id=request.id,
@@ -331,7 +390,9 @@ async def accept_alternative(
         if request.client_id != client_id:
             raise NotFound("appointment request not found")
         start = request.require_acceptable(alternative, now)
-        await check_booking_rules(directory, catalogue, scheduler, client_id)
+        await check_booking_rules(
+            uow, await requesting_client(directory, client_id), catalogue, scheduler, tenant_id, deciding=request.id
+        )
         booked = await scheduler.book(
             Booking(
                 request_id=request.id,

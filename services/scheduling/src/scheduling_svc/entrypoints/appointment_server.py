@@ -369,3 +369,15 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         return pb.ListAppointmentsResponse(
             appointments=[appointment_message(a) for a in found], page=types_pb2.PageInfo(next_page_token=token)
         )
+
+    async def CountClientBookings(
+        self, request: pb.CountClientBookingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientBookingCount:
+        call = current_context()
+        own = _own_client(call)
+        if own is not None and request.client_id and request.client_id != str(own):
+            raise NotFound("client not found")
+        client_id = own if own is not None else reference_id(request.client_id, "client_id", "client")
+        return pb.ClientBookingCount(
+            upcoming=await views.count_upcoming(self._engine, call.tenant_id, client_id, datetime.now(UTC))
+        )

@@ -672,3 +672,42 @@ class ListClientAppointmentsRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListClientAppointmentsRequest: _TypeAlias = ListClientAppointmentsRequest  # noqa: Y015
+
+@_typing.final
+class CountClientBookingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountClientBookingsRequest: _TypeAlias = CountClientBookingsRequest  # noqa: Y015
+
+@_typing.final
+class ClientBookingCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPCOMING_FIELD_NUMBER: _builtins.int
+    upcoming: _builtins.int
+    """Booked and not yet ended."""
+    def __init__(
+        self,
+        *,
+        upcoming: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["upcoming", b"upcoming"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientBookingCount: _TypeAlias = ClientBookingCount  # noqa: Y015
