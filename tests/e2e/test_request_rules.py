@@ -229,3 +229,81 @@ async def test_bad_input_to_decisions_names_the_field_and_leaves_the_request_pen
         pending["version"],
         ["submitted"],
     )
+
+
+async def test_a_tentative_hold_keeps_the_first_time_from_others_until_the_request_is_decided(api: Api) -> None:
+    business = await open_business(api)
+    token, day, service = business["token"], business["day"], business["service"]
+    technician = business["staff_ids"][0]
+    status, settings, _ = await api.call("GET", f"{STAFF}/settings", token=token)
+    assert (status, settings["tentative_holds"]) == (200, False)
+    status, settings, _ = await api.call(
+        "PUT", f"{STAFF}/settings", token=token, json=settings | {"tentative_holds": True}
+    )
+    assert (status, settings["tentative_holds"]) == (200, True), settings
+    mia = await api.create_client(token, first_name="Mia", email=f"mia-{uuid.uuid4().hex[:6]}@x.io")
+    ben = await api.create_client(token, first_name="Ben", email=f"ben-{uuid.uuid4().hex[:6]}@x.io")
+    mia_portal, ben_portal = await portal_login(api, token, mia["id"]), await portal_login(api, token, ben["id"])
+
+    first = await _submit(api, mia_portal, service["id"], at(day, 10))
+    assert first["hold"]["staff_id"] == technician and first["hold"]["business_start"].startswith(at(day, 10)[:16])
+    # Not offered to other clients, nor taken by their requests (409 naming the time).
+    status, slots, _ = await api.call(
+        "GET",
+        "/api/v1/portal/availability",
+        token=ben_portal,
+        params={
+            "service_ids": service["id"],
+            "from": day.isoformat(),
+            "to": day.isoformat(),
+            "timezone": "Europe/Berlin",
+        },
+    )
+    assert status == 200, slots
+    offered = {s["local_start"][11:16] for s in slots["slots"]}
+    assert "10:00" not in offered and "11:00" in offered, offered
+    status, problem, _ = await api.call(
+        "POST", PORTAL, token=ben_portal, json={"service_id": service["id"], "options": [{"start": at(day, 10)}]}
+    )
+    assert (status, problem["code"] in ("SLOT_TAKEN", "SLOT_UNAVAILABLE")) == (409, True), problem
+    assert "10:00" in problem["detail"]
+    second = await _submit(api, ben_portal, service["id"], at(day, 11))
+
+    async def tentative() -> list[tuple[str, str]]:
+        status, calendar, _ = await api.call(
+            "GET", "/api/v1/calendar", token=token, params={"view": "day", "on": day.isoformat()}
+        )
+        assert status == 200, calendar
+        column = next(c for c in calendar["staff"] if c["staff_id"] == technician)
+        assert all(t["tentative"] for t in column["tentative"])
+        return [(t["request_id"], t["label"]) for t in column["tentative"]]
+
+    assert await tentative() == [(first["id"], first["reference"]), (second["id"], second["reference"])]
+    # Approving another request into the held time: 409 naming it; the holder's approval books into it.
+    status, problem, _ = await api.call(
+        "POST", f"{STAFF}/{second['id']}/approve", token=token, json={"start": at(day, 10), "technician_id": technician}
+    )
+    assert status == 409 and "10:00" in problem["detail"], problem
+    assert (await _request(api, token, second["id"]))["status"] == "pending"
+    status, approved, _ = await api.call(
+        "POST", f"{STAFF}/{first['id']}/approve", token=token, json={"start": at(day, 10), "technician_id": technician}
+    )
+    assert (status, approved["status"], approved["hold"]) == (200, "approved", None), approved
+    assert await tentative() == [(second["id"], second["reference"])]
+    status, declined, _ = await api.call(
+        "POST", f"{STAFF}/{second['id']}/decline", token=token, json={"reason": "Away"}
+    )
+    assert status == 200, declined
+    assert await tentative() == []
+    status, slots, _ = await api.call(
+        "GET",
+        "/api/v1/portal/availability",
+        token=ben_portal,
+        params={
+            "service_ids": service["id"],
+            "from": day.isoformat(),
+            "to": day.isoformat(),
+            "timezone": "Europe/Berlin",
+        },
+    )
+    assert "11:00" in {s["local_start"][11:16] for s in slots["slots"]}

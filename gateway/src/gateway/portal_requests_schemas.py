@@ -84,6 +84,14 @@ class FinalTimeOut(Out):
     business_start: str = Field(description="On the business's wall clock")
 
 
+class HeldTimeOut(Out):
+    staff_id: str
+    start: datetime
+    end: datetime
+    local_start: str = Field(description="On the client's wall clock")
+    business_start: str = Field(description="On the business's wall clock")
+
+
 class ProposedTimeOut(Out):
     start: datetime
     local_start: str = Field(description="On the client's wall clock")
@@ -122,6 +130,9 @@ class PortalRequestOut(Out):
     technician_id: str | None
     technician_name: str
     final: FinalTimeOut | None = Field(description="Approved: the appointment's time")
+    hold: HeldTimeOut | None = Field(
+        description="Pending, with the business's tentative holds: the time held for it (its first preferred time)"
+    )
     proposal: ProposalOut | None = Field(description="The other times staff proposed (status proposed, or since)")
     decline_reason: str
     cancelled_by: Literal["client", "staff"] | None
@@ -184,6 +195,12 @@ class RequestSettingsIO(Body):
     )
     offer_hold_minutes: int = Field(
         default=120, ge=5, le=2880, description="How long a waitlist offer holds before it passes on (default 2 h)"
+    )
+    tentative_holds: bool = Field(
+        default=False,
+        description="A pending request holds its first preferred time (an exact start) until it is decided or "
+        "expires: other clients are not offered it, staff calendars show it as tentative, and approving another "
+        "request into it answers 409",
     )
     version: int = Field(default=0, ge=0, description="The version read; 0 overwrites")
 

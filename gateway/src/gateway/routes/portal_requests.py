@@ -105,6 +105,15 @@ def request_json(r: pb.AppointmentRequest, *, staff: bool, with_history: bool = 
         }
         if r.HasField("start") and r.HasField("end")
         else None,
+        "hold": {
+            "staff_id": r.hold_staff_id,
+            "start": r.hold_start.ToJsonString(),
+            "end": r.hold_end.ToJsonString(),
+            "local_start": _wall_clock(r.hold_start, r.timezone),
+            "business_start": _wall_clock(r.hold_start, business_zone),
+        }
+        if r.hold_staff_id
+        else None,
         "proposal": {
             "alternatives": [
                 {
@@ -182,6 +191,7 @@ def _settings_json(settings: pb.RequestSettings) -> dict[str, Any]:
         "ticket_url_pattern": settings.ticket_url_pattern,
         "proposal_hold_minutes": settings.proposal_hold_minutes,
         "offer_hold_minutes": settings.offer_hold_minutes,
+        "tentative_holds": settings.tentative_holds,
         "version": settings.version,
     }
 
@@ -201,8 +211,9 @@ def _settings_json(settings: pb.RequestSettings) -> dict[str, Any]:
     errors=(403, 409),
     description="409 BOOKING_BLOCKED when the business blocked the client from booking online, "
     "TOO_MANY_OPEN_REQUESTS beyond the open-request limit, MAX_ACTIVE_BOOKINGS when its upcoming appointments "
-    "and pending requests reach the business's limit. An Idempotency-Key header makes retries safe: "
-    "the same key returns the first request.",
+    "and pending requests reach the business's limit; with the business's tentative holds, SLOT_TAKEN or "
+    "SLOT_UNAVAILABLE when the first time (an exact start) cannot be held, naming it. An Idempotency-Key header "
+    "makes retries safe: the same key returns the first request.",
 )
 async def submit_request(request: web.Request, body: RequestSubmitIn, account: Account) -> dict[str, Any]:
     await may_view_appointments(request, account)
@@ -259,7 +270,8 @@ async def portal_request(request: web.Request, account: Account) -> dict[str, An
     errors=(404, 409),
     description="Give the version you read: when the request changed or was decided since, 409 "
     "CONCURRENT_CHANGE or REQUEST_NOT_PENDING and nothing changes (an edit racing a staff decision: exactly "
-    "one of them wins). Omitted fields stay as they are.",
+    "one of them wins). Omitted fields stay as they are. A held time moves with the first preferred time: "
+    "SLOT_TAKEN or SLOT_UNAVAILABLE when that cannot be held, and nothing changes.",
 )
 async def edit_request(request: web.Request, body: RequestEditIn, account: Account) -> dict[str, Any]:
     await may_view_appointments(request, account)
@@ -425,6 +437,7 @@ async def put_request_settings(request: web.Request, body: RequestSettingsIO, ac
             ticket_url_pattern=body.ticket_url_pattern,
             proposal_hold_minutes=body.proposal_hold_minutes,
             offer_hold_minutes=body.offer_hold_minutes,
+            tentative_holds=body.tentative_holds,
             version=body.version,
         )
     )

@@ -10,6 +10,7 @@ from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.portal_requests.v1 import portal_requests_pb2_grpc
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
+from atrium.scheduling.v1.holds_pb2_grpc import SlotHoldServiceStub
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
 from portal_requests_svc.adapters.remote import GrpcCatalogue, GrpcClientDirectory, GrpcScheduler
@@ -31,7 +32,7 @@ def build(runtime: Runtime) -> ServiceParts:
         return SqlAlchemyPortalRequestsUnitOfWork(None, nats_prefix=settings.nats_prefix, borrowed=session)
 
     scheduling = runtime.channel("scheduling")
-    scheduler = GrpcScheduler(AppointmentServiceStub(scheduling))
+    scheduler = GrpcScheduler(AppointmentServiceStub(scheduling), SlotHoldServiceStub(scheduling))
     servicer = grpc_server.PortalRequestServicer(
         uow_factory=uow,
         engine=runtime.read_engine,
@@ -70,7 +71,10 @@ def build(runtime: Runtime) -> ServiceParts:
         # Expires requests whose every preferred time has passed; safe with several replicas (SKIP LOCKED).
         workers=[
             RequestExpirer(
-                uow, interval_seconds=settings.expiry_interval_seconds, batch_size=settings.expiry_batch_size
+                uow,
+                scheduler,
+                interval_seconds=settings.expiry_interval_seconds,
+                batch_size=settings.expiry_batch_size,
             )
         ],
     )

@@ -186,9 +186,9 @@ async def settings(engine: AsyncEngine, tenant_id: uuid.UUID) -> RequestSettings
     async with engine.connect() as conn:
         row = (
             await conn.execute(
-                select(s.ticket_url_pattern, s.version, s.proposal_hold_minutes, s.offer_hold_minutes).where(
-                    s.tenant_id == tenant_id
-                )
+                select(
+                    s.ticket_url_pattern, s.version, s.proposal_hold_minutes, s.offer_hold_minutes, s.tentative_holds
+                ).where(s.tenant_id == tenant_id)
             )
         ).first()
     return RequestSettings.of(row) if row else RequestSettings()

@@ -31,6 +31,8 @@ from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
 from atrium.scheduling.v1 import appointments_pb2_grpc as appointments_grpc
 from atrium.scheduling.v1 import catalogue_pb2 as cat
 from atrium.scheduling.v1 import catalogue_pb2_grpc as cat_grpc
+from atrium.scheduling.v1 import holds_pb2 as holds_pb
+from atrium.scheduling.v1 import holds_pb2_grpc as holds_grpc
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
@@ -38,6 +40,7 @@ from platform_core.grpc.values import timestamp
 from platform_core.messaging.bus import ensure_stream
 from platform_core.messaging.envelope import build_envelope, subject_for
 from platform_core.testing.plugin import wait_until
+from portal_requests_svc.adapters.remote import GrpcScheduler
 from portal_requests_svc.config import PortalRequestsSettings
 from portal_requests_svc.entrypoints.request_expirer import RequestExpirer
 from portal_requests_svc.service_layer.unit_of_work import SqlAlchemyPortalRequestsUnitOfWork
@@ -73,6 +76,14 @@ def requests(portal_requests_channel: grpc.aio.Channel) -> pb_grpc.PortalRequest
 @pytest.fixture
 def appointments(scheduling_channel: grpc.aio.Channel) -> appointments_grpc.AppointmentServiceStub:
     return appointments_grpc.AppointmentServiceStub(scheduling_channel)
+
+
+@pytest.fixture
+def scheduler(scheduling_channel: grpc.aio.Channel) -> GrpcScheduler:
+    """Scheduling as this service asks it (for sweeps run by hand)."""
+    return GrpcScheduler(
+        appointments_grpc.AppointmentServiceStub(scheduling_channel), holds_grpc.SlotHoldServiceStub(scheduling_channel)
+    )
 
 
 @pytest.fixture
@@ -357,6 +368,7 @@ async def test_input_errors_name_the_field_and_a_portal_client_sees_only_its_own
 
 async def test_the_expiry_job_expires_passed_requests_and_skips_locked_ones(
     requests: pb_grpc.PortalRequestServiceStub,
+    scheduler: GrpcScheduler,
     business: Business,
     portal_requests_settings: PortalRequestsSettings,
 ) -> None:
@@ -369,7 +381,9 @@ async def test_the_expiry_job_expires_passed_requests_and_skips_locked_ones(
         return SqlAlchemyPortalRequestsUnitOfWork(sessions, nats_prefix=portal_requests_settings.nats_prefix)
 
     # Hours from now every option has passed; requests of other tests lie days ahead and stay pending.
-    expirer = RequestExpirer(uow, interval_seconds=60, batch_size=10, clock=lambda: soon + timedelta(minutes=1))
+    expirer = RequestExpirer(
+        uow, scheduler, interval_seconds=60, batch_size=10, clock=lambda: soon + timedelta(minutes=1)
+    )
     try:
         async with engine.connect() as held:
             # Another replica is deciding this request right now: the sweep leaves it alone.
@@ -893,6 +907,7 @@ async def test_a_counter_offer_accepted_twice_at_once_books_once(
 
 async def test_an_unanswered_proposal_expires_with_its_hold(
     requests: pb_grpc.PortalRequestServiceStub,
+    scheduler: GrpcScheduler,
     business: Business,
     portal_requests_settings: PortalRequestsSettings,
 ) -> None:
@@ -910,7 +925,7 @@ async def test_an_unanswered_proposal_expires_with_its_hold(
 
     try:
         # Other tests' requests lie days ahead; this sweep runs just after this hold ends.
-        await RequestExpirer(uow, interval_seconds=60, batch_size=10, clock=lambda: hold_until).run_once()
+        await RequestExpirer(uow, scheduler, interval_seconds=60, batch_size=10, clock=lambda: hold_until).run_once()
     finally:
         await engine.dispose()
     with bind_call_context(business.staff()):
@@ -1198,3 +1213,82 @@ async def test_a_name_search_reads_the_word_index(
             assert "request_client_words_prefix" in "\n".join(plan)
     finally:
         await engine.dispose()
+
+
+async def test_a_pending_request_holds_its_first_time_from_others_until_it_is_decided(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    scheduling_channel: grpc.aio.Channel,
+    business: Business,
+) -> None:
+    holds = holds_grpc.SlotHoldServiceStub(scheduling_channel)
+    mia, ben, eva = business.client_ids
+    ten = at(business.day, 10)
+
+    async def held() -> list[tuple[str, str, datetime]]:
+        listed = await holds.ListHolds(
+            holds_pb.ListHoldsRequest(**{"from": timestamp(at(business.day, 0))}, to=timestamp(at(business.day, 23)))
+        )
+        return [(h.hold_id, h.label, h.start.ToDatetime(tzinfo=UTC)) for h in listed.holds]
+
+    with bind_call_context(business.staff()):
+        settings = await requests.UpdateRequestSettings(pb.RequestSettings(tentative_holds=True))
+        assert settings.tentative_holds is True
+    first = await submit(requests, business, mia, ten)
+    assert (first.hold_staff_id, first.hold_start.ToDatetime(tzinfo=UTC)) == (business.staff_id, ten)
+    with bind_call_context(business.staff()):
+        assert await held() == [(first.id, first.reference, ten)]
+    # Another client is not offered the held time, and cannot ask for it first.
+    with bind_call_context(business.portal(ben)):
+        slots = await appointments.FindAvailableSlots(
+            appointments_pb.FindAvailableSlotsRequest(
+                service_ids=[business.service_id], from_day=business.day.isoformat(), to_day=business.day.isoformat()
+            )
+        )
+        offered = {s.start.ToDatetime(tzinfo=UTC) for s in slots.slots}
+        assert ten not in offered and at(business.day, 11) in offered
+        code, _ = await refusal(submit(requests, business, ben, ten))
+        assert code == grpc.StatusCode.ABORTED
+        assert list((await requests.ListRequests(pb.ListRequestsRequest())).requests) == []  # nothing written
+    second = await submit(requests, business, ben, at(business.day, 11))
+    with bind_call_context(business.staff()):
+        # Approving another request into the held time: 409 naming it, and that request stays as it was.
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await requests.ApproveRequest(
+                pb.ApproveRequestRequest(request_id=second.id, start=timestamp(ten), technician_id=business.staff_id)
+            )
+        assert raised.value.code() == grpc.StatusCode.ABORTED and "10:00" in (raised.value.details() or "")
+        assert (await requests.GetRequest(pb.GetRequestRequest(request_id=second.id))).status == "pending"
+        # The holder's approval books into its hold.
+        approved = await requests.ApproveRequest(
+            pb.ApproveRequestRequest(request_id=first.id, start=timestamp(ten), technician_id=business.staff_id)
+        )
+        assert approved.status == "approved" and not approved.hold_staff_id
+        assert [h[0] for h in await held()] == [second.id]
+    # An edit moves the hold to a free time, and is refused (changing nothing) for a taken one.
+    third = await submit(requests, business, eva, at(business.day, 13))
+    with bind_call_context(business.portal(eva)):
+        moved = await requests.UpdateRequest(
+            pb.UpdateRequestRequest(request_id=third.id, version=third.version, options=[option(at(business.day, 14))])
+        )
+        assert moved.hold_start.ToDatetime(tzinfo=UTC) == at(business.day, 14)
+        onto_taken = pb.UpdateRequestRequest(request_id=third.id, version=moved.version, options=[option(ten)])
+        code, _ = await refusal(requests.UpdateRequest(onto_taken))
+        assert code == grpc.StatusCode.ABORTED
+        kept = await requests.GetRequest(pb.GetRequestRequest(request_id=third.id))
+        assert (kept.version, kept.hold_start.ToDatetime(tzinfo=UTC)) == (moved.version, at(business.day, 14))
+    # Cancelled by its client and declined by staff: the times go back.
+    with bind_call_context(business.portal(ben)):
+        await requests.CancelRequest(pb.CancelRequestRequest(request_id=second.id))
+    with bind_call_context(business.staff()):
+        await requests.DeclineRequest(pb.DeclineRequestRequest(request_id=third.id, reason="Away that week"))
+        assert await held() == []
+        assert (
+            await appointments.BookAppointment(
+                appointments_pb.BookAppointmentRequest(
+                    client_id=eva,
+                    segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                    start=timestamp(at(business.day, 14)),
+                )
+            )
+        ).status == "booked"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
@@ -61,6 +63,9 @@ appointment_requests = Table(
     Column("proposal_note", Text, nullable=False),
     Column("proposed_technician_id", UUID(as_uuid=True)),
     Column("proposed_technician_name", Text, nullable=False),
+    Column("hold_staff_id", UUID(as_uuid=True)),
+    Column("hold_start", DateTime(timezone=True)),
+    Column("hold_end", DateTime(timezone=True)),
 )
 
 request_counters = Table(
@@ -109,6 +114,7 @@ request_settings = Table(
     Column("version", Integer, nullable=False),
     Column("proposal_hold_minutes", Integer, nullable=False),
     Column("offer_hold_minutes", Integer, nullable=False),
+    Column("tentative_holds", Boolean, nullable=False, server_default=text("false")),
 )
 
 waitlist_entries = Table(

@@ -92,6 +92,15 @@ class Technician:
 
 
 @dataclass(frozen=True)
+class HeldSlot:
+    """What a pending request's tentative hold keeps for it (scheduling holds the time itself)."""
+
+    staff_id: uuid.UUID
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class TimeOption:
     """An exact start (no end), or a window the appointment may start in."""
 
@@ -264,6 +273,8 @@ class AppointmentRequest:
     proposal_note: str = ""
     proposed_technician_id: uuid.UUID | None = None
     proposed_technician_name: str = ""
+    # Pending only: the time held for it (the business's tentative holds).
+    hold: HeldSlot | None = None
     is_new: bool = False
     events: list[Any] = field(default_factory=list)
     new_history: list[HistoryEntry] = field(default_factory=list)
@@ -336,6 +347,13 @@ class AppointmentRequest:
     @property
     def reference(self) -> str:
         return reference(self.reference_number)
+
+    @property
+    def first_slot(self) -> datetime | None:
+        """The time a tentative hold keeps: the first preferred time when it is an exact start (a window is no
+        slot to hold)."""
+        first = self.options[0]
+        return first.start if first.end is None else None
 
     def facts(self) -> RequestFacts:
         """What any message about the request needs, as it stands now."""
@@ -614,6 +632,8 @@ class AppointmentRequest:
 
     def _record(self, to: Status, actor: str, now: datetime, details: dict[str, Any]) -> None:
         assert to in ALLOWED_TRANSITIONS[self.status]
+        # Only a pending request holds a time: whatever it becomes, the hold is over (released by the caller).
+        self.hold = None
         self.new_history.append(
             HistoryEntry(now, actor, to.value, {"from": self.status.value, "to": to.value} | details)
         )

@@ -105,6 +105,10 @@ def request_message(
         message.start.CopyFrom(timestamp(request.start))
     if request.end is not None:
         message.end.CopyFrom(timestamp(request.end))
+    if request.hold is not None:
+        message.hold_staff_id = str(request.hold.staff_id)
+        message.hold_start.CopyFrom(timestamp(request.hold.start))
+        message.hold_end.CopyFrom(timestamp(request.hold.end))
     if staff is not None:
         message.internal_notes = request.internal_notes
         message.ticket = request.ticket
@@ -118,6 +122,7 @@ def _settings_message(settings: RequestSettings) -> pb.RequestSettings:
         version=settings.version,
         proposal_hold_minutes=settings.proposal_hold_minutes,
         offer_hold_minutes=settings.offer_hold_minutes,
+        tentative_holds=settings.tentative_holds,
     )
 
 
@@ -325,6 +330,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         proposed = await handlers.propose_alternatives(
             self._uow_factory,
             self._catalogue,
+            self._scheduler,
             handlers.ProposeAlternatives(
                 tenant_id=call.tenant_id,
                 request_id=record_id(request.request_id, "appointment request"),
@@ -416,6 +422,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         actor = _staff_actor()
         declined = await handlers.decline_request(
             self._uow_factory,
+            self._scheduler,
             call.tenant_id,
             record_id(request.request_id, "appointment request"),
             request.reason,
@@ -442,6 +449,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         updated = await handlers.update_request(
             self._uow_factory,
             self._catalogue,
+            self._scheduler,
             handlers.UpdateRequest(
                 tenant_id=call.tenant_id,
                 client_id=client_id,
@@ -504,6 +512,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
             request.proposal_hold_minutes or DEFAULT_PROPOSAL_HOLD_MINUTES,
             request.offer_hold_minutes or DEFAULT_OFFER_HOLD_MINUTES,
             request.version,
+            request.tentative_holds,
         )
         return _settings_message(saved)
 

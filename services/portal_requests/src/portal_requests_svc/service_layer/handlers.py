@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from platform_core.errors import InvalidArgument, NotFound
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.ids import new_id
 from portal_requests_svc.adapters.remote import (
     AbstractCatalogue,
@@ -17,6 +18,7 @@ from portal_requests_svc.adapters.remote import (
     Booking,
     OfferedService,
     RequestingClient,
+    SlotToHold,
 )
 from portal_requests_svc.adapters.repository import ClientContact, RequestSettings
 from portal_requests_svc.domain import requests as rules
@@ -37,6 +39,9 @@ from portal_requests_svc.domain.requests import (
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 UowFactory = Callable[[], PortalRequestsUnitOfWork]
+# A retried submission (the same Idempotency-Key) gets the same request id, so a hold its failed first attempt
+# may have left in scheduling is the retry's own.
+SUBMISSION_IDS = uuid.UUID("6f0c1f4e-2b1e-4f0a-9a59-0d6c1f1f5a01")
 # How long proposed times and waitlist offers may hold (the schema's CHECKs say the same).
 PROPOSAL_HOLD_MINUTES = (15, 14 * 24 * 60)
 OFFER_HOLD_MINUTES = (5, 2 * 24 * 60)
@@ -160,7 +165,11 @@ async def submit_request(
     terms = await catalogue.business_terms()
     request = AppointmentRequest.submit(
         tenant_id=command.tenant_id,
-        request_id=new_id(),
+        request_id=(
+            uuid.uuid5(SUBMISSION_IDS, f"{command.tenant_id}:{command.client_id}:{command.submission_id}")
+            if command.submission_id
+            else new_id()
+        ),
         client_id=command.client_id,
         service=service.terms,
         preferred_staff=preferred,
@@ -196,6 +205,8 @@ async def submit_request(
             actor=command.staff_actor,
             booking_rules_overridden=command.override_booking_rules,
         )
+        # Held before the request is taken: a time someone else holds or booked refuses the request (409).
+        await keep_hold(scheduler, request, (await uow.requests.settings(command.tenant_id)).tentative_holds)
         await uow.requests.remember_client(
             command.tenant_id, ClientContact(command.client_id, client.name, client.email, client.phone, now)
         )
@@ -205,7 +216,12 @@ async def submit_request(
 
 
 async def update_request(
-    uow_factory: UowFactory, catalogue: AbstractCatalogue, command: UpdateRequest, limits: RequestLimits, now: datetime
+    uow_factory: UowFactory,
+    catalogue: AbstractCatalogue,
+    scheduler: AbstractScheduler,
+    command: UpdateRequest,
+    limits: RequestLimits,
+    now: datetime,
 ) -> AppointmentRequest:
     async with uow_factory() as uow:
         # Read for update: a staff decision on this request waits for the edit or the edit for it, and the
@@ -227,6 +243,7 @@ async def update_request(
             preferred = None
         elif service_changes and request.preferred_staff_id not in (None, *service.staff_ids):
             raise InvalidArgument.single("preferred_staff_id", "does not perform the new service; choose another")
+        slot_before = (request.service_id, request.preferred_staff_id, request.first_slot)
         request.update(
             service=service.terms if service_changes else None,
             preferred_staff=preferred,
@@ -236,6 +253,9 @@ async def update_request(
             now=now,
             horizon=limits.horizon,
         )
+        if (request.service_id, request.preferred_staff_id, request.first_slot) != slot_before:
+            # The hold moves with the first preferred time; when that is taken, the edit is refused (409).
+            await keep_hold(scheduler, request, (await uow.requests.settings(command.tenant_id)).tentative_holds)
         await uow.commit()
     return request
 
@@ -273,6 +293,29 @@ async def requesting_client(directory: AbstractClientDirectory, client_id: uuid.
     if client is None:
         raise NotFound("client not found")
     return client
+
+
+async def keep_hold(scheduler: AbstractScheduler, request: AppointmentRequest, holding: bool) -> None:
+    """The request's tentative hold follows its first preferred time: placed or moved there (scheduling decides:
+    a taken time is a Conflict naming it and nothing changes), or given back when there is nothing to hold
+    (a window first, or holds switched off)."""
+    slot = request.first_slot if holding else None
+    if slot is None:
+        if request.hold is not None:
+            await scheduler.release_hold(request.id)
+            request.hold = None
+        return
+    wanted = SlotToHold(
+        request.id, request.client_id, request.service_id, request.preferred_staff_id, slot, request.reference
+    )
+    request.hold = await scheduler.hold(wanted)
+
+
+async def release_hold(scheduler: AbstractScheduler, request: AppointmentRequest, had_hold: bool) -> None:
+    """A request that held a time was just decided (or expired): its time goes back, before the decision commits
+    (if scheduling cannot be told, the decision fails and nothing changes)."""
+    if had_hold:
+        await scheduler.release_hold(request.id)
 
 
 async def approve_request(
@@ -315,6 +358,8 @@ async def approve_request(
                 override_availability=command.override_availability,
                 staff_notes=internal_notes,
                 ticket=ticket,
+                # Its own hold is released in the booking's transaction: it books into it, or elsewhere.
+                hold_id=request.id if request.hold is not None else None,
             )
         )
         # A refused booking (a taken slot) raised above: nothing was written and the request stays pending.
@@ -345,7 +390,11 @@ class ProposeAlternatives:
 
 
 async def propose_alternatives(
-    uow_factory: UowFactory, catalogue: AbstractCatalogue, command: ProposeAlternatives, now: datetime
+    uow_factory: UowFactory,
+    catalogue: AbstractCatalogue,
+    scheduler: AbstractScheduler,
+    command: ProposeAlternatives,
+    now: datetime,
 ) -> AppointmentRequest:
     async with uow_factory() as uow:
         request = await uow.requests.get(command.tenant_id, command.request_id, for_update=True)
@@ -359,6 +408,7 @@ async def propose_alternatives(
             else None
         )
         settings = await uow.requests.settings(command.tenant_id)
+        had_hold = request.hold is not None
         request.propose(
             alternatives=command.alternatives,
             technician=technician,
@@ -367,6 +417,7 @@ async def propose_alternatives(
             actor=command.actor,
             now=now,
         )
+        await release_hold(scheduler, request, had_hold)
         await uow.commit()
     return request
 
@@ -418,11 +469,19 @@ async def accept_alternative(
 
 
 async def decline_request(
-    uow_factory: UowFactory, tenant_id: uuid.UUID, request_id: uuid.UUID, reason: str, actor: str, now: datetime
+    uow_factory: UowFactory,
+    scheduler: AbstractScheduler,
+    tenant_id: uuid.UUID,
+    request_id: uuid.UUID,
+    reason: str,
+    actor: str,
+    now: datetime,
 ) -> AppointmentRequest:
     async with uow_factory() as uow:
         request = await uow.requests.get(tenant_id, request_id, for_update=True)
+        had_hold = request.hold is not None
         request.decline(reason=reason, actor=actor, now=now)
+        await release_hold(scheduler, request, had_hold)
         await uow.commit()
     return request
 
@@ -445,7 +504,9 @@ async def cancel_request(
             # Scheduling holds the business's cancellation notice for clients: outside it this raises (409)
             # and the request stays approved.
             await scheduler.cancel(request.appointment_id, "")
+        had_hold = request.hold is not None
         request.cancel(by="client", actor=f"client:{client_id}", now=now)
+        await release_hold(scheduler, request, had_hold)
         await uow.commit()
     return request
 
@@ -464,12 +525,17 @@ async def appointment_cancelled(
     return request
 
 
-async def expire_due_requests(uow_factory: UowFactory, now: datetime, batch: int) -> int:
-    """Expire one batch of pending requests whose every option has passed; returns how many."""
+async def expire_due_requests(uow_factory: UowFactory, scheduler: AbstractScheduler, now: datetime, batch: int) -> int:
+    """Expire one batch of pending requests whose every option has passed (giving back what they held); returns
+    how many."""
     async with uow_factory() as uow:
         due = await uow.requests.expirable(now, batch)
         for request in due:
+            had_hold = request.hold is not None
             request.expire(now)
+            # The sweep acts for the business of each request it claimed.
+            with bind_call_context(CallContext(request.tenant_id, Principal.service("portal_requests"))):
+                await release_hold(scheduler, request, had_hold)
         await uow.commit()
     return len(due)
 
@@ -481,6 +547,7 @@ async def update_request_settings(
     proposal_hold_minutes: int,
     offer_hold_minutes: int,
     version: int,
+    tentative_holds: bool = False,
 ) -> RequestSettings:
     for name, minutes, (low, high) in (
         ("proposal_hold_minutes", proposal_hold_minutes, PROPOSAL_HOLD_MINUTES),
@@ -489,7 +556,11 @@ async def update_request_settings(
         if not low <= minutes <= high:
             raise InvalidArgument.single(name, f"must be {low} to {high} minutes")
     checked = RequestSettings(
-        check_ticket_url_pattern(ticket_url_pattern), version, proposal_hold_minutes, offer_hold_minutes
+        check_ticket_url_pattern(ticket_url_pattern),
+        version,
+        proposal_hold_minutes,
+        offer_hold_minutes,
+        tentative_holds,
     )
     async with uow_factory() as uow:
         saved = await uow.requests.save_settings(tenant_id, checked)

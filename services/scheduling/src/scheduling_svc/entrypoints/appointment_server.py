@@ -176,6 +176,7 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
             checked.add("start", "is required")
         if request.timezone:
             checked.timezone(request.timezone, "timezone")
+        hold_id = checked.identifier(request.hold_id, "hold_id") if request.hold_id else None
         follow_up_of = checked.identifier(request.follow_up_of, "follow_up_of") if request.follow_up_of else None
         if request.follow_up_action and follow_up_of is None:
             checked.add("follow_up_of", "a follow-up action needs the appointment it follows")
@@ -208,6 +209,7 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
                 actor=actor_of(call),
                 staff_notes=request.staff_notes,
                 ticket=request.ticket,
+                hold_id=hold_id,
             ),
             datetime.now(UTC),
         )

@@ -13,6 +13,7 @@ from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotF
 from platform_core.ids import new_id
 from scheduling_svc.adapters.catalogue_store import AvailabilityInputs
 from scheduling_svc.adapters.client_directory import AbstractClientDirectory
+from scheduling_svc.adapters.hold_store import without_hold
 from scheduling_svc.adapters.repository import SLOT_TAKEN
 from scheduling_svc.domain import availability
 from scheduling_svc.domain.appointments import (
@@ -139,6 +140,8 @@ class BookingRequest:
     actor: str
     staff_notes: str = ""
     ticket: str = ""
+    # The client's tentative hold this booking replaces (released in its transaction).
+    hold_id: uuid.UUID | None = None
 
 
 def _segments_of(
@@ -253,6 +256,8 @@ async def book_appointment(
                 request.start + timedelta(days=2),
                 settings=settings,
             )
+            if request.hold_id is not None:  # the holder books into (or past) its own hold
+                inputs = without_hold(inputs, await uow.holds.get(request.tenant_id, request.hold_id))
         _check_bookable(inputs.services, request.online)
         check_segments_request(service_ids, request.seats, [s.definition.capacity for s in inputs.services])
         limited = request.online and settings.max_active_bookings_per_client > 0
@@ -301,6 +306,8 @@ async def book_appointment(
         )
         try:
             async with uow:
+                if request.hold_id is not None:
+                    await uow.holds.release(request.tenant_id, request.hold_id, client_id=request.client_id)
                 uow.appointments.add(appointment)
                 await uow.commit()
             return appointment

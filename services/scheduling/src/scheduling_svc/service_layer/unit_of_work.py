@@ -12,6 +12,7 @@ from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from scheduling_svc.adapters import event_mapping
 from scheduling_svc.adapters.catalogue_store import CatalogueStore
 from scheduling_svc.adapters.feed_store import FeedStore
+from scheduling_svc.adapters.hold_store import HoldStore
 from scheduling_svc.adapters.repository import (
     AbstractAppointmentRepository,
     SqlAlchemyAppointmentRepository,
@@ -27,6 +28,7 @@ class SchedulingUnitOfWork(AbstractUnitOfWork):
     series: AbstractSeriesRepository
     catalogue: CatalogueStore
     feeds: FeedStore
+    holds: HoldStore
 
 
 class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork):
@@ -44,6 +46,7 @@ class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork)
         self.series = SqlAlchemySeriesRepository(session)
         self.catalogue = CatalogueStore(session)
         self.feeds = FeedStore(session)
+        self.holds = HoldStore(session)
         self.repositories = (self.appointments, self.series)
 
     async def commit(self) -> None:

@@ -2,6 +2,10 @@
 request_client_words by a trigger on request_clients, and a btree with text_pattern_ops answers "a word starts
 with" as a range scan (core PostgreSQL, no pg_trgm).
 
+Tentative holds: a business may let pending requests hold the first time they ask for (request_settings.
+tentative_holds); the hold itself is scheduling's, and a request keeps what is held for it (staff member and
+time, all or nothing, only while pending).
+
 Revision ID: 0006
 Revises: 0004
 """
@@ -42,6 +46,17 @@ STATEMENTS = [
     CREATE TRIGGER request_client_words_sync AFTER INSERT OR UPDATE OF name ON request_clients
         FOR EACH ROW EXECUTE FUNCTION request_client_words_sync()
     """,
+    "ALTER TABLE request_settings ADD COLUMN tentative_holds boolean NOT NULL DEFAULT false",
+    r"""
+    ALTER TABLE appointment_requests
+        ADD COLUMN hold_staff_id uuid,
+        ADD COLUMN hold_start timestamptz,
+        ADD COLUMN hold_end timestamptz,
+        ADD CONSTRAINT appointment_requests_hold_whole CHECK (
+            (hold_staff_id IS NULL) = (hold_start IS NULL) AND (hold_start IS NULL) = (hold_end IS NULL)
+            AND (hold_start IS NULL OR (hold_end > hold_start AND status = 'pending'))
+        )
+    """,
     r"""
     INSERT INTO request_client_words (tenant_id, client_id, word)
         SELECT DISTINCT tenant_id, client_id, left(w, 200)
@@ -58,6 +73,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(
+        "ALTER TABLE appointment_requests DROP CONSTRAINT appointment_requests_hold_whole,"
+        " DROP COLUMN hold_staff_id, DROP COLUMN hold_start, DROP COLUMN hold_end"
+    )
+    op.execute("ALTER TABLE request_settings DROP COLUMN tentative_holds")
     op.execute("DROP TRIGGER request_client_words_sync ON request_clients")
     op.execute("DROP FUNCTION request_client_words_sync()")
     op.execute("DROP TABLE request_client_words")
