@@ -1292,3 +1292,111 @@ async def test_a_pending_request_holds_its_first_time_from_others_until_it_is_de
                 )
             )
         ).status == "booked"
+
+
+OPEN_OR_DECIDED = ("pending", "proposed", "approved", "declined", "cancelled", "expired")
+ALLOWED_BY_SCHEMA = {
+    *(("pending", to) for to in ("proposed", "approved", "declined", "cancelled", "expired")),
+    *(("proposed", to) for to in ("approved", "declined", "cancelled", "expired")),
+    ("approved", "cancelled"),
+}
+
+
+def _status_columns(status: str, moment: datetime) -> dict[str, object]:
+    """What a request in ``status`` carries by the schema's CHECKs (decided when, the appointment, the reason…)."""
+    decided = status not in ("pending", "proposed")
+    return {
+        "status": status,
+        "decided_at": moment if decided else None,
+        "decided_by": "staff:x" if decided else "",
+        "appointment_id": uuid.uuid4() if status == "approved" else None,
+        "start_at": moment if status == "approved" else None,
+        "decline_reason": "Fully booked" if status == "declined" else "",
+        "cancelled_at": moment if status == "cancelled" else None,
+        "cancelled_by": "client" if status == "cancelled" else "",
+        "alternatives": json.dumps([moment.isoformat()] if status == "proposed" else []),
+        "hold_until": moment if status == "proposed" else None,
+    }
+
+
+async def test_the_schema_allows_exactly_the_status_changes_the_domain_allows(
+    requests: pb_grpc.PortalRequestServiceStub,  # the service is up: its database is migrated
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    """Every pair of statuses, straight against the table: the trigger refuses each change the rules forbid
+    (whatever the columns say), and lets each allowed one through."""
+    tenant, moment = uuid.uuid4(), datetime.now(UTC) + timedelta(days=3)
+    engine = create_engine(portal_requests_settings.database_url("portal_requests"), pool_size=1)
+    try:
+        for number, before in enumerate(OPEN_OR_DECIDED, start=1001):
+            request_id = uuid.uuid4()
+            columns = _status_columns(before, moment)
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO appointment_requests (tenant_id, id, client_id, service_id, options, expires_at,"
+                        " timezone, created_at, updated_at, reference_number, status, decided_at, decided_by,"
+                        " appointment_id, start_at, decline_reason, cancelled_at, cancelled_by, alternatives,"
+                        " hold_until) VALUES (:t, :id, :c, :s, CAST(:options AS jsonb), :at, 'UTC', :at, :at, :n,"
+                        " :status, :decided_at, :decided_by, :appointment_id, :start_at, :decline_reason,"
+                        " :cancelled_at, :cancelled_by, CAST(:alternatives AS jsonb), :hold_until)"
+                    ),
+                    {
+                        "t": tenant,
+                        "id": request_id,
+                        "c": uuid.uuid4(),
+                        "s": uuid.uuid4(),
+                        "options": json.dumps([{"start": moment.isoformat(), "end": None}]),
+                        "at": moment,
+                        "n": number,
+                        **columns,
+                    },
+                )
+            for after in OPEN_OR_DECIDED:
+                if after == before:
+                    continue
+                target = _status_columns(after, moment)
+                if (before, after) == ("approved", "cancelled"):
+                    target |= {"appointment_id": columns["appointment_id"], "start_at": moment}
+                change = ", ".join(
+                    f"{name} = CAST(:{name} AS jsonb)" if name == "alternatives" else f"{name} = :{name}"
+                    for name in target
+                )
+                async with engine.connect() as conn:
+                    transaction = await conn.begin()
+                    try:
+                        await conn.execute(
+                            text(f"UPDATE appointment_requests SET {change} WHERE tenant_id = :t AND id = :id"),
+                            {"t": tenant, "id": request_id, **target},
+                        )
+                        allowed = True
+                    except IntegrityError as exc:
+                        assert "status cannot change" in str(exc), (before, after, exc)  # the trigger, not a CHECK
+                        allowed = False
+                    finally:
+                        await transaction.rollback()
+                assert allowed == ((before, after) in ALLOWED_BY_SCHEMA), (before, after)
+    finally:
+        await engine.dispose()
+
+
+async def test_clients_asking_for_one_time_at_once_with_holds_one_request_holds_it_and_the_rest_write_nothing(
+    requests: pb_grpc.PortalRequestServiceStub, business: Business
+) -> None:
+    with bind_call_context(business.staff()):
+        await requests.UpdateRequestSettings(pb.RequestSettings(tentative_holds=True))
+
+    async def ask(client_id: str) -> pb.AppointmentRequest | grpc.aio.AioRpcError:
+        try:
+            return await submit(requests, business, client_id, at(business.day, 12))
+        except grpc.aio.AioRpcError as exc:
+            return exc
+
+    outcomes = await asyncio.gather(*(ask(c) for c in business.client_ids))
+    won = [o for o in outcomes if isinstance(o, pb.AppointmentRequest)]
+    lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(won) == 1 and len(lost) == 2 and won[0].hold_staff_id == business.staff_id
+    assert {e.code() for e in lost} == {grpc.StatusCode.ABORTED}
+    with bind_call_context(business.staff()):
+        listed = await requests.ListRequests(pb.ListRequestsRequest())
+    assert [r.id for r in listed.requests] == [won[0].id]
