@@ -656,6 +656,17 @@ async def test_a_hold_takes_its_slot_from_others_and_its_holder_books_into_it(
             await holds.HoldSlot(_hold_request(business, str(uuid.uuid4()), "", ten))
         assert raised.value.code() == grpc.StatusCode.ABORTED and "10:00" in (raised.value.details() or "")
         assert (await holds.ReleaseHold(holds_pb2.ReleaseHoldRequest(hold_id=hold_id))).released is False
+        # A client naming another's hold in its own booking does not release it.
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await appointments.BookAppointment(
+                pb.BookAppointmentRequest(
+                    client_id=ben,
+                    segments=[pb.SegmentRequest(service_id=business.service_id)],
+                    start=ts(ten),
+                    hold_id=hold_id,
+                )
+            )
+        assert raised.value.code() == grpc.StatusCode.ABORTED and "10:00" in (raised.value.details() or "")
     with bind_call_context(business.staff_context()):
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await appointments.BookAppointment(
@@ -663,8 +674,7 @@ async def test_a_hold_takes_its_slot_from_others_and_its_holder_books_into_it(
                     client_id=ben,
                     segments=[pb.SegmentRequest(service_id=business.service_id, staff_id=business.staff_ids[0])],
                     start=ts(ten),
-                    override_availability=True,
-                    hold_id=hold_id,  # another client's hold is not released by naming it
+                    override_availability=True,  # past availability, never over a hold
                 )
             )
         assert (raised.value.code(), from_rpc_error(raised.value).reason) == (grpc.StatusCode.ABORTED, "SLOT_TAKEN")
