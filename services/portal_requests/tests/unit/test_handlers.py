@@ -499,7 +499,7 @@ async def test_a_waitlist_offer_is_taken_only_within_the_clients_booking_rules()
 async def test_staff_requests_skip_the_portal_form_and_limit_but_keep_the_booking_rules() -> None:
     uow = FakeUnitOfWork()
     directory = FakeDirectory(blocked=True)
-    by_staff = replace(submission(), staff_actor="staff:desk", answers={"allergies": "none"})
+    by_staff = replace(submission(), channel="staff", staff_actor="staff:desk", answers={"allergies": "none"})
     with pytest.raises(FailedPrecondition) as refused:
         await handlers.submit_request(lambda: uow, directory, FakeCatalogue(), FakeScheduler(), by_staff, LIMITS, NOW)
     assert refused.value.reason == "BOOKING_BLOCKED" and uow.stored == {}

@@ -279,6 +279,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 timezone=request.timezone,
                 submission_id=request.submission_id or None,
                 answers={key: json_format.MessageToDict(value) for key, value in request.answers.items()},
+                channel="staff" if staff_actor else "portal",
                 staff_actor=staff_actor,
                 override_booking_rules=request.override_booking_rules,
             ),

@@ -65,14 +65,12 @@ class SubmitRequest:
     submission_id: str | None
     # Custom field values of the booking request form (JSON values by field key).
     answers: Mapping[str, Any] = field(default_factory=dict)
-    # Staff making the request for the client ("staff:<id>"); empty: the client in the portal.
+    # Where it was asked: the portal, or "staff" (with staff_actor).
+    channel: str = "portal"
+    # Staff making the request for the client ("staff:<id>"); empty: the client.
     staff_actor: str = ""
     # Staff only: past the client's booking rules (online-booking block, active bookings limit), on record.
     override_booking_rules: bool = False
-
-    @property
-    def channel(self) -> str:
-        return "staff" if self.staff_actor else "portal"
 
 
 @dataclass(frozen=True)
