@@ -34,6 +34,10 @@ STATEMENTS = [
     )
     """,
     "CREATE INDEX slot_holds_by_staff ON slot_holds (tenant_id, staff_id, starts_at)",
+    # A hold follows its client through a merge (and back on an undo), like appointments and series.
+    "ALTER TABLE client_merge_moves DROP CONSTRAINT client_merge_moves_record_kind_check",
+    "ALTER TABLE client_merge_moves ADD CONSTRAINT client_merge_moves_record_kind_check"
+    " CHECK (record_kind IN ('appointment', 'series', 'slot_hold'))",
 ]
 
 
@@ -43,6 +47,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM client_merge_moves WHERE record_kind = 'slot_hold'")
+    op.execute("ALTER TABLE client_merge_moves DROP CONSTRAINT client_merge_moves_record_kind_check")
+    op.execute(
+        "ALTER TABLE client_merge_moves ADD CONSTRAINT client_merge_moves_record_kind_check"
+        " CHECK (record_kind IN ('appointment', 'series'))"
+    )
     op.execute(
         "UPDATE time_blocks SET released = true, seats_taken = 0"
         " WHERE (tenant_id, id) IN (SELECT tenant_id, time_block_id FROM slot_holds)"

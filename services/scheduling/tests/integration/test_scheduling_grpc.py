@@ -577,6 +577,7 @@ async def test_client_merges_move_appointments_and_undo_returns_them_and_erasure
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
     clients: client_grpc.ClientServiceStub,
+    scheduling_channel: grpc.aio.Channel,
 ) -> None:
     business = await open_business(catalogue, clients, n_clients=2)
     survivor, duplicate = business.client_ids
@@ -595,15 +596,26 @@ async def test_client_merges_move_appointments_and_undo_returns_them_and_erasure
                 notes="prefers the quiet room; allergic to latex",
             )
         )
+        holds = holds_pb2_grpc.SlotHoldServiceStub(scheduling_channel)
+        hold = await holds.HoldSlot(_hold_request(business, str(uuid.uuid4()), duplicate, local(business.day, 14)))
+
+        async def holder() -> str:
+            listed = await holds.ListHolds(
+                holds_pb2.ListHoldsRequest(**{"from": ts(local(business.day, 0))}, to=ts(local(business.day, 23)))
+            )
+            return next(h.client_id for h in listed.holds if h.hold_id == hold.hold_id)
+
         merge = await clients.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate]))
         await wait_until(lambda: _equal(ids_of(survivor), {kept.id, moved.id}))
         assert await ids_of(duplicate) == set()
+        assert await holder() == survivor  # a pending request's hold follows its client
         history = await appointments.GetAppointmentHistory(pb.GetAppointmentHistoryRequest(appointment_id=moved.id))
         assert history.entries[-1].action == "client_merged"
 
         await clients.UnmergeClients(client_pb.UnmergeClientsRequest(merge_id=merge.id))
         await wait_until(lambda: _equal(ids_of(duplicate), {moved.id}))
         assert await ids_of(survivor) == {kept.id}
+        assert await holder() == duplicate
 
         await clients.EraseClient(client_pb.EraseClientRequest(id=duplicate, confirm=True))
 
