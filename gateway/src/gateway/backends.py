@@ -17,6 +17,7 @@ from atrium.portal_requests.v1.public_requests_pb2_grpc import PublicRequestServ
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.calendar_pb2_grpc import CalendarServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
+from atrium.scheduling.v1.holds_pb2_grpc import SlotHoldServiceStub
 from atrium.scheduling.v1.reports_pb2_grpc import ReportServiceStub
 from atrium.scheduling.v1.series_pb2_grpc import RecurringSeriesServiceStub
 from platform_core.config import PlatformSettings
@@ -38,6 +39,7 @@ class Backends:
         self.calendars = CalendarServiceStub(self._channels["scheduling"])
         self.reports = ReportServiceStub(self._channels["scheduling"])
         self.series = RecurringSeriesServiceStub(self._channels["scheduling"])
+        self.holds = SlotHoldServiceStub(self._channels["scheduling"])
         self.billing = BillingServiceStub(self._channels["membership_billing"])
         self.ledger = LedgerServiceStub(self._channels["membership_billing"])
         self.packages = PackageServiceStub(self._channels["membership_billing"])

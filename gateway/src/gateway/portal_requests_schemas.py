@@ -35,6 +35,20 @@ class RequestSubmitIn(Body):
     )
 
 
+class StaffRequestSubmitIn(Body):
+    client_id: Id = Field(description="The client the request is made for")
+    service_id: Id = Field(description="Any service of the business, also one clients cannot book online")
+    preferred_staff_id: Id | None = None
+    options: list[TimeOptionIn] = Field(min_length=1, max_length=5, description="One to five preferred times")
+    message: Annotated[str, StringConstraints(max_length=1000)] = Field(default="", description="The description")
+    timezone: Timezone | None = Field(default=None, description="The client's timezone; default: its profile's")
+    override_booking_rules: bool = Field(
+        default=False,
+        description="Make it although the client is blocked from online booking or at its active bookings limit "
+        "(kept in the request's history)",
+    )
+
+
 class TimeOptionOut(Out):
     start: datetime
     end: datetime | None
@@ -64,6 +78,14 @@ class RequestHistoryOut(Out):
 
 
 class FinalTimeOut(Out):
+    start: datetime
+    end: datetime
+    local_start: str = Field(description="On the client's wall clock")
+    business_start: str = Field(description="On the business's wall clock")
+
+
+class HeldTimeOut(Out):
+    staff_id: str
     start: datetime
     end: datetime
     local_start: str = Field(description="On the client's wall clock")
@@ -108,6 +130,9 @@ class PortalRequestOut(Out):
     technician_id: str | None
     technician_name: str
     final: FinalTimeOut | None = Field(description="Approved: the appointment's time")
+    hold: HeldTimeOut | None = Field(
+        description="Pending, with the business's tentative holds: the time held for it (its first preferred time)"
+    )
     proposal: ProposalOut | None = Field(description="The other times staff proposed (status proposed, or since)")
     decline_reason: str
     cancelled_by: Literal["client", "staff"] | None
@@ -170,6 +195,12 @@ class RequestSettingsIO(Body):
     )
     offer_hold_minutes: int = Field(
         default=120, ge=5, le=2880, description="How long a waitlist offer holds before it passes on (default 2 h)"
+    )
+    tentative_holds: bool = Field(
+        default=False,
+        description="A pending request holds its first preferred time (an exact start) until it is decided or "
+        "expires: other clients are not offered it, staff calendars show it as tentative, and approving another "
+        "request into it answers 409",
     )
     version: int = Field(default=0, ge=0, description="The version read; 0 overwrites")
 

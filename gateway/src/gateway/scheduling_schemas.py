@@ -278,10 +278,25 @@ class CalendarQuery(Body):
     timezone: Timezone | None = None
 
 
+class TentativeHoldOut(Out):
+    """A time a pending appointment request holds (the business's tentative holds): not yet an appointment."""
+
+    request_id: str = Field(description="The appointment request holding it")
+    label: str = Field(description="The request's reference, e.g. REQ-1042")
+    client_id: str
+    service_id: str
+    start: datetime
+    end: datetime
+    tentative: bool = Field(description="Always true")
+
+
 class CalendarStaffOut(Out):
     staff_id: str
     display_name: str
     appointments: list[AppointmentOut]
+    tentative: list[TentativeHoldOut] = Field(
+        description="Times pending requests hold for this staff member (shown as tentative)"
+    )
 
 
 class CalendarOut(Out):

@@ -36,6 +36,7 @@ from gateway.portal_requests_schemas import (
     RequestSettingsIO,
     RequestSubmitIn,
     StaffRequestQuery,
+    StaffRequestSubmitIn,
     StaffWaitlistJoinIn,
     StaffWaitlistQuery,
     TimeOptionIn,
@@ -103,6 +104,15 @@ def request_json(r: pb.AppointmentRequest, *, staff: bool, with_history: bool = 
             "business_start": _wall_clock(r.start, business_zone),
         }
         if r.HasField("start") and r.HasField("end")
+        else None,
+        "hold": {
+            "staff_id": r.hold_staff_id,
+            "start": r.hold_start.ToJsonString(),
+            "end": r.hold_end.ToJsonString(),
+            "local_start": _wall_clock(r.hold_start, r.timezone),
+            "business_start": _wall_clock(r.hold_start, business_zone),
+        }
+        if r.hold_staff_id
         else None,
         "proposal": {
             "alternatives": [
@@ -181,6 +191,7 @@ def _settings_json(settings: pb.RequestSettings) -> dict[str, Any]:
         "ticket_url_pattern": settings.ticket_url_pattern,
         "proposal_hold_minutes": settings.proposal_hold_minutes,
         "offer_hold_minutes": settings.offer_hold_minutes,
+        "tentative_holds": settings.tentative_holds,
         "version": settings.version,
     }
 
@@ -200,8 +211,9 @@ def _settings_json(settings: pb.RequestSettings) -> dict[str, Any]:
     errors=(403, 409),
     description="409 BOOKING_BLOCKED when the business blocked the client from booking online, "
     "TOO_MANY_OPEN_REQUESTS beyond the open-request limit, MAX_ACTIVE_BOOKINGS when its upcoming appointments "
-    "and pending requests reach the business's limit. An Idempotency-Key header makes retries safe: "
-    "the same key returns the first request.",
+    "and pending requests reach the business's limit; with the business's tentative holds, SLOT_TAKEN or "
+    "SLOT_UNAVAILABLE when the first time (an exact start) cannot be held, naming it. An Idempotency-Key header "
+    "makes retries safe: the same key returns the first request.",
 )
 async def submit_request(request: web.Request, body: RequestSubmitIn, account: Account) -> dict[str, Any]:
     await may_view_appointments(request, account)
@@ -258,7 +270,8 @@ async def portal_request(request: web.Request, account: Account) -> dict[str, An
     errors=(404, 409),
     description="Give the version you read: when the request changed or was decided since, 409 "
     "CONCURRENT_CHANGE or REQUEST_NOT_PENDING and nothing changes (an edit racing a staff decision: exactly "
-    "one of them wins). Omitted fields stay as they are.",
+    "one of them wins). Omitted fields stay as they are. A held time moves with the first preferred time: "
+    "SLOT_TAKEN or SLOT_UNAVAILABLE when that cannot be held, and nothing changes.",
 )
 async def edit_request(request: web.Request, body: RequestEditIn, account: Account) -> dict[str, Any]:
     await may_view_appointments(request, account)
@@ -339,6 +352,38 @@ async def list_requests(request: web.Request, query: StaffRequestQuery, account:
     return await _page(request, query, staff=True, client_id=query.client_id or "", text=query.q)
 
 
+@api.route(
+    "POST",
+    STAFF,
+    summary="Make an appointment request for a client (a phone call, the front desk): same flow, channel staff",
+    tag="appointment-requests",
+    permission="requests.approve",
+    body=StaffRequestSubmitIn,
+    response=RequestOut,
+    status=201,
+    errors=(404, 409),
+    description="The request is pending like one from the portal, with its reference and events, and its history "
+    "names the staff member. 404 when the business has no such client; 409 CLIENT_DELETED, BOOKING_BLOCKED "
+    "or MAX_ACTIVE_BOOKINGS (upcoming appointments plus open requests at the business's limit) unless "
+    "override_booking_rules, which the history keeps. An Idempotency-Key header returns the first request made "
+    "with it.",
+)
+async def create_request(request: web.Request, body: StaffRequestSubmitIn, account: Account) -> dict[str, Any]:
+    created = await request.app[BACKENDS].portal_requests.SubmitRequest(
+        pb.SubmitRequestRequest(
+            client_id=body.client_id,
+            service_id=body.service_id,
+            preferred_staff_id=body.preferred_staff_id or "",
+            options=_option_messages(body.options),
+            message=body.message,
+            timezone=body.timezone or "",
+            submission_id=idempotency.request_key(request),
+            override_booking_rules=body.override_booking_rules,
+        )
+    )
+    return request_json(created, staff=True)
+
+
 # Declared before STAFF/{request_id}, which would otherwise take "counts" and "settings" for an id.
 @api.route(
     "GET",
@@ -392,6 +437,7 @@ async def put_request_settings(request: web.Request, body: RequestSettingsIO, ac
             ticket_url_pattern=body.ticket_url_pattern,
             proposal_hold_minutes=body.proposal_hold_minutes,
             offer_hold_minutes=body.offer_hold_minutes,
+            tentative_holds=body.tentative_holds,
             version=body.version,
         )
     )

@@ -14,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import appointments_pb2 as pb
 from atrium.scheduling.v1 import catalogue_pb2 as cat
+from atrium.scheduling.v1 import holds_pb2 as holds_pb
 from gateway import idempotency
 from gateway.api import path_id
 from gateway.dependencies import BACKENDS, IDENTITY
@@ -648,7 +649,8 @@ async def list_appointments(request: web.Request, query: AppointmentWindowQuery,
     permission="schedule.read",
     query=CalendarQuery,
     response=CalendarOut,
-    description="Days are cut in the given timezone (default: the business's); a week starts on Monday.",
+    description="Days are cut in the given timezone (default: the business's); a week starts on Monday. Each staff "
+    "member's column lists its appointments and, as tentative, the times pending requests hold.",
 )
 async def calendar(request: web.Request, query: CalendarQuery, account: Account) -> dict[str, Any]:
     backends = request.app[BACKENDS]
@@ -662,23 +664,41 @@ async def calendar(request: web.Request, query: CalendarQuery, account: Account)
     wanted = csv_list(query.staff_ids)
     staff = await backends.catalogue.ListStaffMembers(cat.ListStaffMembersRequest())
     members = [m for m in staff.staff if not wanted or m.staff_id in wanted]
-    reply = await backends.appointments.ListAppointments(
-        pb.ListAppointmentsRequest(
-            **{"from": timestamp(start)}, to=timestamp(end), staff_ids=[m.staff_id for m in members]
-        )
-    )
+    staff_ids = [m.staff_id for m in members]
+    window: dict[str, Any] = {"from": timestamp(start), "to": timestamp(end), "staff_ids": staff_ids}
+    reply = await backends.appointments.ListAppointments(pb.ListAppointmentsRequest(**window))
+    held = await backends.holds.ListHolds(holds_pb.ListHoldsRequest(**window))
     columns: dict[str, list[dict[str, Any]]] = {m.staff_id: [] for m in members}
     for appointment in reply.appointments:
         for staff_id in dict.fromkeys(s.staff_id for s in appointment.segments):
             if staff_id in columns:
                 columns[staff_id].append(appointment_json(appointment))
+    tentative: dict[str, list[dict[str, Any]]] = {m.staff_id: [] for m in members}
+    for hold in held.holds:
+        if hold.staff_id in tentative:
+            tentative[hold.staff_id].append(
+                {
+                    "request_id": hold.hold_id,
+                    "label": hold.label,
+                    "client_id": hold.client_id,
+                    "service_id": hold.service_id,
+                    "start": when(hold.start),
+                    "end": when(hold.end),
+                    "tentative": True,
+                }
+            )
     return {
         "view": query.view,
         "timezone": zone,
         "start": start.isoformat(),
         "end": end.isoformat(),
         "staff": [
-            {"staff_id": m.staff_id, "display_name": m.display_name, "appointments": columns[m.staff_id]}
+            {
+                "staff_id": m.staff_id,
+                "display_name": m.display_name,
+                "appointments": columns[m.staff_id],
+                "tentative": tentative[m.staff_id],
+            }
             for m in members
         ],
     }

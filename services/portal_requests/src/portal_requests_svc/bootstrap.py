@@ -10,6 +10,7 @@ from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.portal_requests.v1 import portal_requests_pb2_grpc, public_requests_pb2_grpc
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
+from atrium.scheduling.v1.holds_pb2_grpc import SlotHoldServiceStub
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
 from portal_requests_svc.adapters.public_slots import GrpcSlotFinder
@@ -39,7 +40,7 @@ def build(runtime: Runtime) -> ServiceParts:
         return SqlAlchemyPublicRequestsUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix)
 
     scheduling = runtime.channel("scheduling")
-    scheduler = GrpcScheduler(AppointmentServiceStub(scheduling))
+    scheduler = GrpcScheduler(AppointmentServiceStub(scheduling), SlotHoldServiceStub(scheduling))
     clients = ClientServiceStub(runtime.channel("client"))
     directory = GrpcClientDirectory(clients)
     catalogue = GrpcCatalogue(CatalogueServiceStub(scheduling))
@@ -101,7 +102,10 @@ def build(runtime: Runtime) -> ServiceParts:
         # Expires requests whose every preferred time has passed; safe with several replicas (SKIP LOCKED).
         workers=[
             RequestExpirer(
-                uow, interval_seconds=settings.expiry_interval_seconds, batch_size=settings.expiry_batch_size
+                uow,
+                scheduler,
+                interval_seconds=settings.expiry_interval_seconds,
+                batch_size=settings.expiry_batch_size,
             ),
             PublicRequestPurger(
                 runtime.sessions,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from platform_core.errors import InvalidArgument
 from portal_requests_svc.adapters.repository import RequestSettings, request_from_row
 from portal_requests_svc.adapters.tables import (
     appointment_requests,
+    request_client_words,
     request_clients,
     request_history,
     request_settings,
@@ -83,11 +85,17 @@ def _view(row: Any) -> RequestView:
     return RequestView(request_from_row(row), row.name or "", row.email or "", row.phone or "")
 
 
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _name_word_starts(tenant_id: uuid.UUID, word: str) -> Select[Any]:
+    """Clients with a name word starting with ``word``: a range scan of the text_pattern_ops index (bounds, not
+    LIKE, so a generic plan of the prepared statement uses it too)."""
+    w = request_client_words.c
+    query = select(w.client_id).where(w.tenant_id == tenant_id, w.word.op("~>=~")(word))
+    if ord(word[-1]) < sys.maxunicode:
+        query = query.where(w.word.op("~<~")(word[:-1] + chr(ord(word[-1]) + 1)))
+    return query
 
 
-def _matching(query: Select[Any], text: str) -> Select[Any]:
+def _matching(query: Select[Any], tenant_id: uuid.UUID, text: str) -> Select[Any]:
     """A reference ("REQ-1042", "1042") finds that request; otherwise every word must start a word of the
     client's name."""
     if len(text) > MAX_QUERY:
@@ -95,9 +103,8 @@ def _matching(query: Select[Any], text: str) -> Select[Any]:
     number = reference_number(text)
     if number is not None:
         return query.where(r.reference_number == number)
-    spaced = func.concat(" ", func.lower(c.name))
     for word in text.lower().split():
-        query = query.where(spaced.like(f"% {_escape_like(word)}%", escape="\\"))
+        query = query.where(r.client_id.in_(_name_word_starts(tenant_id, word)))
     return query
 
 
@@ -112,7 +119,7 @@ async def list_requests(
     if where.client_id is not None:
         query = query.where(r.client_id == where.client_id)
     if where.query.strip():
-        query = _matching(query, where.query.strip())
+        query = _matching(query, tenant_id, where.query.strip())
     ascending = where.status is Status.PENDING
     if page_token:
         after_at, after_id = _untoken(page_token)
@@ -179,9 +186,9 @@ async def settings(engine: AsyncEngine, tenant_id: uuid.UUID) -> RequestSettings
     async with engine.connect() as conn:
         row = (
             await conn.execute(
-                select(s.ticket_url_pattern, s.version, s.proposal_hold_minutes, s.offer_hold_minutes).where(
-                    s.tenant_id == tenant_id
-                )
+                select(
+                    s.ticket_url_pattern, s.version, s.proposal_hold_minutes, s.offer_hold_minutes, s.tentative_holds
+                ).where(s.tenant_id == tenant_id)
             )
         ).first()
     return RequestSettings.of(row) if row else RequestSettings()

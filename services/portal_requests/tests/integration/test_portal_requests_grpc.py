@@ -31,6 +31,8 @@ from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
 from atrium.scheduling.v1 import appointments_pb2_grpc as appointments_grpc
 from atrium.scheduling.v1 import catalogue_pb2 as cat
 from atrium.scheduling.v1 import catalogue_pb2_grpc as cat_grpc
+from atrium.scheduling.v1 import holds_pb2 as holds_pb
+from atrium.scheduling.v1 import holds_pb2_grpc as holds_grpc
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
@@ -38,6 +40,7 @@ from platform_core.grpc.values import timestamp
 from platform_core.messaging.bus import ensure_stream
 from platform_core.messaging.envelope import build_envelope, subject_for
 from platform_core.testing.plugin import wait_until
+from portal_requests_svc.adapters.remote import GrpcScheduler
 from portal_requests_svc.config import PortalRequestsSettings
 from portal_requests_svc.entrypoints.request_expirer import RequestExpirer
 from portal_requests_svc.service_layer.unit_of_work import SqlAlchemyPortalRequestsUnitOfWork
@@ -73,6 +76,14 @@ def requests(portal_requests_channel: grpc.aio.Channel) -> pb_grpc.PortalRequest
 @pytest.fixture
 def appointments(scheduling_channel: grpc.aio.Channel) -> appointments_grpc.AppointmentServiceStub:
     return appointments_grpc.AppointmentServiceStub(scheduling_channel)
+
+
+@pytest.fixture
+def scheduler(scheduling_channel: grpc.aio.Channel) -> GrpcScheduler:
+    """Scheduling as this service asks it (for sweeps run by hand)."""
+    return GrpcScheduler(
+        appointments_grpc.AppointmentServiceStub(scheduling_channel), holds_grpc.SlotHoldServiceStub(scheduling_channel)
+    )
 
 
 @pytest.fixture
@@ -357,6 +368,7 @@ async def test_input_errors_name_the_field_and_a_portal_client_sees_only_its_own
 
 async def test_the_expiry_job_expires_passed_requests_and_skips_locked_ones(
     requests: pb_grpc.PortalRequestServiceStub,
+    scheduler: GrpcScheduler,
     business: Business,
     portal_requests_settings: PortalRequestsSettings,
 ) -> None:
@@ -369,7 +381,9 @@ async def test_the_expiry_job_expires_passed_requests_and_skips_locked_ones(
         return SqlAlchemyPortalRequestsUnitOfWork(sessions, nats_prefix=portal_requests_settings.nats_prefix)
 
     # Hours from now every option has passed; requests of other tests lie days ahead and stay pending.
-    expirer = RequestExpirer(uow, interval_seconds=60, batch_size=10, clock=lambda: soon + timedelta(minutes=1))
+    expirer = RequestExpirer(
+        uow, scheduler, interval_seconds=60, batch_size=10, clock=lambda: soon + timedelta(minutes=1)
+    )
     try:
         async with engine.connect() as held:
             # Another replica is deciding this request right now: the sweep leaves it alone.
@@ -893,6 +907,7 @@ async def test_a_counter_offer_accepted_twice_at_once_books_once(
 
 async def test_an_unanswered_proposal_expires_with_its_hold(
     requests: pb_grpc.PortalRequestServiceStub,
+    scheduler: GrpcScheduler,
     business: Business,
     portal_requests_settings: PortalRequestsSettings,
 ) -> None:
@@ -910,7 +925,7 @@ async def test_an_unanswered_proposal_expires_with_its_hold(
 
     try:
         # Other tests' requests lie days ahead; this sweep runs just after this hold ends.
-        await RequestExpirer(uow, interval_seconds=60, batch_size=10, clock=lambda: hold_until).run_once()
+        await RequestExpirer(uow, scheduler, interval_seconds=60, batch_size=10, clock=lambda: hold_until).run_once()
     finally:
         await engine.dispose()
     with bind_call_context(business.staff()):
@@ -1022,3 +1037,366 @@ async def test_an_appointment_staff_cancel_in_scheduling_cancels_the_request_tha
         approved.appointment_id,
         "system",
     )
+
+
+async def test_staff_make_a_request_for_a_client_by_its_rules_and_an_override_stays_on_record(
+    requests: pb_grpc.PortalRequestServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    blocked = business.client_ids[0]
+    made = pb.SubmitRequestRequest(
+        client_id=blocked,
+        service_id=business.service_id,
+        options=[option(at(business.day, 10))],
+        message="Called in: wants Anna",
+    )
+    with bind_call_context(business.staff()):
+        await clients.SetOnlineBookingBlocked(client_pb.SetOnlineBookingBlockedRequest(id=blocked, blocked=True))
+        assert await refusal(requests.SubmitRequest(made)) == (grpc.StatusCode.FAILED_PRECONDITION, "BOOKING_BLOCKED")
+        for bad, field_name in (
+            (
+                pb.SubmitRequestRequest(service_id=business.service_id, options=[option(at(business.day, 10))]),
+                "client_id",
+            ),
+            (pb.SubmitRequestRequest(client_id="nope", service_id=business.service_id), "client_id"),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await requests.SubmitRequest(bad)
+            assert [v.field for v in from_rpc_error(refused.value).violations] == [field_name]
+        unknown = pb.SubmitRequestRequest()
+        unknown.CopyFrom(made)
+        unknown.client_id = str(uuid.uuid4())
+        assert (await refusal(requests.SubmitRequest(unknown)))[0] == grpc.StatusCode.NOT_FOUND
+        nothing = await requests.ListRequests(pb.ListRequestsRequest(client_id=blocked))
+        assert list(nothing.requests) == []  # refused attempts wrote nothing
+
+        made.override_booking_rules = True
+        created = await requests.SubmitRequest(made)
+        detail = await requests.GetRequest(pb.GetRequestRequest(request_id=created.id))
+    assert (created.status, created.channel, created.client_id, created.message) == (
+        "pending",
+        "staff",
+        blocked,
+        "Called in: wants Anna",
+    )
+    submitted = detail.history[0]
+    assert (submitted.action, submitted.actor) == ("submitted", f"staff:{business.staff_id}")
+    assert json.loads(submitted.details_json) | {"reference": ""} == {
+        "options": 1,
+        "reference": "",
+        "channel": "staff",
+        "booking_rules_overridden": True,
+    }
+    # A portal client may not override its own rules, and acts only for itself.
+    with bind_call_context(business.portal(business.client_ids[1])):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await requests.SubmitRequest(made)
+        assert [v.field for v in from_rpc_error(refused.value).violations] == ["override_booking_rules"]
+
+    async def submitted_event() -> object | None:
+        found = await published(portal_requests_settings, created.id)
+        return found[0] if found else None
+
+    event = await wait_until(submitted_event, timeout=10)
+    assert isinstance(event, events_pb2.RequestSubmitted)
+    assert (event.facts.channel, event.facts.reference) == ("staff", created.reference)
+
+
+async def test_scheduling_counts_a_clients_upcoming_bookings_exactly(
+    appointments: appointments_grpc.AppointmentServiceStub, business: Business
+) -> None:
+    client_id, other = business.client_ids[0], business.client_ids[1]
+    with bind_call_context(business.staff()):
+        booked = [
+            await appointments.BookAppointment(
+                appointments_pb.BookAppointmentRequest(
+                    client_id=client_id,
+                    segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                    start=timestamp(at(business.day, hour)),
+                )
+            )
+            for hour in (9, 11, 13)
+        ]
+        await appointments.CancelAppointment(
+            appointments_pb.CancelAppointmentRequest(appointment_id=booked[0].id, reason="Moved away")
+        )
+        counted = await appointments.CountClientBookings(
+            appointments_pb.CountClientBookingsRequest(client_id=client_id)
+        )
+        assert counted.upcoming == 2  # cancelled ones do not count
+    with bind_call_context(business.portal(client_id)):
+        own = await appointments.CountClientBookings(appointments_pb.CountClientBookingsRequest())
+        assert own.upcoming == 2
+        # Another client's count looks missing to a portal client.
+        assert (
+            await refusal(appointments.CountClientBookings(appointments_pb.CountClientBookingsRequest(client_id=other)))
+        )[0] == grpc.StatusCode.NOT_FOUND
+
+
+async def test_the_booking_rules_hold_on_accepting_a_proposal_and_count_the_clients_other_open_requests(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    scheduling_channel: grpc.aio.Channel,
+    business: Business,
+) -> None:
+    client_id = business.client_ids[2]
+    catalogue = cat_grpc.CatalogueServiceStub(scheduling_channel)
+    first = await submit(requests, business, client_id, at(business.day, 9))
+    second = await submit(requests, business, client_id, at(business.day, 10))
+    with bind_call_context(business.staff()):
+        await appointments.BookAppointment(
+            appointments_pb.BookAppointmentRequest(
+                client_id=client_id,
+                segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                start=timestamp(at(business.day, 16)),
+            )
+        )
+        current = await catalogue.GetSchedulingSettings(cat.GetSchedulingSettingsRequest())
+        current.max_active_bookings_per_client = 2
+        await catalogue.UpdateSchedulingSettings(current)
+        proposed = await requests.ProposeAlternatives(
+            pb.ProposeAlternativesRequest(request_id=first.id, alternatives=[timestamp(at(business.day, 13))])
+        )
+    # One appointment and the other open request reach the limit of two: taking the proposal is refused.
+    refused = await _accept(requests, business, proposed, 0)
+    assert isinstance(refused, grpc.aio.AioRpcError) and from_rpc_error(refused).reason == "MAX_ACTIVE_BOOKINGS"
+    with bind_call_context(business.portal(client_id)):
+        await requests.CancelRequest(pb.CancelRequestRequest(request_id=second.id))
+    accepted = await _accept(requests, business, proposed, 0)
+    assert isinstance(accepted, pb.AppointmentRequest) and accepted.status == "approved"
+    # Blocked since: the client's next acceptance or request is refused like a booking.
+    with bind_call_context(business.staff()):
+        await clients.SetOnlineBookingBlocked(client_pb.SetOnlineBookingBlockedRequest(id=client_id, blocked=True))
+    assert await refusal(submit(requests, business, client_id, at(business.day, 12))) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "BOOKING_BLOCKED",
+    )
+
+
+async def test_a_name_search_reads_the_word_index(
+    requests: pb_grpc.PortalRequestServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    mia = business.client_ids[0]
+    with bind_call_context(business.staff()):
+        await clients.UpdateClient(client_pb.UpdateClientRequest(id=mia, first_name="Mia-Sophie", last_name="O'Neil"))
+    request = await submit(requests, business, mia)
+    with bind_call_context(business.staff()):
+        for query, expected in (("mia-s o'n", [request.id]), ("O'NEIL", [request.id]), ("sophie", []), ("%", [])):
+            found = await requests.ListRequests(pb.ListRequestsRequest(query=query))
+            assert [r.id for r in found.requests] == expected, query
+    engine = create_engine(portal_requests_settings.database_url("portal_requests"), pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            words = (
+                await conn.execute(
+                    text("SELECT word FROM request_client_words WHERE tenant_id = :t ORDER BY word"),
+                    {"t": business.tenant},
+                )
+            ).scalars()
+            assert list(words) == ["mia-sophie", "o'neil"]
+            await conn.execute(text("SET enable_seqscan = off"))
+            plan = (
+                await conn.execute(
+                    text(
+                        "EXPLAIN SELECT client_id FROM request_client_words"
+                        " WHERE tenant_id = :t AND word ~>=~ 'mia' AND word ~<~ 'mib'"
+                    ),
+                    {"t": business.tenant},
+                )
+            ).scalars()
+            assert "request_client_words_prefix" in "\n".join(plan)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_pending_request_holds_its_first_time_from_others_until_it_is_decided(
+    requests: pb_grpc.PortalRequestServiceStub,
+    appointments: appointments_grpc.AppointmentServiceStub,
+    scheduling_channel: grpc.aio.Channel,
+    business: Business,
+) -> None:
+    holds = holds_grpc.SlotHoldServiceStub(scheduling_channel)
+    mia, ben, eva = business.client_ids
+    ten = at(business.day, 10)
+
+    async def held() -> list[tuple[str, str, datetime]]:
+        listed = await holds.ListHolds(
+            holds_pb.ListHoldsRequest(**{"from": timestamp(at(business.day, 0))}, to=timestamp(at(business.day, 23)))
+        )
+        return [(h.hold_id, h.label, h.start.ToDatetime(tzinfo=UTC)) for h in listed.holds]
+
+    with bind_call_context(business.staff()):
+        settings = await requests.UpdateRequestSettings(pb.RequestSettings(tentative_holds=True))
+        assert settings.tentative_holds is True
+    first = await submit(requests, business, mia, ten)
+    assert (first.hold_staff_id, first.hold_start.ToDatetime(tzinfo=UTC)) == (business.staff_id, ten)
+    with bind_call_context(business.staff()):
+        assert await held() == [(first.id, first.reference, ten)]
+    # Another client is not offered the held time, and cannot ask for it first.
+    with bind_call_context(business.portal(ben)):
+        slots = await appointments.FindAvailableSlots(
+            appointments_pb.FindAvailableSlotsRequest(
+                service_ids=[business.service_id], from_day=business.day.isoformat(), to_day=business.day.isoformat()
+            )
+        )
+        offered = {s.start.ToDatetime(tzinfo=UTC) for s in slots.slots}
+        assert ten not in offered and at(business.day, 11) in offered
+        code, _ = await refusal(submit(requests, business, ben, ten))
+        assert code == grpc.StatusCode.ABORTED
+        assert list((await requests.ListRequests(pb.ListRequestsRequest())).requests) == []  # nothing written
+    second = await submit(requests, business, ben, at(business.day, 11))
+    with bind_call_context(business.staff()):
+        # Approving another request into the held time: 409 naming it, and that request stays as it was.
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await requests.ApproveRequest(
+                pb.ApproveRequestRequest(request_id=second.id, start=timestamp(ten), technician_id=business.staff_id)
+            )
+        assert raised.value.code() == grpc.StatusCode.ABORTED and "10:00" in (raised.value.details() or "")
+        assert (await requests.GetRequest(pb.GetRequestRequest(request_id=second.id))).status == "pending"
+        # The holder's approval books into its hold.
+        approved = await requests.ApproveRequest(
+            pb.ApproveRequestRequest(request_id=first.id, start=timestamp(ten), technician_id=business.staff_id)
+        )
+        assert approved.status == "approved" and not approved.hold_staff_id
+        assert [h[0] for h in await held()] == [second.id]
+    # An edit moves the hold to a free time, and is refused (changing nothing) for a taken one.
+    third = await submit(requests, business, eva, at(business.day, 13))
+    with bind_call_context(business.portal(eva)):
+        moved = await requests.UpdateRequest(
+            pb.UpdateRequestRequest(request_id=third.id, version=third.version, options=[option(at(business.day, 14))])
+        )
+        assert moved.hold_start.ToDatetime(tzinfo=UTC) == at(business.day, 14)
+        onto_taken = pb.UpdateRequestRequest(request_id=third.id, version=moved.version, options=[option(ten)])
+        code, _ = await refusal(requests.UpdateRequest(onto_taken))
+        assert code == grpc.StatusCode.ABORTED
+        kept = await requests.GetRequest(pb.GetRequestRequest(request_id=third.id))
+        assert (kept.version, kept.hold_start.ToDatetime(tzinfo=UTC)) == (moved.version, at(business.day, 14))
+    # Cancelled by its client and declined by staff: the times go back.
+    with bind_call_context(business.portal(ben)):
+        await requests.CancelRequest(pb.CancelRequestRequest(request_id=second.id))
+    with bind_call_context(business.staff()):
+        await requests.DeclineRequest(pb.DeclineRequestRequest(request_id=third.id, reason="Away that week"))
+        assert await held() == []
+        assert (
+            await appointments.BookAppointment(
+                appointments_pb.BookAppointmentRequest(
+                    client_id=eva,
+                    segments=[appointments_pb.SegmentRequest(service_id=business.service_id)],
+                    start=timestamp(at(business.day, 14)),
+                )
+            )
+        ).status == "booked"
+
+
+OPEN_OR_DECIDED = ("pending", "proposed", "approved", "declined", "cancelled", "expired")
+ALLOWED_BY_SCHEMA = {
+    *(("pending", to) for to in ("proposed", "approved", "declined", "cancelled", "expired")),
+    *(("proposed", to) for to in ("approved", "declined", "cancelled", "expired")),
+    ("approved", "cancelled"),
+}
+
+
+def _status_columns(status: str, moment: datetime) -> dict[str, object]:
+    """What a request in ``status`` carries by the schema's CHECKs (decided when, the appointment, the reason…)."""
+    decided = status not in ("pending", "proposed")
+    return {
+        "status": status,
+        "decided_at": moment if decided else None,
+        "decided_by": "staff:x" if decided else "",
+        "appointment_id": uuid.uuid4() if status == "approved" else None,
+        "start_at": moment if status == "approved" else None,
+        "decline_reason": "Fully booked" if status == "declined" else "",
+        "cancelled_at": moment if status == "cancelled" else None,
+        "cancelled_by": "client" if status == "cancelled" else "",
+        "alternatives": json.dumps([moment.isoformat()] if status == "proposed" else []),
+        "hold_until": moment if status == "proposed" else None,
+    }
+
+
+async def test_the_schema_allows_exactly_the_status_changes_the_domain_allows(
+    requests: pb_grpc.PortalRequestServiceStub,  # the service is up: its database is migrated
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    """Every pair of statuses, straight against the table: the trigger refuses each change the rules forbid
+    (whatever the columns say), and lets each allowed one through."""
+    tenant, moment = uuid.uuid4(), datetime.now(UTC) + timedelta(days=3)
+    engine = create_engine(portal_requests_settings.database_url("portal_requests"), pool_size=1)
+    try:
+        for number, before in enumerate(OPEN_OR_DECIDED, start=1001):
+            request_id = uuid.uuid4()
+            columns = _status_columns(before, moment)
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO appointment_requests (tenant_id, id, client_id, service_id, options, expires_at,"
+                        " timezone, created_at, updated_at, reference_number, status, decided_at, decided_by,"
+                        " appointment_id, start_at, decline_reason, cancelled_at, cancelled_by, alternatives,"
+                        " hold_until) VALUES (:t, :id, :c, :s, CAST(:options AS jsonb), :at, 'UTC', :at, :at, :n,"
+                        " :status, :decided_at, :decided_by, :appointment_id, :start_at, :decline_reason,"
+                        " :cancelled_at, :cancelled_by, CAST(:alternatives AS jsonb), :hold_until)"
+                    ),
+                    {
+                        "t": tenant,
+                        "id": request_id,
+                        "c": uuid.uuid4(),
+                        "s": uuid.uuid4(),
+                        "options": json.dumps([{"start": moment.isoformat(), "end": None}]),
+                        "at": moment,
+                        "n": number,
+                        **columns,
+                    },
+                )
+            for after in OPEN_OR_DECIDED:
+                if after == before:
+                    continue
+                target = _status_columns(after, moment)
+                if (before, after) == ("approved", "cancelled"):
+                    target |= {"appointment_id": columns["appointment_id"], "start_at": moment}
+                change = ", ".join(
+                    f"{name} = CAST(:{name} AS jsonb)" if name == "alternatives" else f"{name} = :{name}"
+                    for name in target
+                )
+                async with engine.connect() as conn:
+                    transaction = await conn.begin()
+                    try:
+                        await conn.execute(
+                            text(f"UPDATE appointment_requests SET {change} WHERE tenant_id = :t AND id = :id"),
+                            {"t": tenant, "id": request_id, **target},
+                        )
+                        allowed = True
+                    except IntegrityError as exc:
+                        assert "status cannot change" in str(exc), (before, after, exc)  # the trigger, not a CHECK
+                        allowed = False
+                    finally:
+                        await transaction.rollback()
+                assert allowed == ((before, after) in ALLOWED_BY_SCHEMA), (before, after)
+    finally:
+        await engine.dispose()
+
+
+async def test_clients_asking_for_one_time_at_once_with_holds_one_request_holds_it_and_the_rest_write_nothing(
+    requests: pb_grpc.PortalRequestServiceStub, business: Business
+) -> None:
+    with bind_call_context(business.staff()):
+        await requests.UpdateRequestSettings(pb.RequestSettings(tentative_holds=True))
+
+    async def ask(client_id: str) -> pb.AppointmentRequest | grpc.aio.AioRpcError:
+        try:
+            return await submit(requests, business, client_id, at(business.day, 12))
+        except grpc.aio.AioRpcError as exc:
+            return exc
+
+    outcomes = await asyncio.gather(*(ask(c) for c in business.client_ids))
+    won = [o for o in outcomes if isinstance(o, pb.AppointmentRequest)]
+    lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(won) == 1 and len(lost) == 2 and won[0].hold_staff_id == business.staff_id
+    assert {e.code() for e in lost} == {grpc.StatusCode.ABORTED}
+    with bind_call_context(business.staff()):
+        listed = await requests.ListRequests(pb.ListRequestsRequest())
+    assert [r.id for r in listed.requests] == [won[0].id]

@@ -21,11 +21,12 @@ from portal_requests_svc.adapters.remote import (
     BusinessTerms,
     OfferedService,
     RequestingClient,
+    SlotToHold,
 )
 from portal_requests_svc.adapters.repository import AbstractRequestRepository, ClientContact, RequestSettings
 from portal_requests_svc.adapters.waitlist_repository import AbstractWaitlistRepository
 from portal_requests_svc.domain.events import FreedSlot
-from portal_requests_svc.domain.requests import AppointmentRequest, Status, Technician, TimeOption
+from portal_requests_svc.domain.requests import OPEN, AppointmentRequest, HeldSlot, Status, Technician, TimeOption
 from portal_requests_svc.domain.waitlist import EntryStatus, WaitlistEntry
 from portal_requests_svc.service_layer import handlers, waitlist
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
@@ -37,10 +38,16 @@ MAX_ACTIVE = 3  # the business's limit of a client's active bookings
 
 
 class FakeRepository(AbstractRequestRepository):
-    def __init__(self, stored: dict[uuid.UUID, AppointmentRequest], contacts: dict[uuid.UUID, ClientContact]) -> None:
+    def __init__(
+        self,
+        stored: dict[uuid.UUID, AppointmentRequest],
+        contacts: dict[uuid.UUID, ClientContact],
+        settings: RequestSettings,
+    ) -> None:
         super().__init__()
         self._stored = stored
         self._contacts = contacts
+        self.request_settings = settings
 
     async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
         return 1001 + len(self._stored)
@@ -49,7 +56,7 @@ class FakeRepository(AbstractRequestRepository):
         self._contacts[contact.client_id] = contact
 
     async def settings(self, tenant_id: uuid.UUID) -> RequestSettings:
-        return RequestSettings()
+        return self.request_settings
 
     async def save_settings(self, tenant_id: uuid.UUID, settings: RequestSettings) -> RequestSettings:
         return settings
@@ -75,8 +82,10 @@ class FakeRepository(AbstractRequestRepository):
     async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
         return None
 
-    async def count_open(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> int:
-        return sum(r.client_id == client_id and r.status is Status.PENDING for r in self._stored.values())
+    async def count_open(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, *, excluding: uuid.UUID | None = None
+    ) -> int:
+        return sum(r.client_id == client_id and r.status in OPEN and r.id != excluding for r in self._stored.values())
 
     async def save(self, request: AppointmentRequest) -> None:
         if not request.is_new and request.new_history:
@@ -115,14 +124,15 @@ class FakeWaitlist(AbstractWaitlistRepository):
 
 
 class FakeUnitOfWork(PortalRequestsUnitOfWork):
-    def __init__(self) -> None:
+    def __init__(self, settings: RequestSettings | None = None) -> None:
+        self.settings = settings or RequestSettings()
         self.stored: dict[uuid.UUID, AppointmentRequest] = {}
         self.contacts: dict[uuid.UUID, ClientContact] = {}
         self.entries: dict[uuid.UUID, WaitlistEntry] = {}
         self.published: list[Any] = []
 
     async def _start(self) -> None:
-        self.requests = FakeRepository(self.stored, self.contacts)
+        self.requests = FakeRepository(self.stored, self.contacts, self.settings)
         self.waitlist = FakeWaitlist(self.entries)
         self.repositories = (self.requests, self.waitlist)
 
@@ -169,6 +179,7 @@ class FakeScheduler(AbstractScheduler):
         self.upcoming = upcoming
         self.bookings: list[Booking] = []
         self.cancelled: list[uuid.UUID] = []
+        self.holds: dict[uuid.UUID, HeldSlot] = {}
 
     async def book(self, booking: Booking) -> BookedAppointment:
         self.bookings.append(booking)
@@ -181,13 +192,22 @@ class FakeScheduler(AbstractScheduler):
     async def times_of(self, appointment_id: uuid.UUID) -> list[FreedSlot]:
         return []
 
-    async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
-        return min(self.upcoming, at_most)
+    async def upcoming_bookings(self, client_id: uuid.UUID) -> int:
+        return self.upcoming
 
     async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
         if self.refusal:
             raise self.refusal
         self.cancelled.append(appointment_id)
+
+    async def hold(self, slot: SlotToHold) -> HeldSlot:
+        if self.refusal:
+            raise self.refusal
+        self.holds[slot.hold_id] = HeldSlot(slot.staff_id or ANNA, slot.start, slot.start + timedelta(minutes=45))
+        return self.holds[slot.hold_id]
+
+    async def release_hold(self, hold_id: uuid.UUID) -> None:
+        self.holds.pop(hold_id, None)
 
 
 def submission(hour: int = 10) -> handlers.SubmitRequest:
@@ -306,7 +326,7 @@ async def test_an_edit_and_an_approval_on_the_same_version_cannot_both_win() -> 
     )
     seen = request.version
     edit = handlers.UpdateRequest(TENANT, CLIENT, request.id, seen, message="Anna please")
-    edited = await handlers.update_request(lambda: uow, FakeCatalogue(), edit, LIMITS, NOW)
+    edited = await handlers.update_request(lambda: uow, FakeCatalogue(), FakeScheduler(), edit, LIMITS, NOW)
     assert (edited.message, edited.version) == ("Anna please", seen + 1)
     with pytest.raises(Conflict) as refused:
         await handlers.approve_request(
@@ -314,11 +334,17 @@ async def test_an_edit_and_an_approval_on_the_same_version_cannot_both_win() -> 
         )
     assert refused.value.reason == "CONCURRENT_CHANGE"
     with pytest.raises(Conflict):
-        await handlers.update_request(lambda: uow, FakeCatalogue(), edit, LIMITS, NOW)  # the same old version
+        # The same old version:
+        await handlers.update_request(lambda: uow, FakeCatalogue(), FakeScheduler(), edit, LIMITS, NOW)
     # Another client's request looks missing.
     with pytest.raises(NotFound):
         await handlers.update_request(
-            lambda: uow, FakeCatalogue(), replace(edit, client_id=uuid.uuid4(), version=seen + 1), LIMITS, NOW
+            lambda: uow,
+            FakeCatalogue(),
+            FakeScheduler(),
+            replace(edit, client_id=uuid.uuid4(), version=seen + 1),
+            LIMITS,
+            NOW,
         )
 
 
@@ -379,7 +405,8 @@ async def test_the_sweep_expires_only_requests_whose_every_time_has_passed() -> 
     later = await handlers.submit_request(
         lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(5), LIMITS, NOW
     )
-    assert await handlers.expire_due_requests(lambda: uow, NOW + timedelta(days=1, hours=1), batch=10) == 1
+    later_on = NOW + timedelta(days=1, hours=1)
+    assert await handlers.expire_due_requests(lambda: uow, FakeScheduler(), later_on, batch=10) == 1
     assert (uow.stored[soon.id].status, uow.stored[later.id].status) == (Status.EXPIRED, Status.PENDING)
 
 
@@ -425,3 +452,132 @@ async def test_a_freed_time_goes_to_the_first_client_it_suits_and_a_lapsed_offer
     assert sorted(names) == sorted(
         ["WaitlistJoined"] * 3 + ["WaitlistOfferMade"] * 2 + ["WaitlistOfferExpired", "WaitlistOfferAccepted"]
     )
+
+
+async def test_a_waitlist_offer_is_taken_only_within_the_clients_booking_rules() -> None:
+    uow = FakeUnitOfWork()
+    slot_start = NOW + timedelta(days=2, hours=1)
+    slot = FreedSlot(SERVICE, ANNA, slot_start, slot_start + timedelta(minutes=45))
+    await waitlist.join_waitlist(
+        lambda: uow,
+        FakeDirectory(),
+        FakeCatalogue(),
+        waitlist.JoinWaitlist(
+            TENANT, CLIENT, SERVICE, None, slot_start.date(), slot_start.date(), None, None, "", "client"
+        ),
+        NOW,
+    )
+    offered = await waitlist.offer_freed_time(uow, TENANT, slot, NOW)
+    assert offered is not None
+    offer = offered.offers[0]
+    # Two upcoming appointments and one open request: the business's limit of three is reached.
+    await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+    )
+    for directory, scheduler, reason in (
+        (FakeDirectory(), FakeScheduler(upcoming=MAX_ACTIVE - 1), "MAX_ACTIVE_BOOKINGS"),
+        (FakeDirectory(blocked=True), FakeScheduler(), "BOOKING_BLOCKED"),
+    ):
+        with pytest.raises(FailedPrecondition) as refused:
+            await waitlist.accept_offer(
+                lambda: uow, directory, FakeCatalogue(), scheduler, TENANT, CLIENT, offer.id, NOW
+            )
+        assert refused.value.reason == reason and scheduler.bookings == []
+    booked = await waitlist.accept_offer(
+        lambda: uow,
+        FakeDirectory(),
+        FakeCatalogue(),
+        FakeScheduler(upcoming=MAX_ACTIVE - 2),
+        TENANT,
+        CLIENT,
+        offer.id,
+        NOW,
+    )
+    assert booked.status is EntryStatus.BOOKED
+
+
+async def test_staff_requests_skip_the_portal_form_and_limit_but_keep_the_booking_rules() -> None:
+    uow = FakeUnitOfWork()
+    directory = FakeDirectory(blocked=True)
+    by_staff = replace(submission(), channel="staff", staff_actor="staff:desk", answers={"allergies": "none"})
+    with pytest.raises(FailedPrecondition) as refused:
+        await handlers.submit_request(lambda: uow, directory, FakeCatalogue(), FakeScheduler(), by_staff, LIMITS, NOW)
+    assert refused.value.reason == "BOOKING_BLOCKED" and uow.stored == {}
+    overridden = replace(by_staff, override_booking_rules=True)
+    made = [
+        await handlers.submit_request(
+            lambda: uow, directory, FakeCatalogue(), FakeScheduler(), replace(overridden, options=[option]), LIMITS, NOW
+        )
+        for option in (TimeOption(NOW + timedelta(days=1, hours=h)) for h in (1, 2, 3))
+    ]
+    # Past the portal's open-request limit of two, and the form was not the portal's to answer.
+    assert [r.channel for r in made] == ["staff"] * 3 and directory.answers == {}
+    with pytest.raises(InvalidArgument) as invalid:
+        await handlers.submit_request(
+            lambda: uow,
+            FakeDirectory(),
+            FakeCatalogue(),
+            FakeScheduler(),
+            replace(submission(), override_booking_rules=True),
+            LIMITS,
+            NOW,
+        )
+    assert [v.field for v in invalid.value.violations] == ["override_booking_rules"]
+
+
+def holding_uow() -> FakeUnitOfWork:
+    """A business whose pending requests hold their first preferred time."""
+    return FakeUnitOfWork(RequestSettings(tentative_holds=True))
+
+
+async def test_a_pending_request_holds_its_first_time_until_it_is_decided() -> None:
+    uow, scheduler = holding_uow(), FakeScheduler()
+    request = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, submission(), LIMITS, NOW
+    )
+    first = request.options[0].start
+    assert request.hold is not None and request.hold.start == first and list(scheduler.holds) == [request.id]
+    # An edit of the first time moves the hold; a window first gives it back.
+    later = TimeOption(first + timedelta(hours=2))
+    edit = handlers.UpdateRequest(TENANT, CLIENT, request.id, request.version, options=[later])
+    moved = await handlers.update_request(lambda: uow, FakeCatalogue(), scheduler, edit, LIMITS, NOW)
+    assert moved.hold is not None and scheduler.holds[request.id].start == later.start
+    window = TimeOption(first, first + timedelta(hours=3))
+    edit = handlers.UpdateRequest(TENANT, CLIENT, request.id, moved.version, options=[window])
+    released = await handlers.update_request(lambda: uow, FakeCatalogue(), scheduler, edit, LIMITS, NOW)
+    assert released.hold is None and scheduler.holds == {}
+
+
+async def test_a_taken_first_time_refuses_the_request_and_every_decision_gives_the_hold_back() -> None:
+    uow = holding_uow()
+    taken = FakeScheduler(Conflict("the slot at 10:00 is no longer free", reason="SLOT_TAKEN"))
+    with pytest.raises(Conflict):
+        await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), taken, submission(), LIMITS, NOW)
+    assert uow.stored == {} and uow.published == []
+
+    scheduler = FakeScheduler()
+    roomy = replace(LIMITS, max_open_per_client=5)
+
+    async def submitted(hour: int) -> AppointmentRequest:
+        return await handlers.submit_request(
+            lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, submission(hour), roomy, NOW
+        )
+
+    held = [await submitted(hour) for hour in (1, 2, 3)]
+    approved = await handlers.approve_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, approval(held[0]), NOW
+    )
+    held.append(await submitted(4))
+    # The approval books into the hold: scheduling releases it in the booking's transaction.
+    assert scheduler.bookings[-1].hold_id == held[0].id and approved.hold is None
+    await handlers.decline_request(lambda: uow, scheduler, TENANT, held[1].id, "Fully booked", "staff:anna", NOW)
+    await handlers.cancel_request(lambda: uow, scheduler, TENANT, CLIENT, held[2].id, NOW)
+    await handlers.propose_alternatives(
+        lambda: uow,
+        FakeCatalogue(),
+        scheduler,
+        handlers.ProposeAlternatives(TENANT, held[3].id, [NOW + timedelta(days=3)], None, "", "staff:anna"),
+        NOW,
+    )
+    assert set(scheduler.holds) == {held[0].id}  # only the approved one's, which scheduling released itself
+    assert all(uow.stored[r.id].hold is None for r in held)

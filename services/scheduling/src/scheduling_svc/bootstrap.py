@@ -7,6 +7,7 @@ from atrium.scheduling.v1 import (
     appointments_pb2_grpc,
     calendar_pb2_grpc,
     catalogue_pb2_grpc,
+    holds_pb2_grpc,
     reports_pb2_grpc,
     series_pb2_grpc,
 )
@@ -21,6 +22,7 @@ from scheduling_svc.entrypoints import (
     calendar_server,
     catalogue_server,
     client_consumers,
+    hold_server,
     report_server,
     series_server,
 )
@@ -67,6 +69,11 @@ def build(runtime: Runtime) -> ServiceParts:
                 calendar_pb2_grpc.add_CalendarServiceServicer_to_server,
                 calendar_server.CalendarServicer(uow_factory=uow, engine=runtime.read_engine, directory=directory),
                 calendar_server.SERVICE_NAME,
+            ),
+            (
+                holds_pb2_grpc.add_SlotHoldServiceServicer_to_server,
+                hold_server.SlotHoldServicer(uow_factory=uow, engine=runtime.read_engine),
+                hold_server.SERVICE_NAME,
             ),
             (
                 reports_pb2_grpc.add_ReportServiceServicer_to_server,

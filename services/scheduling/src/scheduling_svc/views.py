@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from platform_core.errors import InvalidArgument, NotFound
@@ -103,6 +103,20 @@ def _untoken(token: str) -> tuple[datetime, uuid.UUID]:
         return datetime.fromisoformat(starts_at), uuid.UUID(appointment_id)
     except (ValueError, TypeError) as exc:
         raise InvalidArgument.single("page_token", "is not a token this service gave") from exc
+
+
+async def count_upcoming(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID, now: datetime) -> int:
+    """How many booked appointments of the client have not ended (the "upcoming" view, counted whole)."""
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            select(func.count()).where(
+                appointments.c.tenant_id == tenant_id,
+                appointments.c.client_id == client_id,
+                appointments.c.status == Status.BOOKED.value,
+                appointments.c.ends_at > now,
+            )
+        )
+    return int(count or 0)
 
 
 async def client_appointments(

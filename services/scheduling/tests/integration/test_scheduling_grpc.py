@@ -22,6 +22,7 @@ from atrium.scheduling.v1 import appointments_pb2 as pb
 from atrium.scheduling.v1 import appointments_pb2_grpc as pb_grpc
 from atrium.scheduling.v1 import catalogue_pb2 as cat
 from atrium.scheduling.v1 import catalogue_pb2_grpc as cat_grpc
+from atrium.scheduling.v1 import holds_pb2, holds_pb2_grpc
 from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
@@ -600,6 +601,7 @@ async def test_client_merges_move_appointments_and_undo_returns_them_and_erasure
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
     clients: client_grpc.ClientServiceStub,
+    scheduling_channel: grpc.aio.Channel,
 ) -> None:
     business = await open_business(catalogue, clients, n_clients=2)
     survivor, duplicate = business.client_ids
@@ -618,15 +620,26 @@ async def test_client_merges_move_appointments_and_undo_returns_them_and_erasure
                 notes="prefers the quiet room; allergic to latex",
             )
         )
+        holds = holds_pb2_grpc.SlotHoldServiceStub(scheduling_channel)
+        hold = await holds.HoldSlot(_hold_request(business, str(uuid.uuid4()), duplicate, local(business.day, 14)))
+
+        async def holder() -> str:
+            listed = await holds.ListHolds(
+                holds_pb2.ListHoldsRequest(**{"from": ts(local(business.day, 0))}, to=ts(local(business.day, 23)))
+            )
+            return next(h.client_id for h in listed.holds if h.hold_id == hold.hold_id)
+
         merge = await clients.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate]))
         await wait_until(lambda: _equal(ids_of(survivor), {kept.id, moved.id}))
         assert await ids_of(duplicate) == set()
+        assert await holder() == survivor  # a pending request's hold follows its client
         history = await appointments.GetAppointmentHistory(pb.GetAppointmentHistoryRequest(appointment_id=moved.id))
         assert history.entries[-1].action == "client_merged"
 
         await clients.UnmergeClients(client_pb.UnmergeClientsRequest(merge_id=merge.id))
         await wait_until(lambda: _equal(ids_of(duplicate), {moved.id}))
         assert await ids_of(survivor) == {kept.id}
+        assert await holder() == duplicate
 
         await clients.EraseClient(client_pb.EraseClientRequest(id=duplicate, confirm=True))
 
@@ -794,5 +807,132 @@ async def test_availability_sees_every_catalogue_change_at_once_whoever_makes_it
                 )
             assert await version() > before
             assert await starts() == ["12:00", "13:00"]
+    finally:
+        await engine.dispose()
+
+
+def _hold_request(
+    business: Business, hold_id: str, client: str, start: datetime, staff: str = ""
+) -> holds_pb2.HoldSlotRequest:
+    return holds_pb2.HoldSlotRequest(
+        hold_id=hold_id, client_id=client, service_id=business.service_id, staff_id=staff, start=ts(start), label="REQ"
+    )
+
+
+async def test_a_hold_takes_its_slot_from_others_and_its_holder_books_into_it(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    scheduling_channel: grpc.aio.Channel,
+) -> None:
+    holds = holds_pb2_grpc.SlotHoldServiceStub(scheduling_channel)
+    business = await open_business(catalogue, clients, n_clients=2, buffer_after=15)
+    mia, ben = business.client_ids
+    hold_id = str(uuid.uuid4())
+    ten = local(business.day, 10)
+    slots = pb.FindAvailableSlotsRequest(
+        service_ids=[business.service_id], from_day=business.day.isoformat(), to_day=business.day.isoformat()
+    )
+    with bind_call_context(business.portal_context(mia)):
+        held = await holds.HoldSlot(_hold_request(business, hold_id, "", ten))
+        assert (held.staff_id, held.end.ToDatetime(tzinfo=UTC)) == (business.staff_ids[0], ten + timedelta(hours=1))
+        # The same slot again is the same hold.
+        assert (await holds.HoldSlot(_hold_request(business, hold_id, "", ten))).created_at == held.created_at
+    with bind_call_context(business.portal_context(ben)):
+        offered = {s.local_start[11:16] for s in (await appointments.FindAvailableSlots(slots)).slots}
+        assert {"09:30", "10:00", "10:30", "11:00"}.isdisjoint(offered) and "11:30" in offered
+        # Another client can neither hold, book nor release it.
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await holds.HoldSlot(_hold_request(business, str(uuid.uuid4()), "", ten))
+        assert raised.value.code() == grpc.StatusCode.ABORTED and "10:00" in (raised.value.details() or "")
+        assert (await holds.ReleaseHold(holds_pb2.ReleaseHoldRequest(hold_id=hold_id))).released is False
+        # A client naming another's hold in its own booking does not release it.
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await appointments.BookAppointment(
+                pb.BookAppointmentRequest(
+                    client_id=ben,
+                    segments=[pb.SegmentRequest(service_id=business.service_id)],
+                    start=ts(ten),
+                    hold_id=hold_id,
+                )
+            )
+        assert raised.value.code() == grpc.StatusCode.ABORTED and "10:00" in (raised.value.details() or "")
+    with bind_call_context(business.staff_context()):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await appointments.BookAppointment(
+                pb.BookAppointmentRequest(
+                    client_id=ben,
+                    segments=[pb.SegmentRequest(service_id=business.service_id, staff_id=business.staff_ids[0])],
+                    start=ts(ten),
+                    override_availability=True,  # past availability, never over a hold
+                )
+            )
+        assert (raised.value.code(), from_rpc_error(raised.value).reason) == (grpc.StatusCode.ABORTED, "SLOT_TAKEN")
+        assert "10:00" in (raised.value.details() or "")
+        listed = await holds.ListHolds(
+            holds_pb2.ListHoldsRequest(**{"from": ts(local(business.day, 0))}, to=ts(local(business.day, 23)))
+        )
+        assert [(h.hold_id, h.client_id, h.label) for h in listed.holds] == [(hold_id, mia, "REQ")]
+        # The holder books into its own hold: released and booked in one transaction.
+        booked = await appointments.BookAppointment(
+            pb.BookAppointmentRequest(
+                client_id=mia,
+                segments=[pb.SegmentRequest(service_id=business.service_id, staff_id=business.staff_ids[0])],
+                start=ts(ten),
+                request_id=hold_id,
+                source="portal_request",
+                hold_id=hold_id,
+            )
+        )
+        assert booked.status == "booked"
+        listed = await holds.ListHolds(
+            holds_pb2.ListHoldsRequest(**{"from": ts(local(business.day, 0))}, to=ts(local(business.day, 23)))
+        )
+        assert list(listed.holds) == []
+
+
+async def test_a_hold_moves_only_to_a_free_slot_and_of_two_holds_racing_for_one_slot_one_wins(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    scheduling_channel: grpc.aio.Channel,
+    scheduling_settings: SchedulingServiceSettings,
+) -> None:
+    holds = holds_pb2_grpc.SlotHoldServiceStub(scheduling_channel)
+    business = await open_business(catalogue, clients, n_clients=8)
+    nine, eleven = local(business.day, 9), local(business.day, 11)
+
+    async def try_hold(client: str) -> Any:
+        with bind_call_context(business.staff_context()):
+            try:
+                return await holds.HoldSlot(_hold_request(business, str(uuid.uuid4()), client, nine))
+            except grpc.aio.AioRpcError as exc:
+                return exc
+
+    outcomes = await asyncio.gather(*(try_hold(c) for c in business.client_ids))
+    won = [o for o in outcomes if isinstance(o, holds_pb2.SlotHold)]
+    lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(won) == 1 and len(lost) == 7
+    assert {from_rpc_error(e).reason for e in lost} <= {"SLOT_TAKEN", "SLOT_UNAVAILABLE"}
+    winner = won[0]
+    with bind_call_context(business.staff_context()):
+        await book(appointments, business, business.client_ids[0], eleven)
+        # Moving onto a booked slot changes nothing; onto a free one gives the old time back.
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await holds.HoldSlot(_hold_request(business, winner.hold_id, winner.client_id, eleven))
+        assert raised.value.code() == grpc.StatusCode.ABORTED
+        moved = await holds.HoldSlot(_hold_request(business, winner.hold_id, winner.client_id, local(business.day, 13)))
+        assert moved.start.ToDatetime(tzinfo=UTC) == local(business.day, 13)
+        assert (await book(appointments, business, business.client_ids[1], nine)).status == "booked"
+        assert (await holds.ReleaseHold(holds_pb2.ReleaseHoldRequest(hold_id=winner.hold_id))).released is True
+        assert (await holds.ReleaseHold(holds_pb2.ReleaseHoldRequest(hold_id=winner.hold_id))).released is False
+        assert (await book(appointments, business, business.client_ids[2], local(business.day, 13))).status == "booked"
+    engine = create_engine(scheduling_settings.database_url("scheduling"), pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            live = await conn.scalar(
+                text("SELECT count(*) FROM slot_holds WHERE tenant_id = :t"), {"t": business.tenant}
+            )
+            assert live == 0
     finally:
         await engine.dispose()

@@ -19,17 +19,18 @@ from google.protobuf import json_format, struct_pb2
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
-from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
 from atrium.scheduling.v1 import catalogue_pb2 as catalogue_pb
+from atrium.scheduling.v1 import holds_pb2 as holds_pb
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
+from atrium.scheduling.v1.holds_pb2_grpc import SlotHoldServiceStub
 from platform_core import errors
 from platform_core.client_lookup import ClientFacts, find_client
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.grpc.values import aware, timestamp
 from portal_requests_svc.domain.events import FreedSlot
-from portal_requests_svc.domain.requests import ServiceTerms, Technician
+from portal_requests_svc.domain.requests import HeldSlot, ServiceTerms, Technician
 
 BOOKING_REQUEST_FORM = "booking_request"  # the client service's name of the form
 APPOINTMENT_NOT_BOOKED = "APPOINTMENT_NOT_BOOKED"  # scheduling's refusal to change a cancelled appointment
@@ -110,6 +111,18 @@ class Booking:
     # For the team only: kept on the appointment, never shown to the client.
     staff_notes: str = ""
     ticket: str = ""
+    # The request's tentative hold, released by scheduling in the booking's transaction.
+    hold_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class SlotToHold:
+    hold_id: uuid.UUID  # the request's id
+    client_id: uuid.UUID
+    service_id: uuid.UUID
+    staff_id: uuid.UUID | None  # None: anyone who performs the service
+    start: datetime
+    label: str  # the request's reference, shown in staff calendars
 
 
 class AbstractClientDirectory(abc.ABC):
@@ -147,13 +160,22 @@ class AbstractScheduler(abc.ABC):
         """Each service's staff member and time of the appointment."""
 
     @abc.abstractmethod
-    async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
-        """How many upcoming booked appointments the client has, counted up to ``at_most``."""
+    async def upcoming_bookings(self, client_id: uuid.UUID) -> int:
+        """How many upcoming booked appointments the client has (scheduling's exact count)."""
 
     @abc.abstractmethod
     async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
         """Cancel the appointment as the caller (a client within the cancellation notice only); an
         appointment cancelled already is left as it is."""
+
+    @abc.abstractmethod
+    async def hold(self, slot: SlotToHold) -> HeldSlot:
+        """Hold the slot (or move the request's hold to it) where a booking could go; Conflict naming the slot
+        when it is not free, and then nothing changes."""
+
+    @abc.abstractmethod
+    async def release_hold(self, hold_id: uuid.UUID) -> None:
+        """Give the held time back (nothing to release is fine)."""
 
 
 class GrpcClientDirectory(AbstractClientDirectory):
@@ -227,13 +249,39 @@ class GrpcCatalogue(AbstractCatalogue):
         return BusinessTerms(settings.timezone, settings.max_active_bookings_per_client)
 
 
+# Scheduling's field names -> this API's, for a refusal of a hold (the request's first preferred time).
+_HOLD_FIELDS = {"start": "options[0].start", "staff_id": "preferred_staff_id"}
+
 # Scheduling's field names -> this API's, for a refusal of the booking an approval makes.
 _BOOKING_FIELDS = {"segments[0].staff_id": "staff_id", "segments[0].service_id": "service_id", "client_id": "client_id"}
 
 
 class GrpcScheduler(AbstractScheduler):
-    def __init__(self, stub: AppointmentServiceStub) -> None:
+    def __init__(self, stub: AppointmentServiceStub, holds: SlotHoldServiceStub) -> None:
         self._stub = stub
+        self._holds = holds
+
+    async def hold(self, slot: SlotToHold) -> HeldSlot:
+        try:
+            held = await self._holds.HoldSlot(
+                holds_pb.HoldSlotRequest(
+                    hold_id=str(slot.hold_id),
+                    client_id=str(slot.client_id),
+                    service_id=str(slot.service_id),
+                    staff_id=str(slot.staff_id or ""),
+                    start=timestamp(slot.start),
+                    label=slot.label,
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "scheduling", fields=_HOLD_FIELDS) from exc
+        return HeldSlot(uuid.UUID(held.staff_id), aware(held.start), aware(held.end))
+
+    async def release_hold(self, hold_id: uuid.UUID) -> None:
+        try:
+            await self._holds.ReleaseHold(holds_pb.ReleaseHoldRequest(hold_id=str(hold_id)))
+        except grpc.aio.AioRpcError as exc:
+            raise domain_error(exc, "scheduling") from exc
 
     async def book(self, booking: Booking) -> BookedAppointment:
         try:
@@ -252,6 +300,7 @@ class GrpcScheduler(AbstractScheduler):
                     timezone=booking.timezone,
                     staff_notes=booking.staff_notes,
                     ticket=booking.ticket,
+                    hold_id=str(booking.hold_id or ""),
                 )
             )
         except grpc.aio.AioRpcError as exc:
@@ -275,16 +324,14 @@ class GrpcScheduler(AbstractScheduler):
             for s in found.segments
         ]
 
-    async def upcoming_bookings(self, client_id: uuid.UUID, at_most: int) -> int:
+    async def upcoming_bookings(self, client_id: uuid.UUID) -> int:
         try:
-            page = await self._stub.ListClientAppointments(
-                appointments_pb.ListClientAppointmentsRequest(
-                    client_id=str(client_id), view="upcoming", page=types_pb2.PageRequest(page_size=at_most)
-                )
+            counted = await self._stub.CountClientBookings(
+                appointments_pb.CountClientBookingsRequest(client_id=str(client_id))
             )
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "scheduling") from exc
-        return len(page.appointments)
+        return int(counted.upcoming)
 
     async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
         try:

@@ -26,7 +26,14 @@ from portal_requests_svc.adapters.tables import (
     request_history,
     request_settings,
 )
-from portal_requests_svc.domain.requests import CONCURRENT_CHANGE, OPEN, AppointmentRequest, Status, TimeOption
+from portal_requests_svc.domain.requests import (
+    CONCURRENT_CHANGE,
+    OPEN,
+    AppointmentRequest,
+    HeldSlot,
+    Status,
+    TimeOption,
+)
 
 FIRST_REFERENCE = 1001
 DEFAULT_PROPOSAL_HOLD_MINUTES = 2880
@@ -52,6 +59,8 @@ class RequestSettings:
     proposal_hold_minutes: int = DEFAULT_PROPOSAL_HOLD_MINUTES
     # How long a waitlist offer holds.
     offer_hold_minutes: int = DEFAULT_OFFER_HOLD_MINUTES
+    # Pending requests hold their first preferred time.
+    tentative_holds: bool = False
 
     @property
     def proposal_hold(self) -> timedelta:
@@ -63,7 +72,9 @@ class RequestSettings:
 
     @classmethod
     def of(cls, row: Any) -> RequestSettings:
-        return cls(row.ticket_url_pattern, row.version, row.proposal_hold_minutes, row.offer_hold_minutes)
+        return cls(
+            row.ticket_url_pattern, row.version, row.proposal_hold_minutes, row.offer_hold_minutes, row.tentative_holds
+        )
 
 
 def options_json(options: Sequence[TimeOption]) -> list[dict[str, str | None]]:
@@ -75,6 +86,15 @@ def options_from(raw: Sequence[dict[str, str | None]]) -> tuple[TimeOption, ...]
         TimeOption(datetime.fromisoformat(str(o["start"])), datetime.fromisoformat(o["end"]) if o["end"] else None)
         for o in raw
     )
+
+
+def _hold_values(request: AppointmentRequest) -> dict[str, Any]:
+    hold = request.hold
+    return {
+        "hold_staff_id": hold.staff_id if hold else None,
+        "hold_start": hold.start if hold else None,
+        "hold_end": hold.end if hold else None,
+    }
 
 
 def request_from_row(row: Any) -> AppointmentRequest:
@@ -115,6 +135,7 @@ def request_from_row(row: Any) -> AppointmentRequest:
         proposal_note=row.proposal_note,
         proposed_technician_id=row.proposed_technician_id,
         proposed_technician_name=row.proposed_technician_name,
+        hold=HeldSlot(row.hold_staff_id, row.hold_start, row.hold_end) if row.hold_staff_id else None,
     )
 
 
@@ -166,7 +187,10 @@ class AbstractRequestRepository(abc.ABC):
         """Serialize submissions of one client until the transaction ends (the open-request limit holds)."""
 
     @abc.abstractmethod
-    async def count_open(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> int: ...
+    async def count_open(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, *, excluding: uuid.UUID | None = None
+    ) -> int:
+        """The client's open (pending or proposed) requests, but ``excluding``."""
 
     @abc.abstractmethod
     async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
@@ -247,8 +271,10 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
     async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
         await lock_for_transaction(self._session, tenant_id, client_id)
 
-    async def count_open(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> int:
-        count = await self._session.scalar(
+    async def count_open(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, *, excluding: uuid.UUID | None = None
+    ) -> int:
+        query = (
             select(func.count())
             .select_from(appointment_requests)
             .where(
@@ -257,7 +283,9 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
                 appointment_requests.c.status.in_([s.value for s in OPEN]),
             )
         )
-        return int(count or 0)
+        if excluding is not None:
+            query = query.where(appointment_requests.c.id != excluding)
+        return int(await self._session.scalar(query) or 0)
 
     async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
         statement = (
@@ -294,6 +322,7 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
             "ticket_url_pattern": settings.ticket_url_pattern,
             "proposal_hold_minutes": settings.proposal_hold_minutes,
             "offer_hold_minutes": settings.offer_hold_minutes,
+            "tentative_holds": settings.tentative_holds,
         }
         statement = pg_insert(request_settings).values(tenant_id=tenant_id, version=1, **values)
         guard = s.version == settings.version if settings.version else None
@@ -303,7 +332,9 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
                     index_elements=[s.tenant_id],
                     set_={**values, "version": s.version + 1},
                     where=guard,
-                ).returning(s.ticket_url_pattern, s.version, s.proposal_hold_minutes, s.offer_hold_minutes)
+                ).returning(
+                    s.ticket_url_pattern, s.version, s.proposal_hold_minutes, s.offer_hold_minutes, s.tentative_holds
+                )
             )
         ).first()
         if row is None or (settings.version and row.version != settings.version + 1):
@@ -334,6 +365,7 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
                     business_timezone=request.business_timezone,
                     preferred_staff_name=request.preferred_staff_name,
                     channel=request.channel,
+                    **_hold_values(request),
                 )
             )
             request.is_new = False
@@ -372,6 +404,7 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
                     proposal_note=request.proposal_note,
                     proposed_technician_id=request.proposed_technician_id,
                     proposed_technician_name=request.proposed_technician_name,
+                    **_hold_values(request),
                     updated_at=request.updated_at,
                     version=request.version + 1,
                 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -88,6 +89,9 @@ appointment_requests = Table(
     Column("proposal_note", Text, nullable=False, server_default=_EMPTY),
     Column("proposed_technician_id", UUID(as_uuid=True)),
     Column("proposed_technician_name", Text, nullable=False, server_default=_EMPTY),
+    Column("hold_staff_id", UUID(as_uuid=True)),
+    Column("hold_start", DateTime(timezone=True)),
+    Column("hold_end", DateTime(timezone=True)),
     Index("appointment_requests_by_client", "tenant_id", "client_id", "created_at", "id"),
     Index("appointment_requests_by_reference", "tenant_id", "reference_number", unique=True),
     Index("appointment_requests_by_status", "tenant_id", "status"),
@@ -122,6 +126,25 @@ request_clients = Table(
     Column("as_of", DateTime(timezone=True), nullable=False),
 )
 
+# Each client's name words in lower case (kept by the trigger request_client_words_sync: migrations/ only), for
+# "a name word starts with" from the index on (tenant_id, word text_pattern_ops).
+request_client_words = Table(
+    "request_client_words",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("word", Text, primary_key=True),
+    ForeignKeyConstraint(
+        ["tenant_id", "client_id"], ["request_clients.tenant_id", "request_clients.client_id"], ondelete="CASCADE"
+    ),
+)
+Index(
+    "request_client_words_prefix",
+    request_client_words.c.tenant_id,
+    request_client_words.c.word,
+    postgresql_ops={"word": "text_pattern_ops"},
+)
+
 # CHECKs (migrations/ only): request_counters_last_number_check.
 request_counters = Table(
     "request_counters",
@@ -141,6 +164,7 @@ request_settings = Table(
     Column("version", Integer, nullable=False, server_default=_ONE),
     Column("proposal_hold_minutes", Integer, nullable=False, server_default=text("2880")),
     Column("offer_hold_minutes", Integer, nullable=False, server_default=text("120")),
+    Column("tentative_holds", Boolean, nullable=False, server_default=text("false")),
 )
 
 # CHECKs (migrations/ only): waitlist_entries_check1, waitlist_entries_duration_minutes_check,

@@ -92,6 +92,15 @@ class Technician:
 
 
 @dataclass(frozen=True)
+class HeldSlot:
+    """What a pending request's tentative hold keeps for it (scheduling holds the time itself)."""
+
+    staff_id: uuid.UUID
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class TimeOption:
     """An exact start (no end), or a window the appointment may start in."""
 
@@ -179,6 +188,21 @@ def check_active_bookings(active: int, max_active: int) -> None:
         )
 
 
+def check_booking_rules(
+    *, deleted: bool, blocked: bool, upcoming: int, open_requests: int, max_active: int, override: bool
+) -> None:
+    """The client's booking rules, the same for every way to a booking (a request, its approval, an accepted
+    proposal or waitlist offer): a deleted client never books; the online-booking block and the business's
+    limit of active bookings (upcoming appointments plus open requests other than the one being decided) hold
+    unless staff override them."""
+    if deleted:
+        check_client_may_request(deleted=True, blocked=False)
+    if override:
+        return
+    check_client_may_request(deleted=False, blocked=blocked)
+    check_active_bookings(upcoming + open_requests, max_active)
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
@@ -249,6 +273,8 @@ class AppointmentRequest:
     proposal_note: str = ""
     proposed_technician_id: uuid.UUID | None = None
     proposed_technician_name: str = ""
+    # Pending only: the time held for it (the business's tentative holds).
+    hold: HeldSlot | None = None
     is_new: bool = False
     events: list[Any] = field(default_factory=list)
     new_history: list[HistoryEntry] = field(default_factory=list)
@@ -294,18 +320,17 @@ class AppointmentRequest:
         )
         return request
 
-    def register(self, reference_number: int) -> None:
+    def register(self, reference_number: int, *, actor: str = "", booking_rules_overridden: bool = False) -> None:
         """Give the new request its reference (the business's next number, taken when it is saved): only
-        then is it submitted, so the event and the history carry the reference."""
+        then is it submitted, so the event and the history carry the reference. Staff who make a request for a
+        client (``actor``) may have booked past its booking rules: kept on record."""
         assert self.is_new and not self.reference_number
         self.reference_number = reference_number
+        details: dict[str, Any] = {"options": len(self.options), "reference": self.reference, "channel": self.channel}
+        if booking_rules_overridden:
+            details["booking_rules_overridden"] = True
         self.new_history.append(
-            HistoryEntry(
-                self.created_at,
-                f"client:{self.client_id}",
-                "submitted",
-                {"options": len(self.options), "reference": self.reference},
-            )
+            HistoryEntry(self.created_at, actor or f"client:{self.client_id}", "submitted", details)
         )
         self.events.append(
             events.RequestSubmitted(
@@ -322,6 +347,13 @@ class AppointmentRequest:
     @property
     def reference(self) -> str:
         return reference(self.reference_number)
+
+    @property
+    def first_slot(self) -> datetime | None:
+        """The time a tentative hold keeps: the first preferred time when it is an exact start (a window is no
+        slot to hold)."""
+        first = self.options[0]
+        return first.start if first.end is None else None
 
     def facts(self) -> RequestFacts:
         """What any message about the request needs, as it stands now."""
@@ -600,6 +632,8 @@ class AppointmentRequest:
 
     def _record(self, to: Status, actor: str, now: datetime, details: dict[str, Any]) -> None:
         assert to in ALLOWED_TRANSITIONS[self.status]
+        # Only a pending request holds a time: whatever it becomes, the hold is over (released by the caller).
+        self.hold = None
         self.new_history.append(
             HistoryEntry(now, actor, to.value, {"from": self.status.value, "to": to.value} | details)
         )

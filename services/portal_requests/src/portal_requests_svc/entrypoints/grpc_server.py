@@ -105,6 +105,10 @@ def request_message(
         message.start.CopyFrom(timestamp(request.start))
     if request.end is not None:
         message.end.CopyFrom(timestamp(request.end))
+    if request.hold is not None:
+        message.hold_staff_id = str(request.hold.staff_id)
+        message.hold_start.CopyFrom(timestamp(request.hold.start))
+        message.hold_end.CopyFrom(timestamp(request.hold.end))
     if staff is not None:
         message.internal_notes = request.internal_notes
         message.ticket = request.ticket
@@ -118,6 +122,7 @@ def _settings_message(settings: RequestSettings) -> pb.RequestSettings:
         version=settings.version,
         proposal_hold_minutes=settings.proposal_hold_minutes,
         offer_hold_minutes=settings.offer_hold_minutes,
+        tentative_holds=settings.tentative_holds,
     )
 
 
@@ -248,7 +253,11 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         self, request: pb.SubmitRequestRequest, context: grpc.aio.ServicerContext
     ) -> pb.AppointmentRequest:
         call = current_context()
-        client_id = _portal_client(call)
+        own = _own_client(call)
+        staff_actor = "" if own is not None else _staff_actor()
+        if own is None and not request.client_id:
+            raise InvalidArgument.single("client_id", "is required: the client the request is for")
+        client_id = own if own is not None else reference_id(request.client_id, "client_id", "client")
         if len(request.submission_id) > MAX_SUBMISSION_ID:
             raise InvalidArgument.single("submission_id", f"must be at most {MAX_SUBMISSION_ID} characters")
         submitted = await handlers.submit_request(
@@ -270,6 +279,9 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 timezone=request.timezone,
                 submission_id=request.submission_id or None,
                 answers={key: json_format.MessageToDict(value) for key, value in request.answers.items()},
+                channel="staff" if staff_actor else "portal",
+                staff_actor=staff_actor,
+                override_booking_rules=request.override_booking_rules,
             ),
             self._limits,
             datetime.now(UTC),
@@ -319,6 +331,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         proposed = await handlers.propose_alternatives(
             self._uow_factory,
             self._catalogue,
+            self._scheduler,
             handlers.ProposeAlternatives(
                 tenant_id=call.tenant_id,
                 request_id=record_id(request.request_id, "appointment request"),
@@ -410,6 +423,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         actor = _staff_actor()
         declined = await handlers.decline_request(
             self._uow_factory,
+            self._scheduler,
             call.tenant_id,
             record_id(request.request_id, "appointment request"),
             request.reason,
@@ -436,6 +450,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         updated = await handlers.update_request(
             self._uow_factory,
             self._catalogue,
+            self._scheduler,
             handlers.UpdateRequest(
                 tenant_id=call.tenant_id,
                 client_id=client_id,
@@ -498,6 +513,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
             request.proposal_hold_minutes or DEFAULT_PROPOSAL_HOLD_MINUTES,
             request.offer_hold_minutes or DEFAULT_OFFER_HOLD_MINUTES,
             request.version,
+            request.tentative_holds,
         )
         return _settings_message(saved)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from platform_core.service import run_periodically
+from portal_requests_svc.adapters.remote import AbstractScheduler
 from portal_requests_svc.service_layer import handlers, waitlist
 
 
@@ -21,12 +22,14 @@ class RequestExpirer:
     def __init__(
         self,
         uow_factory: handlers.UowFactory,
+        scheduler: AbstractScheduler,
         *,
         interval_seconds: float,
         batch_size: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._uow_factory = uow_factory
+        self._scheduler = scheduler
         self._interval = interval_seconds
         self._batch = batch_size
         self._clock = clock
@@ -34,13 +37,16 @@ class RequestExpirer:
     async def run_once(self) -> int:
         """Expire everything due now, batch by batch; returns how many requests and offers ran out."""
         total = 0
-        for sweep in (handlers.expire_due_requests, waitlist.pass_on_expired_offers):
+        for sweep in (self._expire_requests, waitlist.pass_on_expired_offers):
             while True:
                 done = await sweep(self._uow_factory, self._clock(), self._batch)
                 total += done
                 if done < self._batch:
                     break
         return total
+
+    async def _expire_requests(self, uow_factory: handlers.UowFactory, now: datetime, batch: int) -> int:
+        return await handlers.expire_due_requests(uow_factory, self._scheduler, now, batch)
 
     async def run(self, stop: asyncio.Event) -> None:
         await run_periodically(stop, self._interval, self.run_once, what="expiring appointment requests")

@@ -13,7 +13,13 @@ from portal_requests_svc.adapters.remote import AbstractCatalogue, AbstractClien
 from portal_requests_svc.domain.events import FreedSlot
 from portal_requests_svc.domain.requests import check_client_may_request
 from portal_requests_svc.domain.waitlist import WaitlistEntry
-from portal_requests_svc.service_layer.handlers import UowFactory, check_booking_rules, online_service, staff_of
+from portal_requests_svc.service_layer.handlers import (
+    UowFactory,
+    check_booking_rules,
+    online_service,
+    requesting_client,
+    staff_of,
+)
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 
@@ -119,7 +125,7 @@ async def accept_offer(
         if entry.client_id != client_id:
             raise NotFound("waitlist offer not found")
         offer = entry.require_acceptable(offer_id, now)
-        await check_booking_rules(directory, catalogue, scheduler, client_id)
+        await check_booking_rules(uow, await requesting_client(directory, client_id), catalogue, scheduler, tenant_id)
         booked = await scheduler.book(
             Booking(
                 request_id=offer.id,

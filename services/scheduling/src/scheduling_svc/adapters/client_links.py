@@ -1,9 +1,9 @@
 """Scheduling's records of clients that were merged, unmerged or erased (platform_core.client_following).
 
-A merge moves every appointment and recurring series of the merged-away clients to the survivor, and an
-unmerge returns them; each appointment's history says so. An erasure keeps the appointments (they are the
-business's records, and billing's) but drops the free text that may describe the person (notes, cancellation
-reasons and the team's staff notes, also in the history) and revokes the client's calendar feed.
+A merge moves every appointment, recurring series and tentative hold of the merged-away clients to the
+survivor, and an unmerge returns them; each appointment's history says so. An erasure keeps the appointments
+(they are the business's records, and billing's) but drops the free text that may describe the person (notes,
+cancellation reasons and the team's staff notes, also in the history) and revokes the client's calendar feed.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ APPOINTMENTS = FollowingTable("appointment", "appointments", touch="version = r.
 FOLLOWING = (
     APPOINTMENTS,
     FollowingTable("series", "recurring_series", touch="version = r.version + 1, updated_at = :at"),
+    # A pending request's tentative hold goes where its request goes.
+    FollowingTable("slot_hold", "slot_holds"),
 )
 # An appointment's history shows the client it moved from and to.
 RECORD_MOVES = history_of_moves(APPOINTMENTS, MoveHistory("appointment_history", "appointment_id", "changes"))

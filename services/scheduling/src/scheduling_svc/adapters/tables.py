@@ -327,6 +327,26 @@ appointment_history = Table(
     _references(["appointment_id"], "appointments", ["id"], ondelete="CASCADE"),
 )
 
+# Tentative holds of appointment requests, each taking its staff time as a time_blocks row. CHECKs (label
+# length, ends after start): migrations/ only.
+slot_holds = Table(
+    "slot_holds",
+    metadata,
+    _tenant(),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("service_id", UUID(as_uuid=True), nullable=False),
+    Column("staff_id", UUID(as_uuid=True), nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("label", Text, nullable=False, server_default=_EMPTY),
+    Column("time_block_id", UUID(as_uuid=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "time_block_id", name="slot_holds_one_per_block"),
+    _references(["time_block_id"], "time_blocks", ["id"]),
+)
+Index("slot_holds_by_staff", slot_holds.c.tenant_id, slot_holds.c.staff_id, slot_holds.c.starts_at)
+
 # CHECKs (owner kind, a 32-byte hash, revoked whole and after creation): migrations/ only.
 calendar_feeds = Table(
     "calendar_feeds",

@@ -176,6 +176,7 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
             checked.add("start", "is required")
         if request.timezone:
             checked.timezone(request.timezone, "timezone")
+        hold_id = checked.identifier(request.hold_id, "hold_id") if request.hold_id else None
         follow_up_of = checked.identifier(request.follow_up_of, "follow_up_of") if request.follow_up_of else None
         if request.follow_up_action and follow_up_of is None:
             checked.add("follow_up_of", "a follow-up action needs the appointment it follows")
@@ -208,6 +209,7 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
                 actor=actor_of(call),
                 staff_notes=request.staff_notes,
                 ticket=request.ticket,
+                hold_id=hold_id,
             ),
             datetime.now(UTC),
         )
@@ -368,4 +370,16 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         )
         return pb.ListAppointmentsResponse(
             appointments=[appointment_message(a) for a in found], page=types_pb2.PageInfo(next_page_token=token)
+        )
+
+    async def CountClientBookings(
+        self, request: pb.CountClientBookingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClientBookingCount:
+        call = current_context()
+        own = _own_client(call)
+        if own is not None and request.client_id and request.client_id != str(own):
+            raise NotFound("client not found")
+        client_id = own if own is not None else reference_id(request.client_id, "client_id", "client")
+        return pb.ClientBookingCount(
+            upcoming=await views.count_upcoming(self._engine, call.tenant_id, client_id, datetime.now(UTC))
         )

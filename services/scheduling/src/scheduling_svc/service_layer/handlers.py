@@ -13,6 +13,7 @@ from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotF
 from platform_core.ids import new_id
 from scheduling_svc.adapters.catalogue_store import AvailabilityInputs
 from scheduling_svc.adapters.client_directory import AbstractClientDirectory
+from scheduling_svc.adapters.hold_store import HeldTime, without_hold
 from scheduling_svc.adapters.repository import SLOT_TAKEN
 from scheduling_svc.domain import availability
 from scheduling_svc.domain.appointments import (
@@ -139,6 +140,8 @@ class BookingRequest:
     actor: str
     staff_notes: str = ""
     ticket: str = ""
+    # The client's tentative hold this booking replaces (released in its transaction).
+    hold_id: uuid.UUID | None = None
 
 
 def _segments_of(
@@ -239,6 +242,7 @@ async def book_appointment(
     async with uow:
         settings = await uow.catalogue.settings(request.tenant_id)
         zone = request.timezone or client.timezone or settings.timezone
+        held = await _own_hold(uow, request)
         if request.override_availability:
             # Staff placing a booking by hand: only the services' terms are needed; the database still
             # refuses an overlap.
@@ -253,6 +257,7 @@ async def book_appointment(
                 request.start + timedelta(days=2),
                 settings=settings,
             )
+            inputs = without_hold(inputs, held)  # the holder books into (or past) its own hold
         _check_bookable(inputs.services, request.online)
         check_segments_request(service_ids, request.seats, [s.definition.capacity for s in inputs.services])
         limited = request.online and settings.max_active_bookings_per_client > 0
@@ -301,6 +306,8 @@ async def book_appointment(
         )
         try:
             async with uow:
+                if held is not None:
+                    await uow.holds.release(request.tenant_id, held.hold.id)
                 uow.appointments.add(appointment)
                 await uow.commit()
             return appointment
@@ -316,6 +323,16 @@ async def book_appointment(
             return existing
     assert taken is not None
     raise taken
+
+
+async def _own_hold(uow: SchedulingUnitOfWork, request: BookingRequest) -> HeldTime | None:
+    """The tentative hold the booking replaces: any the staff name (a merged client's too), a client's own only."""
+    if request.hold_id is None:
+        return None
+    held = await uow.holds.get(request.tenant_id, request.hold_id)
+    if held is not None and request.online and held.hold.client_id != request.client_id:
+        return None
+    return held
 
 
 async def _check_follow_up(uow: SchedulingUnitOfWork, request: BookingRequest, settings: SchedulingSettings) -> None:

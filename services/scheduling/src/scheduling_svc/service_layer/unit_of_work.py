@@ -13,6 +13,7 @@ from scheduling_svc.adapters import event_mapping
 from scheduling_svc.adapters.catalogue_cache import CatalogueCache
 from scheduling_svc.adapters.catalogue_store import CatalogueStore
 from scheduling_svc.adapters.feed_store import FeedStore
+from scheduling_svc.adapters.hold_store import HoldStore
 from scheduling_svc.adapters.repository import (
     AbstractAppointmentRepository,
     SqlAlchemyAppointmentRepository,
@@ -28,6 +29,7 @@ class SchedulingUnitOfWork(AbstractUnitOfWork):
     series: AbstractSeriesRepository
     catalogue: CatalogueStore
     feeds: FeedStore
+    holds: HoldStore
 
 
 class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork):
@@ -47,6 +49,7 @@ class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork)
         self.series = SqlAlchemySeriesRepository(session)
         self.catalogue = CatalogueStore(session, self._catalogue_cache)
         self.feeds = FeedStore(session)
+        self.holds = HoldStore(session)
         self.repositories = (self.appointments, self.series)
 
     async def commit(self) -> None:

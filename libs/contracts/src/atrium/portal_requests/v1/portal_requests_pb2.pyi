@@ -79,6 +79,8 @@ class SubmitRequestRequest(_message.Message):
     TIMEZONE_FIELD_NUMBER: _builtins.int
     SUBMISSION_ID_FIELD_NUMBER: _builtins.int
     ANSWERS_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    OVERRIDE_BOOKING_RULES_FIELD_NUMBER: _builtins.int
     service_id: _builtins.str
     preferred_staff_id: _builtins.str
     """Empty: anyone who performs the service."""
@@ -87,6 +89,10 @@ class SubmitRequestRequest(_message.Message):
     """The client's IANA timezone, for showing the options on its wall clock."""
     submission_id: _builtins.str
     """Idempotency: the same id returns the request first submitted with it."""
+    client_id: _builtins.str
+    """Staff only: the client the request is made for (a portal principal's is its own)."""
+    override_booking_rules: _builtins.bool
+    """Staff only: make it although the client is blocked from online booking or at the active bookings limit."""
     @_builtins.property
     def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___TimeOption]:
         """One to five."""
@@ -107,10 +113,12 @@ class SubmitRequestRequest(_message.Message):
         timezone: _builtins.str = ...,
         submission_id: _builtins.str = ...,
         answers: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
+        client_id: _builtins.str = ...,
+        override_booking_rules: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "service_id", b"service_id", "submission_id", b"submission_id", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "client_id", b"client_id", "message", b"message", "options", b"options", "override_booking_rules", b"override_booking_rules", "preferred_staff_id", b"preferred_staff_id", "service_id", b"service_id", "submission_id", b"submission_id", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -192,6 +200,9 @@ class AppointmentRequest(_message.Message):
     PROPOSAL_NOTE_FIELD_NUMBER: _builtins.int
     PROPOSED_TECHNICIAN_ID_FIELD_NUMBER: _builtins.int
     PROPOSED_TECHNICIAN_NAME_FIELD_NUMBER: _builtins.int
+    HOLD_STAFF_ID_FIELD_NUMBER: _builtins.int
+    HOLD_START_FIELD_NUMBER: _builtins.int
+    HOLD_END_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     client_id: _builtins.str
     service_id: _builtins.str
@@ -231,6 +242,8 @@ class AppointmentRequest(_message.Message):
     proposal_note: _builtins.str
     proposed_technician_id: _builtins.str
     proposed_technician_name: _builtins.str
+    hold_staff_id: _builtins.str
+    """Pending with a tentative hold: the staff member and the time held for it."""
     @_builtins.property
     def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___TimeOption]: ...
     @_builtins.property
@@ -255,6 +268,10 @@ class AppointmentRequest(_message.Message):
 
     @_builtins.property
     def hold_until(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def hold_start(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def hold_end(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -296,10 +313,13 @@ class AppointmentRequest(_message.Message):
         proposal_note: _builtins.str = ...,
         proposed_technician_id: _builtins.str = ...,
         proposed_technician_name: _builtins.str = ...,
+        hold_staff_id: _builtins.str = ...,
+        hold_start: _timestamp_pb2.Timestamp | None = ...,
+        hold_end: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "decided_at", b"decided_at", "end", b"end", "hold_until", b"hold_until", "start", b"start", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "decided_at", b"decided_at", "end", b"end", "hold_end", b"hold_end", "hold_start", b"hold_start", "hold_until", b"hold_until", "start", b"start", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "appointment_id", b"appointment_id", "business_timezone", b"business_timezone", "cancelled_by", b"cancelled_by", "channel", b"channel", "client_email", b"client_email", "client_id", b"client_id", "client_name", b"client_name", "client_phone", b"client_phone", "created_at", b"created_at", "decided_at", b"decided_at", "decided_by", b"decided_by", "decline_reason", b"decline_reason", "duration_minutes", b"duration_minutes", "end", b"end", "history", b"history", "hold_until", b"hold_until", "id", b"id", "internal_notes", b"internal_notes", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "preferred_staff_name", b"preferred_staff_name", "proposal_note", b"proposal_note", "proposed_technician_id", b"proposed_technician_id", "proposed_technician_name", b"proposed_technician_name", "reference", b"reference", "service_id", b"service_id", "service_name", b"service_name", "start", b"start", "status", b"status", "technician_id", b"technician_id", "technician_name", b"technician_name", "ticket", b"ticket", "ticket_url", b"ticket_url", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "appointment_id", b"appointment_id", "business_timezone", b"business_timezone", "cancelled_by", b"cancelled_by", "channel", b"channel", "client_email", b"client_email", "client_id", b"client_id", "client_name", b"client_name", "client_phone", b"client_phone", "created_at", b"created_at", "decided_at", b"decided_at", "decided_by", b"decided_by", "decline_reason", b"decline_reason", "duration_minutes", b"duration_minutes", "end", b"end", "history", b"history", "hold_end", b"hold_end", "hold_staff_id", b"hold_staff_id", "hold_start", b"hold_start", "hold_until", b"hold_until", "id", b"id", "internal_notes", b"internal_notes", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "preferred_staff_name", b"preferred_staff_name", "proposal_note", b"proposal_note", "proposed_technician_id", b"proposed_technician_id", "proposed_technician_name", b"proposed_technician_name", "reference", b"reference", "service_id", b"service_id", "service_name", b"service_name", "start", b"start", "status", b"status", "technician_id", b"technician_id", "technician_name", b"technician_name", "ticket", b"ticket", "ticket_url", b"ticket_url", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -659,6 +679,7 @@ class RequestSettings(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     PROPOSAL_HOLD_MINUTES_FIELD_NUMBER: _builtins.int
     OFFER_HOLD_MINUTES_FIELD_NUMBER: _builtins.int
+    TENTATIVE_HOLDS_FIELD_NUMBER: _builtins.int
     ticket_url_pattern: _builtins.str
     """The link a ticket id becomes, with "{id}" where the id goes, e.g. https://desk.example.com/tickets/{id};
     empty: tickets are shown as plain ids.
@@ -669,6 +690,10 @@ class RequestSettings(_message.Message):
     """How long proposed times hold for the client (15 minutes to 14 days; default 2 days)."""
     offer_hold_minutes: _builtins.int
     """How long a waitlist offer holds before it passes to the next client (5 minutes to 2 days; default 2 hours)."""
+    tentative_holds: _builtins.bool
+    """A pending request holds the first time it asks for (an exact start, not a window) until it is decided or
+    expires: other clients are not offered it and staff see it as tentative (scheduling's SlotHoldService).
+    """
     def __init__(
         self,
         *,
@@ -676,10 +701,11 @@ class RequestSettings(_message.Message):
         version: _builtins.int = ...,
         proposal_hold_minutes: _builtins.int = ...,
         offer_hold_minutes: _builtins.int = ...,
+        tentative_holds: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["offer_hold_minutes", b"offer_hold_minutes", "proposal_hold_minutes", b"proposal_hold_minutes", "ticket_url_pattern", b"ticket_url_pattern", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["offer_hold_minutes", b"offer_hold_minutes", "proposal_hold_minutes", b"proposal_hold_minutes", "tentative_holds", b"tentative_holds", "ticket_url_pattern", b"ticket_url_pattern", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

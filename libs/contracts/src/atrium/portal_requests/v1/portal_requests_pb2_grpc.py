@@ -133,9 +133,11 @@ class PortalRequestServiceServicer:
     """
 
     def SubmitRequest(self, request, context):
-        """Portal only. Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is blocked from
-        online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS when its
-        upcoming appointments and pending requests reach the business's limit of active bookings.
+        """A portal principal asks for its own client; staff for any client (client_id; channel "staff", any live
+        service, no open-request limit). Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is
+        blocked from online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS
+        when its upcoming appointments and pending requests reach the business's limit of active bookings (staff
+        may override both, kept in the history).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -38,9 +38,11 @@ class PortalRequestServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> PortalRequestServiceAsyncStub: ...
     SubmitRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.SubmitRequestRequest, _portal_requests_pb2.AppointmentRequest]
-    """Portal only. Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is blocked from
-    online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS when its
-    upcoming appointments and pending requests reach the business's limit of active bookings.
+    """A portal principal asks for its own client; staff for any client (client_id; channel "staff", any live
+    service, no open-request limit). Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is
+    blocked from online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS
+    when its upcoming appointments and pending requests reach the business's limit of active bookings (staff
+    may override both, kept in the history).
     """
     GetRequest: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestRequest, _portal_requests_pb2.AppointmentRequest]
     ListRequests: _grpc.UnaryUnaryMultiCallable[_portal_requests_pb2.ListRequestsRequest, _portal_requests_pb2.ListRequestsResponse]
@@ -92,9 +94,11 @@ class PortalRequestServiceAsyncStub(PortalRequestServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     SubmitRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.SubmitRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
-    """Portal only. Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is blocked from
-    online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS when its
-    upcoming appointments and pending requests reach the business's limit of active bookings.
+    """A portal principal asks for its own client; staff for any client (client_id; channel "staff", any live
+    service, no open-request limit). Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is
+    blocked from online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS
+    when its upcoming appointments and pending requests reach the business's limit of active bookings (staff
+    may override both, kept in the history).
     """
     GetRequest: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.GetRequestRequest, _portal_requests_pb2.AppointmentRequest]  # type: ignore[assignment]
     ListRequests: _aio.UnaryUnaryMultiCallable[_portal_requests_pb2.ListRequestsRequest, _portal_requests_pb2.ListRequestsResponse]  # type: ignore[assignment]
@@ -149,9 +153,11 @@ class PortalRequestServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _portal_requests_pb2.SubmitRequestRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_portal_requests_pb2.AppointmentRequest, _abc.Awaitable[_portal_requests_pb2.AppointmentRequest]]:
-        """Portal only. Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is blocked from
-        online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS when its
-        upcoming appointments and pending requests reach the business's limit of active bookings.
+        """A portal principal asks for its own client; staff for any client (client_id; channel "staff", any live
+        service, no open-request limit). Refused with FAILED_PRECONDITION reason BOOKING_BLOCKED when the client is
+        blocked from online booking, TOO_MANY_OPEN_REQUESTS beyond the open-request limit, and MAX_ACTIVE_BOOKINGS
+        when its upcoming appointments and pending requests reach the business's limit of active bookings (staff
+        may override both, kept in the history).
         """
 
     @_abc_1.abstractmethod

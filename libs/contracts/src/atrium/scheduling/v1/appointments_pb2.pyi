@@ -219,6 +219,7 @@ class BookAppointmentRequest(_message.Message):
     TIMEZONE_FIELD_NUMBER: _builtins.int
     STAFF_NOTES_FIELD_NUMBER: _builtins.int
     TICKET_FIELD_NUMBER: _builtins.int
+    HOLD_ID_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     override_availability: _builtins.bool
     """Staff only: book outside configured availability (flagged and audited; never double-books)."""
@@ -238,6 +239,10 @@ class BookAppointmentRequest(_message.Message):
     shown to the client.
     """
     ticket: _builtins.str
+    hold_id: _builtins.str
+    """The client's tentative hold (SlotHoldService) this booking replaces: released in the booking's own
+    transaction, so the holder books into its hold (or elsewhere) and nobody takes the time in between.
+    """
     @_builtins.property
     def segments(self) -> _containers.RepeatedCompositeFieldContainer[Global___SegmentRequest]: ...
     @_builtins.property
@@ -258,10 +263,11 @@ class BookAppointmentRequest(_message.Message):
         timezone: _builtins.str = ...,
         staff_notes: _builtins.str = ...,
         ticket: _builtins.str = ...,
+        hold_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "follow_up_action", b"follow_up_action", "follow_up_of", b"follow_up_of", "notes", b"notes", "override_availability", b"override_availability", "request_id", b"request_id", "seats", b"seats", "segments", b"segments", "source", b"source", "staff_notes", b"staff_notes", "start", b"start", "ticket", b"ticket", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "follow_up_action", b"follow_up_action", "follow_up_of", b"follow_up_of", "hold_id", b"hold_id", "notes", b"notes", "override_availability", b"override_availability", "request_id", b"request_id", "seats", b"seats", "segments", b"segments", "source", b"source", "staff_notes", b"staff_notes", "start", b"start", "ticket", b"ticket", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -672,3 +678,42 @@ class ListClientAppointmentsRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListClientAppointmentsRequest: _TypeAlias = ListClientAppointmentsRequest  # noqa: Y015
+
+@_typing.final
+class CountClientBookingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountClientBookingsRequest: _TypeAlias = CountClientBookingsRequest  # noqa: Y015
+
+@_typing.final
+class ClientBookingCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPCOMING_FIELD_NUMBER: _builtins.int
+    upcoming: _builtins.int
+    """Booked and not yet ended."""
+    def __init__(
+        self,
+        *,
+        upcoming: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["upcoming", b"upcoming"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientBookingCount: _TypeAlias = ClientBookingCount  # noqa: Y015

@@ -92,6 +92,11 @@ class AppointmentServiceStub:
                 request_serializer=atrium_dot_scheduling_dot_v1_dot_appointments__pb2.ListClientAppointmentsRequest.SerializeToString,
                 response_deserializer=atrium_dot_scheduling_dot_v1_dot_appointments__pb2.ListAppointmentsResponse.FromString,
                 _registered_method=True)
+        self.CountClientBookings = channel.unary_unary(
+                '/atrium.scheduling.v1.AppointmentService/CountClientBookings',
+                request_serializer=atrium_dot_scheduling_dot_v1_dot_appointments__pb2.CountClientBookingsRequest.SerializeToString,
+                response_deserializer=atrium_dot_scheduling_dot_v1_dot_appointments__pb2.ClientBookingCount.FromString,
+                _registered_method=True)
 
 
 class AppointmentServiceServicer:
@@ -169,6 +174,14 @@ class AppointmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CountClientBookings(self, request, context):
+        """How many upcoming booked appointments a client holds (what the business's max_active_bookings_per_client
+        limits), counted exactly in one query. A portal principal counts its own client's only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AppointmentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -226,6 +239,11 @@ def add_AppointmentServiceServicer_to_server(servicer, server):
                     servicer.ListClientAppointments,
                     request_deserializer=atrium_dot_scheduling_dot_v1_dot_appointments__pb2.ListClientAppointmentsRequest.FromString,
                     response_serializer=atrium_dot_scheduling_dot_v1_dot_appointments__pb2.ListAppointmentsResponse.SerializeToString,
+            ),
+            'CountClientBookings': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountClientBookings,
+                    request_deserializer=atrium_dot_scheduling_dot_v1_dot_appointments__pb2.CountClientBookingsRequest.FromString,
+                    response_serializer=atrium_dot_scheduling_dot_v1_dot_appointments__pb2.ClientBookingCount.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -528,6 +546,33 @@ class AppointmentService:
             '/atrium.scheduling.v1.AppointmentService/ListClientAppointments',
             atrium_dot_scheduling_dot_v1_dot_appointments__pb2.ListClientAppointmentsRequest.SerializeToString,
             atrium_dot_scheduling_dot_v1_dot_appointments__pb2.ListAppointmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountClientBookings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.scheduling.v1.AppointmentService/CountClientBookings',
+            atrium_dot_scheduling_dot_v1_dot_appointments__pb2.CountClientBookingsRequest.SerializeToString,
+            atrium_dot_scheduling_dot_v1_dot_appointments__pb2.ClientBookingCount.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,10 @@ class AppointmentServiceStub:
     """Who changed what and when, oldest first."""
     ListClientAppointments: _grpc.UnaryUnaryMultiCallable[_appointments_pb2.ListClientAppointmentsRequest, _appointments_pb2.ListAppointmentsResponse]
     """One client's appointments, for the client card and the portal."""
+    CountClientBookings: _grpc.UnaryUnaryMultiCallable[_appointments_pb2.CountClientBookingsRequest, _appointments_pb2.ClientBookingCount]
+    """How many upcoming booked appointments a client holds (what the business's max_active_bookings_per_client
+    limits), counted exactly in one query. A portal principal counts its own client's only.
+    """
 
 @_typing.type_check_only
 class AppointmentServiceAsyncStub(AppointmentServiceStub):
@@ -73,6 +77,10 @@ class AppointmentServiceAsyncStub(AppointmentServiceStub):
     """Who changed what and when, oldest first."""
     ListClientAppointments: _aio.UnaryUnaryMultiCallable[_appointments_pb2.ListClientAppointmentsRequest, _appointments_pb2.ListAppointmentsResponse]  # type: ignore[assignment]
     """One client's appointments, for the client card and the portal."""
+    CountClientBookings: _aio.UnaryUnaryMultiCallable[_appointments_pb2.CountClientBookingsRequest, _appointments_pb2.ClientBookingCount]  # type: ignore[assignment]
+    """How many upcoming booked appointments a client holds (what the business's max_active_bookings_per_client
+    limits), counted exactly in one query. A portal principal counts its own client's only.
+    """
 
 class AppointmentServiceServicer(metaclass=_abc_1.ABCMeta):
     """Availability and appointments. Booking is atomic: the database refuses overlapping time of one staff
@@ -159,5 +167,15 @@ class AppointmentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_appointments_pb2.ListAppointmentsResponse, _abc.Awaitable[_appointments_pb2.ListAppointmentsResponse]]:
         """One client's appointments, for the client card and the portal."""
+
+    @_abc_1.abstractmethod
+    def CountClientBookings(
+        self,
+        request: _appointments_pb2.CountClientBookingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_appointments_pb2.ClientBookingCount, _abc.Awaitable[_appointments_pb2.ClientBookingCount]]:
+        """How many upcoming booked appointments a client holds (what the business's max_active_bookings_per_client
+        limits), counted exactly in one query. A portal principal counts its own client's only.
+        """
 
 def add_AppointmentServiceServicer_to_server(servicer: AppointmentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
