@@ -6,7 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from gateway.schemas import Body, Out, PageQuery
+from gateway.schemas import AttemptOut, Body, MessageOut, MessageStatus, Out, PageQuery
+
+__all__ = ["AttemptOut", "MessageOut", "MessageStatus"]  # declared beside the timeline that shows messages too
 
 
 class InboxQuery(PageQuery):
@@ -33,41 +35,9 @@ class MarkedRead(Out):
     unread_count: int
 
 
-MessageStatus = Literal["planned", "sending", "sent", "delivered", "failed", "skipped", "cancelled"]
-
-
 class MessageQuery(PageQuery):
     status: MessageStatus | None = None
     client_id: str | None = Field(default=None, max_length=36)
-
-
-class AttemptOut(Out):
-    number: int
-    channel: str
-    at: str
-    outcome: Literal["sent", "failed"]
-    error: str
-
-
-class MessageOut(Out):
-    id: str
-    kind: str
-    category: Literal["transactional", "reminders", "marketing"]
-    channel: Literal["email", "sms", "in_app"]
-    recipient_kind: str
-    recipient_id: str
-    client_id: str | None
-    status: MessageStatus
-    to_address: str
-    subject: str
-    language: str
-    due_at: str
-    sent_at: str | None
-    attempts: int
-    last_error: str
-    skip_reason: str
-    created_at: str
-    attempt_log: list[AttemptOut]
 
 
 class MessageList(Out):

@@ -31,6 +31,7 @@ from notification_svc.entrypoints.notice_consumers import (
     billing_subscriptions,
     business_subscriptions,
     contact_subscriptions,
+    membership_subscriptions,
     request_notice_subscriptions,
 )
 from notification_svc.service_layer.delivery import Clock, Dispatcher
@@ -139,6 +140,15 @@ def build(runtime: Runtime) -> ServiceParts:
         account_email_subscriptions(uow_within, utc_now, max_attempts=settings.message_max_attempts),
     )
     billing = consumer(f"{UNIT}-billing-notices", billing_subscriptions(uow_within, utc_now))
+    memberships = consumer(
+        f"{UNIT}-membership-notices",
+        membership_subscriptions(
+            uow_within,
+            utc_now,
+            low_balance=settings.low_credit_balance,
+            low_balance_minor=settings.low_credit_balance_minor,
+        ),
+    )
     sender = email_sender(settings)
     mailer = EventConsumer(
         name=f"{UNIT}-email",
@@ -157,7 +167,7 @@ def build(runtime: Runtime) -> ServiceParts:
     )
     return ServiceParts(
         servicers=[(notification_service_pb2_grpc.add_NotificationServiceServicer_to_server, servicer, SERVICE_NAME)],
-        consumers=[*timelines, mailer, *directory, notices, appointments, account_emails, billing],
+        consumers=[*timelines, mailer, *directory, notices, appointments, account_emails, billing, memberships],
         publishes_events=False,
         workers=[
             DispatchWorker(

@@ -20,7 +20,9 @@ from notification_svc.domain.delivery import (
     Status,
     after_failure,
     may_move,
+    message_summary,
 )
+from notification_svc.domain.membership_notices import crossed_low_balance
 from notification_svc.domain.request_notices import (
     RequestStep,
     accept_url,
@@ -216,3 +218,15 @@ def test_every_rewordable_default_uses_only_the_variables_its_kind_documents(lan
     for kind in KIND_VARIABLES:
         source = (TEMPLATES / language / f"{kind.replace('.', '_')}.jinja").read_text()
         assert meta.find_undeclared_variables(env.parse(source)) <= allowed_variables(kind), kind
+
+
+def test_a_low_credit_balance_is_told_when_a_use_brings_it_to_the_threshold_not_while_it_stays_low() -> None:
+    assert crossed_low_balance(balance_after=1, amount_used=1, threshold=1)
+    assert crossed_low_balance(balance_after=0, amount_used=3, threshold=1)
+    assert not crossed_low_balance(balance_after=0, amount_used=1, threshold=1)  # already low before
+    assert not crossed_low_balance(balance_after=2, amount_used=1, threshold=1)
+
+
+def test_a_message_on_the_timeline_reads_as_its_channel_state_and_subject() -> None:
+    assert message_summary("email", "delivered", "Confirmed") == "Email delivered: Confirmed"
+    assert message_summary("sms", "planned", "") == "SMS planned"

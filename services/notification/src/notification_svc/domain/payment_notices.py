@@ -21,13 +21,15 @@ LOCAL_SEND_TIME = time(9, 0)
 @dataclass(frozen=True)
 class BillingStep:
     tenant_id: uuid.UUID
-    kind: str  # "invoice.issued" or "payment.received"
+    kind: str  # e.g. "invoice.issued", "payment.received", "membership.expiring"
     client_id: uuid.UUID
-    subject_id: uuid.UUID  # the invoice (or payment)
+    subject_id: uuid.UUID  # the invoice (or payment, subscription, appointment)
     source_event_id: uuid.UUID
     occurred_at: datetime
     variables: dict[str, Any]
     due_date: date | None = None
+    category: str = "transactional"
+    channels: tuple[str, ...] = ("email", "in_app")
 
 
 def _message(
@@ -51,8 +53,8 @@ def _message(
 
 def billing_notices(step: BillingStep, zone: ZoneInfo, *, now: datetime) -> list[PlannedMessage]:
     planned = [
-        _message(step, step.kind, "transactional", channel, step.occurred_at, f"{step.kind}:client")
-        for channel in ("email", "in_app")
+        _message(step, step.kind, step.category, channel, step.occurred_at, f"{step.kind}:client")
+        for channel in step.channels
     ]
     if step.due_date is None:
         return planned

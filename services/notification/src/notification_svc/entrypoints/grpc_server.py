@@ -15,7 +15,7 @@ from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
 from notification_svc import message_views, views
 from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
 from notification_svc.adapters.sms_sender import DELIVERED_STATUSES, FAILED_STATUSES, valid_twilio_signature
-from notification_svc.domain.delivery import Status
+from notification_svc.domain.delivery import Status, message_summary
 from notification_svc.domain.preferences import (
     OPTIONAL_CATEGORIES,
     PREFERENCE_CHANNELS,
@@ -59,20 +59,32 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
             raise NotFound("client not found")
         limit = views.page_size(request.page.page_size)
         after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
-        rows, next_token = await views.client_timeline(
+        items, next_token = await message_views.client_thread(
             self._engine, call.tenant_id, client_id, limit=limit, after=after
         )
         response = pb.ListClientActivityResponse(page=types_pb2.PageInfo(next_page_token=next_token))
-        for row in rows:
-            entry = response.entries.add(
-                id=str(row.id),
-                client_id=str(row.client_id),
-                kind=row.kind,
-                summary=row.summary,
-                source_event_id=str(row.source_event_id),
-                source_event_type=row.source_event_type,
-            )
-            entry.occurred_at.FromDatetime(row.occurred_at)
+        for item in items:
+            if item.message is not None:
+                m = item.message
+                entry = response.entries.add(
+                    id=str(m.id),
+                    client_id=str(client_id),
+                    kind=f"message.{m.channel}",
+                    summary=message_summary(m.channel, m.status, m.subject),
+                    message=_message(m, list(item.attempts)),
+                )
+            elif (row := item.activity) is not None:
+                entry = response.entries.add(
+                    id=str(row.id),
+                    client_id=str(row.client_id),
+                    kind=row.kind,
+                    summary=row.summary,
+                    source_event_id=str(row.source_event_id),
+                    source_event_type=row.source_event_type,
+                )
+            else:
+                continue
+            entry.occurred_at.FromDatetime(item.at)
         return response
 
     async def ListNotifications(

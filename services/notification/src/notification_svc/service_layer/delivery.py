@@ -4,8 +4,9 @@ Planning runs in the consuming transaction of the event (idempotent by the inbox
 unique key). Delivery runs on every replica: a batch of due messages is leased in one short transaction,
 each is rendered (at send time, from the newest contact facts, so nothing is sent stale) and handed to
 its channel, and the outcomes are recorded in one more transaction by the replica that still holds the
-lease. A replica that stops mid-batch leaves leases that run out, and another replica takes the messages
-up again (an email may then go out twice; its Message-ID is the message's, so mail clients fold it).
+lease. Each email or SMS attempt is committed as in flight before it is handed over; a replica that stops
+mid-batch leaves leases that run out: another replica takes up what was not yet in flight, and fails what
+was (it may have reached the provider, which offers no idempotency key: at most once, never twice).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from jinja2 import TemplateError
 
 from notification_svc.adapters.calendar_files import appointment_ics
+from notification_svc.adapters.delivery_metrics import DeliveryMetrics
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender
@@ -369,6 +371,7 @@ class Dispatcher:
     # Where the gateway answers, for unsubscribe links and the SMS provider's delivery reports.
     public_url: str = "http://127.0.0.1:8080"
     sms: AbstractSmsSender = field(default_factory=LogSmsSender)
+    metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
 
     def sms_status_callback(self, tenant_id: uuid.UUID) -> str:
         return f"{self.public_url.rstrip('/')}/webhooks/twilio/{tenant_id}/status"
@@ -377,10 +380,14 @@ class Dispatcher:
         """One batch: lease, send, record; returns how many messages were handled."""
         now = self.clock()
         async with self.uow_factory() as uow:
+            for channel in await uow.messages.settle_abandoned(now, self.batch_size):
+                self.metrics.attempted(channel, "unknown")
             claimed = await uow.messages.claim_due(now, now + self.lease, self.batch_size)
             if not claimed:
+                await uow.commit()
                 return 0
             deliveries = await self._deliveries(uow, claimed)
+            # Commits the in-flight attempts before anything is handed to a provider.
             await uow.commit()
         limit = asyncio.Semaphore(self.concurrency)
 
@@ -392,6 +399,9 @@ class Dispatcher:
         async with self.uow_factory() as uow:
             await uow.messages.record(list(zip(claimed, outcomes, strict=True)), self.clock())
             await uow.commit()
+        for message, outcome in zip(claimed, outcomes, strict=True):
+            if outcome.attempted:
+                self.metrics.attempted(message.channel, "sent" if outcome.sent else "failed")
         return len(claimed)
 
     async def dispatch_all_due(self) -> int:

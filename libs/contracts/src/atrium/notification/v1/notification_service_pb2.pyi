@@ -31,6 +31,7 @@ class ActivityEntry(_message.Message):
     OCCURRED_AT_FIELD_NUMBER: _builtins.int
     SOURCE_EVENT_ID_FIELD_NUMBER: _builtins.int
     SOURCE_EVENT_TYPE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     client_id: _builtins.str
     kind: _builtins.str
@@ -41,6 +42,12 @@ class ActivityEntry(_message.Message):
     source_event_type: _builtins.str
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def message(self) -> Global___Message:
+        """Set when the entry is a message the client was sent (kind "message.<channel>"): its delivery state
+        and attempts, as they are now.
+        """
+
     def __init__(
         self,
         *,
@@ -51,10 +58,11 @@ class ActivityEntry(_message.Message):
         occurred_at: _timestamp_pb2.Timestamp | None = ...,
         source_event_id: _builtins.str = ...,
         source_event_type: _builtins.str = ...,
+        message: Global___Message | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "id", b"id", "kind", b"kind", "occurred_at", b"occurred_at", "source_event_id", b"source_event_id", "source_event_type", b"source_event_type", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "id", b"id", "kind", b"kind", "message", b"message", "occurred_at", b"occurred_at", "source_event_id", b"source_event_id", "source_event_type", b"source_event_type", "summary", b"summary"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -253,7 +261,9 @@ class MessageAttempt(_message.Message):
     number: _builtins.int
     channel: _builtins.str
     outcome: _builtins.str
-    """"sent" or "failed"."""
+    """"sent", "failed", "sending" (in flight now) or "unknown" (its replica stopped while handing it over;
+    it may have gone out, and is not sent again).
+    """
     error: _builtins.str
     @_builtins.property
     def at(self) -> _timestamp_pb2.Timestamp: ...
