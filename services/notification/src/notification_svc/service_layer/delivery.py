@@ -26,7 +26,13 @@ from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender
 from notification_svc.domain.account_notices import AddressedNotice, addressed_notice, expired
-from notification_svc.domain.appointment_notices import REMINDER_KIND, AppointmentStep, change_notices, reminders
+from notification_svc.domain.appointment_notices import (
+    REMINDER_KIND,
+    AppointmentStep,
+    change_notices,
+    reassignment,
+    reminders,
+)
 from notification_svc.domain.audience import (
     Addressee,
     BusinessProfile,
@@ -128,14 +134,22 @@ async def plan_appointment_notices(
     known of the appointment plans nothing, so a reminder is never planned for a time already changed."""
     async with uow:
         cancelled = step.kind == "appointment.cancelled"
-        current = await uow.reminders.advance(
-            step.tenant_id, step.appointment_id, step.start, cancelled=cancelled, as_of=step.occurred_at
+        previous_staff = await uow.reminders.advance(
+            step.tenant_id,
+            step.appointment_id,
+            step.start,
+            cancelled=cancelled,
+            as_of=step.occurred_at,
+            staff_ids=step.staff_ids,
         )
-        if not current:
+        if previous_staff is None:
             await uow.commit()
             return 0
         if step.kind != "appointment.booked":
             await uow.messages.cancel_pending(step.tenant_id, step.appointment_id, REMINDER_KIND, now)
+        if step.kind == "appointment.rescheduled" and set(previous_staff) != set(step.staff_ids):
+            staff = await uow.directory.staff(step.tenant_id, (*previous_staff, *step.staff_ids))
+            step = reassignment(step, previous_staff, {m.staff_id: m.name for m in staff})
         planned = change_notices(step, max_attempts=max_attempts)
         if not cancelled:
             rule = rule_for(await uow.reminders.rules(step.tenant_id), step.service_ids)
