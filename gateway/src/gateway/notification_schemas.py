@@ -138,3 +138,72 @@ class TemplatePreviewOut(Out):
     html: str
     sms: str
     inbox: str
+
+
+class CampaignSegmentIn(Body):
+    group_id: str | None = Field(default=None, max_length=36, description="Only members of this group")
+    status_id: str | None = Field(default=None, max_length=36, description="Only clients with this status")
+    tag: str | None = Field(default=None, max_length=100, description="Only clients with this tag")
+
+
+class CampaignIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    channel: Literal["email", "sms"]
+    segment: CampaignSegmentIn = Field(
+        default_factory=CampaignSegmentIn, description="Each filter set narrows it; none: every live client"
+    )
+    source: str = Field(
+        min_length=1,
+        max_length=20000,
+        description="Jinja blocks as in a message template: subject and text for an email (which must show "
+        "{{ unsubscribe_url }}; its HTML part is the text unless an html block is written), sms for an SMS. "
+        "Variables: name, client_name, business_name, unsubscribe_url.",
+    )
+    rate_per_minute: int = Field(default=60, ge=1, le=6000, description="Messages handed over per minute at most")
+
+
+class CampaignSegmentOut(Out):
+    group_id: str | None
+    status_id: str | None
+    tag: str | None
+
+
+class CampaignSkipOut(Out):
+    reason: str
+    count: int
+
+
+class CampaignReportOut(Out):
+    recipients: int = Field(description="Messages planned when it was sent (one per client of the segment)")
+    pending: int
+    sent: int
+    delivered: int
+    failed: int
+    skipped: int
+    skip_reasons: list[CampaignSkipOut]
+
+
+class CampaignOut(Out):
+    id: str
+    name: str
+    channel: Literal["email", "sms"]
+    segment: CampaignSegmentOut
+    source: str
+    rate_per_minute: int
+    status: Literal["draft", "sending", "sent"]
+    created_by: str
+    created_at: str
+    started_at: str | None
+    report: CampaignReportOut
+
+
+class CampaignList(Out):
+    items: list[CampaignOut]
+    next_page_token: str | None
+
+
+class CampaignAudienceOut(Out):
+    matching: int = Field(description="Live clients of the segment")
+    recipients: int = Field(description="Those it would be sent to now")
+    opted_out: int = Field(description="Switched off marketing on its channel")
+    without_address: int = Field(description="No email (or phone) on record")

@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.notification.v1 import notification_service_pb2_grpc
 from notification_svc.adapters import orm
+from notification_svc.adapters.client_segments import GrpcClientSegments
 from notification_svc.adapters.email_sender import AbstractEmailSender, LogEmailSender, SmtpEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.adapters.message_templates import MessageTemplates
@@ -164,6 +166,8 @@ def build(runtime: Runtime) -> ServiceParts:
         sms_auth_token=settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "",
         uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix),
         clock=utc_now,
+        segments=GrpcClientSegments(ClientServiceStub(runtime.channel("client"))),
+        max_attempts=settings.message_max_attempts,
     )
     return ServiceParts(
         servicers=[(notification_service_pb2_grpc.add_NotificationServiceServicer_to_server, servicer, SERVICE_NAME)],

@@ -196,3 +196,48 @@ async def unread_count(engine: AsyncEngine, tenant_id: uuid.UUID, audience: str,
             {"t": tenant_id, "a": audience, "r": recipient_id},
         )
     return int(count or 0)
+
+
+async def campaigns(
+    engine: AsyncEngine,
+    tenant_id: uuid.UUID,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    campaign_id: uuid.UUID | None = None,
+) -> tuple[list[Row[Any]], dict[uuid.UUID, list[Row[Any]]], str]:
+    """Campaigns newest first, each with its messages counted by (status, skip reason), and the next page's
+    token."""
+    where = "tenant_id = :t"
+    params: dict[str, Any] = {"t": tenant_id, "limit": limit + 1}
+    if campaign_id is not None:
+        where += " AND id = :id"
+        params["id"] = campaign_id
+    if after is not None:
+        where += " AND (created_at, id) < (:after_at, :after_id)"
+        params |= {"after_at": after[0], "after_id": after[1]}
+    async with engine.connect() as conn:
+        rows = list(
+            await conn.execute(
+                text(
+                    "SELECT id, name, channel, group_id, status_id, tag, source, rate_per_minute, status, recipients, "
+                    f"created_by, created_at, started_at FROM campaigns WHERE {where} "
+                    "ORDER BY created_at DESC, id DESC LIMIT :limit"
+                ),
+                params,
+            )
+        )
+        page = rows[:limit]
+        counts: dict[uuid.UUID, list[Row[Any]]] = {}
+        started = [r.id for r in page if r.started_at is not None]
+        if started:
+            for count in await conn.execute(
+                text(
+                    "SELECT source_event_id AS campaign_id, status, skip_reason, count(*) AS n FROM messages "
+                    "WHERE tenant_id = :t AND source_event_id = ANY(:ids) GROUP BY 1, 2, 3"
+                ),
+                {"t": tenant_id, "ids": started},
+            ):
+                counts.setdefault(count.campaign_id, []).append(count)
+    token = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else ""
+    return page, counts, token

@@ -43,6 +43,7 @@ from notification_svc.domain.audience import (
     missing_address_reason,
     zone_or_utc,
 )
+from notification_svc.domain.campaigns import CAMPAIGN_KIND
 from notification_svc.domain.delivery import (
     ClaimedMessage,
     Outcome,
@@ -347,7 +348,9 @@ def _addressee(
     if recipient.kind == "client":
         contact = contacts.get(recipient.id, ClientContact(recipient.id))
         return Addressee(
-            address_for(message.channel, email=contact.email, phone=contact.phone),
+            # The newest facts known here; else the address the planner was given (a campaign's segment, as
+            # the client service answered it a moment ago).
+            address_for(message.channel, email=contact.email, phone=contact.phone) or recipient.address,
             choose_language(languages, contact.language, business.language),
             contact.timezone or v.get("client_timezone", "") or business.timezone,
             contact.name,
@@ -440,6 +443,9 @@ class Dispatcher:
             clients = {m.recipient.id for m in mine if m.recipient.kind == "client"}
             opted_out = await uow.preferences.opted_out(tenant_id, clients)
             overrides = await uow.templates.overrides(tenant_id)
+            campaign_sources = await uow.campaigns.sources(
+                tenant_id, {uuid.UUID(m.variables["campaign_id"]) for m in mine if m.kind == CAMPAIGN_KIND}
+            )
             links: list[tuple[UnsubscribeLink, uuid.UUID, str, str]] = []
             for m in mine:
                 about = contacts.get(m.client_id) if m.client_id else None
@@ -456,7 +462,10 @@ class Dispatcher:
                     about.name if about and about.name else "",
                     opted_out=consent and (m.recipient.id, m.category, m.channel) in opted_out,
                     unsubscribe_url=url,
-                    override=overrides.get((m.kind, addressee.language)),
+                    # A campaign is written in its own words, whatever the recipient's language.
+                    override=campaign_sources.get(uuid.UUID(m.variables["campaign_id"]))
+                    if m.kind == CAMPAIGN_KIND
+                    else overrides.get((m.kind, addressee.language)),
                 )
             await uow.preferences.issue_links(links, self.clock())
         return deliveries

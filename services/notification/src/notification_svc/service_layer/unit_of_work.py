@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atrium.common.v1.events_pb2 import EventEnvelope
+from notification_svc.adapters.campaign_store import AbstractCampaignStore, SqlAlchemyCampaignStore
 from notification_svc.adapters.directory import AbstractDirectory, SqlAlchemyDirectory
 from notification_svc.adapters.email_repository import AbstractSentEmailRepository, SqlAlchemySentEmailRepository
 from notification_svc.adapters.message_store import AbstractMessageStore, SqlAlchemyMessageStore
@@ -25,6 +26,7 @@ class NotificationUnitOfWork(AbstractUnitOfWork):
     reminders: AbstractReminderStore
     preferences: AbstractPreferenceStore
     templates: AbstractTemplateStore
+    campaigns: AbstractCampaignStore
 
 
 def _no_integration_events(event: Any) -> EventEnvelope:
@@ -50,4 +52,5 @@ class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfW
         self.reminders = SqlAlchemyReminderStore(session)
         self.preferences = SqlAlchemyPreferenceStore(session)
         self.templates = SqlAlchemyTemplateStore(session)
+        self.campaigns = SqlAlchemyCampaignStore(session)
         self.repositories = (self.activity,)
