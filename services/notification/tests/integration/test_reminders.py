@@ -226,3 +226,50 @@ async def test_a_reassignment_tells_the_client_and_both_staff_members_and_keeps_
     clock.now = start - timedelta(hours=2)
     await sender.dispatch_all_due()
     assert subjects(mailbox, address).count(f"Reminder: Massage on {when}") == 1
+
+
+async def test_a_follow_up_to_call_reminds_its_staff_member_when_due_at_its_final_time_and_a_meeting_does_not(
+    engine: AsyncEngine, notification_settings: NotificationSettings, flaky_smtp: tuple[FlakyMailbox, int]
+) -> None:
+    mailbox, port = flaky_smtp
+    tenant, client, _ = await business_with_client(engine, notification_settings)
+    staff_id = uuid.uuid4()
+    address = f"maria-{tenant.hex[:6]}@example.com"
+    async with uow(engine, notification_settings) as work:
+        member = StaffMember(staff_id, address, "Maria", frozenset(), True, "en", "Europe/Berlin")
+        await work.directory.keep_staff(tenant, member, T0)
+        await work.commit()
+    call, meeting = uuid.uuid4(), uuid.uuid4()
+    first, final = T0 + timedelta(days=2), T0 + timedelta(days=3)
+    changes = [
+        replace(
+            step(tenant, call, client, "appointment.booked", first, T0), staff_ids=(staff_id,), follow_up_action="call"
+        ),
+        # The move names no action: the booked one holds.
+        replace(
+            step(tenant, call, client, "appointment.rescheduled", final, T0 + timedelta(minutes=1)),
+            staff_ids=(staff_id,),
+        ),
+        replace(
+            step(tenant, meeting, client, "appointment.booked", first, T0),
+            staff_ids=(staff_id,),
+            follow_up_action="meet",
+        ),
+    ]
+    for change in changes:
+        await delivery.plan_appointment_notices(
+            change, uow(engine, notification_settings), now=change.occurred_at, max_attempts=3
+        )
+    clock = Clock(T0 + timedelta(minutes=2))
+    sender = dispatcher(engine, port, clock, notification_settings)
+
+    def follow_ups() -> list[str]:
+        return [s for s in subjects(mailbox, address) if s.startswith("Follow-up due")]
+
+    for moment in (first, final - timedelta(seconds=1)):
+        clock.now = moment
+        await sender.dispatch_all_due()
+        assert follow_ups() == []
+    clock.now = final
+    await sender.dispatch_all_due()
+    assert follow_ups() == ["Follow-up due: call Ada"]

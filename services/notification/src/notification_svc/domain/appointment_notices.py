@@ -43,9 +43,41 @@ class AppointmentStep:
     # A move that changed the staff: who was taken off it, and who was put on.
     former_staff_ids: tuple[uuid.UUID, ...] = ()
     added_staff_ids: tuple[uuid.UUID, ...] = ()
+    # A follow-up appointment's purpose as booked ("meet", "call", "email", "sms" or a tenant action).
+    follow_up_action: str = ""
 
 
 REASSIGNED = "appointment.reassigned"
+FOLLOW_UP_KIND = "appointment.follow_up_due"
+# A follow-up the staff member does themselves (no meeting): they are reminded when it is due.
+STAFF_ACTIONS = frozenset({"call", "email", "sms"})
+
+
+def follow_up_reminders(
+    step: AppointmentStep, action: str, *, now: datetime, max_attempts: int
+) -> list[PlannedMessage]:
+    """A follow-up to call, email or text the client reminds its staff member (email and inbox) when it is
+    due: at its time, or at once when that has passed."""
+    if action not in STAFF_ACTIONS:
+        return []
+    return [
+        PlannedMessage(
+            tenant_id=step.tenant_id,
+            kind=FOLLOW_UP_KIND,
+            category="transactional",
+            channel=channel,
+            recipient=Recipient("staff", staff_id),
+            client_id=step.client_id,
+            rule=f"{FOLLOW_UP_KIND}:staff",
+            source_event_id=step.source_event_id,
+            variables=step.variables | {"audience": "staff", "action": action},
+            due_at=max(step.start, now),
+            max_attempts=max_attempts,
+            subject_id=step.appointment_id,
+        )
+        for staff_id in dict.fromkeys(step.staff_ids)
+        for channel in CHANGE_CHANNELS
+    ]
 
 
 def reassignment(

@@ -35,6 +35,7 @@ KIND_VARIABLES: dict[str, tuple[str, ...]] = {
     "appointment.reassigned": (*_APPOINTMENT, "previous_start", "staff_name", "previous_staff_name"),
     "appointment.cancelled": (*_APPOINTMENT, "reason"),
     "appointment.reminder": (*_APPOINTMENT, "offset"),
+    "appointment.follow_up_due": (*_APPOINTMENT, "action"),
     "invoice.issued": _INVOICE,
     "payment.received": ("amount",),
     "payment.due": (*_INVOICE, "days"),
@@ -68,7 +69,8 @@ SAMPLE: dict[str, Any] = {
     "tolerance_until": "2026-06-07", "price": "99.00 EUR", "auto_renew": True, "frozen_from": "2026-04-01",
     "frozen_until": "2026-04-14", "previous_expires_on": "2026-02-28", "days_left": 7,
     "credit_type_name": "Yoga sessions", "balance": "1 session", "points": 50, "points_balance": 350,
-    "previous_staff_name": "Jonas", "policy_reason": "late_cancellation", "outcome": "fee", "credits_forfeited": 0,
+    "previous_staff_name": "Jonas", "action": "call", "policy_reason": "late_cancellation", "outcome": "fee",
+    "credits_forfeited": 0,
 }  # fmt: skip
 
 

@@ -201,6 +201,7 @@ def appointment_step(event: ReceivedEvent, kind: str) -> AppointmentStep:
         variables=variables,
         source=getattr(p, "source", ""),
         cancelled_by=getattr(p, "cancelled_by", ""),
+        follow_up_action=getattr(p, "follow_up_action", ""),
     )
 
 

@@ -27,9 +27,11 @@ from notification_svc.adapters.message_templates import MessageTemplates, Render
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender
 from notification_svc.domain.account_notices import AddressedNotice, addressed_notice, expired
 from notification_svc.domain.appointment_notices import (
+    FOLLOW_UP_KIND,
     REMINDER_KIND,
     AppointmentStep,
     change_notices,
+    follow_up_reminders,
     reassignment,
     reminders,
 )
@@ -135,23 +137,28 @@ async def plan_appointment_notices(
     known of the appointment plans nothing, so a reminder is never planned for a time already changed."""
     async with uow:
         cancelled = step.kind == "appointment.cancelled"
-        previous_staff = await uow.reminders.advance(
+        known = await uow.reminders.advance(
             step.tenant_id,
             step.appointment_id,
             step.start,
             cancelled=cancelled,
             as_of=step.occurred_at,
             staff_ids=step.staff_ids,
+            follow_up_action=step.follow_up_action,
         )
-        if previous_staff is None:
+        if known is None:
             await uow.commit()
             return 0
         if step.kind != "appointment.booked":
-            await uow.messages.cancel_pending(step.tenant_id, step.appointment_id, REMINDER_KIND, now)
+            for kind in (REMINDER_KIND, FOLLOW_UP_KIND):
+                await uow.messages.cancel_pending(step.tenant_id, step.appointment_id, kind, now)
+        previous_staff = known.previous_staff
         if step.kind == "appointment.rescheduled" and set(previous_staff) != set(step.staff_ids):
             staff = await uow.directory.staff(step.tenant_id, (*previous_staff, *step.staff_ids))
             step = reassignment(step, previous_staff, {m.staff_id: m.name for m in staff})
         planned = change_notices(step, max_attempts=max_attempts)
+        if not cancelled:
+            planned += follow_up_reminders(step, known.follow_up_action, now=now, max_attempts=max_attempts)
         if not cancelled:
             rule = rule_for(await uow.reminders.rules(step.tenant_id), step.service_ids)
             contacts = await uow.directory.contacts(step.tenant_id, [step.client_id])
