@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -207,3 +207,22 @@ class CampaignAudienceOut(Out):
     recipients: int = Field(description="Those it would be sent to now")
     opted_out: int = Field(description="Switched off marketing on its channel")
     without_address: int = Field(description="No email (or phone) on record")
+
+
+class PaymentRuleIn(Body):
+    days: list[Annotated[int, Field(ge=-60, le=90)]] = Field(
+        min_length=1,
+        max_length=6,
+        description="Days relative to the due date: -3 three days before, 0 on the day, 3 three days overdue",
+    )
+    channels: list[Literal["email", "sms", "in_app"]] = Field(default=["email"], min_length=1, max_length=3)
+    send_at: str = Field(
+        default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM in the client's zone"
+    )
+
+
+class PaymentRuleOut(Out):
+    days: list[int]
+    channels: list[Literal["email", "sms", "in_app"]]
+    send_at: str
+    is_default: bool = Field(description="True while the business has set none (3 days before, on the day, 3 overdue)")

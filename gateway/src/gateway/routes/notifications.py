@@ -28,6 +28,8 @@ from gateway.notification_schemas import (
     MessageOut,
     MessageQuery,
     NotificationList,
+    PaymentRuleIn,
+    PaymentRuleOut,
     PreferencesIn,
     PreferencesOut,
     ReminderRuleIn,
@@ -668,3 +670,56 @@ async def send_campaign(request: web.Request, account: Account) -> dict[str, Any
         pb.CampaignRequest(campaign_id=path_id(request, "campaign_id", "campaign"))
     )
     return campaign_json(sent)
+
+
+PAYMENT_RULE = "/api/v1/payment-reminder-rule"
+
+
+def payment_rule_json(r: pb.PaymentReminderRule) -> dict[str, Any]:
+    return {"days": list(r.days), "channels": list(r.channels), "send_at": r.send_at, "is_default": r.is_default}
+
+
+@api.route(
+    "GET",
+    PAYMENT_RULE,
+    summary="When unpaid invoices are reminded: days before, on and after the due date, channels, local time",
+    tag="notifications",
+    response=PaymentRuleOut,
+    permission="notifications.manage",
+    errors=(403,),
+)
+async def get_payment_rule(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].notifications.GetPaymentReminderRule(pb.PaymentReminderRuleRequest())
+    return payment_rule_json(reply)
+
+
+@api.route(
+    "PUT",
+    PAYMENT_RULE,
+    summary="Set the business's payment reminder rule",
+    tag="notifications",
+    body=PaymentRuleIn,
+    response=PaymentRuleOut,
+    permission="notifications.manage",
+    errors=(403,),
+    description="Applies to invoices issued, or reopened by a refund, from then on.",
+)
+async def set_payment_rule(request: web.Request, body: PaymentRuleIn, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].notifications.SetPaymentReminderRule(
+        pb.PaymentReminderRule(days=body.days, channels=body.channels, send_at=body.send_at)
+    )
+    return payment_rule_json(reply)
+
+
+@api.route(
+    "DELETE",
+    PAYMENT_RULE,
+    summary="Back to the default payment reminder rule",
+    tag="notifications",
+    response=PaymentRuleOut,
+    permission="notifications.manage",
+    errors=(403,),
+)
+async def delete_payment_rule(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].notifications.DeletePaymentReminderRule(pb.PaymentReminderRuleRequest())
+    return payment_rule_json(reply)

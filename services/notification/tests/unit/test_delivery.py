@@ -23,6 +23,7 @@ from notification_svc.domain.delivery import (
     message_summary,
 )
 from notification_svc.domain.membership_notices import crossed_low_balance
+from notification_svc.domain.payment_notices import checked_payment_rule
 from notification_svc.domain.request_notices import (
     RequestStep,
     accept_url,
@@ -31,6 +32,7 @@ from notification_svc.domain.request_notices import (
     staff_to_tell,
 )
 from notification_svc.domain.template_catalogue import KIND_VARIABLES, SAMPLE, allowed_variables
+from platform_core.errors import InvalidArgument
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 TEMPLATES = resources.files("notification_svc") / "templates" / "messages"
@@ -230,3 +232,10 @@ def test_a_low_credit_balance_is_told_when_a_use_brings_it_to_the_threshold_not_
 def test_a_message_on_the_timeline_reads_as_its_channel_state_and_subject() -> None:
     assert message_summary("email", "delivered", "Confirmed") == "Email delivered: Confirmed"
     assert message_summary("sms", "planned", "") == "SMS planned"
+
+
+def test_a_payment_rule_names_each_wrong_field() -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        checked_payment_rule([-61, 0], ["fax"], "25:00")
+    assert [v.field for v in refused.value.violations] == ["days", "channels", "send_at"]
+    assert checked_payment_rule([3, -3, 3], ["sms", "email"], "08:15").days == (-3, 3)

@@ -18,6 +18,7 @@ from notification_svc.adapters.message_templates import MessageTemplates, Render
 from notification_svc.adapters.sms_sender import DELIVERED_STATUSES, FAILED_STATUSES, valid_twilio_signature
 from notification_svc.domain.campaigns import CampaignDraft, Segment
 from notification_svc.domain.delivery import Status, message_summary
+from notification_svc.domain.payment_notices import DEFAULT_PAYMENT_RULE, PaymentRule, checked_payment_rule
 from notification_svc.domain.preferences import (
     OPTIONAL_CATEGORIES,
     PREFERENCE_CHANNELS,
@@ -377,6 +378,26 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         )
         return await self._campaign(call.tenant_id, uuid.UUID(campaign.id))
 
+    async def GetPaymentReminderRule(
+        self, request: pb.PaymentReminderRuleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PaymentReminderRule:
+        rule, is_default = await delivery.payment_rule(self._uow_factory(), _operator().tenant_id)
+        return _payment_rule(rule, is_default=is_default)
+
+    async def SetPaymentReminderRule(
+        self, request: pb.PaymentReminderRule, context: grpc.aio.ServicerContext
+    ) -> pb.PaymentReminderRule:
+        call = _operator()
+        rule = checked_payment_rule(list(request.days), list(request.channels), request.send_at)
+        await delivery.set_payment_rule(self._uow_factory(), call.tenant_id, rule, now=self._clock())
+        return _payment_rule(rule, is_default=False)
+
+    async def DeletePaymentReminderRule(
+        self, request: pb.PaymentReminderRuleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PaymentReminderRule:
+        await delivery.delete_payment_rule(self._uow_factory(), _operator().tenant_id)
+        return _payment_rule(DEFAULT_PAYMENT_RULE, is_default=True)
+
     def _client_segments(self) -> AbstractClientSegments:
         if self._segments is None:
             raise Unavailable("the client service is not reachable from here")
@@ -389,6 +410,15 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         if not rows:
             raise NotFound("campaign not found")
         return _campaign(rows[0], counts.get(campaign_id, []))
+
+
+def _payment_rule(rule: PaymentRule, *, is_default: bool) -> pb.PaymentReminderRule:
+    return pb.PaymentReminderRule(
+        days=list(rule.days),
+        channels=list(rule.channels),
+        send_at=rule.send_at.strftime("%H:%M"),
+        is_default=is_default,
+    )
 
 
 def _campaign_id(request: pb.CampaignRequest) -> uuid.UUID:

@@ -15,6 +15,7 @@ from atrium.gateway.v1 import events_pb2 as gateway_events
 from atrium.membership_billing.v1 import events_pb2 as billing_events
 from atrium.portal_requests.v1 import events_pb2 as request_events
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
+from notification_svc.adapters.payment_store import InvoiceFacts
 from notification_svc.domain.account_notices import AddressedNotice, address_id
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
@@ -346,7 +347,7 @@ def account_email_subscriptions(
 
 def billing_subscriptions(uow_within: UowFactory, clock: Clock) -> list[Subscription]:
     """An invoice issued (with its payment reminders), a payment received; a paid or voided invoice's
-    reminders cancelled."""
+    reminders cancelled; a refund that reopens a paid invoice plans them again."""
 
     async def issued(session: AsyncSession, event: ReceivedEvent) -> None:
         p = event.payload
@@ -367,7 +368,10 @@ def billing_subscriptions(uow_within: UowFactory, clock: Clock) -> list[Subscrip
             },
             due_date=date.fromisoformat(p.due_date) if p.due_date else None,
         )
-        await delivery.plan_billing_notices(step, uow_within(session), now=clock())
+        invoice = InvoiceFacts(
+            uuid.UUID(p.invoice_id), uuid.UUID(p.client_id), p.number, p.currency, p.total_minor, step.due_date
+        )
+        await delivery.plan_billing_notices(step, uow_within(session), now=clock(), invoice=invoice)
 
     async def received(session: AsyncSession, event: ReceivedEvent) -> None:
         p = event.payload
@@ -385,8 +389,23 @@ def billing_subscriptions(uow_within: UowFactory, clock: Clock) -> list[Subscrip
         await delivery.plan_billing_notices(step, uow_within(session), now=clock())
 
     async def settled(session: AsyncSession, event: ReceivedEvent) -> None:
+        state = "voided" if isinstance(event.payload, billing_events.InvoiceVoided) else "paid"
         await delivery.settle_invoice(
-            uow_within(session), event.tenant_id, uuid.UUID(event.payload.invoice_id), now=clock()
+            uow_within(session), event.tenant_id, uuid.UUID(event.payload.invoice_id), now=clock(), state=state
+        )
+
+    async def refunded(session: AsyncSession, event: ReceivedEvent) -> None:
+        reversed_minor: dict[uuid.UUID, int] = {}
+        for allocation in event.payload.reversed:
+            invoice_id = uuid.UUID(allocation.invoice_id)
+            reversed_minor[invoice_id] = reversed_minor.get(invoice_id, 0) + allocation.amount_minor
+        await delivery.reopen_invoices(
+            uow_within(session),
+            event.tenant_id,
+            event.event_id,
+            reversed_minor,
+            occurred_at=_occurred(event),
+            now=clock(),
         )
 
     return [
@@ -394,6 +413,7 @@ def billing_subscriptions(uow_within: UowFactory, clock: Clock) -> list[Subscrip
         Subscription(billing_events.PaymentRecorded, received),
         Subscription(billing_events.InvoicePaid, settled),
         Subscription(billing_events.InvoiceVoided, settled),
+        Subscription(billing_events.PaymentRefunded, refunded),
     ]
 
 

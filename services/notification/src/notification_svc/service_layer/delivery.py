@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import TemplateError
 
@@ -24,6 +25,7 @@ from notification_svc.adapters.calendar_files import appointment_ics
 from notification_svc.adapters.delivery_metrics import DeliveryMetrics
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
+from notification_svc.adapters.payment_store import InvoiceFacts
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender
 from notification_svc.domain.account_notices import AddressedNotice, addressed_notice, expired
 from notification_svc.domain.appointment_notices import (
@@ -56,7 +58,14 @@ from notification_svc.domain.delivery import (
     skipped,
 )
 from notification_svc.domain.emails import Attachment, OutgoingEmail
-from notification_svc.domain.payment_notices import PAYMENT_REMINDER_KINDS, BillingStep, billing_notices
+from notification_svc.domain.payment_notices import (
+    DEFAULT_PAYMENT_RULE,
+    PAYMENT_REMINDER_KINDS,
+    BillingStep,
+    PaymentRule,
+    billing_notices,
+    payment_reminders,
+)
 from notification_svc.domain.preferences import (
     OPTIONAL_CATEGORIES,
     PREFERENCE_CHANNELS,
@@ -77,6 +86,7 @@ from notification_svc.domain.request_notices import (
 from notification_svc.domain.template_catalogue import KIND_VARIABLES, SAMPLE
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.errors import InvalidArgument
+from platform_core.money import format_minor
 
 Clock = Callable[[], datetime]
 # What each channel shows of a message.
@@ -107,27 +117,101 @@ async def plan_addressed_notices(
         return count
 
 
-async def plan_billing_notices(step: BillingStep, uow: NotificationUnitOfWork, *, now: datetime) -> int:
-    """Tell of an invoice or payment; an invoice's payment reminders at 09:00 in the client's zone."""
+async def plan_billing_notices(
+    step: BillingStep, uow: NotificationUnitOfWork, *, now: datetime, invoice: InvoiceFacts | None = None
+) -> int:
+    """Tell of an invoice, payment or membership change; an issued invoice's payment reminders by the
+    business's rule, in the client's zone (its facts kept, so a refund that reopens it can plan them again)."""
     async with uow:
-        business = await uow.directory.business(step.tenant_id)
-        contact = (await uow.directory.contacts(step.tenant_id, [step.client_id])).get(step.client_id)
-        zone = zone_or_utc(contact.timezone if contact else "", business.timezone)
-        count = await uow.messages.plan(billing_notices(step, zone, now=now), now)
+        zone = await _client_zone(uow, step.tenant_id, step.client_id)
+        rule = await uow.payments.rule(step.tenant_id) or DEFAULT_PAYMENT_RULE
+        if invoice is not None:
+            await uow.payments.keep_invoice(step.tenant_id, invoice, now)
+        count = await uow.messages.plan(billing_notices(step, zone, now=now, rule=rule), now)
         await uow.commit()
         return count
 
 
+async def _client_zone(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID) -> ZoneInfo:
+    business = await uow.directory.business(tenant_id)
+    contact = (await uow.directory.contacts(tenant_id, [client_id])).get(client_id)
+    return zone_or_utc(contact.timezone if contact else "", business.timezone)
+
+
 async def settle_invoice(
-    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime, state: str = "paid"
 ) -> int:
     """Paid or voided: its payment reminders not yet sent are cancelled."""
     async with uow:
+        await uow.payments.settle_invoice(tenant_id, invoice_id, state, now)
         cancelled = sum(
             [await uow.messages.cancel_pending(tenant_id, invoice_id, kind, now) for kind in PAYMENT_REMINDER_KINDS]
         )
         await uow.commit()
         return cancelled
+
+
+async def reopen_invoices(
+    uow: NotificationUnitOfWork,
+    tenant_id: uuid.UUID,
+    refund_event_id: uuid.UUID,
+    reversed_minor: Mapping[uuid.UUID, int],
+    *,
+    occurred_at: datetime,
+    now: datetime,
+) -> int:
+    """A refund took a paid invoice's payment back: its reminders still ahead are planned again (for what is
+    owed again), by the rule in force now."""
+    count = 0
+    async with uow:
+        rule = await uow.payments.rule(tenant_id) or DEFAULT_PAYMENT_RULE
+        for invoice_id, amount_minor in reversed_minor.items():
+            facts = await uow.payments.reopen(tenant_id, invoice_id, now)
+            if facts is None:
+                continue  # not paid (still open: its reminders stand; voided; or issued before we kept facts)
+            step = BillingStep(
+                tenant_id=tenant_id,
+                kind="invoice.reopened",
+                client_id=facts.client_id,
+                subject_id=invoice_id,
+                # One refund may reopen several invoices of one client: each its own source.
+                source_event_id=uuid.uuid5(refund_event_id, str(invoice_id)),
+                occurred_at=occurred_at,
+                variables={
+                    "invoice_id": str(invoice_id),
+                    "number": facts.number,
+                    "amount": format_minor(amount_minor, facts.currency),
+                    "due_date": facts.due_date.isoformat() if facts.due_date else "",
+                },
+                due_date=facts.due_date,
+            )
+            zone = await _client_zone(uow, tenant_id, facts.client_id)
+            count += await uow.messages.plan(payment_reminders(step, zone, rule, now=now), now)
+        await uow.commit()
+    return count
+
+
+async def payment_rule(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> tuple[PaymentRule, bool]:
+    """The business's rule, or the default (True)."""
+    async with uow:
+        rule = await uow.payments.rule(tenant_id)
+    return (rule, False) if rule else (DEFAULT_PAYMENT_RULE, True)
+
+
+async def set_payment_rule(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, rule: PaymentRule, *, now: datetime
+) -> None:
+    """Applies to invoices issued (or reopened) from now on."""
+    async with uow:
+        await uow.payments.set_rule(tenant_id, rule, now)
+        await uow.commit()
+
+
+async def delete_payment_rule(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> bool:
+    async with uow:
+        deleted = await uow.payments.delete_rule(tenant_id)
+        await uow.commit()
+        return deleted
 
 
 async def plan_appointment_notices(

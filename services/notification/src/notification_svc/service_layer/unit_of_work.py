@@ -9,6 +9,7 @@ from notification_svc.adapters.campaign_store import AbstractCampaignStore, SqlA
 from notification_svc.adapters.directory import AbstractDirectory, SqlAlchemyDirectory
 from notification_svc.adapters.email_repository import AbstractSentEmailRepository, SqlAlchemySentEmailRepository
 from notification_svc.adapters.message_store import AbstractMessageStore, SqlAlchemyMessageStore
+from notification_svc.adapters.payment_store import AbstractPaymentStore, SqlAlchemyPaymentStore
 from notification_svc.adapters.preference_store import AbstractPreferenceStore, SqlAlchemyPreferenceStore
 from notification_svc.adapters.reminder_store import AbstractReminderStore, SqlAlchemyReminderStore
 from notification_svc.adapters.repository import AbstractActivityRepository, SqlAlchemyActivityRepository
@@ -27,6 +28,7 @@ class NotificationUnitOfWork(AbstractUnitOfWork):
     preferences: AbstractPreferenceStore
     templates: AbstractTemplateStore
     campaigns: AbstractCampaignStore
+    payments: AbstractPaymentStore
 
 
 def _no_integration_events(event: Any) -> EventEnvelope:
@@ -53,4 +55,5 @@ class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfW
         self.preferences = SqlAlchemyPreferenceStore(session)
         self.templates = SqlAlchemyTemplateStore(session)
         self.campaigns = SqlAlchemyCampaignStore(session)
+        self.payments = SqlAlchemyPaymentStore(session)
         self.repositories = (self.activity,)

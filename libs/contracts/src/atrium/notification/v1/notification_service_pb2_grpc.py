@@ -139,6 +139,21 @@ class NotificationServiceStub:
                 request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignRequest.SerializeToString,
                 response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Campaign.FromString,
                 _registered_method=True)
+        self.GetPaymentReminderRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/GetPaymentReminderRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+                _registered_method=True)
+        self.SetPaymentReminderRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/SetPaymentReminderRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+                _registered_method=True)
+        self.DeletePaymentReminderRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/DeletePaymentReminderRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
@@ -292,6 +307,26 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPaymentReminderRule(self, request, context):
+        """The business's payment reminder rule (without one, the default); it applies to invoices issued or
+        reopened from then on. Deleting it answers the default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPaymentReminderRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePaymentReminderRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -399,6 +434,21 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     servicer.SendCampaign,
                     request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignRequest.FromString,
                     response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Campaign.SerializeToString,
+            ),
+            'GetPaymentReminderRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPaymentReminderRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.SerializeToString,
+            ),
+            'SetPaymentReminderRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPaymentReminderRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.SerializeToString,
+            ),
+            'DeletePaymentReminderRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePaymentReminderRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -968,6 +1018,87 @@ class NotificationService:
             '/atrium.notification.v1.NotificationService/SendCampaign',
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignRequest.SerializeToString,
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.Campaign.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPaymentReminderRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/GetPaymentReminderRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPaymentReminderRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/SetPaymentReminderRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePaymentReminderRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/DeletePaymentReminderRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
             options,
             channel_credentials,
             insecure,

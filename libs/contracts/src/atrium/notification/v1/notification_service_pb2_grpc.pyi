@@ -78,6 +78,12 @@ class NotificationServiceStub:
     """
     SendCampaign: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.CampaignRequest, _notification_service_pb2.Campaign]
     """Plans one message per client of the segment; FAILED_PRECONDITION (CAMPAIGN_ALREADY_SENT) the second time."""
+    GetPaymentReminderRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRuleRequest, _notification_service_pb2.PaymentReminderRule]
+    """The business's payment reminder rule (without one, the default); it applies to invoices issued or
+    reopened from then on. Deleting it answers the default.
+    """
+    SetPaymentReminderRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRule, _notification_service_pb2.PaymentReminderRule]
+    DeletePaymentReminderRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRuleRequest, _notification_service_pb2.PaymentReminderRule]
 
 @_typing.type_check_only
 class NotificationServiceAsyncStub(NotificationServiceStub):
@@ -129,6 +135,12 @@ class NotificationServiceAsyncStub(NotificationServiceStub):
     """
     SendCampaign: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.CampaignRequest, _notification_service_pb2.Campaign]  # type: ignore[assignment]
     """Plans one message per client of the segment; FAILED_PRECONDITION (CAMPAIGN_ALREADY_SENT) the second time."""
+    GetPaymentReminderRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRuleRequest, _notification_service_pb2.PaymentReminderRule]  # type: ignore[assignment]
+    """The business's payment reminder rule (without one, the default); it applies to invoices issued or
+    reopened from then on. Deleting it answers the default.
+    """
+    SetPaymentReminderRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRule, _notification_service_pb2.PaymentReminderRule]  # type: ignore[assignment]
+    DeletePaymentReminderRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRuleRequest, _notification_service_pb2.PaymentReminderRule]  # type: ignore[assignment]
 
 class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -303,5 +315,29 @@ class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notification_service_pb2.Campaign, _abc.Awaitable[_notification_service_pb2.Campaign]]:
         """Plans one message per client of the segment; FAILED_PRECONDITION (CAMPAIGN_ALREADY_SENT) the second time."""
+
+    @_abc_1.abstractmethod
+    def GetPaymentReminderRule(
+        self,
+        request: _notification_service_pb2.PaymentReminderRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.PaymentReminderRule, _abc.Awaitable[_notification_service_pb2.PaymentReminderRule]]:
+        """The business's payment reminder rule (without one, the default); it applies to invoices issued or
+        reopened from then on. Deleting it answers the default.
+        """
+
+    @_abc_1.abstractmethod
+    def SetPaymentReminderRule(
+        self,
+        request: _notification_service_pb2.PaymentReminderRule,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.PaymentReminderRule, _abc.Awaitable[_notification_service_pb2.PaymentReminderRule]]: ...
+
+    @_abc_1.abstractmethod
+    def DeletePaymentReminderRule(
+        self,
+        request: _notification_service_pb2.PaymentReminderRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.PaymentReminderRule, _abc.Awaitable[_notification_service_pb2.PaymentReminderRule]]: ...
 
 def add_NotificationServiceServicer_to_server(servicer: NotificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
