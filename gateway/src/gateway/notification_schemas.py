@@ -87,11 +87,17 @@ class PreferenceIn(Body):
 
 
 class PreferencesIn(Body):
-    preferences: list[PreferenceIn] = Field(min_length=1, max_length=6)
+    preferences: list[PreferenceIn] = Field(default=[], max_length=6)
+    preferred_channel: Literal["email", "sms"] | None = Field(
+        default=None, description="How its request and waitlist messages reach the client (unset: unchanged)"
+    )
 
 
 class PreferencesOut(Out):
     client_id: str
+    preferred_channel: Literal["email", "sms"] = Field(
+        description="sms: request and waitlist messages go by SMS (by email after failing, or without a number)"
+    )
     preferences: list[dict[str, str | bool]] = Field(
         description="Each optional category (reminders, marketing) on each channel; transactional messages are "
         "always sent"

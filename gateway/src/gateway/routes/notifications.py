@@ -310,6 +310,7 @@ async def reset_service_reminder_rule(request: web.Request, account: Account) ->
 def preferences_json(reply: pb.NotificationPreferences) -> dict[str, Any]:
     return {
         "client_id": reply.client_id,
+        "preferred_channel": reply.preferred_channel or "email",
         "preferences": [
             {"category": p.category, "channel": p.channel, "allowed": p.allowed} for p in reply.preferences
         ],
@@ -319,6 +320,7 @@ def preferences_json(reply: pb.NotificationPreferences) -> dict[str, Any]:
 def preferences_pb(body: PreferencesIn, client_id: str = "") -> pb.SetNotificationPreferencesRequest:
     return pb.SetNotificationPreferencesRequest(
         client_id=client_id,
+        preferred_channel=body.preferred_channel or "",
         preferences=[
             pb.NotificationPreference(category=p.category, channel=p.channel, allowed=p.allowed)
             for p in body.preferences

@@ -409,3 +409,6 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
         await self.session.execute(
             text("DELETE FROM unsubscribe_links WHERE tenant_id = :t AND client_id = :c"), params
         )
+        await self.session.execute(
+            text("DELETE FROM preferred_channels WHERE tenant_id = :t AND client_id = :c"), params
+        )

@@ -217,8 +217,8 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     ) -> pb.NotificationPreferences:
         call = current_context()
         client_id = _whose_preferences(call, request.client_id)
-        chosen = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
-        return _preferences(client_id, chosen)
+        chosen, preferred = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
+        return _preferences(client_id, chosen, preferred)
 
     async def SetNotificationPreferences(
         self, request: pb.SetNotificationPreferencesRequest, context: grpc.aio.ServicerContext
@@ -230,12 +230,21 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
             for i, p in enumerate(request.preferences)
             if p.category not in OPTIONAL_CATEGORIES or p.channel not in PREFERENCE_CHANNELS
         ]
+        if request.preferred_channel not in ("", "email", "sms"):
+            violations.append(FieldViolation("preferred_channel", "must be email or sms"))
         if violations:
             raise InvalidArgument(violations)
         choices = [Preference(p.category, p.channel, p.allowed) for p in request.preferences]
-        await delivery.choose_preferences(self._uow_factory(), call.tenant_id, client_id, choices, now=self._clock())
-        chosen = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
-        return _preferences(client_id, chosen)
+        await delivery.choose_preferences(
+            self._uow_factory(),
+            call.tenant_id,
+            client_id,
+            choices,
+            now=self._clock(),
+            preferred_channel=request.preferred_channel,
+        )
+        chosen, preferred = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
+        return _preferences(client_id, chosen, preferred)
 
     async def Unsubscribe(
         self, request: pb.UnsubscribeRequest, context: grpc.aio.ServicerContext
@@ -493,9 +502,10 @@ def _whose_preferences(call: CallContext, requested: str) -> uuid.UUID:
     return client_id
 
 
-def _preferences(client_id: uuid.UUID, chosen: list[Preference]) -> pb.NotificationPreferences:
+def _preferences(client_id: uuid.UUID, chosen: list[Preference], preferred: str) -> pb.NotificationPreferences:
     return pb.NotificationPreferences(
         client_id=str(client_id),
+        preferred_channel=preferred,
         preferences=[
             pb.NotificationPreference(category=p.category, channel=p.channel, allowed=p.allowed) for p in chosen
         ],

@@ -100,7 +100,11 @@ async def plan_request_notices(
     newly planned."""
     async with uow:
         staff = await uow.directory.staff(step.tenant_id) if staff_kind(step) else []
-        planned = client_notices(step, max_attempts=max_attempts) + staff_notices(
+        by_sms = await uow.preferences.preferred_channel(step.tenant_id, step.client_id) == "sms"
+        if by_sms:
+            contact = (await uow.directory.contacts(step.tenant_id, [step.client_id])).get(step.client_id)
+            by_sms = bool(contact and contact.phone)  # without a number on record, email it is
+        planned = client_notices(step, max_attempts=max_attempts, by_sms=by_sms) + staff_notices(
             step, staff, max_attempts=max_attempts
         )
         count = await uow.messages.plan(planned, now)
@@ -275,22 +279,34 @@ async def reminder_rules(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> l
         return await uow.reminders.rules(tenant_id)
 
 
-async def preferences_of(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID) -> list[Preference]:
-    """Every optional category on every channel, allowed unless switched off."""
+async def preferences_of(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID
+) -> tuple[list[Preference], str]:
+    """Every optional category on every channel, allowed unless switched off; and the preferred channel."""
     async with uow:
         chosen = {(p.category, p.channel): p.allowed for p in await uow.preferences.of_client(tenant_id, client_id)}
-    return [
+        preferred = await uow.preferences.preferred_channel(tenant_id, client_id)
+    preferences = [
         Preference(category, channel, chosen.get((category, channel), True))
         for category in OPTIONAL_CATEGORIES
         for channel in PREFERENCE_CHANNELS
     ]
+    return preferences, preferred
 
 
 async def choose_preferences(
-    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID, choices: list[Preference], *, now: datetime
+    uow: NotificationUnitOfWork,
+    tenant_id: uuid.UUID,
+    client_id: uuid.UUID,
+    choices: list[Preference],
+    *,
+    now: datetime,
+    preferred_channel: str = "",
 ) -> None:
     async with uow:
         await uow.preferences.choose(tenant_id, client_id, choices, now)
+        if preferred_channel:
+            await uow.preferences.prefer_channel(tenant_id, client_id, preferred_channel, now)
         await uow.commit()
 
 

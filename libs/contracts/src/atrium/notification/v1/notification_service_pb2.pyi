@@ -940,7 +940,10 @@ class SetNotificationPreferencesRequest(_message.Message):
 
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     PREFERENCES_FIELD_NUMBER: _builtins.int
+    PREFERRED_CHANNEL_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
+    preferred_channel: _builtins.str
+    """"email" or "sms": how its request and waitlist messages reach it; empty: unchanged."""
     @_builtins.property
     def preferences(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotificationPreference]: ...
     def __init__(
@@ -948,10 +951,11 @@ class SetNotificationPreferencesRequest(_message.Message):
         *,
         client_id: _builtins.str = ...,
         preferences: _abc.Iterable[Global___NotificationPreference] | None = ...,
+        preferred_channel: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "preferences", b"preferences"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "preferences", b"preferences", "preferred_channel", b"preferred_channel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -963,7 +967,10 @@ class NotificationPreferences(_message.Message):
 
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     PREFERENCES_FIELD_NUMBER: _builtins.int
+    PREFERRED_CHANNEL_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
+    preferred_channel: _builtins.str
+    """"email" (the default) or "sms"."""
     @_builtins.property
     def preferences(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotificationPreference]: ...
     def __init__(
@@ -971,10 +978,11 @@ class NotificationPreferences(_message.Message):
         *,
         client_id: _builtins.str = ...,
         preferences: _abc.Iterable[Global___NotificationPreference] | None = ...,
+        preferred_channel: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "preferences", b"preferences"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "preferences", b"preferences", "preferred_channel", b"preferred_channel"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
