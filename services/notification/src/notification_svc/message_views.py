@@ -145,7 +145,8 @@ async def client_thread(
     """The activity timeline and the client's messages merged newest first; one keyset (time, id) pages
     both (each side reads at most a page past the cursor)."""
     activity, _ = await client_timeline(engine, tenant_id, client_id, limit=limit + 1, after=after)
-    where = "tenant_id = :t AND client_id = :c AND recipient_kind = 'client'"
+    # The messages of clients merged into this one (and into those) are its thread too while the merge holds.
+    where = "tenant_id = :t AND recipient_kind = 'client' AND client_id IN (SELECT client_id FROM absorbed)"
     params: dict[str, Any] = {"t": tenant_id, "c": client_id, "limit": limit + 1}
     if after is not None:
         where += " AND (created_at, id) < (:after_at, :after_id)"
@@ -154,6 +155,9 @@ async def client_thread(
         sent = list(
             await conn.execute(
                 text(
+                    "WITH RECURSIVE absorbed(client_id) AS (SELECT CAST(:c AS uuid) UNION "
+                    "SELECT m.merged_client_id FROM timeline_merges m JOIN absorbed a ON m.survivor_id = a.client_id "
+                    "WHERE m.tenant_id = :t AND m.unmerged_at IS NULL) "
                     f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {where} "
                     "ORDER BY created_at DESC, id DESC LIMIT :limit"
                 ),

@@ -309,3 +309,28 @@ async def test_the_clients_timeline_shows_each_message_with_its_state_and_attemp
     second = await timeline(engine, tenant, client_id, page_size=1, page_token=first.page.next_page_token)
     assert {first.entries[0].id, second.entries[0].id} == {str(by_email.id), str(in_app.id)}
     assert second.page.next_page_token == ""
+
+
+async def test_a_merged_clients_messages_join_the_survivors_thread_until_the_merge_is_undone(
+    engine: AsyncEngine, notification_settings: NotificationSettings
+) -> None:
+    tenant, survivor, duplicate = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    message = declined(tenant, duplicate)
+    await plan(engine, notification_settings, message)
+    merge = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO timeline_merges (tenant_id, merge_id, merged_client_id, survivor_id, merged_at) "
+                "VALUES (:t, :m, :d, :s, :at)"
+            ),
+            {"t": tenant, "m": merge, "d": duplicate, "s": survivor, "at": FUTURE},
+        )
+    assert [e.id for e in (await timeline(engine, tenant, survivor)).entries] == [str(message.id)]
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE timeline_merges SET unmerged_at = :at WHERE tenant_id = :t AND merge_id = :m"),
+            {"t": tenant, "m": merge, "at": FUTURE + timedelta(days=1)},
+        )
+    assert list((await timeline(engine, tenant, survivor)).entries) == []
+    assert [e.id for e in (await timeline(engine, tenant, duplicate)).entries] == [str(message.id)]
