@@ -15,7 +15,7 @@ import aiohttp
 import asyncpg
 import uvloop
 
-from bench import credits, measurements, reminders, scheduling, search, web
+from bench import campaigns, credits, measurements, reminders, scheduling, search, web
 from bench.measurements import Bench
 from bench.report import Result, format_row, format_table, write_json
 from bench.settings import BenchSettings
@@ -31,6 +31,7 @@ MEASUREMENTS: list[Callable[[Bench], Awaitable[Result | list[Result]]]] = [
     search.search_clients,  # seeds a tenant of its own (100,000 clients)
     measurements.import_clients,
     reminders.due_reminders,
+    campaigns.campaign_send,
     credits.check_ins,
     web.card_page,
     measurements.relay_throughput,  # last: it stops the notification unit

@@ -22,7 +22,7 @@ from bench.load import Figures
 from bench.measurements import Bench
 from bench.report import Result
 from notification_svc.adapters.email_sender import SmtpEmailSender, mime
-from notification_svc.adapters.message_templates import MessageTemplates
+from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
 from notification_svc.domain.audience import ClientContact
 from notification_svc.domain.delivery import PlannedMessage, Recipient, RetryPolicy
 from notification_svc.domain.emails import OutgoingEmail
@@ -64,6 +64,25 @@ def _reminder(tenant: uuid.UUID, client_id: uuid.UUID) -> PlannedMessage:
         due_at=DUE,
         max_attempts=3,
     )
+
+
+async def raw_smtp_loop(port: int, rendered: RenderedMessage, count: int) -> float:
+    """Seconds to send ``count`` copies of one rendered email (a MIME message built and aiosmtplib.send
+    each), CONCURRENCY at a time, to the sink on ``port``."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(count):
+        queue.put_nowait(i)
+
+    async def worker() -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            email = OutgoingEmail(f"client-{i}@bench.example", rendered.subject, rendered.text, rendered.html,
+                                  f"<{uuid.uuid4()}@bench>")  # fmt: skip
+            await aiosmtplib.send(mime(email, SENDER), hostname="127.0.0.1", port=port)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return time.perf_counter() - started
 
 
 async def due_reminders(bench: Bench) -> Result:
@@ -109,21 +128,8 @@ async def due_reminders(bench: Bench) -> Result:
             "de", "appointment_reminder", {**_reminder(tenant, clients[0]).variables, "name": "Client 0",
             "business_name": "", "client_name": "", "unsubscribe_url": ""}, zone="Europe/Berlin",
         )  # fmt: skip
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(REMINDERS):
-            queue.put_nowait(i)
-
-        async def worker() -> None:
-            while not queue.empty():
-                i = queue.get_nowait()
-                email = OutgoingEmail(f"client-{i}@bench.example", rendered.subject, rendered.text, rendered.html,
-                                      f"<{uuid.uuid4()}@bench>")  # fmt: skip
-                await aiosmtplib.send(mime(email, SENDER), hostname="127.0.0.1", port=controller.port)
-
         sink.received = 0
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        raw_seconds = time.perf_counter() - started
+        raw_seconds = await raw_smtp_loop(controller.port, rendered, REMINDERS)
         raw_received = sink.received
     finally:
         controller.stop()

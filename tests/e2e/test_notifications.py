@@ -1,6 +1,7 @@
 """Notifications through the gateway: a staff approval reaches the client's mailbox (a real SMTP server)
 with a calendar file of the booked time, and the client's portal inbox shows one unread notice it marks
-read; another client sees none of it; operators list the messages with their attempts."""
+read; a decline likewise with its reason; another client sees none of it; operators list the messages with
+their attempts."""
 
 from __future__ import annotations
 
@@ -87,6 +88,41 @@ async def test_an_approval_is_emailed_with_its_calendar_file_and_shows_unread_in
     assert (status, problem["errors"][0]["field"]) == (422, "status")
     status, problem, _ = await api.call("POST", f"/api/v1/messages/{messages['items'][0]['id']}/resend", token=token)
     assert (status, problem["code"]) == (409, "MESSAGE_NOT_RESENDABLE")
+
+
+async def test_a_decline_is_emailed_with_its_reason_and_shows_unread_in_the_portal_inbox(
+    api: Api, mailbox: Mailbox
+) -> None:
+    business = await open_business(api)
+    token, day, service = business["token"], business["day"], business["service"]
+    address = f"lea-{uuid.uuid4().hex[:6]}@example.com"
+    lea = await api.create_client(token, first_name="Lea", email=address)
+    lea_portal = await portal_login(api, token, lea["id"])
+    status, submitted, _ = await api.call(
+        "POST", PORTAL, token=lea_portal, json={"service_id": service["id"], "options": [{"start": at(day, 10)}]}
+    )
+    assert status == 201, submitted
+    status, declined, _ = await api.call(
+        "POST",
+        f"/api/v1/appointment-requests/{submitted['id']}/decline",
+        token=token,
+        json={"reason": "We are closed that week"},
+    )
+    assert status == 200, declined
+
+    def decline_email() -> object:
+        return next((m for m in mailbox.to(address) if "declined" in str(m["Subject"])), None)
+
+    email = await wait_until(decline_email, timeout=60)
+    assert "Reason: We are closed that week" in Mailbox.text(email)  # type: ignore[arg-type]
+
+    async def one_unread() -> dict[str, object] | None:
+        _, inbox, _ = await api.call("GET", INBOX, token=lea_portal)
+        return inbox if inbox["unread_count"] == 1 else None
+
+    inbox = await wait_until(one_unread, timeout=60)
+    [notice] = inbox["items"]  # type: ignore[index]
+    assert notice["kind"] == "request.declined" and "We are closed that week" in notice["body"]
 
 
 async def test_a_waitlist_offer_is_emailed_with_its_link_and_taking_it_is_confirmed_with_a_calendar_file(

@@ -374,12 +374,53 @@ class ClientPage(Out):
     next_page_token: str | None
 
 
-class ActivityEntryOut(Out):
+MessageStatus = Literal["planned", "sending", "sent", "delivered", "failed", "skipped", "cancelled"]
+
+
+class AttemptOut(Out):
+    number: int
+    channel: str
+    at: str
+    outcome: Literal["sent", "failed", "sending", "unknown"] = Field(
+        description="sending: in flight now; unknown: its sender stopped while handing it over (it may have "
+        "gone out, and is not sent again)"
+    )
+    error: str
+
+
+class MessageOut(Out):
     id: str
     kind: str
+    category: Literal["transactional", "reminders", "marketing"]
+    channel: Literal["email", "sms", "in_app"]
+    recipient_kind: str
+    recipient_id: str
+    client_id: str | None
+    status: MessageStatus
+    to_address: str
+    subject: str
+    language: str
+    due_at: str
+    sent_at: str | None
+    attempts: int
+    last_error: str
+    skip_reason: str
+    created_at: str
+    attempt_log: list[AttemptOut]
+
+
+class ActivityEntryOut(Out):
+    id: str
+    kind: str = Field(
+        description="What happened, e.g. client.created; message.email, message.sms or "
+        "message.in_app for a message the client was sent"
+    )
     summary: str
     occurred_at: datetime
     source_event_type: str
+    message: MessageOut | None = Field(
+        description="A message the client was sent, with its delivery state and attempts as they are now"
+    )
 
 
 class ActivityPage(Out):

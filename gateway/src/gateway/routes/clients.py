@@ -17,6 +17,7 @@ from gateway import idempotency
 from gateway.api import path_id
 from gateway.dependencies import BACKENDS, IDENTITY, SETTINGS
 from gateway.identity.model import Account
+from gateway.routes.notifications import message_json
 from gateway.routes.registry import api
 from gateway.schemas import (
     ActivityPage,
@@ -251,6 +252,7 @@ def activity_json(reply: notification_pb.ListClientActivityResponse) -> dict[str
                 "summary": e.summary,
                 "occurred_at": e.occurred_at.ToJsonString(),
                 "source_event_type": e.source_event_type,
+                "message": message_json(e.message) if e.HasField("message") else None,
             }
             for e in reply.entries
         ],

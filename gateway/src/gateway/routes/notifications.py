@@ -18,12 +18,18 @@ from gateway.api import Auth, path_id
 from gateway.dependencies import BACKENDS, SETTINGS
 from gateway.identity.model import Account
 from gateway.notification_schemas import (
+    CampaignAudienceOut,
+    CampaignIn,
+    CampaignList,
+    CampaignOut,
     InboxQuery,
     MarkedRead,
     MessageList,
     MessageOut,
     MessageQuery,
     NotificationList,
+    PaymentRuleIn,
+    PaymentRuleOut,
     PreferencesIn,
     PreferencesOut,
     ReminderRuleIn,
@@ -37,6 +43,7 @@ from gateway.notification_schemas import (
     UnsubscribedOut,
 )
 from gateway.routes.registry import api
+from gateway.schemas import PageQuery
 from platform_core.errors import InvalidArgument, NotFound
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.ids import parse_uuid
@@ -303,6 +310,7 @@ async def reset_service_reminder_rule(request: web.Request, account: Account) ->
 def preferences_json(reply: pb.NotificationPreferences) -> dict[str, Any]:
     return {
         "client_id": reply.client_id,
+        "preferred_channel": reply.preferred_channel or "email",
         "preferences": [
             {"category": p.category, "channel": p.channel, "allowed": p.allowed} for p in reply.preferences
         ],
@@ -312,6 +320,7 @@ def preferences_json(reply: pb.NotificationPreferences) -> dict[str, Any]:
 def preferences_pb(body: PreferencesIn, client_id: str = "") -> pb.SetNotificationPreferencesRequest:
     return pb.SetNotificationPreferencesRequest(
         client_id=client_id,
+        preferred_channel=body.preferred_channel or "",
         preferences=[
             pb.NotificationPreference(category=p.category, channel=p.channel, allowed=p.allowed)
             for p in body.preferences
@@ -529,3 +538,190 @@ async def reset_message_template(request: web.Request, account: Account) -> None
     await request.app[BACKENDS].notifications.ResetMessageTemplate(
         pb.MessageTemplateSource(kind=kind, language=language)
     )
+
+
+CAMPAIGNS = "/api/v1/campaigns"
+
+
+def campaign_json(c: pb.Campaign) -> dict[str, Any]:
+    r = c.report
+    return {
+        "id": c.id,
+        "name": c.name,
+        "channel": c.channel,
+        "segment": {
+            "group_id": c.segment.group_id or None,
+            "status_id": c.segment.status_id or None,
+            "tag": c.segment.tag or None,
+        },
+        "source": c.source,
+        "rate_per_minute": c.rate_per_minute,
+        "status": c.status,
+        "created_by": c.created_by,
+        "created_at": c.created_at.ToJsonString(),
+        "started_at": _when(c, "started_at"),
+        "report": {
+            "recipients": r.recipients,
+            "pending": r.pending,
+            "sent": r.sent,
+            "delivered": r.delivered,
+            "failed": r.failed,
+            "skipped": r.skipped,
+            "skip_reasons": [{"reason": s.reason, "count": s.count} for s in r.skip_reasons],
+        },
+    }
+
+
+@api.route(
+    "POST",
+    CAMPAIGNS,
+    summary="Write a campaign: a marketing message to a segment of clients (a draft until sent)",
+    tag="notifications",
+    body=CampaignIn,
+    response=CampaignOut,
+    status=201,
+    permission="notifications.manage",
+    errors=(403,),
+    description="The source is checked like a message template: a syntax error, an unknown variable, a "
+    "missing block or an email without its unsubscribe link is a 422 naming `source`.",
+)
+async def create_campaign(request: web.Request, body: CampaignIn, account: Account) -> dict[str, Any]:
+    segment = body.segment
+    created = await request.app[BACKENDS].notifications.CreateCampaign(
+        pb.CreateCampaignRequest(
+            name=body.name,
+            channel=body.channel,
+            segment=pb.CampaignSegment(
+                group_id=segment.group_id or "", status_id=segment.status_id or "", tag=segment.tag or ""
+            ),
+            source=body.source,
+            rate_per_minute=body.rate_per_minute,
+        )
+    )
+    return campaign_json(created)
+
+
+@api.route(
+    "GET",
+    CAMPAIGNS,
+    summary="Campaigns, newest first, each with its report",
+    tag="notifications",
+    query=PageQuery,
+    response=CampaignList,
+    permission="notifications.manage",
+    errors=(403,),
+)
+async def list_campaigns(request: web.Request, query: PageQuery, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].notifications.ListCampaigns(
+        pb.ListCampaignsRequest(page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token))
+    )
+    return {"items": [campaign_json(c) for c in reply.campaigns], "next_page_token": reply.page.next_page_token or None}
+
+
+@api.route(
+    "GET",
+    f"{CAMPAIGNS}/{{campaign_id}}",
+    summary="A campaign with its report: sent, delivered, failed, skipped (with the reasons) and still to go",
+    tag="notifications",
+    response=CampaignOut,
+    permission="notifications.manage",
+    errors=(403, 404),
+)
+async def get_campaign(request: web.Request, account: Account) -> dict[str, Any]:
+    campaign = await request.app[BACKENDS].notifications.GetCampaign(
+        pb.CampaignRequest(campaign_id=path_id(request, "campaign_id", "campaign"))
+    )
+    return campaign_json(campaign)
+
+
+@api.route(
+    "GET",
+    f"{CAMPAIGNS}/{{campaign_id}}/audience",
+    summary="How many clients a campaign would reach now (the segment less opt-outs and missing addresses)",
+    tag="notifications",
+    response=CampaignAudienceOut,
+    permission="notifications.manage",
+    errors=(403, 404, 422, 503),
+)
+async def campaign_audience(request: web.Request, account: Account) -> dict[str, Any]:
+    found = await request.app[BACKENDS].notifications.PreviewCampaignAudience(
+        pb.CampaignRequest(campaign_id=path_id(request, "campaign_id", "campaign"))
+    )
+    return {
+        "matching": found.matching,
+        "recipients": found.recipients,
+        "opted_out": found.opted_out,
+        "without_address": found.without_address,
+    }
+
+
+@api.route(
+    "POST",
+    f"{CAMPAIGNS}/{{campaign_id}}/send",
+    summary="Send a campaign: one message to each client of its segment, at its rate",
+    tag="notifications",
+    response=CampaignOut,
+    status=202,
+    permission="notifications.manage",
+    errors=(403, 404, 409, 422, 503),
+    description="Once: 409 CAMPAIGN_ALREADY_SENT afterwards. Clients who opted out of marketing on the "
+    "channel, or have no address for it, are skipped with the reason (see the report).",
+)
+async def send_campaign(request: web.Request, account: Account) -> dict[str, Any]:
+    sent = await request.app[BACKENDS].notifications.SendCampaign(
+        pb.CampaignRequest(campaign_id=path_id(request, "campaign_id", "campaign"))
+    )
+    return campaign_json(sent)
+
+
+PAYMENT_RULE = "/api/v1/payment-reminder-rule"
+
+
+def payment_rule_json(r: pb.PaymentReminderRule) -> dict[str, Any]:
+    return {"days": list(r.days), "channels": list(r.channels), "send_at": r.send_at, "is_default": r.is_default}
+
+
+@api.route(
+    "GET",
+    PAYMENT_RULE,
+    summary="When unpaid invoices are reminded: days before, on and after the due date, channels, local time",
+    tag="notifications",
+    response=PaymentRuleOut,
+    permission="notifications.manage",
+    errors=(403,),
+)
+async def get_payment_rule(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].notifications.GetPaymentReminderRule(pb.PaymentReminderRuleRequest())
+    return payment_rule_json(reply)
+
+
+@api.route(
+    "PUT",
+    PAYMENT_RULE,
+    summary="Set the business's payment reminder rule",
+    tag="notifications",
+    body=PaymentRuleIn,
+    response=PaymentRuleOut,
+    permission="notifications.manage",
+    errors=(403,),
+    description="Applies to invoices issued, or reopened by a refund, from then on.",
+)
+async def set_payment_rule(request: web.Request, body: PaymentRuleIn, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].notifications.SetPaymentReminderRule(
+        pb.PaymentReminderRule(days=body.days, channels=body.channels, send_at=body.send_at)
+    )
+    return payment_rule_json(reply)
+
+
+@api.route(
+    "DELETE",
+    PAYMENT_RULE,
+    summary="Back to the default payment reminder rule",
+    tag="notifications",
+    response=PaymentRuleOut,
+    permission="notifications.manage",
+    errors=(403,),
+)
+async def delete_payment_rule(request: web.Request, account: Account) -> dict[str, Any]:
+    reply = await request.app[BACKENDS].notifications.DeletePaymentReminderRule(pb.PaymentReminderRuleRequest())
+    return payment_rule_json(reply)

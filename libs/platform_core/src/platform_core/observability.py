@@ -1,4 +1,6 @@
-"""Tracing and structured logs, set up first thing in every process.
+"""Tracing, metrics and structured logs, set up first thing in every process.
+
+Metrics are exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (or the metrics-specific variable) is set.
 
 Tracing is on when OTEL_EXPORTER_OTLP_ENDPOINT (or the traces-specific variable) is set, or
 OTEL_TRACES_SAMPLER asks for spans: then every operation gets trace and span ids (every log line carries
@@ -16,7 +18,8 @@ import logging
 import os
 import sys
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -74,6 +77,7 @@ def setup_telemetry(service_name: str, *, log_level: str = "INFO") -> None:
     if _configured:
         return
     _configured = True
+    _setup_metrics(service_name)
     _tracing = _tracing_asked()
     if not _tracing:
         return
@@ -96,6 +100,22 @@ def setup_telemetry(service_name: str, *, log_level: str = "INFO") -> None:
     GrpcAioInstrumentorServer().instrument()  # type: ignore[no-untyped-call]
 
 
+def _setup_metrics(service_name: str) -> None:
+    """Metrics a unit records (e.g. the notification service's delivery attempts) are exported over OTLP
+    when an endpoint is set; otherwise the API's no-op meter records nothing."""
+    if not (os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")):
+        return
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    metrics.set_meter_provider(
+        MeterProvider(
+            metric_readers=[PeriodicExportingMetricReader(OTLPMetricExporter())],
+            resource=Resource.create({"service.name": f"atrium-{service_name}"}),
+        )
+    )
+
+
 def instrument_engine(engine: AsyncEngine) -> None:
     """SQL spans on this engine, when tracing is on."""
     if not _tracing:
@@ -109,3 +129,6 @@ def shutdown_telemetry() -> None:
     provider = trace.get_tracer_provider()
     if isinstance(provider, TracerProvider):
         provider.shutdown()
+    meters = metrics.get_meter_provider()
+    if isinstance(meters, MeterProvider):
+        meters.shutdown()

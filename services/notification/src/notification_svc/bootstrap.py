@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.notification.v1 import notification_service_pb2_grpc
 from notification_svc.adapters import orm
+from notification_svc.adapters.client_segments import GrpcClientSegments
 from notification_svc.adapters.email_sender import AbstractEmailSender, LogEmailSender, SmtpEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.adapters.message_templates import MessageTemplates
@@ -31,6 +33,7 @@ from notification_svc.entrypoints.notice_consumers import (
     billing_subscriptions,
     business_subscriptions,
     contact_subscriptions,
+    membership_subscriptions,
     request_notice_subscriptions,
 )
 from notification_svc.service_layer.delivery import Clock, Dispatcher
@@ -139,6 +142,15 @@ def build(runtime: Runtime) -> ServiceParts:
         account_email_subscriptions(uow_within, utc_now, max_attempts=settings.message_max_attempts),
     )
     billing = consumer(f"{UNIT}-billing-notices", billing_subscriptions(uow_within, utc_now))
+    memberships = consumer(
+        f"{UNIT}-membership-notices",
+        membership_subscriptions(
+            uow_within,
+            utc_now,
+            low_balance=settings.low_credit_balance,
+            low_balance_minor=settings.low_credit_balance_minor,
+        ),
+    )
     sender = email_sender(settings)
     mailer = EventConsumer(
         name=f"{UNIT}-email",
@@ -154,10 +166,12 @@ def build(runtime: Runtime) -> ServiceParts:
         sms_auth_token=settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "",
         uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix),
         clock=utc_now,
+        segments=GrpcClientSegments(ClientServiceStub(runtime.channel("client"))),
+        max_attempts=settings.message_max_attempts,
     )
     return ServiceParts(
         servicers=[(notification_service_pb2_grpc.add_NotificationServiceServicer_to_server, servicer, SERVICE_NAME)],
-        consumers=[*timelines, mailer, *directory, notices, appointments, account_emails, billing],
+        consumers=[*timelines, mailer, *directory, notices, appointments, account_emails, billing, memberships],
         publishes_events=False,
         workers=[
             DispatchWorker(

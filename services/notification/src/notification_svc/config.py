@@ -41,6 +41,11 @@ class NotificationSettings(ServiceSettings):
     message_retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)
     message_send_concurrency: int = Field(default=16, ge=1, le=256)
 
+    # A credit use that brings a balance to this or below tells the client (counted units, e.g. sessions;
+    # money-valued credit types in minor units of their currency).
+    low_credit_balance: int = Field(default=1, ge=0)
+    low_credit_balance_minor: int = Field(default=1000, ge=0)
+
     @model_validator(mode="after")
     def _email_deliverable(self) -> NotificationSettings:
         if self.env == "production" and not self.smtp_host:

@@ -1,10 +1,12 @@
-"""Reminders against real PostgreSQL and a real SMTP server, with the clock moved by the test: an appointment
-moved twice is reminded once, at its final time; a cancelled one is not reminded; an event arriving after
-a newer one plans nothing. Times are in 2100 so the service's own dispatcher (real clock) leaves them be."""
+"""Reminders against real PostgreSQL and a real SMTP server, with the clock moved by the test: an appointment moved
+twice is reminded once, at its final time; a cancelled one is not reminded; an event arriving after a newer one
+plans nothing; a reassignment tells the client and both staff members. Times are in 2100 so the service's own
+dispatcher (real clock) leaves them be."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_svc.config import NotificationSettings
 from notification_svc.domain.appointment_notices import AppointmentStep
-from notification_svc.domain.audience import ClientContact
+from notification_svc.domain.audience import ClientContact, StaffMember
 from notification_svc.domain.preferences import Preference, UnsubscribeLink
 from notification_svc.domain.reminders import Offset, ReminderRule
 from notification_svc.service_layer import delivery
@@ -189,3 +191,86 @@ async def test_an_unsubscribe_link_stops_only_its_own_clients_reminders_and_neve
     ada_subjects, bob_subjects = subjects(mailbox, ada_address), subjects(mailbox, bob_address)
     assert [s.split(":")[0] for s in ada_subjects] == ["Booked", "Reminder", "Booked"]
     assert [s.split(":")[0] for s in bob_subjects] == ["Booked", "Reminder", "Booked", "Reminder"]
+
+
+async def test_a_reassignment_tells_the_client_and_both_staff_members_and_keeps_one_reminder(
+    engine: AsyncEngine, notification_settings: NotificationSettings, flaky_smtp: tuple[FlakyMailbox, int]
+) -> None:
+    mailbox, port = flaky_smtp
+    tenant, client, address = await business_with_client(engine, notification_settings)
+    before, after = uuid.uuid4(), uuid.uuid4()
+    async with uow(engine, notification_settings) as work:
+        for staff_id, name in ((before, "Jonas"), (after, "Bea")):
+            member = StaffMember(
+                staff_id, f"{name.lower()}-{tenant.hex[:6]}@example.com", name, frozenset(), True, "en", "Europe/Berlin"
+            )
+            await work.directory.keep_staff(tenant, member, T0)
+        await work.commit()
+    appointment, start = uuid.uuid4(), T0 + timedelta(days=2)
+    booked = replace(step(tenant, appointment, client, "appointment.booked", start, T0), staff_ids=(before,))
+    moved = replace(
+        step(tenant, appointment, client, "appointment.rescheduled", start, T0 + timedelta(minutes=1)),
+        staff_ids=(after,),
+    )
+    for change in (booked, moved):
+        await delivery.plan_appointment_notices(
+            change, uow(engine, notification_settings), now=change.occurred_at, max_attempts=3
+        )
+    clock = Clock(T0 + timedelta(minutes=2))
+    sender = dispatcher(engine, port, clock, notification_settings)
+    await sender.dispatch_all_due()
+    when = "Thursday, June 3, 2100, 10:00 (Europe/Berlin)"
+    assert subjects(mailbox, address)[-1] == f"Massage on {when}: now with Bea"
+    assert subjects(mailbox, f"jonas-{tenant.hex[:6]}@example.com")[-1] == f"No longer yours: Massage on {when}"
+    assert subjects(mailbox, f"bea-{tenant.hex[:6]}@example.com") == [f"Assigned to you: Massage on {when}"]
+
+    clock.now = start - timedelta(hours=2)
+    await sender.dispatch_all_due()
+    assert subjects(mailbox, address).count(f"Reminder: Massage on {when}") == 1
+
+
+async def test_a_follow_up_to_call_reminds_its_staff_member_when_due_at_its_final_time_and_a_meeting_does_not(
+    engine: AsyncEngine, notification_settings: NotificationSettings, flaky_smtp: tuple[FlakyMailbox, int]
+) -> None:
+    mailbox, port = flaky_smtp
+    tenant, client, _ = await business_with_client(engine, notification_settings)
+    staff_id = uuid.uuid4()
+    address = f"maria-{tenant.hex[:6]}@example.com"
+    async with uow(engine, notification_settings) as work:
+        member = StaffMember(staff_id, address, "Maria", frozenset(), True, "en", "Europe/Berlin")
+        await work.directory.keep_staff(tenant, member, T0)
+        await work.commit()
+    call, meeting = uuid.uuid4(), uuid.uuid4()
+    first, final = T0 + timedelta(days=2), T0 + timedelta(days=3)
+    changes = [
+        replace(
+            step(tenant, call, client, "appointment.booked", first, T0), staff_ids=(staff_id,), follow_up_action="call"
+        ),
+        # The move names no action: the booked one holds.
+        replace(
+            step(tenant, call, client, "appointment.rescheduled", final, T0 + timedelta(minutes=1)),
+            staff_ids=(staff_id,),
+        ),
+        replace(
+            step(tenant, meeting, client, "appointment.booked", first, T0),
+            staff_ids=(staff_id,),
+            follow_up_action="meet",
+        ),
+    ]
+    for change in changes:
+        await delivery.plan_appointment_notices(
+            change, uow(engine, notification_settings), now=change.occurred_at, max_attempts=3
+        )
+    clock = Clock(T0 + timedelta(minutes=2))
+    sender = dispatcher(engine, port, clock, notification_settings)
+
+    def follow_ups() -> list[str]:
+        return [s for s in subjects(mailbox, address) if s.startswith("Follow-up due")]
+
+    for moment in (first, final - timedelta(seconds=1)):
+        clock.now = moment
+        await sender.dispatch_all_due()
+        assert follow_ups() == []
+    clock.now = final
+    await sender.dispatch_all_due()
+    assert follow_ups() == ["Follow-up due: call Ada"]

@@ -1,6 +1,7 @@
 """SMS through Twilio's Messages API, against a local HTTP server that answers like Twilio (including its
 failures): a failing provider is retried, then the message goes by email instead, never both delivered;
-an accepted SMS is delivered or failed by the signed delivery report."""
+an accepted SMS is delivered or failed by the signed delivery report; a client who prefers SMS gets its
+request messages by SMS (by email when it has no number)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from notification_svc.adapters.sms_sender import TwilioSmsSender, twilio_signatu
 from notification_svc.config import NotificationSettings
 from notification_svc.domain.audience import ClientContact
 from notification_svc.domain.delivery import PlannedMessage, Recipient, Status
+from notification_svc.domain.request_notices import RequestStep
 from notification_svc.service_layer import delivery
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
@@ -189,3 +191,57 @@ def test_the_signature_of_a_delivery_report_is_twilios() -> None:
     assert valid_twilio_signature("12345", url, params, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
     assert not valid_twilio_signature("12345", url, params | {"Digits": "1235"}, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
     assert not valid_twilio_signature("", url, params, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+
+
+async def test_a_client_who_prefers_sms_gets_its_request_decision_by_sms_and_one_without_a_number_by_email(
+    engine: AsyncEngine,
+    notification_settings: NotificationSettings,
+    flaky_smtp: tuple[FlakyMailbox, int],
+    twilio: tuple[FakeTwilio, str],
+) -> None:
+    (mailbox, port), (fake, base) = flaky_smtp, twilio
+    tenant, texting, no_number = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    uow = SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix)
+    async with uow:
+        await uow.directory.keep_contact(
+            tenant, ClientContact(texting, "Ada", "", "ada@example.com", "+4915112345678"), NOW
+        )
+        await uow.directory.keep_contact(tenant, ClientContact(no_number, "Bob", "", "bob@example.com"), NOW)
+        await uow.commit()
+    for client in (texting, no_number):
+        await delivery.choose_preferences(
+            SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix),
+            tenant,
+            client,
+            [],
+            now=NOW,
+            preferred_channel="sms",
+        )
+        step = RequestStep(
+            tenant_id=tenant,
+            event="RequestDeclined",
+            subject_id=uuid.uuid4(),
+            client_id=client,
+            source_event_id=uuid.uuid4(),
+            occurred_at=NOW + timedelta(days=2),
+            variables={"reference": "REQ-9", "service_name": "Massage", "reason": "Closed", "duration_minutes": 60,
+                       "client_timezone": "", "business_timezone": "", "preferred_staff_name": "", "description": ""},
+        )  # fmt: skip
+        await delivery.plan_request_notices(
+            step,
+            SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix),
+            now=step.occurred_at,
+            max_attempts=3,
+        )
+    sender = dispatcher(engine, port, Clock(NOW + timedelta(days=2)), notification_settings)
+    sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
+    await sender.dispatch_all_due()
+    [texted] = fake.received
+    assert texted["To"] == "+4915112345678" and "REQ-9" in texted["Body"] and "declined" in texted["Body"]
+    assert [m["To"] for m in mailbox.messages] == ["bob@example.com"]
+    assert sorted((r.channel, r.status) for r in await rows(engine, tenant)) == [
+        ("email", "sent"),
+        ("in_app", "delivered"),
+        ("in_app", "delivered"),
+        ("sms", "sent"),
+    ]

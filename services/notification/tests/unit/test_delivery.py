@@ -20,7 +20,10 @@ from notification_svc.domain.delivery import (
     Status,
     after_failure,
     may_move,
+    message_summary,
 )
+from notification_svc.domain.membership_notices import crossed_low_balance
+from notification_svc.domain.payment_notices import checked_payment_rule
 from notification_svc.domain.request_notices import (
     RequestStep,
     accept_url,
@@ -29,6 +32,7 @@ from notification_svc.domain.request_notices import (
     staff_to_tell,
 )
 from notification_svc.domain.template_catalogue import KIND_VARIABLES, SAMPLE, allowed_variables
+from platform_core.errors import InvalidArgument
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 TEMPLATES = resources.files("notification_svc") / "templates" / "messages"
@@ -216,3 +220,22 @@ def test_every_rewordable_default_uses_only_the_variables_its_kind_documents(lan
     for kind in KIND_VARIABLES:
         source = (TEMPLATES / language / f"{kind.replace('.', '_')}.jinja").read_text()
         assert meta.find_undeclared_variables(env.parse(source)) <= allowed_variables(kind), kind
+
+
+def test_a_low_credit_balance_is_told_when_a_use_brings_it_to_the_threshold_not_while_it_stays_low() -> None:
+    assert crossed_low_balance(balance_after=1, amount_used=1, threshold=1)
+    assert crossed_low_balance(balance_after=0, amount_used=3, threshold=1)
+    assert not crossed_low_balance(balance_after=0, amount_used=1, threshold=1)  # already low before
+    assert not crossed_low_balance(balance_after=2, amount_used=1, threshold=1)
+
+
+def test_a_message_on_the_timeline_reads_as_its_channel_state_and_subject() -> None:
+    assert message_summary("email", "delivered", "Confirmed") == "Email delivered: Confirmed"
+    assert message_summary("sms", "planned", "") == "SMS planned"
+
+
+def test_a_payment_rule_names_each_wrong_field() -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        checked_payment_rule([-61, 0], ["fax"], "25:00")
+    assert [v.field for v in refused.value.violations] == ["days", "channels", "send_at"]
+    assert checked_payment_rule([3, -3, 3], ["sms", "email"], "08:15").days == (-3, 3)

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from atrium.scheduling.v1 import events_pb2 as scheduling_events
 from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument
+from scheduling_svc.adapters.event_mapping import to_envelope
 from scheduling_svc.domain import events
 from scheduling_svc.domain.appointments import (
     Appointment,
@@ -99,6 +101,31 @@ def test_booking_records_history_and_an_event() -> None:
     assert [h.action for h in appointment.new_history] == ["booked"]
     [event] = appointment.events
     assert isinstance(event, events.AppointmentBooked) and event.start == START
+
+
+def test_a_follow_up_announces_what_it_follows_and_its_action() -> None:
+    original = uuid.uuid4()
+    services = [service("Cut", 30)]
+    appointment = Appointment.book(
+        tenant_id=uuid.uuid4(),
+        appointment_id=uuid.uuid4(),
+        client_id=uuid.uuid4(),
+        segments=plan_back_to_back(services, [ANNA], START),
+        timezone="Europe/Berlin",
+        notes="",
+        source="staff",
+        availability_overridden=False,
+        actor="staff:x",
+        now=NOW,
+        follow_up_of=original,
+        follow_up_action="call",
+    )
+    [event] = appointment.events
+    assert isinstance(event, events.AppointmentBooked)
+    assert (event.follow_up_of, event.follow_up_action) == (original, "call")
+    payload = scheduling_events.AppointmentBooked()
+    assert to_envelope(event).payload.Unpack(payload)
+    assert (payload.follow_up_of, payload.follow_up_action) == (str(original), "call")
 
 
 def test_move_keeps_the_replaced_segments_and_announces_a_reschedule() -> None:

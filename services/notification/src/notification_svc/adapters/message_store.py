@@ -25,6 +25,11 @@ class AbstractMessageStore(abc.ABC):
         """Lease up to ``limit`` messages due by ``now`` (and those whose lease ran out)."""
 
     @abc.abstractmethod
+    async def settle_abandoned(self, now: datetime, limit: int) -> list[str]:
+        """Fail the messages whose replica stopped while handing them to the provider (their attempt's
+        outcome is unknown; they are not sent again); returns each one's channel."""
+
+    @abc.abstractmethod
     async def record(self, results: Sequence[tuple[ClaimedMessage, Outcome]], now: datetime) -> int:
         """Apply each attempt's outcome (in a few statements for the whole batch); one whose lease was lost
         meanwhile (another replica took over, or it was cancelled) is left alone. Returns how many applied."""
@@ -66,16 +71,57 @@ _CLAIM = text(
     """
     WITH due AS (
         SELECT tenant_id, id FROM messages
-        WHERE (status = 'planned' AND due_at <= :now) OR (status = 'sending' AND lease_until < :now)
+        WHERE (status = 'planned' AND due_at <= :now)
+            -- A lease that ran out before anything was handed over (an in-app notice; a send still in flight
+            -- is settled by _SETTLE_ABANDONED instead, never sent again).
+            OR (status = 'sending' AND lease_until < :now AND NOT EXISTS (
+                SELECT 1 FROM message_attempts a WHERE a.tenant_id = messages.tenant_id
+                    AND a.message_id = messages.id AND a.number = messages.attempts + 1 AND a.outcome = 'sending'))
         ORDER BY due_at
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE messages m SET status = 'sending', lease_until = :lease_until, updated_at = :now
+        FROM due WHERE m.tenant_id = due.tenant_id AND m.id = due.id
+        RETURNING m.tenant_id, m.id, m.kind, m.category, m.channel, m.recipient_kind, m.recipient_id,
+                  m.given_address, m.client_id, m.variables, m.attempts, m.max_attempts, m.fallback_channel,
+                  m.fallback_after
+    ), in_flight AS (
+        -- Written before anything leaves (this transaction commits before the send): a replica that stops
+        -- mid-send leaves this row, and the message is not sent again (see _SETTLE_ABANDONED).
+        INSERT INTO message_attempts (tenant_id, message_id, number, channel, at, outcome)
+        SELECT tenant_id, id, attempts + 1, channel, :now, 'sending' FROM claimed WHERE channel <> 'in_app'
+        ON CONFLICT DO NOTHING
     )
-    UPDATE messages m SET status = 'sending', lease_until = :lease_until, updated_at = :now
-    FROM due WHERE m.tenant_id = due.tenant_id AND m.id = due.id
-    RETURNING m.tenant_id, m.id, m.kind, m.category, m.channel, m.recipient_kind, m.recipient_id,
-              m.given_address, m.client_id, m.variables, m.attempts, m.max_attempts, m.fallback_channel,
-              m.fallback_after
+    SELECT * FROM claimed
+    """
+)
+
+UNKNOWN_OUTCOME = (
+    "outcome unknown: the replica sending it stopped before recording what the provider answered; "
+    "not sent again, so that it cannot arrive twice (resend it if it did not arrive)"
+)
+
+# Abandoned sends: a message whose lease ran out while its attempt was in flight may have reached the
+# provider (SMTP and SMS offer no idempotency key). At most once: it is failed, its attempt 'unknown'.
+_SETTLE_ABANDONED = text(
+    """
+    WITH abandoned AS (
+        SELECT m.tenant_id, m.id, m.attempts + 1 AS number FROM messages m
+        JOIN message_attempts a ON a.tenant_id = m.tenant_id AND a.message_id = m.id AND a.number = m.attempts + 1
+        WHERE m.status = 'sending' AND m.lease_until < :now AND a.outcome = 'sending'
+        ORDER BY m.lease_until
+        LIMIT :limit
+        FOR UPDATE OF m SKIP LOCKED
+    ), attempts AS (
+        UPDATE message_attempts a SET outcome = 'unknown', at = :now, error = :error
+        FROM abandoned WHERE a.tenant_id = abandoned.tenant_id AND a.message_id = abandoned.id
+            AND a.number = abandoned.number
+    )
+    UPDATE messages m SET status = 'failed', lease_until = NULL, attempts = abandoned.number, last_error = :error,
+        updated_at = :now, variables = m.variables - 'secret'
+    FROM abandoned WHERE m.tenant_id = abandoned.tenant_id AND m.id = abandoned.id
+    RETURNING m.channel
     """
 )
 
@@ -173,6 +219,10 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
             for r in rows
         ]
 
+    async def settle_abandoned(self, now: datetime, limit: int) -> list[str]:
+        result = await self.session.execute(_SETTLE_ABANDONED, {"now": now, "limit": limit, "error": UNKNOWN_OUTCOME})
+        return [r.channel for r in result]
+
     async def record(self, results: Sequence[tuple[ClaimedMessage, Outcome]], now: datetime) -> int:
         if not results:
             return 0
@@ -197,6 +247,8 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
         updated = await self.session.execute(_RECORD, {"rows": json.dumps(rows), "now": now})
         applied = {(r.tenant_id, r.id) for r in updated}
         done = [(m, o) for m, o in results if (m.tenant_id, m.id) in applied]
+        # What an attempt did is a fact even when its message's lease was lost meanwhile (cancelled, or taken
+        # as abandoned): its in-flight row gets the outcome; a skip was no attempt, so its row goes.
         attempts = [
             {
                 "tenant_id": str(m.tenant_id),
@@ -205,20 +257,31 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
                 "channel": m.channel,
                 "outcome": "sent" if o.status in (Status.SENT, Status.DELIVERED) else "failed",
                 "error": o.error[:2000],
+                "attempted": o.attempted,
             }
-            for m, o in done
-            if o.attempted
+            for m, o in results
         ]
-        if attempts:
-            await self.session.execute(
-                text(
-                    "INSERT INTO message_attempts (tenant_id, message_id, number, channel, at, outcome, error) "
-                    "SELECT tenant_id, message_id, number, channel, :now, outcome, error "
-                    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r (tenant_id uuid, message_id uuid, "
-                    "number integer, channel text, outcome text, error text) ON CONFLICT DO NOTHING"
-                ),
-                {"rows": json.dumps(attempts), "now": now},
-            )
+        await self.session.execute(
+            text(
+                "DELETE FROM message_attempts a USING jsonb_to_recordset(CAST(:rows AS jsonb)) AS r (tenant_id uuid, "
+                "message_id uuid, number integer, attempted boolean) WHERE NOT r.attempted "
+                "AND a.tenant_id = r.tenant_id AND a.message_id = r.message_id AND a.number = r.number "
+                "AND a.outcome = 'sending'"
+            ),
+            {"rows": json.dumps(attempts)},
+        )
+        await self.session.execute(
+            text(
+                "INSERT INTO message_attempts (tenant_id, message_id, number, channel, at, outcome, error) "
+                "SELECT tenant_id, message_id, number, channel, :now, outcome, error "
+                "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r (tenant_id uuid, message_id uuid, "
+                "number integer, channel text, outcome text, error text, attempted boolean) WHERE r.attempted "
+                "ON CONFLICT (tenant_id, message_id, number) DO UPDATE SET outcome = excluded.outcome, "
+                "error = excluded.error, at = excluded.at "
+                "WHERE message_attempts.outcome IN ('sending', 'unknown')"
+            ),
+            {"rows": json.dumps(attempts), "now": now},
+        )
         notices = [
             {
                 "tenant_id": str(m.tenant_id),
@@ -345,4 +408,7 @@ class SqlAlchemyMessageStore(AbstractMessageStore):
         )
         await self.session.execute(
             text("DELETE FROM unsubscribe_links WHERE tenant_id = :t AND client_id = :c"), params
+        )
+        await self.session.execute(
+            text("DELETE FROM preferred_channels WHERE tenant_id = :t AND client_id = :c"), params
         )

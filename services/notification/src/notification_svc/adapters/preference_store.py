@@ -29,6 +29,13 @@ class AbstractPreferenceStore(abc.ABC):
     ) -> None: ...
 
     @abc.abstractmethod
+    async def preferred_channel(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> str:
+        """ "email" unless the client chose "sms"."""
+
+    @abc.abstractmethod
+    async def prefer_channel(self, tenant_id: uuid.UUID, client_id: uuid.UUID, channel: str, now: datetime) -> None: ...
+
+    @abc.abstractmethod
     async def issue_links(self, links: Sequence[tuple[UnsubscribeLink, uuid.UUID, str, str]], now: datetime) -> None:
         """Keep (link, client, category, channel) for each link put in an email."""
 
@@ -80,6 +87,23 @@ class SqlAlchemyPreferenceStore(AbstractPreferenceStore):
                 for p in choices
             ],
         )  # fmt: skip
+
+    async def preferred_channel(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> str:
+        chosen = await self.session.scalar(
+            text("SELECT channel FROM preferred_channels WHERE tenant_id = :t AND client_id = :c"),
+            {"t": tenant_id, "c": client_id},
+        )
+        return str(chosen or "email")
+
+    async def prefer_channel(self, tenant_id: uuid.UUID, client_id: uuid.UUID, channel: str, now: datetime) -> None:
+        await self.session.execute(
+            text(
+                "INSERT INTO preferred_channels (tenant_id, client_id, channel, updated_at) VALUES (:t, :c, :ch, :now) "
+                "ON CONFLICT (tenant_id, client_id) DO UPDATE SET channel = excluded.channel, "
+                "updated_at = excluded.updated_at"
+            ),
+            {"t": tenant_id, "c": client_id, "ch": channel, "now": now},
+        )
 
     async def issue_links(self, links: Sequence[tuple[UnsubscribeLink, uuid.UUID, str, str]], now: datetime) -> None:
         if not links:

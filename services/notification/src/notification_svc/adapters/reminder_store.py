@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import abc
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notification_svc.domain.reminders import Offset, QuietHours, ReminderRule
+
+
+@dataclass(frozen=True)
+class KnownAppointment:
+    previous_staff: tuple[uuid.UUID, ...]
+    follow_up_action: str
 
 
 class AbstractReminderStore(abc.ABC):
@@ -24,10 +31,20 @@ class AbstractReminderStore(abc.ABC):
 
     @abc.abstractmethod
     async def advance(
-        self, tenant_id: uuid.UUID, appointment_id: uuid.UUID, start: datetime, *, cancelled: bool, as_of: datetime
-    ) -> bool:
-        """Record the appointment's newest start (or its cancellation); False when a newer fact is known
-        (this event is late and plans nothing)."""
+        self,
+        tenant_id: uuid.UUID,
+        appointment_id: uuid.UUID,
+        start: datetime,
+        *,
+        cancelled: bool,
+        as_of: datetime,
+        staff_ids: tuple[uuid.UUID, ...] = (),
+        follow_up_action: str = "",
+    ) -> KnownAppointment | None:
+        """Record the appointment's newest start (or its cancellation), staff and follow-up action (kept
+        from its booking when a later event names none); returns the staff known before (none for a new
+        appointment) and its follow-up action, or None when a newer fact is known (this event is late and
+        plans nothing)."""
 
 
 class SqlAlchemyReminderStore(AbstractReminderStore):
@@ -86,19 +103,49 @@ class SqlAlchemyReminderStore(AbstractReminderStore):
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def advance(
-        self, tenant_id: uuid.UUID, appointment_id: uuid.UUID, start: datetime, *, cancelled: bool, as_of: datetime
-    ) -> bool:
-        advanced = await self.session.scalar(
-            text(
-                """
-                INSERT INTO appointment_schedule (tenant_id, appointment_id, start_at, cancelled, as_of)
-                VALUES (:t, :a, :start, :cancelled, :as_of)
-                ON CONFLICT (tenant_id, appointment_id) DO UPDATE SET start_at = excluded.start_at,
-                    cancelled = appointment_schedule.cancelled OR excluded.cancelled, as_of = excluded.as_of
-                WHERE appointment_schedule.as_of <= excluded.as_of AND NOT appointment_schedule.cancelled
-                RETURNING 1
-                """
-            ),
-            {"t": tenant_id, "a": appointment_id, "start": start, "cancelled": cancelled, "as_of": as_of},
-        )
-        return advanced is not None
+        self,
+        tenant_id: uuid.UUID,
+        appointment_id: uuid.UUID,
+        start: datetime,
+        *,
+        cancelled: bool,
+        as_of: datetime,
+        staff_ids: tuple[uuid.UUID, ...] = (),
+        follow_up_action: str = "",
+    ) -> KnownAppointment | None:
+        advanced = (
+            await self.session.execute(
+                text(
+                    """
+                    WITH known AS (
+                        SELECT staff_ids FROM appointment_schedule WHERE tenant_id = :t AND appointment_id = :a
+                    )
+                    INSERT INTO appointment_schedule (tenant_id, appointment_id, start_at, cancelled, as_of, staff_ids,
+                        follow_up_action)
+                    VALUES (:t, :a, :start, :cancelled, :as_of, CAST(:staff AS uuid[]), :action)
+                    ON CONFLICT (tenant_id, appointment_id) DO UPDATE SET start_at = excluded.start_at,
+                        cancelled = appointment_schedule.cancelled OR excluded.cancelled, as_of = excluded.as_of,
+                        -- A cancellation names no staff: the last known stay.
+                        staff_ids = CASE WHEN excluded.cancelled THEN appointment_schedule.staff_ids
+                                         ELSE excluded.staff_ids END,
+                        follow_up_action = CASE WHEN excluded.follow_up_action = ''
+                                                THEN appointment_schedule.follow_up_action
+                                                ELSE excluded.follow_up_action END
+                    WHERE appointment_schedule.as_of <= excluded.as_of AND NOT appointment_schedule.cancelled
+                    RETURNING coalesce((SELECT staff_ids FROM known), '{}') AS previous, follow_up_action
+                    """
+                ),
+                {
+                    "t": tenant_id,
+                    "a": appointment_id,
+                    "start": start,
+                    "cancelled": cancelled,
+                    "as_of": as_of,
+                    "staff": [str(s) for s in staff_ids],
+                    "action": follow_up_action,
+                },
+            )
+        ).first()
+        if advanced is None:
+            return None
+        return KnownAppointment(tuple(advanced.previous), advanced.follow_up_action)

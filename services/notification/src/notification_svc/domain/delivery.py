@@ -4,7 +4,8 @@ A message is one kind of notice to one recipient on one channel, planned from on
 rule. It goes planned -> sending (leased by one replica) -> sent (the provider took it) -> delivered (the
 provider confirmed it, or an in-app notice was stored) | failed (out of attempts, or the provider gave
 up); or skipped (with a reason: no address, opted out) or cancelled. A failed attempt plans the next one
-after a growing delay, until the message's attempts run out.
+after a growing delay, until the message's attempts run out. An attempt whose replica stopped while
+handing it over has an unknown outcome: its message is failed rather than sent again.
 """
 
 from __future__ import annotations
@@ -127,6 +128,10 @@ class Outcome:
     fall_back: bool = False
 
     @property
+    def sent(self) -> bool:
+        return self.status in (Status.SENT, Status.DELIVERED)
+
+    @property
     def attempted(self) -> bool:
         """Whether anything was handed to a provider (a skip is not an attempt)."""
         return self.status != Status.SKIPPED
@@ -156,3 +161,12 @@ def after_failure(
 
 def skipped(reason: str) -> Outcome:
     return Outcome(Status.SKIPPED, skip_reason=reason)
+
+
+_CHANNEL_NAMES = {"email": "Email", "sms": "SMS", "in_app": "In-app notice"}
+
+
+def message_summary(channel: str, status: str, subject: str) -> str:
+    """A message's line on the client's timeline, e.g. 'Email delivered: Your appointment is confirmed'."""
+    line = f"{_CHANNEL_NAMES.get(channel, channel)} {status}"
+    return f"{line}: {subject}" if subject else line

@@ -1,38 +1,79 @@
 """What billing's events tell the client: an invoice issued, a payment received, and reminders that a
-payment is due (3 days before its due date and on the day) and overdue (3 days after), each at 09:00 in
-the client's zone. An invoice paid or voided cancels the reminders not yet sent."""
+payment is due (before its due date and on the day) and overdue (after it), at a local time in the client's
+zone, by the business's payment reminder rule (by default 3 days before, on the day and 3 days overdue, at
+09:00, by email). An invoice paid or voided cancels the reminders not yet sent; a refund that reopens a paid
+invoice plans them again (those still ahead)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from notification_svc.domain.delivery import PlannedMessage, Recipient
+from platform_core.errors import FieldViolation, InvalidArgument
 
 PAYMENT_REMINDER_KINDS = ("payment.due", "payment.overdue")
-# (kind, days relative to the due date) of the default payment rule.
-PAYMENT_SCHEDULE = (("payment.due", -3), ("payment.due", 0), ("payment.overdue", 3))
-LOCAL_SEND_TIME = time(9, 0)
+PAYMENT_CHANNELS = ("email", "sms", "in_app")
+MAX_PAYMENT_DAYS = 6
+EARLIEST_DAY, LATEST_DAY = -60, 90
+SMS_FALLBACK_AFTER = 2
+
+
+@dataclass(frozen=True)
+class PaymentRule:
+    """Days relative to the due date (-3: three days before; 0: on the day; 3: three days overdue), the
+    channels, and the local time in the client's zone."""
+
+    days: tuple[int, ...] = (-3, 0, 3)
+    channels: tuple[str, ...] = ("email",)
+    send_at: time = time(9, 0)
+
+
+DEFAULT_PAYMENT_RULE = PaymentRule()
+
+
+def checked_payment_rule(days: Sequence[int], channels: Sequence[str], send_at: str) -> PaymentRule:
+    violations = []
+    unique_days = tuple(sorted(set(days)))
+    if not 1 <= len(unique_days) <= MAX_PAYMENT_DAYS:
+        violations.append(FieldViolation("days", f"give 1 to {MAX_PAYMENT_DAYS} different days"))
+    elif not all(EARLIEST_DAY <= d <= LATEST_DAY for d in unique_days):
+        violations.append(FieldViolation("days", f"each must be between {EARLIEST_DAY} and {LATEST_DAY}"))
+    unique_channels = tuple(dict.fromkeys(channels))
+    if not unique_channels or not set(unique_channels) <= set(PAYMENT_CHANNELS):
+        violations.append(FieldViolation("channels", f"one or more of {', '.join(PAYMENT_CHANNELS)}"))
+    try:
+        at = time.fromisoformat(send_at)
+    except ValueError:
+        violations.append(FieldViolation("send_at", "must be a local time HH:MM"))
+        at = time(9, 0)
+    if violations:
+        raise InvalidArgument(violations)
+    return PaymentRule(unique_days, unique_channels, at.replace(second=0, microsecond=0))
 
 
 @dataclass(frozen=True)
 class BillingStep:
     tenant_id: uuid.UUID
-    kind: str  # "invoice.issued" or "payment.received"
+    kind: str  # e.g. "invoice.issued", "payment.received", "membership.expiring"
     client_id: uuid.UUID
-    subject_id: uuid.UUID  # the invoice (or payment)
+    subject_id: uuid.UUID  # the invoice (or payment, subscription, appointment)
     source_event_id: uuid.UUID
     occurred_at: datetime
     variables: dict[str, Any]
     due_date: date | None = None
+    category: str = "transactional"
+    channels: tuple[str, ...] = ("email", "in_app")
 
 
 def _message(
     step: BillingStep, kind: str, category: str, channel: str, due: datetime, rule: str, days: int = 0
 ) -> PlannedMessage:
+    sms_alone = channel == "sms" and category == "reminders"
     return PlannedMessage(
         tenant_id=step.tenant_id,
         kind=kind,
@@ -46,19 +87,35 @@ def _message(
         due_at=due,
         max_attempts=5,
         subject_id=step.subject_id,
+        # A payment reminder by SMS goes by email after failing (never both delivered).
+        fallback_channel="email" if sms_alone else "",
+        fallback_after=SMS_FALLBACK_AFTER if sms_alone else 0,
     )
 
 
-def billing_notices(step: BillingStep, zone: ZoneInfo, *, now: datetime) -> list[PlannedMessage]:
-    planned = [
-        _message(step, step.kind, "transactional", channel, step.occurred_at, f"{step.kind}:client")
-        for channel in ("email", "in_app")
-    ]
+def payment_reminders(step: BillingStep, zone: ZoneInfo, rule: PaymentRule, *, now: datetime) -> list[PlannedMessage]:
+    """The rule's reminders of the invoice's due date still ahead, at the rule's local time."""
     if step.due_date is None:
-        return planned
-    for kind, days in PAYMENT_SCHEDULE:
-        moment = datetime.combine(step.due_date + timedelta(days=days), LOCAL_SEND_TIME).replace(tzinfo=zone)
+        return []
+    planned = []
+    for days in rule.days:
+        kind = "payment.overdue" if days > 0 else "payment.due"
+        moment = datetime.combine(step.due_date + timedelta(days=days), rule.send_at).replace(tzinfo=zone)
         if moment <= now:
             continue  # a reminder for a day already past is no reminder
-        planned.append(_message(step, kind, "reminders", "email", moment, f"{kind}:{days:+d}d:client", days))
+        for channel in rule.channels:
+            message = _message(step, kind, "reminders", channel, moment, f"{kind}:{days:+d}d:client", days)
+            if channel == "sms" and "email" in rule.channels:
+                message = replace(message, fallback_channel="", fallback_after=0)  # the email goes anyway
+            planned.append(message)
     return planned
+
+
+def billing_notices(
+    step: BillingStep, zone: ZoneInfo, *, now: datetime, rule: PaymentRule = DEFAULT_PAYMENT_RULE
+) -> list[PlannedMessage]:
+    planned = [
+        _message(step, step.kind, step.category, channel, step.occurred_at, f"{step.kind}:client")
+        for channel in step.channels
+    ]
+    return planned + payment_reminders(step, zone, rule, now=now)

@@ -12,6 +12,7 @@ _REQUEST = ("reference", "service_name", "duration_minutes", "client_timezone", 
 _APPOINTMENT = ("appointment_id", "service_name", "start", "timezone", "audience")
 _INVOICE = ("invoice_id", "number", "amount", "due_date")
 _CONFIRMED = ("appointment_id", "start", "end", "technician_name")
+_MEMBERSHIP = ("membership_name", "starts_on", "expires_on", "tolerance_until", "price", "auto_renew")
 _WAITLIST = ("offer_id", "service_name", "duration_minutes", "staff_name", "client_timezone", "business_timezone")
 
 KIND_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -31,12 +32,23 @@ KIND_VARIABLES: dict[str, tuple[str, ...]] = {
     "waitlist.offer_accepted": (*_WAITLIST, "start", "end", "appointment_id"),
     "appointment.booked": _APPOINTMENT,
     "appointment.rescheduled": (*_APPOINTMENT, "previous_start"),
+    "appointment.reassigned": (*_APPOINTMENT, "previous_start", "staff_name", "previous_staff_name"),
     "appointment.cancelled": (*_APPOINTMENT, "reason"),
     "appointment.reminder": (*_APPOINTMENT, "offset"),
+    "appointment.follow_up_due": (*_APPOINTMENT, "action"),
     "invoice.issued": _INVOICE,
     "payment.received": ("amount",),
     "payment.due": (*_INVOICE, "days"),
     "payment.overdue": (*_INVOICE, "days"),
+    "membership.activated": _MEMBERSHIP,
+    "membership.frozen": (*_MEMBERSHIP, "frozen_from", "frozen_until", "reason"),
+    "membership.renewed": (*_MEMBERSHIP, "previous_expires_on"),
+    "membership.cancelled": (*_MEMBERSHIP, "reason", "cancelled_by"),
+    "membership.expiring": (*_MEMBERSHIP, "days_left"),
+    "membership.expired": _MEMBERSHIP,
+    "credits.low_balance": ("credit_type_name", "balance"),
+    "points.earned": ("points", "points_balance"),
+    "policy.fee_charged": ("policy_reason", "outcome", "amount", "credits_forfeited", "appointment_id"),
 }
 
 _WHEN = "2026-03-30T07:00:00+00:00"
@@ -53,6 +65,12 @@ SAMPLE: dict[str, Any] = {
     "amount": "120.00 EUR", "due_date": "2026-04-15", "days": 3, "cancelled_by": "client",
     "offer_id": "01890a5d-ac96-774b-bcce-b302099a8059", "staff_name": "Maria",
     "accept_url": "https://studio.example/portal/requests",
+    "membership_name": "Yoga 10", "starts_on": "2026-03-01", "expires_on": "2026-05-31",
+    "tolerance_until": "2026-06-07", "price": "99.00 EUR", "auto_renew": True, "frozen_from": "2026-04-01",
+    "frozen_until": "2026-04-14", "previous_expires_on": "2026-02-28", "days_left": 7,
+    "credit_type_name": "Yoga sessions", "balance": "1 session", "points": 50, "points_balance": 350,
+    "previous_staff_name": "Jonas", "action": "call", "policy_reason": "late_cancellation", "outcome": "fee",
+    "credits_forfeited": 0,
 }  # fmt: skip
 
 

@@ -13,9 +13,12 @@ from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
 from notification_svc import message_views, views
+from notification_svc.adapters.client_segments import AbstractClientSegments
 from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
 from notification_svc.adapters.sms_sender import DELIVERED_STATUSES, FAILED_STATUSES, valid_twilio_signature
-from notification_svc.domain.delivery import Status
+from notification_svc.domain.campaigns import CampaignDraft, Segment
+from notification_svc.domain.delivery import Status, message_summary
+from notification_svc.domain.payment_notices import DEFAULT_PAYMENT_RULE, PaymentRule, checked_payment_rule
 from notification_svc.domain.preferences import (
     OPTIONAL_CATEGORIES,
     PREFERENCE_CHANNELS,
@@ -24,10 +27,10 @@ from notification_svc.domain.preferences import (
 )
 from notification_svc.domain.reminders import DEFAULT_RULE, DEFAULT_SMS_FALLBACK_AFTER, ReminderRule, checked_rule
 from notification_svc.domain.template_catalogue import KIND_VARIABLES, allowed_variables
-from notification_svc.service_layer import delivery
+from notification_svc.service_layer import campaigns, delivery
 from notification_svc.service_layer.delivery import Clock
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
-from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from platform_core.grpc.context import CallContext, current_context
 from platform_core.ids import parse_uuid
 
@@ -43,8 +46,12 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         clock: Clock,
         sms_auth_token: str = "",
         templates: MessageTemplates | None = None,
+        segments: AbstractClientSegments | None = None,
+        max_attempts: int = 5,
     ) -> None:
         self._engine = engine
+        self._segments = segments
+        self._max_attempts = max_attempts
         self._templates = templates or MessageTemplates()
         self._sms_auth_token = sms_auth_token
         self._uow_factory = uow_factory
@@ -59,20 +66,32 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
             raise NotFound("client not found")
         limit = views.page_size(request.page.page_size)
         after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
-        rows, next_token = await views.client_timeline(
+        items, next_token = await message_views.client_thread(
             self._engine, call.tenant_id, client_id, limit=limit, after=after
         )
         response = pb.ListClientActivityResponse(page=types_pb2.PageInfo(next_page_token=next_token))
-        for row in rows:
-            entry = response.entries.add(
-                id=str(row.id),
-                client_id=str(row.client_id),
-                kind=row.kind,
-                summary=row.summary,
-                source_event_id=str(row.source_event_id),
-                source_event_type=row.source_event_type,
-            )
-            entry.occurred_at.FromDatetime(row.occurred_at)
+        for item in items:
+            if item.message is not None:
+                m = item.message
+                entry = response.entries.add(
+                    id=str(m.id),
+                    client_id=str(client_id),
+                    kind=f"message.{m.channel}",
+                    summary=message_summary(m.channel, m.status, m.subject),
+                    message=_message(m, list(item.attempts)),
+                )
+            elif (row := item.activity) is not None:
+                entry = response.entries.add(
+                    id=str(row.id),
+                    client_id=str(row.client_id),
+                    kind=row.kind,
+                    summary=row.summary,
+                    source_event_id=str(row.source_event_id),
+                    source_event_type=row.source_event_type,
+                )
+            else:
+                continue
+            entry.occurred_at.FromDatetime(item.at)
         return response
 
     async def ListNotifications(
@@ -198,8 +217,8 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     ) -> pb.NotificationPreferences:
         call = current_context()
         client_id = _whose_preferences(call, request.client_id)
-        chosen = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
-        return _preferences(client_id, chosen)
+        chosen, preferred = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
+        return _preferences(client_id, chosen, preferred)
 
     async def SetNotificationPreferences(
         self, request: pb.SetNotificationPreferencesRequest, context: grpc.aio.ServicerContext
@@ -211,12 +230,21 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
             for i, p in enumerate(request.preferences)
             if p.category not in OPTIONAL_CATEGORIES or p.channel not in PREFERENCE_CHANNELS
         ]
+        if request.preferred_channel not in ("", "email", "sms"):
+            violations.append(FieldViolation("preferred_channel", "must be email or sms"))
         if violations:
             raise InvalidArgument(violations)
         choices = [Preference(p.category, p.channel, p.allowed) for p in request.preferences]
-        await delivery.choose_preferences(self._uow_factory(), call.tenant_id, client_id, choices, now=self._clock())
-        chosen = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
-        return _preferences(client_id, chosen)
+        await delivery.choose_preferences(
+            self._uow_factory(),
+            call.tenant_id,
+            client_id,
+            choices,
+            now=self._clock(),
+            preferred_channel=request.preferred_channel,
+        )
+        chosen, preferred = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
+        return _preferences(client_id, chosen, preferred)
 
     async def Unsubscribe(
         self, request: pb.UnsubscribeRequest, context: grpc.aio.ServicerContext
@@ -294,6 +322,164 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         reset = await delivery.reset_template(self._uow_factory(), call.tenant_id, request.kind, request.language)
         return pb.ResetMessageTemplateResponse(reset=reset)
 
+    async def CreateCampaign(self, request: pb.CreateCampaignRequest, context: grpc.aio.ServicerContext) -> pb.Campaign:
+        call = _operator()
+        violations = campaigns.segment_violations(request.segment.group_id, request.segment.status_id)
+        if violations:
+            raise InvalidArgument(violations)
+        draft = CampaignDraft(
+            tenant_id=call.tenant_id,
+            name=request.name,
+            channel=request.channel,
+            segment=_segment(request.segment),
+            source=request.source,
+            rate_per_minute=request.rate_per_minute,
+            created_by=call.principal.id,
+        )
+        campaign_id = await campaigns.create_campaign(self._uow_factory(), self._templates, draft, now=self._clock())
+        return await self._campaign(call.tenant_id, campaign_id)
+
+    async def ListCampaigns(
+        self, request: pb.ListCampaignsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListCampaignsResponse:
+        call = _operator()
+        limit = views.page_size(request.page.page_size)
+        after = views.decode_cursor(request.page.page_token) if request.page.page_token else None
+        rows, counts, token = await message_views.campaigns(self._engine, call.tenant_id, limit=limit, after=after)
+        return pb.ListCampaignsResponse(
+            campaigns=[_campaign(r, counts.get(r.id, [])) for r in rows],
+            page=types_pb2.PageInfo(next_page_token=token),
+        )
+
+    async def GetCampaign(self, request: pb.CampaignRequest, context: grpc.aio.ServicerContext) -> pb.Campaign:
+        return await self._campaign(_operator().tenant_id, _campaign_id(request))
+
+    async def PreviewCampaignAudience(
+        self, request: pb.CampaignRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CampaignAudience:
+        call = _operator()
+        campaign = await self._campaign(call.tenant_id, _campaign_id(request))
+        found = await campaigns.campaign_audience(
+            self._uow_factory(), self._client_segments(), call.tenant_id, _segment(campaign.segment), campaign.channel
+        )
+        return pb.CampaignAudience(
+            matching=found.matching,
+            recipients=found.recipients,
+            opted_out=found.opted_out,
+            without_address=found.without_address,
+        )
+
+    async def SendCampaign(self, request: pb.CampaignRequest, context: grpc.aio.ServicerContext) -> pb.Campaign:
+        call = _operator()
+        campaign = await self._campaign(call.tenant_id, _campaign_id(request))
+        if campaign.status != "draft":
+            raise Conflict("the campaign was sent already", reason="CAMPAIGN_ALREADY_SENT")
+        await campaigns.send_campaign(
+            self._uow_factory(),
+            self._client_segments(),
+            call.tenant_id,
+            uuid.UUID(campaign.id),
+            _segment(campaign.segment),
+            campaign.channel,
+            campaign.rate_per_minute,
+            now=self._clock(),
+            max_attempts=self._max_attempts,
+        )
+        return await self._campaign(call.tenant_id, uuid.UUID(campaign.id))
+
+    async def GetPaymentReminderRule(
+        self, request: pb.PaymentReminderRuleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PaymentReminderRule:
+        rule, is_default = await delivery.payment_rule(self._uow_factory(), _operator().tenant_id)
+        return _payment_rule(rule, is_default=is_default)
+
+    async def SetPaymentReminderRule(
+        self, request: pb.PaymentReminderRule, context: grpc.aio.ServicerContext
+    ) -> pb.PaymentReminderRule:
+        call = _operator()
+        rule = checked_payment_rule(list(request.days), list(request.channels), request.send_at)
+        await delivery.set_payment_rule(self._uow_factory(), call.tenant_id, rule, now=self._clock())
+        return _payment_rule(rule, is_default=False)
+
+    async def DeletePaymentReminderRule(
+        self, request: pb.PaymentReminderRuleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PaymentReminderRule:
+        await delivery.delete_payment_rule(self._uow_factory(), _operator().tenant_id)
+        return _payment_rule(DEFAULT_PAYMENT_RULE, is_default=True)
+
+    def _client_segments(self) -> AbstractClientSegments:
+        if self._segments is None:
+            raise Unavailable("the client service is not reachable from here")
+        return self._segments
+
+    async def _campaign(self, tenant_id: uuid.UUID, campaign_id: uuid.UUID) -> pb.Campaign:
+        rows, counts, _ = await message_views.campaigns(
+            self._engine, tenant_id, limit=1, after=None, campaign_id=campaign_id
+        )
+        if not rows:
+            raise NotFound("campaign not found")
+        return _campaign(rows[0], counts.get(campaign_id, []))
+
+
+def _payment_rule(rule: PaymentRule, *, is_default: bool) -> pb.PaymentReminderRule:
+    return pb.PaymentReminderRule(
+        days=list(rule.days),
+        channels=list(rule.channels),
+        send_at=rule.send_at.strftime("%H:%M"),
+        is_default=is_default,
+    )
+
+
+def _campaign_id(request: pb.CampaignRequest) -> uuid.UUID:
+    campaign_id = parse_uuid(request.campaign_id)
+    if campaign_id is None:
+        raise NotFound("campaign not found")
+    return campaign_id
+
+
+def _segment(segment: pb.CampaignSegment) -> Segment:
+    return Segment(parse_uuid(segment.group_id), parse_uuid(segment.status_id), segment.tag.strip())
+
+
+PENDING = frozenset({"planned", "sending"})
+
+
+def _campaign(row: Any, counts: list[Any]) -> pb.Campaign:
+    by_status: dict[str, int] = {}
+    skips: dict[str, int] = {}
+    for count in counts:
+        by_status[count.status] = by_status.get(count.status, 0) + count.n
+        if count.status == "skipped":
+            skips[count.skip_reason] = skips.get(count.skip_reason, 0) + count.n
+    pending = sum(n for status, n in by_status.items() if status in PENDING)
+    campaign = pb.Campaign(
+        id=str(row.id),
+        name=row.name,
+        channel=row.channel,
+        segment=pb.CampaignSegment(
+            group_id=str(row.group_id) if row.group_id else "",
+            status_id=str(row.status_id) if row.status_id else "",
+            tag=row.tag,
+        ),
+        source=row.source,
+        rate_per_minute=row.rate_per_minute,
+        status="draft" if row.status == "draft" else "sending" if pending else "sent",
+        created_by=row.created_by,
+        report=pb.CampaignReport(
+            recipients=row.recipients,
+            pending=pending,
+            sent=by_status.get("sent", 0),
+            delivered=by_status.get("delivered", 0),
+            failed=by_status.get("failed", 0),
+            skipped=by_status.get("skipped", 0),
+            skip_reasons=[pb.CampaignSkip(reason=r, count=n) for r, n in sorted(skips.items())],
+        ),
+    )
+    campaign.created_at.FromDatetime(row.created_at)
+    if row.started_at is not None:
+        campaign.started_at.FromDatetime(row.started_at)
+    return campaign
+
 
 def _preview(rendered: RenderedMessage) -> pb.TemplatePreview:
     return pb.TemplatePreview(
@@ -316,9 +502,10 @@ def _whose_preferences(call: CallContext, requested: str) -> uuid.UUID:
     return client_id
 
 
-def _preferences(client_id: uuid.UUID, chosen: list[Preference]) -> pb.NotificationPreferences:
+def _preferences(client_id: uuid.UUID, chosen: list[Preference], preferred: str) -> pb.NotificationPreferences:
     return pb.NotificationPreferences(
         client_id=str(client_id),
+        preferred_channel=preferred,
         preferences=[
             pb.NotificationPreference(category=p.category, channel=p.channel, allowed=p.allowed) for p in chosen
         ],

@@ -15,9 +15,12 @@ from atrium.gateway.v1 import events_pb2 as gateway_events
 from atrium.membership_billing.v1 import events_pb2 as billing_events
 from atrium.portal_requests.v1 import events_pb2 as request_events
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
+from notification_svc.adapters.payment_store import InvoiceFacts
 from notification_svc.domain.account_notices import AddressedNotice, address_id
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
+from notification_svc.domain.credit_activity import credit_amount
+from notification_svc.domain.membership_notices import INBOX_ONLY, MEMBERSHIP_CATEGORIES, crossed_low_balance
 from notification_svc.domain.payment_notices import BillingStep
 from notification_svc.domain.request_notices import RequestStep
 from notification_svc.service_layer import delivery
@@ -25,7 +28,7 @@ from notification_svc.service_layer.delivery import Clock
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.ids import parse_uuid
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
-from platform_core.money import format_minor
+from platform_core.money import format_minor, is_currency
 
 UowFactory = Callable[[AsyncSession], NotificationUnitOfWork]
 
@@ -199,6 +202,7 @@ def appointment_step(event: ReceivedEvent, kind: str) -> AppointmentStep:
         variables=variables,
         source=getattr(p, "source", ""),
         cancelled_by=getattr(p, "cancelled_by", ""),
+        follow_up_action=getattr(p, "follow_up_action", ""),
     )
 
 
@@ -343,7 +347,7 @@ def account_email_subscriptions(
 
 def billing_subscriptions(uow_within: UowFactory, clock: Clock) -> list[Subscription]:
     """An invoice issued (with its payment reminders), a payment received; a paid or voided invoice's
-    reminders cancelled."""
+    reminders cancelled; a refund that reopens a paid invoice plans them again."""
 
     async def issued(session: AsyncSession, event: ReceivedEvent) -> None:
         p = event.payload
@@ -364,7 +368,10 @@ def billing_subscriptions(uow_within: UowFactory, clock: Clock) -> list[Subscrip
             },
             due_date=date.fromisoformat(p.due_date) if p.due_date else None,
         )
-        await delivery.plan_billing_notices(step, uow_within(session), now=clock())
+        invoice = InvoiceFacts(
+            uuid.UUID(p.invoice_id), uuid.UUID(p.client_id), p.number, p.currency, p.total_minor, step.due_date
+        )
+        await delivery.plan_billing_notices(step, uow_within(session), now=clock(), invoice=invoice)
 
     async def received(session: AsyncSession, event: ReceivedEvent) -> None:
         p = event.payload
@@ -382,8 +389,23 @@ def billing_subscriptions(uow_within: UowFactory, clock: Clock) -> list[Subscrip
         await delivery.plan_billing_notices(step, uow_within(session), now=clock())
 
     async def settled(session: AsyncSession, event: ReceivedEvent) -> None:
+        state = "voided" if isinstance(event.payload, billing_events.InvoiceVoided) else "paid"
         await delivery.settle_invoice(
-            uow_within(session), event.tenant_id, uuid.UUID(event.payload.invoice_id), now=clock()
+            uow_within(session), event.tenant_id, uuid.UUID(event.payload.invoice_id), now=clock(), state=state
+        )
+
+    async def refunded(session: AsyncSession, event: ReceivedEvent) -> None:
+        reversed_minor: dict[uuid.UUID, int] = {}
+        for allocation in event.payload.reversed:
+            invoice_id = uuid.UUID(allocation.invoice_id)
+            reversed_minor[invoice_id] = reversed_minor.get(invoice_id, 0) + allocation.amount_minor
+        await delivery.reopen_invoices(
+            uow_within(session),
+            event.tenant_id,
+            event.event_id,
+            reversed_minor,
+            occurred_at=_occurred(event),
+            now=clock(),
         )
 
     return [
@@ -391,4 +413,98 @@ def billing_subscriptions(uow_within: UowFactory, clock: Clock) -> list[Subscrip
         Subscription(billing_events.PaymentRecorded, received),
         Subscription(billing_events.InvoicePaid, settled),
         Subscription(billing_events.InvoiceVoided, settled),
+        Subscription(billing_events.PaymentRefunded, refunded),
+    ]
+
+
+MEMBERSHIP_EVENTS = {
+    billing_events.MembershipActivated: "membership.activated",
+    billing_events.MembershipFrozen: "membership.frozen",
+    billing_events.MembershipRenewed: "membership.renewed",
+    billing_events.MembershipCancelled: "membership.cancelled",
+    billing_events.MembershipExpiring: "membership.expiring",
+    billing_events.MembershipExpired: "membership.expired",
+}
+
+
+def _membership_variables(p: Any) -> dict[str, Any]:
+    s = p.subscription
+    variables: dict[str, Any] = {
+        "membership_name": s.membership_name,
+        "starts_on": s.starts_on,
+        "expires_on": s.expires_on,
+        "tolerance_until": s.tolerance_until,
+        "price": format_minor(s.price_minor, s.currency) if s.currency else "",
+        "auto_renew": s.auto_renew,
+    }
+    if isinstance(p, billing_events.MembershipFrozen):
+        variables |= {"frozen_from": p.frozen_from, "frozen_until": p.frozen_until, "reason": p.reason}
+    elif isinstance(p, billing_events.MembershipRenewed):
+        variables["previous_expires_on"] = p.previous_expires_on
+    elif isinstance(p, billing_events.MembershipCancelled):
+        variables |= {"reason": p.reason, "cancelled_by": p.cancelled_by}
+    elif isinstance(p, billing_events.MembershipExpiring):
+        variables["days_left"] = p.days_left
+    return variables
+
+
+def membership_step(event: ReceivedEvent, kind: str, subject_id: str, variables: dict[str, Any]) -> BillingStep:
+    return BillingStep(
+        tenant_id=event.tenant_id,
+        kind=kind,
+        client_id=uuid.UUID(
+            event.payload.subscription.client_id if kind.startswith("membership.") else event.payload.client_id
+        ),
+        subject_id=parse_uuid(subject_id) or event.event_id,
+        source_event_id=event.event_id,
+        occurred_at=_occurred(event),
+        variables=variables,
+        category=MEMBERSHIP_CATEGORIES[kind],
+        channels=("in_app",) if kind in INBOX_ONLY else ("email", "in_app"),
+    )
+
+
+def membership_subscriptions(
+    uow_within: UowFactory, clock: Clock, *, low_balance: int, low_balance_minor: int
+) -> list[Subscription]:
+    """Membership changes, a credit balance gone low, points earned, a policy fee: told to the client."""
+
+    async def plan(session: AsyncSession, step: BillingStep) -> None:
+        await delivery.plan_billing_notices(step, uow_within(session), now=clock())
+
+    def membership(kind: str) -> Callable[[AsyncSession, ReceivedEvent], Any]:
+        async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
+            p = event.payload
+            await plan(session, membership_step(event, kind, p.subscription.subscription_id, _membership_variables(p)))
+
+        return handle
+
+    async def credits_used(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        threshold = low_balance_minor if is_currency(p.unit) else low_balance
+        if not crossed_low_balance(p.balance_after, p.amount, threshold):
+            return
+        variables = {"credit_type_name": p.credit_type_name, "balance": credit_amount(p.balance_after, p.unit)}
+        await plan(session, membership_step(event, "credits.low_balance", p.transaction_id, variables))
+
+    async def points_earned(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        variables = {"points": p.points, "points_balance": p.balance_after}
+        await plan(session, membership_step(event, "points.earned", p.transaction_id, variables))
+
+    async def policy_fee(session: AsyncSession, event: ReceivedEvent) -> None:
+        p = event.payload
+        variables = {
+            "policy_reason": p.reason,
+            "outcome": p.outcome,
+            "amount": format_minor(p.amount_minor, p.currency) if p.currency else "",
+            "credits_forfeited": p.credits_forfeited,
+            "appointment_id": p.appointment_id,
+        }
+        await plan(session, membership_step(event, "policy.fee_charged", p.appointment_id, variables))
+
+    return [Subscription(payload_type, membership(kind)) for payload_type, kind in MEMBERSHIP_EVENTS.items()] + [
+        Subscription(billing_events.CreditsUsed, credits_used),
+        Subscription(billing_events.PointsEarned, points_earned),
+        Subscription(billing_events.PolicyFeeCharged, policy_fee),
     ]

@@ -4,8 +4,9 @@ Planning runs in the consuming transaction of the event (idempotent by the inbox
 unique key). Delivery runs on every replica: a batch of due messages is leased in one short transaction,
 each is rendered (at send time, from the newest contact facts, so nothing is sent stale) and handed to
 its channel, and the outcomes are recorded in one more transaction by the replica that still holds the
-lease. A replica that stops mid-batch leaves leases that run out, and another replica takes the messages
-up again (an email may then go out twice; its Message-ID is the message's, so mail clients fold it).
+lease. Each email or SMS attempt is committed as in flight before it is handed over; a replica that stops
+mid-batch leaves leases that run out: another replica takes up what was not yet in flight, and fails what
+was (it may have reached the provider, which offers no idempotency key: at most once, never twice).
 """
 
 from __future__ import annotations
@@ -16,15 +17,26 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import TemplateError
 
 from notification_svc.adapters.calendar_files import appointment_ics
+from notification_svc.adapters.delivery_metrics import DeliveryMetrics
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
+from notification_svc.adapters.payment_store import InvoiceFacts
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender
 from notification_svc.domain.account_notices import AddressedNotice, addressed_notice, expired
-from notification_svc.domain.appointment_notices import REMINDER_KIND, AppointmentStep, change_notices, reminders
+from notification_svc.domain.appointment_notices import (
+    FOLLOW_UP_KIND,
+    REMINDER_KIND,
+    AppointmentStep,
+    change_notices,
+    follow_up_reminders,
+    reassignment,
+    reminders,
+)
 from notification_svc.domain.audience import (
     Addressee,
     BusinessProfile,
@@ -35,6 +47,7 @@ from notification_svc.domain.audience import (
     missing_address_reason,
     zone_or_utc,
 )
+from notification_svc.domain.campaigns import CAMPAIGN_KIND
 from notification_svc.domain.delivery import (
     ClaimedMessage,
     Outcome,
@@ -45,7 +58,14 @@ from notification_svc.domain.delivery import (
     skipped,
 )
 from notification_svc.domain.emails import Attachment, OutgoingEmail
-from notification_svc.domain.payment_notices import PAYMENT_REMINDER_KINDS, BillingStep, billing_notices
+from notification_svc.domain.payment_notices import (
+    DEFAULT_PAYMENT_RULE,
+    PAYMENT_REMINDER_KINDS,
+    BillingStep,
+    PaymentRule,
+    billing_notices,
+    payment_reminders,
+)
 from notification_svc.domain.preferences import (
     OPTIONAL_CATEGORIES,
     PREFERENCE_CHANNELS,
@@ -66,6 +86,7 @@ from notification_svc.domain.request_notices import (
 from notification_svc.domain.template_catalogue import KIND_VARIABLES, SAMPLE
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.errors import InvalidArgument
+from platform_core.money import format_minor
 
 Clock = Callable[[], datetime]
 # What each channel shows of a message.
@@ -79,7 +100,11 @@ async def plan_request_notices(
     newly planned."""
     async with uow:
         staff = await uow.directory.staff(step.tenant_id) if staff_kind(step) else []
-        planned = client_notices(step, max_attempts=max_attempts) + staff_notices(
+        by_sms = await uow.preferences.preferred_channel(step.tenant_id, step.client_id) == "sms"
+        if by_sms:
+            contact = (await uow.directory.contacts(step.tenant_id, [step.client_id])).get(step.client_id)
+            by_sms = bool(contact and contact.phone)  # without a number on record, email it is
+        planned = client_notices(step, max_attempts=max_attempts, by_sms=by_sms) + staff_notices(
             step, staff, max_attempts=max_attempts
         )
         count = await uow.messages.plan(planned, now)
@@ -96,27 +121,101 @@ async def plan_addressed_notices(
         return count
 
 
-async def plan_billing_notices(step: BillingStep, uow: NotificationUnitOfWork, *, now: datetime) -> int:
-    """Tell of an invoice or payment; an invoice's payment reminders at 09:00 in the client's zone."""
+async def plan_billing_notices(
+    step: BillingStep, uow: NotificationUnitOfWork, *, now: datetime, invoice: InvoiceFacts | None = None
+) -> int:
+    """Tell of an invoice, payment or membership change; an issued invoice's payment reminders by the
+    business's rule, in the client's zone (its facts kept, so a refund that reopens it can plan them again)."""
     async with uow:
-        business = await uow.directory.business(step.tenant_id)
-        contact = (await uow.directory.contacts(step.tenant_id, [step.client_id])).get(step.client_id)
-        zone = zone_or_utc(contact.timezone if contact else "", business.timezone)
-        count = await uow.messages.plan(billing_notices(step, zone, now=now), now)
+        zone = await _client_zone(uow, step.tenant_id, step.client_id)
+        rule = await uow.payments.rule(step.tenant_id) or DEFAULT_PAYMENT_RULE
+        if invoice is not None:
+            await uow.payments.keep_invoice(step.tenant_id, invoice, now)
+        count = await uow.messages.plan(billing_notices(step, zone, now=now, rule=rule), now)
         await uow.commit()
         return count
 
 
+async def _client_zone(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID) -> ZoneInfo:
+    business = await uow.directory.business(tenant_id)
+    contact = (await uow.directory.contacts(tenant_id, [client_id])).get(client_id)
+    return zone_or_utc(contact.timezone if contact else "", business.timezone)
+
+
 async def settle_invoice(
-    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime, state: str = "paid"
 ) -> int:
     """Paid or voided: its payment reminders not yet sent are cancelled."""
     async with uow:
+        await uow.payments.settle_invoice(tenant_id, invoice_id, state, now)
         cancelled = sum(
             [await uow.messages.cancel_pending(tenant_id, invoice_id, kind, now) for kind in PAYMENT_REMINDER_KINDS]
         )
         await uow.commit()
         return cancelled
+
+
+async def reopen_invoices(
+    uow: NotificationUnitOfWork,
+    tenant_id: uuid.UUID,
+    refund_event_id: uuid.UUID,
+    reversed_minor: Mapping[uuid.UUID, int],
+    *,
+    occurred_at: datetime,
+    now: datetime,
+) -> int:
+    """A refund took a paid invoice's payment back: its reminders still ahead are planned again (for what is
+    owed again), by the rule in force now."""
+    count = 0
+    async with uow:
+        rule = await uow.payments.rule(tenant_id) or DEFAULT_PAYMENT_RULE
+        for invoice_id, amount_minor in reversed_minor.items():
+            facts = await uow.payments.reopen(tenant_id, invoice_id, now)
+            if facts is None:
+                continue  # not paid (still open: its reminders stand; voided; or issued before we kept facts)
+            step = BillingStep(
+                tenant_id=tenant_id,
+                kind="invoice.reopened",
+                client_id=facts.client_id,
+                subject_id=invoice_id,
+                # One refund may reopen several invoices of one client: each its own source.
+                source_event_id=uuid.uuid5(refund_event_id, str(invoice_id)),
+                occurred_at=occurred_at,
+                variables={
+                    "invoice_id": str(invoice_id),
+                    "number": facts.number,
+                    "amount": format_minor(amount_minor, facts.currency),
+                    "due_date": facts.due_date.isoformat() if facts.due_date else "",
+                },
+                due_date=facts.due_date,
+            )
+            zone = await _client_zone(uow, tenant_id, facts.client_id)
+            count += await uow.messages.plan(payment_reminders(step, zone, rule, now=now), now)
+        await uow.commit()
+    return count
+
+
+async def payment_rule(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> tuple[PaymentRule, bool]:
+    """The business's rule, or the default (True)."""
+    async with uow:
+        rule = await uow.payments.rule(tenant_id)
+    return (rule, False) if rule else (DEFAULT_PAYMENT_RULE, True)
+
+
+async def set_payment_rule(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, rule: PaymentRule, *, now: datetime
+) -> None:
+    """Applies to invoices issued (or reopened) from now on."""
+    async with uow:
+        await uow.payments.set_rule(tenant_id, rule, now)
+        await uow.commit()
+
+
+async def delete_payment_rule(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> bool:
+    async with uow:
+        deleted = await uow.payments.delete_rule(tenant_id)
+        await uow.commit()
+        return deleted
 
 
 async def plan_appointment_notices(
@@ -126,15 +225,28 @@ async def plan_appointment_notices(
     known of the appointment plans nothing, so a reminder is never planned for a time already changed."""
     async with uow:
         cancelled = step.kind == "appointment.cancelled"
-        current = await uow.reminders.advance(
-            step.tenant_id, step.appointment_id, step.start, cancelled=cancelled, as_of=step.occurred_at
+        known = await uow.reminders.advance(
+            step.tenant_id,
+            step.appointment_id,
+            step.start,
+            cancelled=cancelled,
+            as_of=step.occurred_at,
+            staff_ids=step.staff_ids,
+            follow_up_action=step.follow_up_action,
         )
-        if not current:
+        if known is None:
             await uow.commit()
             return 0
         if step.kind != "appointment.booked":
-            await uow.messages.cancel_pending(step.tenant_id, step.appointment_id, REMINDER_KIND, now)
+            for kind in (REMINDER_KIND, FOLLOW_UP_KIND):
+                await uow.messages.cancel_pending(step.tenant_id, step.appointment_id, kind, now)
+        previous_staff = known.previous_staff
+        if step.kind == "appointment.rescheduled" and set(previous_staff) != set(step.staff_ids):
+            staff = await uow.directory.staff(step.tenant_id, (*previous_staff, *step.staff_ids))
+            step = reassignment(step, previous_staff, {m.staff_id: m.name for m in staff})
         planned = change_notices(step, max_attempts=max_attempts)
+        if not cancelled:
+            planned += follow_up_reminders(step, known.follow_up_action, now=now, max_attempts=max_attempts)
         if not cancelled:
             rule = rule_for(await uow.reminders.rules(step.tenant_id), step.service_ids)
             contacts = await uow.directory.contacts(step.tenant_id, [step.client_id])
@@ -167,22 +279,34 @@ async def reminder_rules(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> l
         return await uow.reminders.rules(tenant_id)
 
 
-async def preferences_of(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID) -> list[Preference]:
-    """Every optional category on every channel, allowed unless switched off."""
+async def preferences_of(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID
+) -> tuple[list[Preference], str]:
+    """Every optional category on every channel, allowed unless switched off; and the preferred channel."""
     async with uow:
         chosen = {(p.category, p.channel): p.allowed for p in await uow.preferences.of_client(tenant_id, client_id)}
-    return [
+        preferred = await uow.preferences.preferred_channel(tenant_id, client_id)
+    preferences = [
         Preference(category, channel, chosen.get((category, channel), True))
         for category in OPTIONAL_CATEGORIES
         for channel in PREFERENCE_CHANNELS
     ]
+    return preferences, preferred
 
 
 async def choose_preferences(
-    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID, choices: list[Preference], *, now: datetime
+    uow: NotificationUnitOfWork,
+    tenant_id: uuid.UUID,
+    client_id: uuid.UUID,
+    choices: list[Preference],
+    *,
+    now: datetime,
+    preferred_channel: str = "",
 ) -> None:
     async with uow:
         await uow.preferences.choose(tenant_id, client_id, choices, now)
+        if preferred_channel:
+            await uow.preferences.prefer_channel(tenant_id, client_id, preferred_channel, now)
         await uow.commit()
 
 
@@ -331,7 +455,9 @@ def _addressee(
     if recipient.kind == "client":
         contact = contacts.get(recipient.id, ClientContact(recipient.id))
         return Addressee(
-            address_for(message.channel, email=contact.email, phone=contact.phone),
+            # The newest facts known here; else the address the planner was given (a campaign's segment, as
+            # the client service answered it a moment ago).
+            address_for(message.channel, email=contact.email, phone=contact.phone) or recipient.address,
             choose_language(languages, contact.language, business.language),
             contact.timezone or v.get("client_timezone", "") or business.timezone,
             contact.name,
@@ -369,6 +495,7 @@ class Dispatcher:
     # Where the gateway answers, for unsubscribe links and the SMS provider's delivery reports.
     public_url: str = "http://127.0.0.1:8080"
     sms: AbstractSmsSender = field(default_factory=LogSmsSender)
+    metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
 
     def sms_status_callback(self, tenant_id: uuid.UUID) -> str:
         return f"{self.public_url.rstrip('/')}/webhooks/twilio/{tenant_id}/status"
@@ -377,10 +504,14 @@ class Dispatcher:
         """One batch: lease, send, record; returns how many messages were handled."""
         now = self.clock()
         async with self.uow_factory() as uow:
+            for channel in await uow.messages.settle_abandoned(now, self.batch_size):
+                self.metrics.attempted(channel, "unknown")
             claimed = await uow.messages.claim_due(now, now + self.lease, self.batch_size)
             if not claimed:
+                await uow.commit()
                 return 0
             deliveries = await self._deliveries(uow, claimed)
+            # Commits the in-flight attempts before anything is handed to a provider.
             await uow.commit()
         limit = asyncio.Semaphore(self.concurrency)
 
@@ -392,6 +523,9 @@ class Dispatcher:
         async with self.uow_factory() as uow:
             await uow.messages.record(list(zip(claimed, outcomes, strict=True)), self.clock())
             await uow.commit()
+        for message, outcome in zip(claimed, outcomes, strict=True):
+            if outcome.attempted:
+                self.metrics.attempted(message.channel, "sent" if outcome.sent else "failed")
         return len(claimed)
 
     async def dispatch_all_due(self) -> int:
@@ -416,6 +550,9 @@ class Dispatcher:
             clients = {m.recipient.id for m in mine if m.recipient.kind == "client"}
             opted_out = await uow.preferences.opted_out(tenant_id, clients)
             overrides = await uow.templates.overrides(tenant_id)
+            campaign_sources = await uow.campaigns.sources(
+                tenant_id, {uuid.UUID(m.variables["campaign_id"]) for m in mine if m.kind == CAMPAIGN_KIND}
+            )
             links: list[tuple[UnsubscribeLink, uuid.UUID, str, str]] = []
             for m in mine:
                 about = contacts.get(m.client_id) if m.client_id else None
@@ -432,7 +569,10 @@ class Dispatcher:
                     about.name if about and about.name else "",
                     opted_out=consent and (m.recipient.id, m.category, m.channel) in opted_out,
                     unsubscribe_url=url,
-                    override=overrides.get((m.kind, addressee.language)),
+                    # A campaign is written in its own words, whatever the recipient's language.
+                    override=campaign_sources.get(uuid.UUID(m.variables["campaign_id"]))
+                    if m.kind == CAMPAIGN_KIND
+                    else overrides.get((m.kind, addressee.language)),
                 )
             await uow.preferences.issue_links(links, self.clock())
         return deliveries

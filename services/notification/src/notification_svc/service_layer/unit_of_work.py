@@ -5,9 +5,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atrium.common.v1.events_pb2 import EventEnvelope
+from notification_svc.adapters.campaign_store import AbstractCampaignStore, SqlAlchemyCampaignStore
 from notification_svc.adapters.directory import AbstractDirectory, SqlAlchemyDirectory
 from notification_svc.adapters.email_repository import AbstractSentEmailRepository, SqlAlchemySentEmailRepository
 from notification_svc.adapters.message_store import AbstractMessageStore, SqlAlchemyMessageStore
+from notification_svc.adapters.payment_store import AbstractPaymentStore, SqlAlchemyPaymentStore
 from notification_svc.adapters.preference_store import AbstractPreferenceStore, SqlAlchemyPreferenceStore
 from notification_svc.adapters.reminder_store import AbstractReminderStore, SqlAlchemyReminderStore
 from notification_svc.adapters.repository import AbstractActivityRepository, SqlAlchemyActivityRepository
@@ -25,6 +27,8 @@ class NotificationUnitOfWork(AbstractUnitOfWork):
     reminders: AbstractReminderStore
     preferences: AbstractPreferenceStore
     templates: AbstractTemplateStore
+    campaigns: AbstractCampaignStore
+    payments: AbstractPaymentStore
 
 
 def _no_integration_events(event: Any) -> EventEnvelope:
@@ -50,4 +54,6 @@ class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfW
         self.reminders = SqlAlchemyReminderStore(session)
         self.preferences = SqlAlchemyPreferenceStore(session)
         self.templates = SqlAlchemyTemplateStore(session)
+        self.campaigns = SqlAlchemyCampaignStore(session)
+        self.payments = SqlAlchemyPaymentStore(session)
         self.repositories = (self.activity,)

@@ -44,6 +44,8 @@ def _payload(event: Any) -> tuple[Any, str, Any]:
                     source=event.source,
                     series_id=str(event.series_id or ""),
                     availability_overridden=event.availability_overridden,
+                    follow_up_of=str(event.follow_up_of or ""),
+                    follow_up_action=event.follow_up_action,
                 ),
                 "appointment",
                 event.appointment_id,

@@ -282,6 +282,8 @@ class Appointment:
                 series_id=series_id,
                 availability_overridden=availability_overridden,
                 occurred_at=now,
+                follow_up_of=follow_up_of,
+                follow_up_action=follow_up_action,
             )
         )
         return appointment

@@ -31,6 +31,8 @@ class AppointmentBooked:
     series_id: uuid.UUID | None
     availability_overridden: bool
     occurred_at: datetime
+    follow_up_of: uuid.UUID | None = None
+    follow_up_action: str = ""
 
 
 @dataclass(frozen=True)

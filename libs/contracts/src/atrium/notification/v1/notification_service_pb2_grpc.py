@@ -114,6 +114,46 @@ class NotificationServiceStub:
                 request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
                 response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResetMessageTemplateResponse.FromString,
                 _registered_method=True)
+        self.CreateCampaign = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/CreateCampaign',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.CreateCampaignRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Campaign.FromString,
+                _registered_method=True)
+        self.ListCampaigns = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/ListCampaigns',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListCampaignsRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListCampaignsResponse.FromString,
+                _registered_method=True)
+        self.GetCampaign = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/GetCampaign',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Campaign.FromString,
+                _registered_method=True)
+        self.PreviewCampaignAudience = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/PreviewCampaignAudience',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignAudience.FromString,
+                _registered_method=True)
+        self.SendCampaign = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/SendCampaign',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Campaign.FromString,
+                _registered_method=True)
+        self.GetPaymentReminderRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/GetPaymentReminderRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+                _registered_method=True)
+        self.SetPaymentReminderRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/SetPaymentReminderRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+                _registered_method=True)
+        self.DeletePaymentReminderRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/DeletePaymentReminderRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
@@ -231,6 +271,62 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCampaign(self, request, context):
+        """Campaigns: a marketing message to a segment of clients (group, status, tag), written as Jinja blocks
+        (checked like a template), previewed as a recipient count, sent once at a throttled rate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCampaigns(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCampaign(self, request, context):
+        """With its report: sent, failed and skipped (with reasons), and what is still to go.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewCampaignAudience(self, request, context):
+        """Who it would reach now: the segment's clients less those opted out of marketing on its channel and
+        those without an address for it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendCampaign(self, request, context):
+        """Plans one message per client of the segment; FAILED_PRECONDITION (CAMPAIGN_ALREADY_SENT) the second time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPaymentReminderRule(self, request, context):
+        """The business's payment reminder rule (without one, the default); it applies to invoices issued or
+        reopened from then on. Deleting it answers the default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPaymentReminderRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePaymentReminderRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -313,6 +409,46 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     servicer.ResetMessageTemplate,
                     request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.FromString,
                     response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResetMessageTemplateResponse.SerializeToString,
+            ),
+            'CreateCampaign': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCampaign,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.CreateCampaignRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Campaign.SerializeToString,
+            ),
+            'ListCampaigns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCampaigns,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListCampaignsRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListCampaignsResponse.SerializeToString,
+            ),
+            'GetCampaign': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCampaign,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Campaign.SerializeToString,
+            ),
+            'PreviewCampaignAudience': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewCampaignAudience,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignAudience.SerializeToString,
+            ),
+            'SendCampaign': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendCampaign,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.Campaign.SerializeToString,
+            ),
+            'GetPaymentReminderRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPaymentReminderRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.SerializeToString,
+            ),
+            'SetPaymentReminderRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPaymentReminderRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.SerializeToString,
+            ),
+            'DeletePaymentReminderRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePaymentReminderRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -747,6 +883,222 @@ class NotificationService:
             '/atrium.notification.v1.NotificationService/ResetMessageTemplate',
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.MessageTemplateSource.SerializeToString,
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.ResetMessageTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCampaign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/CreateCampaign',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.CreateCampaignRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.Campaign.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCampaigns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/ListCampaigns',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListCampaignsRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.ListCampaignsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCampaign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/GetCampaign',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.Campaign.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewCampaignAudience(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/PreviewCampaignAudience',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignAudience.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendCampaign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/SendCampaign',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.CampaignRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.Campaign.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPaymentReminderRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/GetPaymentReminderRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPaymentReminderRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/SetPaymentReminderRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePaymentReminderRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/DeletePaymentReminderRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
             options,
             channel_credentials,
             insecure,

@@ -65,6 +65,25 @@ class NotificationServiceStub:
     """Render blocks (or, without a source, what is in use) on sample data."""
     ResetMessageTemplate: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.ResetMessageTemplateResponse]
     """Back to the default."""
+    CreateCampaign: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.CreateCampaignRequest, _notification_service_pb2.Campaign]
+    """Campaigns: a marketing message to a segment of clients (group, status, tag), written as Jinja blocks
+    (checked like a template), previewed as a recipient count, sent once at a throttled rate.
+    """
+    ListCampaigns: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.ListCampaignsRequest, _notification_service_pb2.ListCampaignsResponse]
+    GetCampaign: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.CampaignRequest, _notification_service_pb2.Campaign]
+    """With its report: sent, failed and skipped (with reasons), and what is still to go."""
+    PreviewCampaignAudience: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.CampaignRequest, _notification_service_pb2.CampaignAudience]
+    """Who it would reach now: the segment's clients less those opted out of marketing on its channel and
+    those without an address for it.
+    """
+    SendCampaign: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.CampaignRequest, _notification_service_pb2.Campaign]
+    """Plans one message per client of the segment; FAILED_PRECONDITION (CAMPAIGN_ALREADY_SENT) the second time."""
+    GetPaymentReminderRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRuleRequest, _notification_service_pb2.PaymentReminderRule]
+    """The business's payment reminder rule (without one, the default); it applies to invoices issued or
+    reopened from then on. Deleting it answers the default.
+    """
+    SetPaymentReminderRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRule, _notification_service_pb2.PaymentReminderRule]
+    DeletePaymentReminderRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRuleRequest, _notification_service_pb2.PaymentReminderRule]
 
 @_typing.type_check_only
 class NotificationServiceAsyncStub(NotificationServiceStub):
@@ -103,6 +122,25 @@ class NotificationServiceAsyncStub(NotificationServiceStub):
     """Render blocks (or, without a source, what is in use) on sample data."""
     ResetMessageTemplate: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.MessageTemplateSource, _notification_service_pb2.ResetMessageTemplateResponse]  # type: ignore[assignment]
     """Back to the default."""
+    CreateCampaign: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.CreateCampaignRequest, _notification_service_pb2.Campaign]  # type: ignore[assignment]
+    """Campaigns: a marketing message to a segment of clients (group, status, tag), written as Jinja blocks
+    (checked like a template), previewed as a recipient count, sent once at a throttled rate.
+    """
+    ListCampaigns: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.ListCampaignsRequest, _notification_service_pb2.ListCampaignsResponse]  # type: ignore[assignment]
+    GetCampaign: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.CampaignRequest, _notification_service_pb2.Campaign]  # type: ignore[assignment]
+    """With its report: sent, failed and skipped (with reasons), and what is still to go."""
+    PreviewCampaignAudience: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.CampaignRequest, _notification_service_pb2.CampaignAudience]  # type: ignore[assignment]
+    """Who it would reach now: the segment's clients less those opted out of marketing on its channel and
+    those without an address for it.
+    """
+    SendCampaign: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.CampaignRequest, _notification_service_pb2.Campaign]  # type: ignore[assignment]
+    """Plans one message per client of the segment; FAILED_PRECONDITION (CAMPAIGN_ALREADY_SENT) the second time."""
+    GetPaymentReminderRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRuleRequest, _notification_service_pb2.PaymentReminderRule]  # type: ignore[assignment]
+    """The business's payment reminder rule (without one, the default); it applies to invoices issued or
+    reopened from then on. Deleting it answers the default.
+    """
+    SetPaymentReminderRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRule, _notification_service_pb2.PaymentReminderRule]  # type: ignore[assignment]
+    DeletePaymentReminderRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRuleRequest, _notification_service_pb2.PaymentReminderRule]  # type: ignore[assignment]
 
 class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -234,5 +272,72 @@ class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notification_service_pb2.ResetMessageTemplateResponse, _abc.Awaitable[_notification_service_pb2.ResetMessageTemplateResponse]]:
         """Back to the default."""
+
+    @_abc_1.abstractmethod
+    def CreateCampaign(
+        self,
+        request: _notification_service_pb2.CreateCampaignRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.Campaign, _abc.Awaitable[_notification_service_pb2.Campaign]]:
+        """Campaigns: a marketing message to a segment of clients (group, status, tag), written as Jinja blocks
+        (checked like a template), previewed as a recipient count, sent once at a throttled rate.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCampaigns(
+        self,
+        request: _notification_service_pb2.ListCampaignsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.ListCampaignsResponse, _abc.Awaitable[_notification_service_pb2.ListCampaignsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetCampaign(
+        self,
+        request: _notification_service_pb2.CampaignRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.Campaign, _abc.Awaitable[_notification_service_pb2.Campaign]]:
+        """With its report: sent, failed and skipped (with reasons), and what is still to go."""
+
+    @_abc_1.abstractmethod
+    def PreviewCampaignAudience(
+        self,
+        request: _notification_service_pb2.CampaignRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.CampaignAudience, _abc.Awaitable[_notification_service_pb2.CampaignAudience]]:
+        """Who it would reach now: the segment's clients less those opted out of marketing on its channel and
+        those without an address for it.
+        """
+
+    @_abc_1.abstractmethod
+    def SendCampaign(
+        self,
+        request: _notification_service_pb2.CampaignRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.Campaign, _abc.Awaitable[_notification_service_pb2.Campaign]]:
+        """Plans one message per client of the segment; FAILED_PRECONDITION (CAMPAIGN_ALREADY_SENT) the second time."""
+
+    @_abc_1.abstractmethod
+    def GetPaymentReminderRule(
+        self,
+        request: _notification_service_pb2.PaymentReminderRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.PaymentReminderRule, _abc.Awaitable[_notification_service_pb2.PaymentReminderRule]]:
+        """The business's payment reminder rule (without one, the default); it applies to invoices issued or
+        reopened from then on. Deleting it answers the default.
+        """
+
+    @_abc_1.abstractmethod
+    def SetPaymentReminderRule(
+        self,
+        request: _notification_service_pb2.PaymentReminderRule,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.PaymentReminderRule, _abc.Awaitable[_notification_service_pb2.PaymentReminderRule]]: ...
+
+    @_abc_1.abstractmethod
+    def DeletePaymentReminderRule(
+        self,
+        request: _notification_service_pb2.PaymentReminderRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.PaymentReminderRule, _abc.Awaitable[_notification_service_pb2.PaymentReminderRule]]: ...
 
 def add_NotificationServiceServicer_to_server(servicer: NotificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

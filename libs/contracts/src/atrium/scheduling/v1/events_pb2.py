@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!atrium/scheduling/v1/events.proto\x12\x14\x61trium.scheduling.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcf\x01\n\x16\x41ppointmentSegmentInfo\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x14\n\x0cservice_name\x18\x02 \x01(\t\x12\x10\n\x08staff_id\x18\x03 \x01(\t\x12)\n\x05start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bprice_minor\x18\x06 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\"\xa8\x02\n\x11\x41ppointmentBooked\x12\x16\n\x0e\x61ppointment_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08timezone\x18\x05 \x01(\t\x12>\n\x08segments\x18\x06 \x03(\x0b\x32,.atrium.scheduling.v1.AppointmentSegmentInfo\x12\x0e\n\x06source\x18\x07 \x01(\t\x12\x11\n\tseries_id\x18\x08 \x01(\t\x12\x1f\n\x17\x61vailability_overridden\x18\t \x01(\x08\"\x9d\x02\n\x16\x41ppointmentRescheduled\x12\x16\n\x0e\x61ppointment_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x32\n\x0eprevious_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x08segments\x18\x06 \x03(\x0b\x32,.atrium.scheduling.v1.AppointmentSegmentInfo\x12\x10\n\x08timezone\x18\x07 \x01(\t\"\xa4\x01\n\x14\x41ppointmentCancelled\x12\x16\n\x0e\x61ppointment_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x14\n\x0c\x63\x61ncelled_by\x18\x05 \x01(\t\x12\x10\n\x08timezone\x18\x06 \x01(\t\"\x93\x01\n\x14\x41ppointmentCompleted\x12\x16\n\x0e\x61ppointment_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12>\n\x08segments\x18\x03 \x03(\x0b\x32,.atrium.scheduling.v1.AppointmentSegmentInfo\x12\x10\n\x08timezone\x18\x04 \x01(\t\"{\n\x11\x41ppointmentNoShow\x12\x16\n\x0e\x61ppointment_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08timezone\x18\x04 \x01(\t\"i\n\x16RecurringSeriesCreated\x12\x11\n\tseries_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\r\n\x05rrule\x18\x03 \x01(\t\x12\x1a\n\x12occurrences_booked\x18\x04 \x01(\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!atrium/scheduling/v1/events.proto\x12\x14\x61trium.scheduling.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcf\x01\n\x16\x41ppointmentSegmentInfo\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x14\n\x0cservice_name\x18\x02 \x01(\t\x12\x10\n\x08staff_id\x18\x03 \x01(\t\x12)\n\x05start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bprice_minor\x18\x06 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\"\xd8\x02\n\x11\x41ppointmentBooked\x12\x16\n\x0e\x61ppointment_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08timezone\x18\x05 \x01(\t\x12>\n\x08segments\x18\x06 \x03(\x0b\x32,.atrium.scheduling.v1.AppointmentSegmentInfo\x12\x0e\n\x06source\x18\x07 \x01(\t\x12\x11\n\tseries_id\x18\x08 \x01(\t\x12\x1f\n\x17\x61vailability_overridden\x18\t \x01(\x08\x12\x14\n\x0c\x66ollow_up_of\x18\n \x01(\t\x12\x18\n\x10\x66ollow_up_action\x18\x0b \x01(\t\"\x9d\x02\n\x16\x41ppointmentRescheduled\x12\x16\n\x0e\x61ppointment_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x32\n\x0eprevious_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05start\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x08segments\x18\x06 \x03(\x0b\x32,.atrium.scheduling.v1.AppointmentSegmentInfo\x12\x10\n\x08timezone\x18\x07 \x01(\t\"\xa4\x01\n\x14\x41ppointmentCancelled\x12\x16\n\x0e\x61ppointment_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x14\n\x0c\x63\x61ncelled_by\x18\x05 \x01(\t\x12\x10\n\x08timezone\x18\x06 \x01(\t\"\x93\x01\n\x14\x41ppointmentCompleted\x12\x16\n\x0e\x61ppointment_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12>\n\x08segments\x18\x03 \x03(\x0b\x32,.atrium.scheduling.v1.AppointmentSegmentInfo\x12\x10\n\x08timezone\x18\x04 \x01(\t\"{\n\x11\x41ppointmentNoShow\x12\x16\n\x0e\x61ppointment_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08timezone\x18\x04 \x01(\t\"i\n\x16RecurringSeriesCreated\x12\x11\n\tseries_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\r\n\x05rrule\x18\x03 \x01(\t\x12\x1a\n\x12occurrences_booked\x18\x04 \x01(\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,15 +35,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPOINTMENTSEGMENTINFO']._serialized_start=93
   _globals['_APPOINTMENTSEGMENTINFO']._serialized_end=300
   _globals['_APPOINTMENTBOOKED']._serialized_start=303
-  _globals['_APPOINTMENTBOOKED']._serialized_end=599
-  _globals['_APPOINTMENTRESCHEDULED']._serialized_start=602
-  _globals['_APPOINTMENTRESCHEDULED']._serialized_end=887
-  _globals['_APPOINTMENTCANCELLED']._serialized_start=890
-  _globals['_APPOINTMENTCANCELLED']._serialized_end=1054
-  _globals['_APPOINTMENTCOMPLETED']._serialized_start=1057
-  _globals['_APPOINTMENTCOMPLETED']._serialized_end=1204
-  _globals['_APPOINTMENTNOSHOW']._serialized_start=1206
-  _globals['_APPOINTMENTNOSHOW']._serialized_end=1329
-  _globals['_RECURRINGSERIESCREATED']._serialized_start=1331
-  _globals['_RECURRINGSERIESCREATED']._serialized_end=1436
+  _globals['_APPOINTMENTBOOKED']._serialized_end=647
+  _globals['_APPOINTMENTRESCHEDULED']._serialized_start=650
+  _globals['_APPOINTMENTRESCHEDULED']._serialized_end=935
+  _globals['_APPOINTMENTCANCELLED']._serialized_start=938
+  _globals['_APPOINTMENTCANCELLED']._serialized_end=1102
+  _globals['_APPOINTMENTCOMPLETED']._serialized_start=1105
+  _globals['_APPOINTMENTCOMPLETED']._serialized_end=1252
+  _globals['_APPOINTMENTNOSHOW']._serialized_start=1254
+  _globals['_APPOINTMENTNOSHOW']._serialized_end=1377
+  _globals['_RECURRINGSERIESCREATED']._serialized_start=1379
+  _globals['_RECURRINGSERIESCREATED']._serialized_end=1484
 # @@protoc_insertion_point(module_scope)

@@ -73,12 +73,17 @@ class AppointmentBooked(_message.Message):
     SOURCE_FIELD_NUMBER: _builtins.int
     SERIES_ID_FIELD_NUMBER: _builtins.int
     AVAILABILITY_OVERRIDDEN_FIELD_NUMBER: _builtins.int
+    FOLLOW_UP_OF_FIELD_NUMBER: _builtins.int
+    FOLLOW_UP_ACTION_FIELD_NUMBER: _builtins.int
     appointment_id: _builtins.str
     client_id: _builtins.str
     timezone: _builtins.str
     source: _builtins.str
     series_id: _builtins.str
     availability_overridden: _builtins.bool
+    follow_up_of: _builtins.str
+    """A follow-up of that appointment, with its purpose ("meet", "call", "email", "sms" or a tenant action)."""
+    follow_up_action: _builtins.str
     @_builtins.property
     def start(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -97,10 +102,12 @@ class AppointmentBooked(_message.Message):
         source: _builtins.str = ...,
         series_id: _builtins.str = ...,
         availability_overridden: _builtins.bool = ...,
+        follow_up_of: _builtins.str = ...,
+        follow_up_action: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "availability_overridden", b"availability_overridden", "client_id", b"client_id", "end", b"end", "segments", b"segments", "series_id", b"series_id", "source", b"source", "start", b"start", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "availability_overridden", b"availability_overridden", "client_id", b"client_id", "end", b"end", "follow_up_action", b"follow_up_action", "follow_up_of", b"follow_up_of", "segments", b"segments", "series_id", b"series_id", "source", b"source", "start", b"start", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,42 @@
+"""A campaign's segment as the client service answers it now (over gRPC, never its tables)."""
+
+from __future__ import annotations
+
+import abc
+import uuid
+
+from atrium.client.v1 import client_service_pb2 as client_pb
+from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.common.v1 import types_pb2
+from notification_svc.domain.campaigns import Member, Segment
+
+PAGE_SIZE = 200
+
+
+class AbstractClientSegments(abc.ABC):
+    @abc.abstractmethod
+    async def members(self, segment: Segment) -> list[Member]:
+        """The live clients of the segment (the caller's tenant)."""
+
+
+class GrpcClientSegments(AbstractClientSegments):
+    def __init__(self, stub: ClientServiceStub) -> None:
+        self._stub = stub
+
+    async def members(self, segment: Segment) -> list[Member]:
+        found: list[Member] = []
+        token = ""
+        while True:
+            reply: client_pb.ListClientsResponse = await self._stub.ListClients(
+                client_pb.ListClientsRequest(
+                    page=types_pb2.PageRequest(page_size=PAGE_SIZE, page_token=token),
+                    group_id=str(segment.group_id) if segment.group_id else "",
+                    status_id=str(segment.status_id) if segment.status_id else "",
+                    tag=segment.tag,
+                    sort="oldest",
+                )
+            )
+            found += [Member(uuid.UUID(c.id), c.email, c.phone) for c in reply.clients]
+            token = reply.page.next_page_token
+            if not token:
+                return found
