@@ -8,8 +8,10 @@ migrations/ alone, and a comment at each table names its CHECKs.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKeyConstraint,
     Index,
@@ -60,6 +62,8 @@ appointment_schedule = Table(
     Column("start_at", DateTime(timezone=True), nullable=False),
     Column("cancelled", Boolean, nullable=False, server_default=_FALSE),
     Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("staff_ids", ARRAY(UUID(as_uuid=True)), nullable=False, server_default=text("'{}'::uuid[]")),
+    Column("follow_up_action", Text, nullable=False, server_default=_EMPTY),
 )
 
 business_profiles = Table(
@@ -152,6 +156,7 @@ messages = Table(
         "subject_id",
         postgresql_where="(status = ANY (ARRAY['planned'::text, 'sending'::text]))",
     ),
+    Index("messages_of_source", "tenant_id", "source_event_id"),
 )
 
 # CHECKs (migrations/ only): reminder_rules_check, reminder_rules_audiences_check, reminder_rules_channels_check,
@@ -297,7 +302,65 @@ message_attempts = Table(
 )
 
 
+# CHECKs (migrations/ only): campaigns_started, campaigns_channel_check, campaigns_name_check,
+# campaigns_source_check, campaigns_rate_per_minute_check, campaigns_recipients_check, campaigns_status_check.
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("group_id", UUID(as_uuid=True)),
+    Column("status_id", UUID(as_uuid=True)),
+    Column("tag", Text, nullable=False, server_default=_EMPTY),
+    Column("source", Text, nullable=False),
+    Column("rate_per_minute", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("recipients", Integer, nullable=False, server_default=_ZERO),
+    Column("created_by", Text, nullable=False, server_default=_EMPTY),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+)
+
+# CHECKs (migrations/ only): invoice_facts_state_check.
+invoice_facts = Table(
+    "invoice_facts",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("invoice_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("number", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("due_date", Date),
+    Column("state", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# CHECKs (migrations/ only): payment_reminder_rules_channels_check, payment_reminder_rules_days_check.
+payment_reminder_rules = Table(
+    "payment_reminder_rules",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("days", ARRAY(Integer()), nullable=False),
+    Column("channels", ARRAY(Text()), nullable=False),
+    Column("send_at", Time, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# CHECKs (migrations/ only): preferred_channels_channel_check.
+preferred_channels = Table(
+    "preferred_channels",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("channel", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 # Newest-first listings; one reminder rule per business and per service.
+Index("campaigns_newest", campaigns.c.tenant_id, campaigns.c.created_at.desc(), campaigns.c.id.desc())
 Index(
     "activity_by_client",
     activity_entries.c.tenant_id,
