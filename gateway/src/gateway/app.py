@@ -26,6 +26,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     billing,
     business,
     calendar_feeds,
+    cancellation_policy,
     card,
     client_erasure,
     client_imports,

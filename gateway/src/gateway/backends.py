@@ -11,6 +11,7 @@ from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.membership_billing.v1.billing_pb2_grpc import BillingServiceStub
 from atrium.membership_billing.v1.ledger_pb2_grpc import LedgerServiceStub
 from atrium.membership_billing.v1.packages_pb2_grpc import PackageServiceStub
+from atrium.membership_billing.v1.policy_pb2_grpc import CancellationPolicyServiceStub
 from atrium.notification.v1.notification_service_pb2_grpc import NotificationServiceStub
 from atrium.portal_requests.v1.portal_requests_pb2_grpc import PortalRequestServiceStub
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
@@ -40,6 +41,7 @@ class Backends:
         self.billing = BillingServiceStub(self._channels["membership_billing"])
         self.ledger = LedgerServiceStub(self._channels["membership_billing"])
         self.packages = PackageServiceStub(self._channels["membership_billing"])
+        self.cancellation_policies = CancellationPolicyServiceStub(self._channels["membership_billing"])
         self.portal_requests = PortalRequestServiceStub(self._channels["portal_requests"])
 
     async def health(self, timeout: float = 1.0) -> dict[str, str]:

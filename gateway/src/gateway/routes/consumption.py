@@ -29,6 +29,7 @@ from gateway.credits_schemas import (
 )
 from gateway.dependencies import BACKENDS, SETTINGS
 from gateway.identity.model import Account
+from gateway.routes.cancellation_policy import quote_for_booking
 from gateway.routes.clients import client_id_of
 from gateway.routes.credits import TAG, credit_type_out, transaction_out
 from gateway.routes.portal import require_portal_view
@@ -110,10 +111,14 @@ async def get_service_rules(request: web.Request, account: Account) -> ServiceRu
     permission="memberships.read",
 )
 async def client_quote(request: web.Request, query: QuoteQuery, account: Account) -> VisitQuoteOut:
+    client_id = client_id_of(request)
     reply = await request.app[BACKENDS].ledger.QuoteVisit(
-        pb.QuoteVisitRequest(client_id=client_id_of(request), service_id=query.service_id)
+        pb.QuoteVisitRequest(client_id=client_id, service_id=query.service_id)
     )
-    return quote_out(reply)
+    quote = quote_out(reply)
+    if query.start is not None:
+        quote.cancellation = await quote_for_booking(request, client_id, query.service_id, query.start)
+    return quote
 
 
 @api.route(
@@ -124,12 +129,16 @@ async def client_quote(request: web.Request, query: QuoteQuery, account: Account
     auth="portal",
     query=QuoteQuery,
     response=VisitQuoteOut,
-    description="Shown when the business lets clients view their invoices in the portal.",
+    description="Shown when the business lets clients view their invoices in the portal; with `start`, also"
+    " the cancellation terms of booking it then.",
 )
 async def portal_quote(request: web.Request, query: QuoteQuery, account: Account) -> VisitQuoteOut:
     await require_portal_view(request, account, "view_invoices")
     reply = await request.app[BACKENDS].ledger.QuoteVisit(pb.QuoteVisitRequest(service_id=query.service_id))
-    return quote_out(reply)
+    quote = quote_out(reply)
+    if query.start is not None:
+        quote.cancellation = await quote_for_booking(request, "", query.service_id, query.start)
+    return quote
 
 
 @api.route(

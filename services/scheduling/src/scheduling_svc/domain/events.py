@@ -56,6 +56,8 @@ class AppointmentCancelled:
     cancelled_by: str
     timezone: str
     occurred_at: datetime
+    # The services it was booked for (billing's cancellation policy applies per service).
+    segments: tuple[SegmentFact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class AppointmentNoShow:
     start: datetime
     timezone: str
     occurred_at: datetime
+    segments: tuple[SegmentFact, ...] = ()
 
 
 @dataclass(frozen=True)
