@@ -37,6 +37,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     credit_reports,
     credits,
     custom_fields,
+    documents,
     groups,
     notes,
     notifications,
@@ -54,6 +55,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     scheduling,
     scheduling_series,
     staff,
+    statements,
     webhooks,
 )
 from gateway.routes.registry import api

@@ -9,6 +9,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.membership_billing.v1.billing_pb2_grpc import BillingServiceStub
+from atrium.membership_billing.v1.documents_pb2_grpc import DocumentServiceStub
 from atrium.membership_billing.v1.ledger_pb2_grpc import LedgerServiceStub
 from atrium.membership_billing.v1.packages_pb2_grpc import PackageServiceStub
 from atrium.membership_billing.v1.policy_pb2_grpc import CancellationPolicyServiceStub
@@ -42,6 +43,7 @@ class Backends:
         self.ledger = LedgerServiceStub(self._channels["membership_billing"])
         self.packages = PackageServiceStub(self._channels["membership_billing"])
         self.cancellation_policies = CancellationPolicyServiceStub(self._channels["membership_billing"])
+        self.documents = DocumentServiceStub(self._channels["membership_billing"])
         self.portal_requests = PortalRequestServiceStub(self._channels["portal_requests"])
 
     async def health(self, timeout: float = 1.0) -> dict[str, str]:

@@ -181,7 +181,7 @@ def check_in_out(reply: pb.CheckInRecord) -> CheckInOut:
     )
 
 
-def _card_tokens(request: web.Request) -> CardTokens:
+def card_tokens(request: web.Request) -> CardTokens:
     return CardTokens(request.app[SETTINGS].jwt_secret.get_secret_value())
 
 
@@ -196,7 +196,7 @@ def _card_tokens(request: web.Request) -> CardTokens:
 async def membership_card(request: web.Request, account: Account) -> CardOut:
     # A client of this business (another's answers 404; a merged-away id, its survivor's card).
     client = await request.app[BACKENDS].clients.GetClient(client_pb.GetClientRequest(id=client_id_of(request)))
-    return CardOut(client_id=client.id, token=_card_tokens(request).issue(account.tenant_id, uuid.UUID(client.id)))
+    return CardOut(client_id=client.id, token=card_tokens(request).issue(account.tenant_id, uuid.UUID(client.id)))
 
 
 @api.route(
@@ -209,7 +209,7 @@ async def membership_card(request: web.Request, account: Account) -> CardOut:
 )
 async def portal_membership_card(request: web.Request, account: Account) -> CardOut:
     assert account.client_id is not None
-    token = _card_tokens(request).issue(account.tenant_id, account.client_id)
+    token = card_tokens(request).issue(account.tenant_id, account.client_id)
     return CardOut(client_id=str(account.client_id), token=token)
 
 
@@ -229,7 +229,7 @@ async def portal_membership_card(request: web.Request, account: Account) -> Card
     permission="memberships.write",
 )
 async def membership_card_check_in(request: web.Request, body: CardCheckInIn, account: Account) -> CheckInOut:
-    tenant_id, client_id = _card_tokens(request).verify(body.token)
+    tenant_id, client_id = card_tokens(request).verify(body.token)
     if tenant_id != account.tenant_id:
         raise NotFound("client not found")
     reply = await request.app[BACKENDS].ledger.CheckIn(

@@ -5,7 +5,13 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
-from atrium.membership_billing.v1 import billing_pb2_grpc, ledger_pb2_grpc, packages_pb2_grpc, policy_pb2_grpc
+from atrium.membership_billing.v1 import (
+    billing_pb2_grpc,
+    documents_pb2_grpc,
+    ledger_pb2_grpc,
+    packages_pb2_grpc,
+    policy_pb2_grpc,
+)
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
 from membership_billing_svc.adapters.business_calendar import GrpcBusinessCalendar
 from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
@@ -13,6 +19,7 @@ from membership_billing_svc.config import BillingSettings
 from membership_billing_svc.entrypoints import (
     billing_server,
     client_consumers,
+    document_server,
     ledger_server,
     package_server,
     policy_server,
@@ -65,6 +72,11 @@ def build(runtime: Runtime) -> ServiceParts:
                     uow_factory=uow, engine=runtime.read_engine, calendar=calendar
                 ),
                 policy_server.SERVICE_NAME,
+            ),
+            (
+                documents_pb2_grpc.add_DocumentServiceServicer_to_server,
+                document_server.DocumentServicer(engine=runtime.read_engine, directory=directory, calendar=calendar),
+                document_server.SERVICE_NAME,
             ),
         ],
         # Opening balances from new clients; merges re-point invoices and payments; erasures drop notes.

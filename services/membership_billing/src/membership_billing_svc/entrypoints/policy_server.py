@@ -16,13 +16,13 @@ from membership_billing_svc.adapters.business_calendar import AbstractBusinessCa
 from membership_billing_svc.adapters.policy_repository import load_policies
 from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.cancellation_policy import CancellationPolicy, Outcome, Window
+from membership_billing_svc.entrypoints.ledger_server import client_asked_about
 from membership_billing_svc.service_layer import policy_handlers
 from membership_billing_svc.service_layer.policy_handlers import Cost
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.errors import InvalidArgument, NotFound
 from platform_core.grpc.context import current_context
 from platform_core.grpc.values import aware, reference_id, require_staff, timestamp
-from platform_core.ids import parse_uuid
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CancellationPolicyService"].full_name
 MAX_QUOTED_SERVICES = 20
@@ -143,7 +143,7 @@ class CancellationPolicyServicer(pb_grpc.CancellationPolicyServiceServicer):
         self, request: pb.QuoteCancellationRequest, context: grpc.aio.ServicerContext
     ) -> pb.CancellationQuote:
         call = current_context()
-        client_id = self._client_asked_about(request.client_id)
+        client_id = client_asked_about(request.client_id)
         if not request.HasField("start"):
             raise InvalidArgument.single("start", "is required")
         if not 1 <= len(request.services) <= MAX_QUOTED_SERVICES:
@@ -184,14 +184,3 @@ class CancellationPolicyServicer(pb_grpc.CancellationPolicyServiceServicer):
         if free_until:
             reply.free_until.CopyFrom(timestamp(min(free_until)))
         return reply
-
-    def _client_asked_about(self, raw: str) -> uuid.UUID:
-        """The client a call is about: a portal client only ever itself (another looks missing)."""
-        principal = current_context().principal
-        if principal.is_portal:
-            client_id = parse_uuid(principal.client_id)
-            if client_id is None or (raw and raw != principal.client_id):
-                raise NotFound("client not found")
-            return client_id
-        require_staff()
-        return reference_id(raw, "client_id", "client")
