@@ -151,6 +151,31 @@ async def test_a_statement_as_json_csv_and_pdf_for_staff_and_the_portal(api: Api
     )
     assert (status, problem["errors"][0]["field"]) == (422, "to")
 
+    # The outstanding balances report ages the same 50.00 by its due date.
+    status, owed, _ = await api.call("GET", "/api/v1/reports/outstanding-balances", token=token)
+    assert status == 200, owed
+    [row] = owed["clients"]
+    assert (row["client_id"], row["client_name"], row["outstanding_minor"], row["open_invoices"]) == (
+        client["id"],
+        "Stella",
+        5000,
+        1,
+    )
+    assert row["aging"]["not_due_minor"] + row["overdue_minor"] == 5000
+    assert owed["totals"] == [
+        {
+            "currency": "EUR",
+            "clients": 1,
+            "outstanding_minor": 5000,
+            "overdue_minor": row["overdue_minor"],
+            "aging": row["aging"],
+        }
+    ]
+    status, table, _ = await api.call(
+        "GET", "/api/v1/reports/outstanding-balances", token=token, params={"format": "csv"}
+    )
+    assert status == 200 and table.splitlines()[1].startswith(f"{client['id']},Stella,EUR,1,5000,")
+
     _, invitation, _ = await api.call("POST", f"/api/v1/clients/{client['id']}/portal-invitation", token=token, json={})
     _, tokens, _ = await api.call(
         "POST", "/api/v1/portal/invitations/accept", json={"token": invitation["token"], "password": PASSWORD}

@@ -24,6 +24,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     audit_log,
     auth,
     billing,
+    billing_reports,
     business,
     calendar_feeds,
     cancellation_policy,

@@ -9,6 +9,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.membership_billing.v1.billing_pb2_grpc import BillingServiceStub
+from atrium.membership_billing.v1.billing_reports_pb2_grpc import BillingReportServiceStub
 from atrium.membership_billing.v1.documents_pb2_grpc import DocumentServiceStub
 from atrium.membership_billing.v1.ledger_pb2_grpc import LedgerServiceStub
 from atrium.membership_billing.v1.packages_pb2_grpc import PackageServiceStub
@@ -44,6 +45,7 @@ class Backends:
         self.packages = PackageServiceStub(self._channels["membership_billing"])
         self.cancellation_policies = CancellationPolicyServiceStub(self._channels["membership_billing"])
         self.documents = DocumentServiceStub(self._channels["membership_billing"])
+        self.billing_reports = BillingReportServiceStub(self._channels["membership_billing"])
         self.portal_requests = PortalRequestServiceStub(self._channels["portal_requests"])
 
     async def health(self, timeout: float = 1.0) -> dict[str, str]:

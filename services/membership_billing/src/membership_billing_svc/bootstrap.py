@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.membership_billing.v1 import (
     billing_pb2_grpc,
+    billing_reports_pb2_grpc,
     documents_pb2_grpc,
     ledger_pb2_grpc,
     packages_pb2_grpc,
@@ -17,6 +18,7 @@ from membership_billing_svc.adapters.business_calendar import GrpcBusinessCalend
 from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
 from membership_billing_svc.entrypoints import (
+    billing_report_server,
     billing_server,
     client_consumers,
     document_server,
@@ -77,6 +79,11 @@ def build(runtime: Runtime) -> ServiceParts:
                 documents_pb2_grpc.add_DocumentServiceServicer_to_server,
                 document_server.DocumentServicer(engine=runtime.read_engine, directory=directory, calendar=calendar),
                 document_server.SERVICE_NAME,
+            ),
+            (
+                billing_reports_pb2_grpc.add_BillingReportServiceServicer_to_server,
+                billing_report_server.BillingReportServicer(engine=runtime.read_engine, calendar=calendar),
+                billing_report_server.SERVICE_NAME,
             ),
         ],
         # Opening balances from new clients; merges re-point invoices and payments; erasures drop notes.
