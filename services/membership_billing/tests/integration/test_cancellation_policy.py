@@ -35,6 +35,7 @@ from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import aware, timestamp
+from platform_core.testing.plugin import wait_until
 
 SERVICE = uuid.uuid4()
 OTHER_SERVICE = uuid.uuid4()
@@ -321,3 +322,37 @@ async def test_no_shows_consume_and_the_third_within_the_period_blocks_online_bo
             assert await h.sessions_left(client_id) == 4 - i
         assert client.online_booking_blocked is (i == 3)
     assert aware(client.online_booking_blocked_until) == marked_at + timedelta(days=14)
+
+
+async def test_no_shows_follow_a_merge_and_a_merged_away_id_is_charged_as_its_survivor(harness: Harness) -> None:
+    h = harness
+    with bind_call_context(staff(h.tenant)):
+        await h.policies.SetCancellationPolicy(business_policy())
+        survivor = await client_with_sessions(h, 3)
+        duplicate = (
+            await h.clients.CreateClient(client_pb.CreateClientRequest(first_name="Policy", last_name="Twin"))
+        ).id
+    now = datetime.now(UTC)
+    # Two no-shows on the duplicate's record, then the records are merged.
+    for days in (5, 3):
+        await h.apply(duplicate, uuid.uuid4(), now - timedelta(days=days), datetime.now(UTC), no_show=True)
+    with bind_call_context(staff(h.tenant)):
+        await h.clients.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate]))
+
+    async def moved() -> bool:
+        async with h.engine.connect() as conn:
+            count = (
+                await conn.execute(
+                    text("SELECT count(*) FROM policy_applications WHERE tenant_id = :t AND client_id = :c"),
+                    {"t": h.tenant, "c": uuid.UUID(survivor)},
+                )
+            ).scalar_one()
+        return int(count) == 2
+
+    await wait_until(moved)
+    # A third no-show, named by the merged-away id: the survivor's session pays, and its third no-show blocks.
+    await h.apply(duplicate, uuid.uuid4(), now - timedelta(hours=2), datetime.now(UTC), no_show=True)
+    with bind_call_context(staff(h.tenant)):
+        assert await h.sessions_left(survivor) == 2
+        client = await h.clients.GetClient(client_pb.GetClientRequest(id=survivor))
+    assert client.online_booking_blocked

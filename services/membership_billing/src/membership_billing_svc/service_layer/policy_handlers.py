@@ -3,6 +3,7 @@ applying it once per appointment when scheduling cancels one or marks a no-show.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -162,6 +163,10 @@ async def apply_cancellation_policy(
     it). The business's repeat-offender rule then blocks online booking."""
     business_zone = await calendar.timezone()
     zone = zone_of(cmd.timezone, business_zone)
+    # The client the event names may have been merged since: its survivor holds the credits and the record.
+    client = await directory.bill_to(cmd.client_id)
+    if client is not None and client.client_id != cmd.client_id:
+        cmd = dataclasses.replace(cmd, client_id=client.client_id)
     visits = list({v.service_id: v for v in cmd.visits}.values())
     async with uow:
         business, overrides = await uow.policies.policies(cmd.tenant_id, [v.service_id for v in visits])
@@ -223,7 +228,7 @@ async def apply_cancellation_policy(
                 )
         # The invoice number last: the counter row stays locked from there to the commit.
         if fees:
-            await _invoice_fees(uow, cmd, application, fees, directory, business_zone)
+            await _invoice_fees(uow, cmd, application, fees, client.name if client else "", business_zone)
         await uow.commit()
     return application
 
@@ -293,18 +298,16 @@ async def _invoice_fees(
     cmd: commands.ApplyCancellationPolicy,
     application: PolicyApplication,
     fees: dict[str, list[LineInput]],
-    directory: AbstractClientDirectory,
+    bill_to_name: str,
     business_zone: ZoneInfo,
 ) -> None:
     """One issued invoice per currency, due at once; the client's credit pays it as far as it goes."""
-    client = await directory.bill_to(cmd.client_id)
-    client_id = client.client_id if client is not None else cmd.client_id
     today = cmd.at.astimezone(business_zone).date()
     for currency, lines in sorted(fees.items()):
         terms = DraftTerms.checked(currency, lines, payment_terms_days=0, notes="")
-        invoice = Invoice.draft(cmd.tenant_id, new_id(), client_id, terms, cmd.at)
+        invoice = Invoice.draft(cmd.tenant_id, new_id(), cmd.client_id, terms, cmd.at)
         uow.invoices.add(invoice)
         number = await uow.invoices.next_number(cmd.tenant_id)
-        invoice.issue(number=number, issue_date=today, bill_to_name=client.name if client else "", now=cmd.at)
+        invoice.issue(number=number, issue_date=today, bill_to_name=bill_to_name, now=cmd.at)
         await apply_client_credit(uow, invoice, cmd.at)
         application.charged_fee(invoice.id, currency, invoice.total_minor, cmd.at)
