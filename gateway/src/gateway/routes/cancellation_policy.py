@@ -215,6 +215,8 @@ async def put_business_policy(request: web.Request, body: BusinessPolicyIn, acco
     tag=TAG,
     permission="settings.manage",
     status=204,
+    errors=(404,),
+    description="404 when the business has none.",
 )
 async def delete_business_policy(request: web.Request, account: Account) -> None:
     await request.app[BACKENDS].cancellation_policies.DeleteCancellationPolicy(pb.DeleteCancellationPolicyRequest())
@@ -247,6 +249,8 @@ async def put_service_policy(request: web.Request, body: ServicePolicyIn, accoun
     tag=TAG,
     permission="settings.manage",
     status=204,
+    errors=(404,),
+    description="404 when the service has no override.",
 )
 async def delete_service_policy(request: web.Request, account: Account) -> None:
     await request.app[BACKENDS].cancellation_policies.DeleteCancellationPolicy(
