@@ -54,6 +54,7 @@ async def test_the_appointment_report_as_json_and_as_csv(api: Api) -> None:
         "no_show_rate": 0.5,
         "cancellation_rate": 0.0,
     }
+    assert [s["completed_revenue"] for s in report["by_service"]] == [[{"amount_minor": 4500, "currency": "EUR"}]]
 
     status, text, headers = await api.call(
         "GET", "/api/v1/reports/appointments", token=token, params=query | {"format": "csv", "breakdown": "staff"}
@@ -69,6 +70,8 @@ async def test_the_appointment_report_as_json_and_as_csv(api: Api) -> None:
     assert (mine["total"], mine["completed"], mine["no_show"], mine["booked"]) == ("3", "1", "1", "1")
     assert (mine["booked_minutes"], mine["available_minutes"], mine["no_show_rate"]) == ("180", "480", "0.5000")
     assert mine["utilization"] == "0.3750"
+    # Revenue: the one completed appointment's booking-time price (the no-show and the booked one bring none).
+    assert (mine["completed_revenue"], rows[colleague]["completed_revenue"]) == ("45.00 EUR", "")
     assert (rows[colleague]["total"], rows[colleague]["utilization"]) == ("0", "0.0000")
 
     status, text, _ = await api.call(

@@ -24,8 +24,10 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     audit_log,
     auth,
     billing,
+    billing_reports,
     business,
     calendar_feeds,
+    cancellation_policy,
     card,
     client_erasure,
     client_imports,
@@ -36,6 +38,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     credit_reports,
     credits,
     custom_fields,
+    documents,
     groups,
     notes,
     notifications,
@@ -54,6 +57,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     scheduling,
     scheduling_series,
     staff,
+    statements,
     webhooks,
 )
 from gateway.routes.registry import api

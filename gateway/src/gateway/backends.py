@@ -9,8 +9,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.membership_billing.v1.billing_pb2_grpc import BillingServiceStub
+from atrium.membership_billing.v1.billing_reports_pb2_grpc import BillingReportServiceStub
+from atrium.membership_billing.v1.documents_pb2_grpc import DocumentServiceStub
 from atrium.membership_billing.v1.ledger_pb2_grpc import LedgerServiceStub
 from atrium.membership_billing.v1.packages_pb2_grpc import PackageServiceStub
+from atrium.membership_billing.v1.policy_pb2_grpc import CancellationPolicyServiceStub
 from atrium.notification.v1.notification_service_pb2_grpc import NotificationServiceStub
 from atrium.portal_requests.v1.portal_requests_pb2_grpc import PortalRequestServiceStub
 from atrium.portal_requests.v1.public_requests_pb2_grpc import PublicRequestServiceStub
@@ -43,6 +46,9 @@ class Backends:
         self.billing = BillingServiceStub(self._channels["membership_billing"])
         self.ledger = LedgerServiceStub(self._channels["membership_billing"])
         self.packages = PackageServiceStub(self._channels["membership_billing"])
+        self.cancellation_policies = CancellationPolicyServiceStub(self._channels["membership_billing"])
+        self.documents = DocumentServiceStub(self._channels["membership_billing"])
+        self.billing_reports = BillingReportServiceStub(self._channels["membership_billing"])
         self.portal_requests = PortalRequestServiceStub(self._channels["portal_requests"])
         self.public_requests = PublicRequestServiceStub(self._channels["portal_requests"])
 

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
+from gateway.cancellation_schemas import CancellationTermsOut
 from gateway.schemas import Body, Out, PageQuery
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=40)]
@@ -194,6 +195,10 @@ class ServiceRulesOut(Out):
 
 class QuoteQuery(Body):
     service_id: Id
+    start: AwareDatetime | None = Field(
+        default=None,
+        description="The start of the booking about to be confirmed: the answer adds its cancellation terms.",
+    )
 
 
 class QuotedLotOut(Out):
@@ -208,6 +213,9 @@ class VisitQuoteOut(Out):
     credit_type: CreditTypeOut | None
     units: int
     lots: list[QuotedLotOut] = Field(description="What each lot would give, first-expiring first.")
+    cancellation: CancellationTermsOut | None = Field(
+        default=None, description="With `start`: what cancelling it (now, or later) and a no-show would cost."
+    )
 
 
 class CheckInIn(Body):

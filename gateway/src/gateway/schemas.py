@@ -275,6 +275,9 @@ class ClientOut(Out):
     created_at: datetime
     updated_at: datetime
     online_booking_blocked: bool
+    online_booking_blocked_until: datetime | None = Field(
+        default=None, description="Set while the block ends by itself then (e.g. after repeated no-shows)."
+    )
     deleted_at: datetime | None = Field(description="Set while the client is deleted (restorable).")
     version: int = Field(description="Incremented on every change.")
     status_id: str | None

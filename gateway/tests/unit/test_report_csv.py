@@ -23,7 +23,13 @@ def _counts(total: int, no_show_rate: float | None) -> dict[str, object]:
 REPORT = {
     "by_status": [{"status": "booked", "count": 3, "share": 1.0}, {"status": "no_show", "count": 0, "share": 0.0}],
     "by_service": [
-        {"service_id": "s1", "service_name": '=HYPERLINK("x")', "counts": _counts(3, None), "booked_minutes": 90}
+        {
+            "service_id": "s1",
+            "service_name": '=HYPERLINK("x")',
+            "counts": _counts(3, None),
+            "booked_minutes": 90,
+            "completed_revenue": [],
+        }
     ],
     "by_staff": [
         {
@@ -33,6 +39,10 @@ REPORT = {
             "booked_minutes": 90,
             "available_minutes": 420,
             "utilization": 90 / 420,
+            "completed_revenue": [
+                {"amount_minor": 12000, "currency": "EUR"},
+                {"amount_minor": 500, "currency": "JPY"},
+            ],
         }
     ],
 }
@@ -48,6 +58,7 @@ def test_each_breakdown_is_one_table_with_a_header_row() -> None:
         "0.2500",
         "420",
     )
+    assert staff[0]["completed_revenue"] == "120.00 EUR; 500 JPY"
     assert csv_text(REPORT, "staff").endswith("\r\n")
 
 

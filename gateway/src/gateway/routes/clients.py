@@ -51,6 +51,11 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
         "created_at": client.created_at.ToJsonString(),
         "updated_at": client.updated_at.ToJsonString(),
         "online_booking_blocked": client.online_booking_blocked,
+        "online_booking_blocked_until": (
+            client.online_booking_blocked_until.ToJsonString()
+            if client.HasField("online_booking_blocked_until")
+            else None
+        ),
         "deleted_at": client.deleted_at.ToJsonString() if client.HasField("deleted_at") else None,
         "version": client.version,
         "status_id": client.status_id or None,

@@ -29,6 +29,7 @@ from gateway.credits_schemas import (
 )
 from gateway.dependencies import BACKENDS, SETTINGS
 from gateway.identity.model import Account
+from gateway.routes.cancellation_policy import quote_for_booking
 from gateway.routes.clients import client_id_of
 from gateway.routes.credits import TAG, credit_type_out, transaction_out
 from gateway.routes.portal import require_portal_view
@@ -110,10 +111,14 @@ async def get_service_rules(request: web.Request, account: Account) -> ServiceRu
     permission="memberships.read",
 )
 async def client_quote(request: web.Request, query: QuoteQuery, account: Account) -> VisitQuoteOut:
+    client_id = client_id_of(request)
     reply = await request.app[BACKENDS].ledger.QuoteVisit(
-        pb.QuoteVisitRequest(client_id=client_id_of(request), service_id=query.service_id)
+        pb.QuoteVisitRequest(client_id=client_id, service_id=query.service_id)
     )
-    return quote_out(reply)
+    quote = quote_out(reply)
+    if query.start is not None:
+        quote.cancellation = await quote_for_booking(request, client_id, query.service_id, query.start)
+    return quote
 
 
 @api.route(
@@ -124,12 +129,16 @@ async def client_quote(request: web.Request, query: QuoteQuery, account: Account
     auth="portal",
     query=QuoteQuery,
     response=VisitQuoteOut,
-    description="Shown when the business lets clients view their invoices in the portal.",
+    description="Shown when the business lets clients view their invoices in the portal; with `start`, also"
+    " the cancellation terms of booking it then.",
 )
 async def portal_quote(request: web.Request, query: QuoteQuery, account: Account) -> VisitQuoteOut:
     await require_portal_view(request, account, "view_invoices")
     reply = await request.app[BACKENDS].ledger.QuoteVisit(pb.QuoteVisitRequest(service_id=query.service_id))
-    return quote_out(reply)
+    quote = quote_out(reply)
+    if query.start is not None:
+        quote.cancellation = await quote_for_booking(request, "", query.service_id, query.start)
+    return quote
 
 
 @api.route(
@@ -172,7 +181,7 @@ def check_in_out(reply: pb.CheckInRecord) -> CheckInOut:
     )
 
 
-def _card_tokens(request: web.Request) -> CardTokens:
+def card_tokens(request: web.Request) -> CardTokens:
     return CardTokens(request.app[SETTINGS].jwt_secret.get_secret_value())
 
 
@@ -187,7 +196,7 @@ def _card_tokens(request: web.Request) -> CardTokens:
 async def membership_card(request: web.Request, account: Account) -> CardOut:
     # A client of this business (another's answers 404; a merged-away id, its survivor's card).
     client = await request.app[BACKENDS].clients.GetClient(client_pb.GetClientRequest(id=client_id_of(request)))
-    return CardOut(client_id=client.id, token=_card_tokens(request).issue(account.tenant_id, uuid.UUID(client.id)))
+    return CardOut(client_id=client.id, token=card_tokens(request).issue(account.tenant_id, uuid.UUID(client.id)))
 
 
 @api.route(
@@ -200,7 +209,7 @@ async def membership_card(request: web.Request, account: Account) -> CardOut:
 )
 async def portal_membership_card(request: web.Request, account: Account) -> CardOut:
     assert account.client_id is not None
-    token = _card_tokens(request).issue(account.tenant_id, account.client_id)
+    token = card_tokens(request).issue(account.tenant_id, account.client_id)
     return CardOut(client_id=str(account.client_id), token=token)
 
 
@@ -220,7 +229,7 @@ async def portal_membership_card(request: web.Request, account: Account) -> Card
     permission="memberships.write",
 )
 async def membership_card_check_in(request: web.Request, body: CardCheckInIn, account: Account) -> CheckInOut:
-    tenant_id, client_id = _card_tokens(request).verify(body.token)
+    tenant_id, client_id = card_tokens(request).verify(body.token)
     if tenant_id != account.tenant_id:
         raise NotFound("client not found")
     reply = await request.app[BACKENDS].ledger.CheckIn(

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
 
+from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import reports_pb2 as pb
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.routes.registry import api
-from gateway.schemas import Body, CalendarDay, Out
+from gateway.schemas import Body, CalendarDay, MoneyOut, Out
 from platform_core.errors import InvalidArgument
+from platform_core.money import format_minor
 
 TAG = "reports"
 CSV = "text/csv"
@@ -55,6 +57,9 @@ class ServiceRowOut(Out):
     service_name: str
     counts: CountsOut
     booked_minutes: int
+    completed_revenue: list[MoneyOut] = Field(
+        description="Its booking-time price in completed appointments, per currency"
+    )
 
 
 class StaffRowOut(Out):
@@ -64,6 +69,9 @@ class StaffRowOut(Out):
     booked_minutes: int = Field(description="Time taken by booked, completed and no-show appointments")
     available_minutes: int = Field(description="Working time within business hours")
     utilization: float | None = Field(description="booked / available; null without working time")
+    completed_revenue: list[MoneyOut] = Field(
+        description="The prices of the services performed in completed appointments, per currency"
+    )
 
 
 class AppointmentReportOut(Out):
@@ -93,6 +101,15 @@ def counts_json(c: pb.AppointmentCounts) -> dict[str, Any]:
     }
 
 
+def money_json(amounts: Iterable[types_pb2.Money]) -> list[dict[str, Any]]:
+    return [{"amount_minor": m.amount_minor, "currency": m.currency} for m in amounts]
+
+
+def revenue_cell(amounts: list[dict[str, Any]]) -> str:
+    """One cell: "120.00 EUR; 45.00 USD"."""
+    return "; ".join(format_minor(m["amount_minor"], m["currency"]) for m in amounts)
+
+
 def report_json(r: pb.AppointmentReport) -> dict[str, Any]:
     return {
         "from": getattr(r, "from"),
@@ -106,6 +123,7 @@ def report_json(r: pb.AppointmentReport) -> dict[str, Any]:
                 "service_name": s.service_name,
                 "counts": counts_json(s.counts),
                 "booked_minutes": s.booked_minutes,
+                "completed_revenue": money_json(s.completed_revenue),
             }
             for s in r.by_service
         ],
@@ -117,6 +135,7 @@ def report_json(r: pb.AppointmentReport) -> dict[str, Any]:
                 "booked_minutes": s.booked_minutes,
                 "available_minutes": s.available_minutes,
                 "utilization": _optional(s, "utilization"),
+                "completed_revenue": money_json(s.completed_revenue),
             }
             for s in r.by_staff
         ],
@@ -129,8 +148,16 @@ def report_json(r: pb.AppointmentReport) -> dict[str, Any]:
 COUNT_COLUMNS = ["total", "booked", "completed", "cancelled", "no_show", "no_show_rate", "cancellation_rate"]
 HEADERS: dict[str, list[str]] = {
     "status": ["status", "count", "share"],
-    "service": ["service_id", "service_name", *COUNT_COLUMNS, "booked_minutes"],
-    "staff": ["staff_id", "display_name", *COUNT_COLUMNS, "booked_minutes", "available_minutes", "utilization"],
+    "service": ["service_id", "service_name", *COUNT_COLUMNS, "booked_minutes", "completed_revenue"],
+    "staff": [
+        "staff_id",
+        "display_name",
+        *COUNT_COLUMNS,
+        "booked_minutes",
+        "available_minutes",
+        "utilization",
+        "completed_revenue",
+    ],
 }
 
 
@@ -152,7 +179,13 @@ def csv_rows(report: dict[str, Any], breakdown: str) -> list[Sequence[Any]]:
         return [[s["status"], s["count"], s["share"]] for s in report["by_status"]]
     if breakdown == "service":
         return [
-            [s["service_id"], s["service_name"], *_count_cells(s["counts"]), s["booked_minutes"]]
+            [
+                s["service_id"],
+                s["service_name"],
+                *_count_cells(s["counts"]),
+                s["booked_minutes"],
+                revenue_cell(s["completed_revenue"]),
+            ]
             for s in report["by_service"]
         ]
     return [
@@ -163,6 +196,7 @@ def csv_rows(report: dict[str, Any], breakdown: str) -> list[Sequence[Any]]:
             s["booked_minutes"],
             s["available_minutes"],
             s["utilization"],
+            revenue_cell(s["completed_revenue"]),
         ]
         for s in report["by_staff"]
     ]

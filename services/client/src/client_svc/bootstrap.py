@@ -10,6 +10,7 @@ from client_svc.adapters.custom_field_columns import CustomFieldColumns
 from client_svc.adapters.import_store import ImportStore
 from client_svc.adapters.storage import AbstractBlobStorage, FilesystemBlobStorage, S3BlobStorage
 from client_svc.config import ClientSettings
+from client_svc.entrypoints.block_sweeper import BookingBlockSweeper
 from client_svc.entrypoints.grpc_server import SERVICE_NAME, ClientServicer
 from client_svc.entrypoints.import_worker import ImportWorker
 from client_svc.service_layer.imports import ImportService, ImportSettings
@@ -62,5 +63,12 @@ def build(runtime: Runtime) -> ServiceParts:
     )
     return ServiceParts(
         servicers=[(client_service_pb2_grpc.add_ClientServiceServicer_to_server, servicer, SERVICE_NAME)],
-        workers=[worker],
+        workers=[
+            worker,
+            BookingBlockSweeper(
+                uow_factory,
+                interval_seconds=settings.booking_block_sweep_interval_seconds,
+                batch_size=settings.booking_block_sweep_batch_size,
+            ),
+        ],
     )

@@ -11,6 +11,9 @@ from platform_core.config import ServiceSettings
 class ClientSettings(ServiceSettings):
     unit: ClassVar[str] = "client"
 
+    # How often ended online-booking blocks are lifted, and how many per transaction.
+    booking_block_sweep_interval_seconds: float = Field(default=60.0, gt=0)
+    booking_block_sweep_batch_size: int = Field(default=200, ge=1, le=10_000)
     # Attachments: the largest file accepted, and the media types accepted (comma-separated; sniffed).
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=2 * 1024**3)
     attachment_content_types: str = ",".join(DEFAULT_CONTENT_TYPES)

@@ -55,6 +55,7 @@ _COLUMNS: tuple[Any, ...] = (
     clients.c.created_at,
     clients.c.updated_at,
     clients.c.online_booking_blocked,
+    clients.c.online_booking_blocked_until,
     clients.c.deleted_at,
     clients.c.version,
     clients.c.kind,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -34,6 +35,14 @@ class FakeClientRepository(AbstractClientRepository):
             if client.tenant_id == tenant_id and client.request_id == request_id:
                 return client
         return None
+
+    async def claim_ended_blocks(self, now: datetime, limit: int) -> list[Client]:
+        ended = sorted(
+            (c for c in self.rows.values() if c.online_booking_blocked_until and c.online_booking_blocked_until <= now),
+            key=lambda c: c.online_booking_blocked_until or now,
+        )[:limit]
+        self.seen.update(ended)
+        return ended
 
 
 class FakeStatusRepository(AbstractStatusRepository):

@@ -75,6 +75,38 @@ def test_blocking_online_booking_is_idempotent() -> None:
         c.set_online_booking_blocked(True, reason="x" * 501, now=LATER)
 
 
+def test_a_block_with_an_end_is_extended_never_shortened_and_lifted_when_it_ends() -> None:
+    c = client()
+    ends = LATER + timedelta(days=14)
+    c.set_online_booking_blocked(True, reason="3 no-shows", now=LATER, until=ends)
+    c.set_online_booking_blocked(True, reason="again", now=LATER, until=ends - timedelta(days=1))
+    assert c.online_booking_blocked_until == ends
+    c.set_online_booking_blocked(True, reason="again", now=LATER, until=ends + timedelta(days=1))
+    assert c.online_booking_blocked_until == ends + timedelta(days=1)
+    c.lift_ended_block(ends)
+    assert c.online_booking_blocked
+    c.lift_ended_block(ends + timedelta(days=1))
+    assert (c.online_booking_blocked, c.online_booking_blocked_until) == (False, None)
+    assert [type(e) for e in c.events] == [events.ClientBookingBlocked, events.ClientBookingUnblocked]
+    with pytest.raises(InvalidArgument):
+        c.set_online_booking_blocked(True, reason="", now=LATER, until=LATER)
+
+
+def test_a_block_without_an_end_stays_so() -> None:
+    c = client()
+    c.set_online_booking_blocked(True, reason="by staff", now=LATER)
+    c.set_online_booking_blocked(True, reason="no-shows", now=LATER, until=LATER + timedelta(days=7))
+    assert (c.online_booking_blocked, c.online_booking_blocked_until) == (True, None)
+    c.lift_ended_block(LATER + timedelta(days=30))
+    assert c.online_booking_blocked
+    # Staff may turn a timed block into one without an end.
+    d = client()
+    d.set_online_booking_blocked(True, reason="no-shows", now=LATER, until=LATER + timedelta(days=7))
+    d.set_online_booking_blocked(True, reason="by staff", now=LATER)
+    assert (d.online_booking_blocked, d.online_booking_blocked_until) == (True, None)
+    assert [type(e) for e in d.events] == [events.ClientBookingBlocked]
+
+
 def test_tags_are_tidied_deduplicated_whatever_the_case_and_recorded_once() -> None:
     c = client()
     c.set_tags(["  VIP ", "vip", "Walk-in", "new   client"], now=LATER)

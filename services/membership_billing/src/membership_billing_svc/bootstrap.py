@@ -5,16 +5,26 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
-from atrium.membership_billing.v1 import billing_pb2_grpc, ledger_pb2_grpc, packages_pb2_grpc
+from atrium.membership_billing.v1 import (
+    billing_pb2_grpc,
+    billing_reports_pb2_grpc,
+    documents_pb2_grpc,
+    ledger_pb2_grpc,
+    packages_pb2_grpc,
+    policy_pb2_grpc,
+)
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
 from membership_billing_svc.adapters.business_calendar import GrpcBusinessCalendar
 from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
 from membership_billing_svc.entrypoints import (
+    billing_report_server,
     billing_server,
     client_consumers,
+    document_server,
     ledger_server,
     package_server,
+    policy_server,
     scheduling_consumers,
 )
 from membership_billing_svc.entrypoints.credit_expirer import CreditExpirer
@@ -58,6 +68,23 @@ def build(runtime: Runtime) -> ServiceParts:
                 ),
                 package_server.SERVICE_NAME,
             ),
+            (
+                policy_pb2_grpc.add_CancellationPolicyServiceServicer_to_server,
+                policy_server.CancellationPolicyServicer(
+                    uow_factory=uow, engine=runtime.read_engine, calendar=calendar
+                ),
+                policy_server.SERVICE_NAME,
+            ),
+            (
+                documents_pb2_grpc.add_DocumentServiceServicer_to_server,
+                document_server.DocumentServicer(engine=runtime.read_engine, directory=directory, calendar=calendar),
+                document_server.SERVICE_NAME,
+            ),
+            (
+                billing_reports_pb2_grpc.add_BillingReportServiceServicer_to_server,
+                billing_report_server.BillingReportServicer(engine=runtime.read_engine, calendar=calendar),
+                billing_report_server.SERVICE_NAME,
+            ),
         ],
         # Opening balances from new clients; merges re-point invoices and payments; erasures drop notes.
         consumers=[
@@ -69,13 +96,14 @@ def build(runtime: Runtime) -> ServiceParts:
                 subscriptions=client_consumers.client_subscriptions(uow_within),
                 max_deliver=settings.consumer_max_deliver,
             ),
-            # Completed appointments consume what pays for their services.
+            # Completed appointments consume what pays for their services; cancelled ones and no-shows fall
+            # under the cancellation policy.
             EventConsumer(
                 name="membership_billing",
                 js=runtime.js,
                 prefix=settings.nats_prefix,
                 sessions=runtime.sessions,
-                subscriptions=scheduling_consumers.scheduling_subscriptions(uow_within),
+                subscriptions=scheduling_consumers.scheduling_subscriptions(uow_within, directory, calendar),
                 max_deliver=settings.consumer_max_deliver,
             ),
         ],

@@ -1,5 +1,5 @@
 """Read side of reports: one GROUP BY statement per breakdown over the appointments starting in a range,
-whatever the number of appointments."""
+whatever the number of appointments (and one per breakdown for the revenue of completed ones)."""
 
 from __future__ import annotations
 
@@ -136,3 +136,24 @@ async def staff_totals(
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     return {r.staff_id: StaffTotals(r.staff_id, _counts(r), _seconds(r.seconds)) for r in rows}
+
+
+async def completed_revenue(
+    engine: AsyncEngine, tenant_id: uuid.UUID, start: datetime, end: datetime, *, by: str
+) -> dict[uuid.UUID, tuple[tuple[str, int], ...]]:
+    """Per service (``by="service_id"``) or staff member (``"staff_id"``), the booking-time prices of its
+    segments in completed appointments, summed per currency (sorted by code)."""
+    key = appointment_segments.c[by]
+    query = (
+        select(key.label("key"), appointment_segments.c.currency, func.sum(appointment_segments.c.price_minor))
+        .select_from(_segments_of_appointments())
+        .where(_in_range(tenant_id, start, end), appointments.c.status == Status.COMPLETED.value)
+        .group_by(key, appointment_segments.c.currency)
+        .order_by(key, appointment_segments.c.currency)
+    )
+    found: dict[uuid.UUID, list[tuple[str, int]]] = {}
+    async with engine.connect() as conn:
+        for owner, currency, amount in await conn.execute(query):
+            if amount:
+                found.setdefault(owner, []).append((currency, int(amount)))
+    return {owner: tuple(amounts) for owner, amounts in found.items()}

@@ -64,6 +64,7 @@ clients = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("deleted_at", DateTime(timezone=True)),
     Column("online_booking_blocked", Boolean, nullable=False, server_default=_FALSE),
+    Column("online_booking_blocked_until", DateTime(timezone=True)),
     Column("version", Integer, nullable=False, server_default=text("1")),
     Column("status_id", UUID(as_uuid=True)),
     Column("kind", Text, nullable=False, server_default="individual"),
@@ -139,6 +140,12 @@ Index(
     postgresql_where=_unmerged,
 )
 Index("clients_by_update", clients.c.tenant_id, clients.c.updated_at, clients.c.id, postgresql_where=_unmerged)
+# The sweep that lifts blocks whose end has come.
+Index(
+    "clients_block_ends",
+    clients.c.online_booking_blocked_until,
+    postgresql_where=clients.c.online_booking_blocked_until.isnot(None),
+)
 
 # CHECKs (counts, within the plan): migrations/ only.
 tenant_client_counts = Table(

@@ -57,6 +57,10 @@ class AbstractClientRepository(abc.ABC):
     @abc.abstractmethod
     async def get_by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> Client | None: ...
 
+    @abc.abstractmethod
+    async def claim_ended_blocks(self, now: datetime, limit: int) -> list[Client]:
+        """Clients (of any business, not merged away) whose online-booking block ended by ``now``, locked."""
+
 
 class SqlAlchemyClientRepository(AbstractClientRepository):
     def __init__(self, session: AsyncSession) -> None:
@@ -89,6 +93,21 @@ class SqlAlchemyClientRepository(AbstractClientRepository):
         if client is not None:
             self.name_keys.loaded(client)
         return client
+
+    async def claim_ended_blocks(self, now: datetime, limit: int) -> list[Client]:
+        query = (
+            select(Client)
+            .where(clients.c.online_booking_blocked_until <= now, clients.c.merged_into.is_(None))
+            .order_by(clients.c.online_booking_blocked_until)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        found = list((await self.session.execute(query)).scalars())
+        for client in found:
+            self.name_keys.loaded(client)
+        self.seen.update(found)
+        return found
 
     async def get_by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> Client | None:
         result = await self.session.execute(

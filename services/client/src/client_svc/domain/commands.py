@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from client_svc.domain.contact_details import ContactPersonInput, ContactPointInput
 from client_svc.domain.profile import ProfileInput
@@ -71,6 +72,8 @@ class SetOnlineBookingBlocked:
     client_id: uuid.UUID
     blocked: bool
     reason: str = ""
+    # The block ends by itself then (None: until lifted).
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)

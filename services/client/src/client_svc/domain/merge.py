@@ -45,11 +45,15 @@ MERGE_FIELDS: dict[str, tuple[str, ...]] = {
     "default_invoicing_method": ("default_invoicing_method",),
     "status": ("status_id",),
     # A block on one record (e.g. for no-shows) is not lost by merging it into an unblocked one.
-    "online_booking_blocked": ("online_booking_blocked",),
+    "online_booking_blocked": ("online_booking_blocked", "online_booking_blocked_until"),
 }
 
 # Values kept in the journal are JSON: these attributes are read back from text.
-_DECODE: dict[str, Any] = {"date_of_birth": date.fromisoformat, "status_id": uuid.UUID}
+_DECODE: dict[str, Any] = {
+    "date_of_birth": date.fromisoformat,
+    "status_id": uuid.UUID,
+    "online_booking_blocked_until": datetime.fromisoformat,
+}
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,8 @@ class Client:
     request_id: str | None = None
     deleted_at: datetime | None = None
     online_booking_blocked: bool = False
+    # Set when the block ends by itself (the client service's sweep lifts it then).
+    online_booking_blocked_until: datetime | None = None
     version: int = 1
     status_id: uuid.UUID | None = None
     assignments: list[StaffAssignment] = field(default_factory=list)
@@ -414,20 +416,41 @@ class Client:
         self._touch(now)
         self.events.append(events.ClientRestored(self.tenant_id, self.id, now))
 
-    def set_online_booking_blocked(self, blocked: bool, *, reason: str, now: datetime) -> None:
-        """Idempotent: asking for the state the client is already in changes nothing."""
+    def set_online_booking_blocked(
+        self, blocked: bool, *, reason: str, now: datetime, until: datetime | None = None
+    ) -> None:
+        """Idempotent: asking for the state the client is already in changes nothing. A block with an end
+        (``until``) never shortens one in place: a block without an end stays so, a later end stays."""
         self.require_live()
         reason = reason.strip()
         if len(reason) > MAX_REASON_LENGTH:
             raise InvalidArgument.single("reason", f"must be at most {MAX_REASON_LENGTH} characters")
-        if blocked == self.online_booking_blocked:
+        if until is not None and (not blocked or until <= now):
+            raise InvalidArgument.single("blocked_until", "a block's end must be a later instant")
+        was_blocked = self.online_booking_blocked
+        if blocked and was_blocked and until is not None:
+            current = self.online_booking_blocked_until
+            if current is None or current >= until:
+                return
+        if blocked == was_blocked and (not blocked or until == self.online_booking_blocked_until):
             return
         self.online_booking_blocked = blocked
+        self.online_booking_blocked_until = until if blocked else None
         self._touch(now)
-        if blocked:
+        if blocked and not was_blocked:
             self.events.append(events.ClientBookingBlocked(self.tenant_id, self.id, reason, now))
-        else:
+        elif not blocked:
             self.events.append(events.ClientBookingUnblocked(self.tenant_id, self.id, now))
+
+    def lift_ended_block(self, now: datetime) -> None:
+        """The block's end has come (the sweep's call): the client may book online again. Lifted for a deleted
+        client too, so that restoring it does not restore an ended block."""
+        if self.online_booking_blocked_until is None or self.online_booking_blocked_until > now:
+            return
+        self.online_booking_blocked = False
+        self.online_booking_blocked_until = None
+        self._touch(now)
+        self.events.append(events.ClientBookingUnblocked(self.tenant_id, self.id, now))
 
     def change_status(self, to: ClientStatus, *, previous: ClientStatus | None, now: datetime) -> None:
         """Records ClientStatusChanged (for the timeline); the same status again changes nothing."""

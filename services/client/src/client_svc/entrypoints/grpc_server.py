@@ -40,6 +40,7 @@ from client_svc.service_layer.imports import ImportService
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import current_context
+from platform_core.grpc.values import aware
 from platform_core.ids import parse_uuid
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ClientService"].full_name
@@ -60,6 +61,9 @@ def client_message(
         created_at=_timestamp(row.created_at),
         updated_at=_timestamp(row.updated_at),
         online_booking_blocked=row.online_booking_blocked,
+        online_booking_blocked_until=(
+            _timestamp(row.online_booking_blocked_until) if row.online_booking_blocked_until else None
+        ),
         deleted_at=_timestamp(row.deleted_at) if row.deleted_at else None,
         version=row.version,
         status_id=str(row.status_id or ""),
@@ -384,7 +388,11 @@ class ClientServicer(
         self, request: pb.SetOnlineBookingBlockedRequest, context: grpc.aio.ServicerContext
     ) -> pb.Client:
         command = commands.SetOnlineBookingBlocked(
-            _require_staff(), _record_id(request.id, "client"), blocked=request.blocked, reason=request.reason
+            _require_staff(),
+            _record_id(request.id, "client"),
+            blocked=request.blocked,
+            reason=request.reason,
+            until=aware(request.blocked_until) if request.HasField("blocked_until") else None,
         )
         return await self._read(await handlers.set_online_booking_blocked(command, self._uow_factory()))
 

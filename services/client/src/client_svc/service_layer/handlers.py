@@ -102,7 +102,7 @@ async def set_online_booking_blocked(cmd: commands.SetOnlineBookingBlocked, uow:
         cmd.tenant_id,
         cmd.client_id,
         uow,
-        lambda client, now: client.set_online_booking_blocked(cmd.blocked, reason=cmd.reason, now=now),
+        lambda client, now: client.set_online_booking_blocked(cmd.blocked, reason=cmd.reason, now=now, until=cmd.until),
     )
 
 
@@ -266,3 +266,14 @@ async def _group(uow: ClientUnitOfWork, tenant_id: uuid.UUID, group_id: uuid.UUI
     if group is None:
         raise NotFound("group not found")
     return group
+
+
+async def lift_ended_booking_blocks(uow: ClientUnitOfWork, *, now: datetime, batch: int) -> int:
+    """One batch of the sweep that lifts online-booking blocks whose end has come (any business); any number of
+    replicas may run it (the rows are claimed with SKIP LOCKED)."""
+    async with uow:
+        claimed = await uow.clients.claim_ended_blocks(now, batch)
+        for client in claimed:
+            client.lift_ended_block(now)
+        await uow.commit()
+    return len(claimed)

@@ -1,7 +1,7 @@
 """Billing's records of clients that were merged, unmerged or erased (platform_core.client_following).
 
-A merge moves every invoice, payment, lot, package sale and check-in of the merged-away clients to the
-survivor; an unmerge returns them.
+A merge moves every invoice, payment, lot, package sale, check-in and applied cancellation policy of the
+merged-away clients to the survivor; an unmerge returns them.
 An erasure keeps the financial records (the law requires the business to keep them) and the ledger but drops
 the free text that may describe the person: the notes of invoices, payments, check-ins, ledger transactions
 and charges (a package's name, which a sold lot carries, stays). The bill-to name an issued invoice
@@ -25,6 +25,8 @@ FOLLOWING = (
     FollowingTable("credit_lot", "credit_lots"),
     FollowingTable("package_sale", "package_sales"),
     FollowingTable("check_in", "check_ins"),
+    # The no-shows a repeat-offender rule counts follow the client too.
+    FollowingTable("policy_application", "policy_applications"),
 )
 
 

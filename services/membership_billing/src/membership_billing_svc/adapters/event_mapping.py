@@ -159,6 +159,22 @@ def _payload(event: Any) -> tuple[Any, str, Any]:
                 "check_in",
                 event.check_in_id,
             )
+        case events.PolicyFeeCharged():
+            return (
+                events_pb2.PolicyFeeCharged(
+                    appointment_id=str(event.appointment_id),
+                    client_id=str(event.client_id),
+                    reason=event.reason,
+                    outcome=event.outcome,
+                    invoice_id=str(event.invoice_id or ""),
+                    currency=event.currency,
+                    amount_minor=event.amount_minor,
+                    credit_type_id=str(event.credit_type_id or ""),
+                    credits_forfeited=event.credits_forfeited,
+                ),
+                "appointment",
+                event.appointment_id,
+            )
     raise TypeError(f"no integration event for {type(event).__name__}")
 
 

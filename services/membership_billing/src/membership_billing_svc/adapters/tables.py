@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -396,6 +398,88 @@ ledger_entries = Table(
         "lot_id",
         postgresql_where="(account = 'expired'::text)",
         unique=True,
+    ),
+)
+
+
+# The cancellation and no-show policy (CHECKs on windows and outcomes: migrations/ only).
+cancellation_policies = Table(
+    "cancellation_policies",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("service_id", UUID(as_uuid=True)),
+    Column("no_show_kind", Text, nullable=False),
+    Column("no_show_percent", Integer),
+    Column("no_show_fee_minor", BigInteger),
+    Column("no_show_currency", Text),
+    Column("repeat_no_shows", Integer),
+    Column("repeat_period_days", Integer),
+    Column("repeat_block_days", Integer),
+    Column("applies_to_staff_cancellations", Boolean, nullable=False, server_default=text("false")),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("cancellation_policies_business", "tenant_id", unique=True, postgresql_where=text("service_id IS NULL")),
+    Index(
+        "cancellation_policies_service",
+        "tenant_id",
+        "service_id",
+        unique=True,
+        postgresql_where=text("service_id IS NOT NULL"),
+    ),
+)
+
+cancellation_windows = Table(
+    "cancellation_windows",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("policy_id", UUID(as_uuid=True), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("within_hours", Integer),
+    Column("within_days", Integer),
+    Column("kind", Text, nullable=False),
+    Column("percent", Integer),
+    Column("fee_minor", BigInteger),
+    Column("currency", Text),
+    ForeignKeyConstraint(
+        ["tenant_id", "policy_id"],
+        ["cancellation_policies.tenant_id", "cancellation_policies.id"],
+        ondelete="CASCADE",
+    ),
+    Index(
+        "cancellation_windows_hours",
+        "tenant_id",
+        "policy_id",
+        "within_hours",
+        unique=True,
+        postgresql_where=text("within_hours IS NOT NULL"),
+    ),
+    Index(
+        "cancellation_windows_days",
+        "tenant_id",
+        "policy_id",
+        "within_days",
+        unique=True,
+        postgresql_where=text("within_days IS NOT NULL"),
+    ),
+)
+
+policy_applications = Table(
+    "policy_applications",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("appointment_id", UUID(as_uuid=True), nullable=False),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "appointment_id", name="policy_applications_appointment"),
+    Index(
+        "policy_applications_no_shows",
+        "tenant_id",
+        "client_id",
+        "starts_at",
+        postgresql_where=text("reason = 'no_show'"),
     ),
 )
 

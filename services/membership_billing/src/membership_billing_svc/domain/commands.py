@@ -111,3 +111,56 @@ class CheckInClient:
     method: str
     note: str
     now: datetime
+
+
+@dataclass(frozen=True)
+class OutcomeInput:
+    kind: str
+    percent: int = 0
+    fee_minor: int = 0
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class WindowInput:
+    within_hours: int
+    within_days: int
+    outcome: OutcomeInput
+
+
+@dataclass(frozen=True)
+class SetCancellationPolicy:
+    """Replaces the business's rule (``service_id`` None) or a service's override."""
+
+    tenant_id: uuid.UUID
+    service_id: uuid.UUID | None
+    windows: tuple[WindowInput, ...]
+    no_show: OutcomeInput
+    # (no-shows, period days, block days)
+    repeat_no_shows: tuple[int, int, int] | None
+    applies_to_staff_cancellations: bool
+    now: datetime
+
+
+@dataclass(frozen=True)
+class VisitFacts:
+    service_id: uuid.UUID
+    service_name: str
+    price_minor: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class ApplyCancellationPolicy:
+    """Scheduling cancelled an appointment (``no_show`` False, by "client" or "staff") or marked it a
+    no-show, at ``at``."""
+
+    tenant_id: uuid.UUID
+    appointment_id: uuid.UUID
+    client_id: uuid.UUID
+    starts_at: datetime
+    timezone: str
+    visits: tuple[VisitFacts, ...]
+    no_show: bool
+    cancelled_by: str
+    at: datetime

@@ -142,3 +142,20 @@ class CheckedIn:
     units_used: int
     method: str
     occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class PolicyFeeCharged:
+    tenant_id: uuid.UUID
+    appointment_id: uuid.UUID
+    client_id: uuid.UUID
+    # "late_cancellation" or "no_show"
+    reason: str
+    # "fee" or "forfeit"
+    outcome: str
+    invoice_id: uuid.UUID | None
+    currency: str
+    amount_minor: int
+    credit_type_id: uuid.UUID | None
+    credits_forfeited: int
+    occurred_at: datetime

@@ -148,7 +148,7 @@ def _issue_date(raw: str, today: date) -> date:
         raise InvalidArgument.single("issue_date", "must be a date, YYYY-MM-DD") from None
 
 
-def _visible_to_caller(invoice: Invoice) -> Invoice:
+def visible_to_caller(invoice: Invoice) -> Invoice:
     """Staff see every invoice; a portal client its own issued ones only."""
     principal = current_context().principal
     if principal.is_portal and (
@@ -219,7 +219,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def GetInvoice(self, request: pb.GetInvoiceRequest, context: grpc.aio.ServicerContext) -> pb.Invoice:
         call = current_context()
         invoice = await views.get_invoice(self._engine, call.tenant_id, record_id(request.invoice_id, "invoice"))
-        return invoice_message(_visible_to_caller(invoice), await self._today())
+        return invoice_message(visible_to_caller(invoice), await self._today())
 
     async def ListInvoices(
         self, request: pb.ListInvoicesRequest, context: grpc.aio.ServicerContext

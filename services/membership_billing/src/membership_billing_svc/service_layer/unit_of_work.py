@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from membership_billing_svc.adapters import event_mapping
 from membership_billing_svc.adapters.ledger_repository import LedgerRepository
 from membership_billing_svc.adapters.package_repository import PackageRepository
+from membership_billing_svc.adapters.policy_repository import PolicyRepository
 from membership_billing_svc.adapters.repository import InvoiceRepository, PaymentRepository, constraint_of
 from membership_billing_svc.domain.ledger import INSUFFICIENT_CREDITS
 from platform_core.errors import Conflict, DomainError, FailedPrecondition
@@ -36,6 +37,12 @@ REFUSALS: dict[str, Callable[[], DomainError]] = {
     "package_sales_request_id": lambda: Conflict(
         "a package sale was already recorded with this request id", reason=DUPLICATE_REQUEST
     ),
+    "cancellation_policies_business": lambda: Conflict(
+        "the cancellation policy was changed at the same time; try again", reason="CONCURRENT_CHANGE"
+    ),
+    "cancellation_policies_service": lambda: Conflict(
+        "the cancellation policy was changed at the same time; try again", reason="CONCURRENT_CHANGE"
+    ),
 }
 
 
@@ -44,6 +51,7 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
     payments: PaymentRepository
     ledger: LedgerRepository
     packages: PackageRepository
+    policies: PolicyRepository
 
     def __init__(
         self,
@@ -59,7 +67,8 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
         self.payments = PaymentRepository(session)
         self.ledger = LedgerRepository(session)
         self.packages = PackageRepository(session)
-        self.repositories = (self.invoices, self.payments, self.ledger, self.packages)
+        self.policies = PolicyRepository(session)
+        self.repositories = (self.invoices, self.payments, self.ledger, self.packages, self.policies)
 
     async def commit(self) -> None:
         try:

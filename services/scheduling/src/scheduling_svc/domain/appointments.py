@@ -359,7 +359,15 @@ class Appointment:
         self._record(now, actor, "cancelled", {"status": ["booked", "cancelled"], "reason": [None, reason]})
         self.events.append(
             events.AppointmentCancelled(
-                self.tenant_id, self.id, self.client_id, self.starts_at, reason, by, self.timezone, now
+                self.tenant_id,
+                self.id,
+                self.client_id,
+                self.starts_at,
+                reason,
+                by,
+                self.timezone,
+                now,
+                segments=self._facts(),
             )
         )
 
@@ -372,7 +380,9 @@ class Appointment:
     def mark_no_show(self, *, actor: str, now: datetime) -> None:
         self._transition(Status.NO_SHOW, actor, now)
         self.events.append(
-            events.AppointmentNoShow(self.tenant_id, self.id, self.client_id, self.starts_at, self.timezone, now)
+            events.AppointmentNoShow(
+                self.tenant_id, self.id, self.client_id, self.starts_at, self.timezone, now, segments=self._facts()
+            )
         )
 
     def _transition(self, to: Status, actor: str, now: datetime) -> None:

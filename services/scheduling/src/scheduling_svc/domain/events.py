@@ -58,6 +58,8 @@ class AppointmentCancelled:
     cancelled_by: str
     timezone: str
     occurred_at: datetime
+    # The services it was booked for (billing's cancellation policy applies per service).
+    segments: tuple[SegmentFact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class AppointmentNoShow:
     start: datetime
     timezone: str
     occurred_at: datetime
+    segments: tuple[SegmentFact, ...] = ()
 
 
 @dataclass(frozen=True)

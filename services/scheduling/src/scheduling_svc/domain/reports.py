@@ -12,6 +12,8 @@
 - Available time = the staff member's working time within the range: weekly hours with their exceptions,
   within the business's hours and holidays. Utilization = booked / available; it exceeds 1 when staff were
   booked beyond their hours (availability overridden).
+- Revenue (of a service, of a staff member) = the booking-time prices of the services in completed
+  appointments, per currency: what was delivered, whatever billing invoiced or collected for it.
 - A rate without a denominator (nothing to divide by) is None, not 0.
 """
 
@@ -93,6 +95,8 @@ class ServiceLine:
     name: str
     counts: Counts
     booked: timedelta
+    # (currency, amount in minor units), by currency.
+    revenue: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class StaffLine:
     counts: Counts
     booked: timedelta
     available: timedelta
+    revenue: tuple[tuple[str, int], ...] = ()
 
     @property
     def utilization(self) -> float | None:

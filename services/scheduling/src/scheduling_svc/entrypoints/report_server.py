@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import reports_pb2 as pb
 from atrium.scheduling.v1 import reports_pb2_grpc as pb_grpc
 from platform_core.errors import PermissionDenied
@@ -22,6 +23,10 @@ REPORT_ROLES = ("owner", "admin")
 
 def _minutes(value: timedelta) -> int:
     return int(value.total_seconds() // 60)
+
+
+def _money(amounts: tuple[tuple[str, int], ...]) -> list[types_pb2.Money]:
+    return [types_pb2.Money(amount_minor=amount, currency=currency) for currency, amount in amounts]
 
 
 def counts_message(counts: Counts) -> pb.AppointmentCounts:
@@ -54,6 +59,7 @@ def report_message(report: AppointmentReport) -> pb.AppointmentReport:
             counts=counts_message(line.counts),
             booked_minutes=_minutes(line.booked),
             available_minutes=_minutes(line.available),
+            completed_revenue=_money(line.revenue),
         )
         if line.utilization is not None:
             row_staff.utilization = line.utilization
@@ -68,6 +74,7 @@ def report_message(report: AppointmentReport) -> pb.AppointmentReport:
                 service_name=line.name,
                 counts=counts_message(line.counts),
                 booked_minutes=_minutes(line.booked),
+                completed_revenue=_money(line.revenue),
             )
             for line in report.by_service
         ],

@@ -40,6 +40,8 @@ async def appointment_report(
     totals = await report_views.status_counts(engine, tenant_id, start, end)
     services = await report_views.service_totals(engine, tenant_id, start, end)
     worked = await report_views.staff_totals(engine, tenant_id, start, end)
+    service_revenue = await report_views.completed_revenue(engine, tenant_id, start, end, by="service_id")
+    staff_revenue = await report_views.completed_revenue(engine, tenant_id, start, end, by="staff_id")
     business = settings.business_schedule(exceptions_of[None])
     by_staff = []
     for schedule in staff:
@@ -59,6 +61,7 @@ async def appointment_report(
                 counts=done.counts if done else Counts(),
                 booked=done.booked if done else timedelta(0),
                 available=available,
+                revenue=staff_revenue.get(schedule.staff_id, ()),
             )
         )
     return AppointmentReport(
@@ -67,7 +70,10 @@ async def appointment_report(
         timezone=zone,
         totals=totals,
         by_service=sorted(
-            (ServiceLine(s.service_id, s.name, s.counts, s.booked) for s in services),
+            (
+                ServiceLine(s.service_id, s.name, s.counts, s.booked, service_revenue.get(s.service_id, ()))
+                for s in services
+            ),
             key=lambda line: (line.name.lower(), str(line.service_id)),
         ),
         by_staff=by_staff,

@@ -69,6 +69,7 @@ class Client(_message.Message):
     MERGED_FROM_FIELD_NUMBER: _builtins.int
     ERASED_AT_FIELD_NUMBER: _builtins.int
     GROUP_STAFF_IDS_FIELD_NUMBER: _builtins.int
+    ONLINE_BOOKING_BLOCKED_UNTIL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     first_name: _builtins.str
     last_name: _builtins.str
@@ -123,6 +124,10 @@ class Client(_message.Message):
     def group_staff_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Staff assigned to the client through its groups (besides assigned_staff_ids), distinct."""
 
+    @_builtins.property
+    def online_booking_blocked_until(self) -> _timestamp_pb2.Timestamp:
+        """Set while online booking is blocked until an instant (the block then ends by itself)."""
+
     def __init__(
         self,
         *,
@@ -148,10 +153,11 @@ class Client(_message.Message):
         merged_from: _builtins.str = ...,
         erased_at: _timestamp_pb2.Timestamp | None = ...,
         group_staff_ids: _abc.Iterable[_builtins.str] | None = ...,
+        online_booking_blocked_until: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deleted_at", b"deleted_at", "erased_at", b"erased_at", "profile", b"profile", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deleted_at", b"deleted_at", "erased_at", b"erased_at", "online_booking_blocked_until", b"online_booking_blocked_until", "profile", b"profile", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_ids", b"assigned_staff_ids", "contact_persons", b"contact_persons", "created_at", b"created_at", "custom_fields", b"custom_fields", "deleted_at", b"deleted_at", "email", b"email", "emails", b"emails", "erased_at", b"erased_at", "first_name", b"first_name", "group_staff_ids", b"group_staff_ids", "id", b"id", "last_name", b"last_name", "merged_from", b"merged_from", "online_booking_blocked", b"online_booking_blocked", "phone", b"phone", "phones", b"phones", "profile", b"profile", "status_id", b"status_id", "status_label", b"status_label", "tags", b"tags", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_ids", b"assigned_staff_ids", "contact_persons", b"contact_persons", "created_at", b"created_at", "custom_fields", b"custom_fields", "deleted_at", b"deleted_at", "email", b"email", "emails", b"emails", "erased_at", b"erased_at", "first_name", b"first_name", "group_staff_ids", b"group_staff_ids", "id", b"id", "last_name", b"last_name", "merged_from", b"merged_from", "online_booking_blocked", b"online_booking_blocked", "online_booking_blocked_until", b"online_booking_blocked_until", "phone", b"phone", "phones", b"phones", "profile", b"profile", "status_id", b"status_id", "status_label", b"status_label", "tags", b"tags", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -809,20 +815,28 @@ class SetOnlineBookingBlockedRequest(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     BLOCKED_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    BLOCKED_UNTIL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     blocked: _builtins.bool
     reason: _builtins.str
     """Why, for staff (not shown to the client)."""
+    @_builtins.property
+    def blocked_until(self) -> _timestamp_pb2.Timestamp:
+        """A block that ends by itself at this instant (unset: until staff lift it). A block already in place
+        without an end stays so; one ending earlier is extended.
+        """
+
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         blocked: _builtins.bool = ...,
         reason: _builtins.str = ...,
+        blocked_until: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["blocked_until", b"blocked_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocked", b"blocked", "id", b"id", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocked", b"blocked", "blocked_until", b"blocked_until", "id", b"id", "reason", b"reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

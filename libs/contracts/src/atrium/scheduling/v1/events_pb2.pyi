@@ -165,6 +165,7 @@ class AppointmentCancelled(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     CANCELLED_BY_FIELD_NUMBER: _builtins.int
     TIMEZONE_FIELD_NUMBER: _builtins.int
+    SEGMENTS_FIELD_NUMBER: _builtins.int
     appointment_id: _builtins.str
     client_id: _builtins.str
     reason: _builtins.str
@@ -173,6 +174,10 @@ class AppointmentCancelled(_message.Message):
     timezone: _builtins.str
     @_builtins.property
     def start(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def segments(self) -> _containers.RepeatedCompositeFieldContainer[Global___AppointmentSegmentInfo]:
+        """The services the appointment was booked for (the cancellation policy applies per service)."""
+
     def __init__(
         self,
         *,
@@ -182,10 +187,11 @@ class AppointmentCancelled(_message.Message):
         reason: _builtins.str = ...,
         cancelled_by: _builtins.str = ...,
         timezone: _builtins.str = ...,
+        segments: _abc.Iterable[Global___AppointmentSegmentInfo] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "cancelled_by", b"cancelled_by", "client_id", b"client_id", "reason", b"reason", "start", b"start", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "cancelled_by", b"cancelled_by", "client_id", b"client_id", "reason", b"reason", "segments", b"segments", "start", b"start", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -228,11 +234,14 @@ class AppointmentNoShow(_message.Message):
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     START_FIELD_NUMBER: _builtins.int
     TIMEZONE_FIELD_NUMBER: _builtins.int
+    SEGMENTS_FIELD_NUMBER: _builtins.int
     appointment_id: _builtins.str
     client_id: _builtins.str
     timezone: _builtins.str
     @_builtins.property
     def start(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def segments(self) -> _containers.RepeatedCompositeFieldContainer[Global___AppointmentSegmentInfo]: ...
     def __init__(
         self,
         *,
@@ -240,10 +249,11 @@ class AppointmentNoShow(_message.Message):
         client_id: _builtins.str = ...,
         start: _timestamp_pb2.Timestamp | None = ...,
         timezone: _builtins.str = ...,
+        segments: _abc.Iterable[Global___AppointmentSegmentInfo] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "start", b"start", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "segments", b"segments", "start", b"start", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -23,27 +23,28 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from atrium.common.v1 import types_pb2 as atrium_dot_common_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"atrium/scheduling/v1/reports.proto\x12\x14\x61trium.scheduling.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"4\n\x18\x41ppointmentReportRequest\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\"\xcb\x01\n\x11\x41ppointmentCounts\x12\r\n\x05total\x18\x01 \x01(\x03\x12\x0e\n\x06\x62ooked\x18\x02 \x01(\x03\x12\x11\n\tcompleted\x18\x03 \x01(\x03\x12\x11\n\tcancelled\x18\x04 \x01(\x03\x12\x0f\n\x07no_show\x18\x05 \x01(\x03\x12\x19\n\x0cno_show_rate\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x1e\n\x11\x63\x61ncellation_rate\x18\x07 \x01(\x01H\x01\x88\x01\x01\x42\x0f\n\r_no_show_rateB\x14\n\x12_cancellation_rate\"H\n\tStatusRow\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\x12\x12\n\x05share\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x08\n\x06_share\"\x87\x01\n\nServiceRow\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x14\n\x0cservice_name\x18\x02 \x01(\t\x12\x37\n\x06\x63ounts\x18\x03 \x01(\x0b\x32\'.atrium.scheduling.v1.AppointmentCounts\x12\x16\n\x0e\x62ooked_minutes\x18\x04 \x01(\x03\"\xc8\x01\n\x08StaffRow\x12\x10\n\x08staff_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x37\n\x06\x63ounts\x18\x03 \x01(\x0b\x32\'.atrium.scheduling.v1.AppointmentCounts\x12\x16\n\x0e\x62ooked_minutes\x18\x04 \x01(\x03\x12\x19\n\x11\x61vailable_minutes\x18\x05 \x01(\x03\x12\x18\n\x0butilization\x18\x06 \x01(\x01H\x00\x88\x01\x01\x42\x0e\n\x0c_utilization\"\xc6\x02\n\x11\x41ppointmentReport\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\x12\x10\n\x08timezone\x18\x03 \x01(\t\x12\x37\n\x06totals\x18\x04 \x01(\x0b\x32\'.atrium.scheduling.v1.AppointmentCounts\x12\x32\n\tby_status\x18\x05 \x03(\x0b\x32\x1f.atrium.scheduling.v1.StatusRow\x12\x34\n\nby_service\x18\x06 \x03(\x0b\x32 .atrium.scheduling.v1.ServiceRow\x12\x30\n\x08\x62y_staff\x18\x07 \x03(\x0b\x32\x1e.atrium.scheduling.v1.StaffRow\x12\x30\n\x0cgenerated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x80\x01\n\rReportService\x12o\n\x14GetAppointmentReport\x12..atrium.scheduling.v1.AppointmentReportRequest\x1a\'.atrium.scheduling.v1.AppointmentReportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"atrium/scheduling/v1/reports.proto\x12\x14\x61trium.scheduling.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1c\x61trium/common/v1/types.proto\"4\n\x18\x41ppointmentReportRequest\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\"\xcb\x01\n\x11\x41ppointmentCounts\x12\r\n\x05total\x18\x01 \x01(\x03\x12\x0e\n\x06\x62ooked\x18\x02 \x01(\x03\x12\x11\n\tcompleted\x18\x03 \x01(\x03\x12\x11\n\tcancelled\x18\x04 \x01(\x03\x12\x0f\n\x07no_show\x18\x05 \x01(\x03\x12\x19\n\x0cno_show_rate\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x1e\n\x11\x63\x61ncellation_rate\x18\x07 \x01(\x01H\x01\x88\x01\x01\x42\x0f\n\r_no_show_rateB\x14\n\x12_cancellation_rate\"H\n\tStatusRow\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\x12\x12\n\x05share\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x08\n\x06_share\"\xbb\x01\n\nServiceRow\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x14\n\x0cservice_name\x18\x02 \x01(\t\x12\x37\n\x06\x63ounts\x18\x03 \x01(\x0b\x32\'.atrium.scheduling.v1.AppointmentCounts\x12\x16\n\x0e\x62ooked_minutes\x18\x04 \x01(\x03\x12\x32\n\x11\x63ompleted_revenue\x18\x05 \x03(\x0b\x32\x17.atrium.common.v1.Money\"\xfc\x01\n\x08StaffRow\x12\x10\n\x08staff_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x37\n\x06\x63ounts\x18\x03 \x01(\x0b\x32\'.atrium.scheduling.v1.AppointmentCounts\x12\x16\n\x0e\x62ooked_minutes\x18\x04 \x01(\x03\x12\x19\n\x11\x61vailable_minutes\x18\x05 \x01(\x03\x12\x18\n\x0butilization\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x32\n\x11\x63ompleted_revenue\x18\x07 \x03(\x0b\x32\x17.atrium.common.v1.MoneyB\x0e\n\x0c_utilization\"\xc6\x02\n\x11\x41ppointmentReport\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\x12\x10\n\x08timezone\x18\x03 \x01(\t\x12\x37\n\x06totals\x18\x04 \x01(\x0b\x32\'.atrium.scheduling.v1.AppointmentCounts\x12\x32\n\tby_status\x18\x05 \x03(\x0b\x32\x1f.atrium.scheduling.v1.StatusRow\x12\x34\n\nby_service\x18\x06 \x03(\x0b\x32 .atrium.scheduling.v1.ServiceRow\x12\x30\n\x08\x62y_staff\x18\x07 \x03(\x0b\x32\x1e.atrium.scheduling.v1.StaffRow\x12\x30\n\x0cgenerated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x80\x01\n\rReportService\x12o\n\x14GetAppointmentReport\x12..atrium.scheduling.v1.AppointmentReportRequest\x1a\'.atrium.scheduling.v1.AppointmentReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atrium.scheduling.v1.reports_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_APPOINTMENTREPORTREQUEST']._serialized_start=93
-  _globals['_APPOINTMENTREPORTREQUEST']._serialized_end=145
-  _globals['_APPOINTMENTCOUNTS']._serialized_start=148
-  _globals['_APPOINTMENTCOUNTS']._serialized_end=351
-  _globals['_STATUSROW']._serialized_start=353
-  _globals['_STATUSROW']._serialized_end=425
-  _globals['_SERVICEROW']._serialized_start=428
-  _globals['_SERVICEROW']._serialized_end=563
-  _globals['_STAFFROW']._serialized_start=566
-  _globals['_STAFFROW']._serialized_end=766
-  _globals['_APPOINTMENTREPORT']._serialized_start=769
-  _globals['_APPOINTMENTREPORT']._serialized_end=1095
-  _globals['_REPORTSERVICE']._serialized_start=1098
-  _globals['_REPORTSERVICE']._serialized_end=1226
+  _globals['_APPOINTMENTREPORTREQUEST']._serialized_start=123
+  _globals['_APPOINTMENTREPORTREQUEST']._serialized_end=175
+  _globals['_APPOINTMENTCOUNTS']._serialized_start=178
+  _globals['_APPOINTMENTCOUNTS']._serialized_end=381
+  _globals['_STATUSROW']._serialized_start=383
+  _globals['_STATUSROW']._serialized_end=455
+  _globals['_SERVICEROW']._serialized_start=458
+  _globals['_SERVICEROW']._serialized_end=645
+  _globals['_STAFFROW']._serialized_start=648
+  _globals['_STAFFROW']._serialized_end=900
+  _globals['_APPOINTMENTREPORT']._serialized_start=903
+  _globals['_APPOINTMENTREPORT']._serialized_end=1229
+  _globals['_REPORTSERVICE']._serialized_start=1232
+  _globals['_REPORTSERVICE']._serialized_end=1360
 # @@protoc_insertion_point(module_scope)

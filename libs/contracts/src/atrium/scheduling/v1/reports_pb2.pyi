@@ -3,6 +3,7 @@
 isort:skip_file
 """
 
+from atrium.common.v1 import types_pb2 as _types_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -124,6 +125,7 @@ class ServiceRow(_message.Message):
     SERVICE_NAME_FIELD_NUMBER: _builtins.int
     COUNTS_FIELD_NUMBER: _builtins.int
     BOOKED_MINUTES_FIELD_NUMBER: _builtins.int
+    COMPLETED_REVENUE_FIELD_NUMBER: _builtins.int
     service_id: _builtins.str
     service_name: _builtins.str
     """The service's current name (the name at booking time when the service is gone)."""
@@ -133,6 +135,10 @@ class ServiceRow(_message.Message):
     def counts(self) -> Global___AppointmentCounts:
         """Appointments that include the service."""
 
+    @_builtins.property
+    def completed_revenue(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.Money]:
+        """Revenue of the service: its price at booking time in completed appointments, per currency (by code)."""
+
     def __init__(
         self,
         *,
@@ -140,10 +146,11 @@ class ServiceRow(_message.Message):
         service_name: _builtins.str = ...,
         counts: Global___AppointmentCounts | None = ...,
         booked_minutes: _builtins.int = ...,
+        completed_revenue: _abc.Iterable[_types_pb2.Money] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["booked_minutes", b"booked_minutes", "counts", b"counts", "service_id", b"service_id", "service_name", b"service_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["booked_minutes", b"booked_minutes", "completed_revenue", b"completed_revenue", "counts", b"counts", "service_id", b"service_id", "service_name", b"service_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -159,6 +166,7 @@ class StaffRow(_message.Message):
     BOOKED_MINUTES_FIELD_NUMBER: _builtins.int
     AVAILABLE_MINUTES_FIELD_NUMBER: _builtins.int
     UTILIZATION_FIELD_NUMBER: _builtins.int
+    COMPLETED_REVENUE_FIELD_NUMBER: _builtins.int
     staff_id: _builtins.str
     display_name: _builtins.str
     booked_minutes: _builtins.int
@@ -173,6 +181,10 @@ class StaffRow(_message.Message):
     def counts(self) -> Global___AppointmentCounts:
         """Appointments in which the staff member performs at least one service."""
 
+    @_builtins.property
+    def completed_revenue(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.Money]:
+        """Revenue of the services the staff member performed in completed appointments, per currency (by code)."""
+
     def __init__(
         self,
         *,
@@ -182,10 +194,11 @@ class StaffRow(_message.Message):
         booked_minutes: _builtins.int = ...,
         available_minutes: _builtins.int = ...,
         utilization: _builtins.float | None = ...,
+        completed_revenue: _abc.Iterable[_types_pb2.Money] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_utilization", b"_utilization", "counts", b"counts", "utilization", b"utilization"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_utilization", b"_utilization", "available_minutes", b"available_minutes", "booked_minutes", b"booked_minutes", "counts", b"counts", "display_name", b"display_name", "staff_id", b"staff_id", "utilization", b"utilization"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_utilization", b"_utilization", "available_minutes", b"available_minutes", "booked_minutes", b"booked_minutes", "completed_revenue", b"completed_revenue", "counts", b"counts", "display_name", b"display_name", "staff_id", b"staff_id", "utilization", b"utilization"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__utilization: _TypeAlias = _typing.Literal["utilization"]  # noqa: Y015
     _WhichOneofArgType__utilization: _TypeAlias = _typing.Literal["_utilization", b"_utilization"]  # noqa: Y015
