@@ -459,3 +459,34 @@ async def test_overdue_is_judged_on_the_business_calendar(
             assert [i.id for i in listed.invoices] == ([invoice.id] if overdue else [])
             balance = await billing.GetClientBalance(pb.GetClientBalanceRequest(client_id=client_id))
             assert balance.currencies[0].overdue_minor == (1000 if overdue else 0)
+
+
+async def test_void_and_refund_are_for_owners_and_admins_whatever_door_the_call_comes_through(
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+) -> None:
+    business = Business(uuid.uuid4())
+    front_desk = CallContext(business.tenant, Principal("staff", str(uuid.uuid4()), "staff"))
+    with bind_call_context(business.staff()):
+        client = await new_client(clients, "Refundee")
+        invoice = await issued_invoice(billing, client, 1000)
+        other = await issued_invoice(billing, client, 700)
+        payment = await billing.RecordPayment(
+            pb.RecordPaymentRequest(
+                client_id=client,
+                invoice_id=invoice.id,
+                amount=types_pb2.Money(amount_minor=1000, currency="EUR"),
+                method="cash",
+            )
+        )
+    with bind_call_context(front_desk):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await billing.VoidInvoice(pb.VoidInvoiceRequest(invoice_id=other.id, reason="typo"))
+        assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await billing.RefundPayment(pb.RefundPaymentRequest(payment_id=payment.id, reason="asked"))
+        assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        assert (await billing.GetInvoice(pb.GetInvoiceRequest(invoice_id=other.id))).status == "issued"
+    with bind_call_context(CallContext(business.tenant, Principal("staff", str(uuid.uuid4()), "admin"))):
+        assert (await billing.VoidInvoice(pb.VoidInvoiceRequest(invoice_id=other.id, reason="typo"))).status == "void"
+        refunded = await billing.RefundPayment(pb.RefundPaymentRequest(payment_id=payment.id, reason="asked"))
+        assert refunded.status == "refunded"
