@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
-from atrium.membership_billing.v1 import billing_pb2_grpc, ledger_pb2_grpc, packages_pb2_grpc
+from atrium.membership_billing.v1 import billing_pb2_grpc, ledger_pb2_grpc, memberships_pb2_grpc, packages_pb2_grpc
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
 from membership_billing_svc.adapters.business_calendar import GrpcBusinessCalendar
 from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
@@ -14,10 +14,12 @@ from membership_billing_svc.entrypoints import (
     billing_server,
     client_consumers,
     ledger_server,
+    membership_server,
     package_server,
     scheduling_consumers,
 )
 from membership_billing_svc.entrypoints.credit_expirer import CreditExpirer
+from membership_billing_svc.entrypoints.subscription_reviewer import SubscriptionReviewer
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
@@ -58,6 +60,13 @@ def build(runtime: Runtime) -> ServiceParts:
                 ),
                 package_server.SERVICE_NAME,
             ),
+            (
+                memberships_pb2_grpc.add_MembershipServiceServicer_to_server,
+                membership_server.MembershipServicer(
+                    uow_factory=uow, engine=runtime.read_engine, directory=directory, calendar=calendar
+                ),
+                membership_server.SERVICE_NAME,
+            ),
         ],
         # Opening balances from new clients; merges re-point invoices and payments; erasures drop notes.
         consumers=[
@@ -84,6 +93,13 @@ def build(runtime: Runtime) -> ServiceParts:
                 uow,
                 interval_seconds=settings.credit_expiry_interval_seconds,
                 batch_size=settings.credit_expiry_batch_size,
-            )
+            ),
+            SubscriptionReviewer(
+                uow,
+                directory,
+                calendar,
+                interval_seconds=settings.subscription_review_interval_seconds,
+                batch_size=settings.subscription_review_batch_size,
+            ),
         ],
     )

@@ -1,11 +1,11 @@
 """Billing's records of clients that were merged, unmerged or erased (platform_core.client_following).
 
-A merge moves every invoice, payment, lot, package sale and check-in of the merged-away clients to the
-survivor; an unmerge returns them.
+A merge moves every invoice, payment, lot, package sale, check-in and subscription of the merged-away clients
+to the survivor; an unmerge returns them.
 An erasure keeps the financial records (the law requires the business to keep them) and the ledger but drops
 the free text that may describe the person: the notes of invoices, payments, check-ins, ledger transactions
-and charges (a package's name, which a sold lot carries, stays). The bill-to name an issued invoice
-was issued with stays, as issued.
+and charges, and the reasons given for a subscription's freeze or cancellation (a package's name, which a sold
+lot carries, stays). The bill-to name an issued invoice was issued with stays, as issued.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ FOLLOWING = (
     FollowingTable("credit_lot", "credit_lots"),
     FollowingTable("package_sale", "package_sales"),
     FollowingTable("check_in", "check_ins"),
+    FollowingTable("subscription", "subscriptions", touch="version = r.version + 1, updated_at = :at"),
 )
 
 
@@ -35,6 +36,13 @@ async def drop_personal_text(session: AsyncSession, tenant_id: uuid.UUID, client
     )
     await session.execute(
         text("UPDATE payments SET notes = '' WHERE tenant_id = :t AND client_id = :c AND notes <> ''"), params
+    )
+    await session.execute(
+        text(
+            "UPDATE subscriptions SET freeze_reason = '', cancel_reason = ''"
+            " WHERE tenant_id = :t AND client_id = :c AND (freeze_reason <> '' OR cancel_reason <> '')"
+        ),
+        params,
     )
     # The ledger keeps every movement; only the notes written about them go.
     await session.execute(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = MetaData()
 
@@ -109,6 +109,7 @@ credit_lots = Table(
     Column("note", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("package_sale_id", UUID(as_uuid=True)),
+    Column("subscription_id", UUID(as_uuid=True)),
 )
 
 ledger_transactions = Table(
@@ -196,4 +197,69 @@ check_ins = Table(
     Column("method", Text, nullable=False),
     Column("staff_id", UUID(as_uuid=True)),
     Column("note", Text, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("package_id", UUID(as_uuid=True)),
+    Column("benefits", Text, nullable=False),
+    Column("duration_count", Integer, nullable=False),
+    Column("duration_unit", Text, nullable=False),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("tax_rate_bp", Integer, nullable=False),
+    Column("invoicing", Text, nullable=False),
+    Column("payment_terms_days", Integer, nullable=False),
+    Column("tolerance_days", Integer, nullable=False),
+    Column("auto_renew", Boolean, nullable=False),
+    Column("expiring_notice_days", Integer, nullable=False),
+    Column("extras", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("membership_id", UUID(as_uuid=True), nullable=False),
+    Column("membership_name", Text, nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("tolerance_days", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("auto_renew", Boolean, nullable=False),
+    Column("expiring_notice_days", Integer, nullable=False),
+    Column("invoice_id", UUID(as_uuid=True)),
+    Column("frozen_from", Date),
+    Column("frozen_until", Date),
+    Column("resumes_at", DateTime(timezone=True)),
+    Column("freeze_reason", Text, nullable=False),
+    Column("notice_sent_for", Date),
+    Column("cancel_reason", Text, nullable=False),
+    Column("next_review_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("request_id", Text),
+    Column("version", Integer, nullable=False),
+)
+
+subscription_periods = Table(
+    "subscription_periods",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("subscription_id", UUID(as_uuid=True), primary_key=True),
+    Column("starts_on", Date, primary_key=True),
+    Column("expires_on", Date, nullable=False),
+    Column("invoice_id", UUID(as_uuid=True)),
+    Column("kind", Text, nullable=False),
+    Column("request_id", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

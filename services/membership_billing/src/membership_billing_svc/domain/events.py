@@ -142,3 +142,76 @@ class CheckedIn:
     units_used: int
     method: str
     occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class SubscriptionFacts:
+    subscription_id: uuid.UUID
+    client_id: uuid.UUID
+    membership_id: uuid.UUID
+    membership_name: str
+    starts_on: date
+    expires_on: date
+    tolerance_until: date
+    status: str
+    currency: str
+    price_minor: int
+    invoice_id: uuid.UUID | None
+    auto_renew: bool
+
+
+@dataclass(frozen=True)
+class MembershipActivated:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MembershipFrozen:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    frozen_from: date
+    frozen_until: date
+    reason: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MembershipResumed:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    unused_days: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MembershipRenewed:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    previous_expires_on: date
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MembershipExpiring:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    days_left: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MembershipExpired:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MembershipCancelled:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    reason: str
+    cancelled_by: str
+    occurred_at: datetime

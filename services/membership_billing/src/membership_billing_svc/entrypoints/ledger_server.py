@@ -95,6 +95,18 @@ def request_id_of(raw: str) -> str | None:
     return raw or None
 
 
+def client_asked_about(raw: str) -> uuid.UUID:
+    """The client a call is about: a portal client only ever itself (another looks missing)."""
+    principal = current_context().principal
+    if principal.is_portal:
+        client_id = parse_uuid(principal.client_id)
+        if client_id is None or (raw and raw != principal.client_id):
+            raise NotFound("client not found")
+        return client_id
+    require_staff()
+    return reference_id(raw, "client_id", "client")
+
+
 class LedgerServicer(pb_grpc.LedgerServiceServicer):
     def __init__(
         self,
@@ -170,7 +182,7 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
         self, request: pb.GetCreditBalancesRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreditBalances:
         call = current_context()
-        client_id = self._client_asked_about(request.client_id)
+        client_id = client_asked_about(request.client_id)
         as_of = aware(request.as_of) if request.HasField("as_of") else utc_now()
         balances = await ledger_views.credit_balances(self._engine, call.tenant_id, client_id, as_of)
         return pb.CreditBalances(
@@ -230,7 +242,7 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
 
     async def QuoteVisit(self, request: pb.QuoteVisitRequest, context: grpc.aio.ServicerContext) -> pb.VisitQuote:
         call = current_context()
-        client_id = self._client_asked_about(request.client_id)
+        client_id = client_asked_about(request.client_id)
         service_id = reference_id(request.service_id, "service_id", "service")
         quote = await ledger_views.quote_visit(self._engine, call.tenant_id, client_id, service_id, utc_now())
         message = pb.VisitQuote(uses_credits=bool(quote.rules), covered=quote.payer is not None)
@@ -307,17 +319,6 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
                 for r in rows
             ],
         )
-
-    def _client_asked_about(self, raw: str) -> uuid.UUID:
-        """The client a call is about: a portal client only ever itself (another looks missing)."""
-        principal = current_context().principal
-        if principal.is_portal:
-            client_id = parse_uuid(principal.client_id)
-            if client_id is None or (raw and raw != principal.client_id):
-                raise NotFound("client not found")
-            return client_id
-        require_staff()
-        return reference_id(raw, "client_id", "client")
 
 
 def rules_message(service_id: uuid.UUID, rules: list[ServiceRule]) -> pb.ServiceCreditRules:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from membership_billing_svc.adapters import event_mapping
 from membership_billing_svc.adapters.ledger_repository import LedgerRepository
+from membership_billing_svc.adapters.membership_repository import MembershipRepository
 from membership_billing_svc.adapters.package_repository import PackageRepository
 from membership_billing_svc.adapters.repository import InvoiceRepository, PaymentRepository, constraint_of
 from membership_billing_svc.domain.ledger import INSUFFICIENT_CREDITS
@@ -36,6 +37,19 @@ REFUSALS: dict[str, Callable[[], DomainError]] = {
     "package_sales_request_id": lambda: Conflict(
         "a package sale was already recorded with this request id", reason=DUPLICATE_REQUEST
     ),
+    "memberships_name": lambda: Conflict("a membership of this name exists", reason="MEMBERSHIP_EXISTS"),
+    "subscriptions_request_id": lambda: Conflict(
+        "a subscription was already registered with this request id", reason=DUPLICATE_REQUEST
+    ),
+    "subscription_periods_request_id": lambda: Conflict(
+        "a renewal was already made with this request id", reason=DUPLICATE_REQUEST
+    ),
+    "subscription_periods_pkey": lambda: Conflict(
+        "the subscription was renewed at the same time; read it again", reason="RETRY"
+    ),
+    "ledger_entries_frozen": lambda: FailedPrecondition(
+        "the membership these credits belong to is frozen", reason="MEMBERSHIP_FROZEN"
+    ),
 }
 
 
@@ -44,6 +58,7 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
     payments: PaymentRepository
     ledger: LedgerRepository
     packages: PackageRepository
+    memberships: MembershipRepository
 
     def __init__(
         self,
@@ -59,7 +74,8 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
         self.payments = PaymentRepository(session)
         self.ledger = LedgerRepository(session)
         self.packages = PackageRepository(session)
-        self.repositories = (self.invoices, self.payments, self.ledger, self.packages)
+        self.memberships = MembershipRepository(session)
+        self.repositories = (self.invoices, self.payments, self.ledger, self.packages, self.memberships)
 
     async def commit(self) -> None:
         try:
@@ -70,6 +86,8 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
                 await self.payments.save(payment)
             # Sales after their invoices, and before the lots that name them.
             await self.packages.save_new()
+            # Subscriptions after their invoices, and before the lots that name them.
+            await self.memberships.save()
             await self.ledger.save_new()
             await super().commit()
         except IntegrityError as exc:
