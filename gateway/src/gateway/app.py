@@ -37,6 +37,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     credits,
     custom_fields,
     groups,
+    memberships,
     notes,
     notifications,
     operations,

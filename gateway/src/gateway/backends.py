@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.membership_billing.v1.billing_pb2_grpc import BillingServiceStub
 from atrium.membership_billing.v1.ledger_pb2_grpc import LedgerServiceStub
+from atrium.membership_billing.v1.memberships_pb2_grpc import MembershipServiceStub
 from atrium.membership_billing.v1.packages_pb2_grpc import PackageServiceStub
 from atrium.notification.v1.notification_service_pb2_grpc import NotificationServiceStub
 from atrium.portal_requests.v1.portal_requests_pb2_grpc import PortalRequestServiceStub
@@ -40,6 +41,7 @@ class Backends:
         self.billing = BillingServiceStub(self._channels["membership_billing"])
         self.ledger = LedgerServiceStub(self._channels["membership_billing"])
         self.packages = PackageServiceStub(self._channels["membership_billing"])
+        self.memberships = MembershipServiceStub(self._channels["membership_billing"])
         self.portal_requests = PortalRequestServiceStub(self._channels["portal_requests"])
 
     async def health(self, timeout: float = 1.0) -> dict[str, str]:
