@@ -19,6 +19,7 @@ from membership_billing_svc.entrypoints import (
     scheduling_consumers,
 )
 from membership_billing_svc.entrypoints.credit_expirer import CreditExpirer
+from membership_billing_svc.entrypoints.payment_due_notifier import PaymentDueNotifier
 from membership_billing_svc.entrypoints.subscription_reviewer import SubscriptionReviewer
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.messaging.consumer import EventConsumer
@@ -100,6 +101,13 @@ def build(runtime: Runtime) -> ServiceParts:
                 calendar,
                 interval_seconds=settings.subscription_review_interval_seconds,
                 batch_size=settings.subscription_review_batch_size,
+            ),
+            PaymentDueNotifier(
+                uow,
+                calendar,
+                soon_days=settings.payment_due_soon_days,
+                interval_seconds=settings.payment_due_interval_seconds,
+                batch_size=settings.payment_due_batch_size,
             ),
         ],
     )

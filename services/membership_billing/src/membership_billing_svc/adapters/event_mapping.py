@@ -189,6 +189,21 @@ def _payload(event: Any) -> tuple[Any, str, Any]:
                 subscription=_facts(event.subscription), reason=event.reason, cancelled_by=event.cancelled_by
             )
             return _membership(message, event)
+        case events.PaymentDue():
+            return (
+                events_pb2.PaymentDue(
+                    invoice_id=str(event.invoice_id),
+                    client_id=str(event.client_id),
+                    number=event.number or 0,
+                    currency=event.currency,
+                    balance_minor=event.balance_minor,
+                    due_date=event.due_date.isoformat(),
+                    stage=event.stage,
+                    days=event.days,
+                ),
+                "invoice",
+                event.invoice_id,
+            )
     raise TypeError(f"no integration event for {type(event).__name__}")
 
 

@@ -263,3 +263,12 @@ subscription_periods = Table(
     Column("request_id", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+payment_due_notices = Table(
+    "payment_due_notices",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("invoice_id", UUID(as_uuid=True), primary_key=True),
+    Column("stage", Text, primary_key=True),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+)

@@ -193,3 +193,13 @@ class ReviewSubscriptions:
 
     now: datetime
     batch: int
+
+
+@dataclass(frozen=True)
+class NotifyPaymentsDue:
+    """Tell each open invoice of a business at a stage not told yet (at most ``batch``)."""
+
+    tenant_id: uuid.UUID
+    soon_days: int
+    batch: int
+    now: datetime

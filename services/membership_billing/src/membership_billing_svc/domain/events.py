@@ -215,3 +215,17 @@ class MembershipCancelled:
     reason: str
     cancelled_by: str
     occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentDue:
+    tenant_id: uuid.UUID
+    invoice_id: uuid.UUID
+    client_id: uuid.UUID
+    number: int | None
+    currency: str
+    balance_minor: int
+    due_date: date
+    stage: str
+    days: int
+    occurred_at: datetime

@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
 from membership_billing_svc.adapters.client_directory import AbstractClientDirectory, BillTo
+from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.invoices import DraftTerms, Invoice
+from membership_billing_svc.domain.payment_due import DueNotice, due_stage
 from membership_billing_svc.domain.payments import OPENING_BALANCE_METHOD, Payment, PaymentInput
 from membership_billing_svc.domain.validation import Violations
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
@@ -200,3 +203,35 @@ async def open_client_account(
             credit.allocate([], target=None, now=now)
             uow.payments.add(credit)
         await uow.commit()
+
+
+async def notify_payments_due(
+    cmd: commands.NotifyPaymentsDue, uow: BillingUnitOfWork, calendar: AbstractBusinessCalendar
+) -> int:
+    """PaymentDue once per invoice and stage, judged on the business's calendar; returns how many were told."""
+    zone = await calendar.timezone()
+    today = cmd.now.astimezone(zone).date()
+    told = 0
+    async with uow:
+        for row in await uow.due_notices.claim(cmd.tenant_id, today, cmd.soon_days, cmd.batch):
+            found = due_stage(row.due_date, today, cmd.soon_days)
+            if found is None:
+                continue
+            stage, days = found
+            uow.due_notices.add(
+                DueNotice.of(
+                    cmd.tenant_id,
+                    row.id,
+                    client_id=row.client_id,
+                    number=row.number,
+                    currency=row.currency,
+                    balance_minor=row.total_minor - row.paid_minor,
+                    due_date=row.due_date,
+                    stage=stage,
+                    days=days,
+                    now=cmd.now,
+                )
+            )
+            told += 1
+        await uow.commit()
+    return told

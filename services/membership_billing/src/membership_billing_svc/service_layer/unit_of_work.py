@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from membership_billing_svc.adapters import event_mapping
+from membership_billing_svc.adapters.due_notice_repository import DueNoticeRepository
 from membership_billing_svc.adapters.ledger_repository import LedgerRepository
 from membership_billing_svc.adapters.membership_repository import MembershipRepository
 from membership_billing_svc.adapters.package_repository import PackageRepository
@@ -59,6 +60,7 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
     ledger: LedgerRepository
     packages: PackageRepository
     memberships: MembershipRepository
+    due_notices: DueNoticeRepository
 
     def __init__(
         self,
@@ -75,7 +77,15 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
         self.ledger = LedgerRepository(session)
         self.packages = PackageRepository(session)
         self.memberships = MembershipRepository(session)
-        self.repositories = (self.invoices, self.payments, self.ledger, self.packages, self.memberships)
+        self.due_notices = DueNoticeRepository(session)
+        self.repositories = (
+            self.invoices,
+            self.payments,
+            self.ledger,
+            self.packages,
+            self.memberships,
+            self.due_notices,
+        )
 
     async def commit(self) -> None:
         try:
@@ -89,6 +99,7 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
             # Subscriptions after their invoices, and before the lots that name them.
             await self.memberships.save()
             await self.ledger.save_new()
+            await self.due_notices.save()
             await super().commit()
         except IntegrityError as exc:
             refusal = REFUSALS.get(constraint_of(exc))
