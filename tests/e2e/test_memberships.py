@@ -173,3 +173,68 @@ async def test_a_ten_session_membership_pays_for_a_completed_appointment_and_a_c
     assert status == 404
     status, cancelled, _ = await api.call("POST", f"{path}/cancel", token=token, json={"reason": "moved"})
     assert (status, cancelled["status"]) == (200, "cancelled")
+
+
+async def test_points_are_earned_for_a_payment_and_a_check_in_and_redeemed_as_money_on_account(api: Api) -> None:
+    tenant = await api.sign_up("Loyal Studio")
+    token = tenant["token"]
+    client = await api.create_client(token, first_name="Lea")
+    _, points, _ = await api.call("POST", "/api/v1/credit-types", token=token, json={"name": "Points", "unit": "point"})
+    _, wallet, _ = await api.call(
+        "POST", "/api/v1/credit-types", token=token, json={"name": "Wallet", "currency": "EUR"}
+    )
+    status, program, _ = await api.call("GET", "/api/v1/loyalty-program", token=token)
+    assert (status, program["enabled"]) == (200, False)
+    status, body, _ = await api.call(
+        "PUT",
+        "/api/v1/loyalty-program",
+        token=token,
+        json={"points_credit_type_id": wallet["id"], "currency": "EUR", "step_minor": 100, "points_per_step": 1},
+    )
+    assert (status, body["errors"][0]["field"]) == (422, "points_credit_type_id")
+    status, program, _ = await api.call(
+        "PUT",
+        "/api/v1/loyalty-program",
+        token=token,
+        json={
+            "points_credit_type_id": points["id"],
+            "currency": "EUR",
+            "step_minor": 1000,
+            "points_per_step": 1,
+            "points_per_visit": 3,
+            "validity_days": 365,
+            "reward_credit_type_id": wallet["id"],
+            "points_per_reward_unit": 5,
+        },
+    )
+    assert (status, program["enabled"], program["points_per_visit"]) == (200, True, 3), program
+
+    status, paid, _ = await api.call(
+        "POST",
+        "/api/v1/payments",
+        token=token,
+        json={"client_id": client["id"], "amount": {"amount_minor": 7000, "currency": "EUR"}, "method": "cash"},
+    )
+    assert status == 201, paid
+    status, _, _ = await api.call("POST", f"/api/v1/clients/{client['id']}/check-ins", token=token, json={})
+    assert status == 201
+    credits = f"/api/v1/clients/{client['id']}/credits"
+
+    async def held() -> dict[str, int]:
+        _, now, _ = await api.call("GET", credits, token=token)
+        return {b["credit_type"]["name"]: b["balance"] for b in now["balances"]}
+
+    assert await held() == {"Points": 10}
+    redemptions = f"/api/v1/clients/{client['id']}/points/redemptions"
+    status, body, _ = await api.call("POST", redemptions, token=token, json={"points": 15})
+    assert (status, body["code"]) == (409, "INSUFFICIENT_CREDITS")
+    status, used, _ = await api.call(
+        "POST", redemptions, token=token, json={"points": 10}, headers={"Idempotency-Key": "redeem-1"}
+    )
+    assert (status, used["kind"], used["client_change"]) == (201, "use", -10), used
+    status, again, _ = await api.call(
+        "POST", redemptions, token=token, json={"points": 10}, headers={"Idempotency-Key": "redeem-1"}
+    )
+    assert (status, again["id"]) == (201, used["id"])
+    # The reward is in the wallet's units: minor units of EUR.
+    assert await held() == {"Points": 0, "Wallet": 2}

@@ -124,3 +124,32 @@ class CancelIn(Body):
 
 class AutoRenewIn(Body):
     auto_renew: bool
+
+
+class LoyaltyProgramIn(Body):
+    points_credit_type_id: Id = Field(description="A credit type without a currency (e.g. unit point).")
+    currency: Annotated[str, StringConstraints(pattern=r"^([A-Za-z]{3})?$")] = Field(
+        default="", description="The currency of payments that earn points (required with step_minor)."
+    )
+    step_minor: int = Field(default=0, ge=0, le=10**13, description="Every whole step paid earns points_per_step.")
+    points_per_step: int = Field(default=0, ge=0, le=1_000_000)
+    points_per_visit: int = Field(default=0, ge=0, le=1_000_000, description="Points for each check-in.")
+    validity_days: int | None = Field(default=None, ge=1, le=3660, description="None: points never expire.")
+    reward_credit_type_id: Id | None = Field(default=None, description="What points buy; none: nothing.")
+    points_per_reward_unit: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class LoyaltyProgramOut(Out):
+    enabled: bool = Field(description="False when the business has no program (the other fields are empty).")
+    points_credit_type_id: str | None
+    currency: str
+    step_minor: int
+    points_per_step: int
+    points_per_visit: int
+    validity_days: int | None
+    reward_credit_type_id: str | None
+    points_per_reward_unit: int
+
+
+class RedeemIn(Body):
+    points: int = Field(ge=1, le=10**13, description="A multiple of the program's points_per_reward_unit.")

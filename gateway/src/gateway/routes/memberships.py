@@ -10,6 +10,7 @@ from aiohttp import web
 
 from atrium.membership_billing.v1 import memberships_pb2 as pb
 from gateway.api import path_id
+from gateway.credits_schemas import TransactionOut
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.membership_schemas import (
@@ -17,16 +18,19 @@ from gateway.membership_schemas import (
     CancelIn,
     ExtraOut,
     FreezeIn,
+    LoyaltyProgramIn,
+    LoyaltyProgramOut,
     MembershipIn,
     MembershipList,
     MembershipOut,
     PeriodOut,
+    RedeemIn,
     SubscribeIn,
     SubscriptionList,
     SubscriptionOut,
 )
 from gateway.routes.clients import client_id_of
-from gateway.routes.credits import idempotency_key, lot_out
+from gateway.routes.credits import idempotency_key, lot_out, transaction_out
 from gateway.routes.portal import require_portal_view
 from gateway.routes.registry import api
 from platform_core.grpc.values import aware
@@ -307,3 +311,75 @@ async def portal_memberships(request: web.Request, account: Account) -> Subscrip
     await require_portal_view(request, account, "view_invoices")
     reply = await request.app[BACKENDS].memberships.ListSubscriptions(pb.ListSubscriptionsRequest())
     return SubscriptionList(items=[subscription_out(s) for s in reply.subscriptions])
+
+
+def program_out(p: pb.LoyaltyProgram) -> LoyaltyProgramOut:
+    return LoyaltyProgramOut(
+        enabled=p.enabled,
+        points_credit_type_id=p.points_credit_type_id or None,
+        currency=p.currency,
+        step_minor=p.step_minor,
+        points_per_step=p.points_per_step,
+        points_per_visit=p.points_per_visit,
+        validity_days=p.validity_days or None,
+        reward_credit_type_id=p.reward_credit_type_id or None,
+        points_per_reward_unit=p.points_per_reward_unit,
+    )
+
+
+@api.route(
+    "PUT",
+    "/api/v1/loyalty-program",
+    summary="Set the business's loyalty program: points for payments and visits, their validity, what they buy",
+    tag=TAG,
+    body=LoyaltyProgramIn,
+    response=LoyaltyProgramOut,
+    permission="settings.manage",
+)
+async def set_loyalty_program(request: web.Request, body: LoyaltyProgramIn, account: Account) -> LoyaltyProgramOut:
+    reply = await request.app[BACKENDS].memberships.SetLoyaltyProgram(
+        pb.LoyaltyProgram(
+            points_credit_type_id=body.points_credit_type_id,
+            currency=body.currency,
+            step_minor=body.step_minor,
+            points_per_step=body.points_per_step,
+            points_per_visit=body.points_per_visit,
+            validity_days=body.validity_days or 0,
+            reward_credit_type_id=body.reward_credit_type_id or "",
+            points_per_reward_unit=body.points_per_reward_unit,
+        )
+    )
+    return program_out(reply)
+
+
+@api.route(
+    "GET",
+    "/api/v1/loyalty-program",
+    summary="The business's loyalty program",
+    tag=TAG,
+    response=LoyaltyProgramOut,
+    permission="memberships.read",
+)
+async def get_loyalty_program(request: web.Request, account: Account) -> LoyaltyProgramOut:
+    reply = await request.app[BACKENDS].memberships.GetLoyaltyProgram(pb.GetLoyaltyProgramRequest())
+    return program_out(reply)
+
+
+@api.route(
+    "POST",
+    "/api/v1/clients/{client_id}/points/redemptions",
+    summary="Redeem a client's points as credit of the program's reward type (the use of the points is returned)",
+    tag=TAG,
+    body=RedeemIn,
+    response=TransactionOut,
+    status=201,
+    permission="memberships.write",
+    errors=(409,),
+    description="409 INSUFFICIENT_CREDITS when the client holds too few usable points, NO_REWARD when points buy "
+    "nothing. An Idempotency-Key header makes retries safe.",
+)
+async def redeem_points(request: web.Request, body: RedeemIn, account: Account) -> TransactionOut:
+    reply = await request.app[BACKENDS].memberships.RedeemPoints(
+        pb.RedeemPointsRequest(client_id=client_id_of(request), points=body.points, request_id=idempotency_key(request))
+    )
+    return transaction_out(reply)

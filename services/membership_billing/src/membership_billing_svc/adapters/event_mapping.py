@@ -189,6 +189,31 @@ def _payload(event: Any) -> tuple[Any, str, Any]:
                 subscription=_facts(event.subscription), reason=event.reason, cancelled_by=event.cancelled_by
             )
             return _membership(message, event)
+        case events.PointsEarned():
+            earned = events_pb2.PointsEarned(
+                transaction_id=str(event.transaction_id),
+                client_id=str(event.client_id),
+                points=event.points,
+                source=event.source,
+                source_id=str(event.source_id),
+                balance_after=event.balance_after,
+            )
+            if event.expires_at is not None:
+                earned.expires_at.CopyFrom(timestamp(event.expires_at))
+            return earned, "client_credits", event.client_id
+        case events.PointsRedeemed():
+            return (
+                events_pb2.PointsRedeemed(
+                    transaction_id=str(event.transaction_id),
+                    client_id=str(event.client_id),
+                    points=event.points,
+                    credit_type_id=str(event.credit_type_id),
+                    credit_amount=event.credit_amount,
+                    balance_after=event.balance_after,
+                ),
+                "client_credits",
+                event.client_id,
+            )
         case events.PaymentDue():
             return (
                 events_pb2.PaymentDue(

@@ -9,9 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from membership_billing_svc.adapters.tables import memberships, subscription_periods, subscriptions
+from membership_billing_svc.adapters.tables import loyalty_programs, memberships, subscription_periods, subscriptions
+from membership_billing_svc.domain.loyalty import LoyaltyProgram
 from membership_billing_svc.domain.memberships import (
     DurationUnit,
     Extra,
@@ -99,6 +101,26 @@ async def periods_of(
     return found
 
 
+def program_from_row(r: Any) -> LoyaltyProgram:
+    return LoyaltyProgram(
+        tenant_id=r.tenant_id,
+        points_credit_type_id=r.points_credit_type_id,
+        currency=r.currency,
+        step_minor=r.step_minor,
+        points_per_step=r.points_per_step,
+        points_per_visit=r.points_per_visit,
+        validity_days=r.validity_days,
+        reward_credit_type_id=r.reward_credit_type_id,
+        points_per_reward_unit=r.points_per_reward_unit,
+        updated_at=r.updated_at,
+    )
+
+
+async def loyalty_program(db: Executor, tenant_id: uuid.UUID) -> LoyaltyProgram | None:
+    row = (await db.execute(select(loyalty_programs).where(loyalty_programs.c.tenant_id == tenant_id))).first()
+    return None if row is None else program_from_row(row)
+
+
 class MembershipRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -106,6 +128,27 @@ class MembershipRepository:
 
     def add(self, aggregate: Membership | Subscription) -> None:
         self.seen.add(aggregate)
+
+    async def loyalty_program(self, tenant_id: uuid.UUID) -> LoyaltyProgram | None:
+        return await loyalty_program(self._session, tenant_id)
+
+    async def put_loyalty_program(self, program: LoyaltyProgram) -> None:
+        values = {
+            "points_credit_type_id": program.points_credit_type_id,
+            "currency": program.currency,
+            "step_minor": program.step_minor,
+            "points_per_step": program.points_per_step,
+            "points_per_visit": program.points_per_visit,
+            "validity_days": program.validity_days,
+            "reward_credit_type_id": program.reward_credit_type_id,
+            "points_per_reward_unit": program.points_per_reward_unit,
+            "updated_at": program.updated_at,
+        }
+        await self._session.execute(
+            upsert(loyalty_programs)
+            .values(tenant_id=program.tenant_id, **values)
+            .on_conflict_do_update(index_elements=[loyalty_programs.c.tenant_id], set_=values)
+        )
 
     async def get(self, tenant_id: uuid.UUID, membership_id: uuid.UUID) -> Membership:
         row = (

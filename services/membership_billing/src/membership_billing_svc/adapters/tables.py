@@ -272,3 +272,18 @@ payment_due_notices = Table(
     Column("stage", Text, primary_key=True),
     Column("sent_at", DateTime(timezone=True), nullable=False),
 )
+
+loyalty_programs = Table(
+    "loyalty_programs",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("points_credit_type_id", UUID(as_uuid=True), nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("step_minor", BigInteger, nullable=False),
+    Column("points_per_step", Integer, nullable=False),
+    Column("points_per_visit", Integer, nullable=False),
+    Column("validity_days", Integer),
+    Column("reward_credit_type_id", UUID(as_uuid=True)),
+    Column("points_per_reward_unit", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -203,3 +203,26 @@ class NotifyPaymentsDue:
     soon_days: int
     batch: int
     now: datetime
+
+
+@dataclass(frozen=True)
+class SetLoyaltyProgram:
+    tenant_id: uuid.UUID
+    points_credit_type_id: uuid.UUID
+    currency: str
+    step_minor: int
+    points_per_step: int
+    points_per_visit: int
+    validity_days: int | None
+    reward_credit_type_id: uuid.UUID | None
+    points_per_reward_unit: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class RedeemPoints:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    points: int
+    request_id: str | None
+    now: datetime

@@ -229,3 +229,28 @@ class PaymentDue:
     stage: str
     days: int
     occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class PointsEarned:
+    tenant_id: uuid.UUID
+    transaction_id: uuid.UUID
+    client_id: uuid.UUID
+    points: int
+    source: str
+    source_id: uuid.UUID
+    balance_after: int
+    expires_at: datetime | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class PointsRedeemed:
+    tenant_id: uuid.UUID
+    transaction_id: uuid.UUID
+    client_id: uuid.UUID
+    points: int
+    credit_type_id: uuid.UUID
+    credit_amount: int
+    balance_after: int
+    occurred_at: datetime

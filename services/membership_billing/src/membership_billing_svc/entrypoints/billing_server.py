@@ -279,6 +279,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             given,
             invoice_id=invoice_id,
             request_id=request.request_id or None,
+            zone=await self._calendar.timezone(),
             now=now,
         )
         return payment_message(payment)

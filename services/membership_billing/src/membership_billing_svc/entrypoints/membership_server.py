@@ -10,12 +10,15 @@ from datetime import UTC, datetime
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from atrium.membership_billing.v1 import ledger_pb2
 from atrium.membership_billing.v1 import memberships_pb2 as pb
 from atrium.membership_billing.v1 import memberships_pb2_grpc as pb_grpc
 from membership_billing_svc import membership_views
 from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
 from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
+from membership_billing_svc.adapters.membership_repository import loyalty_program
 from membership_billing_svc.domain import commands
+from membership_billing_svc.domain.loyalty import LoyaltyProgram
 from membership_billing_svc.domain.memberships import Membership, Subscription
 from membership_billing_svc.entrypoints.ledger_server import (
     client_asked_about,
@@ -23,9 +26,10 @@ from membership_billing_svc.entrypoints.ledger_server import (
     optional_date,
     optional_reference,
     request_id_of,
+    transaction_message,
 )
 from membership_billing_svc.membership_views import SubscriptionView
-from membership_billing_svc.service_layer import membership_handlers
+from membership_billing_svc.service_layer import loyalty_handlers, membership_handlers
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.errors import NotFound
 from platform_core.grpc.context import current_context
@@ -86,6 +90,22 @@ def subscription_message(view: SubscriptionView) -> pb.Subscription:
         credits=[lot_message(lot) for lot in view.lots],
         created_at=timestamp(s.created_at),
         updated_at=timestamp(s.updated_at),
+    )
+
+
+def program_message(program: LoyaltyProgram | None) -> pb.LoyaltyProgram:
+    if program is None:
+        return pb.LoyaltyProgram(enabled=False)
+    return pb.LoyaltyProgram(
+        points_credit_type_id=str(program.points_credit_type_id),
+        currency=program.currency,
+        step_minor=program.step_minor,
+        points_per_step=program.points_per_step,
+        points_per_visit=program.points_per_visit,
+        validity_days=program.validity_days or 0,
+        reward_credit_type_id=str(program.reward_credit_type_id or ""),
+        points_per_reward_unit=program.points_per_reward_unit,
+        enabled=True,
     )
 
 
@@ -259,3 +279,52 @@ class MembershipServicer(pb_grpc.MembershipServiceServicer):
             self._calendar,
         )
         return await self._reply(subscription)
+
+    async def SetLoyaltyProgram(
+        self, request: pb.LoyaltyProgram, context: grpc.aio.ServicerContext
+    ) -> pb.LoyaltyProgram:
+        call = require_staff()
+        program = await loyalty_handlers.set_loyalty_program(
+            commands.SetLoyaltyProgram(
+                tenant_id=call.tenant_id,
+                points_credit_type_id=reference_id(
+                    request.points_credit_type_id, "points_credit_type_id", "credit type"
+                ),
+                currency=request.currency,
+                step_minor=request.step_minor,
+                points_per_step=request.points_per_step,
+                points_per_visit=request.points_per_visit,
+                validity_days=request.validity_days or None,
+                reward_credit_type_id=optional_reference(
+                    request.reward_credit_type_id, "reward_credit_type_id", "credit type"
+                ),
+                points_per_reward_unit=request.points_per_reward_unit,
+                now=datetime.now(UTC),
+            ),
+            self._uow_factory(),
+        )
+        return program_message(program)
+
+    async def GetLoyaltyProgram(
+        self, request: pb.GetLoyaltyProgramRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LoyaltyProgram:
+        call = require_staff()
+        async with self._engine.connect() as conn:
+            return program_message(await loyalty_program(conn, call.tenant_id))
+
+    async def RedeemPoints(
+        self, request: pb.RedeemPointsRequest, context: grpc.aio.ServicerContext
+    ) -> ledger_pb2.LedgerTransaction:
+        call = require_staff()
+        transaction = await loyalty_handlers.redeem_points(
+            commands.RedeemPoints(
+                tenant_id=call.tenant_id,
+                client_id=reference_id(request.client_id, "client_id", "client"),
+                points=request.points,
+                request_id=request_id_of(request.request_id),
+                now=datetime.now(UTC),
+            ),
+            self._uow_factory(),
+            self._directory,
+        )
+        return transaction_message(transaction)

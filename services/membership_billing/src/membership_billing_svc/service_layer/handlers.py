@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
 from membership_billing_svc.adapters.client_directory import AbstractClientDirectory, BillTo
@@ -12,6 +13,7 @@ from membership_billing_svc.domain.invoices import DraftTerms, Invoice
 from membership_billing_svc.domain.payment_due import DueNotice, due_stage
 from membership_billing_svc.domain.payments import OPENING_BALANCE_METHOD, Payment, PaymentInput
 from membership_billing_svc.domain.validation import Violations
+from membership_billing_svc.service_layer.loyalty_handlers import earn_points
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
 from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
@@ -104,9 +106,11 @@ async def record_payment(
     *,
     invoice_id: uuid.UUID | None,
     request_id: str | None,
+    zone: ZoneInfo,
     now: datetime,
 ) -> Payment:
-    """A retry with the same request id returns the first payment (and records nothing)."""
+    """A retry with the same request id returns the first payment (and records nothing). The points the
+    business's loyalty program gives for it are earned in the same transaction."""
     if request_id:
         async with uow:
             existing = await uow.payments.get_by_request_id(tenant_id, request_id)
@@ -126,6 +130,16 @@ async def record_payment(
                 open_invoices = await uow.invoices.open_for_client(tenant_id, client.client_id, payment.currency)
                 payment.allocate(open_invoices, target=None, now=now)
             uow.payments.add(payment)
+            await earn_points(
+                uow,
+                tenant_id,
+                client.client_id,
+                source="payment",
+                source_id=payment.id,
+                points_of=lambda program: program.points_for_payment(payment.amount_minor, payment.currency),
+                zone=zone,
+                now=now,
+            )
             await uow.commit()
     except Conflict as exc:
         if exc.reason != DUPLICATE_REQUEST or not request_id:

@@ -526,3 +526,91 @@ class SetAutoRenewRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SetAutoRenewRequest: _TypeAlias = SetAutoRenewRequest  # noqa: Y015
+
+@_typing.final
+class LoyaltyProgram(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POINTS_CREDIT_TYPE_ID_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    STEP_MINOR_FIELD_NUMBER: _builtins.int
+    POINTS_PER_STEP_FIELD_NUMBER: _builtins.int
+    POINTS_PER_VISIT_FIELD_NUMBER: _builtins.int
+    VALIDITY_DAYS_FIELD_NUMBER: _builtins.int
+    REWARD_CREDIT_TYPE_ID_FIELD_NUMBER: _builtins.int
+    POINTS_PER_REWARD_UNIT_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    points_credit_type_id: _builtins.str
+    currency: _builtins.str
+    """points_per_step points for every whole step_minor paid in currency (0: none for payments)."""
+    step_minor: _builtins.int
+    points_per_step: _builtins.int
+    points_per_visit: _builtins.int
+    validity_days: _builtins.int
+    """0: earned points never expire."""
+    reward_credit_type_id: _builtins.str
+    """Empty: points buy nothing. One unit of it costs points_per_reward_unit points."""
+    points_per_reward_unit: _builtins.int
+    enabled: _builtins.bool
+    """Set in replies: false when the business has no program."""
+    def __init__(
+        self,
+        *,
+        points_credit_type_id: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        step_minor: _builtins.int = ...,
+        points_per_step: _builtins.int = ...,
+        points_per_visit: _builtins.int = ...,
+        validity_days: _builtins.int = ...,
+        reward_credit_type_id: _builtins.str = ...,
+        points_per_reward_unit: _builtins.int = ...,
+        enabled: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency", b"currency", "enabled", b"enabled", "points_credit_type_id", b"points_credit_type_id", "points_per_reward_unit", b"points_per_reward_unit", "points_per_step", b"points_per_step", "points_per_visit", b"points_per_visit", "reward_credit_type_id", b"reward_credit_type_id", "step_minor", b"step_minor", "validity_days", b"validity_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoyaltyProgram: _TypeAlias = LoyaltyProgram  # noqa: Y015
+
+@_typing.final
+class GetLoyaltyProgramRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLoyaltyProgramRequest: _TypeAlias = GetLoyaltyProgramRequest  # noqa: Y015
+
+@_typing.final
+class RedeemPointsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    points: _builtins.int
+    request_id: _builtins.str
+    """A retry with the same id returns the first redemption."""
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        points: _builtins.int = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "points", b"points", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RedeemPointsRequest: _TypeAlias = RedeemPointsRequest  # noqa: Y015

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from atrium.membership_billing.v1 import ledger_pb2 as atrium_dot_membership__billing_dot_v1_dot_ledger__pb2
 from atrium.membership_billing.v1 import memberships_pb2 as atrium_dot_membership__billing_dot_v1_dot_memberships__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -90,6 +91,21 @@ class MembershipServiceStub:
                 request_serializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.SetAutoRenewRequest.SerializeToString,
                 response_deserializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.Subscription.FromString,
                 _registered_method=True)
+        self.SetLoyaltyProgram = channel.unary_unary(
+                '/atrium.membership_billing.v1.MembershipService/SetLoyaltyProgram',
+                request_serializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.LoyaltyProgram.SerializeToString,
+                response_deserializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.LoyaltyProgram.FromString,
+                _registered_method=True)
+        self.GetLoyaltyProgram = channel.unary_unary(
+                '/atrium.membership_billing.v1.MembershipService/GetLoyaltyProgram',
+                request_serializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.GetLoyaltyProgramRequest.SerializeToString,
+                response_deserializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.LoyaltyProgram.FromString,
+                _registered_method=True)
+        self.RedeemPoints = channel.unary_unary(
+                '/atrium.membership_billing.v1.MembershipService/RedeemPoints',
+                request_serializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.RedeemPointsRequest.SerializeToString,
+                response_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.LedgerTransaction.FromString,
+                _registered_method=True)
 
 
 class MembershipServiceServicer:
@@ -161,6 +177,25 @@ class MembershipServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetLoyaltyProgram(self, request, context):
+        """Loyalty: points (a non-money credit type) for payments and visits, redeemed as another credit type.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLoyaltyProgram(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeemPoints(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembershipServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -213,6 +248,21 @@ def add_MembershipServiceServicer_to_server(servicer, server):
                     servicer.SetAutoRenew,
                     request_deserializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.SetAutoRenewRequest.FromString,
                     response_serializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.Subscription.SerializeToString,
+            ),
+            'SetLoyaltyProgram': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetLoyaltyProgram,
+                    request_deserializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.LoyaltyProgram.FromString,
+                    response_serializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.LoyaltyProgram.SerializeToString,
+            ),
+            'GetLoyaltyProgram': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLoyaltyProgram,
+                    request_deserializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.GetLoyaltyProgramRequest.FromString,
+                    response_serializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.LoyaltyProgram.SerializeToString,
+            ),
+            'RedeemPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeemPoints,
+                    request_deserializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.RedeemPointsRequest.FromString,
+                    response_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.LedgerTransaction.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -491,6 +541,87 @@ class MembershipService:
             '/atrium.membership_billing.v1.MembershipService/SetAutoRenew',
             atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.SetAutoRenewRequest.SerializeToString,
             atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetLoyaltyProgram(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.membership_billing.v1.MembershipService/SetLoyaltyProgram',
+            atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.LoyaltyProgram.SerializeToString,
+            atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.LoyaltyProgram.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLoyaltyProgram(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.membership_billing.v1.MembershipService/GetLoyaltyProgram',
+            atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.GetLoyaltyProgramRequest.SerializeToString,
+            atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.LoyaltyProgram.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeemPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.membership_billing.v1.MembershipService/RedeemPoints',
+            atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.RedeemPointsRequest.SerializeToString,
+            atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.LedgerTransaction.FromString,
             options,
             channel_credentials,
             insecure,

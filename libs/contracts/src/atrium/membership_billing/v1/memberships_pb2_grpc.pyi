@@ -3,6 +3,7 @@
 isort:skip_file
 """
 
+from atrium.membership_billing.v1 import ledger_pb2 as _ledger_pb2
 from atrium.membership_billing.v1 import memberships_pb2 as _memberships_pb2
 from collections import abc as _abc
 from grpc import aio as _aio
@@ -49,6 +50,10 @@ class MembershipServiceStub:
     RenewSubscription: _grpc.UnaryUnaryMultiCallable[_memberships_pb2.RenewSubscriptionRequest, _memberships_pb2.Subscription]
     CancelSubscription: _grpc.UnaryUnaryMultiCallable[_memberships_pb2.CancelSubscriptionRequest, _memberships_pb2.Subscription]
     SetAutoRenew: _grpc.UnaryUnaryMultiCallable[_memberships_pb2.SetAutoRenewRequest, _memberships_pb2.Subscription]
+    SetLoyaltyProgram: _grpc.UnaryUnaryMultiCallable[_memberships_pb2.LoyaltyProgram, _memberships_pb2.LoyaltyProgram]
+    """Loyalty: points (a non-money credit type) for payments and visits, redeemed as another credit type."""
+    GetLoyaltyProgram: _grpc.UnaryUnaryMultiCallable[_memberships_pb2.GetLoyaltyProgramRequest, _memberships_pb2.LoyaltyProgram]
+    RedeemPoints: _grpc.UnaryUnaryMultiCallable[_memberships_pb2.RedeemPointsRequest, _ledger_pb2.LedgerTransaction]
 
 @_typing.type_check_only
 class MembershipServiceAsyncStub(MembershipServiceStub):
@@ -71,6 +76,10 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
     RenewSubscription: _aio.UnaryUnaryMultiCallable[_memberships_pb2.RenewSubscriptionRequest, _memberships_pb2.Subscription]  # type: ignore[assignment]
     CancelSubscription: _aio.UnaryUnaryMultiCallable[_memberships_pb2.CancelSubscriptionRequest, _memberships_pb2.Subscription]  # type: ignore[assignment]
     SetAutoRenew: _aio.UnaryUnaryMultiCallable[_memberships_pb2.SetAutoRenewRequest, _memberships_pb2.Subscription]  # type: ignore[assignment]
+    SetLoyaltyProgram: _aio.UnaryUnaryMultiCallable[_memberships_pb2.LoyaltyProgram, _memberships_pb2.LoyaltyProgram]  # type: ignore[assignment]
+    """Loyalty: points (a non-money credit type) for payments and visits, redeemed as another credit type."""
+    GetLoyaltyProgram: _aio.UnaryUnaryMultiCallable[_memberships_pb2.GetLoyaltyProgramRequest, _memberships_pb2.LoyaltyProgram]  # type: ignore[assignment]
+    RedeemPoints: _aio.UnaryUnaryMultiCallable[_memberships_pb2.RedeemPointsRequest, _ledger_pb2.LedgerTransaction]  # type: ignore[assignment]
 
 class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
     """Memberships: a package of credits (or benefits alone) for a duration, at a price, with tolerance days after
@@ -150,5 +159,27 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _memberships_pb2.SetAutoRenewRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_memberships_pb2.Subscription, _abc.Awaitable[_memberships_pb2.Subscription]]: ...
+
+    @_abc_1.abstractmethod
+    def SetLoyaltyProgram(
+        self,
+        request: _memberships_pb2.LoyaltyProgram,
+        context: _ServicerContext,
+    ) -> _typing.Union[_memberships_pb2.LoyaltyProgram, _abc.Awaitable[_memberships_pb2.LoyaltyProgram]]:
+        """Loyalty: points (a non-money credit type) for payments and visits, redeemed as another credit type."""
+
+    @_abc_1.abstractmethod
+    def GetLoyaltyProgram(
+        self,
+        request: _memberships_pb2.GetLoyaltyProgramRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_memberships_pb2.LoyaltyProgram, _abc.Awaitable[_memberships_pb2.LoyaltyProgram]]: ...
+
+    @_abc_1.abstractmethod
+    def RedeemPoints(
+        self,
+        request: _memberships_pb2.RedeemPointsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.LedgerTransaction, _abc.Awaitable[_ledger_pb2.LedgerTransaction]]: ...
 
 def add_MembershipServiceServicer_to_server(servicer: MembershipServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
