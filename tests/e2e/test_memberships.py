@@ -151,6 +151,10 @@ async def test_a_ten_session_membership_pays_for_a_completed_appointment_and_a_c
         "POST", "/api/v1/check-ins/card", token=token, json={"token": card["token"], "service_id": service["id"]}
     )
     assert (status, body.get("code")) == (409, "INSUFFICIENT_CREDITS"), body
+    status, quote, _ = await api.call(
+        "GET", f"/api/v1/clients/{client['id']}/credit-quote", token=token, params={"service_id": service["id"]}
+    )
+    assert (status, quote["covered"]) == (200, False)
     status, body, _ = await api.call("POST", f"{path}/freeze", token=token, json={"days": 3})
     assert (status, body["code"]) == (409, "NOT_FREEZABLE")
     status, resumed, _ = await api.call("POST", f"{path}/resume", token=token)
