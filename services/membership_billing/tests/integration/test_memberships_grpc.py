@@ -168,6 +168,25 @@ async def test_register_freeze_resume_renew_and_cancel_move_the_credits_with_the
             await use_one(ledger, client_id, massage)
         assert refused.value.code() is grpc.StatusCode.FAILED_PRECONDITION
 
+        # The schema refuses it too, whatever the code does.
+        async with engine.begin() as conn:
+            with pytest.raises(DBAPIError, match="membership is frozen"):
+                transaction_id = (
+                    await conn.execute(
+                        text(
+                            "INSERT INTO ledger_transactions (tenant_id, id, kind, effective_at, recorded_at)"
+                            " VALUES (:t, gen_random_uuid(), 'use', now(), now()) RETURNING id"
+                        ),
+                        {"t": tenant},
+                    )
+                ).scalar_one()
+                await conn.execute(
+                    text(
+                        "INSERT INTO ledger_entries (tenant_id, transaction_id, lot_id, account, amount, effective_at,"
+                        " kind) VALUES (:t, :x, :l, 'client', -1, now(), 'use')"
+                    ),
+                    {"t": tenant, "x": transaction_id, "l": uuid.UUID(frozen.credits[0].id)},
+                )
         resumed = await memberships.ResumeSubscription(pb.ResumeSubscriptionRequest(subscription_id=subscription.id))
         assert (resumed.status, resumed.expires_on, resumed.frozen_until) == ("active", subscription.expires_on, "")
         assert aware(resumed.credits[0].expires_at) == tolerance_end
