@@ -1,6 +1,7 @@
 """Loyalty over gRPC against real PostgreSQL: a payment and a check-in earn points in their own transaction
 (expiring after the program's validity, at the business's midnight), points are redeemed as another credit type
-once per request id (the use and the charge together, or nothing), and the events leave through the outbox."""
+once per request id (the use and the charge together, or nothing), a refund takes back what is left of the
+points its payment earned, and the events leave through the outbox."""
 
 from __future__ import annotations
 
@@ -104,6 +105,20 @@ async def test_payments_and_visits_earn_points_that_are_redeemed_as_credit(
         assert (await memberships.RedeemPoints(request)).id == first.id
         assert (await held(points.id), await held(wallet.id)) == (3, 1)
 
+        # A refund takes back what is left of the points its payment earned (spent points stay spent).
+        later = await billing.RecordPayment(
+            billing_pb.RecordPaymentRequest(
+                client_id=client_id, amount=types_pb2.Money(amount_minor=2000, currency="EUR"), method="card"
+            )
+        )
+        assert await held(points.id) == 7
+        await billing.RefundPayment(billing_pb.RefundPaymentRequest(payment_id=later.id, reason="returned"))
+        assert await held(points.id) == 3
+        payments = await billing.ListPayments(billing_pb.ListPaymentsRequest(client_id=client_id))
+        (first_payment,) = [p for p in payments.payments if p.amount_minor == 4550]
+        await billing.RefundPayment(billing_pb.RefundPaymentRequest(payment_id=first_payment.id, reason="returned"))
+        assert await held(points.id) == 3
+
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
@@ -122,4 +137,9 @@ async def test_payments_and_visits_earn_points_that_are_redeemed_as_credit(
             redeemed = events_pb2.PointsRedeemed()
             envelope.payload.Unpack(redeemed)
             told.append(("redeemed", redeemed.credit_type_id, redeemed.points, redeemed.balance_after))
-    assert told == [("earned", "payment", 8, 8), ("earned", "visit", 5, 13), ("redeemed", wallet.id, 10, 3)]
+    assert told == [
+        ("earned", "payment", 8, 8),
+        ("earned", "visit", 5, 13),
+        ("redeemed", wallet.id, 10, 3),
+        ("earned", "payment", 4, 7),
+    ]

@@ -13,7 +13,7 @@ from membership_billing_svc.domain.invoices import DraftTerms, Invoice
 from membership_billing_svc.domain.payment_due import DueNotice, due_stage
 from membership_billing_svc.domain.payments import OPENING_BALANCE_METHOD, Payment, PaymentInput
 from membership_billing_svc.domain.validation import Violations
-from membership_billing_svc.service_layer.loyalty_handlers import earn_points
+from membership_billing_svc.service_layer.loyalty_handlers import earn_points, take_back_points
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
 from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
@@ -169,6 +169,7 @@ async def refund_payment(
         payment = await uow.payments.get(tenant_id, payment_id)
         invoices = await uow.invoices.get_many(tenant_id, [a.invoice_id for a in payment.allocations])
         payment.refund(reason, {i.id: i for i in invoices}, now)
+        await take_back_points(uow, tenant_id, payment.id, now)
         await uow.commit()
     return payment
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain import commands
-from membership_billing_svc.domain.ledger import LedgerTransaction
+from membership_billing_svc.domain.ledger import LedgerTransaction, use
 from membership_billing_svc.domain.loyalty import LoyaltyProgram, earn, redeem
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
 from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
@@ -121,3 +121,18 @@ async def redeem_points(
         assert replayed is not None
         return replayed
     return spent
+
+
+async def take_back_points(uow: BillingUnitOfWork, tenant_id: uuid.UUID, source_id: uuid.UUID, now: datetime) -> None:
+    """Inside a unit already begun: what is left of the points a refunded payment earned leaves the client
+    (a use of that lot; points already spent or expired stay spent or expired)."""
+    earned = await uow.ledger.by_request_id(tenant_id, f"points:payment:{source_id}")
+    if earned is None:
+        return
+    (lot,) = await uow.ledger.lock_lots(tenant_id, list({e.lot_id for e in earned.entries}))
+    if not lot.usable_at(now):
+        return
+    points_type = await uow.ledger.credit_type(tenant_id, lot.credit_type_id)
+    uow.ledger.add(
+        use(tenant_id, uuid.uuid4(), lot.client_id, points_type, [lot], lot.remaining, note="payment refunded", now=now)
+    )
