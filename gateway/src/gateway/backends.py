@@ -12,6 +12,7 @@ from atrium.membership_billing.v1.billing_pb2_grpc import BillingServiceStub
 from atrium.membership_billing.v1.billing_reports_pb2_grpc import BillingReportServiceStub
 from atrium.membership_billing.v1.documents_pb2_grpc import DocumentServiceStub
 from atrium.membership_billing.v1.ledger_pb2_grpc import LedgerServiceStub
+from atrium.membership_billing.v1.memberships_pb2_grpc import MembershipServiceStub
 from atrium.membership_billing.v1.packages_pb2_grpc import PackageServiceStub
 from atrium.membership_billing.v1.policy_pb2_grpc import CancellationPolicyServiceStub
 from atrium.notification.v1.notification_service_pb2_grpc import NotificationServiceStub
@@ -49,6 +50,7 @@ class Backends:
         self.cancellation_policies = CancellationPolicyServiceStub(self._channels["membership_billing"])
         self.documents = DocumentServiceStub(self._channels["membership_billing"])
         self.billing_reports = BillingReportServiceStub(self._channels["membership_billing"])
+        self.memberships = MembershipServiceStub(self._channels["membership_billing"])
         self.portal_requests = PortalRequestServiceStub(self._channels["portal_requests"])
         self.public_requests = PublicRequestServiceStub(self._channels["portal_requests"])
 

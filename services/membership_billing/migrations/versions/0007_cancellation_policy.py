@@ -12,7 +12,7 @@ Revises: 0005
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -98,7 +98,7 @@ STATEMENTS = [
     " WHERE reason = 'no_show'",
     "ALTER TABLE client_merge_moves DROP CONSTRAINT client_merge_moves_record_kind_check",
     "ALTER TABLE client_merge_moves ADD CONSTRAINT client_merge_moves_record_kind_check"
-    " CHECK (record_kind IN ('invoice', 'payment', 'credit_lot', 'package_sale', 'check_in',"
+    " CHECK (record_kind IN ('invoice', 'payment', 'credit_lot', 'package_sale', 'check_in', 'subscription',"
     " 'policy_application'))",
 ]
 
@@ -113,7 +113,7 @@ def downgrade() -> None:
     op.execute("ALTER TABLE client_merge_moves DROP CONSTRAINT client_merge_moves_record_kind_check")
     op.execute(
         "ALTER TABLE client_merge_moves ADD CONSTRAINT client_merge_moves_record_kind_check"
-        " CHECK (record_kind IN ('invoice', 'payment', 'credit_lot', 'package_sale', 'check_in'))"
+        " CHECK (record_kind IN ('invoice', 'payment', 'credit_lot', 'package_sale', 'check_in', 'subscription'))"
     )
     for table in ("policy_applications", "cancellation_windows", "cancellation_policies"):
         op.execute(f"DROP TABLE {table}")

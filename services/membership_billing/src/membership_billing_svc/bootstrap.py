@@ -10,6 +10,7 @@ from atrium.membership_billing.v1 import (
     billing_reports_pb2_grpc,
     documents_pb2_grpc,
     ledger_pb2_grpc,
+    memberships_pb2_grpc,
     packages_pb2_grpc,
     policy_pb2_grpc,
 )
@@ -23,11 +24,14 @@ from membership_billing_svc.entrypoints import (
     client_consumers,
     document_server,
     ledger_server,
+    membership_server,
     package_server,
     policy_server,
     scheduling_consumers,
 )
 from membership_billing_svc.entrypoints.credit_expirer import CreditExpirer
+from membership_billing_svc.entrypoints.payment_due_notifier import PaymentDueNotifier
+from membership_billing_svc.entrypoints.subscription_reviewer import SubscriptionReviewer
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
@@ -85,6 +89,13 @@ def build(runtime: Runtime) -> ServiceParts:
                 billing_report_server.BillingReportServicer(engine=runtime.read_engine, calendar=calendar),
                 billing_report_server.SERVICE_NAME,
             ),
+            (
+                memberships_pb2_grpc.add_MembershipServiceServicer_to_server,
+                membership_server.MembershipServicer(
+                    uow_factory=uow, engine=runtime.read_engine, directory=directory, calendar=calendar
+                ),
+                membership_server.SERVICE_NAME,
+            ),
         ],
         # Opening balances from new clients; merges re-point invoices and payments; erasures drop notes.
         consumers=[
@@ -112,6 +123,20 @@ def build(runtime: Runtime) -> ServiceParts:
                 uow,
                 interval_seconds=settings.credit_expiry_interval_seconds,
                 batch_size=settings.credit_expiry_batch_size,
-            )
+            ),
+            SubscriptionReviewer(
+                uow,
+                directory,
+                calendar,
+                interval_seconds=settings.subscription_review_interval_seconds,
+                batch_size=settings.subscription_review_batch_size,
+            ),
+            PaymentDueNotifier(
+                uow,
+                calendar,
+                soon_days=settings.payment_due_soon_days,
+                interval_seconds=settings.payment_due_interval_seconds,
+                batch_size=settings.payment_due_batch_size,
+            ),
         ],
     )

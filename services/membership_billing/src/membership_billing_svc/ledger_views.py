@@ -14,6 +14,7 @@ from membership_billing_svc.adapters.ledger_repository import (
     EXPIRY_ORDER,
     LOT_OF_ENTRY,
     credit_type_from_row,
+    frozen_at,
     lot_from_row,
     remaining_of,
     rules_for,
@@ -159,6 +160,8 @@ async def quote_visit(
                     credit_lots.c.client_id == client_id,
                     credit_lots.c.credit_type_id.in_([r.credit_type_id for r in rules]),
                     (credit_lots.c.expires_at.is_(None)) | (credit_lots.c.expires_at > at),
+                    # A frozen membership's credits pay for nothing until it resumes, as a use would find.
+                    ~frozen_at(at),
                 )
             )
         ).all()

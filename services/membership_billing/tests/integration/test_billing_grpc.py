@@ -459,3 +459,86 @@ async def test_overdue_is_judged_on_the_business_calendar(
             assert [i.id for i in listed.invoices] == ([invoice.id] if overdue else [])
             balance = await billing.GetClientBalance(pb.GetClientBalanceRequest(client_id=client_id))
             assert balance.currencies[0].overdue_minor == (1000 if overdue else 0)
+
+
+async def test_void_and_refund_are_for_owners_and_admins_whatever_door_the_call_comes_through(
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+) -> None:
+    business = Business(uuid.uuid4())
+    front_desk = CallContext(business.tenant, Principal("staff", str(uuid.uuid4()), "staff"))
+    with bind_call_context(business.staff()):
+        client = await new_client(clients, "Refundee")
+        invoice = await issued_invoice(billing, client, 1000)
+        other = await issued_invoice(billing, client, 700)
+        payment = await billing.RecordPayment(
+            pb.RecordPaymentRequest(
+                client_id=client,
+                invoice_id=invoice.id,
+                amount=types_pb2.Money(amount_minor=1000, currency="EUR"),
+                method="cash",
+            )
+        )
+    with bind_call_context(front_desk):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await billing.VoidInvoice(pb.VoidInvoiceRequest(invoice_id=other.id, reason="typo"))
+        assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await billing.RefundPayment(pb.RefundPaymentRequest(payment_id=payment.id, reason="asked"))
+        assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+        assert (await billing.GetInvoice(pb.GetInvoiceRequest(invoice_id=other.id))).status == "issued"
+    with bind_call_context(CallContext(business.tenant, Principal("staff", str(uuid.uuid4()), "admin"))):
+        assert (await billing.VoidInvoice(pb.VoidInvoiceRequest(invoice_id=other.id, reason="typo"))).status == "void"
+        refunded = await billing.RefundPayment(pb.RefundPaymentRequest(payment_id=payment.id, reason="asked"))
+        assert refunded.status == "refunded"
+
+
+async def test_an_unmerge_after_a_later_payment_returns_the_payment_with_the_invoice_it_paid(
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+) -> None:
+    business = Business(uuid.uuid4())
+    with bind_call_context(business.staff()):
+        survivor = await new_client(clients, "Survivor")
+        duplicate = await new_client(clients, "Duplicate")
+        kept = await issued_invoice(billing, survivor, 1000)
+        moved = await issued_invoice(billing, duplicate, 2000)
+
+        async def invoices_of(client_id: str) -> set[str]:
+            reply = await billing.ListInvoices(pb.ListInvoicesRequest(client_id=client_id))
+            return {i.id for i in reply.invoices}
+
+        async def payments_of(client_id: str) -> set[str]:
+            reply = await billing.ListPayments(pb.ListPaymentsRequest(client_id=client_id))
+            return {p.id for p in reply.payments}
+
+        merge = await clients.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate]))
+        await wait_until(lambda: _equal(invoices_of(survivor), {kept.id, moved.id}))
+        # After the merge, the survivor pays the moved invoice, and (another payment) its own.
+        later = await billing.RecordPayment(
+            pb.RecordPaymentRequest(
+                client_id=survivor,
+                invoice_id=moved.id,
+                amount=types_pb2.Money(amount_minor=2000, currency="EUR"),
+                method="card",
+            )
+        )
+        own = await billing.RecordPayment(
+            pb.RecordPaymentRequest(
+                client_id=survivor,
+                invoice_id=kept.id,
+                amount=types_pb2.Money(amount_minor=400, currency="EUR"),
+                method="card",
+            )
+        )
+
+        await clients.UnmergeClients(client_pb.UnmergeClientsRequest(merge_id=merge.id))
+        await wait_until(lambda: _equal(invoices_of(duplicate), {moved.id}))
+        assert await payments_of(duplicate) == {later.id}
+        assert await payments_of(survivor) == {own.id}
+        returned = await billing.GetInvoice(pb.GetInvoiceRequest(invoice_id=moved.id))
+        assert (returned.client_id, returned.status) == (duplicate, "paid")
+        balances = {
+            c: (await billing.GetClientBalance(pb.GetClientBalanceRequest(client_id=c))).currencies
+            for c in (survivor, duplicate)
+        }
+        assert [(b.outstanding_minor, b.credit_minor) for b in balances[survivor]] == [(600, 0)]
+        assert [(b.outstanding_minor, b.credit_minor) for b in balances[duplicate]] in ([], [(0, 0)])

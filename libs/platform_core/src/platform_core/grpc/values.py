@@ -44,3 +44,15 @@ def require_staff() -> CallContext:
     if context.principal.kind not in ("staff", "service"):
         raise PermissionDenied("staff only")
     return context
+
+
+MANAGER_ROLES = ("owner", "admin")
+
+
+def require_manager(action: str) -> CallContext:
+    """The call's context, when an owner or admin (or another service) makes it: the services check again
+    what the gateway's permission already decided, so no other door reaches ``action``."""
+    context = require_staff()
+    if context.principal.kind == "staff" and context.principal.role not in MANAGER_ROLES:
+        raise PermissionDenied(f"{action} requires one of the roles: {', '.join(MANAGER_ROLES)}")
+    return context

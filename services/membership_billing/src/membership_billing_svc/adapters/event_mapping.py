@@ -175,7 +175,98 @@ def _payload(event: Any) -> tuple[Any, str, Any]:
                 "appointment",
                 event.appointment_id,
             )
+        case events.MembershipActivated():
+            return _membership(events_pb2.MembershipActivated(subscription=_facts(event.subscription)), event)
+        case events.MembershipFrozen():
+            message = events_pb2.MembershipFrozen(
+                subscription=_facts(event.subscription),
+                frozen_from=event.frozen_from.isoformat(),
+                frozen_until=event.frozen_until.isoformat(),
+                reason=event.reason,
+            )
+            return _membership(message, event)
+        case events.MembershipResumed():
+            message = events_pb2.MembershipResumed(
+                subscription=_facts(event.subscription), unused_days=event.unused_days
+            )
+            return _membership(message, event)
+        case events.MembershipRenewed():
+            message = events_pb2.MembershipRenewed(
+                subscription=_facts(event.subscription), previous_expires_on=event.previous_expires_on.isoformat()
+            )
+            return _membership(message, event)
+        case events.MembershipExpiring():
+            message = events_pb2.MembershipExpiring(subscription=_facts(event.subscription), days_left=event.days_left)
+            return _membership(message, event)
+        case events.MembershipExpired():
+            return _membership(events_pb2.MembershipExpired(subscription=_facts(event.subscription)), event)
+        case events.MembershipCancelled():
+            message = events_pb2.MembershipCancelled(
+                subscription=_facts(event.subscription), reason=event.reason, cancelled_by=event.cancelled_by
+            )
+            return _membership(message, event)
+        case events.PointsEarned():
+            earned = events_pb2.PointsEarned(
+                transaction_id=str(event.transaction_id),
+                client_id=str(event.client_id),
+                points=event.points,
+                source=event.source,
+                source_id=str(event.source_id),
+                balance_after=event.balance_after,
+            )
+            if event.expires_at is not None:
+                earned.expires_at.CopyFrom(timestamp(event.expires_at))
+            return earned, "client_credits", event.client_id
+        case events.PointsRedeemed():
+            return (
+                events_pb2.PointsRedeemed(
+                    transaction_id=str(event.transaction_id),
+                    client_id=str(event.client_id),
+                    points=event.points,
+                    credit_type_id=str(event.credit_type_id),
+                    credit_amount=event.credit_amount,
+                    balance_after=event.balance_after,
+                ),
+                "client_credits",
+                event.client_id,
+            )
+        case events.PaymentDue():
+            return (
+                events_pb2.PaymentDue(
+                    invoice_id=str(event.invoice_id),
+                    client_id=str(event.client_id),
+                    number=event.number or 0,
+                    currency=event.currency,
+                    balance_minor=event.balance_minor,
+                    due_date=event.due_date.isoformat(),
+                    stage=event.stage,
+                    days=event.days,
+                ),
+                "invoice",
+                event.invoice_id,
+            )
     raise TypeError(f"no integration event for {type(event).__name__}")
+
+
+def _facts(facts: events.SubscriptionFacts) -> events_pb2.SubscriptionFacts:
+    return events_pb2.SubscriptionFacts(
+        subscription_id=str(facts.subscription_id),
+        client_id=str(facts.client_id),
+        membership_id=str(facts.membership_id),
+        membership_name=facts.membership_name,
+        starts_on=facts.starts_on.isoformat(),
+        expires_on=facts.expires_on.isoformat(),
+        tolerance_until=facts.tolerance_until.isoformat(),
+        status=facts.status,
+        currency=facts.currency,
+        price_minor=facts.price_minor,
+        invoice_id=str(facts.invoice_id or ""),
+        auto_renew=facts.auto_renew,
+    )
+
+
+def _membership(message: Any, event: Any) -> tuple[Any, str, Any]:
+    return message, "subscription", event.subscription.subscription_id
 
 
 def to_envelope(event: Any) -> EventEnvelope:

@@ -24,6 +24,7 @@ from membership_billing_svc.adapters.tables import (
     ledger_entries,
     ledger_transactions,
     service_credit_rules,
+    subscriptions,
 )
 from membership_billing_svc.domain.consumption import CheckIn, ServiceRule
 from membership_billing_svc.domain.ledger import (
@@ -56,6 +57,16 @@ def held_of_lot() -> Any:
     )
 
 
+def frozen_at(at: datetime) -> Any:
+    """The lot of the enclosing query belongs to a subscription frozen at ``at`` (nothing is taken from it)."""
+    return exists().where(
+        subscriptions.c.tenant_id == credit_lots.c.tenant_id,
+        subscriptions.c.id == credit_lots.c.subscription_id,
+        subscriptions.c.status == "frozen",
+        subscriptions.c.resumes_at > at,
+    )
+
+
 def credit_type_from_row(row: Any) -> CreditType:
     return CreditType(row.tenant_id, row.id, row.name, row.unit, row.currency, row.created_at)
 
@@ -73,6 +84,7 @@ def lot_from_row(row: Any, remaining: int) -> Lot:
         created_at=row.created_at,
         remaining=remaining,
         package_sale_id=row.package_sale_id,
+        subscription_id=row.subscription_id,
     )
 
 
@@ -215,6 +227,7 @@ class LedgerRepository:
                     credit_lots.c.credit_type_id.in_(list(credit_type_ids)),
                     (credit_lots.c.expires_at.is_(None)) | (credit_lots.c.expires_at > at),
                     held_of_lot() > 0,
+                    ~frozen_at(at),
                 )
                 .order_by(*EXPIRY_ORDER)
                 .with_for_update(of=credit_lots)
@@ -335,6 +348,7 @@ class LedgerRepository:
                         "note": lot.note,
                         "created_at": lot.created_at,
                         "package_sale_id": lot.package_sale_id,
+                        "subscription_id": lot.subscription_id,
                     }
                     for lot in lots
                 ],

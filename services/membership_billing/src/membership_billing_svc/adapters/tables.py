@@ -24,7 +24,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from platform_core.client_following import merge_moves_table
 from platform_core.messaging.schema import define_tables
@@ -348,6 +348,7 @@ credit_lots = Table(
     Column("note", Text, nullable=False, server_default=_EMPTY),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("package_sale_id", UUID(as_uuid=True)),
+    Column("subscription_id", UUID(as_uuid=True)),
     ForeignKeyConstraint(
         ["tenant_id", "credit_type_id"],
         ["credit_types.tenant_id", "credit_types.id"],
@@ -361,6 +362,17 @@ credit_lots = Table(
     Index("credit_lots_by_expiry", "expires_at", postgresql_where="(expires_at IS NOT NULL)"),
     Index("credit_lots_by_holder", "tenant_id", "client_id", "credit_type_id", "expires_at"),
     Index("credit_lots_by_sale", "tenant_id", "package_sale_id", postgresql_where="(package_sale_id IS NOT NULL)"),
+    ForeignKeyConstraint(
+        ["tenant_id", "subscription_id"],
+        ["subscriptions.tenant_id", "subscriptions.id"],
+        name="credit_lots_subscription",
+    ),
+    Index(
+        "credit_lots_by_subscription",
+        "tenant_id",
+        "subscription_id",
+        postgresql_where="(subscription_id IS NOT NULL)",
+    ),
 )
 
 # CHECKs (migrations/ only): ledger_entries_direction, ledger_entries_account_check, ledger_entries_amount_check.
@@ -401,6 +413,160 @@ ledger_entries = Table(
     ),
 )
 
+
+# CHECKs (migrations/ only): memberships_currency_check, memberships_duration, memberships_duration_unit_check,
+# memberships_expiring_notice_days_check, memberships_invoicing_check, memberships_extras_check,
+# memberships_benefits_check, memberships_name_check, memberships_gives_something,
+# memberships_payment_terms_days_check, memberships_price_minor_check, memberships_tax_rate_bp_check,
+# memberships_tolerance_days_check.
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("package_id", UUID(as_uuid=True)),
+    Column("benefits", Text, nullable=False),
+    Column("duration_count", Integer, nullable=False),
+    Column("duration_unit", Text, nullable=False),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("tax_rate_bp", Integer, nullable=False),
+    Column("invoicing", Text, nullable=False),
+    Column("payment_terms_days", Integer, nullable=False),
+    Column("tolerance_days", Integer, nullable=False),
+    Column("auto_renew", Boolean, nullable=False),
+    Column("expiring_notice_days", Integer, nullable=False),
+    Column("extras", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(
+        ["tenant_id", "package_id"], ["packages.tenant_id", "packages.id"], name="memberships_tenant_id_package_id_fkey"
+    ),
+)
+
+# CHECKs (migrations/ only): subscriptions_freeze, subscriptions_currency_check, subscriptions_span,
+# subscriptions_expiring_notice_days_check, subscriptions_cancel_reason_check, subscriptions_freeze_reason_check,
+# subscriptions_request_id_check, subscriptions_price_minor_check, subscriptions_status_check,
+# subscriptions_tolerance_days_check.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("membership_id", UUID(as_uuid=True), nullable=False),
+    Column("membership_name", Text, nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("tolerance_days", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("auto_renew", Boolean, nullable=False),
+    Column("expiring_notice_days", Integer, nullable=False),
+    Column("invoice_id", UUID(as_uuid=True)),
+    Column("frozen_from", Date),
+    Column("frozen_until", Date),
+    Column("resumes_at", DateTime(timezone=True)),
+    Column("freeze_reason", Text, nullable=False, server_default=_EMPTY),
+    Column("notice_sent_for", Date),
+    Column("cancel_reason", Text, nullable=False, server_default=_EMPTY),
+    Column("next_review_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("request_id", Text),
+    Column("version", Integer, nullable=False, server_default=_ZERO),
+    ForeignKeyConstraint(
+        ["tenant_id", "invoice_id"],
+        ["invoices.tenant_id", "invoices.id"],
+        name="subscriptions_tenant_id_invoice_id_fkey",
+    ),
+    ForeignKeyConstraint(
+        ["tenant_id", "membership_id"],
+        ["memberships.tenant_id", "memberships.id"],
+        name="subscriptions_tenant_id_membership_id_fkey",
+    ),
+    Index("subscriptions_due", "next_review_at", postgresql_where="(next_review_at IS NOT NULL)"),
+    Index(
+        "subscriptions_request_id", "tenant_id", "request_id", postgresql_where="(request_id IS NOT NULL)", unique=True
+    ),
+)
+
+# CHECKs (migrations/ only): subscription_periods_check, subscription_periods_kind_check,
+# subscription_periods_request_id_check.
+subscription_periods = Table(
+    "subscription_periods",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("subscription_id", UUID(as_uuid=True), primary_key=True),
+    Column("starts_on", Date, primary_key=True),
+    Column("expires_on", Date, nullable=False),
+    Column("invoice_id", UUID(as_uuid=True)),
+    Column("kind", Text, nullable=False),
+    Column("request_id", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(
+        ["tenant_id", "invoice_id"],
+        ["invoices.tenant_id", "invoices.id"],
+        name="subscription_periods_tenant_id_invoice_id_fkey",
+    ),
+    ForeignKeyConstraint(
+        ["tenant_id", "subscription_id"],
+        ["subscriptions.tenant_id", "subscriptions.id"],
+        name="subscription_periods_tenant_id_subscription_id_fkey",
+    ),
+    Index(
+        "subscription_periods_request_id",
+        "tenant_id",
+        "request_id",
+        postgresql_where="((request_id IS NOT NULL) AND (kind = 'renew'::text))",
+        unique=True,
+    ),
+)
+
+# CHECKs (migrations/ only): payment_due_notices_stage_check.
+payment_due_notices = Table(
+    "payment_due_notices",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("invoice_id", UUID(as_uuid=True), primary_key=True),
+    Column("stage", Text, primary_key=True),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(
+        ["tenant_id", "invoice_id"],
+        ["invoices.tenant_id", "invoices.id"],
+        name="payment_due_notices_tenant_id_invoice_id_fkey",
+    ),
+)
+
+# CHECKs (migrations/ only): loyalty_programs_check1, loyalty_programs_check, loyalty_programs_currency_check,
+# loyalty_programs_points_per_reward_unit_check, loyalty_programs_points_per_step_check,
+# loyalty_programs_points_per_visit_check, loyalty_programs_check2, loyalty_programs_step_minor_check,
+# loyalty_programs_validity_days_check.
+loyalty_programs = Table(
+    "loyalty_programs",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("points_credit_type_id", UUID(as_uuid=True), nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("step_minor", BigInteger, nullable=False),
+    Column("points_per_step", Integer, nullable=False),
+    Column("points_per_visit", Integer, nullable=False),
+    Column("validity_days", Integer),
+    Column("reward_credit_type_id", UUID(as_uuid=True)),
+    Column("points_per_reward_unit", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(
+        ["tenant_id", "points_credit_type_id"],
+        ["credit_types.tenant_id", "credit_types.id"],
+        name="loyalty_programs_tenant_id_points_credit_type_id_fkey",
+    ),
+    ForeignKeyConstraint(
+        ["tenant_id", "reward_credit_type_id"],
+        ["credit_types.tenant_id", "credit_types.id"],
+        name="loyalty_programs_tenant_id_reward_credit_type_id_fkey",
+    ),
+)
 
 # The cancellation and no-show policy (CHECKs on windows and outcomes: migrations/ only).
 cancellation_policies = Table(
@@ -490,6 +656,8 @@ Index("credit_types_name", credit_types.c.tenant_id, func.lower(func.btrim(credi
 Index("invoices_by_client", invoices.c.tenant_id, invoices.c.client_id, invoices.c.id.desc())
 Index("invoices_by_tenant", invoices.c.tenant_id, invoices.c.id.desc())
 Index("package_sales_by_client", package_sales.c.tenant_id, package_sales.c.client_id, package_sales.c.id.desc())
+Index("subscriptions_by_client", subscriptions.c.tenant_id, subscriptions.c.client_id, subscriptions.c.starts_on.desc())
+Index("memberships_name", memberships.c.tenant_id, func.lower(func.btrim(memberships.c.name)), unique=True)
 Index("packages_name", packages.c.tenant_id, func.lower(func.btrim(packages.c.name)), unique=True)
 Index("payments_by_client", payments.c.tenant_id, payments.c.client_id, payments.c.id.desc())
 Index("payments_by_tenant", payments.c.tenant_id, payments.c.id.desc())

@@ -143,6 +143,27 @@ class SetCancellationPolicy:
 
 
 @dataclass(frozen=True)
+class DefineMembership:
+    tenant_id: uuid.UUID
+    name: str
+    package_id: uuid.UUID | None
+    benefits: str
+    duration_count: int
+    duration_unit: str
+    price_minor: int
+    currency: str
+    tax_rate_bp: int
+    invoicing: str
+    payment_terms_days: int
+    tolerance_days: int
+    auto_renew: bool
+    expiring_notice_days: int
+    # (description, price_minor)
+    extras: tuple[tuple[str, int], ...]
+    now: datetime
+
+
+@dataclass(frozen=True)
 class VisitFacts:
     service_id: uuid.UUID
     service_name: str
@@ -164,3 +185,97 @@ class ApplyCancellationPolicy:
     no_show: bool
     cancelled_by: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    tenant_id: uuid.UUID
+    membership_id: uuid.UUID
+    client_id: uuid.UUID
+    starts_on: date | None
+    request_id: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class FreezeSubscription:
+    tenant_id: uuid.UUID
+    subscription_id: uuid.UUID
+    days: int | None
+    until: date | None
+    reason: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ResumeSubscription:
+    tenant_id: uuid.UUID
+    subscription_id: uuid.UUID
+    now: datetime
+
+
+@dataclass(frozen=True)
+class RenewSubscription:
+    tenant_id: uuid.UUID
+    subscription_id: uuid.UUID
+    request_id: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class CancelSubscription:
+    tenant_id: uuid.UUID
+    subscription_id: uuid.UUID
+    reason: str
+    # "staff" or "client"
+    cancelled_by: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class SetAutoRenew:
+    tenant_id: uuid.UUID
+    subscription_id: uuid.UUID
+    auto_renew: bool
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ReviewSubscriptions:
+    """What the calendar changed by ``now`` (any business), at most ``batch`` subscriptions of a business."""
+
+    now: datetime
+    batch: int
+
+
+@dataclass(frozen=True)
+class NotifyPaymentsDue:
+    """Tell each open invoice of a business at a stage not told yet (at most ``batch``)."""
+
+    tenant_id: uuid.UUID
+    soon_days: int
+    batch: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class SetLoyaltyProgram:
+    tenant_id: uuid.UUID
+    points_credit_type_id: uuid.UUID
+    currency: str
+    step_minor: int
+    points_per_step: int
+    points_per_visit: int
+    validity_days: int | None
+    reward_credit_type_id: uuid.UUID | None
+    points_per_reward_unit: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class RedeemPoints:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    points: int
+    request_id: str | None
+    now: datetime

@@ -159,3 +159,115 @@ class PolicyFeeCharged:
     credit_type_id: uuid.UUID | None
     credits_forfeited: int
     occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class SubscriptionFacts:
+    subscription_id: uuid.UUID
+    client_id: uuid.UUID
+    membership_id: uuid.UUID
+    membership_name: str
+    starts_on: date
+    expires_on: date
+    tolerance_until: date
+    status: str
+    currency: str
+    price_minor: int
+    invoice_id: uuid.UUID | None
+    auto_renew: bool
+
+
+@dataclass(frozen=True)
+class MembershipActivated:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MembershipFrozen:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    frozen_from: date
+    frozen_until: date
+    reason: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MembershipResumed:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    unused_days: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MembershipRenewed:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    previous_expires_on: date
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MembershipExpiring:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    days_left: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MembershipExpired:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MembershipCancelled:
+    tenant_id: uuid.UUID
+    subscription: SubscriptionFacts
+    reason: str
+    cancelled_by: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentDue:
+    tenant_id: uuid.UUID
+    invoice_id: uuid.UUID
+    client_id: uuid.UUID
+    number: int | None
+    currency: str
+    balance_minor: int
+    due_date: date
+    stage: str
+    days: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class PointsEarned:
+    tenant_id: uuid.UUID
+    transaction_id: uuid.UUID
+    client_id: uuid.UUID
+    points: int
+    source: str
+    source_id: uuid.UUID
+    balance_after: int
+    expires_at: datetime | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class PointsRedeemed:
+    tenant_id: uuid.UUID
+    transaction_id: uuid.UUID
+    client_id: uuid.UUID
+    points: int
+    credit_type_id: uuid.UUID
+    credit_amount: int
+    balance_after: int
+    occurred_at: datetime

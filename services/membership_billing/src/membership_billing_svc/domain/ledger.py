@@ -128,6 +128,8 @@ class Lot:
     remaining: int
     # The package sale that gave it, if any.
     package_sale_id: uuid.UUID | None = None
+    # The membership subscription whose period gave it: its expiry follows the subscription's freezes.
+    subscription_id: uuid.UUID | None = None
     is_new: bool = False
     events: list[Any] = field(default_factory=list)
 

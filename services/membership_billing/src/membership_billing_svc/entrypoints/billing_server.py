@@ -29,7 +29,7 @@ from membership_billing_svc.service_layer import handlers
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.errors import InvalidArgument, NotFound
 from platform_core.grpc.context import current_context
-from platform_core.grpc.values import aware, record_id, reference_id, require_staff, timestamp
+from platform_core.grpc.values import aware, record_id, reference_id, require_manager, require_staff, timestamp
 from platform_core.ids import parse_uuid
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["BillingService"].full_name
@@ -209,7 +209,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         return invoice_message(invoice, await self._today())
 
     async def VoidInvoice(self, request: pb.VoidInvoiceRequest, context: grpc.aio.ServicerContext) -> pb.Invoice:
-        call = require_staff()
+        call = require_manager("voiding an invoice")
         invoice_id = record_id(request.invoice_id, "invoice")
         invoice = await handlers.void_invoice(
             self._uow_factory(), call.tenant_id, invoice_id, request.reason, utc_now()
@@ -279,12 +279,13 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             given,
             invoice_id=invoice_id,
             request_id=request.request_id or None,
+            zone=await self._calendar.timezone(),
             now=now,
         )
         return payment_message(payment)
 
     async def RefundPayment(self, request: pb.RefundPaymentRequest, context: grpc.aio.ServicerContext) -> pb.Payment:
-        call = require_staff()
+        call = require_manager("refunding a payment")
         payment_id = record_id(request.payment_id, "payment")
         payment = await handlers.refund_payment(
             self._uow_factory(), call.tenant_id, payment_id, request.reason, utc_now()

@@ -35,5 +35,7 @@ def client_subscriptions(uow_within: UowWithin) -> list[Subscription]:
             now=event.envelope.occurred_at.ToDatetime(tzinfo=UTC),
         )
 
-    following = client_following_subscriptions(client_links.FOLLOWING, erase=client_links.drop_personal_text)
+    following = client_following_subscriptions(
+        client_links.FOLLOWING, erase=client_links.drop_personal_text, after_move=client_links.return_later_payments
+    )
     return [Subscription(client_events.ClientCreated, created), *following]

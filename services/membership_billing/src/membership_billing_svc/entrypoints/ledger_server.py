@@ -272,7 +272,9 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
             note=request.note,
             now=utc_now(),
         )
-        check_in, transaction = await ledger_handlers.check_in_client(cmd, self._uow_factory(), self._directory)
+        check_in, transaction = await ledger_handlers.check_in_client(
+            cmd, self._uow_factory(), self._directory, self._calendar
+        )
         return check_in_message(check_in, transaction)
 
     async def ListCheckIns(

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
+from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
 from membership_billing_svc.adapters.client_directory import AbstractClientDirectory, BillTo
+from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.invoices import DraftTerms, Invoice
+from membership_billing_svc.domain.payment_due import DueNotice, due_stage
 from membership_billing_svc.domain.payments import OPENING_BALANCE_METHOD, Payment, PaymentInput
 from membership_billing_svc.domain.validation import Violations
+from membership_billing_svc.service_layer.loyalty_handlers import earn_points, take_back_points
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
 from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
@@ -101,9 +106,11 @@ async def record_payment(
     *,
     invoice_id: uuid.UUID | None,
     request_id: str | None,
+    zone: ZoneInfo,
     now: datetime,
 ) -> Payment:
-    """A retry with the same request id returns the first payment (and records nothing)."""
+    """A retry with the same request id returns the first payment (and records nothing). The points the
+    business's loyalty program gives for it are earned in the same transaction."""
     if request_id:
         async with uow:
             existing = await uow.payments.get_by_request_id(tenant_id, request_id)
@@ -123,6 +130,16 @@ async def record_payment(
                 open_invoices = await uow.invoices.open_for_client(tenant_id, client.client_id, payment.currency)
                 payment.allocate(open_invoices, target=None, now=now)
             uow.payments.add(payment)
+            await earn_points(
+                uow,
+                tenant_id,
+                client.client_id,
+                source="payment",
+                source_id=payment.id,
+                points_of=lambda program: program.points_for_payment(payment.amount_minor, payment.currency),
+                zone=zone,
+                now=now,
+            )
             await uow.commit()
     except Conflict as exc:
         if exc.reason != DUPLICATE_REQUEST or not request_id:
@@ -152,6 +169,7 @@ async def refund_payment(
         payment = await uow.payments.get(tenant_id, payment_id)
         invoices = await uow.invoices.get_many(tenant_id, [a.invoice_id for a in payment.allocations])
         payment.refund(reason, {i.id: i for i in invoices}, now)
+        await take_back_points(uow, tenant_id, payment.id, now)
         await uow.commit()
     return payment
 
@@ -200,3 +218,35 @@ async def open_client_account(
             credit.allocate([], target=None, now=now)
             uow.payments.add(credit)
         await uow.commit()
+
+
+async def notify_payments_due(
+    cmd: commands.NotifyPaymentsDue, uow: BillingUnitOfWork, calendar: AbstractBusinessCalendar
+) -> int:
+    """PaymentDue once per invoice and stage, judged on the business's calendar; returns how many were told."""
+    zone = await calendar.timezone()
+    today = cmd.now.astimezone(zone).date()
+    told = 0
+    async with uow:
+        for row in await uow.due_notices.claim(cmd.tenant_id, today, cmd.soon_days, cmd.batch):
+            found = due_stage(row.due_date, today, cmd.soon_days)
+            if found is None:
+                continue
+            stage, days = found
+            uow.due_notices.add(
+                DueNotice.of(
+                    cmd.tenant_id,
+                    row.id,
+                    client_id=row.client_id,
+                    number=row.number,
+                    currency=row.currency,
+                    balance_minor=row.total_minor - row.paid_minor,
+                    due_date=row.due_date,
+                    stage=stage,
+                    days=days,
+                    now=cmd.now,
+                )
+            )
+            told += 1
+        await uow.commit()
+    return told

@@ -11,6 +11,7 @@ from membership_billing_svc.domain import commands, ledger
 from membership_billing_svc.domain.consumption import CheckIn, CheckInMethod, ServiceRule, checked_rules, choose_payer
 from membership_billing_svc.domain.ledger import CreditType, LedgerTransaction, Lot
 from membership_billing_svc.domain.validation import Violations
+from membership_billing_svc.service_layer.loyalty_handlers import earn_points
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
 from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
@@ -226,10 +227,14 @@ def visit_key(appointment_id: uuid.UUID, service_id: uuid.UUID) -> str:
 
 
 async def check_in_client(
-    cmd: commands.CheckInClient, uow: BillingUnitOfWork, directory: AbstractClientDirectory
+    cmd: commands.CheckInClient,
+    uow: BillingUnitOfWork,
+    directory: AbstractClientDirectory,
+    calendar: AbstractBusinessCalendar,
 ) -> tuple[CheckIn, LedgerTransaction | None]:
     """Records the client's attendance; with a service, its visit consumes what pays for it (with an
-    appointment, the appointment's one consumption: its completion then takes nothing more)."""
+    appointment, the appointment's one consumption: its completion then takes nothing more). The visit earns
+    the loyalty program's points in the same transaction."""
     violations = Violations()
     note = violations.text(cmd.note, "note", max_length=500)
     violations.raise_if_any()
@@ -237,6 +242,7 @@ async def check_in_client(
     if client is None:
         raise InvalidArgument.single("client_id", "is not a client of this business")
     check_in_id = new_id()
+    zone = await calendar.timezone()
     async with uow:
         transaction = None
         if cmd.service_id is not None:
@@ -261,5 +267,15 @@ async def check_in_client(
             now=cmd.now,
         )
         uow.ledger.add(check_in)
+        await earn_points(
+            uow,
+            cmd.tenant_id,
+            client.client_id,
+            source="visit",
+            source_id=check_in_id,
+            points_of=lambda program: program.points_per_visit,
+            zone=zone,
+            now=cmd.now,
+        )
         await uow.commit()
     return check_in, transaction

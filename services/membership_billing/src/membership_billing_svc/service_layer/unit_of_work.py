@@ -9,7 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from membership_billing_svc.adapters import event_mapping
+from membership_billing_svc.adapters.due_notice_repository import DueNoticeRepository
 from membership_billing_svc.adapters.ledger_repository import LedgerRepository
+from membership_billing_svc.adapters.membership_repository import MembershipRepository
 from membership_billing_svc.adapters.package_repository import PackageRepository
 from membership_billing_svc.adapters.policy_repository import PolicyRepository
 from membership_billing_svc.adapters.repository import InvoiceRepository, PaymentRepository, constraint_of
@@ -43,6 +45,19 @@ REFUSALS: dict[str, Callable[[], DomainError]] = {
     "cancellation_policies_service": lambda: Conflict(
         "the cancellation policy was changed at the same time; try again", reason="CONCURRENT_CHANGE"
     ),
+    "memberships_name": lambda: Conflict("a membership of this name exists", reason="MEMBERSHIP_EXISTS"),
+    "subscriptions_request_id": lambda: Conflict(
+        "a subscription was already registered with this request id", reason=DUPLICATE_REQUEST
+    ),
+    "subscription_periods_request_id": lambda: Conflict(
+        "a renewal was already made with this request id", reason=DUPLICATE_REQUEST
+    ),
+    "subscription_periods_pkey": lambda: Conflict(
+        "the subscription was renewed at the same time; read it again", reason="RETRY"
+    ),
+    "ledger_entries_frozen": lambda: FailedPrecondition(
+        "the membership these credits belong to is frozen", reason="MEMBERSHIP_FROZEN"
+    ),
 }
 
 
@@ -52,6 +67,8 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
     ledger: LedgerRepository
     packages: PackageRepository
     policies: PolicyRepository
+    memberships: MembershipRepository
+    due_notices: DueNoticeRepository
 
     def __init__(
         self,
@@ -68,7 +85,17 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
         self.ledger = LedgerRepository(session)
         self.packages = PackageRepository(session)
         self.policies = PolicyRepository(session)
-        self.repositories = (self.invoices, self.payments, self.ledger, self.packages, self.policies)
+        self.memberships = MembershipRepository(session)
+        self.due_notices = DueNoticeRepository(session)
+        self.repositories = (
+            self.invoices,
+            self.payments,
+            self.ledger,
+            self.packages,
+            self.policies,
+            self.memberships,
+            self.due_notices,
+        )
 
     async def commit(self) -> None:
         try:
@@ -79,7 +106,10 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
                 await self.payments.save(payment)
             # Sales after their invoices, and before the lots that name them.
             await self.packages.save_new()
+            # Subscriptions after their invoices, and before the lots that name them.
+            await self.memberships.save()
             await self.ledger.save_new()
+            await self.due_notices.save()
             await super().commit()
         except IntegrityError as exc:
             refusal = REFUSALS.get(constraint_of(exc))
