@@ -19,8 +19,9 @@ from typing import Any
 import aiohttp
 import segno
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from atrium_web.gateway_api import Gateway
 from platform_core.testing.plugin import wait_until
@@ -34,6 +35,7 @@ from .test_web_browser import (
     check_page,
     follow,
     invited_client,
+    replaced,
     request_in_portal,
     set_value,
     submit,
@@ -57,6 +59,14 @@ async def portal_tokens(site: Site, business: dict[str, Any], email: str) -> dic
     )
     assert status == 200, tokens
     return dict(tokens)
+
+
+def press_enter_on(driver: WebDriver, button_text: str) -> None:
+    """Focus a button and press Enter, as a keyboard user does, and wait for the page it leads to."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.XPATH, f"//button[starts-with(normalize-space(), {button_text!r})]").send_keys(Keys.ENTER)
+    WebDriverWait(driver, 15).until(replaced(page))
+    driver.find_element(By.TAG_NAME, "main")
 
 
 def cookies(driver: WebDriver) -> dict[str, str]:
@@ -133,7 +143,7 @@ async def test_request_page_waitlist_offer_and_notifications_inbox(
     set_value(browser, "window_end", "12:00")
     submit(browser, "Join the waitlist")
     assert "You are on the waitlist" in text(browser) and "Waiting" in text(browser)
-    assert re.search(r"09:00.12:00", text(browser)), text(browser)
+    assert re.search(r"9:00\sAM.12:00\sPM", text(browser)), text(browser)  # the client's hours, by locale
 
     # A time that suits frees up (11:00 Berlin, 10:00 London): the client is offered it.
     other = await site.api.create_client(token, first_name="Oda", last_name="Berg")
@@ -169,7 +179,7 @@ async def test_request_page_waitlist_offer_and_notifications_inbox(
     page = text(browser)
     assert "A time is free for you" in page and re.search(r"10:00\sAM", page), page
     check_page(browser, site, "portal-waitlist-offer")
-    submit(browser, "Book this time")
+    press_enter_on(browser, "Book this time")  # the keyboard alone
     assert "your appointment is booked" in text(browser) and "Booked" in text(browser)
     _, appointments, _ = await site.api.call("GET", "/api/v1/portal/appointments", token=portal)
     assert booked["start"] in {a["start"] for a in appointments["items"] if a["status"] == "booked"}, appointments
@@ -179,6 +189,10 @@ async def test_request_page_waitlist_offer_and_notifications_inbox(
     check_page(browser, site, "portal-notifications")
     page = text(browser)
     assert f"{unread} unread" in page, page
+    # Each notice links to what it is about.
+    assert browser.find_element(By.XPATH, "//li[contains(., 'A time for Haircut')]//a").get_attribute("href") == (
+        site.at("/portal/waitlist")
+    )
     submit(browser, "Mark as read")  # the newest
     _, inbox, _ = await site.api.call("GET", "/api/v1/portal/notifications", token=portal)
     assert inbox["unread_count"] == unread - 1
@@ -238,6 +252,14 @@ async def test_profile_preferences_documents_credits_card_and_my_data(
         headers={"Idempotency-Key": str(uuid.uuid4())},
     )
     assert status == 201, charged
+    for field in (
+        {"label": "Hair type", "key": "hair_type", "type": "single_choice", "options": ["Fine", "Thick"]},
+        {"label": "Shoe size", "key": "shoe_size", "type": "number"},
+    ):
+        status, body, _ = await site.api.call(
+            "POST", "/api/v1/custom-fields", token=token, json=field | {"forms": ["staff", "portal_profile"]}
+        )
+        assert status == 201, body
     accept_invitation(browser, client)
 
     # Profile: the business lets this client edit; a bad email is refused naming the field, nothing changes.
@@ -257,10 +279,14 @@ async def test_profile_preferences_documents_credits_card_and_my_data(
     last_name = browser.find_element(By.ID, "last_name")
     last_name.clear()
     last_name.send_keys("Rossi-Bianchi")
+    Select(browser.find_element(By.ID, "custom.hair_type")).select_by_visible_text("Thick")
+    browser.find_element(By.ID, "custom.shoe_size").send_keys("38.5")
     submit(browser, "Save my details")
     assert "Your details are saved." in text(browser)
     status, seen, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}", token=token)
     assert (seen["last_name"], seen["email"]) == ("Rossi-Bianchi", client["email"])
+    assert seen["custom_fields"] == {"hair_type": "Thick", "shoe_size": 38.5}, seen
+    assert Select(browser.find_element(By.ID, "custom.hair_type")).first_selected_option.text == "Thick"
 
     # Communication preferences: reminders by email off, the rest stays on.
     follow(browser, browser.find_element(By.LINK_TEXT, "Communication preferences"))
@@ -323,6 +349,7 @@ async def test_what_the_permissions_hide_is_absent_from_every_page(
         site, business, client["id"], view_appointments=False, view_invoices=False, view_documents=False
     )
     accept_invitation(browser, client)
+    assert browser.current_url.endswith("/portal/notifications")  # signed in where there is something to see
     for path in ("/portal/notifications", "/portal/profile", "/portal/preferences", "/portal/membership"):
         browser.get(site.at(path))
         for hidden in ("/portal/appointments", "/portal/requests", "/portal/waitlist", "/portal/invoices"):

@@ -73,6 +73,12 @@ class Formatter:
             return ""
         return format_time(self.local(value), format="short", tzinfo=self.zone, locale=self.locale)
 
+    def clock(self, value: str | None) -> str:
+        """A wall-clock time of day (HH:MM, no zone: already the viewer's) in the viewer's locale."""
+        if not value:
+            return ""
+        return format_time(dt.time.fromisoformat(value), format="short", locale=self.locale)
+
     def date(self, value: str | dt.date | dt.datetime | None, style: str = "full") -> str:
         if not value:
             return ""

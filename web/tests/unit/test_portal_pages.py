@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from multidict import MultiDict
 
+from atrium_web.custom_fields import changes
 from atrium_web.formatting import Formatter, negotiate_locale
 from atrium_web.views.portal_account import preference_rows
 from atrium_web.views.portal_membership import amount, holdings
@@ -79,3 +80,29 @@ def test_preferences_show_every_category_and_channel_and_default_to_allowed() ->
 def test_file_sizes_in_decimal_units_by_locale() -> None:
     assert (EN.file_size(999), EN.file_size(2_345), EN.file_size(5_600_000)) == ("999 byte", "2.3 kB", "5.6 MB")
     assert DE.file_size(2_345) == "2,3 kB"
+
+
+def test_custom_fields_send_only_what_changed_typed_as_the_api_takes_it() -> None:
+    fields = [
+        {"key": "size", "type": "number"},
+        {"key": "likes", "type": "multiple_choice"},
+        {"key": "vip", "type": "checkbox"},
+        {"key": "note", "type": "text"},
+        {"key": "since", "type": "date"},
+    ]
+    current = {"size": 38, "likes": ["tea"], "note": "hello"}
+    form = MultiDict(
+        [
+            ("custom.size", "38"),
+            ("custom.likes", "tea"),
+            ("custom.likes", "cake"),
+            ("custom.vip", "on"),
+            ("custom.note", " "),
+            ("custom.since", ""),
+        ]
+    )
+    changed, problems = changes(fields, current, form)
+    # The size is as it was; a blank text clears; an untouched empty date stays absent.
+    assert changed == {"likes": ["tea", "cake"], "vip": True, "note": None} and problems == {}
+    assert changes(fields, current, MultiDict([("custom.size", "big")]))[1] == {"custom.size": "Enter a number."}
+    assert changes(fields[:1], {}, MultiDict([("custom.size", "38.5")]))[0] == {"size": 38.5}

@@ -45,7 +45,9 @@ async def hidden(request: web.Request, api: UserApi, what: str, allowed: dict[st
 
 @signed_in("portal")
 async def home(request: web.Request, api: UserApi) -> web.StreamResponse:
-    return redirect(request, "/portal/appointments")
+    """My appointments, unless the business hides them: then the inbox, which every client has."""
+    allowed = await permissions(api)
+    return redirect(request, "/portal/appointments" if allowed["view_appointments"] else "/portal/notifications")
 
 
 @signed_in("portal")

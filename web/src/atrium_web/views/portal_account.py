@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from atrium_web import custom_fields
 from atrium_web.gateway_api import ApiProblem
 from atrium_web.pages import flash, form_errors, redirect, signed_in
 from atrium_web.sessions import UserApi
@@ -24,8 +25,27 @@ PREFERENCES = "/api/v1/portal/notification-preferences"
 CATEGORIES = {"reminders": "Appointment reminders", "marketing": "News and offers"}
 CHANNELS = {"email": "Email", "sms": "Text message (SMS)", "in_app": "In the portal"}
 PROFILE_FIELDS = ("first_name", "last_name", "email", "phone")
+# Where a notice's subject is seen in the portal, by the start of its kind, and the permission that shows it.
+NOTICE_PAGES = (
+    ("request.", "/portal/requests", "view_appointments"),
+    ("waitlist.", "/portal/waitlist", "view_appointments"),
+    ("appointment.", "/portal/appointments", "view_appointments"),
+    ("invoice.", "/portal/invoices", "view_invoices"),
+    ("payment.", "/portal/invoices", "view_invoices"),
+    ("billing.invoice", "/portal/invoices", "view_invoices"),
+    ("billing.payment", "/portal/invoices", "view_invoices"),
+    ("billing.", "/portal/membership", ""),
+)
 # What a document download keeps of the gateway's answer (this site's own security headers are added).
 DOWNLOAD_HEADERS = ("Content-Type", "Content-Disposition", "ETag")
+
+
+def notice_page(kind: str, allowed: dict[str, bool]) -> str | None:
+    """The portal page a notice is about, if the client may open it."""
+    for prefix, path, permission in NOTICE_PAGES:
+        if kind.startswith(prefix):
+            return path if not permission or allowed.get(permission) else None
+    return None
 
 
 @signed_in("portal")
@@ -34,11 +54,14 @@ async def notifications(request: web.Request, api: UserApi) -> web.StreamRespons
     found = await api.get(
         INBOX, unread_only="true" if unread_only else "", page_token=request.query.get("page_token", "")
     )
+    allowed = await permissions(api)
     return await page(
         request,
         api,
         "portal/notifications.html",
+        permissions=allowed,
         page=found,
+        links={item["id"]: notice_page(item["kind"], allowed) for item in found["items"]},
         unread_only=unread_only,
         unread=found["unread_count"],
     )
@@ -57,6 +80,12 @@ async def mark_all_read(request: web.Request, api: UserApi) -> web.StreamRespons
     return redirect(request, "/portal/notifications")
 
 
+async def _profile_fields(api: UserApi) -> list[dict[str, Any]]:
+    """The business's custom fields on the portal profile form (retired ones collect nothing)."""
+    found = await api.get("/api/v1/portal/custom-fields", form="portal_profile")
+    return [f for f in found["items"] if not f["retired"]]
+
+
 async def _profile_page(
     request: web.Request,
     api: UserApi,
@@ -67,7 +96,17 @@ async def _profile_page(
 ) -> web.StreamResponse:
     me = await api.get("/api/v1/portal/me")
     allowed = await permissions(api)
+    fields = await _profile_fields(api)
     shown = {name: str(values.get(name, "")) if values is not None else (me[name] or "") for name in PROFILE_FIELDS}
+    custom = {}
+    for field in fields:
+        value = me["custom_fields"].get(field["key"])
+        if values is not None:
+            try:
+                value = custom_fields.submitted(field, values)
+            except ValueError:
+                value = str(values.get(custom_fields.input_name(field), ""))
+        custom[field["key"]] = custom_fields.shown(field, value)
     return await page(
         request,
         api,
@@ -76,6 +115,10 @@ async def _profile_page(
         permissions=allowed,
         me=me,
         values=shown,
+        fields=fields,
+        custom=custom,
+        input_name=custom_fields.input_name,
+        input_types=custom_fields.INPUT_TYPES,
         errors=errors or {},
     )
 
@@ -90,12 +133,15 @@ async def update_profile(request: web.Request, api: UserApi) -> web.StreamRespon
     """Only what changed is sent; the gateway refuses it unless the business lets clients edit (403)."""
     form = await request.post()
     me = await api.get("/api/v1/portal/me")
-    changed = {
+    changed: dict[str, Any] = {
         name: str(form.get(name, "")).strip()
         for name in PROFILE_FIELDS
         if str(form.get(name, "")).strip() != (me[name] or "")
     }
-    errors = {name: "Enter your name." for name in ("first_name", "last_name") if changed.get(name) == ""}
+    custom, errors = custom_fields.changes(await _profile_fields(api), me["custom_fields"], form)
+    if custom:
+        changed["custom_fields"] = custom
+    errors |= {name: "Enter your name." for name in ("first_name", "last_name") if changed.get(name) == ""}
     if not errors and not changed:
         await flash(request, "Nothing changed.")
         return redirect(request, "/portal/profile")
@@ -107,7 +153,11 @@ async def update_profile(request: web.Request, api: UserApi) -> web.StreamRespon
         except ApiProblem as problem:
             if problem.status in (403, 404):
                 raise
-            errors = form_errors(problem.errors, *PROFILE_FIELDS) or {"": problem.detail}
+            custom_problems = {k: v for k, v in problem.errors.items() if k.startswith("custom_fields.")}
+            others = {k: v for k, v in problem.errors.items() if k not in custom_problems}
+            errors = form_errors(others, *PROFILE_FIELDS)
+            errors |= {custom_fields.problem_field(k): v for k, v in custom_problems.items()}
+            errors = errors or {"": problem.detail}
     return await _profile_page(request, api, errors=errors, values=form, status=400)
 
 
