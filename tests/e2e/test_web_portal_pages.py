@@ -327,6 +327,28 @@ async def test_profile_preferences_documents_credits_card_and_my_data(
     )
     assert status == 201, checked_in
 
+    # An issued invoice: its lines, tax and totals in the browser's locale.
+    status, draft, _ = await site.api.call(
+        "POST",
+        "/api/v1/invoices",
+        token=token,
+        json={
+            "client_id": client["id"],
+            "currency": "EUR",
+            "lines": [{"description": "Colour", "quantity": "1.5", "unit_price_minor": 4000, "tax_rate_bp": 1900}],
+        },
+    )
+    assert status == 201, draft
+    status, issued, _ = await site.api.call("POST", f"/api/v1/invoices/{draft['id']}/issue", token=token, json={})
+    assert status == 200, issued
+    follow(browser, browser.find_element(By.LINK_TEXT, "Invoices"))
+    follow(browser, browser.find_element(By.LINK_TEXT, str(issued["number"])))
+    page = text(browser)
+    # 1.5 at €40.00 = €60.00 net, 19 % tax €11.40, €71.40 in all, all of it open.
+    assert "Colour" in page and "1.5" in page and "19 %" in page, page
+    assert re.search(r"Total\s+€71\.40", page) and re.search(r"Outstanding\s+€71\.40", page), page
+    check_page(browser, site, "portal-invoice")
+
     # Download my data: what the portal shows, as one JSON file.
     browser.get(site.at("/portal/profile"))
     link = browser.find_element(By.LINK_TEXT, "Download my data").get_attribute("href") or ""
@@ -336,6 +358,7 @@ async def test_profile_preferences_documents_credits_card_and_my_data(
     assert data["profile"]["last_name"] == "Rossi-Bianchi"
     assert [d["filename"] for d in data["documents"]] == ["care-plan.pdf"]
     assert [c["balance"] for c in data["credits"]] == [10]
+    assert [i["number"] for i in data["invoices"]] == [issued["number"]]
     assert {"appointments", "appointment_requests", "waitlist", "invoices", "notifications"} <= data.keys()
 
 

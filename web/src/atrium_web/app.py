@@ -21,6 +21,7 @@ from atrium_web.views import (
     imports,
     portal,
     portal_account,
+    portal_invoice,
     portal_membership,
     portal_request_detail,
     portal_requests,
@@ -177,6 +178,7 @@ def create_app(settings: WebSettings) -> web.Application:
     portal_waitlist.register(app.router)
     portal_account.register(app.router)
     portal_membership.register(app.router)
+    portal_invoice.register(app.router)
     imports.register(app.router)  # before staff's /clients/{client_id}
     staff.register(app.router)
     staff_requests.register(app.router)

@@ -10,6 +10,7 @@ import segno
 from aiohttp import web
 
 from atrium_web.formatting import Formatter
+from atrium_web.gateway_api import GatewayUnavailable
 from atrium_web.pages import formatter, signed_in
 from atrium_web.sessions import UserApi
 from atrium_web.views.portal import page, permissions
@@ -51,8 +52,14 @@ async def membership(request: web.Request, api: UserApi) -> web.StreamResponse:
     allowed = await permissions(api)
     card = await api.get("/api/v1/portal/membership-card")
     credits = None
+    credits_unavailable = False
     if allowed["view_invoices"]:
-        credits = holdings(formatter(request, api.account), (await api.get("/api/v1/portal/credits"))["balances"])
+        # The card needs no backend; while billing does not answer, the card still shows.
+        try:
+            balances = (await api.get("/api/v1/portal/credits"))["balances"]
+            credits = holdings(formatter(request, api.account), balances)
+        except GatewayUnavailable:
+            credits, credits_unavailable = [], True
     return await page(
         request,
         api,
@@ -60,6 +67,7 @@ async def membership(request: web.Request, api: UserApi) -> web.StreamResponse:
         permissions=allowed,
         qr=qr_code(card["token"]),
         credits=credits,
+        credits_unavailable=credits_unavailable,
     )
 
 
