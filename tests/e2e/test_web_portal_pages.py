@@ -303,6 +303,23 @@ async def test_profile_preferences_documents_credits_card_and_my_data(
     allowed = {(p["category"], p["channel"]): p["allowed"] for p in prefs["preferences"]}
     assert allowed[("reminders", "email")] is False and allowed.get(("marketing", "email"), True) is True, prefs
 
+    # A calendar subscription: its secret address shown once, read without an account, then stopped.
+    browser.get(site.at("/portal/appointments"))
+    follow(browser, browser.find_element(By.LINK_TEXT, "Subscribe in your calendar app"))
+    check_page(browser, site, "portal-calendar")
+    submit(browser, "Make a calendar link")
+    feed_url = browser.find_element(By.ID, "feed-url").get_attribute("value") or ""
+    assert feed_url.startswith(site.at("/ical/")), feed_url
+    check_page(browser, site, "portal-calendar-issued")
+    async with aiohttp.ClientSession() as session, session.get(feed_url) as response:
+        assert response.status == 200 and response.content_type == "text/calendar"
+    browser.get(site.at("/portal/calendar"))
+    assert not browser.find_elements(By.ID, "feed-url")  # shown once only
+    submit(browser, "Stop this link")
+    assert "calendar link is stopped" in text(browser)
+    async with aiohttp.ClientSession() as session, session.get(feed_url) as response:
+        assert response.status == 404
+
     # Shared documents: only the shared one, downloaded through the session.
     follow(browser, browser.find_element(By.LINK_TEXT, "Documents"))
     assert "care-plan.pdf" in text(browser) and "staff-only.pdf" not in text(browser)
@@ -386,7 +403,13 @@ async def test_what_the_permissions_hide_is_absent_from_every_page(
     # The profile is read-only: this business does not let clients edit.
     browser.get(site.at("/portal/profile"))
     assert not browser.find_elements(By.ID, "email") and "contact" in text(browser)
-    for path, what in (("/portal/documents", "documents"), ("/portal/waitlist", "the waitlist")):
+    hidden_pages = (
+        ("/portal/documents", "documents"),
+        ("/portal/waitlist", "the waitlist"),
+        ("/portal/calendar", "appointments"),
+        ("/portal/invoices", "invoices"),
+    )
+    for path, what in hidden_pages:
         browser.get(site.at(path))
         assert f"does not show {what}" in text(browser), path
     check_page(browser, site)

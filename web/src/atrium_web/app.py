@@ -21,6 +21,7 @@ from atrium_web.views import (
     imports,
     portal,
     portal_account,
+    portal_calendar,
     portal_invoice,
     portal_membership,
     portal_request_detail,
@@ -179,6 +180,7 @@ def create_app(settings: WebSettings) -> web.Application:
     portal_account.register(app.router)
     portal_membership.register(app.router)
     portal_invoice.register(app.router)
+    portal_calendar.register(app.router)
     imports.register(app.router)  # before staff's /clients/{client_id}
     staff.register(app.router)
     staff_requests.register(app.router)
