@@ -51,6 +51,7 @@ async def seed_demo(settings: GatewaySettings) -> None:
             engine,
             AccessTokens(settings.jwt_secret.get_secret_value(), settings.access_token_ttl_seconds),
             refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+            refresh_grace_seconds=settings.refresh_token_grace_seconds,
             throttle=ThrottlePolicy(1, 1, 1),
             invitation_ttl_seconds=settings.portal_invitation_ttl_seconds,
             events_prefix=settings.nats_prefix,

@@ -118,6 +118,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
             engine,
             tokens,
             refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+            refresh_grace_seconds=settings.refresh_token_grace_seconds,
             throttle=ThrottlePolicy(
                 settings.login_max_failures, settings.login_window_seconds, settings.login_lockout_seconds
             ),

@@ -16,6 +16,9 @@ class GatewaySettings(PlatformSettings):
     jwt_secret: SecretStr = Field(min_length=32)
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300)
+    # A spent refresh token presented again this soon after its rotation (while its successor is live) is a
+    # concurrent refresh of one session and gets the same new tokens; later, it is reuse and revokes the family.
+    refresh_token_grace_seconds: int = Field(default=10, ge=0, le=60)
     signup_enabled: bool = True
     # Hold every JSON answer to its operation's declared response model, failing loudly on drift. Unset: on
     # everywhere but production (make bench turns it off, since it measures what production runs).

@@ -16,7 +16,21 @@ from atrium_web.config import WebSettings
 from atrium_web.gateway_api import ApiProblem, Gateway, GatewayUnavailable, SignInRequired
 from atrium_web.pages import HERE, TEMPLATES, is_htmx, render, template_environment
 from atrium_web.sessions import GATEWAY, csrf_matches
-from atrium_web.views import auth, imports, portal, portal_requests, public_booking, staff, staff_requests
+from atrium_web.views import (
+    auth,
+    imports,
+    portal,
+    portal_account,
+    portal_calendar,
+    portal_invoice,
+    portal_membership,
+    portal_request_detail,
+    portal_requests,
+    portal_waitlist,
+    public_booking,
+    staff,
+    staff_requests,
+)
 
 log = logging.getLogger("atrium_web")
 
@@ -162,6 +176,12 @@ def create_app(settings: WebSettings) -> web.Application:
     auth.register(app.router)
     portal.register(app.router)
     portal_requests.register(app.router)
+    portal_request_detail.register(app.router)  # after portal_requests' /portal/requests/new
+    portal_waitlist.register(app.router)
+    portal_account.register(app.router)
+    portal_membership.register(app.router)
+    portal_invoice.register(app.router)
+    portal_calendar.register(app.router)
     imports.register(app.router)  # before staff's /clients/{client_id}
     staff.register(app.router)
     staff_requests.register(app.router)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time, get_timezone_name
 from babel.numbers import format_currency, format_decimal
+from babel.units import format_unit
 
 from platform_core.money import minor_unit_exponent
 
@@ -72,6 +73,12 @@ class Formatter:
             return ""
         return format_time(self.local(value), format="short", tzinfo=self.zone, locale=self.locale)
 
+    def clock(self, value: str | None) -> str:
+        """A wall-clock time of day (HH:MM, no zone: already the viewer's) in the viewer's locale."""
+        if not value:
+            return ""
+        return format_time(dt.time.fromisoformat(value), format="short", locale=self.locale)
+
     def date(self, value: str | dt.date | dt.datetime | None, style: str = "full") -> str:
         if not value:
             return ""
@@ -94,6 +101,13 @@ class Formatter:
         currency = str(money["currency"])
         amount = Decimal(int(money["amount_minor"])).scaleb(-minor_unit_exponent(currency))
         return str(format_currency(amount, currency, locale=self.locale))
+
+    def file_size(self, size_bytes: int) -> str:
+        """Decimal units, as file managers show them (1 kB = 1,000 bytes)."""
+        for unit, scale in (("digital-megabyte", 1_000_000), ("digital-kilobyte", 1_000)):
+            if size_bytes >= scale:
+                return str(format_unit(round(size_bytes / scale, 1), unit, length="short", locale=self.locale))
+        return str(format_unit(size_bytes, "digital-byte", length="short", locale=self.locale))
 
     def minutes(self, value: int) -> str:
         hours, minutes = divmod(int(value), 60)

@@ -71,6 +71,7 @@ class IdentityService:
         tokens: AccessTokens,
         *,
         refresh_ttl_seconds: int,
+        refresh_grace_seconds: int,
         throttle: ThrottlePolicy,
         invitation_ttl_seconds: int,
         events_prefix: str,
@@ -79,6 +80,7 @@ class IdentityService:
         self._engine = engine
         self._tokens = tokens
         self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
+        self._refresh_grace = timedelta(seconds=refresh_grace_seconds)
         self._throttle = throttle
         self._invitation_ttl = timedelta(seconds=invitation_ttl_seconds)
         self._max_clients = default_max_clients
@@ -256,13 +258,20 @@ class IdentityService:
 
     async def issue_tokens(self, conn: AsyncConnection, account: Account, *, family_id: uuid.UUID) -> TokenPair:
         refresh = new_opaque_token()
+        await self._store_refresh_token(conn, account, refresh, family_id=family_id)
+        return TokenPair(self._tokens.issue(account), refresh, self._tokens.ttl_seconds)
+
+    async def _store_refresh_token(
+        self, conn: AsyncConnection, account: Account, refresh: str, *, family_id: uuid.UUID
+    ) -> uuid.UUID:
+        token_id: uuid.UUID = new_id()
         await conn.execute(
             text(
                 "INSERT INTO refresh_tokens (id, token_hash, family_id, tenant_id, principal_kind, principal_id, "
                 "expires_at) VALUES (:id, :hash, :family, :tenant, :kind, :principal, now() + :ttl)"
             ),
             {
-                "id": new_id(),
+                "id": token_id,
                 "hash": token_hash(refresh),
                 "family": family_id,
                 "tenant": account.tenant_id,
@@ -271,35 +280,67 @@ class IdentityService:
                 "ttl": self._refresh_ttl,
             },
         )
-        return TokenPair(self._tokens.issue(account), refresh, self._tokens.ttl_seconds)
+        return token_id
 
     async def refresh(self, refresh_token: str) -> TokenPair:
-        """Rotate: the presented token is spent and a new one issued. A spent token presented again
-        means it was stolen or replayed, so its whole family is revoked."""
+        """Rotate: the presented token is spent and its successor issued. A spent token presented again
+        means it was stolen or replayed, so its whole family is revoked, except within the grace window
+        after its rotation while its successor is live: that is a concurrent refresh of the same session
+        (two replicas, two tabs), answered the same new tokens."""
         async with self._engine.begin() as conn:
+            # The row lock serializes refreshes of one token: the second sees the first's rotation.
             row = (
                 await conn.execute(
                     text(
-                        "SELECT id, family_id, tenant_id, principal_kind, principal_id, revoked_at, "
+                        "SELECT id, family_id, principal_kind, principal_id, revoked_at, successor_id, "
+                        "extract(epoch FROM rotated_at) AS rotated_epoch, "
+                        "extract(epoch FROM clock_timestamp()) AS now_epoch, "
+                        "rotated_at >= clock_timestamp() - CAST(:grace AS interval) AS in_grace, "
                         "expires_at <= now() AS expired FROM refresh_tokens WHERE token_hash = :hash FOR UPDATE"
                     ),
-                    {"hash": token_hash(refresh_token)},
+                    {"hash": token_hash(refresh_token), "grace": self._refresh_grace},
                 )
             ).first()
             if row is None or row.expired:
                 raise Unauthenticated("refresh token is invalid or expired")
-            if row.revoked_at is not None:
-                await self._revoke_family(conn, row.family_id)
-                reuse_detected = True
-            else:
-                reuse_detected = False
-                await conn.execute(text("UPDATE refresh_tokens SET revoked_at = now() WHERE id = :id"), {"id": row.id})
+            if row.revoked_at is None:
                 account = await self.current_account(conn, row.principal_kind, row.principal_id)
                 if account is None:
                     raise Unauthenticated("account is disabled")
-                return await self.issue_tokens(conn, account, family_id=row.family_id)
-        assert reuse_detected
+                successor = self._tokens.successor_refresh_token(refresh_token)
+                successor_id = await self._store_refresh_token(conn, account, successor, family_id=row.family_id)
+                rotated = await conn.scalar(
+                    text(
+                        "UPDATE refresh_tokens SET revoked_at = now(), rotated_at = now(), successor_id = :s "
+                        "WHERE id = :id RETURNING extract(epoch FROM rotated_at)"
+                    ),
+                    {"id": row.id, "s": successor_id},
+                )
+                return self._rotated_pair(account, successor, float(rotated), now=float(rotated))
+            if row.in_grace and await self._is_live(conn, row.successor_id):
+                account = await self.current_account(conn, row.principal_kind, row.principal_id)
+                if account is None:
+                    raise Unauthenticated("account is disabled")
+                successor = self._tokens.successor_refresh_token(refresh_token)
+                return self._rotated_pair(account, successor, float(row.rotated_epoch), now=float(row.now_epoch))
+            await self._revoke_family(conn, row.family_id)
         raise Unauthenticated("refresh token was already used; sign in again")
+
+    def _rotated_pair(self, account: Account, successor: str, rotated_epoch: float, *, now: float) -> TokenPair:
+        """The tokens a rotation answers: the access token is issued as at the rotation, so a concurrent
+        refresh within the grace window gets the very same one (and the time it has left)."""
+        issued = int(rotated_epoch)
+        access = self._tokens.issue(account, now=issued)
+        return TokenPair(access, successor, max(1, issued + self._tokens.ttl_seconds - int(now)))
+
+    async def _is_live(self, conn: AsyncConnection, token_id: uuid.UUID | None) -> bool:
+        if token_id is None:
+            return False
+        live = await conn.scalar(
+            text("SELECT revoked_at IS NULL AND expires_at > now() FROM refresh_tokens WHERE id = :id"),
+            {"id": token_id},
+        )
+        return bool(live)
 
     async def logout(self, refresh_token: str) -> None:
         async with self._engine.begin() as conn:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import time
 import uuid
@@ -37,6 +39,15 @@ class AccessTokens:
         self._secret = secret
         self.ttl_seconds = ttl_seconds
         self._verified: dict[str, tuple[Account, int]] = {}
+        # A key of its own for rotation, so a successor refresh token is never an HMAC anything else uses.
+        self._rotation_key = hmac.new(secret.encode(), b"atrium refresh rotation v1", hashlib.sha256).digest()
+
+    def successor_refresh_token(self, presented: str) -> str:
+        """The refresh token that replaces ``presented`` when it is rotated. Derived rather than random, so a
+        concurrent refresh of the same token (within the grace window) can be answered the same token again
+        without storing it: only its holder and this key can compute it, and only its hash is stored."""
+        digest = hmac.new(self._rotation_key, presented.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def issue(self, account: Account, *, now: float | None = None) -> str:
         issued = int(now if now is not None else time.time())

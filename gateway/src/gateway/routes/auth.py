@@ -98,6 +98,9 @@ async def portal_login(request: web.Request, body: PortalLoginBody) -> Tokens:
     body=RefreshBody,
     response=Tokens,
     errors=(401,),
+    description="The presented token is spent. Presented again within ATRIUM_REFRESH_TOKEN_GRACE_SECONDS of its "
+    "rotation while its successor is live (a concurrent refresh of the same session), it answers the same new "
+    "tokens; later, it is taken for reuse and the whole family is revoked (401).",
 )
 async def refresh(request: web.Request, body: RefreshBody) -> Tokens:
     return tokens_out(await request.app[IDENTITY].refresh(body.refresh_token))

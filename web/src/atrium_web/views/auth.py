@@ -11,7 +11,7 @@ from atrium_web.pages import flash, form_errors, redirect, render
 from atrium_web.sessions import GATEWAY, Account, Kind, end_session, start_session, token_fields
 
 STAFF_HOME = "/today"
-PORTAL_HOME = "/portal/appointments"
+PORTAL_HOME = "/portal"  # the first page the client may see
 
 
 def safe_next(value: str | None, default: str) -> str:

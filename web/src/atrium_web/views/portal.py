@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from atrium_web.gateway_api import ApiProblem
+from atrium_web.gateway_api import ApiProblem, GatewayUnavailable
 from atrium_web.pages import flash, redirect, render, signed_in
 from atrium_web.sessions import UserApi
 
@@ -19,9 +19,19 @@ async def permissions(api: UserApi) -> dict[str, bool]:
     return dict(await api.get("/api/v1/portal/permissions"))
 
 
+async def unread_notifications(api: UserApi) -> int | None:
+    """The nav's unread count; None while the inbox cannot be read (the page renders without it)."""
+    try:
+        found = await api.get("/api/v1/portal/notifications", unread_only="true", page_size=1)
+    except GatewayUnavailable:
+        return None
+    return int(found["unread_count"])
+
+
 async def page(request: web.Request, api: UserApi, template: str, **context: Any) -> web.StreamResponse:
-    """A portal page: its navigation shows only what the client may see."""
+    """A portal page: its navigation shows only what the client may see, and the unread notifications."""
     context.setdefault("permissions", await permissions(api))
+    context.setdefault("unread", await unread_notifications(api))
     return await render(request, template, **context)
 
 
@@ -35,7 +45,9 @@ async def hidden(request: web.Request, api: UserApi, what: str, allowed: dict[st
 
 @signed_in("portal")
 async def home(request: web.Request, api: UserApi) -> web.StreamResponse:
-    return redirect(request, "/portal/appointments")
+    """My appointments, unless the business hides them: then the inbox, which every client has."""
+    allowed = await permissions(api)
+    return redirect(request, "/portal/appointments" if allowed["view_appointments"] else "/portal/notifications")
 
 
 @signed_in("portal")

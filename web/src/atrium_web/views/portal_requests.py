@@ -73,10 +73,16 @@ async def _decide(request: web.Request, api: UserApi, action: str, body: Any, do
         await flash(request, message or f"{refused}: {_readable(request, api, problem.detail)}")
 
 
+async def _back(request: web.Request) -> str:
+    """Back to the request's own page when the form came from there, else to my requests."""
+    target = str((await request.post()).get("next", ""))
+    return target if target == f"/portal/requests/{request.match_info['request_id']}" else "/portal/requests"
+
+
 @signed_in("portal")
 async def cancel_request(request: web.Request, api: UserApi) -> web.StreamResponse:
     await _decide(request, api, "cancel", None, "Your request is cancelled.", "This request cannot be cancelled")
-    return redirect(request, "/portal/requests")
+    return redirect(request, await _back(request))
 
 
 @signed_in("portal")
@@ -87,7 +93,7 @@ async def accept_time(request: web.Request, api: UserApi) -> web.StreamResponse:
     else:
         done = "You accepted the time: your appointment is booked."
         await _decide(request, api, "accept", {"alternative": int(raw)}, done, "That time cannot be booked")
-    return redirect(request, "/portal/requests")
+    return redirect(request, await _back(request))
 
 
 def _day(value: str) -> date | None:

@@ -1,0 +1,61 @@
+"""A business's custom fields on a form: each field's value as its input shows it, and as the API takes it.
+
+Inputs are named ``custom.<key>``; an empty input clears the value (null), a checkbox is true or false.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PREFIX = "custom."
+INPUT_TYPES = {"text": "text", "email": "email", "phone": "tel", "url": "url", "date": "date", "number": "number"}
+
+
+def input_name(field: dict[str, Any]) -> str:
+    return PREFIX + str(field["key"])
+
+
+def shown(field: dict[str, Any], value: Any) -> Any:
+    """A stored value as the field's input shows it: a list for multiple choice, a bool for a checkbox."""
+    if field["type"] == "multiple_choice":
+        return [str(v) for v in value] if isinstance(value, list) else []
+    if field["type"] == "checkbox":
+        return value is True
+    return "" if value is None else str(value)
+
+
+def submitted(field: dict[str, Any], form: Any) -> Any:
+    """The form's value for the field as the API takes it; ValueError when a number is not one."""
+    name = input_name(field)
+    if field["type"] == "multiple_choice":
+        chosen = [str(v) for v in form.getall(name, [])]
+        return chosen or None
+    if field["type"] == "checkbox":
+        return form.get(name) == "on"
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        return None
+    if field["type"] == "number":
+        number = float(raw)
+        return int(number) if number.is_integer() else number
+    return raw
+
+
+def changes(fields: list[dict[str, Any]], current: dict[str, Any], form: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """(what changed by key, problems by input name): only changed values are sent, unchanged ones stay."""
+    changed: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for field in fields:
+        try:
+            value = submitted(field, form)
+        except ValueError:
+            problems[input_name(field)] = "Enter a number."
+            continue
+        if shown(field, value) != shown(field, current.get(field["key"])):
+            changed[field["key"]] = value
+    return changed, problems
+
+
+def problem_field(api_field: str) -> str:
+    """An API problem's field (``custom_fields.<key>``) as the input's name."""
+    return PREFIX + api_field.removeprefix("custom_fields.")

@@ -1,0 +1,108 @@
+"""The portal pages' own rules: a request's history in the client's words, the waitlist form's checks, credits
+in their units, the preference switches, file sizes by locale."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from multidict import MultiDict
+
+from atrium_web.custom_fields import changes
+from atrium_web.formatting import Formatter, negotiate_locale
+from atrium_web.views.portal_account import preference_rows
+from atrium_web.views.portal_membership import amount, holdings
+from atrium_web.views.portal_request_detail import history
+from atrium_web.views.portal_waitlist import join_checks
+
+EN = Formatter(negotiate_locale("en-US"), "Europe/London")
+DE = Formatter(negotiate_locale("de-DE"), "Europe/Berlin")
+
+
+def test_history_says_who_did_what_and_shows_only_a_declines_reason() -> None:
+    item = {
+        "client_id": "c2",
+        "history": [
+            {"at": "2026-03-01T10:00:00Z", "actor": "client:c1", "action": "submitted", "details": {}},
+            {"at": "2026-03-01T11:00:00Z", "actor": "staff:s1", "action": "proposed", "details": {"note": "x"}},
+            {"at": "2026-03-02T09:00:00Z", "actor": "system", "action": "expired", "details": {}},
+            {"at": "2026-03-02T10:00:00Z", "actor": "staff:s1", "action": "declined", "details": {"reason": "Full"}},
+        ],
+    }
+    seen = [(e["what"], e["who"], e["reason"]) for e in history(item)]
+    assert seen == [
+        ("Requested", "you", ""),  # under an id merged away since: still the client's own step
+        ("Other times proposed", "the business", ""),
+        ("Expired (every requested time passed)", "automatically", ""),
+        ("Declined", "the business", "Full"),
+    ]
+
+
+def test_the_waitlist_form_names_each_field_it_refuses() -> None:
+    today = date.today()
+
+    def checks(**fields: str) -> dict[str, str]:
+        base = {"service_id": "s", "from_date": today.isoformat(), "to_date": today.isoformat()}
+        found: dict[str, str] = join_checks(MultiDict(base | fields))
+        return found
+
+    assert checks() == {}
+    assert checks(window_start="09:00", window_end="12:00") == {}
+    assert set(checks(service_id="")) == {"service_id"}
+    assert set(checks(from_date="soon")) == {"from_date"}
+    assert set(checks(from_date=(today - timedelta(days=1)).isoformat())) == {"from_date"}
+    assert set(checks(to_date=(today - timedelta(days=1)).isoformat())) == {"to_date"}
+    assert set(checks(to_date=(today + timedelta(days=181)).isoformat())) == {"to_date"}
+    assert set(checks(window_start="09:00")) == {"window_end"}
+    assert set(checks(window_end="09:00")) == {"window_start"}
+    assert set(checks(window_start="12:00", window_end="09:00")) == {"window_end"}
+
+
+def test_credits_read_in_their_unit_or_currency_by_locale() -> None:
+    sessions = {"name": "Class pass", "unit": "session", "currency": None}
+    money = {"name": "Gift card", "unit": "EUR", "currency": "EUR"}
+    assert amount(EN, 1, sessions) == "1 session"
+    assert amount(EN, 1200, sessions) == "1,200 sessions"
+    assert amount(DE, 1200, sessions) == "1.200 sessions"
+    assert amount(DE, 2550, money) == "25,50\xa0€"
+    lot = {"remaining": 3, "starts_at": "2026-01-01T00:00:00Z", "expires_at": None}
+    [held] = holdings(EN, [{"credit_type": sessions, "balance": 3, "lots": [lot]}])
+    assert (held["balance"], held["lots"][0]["remaining"]) == ("3 sessions", "3 sessions")
+
+
+def test_preferences_show_every_category_and_channel_and_default_to_allowed() -> None:
+    rows = preference_rows([{"category": "reminders", "channel": "email", "allowed": False}])
+    switches = {(r["category"], c["channel"]): c["allowed"] for r in rows for c in r["channels"]}
+    assert len(switches) == 6
+    assert switches.pop(("reminders", "email")) is False
+    assert all(switches.values())
+
+
+def test_file_sizes_in_decimal_units_by_locale() -> None:
+    assert (EN.file_size(999), EN.file_size(2_345), EN.file_size(5_600_000)) == ("999 byte", "2.3 kB", "5.6 MB")
+    assert DE.file_size(2_345) == "2,3 kB"
+
+
+def test_custom_fields_send_only_what_changed_typed_as_the_api_takes_it() -> None:
+    fields = [
+        {"key": "size", "type": "number"},
+        {"key": "likes", "type": "multiple_choice"},
+        {"key": "vip", "type": "checkbox"},
+        {"key": "note", "type": "text"},
+        {"key": "since", "type": "date"},
+    ]
+    current = {"size": 38, "likes": ["tea"], "note": "hello"}
+    form = MultiDict(
+        [
+            ("custom.size", "38"),
+            ("custom.likes", "tea"),
+            ("custom.likes", "cake"),
+            ("custom.vip", "on"),
+            ("custom.note", " "),
+            ("custom.since", ""),
+        ]
+    )
+    changed, problems = changes(fields, current, form)
+    # The size is as it was; a blank text clears; an untouched empty date stays absent.
+    assert changed == {"likes": ["tea", "cake"], "vip": True, "note": None} and problems == {}
+    assert changes(fields, current, MultiDict([("custom.size", "big")]))[1] == {"custom.size": "Enter a number."}
+    assert changes(fields[:1], {}, MultiDict([("custom.size", "38.5")]))[0] == {"size": 38.5}
