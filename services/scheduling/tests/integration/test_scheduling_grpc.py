@@ -796,3 +796,35 @@ async def test_availability_sees_every_catalogue_change_at_once_whoever_makes_it
             assert await starts() == ["12:00", "13:00"]
     finally:
         await engine.dispose()
+
+
+async def test_racing_bookings_for_anyone_each_get_a_staff_member_and_a_retried_request_books_once(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+) -> None:
+    business = await open_business(catalogue, clients, staff=2, n_clients=3)
+    start = local(business.day, 10)
+    with bind_call_context(business.staff_context()):
+        # Both see two free staff members and may aim at the same one first: the loser takes the other.
+        booked = await asyncio.gather(*(book(appointments, business, c, start) for c in business.client_ids[:2]))
+        assert {a.segments[0].staff_id for a in booked} == set(business.staff_ids)
+        # The same request sent five times at once books once; every answer is that booking.
+        retried = await asyncio.gather(
+            *(
+                appointments.BookAppointment(
+                    pb.BookAppointmentRequest(
+                        client_id=business.client_ids[2],
+                        segments=[pb.SegmentRequest(service_id=business.service_id)],
+                        start=ts(local(business.day, 14)),
+                        request_id="request-1",
+                    )
+                )
+                for _ in range(5)
+            )
+        )
+        assert len({a.id for a in retried}) == 1
+        listed = await appointments.ListClientAppointments(
+            pb.ListClientAppointmentsRequest(client_id=business.client_ids[2])
+        )
+    assert len(listed.appointments) == 1
