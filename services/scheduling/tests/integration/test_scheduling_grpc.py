@@ -14,6 +14,7 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1 import client_service_pb2_grpc as client_grpc
@@ -27,6 +28,7 @@ from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.testing.plugin import wait_until
 from scheduling_svc.adapters import client_facts as client_facts_adapter
+from scheduling_svc.adapters.repository import deadlocked
 from scheduling_svc.config import SchedulingServiceSettings
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -828,3 +830,33 @@ async def test_racing_bookings_for_anyone_each_get_a_staff_member_and_a_retried_
             pb.ListClientAppointmentsRequest(client_id=business.client_ids[2])
         )
     assert len(listed.appointments) == 1
+
+
+async def test_a_deadlock_is_told_apart_from_other_database_errors(
+    scheduling_settings: SchedulingServiceSettings,
+) -> None:
+    """Two bookings inserting overlapping time at once can deadlock; the loser answers SLOT_TAKEN (a lost race)
+    because the repository recognises PostgreSQL's deadlock error, provoked here on two rows taken crosswise."""
+    tenant, first, second = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    engine = create_engine(scheduling_settings.database_url("scheduling"))
+    take = text("UPDATE client_facts SET erased = erased WHERE tenant_id = :t AND client_id = :c")
+    try:
+        async with engine.begin() as conn:
+            for client in (first, second):
+                await client_facts_adapter.record(conn, tenant, [client], datetime.now(UTC), {"deleted": False})
+        both_hold_one = asyncio.Barrier(2)
+
+        async def crosswise(mine: uuid.UUID, theirs: uuid.UUID) -> str:
+            try:
+                async with engine.begin() as conn:
+                    await conn.execute(take, {"t": tenant, "c": mine})
+                    await both_hold_one.wait()
+                    await conn.execute(take, {"t": tenant, "c": theirs})
+                return "ok"
+            except DBAPIError as exc:
+                return "deadlocked" if deadlocked(exc) else repr(exc)
+
+        outcomes = await asyncio.gather(crosswise(first, second), crosswise(second, first))
+    finally:
+        await engine.dispose()
+    assert sorted(outcomes) == ["deadlocked", "ok"]

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import asyncpg
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,6 +69,7 @@ _RESOURCE_BUSY = (
     "SELECT resource_id, lower(occupied), upper(occupied) FROM resource_blocks"
     " WHERE tenant_id = $1 AND resource_id = ANY($2::uuid[]) AND NOT released AND occupied && tstzrange($3, $4)"
 )
+_VERSION = select(catalogue_versions.c.version).where(catalogue_versions.c.tenant_id == bindparam("tenant_id"))
 T = TypeVar("T")
 
 
@@ -123,9 +124,7 @@ class CatalogueStore:
             return await load()
         version = self._versions.get(tenant_id)
         if version is None:
-            found = await self.session.scalar(
-                select(catalogue_versions.c.version).where(catalogue_versions.c.tenant_id == tenant_id)
-            )
+            found = await self.session.scalar(_VERSION, {"tenant_id": tenant_id})
             version = self._versions[tenant_id] = found or 0
         entry = (tenant_id, version, key)
         hit = self._cache.get(entry)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import DateTime, Integer, and_, bindparam, delete, false, func, insert, select, update
 from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from platform_core.errors import Conflict, NotFound
@@ -75,6 +75,11 @@ _TAKE_BLOCK = (
 def constraint_of(exc: IntegrityError) -> str:
     cause = getattr(exc.orig, "__cause__", None)
     return str(getattr(cause, "constraint_name", "") or "")
+
+
+def deadlocked(exc: DBAPIError) -> bool:
+    """PostgreSQL stopped the statement to break a deadlock (SQLSTATE 40P01)."""
+    return getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None) == "40P01"
 
 
 def slot_taken(block: StaffBlock, timezone: str) -> Conflict:
@@ -343,6 +348,12 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
                 joined = await self._join_session(tenant_id, block, appointment.timezone)
                 if joined is not None:
                     return joined if joined is None else uuid.UUID(str(joined))
+            raise slot_taken(block, appointment.timezone) from exc
+        except DBAPIError as exc:
+            if not deadlocked(exc):
+                raise
+            # Bookings that insert overlapping time at the same instant each find the other's row and wait for
+            # it; PostgreSQL lets one through and stops this one: it lost the race for the slot.
             raise slot_taken(block, appointment.timezone) from exc
         if taken is None:
             raise NotFound(f"staff member {block.staff_id} has no schedule")

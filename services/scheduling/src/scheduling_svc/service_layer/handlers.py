@@ -294,12 +294,13 @@ async def book_appointment(
                 return await _take(uow, _appointment(request, segments, zone, now))
         except Conflict as exc:
             refused = exc
-    if refused.reason != DUPLICATE_REQUEST or not request.request_id:
-        raise refused
-    async with uow:
-        existing = await uow.appointments.get_by_request_id(request.tenant_id, request.request_id)
-    assert existing is not None
-    return existing
+    if request.request_id and refused.reason in (SLOT_TAKEN, DUPLICATE_REQUEST):
+        # A concurrent send of the same request may have taken the time: its booking is the answer.
+        async with uow:
+            existing = await uow.appointments.get_by_request_id(request.tenant_id, request.request_id)
+        if existing is not None:
+            return existing
+    raise refused
 
 
 def _appointment(request: BookingRequest, segments: tuple[Segment, ...], zone: str, now: datetime) -> Appointment:
