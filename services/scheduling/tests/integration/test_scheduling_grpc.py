@@ -14,6 +14,7 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1 import client_service_pb2_grpc as client_grpc
@@ -28,6 +29,7 @@ from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.testing.plugin import wait_until
 from scheduling_svc.adapters import client_facts as client_facts_adapter
+from scheduling_svc.adapters.repository import deadlocked
 from scheduling_svc.config import SchedulingServiceSettings
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -936,3 +938,65 @@ async def test_a_hold_moves_only_to_a_free_slot_and_of_two_holds_racing_for_one_
             assert live == 0
     finally:
         await engine.dispose()
+
+
+async def test_racing_bookings_for_anyone_each_get_a_staff_member_and_a_retried_request_books_once(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientServiceStub,
+) -> None:
+    business = await open_business(catalogue, clients, staff=2, n_clients=3)
+    start = local(business.day, 10)
+    with bind_call_context(business.staff_context()):
+        # Both see two free staff members and may aim at the same one first: the loser takes the other.
+        booked = await asyncio.gather(*(book(appointments, business, c, start) for c in business.client_ids[:2]))
+        assert {a.segments[0].staff_id for a in booked} == set(business.staff_ids)
+        # The same request sent five times at once books once; every answer is that booking.
+        retried = await asyncio.gather(
+            *(
+                appointments.BookAppointment(
+                    pb.BookAppointmentRequest(
+                        client_id=business.client_ids[2],
+                        segments=[pb.SegmentRequest(service_id=business.service_id)],
+                        start=ts(local(business.day, 14)),
+                        request_id="request-1",
+                    )
+                )
+                for _ in range(5)
+            )
+        )
+        assert len({a.id for a in retried}) == 1
+        listed = await appointments.ListClientAppointments(
+            pb.ListClientAppointmentsRequest(client_id=business.client_ids[2])
+        )
+    assert len(listed.appointments) == 1
+
+
+async def test_a_deadlock_is_told_apart_from_other_database_errors(
+    scheduling_settings: SchedulingServiceSettings,
+) -> None:
+    """Two bookings inserting overlapping time at once can deadlock; the loser answers SLOT_TAKEN (a lost race)
+    because the repository recognises PostgreSQL's deadlock error, provoked here on two rows taken crosswise."""
+    tenant, first, second = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    engine = create_engine(scheduling_settings.database_url("scheduling"))
+    take = text("UPDATE client_facts SET erased = erased WHERE tenant_id = :t AND client_id = :c")
+    try:
+        async with engine.begin() as conn:
+            for client in (first, second):
+                await client_facts_adapter.record(conn, tenant, [client], datetime.now(UTC), {"deleted": False})
+        both_hold_one = asyncio.Barrier(2)
+
+        async def crosswise(mine: uuid.UUID, theirs: uuid.UUID) -> str:
+            try:
+                async with engine.begin() as conn:
+                    await conn.execute(take, {"t": tenant, "c": mine})
+                    await both_hold_one.wait()
+                    await conn.execute(take, {"t": tenant, "c": theirs})
+                return "ok"
+            except DBAPIError as exc:
+                return "deadlocked" if deadlocked(exc) else repr(exc)
+
+        outcomes = await asyncio.gather(crosswise(first, second), crosswise(second, first))
+    finally:
+        await engine.dispose()
+    assert sorted(outcomes) == ["deadlocked", "ok"]

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import Range
+import asyncpg
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +29,6 @@ from scheduling_svc.adapters.catalogue_cache import CatalogueCache
 from scheduling_svc.adapters.repository import constraint_of
 from scheduling_svc.adapters.tables import (
     catalogue_versions,
-    resource_blocks,
     resources,
     schedule_exceptions,
     scheduling_settings,
@@ -37,7 +36,6 @@ from scheduling_svc.adapters.tables import (
     service_staff,
     services,
     staff_members,
-    time_blocks,
 )
 from scheduling_svc.domain.availability import (
     Busy,
@@ -62,6 +60,16 @@ from scheduling_svc.domain.catalogue import (
 )
 
 STALE = "CONCURRENT_CHANGE"
+# Staff time and resource units taken within ($3, $4): each row (owner, start, end, ...).
+_STAFF_BUSY = (
+    "SELECT staff_id, lower(occupied), upper(occupied), service_id, session_start, seats_taken FROM time_blocks"
+    " WHERE tenant_id = $1 AND staff_id = ANY($2::uuid[]) AND NOT released AND occupied && tstzrange($3, $4)"
+)
+_RESOURCE_BUSY = (
+    "SELECT resource_id, lower(occupied), upper(occupied) FROM resource_blocks"
+    " WHERE tenant_id = $1 AND resource_id = ANY($2::uuid[]) AND NOT released AND occupied && tstzrange($3, $4)"
+)
+_VERSION = select(catalogue_versions.c.version).where(catalogue_versions.c.tenant_id == bindparam("tenant_id"))
 T = TypeVar("T")
 
 
@@ -116,9 +124,7 @@ class CatalogueStore:
             return await load()
         version = self._versions.get(tenant_id)
         if version is None:
-            found = await self.session.scalar(
-                select(catalogue_versions.c.version).where(catalogue_versions.c.tenant_id == tenant_id)
-            )
+            found = await self.session.scalar(_VERSION, {"tenant_id": tenant_id})
             version = self._versions[tenant_id] = found or 0
         entry = (tenant_id, version, key)
         hit = self._cache.get(entry)
@@ -540,50 +546,35 @@ class CatalogueStore:
             ("inputs", tuple(service_ids), from_day, to_day),
             lambda: self._static_inputs(tenant_id, service_ids, from_day, to_day, settings),
         )
-        span = Range(window_start - timedelta(days=1), window_end + timedelta(days=1), bounds="[)")
+        span = (window_start - timedelta(days=1), window_end + timedelta(days=1))
+        # The bookings, thousands of rows for a month: read on the driver, bounds split in SQL, so that no row
+        # or range object is built per booking on the way.
+        driver = await self._driver()
         busy_of: dict[uuid.UUID, list[Busy]] = defaultdict(list)
         if static.staff:
-            for block in await self.session.execute(
-                select(
-                    time_blocks.c.staff_id,
-                    time_blocks.c.occupied,
-                    time_blocks.c.service_id,
-                    time_blocks.c.session_start,
-                    time_blocks.c.seats_taken,
-                ).where(
-                    time_blocks.c.tenant_id == tenant_id,
-                    time_blocks.c.staff_id.in_([staff_id for staff_id, _, _ in static.staff]),
-                    time_blocks.c.released.is_(False),
-                    time_blocks.c.occupied.op("&&")(span),
-                )
+            for staff_id, start, end, service_id, session_start, seats in await driver.fetch(
+                _STAFF_BUSY, tenant_id, [staff_id for staff_id, _, _ in static.staff], *span
             ):
-                busy_of[block.staff_id].append(
-                    Busy(
-                        block.occupied.lower,
-                        block.occupied.upper,
-                        block.service_id,
-                        block.session_start,
-                        block.seats_taken,
-                    )
-                )
+                busy_of[staff_id].append(Busy(start, end, service_id, session_start, seats))
         resource_list: list[ResourceAvailability] = []
         if static.resources:
             taken: dict[uuid.UUID, list[Busy]] = defaultdict(list)
-            for block in await self.session.execute(
-                select(resource_blocks.c.resource_id, resource_blocks.c.occupied).where(
-                    resource_blocks.c.tenant_id == tenant_id,
-                    resource_blocks.c.resource_id.in_([r for r, _ in static.resources]),
-                    resource_blocks.c.released.is_(False),
-                    resource_blocks.c.occupied.op("&&")(span),
-                )
+            for resource_id, start, end in await driver.fetch(
+                _RESOURCE_BUSY, tenant_id, [r for r, _ in static.resources], *span
             ):
-                taken[block.resource_id].append(Busy(block.occupied.lower, block.occupied.upper))
+                taken[resource_id].append(Busy(start, end))
             resource_list = [ResourceAvailability(r, units, tuple(taken[r])) for r, units in static.resources]
         staff_availability = [
             StaffAvailability(staff_id=staff_id, schedule=hours, busy=tuple(busy_of[staff_id]), service_ids=performed)
             for staff_id, hours, performed in static.staff
         ]
         return AvailabilityInputs(settings, list(static.services), staff_availability, resource_list, static.business)
+
+    async def _driver(self) -> asyncpg.Connection:
+        """The asyncpg connection of this unit's transaction."""
+        connection = await self.session.connection()
+        driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+        return driver
 
     async def _static_inputs(
         self,

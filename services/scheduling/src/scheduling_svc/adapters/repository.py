@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, and_, delete, false, func, insert, literal, select, update
+from sqlalchemy import DateTime, Integer, and_, bindparam, delete, false, func, insert, select, update
 from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from platform_core.errors import Conflict, NotFound
@@ -33,10 +33,53 @@ from scheduling_svc.domain.appointments import Appointment, Segment, StaffBlock,
 
 SLOT_TAKEN = "SLOT_TAKEN"
 
+# Built once (a booking runs them every time; building them per call was a sixth of a booking's samples).
+_INSERT_APPOINTMENT = insert(appointments)
+# One statement, with the staff key looked up in it: a booking is a few round trips, and the losing side of a
+# race learns it at the first of them.
+_TAKE_BLOCK = (
+    insert(time_blocks)
+    .from_select(
+        [
+            "tenant_id",
+            "id",
+            "staff_id",
+            "staff_key",
+            "service_id",
+            "session_start",
+            "occupied",
+            "capacity",
+            "seats_taken",
+            "released",
+        ],
+        select(
+            bindparam("tenant_id", type_=PG_UUID(as_uuid=True)),
+            bindparam("block_id", type_=PG_UUID(as_uuid=True)),
+            staff_members.c.staff_id,
+            staff_members.c.staff_key,
+            bindparam("service_id", type_=PG_UUID(as_uuid=True)),
+            bindparam("session_start", type_=DateTime(timezone=True)),
+            bindparam("occupied", type_=TSTZRANGE),
+            bindparam("capacity", type_=Integer),
+            bindparam("seats", type_=Integer),
+            false(),
+        ).where(
+            staff_members.c.tenant_id == bindparam("tenant_id", type_=PG_UUID(as_uuid=True)),
+            staff_members.c.staff_id == bindparam("staff_id", type_=PG_UUID(as_uuid=True)),
+        ),
+    )
+    .returning(time_blocks.c.id)
+)
+
 
 def constraint_of(exc: IntegrityError) -> str:
     cause = getattr(exc.orig, "__cause__", None)
     return str(getattr(cause, "constraint_name", "") or "")
+
+
+def deadlocked(exc: DBAPIError) -> bool:
+    """PostgreSQL stopped the statement to break a deadlock (SQLSTATE 40P01)."""
+    return getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None) == "40P01"
 
 
 def slot_taken(block: StaffBlock, timezone: str) -> Conflict:
@@ -167,7 +210,7 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
     async def save(self, appointment: Appointment) -> None:
         if appointment.is_new:
             # Staff time first: a collision is found before anything else is written.
-            await self._take_time(appointment, then_insert=insert(appointments).values(**self._row(appointment)))
+            await self._take_time(appointment, then_insert=self._row(appointment))
             appointment.is_new = False
         elif appointment.new_history:
             row = self._row(appointment)
@@ -242,11 +285,12 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
             "updated_at": a.updated_at,
         }
 
-    async def _take_time(self, appointment: Appointment, *, then_insert: Any) -> None:
+    async def _take_time(self, appointment: Appointment, *, then_insert: dict[str, Any] | None) -> None:
+        """Take the appointment's staff time, then insert ``then_insert`` (its row, when new) and its segments."""
         segment_rows = []
         taken = [(block, await self._take_block(appointment, block)) for block in staff_blocks(appointment.segments)]
         if then_insert is not None:
-            await self.session.execute(then_insert)
+            await self.session.execute(_INSERT_APPOINTMENT, then_insert)
         for block, block_id in taken:
             for position in block.positions:
                 s = appointment.segments[position]
@@ -279,45 +323,23 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
             if joined is not None:
                 return joined if joined is None else uuid.UUID(str(joined))
         block_id = new_id()
-        # One statement, with the staff key looked up in it: a booking is a few round trips, and the
-        # losing side of a race learns it at the first of them.
-        take = (
-            insert(time_blocks)
-            .from_select(
-                [
-                    "tenant_id",
-                    "id",
-                    "staff_id",
-                    "staff_key",
-                    "service_id",
-                    "session_start",
-                    "occupied",
-                    "capacity",
-                    "seats_taken",
-                    "released",
-                ],
-                select(
-                    literal(tenant_id, PG_UUID(as_uuid=True)),
-                    literal(block_id, PG_UUID(as_uuid=True)),
-                    staff_members.c.staff_id,
-                    staff_members.c.staff_key,
-                    literal(block.service_id, PG_UUID(as_uuid=True)),
-                    literal(block.session_start, DateTime(timezone=True)),
-                    literal(Range(block.start, block.end, bounds="[)"), TSTZRANGE),
-                    literal(block.capacity),
-                    literal(block.seats),
-                    false(),
-                ).where(staff_members.c.tenant_id == tenant_id, staff_members.c.staff_id == block.staff_id),
-            )
-            .returning(time_blocks.c.id)
-        )
+        take = {
+            "tenant_id": tenant_id,
+            "block_id": block_id,
+            "staff_id": block.staff_id,
+            "service_id": block.service_id,
+            "session_start": block.session_start,
+            "occupied": Range(block.start, block.end, bounds="[)"),
+            "capacity": block.capacity,
+            "seats": block.seats,
+        }
         try:
             if block.capacity > 1:
                 # A savepoint, so that losing the race to open the session can still join it.
                 async with self.session.begin_nested():
-                    taken = await self.session.scalar(take)
+                    taken = await self.session.scalar(_TAKE_BLOCK, take)
             else:
-                taken = await self.session.scalar(take)
+                taken = await self.session.scalar(_TAKE_BLOCK, take)
         except IntegrityError as exc:
             if constraint_of(exc) != "time_blocks_no_overlap":
                 raise
@@ -326,6 +348,12 @@ class SqlAlchemyAppointmentRepository(AbstractAppointmentRepository):
                 joined = await self._join_session(tenant_id, block, appointment.timezone)
                 if joined is not None:
                     return joined if joined is None else uuid.UUID(str(joined))
+            raise slot_taken(block, appointment.timezone) from exc
+        except DBAPIError as exc:
+            if not deadlocked(exc):
+                raise
+            # Bookings that insert overlapping time at the same instant each find the other's row and wait for
+            # it; PostgreSQL lets one through and stops this one: it lost the race for the slot.
             raise slot_taken(block, appointment.timezone) from exc
         if taken is None:
             raise NotFound(f"staff member {block.staff_id} has no schedule")

@@ -283,46 +283,59 @@ async def book_appointment(
             zone=zone,
             now=now,
         )
-    taken: Conflict | None = None
+        # The first choice is tried in the transaction that read the inputs (the database still has the last
+        # word on overlaps); only a lost race opens another for the next choice.
+        try:
+            return await _take(uow, _appointment(request, candidates[0], zone, now), held)
+        except Conflict as exc:
+            refused = exc
     # When someone takes the first choice of staff a moment earlier, another qualified one may still be free:
     # a client who asked for anyone gets them instead of a conflict.
-    for segments in candidates[:MAX_BOOKING_ATTEMPTS]:
-        appointment = Appointment.book(
-            tenant_id=request.tenant_id,
-            appointment_id=new_id(),
-            client_id=request.client_id,
-            segments=segments,
-            timezone=zone,
-            notes=request.notes,
-            source=request.source,
-            availability_overridden=request.override_availability,
-            actor=request.actor,
-            now=now,
-            request_id=request.request_id,
-            follow_up_of=request.follow_up_of,
-            follow_up_action=request.follow_up_action,
-            staff_notes=request.staff_notes,
-            ticket=request.ticket,
-        )
+    for segments in candidates[1:MAX_BOOKING_ATTEMPTS]:
+        if refused.reason != SLOT_TAKEN:
+            break
         try:
             async with uow:
-                if held is not None:
-                    await uow.holds.release(request.tenant_id, held.hold.id)
-                uow.appointments.add(appointment)
-                await uow.commit()
-            return appointment
+                return await _take(uow, _appointment(request, segments, zone, now), held)
         except Conflict as exc:
-            if exc.reason == SLOT_TAKEN:
-                taken = exc
-                continue
-            if exc.reason != DUPLICATE_REQUEST or not request.request_id:
-                raise
-            async with uow:
-                existing = await uow.appointments.get_by_request_id(request.tenant_id, request.request_id)
-            assert existing is not None
+            refused = exc
+    if request.request_id and refused.reason in (SLOT_TAKEN, DUPLICATE_REQUEST):
+        # A concurrent send of the same request may have taken the time: its booking is the answer.
+        async with uow:
+            existing = await uow.appointments.get_by_request_id(request.tenant_id, request.request_id)
+        if existing is not None:
             return existing
-    assert taken is not None
-    raise taken
+    raise refused
+
+
+def _appointment(request: BookingRequest, segments: tuple[Segment, ...], zone: str, now: datetime) -> Appointment:
+    return Appointment.book(
+        tenant_id=request.tenant_id,
+        appointment_id=new_id(),
+        client_id=request.client_id,
+        segments=segments,
+        timezone=zone,
+        notes=request.notes,
+        source=request.source,
+        availability_overridden=request.override_availability,
+        actor=request.actor,
+        now=now,
+        request_id=request.request_id,
+        follow_up_of=request.follow_up_of,
+        follow_up_action=request.follow_up_action,
+        staff_notes=request.staff_notes,
+        ticket=request.ticket,
+    )
+
+
+async def _take(uow: SchedulingUnitOfWork, appointment: Appointment, held: HeldTime | None) -> Appointment:
+    """Write the new appointment in the unit's open transaction and commit it, giving back the tentative hold it
+    replaces in the same transaction."""
+    if held is not None:
+        await uow.holds.release(appointment.tenant_id, held.hold.id)
+    uow.appointments.add(appointment)
+    await uow.commit()
+    return appointment
 
 
 async def _own_hold(uow: SchedulingUnitOfWork, request: BookingRequest) -> HeldTime | None:
