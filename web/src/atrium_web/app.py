@@ -16,7 +16,19 @@ from atrium_web.config import WebSettings
 from atrium_web.gateway_api import ApiProblem, Gateway, GatewayUnavailable, SignInRequired
 from atrium_web.pages import HERE, TEMPLATES, is_htmx, render, template_environment
 from atrium_web.sessions import GATEWAY, csrf_matches
-from atrium_web.views import auth, imports, portal, portal_requests, staff, staff_requests
+from atrium_web.views import (
+    auth,
+    billing,
+    booking,
+    client_card,
+    client_merges,
+    imports,
+    portal,
+    portal_requests,
+    staff,
+    staff_requests,
+)
+from atrium_web.views import settings as settings_pages
 
 log = logging.getLogger("atrium_web")
 
@@ -163,6 +175,11 @@ def create_app(settings: WebSettings) -> web.Application:
     portal.register(app.router)
     portal_requests.register(app.router)
     imports.register(app.router)  # before staff's /clients/{client_id}
+    client_card.register(app.router)  # before staff's /clients/{client_id}/{action}
+    client_merges.register(app.router)
+    booking.register(app.router)  # before staff's /appointments/{appointment_id}/{action}
     staff.register(app.router)
     staff_requests.register(app.router)
+    settings_pages.register(app.router)
+    billing.register(app.router)
     return app
