@@ -10,12 +10,16 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from platform_core.testing.plugin import wait_until
+
+from .mailbox import Mailbox
 from .test_scheduling import at, open_business
 from .test_web_browser import (
     Site,
@@ -438,3 +442,76 @@ async def test_billing_invoice_created_issued_paid_refunded_and_another_voided(
     assert "The invoice is void." in text(staff_browser)
     _, seen, _ = await site.api.call("GET", f"/api/v1/invoices/{invoice['id']}", token=token)
     assert seen["status"] == "void", seen
+
+
+async def test_a_skipped_message_is_listed_with_its_reason_and_sent_again_once_the_address_is_known(
+    site: Site, mailbox: Mailbox, staff_browser: WebDriver
+) -> None:
+    business = await open_business(site.api)
+    token, day, service = business["token"], business["day"], business["service"]
+    client = await site.api.create_client(token, first_name="Nils", last_name="Berg")  # no email yet
+    status, booked, _ = await site.api.call(
+        "POST",
+        "/api/v1/appointments",
+        token=token,
+        json={"client_id": client["id"], "segments": [{"service_id": service["id"]}], "start": at(day, 9)},
+    )
+    assert status == 201, booked
+
+    async def skipped() -> list[dict[str, Any]]:
+        _, found, _ = await site.api.call(
+            "GET", "/api/v1/messages", token=token, params={"client_id": client["id"], "status": "skipped"}
+        )
+        return list(found["items"])
+
+    (message,) = await wait_until(skipped, timeout=60)
+    staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Messages"))
+    Select(staff_browser.find_element(By.ID, "status")).select_by_visible_text("Skipped")
+    submit(staff_browser, "Show")
+    row = staff_browser.find_element(By.XPATH, "//tbody/tr[td//a[normalize-space()='Nils Berg']]")
+    assert "no email address" in row.text, row.text
+    check_page(staff_browser, site, "staff-messages")
+
+    status, _, _ = await site.api.call(
+        "PATCH", f"/api/v1/clients/{client['id']}", token=token, json={"email": "nils@example.com"}
+    )
+    assert status == 200
+    submit(staff_browser, "Send again")
+    assert "The message is sent again." in text(staff_browser)
+
+    async def delivered() -> bool:
+        _, seen, _ = await site.api.call("GET", "/api/v1/messages", token=token, params={"client_id": client["id"]})
+        return any(m["id"] == message["id"] and m["status"] in ("sent", "delivered") for m in seen["items"])
+
+    await wait_until(delivered, timeout=60)
+    await wait_until(lambda: bool(mailbox.to("nils@example.com")), timeout=30)
+
+
+async def test_reminder_rules_are_set_for_the_business_and_back_to_the_default(
+    site: Site, staff_browser: WebDriver
+) -> None:
+    business = await open_business(site.api)
+    token = business["token"]
+    staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
+    staff_browser.get(site.at("/settings/reminders"))
+    assert "The business follows the default reminders." in text(staff_browser)
+    offsets = staff_browser.find_element(By.ID, "offsets")
+    offsets.clear()
+    offsets.send_keys("2d, 3h")
+    set_value(staff_browser, "quiet_start", "21:00")
+    set_value(staff_browser, "quiet_end", "08:00")
+    submit(staff_browser, "Save reminders")
+    assert "The reminders are saved." in text(staff_browser)
+    check_page(staff_browser, site, "staff-settings-reminders")
+    _, rules, _ = await site.api.call("GET", "/api/v1/reminder-rules", token=token)
+    rule = rules["items"][0]
+    assert (rule["offsets"], rule["quiet_hours"], rule["is_default"]) == (
+        ["2d", "3h"],
+        {"start": "21:00", "end": "08:00"},
+        False,
+    ), rule
+    submit(staff_browser, "Use the default reminders")
+    assert "The default reminders apply." in text(staff_browser)
+    _, rules, _ = await site.api.call("GET", "/api/v1/reminder-rules", token=token)
+    assert rules["items"][0]["is_default"] is True, rules

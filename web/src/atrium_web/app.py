@@ -23,6 +23,7 @@ from atrium_web.views import (
     client_card,
     client_merges,
     imports,
+    messages,
     portal,
     portal_requests,
     staff,
@@ -182,4 +183,5 @@ def create_app(settings: WebSettings) -> web.Application:
     staff_requests.register(app.router)
     settings_pages.register(app.router)
     billing.register(app.router)
+    messages.register(app.router)
     return app

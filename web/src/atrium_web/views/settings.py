@@ -43,7 +43,10 @@ SECTIONS = {
     "portal": "Portal permissions",
     "client-fields": "Client statuses and custom fields",
     "staff": "Staff members",
+    "reminders": "Reminders",
 }
+REMINDER_AUDIENCES = {"client": "The client", "staff": "The staff member"}
+REMINDER_CHANNELS = {"email": "Email", "sms": "Text message", "in_app": "In the portal"}
 
 
 class FormError(Exception):
@@ -385,6 +388,43 @@ async def change_staff(request: web.Request, api: UserApi) -> web.StreamResponse
     raise web.HTTPNotFound()
 
 
+# --- reminder rules --------------------------------------------------------------------------------
+
+RULES = "/api/v1/reminder-rules"
+
+
+@signed_in("staff")
+async def reminders(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """The business's rule (or the default it follows), and which services have their own."""
+    rules = (await api.get(RULES))["items"]
+    business = next(r for r in rules if r["service_id"] is None)
+    return await console(
+        request,
+        api,
+        "staff/settings/reminders.html",
+        rule=business,
+        own_services=len([r for r in rules if r["service_id"]]),
+        audiences=REMINDER_AUDIENCES,
+        channels=REMINDER_CHANNELS,
+    )
+
+
+@signed_in("staff")
+async def save_reminders(request: web.Request, api: UserApi) -> web.StreamResponse:
+    form = await request.post()
+    back = "/settings/reminders"
+    if form.get("reset") == "default":
+        return await apply(request, api, "DELETE", f"{RULES}/business", None, "The default reminders apply.", back)
+    start, end = str(form.get("quiet_start", "")).strip()[:5], str(form.get("quiet_end", "")).strip()[:5]
+    body = {
+        "offsets": [o.strip() for o in str(form.get("offsets", "")).split(",") if o.strip()],
+        "audiences": [str(v) for v in form.getall("audiences", [])],
+        "channels": [str(v) for v in form.getall("channels", [])],
+        "quiet_hours": {"start": start, "end": end} if start or end else None,
+    }
+    return await apply(request, api, "PUT", f"{RULES}/business", body, "The reminders are saved.", back)
+
+
 def register(router: web.UrlDispatcher) -> None:
     router.add_get("/settings", index)
     router.add_get("/settings/services", services)
@@ -409,3 +449,5 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/settings/staff", staff_members)
     router.add_post("/settings/staff", invite_staff)
     router.add_post("/settings/staff/{staff_id}/{action}", change_staff)
+    router.add_get("/settings/reminders", reminders)
+    router.add_post("/settings/reminders", save_reminders)
