@@ -121,9 +121,21 @@ async def test_client_card_edits_notes_and_its_bookings_payments_and_documents_t
     payment = {"client_id": client["id"], "amount": {"amount_minor": 2000, "currency": "EUR"}, "method": "card"}
     status, paid, _ = await site.api.call("POST", "/api/v1/payments", token=token, json=payment)
     assert status == 201, paid
+    status, massage, _ = await site.api.call(
+        "POST", "/api/v1/credit-types", token=token, json={"name": "Massage 60", "unit": "session"}
+    )
+    assert status == 201, massage
+    status, charged, _ = await site.api.call(
+        "POST",
+        f"/api/v1/clients/{client['id']}/credits/charges",
+        token=token,
+        json={"credit_type_id": massage["id"], "amount": 5},
+    )
+    assert status == 201, charged
     follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Payments"))
     activity = staff_browser.find_element(By.XPATH, "//section[h2[normalize-space()='Activity']]").text
     assert "€25.00 outstanding" in activity and "€45.00" in activity and "€20.00 (card)" in activity, activity
+    assert "Massage 60: 5 sessions" in activity, activity
     assert "partially paid" in activity
     check_page(staff_browser, site, "staff-client-card-payments")
 

@@ -45,13 +45,30 @@ async def _bookings(api: UserApi, path: str) -> dict[str, Any]:
     return {"items": page["items"], "services": services}
 
 
+async def _credits(api: UserApi, path: str) -> list[dict[str, Any]] | None:
+    """What the client holds of each credit type; None when the role may not read memberships (then the tab
+    shows the money alone)."""
+    try:
+        return list((await api.get(f"{path}/credits"))["balances"])
+    except ApiProblem as problem:
+        if problem.status == 403:
+            return None
+        raise
+
+
 async def _payments(api: UserApi, path: str, client_id: str) -> dict[str, Any]:
-    balance, invoices, payments = await asyncio.gather(
+    balance, invoices, payments, credits = await asyncio.gather(
         api.get(f"{path}/balance"),
         api.get("/api/v1/invoices", client_id=client_id, page_size=50),
         api.get("/api/v1/payments", client_id=client_id, page_size=50),
+        _credits(api, path),
     )
-    return {"balance": balance["currencies"], "invoices": invoices["items"], "payments": payments["items"]}
+    return {
+        "balance": balance["currencies"],
+        "invoices": invoices["items"],
+        "payments": payments["items"],
+        "credits": credits,
+    }
 
 
 async def _documents(api: UserApi, path: str) -> list[dict[str, Any]]:
