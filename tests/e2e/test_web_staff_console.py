@@ -527,3 +527,38 @@ async def test_reminder_rules_are_set_for_the_business_and_back_to_the_default(
     assert "The default reminders apply." in text(staff_browser)
     _, rules, _ = await site.api.call("GET", "/api/v1/reminder-rules", token=token)
     assert rules["items"][0]["is_default"] is True, rules
+
+
+async def test_a_message_is_reworded_previewed_refused_when_wrong_saved_and_reset(
+    site: Site, staff_browser: WebDriver
+) -> None:
+    business = await open_business(site.api)
+    token = business["token"]
+    staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
+    staff_browser.get(site.at("/settings/messages"))
+    check_page(staff_browser, site, "staff-settings-messages")
+    follow(
+        staff_browser,
+        staff_browser.find_element(By.CSS_SELECTOR, "a[href='/settings/messages/appointment.reminder/de']"),
+    )
+    assert staff_browser.find_element(By.ID, "preview-subject").text.startswith("Erinnerung")
+    source = staff_browser.find_element(By.ID, "source")
+    source.send_keys("{% block subject %}{{ secret }}{% endblock %}")
+    submit(staff_browser, "Save wording")
+    assert staff_browser.find_element(By.ID, "source-error").text
+    check_page(staff_browser, site)
+    source = staff_browser.find_element(By.ID, "source")
+    source.clear()
+    source.send_keys("{% block subject %}Bis bald, {{ name }}{% endblock %}")
+    submit(staff_browser, "Preview")
+    assert staff_browser.find_element(By.ID, "preview-subject").text == "Bis bald, Ada Lovelace"
+    _, listed, _ = await site.api.call("GET", "/api/v1/message-templates", token=token)
+    assert [k["overridden"] for k in listed["items"] if k["kind"] == "appointment.reminder"] == [[]]
+    submit(staff_browser, "Save wording")
+    assert "The wording is saved." in text(staff_browser) and "reworded" in text(staff_browser)
+    check_page(staff_browser, site, "staff-settings-message-wording")
+    _, listed, _ = await site.api.call("GET", "/api/v1/message-templates", token=token)
+    assert [k["overridden"] for k in listed["items"] if k["kind"] == "appointment.reminder"] == [["de"]]
+    submit(staff_browser, "Back to the default wording")
+    assert "The default wording applies." in text(staff_browser)
+    assert staff_browser.find_element(By.ID, "preview-subject").text.startswith("Erinnerung")

@@ -44,6 +44,7 @@ SECTIONS = {
     "client-fields": "Client statuses and custom fields",
     "staff": "Staff members",
     "reminders": "Reminders",
+    "messages": "Message wording",
 }
 REMINDER_AUDIENCES = {"client": "The client", "staff": "The staff member"}
 REMINDER_CHANNELS = {"email": "Email", "sms": "Text message", "in_app": "In the portal"}
