@@ -136,6 +136,22 @@ async def test_client_card_edits_notes_and_its_bookings_payments_and_documents_t
     activity = staff_browser.find_element(By.XPATH, "//section[h2[normalize-space()='Activity']]").text
     assert "€25.00 outstanding" in activity and "€45.00" in activity and "€20.00 (card)" in activity, activity
     assert "Massage 60: 5 sessions" in activity, activity
+
+    # Checked in from the Bookings tab: the service's visit takes one session.
+    status, rules, _ = await site.api.call(
+        "PUT",
+        f"/api/v1/services/{service['id']}/credit-rules",
+        token=token,
+        json={"rules": [{"credit_type_id": massage["id"], "units": 1}]},
+    )
+    assert status == 200, rules
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Bookings"))
+    submit(staff_browser, "Check in")
+    assert "Checked in." in text(staff_browser)
+    submit(staff_browser, "Check in")
+    assert "Not checked in:" in text(staff_browser)  # an appointment is checked in once
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Payments"))
+    assert "Massage 60: 4 sessions" in text(staff_browser)
     assert "partially paid" in activity
     check_page(staff_browser, site, "staff-client-card-payments")
 

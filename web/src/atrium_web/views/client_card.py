@@ -249,6 +249,22 @@ async def download_document(request: web.Request, api: UserApi) -> web.StreamRes
     return web.Response(body=reply.raw, content_type=reply.content_type or "application/octet-stream", headers=headers)
 
 
+@signed_in("staff")
+async def check_in(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """The client attended an appointment: its service's credits are taken (once), as the credit rules say."""
+    client_id = request.match_info["client_id"]
+    form = await request.post()
+    body = {"appointment_id": str(form.get("appointment_id", "")), "service_id": str(form.get("service_id", ""))}
+    try:
+        await api.send("POST", f"{client_path(request)}/check-ins", body)
+        await flash(request, "Checked in.")
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        await flash(request, f"Not checked in: {problem.detail or 'the visit could not be recorded'}.")
+    return redirect(request, f"/clients/{client_id}?tab=bookings")
+
+
 def register(router: web.UrlDispatcher) -> None:
     """Before staff's ``/clients/{client_id}/{action}``; the card's path takes only an id-shaped segment, so
     ``/clients/new`` and the like stay theirs whatever the order."""
@@ -256,6 +272,7 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/clients/{client_id}/edit", edit_page)
     router.add_post("/clients/{client_id}/edit", save_edit)
     router.add_post("/clients/{client_id}/notes", add_note)
+    router.add_post("/clients/{client_id}/check-ins", check_in)
     router.add_post("/clients/{client_id}/documents", upload_document)
     router.add_post("/clients/{client_id}/documents/{attachment_id}/share", share_document)
     router.add_get("/clients/{client_id}/documents/{attachment_id}", download_document)
