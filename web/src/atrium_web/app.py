@@ -180,6 +180,7 @@ def create_app(settings: WebSettings) -> web.Application:
     client_merges.register(app.router)
     booking.register(app.router)  # before staff's /appointments/{appointment_id}/{action}
     staff.register(app.router)
+    client_card.register_card(app.router)  # after every fixed /clients/... path
     staff_requests.register(app.router)
     settings_pages.register(app.router)
     billing.register(app.router)

@@ -265,10 +265,13 @@ async def check_in(request: web.Request, api: UserApi) -> web.StreamResponse:
     return redirect(request, f"/clients/{client_id}?tab=bookings")
 
 
+def register_card(router: web.UrlDispatcher) -> None:
+    """After every fixed ``/clients/...`` page (new, import, duplicates, merge), which the card's path would match."""
+    router.add_get("/clients/{client_id}", client_card)
+
+
 def register(router: web.UrlDispatcher) -> None:
-    """Before staff's ``/clients/{client_id}/{action}``; the card's path takes only an id-shaped segment, so
-    ``/clients/new`` and the like stay theirs whatever the order."""
-    router.add_get("/clients/{client_id:[0-9a-fA-F-]{36}}", client_card)
+    """Before staff's ``/clients/{client_id}/{action}``, which would take these posts."""
     router.add_get("/clients/{client_id}/edit", edit_page)
     router.add_post("/clients/{client_id}/edit", save_edit)
     router.add_post("/clients/{client_id}/notes", add_note)
