@@ -302,6 +302,21 @@ async def test_book_from_real_availability_reschedule_by_slot_and_a_recurring_se
     (series,) = listed["items"]
     assert series["rrule"] == "FREQ=WEEKLY;COUNT=4" and series["dtstart"] == f"{day.isoformat()}T10:00", series
 
+    # The third and following ones (the third and fourth weeks) are cancelled from the series page.
+    summaries = staff_browser.find_elements(By.XPATH, "//summary[starts-with(normalize-space(), 'Cancel')]")
+    assert len(summaries) == 3
+    summaries[1].click()
+    form = staff_browser.find_elements(By.CSS_SELECTOR, "details.menu form")[1]
+    Select(form.find_element(By.NAME, "scope")).select_by_visible_text("This and the following ones")
+    form.find_element(By.NAME, "reason").send_keys("Course ends early")
+    page_now = staff_browser.find_element(By.TAG_NAME, "html")
+    form.find_element(By.TAG_NAME, "button").click()
+    WebDriverWait(staff_browser, 15).until(replaced(page_now))
+    assert "Cancelled: 2 appointments." in text(staff_browser), text(staff_browser)
+    _, occurrences, _ = await site.api.call("GET", f"/api/v1/recurring-series/{series['id']}/occurrences", token=token)
+    states = [o["state"] for o in occurrences["items"]]
+    assert states.count("cancelled") == 2 and states.count("booked") == 1, states
+
 
 async def test_settings_services_hours_rules_portal_fields_and_staff_members(
     site: Site, staff_browser: WebDriver

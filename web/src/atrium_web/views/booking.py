@@ -303,6 +303,31 @@ async def series_page(request: web.Request, api: UserApi) -> web.StreamResponse:
     )
 
 
+@signed_in("staff")
+async def cancel_occurrences(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Cancel one occurrence or this and the following ones (the version guards a change made meanwhile)."""
+    series_id = request.match_info["series_id"]
+    form = await request.post()
+    scope = "this_and_following" if form.get("scope") == "this_and_following" else "one"
+    body = {
+        "occurrence_start": str(form.get("occurrence_start", "")),
+        "scope": scope,
+        "reason": str(form.get("reason", "")).strip()[:500],
+        "version": int(str(form.get("appointment_version" if scope == "one" else "series_version", "0")) or 0),
+    }
+    try:
+        changed = await api.send("POST", f"/api/v1/recurring-series/{series_id}/occurrences/cancel", body)
+        await flash(
+            request, f"Cancelled: {len(changed['changed'])} appointment{'s' if len(changed['changed']) != 1 else ''}."
+        )
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        named = "; ".join(problem.errors.values())
+        await flash(request, f"Nothing was cancelled: {named or problem.detail}.")
+    return redirect(request, f"/recurring-series/{series_id}")
+
+
 def register(router: web.UrlDispatcher) -> None:
     """Before staff's ``/appointments/{appointment_id}/{action}``."""
     router.add_get("/appointments/new", new_appointment)
@@ -312,3 +337,4 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/recurring-series/new", new_series)
     router.add_post("/recurring-series/new", create_series)
     router.add_get("/recurring-series/{series_id}", series_page)
+    router.add_post("/recurring-series/{series_id}/cancel", cancel_occurrences)
