@@ -1,8 +1,9 @@
 """The client card page rendered by the web unit for signed-in staff, beside the gateway's card JSON.
 
 Each of 16 sessions is its own browser-like cookie jar signed in through the web unit's sign-in form; a page
-is the card plus what the page shows around it (bookings, services, the pending-requests badge), all through
-the gateway. The raw counterpart is the gateway's card JSON alone, 16 at a time, in the same run.
+is the card plus what the page shows around it (the pending-requests badge, the portal access; the activity
+pane opens on the conversation, which is the card's own timeline), all through the gateway. The raw counterpart
+is the gateway's card JSON alone, 16 at a time, in the same run.
 """
 
 from __future__ import annotations

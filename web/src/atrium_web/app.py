@@ -18,7 +18,12 @@ from atrium_web.pages import HERE, TEMPLATES, is_htmx, render, template_environm
 from atrium_web.sessions import GATEWAY, csrf_matches
 from atrium_web.views import (
     auth,
+    billing,
+    booking,
+    client_card,
+    client_merges,
     imports,
+    messages,
     portal,
     portal_account,
     portal_calendar,
@@ -31,6 +36,7 @@ from atrium_web.views import (
     staff,
     staff_requests,
 )
+from atrium_web.views import settings as settings_pages
 
 log = logging.getLogger("atrium_web")
 
@@ -183,7 +189,14 @@ def create_app(settings: WebSettings) -> web.Application:
     portal_invoice.register(app.router)
     portal_calendar.register(app.router)
     imports.register(app.router)  # before staff's /clients/{client_id}
+    client_card.register(app.router)  # before staff's /clients/{client_id}/{action}
+    client_merges.register(app.router)
+    booking.register(app.router)  # before staff's /appointments/{appointment_id}/{action}
     staff.register(app.router)
+    client_card.register_card(app.router)  # after every fixed /clients/... path
     staff_requests.register(app.router)
+    settings_pages.register(app.router)
+    billing.register(app.router)
+    messages.register(app.router)
     public_booking.register(app.router)
     return app

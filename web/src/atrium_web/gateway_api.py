@@ -95,6 +95,7 @@ class Gateway:
             ) as response:
                 raw = await response.read()
                 content_type = response.content_type
+                response_headers = response.headers.copy()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise GatewayUnavailable(f"{method} {path}: {exc!r}") from exc
         if response.status in UNAVAILABLE_STATUSES:
@@ -102,7 +103,7 @@ class Gateway:
         body: Any = None
         if raw and content_type.endswith("json"):
             body = _json(raw)
-        return Reply(response.status, body, content_type, raw, response.headers)
+        return Reply(response.status, body, content_type, raw, response_headers)
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
         """Exchange a refresh token, once per token in this process however many requests ask at a time."""

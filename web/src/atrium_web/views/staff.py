@@ -111,60 +111,12 @@ async def client_action(request: web.Request, api: UserApi) -> web.StreamRespons
     return redirect(request, back if back.startswith("/clients") else "/clients")
 
 
-async def _bookings(api: UserApi, client_id: str) -> dict[str, Any]:
-    """The Bookings tab: unavailable (not an error page) while scheduling does not answer."""
-    try:
-        page = await api.get(f"/api/v1/clients/{client_id}/appointments", page_size=20)
-    except GatewayUnavailable:
-        return {"status": "unavailable", "data": None}
-    return {"status": "ok", "data": page["items"]}
-
-
 PORTAL_PERMISSIONS = {
     "view_appointments": "Appointments and requests",
     "view_invoices": "Invoices",
     "view_documents": "Shared documents",
     "edit_profile": "Changing their own details",
 }
-
-
-async def _portal_access(api: UserApi, client_id: str) -> dict[str, Any]:
-    try:
-        return {"status": "ok", "data": await api.get(f"/api/v1/clients/{client_id}/portal-access")}
-    except GatewayUnavailable:
-        return {"status": "unavailable", "data": None}
-
-
-async def _services_or_none(api: UserApi) -> dict[str, dict[str, Any]]:
-    try:
-        return await services_by_id(api)
-    except GatewayUnavailable:
-        return {}
-
-
-@signed_in("staff")
-async def client_card(request: web.Request, api: UserApi) -> web.StreamResponse:
-    client_id = request.match_info["client_id"]
-    # The card degrades section by section; so do the parts of the page beside it. All asked at once.
-    card, bookings, services, pending, portal = await asyncio.gather(
-        api.get(f"/api/v1/clients/{client_id}/card"),
-        _bookings(api, client_id),
-        _services_or_none(api),
-        pending_count(api),
-        _portal_access(api, client_id),
-    )
-    return await console(
-        request,
-        api,
-        "staff/card.html",
-        card=card,
-        client=card["information"],
-        bookings=bookings,
-        services=services,
-        pending=pending,
-        portal=portal,
-        portal_permissions=PORTAL_PERMISSIONS,
-    )
 
 
 @signed_in("staff")
@@ -205,7 +157,11 @@ async def schedule(request: web.Request, api: UserApi) -> web.StreamResponse:
     """Day or week per staff member, in the business's zone, with each appointment's next steps."""
     view = "day" if request.query.get("view") == "day" else "week"
     on = _day(request.query.get("on", ""), business_today(api))
-    calendar = await api.get("/api/v1/calendar", view=view, on=on.isoformat(), timezone=api.account.timezone)
+    member = request.query.get("staff", "")
+    calendar, schedules = await asyncio.gather(
+        api.get("/api/v1/calendar", view=view, on=on.isoformat(), timezone=api.account.timezone, staff_ids=member),
+        api.get("/api/v1/staff-schedules"),
+    )
     clients = await client_names(api, [a["client_id"] for m in calendar["staff"] for a in m["appointments"]])
     first = date.fromisoformat(calendar["start"][:10])
     days = [first + timedelta(days=n) for n in range(1 if view == "day" else 7)]
@@ -221,6 +177,8 @@ async def schedule(request: web.Request, api: UserApi) -> web.StreamResponse:
         days=days,
         previous=(first - step).isoformat(),
         following=(first + step).isoformat(),
+        member=member,
+        members=[m for m in schedules["items"] if m["active"]],
     )
 
 
@@ -292,7 +250,6 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_post("/appointments/{appointment_id}/{action}", appointment_action)
     router.add_get("/today", today)
     router.add_get("/clients", clients)
-    router.add_get("/clients/{client_id}", client_card)
     router.add_post("/clients/{client_id}/portal-invitation", invite_to_portal)
     router.add_post("/clients/{client_id}/portal-access", set_portal_access)
     router.add_post("/clients/{client_id}/{action}", client_action)

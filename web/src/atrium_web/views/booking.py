@@ -1,0 +1,340 @@
+"""Booking from the staff console: a new appointment (client, service, staff member, then a free slot from the
+real availability), rescheduling by choosing a new slot, and a recurring series with its clash preview.
+
+Every time is on the business's clock (the session's zone). A booking form carries a key made when it was
+shown, sent as the Idempotency-Key: a double click or a resent form books once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from atrium_web.gateway_api import ApiProblem
+from atrium_web.pages import flash, redirect, signed_in
+from atrium_web.sessions import UserApi
+from atrium_web.views.staff import business_today, console
+
+FREQUENCIES = {"WEEKLY": "Every week", "DAILY": "Every day", "MONTHLY": "Every month"}
+MAX_OCCURRENCES = 52
+# A slot's value in the form: its start instant and the staff member it is for, as the availability gave them.
+SLOT_SEPARATOR = "|"
+
+
+def _day(value: str, default: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return date.fromisoformat(default)
+
+
+async def _catalogue(api: UserApi) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    services, staff = await asyncio.gather(api.get("/api/v1/services"), api.get("/api/v1/staff-schedules"))
+    return services["items"], [s for s in staff["items"] if s["active"]]
+
+
+async def _client_or_none(api: UserApi, client_id: str) -> dict[str, Any] | None:
+    if not client_id:
+        return None
+    try:
+        return dict(await api.get(f"/api/v1/clients/{client_id}"))
+    except ApiProblem as problem:
+        if problem.status in (400, 404):
+            return None
+        raise
+
+
+async def _matching_clients(api: UserApi, q: str) -> list[dict[str, Any]]:
+    return list((await api.get("/api/v1/clients", q=q, page_size=10))["items"]) if q else []
+
+
+async def free_slots(api: UserApi, service_id: str, staff_id: str, day: date) -> list[dict[str, Any]]:
+    """The day's free starts for the service (with the staff member, or anyone qualified), on the business's clock."""
+    found = await api.get(
+        "/api/v1/availability",
+        service_ids=service_id,
+        staff_ids=staff_id,
+        timezone=api.account.timezone,
+        **{"from": day.isoformat(), "to": day.isoformat()},
+    )
+    slots = []
+    for slot in found["slots"]:
+        staff_for = staff_id or slot["staff_ids"][0]
+        slots.append({"start": slot["start"], "value": f"{slot['start']}{SLOT_SEPARATOR}{staff_for}"})
+    return slots
+
+
+def _chosen(query: Mapping[str, str]) -> dict[str, str]:
+    return {k: query.get(k, "").strip() for k in ("client_id", "q", "service_id", "staff_id", "on")}
+
+
+@signed_in("staff")
+async def new_appointment(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """One page that fills in as the choices are made: client, service and staff member, day, then its slots."""
+    chosen = _chosen(request.query)
+    day = _day(chosen["on"], business_today(api))
+    (services, staff), client, candidates = await asyncio.gather(
+        _catalogue(api), _client_or_none(api, chosen["client_id"]), _matching_clients(api, chosen["q"])
+    )
+    slots = None
+    if client and chosen["service_id"]:
+        slots = await free_slots(api, chosen["service_id"], chosen["staff_id"], day)
+    return await console(
+        request,
+        api,
+        "staff/appointment_new.html",
+        chosen=chosen,
+        day=day,
+        client=client,
+        candidates=candidates,
+        services=services,
+        staff=staff,
+        slots=slots,
+        request_key=str(uuid.uuid4()),
+    )
+
+
+def _slot(form: Mapping[str, Any]) -> tuple[str, str] | None:
+    start, separator, staff_id = str(form.get("slot", "")).partition(SLOT_SEPARATOR)
+    return (start, staff_id) if separator and start else None
+
+
+@signed_in("staff")
+async def book(request: web.Request, api: UserApi) -> web.StreamResponse:
+    form = await request.post()
+    client_id, service_id = str(form.get("client_id", "")), str(form.get("service_id", ""))
+    staff_choice, day = str(form.get("staff_id", "")), str(form.get("on", ""))
+    back = "/appointments/new?" + urlencode(
+        {"client_id": client_id, "service_id": service_id, "staff_id": staff_choice, "on": day}
+    )
+    slot = _slot(form)
+    if slot is None:
+        await flash(request, "Choose a time.")
+        return redirect(request, back)
+    start, staff_id = slot
+    body = {
+        "client_id": client_id,
+        "segments": [{"service_id": service_id, "staff_id": staff_id}],
+        "start": start,
+        "notes": str(form.get("notes", "")).strip()[:4000],
+    }
+    headers = {"Idempotency-Key": str(form.get("request_key", "")) or str(uuid.uuid4())}
+    try:
+        booked = await api.send("POST", "/api/v1/appointments", body, headers=headers)
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        await flash(request, f"Not booked: {problem.detail or 'that time is no longer free'}.")
+        return redirect(request, back)
+    await flash(request, "The appointment is booked.")
+    local_day = api_day(booked["start"], api)
+    return redirect(request, f"/schedule?view=day&on={local_day}")
+
+
+def api_day(instant: str, api: UserApi) -> str:
+    """The business's calendar day of an instant."""
+    return datetime.fromisoformat(instant).astimezone(ZoneInfo(api.account.timezone)).date().isoformat()
+
+
+@signed_in("staff")
+async def reschedule_page(request: web.Request, api: UserApi) -> web.StreamResponse:
+    appointment = await api.get(f"/api/v1/appointments/{request.match_info['appointment_id']}")
+    current_day = api_day(appointment["start"], api)
+    day = _day(request.query.get("on", ""), current_day)
+    segment = appointment["segments"][0]
+    slots, client = await asyncio.gather(
+        free_slots(api, segment["service_id"], segment["staff_id"], day),
+        _client_or_none(api, appointment["client_id"]),
+    )
+    return await console(
+        request,
+        api,
+        "staff/appointment_reschedule.html",
+        appointment=appointment,
+        client=client,
+        day=day,
+        previous=(day - timedelta(days=1)).isoformat(),
+        following=(day + timedelta(days=1)).isoformat(),
+        slots=slots,
+    )
+
+
+@signed_in("staff")
+async def reschedule(request: web.Request, api: UserApi) -> web.StreamResponse:
+    appointment_id = request.match_info["appointment_id"]
+    form = await request.post()
+    slot = _slot(form)
+    if slot is None:
+        await flash(request, "Choose the new time.")
+        return redirect(
+            request, f"/appointments/{appointment_id}/reschedule?{urlencode({'on': str(form.get('on', ''))})}"
+        )
+    body = {"start": slot[0], "version": int(str(form.get("version", "1")) or 1)}
+    try:
+        moved = await api.send("POST", f"/api/v1/appointments/{appointment_id}/reschedule", body)
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        await flash(request, f"Not moved: {problem.detail or 'that time is no longer free'}.")
+        return redirect(
+            request, f"/appointments/{appointment_id}/reschedule?{urlencode({'on': str(form.get('on', ''))})}"
+        )
+    await flash(request, "The appointment is moved.")
+    return redirect(request, f"/schedule?view=day&on={api_day(moved['start'], api)}")
+
+
+# --- recurring series ----------------------------------------------------------------------------
+
+
+def series_definition(values: dict[str, str]) -> dict[str, Any]:
+    """The API's series definition from the form: an RFC 5545 rule built from frequency, interval and count."""
+    count = max(1, min(MAX_OCCURRENCES, int(values["count"] or 1)))
+    interval = max(1, min(12, int(values["interval"] or 1)))
+    frequency = values["frequency"] if values["frequency"] in FREQUENCIES else "WEEKLY"
+    rule = f"FREQ={frequency};COUNT={count}" + (f";INTERVAL={interval}" if interval > 1 else "")
+    return {
+        "client_id": values["client_id"],
+        "segments": [{"service_id": values["service_id"], "staff_id": values["staff_id"] or None}],
+        "rrule": rule,
+        "dtstart": f"{values['first_day']}T{values['first_time']}",
+        "timezone": values.get("timezone") or None,
+        "notes": values.get("notes", "")[:4000],
+    }
+
+
+SERIES_FIELDS = (
+    "client_id",
+    "q",
+    "service_id",
+    "staff_id",
+    "first_day",
+    "first_time",
+    "frequency",
+    "interval",
+    "count",
+    "notes",
+)
+
+
+def _series_values(source: Any) -> dict[str, str]:
+    values = {k: str(source.get(k, "")).strip() for k in SERIES_FIELDS}
+    values["interval"] = values["interval"] if values["interval"].isdigit() else "1"
+    values["count"] = values["count"] if values["count"].isdigit() else "6"
+    values["first_time"] = values["first_time"][:5]
+    return values
+
+
+@signed_in("staff")
+async def new_series(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """The series form; with "Preview" pressed, each occurrence ok or clashing (why, and the nearest free start)."""
+    values = _series_values(request.query)
+    (services, staff), client, candidates = await asyncio.gather(
+        _catalogue(api), _client_or_none(api, values["client_id"]), _matching_clients(api, values["q"])
+    )
+    preview, problem = None, None
+    ready = client and values["service_id"] and values["first_day"] and values["first_time"]
+    if request.query.get("preview") and ready:
+        values["timezone"] = api.account.timezone
+        try:
+            preview = await api.send("POST", "/api/v1/recurring-series/preview", series_definition(values))
+        except ApiProblem as refused:
+            if refused.status in (403, 404):
+                raise
+            problem = "; ".join(refused.errors.values()) or refused.detail
+    return await console(
+        request,
+        api,
+        "staff/series_new.html",
+        values=values,
+        client=client,
+        candidates=candidates,
+        services=services,
+        staff=staff,
+        frequencies=FREQUENCIES,
+        preview=preview,
+        problem=problem,
+        request_key=str(uuid.uuid4()),
+    )
+
+
+@signed_in("staff")
+async def create_series(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Books the series with a decision for each clash the preview showed: skip it, or move it to the free start."""
+    form = await request.post()
+    values = _series_values(form) | {"timezone": api.account.timezone}
+    decisions = []
+    for key in form:
+        if not key.startswith("clash-"):
+            continue
+        choice = str(form[key])
+        occurrence = key.removeprefix("clash-")
+        if choice == "skip":
+            decisions.append({"occurrence_start": occurrence, "action": "skip"})
+        elif choice.startswith("shift:"):
+            decisions.append({"occurrence_start": occurrence, "action": "shift", "shift_to": choice[6:]})
+    body = series_definition(values) | {"decisions": decisions}
+    headers = {"Idempotency-Key": str(form.get("request_key", "")) or str(uuid.uuid4())}
+    query = urlencode({k: v for k, v in values.items() if k in SERIES_FIELDS and v})
+    try:
+        created = await api.send("POST", "/api/v1/recurring-series", body, headers=headers)
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        await flash(request, f"The series is not booked: {problem.detail or 'a time is no longer free'}.")
+        return redirect(request, f"/recurring-series/new?{query}&preview=1")
+    await flash(request, f"The series is booked: {len(created['booked'])} appointments.")
+    return redirect(request, f"/recurring-series/{created['series']['id']}")
+
+
+@signed_in("staff")
+async def series_page(request: web.Request, api: UserApi) -> web.StreamResponse:
+    path = f"/api/v1/recurring-series/{request.match_info['series_id']}"
+    series, occurrences = await asyncio.gather(api.get(path), api.get(f"{path}/occurrences", page_size=200))
+    client = await _client_or_none(api, series["client_id"])
+    return await console(
+        request, api, "staff/series.html", series=series, occurrences=occurrences["items"], client=client
+    )
+
+
+@signed_in("staff")
+async def cancel_occurrences(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Cancel one occurrence or this and the following ones (the version guards a change made meanwhile)."""
+    series_id = request.match_info["series_id"]
+    form = await request.post()
+    scope = "this_and_following" if form.get("scope") == "this_and_following" else "one"
+    body = {
+        "occurrence_start": str(form.get("occurrence_start", "")),
+        "scope": scope,
+        "reason": str(form.get("reason", "")).strip()[:500],
+        "version": int(str(form.get("appointment_version" if scope == "one" else "series_version", "0")) or 0),
+    }
+    try:
+        changed = await api.send("POST", f"/api/v1/recurring-series/{series_id}/occurrences/cancel", body)
+        await flash(
+            request, f"Cancelled: {len(changed['changed'])} appointment{'s' if len(changed['changed']) != 1 else ''}."
+        )
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        named = "; ".join(problem.errors.values())
+        await flash(request, f"Nothing was cancelled: {named or problem.detail}.")
+    return redirect(request, f"/recurring-series/{series_id}")
+
+
+def register(router: web.UrlDispatcher) -> None:
+    """Before staff's ``/appointments/{appointment_id}/{action}``."""
+    router.add_get("/appointments/new", new_appointment)
+    router.add_post("/appointments/new", book)
+    router.add_get("/appointments/{appointment_id}/reschedule", reschedule_page)
+    router.add_post("/appointments/{appointment_id}/reschedule", reschedule)
+    router.add_get("/recurring-series/new", new_series)
+    router.add_post("/recurring-series/new", create_series)
+    router.add_get("/recurring-series/{series_id}", series_page)
+    router.add_post("/recurring-series/{series_id}/cancel", cancel_occurrences)
