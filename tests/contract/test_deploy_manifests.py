@@ -52,10 +52,10 @@ GATEWAY_PORT = 8080
 WEB_PORT = 8000
 # The units each gRPC service accepts calls from; its NetworkPolicy must allow exactly these.
 CALLERS = {
-    "client": {"gateway", "scheduling", "portal_requests", "membership_billing"},
+    "client": {"gateway", "scheduling", "portal_requests", "membership_billing", "notification"},
     "scheduling": {"gateway", "portal_requests", "membership_billing"},
     "portal_requests": {"gateway"},
-    "membership_billing": {"gateway"},
+    "membership_billing": {"gateway", "notification"},
     "notification": {"gateway"},
 }
 SERVER_COMPONENT = "server"

@@ -1,15 +1,20 @@
 """Billing through the gateway: invoices and payments by staff, the card's pending payment, the portal's own
-invoices, tenant isolation, and the card when billing is down."""
+invoices, tenant isolation, the card when billing is down, and an issued invoice's email with its PDF."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
+from email.message import EmailMessage
 from typing import Any
+
+from pypdf import PdfReader
 
 from platform_core.testing.plugin import wait_until
 
 from .conftest import Api, restart_unit, wait_ready
+from .mailbox import Mailbox
 
 PASSWORD = "correct horse battery"
 
@@ -222,3 +227,24 @@ async def test_voids_and_refunds_are_for_owners_and_admins(api: Api) -> None:
         "POST", f"/api/v1/payments/{payment['id']}/refund", token=token, json={"reason": "returned"}
     )
     assert (status, refunded["status"]) == (200, "refunded")
+
+
+async def test_an_issued_invoice_is_emailed_to_the_client_with_its_pdf(api: Api, mailbox: Mailbox) -> None:
+    tenant = await api.sign_up("Pdf Studio")
+    token = tenant["token"]
+    address = f"pia-{uuid.uuid4().hex[:6]}@example.com"
+    client = await api.create_client(token, first_name="Pia", email=address)
+    invoice = await issued_invoice(api, token, client["id"], [{"description": "Massage", "unit_price_minor": 4500}])
+
+    def invoice_email() -> EmailMessage | None:
+        return next((m for m in mailbox.to(address) if str(m["Subject"]).startswith("Invoice")), None)
+
+    email = await wait_until(invoice_email, timeout=60)
+    assert f"Invoice {invoice['number']} from Pdf Studio" in str(email["Subject"])
+    assert "attached as a PDF" in Mailbox.text(email)
+    [pdf] = [p for p in email.walk() if p.get_content_type() == "application/pdf"]
+    assert pdf.get_filename() == f"invoice-{invoice['number']}.pdf"
+    content = pdf.get_payload(decode=True)
+    assert isinstance(content, bytes) and content.startswith(b"%PDF")
+    words = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    assert "Massage" in words and "Pdf Studio" in words

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
@@ -29,7 +30,13 @@ async def test_an_approval_is_emailed_with_its_calendar_file_and_shows_unread_in
     business = await open_business(api)
     token, day, service = business["token"], business["day"], business["service"]
     address = f"mia-{uuid.uuid4().hex[:6]}@example.com"
-    mia = await api.create_client(token, first_name="Mia", email=address)
+    # A German client in New York, of a business in Berlin: her language, her clock.
+    mia = await api.create_client(
+        token,
+        first_name="Mia",
+        email=address,
+        profile={"preferred_language": "de", "timezone": "America/New_York"},
+    )
     ben = await api.create_client(token, first_name="Ben", email=f"ben-{uuid.uuid4().hex[:6]}@example.com")
     mia_portal, ben_portal = await portal_login(api, token, mia["id"]), await portal_login(api, token, ben["id"])
 
@@ -46,10 +53,13 @@ async def test_an_approval_is_emailed_with_its_calendar_file_and_shows_unread_in
     assert status == 200, approved
 
     def approval_email() -> object:
-        return next((m for m in mailbox.to(address) if str(m["Subject"]).startswith("Confirmed")), None)
+        return next((m for m in mailbox.to(address) if str(m["Subject"]).startswith("Bestätigt")), None)
 
     email = await wait_until(approval_email, timeout=60)
-    assert "Hello Mia," in Mailbox.text(email)  # type: ignore[arg-type]
+    text = Mailbox.text(email)  # type: ignore[arg-type]
+    in_new_york = datetime.fromisoformat(at(day, 14)).astimezone(ZoneInfo("America/New_York"))
+    assert "Hallo Mia," in text
+    assert f"{in_new_york:%H:%M} (America/New_York)" in text
     [ics] = [p for p in email.walk() if p.get_content_type() == "text/calendar"]  # type: ignore[attr-defined]
     [event] = Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")
     assert event.decoded("dtstart") == datetime.fromisoformat(at(day, 14))

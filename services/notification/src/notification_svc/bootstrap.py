@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.membership_billing.v1.documents_pb2_grpc import DocumentServiceStub
 from atrium.notification.v1 import notification_service_pb2_grpc
 from notification_svc.adapters import orm
 from notification_svc.adapters.client_segments import GrpcClientSegments
 from notification_svc.adapters.email_sender import AbstractEmailSender, LogEmailSender, SmtpEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
+from notification_svc.adapters.invoice_documents import GrpcInvoiceDocuments
 from notification_svc.adapters.message_templates import MessageTemplates
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender, TwilioSmsSender
 from notification_svc.config import NotificationSettings
@@ -90,6 +92,7 @@ def dispatcher(
         concurrency=settings.message_send_concurrency,
         public_url=settings.public_url,
         sms=sms_sender(settings),
+        invoices=GrpcInvoiceDocuments(DocumentServiceStub(runtime.channel("membership_billing"))),
     )
 
 

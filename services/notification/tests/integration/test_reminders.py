@@ -1,10 +1,12 @@
 """Reminders against real PostgreSQL and a real SMTP server, with the clock moved by the test: an appointment moved
 twice is reminded once, at its final time; a cancelled one is not reminded; an event arriving after a newer one
-plans nothing; a reassignment tells the client and both staff members. Times are in 2100 so the service's own
+plans nothing; a booking planned by two replicas and dispatched by two at once is reminded once; a
+reassignment tells the client and both staff members. Times are in 2100 so the service's own
 dispatcher (real clock) leaves them be."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -118,6 +120,26 @@ async def test_an_appointment_moved_twice_is_reminded_once_at_its_final_time(
     clock.now = final + timedelta(days=1)
     await sender.dispatch_all_due()
     assert len(mailbox.messages) == 4
+
+
+async def test_two_replicas_plan_and_send_each_reminder_once(
+    engine: AsyncEngine, notification_settings: NotificationSettings, flaky_smtp: tuple[FlakyMailbox, int]
+) -> None:
+    mailbox, port = flaky_smtp
+    tenant, client, address = await business_with_client(engine, notification_settings)
+    start = T0 + timedelta(days=12)
+    booked = step(tenant, uuid.uuid4(), client, "appointment.booked", start, T0)
+    # The booking reaches a second replica too (a redelivery): nothing is planned twice.
+    planned = [
+        await delivery.plan_appointment_notices(booked, uow(engine, notification_settings), now=T0, max_attempts=3)
+        for _ in range(2)
+    ]
+    assert planned[0] > 0 and planned[1] == 0
+    clock = Clock(start - timedelta(hours=2))
+    one, two = (dispatcher(engine, port, clock, notification_settings) for _ in range(2))
+    one.batch_size = two.batch_size = 1
+    await asyncio.gather(one.dispatch_all_due(), two.dispatch_all_due())
+    assert sorted(s.split(":")[0] for s in subjects(mailbox, address)) == ["Booked", "Reminder"]
 
 
 async def test_a_cancelled_appointment_is_not_reminded(

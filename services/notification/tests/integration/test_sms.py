@@ -1,14 +1,15 @@
 """SMS through Twilio's Messages API, against a local HTTP server that answers like Twilio (including its
 failures): a failing provider is retried, then the message goes by email instead, never both delivered;
 an accepted SMS is delivered or failed by the signed delivery report; a client who prefers SMS gets its
-request messages by SMS (by email when it has no number)."""
+request messages by SMS (by email when it has no number), and so its appointment, reminder, billing and
+membership messages, all but a category it switched off by SMS."""
 
 from __future__ import annotations
 
 import base64
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,8 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_svc.adapters.sms_sender import TwilioSmsSender, twilio_signature, valid_twilio_signature
 from notification_svc.config import NotificationSettings
+from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import ClientContact
 from notification_svc.domain.delivery import PlannedMessage, Recipient, Status
+from notification_svc.domain.payment_notices import BillingStep
+from notification_svc.domain.preferences import Preference
 from notification_svc.domain.request_notices import RequestStep
 from notification_svc.service_layer import delivery
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
@@ -245,3 +249,98 @@ async def test_a_client_who_prefers_sms_gets_its_request_decision_by_sms_and_one
         ("in_app", "delivered"),
         ("sms", "sent"),
     ]
+
+
+async def test_a_client_who_prefers_sms_gets_its_appointment_reminder_invoice_and_membership_messages_by_sms(
+    engine: AsyncEngine,
+    notification_settings: NotificationSettings,
+    flaky_smtp: tuple[FlakyMailbox, int],
+    twilio: tuple[FakeTwilio, str],
+) -> None:
+    (mailbox, port), (fake, base) = flaky_smtp, twilio
+    tenant, texting, no_reminder_texts = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    phones = {texting: "+4915112345678", no_reminder_texts: "+4915187654321"}
+
+    def uow() -> SqlAlchemyNotificationUnitOfWork:
+        return SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix)
+
+    async with uow() as work:
+        for client, phone in phones.items():
+            contact = ClientContact(client, "Ada", "", f"{client.hex[:8]}@example.com", phone, "en", "Europe/Berlin")
+            await work.directory.keep_contact(tenant, contact, NOW)
+        await work.commit()
+    await delivery.choose_preferences(uow(), tenant, texting, [], now=NOW, preferred_channel="sms")
+    await delivery.choose_preferences(
+        uow(), tenant, no_reminder_texts, [Preference("reminders", "sms", False)], now=NOW, preferred_channel="sms"
+    )
+    start = datetime(2100, 9, 3, 8, 0, tzinfo=UTC)  # 10:00 in Berlin: reminded by default a day ahead
+    for client in phones:
+        appointment = uuid.uuid4()
+        booked = AppointmentStep(
+            tenant_id=tenant,
+            kind="appointment.booked",
+            appointment_id=appointment,
+            client_id=client,
+            staff_ids=(),
+            service_ids=(),
+            start=start,
+            timezone="Europe/Berlin",
+            source_event_id=uuid.uuid4(),
+            occurred_at=NOW,
+            variables={"appointment_id": str(appointment), "service_name": "Massage", "start": start.isoformat(),
+                       "timezone": "Europe/Berlin"},
+        )  # fmt: skip
+        await delivery.plan_appointment_notices(booked, uow(), now=NOW, max_attempts=3)
+    invoice = uuid.uuid4()
+    issued = BillingStep(
+        tenant_id=tenant,
+        kind="invoice.issued",
+        client_id=texting,
+        subject_id=invoice,
+        source_event_id=uuid.uuid4(),
+        occurred_at=NOW,
+        variables={"invoice_id": str(invoice), "number": 12, "amount": "80.00 EUR", "due_date": "2100-09-30"},
+        due_date=date(2100, 9, 30),
+    )
+    await delivery.plan_billing_notices(issued, uow(), now=NOW)
+    frozen = BillingStep(
+        tenant_id=tenant,
+        kind="membership.frozen",
+        client_id=texting,
+        subject_id=uuid.uuid4(),
+        source_event_id=uuid.uuid4(),
+        occurred_at=NOW,
+        variables={"membership_name": "Yoga 10", "starts_on": "2100-08-01", "expires_on": "2100-12-31",
+                   "tolerance_until": "", "price": "99.00 EUR", "auto_renew": False, "frozen_from": "2100-09-01",
+                   "frozen_until": "2100-09-14", "reason": "Travel"},
+    )  # fmt: skip
+    await delivery.plan_billing_notices(frozen, uow(), now=NOW)
+
+    clock = Clock(NOW)
+    sender = dispatcher(engine, port, clock, notification_settings)
+    sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
+    await sender.dispatch_all_due()
+    clock.now = start - timedelta(days=1)
+    await sender.dispatch_all_due()
+
+    bodies = [m["Body"] for m in fake.received if m["To"] == phones[texting]]
+    assert len(bodies) == 4, bodies  # booked, invoice, frozen, reminder
+    for said in ("booked for", "invoice 12", "Yoga 10", "Reminder: Massage"):
+        assert any(said in body for body in bodies), (said, bodies)
+    assert mailbox.messages and all(m["To"] == f"{no_reminder_texts.hex[:8]}@example.com" for m in mailbox.messages)
+    # The client who switched reminders off by SMS still gets its reminder, by email (the booking by SMS).
+    [reminder_email] = mailbox.messages
+    assert "Reminder" in str(reminder_email["Subject"])
+    [booking_text] = [m["Body"] for m in fake.received if m["To"] == phones[no_reminder_texts]]
+    assert "booked for" in booking_text
+    async with engine.connect() as conn:
+        pending = await conn.execute(
+            text(
+                "SELECT channel, fallback_channel FROM messages WHERE tenant_id = :t AND client_id = :c "
+                "AND kind = 'payment.due'"
+            ),
+            {"t": tenant, "c": texting},
+        )
+        assert {(r.channel, r.fallback_channel) for r in pending} == {("sms", "email")}
+    # Paid: its payment reminders are not left for other tests' dispatchers.
+    assert await delivery.settle_invoice(uow(), tenant, invoice, now=clock.now) == 3

@@ -87,13 +87,8 @@ def client_kind(step: RequestStep) -> str | None:
     return CLIENT_KINDS.get(step.event)
 
 
-# Failed SMS attempts before the message goes by email instead.
-SMS_FALLBACK_AFTER = 2
-
-
-def client_notices(step: RequestStep, *, max_attempts: int, by_sms: bool = False) -> list[PlannedMessage]:
-    """The client's email (or, where it prefers SMS, an SMS that falls back to email after failing) and
-    in-app notice of what it did not do itself."""
+def client_notices(step: RequestStep, *, max_attempts: int) -> list[PlannedMessage]:
+    """The client's email and in-app notice of what it did not do itself."""
     kind = client_kind(step)
     if kind is None:
         return []
@@ -102,7 +97,7 @@ def client_notices(step: RequestStep, *, max_attempts: int, by_sms: bool = False
             tenant_id=step.tenant_id,
             kind=kind,
             category="transactional",
-            channel="sms" if by_sms and channel == "email" else channel,
+            channel=channel,
             recipient=Recipient("client", step.client_id),
             client_id=step.client_id,
             rule=f"{kind}:client",
@@ -111,8 +106,6 @@ def client_notices(step: RequestStep, *, max_attempts: int, by_sms: bool = False
             due_at=step.occurred_at,
             max_attempts=max_attempts,
             subject_id=step.subject_id,
-            fallback_channel="email" if by_sms and channel == "email" else "",
-            fallback_after=SMS_FALLBACK_AFTER if by_sms and channel == "email" else 0,
         )
         for channel in CLIENT_CHANNELS
         if channel != "in_app" or not step.by_client

@@ -36,7 +36,7 @@ KIND_VARIABLES: dict[str, tuple[str, ...]] = {
     "appointment.cancelled": (*_APPOINTMENT, "reason"),
     "appointment.reminder": (*_APPOINTMENT, "offset"),
     "appointment.follow_up_due": (*_APPOINTMENT, "action"),
-    "invoice.issued": _INVOICE,
+    "invoice.issued": (*_INVOICE, "pdf_attached"),
     "payment.received": ("amount",),
     "payment.due": (*_INVOICE, "days"),
     "payment.overdue": (*_INVOICE, "days"),
@@ -70,7 +70,7 @@ SAMPLE: dict[str, Any] = {
     "frozen_until": "2026-04-14", "previous_expires_on": "2026-02-28", "days_left": 7,
     "credit_type_name": "Yoga sessions", "balance": "1 session", "points": 50, "points_balance": 350,
     "previous_staff_name": "Jonas", "action": "call", "policy_reason": "late_cancellation", "outcome": "fee",
-    "credits_forfeited": 0,
+    "credits_forfeited": 0, "pdf_attached": True,
 }  # fmt: skip
 
 

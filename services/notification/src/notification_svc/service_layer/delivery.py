@@ -24,6 +24,7 @@ from jinja2 import TemplateError
 from notification_svc.adapters.calendar_files import appointment_ics
 from notification_svc.adapters.delivery_metrics import DeliveryMetrics
 from notification_svc.adapters.email_sender import AbstractEmailSender
+from notification_svc.adapters.invoice_documents import AbstractInvoiceDocuments
 from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
 from notification_svc.adapters.payment_store import InvoiceFacts
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender
@@ -51,6 +52,7 @@ from notification_svc.domain.campaigns import CAMPAIGN_KIND
 from notification_svc.domain.delivery import (
     ClaimedMessage,
     Outcome,
+    PlannedMessage,
     RetryPolicy,
     Status,
     after_failure,
@@ -71,6 +73,7 @@ from notification_svc.domain.preferences import (
     PREFERENCE_CHANNELS,
     Preference,
     UnsubscribeLink,
+    by_preferred_sms,
     needs_consent,
     opted_out_reason,
 )
@@ -89,6 +92,8 @@ from platform_core.errors import InvalidArgument
 from platform_core.money import format_minor
 
 Clock = Callable[[], datetime]
+# The email of an issued invoice carries the invoice's PDF, as billing renders it at send time.
+INVOICE_KIND = "invoice.issued"
 # What each channel shows of a message.
 CHANNEL_PARTS = {"email": ("subject", "text", "html"), "sms": ("sms",), "in_app": ("subject", "inbox")}
 
@@ -100,14 +105,10 @@ async def plan_request_notices(
     newly planned."""
     async with uow:
         staff = await uow.directory.staff(step.tenant_id) if staff_kind(step) else []
-        by_sms = await uow.preferences.preferred_channel(step.tenant_id, step.client_id) == "sms"
-        if by_sms:
-            contact = (await uow.directory.contacts(step.tenant_id, [step.client_id])).get(step.client_id)
-            by_sms = bool(contact and contact.phone)  # without a number on record, email it is
-        planned = client_notices(step, max_attempts=max_attempts, by_sms=by_sms) + staff_notices(
+        planned = client_notices(step, max_attempts=max_attempts) + staff_notices(
             step, staff, max_attempts=max_attempts
         )
-        count = await uow.messages.plan(planned, now)
+        count = await uow.messages.plan(await _on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
         await uow.commit()
         return count
 
@@ -131,9 +132,24 @@ async def plan_billing_notices(
         rule = await uow.payments.rule(step.tenant_id) or DEFAULT_PAYMENT_RULE
         if invoice is not None:
             await uow.payments.keep_invoice(step.tenant_id, invoice, now)
-        count = await uow.messages.plan(billing_notices(step, zone, now=now, rule=rule), now)
+        planned = billing_notices(step, zone, now=now, rule=rule)
+        count = await uow.messages.plan(await _on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
         await uow.commit()
         return count
+
+
+async def _on_preferred_channel(
+    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID, planned: list[PlannedMessage]
+) -> list[PlannedMessage]:
+    """The client's emails by SMS where it prefers SMS and has a mobile number on record (without one,
+    email it is)."""
+    if await uow.preferences.preferred_channel(tenant_id, client_id) != "sms":
+        return planned
+    contact = (await uow.directory.contacts(tenant_id, [client_id])).get(client_id)
+    if not (contact and contact.phone):
+        return planned
+    switched_off = {c for _, c, channel in await uow.preferences.opted_out(tenant_id, [client_id]) if channel == "sms"}
+    return by_preferred_sms(planned, client_id, switched_off=switched_off)
 
 
 async def _client_zone(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID) -> ZoneInfo:
@@ -190,7 +206,8 @@ async def reopen_invoices(
                 due_date=facts.due_date,
             )
             zone = await _client_zone(uow, tenant_id, facts.client_id)
-            count += await uow.messages.plan(payment_reminders(step, zone, rule, now=now), now)
+            planned = payment_reminders(step, zone, rule, now=now)
+            count += await uow.messages.plan(await _on_preferred_channel(uow, tenant_id, facts.client_id, planned), now)
         await uow.commit()
     return count
 
@@ -253,7 +270,7 @@ async def plan_appointment_notices(
             zones = {c.client_id: c.timezone for c in contacts.values()}
             zones |= {m.staff_id: m.timezone for m in await uow.directory.staff(step.tenant_id, step.staff_ids)}
             planned += reminders(step, rule, zones, now=now, max_attempts=max_attempts)
-        count = await uow.messages.plan(planned, now)
+        count = await uow.messages.plan(await _on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
         await uow.commit()
         return count
 
@@ -496,6 +513,9 @@ class Dispatcher:
     public_url: str = "http://127.0.0.1:8080"
     sms: AbstractSmsSender = field(default_factory=LogSmsSender)
     metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
+    # Billing's invoice PDFs; without it (a dispatcher that sends no invoices, e.g. a benchmark's) an
+    # invoice's email goes without the PDF and says so.
+    invoices: AbstractInvoiceDocuments | None = None
 
     def sms_status_callback(self, tenant_id: uuid.UUID) -> str:
         return f"{self.public_url.rstrip('/')}/webhooks/twilio/{tenant_id}/status"
@@ -585,8 +605,21 @@ class Dispatcher:
             return skipped(opted_out_reason(message.category, message.channel))
         if expired(message.variables, self.clock()):
             return skipped("its link or code expired before it could be sent")
+        attachments = attachments_for(message, delivery)
+        pdf_variables: dict[str, Any] = {}
+        if message.channel == "email" and message.kind == INVOICE_KIND:
+            try:
+                pdf = await self._invoice_pdf(message, delivery)
+            except Exception as exc:  # billing unavailable: retried like an SMTP failure
+                if message.attempt < message.max_attempts:
+                    error = f"invoice PDF: {type(exc).__name__}: {exc}"
+                    return after_failure(message, error, now=self.clock(), policy=self.policy)
+                pdf = None  # the last attempt: the client hears of the invoice, told the PDF is in the portal
+            attachments += (pdf,) if pdf else ()
+            pdf_variables = {"pdf_attached": pdf is not None}
         context: dict[str, Any] = {
             **message.variables,
+            **pdf_variables,
             "name": addressee.name,
             "business_name": delivery.business.business_name or message.variables.get("business_name", ""),
             "client_name": delivery.client_name or message.variables.get("reference", ""),
@@ -631,7 +664,7 @@ class Dispatcher:
                     rendered.text,
                     rendered.html,
                     f"<{message.id}@atrium.notification>",
-                    attachments_for(message, delivery),
+                    attachments,
                     unsubscribe_headers(delivery.unsubscribe_url),
                 )
             )
@@ -639,3 +672,10 @@ class Dispatcher:
             error = f"{type(exc).__name__}: {exc}"
             return after_failure(message, error, now=self.clock(), policy=self.policy, to_address=addressee.address)
         return after_success(to_address=addressee.address, language=addressee.language, subject=rendered.subject)
+
+    async def _invoice_pdf(self, message: ClaimedMessage, delivery: Delivery) -> Attachment | None:
+        if self.invoices is None:
+            return None
+        business_name = delivery.business.business_name or message.variables.get("business_name", "")
+        invoice_id = uuid.UUID(message.variables["invoice_id"])
+        return await self.invoices.invoice_pdf(message.tenant_id, invoice_id, business_name)
