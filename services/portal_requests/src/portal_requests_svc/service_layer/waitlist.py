@@ -35,6 +35,8 @@ class JoinWaitlist:
     window_end: time | None
     timezone: str
     joined_by: str  # "client" or "staff"
+    # Staff only: past the client's booking rules (online-booking block), kept on the entry.
+    override_booking_rules: bool = False
 
 
 async def join_waitlist(
@@ -47,7 +49,11 @@ async def join_waitlist(
     client = await directory.lookup(command.client_id)
     if client is None:
         raise NotFound("client not found")
-    check_client_may_request(deleted=client.facts.deleted, blocked=client.facts.online_booking_blocked)
+    # A client's own entry cannot override (the domain refuses it below).
+    check_client_may_request(
+        deleted=client.facts.deleted,
+        blocked=client.facts.online_booking_blocked and not command.override_booking_rules,
+    )
     service = await online_service(catalogue, command.service_id)
     staff = await staff_of(catalogue, service, command.staff_id, "staff_id") if command.staff_id else None
     terms = await catalogue.business_terms()
@@ -65,6 +71,7 @@ async def join_waitlist(
         business_timezone=terms.timezone,
         joined_by=command.joined_by,
         now=now,
+        booking_rules_overridden=command.override_booking_rules,
     )
     async with uow_factory() as uow:
         uow.waitlist.add(entry)
@@ -125,7 +132,15 @@ async def accept_offer(
         if entry.client_id != client_id:
             raise NotFound("waitlist offer not found")
         offer = entry.require_acceptable(offer_id, now)
-        await check_booking_rules(uow, await requesting_client(directory, client_id), catalogue, scheduler, tenant_id)
+        # Staff who put the client on past its booking rules let it take the offer past them too.
+        await check_booking_rules(
+            uow,
+            await requesting_client(directory, client_id),
+            catalogue,
+            scheduler,
+            tenant_id,
+            override=entry.booking_rules_overridden,
+        )
         booked = await scheduler.book(
             Booking(
                 request_id=offer.id,
