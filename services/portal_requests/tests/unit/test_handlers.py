@@ -12,6 +12,7 @@ import pytest
 
 from platform_core.client_lookup import ClientFacts
 from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
+from platform_core.grpc.context import CallContext, Principal, bind_call_context, maybe_current_context
 from portal_requests_svc.adapters.remote import (
     AbstractCatalogue,
     AbstractClientDirectory,
@@ -189,12 +190,15 @@ class FakeScheduler(AbstractScheduler):
         self.refusal = refusal
         self.upcoming = upcoming
         self.bookings: list[Booking] = []
+        self.booked_as: list[str] = []  # the principal each booking was asked as
         self.cancelled: list[uuid.UUID] = []
         self.holds: dict[uuid.UUID, HeldSlot] = {}
         self.placed_at: dict[uuid.UUID, datetime] = {}
 
     async def book(self, booking: Booking) -> BookedAppointment:
         self.bookings.append(booking)
+        bound = maybe_current_context()
+        self.booked_as.append(bound.principal.kind if bound else "")
         if self.refusal:
             raise self.refusal
         return BookedAppointment(
@@ -538,12 +542,14 @@ async def test_staff_may_put_a_blocked_client_on_the_waitlist_past_its_booking_r
         uow, TENANT, FreedSlot(SERVICE, ANNA, slot_start, slot_start + timedelta(minutes=45)), NOW
     )
     assert offered is not None
-    # The still-blocked client takes the offer: staff's override holds for it.
+    # The still-blocked client takes the offer in the portal: staff's override holds for it, and scheduling is
+    # asked for the business (its online rules would refuse the client).
     scheduler = FakeScheduler()
-    booked = await waitlist.accept_offer(
-        lambda: uow, blocked, FakeCatalogue(), scheduler, TENANT, CLIENT, offered.offers[0].id, NOW
-    )
-    assert booked.status is EntryStatus.BOOKED and len(scheduler.bookings) == 1
+    with bind_call_context(CallContext(TENANT, Principal("portal", "login", "", str(CLIENT)))):
+        booked = await waitlist.accept_offer(
+            lambda: uow, blocked, FakeCatalogue(), scheduler, TENANT, CLIENT, offered.offers[0].id, NOW
+        )
+    assert booked.status is EntryStatus.BOOKED and scheduler.booked_as == ["service"]
 
 
 async def test_staff_requests_skip_the_portal_form_and_limit_but_keep_the_booking_rules() -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from platform_core.errors import NotFound
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.ids import new_id
 from portal_requests_svc.adapters.remote import AbstractCatalogue, AbstractClientDirectory, AbstractScheduler, Booking
 from portal_requests_svc.domain.events import FreedSlot
@@ -141,17 +142,22 @@ async def accept_offer(
             tenant_id,
             override=entry.booking_rules_overridden,
         )
-        booked = await scheduler.book(
-            Booking(
-                request_id=offer.id,
-                client_id=client_id,
-                service_id=offer.slot.service_id,
-                staff_id=offer.slot.staff_id,
-                start=offer.slot.start,
-                timezone=entry.timezone,
-                override_availability=False,
-            )
+        booking = Booking(
+            request_id=offer.id,
+            client_id=client_id,
+            service_id=offer.slot.service_id,
+            staff_id=offer.slot.staff_id,
+            start=offer.slot.start,
+            timezone=entry.timezone,
+            override_availability=False,
         )
+        if entry.booking_rules_overridden:
+            # Booked for the business, not as the client online, so scheduling's online rules (the block) do not
+            # refuse what staff allowed; the time must still be free and within working hours.
+            with bind_call_context(CallContext(tenant_id, Principal.service("portal_requests"))):
+                booked = await scheduler.book(booking)
+        else:
+            booked = await scheduler.book(booking)
         entry.accept(offer_id, appointment_id=booked.appointment_id, now=now)
         await uow.commit()
     return entry
