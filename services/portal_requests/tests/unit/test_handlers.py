@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -90,6 +90,9 @@ class FakeRepository(AbstractRequestRepository):
     async def keeps_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> bool:
         request = self._stored.get(request_id)
         return request is not None and request.status is Status.PENDING and request.hold is not None
+
+    async def holding(self, tenant_id: uuid.UUID, request_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        return {i for i in request_ids if await self.keeps_hold(tenant_id, i)}
 
     async def tenants_with_settings(self) -> list[uuid.UUID]:
         return [TENANT]

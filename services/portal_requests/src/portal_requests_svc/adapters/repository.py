@@ -199,6 +199,10 @@ class AbstractRequestRepository(abc.ABC):
         can place or move the hold while the caller acts on the answer."""
 
     @abc.abstractmethod
+    async def holding(self, tenant_id: uuid.UUID, request_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of the ids that name a pending request holding a time, as committed now (no lock)."""
+
+    @abc.abstractmethod
     async def tenants_with_settings(self) -> list[uuid.UUID]:
         """Every business that saved request settings (only those can have switched tentative holds on)."""
 
@@ -299,6 +303,18 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
             )
         ).first()
         return row is not None and row.status == Status.PENDING.value and row.hold_staff_id is not None
+
+    async def holding(self, tenant_id: uuid.UUID, request_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        r = appointment_requests.c
+        found = await self._session.scalars(
+            select(r.id).where(
+                r.tenant_id == tenant_id,
+                r.id.in_(request_ids),
+                r.status == Status.PENDING.value,
+                r.hold_staff_id.is_not(None),
+            )
+        )
+        return set(found.all())
 
     async def tenants_with_settings(self) -> list[uuid.UUID]:
         return list((await self._session.scalars(select(request_settings.c.tenant_id))).all())

@@ -28,15 +28,22 @@ async def release_orphan_holds(
 ) -> list[uuid.UUID]:
     """Release the business's holds (of times from now to the request horizon) placed before ``now - grace``
     that no pending request holds; returns their ids. Call it within the business's call context."""
+    placed_before = now - grace
+    candidates = [p.hold_id for p in await scheduler.holds_between(now, now + horizon) if p.placed_at <= placed_before]
+    if not candidates:
+        return []
+    # Keeping a hold is never wrong, so the holds of pending requests are passed over without a lock; only the
+    # rest are judged under the locks.
+    async with uow_factory() as uow:
+        holding = await uow.requests.holding(tenant_id, candidates)
+    suspects = [c for c in candidates if c not in holding]
     released: list[uuid.UUID] = []
-    for placed in await scheduler.holds_between(now, now + horizon):
-        if placed.placed_at > now - grace:
-            continue
+    for hold_id in suspects:
         async with uow_factory() as uow:
-            if not await uow.requests.keeps_hold(tenant_id, placed.hold_id):
+            if not await uow.requests.keeps_hold(tenant_id, hold_id):
                 # Released while this transaction holds the hold's lock: a retried submission of the same request
                 # waits, then places its hold anew.
-                await scheduler.release_hold(placed.hold_id)
-                released.append(placed.hold_id)
+                await scheduler.release_hold(hold_id)
+                released.append(hold_id)
             await uow.commit()
     return released
