@@ -537,6 +537,58 @@ async def test_a_freed_slot_is_offered_to_the_waitlist_and_two_acceptances_book_
     assert [a["id"] for a in mine["items"]] == [accepted["offers"][0]["appointment_id"]]
 
 
+async def test_staff_put_a_blocked_client_on_the_waitlist_past_its_booking_rules_and_its_offer_books(api: Api) -> None:
+    business = await open_business(api)
+    token, day, service = business["token"], business["day"], business["service"]
+    blocked = await api.create_client(token, first_name="Bea", email=f"bea-{uuid.uuid4().hex[:6]}@example.com")
+    other = await api.create_client(token, first_name="Ole")
+    portal = await portal_login(api, token, blocked["id"])
+    status, _, _ = await api.call(
+        "PUT", f"/api/v1/clients/{blocked['id']}/online-booking-block", token=token, json={"blocked": True}
+    )
+    assert status == 200
+    body = {
+        "client_id": blocked["id"],
+        "service_id": service["id"],
+        "from_date": day.isoformat(),
+        "to_date": day.isoformat(),
+    }
+    status, problem, _ = await api.call("POST", "/api/v1/waitlist", token=token, json=body)
+    assert (status, problem["code"]) == (409, "BOOKING_BLOCKED")
+    status, entry, _ = await api.call(
+        "POST", "/api/v1/waitlist", token=token, json=body | {"override_booking_rules": True}
+    )
+    assert (status, entry["booking_rules_overridden"], entry["joined_by"]) == (201, True, "staff"), entry
+    status, booked, _ = await api.call(
+        "POST",
+        "/api/v1/appointments",
+        token=token,
+        json={"client_id": other["id"], "segments": [{"service_id": service["id"]}], "start": at(day, 13)},
+    )
+    assert status == 201, booked
+    status, _, _ = await api.call(
+        "POST",
+        f"/api/v1/appointments/{booked['id']}/cancel",
+        token=token,
+        json={"reason": "moved away", "version": booked["version"]},
+    )
+    assert status == 200
+
+    async def offer() -> dict[str, Any] | None:
+        _, mine, _ = await api.call("GET", "/api/v1/portal/waitlist", token=portal)
+        offers = [o for e in mine["items"] for o in e["offers"] if o["status"] == "open"]
+        return offers[0] if offers else None
+
+    made = await wait_until(offer, timeout=20)
+    # Still blocked, the client takes the offer: staff's override holds for it.
+    status, accepted, _ = await api.call("POST", f"/api/v1/portal/waitlist-offers/{made['id']}/accept", token=portal)
+    assert (status, accepted["status"]) == (200, "booked"), accepted
+    status, appointment, _ = await api.call(
+        "GET", f"/api/v1/appointments/{accepted['offers'][0]['appointment_id']}", token=token
+    )
+    assert (status, appointment["client_id"], appointment["status"]) == (200, blocked["id"], "booked"), appointment
+
+
 async def test_a_portal_login_whose_client_was_merged_away_sees_the_survivors_requests_and_appointments(
     api: Api,
 ) -> None:

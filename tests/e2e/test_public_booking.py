@@ -57,7 +57,7 @@ def request_body(business: dict[str, Any], email: str, hour: int = 10, **fields:
 
 async def emailed_code(mailbox: Mailbox, address: str, nth: int = 1) -> str:
     def arrived() -> list[EmailMessage]:
-        return [m for m in mailbox.to(address) if "code" in str(m["Subject"])]
+        return [m for m in mailbox.to(address) if "code" in str(m["Subject"]).lower()]
 
     await wait_until(lambda: len(arrived()) >= nth, timeout=20)
     found = re.search(r"\b(\d{6})\b", str(arrived()[nth - 1]["Subject"]))
@@ -258,3 +258,24 @@ async def test_a_closed_or_unknown_page_answers_404_to_everything(api: Api, mail
     assert (status, taken["code"]) == (409, "SLUG_TAKEN")
     status, settings, _ = await api.call("GET", SETTINGS, token=other["token"])
     assert (status, settings) == (200, {"enabled": False, "slug": None, "url": None})
+
+
+async def test_the_code_email_comes_in_the_visitors_language_when_the_page_offers_it(
+    api: Api, mailbox: Mailbox
+) -> None:
+    business = await open_page(api)
+    slug = business["slug"]
+    status, facts, _ = await api.call("GET", page_path(slug))
+    assert status == 200 and "de" in facts["languages"], facts
+    for hour, language, subject_starts in ((10, "de-AT", "Ihr Code"), (14, "fr", "Your code")):
+        email = f"visitor-{uuid.uuid4().hex[:8]}@example.com"
+        status, started, _ = await api.call(
+            "POST",
+            page_path(slug, "/requests"),
+            json=request_body(business, email, hour=hour, language=language),
+            headers=visitor(fresh_ip()),
+        )
+        assert status == 202, started
+        await emailed_code(mailbox, email)
+        (message,) = mailbox.to(email)
+        assert str(message["Subject"]).startswith(subject_starts), (language, message["Subject"])

@@ -256,6 +256,11 @@ class WaitlistJoinIn(Body):
 
 class StaffWaitlistJoinIn(WaitlistJoinIn):
     client_id: Id
+    override_booking_rules: bool = Field(
+        default=False,
+        description="Put the client on although it is blocked from online booking (kept on the entry; accepting "
+        "its offer books past the client's booking rules too)",
+    )
 
 
 class WaitlistOfferOut(Out):
@@ -284,6 +289,7 @@ class WaitlistEntryOut(Out):
     timezone: str
     status: WaitlistStatus
     joined_by: Literal["client", "staff"]
+    booking_rules_overridden: bool = Field(description="Staff put the client on past its booking rules")
     created_at: datetime
     version: int
     offers: list[WaitlistOfferOut] = Field(description="Oldest first; at most one open")

@@ -41,6 +41,16 @@ class PublicPage:
     def languages(self) -> list[str]:
         return list(dict.fromkeys((self.language, *EMAIL_LANGUAGES)))
 
+    def email_language(self, wanted: str | None) -> str:
+        """The language of the emails a visitor who asked for ``wanted`` gets: one of the page's languages (the
+        tag itself, else the same language: de-AT gets de), else the business's."""
+        if wanted:
+            for candidate in (wanted.lower(), wanted.lower().split("-")[0]):
+                for language in self.languages:
+                    if language.lower() == candidate or language.lower().split("-")[0] == candidate:
+                        return language
+        return self.language
+
 
 @dataclass(frozen=True)
 class PublicBookingLimits:

@@ -87,7 +87,11 @@ class PublicRequestIn(Body):
     )
     description: Annotated[str, StringConstraints(max_length=1000)] = ""
     timezone: Timezone | None = Field(default=None, description="The visitor's zone; default: the business's")
-    language: LanguageTag | None = Field(default=None, description="The email's language; default: the business's")
+    language: LanguageTag | None = Field(
+        default=None,
+        description="The email's language: one of the page's `languages` (de-AT gets de); any other, or none, "
+        "gets the business's",
+    )
 
 
 class PublicRequestStartedOut(Out):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,9 +23,9 @@ from platform_core.money import minor_unit_exponent
 DEFAULT_LOCALE = "en_US"
 
 
-@functools.lru_cache(maxsize=256)
-def negotiate_locale(accept_language: str) -> Locale:
-    """The first locale of an Accept-Language header that Babel knows (weights respected)."""
+def ranked_languages(accept_language: str) -> list[str]:
+    """The language tags of an Accept-Language header, most wanted first (weights respected; ties keep their
+    order; a weight of 0 means "not this one")."""
     ranked: list[tuple[float, str]] = []
     for position, part in enumerate(accept_language.split(",")):
         tag, _, params = part.strip().partition(";")
@@ -34,14 +35,35 @@ def negotiate_locale(accept_language: str) -> Locale:
                 quality = float(params.strip()[2:])
             except ValueError:
                 continue
-        if tag and tag != "*":
-            ranked.append((-quality + position * 1e-6, tag.replace("-", "_")))
-    for _, tag in sorted(ranked):
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality + position * 1e-6, tag))
+    return [tag for _, tag in sorted(ranked)]
+
+
+@functools.lru_cache(maxsize=256)
+def negotiate_locale(accept_language: str) -> Locale:
+    """The first locale of an Accept-Language header that Babel knows (weights respected)."""
+    for tag in ranked_languages(accept_language):
         try:
-            return Locale.parse(tag)
+            return Locale.parse(tag.replace("-", "_"))
         except (ValueError, UnknownLocaleError):
             continue
     return Locale.parse(DEFAULT_LOCALE)
+
+
+def preferred_language(accept_language: str, offered: Sequence[str]) -> str | None:
+    """Of the ``offered`` languages, the one the browser wants most: a tag offered as it is, else one of the same
+    language (de-CH finds de, de finds de-DE); None when it wants none of them."""
+    for tag in ranked_languages(accept_language):
+        wanted = tag.lower()
+        for language in offered:
+            if language.lower() == wanted:
+                return language
+        primary = wanted.split("-")[0]
+        for language in offered:
+            if language.lower().split("-")[0] == primary:
+                return language
+    return None
 
 
 class Formatter:

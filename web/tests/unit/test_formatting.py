@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atrium_web.formatting import Formatter, negotiate_locale
+from atrium_web.formatting import Formatter, negotiate_locale, preferred_language
 
 NBSP = "\u202f"  # CLDR's narrow no-break space before AM/PM
 
@@ -12,6 +12,17 @@ def test_the_browser_languages_pick_the_first_known_locale_by_weight() -> None:
     assert str(negotiate_locale("xx-YY, fr;q=0.5, en;q=0.7")) == "en"
     assert str(negotiate_locale("")) == "en_US"
     assert str(negotiate_locale("*, q=junk")) == "en_US"
+
+
+def test_the_browser_languages_pick_the_most_wanted_of_those_offered() -> None:
+    offered = ["en", "de"]
+    assert preferred_language("de-CH,de;q=0.9,en;q=0.8", offered) == "de"
+    assert preferred_language("fr-FR, fr;q=0.9, de;q=0.5, en;q=0.4", offered) == "de"
+    assert preferred_language("en;q=0.2, de;q=0.8", offered) == "de"
+    assert preferred_language("de;q=0, en-US", offered) == "en"  # q=0: not German
+    assert preferred_language("de", ["en", "de-DE"]) == "de-DE"
+    assert preferred_language("fr, *;q=0.1", offered) is None
+    assert preferred_language("", offered) is None
 
 
 def test_times_are_shown_on_the_viewers_wall_clock_across_a_dst_change() -> None:

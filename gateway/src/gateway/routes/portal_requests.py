@@ -550,6 +550,7 @@ def waitlist_json(entry: pb.WaitlistEntry) -> dict[str, Any]:
         "timezone": entry.timezone,
         "status": entry.status,
         "joined_by": entry.joined_by,
+        "booking_rules_overridden": entry.booking_rules_overridden,
         "created_at": entry.created_at.ToJsonString(),
         "version": entry.version,
         "offers": [
@@ -598,7 +599,7 @@ WAITLIST_JOIN = (
     "When a cancellation or a reschedule frees a time of the service (with the staff member, if given) on those "
     "days and hours, the first client waiting whom it suits gets an offer that holds for the business's "
     "offer_hold_minutes; unanswered, it passes to the next. 409 BOOKING_BLOCKED for a client blocked from online "
-    "booking."
+    "booking (staff may override_booking_rules)."
 )
 
 
@@ -682,7 +683,9 @@ async def accept_waitlist_offer(request: web.Request, account: Account) -> dict[
     permission="schedule.write",
 )
 async def staff_join_waitlist(request: web.Request, body: StaffWaitlistJoinIn, account: Account) -> dict[str, Any]:
-    joined = await request.app[BACKENDS].portal_requests.JoinWaitlist(_join_message(body, body.client_id))
+    message = _join_message(body, body.client_id)
+    message.override_booking_rules = body.override_booking_rules
+    joined = await request.app[BACKENDS].portal_requests.JoinWaitlist(message)
     return waitlist_json(joined)
 
 

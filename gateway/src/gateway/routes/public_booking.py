@@ -227,7 +227,7 @@ async def start_public_request(request: web.Request, body: PublicRequestIn) -> P
                 phone=phone,
                 message=body.description,
                 timezone=body.timezone or "",
-                language=body.language or page.language,
+                language=page.email_language(body.language),
                 business_name=page.name,
             )
         )

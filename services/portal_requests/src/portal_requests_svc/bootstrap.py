@@ -18,6 +18,7 @@ from portal_requests_svc.adapters.remote import GrpcCatalogue, GrpcClientDirecto
 from portal_requests_svc.adapters.visitor_clients import GrpcVisitorClients
 from portal_requests_svc.config import PortalRequestsSettings
 from portal_requests_svc.entrypoints import client_consumers, grpc_server, public_grpc_server, scheduling_consumers
+from portal_requests_svc.entrypoints.hold_reconciler import HoldReconciler
 from portal_requests_svc.entrypoints.public_request_purger import PublicRequestPurger
 from portal_requests_svc.entrypoints.request_expirer import RequestExpirer
 from portal_requests_svc.service_layer.handlers import RequestLimits
@@ -106,6 +107,14 @@ def build(runtime: Runtime) -> ServiceParts:
                 scheduler,
                 interval_seconds=settings.expiry_interval_seconds,
                 batch_size=settings.expiry_batch_size,
+            ),
+            # Gives back tentative holds whose submission never committed.
+            HoldReconciler(
+                uow,
+                scheduler,
+                interval_seconds=settings.hold_reconcile_interval_seconds,
+                grace=timedelta(seconds=settings.hold_reconcile_grace_seconds),
+                horizon=limits.horizon,
             ),
             PublicRequestPurger(
                 runtime.sessions,

@@ -20,3 +20,7 @@ class PortalRequestsSettings(ServiceSettings):
     public_request_code_ttl_seconds: int = Field(default=600, ge=60, le=86_400)
     # Days a public booking page request (what the visitor typed) is kept, confirmed or not.
     public_request_retention_days: int = Field(default=30, ge=1, le=3650)
+    # How often the tentative holds no pending request owns are looked for and given back, and how old a hold
+    # must be to be looked at (a submission placing one is usually still running meanwhile).
+    hold_reconcile_interval_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    hold_reconcile_grace_seconds: float = Field(default=60.0, ge=0, le=86_400)

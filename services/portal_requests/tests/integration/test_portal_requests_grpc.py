@@ -40,8 +40,10 @@ from platform_core.grpc.values import timestamp
 from platform_core.messaging.bus import ensure_stream
 from platform_core.messaging.envelope import build_envelope, subject_for
 from platform_core.testing.plugin import wait_until
-from portal_requests_svc.adapters.remote import GrpcScheduler
+from portal_requests_svc.adapters.remote import GrpcScheduler, SlotToHold
+from portal_requests_svc.adapters.repository import SqlAlchemyRequestRepository
 from portal_requests_svc.config import PortalRequestsSettings
+from portal_requests_svc.entrypoints.hold_reconciler import HoldReconciler
 from portal_requests_svc.entrypoints.request_expirer import RequestExpirer
 from portal_requests_svc.service_layer.unit_of_work import SqlAlchemyPortalRequestsUnitOfWork
 
@@ -1400,3 +1402,143 @@ async def test_clients_asking_for_one_time_at_once_with_holds_one_request_holds_
     with bind_call_context(business.staff()):
         listed = await requests.ListRequests(pb.ListRequestsRequest())
     assert [r.id for r in listed.requests] == [won[0].id]
+
+
+async def test_a_hold_whose_request_never_committed_is_given_back_and_a_pending_requests_hold_is_kept(
+    requests: pb_grpc.PortalRequestServiceStub,
+    scheduler: GrpcScheduler,
+    scheduling_channel: grpc.aio.Channel,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    holds = holds_grpc.SlotHoldServiceStub(scheduling_channel)
+    mia, ben, _ = business.client_ids
+    ten, noon = at(business.day, 10), at(business.day, 12)
+    with bind_call_context(business.staff()):
+        await requests.UpdateRequestSettings(pb.RequestSettings(tentative_holds=True))
+    kept = await submit(requests, business, mia, ten)
+    # What a submission leaves behind when scheduling placed its hold and its own transaction then failed: a
+    # hold named by a request id that was never committed.
+    never_committed = uuid.uuid4()
+    with bind_call_context(business.portal(ben)):
+        await scheduler.hold(
+            SlotToHold(
+                never_committed, uuid.UUID(ben), uuid.UUID(business.service_id), None, noon, "REQ-never-committed"
+            )
+        )
+        code, _ = await refusal(submit(requests, business, ben, noon))
+        assert code == grpc.StatusCode.ABORTED  # the orphan blocks the time (availability no longer offers it)
+
+    async def held() -> set[str]:
+        day = {"from": timestamp(at(business.day, 0)), "to": timestamp(at(business.day, 23))}
+        with bind_call_context(business.staff()):
+            listed = await holds.ListHolds(holds_pb.ListHoldsRequest(**day))
+        return {h.hold_id for h in listed.holds}
+
+    assert await held() == {kept.id, str(never_committed)}
+    engine = create_engine(portal_requests_settings.database_url("portal_requests"), pool_size=2)
+    sessions = session_factory(engine)
+
+    def uow() -> SqlAlchemyPortalRequestsUnitOfWork:
+        return SqlAlchemyPortalRequestsUnitOfWork(sessions, nats_prefix=portal_requests_settings.nats_prefix)
+
+    def reconciler(grace: timedelta) -> HoldReconciler:
+        return HoldReconciler(uow, scheduler, interval_seconds=60, grace=grace, horizon=timedelta(days=365))
+
+    try:
+        # Within its grace a hold is spared (its submission may still be running); after it, the orphan goes.
+        await reconciler(timedelta(hours=1)).run_once()
+        assert await held() == {kept.id, str(never_committed)}
+        assert await reconciler(timedelta(0)).run_once() >= 1
+    finally:
+        await engine.dispose()
+    assert await held() == {kept.id}
+    # The time is free again, and the pending request still holds its own.
+    taken = await submit(requests, business, ben, noon)
+    assert taken.hold_start.ToDatetime(tzinfo=UTC) == noon
+    with bind_call_context(business.staff()):
+        still = await requests.GetRequest(pb.GetRequestRequest(request_id=kept.id))
+    assert (still.status, still.hold_start.ToDatetime(tzinfo=UTC)) == ("pending", ten)
+
+
+async def test_the_reconciler_waits_for_a_submission_in_flight_and_keeps_the_hold_it_commits(
+    requests: pb_grpc.PortalRequestServiceStub,
+    scheduler: GrpcScheduler,
+    scheduling_channel: grpc.aio.Channel,
+    business: Business,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    holds = holds_grpc.SlotHoldServiceStub(scheduling_channel)
+    mia, ben, _ = business.client_ids
+    with bind_call_context(business.staff()):
+        await requests.UpdateRequestSettings(pb.RequestSettings(tentative_holds=True))
+    kept = await submit(requests, business, mia, at(business.day, 10))
+    engine = create_engine(portal_requests_settings.database_url("portal_requests"), pool_size=4)
+    sessions = session_factory(engine)
+
+    def uow() -> SqlAlchemyPortalRequestsUnitOfWork:
+        return SqlAlchemyPortalRequestsUnitOfWork(sessions, nats_prefix=portal_requests_settings.nats_prefix)
+
+    async def held() -> set[str]:
+        day = {"from": timestamp(at(business.day, 0)), "to": timestamp(at(business.day, 23))}
+        with bind_call_context(business.staff()):
+            listed = await holds.ListHolds(holds_pb.ListHoldsRequest(**day))
+        return {h.hold_id for h in listed.holds}
+
+    async def reconciler_waits() -> bool:
+        async with engine.connect() as conn:
+            waiting = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+            )
+        return bool(waiting)
+
+    async def submission_in_flight(hour: int, *, commits: bool) -> str:
+        """A submission that placed its hold and holds the hold's lock, as submit_request does, while the
+        reconciler runs; it then commits its request (a copy of ``kept`` holding that time) or rolls back."""
+        request_id = uuid.uuid4()
+        start = at(business.day, hour)
+        with bind_call_context(business.portal(ben)):
+            await scheduler.hold(
+                SlotToHold(request_id, uuid.UUID(ben), uuid.UUID(business.service_id), None, start, "")
+            )
+        async with sessions() as session, session.begin() as transaction:
+            await SqlAlchemyRequestRepository(session).lock_hold(business.tenant, request_id)
+            await session.execute(
+                text(
+                    "INSERT INTO appointment_requests SELECT (jsonb_populate_record(NULL::appointment_requests,"
+                    " to_jsonb(r) || jsonb_build_object('id', CAST(:id AS text), 'submission_id', NULL,"
+                    " 'reference_number', r.reference_number + :n, 'hold_start', CAST(:start AS text),"
+                    " 'hold_end', CAST(:end AS text)))).* FROM appointment_requests r WHERE r.tenant_id = :t"
+                    " AND r.id = :kept"
+                ),
+                {
+                    "id": str(request_id),
+                    "n": hour * 100,
+                    "start": start.isoformat(),
+                    "end": (start + timedelta(hours=1)).isoformat(),
+                    "t": business.tenant,
+                    "kept": uuid.UUID(kept.id),
+                },
+            )
+            run = asyncio.create_task(
+                HoldReconciler(
+                    uow, scheduler, interval_seconds=60, grace=timedelta(0), horizon=timedelta(days=365)
+                ).run_once()
+            )
+            await wait_until(reconciler_waits, timeout=10)
+            assert str(request_id) in await held()  # nothing is released while the submission may still commit
+            if not commits:
+                await transaction.rollback()
+        await asyncio.wait_for(run, timeout=20)
+        return str(request_id)
+
+    try:
+        committed = await submission_in_flight(12, commits=True)
+        rolled_back = await submission_in_flight(14, commits=False)
+    finally:
+        await engine.dispose()
+    remaining = await held()
+    assert committed in remaining and kept.id in remaining and rolled_back not in remaining

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -12,6 +12,7 @@ import pytest
 
 from platform_core.client_lookup import ClientFacts
 from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
+from platform_core.grpc.context import CallContext, Principal, bind_call_context, maybe_current_context
 from portal_requests_svc.adapters.remote import (
     AbstractCatalogue,
     AbstractClientDirectory,
@@ -20,6 +21,7 @@ from portal_requests_svc.adapters.remote import (
     Booking,
     BusinessTerms,
     OfferedService,
+    PlacedHold,
     RequestingClient,
     SlotToHold,
 )
@@ -28,7 +30,7 @@ from portal_requests_svc.adapters.waitlist_repository import AbstractWaitlistRep
 from portal_requests_svc.domain.events import FreedSlot
 from portal_requests_svc.domain.requests import OPEN, AppointmentRequest, HeldSlot, Status, Technician, TimeOption
 from portal_requests_svc.domain.waitlist import EntryStatus, WaitlistEntry
-from portal_requests_svc.service_layer import handlers, waitlist
+from portal_requests_svc.service_layer import handlers, hold_reconciliation, waitlist
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
@@ -81,6 +83,19 @@ class FakeRepository(AbstractRequestRepository):
 
     async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
         return None
+
+    async def lock_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> None:
+        return None
+
+    async def keeps_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> bool:
+        request = self._stored.get(request_id)
+        return request is not None and request.status is Status.PENDING and request.hold is not None
+
+    async def holding(self, tenant_id: uuid.UUID, request_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        return {i for i in request_ids if await self.keeps_hold(tenant_id, i)}
+
+    async def tenants_with_settings(self) -> list[uuid.UUID]:
+        return [TENANT]
 
     async def count_open(
         self, tenant_id: uuid.UUID, client_id: uuid.UUID, *, excluding: uuid.UUID | None = None
@@ -178,11 +193,15 @@ class FakeScheduler(AbstractScheduler):
         self.refusal = refusal
         self.upcoming = upcoming
         self.bookings: list[Booking] = []
+        self.booked_as: list[str] = []  # the principal each booking was asked as
         self.cancelled: list[uuid.UUID] = []
         self.holds: dict[uuid.UUID, HeldSlot] = {}
+        self.placed_at: dict[uuid.UUID, datetime] = {}
 
     async def book(self, booking: Booking) -> BookedAppointment:
         self.bookings.append(booking)
+        bound = maybe_current_context()
+        self.booked_as.append(bound.principal.kind if bound else "")
         if self.refusal:
             raise self.refusal
         return BookedAppointment(
@@ -204,10 +223,19 @@ class FakeScheduler(AbstractScheduler):
         if self.refusal:
             raise self.refusal
         self.holds[slot.hold_id] = HeldSlot(slot.staff_id or ANNA, slot.start, slot.start + timedelta(minutes=45))
+        self.placed_at.setdefault(slot.hold_id, NOW)
         return self.holds[slot.hold_id]
 
     async def release_hold(self, hold_id: uuid.UUID) -> None:
         self.holds.pop(hold_id, None)
+        self.placed_at.pop(hold_id, None)
+
+    async def holds_between(self, start: datetime, end: datetime) -> list[PlacedHold]:
+        return [
+            PlacedHold(hold_id, self.placed_at[hold_id])
+            for hold_id, held in self.holds.items()
+            if held.start < end and held.end > start
+        ]
 
 
 def submission(hour: int = 10) -> handlers.SubmitRequest:
@@ -496,6 +524,37 @@ async def test_a_waitlist_offer_is_taken_only_within_the_clients_booking_rules()
     assert booked.status is EntryStatus.BOOKED
 
 
+async def test_staff_may_put_a_blocked_client_on_the_waitlist_past_its_booking_rules_and_the_offer_books() -> None:
+    uow, blocked = FakeUnitOfWork(), FakeDirectory(blocked=True)
+    slot_start = NOW + timedelta(days=2, hours=1)
+    day = slot_start.date()
+    by_staff = waitlist.JoinWaitlist(TENANT, CLIENT, SERVICE, None, day, day, None, None, "", "staff")
+    with pytest.raises(FailedPrecondition) as refused:
+        await waitlist.join_waitlist(lambda: uow, blocked, FakeCatalogue(), by_staff, NOW)
+    assert refused.value.reason == "BOOKING_BLOCKED" and uow.entries == {}
+    # A client cannot override its own rules; nothing is written.
+    own = replace(by_staff, joined_by="client", override_booking_rules=True)
+    with pytest.raises(InvalidArgument) as invalid:
+        await waitlist.join_waitlist(lambda: uow, FakeDirectory(), FakeCatalogue(), own, NOW)
+    assert [v.field for v in invalid.value.violations] == ["override_booking_rules"] and uow.entries == {}
+    entry = await waitlist.join_waitlist(
+        lambda: uow, blocked, FakeCatalogue(), replace(by_staff, override_booking_rules=True), NOW
+    )
+    assert entry.booking_rules_overridden and uow.entries[entry.id].booking_rules_overridden
+    offered = await waitlist.offer_freed_time(
+        uow, TENANT, FreedSlot(SERVICE, ANNA, slot_start, slot_start + timedelta(minutes=45)), NOW
+    )
+    assert offered is not None
+    # The still-blocked client takes the offer in the portal: staff's override holds for it, and scheduling is
+    # asked for the business (its online rules would refuse the client).
+    scheduler = FakeScheduler()
+    with bind_call_context(CallContext(TENANT, Principal("portal", "login", "", str(CLIENT)))):
+        booked = await waitlist.accept_offer(
+            lambda: uow, blocked, FakeCatalogue(), scheduler, TENANT, CLIENT, offered.offers[0].id, NOW
+        )
+    assert booked.status is EntryStatus.BOOKED and scheduler.booked_as == ["service"]
+
+
 async def test_staff_requests_skip_the_portal_form_and_limit_but_keep_the_booking_rules() -> None:
     uow = FakeUnitOfWork()
     directory = FakeDirectory(blocked=True)
@@ -546,6 +605,35 @@ async def test_a_pending_request_holds_its_first_time_until_it_is_decided() -> N
     edit = handlers.UpdateRequest(TENANT, CLIENT, request.id, moved.version, options=[window])
     released = await handlers.update_request(lambda: uow, FakeCatalogue(), scheduler, edit, LIMITS, NOW)
     assert released.hold is None and scheduler.holds == {}
+
+
+async def test_the_reconciler_gives_back_holds_no_pending_request_owns_once_their_grace_has_passed() -> None:
+    uow, scheduler = holding_uow(), FakeScheduler()
+    kept = await handlers.submit_request(
+        lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, submission(), LIMITS, NOW
+    )
+    # A submission whose transaction failed after scheduling placed its hold: no request owns it.
+    orphan = uuid.uuid4()
+    await scheduler.hold(SlotToHold(orphan, CLIENT, SERVICE, ANNA, NOW + timedelta(days=2), "REQ-9999"))
+    # A just-placed one is spared until its grace has passed (its submission may still be running).
+    grace = timedelta(minutes=1)
+    assert (
+        await hold_reconciliation.release_orphan_holds(
+            lambda: uow, scheduler, TENANT, NOW, grace=grace, horizon=LIMITS.horizon
+        )
+        == []
+    )
+    later = NOW + grace
+    released = await hold_reconciliation.release_orphan_holds(
+        lambda: uow, scheduler, TENANT, later, grace=grace, horizon=LIMITS.horizon
+    )
+    assert released == [orphan] and list(scheduler.holds) == [kept.id]
+    # A decided request whose hold outlived its decision loses it too.
+    uow.stored[kept.id].status = Status.DECLINED
+    assert await hold_reconciliation.release_orphan_holds(
+        lambda: uow, scheduler, TENANT, later, grace=grace, horizon=LIMITS.horizon
+    ) == [kept.id]
+    assert scheduler.holds == {}
 
 
 async def test_a_taken_first_time_refuses_the_request_and_every_decision_gives_the_hold_back() -> None:

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp_session import get_session
 
-from atrium_web.formatting import Formatter, negotiate_locale
+from atrium_web.formatting import Formatter, negotiate_locale, preferred_language
 from atrium_web.gateway_api import ApiProblem, Reply
 from atrium_web.pages import form_errors, redirect, render
 from atrium_web.sessions import GATEWAY
@@ -149,6 +149,11 @@ async def send_request(request: web.Request) -> web.StreamResponse:
             body["preferred_staff_id"] = values["staff_id"]
         if values["timezone"]:
             body["timezone"] = values["timezone"]
+        # The code's email in the browser's language, when the business's emails come in it (else its own).
+        business = await _business(request, slug)
+        language = preferred_language(request.headers.get("Accept-Language", ""), business["languages"])
+        if language:
+            body["language"] = language
         reply = await _call(request, "POST", _api(slug, "/requests"), json=body)
         if reply.status == 202:
             session = await get_session(request)

@@ -11,7 +11,7 @@ import abc
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
@@ -125,6 +125,12 @@ class SlotToHold:
     label: str  # the request's reference, shown in staff calendars
 
 
+@dataclass(frozen=True)
+class PlacedHold:
+    hold_id: uuid.UUID  # the id of the request that placed it
+    placed_at: datetime
+
+
 class AbstractClientDirectory(abc.ABC):
     @abc.abstractmethod
     async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:
@@ -176,6 +182,10 @@ class AbstractScheduler(abc.ABC):
     @abc.abstractmethod
     async def release_hold(self, hold_id: uuid.UUID) -> None:
         """Give the held time back (nothing to release is fine)."""
+
+    @abc.abstractmethod
+    async def holds_between(self, start: datetime, end: datetime) -> list[PlacedHold]:
+        """The business's holds of times overlapping [start, end), each once."""
 
 
 class GrpcClientDirectory(AbstractClientDirectory):
@@ -249,6 +259,9 @@ class GrpcCatalogue(AbstractCatalogue):
         return BusinessTerms(settings.timezone, settings.max_active_bookings_per_client)
 
 
+# The longest window scheduling lists holds for at once.
+LIST_HOLDS_WINDOW = timedelta(days=42)
+
 # Scheduling's field names -> this API's, for a refusal of a hold (the request's first preferred time).
 _HOLD_FIELDS = {"start": "options[0].start", "staff_id": "preferred_staff_id"}
 
@@ -282,6 +295,23 @@ class GrpcScheduler(AbstractScheduler):
             await self._holds.ReleaseHold(holds_pb.ReleaseHoldRequest(hold_id=str(hold_id)))
         except grpc.aio.AioRpcError as exc:
             raise domain_error(exc, "scheduling") from exc
+
+    async def holds_between(self, start: datetime, end: datetime) -> list[PlacedHold]:
+        found: dict[uuid.UUID, PlacedHold] = {}
+        window_start = start
+        while window_start < end:
+            window_end = min(end, window_start + LIST_HOLDS_WINDOW)
+            try:
+                listed = await self._holds.ListHolds(
+                    holds_pb.ListHoldsRequest(**{"from": timestamp(window_start)}, to=timestamp(window_end))
+                )
+            except grpc.aio.AioRpcError as exc:
+                raise domain_error(exc, "scheduling") from exc
+            for held in listed.holds:
+                hold_id = uuid.UUID(held.hold_id)
+                found[hold_id] = PlacedHold(hold_id, aware(held.created_at))
+            window_start = window_end
+        return list(found.values())
 
     async def book(self, booking: Booking) -> BookedAppointment:
         try:

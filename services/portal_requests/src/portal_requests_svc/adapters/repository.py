@@ -187,6 +187,26 @@ class AbstractRequestRepository(abc.ABC):
         """Serialize submissions of one client until the transaction ends (the open-request limit holds)."""
 
     @abc.abstractmethod
+    async def lock_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> None:
+        """Hold until the transaction ends the lock of the request's tentative hold (taken by a submission before
+        it places the hold, when no row exists yet to lock), so the hold reconciler judges it only after that
+        transaction committed or rolled back."""
+
+    @abc.abstractmethod
+    async def keeps_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> bool:
+        """Whether a pending request by this id holds a time, read under the hold's lock and the request's row
+        lock (both kept until the transaction ends): a submission or change in flight is waited for, and none
+        can place or move the hold while the caller acts on the answer."""
+
+    @abc.abstractmethod
+    async def holding(self, tenant_id: uuid.UUID, request_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of the ids that name a pending request holding a time, as committed now (no lock)."""
+
+    @abc.abstractmethod
+    async def tenants_with_settings(self) -> list[uuid.UUID]:
+        """Every business that saved request settings (only those can have switched tentative holds on)."""
+
+    @abc.abstractmethod
     async def count_open(
         self, tenant_id: uuid.UUID, client_id: uuid.UUID, *, excluding: uuid.UUID | None = None
     ) -> int:
@@ -270,6 +290,34 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
 
     async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
         await lock_for_transaction(self._session, tenant_id, client_id)
+
+    async def lock_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> None:
+        await lock_for_transaction(self._session, "request_hold", tenant_id, request_id)
+
+    async def keeps_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> bool:
+        await self.lock_hold(tenant_id, request_id)
+        r = appointment_requests.c
+        row = (
+            await self._session.execute(
+                select(r.status, r.hold_staff_id).where(r.tenant_id == tenant_id, r.id == request_id).with_for_update()
+            )
+        ).first()
+        return row is not None and row.status == Status.PENDING.value and row.hold_staff_id is not None
+
+    async def holding(self, tenant_id: uuid.UUID, request_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        r = appointment_requests.c
+        found = await self._session.scalars(
+            select(r.id).where(
+                r.tenant_id == tenant_id,
+                r.id.in_(request_ids),
+                r.status == Status.PENDING.value,
+                r.hold_staff_id.is_not(None),
+            )
+        )
+        return set(found.all())
+
+    async def tenants_with_settings(self) -> list[uuid.UUID]:
+        return list((await self._session.scalars(select(request_settings.c.tenant_id))).all())
 
     async def count_open(
         self, tenant_id: uuid.UUID, client_id: uuid.UUID, *, excluding: uuid.UUID | None = None

@@ -168,8 +168,9 @@ request_settings = Table(
 )
 
 # CHECKs (migrations/ only): waitlist_entries_check1, waitlist_entries_duration_minutes_check,
-# waitlist_entries_check, waitlist_entries_joined_by_check, waitlist_entries_business_timezone_check,
-# waitlist_entries_service_name_check, waitlist_entries_staff_name_check, waitlist_entries_timezone_check,
+# waitlist_entries_check, waitlist_entries_joined_by_check, waitlist_entries_override_by_staff,
+# waitlist_entries_business_timezone_check, waitlist_entries_service_name_check, waitlist_entries_staff_name_check,
+# waitlist_entries_timezone_check,
 # waitlist_entries_status_check, waitlist_entries_version_check.
 waitlist_entries = Table(
     "waitlist_entries",
@@ -193,6 +194,7 @@ waitlist_entries = Table(
     Column("version", Integer, nullable=False, server_default=_ONE),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("booking_rules_overridden", Boolean, nullable=False, server_default=text("false")),
     Index("waitlist_entries_by_client", "tenant_id", "client_id", "created_at"),
     Index(
         "waitlist_entries_waiting",

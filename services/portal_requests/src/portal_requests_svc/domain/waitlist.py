@@ -80,6 +80,8 @@ class WaitlistEntry:
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    # Staff put the client on past its booking rules; its offer is accepted past them too.
+    booking_rules_overridden: bool = False
     offers: list[WaitlistOffer] = field(default_factory=list)
     is_new: bool = False
     changed: bool = False
@@ -102,7 +104,10 @@ class WaitlistEntry:
         business_timezone: str,
         joined_by: str,
         now: datetime,
+        booking_rules_overridden: bool = False,
     ) -> WaitlistEntry:
+        if booking_rules_overridden and joined_by != "staff":
+            raise InvalidArgument.single("override_booking_rules", "only staff may go past the booking rules")
         today = now.astimezone(zoneinfo.ZoneInfo(timezone)).date()
         violations: list[FieldViolation] = []
         if to_date < from_date:
@@ -127,6 +132,7 @@ class WaitlistEntry:
             timezone=timezone,
             business_timezone=business_timezone,
             joined_by=joined_by,
+            booking_rules_overridden=booking_rules_overridden,
             status=EntryStatus.WAITING,
             created_at=now,
             updated_at=now,

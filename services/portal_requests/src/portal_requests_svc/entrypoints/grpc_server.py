@@ -146,6 +146,7 @@ def waitlist_message(entry: WaitlistEntry) -> pb.WaitlistEntry:
         timezone=entry.timezone,
         status=entry.status.value,
         joined_by=entry.joined_by,
+        booking_rules_overridden=entry.booking_rules_overridden,
         created_at=timestamp(entry.created_at),
         version=entry.version,
         offers=[
@@ -541,6 +542,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 window_end=_time_of_day(request.window_end, "window_end"),
                 timezone=request.timezone,
                 joined_by="client" if own is not None else "staff",
+                override_booking_rules=request.override_booking_rules,
             ),
             datetime.now(UTC),
         )

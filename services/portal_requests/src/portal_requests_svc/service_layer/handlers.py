@@ -203,7 +203,9 @@ async def submit_request(
             actor=command.staff_actor,
             booking_rules_overridden=command.override_booking_rules,
         )
-        # Held before the request is taken: a time someone else holds or booked refuses the request (409).
+        # Held before the request is taken: a time someone else holds or booked refuses the request (409). The
+        # hold's lock, kept until this transaction ends, tells the hold reconciler to wait for its outcome.
+        await uow.requests.lock_hold(command.tenant_id, request.id)
         await keep_hold(scheduler, request, (await uow.requests.settings(command.tenant_id)).tentative_holds)
         await uow.requests.remember_client(
             command.tenant_id, ClientContact(command.client_id, client.name, client.email, client.phone, now)

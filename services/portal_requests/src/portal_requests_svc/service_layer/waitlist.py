@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from platform_core.errors import NotFound
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.ids import new_id
 from portal_requests_svc.adapters.remote import AbstractCatalogue, AbstractClientDirectory, AbstractScheduler, Booking
 from portal_requests_svc.domain.events import FreedSlot
@@ -35,6 +36,8 @@ class JoinWaitlist:
     window_end: time | None
     timezone: str
     joined_by: str  # "client" or "staff"
+    # Staff only: past the client's booking rules (online-booking block), kept on the entry.
+    override_booking_rules: bool = False
 
 
 async def join_waitlist(
@@ -47,7 +50,11 @@ async def join_waitlist(
     client = await directory.lookup(command.client_id)
     if client is None:
         raise NotFound("client not found")
-    check_client_may_request(deleted=client.facts.deleted, blocked=client.facts.online_booking_blocked)
+    # A client's own entry cannot override (the domain refuses it below).
+    check_client_may_request(
+        deleted=client.facts.deleted,
+        blocked=client.facts.online_booking_blocked and not command.override_booking_rules,
+    )
     service = await online_service(catalogue, command.service_id)
     staff = await staff_of(catalogue, service, command.staff_id, "staff_id") if command.staff_id else None
     terms = await catalogue.business_terms()
@@ -65,6 +72,7 @@ async def join_waitlist(
         business_timezone=terms.timezone,
         joined_by=command.joined_by,
         now=now,
+        booking_rules_overridden=command.override_booking_rules,
     )
     async with uow_factory() as uow:
         uow.waitlist.add(entry)
@@ -125,18 +133,31 @@ async def accept_offer(
         if entry.client_id != client_id:
             raise NotFound("waitlist offer not found")
         offer = entry.require_acceptable(offer_id, now)
-        await check_booking_rules(uow, await requesting_client(directory, client_id), catalogue, scheduler, tenant_id)
-        booked = await scheduler.book(
-            Booking(
-                request_id=offer.id,
-                client_id=client_id,
-                service_id=offer.slot.service_id,
-                staff_id=offer.slot.staff_id,
-                start=offer.slot.start,
-                timezone=entry.timezone,
-                override_availability=False,
-            )
+        # Staff who put the client on past its booking rules let it take the offer past them too.
+        await check_booking_rules(
+            uow,
+            await requesting_client(directory, client_id),
+            catalogue,
+            scheduler,
+            tenant_id,
+            override=entry.booking_rules_overridden,
         )
+        booking = Booking(
+            request_id=offer.id,
+            client_id=client_id,
+            service_id=offer.slot.service_id,
+            staff_id=offer.slot.staff_id,
+            start=offer.slot.start,
+            timezone=entry.timezone,
+            override_availability=False,
+        )
+        if entry.booking_rules_overridden:
+            # Booked for the business, not as the client online, so scheduling's online rules (the block) do not
+            # refuse what staff allowed; the time must still be free and within working hours.
+            with bind_call_context(CallContext(tenant_id, Principal.service("portal_requests"))):
+                booked = await scheduler.book(booking)
+        else:
+            booked = await scheduler.book(booking)
         entry.accept(offer_id, appointment_id=booked.appointment_id, now=now)
         await uow.commit()
     return entry

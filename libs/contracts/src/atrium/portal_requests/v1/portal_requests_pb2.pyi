@@ -774,6 +774,7 @@ class WaitlistEntry(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     OFFERS_FIELD_NUMBER: _builtins.int
+    BOOKING_RULES_OVERRIDDEN_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     client_id: _builtins.str
     service_id: _builtins.str
@@ -793,6 +794,10 @@ class WaitlistEntry(_message.Message):
     joined_by: _builtins.str
     """"client" or "staff"."""
     version: _builtins.int
+    booking_rules_overridden: _builtins.bool
+    """Staff put the client on past its booking rules (online-booking block, active bookings limit); accepting
+    an offer of this entry books past them too.
+    """
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -819,10 +824,11 @@ class WaitlistEntry(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         version: _builtins.int = ...,
         offers: _abc.Iterable[Global___WaitlistOffer] | None = ...,
+        booking_rules_overridden: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "created_at", b"created_at", "duration_minutes", b"duration_minutes", "from_date", b"from_date", "id", b"id", "joined_by", b"joined_by", "offers", b"offers", "service_id", b"service_id", "service_name", b"service_name", "staff_id", b"staff_id", "staff_name", b"staff_name", "status", b"status", "timezone", b"timezone", "to_date", b"to_date", "version", b"version", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["booking_rules_overridden", b"booking_rules_overridden", "client_id", b"client_id", "created_at", b"created_at", "duration_minutes", b"duration_minutes", "from_date", b"from_date", "id", b"id", "joined_by", b"joined_by", "offers", b"offers", "service_id", b"service_id", "service_name", b"service_name", "staff_id", b"staff_id", "staff_name", b"staff_name", "status", b"status", "timezone", b"timezone", "to_date", b"to_date", "version", b"version", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -840,6 +846,7 @@ class JoinWaitlistRequest(_message.Message):
     WINDOW_START_FIELD_NUMBER: _builtins.int
     WINDOW_END_FIELD_NUMBER: _builtins.int
     TIMEZONE_FIELD_NUMBER: _builtins.int
+    OVERRIDE_BOOKING_RULES_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     """Staff only (a portal principal joins for its own client)."""
     service_id: _builtins.str
@@ -851,6 +858,10 @@ class JoinWaitlistRequest(_message.Message):
     window_end: _builtins.str
     timezone: _builtins.str
     """The client's IANA zone for the dates and times; empty: its profile's, else the business's."""
+    override_booking_rules: _builtins.bool
+    """Staff only: past the client's booking rules (kept on the entry, and applied when the client accepts its
+    offer).
+    """
     def __init__(
         self,
         *,
@@ -862,10 +873,11 @@ class JoinWaitlistRequest(_message.Message):
         window_start: _builtins.str = ...,
         window_end: _builtins.str = ...,
         timezone: _builtins.str = ...,
+        override_booking_rules: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "from_date", b"from_date", "service_id", b"service_id", "staff_id", b"staff_id", "timezone", b"timezone", "to_date", b"to_date", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "from_date", b"from_date", "override_booking_rules", b"override_booking_rules", "service_id", b"service_id", "staff_id", b"staff_id", "timezone", b"timezone", "to_date", b"to_date", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
