@@ -41,6 +41,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     documents,
     groups,
     membership_reports,
+    membership_settings,
     memberships,
     notes,
     notifications,

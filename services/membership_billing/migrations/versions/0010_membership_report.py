@@ -1,6 +1,7 @@
 """The membership report's reads: every freeze a subscription went through (a subscription keeps only its
 current one), recorded by the schema itself whichever path freezes it, and indexes for the report's ranges
-of days (periods by their start, subscriptions by their expiry, freezes by their first day).
+of days (periods by their start, subscriptions by their expiry, freezes by their first day). The business's
+membership settings: whether clients may cancel their own subscriptions in the portal (no row: they may not).
 
 Revision ID: 0010
 Revises: 0009
@@ -39,6 +40,13 @@ STATEMENTS = [
     " SELECT tenant_id, frozen_from, id FROM subscriptions WHERE frozen_from IS NOT NULL",
     "CREATE INDEX subscriptions_by_expiry ON subscriptions (tenant_id, expires_on)",
     "CREATE INDEX subscription_periods_by_start ON subscription_periods (tenant_id, starts_on)",
+    r"""
+    CREATE TABLE membership_settings (
+        tenant_id uuid PRIMARY KEY,
+        clients_may_cancel boolean NOT NULL,
+        updated_at timestamptz NOT NULL
+    )
+    """,
 ]
 
 
@@ -48,6 +56,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TABLE membership_settings")
     op.execute("DROP INDEX subscription_periods_by_start")
     op.execute("DROP INDEX subscriptions_by_expiry")
     op.execute("DROP TRIGGER subscriptions_record_freeze ON subscriptions")

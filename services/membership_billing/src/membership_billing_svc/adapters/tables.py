@@ -540,6 +540,15 @@ subscription_freezes = Table(
     ),
 )
 
+# The business's membership settings; no row: the defaults.
+membership_settings = Table(
+    "membership_settings",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("clients_may_cancel", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 # CHECKs (migrations/ only): payment_due_notices_stage_check.
 payment_due_notices = Table(
     "payment_due_notices",
