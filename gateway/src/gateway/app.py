@@ -40,6 +40,8 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     custom_fields,
     documents,
     groups,
+    membership_reports,
+    membership_settings,
     memberships,
     notes,
     notifications,

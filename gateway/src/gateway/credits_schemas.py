@@ -99,6 +99,8 @@ class TransactionList(Out):
 class CreditBalanceOut(Out):
     credit_type: CreditTypeOut
     balance: int
+    frozen: int = Field(description="Of the balance, what frozen subscriptions hold (usable once they resume).")
+    available: int = Field(description="Of the balance, what the client can use at as_of (started, not frozen).")
     lots: list[LotOut] = Field(description="Lots holding something, first-expiring first.")
 
 

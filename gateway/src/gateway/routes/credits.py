@@ -76,7 +76,11 @@ def balances_out(reply: pb.CreditBalances) -> CreditBalancesOut:
         as_of=aware(reply.as_of),
         balances=[
             CreditBalanceOut(
-                credit_type=credit_type_out(b.credit_type), balance=b.balance, lots=[lot_out(x) for x in b.lots]
+                credit_type=credit_type_out(b.credit_type),
+                balance=b.balance,
+                frozen=b.frozen,
+                available=b.available,
+                lots=[lot_out(x) for x in b.lots],
             )
             for b in reply.balances
         ],

@@ -40,6 +40,10 @@ from platform_core.errors import FailedPrecondition
 class CreditBalance:
     credit_type: CreditType
     balance: int
+    # Of the balance: what a frozen subscription's lots hold (counted, not usable until it resumes), and what
+    # the client can use at the moment asked about (started, not frozen).
+    frozen: int
+    available: int
     # Lots holding something at the moment asked about (usable then or later), first-expiring first.
     lots: tuple[Lot, ...]
 
@@ -62,7 +66,7 @@ async def credit_balances(
     async with engine.connect() as conn:
         lot_rows = (
             await conn.execute(
-                select(credit_lots, func.coalesce(held, 0).label("held"))
+                select(credit_lots, func.coalesce(held, 0).label("held"), frozen_at(as_of).label("frozen"))
                 .select_from(
                     credit_lots.outerjoin(
                         ledger_entries,
@@ -89,6 +93,7 @@ async def credit_balances(
                 .order_by(credit_types.c.name)
             )
         ).all()
+    frozen_lots = {r.id for r in lot_rows if r.frozen}
     balances = []
     for type_row in type_rows:
         # A lot's expiry entry is effective at its expiry whether or not the sweep has written it yet.
@@ -101,6 +106,8 @@ async def credit_balances(
             CreditBalance(
                 credit_type=credit_type_from_row(type_row),
                 balance=sum(lot.remaining for lot in lots),
+                frozen=sum(lot.remaining for lot in lots if lot.id in frozen_lots),
+                available=sum(lot.remaining for lot in lots if lot.id not in frozen_lots and lot.starts_at <= as_of),
                 lots=tuple(lot for lot in lots if lot.remaining > 0),
             )
         )

@@ -12,8 +12,15 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from membership_billing_svc.adapters.tables import loyalty_programs, memberships, subscription_periods, subscriptions
+from membership_billing_svc.adapters.tables import (
+    loyalty_programs,
+    membership_settings,
+    memberships,
+    subscription_periods,
+    subscriptions,
+)
 from membership_billing_svc.domain.loyalty import LoyaltyProgram
+from membership_billing_svc.domain.membership_settings import MembershipSettings
 from membership_billing_svc.domain.memberships import (
     DurationUnit,
     Extra,
@@ -121,6 +128,13 @@ async def loyalty_program(db: Executor, tenant_id: uuid.UUID) -> LoyaltyProgram 
     return None if row is None else program_from_row(row)
 
 
+async def settings_of(db: AsyncConnection | AsyncSession, tenant_id: uuid.UUID) -> MembershipSettings:
+    row = (await db.execute(select(membership_settings).where(membership_settings.c.tenant_id == tenant_id))).first()
+    if row is None:
+        return MembershipSettings(tenant_id)
+    return MembershipSettings(tenant_id, row.clients_may_cancel, row.updated_at)
+
+
 class MembershipRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -148,6 +162,17 @@ class MembershipRepository:
             upsert(loyalty_programs)
             .values(tenant_id=program.tenant_id, **values)
             .on_conflict_do_update(index_elements=[loyalty_programs.c.tenant_id], set_=values)
+        )
+
+    async def settings(self, tenant_id: uuid.UUID) -> MembershipSettings:
+        return await settings_of(self._session, tenant_id)
+
+    async def put_settings(self, settings: MembershipSettings) -> None:
+        values = {"clients_may_cancel": settings.clients_may_cancel, "updated_at": settings.updated_at}
+        await self._session.execute(
+            upsert(membership_settings)
+            .values(tenant_id=settings.tenant_id, **values)
+            .on_conflict_do_update(index_elements=[membership_settings.c.tenant_id], set_=values)
         )
 
     async def get(self, tenant_id: uuid.UUID, membership_id: uuid.UUID) -> Membership:

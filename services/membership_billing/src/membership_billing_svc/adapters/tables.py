@@ -487,6 +487,7 @@ subscriptions = Table(
         name="subscriptions_tenant_id_membership_id_fkey",
     ),
     Index("subscriptions_due", "next_review_at", postgresql_where="(next_review_at IS NOT NULL)"),
+    Index("subscriptions_by_expiry", "tenant_id", "expires_on"),
     Index(
         "subscriptions_request_id", "tenant_id", "request_id", postgresql_where="(request_id IS NOT NULL)", unique=True
     ),
@@ -522,6 +523,30 @@ subscription_periods = Table(
         postgresql_where="((request_id IS NOT NULL) AND (kind = 'renew'::text))",
         unique=True,
     ),
+    Index("subscription_periods_by_start", "tenant_id", "starts_on"),
+)
+
+# Every freeze of a subscription, by its first day (a trigger writes them; migrations/ only).
+subscription_freezes = Table(
+    "subscription_freezes",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("frozen_from", Date, primary_key=True),
+    Column("subscription_id", UUID(as_uuid=True), primary_key=True),
+    ForeignKeyConstraint(
+        ["tenant_id", "subscription_id"],
+        ["subscriptions.tenant_id", "subscriptions.id"],
+        name="subscription_freezes_tenant_id_subscription_id_fkey",
+    ),
+)
+
+# The business's membership settings; no row: the defaults.
+membership_settings = Table(
+    "membership_settings",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("clients_may_cancel", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 # CHECKs (migrations/ only): payment_due_notices_stage_check.

@@ -230,6 +230,15 @@ class CancelSubscription:
     # "staff" or "client"
     cancelled_by: str
     now: datetime
+    # Set when a portal client cancels: only its own, and only when the business lets clients cancel.
+    client_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class SetMembershipSettings:
+    tenant_id: uuid.UUID
+    clients_may_cancel: bool
+    now: datetime
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,8 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
                 pb.CreditBalance(
                     credit_type=credit_type_message(b.credit_type),
                     balance=b.balance,
+                    frozen=b.frozen,
+                    available=b.available,
                     lots=[lot_message(lot) for lot in b.lots],
                 )
                 for b in balances

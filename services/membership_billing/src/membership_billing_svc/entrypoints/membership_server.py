@@ -16,9 +16,10 @@ from atrium.membership_billing.v1 import memberships_pb2_grpc as pb_grpc
 from membership_billing_svc import membership_views
 from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
 from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
-from membership_billing_svc.adapters.membership_repository import loyalty_program
+from membership_billing_svc.adapters.membership_repository import loyalty_program, settings_of
 from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.loyalty import LoyaltyProgram
+from membership_billing_svc.domain.membership_settings import MembershipSettings
 from membership_billing_svc.domain.memberships import Membership, Subscription
 from membership_billing_svc.entrypoints.ledger_server import (
     client_asked_about,
@@ -107,6 +108,10 @@ def program_message(program: LoyaltyProgram | None) -> pb.LoyaltyProgram:
         points_per_reward_unit=program.points_per_reward_unit,
         enabled=True,
     )
+
+
+def settings_message(settings: MembershipSettings) -> pb.MembershipSettings:
+    return pb.MembershipSettings(clients_may_cancel=settings.clients_may_cancel)
 
 
 class MembershipServicer(pb_grpc.MembershipServiceServicer):
@@ -255,14 +260,19 @@ class MembershipServicer(pb_grpc.MembershipServiceServicer):
     async def CancelSubscription(
         self, request: pb.CancelSubscriptionRequest, context: grpc.aio.ServicerContext
     ) -> pb.Subscription:
-        call = require_staff()
+        call = current_context()
+        # A portal client cancels only its own (another's looks missing), and only if the business allows it.
+        client_id = client_asked_about("") if call.principal.is_portal else None
+        if client_id is None:
+            require_staff()
         subscription = await membership_handlers.cancel_subscription(
             commands.CancelSubscription(
                 tenant_id=call.tenant_id,
                 subscription_id=self._subscription_id(request.subscription_id),
                 reason=request.reason,
-                cancelled_by="staff",
+                cancelled_by="staff" if client_id is None else "client",
                 now=datetime.now(UTC),
+                client_id=client_id,
             ),
             self._uow_factory(),
             self._calendar,
@@ -311,6 +321,26 @@ class MembershipServicer(pb_grpc.MembershipServiceServicer):
         call = require_staff()
         async with self._engine.connect() as conn:
             return program_message(await loyalty_program(conn, call.tenant_id))
+
+    async def SetMembershipSettings(
+        self, request: pb.MembershipSettings, context: grpc.aio.ServicerContext
+    ) -> pb.MembershipSettings:
+        call = require_staff()
+        settings = await membership_handlers.set_membership_settings(
+            commands.SetMembershipSettings(call.tenant_id, request.clients_may_cancel, datetime.now(UTC)),
+            self._uow_factory(),
+        )
+        return settings_message(settings)
+
+    async def GetMembershipSettings(
+        self, request: pb.GetMembershipSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.MembershipSettings:
+        # Staff, and portal clients (the portal shows the cancel action only when it is allowed).
+        call = current_context()
+        if not call.principal.is_portal:
+            require_staff()
+        async with self._engine.connect() as conn:
+            return settings_message(await settings_of(conn, call.tenant_id))
 
     async def RedeemPoints(
         self, request: pb.RedeemPointsRequest, context: grpc.aio.ServicerContext

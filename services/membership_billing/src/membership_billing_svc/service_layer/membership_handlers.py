@@ -16,6 +16,7 @@ from membership_billing_svc.adapters.client_directory import AbstractClientDirec
 from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.invoices import Invoice
 from membership_billing_svc.domain.ledger import ChargeTerms, business_midnight, charge, expiry_instant
+from membership_billing_svc.domain.membership_settings import MembershipSettings, check_client_may_cancel
 from membership_billing_svc.domain.memberships import Extra, Membership, Period, Subscription
 from membership_billing_svc.domain.packages import Invoicing
 from membership_billing_svc.service_layer.handlers import apply_client_credit
@@ -216,11 +217,22 @@ async def cancel_subscription(
     zone = await calendar.timezone()
     async with uow:
         subscription = await uow.memberships.subscription(cmd.tenant_id, cmd.subscription_id)
+        if cmd.client_id is not None:
+            settings = await uow.memberships.settings(cmd.tenant_id)
+            check_client_may_cancel(settings, subscription.client_id, cmd.client_id)
         subscription.refresh(_today(zone, cmd.now), cmd.now)
         subscription.cancel(cmd.reason, cmd.cancelled_by, cmd.now)
         await _settle(uow, subscription, zone, cmd.now)
         await uow.commit()
     return subscription
+
+
+async def set_membership_settings(cmd: commands.SetMembershipSettings, uow: BillingUnitOfWork) -> MembershipSettings:
+    settings = MembershipSettings(cmd.tenant_id, cmd.clients_may_cancel, cmd.now)
+    async with uow:
+        await uow.memberships.put_settings(settings)
+        await uow.commit()
+    return settings
 
 
 async def set_auto_renew(

@@ -171,3 +171,114 @@ class OutstandingBalancesReport(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OutstandingBalancesReport: _TypeAlias = OutstandingBalancesReport  # noqa: Y015
+
+@_typing.final
+class MembershipReportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_DAY_FIELD_NUMBER: _builtins.int
+    TO_DAY_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    from_day: _builtins.str
+    """"YYYY-MM-DD", inclusive, at most 366 days apart."""
+    to_day: _builtins.str
+    period: _builtins.str
+    """"day", "week" (Monday first) or "month"; empty: "month"."""
+    def __init__(
+        self,
+        *,
+        from_day: _builtins.str = ...,
+        to_day: _builtins.str = ...,
+        period: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_day", b"from_day", "period", b"period", "to_day", b"to_day"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipReportRequest: _TypeAlias = MembershipReportRequest  # noqa: Y015
+
+@_typing.final
+class MembershipReportRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_START_FIELD_NUMBER: _builtins.int
+    MEMBERSHIP_ID_FIELD_NUMBER: _builtins.int
+    MEMBERSHIP_NAME_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    NEW_SUBSCRIPTIONS_FIELD_NUMBER: _builtins.int
+    RENEWED_FIELD_NUMBER: _builtins.int
+    EXPIRING_FIELD_NUMBER: _builtins.int
+    EXPIRED_FIELD_NUMBER: _builtins.int
+    FROZEN_FIELD_NUMBER: _builtins.int
+    INVOICED_MINOR_FIELD_NUMBER: _builtins.int
+    period_start: _builtins.str
+    """"YYYY-MM-DD": the first day of the period (a week's Monday, a month's first day), which may precede from_day."""
+    membership_id: _builtins.str
+    membership_name: _builtins.str
+    currency: _builtins.str
+    new_subscriptions: _builtins.int
+    """Subscriptions whose first period starts in the period."""
+    renewed: _builtins.int
+    """Renewal periods starting in the period."""
+    expiring: _builtins.int
+    """Subscriptions not yet expired (active, frozen or in tolerance) whose last paid day falls in the period."""
+    expired: _builtins.int
+    """Expired subscriptions whose last paid day fell in the period."""
+    frozen: _builtins.int
+    """Freezes started in the period (resumed ones too)."""
+    invoiced_minor: _builtins.int
+    """The issued invoices of the periods starting in the period, in currency."""
+    def __init__(
+        self,
+        *,
+        period_start: _builtins.str = ...,
+        membership_id: _builtins.str = ...,
+        membership_name: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        new_subscriptions: _builtins.int = ...,
+        renewed: _builtins.int = ...,
+        expiring: _builtins.int = ...,
+        expired: _builtins.int = ...,
+        frozen: _builtins.int = ...,
+        invoiced_minor: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency", b"currency", "expired", b"expired", "expiring", b"expiring", "frozen", b"frozen", "invoiced_minor", b"invoiced_minor", "membership_id", b"membership_id", "membership_name", b"membership_name", "new_subscriptions", b"new_subscriptions", "period_start", b"period_start", "renewed", b"renewed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipReportRow: _TypeAlias = MembershipReportRow  # noqa: Y015
+
+@_typing.final
+class MembershipReportResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIMEZONE_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    TOTALS_FIELD_NUMBER: _builtins.int
+    timezone: _builtins.str
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___MembershipReportRow]:
+        """The earliest period first, then by membership name."""
+
+    @_builtins.property
+    def totals(self) -> _containers.RepeatedCompositeFieldContainer[Global___MembershipReportRow]:
+        """Per membership over the whole range (period_start empty)."""
+
+    def __init__(
+        self,
+        *,
+        timezone: _builtins.str = ...,
+        rows: _abc.Iterable[Global___MembershipReportRow] | None = ...,
+        totals: _abc.Iterable[Global___MembershipReportRow] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows", b"rows", "timezone", b"timezone", "totals", b"totals"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipReportResponse: _TypeAlias = MembershipReportResponse  # noqa: Y015

@@ -40,6 +40,11 @@ class BillingReportServiceStub:
                 request_serializer=atrium_dot_membership__billing_dot_v1_dot_billing__reports__pb2.OutstandingBalancesRequest.SerializeToString,
                 response_deserializer=atrium_dot_membership__billing_dot_v1_dot_billing__reports__pb2.OutstandingBalancesReport.FromString,
                 _registered_method=True)
+        self.MembershipReport = channel.unary_unary(
+                '/atrium.membership_billing.v1.BillingReportService/MembershipReport',
+                request_serializer=atrium_dot_membership__billing_dot_v1_dot_billing__reports__pb2.MembershipReportRequest.SerializeToString,
+                response_deserializer=atrium_dot_membership__billing_dot_v1_dot_billing__reports__pb2.MembershipReportResponse.FromString,
+                _registered_method=True)
 
 
 class BillingReportServiceServicer:
@@ -54,6 +59,14 @@ class BillingReportServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MembershipReport(self, request, context):
+        """New, renewed, expiring, expired and frozen subscriptions per period of the business's calendar and
+        membership, with what their periods invoiced (issued invoices, not drafts or voided ones).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BillingReportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -61,6 +74,11 @@ def add_BillingReportServiceServicer_to_server(servicer, server):
                     servicer.OutstandingBalances,
                     request_deserializer=atrium_dot_membership__billing_dot_v1_dot_billing__reports__pb2.OutstandingBalancesRequest.FromString,
                     response_serializer=atrium_dot_membership__billing_dot_v1_dot_billing__reports__pb2.OutstandingBalancesReport.SerializeToString,
+            ),
+            'MembershipReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.MembershipReport,
+                    request_deserializer=atrium_dot_membership__billing_dot_v1_dot_billing__reports__pb2.MembershipReportRequest.FromString,
+                    response_serializer=atrium_dot_membership__billing_dot_v1_dot_billing__reports__pb2.MembershipReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -91,6 +109,33 @@ class BillingReportService:
             '/atrium.membership_billing.v1.BillingReportService/OutstandingBalances',
             atrium_dot_membership__billing_dot_v1_dot_billing__reports__pb2.OutstandingBalancesRequest.SerializeToString,
             atrium_dot_membership__billing_dot_v1_dot_billing__reports__pb2.OutstandingBalancesReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MembershipReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.membership_billing.v1.BillingReportService/MembershipReport',
+            atrium_dot_membership__billing_dot_v1_dot_billing__reports__pb2.MembershipReportRequest.SerializeToString,
+            atrium_dot_membership__billing_dot_v1_dot_billing__reports__pb2.MembershipReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,6 +37,10 @@ class BillingReportServiceStub:
     """What each client owes on its open invoices, per currency, aged by days past the due date (the business's
     calendar), with each currency's totals.
     """
+    MembershipReport: _grpc.UnaryUnaryMultiCallable[_billing_reports_pb2.MembershipReportRequest, _billing_reports_pb2.MembershipReportResponse]
+    """New, renewed, expiring, expired and frozen subscriptions per period of the business's calendar and
+    membership, with what their periods invoiced (issued invoices, not drafts or voided ones).
+    """
 
 @_typing.type_check_only
 class BillingReportServiceAsyncStub(BillingReportServiceStub):
@@ -46,6 +50,10 @@ class BillingReportServiceAsyncStub(BillingReportServiceStub):
     OutstandingBalances: _aio.UnaryUnaryMultiCallable[_billing_reports_pb2.OutstandingBalancesRequest, _billing_reports_pb2.OutstandingBalancesReport]  # type: ignore[assignment]
     """What each client owes on its open invoices, per currency, aged by days past the due date (the business's
     calendar), with each currency's totals.
+    """
+    MembershipReport: _aio.UnaryUnaryMultiCallable[_billing_reports_pb2.MembershipReportRequest, _billing_reports_pb2.MembershipReportResponse]  # type: ignore[assignment]
+    """New, renewed, expiring, expired and frozen subscriptions per period of the business's calendar and
+    membership, with what their periods invoiced (issued invoices, not drafts or voided ones).
     """
 
 class BillingReportServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -59,6 +67,16 @@ class BillingReportServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_billing_reports_pb2.OutstandingBalancesReport, _abc.Awaitable[_billing_reports_pb2.OutstandingBalancesReport]]:
         """What each client owes on its open invoices, per currency, aged by days past the due date (the business's
         calendar), with each currency's totals.
+        """
+
+    @_abc_1.abstractmethod
+    def MembershipReport(
+        self,
+        request: _billing_reports_pb2.MembershipReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_billing_reports_pb2.MembershipReportResponse, _abc.Awaitable[_billing_reports_pb2.MembershipReportResponse]]:
+        """New, renewed, expiring, expired and frozen subscriptions per period of the business's calendar and
+        membership, with what their periods invoiced (issued invoices, not drafts or voided ones).
         """
 
 def add_BillingReportServiceServicer_to_server(servicer: BillingReportServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

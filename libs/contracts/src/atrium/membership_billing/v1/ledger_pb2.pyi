@@ -723,7 +723,14 @@ class CreditBalance(_message.Message):
     CREDIT_TYPE_FIELD_NUMBER: _builtins.int
     BALANCE_FIELD_NUMBER: _builtins.int
     LOTS_FIELD_NUMBER: _builtins.int
+    FROZEN_FIELD_NUMBER: _builtins.int
+    AVAILABLE_FIELD_NUMBER: _builtins.int
     balance: _builtins.int
+    frozen: _builtins.int
+    """Of the balance: what lots of frozen subscriptions hold (usable once they resume), and what the client can
+    use at as_of (lots started and not frozen).
+    """
+    available: _builtins.int
     @_builtins.property
     def credit_type(self) -> Global___CreditType: ...
     @_builtins.property
@@ -736,10 +743,12 @@ class CreditBalance(_message.Message):
         credit_type: Global___CreditType | None = ...,
         balance: _builtins.int = ...,
         lots: _abc.Iterable[Global___CreditLot] | None = ...,
+        frozen: _builtins.int = ...,
+        available: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["credit_type", b"credit_type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "credit_type", b"credit_type", "lots", b"lots"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "balance", b"balance", "credit_type", b"credit_type", "frozen", b"frozen", "lots", b"lots"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -485,6 +485,10 @@ Global___RenewSubscriptionRequest: _TypeAlias = RenewSubscriptionRequest  # noqa
 
 @_typing.final
 class CancelSubscriptionRequest(_message.Message):
+    """Staff cancel any subscription of the business; a portal client only its own (another's is NOT_FOUND) and only
+    when MembershipSettings.clients_may_cancel (PERMISSION_DENIED otherwise); its cancellation says "client".
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SUBSCRIPTION_ID_FIELD_NUMBER: _builtins.int
@@ -614,3 +618,38 @@ class RedeemPointsRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RedeemPointsRequest: _TypeAlias = RedeemPointsRequest  # noqa: Y015
+
+@_typing.final
+class MembershipSettings(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENTS_MAY_CANCEL_FIELD_NUMBER: _builtins.int
+    clients_may_cancel: _builtins.bool
+    """Whether clients may cancel their own subscriptions in the portal; off by default."""
+    def __init__(
+        self,
+        *,
+        clients_may_cancel: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clients_may_cancel", b"clients_may_cancel"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipSettings: _TypeAlias = MembershipSettings  # noqa: Y015
+
+@_typing.final
+class GetMembershipSettingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMembershipSettingsRequest: _TypeAlias = GetMembershipSettingsRequest  # noqa: Y015

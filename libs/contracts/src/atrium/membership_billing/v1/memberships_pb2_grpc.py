@@ -106,6 +106,16 @@ class MembershipServiceStub:
                 request_serializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.RedeemPointsRequest.SerializeToString,
                 response_deserializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.LedgerTransaction.FromString,
                 _registered_method=True)
+        self.SetMembershipSettings = channel.unary_unary(
+                '/atrium.membership_billing.v1.MembershipService/SetMembershipSettings',
+                request_serializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.MembershipSettings.SerializeToString,
+                response_deserializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.MembershipSettings.FromString,
+                _registered_method=True)
+        self.GetMembershipSettings = channel.unary_unary(
+                '/atrium.membership_billing.v1.MembershipService/GetMembershipSettings',
+                request_serializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.GetMembershipSettingsRequest.SerializeToString,
+                response_deserializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.MembershipSettings.FromString,
+                _registered_method=True)
 
 
 class MembershipServiceServicer:
@@ -196,6 +206,19 @@ class MembershipServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetMembershipSettings(self, request, context):
+        """The business's membership settings (staff set them; staff and portal clients read them).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMembershipSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembershipServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -263,6 +286,16 @@ def add_MembershipServiceServicer_to_server(servicer, server):
                     servicer.RedeemPoints,
                     request_deserializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.RedeemPointsRequest.FromString,
                     response_serializer=atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.LedgerTransaction.SerializeToString,
+            ),
+            'SetMembershipSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMembershipSettings,
+                    request_deserializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.MembershipSettings.FromString,
+                    response_serializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.MembershipSettings.SerializeToString,
+            ),
+            'GetMembershipSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMembershipSettings,
+                    request_deserializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.GetMembershipSettingsRequest.FromString,
+                    response_serializer=atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.MembershipSettings.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -622,6 +655,60 @@ class MembershipService:
             '/atrium.membership_billing.v1.MembershipService/RedeemPoints',
             atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.RedeemPointsRequest.SerializeToString,
             atrium_dot_membership__billing_dot_v1_dot_ledger__pb2.LedgerTransaction.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetMembershipSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.membership_billing.v1.MembershipService/SetMembershipSettings',
+            atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.MembershipSettings.SerializeToString,
+            atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.MembershipSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMembershipSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.membership_billing.v1.MembershipService/GetMembershipSettings',
+            atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.GetMembershipSettingsRequest.SerializeToString,
+            atrium_dot_membership__billing_dot_v1_dot_memberships__pb2.MembershipSettings.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,9 @@ class MembershipServiceStub:
     """Loyalty: points (a non-money credit type) for payments and visits, redeemed as another credit type."""
     GetLoyaltyProgram: _grpc.UnaryUnaryMultiCallable[_memberships_pb2.GetLoyaltyProgramRequest, _memberships_pb2.LoyaltyProgram]
     RedeemPoints: _grpc.UnaryUnaryMultiCallable[_memberships_pb2.RedeemPointsRequest, _ledger_pb2.LedgerTransaction]
+    SetMembershipSettings: _grpc.UnaryUnaryMultiCallable[_memberships_pb2.MembershipSettings, _memberships_pb2.MembershipSettings]
+    """The business's membership settings (staff set them; staff and portal clients read them)."""
+    GetMembershipSettings: _grpc.UnaryUnaryMultiCallable[_memberships_pb2.GetMembershipSettingsRequest, _memberships_pb2.MembershipSettings]
 
 @_typing.type_check_only
 class MembershipServiceAsyncStub(MembershipServiceStub):
@@ -80,6 +83,9 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
     """Loyalty: points (a non-money credit type) for payments and visits, redeemed as another credit type."""
     GetLoyaltyProgram: _aio.UnaryUnaryMultiCallable[_memberships_pb2.GetLoyaltyProgramRequest, _memberships_pb2.LoyaltyProgram]  # type: ignore[assignment]
     RedeemPoints: _aio.UnaryUnaryMultiCallable[_memberships_pb2.RedeemPointsRequest, _ledger_pb2.LedgerTransaction]  # type: ignore[assignment]
+    SetMembershipSettings: _aio.UnaryUnaryMultiCallable[_memberships_pb2.MembershipSettings, _memberships_pb2.MembershipSettings]  # type: ignore[assignment]
+    """The business's membership settings (staff set them; staff and portal clients read them)."""
+    GetMembershipSettings: _aio.UnaryUnaryMultiCallable[_memberships_pb2.GetMembershipSettingsRequest, _memberships_pb2.MembershipSettings]  # type: ignore[assignment]
 
 class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
     """Memberships: a package of credits (or benefits alone) for a duration, at a price, with tolerance days after
@@ -181,5 +187,20 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _memberships_pb2.RedeemPointsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ledger_pb2.LedgerTransaction, _abc.Awaitable[_ledger_pb2.LedgerTransaction]]: ...
+
+    @_abc_1.abstractmethod
+    def SetMembershipSettings(
+        self,
+        request: _memberships_pb2.MembershipSettings,
+        context: _ServicerContext,
+    ) -> _typing.Union[_memberships_pb2.MembershipSettings, _abc.Awaitable[_memberships_pb2.MembershipSettings]]:
+        """The business's membership settings (staff set them; staff and portal clients read them)."""
+
+    @_abc_1.abstractmethod
+    def GetMembershipSettings(
+        self,
+        request: _memberships_pb2.GetMembershipSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_memberships_pb2.MembershipSettings, _abc.Awaitable[_memberships_pb2.MembershipSettings]]: ...
 
 def add_MembershipServiceServicer_to_server(servicer: MembershipServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
