@@ -27,6 +27,8 @@ from atrium_web.views import (
     portal,
     portal_account,
     portal_calendar,
+    portal_cancellation,
+    portal_documents,
     portal_invoice,
     portal_membership,
     portal_request_detail,
@@ -186,6 +188,8 @@ def create_app(settings: WebSettings) -> web.Application:
     portal_waitlist.register(app.router)
     portal_account.register(app.router)
     portal_membership.register(app.router)
+    portal_documents.register(app.router)  # its /portal/invoices/{invoice_id}/pdf beside portal_invoice's page
+    portal_cancellation.register(app.router)
     portal_invoice.register(app.router)
     portal_calendar.register(app.router)
     imports.register(app.router)  # before staff's /clients/{client_id}
