@@ -20,9 +20,11 @@ from atrium_web.views import (
     auth,
     billing,
     booking,
+    cancellation_policy,
     client_card,
     client_merges,
     imports,
+    memberships,
     messages,
     portal,
     portal_account,
@@ -195,11 +197,13 @@ def create_app(settings: WebSettings) -> web.Application:
     imports.register(app.router)  # before staff's /clients/{client_id}
     client_card.register(app.router)  # before staff's /clients/{client_id}/{action}
     client_merges.register(app.router)
+    memberships.register(app.router)  # before staff's /clients/{client_id}/{action}
     booking.register(app.router)  # before staff's /appointments/{appointment_id}/{action}
     staff.register(app.router)
     client_card.register_card(app.router)  # after every fixed /clients/... path
     staff_requests.register(app.router)
     settings_pages.register(app.router)
+    cancellation_policy.register(app.router)
     billing.register(app.router)
     messages.register(app.router)
     public_booking.register(app.router)

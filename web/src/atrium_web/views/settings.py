@@ -40,6 +40,7 @@ SECTIONS = {
     "hours": "Staff hours and exceptions",
     "resources": "Resources",
     "booking-rules": "Booking rules",
+    "cancellation-policy": "Cancellation and no-show policy",
     "portal": "Portal permissions",
     "client-fields": "Client statuses and custom fields",
     "staff": "Staff members",
