@@ -20,6 +20,7 @@ from atrium_web.views import (
     auth,
     billing,
     booking,
+    campaigns,
     cancellation_policy,
     client_card,
     client_merges,
@@ -206,5 +207,6 @@ def create_app(settings: WebSettings) -> web.Application:
     cancellation_policy.register(app.router)
     billing.register(app.router)
     messages.register(app.router)
+    campaigns.register(app.router)
     public_booking.register(app.router)
     return app

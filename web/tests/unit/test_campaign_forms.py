@@ -1,0 +1,28 @@
+"""What the campaign form sends: the message's fields as the template blocks the API takes, the unsubscribe link
+added to an email that does not show it, the segment's filters only where given, each refused field named."""
+
+from __future__ import annotations
+
+from atrium_web.views.campaigns import campaign_body, campaign_source
+
+
+def test_an_email_gets_its_subject_text_and_the_unsubscribe_link_once() -> None:
+    assert campaign_source("email", "Spring", "Hello {{ name }}") == (
+        "{% block subject %}Spring{% endblock %}"
+        "{% block text %}Hello {{ name }}\n\nUnsubscribe: {{ unsubscribe_url }}{% endblock %}"
+    )
+    shown = "Hello. Leave the list: {{unsubscribe_url}}"
+    assert campaign_source("email", "S", shown).count("unsubscribe_url") == 1
+    assert campaign_source("sms", "ignored", "20% off") == "{% block sms %}20% off{% endblock %}"
+
+
+def test_the_form_names_what_it_refuses_and_sends_only_the_filters_given() -> None:
+    body, errors = campaign_body(
+        {"name": " Spring ", "channel": "email", "subject": "Hi", "message": "x", "tag": " vip ", "group_id": ""}
+    )
+    assert errors == {}
+    assert (body["name"], body["segment"], body["rate_per_minute"]) == ("Spring", {"tag": "vip"}, 60)
+    _, errors = campaign_body({"channel": "email", "rate_per_minute": "0"})
+    assert set(errors) == {"name", "subject", "message", "rate_per_minute"}
+    _, errors = campaign_body({"name": "n", "channel": "sms", "message": "m", "rate_per_minute": "6001"})
+    assert set(errors) == {"rate_per_minute"}  # a text message has no subject
