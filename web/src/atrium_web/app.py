@@ -27,6 +27,7 @@ from atrium_web.views import (
     imports,
     memberships,
     messages,
+    payment_reminders,
     portal,
     portal_account,
     portal_calendar,
@@ -205,6 +206,7 @@ def create_app(settings: WebSettings) -> web.Application:
     staff_requests.register(app.router)
     settings_pages.register(app.router)
     cancellation_policy.register(app.router)
+    payment_reminders.register(app.router)
     billing.register(app.router)
     messages.register(app.router)
     campaigns.register(app.router)

@@ -1,9 +1,15 @@
 """What the campaign form sends: the message's fields as the template blocks the API takes, the unsubscribe link
-added to an email that does not show it, the segment's filters only where given, each refused field named."""
+added to an email that does not show it, the segment's filters only where given, each refused field named; the
+payment reminder rule's days read from a list."""
 
 from __future__ import annotations
 
+import pytest
+from multidict import MultiDict
+
 from atrium_web.views.campaigns import campaign_body, campaign_source
+from atrium_web.views.payment_reminders import day_in_words, reminder_days, rule_body
+from atrium_web.views.settings import FormError
 
 
 def test_an_email_gets_its_subject_text_and_the_unsubscribe_link_once() -> None:
@@ -26,3 +32,16 @@ def test_the_form_names_what_it_refuses_and_sends_only_the_filters_given() -> No
     assert set(errors) == {"name", "subject", "message", "rate_per_minute"}
     _, errors = campaign_body({"name": "n", "channel": "sms", "message": "m", "rate_per_minute": "6001"})
     assert set(errors) == {"rate_per_minute"}  # a text message has no subject
+
+
+def test_payment_reminder_days_are_read_from_a_list_and_said_in_words() -> None:
+    assert reminder_days("7, -3;0, 7 ,") == [-3, 0, 7]
+    assert [day_in_words(d) for d in (-3, 0, 1)] == ["3 days before the due date", "on the due date", "1 day overdue"]
+    with pytest.raises(FormError, match="days"):
+        reminder_days("soon")
+    with pytest.raises(FormError, match="days"):
+        reminder_days(" , ")
+    form = MultiDict({"days": "0, 3", "channel-email": "on", "channel-in_app": "on", "send_at": "08:30"})
+    assert rule_body(form) == {"days": [0, 3], "channels": ["email", "in_app"], "send_at": "08:30"}
+    with pytest.raises(FormError, match="channels"):
+        rule_body(MultiDict({"days": "0"}))

@@ -45,6 +45,7 @@ SECTIONS = {
     "client-fields": "Client statuses and custom fields",
     "staff": "Staff members",
     "reminders": "Reminders",
+    "payment-reminders": "Payment reminders",
     "messages": "Message wording",
 }
 REMINDER_AUDIENCES = {"client": "The client", "staff": "The staff member"}
