@@ -40,6 +40,7 @@ from atrium_web.views import (
     portal_waitlist,
     public_booking,
     staff,
+    staff_request_new,
     staff_requests,
 )
 from atrium_web.views import settings as settings_pages
@@ -203,6 +204,7 @@ def create_app(settings: WebSettings) -> web.Application:
     booking.register(app.router)  # before staff's /appointments/{appointment_id}/{action}
     staff.register(app.router)
     client_card.register_card(app.router)  # after every fixed /clients/... path
+    staff_request_new.register(app.router)  # before staff_requests' /requests/{request_id}
     staff_requests.register(app.router)
     settings_pages.register(app.router)
     cancellation_policy.register(app.router)

@@ -1,6 +1,6 @@
 """What the campaign form sends: the message's fields as the template blocks the API takes, the unsubscribe link
 added to an email that does not show it, the segment's filters only where given, each refused field named; the
-payment reminder rule's days read from a list."""
+payment reminder rule's days read from a list; a staff-made request's times on the business's clock."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from multidict import MultiDict
 from atrium_web.views.campaigns import campaign_body, campaign_source
 from atrium_web.views.payment_reminders import day_in_words, reminder_days, rule_body
 from atrium_web.views.settings import FormError
+from atrium_web.views.staff_request_new import request_body
 
 
 def test_an_email_gets_its_subject_text_and_the_unsubscribe_link_once() -> None:
@@ -45,3 +46,21 @@ def test_payment_reminder_days_are_read_from_a_list_and_said_in_words() -> None:
     assert rule_body(form) == {"days": [0, 3], "channels": ["email", "in_app"], "send_at": "08:30"}
     with pytest.raises(FormError, match="channels"):
         rule_body(MultiDict({"days": "0"}))
+
+
+def test_a_staff_request_sends_its_times_on_the_business_clock() -> None:
+    form = MultiDict(
+        {
+            "client_id": "c1",
+            "service_id": "s1",
+            "time_0": "2026-03-29T02:30",
+            "time_1": "",
+            "time_2": "2026-03-30T10:00",
+        }
+    )
+    body, errors = request_body(form, "Europe/Berlin")
+    assert errors == {}
+    assert [o["start"] for o in body["options"]] == ["2026-03-29T02:30:00+01:00", "2026-03-30T10:00:00+02:00"]
+    assert (body["override_booking_rules"], "preferred_staff_id" in body) == (False, False)
+    _, errors = request_body(MultiDict({"client_id": "c1", "time_0": "tomorrow"}), "Europe/Berlin")
+    assert errors == {"options": "Give each time as a date and a time.", "service_id": "Choose a service."}
