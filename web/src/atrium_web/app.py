@@ -39,6 +39,7 @@ from atrium_web.views import (
     portal_requests,
     portal_waitlist,
     public_booking,
+    request_settings,
     staff,
     staff_request_new,
     staff_requests,
@@ -209,6 +210,7 @@ def create_app(settings: WebSettings) -> web.Application:
     settings_pages.register(app.router)
     cancellation_policy.register(app.router)
     payment_reminders.register(app.router)
+    request_settings.register(app.router)
     billing.register(app.router)
     messages.register(app.router)
     campaigns.register(app.router)

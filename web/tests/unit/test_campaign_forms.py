@@ -1,6 +1,7 @@
 """What the campaign form sends: the message's fields as the template blocks the API takes, the unsubscribe link
 added to an email that does not show it, the segment's filters only where given, each refused field named; the
-payment reminder rule's days read from a list; a staff-made request's times on the business's clock."""
+payment reminder rule's days read from a list; a staff-made request's times on the business's clock; request
+settings' hold times in minutes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from multidict import MultiDict
 
 from atrium_web.views.campaigns import campaign_body, campaign_source
 from atrium_web.views.payment_reminders import day_in_words, reminder_days, rule_body
+from atrium_web.views.request_settings import settings_body
 from atrium_web.views.settings import FormError
 from atrium_web.views.staff_request_new import request_body
 
@@ -64,3 +66,16 @@ def test_a_staff_request_sends_its_times_on_the_business_clock() -> None:
     assert (body["override_booking_rules"], "preferred_staff_id" in body) == (False, False)
     _, errors = request_body(MultiDict({"client_id": "c1", "time_0": "tomorrow"}), "Europe/Berlin")
     assert errors == {"options": "Give each time as a date and a time.", "service_id": "Choose a service."}
+
+
+def test_request_settings_keep_minutes_and_the_version_read() -> None:
+    form = MultiDict({"tentative_holds": "on", "proposal_hold_hours": "24", "offer_hold_minutes": "30", "version": "4"})
+    assert settings_body(form) == {
+        "tentative_holds": True,
+        "proposal_hold_minutes": 1440,
+        "offer_hold_minutes": 30,
+        "ticket_url_pattern": "",
+        "version": 4,
+    }
+    with pytest.raises(FormError, match="proposal hold hours"):
+        settings_body(MultiDict({"proposal_hold_hours": "a day"}))

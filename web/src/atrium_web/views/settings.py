@@ -41,6 +41,7 @@ SECTIONS = {
     "resources": "Resources",
     "booking-rules": "Booking rules",
     "cancellation-policy": "Cancellation and no-show policy",
+    "requests": "Appointment requests (tentative holds, hold times, ticket links)",
     "portal": "Portal permissions",
     "client-fields": "Client statuses and custom fields",
     "staff": "Staff members",
