@@ -331,7 +331,7 @@ async def test_profile_preferences_documents_credits_card_and_my_data(
         assert await response.read() == PDF
 
     # Credits with their expiry, and the check-in card whose QR code carries the client's card token.
-    follow(browser, browser.find_element(By.LINK_TEXT, "Credits and card"))
+    follow(browser, browser.find_element(By.LINK_TEXT, "Memberships and credits"))
     page = text(browser)
     assert "Class pass: 10 sessions" in page, page
     check_page(browser, site, "portal-membership")

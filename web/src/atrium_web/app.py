@@ -20,20 +20,28 @@ from atrium_web.views import (
     auth,
     billing,
     booking,
+    campaigns,
+    cancellation_policy,
     client_card,
     client_merges,
     imports,
+    memberships,
     messages,
+    payment_reminders,
     portal,
     portal_account,
     portal_calendar,
+    portal_cancellation,
+    portal_documents,
     portal_invoice,
     portal_membership,
     portal_request_detail,
     portal_requests,
     portal_waitlist,
     public_booking,
+    request_settings,
     staff,
+    staff_request_new,
     staff_requests,
 )
 from atrium_web.views import settings as settings_pages
@@ -186,17 +194,25 @@ def create_app(settings: WebSettings) -> web.Application:
     portal_waitlist.register(app.router)
     portal_account.register(app.router)
     portal_membership.register(app.router)
+    portal_documents.register(app.router)  # its /portal/invoices/{invoice_id}/pdf beside portal_invoice's page
+    portal_cancellation.register(app.router)
     portal_invoice.register(app.router)
     portal_calendar.register(app.router)
     imports.register(app.router)  # before staff's /clients/{client_id}
     client_card.register(app.router)  # before staff's /clients/{client_id}/{action}
     client_merges.register(app.router)
+    memberships.register(app.router)  # before staff's /clients/{client_id}/{action}
     booking.register(app.router)  # before staff's /appointments/{appointment_id}/{action}
     staff.register(app.router)
     client_card.register_card(app.router)  # after every fixed /clients/... path
+    staff_request_new.register(app.router)  # before staff_requests' /requests/{request_id}
     staff_requests.register(app.router)
     settings_pages.register(app.router)
+    cancellation_policy.register(app.router)
+    payment_reminders.register(app.router)
+    request_settings.register(app.router)
     billing.register(app.router)
     messages.register(app.router)
+    campaigns.register(app.router)
     public_booking.register(app.router)
     return app

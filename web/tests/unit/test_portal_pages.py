@@ -64,7 +64,7 @@ def test_credits_read_in_their_unit_or_currency_by_locale() -> None:
     assert amount(EN, 1200, sessions) == "1,200 sessions"
     assert amount(DE, 1200, sessions) == "1.200 sessions"
     assert amount(DE, 2550, money) == "25,50\xa0€"
-    lot = {"remaining": 3, "starts_at": "2026-01-01T00:00:00Z", "expires_at": None}
+    lot = {"id": "l1", "remaining": 3, "starts_at": "2026-01-01T00:00:00Z", "expires_at": None}
     [held] = holdings(EN, [{"credit_type": sessions, "balance": 3, "lots": [lot]}])
     assert (held["balance"], held["lots"][0]["remaining"]) == ("3 sessions", "3 sessions")
 

@@ -1,5 +1,5 @@
 """The client card (three panes, as the seed draws it) and what is done from it: edit fields, add a note, the
-activity pane's tabs (Conversation, Bookings, Payments, Documents), upload and download documents.
+activity pane's tabs (Conversation, Bookings, Payments, Memberships, Documents), upload and download documents.
 
 The page asks the gateway for the card, the requests badge, the portal access and the open tab's data at once;
 a tab's data is asked only when that tab is open, so the default page costs three calls.
@@ -16,9 +16,16 @@ from aiohttp import web
 from atrium_web.gateway_api import ApiProblem, GatewayUnavailable
 from atrium_web.pages import flash, form_errors, redirect, render, signed_in
 from atrium_web.sessions import UserApi
+from atrium_web.views.memberships import card_memberships
 from atrium_web.views.staff import PORTAL_PERMISSIONS, console, pending_count, services_by_id
 
-TABS = {"conversation": "Conversation", "bookings": "Bookings", "payments": "Payments", "documents": "Documents"}
+TABS = {
+    "conversation": "Conversation",
+    "bookings": "Bookings",
+    "payments": "Payments",
+    "memberships": "Memberships",
+    "documents": "Documents",
+}
 EDIT_FIELDS = ("first_name", "last_name", "email", "phone")
 ADDRESS_PARTS = ("line1", "postal_code", "city")
 
@@ -86,6 +93,8 @@ def tab_data(api: UserApi, tab: str, path: str, client_id: str) -> Awaitable[Any
         return _payments(api, path, client_id)
     if tab == "documents":
         return _documents(api, path)
+    if tab == "memberships":
+        return card_memberships(api, path)
     return _no_data()  # the conversation is part of the card itself
 
 

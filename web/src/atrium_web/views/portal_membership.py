@@ -1,5 +1,6 @@
 """The client's membership in the portal: the check-in card (its QR code carries the card token the desk
-scans) and, where the business shows billing in the portal, the credits held with what expires when.
+scans, also printable as PDF) and, where the business shows billing in the portal, the memberships with their
+status and expiry and what is left of the credits each gave, and the credits held with what expires when.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def holdings(fmt: Formatter, balances: list[dict[str, Any]]) -> list[dict[str, A
             "balance": amount(fmt, b["balance"], b["credit_type"]),
             "lots": [
                 {
+                    "id": lot["id"],
                     "remaining": amount(fmt, lot["remaining"], b["credit_type"]),
                     "expires_at": lot["expires_at"],
                     "starts_at": lot["starts_at"],
@@ -42,6 +44,47 @@ def holdings(fmt: Formatter, balances: list[dict[str, Any]]) -> list[dict[str, A
     ]
 
 
+# A lot's credit type when the client holds none of that type any more (its name is then not known here).
+SOME_CREDIT = {"name": "", "unit": "credit", "currency": None}
+STATUS_LABELS = {
+    "active": "Active",
+    "frozen": "Frozen",
+    "tolerance": "Expired, in its grace period",
+    "expired": "Expired",
+    "cancelled": "Cancelled",
+}
+
+
+def memberships_shown(
+    fmt: Formatter, subscriptions: list[dict[str, Any]], credit_types: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each subscription as the page says it: its status in words, its days and its credits in their units."""
+    shown = []
+    for s in subscriptions:
+        lots = []
+        for lot in s["credits"]:
+            credit_type = credit_types.get(lot["credit_type_id"], SOME_CREDIT)
+            lots.append(
+                {
+                    "id": lot["id"],
+                    "name": credit_type["name"],
+                    "remaining": amount(fmt, lot["remaining"], credit_type),
+                    "given": amount(fmt, lot["amount"], credit_type),
+                    "expires_at": lot["expires_at"],
+                    "holds": lot["remaining"] > 0,
+                }
+            )
+        shown.append(
+            s
+            | {
+                "status_label": STATUS_LABELS[s["status"]],
+                "grace": s["tolerance_until"] if s["tolerance_until"] != s["expires_on"] else None,
+                "lots": lots,
+            }
+        )
+    return shown
+
+
 def qr_code(token: str) -> str:
     """The card's QR code as an SVG data URI (the page's CSP allows data: images, no inline markup)."""
     return str(segno.make(token, error="m").svg_data_uri(scale=4, border=4, dark="#000", light="#fff"))
@@ -51,15 +94,20 @@ def qr_code(token: str) -> str:
 async def membership(request: web.Request, api: UserApi) -> web.StreamResponse:
     allowed = await permissions(api)
     card = await api.get("/api/v1/portal/membership-card")
-    credits = None
+    credits = memberships = None
     credits_unavailable = False
     if allowed["view_invoices"]:
         # The card needs no backend; while billing does not answer, the card still shows.
+        fmt = formatter(request, api.account)
         try:
             balances = (await api.get("/api/v1/portal/credits"))["balances"]
-            credits = holdings(formatter(request, api.account), balances)
+            subscriptions = (await api.get("/api/v1/portal/memberships"))["items"]
+            credits = holdings(fmt, balances)
+            memberships = memberships_shown(
+                fmt, subscriptions, {b["credit_type"]["id"]: b["credit_type"] for b in balances}
+            )
         except GatewayUnavailable:
-            credits, credits_unavailable = [], True
+            credits, memberships, credits_unavailable = [], [], True
     return await page(
         request,
         api,
@@ -67,6 +115,7 @@ async def membership(request: web.Request, api: UserApi) -> web.StreamResponse:
         permissions=allowed,
         qr=qr_code(card["token"]),
         credits=credits,
+        memberships=memberships,
         credits_unavailable=credits_unavailable,
     )
 

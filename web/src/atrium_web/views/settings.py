@@ -40,10 +40,13 @@ SECTIONS = {
     "hours": "Staff hours and exceptions",
     "resources": "Resources",
     "booking-rules": "Booking rules",
+    "cancellation-policy": "Cancellation and no-show policy",
+    "requests": "Appointment requests (tentative holds, hold times, ticket links)",
     "portal": "Portal permissions",
     "client-fields": "Client statuses and custom fields",
     "staff": "Staff members",
     "reminders": "Reminders",
+    "payment-reminders": "Payment reminders",
     "messages": "Message wording",
 }
 REMINDER_AUDIENCES = {"client": "The client", "staff": "The staff member"}
