@@ -49,6 +49,7 @@ unit-tests: $(INSTALLED)
 ## Benchmarks against raw PostgreSQL/NATS figures from the same run (not part of `make test`).
 bench: $(INSTALLED)
 	$(BIN)/python -m bench
+	ATRIUM_VOLUME_TESTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider services/client/tests/integration/test_client_import_volume.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

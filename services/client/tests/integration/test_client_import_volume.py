@@ -8,6 +8,7 @@ chunk by chunk: the test never holds it whole either. Bounded, not timed: the as
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,6 +28,11 @@ from platform_core.testing.plugin import serving_channel, unit_settings
 
 from ..conftest import UNIT_DIR
 from .test_client_imports import settled
+
+# A volume test (100,000 rows, about a minute and a half): `make bench` runs it, `make test` leaves it out.
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("ATRIUM_VOLUME_TESTS"), reason="a volume test: make bench runs it (ATRIUM_VOLUME_TESTS=1)"
+)
 
 ROWS = 100_000
 CHUNK = 1024 * 1024

@@ -326,16 +326,16 @@ async def review_subscriptions(
     Claimed with SKIP LOCKED, so replicas share the work; returns how many were reviewed."""
     zone = await calendar.timezone()
     today = _today(zone, cmd.now)
+    # The clients' names are asked for while the claimed rows stay locked: a second claim after asking would let
+    # another replica take rows in between and settle an auto-renewing one without the name it needs.
     async with uow:
         due = await uow.memberships.claim_due_of(tenant_id, cmd.now, cmd.batch)
-    names: dict[uuid.UUID, str] = {}
-    for subscription in due:
-        if subscription.auto_renew and subscription.client_id not in names:
-            client = await directory.bill_to(subscription.client_id)
-            if client is not None and client.client_id == subscription.client_id:
-                names[subscription.client_id] = client.name
-    async with uow:
-        due = await uow.memberships.claim_due_of(tenant_id, cmd.now, cmd.batch)
+        names: dict[uuid.UUID, str] = {}
+        for subscription in due:
+            if subscription.auto_renew and subscription.client_id not in names:
+                client = await directory.bill_to(subscription.client_id)
+                if client is not None and client.client_id == subscription.client_id:
+                    names[subscription.client_id] = client.name
         for subscription in due:
             subscription.refresh(today, cmd.now)
             if subscription.wants_auto_renewal(today) and subscription.client_id in names:
