@@ -390,19 +390,29 @@ async def test_what_the_permissions_hide_is_absent_from_every_page(
     )
     accept_invitation(browser, client)
     assert browser.current_url.endswith("/portal/notifications")  # signed in where there is something to see
-    for path in ("/portal/notifications", "/portal/profile", "/portal/preferences", "/portal/membership"):
-        browser.get(site.at(path))
-        for hidden in ("/portal/appointments", "/portal/requests", "/portal/waitlist", "/portal/invoices"):
-            assert not browser.find_elements(By.CSS_SELECTOR, f"a[href='{hidden}']"), (path, hidden)
-        assert not browser.find_elements(By.CSS_SELECTOR, "a[href='/portal/documents']"), path
-        assert "Invoices" not in nav(browser) and "Credits" not in nav(browser), path
+    # Absence is checked on a loaded page, so the driver's implicit wait (meant for what should appear) would only
+    # add its full timeout to every check.
+    browser.implicitly_wait(0)
+    try:
+        for path in ("/portal/notifications", "/portal/profile", "/portal/preferences", "/portal/membership"):
+            browser.get(site.at(path))
+            for hidden in ("/portal/appointments", "/portal/requests", "/portal/waitlist", "/portal/invoices"):
+                assert not browser.find_elements(By.CSS_SELECTOR, f"a[href='{hidden}']"), (path, hidden)
+            assert not browser.find_elements(By.CSS_SELECTOR, "a[href='/portal/documents']"), path
+            assert "Invoices" not in nav(browser) and "Credits" not in nav(browser), path
+    finally:
+        browser.implicitly_wait(5)
     # The membership page keeps the card but not the credits, which billing's permission covers.
     browser.get(site.at("/portal/membership"))
     assert browser.find_elements(By.CSS_SELECTOR, "img.qr") and "credits" not in text(browser).lower()
     check_page(browser, site, "portal-membership-card-only")
     # The profile is read-only: this business does not let clients edit.
     browser.get(site.at("/portal/profile"))
-    assert not browser.find_elements(By.ID, "email") and "contact" in text(browser)
+    browser.implicitly_wait(0)
+    try:
+        assert not browser.find_elements(By.ID, "email") and "contact" in text(browser)
+    finally:
+        browser.implicitly_wait(5)
     hidden_pages = (
         ("/portal/documents", "documents"),
         ("/portal/waitlist", "the waitlist"),
