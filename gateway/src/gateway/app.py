@@ -40,6 +40,7 @@ from gateway.routes import (  # noqa: F401 - importing a route module registers 
     custom_fields,
     documents,
     groups,
+    membership_expiry_rule,
     membership_reports,
     membership_settings,
     memberships,

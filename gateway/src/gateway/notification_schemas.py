@@ -232,3 +232,23 @@ class PaymentRuleOut(Out):
     channels: list[Literal["email", "sms", "in_app"]]
     send_at: str
     is_default: bool = Field(description="True while the business has set none (3 days before, on the day, 3 overdue)")
+
+
+class MembershipExpiryRuleIn(Body):
+    days: list[Annotated[int, Field(ge=-60, le=60)]] = Field(
+        min_length=1,
+        max_length=6,
+        description="Days relative to the expiry date: -7 a week before, 0 on the day, 3 three days after "
+        "(sent only while the membership's tolerance lasts)",
+    )
+    channels: list[Literal["email", "sms", "in_app"]] = Field(default=["email"], min_length=1, max_length=3)
+    send_at: str = Field(
+        default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM in the client's zone"
+    )
+
+
+class MembershipExpiryRuleOut(Out):
+    days: list[int]
+    channels: list[Literal["email", "sms", "in_app"]]
+    send_at: str
+    is_default: bool = Field(description="True while the business has set none (on the day and 3 days after)")

@@ -36,9 +36,11 @@ def subscription(client_id: str) -> billing_events.SubscriptionFacts:
         client_id=client_id,
         membership_id=str(uuid.uuid4()),
         membership_name="Yoga 10",
-        starts_on="2027-03-01",
-        expires_on="2027-05-31",
-        tolerance_until="2027-05-31",
+        # Far ahead: the expiry reminders it plans are never due for the tests that move a clock and send
+        # whatever is due on this shared database.
+        starts_on="2999-03-01",
+        expires_on="2999-05-31",
+        tolerance_until="2999-05-31",
         status="active",
         currency="EUR",
         price_minor=9900,
@@ -65,7 +67,7 @@ async def test_membership_events_reach_the_client_in_its_language_by_email_and_i
     ]
     active = next(m for m in received if "aktiv" in subject(m))
     body = part(active, "text/plain").get_payload(decode=True).decode()
-    assert "Yoga 10 bei Zen Studio gilt vom 1. März 2027 bis zum 31. Mai 2027. Preis: 99.00 EUR." in body
+    assert "Yoga 10 bei Zen Studio gilt vom 1. März 2999 bis zum 31. Mai 2999. Preis: 99.00 EUR." in body
     # A reminder category: it carries the one-click unsubscribe; a transactional message does not.
     ending = next(m for m in received if "endet" in subject(m))
     assert ending["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -349,6 +349,32 @@ payment_reminder_rules = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# CHECKs (migrations/ only): membership_expiry_rules_channels_check, membership_expiry_rules_days_check.
+membership_expiry_rules = Table(
+    "membership_expiry_rules",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("days", ARRAY(Integer()), nullable=False),
+    Column("channels", ARRAY(Text()), nullable=False),
+    Column("send_at", Time, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# CHECKs (migrations/ only): subscription_facts_check, subscription_facts_status_check.
+subscription_facts = Table(
+    "subscription_facts",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("subscription_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("membership_name", Text, nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("tolerance_until", Date, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 # CHECKs (migrations/ only): preferred_channels_channel_check.
 preferred_channels = Table(
     "preferred_channels",

@@ -9,16 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from notification_svc.domain.day_rules import checked_day_rule, local_moment
 from notification_svc.domain.delivery import PlannedMessage, Recipient
-from platform_core.errors import FieldViolation, InvalidArgument
 
 PAYMENT_REMINDER_KINDS = ("payment.due", "payment.overdue")
-PAYMENT_CHANNELS = ("email", "sms", "in_app")
-MAX_PAYMENT_DAYS = 6
 EARLIEST_DAY, LATEST_DAY = -60, 90
 SMS_FALLBACK_AFTER = 2
 
@@ -37,23 +35,7 @@ DEFAULT_PAYMENT_RULE = PaymentRule()
 
 
 def checked_payment_rule(days: Sequence[int], channels: Sequence[str], send_at: str) -> PaymentRule:
-    violations = []
-    unique_days = tuple(sorted(set(days)))
-    if not 1 <= len(unique_days) <= MAX_PAYMENT_DAYS:
-        violations.append(FieldViolation("days", f"give 1 to {MAX_PAYMENT_DAYS} different days"))
-    elif not all(EARLIEST_DAY <= d <= LATEST_DAY for d in unique_days):
-        violations.append(FieldViolation("days", f"each must be between {EARLIEST_DAY} and {LATEST_DAY}"))
-    unique_channels = tuple(dict.fromkeys(channels))
-    if not unique_channels or not set(unique_channels) <= set(PAYMENT_CHANNELS):
-        violations.append(FieldViolation("channels", f"one or more of {', '.join(PAYMENT_CHANNELS)}"))
-    try:
-        at = time.fromisoformat(send_at)
-    except ValueError:
-        violations.append(FieldViolation("send_at", "must be a local time HH:MM"))
-        at = time(9, 0)
-    if violations:
-        raise InvalidArgument(violations)
-    return PaymentRule(unique_days, unique_channels, at.replace(second=0, microsecond=0))
+    return PaymentRule(*checked_day_rule(days, channels, send_at, earliest=EARLIEST_DAY, latest=LATEST_DAY))
 
 
 @dataclass(frozen=True)
@@ -70,7 +52,7 @@ class BillingStep:
     channels: tuple[str, ...] = ("email", "in_app")
 
 
-def _message(
+def client_message(
     step: BillingStep, kind: str, category: str, channel: str, due: datetime, rule: str, days: int = 0
 ) -> PlannedMessage:
     sms_alone = channel == "sms" and category == "reminders"
@@ -100,11 +82,11 @@ def payment_reminders(step: BillingStep, zone: ZoneInfo, rule: PaymentRule, *, n
     planned = []
     for days in rule.days:
         kind = "payment.overdue" if days > 0 else "payment.due"
-        moment = datetime.combine(step.due_date + timedelta(days=days), rule.send_at).replace(tzinfo=zone)
+        moment = local_moment(step.due_date, days, rule.send_at, zone)
         if moment <= now:
             continue  # a reminder for a day already past is no reminder
         for channel in rule.channels:
-            message = _message(step, kind, "reminders", channel, moment, f"{kind}:{days:+d}d:client", days)
+            message = client_message(step, kind, "reminders", channel, moment, f"{kind}:{days:+d}d:client", days)
             if channel == "sms" and "email" in rule.channels:
                 message = replace(message, fallback_channel="", fallback_after=0)  # the email goes anyway
             planned.append(message)
@@ -115,7 +97,7 @@ def billing_notices(
     step: BillingStep, zone: ZoneInfo, *, now: datetime, rule: PaymentRule = DEFAULT_PAYMENT_RULE
 ) -> list[PlannedMessage]:
     planned = [
-        _message(step, step.kind, step.category, channel, step.occurred_at, f"{step.kind}:client")
+        client_message(step, step.kind, step.category, channel, step.occurred_at, f"{step.kind}:client")
         for channel in step.channels
     ]
     return planned + payment_reminders(step, zone, rule, now=now)

@@ -46,6 +46,7 @@ KIND_VARIABLES: dict[str, tuple[str, ...]] = {
     "membership.cancelled": (*_MEMBERSHIP, "reason", "cancelled_by"),
     "membership.expiring": (*_MEMBERSHIP, "days_left"),
     "membership.expired": _MEMBERSHIP,
+    "membership.expiry_reminder": (*_MEMBERSHIP, "days", "phase"),
     "credits.low_balance": ("credit_type_name", "balance"),
     "points.earned": ("points", "points_balance"),
     "policy.fee_charged": ("policy_reason", "outcome", "amount", "credits_forfeited", "appointment_id"),
@@ -70,7 +71,7 @@ SAMPLE: dict[str, Any] = {
     "frozen_until": "2026-04-14", "previous_expires_on": "2026-02-28", "days_left": 7,
     "credit_type_name": "Yoga sessions", "balance": "1 session", "points": 50, "points_balance": 350,
     "previous_staff_name": "Jonas", "action": "call", "policy_reason": "late_cancellation", "outcome": "fee",
-    "credits_forfeited": 0, "pdf_attached": True,
+    "credits_forfeited": 0, "pdf_attached": True, "phase": "before",
 }  # fmt: skip
 
 

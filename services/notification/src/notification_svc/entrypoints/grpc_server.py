@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +18,7 @@ from notification_svc.adapters.message_templates import MessageTemplates, Render
 from notification_svc.adapters.sms_sender import DELIVERED_STATUSES, FAILED_STATUSES, valid_twilio_signature
 from notification_svc.domain.campaigns import CampaignDraft, Segment
 from notification_svc.domain.delivery import Status, message_summary
+from notification_svc.domain.membership_expiry import DEFAULT_EXPIRY_RULE, MembershipExpiryRule, checked_expiry_rule
 from notification_svc.domain.payment_notices import DEFAULT_PAYMENT_RULE, PaymentRule, checked_payment_rule
 from notification_svc.domain.preferences import (
     OPTIONAL_CATEGORIES,
@@ -27,7 +28,7 @@ from notification_svc.domain.preferences import (
 )
 from notification_svc.domain.reminders import DEFAULT_RULE, DEFAULT_SMS_FALLBACK_AFTER, ReminderRule, checked_rule
 from notification_svc.domain.template_catalogue import KIND_VARIABLES, allowed_variables
-from notification_svc.service_layer import campaigns, delivery
+from notification_svc.service_layer import campaigns, delivery, membership_expiry
 from notification_svc.service_layer.delivery import Clock
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound, PermissionDenied, Unavailable
@@ -407,6 +408,26 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         await delivery.delete_payment_rule(self._uow_factory(), _operator().tenant_id)
         return _payment_rule(DEFAULT_PAYMENT_RULE, is_default=True)
 
+    async def GetMembershipExpiryRule(
+        self, request: pb.MembershipExpiryRuleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.MembershipExpiryRule:
+        rule, is_default = await membership_expiry.expiry_rule(self._uow_factory(), _operator().tenant_id)
+        return _day_rule(pb.MembershipExpiryRule, rule, is_default=is_default)
+
+    async def SetMembershipExpiryRule(
+        self, request: pb.MembershipExpiryRule, context: grpc.aio.ServicerContext
+    ) -> pb.MembershipExpiryRule:
+        call = _operator()
+        rule = checked_expiry_rule(list(request.days), list(request.channels), request.send_at)
+        await membership_expiry.set_expiry_rule(self._uow_factory(), call.tenant_id, rule, now=self._clock())
+        return _day_rule(pb.MembershipExpiryRule, rule, is_default=False)
+
+    async def DeleteMembershipExpiryRule(
+        self, request: pb.MembershipExpiryRuleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.MembershipExpiryRule:
+        await membership_expiry.delete_expiry_rule(self._uow_factory(), _operator().tenant_id)
+        return _day_rule(pb.MembershipExpiryRule, DEFAULT_EXPIRY_RULE, is_default=True)
+
     def _client_segments(self) -> AbstractClientSegments:
         if self._segments is None:
             raise Unavailable("the client service is not reachable from here")
@@ -422,7 +443,16 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
 
 
 def _payment_rule(rule: PaymentRule, *, is_default: bool) -> pb.PaymentReminderRule:
-    return pb.PaymentReminderRule(
+    return _day_rule(pb.PaymentReminderRule, rule, is_default=is_default)
+
+
+DayRuleMessage = TypeVar("DayRuleMessage", pb.PaymentReminderRule, pb.MembershipExpiryRule)
+
+
+def _day_rule(
+    message: type[DayRuleMessage], rule: PaymentRule | MembershipExpiryRule, *, is_default: bool
+) -> DayRuleMessage:
+    return message(
         days=list(rule.days),
         channels=list(rule.channels),
         send_at=rule.send_at.strftime("%H:%M"),

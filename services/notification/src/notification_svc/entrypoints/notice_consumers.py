@@ -20,11 +20,13 @@ from notification_svc.domain.account_notices import AddressedNotice, address_id
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
 from notification_svc.domain.credit_activity import credit_amount
+from notification_svc.domain.membership_expiry import SubscriptionFacts
 from notification_svc.domain.membership_notices import INBOX_ONLY, MEMBERSHIP_CATEGORIES, crossed_low_balance
 from notification_svc.domain.payment_notices import BillingStep
 from notification_svc.domain.request_notices import RequestStep
 from notification_svc.service_layer import delivery
 from notification_svc.service_layer.delivery import Clock
+from notification_svc.service_layer.membership_expiry import plan_membership_notices
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.ids import parse_uuid
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
@@ -448,6 +450,22 @@ def _membership_variables(p: Any) -> dict[str, Any]:
     return variables
 
 
+def subscription_facts(s: Any, variables: dict[str, Any]) -> SubscriptionFacts | None:
+    """None for a membership without an end (nothing expires)."""
+    if not s.expires_on:
+        return None
+    expires_on = date.fromisoformat(s.expires_on)
+    return SubscriptionFacts(
+        subscription_id=uuid.UUID(s.subscription_id),
+        client_id=uuid.UUID(s.client_id),
+        membership_name=s.membership_name,
+        expires_on=expires_on,
+        tolerance_until=date.fromisoformat(s.tolerance_until) if s.tolerance_until else expires_on,
+        status=s.status,
+        variables=variables,
+    )
+
+
 def membership_step(event: ReceivedEvent, kind: str, subject_id: str, variables: dict[str, Any]) -> BillingStep:
     return BillingStep(
         tenant_id=event.tenant_id,
@@ -472,10 +490,21 @@ def membership_subscriptions(
     async def plan(session: AsyncSession, step: BillingStep) -> None:
         await delivery.plan_billing_notices(step, uow_within(session), now=clock())
 
-    def membership(kind: str) -> Callable[[AsyncSession, ReceivedEvent], Any]:
+    def membership(kind: str | None) -> Callable[[AsyncSession, ReceivedEvent], Any]:
         async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
             p = event.payload
-            await plan(session, membership_step(event, kind, p.subscription.subscription_id, _membership_variables(p)))
+            variables = _membership_variables(p)
+            notice = membership_step(event, kind, p.subscription.subscription_id, variables) if kind else None
+            await plan_membership_notices(
+                event.tenant_id,
+                event.event_id,
+                _occurred(event),
+                uuid.UUID(p.subscription.client_id),
+                subscription_facts(p.subscription, variables),
+                notice,
+                uow_within(session),
+                now=clock(),
+            )
 
         return handle
 
@@ -504,6 +533,8 @@ def membership_subscriptions(
         await plan(session, membership_step(event, "policy.fee_charged", p.appointment_id, variables))
 
     return [Subscription(payload_type, membership(kind)) for payload_type, kind in MEMBERSHIP_EVENTS.items()] + [
+        # A resumed membership has no notice of its own, but its expiry moved (unused frozen days given back).
+        Subscription(billing_events.MembershipResumed, membership(None)),
         Subscription(billing_events.CreditsUsed, credits_used),
         Subscription(billing_events.PointsEarned, points_earned),
         Subscription(billing_events.PolicyFeeCharged, policy_fee),

@@ -108,7 +108,7 @@ async def plan_request_notices(
         planned = client_notices(step, max_attempts=max_attempts) + staff_notices(
             step, staff, max_attempts=max_attempts
         )
-        count = await uow.messages.plan(await _on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
+        count = await uow.messages.plan(await on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
         await uow.commit()
         return count
 
@@ -128,17 +128,17 @@ async def plan_billing_notices(
     """Tell of an invoice, payment or membership change; an issued invoice's payment reminders by the
     business's rule, in the client's zone (its facts kept, so a refund that reopens it can plan them again)."""
     async with uow:
-        zone = await _client_zone(uow, step.tenant_id, step.client_id)
+        zone = await client_zone(uow, step.tenant_id, step.client_id)
         rule = await uow.payments.rule(step.tenant_id) or DEFAULT_PAYMENT_RULE
         if invoice is not None:
             await uow.payments.keep_invoice(step.tenant_id, invoice, now)
         planned = billing_notices(step, zone, now=now, rule=rule)
-        count = await uow.messages.plan(await _on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
+        count = await uow.messages.plan(await on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
         await uow.commit()
         return count
 
 
-async def _on_preferred_channel(
+async def on_preferred_channel(
     uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID, planned: list[PlannedMessage]
 ) -> list[PlannedMessage]:
     """The client's emails by SMS where it prefers SMS and has a mobile number on record (without one,
@@ -152,7 +152,7 @@ async def _on_preferred_channel(
     return by_preferred_sms(planned, client_id, switched_off=switched_off)
 
 
-async def _client_zone(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID) -> ZoneInfo:
+async def client_zone(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID) -> ZoneInfo:
     business = await uow.directory.business(tenant_id)
     contact = (await uow.directory.contacts(tenant_id, [client_id])).get(client_id)
     return zone_or_utc(contact.timezone if contact else "", business.timezone)
@@ -205,9 +205,9 @@ async def reopen_invoices(
                 },
                 due_date=facts.due_date,
             )
-            zone = await _client_zone(uow, tenant_id, facts.client_id)
+            zone = await client_zone(uow, tenant_id, facts.client_id)
             planned = payment_reminders(step, zone, rule, now=now)
-            count += await uow.messages.plan(await _on_preferred_channel(uow, tenant_id, facts.client_id, planned), now)
+            count += await uow.messages.plan(await on_preferred_channel(uow, tenant_id, facts.client_id, planned), now)
         await uow.commit()
     return count
 
@@ -270,7 +270,7 @@ async def plan_appointment_notices(
             zones = {c.client_id: c.timezone for c in contacts.values()}
             zones |= {m.staff_id: m.timezone for m in await uow.directory.staff(step.tenant_id, step.staff_ids)}
             planned += reminders(step, rule, zones, now=now, max_attempts=max_attempts)
-        count = await uow.messages.plan(await _on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
+        count = await uow.messages.plan(await on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
         await uow.commit()
         return count
 

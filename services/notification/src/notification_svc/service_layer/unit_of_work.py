@@ -8,6 +8,7 @@ from atrium.common.v1.events_pb2 import EventEnvelope
 from notification_svc.adapters.campaign_store import AbstractCampaignStore, SqlAlchemyCampaignStore
 from notification_svc.adapters.directory import AbstractDirectory, SqlAlchemyDirectory
 from notification_svc.adapters.email_repository import AbstractSentEmailRepository, SqlAlchemySentEmailRepository
+from notification_svc.adapters.membership_store import AbstractMembershipStore, SqlAlchemyMembershipStore
 from notification_svc.adapters.message_store import AbstractMessageStore, SqlAlchemyMessageStore
 from notification_svc.adapters.payment_store import AbstractPaymentStore, SqlAlchemyPaymentStore
 from notification_svc.adapters.preference_store import AbstractPreferenceStore, SqlAlchemyPreferenceStore
@@ -29,6 +30,7 @@ class NotificationUnitOfWork(AbstractUnitOfWork):
     templates: AbstractTemplateStore
     campaigns: AbstractCampaignStore
     payments: AbstractPaymentStore
+    memberships: AbstractMembershipStore
 
 
 def _no_integration_events(event: Any) -> EventEnvelope:
@@ -56,4 +58,5 @@ class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfW
         self.templates = SqlAlchemyTemplateStore(session)
         self.campaigns = SqlAlchemyCampaignStore(session)
         self.payments = SqlAlchemyPaymentStore(session)
+        self.memberships = SqlAlchemyMembershipStore(session)
         self.repositories = (self.activity,)

@@ -72,6 +72,59 @@ class PaymentReminderRule(_message.Message):
 Global___PaymentReminderRule: _TypeAlias = PaymentReminderRule  # noqa: Y015
 
 @_typing.final
+class MembershipExpiryRuleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipExpiryRuleRequest: _TypeAlias = MembershipExpiryRuleRequest  # noqa: Y015
+
+@_typing.final
+class MembershipExpiryRule(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DAYS_FIELD_NUMBER: _builtins.int
+    CHANNELS_FIELD_NUMBER: _builtins.int
+    SEND_AT_FIELD_NUMBER: _builtins.int
+    IS_DEFAULT_FIELD_NUMBER: _builtins.int
+    send_at: _builtins.str
+    """Local time in the client's zone, "HH:MM"."""
+    is_default: _builtins.bool
+    """True for the default every business has until it sets its own."""
+    @_builtins.property
+    def days(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Days relative to the expiry date: -7 a week before, 0 on the day, 3 three days after (only while the
+        tolerance lasts); 1 to 6 of them, each from -60 to 60.
+        """
+
+    @_builtins.property
+    def channels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """"email", "sms" and/or "in_app"."""
+
+    def __init__(
+        self,
+        *,
+        days: _abc.Iterable[_builtins.int] | None = ...,
+        channels: _abc.Iterable[_builtins.str] | None = ...,
+        send_at: _builtins.str = ...,
+        is_default: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channels", b"channels", "days", b"days", "is_default", b"is_default", "send_at", b"send_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MembershipExpiryRule: _TypeAlias = MembershipExpiryRule  # noqa: Y015
+
+@_typing.final
 class CampaignSegment(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

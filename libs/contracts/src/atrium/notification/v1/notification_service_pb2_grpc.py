@@ -154,6 +154,21 @@ class NotificationServiceStub:
                 request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.SerializeToString,
                 response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
                 _registered_method=True)
+        self.GetMembershipExpiryRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/GetMembershipExpiryRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRuleRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRule.FromString,
+                _registered_method=True)
+        self.SetMembershipExpiryRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/SetMembershipExpiryRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRule.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRule.FromString,
+                _registered_method=True)
+        self.DeleteMembershipExpiryRule = channel.unary_unary(
+                '/atrium.notification.v1.NotificationService/DeleteMembershipExpiryRule',
+                request_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRuleRequest.SerializeToString,
+                response_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRule.FromString,
+                _registered_method=True)
 
 
 class NotificationServiceServicer:
@@ -327,6 +342,27 @@ class NotificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMembershipExpiryRule(self, request, context):
+        """The business's membership-expiry rule (without one, the default); a subscription's reminders follow it
+        from its next event on (sold, renewed, frozen, resumed). While a business has its own rule, billing's
+        one-off expiring notice is not sent. Deleting it answers the default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetMembershipExpiryRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteMembershipExpiryRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -449,6 +485,21 @@ def add_NotificationServiceServicer_to_server(servicer, server):
                     servicer.DeletePaymentReminderRule,
                     request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.FromString,
                     response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.SerializeToString,
+            ),
+            'GetMembershipExpiryRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMembershipExpiryRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRuleRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRule.SerializeToString,
+            ),
+            'SetMembershipExpiryRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMembershipExpiryRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRule.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRule.SerializeToString,
+            ),
+            'DeleteMembershipExpiryRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteMembershipExpiryRule,
+                    request_deserializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRuleRequest.FromString,
+                    response_serializer=atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRule.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1099,6 +1150,87 @@ class NotificationService:
             '/atrium.notification.v1.NotificationService/DeletePaymentReminderRule',
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRuleRequest.SerializeToString,
             atrium_dot_notification_dot_v1_dot_notification__service__pb2.PaymentReminderRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMembershipExpiryRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/GetMembershipExpiryRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRuleRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetMembershipExpiryRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/SetMembershipExpiryRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRule.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteMembershipExpiryRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.notification.v1.NotificationService/DeleteMembershipExpiryRule',
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRuleRequest.SerializeToString,
+            atrium_dot_notification_dot_v1_dot_notification__service__pb2.MembershipExpiryRule.FromString,
             options,
             channel_credentials,
             insecure,

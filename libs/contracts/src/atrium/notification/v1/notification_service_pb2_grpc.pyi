@@ -84,6 +84,13 @@ class NotificationServiceStub:
     """
     SetPaymentReminderRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRule, _notification_service_pb2.PaymentReminderRule]
     DeletePaymentReminderRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRuleRequest, _notification_service_pb2.PaymentReminderRule]
+    GetMembershipExpiryRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.MembershipExpiryRuleRequest, _notification_service_pb2.MembershipExpiryRule]
+    """The business's membership-expiry rule (without one, the default); a subscription's reminders follow it
+    from its next event on (sold, renewed, frozen, resumed). While a business has its own rule, billing's
+    one-off expiring notice is not sent. Deleting it answers the default.
+    """
+    SetMembershipExpiryRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.MembershipExpiryRule, _notification_service_pb2.MembershipExpiryRule]
+    DeleteMembershipExpiryRule: _grpc.UnaryUnaryMultiCallable[_notification_service_pb2.MembershipExpiryRuleRequest, _notification_service_pb2.MembershipExpiryRule]
 
 @_typing.type_check_only
 class NotificationServiceAsyncStub(NotificationServiceStub):
@@ -141,6 +148,13 @@ class NotificationServiceAsyncStub(NotificationServiceStub):
     """
     SetPaymentReminderRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRule, _notification_service_pb2.PaymentReminderRule]  # type: ignore[assignment]
     DeletePaymentReminderRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.PaymentReminderRuleRequest, _notification_service_pb2.PaymentReminderRule]  # type: ignore[assignment]
+    GetMembershipExpiryRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.MembershipExpiryRuleRequest, _notification_service_pb2.MembershipExpiryRule]  # type: ignore[assignment]
+    """The business's membership-expiry rule (without one, the default); a subscription's reminders follow it
+    from its next event on (sold, renewed, frozen, resumed). While a business has its own rule, billing's
+    one-off expiring notice is not sent. Deleting it answers the default.
+    """
+    SetMembershipExpiryRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.MembershipExpiryRule, _notification_service_pb2.MembershipExpiryRule]  # type: ignore[assignment]
+    DeleteMembershipExpiryRule: _aio.UnaryUnaryMultiCallable[_notification_service_pb2.MembershipExpiryRuleRequest, _notification_service_pb2.MembershipExpiryRule]  # type: ignore[assignment]
 
 class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -339,5 +353,30 @@ class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _notification_service_pb2.PaymentReminderRuleRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_notification_service_pb2.PaymentReminderRule, _abc.Awaitable[_notification_service_pb2.PaymentReminderRule]]: ...
+
+    @_abc_1.abstractmethod
+    def GetMembershipExpiryRule(
+        self,
+        request: _notification_service_pb2.MembershipExpiryRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.MembershipExpiryRule, _abc.Awaitable[_notification_service_pb2.MembershipExpiryRule]]:
+        """The business's membership-expiry rule (without one, the default); a subscription's reminders follow it
+        from its next event on (sold, renewed, frozen, resumed). While a business has its own rule, billing's
+        one-off expiring notice is not sent. Deleting it answers the default.
+        """
+
+    @_abc_1.abstractmethod
+    def SetMembershipExpiryRule(
+        self,
+        request: _notification_service_pb2.MembershipExpiryRule,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.MembershipExpiryRule, _abc.Awaitable[_notification_service_pb2.MembershipExpiryRule]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteMembershipExpiryRule(
+        self,
+        request: _notification_service_pb2.MembershipExpiryRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notification_service_pb2.MembershipExpiryRule, _abc.Awaitable[_notification_service_pb2.MembershipExpiryRule]]: ...
 
 def add_NotificationServiceServicer_to_server(servicer: NotificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
