@@ -12,6 +12,12 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+# Server defaults as the Table modules state them, matching what the migrations declare.
+DEFAULT_EMPTY = text("''")
+DEFAULT_FALSE = text("false")
+DEFAULT_ONE = text("1")
+DEFAULT_ZERO = text("0")
+
 _ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
 

@@ -34,14 +34,12 @@ from client_svc.domain.model import Client, ClientTag, StaffAssignment
 from client_svc.domain.notes import Note, NoteRevision
 from client_svc.domain.portal import PortalRecord
 from client_svc.domain.statuses import ClientStatus
+from platform_core.db import DEFAULT_EMPTY, DEFAULT_FALSE
 from platform_core.messaging.schema import define_tables
 from platform_core.orm import map_aggregate
 
 metadata = MetaData()
 mapper_registry = registry(metadata=metadata)
-
-_EMPTY = text("''")
-_FALSE = text("false")
 
 
 def _of_client(*, ondelete: str | None = None) -> ForeignKeyConstraint:
@@ -56,28 +54,28 @@ clients = Table(
     Column("tenant_id", UUID(as_uuid=True), primary_key=True),
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("first_name", Text, nullable=False),
-    Column("last_name", Text, nullable=False, server_default=_EMPTY),
+    Column("last_name", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("email", Text),
     Column("phone", Text),
     Column("request_id", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("deleted_at", DateTime(timezone=True)),
-    Column("online_booking_blocked", Boolean, nullable=False, server_default=_FALSE),
+    Column("online_booking_blocked", Boolean, nullable=False, server_default=DEFAULT_FALSE),
     Column("online_booking_blocked_until", DateTime(timezone=True)),
     Column("version", Integer, nullable=False, server_default=text("1")),
     Column("status_id", UUID(as_uuid=True)),
     Column("kind", Text, nullable=False, server_default="individual"),
-    Column("company_name", Text, nullable=False, server_default=_EMPTY),
-    Column("address_line1", Text, nullable=False, server_default=_EMPTY),
-    Column("address_line2", Text, nullable=False, server_default=_EMPTY),
-    Column("address_city", Text, nullable=False, server_default=_EMPTY),
-    Column("address_region", Text, nullable=False, server_default=_EMPTY),
-    Column("address_postal_code", Text, nullable=False, server_default=_EMPTY),
-    Column("address_country", Text, nullable=False, server_default=_EMPTY),
+    Column("company_name", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("address_line1", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("address_line2", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("address_city", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("address_region", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("address_postal_code", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("address_country", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("date_of_birth", Date),
-    Column("preferred_language", Text, nullable=False, server_default=_EMPTY),
-    Column("timezone", Text, nullable=False, server_default=_EMPTY),
+    Column("preferred_language", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("timezone", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("source", Text, nullable=False, server_default="staff"),
     Column("default_invoicing_method", Text, nullable=False, server_default="email"),
     Column("opening_balance_minor", BigInteger),
@@ -165,7 +163,7 @@ client_statuses = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("label", Text, nullable=False),
     Column("position", Integer, nullable=False),
-    Column("is_default", Boolean, nullable=False, server_default=_FALSE),
+    Column("is_default", Boolean, nullable=False, server_default=DEFAULT_FALSE),
     Column("archived_at", DateTime(timezone=True)),
 )
 Index(
@@ -450,8 +448,8 @@ import_jobs = Table(
     Column("columns", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("mapping", ARRAY(Text)),
     Column("duplicates", Text, nullable=False, server_default="skip"),
-    Column("all_or_nothing", Boolean, nullable=False, server_default=_FALSE),
-    Column("default_region", Text, nullable=False, server_default=_EMPTY),
+    Column("all_or_nothing", Boolean, nullable=False, server_default=DEFAULT_FALSE),
+    Column("default_region", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("max_clients", Integer, nullable=False, server_default=text("0")),
     Column("dry_run", Boolean, nullable=False, server_default=text("true")),
     Column("total_rows", Integer),

@@ -27,15 +27,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from platform_core.client_following import merge_moves_table
+from platform_core.db import DEFAULT_EMPTY, DEFAULT_ONE, DEFAULT_ZERO
 from platform_core.messaging.schema import define_tables
 
 metadata = MetaData()
 
-_EMPTY = text("''")
-_FALSE = text("false")
-_TRUE = text("true")
-_ONE = text("1")
-_ZERO = text("0")
 
 # CHECKs (migrations/ only): credit_types_money_unit, credit_types_currency_check, credit_types_name_check,
 # credit_types_unit_check.
@@ -76,15 +72,15 @@ invoices = Table(
     Column("subtotal_minor", BigInteger, nullable=False),
     Column("tax_minor", BigInteger, nullable=False),
     Column("total_minor", BigInteger, nullable=False),
-    Column("paid_minor", BigInteger, nullable=False, server_default=_ZERO),
+    Column("paid_minor", BigInteger, nullable=False, server_default=DEFAULT_ZERO),
     Column("payment_terms_days", Integer, nullable=False),
     Column("issue_date", Date),
     Column("due_date", Date),
-    Column("bill_to_name", Text, nullable=False, server_default=_EMPTY),
-    Column("notes", Text, nullable=False, server_default=_EMPTY),
-    Column("void_reason", Text, nullable=False, server_default=_EMPTY),
+    Column("bill_to_name", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("notes", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("void_reason", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("source_event_id", UUID(as_uuid=True)),
-    Column("version", Integer, nullable=False, server_default=_ONE),
+    Column("version", Integer, nullable=False, server_default=DEFAULT_ONE),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("invoices_number", "tenant_id", "number", unique=True),
@@ -121,7 +117,7 @@ ledger_transactions = Table(
     Column("kind", Text, nullable=False),
     Column("effective_at", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
-    Column("note", Text, nullable=False, server_default=_EMPTY),
+    Column("note", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("request_id", Text),
     Column("reverses_id", UUID(as_uuid=True)),
     ForeignKeyConstraint(
@@ -176,10 +172,10 @@ payments = Table(
     Column("currency", Text, nullable=False),
     Column("method", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("reference", Text, nullable=False, server_default=_EMPTY),
-    Column("notes", Text, nullable=False, server_default=_EMPTY),
+    Column("reference", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("notes", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("status", Text, nullable=False),
-    Column("refund_reason", Text, nullable=False, server_default=_EMPTY),
+    Column("refund_reason", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("refunded_at", DateTime(timezone=True)),
     Column("request_id", Text),
     Column("source_event_id", UUID(as_uuid=True)),
@@ -207,7 +203,7 @@ check_ins = Table(
     Column("transaction_id", UUID(as_uuid=True)),
     Column("method", Text, nullable=False),
     Column("staff_id", UUID(as_uuid=True)),
-    Column("note", Text, nullable=False, server_default=_EMPTY),
+    Column("note", Text, nullable=False, server_default=DEFAULT_EMPTY),
     ForeignKeyConstraint(
         ["tenant_id", "transaction_id"],
         ["ledger_transactions.tenant_id", "ledger_transactions.id"],
@@ -345,7 +341,7 @@ credit_lots = Table(
     Column("amount", BigInteger, nullable=False),
     Column("starts_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True)),
-    Column("note", Text, nullable=False, server_default=_EMPTY),
+    Column("note", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("package_sale_id", UUID(as_uuid=True)),
     Column("subscription_id", UUID(as_uuid=True)),
@@ -468,14 +464,14 @@ subscriptions = Table(
     Column("frozen_from", Date),
     Column("frozen_until", Date),
     Column("resumes_at", DateTime(timezone=True)),
-    Column("freeze_reason", Text, nullable=False, server_default=_EMPTY),
+    Column("freeze_reason", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("notice_sent_for", Date),
-    Column("cancel_reason", Text, nullable=False, server_default=_EMPTY),
+    Column("cancel_reason", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("next_review_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("request_id", Text),
-    Column("version", Integer, nullable=False, server_default=_ZERO),
+    Column("version", Integer, nullable=False, server_default=DEFAULT_ZERO),
     ForeignKeyConstraint(
         ["tenant_id", "invoice_id"],
         ["invoices.tenant_id", "invoices.id"],

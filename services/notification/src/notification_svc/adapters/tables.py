@@ -27,15 +27,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
+from platform_core.db import DEFAULT_EMPTY, DEFAULT_FALSE, DEFAULT_ZERO
 from platform_core.messaging.schema import define_tables
 
 metadata = MetaData()
 
-_EMPTY = text("''")
-_FALSE = text("false")
-_TRUE = text("true")
-_ONE = text("1")
-_ZERO = text("0")
 
 # CHECKs (migrations/ only): activity_entries_kind_check, activity_entries_summary_check.
 activity_entries = Table(
@@ -60,19 +56,19 @@ appointment_schedule = Table(
     Column("tenant_id", UUID(as_uuid=True), primary_key=True),
     Column("appointment_id", UUID(as_uuid=True), primary_key=True),
     Column("start_at", DateTime(timezone=True), nullable=False),
-    Column("cancelled", Boolean, nullable=False, server_default=_FALSE),
+    Column("cancelled", Boolean, nullable=False, server_default=DEFAULT_FALSE),
     Column("as_of", DateTime(timezone=True), nullable=False),
     Column("staff_ids", ARRAY(UUID(as_uuid=True)), nullable=False, server_default=text("'{}'::uuid[]")),
-    Column("follow_up_action", Text, nullable=False, server_default=_EMPTY),
+    Column("follow_up_action", Text, nullable=False, server_default=DEFAULT_EMPTY),
 )
 
 business_profiles = Table(
     "business_profiles",
     metadata,
     Column("tenant_id", UUID(as_uuid=True), primary_key=True),
-    Column("business_name", Text, nullable=False, server_default=_EMPTY),
-    Column("timezone", Text, nullable=False, server_default=_EMPTY),
-    Column("language", Text, nullable=False, server_default=_EMPTY),
+    Column("business_name", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("timezone", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("language", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -81,12 +77,12 @@ client_contacts = Table(
     metadata,
     Column("tenant_id", UUID(as_uuid=True), primary_key=True),
     Column("client_id", UUID(as_uuid=True), primary_key=True),
-    Column("first_name", Text, nullable=False, server_default=_EMPTY),
-    Column("last_name", Text, nullable=False, server_default=_EMPTY),
-    Column("email", Text, nullable=False, server_default=_EMPTY),
-    Column("phone", Text, nullable=False, server_default=_EMPTY),
-    Column("language", Text, nullable=False, server_default=_EMPTY),
-    Column("timezone", Text, nullable=False, server_default=_EMPTY),
+    Column("first_name", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("last_name", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("email", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("phone", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("language", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("timezone", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -129,20 +125,20 @@ messages = Table(
     Column("rule", Text, nullable=False),
     Column("source_event_id", UUID(as_uuid=True), nullable=False),
     Column("variables", JSONB, nullable=False),
-    Column("given_address", Text, nullable=False, server_default=_EMPTY),
+    Column("given_address", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("status", Text, nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("lease_until", DateTime(timezone=True)),
-    Column("attempts", Integer, nullable=False, server_default=_ZERO),
+    Column("attempts", Integer, nullable=False, server_default=DEFAULT_ZERO),
     Column("max_attempts", Integer, nullable=False),
-    Column("to_address", Text, nullable=False, server_default=_EMPTY),
-    Column("language", Text, nullable=False, server_default=_EMPTY),
-    Column("subject", Text, nullable=False, server_default=_EMPTY),
-    Column("last_error", Text, nullable=False, server_default=_EMPTY),
-    Column("skip_reason", Text, nullable=False, server_default=_EMPTY),
-    Column("provider_id", Text, nullable=False, server_default=_EMPTY),
-    Column("fallback_channel", Text, nullable=False, server_default=_EMPTY),
-    Column("fallback_after", Integer, nullable=False, server_default=_ZERO),
+    Column("to_address", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("language", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("subject", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("last_error", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("skip_reason", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("provider_id", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("fallback_channel", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("fallback_after", Integer, nullable=False, server_default=DEFAULT_ZERO),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -197,13 +193,13 @@ staff_directory = Table(
     metadata,
     Column("tenant_id", UUID(as_uuid=True), primary_key=True),
     Column("staff_id", UUID(as_uuid=True), primary_key=True),
-    Column("email", Text, nullable=False, server_default=_EMPTY),
-    Column("name", Text, nullable=False, server_default=_EMPTY),
-    Column("role", Text, nullable=False, server_default=_EMPTY),
+    Column("email", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("name", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("role", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("permissions", ARRAY(Text()), nullable=False, server_default=text("'{}'::text[]")),
     Column("active", Boolean, nullable=False),
-    Column("language", Text, nullable=False, server_default=_EMPTY),
-    Column("timezone", Text, nullable=False, server_default=_EMPTY),
+    Column("language", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("timezone", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("staff_who_may", "permissions", postgresql_using="gin", postgresql_where="active"),
 )
@@ -292,7 +288,7 @@ message_attempts = Table(
     Column("channel", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("outcome", Text, nullable=False),
-    Column("error", Text, nullable=False, server_default=_EMPTY),
+    Column("error", Text, nullable=False, server_default=DEFAULT_EMPTY),
     ForeignKeyConstraint(
         ["tenant_id", "message_id"],
         ["messages.tenant_id", "messages.id"],
@@ -313,12 +309,12 @@ campaigns = Table(
     Column("channel", Text, nullable=False),
     Column("group_id", UUID(as_uuid=True)),
     Column("status_id", UUID(as_uuid=True)),
-    Column("tag", Text, nullable=False, server_default=_EMPTY),
+    Column("tag", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("source", Text, nullable=False),
     Column("rate_per_minute", Integer, nullable=False),
     Column("status", Text, nullable=False),
-    Column("recipients", Integer, nullable=False, server_default=_ZERO),
-    Column("created_by", Text, nullable=False, server_default=_EMPTY),
+    Column("recipients", Integer, nullable=False, server_default=DEFAULT_ZERO),
+    Column("created_by", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("started_at", DateTime(timezone=True)),
 )

@@ -36,14 +36,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSTZRANGE, UUID
 
 from platform_core.client_following import merge_moves_table
+from platform_core.db import DEFAULT_EMPTY, DEFAULT_FALSE, DEFAULT_ONE, DEFAULT_ZERO
 from platform_core.messaging.schema import define_tables
 
 metadata = MetaData()
-
-_EMPTY = text("''")
-_FALSE = text("false")
-_ONE = text("1")
-_ZERO = text("0")
 
 
 def _tenant() -> Column[uuid.UUID]:
@@ -67,10 +63,10 @@ scheduling_settings = Table(
     Column("min_notice_minutes", Integer, nullable=False),
     Column("horizon_days", Integer, nullable=False),
     Column("business_hours", JSONB, nullable=False, server_default=text("'{}'")),
-    Column("cancellation_notice_minutes", Integer, nullable=False, server_default=_ZERO),
-    Column("max_active_bookings_per_client", Integer, nullable=False, server_default=_ZERO),
+    Column("cancellation_notice_minutes", Integer, nullable=False, server_default=DEFAULT_ZERO),
+    Column("max_active_bookings_per_client", Integer, nullable=False, server_default=DEFAULT_ZERO),
     Column("follow_up_actions", JSONB, nullable=False, server_default=text("'[]'")),
-    Column("version", Integer, nullable=False, server_default=_ONE),
+    Column("version", Integer, nullable=False, server_default=DEFAULT_ONE),
 )
 
 # CHECKs (name, zone, weekly hours an object): migrations/ only.
@@ -81,11 +77,11 @@ staff_members = Table(
     Column("staff_id", UUID(as_uuid=True), primary_key=True),
     # The key the exclusion constraints of time_blocks compare (gist has no uuid equality without btree_gist).
     Column("staff_key", BigInteger, Identity(always=True)),
-    Column("display_name", Text, nullable=False, server_default=_EMPTY),
+    Column("display_name", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("timezone", Text, nullable=False),
     Column("weekly_hours", JSONB, nullable=False),
     Column("active", Boolean, nullable=False, server_default=text("true")),
-    Column("version", Integer, nullable=False, server_default=_ONE),
+    Column("version", Integer, nullable=False, server_default=DEFAULT_ONE),
     UniqueConstraint("staff_key", name="staff_members_staff_key_key"),
     # What time_blocks' foreign key names, so a block's key is its staff member's.
     UniqueConstraint("tenant_id", "staff_id", "staff_key", name="staff_members_tenant_id_staff_id_staff_key_key"),
@@ -101,7 +97,7 @@ resources = Table(
     Column("name", Text, nullable=False),
     Column("kind", Text, nullable=False),
     Column("capacity", Integer, nullable=False),
-    Column("archived", Boolean, nullable=False, server_default=_FALSE),
+    Column("archived", Boolean, nullable=False, server_default=DEFAULT_FALSE),
     UniqueConstraint("resource_key", name="resources_resource_key_key"),
 )
 Index(
@@ -119,12 +115,12 @@ services = Table(
     _tenant(),
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("name", Text, nullable=False),
-    Column("description", Text, nullable=False, server_default=_EMPTY),
-    Column("category", Text, nullable=False, server_default=_EMPTY),
-    Column("colour", Text, nullable=False, server_default=_EMPTY),
+    Column("description", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("category", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("colour", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("duration_minutes", Integer, nullable=False),
-    Column("buffer_before_minutes", Integer, nullable=False, server_default=_ZERO),
-    Column("buffer_after_minutes", Integer, nullable=False, server_default=_ZERO),
+    Column("buffer_before_minutes", Integer, nullable=False, server_default=DEFAULT_ZERO),
+    Column("buffer_after_minutes", Integer, nullable=False, server_default=DEFAULT_ZERO),
     Column("price_minor", BigInteger, nullable=False),
     Column("currency", Text, nullable=False),
     Column("capacity", Integer, nullable=False),
@@ -132,8 +128,8 @@ services = Table(
     Column("granularity_minutes", Integer),
     Column("min_notice_minutes", Integer),
     Column("horizon_days", Integer),
-    Column("archived", Boolean, nullable=False, server_default=_FALSE),
-    Column("version", Integer, nullable=False, server_default=_ONE),
+    Column("archived", Boolean, nullable=False, server_default=DEFAULT_FALSE),
+    Column("version", Integer, nullable=False, server_default=DEFAULT_ONE),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index(
@@ -175,7 +171,7 @@ schedule_exceptions = Table(
     Column("day", Date, nullable=False),
     Column("available", Boolean, nullable=False),
     Column("ranges", JSONB, nullable=False, server_default=text("'[]'")),
-    Column("label", Text, nullable=False, server_default=_EMPTY),
+    Column("label", Text, nullable=False, server_default=DEFAULT_EMPTY),
     _references(["staff_id"], "staff_members", ["staff_id"]),
 )
 Index(
@@ -198,20 +194,20 @@ appointments = Table(
     Column("starts_at", DateTime(timezone=True), nullable=False),
     Column("ends_at", DateTime(timezone=True), nullable=False),
     Column("timezone", Text, nullable=False),
-    Column("notes", Text, nullable=False, server_default=_EMPTY),
-    Column("staff_notes", Text, nullable=False, server_default=_EMPTY),
-    Column("ticket", Text, nullable=False, server_default=_EMPTY),
+    Column("notes", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("staff_notes", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("ticket", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("source", Text, nullable=False),
-    Column("availability_overridden", Boolean, nullable=False, server_default=_FALSE),
-    Column("cancellation_reason", Text, nullable=False, server_default=_EMPTY),
+    Column("availability_overridden", Boolean, nullable=False, server_default=DEFAULT_FALSE),
+    Column("cancellation_reason", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("cancelled_by", Text),
     Column("series_id", UUID(as_uuid=True)),
     Column("occurrence_start", DateTime(timezone=True)),
     Column("follow_up_of", UUID(as_uuid=True)),
-    Column("follow_up_action", Text, nullable=False, server_default=_EMPTY),
+    Column("follow_up_action", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("request_id", Text),
     Column("created_by", Text, nullable=False),
-    Column("version", Integer, nullable=False, server_default=_ONE),
+    Column("version", Integer, nullable=False, server_default=DEFAULT_ONE),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     _references(["follow_up_of"], "appointments", ["id"]),
@@ -255,7 +251,7 @@ time_blocks = Table(
     Column("occupied", TSTZRANGE, nullable=False),
     Column("capacity", Integer, nullable=False),
     Column("seats_taken", Integer, nullable=False),
-    Column("released", Boolean, nullable=False, server_default=_FALSE),
+    Column("released", Boolean, nullable=False, server_default=DEFAULT_FALSE),
     _references(["staff_id", "staff_key"], "staff_members", ["staff_id", "staff_key"]),
 )
 Index(
@@ -277,7 +273,7 @@ resource_blocks = Table(
     Column("resource_id", UUID(as_uuid=True), primary_key=True),
     Column("unit_key", BigInteger, nullable=False),
     Column("occupied", TSTZRANGE, nullable=False),
-    Column("released", Boolean, nullable=False, server_default=_FALSE),
+    Column("released", Boolean, nullable=False, server_default=DEFAULT_FALSE),
     _references(["time_block_id"], "time_blocks", ["id"]),
     _references(["resource_id"], "resources", ["id"]),
 )
@@ -339,7 +335,7 @@ slot_holds = Table(
     Column("staff_id", UUID(as_uuid=True), nullable=False),
     Column("starts_at", DateTime(timezone=True), nullable=False),
     Column("ends_at", DateTime(timezone=True), nullable=False),
-    Column("label", Text, nullable=False, server_default=_EMPTY),
+    Column("label", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("time_block_id", UUID(as_uuid=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("tenant_id", "time_block_id", name="slot_holds_one_per_block"),
@@ -356,7 +352,7 @@ calendar_feeds = Table(
     Column("owner_kind", Text, nullable=False),
     Column("owner_id", UUID(as_uuid=True), nullable=False),
     Column("token_hash", LargeBinary, nullable=False),
-    Column("include_cancelled", Boolean, nullable=False, server_default=_FALSE),
+    Column("include_cancelled", Boolean, nullable=False, server_default=DEFAULT_FALSE),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", Text, nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
@@ -390,14 +386,14 @@ recurring_series = Table(
     Column("dtstart_local", DateTime(timezone=False), nullable=False),
     Column("timezone", Text, nullable=False),
     Column("seats", Integer, nullable=False),
-    Column("notes", Text, nullable=False, server_default=_EMPTY),
-    Column("availability_overridden", Boolean, nullable=False, server_default=_FALSE),
+    Column("notes", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Column("availability_overridden", Boolean, nullable=False, server_default=DEFAULT_FALSE),
     Column("materialized_until", DateTime(timezone=True), nullable=False),
     Column("parent_id", UUID(as_uuid=True)),
     Column("successor_id", UUID(as_uuid=True)),
     Column("request_id", Text),
     Column("created_by", Text, nullable=False),
-    Column("version", Integer, nullable=False, server_default=_ONE),
+    Column("version", Integer, nullable=False, server_default=DEFAULT_ONE),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     _references(["parent_id"], "recurring_series", ["id"]),
@@ -446,7 +442,7 @@ series_exceptions = Table(
     Column("occurrence_start", DateTime(timezone=True), primary_key=True),
     Column("kind", Text, nullable=False),
     Column("moved_to", DateTime(timezone=True)),
-    Column("reason", Text, nullable=False, server_default=_EMPTY),
+    Column("reason", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("actor", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     _references(["series_id"], "recurring_series", ["id"], ondelete="CASCADE"),
@@ -466,7 +462,7 @@ client_facts = Table(
     Column("blocked_at", DateTime(timezone=True)),
     Column("deleted", Boolean),
     Column("deleted_at", DateTime(timezone=True)),
-    Column("erased", Boolean, nullable=False, server_default=_FALSE),
+    Column("erased", Boolean, nullable=False, server_default=DEFAULT_FALSE),
     Column("erased_at", DateTime(timezone=True)),
     Column("timezone", Text),
     Column("timezone_at", DateTime(timezone=True)),
