@@ -40,3 +40,7 @@ def format_minor(amount_minor: int, currency: str) -> str:
     exponent = CURRENCY_EXPONENTS.get(currency, 2)
     value = Decimal(amount_minor).scaleb(-exponent)
     return f"{value:.{exponent}f} {currency}"
+
+
+# Every amount (a line, an invoice, a payment) stays far inside int64 and PostgreSQL's bigint.
+MAX_AMOUNT_MINOR = 10**13

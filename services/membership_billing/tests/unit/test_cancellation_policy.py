@@ -18,8 +18,8 @@ from membership_billing_svc.domain.cancellation_policy import (
     applies_to,
     share,
 )
-from membership_billing_svc.domain.validation import Violations
 from platform_core.errors import InvalidArgument
+from platform_core.validation import Violations
 
 TENANT = uuid.uuid4()
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

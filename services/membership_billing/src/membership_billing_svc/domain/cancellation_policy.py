@@ -21,7 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from membership_billing_svc.domain import events
-from membership_billing_svc.domain.validation import MAX_AMOUNT_MINOR, Violations
+from platform_core.money import MAX_AMOUNT_MINOR
+from platform_core.validation import Violations
 
 MAX_WINDOWS = 6
 MAX_WITHIN_HOURS = 24 * 90

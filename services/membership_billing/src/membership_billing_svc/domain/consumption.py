@@ -12,8 +12,8 @@ from typing import Any
 
 from membership_billing_svc.domain import events
 from membership_billing_svc.domain.ledger import INSUFFICIENT_CREDITS, MAX_UNITS, Lot, plan_use
-from membership_billing_svc.domain.validation import Violations
 from platform_core.errors import FailedPrecondition
+from platform_core.validation import Violations
 
 MAX_RULES_PER_SERVICE = 10
 

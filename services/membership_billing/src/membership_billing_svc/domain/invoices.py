@@ -17,8 +17,9 @@ from enum import StrEnum
 from typing import Any
 
 from membership_billing_svc.domain import events
-from membership_billing_svc.domain.validation import MAX_AMOUNT_MINOR, Violations
 from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument
+from platform_core.money import MAX_AMOUNT_MINOR
+from platform_core.validation import Violations
 
 MAX_LINES = 200
 MAX_TERMS_DAYS = 365

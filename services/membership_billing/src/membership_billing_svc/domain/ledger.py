@@ -17,8 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from membership_billing_svc.domain import events
-from membership_billing_svc.domain.validation import MAX_AMOUNT_MINOR, Violations
 from platform_core.errors import Conflict, FailedPrecondition
+from platform_core.money import MAX_AMOUNT_MINOR
+from platform_core.validation import Violations
 
 MAX_UNITS = MAX_AMOUNT_MINOR
 INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"

@@ -20,8 +20,9 @@ from membership_billing_svc.domain.ledger import (
     expiry_instant,
     use,
 )
-from membership_billing_svc.domain.validation import MAX_AMOUNT_MINOR, Violations
 from platform_core.errors import FailedPrecondition, InvalidArgument
+from platform_core.money import MAX_AMOUNT_MINOR
+from platform_core.validation import Violations
 
 MAX_POINTS = 1_000_000
 

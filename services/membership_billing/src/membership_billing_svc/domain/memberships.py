@@ -24,8 +24,9 @@ from membership_billing_svc.domain.events import SubscriptionFacts
 from membership_billing_svc.domain.invoices import DraftTerms, Invoice, LineInput
 from membership_billing_svc.domain.ledger import business_midnight
 from membership_billing_svc.domain.packages import Invoicing
-from membership_billing_svc.domain.validation import MAX_AMOUNT_MINOR, Violations
 from platform_core.errors import FailedPrecondition
+from platform_core.money import MAX_AMOUNT_MINOR
+from platform_core.validation import Violations
 
 MAX_EXTRAS = 10
 MAX_TOLERANCE_DAYS = 365

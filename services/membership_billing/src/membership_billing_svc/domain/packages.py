@@ -13,8 +13,9 @@ from typing import Any
 
 from membership_billing_svc.domain.invoices import DraftTerms, Invoice, LineInput
 from membership_billing_svc.domain.ledger import ChargeTerms, CreditType, LedgerTransaction, Lot, charge
-from membership_billing_svc.domain.validation import MAX_AMOUNT_MINOR, Violations
 from platform_core.errors import FailedPrecondition
+from platform_core.money import MAX_AMOUNT_MINOR
+from platform_core.validation import Violations
 
 MAX_ALLOCATIONS = 20
 MAX_VALIDITY_DAYS = 3660

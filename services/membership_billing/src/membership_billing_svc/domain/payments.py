@@ -13,8 +13,9 @@ from typing import Any
 
 from membership_billing_svc.domain import events
 from membership_billing_svc.domain.invoices import Invoice, payment_order
-from membership_billing_svc.domain.validation import MAX_AMOUNT_MINOR, Violations
 from platform_core.errors import FailedPrecondition, InvalidArgument
+from platform_core.money import MAX_AMOUNT_MINOR
+from platform_core.validation import Violations
 
 # Ways staff record a payment. An opening-balance credit (a new client the business owed) is recorded by the
 # service itself with its own method.

@@ -12,11 +12,11 @@ from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.invoices import DraftTerms, Invoice
 from membership_billing_svc.domain.payment_due import DueNotice, due_stage
 from membership_billing_svc.domain.payments import OPENING_BALANCE_METHOD, Payment, PaymentInput
-from membership_billing_svc.domain.validation import Violations
 from membership_billing_svc.service_layer.loyalty_handlers import earn_points, take_back_points
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
 from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
+from platform_core.validation import Violations
 
 
 async def _client(directory: AbstractClientDirectory, client_id: uuid.UUID) -> BillTo:

@@ -10,11 +10,11 @@ from membership_billing_svc.adapters.client_directory import AbstractClientDirec
 from membership_billing_svc.domain import commands, ledger
 from membership_billing_svc.domain.consumption import CheckIn, CheckInMethod, ServiceRule, checked_rules, choose_payer
 from membership_billing_svc.domain.ledger import CreditType, LedgerTransaction, Lot
-from membership_billing_svc.domain.validation import Violations
 from membership_billing_svc.service_layer.loyalty_handlers import earn_points
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
 from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
+from platform_core.validation import Violations
 
 
 async def define_credit_type(cmd: commands.DefineCreditType, uow: BillingUnitOfWork) -> CreditType:

@@ -31,12 +31,12 @@ from membership_billing_svc.domain.cancellation_policy import (
 from membership_billing_svc.domain.consumption import choose_payer
 from membership_billing_svc.domain.invoices import DraftTerms, Invoice, LineInput
 from membership_billing_svc.domain.ledger import INSUFFICIENT_CREDITS
-from membership_billing_svc.domain.validation import Violations
 from membership_billing_svc.service_layer.handlers import apply_client_credit
 from membership_billing_svc.service_layer.ledger_handlers import visit_key
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.errors import FailedPrecondition
 from platform_core.ids import new_id
+from platform_core.validation import Violations
 
 
 def _outcome(given: commands.OutcomeInput, violations: Violations, where: str) -> Outcome:

@@ -1,12 +1,9 @@
-"""Collecting every broken input rule of one request, so they are reported at once, by field."""
+"""One collector for every broken input rule of a request, so they are reported at once, by field."""
 
 from __future__ import annotations
 
 from platform_core.errors import FieldViolation, InvalidArgument
 from platform_core.money import is_currency
-
-# Every amount (a line, an invoice, a payment) stays far inside int64 and PostgreSQL's bigint.
-MAX_AMOUNT_MINOR = 10**13
 
 
 class Violations:
