@@ -13,8 +13,10 @@ from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
 from atrium.scheduling.v1.holds_pb2_grpc import SlotHoldServiceStub
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
-from portal_requests_svc.adapters.public_slots import GrpcSlotFinder
-from portal_requests_svc.adapters.remote import GrpcCatalogue, GrpcClientDirectory, GrpcScheduler
+from portal_requests_svc.adapters.catalogue import GrpcCatalogue
+from portal_requests_svc.adapters.client_directory import GrpcClientDirectory
+from portal_requests_svc.adapters.scheduler import GrpcScheduler
+from portal_requests_svc.adapters.slot_finder import GrpcSlotFinder
 from portal_requests_svc.adapters.visitor_clients import GrpcVisitorClients
 from portal_requests_svc.config import PortalRequestsSettings
 from portal_requests_svc.entrypoints import client_consumers, grpc_server, public_grpc_server, scheduling_consumers

@@ -40,8 +40,8 @@ from platform_core.grpc.values import timestamp
 from platform_core.messaging.bus import ensure_stream
 from platform_core.messaging.envelope import build_envelope, subject_for
 from platform_core.testing.plugin import wait_until
-from portal_requests_svc.adapters.remote import GrpcScheduler, SlotToHold
 from portal_requests_svc.adapters.repository import SqlAlchemyRequestRepository
+from portal_requests_svc.adapters.scheduler import GrpcScheduler, SlotToHold
 from portal_requests_svc.config import PortalRequestsSettings
 from portal_requests_svc.entrypoints.hold_reconciler import HoldReconciler
 from portal_requests_svc.entrypoints.request_expirer import RequestExpirer

@@ -13,19 +13,10 @@ import pytest
 from platform_core.client_lookup import ClientFacts
 from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
 from platform_core.grpc.context import CallContext, Principal, bind_call_context, maybe_current_context
-from portal_requests_svc.adapters.remote import (
-    AbstractCatalogue,
-    AbstractClientDirectory,
-    AbstractScheduler,
-    BookedAppointment,
-    Booking,
-    BusinessTerms,
-    OfferedService,
-    PlacedHold,
-    RequestingClient,
-    SlotToHold,
-)
+from portal_requests_svc.adapters.catalogue import AbstractCatalogue, BusinessTerms, OfferedService
+from portal_requests_svc.adapters.client_directory import AbstractClientDirectory, RequestingClient
 from portal_requests_svc.adapters.repository import AbstractRequestRepository, ClientContact, RequestSettings
+from portal_requests_svc.adapters.scheduler import AbstractScheduler, BookedAppointment, Booking, PlacedHold, SlotToHold
 from portal_requests_svc.adapters.waitlist_repository import AbstractWaitlistRepository
 from portal_requests_svc.domain.events import FreedSlot
 from portal_requests_svc.domain.requests import OPEN, AppointmentRequest, HeldSlot, Status, Technician, TimeOption

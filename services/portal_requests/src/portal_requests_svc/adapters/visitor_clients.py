@@ -17,7 +17,7 @@ import grpc
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.common.v1 import types_pb2
-from portal_requests_svc.adapters.remote import domain_error
+from portal_requests_svc.adapters.grpc_errors import domain_error
 from portal_requests_svc.domain.public_requests import Visitor
 
 SOURCE = "booking_widget"

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from platform_core.client_following import client_following_subscriptions
 from platform_core.messaging.consumer import Subscription
-from portal_requests_svc.adapters import client_links
+from portal_requests_svc.adapters import client_changes
 
 
 def client_subscriptions() -> list[Subscription]:
     return [
         *client_following_subscriptions(
-            client_links.FOLLOWING, erase=client_links.drop_client_text, after_move=client_links.RECORD_MOVES
+            client_changes.FOLLOWING, erase=client_changes.drop_client_text, after_move=client_changes.RECORD_MOVES
         ),
-        *client_links.CONTACT_SUBSCRIPTIONS,
+        *client_changes.CONTACT_SUBSCRIPTIONS,
     ]

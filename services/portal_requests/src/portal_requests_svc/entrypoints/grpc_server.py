@@ -20,12 +20,14 @@ from platform_core.grpc.context import CallContext, current_context
 from platform_core.grpc.values import aware, record_id, reference_id, require_staff, timestamp
 from platform_core.ids import parse_uuid
 from portal_requests_svc import views
-from portal_requests_svc.adapters.remote import AbstractCatalogue, AbstractClientDirectory, AbstractScheduler
+from portal_requests_svc.adapters.catalogue import AbstractCatalogue
+from portal_requests_svc.adapters.client_directory import AbstractClientDirectory
 from portal_requests_svc.adapters.repository import (
     DEFAULT_OFFER_HOLD_MINUTES,
     DEFAULT_PROPOSAL_HOLD_MINUTES,
     RequestSettings,
 )
+from portal_requests_svc.adapters.scheduler import AbstractScheduler
 from portal_requests_svc.domain.requests import (
     UNCHANGED,
     AppointmentRequest,

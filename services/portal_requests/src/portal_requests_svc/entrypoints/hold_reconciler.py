@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.service import run_periodically
-from portal_requests_svc.adapters.remote import AbstractScheduler
+from portal_requests_svc.adapters.scheduler import AbstractScheduler
 from portal_requests_svc.service_layer.handlers import UowFactory
 from portal_requests_svc.service_layer.hold_reconciliation import release_orphan_holds
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from platform_core.service import run_periodically
-from portal_requests_svc.adapters.remote import AbstractScheduler
+from portal_requests_svc.adapters.scheduler import AbstractScheduler
 from portal_requests_svc.service_layer import handlers, waitlist
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
-from portal_requests_svc.adapters.remote import AbstractScheduler
+from portal_requests_svc.adapters.scheduler import AbstractScheduler
 from portal_requests_svc.domain.events import FreedSlot
 from portal_requests_svc.service_layer import handlers, waitlist
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork

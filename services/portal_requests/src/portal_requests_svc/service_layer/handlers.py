@@ -11,16 +11,10 @@ from typing import Any
 from platform_core.errors import InvalidArgument, NotFound
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.ids import new_id
-from portal_requests_svc.adapters.remote import (
-    AbstractCatalogue,
-    AbstractClientDirectory,
-    AbstractScheduler,
-    Booking,
-    OfferedService,
-    RequestingClient,
-    SlotToHold,
-)
+from portal_requests_svc.adapters.catalogue import AbstractCatalogue, OfferedService
+from portal_requests_svc.adapters.client_directory import AbstractClientDirectory, RequestingClient
 from portal_requests_svc.adapters.repository import ClientContact, RequestSettings
+from portal_requests_svc.adapters.scheduler import AbstractScheduler, Booking, SlotToHold
 from portal_requests_svc.domain import requests as rules
 from portal_requests_svc.domain.requests import (
     MAX_INTERNAL_NOTES_LENGTH,

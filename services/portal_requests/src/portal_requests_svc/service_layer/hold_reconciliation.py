@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from portal_requests_svc.adapters.remote import AbstractScheduler
+from portal_requests_svc.adapters.scheduler import AbstractScheduler
 from portal_requests_svc.service_layer.handlers import UowFactory
 
 

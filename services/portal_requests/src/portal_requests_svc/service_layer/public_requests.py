@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 
 from platform_core.errors import Conflict
 from platform_core.ids import new_id
-from portal_requests_svc.adapters.public_slots import AbstractSlotFinder
-from portal_requests_svc.adapters.remote import AbstractCatalogue, AbstractClientDirectory, AbstractScheduler
+from portal_requests_svc.adapters.catalogue import AbstractCatalogue
+from portal_requests_svc.adapters.client_directory import AbstractClientDirectory
+from portal_requests_svc.adapters.scheduler import AbstractScheduler
+from portal_requests_svc.adapters.slot_finder import AbstractSlotFinder
 from portal_requests_svc.adapters.visitor_clients import AbstractVisitorClients, NewClientTerms
 from portal_requests_svc.domain.public_requests import PublicRequest, check_visitor, new_code
 from portal_requests_svc.domain.requests import AppointmentRequest, TimeOption, check_timezone

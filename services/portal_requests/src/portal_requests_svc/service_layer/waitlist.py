@@ -10,7 +10,9 @@ from datetime import date, datetime, time
 from platform_core.errors import NotFound
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.ids import new_id
-from portal_requests_svc.adapters.remote import AbstractCatalogue, AbstractClientDirectory, AbstractScheduler, Booking
+from portal_requests_svc.adapters.catalogue import AbstractCatalogue
+from portal_requests_svc.adapters.client_directory import AbstractClientDirectory
+from portal_requests_svc.adapters.scheduler import AbstractScheduler, Booking
 from portal_requests_svc.domain.events import FreedSlot
 from portal_requests_svc.domain.requests import check_client_may_request
 from portal_requests_svc.domain.waitlist import WaitlistEntry

@@ -1,94 +1,30 @@
-"""What this service asks other services over gRPC: the client service about the client (at submit time,
-authoritatively), scheduling's catalogue about the service, and scheduling's appointments to book.
+"""Scheduling's appointments and holds, as this service commands them: book an approved request, cancel its
+appointment, hold and release a pending request's time, and count a client's upcoming bookings.
 
-Each call carries the caller's tenant and principal (the channel's interceptor copies them). A remote
-refusal comes back as the domain error it was, so the caller gets the same status and reason.
+Each call carries the caller's tenant and principal (the channel's interceptor copies them). A refusal comes
+back as the domain error it was, so the caller gets the same status and reason.
 """
 
 from __future__ import annotations
 
 import abc
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import grpc
-from google.protobuf import json_format, struct_pb2
 
-from atrium.client.v1 import client_service_pb2 as client_pb
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
-from atrium.scheduling.v1 import catalogue_pb2 as catalogue_pb
 from atrium.scheduling.v1 import holds_pb2 as holds_pb
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
-from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
 from atrium.scheduling.v1.holds_pb2_grpc import SlotHoldServiceStub
 from platform_core import errors
-from platform_core.client_lookup import ClientFacts, find_client
-from platform_core.grpc.errors import from_rpc_error
 from platform_core.grpc.values import aware, timestamp
+from portal_requests_svc.adapters.grpc_errors import domain_error
 from portal_requests_svc.domain.events import FreedSlot
-from portal_requests_svc.domain.requests import HeldSlot, ServiceTerms, Technician
+from portal_requests_svc.domain.requests import HeldSlot
 
-BOOKING_REQUEST_FORM = "booking_request"  # the client service's name of the form
 APPOINTMENT_NOT_BOOKED = "APPOINTMENT_NOT_BOOKED"  # scheduling's refusal to change a cancelled appointment
-
-_ERRORS: dict[grpc.StatusCode, type[errors.DomainError]] = {
-    # What another service cannot find is a reference this one holds (the request's service, its client):
-    # the request is not in a state to go ahead (409), not a missing resource of the caller's (404).
-    grpc.StatusCode.NOT_FOUND: errors.FailedPrecondition,
-    grpc.StatusCode.ABORTED: errors.Conflict,
-    grpc.StatusCode.ALREADY_EXISTS: errors.Conflict,
-    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
-    grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.LimitExceeded,
-}
-
-
-def domain_error(exc: grpc.aio.AioRpcError, service: str, *, fields: dict[str, str] | None = None) -> Exception:
-    """The domain error a remote refusal stands for; field names are translated to this API's."""
-    remote = from_rpc_error(exc)
-    if remote.code == grpc.StatusCode.INVALID_ARGUMENT:
-        renamed = [errors.FieldViolation((fields or {}).get(v.field, v.field), v.message) for v in remote.violations]
-        return errors.InvalidArgument(renamed, remote.message)
-    error_type = _ERRORS.get(remote.code)
-    if error_type is not None:
-        return error_type(remote.message, reason=remote.reason or None)
-    return errors.Unavailable(f"the {service} service could not answer ({remote.code.name})")
-
-
-@dataclass(frozen=True)
-class RequestingClient:
-    """What a request needs of its client: may it ask (facts), and how staff know and reach it."""
-
-    facts: ClientFacts
-    name: str
-    email: str
-    phone: str
-
-
-@dataclass(frozen=True)
-class OfferedService:
-    service_id: uuid.UUID
-    bookable_online: bool
-    staff_ids: frozenset[uuid.UUID]
-    name: str = ""
-    duration_minutes: int = 0
-
-    @property
-    def terms(self) -> ServiceTerms:
-        return ServiceTerms(self.service_id, self.name, self.duration_minutes)
-
-
-@dataclass(frozen=True)
-class BusinessTerms:
-    """What the business's scheduling settings say about requests."""
-
-    timezone: str
-    # Upcoming bookings (and pending requests) one client may hold; 0: no limit.
-    max_active_bookings_per_client: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,31 +67,6 @@ class PlacedHold:
     placed_at: datetime
 
 
-class AbstractClientDirectory(abc.ABC):
-    @abc.abstractmethod
-    async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:
-        """The client in the caller's tenant, or None when it has no such client."""
-
-    @abc.abstractmethod
-    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
-        """Store the client's answers to the booking request form; InvalidArgument (fields ``answers.<key>``)
-        when one breaks its field's rules or a required one is missing."""
-
-
-class AbstractCatalogue(abc.ABC):
-    @abc.abstractmethod
-    async def service(self, service_id: uuid.UUID) -> OfferedService | None:
-        """The service, or None when the caller's tenant offers no such (unarchived) service."""
-
-    @abc.abstractmethod
-    async def business_terms(self) -> BusinessTerms:
-        """The business's zone and booking limit."""
-
-    @abc.abstractmethod
-    async def staff_member(self, staff_id: uuid.UUID) -> Technician | None:
-        """The staff member (with the name clients see), or None when the business has no such one."""
-
-
 class AbstractScheduler(abc.ABC):
     @abc.abstractmethod
     async def book(self, booking: Booking) -> BookedAppointment:
@@ -186,77 +97,6 @@ class AbstractScheduler(abc.ABC):
     @abc.abstractmethod
     async def holds_between(self, start: datetime, end: datetime) -> list[PlacedHold]:
         """The business's holds of times overlapping [start, end), each once."""
-
-
-class GrpcClientDirectory(AbstractClientDirectory):
-    def __init__(self, stub: ClientServiceStub) -> None:
-        self._stub = stub
-
-    async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:
-        client = await find_client(self._stub, client_id)
-        if client is None:
-            return None
-        name = " ".join(n for n in (client.first_name, client.last_name) if n) or client.profile.company_name
-        return RequestingClient(ClientFacts.of(client), name, client.email, client.phone)
-
-    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
-        request = client_pb.UpdateClientRequest(
-            id=str(client_id),
-            form=BOOKING_REQUEST_FORM,
-            custom_fields={key: json_format.ParseDict(value, struct_pb2.Value()) for key, value in answers.items()},
-        )
-        try:
-            await self._stub.UpdateClient(request)
-        except grpc.aio.AioRpcError as exc:
-            error = domain_error(exc, "client")
-            if isinstance(error, errors.InvalidArgument):
-                # This API calls them answers.
-                error = errors.InvalidArgument(
-                    [
-                        errors.FieldViolation(v.field.replace("custom_fields.", "answers.", 1), v.message)
-                        for v in error.violations
-                    ],
-                    error.message,
-                )
-            raise error from exc
-
-
-class GrpcCatalogue(AbstractCatalogue):
-    def __init__(self, stub: CatalogueServiceStub) -> None:
-        self._stub = stub
-
-    async def service(self, service_id: uuid.UUID) -> OfferedService | None:
-        try:
-            found = await self._stub.GetService(catalogue_pb.GetServiceRequest(service_id=str(service_id)))
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise errors.Unavailable(f"the scheduling service could not be asked ({exc.code().name})") from exc
-        if found.archived:
-            return None
-        return OfferedService(
-            service_id=uuid.UUID(found.id),
-            bookable_online=found.definition.bookable_online,
-            staff_ids=frozenset(uuid.UUID(s) for s in found.definition.staff_ids),
-            name=found.definition.name,
-            duration_minutes=found.definition.duration_minutes,
-        )
-
-    async def staff_member(self, staff_id: uuid.UUID) -> Technician | None:
-        try:
-            found = await self._stub.GetStaffMember(catalogue_pb.GetStaffMemberRequest(staff_id=str(staff_id)))
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise errors.Unavailable(f"the scheduling service could not be asked ({exc.code().name})") from exc
-        return Technician(staff_id, found.display_name)
-
-    async def business_terms(self) -> BusinessTerms:
-        try:
-            settings = await self._stub.GetSchedulingSettings(catalogue_pb.GetSchedulingSettingsRequest())
-        except grpc.aio.AioRpcError as exc:
-            raise domain_error(exc, "scheduling") from exc
-        return BusinessTerms(settings.timezone, settings.max_active_bookings_per_client)
 
 
 # The longest window scheduling lists holds for at once.

@@ -12,7 +12,7 @@ import grpc
 from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from platform_core.grpc.values import aware
-from portal_requests_svc.adapters.remote import domain_error
+from portal_requests_svc.adapters.grpc_errors import domain_error
 
 
 class AbstractSlotFinder(abc.ABC):
