@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import grpc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
@@ -19,60 +20,47 @@ from portal_requests_svc.adapters.scheduler import GrpcScheduler
 from portal_requests_svc.adapters.slot_finder import GrpcSlotFinder
 from portal_requests_svc.adapters.visitor_clients import GrpcVisitorClients
 from portal_requests_svc.config import PortalRequestsSettings
+from portal_requests_svc.domain.requests import RequestLimits
 from portal_requests_svc.entrypoints import client_consumers, grpc_server, public_grpc_server, scheduling_consumers
 from portal_requests_svc.entrypoints.hold_reconciler import HoldReconciler
 from portal_requests_svc.entrypoints.public_request_purger import PublicRequestPurger
 from portal_requests_svc.entrypoints.request_expirer import RequestExpirer
-from portal_requests_svc.service_layer.handlers import RequestLimits
-from portal_requests_svc.service_layer.public_requests import PublicRequestPorts
-from portal_requests_svc.service_layer.public_unit_of_work import SqlAlchemyPublicRequestsUnitOfWork
-from portal_requests_svc.service_layer.unit_of_work import SqlAlchemyPortalRequestsUnitOfWork
+from portal_requests_svc.service_layer.unit_of_work import PortalRequestsPorts, SqlAlchemyPortalRequestsUnitOfWork
+
+
+def grpc_ports(
+    client_channel: grpc.aio.Channel, scheduling_channel: grpc.aio.Channel, settings: PortalRequestsSettings
+) -> PortalRequestsPorts:
+    """The other services as the use cases ask them, over these channels, and the request limits."""
+    clients = ClientServiceStub(client_channel)
+    return PortalRequestsPorts(
+        client_directory=GrpcClientDirectory(clients),
+        catalogue=GrpcCatalogue(CatalogueServiceStub(scheduling_channel)),
+        scheduler=GrpcScheduler(AppointmentServiceStub(scheduling_channel), SlotHoldServiceStub(scheduling_channel)),
+        slot_finder=GrpcSlotFinder(AppointmentServiceStub(scheduling_channel)),
+        visitor_clients=GrpcVisitorClients(clients),
+        limits=RequestLimits(
+            max_open_per_client=settings.max_open_requests_per_client,
+            horizon=timedelta(days=settings.request_horizon_days),
+            code_ttl=timedelta(seconds=settings.public_request_code_ttl_seconds),
+        ),
+    )
 
 
 def build(runtime: Runtime) -> ServiceParts:
     settings = runtime.settings
     assert isinstance(settings, PortalRequestsSettings)
+    ports = grpc_ports(runtime.channel("client"), runtime.channel("scheduling"), settings)
 
     def uow() -> SqlAlchemyPortalRequestsUnitOfWork:
-        return SqlAlchemyPortalRequestsUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix)
+        return SqlAlchemyPortalRequestsUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix, ports=ports)
 
     def uow_within(session: AsyncSession) -> SqlAlchemyPortalRequestsUnitOfWork:
-        return SqlAlchemyPortalRequestsUnitOfWork(None, nats_prefix=settings.nats_prefix, borrowed=session)
+        return SqlAlchemyPortalRequestsUnitOfWork(None, nats_prefix=settings.nats_prefix, ports=ports, borrowed=session)
 
-    def public_uow() -> SqlAlchemyPublicRequestsUnitOfWork:
-        return SqlAlchemyPublicRequestsUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix)
-
-    scheduling = runtime.channel("scheduling")
-    scheduler = GrpcScheduler(AppointmentServiceStub(scheduling), SlotHoldServiceStub(scheduling))
-    clients = ClientServiceStub(runtime.channel("client"))
-    directory = GrpcClientDirectory(clients)
-    catalogue = GrpcCatalogue(CatalogueServiceStub(scheduling))
-    limits = RequestLimits(
-        max_open_per_client=settings.max_open_requests_per_client,
-        horizon=timedelta(days=settings.request_horizon_days),
-    )
-    servicer = grpc_server.PortalRequestServicer(
-        uow_factory=uow,
-        engine=runtime.read_engine,
-        directory=directory,
-        catalogue=catalogue,
-        scheduler=scheduler,
-        limits=limits,
-    )
-    # The public booking page's requests, which become ordinary requests through the same parts.
-    public_servicer = public_grpc_server.PublicRequestServicer(
-        public_uow=public_uow,
-        ports=PublicRequestPorts(
-            uow_factory=uow,
-            directory=directory,
-            catalogue=catalogue,
-            scheduler=scheduler,
-            slots=GrpcSlotFinder(AppointmentServiceStub(scheduling)),
-            visitors=GrpcVisitorClients(clients),
-            limits=limits,
-            code_ttl=timedelta(seconds=settings.public_request_code_ttl_seconds),
-        ),
-    )
+    servicer = grpc_server.PortalRequestServicer(new_uow=uow, engine=runtime.read_engine)
+    # The public booking page's requests, which become ordinary requests through the same use cases.
+    public_servicer = public_grpc_server.PublicRequestServicer(new_uow=uow)
     return ServiceParts(
         servicers=[
             (portal_requests_pb2_grpc.add_PortalRequestServiceServicer_to_server, servicer, grpc_server.SERVICE_NAME),
@@ -98,28 +86,26 @@ def build(runtime: Runtime) -> ServiceParts:
                 js=runtime.js,
                 prefix=settings.nats_prefix,
                 sessions=runtime.sessions,
-                subscriptions=scheduling_consumers.scheduling_subscriptions(uow_within, scheduler),
+                subscriptions=scheduling_consumers.scheduling_subscriptions(uow_within),
                 max_deliver=settings.consumer_max_deliver,
             ),
         ],
         # Expires requests whose every preferred time has passed; safe with several replicas (SKIP LOCKED).
         workers=[
             RequestExpirer(
-                uow,
-                scheduler,
+                uow(),
                 interval_seconds=settings.expiry_interval_seconds,
                 batch_size=settings.expiry_batch_size,
             ),
             # Gives back tentative holds whose submission never committed.
             HoldReconciler(
-                uow,
-                scheduler,
+                uow(),
                 interval_seconds=settings.hold_reconcile_interval_seconds,
                 grace=timedelta(seconds=settings.hold_reconcile_grace_seconds),
-                horizon=limits.horizon,
+                horizon=ports.limits.horizon,
             ),
             PublicRequestPurger(
-                runtime.sessions,
+                uow(),
                 kept_for=timedelta(days=settings.public_request_retention_days),
                 interval_seconds=settings.expiry_interval_seconds,
                 batch_size=settings.expiry_batch_size,

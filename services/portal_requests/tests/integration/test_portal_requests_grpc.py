@@ -42,10 +42,11 @@ from platform_core.messaging.envelope import build_envelope, subject_for
 from platform_core.testing.plugin import wait_until
 from portal_requests_svc.adapters.repository import SqlAlchemyRequestRepository
 from portal_requests_svc.adapters.scheduler import GrpcScheduler, SlotToHold
+from portal_requests_svc.bootstrap import grpc_ports
 from portal_requests_svc.config import PortalRequestsSettings
 from portal_requests_svc.entrypoints.hold_reconciler import HoldReconciler
 from portal_requests_svc.entrypoints.request_expirer import RequestExpirer
-from portal_requests_svc.service_layer.unit_of_work import SqlAlchemyPortalRequestsUnitOfWork
+from portal_requests_svc.service_layer.unit_of_work import PortalRequestsPorts, SqlAlchemyPortalRequestsUnitOfWork
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ALL_WEEK_9_TO_17 = [cat.DayHours(weekday=d, ranges=[cat.TimeRange(start="09:00", end="17:00")]) for d in range(7)]
@@ -86,6 +87,16 @@ def scheduler(scheduling_channel: grpc.aio.Channel) -> GrpcScheduler:
     return GrpcScheduler(
         appointments_grpc.AppointmentServiceStub(scheduling_channel), holds_grpc.SlotHoldServiceStub(scheduling_channel)
     )
+
+
+@pytest.fixture
+def ports(
+    client_channel: grpc.aio.Channel,
+    scheduling_channel: grpc.aio.Channel,
+    portal_requests_settings: PortalRequestsSettings,
+) -> PortalRequestsPorts:
+    """The other services as the use cases ask them (for sweeps run by hand)."""
+    return grpc_ports(client_channel, scheduling_channel, portal_requests_settings)
 
 
 @pytest.fixture
@@ -370,7 +381,7 @@ async def test_input_errors_name_the_field_and_a_portal_client_sees_only_its_own
 
 async def test_the_expiry_job_expires_passed_requests_and_skips_locked_ones(
     requests: pb_grpc.PortalRequestServiceStub,
-    scheduler: GrpcScheduler,
+    ports: PortalRequestsPorts,
     business: Business,
     portal_requests_settings: PortalRequestsSettings,
 ) -> None:
@@ -380,12 +391,12 @@ async def test_the_expiry_job_expires_passed_requests_and_skips_locked_ones(
     sessions = session_factory(engine)
 
     def uow() -> SqlAlchemyPortalRequestsUnitOfWork:
-        return SqlAlchemyPortalRequestsUnitOfWork(sessions, nats_prefix=portal_requests_settings.nats_prefix)
+        return SqlAlchemyPortalRequestsUnitOfWork(
+            sessions, nats_prefix=portal_requests_settings.nats_prefix, ports=ports
+        )
 
     # Hours from now every option has passed; requests of other tests lie days ahead and stay pending.
-    expirer = RequestExpirer(
-        uow, scheduler, interval_seconds=60, batch_size=10, clock=lambda: soon + timedelta(minutes=1)
-    )
+    expirer = RequestExpirer(uow(), interval_seconds=60, batch_size=10, clock=lambda: soon + timedelta(minutes=1))
     try:
         async with engine.connect() as held:
             # Another replica is deciding this request right now: the sweep leaves it alone.
@@ -909,7 +920,7 @@ async def test_a_counter_offer_accepted_twice_at_once_books_once(
 
 async def test_an_unanswered_proposal_expires_with_its_hold(
     requests: pb_grpc.PortalRequestServiceStub,
-    scheduler: GrpcScheduler,
+    ports: PortalRequestsPorts,
     business: Business,
     portal_requests_settings: PortalRequestsSettings,
 ) -> None:
@@ -923,11 +934,13 @@ async def test_an_unanswered_proposal_expires_with_its_hold(
     sessions = session_factory(engine)
 
     def uow() -> SqlAlchemyPortalRequestsUnitOfWork:
-        return SqlAlchemyPortalRequestsUnitOfWork(sessions, nats_prefix=portal_requests_settings.nats_prefix)
+        return SqlAlchemyPortalRequestsUnitOfWork(
+            sessions, nats_prefix=portal_requests_settings.nats_prefix, ports=ports
+        )
 
     try:
         # Other tests' requests lie days ahead; this sweep runs just after this hold ends.
-        await RequestExpirer(uow, scheduler, interval_seconds=60, batch_size=10, clock=lambda: hold_until).run_once()
+        await RequestExpirer(uow(), interval_seconds=60, batch_size=10, clock=lambda: hold_until).run_once()
     finally:
         await engine.dispose()
     with bind_call_context(business.staff()):
@@ -1410,6 +1423,7 @@ async def test_a_hold_whose_request_never_committed_is_given_back_and_a_pending_
     scheduling_channel: grpc.aio.Channel,
     business: Business,
     portal_requests_settings: PortalRequestsSettings,
+    ports: PortalRequestsPorts,
 ) -> None:
     holds = holds_grpc.SlotHoldServiceStub(scheduling_channel)
     mia, ben, _ = business.client_ids
@@ -1440,10 +1454,12 @@ async def test_a_hold_whose_request_never_committed_is_given_back_and_a_pending_
     sessions = session_factory(engine)
 
     def uow() -> SqlAlchemyPortalRequestsUnitOfWork:
-        return SqlAlchemyPortalRequestsUnitOfWork(sessions, nats_prefix=portal_requests_settings.nats_prefix)
+        return SqlAlchemyPortalRequestsUnitOfWork(
+            sessions, nats_prefix=portal_requests_settings.nats_prefix, ports=ports
+        )
 
     def reconciler(grace: timedelta) -> HoldReconciler:
-        return HoldReconciler(uow, scheduler, interval_seconds=60, grace=grace, horizon=timedelta(days=365))
+        return HoldReconciler(uow(), interval_seconds=60, grace=grace, horizon=timedelta(days=365))
 
     try:
         # Within its grace a hold is spared (its submission may still be running); after it, the orphan goes.
@@ -1467,6 +1483,7 @@ async def test_the_reconciler_waits_for_a_submission_in_flight_and_keeps_the_hol
     scheduling_channel: grpc.aio.Channel,
     business: Business,
     portal_requests_settings: PortalRequestsSettings,
+    ports: PortalRequestsPorts,
 ) -> None:
     holds = holds_grpc.SlotHoldServiceStub(scheduling_channel)
     mia, ben, _ = business.client_ids
@@ -1477,7 +1494,9 @@ async def test_the_reconciler_waits_for_a_submission_in_flight_and_keeps_the_hol
     sessions = session_factory(engine)
 
     def uow() -> SqlAlchemyPortalRequestsUnitOfWork:
-        return SqlAlchemyPortalRequestsUnitOfWork(sessions, nats_prefix=portal_requests_settings.nats_prefix)
+        return SqlAlchemyPortalRequestsUnitOfWork(
+            sessions, nats_prefix=portal_requests_settings.nats_prefix, ports=ports
+        )
 
     async def held() -> set[str]:
         day = {"from": timestamp(at(business.day, 0)), "to": timestamp(at(business.day, 23))}
@@ -1524,9 +1543,7 @@ async def test_the_reconciler_waits_for_a_submission_in_flight_and_keeps_the_hol
                 },
             )
             run = asyncio.create_task(
-                HoldReconciler(
-                    uow, scheduler, interval_seconds=60, grace=timedelta(0), horizon=timedelta(days=365)
-                ).run_once()
+                HoldReconciler(uow(), interval_seconds=60, grace=timedelta(0), horizon=timedelta(days=365)).run_once()
             )
             await wait_until(reconciler_waits, timeout=10)
             assert str(request_id) in await held()  # nothing is released while the submission may still commit

@@ -35,8 +35,10 @@ from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.grpc.values import timestamp
 from platform_core.testing.plugin import wait_until
+from portal_requests_svc.bootstrap import grpc_ports
 from portal_requests_svc.config import PortalRequestsSettings
 from portal_requests_svc.entrypoints.public_request_purger import PublicRequestPurger
+from portal_requests_svc.service_layer.unit_of_work import SqlAlchemyPortalRequestsUnitOfWork
 
 BERLIN = ZoneInfo("Europe/Berlin")
 GATEWAY = Principal.service("public-booking-page")
@@ -331,10 +333,17 @@ async def test_old_requests_for_a_code_are_forgotten(
     page: Page,
     engine: AsyncEngine,
     portal_requests_settings: PortalRequestsSettings,
+    client_channel: grpc.aio.Channel,
+    scheduling_channel: grpc.aio.Channel,
 ) -> None:
     started = await ask(public, page, f"old-{uuid.uuid4().hex[:8]}@example.com")
-    purger = PublicRequestPurger(
+    uow = SqlAlchemyPortalRequestsUnitOfWork(
         session_factory(engine),
+        nats_prefix=portal_requests_settings.nats_prefix,
+        ports=grpc_ports(client_channel, scheduling_channel, portal_requests_settings),
+    )
+    purger = PublicRequestPurger(
+        uow,
         kept_for=timedelta(days=30),
         interval_seconds=60,
         batch_size=1,
@@ -342,7 +351,7 @@ async def test_old_requests_for_a_code_are_forgotten(
     )
     assert await purger.run_once() == 0
     purger = PublicRequestPurger(
-        session_factory(engine),
+        uow,
         kept_for=timedelta(days=30),
         interval_seconds=60,
         batch_size=1,

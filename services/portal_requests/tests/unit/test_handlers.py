@@ -1,236 +1,41 @@
-"""The use cases with fakes for the database and the other services: what is asked, what is written."""
+"""The use cases through the fake unit of work (tests/unit/fakes.py): what is asked of the other services, what
+is written."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
+from portal_requests_fakes import (
+    ANNA,
+    BEN,
+    CLIENT,
+    LIMITS,
+    MAX_ACTIVE,
+    NOW,
+    SERVICE,
+    TENANT,
+    FakeDirectory,
+    FakeScheduler,
+    FakeUnitOfWork,
+)
 
-from platform_core.client_lookup import ClientFacts
 from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
-from platform_core.grpc.context import CallContext, Principal, bind_call_context, maybe_current_context
-from portal_requests_svc.adapters.catalogue import AbstractCatalogue, BusinessTerms, OfferedService
-from portal_requests_svc.adapters.client_directory import AbstractClientDirectory, RequestingClient
-from portal_requests_svc.adapters.repository import AbstractRequestRepository, ClientContact, RequestSettings
-from portal_requests_svc.adapters.scheduler import AbstractScheduler, BookedAppointment, Booking, PlacedHold, SlotToHold
-from portal_requests_svc.adapters.waitlist_repository import AbstractWaitlistRepository
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
+from portal_requests_svc.adapters.repository import RequestSettings
+from portal_requests_svc.adapters.scheduler import SlotToHold
+from portal_requests_svc.domain import commands
 from portal_requests_svc.domain.events import FreedSlot
-from portal_requests_svc.domain.requests import OPEN, AppointmentRequest, HeldSlot, Status, Technician, TimeOption
-from portal_requests_svc.domain.waitlist import EntryStatus, WaitlistEntry
-from portal_requests_svc.service_layer import handlers, hold_reconciliation, waitlist
-from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
-
-NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
-TENANT, CLIENT, SERVICE, ANNA, BEN = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-LIMITS = handlers.RequestLimits(max_open_per_client=2, horizon=timedelta(days=90))
-MAX_ACTIVE = 3  # the business's limit of a client's active bookings
+from portal_requests_svc.domain.requests import AppointmentRequest, Status, TimeOption
+from portal_requests_svc.domain.waitlist import EntryStatus
+from portal_requests_svc.service_layer import handlers, hold_handlers, waitlist_handlers
 
 
-class FakeRepository(AbstractRequestRepository):
-    def __init__(
-        self,
-        stored: dict[uuid.UUID, AppointmentRequest],
-        contacts: dict[uuid.UUID, ClientContact],
-        settings: RequestSettings,
-    ) -> None:
-        super().__init__()
-        self._stored = stored
-        self._contacts = contacts
-        self.request_settings = settings
-
-    async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
-        return 1001 + len(self._stored)
-
-    async def remember_client(self, tenant_id: uuid.UUID, contact: ClientContact) -> None:
-        self._contacts[contact.client_id] = contact
-
-    async def settings(self, tenant_id: uuid.UUID) -> RequestSettings:
-        return self.request_settings
-
-    async def save_settings(self, tenant_id: uuid.UUID, settings: RequestSettings) -> RequestSettings:
-        return settings
-
-    async def _get(self, tenant_id: uuid.UUID, request_id: uuid.UUID, *, for_update: bool) -> AppointmentRequest | None:
-        return self._stored.get(request_id)
-
-    async def _expirable(self, now: datetime, limit: int) -> list[AppointmentRequest]:
-        due = [r for r in self._stored.values() if r.status is Status.PENDING and r.has_passed(now)]
-        return due[:limit]
-
-    async def _approved_with(self, tenant_id: uuid.UUID, appointment_id: uuid.UUID) -> AppointmentRequest | None:
-        return next(
-            (r for r in self._stored.values() if r.appointment_id == appointment_id and r.status is Status.APPROVED),
-            None,
-        )
-
-    async def get_by_submission(
-        self, tenant_id: uuid.UUID, client_id: uuid.UUID, submission_id: str
-    ) -> AppointmentRequest | None:
-        return next((r for r in self._stored.values() if r.submission_id == submission_id), None)
-
-    async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
-        return None
-
-    async def lock_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> None:
-        return None
-
-    async def keeps_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> bool:
-        request = self._stored.get(request_id)
-        return request is not None and request.status is Status.PENDING and request.hold is not None
-
-    async def holding(self, tenant_id: uuid.UUID, request_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-        return {i for i in request_ids if await self.keeps_hold(tenant_id, i)}
-
-    async def tenants_with_settings(self) -> list[uuid.UUID]:
-        return [TENANT]
-
-    async def count_open(
-        self, tenant_id: uuid.UUID, client_id: uuid.UUID, *, excluding: uuid.UUID | None = None
-    ) -> int:
-        return sum(r.client_id == client_id and r.status in OPEN and r.id != excluding for r in self._stored.values())
-
-    async def save(self, request: AppointmentRequest) -> None:
-        if not request.is_new and request.new_history:
-            request.version += 1
-        self._stored[request.id] = request
-        request.is_new = False
-        request.new_history.clear()
-
-
-class FakeWaitlist(AbstractWaitlistRepository):
-    def __init__(self, stored: dict[uuid.UUID, WaitlistEntry]) -> None:
-        super().__init__()
-        self._stored = stored
-
-    async def _get(self, tenant_id: uuid.UUID, entry_id: uuid.UUID) -> WaitlistEntry | None:
-        return self._stored.get(entry_id)
-
-    async def _entry_of_offer(self, tenant_id: uuid.UUID, offer_id: uuid.UUID) -> uuid.UUID | None:
-        return next((e.id for e in self._stored.values() if any(o.id == offer_id for o in e.offers)), None)
-
-    async def _candidates(self, tenant_id: uuid.UUID, slot: FreedSlot, held: set[uuid.UUID]) -> list[WaitlistEntry]:
-        offered = {e.id for e in self._stored.values() for o in e.offers if o.slot == slot}
-        return sorted(
-            (e for e in self._stored.values() if e.status is EntryStatus.WAITING and e.id not in offered | held),
-            key=lambda e: e.created_at,
-        )
-
-    async def _ran_out(self, now: datetime, limit: int) -> list[WaitlistEntry]:
-        return [e for e in self._stored.values() if e.open_offer and e.open_offer.hold_until <= now][:limit]
-
-    async def save(self, entry: WaitlistEntry) -> None:
-        self._stored[entry.id] = entry
-        entry.is_new = entry.changed = False
-        for offer in entry.offers:
-            offer.is_new = offer.changed = False
-
-
-class FakeUnitOfWork(PortalRequestsUnitOfWork):
-    def __init__(self, settings: RequestSettings | None = None) -> None:
-        self.settings = settings or RequestSettings()
-        self.stored: dict[uuid.UUID, AppointmentRequest] = {}
-        self.contacts: dict[uuid.UUID, ClientContact] = {}
-        self.entries: dict[uuid.UUID, WaitlistEntry] = {}
-        self.published: list[Any] = []
-
-    async def _start(self) -> None:
-        self.requests = FakeRepository(self.stored, self.contacts, self.settings)
-        self.waitlist = FakeWaitlist(self.entries)
-        self.repositories = (self.requests, self.waitlist)
-
-    async def _commit(self, events: list[Any]) -> None:
-        self.published.extend(events)
-
-    async def rollback(self) -> None:
-        return None
-
-    async def _close(self) -> None:
-        return None
-
-
-class FakeDirectory(AbstractClientDirectory):
-    def __init__(self, *, blocked: bool = False) -> None:
-        self.blocked = blocked
-        self.answers: dict[uuid.UUID, dict[str, object]] = {}
-
-    async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:
-        return RequestingClient(
-            ClientFacts(client_id, self.blocked, False, "Europe/Berlin"), "Mia Park", "mia@example.com", "+4930123456"
-        )
-
-    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
-        self.answers[client_id] = dict(answers)
-
-
-class FakeCatalogue(AbstractCatalogue):
-    """One service, performed by Anna; Ben works here but does not perform it."""
-
-    async def service(self, service_id: uuid.UUID) -> OfferedService | None:
-        return OfferedService(service_id, True, frozenset({ANNA}), "Haircut", 45) if service_id == SERVICE else None
-
-    async def business_terms(self) -> BusinessTerms:
-        return BusinessTerms("America/New_York", MAX_ACTIVE)
-
-    async def staff_member(self, staff_id: uuid.UUID) -> Technician | None:
-        return {ANNA: Technician(ANNA, "Anna"), BEN: Technician(BEN, "Ben")}.get(staff_id)
-
-
-class FakeScheduler(AbstractScheduler):
-    def __init__(self, refusal: Exception | None = None, *, upcoming: int = 0) -> None:
-        self.refusal = refusal
-        self.upcoming = upcoming
-        self.bookings: list[Booking] = []
-        self.booked_as: list[str] = []  # the principal each booking was asked as
-        self.cancelled: list[uuid.UUID] = []
-        self.holds: dict[uuid.UUID, HeldSlot] = {}
-        self.placed_at: dict[uuid.UUID, datetime] = {}
-
-    async def book(self, booking: Booking) -> BookedAppointment:
-        self.bookings.append(booking)
-        bound = maybe_current_context()
-        self.booked_as.append(bound.principal.kind if bound else "")
-        if self.refusal:
-            raise self.refusal
-        return BookedAppointment(
-            uuid.uuid4(), booking.start, booking.start + timedelta(minutes=45), booking.staff_id or ANNA
-        )
-
-    async def times_of(self, appointment_id: uuid.UUID) -> list[FreedSlot]:
-        return []
-
-    async def upcoming_bookings(self, client_id: uuid.UUID) -> int:
-        return self.upcoming
-
-    async def cancel(self, appointment_id: uuid.UUID, reason: str) -> None:
-        if self.refusal:
-            raise self.refusal
-        self.cancelled.append(appointment_id)
-
-    async def hold(self, slot: SlotToHold) -> HeldSlot:
-        if self.refusal:
-            raise self.refusal
-        self.holds[slot.hold_id] = HeldSlot(slot.staff_id or ANNA, slot.start, slot.start + timedelta(minutes=45))
-        self.placed_at.setdefault(slot.hold_id, NOW)
-        return self.holds[slot.hold_id]
-
-    async def release_hold(self, hold_id: uuid.UUID) -> None:
-        self.holds.pop(hold_id, None)
-        self.placed_at.pop(hold_id, None)
-
-    async def holds_between(self, start: datetime, end: datetime) -> list[PlacedHold]:
-        return [
-            PlacedHold(hold_id, self.placed_at[hold_id])
-            for hold_id, held in self.holds.items()
-            if held.start < end and held.end > start
-        ]
-
-
-def submission(hour: int = 10) -> handlers.SubmitRequest:
-    return handlers.SubmitRequest(
+def submission(hour: int = 10) -> commands.SubmitRequest:
+    return commands.SubmitRequest(
         tenant_id=TENANT,
         client_id=CLIENT,
         service_id=SERVICE,
@@ -239,6 +44,7 @@ def submission(hour: int = 10) -> handlers.SubmitRequest:
         message="",
         timezone="",
         submission_id=None,
+        now=NOW,
     )
 
 
@@ -246,7 +52,7 @@ async def test_a_blocked_client_is_refused_and_nothing_is_written() -> None:
     uow = FakeUnitOfWork()
     with pytest.raises(FailedPrecondition) as refused:
         await handlers.submit_request(
-            lambda: uow, FakeDirectory(blocked=True), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+            submission(), uow.using(directory=FakeDirectory(blocked=True), scheduler=FakeScheduler())
         )
     assert refused.value.reason == "BOOKING_BLOCKED"
     assert uow.stored == {} and uow.published == []
@@ -256,7 +62,7 @@ async def test_submission_takes_the_clients_timezone_and_the_open_limit_holds() 
     uow = FakeUnitOfWork()
     for hour in (1, 2):
         request = await handlers.submit_request(
-            lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(hour), LIMITS, NOW
+            submission(hour), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
         )
     assert request.timezone == "Europe/Berlin" and len(uow.published) == 2
     assert (request.reference, request.service_name, request.business_timezone) == (
@@ -266,14 +72,12 @@ async def test_submission_takes_the_clients_timezone_and_the_open_limit_holds() 
     )
     assert uow.contacts[CLIENT].name == "Mia Park"
     with pytest.raises(FailedPrecondition) as refused:
-        await handlers.submit_request(
-            lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(3), LIMITS, NOW
-        )
+        await handlers.submit_request(submission(3), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler()))
     assert refused.value.reason == "TOO_MANY_OPEN_REQUESTS"
 
 
-def approval(request: AppointmentRequest, technician: uuid.UUID = ANNA, **changes: Any) -> handlers.ApproveRequest:
-    return handlers.ApproveRequest(
+def approval(request: AppointmentRequest, technician: uuid.UUID = ANNA, **changes: Any) -> commands.ApproveRequest:
+    return commands.ApproveRequest(
         **{  # type: ignore[arg-type]
             "tenant_id": TENANT,
             "request_id": request.id,
@@ -281,6 +85,7 @@ def approval(request: AppointmentRequest, technician: uuid.UUID = ANNA, **change
             "technician_id": technician,
             "override_availability": False,
             "actor": "staff:anna",
+            "now": NOW,
         }
         | changes
     )
@@ -289,26 +94,18 @@ def approval(request: AppointmentRequest, technician: uuid.UUID = ANNA, **change
 async def test_a_refused_booking_leaves_the_request_pending_and_a_later_one_approves_it() -> None:
     uow = FakeUnitOfWork()
     request = await handlers.submit_request(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+        submission(), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
     )
     with pytest.raises(Conflict):
         await handlers.approve_request(
-            lambda: uow,
-            FakeDirectory(),
-            FakeCatalogue(),
-            FakeScheduler(Conflict("taken", reason="SLOT_TAKEN")),
             approval(request),
-            NOW,
+            uow.using(directory=FakeDirectory(), scheduler=FakeScheduler(Conflict("taken", reason="SLOT_TAKEN"))),
         )
     assert uow.stored[request.id].status is Status.PENDING and len(uow.published) == 1
     scheduler = FakeScheduler()
     approved = await handlers.approve_request(
-        lambda: uow,
-        FakeDirectory(),
-        FakeCatalogue(),
-        scheduler,
         approval(request, internal_notes="VIP", ticket="4711"),
-        NOW,
+        uow.using(directory=FakeDirectory(), scheduler=scheduler),
     )
     assert (approved.status, approved.technician_name, approved.internal_notes, approved.ticket) == (
         Status.APPROVED,
@@ -323,7 +120,7 @@ async def test_a_refused_booking_leaves_the_request_pending_and_a_later_one_appr
 async def test_the_technician_must_perform_the_service_and_bad_input_books_nothing() -> None:
     uow = FakeUnitOfWork()
     request = await handlers.submit_request(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+        submission(), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
     )
     scheduler = FakeScheduler()
     for bad, field_name in (
@@ -333,7 +130,7 @@ async def test_the_technician_must_perform_the_service_and_bad_input_books_nothi
         (approval(request, ticket="a b"), "ticket"),
     ):
         with pytest.raises(InvalidArgument) as refused:
-            await handlers.approve_request(lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, bad, NOW)
+            await handlers.approve_request(bad, uow.using(directory=FakeDirectory(), scheduler=scheduler))
         assert [v.field for v in refused.value.violations] == [field_name]
     assert scheduler.bookings == [] and uow.stored[request.id].status is Status.PENDING
 
@@ -341,46 +138,43 @@ async def test_the_technician_must_perform_the_service_and_bad_input_books_nothi
 async def test_an_edit_and_an_approval_on_the_same_version_cannot_both_win() -> None:
     uow = FakeUnitOfWork()
     request = await handlers.submit_request(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+        submission(), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
     )
     seen = request.version
-    edit = handlers.UpdateRequest(TENANT, CLIENT, request.id, seen, message="Anna please")
-    edited = await handlers.update_request(lambda: uow, FakeCatalogue(), FakeScheduler(), edit, LIMITS, NOW)
+    edit = commands.UpdateRequest(TENANT, CLIENT, request.id, seen, NOW, message="Anna please")
+    edited = await handlers.update_request(edit, uow.using(scheduler=FakeScheduler()))
     assert (edited.message, edited.version) == ("Anna please", seen + 1)
     with pytest.raises(Conflict) as refused:
         await handlers.approve_request(
-            lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), approval(request, version=seen), NOW
+            approval(request, version=seen), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
         )
     assert refused.value.reason == "CONCURRENT_CHANGE"
     with pytest.raises(Conflict):
         # The same old version:
-        await handlers.update_request(lambda: uow, FakeCatalogue(), FakeScheduler(), edit, LIMITS, NOW)
+        await handlers.update_request(edit, uow.using(scheduler=FakeScheduler()))
     # Another client's request looks missing.
     with pytest.raises(NotFound):
         await handlers.update_request(
-            lambda: uow,
-            FakeCatalogue(),
-            FakeScheduler(),
-            replace(edit, client_id=uuid.uuid4(), version=seen + 1),
-            LIMITS,
-            NOW,
+            replace(edit, client_id=uuid.uuid4(), version=seen + 1), uow.using(scheduler=FakeScheduler())
         )
 
 
 async def test_cancelling_an_approved_request_cancels_its_appointment_first() -> None:
     uow = FakeUnitOfWork()
     request = await handlers.submit_request(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
+        submission(), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
     )
-    await handlers.approve_request(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), approval(request), NOW
-    )
+    await handlers.approve_request(approval(request), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler()))
     late = FakeScheduler(FailedPrecondition("too late", reason="CANCELLATION_WINDOW_PASSED"))
     with pytest.raises(FailedPrecondition):
-        await handlers.cancel_request(lambda: uow, late, TENANT, CLIENT, request.id, NOW)
+        await handlers.cancel_request(
+            commands.CancelRequest(TENANT, CLIENT, request.id, NOW), uow.using(scheduler=late)
+        )
     assert uow.stored[request.id].status is Status.APPROVED
     scheduler = FakeScheduler()
-    cancelled = await handlers.cancel_request(lambda: uow, scheduler, TENANT, CLIENT, request.id, NOW)
+    cancelled = await handlers.cancel_request(
+        commands.CancelRequest(TENANT, CLIENT, request.id, NOW), uow.using(scheduler=scheduler)
+    )
     assert (cancelled.status, scheduler.cancelled) == (Status.CANCELLED, [cancelled.appointment_id])
     assert type(uow.published[-1]).__name__ == "RequestCancelled"
 
@@ -388,44 +182,40 @@ async def test_cancelling_an_approved_request_cancels_its_appointment_first() ->
 async def test_upcoming_bookings_and_pending_requests_count_against_the_active_limit() -> None:
     uow = FakeUnitOfWork()
     busy = FakeScheduler(upcoming=MAX_ACTIVE - 1)  # one booking short of the limit
-    first = await handlers.submit_request(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), busy, submission(1), LIMITS, NOW
-    )
+    first = await handlers.submit_request(submission(1), uow.using(directory=FakeDirectory(), scheduler=busy))
     with pytest.raises(FailedPrecondition) as refused:
-        await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), busy, submission(2), LIMITS, NOW)
+        await handlers.submit_request(submission(2), uow.using(directory=FakeDirectory(), scheduler=busy))
     assert refused.value.reason == "MAX_ACTIVE_BOOKINGS" and len(uow.stored) == 1
 
     # At approval the rules are asked again: now at the limit (or blocked), staff must override, on record.
     full = FakeScheduler(upcoming=MAX_ACTIVE)
     with pytest.raises(FailedPrecondition) as refused:
-        await handlers.approve_request(lambda: uow, FakeDirectory(), FakeCatalogue(), full, approval(first), NOW)
+        await handlers.approve_request(approval(first), uow.using(directory=FakeDirectory(), scheduler=full))
     assert refused.value.reason == "MAX_ACTIVE_BOOKINGS" and full.bookings == []
     with pytest.raises(FailedPrecondition) as refused:
         await handlers.approve_request(
-            lambda: uow, FakeDirectory(blocked=True), FakeCatalogue(), FakeScheduler(), approval(first), NOW
+            approval(first), uow.using(directory=FakeDirectory(blocked=True), scheduler=FakeScheduler())
         )
     assert refused.value.reason == "BOOKING_BLOCKED"
     approved = await handlers.approve_request(
-        lambda: uow,
-        FakeDirectory(blocked=True),
-        FakeCatalogue(),
-        full,
-        approval(first, override_booking_rules=True),
-        NOW,
+        approval(first, override_booking_rules=True), uow.using(directory=FakeDirectory(blocked=True), scheduler=full)
     )
     assert approved.status is Status.APPROVED
 
 
 async def test_the_sweep_expires_only_requests_whose_every_time_has_passed() -> None:
     uow = FakeUnitOfWork()
-    soon = await handlers.submit_request(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(0), LIMITS, NOW
-    )
+    soon = await handlers.submit_request(submission(0), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler()))
     later = await handlers.submit_request(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(5), LIMITS, NOW
+        submission(5), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
     )
     later_on = NOW + timedelta(days=1, hours=1)
-    assert await handlers.expire_due_requests(lambda: uow, FakeScheduler(), later_on, batch=10) == 1
+    assert (
+        await handlers.expire_due_requests(
+            commands.ExpireDueRequests(later_on, 10), uow.using(scheduler=FakeScheduler())
+        )
+        == 1
+    )
     assert (uow.stored[soon.id].status, uow.stored[later.id].status) == (Status.EXPIRED, Status.PENDING)
 
 
@@ -436,35 +226,37 @@ async def test_a_freed_time_goes_to_the_first_client_it_suits_and_a_lapsed_offer
     day = slot_start.date()
     first, second, evenings = (uuid.uuid4() for _ in range(3))
     for client_id, window in ((evenings, (time(17), time(20))), (first, None), (second, None)):
-        await waitlist.join_waitlist(
-            lambda: uow,
-            FakeDirectory(),
-            FakeCatalogue(),
-            waitlist.JoinWaitlist(TENANT, client_id, SERVICE, None, day, day, *(window or (None, None)), "", "client"),
-            NOW,
+        await waitlist_handlers.join_waitlist(
+            commands.JoinWaitlist(
+                TENANT, client_id, SERVICE, None, day, day, *(window or (None, None)), "", "client", NOW
+            ),
+            uow.using(directory=FakeDirectory()),
         )
-    offered = await waitlist.offer_freed_time(uow, TENANT, slot, NOW)
+    offered = await waitlist_handlers.offer_freed_time(commands.OfferFreedTime(TENANT, slot, NOW), uow)
     assert offered is not None and offered.client_id == first  # the evening-only client does not suit 10:00
     offer = offered.offers[0]
     assert offer.hold_until == NOW + timedelta(minutes=120)
     # Nobody accepts in time: the time passes to the next waiting client, the first waits for the next one.
-    assert await waitlist.pass_on_expired_offers(lambda: uow, offer.hold_until, batch=10) == 1
+    assert await waitlist_handlers.pass_on_expired_offers(commands.PassOnExpiredOffers(offer.hold_until, 10), uow) == 1
     by_client = {e.client_id: e for e in uow.entries.values()}
     assert (by_client[first].status, by_client[second].status) == (EntryStatus.WAITING, EntryStatus.OFFERED)
     passed = by_client[second].offers[0]
     scheduler = FakeScheduler()
-    booked = await waitlist.accept_offer(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, TENANT, second, passed.id, offer.hold_until
+    booked = await waitlist_handlers.accept_offer(
+        commands.AcceptWaitlistOffer(TENANT, second, passed.id, offer.hold_until),
+        uow.using(directory=FakeDirectory(), scheduler=scheduler),
     )
     assert booked.status is EntryStatus.BOOKED and [b.request_id for b in scheduler.bookings] == [passed.id]
     with pytest.raises(FailedPrecondition) as refused:
-        await waitlist.accept_offer(
-            lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, TENANT, second, passed.id, offer.hold_until
+        await waitlist_handlers.accept_offer(
+            commands.AcceptWaitlistOffer(TENANT, second, passed.id, offer.hold_until),
+            uow.using(directory=FakeDirectory(), scheduler=scheduler),
         )
     assert refused.value.reason == "OFFER_NOT_OPEN" and len(scheduler.bookings) == 1
     with pytest.raises(FailedPrecondition) as refused:
-        await waitlist.accept_offer(
-            lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, TENANT, first, offer.id, offer.hold_until
+        await waitlist_handlers.accept_offer(
+            commands.AcceptWaitlistOffer(TENANT, first, offer.id, offer.hold_until),
+            uow.using(directory=FakeDirectory(), scheduler=scheduler),
         )
     assert refused.value.reason == "OFFER_NOT_OPEN"
     names = [type(e).__name__ for e in uow.published]
@@ -477,40 +269,30 @@ async def test_a_waitlist_offer_is_taken_only_within_the_clients_booking_rules()
     uow = FakeUnitOfWork()
     slot_start = NOW + timedelta(days=2, hours=1)
     slot = FreedSlot(SERVICE, ANNA, slot_start, slot_start + timedelta(minutes=45))
-    await waitlist.join_waitlist(
-        lambda: uow,
-        FakeDirectory(),
-        FakeCatalogue(),
-        waitlist.JoinWaitlist(
-            TENANT, CLIENT, SERVICE, None, slot_start.date(), slot_start.date(), None, None, "", "client"
+    await waitlist_handlers.join_waitlist(
+        commands.JoinWaitlist(
+            TENANT, CLIENT, SERVICE, None, slot_start.date(), slot_start.date(), None, None, "", "client", NOW
         ),
-        NOW,
+        uow.using(directory=FakeDirectory()),
     )
-    offered = await waitlist.offer_freed_time(uow, TENANT, slot, NOW)
+    offered = await waitlist_handlers.offer_freed_time(commands.OfferFreedTime(TENANT, slot, NOW), uow)
     assert offered is not None
     offer = offered.offers[0]
     # Two upcoming appointments and one open request: the business's limit of three is reached.
-    await handlers.submit_request(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), FakeScheduler(), submission(), LIMITS, NOW
-    )
+    await handlers.submit_request(submission(), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler()))
     for directory, scheduler, reason in (
         (FakeDirectory(), FakeScheduler(upcoming=MAX_ACTIVE - 1), "MAX_ACTIVE_BOOKINGS"),
         (FakeDirectory(blocked=True), FakeScheduler(), "BOOKING_BLOCKED"),
     ):
         with pytest.raises(FailedPrecondition) as refused:
-            await waitlist.accept_offer(
-                lambda: uow, directory, FakeCatalogue(), scheduler, TENANT, CLIENT, offer.id, NOW
+            await waitlist_handlers.accept_offer(
+                commands.AcceptWaitlistOffer(TENANT, CLIENT, offer.id, NOW),
+                uow.using(directory=directory, scheduler=scheduler),
             )
         assert refused.value.reason == reason and scheduler.bookings == []
-    booked = await waitlist.accept_offer(
-        lambda: uow,
-        FakeDirectory(),
-        FakeCatalogue(),
-        FakeScheduler(upcoming=MAX_ACTIVE - 2),
-        TENANT,
-        CLIENT,
-        offer.id,
-        NOW,
+    booked = await waitlist_handlers.accept_offer(
+        commands.AcceptWaitlistOffer(TENANT, CLIENT, offer.id, NOW),
+        uow.using(directory=FakeDirectory(), scheduler=FakeScheduler(upcoming=MAX_ACTIVE - 2)),
     )
     assert booked.status is EntryStatus.BOOKED
 
@@ -519,29 +301,31 @@ async def test_staff_may_put_a_blocked_client_on_the_waitlist_past_its_booking_r
     uow, blocked = FakeUnitOfWork(), FakeDirectory(blocked=True)
     slot_start = NOW + timedelta(days=2, hours=1)
     day = slot_start.date()
-    by_staff = waitlist.JoinWaitlist(TENANT, CLIENT, SERVICE, None, day, day, None, None, "", "staff")
+    by_staff = commands.JoinWaitlist(TENANT, CLIENT, SERVICE, None, day, day, None, None, "", "staff", NOW)
     with pytest.raises(FailedPrecondition) as refused:
-        await waitlist.join_waitlist(lambda: uow, blocked, FakeCatalogue(), by_staff, NOW)
+        await waitlist_handlers.join_waitlist(by_staff, uow.using(directory=blocked))
     assert refused.value.reason == "BOOKING_BLOCKED" and uow.entries == {}
     # A client cannot override its own rules; nothing is written.
     own = replace(by_staff, joined_by="client", override_booking_rules=True)
     with pytest.raises(InvalidArgument) as invalid:
-        await waitlist.join_waitlist(lambda: uow, FakeDirectory(), FakeCatalogue(), own, NOW)
+        await waitlist_handlers.join_waitlist(own, uow.using(directory=FakeDirectory()))
     assert [v.field for v in invalid.value.violations] == ["override_booking_rules"] and uow.entries == {}
-    entry = await waitlist.join_waitlist(
-        lambda: uow, blocked, FakeCatalogue(), replace(by_staff, override_booking_rules=True), NOW
+    entry = await waitlist_handlers.join_waitlist(
+        replace(by_staff, override_booking_rules=True), uow.using(directory=blocked)
     )
     assert entry.booking_rules_overridden and uow.entries[entry.id].booking_rules_overridden
-    offered = await waitlist.offer_freed_time(
-        uow, TENANT, FreedSlot(SERVICE, ANNA, slot_start, slot_start + timedelta(minutes=45)), NOW
+    offered = await waitlist_handlers.offer_freed_time(
+        commands.OfferFreedTime(TENANT, FreedSlot(SERVICE, ANNA, slot_start, slot_start + timedelta(minutes=45)), NOW),
+        uow,
     )
     assert offered is not None
     # The still-blocked client takes the offer in the portal: staff's override holds for it, and scheduling is
     # asked for the business (its online rules would refuse the client).
     scheduler = FakeScheduler()
     with bind_call_context(CallContext(TENANT, Principal("portal", "login", "", str(CLIENT)))):
-        booked = await waitlist.accept_offer(
-            lambda: uow, blocked, FakeCatalogue(), scheduler, TENANT, CLIENT, offered.offers[0].id, NOW
+        booked = await waitlist_handlers.accept_offer(
+            commands.AcceptWaitlistOffer(TENANT, CLIENT, offered.offers[0].id, NOW),
+            uow.using(directory=blocked, scheduler=scheduler),
         )
     assert booked.status is EntryStatus.BOOKED and scheduler.booked_as == ["service"]
 
@@ -551,12 +335,12 @@ async def test_staff_requests_skip_the_portal_form_and_limit_but_keep_the_bookin
     directory = FakeDirectory(blocked=True)
     by_staff = replace(submission(), channel="staff", staff_actor="staff:desk", answers={"allergies": "none"})
     with pytest.raises(FailedPrecondition) as refused:
-        await handlers.submit_request(lambda: uow, directory, FakeCatalogue(), FakeScheduler(), by_staff, LIMITS, NOW)
+        await handlers.submit_request(by_staff, uow.using(directory=directory, scheduler=FakeScheduler()))
     assert refused.value.reason == "BOOKING_BLOCKED" and uow.stored == {}
     overridden = replace(by_staff, override_booking_rules=True)
     made = [
         await handlers.submit_request(
-            lambda: uow, directory, FakeCatalogue(), FakeScheduler(), replace(overridden, options=[option]), LIMITS, NOW
+            replace(overridden, options=[option]), uow.using(directory=directory, scheduler=FakeScheduler())
         )
         for option in (TimeOption(NOW + timedelta(days=1, hours=h)) for h in (1, 2, 3))
     ]
@@ -564,13 +348,8 @@ async def test_staff_requests_skip_the_portal_form_and_limit_but_keep_the_bookin
     assert [r.channel for r in made] == ["staff"] * 3 and directory.answers == {}
     with pytest.raises(InvalidArgument) as invalid:
         await handlers.submit_request(
-            lambda: uow,
-            FakeDirectory(),
-            FakeCatalogue(),
-            FakeScheduler(),
             replace(submission(), override_booking_rules=True),
-            LIMITS,
-            NOW,
+            uow.using(directory=FakeDirectory(), scheduler=FakeScheduler()),
         )
     assert [v.field for v in invalid.value.violations] == ["override_booking_rules"]
 
@@ -582,47 +361,44 @@ def holding_uow() -> FakeUnitOfWork:
 
 async def test_a_pending_request_holds_its_first_time_until_it_is_decided() -> None:
     uow, scheduler = holding_uow(), FakeScheduler()
-    request = await handlers.submit_request(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, submission(), LIMITS, NOW
-    )
+    request = await handlers.submit_request(submission(), uow.using(directory=FakeDirectory(), scheduler=scheduler))
     first = request.options[0].start
     assert request.hold is not None and request.hold.start == first and list(scheduler.holds) == [request.id]
     # An edit of the first time moves the hold; a window first gives it back.
     later = TimeOption(first + timedelta(hours=2))
-    edit = handlers.UpdateRequest(TENANT, CLIENT, request.id, request.version, options=[later])
-    moved = await handlers.update_request(lambda: uow, FakeCatalogue(), scheduler, edit, LIMITS, NOW)
+    edit = commands.UpdateRequest(TENANT, CLIENT, request.id, request.version, NOW, options=[later])
+    moved = await handlers.update_request(edit, uow.using(scheduler=scheduler))
     assert moved.hold is not None and scheduler.holds[request.id].start == later.start
     window = TimeOption(first, first + timedelta(hours=3))
-    edit = handlers.UpdateRequest(TENANT, CLIENT, request.id, moved.version, options=[window])
-    released = await handlers.update_request(lambda: uow, FakeCatalogue(), scheduler, edit, LIMITS, NOW)
+    edit = commands.UpdateRequest(TENANT, CLIENT, request.id, moved.version, NOW, options=[window])
+    released = await handlers.update_request(edit, uow.using(scheduler=scheduler))
     assert released.hold is None and scheduler.holds == {}
 
 
 async def test_the_reconciler_gives_back_holds_no_pending_request_owns_once_their_grace_has_passed() -> None:
     uow, scheduler = holding_uow(), FakeScheduler()
-    kept = await handlers.submit_request(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, submission(), LIMITS, NOW
-    )
+    kept = await handlers.submit_request(submission(), uow.using(directory=FakeDirectory(), scheduler=scheduler))
     # A submission whose transaction failed after scheduling placed its hold: no request owns it.
     orphan = uuid.uuid4()
     await scheduler.hold(SlotToHold(orphan, CLIENT, SERVICE, ANNA, NOW + timedelta(days=2), "REQ-9999"))
     # A just-placed one is spared until its grace has passed (its submission may still be running).
     grace = timedelta(minutes=1)
     assert (
-        await hold_reconciliation.release_orphan_holds(
-            lambda: uow, scheduler, TENANT, NOW, grace=grace, horizon=LIMITS.horizon
+        await hold_handlers.release_orphan_holds(
+            commands.ReleaseOrphanHolds(TENANT, NOW, grace=grace, horizon=LIMITS.horizon),
+            uow.using(scheduler=scheduler),
         )
         == []
     )
     later = NOW + grace
-    released = await hold_reconciliation.release_orphan_holds(
-        lambda: uow, scheduler, TENANT, later, grace=grace, horizon=LIMITS.horizon
+    released = await hold_handlers.release_orphan_holds(
+        commands.ReleaseOrphanHolds(TENANT, later, grace=grace, horizon=LIMITS.horizon), uow.using(scheduler=scheduler)
     )
     assert released == [orphan] and list(scheduler.holds) == [kept.id]
     # A decided request whose hold outlived its decision loses it too.
     uow.stored[kept.id].status = Status.DECLINED
-    assert await hold_reconciliation.release_orphan_holds(
-        lambda: uow, scheduler, TENANT, later, grace=grace, horizon=LIMITS.horizon
+    assert await hold_handlers.release_orphan_holds(
+        commands.ReleaseOrphanHolds(TENANT, later, grace=grace, horizon=LIMITS.horizon), uow.using(scheduler=scheduler)
     ) == [kept.id]
     assert scheduler.holds == {}
 
@@ -631,7 +407,7 @@ async def test_a_taken_first_time_refuses_the_request_and_every_decision_gives_t
     uow = holding_uow()
     taken = FakeScheduler(Conflict("the slot at 10:00 is no longer free", reason="SLOT_TAKEN"))
     with pytest.raises(Conflict):
-        await handlers.submit_request(lambda: uow, FakeDirectory(), FakeCatalogue(), taken, submission(), LIMITS, NOW)
+        await handlers.submit_request(submission(), uow.using(directory=FakeDirectory(), scheduler=taken))
     assert uow.stored == {} and uow.published == []
 
     scheduler = FakeScheduler()
@@ -639,24 +415,96 @@ async def test_a_taken_first_time_refuses_the_request_and_every_decision_gives_t
 
     async def submitted(hour: int) -> AppointmentRequest:
         return await handlers.submit_request(
-            lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, submission(hour), roomy, NOW
+            submission(hour), uow.using(directory=FakeDirectory(), scheduler=scheduler, limits=roomy)
         )
 
     held = [await submitted(hour) for hour in (1, 2, 3)]
     approved = await handlers.approve_request(
-        lambda: uow, FakeDirectory(), FakeCatalogue(), scheduler, approval(held[0]), NOW
+        approval(held[0]), uow.using(directory=FakeDirectory(), scheduler=scheduler)
     )
     held.append(await submitted(4))
     # The approval books into the hold: scheduling releases it in the booking's transaction.
     assert scheduler.bookings[-1].hold_id == held[0].id and approved.hold is None
-    await handlers.decline_request(lambda: uow, scheduler, TENANT, held[1].id, "Fully booked", "staff:anna", NOW)
-    await handlers.cancel_request(lambda: uow, scheduler, TENANT, CLIENT, held[2].id, NOW)
+    await handlers.decline_request(
+        commands.DeclineRequest(TENANT, held[1].id, "Fully booked", "staff:anna", NOW), uow.using(scheduler=scheduler)
+    )
+    await handlers.cancel_request(
+        commands.CancelRequest(TENANT, CLIENT, held[2].id, NOW), uow.using(scheduler=scheduler)
+    )
     await handlers.propose_alternatives(
-        lambda: uow,
-        FakeCatalogue(),
-        scheduler,
-        handlers.ProposeAlternatives(TENANT, held[3].id, [NOW + timedelta(days=3)], None, "", "staff:anna"),
-        NOW,
+        commands.ProposeAlternatives(TENANT, held[3].id, [NOW + timedelta(days=3)], None, "", "staff:anna", NOW),
+        uow.using(scheduler=scheduler),
     )
     assert set(scheduler.holds) == {held[0].id}  # only the approved one's, which scheduling released itself
     assert all(uow.stored[r.id].hold is None for r in held)
+
+
+async def test_a_cancelled_appointment_cancels_its_request_and_offers_its_time_to_the_waitlist() -> None:
+    uow = FakeUnitOfWork()
+    request = await handlers.submit_request(submission(), uow)
+    approved = await handlers.approve_request(approval(request), uow)
+    assert approved.appointment_id is not None
+    slot_start = NOW + timedelta(days=2, hours=1)
+    freed = FreedSlot(SERVICE, ANNA, slot_start, slot_start + timedelta(minutes=45))
+    waiting = uuid.uuid4()
+    day = slot_start.date()
+    await waitlist_handlers.join_waitlist(
+        commands.JoinWaitlist(TENANT, waiting, SERVICE, None, day, day, None, None, "", "client", NOW), uow
+    )
+    cancelled = await handlers.appointment_cancelled(
+        commands.CancelRequestOfAppointment(TENANT, approved.appointment_id, "client", NOW), uow
+    )
+    assert cancelled is not None and (cancelled.status, cancelled.cancelled_by) == (Status.CANCELLED, "client")
+    # Scheduling says which time the appointment held; the first waiting client it suits is offered it.
+    offered = await waitlist_handlers.offer_times_of_appointment(
+        commands.OfferTimesOfAppointment(TENANT, approved.appointment_id, NOW),
+        uow.using(scheduler=FakeScheduler(times=[freed])),
+    )
+    assert [(e.client_id, e.offers[0].slot) for e in offered] == [(waiting, freed)]
+    # An appointment no request booked changes no request.
+    assert (
+        await handlers.appointment_cancelled(
+            commands.CancelRequestOfAppointment(TENANT, uuid.uuid4(), "staff", NOW), uow
+        )
+        is None
+    )
+
+
+async def test_a_client_leaves_only_its_own_waitlist_entry_and_staff_any() -> None:
+    uow = FakeUnitOfWork()
+    day = (NOW + timedelta(days=2)).date()
+    entry = await waitlist_handlers.join_waitlist(
+        commands.JoinWaitlist(TENANT, CLIENT, SERVICE, None, day, day, None, None, "", "client", NOW), uow
+    )
+    with pytest.raises(NotFound):
+        await waitlist_handlers.leave_waitlist(commands.LeaveWaitlist(TENANT, entry.id, uuid.uuid4(), NOW), uow)
+    assert uow.entries[entry.id].status is EntryStatus.WAITING
+    left = await waitlist_handlers.leave_waitlist(commands.LeaveWaitlist(TENANT, entry.id, None, NOW), uow)
+    assert left.status is EntryStatus.LEFT and uow.entries[entry.id].status is EntryStatus.LEFT
+    with pytest.raises(FailedPrecondition) as refused:
+        await waitlist_handlers.leave_waitlist(commands.LeaveWaitlist(TENANT, entry.id, CLIENT, NOW), uow)
+    assert refused.value.reason == "WAITLIST_ENTRY_CLOSED"
+
+
+async def test_request_settings_keep_their_holds_within_bounds() -> None:
+    uow = FakeUnitOfWork()
+    with pytest.raises(InvalidArgument) as invalid:
+        await handlers.update_request_settings(commands.UpdateRequestSettings(TENANT, "", 14, 120, 0), uow)
+    assert [v.field for v in invalid.value.violations] == ["proposal_hold_minutes"]
+    saved = await handlers.update_request_settings(
+        commands.UpdateRequestSettings(TENANT, "https://tickets.example.com/{id}", 60, 30, 0, True), uow
+    )
+    assert (saved.proposal_hold, saved.offer_hold, saved.tentative_holds) == (
+        timedelta(hours=1),
+        timedelta(minutes=30),
+        True,
+    )
+
+
+async def test_the_reconciliation_pass_acts_for_each_business_and_counts_what_it_gave_back() -> None:
+    uow, scheduler = holding_uow(), FakeScheduler()
+    orphan = uuid.uuid4()
+    await scheduler.hold(SlotToHold(orphan, CLIENT, SERVICE, ANNA, NOW + timedelta(days=2), "REQ-9999"))
+    reconcile = commands.ReconcileHolds(NOW + timedelta(minutes=5), grace=timedelta(minutes=1), horizon=LIMITS.horizon)
+    assert await hold_handlers.reconcile_holds(reconcile, uow.using(scheduler=scheduler)) == 1
+    assert scheduler.holds == {}

@@ -12,10 +12,12 @@ from atrium.portal_requests.v1 import portal_requests_pb2 as pb
 from platform_core.grpc.values import timestamp
 from platform_core.messaging.envelope import build_envelope
 from portal_requests_svc.domain import events
+from portal_requests_svc.domain.public_requests import PublicRequestVerificationRequested
 
 PRODUCER = "portal_requests"
 AGGREGATE = "appointment_request"
 WAITLIST_AGGREGATE = "waitlist_entry"
+PUBLIC_REQUEST_AGGREGATE = "public_request"
 WAITLIST_EVENTS = (
     events.WaitlistJoined,
     events.WaitlistOfferMade,
@@ -185,7 +187,28 @@ def _payload(event: Any) -> Any:
     raise TypeError(f"no integration event for {type(event).__name__}")
 
 
+def _public_request_envelope(event: PublicRequestVerificationRequested) -> EventEnvelope:
+    return build_envelope(
+        events_pb2.PublicRequestVerificationRequested(
+            verification_id=str(event.verification_id),
+            email=event.email,
+            name=event.name,
+            code=event.code,
+            expires_at=timestamp(event.expires_at),
+            business_name=event.business_name,
+            language=event.language,
+        ),
+        tenant_id=event.tenant_id,
+        aggregate_type=PUBLIC_REQUEST_AGGREGATE,
+        aggregate_id=event.verification_id,
+        producer=PRODUCER,
+        occurred_at=event.occurred_at,
+    )
+
+
 def to_envelope(event: Any) -> EventEnvelope:
+    if isinstance(event, PublicRequestVerificationRequested):
+        return _public_request_envelope(event)
     waitlist = isinstance(event, WAITLIST_EVENTS)
     return build_envelope(
         _payload(event),

@@ -1,4 +1,4 @@
-"""Public booking page requests in PostgreSQL (Core queries), and their one event as a contract.
+"""Public booking page requests in PostgreSQL (Core queries).
 
 A verification is read FOR UPDATE when a code is checked, so concurrent guesses queue and each is counted.
 """
@@ -7,27 +7,21 @@ from __future__ import annotations
 
 import abc
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atrium.common.v1.events_pb2 import EventEnvelope
-from atrium.portal_requests.v1 import events_pb2
 from platform_core.errors import NotFound
-from platform_core.grpc.values import timestamp
-from platform_core.messaging.envelope import build_envelope
-from portal_requests_svc.adapters.event_mapping import PRODUCER
 from portal_requests_svc.adapters.tables import public_requests
 from portal_requests_svc.domain.public_requests import (
     PublicRequest,
-    PublicRequestVerificationRequested,
     VerificationStatus,
     Visitor,
 )
 
 p = public_requests.c
-AGGREGATE = "public_request"
 
 
 def _from_row(row: Any) -> PublicRequest:
@@ -72,6 +66,11 @@ class AbstractPublicRequestRepository(abc.ABC):
     @abc.abstractmethod
     async def save(self, verification: PublicRequest) -> None: ...
 
+    @abc.abstractmethod
+    async def purge(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` public requests made before ``before`` (any business's, confirmed or not; those
+        another transaction holds are skipped, so replicas share the work); returns how many."""
+
 
 class SqlAlchemyPublicRequestRepository(AbstractPublicRequestRepository):
     def __init__(self, session: AsyncSession) -> None:
@@ -85,6 +84,17 @@ class SqlAlchemyPublicRequestRepository(AbstractPublicRequestRepository):
             )
         ).one_or_none()
         return _from_row(row) if row is not None else None
+
+    async def purge(self, before: datetime, limit: int) -> int:
+        deleted = await self._session.execute(
+            text(
+                "DELETE FROM public_requests WHERE (tenant_id, id) IN ("
+                "SELECT tenant_id, id FROM public_requests WHERE created_at < :before "
+                "ORDER BY created_at LIMIT :n FOR UPDATE SKIP LOCKED)"
+            ),
+            {"before": before, "n": limit},
+        )
+        return int(deleted.rowcount or 0)  # type: ignore[attr-defined]
 
     async def save(self, verification: PublicRequest) -> None:
         if verification.is_new:
@@ -120,22 +130,3 @@ class SqlAlchemyPublicRequestRepository(AbstractPublicRequestRepository):
                 client_id=verification.client_id,
             )
         )
-
-
-def to_envelope(event: PublicRequestVerificationRequested) -> EventEnvelope:
-    return build_envelope(
-        events_pb2.PublicRequestVerificationRequested(
-            verification_id=str(event.verification_id),
-            email=event.email,
-            name=event.name,
-            code=event.code,
-            expires_at=timestamp(event.expires_at),
-            business_name=event.business_name,
-            language=event.language,
-        ),
-        tenant_id=event.tenant_id,
-        aggregate_type=AGGREGATE,
-        aggregate_id=event.verification_id,
-        producer=PRODUCER,
-        occurred_at=event.occurred_at,
-    )

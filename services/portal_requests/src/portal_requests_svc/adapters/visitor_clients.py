@@ -10,7 +10,6 @@ from __future__ import annotations
 import abc
 import hashlib
 import uuid
-from dataclasses import dataclass
 
 import grpc
 
@@ -18,19 +17,11 @@ from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.common.v1 import types_pb2
 from portal_requests_svc.adapters.grpc_errors import domain_error
-from portal_requests_svc.domain.public_requests import Visitor
+from portal_requests_svc.domain.public_requests import NewClientTerms, Visitor
 
 SOURCE = "booking_widget"
 # Clients found by an email search that are read to find the exact address.
 SEARCHED = 50
-
-
-@dataclass(frozen=True)
-class NewClientTerms:
-    """What the business says about new clients: its region (national phone numbers) and plan limit."""
-
-    default_region: str
-    max_clients: int
 
 
 def split_name(name: str) -> tuple[str, str]:

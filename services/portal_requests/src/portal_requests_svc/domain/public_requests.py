@@ -57,6 +57,14 @@ class Visitor:
     phone: str
 
 
+@dataclass(frozen=True)
+class NewClientTerms:
+    """What the business says about new clients: its region (national phone numbers) and plan limit."""
+
+    default_region: str
+    max_clients: int
+
+
 def new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 

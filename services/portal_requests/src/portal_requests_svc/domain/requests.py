@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from platform_core.errors import Conflict, FailedPrecondition, FieldViolation, InvalidArgument
+from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument
+from platform_core.validation import Violations
 from portal_requests_svc.domain import events
 from portal_requests_svc.domain.events import RequestFacts
 
@@ -64,6 +65,16 @@ ALLOWED_TRANSITIONS = {
 
 # Statuses still waiting for an answer: they count as bookings to be and are swept when their time passes.
 OPEN = (Status.PENDING, Status.PROPOSED)
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """The service's settings for requests: open requests per client, how far ahead a time may lie, and how long
+    a public booking page visitor's emailed code confirms."""
+
+    max_open_per_client: int
+    horizon: timedelta
+    code_ttl: timedelta
 
 
 def reference(number: int) -> str:
@@ -117,30 +128,27 @@ class TimeOption:
 
 def check_options(options: Sequence[TimeOption], now: datetime, horizon: timedelta) -> tuple[TimeOption, ...]:
     """The options in the client's order of preference, or InvalidArgument naming each bad one."""
-    violations: list[FieldViolation] = []
+    violations = Violations()
     if not options:
-        violations.append(FieldViolation("options", "give at least one preferred time"))
+        violations.add("options", "give at least one preferred time")
     if len(options) > MAX_OPTIONS:
-        violations.append(FieldViolation("options", f"give at most {MAX_OPTIONS} preferred times"))
+        violations.add("options", f"give at most {MAX_OPTIONS} preferred times")
     seen: set[TimeOption] = set()
     for i, option in enumerate(options):
         name = f"options[{i}]"
         if option.start <= now:
-            violations.append(FieldViolation(f"{name}.start", "must be in the future"))
+            violations.add(f"{name}.start", "must be in the future")
         elif option.start > now + horizon:
-            violations.append(FieldViolation(f"{name}.start", f"must be within {horizon.days} days"))
+            violations.add(f"{name}.start", f"must be within {horizon.days} days")
         if option.end is not None:
             if option.end <= option.start:
-                violations.append(FieldViolation(f"{name}.end", "must be after the start"))
+                violations.add(f"{name}.end", "must be after the start")
             elif option.end - option.start > MAX_WINDOW:
-                violations.append(
-                    FieldViolation(f"{name}.end", f"a window spans at most {MAX_WINDOW.seconds // 3600} hours")
-                )
+                violations.add(f"{name}.end", f"a window spans at most {MAX_WINDOW.seconds // 3600} hours")
         if option in seen:
-            violations.append(FieldViolation(name, "repeats an earlier option"))
+            violations.add(name, "repeats an earlier option")
         seen.add(option)
-    if violations:
-        raise InvalidArgument(violations)
+    violations.raise_if_any()
     return tuple(options)
 
 
@@ -530,16 +538,15 @@ class AppointmentRequest:
     ) -> None:
         """Instead of declining: one to three other times the client may accept until the hold ends."""
         self.require_pending()
-        violations: list[FieldViolation] = []
+        violations = Violations()
         if not 1 <= len(alternatives) <= MAX_ALTERNATIVES:
-            violations.append(FieldViolation("alternatives", f"give one to {MAX_ALTERNATIVES} times"))
+            violations.add("alternatives", f"give one to {MAX_ALTERNATIVES} times")
         for i, start in enumerate(alternatives):
             if start <= now:
-                violations.append(FieldViolation(f"alternatives[{i}]", "must be in the future"))
+                violations.add(f"alternatives[{i}]", "must be in the future")
             elif start in alternatives[:i]:
-                violations.append(FieldViolation(f"alternatives[{i}]", "repeats an earlier time"))
-        if violations:
-            raise InvalidArgument(violations)
+                violations.add(f"alternatives[{i}]", "repeats an earlier time")
+        violations.raise_if_any()
         text = check_text(note, "note", MAX_PROPOSAL_NOTE_LENGTH)
         # Held no longer than the first proposed time: a proposal is no use once its times have passed.
         hold_until = min(now + hold, max(alternatives))

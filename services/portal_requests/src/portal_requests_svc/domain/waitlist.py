@@ -15,7 +15,8 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from platform_core.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from platform_core.errors import FailedPrecondition, InvalidArgument
+from platform_core.validation import Violations
 from portal_requests_svc.domain import events
 from portal_requests_svc.domain.events import FreedSlot, WaitlistDates, WaitlistFacts
 from portal_requests_svc.domain.requests import ServiceTerms, Technician
@@ -109,15 +110,14 @@ class WaitlistEntry:
         if booking_rules_overridden and joined_by != "staff":
             raise InvalidArgument.single("override_booking_rules", "only staff may go past the booking rules")
         today = now.astimezone(zoneinfo.ZoneInfo(timezone)).date()
-        violations: list[FieldViolation] = []
+        violations = Violations()
         if to_date < from_date:
-            violations.append(FieldViolation("to_date", "must not be before from_date"))
+            violations.add("to_date", "must not be before from_date")
         elif to_date - from_date > MAX_RANGE:
-            violations.append(FieldViolation("to_date", f"a waitlist spans at most {MAX_RANGE.days} days"))
+            violations.add("to_date", f"a waitlist spans at most {MAX_RANGE.days} days")
         if to_date < today:
-            violations.append(FieldViolation("to_date", "must not be in the past"))
-        if violations:
-            raise InvalidArgument(violations)
+            violations.add("to_date", "must not be in the past")
+        violations.raise_if_any()
         check_window(window_start, window_end)
         entry = cls(
             tenant_id=tenant_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 
 import grpc
@@ -15,19 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.portal_requests.v1 import portal_requests_pb2 as pb
 from atrium.portal_requests.v1 import portal_requests_pb2_grpc as pb_grpc
-from platform_core.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import CallContext, current_context
 from platform_core.grpc.values import aware, record_id, reference_id, require_staff, timestamp
 from platform_core.ids import parse_uuid
+from platform_core.validation import Violations
 from portal_requests_svc import views
-from portal_requests_svc.adapters.catalogue import AbstractCatalogue
-from portal_requests_svc.adapters.client_directory import AbstractClientDirectory
 from portal_requests_svc.adapters.repository import (
     DEFAULT_OFFER_HOLD_MINUTES,
     DEFAULT_PROPOSAL_HOLD_MINUTES,
     RequestSettings,
 )
-from portal_requests_svc.adapters.scheduler import AbstractScheduler
+from portal_requests_svc.domain import commands
 from portal_requests_svc.domain.requests import (
     UNCHANGED,
     AppointmentRequest,
@@ -39,7 +38,8 @@ from portal_requests_svc.domain.requests import (
     ticket_url,
 )
 from portal_requests_svc.domain.waitlist import WaitlistEntry
-from portal_requests_svc.service_layer import handlers, waitlist
+from portal_requests_svc.service_layer import handlers, waitlist_handlers
+from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PortalRequestService"].full_name
 MAX_SUBMISSION_ID = 200
@@ -205,31 +205,19 @@ def _staff_actor() -> str:
 
 
 def _options(raw: Sequence[pb.TimeOption]) -> list[TimeOption]:
-    violations = [
-        FieldViolation(f"options[{i}].start", "is required") for i, o in enumerate(raw) if not o.HasField("start")
-    ]
-    if violations:
-        raise InvalidArgument(violations)
+    violations = Violations()
+    for i, option in enumerate(raw):
+        if not option.HasField("start"):
+            violations.add(f"options[{i}].start", "is required")
+    violations.raise_if_any()
     return [TimeOption(aware(o.start), aware(o.end) if o.HasField("end") else None) for o in raw]
 
 
 class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
-    def __init__(
-        self,
-        *,
-        uow_factory: handlers.UowFactory,
-        engine: AsyncEngine,
-        directory: AbstractClientDirectory,
-        catalogue: AbstractCatalogue,
-        scheduler: AbstractScheduler,
-        limits: handlers.RequestLimits,
-    ) -> None:
-        self._uow_factory = uow_factory
+    def __init__(self, *, new_uow: Callable[[], PortalRequestsUnitOfWork], engine: AsyncEngine) -> None:
+        # A unit of work per call: calls run concurrently, each in its own transactions.
+        self._uow = new_uow
         self._engine = engine
-        self._directory = directory
-        self._catalogue = catalogue
-        self._scheduler = scheduler
-        self._limits = limits
 
     async def _visible(self, call: CallContext, raw_id: str) -> views.RequestView:
         request_id = record_id(raw_id, "appointment request")
@@ -264,11 +252,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         if len(request.submission_id) > MAX_SUBMISSION_ID:
             raise InvalidArgument.single("submission_id", f"must be at most {MAX_SUBMISSION_ID} characters")
         submitted = await handlers.submit_request(
-            self._uow_factory,
-            self._directory,
-            self._catalogue,
-            self._scheduler,
-            handlers.SubmitRequest(
+            commands.SubmitRequest(
                 tenant_id=call.tenant_id,
                 client_id=client_id,
                 service_id=reference_id(request.service_id, "service_id", "service"),
@@ -281,13 +265,13 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 message=request.message,
                 timezone=request.timezone,
                 submission_id=request.submission_id or None,
+                now=datetime.now(UTC),
                 answers={key: json_format.MessageToDict(value) for key, value in request.answers.items()},
                 channel="staff" if staff_actor else "portal",
                 staff_actor=staff_actor,
                 override_booking_rules=request.override_booking_rules,
             ),
-            self._limits,
-            datetime.now(UTC),
+            self._uow(),
         )
         return await self._message(call, submitted)
 
@@ -332,10 +316,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         call = current_context()
         actor = _staff_actor()
         proposed = await handlers.propose_alternatives(
-            self._uow_factory,
-            self._catalogue,
-            self._scheduler,
-            handlers.ProposeAlternatives(
+            commands.ProposeAlternatives(
                 tenant_id=call.tenant_id,
                 request_id=record_id(request.request_id, "appointment request"),
                 alternatives=[aware(a) for a in request.alternatives],
@@ -346,9 +327,10 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 ),
                 note=request.note,
                 actor=actor,
+                now=datetime.now(UTC),
                 version=request.version,
             ),
-            datetime.now(UTC),
+            self._uow(),
         )
         return await self._message(call, proposed)
 
@@ -358,15 +340,14 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         call = current_context()
         client_id = _portal_client(call)
         accepted = await handlers.accept_alternative(
-            self._uow_factory,
-            self._directory,
-            self._catalogue,
-            self._scheduler,
-            call.tenant_id,
-            client_id,
-            record_id(request.request_id, "appointment request"),
-            request.alternative,
-            datetime.now(UTC),
+            commands.AcceptAlternative(
+                call.tenant_id,
+                client_id,
+                record_id(request.request_id, "appointment request"),
+                request.alternative,
+                datetime.now(UTC),
+            ),
+            self._uow(),
         )
         return await self._message(call, accepted)
 
@@ -391,31 +372,27 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         call = current_context()
         actor = _staff_actor()
         request_id = record_id(request.request_id, "appointment request")
-        violations = []
+        violations = Violations()
         if not request.HasField("start"):
-            violations.append(FieldViolation("start", "is required"))
+            violations.add("start", "is required")
         if not request.technician_id:
-            violations.append(FieldViolation("technician_id", "is required: the staff member who performs it"))
-        if violations:
-            raise InvalidArgument(violations)
+            violations.add("technician_id", "is required: the staff member who performs it")
+        violations.raise_if_any()
         approved = await handlers.approve_request(
-            self._uow_factory,
-            self._directory,
-            self._catalogue,
-            self._scheduler,
-            handlers.ApproveRequest(
+            commands.ApproveRequest(
                 tenant_id=call.tenant_id,
                 request_id=request_id,
                 start=aware(request.start),
                 technician_id=reference_id(request.technician_id, "technician_id", "staff member"),
                 override_availability=request.override_availability,
                 actor=actor,
+                now=datetime.now(UTC),
                 internal_notes=request.internal_notes,
                 ticket=request.ticket,
                 version=request.version,
                 override_booking_rules=request.override_booking_rules,
             ),
-            datetime.now(UTC),
+            self._uow(),
         )
         return await self._message(call, approved)
 
@@ -425,13 +402,14 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         call = current_context()
         actor = _staff_actor()
         declined = await handlers.decline_request(
-            self._uow_factory,
-            self._scheduler,
-            call.tenant_id,
-            record_id(request.request_id, "appointment request"),
-            request.reason,
-            actor,
-            datetime.now(UTC),
+            commands.DeclineRequest(
+                call.tenant_id,
+                record_id(request.request_id, "appointment request"),
+                request.reason,
+                actor,
+                datetime.now(UTC),
+            ),
+            self._uow(),
         )
         return await self._message(call, declined)
 
@@ -451,14 +429,12 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 else None
             )
         updated = await handlers.update_request(
-            self._uow_factory,
-            self._catalogue,
-            self._scheduler,
-            handlers.UpdateRequest(
+            commands.UpdateRequest(
                 tenant_id=call.tenant_id,
                 client_id=client_id,
                 request_id=request_id,
                 version=request.version,
+                now=datetime.now(UTC),
                 service_id=(
                     reference_id(request.service_id, "service_id", "service")
                     if request.HasField("service_id")
@@ -468,8 +444,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 options=_options(request.options) if request.options else None,
                 message=request.message if request.HasField("message") else None,
             ),
-            self._limits,
-            datetime.now(UTC),
+            self._uow(),
         )
         return await self._message(call, updated)
 
@@ -479,12 +454,10 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         call = current_context()
         client_id = _portal_client(call)
         cancelled = await handlers.cancel_request(
-            self._uow_factory,
-            self._scheduler,
-            call.tenant_id,
-            client_id,
-            record_id(request.request_id, "appointment request"),
-            datetime.now(UTC),
+            commands.CancelRequest(
+                call.tenant_id, client_id, record_id(request.request_id, "appointment request"), datetime.now(UTC)
+            ),
+            self._uow(),
         )
         return await self._message(call, cancelled)
 
@@ -510,13 +483,15 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
     ) -> pb.RequestSettings:
         call = require_staff()
         saved = await handlers.update_request_settings(
-            self._uow_factory,
-            call.tenant_id,
-            request.ticket_url_pattern,
-            request.proposal_hold_minutes or DEFAULT_PROPOSAL_HOLD_MINUTES,
-            request.offer_hold_minutes or DEFAULT_OFFER_HOLD_MINUTES,
-            request.version,
-            request.tentative_holds,
+            commands.UpdateRequestSettings(
+                call.tenant_id,
+                request.ticket_url_pattern,
+                request.proposal_hold_minutes or DEFAULT_PROPOSAL_HOLD_MINUTES,
+                request.offer_hold_minutes or DEFAULT_OFFER_HOLD_MINUTES,
+                request.version,
+                request.tentative_holds,
+            ),
+            self._uow(),
         )
         return _settings_message(saved)
 
@@ -529,11 +504,8 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
             require_staff()
         if request.timezone:
             check_timezone(request.timezone)
-        entry = await waitlist.join_waitlist(
-            self._uow_factory,
-            self._directory,
-            self._catalogue,
-            waitlist.JoinWaitlist(
+        entry = await waitlist_handlers.join_waitlist(
+            commands.JoinWaitlist(
                 tenant_id=call.tenant_id,
                 client_id=own if own is not None else reference_id(request.client_id, "client_id", "client"),
                 service_id=reference_id(request.service_id, "service_id", "service"),
@@ -544,9 +516,10 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 window_end=_time_of_day(request.window_end, "window_end"),
                 timezone=request.timezone,
                 joined_by="client" if own is not None else "staff",
+                now=datetime.now(UTC),
                 override_booking_rules=request.override_booking_rules,
             ),
-            datetime.now(UTC),
+            self._uow(),
         )
         return waitlist_message(entry)
 
@@ -557,8 +530,11 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         own = _own_client(call)
         if own is None:
             require_staff()
-        entry = await waitlist.leave_waitlist(
-            self._uow_factory, call.tenant_id, record_id(request.entry_id, "waitlist entry"), own, datetime.now(UTC)
+        entry = await waitlist_handlers.leave_waitlist(
+            commands.LeaveWaitlist(
+                call.tenant_id, record_id(request.entry_id, "waitlist entry"), own, datetime.now(UTC)
+            ),
+            self._uow(),
         )
         return waitlist_message(entry)
 
@@ -580,14 +556,10 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
     ) -> pb.WaitlistEntry:
         call = current_context()
         client_id = _portal_client(call)
-        entry = await waitlist.accept_offer(
-            self._uow_factory,
-            self._directory,
-            self._catalogue,
-            self._scheduler,
-            call.tenant_id,
-            client_id,
-            record_id(request.offer_id, "waitlist offer"),
-            datetime.now(UTC),
+        entry = await waitlist_handlers.accept_offer(
+            commands.AcceptWaitlistOffer(
+                call.tenant_id, client_id, record_id(request.offer_id, "waitlist offer"), datetime.now(UTC)
+            ),
+            self._uow(),
         )
         return waitlist_message(entry)

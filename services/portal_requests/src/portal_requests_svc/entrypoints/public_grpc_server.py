@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import grpc
@@ -10,17 +11,18 @@ from atrium.portal_requests.v1 import public_requests_pb2 as pb
 from atrium.portal_requests.v1 import public_requests_pb2_grpc as pb_grpc
 from platform_core.errors import InvalidArgument
 from platform_core.grpc.values import aware, record_id, reference_id, require_staff, timestamp
-from portal_requests_svc.adapters.visitor_clients import NewClientTerms
-from portal_requests_svc.service_layer import public_requests
-from portal_requests_svc.service_layer.public_requests import PublicRequestPorts, PublicUowFactory
+from portal_requests_svc.domain import commands
+from portal_requests_svc.domain.public_requests import NewClientTerms
+from portal_requests_svc.service_layer import public_request_handlers
+from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PublicRequestService"].full_name
 
 
 class PublicRequestServicer(pb_grpc.PublicRequestServiceServicer):
-    def __init__(self, *, public_uow: PublicUowFactory, ports: PublicRequestPorts) -> None:
-        self._public_uow = public_uow
-        self._ports = ports
+    def __init__(self, *, new_uow: Callable[[], PortalRequestsUnitOfWork]) -> None:
+        # A unit of work per call: calls run concurrently, each in its own transactions.
+        self._uow = new_uow
 
     async def StartPublicRequest(
         self, request: pb.StartPublicRequestRequest, context: grpc.aio.ServicerContext
@@ -29,10 +31,8 @@ class PublicRequestServicer(pb_grpc.PublicRequestServiceServicer):
         call = require_staff()
         if not request.HasField("start"):
             raise InvalidArgument.single("start", "is required")
-        verification = await public_requests.start_public_request(
-            self._public_uow,
-            self._ports,
-            public_requests.StartPublicRequest(
+        verification = await public_request_handlers.start_public_request(
+            commands.StartPublicRequest(
                 tenant_id=call.tenant_id,
                 service_id=reference_id(request.service_id, "service_id", "service"),
                 preferred_staff_id=reference_id(request.preferred_staff_id, "preferred_staff_id", "staff member")
@@ -46,8 +46,9 @@ class PublicRequestServicer(pb_grpc.PublicRequestServiceServicer):
                 timezone=request.timezone,
                 language=request.language or "en",
                 business_name=request.business_name,
+                now=datetime.now(UTC),
             ),
-            datetime.now(UTC),
+            self._uow(),
         )
         return pb.PublicRequestVerification(
             verification_id=str(verification.id),
@@ -61,16 +62,15 @@ class PublicRequestServicer(pb_grpc.PublicRequestServiceServicer):
         call = require_staff()
         if not request.code:
             raise InvalidArgument.single("code", "is required")
-        confirmed = await public_requests.confirm_public_request(
-            self._public_uow,
-            self._ports,
-            public_requests.ConfirmPublicRequest(
+        confirmed = await public_request_handlers.confirm_public_request(
+            commands.ConfirmPublicRequest(
                 tenant_id=call.tenant_id,
                 verification_id=record_id(request.verification_id, "public request"),
                 code=request.code,
                 new_client=NewClientTerms(request.default_region, request.max_clients),
+                now=datetime.now(UTC),
             ),
-            datetime.now(UTC),
+            self._uow(),
         )
         option = confirmed.options[0]
         return pb.PublicRequestConfirmed(

@@ -8,10 +8,10 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from platform_core.service import run_periodically
+from portal_requests_svc.domain import commands
+from portal_requests_svc.service_layer.public_request_handlers import purge_public_requests
+from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 
 class PublicRequestPurger:
@@ -19,14 +19,14 @@ class PublicRequestPurger:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        uow: PortalRequestsUnitOfWork,
         *,
         kept_for: timedelta,
         interval_seconds: float,
         batch_size: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._sessions = sessions
+        self._uow = uow
         self._kept_for = kept_for
         self._interval = interval_seconds
         self._batch = batch_size
@@ -36,16 +36,9 @@ class PublicRequestPurger:
         """Delete every request for a code older than the retention, batch by batch; returns how many."""
         total = 0
         while True:
-            async with self._sessions() as session, session.begin():
-                deleted = await session.execute(
-                    text(
-                        "DELETE FROM public_requests WHERE (tenant_id, id) IN ("
-                        "SELECT tenant_id, id FROM public_requests WHERE created_at < :before "
-                        "ORDER BY created_at LIMIT :n FOR UPDATE SKIP LOCKED)"
-                    ),
-                    {"before": self._clock() - self._kept_for, "n": self._batch},
-                )
-            done = int(deleted.rowcount or 0)  # type: ignore[attr-defined]
+            done = await purge_public_requests(
+                commands.PurgePublicRequests(self._clock() - self._kept_for, self._batch), self._uow
+            )
             total += done
             if done < self._batch:
                 return total

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from platform_core.service import run_periodically
-from portal_requests_svc.adapters.scheduler import AbstractScheduler
-from portal_requests_svc.service_layer import handlers, waitlist
+from portal_requests_svc.domain import commands
+from portal_requests_svc.service_layer import handlers, waitlist_handlers
+from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 
 class RequestExpirer:
@@ -21,15 +22,13 @@ class RequestExpirer:
 
     def __init__(
         self,
-        uow_factory: handlers.UowFactory,
-        scheduler: AbstractScheduler,
+        uow: PortalRequestsUnitOfWork,
         *,
         interval_seconds: float,
         batch_size: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._uow_factory = uow_factory
-        self._scheduler = scheduler
+        self._uow = uow
         self._interval = interval_seconds
         self._batch = batch_size
         self._clock = clock
@@ -37,16 +36,21 @@ class RequestExpirer:
     async def run_once(self) -> int:
         """Expire everything due now, batch by batch; returns how many requests and offers ran out."""
         total = 0
-        for sweep in (self._expire_requests, waitlist.pass_on_expired_offers):
+        for sweep in (self._expire_requests, self._pass_on_offers):
             while True:
-                done = await sweep(self._uow_factory, self._clock(), self._batch)
+                done = await sweep()
                 total += done
                 if done < self._batch:
                     break
         return total
 
-    async def _expire_requests(self, uow_factory: handlers.UowFactory, now: datetime, batch: int) -> int:
-        return await handlers.expire_due_requests(uow_factory, self._scheduler, now, batch)
+    async def _expire_requests(self) -> int:
+        return await handlers.expire_due_requests(commands.ExpireDueRequests(self._clock(), self._batch), self._uow)
+
+    async def _pass_on_offers(self) -> int:
+        return await waitlist_handlers.pass_on_expired_offers(
+            commands.PassOnExpiredOffers(self._clock(), self._batch), self._uow
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         await run_periodically(stop, self._interval, self.run_once, what="expiring appointment requests")

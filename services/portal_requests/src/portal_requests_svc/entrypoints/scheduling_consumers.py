@@ -12,27 +12,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
-from portal_requests_svc.adapters.scheduler import AbstractScheduler
+from portal_requests_svc.domain import commands
 from portal_requests_svc.domain.events import FreedSlot
-from portal_requests_svc.service_layer import handlers, waitlist
+from portal_requests_svc.service_layer import handlers, waitlist_handlers
 from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 UowWithin = Callable[[AsyncSession], PortalRequestsUnitOfWork]
 
 
-def scheduling_subscriptions(uow_within: UowWithin, scheduler: AbstractScheduler) -> list[Subscription]:
-    async def offer(session: AsyncSession, event: ReceivedEvent, freed: list[FreedSlot]) -> None:
-        now = datetime.now(UTC)
-        for slot in freed:
-            await waitlist.offer_freed_time(uow_within(session), event.tenant_id, slot, now)
-
+def scheduling_subscriptions(uow_within: UowWithin) -> list[Subscription]:
     async def cancelled(session: AsyncSession, event: ReceivedEvent) -> None:
         appointment_id = uuid.UUID(event.payload.appointment_id)
+        uow = uow_within(session)
         await handlers.appointment_cancelled(
-            uow_within(session), event.tenant_id, appointment_id, event.payload.cancelled_by, datetime.now(UTC)
+            commands.CancelRequestOfAppointment(
+                event.tenant_id, appointment_id, event.payload.cancelled_by, datetime.now(UTC)
+            ),
+            uow,
         )
-        # The event names the appointment only; its services' staff and times are scheduling's to say.
-        await offer(session, event, await scheduler.times_of(appointment_id))
+        await waitlist_handlers.offer_times_of_appointment(
+            commands.OfferTimesOfAppointment(event.tenant_id, appointment_id, datetime.now(UTC)), uow
+        )
 
     async def rescheduled(session: AsyncSession, event: ReceivedEvent) -> None:
         payload = event.payload
@@ -46,7 +46,9 @@ def scheduling_subscriptions(uow_within: UowWithin, scheduler: AbstractScheduler
             )
             for s in payload.segments
         ]
-        await offer(session, event, freed)
+        uow, now = uow_within(session), datetime.now(UTC)
+        for slot in freed:
+            await waitlist_handlers.offer_freed_time(commands.OfferFreedTime(event.tenant_id, slot, now), uow)
 
     return [
         Subscription(scheduling_events.AppointmentCancelled, cancelled),

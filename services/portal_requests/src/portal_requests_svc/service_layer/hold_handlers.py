@@ -11,39 +11,51 @@ place or move it. The grace period only spares the holds of submissions that are
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
 
-from portal_requests_svc.adapters.scheduler import AbstractScheduler
-from portal_requests_svc.service_layer.handlers import UowFactory
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
+from portal_requests_svc.domain import commands
+from portal_requests_svc.service_layer.unit_of_work import PortalRequestsUnitOfWork
 
 
-async def release_orphan_holds(
-    uow_factory: UowFactory,
-    scheduler: AbstractScheduler,
-    tenant_id: uuid.UUID,
-    now: datetime,
-    *,
-    grace: timedelta,
-    horizon: timedelta,
-) -> list[uuid.UUID]:
+async def release_orphan_holds(cmd: commands.ReleaseOrphanHolds, uow: PortalRequestsUnitOfWork) -> list[uuid.UUID]:
     """Release the business's holds (of times from now to the request horizon) placed before ``now - grace``
     that no pending request holds; returns their ids. Call it within the business's call context."""
-    placed_before = now - grace
-    candidates = [p.hold_id for p in await scheduler.holds_between(now, now + horizon) if p.placed_at <= placed_before]
+    tenant_id, now = cmd.tenant_id, cmd.now
+    placed_before = now - cmd.grace
+    candidates = [
+        p.hold_id for p in await uow.scheduler.holds_between(now, now + cmd.horizon) if p.placed_at <= placed_before
+    ]
     if not candidates:
         return []
     # Keeping a hold is never wrong, so the holds of pending requests are passed over without a lock; only the
     # rest are judged under the locks.
-    async with uow_factory() as uow:
+    async with uow:
         holding = await uow.requests.holding(tenant_id, candidates)
     suspects = [c for c in candidates if c not in holding]
     released: list[uuid.UUID] = []
     for hold_id in suspects:
-        async with uow_factory() as uow:
+        async with uow:
             if not await uow.requests.keeps_hold(tenant_id, hold_id):
                 # Released while this transaction holds the hold's lock: a retried submission of the same request
                 # waits, then places its hold anew.
-                await scheduler.release_hold(hold_id)
+                await uow.scheduler.release_hold(hold_id)
                 released.append(hold_id)
             await uow.commit()
+    return released
+
+
+async def reconcile_holds(cmd: commands.ReconcileHolds, uow: PortalRequestsUnitOfWork) -> int:
+    """One pass over every business that may have holds, each in its own call context; returns how many holds
+    were given back."""
+    async with uow:
+        tenants = await uow.requests.tenants_with_settings()
+    released = 0
+    for tenant_id in tenants:
+        # The reconciler acts for each business in turn.
+        with bind_call_context(CallContext(tenant_id, Principal.service("portal_requests"))):
+            released += len(
+                await release_orphan_holds(
+                    commands.ReleaseOrphanHolds(tenant_id, cmd.now, grace=cmd.grace, horizon=cmd.horizon), uow
+                )
+            )
     return released
