@@ -51,9 +51,7 @@ def submission(hour: int = 10) -> commands.SubmitRequest:
 async def test_a_blocked_client_is_refused_and_nothing_is_written() -> None:
     uow = FakeUnitOfWork()
     with pytest.raises(FailedPrecondition) as refused:
-        await handlers.submit_request(
-            submission(), uow.using(directory=FakeDirectory(blocked=True), scheduler=FakeScheduler())
-        )
+        await handlers.submit_request(submission(), uow.using(directory=FakeDirectory(blocked=True)))
     assert refused.value.reason == "BOOKING_BLOCKED"
     assert uow.stored == {} and uow.published == []
 
@@ -61,9 +59,7 @@ async def test_a_blocked_client_is_refused_and_nothing_is_written() -> None:
 async def test_submission_takes_the_clients_timezone_and_the_open_limit_holds() -> None:
     uow = FakeUnitOfWork()
     for hour in (1, 2):
-        request = await handlers.submit_request(
-            submission(hour), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
-        )
+        request = await handlers.submit_request(submission(hour), uow)
     assert request.timezone == "Europe/Berlin" and len(uow.published) == 2
     assert (request.reference, request.service_name, request.business_timezone) == (
         "REQ-1002",
@@ -72,7 +68,7 @@ async def test_submission_takes_the_clients_timezone_and_the_open_limit_holds() 
     )
     assert uow.contacts[CLIENT].name == "Mia Park"
     with pytest.raises(FailedPrecondition) as refused:
-        await handlers.submit_request(submission(3), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler()))
+        await handlers.submit_request(submission(3), uow)
     assert refused.value.reason == "TOO_MANY_OPEN_REQUESTS"
 
 
@@ -93,19 +89,17 @@ def approval(request: AppointmentRequest, technician: uuid.UUID = ANNA, **change
 
 async def test_a_refused_booking_leaves_the_request_pending_and_a_later_one_approves_it() -> None:
     uow = FakeUnitOfWork()
-    request = await handlers.submit_request(
-        submission(), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
-    )
+    request = await handlers.submit_request(submission(), uow)
     with pytest.raises(Conflict):
         await handlers.approve_request(
             approval(request),
-            uow.using(directory=FakeDirectory(), scheduler=FakeScheduler(Conflict("taken", reason="SLOT_TAKEN"))),
+            uow.using(scheduler=FakeScheduler(Conflict("taken", reason="SLOT_TAKEN"))),
         )
     assert uow.stored[request.id].status is Status.PENDING and len(uow.published) == 1
     scheduler = FakeScheduler()
     approved = await handlers.approve_request(
         approval(request, internal_notes="VIP", ticket="4711"),
-        uow.using(directory=FakeDirectory(), scheduler=scheduler),
+        uow.using(scheduler=scheduler),
     )
     assert (approved.status, approved.technician_name, approved.internal_notes, approved.ticket) == (
         Status.APPROVED,
@@ -119,9 +113,7 @@ async def test_a_refused_booking_leaves_the_request_pending_and_a_later_one_appr
 
 async def test_the_technician_must_perform_the_service_and_bad_input_books_nothing() -> None:
     uow = FakeUnitOfWork()
-    request = await handlers.submit_request(
-        submission(), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
-    )
+    request = await handlers.submit_request(submission(), uow)
     scheduler = FakeScheduler()
     for bad, field_name in (
         (approval(request, technician=BEN), "technician_id"),
@@ -130,41 +122,33 @@ async def test_the_technician_must_perform_the_service_and_bad_input_books_nothi
         (approval(request, ticket="a b"), "ticket"),
     ):
         with pytest.raises(InvalidArgument) as refused:
-            await handlers.approve_request(bad, uow.using(directory=FakeDirectory(), scheduler=scheduler))
+            await handlers.approve_request(bad, uow.using(scheduler=scheduler))
         assert [v.field for v in refused.value.violations] == [field_name]
     assert scheduler.bookings == [] and uow.stored[request.id].status is Status.PENDING
 
 
 async def test_an_edit_and_an_approval_on_the_same_version_cannot_both_win() -> None:
     uow = FakeUnitOfWork()
-    request = await handlers.submit_request(
-        submission(), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
-    )
+    request = await handlers.submit_request(submission(), uow)
     seen = request.version
     edit = commands.UpdateRequest(TENANT, CLIENT, request.id, seen, NOW, message="Anna please")
-    edited = await handlers.update_request(edit, uow.using(scheduler=FakeScheduler()))
+    edited = await handlers.update_request(edit, uow)
     assert (edited.message, edited.version) == ("Anna please", seen + 1)
     with pytest.raises(Conflict) as refused:
-        await handlers.approve_request(
-            approval(request, version=seen), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
-        )
+        await handlers.approve_request(approval(request, version=seen), uow)
     assert refused.value.reason == "CONCURRENT_CHANGE"
     with pytest.raises(Conflict):
         # The same old version:
-        await handlers.update_request(edit, uow.using(scheduler=FakeScheduler()))
+        await handlers.update_request(edit, uow)
     # Another client's request looks missing.
     with pytest.raises(NotFound):
-        await handlers.update_request(
-            replace(edit, client_id=uuid.uuid4(), version=seen + 1), uow.using(scheduler=FakeScheduler())
-        )
+        await handlers.update_request(replace(edit, client_id=uuid.uuid4(), version=seen + 1), uow)
 
 
 async def test_cancelling_an_approved_request_cancels_its_appointment_first() -> None:
     uow = FakeUnitOfWork()
-    request = await handlers.submit_request(
-        submission(), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
-    )
-    await handlers.approve_request(approval(request), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler()))
+    request = await handlers.submit_request(submission(), uow)
+    await handlers.approve_request(approval(request), uow)
     late = FakeScheduler(FailedPrecondition("too late", reason="CANCELLATION_WINDOW_PASSED"))
     with pytest.raises(FailedPrecondition):
         await handlers.cancel_request(
@@ -182,15 +166,15 @@ async def test_cancelling_an_approved_request_cancels_its_appointment_first() ->
 async def test_upcoming_bookings_and_pending_requests_count_against_the_active_limit() -> None:
     uow = FakeUnitOfWork()
     busy = FakeScheduler(upcoming=MAX_ACTIVE - 1)  # one booking short of the limit
-    first = await handlers.submit_request(submission(1), uow.using(directory=FakeDirectory(), scheduler=busy))
+    first = await handlers.submit_request(submission(1), uow.using(scheduler=busy))
     with pytest.raises(FailedPrecondition) as refused:
-        await handlers.submit_request(submission(2), uow.using(directory=FakeDirectory(), scheduler=busy))
+        await handlers.submit_request(submission(2), uow.using(scheduler=busy))
     assert refused.value.reason == "MAX_ACTIVE_BOOKINGS" and len(uow.stored) == 1
 
     # At approval the rules are asked again: now at the limit (or blocked), staff must override, on record.
     full = FakeScheduler(upcoming=MAX_ACTIVE)
     with pytest.raises(FailedPrecondition) as refused:
-        await handlers.approve_request(approval(first), uow.using(directory=FakeDirectory(), scheduler=full))
+        await handlers.approve_request(approval(first), uow.using(scheduler=full))
     assert refused.value.reason == "MAX_ACTIVE_BOOKINGS" and full.bookings == []
     with pytest.raises(FailedPrecondition) as refused:
         await handlers.approve_request(
@@ -205,17 +189,10 @@ async def test_upcoming_bookings_and_pending_requests_count_against_the_active_l
 
 async def test_the_sweep_expires_only_requests_whose_every_time_has_passed() -> None:
     uow = FakeUnitOfWork()
-    soon = await handlers.submit_request(submission(0), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler()))
-    later = await handlers.submit_request(
-        submission(5), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler())
-    )
+    soon = await handlers.submit_request(submission(0), uow)
+    later = await handlers.submit_request(submission(5), uow)
     later_on = NOW + timedelta(days=1, hours=1)
-    assert (
-        await handlers.expire_due_requests(
-            commands.ExpireDueRequests(later_on, 10), uow.using(scheduler=FakeScheduler())
-        )
-        == 1
-    )
+    assert await handlers.expire_due_requests(commands.ExpireDueRequests(later_on, 10), uow) == 1
     assert (uow.stored[soon.id].status, uow.stored[later.id].status) == (Status.EXPIRED, Status.PENDING)
 
 
@@ -230,7 +207,7 @@ async def test_a_freed_time_goes_to_the_first_client_it_suits_and_a_lapsed_offer
             commands.JoinWaitlist(
                 TENANT, client_id, SERVICE, None, day, day, *(window or (None, None)), "", "client", NOW
             ),
-            uow.using(directory=FakeDirectory()),
+            uow,
         )
     offered = await waitlist_handlers.offer_freed_time(commands.OfferFreedTime(TENANT, slot, NOW), uow)
     assert offered is not None and offered.client_id == first  # the evening-only client does not suit 10:00
@@ -244,19 +221,19 @@ async def test_a_freed_time_goes_to_the_first_client_it_suits_and_a_lapsed_offer
     scheduler = FakeScheduler()
     booked = await waitlist_handlers.accept_offer(
         commands.AcceptWaitlistOffer(TENANT, second, passed.id, offer.hold_until),
-        uow.using(directory=FakeDirectory(), scheduler=scheduler),
+        uow.using(scheduler=scheduler),
     )
     assert booked.status is EntryStatus.BOOKED and [b.request_id for b in scheduler.bookings] == [passed.id]
     with pytest.raises(FailedPrecondition) as refused:
         await waitlist_handlers.accept_offer(
             commands.AcceptWaitlistOffer(TENANT, second, passed.id, offer.hold_until),
-            uow.using(directory=FakeDirectory(), scheduler=scheduler),
+            uow.using(scheduler=scheduler),
         )
     assert refused.value.reason == "OFFER_NOT_OPEN" and len(scheduler.bookings) == 1
     with pytest.raises(FailedPrecondition) as refused:
         await waitlist_handlers.accept_offer(
             commands.AcceptWaitlistOffer(TENANT, first, offer.id, offer.hold_until),
-            uow.using(directory=FakeDirectory(), scheduler=scheduler),
+            uow.using(scheduler=scheduler),
         )
     assert refused.value.reason == "OFFER_NOT_OPEN"
     names = [type(e).__name__ for e in uow.published]
@@ -273,13 +250,13 @@ async def test_a_waitlist_offer_is_taken_only_within_the_clients_booking_rules()
         commands.JoinWaitlist(
             TENANT, CLIENT, SERVICE, None, slot_start.date(), slot_start.date(), None, None, "", "client", NOW
         ),
-        uow.using(directory=FakeDirectory()),
+        uow,
     )
     offered = await waitlist_handlers.offer_freed_time(commands.OfferFreedTime(TENANT, slot, NOW), uow)
     assert offered is not None
     offer = offered.offers[0]
     # Two upcoming appointments and one open request: the business's limit of three is reached.
-    await handlers.submit_request(submission(), uow.using(directory=FakeDirectory(), scheduler=FakeScheduler()))
+    await handlers.submit_request(submission(), uow)
     for directory, scheduler, reason in (
         (FakeDirectory(), FakeScheduler(upcoming=MAX_ACTIVE - 1), "MAX_ACTIVE_BOOKINGS"),
         (FakeDirectory(blocked=True), FakeScheduler(), "BOOKING_BLOCKED"),
@@ -335,13 +312,11 @@ async def test_staff_requests_skip_the_portal_form_and_limit_but_keep_the_bookin
     directory = FakeDirectory(blocked=True)
     by_staff = replace(submission(), channel="staff", staff_actor="staff:desk", answers={"allergies": "none"})
     with pytest.raises(FailedPrecondition) as refused:
-        await handlers.submit_request(by_staff, uow.using(directory=directory, scheduler=FakeScheduler()))
+        await handlers.submit_request(by_staff, uow.using(directory=directory))
     assert refused.value.reason == "BOOKING_BLOCKED" and uow.stored == {}
     overridden = replace(by_staff, override_booking_rules=True)
     made = [
-        await handlers.submit_request(
-            replace(overridden, options=[option]), uow.using(directory=directory, scheduler=FakeScheduler())
-        )
+        await handlers.submit_request(replace(overridden, options=[option]), uow.using(directory=directory))
         for option in (TimeOption(NOW + timedelta(days=1, hours=h)) for h in (1, 2, 3))
     ]
     # Past the portal's open-request limit of two, and the form was not the portal's to answer.
@@ -349,7 +324,7 @@ async def test_staff_requests_skip_the_portal_form_and_limit_but_keep_the_bookin
     with pytest.raises(InvalidArgument) as invalid:
         await handlers.submit_request(
             replace(submission(), override_booking_rules=True),
-            uow.using(directory=FakeDirectory(), scheduler=FakeScheduler()),
+            uow.using(directory=FakeDirectory()),
         )
     assert [v.field for v in invalid.value.violations] == ["override_booking_rules"]
 
@@ -361,7 +336,7 @@ def holding_uow() -> FakeUnitOfWork:
 
 async def test_a_pending_request_holds_its_first_time_until_it_is_decided() -> None:
     uow, scheduler = holding_uow(), FakeScheduler()
-    request = await handlers.submit_request(submission(), uow.using(directory=FakeDirectory(), scheduler=scheduler))
+    request = await handlers.submit_request(submission(), uow.using(scheduler=scheduler))
     first = request.options[0].start
     assert request.hold is not None and request.hold.start == first and list(scheduler.holds) == [request.id]
     # An edit of the first time moves the hold; a window first gives it back.
@@ -377,7 +352,7 @@ async def test_a_pending_request_holds_its_first_time_until_it_is_decided() -> N
 
 async def test_the_reconciler_gives_back_holds_no_pending_request_owns_once_their_grace_has_passed() -> None:
     uow, scheduler = holding_uow(), FakeScheduler()
-    kept = await handlers.submit_request(submission(), uow.using(directory=FakeDirectory(), scheduler=scheduler))
+    kept = await handlers.submit_request(submission(), uow.using(scheduler=scheduler))
     # A submission whose transaction failed after scheduling placed its hold: no request owns it.
     orphan = uuid.uuid4()
     await scheduler.hold(SlotToHold(orphan, CLIENT, SERVICE, ANNA, NOW + timedelta(days=2), "REQ-9999"))
@@ -407,21 +382,17 @@ async def test_a_taken_first_time_refuses_the_request_and_every_decision_gives_t
     uow = holding_uow()
     taken = FakeScheduler(Conflict("the slot at 10:00 is no longer free", reason="SLOT_TAKEN"))
     with pytest.raises(Conflict):
-        await handlers.submit_request(submission(), uow.using(directory=FakeDirectory(), scheduler=taken))
+        await handlers.submit_request(submission(), uow.using(scheduler=taken))
     assert uow.stored == {} and uow.published == []
 
     scheduler = FakeScheduler()
     roomy = replace(LIMITS, max_open_per_client=5)
 
     async def submitted(hour: int) -> AppointmentRequest:
-        return await handlers.submit_request(
-            submission(hour), uow.using(directory=FakeDirectory(), scheduler=scheduler, limits=roomy)
-        )
+        return await handlers.submit_request(submission(hour), uow.using(scheduler=scheduler, limits=roomy))
 
     held = [await submitted(hour) for hour in (1, 2, 3)]
-    approved = await handlers.approve_request(
-        approval(held[0]), uow.using(directory=FakeDirectory(), scheduler=scheduler)
-    )
+    approved = await handlers.approve_request(approval(held[0]), uow.using(scheduler=scheduler))
     held.append(await submitted(4))
     # The approval books into the hold: scheduling releases it in the booking's transaction.
     assert scheduler.bookings[-1].hold_id == held[0].id and approved.hold is None
