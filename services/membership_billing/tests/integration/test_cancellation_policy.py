@@ -122,9 +122,9 @@ class Harness:
                 cancelled_by="" if no_show else by,
                 at=at,
             ),
-            BillingUnitOfWork(self.sessions, nats_prefix=self.prefix),
-            self.directory,
-            self.calendar,
+            BillingUnitOfWork(
+                self.sessions, nats_prefix=self.prefix, client_directory=self.directory, business_calendar=self.calendar
+            ),
         )
 
     async def sessions_left(self, client_id: str) -> int:

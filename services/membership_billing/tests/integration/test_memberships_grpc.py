@@ -285,11 +285,13 @@ async def test_the_review_expires_after_tolerance_and_renews_automatically_once_
             reviewed = await asyncio.gather(
                 *(
                     review_subscriptions(
-                        commands.ReviewSubscriptions(now, 50),
-                        tenant,
-                        BillingUnitOfWork(sessions, nats_prefix=billing_settings.nats_prefix),
-                        directory,
-                        calendar,
+                        commands.ReviewSubscriptions(tenant, now, 50),
+                        BillingUnitOfWork(
+                            sessions,
+                            nats_prefix=billing_settings.nats_prefix,
+                            client_directory=directory,
+                            business_calendar=calendar,
+                        ),
                     )
                     for _ in range(2)
                 )

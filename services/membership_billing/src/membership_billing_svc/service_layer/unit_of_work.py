@@ -1,5 +1,7 @@
 """The billing unit of work: invoices, payments and ledger transactions are written when it commits, with
-their events."""
+their events. It also carries the ports to other services (the client directory, the business's calendar), so
+a use case reaches everything through it; they are asked outside the unit's transaction where a row would
+otherwise stay locked across the call."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from membership_billing_svc.adapters import event_mapping
+from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
+from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.adapters.due_notice_repository import DueNoticeRepository
 from membership_billing_svc.adapters.ledger_repository import LedgerRepository
 from membership_billing_svc.adapters.membership_repository import MembershipRepository
@@ -75,9 +79,13 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
         sessions: async_sessionmaker[AsyncSession] | None,
         *,
         nats_prefix: str,
+        client_directory: AbstractClientDirectory,
+        business_calendar: AbstractBusinessCalendar,
         borrowed: AsyncSession | None = None,
     ) -> None:
         super().__init__(sessions, nats_prefix=nats_prefix, to_envelope=event_mapping.to_envelope, borrowed=borrowed)
+        self.client_directory = client_directory
+        self.business_calendar = business_calendar
 
     def _attach(self, session: AsyncSession) -> None:
         self.invoices = InvoiceRepository(session)
