@@ -32,7 +32,7 @@ from membership_billing_svc.entrypoints import (
 from membership_billing_svc.entrypoints.credit_expirer import CreditExpirer
 from membership_billing_svc.entrypoints.payment_due_notifier import PaymentDueNotifier
 from membership_billing_svc.entrypoints.subscription_reviewer import SubscriptionReviewer
-from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
+from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork, SqlAlchemyBillingUnitOfWork
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
 
@@ -45,12 +45,12 @@ def build(runtime: Runtime) -> ServiceParts:
     calendar = GrpcBusinessCalendar(CatalogueServiceStub(runtime.channel("scheduling")))
 
     def uow() -> BillingUnitOfWork:
-        return BillingUnitOfWork(
+        return SqlAlchemyBillingUnitOfWork(
             runtime.sessions, nats_prefix=settings.nats_prefix, client_directory=directory, business_calendar=calendar
         )
 
     def uow_within(session: AsyncSession) -> BillingUnitOfWork:
-        return BillingUnitOfWork(
+        return SqlAlchemyBillingUnitOfWork(
             None,
             nats_prefix=settings.nats_prefix,
             client_directory=directory,

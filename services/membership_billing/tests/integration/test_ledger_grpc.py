@@ -27,7 +27,7 @@ from membership_billing_svc.adapters.business_calendar import GrpcBusinessCalend
 from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
 from membership_billing_svc.entrypoints.credit_expirer import CreditExpirer
-from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
+from membership_billing_svc.service_layer.unit_of_work import SqlAlchemyBillingUnitOfWork
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import aware, timestamp
@@ -263,7 +263,7 @@ async def test_the_sweep_expires_what_is_left_at_the_business_midnight_once(
     assert expires_at == datetime(last_day.year, last_day.month, last_day.day, tzinfo=UTC) + timedelta(days=1)
     sessions = session_factory(engine)
     expirer = CreditExpirer(
-        lambda: BillingUnitOfWork(
+        lambda: SqlAlchemyBillingUnitOfWork(
             sessions,
             nats_prefix=billing_settings.nats_prefix,
             client_directory=GrpcClientDirectory(clients),

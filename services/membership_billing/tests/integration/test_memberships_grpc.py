@@ -33,7 +33,7 @@ from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
 from membership_billing_svc.domain import commands
 from membership_billing_svc.service_layer.membership_handlers import review_subscriptions
-from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
+from membership_billing_svc.service_layer.unit_of_work import SqlAlchemyBillingUnitOfWork
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import aware
@@ -286,7 +286,7 @@ async def test_the_review_expires_after_tolerance_and_renews_automatically_once_
                 *(
                     review_subscriptions(
                         commands.ReviewSubscriptions(tenant, now, 50),
-                        BillingUnitOfWork(
+                        SqlAlchemyBillingUnitOfWork(
                             sessions,
                             nats_prefix=billing_settings.nats_prefix,
                             client_directory=directory,

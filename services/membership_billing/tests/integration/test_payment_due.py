@@ -29,7 +29,7 @@ from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
 from membership_billing_svc.domain import commands
 from membership_billing_svc.service_layer.handlers import notify_payments_due
-from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
+from membership_billing_svc.service_layer.unit_of_work import SqlAlchemyBillingUnitOfWork
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 
@@ -111,7 +111,7 @@ async def test_each_stage_of_each_open_invoice_is_told_once_on_the_business_cale
                 *(
                     notify_payments_due(
                         commands.NotifyPaymentsDue(tenant, 3, 50, at),
-                        BillingUnitOfWork(
+                        SqlAlchemyBillingUnitOfWork(
                             sessions,
                             nats_prefix=billing_settings.nats_prefix,
                             client_directory=directory,

@@ -13,15 +13,27 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from membership_billing_svc.adapters import event_mapping
 from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
 from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
-from membership_billing_svc.adapters.due_notice_repository import DueNoticeRepository
-from membership_billing_svc.adapters.ledger_repository import LedgerRepository
-from membership_billing_svc.adapters.membership_repository import MembershipRepository
-from membership_billing_svc.adapters.package_repository import PackageRepository
-from membership_billing_svc.adapters.policy_repository import PolicyRepository
-from membership_billing_svc.adapters.repository import InvoiceRepository, PaymentRepository, constraint_of
+from membership_billing_svc.adapters.due_notice_repository import (
+    AbstractDueNoticeRepository,
+    SqlAlchemyDueNoticeRepository,
+)
+from membership_billing_svc.adapters.ledger_repository import AbstractLedgerRepository, SqlAlchemyLedgerRepository
+from membership_billing_svc.adapters.membership_repository import (
+    AbstractMembershipRepository,
+    SqlAlchemyMembershipRepository,
+)
+from membership_billing_svc.adapters.package_repository import AbstractPackageRepository, SqlAlchemyPackageRepository
+from membership_billing_svc.adapters.policy_repository import AbstractPolicyRepository, SqlAlchemyPolicyRepository
+from membership_billing_svc.adapters.repository import (
+    AbstractInvoiceRepository,
+    AbstractPaymentRepository,
+    SqlAlchemyInvoiceRepository,
+    SqlAlchemyPaymentRepository,
+    constraint_of,
+)
 from membership_billing_svc.domain.ledger import INSUFFICIENT_CREDITS
 from platform_core.errors import Conflict, DomainError, FailedPrecondition
-from platform_core.unit_of_work import SqlAlchemyUnitOfWork
+from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
 DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
 
@@ -65,15 +77,33 @@ REFUSALS: dict[str, Callable[[], DomainError]] = {
 }
 
 
-class BillingUnitOfWork(SqlAlchemyUnitOfWork):
-    invoices: InvoiceRepository
-    payments: PaymentRepository
-    ledger: LedgerRepository
-    packages: PackageRepository
-    policies: PolicyRepository
-    memberships: MembershipRepository
-    due_notices: DueNoticeRepository
+class BillingUnitOfWork(AbstractUnitOfWork):
+    invoices: AbstractInvoiceRepository
+    payments: AbstractPaymentRepository
+    ledger: AbstractLedgerRepository
+    packages: AbstractPackageRepository
+    policies: AbstractPolicyRepository
+    memberships: AbstractMembershipRepository
+    due_notices: AbstractDueNoticeRepository
+    client_directory: AbstractClientDirectory
+    business_calendar: AbstractBusinessCalendar
 
+    async def commit(self) -> None:
+        # Invoices first: a new payment's allocations refer to them.
+        for invoice in sorted(self.invoices.seen, key=lambda i: i.id):
+            await self.invoices.save(invoice)
+        for payment in list(self.payments.seen):
+            await self.payments.save(payment)
+        # Sales after their invoices, and before the lots that name them.
+        await self.packages.save_new()
+        # Subscriptions after their invoices, and before the lots that name them.
+        await self.memberships.save()
+        await self.ledger.save_new()
+        await self.due_notices.save()
+        await super().commit()
+
+
+class SqlAlchemyBillingUnitOfWork(SqlAlchemyUnitOfWork, BillingUnitOfWork):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession] | None,
@@ -88,13 +118,13 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
         self.business_calendar = business_calendar
 
     def _attach(self, session: AsyncSession) -> None:
-        self.invoices = InvoiceRepository(session)
-        self.payments = PaymentRepository(session)
-        self.ledger = LedgerRepository(session)
-        self.packages = PackageRepository(session)
-        self.policies = PolicyRepository(session)
-        self.memberships = MembershipRepository(session)
-        self.due_notices = DueNoticeRepository(session)
+        self.invoices = SqlAlchemyInvoiceRepository(session)
+        self.payments = SqlAlchemyPaymentRepository(session)
+        self.ledger = SqlAlchemyLedgerRepository(session)
+        self.packages = SqlAlchemyPackageRepository(session)
+        self.policies = SqlAlchemyPolicyRepository(session)
+        self.memberships = SqlAlchemyMembershipRepository(session)
+        self.due_notices = SqlAlchemyDueNoticeRepository(session)
         self.repositories = (
             self.invoices,
             self.payments,
@@ -107,17 +137,6 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
 
     async def commit(self) -> None:
         try:
-            # Invoices first: a new payment's allocations refer to them.
-            for invoice in sorted(self.invoices.seen, key=lambda i: i.id):
-                await self.invoices.save(invoice)
-            for payment in list(self.payments.seen):
-                await self.payments.save(payment)
-            # Sales after their invoices, and before the lots that name them.
-            await self.packages.save_new()
-            # Subscriptions after their invoices, and before the lots that name them.
-            await self.memberships.save()
-            await self.ledger.save_new()
-            await self.due_notices.save()
             await super().commit()
         except IntegrityError as exc:
             refusal = REFUSALS.get(constraint_of(exc))
