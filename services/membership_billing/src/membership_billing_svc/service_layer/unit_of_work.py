@@ -1,7 +1,8 @@
 """The billing unit of work: invoices, payments and ledger transactions are written when it commits, with
-their events. It also carries the ports to other services (the client directory, the business's calendar), so
-a use case reaches everything through it; they are asked outside the unit's transaction where a row would
-otherwise stay locked across the call."""
+their events. It also carries the ports to other services (the client directory, the business's calendar),
+given by bootstrap, so a use case reaches everything through it; handlers ask them before entering the unit
+where a row would otherwise stay locked across the call. A unit may be entered more than once: each
+``async with`` is a fresh transaction."""
 
 from __future__ import annotations
 
