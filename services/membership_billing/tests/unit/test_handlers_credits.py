@@ -139,6 +139,30 @@ async def test_a_payment_earns_points_and_its_refund_takes_them_back() -> None:
     assert held(uow, client) == 0
 
 
+async def test_points_are_redeemed_as_a_reward_all_or_nothing_and_a_retry_returns_the_first() -> None:
+    uow = fakes.FakeUnitOfWork()
+    client = uow.clients.add("Eve")
+    points = await sessions_type(uow, "Points")
+    money = await ledger_handlers.define_credit_type(commands.DefineCreditType(TENANT, "Gift", "", "EUR", NOW), uow)
+    await loyalty_handlers.set_loyalty_program(
+        commands.SetLoyaltyProgram(TENANT, points.id, "EUR", 100, 1, 0, None, money.id, 10, NOW), uow
+    )
+    await handlers.record_payment(
+        commands.RecordPayment(TENANT, client, PaymentInput(3000, "EUR", "cash", NOW), None, None, NOW), uow
+    )
+    redeem = commands.RedeemPoints(TENANT, client, 20, "p-1", NOW)
+
+    spent = await loyalty_handlers.redeem_points(redeem, uow)
+    assert spent.client_change == -20
+    assert await loyalty_handlers.redeem_points(redeem, uow) == spent
+    (reward,) = [lot for lot in uow.stores.lots.values() if lot.credit_type_id == money.id]
+    assert (reward.amount, held(uow, client)) == (2, 10 + 2)
+    with pytest.raises(FailedPrecondition) as short:
+        await loyalty_handlers.redeem_points(commands.RedeemPoints(TENANT, client, 20, None, NOW), uow)
+    assert short.value.reason == INSUFFICIENT_CREDITS
+    assert held(uow, client) == 12
+
+
 async def test_expired_lots_are_swept_once() -> None:
     uow = fakes.FakeUnitOfWork()
     client = uow.clients.add("Fay")
@@ -205,6 +229,25 @@ async def test_a_subscription_is_invoiced_with_its_credits_and_a_freeze_moves_bo
     assert frozen.expires_on == expiry + timedelta(days=10)
     assert lot.expires_at == lot_expiry + timedelta(days=10)
     assert [e.subscription.subscription_id for e in uow.published_of(events.MembershipFrozen)] == [subscription.id]
+
+
+async def test_a_renewal_continues_from_the_expiry_with_a_new_invoice_and_a_retry_returns_it() -> None:
+    uow = fakes.FakeUnitOfWork()
+    client = uow.clients.add("Ines")
+    subscription = await membership_handlers.subscribe(
+        commands.Subscribe(TENANT, await membership(uow), client, None, None, NOW), uow
+    )
+    first_invoice, expiry = subscription.invoice_id, subscription.expires_on
+    renew = commands.RenewSubscription(TENANT, subscription.id, "n-1", NOW)
+
+    renewed = await membership_handlers.renew_subscription(renew, uow)
+    assert renewed.starts_on == subscription.starts_on
+    assert renewed.expires_on > expiry
+    assert renewed.invoice_id not in (None, first_invoice)
+    assert len(uow.stores.invoices) == 2
+    again = await membership_handlers.renew_subscription(renew, uow)
+    assert (again.id, again.expires_on, len(uow.stores.invoices)) == (renewed.id, renewed.expires_on, 2)
+    assert len(uow.published_of(events.MembershipRenewed)) == 1
 
 
 async def test_the_review_expires_a_subscription_after_its_tolerance_days() -> None:
