@@ -32,7 +32,7 @@ from membership_billing_svc.entrypoints import (
 from membership_billing_svc.entrypoints.credit_expirer import CreditExpirer
 from membership_billing_svc.entrypoints.payment_due_notifier import PaymentDueNotifier
 from membership_billing_svc.entrypoints.subscription_reviewer import SubscriptionReviewer
-from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
+from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork, SqlAlchemyBillingUnitOfWork
 from platform_core.messaging.consumer import EventConsumer
 from platform_core.service import Runtime, ServiceParts
 
@@ -41,35 +41,38 @@ def build(runtime: Runtime) -> ServiceParts:
     settings = runtime.settings
     assert isinstance(settings, BillingSettings)
 
-    def uow() -> BillingUnitOfWork:
-        return BillingUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix)
-
-    def uow_within(session: AsyncSession) -> BillingUnitOfWork:
-        return BillingUnitOfWork(None, nats_prefix=settings.nats_prefix, borrowed=session)
-
     directory = GrpcClientDirectory(ClientServiceStub(runtime.channel("client")))
     calendar = GrpcBusinessCalendar(CatalogueServiceStub(runtime.channel("scheduling")))
+
+    def uow() -> BillingUnitOfWork:
+        return SqlAlchemyBillingUnitOfWork(
+            runtime.sessions, nats_prefix=settings.nats_prefix, client_directory=directory, business_calendar=calendar
+        )
+
+    def uow_within(session: AsyncSession) -> BillingUnitOfWork:
+        return SqlAlchemyBillingUnitOfWork(
+            None,
+            nats_prefix=settings.nats_prefix,
+            client_directory=directory,
+            business_calendar=calendar,
+            borrowed=session,
+        )
+
     return ServiceParts(
         servicers=[
             (
                 billing_pb2_grpc.add_BillingServiceServicer_to_server,
-                billing_server.BillingServicer(
-                    uow_factory=uow, engine=runtime.read_engine, directory=directory, calendar=calendar
-                ),
+                billing_server.BillingServicer(uow_factory=uow, engine=runtime.read_engine, calendar=calendar),
                 billing_server.SERVICE_NAME,
             ),
             (
                 ledger_pb2_grpc.add_LedgerServiceServicer_to_server,
-                ledger_server.LedgerServicer(
-                    uow_factory=uow, engine=runtime.read_engine, directory=directory, calendar=calendar
-                ),
+                ledger_server.LedgerServicer(uow_factory=uow, engine=runtime.read_engine, calendar=calendar),
                 ledger_server.SERVICE_NAME,
             ),
             (
                 packages_pb2_grpc.add_PackageServiceServicer_to_server,
-                package_server.PackageServicer(
-                    uow_factory=uow, engine=runtime.read_engine, directory=directory, calendar=calendar
-                ),
+                package_server.PackageServicer(uow_factory=uow, engine=runtime.read_engine),
                 package_server.SERVICE_NAME,
             ),
             (
@@ -91,9 +94,7 @@ def build(runtime: Runtime) -> ServiceParts:
             ),
             (
                 memberships_pb2_grpc.add_MembershipServiceServicer_to_server,
-                membership_server.MembershipServicer(
-                    uow_factory=uow, engine=runtime.read_engine, directory=directory, calendar=calendar
-                ),
+                membership_server.MembershipServicer(uow_factory=uow, engine=runtime.read_engine),
                 membership_server.SERVICE_NAME,
             ),
         ],
@@ -114,7 +115,7 @@ def build(runtime: Runtime) -> ServiceParts:
                 js=runtime.js,
                 prefix=settings.nats_prefix,
                 sessions=runtime.sessions,
-                subscriptions=scheduling_consumers.scheduling_subscriptions(uow_within, directory, calendar),
+                subscriptions=scheduling_consumers.scheduling_subscriptions(uow_within),
                 max_deliver=settings.consumer_max_deliver,
             ),
         ],
@@ -126,14 +127,11 @@ def build(runtime: Runtime) -> ServiceParts:
             ),
             SubscriptionReviewer(
                 uow,
-                directory,
-                calendar,
                 interval_seconds=settings.subscription_review_interval_seconds,
                 batch_size=settings.subscription_review_batch_size,
             ),
             PaymentDueNotifier(
                 uow,
-                calendar,
                 soon_days=settings.payment_due_soon_days,
                 interval_seconds=settings.payment_due_interval_seconds,
                 batch_size=settings.payment_due_batch_size,

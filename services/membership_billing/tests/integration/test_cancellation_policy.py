@@ -31,7 +31,7 @@ from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
 from membership_billing_svc.domain import commands
 from membership_billing_svc.service_layer import policy_handlers
-from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
+from membership_billing_svc.service_layer.unit_of_work import SqlAlchemyBillingUnitOfWork
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import aware, timestamp
@@ -122,9 +122,9 @@ class Harness:
                 cancelled_by="" if no_show else by,
                 at=at,
             ),
-            BillingUnitOfWork(self.sessions, nats_prefix=self.prefix),
-            self.directory,
-            self.calendar,
+            SqlAlchemyBillingUnitOfWork(
+                self.sessions, nats_prefix=self.prefix, client_directory=self.directory, business_calendar=self.calendar
+            ),
         )
 
     async def sessions_left(self, client_id: str) -> int:

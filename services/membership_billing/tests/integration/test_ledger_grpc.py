@@ -23,9 +23,11 @@ from atrium.membership_billing.v1 import ledger_pb2 as pb
 from atrium.membership_billing.v1 import ledger_pb2_grpc as pb_grpc
 from atrium.scheduling.v1 import catalogue_pb2 as cat
 from atrium.scheduling.v1 import catalogue_pb2_grpc as cat_grpc
+from membership_billing_svc.adapters.business_calendar import GrpcBusinessCalendar
+from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
 from membership_billing_svc.entrypoints.credit_expirer import CreditExpirer
-from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
+from membership_billing_svc.service_layer.unit_of_work import SqlAlchemyBillingUnitOfWork
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import aware, timestamp
@@ -240,6 +242,7 @@ async def test_the_schema_refuses_an_overdraft_a_changed_entry_and_an_unbalanced
 async def test_the_sweep_expires_what_is_left_at_the_business_midnight_once(
     ledger: pb_grpc.LedgerServiceStub,
     clients: client_grpc.ClientServiceStub,
+    catalogue: cat_grpc.CatalogueServiceStub,
     billing_settings: BillingSettings,
     engine: AsyncEngine,
 ) -> None:
@@ -260,7 +263,12 @@ async def test_the_sweep_expires_what_is_left_at_the_business_midnight_once(
     assert expires_at == datetime(last_day.year, last_day.month, last_day.day, tzinfo=UTC) + timedelta(days=1)
     sessions = session_factory(engine)
     expirer = CreditExpirer(
-        lambda: BillingUnitOfWork(sessions, nats_prefix=billing_settings.nats_prefix),
+        lambda: SqlAlchemyBillingUnitOfWork(
+            sessions,
+            nats_prefix=billing_settings.nats_prefix,
+            client_directory=GrpcClientDirectory(clients),
+            business_calendar=GrpcBusinessCalendar(catalogue),
+        ),
         interval_seconds=60,
         batch_size=1,
         clock=lambda: expires_at + timedelta(hours=5),

@@ -34,7 +34,7 @@ from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
 from membership_billing_svc.domain import commands
 from membership_billing_svc.service_layer.membership_handlers import review_subscriptions
-from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
+from membership_billing_svc.service_layer.unit_of_work import SqlAlchemyBillingUnitOfWork
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 
@@ -175,11 +175,13 @@ async def test_the_report_counts_each_kind_of_movement_per_period_and_membership
     review_at = datetime.combine(expires_on + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=1)
     with bind_call_context(CallContext(tenant, Principal.service("membership_billing"))):
         await review_subscriptions(
-            commands.ReviewSubscriptions(review_at, 50),
-            tenant,
-            BillingUnitOfWork(session_factory(engine), nats_prefix=billing_settings.nats_prefix),
-            GrpcClientDirectory(client_grpc.ClientServiceStub(billing_client_channel)),
-            GrpcBusinessCalendar(CatalogueServiceStub(billing_scheduling_channel)),
+            commands.ReviewSubscriptions(tenant, review_at, 50),
+            SqlAlchemyBillingUnitOfWork(
+                session_factory(engine),
+                nats_prefix=billing_settings.nats_prefix,
+                client_directory=GrpcClientDirectory(client_grpc.ClientServiceStub(billing_client_channel)),
+                business_calendar=GrpcBusinessCalendar(CatalogueServiceStub(billing_scheduling_channel)),
+            ),
         )
 
     with bind_call_context(staff(tenant)):

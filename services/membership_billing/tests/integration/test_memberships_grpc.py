@@ -33,7 +33,7 @@ from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
 from membership_billing_svc.domain import commands
 from membership_billing_svc.service_layer.membership_handlers import review_subscriptions
-from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
+from membership_billing_svc.service_layer.unit_of_work import SqlAlchemyBillingUnitOfWork
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import aware
@@ -285,11 +285,13 @@ async def test_the_review_expires_after_tolerance_and_renews_automatically_once_
             reviewed = await asyncio.gather(
                 *(
                     review_subscriptions(
-                        commands.ReviewSubscriptions(now, 50),
-                        tenant,
-                        BillingUnitOfWork(sessions, nats_prefix=billing_settings.nats_prefix),
-                        directory,
-                        calendar,
+                        commands.ReviewSubscriptions(tenant, now, 50),
+                        SqlAlchemyBillingUnitOfWork(
+                            sessions,
+                            nats_prefix=billing_settings.nats_prefix,
+                            client_directory=directory,
+                            business_calendar=calendar,
+                        ),
                     )
                     for _ in range(2)
                 )

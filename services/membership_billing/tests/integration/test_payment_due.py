@@ -25,10 +25,11 @@ from atrium.membership_billing.v1 import events_pb2
 from atrium.scheduling.v1 import catalogue_pb2 as cat
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
 from membership_billing_svc.adapters.business_calendar import GrpcBusinessCalendar
+from membership_billing_svc.adapters.client_directory import GrpcClientDirectory
 from membership_billing_svc.config import BillingSettings
 from membership_billing_svc.domain import commands
 from membership_billing_svc.service_layer.handlers import notify_payments_due
-from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
+from membership_billing_svc.service_layer.unit_of_work import SqlAlchemyBillingUnitOfWork
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 
@@ -102,6 +103,7 @@ async def test_each_stage_of_each_open_invoice_is_told_once_on_the_business_cale
 
     sessions = session_factory(engine)
     calendar = GrpcBusinessCalendar(catalogue)
+    directory = GrpcClientDirectory(client_grpc.ClientServiceStub(billing_client_channel))
 
     async def look(at: datetime) -> int:
         with bind_call_context(CallContext(tenant, Principal.service("membership_billing"))):
@@ -109,8 +111,12 @@ async def test_each_stage_of_each_open_invoice_is_told_once_on_the_business_cale
                 *(
                     notify_payments_due(
                         commands.NotifyPaymentsDue(tenant, 3, 50, at),
-                        BillingUnitOfWork(sessions, nats_prefix=billing_settings.nats_prefix),
-                        calendar,
+                        SqlAlchemyBillingUnitOfWork(
+                            sessions,
+                            nats_prefix=billing_settings.nats_prefix,
+                            client_directory=directory,
+                            business_calendar=calendar,
+                        ),
                     )
                     for _ in range(2)
                 )

@@ -3,6 +3,7 @@ share them, and the notice rows whose primary key lets each stage be told once."
 
 from __future__ import annotations
 
+import abc
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -32,16 +33,35 @@ def _open_standard() -> Any:
     return and_(invoices.c.status.in_(OPEN), invoices.c.kind == InvoiceKind.STANDARD.value)
 
 
-class DueNoticeRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+class AbstractDueNoticeRepository(abc.ABC):
+    """Which open invoices are at a stage not told yet, and the notices told (each stage once)."""
+
+    def __init__(self) -> None:
         self.seen: set[DueNotice] = set()
 
     def add(self, notice: DueNotice) -> None:
         self.seen.add(notice)
 
+    @abc.abstractmethod
     async def due_tenants(self, utc_today: date, soon_days: int, limit: int) -> list[uuid.UUID]:
         """Businesses with open invoices due within the notice window whose overdue stage was not told."""
+
+    @abc.abstractmethod
+    async def claim(self, tenant_id: uuid.UUID, today: date, soon_days: int, limit: int) -> list[Any]:
+        """The business's open invoices at a stage not told yet (rows with id, client_id, number, currency,
+        total_minor, paid_minor, due_date), locked."""
+
+    @abc.abstractmethod
+    async def save(self) -> None:
+        """A notice whose stage was told already says nothing."""
+
+
+class SqlAlchemyDueNoticeRepository(AbstractDueNoticeRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__()
+        self._session = session
+
+    async def due_tenants(self, utc_today: date, soon_days: int, limit: int) -> list[uuid.UUID]:
         rows = (
             await self._session.execute(
                 select(invoices.c.tenant_id)
@@ -57,8 +77,7 @@ class DueNoticeRepository:
         return [r.tenant_id for r in rows]
 
     async def claim(self, tenant_id: uuid.UUID, today: date, soon_days: int, limit: int) -> list[Any]:
-        """The business's open invoices at a stage not told yet, locked; those another replica (or a payment)
-        holds are skipped."""
+        """Those another replica (or a payment) holds are skipped."""
         stage = case(
             (invoices.c.due_date < today, DueStage.OVERDUE.value),
             (invoices.c.due_date == today, DueStage.DUE_TODAY.value),
@@ -82,7 +101,7 @@ class DueNoticeRepository:
         )
 
     async def save(self) -> None:
-        """A notice whose stage was told already (by a replica that got there first) says nothing."""
+        # A replica that got there first told the stage: this notice's event goes nowhere.
         for notice in self.seen:
             inserted = (
                 await self._session.execute(

@@ -8,6 +8,7 @@ schema checks it once more (``ledger_entries_within_lot``).
 
 from __future__ import annotations
 
+import abc
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -176,13 +177,70 @@ async def rules_for(db: Executor, tenant_id: uuid.UUID, service_id: uuid.UUID) -
     return [ServiceRule(r.credit_type_id, r.units) for r in rows]
 
 
-class LedgerRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+class AbstractLedgerRepository(abc.ABC):
+    """Credit types, lots, transactions and check-ins; what a unit adds is inserted when it commits (the
+    ledger only ever grows)."""
+
+    def __init__(self) -> None:
         self.seen: set[Aggregate] = set()
 
     def add(self, aggregate: Aggregate) -> None:
         self.seen.add(aggregate)
+
+    @abc.abstractmethod
+    async def credit_type(self, tenant_id: uuid.UUID, type_id: uuid.UUID) -> CreditType: ...
+
+    @abc.abstractmethod
+    async def credit_types(
+        self, tenant_id: uuid.UUID, type_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, CreditType]: ...
+
+    @abc.abstractmethod
+    async def rules_for(self, tenant_id: uuid.UUID, service_id: uuid.UUID) -> list[ServiceRule]: ...
+
+    @abc.abstractmethod
+    async def replace_rules(
+        self, tenant_id: uuid.UUID, service_id: uuid.UUID, rules: Sequence[ServiceRule]
+    ) -> None: ...
+
+    async def lock_holding(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, credit_type_id: uuid.UUID, at: datetime
+    ) -> list[Lot]:
+        """The client's lots of the type that are not expired at ``at`` and hold something, locked, with what
+        each holds as read after the lock."""
+        return await self.lock_holding_of_types(tenant_id, client_id, [credit_type_id], at)
+
+    @abc.abstractmethod
+    async def lock_holding_of_types(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, credit_type_ids: Sequence[uuid.UUID], at: datetime
+    ) -> list[Lot]:
+        """As ``lock_holding``, for several types at once (locked in the one expiry order)."""
+
+    @abc.abstractmethod
+    async def lock_lots(self, tenant_id: uuid.UUID, lot_ids: Sequence[uuid.UUID]) -> list[Lot]: ...
+
+    @abc.abstractmethod
+    async def claim_expired(self, now: datetime, limit: int) -> list[Lot]:
+        """Lots of any business past their expiry that still hold something and were not expired yet."""
+
+    @abc.abstractmethod
+    async def transaction(self, tenant_id: uuid.UUID, transaction_id: uuid.UUID) -> LedgerTransaction: ...
+
+    @abc.abstractmethod
+    async def by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> LedgerTransaction | None: ...
+
+    @abc.abstractmethod
+    async def lot_of_charge(self, tenant_id: uuid.UUID, transaction: LedgerTransaction) -> Lot: ...
+
+    @abc.abstractmethod
+    async def save_new(self) -> None:
+        """Inserts what was added: credit types, then lots, then transactions with their entries."""
+
+
+class SqlAlchemyLedgerRepository(AbstractLedgerRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__()
+        self._session = session
 
     # --- credit types -------------------------------------------------------------------------------------
 
@@ -227,17 +285,9 @@ class LedgerRepository:
 
     # --- lots -------------------------------------------------------------------------------------------
 
-    async def lock_holding(
-        self, tenant_id: uuid.UUID, client_id: uuid.UUID, credit_type_id: uuid.UUID, at: datetime
-    ) -> list[Lot]:
-        """The client's lots of the type that are not expired at ``at`` and hold something, locked, with what
-        each holds as read after the lock."""
-        return await self.lock_holding_of_types(tenant_id, client_id, [credit_type_id], at)
-
     async def lock_holding_of_types(
         self, tenant_id: uuid.UUID, client_id: uuid.UUID, credit_type_ids: Sequence[uuid.UUID], at: datetime
     ) -> list[Lot]:
-        """As ``lock_holding``, for several types at once (locked in the one expiry order)."""
         rows = (
             await self._session.execute(
                 _LOCK_HOLDING,
@@ -329,7 +379,6 @@ class LedgerRepository:
     # --- writing ----------------------------------------------------------------------------------------
 
     async def save_new(self) -> None:
-        """Inserts what was added: credit types, then lots, then transactions with their entries."""
         new = [a for a in self.seen if getattr(a, "is_new", False)]
         for credit_type in (a for a in new if isinstance(a, CreditType)):
             await self._session.execute(

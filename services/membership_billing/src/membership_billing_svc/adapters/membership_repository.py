@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -135,13 +136,63 @@ async def settings_of(db: AsyncConnection | AsyncSession, tenant_id: uuid.UUID) 
     return MembershipSettings(tenant_id, row.clients_may_cancel, row.updated_at)
 
 
-class MembershipRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+class AbstractMembershipRepository(abc.ABC):
+    """Memberships, subscriptions (saved with their new periods when the unit commits), the loyalty program and
+    the business's membership settings."""
+
+    def __init__(self) -> None:
         self.seen: set[Membership | Subscription] = set()
 
     def add(self, aggregate: Membership | Subscription) -> None:
         self.seen.add(aggregate)
+
+    @abc.abstractmethod
+    async def loyalty_program(self, tenant_id: uuid.UUID) -> LoyaltyProgram | None: ...
+
+    @abc.abstractmethod
+    async def put_loyalty_program(self, program: LoyaltyProgram) -> None: ...
+
+    @abc.abstractmethod
+    async def settings(self, tenant_id: uuid.UUID) -> MembershipSettings: ...
+
+    @abc.abstractmethod
+    async def put_settings(self, settings: MembershipSettings) -> None: ...
+
+    @abc.abstractmethod
+    async def get(self, tenant_id: uuid.UUID, membership_id: uuid.UUID) -> Membership: ...
+
+    @abc.abstractmethod
+    async def subscription(self, tenant_id: uuid.UUID, subscription_id: uuid.UUID) -> Subscription:
+        """Locked for the rest of the transaction."""
+
+    @abc.abstractmethod
+    async def subscription_by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> Subscription | None: ...
+
+    @abc.abstractmethod
+    async def renewal_by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> uuid.UUID | None:
+        """The subscription a renewal with this request id renewed."""
+
+    @abc.abstractmethod
+    async def due_tenants(self, now: datetime, limit: int) -> list[uuid.UUID]: ...
+
+    @abc.abstractmethod
+    async def claim_due_of(self, tenant_id: uuid.UUID, now: datetime, limit: int) -> list[Subscription]:
+        """The business's subscriptions whose next change is due by ``now``; those another replica holds are
+        skipped."""
+
+    @abc.abstractmethod
+    async def save(self) -> None: ...
+
+    @abc.abstractmethod
+    async def move_lot_expiries(self, s: Subscription, zone: str, now: datetime) -> None:
+        """The subscription's lots not yet expired follow its freeze or resume (their expiry, a business
+        midnight, moves by whole days of the business's calendar) or end with its cancellation."""
+
+
+class SqlAlchemyMembershipRepository(AbstractMembershipRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__()
+        self._session = session
 
     async def loyalty_program(self, tenant_id: uuid.UUID) -> LoyaltyProgram | None:
         return await loyalty_program(self._session, tenant_id)
@@ -186,7 +237,6 @@ class MembershipRepository:
         return membership_from_row(row)
 
     async def subscription(self, tenant_id: uuid.UUID, subscription_id: uuid.UUID) -> Subscription:
-        """Locked for the rest of the transaction."""
         row = (
             await self._session.execute(
                 select(subscriptions)
@@ -211,7 +261,6 @@ class MembershipRepository:
         return None if row is None else subscription_from_row(row)
 
     async def renewal_by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> uuid.UUID | None:
-        """The subscription a renewal with this request id renewed."""
         return (
             await self._session.execute(
                 select(subscription_periods.c.subscription_id).where(
@@ -337,8 +386,6 @@ class MembershipRepository:
             s.new_periods.clear()
 
     async def move_lot_expiries(self, s: Subscription, zone: str, now: datetime) -> None:
-        """The subscription's lots not yet expired follow its freeze or resume (their expiry, a business
-        midnight, moves by whole days of the business's calendar) or end with its cancellation."""
         params = {"t": s.tenant_id, "s": s.id, "now": now}
         if s.lot_shift_days:
             await self._session.execute(

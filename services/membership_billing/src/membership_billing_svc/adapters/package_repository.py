@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -85,13 +86,29 @@ async def sales_with_lots(db: Executor, rows: Sequence[Any]) -> list[PackageSale
     ]
 
 
-class PackageRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+class AbstractPackageRepository(abc.ABC):
+    """Packages and their sales; what a unit adds is inserted when it commits."""
+
+    def __init__(self) -> None:
         self.seen: set[Package | PackageSale] = set()
 
     def add(self, aggregate: Package | PackageSale) -> None:
         self.seen.add(aggregate)
+
+    @abc.abstractmethod
+    async def get(self, tenant_id: uuid.UUID, package_id: uuid.UUID) -> Package: ...
+
+    @abc.abstractmethod
+    async def sale_by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> PackageSale | None: ...
+
+    @abc.abstractmethod
+    async def save_new(self) -> None: ...
+
+
+class SqlAlchemyPackageRepository(AbstractPackageRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__()
+        self._session = session
 
     async def get(self, tenant_id: uuid.UUID, package_id: uuid.UUID) -> Package:
         rows = (

@@ -3,6 +3,7 @@ the policy applied once per appointment (its unique key decides between replicas
 
 from __future__ import annotations
 
+import abc
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -96,10 +97,42 @@ async def load_policies(
     return business, services
 
 
-class PolicyRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+class AbstractPolicyRepository(abc.ABC):
+    """The business's cancellation rules, and the appointments they were applied to (once each)."""
+
+    def __init__(self) -> None:
         self.seen: set[PolicyApplication] = set()
+
+    @abc.abstractmethod
+    async def policies(
+        self, tenant_id: uuid.UUID, service_ids: Sequence[uuid.UUID]
+    ) -> tuple[CancellationPolicy | None, dict[uuid.UUID, CancellationPolicy]]:
+        """The business's rule and the overrides of ``service_ids``."""
+
+    @abc.abstractmethod
+    async def replace(self, policy: CancellationPolicy) -> None:
+        """The rule of its scope, replaced."""
+
+    @abc.abstractmethod
+    async def delete(self, tenant_id: uuid.UUID, service_id: uuid.UUID | None) -> bool:
+        """False when the scope had no rule."""
+
+    @abc.abstractmethod
+    async def claim(self, application: PolicyApplication) -> bool:
+        """Records that the policy is applied to the appointment; False when it was already (nothing to do)."""
+
+    @abc.abstractmethod
+    async def no_shows_since(self, tenant_id: uuid.UUID, client_id: uuid.UUID, since: datetime) -> int:
+        """The client's no-shows of appointments starting from ``since`` (this one included once claimed)."""
+
+    @abc.abstractmethod
+    async def is_reversed(self, tenant_id: uuid.UUID, transaction_id: uuid.UUID) -> bool: ...
+
+
+class SqlAlchemyPolicyRepository(AbstractPolicyRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__()
+        self._session = session
 
     async def policies(
         self, tenant_id: uuid.UUID, service_ids: Sequence[uuid.UUID]
@@ -107,7 +140,7 @@ class PolicyRepository:
         return await load_policies(self._session, tenant_id, service_ids)
 
     async def replace(self, policy: CancellationPolicy) -> None:
-        """The rule of its scope, replaced (windows go with the row they belong to)."""
+        """Windows go with the row they belong to."""
         await self.delete(policy.tenant_id, policy.service_id)
         policy_id = new_id()
         repeat = policy.repeat_no_shows
@@ -154,7 +187,6 @@ class PolicyRepository:
         return result.first() is not None
 
     async def claim(self, application: PolicyApplication) -> bool:
-        """Records that the policy is applied to the appointment; False when it was already (nothing to do)."""
         claimed = (
             await self._session.execute(
                 pg_insert(policy_applications)
@@ -176,8 +208,8 @@ class PolicyRepository:
         return claimed is not None
 
     async def no_shows_since(self, tenant_id: uuid.UUID, client_id: uuid.UUID, since: datetime) -> int:
-        """The client's no-shows of appointments starting from ``since``, counted under a lock of the client's
-        no-show record, so two no-shows decided at once both see each other (the later one blocks)."""
+        """Counted under a lock of the client's no-show record, so two no-shows decided at once both see each
+        other (the later one blocks)."""
         await self._session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"no-shows:{tenant_id}:{client_id}"},

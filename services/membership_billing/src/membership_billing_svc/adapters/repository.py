@@ -6,6 +6,7 @@ same invoices queue instead of overwriting each other; rows are locked in id ord
 
 from __future__ import annotations
 
+import abc
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -133,27 +134,48 @@ async def payments_with_allocations(db: Executor, rows: Sequence[Any]) -> list[P
 # --- invoices -----------------------------------------------------------------------------------------
 
 
-class InvoiceRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+class AbstractInvoiceRepository(abc.ABC):
+    """Invoices a unit reads are locked for the rest of it and saved when it commits."""
+
+    def __init__(self) -> None:
         self.seen: set[Invoice] = set()
-        # Status as read, so a save knows whether the row still lets its lines change (drafts only).
-        self._read_status: dict[uuid.UUID, InvoiceStatus] = {}
 
     def add(self, invoice: Invoice) -> None:
         self.seen.add(invoice)
-
-    def _track(self, found: list[Invoice]) -> list[Invoice]:
-        for invoice in found:
-            self.seen.add(invoice)
-            self._read_status[invoice.id] = invoice.status
-        return found
 
     async def get(self, tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> Invoice:
         found = await self.get_many(tenant_id, [invoice_id])
         if not found:
             raise NotFound("invoice not found")
         return found[0]
+
+    @abc.abstractmethod
+    async def get_many(self, tenant_id: uuid.UUID, invoice_ids: Sequence[uuid.UUID]) -> list[Invoice]: ...
+
+    @abc.abstractmethod
+    async def open_for_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID, currency: str) -> list[Invoice]:
+        """The client's open invoices of ``currency``."""
+
+    @abc.abstractmethod
+    async def next_number(self, tenant_id: uuid.UUID) -> int:
+        """The tenant's next invoice number, gapless."""
+
+    @abc.abstractmethod
+    async def save(self, invoice: Invoice) -> None: ...
+
+
+class SqlAlchemyInvoiceRepository(AbstractInvoiceRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__()
+        self._session = session
+        # Status as read, so a save knows whether the row still lets its lines change (drafts only).
+        self._read_status: dict[uuid.UUID, InvoiceStatus] = {}
+
+    def _track(self, found: list[Invoice]) -> list[Invoice]:
+        for invoice in found:
+            self.seen.add(invoice)
+            self._read_status[invoice.id] = invoice.status
+        return found
 
     async def get_many(self, tenant_id: uuid.UUID, invoice_ids: Sequence[uuid.UUID]) -> list[Invoice]:
         """Locked for the rest of the transaction."""
@@ -285,13 +307,33 @@ class InvoiceRepository:
 # --- payments -----------------------------------------------------------------------------------------
 
 
-class PaymentRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+class AbstractPaymentRepository(abc.ABC):
+    """Payments a unit reads are locked for the rest of it and saved when it commits."""
+
+    def __init__(self) -> None:
         self.seen: set[Payment] = set()
 
     def add(self, payment: Payment) -> None:
         self.seen.add(payment)
+
+    @abc.abstractmethod
+    async def get(self, tenant_id: uuid.UUID, payment_id: uuid.UUID) -> Payment: ...
+
+    @abc.abstractmethod
+    async def with_credit(self, tenant_id: uuid.UUID, client_id: uuid.UUID, currency: str) -> list[Payment]:
+        """The client's recorded payments of ``currency`` with something left unallocated, oldest first."""
+
+    @abc.abstractmethod
+    async def get_by_request_id(self, tenant_id: uuid.UUID, request_id: str) -> Payment | None: ...
+
+    @abc.abstractmethod
+    async def save(self, payment: Payment) -> None: ...
+
+
+class SqlAlchemyPaymentRepository(AbstractPaymentRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__()
+        self._session = session
 
     async def get(self, tenant_id: uuid.UUID, payment_id: uuid.UUID) -> Payment:
         rows = (

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from membership_billing_svc.domain import events
 from platform_core.money import MAX_AMOUNT_MINOR
@@ -275,3 +275,11 @@ class PolicyApplication:
                 occurred_at=now,
             )
         )
+
+
+def zone_of(name: str, fallback: ZoneInfo) -> ZoneInfo:
+    """The appointment's zone as named, or ``fallback`` (the business's) when none or an unknown one is named."""
+    try:
+        return ZoneInfo(name) if name else fallback
+    except (ZoneInfoNotFoundError, ValueError):
+        return fallback

@@ -1,10 +1,91 @@
-"""What callers ask the ledger to do (imperative); each has one handler in service_layer/ledger_handlers.py."""
+"""What callers ask billing to do (imperative), one frozen dataclass per use case; each has one handler in
+service_layer/ (handlers.py: invoices and payments; ledger_, loyalty_, membership_, package_ and
+policy_handlers.py)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+
+from membership_billing_svc.domain.invoices import LineInput
+from membership_billing_svc.domain.payments import PaymentInput
+
+
+@dataclass(frozen=True)
+class CreateInvoice:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    currency: str
+    lines: tuple[LineInput, ...]
+    payment_terms_days: int
+    notes: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class UpdateDraft:
+    tenant_id: uuid.UUID
+    invoice_id: uuid.UUID
+    currency: str
+    lines: tuple[LineInput, ...]
+    payment_terms_days: int
+    notes: str
+    version: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class IssueInvoice:
+    """``client_id``: the invoice's client as read before; its name is asked for outside the transaction, so no
+    row stays locked across a call to another service."""
+
+    tenant_id: uuid.UUID
+    invoice_id: uuid.UUID
+    client_id: uuid.UUID
+    issue_date: date
+    now: datetime
+
+
+@dataclass(frozen=True)
+class VoidInvoice:
+    tenant_id: uuid.UUID
+    invoice_id: uuid.UUID
+    reason: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class RecordPayment:
+    """Allocated to ``invoice_id`` when given, else to the client's open invoices of its currency."""
+
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    payment: PaymentInput
+    invoice_id: uuid.UUID | None
+    request_id: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class RefundPayment:
+    tenant_id: uuid.UUID
+    payment_id: uuid.UUID
+    reason: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class OpenClientAccount:
+    """A new client's opening balance (the client service's event ``source_event_id``): owed when positive,
+    held when negative."""
+
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    source_event_id: uuid.UUID
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -143,6 +224,14 @@ class SetCancellationPolicy:
 
 
 @dataclass(frozen=True)
+class DeleteCancellationPolicy:
+    """Removes the business's rule (``service_id`` None) or a service's override."""
+
+    tenant_id: uuid.UUID
+    service_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
 class DefineMembership:
     tenant_id: uuid.UUID
     name: str
@@ -251,8 +340,9 @@ class SetAutoRenew:
 
 @dataclass(frozen=True)
 class ReviewSubscriptions:
-    """What the calendar changed by ``now`` (any business), at most ``batch`` subscriptions of a business."""
+    """What the calendar changed by ``now`` for one business, at most ``batch`` of its subscriptions."""
 
+    tenant_id: uuid.UUID
     now: datetime
     batch: int
 

@@ -128,3 +128,8 @@ class CheckIn:
             )
         )
         return check_in
+
+
+def visit_key(appointment_id: uuid.UUID, service_id: uuid.UUID) -> str:
+    """The one consumption of an appointment's service, whether its check-in or its completion comes first."""
+    return f"appointment:{appointment_id}:{service_id}"

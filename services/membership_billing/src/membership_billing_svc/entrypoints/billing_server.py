@@ -15,11 +15,10 @@ from atrium.membership_billing.v1 import billing_pb2 as pb
 from atrium.membership_billing.v1 import billing_pb2_grpc as pb_grpc
 from membership_billing_svc import views
 from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
-from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
+from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.balance import CurrencyBalance
 from membership_billing_svc.domain.invoices import (
     CLIENT_VISIBLE_STATUSES,
-    DraftTerms,
     Invoice,
     InvoiceStatus,
     LineInput,
@@ -127,15 +126,9 @@ def balance_message(b: CurrencyBalance) -> pb.CurrencyBalance:
     return message
 
 
-def draft_terms(currency: str, lines: list[pb.InvoiceLineInput], terms_days: int, notes: str) -> DraftTerms:
-    return DraftTerms.checked(
-        currency,
-        [
-            LineInput(li.description, li.quantity, li.unit_price_minor, li.tax_rate_bp, li.appointment_id)
-            for li in lines
-        ],
-        terms_days,
-        notes,
+def line_inputs(lines: list[pb.InvoiceLineInput]) -> tuple[LineInput, ...]:
+    return tuple(
+        LineInput(li.description, li.quantity, li.unit_price_minor, li.tax_rate_bp, li.appointment_id) for li in lines
     )
 
 
@@ -166,12 +159,10 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         *,
         uow_factory: Callable[[], BillingUnitOfWork],
         engine: AsyncEngine,
-        directory: AbstractClientDirectory,
         calendar: AbstractBusinessCalendar,
     ) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
-        self._directory = directory
         self._calendar = calendar
 
     async def _today(self) -> date:
@@ -182,19 +173,34 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
 
     async def CreateInvoice(self, request: pb.CreateInvoiceRequest, context: grpc.aio.ServicerContext) -> pb.Invoice:
         call = require_staff()
-        client_id = reference_id(request.client_id, "client_id", "client")
-        terms = draft_terms(request.currency, list(request.lines), request.payment_terms_days, request.notes)
         invoice = await handlers.create_invoice(
-            self._uow_factory(), self._directory, call.tenant_id, client_id, terms, utc_now()
+            commands.CreateInvoice(
+                tenant_id=call.tenant_id,
+                client_id=reference_id(request.client_id, "client_id", "client"),
+                currency=request.currency,
+                lines=line_inputs(list(request.lines)),
+                payment_terms_days=request.payment_terms_days,
+                notes=request.notes,
+                now=utc_now(),
+            ),
+            self._uow_factory(),
         )
         return invoice_message(invoice, await self._today())
 
     async def UpdateDraft(self, request: pb.UpdateDraftRequest, context: grpc.aio.ServicerContext) -> pb.Invoice:
         call = require_staff()
-        invoice_id = record_id(request.invoice_id, "invoice")
-        terms = draft_terms(request.currency, list(request.lines), request.payment_terms_days, request.notes)
         invoice = await handlers.update_draft(
-            self._uow_factory(), call.tenant_id, invoice_id, terms, request.version, utc_now()
+            commands.UpdateDraft(
+                tenant_id=call.tenant_id,
+                invoice_id=record_id(request.invoice_id, "invoice"),
+                currency=request.currency,
+                lines=line_inputs(list(request.lines)),
+                payment_terms_days=request.payment_terms_days,
+                notes=request.notes,
+                version=request.version,
+                now=utc_now(),
+            ),
+            self._uow_factory(),
         )
         return invoice_message(invoice, await self._today())
 
@@ -204,7 +210,8 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         issue_date = _issue_date(request.issue_date, await self._today())
         current = await views.get_invoice(self._engine, call.tenant_id, invoice_id)
         invoice = await handlers.issue_invoice(
-            self._uow_factory(), self._directory, call.tenant_id, invoice_id, current.client_id, issue_date, utc_now()
+            commands.IssueInvoice(call.tenant_id, invoice_id, current.client_id, issue_date, utc_now()),
+            self._uow_factory(),
         )
         return invoice_message(invoice, await self._today())
 
@@ -212,7 +219,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         call = require_manager("voiding an invoice")
         invoice_id = record_id(request.invoice_id, "invoice")
         invoice = await handlers.void_invoice(
-            self._uow_factory(), call.tenant_id, invoice_id, request.reason, utc_now()
+            commands.VoidInvoice(call.tenant_id, invoice_id, request.reason, utc_now()), self._uow_factory()
         )
         return invoice_message(invoice, await self._today())
 
@@ -272,15 +279,15 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             notes=request.notes,
         )
         payment = await handlers.record_payment(
+            commands.RecordPayment(
+                tenant_id=call.tenant_id,
+                client_id=client_id,
+                payment=given,
+                invoice_id=invoice_id,
+                request_id=request.request_id or None,
+                now=now,
+            ),
             self._uow_factory(),
-            self._directory,
-            call.tenant_id,
-            client_id,
-            given,
-            invoice_id=invoice_id,
-            request_id=request.request_id or None,
-            zone=await self._calendar.timezone(),
-            now=now,
         )
         return payment_message(payment)
 
@@ -288,7 +295,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         call = require_manager("refunding a payment")
         payment_id = record_id(request.payment_id, "payment")
         payment = await handlers.refund_payment(
-            self._uow_factory(), call.tenant_id, payment_id, request.reason, utc_now()
+            commands.RefundPayment(call.tenant_id, payment_id, request.reason, utc_now()), self._uow_factory()
         )
         return payment_message(payment)
 

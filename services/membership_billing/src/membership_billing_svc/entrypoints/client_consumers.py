@@ -11,7 +11,8 @@ from datetime import UTC
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
-from membership_billing_svc.adapters import client_links
+from membership_billing_svc.adapters import client_following
+from membership_billing_svc.domain import commands
 from membership_billing_svc.service_layer import handlers
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.client_following import client_following_subscriptions
@@ -26,16 +27,20 @@ def client_subscriptions(uow_within: UowWithin) -> list[Subscription]:
         if not payload.HasField("opening_balance"):
             return
         await handlers.open_client_account(
+            commands.OpenClientAccount(
+                tenant_id=event.tenant_id,
+                client_id=uuid.UUID(payload.client_id),
+                amount_minor=payload.opening_balance.amount_minor,
+                currency=payload.opening_balance.currency,
+                source_event_id=event.event_id,
+                now=event.envelope.occurred_at.ToDatetime(tzinfo=UTC),
+            ),
             uow_within(session),
-            event.tenant_id,
-            uuid.UUID(payload.client_id),
-            amount_minor=payload.opening_balance.amount_minor,
-            currency=payload.opening_balance.currency,
-            source_event_id=event.event_id,
-            now=event.envelope.occurred_at.ToDatetime(tzinfo=UTC),
         )
 
     following = client_following_subscriptions(
-        client_links.FOLLOWING, erase=client_links.drop_personal_text, after_move=client_links.return_later_payments
+        client_following.FOLLOWING,
+        erase=client_following.drop_personal_text,
+        after_move=client_following.return_later_payments,
     )
     return [Subscription(client_events.ClientCreated, created), *following]

@@ -15,7 +15,6 @@ from atrium.membership_billing.v1 import ledger_pb2 as pb
 from atrium.membership_billing.v1 import ledger_pb2_grpc as pb_grpc
 from membership_billing_svc import ledger_views, views
 from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
-from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.consumption import CheckIn, CheckInMethod, ServiceRule
 from membership_billing_svc.domain.ledger import CreditType, LedgerTransaction, Lot, business_midnight
@@ -113,12 +112,10 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
         *,
         uow_factory: Callable[[], BillingUnitOfWork],
         engine: AsyncEngine,
-        directory: AbstractClientDirectory,
         calendar: AbstractBusinessCalendar,
     ) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
-        self._directory = directory
         self._calendar = calendar
 
     async def CreateCreditType(
@@ -151,7 +148,7 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
             request_id=request_id_of(request.request_id),
             now=utc_now(),
         )
-        lot = await ledger_handlers.charge_credits(cmd, self._uow_factory(), self._directory, self._calendar)
+        lot = await ledger_handlers.charge_credits(cmd, self._uow_factory())
         return lot_message(lot)
 
     async def UseCredits(
@@ -167,7 +164,7 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
             request_id=request_id_of(request.request_id),
             now=utc_now(),
         )
-        return transaction_message(await ledger_handlers.use_credits(cmd, self._uow_factory(), self._directory))
+        return transaction_message(await ledger_handlers.use_credits(cmd, self._uow_factory()))
 
     async def ReverseUse(
         self, request: pb.ReverseUseRequest, context: grpc.aio.ServicerContext
@@ -274,9 +271,7 @@ class LedgerServicer(pb_grpc.LedgerServiceServicer):
             note=request.note,
             now=utc_now(),
         )
-        check_in, transaction = await ledger_handlers.check_in_client(
-            cmd, self._uow_factory(), self._directory, self._calendar
-        )
+        check_in, transaction = await ledger_handlers.check_in_client(cmd, self._uow_factory())
         return check_in_message(check_in, transaction)
 
     async def ListCheckIns(

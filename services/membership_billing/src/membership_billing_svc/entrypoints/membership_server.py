@@ -14,8 +14,6 @@ from atrium.membership_billing.v1 import ledger_pb2
 from atrium.membership_billing.v1 import memberships_pb2 as pb
 from atrium.membership_billing.v1 import memberships_pb2_grpc as pb_grpc
 from membership_billing_svc import membership_views
-from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
-from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.adapters.membership_repository import loyalty_program, settings_of
 from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.loyalty import LoyaltyProgram
@@ -120,13 +118,9 @@ class MembershipServicer(pb_grpc.MembershipServiceServicer):
         *,
         uow_factory: Callable[[], BillingUnitOfWork],
         engine: AsyncEngine,
-        directory: AbstractClientDirectory,
-        calendar: AbstractBusinessCalendar,
     ) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
-        self._directory = directory
-        self._calendar = calendar
 
     async def _reply(self, subscription: Subscription) -> pb.Subscription:
         """The subscription as stored now, with its periods and credits."""
@@ -179,8 +173,6 @@ class MembershipServicer(pb_grpc.MembershipServiceServicer):
                 now=datetime.now(UTC),
             ),
             self._uow_factory(),
-            self._directory,
-            self._calendar,
         )
         return await self._reply(subscription)
 
@@ -223,7 +215,6 @@ class MembershipServicer(pb_grpc.MembershipServiceServicer):
                 now=datetime.now(UTC),
             ),
             self._uow_factory(),
-            self._calendar,
         )
         return await self._reply(subscription)
 
@@ -236,7 +227,6 @@ class MembershipServicer(pb_grpc.MembershipServiceServicer):
                 call.tenant_id, self._subscription_id(request.subscription_id), datetime.now(UTC)
             ),
             self._uow_factory(),
-            self._calendar,
         )
         return await self._reply(subscription)
 
@@ -252,8 +242,6 @@ class MembershipServicer(pb_grpc.MembershipServiceServicer):
                 now=datetime.now(UTC),
             ),
             self._uow_factory(),
-            self._directory,
-            self._calendar,
         )
         return await self._reply(subscription)
 
@@ -275,7 +263,6 @@ class MembershipServicer(pb_grpc.MembershipServiceServicer):
                 client_id=client_id,
             ),
             self._uow_factory(),
-            self._calendar,
         )
         return await self._reply(subscription)
 
@@ -286,7 +273,6 @@ class MembershipServicer(pb_grpc.MembershipServiceServicer):
                 call.tenant_id, self._subscription_id(request.subscription_id), request.auto_renew, datetime.now(UTC)
             ),
             self._uow_factory(),
-            self._calendar,
         )
         return await self._reply(subscription)
 
@@ -355,6 +341,5 @@ class MembershipServicer(pb_grpc.MembershipServiceServicer):
                 now=datetime.now(UTC),
             ),
             self._uow_factory(),
-            self._directory,
         )
         return transaction_message(transaction)

@@ -11,8 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from atrium.membership_billing.v1 import packages_pb2 as pb
 from atrium.membership_billing.v1 import packages_pb2_grpc as pb_grpc
 from membership_billing_svc import ledger_views
-from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
-from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.packages import Package, PackageSale
 from membership_billing_svc.entrypoints.ledger_server import lot_message, optional_date, request_id_of
@@ -59,13 +57,9 @@ class PackageServicer(pb_grpc.PackageServiceServicer):
         *,
         uow_factory: Callable[[], BillingUnitOfWork],
         engine: AsyncEngine,
-        directory: AbstractClientDirectory,
-        calendar: AbstractBusinessCalendar,
     ) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
-        self._directory = directory
-        self._calendar = calendar
 
     async def CreatePackage(self, request: pb.CreatePackageRequest, context: grpc.aio.ServicerContext) -> pb.Package:
         call = require_staff()
@@ -109,7 +103,5 @@ class PackageServicer(pb_grpc.PackageServiceServicer):
                 now=datetime.now(UTC),
             ),
             self._uow_factory(),
-            self._directory,
-            self._calendar,
         )
         return sale_message(sale)

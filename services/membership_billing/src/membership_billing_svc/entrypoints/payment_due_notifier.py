@@ -11,7 +11,6 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
 from membership_billing_svc.domain import commands
 from membership_billing_svc.service_layer import handlers
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
@@ -27,7 +26,6 @@ class PaymentDueNotifier:
     def __init__(
         self,
         uow_factory: Callable[[], BillingUnitOfWork],
-        calendar: AbstractBusinessCalendar,
         *,
         soon_days: int,
         interval_seconds: float,
@@ -35,7 +33,6 @@ class PaymentDueNotifier:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._uow_factory = uow_factory
-        self._calendar = calendar
         self._soon_days = soon_days
         self._interval = interval_seconds
         self._batch = batch_size
@@ -52,7 +49,6 @@ class PaymentDueNotifier:
                 told += await handlers.notify_payments_due(
                     commands.NotifyPaymentsDue(tenant_id, self._soon_days, self._batch, now),
                     self._uow_factory(),
-                    self._calendar,
                 )
         return told
 

@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.membership_billing.v1 import policy_pb2 as pb
 from atrium.membership_billing.v1 import policy_pb2_grpc as pb_grpc
+from membership_billing_svc import policy_views
 from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
 from membership_billing_svc.adapters.policy_repository import load_policies
 from membership_billing_svc.domain import commands
-from membership_billing_svc.domain.cancellation_policy import CancellationPolicy, Outcome, Window
+from membership_billing_svc.domain.cancellation_policy import CancellationPolicy, Outcome, Window, zone_of
 from membership_billing_svc.entrypoints.ledger_server import client_asked_about
 from membership_billing_svc.service_layer import policy_handlers
-from membership_billing_svc.service_layer.policy_handlers import Cost
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.errors import InvalidArgument, NotFound
 from platform_core.grpc.context import current_context
@@ -64,7 +64,7 @@ def _service_id(raw: str) -> uuid.UUID | None:
     return reference_id(raw, "service_id", "service") if raw else None
 
 
-def _set_cost(terms: pb.ServiceCancellationTerms, cost: Cost, *, no_show: bool) -> None:
+def _set_cost(terms: pb.ServiceCancellationTerms, cost: policy_views.Cost, *, no_show: bool) -> None:
     fee_minor, currency = cost.fee if cost.fee is not None else (0, "")
     type_id, units = cost.forfeit if cost.forfeit is not None else (None, 0)
     if no_show:
@@ -133,7 +133,7 @@ class CancellationPolicyServicer(pb_grpc.CancellationPolicyServiceServicer):
     ) -> pb.DeleteCancellationPolicyResponse:
         call = require_staff()
         deleted = await policy_handlers.delete_cancellation_policy(
-            self._uow_factory(), call.tenant_id, _service_id(request.service_id)
+            commands.DeleteCancellationPolicy(call.tenant_id, _service_id(request.service_id)), self._uow_factory()
         )
         if not deleted:
             raise NotFound("no cancellation policy of this scope")
@@ -151,14 +151,14 @@ class CancellationPolicyServicer(pb_grpc.CancellationPolicyServiceServicer):
         if request.cancelled_by not in ("", "client", "staff"):
             raise InvalidArgument.single("cancelled_by", "must be client or staff")
         at = aware(request.at) if request.HasField("at") else datetime.now(UTC)
-        zone = policy_handlers.zone_of(request.timezone, await self._calendar.timezone())
+        zone = zone_of(request.timezone, await self._calendar.timezone())
         visits = [
             commands.VisitFacts(
                 reference_id(s.service_id, f"services[{i}].service_id", "service"), "", s.price_minor, s.currency
             )
             for i, s in enumerate(request.services)
         ]
-        terms = await policy_handlers.quote_cancellation(
+        terms = await policy_views.quote_cancellation(
             self._engine,
             call.tenant_id,
             client_id,

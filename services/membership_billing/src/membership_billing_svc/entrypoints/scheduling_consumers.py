@@ -14,9 +14,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
-from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
-from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain import commands
+from membership_billing_svc.domain.consumption import visit_key
 from membership_billing_svc.domain.ledger import INSUFFICIENT_CREDITS
 from membership_billing_svc.service_layer import ledger_handlers, policy_handlers
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
@@ -36,9 +35,7 @@ def visits_of(segments: Any) -> tuple[commands.VisitFacts, ...]:
     )
 
 
-def scheduling_subscriptions(
-    uow_within: UowWithin, directory: AbstractClientDirectory, calendar: AbstractBusinessCalendar
-) -> list[Subscription]:
+def scheduling_subscriptions(uow_within: UowWithin) -> list[Subscription]:
     async def completed(session: AsyncSession, event: ReceivedEvent) -> None:
         payload = event.payload
         appointment_id = uuid.UUID(payload.appointment_id)
@@ -48,7 +45,7 @@ def scheduling_subscriptions(
                 event.tenant_id,
                 uuid.UUID(payload.client_id),
                 service_id,
-                ledger_handlers.visit_key(appointment_id, service_id),
+                visit_key(appointment_id, service_id),
                 "appointment completed",
                 now,
             )
@@ -76,8 +73,6 @@ def scheduling_subscriptions(
                 at=event.envelope.occurred_at.ToDatetime(tzinfo=UTC),
             ),
             uow_within(session),
-            directory,
-            calendar,
         )
 
     return [

@@ -13,8 +13,6 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
-from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain import commands
 from membership_billing_svc.service_layer import membership_handlers
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
@@ -30,16 +28,12 @@ class SubscriptionReviewer:
     def __init__(
         self,
         uow_factory: Callable[[], BillingUnitOfWork],
-        directory: AbstractClientDirectory,
-        calendar: AbstractBusinessCalendar,
         *,
         interval_seconds: float,
         batch_size: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._uow_factory = uow_factory
-        self._directory = directory
-        self._calendar = calendar
         self._interval = interval_seconds
         self._batch = batch_size
         self._clock = clock
@@ -54,11 +48,7 @@ class SubscriptionReviewer:
         for tenant_id in tenants:
             with bind_call_context(CallContext(tenant_id, PRINCIPAL)):
                 total += await membership_handlers.review_subscriptions(
-                    commands.ReviewSubscriptions(now, self._batch),
-                    tenant_id,
-                    self._uow_factory(),
-                    self._directory,
-                    self._calendar,
+                    commands.ReviewSubscriptions(tenant_id, now, self._batch), self._uow_factory()
                 )
         return total
 

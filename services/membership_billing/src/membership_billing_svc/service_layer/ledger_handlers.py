@@ -1,16 +1,19 @@
-"""Use cases of the entitlement ledger, each ``handler(cmd, uow, ...)`` in one unit of work: the rows and
+"""Use cases of the entitlement ledger, each ``handler(cmd, uow)`` in one unit of work: the rows and
 their events commit together or not at all."""
 
 from __future__ import annotations
 
-import uuid
-
-from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
-from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain import commands, ledger
-from membership_billing_svc.domain.consumption import CheckIn, CheckInMethod, ServiceRule, checked_rules, choose_payer
+from membership_billing_svc.domain.consumption import (
+    CheckIn,
+    CheckInMethod,
+    ServiceRule,
+    checked_rules,
+    choose_payer,
+    visit_key,
+)
 from membership_billing_svc.domain.ledger import CreditType, LedgerTransaction, Lot
-from membership_billing_svc.service_layer.loyalty_handlers import earn_points
+from membership_billing_svc.service_layer.loyalty_handlers import _earn_points
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
 from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
@@ -34,23 +37,18 @@ async def _credit_type(uow: BillingUnitOfWork, cmd: commands.ChargeCredits | com
         raise InvalidArgument.single("credit_type_id", "is not a credit type of this business") from None
 
 
-async def charge_credits(
-    cmd: commands.ChargeCredits,
-    uow: BillingUnitOfWork,
-    directory: AbstractClientDirectory,
-    calendar: AbstractBusinessCalendar,
-) -> Lot:
+async def charge_credits(cmd: commands.ChargeCredits, uow: BillingUnitOfWork) -> Lot:
     """A new lot for the client (the survivor when it was merged). A retry with the request id returns the
     first lot."""
     if cmd.request_id:
         replayed = await _charged_with(uow, cmd)
         if replayed is not None:
             return replayed
-    zone = await calendar.timezone()
+    zone = await uow.business_calendar.timezone()
     terms = ledger.ChargeTerms.checked(
         cmd.amount, starts_on=cmd.starts_on, expires_on=cmd.expires_on, note=cmd.note, zone=zone, now=cmd.now
     )
-    client = await directory.bill_to(cmd.client_id)
+    client = await uow.client_directory.bill_to(cmd.client_id)
     if client is None:
         raise InvalidArgument.single("client_id", "is not a client of this business")
     try:
@@ -88,9 +86,7 @@ async def _charged_with(uow: BillingUnitOfWork, cmd: commands.ChargeCredits) -> 
         return await uow.ledger.lot_of_charge(cmd.tenant_id, first)
 
 
-async def use_credits(
-    cmd: commands.UseCredits, uow: BillingUnitOfWork, directory: AbstractClientDirectory
-) -> LedgerTransaction:
+async def use_credits(cmd: commands.UseCredits, uow: BillingUnitOfWork) -> LedgerTransaction:
     """Takes the units first-expiring-first from the lots the client can use now, all or nothing."""
     violations = Violations()
     if not 1 <= cmd.amount <= ledger.MAX_UNITS:
@@ -101,7 +97,7 @@ async def use_credits(
         replayed = await _used_with(uow, cmd)
         if replayed is not None:
             return replayed
-    client = await directory.bill_to(cmd.client_id)
+    client = await uow.client_directory.bill_to(cmd.client_id)
     if client is None:
         raise InvalidArgument.single("client_id", "is not a client of this business")
     try:
@@ -221,16 +217,8 @@ async def _consume(
     return transaction
 
 
-def visit_key(appointment_id: uuid.UUID, service_id: uuid.UUID) -> str:
-    """The one consumption of an appointment's service, whether its check-in or its completion comes first."""
-    return f"appointment:{appointment_id}:{service_id}"
-
-
 async def check_in_client(
-    cmd: commands.CheckInClient,
-    uow: BillingUnitOfWork,
-    directory: AbstractClientDirectory,
-    calendar: AbstractBusinessCalendar,
+    cmd: commands.CheckInClient, uow: BillingUnitOfWork
 ) -> tuple[CheckIn, LedgerTransaction | None]:
     """Records the client's attendance; with a service, its visit consumes what pays for it (with an
     appointment, the appointment's one consumption: its completion then takes nothing more). The visit earns
@@ -238,11 +226,11 @@ async def check_in_client(
     violations = Violations()
     note = violations.text(cmd.note, "note", max_length=500)
     violations.raise_if_any()
-    client = await directory.bill_to(cmd.client_id)
+    client = await uow.client_directory.bill_to(cmd.client_id)
     if client is None:
         raise InvalidArgument.single("client_id", "is not a client of this business")
     check_in_id = new_id()
-    zone = await calendar.timezone()
+    zone = await uow.business_calendar.timezone()
     async with uow:
         transaction = None
         if cmd.service_id is not None:
@@ -267,7 +255,7 @@ async def check_in_client(
             now=cmd.now,
         )
         uow.ledger.add(check_in)
-        await earn_points(
+        await _earn_points(
             uow,
             cmd.tenant_id,
             client.client_id,

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.ledger import LedgerTransaction, use
 from membership_billing_svc.domain.loyalty import LoyaltyProgram, earn, redeem
@@ -38,7 +37,7 @@ async def set_loyalty_program(cmd: commands.SetLoyaltyProgram, uow: BillingUnitO
     return program
 
 
-async def earn_points(
+async def _earn_points(
     uow: BillingUnitOfWork,
     tenant_id: uuid.UUID,
     client_id: uuid.UUID,
@@ -73,11 +72,7 @@ async def earn_points(
     uow.ledger.add(transaction)
 
 
-async def redeem_points(
-    cmd: commands.RedeemPoints,
-    uow: BillingUnitOfWork,
-    directory: AbstractClientDirectory,
-) -> LedgerTransaction:
+async def redeem_points(cmd: commands.RedeemPoints, uow: BillingUnitOfWork) -> LedgerTransaction:
     """The use of the points (with the reward's charge in the same transaction); a retry with the request id
     returns the first."""
     if cmd.request_id:
@@ -85,7 +80,7 @@ async def redeem_points(
             first = await uow.ledger.by_request_id(cmd.tenant_id, cmd.request_id)
         if first is not None:
             return first
-    client = await directory.bill_to(cmd.client_id)
+    client = await uow.client_directory.bill_to(cmd.client_id)
     if client is None:
         raise InvalidArgument.single("client_id", "is not a client of this business")
     try:
@@ -123,7 +118,7 @@ async def redeem_points(
     return spent
 
 
-async def take_back_points(uow: BillingUnitOfWork, tenant_id: uuid.UUID, source_id: uuid.UUID, now: datetime) -> None:
+async def _take_back_points(uow: BillingUnitOfWork, tenant_id: uuid.UUID, source_id: uuid.UUID, now: datetime) -> None:
     """Inside a unit already begun: what is left of the points a refunded payment earned leaves the client
     (a use of that lot; points already spent or expired stay spent or expired)."""
     earned = await uow.ledger.by_request_id(tenant_id, f"points:payment:{source_id}")

@@ -11,15 +11,13 @@ import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
-from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.invoices import Invoice
 from membership_billing_svc.domain.ledger import ChargeTerms, business_midnight, charge, expiry_instant
 from membership_billing_svc.domain.membership_settings import MembershipSettings, check_client_may_cancel
 from membership_billing_svc.domain.memberships import Extra, Membership, Period, Subscription
 from membership_billing_svc.domain.packages import Invoicing
-from membership_billing_svc.service_layer.handlers import apply_client_credit
+from membership_billing_svc.service_layer.handlers import _apply_client_credit
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
 from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
 from platform_core.ids import new_id
@@ -108,7 +106,7 @@ async def _give_period(
         # The number last: the counter row stays locked from here to the commit.
         number = await uow.invoices.next_number(membership.tenant_id)
         invoice.issue(number=number, issue_date=today, bill_to_name=bill_to_name, now=now)
-        await apply_client_credit(uow, invoice, now)
+        await _apply_client_credit(uow, invoice, now)
 
 
 async def _settle(uow: BillingUnitOfWork, subscription: Subscription, zone: ZoneInfo, now: datetime) -> None:
@@ -117,21 +115,16 @@ async def _settle(uow: BillingUnitOfWork, subscription: Subscription, zone: Zone
     await uow.memberships.move_lot_expiries(subscription, zone.key, now)
 
 
-async def subscribe(
-    cmd: commands.Subscribe,
-    uow: BillingUnitOfWork,
-    directory: AbstractClientDirectory,
-    calendar: AbstractBusinessCalendar,
-) -> Subscription:
+async def subscribe(cmd: commands.Subscribe, uow: BillingUnitOfWork) -> Subscription:
     """A retry with the request id returns the first subscription."""
     if cmd.request_id:
         replayed = await _subscribed_with(uow, cmd)
         if replayed is not None:
             return replayed
-    client = await directory.bill_to(cmd.client_id)
+    client = await uow.client_directory.bill_to(cmd.client_id)
     if client is None:
         raise InvalidArgument.single("client_id", "is not a client of this business")
-    zone = await calendar.timezone()
+    zone = await uow.business_calendar.timezone()
     today = _today(zone, cmd.now)
     starts_on = cmd.starts_on or today
     if starts_on < today:
@@ -185,10 +178,8 @@ async def _subscribed_with(uow: BillingUnitOfWork, cmd: commands.Subscribe) -> S
     return first
 
 
-async def freeze_subscription(
-    cmd: commands.FreezeSubscription, uow: BillingUnitOfWork, calendar: AbstractBusinessCalendar
-) -> Subscription:
-    zone = await calendar.timezone()
+async def freeze_subscription(cmd: commands.FreezeSubscription, uow: BillingUnitOfWork) -> Subscription:
+    zone = await uow.business_calendar.timezone()
     async with uow:
         subscription = await uow.memberships.subscription(cmd.tenant_id, cmd.subscription_id)
         subscription.freeze(_today(zone, cmd.now), days=cmd.days, until=cmd.until, reason=cmd.reason, now=cmd.now)
@@ -197,10 +188,8 @@ async def freeze_subscription(
     return subscription
 
 
-async def resume_subscription(
-    cmd: commands.ResumeSubscription, uow: BillingUnitOfWork, calendar: AbstractBusinessCalendar
-) -> Subscription:
-    zone = await calendar.timezone()
+async def resume_subscription(cmd: commands.ResumeSubscription, uow: BillingUnitOfWork) -> Subscription:
+    zone = await uow.business_calendar.timezone()
     async with uow:
         subscription = await uow.memberships.subscription(cmd.tenant_id, cmd.subscription_id)
         today = _today(zone, cmd.now)
@@ -211,10 +200,8 @@ async def resume_subscription(
     return subscription
 
 
-async def cancel_subscription(
-    cmd: commands.CancelSubscription, uow: BillingUnitOfWork, calendar: AbstractBusinessCalendar
-) -> Subscription:
-    zone = await calendar.timezone()
+async def cancel_subscription(cmd: commands.CancelSubscription, uow: BillingUnitOfWork) -> Subscription:
+    zone = await uow.business_calendar.timezone()
     async with uow:
         subscription = await uow.memberships.subscription(cmd.tenant_id, cmd.subscription_id)
         if cmd.client_id is not None:
@@ -235,10 +222,8 @@ async def set_membership_settings(cmd: commands.SetMembershipSettings, uow: Bill
     return settings
 
 
-async def set_auto_renew(
-    cmd: commands.SetAutoRenew, uow: BillingUnitOfWork, calendar: AbstractBusinessCalendar
-) -> Subscription:
-    zone = await calendar.timezone()
+async def set_auto_renew(cmd: commands.SetAutoRenew, uow: BillingUnitOfWork) -> Subscription:
+    zone = await uow.business_calendar.timezone()
     async with uow:
         subscription = await uow.memberships.subscription(cmd.tenant_id, cmd.subscription_id)
         subscription.refresh(_today(zone, cmd.now), cmd.now)
@@ -248,12 +233,7 @@ async def set_auto_renew(
     return subscription
 
 
-async def renew_subscription(
-    cmd: commands.RenewSubscription,
-    uow: BillingUnitOfWork,
-    directory: AbstractClientDirectory,
-    calendar: AbstractBusinessCalendar,
-) -> Subscription:
+async def renew_subscription(cmd: commands.RenewSubscription, uow: BillingUnitOfWork) -> Subscription:
     """One action: the next period from the expiry (from today when it lapsed), invoiced as the membership
     says, with its credits. A retry with the request id returns the subscription as that renewal left it."""
     if cmd.request_id:
@@ -262,8 +242,8 @@ async def renew_subscription(
             return replayed
     async with uow:
         client_id = (await uow.memberships.subscription(cmd.tenant_id, cmd.subscription_id)).client_id
-    client = await directory.bill_to(client_id)
-    zone = await calendar.timezone()
+    client = await uow.client_directory.bill_to(client_id)
+    zone = await uow.business_calendar.timezone()
     try:
         async with uow:
             subscription = await uow.memberships.subscription(cmd.tenant_id, cmd.subscription_id)
@@ -314,26 +294,20 @@ async def _renewed_with(uow: BillingUnitOfWork, cmd: commands.RenewSubscription)
         return await uow.memberships.subscription(cmd.tenant_id, renewed)
 
 
-async def review_subscriptions(
-    cmd: commands.ReviewSubscriptions,
-    tenant_id: uuid.UUID,
-    uow: BillingUnitOfWork,
-    directory: AbstractClientDirectory,
-    calendar: AbstractBusinessCalendar,
-) -> int:
+async def review_subscriptions(cmd: commands.ReviewSubscriptions, uow: BillingUnitOfWork) -> int:
     """What the calendar changed by now for one business's subscriptions: freezes that ran out resume,
     expiring notices go, statuses follow the days, and those set to renew by themselves are renewed.
     Claimed with SKIP LOCKED, so replicas share the work; returns how many were reviewed."""
-    zone = await calendar.timezone()
+    zone = await uow.business_calendar.timezone()
     today = _today(zone, cmd.now)
     # The clients' names are asked for while the claimed rows stay locked: a second claim after asking would let
     # another replica take rows in between and settle an auto-renewing one without the name it needs.
     async with uow:
-        due = await uow.memberships.claim_due_of(tenant_id, cmd.now, cmd.batch)
+        due = await uow.memberships.claim_due_of(cmd.tenant_id, cmd.now, cmd.batch)
         names: dict[uuid.UUID, str] = {}
         for subscription in due:
             if subscription.auto_renew and subscription.client_id not in names:
-                client = await directory.bill_to(subscription.client_id)
+                client = await uow.client_directory.bill_to(subscription.client_id)
                 if client is not None and client.client_id == subscription.client_id:
                     names[subscription.client_id] = client.name
         for subscription in due:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
-from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
 from membership_billing_svc.domain import commands
 from membership_billing_svc.domain.ledger import ChargeTerms
 from membership_billing_svc.domain.packages import Allocation, Invoicing, Package, PackageSale, sell
-from membership_billing_svc.service_layer.handlers import apply_client_credit
+from membership_billing_svc.service_layer.handlers import _apply_client_credit
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
 from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
@@ -41,21 +39,16 @@ async def define_package(cmd: commands.DefinePackage, uow: BillingUnitOfWork) ->
     return package
 
 
-async def sell_package(
-    cmd: commands.SellPackage,
-    uow: BillingUnitOfWork,
-    directory: AbstractClientDirectory,
-    calendar: AbstractBusinessCalendar,
-) -> PackageSale:
+async def sell_package(cmd: commands.SellPackage, uow: BillingUnitOfWork) -> PackageSale:
     """A retry with the request id returns the first sale."""
     if cmd.request_id:
         replayed = await _sold_with(uow, cmd)
         if replayed is not None:
             return replayed
-    client = await directory.bill_to(cmd.client_id)
+    client = await uow.client_directory.bill_to(cmd.client_id)
     if client is None:
         raise InvalidArgument.single("client_id", "is not a client of this business")
-    zone = await calendar.timezone()
+    zone = await uow.business_calendar.timezone()
     today = cmd.now.astimezone(zone).date()
     first_day = cmd.first_day or today
     if first_day < today:
@@ -88,7 +81,7 @@ async def sell_package(
                     # The number last: the counter row stays locked from here to the commit.
                     number = await uow.invoices.next_number(cmd.tenant_id)
                     sale.invoice.issue(number=number, issue_date=today, bill_to_name=client.name, now=cmd.now)
-                    await apply_client_credit(uow, sale.invoice, cmd.now)
+                    await _apply_client_credit(uow, sale.invoice, cmd.now)
             uow.packages.add(sale)
             for lot in sale.lots:
                 uow.ledger.add(lot)

@@ -1,21 +1,12 @@
-"""Use cases of the cancellation and no-show policy: setting it, quoting it before a client confirms, and
-applying it once per appointment when scheduling cancels one or marks a no-show."""
+"""Use cases of the cancellation and no-show policy: setting it, and applying it once per appointment when
+scheduling cancels one or marks a no-show (quoting it before a client confirms is a read: policy_views.py)."""
 
 from __future__ import annotations
 
 import dataclasses
-import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from membership_billing_svc import ledger_views
-from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
-from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
-from membership_billing_svc.adapters.policy_repository import load_policies
 from membership_billing_svc.domain import commands, ledger
 from membership_billing_svc.domain.cancellation_policy import (
     FREE,
@@ -24,15 +15,14 @@ from membership_billing_svc.domain.cancellation_policy import (
     OutcomeKind,
     PolicyApplication,
     Reason,
-    Window,
     applicable,
     applies_to,
+    zone_of,
 )
-from membership_billing_svc.domain.consumption import choose_payer
+from membership_billing_svc.domain.consumption import choose_payer, visit_key
 from membership_billing_svc.domain.invoices import DraftTerms, Invoice, LineInput
 from membership_billing_svc.domain.ledger import INSUFFICIENT_CREDITS
-from membership_billing_svc.service_layer.handlers import apply_client_credit
-from membership_billing_svc.service_layer.ledger_handlers import visit_key
+from membership_billing_svc.service_layer.handlers import _apply_client_credit
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
 from platform_core.errors import FailedPrecondition
 from platform_core.ids import new_id
@@ -66,105 +56,27 @@ async def set_cancellation_policy(cmd: commands.SetCancellationPolicy, uow: Bill
     return policy
 
 
-async def delete_cancellation_policy(
-    uow: BillingUnitOfWork, tenant_id: uuid.UUID, service_id: uuid.UUID | None
-) -> bool:
+async def delete_cancellation_policy(cmd: commands.DeleteCancellationPolicy, uow: BillingUnitOfWork) -> bool:
     async with uow:
-        deleted = await uow.policies.delete(tenant_id, service_id)
+        deleted = await uow.policies.delete(cmd.tenant_id, cmd.service_id)
         await uow.commit()
     return deleted
-
-
-def zone_of(name: str, fallback: ZoneInfo) -> ZoneInfo:
-    try:
-        return ZoneInfo(name) if name else fallback
-    except (ZoneInfoNotFoundError, ValueError):
-        return fallback
-
-
-# --- quoting ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cost:
-    outcome: Outcome
-    fee: tuple[int, str] | None
-    # (credit type id, units) the outcome keeps of the credits that would pay for the visit.
-    forfeit: tuple[uuid.UUID, int] | None
-
-
-@dataclass(frozen=True)
-class ServiceTerms:
-    service_id: uuid.UUID
-    policy: CancellationPolicy | None
-    window: Window | None
-    cancel_now: Cost
-    no_show: Cost
-    free_until: datetime | None
-
-
-async def quote_cancellation(
-    engine: AsyncEngine,
-    tenant_id: uuid.UUID,
-    client_id: uuid.UUID,
-    *,
-    start: datetime,
-    zone: ZoneInfo,
-    visits: Sequence[commands.VisitFacts],
-    cancelled_by: str,
-    at: datetime,
-) -> list[ServiceTerms]:
-    """What cancelling at ``at`` and a no-show would cost, per service (forfeits from the credits that would
-    pay for the visit now)."""
-    async with engine.connect() as conn:
-        business, overrides = await load_policies(conn, tenant_id, [v.service_id for v in visits])
-    terms = []
-    for visit in visits:
-        policy = applicable(business, overrides.get(visit.service_id))
-        window = policy.window_at(start, zone, at) if policy and applies_to(business, cancelled_by) else None
-        no_show = policy.no_show if policy else FREE
-        payer: tuple[uuid.UUID, int] | None = None
-        if (window and window.outcome.kind is OutcomeKind.FORFEIT) or no_show.kind is OutcomeKind.FORFEIT:
-            quote = await ledger_views.quote_visit(engine, tenant_id, client_id, visit.service_id, at)
-            if quote.payer is not None:
-                payer = (quote.payer.rule.credit_type_id, quote.payer.rule.units)
-        terms.append(
-            ServiceTerms(
-                visit.service_id,
-                policy,
-                window,
-                _cost(window.outcome if window else FREE, visit, payer),
-                _cost(no_show, visit, payer),
-                policy.free_until(start, zone) if policy and applies_to(business, cancelled_by) else None,
-            )
-        )
-    return terms
-
-
-def _cost(outcome: Outcome, visit: commands.VisitFacts, payer: tuple[uuid.UUID, int] | None) -> Cost:
-    forfeit = None
-    if outcome.kind is OutcomeKind.FORFEIT and payer is not None:
-        forfeit = (payer[0], outcome.forfeited_units(payer[1]))
-    return Cost(outcome, outcome.fee_for(visit.price_minor, visit.currency), forfeit)
 
 
 # --- applying -----------------------------------------------------------------------------------------
 
 
 async def apply_cancellation_policy(
-    cmd: commands.ApplyCancellationPolicy,
-    uow: BillingUnitOfWork,
-    directory: AbstractClientDirectory,
-    calendar: AbstractBusinessCalendar,
+    cmd: commands.ApplyCancellationPolicy, uow: BillingUnitOfWork
 ) -> PolicyApplication | None:
     """Once per appointment (None when it was applied before): a late cancellation or a no-show forfeits
     credits (as a use of the visit's own key, so the visit is never consumed twice) or is charged a fee (an
     issued invoice); an early cancellation gives back what the visit consumed already (a check-in before
     it). The business's repeat-offender rule then blocks online booking."""
-    business_zone = await calendar.timezone()
+    business_zone = await uow.business_calendar.timezone()
     zone = zone_of(cmd.timezone, business_zone)
     # The client the event names may have been merged since: its survivor holds the credits and the record.
-    client = await directory.bill_to(cmd.client_id)
+    client = await uow.client_directory.bill_to(cmd.client_id)
     if client is not None and client.client_id != cmd.client_id:
         cmd = dataclasses.replace(cmd, client_id=client.client_id)
     visits = list({v.service_id: v for v in cmd.visits}.values())
@@ -221,7 +133,7 @@ async def apply_cancellation_policy(
             since = cmd.starts_at - timedelta(days=rule.period_days)
             count = await uow.policies.no_shows_since(cmd.tenant_id, cmd.client_id, since)
             if count >= rule.no_shows:
-                await directory.block_online_booking(
+                await uow.client_directory.block_online_booking(
                     cmd.client_id,
                     until=cmd.at + timedelta(days=rule.block_days),
                     reason=f"{count} no-shows within {rule.period_days} days",
@@ -309,5 +221,5 @@ async def _invoice_fees(
         uow.invoices.add(invoice)
         number = await uow.invoices.next_number(cmd.tenant_id)
         invoice.issue(number=number, issue_date=today, bill_to_name=bill_to_name, now=cmd.at)
-        await apply_client_credit(uow, invoice, cmd.at)
+        await _apply_client_credit(uow, invoice, cmd.at)
         application.charged_fee(invoice.id, currency, invoice.total_minor, cmd.at)

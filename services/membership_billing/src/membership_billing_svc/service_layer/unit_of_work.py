@@ -1,5 +1,8 @@
 """The billing unit of work: invoices, payments and ledger transactions are written when it commits, with
-their events."""
+their events. It also carries the ports to other services (the client directory, the business's calendar),
+given by bootstrap, so a use case reaches everything through it; handlers ask them before entering the unit
+where a row would otherwise stay locked across the call. A unit may be entered more than once: each
+``async with`` is a fresh transaction."""
 
 from __future__ import annotations
 
@@ -9,15 +12,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from membership_billing_svc.adapters import event_mapping
-from membership_billing_svc.adapters.due_notice_repository import DueNoticeRepository
-from membership_billing_svc.adapters.ledger_repository import LedgerRepository
-from membership_billing_svc.adapters.membership_repository import MembershipRepository
-from membership_billing_svc.adapters.package_repository import PackageRepository
-from membership_billing_svc.adapters.policy_repository import PolicyRepository
-from membership_billing_svc.adapters.repository import InvoiceRepository, PaymentRepository, constraint_of
+from membership_billing_svc.adapters.business_calendar import AbstractBusinessCalendar
+from membership_billing_svc.adapters.client_directory import AbstractClientDirectory
+from membership_billing_svc.adapters.due_notice_repository import (
+    AbstractDueNoticeRepository,
+    SqlAlchemyDueNoticeRepository,
+)
+from membership_billing_svc.adapters.ledger_repository import AbstractLedgerRepository, SqlAlchemyLedgerRepository
+from membership_billing_svc.adapters.membership_repository import (
+    AbstractMembershipRepository,
+    SqlAlchemyMembershipRepository,
+)
+from membership_billing_svc.adapters.package_repository import AbstractPackageRepository, SqlAlchemyPackageRepository
+from membership_billing_svc.adapters.policy_repository import AbstractPolicyRepository, SqlAlchemyPolicyRepository
+from membership_billing_svc.adapters.repository import (
+    AbstractInvoiceRepository,
+    AbstractPaymentRepository,
+    SqlAlchemyInvoiceRepository,
+    SqlAlchemyPaymentRepository,
+    constraint_of,
+)
 from membership_billing_svc.domain.ledger import INSUFFICIENT_CREDITS
 from platform_core.errors import Conflict, DomainError, FailedPrecondition
-from platform_core.unit_of_work import SqlAlchemyUnitOfWork
+from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
 DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
 
@@ -61,32 +78,54 @@ REFUSALS: dict[str, Callable[[], DomainError]] = {
 }
 
 
-class BillingUnitOfWork(SqlAlchemyUnitOfWork):
-    invoices: InvoiceRepository
-    payments: PaymentRepository
-    ledger: LedgerRepository
-    packages: PackageRepository
-    policies: PolicyRepository
-    memberships: MembershipRepository
-    due_notices: DueNoticeRepository
+class BillingUnitOfWork(AbstractUnitOfWork):
+    invoices: AbstractInvoiceRepository
+    payments: AbstractPaymentRepository
+    ledger: AbstractLedgerRepository
+    packages: AbstractPackageRepository
+    policies: AbstractPolicyRepository
+    memberships: AbstractMembershipRepository
+    due_notices: AbstractDueNoticeRepository
+    client_directory: AbstractClientDirectory
+    business_calendar: AbstractBusinessCalendar
 
+    async def commit(self) -> None:
+        # Invoices first: a new payment's allocations refer to them.
+        for invoice in sorted(self.invoices.seen, key=lambda i: i.id):
+            await self.invoices.save(invoice)
+        for payment in list(self.payments.seen):
+            await self.payments.save(payment)
+        # Sales after their invoices, and before the lots that name them.
+        await self.packages.save_new()
+        # Subscriptions after their invoices, and before the lots that name them.
+        await self.memberships.save()
+        await self.ledger.save_new()
+        await self.due_notices.save()
+        await super().commit()
+
+
+class SqlAlchemyBillingUnitOfWork(SqlAlchemyUnitOfWork, BillingUnitOfWork):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession] | None,
         *,
         nats_prefix: str,
+        client_directory: AbstractClientDirectory,
+        business_calendar: AbstractBusinessCalendar,
         borrowed: AsyncSession | None = None,
     ) -> None:
         super().__init__(sessions, nats_prefix=nats_prefix, to_envelope=event_mapping.to_envelope, borrowed=borrowed)
+        self.client_directory = client_directory
+        self.business_calendar = business_calendar
 
     def _attach(self, session: AsyncSession) -> None:
-        self.invoices = InvoiceRepository(session)
-        self.payments = PaymentRepository(session)
-        self.ledger = LedgerRepository(session)
-        self.packages = PackageRepository(session)
-        self.policies = PolicyRepository(session)
-        self.memberships = MembershipRepository(session)
-        self.due_notices = DueNoticeRepository(session)
+        self.invoices = SqlAlchemyInvoiceRepository(session)
+        self.payments = SqlAlchemyPaymentRepository(session)
+        self.ledger = SqlAlchemyLedgerRepository(session)
+        self.packages = SqlAlchemyPackageRepository(session)
+        self.policies = SqlAlchemyPolicyRepository(session)
+        self.memberships = SqlAlchemyMembershipRepository(session)
+        self.due_notices = SqlAlchemyDueNoticeRepository(session)
         self.repositories = (
             self.invoices,
             self.payments,
@@ -99,17 +138,6 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
 
     async def commit(self) -> None:
         try:
-            # Invoices first: a new payment's allocations refer to them.
-            for invoice in sorted(self.invoices.seen, key=lambda i: i.id):
-                await self.invoices.save(invoice)
-            for payment in list(self.payments.seen):
-                await self.payments.save(payment)
-            # Sales after their invoices, and before the lots that name them.
-            await self.packages.save_new()
-            # Subscriptions after their invoices, and before the lots that name them.
-            await self.memberships.save()
-            await self.ledger.save_new()
-            await self.due_notices.save()
             await super().commit()
         except IntegrityError as exc:
             refusal = REFUSALS.get(constraint_of(exc))
