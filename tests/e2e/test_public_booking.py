@@ -86,7 +86,8 @@ async def test_a_visitor_asks_confirms_with_the_emailed_code_and_staff_see_a_pen
 
     status, facts, _ = await api.call("GET", page_path(slug))
     assert status == 200, facts
-    assert (facts["name"], facts["timezone"], facts["languages"][0]) == ("Test Studio", "America/New_York", "en")
+    # The business's one zone: the one its scheduling settings were saved with (open_business).
+    assert (facts["name"], facts["timezone"], facts["languages"][0]) == ("Test Studio", "Europe/Berlin", "en")
     status, services, _ = await api.call("GET", page_path(slug, "/services"))
     assert status == 200, services
     (service,) = services["items"]

@@ -17,7 +17,8 @@ from atrium.scheduling.v1 import catalogue_pb2 as cat
 from atrium.scheduling.v1 import holds_pb2 as holds_pb
 from gateway import idempotency
 from gateway.api import path_id
-from gateway.dependencies import BACKENDS, IDENTITY
+from gateway.dependencies import BACKENDS, BUSINESS, IDENTITY
+from gateway.identity.business import ProfileChange
 from gateway.identity.model import Account
 from gateway.routes.clients import for_known_client
 from gateway.routes.registry import api
@@ -289,6 +290,9 @@ async def get_scheduling_settings(request: web.Request, account: Account) -> dic
     errors=(409,),
 )
 async def put_scheduling_settings(request: web.Request, body: SchedulingSettingsIO, account: Account) -> dict[str, Any]:
+    # A business has one zone: the business profile's, which scheduling follows (BusinessProfileChanged). A zone
+    # changed here is the profile's new zone, so billing's midnights and the messages' times move with it.
+    # Scheduling first: settings it refuses change nothing, the profile included.
     reply = await request.app[BACKENDS].catalogue.UpdateSchedulingSettings(
         cat.SchedulingSettings(
             timezone=body.timezone,
@@ -300,6 +304,9 @@ async def put_scheduling_settings(request: web.Request, body: SchedulingSettings
             version=body.version,
         )
     )
+    business = request.app[BUSINESS]
+    if (await business.get(account.tenant_id))["timezone"] != reply.timezone:
+        await business.change(account.tenant_id, ProfileChange(timezone=reply.timezone))
     return settings_json(reply)
 
 

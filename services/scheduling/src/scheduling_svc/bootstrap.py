@@ -19,6 +19,7 @@ from scheduling_svc.adapters.client_facts import ProjectedClientDirectory
 from scheduling_svc.config import SchedulingServiceSettings
 from scheduling_svc.entrypoints import (
     appointment_server,
+    business_consumers,
     calendar_server,
     catalogue_server,
     client_consumers,
@@ -99,7 +100,16 @@ def build(runtime: Runtime) -> ServiceParts:
                 sessions=runtime.sessions,
                 subscriptions=client_consumers.client_subscriptions(),
                 max_deliver=settings.consumer_max_deliver,
-            )
+            ),
+            # The business profile's zone (the gateway's stream) is scheduling's zone.
+            EventConsumer(
+                name="scheduling",
+                js=runtime.js,
+                prefix=settings.nats_prefix,
+                sessions=runtime.sessions,
+                subscriptions=business_consumers.business_subscriptions(),
+                max_deliver=settings.consumer_max_deliver,
+            ),
         ],
         workers=[extender],
     )

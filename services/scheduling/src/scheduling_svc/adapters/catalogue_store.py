@@ -171,12 +171,19 @@ class CatalogueStore:
             "cancellation_notice_minutes": _minutes(settings.cancellation_notice),
             "max_active_bookings_per_client": settings.max_active_bookings_per_client,
             "follow_up_actions": list(settings.follow_up_actions),
+            # A save states the zone too: business-profile events older than it no longer apply (business_zone.py).
+            "zone_followed_at": func.now(),
         }
         if settings.version == 0:
+            # Version 0 is "never saved": no row, or only the zone that business_zone.py follows.
             saved = await self.session.scalar(
                 pg_insert(scheduling_settings)
                 .values(tenant_id=tenant_id, version=1, **values)
-                .on_conflict_do_nothing()
+                .on_conflict_do_update(
+                    index_elements=[scheduling_settings.c.tenant_id],
+                    set_={"version": 1, **values},
+                    where=scheduling_settings.c.version == 0,
+                )
                 .returning(scheduling_settings.c.version)
             )
         else:

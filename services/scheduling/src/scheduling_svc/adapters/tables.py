@@ -67,6 +67,7 @@ scheduling_settings = Table(
     Column("max_active_bookings_per_client", Integer, nullable=False, server_default=DEFAULT_ZERO),
     Column("follow_up_actions", JSONB, nullable=False, server_default=text("'[]'")),
     Column("version", Integer, nullable=False, server_default=DEFAULT_ONE),
+    Column("zone_followed_at", DateTime(timezone=True)),
 )
 
 # CHECKs (name, zone, weekly hours an object): migrations/ only.
