@@ -9,6 +9,7 @@ cache (its own changes belong to no version yet).
 
 from __future__ import annotations
 
+import abc
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
@@ -109,7 +110,40 @@ class _StaticInputs:
     business: WeeklySchedule | None
 
 
-class CatalogueStore:
+class AbstractCatalogueStore(abc.ABC):
+    """What the use cases read of the catalogue (its edits are the catalogue servicer's, on CatalogueStore)."""
+
+    @abc.abstractmethod
+    async def settings(self, tenant_id: uuid.UUID) -> SchedulingSettings: ...
+
+    @abc.abstractmethod
+    async def ordered_services(
+        self, tenant_id: uuid.UUID, service_ids: Sequence[uuid.UUID]
+    ) -> list[BookableService]: ...
+
+    @abc.abstractmethod
+    async def staff(
+        self, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID] | None = None, *, include_inactive: bool = True
+    ) -> list[tuple[StaffSchedule, list[uuid.UUID]]]: ...
+
+    @abc.abstractmethod
+    async def exceptions(
+        self, tenant_id: uuid.UUID, owners: Sequence[uuid.UUID | None], from_day: date, to_day: date
+    ) -> list[tuple[uuid.UUID, uuid.UUID | None, ScheduleException, str]]: ...
+
+    @abc.abstractmethod
+    async def availability_inputs(
+        self,
+        tenant_id: uuid.UUID,
+        service_ids: Sequence[uuid.UUID],
+        window_start: datetime,
+        window_end: datetime,
+        *,
+        settings: SchedulingSettings | None = None,
+    ) -> AvailabilityInputs: ...
+
+
+class CatalogueStore(AbstractCatalogueStore):
     def __init__(self, session: AsyncSession, cache: CatalogueCache | None = None) -> None:
         self.session = session
         self._cache = cache
@@ -617,4 +651,4 @@ class CatalogueStore:
         )
 
 
-__all__ = ["DEFAULT_RULES", "AvailabilityInputs", "CatalogueStore"]
+__all__ = ["DEFAULT_RULES", "AbstractCatalogueStore", "AvailabilityInputs", "CatalogueStore"]

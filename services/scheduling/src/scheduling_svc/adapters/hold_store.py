@@ -5,6 +5,7 @@ time."""
 
 from __future__ import annotations
 
+import abc
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -68,12 +69,28 @@ def without_hold(inputs: AvailabilityInputs, held: HeldTime | None) -> Availabil
     return AvailabilityInputs(inputs.settings, inputs.services, staff, inputs.resources, inputs.business)
 
 
-class HoldStore:
+class AbstractHoldStore(abc.ABC):
+    @abc.abstractmethod
+    async def lock(self, tenant_id: uuid.UUID, hold_id: uuid.UUID) -> None:
+        """Changes of one hold run one after the other (also its first placing, when no row exists yet)."""
+
+    @abc.abstractmethod
+    async def get(self, tenant_id: uuid.UUID, hold_id: uuid.UUID) -> HeldTime | None: ...
+
+    @abc.abstractmethod
+    async def take(self, hold: SlotHold, block: StaffBlock, timezone: str) -> None:
+        """Take the block's staff time for the hold; Conflict SLOT_TAKEN when anything holds or books it."""
+
+    @abc.abstractmethod
+    async def release(self, tenant_id: uuid.UUID, hold_id: uuid.UUID, *, client_id: uuid.UUID | None = None) -> bool:
+        """Give the hold's time back (only a hold of ``client_id``, when given); False when there is none."""
+
+
+class HoldStore(AbstractHoldStore):
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def lock(self, tenant_id: uuid.UUID, hold_id: uuid.UUID) -> None:
-        """Changes of one hold run one after the other (also its first placing, when no row exists yet)."""
         await lock_for_transaction(self._session, "slot_hold", tenant_id, hold_id)
 
     async def get(self, tenant_id: uuid.UUID, hold_id: uuid.UUID) -> HeldTime | None:
@@ -92,7 +109,6 @@ class HoldStore:
         return HeldTime(_hold(row), row.occupied.lower, row.occupied.upper)
 
     async def take(self, hold: SlotHold, block: StaffBlock, timezone: str) -> None:
-        """Take the block's staff time for the hold; Conflict SLOT_TAKEN when anything holds or books it."""
         block_id = new_id()
         take = (
             insert(time_blocks)
@@ -149,7 +165,6 @@ class HoldStore:
         )
 
     async def release(self, tenant_id: uuid.UUID, hold_id: uuid.UUID, *, client_id: uuid.UUID | None = None) -> bool:
-        """Give the hold's time back (only a hold of ``client_id``, when given); False when there is none."""
         statement = delete(slot_holds).where(h.tenant_id == tenant_id, h.id == hold_id)
         if client_id is not None:
             statement = statement.where(h.client_id == client_id)

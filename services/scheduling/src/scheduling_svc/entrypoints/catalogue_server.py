@@ -18,7 +18,7 @@ from platform_core.grpc.values import record_id, require_staff
 from scheduling_svc.domain import catalogue
 from scheduling_svc.domain.availability import LocalRange
 from scheduling_svc.domain.catalogue import BookableService, SchedulingSettings, StaffSchedule, clock_text
-from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
+from scheduling_svc.service_layer.unit_of_work import SqlAlchemySchedulingUnitOfWork
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CatalogueService"].full_name
 
@@ -126,7 +126,8 @@ def _service_definition(message: pb.ServiceInput) -> catalogue.ServiceDefinition
 
 
 class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
-    def __init__(self, *, uow_factory: Callable[[], SchedulingUnitOfWork]) -> None:
+    # Edits the catalogue on the store itself; the use cases read it through AbstractCatalogueStore.
+    def __init__(self, *, uow_factory: Callable[[], SqlAlchemySchedulingUnitOfWork]) -> None:
         self._uow_factory = uow_factory
 
     async def GetSchedulingSettings(
