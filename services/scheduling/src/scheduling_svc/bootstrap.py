@@ -78,7 +78,7 @@ def build(runtime: Runtime) -> ServiceParts:
             ),
             (
                 reports_pb2_grpc.add_ReportServiceServicer_to_server,
-                report_server.ReportServicer(uow_factory=uow, engine=runtime.read_engine),
+                report_server.ReportServicer(uow_factory=uow),
                 report_server.SERVICE_NAME,
             ),
             (

@@ -7,6 +7,7 @@ tests."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -18,6 +19,7 @@ from scheduling_svc.adapters.catalogue_store import AbstractCatalogueStore, Avai
 from scheduling_svc.adapters.client_directory import AbstractClientDirectory
 from scheduling_svc.adapters.feed_store import AbstractFeedStore
 from scheduling_svc.adapters.hold_store import AbstractHoldStore, HeldTime
+from scheduling_svc.adapters.report_figures import AbstractReportFigures, Revenue, ServiceTotals, StaffTotals
 from scheduling_svc.adapters.repository import AbstractAppointmentRepository, slot_taken
 from scheduling_svc.adapters.series_repository import AbstractSeriesRepository
 from scheduling_svc.domain.appointments import Appointment, StaffBlock, Status, staff_blocks
@@ -31,6 +33,7 @@ from scheduling_svc.domain.availability import (
 from scheduling_svc.domain.catalogue import BookableService, SchedulingSettings, ServiceDefinition, StaffSchedule
 from scheduling_svc.domain.feeds import CalendarFeed, FeedOwner
 from scheduling_svc.domain.holds import SlotHold
+from scheduling_svc.domain.reports import OCCUPYING, Counts
 from scheduling_svc.domain.series import RecurringSeries, SeriesStatus
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
 
@@ -293,6 +296,61 @@ class FakeFeedStore(AbstractFeedStore):
         )
 
 
+class FakeReportFigures(AbstractReportFigures):
+    """The report's breakdowns counted over the stored appointments, as the report's SQL counts them."""
+
+    def __init__(self, stored: Stored) -> None:
+        self._stored = stored
+
+    def _starting(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> list[Appointment]:
+        return [
+            a for a in self._stored.appointments.values() if a.tenant_id == tenant_id and start <= a.starts_at < end
+        ]
+
+    async def status_counts(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Counts:
+        return Counts.of(Counter(a.status.value for a in self._starting(tenant_id, start, end)))
+
+    async def service_totals(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> list[ServiceTotals]:
+        statuses: dict[uuid.UUID, dict[uuid.UUID, str]] = defaultdict(dict)
+        names: dict[uuid.UUID, str] = {}
+        booked: dict[uuid.UUID, timedelta] = defaultdict(timedelta)
+        for a in self._starting(tenant_id, start, end):
+            for s in a.segments:
+                statuses[s.service_id][a.id] = a.status.value
+                names[s.service_id] = s.service_name
+                if a.status in OCCUPYING:
+                    booked[s.service_id] += s.end - s.start
+        return [
+            ServiceTotals(service_id, names[service_id], Counts.of(Counter(of.values())), booked[service_id])
+            for service_id, of in statuses.items()
+        ]
+
+    async def staff_totals(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> dict[uuid.UUID, StaffTotals]:
+        statuses: dict[uuid.UUID, dict[uuid.UUID, str]] = defaultdict(dict)
+        stretches: dict[uuid.UUID, set[tuple[datetime, datetime]]] = defaultdict(set)
+        for a in self._starting(tenant_id, start, end):
+            for s in a.segments:
+                statuses[s.staff_id][a.id] = a.status.value
+                if a.status in OCCUPYING:
+                    stretches[s.staff_id].add((s.start, s.end))
+        return {
+            staff_id: StaffTotals(
+                staff_id,
+                Counts.of(Counter(of.values())),
+                sum((e - b for b, e in stretches[staff_id]), timedelta(0)),
+            )
+            for staff_id, of in statuses.items()
+        }
+
+    async def completed_revenue(self, tenant_id: uuid.UUID, start: datetime, end: datetime, *, by: str) -> Revenue:
+        sums: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
+        for a in self._starting(tenant_id, start, end):
+            if a.status == Status.COMPLETED:
+                for s in a.segments:
+                    sums[getattr(s, by)][s.currency] += s.price_minor
+        return {owner: tuple(sorted((c, n) for c, n in amounts.items() if n)) for owner, amounts in sums.items()}
+
+
 class FakeClientDirectory(AbstractClientDirectory):
     def __init__(self) -> None:
         self.clients: dict[uuid.UUID, ClientFacts] = {}
@@ -316,6 +374,7 @@ class FakeUnitOfWork(SchedulingUnitOfWork):
         self.catalogue = FakeCatalogue(self.stored)
         self.feeds = FakeFeedStore(self.stored)
         self.holds = FakeHoldStore(self.stored)
+        self.report_figures = FakeReportFigures(self.stored)
         self.repositories = (self.appointments, self.series)
 
     async def _commit(self, events: list[Any]) -> None:

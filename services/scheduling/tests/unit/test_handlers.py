@@ -12,7 +12,7 @@ import pytest
 from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from scheduling_svc.domain import commands, events
 from scheduling_svc.domain.appointments import Appointment, Status
-from scheduling_svc.service_layer import handlers, hold_handlers
+from scheduling_svc.service_layer import handlers, hold_handlers, report_handlers
 
 from .fakes import ANNA, BEN, CLIENT, CUT, TENANT, ZONE, FakeUnitOfWork, a_business
 
@@ -276,3 +276,36 @@ async def test_releasing_a_hold_frees_its_time_once_and_only_for_its_client() ->
     assert await hold_handlers.release_hold(commands.ReleaseHold(TENANT, hold_id, CLIENT), uow)
     assert not await hold_handlers.release_hold(commands.ReleaseHold(TENANT, hold_id, None), uow)
     assert (await book(uow, at(10), ANNA)).starts_at == at(10)
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+async def test_the_report_counts_each_status_and_each_staff_members_booked_and_available_time() -> None:
+    uow = a_business()
+    done, _, cancelled = await book(uow, at(10), ANNA), await book(uow, at(12), ANNA), await book(uow, at(10), BEN)
+    evening = at(18)
+    await handlers.complete_appointment(commands.CompleteAppointment(TENANT, done.id, 1, "staff:x", evening), uow)
+    await handlers.cancel_appointment(
+        commands.CancelAppointment(TENANT, cancelled.id, "ill", 1, by_client=False, actor="staff:x", now=NOW), uow
+    )
+
+    report = await report_handlers.appointment_report(
+        commands.GetAppointmentReport(TENANT, TOMORROW.isoformat(), TOMORROW.isoformat(), evening), uow
+    )
+
+    assert (report.timezone, report.generated_at) == (ZONE, evening)
+    assert (report.totals.booked, report.totals.completed, report.totals.cancelled) == (1, 1, 1)
+    [cut] = report.by_service
+    assert (cut.name, cut.booked, cut.revenue) == ("Cut", timedelta(hours=2), (("EUR", 4500),))
+    anna, ben = sorted(report.by_staff, key=lambda line: line.display_name)
+    assert (anna.booked, anna.available, anna.utilization) == (timedelta(hours=2), timedelta(hours=8), 0.25)
+    assert (ben.counts.cancelled, ben.booked) == (1, timedelta(0))
+
+
+async def test_a_report_range_that_is_not_a_date_is_refused_naming_the_field() -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        await report_handlers.appointment_report(
+            commands.GetAppointmentReport(TENANT, "yesterday", TOMORROW.isoformat(), NOW), a_business()
+        )
+    assert [v.field for v in refused.value.violations] == ["from"]

@@ -1,4 +1,4 @@
-"""gRPC servicer of recurring series (staff only): proto <-> use cases in service_layer/series.py."""
+"""gRPC servicer of recurring series (staff only): proto <-> use cases in service_layer/series_handlers.py."""
 
 from __future__ import annotations
 

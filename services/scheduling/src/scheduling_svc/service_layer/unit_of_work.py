@@ -15,6 +15,7 @@ from scheduling_svc.adapters.catalogue_store import AbstractCatalogueStore, Cata
 from scheduling_svc.adapters.client_directory import AbstractClientDirectory
 from scheduling_svc.adapters.feed_store import AbstractFeedStore, FeedStore
 from scheduling_svc.adapters.hold_store import AbstractHoldStore, HoldStore
+from scheduling_svc.adapters.report_figures import AbstractReportFigures, SqlAlchemyReportFigures
 from scheduling_svc.adapters.repository import (
     AbstractAppointmentRepository,
     SqlAlchemyAppointmentRepository,
@@ -31,6 +32,7 @@ class SchedulingUnitOfWork(AbstractUnitOfWork):
     catalogue: AbstractCatalogueStore
     feeds: AbstractFeedStore
     holds: AbstractHoldStore
+    report_figures: AbstractReportFigures
     client_directory: AbstractClientDirectory
 
     async def commit(self) -> None:
@@ -66,6 +68,7 @@ class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork)
         self.catalogue = CatalogueStore(session, self._catalogue_cache)
         self.feeds = FeedStore(session)
         self.holds = HoldStore(session)
+        self.report_figures = SqlAlchemyReportFigures(session)
         self.repositories = (self.appointments, self.series)
 
     async def commit(self) -> None:
