@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound
+from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
 from scheduling_svc.adapters.catalogue_cache import CatalogueCache
 from scheduling_svc.adapters.repository import constraint_of
@@ -353,9 +353,9 @@ class CatalogueStore(AbstractCatalogueStore):
             if name == "services_live_name":
                 raise Conflict("a service with this name already exists", reason="SERVICE_NAME_TAKEN") from exc
             if name.startswith("service_staff"):
-                raise InvalidArgument([FieldViolation("staff_ids", "names a staff member without a schedule")]) from exc
+                raise InvalidArgument.single("staff_ids", "names a staff member without a schedule") from exc
             if name.startswith("service_resources"):
-                raise InvalidArgument([FieldViolation("resource_ids", "names an unknown resource")]) from exc
+                raise InvalidArgument.single("resource_ids", "names an unknown resource") from exc
             raise
         return await self.service(tenant_id, service_id)
 

@@ -120,7 +120,7 @@ def _definition(raw: pb.SeriesDefinition, checked: Checked) -> commands.SeriesDe
         try:
             dtstart = parse_local_start(raw.dtstart, "dtstart")
         except InvalidArgument as exc:
-            checked.violations.extend(exc.violations)
+            checked.found.extend(exc.violations)
     checked.whole(raw.seats or 1, "seats", 1, 1000)
     return commands.SeriesDefinition(
         client_id=client_id or uuid.UUID(int=0),
