@@ -14,8 +14,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from platform_core.client_lookup import ClientFacts
-from platform_core.errors import NotFound
-from scheduling_svc.adapters.catalogue_store import AbstractCatalogueStore, AvailabilityInputs
+from platform_core.errors import Conflict, InvalidArgument, NotFound
+from scheduling_svc.adapters.catalogue_store import STALE, AbstractCatalogueStore, AvailabilityInputs
 from scheduling_svc.adapters.client_directory import AbstractClientDirectory
 from scheduling_svc.adapters.feed_store import AbstractFeedStore
 from scheduling_svc.adapters.hold_store import AbstractHoldStore, HeldTime
@@ -30,7 +30,15 @@ from scheduling_svc.domain.availability import (
     StaffAvailability,
     WeeklySchedule,
 )
-from scheduling_svc.domain.catalogue import BookableService, SchedulingSettings, ServiceDefinition, StaffSchedule
+from scheduling_svc.domain.catalogue import (
+    BookableService,
+    ExceptionDefinition,
+    Resource,
+    ResourceDefinition,
+    SchedulingSettings,
+    ServiceDefinition,
+    StaffSchedule,
+)
 from scheduling_svc.domain.feeds import CalendarFeed, FeedOwner
 from scheduling_svc.domain.holds import SlotHold
 from scheduling_svc.domain.reports import OCCUPYING, Counts
@@ -49,6 +57,8 @@ class Stored:
     series: dict[uuid.UUID, RecurringSeries] = field(default_factory=dict)
     holds: dict[uuid.UUID, HeldTime] = field(default_factory=dict)
     feeds: dict[uuid.UUID, tuple[CalendarFeed, bytes]] = field(default_factory=dict)
+    exceptions: dict[uuid.UUID, ExceptionDefinition] = field(default_factory=dict)
+    resources: dict[uuid.UUID, Resource] = field(default_factory=dict)
 
     def busy(self, staff_id: uuid.UUID, *, except_hold: uuid.UUID | None = None) -> list[Busy]:
         """The staff member's taken time: booked appointments and holds, buffers included."""
@@ -185,13 +195,67 @@ class FakeSeriesRepository(AbstractSeriesRepository):
 
 
 class FakeCatalogue(AbstractCatalogueStore):
-    """The business's services and staff schedules as the test set them; no schedule exceptions."""
+    """The business's catalogue as the test set it or the handlers changed it, with the store's refusals: stale
+    versions, taken names, unknown staff."""
 
     def __init__(self, stored: Stored) -> None:
         self._stored = stored
 
     async def settings(self, tenant_id: uuid.UUID) -> SchedulingSettings:
         return self._stored.settings
+
+    async def save_settings(self, tenant_id: uuid.UUID, settings: SchedulingSettings) -> SchedulingSettings:
+        if settings.version != self._stored.settings.version:
+            raise Conflict("the scheduling settings were changed by someone else", reason=STALE)
+        self._stored.settings = replace(settings, version=settings.version + 1)
+        return self._stored.settings
+
+    async def services(
+        self, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID] | None = None, *, include_archived: bool = True
+    ) -> list[BookableService]:
+        return sorted(
+            (
+                s
+                for s in self._stored.services.values()
+                if (ids is None or s.id in ids) and (include_archived or not s.archived)
+            ),
+            key=lambda s: (s.definition.category, s.name.lower()),
+        )
+
+    async def service(self, tenant_id: uuid.UUID, service_id: uuid.UUID) -> BookableService:
+        found = self._stored.services.get(service_id)
+        if found is None:
+            raise NotFound("service not found")
+        return found
+
+    async def save_service(
+        self,
+        tenant_id: uuid.UUID,
+        service_id: uuid.UUID | None,
+        definition: ServiceDefinition,
+        version: int,
+        now: datetime,
+    ) -> BookableService:
+        if any(
+            s.name == definition.name and not s.archived and s.id != service_id for s in await self.services(tenant_id)
+        ):
+            raise Conflict("a service with this name already exists", reason="SERVICE_NAME_TAKEN")
+        if any(staff_id not in self._stored.staff for staff_id in definition.staff_ids):
+            raise InvalidArgument.single("staff_ids", "names a staff member without a schedule")
+        if service_id is None:
+            saved = BookableService(uuid.uuid4(), definition, archived=False, version=1)
+        else:
+            current = await self.service(tenant_id, service_id)
+            if current.archived or current.version != version:
+                raise Conflict("the service was changed by someone else", reason=STALE)
+            saved = BookableService(service_id, definition, archived=False, version=version + 1)
+        self._stored.services[saved.id] = saved
+        return saved
+
+    async def archive_service(self, tenant_id: uuid.UUID, service_id: uuid.UUID) -> BookableService:
+        current = await self.service(tenant_id, service_id)
+        self._stored.services[service_id] = replace(current, archived=True, version=current.version + 1)
+        return self._stored.services[service_id]
 
     async def ordered_services(self, tenant_id: uuid.UUID, service_ids: Sequence[uuid.UUID]) -> list[BookableService]:
         missing = [str(s) for s in service_ids if s not in self._stored.services]
@@ -209,14 +273,62 @@ class FakeCatalogue(AbstractCatalogueStore):
     ) -> list[tuple[StaffSchedule, list[uuid.UUID]]]:
         return [
             (schedule, self._performed(schedule.staff_id))
-            for schedule in self._stored.staff.values()
+            for schedule in sorted(self._stored.staff.values(), key=lambda s: (s.display_name, s.staff_id))
             if (ids is None or schedule.staff_id in ids) and (include_inactive or schedule.active)
         ]
+
+    async def staff_member(self, tenant_id: uuid.UUID, staff_id: uuid.UUID) -> tuple[StaffSchedule, list[uuid.UUID]]:
+        found = await self.staff(tenant_id, [staff_id])
+        if not found:
+            raise NotFound("staff member has no schedule")
+        return found[0]
+
+    async def put_staff(self, tenant_id: uuid.UUID, schedule: StaffSchedule) -> tuple[StaffSchedule, list[uuid.UUID]]:
+        current = self._stored.staff.get(schedule.staff_id)
+        if (current.version if current is not None else 0) != schedule.version:
+            raise Conflict("the staff member's schedule was changed by someone else", reason=STALE)
+        self._stored.staff[schedule.staff_id] = replace(schedule, version=schedule.version + 1)
+        return await self.staff_member(tenant_id, schedule.staff_id)
+
+    async def add_exception(self, tenant_id: uuid.UUID, definition: ExceptionDefinition) -> uuid.UUID:
+        if definition.staff_id is not None and definition.staff_id not in self._stored.staff:
+            raise NotFound("staff member has no schedule")
+        exception_id = uuid.uuid4()
+        self._stored.exceptions[exception_id] = definition
+        return exception_id
+
+    async def remove_exception(self, tenant_id: uuid.UUID, exception_id: uuid.UUID) -> None:
+        if self._stored.exceptions.pop(exception_id, None) is None:
+            raise NotFound("schedule exception not found")
 
     async def exceptions(
         self, tenant_id: uuid.UUID, owners: Sequence[uuid.UUID | None], from_day: date, to_day: date
     ) -> list[tuple[uuid.UUID, uuid.UUID | None, ScheduleException, str]]:
-        return []
+        return sorted(
+            (
+                (exception_id, d.staff_id, d.exception, d.label)
+                for exception_id, d in self._stored.exceptions.items()
+                if d.staff_id in owners and from_day <= d.exception.day <= to_day
+            ),
+            key=lambda found: found[2].day,
+        )
+
+    async def resources(self, tenant_id: uuid.UUID) -> list[Resource]:
+        return sorted(self._stored.resources.values(), key=lambda r: r.name.lower())
+
+    async def save_resource(
+        self, tenant_id: uuid.UUID, resource_id: uuid.UUID | None, definition: ResourceDefinition, archived: bool
+    ) -> Resource:
+        if not archived and any(
+            r.name == definition.name and not r.archived and r.id != resource_id
+            for r in self._stored.resources.values()
+        ):
+            raise Conflict("a resource with this name already exists", reason="RESOURCE_NAME_TAKEN")
+        if resource_id is not None and resource_id not in self._stored.resources:
+            raise NotFound("resource not found")
+        saved = Resource(resource_id or uuid.uuid4(), definition.name, definition.kind, definition.capacity, archived)
+        self._stored.resources[saved.id] = saved
+        return saved
 
     async def availability_inputs(
         self,
@@ -230,17 +342,22 @@ class FakeCatalogue(AbstractCatalogueStore):
         settings = settings or self._stored.settings
         services = await self.ordered_services(tenant_id, service_ids)
         qualified = {staff_id for s in services for staff_id in s.definition.staff_ids}
+        exceptions_of: dict[uuid.UUID | None, list[ScheduleException]] = defaultdict(list)
+        for d in self._stored.exceptions.values():
+            exceptions_of[d.staff_id].append(d.exception)
         staff = [
             StaffAvailability(
                 staff_id=schedule.staff_id,
-                schedule=WeeklySchedule(schedule.timezone, dict(schedule.weekly)),
+                schedule=WeeklySchedule(
+                    schedule.timezone, dict(schedule.weekly), tuple(exceptions_of[schedule.staff_id])
+                ),
                 busy=tuple(self._stored.busy(schedule.staff_id)),
                 service_ids=frozenset(self._performed(schedule.staff_id)),
             )
             for schedule in self._stored.staff.values()
             if schedule.staff_id in qualified and schedule.active
         ]
-        return AvailabilityInputs(settings, services, staff, [], settings.business_schedule([]))
+        return AvailabilityInputs(settings, services, staff, [], settings.business_schedule(exceptions_of[None]))
 
 
 class FakeHoldStore(AbstractHoldStore):

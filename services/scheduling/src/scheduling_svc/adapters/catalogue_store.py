@@ -50,6 +50,7 @@ from scheduling_svc.domain.catalogue import (
     DEFAULT_RULES,
     BookableService,
     ExceptionDefinition,
+    Resource,
     ResourceDefinition,
     SchedulingSettings,
     ServiceDefinition,
@@ -76,6 +77,10 @@ T = TypeVar("T")
 
 def _stale(what: str) -> Conflict:
     return Conflict(f"the {what} was changed by someone else; reload it and try again", reason=STALE)
+
+
+def _resource(row: Any) -> Resource:
+    return Resource(row.id, row.name, row.kind, row.capacity, row.archived)
 
 
 def _minutes(value: timedelta) -> int:
@@ -111,10 +116,34 @@ class _StaticInputs:
 
 
 class AbstractCatalogueStore(abc.ABC):
-    """What the use cases read of the catalogue (its edits are the catalogue servicer's, on CatalogueStore)."""
-
     @abc.abstractmethod
     async def settings(self, tenant_id: uuid.UUID) -> SchedulingSettings: ...
+
+    @abc.abstractmethod
+    async def save_settings(self, tenant_id: uuid.UUID, settings: SchedulingSettings) -> SchedulingSettings:
+        """Save at ``settings.version`` (0: never saved); Conflict when someone saved meanwhile."""
+
+    @abc.abstractmethod
+    async def services(
+        self, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID] | None = None, *, include_archived: bool = True
+    ) -> list[BookableService]: ...
+
+    @abc.abstractmethod
+    async def service(self, tenant_id: uuid.UUID, service_id: uuid.UUID) -> BookableService: ...
+
+    @abc.abstractmethod
+    async def save_service(
+        self,
+        tenant_id: uuid.UUID,
+        service_id: uuid.UUID | None,
+        definition: ServiceDefinition,
+        version: int,
+        now: datetime,
+    ) -> BookableService:
+        """Create (no id) or update a live service at ``version``; a taken name or a stale version is a Conflict."""
+
+    @abc.abstractmethod
+    async def archive_service(self, tenant_id: uuid.UUID, service_id: uuid.UUID) -> BookableService: ...
 
     @abc.abstractmethod
     async def ordered_services(
@@ -127,9 +156,33 @@ class AbstractCatalogueStore(abc.ABC):
     ) -> list[tuple[StaffSchedule, list[uuid.UUID]]]: ...
 
     @abc.abstractmethod
+    async def staff_member(
+        self, tenant_id: uuid.UUID, staff_id: uuid.UUID
+    ) -> tuple[StaffSchedule, list[uuid.UUID]]: ...
+
+    @abc.abstractmethod
+    async def put_staff(self, tenant_id: uuid.UUID, schedule: StaffSchedule) -> tuple[StaffSchedule, list[uuid.UUID]]:
+        """Create (version 0) or change the schedule at its version; Conflict when someone saved meanwhile."""
+
+    @abc.abstractmethod
+    async def add_exception(self, tenant_id: uuid.UUID, definition: ExceptionDefinition) -> uuid.UUID: ...
+
+    @abc.abstractmethod
+    async def remove_exception(self, tenant_id: uuid.UUID, exception_id: uuid.UUID) -> None: ...
+
+    @abc.abstractmethod
     async def exceptions(
         self, tenant_id: uuid.UUID, owners: Sequence[uuid.UUID | None], from_day: date, to_day: date
     ) -> list[tuple[uuid.UUID, uuid.UUID | None, ScheduleException, str]]: ...
+
+    @abc.abstractmethod
+    async def resources(self, tenant_id: uuid.UUID) -> list[Resource]: ...
+
+    @abc.abstractmethod
+    async def save_resource(
+        self, tenant_id: uuid.UUID, resource_id: uuid.UUID | None, definition: ResourceDefinition, archived: bool
+    ) -> Resource:
+        """Create (no id) or change a resource; a name a live resource has is a Conflict."""
 
     @abc.abstractmethod
     async def availability_inputs(
@@ -499,18 +552,15 @@ class CatalogueStore(AbstractCatalogueStore):
 
     # --- resources ---------------------------------------------------------------------------
 
-    async def resources(self, tenant_id: uuid.UUID) -> list[Any]:
-        return list(
-            (
-                await self.session.execute(
-                    select(resources).where(resources.c.tenant_id == tenant_id).order_by(func.lower(resources.c.name))
-                )
-            ).all()
+    async def resources(self, tenant_id: uuid.UUID) -> list[Resource]:
+        rows = await self.session.execute(
+            select(resources).where(resources.c.tenant_id == tenant_id).order_by(func.lower(resources.c.name))
         )
+        return [_resource(row) for row in rows]
 
     async def save_resource(
         self, tenant_id: uuid.UUID, resource_id: uuid.UUID | None, definition: ResourceDefinition, archived: bool
-    ) -> Any:
+    ) -> Resource:
         self._changing()
         values = {
             "name": definition.name,
@@ -535,11 +585,12 @@ class CatalogueStore(AbstractCatalogueStore):
             if constraint_of(exc) == "resources_live_name":
                 raise Conflict("a resource with this name already exists", reason="RESOURCE_NAME_TAKEN") from exc
             raise
-        return (
+        row = (
             await self.session.execute(
                 select(resources).where(resources.c.tenant_id == tenant_id, resources.c.id == resource_id)
             )
         ).one()
+        return _resource(row)
 
     async def ordered_services(self, tenant_id: uuid.UUID, service_ids: Sequence[uuid.UUID]) -> list[BookableService]:
         """The services, in the order asked (a booking's order); a missing one is a 404."""

@@ -373,6 +373,17 @@ class ResourceDefinition:
     capacity: int
 
 
+@dataclass(frozen=True)
+class Resource:
+    """A room or piece of equipment services need; archived ones are kept for the bookings that used them."""
+
+    id: uuid.UUID
+    name: str
+    kind: str
+    capacity: int
+    archived: bool
+
+
 def check_resource(*, name: str, kind: str, capacity: int) -> ResourceDefinition:
     checked = Checked()
     name = checked.text(name, "name", max_length=MAX_NAME_LENGTH, required=True)

@@ -47,8 +47,6 @@ class SchedulingUnitOfWork(AbstractUnitOfWork):
 
 
 class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork):
-    catalogue: CatalogueStore  # the catalogue servicer edits the catalogue through it
-
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession] | None,
