@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import abc
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy import DateTime, delete, false, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from platform_core.db import lock_for_transaction
 from platform_core.errors import NotFound
@@ -39,7 +38,7 @@ class HeldTime:
     occupied_end: datetime
 
 
-def _hold(row: Any) -> SlotHold:
+def hold_from_row(row: Any) -> SlotHold:
     return SlotHold(
         row.tenant_id,
         row.id,
@@ -106,7 +105,7 @@ class HoldStore(AbstractHoldStore):
         ).first()
         if row is None:
             return None
-        return HeldTime(_hold(row), row.occupied.lower, row.occupied.upper)
+        return HeldTime(hold_from_row(row), row.occupied.lower, row.occupied.upper)
 
     async def take(self, hold: SlotHold, block: StaffBlock, timezone: str) -> None:
         block_id = new_id()
@@ -177,15 +176,3 @@ class HoldStore(AbstractHoldStore):
             .values(released=True, seats_taken=0)
         )
         return True
-
-
-async def holds_between(
-    engine: AsyncEngine, tenant_id: uuid.UUID, start: datetime, end: datetime, staff_ids: Sequence[uuid.UUID]
-) -> list[SlotHold]:
-    """Holds overlapping [start, end), soonest first (staff calendars)."""
-    query = select(slot_holds).where(h.tenant_id == tenant_id, h.starts_at < end, h.ends_at > start)
-    if staff_ids:
-        query = query.where(h.staff_id.in_(staff_ids))
-    async with engine.connect() as conn:
-        rows = (await conn.execute(query.order_by(h.starts_at, h.id))).all()
-    return [_hold(row) for row in rows]

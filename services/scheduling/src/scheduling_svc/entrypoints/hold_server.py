@@ -5,24 +5,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.scheduling.v1 import holds_pb2 as pb
 from atrium.scheduling.v1 import holds_pb2_grpc as pb_grpc
-from platform_core.errors import InvalidArgument, NotFound
+from platform_core.errors import NotFound
 from platform_core.grpc.context import current_context
 from platform_core.grpc.values import aware, record_id, reference_id, require_staff, timestamp
 from platform_core.ids import parse_uuid
-from scheduling_svc.adapters.hold_store import holds_between
+from scheduling_svc import views
 from scheduling_svc.domain import commands
 from scheduling_svc.domain.catalogue import Checked
 from scheduling_svc.domain.holds import SlotHold
 from scheduling_svc.service_layer import hold_handlers
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
-from scheduling_svc.views import MAX_WINDOW_DAYS
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SlotHoldService"].full_name
 
@@ -103,10 +102,7 @@ class SlotHoldServicer(pb_grpc.SlotHoldServiceServicer):
             if not request.HasField(name):
                 checked.add(name, "is required")
         checked.raise_if_any()
-        start, end = aware(getattr(request, "from")), aware(request.to)
-        if end <= start:
-            raise InvalidArgument.single("to", "must be after from")
-        if end - start > timedelta(days=MAX_WINDOW_DAYS):
-            raise InvalidArgument.single("to", f"ask for at most {MAX_WINDOW_DAYS} days at a time")
-        found = await holds_between(self._engine, call.tenant_id, start, end, staff_ids)
+        found = await views.holds_between(
+            self._engine, call.tenant_id, aware(getattr(request, "from")), aware(request.to), staff_ids
+        )
         return pb.ListHoldsResponse(holds=[hold_message(h) for h in found])
