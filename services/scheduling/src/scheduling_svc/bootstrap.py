@@ -17,6 +17,7 @@ from scheduling_svc.adapters.catalogue_cache import CatalogueCache
 from scheduling_svc.adapters.client_directory import GrpcClientDirectory
 from scheduling_svc.adapters.client_facts import ProjectedClientDirectory
 from scheduling_svc.config import SchedulingServiceSettings
+from scheduling_svc.domain.series import Horizon
 from scheduling_svc.entrypoints import (
     appointment_server,
     business_consumers,
@@ -28,7 +29,6 @@ from scheduling_svc.entrypoints import (
     series_server,
 )
 from scheduling_svc.entrypoints.series_extender import SeriesExtender
-from scheduling_svc.service_layer.series import Horizon
 from scheduling_svc.service_layer.unit_of_work import SqlAlchemySchedulingUnitOfWork
 
 
@@ -39,17 +39,20 @@ def build(runtime: Runtime) -> ServiceParts:
     # Settings, services, staff hours, exceptions and resources in memory, under each business's catalogue
     # version (read by every request, so a change made through any replica is seen at once).
     catalogue_cache = CatalogueCache()
-
-    def uow() -> SqlAlchemySchedulingUnitOfWork:
-        return SqlAlchemySchedulingUnitOfWork(
-            runtime.sessions, nats_prefix=settings.nats_prefix, catalogue_cache=catalogue_cache
-        )
-
     # Booking reads clients from scheduling's own copy (kept by the client consumer below), asking the client
     # service only about a client the copy does not know yet.
     directory = ProjectedClientDirectory(
         runtime.read_engine, GrpcClientDirectory(ClientServiceStub(runtime.channel("client")))
     )
+
+    def uow() -> SqlAlchemySchedulingUnitOfWork:
+        return SqlAlchemySchedulingUnitOfWork(
+            runtime.sessions,
+            nats_prefix=settings.nats_prefix,
+            client_directory=directory,
+            catalogue_cache=catalogue_cache,
+        )
+
     horizon = Horizon(days=settings.series_horizon_days, batch=settings.series_batch_size)
     extender = SeriesExtender(uow, horizon, interval_seconds=settings.series_extend_interval_seconds)
     return ServiceParts(
@@ -61,14 +64,12 @@ def build(runtime: Runtime) -> ServiceParts:
             ),
             (
                 appointments_pb2_grpc.add_AppointmentServiceServicer_to_server,
-                appointment_server.AppointmentServicer(
-                    uow_factory=uow, engine=runtime.read_engine, directory=directory
-                ),
+                appointment_server.AppointmentServicer(uow_factory=uow, engine=runtime.read_engine),
                 appointment_server.SERVICE_NAME,
             ),
             (
                 calendar_pb2_grpc.add_CalendarServiceServicer_to_server,
-                calendar_server.CalendarServicer(uow_factory=uow, engine=runtime.read_engine, directory=directory),
+                calendar_server.CalendarServicer(uow_factory=uow, engine=runtime.read_engine),
                 calendar_server.SERVICE_NAME,
             ),
             (
@@ -78,14 +79,12 @@ def build(runtime: Runtime) -> ServiceParts:
             ),
             (
                 reports_pb2_grpc.add_ReportServiceServicer_to_server,
-                report_server.ReportServicer(uow_factory=uow, engine=runtime.read_engine),
+                report_server.ReportServicer(uow_factory=uow),
                 report_server.SERVICE_NAME,
             ),
             (
                 series_pb2_grpc.add_RecurringSeriesServiceServicer_to_server,
-                series_server.RecurringSeriesServicer(
-                    uow_factory=uow, engine=runtime.read_engine, directory=directory, horizon=horizon
-                ),
+                series_server.RecurringSeriesServicer(uow_factory=uow, engine=runtime.read_engine, horizon=horizon),
                 series_server.SERVICE_NAME,
             ),
         ],

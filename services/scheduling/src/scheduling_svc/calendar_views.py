@@ -1,5 +1,6 @@
-"""Read side of calendar files: a feed by its id, an owner's appointments in the feed's window, the staff
-names events show. A feed costs four queries whatever its size (feed, appointments, their segments, names)."""
+"""Read side of calendar files: a feed rendered for whoever holds its token, one appointment as an .ics file.
+Neither changes anything, so both read the database directly, as the other views do. A feed costs four
+queries whatever its size (feed, appointments, their segments, names)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,31 @@ from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from platform_core.errors import NotFound
+from scheduling_svc import views
+from scheduling_svc.adapters import ical
 from scheduling_svc.adapters.feed_store import feed_from_row
 from scheduling_svc.adapters.repository import appointment_from_rows
 from scheduling_svc.adapters.tables import appointment_segments, appointments, calendar_feeds, staff_members
 from scheduling_svc.domain.appointments import Appointment, Status
-from scheduling_svc.domain.feeds import MAX_FEED_EVENTS, CalendarFeed, FeedOwner
+from scheduling_svc.domain.feeds import (
+    MAX_FEED_EVENTS,
+    CalendarFeed,
+    FeedOwner,
+    Viewer,
+    hash_secret,
+    parse_token,
+    secret_matches,
+)
+
+FEED_FILENAME = "appointments.ics"
+# Compared against when a token names no feed, so an unknown feed costs what a wrong secret does.
+_NO_HASH = hash_secret("")
 
 
 async def feed_with_hash(
@@ -91,3 +108,44 @@ async def staff_names(
             )
         )
         return {r.staff_id: r.display_name for r in rows}
+
+
+async def render_feed(engine: AsyncEngine, *, tenant_id: uuid.UUID, token: str, now: datetime) -> bytes:
+    """The feed's calendar. The token must name a live feed of this tenant and carry its secret; anything
+    else is NotFound, the same answer whatever was wrong."""
+    parsed = parse_token(token)
+    found = None
+    if parsed.tenant_id == tenant_id:
+        found = await feed_with_hash(engine, tenant_id, parsed.feed_id)
+    feed, stored = found if found is not None else (None, _NO_HASH)
+    if not secret_matches(stored, parsed.secret) or feed is None or not feed.live:
+        raise NotFound("calendar feed not found")
+    start, end = feed.window(now)
+    appointments = await owner_appointments(
+        engine, tenant_id, feed.owner, start, end, include_cancelled=feed.include_cancelled
+    )
+    if feed.owner.kind == "staff":
+        names = await staff_names(engine, tenant_id, {feed.owner.id})
+        own = names.get(feed.owner.id, "")
+        return ical.calendar(
+            appointments,
+            name=f"Appointments: {own}" if own else "Appointments",
+            staff_id=feed.owner.id,
+            staff_names=names,
+            feed=True,
+        )
+    names = await staff_names(engine, tenant_id, {s.staff_id for a in appointments for s in a.segments})
+    return ical.calendar(appointments, name="My appointments", staff_id=None, staff_names=names, feed=True)
+
+
+async def appointment_ics(
+    engine: AsyncEngine, *, tenant_id: uuid.UUID, viewer: Viewer, appointment_id: uuid.UUID
+) -> tuple[bytes, str]:
+    """(the .ics file, a file name) of one appointment; a portal client sees only its own."""
+    appointment = await views.get_appointment(engine, tenant_id, appointment_id)
+    if viewer.kind == "portal" and viewer.client_id != str(appointment.client_id):
+        raise NotFound("appointment not found")
+    names = await staff_names(engine, tenant_id, {s.staff_id for s in appointment.segments})
+    content = ical.calendar([appointment], name="", staff_id=None, staff_names=names, feed=False)
+    day = appointment.starts_at.astimezone(ZoneInfo(appointment.timezone)).date()
+    return content, f"appointment-{day.isoformat()}.ics"

@@ -1,5 +1,5 @@
-"""Read side: calendar windows, a client's appointments, an appointment's history. Two queries per page,
-whatever its size (appointments, then all their segments)."""
+"""Read side: calendar windows, a client's appointments, an appointment's history, tentative holds. Two queries
+per page, whatever its size (appointments, then all their segments)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from platform_core.errors import InvalidArgument, NotFound
+from scheduling_svc.adapters.hold_store import hold_from_row
 from scheduling_svc.adapters.repository import appointment_from_rows
-from scheduling_svc.adapters.tables import appointment_history, appointment_segments, appointments
+from scheduling_svc.adapters.tables import appointment_history, appointment_segments, appointments, slot_holds
 from scheduling_svc.domain.appointments import Appointment, Status
+from scheduling_svc.domain.holds import SlotHold
 
 MAX_WINDOW_DAYS = 42
 DEFAULT_PAGE = 50
@@ -186,3 +188,20 @@ async def history(engine: AsyncEngine, tenant_id: uuid.UUID, appointment_id: uui
     if not rows:
         raise NotFound("appointment not found")
     return list(rows)
+
+
+async def holds_between(
+    engine: AsyncEngine, tenant_id: uuid.UUID, start: datetime, end: datetime, staff_ids: Sequence[uuid.UUID]
+) -> list[SlotHold]:
+    """Holds overlapping [start, end), soonest first (staff calendars)."""
+    if end <= start:
+        raise InvalidArgument.single("to", "must be after from")
+    if end - start > timedelta(days=MAX_WINDOW_DAYS):
+        raise InvalidArgument.single("to", f"ask for at most {MAX_WINDOW_DAYS} days at a time")
+    h = slot_holds.c
+    query = select(slot_holds).where(h.tenant_id == tenant_id, h.starts_at < end, h.ends_at > start)
+    if staff_ids:
+        query = query.where(h.staff_id.in_(staff_ids))
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query.order_by(h.starts_at, h.id))).all()
+    return [hold_from_row(row) for row in rows]

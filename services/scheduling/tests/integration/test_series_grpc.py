@@ -32,15 +32,19 @@ from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.testing.plugin import wait_until
+from scheduling_svc.adapters.client_directory import GrpcClientDirectory
+from scheduling_svc.adapters.client_facts import ProjectedClientDirectory
 from scheduling_svc.config import SchedulingServiceSettings
+from scheduling_svc.domain.commands import ExtendDueSeries, ExtendSeries
 from scheduling_svc.domain.recurrence import parse_rule
-from scheduling_svc.service_layer import series as use_cases
+from scheduling_svc.domain.series import Horizon
+from scheduling_svc.service_layer import series_handlers
 from scheduling_svc.service_layer.unit_of_work import SqlAlchemySchedulingUnitOfWork
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ALL_WEEK_9_TO_17 = [cat.DayHours(weekday=d, ranges=[cat.TimeRange(start="09:00", end="17:00")]) for d in range(7)]
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
-LONG = use_cases.Horizon(days=400, batch=200)
+LONG = Horizon(days=400, batch=200)
 
 UowFactory = Callable[[], SqlAlchemySchedulingUnitOfWork]
 
@@ -144,10 +148,15 @@ async def engine(scheduling_settings: SchedulingServiceSettings, scheduling_chan
 
 
 @pytest.fixture(scope="session")
-def uow_factory(engine: AsyncEngine, scheduling_settings: SchedulingServiceSettings) -> UowFactory:
+def uow_factory(
+    engine: AsyncEngine, scheduling_settings: SchedulingServiceSettings, client_channel: grpc.aio.Channel
+) -> UowFactory:
     """Units of work on the service's database, to drive the extender as if time had passed."""
     sessions = session_factory(engine)
-    return lambda: SqlAlchemySchedulingUnitOfWork(sessions, nats_prefix=scheduling_settings.nats_prefix)
+    directory = ProjectedClientDirectory(engine, GrpcClientDirectory(client_grpc.ClientServiceStub(client_channel)))
+    return lambda: SqlAlchemySchedulingUnitOfWork(
+        sessions, nats_prefix=scheduling_settings.nats_prefix, client_directory=directory
+    )
 
 
 async def series_appointments(engine: AsyncEngine, tenant: uuid.UUID, series_id: str) -> list[Any]:
@@ -286,7 +295,9 @@ async def test_52_weekly_occurrences_one_edited_and_this_and_following_cancelled
     within = [o for o in occurrences if o < datetime.now(UTC) + timedelta(days=179)]
     assert [when(a.start) for a in created.booked] == within and created.series.status == "active"
     if booked_ahead:
-        await use_cases.extend_series(uow_factory(), business.tenant, uuid.UUID(series_id), datetime.now(UTC), LONG)
+        await series_handlers.extend_series(
+            ExtendSeries(business.tenant, uuid.UUID(series_id), datetime.now(UTC), LONG), uow_factory()
+        )
         assert len(booked(await series_appointments(engine, business.tenant, series_id))) == 52
 
     tenth = occurrences[9]
@@ -322,7 +333,9 @@ async def test_52_weekly_occurrences_one_edited_and_this_and_following_cancelled
     assert all(a.status == "cancelled" and a.cancellation_reason == "moving abroad" for a in cancelled.changed)
     # Time passes: the extender books the rest of the (now shorter) series, and running it again adds nothing.
     for _ in range(2):
-        await use_cases.extend_series(uow_factory(), business.tenant, uuid.UUID(series_id), datetime.now(UTC), LONG)
+        await series_handlers.extend_series(
+            ExtendSeries(business.tenant, uuid.UUID(series_id), datetime.now(UTC), LONG), uow_factory()
+        )
 
     rows = await series_appointments(engine, business.tenant, series_id)
     live = booked(rows)
@@ -476,12 +489,12 @@ async def test_the_rolling_horizon_is_extended_and_concurrent_extenders_never_du
     before = {i: len(await series_appointments(engine, business.tenant, i)) for i in ids}
 
     later = datetime.now(UTC) + timedelta(days=60)  # as if two months had passed
-    horizon = use_cases.Horizon(days=180, batch=200)
+    horizon = Horizon(days=180, batch=200)
     results = await asyncio.gather(
-        use_cases.extend_due_series(uow_factory, later, horizon, tenant_id=business.tenant),
-        use_cases.extend_due_series(uow_factory, later, horizon, tenant_id=business.tenant),
-        use_cases.extend_series(uow_factory(), business.tenant, uuid.UUID(ids[0]), later, horizon),
-        use_cases.extend_series(uow_factory(), business.tenant, uuid.UUID(ids[0]), later, horizon),
+        series_handlers.extend_due_series(ExtendDueSeries(later, horizon, tenant_id=business.tenant), uow_factory()),
+        series_handlers.extend_due_series(ExtendDueSeries(later, horizon, tenant_id=business.tenant), uow_factory()),
+        series_handlers.extend_series(ExtendSeries(business.tenant, uuid.UUID(ids[0]), later, horizon), uow_factory()),
+        series_handlers.extend_series(ExtendSeries(business.tenant, uuid.UUID(ids[0]), later, horizon), uow_factory()),
     )
     # Each due series is claimed by one extender (SKIP LOCKED); the first may have been extended directly first.
     assert results[0] + results[1] in (2, 3)
@@ -618,8 +631,8 @@ async def test_occurrences_that_clash_when_the_horizon_moves_are_recorded_as_ski
             cat.ScheduleException(day=beyond.astimezone(BERLIN).date().isoformat(), label="Holiday")
         )
     later = datetime.now(UTC) + timedelta(days=30)
-    change = await use_cases.extend_series(
-        uow_factory(), business.tenant, uuid.UUID(created.series.id), later, use_cases.Horizon(days=180)
+    change = await series_handlers.extend_series(
+        ExtendSeries(business.tenant, uuid.UUID(created.series.id), later, Horizon(days=180)), uow_factory()
     )
     assert beyond not in {a.occurrence_start for a in change.booked} and len(change.booked) >= 3
     skipped = change.series.exceptions[beyond]
@@ -631,8 +644,9 @@ async def test_occurrences_that_clash_when_the_horizon_moves_are_recorded_as_ski
         await cat_grpc.CatalogueServiceStub(scheduling_channel).ArchiveService(
             cat.ArchiveServiceRequest(service_id=business.service_id)
         )
-    stopped = await use_cases.extend_series(
-        uow_factory(), business.tenant, uuid.UUID(created.series.id), later + timedelta(days=30), use_cases.Horizon()
+    stopped = await series_handlers.extend_series(
+        ExtendSeries(business.tenant, uuid.UUID(created.series.id), later + timedelta(days=30), Horizon()),
+        uow_factory(),
     )
     assert stopped.booked == [] and stopped.series.status.value == "active"
     newly = [e for o, e in stopped.series.exceptions.items() if o > later + timedelta(days=180)]

@@ -9,6 +9,7 @@ cache (its own changes belong to no version yet).
 
 from __future__ import annotations
 
+import abc
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
@@ -23,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound
+from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
 from scheduling_svc.adapters.catalogue_cache import CatalogueCache
 from scheduling_svc.adapters.repository import constraint_of
@@ -49,6 +50,7 @@ from scheduling_svc.domain.catalogue import (
     DEFAULT_RULES,
     BookableService,
     ExceptionDefinition,
+    Resource,
     ResourceDefinition,
     SchedulingSettings,
     ServiceDefinition,
@@ -75,6 +77,10 @@ T = TypeVar("T")
 
 def _stale(what: str) -> Conflict:
     return Conflict(f"the {what} was changed by someone else; reload it and try again", reason=STALE)
+
+
+def _resource(row: Any) -> Resource:
+    return Resource(row.id, row.name, row.kind, row.capacity, row.archived)
 
 
 def _minutes(value: timedelta) -> int:
@@ -109,7 +115,88 @@ class _StaticInputs:
     business: WeeklySchedule | None
 
 
-class CatalogueStore:
+class AbstractCatalogueStore(abc.ABC):
+    @abc.abstractmethod
+    async def settings(self, tenant_id: uuid.UUID) -> SchedulingSettings: ...
+
+    @abc.abstractmethod
+    async def save_settings(self, tenant_id: uuid.UUID, settings: SchedulingSettings) -> SchedulingSettings:
+        """Save at ``settings.version`` (0: never saved); Conflict when someone saved meanwhile."""
+
+    @abc.abstractmethod
+    async def services(
+        self, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID] | None = None, *, include_archived: bool = True
+    ) -> list[BookableService]: ...
+
+    @abc.abstractmethod
+    async def service(self, tenant_id: uuid.UUID, service_id: uuid.UUID) -> BookableService: ...
+
+    @abc.abstractmethod
+    async def save_service(
+        self,
+        tenant_id: uuid.UUID,
+        service_id: uuid.UUID | None,
+        definition: ServiceDefinition,
+        version: int,
+        now: datetime,
+    ) -> BookableService:
+        """Create (no id) or update a live service at ``version``; a taken name or a stale version is a Conflict."""
+
+    @abc.abstractmethod
+    async def archive_service(self, tenant_id: uuid.UUID, service_id: uuid.UUID) -> BookableService: ...
+
+    @abc.abstractmethod
+    async def ordered_services(
+        self, tenant_id: uuid.UUID, service_ids: Sequence[uuid.UUID]
+    ) -> list[BookableService]: ...
+
+    @abc.abstractmethod
+    async def staff(
+        self, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID] | None = None, *, include_inactive: bool = True
+    ) -> list[tuple[StaffSchedule, list[uuid.UUID]]]: ...
+
+    @abc.abstractmethod
+    async def staff_member(
+        self, tenant_id: uuid.UUID, staff_id: uuid.UUID
+    ) -> tuple[StaffSchedule, list[uuid.UUID]]: ...
+
+    @abc.abstractmethod
+    async def put_staff(self, tenant_id: uuid.UUID, schedule: StaffSchedule) -> tuple[StaffSchedule, list[uuid.UUID]]:
+        """Create (version 0) or change the schedule at its version; Conflict when someone saved meanwhile."""
+
+    @abc.abstractmethod
+    async def add_exception(self, tenant_id: uuid.UUID, definition: ExceptionDefinition) -> uuid.UUID: ...
+
+    @abc.abstractmethod
+    async def remove_exception(self, tenant_id: uuid.UUID, exception_id: uuid.UUID) -> None: ...
+
+    @abc.abstractmethod
+    async def exceptions(
+        self, tenant_id: uuid.UUID, owners: Sequence[uuid.UUID | None], from_day: date, to_day: date
+    ) -> list[tuple[uuid.UUID, uuid.UUID | None, ScheduleException, str]]: ...
+
+    @abc.abstractmethod
+    async def resources(self, tenant_id: uuid.UUID) -> list[Resource]: ...
+
+    @abc.abstractmethod
+    async def save_resource(
+        self, tenant_id: uuid.UUID, resource_id: uuid.UUID | None, definition: ResourceDefinition, archived: bool
+    ) -> Resource:
+        """Create (no id) or change a resource; a name a live resource has is a Conflict."""
+
+    @abc.abstractmethod
+    async def availability_inputs(
+        self,
+        tenant_id: uuid.UUID,
+        service_ids: Sequence[uuid.UUID],
+        window_start: datetime,
+        window_end: datetime,
+        *,
+        settings: SchedulingSettings | None = None,
+    ) -> AvailabilityInputs: ...
+
+
+class CatalogueStore(AbstractCatalogueStore):
     def __init__(self, session: AsyncSession, cache: CatalogueCache | None = None) -> None:
         self.session = session
         self._cache = cache
@@ -326,9 +413,9 @@ class CatalogueStore:
             if name == "services_live_name":
                 raise Conflict("a service with this name already exists", reason="SERVICE_NAME_TAKEN") from exc
             if name.startswith("service_staff"):
-                raise InvalidArgument([FieldViolation("staff_ids", "names a staff member without a schedule")]) from exc
+                raise InvalidArgument.single("staff_ids", "names a staff member without a schedule") from exc
             if name.startswith("service_resources"):
-                raise InvalidArgument([FieldViolation("resource_ids", "names an unknown resource")]) from exc
+                raise InvalidArgument.single("resource_ids", "names an unknown resource") from exc
             raise
         return await self.service(tenant_id, service_id)
 
@@ -472,18 +559,15 @@ class CatalogueStore:
 
     # --- resources ---------------------------------------------------------------------------
 
-    async def resources(self, tenant_id: uuid.UUID) -> list[Any]:
-        return list(
-            (
-                await self.session.execute(
-                    select(resources).where(resources.c.tenant_id == tenant_id).order_by(func.lower(resources.c.name))
-                )
-            ).all()
+    async def resources(self, tenant_id: uuid.UUID) -> list[Resource]:
+        rows = await self.session.execute(
+            select(resources).where(resources.c.tenant_id == tenant_id).order_by(func.lower(resources.c.name))
         )
+        return [_resource(row) for row in rows]
 
     async def save_resource(
         self, tenant_id: uuid.UUID, resource_id: uuid.UUID | None, definition: ResourceDefinition, archived: bool
-    ) -> Any:
+    ) -> Resource:
         self._changing()
         values = {
             "name": definition.name,
@@ -508,11 +592,12 @@ class CatalogueStore:
             if constraint_of(exc) == "resources_live_name":
                 raise Conflict("a resource with this name already exists", reason="RESOURCE_NAME_TAKEN") from exc
             raise
-        return (
+        row = (
             await self.session.execute(
                 select(resources).where(resources.c.tenant_id == tenant_id, resources.c.id == resource_id)
             )
         ).one()
+        return _resource(row)
 
     async def ordered_services(self, tenant_id: uuid.UUID, service_ids: Sequence[uuid.UUID]) -> list[BookableService]:
         """The services, in the order asked (a booking's order); a missing one is a 404."""
@@ -624,4 +709,4 @@ class CatalogueStore:
         )
 
 
-__all__ = ["DEFAULT_RULES", "AvailabilityInputs", "CatalogueStore"]
+__all__ = ["DEFAULT_RULES", "AbstractCatalogueStore", "AvailabilityInputs", "CatalogueStore"]

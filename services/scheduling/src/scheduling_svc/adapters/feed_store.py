@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import uuid
 from datetime import datetime
 from typing import Any
@@ -35,12 +36,27 @@ def _of_owner(tenant_id: uuid.UUID, owner: FeedOwner) -> tuple[Any, ...]:
     )
 
 
-class FeedStore:
+class AbstractFeedStore(abc.ABC):
+    @abc.abstractmethod
+    async def issue(self, feed: CalendarFeed, token_hash: bytes, actor: str) -> None:
+        """Store a new live feed, revoking the owner's live one: rotation is one transaction."""
+
+    @abc.abstractmethod
+    async def revoke(
+        self, tenant_id: uuid.UUID, owner: FeedOwner, feed_id: uuid.UUID, actor: str, now: datetime
+    ) -> CalendarFeed:
+        """Revoke the feed (revoking a revoked feed changes nothing); NotFound unless it is the owner's."""
+
+    @abc.abstractmethod
+    async def of_owner(self, tenant_id: uuid.UUID, owner: FeedOwner) -> list[CalendarFeed]:
+        """The owner's feeds, newest first."""
+
+
+class FeedStore(AbstractFeedStore):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def issue(self, feed: CalendarFeed, token_hash: bytes, actor: str) -> None:
-        """Store a new live feed, revoking the owner's live one: rotation is one transaction."""
         await self.session.execute(
             update(calendar_feeds)
             .where(*_of_owner(feed.tenant_id, feed.owner), calendar_feeds.c.revoked_at.is_(None))
@@ -71,7 +87,6 @@ class FeedStore:
     async def revoke(
         self, tenant_id: uuid.UUID, owner: FeedOwner, feed_id: uuid.UUID, actor: str, now: datetime
     ) -> CalendarFeed:
-        """Revoke the feed (revoking a revoked feed changes nothing); NotFound unless it is the owner's."""
         row = (
             await self.session.execute(
                 update(calendar_feeds)

@@ -5,8 +5,8 @@ time."""
 
 from __future__ import annotations
 
+import abc
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,7 @@ from sqlalchemy import DateTime, delete, false, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import TSTZRANGE, Range
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from platform_core.db import lock_for_transaction
 from platform_core.errors import NotFound
@@ -38,7 +38,7 @@ class HeldTime:
     occupied_end: datetime
 
 
-def _hold(row: Any) -> SlotHold:
+def hold_from_row(row: Any) -> SlotHold:
     return SlotHold(
         row.tenant_id,
         row.id,
@@ -68,12 +68,28 @@ def without_hold(inputs: AvailabilityInputs, held: HeldTime | None) -> Availabil
     return AvailabilityInputs(inputs.settings, inputs.services, staff, inputs.resources, inputs.business)
 
 
-class HoldStore:
+class AbstractHoldStore(abc.ABC):
+    @abc.abstractmethod
+    async def lock(self, tenant_id: uuid.UUID, hold_id: uuid.UUID) -> None:
+        """Changes of one hold run one after the other (also its first placing, when no row exists yet)."""
+
+    @abc.abstractmethod
+    async def get(self, tenant_id: uuid.UUID, hold_id: uuid.UUID) -> HeldTime | None: ...
+
+    @abc.abstractmethod
+    async def take(self, hold: SlotHold, block: StaffBlock, timezone: str) -> None:
+        """Take the block's staff time for the hold; Conflict SLOT_TAKEN when anything holds or books it."""
+
+    @abc.abstractmethod
+    async def release(self, tenant_id: uuid.UUID, hold_id: uuid.UUID, *, client_id: uuid.UUID | None = None) -> bool:
+        """Give the hold's time back (only a hold of ``client_id``, when given); False when there is none."""
+
+
+class HoldStore(AbstractHoldStore):
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def lock(self, tenant_id: uuid.UUID, hold_id: uuid.UUID) -> None:
-        """Changes of one hold run one after the other (also its first placing, when no row exists yet)."""
         await lock_for_transaction(self._session, "slot_hold", tenant_id, hold_id)
 
     async def get(self, tenant_id: uuid.UUID, hold_id: uuid.UUID) -> HeldTime | None:
@@ -89,10 +105,9 @@ class HoldStore:
         ).first()
         if row is None:
             return None
-        return HeldTime(_hold(row), row.occupied.lower, row.occupied.upper)
+        return HeldTime(hold_from_row(row), row.occupied.lower, row.occupied.upper)
 
     async def take(self, hold: SlotHold, block: StaffBlock, timezone: str) -> None:
-        """Take the block's staff time for the hold; Conflict SLOT_TAKEN when anything holds or books it."""
         block_id = new_id()
         take = (
             insert(time_blocks)
@@ -149,7 +164,6 @@ class HoldStore:
         )
 
     async def release(self, tenant_id: uuid.UUID, hold_id: uuid.UUID, *, client_id: uuid.UUID | None = None) -> bool:
-        """Give the hold's time back (only a hold of ``client_id``, when given); False when there is none."""
         statement = delete(slot_holds).where(h.tenant_id == tenant_id, h.id == hold_id)
         if client_id is not None:
             statement = statement.where(h.client_id == client_id)
@@ -162,15 +176,3 @@ class HoldStore:
             .values(released=True, seats_taken=0)
         )
         return True
-
-
-async def holds_between(
-    engine: AsyncEngine, tenant_id: uuid.UUID, start: datetime, end: datetime, staff_ids: Sequence[uuid.UUID]
-) -> list[SlotHold]:
-    """Holds overlapping [start, end), soonest first (staff calendars)."""
-    query = select(slot_holds).where(h.tenant_id == tenant_id, h.starts_at < end, h.ends_at > start)
-    if staff_ids:
-        query = query.where(h.staff_id.in_(staff_ids))
-    async with engine.connect() as conn:
-        rows = (await conn.execute(query.order_by(h.starts_at, h.id))).all()
-    return [_hold(row) for row in rows]

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from platform_core.errors import Conflict, FailedPrecondition, FieldViolation, InvalidArgument
+from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument
+from platform_core.validation import Violations
 from scheduling_svc.domain import events
 from scheduling_svc.domain.catalogue import BookableService
 from scheduling_svc.domain.events import SegmentFact
@@ -151,21 +152,20 @@ class HistoryRecord:
 
 
 def check_segments_request(service_ids: Sequence[uuid.UUID], seats: int, capacities: Sequence[int]) -> None:
-    violations = []
+    violations = Violations()
     if not service_ids:
-        violations.append(FieldViolation("segments", "name at least one service"))
+        violations.add("segments", "name at least one service")
     if len(service_ids) > MAX_SEGMENTS:
-        violations.append(FieldViolation("segments", f"at most {MAX_SEGMENTS} services in one appointment"))
+        violations.add("segments", f"at most {MAX_SEGMENTS} services in one appointment")
     if seats < 1:
-        violations.append(FieldViolation("seats", "must be at least 1"))
+        violations.add("seats", "must be at least 1")
     if len(service_ids) > 1 and any(c > 1 for c in capacities):
-        violations.append(FieldViolation("segments", "a group session cannot be combined with other services"))
+        violations.add("segments", "a group session cannot be combined with other services")
     if capacities and len(service_ids) == 1 and seats > capacities[0]:
-        violations.append(FieldViolation("seats", f"the session has {capacities[0]} seats"))
+        violations.add("seats", f"the session has {capacities[0]} seats")
     if capacities and capacities[0] == 1 and seats != 1:
-        violations.append(FieldViolation("seats", "one-to-one services take exactly one seat"))
-    if violations:
-        raise InvalidArgument(violations)
+        violations.add("seats", "one-to-one services take exactly one seat")
+    violations.raise_if_any()
 
 
 def check_text(notes: str, field_name: str, max_length: int) -> str:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from functools import lru_cache
 
-from platform_core.errors import FieldViolation, InvalidArgument
 from platform_core.money import is_currency
+from platform_core.validation import Violations
 from scheduling_svc.domain.availability import LocalRange, ScheduleException, SlotRules, WeeklySchedule
 
 MAX_NAME_LENGTH = 100
@@ -36,22 +36,9 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-class Checked:
-    """Collects every broken rule of one request, so they are reported at once, by field."""
-
-    def __init__(self) -> None:
-        self.violations: list[FieldViolation] = []
-
-    def add(self, field_name: str, message: str) -> None:
-        self.violations.append(FieldViolation(field_name, message))
-
-    def text(self, value: str, field_name: str, *, max_length: int, required: bool = False) -> str:
-        value = value.strip()
-        if required and not value:
-            self.add(field_name, "is required")
-        elif len(value) > max_length:
-            self.add(field_name, f"must be at most {max_length} characters")
-        return value
+class Checked(Violations):
+    """The platform's collector of broken rules, with the parsers of the values scheduling's requests carry
+    (each records a violation of its field instead of raising, so every broken rule is reported at once)."""
 
     def whole(self, value: int, field_name: str, low: int, high: int) -> int:
         if not low <= value <= high:
@@ -81,10 +68,6 @@ class Checked:
         except ValueError:
             self.add(field_name, "must be a date, YYYY-MM-DD")
             return None
-
-    def raise_if_any(self) -> None:
-        if self.violations:
-            raise InvalidArgument(self.violations)
 
 
 # --- hours ---------------------------------------------------------------------------------------
@@ -388,6 +371,17 @@ class ResourceDefinition:
     name: str
     kind: str
     capacity: int
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A room or piece of equipment services need; archived ones are kept for the bookings that used them."""
+
+    id: uuid.UUID
+    name: str
+    kind: str
+    capacity: int
+    archived: bool
 
 
 def check_resource(*, name: str, kind: str, capacity: int) -> ResourceDefinition:

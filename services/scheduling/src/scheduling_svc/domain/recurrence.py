@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dateutil.rrule import rrulestr
 
-from platform_core.errors import FieldViolation, InvalidArgument
+from platform_core.errors import InvalidArgument
+from platform_core.validation import Violations
 
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -196,19 +197,19 @@ def check_timezone(zone: str, field: str = "timezone") -> str:
     return zone
 
 
-def _int(value: str, part: str, low: int, high: int, violations: list[str]) -> int | None:
+def _int(value: str, part: str, low: int, high: int, violations: Violations, field: str) -> int | None:
     try:
         number = int(value)
     except ValueError:
-        violations.append(f"{part} must be a whole number")
+        violations.add(field, f"{part} must be a whole number")
         return None
     if not low <= number <= high:
-        violations.append(f"{part} must be between {low} and {high}")
+        violations.add(field, f"{part} must be between {low} and {high}")
         return None
     return number
 
 
-def _until(value: str, zone: str, violations: list[str]) -> datetime | None:
+def _until(value: str, zone: str, violations: Violations, field: str) -> datetime | None:
     """UNTIL as a local wall time: a date means through the end of that local day; "...Z" is UTC; else local."""
     try:
         if _UNTIL_DATE.match(value):
@@ -220,7 +221,7 @@ def _until(value: str, zone: str, violations: list[str]) -> datetime | None:
             return datetime.strptime(value, _LOCAL_FORMAT)
     except ValueError:
         pass
-    violations.append("UNTIL must be a date (YYYYMMDD) or a UTC time (YYYYMMDDTHHMMSSZ)")
+    violations.add(field, "UNTIL must be a date (YYYYMMDD) or a UTC time (YYYYMMDDTHHMMSSZ)")
     return None
 
 
@@ -236,30 +237,30 @@ def parse_rule(text: str, dtstart: datetime, zone: str, field: str = "rrule", *,
         raise InvalidArgument.single(field, "is required, e.g. FREQ=WEEKLY;BYDAY=TU,TH;COUNT=10")
     if len(raw) > MAX_RULE_LENGTH:
         raise InvalidArgument.single(field, f"must be at most {MAX_RULE_LENGTH} characters")
-    violations: list[str] = []
+    violations = Violations()
     parts: dict[str, str] = {}
     for chunk in raw.split(";"):
         name, sep, value = chunk.partition("=")
         name, value = name.strip().upper(), value.strip().upper()
         if not sep or not name or not value:
-            violations.append(f"'{chunk}' is not NAME=VALUE")
+            violations.add(field, f"'{chunk}' is not NAME=VALUE")
         elif name in parts:
-            violations.append(f"{name} is given twice")
+            violations.add(field, f"{name} is given twice")
         elif name not in SUPPORTED_PARTS:
-            violations.append(f"{name} is not supported (use {', '.join(SUPPORTED_PARTS)})")
+            violations.add(field, f"{name} is not supported (use {', '.join(SUPPORTED_PARTS)})")
         else:
             parts[name] = value
     freq = parts.get("FREQ", "")
     if freq not in FREQUENCIES:
-        violations.append(f"FREQ must be one of {', '.join(FREQUENCIES)}")
+        violations.add(field, f"FREQ must be one of {', '.join(FREQUENCIES)}")
     interval = 1
     if "INTERVAL" in parts:
-        interval = _int(parts["INTERVAL"], "INTERVAL", 1, MAX_INTERVAL, violations) or 1
+        interval = _int(parts["INTERVAL"], "INTERVAL", 1, MAX_INTERVAL, violations, field) or 1
     byday: list[ByDay] = []
     for item in parts["BYDAY"].split(",") if "BYDAY" in parts else []:
         match = _BYDAY.match(item.strip())
         if match is None:
-            violations.append(f"BYDAY '{item}' is not a weekday such as TU, or +3MO / -1FR")
+            violations.add(field, f"BYDAY '{item}' is not a weekday such as TU, or +3MO / -1FR")
             continue
         sign, digits, weekday = match.groups()
         ordinal = None
@@ -267,35 +268,34 @@ def parse_rule(text: str, dtstart: datetime, zone: str, field: str = "rrule", *,
             ordinal = int(digits) * (-1 if sign == "-" else 1)
             limit = 53 if freq == "YEARLY" else 5
             if freq not in ("MONTHLY", "YEARLY"):
-                violations.append(f"BYDAY '{item}': a numbered weekday needs FREQ=MONTHLY or FREQ=YEARLY")
+                violations.add(field, f"BYDAY '{item}': a numbered weekday needs FREQ=MONTHLY or FREQ=YEARLY")
             elif not 1 <= abs(ordinal) <= limit:
-                violations.append(f"BYDAY '{item}': the number must be 1 to {limit} (or -1 to -{limit})")
+                violations.add(field, f"BYDAY '{item}': the number must be 1 to {limit} (or -1 to -{limit})")
         elif sign:
-            violations.append(f"BYDAY '{item}': a sign needs a number, e.g. +3MO")
+            violations.add(field, f"BYDAY '{item}': a sign needs a number, e.g. +3MO")
         day = ByDay(weekday, ordinal)
         if day in byday:
-            violations.append(f"BYDAY names {item} twice")
+            violations.add(field, f"BYDAY names {item} twice")
         byday.append(day)
     bymonthday: list[int] = []
     if "BYMONTHDAY" in parts:
         if freq == "WEEKLY":
-            violations.append("BYMONTHDAY cannot be used with FREQ=WEEKLY")
+            violations.add(field, "BYMONTHDAY cannot be used with FREQ=WEEKLY")
         for item in parts["BYMONTHDAY"].split(","):
-            day_number = _int(item.strip(), "BYMONTHDAY", -31, 31, violations)
+            day_number = _int(item.strip(), "BYMONTHDAY", -31, 31, violations, field)
             if day_number == 0:
-                violations.append("BYMONTHDAY must not be 0")
+                violations.add(field, "BYMONTHDAY must not be 0")
             elif day_number is not None and day_number not in bymonthday:
                 bymonthday.append(day_number)
     count = None
     if "COUNT" in parts:
-        count = _int(parts["COUNT"], "COUNT", 1, MAX_COUNT, violations)
-    until = _until(parts["UNTIL"], zone, violations) if "UNTIL" in parts else None
+        count = _int(parts["COUNT"], "COUNT", 1, MAX_COUNT, violations, field)
+    until = _until(parts["UNTIL"], zone, violations, field) if "UNTIL" in parts else None
     if "COUNT" in parts and "UNTIL" in parts:
-        violations.append("COUNT and UNTIL cannot both be given")
+        violations.add(field, "COUNT and UNTIL cannot both be given")
     if until is not None and until < dtstart and not stored:
-        violations.append("UNTIL is before the start")
-    if violations:
-        raise InvalidArgument([FieldViolation(field, v) for v in violations])
+        violations.add(field, "UNTIL is before the start")
+    violations.raise_if_any()
     recurrence = Recurrence(
         freq=freq,
         dtstart=dtstart,

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from platform_core.errors import FieldViolation, InvalidArgument
+from platform_core.validation import Violations
 from scheduling_svc.domain.appointments import Status
 
 MAX_REPORT_DAYS = 366
@@ -37,22 +37,21 @@ def ratio(numerator: float, denominator: float) -> float | None:
 
 
 def check_range(from_raw: str, to_raw: str) -> tuple[date, date]:
-    violations = []
+    violations = Violations()
     days: list[date | None] = []
     for field_name, raw in (("from", from_raw), ("to", to_raw)):
         try:
             days.append(date.fromisoformat(raw))
         except ValueError:
-            violations.append(FieldViolation(field_name, "must be a date, YYYY-MM-DD"))
+            violations.add(field_name, "must be a date, YYYY-MM-DD")
             days.append(None)
     first, last = days
     if first is not None and last is not None:
         if last < first:
-            violations.append(FieldViolation("to", "must not be before from"))
+            violations.add("to", "must not be before from")
         elif (last - first).days + 1 > MAX_REPORT_DAYS:
-            violations.append(FieldViolation("to", f"a report covers at most {MAX_REPORT_DAYS} days"))
-    if violations:
-        raise InvalidArgument(violations)
+            violations.add("to", f"a report covers at most {MAX_REPORT_DAYS} days")
+    violations.raise_if_any()
     assert first is not None and last is not None
     return first, last
 

@@ -81,6 +81,26 @@ REASON_TEXT = {
 }
 
 
+class Scope(StrEnum):
+    """Which occurrences an edit or a cancellation applies to."""
+
+    ONE = "one"
+    THIS_AND_FOLLOWING = "this_and_following"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """How far ahead occurrences are booked, and how many at most in one go."""
+
+    days: int = 180
+    batch: int = 200
+
+    @property
+    def span(self) -> timedelta:
+        return timedelta(days=self.days)
+
+
 @dataclass(frozen=True)
 class SeriesSegment:
     position: int

@@ -20,7 +20,7 @@ from platform_core.grpc.context import CallContext, current_context
 from platform_core.grpc.values import aware, record_id, reference_id, require_staff, timestamp
 from platform_core.ids import parse_uuid
 from scheduling_svc import views
-from scheduling_svc.adapters.client_directory import AbstractClientDirectory
+from scheduling_svc.domain import commands
 from scheduling_svc.domain.appointments import Appointment
 from scheduling_svc.domain.catalogue import Checked
 from scheduling_svc.service_layer import handlers
@@ -93,11 +93,9 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         *,
         uow_factory: Callable[[], SchedulingUnitOfWork],
         engine: AsyncEngine,
-        directory: AbstractClientDirectory,
     ) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
-        self._directory = directory
 
     async def FindAvailableSlots(
         self, request: pb.FindAvailableSlotsRequest, context: grpc.aio.ServicerContext
@@ -114,9 +112,8 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         checked.raise_if_any()
         online = request.online or call.principal.is_portal
         slots, zone = await handlers.find_slots(
-            self._uow_factory(),
-            call.tenant_id,
-            handlers.SlotSearch(
+            commands.FindSlots(
+                tenant_id=call.tenant_id,
                 service_ids=service_ids,
                 from_day=from_day,
                 to_day=to_day,
@@ -124,8 +121,9 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
                 timezone=request.timezone,
                 seats=request.seats or 1,
                 online=online,
+                now=datetime.now(UTC),
             ),
-            datetime.now(UTC),
+            self._uow_factory(),
         )
         local = ZoneInfo(zone)
         return pb.FindAvailableSlotsResponse(
@@ -190,9 +188,7 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         if own is None and source == "portal":
             raise InvalidArgument.single("source", "staff book as staff or from a portal request")
         appointment = await handlers.book_appointment(
-            self._uow_factory(),
-            self._directory,
-            handlers.BookingRequest(
+            commands.BookAppointment(
                 tenant_id=call.tenant_id,
                 client_id=client_id,
                 segments=tuple(segments),
@@ -207,11 +203,12 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
                 timezone=request.timezone,
                 online=own is not None,
                 actor=actor_of(call),
+                now=datetime.now(UTC),
                 staff_notes=request.staff_notes,
                 ticket=request.ticket,
                 hold_id=hold_id,
             ),
-            datetime.now(UTC),
+            self._uow_factory(),
         )
         return appointment_message(appointment)
 
@@ -233,17 +230,17 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         if not request.HasField("start"):
             raise InvalidArgument.single("start", "is required")
         moved = await handlers.move_appointment(
-            self._uow_factory(),
-            handlers.Move(
+            commands.MoveAppointment(
                 tenant_id=call.tenant_id,
                 appointment_id=appointment_id,
                 version=request.version,
                 override_availability=request.override_availability,
                 actor=actor_of(call),
                 online=False,
+                now=datetime.now(UTC),
                 start=aware(request.start),
             ),
-            datetime.now(UTC),
+            self._uow_factory(),
         )
         return appointment_message(moved)
 
@@ -254,18 +251,18 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         appointment_id = record_id(request.appointment_id, "appointment")
         staff_id = reference_id(request.staff_id, "staff_id", "staff member")
         moved = await handlers.move_appointment(
-            self._uow_factory(),
-            handlers.Move(
+            commands.MoveAppointment(
                 tenant_id=call.tenant_id,
                 appointment_id=appointment_id,
                 version=request.version,
                 override_availability=request.override_availability,
                 actor=actor_of(call),
                 online=False,
+                now=datetime.now(UTC),
                 position=request.position,
                 staff_id=staff_id,
             ),
-            datetime.now(UTC),
+            self._uow_factory(),
         )
         return appointment_message(moved)
 
@@ -275,14 +272,16 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         call = current_context()
         appointment_id = await self._owned(call, request.appointment_id)
         cancelled = await handlers.cancel_appointment(
+            commands.CancelAppointment(
+                tenant_id=call.tenant_id,
+                appointment_id=appointment_id,
+                reason=request.reason,
+                version=request.version,
+                by_client=call.principal.is_portal,
+                actor=actor_of(call),
+                now=datetime.now(UTC),
+            ),
             self._uow_factory(),
-            call.tenant_id,
-            appointment_id,
-            reason=request.reason,
-            version=request.version,
-            by_client=call.principal.is_portal,
-            actor=actor_of(call),
-            now=datetime.now(UTC),
         )
         return appointment_message(cancelled)
 
@@ -292,7 +291,10 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         call = require_staff()
         appointment_id = record_id(request.appointment_id, "appointment")
         done = await handlers.complete_appointment(
-            self._uow_factory(), call.tenant_id, appointment_id, request.version, actor_of(call), datetime.now(UTC)
+            commands.CompleteAppointment(
+                call.tenant_id, appointment_id, request.version, actor_of(call), datetime.now(UTC)
+            ),
+            self._uow_factory(),
         )
         return appointment_message(done)
 
@@ -302,7 +304,8 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
         call = require_staff()
         appointment_id = record_id(request.appointment_id, "appointment")
         marked = await handlers.mark_no_show(
-            self._uow_factory(), call.tenant_id, appointment_id, request.version, actor_of(call), datetime.now(UTC)
+            commands.MarkNoShow(call.tenant_id, appointment_id, request.version, actor_of(call), datetime.now(UTC)),
+            self._uow_factory(),
         )
         return appointment_message(marked)
 

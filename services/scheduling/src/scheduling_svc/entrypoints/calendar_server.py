@@ -12,10 +12,11 @@ from atrium.scheduling.v1 import calendar_pb2 as pb
 from atrium.scheduling.v1 import calendar_pb2_grpc as pb_grpc
 from platform_core.grpc.context import CallContext, current_context
 from platform_core.grpc.values import record_id, timestamp
-from scheduling_svc.adapters.client_directory import AbstractClientDirectory
+from scheduling_svc import calendar_views
+from scheduling_svc.domain import commands
 from scheduling_svc.domain.feeds import CalendarFeed, FeedOwner, Viewer
 from scheduling_svc.entrypoints.appointment_server import actor_of
-from scheduling_svc.service_layer import calendar_feeds
+from scheduling_svc.service_layer import feed_handlers
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CalendarService"].full_name
@@ -48,59 +49,61 @@ class CalendarServicer(pb_grpc.CalendarServiceServicer):
         *,
         uow_factory: Callable[[], SchedulingUnitOfWork],
         engine: AsyncEngine,
-        directory: AbstractClientDirectory,
     ) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
-        self._directory = directory
 
     async def IssueFeed(self, request: pb.IssueFeedRequest, context: grpc.aio.ServicerContext) -> pb.IssuedFeed:
         call = current_context()
-        feed, token = await calendar_feeds.issue_feed(
+        feed, token = await feed_handlers.issue_feed(
+            commands.IssueFeed(
+                tenant_id=call.tenant_id,
+                viewer=viewer_of(call),
+                owner=_owner(request.owner),
+                include_cancelled=request.include_cancelled,
+                actor=actor_of(call),
+                now=datetime.now(UTC),
+            ),
             self._uow_factory(),
-            self._directory,
-            tenant_id=call.tenant_id,
-            viewer=viewer_of(call),
-            owner=_owner(request.owner),
-            include_cancelled=request.include_cancelled,
-            actor=actor_of(call),
-            now=datetime.now(UTC),
         )
         return pb.IssuedFeed(feed=feed_message(feed), token=token)
 
     async def RevokeFeed(self, request: pb.RevokeFeedRequest, context: grpc.aio.ServicerContext) -> pb.CalendarFeed:
         call = current_context()
         owner = _owner(request.owner)
-        feed = await calendar_feeds.revoke_feed(
+        feed = await feed_handlers.revoke_feed(
+            commands.RevokeFeed(
+                tenant_id=call.tenant_id,
+                viewer=viewer_of(call),
+                owner=owner,
+                feed_id=record_id(request.feed_id, "calendar feed"),
+                actor=actor_of(call),
+                now=datetime.now(UTC),
+            ),
             self._uow_factory(),
-            tenant_id=call.tenant_id,
-            viewer=viewer_of(call),
-            owner=owner,
-            feed_id=record_id(request.feed_id, "calendar feed"),
-            actor=actor_of(call),
-            now=datetime.now(UTC),
         )
         return feed_message(feed)
 
     async def ListFeeds(self, request: pb.ListFeedsRequest, context: grpc.aio.ServicerContext) -> pb.ListFeedsResponse:
         call = current_context()
-        feeds = await calendar_feeds.list_feeds(
-            self._uow_factory(), tenant_id=call.tenant_id, viewer=viewer_of(call), owner=_owner(request.owner)
+        feeds = await feed_handlers.list_feeds(
+            commands.ListFeeds(tenant_id=call.tenant_id, viewer=viewer_of(call), owner=_owner(request.owner)),
+            self._uow_factory(),
         )
         return pb.ListFeedsResponse(feeds=[feed_message(f) for f in feeds])
 
     async def RenderFeed(self, request: pb.RenderFeedRequest, context: grpc.aio.ServicerContext) -> pb.CalendarFile:
         call = current_context()
-        content = await calendar_feeds.render_feed(
+        content = await calendar_views.render_feed(
             self._engine, tenant_id=call.tenant_id, token=request.token, now=datetime.now(UTC)
         )
-        return pb.CalendarFile(content=content, filename=calendar_feeds.FEED_FILENAME)
+        return pb.CalendarFile(content=content, filename=calendar_views.FEED_FILENAME)
 
     async def AppointmentIcs(
         self, request: pb.AppointmentIcsRequest, context: grpc.aio.ServicerContext
     ) -> pb.CalendarFile:
         call = current_context()
-        content, filename = await calendar_feeds.appointment_ics(
+        content, filename = await calendar_views.appointment_ics(
             self._engine,
             tenant_id=call.tenant_id,
             viewer=viewer_of(call),

@@ -1,4 +1,4 @@
-"""gRPC servicer of the catalogue: protobuf in, validated definitions to the store, protobuf out."""
+"""gRPC servicer of the catalogue: protobuf in, commands to the catalogue's use cases, protobuf out."""
 
 from __future__ import annotations
 
@@ -12,12 +12,19 @@ import grpc
 from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import catalogue_pb2 as pb
 from atrium.scheduling.v1 import catalogue_pb2_grpc as pb_grpc
-from platform_core.errors import NotFound
 from platform_core.grpc.context import current_context
 from platform_core.grpc.values import record_id, require_staff
-from scheduling_svc.domain import catalogue
-from scheduling_svc.domain.availability import LocalRange
-from scheduling_svc.domain.catalogue import BookableService, SchedulingSettings, StaffSchedule, clock_text
+from scheduling_svc.domain import commands_catalogue as commands
+from scheduling_svc.domain.availability import LocalRange, ScheduleException
+from scheduling_svc.domain.catalogue import (
+    BookableService,
+    Checked,
+    Resource,
+    SchedulingSettings,
+    StaffSchedule,
+    clock_text,
+)
+from scheduling_svc.service_layer import catalogue_handlers
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CatalogueService"].full_name
@@ -94,20 +101,33 @@ def staff_message(schedule: StaffSchedule, service_ids: Sequence[uuid.UUID]) -> 
     )
 
 
-def resource_message(row: Any) -> pb.Resource:
+def resource_message(resource: Resource) -> pb.Resource:
     return pb.Resource(
-        id=str(row.id),
-        definition=pb.ResourceInput(name=row.name, kind=row.kind, capacity=row.capacity),
-        archived=row.archived,
+        id=str(resource.id),
+        definition=pb.ResourceInput(name=resource.name, kind=resource.kind, capacity=resource.capacity),
+        archived=resource.archived,
     )
 
 
-def _service_definition(message: pb.ServiceInput) -> catalogue.ServiceDefinition:
+def _exception_message(
+    exception_id: uuid.UUID, staff_id: uuid.UUID | None, exception: ScheduleException, label: str
+) -> pb.ScheduleException:
+    return pb.ScheduleException(
+        id=str(exception_id),
+        staff_id=str(staff_id or ""),
+        day=exception.day.isoformat(),
+        available=exception.available,
+        ranges=_ranges_message(exception.ranges),
+        label=label,
+    )
+
+
+def _service_input(message: pb.ServiceInput) -> commands.ServiceInput:
     rules = None
     if message.HasField("slot_rules"):
         r = message.slot_rules
         rules = (r.granularity_minutes, r.min_notice_minutes, r.horizon_days)
-    return catalogue.check_service(
+    return commands.ServiceInput(
         name=message.name,
         description=message.description,
         duration_minutes=message.duration_minutes,
@@ -132,149 +152,144 @@ class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
     async def GetSchedulingSettings(
         self, request: pb.GetSchedulingSettingsRequest, context: grpc.aio.ServicerContext
     ) -> pb.SchedulingSettings:
-        tenant_id = current_context().tenant_id
-        async with self._uow_factory() as uow:
-            return settings_message(await uow.catalogue.settings(tenant_id))
+        settings = await catalogue_handlers.get_scheduling_settings(
+            commands.GetSchedulingSettings(current_context().tenant_id), self._uow_factory()
+        )
+        return settings_message(settings)
 
     async def UpdateSchedulingSettings(
         self, request: pb.SchedulingSettings, context: grpc.aio.ServicerContext
     ) -> pb.SchedulingSettings:
-        tenant_id = require_staff().tenant_id
-        settings = catalogue.check_settings(
-            timezone=request.timezone,
-            granularity_minutes=request.slot_rules.granularity_minutes,
-            min_notice_minutes=request.slot_rules.min_notice_minutes,
-            horizon_days=request.slot_rules.horizon_days,
-            business_hours=_weekly_input(request.business_hours),
-            cancellation_notice_minutes=request.cancellation_notice_minutes,
-            max_active_bookings_per_client=request.max_active_bookings_per_client,
-            follow_up_actions=list(request.follow_up_actions),
-            version=request.version,
+        saved = await catalogue_handlers.update_scheduling_settings(
+            commands.UpdateSchedulingSettings(
+                tenant_id=require_staff().tenant_id,
+                timezone=request.timezone,
+                granularity_minutes=request.slot_rules.granularity_minutes,
+                min_notice_minutes=request.slot_rules.min_notice_minutes,
+                horizon_days=request.slot_rules.horizon_days,
+                business_hours=_weekly_input(request.business_hours),
+                cancellation_notice_minutes=request.cancellation_notice_minutes,
+                max_active_bookings_per_client=request.max_active_bookings_per_client,
+                follow_up_actions=list(request.follow_up_actions),
+                version=request.version,
+            ),
+            self._uow_factory(),
         )
-        async with self._uow_factory() as uow:
-            saved = await uow.catalogue.save_settings(tenant_id, settings)
-            await uow.commit()
-            return settings_message(saved)
+        return settings_message(saved)
 
     async def CreateService(self, request: pb.ServiceInput, context: grpc.aio.ServicerContext) -> pb.Service:
-        tenant_id = require_staff().tenant_id
-        definition = _service_definition(request)
-        async with self._uow_factory() as uow:
-            service = await uow.catalogue.save_service(tenant_id, None, definition, 0, datetime.now(UTC))
-            await uow.commit()
-            return service_message(service)
+        service = await catalogue_handlers.create_service(
+            commands.CreateService(require_staff().tenant_id, _service_input(request), datetime.now(UTC)),
+            self._uow_factory(),
+        )
+        return service_message(service)
 
     async def UpdateService(self, request: pb.UpdateServiceRequest, context: grpc.aio.ServicerContext) -> pb.Service:
         tenant_id = require_staff().tenant_id
         service_id = record_id(request.service_id, "service")
-        definition = _service_definition(request.definition)
-        async with self._uow_factory() as uow:
-            service = await uow.catalogue.save_service(
-                tenant_id, service_id, definition, request.version, datetime.now(UTC)
-            )
-            await uow.commit()
-            return service_message(service)
+        service = await catalogue_handlers.update_service(
+            commands.UpdateService(
+                tenant_id, service_id, _service_input(request.definition), request.version, datetime.now(UTC)
+            ),
+            self._uow_factory(),
+        )
+        return service_message(service)
 
     async def ArchiveService(self, request: pb.ArchiveServiceRequest, context: grpc.aio.ServicerContext) -> pb.Service:
         tenant_id = require_staff().tenant_id
         service_id = record_id(request.service_id, "service")
-        async with self._uow_factory() as uow:
-            service = await uow.catalogue.archive_service(tenant_id, service_id)
-            await uow.commit()
-            return service_message(service)
+        service = await catalogue_handlers.archive_service(
+            commands.ArchiveService(tenant_id, service_id), self._uow_factory()
+        )
+        return service_message(service)
 
     async def GetService(self, request: pb.GetServiceRequest, context: grpc.aio.ServicerContext) -> pb.Service:
         call = current_context()
         service_id = record_id(request.service_id, "service")
-        async with self._uow_factory() as uow:
-            service = await uow.catalogue.service(call.tenant_id, service_id)
-        if call.principal.is_portal and (service.archived or not service.definition.bookable_online):
-            raise NotFound("service not found")
+        service = await catalogue_handlers.get_service(
+            commands.GetService(call.tenant_id, service_id, for_client=call.principal.is_portal), self._uow_factory()
+        )
         return service_message(service)
 
     async def ListServices(
         self, request: pb.ListServicesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListServicesResponse:
         call = current_context()
-        online_only = request.bookable_online_only or call.principal.is_portal
-        async with self._uow_factory() as uow:
-            found = await uow.catalogue.services(
-                call.tenant_id, include_archived=request.include_archived and not call.principal.is_portal
-            )
-        if online_only:
-            found = [s for s in found if s.definition.bookable_online]
+        found = await catalogue_handlers.list_services(
+            commands.ListServices(
+                call.tenant_id,
+                include_archived=request.include_archived,
+                bookable_online_only=request.bookable_online_only,
+                for_client=call.principal.is_portal,
+            ),
+            self._uow_factory(),
+        )
         return pb.ListServicesResponse(services=[service_message(s) for s in found])
 
     async def PutStaffMember(self, request: pb.StaffMember, context: grpc.aio.ServicerContext) -> pb.StaffMember:
-        tenant_id = require_staff().tenant_id
-        schedule = catalogue.check_staff_member(
-            staff_id=request.staff_id,
-            display_name=request.display_name,
-            timezone=request.timezone,
-            weekly=_weekly_input(request.weekly_hours),
-            active=request.active,
-            version=request.version,
+        saved, services = await catalogue_handlers.put_staff_member(
+            commands.PutStaffMember(
+                tenant_id=require_staff().tenant_id,
+                staff_id=request.staff_id,
+                display_name=request.display_name,
+                timezone=request.timezone,
+                weekly=_weekly_input(request.weekly_hours),
+                active=request.active,
+                version=request.version,
+            ),
+            self._uow_factory(),
         )
-        async with self._uow_factory() as uow:
-            saved, services = await uow.catalogue.put_staff(tenant_id, schedule)
-            await uow.commit()
-            return staff_message(saved, services)
+        return staff_message(saved, services)
 
     async def GetStaffMember(
         self, request: pb.GetStaffMemberRequest, context: grpc.aio.ServicerContext
     ) -> pb.StaffMember:
         tenant_id = current_context().tenant_id
         staff_id = record_id(request.staff_id, "staff member")
-        async with self._uow_factory() as uow:
-            schedule, services = await uow.catalogue.staff_member(tenant_id, staff_id)
+        schedule, services = await catalogue_handlers.get_staff_member(
+            commands.GetStaffMember(tenant_id, staff_id), self._uow_factory()
+        )
         return staff_message(schedule, services)
 
     async def ListStaffMembers(
         self, request: pb.ListStaffMembersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListStaffMembersResponse:
-        tenant_id = current_context().tenant_id
-        async with self._uow_factory() as uow:
-            found = await uow.catalogue.staff(tenant_id, include_inactive=request.include_inactive)
+        found = await catalogue_handlers.list_staff_members(
+            commands.ListStaffMembers(current_context().tenant_id, request.include_inactive), self._uow_factory()
+        )
         return pb.ListStaffMembersResponse(staff=[staff_message(s, services) for s, services in found])
 
     async def AddScheduleException(
         self, request: pb.ScheduleException, context: grpc.aio.ServicerContext
     ) -> pb.ScheduleException:
-        tenant_id = require_staff().tenant_id
-        definition = catalogue.check_exception(
-            staff_id=request.staff_id,
-            day=request.day,
-            available=request.available,
-            ranges=[(r.start, r.end) for r in request.ranges],
-            label=request.label,
+        exception_id, definition = await catalogue_handlers.add_schedule_exception(
+            commands.AddScheduleException(
+                tenant_id=require_staff().tenant_id,
+                staff_id=request.staff_id,
+                day=request.day,
+                available=request.available,
+                ranges=[(r.start, r.end) for r in request.ranges],
+                label=request.label,
+            ),
+            self._uow_factory(),
         )
-        async with self._uow_factory() as uow:
-            exception_id = await uow.catalogue.add_exception(tenant_id, definition)
-            await uow.commit()
-        return pb.ScheduleException(
-            id=str(exception_id),
-            staff_id=str(definition.staff_id or ""),
-            day=definition.exception.day.isoformat(),
-            available=definition.exception.available,
-            ranges=_ranges_message(definition.exception.ranges),
-            label=definition.label,
-        )
+        return _exception_message(exception_id, definition.staff_id, definition.exception, definition.label)
 
     async def RemoveScheduleException(
         self, request: pb.RemoveScheduleExceptionRequest, context: grpc.aio.ServicerContext
     ) -> pb.RemoveScheduleExceptionResponse:
         tenant_id = require_staff().tenant_id
         exception_id = record_id(request.exception_id, "schedule exception")
-        async with self._uow_factory() as uow:
-            await uow.catalogue.remove_exception(tenant_id, exception_id)
-            await uow.commit()
+        await catalogue_handlers.remove_schedule_exception(
+            commands.RemoveScheduleException(tenant_id, exception_id), self._uow_factory()
+        )
         return pb.RemoveScheduleExceptionResponse()
 
     async def ListScheduleExceptions(
         self, request: pb.ListScheduleExceptionsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListScheduleExceptionsResponse:
         tenant_id = require_staff().tenant_id
-        checked = catalogue.Checked()
+        checked = Checked()
         from_day = checked.day(request.from_day, "from_day") if request.from_day else date.min
         to_day = checked.day(request.to_day, "to_day") if request.to_day else date.max
         owners: list[uuid.UUID | None] = []
@@ -283,44 +298,32 @@ class CatalogueServicer(pb_grpc.CatalogueServiceServicer):
         if request.business or not request.staff_id:
             owners.append(None)
         checked.raise_if_any()
-        async with self._uow_factory() as uow:
-            found = await uow.catalogue.exceptions(tenant_id, owners, from_day or date.min, to_day or date.max)
-        return pb.ListScheduleExceptionsResponse(
-            exceptions=[
-                pb.ScheduleException(
-                    id=str(exception_id),
-                    staff_id=str(staff_id or ""),
-                    day=exception.day.isoformat(),
-                    available=exception.available,
-                    ranges=_ranges_message(exception.ranges),
-                    label=label,
-                )
-                for exception_id, staff_id, exception, label in found
-            ]
+        found = await catalogue_handlers.list_schedule_exceptions(
+            commands.ListScheduleExceptions(tenant_id, owners, from_day or date.min, to_day or date.max),
+            self._uow_factory(),
         )
+        return pb.ListScheduleExceptionsResponse(exceptions=[_exception_message(*found_one) for found_one in found])
 
     async def CreateResource(self, request: pb.ResourceInput, context: grpc.aio.ServicerContext) -> pb.Resource:
-        tenant_id = require_staff().tenant_id
-        definition = catalogue.check_resource(name=request.name, kind=request.kind, capacity=request.capacity or 1)
-        async with self._uow_factory() as uow:
-            row = await uow.catalogue.save_resource(tenant_id, None, definition, archived=False)
-            await uow.commit()
-            return resource_message(row)
+        resource = await catalogue_handlers.create_resource(
+            commands.CreateResource(require_staff().tenant_id, request.name, request.kind, request.capacity or 1),
+            self._uow_factory(),
+        )
+        return resource_message(resource)
 
     async def UpdateResource(self, request: pb.UpdateResourceRequest, context: grpc.aio.ServicerContext) -> pb.Resource:
         tenant_id = require_staff().tenant_id
         resource_id = record_id(request.resource_id, "resource")
         d = request.definition
-        definition = catalogue.check_resource(name=d.name, kind=d.kind, capacity=d.capacity or 1)
-        async with self._uow_factory() as uow:
-            row = await uow.catalogue.save_resource(tenant_id, resource_id, definition, archived=request.archived)
-            await uow.commit()
-            return resource_message(row)
+        resource = await catalogue_handlers.update_resource(
+            commands.UpdateResource(tenant_id, resource_id, d.name, d.kind, d.capacity or 1, request.archived),
+            self._uow_factory(),
+        )
+        return resource_message(resource)
 
     async def ListResources(
         self, request: pb.ListResourcesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListResourcesResponse:
         tenant_id = require_staff().tenant_id
-        async with self._uow_factory() as uow:
-            rows = await uow.catalogue.resources(tenant_id)
-        return pb.ListResourcesResponse(resources=[resource_message(r) for r in rows])
+        found = await catalogue_handlers.list_resources(commands.ListResources(tenant_id), self._uow_factory())
+        return pb.ListResourcesResponse(resources=[resource_message(r) for r in found])

@@ -5,23 +5,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.scheduling.v1 import holds_pb2 as pb
 from atrium.scheduling.v1 import holds_pb2_grpc as pb_grpc
-from platform_core.errors import InvalidArgument, NotFound
+from platform_core.errors import NotFound
 from platform_core.grpc.context import current_context
 from platform_core.grpc.values import aware, record_id, reference_id, require_staff, timestamp
 from platform_core.ids import parse_uuid
-from scheduling_svc.adapters.hold_store import holds_between
+from scheduling_svc import views
+from scheduling_svc.domain import commands
 from scheduling_svc.domain.catalogue import Checked
 from scheduling_svc.domain.holds import SlotHold
-from scheduling_svc.service_layer import holds
+from scheduling_svc.service_layer import hold_handlers
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
-from scheduling_svc.views import MAX_WINDOW_DAYS
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SlotHoldService"].full_name
 
@@ -68,9 +68,8 @@ class SlotHoldServicer(pb_grpc.SlotHoldServiceServicer):
         client_id = own if own is not None else reference_id(request.client_id, "client_id", "client")
         if own is not None and request.client_id and request.client_id != str(own):
             raise NotFound("client not found")
-        hold = await holds.hold_slot(
-            self._uow_factory(),
-            holds.HoldSlot(
+        hold = await hold_handlers.hold_slot(
+            commands.HoldSlot(
                 tenant_id=call.tenant_id,
                 hold_id=hold_id,
                 client_id=client_id,
@@ -79,8 +78,9 @@ class SlotHoldServicer(pb_grpc.SlotHoldServiceServicer):
                 start=aware(request.start),
                 label=request.label,
                 online=own is not None,
+                now=datetime.now(UTC),
             ),
-            datetime.now(UTC),
+            self._uow_factory(),
         )
         return hold_message(hold)
 
@@ -88,8 +88,9 @@ class SlotHoldServicer(pb_grpc.SlotHoldServiceServicer):
         self, request: pb.ReleaseHoldRequest, context: grpc.aio.ServicerContext
     ) -> pb.ReleaseHoldResponse:
         call = current_context()
-        released = await holds.release_hold(
-            self._uow_factory(), call.tenant_id, record_id(request.hold_id, "hold"), _own_client()
+        released = await hold_handlers.release_hold(
+            commands.ReleaseHold(call.tenant_id, record_id(request.hold_id, "hold"), _own_client()),
+            self._uow_factory(),
         )
         return pb.ReleaseHoldResponse(released=released)
 
@@ -101,10 +102,7 @@ class SlotHoldServicer(pb_grpc.SlotHoldServiceServicer):
             if not request.HasField(name):
                 checked.add(name, "is required")
         checked.raise_if_any()
-        start, end = aware(getattr(request, "from")), aware(request.to)
-        if end <= start:
-            raise InvalidArgument.single("to", "must be after from")
-        if end - start > timedelta(days=MAX_WINDOW_DAYS):
-            raise InvalidArgument.single("to", f"ask for at most {MAX_WINDOW_DAYS} days at a time")
-        found = await holds_between(self._engine, call.tenant_id, start, end, staff_ids)
+        found = await views.holds_between(
+            self._engine, call.tenant_id, aware(getattr(request, "from")), aware(request.to), staff_ids
+        )
         return pb.ListHoldsResponse(holds=[hold_message(h) for h in found])

@@ -6,15 +6,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import grpc
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.common.v1 import types_pb2
 from atrium.scheduling.v1 import reports_pb2 as pb
 from atrium.scheduling.v1 import reports_pb2_grpc as pb_grpc
 from platform_core.errors import PermissionDenied
 from platform_core.grpc.values import require_staff, timestamp
+from scheduling_svc.domain import commands
 from scheduling_svc.domain.reports import AppointmentReport, Counts
-from scheduling_svc.service_layer import reports
+from scheduling_svc.service_layer import report_handlers
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ReportService"].full_name
@@ -87,9 +87,8 @@ def report_message(report: AppointmentReport) -> pb.AppointmentReport:
 
 
 class ReportServicer(pb_grpc.ReportServiceServicer):
-    def __init__(self, *, uow_factory: Callable[[], SchedulingUnitOfWork], engine: AsyncEngine) -> None:
+    def __init__(self, *, uow_factory: Callable[[], SchedulingUnitOfWork]) -> None:
         self._uow_factory = uow_factory
-        self._engine = engine
 
     async def GetAppointmentReport(
         self, request: pb.AppointmentReportRequest, context: grpc.aio.ServicerContext
@@ -97,12 +96,8 @@ class ReportServicer(pb_grpc.ReportServiceServicer):
         call = require_staff()
         if call.principal.kind == "staff" and call.principal.role not in REPORT_ROLES:
             raise PermissionDenied("reports are for owners and admins")
-        report = await reports.appointment_report(
+        report = await report_handlers.appointment_report(
+            commands.GetAppointmentReport(call.tenant_id, getattr(request, "from"), request.to, datetime.now(UTC)),
             self._uow_factory(),
-            self._engine,
-            call.tenant_id,
-            getattr(request, "from"),
-            request.to,
-            datetime.now(UTC),
         )
         return report_message(report)

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from platform_core.service import run_periodically
-from scheduling_svc.service_layer import series
+from scheduling_svc.domain import commands
+from scheduling_svc.domain.series import Horizon
+from scheduling_svc.service_layer import series_handlers
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
 
 
@@ -21,7 +23,7 @@ class SeriesExtender:
     def __init__(
         self,
         uow_factory: Callable[[], SchedulingUnitOfWork],
-        horizon: series.Horizon,
+        horizon: Horizon,
         *,
         interval_seconds: float,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -32,7 +34,9 @@ class SeriesExtender:
         self._clock = clock
 
     async def run_once(self) -> int:
-        return await series.extend_due_series(self._uow_factory, self._clock(), self._horizon)
+        return await series_handlers.extend_due_series(
+            commands.ExtendDueSeries(self._clock(), self._horizon), self._uow_factory()
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         await run_periodically(stop, self._interval, self.run_once, what="extending recurring series")

@@ -1,4 +1,4 @@
-"""gRPC servicer of recurring series (staff only): proto <-> use cases in service_layer/series.py."""
+"""gRPC servicer of recurring series (staff only): proto <-> use cases in service_layer/series_handlers.py."""
 
 from __future__ import annotations
 
@@ -17,20 +17,28 @@ from atrium.scheduling.v1 import series_pb2_grpc as pb_grpc
 from platform_core.errors import InvalidArgument
 from platform_core.grpc.values import aware, record_id, reference_id, require_staff, timestamp
 from scheduling_svc import series_views
-from scheduling_svc.adapters.client_directory import AbstractClientDirectory
+from scheduling_svc.domain import commands
 from scheduling_svc.domain.catalogue import Checked
 from scheduling_svc.domain.recurrence import local_text, parse_local_start
-from scheduling_svc.domain.series import REASON_TEXT, Action, Decision, OccurrenceException, RecurringSeries
+from scheduling_svc.domain.series import (
+    REASON_TEXT,
+    Action,
+    Decision,
+    Horizon,
+    OccurrenceException,
+    RecurringSeries,
+    Scope,
+)
 from scheduling_svc.entrypoints.appointment_server import actor_of, appointment_message
-from scheduling_svc.service_layer import series as use_cases
+from scheduling_svc.service_layer import series_handlers
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecurringSeriesService"].full_name
 
 SCOPES = {
-    pb.EDIT_SCOPE_ONE: use_cases.Scope.ONE,
-    pb.EDIT_SCOPE_THIS_AND_FOLLOWING: use_cases.Scope.THIS_AND_FOLLOWING,
-    pb.EDIT_SCOPE_ALL: use_cases.Scope.ALL,
+    pb.EDIT_SCOPE_ONE: Scope.ONE,
+    pb.EDIT_SCOPE_THIS_AND_FOLLOWING: Scope.THIS_AND_FOLLOWING,
+    pb.EDIT_SCOPE_ALL: Scope.ALL,
 }
 
 
@@ -73,7 +81,7 @@ def series_message(s: RecurringSeries) -> pb.RecurringSeries:
     )
 
 
-def change_message(change: use_cases.SeriesChange) -> pb.SeriesChange:
+def change_message(change: series_handlers.SeriesChange) -> pb.SeriesChange:
     message = pb.SeriesChange(
         series=series_message(change.series),
         booked=[appointment_message(a) for a in sorted(change.booked, key=lambda a: a.starts_at)],
@@ -86,8 +94,8 @@ def change_message(change: use_cases.SeriesChange) -> pb.SeriesChange:
 
 def _segments(
     raw: Sequence[apb.SegmentRequest], checked: Checked, *, required: bool = True
-) -> tuple[use_cases.SegmentChoice, ...]:
-    segments: list[use_cases.SegmentChoice] = []
+) -> tuple[commands.SegmentChoice, ...]:
+    segments: list[commands.SegmentChoice] = []
     for i, segment in enumerate(raw):
         service_id = checked.identifier(segment.service_id, f"segments[{i}].service_id")
         staff_id = checked.identifier(segment.staff_id, f"segments[{i}].staff_id") if segment.staff_id else None
@@ -98,7 +106,7 @@ def _segments(
     return tuple(segments)
 
 
-def _definition(raw: pb.SeriesDefinition, checked: Checked) -> use_cases.SeriesDefinition:
+def _definition(raw: pb.SeriesDefinition, checked: Checked) -> commands.SeriesDefinition:
     client_id = checked.identifier(raw.client_id, "client_id") if raw.client_id else None
     if client_id is None and not raw.client_id:
         checked.add("client_id", "is required")
@@ -112,9 +120,9 @@ def _definition(raw: pb.SeriesDefinition, checked: Checked) -> use_cases.SeriesD
         try:
             dtstart = parse_local_start(raw.dtstart, "dtstart")
         except InvalidArgument as exc:
-            checked.violations.extend(exc.violations)
+            checked.found.extend(exc.violations)
     checked.whole(raw.seats or 1, "seats", 1, 1000)
-    return use_cases.SeriesDefinition(
+    return commands.SeriesDefinition(
         client_id=client_id or uuid.UUID(int=0),
         segments=segments,
         rrule=raw.rrule,
@@ -125,7 +133,7 @@ def _definition(raw: pb.SeriesDefinition, checked: Checked) -> use_cases.SeriesD
     )
 
 
-def _decisions(raw: Sequence[pb.OccurrenceDecision], checked: Checked) -> use_cases.Decisions:
+def _decisions(raw: Sequence[pb.OccurrenceDecision], checked: Checked) -> commands.Decisions:
     decisions = []
     actions = {a.value for a in Action}
     for i, decision in enumerate(raw):
@@ -154,12 +162,10 @@ class RecurringSeriesServicer(pb_grpc.RecurringSeriesServiceServicer):
         *,
         uow_factory: Callable[[], SchedulingUnitOfWork],
         engine: AsyncEngine,
-        directory: AbstractClientDirectory,
-        horizon: use_cases.Horizon,
+        horizon: Horizon,
     ) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
-        self._directory = directory
         self._horizon = horizon
 
     async def PreviewSeries(
@@ -176,14 +182,16 @@ class RecurringSeriesServicer(pb_grpc.RecurringSeriesServiceServicer):
             elif series_id is not None:
                 change_of = (series_id, aware(request.change_from_occurrence))
         checked.raise_if_any()
-        preview = await use_cases.preview_series(
+        preview = await series_handlers.preview_series(
+            commands.PreviewSeries(
+                tenant_id=call.tenant_id,
+                definition=definition,
+                override=request.override_availability,
+                now=datetime.now(UTC),
+                horizon=self._horizon,
+                change_of=change_of,
+            ),
             self._uow_factory(),
-            call.tenant_id,
-            definition,
-            override=request.override_availability,
-            now=datetime.now(UTC),
-            horizon=self._horizon,
-            change_of=change_of,
         )
         zone = preview.timezone
         return pb.SeriesPreview(
@@ -211,19 +219,18 @@ class RecurringSeriesServicer(pb_grpc.RecurringSeriesServiceServicer):
         definition = _definition(request.definition, checked)
         decisions = _decisions(request.decisions, checked)
         checked.raise_if_any()
-        change = await use_cases.create_series(
-            self._uow_factory(),
-            self._directory,
-            use_cases.CreateSeries(
+        change = await series_handlers.create_series(
+            commands.CreateSeries(
                 tenant_id=call.tenant_id,
                 definition=definition,
                 decisions=decisions,
                 override=request.override_availability,
                 request_id=request.request_id or None,
                 actor=actor_of(call),
+                now=datetime.now(UTC),
+                horizon=self._horizon,
             ),
-            datetime.now(UTC),
-            self._horizon,
+            self._uow_factory(),
         )
         return change_message(change)
 
@@ -282,9 +289,8 @@ class RecurringSeriesServicer(pb_grpc.RecurringSeriesServiceServicer):
         decisions = _decisions(request.decisions, checked)
         checked.raise_if_any()
         assert scope is not None
-        change = await use_cases.edit_occurrence(
-            self._uow_factory(),
-            use_cases.OccurrenceEdit(
+        change = await series_handlers.edit_occurrence(
+            commands.EditOccurrence(
                 tenant_id=call.tenant_id,
                 series_id=series_id,
                 occurrence_start=aware(request.occurrence_start) if request.HasField("occurrence_start") else None,
@@ -297,9 +303,10 @@ class RecurringSeriesServicer(pb_grpc.RecurringSeriesServiceServicer):
                 override=request.override_availability,
                 version=request.version,
                 actor=actor_of(call),
+                now=datetime.now(UTC),
+                horizon=self._horizon,
             ),
-            datetime.now(UTC),
-            self._horizon,
+            self._uow_factory(),
         )
         return change_message(change)
 
@@ -311,9 +318,8 @@ class RecurringSeriesServicer(pb_grpc.RecurringSeriesServiceServicer):
         scope = SCOPES.get(request.scope)
         if scope is None:
             raise InvalidArgument.single("scope", "must be ONE, THIS_AND_FOLLOWING or ALL")
-        change = await use_cases.cancel_occurrence(
-            self._uow_factory(),
-            use_cases.OccurrenceCancel(
+        change = await series_handlers.cancel_occurrence(
+            commands.CancelOccurrence(
                 tenant_id=call.tenant_id,
                 series_id=series_id,
                 occurrence_start=aware(request.occurrence_start) if request.HasField("occurrence_start") else None,
@@ -321,7 +327,8 @@ class RecurringSeriesServicer(pb_grpc.RecurringSeriesServiceServicer):
                 reason=request.reason,
                 version=request.version,
                 actor=actor_of(call),
+                now=datetime.now(UTC),
             ),
-            datetime.now(UTC),
+            self._uow_factory(),
         )
         return change_message(change)

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from platform_core.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from platform_core.ids import new_id
+from platform_core.validation import Violations
 from scheduling_svc.adapters.catalogue_store import AvailabilityInputs
-from scheduling_svc.adapters.client_directory import AbstractClientDirectory
 from scheduling_svc.adapters.hold_store import HeldTime, without_hold
 from scheduling_svc.adapters.repository import SLOT_TAKEN
-from scheduling_svc.domain import availability
+from scheduling_svc.domain import availability, commands
 from scheduling_svc.domain.appointments import (
     Appointment,
     Segment,
@@ -34,17 +34,6 @@ MAX_RANGE_DAYS = 62
 STAFF_HORIZON = timedelta(days=730)
 SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
 MAX_BOOKING_ATTEMPTS = 5
-
-
-@dataclass(frozen=True)
-class SlotSearch:
-    service_ids: tuple[uuid.UUID, ...]
-    from_day: date
-    to_day: date
-    staff_ids: frozenset[uuid.UUID] | None
-    timezone: str  # empty: the business's
-    seats: int
-    online: bool
 
 
 def _local_midnight(day: date, zone: str) -> datetime:
@@ -81,67 +70,44 @@ def _check_bookable(services: Sequence[BookableService], online: bool) -> None:
             raise InvalidArgument.single("service_ids", f"{service.name} cannot be booked online")
 
 
-def _query(inputs: AvailabilityInputs, search: SlotSearch, zone: str, now: datetime) -> availability.SlotQuery:
+def _query(inputs: AvailabilityInputs, cmd: commands.FindSlots, zone: str) -> availability.SlotQuery:
     return availability.SlotQuery(
-        services=_specs(inputs.services, search.online),
-        start_day=search.from_day,
-        end_day=search.to_day,
+        services=_specs(inputs.services, cmd.online),
+        start_day=cmd.from_day,
+        end_day=cmd.to_day,
         timezone=zone,
-        now=now,
-        rules=_rules(inputs.services, inputs.settings, search.online),
-        staff_ids=search.staff_ids,
-        seats=search.seats,
+        now=cmd.now,
+        rules=_rules(inputs.services, inputs.settings, cmd.online),
+        staff_ids=cmd.staff_ids,
+        seats=cmd.seats,
     )
 
 
-async def find_slots(
-    uow: SchedulingUnitOfWork, tenant_id: uuid.UUID, search: SlotSearch, now: datetime
-) -> tuple[list[availability.Slot], str]:
-    if search.to_day < search.from_day:
+async def find_slots(cmd: commands.FindSlots, uow: SchedulingUnitOfWork) -> tuple[list[availability.Slot], str]:
+    """The free slots for the services over the days asked, and the zone the days are cut in."""
+    if cmd.to_day < cmd.from_day:
         raise InvalidArgument.single("to_day", "must not be before from_day")
-    if (search.to_day - search.from_day).days >= MAX_RANGE_DAYS:
+    if (cmd.to_day - cmd.from_day).days >= MAX_RANGE_DAYS:
         raise InvalidArgument.single("to_day", f"ask for at most {MAX_RANGE_DAYS} days at a time")
     async with uow:
-        settings = await uow.catalogue.settings(tenant_id)
-        zone = search.timezone or settings.timezone
+        settings = await uow.catalogue.settings(cmd.tenant_id)
+        zone = cmd.timezone or settings.timezone
         inputs = await uow.catalogue.availability_inputs(
-            tenant_id,
-            search.service_ids,
-            _local_midnight(search.from_day, zone),
-            _local_midnight(search.to_day + timedelta(days=1), zone),
+            cmd.tenant_id,
+            cmd.service_ids,
+            _local_midnight(cmd.from_day, zone),
+            _local_midnight(cmd.to_day + timedelta(days=1), zone),
             settings=settings,
         )
-    _check_bookable(inputs.services, search.online)
-    check_segments_request(search.service_ids, search.seats, [s.definition.capacity for s in inputs.services])
+    _check_bookable(inputs.services, cmd.online)
+    check_segments_request(cmd.service_ids, cmd.seats, [s.definition.capacity for s in inputs.services])
     slots = availability.find_available_slots(
-        _query(inputs, search, zone, now), inputs.staff, inputs.resources, inputs.business
+        _query(inputs, cmd, zone), inputs.staff, inputs.resources, inputs.business
     )
     return slots, zone
 
 
 # --- booking -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BookingRequest:
-    tenant_id: uuid.UUID
-    client_id: uuid.UUID
-    segments: tuple[tuple[uuid.UUID, uuid.UUID | None], ...]  # (service, staff or any)
-    start: datetime
-    override_availability: bool
-    notes: str
-    request_id: str | None
-    source: str
-    seats: int
-    follow_up_of: uuid.UUID | None
-    follow_up_action: str
-    timezone: str
-    online: bool  # made by the client (portal): online rules apply, no override
-    actor: str
-    staff_notes: str = ""
-    ticket: str = ""
-    # The client's tentative hold this booking replaces (released in its transaction).
-    hold_id: uuid.UUID | None = None
 
 
 def _segments_of(
@@ -200,10 +166,10 @@ async def _candidates(
     """Ways to book ``start``, best first: the requested staff, or every qualified assignment free then."""
     if override:
         missing = [i for i, s in enumerate(wanted_staff) if s is None]
-        if missing:
-            raise InvalidArgument(
-                [FieldViolation(f"segments[{i}].staff_id", "is required when overriding availability") for i in missing]
-            )
+        violations = Violations()
+        for i in missing:
+            violations.add(f"segments[{i}].staff_id", "is required when overriding availability")
+        violations.raise_if_any()
         return [plan_back_to_back(inputs.services, [s for s in wanted_staff if s is not None], start, seats)]
     local_day = start.astimezone(ZoneInfo(zone)).date()
     query = availability.SlotQuery(
@@ -225,68 +191,64 @@ async def _candidates(
     return [_segments_of(inputs.services, option, seats) for option in options]
 
 
-async def book_appointment(
-    uow: SchedulingUnitOfWork, directory: AbstractClientDirectory, request: BookingRequest, now: datetime
-) -> Appointment:
-    if request.online and request.override_availability:
+async def book_appointment(cmd: commands.BookAppointment, uow: SchedulingUnitOfWork) -> Appointment:
+    if cmd.online and cmd.override_availability:
         raise PermissionDenied("only staff can book outside the configured availability")
-    if request.request_id:
+    if cmd.request_id:
         async with uow:
-            existing = await uow.appointments.get_by_request_id(request.tenant_id, request.request_id)
+            existing = await uow.appointments.get_by_request_id(cmd.tenant_id, cmd.request_id)
         if existing is not None:
             return existing
-    client = await directory.lookup(request.client_id)
+    client = await uow.client_directory.lookup(cmd.client_id)
     if client is None or client.deleted:
         raise InvalidArgument.single("client_id", "names no client of this business")
-    service_ids = tuple(s for s, _ in request.segments)
+    service_ids = tuple(s for s, _ in cmd.segments)
     async with uow:
-        settings = await uow.catalogue.settings(request.tenant_id)
-        zone = request.timezone or client.timezone or settings.timezone
-        held = await _own_hold(uow, request)
-        if request.override_availability:
+        settings = await uow.catalogue.settings(cmd.tenant_id)
+        zone = cmd.timezone or client.timezone or settings.timezone
+        held = await _own_hold(uow, cmd)
+        if cmd.override_availability:
             # Staff placing a booking by hand: only the services' terms are needed; the database still
             # refuses an overlap.
             inputs = AvailabilityInputs(
-                settings, await uow.catalogue.ordered_services(request.tenant_id, service_ids), [], [], None
+                settings, await uow.catalogue.ordered_services(cmd.tenant_id, service_ids), [], [], None
             )
         else:
             inputs = await uow.catalogue.availability_inputs(
-                request.tenant_id,
+                cmd.tenant_id,
                 service_ids,
-                request.start - timedelta(days=1),
-                request.start + timedelta(days=2),
+                cmd.start - timedelta(days=1),
+                cmd.start + timedelta(days=2),
                 settings=settings,
             )
             inputs = without_hold(inputs, held)  # the holder books into (or past) its own hold
-        _check_bookable(inputs.services, request.online)
-        check_segments_request(service_ids, request.seats, [s.definition.capacity for s in inputs.services])
-        limited = request.online and settings.max_active_bookings_per_client > 0
+        _check_bookable(inputs.services, cmd.online)
+        check_segments_request(service_ids, cmd.seats, [s.definition.capacity for s in inputs.services])
+        limited = cmd.online and settings.max_active_bookings_per_client > 0
         check_booking_rules(
-            online=request.online,
+            online=cmd.online,
             blocked=client.online_booking_blocked,
             active_bookings=(
-                await uow.appointments.count_active_for_client(request.tenant_id, request.client_id, now)
-                if limited
-                else 0
+                await uow.appointments.count_active_for_client(cmd.tenant_id, cmd.client_id, cmd.now) if limited else 0
             ),
             max_active=settings.max_active_bookings_per_client,
         )
-        if request.follow_up_of is not None:
-            await _check_follow_up(uow, request, settings)
+        if cmd.follow_up_of is not None:
+            await _check_follow_up(uow, cmd, settings)
         candidates = await _candidates(
             inputs,
-            start=request.start,
-            wanted_staff=[s for _, s in request.segments],
-            seats=request.seats,
-            override=request.override_availability,
-            online=request.online,
+            start=cmd.start,
+            wanted_staff=[s for _, s in cmd.segments],
+            seats=cmd.seats,
+            override=cmd.override_availability,
+            online=cmd.online,
             zone=zone,
-            now=now,
+            now=cmd.now,
         )
         # The first choice is tried in the transaction that read the inputs (the database still has the last
         # word on overlaps); only a lost race opens another for the next choice.
         try:
-            return await _take(uow, _appointment(request, candidates[0], zone, now), held)
+            return await _take(uow, _appointment(cmd, candidates[0], zone), held)
         except Conflict as exc:
             refused = exc
     # When someone takes the first choice of staff a moment earlier, another qualified one may still be free:
@@ -296,35 +258,35 @@ async def book_appointment(
             break
         try:
             async with uow:
-                return await _take(uow, _appointment(request, segments, zone, now), held)
+                return await _take(uow, _appointment(cmd, segments, zone), held)
         except Conflict as exc:
             refused = exc
-    if request.request_id and refused.reason in (SLOT_TAKEN, DUPLICATE_REQUEST):
+    if cmd.request_id and refused.reason in (SLOT_TAKEN, DUPLICATE_REQUEST):
         # A concurrent send of the same request may have taken the time: its booking is the answer.
         async with uow:
-            existing = await uow.appointments.get_by_request_id(request.tenant_id, request.request_id)
+            existing = await uow.appointments.get_by_request_id(cmd.tenant_id, cmd.request_id)
         if existing is not None:
             return existing
     raise refused
 
 
-def _appointment(request: BookingRequest, segments: tuple[Segment, ...], zone: str, now: datetime) -> Appointment:
+def _appointment(cmd: commands.BookAppointment, segments: tuple[Segment, ...], zone: str) -> Appointment:
     return Appointment.book(
-        tenant_id=request.tenant_id,
+        tenant_id=cmd.tenant_id,
         appointment_id=new_id(),
-        client_id=request.client_id,
+        client_id=cmd.client_id,
         segments=segments,
         timezone=zone,
-        notes=request.notes,
-        source=request.source,
-        availability_overridden=request.override_availability,
-        actor=request.actor,
-        now=now,
-        request_id=request.request_id,
-        follow_up_of=request.follow_up_of,
-        follow_up_action=request.follow_up_action,
-        staff_notes=request.staff_notes,
-        ticket=request.ticket,
+        notes=cmd.notes,
+        source=cmd.source,
+        availability_overridden=cmd.override_availability,
+        actor=cmd.actor,
+        now=cmd.now,
+        request_id=cmd.request_id,
+        follow_up_of=cmd.follow_up_of,
+        follow_up_action=cmd.follow_up_action,
+        staff_notes=cmd.staff_notes,
+        ticket=cmd.ticket,
     )
 
 
@@ -338,69 +300,58 @@ async def _take(uow: SchedulingUnitOfWork, appointment: Appointment, held: HeldT
     return appointment
 
 
-async def _own_hold(uow: SchedulingUnitOfWork, request: BookingRequest) -> HeldTime | None:
+async def _own_hold(uow: SchedulingUnitOfWork, cmd: commands.BookAppointment) -> HeldTime | None:
     """The tentative hold the booking replaces: any the staff name (a merged client's too), a client's own only."""
-    if request.hold_id is None:
+    if cmd.hold_id is None:
         return None
-    held = await uow.holds.get(request.tenant_id, request.hold_id)
-    if held is not None and request.online and held.hold.client_id != request.client_id:
+    held = await uow.holds.get(cmd.tenant_id, cmd.hold_id)
+    if held is not None and cmd.online and held.hold.client_id != cmd.client_id:
         return None
     return held
 
 
-async def _check_follow_up(uow: SchedulingUnitOfWork, request: BookingRequest, settings: SchedulingSettings) -> None:
-    assert request.follow_up_of is not None
+async def _check_follow_up(
+    uow: SchedulingUnitOfWork, cmd: commands.BookAppointment, settings: SchedulingSettings
+) -> None:
+    assert cmd.follow_up_of is not None
     try:
-        original = await uow.appointments.get(request.tenant_id, request.follow_up_of)
+        original = await uow.appointments.get(cmd.tenant_id, cmd.follow_up_of)
     except NotFound:
         raise InvalidArgument.single("follow_up_of", "names no appointment of this business") from None
-    if original.client_id != request.client_id:
+    if original.client_id != cmd.client_id:
         raise InvalidArgument.single("follow_up_of", "is an appointment of another client")
-    if not settings.allows_follow_up_action(request.follow_up_action):
+    if not settings.allows_follow_up_action(cmd.follow_up_action):
         raise InvalidArgument.single(
             "follow_up_action", "must be meet, call, email, sms or one of the business's own follow-up actions"
         )
 
 
-@dataclass(frozen=True)
-class Move:
-    tenant_id: uuid.UUID
-    appointment_id: uuid.UUID
-    version: int
-    override_availability: bool
-    actor: str
-    online: bool
-    start: datetime | None = None  # reschedule
-    position: int | None = None  # reassign this segment...
-    staff_id: uuid.UUID | None = None  # ...to this staff member
-
-
-async def move_appointment(uow: SchedulingUnitOfWork, move: Move, now: datetime) -> Appointment:
+async def move_appointment(cmd: commands.MoveAppointment, uow: SchedulingUnitOfWork) -> Appointment:
     """Reschedule (new start) or reassign (one segment to another staff member), atomically."""
-    if move.online and move.override_availability:
+    if cmd.online and cmd.override_availability:
         raise PermissionDenied("only staff can book outside the configured availability")
     async with uow:
-        appointment = await uow.appointments.get(move.tenant_id, move.appointment_id)
-        appointment.check_version(move.version)
+        appointment = await uow.appointments.get(cmd.tenant_id, cmd.appointment_id)
+        appointment.check_version(cmd.version)
         segments = appointment.segments
-        if move.start is not None:
-            segments = shifted(segments, move.start)
-        if move.position is not None and move.staff_id is not None:
-            segments = with_staff(segments, move.position, move.staff_id)
-        await move_segments(
+        if cmd.start is not None:
+            segments = shifted(segments, cmd.start)
+        if cmd.position is not None and cmd.staff_id is not None:
+            segments = with_staff(segments, cmd.position, cmd.staff_id)
+        await _move_segments(
             uow,
             appointment,
             segments,
-            override=move.override_availability,
-            online=move.online,
-            actor=move.actor,
-            now=now,
+            override=cmd.override_availability,
+            online=cmd.online,
+            actor=cmd.actor,
+            now=cmd.now,
         )
         await uow.commit()
         return appointment
 
 
-async def move_segments(
+async def _move_segments(
     uow: SchedulingUnitOfWork,
     appointment: Appointment,
     segments: tuple[Segment, ...],
@@ -441,49 +392,35 @@ async def move_segments(
     appointment.move(moved, overridden=override, actor=actor, now=now)
 
 
-async def cancel_appointment(
-    uow: SchedulingUnitOfWork,
-    tenant_id: uuid.UUID,
-    appointment_id: uuid.UUID,
-    *,
-    reason: str,
-    version: int,
-    by_client: bool,
-    actor: str,
-    now: datetime,
-) -> Appointment:
+async def cancel_appointment(cmd: commands.CancelAppointment, uow: SchedulingUnitOfWork) -> Appointment:
     async with uow:
-        appointment = await uow.appointments.get(tenant_id, appointment_id)
-        appointment.check_version(version)
-        settings = await uow.catalogue.settings(tenant_id)
+        appointment = await uow.appointments.get(cmd.tenant_id, cmd.appointment_id)
+        appointment.check_version(cmd.version)
+        settings = await uow.catalogue.settings(cmd.tenant_id)
         appointment.cancel(
-            reason=reason,
-            by="client" if by_client else "staff",
-            actor=actor,
-            now=now,
+            reason=cmd.reason,
+            by="client" if cmd.by_client else "staff",
+            actor=cmd.actor,
+            now=cmd.now,
             notice=settings.cancellation_notice,
         )
         await uow.commit()
         return appointment
 
 
-async def complete_appointment(
-    uow: SchedulingUnitOfWork, tenant_id: uuid.UUID, appointment_id: uuid.UUID, version: int, actor: str, now: datetime
-) -> Appointment:
+async def complete_appointment(cmd: commands.CompleteAppointment, uow: SchedulingUnitOfWork) -> Appointment:
     async with uow:
-        appointment = await uow.appointments.get(tenant_id, appointment_id)
-        appointment.check_version(version)
-        appointment.complete(actor=actor, now=now)
+        appointment = await uow.appointments.get(cmd.tenant_id, cmd.appointment_id)
+        appointment.check_version(cmd.version)
+        appointment.complete(actor=cmd.actor, now=cmd.now)
         await uow.commit()
         return appointment
 
 
-async def mark_no_show(
-    uow: SchedulingUnitOfWork, tenant_id: uuid.UUID, appointment_id: uuid.UUID, version: int, actor: str, now: datetime
-) -> Appointment:
+async def mark_no_show(cmd: commands.MarkNoShow, uow: SchedulingUnitOfWork) -> Appointment:
     async with uow:
-        appointment = await uow.appointments.get(tenant_id, appointment_id)
-        appointment.check_version(version)
-        appointment.mark_no_show(actor=actor, now=now)
+        appointment = await uow.appointments.get(cmd.tenant_id, cmd.appointment_id)
+        appointment.check_version(cmd.version)
+        appointment.mark_no_show(actor=cmd.actor, now=cmd.now)
         await uow.commit()
         return appointment

@@ -1,8 +1,8 @@
-"""The scheduling service's unit of work: appointments are written when it commits, with their events."""
+"""The scheduling service's unit of work: appointments are written when it commits, with their events. It also
+carries what the use cases ask outside the database (the client directory), so a handler reaches everything
+through it."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,9 +11,11 @@ from platform_core.errors import Conflict
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from scheduling_svc.adapters import event_mapping
 from scheduling_svc.adapters.catalogue_cache import CatalogueCache
-from scheduling_svc.adapters.catalogue_store import CatalogueStore
-from scheduling_svc.adapters.feed_store import FeedStore
-from scheduling_svc.adapters.hold_store import HoldStore
+from scheduling_svc.adapters.catalogue_store import AbstractCatalogueStore, CatalogueStore
+from scheduling_svc.adapters.client_directory import AbstractClientDirectory
+from scheduling_svc.adapters.feed_store import AbstractFeedStore, FeedStore
+from scheduling_svc.adapters.hold_store import AbstractHoldStore, HoldStore
+from scheduling_svc.adapters.report_figures import AbstractReportFigures, SqlAlchemyReportFigures
 from scheduling_svc.adapters.repository import (
     AbstractAppointmentRepository,
     SqlAlchemyAppointmentRepository,
@@ -27,9 +29,21 @@ DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
 class SchedulingUnitOfWork(AbstractUnitOfWork):
     appointments: AbstractAppointmentRepository
     series: AbstractSeriesRepository
-    catalogue: CatalogueStore
-    feeds: FeedStore
-    holds: HoldStore
+    catalogue: AbstractCatalogueStore
+    feeds: AbstractFeedStore
+    holds: AbstractHoldStore
+    report_figures: AbstractReportFigures
+    client_directory: AbstractClientDirectory
+
+    async def commit(self) -> None:
+        # Rows first (where the constraints speak), then the events of what was written. Series before their
+        # occurrences (which refer to them); changed appointments before new ones, so time that a change frees
+        # (a cancelled or moved occurrence) is free before a new booking takes it.
+        for series in list(self.series.seen):
+            await self.series.save(series)
+        for appointment in sorted(self.appointments.seen, key=lambda a: (a.is_new, a.starts_at)):
+            await self.appointments.save(appointment)
+        await super().commit()
 
 
 class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork):
@@ -38,11 +52,13 @@ class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork)
         sessions: async_sessionmaker[AsyncSession] | None,
         *,
         nats_prefix: str,
+        client_directory: AbstractClientDirectory,
         borrowed: AsyncSession | None = None,
         catalogue_cache: CatalogueCache | None = None,
     ) -> None:
         super().__init__(sessions, nats_prefix=nats_prefix, to_envelope=event_mapping.to_envelope, borrowed=borrowed)
         self._catalogue_cache = catalogue_cache
+        self.client_directory = client_directory
 
     def _attach(self, session: AsyncSession) -> None:
         self.appointments = SqlAlchemyAppointmentRepository(session)
@@ -50,17 +66,11 @@ class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork)
         self.catalogue = CatalogueStore(session, self._catalogue_cache)
         self.feeds = FeedStore(session)
         self.holds = HoldStore(session)
+        self.report_figures = SqlAlchemyReportFigures(session)
         self.repositories = (self.appointments, self.series)
 
     async def commit(self) -> None:
         try:
-            # Rows first (where the constraints speak), then the events of what was written. Series before their
-            # occurrences (which refer to them); changed appointments before new ones, so time that a change frees
-            # (a cancelled or moved occurrence) is free before a new booking takes it.
-            for series in list(self.series.seen):
-                await self.series.save(series)
-            for appointment in sorted(self.appointments.seen, key=lambda a: (a.is_new, a.starts_at)):
-                await self.appointments.save(appointment)
             await super().commit()
         except IntegrityError as exc:
             if constraint_of(exc) == "appointments_request_id":
@@ -74,6 +84,3 @@ class SqlAlchemySchedulingUnitOfWork(SqlAlchemyUnitOfWork, SchedulingUnitOfWork)
                     "this occurrence of the series was booked at the same time", reason="OCCURRENCE_TAKEN"
                 ) from exc
             raise
-
-    async def _commit(self, events: list[Any]) -> None:
-        await super()._commit(events)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
-from platform_core.errors import Conflict, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
 from platform_core.ids import new_id
+from platform_core.validation import Violations
 from scheduling_svc.adapters.catalogue_store import AvailabilityInputs
-from scheduling_svc.adapters.client_directory import AbstractClientDirectory
+from scheduling_svc.domain import commands
 from scheduling_svc.domain.appointments import (
     Appointment,
     check_segments_request,
@@ -33,9 +33,11 @@ from scheduling_svc.domain.series import (
     Calendar,
     Decision,
     ExceptionKind,
+    Horizon,
     PlannedOccurrence,
     Reason,
     RecurringSeries,
+    Scope,
     SeriesSegment,
     SeriesStatus,
     plan_occurrences,
@@ -43,11 +45,11 @@ from scheduling_svc.domain.series import (
 )
 from scheduling_svc.service_layer.handlers import (
     _check_bookable,
+    _move_segments,
     _rules,
     _segments_of,
     _specs,
     _without_own_time,
-    move_segments,
 )
 from scheduling_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, SchedulingUnitOfWork
 
@@ -58,39 +60,6 @@ SYSTEM = "system"
 # does a day's worth at a time rather than a few minutes' worth at every run.
 EXTEND_MARGIN = timedelta(days=1)
 _TICK = timedelta(microseconds=1)
-
-
-class Scope(StrEnum):
-    ONE = "one"
-    THIS_AND_FOLLOWING = "this_and_following"
-    ALL = "all"
-
-
-@dataclass(frozen=True)
-class Horizon:
-    """How far ahead occurrences are booked, and how many at most in one go."""
-
-    days: int = 180
-    batch: int = 200
-
-    @property
-    def span(self) -> timedelta:
-        return timedelta(days=self.days)
-
-
-SegmentChoice = tuple[uuid.UUID, uuid.UUID | None]  # (service, staff or any)
-Decisions = Sequence[tuple[datetime, Decision]]
-
-
-@dataclass(frozen=True)
-class SeriesDefinition:
-    client_id: uuid.UUID
-    segments: tuple[SegmentChoice, ...]
-    rrule: str
-    dtstart: datetime  # local wall time
-    timezone: str  # empty: the business's
-    seats: int
-    notes: str
 
 
 @dataclass(frozen=True)
@@ -112,7 +81,7 @@ class SeriesChange:
 # --- shared steps --------------------------------------------------------------------------------
 
 
-def _series_segments(choices: Sequence[SegmentChoice]) -> tuple[SeriesSegment, ...]:
+def _series_segments(choices: Sequence[commands.SegmentChoice]) -> tuple[SeriesSegment, ...]:
     return tuple(SeriesSegment(i, service, staff) for i, (service, staff) in enumerate(choices))
 
 
@@ -128,23 +97,20 @@ def _window(
     return found, end
 
 
-def _decisions(decisions: Decisions, occurrences: Sequence[datetime], zone: str) -> dict[datetime, Decision]:
+def _decisions(decisions: commands.Decisions, occurrences: Sequence[datetime], zone: str) -> dict[datetime, Decision]:
     known = set(occurrences)
-    violations = []
+    violations = Violations()
     chosen: dict[datetime, Decision] = {}
     for i, (occurrence, decision) in enumerate(decisions):
         if occurrence not in known:
-            violations.append(
-                FieldViolation(
-                    f"decisions[{i}].occurrence_start",
-                    f"{local_text(occurrence, zone)} is not an occurrence booked now (see the preview)",
-                )
+            violations.add(
+                f"decisions[{i}].occurrence_start",
+                f"{local_text(occurrence, zone)} is not an occurrence booked now (see the preview)",
             )
         elif occurrence in chosen:
-            violations.append(FieldViolation(f"decisions[{i}].occurrence_start", "is decided twice"))
+            violations.add(f"decisions[{i}].occurrence_start", "is decided twice")
         chosen[occurrence] = decision
-    if violations:
-        raise InvalidArgument(violations)
+    violations.raise_if_any()
     return chosen
 
 
@@ -167,19 +133,14 @@ async def _calendar(
     )
     _check_bookable(inputs.services, online=False)
     check_segments_request(service_ids, seats, [s.definition.capacity for s in inputs.services])
-    violations = []
+    violations = Violations()
     for segment, service in zip(segments, inputs.services, strict=True):
         if segment.staff_id is None:
             if override:
-                violations.append(
-                    FieldViolation(f"segments[{segment.position}].staff_id", "is required when overriding availability")
-                )
+                violations.add(f"segments[{segment.position}].staff_id", "is required when overriding availability")
         elif segment.staff_id not in service.definition.staff_ids:
-            violations.append(
-                FieldViolation(f"segments[{segment.position}].staff_id", f"does not perform {service.name}")
-            )
-    if violations:
-        raise InvalidArgument(violations)
+            violations.add(f"segments[{segment.position}].staff_id", f"does not perform {service.name}")
+    violations.raise_if_any()
     for appointment in freed:
         inputs = _without_own_time(inputs, appointment)
     calendar = Calendar(
@@ -287,29 +248,18 @@ def _require_occurrence(series: RecurringSeries, occurrence: datetime) -> None:
 # --- preview and create --------------------------------------------------------------------------
 
 
-async def preview_series(
-    uow: SchedulingUnitOfWork,
-    tenant_id: uuid.UUID,
-    definition: SeriesDefinition,
-    *,
-    override: bool,
-    now: datetime,
-    horizon: Horizon,
-    change_of: tuple[uuid.UUID, datetime] | None = None,
-) -> Preview:
-    """Each occurrence booked on saving, marked ok or clashing (with why, and the nearest free start that day).
-
-    ``change_of`` (series, occurrence): preview the series as it would continue from that occurrence, whose own
-    upcoming appointments then count as free."""
+async def preview_series(cmd: commands.PreviewSeries, uow: SchedulingUnitOfWork) -> Preview:
+    """Each occurrence booked on saving, marked ok or clashing (with why, and the nearest free start that day)."""
+    tenant_id, definition, now = cmd.tenant_id, cmd.definition, cmd.now
     async with uow:
         settings = await uow.catalogue.settings(tenant_id)
         zone = definition.timezone or settings.timezone
         recurrence = parse_rule(definition.rrule, definition.dtstart, zone)
-        occurrences, until = _window(recurrence, now, now, horizon)
+        occurrences, until = _window(recurrence, now, now, cmd.horizon)
         freed: list[Appointment] = []
-        if change_of is not None:
-            changed = await uow.series.get(tenant_id, change_of[0])
-            for appointment_id in await uow.series.booked_from(tenant_id, changed.id, change_of[1]):
+        if cmd.change_of is not None:
+            changed = await uow.series.get(tenant_id, cmd.change_of[0])
+            for appointment_id in await uow.series.booked_from(tenant_id, changed.id, cmd.change_of[1]):
                 appointment = await uow.appointments.get(tenant_id, appointment_id)
                 if appointment.starts_at > now:
                     freed.append(appointment)
@@ -322,87 +272,70 @@ async def preview_series(
             definition.seats,
             zone,
             occurrences or [first or now],
-            override=override,
+            override=cmd.override,
             settings=settings,
             freed=freed,
         )
-    planned = plan_occurrences(occurrences, calendar, now, override=override)
+    planned = plan_occurrences(occurrences, calendar, now, override=cmd.override)
     return Preview(zone, planned, until, recurrence.next_at_or_after(until) is not None)
 
 
-@dataclass(frozen=True)
-class CreateSeries:
-    tenant_id: uuid.UUID
-    definition: SeriesDefinition
-    decisions: Decisions
-    override: bool
-    request_id: str | None
-    actor: str
-
-
-async def create_series(
-    uow: SchedulingUnitOfWork,
-    directory: AbstractClientDirectory,
-    request: CreateSeries,
-    now: datetime,
-    horizon: Horizon,
-) -> SeriesChange:
+async def create_series(cmd: commands.CreateSeries, uow: SchedulingUnitOfWork) -> SeriesChange:
     """Save a series and book its occurrences within the horizon, as decided, in one transaction."""
-    if request.request_id:
+    now = cmd.now
+    if cmd.request_id:
         async with uow:
-            existing = await uow.series.get_by_request_id(request.tenant_id, request.request_id)
+            existing = await uow.series.get_by_request_id(cmd.tenant_id, cmd.request_id)
         if existing is not None:
             return SeriesChange(existing)
-    definition = request.definition
-    client = await directory.lookup(definition.client_id)
+    definition = cmd.definition
+    client = await uow.client_directory.lookup(definition.client_id)
     if client is None or client.deleted:
         raise InvalidArgument.single("client_id", "names no client of this business")
     try:
         async with uow:
-            if request.request_id:
+            if cmd.request_id:
                 # A retry racing the first attempt waits for it here, then finds what it created: without the
                 # lock it would try to book the same times and be told they are taken.
-                await uow.series.lock_request_id(request.tenant_id, request.request_id)
-                existing = await uow.series.get_by_request_id(request.tenant_id, request.request_id)
+                await uow.series.lock_request_id(cmd.tenant_id, cmd.request_id)
+                existing = await uow.series.get_by_request_id(cmd.tenant_id, cmd.request_id)
                 if existing is not None:
                     return SeriesChange(existing)
-            settings = await uow.catalogue.settings(request.tenant_id)
+            settings = await uow.catalogue.settings(cmd.tenant_id)
             zone = definition.timezone or settings.timezone
             recurrence = parse_rule(definition.rrule, definition.dtstart, zone)
             if recurrence.next_at_or_after(now) is None:
                 raise InvalidArgument.single("rrule", "has no occurrence from now on")
-            occurrences, until = _window(recurrence, now, now, horizon)
+            occurrences, until = _window(recurrence, now, now, cmd.horizon)
             series = RecurringSeries.start(
-                tenant_id=request.tenant_id,
+                tenant_id=cmd.tenant_id,
                 series_id=new_id(),
                 client_id=definition.client_id,
                 recurrence=recurrence,
                 segments=_series_segments(definition.segments),
                 seats=definition.seats,
                 notes=definition.notes,
-                availability_overridden=request.override,
-                actor=request.actor,
+                availability_overridden=cmd.override,
+                actor=cmd.actor,
                 now=now,
-                request_id=request.request_id,
+                request_id=cmd.request_id,
             )
-            decisions = _decisions(request.decisions, occurrences, zone)
+            decisions = _decisions(cmd.decisions, occurrences, zone)
             if occurrences:
                 booked = await _materialize(
                     uow,
                     series,
                     occurrences,
                     decisions=decisions,
-                    override=request.override,
+                    override=cmd.override,
                     strict=True,
-                    actor=request.actor,
+                    actor=cmd.actor,
                     now=now,
                 )
             else:  # the series starts beyond the horizon: check now what it will book
                 first = recurrence.next_at_or_after(now)
                 assert first is not None
-                await _calendar(
-                    uow, request.tenant_id, series.segments, series.seats, zone, [first], override=request.override
-                )
+                await _calendar(uow, cmd.tenant_id, series.segments, series.seats, zone, [first], override=cmd.override)
                 booked = []
             series.materialized(until, now)
             series.announce(len(booked), now)
@@ -410,10 +343,10 @@ async def create_series(
             await uow.commit()
             return SeriesChange(series, booked=booked)
     except Conflict as exc:
-        if exc.reason != DUPLICATE_REQUEST or not request.request_id:
+        if exc.reason != DUPLICATE_REQUEST or not cmd.request_id:
             raise
     async with uow:
-        existing = await uow.series.get_by_request_id(request.tenant_id, request.request_id)
+        existing = await uow.series.get_by_request_id(cmd.tenant_id, cmd.request_id)
     assert existing is not None
     return SeriesChange(existing)
 
@@ -455,39 +388,30 @@ async def _extend(
     return booked
 
 
-async def extend_series(
-    uow: SchedulingUnitOfWork, tenant_id: uuid.UUID, series_id: uuid.UUID, now: datetime, horizon: Horizon
-) -> SeriesChange:
+async def extend_series(cmd: commands.ExtendSeries, uow: SchedulingUnitOfWork) -> SeriesChange:
     """Book the occurrences of one series that have come within the horizon (waits for whoever holds it)."""
     async with uow:
-        series = await uow.series.get(tenant_id, series_id)
-        booked = await _extend(uow, series, now, horizon)
+        series = await uow.series.get(cmd.tenant_id, cmd.series_id)
+        booked = await _extend(uow, series, cmd.now, cmd.horizon)
         await uow.commit()
         return SeriesChange(series, booked=booked)
 
 
-async def extend_due_series(
-    uow_factory: Callable[[], SchedulingUnitOfWork],
-    now: datetime,
-    horizon: Horizon,
-    *,
-    tenant_id: uuid.UUID | None = None,
-    limit: int = 100,
-) -> int:
+async def extend_due_series(cmd: commands.ExtendDueSeries, uow: SchedulingUnitOfWork) -> int:
     """Extend every series whose booked occurrences fall short of the horizon, one transaction per series; series
     another replica is extending are skipped (SKIP LOCKED). Returns how many series were extended."""
-    due = now + horizon.span - min(EXTEND_MARGIN, horizon.span / 2)
+    due = cmd.now + cmd.horizon.span - min(EXTEND_MARGIN, cmd.horizon.span / 2)
     extended = 0
     failed: set[uuid.UUID] = set()
-    while extended + len(failed) < limit:
+    while extended + len(failed) < cmd.limit:
         series_id: uuid.UUID | None = None
         try:
-            async with uow_factory() as uow:
-                series = await uow.series.claim_due(due, tenant_id=tenant_id, passed=failed)
+            async with uow:
+                series = await uow.series.claim_due(due, tenant_id=cmd.tenant_id, passed=failed)
                 if series is None:
                     break
                 series_id = series.id
-                booked = await _extend(uow, series, now, horizon)
+                booked = await _extend(uow, series, cmd.now, cmd.horizon)
                 await uow.commit()
             extended += 1
             log.info("series %s extended to %s: %d booked", series_id, series.materialized_until, len(booked))
@@ -503,40 +427,22 @@ async def extend_due_series(
 # --- changes -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OccurrenceEdit:
-    tenant_id: uuid.UUID
-    series_id: uuid.UUID
-    occurrence_start: datetime | None  # the occurrence the user acts on (ALL: optional, to say how times move)
-    scope: Scope
-    start: datetime | None  # its new start; None: unchanged
-    segments: tuple[SegmentChoice, ...] | None  # new services/staff; None: unchanged
-    rrule: str | None  # this and following / all: the rule from then on; None: the same pattern
-    notes: str | None
-    decisions: Decisions
-    override: bool
-    version: int  # ONE: the appointment's version; else the series'; 0: not checked
-    actor: str
-
-
-async def edit_occurrence(
-    uow: SchedulingUnitOfWork, edit: OccurrenceEdit, now: datetime, horizon: Horizon
-) -> SeriesChange:
+async def edit_occurrence(cmd: commands.EditOccurrence, uow: SchedulingUnitOfWork) -> SeriesChange:
+    """Change one occurrence, this and the following ones, or every upcoming one."""
     async with uow:
-        series = await uow.series.get(edit.tenant_id, edit.series_id)
+        series = await uow.series.get(cmd.tenant_id, cmd.series_id)
         series.require_live()
-        if edit.scope == Scope.ONE:
-            change = await _edit_one(uow, series, edit, now)
+        if cmd.scope == Scope.ONE:
+            change = await _edit_one(uow, series, cmd)
         else:
-            change = await _edit_following(uow, series, edit, now, horizon)
+            change = await _edit_following(uow, series, cmd)
         await uow.commit()
         return change
 
 
-async def _edit_one(
-    uow: SchedulingUnitOfWork, series: RecurringSeries, edit: OccurrenceEdit, now: datetime
-) -> SeriesChange:
+async def _edit_one(uow: SchedulingUnitOfWork, series: RecurringSeries, edit: commands.EditOccurrence) -> SeriesChange:
     """Reschedule or reassign one occurrence; it stays linked to its occurrence start, so it is never re-created."""
+    now = edit.now
     occurrence = edit.occurrence_start
     if occurrence is None:
         raise InvalidArgument.single("occurrence_start", "name the occurrence to change")
@@ -559,7 +465,9 @@ async def _edit_one(
                 )
             if staff_id is not None and staff_id != segments[i].staff_id:
                 segments = with_staff(segments, i, staff_id)
-        await move_segments(uow, appointment, segments, override=edit.override, online=False, actor=edit.actor, now=now)
+        await _move_segments(
+            uow, appointment, segments, override=edit.override, online=False, actor=edit.actor, now=now
+        )
         if appointment.starts_at != occurrence:
             series.record(occurrence, ExceptionKind.SHIFTED, actor=edit.actor, now=now, moved_to=appointment.starts_at)
         else:
@@ -614,10 +522,11 @@ def _pivot(series: RecurringSeries, occurrence: datetime | None, scope: Scope, n
 
 
 async def _edit_following(
-    uow: SchedulingUnitOfWork, series: RecurringSeries, edit: OccurrenceEdit, now: datetime, horizon: Horizon
+    uow: SchedulingUnitOfWork, series: RecurringSeries, edit: commands.EditOccurrence
 ) -> SeriesChange:
     """End the series before the first changed occurrence and continue it, changed, in a successor series; the
     upcoming appointments of the old tail are cancelled and the successor's booked (one transaction)."""
+    now = edit.now
     series.check_version(edit.version)
     pivot = _pivot(series, edit.occurrence_start, edit.scope, now)
     zone = series.timezone
@@ -657,7 +566,7 @@ async def _edit_following(
         appointment.cancel(reason=reason, by="staff", actor=edit.actor, now=now, notice=timedelta(0))
     series.end_before(pivot, now)
     series.continue_in(successor.id, now)
-    occurrences, until = _window(recurrence, now, now, horizon)
+    occurrences, until = _window(recurrence, now, now, edit.horizon)
     booked = await _materialize(
         uow,
         successor,
@@ -677,51 +586,41 @@ async def _edit_following(
     return SeriesChange(series, successor, booked=booked, changed=tail)
 
 
-@dataclass(frozen=True)
-class OccurrenceCancel:
-    tenant_id: uuid.UUID
-    series_id: uuid.UUID
-    occurrence_start: datetime | None  # ALL: not needed
-    scope: Scope
-    reason: str
-    version: int  # ONE: the appointment's version; else the series'; 0: not checked
-    actor: str
-
-
-async def cancel_occurrence(uow: SchedulingUnitOfWork, cancel: OccurrenceCancel, now: datetime) -> SeriesChange:
+async def cancel_occurrence(cmd: commands.CancelOccurrence, uow: SchedulingUnitOfWork) -> SeriesChange:
     """Cancel one occurrence, this and the following ones, or every upcoming one. Past occurrences stay."""
-    reason = cancel.reason.strip()
+    now = cmd.now
+    reason = cmd.reason.strip()
     if not reason:
         raise InvalidArgument.single("reason", "say why the occurrences are cancelled")
     async with uow:
-        series = await uow.series.get(cancel.tenant_id, cancel.series_id)
+        series = await uow.series.get(cmd.tenant_id, cmd.series_id)
         series.require_live()
         changed: list[Appointment] = []
-        if cancel.scope == Scope.ONE:
-            occurrence = cancel.occurrence_start
+        if cmd.scope == Scope.ONE:
+            occurrence = cmd.occurrence_start
             if occurrence is None:
                 raise InvalidArgument.single("occurrence_start", "name the occurrence to cancel")
             appointment_id = await uow.series.appointment_of(series.tenant_id, series.id, occurrence)
             if appointment_id is not None:
                 appointment = await uow.appointments.get(series.tenant_id, appointment_id)
-                appointment.check_version(cancel.version)
+                appointment.check_version(cmd.version)
                 _require_upcoming(appointment.starts_at, now, series.timezone)
-                appointment.cancel(reason=reason, by="staff", actor=cancel.actor, now=now, notice=timedelta(0))
+                appointment.cancel(reason=reason, by="staff", actor=cmd.actor, now=now, notice=timedelta(0))
                 changed.append(appointment)
             else:
                 _require_occurrence(series, occurrence)
                 _require_upcoming(occurrence, now, series.timezone)
-            series.record(occurrence, ExceptionKind.CANCELLED, actor=cancel.actor, now=now, reason=reason)
+            series.record(occurrence, ExceptionKind.CANCELLED, actor=cmd.actor, now=now, reason=reason)
         else:
-            series.check_version(cancel.version)
+            series.check_version(cmd.version)
             upcoming = series.recurrence.next_at_or_after(now + _TICK)
-            if cancel.scope == Scope.THIS_AND_FOLLOWING or upcoming is not None:
-                pivot = _pivot(series, cancel.occurrence_start, cancel.scope, now)
+            if cmd.scope == Scope.THIS_AND_FOLLOWING or upcoming is not None:
+                pivot = _pivot(series, cmd.occurrence_start, cmd.scope, now)
                 changed = await _upcoming_from(uow, series, pivot, now)
                 for appointment in changed:
-                    appointment.cancel(reason=reason, by="staff", actor=cancel.actor, now=now, notice=timedelta(0))
+                    appointment.cancel(reason=reason, by="staff", actor=cmd.actor, now=now, notice=timedelta(0))
                 series.end_before(pivot, now)
-            if cancel.scope == Scope.ALL or series.recurrence.first() is None:
+            if cmd.scope == Scope.ALL or series.recurrence.first() is None:
                 series.cancel(now)
         await uow.commit()
         return SeriesChange(series, changed=changed)

@@ -1,5 +1,5 @@
-"""Use case of the appointment report: the breakdowns from the read side, each staff member's available time
-from their schedule (the same working time the availability engine books within)."""
+"""Use case of the appointment report: the breakdowns from the report's figures, each staff member's available
+time from their schedule (the same working time the availability engine books within)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from scheduling_svc import report_views
-from scheduling_svc.domain import availability
+from scheduling_svc.domain import availability, commands
 from scheduling_svc.domain.availability import ScheduleException, WeeklySchedule
 from scheduling_svc.domain.reports import AppointmentReport, Counts, ServiceLine, StaffLine, check_range
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
@@ -21,10 +18,9 @@ def _midnight(day: date, zone: str) -> datetime:
     return datetime.combine(day, time(0), ZoneInfo(zone))
 
 
-async def appointment_report(
-    uow: SchedulingUnitOfWork, engine: AsyncEngine, tenant_id: uuid.UUID, from_raw: str, to_raw: str, now: datetime
-) -> AppointmentReport:
-    from_day, to_day = check_range(from_raw, to_raw)
+async def appointment_report(cmd: commands.GetAppointmentReport, uow: SchedulingUnitOfWork) -> AppointmentReport:
+    from_day, to_day = check_range(cmd.from_day, cmd.to_day)
+    tenant_id = cmd.tenant_id
     async with uow:
         settings = await uow.catalogue.settings(tenant_id)
         staff = [schedule for schedule, _ in await uow.catalogue.staff(tenant_id)]
@@ -32,16 +28,17 @@ async def appointment_report(
         exceptions = await uow.catalogue.exceptions(
             tenant_id, [*(s.staff_id for s in staff), None], from_day - timedelta(days=1), to_day + timedelta(days=1)
         )
+        zone = settings.timezone
+        start, end = _midnight(from_day, zone), _midnight(to_day + timedelta(days=1), zone)
+        figures = uow.report_figures
+        totals = await figures.status_counts(tenant_id, start, end)
+        services = await figures.service_totals(tenant_id, start, end)
+        worked = await figures.staff_totals(tenant_id, start, end)
+        service_revenue = await figures.completed_revenue(tenant_id, start, end, by="service_id")
+        staff_revenue = await figures.completed_revenue(tenant_id, start, end, by="staff_id")
     exceptions_of: dict[uuid.UUID | None, list[ScheduleException]] = defaultdict(list)
     for _, owner, exception, _ in exceptions:
         exceptions_of[owner].append(exception)
-    zone = settings.timezone
-    start, end = _midnight(from_day, zone), _midnight(to_day + timedelta(days=1), zone)
-    totals = await report_views.status_counts(engine, tenant_id, start, end)
-    services = await report_views.service_totals(engine, tenant_id, start, end)
-    worked = await report_views.staff_totals(engine, tenant_id, start, end)
-    service_revenue = await report_views.completed_revenue(engine, tenant_id, start, end, by="service_id")
-    staff_revenue = await report_views.completed_revenue(engine, tenant_id, start, end, by="staff_id")
     business = settings.business_schedule(exceptions_of[None])
     by_staff = []
     for schedule in staff:
@@ -77,5 +74,5 @@ async def appointment_report(
             key=lambda line: (line.name.lower(), str(line.service_id)),
         ),
         by_staff=by_staff,
-        generated_at=now,
+        generated_at=cmd.now,
     )
