@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.membership_billing.v1.documents_pb2_grpc import DocumentServiceStub
 from atrium.notification.v1 import notification_service_pb2_grpc
-from notification_svc.adapters import orm
-from notification_svc.adapters.client_segments import GrpcClientSegments
+from notification_svc.adapters import tables
+from notification_svc.adapters.client_directory import GrpcClientDirectory
 from notification_svc.adapters.email_sender import AbstractEmailSender, LogEmailSender, SmtpEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.adapters.invoice_documents import GrpcInvoiceDocuments
@@ -97,7 +97,7 @@ def dispatcher(
 
 
 def build(runtime: Runtime) -> ServiceParts:
-    orm.start_mappers()
+    tables.start_mappers()
     settings = runtime.settings
 
     def uow_within(session: AsyncSession) -> SqlAlchemyNotificationUnitOfWork:
@@ -169,7 +169,7 @@ def build(runtime: Runtime) -> ServiceParts:
         sms_auth_token=settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "",
         uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix),
         clock=utc_now,
-        segments=GrpcClientSegments(ClientServiceStub(runtime.channel("client"))),
+        segments=GrpcClientDirectory(ClientServiceStub(runtime.channel("client"))),
         max_attempts=settings.message_max_attempts,
     )
     return ServiceParts(

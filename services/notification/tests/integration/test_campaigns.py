@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.notification.v1 import notification_service_pb2 as pb
-from notification_svc.adapters.client_segments import AbstractClientSegments
+from notification_svc.adapters.client_directory import AbstractClientDirectory
 from notification_svc.config import NotificationSettings
 from notification_svc.domain.audience import ClientContact
 from notification_svc.domain.campaigns import Member, Segment
@@ -38,7 +38,7 @@ SOURCE = (
 )
 
 
-class Segments(AbstractClientSegments):
+class Segments(AbstractClientDirectory):
     def __init__(self, members: list[Member]) -> None:
         self.members_ = members
         self.asked: list[Segment] = []

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from notification_svc.adapters.repository import AbstractActivityRepository
+from notification_svc.adapters.activity_repository import AbstractActivityRepository
 from notification_svc.adapters.timeline_repository import AbstractTimelineRepository
 from notification_svc.domain.merges import EntryMove, OpenMerge, Placement
 from notification_svc.domain.model import ActivityEntry

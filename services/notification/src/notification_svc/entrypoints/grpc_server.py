@@ -13,7 +13,7 @@ from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
 from notification_svc import message_views, views
-from notification_svc.adapters.client_segments import AbstractClientSegments
+from notification_svc.adapters.client_directory import AbstractClientDirectory
 from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
 from notification_svc.adapters.sms_sender import DELIVERED_STATUSES, FAILED_STATUSES, valid_twilio_signature
 from notification_svc.domain.campaigns import CampaignDraft, Segment
@@ -31,9 +31,10 @@ from notification_svc.domain.template_catalogue import KIND_VARIABLES, allowed_v
 from notification_svc.service_layer import campaigns, delivery, membership_expiry
 from notification_svc.service_layer.delivery import Clock
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
-from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from platform_core.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from platform_core.grpc.context import CallContext, current_context
 from platform_core.ids import parse_uuid
+from platform_core.validation import Violations
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NotificationService"].full_name
 
@@ -47,7 +48,7 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         clock: Clock,
         sms_auth_token: str = "",
         templates: MessageTemplates | None = None,
-        segments: AbstractClientSegments | None = None,
+        segments: AbstractClientDirectory | None = None,
         max_attempts: int = 5,
     ) -> None:
         self._engine = engine
@@ -226,15 +227,13 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     ) -> pb.NotificationPreferences:
         call = current_context()
         client_id = _whose_preferences(call, request.client_id)
-        violations = [
-            FieldViolation(f"preferences.{i}", "is not a reminders or marketing category on email, sms or in_app")
-            for i, p in enumerate(request.preferences)
-            if p.category not in OPTIONAL_CATEGORIES or p.channel not in PREFERENCE_CHANNELS
-        ]
+        violations = Violations()
+        for i, p in enumerate(request.preferences):
+            if p.category not in OPTIONAL_CATEGORIES or p.channel not in PREFERENCE_CHANNELS:
+                violations.add(f"preferences.{i}", "is not a reminders or marketing category on email, sms or in_app")
         if request.preferred_channel not in ("", "email", "sms"):
-            violations.append(FieldViolation("preferred_channel", "must be email or sms"))
-        if violations:
-            raise InvalidArgument(violations)
+            violations.add("preferred_channel", "must be email or sms")
+        violations.raise_if_any()
         choices = [Preference(p.category, p.channel, p.allowed) for p in request.preferences]
         await delivery.choose_preferences(
             self._uow_factory(),
@@ -325,9 +324,11 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
 
     async def CreateCampaign(self, request: pb.CreateCampaignRequest, context: grpc.aio.ServicerContext) -> pb.Campaign:
         call = _operator()
-        violations = campaigns.segment_violations(request.segment.group_id, request.segment.status_id)
-        if violations:
-            raise InvalidArgument(violations)
+        violations = Violations()
+        for name, value in (("group_id", request.segment.group_id), ("status_id", request.segment.status_id)):
+            if value and parse_uuid(value) is None:
+                violations.add(f"segment.{name}", "is not an id")
+        violations.raise_if_any()
         draft = CampaignDraft(
             tenant_id=call.tenant_id,
             name=request.name,
@@ -428,7 +429,7 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         await membership_expiry.delete_expiry_rule(self._uow_factory(), _operator().tenant_id)
         return _day_rule(pb.MembershipExpiryRule, DEFAULT_EXPIRY_RULE, is_default=True)
 
-    def _client_segments(self) -> AbstractClientSegments:
+    def _client_segments(self) -> AbstractClientDirectory:
         if self._segments is None:
             raise Unavailable("the client service is not reachable from here")
         return self._segments

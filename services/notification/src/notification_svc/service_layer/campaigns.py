@@ -7,7 +7,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
-from notification_svc.adapters.client_segments import AbstractClientSegments
+from notification_svc.adapters.client_directory import AbstractClientDirectory
 from notification_svc.adapters.message_templates import MessageTemplates
 from notification_svc.domain.campaigns import (
     CAMPAIGN_KIND,
@@ -19,7 +19,7 @@ from notification_svc.domain.campaigns import (
     checked_draft,
 )
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
-from platform_core.errors import Conflict, FieldViolation, InvalidArgument
+from platform_core.errors import Conflict, InvalidArgument
 
 _BLOCK = re.compile(r"{%-?\s*block\s+(\w+)\s*-?%}")
 _TEXT_BLOCK = re.compile(r"{%-?\s*block\s+text\s*-?%}(.*?){%-?\s*endblock(?:\s+text)?\s*-?%}", re.DOTALL)
@@ -61,7 +61,7 @@ async def create_campaign(
 
 
 async def campaign_audience(
-    uow: NotificationUnitOfWork, segments: AbstractClientSegments, tenant_id: uuid.UUID, segment: Segment, channel: str
+    uow: NotificationUnitOfWork, segments: AbstractClientDirectory, tenant_id: uuid.UUID, segment: Segment, channel: str
 ) -> Audience:
     members = await segments.members(segment)
     async with uow:
@@ -73,7 +73,7 @@ async def campaign_audience(
 
 async def send_campaign(
     uow: NotificationUnitOfWork,
-    segments: AbstractClientSegments,
+    segments: AbstractClientDirectory,
     tenant_id: uuid.UUID,
     campaign_id: uuid.UUID,
     segment: Segment,
@@ -95,18 +95,3 @@ async def send_campaign(
         await uow.messages.plan(planned, now)
         await uow.commit()
     return len(planned)
-
-
-def segment_violations(group_id: str, status_id: str) -> list[FieldViolation]:
-    return [
-        FieldViolation(f"segment.{name}", "is not an id")
-        for name, value in (("group_id", group_id), ("status_id", status_id))
-        if value and _uuid(value) is None
-    ]
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None

@@ -5,15 +5,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atrium.common.v1.events_pb2 import EventEnvelope
+from notification_svc.adapters.activity_repository import AbstractActivityRepository, SqlAlchemyActivityRepository
 from notification_svc.adapters.campaign_store import AbstractCampaignStore, SqlAlchemyCampaignStore
-from notification_svc.adapters.directory import AbstractDirectory, SqlAlchemyDirectory
 from notification_svc.adapters.email_repository import AbstractSentEmailRepository, SqlAlchemySentEmailRepository
 from notification_svc.adapters.membership_store import AbstractMembershipStore, SqlAlchemyMembershipStore
 from notification_svc.adapters.message_store import AbstractMessageStore, SqlAlchemyMessageStore
 from notification_svc.adapters.payment_store import AbstractPaymentStore, SqlAlchemyPaymentStore
 from notification_svc.adapters.preference_store import AbstractPreferenceStore, SqlAlchemyPreferenceStore
+from notification_svc.adapters.recipient_directory import AbstractRecipientDirectory, SqlAlchemyRecipientDirectory
 from notification_svc.adapters.reminder_store import AbstractReminderStore, SqlAlchemyReminderStore
-from notification_svc.adapters.repository import AbstractActivityRepository, SqlAlchemyActivityRepository
 from notification_svc.adapters.template_store import AbstractTemplateStore, SqlAlchemyTemplateStore
 from notification_svc.adapters.timeline_repository import AbstractTimelineRepository, SqlAlchemyTimelineRepository
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
@@ -24,7 +24,7 @@ class NotificationUnitOfWork(AbstractUnitOfWork):
     emails: AbstractSentEmailRepository
     timeline: AbstractTimelineRepository
     messages: AbstractMessageStore
-    directory: AbstractDirectory
+    directory: AbstractRecipientDirectory
     reminders: AbstractReminderStore
     preferences: AbstractPreferenceStore
     templates: AbstractTemplateStore
@@ -52,7 +52,7 @@ class SqlAlchemyNotificationUnitOfWork(SqlAlchemyUnitOfWork, NotificationUnitOfW
         self.emails = SqlAlchemySentEmailRepository(session)
         self.timeline = SqlAlchemyTimelineRepository(session)
         self.messages = SqlAlchemyMessageStore(session)
-        self.directory = SqlAlchemyDirectory(session)
+        self.directory = SqlAlchemyRecipientDirectory(session)
         self.reminders = SqlAlchemyReminderStore(session)
         self.preferences = SqlAlchemyPreferenceStore(session)
         self.templates = SqlAlchemyTemplateStore(session)

@@ -1,4 +1,4 @@
-"""A campaign's segment as the client service answers it now (over gRPC, never its tables)."""
+"""The client service, as this service asks it (over gRPC, never its tables): a campaign's segment as it is now."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from notification_svc.domain.campaigns import Member, Segment
 PAGE_SIZE = 200
 
 
-class AbstractClientSegments(abc.ABC):
+class AbstractClientDirectory(abc.ABC):
     @abc.abstractmethod
     async def members(self, segment: Segment) -> list[Member]:
         """The live clients of the segment (the caller's tenant)."""
 
 
-class GrpcClientSegments(AbstractClientSegments):
+class GrpcClientDirectory(AbstractClientDirectory):
     def __init__(self, stub: ClientServiceStub) -> None:
         self._stub = stub
 
