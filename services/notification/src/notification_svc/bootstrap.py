@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,8 +38,12 @@ from notification_svc.entrypoints.notice_consumers import (
     membership_subscriptions,
     request_notice_subscriptions,
 )
-from notification_svc.service_layer.delivery import Clock, Dispatcher
-from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
+from notification_svc.service_layer.delivery import Dispatcher
+from notification_svc.service_layer.unit_of_work import (
+    NotificationPorts,
+    SqlAlchemyNotificationUnitOfWork,
+    utc_now,
+)
 from platform_core.messaging.consumer import EventConsumer, Subscription
 from platform_core.service import Runtime, ServiceParts
 
@@ -73,37 +77,47 @@ def sms_sender(settings: NotificationSettings) -> AbstractSmsSender:
     )
 
 
-def utc_now() -> datetime:
-    """The service's one clock (tests drive a Dispatcher with their own)."""
-    return datetime.now(UTC)
+def ports(runtime: Runtime, settings: NotificationSettings) -> NotificationPorts:
+    """One of each per process, shared by every unit of work."""
+    return NotificationPorts(
+        clock=utc_now,
+        email_templates=EmailTemplates(),
+        message_templates=MessageTemplates(),
+        email_sender=email_sender(settings),
+        sms_sender=sms_sender(settings),
+        client_directory=GrpcClientDirectory(ClientServiceStub(runtime.channel("client"))),
+        invoice_documents=GrpcInvoiceDocuments(DocumentServiceStub(runtime.channel("membership_billing"))),
+    )
 
 
-def dispatcher(
-    runtime: Runtime, settings: NotificationSettings, sender: AbstractEmailSender, clock: Clock = utc_now
-) -> Dispatcher:
+def dispatcher(runtime: Runtime, settings: NotificationSettings, connected: NotificationPorts) -> Dispatcher:
     return Dispatcher(
-        uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix),
-        templates=MessageTemplates(),
-        email=sender,
-        clock=clock,
+        uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(
+            runtime.sessions, nats_prefix=settings.nats_prefix, ports=connected
+        ),
+        templates=connected.message_templates,
+        email=connected.email_sender,
+        clock=connected.clock,
         policy=RetryPolicy(base=timedelta(seconds=settings.message_retry_base_seconds)),
         batch_size=settings.message_batch_size,
         lease=timedelta(seconds=settings.message_lease_seconds),
         concurrency=settings.message_send_concurrency,
         public_url=settings.public_url,
-        sms=sms_sender(settings),
-        invoices=GrpcInvoiceDocuments(DocumentServiceStub(runtime.channel("membership_billing"))),
+        sms=connected.sms_sender,
+        invoices=connected.invoice_documents,
     )
 
 
 def build(runtime: Runtime) -> ServiceParts:
     tables.start_mappers()
     settings = runtime.settings
+    assert isinstance(settings, NotificationSettings)
+    connected = ports(runtime, settings)
 
     def uow_within(session: AsyncSession) -> SqlAlchemyNotificationUnitOfWork:
-        return SqlAlchemyNotificationUnitOfWork(None, nats_prefix=settings.nats_prefix, borrowed=session)
-
-    assert isinstance(settings, NotificationSettings)
+        return SqlAlchemyNotificationUnitOfWork(
+            None, nats_prefix=settings.nats_prefix, borrowed=session, ports=connected
+        )
 
     def consumer(name: str, subscriptions: list[Subscription]) -> EventConsumer:
         # One durable consumer per (purpose, producing service's stream).
@@ -154,22 +168,23 @@ def build(runtime: Runtime) -> ServiceParts:
             low_balance_minor=settings.low_credit_balance_minor,
         ),
     )
-    sender = email_sender(settings)
     mailer = EventConsumer(
         name=f"{UNIT}-email",
         js=runtime.js,
         prefix=settings.nats_prefix,
         sessions=runtime.sessions,
-        subscriptions=email_subscriptions(uow_within, EmailTemplates(), sender),
+        subscriptions=email_subscriptions(uow_within),
         max_deliver=settings.consumer_max_deliver,
         fetch_batch=1,
     )
     servicer = NotificationServicer(
         engine=runtime.read_engine,
         sms_auth_token=settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "",
-        uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix),
+        uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(
+            runtime.sessions, nats_prefix=settings.nats_prefix, ports=connected
+        ),
         clock=utc_now,
-        segments=GrpcClientDirectory(ClientServiceStub(runtime.channel("client"))),
+        segments=connected.client_directory,
         max_attempts=settings.message_max_attempts,
     )
     return ServiceParts(
@@ -178,7 +193,7 @@ def build(runtime: Runtime) -> ServiceParts:
         publishes_events=False,
         workers=[
             DispatchWorker(
-                dispatcher(runtime, settings, sender), interval_seconds=settings.message_dispatch_interval_seconds
+                dispatcher(runtime, settings, connected), interval_seconds=settings.message_dispatch_interval_seconds
             )
         ],
     )

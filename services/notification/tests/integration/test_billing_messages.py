@@ -12,10 +12,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notification_svc.adapters.payment_store import InvoiceFacts
 from notification_svc.config import NotificationSettings
 from notification_svc.domain.audience import BusinessProfile, ClientContact
-from notification_svc.domain.payment_notices import BillingStep, PaymentRule, checked_payment_rule
+from notification_svc.domain.payment_notices import BillingStep, InvoiceFacts, PaymentRule, checked_payment_rule
 from notification_svc.service_layer import delivery
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory

@@ -9,6 +9,7 @@ from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.common.v1 import types_pb2
 from notification_svc.domain.campaigns import Member, Segment
+from platform_core.errors import Unavailable
 
 PAGE_SIZE = 200
 
@@ -40,3 +41,10 @@ class GrpcClientDirectory(AbstractClientDirectory):
             token = reply.page.next_page_token
             if not token:
                 return found
+
+
+class UnreachableClientDirectory(AbstractClientDirectory):
+    """A process that was given no channel to the client service."""
+
+    async def members(self, segment: Segment) -> list[Member]:
+        raise Unavailable("the client service is not reachable from here")

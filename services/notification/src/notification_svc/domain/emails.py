@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -32,19 +31,6 @@ class OutgoingEmail:
     attachments: tuple[Attachment, ...] = ()
     # Extra headers, e.g. List-Unsubscribe (RFC 2369) and List-Unsubscribe-Post (RFC 8058).
     headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class SendPortalInvitation:
-    tenant_id: uuid.UUID
-    client_id: uuid.UUID
-    email: str
-    accept_url: str
-    expires_at: datetime
-    business_name: str
-    client_first_name: str
-    client_last_name: str
-    source_event_id: uuid.UUID
 
 
 def message_id_for(source_event_id: uuid.UUID) -> str:

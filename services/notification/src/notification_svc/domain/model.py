@@ -9,23 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from notification_svc.domain.appointment_activity import APPOINTMENT_KINDS
+from notification_svc.domain.commands import RecordActivity
 from notification_svc.domain.credit_activity import CREDIT_KINDS
 from notification_svc.domain.request_activity import REQUEST_KINDS
 from platform_core.validation import Violations
 
 _KIND = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 MAX_SUMMARY_LENGTH = 500
-
-
-@dataclass(frozen=True)
-class RecordActivity:
-    tenant_id: uuid.UUID
-    client_id: uuid.UUID
-    kind: str
-    summary: str
-    occurred_at: datetime
-    source_event_id: uuid.UUID
-    source_event_type: str
 
 
 @dataclass(eq=False)

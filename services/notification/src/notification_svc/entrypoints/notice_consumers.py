@@ -15,14 +15,13 @@ from atrium.gateway.v1 import events_pb2 as gateway_events
 from atrium.membership_billing.v1 import events_pb2 as billing_events
 from atrium.portal_requests.v1 import events_pb2 as request_events
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
-from notification_svc.adapters.payment_store import InvoiceFacts
 from notification_svc.domain.account_notices import AddressedNotice, address_id
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
 from notification_svc.domain.credit_activity import credit_amount
 from notification_svc.domain.membership_expiry import SubscriptionFacts
 from notification_svc.domain.membership_notices import INBOX_ONLY, MEMBERSHIP_CATEGORIES, crossed_low_balance
-from notification_svc.domain.payment_notices import BillingStep
+from notification_svc.domain.payment_notices import BillingStep, InvoiceFacts
 from notification_svc.domain.request_notices import RequestStep
 from notification_svc.service_layer import delivery
 from notification_svc.service_layer.delivery import Clock

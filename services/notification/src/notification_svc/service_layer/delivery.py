@@ -26,7 +26,6 @@ from notification_svc.adapters.delivery_metrics import DeliveryMetrics
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.invoice_documents import AbstractInvoiceDocuments
 from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
-from notification_svc.adapters.payment_store import InvoiceFacts
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender
 from notification_svc.domain.account_notices import AddressedNotice, addressed_notice, expired
 from notification_svc.domain.appointment_notices import (
@@ -64,6 +63,7 @@ from notification_svc.domain.payment_notices import (
     DEFAULT_PAYMENT_RULE,
     PAYMENT_REMINDER_KINDS,
     BillingStep,
+    InvoiceFacts,
     PaymentRule,
     billing_notices,
     payment_reminders,
