@@ -30,9 +30,9 @@ from notification_svc.domain.campaigns import (
     Member,
     Segment,
     campaign_messages,
+    with_html,
 )
 from notification_svc.domain.delivery import RetryPolicy
-from notification_svc.service_layer.campaigns import with_html
 from notification_svc.service_layer.delivery import Dispatcher
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core import devstack

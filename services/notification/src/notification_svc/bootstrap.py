@@ -184,7 +184,6 @@ def build(runtime: Runtime) -> ServiceParts:
             runtime.sessions, nats_prefix=settings.nats_prefix, ports=connected
         ),
         clock=utc_now,
-        segments=connected.client_directory,
         max_attempts=settings.message_max_attempts,
     )
     return ServiceParts(

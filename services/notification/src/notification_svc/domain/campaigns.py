@@ -8,6 +8,7 @@ marketing on the channel or have no address for it. The report counts the campai
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,9 @@ CAMPAIGN_KIND = "marketing.campaign"
 CAMPAIGN_CHANNELS = ("email", "sms")
 MAX_RATE_PER_MINUTE = 6000
 MAX_NAME_LENGTH = 200
+_BLOCK = re.compile(r"{%-?\s*block\s+(\w+)\s*-?%}")
+_TEXT_BLOCK = re.compile(r"{%-?\s*block\s+text\s*-?%}(.*?){%-?\s*endblock(?:\s+text)?\s*-?%}", re.DOTALL)
+NEEDED_BLOCKS = {"email": ("subject", "text"), "sms": ("sms",)}
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,23 @@ def checked_draft(draft: CampaignDraft) -> CampaignDraft:
     violations.raise_if_any()
     return CampaignDraft(
         draft.tenant_id, name, draft.channel, draft.segment, draft.source, draft.rate_per_minute, draft.created_by
+    )
+
+
+def missing_blocks(channel: str, source: str) -> list[str]:
+    """The blocks a campaign on ``channel`` must write and ``source`` does not."""
+    return [b for b in NEEDED_BLOCKS[channel] if b not in _BLOCK.findall(source)]
+
+
+def with_html(source: str) -> str:
+    """An email campaign written as text gets an HTML part of the same words (line breaks kept)."""
+    if "html" in _BLOCK.findall(source):
+        return source
+    text = _TEXT_BLOCK.search(source)
+    if text is None:
+        return source
+    return (
+        source + f'{{% block html %}}<div style="white-space: pre-line">{text.group(1).strip()}</div>{{% endblock %}}'
     )
 
 

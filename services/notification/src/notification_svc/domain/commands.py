@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from notification_svc.domain.campaigns import Segment
 from notification_svc.domain.merges import Source
 
 # The timeline (service_layer/handlers.py).
@@ -63,3 +64,36 @@ class SendPortalInvitation:
     client_first_name: str
     client_last_name: str
     source_event_id: uuid.UUID
+
+
+# Campaigns (service_layer/campaign_handlers.py).
+
+
+@dataclass(frozen=True)
+class CreateCampaign:
+    tenant_id: uuid.UUID
+    created_by: str  # the staff member who wrote it
+    name: str
+    channel: str
+    segment: Segment
+    source: str
+    rate_per_minute: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class PreviewCampaignAudience:
+    tenant_id: uuid.UUID
+    segment: Segment
+    channel: str
+
+
+@dataclass(frozen=True)
+class SendCampaign:
+    tenant_id: uuid.UUID
+    campaign_id: uuid.UUID
+    segment: Segment
+    channel: str
+    rate_per_minute: int
+    now: datetime
+    max_attempts: int

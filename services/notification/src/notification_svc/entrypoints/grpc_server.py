@@ -13,10 +13,10 @@ from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
 from notification_svc import message_views, views
-from notification_svc.adapters.client_directory import AbstractClientDirectory
 from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
 from notification_svc.adapters.sms_sender import DELIVERED_STATUSES, FAILED_STATUSES, valid_twilio_signature
-from notification_svc.domain.campaigns import CampaignDraft, Segment
+from notification_svc.domain import commands
+from notification_svc.domain.campaigns import Segment
 from notification_svc.domain.delivery import Status, message_summary
 from notification_svc.domain.membership_expiry import DEFAULT_EXPIRY_RULE, MembershipExpiryRule, checked_expiry_rule
 from notification_svc.domain.payment_notices import DEFAULT_PAYMENT_RULE, PaymentRule, checked_payment_rule
@@ -28,10 +28,10 @@ from notification_svc.domain.preferences import (
 )
 from notification_svc.domain.reminders import DEFAULT_RULE, DEFAULT_SMS_FALLBACK_AFTER, ReminderRule, checked_rule
 from notification_svc.domain.template_catalogue import KIND_VARIABLES, allowed_variables
-from notification_svc.service_layer import campaigns, delivery, membership_expiry
+from notification_svc.service_layer import campaign_handlers, delivery, membership_expiry
 from notification_svc.service_layer.delivery import Clock
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
-from platform_core.errors import Conflict, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from platform_core.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import CallContext, current_context
 from platform_core.ids import parse_uuid
 from platform_core.validation import Violations
@@ -48,11 +48,9 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         clock: Clock,
         sms_auth_token: str = "",
         templates: MessageTemplates | None = None,
-        segments: AbstractClientDirectory | None = None,
         max_attempts: int = 5,
     ) -> None:
         self._engine = engine
-        self._segments = segments
         self._max_attempts = max_attempts
         self._templates = templates or MessageTemplates()
         self._sms_auth_token = sms_auth_token
@@ -329,16 +327,17 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
             if value and parse_uuid(value) is None:
                 violations.add(f"segment.{name}", "is not an id")
         violations.raise_if_any()
-        draft = CampaignDraft(
+        create = commands.CreateCampaign(
             tenant_id=call.tenant_id,
+            created_by=call.principal.id,
             name=request.name,
             channel=request.channel,
             segment=_segment(request.segment),
             source=request.source,
             rate_per_minute=request.rate_per_minute,
-            created_by=call.principal.id,
+            now=self._clock(),
         )
-        campaign_id = await campaigns.create_campaign(self._uow_factory(), self._templates, draft, now=self._clock())
+        campaign_id = await campaign_handlers.create_campaign(create, self._uow_factory())
         return await self._campaign(call.tenant_id, campaign_id)
 
     async def ListCampaigns(
@@ -361,9 +360,8 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     ) -> pb.CampaignAudience:
         call = _operator()
         campaign = await self._campaign(call.tenant_id, _campaign_id(request))
-        found = await campaigns.campaign_audience(
-            self._uow_factory(), self._client_segments(), call.tenant_id, _segment(campaign.segment), campaign.channel
-        )
+        preview = commands.PreviewCampaignAudience(call.tenant_id, _segment(campaign.segment), campaign.channel)
+        found = await campaign_handlers.preview_campaign_audience(preview, self._uow_factory())
         return pb.CampaignAudience(
             matching=found.matching,
             recipients=found.recipients,
@@ -376,17 +374,16 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         campaign = await self._campaign(call.tenant_id, _campaign_id(request))
         if campaign.status != "draft":
             raise Conflict("the campaign was sent already", reason="CAMPAIGN_ALREADY_SENT")
-        await campaigns.send_campaign(
-            self._uow_factory(),
-            self._client_segments(),
-            call.tenant_id,
-            uuid.UUID(campaign.id),
-            _segment(campaign.segment),
-            campaign.channel,
-            campaign.rate_per_minute,
+        send = commands.SendCampaign(
+            tenant_id=call.tenant_id,
+            campaign_id=uuid.UUID(campaign.id),
+            segment=_segment(campaign.segment),
+            channel=campaign.channel,
+            rate_per_minute=campaign.rate_per_minute,
             now=self._clock(),
             max_attempts=self._max_attempts,
         )
+        await campaign_handlers.send_campaign(send, self._uow_factory())
         return await self._campaign(call.tenant_id, uuid.UUID(campaign.id))
 
     async def GetPaymentReminderRule(
@@ -428,11 +425,6 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     ) -> pb.MembershipExpiryRule:
         await membership_expiry.delete_expiry_rule(self._uow_factory(), _operator().tenant_id)
         return _day_rule(pb.MembershipExpiryRule, DEFAULT_EXPIRY_RULE, is_default=True)
-
-    def _client_segments(self) -> AbstractClientDirectory:
-        if self._segments is None:
-            raise Unavailable("the client service is not reachable from here")
-        return self._segments
 
     async def _campaign(self, tenant_id: uuid.UUID, campaign_id: uuid.UUID) -> pb.Campaign:
         rows, counts, _ = await message_views.campaigns(
