@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_svc.config import NotificationSettings
+from notification_svc.domain import commands
 from notification_svc.domain.audience import BusinessProfile, ClientContact
 from notification_svc.domain.payment_notices import BillingStep, InvoiceFacts, PaymentRule, checked_payment_rule
-from notification_svc.service_layer import delivery
+from notification_svc.service_layer import delivery, rule_handlers
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 
@@ -90,8 +91,11 @@ async def test_the_business_rule_decides_the_reminders_and_a_refund_that_reopens
         )
         await work.commit()
     rule = checked_payment_rule([2, -1], ["email"], "10:30")
-    await delivery.set_payment_rule(uow(), tenant, rule, now=ISSUED)
-    assert (await delivery.payment_rule(uow(), tenant)) == (PaymentRule((-1, 2), ("email",), time(10, 30)), False)
+    await rule_handlers.set_payment_rule(commands.SetPaymentRule(tenant, rule, ISSUED), uow())
+    assert (await rule_handlers.get_payment_rule(commands.GetPaymentRule(tenant), uow())) == (
+        PaymentRule((-1, 2), ("email",), time(10, 30)),
+        False,
+    )
     step = BillingStep(
         tenant_id=tenant,
         kind="invoice.issued",

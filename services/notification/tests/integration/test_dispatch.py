@@ -26,11 +26,12 @@ from atrium.notification.v1 import notification_service_pb2 as pb
 from notification_svc.adapters.delivery_metrics import ATTEMPTS, DeliveryMetrics
 from notification_svc.adapters.email_sender import SmtpEmailSender
 from notification_svc.config import NotificationSettings
+from notification_svc.domain import commands
 from notification_svc.domain.audience import ClientContact
 from notification_svc.domain.delivery import PlannedMessage, Recipient
 from notification_svc.domain.emails import OutgoingEmail
 from notification_svc.entrypoints.grpc_server import NotificationServicer
-from notification_svc.service_layer import delivery
+from notification_svc.service_layer import message_handlers
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
@@ -131,7 +132,7 @@ async def test_retries_grow_then_the_message_fails_and_an_operator_resends_it(
     assert waits[:2] == [timedelta(seconds=30), timedelta(seconds=60)]
 
     uow = SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix)
-    assert await delivery.resend(uow, message.tenant_id, message.id, now=clock.now)
+    assert await message_handlers.resend_message(commands.ResendMessage(message.tenant_id, message.id, clock.now), uow)
     await sender.dispatch_all_due()
     row, attempts = await state(engine, message)
     assert (row.status, row.attempts, len(attempts)) == ("sent", 4, 4)

@@ -15,11 +15,12 @@ from email.header import decode_header, make_header
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_svc.config import NotificationSettings
+from notification_svc.domain import commands
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import ClientContact, StaffMember
 from notification_svc.domain.preferences import Preference, UnsubscribeLink
 from notification_svc.domain.reminders import Offset, ReminderRule
-from notification_svc.service_layer import delivery
+from notification_svc.service_layer import delivery, preference_handlers
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 
@@ -199,11 +200,13 @@ async def test_an_unsubscribe_link_stops_only_its_own_clients_reminders_and_neve
     token = url.rsplit("/", 1)[1]
     link = UnsubscribeLink.parse(token)
     assert link is not None and link.tenant_id == tenant
-    switched = await delivery.unsubscribe(uow(engine, notification_settings), link, now=clock.now)
+    unsubscribe = commands.Unsubscribe(tenant, link, clock.now)
+    switched = await preference_handlers.unsubscribe(unsubscribe, uow(engine, notification_settings))
     assert switched == Preference("reminders", "email", allowed=False)
     forged = UnsubscribeLink.parse(token[:32] + "A" * 43)
     assert forged is not None
-    assert await delivery.unsubscribe(uow(engine, notification_settings), forged, now=clock.now) is None
+    forged_unsubscribe = commands.Unsubscribe(tenant, forged, clock.now)
+    assert await preference_handlers.unsubscribe(forged_unsubscribe, uow(engine, notification_settings)) is None
 
     second = T0 + timedelta(days=30)
     await book(ada, second)

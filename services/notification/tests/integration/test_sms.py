@@ -19,13 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_svc.adapters.sms_sender import TwilioSmsSender, twilio_signature, valid_twilio_signature
 from notification_svc.config import NotificationSettings
+from notification_svc.domain import commands
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import ClientContact
 from notification_svc.domain.delivery import PlannedMessage, Recipient, Status
 from notification_svc.domain.payment_notices import BillingStep
 from notification_svc.domain.preferences import Preference
 from notification_svc.domain.request_notices import RequestStep
-from notification_svc.service_layer import delivery
+from notification_svc.service_layer import delivery, message_handlers, preference_handlers
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 
@@ -162,18 +163,21 @@ async def test_delivery_reports_settle_an_accepted_sms_and_a_failed_one_falls_ba
     def uow() -> SqlAlchemyNotificationUnitOfWork:
         return SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix)
 
-    assert await delivery.provider_report(
-        uow(), delivered_tenant, sent.provider_id, Status.DELIVERED, "", now=clock.now
+    def report(tenant: uuid.UUID, provider_id: str, status: Status, error: str = "") -> commands.RecordProviderReport:
+        return commands.RecordProviderReport(tenant, provider_id, status, error, clock.now)
+
+    assert await message_handlers.record_provider_report(
+        report(delivered_tenant, sent.provider_id, Status.DELIVERED), uow()
     )
     # Another tenant's report cannot touch it, and a second report finds it final.
-    assert not await delivery.provider_report(
-        uow(), undelivered_tenant, sent.provider_id, Status.FAILED, "", now=clock.now
+    assert not await message_handlers.record_provider_report(
+        report(undelivered_tenant, sent.provider_id, Status.FAILED), uow()
     )
-    assert not await delivery.provider_report(
-        uow(), delivered_tenant, sent.provider_id, Status.FAILED, "", now=clock.now
+    assert not await message_handlers.record_provider_report(
+        report(delivered_tenant, sent.provider_id, Status.FAILED), uow()
     )
-    assert await delivery.provider_report(
-        uow(), undelivered_tenant, unsent.provider_id, Status.FAILED, "30003 Unreachable", now=clock.now
+    assert await message_handlers.record_provider_report(
+        report(undelivered_tenant, unsent.provider_id, Status.FAILED, "30003 Unreachable"), uow()
     )
     await sender.dispatch_all_due()
     assert [(r.channel, r.status) for r in await rows(engine, delivered_tenant)] == [("sms", "delivered")]
@@ -213,13 +217,9 @@ async def test_a_client_who_prefers_sms_gets_its_request_decision_by_sms_and_one
         await uow.directory.keep_contact(tenant, ClientContact(no_number, "Bob", "", "bob@example.com"), NOW)
         await uow.commit()
     for client in (texting, no_number):
-        await delivery.choose_preferences(
+        await preference_handlers.choose_preferences(
+            commands.ChoosePreferences(tenant, client, (), NOW, preferred_channel="sms"),
             SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix),
-            tenant,
-            client,
-            [],
-            now=NOW,
-            preferred_channel="sms",
         )
         step = RequestStep(
             tenant_id=tenant,
@@ -269,9 +269,12 @@ async def test_a_client_who_prefers_sms_gets_its_appointment_reminder_invoice_an
             contact = ClientContact(client, "Ada", "", f"{client.hex[:8]}@example.com", phone, "en", "Europe/Berlin")
             await work.directory.keep_contact(tenant, contact, NOW)
         await work.commit()
-    await delivery.choose_preferences(uow(), tenant, texting, [], now=NOW, preferred_channel="sms")
-    await delivery.choose_preferences(
-        uow(), tenant, no_reminder_texts, [Preference("reminders", "sms", False)], now=NOW, preferred_channel="sms"
+    await preference_handlers.choose_preferences(
+        commands.ChoosePreferences(tenant, texting, (), NOW, preferred_channel="sms"), uow()
+    )
+    no_texts = (Preference("reminders", "sms", False),)
+    await preference_handlers.choose_preferences(
+        commands.ChoosePreferences(tenant, no_reminder_texts, no_texts, NOW, preferred_channel="sms"), uow()
     )
     start = datetime(2100, 9, 3, 8, 0, tzinfo=UTC)  # 10:00 in Berlin: reminded by default a day ahead
     for client in phones:

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from notification_svc.domain.campaigns import Segment
+from notification_svc.domain.delivery import Status
+from notification_svc.domain.membership_expiry import MembershipExpiryRule
 from notification_svc.domain.merges import Source
+from notification_svc.domain.payment_notices import PaymentRule
+from notification_svc.domain.preferences import Preference, UnsubscribeLink
+from notification_svc.domain.reminders import ReminderRule
 
 # The timeline (service_layer/handlers.py).
 
@@ -97,3 +102,143 @@ class SendCampaign:
     rate_per_minute: int
     now: datetime
     max_attempts: int
+
+
+# Rules of reminders, payment reminders and membership expiry (service_layer/rule_handlers.py).
+
+
+@dataclass(frozen=True)
+class ListReminderRules:
+    tenant_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class SetReminderRule:
+    tenant_id: uuid.UUID
+    rule: ReminderRule
+    now: datetime
+
+
+@dataclass(frozen=True)
+class DeleteReminderRule:
+    tenant_id: uuid.UUID
+    service_id: uuid.UUID | None  # None: the business's own rule
+
+
+@dataclass(frozen=True)
+class GetPaymentRule:
+    tenant_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class SetPaymentRule:
+    tenant_id: uuid.UUID
+    rule: PaymentRule
+    now: datetime
+
+
+@dataclass(frozen=True)
+class DeletePaymentRule:
+    tenant_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class GetExpiryRule:
+    tenant_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class SetExpiryRule:
+    tenant_id: uuid.UUID
+    rule: MembershipExpiryRule
+    now: datetime
+
+
+@dataclass(frozen=True)
+class DeleteExpiryRule:
+    tenant_id: uuid.UUID
+
+
+# A client's notification preferences (service_layer/preference_handlers.py).
+
+
+@dataclass(frozen=True)
+class GetPreferences:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ChoosePreferences:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    choices: tuple[Preference, ...]
+    now: datetime
+    preferred_channel: str = ""  # "": unchanged
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    tenant_id: uuid.UUID
+    link: UnsubscribeLink
+    now: datetime
+
+
+# A business's own wording of messages (service_layer/template_handlers.py).
+
+
+@dataclass(frozen=True)
+class ListMessageTemplates:
+    tenant_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class SaveTemplate:
+    tenant_id: uuid.UUID
+    kind: str
+    language: str
+    source: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class PreviewTemplate:
+    tenant_id: uuid.UUID
+    kind: str
+    language: str
+    source: str  # "": what the business saved, else the default
+
+
+@dataclass(frozen=True)
+class ResetTemplate:
+    tenant_id: uuid.UUID
+    kind: str
+    language: str
+
+
+# Messages already planned (service_layer/message_handlers.py).
+
+
+@dataclass(frozen=True)
+class ResendMessage:
+    tenant_id: uuid.UUID
+    message_id: uuid.UUID
+    now: datetime
+
+
+@dataclass(frozen=True)
+class MarkNotificationsRead:
+    tenant_id: uuid.UUID
+    audience: str  # "client" or "staff": whose inbox
+    recipient_id: uuid.UUID
+    notification_id: uuid.UUID | None  # None: every unread one
+    now: datetime
+
+
+@dataclass(frozen=True)
+class RecordProviderReport:
+    tenant_id: uuid.UUID
+    provider_id: str
+    status: Status
+    error: str
+    now: datetime

@@ -25,7 +25,7 @@ from notification_svc.adapters.calendar_files import appointment_ics
 from notification_svc.adapters.delivery_metrics import DeliveryMetrics
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.invoice_documents import AbstractInvoiceDocuments
-from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
+from notification_svc.adapters.message_templates import MessageTemplates
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender
 from notification_svc.domain.account_notices import AddressedNotice, addressed_notice, expired
 from notification_svc.domain.appointment_notices import (
@@ -64,20 +64,16 @@ from notification_svc.domain.payment_notices import (
     PAYMENT_REMINDER_KINDS,
     BillingStep,
     InvoiceFacts,
-    PaymentRule,
     billing_notices,
     payment_reminders,
 )
 from notification_svc.domain.preferences import (
-    OPTIONAL_CATEGORIES,
-    PREFERENCE_CHANNELS,
-    Preference,
     UnsubscribeLink,
     by_preferred_sms,
     needs_consent,
     opted_out_reason,
 )
-from notification_svc.domain.reminders import ReminderRule, rule_for
+from notification_svc.domain.reminders import rule_for
 from notification_svc.domain.request_notices import (
     CALENDAR_KINDS,
     RequestStep,
@@ -86,9 +82,8 @@ from notification_svc.domain.request_notices import (
     staff_kind,
     staff_notices,
 )
-from notification_svc.domain.template_catalogue import KIND_VARIABLES, SAMPLE
+from notification_svc.domain.template_catalogue import template_name
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
-from platform_core.errors import InvalidArgument
 from platform_core.money import format_minor
 
 Clock = Callable[[], datetime]
@@ -212,29 +207,6 @@ async def reopen_invoices(
     return count
 
 
-async def payment_rule(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> tuple[PaymentRule, bool]:
-    """The business's rule, or the default (True)."""
-    async with uow:
-        rule = await uow.payments.rule(tenant_id)
-    return (rule, False) if rule else (DEFAULT_PAYMENT_RULE, True)
-
-
-async def set_payment_rule(
-    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, rule: PaymentRule, *, now: datetime
-) -> None:
-    """Applies to invoices issued (or reopened) from now on."""
-    async with uow:
-        await uow.payments.set_rule(tenant_id, rule, now)
-        await uow.commit()
-
-
-async def delete_payment_rule(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> bool:
-    async with uow:
-        deleted = await uow.payments.delete_rule(tenant_id)
-        await uow.commit()
-        return deleted
-
-
 async def plan_appointment_notices(
     step: AppointmentStep, uow: NotificationUnitOfWork, *, now: datetime, max_attempts: int
 ) -> int:
@@ -273,153 +245,6 @@ async def plan_appointment_notices(
         count = await uow.messages.plan(await on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
         await uow.commit()
         return count
-
-
-async def set_reminder_rule(
-    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, rule: ReminderRule, *, now: datetime
-) -> None:
-    """Applies to reminders planned from now on (those already planned keep their time)."""
-    async with uow:
-        await uow.reminders.set_rule(tenant_id, rule, now)
-        await uow.commit()
-
-
-async def delete_reminder_rule(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, service_id: uuid.UUID | None) -> bool:
-    async with uow:
-        deleted = await uow.reminders.delete_rule(tenant_id, service_id)
-        await uow.commit()
-        return deleted
-
-
-async def reminder_rules(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> list[ReminderRule]:
-    async with uow:
-        return await uow.reminders.rules(tenant_id)
-
-
-async def preferences_of(
-    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID
-) -> tuple[list[Preference], str]:
-    """Every optional category on every channel, allowed unless switched off; and the preferred channel."""
-    async with uow:
-        chosen = {(p.category, p.channel): p.allowed for p in await uow.preferences.of_client(tenant_id, client_id)}
-        preferred = await uow.preferences.preferred_channel(tenant_id, client_id)
-    preferences = [
-        Preference(category, channel, chosen.get((category, channel), True))
-        for category in OPTIONAL_CATEGORIES
-        for channel in PREFERENCE_CHANNELS
-    ]
-    return preferences, preferred
-
-
-async def choose_preferences(
-    uow: NotificationUnitOfWork,
-    tenant_id: uuid.UUID,
-    client_id: uuid.UUID,
-    choices: list[Preference],
-    *,
-    now: datetime,
-    preferred_channel: str = "",
-) -> None:
-    async with uow:
-        await uow.preferences.choose(tenant_id, client_id, choices, now)
-        if preferred_channel:
-            await uow.preferences.prefer_channel(tenant_id, client_id, preferred_channel, now)
-        await uow.commit()
-
-
-async def unsubscribe(uow: NotificationUnitOfWork, link: UnsubscribeLink, *, now: datetime) -> Preference | None:
-    async with uow:
-        switched_off = await uow.preferences.follow_link(link, now)
-        await uow.commit()
-        return switched_off
-
-
-async def provider_report(
-    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, provider_id: str, status: Status, error: str, *, now: datetime
-) -> bool:
-    async with uow:
-        recorded = await uow.messages.provider_report(tenant_id, provider_id, status, error, now)
-        await uow.commit()
-        return recorded
-
-
-async def save_template(
-    uow: NotificationUnitOfWork,
-    templates: MessageTemplates,
-    tenant_id: uuid.UUID,
-    kind: str,
-    language: str,
-    source: str,
-    *,
-    now: datetime,
-) -> RenderedMessage:
-    """Checked before it is kept (a wrong template is a refusal now, never a failed send later); returns
-    its preview on sample data."""
-    if kind not in KIND_VARIABLES:
-        raise InvalidArgument.single("kind", f"must be one of {', '.join(sorted(KIND_VARIABLES))}")
-    violations = templates.check_override(language, kind, source)
-    if violations:
-        raise InvalidArgument(violations)
-    async with uow:
-        await uow.templates.save(tenant_id, kind, language, source, now)
-        await uow.commit()
-    return templates.render(language, template_name(kind), SAMPLE, zone="Europe/Berlin", override=source)
-
-
-async def preview_template(
-    uow: NotificationUnitOfWork,
-    templates: MessageTemplates,
-    tenant_id: uuid.UUID,
-    kind: str,
-    language: str,
-    source: str,
-) -> RenderedMessage:
-    """``source`` (or, without one, what the business has saved, else the default) on sample data."""
-    if kind not in KIND_VARIABLES:
-        raise InvalidArgument.single("kind", f"must be one of {', '.join(sorted(KIND_VARIABLES))}")
-    if source:
-        violations = templates.check_override(language, kind, source)
-        if violations:
-            raise InvalidArgument(violations)
-    else:
-        async with uow:
-            source = (await uow.templates.overrides(tenant_id)).get((kind, language), "")
-    if language not in templates.languages:
-        raise InvalidArgument.single("language", f"must be one of {', '.join(sorted(templates.languages))}")
-    return templates.render(language, template_name(kind), SAMPLE, zone="Europe/Berlin", override=source or None)
-
-
-async def reset_template(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, kind: str, language: str) -> bool:
-    async with uow:
-        reset = await uow.templates.reset(tenant_id, kind, language)
-        await uow.commit()
-        return reset
-
-
-async def resend(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, message_id: uuid.UUID, *, now: datetime) -> bool:
-    async with uow:
-        done = await uow.messages.resend(tenant_id, message_id, now)
-        await uow.commit()
-        return done
-
-
-async def mark_read(
-    uow: NotificationUnitOfWork,
-    tenant_id: uuid.UUID,
-    audience: str,
-    recipient_id: uuid.UUID,
-    notification_id: uuid.UUID | None,
-    *,
-    now: datetime,
-) -> int:
-    async with uow:
-        marked = await uow.messages.mark_read(tenant_id, audience, recipient_id, notification_id, now)
-        await uow.commit()
-        return marked
-
-
-def template_name(kind: str) -> str:
-    return kind.replace(".", "_")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from datetime import datetime
 from notification_svc.domain.membership_expiry import (
     DEFAULT_EXPIRY_RULE,
     EXPIRY_KIND,
-    MembershipExpiryRule,
     SubscriptionFacts,
     expiry_reminders,
 )
@@ -49,26 +48,3 @@ async def plan_membership_notices(
         count = await uow.messages.plan(await on_preferred_channel(uow, tenant_id, client_id, planned), now)
         await uow.commit()
         return count
-
-
-async def expiry_rule(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> tuple[MembershipExpiryRule, bool]:
-    """The business's rule, or the default (True)."""
-    async with uow:
-        rule = await uow.memberships.rule(tenant_id)
-    return (rule, False) if rule else (DEFAULT_EXPIRY_RULE, True)
-
-
-async def set_expiry_rule(
-    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, rule: MembershipExpiryRule, *, now: datetime
-) -> None:
-    """Applies to subscriptions as their next event tells of them (sold, renewed, frozen, resumed)."""
-    async with uow:
-        await uow.memberships.set_rule(tenant_id, rule, now)
-        await uow.commit()
-
-
-async def delete_expiry_rule(uow: NotificationUnitOfWork, tenant_id: uuid.UUID) -> bool:
-    async with uow:
-        deleted = await uow.memberships.delete_rule(tenant_id)
-        await uow.commit()
-        return deleted
