@@ -24,8 +24,7 @@ from notification_svc.domain.membership_expiry import (
     checked_expiry_rule,
 )
 from notification_svc.domain.payment_notices import BillingStep
-from notification_svc.service_layer import rule_handlers
-from notification_svc.service_layer.membership_expiry import plan_membership_notices
+from notification_svc.service_layer import notice_handlers, rule_handlers
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 
@@ -82,7 +81,9 @@ async def test_the_rule_plans_moves_and_cancels_a_subscriptions_reminders_and_on
             notice = BillingStep(
                 tenant, notice_kind, client, subscription, event_id, at, kept.variables | {"days_left": 3}
             )
-        return await plan_membership_notices(tenant, event_id, at, client, kept, notice, uow(), now=at)
+        return await notice_handlers.plan_membership_notices(
+            commands.PlanMembershipNotices(tenant, client, event_id, at, kept, notice, at), uow()
+        )
 
     async def planned() -> list[tuple[str, datetime]]:
         async with engine.connect() as connection:
@@ -153,7 +154,12 @@ async def test_without_a_rule_of_its_own_the_business_keeps_billings_expiring_no
         tenant, "membership.expiring", client, subscription, event_id, SOLD, kept.variables | {"days_left": 7}
     )
     # The expiring notice by email and inbox, and the default rule's reminders: on the day and 3 days after.
-    assert await plan_membership_notices(tenant, event_id, far, client, kept, notice, uow(), now=far) == 4
+    assert (
+        await notice_handlers.plan_membership_notices(
+            commands.PlanMembershipNotices(tenant, client, event_id, far, kept, notice, far), uow()
+        )
+        == 4
+    )
     async with engine.connect() as connection:
         kinds = (
             await connection.execute(

@@ -26,7 +26,7 @@ from notification_svc.domain.delivery import PlannedMessage, Recipient, Status
 from notification_svc.domain.payment_notices import BillingStep
 from notification_svc.domain.preferences import Preference
 from notification_svc.domain.request_notices import RequestStep
-from notification_svc.service_layer import delivery, message_handlers, preference_handlers
+from notification_svc.service_layer import message_handlers, notice_handlers, preference_handlers
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 
@@ -231,11 +231,9 @@ async def test_a_client_who_prefers_sms_gets_its_request_decision_by_sms_and_one
             variables={"reference": "REQ-9", "service_name": "Massage", "reason": "Closed", "duration_minutes": 60,
                        "client_timezone": "", "business_timezone": "", "preferred_staff_name": "", "description": ""},
         )  # fmt: skip
-        await delivery.plan_request_notices(
-            step,
+        await notice_handlers.plan_request_notices(
+            commands.PlanRequestNotices(step, step.occurred_at, 3),
             SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix),
-            now=step.occurred_at,
-            max_attempts=3,
         )
     sender = dispatcher(engine, port, Clock(NOW + timedelta(days=2)), notification_settings)
     sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
@@ -293,7 +291,7 @@ async def test_a_client_who_prefers_sms_gets_its_appointment_reminder_invoice_an
             variables={"appointment_id": str(appointment), "service_name": "Massage", "start": start.isoformat(),
                        "timezone": "Europe/Berlin"},
         )  # fmt: skip
-        await delivery.plan_appointment_notices(booked, uow(), now=NOW, max_attempts=3)
+        await notice_handlers.plan_appointment_notices(commands.PlanAppointmentNotices(booked, NOW, 3), uow())
     invoice = uuid.uuid4()
     issued = BillingStep(
         tenant_id=tenant,
@@ -305,7 +303,7 @@ async def test_a_client_who_prefers_sms_gets_its_appointment_reminder_invoice_an
         variables={"invoice_id": str(invoice), "number": 12, "amount": "80.00 EUR", "due_date": "2100-09-30"},
         due_date=date(2100, 9, 30),
     )
-    await delivery.plan_billing_notices(issued, uow(), now=NOW)
+    await notice_handlers.plan_billing_notices(commands.PlanBillingNotices(issued, NOW), uow())
     frozen = BillingStep(
         tenant_id=tenant,
         kind="membership.frozen",
@@ -317,7 +315,7 @@ async def test_a_client_who_prefers_sms_gets_its_appointment_reminder_invoice_an
                    "tolerance_until": "", "price": "99.00 EUR", "auto_renew": False, "frozen_from": "2100-09-01",
                    "frozen_until": "2100-09-14", "reason": "Travel"},
     )  # fmt: skip
-    await delivery.plan_billing_notices(frozen, uow(), now=NOW)
+    await notice_handlers.plan_billing_notices(commands.PlanBillingNotices(frozen, NOW), uow())
 
     clock = Clock(NOW)
     sender = dispatcher(engine, port, clock, notification_settings)
@@ -346,4 +344,4 @@ async def test_a_client_who_prefers_sms_gets_its_appointment_reminder_invoice_an
         )
         assert {(r.channel, r.fallback_channel) for r in pending} == {("sms", "email")}
     # Paid: its payment reminders are not left for other tests' dispatchers.
-    assert await delivery.settle_invoice(uow(), tenant, invoice, now=clock.now) == 3
+    assert await notice_handlers.settle_invoice(commands.SettleInvoice(tenant, invoice, "paid", clock.now), uow()) == 3

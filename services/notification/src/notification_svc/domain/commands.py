@@ -8,16 +8,21 @@ one is recorded).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from notification_svc.domain.account_notices import AddressedNotice
+from notification_svc.domain.appointment_notices import AppointmentStep
+from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
 from notification_svc.domain.campaigns import Segment
 from notification_svc.domain.delivery import Status
-from notification_svc.domain.membership_expiry import MembershipExpiryRule
+from notification_svc.domain.membership_expiry import MembershipExpiryRule, SubscriptionFacts
 from notification_svc.domain.merges import Source
-from notification_svc.domain.payment_notices import PaymentRule
+from notification_svc.domain.payment_notices import BillingStep, InvoiceFacts, PaymentRule
 from notification_svc.domain.preferences import Preference, UnsubscribeLink
 from notification_svc.domain.reminders import ReminderRule
+from notification_svc.domain.request_notices import RequestStep
 
 # The timeline (service_layer/handlers.py).
 
@@ -242,3 +247,96 @@ class RecordProviderReport:
     status: Status
     error: str
     now: datetime
+
+
+# Messages planned from other services' events (service_layer/notice_handlers.py); ``now`` is when the event
+# is handled.
+
+
+@dataclass(frozen=True)
+class PlanRequestNotices:
+    step: RequestStep  # its tenant, client and event
+    now: datetime
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class PlanAddressedNotices:
+    tenant_id: uuid.UUID
+    notices: tuple[AddressedNotice, ...]
+    now: datetime
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class PlanAppointmentNotices:
+    step: AppointmentStep  # its tenant, appointment and event
+    now: datetime
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class PlanBillingNotices:
+    step: BillingStep  # its tenant, client and event
+    now: datetime
+    # An issued invoice's facts, kept for its payment reminders (planned again if a refund reopens it).
+    invoice: InvoiceFacts | None = None
+
+
+@dataclass(frozen=True)
+class SettleInvoice:
+    tenant_id: uuid.UUID
+    invoice_id: uuid.UUID
+    state: str  # "paid" or "voided"
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ReopenInvoices:
+    tenant_id: uuid.UUID
+    refund_event_id: uuid.UUID
+    reversed_minor: Mapping[uuid.UUID, int]  # invoice -> what the refund took back, in minor units
+    occurred_at: datetime
+    now: datetime
+
+
+@dataclass(frozen=True)
+class PlanMembershipNotices:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    source_event_id: uuid.UUID
+    occurred_at: datetime
+    facts: SubscriptionFacts | None  # None: a membership without an end
+    notice: BillingStep | None  # None: a fact with nothing to tell (e.g. resumed)
+    now: datetime
+
+
+# The local copies of who messages go to (service_layer/directory_handlers.py), newest fact by event time.
+
+
+@dataclass(frozen=True)
+class KeepClientContact:
+    tenant_id: uuid.UUID
+    contact: ClientContact
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class ForgetClientContact:
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class KeepStaffMember:
+    tenant_id: uuid.UUID
+    member: StaffMember
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class KeepBusinessProfile:
+    tenant_id: uuid.UUID
+    profile: BusinessProfile
+    occurred_at: datetime

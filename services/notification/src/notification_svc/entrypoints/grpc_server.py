@@ -34,8 +34,7 @@ from notification_svc.service_layer import (
     rule_handlers,
     template_handlers,
 )
-from notification_svc.service_layer.delivery import Clock
-from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
+from notification_svc.service_layer.unit_of_work import Clock, NotificationUnitOfWork
 from platform_core.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import CallContext, current_context
 from platform_core.ids import parse_uuid

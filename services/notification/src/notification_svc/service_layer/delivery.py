@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import TemplateError
 
@@ -27,16 +26,7 @@ from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.invoice_documents import AbstractInvoiceDocuments
 from notification_svc.adapters.message_templates import MessageTemplates
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender
-from notification_svc.domain.account_notices import AddressedNotice, addressed_notice, expired
-from notification_svc.domain.appointment_notices import (
-    FOLLOW_UP_KIND,
-    REMINDER_KIND,
-    AppointmentStep,
-    change_notices,
-    follow_up_reminders,
-    reassignment,
-    reminders,
-)
+from notification_svc.domain.account_notices import expired
 from notification_svc.domain.audience import (
     Addressee,
     BusinessProfile,
@@ -45,13 +35,11 @@ from notification_svc.domain.audience import (
     address_for,
     choose_language,
     missing_address_reason,
-    zone_or_utc,
 )
 from notification_svc.domain.campaigns import CAMPAIGN_KIND
 from notification_svc.domain.delivery import (
     ClaimedMessage,
     Outcome,
-    PlannedMessage,
     RetryPolicy,
     Status,
     after_failure,
@@ -59,192 +47,22 @@ from notification_svc.domain.delivery import (
     skipped,
 )
 from notification_svc.domain.emails import Attachment, OutgoingEmail
-from notification_svc.domain.payment_notices import (
-    DEFAULT_PAYMENT_RULE,
-    PAYMENT_REMINDER_KINDS,
-    BillingStep,
-    InvoiceFacts,
-    billing_notices,
-    payment_reminders,
-)
 from notification_svc.domain.preferences import (
     UnsubscribeLink,
-    by_preferred_sms,
     needs_consent,
     opted_out_reason,
 )
-from notification_svc.domain.reminders import rule_for
 from notification_svc.domain.request_notices import (
     CALENDAR_KINDS,
-    RequestStep,
     accept_url,
-    client_notices,
-    staff_kind,
-    staff_notices,
 )
 from notification_svc.domain.template_catalogue import template_name
-from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
-from platform_core.money import format_minor
+from notification_svc.service_layer.unit_of_work import Clock, NotificationUnitOfWork
 
-Clock = Callable[[], datetime]
 # The email of an issued invoice carries the invoice's PDF, as billing renders it at send time.
 INVOICE_KIND = "invoice.issued"
 # What each channel shows of a message.
 CHANNEL_PARTS = {"email": ("subject", "text", "html"), "sms": ("sms",), "in_app": ("subject", "inbox")}
-
-
-async def plan_request_notices(
-    step: RequestStep, uow: NotificationUnitOfWork, *, now: datetime, max_attempts: int
-) -> int:
-    """The messages one step of an appointment request (or waitlist offer) sends; returns how many were
-    newly planned."""
-    async with uow:
-        staff = await uow.directory.staff(step.tenant_id) if staff_kind(step) else []
-        planned = client_notices(step, max_attempts=max_attempts) + staff_notices(
-            step, staff, max_attempts=max_attempts
-        )
-        count = await uow.messages.plan(await on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
-        await uow.commit()
-        return count
-
-
-async def plan_addressed_notices(
-    notices: list[AddressedNotice], uow: NotificationUnitOfWork, *, now: datetime, max_attempts: int
-) -> int:
-    async with uow:
-        count = await uow.messages.plan([addressed_notice(n, max_attempts=max_attempts) for n in notices], now)
-        await uow.commit()
-        return count
-
-
-async def plan_billing_notices(
-    step: BillingStep, uow: NotificationUnitOfWork, *, now: datetime, invoice: InvoiceFacts | None = None
-) -> int:
-    """Tell of an invoice, payment or membership change; an issued invoice's payment reminders by the
-    business's rule, in the client's zone (its facts kept, so a refund that reopens it can plan them again)."""
-    async with uow:
-        zone = await client_zone(uow, step.tenant_id, step.client_id)
-        rule = await uow.payments.rule(step.tenant_id) or DEFAULT_PAYMENT_RULE
-        if invoice is not None:
-            await uow.payments.keep_invoice(step.tenant_id, invoice, now)
-        planned = billing_notices(step, zone, now=now, rule=rule)
-        count = await uow.messages.plan(await on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
-        await uow.commit()
-        return count
-
-
-async def on_preferred_channel(
-    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID, planned: list[PlannedMessage]
-) -> list[PlannedMessage]:
-    """The client's emails by SMS where it prefers SMS and has a mobile number on record (without one,
-    email it is)."""
-    if await uow.preferences.preferred_channel(tenant_id, client_id) != "sms":
-        return planned
-    contact = (await uow.directory.contacts(tenant_id, [client_id])).get(client_id)
-    if not (contact and contact.phone):
-        return planned
-    switched_off = {c for _, c, channel in await uow.preferences.opted_out(tenant_id, [client_id]) if channel == "sms"}
-    return by_preferred_sms(planned, client_id, switched_off=switched_off)
-
-
-async def client_zone(uow: NotificationUnitOfWork, tenant_id: uuid.UUID, client_id: uuid.UUID) -> ZoneInfo:
-    business = await uow.directory.business(tenant_id)
-    contact = (await uow.directory.contacts(tenant_id, [client_id])).get(client_id)
-    return zone_or_utc(contact.timezone if contact else "", business.timezone)
-
-
-async def settle_invoice(
-    uow: NotificationUnitOfWork, tenant_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime, state: str = "paid"
-) -> int:
-    """Paid or voided: its payment reminders not yet sent are cancelled."""
-    async with uow:
-        await uow.payments.settle_invoice(tenant_id, invoice_id, state, now)
-        cancelled = sum(
-            [await uow.messages.cancel_pending(tenant_id, invoice_id, kind, now) for kind in PAYMENT_REMINDER_KINDS]
-        )
-        await uow.commit()
-        return cancelled
-
-
-async def reopen_invoices(
-    uow: NotificationUnitOfWork,
-    tenant_id: uuid.UUID,
-    refund_event_id: uuid.UUID,
-    reversed_minor: Mapping[uuid.UUID, int],
-    *,
-    occurred_at: datetime,
-    now: datetime,
-) -> int:
-    """A refund took a paid invoice's payment back: its reminders still ahead are planned again (for what is
-    owed again), by the rule in force now."""
-    count = 0
-    async with uow:
-        rule = await uow.payments.rule(tenant_id) or DEFAULT_PAYMENT_RULE
-        for invoice_id, amount_minor in reversed_minor.items():
-            facts = await uow.payments.reopen(tenant_id, invoice_id, now)
-            if facts is None:
-                continue  # not paid (still open: its reminders stand; voided; or issued before we kept facts)
-            step = BillingStep(
-                tenant_id=tenant_id,
-                kind="invoice.reopened",
-                client_id=facts.client_id,
-                subject_id=invoice_id,
-                # One refund may reopen several invoices of one client: each its own source.
-                source_event_id=uuid.uuid5(refund_event_id, str(invoice_id)),
-                occurred_at=occurred_at,
-                variables={
-                    "invoice_id": str(invoice_id),
-                    "number": facts.number,
-                    "amount": format_minor(amount_minor, facts.currency),
-                    "due_date": facts.due_date.isoformat() if facts.due_date else "",
-                },
-                due_date=facts.due_date,
-            )
-            zone = await client_zone(uow, tenant_id, facts.client_id)
-            planned = payment_reminders(step, zone, rule, now=now)
-            count += await uow.messages.plan(await on_preferred_channel(uow, tenant_id, facts.client_id, planned), now)
-        await uow.commit()
-    return count
-
-
-async def plan_appointment_notices(
-    step: AppointmentStep, uow: NotificationUnitOfWork, *, now: datetime, max_attempts: int
-) -> int:
-    """Tell of a booking, move or cancellation, and (re)plan its reminders; an event older than what is
-    known of the appointment plans nothing, so a reminder is never planned for a time already changed."""
-    async with uow:
-        cancelled = step.kind == "appointment.cancelled"
-        known = await uow.reminders.advance(
-            step.tenant_id,
-            step.appointment_id,
-            step.start,
-            cancelled=cancelled,
-            as_of=step.occurred_at,
-            staff_ids=step.staff_ids,
-            follow_up_action=step.follow_up_action,
-        )
-        if known is None:
-            await uow.commit()
-            return 0
-        if step.kind != "appointment.booked":
-            for kind in (REMINDER_KIND, FOLLOW_UP_KIND):
-                await uow.messages.cancel_pending(step.tenant_id, step.appointment_id, kind, now)
-        previous_staff = known.previous_staff
-        if step.kind == "appointment.rescheduled" and set(previous_staff) != set(step.staff_ids):
-            staff = await uow.directory.staff(step.tenant_id, (*previous_staff, *step.staff_ids))
-            step = reassignment(step, previous_staff, {m.staff_id: m.name for m in staff})
-        planned = change_notices(step, max_attempts=max_attempts)
-        if not cancelled:
-            planned += follow_up_reminders(step, known.follow_up_action, now=now, max_attempts=max_attempts)
-        if not cancelled:
-            rule = rule_for(await uow.reminders.rules(step.tenant_id), step.service_ids)
-            contacts = await uow.directory.contacts(step.tenant_id, [step.client_id])
-            zones = {c.client_id: c.timezone for c in contacts.values()}
-            zones |= {m.staff_id: m.timezone for m in await uow.directory.staff(step.tenant_id, step.staff_ids)}
-            planned += reminders(step, rule, zones, now=now, max_attempts=max_attempts)
-        count = await uow.messages.plan(await on_preferred_channel(uow, step.tenant_id, step.client_id, planned), now)
-        await uow.commit()
-        return count
 
 
 @dataclass(frozen=True)
