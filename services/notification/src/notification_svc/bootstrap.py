@@ -17,6 +17,7 @@ from notification_svc.adapters.invoice_documents import GrpcInvoiceDocuments
 from notification_svc.adapters.message_templates import MessageTemplates
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender, TwilioSmsSender
 from notification_svc.config import NotificationSettings
+from notification_svc.domain.commands import DispatchDueMessages
 from notification_svc.domain.delivery import RetryPolicy
 from notification_svc.entrypoints.consumers import (
     BILLING_TIMELINE,
@@ -38,7 +39,6 @@ from notification_svc.entrypoints.notice_consumers import (
     membership_subscriptions,
     request_notice_subscriptions,
 )
-from notification_svc.service_layer.delivery import Dispatcher
 from notification_svc.service_layer.unit_of_work import (
     NotificationPorts,
     SqlAlchemyNotificationUnitOfWork,
@@ -90,21 +90,13 @@ def ports(runtime: Runtime, settings: NotificationSettings) -> NotificationPorts
     )
 
 
-def dispatcher(runtime: Runtime, settings: NotificationSettings, connected: NotificationPorts) -> Dispatcher:
-    return Dispatcher(
-        uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(
-            runtime.sessions, nats_prefix=settings.nats_prefix, ports=connected
-        ),
-        templates=connected.message_templates,
-        email=connected.email_sender,
-        clock=connected.clock,
-        policy=RetryPolicy(base=timedelta(seconds=settings.message_retry_base_seconds)),
+def dispatch_due_messages(settings: NotificationSettings) -> DispatchDueMessages:
+    return DispatchDueMessages(
+        retry_policy=RetryPolicy(base=timedelta(seconds=settings.message_retry_base_seconds)),
         batch_size=settings.message_batch_size,
         lease=timedelta(seconds=settings.message_lease_seconds),
         concurrency=settings.message_send_concurrency,
         public_url=settings.public_url,
-        sms=connected.sms_sender,
-        invoices=connected.invoice_documents,
     )
 
 
@@ -192,7 +184,9 @@ def build(runtime: Runtime) -> ServiceParts:
         publishes_events=False,
         workers=[
             DispatchWorker(
-                dispatcher(runtime, settings, connected), interval_seconds=settings.message_dispatch_interval_seconds
+                SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix, ports=connected),
+                dispatch_due_messages(settings),
+                interval_seconds=settings.message_dispatch_interval_seconds,
             )
         ],
     )

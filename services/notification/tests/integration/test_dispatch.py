@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -149,7 +150,7 @@ async def test_two_replicas_send_each_message_once(
     for m in messages:
         await plan(engine, notification_settings, m, email=f"c-{m.recipient.id}@example.com")
     one, two = (dispatcher(engine, port, clock, notification_settings) for _ in range(2))
-    one.batch_size = two.batch_size = 7
+    one.dispatch = two.dispatch = replace(one.dispatch, batch_size=7)
     await asyncio.gather(one.dispatch_all_due(), two.dispatch_all_due())
     sent_to = sorted(str(m["To"]) for m in mailbox.messages)
     assert sent_to == sorted(f"c-{m.recipient.id}@example.com" for m in messages)
@@ -211,19 +212,19 @@ async def test_a_replica_stopping_mid_send_leaves_the_email_failed_with_an_unkno
     in_app = declined(message.tenant_id, message.recipient.id, channel="in_app")
     await plan(engine, notification_settings, message, in_app, email="ada@example.com")
     dying = dispatcher(engine, port, clock, notification_settings)
-    dying.email = StopsAfterHandingOver(port)
+    dying.uow.email_sender = stopping = StopsAfterHandingOver(port)
     replica = asyncio.create_task(dying.dispatch_due())
-    await asyncio.wait_for(dying.email.handed_over.wait(), 10)
+    await asyncio.wait_for(stopping.handed_over.wait(), 10)
     replica.cancel()
     assert (await state(engine, message))[1][0].outcome == "sending"
 
     reader = InMemoryMetricReader()
     survivor = dispatcher(engine, port, clock, notification_settings)
-    survivor.metrics = DeliveryMetrics(MeterProvider(metric_readers=[reader]).get_meter("test"))
+    survivor.uow.delivery_metrics = DeliveryMetrics(MeterProvider(metric_readers=[reader]).get_meter("test"))
     await survivor.dispatch_all_due()
     assert (await state(engine, message))[0].status == "sending"  # its lease still holds
 
-    clock.now += survivor.lease + timedelta(seconds=1)
+    clock.now += survivor.dispatch.lease + timedelta(seconds=1)
     await survivor.dispatch_all_due()
     row, attempts = await state(engine, message)
     assert (row.status, row.attempts, [(a.number, a.outcome) for a in attempts]) == ("failed", 1, [(1, "unknown")])
@@ -258,7 +259,7 @@ async def test_attempts_per_channel_and_outcome_are_counted_for_the_failure_rate
     await plan(engine, notification_settings, message, email="ada@example.com")
     reader = InMemoryMetricReader()
     sender = dispatcher(engine, port, clock, notification_settings)
-    sender.metrics = DeliveryMetrics(MeterProvider(metric_readers=[reader]).get_meter("test"))
+    sender.uow.delivery_metrics = DeliveryMetrics(MeterProvider(metric_readers=[reader]).get_meter("test"))
     await sender.dispatch_all_due()
     clock.now += timedelta(seconds=30)
     await sender.dispatch_all_due()

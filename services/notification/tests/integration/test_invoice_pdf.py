@@ -113,7 +113,7 @@ async def test_the_invoice_email_carries_billings_pdf_and_a_billing_failure_is_r
     clock = Clock(ISSUED)
     sender = dispatcher(engine, port, clock, notification_settings)
     channel = create_channel(addr, default_deadline=5)
-    sender.invoices = GrpcInvoiceDocuments(pb_grpc.DocumentServiceStub(channel))
+    sender.uow.invoice_documents = GrpcInvoiceDocuments(pb_grpc.DocumentServiceStub(channel))
     try:
         await sender.dispatch_all_due()
         assert [m for m in mailbox.messages if m["To"] == address] == []  # never sent without it while it may come

@@ -141,7 +141,7 @@ async def test_two_replicas_plan_and_send_each_reminder_once(
     assert planned[0] > 0 and planned[1] == 0
     clock = Clock(start - timedelta(hours=2))
     one, two = (dispatcher(engine, port, clock, notification_settings) for _ in range(2))
-    one.batch_size = two.batch_size = 1
+    one.dispatch = two.dispatch = replace(one.dispatch, batch_size=1)
     await asyncio.gather(one.dispatch_all_due(), two.dispatch_all_due())
     assert sorted(s.split(":")[0] for s in subjects(mailbox, address)) == ["Booked", "Reminder"]
 

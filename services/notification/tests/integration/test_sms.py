@@ -124,7 +124,7 @@ async def test_a_failing_provider_is_retried_then_the_email_goes_instead_never_b
     await setup(engine, notification_settings, message)
     clock = Clock(NOW)
     sender = dispatcher(engine, port, clock, notification_settings)
-    sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
+    sender.uow.sms_sender = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
 
     await sender.dispatch_all_due()
     assert [(r.channel, r.status, r.attempts) for r in await rows(engine, tenant)] == [("sms", "planned", 1)]
@@ -150,7 +150,7 @@ async def test_delivery_reports_settle_an_accepted_sms_and_a_failed_one_falls_ba
     (mailbox, port), (fake, base) = flaky_smtp, twilio
     clock = Clock(NOW + timedelta(days=1))
     sender = dispatcher(engine, port, clock, notification_settings)
-    sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="MG0123456789", api_base=base)
+    sender.uow.sms_sender = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="MG0123456789", api_base=base)
     delivered_tenant, undelivered_tenant = uuid.uuid4(), uuid.uuid4()
     for tenant in (delivered_tenant, undelivered_tenant):
         await setup(engine, notification_settings, sms_reminder(tenant, uuid.uuid4()))
@@ -236,7 +236,7 @@ async def test_a_client_who_prefers_sms_gets_its_request_decision_by_sms_and_one
             SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix),
         )
     sender = dispatcher(engine, port, Clock(NOW + timedelta(days=2)), notification_settings)
-    sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
+    sender.uow.sms_sender = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
     await sender.dispatch_all_due()
     [texted] = fake.received
     assert texted["To"] == "+4915112345678" and "REQ-9" in texted["Body"] and "declined" in texted["Body"]
@@ -319,7 +319,7 @@ async def test_a_client_who_prefers_sms_gets_its_appointment_reminder_invoice_an
 
     clock = Clock(NOW)
     sender = dispatcher(engine, port, clock, notification_settings)
-    sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
+    sender.uow.sms_sender = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
     await sender.dispatch_all_due()
     clock.now = start - timedelta(days=1)
     await sender.dispatch_all_due()

@@ -10,13 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from notification_svc.domain.account_notices import AddressedNotice
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
 from notification_svc.domain.campaigns import Segment
-from notification_svc.domain.delivery import Status
+from notification_svc.domain.delivery import RetryPolicy, Status
 from notification_svc.domain.membership_expiry import MembershipExpiryRule, SubscriptionFacts
 from notification_svc.domain.merges import Source
 from notification_svc.domain.payment_notices import BillingStep, InvoiceFacts, PaymentRule
@@ -340,3 +340,19 @@ class KeepBusinessProfile:
     tenant_id: uuid.UUID
     profile: BusinessProfile
     occurred_at: datetime
+
+
+# Delivery (service_layer/delivery_handlers.py): every replica's worker sends it over and over; the time is the
+# unit of work's clock, read at each step of a batch.
+
+
+@dataclass(frozen=True)
+class DispatchDueMessages:
+    retry_policy: RetryPolicy
+    batch_size: int = 200
+    # How long a replica holds what it leased before another may take it up.
+    lease: timedelta = timedelta(minutes=2)
+    # Messages handed to providers at once.
+    concurrency: int = 16
+    # Where the gateway answers, for unsubscribe links and the SMS provider's delivery reports.
+    public_url: str = "http://127.0.0.1:8080"

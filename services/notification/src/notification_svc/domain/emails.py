@@ -54,3 +54,10 @@ class SentEmail:
     message_id: str
     transport: str
     source_event_id: uuid.UUID
+
+
+def unsubscribe_headers(url: str) -> tuple[tuple[str, str], ...]:
+    """RFC 8058 one-click: mail programs POST 'List-Unsubscribe=One-Click' to the address, no login."""
+    if not url:
+        return ()
+    return (("List-Unsubscribe", f"<{url}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
