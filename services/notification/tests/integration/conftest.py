@@ -78,11 +78,8 @@ class Replica:
     uow: SqlAlchemyNotificationUnitOfWork
     dispatch: DispatchDueMessages
 
-    async def dispatch_due(self) -> int:
-        return await delivery_handlers.dispatch_due(self.dispatch, self.uow)
-
     async def dispatch_all_due(self) -> int:
-        return await delivery_handlers.dispatch_all_due(self.dispatch, self.uow)
+        return await delivery_handlers.dispatch_due_messages(self.dispatch, self.uow)
 
 
 def dispatcher(engine: AsyncEngine, port: int, clock: Clock, settings: NotificationSettings) -> Replica:

@@ -95,7 +95,7 @@ async def test_a_server_that_refuses_once_gets_one_email_after_two_attempts(
     await plan(engine, notification_settings, message, email="ada@example.com")
     sender = dispatcher(engine, port, clock, notification_settings)
 
-    assert await sender.dispatch_due() >= 1
+    assert await sender.dispatch_all_due() >= 1
     row, attempts = await state(engine, message)
     assert (row.status, row.attempts, row.due_at) == ("planned", 1, FUTURE + timedelta(seconds=30))
     assert [(a.number, a.outcome) for a in attempts] == [(1, "failed")] and "451" in attempts[0].error
@@ -213,7 +213,7 @@ async def test_a_replica_stopping_mid_send_leaves_the_email_failed_with_an_unkno
     await plan(engine, notification_settings, message, in_app, email="ada@example.com")
     dying = dispatcher(engine, port, clock, notification_settings)
     dying.uow.email_sender = stopping = StopsAfterHandingOver(port)
-    replica = asyncio.create_task(dying.dispatch_due())
+    replica = asyncio.create_task(dying.dispatch_all_due())
     await asyncio.wait_for(stopping.handed_over.wait(), 10)
     replica.cancel()
     assert (await state(engine, message))[1][0].outcome == "sending"

@@ -41,7 +41,7 @@ async def test_a_due_email_goes_to_the_newest_address_and_one_not_yet_due_waits(
     outbox = FakeEmailSender()
     uow = await unit_of_work(outbox, email, later)
     await uow.directory.keep_contact(TENANT, ClientContact(ada, "Ada", "", "ada@example.com", "", "en"), NOW)
-    assert await delivery_handlers.dispatch_all_due(DISPATCH, uow) == 1
+    assert await delivery_handlers.dispatch_due_messages(DISPATCH, uow) == 1
     [sent] = outbox.sent
     assert (
         sent.to == "ada@example.com" and "Ada" in sent.text and sent.message_id == f"<{email.id}@atrium.notification>"
@@ -57,14 +57,14 @@ async def test_a_refused_email_is_retried_after_the_policys_delay() -> None:
     message = declined(ada)
     uow = await unit_of_work(FakeEmailSender(fail=True), message)
     await uow.directory.keep_contact(TENANT, ClientContact(ada, "Ada", "", "ada@example.com"), NOW)
-    await delivery_handlers.dispatch_due(DISPATCH, uow)
+    await delivery_handlers.dispatch_due_messages(DISPATCH, uow)
     stored = uow.messages.stored[message.id]
     assert (stored.status, stored.attempts, stored.due_at) == (Status.PLANNED, 1, NOW + timedelta(seconds=30))
-    assert await delivery_handlers.dispatch_due(DISPATCH, uow) == 0  # not due yet
+    assert await delivery_handlers.dispatch_due_messages(DISPATCH, uow) == 0  # not due yet
     uow.email_sender = outbox = FakeEmailSender()
     assert isinstance(uow.clock, FakeClock)
     uow.clock.now = NOW + timedelta(seconds=30)
-    await delivery_handlers.dispatch_due(DISPATCH, uow)
+    await delivery_handlers.dispatch_due_messages(DISPATCH, uow)
     assert (stored.status, stored.attempts, len(outbox.sent)) == (Status.SENT, 2, 1)
 
 
@@ -73,7 +73,7 @@ async def test_a_client_without_an_address_is_skipped_and_its_inbox_notice_still
     email, notice = declined(bob), declined(bob, channel="in_app")
     outbox = FakeEmailSender()
     uow = await unit_of_work(outbox, email, notice)
-    assert await delivery_handlers.dispatch_all_due(DISPATCH, uow) == 2
+    assert await delivery_handlers.dispatch_due_messages(DISPATCH, uow) == 2
     assert outbox.sent == []
     assert uow.messages.stored[email.id].status == Status.SKIPPED
     assert uow.messages.stored[notice.id].status == Status.DELIVERED

@@ -136,7 +136,7 @@ async def unit_of_work(outbox: Outbox, billing: Billing, message: PlannedMessage
 async def test_an_issued_invoices_email_carries_its_pdf_asked_of_billing_in_its_tenant() -> None:
     outbox, billing, message = Outbox(), Billing(available=True), invoice_message()
     uow = await unit_of_work(outbox, billing, message)
-    assert await delivery_handlers.dispatch_due(DISPATCH, uow) == 1
+    assert await delivery_handlers.dispatch_due_messages(DISPATCH, uow) == 1
     assert uow.messages.stored[message.id].status == Status.SENT
     assert billing.asked == [(TENANT, uuid.UUID(message.variables["invoice_id"]), "Zen Studio")]
     [email] = outbox.sent
@@ -147,13 +147,13 @@ async def test_an_issued_invoices_email_carries_its_pdf_asked_of_billing_in_its_
 async def test_billing_unavailable_fails_the_attempt_for_a_retry_and_the_last_goes_without_saying_so() -> None:
     outbox, billing, message = Outbox(), Billing(available=False), invoice_message(max_attempts=2)
     uow = await unit_of_work(outbox, billing, message)
-    await delivery_handlers.dispatch_due(DISPATCH, uow)
+    await delivery_handlers.dispatch_due_messages(DISPATCH, uow)
     retried = uow.messages.stored[message.id]
     assert (retried.status, retried.due_at) == (Status.PLANNED, NOW + timedelta(seconds=30))
     assert outbox.sent == []  # never sent without it while a retry may still bring it
     assert isinstance(uow.clock, FakeClock)
     uow.clock.now = NOW + timedelta(seconds=30)
-    await delivery_handlers.dispatch_due(DISPATCH, uow)  # the last attempt
+    await delivery_handlers.dispatch_due_messages(DISPATCH, uow)  # the last attempt
     assert uow.messages.stored[message.id].status == Status.SENT
     [email] = outbox.sent
     assert email.attachments == ()

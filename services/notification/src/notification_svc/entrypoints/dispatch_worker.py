@@ -22,7 +22,7 @@ class DispatchWorker:
         self._interval = interval_seconds
 
     async def run(self, stop: asyncio.Event) -> None:
-        await run_periodically(stop, self._interval, self._dispatch_all_due, what="delivering messages")
+        await run_periodically(stop, self._interval, self._dispatch_due, what="delivering messages")
 
-    async def _dispatch_all_due(self) -> int:
-        return await delivery_handlers.dispatch_all_due(self._dispatch, self._uow)
+    async def _dispatch_due(self) -> int:
+        return await delivery_handlers.dispatch_due_messages(self._dispatch, self._uow)

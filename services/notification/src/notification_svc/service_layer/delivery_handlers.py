@@ -55,8 +55,16 @@ INVOICE_KIND = "invoice.issued"
 CHANNEL_PARTS = {"email": ("subject", "text", "html"), "sms": ("sms",), "in_app": ("subject", "inbox")}
 
 
-async def dispatch_due(cmd: commands.DispatchDueMessages, uow: NotificationUnitOfWork) -> int:
-    """One batch: lease, send, record; returns how many messages were handled."""
+async def dispatch_due_messages(cmd: commands.DispatchDueMessages, uow: NotificationUnitOfWork) -> int:
+    """Batch after batch until nothing is due; returns how many messages were handled."""
+    total = 0
+    while handled := await _dispatch_batch(cmd, uow):
+        total += handled
+    return total
+
+
+async def _dispatch_batch(cmd: commands.DispatchDueMessages, uow: NotificationUnitOfWork) -> int:
+    """Lease, send, record; returns how many messages were handled."""
     now = uow.clock()
     async with uow:
         for channel in await uow.messages.settle_abandoned(now, cmd.batch_size):
@@ -82,14 +90,6 @@ async def dispatch_due(cmd: commands.DispatchDueMessages, uow: NotificationUnitO
         if outcome.attempted:
             uow.delivery_metrics.attempted(message.channel, "sent" if outcome.sent else "failed")
     return len(claimed)
-
-
-async def dispatch_all_due(cmd: commands.DispatchDueMessages, uow: NotificationUnitOfWork) -> int:
-    """Batch after batch until nothing is due."""
-    total = 0
-    while handled := await dispatch_due(cmd, uow):
-        total += handled
-    return total
 
 
 async def _deliveries(
