@@ -22,11 +22,12 @@ from bench.load import Figures
 from bench.measurements import Bench
 from bench.report import Result
 from notification_svc.adapters.email_sender import SmtpEmailSender, mime
-from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
+from notification_svc.adapters.message_templates import MessageTemplates
 from notification_svc.domain.audience import ClientContact
 from notification_svc.domain.commands import DispatchDueMessages
 from notification_svc.domain.delivery import PlannedMessage, Recipient, RetryPolicy
 from notification_svc.domain.emails import OutgoingEmail
+from notification_svc.domain.template_catalogue import RenderedMessage
 from notification_svc.service_layer import delivery_handlers
 from notification_svc.service_layer.unit_of_work import NotificationPorts, SqlAlchemyNotificationUnitOfWork
 from platform_core import devstack

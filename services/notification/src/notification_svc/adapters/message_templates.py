@@ -19,20 +19,11 @@ from jinja2 import PackageLoader, StrictUndefined, Template, TemplateError, Temp
 from jinja2.sandbox import SandboxedEnvironment
 
 from notification_svc.domain.audience import zone_or_utc
-from notification_svc.domain.template_catalogue import SAMPLE, allowed_variables
+from notification_svc.domain.template_catalogue import SAMPLE, RenderedMessage, allowed_variables
 from platform_core.errors import FieldViolation
 from platform_core.validation import Violations
 
 PARTS = ("subject", "text", "html", "sms", "inbox")
-
-
-@dataclass(frozen=True)
-class RenderedMessage:
-    subject: str = ""
-    text: str = ""
-    html: str = ""
-    sms: str = ""
-    inbox: str = ""
 
 
 def local_time_formatter(language: str, zone: str) -> Callable[[str | datetime], str]:

@@ -81,6 +81,17 @@ def allowed_variables(kind: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class RenderedMessage:
+    """What a message says, by part (those its channel shows)."""
+
+    subject: str = ""
+    text: str = ""
+    html: str = ""
+    sms: str = ""
+    inbox: str = ""
+
+
+@dataclass(frozen=True)
 class TemplateKind:
     """A message a business may rewrite: its variables, the languages it is written in, those the business
     rewrote."""

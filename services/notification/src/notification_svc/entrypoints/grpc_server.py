@@ -13,7 +13,6 @@ from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
 from notification_svc import message_views, views
-from notification_svc.adapters.message_templates import RenderedMessage
 from notification_svc.adapters.sms_sender import DELIVERED_STATUSES, FAILED_STATUSES, valid_twilio_signature
 from notification_svc.domain import commands
 from notification_svc.domain.campaigns import Segment
@@ -27,6 +26,7 @@ from notification_svc.domain.preferences import (
     UnsubscribeLink,
 )
 from notification_svc.domain.reminders import DEFAULT_RULE, DEFAULT_SMS_FALLBACK_AFTER, ReminderRule, checked_rule
+from notification_svc.domain.template_catalogue import RenderedMessage
 from notification_svc.service_layer import (
     campaign_handlers,
     message_handlers,

@@ -3,11 +3,11 @@ preview on sample data, reset to the default."""
 
 from __future__ import annotations
 
-from notification_svc.adapters.message_templates import RenderedMessage
 from notification_svc.domain import commands
 from notification_svc.domain.template_catalogue import (
     KIND_VARIABLES,
     SAMPLE,
+    RenderedMessage,
     TemplateKind,
     allowed_variables,
     template_name,
