@@ -21,7 +21,6 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from notification_svc.adapters.calendar_files import appointment_ics
 from notification_svc.domain import commands
 from notification_svc.domain.account_notices import expired
 from notification_svc.domain.audience import (
@@ -184,7 +183,7 @@ async def _attempt(
         return skipped(opted_out_reason(message.category, message.channel))
     if expired(message.variables, uow.clock()):
         return skipped("its link or code expired before it could be sent")
-    attachments = _attachments(message, delivery)
+    attachments = _attachments(uow, message, delivery)
     pdf_variables: dict[str, Any] = {}
     if message.channel == "email" and message.kind == INVOICE_KIND:
         try:
@@ -253,12 +252,12 @@ async def _attempt(
     return after_success(to_address=addressee.address, language=addressee.language, subject=rendered.subject)
 
 
-def _attachments(message: ClaimedMessage, delivery: Delivery) -> tuple[Attachment, ...]:
+def _attachments(uow: NotificationUnitOfWork, message: ClaimedMessage, delivery: Delivery) -> tuple[Attachment, ...]:
     """A confirmed appointment travels with its calendar file."""
     v = message.variables
     if message.kind not in CALENDAR_KINDS or not v.get("start") or not v.get("end"):
         return ()
-    ics = appointment_ics(
+    ics = uow.calendar_files.appointment_ics(
         uid=f"{v.get('appointment_id') or message.id}@atrium",
         start=datetime.fromisoformat(v["start"]),
         end=datetime.fromisoformat(v["end"]),

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atrium.common.v1.events_pb2 import EventEnvelope
 from notification_svc.adapters.activity_repository import AbstractActivityRepository, SqlAlchemyActivityRepository
+from notification_svc.adapters.calendar_files import CalendarFiles
 from notification_svc.adapters.campaign_store import AbstractCampaignStore, SqlAlchemyCampaignStore
 from notification_svc.adapters.client_directory import AbstractClientDirectory, UnreachableClientDirectory
 from notification_svc.adapters.delivery_metrics import DeliveryMetrics
@@ -53,6 +54,7 @@ class NotificationPorts:
     # Billing's invoice PDFs; without it an invoice's email goes without the PDF and says so.
     invoice_documents: AbstractInvoiceDocuments | None = None
     delivery_metrics: DeliveryMetrics = field(default_factory=DeliveryMetrics)
+    calendar_files: CalendarFiles = field(default_factory=CalendarFiles)
 
 
 class NotificationUnitOfWork(AbstractUnitOfWork):
@@ -76,6 +78,7 @@ class NotificationUnitOfWork(AbstractUnitOfWork):
     client_directory: AbstractClientDirectory
     invoice_documents: AbstractInvoiceDocuments | None
     delivery_metrics: DeliveryMetrics
+    calendar_files: CalendarFiles
 
     def _connect(self, ports: NotificationPorts) -> None:
         self.clock = ports.clock
@@ -86,6 +89,7 @@ class NotificationUnitOfWork(AbstractUnitOfWork):
         self.client_directory = ports.client_directory
         self.invoice_documents = ports.invoice_documents
         self.delivery_metrics = ports.delivery_metrics
+        self.calendar_files = ports.calendar_files
 
 
 def _no_integration_events(event: Any) -> EventEnvelope:
