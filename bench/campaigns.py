@@ -30,11 +30,12 @@ from notification_svc.domain.campaigns import (
     Member,
     Segment,
     campaign_messages,
+    with_html,
 )
+from notification_svc.domain.commands import DispatchDueMessages
 from notification_svc.domain.delivery import RetryPolicy
-from notification_svc.service_layer.campaigns import with_html
-from notification_svc.service_layer.delivery import Dispatcher
-from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
+from notification_svc.service_layer import delivery_handlers
+from notification_svc.service_layer.unit_of_work import NotificationPorts, SqlAlchemyNotificationUnitOfWork
 from platform_core import devstack
 from platform_core.config import PlatformSettings
 from platform_core.db import create_engine, session_factory
@@ -74,17 +75,14 @@ async def campaign_send(bench: Bench) -> Result:
             await uow.commit()
         last_due = max(m.due_at for m in planned)
 
-        dispatcher = Dispatcher(
-            uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(sessions, nats_prefix="bench"),
-            templates=MessageTemplates(),
-            email=SmtpEmailSender(host="127.0.0.1", port=controller.port, sender=SENDER, timeout=30),
+        ports = NotificationPorts(
             clock=lambda: last_due + timedelta(seconds=1),
-            policy=RetryPolicy(),
-            batch_size=500,
-            concurrency=CONCURRENCY,
+            email_sender=SmtpEmailSender(host="127.0.0.1", port=controller.port, sender=SENDER, timeout=30),
         )
+        replica = SqlAlchemyNotificationUnitOfWork(sessions, nats_prefix="bench", ports=ports)
+        dispatch = DispatchDueMessages(retry_policy=RetryPolicy(), batch_size=500, concurrency=CONCURRENCY)
         started = time.perf_counter()
-        sent = await dispatcher.dispatch_all_due()
+        sent = await delivery_handlers.dispatch_due_messages(dispatch, replica)
         ours_seconds = time.perf_counter() - started
         ours_received = sink.received
 

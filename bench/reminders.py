@@ -22,12 +22,14 @@ from bench.load import Figures
 from bench.measurements import Bench
 from bench.report import Result
 from notification_svc.adapters.email_sender import SmtpEmailSender, mime
-from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
+from notification_svc.adapters.message_templates import MessageTemplates
 from notification_svc.domain.audience import ClientContact
+from notification_svc.domain.commands import DispatchDueMessages
 from notification_svc.domain.delivery import PlannedMessage, Recipient, RetryPolicy
 from notification_svc.domain.emails import OutgoingEmail
-from notification_svc.service_layer.delivery import Dispatcher
-from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
+from notification_svc.domain.template_catalogue import RenderedMessage
+from notification_svc.service_layer import delivery_handlers
+from notification_svc.service_layer.unit_of_work import NotificationPorts, SqlAlchemyNotificationUnitOfWork
 from platform_core import devstack
 from platform_core.config import PlatformSettings
 from platform_core.db import create_engine, session_factory
@@ -108,17 +110,12 @@ async def due_reminders(bench: Bench) -> Result:
             await uow.commit()
 
         smtp = SmtpEmailSender(host="127.0.0.1", port=controller.port, sender=SENDER, timeout=30)
-        dispatcher = Dispatcher(
-            uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(sessions, nats_prefix="bench"),
-            templates=MessageTemplates(),
-            email=smtp,
-            clock=lambda: DUE,
-            policy=RetryPolicy(),
-            batch_size=500,
-            concurrency=CONCURRENCY,
+        replica = SqlAlchemyNotificationUnitOfWork(
+            sessions, nats_prefix="bench", ports=NotificationPorts(clock=lambda: DUE, email_sender=smtp)
         )
+        dispatch = DispatchDueMessages(retry_policy=RetryPolicy(), batch_size=500, concurrency=CONCURRENCY)
         started = time.perf_counter()
-        sent = await dispatcher.dispatch_all_due()
+        sent = await delivery_handlers.dispatch_due_messages(dispatch, replica)
         ours_seconds = time.perf_counter() - started
         ours_received = sink.received
 

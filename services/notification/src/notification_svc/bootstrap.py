@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.membership_billing.v1.documents_pb2_grpc import DocumentServiceStub
 from atrium.notification.v1 import notification_service_pb2_grpc
-from notification_svc.adapters import orm
-from notification_svc.adapters.client_segments import GrpcClientSegments
+from notification_svc.adapters import tables
+from notification_svc.adapters.client_directory import GrpcClientDirectory
 from notification_svc.adapters.email_sender import AbstractEmailSender, LogEmailSender, SmtpEmailSender
 from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.adapters.invoice_documents import GrpcInvoiceDocuments
 from notification_svc.adapters.message_templates import MessageTemplates
 from notification_svc.adapters.sms_sender import AbstractSmsSender, LogSmsSender, TwilioSmsSender
 from notification_svc.config import NotificationSettings
+from notification_svc.domain.commands import DispatchDueMessages
 from notification_svc.domain.delivery import RetryPolicy
 from notification_svc.entrypoints.consumers import (
     BILLING_TIMELINE,
@@ -38,8 +39,11 @@ from notification_svc.entrypoints.notice_consumers import (
     membership_subscriptions,
     request_notice_subscriptions,
 )
-from notification_svc.service_layer.delivery import Clock, Dispatcher
-from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
+from notification_svc.service_layer.unit_of_work import (
+    NotificationPorts,
+    SqlAlchemyNotificationUnitOfWork,
+    utc_now,
+)
 from platform_core.messaging.consumer import EventConsumer, Subscription
 from platform_core.service import Runtime, ServiceParts
 
@@ -73,37 +77,39 @@ def sms_sender(settings: NotificationSettings) -> AbstractSmsSender:
     )
 
 
-def utc_now() -> datetime:
-    """The service's one clock (tests drive a Dispatcher with their own)."""
-    return datetime.now(UTC)
+def ports(runtime: Runtime, settings: NotificationSettings) -> NotificationPorts:
+    """One of each per process, shared by every unit of work."""
+    return NotificationPorts(
+        clock=utc_now,
+        email_templates=EmailTemplates(),
+        message_templates=MessageTemplates(),
+        email_sender=email_sender(settings),
+        sms_sender=sms_sender(settings),
+        client_directory=GrpcClientDirectory(ClientServiceStub(runtime.channel("client"))),
+        invoice_documents=GrpcInvoiceDocuments(DocumentServiceStub(runtime.channel("membership_billing"))),
+    )
 
 
-def dispatcher(
-    runtime: Runtime, settings: NotificationSettings, sender: AbstractEmailSender, clock: Clock = utc_now
-) -> Dispatcher:
-    return Dispatcher(
-        uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix),
-        templates=MessageTemplates(),
-        email=sender,
-        clock=clock,
-        policy=RetryPolicy(base=timedelta(seconds=settings.message_retry_base_seconds)),
+def dispatch_due_messages(settings: NotificationSettings) -> DispatchDueMessages:
+    return DispatchDueMessages(
+        retry_policy=RetryPolicy(base=timedelta(seconds=settings.message_retry_base_seconds)),
         batch_size=settings.message_batch_size,
         lease=timedelta(seconds=settings.message_lease_seconds),
         concurrency=settings.message_send_concurrency,
         public_url=settings.public_url,
-        sms=sms_sender(settings),
-        invoices=GrpcInvoiceDocuments(DocumentServiceStub(runtime.channel("membership_billing"))),
     )
 
 
 def build(runtime: Runtime) -> ServiceParts:
-    orm.start_mappers()
+    tables.start_mappers()
     settings = runtime.settings
+    assert isinstance(settings, NotificationSettings)
+    connected = ports(runtime, settings)
 
     def uow_within(session: AsyncSession) -> SqlAlchemyNotificationUnitOfWork:
-        return SqlAlchemyNotificationUnitOfWork(None, nats_prefix=settings.nats_prefix, borrowed=session)
-
-    assert isinstance(settings, NotificationSettings)
+        return SqlAlchemyNotificationUnitOfWork(
+            None, nats_prefix=settings.nats_prefix, borrowed=session, ports=connected
+        )
 
     def consumer(name: str, subscriptions: list[Subscription]) -> EventConsumer:
         # One durable consumer per (purpose, producing service's stream).
@@ -154,22 +160,22 @@ def build(runtime: Runtime) -> ServiceParts:
             low_balance_minor=settings.low_credit_balance_minor,
         ),
     )
-    sender = email_sender(settings)
     mailer = EventConsumer(
         name=f"{UNIT}-email",
         js=runtime.js,
         prefix=settings.nats_prefix,
         sessions=runtime.sessions,
-        subscriptions=email_subscriptions(uow_within, EmailTemplates(), sender),
+        subscriptions=email_subscriptions(uow_within),
         max_deliver=settings.consumer_max_deliver,
         fetch_batch=1,
     )
     servicer = NotificationServicer(
         engine=runtime.read_engine,
         sms_auth_token=settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "",
-        uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix),
+        uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(
+            runtime.sessions, nats_prefix=settings.nats_prefix, ports=connected
+        ),
         clock=utc_now,
-        segments=GrpcClientSegments(ClientServiceStub(runtime.channel("client"))),
         max_attempts=settings.message_max_attempts,
     )
     return ServiceParts(
@@ -178,7 +184,9 @@ def build(runtime: Runtime) -> ServiceParts:
         publishes_events=False,
         workers=[
             DispatchWorker(
-                dispatcher(runtime, settings, sender), interval_seconds=settings.message_dispatch_interval_seconds
+                SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix, ports=connected),
+                dispatch_due_messages(settings),
+                interval_seconds=settings.message_dispatch_interval_seconds,
             )
         ],
     )

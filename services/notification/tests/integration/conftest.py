@@ -4,6 +4,7 @@ test moves, and a dispatcher built on them (as a replica builds its own)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
@@ -14,11 +15,11 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_svc.adapters.email_sender import SmtpEmailSender
-from notification_svc.adapters.message_templates import MessageTemplates
 from notification_svc.config import NotificationSettings
+from notification_svc.domain.commands import DispatchDueMessages
 from notification_svc.domain.delivery import RetryPolicy
-from notification_svc.service_layer.delivery import Dispatcher
-from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
+from notification_svc.service_layer import delivery_handlers
+from notification_svc.service_layer.unit_of_work import NotificationPorts, SqlAlchemyNotificationUnitOfWork
 from platform_core import devstack
 from platform_core.db import create_engine, session_factory
 from platform_core.testing.plugin import migrate_unit
@@ -70,13 +71,25 @@ class Clock:
         return self.now
 
 
-def dispatcher(engine: AsyncEngine, port: int, clock: Clock, settings: NotificationSettings) -> Dispatcher:
-    sessions = session_factory(engine)
-    return Dispatcher(
-        uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(sessions, nats_prefix=settings.nats_prefix),
-        templates=MessageTemplates(),
-        email=SmtpEmailSender(host="127.0.0.1", port=port, sender="Atrium Test <no-reply@atrium.test>", timeout=5),
+@dataclass
+class Replica:
+    """One replica's delivery worker as a test drives it: its unit of work (ports included) and its settings."""
+
+    uow: SqlAlchemyNotificationUnitOfWork
+    dispatch: DispatchDueMessages
+
+    async def dispatch_all_due(self) -> int:
+        return await delivery_handlers.dispatch_due_messages(self.dispatch, self.uow)
+
+
+def dispatcher(engine: AsyncEngine, port: int, clock: Clock, settings: NotificationSettings) -> Replica:
+    ports = NotificationPorts(
         clock=clock,
-        policy=RetryPolicy(base=timedelta(seconds=30)),
-        batch_size=50,
+        email_sender=SmtpEmailSender(
+            host="127.0.0.1", port=port, sender="Atrium Test <no-reply@atrium.test>", timeout=5
+        ),
+    )
+    return Replica(
+        SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=settings.nats_prefix, ports=ports),
+        DispatchDueMessages(retry_policy=RetryPolicy(base=timedelta(seconds=30)), batch_size=50),
     )

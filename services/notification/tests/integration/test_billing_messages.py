@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notification_svc.adapters.payment_store import InvoiceFacts
 from notification_svc.config import NotificationSettings
+from notification_svc.domain import commands
 from notification_svc.domain.audience import BusinessProfile, ClientContact
-from notification_svc.domain.payment_notices import BillingStep, PaymentRule, checked_payment_rule
-from notification_svc.service_layer import delivery
+from notification_svc.domain.payment_notices import BillingStep, InvoiceFacts, PaymentRule, checked_payment_rule
+from notification_svc.service_layer import notice_handlers, rule_handlers
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 
@@ -51,7 +51,9 @@ async def test_an_invoice_is_told_and_reminded_at_nine_local_until_it_is_paid(
         variables={"invoice_id": str(invoice), "number": 7, "amount": "120.00 EUR", "due_date": DUE.isoformat()},
         due_date=DUE,
     )
-    assert await delivery.plan_billing_notices(step, uow(), now=ISSUED) == 5  # email, inbox, 3 reminders
+    assert (
+        await notice_handlers.plan_billing_notices(commands.PlanBillingNotices(step, ISSUED), uow()) == 5
+    )  # email, inbox, 3 reminders
     clock = Clock(ISSUED)
     sender = dispatcher(engine, port, clock, notification_settings)
 
@@ -69,7 +71,9 @@ async def test_an_invoice_is_told_and_reminded_at_nine_local_until_it_is_paid(
     assert subjects()[1] == "Rechnung 7 ist in 3 Tagen fällig: 120.00 EUR"
     assert "am 15. Oktober 2100 fällig" in mailbox.messages[1].get_payload(0).get_payload(decode=True).decode()
 
-    assert await delivery.settle_invoice(uow(), tenant, invoice, now=clock.now) == 2  # on the day, overdue
+    assert (
+        await notice_handlers.settle_invoice(commands.SettleInvoice(tenant, invoice, "paid", clock.now), uow()) == 2
+    )  # on the day, overdue
     clock.now = datetime(2100, 11, 1, tzinfo=UTC)
     await sender.dispatch_all_due()
     assert len(mailbox.messages) == 2
@@ -91,8 +95,11 @@ async def test_the_business_rule_decides_the_reminders_and_a_refund_that_reopens
         )
         await work.commit()
     rule = checked_payment_rule([2, -1], ["email"], "10:30")
-    await delivery.set_payment_rule(uow(), tenant, rule, now=ISSUED)
-    assert (await delivery.payment_rule(uow(), tenant)) == (PaymentRule((-1, 2), ("email",), time(10, 30)), False)
+    await rule_handlers.set_payment_rule(commands.SetPaymentRule(tenant, rule, ISSUED), uow())
+    assert (await rule_handlers.get_payment_rule(commands.GetPaymentRule(tenant), uow())) == (
+        PaymentRule((-1, 2), ("email",), time(10, 30)),
+        False,
+    )
     step = BillingStep(
         tenant_id=tenant,
         kind="invoice.issued",
@@ -105,17 +112,24 @@ async def test_the_business_rule_decides_the_reminders_and_a_refund_that_reopens
     )
     facts = InvoiceFacts(invoice, client, 9, "EUR", 8000, DUE)
     # Told by email and in the inbox, reminded the day before and 2 days overdue.
-    assert await delivery.plan_billing_notices(step, uow(), now=ISSUED, invoice=facts) == 4
-    assert await delivery.settle_invoice(uow(), tenant, invoice, now=ISSUED + timedelta(days=1)) == 2
+    assert await notice_handlers.plan_billing_notices(commands.PlanBillingNotices(step, ISSUED, facts), uow()) == 4
+    assert (
+        await notice_handlers.settle_invoice(
+            commands.SettleInvoice(tenant, invoice, "paid", ISSUED + timedelta(days=1)), uow()
+        )
+        == 2
+    )
     refund = uuid.uuid4()
     refunded_at = datetime(2100, 10, 14, 12, 0, tzinfo=UTC)  # after the day-before reminder's time
-    reopened = await delivery.reopen_invoices(
-        uow(), tenant, refund, {invoice: 3000}, occurred_at=refunded_at, now=refunded_at
+    reopened = await notice_handlers.reopen_invoices(
+        commands.ReopenInvoices(tenant, refund, {invoice: 3000}, refunded_at, refunded_at), uow()
     )
     assert reopened == 1  # only the overdue one is still ahead
     # A second delivery of the refund reopens nothing (the invoice is open already).
     assert (
-        await delivery.reopen_invoices(uow(), tenant, refund, {invoice: 3000}, occurred_at=refunded_at, now=refunded_at)
+        await notice_handlers.reopen_invoices(
+            commands.ReopenInvoices(tenant, refund, {invoice: 3000}, refunded_at, refunded_at), uow()
+        )
         == 0
     )
 

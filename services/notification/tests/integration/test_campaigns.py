@@ -17,13 +17,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.notification.v1 import notification_service_pb2 as pb
-from notification_svc.adapters.client_segments import AbstractClientSegments
+from notification_svc.adapters.client_directory import AbstractClientDirectory
 from notification_svc.config import NotificationSettings
 from notification_svc.domain.audience import ClientContact
 from notification_svc.domain.campaigns import Member, Segment
 from notification_svc.domain.preferences import Preference
 from notification_svc.entrypoints.grpc_server import NotificationServicer
-from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
+from notification_svc.service_layer.unit_of_work import NotificationPorts, SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 from platform_core.errors import Conflict, InvalidArgument
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
@@ -38,7 +38,7 @@ SOURCE = (
 )
 
 
-class Segments(AbstractClientSegments):
+class Segments(AbstractClientDirectory):
     def __init__(self, members: list[Member]) -> None:
         self.members_ = members
         self.asked: list[Segment] = []
@@ -48,8 +48,11 @@ class Segments(AbstractClientSegments):
         return self.members_
 
 
-def uow(engine: AsyncEngine, settings: NotificationSettings) -> SqlAlchemyNotificationUnitOfWork:
-    return SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=settings.nats_prefix)
+def uow(
+    engine: AsyncEngine, settings: NotificationSettings, segments: AbstractClientDirectory | None = None
+) -> SqlAlchemyNotificationUnitOfWork:
+    ports = NotificationPorts(client_directory=segments) if segments else None
+    return SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=settings.nats_prefix, ports=ports)
 
 
 async def test_a_campaign_reaches_its_segment_once_at_its_rate_and_reports_sent_and_skipped(
@@ -67,7 +70,7 @@ async def test_a_campaign_reaches_its_segment_once_at_its_rate_and_reports_sent_
     segments = Segments([Member(c, mail.get(c, ""), "") for c in (ada, bob, cy, dee)])
     clock = Clock(T0)
     servicer = NotificationServicer(
-        engine=engine, uow_factory=lambda: uow(engine, notification_settings), clock=clock, segments=segments
+        engine=engine, uow_factory=lambda: uow(engine, notification_settings, segments), clock=clock
     )
     group = uuid.uuid4()
     with bind_call_context(CallContext(tenant, Principal("staff", str(uuid.uuid4()), "owner"))):

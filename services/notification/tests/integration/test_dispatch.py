@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,11 +27,12 @@ from atrium.notification.v1 import notification_service_pb2 as pb
 from notification_svc.adapters.delivery_metrics import ATTEMPTS, DeliveryMetrics
 from notification_svc.adapters.email_sender import SmtpEmailSender
 from notification_svc.config import NotificationSettings
+from notification_svc.domain import commands
 from notification_svc.domain.audience import ClientContact
 from notification_svc.domain.delivery import PlannedMessage, Recipient
 from notification_svc.domain.emails import OutgoingEmail
 from notification_svc.entrypoints.grpc_server import NotificationServicer
-from notification_svc.service_layer import delivery
+from notification_svc.service_layer import message_handlers
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
@@ -93,7 +95,7 @@ async def test_a_server_that_refuses_once_gets_one_email_after_two_attempts(
     await plan(engine, notification_settings, message, email="ada@example.com")
     sender = dispatcher(engine, port, clock, notification_settings)
 
-    assert await sender.dispatch_due() >= 1
+    assert await sender.dispatch_all_due() >= 1
     row, attempts = await state(engine, message)
     assert (row.status, row.attempts, row.due_at) == ("planned", 1, FUTURE + timedelta(seconds=30))
     assert [(a.number, a.outcome) for a in attempts] == [(1, "failed")] and "451" in attempts[0].error
@@ -131,7 +133,7 @@ async def test_retries_grow_then_the_message_fails_and_an_operator_resends_it(
     assert waits[:2] == [timedelta(seconds=30), timedelta(seconds=60)]
 
     uow = SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix)
-    assert await delivery.resend(uow, message.tenant_id, message.id, now=clock.now)
+    assert await message_handlers.resend_message(commands.ResendMessage(message.tenant_id, message.id, clock.now), uow)
     await sender.dispatch_all_due()
     row, attempts = await state(engine, message)
     assert (row.status, row.attempts, len(attempts)) == ("sent", 4, 4)
@@ -148,7 +150,7 @@ async def test_two_replicas_send_each_message_once(
     for m in messages:
         await plan(engine, notification_settings, m, email=f"c-{m.recipient.id}@example.com")
     one, two = (dispatcher(engine, port, clock, notification_settings) for _ in range(2))
-    one.batch_size = two.batch_size = 7
+    one.dispatch = two.dispatch = replace(one.dispatch, batch_size=7)
     await asyncio.gather(one.dispatch_all_due(), two.dispatch_all_due())
     sent_to = sorted(str(m["To"]) for m in mailbox.messages)
     assert sent_to == sorted(f"c-{m.recipient.id}@example.com" for m in messages)
@@ -210,19 +212,19 @@ async def test_a_replica_stopping_mid_send_leaves_the_email_failed_with_an_unkno
     in_app = declined(message.tenant_id, message.recipient.id, channel="in_app")
     await plan(engine, notification_settings, message, in_app, email="ada@example.com")
     dying = dispatcher(engine, port, clock, notification_settings)
-    dying.email = StopsAfterHandingOver(port)
-    replica = asyncio.create_task(dying.dispatch_due())
-    await asyncio.wait_for(dying.email.handed_over.wait(), 10)
+    dying.uow.email_sender = stopping = StopsAfterHandingOver(port)
+    replica = asyncio.create_task(dying.dispatch_all_due())
+    await asyncio.wait_for(stopping.handed_over.wait(), 10)
     replica.cancel()
     assert (await state(engine, message))[1][0].outcome == "sending"
 
     reader = InMemoryMetricReader()
     survivor = dispatcher(engine, port, clock, notification_settings)
-    survivor.metrics = DeliveryMetrics(MeterProvider(metric_readers=[reader]).get_meter("test"))
+    survivor.uow.delivery_metrics = DeliveryMetrics(MeterProvider(metric_readers=[reader]).get_meter("test"))
     await survivor.dispatch_all_due()
     assert (await state(engine, message))[0].status == "sending"  # its lease still holds
 
-    clock.now += survivor.lease + timedelta(seconds=1)
+    clock.now += survivor.dispatch.lease + timedelta(seconds=1)
     await survivor.dispatch_all_due()
     row, attempts = await state(engine, message)
     assert (row.status, row.attempts, [(a.number, a.outcome) for a in attempts]) == ("failed", 1, [(1, "unknown")])
@@ -257,7 +259,7 @@ async def test_attempts_per_channel_and_outcome_are_counted_for_the_failure_rate
     await plan(engine, notification_settings, message, email="ada@example.com")
     reader = InMemoryMetricReader()
     sender = dispatcher(engine, port, clock, notification_settings)
-    sender.metrics = DeliveryMetrics(MeterProvider(metric_readers=[reader]).get_meter("test"))
+    sender.uow.delivery_metrics = DeliveryMetrics(MeterProvider(metric_readers=[reader]).get_meter("test"))
     await sender.dispatch_all_due()
     clock.now += timedelta(seconds=30)
     await sender.dispatch_all_due()

@@ -21,9 +21,10 @@ from atrium.membership_billing.v1 import documents_pb2 as pb
 from atrium.membership_billing.v1 import documents_pb2_grpc as pb_grpc
 from notification_svc.adapters.invoice_documents import GrpcInvoiceDocuments
 from notification_svc.config import NotificationSettings
+from notification_svc.domain import commands
 from notification_svc.domain.audience import BusinessProfile, ClientContact
 from notification_svc.domain.payment_notices import BillingStep
-from notification_svc.service_layer import delivery
+from notification_svc.service_layer import notice_handlers
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 from platform_core.grpc.channels import create_channel
@@ -108,11 +109,11 @@ async def test_the_invoice_email_carries_billings_pdf_and_a_billing_failure_is_r
         variables={"invoice_id": str(invoice), "number": 7, "amount": "120.00 EUR", "due_date": DUE.isoformat()},
         due_date=DUE,
     )
-    await delivery.plan_billing_notices(step, uow(), now=ISSUED)
+    await notice_handlers.plan_billing_notices(commands.PlanBillingNotices(step, ISSUED), uow())
     clock = Clock(ISSUED)
     sender = dispatcher(engine, port, clock, notification_settings)
     channel = create_channel(addr, default_deadline=5)
-    sender.invoices = GrpcInvoiceDocuments(pb_grpc.DocumentServiceStub(channel))
+    sender.uow.invoice_documents = GrpcInvoiceDocuments(pb_grpc.DocumentServiceStub(channel))
     try:
         await sender.dispatch_all_due()
         assert [m for m in mailbox.messages if m["To"] == address] == []  # never sent without it while it may come
@@ -144,4 +145,4 @@ async def test_the_invoice_email_carries_billings_pdf_and_a_billing_failure_is_r
     assert [a.outcome for a in attempts] == ["failed", "sent"]
     assert "invoice PDF" in attempts[0].error and "the renderer failed" in attempts[0].error
     # Paid: its payment reminders, no part of this test, are not left for other tests' dispatchers.
-    assert await delivery.settle_invoice(uow(), tenant, invoice, now=clock.now) == 3
+    assert await notice_handlers.settle_invoice(commands.SettleInvoice(tenant, invoice, "paid", clock.now), uow()) == 3

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_svc.config import NotificationSettings
+from notification_svc.domain import commands
 from notification_svc.domain.audience import BusinessProfile, ClientContact
 from notification_svc.domain.membership_expiry import (
     EXPIRY_KIND,
@@ -23,12 +24,7 @@ from notification_svc.domain.membership_expiry import (
     checked_expiry_rule,
 )
 from notification_svc.domain.payment_notices import BillingStep
-from notification_svc.service_layer.membership_expiry import (
-    delete_expiry_rule,
-    expiry_rule,
-    plan_membership_notices,
-    set_expiry_rule,
-)
+from notification_svc.service_layer import notice_handlers, rule_handlers
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 
@@ -70,10 +66,13 @@ async def test_the_rule_plans_moves_and_cancels_a_subscriptions_reminders_and_on
         await work.directory.keep_contact(tenant, contact, SOLD)
         await work.directory.keep_business(tenant, BusinessProfile("Zen Studio", "Europe/Berlin", "en"), SOLD)
         await work.commit()
-    assert await expiry_rule(uow(), tenant) == (MembershipExpiryRule(), True)
+    assert await rule_handlers.get_expiry_rule(commands.GetExpiryRule(tenant), uow()) == (MembershipExpiryRule(), True)
     rule = checked_expiry_rule([-3, 0, 2, 9], ["email"], "10:00")
-    await set_expiry_rule(uow(), tenant, rule, now=SOLD)
-    assert await expiry_rule(uow(), tenant) == (MembershipExpiryRule((-3, 0, 2, 9), ("email",), time(10, 0)), False)
+    await rule_handlers.set_expiry_rule(commands.SetExpiryRule(tenant, rule, SOLD), uow())
+    assert await rule_handlers.get_expiry_rule(commands.GetExpiryRule(tenant), uow()) == (
+        MembershipExpiryRule((-3, 0, 2, 9), ("email",), time(10, 0)),
+        False,
+    )
 
     async def event(at: datetime, kept: SubscriptionFacts, notice_kind: str = "") -> int:
         event_id = uuid.uuid4()
@@ -82,7 +81,9 @@ async def test_the_rule_plans_moves_and_cancels_a_subscriptions_reminders_and_on
             notice = BillingStep(
                 tenant, notice_kind, client, subscription, event_id, at, kept.variables | {"days_left": 3}
             )
-        return await plan_membership_notices(tenant, event_id, at, client, kept, notice, uow(), now=at)
+        return await notice_handlers.plan_membership_notices(
+            commands.PlanMembershipNotices(tenant, client, event_id, at, kept, notice, at), uow()
+        )
 
     async def planned() -> list[tuple[str, datetime]]:
         async with engine.connect() as connection:
@@ -145,15 +146,20 @@ async def test_without_a_rule_of_its_own_the_business_keeps_billings_expiring_no
     def uow() -> SqlAlchemyNotificationUnitOfWork:
         return SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix)
 
-    await set_expiry_rule(uow(), tenant, MembershipExpiryRule(days=(-1,)), now=far)
-    assert await delete_expiry_rule(uow(), tenant)
+    await rule_handlers.set_expiry_rule(commands.SetExpiryRule(tenant, MembershipExpiryRule(days=(-1,)), far), uow())
+    assert await rule_handlers.delete_expiry_rule(commands.DeleteExpiryRule(tenant), uow())
     kept = facts(subscription, client, date(2999, 10, 15))
     event_id = uuid.uuid4()
     notice = BillingStep(
         tenant, "membership.expiring", client, subscription, event_id, SOLD, kept.variables | {"days_left": 7}
     )
     # The expiring notice by email and inbox, and the default rule's reminders: on the day and 3 days after.
-    assert await plan_membership_notices(tenant, event_id, far, client, kept, notice, uow(), now=far) == 4
+    assert (
+        await notice_handlers.plan_membership_notices(
+            commands.PlanMembershipNotices(tenant, client, event_id, far, kept, notice, far), uow()
+        )
+        == 4
+    )
     async with engine.connect() as connection:
         kinds = (
             await connection.execute(

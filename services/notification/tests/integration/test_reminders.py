@@ -15,11 +15,12 @@ from email.header import decode_header, make_header
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_svc.config import NotificationSettings
+from notification_svc.domain import commands
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import ClientContact, StaffMember
 from notification_svc.domain.preferences import Preference, UnsubscribeLink
 from notification_svc.domain.reminders import Offset, ReminderRule
-from notification_svc.service_layer import delivery
+from notification_svc.service_layer import notice_handlers, preference_handlers
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 
@@ -88,16 +89,17 @@ async def test_an_appointment_moved_twice_is_reminded_once_at_its_final_time(
         [("appointment.booked", first), ("appointment.rescheduled", second), ("appointment.rescheduled", final)]
     ):
         occurred = T0 + timedelta(minutes=minutes)
-        await delivery.plan_appointment_notices(
-            step(tenant, appointment, client, kind, start, occurred),
+        await notice_handlers.plan_appointment_notices(
+            commands.PlanAppointmentNotices(step(tenant, appointment, client, kind, start, occurred), occurred, 3),
             uow(engine, notification_settings),
-            now=occurred,
-            max_attempts=3,
         )
     # A redelivered, older move (its event id new to the inbox) changes nothing.
     late = step(tenant, appointment, client, "appointment.rescheduled", second, T0 + timedelta(seconds=30))
     assert (
-        await delivery.plan_appointment_notices(late, uow(engine, notification_settings), now=T0, max_attempts=3) == 0
+        await notice_handlers.plan_appointment_notices(
+            commands.PlanAppointmentNotices(late, T0, 3), uow(engine, notification_settings)
+        )
+        == 0
     )
 
     await sender.dispatch_all_due()
@@ -131,13 +133,15 @@ async def test_two_replicas_plan_and_send_each_reminder_once(
     booked = step(tenant, uuid.uuid4(), client, "appointment.booked", start, T0)
     # The booking reaches a second replica too (a redelivery): nothing is planned twice.
     planned = [
-        await delivery.plan_appointment_notices(booked, uow(engine, notification_settings), now=T0, max_attempts=3)
+        await notice_handlers.plan_appointment_notices(
+            commands.PlanAppointmentNotices(booked, T0, 3), uow(engine, notification_settings)
+        )
         for _ in range(2)
     ]
     assert planned[0] > 0 and planned[1] == 0
     clock = Clock(start - timedelta(hours=2))
     one, two = (dispatcher(engine, port, clock, notification_settings) for _ in range(2))
-    one.batch_size = two.batch_size = 1
+    one.dispatch = two.dispatch = replace(one.dispatch, batch_size=1)
     await asyncio.gather(one.dispatch_all_due(), two.dispatch_all_due())
     assert sorted(s.split(":")[0] for s in subjects(mailbox, address)) == ["Booked", "Reminder"]
 
@@ -150,16 +154,17 @@ async def test_a_cancelled_appointment_is_not_reminded(
     appointment, start = uuid.uuid4(), T0 + timedelta(days=10)
     for minutes, kind in enumerate(["appointment.booked", "appointment.cancelled"]):
         occurred = T0 + timedelta(minutes=minutes)
-        await delivery.plan_appointment_notices(
-            step(tenant, appointment, client, kind, start, occurred),
+        await notice_handlers.plan_appointment_notices(
+            commands.PlanAppointmentNotices(step(tenant, appointment, client, kind, start, occurred), occurred, 3),
             uow(engine, notification_settings),
-            now=occurred,
-            max_attempts=3,
         )
     # A booking event arriving after the cancellation books nothing back.
     late = step(tenant, appointment, client, "appointment.booked", start, T0 + timedelta(minutes=5))
     assert (
-        await delivery.plan_appointment_notices(late, uow(engine, notification_settings), now=T0, max_attempts=3) == 0
+        await notice_handlers.plan_appointment_notices(
+            commands.PlanAppointmentNotices(late, T0, 3), uow(engine, notification_settings)
+        )
+        == 0
     )
     clock = Clock(start + timedelta(hours=1))
     await dispatcher(engine, port, clock, notification_settings).dispatch_all_due()
@@ -182,7 +187,9 @@ async def test_an_unsubscribe_link_stops_only_its_own_clients_reminders_and_neve
 
     async def book(client: uuid.UUID, start: datetime) -> None:
         booked = step(tenant, uuid.uuid4(), client, "appointment.booked", start, T0)
-        await delivery.plan_appointment_notices(booked, uow(engine, notification_settings), now=T0, max_attempts=3)
+        await notice_handlers.plan_appointment_notices(
+            commands.PlanAppointmentNotices(booked, T0, 3), uow(engine, notification_settings)
+        )
 
     first = T0 + timedelta(days=20)
     await book(ada, first)
@@ -199,11 +206,13 @@ async def test_an_unsubscribe_link_stops_only_its_own_clients_reminders_and_neve
     token = url.rsplit("/", 1)[1]
     link = UnsubscribeLink.parse(token)
     assert link is not None and link.tenant_id == tenant
-    switched = await delivery.unsubscribe(uow(engine, notification_settings), link, now=clock.now)
+    unsubscribe = commands.Unsubscribe(tenant, link, clock.now)
+    switched = await preference_handlers.unsubscribe(unsubscribe, uow(engine, notification_settings))
     assert switched == Preference("reminders", "email", allowed=False)
     forged = UnsubscribeLink.parse(token[:32] + "A" * 43)
     assert forged is not None
-    assert await delivery.unsubscribe(uow(engine, notification_settings), forged, now=clock.now) is None
+    forged_unsubscribe = commands.Unsubscribe(tenant, forged, clock.now)
+    assert await preference_handlers.unsubscribe(forged_unsubscribe, uow(engine, notification_settings)) is None
 
     second = T0 + timedelta(days=30)
     await book(ada, second)
@@ -236,8 +245,8 @@ async def test_a_reassignment_tells_the_client_and_both_staff_members_and_keeps_
         staff_ids=(after,),
     )
     for change in (booked, moved):
-        await delivery.plan_appointment_notices(
-            change, uow(engine, notification_settings), now=change.occurred_at, max_attempts=3
+        await notice_handlers.plan_appointment_notices(
+            commands.PlanAppointmentNotices(change, change.occurred_at, 3), uow(engine, notification_settings)
         )
     clock = Clock(T0 + timedelta(minutes=2))
     sender = dispatcher(engine, port, clock, notification_settings)
@@ -281,8 +290,8 @@ async def test_a_follow_up_to_call_reminds_its_staff_member_when_due_at_its_fina
         ),
     ]
     for change in changes:
-        await delivery.plan_appointment_notices(
-            change, uow(engine, notification_settings), now=change.occurred_at, max_attempts=3
+        await notice_handlers.plan_appointment_notices(
+            commands.PlanAppointmentNotices(change, change.occurred_at, 3), uow(engine, notification_settings)
         )
     clock = Clock(T0 + timedelta(minutes=2))
     sender = dispatcher(engine, port, clock, notification_settings)

@@ -19,13 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_svc.adapters.sms_sender import TwilioSmsSender, twilio_signature, valid_twilio_signature
 from notification_svc.config import NotificationSettings
+from notification_svc.domain import commands
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import ClientContact
 from notification_svc.domain.delivery import PlannedMessage, Recipient, Status
 from notification_svc.domain.payment_notices import BillingStep
 from notification_svc.domain.preferences import Preference
 from notification_svc.domain.request_notices import RequestStep
-from notification_svc.service_layer import delivery
+from notification_svc.service_layer import message_handlers, notice_handlers, preference_handlers
 from notification_svc.service_layer.unit_of_work import SqlAlchemyNotificationUnitOfWork
 from platform_core.db import session_factory
 
@@ -123,7 +124,7 @@ async def test_a_failing_provider_is_retried_then_the_email_goes_instead_never_b
     await setup(engine, notification_settings, message)
     clock = Clock(NOW)
     sender = dispatcher(engine, port, clock, notification_settings)
-    sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
+    sender.uow.sms_sender = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
 
     await sender.dispatch_all_due()
     assert [(r.channel, r.status, r.attempts) for r in await rows(engine, tenant)] == [("sms", "planned", 1)]
@@ -149,7 +150,7 @@ async def test_delivery_reports_settle_an_accepted_sms_and_a_failed_one_falls_ba
     (mailbox, port), (fake, base) = flaky_smtp, twilio
     clock = Clock(NOW + timedelta(days=1))
     sender = dispatcher(engine, port, clock, notification_settings)
-    sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="MG0123456789", api_base=base)
+    sender.uow.sms_sender = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="MG0123456789", api_base=base)
     delivered_tenant, undelivered_tenant = uuid.uuid4(), uuid.uuid4()
     for tenant in (delivered_tenant, undelivered_tenant):
         await setup(engine, notification_settings, sms_reminder(tenant, uuid.uuid4()))
@@ -162,18 +163,21 @@ async def test_delivery_reports_settle_an_accepted_sms_and_a_failed_one_falls_ba
     def uow() -> SqlAlchemyNotificationUnitOfWork:
         return SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix)
 
-    assert await delivery.provider_report(
-        uow(), delivered_tenant, sent.provider_id, Status.DELIVERED, "", now=clock.now
+    def report(tenant: uuid.UUID, provider_id: str, status: Status, error: str = "") -> commands.RecordProviderReport:
+        return commands.RecordProviderReport(tenant, provider_id, status, error, clock.now)
+
+    assert await message_handlers.record_provider_report(
+        report(delivered_tenant, sent.provider_id, Status.DELIVERED), uow()
     )
     # Another tenant's report cannot touch it, and a second report finds it final.
-    assert not await delivery.provider_report(
-        uow(), undelivered_tenant, sent.provider_id, Status.FAILED, "", now=clock.now
+    assert not await message_handlers.record_provider_report(
+        report(undelivered_tenant, sent.provider_id, Status.FAILED), uow()
     )
-    assert not await delivery.provider_report(
-        uow(), delivered_tenant, sent.provider_id, Status.FAILED, "", now=clock.now
+    assert not await message_handlers.record_provider_report(
+        report(delivered_tenant, sent.provider_id, Status.FAILED), uow()
     )
-    assert await delivery.provider_report(
-        uow(), undelivered_tenant, unsent.provider_id, Status.FAILED, "30003 Unreachable", now=clock.now
+    assert await message_handlers.record_provider_report(
+        report(undelivered_tenant, unsent.provider_id, Status.FAILED, "30003 Unreachable"), uow()
     )
     await sender.dispatch_all_due()
     assert [(r.channel, r.status) for r in await rows(engine, delivered_tenant)] == [("sms", "delivered")]
@@ -213,13 +217,9 @@ async def test_a_client_who_prefers_sms_gets_its_request_decision_by_sms_and_one
         await uow.directory.keep_contact(tenant, ClientContact(no_number, "Bob", "", "bob@example.com"), NOW)
         await uow.commit()
     for client in (texting, no_number):
-        await delivery.choose_preferences(
+        await preference_handlers.choose_preferences(
+            commands.ChoosePreferences(tenant, client, (), NOW, preferred_channel="sms"),
             SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix),
-            tenant,
-            client,
-            [],
-            now=NOW,
-            preferred_channel="sms",
         )
         step = RequestStep(
             tenant_id=tenant,
@@ -231,14 +231,12 @@ async def test_a_client_who_prefers_sms_gets_its_request_decision_by_sms_and_one
             variables={"reference": "REQ-9", "service_name": "Massage", "reason": "Closed", "duration_minutes": 60,
                        "client_timezone": "", "business_timezone": "", "preferred_staff_name": "", "description": ""},
         )  # fmt: skip
-        await delivery.plan_request_notices(
-            step,
+        await notice_handlers.plan_request_notices(
+            commands.PlanRequestNotices(step, step.occurred_at, 3),
             SqlAlchemyNotificationUnitOfWork(session_factory(engine), nats_prefix=notification_settings.nats_prefix),
-            now=step.occurred_at,
-            max_attempts=3,
         )
     sender = dispatcher(engine, port, Clock(NOW + timedelta(days=2)), notification_settings)
-    sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
+    sender.uow.sms_sender = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
     await sender.dispatch_all_due()
     [texted] = fake.received
     assert texted["To"] == "+4915112345678" and "REQ-9" in texted["Body"] and "declined" in texted["Body"]
@@ -269,9 +267,12 @@ async def test_a_client_who_prefers_sms_gets_its_appointment_reminder_invoice_an
             contact = ClientContact(client, "Ada", "", f"{client.hex[:8]}@example.com", phone, "en", "Europe/Berlin")
             await work.directory.keep_contact(tenant, contact, NOW)
         await work.commit()
-    await delivery.choose_preferences(uow(), tenant, texting, [], now=NOW, preferred_channel="sms")
-    await delivery.choose_preferences(
-        uow(), tenant, no_reminder_texts, [Preference("reminders", "sms", False)], now=NOW, preferred_channel="sms"
+    await preference_handlers.choose_preferences(
+        commands.ChoosePreferences(tenant, texting, (), NOW, preferred_channel="sms"), uow()
+    )
+    no_texts = (Preference("reminders", "sms", False),)
+    await preference_handlers.choose_preferences(
+        commands.ChoosePreferences(tenant, no_reminder_texts, no_texts, NOW, preferred_channel="sms"), uow()
     )
     start = datetime(2100, 9, 3, 8, 0, tzinfo=UTC)  # 10:00 in Berlin: reminded by default a day ahead
     for client in phones:
@@ -290,7 +291,7 @@ async def test_a_client_who_prefers_sms_gets_its_appointment_reminder_invoice_an
             variables={"appointment_id": str(appointment), "service_name": "Massage", "start": start.isoformat(),
                        "timezone": "Europe/Berlin"},
         )  # fmt: skip
-        await delivery.plan_appointment_notices(booked, uow(), now=NOW, max_attempts=3)
+        await notice_handlers.plan_appointment_notices(commands.PlanAppointmentNotices(booked, NOW, 3), uow())
     invoice = uuid.uuid4()
     issued = BillingStep(
         tenant_id=tenant,
@@ -302,7 +303,7 @@ async def test_a_client_who_prefers_sms_gets_its_appointment_reminder_invoice_an
         variables={"invoice_id": str(invoice), "number": 12, "amount": "80.00 EUR", "due_date": "2100-09-30"},
         due_date=date(2100, 9, 30),
     )
-    await delivery.plan_billing_notices(issued, uow(), now=NOW)
+    await notice_handlers.plan_billing_notices(commands.PlanBillingNotices(issued, NOW), uow())
     frozen = BillingStep(
         tenant_id=tenant,
         kind="membership.frozen",
@@ -314,11 +315,11 @@ async def test_a_client_who_prefers_sms_gets_its_appointment_reminder_invoice_an
                    "tolerance_until": "", "price": "99.00 EUR", "auto_renew": False, "frozen_from": "2100-09-01",
                    "frozen_until": "2100-09-14", "reason": "Travel"},
     )  # fmt: skip
-    await delivery.plan_billing_notices(frozen, uow(), now=NOW)
+    await notice_handlers.plan_billing_notices(commands.PlanBillingNotices(frozen, NOW), uow())
 
     clock = Clock(NOW)
     sender = dispatcher(engine, port, clock, notification_settings)
-    sender.sms = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
+    sender.uow.sms_sender = TwilioSmsSender(account_sid=SID, auth_token=TOKEN, sender="+15005550006", api_base=base)
     await sender.dispatch_all_due()
     clock.now = start - timedelta(days=1)
     await sender.dispatch_all_due()
@@ -343,4 +344,4 @@ async def test_a_client_who_prefers_sms_gets_its_appointment_reminder_invoice_an
         )
         assert {(r.channel, r.fallback_channel) for r in pending} == {("sms", "email")}
     # Paid: its payment reminders are not left for other tests' dispatchers.
-    assert await delivery.settle_invoice(uow(), tenant, invoice, now=clock.now) == 3
+    assert await notice_handlers.settle_invoice(commands.SettleInvoice(tenant, invoice, "paid", clock.now), uow()) == 3

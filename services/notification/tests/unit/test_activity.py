@@ -4,11 +4,12 @@ from typing import Any
 
 import pytest
 
-from notification_svc.domain.model import ActivityEntry, RecordActivity, client_created_summary
+from notification_svc.domain.commands import RecordActivity
+from notification_svc.domain.model import ActivityEntry, client_created_summary
 from notification_svc.service_layer import handlers
 from platform_core.errors import InvalidArgument
 
-from .conftest import FakeUnitOfWork
+from .fakes import FakeUnitOfWork
 
 WHEN = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
 

@@ -2,64 +2,20 @@
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
-from notification_svc.adapters.email_repository import AbstractSentEmailRepository
-from notification_svc.adapters.email_sender import AbstractEmailSender, mime
+from notification_svc.adapters.email_sender import mime
 from notification_svc.adapters.email_templates import EmailTemplates
-from notification_svc.domain.emails import OutgoingEmail, SendPortalInvitation, SentEmail
+from notification_svc.domain.commands import SendPortalInvitation
+from notification_svc.domain.emails import OutgoingEmail
 from notification_svc.domain.model import attachment_changed_summary, attachment_summary
 from notification_svc.service_layer import handlers
-from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
+
+from .fakes import FakeEmailSender, FakeUnitOfWork
 
 EXPIRES = datetime(2026, 10, 28, 9, 5, tzinfo=UTC)
 LINK = "https://studio.example/portal/accept-invitation#token=abc&x=1"
-
-
-class FakeSentEmails(AbstractSentEmailRepository):
-    def __init__(self) -> None:
-        self.committed: dict[uuid.UUID, SentEmail] = {}
-        self.pending: dict[uuid.UUID, SentEmail] = {}
-
-    async def claim(self, email: SentEmail) -> bool:
-        if email.source_event_id in self.committed or email.source_event_id in self.pending:
-            return False
-        self.pending[email.source_event_id] = email
-        return True
-
-
-class FakeUnitOfWork(NotificationUnitOfWork):
-    def __init__(self) -> None:
-        self.emails = FakeSentEmails()
-        self.repositories = ()
-
-    async def _start(self) -> None:
-        self.emails.pending = {}
-
-    async def _commit(self, events: list[Any]) -> None:
-        self.emails.committed |= self.emails.pending
-        self.emails.pending = {}
-
-    async def rollback(self) -> None:
-        self.emails.pending = {}
-
-    async def _close(self) -> None:
-        await self.rollback()
-
-
-class FakeSender(AbstractEmailSender):
-    transport = "smtp"
-
-    def __init__(self, fail: bool = False) -> None:
-        self.sent: list[OutgoingEmail] = []
-        self.fail = fail
-
-    async def send(self, email: OutgoingEmail) -> None:
-        if self.fail:
-            raise ConnectionError("the mail server is down")
-        self.sent.append(email)
 
 
 def invitation(event_id: uuid.UUID, business: str = "Studio <Zen> & Co") -> SendPortalInvitation:
@@ -87,9 +43,10 @@ def test_the_invitation_renders_the_link_in_text_and_html_escaping_only_html() -
 
 
 async def test_an_event_delivered_twice_sends_one_email() -> None:
-    uow, sender, event_id = FakeUnitOfWork(), FakeSender(), uuid.uuid4()
-    assert await handlers.send_portal_invitation(invitation(event_id), uow, EmailTemplates(), sender)
-    assert not await handlers.send_portal_invitation(invitation(event_id), uow, EmailTemplates(), sender)
+    uow, sender, event_id = FakeUnitOfWork(), FakeEmailSender(), uuid.uuid4()
+    uow.email_sender = sender
+    assert await handlers.send_portal_invitation(invitation(event_id), uow)
+    assert not await handlers.send_portal_invitation(invitation(event_id), uow)
     [sent] = sender.sent
     assert (sent.to, sent.message_id) == ("ada@example.com", f"<{event_id}@atrium.notification>")
     assert "Hello Ada Lovelace," in sent.text and "28 October 2026, 09:05 UTC" in sent.text
@@ -99,11 +56,12 @@ async def test_an_event_delivered_twice_sends_one_email() -> None:
 
 async def test_a_failed_send_records_nothing_so_the_retry_sends() -> None:
     uow, event_id = FakeUnitOfWork(), uuid.uuid4()
+    uow.email_sender = FakeEmailSender(fail=True)
     with pytest.raises(ConnectionError):
-        await handlers.send_portal_invitation(invitation(event_id), uow, EmailTemplates(), FakeSender(fail=True))
+        await handlers.send_portal_invitation(invitation(event_id), uow)
     assert uow.emails.committed == {}
-    retry = FakeSender()
-    assert await handlers.send_portal_invitation(invitation(event_id), uow, EmailTemplates(), retry)
+    uow.email_sender = retry = FakeEmailSender()
+    assert await handlers.send_portal_invitation(invitation(event_id), uow)
     assert len(retry.sent) == 1
 
 

@@ -10,15 +10,18 @@ from zoneinfo import ZoneInfo
 
 from notification_svc.adapters.email_sender import AbstractEmailSender
 from notification_svc.adapters.invoice_documents import AbstractInvoiceDocuments
-from notification_svc.adapters.message_templates import MessageTemplates
+from notification_svc.domain import commands
 from notification_svc.domain.appointment_notices import AppointmentStep, change_notices, reminders
-from notification_svc.domain.audience import Addressee, BusinessProfile
-from notification_svc.domain.delivery import ClaimedMessage, PlannedMessage, Recipient, RetryPolicy, Status
+from notification_svc.domain.audience import BusinessProfile, ClientContact
+from notification_svc.domain.delivery import PlannedMessage, Recipient, RetryPolicy, Status
 from notification_svc.domain.emails import Attachment, OutgoingEmail
 from notification_svc.domain.payment_notices import BillingStep, PaymentRule, billing_notices
 from notification_svc.domain.preferences import PREFERRED_SMS_FALLBACK_AFTER, by_preferred_sms
 from notification_svc.domain.reminders import Offset, ReminderRule
-from notification_svc.service_layer.delivery import Delivery, Dispatcher
+from notification_svc.service_layer import delivery_handlers
+from notification_svc.service_layer.unit_of_work import NotificationPorts
+
+from .fakes import FakeClock, FakeUnitOfWork
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -110,33 +113,31 @@ class Billing(AbstractInvoiceDocuments):
         return Attachment("invoice-7.pdf", "application/pdf", b"%PDF-1.4 ...")
 
 
-def invoice_message(attempt: int, max_attempts: int = 3) -> ClaimedMessage:
+def invoice_message(max_attempts: int = 3) -> PlannedMessage:
     variables = {"invoice_id": str(uuid.uuid4()), "number": 7, "amount": "120.00 EUR", "due_date": "2026-03-15"}
-    return ClaimedMessage(
-        TENANT, uuid.uuid4(), "invoice.issued", "transactional", "email",
-        Recipient("client", CLIENT), CLIENT, variables, attempt, max_attempts,
+    return PlannedMessage(
+        TENANT, "invoice.issued", "transactional", "email", Recipient("client", CLIENT), CLIENT, "test",
+        uuid.uuid4(), variables, NOW, max_attempts,
     )  # fmt: skip
 
 
-def dispatcher(outbox: Outbox, billing: Billing) -> Dispatcher:
-    return Dispatcher(
-        uow_factory=lambda: NotImplemented,
-        templates=MessageTemplates(),
-        email=outbox,
-        clock=lambda: NOW,
-        policy=RetryPolicy(base=timedelta(seconds=30)),
-        invoices=billing,
-    )
+DISPATCH = commands.DispatchDueMessages(retry_policy=RetryPolicy(base=timedelta(seconds=30)))
 
 
-DELIVERY = Delivery(Addressee("ada@example.com", "en", "Europe/Berlin", "Ada"), BusinessProfile("Zen Studio"), "Ada")
+async def unit_of_work(outbox: Outbox, billing: Billing, message: PlannedMessage) -> FakeUnitOfWork:
+    """Ada of Zen Studio, with the invoice's email due now."""
+    uow = FakeUnitOfWork(NotificationPorts(clock=FakeClock(NOW), email_sender=outbox, invoice_documents=billing))
+    await uow.directory.keep_contact(TENANT, ClientContact(CLIENT, "Ada", "", "ada@example.com", "", "en"), NOW)
+    await uow.directory.keep_business(TENANT, BusinessProfile("Zen Studio", "Europe/Berlin", "en"), NOW)
+    await uow.messages.plan([message], NOW)
+    return uow
 
 
 async def test_an_issued_invoices_email_carries_its_pdf_asked_of_billing_in_its_tenant() -> None:
-    outbox, billing = Outbox(), Billing(available=True)
-    message = invoice_message(1)
-    outcome = await dispatcher(outbox, billing).attempt(message, DELIVERY)
-    assert outcome.status == Status.SENT
+    outbox, billing, message = Outbox(), Billing(available=True), invoice_message()
+    uow = await unit_of_work(outbox, billing, message)
+    assert await delivery_handlers.dispatch_due_messages(DISPATCH, uow) == 1
+    assert uow.messages.stored[message.id].status == Status.SENT
     assert billing.asked == [(TENANT, uuid.UUID(message.variables["invoice_id"]), "Zen Studio")]
     [email] = outbox.sent
     assert [(a.filename, a.content_type) for a in email.attachments] == [("invoice-7.pdf", "application/pdf")]
@@ -144,14 +145,16 @@ async def test_an_issued_invoices_email_carries_its_pdf_asked_of_billing_in_its_
 
 
 async def test_billing_unavailable_fails_the_attempt_for_a_retry_and_the_last_goes_without_saying_so() -> None:
-    outbox, billing = Outbox(), Billing(available=False)
-    sender = dispatcher(outbox, billing)
-    retried = await sender.attempt(invoice_message(1), DELIVERY)
-    assert (retried.status, retried.retry_at) == (Status.PLANNED, NOW + timedelta(seconds=30))
-    assert "invoice PDF" in retried.error and "billing unavailable" in retried.error
+    outbox, billing, message = Outbox(), Billing(available=False), invoice_message(max_attempts=2)
+    uow = await unit_of_work(outbox, billing, message)
+    await delivery_handlers.dispatch_due_messages(DISPATCH, uow)
+    retried = uow.messages.stored[message.id]
+    assert (retried.status, retried.due_at) == (Status.PLANNED, NOW + timedelta(seconds=30))
     assert outbox.sent == []  # never sent without it while a retry may still bring it
-    last = await sender.attempt(invoice_message(3), DELIVERY)
-    assert last.status == Status.SENT
+    assert isinstance(uow.clock, FakeClock)
+    uow.clock.now = NOW + timedelta(seconds=30)
+    await delivery_handlers.dispatch_due_messages(DISPATCH, uow)  # the last attempt
+    assert uow.messages.stored[message.id].status == Status.SENT
     [email] = outbox.sent
     assert email.attachments == ()
     assert "could not be attached" in email.text and "could not be attached" in email.html

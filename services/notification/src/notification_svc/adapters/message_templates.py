@@ -19,19 +19,11 @@ from jinja2 import PackageLoader, StrictUndefined, Template, TemplateError, Temp
 from jinja2.sandbox import SandboxedEnvironment
 
 from notification_svc.domain.audience import zone_or_utc
-from notification_svc.domain.template_catalogue import SAMPLE, allowed_variables
+from notification_svc.domain.template_catalogue import SAMPLE, RenderedMessage, allowed_variables
 from platform_core.errors import FieldViolation
+from platform_core.validation import Violations
 
 PARTS = ("subject", "text", "html", "sms", "inbox")
-
-
-@dataclass(frozen=True)
-class RenderedMessage:
-    subject: str = ""
-    text: str = ""
-    html: str = ""
-    sms: str = ""
-    inbox: str = ""
 
 
 def local_time_formatter(language: str, zone: str) -> Callable[[str | datetime], str]:
@@ -93,34 +85,29 @@ class MessageTemplates:
     def check_override(self, language: str, kind: str, source: str) -> list[FieldViolation]:
         """Why a business's blocks for ``kind`` cannot be saved (none: they can): a syntax error, a block
         that is no part of a message, a variable the kind does not have, or a failure on sample data."""
+        violations = Violations()
         if kind.replace(".", "_") not in {p.removesuffix(".jinja") for p in self._kinds(language)}:
-            return [
-                FieldViolation("language", f"no {kind} template in {language!r}; languages: {sorted(self.languages)}")
-            ]
+            violations.add("language", f"no {kind} template in {language!r}; languages: {sorted(self.languages)}")
+            return violations.found
         try:
             tree = self._env.parse(source)
         except TemplateSyntaxError as exc:
-            return [FieldViolation("source", f"line {exc.lineno}: {exc.message}")]
+            violations.add("source", f"line {exc.lineno}: {exc.message}")
+            return violations.found
         blocks = {block.name for block in tree.find_all(nodes.Block)}
-        violations = [
-            FieldViolation("source", f"block {name!r} is not a part of a message (use {', '.join(PARTS)})")
-            for name in sorted(blocks - set(PARTS))
-        ]
+        for name in sorted(blocks - set(PARTS)):
+            violations.add("source", f"block {name!r} is not a part of a message (use {', '.join(PARTS)})")
         if not blocks:
-            violations.append(FieldViolation("source", f"write at least one block: {', '.join(PARTS)}"))
-        unknown = meta.find_undeclared_variables(tree) - allowed_variables(kind)
-        violations += [
-            FieldViolation(
-                "source", f"unknown variable {name!r} (this message has: {', '.join(sorted(allowed_variables(kind)))})"
-            )
-            for name in sorted(unknown)
-        ]
-        if not violations:
+            violations.add("source", f"write at least one block: {', '.join(PARTS)}")
+        known = ", ".join(sorted(allowed_variables(kind)))
+        for name in sorted(meta.find_undeclared_variables(tree) - allowed_variables(kind)):
+            violations.add("source", f"unknown variable {name!r} (this message has: {known})")
+        if not violations.found:
             try:
                 self.render(language, kind.replace(".", "_"), SAMPLE, zone="Europe/Berlin", override=source)
             except (TemplateError, TypeError, ValueError, AttributeError) as exc:
-                violations.append(FieldViolation("source", f"fails on sample data: {exc}"))
-        return violations
+                violations.add("source", f"fails on sample data: {exc}")
+        return violations.found
 
     def _kinds(self, language: str) -> list[str]:
         root = resources.files("notification_svc") / "templates" / "messages" / language

@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import abc
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notification_svc.domain.payment_notices import PaymentRule
-
-
-@dataclass(frozen=True)
-class InvoiceFacts:
-    invoice_id: uuid.UUID
-    client_id: uuid.UUID
-    number: int
-    currency: str
-    total_minor: int
-    due_date: date | None
+from notification_svc.domain.payment_notices import InvoiceFacts, PaymentRule
 
 
 class AbstractPaymentStore(abc.ABC):

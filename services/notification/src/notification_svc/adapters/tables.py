@@ -1,4 +1,4 @@
-"""The notification database as SQLAlchemy Core tables.
+"""The notification database as SQLAlchemy Core tables, and the mapping of the timeline's domain onto them.
 
 The tables state the whole migrated schema (tests/integration/test_schema.py holds them to it): columns, keys,
 foreign keys, indexes and server defaults. CHECK constraints and triggers are not restated: they live in
@@ -26,9 +26,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import registry
 
+from notification_svc.domain.model import ActivityEntry
 from platform_core.db import DEFAULT_EMPTY, DEFAULT_FALSE, DEFAULT_ZERO
 from platform_core.messaging.schema import define_tables
+from platform_core.orm import map_aggregate
 
 metadata = MetaData()
 
@@ -411,3 +414,9 @@ Index(
 )
 
 outbox, inbox, parked_messages = define_tables(metadata)
+
+mapper_registry = registry(metadata=metadata)
+
+
+def start_mappers() -> None:
+    map_aggregate(mapper_registry, ActivityEntry, activity_entries)

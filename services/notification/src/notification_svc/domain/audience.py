@@ -91,3 +91,18 @@ def address_for(channel: str, *, email: str, phone: str) -> str:
 def missing_address_reason(channel: str, recipient_kind: str) -> str:
     what = {"email": "email address", "sms": "mobile number"}.get(channel, "address")
     return f"the {recipient_kind} has no {what} on record"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one claimed message is rendered with: its addressee and business."""
+
+    addressee: Addressee
+    business: BusinessProfile
+    client_name: str
+    # The recipient switched this category off on this channel.
+    opted_out: bool = False
+    # One-click unsubscribe address of an email that needs consent.
+    unsubscribe_url: str = ""
+    # The business's own wording of this kind in the recipient's language.
+    override: str | None = None

@@ -8,17 +8,21 @@ marketing on the channel or have no address for it. The report counts the campai
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from notification_svc.domain.delivery import PlannedMessage, Recipient
-from platform_core.errors import FieldViolation, InvalidArgument
+from platform_core.validation import Violations
 
 CAMPAIGN_KIND = "marketing.campaign"
 CAMPAIGN_CHANNELS = ("email", "sms")
 MAX_RATE_PER_MINUTE = 6000
 MAX_NAME_LENGTH = 200
+_BLOCK = re.compile(r"{%-?\s*block\s+(\w+)\s*-?%}")
+_TEXT_BLOCK = re.compile(r"{%-?\s*block\s+text\s*-?%}(.*?){%-?\s*endblock(?:\s+text)?\s*-?%}", re.DOTALL)
+NEEDED_BLOCKS = {"email": ("subject", "text"), "sms": ("sms",)}
 
 
 @dataclass(frozen=True)
@@ -49,21 +53,37 @@ class Member:
 
 
 def checked_draft(draft: CampaignDraft) -> CampaignDraft:
-    violations = []
+    violations = Violations()
     name = " ".join(draft.name.split())
     if not name or len(name) > MAX_NAME_LENGTH:
-        violations.append(FieldViolation("name", f"is required, at most {MAX_NAME_LENGTH} characters"))
+        violations.add("name", f"is required, at most {MAX_NAME_LENGTH} characters")
     if draft.channel not in CAMPAIGN_CHANNELS:
-        violations.append(FieldViolation("channel", f"must be one of {', '.join(CAMPAIGN_CHANNELS)}"))
+        violations.add("channel", f"must be one of {', '.join(CAMPAIGN_CHANNELS)}")
     if not 1 <= draft.rate_per_minute <= MAX_RATE_PER_MINUTE:
-        violations.append(FieldViolation("rate_per_minute", f"must be between 1 and {MAX_RATE_PER_MINUTE}"))
+        violations.add("rate_per_minute", f"must be between 1 and {MAX_RATE_PER_MINUTE}")
     if draft.channel == "email" and "unsubscribe_url" not in draft.source:
         # The List-Unsubscribe headers go with every marketing email; the body must offer the link too.
-        violations.append(FieldViolation("source", "a marketing email must show its {{ unsubscribe_url }}"))
-    if violations:
-        raise InvalidArgument(violations)
+        violations.add("source", "a marketing email must show its {{ unsubscribe_url }}")
+    violations.raise_if_any()
     return CampaignDraft(
         draft.tenant_id, name, draft.channel, draft.segment, draft.source, draft.rate_per_minute, draft.created_by
+    )
+
+
+def missing_blocks(channel: str, source: str) -> list[str]:
+    """The blocks a campaign on ``channel`` must write and ``source`` does not."""
+    return [b for b in NEEDED_BLOCKS[channel] if b not in _BLOCK.findall(source)]
+
+
+def with_html(source: str) -> str:
+    """An email campaign written as text gets an HTML part of the same words (line breaks kept)."""
+    if "html" in _BLOCK.findall(source):
+        return source
+    text = _TEXT_BLOCK.search(source)
+    if text is None:
+        return source
+    return (
+        source + f'{{% block html %}}<div style="white-space: pre-line">{text.group(1).strip()}</div>{{% endblock %}}'
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from platform_core.errors import FieldViolation, InvalidArgument
+from platform_core.validation import Violations
 
 RULE_CHANNELS = ("email", "sms", "in_app")
 MAX_RULE_DAYS = 6
@@ -19,22 +19,21 @@ def checked_day_rule(
 ) -> tuple[tuple[int, ...], tuple[str, ...], time]:
     """The days (sorted, once each), the channels (once each, in order) and the local time; every wrong
     field named at once."""
-    violations = []
+    violations = Violations()
     unique_days = tuple(sorted(set(days)))
     if not 1 <= len(unique_days) <= MAX_RULE_DAYS:
-        violations.append(FieldViolation("days", f"give 1 to {MAX_RULE_DAYS} different days"))
+        violations.add("days", f"give 1 to {MAX_RULE_DAYS} different days")
     elif not all(earliest <= d <= latest for d in unique_days):
-        violations.append(FieldViolation("days", f"each must be between {earliest} and {latest}"))
+        violations.add("days", f"each must be between {earliest} and {latest}")
     unique_channels = tuple(dict.fromkeys(channels))
     if not unique_channels or not set(unique_channels) <= set(RULE_CHANNELS):
-        violations.append(FieldViolation("channels", f"one or more of {', '.join(RULE_CHANNELS)}"))
+        violations.add("channels", f"one or more of {', '.join(RULE_CHANNELS)}")
     try:
         at = time.fromisoformat(send_at)
     except ValueError:
-        violations.append(FieldViolation("send_at", "must be a local time HH:MM"))
+        violations.add("send_at", "must be a local time HH:MM")
         at = time(9, 0)
-    if violations:
-        raise InvalidArgument(violations)
+    violations.raise_if_any()
     return unique_days, unique_channels, at.replace(second=0, microsecond=0)
 
 

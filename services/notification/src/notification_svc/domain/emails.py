@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -34,19 +33,6 @@ class OutgoingEmail:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
-class SendPortalInvitation:
-    tenant_id: uuid.UUID
-    client_id: uuid.UUID
-    email: str
-    accept_url: str
-    expires_at: datetime
-    business_name: str
-    client_first_name: str
-    client_last_name: str
-    source_event_id: uuid.UUID
-
-
 def message_id_for(source_event_id: uuid.UUID) -> str:
     return f"<{source_event_id}@atrium.notification>"
 
@@ -68,3 +54,10 @@ class SentEmail:
     message_id: str
     transport: str
     source_event_id: uuid.UUID
+
+
+def unsubscribe_headers(url: str) -> tuple[tuple[str, str], ...]:
+    """RFC 8058 one-click: mail programs POST 'List-Unsubscribe=One-Click' to the address, no login."""
+    if not url:
+        return ()
+    return (("List-Unsubscribe", f"<{url}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))

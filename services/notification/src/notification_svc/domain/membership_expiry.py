@@ -20,6 +20,8 @@ from notification_svc.domain.delivery import PlannedMessage
 from notification_svc.domain.payment_notices import BillingStep, client_message
 
 EXPIRY_KIND = "membership.expiry_reminder"
+# Billing's one-off notice at the membership's expiring_notice_days, which a business's own rule replaces.
+EXPIRING_NOTICE = "membership.expiring"
 EARLIEST_DAY, LATEST_DAY = -60, 60
 # Statuses in which the membership still runs out (a frozen one resumes first; cancelled and expired are over).
 RUNNING = frozenset({"active", "tolerance"})

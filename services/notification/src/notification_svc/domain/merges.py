@@ -54,31 +54,6 @@ class Source:
     event_type: str
 
 
-@dataclass(frozen=True)
-class FollowMerge:
-    tenant_id: uuid.UUID
-    merge_id: uuid.UUID
-    survivor_id: uuid.UUID
-    merged_ids: tuple[uuid.UUID, ...]
-    source: Source
-
-
-@dataclass(frozen=True)
-class FollowUnmerge:
-    tenant_id: uuid.UUID
-    merge_id: uuid.UUID
-    survivor_id: uuid.UUID
-    restored_ids: tuple[uuid.UUID, ...]
-    source: Source
-
-
-@dataclass(frozen=True)
-class ForgetClient:
-    tenant_id: uuid.UUID
-    client_id: uuid.UUID
-    source: Source
-
-
 def moves_for(placement: Placement, entry_id: uuid.UUID) -> list[EntryMove]:
     """One move per merge an entry crossed, so each unmerge returns it one step."""
     return [EntryMove(hop.merge_id, entry_id, hop.merged_client_id) for hop in placement.hops]

@@ -9,23 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from notification_svc.domain.appointment_activity import APPOINTMENT_KINDS
+from notification_svc.domain.commands import RecordActivity
 from notification_svc.domain.credit_activity import CREDIT_KINDS
 from notification_svc.domain.request_activity import REQUEST_KINDS
-from platform_core.errors import FieldViolation, InvalidArgument
+from platform_core.validation import Violations
 
 _KIND = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
 MAX_SUMMARY_LENGTH = 500
-
-
-@dataclass(frozen=True)
-class RecordActivity:
-    tenant_id: uuid.UUID
-    client_id: uuid.UUID
-    kind: str
-    summary: str
-    occurred_at: datetime
-    source_event_id: uuid.UUID
-    source_event_type: str
 
 
 @dataclass(eq=False)
@@ -50,16 +40,15 @@ class ActivityEntry:
 
     @classmethod
     def record(cls, cmd: RecordActivity, *, entry_id: uuid.UUID) -> ActivityEntry:
-        violations = []
+        violations = Violations()
         if not _KIND.match(cmd.kind):
-            violations.append(FieldViolation("kind", "must be dotted lower-case words, e.g. client.created"))
+            violations.add("kind", "must be dotted lower-case words, e.g. client.created")
         summary = " ".join(cmd.summary.split())
         if not summary:
-            violations.append(FieldViolation("summary", "is required"))
+            violations.add("summary", "is required")
         if cmd.occurred_at.tzinfo is None:
-            violations.append(FieldViolation("occurred_at", "must carry a timezone"))
-        if violations:
-            raise InvalidArgument(violations)
+            violations.add("occurred_at", "must carry a timezone")
+        violations.raise_if_any()
         return cls(
             tenant_id=cmd.tenant_id,
             id=entry_id,

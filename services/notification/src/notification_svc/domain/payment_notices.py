@@ -52,6 +52,18 @@ class BillingStep:
     channels: tuple[str, ...] = ("email", "in_app")
 
 
+@dataclass(frozen=True)
+class InvoiceFacts:
+    """What payment reminders are planned from, kept as billing tells of an invoice."""
+
+    invoice_id: uuid.UUID
+    client_id: uuid.UUID
+    number: int
+    currency: str
+    total_minor: int
+    due_date: date | None
+
+
 def client_message(
     step: BillingStep, kind: str, category: str, channel: str, due: datetime, rule: str, days: int = 0
 ) -> PlannedMessage:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from platform_core.errors import FieldViolation, InvalidArgument
+from platform_core.validation import Violations
 
 _OFFSET = re.compile(r"^([1-9][0-9]{0,2})([hd])$")
 MAX_OFFSETS = 5
@@ -135,31 +135,30 @@ def checked_rule(
     sms_fallback_after: int = DEFAULT_SMS_FALLBACK_AFTER,
 ) -> ReminderRule:
     """A rule from what a person typed, or InvalidArgument naming each wrong field."""
-    violations: list[FieldViolation] = []
+    violations = Violations()
     parsed: list[Offset] = []
     if not 1 <= len(offsets) <= MAX_OFFSETS:
-        violations.append(FieldViolation("offsets", f"must hold 1 to {MAX_OFFSETS} offsets"))
+        violations.add("offsets", f"must hold 1 to {MAX_OFFSETS} offsets")
     for i, raw in enumerate(offsets):
         try:
             parsed.append(Offset.parse(raw))
         except ValueError as exc:
-            violations.append(FieldViolation(f"offsets.{i}", str(exc)))
+            violations.add(f"offsets.{i}", str(exc))
     if not audiences or set(audiences) - set(AUDIENCES):
-        violations.append(FieldViolation("audiences", "must be client and/or staff"))
+        violations.add("audiences", "must be client and/or staff")
     if not channels or set(channels) - set(REMINDER_CHANNELS):
-        violations.append(FieldViolation("channels", "must be email, sms and/or in_app"))
+        violations.add("channels", "must be email, sms and/or in_app")
     if not 1 <= sms_fallback_after <= 10:
-        violations.append(FieldViolation("sms_fallback_after", "must be between 1 and 10 failed attempts"))
+        violations.add("sms_fallback_after", "must be between 1 and 10 failed attempts")
     quiet = None
     if quiet_start or quiet_end:
         try:
             quiet = QuietHours(_clock_time(quiet_start), _clock_time(quiet_end))
         except ValueError:
-            violations.append(FieldViolation("quiet_hours", "must be two times HH:MM, e.g. 21:00 and 08:00"))
+            violations.add("quiet_hours", "must be two times HH:MM, e.g. 21:00 and 08:00")
         if quiet is not None and quiet.start == quiet.end:
-            violations.append(FieldViolation("quiet_hours", "must not start and end at the same time"))
-    if violations:
-        raise InvalidArgument(violations)
+            violations.add("quiet_hours", "must not start and end at the same time")
+    violations.raise_if_any()
     return ReminderRule(
         tuple(dict.fromkeys(parsed)),
         tuple(dict.fromkeys(audiences)),

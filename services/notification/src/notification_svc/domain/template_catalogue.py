@@ -4,6 +4,7 @@ templates are given (documented here, checked on save) and sample values for a p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 COMMON_VARIABLES = ("name", "business_name", "client_name", "unsubscribe_url", "when", "on")
@@ -77,3 +78,30 @@ SAMPLE: dict[str, Any] = {
 
 def allowed_variables(kind: str) -> frozenset[str]:
     return frozenset(COMMON_VARIABLES) | frozenset(KIND_VARIABLES.get(kind, ()))
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """What a message says, by part (those its channel shows)."""
+
+    subject: str = ""
+    text: str = ""
+    html: str = ""
+    sms: str = ""
+    inbox: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateKind:
+    """A message a business may rewrite: its variables, the languages it is written in, those the business
+    rewrote."""
+
+    kind: str
+    variables: tuple[str, ...]
+    languages: tuple[str, ...]
+    overridden: tuple[str, ...]
+
+
+def template_name(kind: str) -> str:
+    """The template file of a kind, e.g. request.approved -> request_approved."""
+    return kind.replace(".", "_")

@@ -14,14 +14,11 @@ from atrium.client.v1 import events_pb2 as client_events
 from atrium.membership_billing.v1 import events_pb2 as billing_events
 from atrium.portal_requests.v1 import events_pb2 as request_events
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
-from notification_svc.adapters.email_sender import AbstractEmailSender
-from notification_svc.adapters.email_templates import EmailTemplates
 from notification_svc.domain import appointment_activity as activity
 from notification_svc.domain import credit_activity as credits
 from notification_svc.domain import request_activity as requests
-from notification_svc.domain.emails import SendPortalInvitation
+from notification_svc.domain.commands import RecordActivity, SendPortalInvitation
 from notification_svc.domain.model import (
-    RecordActivity,
     attachment_changed_summary,
     attachment_summary,
     booking_blocked_summary,
@@ -252,9 +249,7 @@ def timeline_subscriptions(uow_within: UowFactory, timeline: Timeline) -> list[S
     ]
 
 
-def email_subscriptions(
-    uow_within: UowFactory, templates: EmailTemplates, sender: AbstractEmailSender
-) -> list[Subscription]:
+def email_subscriptions(uow_within: UowFactory) -> list[Subscription]:
     """Events that send email. Their consumer takes one message per transaction: an email sent cannot be
     rolled back with a batch."""
 
@@ -273,8 +268,6 @@ def email_subscriptions(
                 source_event_id=event.event_id,
             ),
             uow_within(session),
-            templates,
-            sender,
         )
 
     return [Subscription(client_events.PortalInvitationIssued, portal_invitation)]

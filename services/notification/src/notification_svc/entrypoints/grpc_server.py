@@ -13,10 +13,9 @@ from atrium.common.v1 import types_pb2
 from atrium.notification.v1 import notification_service_pb2 as pb
 from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
 from notification_svc import message_views, views
-from notification_svc.adapters.client_segments import AbstractClientSegments
-from notification_svc.adapters.message_templates import MessageTemplates, RenderedMessage
 from notification_svc.adapters.sms_sender import DELIVERED_STATUSES, FAILED_STATUSES, valid_twilio_signature
-from notification_svc.domain.campaigns import CampaignDraft, Segment
+from notification_svc.domain import commands
+from notification_svc.domain.campaigns import Segment
 from notification_svc.domain.delivery import Status, message_summary
 from notification_svc.domain.membership_expiry import DEFAULT_EXPIRY_RULE, MembershipExpiryRule, checked_expiry_rule
 from notification_svc.domain.payment_notices import DEFAULT_PAYMENT_RULE, PaymentRule, checked_payment_rule
@@ -27,13 +26,19 @@ from notification_svc.domain.preferences import (
     UnsubscribeLink,
 )
 from notification_svc.domain.reminders import DEFAULT_RULE, DEFAULT_SMS_FALLBACK_AFTER, ReminderRule, checked_rule
-from notification_svc.domain.template_catalogue import KIND_VARIABLES, allowed_variables
-from notification_svc.service_layer import campaigns, delivery, membership_expiry
-from notification_svc.service_layer.delivery import Clock
-from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
-from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from notification_svc.domain.template_catalogue import RenderedMessage
+from notification_svc.service_layer import (
+    campaign_handlers,
+    message_handlers,
+    preference_handlers,
+    rule_handlers,
+    template_handlers,
+)
+from notification_svc.service_layer.unit_of_work import Clock, NotificationUnitOfWork
+from platform_core.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import CallContext, current_context
 from platform_core.ids import parse_uuid
+from platform_core.validation import Violations
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NotificationService"].full_name
 
@@ -46,14 +51,10 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         uow_factory: Callable[[], NotificationUnitOfWork],
         clock: Clock,
         sms_auth_token: str = "",
-        templates: MessageTemplates | None = None,
-        segments: AbstractClientSegments | None = None,
         max_attempts: int = 5,
     ) -> None:
         self._engine = engine
-        self._segments = segments
         self._max_attempts = max_attempts
-        self._templates = templates or MessageTemplates()
         self._sms_auth_token = sms_auth_token
         self._uow_factory = uow_factory
         self._clock = clock
@@ -128,9 +129,8 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
             one = parse_uuid(request.notification_id)
             if one is None:
                 raise NotFound("notification not found")
-        marked = await delivery.mark_read(
-            self._uow_factory(), call.tenant_id, audience, recipient_id, one, now=self._clock()
-        )
+        mark = commands.MarkNotificationsRead(call.tenant_id, audience, recipient_id, one, self._clock())
+        marked = await message_handlers.mark_notifications_read(mark, self._uow_factory())
         if one is not None and not marked:
             # Already read, or not the caller's: another's notice answers as if it did not exist.
             if not await message_views.owns_notification(self._engine, call.tenant_id, audience, recipient_id, one):
@@ -166,7 +166,8 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         message_id = parse_uuid(request.message_id)
         if message_id is None:
             raise NotFound("message not found")
-        resent = await delivery.resend(self._uow_factory(), call.tenant_id, message_id, now=self._clock())
+        resend = commands.ResendMessage(call.tenant_id, message_id, self._clock())
+        resent = await message_handlers.resend_message(resend, self._uow_factory())
         rows, attempts, _ = await message_views.messages(
             self._engine, call.tenant_id, status="", client_id=None, limit=1, after=None, message_id=message_id
         )
@@ -183,7 +184,7 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         self, request: pb.ListReminderRulesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListReminderRulesResponse:
         call = _operator()
-        rules = await delivery.reminder_rules(self._uow_factory(), call.tenant_id)
+        rules = await rule_handlers.list_reminder_rules(commands.ListReminderRules(call.tenant_id), self._uow_factory())
         response = pb.ListReminderRulesResponse()
         if not any(r.service_id is None for r in rules):
             response.rules.append(_rule(DEFAULT_RULE, is_default=True))
@@ -201,16 +202,17 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
             request.quiet_end,
             request.sms_fallback_after or DEFAULT_SMS_FALLBACK_AFTER,
         )
-        await delivery.set_reminder_rule(self._uow_factory(), call.tenant_id, rule, now=self._clock())
+        await rule_handlers.set_reminder_rule(
+            commands.SetReminderRule(call.tenant_id, rule, self._clock()), self._uow_factory()
+        )
         return _rule(rule)
 
     async def DeleteReminderRule(
         self, request: pb.DeleteReminderRuleRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteReminderRuleResponse:
         call = _operator()
-        deleted = await delivery.delete_reminder_rule(
-            self._uow_factory(), call.tenant_id, _service_id(request.service_id)
-        )
+        delete = commands.DeleteReminderRule(call.tenant_id, _service_id(request.service_id))
+        deleted = await rule_handlers.delete_reminder_rule(delete, self._uow_factory())
         return pb.DeleteReminderRuleResponse(deleted=deleted)
 
     async def GetNotificationPreferences(
@@ -218,7 +220,8 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     ) -> pb.NotificationPreferences:
         call = current_context()
         client_id = _whose_preferences(call, request.client_id)
-        chosen, preferred = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
+        get = commands.GetPreferences(call.tenant_id, client_id)
+        chosen, preferred = await preference_handlers.get_preferences(get, self._uow_factory())
         return _preferences(client_id, chosen, preferred)
 
     async def SetNotificationPreferences(
@@ -226,25 +229,23 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     ) -> pb.NotificationPreferences:
         call = current_context()
         client_id = _whose_preferences(call, request.client_id)
-        violations = [
-            FieldViolation(f"preferences.{i}", "is not a reminders or marketing category on email, sms or in_app")
-            for i, p in enumerate(request.preferences)
-            if p.category not in OPTIONAL_CATEGORIES or p.channel not in PREFERENCE_CHANNELS
-        ]
+        violations = Violations()
+        for i, p in enumerate(request.preferences):
+            if p.category not in OPTIONAL_CATEGORIES or p.channel not in PREFERENCE_CHANNELS:
+                violations.add(f"preferences.{i}", "is not a reminders or marketing category on email, sms or in_app")
         if request.preferred_channel not in ("", "email", "sms"):
-            violations.append(FieldViolation("preferred_channel", "must be email or sms"))
-        if violations:
-            raise InvalidArgument(violations)
-        choices = [Preference(p.category, p.channel, p.allowed) for p in request.preferences]
-        await delivery.choose_preferences(
-            self._uow_factory(),
-            call.tenant_id,
-            client_id,
-            choices,
+            violations.add("preferred_channel", "must be email or sms")
+        violations.raise_if_any()
+        choose = commands.ChoosePreferences(
+            tenant_id=call.tenant_id,
+            client_id=client_id,
+            choices=tuple(Preference(p.category, p.channel, p.allowed) for p in request.preferences),
             now=self._clock(),
             preferred_channel=request.preferred_channel,
         )
-        chosen, preferred = await delivery.preferences_of(self._uow_factory(), call.tenant_id, client_id)
+        await preference_handlers.choose_preferences(choose, self._uow_factory())
+        get = commands.GetPreferences(call.tenant_id, client_id)
+        chosen, preferred = await preference_handlers.get_preferences(get, self._uow_factory())
         return _preferences(client_id, chosen, preferred)
 
     async def Unsubscribe(
@@ -252,9 +253,10 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     ) -> pb.UnsubscribeResponse:
         call = current_context()
         link = UnsubscribeLink.parse(request.token)
-        if link is None or link.tenant_id != call.tenant_id:
+        if link is None:
             raise NotFound("unsubscribe link not found")
-        switched_off = await delivery.unsubscribe(self._uow_factory(), link, now=self._clock())
+        unsubscribe = commands.Unsubscribe(call.tenant_id, link, self._clock())
+        switched_off = await preference_handlers.unsubscribe(unsubscribe, self._uow_factory())
         if switched_off is None:
             raise NotFound("unsubscribe link not found")
         return pb.UnsubscribeResponse(category=switched_off.category, channel=switched_off.channel)
@@ -274,26 +276,25 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         else:
             return pb.RecordSmsStatusResponse(recorded=False)  # queued, sent...: nothing final yet
         error = " ".join(p for p in (params.get("ErrorCode", ""), params.get("ErrorMessage", "")) if p)
-        recorded = await delivery.provider_report(
-            self._uow_factory(), call.tenant_id, params.get("MessageSid", ""), status, error, now=self._clock()
+        report = commands.RecordProviderReport(
+            call.tenant_id, params.get("MessageSid", ""), status, error, self._clock()
         )
+        recorded = await message_handlers.record_provider_report(report, self._uow_factory())
         return pb.RecordSmsStatusResponse(recorded=recorded)
 
     async def ListMessageTemplates(
         self, request: pb.ListMessageTemplatesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMessageTemplatesResponse:
         call = _operator()
-        async with self._uow_factory() as uow:
-            overrides = await uow.templates.overrides(call.tenant_id)
+        kinds = await template_handlers.list_message_templates(
+            commands.ListMessageTemplates(call.tenant_id), self._uow_factory()
+        )
         return pb.ListMessageTemplatesResponse(
             kinds=[
                 pb.MessageTemplateKind(
-                    kind=kind,
-                    variables=sorted(allowed_variables(kind)),
-                    languages=sorted(self._templates.languages),
-                    overridden=sorted(language for k, language in overrides if k == kind),
+                    kind=k.kind, variables=k.variables, languages=k.languages, overridden=k.overridden
                 )
-                for kind in sorted(KIND_VARIABLES)
+                for k in kinds
             ]
         )
 
@@ -301,43 +302,45 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         self, request: pb.MessageTemplateSource, context: grpc.aio.ServicerContext
     ) -> pb.TemplatePreview:
         call = _operator()
-        rendered = await delivery.save_template(
-            self._uow_factory(), self._templates, call.tenant_id, request.kind, request.language, request.source,
-            now=self._clock(),
-        )  # fmt: skip
+        save = commands.SaveTemplate(call.tenant_id, request.kind, request.language, request.source, self._clock())
+        rendered = await template_handlers.save_template(save, self._uow_factory())
         return _preview(rendered)
 
     async def PreviewMessageTemplate(
         self, request: pb.MessageTemplateSource, context: grpc.aio.ServicerContext
     ) -> pb.TemplatePreview:
         call = _operator()
-        rendered = await delivery.preview_template(
-            self._uow_factory(), self._templates, call.tenant_id, request.kind, request.language, request.source
-        )
+        preview = commands.PreviewTemplate(call.tenant_id, request.kind, request.language, request.source)
+        rendered = await template_handlers.preview_template(preview, self._uow_factory())
         return _preview(rendered)
 
     async def ResetMessageTemplate(
         self, request: pb.MessageTemplateSource, context: grpc.aio.ServicerContext
     ) -> pb.ResetMessageTemplateResponse:
         call = _operator()
-        reset = await delivery.reset_template(self._uow_factory(), call.tenant_id, request.kind, request.language)
+        reset = await template_handlers.reset_template(
+            commands.ResetTemplate(call.tenant_id, request.kind, request.language), self._uow_factory()
+        )
         return pb.ResetMessageTemplateResponse(reset=reset)
 
     async def CreateCampaign(self, request: pb.CreateCampaignRequest, context: grpc.aio.ServicerContext) -> pb.Campaign:
         call = _operator()
-        violations = campaigns.segment_violations(request.segment.group_id, request.segment.status_id)
-        if violations:
-            raise InvalidArgument(violations)
-        draft = CampaignDraft(
+        violations = Violations()
+        for name, value in (("group_id", request.segment.group_id), ("status_id", request.segment.status_id)):
+            if value and parse_uuid(value) is None:
+                violations.add(f"segment.{name}", "is not an id")
+        violations.raise_if_any()
+        create = commands.CreateCampaign(
             tenant_id=call.tenant_id,
+            created_by=call.principal.id,
             name=request.name,
             channel=request.channel,
             segment=_segment(request.segment),
             source=request.source,
             rate_per_minute=request.rate_per_minute,
-            created_by=call.principal.id,
+            now=self._clock(),
         )
-        campaign_id = await campaigns.create_campaign(self._uow_factory(), self._templates, draft, now=self._clock())
+        campaign_id = await campaign_handlers.create_campaign(create, self._uow_factory())
         return await self._campaign(call.tenant_id, campaign_id)
 
     async def ListCampaigns(
@@ -360,9 +363,8 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     ) -> pb.CampaignAudience:
         call = _operator()
         campaign = await self._campaign(call.tenant_id, _campaign_id(request))
-        found = await campaigns.campaign_audience(
-            self._uow_factory(), self._client_segments(), call.tenant_id, _segment(campaign.segment), campaign.channel
-        )
+        preview = commands.PreviewCampaignAudience(call.tenant_id, _segment(campaign.segment), campaign.channel)
+        found = await campaign_handlers.preview_campaign_audience(preview, self._uow_factory())
         return pb.CampaignAudience(
             matching=found.matching,
             recipients=found.recipients,
@@ -375,23 +377,23 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
         campaign = await self._campaign(call.tenant_id, _campaign_id(request))
         if campaign.status != "draft":
             raise Conflict("the campaign was sent already", reason="CAMPAIGN_ALREADY_SENT")
-        await campaigns.send_campaign(
-            self._uow_factory(),
-            self._client_segments(),
-            call.tenant_id,
-            uuid.UUID(campaign.id),
-            _segment(campaign.segment),
-            campaign.channel,
-            campaign.rate_per_minute,
+        send = commands.SendCampaign(
+            tenant_id=call.tenant_id,
+            campaign_id=uuid.UUID(campaign.id),
+            segment=_segment(campaign.segment),
+            channel=campaign.channel,
+            rate_per_minute=campaign.rate_per_minute,
             now=self._clock(),
             max_attempts=self._max_attempts,
         )
+        await campaign_handlers.send_campaign(send, self._uow_factory())
         return await self._campaign(call.tenant_id, uuid.UUID(campaign.id))
 
     async def GetPaymentReminderRule(
         self, request: pb.PaymentReminderRuleRequest, context: grpc.aio.ServicerContext
     ) -> pb.PaymentReminderRule:
-        rule, is_default = await delivery.payment_rule(self._uow_factory(), _operator().tenant_id)
+        get = commands.GetPaymentRule(_operator().tenant_id)
+        rule, is_default = await rule_handlers.get_payment_rule(get, self._uow_factory())
         return _payment_rule(rule, is_default=is_default)
 
     async def SetPaymentReminderRule(
@@ -399,19 +401,22 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     ) -> pb.PaymentReminderRule:
         call = _operator()
         rule = checked_payment_rule(list(request.days), list(request.channels), request.send_at)
-        await delivery.set_payment_rule(self._uow_factory(), call.tenant_id, rule, now=self._clock())
+        await rule_handlers.set_payment_rule(
+            commands.SetPaymentRule(call.tenant_id, rule, self._clock()), self._uow_factory()
+        )
         return _payment_rule(rule, is_default=False)
 
     async def DeletePaymentReminderRule(
         self, request: pb.PaymentReminderRuleRequest, context: grpc.aio.ServicerContext
     ) -> pb.PaymentReminderRule:
-        await delivery.delete_payment_rule(self._uow_factory(), _operator().tenant_id)
+        await rule_handlers.delete_payment_rule(commands.DeletePaymentRule(_operator().tenant_id), self._uow_factory())
         return _payment_rule(DEFAULT_PAYMENT_RULE, is_default=True)
 
     async def GetMembershipExpiryRule(
         self, request: pb.MembershipExpiryRuleRequest, context: grpc.aio.ServicerContext
     ) -> pb.MembershipExpiryRule:
-        rule, is_default = await membership_expiry.expiry_rule(self._uow_factory(), _operator().tenant_id)
+        get = commands.GetExpiryRule(_operator().tenant_id)
+        rule, is_default = await rule_handlers.get_expiry_rule(get, self._uow_factory())
         return _day_rule(pb.MembershipExpiryRule, rule, is_default=is_default)
 
     async def SetMembershipExpiryRule(
@@ -419,19 +424,16 @@ class NotificationServicer(pb_grpc.NotificationServiceServicer):
     ) -> pb.MembershipExpiryRule:
         call = _operator()
         rule = checked_expiry_rule(list(request.days), list(request.channels), request.send_at)
-        await membership_expiry.set_expiry_rule(self._uow_factory(), call.tenant_id, rule, now=self._clock())
+        await rule_handlers.set_expiry_rule(
+            commands.SetExpiryRule(call.tenant_id, rule, self._clock()), self._uow_factory()
+        )
         return _day_rule(pb.MembershipExpiryRule, rule, is_default=False)
 
     async def DeleteMembershipExpiryRule(
         self, request: pb.MembershipExpiryRuleRequest, context: grpc.aio.ServicerContext
     ) -> pb.MembershipExpiryRule:
-        await membership_expiry.delete_expiry_rule(self._uow_factory(), _operator().tenant_id)
+        await rule_handlers.delete_expiry_rule(commands.DeleteExpiryRule(_operator().tenant_id), self._uow_factory())
         return _day_rule(pb.MembershipExpiryRule, DEFAULT_EXPIRY_RULE, is_default=True)
-
-    def _client_segments(self) -> AbstractClientSegments:
-        if self._segments is None:
-            raise Unavailable("the client service is not reachable from here")
-        return self._segments
 
     async def _campaign(self, tenant_id: uuid.UUID, campaign_id: uuid.UUID) -> pb.Campaign:
         rows, counts, _ = await message_views.campaigns(

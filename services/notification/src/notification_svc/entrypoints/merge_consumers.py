@@ -9,7 +9,8 @@ from datetime import UTC
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
-from notification_svc.domain.merges import FollowMerge, FollowUnmerge, ForgetClient, Source
+from notification_svc.domain.commands import FollowMerge, FollowUnmerge, ForgetClient
+from notification_svc.domain.merges import Source
 from notification_svc.service_layer import handlers
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.messaging.consumer import ReceivedEvent, Subscription

@@ -15,19 +15,17 @@ from atrium.gateway.v1 import events_pb2 as gateway_events
 from atrium.membership_billing.v1 import events_pb2 as billing_events
 from atrium.portal_requests.v1 import events_pb2 as request_events
 from atrium.scheduling.v1 import events_pb2 as scheduling_events
-from notification_svc.adapters.payment_store import InvoiceFacts
+from notification_svc.domain import commands
 from notification_svc.domain.account_notices import AddressedNotice, address_id
 from notification_svc.domain.appointment_notices import AppointmentStep
 from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
 from notification_svc.domain.credit_activity import credit_amount
 from notification_svc.domain.membership_expiry import SubscriptionFacts
 from notification_svc.domain.membership_notices import INBOX_ONLY, MEMBERSHIP_CATEGORIES, crossed_low_balance
-from notification_svc.domain.payment_notices import BillingStep
+from notification_svc.domain.payment_notices import BillingStep, InvoiceFacts
 from notification_svc.domain.request_notices import RequestStep
-from notification_svc.service_layer import delivery
-from notification_svc.service_layer.delivery import Clock
-from notification_svc.service_layer.membership_expiry import plan_membership_notices
-from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
+from notification_svc.service_layer import directory_handlers, notice_handlers
+from notification_svc.service_layer.unit_of_work import Clock, NotificationUnitOfWork
 from platform_core.ids import parse_uuid
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
 from platform_core.money import format_minor, is_currency
@@ -155,8 +153,8 @@ def request_step(event: ReceivedEvent) -> RequestStep:
 
 def request_notice_subscriptions(uow_within: UowFactory, clock: Clock, *, max_attempts: int) -> list[Subscription]:
     async def plan(session: AsyncSession, event: ReceivedEvent) -> None:
-        step = request_step(event)
-        await delivery.plan_request_notices(step, uow_within(session), now=clock(), max_attempts=max_attempts)
+        plan_notices = commands.PlanRequestNotices(request_step(event), clock(), max_attempts)
+        await notice_handlers.plan_request_notices(plan_notices, uow_within(session))
 
     return [
         Subscription(payload_type, plan) for payload_type in REQUEST_STEPS + WAITLIST_STEPS
@@ -211,8 +209,8 @@ def appointment_step(event: ReceivedEvent, kind: str) -> AppointmentStep:
 def appointment_subscriptions(uow_within: UowFactory, clock: Clock, *, max_attempts: int) -> list[Subscription]:
     def plan(kind: str) -> Callable[[AsyncSession, ReceivedEvent], Any]:
         async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
-            step = appointment_step(event, kind)
-            await delivery.plan_appointment_notices(step, uow_within(session), now=clock(), max_attempts=max_attempts)
+            plan_notices = commands.PlanAppointmentNotices(appointment_step(event, kind), clock(), max_attempts)
+            await notice_handlers.plan_appointment_notices(plan_notices, uow_within(session))
 
         return handle
 
@@ -227,16 +225,13 @@ def contact_subscriptions(uow_within: UowFactory) -> list[Subscription]:
         contact = ClientContact(
             uuid.UUID(p.client_id), p.first_name, p.last_name, p.email, p.phone, p.preferred_language, p.timezone
         )
-        async with uow_within(session) as uow:
-            await uow.directory.keep_contact(event.tenant_id, contact, _occurred(event))
-            await uow.commit()
+        keep_contact = commands.KeepClientContact(event.tenant_id, contact, _occurred(event))
+        await directory_handlers.keep_client_contact(keep_contact, uow_within(session))
 
     async def forget(session: AsyncSession, event: ReceivedEvent) -> None:
         client_id = uuid.UUID(event.payload.client_id)
-        async with uow_within(session) as uow:
-            await uow.directory.forget_contact(event.tenant_id, client_id, _occurred(event))
-            await uow.messages.forget_client(event.tenant_id, client_id, _occurred(event))
-            await uow.commit()
+        forget_contact = commands.ForgetClientContact(event.tenant_id, client_id, _occurred(event))
+        await directory_handlers.forget_client_contact(forget_contact, uow_within(session))
 
     return [
         Subscription(client_events.ClientCreated, keep),
@@ -253,16 +248,14 @@ def business_subscriptions(uow_within: UowFactory) -> list[Subscription]:
         member = StaffMember(
             uuid.UUID(p.staff_user_id), p.email, p.name, frozenset(p.permissions), p.active, p.language, p.timezone
         )
-        async with uow_within(session) as uow:
-            await uow.directory.keep_staff(event.tenant_id, member, _occurred(event))
-            await uow.commit()
+        keep_member = commands.KeepStaffMember(event.tenant_id, member, _occurred(event))
+        await directory_handlers.keep_staff_member(keep_member, uow_within(session))
 
     async def business(session: AsyncSession, event: ReceivedEvent) -> None:
         p = event.payload
         profile = BusinessProfile(p.business_name, p.timezone, p.default_language)
-        async with uow_within(session) as uow:
-            await uow.directory.keep_business(event.tenant_id, profile, _occurred(event))
-            await uow.commit()
+        keep_profile = commands.KeepBusinessProfile(event.tenant_id, profile, _occurred(event))
+        await directory_handlers.keep_business_profile(keep_profile, uow_within(session))
 
     return [
         Subscription(gateway_events.StaffMemberChanged, staff_member),
@@ -340,9 +333,10 @@ def account_email_subscriptions(
     uow_within: UowFactory, clock: Clock, *, max_attempts: int, payload_types: tuple[type[Any], ...] = ACCOUNT_EMAILS
 ) -> list[Subscription]:
     async def plan(session: AsyncSession, event: ReceivedEvent) -> None:
-        await delivery.plan_addressed_notices(
-            _account_notices(event), uow_within(session), now=clock(), max_attempts=max_attempts
+        plan_notices = commands.PlanAddressedNotices(
+            event.tenant_id, tuple(_account_notices(event)), clock(), max_attempts
         )
+        await notice_handlers.plan_addressed_notices(plan_notices, uow_within(session))
 
     return [Subscription(payload_type, plan) for payload_type in payload_types]
 
@@ -373,7 +367,9 @@ def billing_subscriptions(uow_within: UowFactory, clock: Clock) -> list[Subscrip
         invoice = InvoiceFacts(
             uuid.UUID(p.invoice_id), uuid.UUID(p.client_id), p.number, p.currency, p.total_minor, step.due_date
         )
-        await delivery.plan_billing_notices(step, uow_within(session), now=clock(), invoice=invoice)
+        await notice_handlers.plan_billing_notices(
+            commands.PlanBillingNotices(step, clock(), invoice), uow_within(session)
+        )
 
     async def received(session: AsyncSession, event: ReceivedEvent) -> None:
         p = event.payload
@@ -388,27 +384,20 @@ def billing_subscriptions(uow_within: UowFactory, clock: Clock) -> list[Subscrip
             occurred_at=_occurred(event),
             variables={"amount": format_minor(p.amount_minor, p.currency)},
         )
-        await delivery.plan_billing_notices(step, uow_within(session), now=clock())
+        await notice_handlers.plan_billing_notices(commands.PlanBillingNotices(step, clock()), uow_within(session))
 
     async def settled(session: AsyncSession, event: ReceivedEvent) -> None:
         state = "voided" if isinstance(event.payload, billing_events.InvoiceVoided) else "paid"
-        await delivery.settle_invoice(
-            uow_within(session), event.tenant_id, uuid.UUID(event.payload.invoice_id), now=clock(), state=state
-        )
+        settle = commands.SettleInvoice(event.tenant_id, uuid.UUID(event.payload.invoice_id), state, clock())
+        await notice_handlers.settle_invoice(settle, uow_within(session))
 
     async def refunded(session: AsyncSession, event: ReceivedEvent) -> None:
         reversed_minor: dict[uuid.UUID, int] = {}
         for allocation in event.payload.reversed:
             invoice_id = uuid.UUID(allocation.invoice_id)
             reversed_minor[invoice_id] = reversed_minor.get(invoice_id, 0) + allocation.amount_minor
-        await delivery.reopen_invoices(
-            uow_within(session),
-            event.tenant_id,
-            event.event_id,
-            reversed_minor,
-            occurred_at=_occurred(event),
-            now=clock(),
-        )
+        reopen = commands.ReopenInvoices(event.tenant_id, event.event_id, reversed_minor, _occurred(event), clock())
+        await notice_handlers.reopen_invoices(reopen, uow_within(session))
 
     return [
         Subscription(billing_events.InvoiceIssued, issued),
@@ -488,23 +477,23 @@ def membership_subscriptions(
     """Membership changes, a credit balance gone low, points earned, a policy fee: told to the client."""
 
     async def plan(session: AsyncSession, step: BillingStep) -> None:
-        await delivery.plan_billing_notices(step, uow_within(session), now=clock())
+        await notice_handlers.plan_billing_notices(commands.PlanBillingNotices(step, clock()), uow_within(session))
 
     def membership(kind: str | None) -> Callable[[AsyncSession, ReceivedEvent], Any]:
         async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
             p = event.payload
             variables = _membership_variables(p)
             notice = membership_step(event, kind, p.subscription.subscription_id, variables) if kind else None
-            await plan_membership_notices(
-                event.tenant_id,
-                event.event_id,
-                _occurred(event),
-                uuid.UUID(p.subscription.client_id),
-                subscription_facts(p.subscription, variables),
-                notice,
-                uow_within(session),
+            plan_notices = commands.PlanMembershipNotices(
+                tenant_id=event.tenant_id,
+                client_id=uuid.UUID(p.subscription.client_id),
+                source_event_id=event.event_id,
+                occurred_at=_occurred(event),
+                facts=subscription_facts(p.subscription, variables),
+                notice=notice,
                 now=clock(),
             )
+            await notice_handlers.plan_membership_notices(plan_notices, uow_within(session))
 
         return handle
 

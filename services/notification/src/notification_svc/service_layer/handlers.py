@@ -1,48 +1,30 @@
-"""Use cases of the notification service."""
+"""Use cases of the timeline (entries recorded from events, following merges and erasure) and of the portal
+invitation email."""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime
 
-from notification_svc.adapters.email_sender import AbstractEmailSender
-from notification_svc.adapters.email_templates import EmailTemplates
-from notification_svc.domain.emails import (
-    OutgoingEmail,
-    SendPortalInvitation,
-    SentEmail,
-    greeting_name,
-    message_id_for,
-)
-from notification_svc.domain.merges import (
-    FollowMerge,
-    FollowUnmerge,
-    ForgetClient,
-    MergeNotSeenYet,
-    Source,
-    merged_summary,
-    moves_for,
-    unmerged_summary,
-)
-from notification_svc.domain.model import ActivityEntry, RecordActivity, anonymous_summary
+from notification_svc.domain import commands
+from notification_svc.domain.emails import OutgoingEmail, SentEmail, greeting_name, message_id_for
+from notification_svc.domain.merges import MergeNotSeenYet, Source, merged_summary, moves_for, unmerged_summary
+from notification_svc.domain.model import ActivityEntry, anonymous_summary
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.ids import new_id
 
 
-async def record_activity(cmd: RecordActivity, uow: NotificationUnitOfWork) -> ActivityEntry:
+async def record_activity(cmd: commands.RecordActivity, uow: NotificationUnitOfWork) -> ActivityEntry:
     async with uow:
         entry = await _record(cmd, uow)
         await uow.commit()
         return entry
 
 
-async def send_portal_invitation(
-    cmd: SendPortalInvitation, uow: NotificationUnitOfWork, templates: EmailTemplates, sender: AbstractEmailSender
-) -> bool:
+async def send_portal_invitation(cmd: commands.SendPortalInvitation, uow: NotificationUnitOfWork) -> bool:
     """Email the invitation link, once per event: the claim is written first, in the same transaction, so a
     redelivered event finds it and sends nothing; a failed send rolls the claim back for the retry."""
-    content = templates.render(
+    content = uow.email_templates.render(
         "portal_invitation",
         name=greeting_name(cmd.client_first_name, cmd.client_last_name),
         business_name=cmd.business_name or "Your business",
@@ -60,31 +42,33 @@ async def send_portal_invitation(
                 to_address=cmd.email,
                 subject=email.subject,
                 message_id=email.message_id,
-                transport=sender.transport,
+                transport=uow.email_sender.transport,
                 source_event_id=cmd.source_event_id,
             )
         )
         if not claimed:
             return False
-        await sender.send(email)
+        await uow.email_sender.send(email)
         await uow.commit()
         return True
 
 
-async def _record(cmd: RecordActivity, uow: NotificationUnitOfWork) -> ActivityEntry:
+async def _record(cmd: commands.RecordActivity, uow: NotificationUnitOfWork) -> ActivityEntry:
     """On the client's timeline, or on the survivor's when the client is merged away; details dropped when
     the client's data was erased."""
     placement = await uow.timeline.placement(cmd.tenant_id, cmd.client_id)
     entry = ActivityEntry.record(dataclasses.replace(cmd, client_id=placement.target), entry_id=new_id())
     if placement.erased:
-        entry.anonymize(now=datetime.now(UTC))
+        entry.anonymize(now=uow.clock())
     uow.activity.add(entry)
     await uow.timeline.remember_moves(cmd.tenant_id, moves_for(placement, entry.id))
     return entry
 
 
-def _entry(tenant_id: uuid.UUID, client_id: uuid.UUID, kind: str, summary: str, source: Source) -> RecordActivity:
-    return RecordActivity(
+def _entry(
+    tenant_id: uuid.UUID, client_id: uuid.UUID, kind: str, summary: str, source: Source
+) -> commands.RecordActivity:
+    return commands.RecordActivity(
         tenant_id=tenant_id,
         client_id=client_id,
         kind=kind,
@@ -95,7 +79,7 @@ def _entry(tenant_id: uuid.UUID, client_id: uuid.UUID, kind: str, summary: str, 
     )
 
 
-async def follow_merge(cmd: FollowMerge, uow: NotificationUnitOfWork) -> int:
+async def follow_merge(cmd: commands.FollowMerge, uow: NotificationUnitOfWork) -> int:
     """The merged clients' entries show on the survivor's timeline (each move remembered); returns how many."""
     async with uow:
         await uow.timeline.open_merge(
@@ -108,7 +92,7 @@ async def follow_merge(cmd: FollowMerge, uow: NotificationUnitOfWork) -> int:
         return moved
 
 
-async def follow_unmerge(cmd: FollowUnmerge, uow: NotificationUnitOfWork) -> int:
+async def follow_unmerge(cmd: commands.FollowUnmerge, uow: NotificationUnitOfWork) -> int:
     """Every entry the merge moved goes back to its original client; returns how many."""
     async with uow:
         closed = await uow.timeline.close_merge(cmd.tenant_id, cmd.merge_id, cmd.source.occurred_at)
@@ -121,11 +105,11 @@ async def follow_unmerge(cmd: FollowUnmerge, uow: NotificationUnitOfWork) -> int
         return returned
 
 
-async def forget_client(cmd: ForgetClient, uow: NotificationUnitOfWork) -> None:
+async def forget_client(cmd: commands.ForgetClient, uow: NotificationUnitOfWork) -> None:
     """Anonymize the client's entries, now and for whatever arrives about it later; the erasure itself is
     on the timeline (once, on the client's own: a client merged away is erased with its survivor)."""
     async with uow:
-        now = datetime.now(UTC)
+        now = uow.clock()
         await uow.timeline.mark_erased(cmd.tenant_id, cmd.client_id, now)
         for entry in await uow.timeline.entries_of(cmd.tenant_id, cmd.client_id):
             entry.anonymize(now=now)

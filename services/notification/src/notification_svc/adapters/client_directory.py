@@ -1,4 +1,4 @@
-"""A campaign's segment as the client service answers it now (over gRPC, never its tables)."""
+"""The client service, as this service asks it (over gRPC, never its tables): a campaign's segment as it is now."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
 from atrium.common.v1 import types_pb2
 from notification_svc.domain.campaigns import Member, Segment
+from platform_core.errors import Unavailable
 
 PAGE_SIZE = 200
 
 
-class AbstractClientSegments(abc.ABC):
+class AbstractClientDirectory(abc.ABC):
     @abc.abstractmethod
     async def members(self, segment: Segment) -> list[Member]:
         """The live clients of the segment (the caller's tenant)."""
 
 
-class GrpcClientSegments(AbstractClientSegments):
+class GrpcClientDirectory(AbstractClientDirectory):
     def __init__(self, stub: ClientServiceStub) -> None:
         self._stub = stub
 
@@ -40,3 +41,10 @@ class GrpcClientSegments(AbstractClientSegments):
             token = reply.page.next_page_token
             if not token:
                 return found
+
+
+class UnreachableClientDirectory(AbstractClientDirectory):
+    """A process that was given no channel to the client service."""
+
+    async def members(self, segment: Segment) -> list[Member]:
+        raise Unavailable("the client service is not reachable from here")

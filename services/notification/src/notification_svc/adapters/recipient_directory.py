@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notification_svc.domain.audience import BusinessProfile, ClientContact, StaffMember
 
 
-class AbstractDirectory(abc.ABC):
+class AbstractRecipientDirectory(abc.ABC):
     @abc.abstractmethod
     async def keep_contact(self, tenant_id: uuid.UUID, contact: ClientContact, at: datetime) -> None: ...
 
@@ -42,7 +42,7 @@ class AbstractDirectory(abc.ABC):
     async def business(self, tenant_id: uuid.UUID) -> BusinessProfile: ...
 
 
-class SqlAlchemyDirectory(AbstractDirectory):
+class SqlAlchemyRecipientDirectory(AbstractRecipientDirectory):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

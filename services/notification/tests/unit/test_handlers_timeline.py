@@ -5,19 +5,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from notification_svc.domain.commands import FollowMerge, FollowUnmerge, ForgetClient, RecordActivity
 from notification_svc.domain.merges import (
-    FollowMerge,
-    FollowUnmerge,
-    ForgetClient,
     MergeNotSeenYet,
     Source,
     merged_summary,
     unmerged_summary,
 )
-from notification_svc.domain.model import ActivityEntry, RecordActivity, anonymous_summary
+from notification_svc.domain.model import ActivityEntry, anonymous_summary
 from notification_svc.service_layer import handlers
 
-from .conftest import FakeUnitOfWork
+from .fakes import FakeUnitOfWork
 
 TENANT = uuid.uuid4()
 T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
