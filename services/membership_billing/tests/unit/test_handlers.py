@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-import membership_billing_fakes as fakes
 import pytest
 
 from membership_billing_svc.domain import commands, events
@@ -14,6 +13,8 @@ from membership_billing_svc.domain.invoices import InvoiceStatus, LineInput
 from membership_billing_svc.domain.payments import PaymentInput, PaymentStatus
 from membership_billing_svc.service_layer import handlers
 from platform_core.errors import Conflict, InvalidArgument
+
+from . import fakes
 
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 TENANT = uuid.uuid4()

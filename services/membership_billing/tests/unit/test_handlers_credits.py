@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-import membership_billing_fakes as fakes
 import pytest
 
 from membership_billing_svc.domain import commands, events
@@ -26,6 +25,8 @@ from membership_billing_svc.service_layer import (
     policy_handlers,
 )
 from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, PermissionDenied
+
+from . import fakes
 
 NOW = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 TENANT = uuid.uuid4()

@@ -9,7 +9,18 @@ from datetime import time, timedelta
 from typing import Any
 
 import pytest
-from portal_requests_fakes import (
+
+from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
+from portal_requests_svc.adapters.repository import RequestSettings
+from portal_requests_svc.adapters.scheduler import SlotToHold
+from portal_requests_svc.domain import commands
+from portal_requests_svc.domain.events import FreedSlot
+from portal_requests_svc.domain.requests import AppointmentRequest, Status, TimeOption
+from portal_requests_svc.domain.waitlist import EntryStatus
+from portal_requests_svc.service_layer import handlers, hold_handlers, waitlist_handlers
+
+from .fakes import (
     ANNA,
     BEN,
     CLIENT,
@@ -22,16 +33,6 @@ from portal_requests_fakes import (
     FakeScheduler,
     FakeUnitOfWork,
 )
-
-from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
-from platform_core.grpc.context import CallContext, Principal, bind_call_context
-from portal_requests_svc.adapters.repository import RequestSettings
-from portal_requests_svc.adapters.scheduler import SlotToHold
-from portal_requests_svc.domain import commands
-from portal_requests_svc.domain.events import FreedSlot
-from portal_requests_svc.domain.requests import AppointmentRequest, Status, TimeOption
-from portal_requests_svc.domain.waitlist import EntryStatus
-from portal_requests_svc.service_layer import handlers, hold_handlers, waitlist_handlers
 
 
 def submission(hour: int = 10) -> commands.SubmitRequest:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from portal_requests_fakes import ANNA, NOW, SERVICE, TENANT, FakeSlotFinder, FakeUnitOfWork
 
 from platform_core.errors import Conflict, InvalidArgument
 from portal_requests_svc.domain import commands
@@ -18,6 +17,8 @@ from portal_requests_svc.domain.public_requests import (
 )
 from portal_requests_svc.domain.requests import Status
 from portal_requests_svc.service_layer import public_request_handlers
+
+from .fakes import ANNA, NOW, SERVICE, TENANT, FakeSlotFinder, FakeUnitOfWork
 
 START = NOW + timedelta(days=2, hours=1)
 TERMS = NewClientTerms("DE", 500)
