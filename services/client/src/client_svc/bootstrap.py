@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from atrium.client.v1 import client_service_pb2_grpc
-from client_svc.adapters import orm
+from client_svc.adapters import tables
 from client_svc.adapters.custom_field_columns import CustomFieldColumns
 from client_svc.adapters.import_store import ImportStore
 from client_svc.adapters.storage import AbstractBlobStorage, FilesystemBlobStorage, S3BlobStorage
@@ -32,7 +32,7 @@ def blob_storage(settings: ClientSettings) -> AbstractBlobStorage:
 
 
 def build(runtime: Runtime) -> ServiceParts:
-    orm.start_mappers()
+    tables.start_mappers()
     settings = runtime.settings
     assert isinstance(settings, ClientSettings)
     prefix = settings.nats_prefix

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from client_svc.adapters.orm import (
+from client_svc.adapters.tables import (
     client_contact_points,
     client_group_members,
     client_group_staff,

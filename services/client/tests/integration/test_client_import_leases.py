@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
-from client_svc.adapters import orm
+from client_svc.adapters import tables
 from client_svc.adapters.import_store import ImportStore
 from client_svc.config import ClientSettings
 from client_svc.domain.imports import ExtraColumn
@@ -39,7 +39,7 @@ async def engine(client_settings: ClientSettings) -> AsyncIterator[AsyncEngine]:
 
 def service(engine: AsyncEngine, settings: ClientSettings, batch_rows: int) -> ImportService:
     """This test's own "replica" of the import runner, on the service's database."""
-    orm.start_mappers()
+    tables.start_mappers()
     sessions = session_factory(engine)
     return ImportService(
         ImportStore(engine, nats_prefix=settings.nats_prefix),

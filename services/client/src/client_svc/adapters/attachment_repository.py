@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from client_svc.adapters.orm import client_attachments
+from client_svc.adapters.tables import client_attachments
 from client_svc.domain.attachments import Attachment
 
 

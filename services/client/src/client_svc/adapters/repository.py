@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from client_svc.adapters.name_keys import NameKeys
-from client_svc.adapters.orm import client_statuses, clients
+from client_svc.adapters.tables import client_statuses, clients
 from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
