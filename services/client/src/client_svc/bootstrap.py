@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atrium.client.v1 import client_service_pb2_grpc
 from client_svc.adapters import tables
@@ -31,14 +34,27 @@ def blob_storage(settings: ClientSettings) -> AbstractBlobStorage:
     return FilesystemBlobStorage(Path(settings.blob_dir))
 
 
+def unit_of_work_factory(
+    sessions: async_sessionmaker[AsyncSession], settings: ClientSettings
+) -> Callable[[], SqlAlchemyClientUnitOfWork]:
+    """A fresh unit of work per use, with the ports every unit shares (blob storage, the attachment policy)."""
+    storage = blob_storage(settings)
+    attachment_policy = settings.attachment_policy()
+
+    def uow_factory() -> SqlAlchemyClientUnitOfWork:
+        return SqlAlchemyClientUnitOfWork(
+            sessions, nats_prefix=settings.nats_prefix, storage=storage, attachment_policy=attachment_policy
+        )
+
+    return uow_factory
+
+
 def build(runtime: Runtime) -> ServiceParts:
     tables.start_mappers()
     settings = runtime.settings
     assert isinstance(settings, ClientSettings)
     prefix = settings.nats_prefix
-
-    def uow_factory() -> SqlAlchemyClientUnitOfWork:
-        return SqlAlchemyClientUnitOfWork(runtime.sessions, nats_prefix=prefix)
+    uow_factory = unit_of_work_factory(runtime.sessions, settings)
 
     imports = ImportService(
         ImportStore(runtime.engine, nats_prefix=prefix),
@@ -57,8 +73,6 @@ def build(runtime: Runtime) -> ServiceParts:
     servicer = ClientServicer(
         uow_factory=uow_factory,
         engine=runtime.read_engine,
-        storage=blob_storage(settings),
-        attachment_policy=settings.attachment_policy(),
         imports=imports,
     )
     return ServiceParts(

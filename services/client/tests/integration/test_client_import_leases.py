@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from client_svc.adapters import tables
 from client_svc.adapters.import_store import ImportStore
+from client_svc.bootstrap import unit_of_work_factory
 from client_svc.config import ClientSettings
 from client_svc.domain.imports import ExtraColumn
 from client_svc.service_layer.imports import ImportService, ImportSettings
-from client_svc.service_layer.unit_of_work import SqlAlchemyClientUnitOfWork
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import bind_call_context
 
@@ -43,7 +43,7 @@ def service(engine: AsyncEngine, settings: ClientSettings, batch_rows: int) -> I
     sessions = session_factory(engine)
     return ImportService(
         ImportStore(engine, nats_prefix=settings.nats_prefix),
-        lambda: SqlAlchemyClientUnitOfWork(sessions, nats_prefix=settings.nats_prefix),
+        unit_of_work_factory(sessions, settings),
         ImportSettings(batch_rows=batch_rows),
     )
 

@@ -628,6 +628,7 @@ def new_client(
         profile=_profile(row.values, ProfileInput(source="import")),
         emails=_contact_list("email", row, []),
         phones=_contact_list("phone", row, []),
+        now=now,
     )
     if row.status is not None and row.status.archived:
         row.problems.append(RowProblem(columns.header_of("status"), f"the status {row.status.label!r} is archived"))
@@ -675,6 +676,7 @@ def apply_row(
         profile=_profile(row.values, _profile_input_of(client)),
         emails=_contact_list("email", row, points_of(client.contact_points, "email")),
         phones=_contact_list("phone", row, points_of(client.contact_points, "phone")),
+        now=now,
     )
     try:
         client.update(cmd, now=now)

@@ -56,23 +56,6 @@ _DECODE: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class MergeClients:
-    tenant_id: uuid.UUID
-    survivor_id: uuid.UUID
-    merged_ids: tuple[uuid.UUID, ...]
-    merged_by: str
-    # field -> the client whose value survives
-    field_choices: Mapping[str, uuid.UUID] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class UnmergeClients:
-    tenant_id: uuid.UUID
-    merge_id: uuid.UUID
-    max_clients: int = 0
-
-
 def _encode(value: Any) -> Any:
     if isinstance(value, date | uuid.UUID):
         return str(value)
