@@ -74,7 +74,7 @@ async def test_each_stage_of_each_open_invoice_is_told_once_on_the_business_cale
             )
         )
         client_id = (
-            await client_grpc.ClientServiceStub(billing_client_channel).CreateClient(
+            await client_grpc.ClientRecordsStub(billing_client_channel).CreateClient(
                 client_pb.CreateClientRequest(first_name="Due", last_name="Soon")
             )
         ).id

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
 from atrium.membership_billing.v1.documents_pb2_grpc import DocumentServiceStub
 from atrium.notification.v1 import notification_service_pb2_grpc
 from notification_svc.adapters import orm
@@ -169,7 +169,7 @@ def build(runtime: Runtime) -> ServiceParts:
         sms_auth_token=settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "",
         uow_factory=lambda: SqlAlchemyNotificationUnitOfWork(runtime.sessions, nats_prefix=settings.nats_prefix),
         clock=utc_now,
-        segments=GrpcClientSegments(ClientServiceStub(runtime.channel("client"))),
+        segments=GrpcClientSegments(ClientRecordsStub(runtime.channel("client"))),
         max_attempts=settings.message_max_attempts,
     )
     return ServiceParts(

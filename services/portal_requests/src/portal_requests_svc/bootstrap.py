@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
 from atrium.portal_requests.v1 import portal_requests_pb2_grpc, public_requests_pb2_grpc
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
@@ -42,7 +42,7 @@ def build(runtime: Runtime) -> ServiceParts:
 
     scheduling = runtime.channel("scheduling")
     scheduler = GrpcScheduler(AppointmentServiceStub(scheduling), SlotHoldServiceStub(scheduling))
-    clients = ClientServiceStub(runtime.channel("client"))
+    clients = ClientRecordsStub(runtime.channel("client"))
     directory = GrpcClientDirectory(clients)
     catalogue = GrpcCatalogue(CatalogueServiceStub(scheduling))
     limits = RequestLimits(

@@ -101,7 +101,7 @@ def appointments(scheduling_channel: grpc.aio.Channel) -> apb_grpc.AppointmentSe
 @pytest.fixture
 async def business(scheduling_channel: grpc.aio.Channel, client_channel: grpc.aio.Channel) -> Business:
     catalogue = cat_grpc.CatalogueServiceStub(scheduling_channel)
-    clients = client_grpc.ClientServiceStub(client_channel)
+    clients = client_grpc.ClientRecordsStub(client_channel)
     tenant = uuid.uuid4()
     staff_ids = [str(uuid.uuid4())]
     with bind_call_context(CallContext(tenant, Principal("staff", staff_ids[0], "owner"))):

@@ -1,4 +1,4 @@
-"""gRPC methods of the client service over attachments (mixed into ClientServicer).
+"""gRPC servicer of ClientAttachments: files kept with a client.
 
 Bytes stream both ways in chunks: an upload is a header then chunks, a download the record then chunks,
 so neither side holds a whole file in memory.
@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Callable
 import grpc
 
 from atrium.client.v1 import client_record_pb2 as record_pb
+from atrium.client.v1 import client_service_pb2 as pb
+from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from client_svc.domain import commands_attachments as commands
 from client_svc.domain.attachments import Attachment
 from client_svc.entrypoints.access import record_id, require_staff, timestamp, utc_now
@@ -18,6 +20,8 @@ from client_svc.service_layer import attachment_handlers as handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.errors import InvalidArgument, NotFound
 from platform_core.grpc.context import current_context
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ClientAttachments"].full_name
 
 
 def attachment_message(attachment: Attachment) -> record_pb.Attachment:
@@ -43,8 +47,9 @@ def _portal_client() -> str | None:
     return None
 
 
-class AttachmentServicer:
-    _uow_factory: Callable[[], ClientUnitOfWork]
+class ClientAttachmentsServicer(pb_grpc.ClientAttachmentsServicer):
+    def __init__(self, *, uow_factory: Callable[[], ClientUnitOfWork]) -> None:
+        self._uow_factory = uow_factory
 
     async def UploadAttachment(
         self, request_iterator: AsyncIterator[record_pb.UploadAttachmentRequest], context: grpc.aio.ServicerContext

@@ -1,19 +1,22 @@
-"""gRPC methods of the client service over custom field definitions (mixed into ClientServicer)."""
+"""gRPC servicer of CustomFields: the business's custom field definitions."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import grpc
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_record_pb2 as record_pb
+from atrium.client.v1 import client_service_pb2 as pb
+from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from client_svc.domain import commands_custom_fields as commands
 from client_svc.domain.custom_fields import CustomField
 from client_svc.entrypoints.access import reference_id, require_staff, utc_now
 from client_svc.service_layer import custom_field_handlers as handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.grpc.context import current_context
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CustomFields"].full_name
 
 
 def custom_field_message(definition: CustomField) -> record_pb.CustomField:
@@ -34,9 +37,9 @@ def _fields(definitions: list[CustomField]) -> record_pb.ListCustomFieldsRespons
     return record_pb.ListCustomFieldsResponse(fields=[custom_field_message(d) for d in definitions])
 
 
-class CustomFieldServicer:
-    _uow_factory: Callable[[], ClientUnitOfWork]
-    _engine: AsyncEngine
+class CustomFieldsServicer(pb_grpc.CustomFieldsServicer):
+    def __init__(self, *, uow_factory: Callable[[], ClientUnitOfWork]) -> None:
+        self._uow_factory = uow_factory
 
     async def ListCustomFields(
         self, request: record_pb.ListCustomFieldsRequest, context: grpc.aio.ServicerContext

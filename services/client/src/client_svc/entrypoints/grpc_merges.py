@@ -1,4 +1,4 @@
-"""gRPC methods for merging duplicates, undoing merges and erasing a client (mixed into ClientServicer)."""
+"""gRPC servicer of ClientMerges: finding duplicates, merging them into a survivor, undoing merges."""
 
 from __future__ import annotations
 
@@ -11,22 +11,24 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_service_pb2 as pb
+from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from client_svc import views
 from client_svc.domain import commands_merges as commands
+from client_svc.domain import duplicates
 from client_svc.domain.merge import ClientMerge
 from client_svc.entrypoints.access import record_id as _record_id
 from client_svc.entrypoints.access import require_staff as _staff
 from client_svc.entrypoints.access import timestamp as _timestamp
 from client_svc.entrypoints.access import utc_now
-from client_svc.service_layer import erasure_handlers, merge_handlers
+from client_svc.entrypoints.grpc_server import client_message
+from client_svc.service_layer import merge_handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
-from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
+from platform_core.errors import InvalidArgument, NotFound
 from platform_core.grpc.context import current_context
 from platform_core.ids import parse_uuid
 from platform_core.validation import Violations
 
-# Who may erase a client's personal data.
-ERASER_ROLES = frozenset({"owner", "admin"})
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ClientMerges"].full_name
 
 
 def _ids(raw: list[str], field: str) -> list[uuid.UUID]:
@@ -39,14 +41,10 @@ def _ids(raw: list[str], field: str) -> list[uuid.UUID]:
     return [p for _, p in parsed if p is not None]
 
 
-class MergeAndErasureRpcs:
-    """Needs the servicer's ``_uow_factory``, ``_engine`` and its client message builder."""
-
-    _uow_factory: Callable[[], ClientUnitOfWork]
-    _engine: AsyncEngine
-
-    def _client_message(self, row: Any) -> pb.Client:
-        raise NotImplementedError  # the servicer's
+class ClientMergesServicer(pb_grpc.ClientMergesServicer):
+    def __init__(self, *, uow_factory: Callable[[], ClientUnitOfWork], engine: AsyncEngine) -> None:
+        self._uow_factory = uow_factory
+        self._engine = engine
 
     async def MergeClients(self, request: pb.MergeClientsRequest, context: grpc.aio.ServicerContext) -> pb.ClientMerge:
         tenant_id = _staff()
@@ -97,18 +95,6 @@ class MergeAndErasureRpcs:
         merges = await merge_handlers.list_merges(commands.ListClientMerges(tenant_id, client_id), self._uow_factory())
         return pb.ListClientMergesResponse(merges=[await self._merge_message(m) for m in merges])
 
-    async def EraseClient(self, request: pb.EraseClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
-        tenant_id = _staff()
-        principal = current_context().principal
-        if principal.kind == "staff" and principal.role not in ERASER_ROLES:
-            raise PermissionDenied("only an owner or an admin may erase a client's personal data")
-        command = commands.EraseClient(tenant_id, _record_id(request.id, "client"), request.confirm, now=utc_now())
-        client = await erasure_handlers.erase_client(command, self._uow_factory())
-        row = await views.client_by_id(self._engine, client.tenant_id, client.id)
-        if row is None:
-            raise NotFound("client not found")
-        return self._client_message(row)
-
     async def _merge_message(self, merge: ClientMerge) -> pb.ClientMerge:
         survivor = await views.client_by_id(self._engine, merge.tenant_id, merge.survivor_id)
         message: Any = pb.ClientMerge(
@@ -120,9 +106,30 @@ class MergeAndErasureRpcs:
             merged_by=merge.merged_by,
             fields_taken={name: str(client_id) for name, client_id in merge.fields_taken.items()},
             moved=merge.moved_counts(),
-            survivor=self._client_message(survivor) if survivor is not None else None,
+            survivor=client_message(survivor) if survivor is not None else None,
             undoable=merge.undoable(datetime.now(UTC)),
         )
         if merge.unmerged_at is not None:
             message.unmerged_at.CopyFrom(_timestamp(merge.unmerged_at))
         return message
+
+    async def FindDuplicateClients(
+        self, request: pb.FindDuplicateClientsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FindDuplicateClientsResponse:
+        tenant_id = _staff()
+        limit = views.page_size(request.limit, "limit")
+        candidates = await views.duplicate_candidates(self._engine, tenant_id)
+        ranked = sorted(candidates.items(), key=lambda item: (-duplicates.score(item[1]), item[0]))[:limit]
+        ids = list({client_id for pair, _ in ranked for client_id in pair})
+        rows = await views.clients_by_ids(self._engine, tenant_id, ids) if ids else {}
+        return pb.FindDuplicateClientsResponse(
+            pairs=[
+                pb.DuplicatePair(
+                    first=client_message(rows[first]),
+                    second=client_message(rows[second]),
+                    score=duplicates.score(reasons),
+                    reasons=sorted(reasons),
+                )
+                for (first, second), reasons in ranked
+            ]
+        )

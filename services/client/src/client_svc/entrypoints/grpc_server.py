@@ -1,4 +1,4 @@
-"""gRPC servicer: protobuf in, commands and views, protobuf out. No business rules here."""
+"""gRPC servicer of ClientRecords: protobuf in, commands and views, protobuf out. No business rules here."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
 from client_svc import search_views, views
-from client_svc.domain import commands, duplicates
+from client_svc.domain import commands, commands_merges
 from client_svc.domain.contact_details import ContactPersonInput, ContactPointInput
 from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
@@ -29,20 +29,16 @@ from client_svc.entrypoints.access import reference_id as _reference_id
 from client_svc.entrypoints.access import require_staff as _require_staff
 from client_svc.entrypoints.access import timestamp as _timestamp
 from client_svc.entrypoints.access import utc_now
-from client_svc.entrypoints.attachments_grpc import AttachmentServicer
-from client_svc.entrypoints.custom_fields_grpc import CustomFieldServicer
-from client_svc.entrypoints.grpc_imports import ClientImportRpcs
-from client_svc.entrypoints.grpc_merges import MergeAndErasureRpcs
-from client_svc.entrypoints.portal_grpc import PortalServicer
-from client_svc.service_layer import handlers
-from client_svc.service_layer.imports import ImportService
+from client_svc.service_layer import erasure_handlers, handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import current_context
 from platform_core.grpc.values import aware
 from platform_core.ids import parse_uuid
 
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ClientService"].full_name
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ClientRecords"].full_name
+# Who may erase a client's personal data.
+ERASER_ROLES = frozenset({"owner", "admin"})
 
 
 def client_message(
@@ -271,27 +267,10 @@ def list_filters(request: pb.ListClientsRequest) -> dict[str, Any]:
     }
 
 
-class ClientServicer(
-    CustomFieldServicer,
-    AttachmentServicer,
-    PortalServicer,
-    MergeAndErasureRpcs,
-    ClientImportRpcs,
-    pb_grpc.ClientServiceServicer,
-):
-    def __init__(
-        self,
-        *,
-        uow_factory: Callable[[], ClientUnitOfWork],
-        engine: AsyncEngine,
-        imports: ImportService,
-    ) -> None:
+class ClientRecordsServicer(pb_grpc.ClientRecordsServicer):
+    def __init__(self, *, uow_factory: Callable[[], ClientUnitOfWork], engine: AsyncEngine) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
-        self._imports = imports
-
-    def _client_message(self, row: Any) -> pb.Client:
-        return client_message(row)
 
     async def CreateClient(self, request: pb.CreateClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         tenant_id = _require_staff()
@@ -583,23 +562,16 @@ class ClientServicer(
         )
         return group_message(await handlers.remove_clients_from_group(command, self._uow_factory()))
 
-    async def FindDuplicateClients(
-        self, request: pb.FindDuplicateClientsRequest, context: grpc.aio.ServicerContext
-    ) -> pb.FindDuplicateClientsResponse:
+    async def EraseClient(self, request: pb.EraseClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         tenant_id = _require_staff()
-        limit = views.page_size(request.limit, "limit")
-        candidates = await views.duplicate_candidates(self._engine, tenant_id)
-        ranked = sorted(candidates.items(), key=lambda item: (-duplicates.score(item[1]), item[0]))[:limit]
-        ids = list({client_id for pair, _ in ranked for client_id in pair})
-        rows = await views.clients_by_ids(self._engine, tenant_id, ids) if ids else {}
-        return pb.FindDuplicateClientsResponse(
-            pairs=[
-                pb.DuplicatePair(
-                    first=client_message(rows[first]),
-                    second=client_message(rows[second]),
-                    score=duplicates.score(reasons),
-                    reasons=sorted(reasons),
-                )
-                for (first, second), reasons in ranked
-            ]
+        principal = current_context().principal
+        if principal.kind == "staff" and principal.role not in ERASER_ROLES:
+            raise PermissionDenied("only an owner or an admin may erase a client's personal data")
+        command = commands_merges.EraseClient(
+            tenant_id, _record_id(request.id, "client"), request.confirm, now=utc_now()
         )
+        client = await erasure_handlers.erase_client(command, self._uow_factory())
+        row = await views.client_by_id(self._engine, client.tenant_id, client.id)
+        if row is None:
+            raise NotFound("client not found")
+        return client_message(row)

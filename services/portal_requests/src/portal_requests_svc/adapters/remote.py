@@ -18,7 +18,7 @@ import grpc
 from google.protobuf import json_format, struct_pb2
 
 from atrium.client.v1 import client_service_pb2 as client_pb
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
 from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
 from atrium.scheduling.v1 import catalogue_pb2 as catalogue_pb
 from atrium.scheduling.v1 import holds_pb2 as holds_pb
@@ -189,7 +189,7 @@ class AbstractScheduler(abc.ABC):
 
 
 class GrpcClientDirectory(AbstractClientDirectory):
-    def __init__(self, stub: ClientServiceStub) -> None:
+    def __init__(self, stub: ClientRecordsStub) -> None:
         self._stub = stub
 
     async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:
