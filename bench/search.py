@@ -165,7 +165,7 @@ def queries(seeded: Seeded, rng: random.Random, count: int = 500) -> dict[str, l
 Searcher = Callable[[str], Awaitable[bool]]
 
 
-def grpc_searcher(stub: pb_grpc.ClientServiceStub) -> Searcher:
+def grpc_searcher(stub: pb_grpc.ClientRecordsStub) -> Searcher:
     async def search(q: str) -> bool:
         reply = await stub.ListClients(_request(q))
         return len(reply.clients) > 0
@@ -278,7 +278,7 @@ async def search_clients(bench: Bench) -> list[Result]:
     channel = create_channel(f"127.0.0.1:{stack.plan.grpc_ports['client']}", default_deadline=10)
     try:
         with bind_call_context(CallContext(tenant.id, Principal("staff", "bench", "owner"))):
-            search = grpc_searcher(pb_grpc.ClientServiceStub(channel))
+            search = grpc_searcher(pb_grpc.ClientRecordsStub(channel))
             for kind, what in QUERY_KINDS.items():
                 ours = await one_at_a_time(search, typed[kind], seconds=s.seconds, warmup=s.warmup_seconds)
                 note = f"gRPC ListClients, {what}, e.g. {typed[kind][0]!r}"

@@ -7,7 +7,14 @@ import asyncio
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import (
+    ClientAttachmentsStub,
+    ClientImportsStub,
+    ClientMergesStub,
+    ClientPortalStub,
+    ClientRecordsStub,
+    CustomFieldsStub,
+)
 from atrium.membership_billing.v1.billing_pb2_grpc import BillingServiceStub
 from atrium.membership_billing.v1.billing_reports_pb2_grpc import BillingReportServiceStub
 from atrium.membership_billing.v1.documents_pb2_grpc import DocumentServiceStub
@@ -36,7 +43,12 @@ class Backends:
             name: create_channel(settings.grpc_addr(name), default_deadline=settings.grpc_deadline_seconds)
             for name in SERVICES
         }
-        self.clients = ClientServiceStub(self._channels["client"])
+        self.clients = ClientRecordsStub(self._channels["client"])
+        self.custom_fields = CustomFieldsStub(self._channels["client"])
+        self.client_attachments = ClientAttachmentsStub(self._channels["client"])
+        self.client_portal = ClientPortalStub(self._channels["client"])
+        self.client_imports = ClientImportsStub(self._channels["client"])
+        self.client_merges = ClientMergesStub(self._channels["client"])
         self.notifications = NotificationServiceStub(self._channels["notification"])
         self.catalogue = CatalogueServiceStub(self._channels["scheduling"])
         self.appointments = AppointmentServiceStub(self._channels["scheduling"])

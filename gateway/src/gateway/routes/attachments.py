@@ -70,12 +70,14 @@ def _attachment_id(request: web.Request) -> str:
 
 
 async def _list(request: web.Request, client_id: str) -> dict[str, Any]:
-    reply = await request.app[BACKENDS].clients.ListAttachments(record_pb.ListAttachmentsRequest(client_id=client_id))
+    reply = await request.app[BACKENDS].client_attachments.ListAttachments(
+        record_pb.ListAttachmentsRequest(client_id=client_id)
+    )
     return {"items": [attachment_json(a) for a in reply.attachments]}
 
 
 async def _download(request: web.Request, client_id: str, attachment_id: str) -> web.StreamResponse:
-    call = request.app[BACKENDS].clients.DownloadAttachment(
+    call = request.app[BACKENDS].client_attachments.DownloadAttachment(
         record_pb.GetAttachmentRequest(client_id=client_id, id=attachment_id), timeout=TRANSFER_TIMEOUT_SECONDS
     )
     parts = aiter(call)
@@ -128,7 +130,7 @@ async def upload_attachment(request: web.Request, query: UploadQuery, account: A
         async for chunk in request.content.iter_chunked(CHUNK):
             yield record_pb.UploadAttachmentRequest(chunk=chunk)
 
-    stored = await request.app[BACKENDS].clients.UploadAttachment(parts(), timeout=TRANSFER_TIMEOUT_SECONDS)
+    stored = await request.app[BACKENDS].client_attachments.UploadAttachment(parts(), timeout=TRANSFER_TIMEOUT_SECONDS)
     return attachment_json(stored)
 
 
@@ -167,7 +169,7 @@ async def download_attachment(request: web.Request, account: Account) -> web.Str
     errors=(409,),
 )
 async def change_attachment(request: web.Request, body: AttachmentChangeBody, account: Account) -> dict[str, Any]:
-    changed = await request.app[BACKENDS].clients.UpdateAttachment(
+    changed = await request.app[BACKENDS].client_attachments.UpdateAttachment(
         record_pb.UpdateAttachmentRequest(
             client_id=client_id_of(request), id=_attachment_id(request), **body.model_dump(exclude_none=True)
         )
@@ -184,7 +186,7 @@ async def change_attachment(request: web.Request, body: AttachmentChangeBody, ac
     response=AttachmentOut,
 )
 async def delete_attachment(request: web.Request, account: Account) -> dict[str, Any]:
-    deleted = await request.app[BACKENDS].clients.DeleteAttachment(
+    deleted = await request.app[BACKENDS].client_attachments.DeleteAttachment(
         record_pb.DeleteAttachmentRequest(client_id=client_id_of(request), id=_attachment_id(request))
     )
     return attachment_json(deleted)

@@ -258,19 +258,19 @@ async def upload_import(request: web.Request, query: UploadQuery, account: Accou
     part, filename = await _file_part(request) if multipart else (None, query.filename)
     if multipart and part is None:
         raise InvalidArgument.single("file", "send the file in a multipart field named file")
-    clients = request.app[BACKENDS].clients
-    job = await clients.CreateClientImport(client_pb.CreateClientImportRequest(filename=filename or "clients.csv"))
+    imports = request.app[BACKENDS].client_imports
+    job = await imports.CreateClientImport(client_pb.CreateClientImportRequest(filename=filename or "clients.csv"))
     completed = False
     try:
         seq = 0
         async for data in _chunks(request, part, limit):
-            await clients.AppendClientImportChunk(
+            await imports.AppendClientImportChunk(
                 client_pb.AppendClientImportChunkRequest(id=job.id, seq=seq, data=data)
             )
             seq += 1
         if seq == 0:
             raise InvalidArgument.single("file", "is empty")
-        uploaded = await clients.CompleteClientImportUpload(client_pb.ClientImportRequest(id=job.id))
+        uploaded = await imports.CompleteClientImportUpload(client_pb.ClientImportRequest(id=job.id))
         completed = True
     except _TooLarge:
         return _too_large(request, limit)
@@ -285,7 +285,7 @@ async def upload_import(request: web.Request, query: UploadQuery, account: Accou
 async def _discard(request: web.Request, job_id: str) -> None:
     """An upload that did not complete leaves nothing behind (best effort: abandoned ones are purged too)."""
     try:
-        await request.app[BACKENDS].clients.DeleteClientImport(client_pb.ClientImportRequest(id=job_id))
+        await request.app[BACKENDS].client_imports.DeleteClientImport(client_pb.ClientImportRequest(id=job_id))
     except Exception:
         log.warning("could not delete the abandoned import %s", job_id, exc_info=True)
 
@@ -302,7 +302,9 @@ async def _discard(request: web.Request, job_id: str) -> None:
     permission="clients.import",
 )
 async def get_import(request: web.Request, account: Account) -> dict[str, Any]:
-    job = await request.app[BACKENDS].clients.GetClientImport(client_pb.ClientImportRequest(id=import_id_of(request)))
+    job = await request.app[BACKENDS].client_imports.GetClientImport(
+        client_pb.ClientImportRequest(id=import_id_of(request))
+    )
     return import_json(job)
 
 
@@ -321,7 +323,7 @@ async def get_import(request: web.Request, account: Account) -> dict[str, Any]:
     "or the missing required column.",
 )
 async def dry_run_import(request: web.Request, body: DryRunBody, account: Account) -> dict[str, Any]:
-    job = await request.app[BACKENDS].clients.DryRunClientImport(
+    job = await request.app[BACKENDS].client_imports.DryRunClientImport(
         client_pb.DryRunClientImportRequest(
             id=import_id_of(request),
             mapping=[m or "" for m in body.mapping or ()],
@@ -347,7 +349,7 @@ async def dry_run_import(request: web.Request, body: DryRunBody, account: Accoun
     "dry run, when an all-or-nothing import has rejected rows, or when it would exceed the plan's clients.",
 )
 async def start_import(request: web.Request, account: Account) -> dict[str, Any]:
-    job = await request.app[BACKENDS].clients.StartClientImport(
+    job = await request.app[BACKENDS].client_imports.StartClientImport(
         client_pb.StartClientImportRequest(id=import_id_of(request), max_clients=account.max_clients)
     )
     return import_json(job)
@@ -363,7 +365,7 @@ async def start_import(request: web.Request, account: Account) -> dict[str, Any]
     permission="clients.import",
 )
 async def list_import_problems(request: web.Request, query: ProblemsQuery, account: Account) -> dict[str, Any]:
-    reply = await request.app[BACKENDS].clients.ListClientImportProblems(
+    reply = await request.app[BACKENDS].client_imports.ListClientImportProblems(
         client_pb.ListClientImportProblemsRequest(
             id=import_id_of(request),
             page=types_pb2.PageRequest(page_size=query.page_size, page_token=query.page_token),
@@ -393,10 +395,10 @@ async def list_import_problems(request: web.Request, query: ProblemsQuery, accou
 )
 async def download_rejected_rows(request: web.Request, account: Account) -> web.StreamResponse:
     import_id = import_id_of(request)
-    clients = request.app[BACKENDS].clients
+    imports = request.app[BACKENDS].client_imports
 
     async def page(token: str) -> client_pb.ListClientImportProblemsResponse:
-        return await clients.ListClientImportProblems(
+        return await imports.ListClientImportProblems(
             client_pb.ListClientImportProblemsRequest(
                 id=import_id, page=types_pb2.PageRequest(page_size=PROBLEMS_PAGE, page_token=token)
             )
@@ -426,7 +428,9 @@ async def download_rejected_rows(request: web.Request, account: Account) -> web.
     errors=(409,),
 )
 async def delete_import(request: web.Request, account: Account) -> None:
-    await request.app[BACKENDS].clients.DeleteClientImport(client_pb.ClientImportRequest(id=import_id_of(request)))
+    await request.app[BACKENDS].client_imports.DeleteClientImport(
+        client_pb.ClientImportRequest(id=import_id_of(request))
+    )
 
 
 # --- export ------------------------------------------------------------------------------------------------
@@ -445,10 +449,10 @@ async def delete_import(request: web.Request, account: Account) -> None:
     "update) changes nothing. Owners and admins only.",
 )
 async def export_clients(request: web.Request, query: ExportQuery, account: Account) -> web.StreamResponse:
-    clients = request.app[BACKENDS].clients
+    imports = request.app[BACKENDS].client_imports
 
     async def page(token: str) -> client_pb.ExportClientsResponse:
-        return await clients.ExportClients(list_request(query, account, page_size=EXPORT_PAGE, page_token=token))
+        return await imports.ExportClients(list_request(query, account, page_size=EXPORT_PAGE, page_token=token))
 
     first = await page("")  # before the response starts: a refusal is still a proper problem response
     writer = writer_for(query.format)

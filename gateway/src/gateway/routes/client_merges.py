@@ -50,7 +50,7 @@ def merge_id_of(request: web.Request) -> str:
     "keep resolving to the survivor. Undo within 30 days with POST /api/v1/client-merges/{merge_id}/undo.",
 )
 async def merge_clients(request: web.Request, body: MergeBody, account: Account) -> dict[str, Any]:
-    merge = await request.app[BACKENDS].clients.MergeClients(
+    merge = await request.app[BACKENDS].client_merges.MergeClients(
         client_pb.MergeClientsRequest(
             survivor_id=body.survivor_id, merged_ids=body.merged_ids, field_choices=dict(body.field_choices)
         )
@@ -67,7 +67,7 @@ async def merge_clients(request: web.Request, body: MergeBody, account: Account)
     response=ClientMergeOut,
 )
 async def get_merge(request: web.Request, account: Account) -> dict[str, Any]:
-    merge = await request.app[BACKENDS].clients.GetClientMerge(
+    merge = await request.app[BACKENDS].client_merges.GetClientMerge(
         client_pb.GetClientMergeRequest(merge_id=merge_id_of(request))
     )
     return merge_json(merge)
@@ -87,7 +87,7 @@ async def get_merge(request: web.Request, account: Account) -> dict[str, Any]:
     "PLAN_CLIENT_LIMIT (the restored clients would exceed the plan).",
 )
 async def undo_merge(request: web.Request, account: Account) -> dict[str, Any]:
-    merge = await request.app[BACKENDS].clients.UnmergeClients(
+    merge = await request.app[BACKENDS].client_merges.UnmergeClients(
         client_pb.UnmergeClientsRequest(merge_id=merge_id_of(request), max_clients=account.max_clients)
     )
     return merge_json(merge)
@@ -102,7 +102,7 @@ async def undo_merge(request: web.Request, account: Account) -> dict[str, Any]:
     response=ClientMergeList,
 )
 async def client_merges(request: web.Request, account: Account) -> dict[str, Any]:
-    reply = await request.app[BACKENDS].clients.ListClientMerges(
+    reply = await request.app[BACKENDS].client_merges.ListClientMerges(
         client_pb.ListClientMergesRequest(client_id=client_id_of(request))
     )
     return {"items": [merge_json(m) for m in reply.merges]}

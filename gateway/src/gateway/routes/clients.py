@@ -327,7 +327,7 @@ async def invite_to_portal(request: web.Request, body: PortalInvitationBody, acc
         business_name=invitation.business_name,
     )
     recorded.expires_at.FromDatetime(invitation.expires_at)
-    await backends.clients.RecordPortalInvitation(recorded)
+    await backends.client_portal.RecordPortalInvitation(recorded)
     return PortalInvitationOut(
         email=invitation.email, token=invitation.token, accept_url=accept_url, expires_at=invitation.expires_at
     )
@@ -462,7 +462,7 @@ async def set_client_tags(request: web.Request, body: ClientTagsBody, account: A
     response=DuplicatePairs,
 )
 async def find_duplicates(request: web.Request, query: DuplicatesQuery, account: Account) -> dict[str, Any]:
-    reply = await request.app[BACKENDS].clients.FindDuplicateClients(
+    reply = await request.app[BACKENDS].client_merges.FindDuplicateClients(
         client_pb.FindDuplicateClientsRequest(limit=query.limit)
     )
     return {

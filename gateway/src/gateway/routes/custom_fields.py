@@ -100,7 +100,7 @@ def field_list_json(reply: record_pb.ListCustomFieldsResponse) -> dict[str, Any]
     response=CustomFieldList,
 )
 async def list_custom_fields(request: web.Request, query: CustomFieldsQuery, account: Account) -> dict[str, Any]:
-    reply = await request.app[BACKENDS].clients.ListCustomFields(
+    reply = await request.app[BACKENDS].custom_fields.ListCustomFields(
         record_pb.ListCustomFieldsRequest(include_retired=query.include_retired, form=query.form)
     )
     return field_list_json(reply)
@@ -118,7 +118,7 @@ async def list_custom_fields(request: web.Request, query: CustomFieldsQuery, acc
     errors=(409,),
 )
 async def create_custom_field(request: web.Request, body: CreateCustomFieldBody, account: Account) -> dict[str, Any]:
-    created = await request.app[BACKENDS].clients.CreateCustomField(
+    created = await request.app[BACKENDS].custom_fields.CreateCustomField(
         record_pb.CreateCustomFieldRequest(**body.model_dump())
     )
     return custom_field_json(created)
@@ -136,7 +136,9 @@ async def create_custom_field(request: web.Request, body: CreateCustomFieldBody,
 async def reorder_custom_fields(
     request: web.Request, body: ReorderCustomFieldsBody, account: Account
 ) -> dict[str, Any]:
-    reply = await request.app[BACKENDS].clients.ReorderCustomFields(record_pb.ReorderCustomFieldsRequest(ids=body.ids))
+    reply = await request.app[BACKENDS].custom_fields.ReorderCustomFields(
+        record_pb.ReorderCustomFieldsRequest(ids=body.ids)
+    )
     return field_list_json(reply)
 
 
@@ -155,7 +157,7 @@ async def update_custom_field(request: web.Request, body: UpdateCustomFieldBody,
     for name in ("options", "forms"):
         if name in given:
             given[name] = record_pb.StringList(items=given[name])
-    updated = await request.app[BACKENDS].clients.UpdateCustomField(
+    updated = await request.app[BACKENDS].custom_fields.UpdateCustomField(
         record_pb.UpdateCustomFieldRequest(id=path_id(request, "field_id", "custom field"), **given)
     )
     return custom_field_json(updated)
@@ -170,7 +172,7 @@ async def update_custom_field(request: web.Request, body: UpdateCustomFieldBody,
     permission="settings.manage",
 )
 async def retire_custom_field(request: web.Request, account: Account) -> dict[str, Any]:
-    retired = await request.app[BACKENDS].clients.RetireCustomField(
+    retired = await request.app[BACKENDS].custom_fields.RetireCustomField(
         record_pb.RetireCustomFieldRequest(id=path_id(request, "field_id", "custom field"))
     )
     return custom_field_json(retired)
@@ -187,5 +189,7 @@ async def retire_custom_field(request: web.Request, account: Account) -> dict[st
 )
 async def portal_custom_fields(request: web.Request, query: PortalFormQuery, account: Account) -> dict[str, Any]:
     await portal_access(request, account)
-    reply = await request.app[BACKENDS].clients.ListCustomFields(record_pb.ListCustomFieldsRequest(form=query.form))
+    reply = await request.app[BACKENDS].custom_fields.ListCustomFields(
+        record_pb.ListCustomFieldsRequest(form=query.form)
+    )
     return field_list_json(reply)

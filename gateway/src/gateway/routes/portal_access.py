@@ -88,7 +88,7 @@ async def set_client_portal_access(
     )
     if access.enabled != before.enabled:
         # PortalAccessGranted / PortalAccessRevoked leave through the client service's outbox (timeline).
-        await request.app[BACKENDS].clients.RecordPortalAccessChange(
+        await request.app[BACKENDS].client_portal.RecordPortalAccessChange(
             record_pb.RecordPortalAccessChangeRequest(
                 change_id=str(new_id()), client_id=str(client_id), enabled=access.enabled
             )

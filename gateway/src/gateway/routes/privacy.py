@@ -101,7 +101,9 @@ async def export_client(request: web.Request, account: Account) -> web.Response:
         ]
 
     async def custom_fields() -> list[dict[str, Any]]:
-        definitions = await backends.clients.ListCustomFields(record_pb.ListCustomFieldsRequest(include_retired=True))
+        definitions = await backends.custom_fields.ListCustomFields(
+            record_pb.ListCustomFieldsRequest(include_retired=True)
+        )
         values = client_json(client)["custom_fields"]
         return [
             {"key": d.key, "label": d.label, "type": d.type, "value": values[d.key]}
@@ -110,7 +112,7 @@ async def export_client(request: web.Request, account: Account) -> web.Response:
         ]
 
     async def attachments() -> list[dict[str, Any]]:
-        reply = await backends.clients.ListAttachments(record_pb.ListAttachmentsRequest(client_id=client_id))
+        reply = await backends.client_attachments.ListAttachments(record_pb.ListAttachmentsRequest(client_id=client_id))
         return [
             attachment_json(a) | {"download": f"/api/v1/clients/{client_id}/attachments/{a.id}/content"}
             for a in reply.attachments

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import grpc
 
 from atrium.client.v1 import client_service_pb2 as client_pb
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
 from platform_core.errors import Unavailable
 
 
@@ -31,7 +31,7 @@ class ClientFacts:
         )
 
 
-async def find_client(stub: ClientServiceStub, client_id: uuid.UUID) -> client_pb.Client | None:
+async def find_client(stub: ClientRecordsStub, client_id: uuid.UUID) -> client_pb.Client | None:
     """The client in the caller's tenant (the survivor when it was merged), or None when there is none;
     Unavailable when the client service cannot answer."""
     try:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from atrium.client.v1 import client_service_pb2_grpc
-from client_svc.adapters import orm
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
+from client_svc.adapters import tables
 from client_svc.adapters.custom_field_columns import CustomFieldColumns
 from client_svc.adapters.import_store import ImportStore
 from client_svc.adapters.storage import AbstractBlobStorage, FilesystemBlobStorage, S3BlobStorage
 from client_svc.config import ClientSettings
+from client_svc.entrypoints import (
+    attachments_grpc,
+    custom_fields_grpc,
+    grpc_imports,
+    grpc_merges,
+    grpc_server,
+    portal_grpc,
+)
 from client_svc.entrypoints.block_sweeper import BookingBlockSweeper
-from client_svc.entrypoints.grpc_server import SERVICE_NAME, ClientServicer
 from client_svc.entrypoints.import_worker import ImportWorker
 from client_svc.service_layer.imports import ImportService, ImportSettings
 from client_svc.service_layer.unit_of_work import SqlAlchemyClientUnitOfWork
@@ -31,14 +41,27 @@ def blob_storage(settings: ClientSettings) -> AbstractBlobStorage:
     return FilesystemBlobStorage(Path(settings.blob_dir))
 
 
+def unit_of_work_factory(
+    sessions: async_sessionmaker[AsyncSession], settings: ClientSettings
+) -> Callable[[], SqlAlchemyClientUnitOfWork]:
+    """A fresh unit of work per use, with the ports every unit shares (blob storage, the attachment policy)."""
+    storage = blob_storage(settings)
+    attachment_policy = settings.attachment_policy()
+
+    def uow_factory() -> SqlAlchemyClientUnitOfWork:
+        return SqlAlchemyClientUnitOfWork(
+            sessions, nats_prefix=settings.nats_prefix, storage=storage, attachment_policy=attachment_policy
+        )
+
+    return uow_factory
+
+
 def build(runtime: Runtime) -> ServiceParts:
-    orm.start_mappers()
+    tables.start_mappers()
     settings = runtime.settings
     assert isinstance(settings, ClientSettings)
     prefix = settings.nats_prefix
-
-    def uow_factory() -> SqlAlchemyClientUnitOfWork:
-        return SqlAlchemyClientUnitOfWork(runtime.sessions, nats_prefix=prefix)
+    uow_factory = unit_of_work_factory(runtime.sessions, settings)
 
     imports = ImportService(
         ImportStore(runtime.engine, nats_prefix=prefix),
@@ -54,15 +77,40 @@ def build(runtime: Runtime) -> ServiceParts:
     )
     worker = ImportWorker(imports)
     imports.on_queued = worker.wake
-    servicer = ClientServicer(
-        uow_factory=uow_factory,
-        engine=runtime.read_engine,
-        storage=blob_storage(settings),
-        attachment_policy=settings.attachment_policy(),
-        imports=imports,
-    )
+    engine = runtime.read_engine
     return ServiceParts(
-        servicers=[(client_service_pb2_grpc.add_ClientServiceServicer_to_server, servicer, SERVICE_NAME)],
+        servicers=[
+            (
+                pb_grpc.add_ClientRecordsServicer_to_server,
+                grpc_server.ClientRecordsServicer(uow_factory=uow_factory, engine=engine),
+                grpc_server.SERVICE_NAME,
+            ),
+            (
+                pb_grpc.add_CustomFieldsServicer_to_server,
+                custom_fields_grpc.CustomFieldsServicer(uow_factory=uow_factory),
+                custom_fields_grpc.SERVICE_NAME,
+            ),
+            (
+                pb_grpc.add_ClientAttachmentsServicer_to_server,
+                attachments_grpc.ClientAttachmentsServicer(uow_factory=uow_factory),
+                attachments_grpc.SERVICE_NAME,
+            ),
+            (
+                pb_grpc.add_ClientPortalServicer_to_server,
+                portal_grpc.ClientPortalServicer(uow_factory=uow_factory),
+                portal_grpc.SERVICE_NAME,
+            ),
+            (
+                pb_grpc.add_ClientImportsServicer_to_server,
+                grpc_imports.ClientImportsServicer(imports=imports, engine=engine),
+                grpc_imports.SERVICE_NAME,
+            ),
+            (
+                pb_grpc.add_ClientMergesServicer_to_server,
+                grpc_merges.ClientMergesServicer(uow_factory=uow_factory, engine=engine),
+                grpc_merges.SERVICE_NAME,
+            ),
+        ],
         workers=[
             worker,
             BookingBlockSweeper(

@@ -32,9 +32,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from client_svc.adapters.orm import client_name_words as words_table
-from client_svc.adapters.orm import clients
-from client_svc.adapters.orm import tenant_name_keys as keys_table
+from client_svc.adapters.tables import client_name_words as words_table
+from client_svc.adapters.tables import clients
+from client_svc.adapters.tables import tenant_name_keys as keys_table
 from client_svc.domain import fuzzy
 from client_svc.domain.search import ClientSearch, like_prefix
 from client_svc.views import filtered_clients, search_conditions

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from client_svc.adapters.orm import (
+from client_svc.adapters.tables import (
     client_contact_points,
     client_group_members,
     client_group_staff,
@@ -453,17 +453,3 @@ async def clients_by_ids(engine: AsyncEngine, tenant_id: uuid.UUID, ids: list[uu
             select(*_COLUMNS).select_from(_CLIENTS).where(clients.c.tenant_id == tenant_id, clients.c.id.in_(ids))
         )
         return {row.id: row for row in result}
-
-
-async def attachment_keys_of(engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID) -> list[str]:
-    """Where the bytes of a client's files are kept, and of the clients merged into it (erased with it)."""
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT a.storage_key FROM client_attachments a JOIN clients c"
-                " ON c.tenant_id = a.tenant_id AND c.id = a.client_id"
-                " WHERE a.tenant_id = :t AND (c.id = :c OR c.merged_into = :c)"
-            ),
-            {"t": tenant_id, "c": client_id},
-        )
-        return [r.storage_key for r in rows]

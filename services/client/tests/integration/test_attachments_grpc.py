@@ -13,7 +13,6 @@ import pytest
 
 from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.client.v1 import events_pb2
 from atrium.common.v1 import events_pb2 as envelope_pb2
 from client_svc.config import ClientSettings
@@ -22,6 +21,7 @@ from platform_core.grpc.errors import from_rpc_error
 from platform_core.messaging.envelope import stream_name
 
 from ..conftest import ATTACHMENT_MAX_BYTES
+from .stubs import ClientStubs
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 100  # past the sniffed head, several chunks
 
@@ -31,12 +31,12 @@ def staff(tenant: uuid.UUID) -> CallContext:
 
 
 @pytest.fixture
-def stub(client_channel: grpc.aio.Channel) -> pb_grpc.ClientServiceStub:
-    return pb_grpc.ClientServiceStub(client_channel)
+def stub(client_channel: grpc.aio.Channel) -> ClientStubs:
+    return ClientStubs(client_channel)
 
 
 async def upload(
-    stub: pb_grpc.ClientServiceStub,
+    stub: ClientStubs,
     client_id: str,
     data: bytes,
     *,
@@ -56,9 +56,7 @@ async def upload(
     return await stub.UploadAttachment(parts())
 
 
-async def download(
-    stub: pb_grpc.ClientServiceStub, client_id: str, attachment_id: str
-) -> tuple[record_pb.Attachment, bytes]:
+async def download(stub: ClientStubs, client_id: str, attachment_id: str) -> tuple[record_pb.Attachment, bytes]:
     meta, body = None, b""
     async for part in stub.DownloadAttachment(record_pb.GetAttachmentRequest(client_id=client_id, id=attachment_id)):
         if part.HasField("attachment"):
@@ -73,9 +71,7 @@ def blobs(settings: ClientSettings) -> set[Path]:
     return {p for p in Path(settings.blob_dir).rglob("*") if p.is_file()}
 
 
-async def test_upload_list_download_share_and_delete(
-    stub: pb_grpc.ClientServiceStub, client_settings: ClientSettings
-) -> None:
+async def test_upload_list_download_share_and_delete(stub: ClientStubs, client_settings: ClientSettings) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):
         client = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada"))
@@ -133,7 +129,7 @@ async def test_upload_list_download_share_and_delete(
     ],
 )
 async def test_refused_uploads_leave_no_bytes_and_no_record(
-    stub: pb_grpc.ClientServiceStub,
+    stub: ClientStubs,
     client_settings: ClientSettings,
     data: bytes,
     declared: str,
@@ -151,9 +147,7 @@ async def test_refused_uploads_leave_no_bytes_and_no_record(
     assert blobs(client_settings) - before == set()
 
 
-async def test_attachment_events_leave_through_the_outbox(
-    stub: pb_grpc.ClientServiceStub, client_settings: ClientSettings
-) -> None:
+async def test_attachment_events_leave_through_the_outbox(stub: ClientStubs, client_settings: ClientSettings) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         client = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada"))
         stored = await upload(stub, client.id, b"plain text notes\n", filename="notes.txt", declared="text/plain")

@@ -14,13 +14,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_service_pb2 as pb
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
+from client_svc.bootstrap import unit_of_work_factory
 from client_svc.config import ClientSettings
 from client_svc.entrypoints.block_sweeper import BookingBlockSweeper
-from client_svc.service_layer.unit_of_work import SqlAlchemyClientUnitOfWork
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import aware, timestamp
+
+from .stubs import ClientStubs
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ async def engine(client_settings: ClientSettings) -> AsyncIterator[AsyncEngine]:
 async def test_a_block_with_an_end_is_lifted_by_the_sweep_once(
     client_channel: grpc.aio.Channel, client_settings: ClientSettings, engine: AsyncEngine
 ) -> None:
-    stub = pb_grpc.ClientServiceStub(client_channel)
+    stub = ClientStubs(client_channel)
     tenant = uuid.uuid4()
     ends = datetime.now(UTC).replace(microsecond=0) + timedelta(days=14)
     with bind_call_context(CallContext(tenant, Principal.service("membership_billing"))):
@@ -62,7 +63,7 @@ async def test_a_block_with_an_end_is_lifted_by_the_sweep_once(
 
     def sweeper(at: datetime) -> BookingBlockSweeper:
         return BookingBlockSweeper(
-            lambda: SqlAlchemyClientUnitOfWork(sessions, nats_prefix=client_settings.nats_prefix),
+            unit_of_work_factory(sessions, client_settings),
             interval_seconds=60,
             batch_size=1,
             clock=lambda: at,

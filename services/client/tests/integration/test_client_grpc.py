@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import text
 
 from atrium.client.v1 import client_service_pb2 as pb
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.client.v1 import events_pb2
 from atrium.common.v1 import events_pb2 as envelope_pb2
 from atrium.common.v1 import types_pb2
@@ -22,17 +21,19 @@ from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.messaging.envelope import stream_name
 
+from .stubs import SERVICE_NAMES, ClientStubs
+
 
 def staff(tenant: uuid.UUID) -> CallContext:
     return CallContext(tenant, Principal("staff", str(uuid.uuid4()), "owner"))
 
 
 @pytest.fixture
-def stub(client_channel: grpc.aio.Channel) -> pb_grpc.ClientServiceStub:
-    return pb_grpc.ClientServiceStub(client_channel)
+def stub(client_channel: grpc.aio.Channel) -> ClientStubs:
+    return ClientStubs(client_channel)
 
 
-async def test_create_then_get_and_list(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_create_then_get_and_list(stub: ClientStubs) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):
         created = await stub.CreateClient(
@@ -45,7 +46,7 @@ async def test_create_then_get_and_list(stub: pb_grpc.ClientServiceStub) -> None
         assert [c.id for c in listed.clients] == [created.id]
 
 
-async def test_a_new_tenants_first_clients_created_at_once_all_succeed(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_a_new_tenants_first_clients_created_at_once_all_succeed(stub: ClientStubs) -> None:
     # The first use of a tenant seeds its statuses; concurrent first uses must not collide.
     with bind_call_context(staff(uuid.uuid4())):
         created = await asyncio.gather(
@@ -55,7 +56,7 @@ async def test_a_new_tenants_first_clients_created_at_once_all_succeed(stub: pb_
     assert {c.status_label for c in created} == {"Active"}
 
 
-async def test_pages_follow_each_other_newest_first_without_gaps(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_pages_follow_each_other_newest_first_without_gaps(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         ids = [(await stub.CreateClient(pb.CreateClientRequest(first_name=f"C{i}"))).id for i in range(5)]
         seen: list[str] = []
@@ -71,7 +72,7 @@ async def test_pages_follow_each_other_newest_first_without_gaps(stub: pb_grpc.C
     assert seen == list(reversed(ids))
 
 
-async def test_another_tenants_client_is_not_found(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_another_tenants_client_is_not_found(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         created = await stub.CreateClient(pb.CreateClientRequest(first_name="Secret"))
     with bind_call_context(staff(uuid.uuid4())), pytest.raises(grpc.aio.AioRpcError) as exc:
@@ -79,7 +80,7 @@ async def test_another_tenants_client_is_not_found(stub: pb_grpc.ClientServiceSt
     assert exc.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_a_portal_principal_sees_only_its_own_client(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_a_portal_principal_sees_only_its_own_client(stub: ClientStubs) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):
         mine = await stub.CreateClient(pb.CreateClientRequest(first_name="Me"))
@@ -95,14 +96,14 @@ async def test_a_portal_principal_sees_only_its_own_client(stub: pb_grpc.ClientS
         assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-async def test_a_call_without_tenant_context_is_refused(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_a_call_without_tenant_context_is_refused(stub: ClientStubs) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await stub.ListClients(pb.ListClientsRequest())
     assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_invalid_input_names_every_field_and_writes_nothing(
-    stub: pb_grpc.ClientServiceStub, client_settings: ClientSettings
+    stub: ClientStubs, client_settings: ClientSettings
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)), pytest.raises(grpc.aio.AioRpcError) as exc:
@@ -118,7 +119,7 @@ async def test_invalid_input_names_every_field_and_writes_nothing(
     assert (count, outbox) == (0, 0)
 
 
-async def test_a_repeated_request_id_creates_one_client(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_a_repeated_request_id_creates_one_client(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         request = pb.CreateClientRequest(first_name="Once", request_id="form-submit-1")
         first = await stub.CreateClient(request)
@@ -129,7 +130,7 @@ async def test_a_repeated_request_id_creates_one_client(stub: pb_grpc.ClientServ
 
 
 async def test_client_created_reaches_jetstream_once_with_its_envelope(
-    stub: pb_grpc.ClientServiceStub, client_settings: ClientSettings
+    stub: ClientStubs, client_settings: ClientSettings
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):
@@ -172,8 +173,10 @@ async def test_health_and_reflection_answer_without_tenant(client_channel: grpc.
     from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
     health = health_pb2_grpc.HealthStub(client_channel)
-    reply = await health.Check(health_pb2.HealthCheckRequest(service="atrium.client.v1.ClientService"))
-    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    assert len(SERVICE_NAMES) == 6  # records, custom fields, attachments, portal, imports, merges
+    for name in SERVICE_NAMES:
+        reply = await health.Check(health_pb2.HealthCheckRequest(service=name))
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
     reflection = reflection_pb2_grpc.ServerReflectionStub(client_channel)
     call = reflection.ServerReflectionInfo()
@@ -181,10 +184,10 @@ async def test_health_and_reflection_answer_without_tenant(client_channel: grpc.
     response = await call.read()
     await call.done_writing()
     names = {s.name for s in response.list_services_response.service}
-    assert {"atrium.client.v1.ClientService", "grpc.health.v1.Health"} <= names
+    assert {*SERVICE_NAMES, "grpc.health.v1.Health"} <= names
 
 
-async def test_update_delete_restore_and_block_through_grpc(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_update_delete_restore_and_block_through_grpc(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         created = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada", email="ada@example.com"))
         updated = await stub.UpdateClient(pb.UpdateClientRequest(id=created.id, last_name="Lovelace", email=""))
@@ -212,7 +215,7 @@ async def test_update_delete_restore_and_block_through_grpc(stub: pb_grpc.Client
         assert exc.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_concurrent_updates_never_overwrite_each_other_silently(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_concurrent_updates_never_overwrite_each_other_silently(stub: ClientStubs) -> None:
     import asyncio
 
     with bind_call_context(staff(uuid.uuid4())):
@@ -228,7 +231,7 @@ async def test_concurrent_updates_never_overwrite_each_other_silently(stub: pb_g
     assert won and final.version == created.version + len(won)
 
 
-async def test_statuses_are_per_tenant_editable_and_filter_the_list(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_statuses_are_per_tenant_editable_and_filter_the_list(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         listed = await stub.ListClientStatuses(pb.ListClientStatusesRequest())
         assert [s.label for s in listed.statuses] == ["Lead", "Active", "Inactive"]
@@ -264,7 +267,7 @@ async def test_statuses_are_per_tenant_editable_and_filter_the_list(stub: pb_grp
     assert exc.value.code() == grpc.StatusCode.NOT_FOUND  # another tenant
 
 
-async def test_notes_are_added_edited_with_history_and_listed_newest_first(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_notes_are_added_edited_with_history_and_listed_newest_first(stub: ClientStubs) -> None:
     tenant = uuid.uuid4()
     author = CallContext(tenant, Principal("staff", "alice", "staff"))
     colleague = CallContext(tenant, Principal("staff", "bob", "staff"))
@@ -291,7 +294,7 @@ async def test_notes_are_added_edited_with_history_and_listed_newest_first(stub:
     assert exc.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_search_by_phone_in_any_format_email_prefix_and_name_prefixes(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_search_by_phone_in_any_format_email_prefix_and_name_prefixes(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         ada = await stub.CreateClient(
             pb.CreateClientRequest(
@@ -316,7 +319,7 @@ async def test_search_by_phone_in_any_format_email_prefix_and_name_prefixes(stub
         assert ada.phone == "+12125550142"
 
 
-async def test_staff_assignment_and_my_clients(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_staff_assignment_and_my_clients(stub: ClientStubs) -> None:
     alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
     with bind_call_context(staff(uuid.uuid4())):
         mine = await stub.CreateClient(pb.CreateClientRequest(first_name="Mine"))
@@ -333,7 +336,7 @@ async def test_staff_assignment_and_my_clients(stub: pb_grpc.ClientServiceStub) 
         assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_tags_are_stored_and_filter_the_list(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_tags_are_stored_and_filter_the_list(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         tagged = await stub.CreateClient(pb.CreateClientRequest(first_name="Tagged"))
         await stub.CreateClient(pb.CreateClientRequest(first_name="Plain"))
@@ -345,7 +348,7 @@ async def test_tags_are_stored_and_filter_the_list(stub: pb_grpc.ClientServiceSt
         assert not (await stub.ListClients(pb.ListClientsRequest(tag="vip"))).clients
 
 
-async def test_groups_change_in_bulk_and_filter_the_list(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_groups_change_in_bulk_and_filter_the_list(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         members = [(await stub.CreateClient(pb.CreateClientRequest(first_name=f"M{i}"))).id for i in range(3)]
         outsider = (await stub.CreateClient(pb.CreateClientRequest(first_name="Out"))).id
@@ -374,7 +377,7 @@ async def test_groups_change_in_bulk_and_filter_the_list(stub: pb_grpc.ClientSer
         assert len((await stub.ListClients(pb.ListClientsRequest())).clients) == 4  # the clients stay
 
 
-async def test_staff_assigned_to_a_group_are_assigned_to_its_clients(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_staff_assigned_to_a_group_are_assigned_to_its_clients(stub: ClientStubs) -> None:
     first, second, third = (str(uuid.uuid4()) for _ in range(3))
     with bind_call_context(staff(uuid.uuid4())):
         member = (await stub.CreateClient(pb.CreateClientRequest(first_name="Member"))).id
@@ -407,7 +410,7 @@ async def test_staff_assigned_to_a_group_are_assigned_to_its_clients(stub: pb_gr
 
 
 async def test_the_plan_limit_holds_on_create_and_restore_even_under_concurrency(
-    stub: pb_grpc.ClientServiceStub,
+    stub: ClientStubs,
 ) -> None:
     import asyncio
 
@@ -432,7 +435,7 @@ async def test_the_plan_limit_holds_on_create_and_restore_even_under_concurrency
 
 
 async def test_clients_from_before_statuses_get_the_default_when_the_tenant_first_uses_them(
-    stub: pb_grpc.ClientServiceStub, client_settings: ClientSettings
+    stub: ClientStubs, client_settings: ClientSettings
 ) -> None:
     tenant, legacy = uuid.uuid4(), uuid.uuid4()
     engine = create_engine(client_settings.database_url("client"), pool_size=1, max_overflow=0)
@@ -451,7 +454,7 @@ async def test_clients_from_before_statuses_get_the_default_when_the_tenant_firs
         assert (await stub.GetClient(pb.GetClientRequest(id=str(legacy)))).status_label == "Active"
 
 
-async def test_likely_duplicates_come_as_scored_pairs_with_reasons(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_likely_duplicates_come_as_scored_pairs_with_reasons(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         ada = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada", last_name="Lovelace", email="ada@x.com"))
         again = await stub.CreateClient(
@@ -470,7 +473,7 @@ async def test_likely_duplicates_come_as_scored_pairs_with_reasons(stub: pb_grpc
     assert found[0][2] > found[1][2]
 
 
-async def _all_pages(stub: pb_grpc.ClientServiceStub, **request: Any) -> list[str]:
+async def _all_pages(stub: ClientStubs, **request: Any) -> list[str]:
     """Every client's first name, page after page of two."""
     names: list[str] = []
     token = ""
@@ -485,7 +488,7 @@ async def _all_pages(stub: pb_grpc.ClientServiceStub, **request: Any) -> list[st
 
 
 async def test_the_list_sorts_and_pages_in_any_order_and_filters_blocked_and_deleted_clients(
-    stub: pb_grpc.ClientServiceStub,
+    stub: ClientStubs,
 ) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         people = [("Cleo", "Zola"), ("ada", "lovelace"), ("Bob", "Lovelace"), ("Dan", "Abel"), ("Eve", "Ng")]

@@ -14,16 +14,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
-from client_svc.adapters import orm
+from client_svc.adapters import tables
 from client_svc.adapters.import_store import ImportStore
+from client_svc.bootstrap import unit_of_work_factory
 from client_svc.config import ClientSettings
 from client_svc.domain.imports import ExtraColumn
 from client_svc.service_layer.imports import ImportService, ImportSettings
-from client_svc.service_layer.unit_of_work import SqlAlchemyClientUnitOfWork
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import bind_call_context
 
+from .stubs import ClientStubs
 from .test_client_imports import csv_bytes, dry_run, owner, settled, upload
 
 ROWS = 25
@@ -39,16 +39,16 @@ async def engine(client_settings: ClientSettings) -> AsyncIterator[AsyncEngine]:
 
 def service(engine: AsyncEngine, settings: ClientSettings, batch_rows: int) -> ImportService:
     """This test's own "replica" of the import runner, on the service's database."""
-    orm.start_mappers()
+    tables.start_mappers()
     sessions = session_factory(engine)
     return ImportService(
         ImportStore(engine, nats_prefix=settings.nats_prefix),
-        lambda: SqlAlchemyClientUnitOfWork(sessions, nats_prefix=settings.nats_prefix),
+        unit_of_work_factory(sessions, settings),
         ImportSettings(batch_rows=batch_rows),
     )
 
 
-async def validated_job(stub: pb_grpc.ClientServiceStub, tenant: uuid.UUID) -> str:
+async def validated_job(stub: ClientStubs, tenant: uuid.UUID) -> str:
     rows = [["external_id", "first_name", "email"]] + [[f"e{i}", f"P{i}", f"p{i}@example.com"] for i in range(ROWS)]
     with bind_call_context(owner(tenant)):
         job = await upload(stub, csv_bytes(rows))
@@ -85,7 +85,7 @@ class Crash(Exception):
 async def test_another_replica_resumes_after_the_last_committed_batch(
     client_channel: grpc.aio.Channel, client_settings: ClientSettings, engine: AsyncEngine
 ) -> None:
-    stub = pb_grpc.ClientServiceStub(client_channel)
+    stub = ClientStubs(client_channel)
     tenant = uuid.uuid4()
     job_id = await validated_job(stub, tenant)
     job = await lease_to(engine, tenant, job_id, DEAD_REPLICA, 60)
@@ -134,7 +134,7 @@ async def test_another_replica_resumes_after_the_last_committed_batch(
 async def test_a_replica_that_lost_its_lease_writes_nothing_more(
     client_channel: grpc.aio.Channel, client_settings: ClientSettings, engine: AsyncEngine
 ) -> None:
-    stub = pb_grpc.ClientServiceStub(client_channel)
+    stub = ClientStubs(client_channel)
     tenant = uuid.uuid4()
     job_id = await validated_job(stub, tenant)
     # The job is leased to a replica that is alive; a stalled one still holds the job as it read it earlier.

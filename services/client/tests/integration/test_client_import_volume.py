@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import text
 
 from atrium.client.v1 import client_service_pb2 as pb
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from client_svc.bootstrap import build
 from client_svc.config import ClientSettings
 from platform_core.db import create_engine
@@ -27,6 +26,7 @@ from platform_core.testing.infra import TestInfra
 from platform_core.testing.plugin import serving_channel, unit_settings
 
 from ..conftest import UNIT_DIR
+from .stubs import ClientStubs
 from .test_client_imports import settled
 
 # A volume test (100,000 rows, about a minute and a half): `make bench` runs it, `make test` leaves it out.
@@ -89,7 +89,7 @@ def chunks(bad_row: int | None = None) -> Iterator[bytes]:
         yield bytes(buffer)
 
 
-async def upload(stub: pb_grpc.ClientServiceStub, bad_row: int | None = None) -> str:
+async def upload(stub: ClientStubs, bad_row: int | None = None) -> str:
     job = await stub.CreateClientImport(pb.CreateClientImportRequest(filename="big.csv"))
     for seq, data in enumerate(chunks(bad_row)):
         await stub.AppendClientImportChunk(pb.AppendClientImportChunkRequest(id=job.id, seq=seq, data=data))
@@ -118,7 +118,7 @@ async def test_a_100k_row_csv_dry_runs_and_imports_in_bounded_memory(
     isolated: tuple[grpc.aio.Channel, ClientSettings],
 ) -> None:
     client_channel, client_settings = isolated
-    stub = pb_grpc.ClientServiceStub(client_channel)
+    stub = ClientStubs(client_channel)
     tenant = uuid.uuid4()
     with bind_call_context(CallContext(tenant, Principal("staff", str(uuid.uuid4()), "owner"))):
         with PeakMemory() as memory:

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.client.v1 import events_pb2
 from atrium.common.v1 import types_pb2
 from atrium.common.v1.events_pb2 import EventEnvelope
@@ -26,6 +25,8 @@ from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.testing.plugin import wait_until
 
+from .stubs import ClientStubs
+
 CHUNK = 64 * 1024
 
 
@@ -34,8 +35,8 @@ def owner(tenant: uuid.UUID, role: str = "owner") -> CallContext:
 
 
 @pytest.fixture
-def stub(client_channel: grpc.aio.Channel) -> pb_grpc.ClientServiceStub:
-    return pb_grpc.ClientServiceStub(client_channel)
+def stub(client_channel: grpc.aio.Channel) -> ClientStubs:
+    return ClientStubs(client_channel)
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def xlsx_bytes(rows: Iterable[Iterable[object]]) -> bytes:
     return out.getvalue()
 
 
-async def upload(stub: pb_grpc.ClientServiceStub, data: bytes, filename: str = "clients.csv") -> pb.ClientImport:
+async def upload(stub: ClientStubs, data: bytes, filename: str = "clients.csv") -> pb.ClientImport:
     job = await stub.CreateClientImport(pb.CreateClientImportRequest(filename=filename))
     for seq, start in enumerate(range(0, len(data), CHUNK)):
         await stub.AppendClientImportChunk(
@@ -73,7 +74,7 @@ async def upload(stub: pb_grpc.ClientServiceStub, data: bytes, filename: str = "
     return await stub.CompleteClientImportUpload(pb.ClientImportRequest(id=job.id))
 
 
-async def settled(stub: pb_grpc.ClientServiceStub, job_id: str, timeout: float = 30.0) -> pb.ClientImport:
+async def settled(stub: ClientStubs, job_id: str, timeout: float = 30.0) -> pb.ClientImport:
     async def done() -> pb.ClientImport | None:
         job = await stub.GetClientImport(pb.ClientImportRequest(id=job_id))
         return job if job.status in ("validated", "completed", "failed") else None
@@ -82,18 +83,18 @@ async def settled(stub: pb_grpc.ClientServiceStub, job_id: str, timeout: float =
     return result
 
 
-async def dry_run(stub: pb_grpc.ClientServiceStub, job_id: str, **options: object) -> pb.ClientImport:
+async def dry_run(stub: ClientStubs, job_id: str, **options: object) -> pb.ClientImport:
     await stub.DryRunClientImport(pb.DryRunClientImportRequest(id=job_id, default_region="US", **options))  # type: ignore[arg-type]
     return await settled(stub, job_id)
 
 
-async def run(stub: pb_grpc.ClientServiceStub, job_id: str, max_clients: int = 0) -> pb.ClientImport:
+async def run(stub: ClientStubs, job_id: str, max_clients: int = 0) -> pb.ClientImport:
     await stub.StartClientImport(pb.StartClientImportRequest(id=job_id, max_clients=max_clients))
     return await settled(stub, job_id)
 
 
 async def import_file(
-    stub: pb_grpc.ClientServiceStub, data: bytes, filename: str = "clients.csv", **options: object
+    stub: ClientStubs, data: bytes, filename: str = "clients.csv", **options: object
 ) -> pb.ClientImport:
     job = await upload(stub, data, filename)
     checked = await dry_run(stub, job.id, **options)
@@ -101,7 +102,7 @@ async def import_file(
     return await run(stub, job.id)
 
 
-async def problems(stub: pb_grpc.ClientServiceStub, job_id: str) -> list[pb.ClientImportRejectedRow]:
+async def problems(stub: ClientStubs, job_id: str) -> list[pb.ClientImportRejectedRow]:
     rows: list[pb.ClientImportRejectedRow] = []
     token = ""
     while True:
@@ -114,7 +115,7 @@ async def problems(stub: pb_grpc.ClientServiceStub, job_id: str) -> list[pb.Clie
             return rows
 
 
-async def export(stub: pb_grpc.ClientServiceStub, **filters: object) -> list[list[str]]:
+async def export(stub: ClientStubs, **filters: object) -> list[list[str]]:
     rows: list[list[str]] = []
     token = ""
     while True:
@@ -137,7 +138,7 @@ async def count(db: AsyncEngine, sql: str, tenant: uuid.UUID) -> int:
 HEADER = ["Customer ID", "First Name", "Last Name", "E-mail", "Mobile", "Tags", "Status"]
 
 
-async def test_upload_suggests_a_mapping_from_the_headers(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_upload_suggests_a_mapping_from_the_headers(stub: ClientStubs) -> None:
     with bind_call_context(owner(uuid.uuid4())):
         job = await upload(stub, csv_bytes([HEADER, ["1", "Ada", "Lovelace", "ada@example.com", "", "", ""]]))
     assert job.status == "uploaded"
@@ -155,7 +156,7 @@ async def test_upload_suggests_a_mapping_from_the_headers(stub: pb_grpc.ClientSe
 
 
 async def test_dry_run_reports_every_problem_and_writes_nothing_then_the_import_writes_the_good_rows(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+    stub: ClientStubs, db: AsyncEngine
 ) -> None:
     tenant = uuid.uuid4()
     data = csv_bytes(
@@ -203,7 +204,7 @@ async def test_dry_run_reports_every_problem_and_writes_nothing_then_the_import_
     assert await count(db, "SELECT live_clients FROM tenant_client_counts WHERE tenant_id = :t", tenant) == 2
 
 
-async def test_importing_the_same_file_twice_changes_nothing(stub: pb_grpc.ClientServiceStub, db: AsyncEngine) -> None:
+async def test_importing_the_same_file_twice_changes_nothing(stub: ClientStubs, db: AsyncEngine) -> None:
     tenant = uuid.uuid4()
     data = csv_bytes(
         [
@@ -224,14 +225,12 @@ async def test_importing_the_same_file_twice_changes_nothing(stub: pb_grpc.Clien
     assert await count(db, "SELECT count(*) FROM outbox WHERE tenant_id = :t", tenant) == events
 
 
-async def search(stub: pb_grpc.ClientServiceStub, query: str) -> list[str]:
+async def search(stub: ClientStubs, query: str) -> list[str]:
     found = await stub.ListClients(pb.ListClientsRequest(query=query, default_region="US"))
     return [f"{c.first_name} {c.last_name}" for c in found.clients]
 
 
-async def test_imported_clients_are_found_by_email_phone_and_misspelt_name(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
-) -> None:
+async def test_imported_clients_are_found_by_email_phone_and_misspelt_name(stub: ClientStubs, db: AsyncEngine) -> None:
     tenant = uuid.uuid4()
     data = csv_bytes(
         [
@@ -257,7 +256,7 @@ async def test_imported_clients_are_found_by_email_phone_and_misspelt_name(
 
 
 async def test_an_import_changing_an_email_or_phone_moves_the_search_with_it(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+    stub: ClientStubs, db: AsyncEngine
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(owner(tenant)):
@@ -300,7 +299,7 @@ async def test_an_import_changing_an_email_or_phone_moves_the_search_with_it(
 
 
 async def test_a_row_naming_a_merged_away_client_is_rejected_and_its_email_matches_the_survivor(
-    stub: pb_grpc.ClientServiceStub,
+    stub: ClientStubs,
 ) -> None:
     with bind_call_context(owner(uuid.uuid4())):
         survivor = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada", email="ada@example.com"))
@@ -323,7 +322,7 @@ async def test_a_row_naming_a_merged_away_client_is_rejected_and_its_email_match
 
 
 async def test_update_mode_changes_only_what_the_file_changes_and_records_client_updated(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+    stub: ClientStubs, db: AsyncEngine
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(owner(tenant)):
@@ -347,7 +346,7 @@ async def test_update_mode_changes_only_what_the_file_changes_and_records_client
     [("skip", 0, 1, 0, 1), ("update", 0, 0, 1, 1), ("create", 1, 0, 0, 2)],
 )
 async def test_duplicate_handling_per_run(
-    stub: pb_grpc.ClientServiceStub, policy: str, created: int, skipped: int, updated: int, clients: int
+    stub: ClientStubs, policy: str, created: int, skipped: int, updated: int, clients: int
 ) -> None:
     with bind_call_context(owner(uuid.uuid4())):
         await stub.CreateClient(pb.CreateClientRequest(first_name="Ada", phone="+12125550142"))
@@ -358,7 +357,7 @@ async def test_duplicate_handling_per_run(
     assert len(listed.clients) == clients
 
 
-async def test_all_or_nothing_with_one_bad_row_writes_nothing(stub: pb_grpc.ClientServiceStub, db: AsyncEngine) -> None:
+async def test_all_or_nothing_with_one_bad_row_writes_nothing(stub: ClientStubs, db: AsyncEngine) -> None:
     tenant = uuid.uuid4()
     good = [["Ada", "ada@example.com"], ["Grace", "grace@example.com"]]
     with bind_call_context(owner(tenant)):
@@ -385,7 +384,7 @@ async def test_all_or_nothing_with_one_bad_row_writes_nothing(stub: pb_grpc.Clie
     assert await count(db, "SELECT count(*) FROM outbox WHERE tenant_id = :t", tenant) == 1
 
 
-async def test_the_plan_limit_holds_on_import(stub: pb_grpc.ClientServiceStub, db: AsyncEngine) -> None:
+async def test_the_plan_limit_holds_on_import(stub: ClientStubs, db: AsyncEngine) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(owner(tenant)):
         await stub.CreateClient(pb.CreateClientRequest(first_name="Existing", max_clients=2))
@@ -401,7 +400,7 @@ async def test_the_plan_limit_holds_on_import(stub: pb_grpc.ClientServiceStub, d
     assert await count(db, "SELECT count(*) FROM clients WHERE tenant_id = :t", tenant) == 1
 
 
-async def test_xlsx_is_read_with_typed_cells(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_xlsx_is_read_with_typed_cells(stub: ClientStubs) -> None:
     from datetime import date
 
     data = xlsx_bytes(
@@ -432,7 +431,7 @@ async def test_xlsx_is_read_with_typed_cells(stub: pb_grpc.ClientServiceStub) ->
     ],
 )
 async def test_a_bad_file_fails_with_a_clear_error_and_writes_nothing(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine, data: bytes, message: str
+    stub: ClientStubs, db: AsyncEngine, data: bytes, message: str
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(owner(tenant)):
@@ -447,7 +446,7 @@ async def test_a_bad_file_fails_with_a_clear_error_and_writes_nothing(
     assert await count(db, "SELECT count(*) FROM clients WHERE tenant_id = :t", tenant) == 0
 
 
-async def test_a_file_that_cannot_be_read_at_all_is_refused_at_upload(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_a_file_that_cannot_be_read_at_all_is_refused_at_upload(stub: ClientStubs) -> None:
     with bind_call_context(owner(uuid.uuid4())), pytest.raises(grpc.aio.AioRpcError) as refused:
         await upload(stub, b"\xd0\xcf\x11\xe0 old excel", "clients.xls")
     error = from_rpc_error(refused.value)
@@ -456,7 +455,7 @@ async def test_a_file_that_cannot_be_read_at_all_is_refused_at_upload(stub: pb_g
     assert ".xls" in error.violations[0].message
 
 
-async def test_missing_required_columns_are_refused_before_any_row_is_read(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_missing_required_columns_are_refused_before_any_row_is_read(stub: ClientStubs) -> None:
     with bind_call_context(owner(uuid.uuid4())):
         job = await upload(stub, csv_bytes([["email", "phone"], ["ada@example.com", ""]]))
         with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -466,7 +465,7 @@ async def test_missing_required_columns_are_refused_before_any_row_is_read(stub:
     assert "missing required column" in error.violations[0].message
 
 
-async def test_export_writes_the_columns_the_import_reads_and_round_trips(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_export_writes_the_columns_the_import_reads_and_round_trips(stub: ClientStubs) -> None:
     with bind_call_context(owner(uuid.uuid4())):
         await stub.CreateClient(
             pb.CreateClientRequest(
@@ -510,7 +509,7 @@ async def test_export_writes_the_columns_the_import_reads_and_round_trips(stub: 
         ]
 
 
-async def test_bulk_import_and_export_need_an_owner_or_admin(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_bulk_import_and_export_need_an_owner_or_admin(stub: ClientStubs) -> None:
     with bind_call_context(owner(uuid.uuid4(), role="staff")):
         for call in (
             stub.CreateClientImport(pb.CreateClientImportRequest(filename="x.csv")),
@@ -521,7 +520,7 @@ async def test_bulk_import_and_export_need_an_owner_or_admin(stub: pb_grpc.Clien
             assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-async def test_an_import_is_another_tenants_secret(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_an_import_is_another_tenants_secret(stub: ClientStubs) -> None:
     with bind_call_context(owner(uuid.uuid4())):
         job = await upload(stub, csv_bytes([["first_name"], ["Ada"]]))
     with bind_call_context(owner(uuid.uuid4())), pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -531,7 +530,7 @@ async def test_an_import_is_another_tenants_secret(stub: pb_grpc.ClientServiceSt
 
 @pytest.mark.parametrize("all_or_nothing", [False, True])
 async def test_a_row_the_database_refuses_is_rejected_alone(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine, all_or_nothing: bool
+    stub: ClientStubs, db: AsyncEngine, all_or_nothing: bool
 ) -> None:
     # A language tag the client rules accept but longer than the column's limit: the dry run cannot see it.
     too_long = "en-abcdefgh-abcdefgh-abcdefgh-abcdefgh"
@@ -559,9 +558,7 @@ def plain(values: dict[str, struct_pb2.Value]) -> dict[str, object]:
     return {k: json_format.MessageToDict(v) for k, v in values.items()}
 
 
-async def test_custom_fields_are_columns_of_the_export_and_the_import(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
-) -> None:
+async def test_custom_fields_are_columns_of_the_export_and_the_import(stub: ClientStubs, db: AsyncEngine) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(owner(tenant)):
         for label, kind, options in (
@@ -637,7 +634,7 @@ async def ada_updates(db: AsyncEngine, tenant: uuid.UUID, client_id: str) -> lis
         return updates
 
 
-async def test_a_bad_custom_value_is_a_problem_of_its_column(stub: pb_grpc.ClientServiceStub, db: AsyncEngine) -> None:
+async def test_a_bad_custom_value_is_a_problem_of_its_column(stub: ClientStubs, db: AsyncEngine) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(owner(tenant)):
         await stub.CreateCustomField(record_pb.CreateCustomFieldRequest(label="Shoe size", type="number"))
@@ -662,7 +659,7 @@ async def test_a_bad_custom_value_is_a_problem_of_its_column(stub: pb_grpc.Clien
     assert await count(db, "SELECT count(*) FROM client_custom_values WHERE tenant_id = :t", tenant) == 2
 
 
-async def test_a_required_custom_field_is_required_of_every_new_client(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_a_required_custom_field_is_required_of_every_new_client(stub: ClientStubs) -> None:
     with bind_call_context(owner(uuid.uuid4())):
         await stub.CreateCustomField(
             record_pb.CreateCustomFieldRequest(label="Loyalty code", type="text", required=True, forms=["staff"])

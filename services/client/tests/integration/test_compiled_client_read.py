@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from client_svc import views
 from client_svc.config import ClientSettings
 from client_svc.entrypoints.grpc_server import client_message
 from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
+
+from .stubs import ClientStubs
 
 
 def value(v: object) -> struct_pb2.Value:
@@ -32,7 +33,7 @@ def value(v: object) -> struct_pb2.Value:
     return out
 
 
-async def _full_client(stub: pb_grpc.ClientServiceStub) -> pb.Client:
+async def _full_client(stub: ClientStubs) -> pb.Client:
     await stub.CreateCustomField(record_pb.CreateCustomFieldRequest(label="Shoe size", type="number"))
     await stub.CreateCustomField(record_pb.CreateCustomFieldRequest(label="Allergies", type="text"))
     created = await stub.CreateClient(
@@ -71,7 +72,7 @@ async def test_the_compiled_read_reads_what_sqlalchemy_reads(
     client_channel: grpc.aio.Channel, client_settings: ClientSettings
 ) -> None:
     tenant = uuid.uuid4()
-    stub = pb_grpc.ClientServiceStub(client_channel)
+    stub = ClientStubs(client_channel)
     with bind_call_context(CallContext(tenant, Principal("staff", str(uuid.uuid4()), "owner"))):
         created = await _full_client(stub)
         plain = await stub.CreateClient(pb.CreateClientRequest(first_name="Plain"))

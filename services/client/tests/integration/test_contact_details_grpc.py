@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 
 from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.client.v1 import events_pb2
 from atrium.common.v1 import events_pb2 as envelope_pb2
 from client_svc.config import ClientSettings
@@ -21,21 +20,23 @@ from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.messaging.envelope import stream_name
 
+from .stubs import ClientStubs
+
 
 def staff(tenant: uuid.UUID) -> CallContext:
     return CallContext(tenant, Principal("staff", str(uuid.uuid4()), "owner"))
 
 
 @pytest.fixture
-def stub(client_channel: grpc.aio.Channel) -> pb_grpc.ClientServiceStub:
-    return pb_grpc.ClientServiceStub(client_channel)
+def stub(client_channel: grpc.aio.Channel) -> ClientStubs:
+    return ClientStubs(client_channel)
 
 
 def points(*items: tuple[str, str, bool]) -> record_pb.ContactPoints:
     return record_pb.ContactPoints(items=[record_pb.ContactPoint(value=v, label=lb, primary=p) for v, lb, p in items])
 
 
-async def test_several_phones_and_emails_are_stored_read_back_and_searchable(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_several_phones_and_emails_are_stored_read_back_and_searchable(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         created = await stub.CreateClient(
             pb.CreateClientRequest(
@@ -61,7 +62,7 @@ async def test_several_phones_and_emails_are_stored_read_back_and_searchable(stu
         assert [c.id for c in found.clients] == [other.id]
 
 
-async def test_changing_the_primary_and_replacing_lists_in_one_transaction(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_changing_the_primary_and_replacing_lists_in_one_transaction(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         created = await stub.CreateClient(
             pb.CreateClientRequest(
@@ -86,7 +87,7 @@ async def test_changing_the_primary_and_replacing_lists_in_one_transaction(stub:
 
 
 async def test_contact_persons_of_a_business_travel_on_client_updated(
-    stub: pb_grpc.ClientServiceStub, client_settings: ClientSettings
+    stub: ClientStubs, client_settings: ClientSettings
 ) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         created = await stub.CreateClient(
@@ -131,7 +132,7 @@ async def test_contact_persons_of_a_business_travel_on_client_updated(
 
 
 async def test_the_schema_refuses_a_second_primary_or_a_repeated_value(
-    stub: pb_grpc.ClientServiceStub, client_settings: ClientSettings
+    stub: ClientStubs, client_settings: ClientSettings
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):

@@ -10,9 +10,10 @@ from google.protobuf import struct_pb2
 
 from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
+
+from .stubs import ClientStubs
 
 
 def staff(tenant: uuid.UUID) -> CallContext:
@@ -20,8 +21,8 @@ def staff(tenant: uuid.UUID) -> CallContext:
 
 
 @pytest.fixture
-def stub(client_channel: grpc.aio.Channel) -> pb_grpc.ClientServiceStub:
-    return pb_grpc.ClientServiceStub(client_channel)
+def stub(client_channel: grpc.aio.Channel) -> ClientStubs:
+    return ClientStubs(client_channel)
 
 
 def value(python: object) -> struct_pb2.Value:
@@ -45,7 +46,7 @@ def plain(values: dict[str, struct_pb2.Value]) -> dict[str, object]:
     return {k: json_format.MessageToDict(v) for k, v in values.items()}
 
 
-async def test_definitions_values_portal_view_and_retirement(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_definitions_values_portal_view_and_retirement(stub: ClientStubs) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):
         size = await stub.CreateCustomField(

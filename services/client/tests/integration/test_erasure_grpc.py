@@ -11,7 +11,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_service_pb2 as pb
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.client.v1 import events_pb2
 from atrium.common.v1 import types_pb2
 from client_svc.config import ClientSettings
@@ -19,6 +18,7 @@ from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 
+from .stubs import ClientStubs
 from .test_merge_grpc import live_count, outbox_payloads, refused
 
 
@@ -27,8 +27,8 @@ def staff(tenant: uuid.UUID, role: str = "owner") -> CallContext:
 
 
 @pytest.fixture
-def stub(client_channel: grpc.aio.Channel) -> pb_grpc.ClientServiceStub:
-    return pb_grpc.ClientServiceStub(client_channel)
+def stub(client_channel: grpc.aio.Channel) -> ClientStubs:
+    return ClientStubs(client_channel)
 
 
 @pytest.fixture
@@ -62,9 +62,7 @@ async def counts(db: AsyncEngine, tenant: uuid.UUID, client_ids: list[str]) -> d
         }
 
 
-async def test_erasure_blanks_the_person_keeps_the_record_and_happens_once(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
-) -> None:
+async def test_erasure_blanks_the_person_keeps_the_record_and_happens_once(stub: ClientStubs, db: AsyncEngine) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):
         client = await stub.CreateClient(
@@ -155,7 +153,7 @@ async def test_erasure_blanks_the_person_keeps_the_record_and_happens_once(
 
 
 async def test_erasing_a_survivor_erases_what_was_merged_into_it_and_its_merge_cannot_be_undone(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+    stub: ClientStubs, db: AsyncEngine
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):

@@ -13,7 +13,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_service_pb2 as pb
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.client.v1 import events_pb2
 from atrium.common.v1 import events_pb2 as envelope_pb2
 from client_svc.config import ClientSettings
@@ -21,14 +20,16 @@ from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 
+from .stubs import ClientStubs
+
 
 def owner(tenant: uuid.UUID) -> CallContext:
     return CallContext(tenant, Principal("staff", str(uuid.uuid4()), "owner"))
 
 
 @pytest.fixture
-def stub(client_channel: grpc.aio.Channel) -> pb_grpc.ClientServiceStub:
-    return pb_grpc.ClientServiceStub(client_channel)
+def stub(client_channel: grpc.aio.Channel) -> ClientStubs:
+    return ClientStubs(client_channel)
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ async def refused(call: Any) -> tuple[grpc.StatusCode, str]:
     return error.code, error.reason
 
 
-async def notes_of(stub: pb_grpc.ClientServiceStub, client_id: str) -> list[str]:
+async def notes_of(stub: ClientStubs, client_id: str) -> list[str]:
     reply = await stub.ListClientNotes(pb.ListClientNotesRequest(client_id=client_id))
     return sorted(n.body for n in reply.notes)
 
@@ -83,7 +84,7 @@ async def outbox_payloads(db: AsyncEngine, tenant: uuid.UUID, payload_type: Any)
 
 
 async def test_a_merge_moves_every_record_to_the_survivor_and_an_unmerge_returns_each_to_its_owner(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+    stub: ClientStubs, db: AsyncEngine
 ) -> None:
     tenant = uuid.uuid4()
     alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
@@ -203,7 +204,7 @@ async def test_a_merge_moves_every_record_to_the_survivor_and_an_unmerge_returns
     assert (unmerged_event.merge_id, list(unmerged_event.restored_ids)) == (merge.id, [duplicate.id])
 
 
-async def test_a_merge_can_be_undone_for_thirty_days_only(stub: pb_grpc.ClientServiceStub, db: AsyncEngine) -> None:
+async def test_a_merge_can_be_undone_for_thirty_days_only(stub: ClientStubs, db: AsyncEngine) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(owner(tenant)):
         a = await stub.CreateClient(pb.CreateClientRequest(first_name="A"))
@@ -230,7 +231,7 @@ async def test_a_merge_can_be_undone_for_thirty_days_only(stub: pb_grpc.ClientSe
 
 
 async def test_an_unmerge_over_the_plan_limit_is_refused_and_changes_nothing(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+    stub: ClientStubs, db: AsyncEngine
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(owner(tenant)):
@@ -248,7 +249,7 @@ async def test_an_unmerge_over_the_plan_limit_is_refused_and_changes_nothing(
         assert await live_count(db, tenant) == 3
 
 
-async def test_merges_refuse_what_cannot_be_merged(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_merges_refuse_what_cannot_be_merged(stub: ClientStubs) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(owner(uuid.uuid4())):
         stranger = await stub.CreateClient(pb.CreateClientRequest(first_name="Stranger"))
@@ -290,7 +291,7 @@ async def test_merges_refuse_what_cannot_be_merged(stub: pb_grpc.ClientServiceSt
 
 
 async def test_chained_merges_resolve_to_the_last_survivor_and_undo_in_reverse(
-    stub: pb_grpc.ClientServiceStub,
+    stub: ClientStubs,
 ) -> None:
     with bind_call_context(owner(uuid.uuid4())):
         a, b, c = [await stub.CreateClient(pb.CreateClientRequest(first_name=n)) for n in ("A", "B", "C")]
@@ -311,7 +312,7 @@ async def test_chained_merges_resolve_to_the_last_survivor_and_undo_in_reverse(
 
 
 async def test_notes_written_while_a_merge_runs_never_stay_behind_on_the_merged_client(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
+    stub: ClientStubs, db: AsyncEngine
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(owner(tenant)):

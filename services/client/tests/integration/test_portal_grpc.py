@@ -12,7 +12,6 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.client.v1 import events_pb2
 from atrium.common.v1 import events_pb2 as envelope_pb2
 from client_svc.config import ClientSettings
@@ -20,14 +19,16 @@ from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.messaging.envelope import stream_name
 
+from .stubs import ClientStubs
+
 
 def staff(tenant: uuid.UUID) -> CallContext:
     return CallContext(tenant, Principal("staff", str(uuid.uuid4()), "owner"))
 
 
 @pytest.fixture
-def stub(client_channel: grpc.aio.Channel) -> pb_grpc.ClientServiceStub:
-    return pb_grpc.ClientServiceStub(client_channel)
+def stub(client_channel: grpc.aio.Channel) -> ClientStubs:
+    return ClientStubs(client_channel)
 
 
 def in_a_day() -> Timestamp:
@@ -57,7 +58,7 @@ async def events_of(settings: ClientSettings, client_id: str, names: list[str]) 
 
 
 async def test_an_invitation_is_recorded_once_and_its_event_carries_the_link(
-    stub: pb_grpc.ClientServiceStub, client_settings: ClientSettings
+    stub: ClientStubs, client_settings: ClientSettings
 ) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         client = await stub.CreateClient(pb.CreateClientRequest(first_name="Ada", last_name="Lovelace"))

@@ -1,4 +1,4 @@
-"""The client tables in adapters/orm.py state exactly the schema the migrations build."""
+"""The client tables in adapters/tables.py state exactly the schema the migrations build."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Index, MetaData
 
-from client_svc.adapters.orm import metadata
+from client_svc.adapters.tables import metadata
 from client_svc.config import ClientSettings
 from platform_core.testing.infra import TestInfra
 from platform_core.testing.schema import assert_tables_match_migrations

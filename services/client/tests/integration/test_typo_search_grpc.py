@@ -11,11 +11,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_service_pb2 as pb
-from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
 from client_svc.config import ClientSettings
 from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
+
+from .stubs import ClientStubs
 
 
 def staff(tenant: uuid.UUID) -> CallContext:
@@ -23,8 +24,8 @@ def staff(tenant: uuid.UUID) -> CallContext:
 
 
 @pytest.fixture
-def stub(client_channel: grpc.aio.Channel) -> pb_grpc.ClientServiceStub:
-    return pb_grpc.ClientServiceStub(client_channel)
+def stub(client_channel: grpc.aio.Channel) -> ClientStubs:
+    return ClientStubs(client_channel)
 
 
 @pytest.fixture
@@ -34,12 +35,12 @@ async def db(client_settings: ClientSettings) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def names(stub: pb_grpc.ClientServiceStub, query: str, **filters: str) -> list[str]:
+async def names(stub: ClientStubs, query: str, **filters: str) -> list[str]:
     reply = await stub.ListClients(pb.ListClientsRequest(query=query, **filters))
     return [" ".join(p for p in (c.first_name, c.last_name, c.profile.company_name) if p) for c in reply.clients]
 
 
-async def test_typos_find_the_client_after_the_exact_and_prefix_matches(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_typos_find_the_client_after_the_exact_and_prefix_matches(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         for first, last in (
             ("John", "Smith"),
@@ -69,7 +70,7 @@ async def test_typos_find_the_client_after_the_exact_and_prefix_matches(stub: pb
         assert await names(stub, "Jo Smiht") == ["John Smith"]  # a short word by its start, a long one by typo
 
 
-async def test_typo_matches_follow_the_list_filters(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_typo_matches_follow_the_list_filters(stub: ClientStubs) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         kept = await stub.CreateClient(pb.CreateClientRequest(first_name="Jonathan", last_name="Smith"))
         gone = await stub.CreateClient(pb.CreateClientRequest(first_name="Jonathon", last_name="Smith"))
@@ -83,7 +84,7 @@ async def test_typo_matches_follow_the_list_filters(stub: pb_grpc.ClientServiceS
 
 
 async def test_pages_run_through_prefix_then_typo_matches_without_gaps_or_repeats(
-    stub: pb_grpc.ClientServiceStub,
+    stub: ClientStubs,
 ) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         prefixed = [(await stub.CreateClient(pb.CreateClientRequest(first_name=f"Anna{i}"))).id for i in range(3)]
@@ -114,7 +115,7 @@ async def test_pages_run_through_prefix_then_typo_matches_without_gaps_or_repeat
         assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_typo_matches_behind_many_near_misses_are_found_in_order(stub: pb_grpc.ClientServiceStub) -> None:
+async def test_typo_matches_behind_many_near_misses_are_found_in_order(stub: ClientStubs) -> None:
     # "Magarets" shares a lookup key with "margaret" but is no typo of it: 30 of them, newer than the two
     # real matches, fill more than the first batch the typo phase reads whole.
     with bind_call_context(staff(uuid.uuid4())):
@@ -136,7 +137,7 @@ async def test_typo_matches_behind_many_near_misses_are_found_in_order(stub: pb_
         assert [c.id for c in rest.clients] == [older[0]] and not rest.page.next_page_token
 
 
-async def test_the_typo_index_follows_name_changes(stub: pb_grpc.ClientServiceStub, db: AsyncEngine) -> None:
+async def test_the_typo_index_follows_name_changes(stub: ClientStubs, db: AsyncEngine) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):
         client = await stub.CreateClient(pb.CreateClientRequest(first_name="Beatrice", last_name="Quill"))
@@ -160,9 +161,7 @@ async def test_the_typo_index_follows_name_changes(stub: pb_grpc.ClientServiceSt
     assert {"rosalind", "osalind", "^ros", "quill", "^qui"} <= dictionary
 
 
-async def test_an_erased_clients_rare_words_leave_the_tenants_dictionary(
-    stub: pb_grpc.ClientServiceStub, db: AsyncEngine
-) -> None:
+async def test_an_erased_clients_rare_words_leave_the_tenants_dictionary(stub: ClientStubs, db: AsyncEngine) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(CallContext(tenant, Principal("staff", str(uuid.uuid4()), "owner"))):
         rare = await stub.CreateClient(pb.CreateClientRequest(first_name="Zebulon", last_name="Smith"))

@@ -14,7 +14,7 @@ TENANT = uuid.uuid4()
 
 def client() -> Client:
     new = Client.register(
-        commands.CreateClient(tenant_id=TENANT, first_name="Ada", email="ada@example.com"),
+        commands.CreateClient(tenant_id=TENANT, first_name="Ada", email="ada@example.com", now=CREATED),
         client_id=uuid.uuid4(),
         now=CREATED,
     )
@@ -23,7 +23,9 @@ def client() -> Client:
 
 
 def update(c: Client, **fields: str) -> None:
-    c.update(commands.UpdateClient(tenant_id=TENANT, client_id=c.id, default_region="US", **fields), now=LATER)
+    c.update(
+        commands.UpdateClient(tenant_id=TENANT, client_id=c.id, default_region="US", **fields, now=CREATED), now=LATER
+    )
 
 
 def test_an_update_records_exactly_the_fields_that_changed() -> None:

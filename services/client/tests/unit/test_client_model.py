@@ -13,7 +13,7 @@ TENANT = uuid.uuid4()
 
 def register(**fields: str) -> Client:
     values = {"first_name": "Ada", "default_region": "US"} | fields
-    return Client.register(commands.CreateClient(tenant_id=TENANT, **values), client_id=uuid.uuid4(), now=NOW)
+    return Client.register(commands.CreateClient(tenant_id=TENANT, **values, now=NOW), client_id=uuid.uuid4(), now=NOW)
 
 
 def violations(exc: pytest.ExceptionInfo[InvalidArgument]) -> dict[str, str]:

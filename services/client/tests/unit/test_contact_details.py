@@ -20,12 +20,12 @@ BUSINESS = ProfileInput(kind="business", company_name="Acme")
 
 def register(**fields: Any) -> Client:
     values = {"first_name": "Ada", "default_region": "US"} | fields
-    return Client.register(commands.CreateClient(tenant_id=TENANT, **values), client_id=uuid.uuid4(), now=NOW)
+    return Client.register(commands.CreateClient(tenant_id=TENANT, **values, now=NOW), client_id=uuid.uuid4(), now=NOW)
 
 
 def update(client: Client, **fields: Any) -> None:
     client.events.clear()
-    client.update(commands.UpdateClient(TENANT, client.id, default_region="US", **fields), now=LATER)
+    client.update(commands.UpdateClient(TENANT, client.id, default_region="US", **fields, now=NOW), now=LATER)
 
 
 def points(client: Client, kind: str) -> list[tuple[str, str, bool]]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from client_svc.domain import commands
+from client_svc.domain import commands, commands_custom_fields
 from client_svc.domain.custom_fields import (
     CustomField,
     CustomFieldCatalogue,
@@ -20,7 +20,7 @@ from client_svc.domain.model import Client
 from client_svc.service_layer import custom_field_handlers, handlers
 from platform_core.errors import Conflict, InvalidArgument
 
-from .conftest import FakeClientUnitOfWork
+from .fakes import FakeClientUnitOfWork
 
 NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
 TENANT = uuid.uuid4()
@@ -170,7 +170,7 @@ def test_csv_text_round_trips(
 
 
 def register(catalogue: CustomFieldCatalogue, values: dict[str, object], form: str = "staff") -> Client:
-    cmd = commands.CreateClient(TENANT, first_name="Ada", default_region="US", custom_fields=values, form=form)
+    cmd = commands.CreateClient(TENANT, first_name="Ada", default_region="US", custom_fields=values, form=form, now=NOW)
     return Client.register(cmd, client_id=uuid.uuid4(), now=NOW, custom_fields=catalogue)
 
 
@@ -212,32 +212,40 @@ def test_updates_change_only_the_keys_given_clear_with_none_and_keep_retired_val
     client = register(catalogue, {"size": 42, "colour": "Red"})
     client.events.clear()
     client.update(
-        commands.UpdateClient(TENANT, client.id, custom_fields={"size": None}), now=NOW, custom_fields=catalogue
+        commands.UpdateClient(TENANT, client.id, custom_fields={"size": None}, now=NOW),
+        now=NOW,
+        custom_fields=catalogue,
     )
     assert [v.value for v in client.custom_values] == ["Red"]
     assert client.events[0].changed_fields == ("custom_fields",)
     with pytest.raises(InvalidArgument) as exc:
         client.update(
-            commands.UpdateClient(TENANT, client.id, custom_fields={"colour": None}), now=NOW, custom_fields=catalogue
+            commands.UpdateClient(TENANT, client.id, custom_fields={"colour": None}, now=NOW),
+            now=NOW,
+            custom_fields=catalogue,
         )
     assert fields_of(exc) == {"custom_fields.colour"}
     catalogue.retire(catalogue.fields[1].id, now=NOW + timedelta(minutes=1))
-    client.update(commands.UpdateClient(TENANT, client.id, first_name="Grace"), now=NOW, custom_fields=catalogue)
+    client.update(
+        commands.UpdateClient(TENANT, client.id, first_name="Grace", now=NOW), now=NOW, custom_fields=catalogue
+    )
     assert [v.value for v in client.custom_values] == ["Red"]  # retiring loses nothing
 
 
 async def test_handlers_create_fields_and_store_values_with_the_client(uow: FakeClientUnitOfWork) -> None:
     created = await custom_field_handlers.create_custom_field(
-        commands.CreateCustomField(TENANT, label="Shoe size", type="number", required=True), uow
+        commands_custom_fields.CreateCustomField(TENANT, label="Shoe size", type="number", required=True, now=NOW), uow
     )
     assert (created.key, created.forms) == ("shoe_size", ["staff"])
     with pytest.raises(InvalidArgument):
-        await handlers.create_client(commands.CreateClient(TENANT, first_name="Ada"), uow)
+        await handlers.create_client(commands.CreateClient(TENANT, first_name="Ada", now=NOW), uow)
     made = await handlers.create_client(
-        commands.CreateClient(TENANT, first_name="Ada", custom_fields={"shoe_size": 38}), uow
+        commands.CreateClient(TENANT, first_name="Ada", custom_fields={"shoe_size": 38}, now=NOW), uow
     )
     assert [(v.field_id, v.value) for v in made.client.custom_values] == [(created.id, 38)]
-    listed = await custom_field_handlers.list_custom_fields(TENANT, uow, include_retired=False, form="portal_profile")
+    listed = await custom_field_handlers.list_custom_fields(
+        commands_custom_fields.ListCustomFields(TENANT, form="portal_profile"), uow
+    )
     assert listed == []
 
 
@@ -252,7 +260,7 @@ def test_the_booking_request_form_is_answered_whole() -> None:
 
     def answer(answers: dict[str, Any]) -> None:
         client.update(
-            commands.UpdateClient(TENANT, client.id, custom_fields=answers, form="booking_request"),
+            commands.UpdateClient(TENANT, client.id, custom_fields=answers, form="booking_request", now=NOW),
             now=NOW,
             custom_fields=catalogue,
         )
@@ -267,3 +275,31 @@ def test_the_booking_request_form_is_answered_whole() -> None:
     client.events.clear()
     answer({})  # answered before: the held values complete the form
     assert client.events == []
+
+
+async def test_handlers_update_retire_and_reorder_the_definitions(uow: FakeClientUnitOfWork) -> None:
+    made = [
+        await custom_field_handlers.create_custom_field(
+            commands_custom_fields.CreateCustomField(TENANT, label=label, type="text", now=NOW), uow
+        )
+        for label in ("Allergies", "Referrer")
+    ]
+    updated = await custom_field_handlers.update_custom_field(
+        commands_custom_fields.UpdateCustomField(TENANT, made[0].id, label="Allergies and intolerances", now=NOW), uow
+    )
+    assert (updated.key, updated.label) == ("allergies", "Allergies and intolerances")
+    ordered = await custom_field_handlers.reorder_custom_fields(
+        commands_custom_fields.ReorderCustomFields(TENANT, (made[1].id, made[0].id)), uow
+    )
+    assert [f.key for f in ordered] == ["referrer", "allergies"]
+    await custom_field_handlers.retire_custom_field(
+        commands_custom_fields.RetireCustomField(TENANT, made[1].id, now=NOW), uow
+    )
+    live = await custom_field_handlers.list_custom_fields(commands_custom_fields.ListCustomFields(TENANT), uow)
+    assert [f.key for f in live] == ["allergies"]
+    every = await custom_field_handlers.list_custom_fields(
+        commands_custom_fields.ListCustomFields(TENANT, include_retired=True), uow
+    )
+    assert {f.key for f in every} == {"allergies", "referrer"}
+    with pytest.raises(InvalidArgument):
+        await custom_field_handlers.list_custom_fields(commands_custom_fields.ListCustomFields(TENANT, form="x"), uow)

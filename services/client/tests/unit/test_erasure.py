@@ -42,6 +42,7 @@ def client(first_name: str = "Grace") -> Client:
                 opening_balance_minor=-2500,
                 opening_balance_currency="USD",
             ),
+            now=NOW,
         ),
         client_id=uuid.uuid4(),
         now=NOW - timedelta(days=3),
@@ -86,7 +87,7 @@ def test_an_erased_client_can_never_change_again() -> None:
     grace = client()
     erase(grace, now=NOW)
     for change in (
-        lambda: grace.update(commands.UpdateClient(TENANT, grace.id, first_name="Grace"), now=NOW),
+        lambda: grace.update(commands.UpdateClient(TENANT, grace.id, first_name="Grace", now=NOW), now=NOW),
         lambda: grace.restore(now=NOW),
         lambda: grace.set_tags(["x"], now=NOW),
     ):

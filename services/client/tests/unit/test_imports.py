@@ -394,7 +394,13 @@ def points(client: Client) -> list[tuple[str, str, str, bool, int]]:
 def test_the_unmapped_twin_follows_the_same_rules_as_the_client() -> None:
     twin = unmapped(Client)
     cmd = commands.CreateClient(
-        TENANT, "Ada", "Lovelace", email="ada@example.com", phone="+12125550142", profile=ProfileInput(source="import")
+        TENANT,
+        "Ada",
+        "Lovelace",
+        email="ada@example.com",
+        phone="+12125550142",
+        profile=ProfileInput(source="import"),
+        now=NOW,
     )
     client_id = uuid.uuid4()
     real = Client.register(cmd, client_id=client_id, now=NOW, status=DEFAULT)
@@ -415,7 +421,7 @@ def test_the_unmapped_twin_follows_the_same_rules_as_the_client() -> None:
     assert all(p.client_id == client_id for p in copy.contact_points)
     assert copy.events == real.events
     with pytest.raises(InvalidArgument):
-        twin.register(commands.CreateClient(TENANT, ""), client_id=client_id, now=NOW)
+        twin.register(commands.CreateClient(TENANT, "", now=NOW), client_id=client_id, now=NOW)
 
 
 def test_an_archived_status_stays_on_its_clients_but_is_given_to_no_one() -> None:

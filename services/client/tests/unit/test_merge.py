@@ -30,7 +30,7 @@ def client(first_name: str = "Ada", **fields: Any) -> Client:
     profile = fields.pop("profile", ProfileInput())
     values = {"first_name": first_name, "default_region": "US"} | fields
     registered = Client.register(
-        commands.CreateClient(tenant_id=TENANT, profile=profile, **values),
+        commands.CreateClient(tenant_id=TENANT, profile=profile, **values, now=NOW),
         client_id=uuid.uuid4(),
         now=NOW - timedelta(days=1),
     )
@@ -94,7 +94,7 @@ def test_merged_clients_point_at_the_survivor_and_the_merge_is_an_event() -> Non
     assert event == ClientsMerged(TENANT, journal.id, survivor.id, (a.id, b.id), NOW)
     assert event.client_id == survivor.id
     with pytest.raises(FailedPrecondition) as exc:
-        a.update(commands.UpdateClient(TENANT, a.id, first_name="Again"), now=NOW)
+        a.update(commands.UpdateClient(TENANT, a.id, first_name="Again", now=NOW), now=NOW)
     assert exc.value.reason == "CLIENT_MERGED"
 
 
@@ -171,7 +171,7 @@ def test_an_unmerge_restores_the_survivors_fields_except_those_changed_since() -
     duplicate = client("Augusta", email="ada@new.example", phone="+12125550142", last_name="King")
     journal = merge(survivor, duplicate, choices={"email": duplicate.id, "first_name": duplicate.id})
     survivor.events.clear()
-    survivor.update(commands.UpdateClient(TENANT, survivor.id, email="ada@newest.example"), now=NOW)
+    survivor.update(commands.UpdateClient(TENANT, survivor.id, email="ada@newest.example", now=NOW), now=NOW)
     survivor.events.clear()
 
     journal.unmerge(survivor=survivor, restored=[duplicate], now=NOW + timedelta(days=29))

@@ -1,115 +1,80 @@
 """Merge, unmerge and erase use cases with fakes: what they commit, count and publish."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from client_svc.adapters.erasure_repository import AbstractErasureRepository
-from client_svc.adapters.merge_repository import AbstractMergeRepository
 from client_svc.domain import commands
-from client_svc.domain.erasure import ClientErased, EraseClient
-from client_svc.domain.merge import ClientMerge, ClientsMerged, ClientsUnmerged, MergeClients, OwnedRow, UnmergeClients
-from client_svc.service_layer import erasing, handlers, merging
+from client_svc.domain.commands_merges import (
+    EraseClient,
+    GetClientMerge,
+    ListClientMerges,
+    MergeClients,
+    UnmergeClients,
+)
+from client_svc.domain.erasure import ClientErased
+from client_svc.domain.merge import ClientsMerged, ClientsUnmerged, OwnedRow
+from client_svc.service_layer import erasure_handlers, handlers, merge_handlers
 from platform_core.errors import FailedPrecondition, InvalidArgument, NotFound
 
 TENANT = uuid.uuid4()
-
-
-class FakeMergeRepository(AbstractMergeRepository):
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[OwnedRow] = []
-        self.journals: dict[uuid.UUID, ClientMerge] = {}
-        self.undone_ids: list[uuid.UUID] = []
-
-    async def owned_rows(self, tenant_id: uuid.UUID, client_ids: list[uuid.UUID]) -> list[OwnedRow]:
-        return [r for r in self.rows if r.owner in client_ids]
-
-    async def _add(self, merge: ClientMerge) -> None:
-        self.journals[merge.id] = merge
-
-    async def _get(self, tenant_id: uuid.UUID, merge_id: uuid.UUID, *, lock: bool) -> ClientMerge | None:
-        return self.journals.get(merge_id)
-
-    async def undone(self, merge: ClientMerge) -> None:
-        self.undone_ids.append(merge.id)
-
-    async def involving(self, tenant_id: uuid.UUID, client_ids: list[uuid.UUID]) -> list[ClientMerge]:
-        return [m for m in self.journals.values() if m.survivor_id in client_ids or set(m.merged_ids) & set(client_ids)]
-
-    async def purged(self, merges: list[ClientMerge]) -> None:
-        pass
-
-
-class FakeErasureRepository(AbstractErasureRepository):
-    def __init__(self, uow: Any) -> None:
-        self.uow = uow
-        self.deleted_for: list[uuid.UUID] = []
-
-    async def absorbed_ids(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> list[uuid.UUID]:
-        return [c.id for c in self.uow.clients.rows.values() if c.merged_into == client_id]
-
-    async def delete_records(self, tenant_id: uuid.UUID, client_ids: list[uuid.UUID]) -> None:
-        self.deleted_for += client_ids
-
-
-@pytest.fixture
-def muow(uow: Any) -> Any:
-    uow.merges = FakeMergeRepository()
-    uow.erasure = FakeErasureRepository(uow)
-    uow.repositories = (uow.clients, uow.merges)
-    return uow
+NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
 
 async def create(uow: Any, name: str) -> uuid.UUID:
-    created = await handlers.create_client(commands.CreateClient(tenant_id=TENANT, first_name=name), uow)
+    created = await handlers.create_client(commands.CreateClient(tenant_id=TENANT, first_name=name, now=NOW), uow)
     return created.client.id
 
 
-async def test_merge_then_unmerge_counts_live_clients_and_publishes_both_events(muow: Any) -> None:
-    survivor, duplicate = await create(muow, "S"), await create(muow, "D")
-    muow.merges.rows = [OwnedRow("client_notes", "n1", duplicate)]
-    merge = await merging.merge_clients(MergeClients(TENANT, survivor, (duplicate,), merged_by="staff-1"), muow)
-    assert muow.quota.live[TENANT] == 1
+async def test_merge_then_unmerge_counts_live_clients_and_publishes_both_events(uow: Any) -> None:
+    survivor, duplicate = await create(uow, "S"), await create(uow, "D")
+    uow.merges.rows = [OwnedRow("client_notes", "n1", duplicate)]
+    merge = await merge_handlers.merge_clients(
+        MergeClients(TENANT, survivor, (duplicate,), merged_by="staff-1", now=NOW), uow
+    )
+    assert uow.quota.live[TENANT] == 1
     assert [m.key for m in merge.moves] == ["n1"]
-    assert [type(e) for e in muow.published[-1:]] == [ClientsMerged]
+    assert [type(e) for e in uow.published[-1:]] == [ClientsMerged]
 
-    await merging.unmerge_clients(UnmergeClients(TENANT, merge.id), muow)
-    assert muow.quota.live[TENANT] == 2
-    assert muow.merges.undone_ids == [merge.id]
-    assert isinstance(muow.published[-1], ClientsUnmerged)
-    assert (await merging.get_merge(TENANT, merge.id, muow)).unmerged_at is not None
-    assert [m.id for m in await merging.merges_of(TENANT, duplicate, muow)] == [merge.id]
+    await merge_handlers.unmerge_clients(UnmergeClients(TENANT, merge.id, now=NOW), uow)
+    assert uow.quota.live[TENANT] == 2
+    assert uow.merges.undone_ids == [merge.id]
+    assert isinstance(uow.published[-1], ClientsUnmerged)
+    assert (await merge_handlers.get_merge(GetClientMerge(TENANT, merge.id), uow)).unmerged_at is not None
+    assert [m.id for m in await merge_handlers.list_merges(ListClientMerges(TENANT, duplicate), uow)] == [merge.id]
 
 
-async def test_unknown_clients_are_named_by_field_and_nothing_is_committed(muow: Any) -> None:
-    survivor = await create(muow, "S")
-    muow.committed = False
+async def test_unknown_clients_are_named_by_field_and_nothing_is_committed(uow: Any) -> None:
+    survivor = await create(uow, "S")
+    uow.committed = False
     with pytest.raises(InvalidArgument) as exc:
-        await merging.merge_clients(MergeClients(TENANT, uuid.uuid4(), (survivor, uuid.uuid4()), "staff-1"), muow)
+        await merge_handlers.merge_clients(
+            MergeClients(TENANT, uuid.uuid4(), (survivor, uuid.uuid4()), "staff-1", now=NOW), uow
+        )
     assert sorted(v.field for v in exc.value.violations) == ["merged_ids", "survivor_id"]
-    assert not muow.committed
+    assert not uow.committed
     with pytest.raises(NotFound):
-        await merging.unmerge_clients(UnmergeClients(TENANT, uuid.uuid4()), muow)
+        await merge_handlers.unmerge_clients(UnmergeClients(TENANT, uuid.uuid4(), now=NOW), uow)
 
 
-async def test_erasing_a_survivor_erases_the_absorbed_client_once_and_counts_it_out(muow: Any) -> None:
-    survivor, duplicate = await create(muow, "S"), await create(muow, "D")
-    merge = await merging.merge_clients(MergeClients(TENANT, survivor, (duplicate,), "staff-1"), muow)
+async def test_erasing_a_survivor_erases_the_absorbed_client_once_and_counts_it_out(uow: Any) -> None:
+    survivor, duplicate = await create(uow, "S"), await create(uow, "D")
+    merge = await merge_handlers.merge_clients(MergeClients(TENANT, survivor, (duplicate,), "staff-1", now=NOW), uow)
     with pytest.raises(InvalidArgument):
-        await erasing.erase_client(EraseClient(TENANT, survivor, confirm=False), muow)
+        await erasure_handlers.erase_client(EraseClient(TENANT, survivor, confirm=False, now=NOW), uow)
     with pytest.raises(FailedPrecondition):
-        await erasing.erase_client(EraseClient(TENANT, duplicate, confirm=True), muow)
+        await erasure_handlers.erase_client(EraseClient(TENANT, duplicate, confirm=True, now=NOW), uow)
 
-    published = len(muow.published)
-    await erasing.erase_client(EraseClient(TENANT, survivor, confirm=True), muow)
-    erased = [e.client_id for e in muow.published[published:] if isinstance(e, ClientErased)]
+    published = len(uow.published)
+    await erasure_handlers.erase_client(EraseClient(TENANT, survivor, confirm=True, now=NOW), uow)
+    erased = [e.client_id for e in uow.published[published:] if isinstance(e, ClientErased)]
     assert sorted(erased) == sorted([survivor, duplicate])
-    assert sorted(muow.erasure.deleted_for) == sorted([survivor, duplicate])
-    assert muow.quota.live[TENANT] == 0
+    assert sorted(uow.erasure.deleted_for) == sorted([survivor, duplicate])
+    assert uow.quota.live[TENANT] == 0
     assert merge.purged_at is not None
 
-    published = len(muow.published)
-    await erasing.erase_client(EraseClient(TENANT, survivor, confirm=True), muow)
-    assert len(muow.published) == published and muow.quota.live[TENANT] == 0
+    published = len(uow.published)
+    await erasure_handlers.erase_client(EraseClient(TENANT, survivor, confirm=True, now=NOW), uow)
+    assert len(uow.published) == published and uow.quota.live[TENANT] == 0

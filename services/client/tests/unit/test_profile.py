@@ -16,7 +16,7 @@ TENANT = uuid.uuid4()
 
 def register(first_name: str = "Ada", **profile: object) -> Client:
     return Client.register(
-        commands.CreateClient(tenant_id=TENANT, first_name=first_name, profile=ProfileInput(**profile)),  # type: ignore[arg-type]
+        commands.CreateClient(tenant_id=TENANT, first_name=first_name, profile=ProfileInput(**profile), now=NOW),  # type: ignore[arg-type]
         client_id=uuid.uuid4(),
         now=NOW,
     )
@@ -81,7 +81,9 @@ def test_a_valid_profile_is_kept_and_the_opening_balance_travels_in_client_creat
 def test_changing_the_profile_is_one_recorded_change() -> None:
     client = register()
     client.events.clear()
-    client.update(commands.UpdateClient(TENANT, client.id, profile=ProfileInput(timezone="Europe/Berlin")), now=NOW)
+    client.update(
+        commands.UpdateClient(TENANT, client.id, profile=ProfileInput(timezone="Europe/Berlin"), now=NOW), now=NOW
+    )
     [event] = client.events
     assert isinstance(event, events.ClientUpdated) and event.changed_fields == ("profile",)
     assert client.timezone == "Europe/Berlin"
@@ -95,7 +97,7 @@ def test_client_created_and_updated_carry_the_language_and_zone_messages_use() -
 
     client.events.clear()
     profile = ProfileInput(preferred_language="fr-CA", timezone="America/Toronto")
-    client.update(commands.UpdateClient(TENANT, client.id, profile=profile), now=NOW)
+    client.update(commands.UpdateClient(TENANT, client.id, profile=profile, now=NOW), now=NOW)
     updated = events_pb2.ClientUpdated()
     assert to_envelope(client.events[0]).payload.Unpack(updated)
     assert (updated.preferred_language, updated.timezone, list(updated.changed_fields)) == (
@@ -105,7 +107,7 @@ def test_client_created_and_updated_carry_the_language_and_zone_messages_use() -
     )
     # Any other change restates them, so the newest event alone tells the notification service.
     client.events.clear()
-    client.update(commands.UpdateClient(TENANT, client.id, first_name="Adele"), now=NOW)
+    client.update(commands.UpdateClient(TENANT, client.id, first_name="Adele", now=NOW), now=NOW)
     renamed = events_pb2.ClientUpdated()
     assert to_envelope(client.events[0]).payload.Unpack(renamed)
     assert (renamed.first_name, renamed.preferred_language, renamed.timezone) == ("Adele", "fr-CA", "America/Toronto")

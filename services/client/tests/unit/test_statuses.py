@@ -62,7 +62,10 @@ def test_a_status_change_is_recorded_with_both_labels_and_archived_ones_are_refu
     c = catalogue()
     lead, active, inactive = c.live()
     client = Client.register(
-        commands.CreateClient(tenant_id=TENANT, first_name="Ada"), client_id=uuid.uuid4(), now=NOW, status=c.default
+        commands.CreateClient(tenant_id=TENANT, first_name="Ada", now=NOW),
+        client_id=uuid.uuid4(),
+        now=NOW,
+        status=c.default,
     )
     client.events.clear()
     client.change_status(lead, previous=active, now=NOW)

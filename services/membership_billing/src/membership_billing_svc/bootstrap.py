@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
 from atrium.membership_billing.v1 import (
     billing_pb2_grpc,
     billing_reports_pb2_grpc,
@@ -41,7 +41,7 @@ def build(runtime: Runtime) -> ServiceParts:
     settings = runtime.settings
     assert isinstance(settings, BillingSettings)
 
-    directory = GrpcClientDirectory(ClientServiceStub(runtime.channel("client")))
+    directory = GrpcClientDirectory(ClientRecordsStub(runtime.channel("client")))
     calendar = GrpcBusinessCalendar(CatalogueServiceStub(runtime.channel("scheduling")))
 
     def uow() -> BillingUnitOfWork:

@@ -49,15 +49,20 @@ def billing(billing_channel: grpc.aio.Channel) -> pb_grpc.BillingServiceStub:
 
 
 @pytest.fixture
-def clients(billing_client_channel: grpc.aio.Channel) -> client_grpc.ClientServiceStub:
-    return client_grpc.ClientServiceStub(billing_client_channel)
+def clients(billing_client_channel: grpc.aio.Channel) -> client_grpc.ClientRecordsStub:
+    return client_grpc.ClientRecordsStub(billing_client_channel)
+
+
+@pytest.fixture
+def client_merges(billing_client_channel: grpc.aio.Channel) -> client_grpc.ClientMergesStub:
+    return client_grpc.ClientMergesStub(billing_client_channel)
 
 
 def line(description: str, quantity: str, price: int, tax_bp: int = 0) -> pb.InvoiceLineInput:
     return pb.InvoiceLineInput(description=description, quantity=quantity, unit_price_minor=price, tax_rate_bp=tax_bp)
 
 
-async def new_client(clients: client_grpc.ClientServiceStub, first_name: str, **profile: object) -> str:
+async def new_client(clients: client_grpc.ClientRecordsStub, first_name: str, **profile: object) -> str:
     request = client_pb.CreateClientRequest(first_name=first_name, last_name="Tester")
     if profile:
         request.profile.CopyFrom(client_pb.ClientProfile(**profile))  # type: ignore[arg-type]
@@ -74,7 +79,7 @@ async def issued_invoice(
 
 
 async def test_an_invoice_is_drafted_edited_issued_with_the_next_number_and_the_bill_to_name(
-    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientRecordsStub
 ) -> None:
     business = Business(uuid.uuid4())
     with bind_call_context(business.staff()):
@@ -121,7 +126,7 @@ async def test_an_invoice_is_drafted_edited_issued_with_the_next_number_and_the_
 
 
 async def test_concurrent_issues_get_distinct_gapless_numbers_and_the_schema_keeps_issued_totals(
-    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub, billing_settings: BillingSettings
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientRecordsStub, billing_settings: BillingSettings
 ) -> None:
     business = Business(uuid.uuid4())
     with bind_call_context(business.staff()):
@@ -161,7 +166,7 @@ async def test_concurrent_issues_get_distinct_gapless_numbers_and_the_schema_kee
 
 
 async def test_payments_allocate_oldest_first_keep_credit_are_idempotent_and_refunds_reopen(
-    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientRecordsStub
 ) -> None:
     business = Business(uuid.uuid4())
     with bind_call_context(business.staff()):
@@ -228,7 +233,7 @@ async def test_payments_allocate_oldest_first_keep_credit_are_idempotent_and_ref
 
 
 async def test_concurrent_payments_never_overpay_and_a_raced_request_id_records_once(
-    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientRecordsStub
 ) -> None:
     business = Business(uuid.uuid4())
     with bind_call_context(business.staff()):
@@ -259,7 +264,7 @@ async def test_concurrent_payments_never_overpay_and_a_raced_request_id_records_
 
 
 async def test_opening_balances_from_client_created_become_receivable_or_credit(
-    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientRecordsStub
 ) -> None:
     business = Business(uuid.uuid4())
     with bind_call_context(business.staff()):
@@ -279,7 +284,9 @@ async def test_opening_balances_from_client_created_become_receivable_or_credit(
 
 
 async def test_merges_repoint_invoices_and_payments_and_an_unmerge_returns_them(
-    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+    billing: pb_grpc.BillingServiceStub,
+    clients: client_grpc.ClientRecordsStub,
+    client_merges: client_grpc.ClientMergesStub,
 ) -> None:
     business = Business(uuid.uuid4())
     with bind_call_context(business.staff()):
@@ -301,19 +308,21 @@ async def test_merges_repoint_invoices_and_payments_and_an_unmerge_returns_them(
             reply = await billing.ListPayments(pb.ListPaymentsRequest(client_id=client_id))
             return {p.id for p in reply.payments}
 
-        merge = await clients.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate]))
+        merge = await client_merges.MergeClients(
+            client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate])
+        )
         await wait_until(lambda: _equal(invoices_of(survivor), {kept.id, moved.id}))
         assert await payments_of(survivor) == {paid.id} and await invoices_of(duplicate) == set()
         balance = await billing.GetClientBalance(pb.GetClientBalanceRequest(client_id=survivor))
         assert balance.currencies[0].outstanding_minor == 2500
 
-        await clients.UnmergeClients(client_pb.UnmergeClientsRequest(merge_id=merge.id))
+        await client_merges.UnmergeClients(client_pb.UnmergeClientsRequest(merge_id=merge.id))
         await wait_until(lambda: _equal(invoices_of(duplicate), {moved.id}))
         assert await invoices_of(survivor) == {kept.id} and await payments_of(duplicate) == {paid.id}
 
 
 async def test_an_erasure_keeps_invoices_and_payments_but_drops_their_notes(
-    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientRecordsStub
 ) -> None:
     business = Business(uuid.uuid4())
     with bind_call_context(business.staff()):
@@ -347,7 +356,7 @@ async def test_an_erasure_keeps_invoices_and_payments_but_drops_their_notes(
 
 
 async def test_billing_events_are_published_with_their_envelope(
-    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub, billing_settings: BillingSettings
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientRecordsStub, billing_settings: BillingSettings
 ) -> None:
     business = Business(uuid.uuid4())
     with bind_call_context(business.staff()):
@@ -397,7 +406,7 @@ async def _equal(found: object, expected: set[str]) -> bool:
 
 
 async def test_the_clients_credit_pays_invoices_issued_later_oldest_credit_first(
-    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientRecordsStub
 ) -> None:
     business = Business(uuid.uuid4())
     with bind_call_context(business.staff()):
@@ -439,7 +448,7 @@ async def test_the_clients_credit_pays_invoices_issued_later_oldest_credit_first
 
 async def test_overdue_is_judged_on_the_business_calendar(
     billing: pb_grpc.BillingServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     billing_scheduling_channel: grpc.aio.Channel,
 ) -> None:
     """Kiritimati (UTC+14) is always at least a day ahead of Pago Pago (UTC-11): an invoice due on Pago Pago's
@@ -462,7 +471,7 @@ async def test_overdue_is_judged_on_the_business_calendar(
 
 
 async def test_void_and_refund_are_for_owners_and_admins_whatever_door_the_call_comes_through(
-    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientRecordsStub
 ) -> None:
     business = Business(uuid.uuid4())
     front_desk = CallContext(business.tenant, Principal("staff", str(uuid.uuid4()), "staff"))
@@ -493,7 +502,9 @@ async def test_void_and_refund_are_for_owners_and_admins_whatever_door_the_call_
 
 
 async def test_an_unmerge_after_a_later_payment_returns_the_payment_with_the_invoice_it_paid(
-    billing: pb_grpc.BillingServiceStub, clients: client_grpc.ClientServiceStub
+    billing: pb_grpc.BillingServiceStub,
+    clients: client_grpc.ClientRecordsStub,
+    client_merges: client_grpc.ClientMergesStub,
 ) -> None:
     business = Business(uuid.uuid4())
     with bind_call_context(business.staff()):
@@ -510,7 +521,9 @@ async def test_an_unmerge_after_a_later_payment_returns_the_payment_with_the_inv
             reply = await billing.ListPayments(pb.ListPaymentsRequest(client_id=client_id))
             return {p.id for p in reply.payments}
 
-        merge = await clients.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate]))
+        merge = await client_merges.MergeClients(
+            client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate])
+        )
         await wait_until(lambda: _equal(invoices_of(survivor), {kept.id, moved.id}))
         # After the merge, the survivor pays the moved invoice, and (another payment) its own.
         later = await billing.RecordPayment(
@@ -530,7 +543,7 @@ async def test_an_unmerge_after_a_later_payment_returns_the_payment_with_the_inv
             )
         )
 
-        await clients.UnmergeClients(client_pb.UnmergeClientsRequest(merge_id=merge.id))
+        await client_merges.UnmergeClients(client_pb.UnmergeClientsRequest(merge_id=merge.id))
         await wait_until(lambda: _equal(invoices_of(duplicate), {moved.id}))
         assert await payments_of(duplicate) == {later.id}
         assert await payments_of(survivor) == {own.id}

@@ -80,7 +80,8 @@ class Harness:
         self.policies = pb_grpc.CancellationPolicyServiceStub(billing)
         self.ledger = ledger_grpc.LedgerServiceStub(billing)
         self.billing = billing_grpc.BillingServiceStub(billing)
-        self.clients = client_grpc.ClientServiceStub(clients)
+        self.clients = client_grpc.ClientRecordsStub(clients)
+        self.client_merges = client_grpc.ClientMergesStub(clients)
         self.directory = GrpcClientDirectory(self.clients)
         self.calendar = GrpcBusinessCalendar(CatalogueServiceStub(scheduling))
 
@@ -337,7 +338,7 @@ async def test_no_shows_follow_a_merge_and_a_merged_away_id_is_charged_as_its_su
     for days in (5, 3):
         await h.apply(duplicate, uuid.uuid4(), now - timedelta(days=days), datetime.now(UTC), no_show=True)
     with bind_call_context(staff(h.tenant)):
-        await h.clients.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate]))
+        await h.client_merges.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate]))
 
     async def moved() -> bool:
         async with h.engine.connect() as conn:

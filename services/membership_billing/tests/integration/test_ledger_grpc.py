@@ -46,8 +46,13 @@ def ledger(billing_channel: grpc.aio.Channel) -> pb_grpc.LedgerServiceStub:
 
 
 @pytest.fixture
-def clients(billing_client_channel: grpc.aio.Channel) -> client_grpc.ClientServiceStub:
-    return client_grpc.ClientServiceStub(billing_client_channel)
+def clients(billing_client_channel: grpc.aio.Channel) -> client_grpc.ClientRecordsStub:
+    return client_grpc.ClientRecordsStub(billing_client_channel)
+
+
+@pytest.fixture
+def client_merges(billing_client_channel: grpc.aio.Channel) -> client_grpc.ClientMergesStub:
+    return client_grpc.ClientMergesStub(billing_client_channel)
 
 
 @pytest.fixture
@@ -62,7 +67,7 @@ async def engine(billing_settings: BillingSettings) -> AsyncIterator[AsyncEngine
     await created.dispose()
 
 
-async def new_client(clients: client_grpc.ClientServiceStub, first_name: str) -> str:
+async def new_client(clients: client_grpc.ClientRecordsStub, first_name: str) -> str:
     return (await clients.CreateClient(client_pb.CreateClientRequest(first_name=first_name, last_name="Ledger"))).id
 
 
@@ -80,7 +85,7 @@ async def balance(ledger: pb_grpc.LedgerServiceStub, client_id: str, as_of: date
 
 async def test_charges_are_used_first_expiring_first_and_balances_read_as_of_any_moment(
     ledger: pb_grpc.LedgerServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     catalogue: cat_grpc.CatalogueServiceStub,
 ) -> None:
     tenant = uuid.uuid4()
@@ -176,7 +181,7 @@ async def test_charges_are_used_first_expiring_first_and_balances_read_as_of_any
 
 
 async def test_of_sixteen_concurrent_uses_of_the_last_unit_exactly_one_succeeds(
-    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientServiceStub
+    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientRecordsStub
 ) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         client_id = await new_client(clients, "Race")
@@ -200,7 +205,7 @@ async def test_of_sixteen_concurrent_uses_of_the_last_unit_exactly_one_succeeds(
 
 
 async def test_the_schema_refuses_an_overdraft_a_changed_entry_and_an_unbalanced_transaction(
-    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientServiceStub, engine: AsyncEngine
+    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientRecordsStub, engine: AsyncEngine
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):
@@ -241,7 +246,7 @@ async def test_the_schema_refuses_an_overdraft_a_changed_entry_and_an_unbalanced
 
 async def test_the_sweep_expires_what_is_left_at_the_business_midnight_once(
     ledger: pb_grpc.LedgerServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     catalogue: cat_grpc.CatalogueServiceStub,
     billing_settings: BillingSettings,
     engine: AsyncEngine,
@@ -295,7 +300,9 @@ async def test_the_sweep_expires_what_is_left_at_the_business_midnight_once(
 
 
 async def test_credits_follow_a_client_merge_and_return_on_the_unmerge(
-    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientServiceStub
+    ledger: pb_grpc.LedgerServiceStub,
+    clients: client_grpc.ClientRecordsStub,
+    client_merges: client_grpc.ClientMergesStub,
 ) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         survivor = await new_client(clients, "Survivor")
@@ -307,11 +314,13 @@ async def test_credits_follow_a_client_merge_and_return_on_the_unmerge(
         async def balances_are(expected: tuple[int, int]) -> bool:
             return (await balance(ledger, survivor), await balance(ledger, duplicate)) == expected
 
-        merge = await clients.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate]))
+        merge = await client_merges.MergeClients(
+            client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate])
+        )
         await wait_until(lambda: balances_are((7, 0)))
         # The survivor uses what came with the merge; the unmerge returns the duplicate's lot as it is now.
         await ledger.UseCredits(pb.UseCreditsRequest(client_id=survivor, credit_type_id=massage.id, amount=6))
-        await clients.UnmergeClients(client_pb.UnmergeClientsRequest(merge_id=merge.id))
+        await client_merges.UnmergeClients(client_pb.UnmergeClientsRequest(merge_id=merge.id))
         await wait_until(lambda: balances_are((0, 1)))
         # A use of the merged-away id goes to the survivor's lots while merged; after the unmerge it is its own.
         used = await ledger.UseCredits(pb.UseCreditsRequest(client_id=duplicate, credit_type_id=massage.id, amount=1))
@@ -320,7 +329,7 @@ async def test_credits_follow_a_client_merge_and_return_on_the_unmerge(
 
 
 async def test_a_visit_is_paid_by_the_credits_expiring_first_among_those_its_service_takes_and_once(
-    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientServiceStub
+    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientRecordsStub
 ) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         client_id = await new_client(clients, "Visitor")
@@ -405,7 +414,7 @@ async def test_a_visit_is_paid_by_the_credits_expiring_first_among_those_its_ser
 
 
 async def test_an_erasure_keeps_the_ledger_and_drops_the_notes_written_about_the_client(
-    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientServiceStub
+    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientRecordsStub
 ) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         client_id = await new_client(clients, "Erin")
@@ -431,7 +440,7 @@ async def test_an_erasure_keeps_the_ledger_and_drops_the_notes_written_about_the
 
 
 async def test_the_credit_report_sums_each_types_movements_over_the_business_days(
-    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientServiceStub
+    ledger: pb_grpc.LedgerServiceStub, clients: client_grpc.ClientRecordsStub
 ) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         massage = await sessions_type(ledger)

@@ -69,7 +69,7 @@ async def test_payments_and_visits_earn_points_that_are_redeemed_as_credit(
         assert program.enabled and (await memberships.GetLoyaltyProgram(pb.GetLoyaltyProgramRequest())) == program
 
         client_id = (
-            await client_grpc.ClientServiceStub(billing_client_channel).CreateClient(
+            await client_grpc.ClientRecordsStub(billing_client_channel).CreateClient(
                 client_pb.CreateClientRequest(first_name="Lola", last_name="Loyal")
             )
         ).id

@@ -70,8 +70,8 @@ def ledger(billing_channel: grpc.aio.Channel) -> ledger_grpc.LedgerServiceStub:
 
 
 @pytest.fixture
-def clients(billing_client_channel: grpc.aio.Channel) -> client_grpc.ClientServiceStub:
-    return client_grpc.ClientServiceStub(billing_client_channel)
+def clients(billing_client_channel: grpc.aio.Channel) -> client_grpc.ClientRecordsStub:
+    return client_grpc.ClientRecordsStub(billing_client_channel)
 
 
 async def define(billing_channel: grpc.aio.Channel) -> tuple[pb.Membership, pb.Membership]:
@@ -121,7 +121,7 @@ async def define(billing_channel: grpc.aio.Channel) -> tuple[pb.Membership, pb.M
     return gold, silver
 
 
-async def new_client(clients: client_grpc.ClientServiceStub, name: str) -> str:
+async def new_client(clients: client_grpc.ClientRecordsStub, name: str) -> str:
     return (await clients.CreateClient(client_pb.CreateClientRequest(first_name=name, last_name="Member"))).id
 
 
@@ -138,7 +138,7 @@ async def test_the_report_counts_each_kind_of_movement_per_period_and_membership
     memberships: pb_grpc.MembershipServiceStub,
     reports: reports_grpc.BillingReportServiceStub,
     ledger: ledger_grpc.LedgerServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     tenant = uuid.uuid4()
     today = datetime.now(UTC).date()  # the business's zone is not set: UTC
@@ -179,7 +179,7 @@ async def test_the_report_counts_each_kind_of_movement_per_period_and_membership
             SqlAlchemyBillingUnitOfWork(
                 session_factory(engine),
                 nats_prefix=billing_settings.nats_prefix,
-                client_directory=GrpcClientDirectory(client_grpc.ClientServiceStub(billing_client_channel)),
+                client_directory=GrpcClientDirectory(client_grpc.ClientRecordsStub(billing_client_channel)),
                 business_calendar=GrpcBusinessCalendar(CatalogueServiceStub(billing_scheduling_channel)),
             ),
         )
@@ -270,7 +270,7 @@ async def test_a_portal_client_cancels_its_own_subscription_only_once_the_busine
     engine: AsyncEngine,
     memberships: pb_grpc.MembershipServiceStub,
     reports: reports_grpc.BillingReportServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):

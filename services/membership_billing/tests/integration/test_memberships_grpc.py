@@ -59,8 +59,8 @@ def billing(billing_channel: grpc.aio.Channel) -> billing_grpc.BillingServiceStu
 
 
 @pytest.fixture
-def clients(billing_client_channel: grpc.aio.Channel) -> client_grpc.ClientServiceStub:
-    return client_grpc.ClientServiceStub(billing_client_channel)
+def clients(billing_client_channel: grpc.aio.Channel) -> client_grpc.ClientRecordsStub:
+    return client_grpc.ClientRecordsStub(billing_client_channel)
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ async def gold(
     return membership, massage.id
 
 
-async def new_client(clients: client_grpc.ClientServiceStub, name: str) -> str:
+async def new_client(clients: client_grpc.ClientRecordsStub, name: str) -> str:
     return (await clients.CreateClient(client_pb.CreateClientRequest(first_name=name, last_name="Member"))).id
 
 
@@ -127,7 +127,7 @@ async def test_register_freeze_resume_renew_and_cancel_move_the_credits_with_the
     memberships: pb_grpc.MembershipServiceStub,
     ledger: ledger_grpc.LedgerServiceStub,
     billing: billing_grpc.BillingServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     engine: AsyncEngine,
 ) -> None:
     tenant = uuid.uuid4()
@@ -234,7 +234,7 @@ async def test_register_freeze_resume_renew_and_cancel_move_the_credits_with_the
 async def test_a_portal_client_sees_its_own_subscriptions_and_another_clients_look_missing(
     billing_channel: grpc.aio.Channel,
     memberships: pb_grpc.MembershipServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):
@@ -264,7 +264,7 @@ async def test_the_review_expires_after_tolerance_and_renews_automatically_once_
     billing_scheduling_channel: grpc.aio.Channel,
     billing_settings: BillingSettings,
     memberships: pb_grpc.MembershipServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     engine: AsyncEngine,
 ) -> None:
     tenant = uuid.uuid4()
@@ -276,7 +276,7 @@ async def test_the_review_expires_after_tolerance_and_renews_automatically_once_
         await memberships.SetAutoRenew(pb.SetAutoRenewRequest(subscription_id=renewing.id, auto_renew=True))
 
     sessions = session_factory(engine)
-    directory = GrpcClientDirectory(client_grpc.ClientServiceStub(billing_client_channel))
+    directory = GrpcClientDirectory(client_grpc.ClientRecordsStub(billing_client_channel))
     calendar = GrpcBusinessCalendar(CatalogueServiceStub(billing_scheduling_channel))
 
     async def review_at(day: date) -> int:

@@ -42,8 +42,8 @@ def billing(billing_channel: grpc.aio.Channel) -> billing_grpc.BillingServiceStu
 
 
 @pytest.fixture
-def clients(billing_client_channel: grpc.aio.Channel) -> client_grpc.ClientServiceStub:
-    return client_grpc.ClientServiceStub(billing_client_channel)
+def clients(billing_client_channel: grpc.aio.Channel) -> client_grpc.ClientRecordsStub:
+    return client_grpc.ClientRecordsStub(billing_client_channel)
 
 
 async def ten_massages(
@@ -69,7 +69,7 @@ async def test_selling_a_package_issues_its_invoice_and_charges_its_sessions_onc
     packages: pb_grpc.PackageServiceStub,
     ledger: ledger_grpc.LedgerServiceStub,
     billing: billing_grpc.BillingServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     with bind_call_context(staff(uuid.uuid4())):
         client_id = (await clients.CreateClient(client_pb.CreateClientRequest(first_name="Pia", last_name="Pack"))).id
@@ -99,7 +99,7 @@ async def test_a_draft_invoicing_package_leaves_the_invoice_for_staff_and_bad_in
     packages: pb_grpc.PackageServiceStub,
     ledger: ledger_grpc.LedgerServiceStub,
     billing: billing_grpc.BillingServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     tenant = uuid.uuid4()
     with bind_call_context(staff(tenant)):

@@ -75,7 +75,7 @@ async def test_each_stage_of_each_open_invoice_is_told_once_on_the_business_cale
             )
         )
         client_id = (
-            await client_grpc.ClientServiceStub(billing_client_channel).CreateClient(
+            await client_grpc.ClientRecordsStub(billing_client_channel).CreateClient(
                 client_pb.CreateClientRequest(first_name="Due", last_name="Soon")
             )
         ).id
@@ -103,7 +103,7 @@ async def test_each_stage_of_each_open_invoice_is_told_once_on_the_business_cale
 
     sessions = session_factory(engine)
     calendar = GrpcBusinessCalendar(catalogue)
-    directory = GrpcClientDirectory(client_grpc.ClientServiceStub(billing_client_channel))
+    directory = GrpcClientDirectory(client_grpc.ClientRecordsStub(billing_client_channel))
 
     async def look(at: datetime) -> int:
         with bind_call_context(CallContext(tenant, Principal.service("membership_billing"))):

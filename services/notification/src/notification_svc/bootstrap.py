@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
 from atrium.membership_billing.v1.documents_pb2_grpc import DocumentServiceStub
 from atrium.notification.v1 import notification_service_pb2_grpc
 from notification_svc.adapters import tables
@@ -85,7 +85,7 @@ def ports(runtime: Runtime, settings: NotificationSettings) -> NotificationPorts
         message_templates=MessageTemplates(),
         email_sender=email_sender(settings),
         sms_sender=sms_sender(settings),
-        client_directory=GrpcClientDirectory(ClientServiceStub(runtime.channel("client"))),
+        client_directory=GrpcClientDirectory(ClientRecordsStub(runtime.channel("client"))),
         invoice_documents=GrpcInvoiceDocuments(DocumentServiceStub(runtime.channel("membership_billing"))),
     )
 

@@ -100,12 +100,17 @@ def ports(
 
 
 @pytest.fixture
-def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientServiceStub:
-    return client_grpc.ClientServiceStub(client_channel)
+def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientRecordsStub:
+    return client_grpc.ClientRecordsStub(client_channel)
 
 
 @pytest.fixture
-async def business(scheduling_channel: grpc.aio.Channel, clients: client_grpc.ClientServiceStub) -> Business:
+def custom_fields(client_channel: grpc.aio.Channel) -> client_grpc.CustomFieldsStub:
+    return client_grpc.CustomFieldsStub(client_channel)
+
+
+@pytest.fixture
+async def business(scheduling_channel: grpc.aio.Channel, clients: client_grpc.ClientRecordsStub) -> Business:
     """A tenant with one stylist working 9-17 every day, one online-bookable service and three clients."""
     catalogue = cat_grpc.CatalogueServiceStub(scheduling_channel)
     tenant, staff_id = uuid.uuid4(), str(uuid.uuid4())
@@ -312,7 +317,7 @@ async def test_a_taken_slot_leaves_the_request_pending(
 
 
 async def test_blocked_and_deleted_clients_cannot_request_and_open_requests_are_limited(
-    requests: pb_grpc.PortalRequestServiceStub, clients: client_grpc.ClientServiceStub, business: Business
+    requests: pb_grpc.PortalRequestServiceStub, clients: client_grpc.ClientRecordsStub, business: Business
 ) -> None:
     blocked, deleted, busy = business.client_ids
     with bind_call_context(business.staff()):
@@ -488,11 +493,14 @@ async def test_merges_repoint_requests_unmerges_return_them_and_erasure_drops_th
 
 
 async def test_the_booking_request_form_is_answered_with_the_request_and_kept_on_the_client(
-    requests: pb_grpc.PortalRequestServiceStub, clients: client_grpc.ClientServiceStub, business: Business
+    requests: pb_grpc.PortalRequestServiceStub,
+    clients: client_grpc.ClientRecordsStub,
+    custom_fields: client_grpc.CustomFieldsStub,
+    business: Business,
 ) -> None:
     asking = business.client_ids[0]
     with bind_call_context(business.staff()):
-        await clients.CreateCustomField(
+        await custom_fields.CreateCustomField(
             record_pb.CreateCustomFieldRequest(
                 label="How did you hear of us", type="text", required=True, forms=["booking_request"]
             )
@@ -542,7 +550,7 @@ async def published(settings: PortalRequestsSettings, request_id: str) -> list[o
 async def test_references_search_rows_counts_and_what_only_staff_see(
     requests: pb_grpc.PortalRequestServiceStub,
     appointments: appointments_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     business: Business,
     portal_requests_settings: PortalRequestsSettings,
 ) -> None:
@@ -1056,7 +1064,7 @@ async def test_an_appointment_staff_cancel_in_scheduling_cancels_the_request_tha
 
 async def test_staff_make_a_request_for_a_client_by_its_rules_and_an_override_stays_on_record(
     requests: pb_grpc.PortalRequestServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     business: Business,
     portal_requests_settings: PortalRequestsSettings,
 ) -> None:
@@ -1153,7 +1161,7 @@ async def test_scheduling_counts_a_clients_upcoming_bookings_exactly(
 async def test_the_booking_rules_hold_on_accepting_a_proposal_and_count_the_clients_other_open_requests(
     requests: pb_grpc.PortalRequestServiceStub,
     appointments: appointments_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     scheduling_channel: grpc.aio.Channel,
     business: Business,
 ) -> None:
@@ -1193,7 +1201,7 @@ async def test_the_booking_rules_hold_on_accepting_a_proposal_and_count_the_clie
 
 async def test_a_name_search_reads_the_word_index(
     requests: pb_grpc.PortalRequestServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     business: Business,
     portal_requests_settings: PortalRequestsSettings,
 ) -> None:

@@ -67,8 +67,8 @@ def public(portal_requests_channel: grpc.aio.Channel) -> pb_grpc.PublicRequestSe
 
 
 @pytest.fixture
-def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientServiceStub:
-    return client_grpc.ClientServiceStub(client_channel)
+def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientRecordsStub:
+    return client_grpc.ClientRecordsStub(client_channel)
 
 
 @pytest.fixture
@@ -191,7 +191,7 @@ async def requests_of(engine: AsyncEngine, page: Page) -> list[tuple[str, str, s
         return [tuple(r) for r in rows]
 
 
-async def clients_named(clients: client_grpc.ClientServiceStub, page: Page, email: str) -> list[client_pb.Client]:
+async def clients_named(clients: client_grpc.ClientRecordsStub, page: Page, email: str) -> list[client_pb.Client]:
     with bind_call_context(page.staff()):
         found = await clients.ListClients(client_pb.ListClientsRequest(query=email))
     return [c for c in found.clients if c.email == email]
@@ -199,7 +199,7 @@ async def clients_named(clients: client_grpc.ClientServiceStub, page: Page, emai
 
 async def test_five_wrong_codes_lock_the_request_and_nothing_is_made(
     public: pb_grpc.PublicRequestServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     page: Page,
     engine: AsyncEngine,
     portal_requests_settings: PortalRequestsSettings,
@@ -233,7 +233,7 @@ async def test_five_wrong_codes_lock_the_request_and_nothing_is_made(
 
 async def test_the_right_code_makes_a_client_and_an_ordinary_pending_request_once(
     public: pb_grpc.PublicRequestServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     portal_requests_channel: grpc.aio.Channel,
     page: Page,
     engine: AsyncEngine,
@@ -291,7 +291,7 @@ async def test_the_right_code_makes_a_client_and_an_ordinary_pending_request_onc
 
 async def test_a_blocked_client_is_refused_and_a_time_not_offered_is_never_asked(
     public: pb_grpc.PublicRequestServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     page: Page,
     engine: AsyncEngine,
     portal_requests_settings: PortalRequestsSettings,
@@ -367,7 +367,7 @@ async def test_old_requests_for_a_code_are_forgotten(
 
 async def test_the_business_limit_of_active_bookings_holds_for_public_requests(
     public: pb_grpc.PublicRequestServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     scheduling_channel: grpc.aio.Channel,
     page: Page,
     engine: AsyncEngine,

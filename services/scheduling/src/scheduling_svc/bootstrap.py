@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
 from atrium.scheduling.v1 import (
     appointments_pb2_grpc,
     calendar_pb2_grpc,
@@ -42,7 +42,7 @@ def build(runtime: Runtime) -> ServiceParts:
     # Booking reads clients from scheduling's own copy (kept by the client consumer below), asking the client
     # service only about a client the copy does not know yet.
     directory = ProjectedClientDirectory(
-        runtime.read_engine, GrpcClientDirectory(ClientServiceStub(runtime.channel("client")))
+        runtime.read_engine, GrpcClientDirectory(ClientRecordsStub(runtime.channel("client")))
     )
 
     def uow() -> SqlAlchemySchedulingUnitOfWork:

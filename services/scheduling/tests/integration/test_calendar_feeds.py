@@ -94,11 +94,11 @@ def calendars(scheduling_channel: grpc.aio.Channel) -> cal_grpc.CalendarServiceS
 
 
 @pytest.fixture
-def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientServiceStub:
-    return client_grpc.ClientServiceStub(client_channel)
+def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientRecordsStub:
+    return client_grpc.ClientRecordsStub(client_channel)
 
 
-async def open_shop(catalogue: cat_grpc.CatalogueServiceStub, clients: client_grpc.ClientServiceStub) -> Shop:
+async def open_shop(catalogue: cat_grpc.CatalogueServiceStub, clients: client_grpc.ClientRecordsStub) -> Shop:
     tenant = uuid.uuid4()
     anna, ben = str(uuid.uuid4()), str(uuid.uuid4())
     with bind_call_context(CallContext(tenant, Principal("staff", anna, "owner"))):
@@ -189,7 +189,7 @@ async def test_a_staff_feed_shows_their_own_services_and_follows_changes(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
     calendars: cal_grpc.CalendarServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     shop = await open_shop(catalogue, clients)
     mia, noah = shop.clients
@@ -236,7 +236,7 @@ async def test_a_staff_feed_shows_their_own_services_and_follows_changes(
 async def test_feeds_rotate_revoke_and_answer_not_found_for_anything_but_a_live_token(
     catalogue: cat_grpc.CatalogueServiceStub,
     calendars: cal_grpc.CalendarServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     scheduling_settings: SchedulingServiceSettings,
 ) -> None:
     shop = await open_shop(catalogue, clients)
@@ -306,7 +306,7 @@ async def test_an_appointment_as_an_ics_file_for_staff_and_for_its_own_client_on
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
     calendars: cal_grpc.CalendarServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     shop = await open_shop(catalogue, clients)
     mia, noah = shop.clients
@@ -347,7 +347,7 @@ async def client_feed_across_a_clock_change(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
     calendars: cal_grpc.CalendarServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> tuple[bytes, list[Expected]]:
     """A client's feed with appointments at 10:00 Berlin time on both sides of a New York clock change."""
     shop = await open_shop(catalogue, clients)
@@ -369,7 +369,7 @@ async def test_a_feed_parses_with_icalendar_with_the_right_times_in_two_zones(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
     calendars: cal_grpc.CalendarServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     content, expected = await client_feed_across_a_clock_change(catalogue, appointments, calendars, clients)
     parsed = Calendar.from_ical(content)
@@ -405,7 +405,7 @@ async def test_khal_imports_a_feed_and_shows_each_appointment_at_its_new_york_ti
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
     calendars: cal_grpc.CalendarServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     tmp_path: Path,
 ) -> None:
     khal = _program("khal")
@@ -454,7 +454,7 @@ async def test_calcurse_imports_a_feed_and_shows_each_appointment_at_its_tokyo_t
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
     calendars: cal_grpc.CalendarServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     tmp_path: Path,
 ) -> None:
     calcurse = _program("calcurse")

@@ -63,8 +63,8 @@ def catalogue(scheduling_channel: grpc.aio.Channel) -> cat_grpc.CatalogueService
 
 
 @pytest.fixture
-def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientServiceStub:
-    return client_grpc.ClientServiceStub(client_channel)
+def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientRecordsStub:
+    return client_grpc.ClientRecordsStub(client_channel)
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def reports(scheduling_channel: grpc.aio.Channel) -> rep_grpc.ReportServiceStub:
     return rep_grpc.ReportServiceStub(scheduling_channel)
 
 
-async def open_salon(catalogue: cat_grpc.CatalogueServiceStub, clients: client_grpc.ClientServiceStub) -> Salon:
+async def open_salon(catalogue: cat_grpc.CatalogueServiceStub, clients: client_grpc.ClientRecordsStub) -> Salon:
     tenant = uuid.uuid4()
     anna, ben = str(uuid.uuid4()), str(uuid.uuid4())
     first = (datetime.now(BERLIN) - timedelta(days=20)).date()
@@ -153,7 +153,7 @@ async def test_a_weeks_report_counts_rates_and_utilization(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
     reports: rep_grpc.ReportServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     salon = await open_salon(catalogue, clients)
     anna, ben, day = salon.anna, salon.ben, salon.first
@@ -223,7 +223,7 @@ async def test_a_weeks_report_counts_rates_and_utilization(
 async def test_an_empty_range_has_no_rates_and_reports_are_for_owners_and_admins(
     catalogue: cat_grpc.CatalogueServiceStub,
     reports: rep_grpc.ReportServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     salon = await open_salon(catalogue, clients)
     with bind_call_context(salon.as_role("owner")):

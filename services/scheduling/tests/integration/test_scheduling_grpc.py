@@ -72,13 +72,18 @@ def appointments(scheduling_channel: grpc.aio.Channel) -> pb_grpc.AppointmentSer
 
 
 @pytest.fixture
-def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientServiceStub:
-    return client_grpc.ClientServiceStub(client_channel)
+def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientRecordsStub:
+    return client_grpc.ClientRecordsStub(client_channel)
+
+
+@pytest.fixture
+def client_merges(client_channel: grpc.aio.Channel) -> client_grpc.ClientMergesStub:
+    return client_grpc.ClientMergesStub(client_channel)
 
 
 async def open_business(
     catalogue: cat_grpc.CatalogueServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     *,
     staff: int = 1,
     n_clients: int = 1,
@@ -141,7 +146,7 @@ async def book(
 async def test_slots_follow_working_hours_and_a_booking_takes_its_slot(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     business = await open_business(catalogue, clients, buffer_after=15)
     with bind_call_context(business.staff_context()):
@@ -164,7 +169,7 @@ async def test_slots_follow_working_hours_and_a_booking_takes_its_slot(
 async def test_the_same_slot_twice_is_a_conflict_naming_it(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     business = await open_business(catalogue, clients, n_clients=2)
     with bind_call_context(business.staff_context()):
@@ -178,7 +183,7 @@ async def test_the_same_slot_twice_is_a_conflict_naming_it(
 async def test_concurrent_attempts_never_overlap_even_when_overriding_availability(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     scheduling_settings: SchedulingServiceSettings,
 ) -> None:
     business = await open_business(catalogue, clients, n_clients=20)
@@ -226,7 +231,7 @@ async def test_concurrent_attempts_never_overlap_even_when_overriding_availabili
 async def test_group_session_fills_to_capacity_and_no_further(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     business = await open_business(catalogue, clients, n_clients=6, capacity=4)
 
@@ -253,7 +258,7 @@ async def test_group_session_fills_to_capacity_and_no_further(
 async def test_reschedule_cancel_and_history(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     business = await open_business(catalogue, clients, n_clients=2)
     with bind_call_context(business.staff_context()):
@@ -301,7 +306,7 @@ async def client_facts(settings: SchedulingServiceSettings, tenant: uuid.UUID, c
 async def test_portal_client_books_within_rules_and_sees_only_its_own(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     scheduling_settings: SchedulingServiceSettings,
 ) -> None:
     business = await open_business(catalogue, clients, n_clients=2)
@@ -354,7 +359,7 @@ async def test_portal_client_books_within_rules_and_sees_only_its_own(
 async def test_bad_input_names_fields_and_unknown_clients_are_refused(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     business = await open_business(catalogue, clients)
     with bind_call_context(business.staff_context()):
@@ -382,7 +387,7 @@ async def test_bad_input_names_fields_and_unknown_clients_are_refused(
 async def test_schema_refuses_overlaps_and_illegal_status_changes(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     scheduling_settings: SchedulingServiceSettings,
 ) -> None:
     business = await open_business(catalogue, clients)
@@ -425,7 +430,7 @@ async def test_schema_refuses_overlaps_and_illegal_status_changes(
 async def test_cut_and_colour_back_to_back_with_two_staff_and_a_follow_up(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     business = await open_business(catalogue, clients, staff=2, duration=30)
     anna, ben = business.staff_ids
@@ -492,7 +497,7 @@ async def test_cut_and_colour_back_to_back_with_two_staff_and_a_follow_up(
 async def test_a_room_for_two_therapists_is_taken_once(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     business = await open_business(catalogue, clients, staff=2, n_clients=2)
     anna, ben = business.staff_ids
@@ -549,7 +554,7 @@ async def test_a_room_for_two_therapists_is_taken_once(
 async def test_past_appointments_complete_or_no_show_and_online_limits_hold(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     business = await open_business(catalogue, clients, n_clients=2)
     yesterday = business.day - timedelta(days=11)
@@ -602,7 +607,8 @@ async def test_past_appointments_complete_or_no_show_and_online_limits_hold(
 async def test_client_merges_move_appointments_and_undo_returns_them_and_erasure_drops_notes(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
+    client_merges: client_grpc.ClientMergesStub,
     scheduling_channel: grpc.aio.Channel,
 ) -> None:
     business = await open_business(catalogue, clients, n_clients=2)
@@ -631,14 +637,16 @@ async def test_client_merges_move_appointments_and_undo_returns_them_and_erasure
             )
             return next(h.client_id for h in listed.holds if h.hold_id == hold.hold_id)
 
-        merge = await clients.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate]))
+        merge = await client_merges.MergeClients(
+            client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[duplicate])
+        )
         await wait_until(lambda: _equal(ids_of(survivor), {kept.id, moved.id}))
         assert await ids_of(duplicate) == set()
         assert await holder() == survivor  # a pending request's hold follows its client
         history = await appointments.GetAppointmentHistory(pb.GetAppointmentHistoryRequest(appointment_id=moved.id))
         assert history.entries[-1].action == "client_merged"
 
-        await clients.UnmergeClients(client_pb.UnmergeClientsRequest(merge_id=merge.id))
+        await client_merges.UnmergeClients(client_pb.UnmergeClientsRequest(merge_id=merge.id))
         await wait_until(lambda: _equal(ids_of(duplicate), {moved.id}))
         assert await ids_of(survivor) == {kept.id}
         assert await holder() == duplicate
@@ -662,7 +670,8 @@ async def _equal(found: Any, expected: set[str]) -> bool:
 async def test_booking_knows_clients_from_their_events_and_asks_once_about_one_it_does_not_know(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
+    client_merges: client_grpc.ClientMergesStub,
     scheduling_settings: SchedulingServiceSettings,
 ) -> None:
     business = await open_business(catalogue, clients, n_clients=3)
@@ -702,7 +711,7 @@ async def test_booking_knows_clients_from_their_events_and_asks_once_about_one_i
 
     # A merged-away client books as its survivor: deleting the survivor refuses the merged-away id too.
     with bind_call_context(business.staff_context()):
-        await clients.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[older]))
+        await client_merges.MergeClients(client_pb.MergeClientsRequest(survivor_id=survivor, merged_ids=[older]))
         await clients.DeleteClient(client_pb.DeleteClientRequest(id=survivor))
 
     async def merge_and_delete_arrived() -> bool:
@@ -751,7 +760,7 @@ async def test_client_facts_keep_the_newest_event_whatever_the_order(
 async def test_availability_sees_every_catalogue_change_at_once_whoever_makes_it(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     scheduling_settings: SchedulingServiceSettings,
 ) -> None:
     business = await open_business(catalogue, clients)
@@ -824,7 +833,7 @@ def _hold_request(
 async def test_a_hold_takes_its_slot_from_others_and_its_holder_books_into_it(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     scheduling_channel: grpc.aio.Channel,
 ) -> None:
     holds = holds_pb2_grpc.SlotHoldServiceStub(scheduling_channel)
@@ -896,7 +905,7 @@ async def test_a_hold_takes_its_slot_from_others_and_its_holder_books_into_it(
 async def test_a_hold_moves_only_to_a_free_slot_and_of_two_holds_racing_for_one_slot_one_wins(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
     scheduling_channel: grpc.aio.Channel,
     scheduling_settings: SchedulingServiceSettings,
 ) -> None:
@@ -943,7 +952,7 @@ async def test_a_hold_moves_only_to_a_free_slot_and_of_two_holds_racing_for_one_
 async def test_racing_bookings_for_anyone_each_get_a_staff_member_and_a_retried_request_books_once(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
 ) -> None:
     business = await open_business(catalogue, clients, staff=2, n_clients=3)
     start = local(business.day, 10)

@@ -105,7 +105,7 @@ def appointments(scheduling_channel: grpc.aio.Channel) -> apb_grpc.AppointmentSe
 @pytest.fixture
 async def business(scheduling_channel: grpc.aio.Channel, client_channel: grpc.aio.Channel) -> Business:
     catalogue = cat_grpc.CatalogueServiceStub(scheduling_channel)
-    clients = client_grpc.ClientServiceStub(client_channel)
+    clients = client_grpc.ClientRecordsStub(client_channel)
     tenant = uuid.uuid4()
     staff_ids = [str(uuid.uuid4())]
     with bind_call_context(CallContext(tenant, Principal("staff", staff_ids[0], "owner"))):
@@ -153,7 +153,7 @@ def uow_factory(
 ) -> UowFactory:
     """Units of work on the service's database, to drive the extender as if time had passed."""
     sessions = session_factory(engine)
-    directory = ProjectedClientDirectory(engine, GrpcClientDirectory(client_grpc.ClientServiceStub(client_channel)))
+    directory = ProjectedClientDirectory(engine, GrpcClientDirectory(client_grpc.ClientRecordsStub(client_channel)))
     return lambda: SqlAlchemySchedulingUnitOfWork(
         sessions, nats_prefix=scheduling_settings.nats_prefix, client_directory=directory
     )

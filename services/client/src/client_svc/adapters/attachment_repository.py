@@ -5,10 +5,10 @@ from __future__ import annotations
 import abc
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from client_svc.adapters.orm import client_attachments
+from client_svc.adapters.tables import client_attachments
 from client_svc.domain.attachments import Attachment
 
 
@@ -37,6 +37,10 @@ class AbstractAttachmentRepository(abc.ABC):
     async def of_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> list[Attachment]:
         """Live attachments, newest first."""
 
+    @abc.abstractmethod
+    async def storage_keys_of(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> list[str]:
+        """Where the bytes of a client's files are kept, and of the clients merged into it (erased with it)."""
+
 
 class SqlAlchemyAttachmentRepository(AbstractAttachmentRepository):
     def __init__(self, session: AsyncSession) -> None:
@@ -57,3 +61,14 @@ class SqlAlchemyAttachmentRepository(AbstractAttachmentRepository):
             .order_by(t.c.uploaded_at.desc(), t.c.id.desc())
         )
         return list(result.scalars())
+
+    async def storage_keys_of(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> list[str]:
+        rows = await self.session.execute(
+            text(
+                "SELECT a.storage_key FROM client_attachments a JOIN clients c"
+                " ON c.tenant_id = a.tenant_id AND c.id = a.client_id"
+                " WHERE a.tenant_id = :t AND (c.id = :c OR c.merged_into = :c)"
+            ),
+            {"t": tenant_id, "c": client_id},
+        )
+        return [r.storage_key for r in rows]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from client_svc.adapters.orm import client_custom_fields
+from client_svc.adapters.tables import client_custom_fields
 from client_svc.domain.custom_fields import CustomField, CustomFieldCatalogue
 
 

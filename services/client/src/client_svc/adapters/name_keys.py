@@ -1,4 +1,4 @@
-"""Typo-tolerant search tables (domain/fuzzy.py; declared in orm.py), kept in step with clients' names.
+"""Typo-tolerant search tables (domain/fuzzy.py; declared in tables.py), kept in step with clients' names.
 
 client_name_words holds the indexed words of each client; tenant_name_keys the dictionary keys of each
 distinct word of a tenant. The repository remembers the words of every client it hands out; at commit,

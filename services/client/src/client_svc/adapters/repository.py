@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from client_svc.adapters.name_keys import NameKeys
-from client_svc.adapters.orm import client_statuses, clients
+from client_svc.adapters.tables import client_statuses, clients
 from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
 from client_svc.domain.notes import Note
@@ -225,9 +225,48 @@ class SqlAlchemyNoteRepository(AbstractNoteRepository):
         return note
 
 
-class SqlAlchemyGroupRepository:
+class AbstractGroupRepository(abc.ABC):
     """Groups are sets: memberships change with set statements, never by loading every member."""
 
+    @abc.abstractmethod
+    async def all(self, tenant_id: uuid.UUID) -> list[ClientGroup]:
+        """The business's groups by name, each with its live members counted and its staff in assigned order."""
+
+    async def get(self, tenant_id: uuid.UUID, group_id: uuid.UUID) -> ClientGroup | None:
+        return next((g for g in await self.all(tenant_id) if g.id == group_id), None)
+
+    @abc.abstractmethod
+    async def create(self, tenant_id: uuid.UUID, group_id: uuid.UUID, name: str, now: datetime) -> None:
+        """Conflict GROUP_NAME_TAKEN when the business has a group of this name."""
+
+    @abc.abstractmethod
+    async def rename(self, tenant_id: uuid.UUID, group_id: uuid.UUID, name: str) -> bool:
+        """False when there is no such group; Conflict GROUP_NAME_TAKEN as for create."""
+
+    @abc.abstractmethod
+    async def delete(self, tenant_id: uuid.UUID, group_id: uuid.UUID) -> bool: ...
+
+    @abc.abstractmethod
+    async def unknown_clients(self, tenant_id: uuid.UUID, client_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        """Those of ``client_ids`` that are not live clients of the business (the others stay as they are until
+        the unit ends: no merge or erasure of them meanwhile)."""
+
+    @abc.abstractmethod
+    async def add_members(
+        self, tenant_id: uuid.UUID, group_id: uuid.UUID, client_ids: list[uuid.UUID], now: datetime
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def set_staff(
+        self, tenant_id: uuid.UUID, group_id: uuid.UUID, staff_ids: list[uuid.UUID], now: datetime
+    ) -> None:
+        """The group's staff become ``staff_ids``: the ones kept keep their assignment time."""
+
+    @abc.abstractmethod
+    async def remove_members(self, tenant_id: uuid.UUID, group_id: uuid.UUID, client_ids: list[uuid.UUID]) -> None: ...
+
+
+class SqlAlchemyGroupRepository(AbstractGroupRepository):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -245,9 +284,6 @@ class SqlAlchemyGroupRepository:
             {"t": tenant_id},
         )
         return [ClientGroup(r.id, r.name, r.member_count, tuple(r.staff_ids)) for r in rows]
-
-    async def get(self, tenant_id: uuid.UUID, group_id: uuid.UUID) -> ClientGroup | None:
-        return next((g for g in await self.all(tenant_id) if g.id == group_id), None)
 
     async def create(self, tenant_id: uuid.UUID, group_id: uuid.UUID, name: str, now: datetime) -> None:
         await self._unique_name(
@@ -302,7 +338,6 @@ class SqlAlchemyGroupRepository:
     async def set_staff(
         self, tenant_id: uuid.UUID, group_id: uuid.UUID, staff_ids: list[uuid.UUID], now: datetime
     ) -> None:
-        """The group's staff become ``staff_ids``: the ones kept keep their assignment time."""
         await self.session.execute(
             text(
                 "DELETE FROM client_group_staff WHERE tenant_id = :t AND group_id = :g "
@@ -327,7 +362,14 @@ class SqlAlchemyGroupRepository:
         )
 
 
-class SqlAlchemyClientQuota:
+class AbstractClientQuota(abc.ABC):
+    @abc.abstractmethod
+    async def change(self, tenant_id: uuid.UUID, delta: int, *, max_clients: int | None) -> None:
+        """Count ``delta`` more live clients when the unit commits (refused then if over ``max_clients``:
+        FailedPrecondition PLAN_CLIENT_LIMIT)."""
+
+
+class SqlAlchemyClientQuota(AbstractClientQuota):
     """Live clients per tenant; the schema refuses a count over the plan's limit.
 
     Every create, delete and restore of a tenant updates its one counter row, so the change is written last
@@ -340,7 +382,6 @@ class SqlAlchemyClientQuota:
         self._pending: list[tuple[uuid.UUID, int, int | None]] = []
 
     async def change(self, tenant_id: uuid.UUID, delta: int, *, max_clients: int | None) -> None:
-        """Count ``delta`` more live clients when the unit commits (refused then if over ``max_clients``)."""
         self._pending.append((tenant_id, delta, max_clients))
 
     async def apply(self) -> None:

@@ -1,4 +1,8 @@
-"""What callers ask the client service to do, in the imperative."""
+"""What callers ask the client service to do about client records, in the imperative: one command per use
+case (reads included). ``now`` is the entrypoint's clock reading, given to the use cases that need the time.
+
+The other capabilities have their own modules: ``commands_custom_fields``, ``commands_attachments``,
+``commands_portal`` and ``commands_merges``."""
 
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ class CreateClient:
     # Custom field values by key, as JSON values; the form says which required fields must be there.
     custom_fields: Mapping[str, object] = field(default_factory=dict)
     form: str = "staff"
+    now: datetime = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -51,12 +56,14 @@ class UpdateClient:
     # Only the keys given change; a None value clears one.
     custom_fields: Mapping[str, object] = field(default_factory=dict)
     form: str = "staff"
+    now: datetime = field(kw_only=True)
 
 
 @dataclass(frozen=True)
 class DeleteClient:
     tenant_id: uuid.UUID
     client_id: uuid.UUID
+    now: datetime = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class RestoreClient:
     tenant_id: uuid.UUID
     client_id: uuid.UUID
     max_clients: int = 0
+    now: datetime = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ class SetOnlineBookingBlocked:
     reason: str = ""
     # The block ends by itself then (None: until lifted).
     until: datetime | None = None
+    now: datetime = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ class SetClientStatus:
     tenant_id: uuid.UUID
     client_id: uuid.UUID
     status_id: uuid.UUID
+    now: datetime = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,7 @@ class UpdateClientStatus:
 class ArchiveClientStatus:
     tenant_id: uuid.UUID
     status_id: uuid.UUID
+    now: datetime = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,7 @@ class AddClientNote:
     client_id: uuid.UUID
     author_id: str
     body: str
+    now: datetime = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,7 @@ class EditClientNote:
     editor_id: str
     editor_role: str
     body: str
+    now: datetime = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,7 @@ class SetClientStaff:
     tenant_id: uuid.UUID
     client_id: uuid.UUID
     staff_ids: tuple[uuid.UUID, ...]
+    now: datetime = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -139,31 +153,67 @@ class SetClientTags:
     tenant_id: uuid.UUID
     client_id: uuid.UUID
     tags: tuple[str, ...]
+    now: datetime = field(kw_only=True)
 
 
 @dataclass(frozen=True)
-class CreateCustomField:
+class ListClientStatuses:
     tenant_id: uuid.UUID
-    label: str
-    type: str
-    key: str = ""
-    options: tuple[str, ...] = ()
-    required: bool = False
-    forms: tuple[str, ...] = ()
+    include_archived: bool = False
 
 
 @dataclass(frozen=True)
-class UpdateCustomField:
+class ListClientGroups:
     tenant_id: uuid.UUID
-    field_id: uuid.UUID
-    label: str | None = None
-    options: tuple[str, ...] | None = None
-    required: bool | None = None
-    forms: tuple[str, ...] | None = None
-    retired: bool | None = None
 
 
 @dataclass(frozen=True)
-class ReorderCustomFields:
+class CreateClientGroup:
     tenant_id: uuid.UUID
-    ids: tuple[uuid.UUID, ...]
+    name: str
+    now: datetime = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class RenameClientGroup:
+    tenant_id: uuid.UUID
+    group_id: uuid.UUID
+    name: str
+
+
+@dataclass(frozen=True)
+class DeleteClientGroup:
+    tenant_id: uuid.UUID
+    group_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class AddClientsToGroup:
+    tenant_id: uuid.UUID
+    group_id: uuid.UUID
+    # As given: each is checked to be a client id of this business.
+    client_ids: tuple[str, ...]
+    now: datetime = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class RemoveClientsFromGroup:
+    tenant_id: uuid.UUID
+    group_id: uuid.UUID
+    client_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SetClientGroupStaff:
+    tenant_id: uuid.UUID
+    group_id: uuid.UUID
+    staff_ids: tuple[uuid.UUID, ...]
+    now: datetime = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class LiftEndedBookingBlocks:
+    """One batch of the sweep (every business): the blocks whose end is at or before ``now``."""
+
+    now: datetime
+    batch: int

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from client_svc.domain.contact import ContactError, normalize_email, normalize_phone
-from platform_core.errors import FieldViolation
+from platform_core.validation import Violations
 
 KINDS = ("email", "phone")
 LABELS = ("mobile", "work", "home", "other")
@@ -85,32 +85,32 @@ def _normalize(kind: str, raw: str, region: str | None) -> str:
 
 
 def read_points(
-    kind: str, given: Sequence[ContactPointInput], region: str | None, violations: list[FieldViolation]
+    kind: str, given: Sequence[ContactPointInput], region: str | None, violations: Violations
 ) -> list[PointValue]:
     """The list as it will be stored: normalized, no value twice, exactly one primary (the first when none
     is marked), the primary first. Field names are the API's: ``emails[1].value``."""
     field = f"{kind}s"
     if len(given) > MAX_POINTS_PER_KIND:
-        violations.append(FieldViolation(field, f"at most {MAX_POINTS_PER_KIND} per client"))
+        violations.add(field, f"at most {MAX_POINTS_PER_KIND} per client")
         return []
     result: list[PointValue] = []
     seen: set[str] = set()
     for index, point in enumerate(given):
         label = point.label.strip().lower() or "other"
         if label not in LABELS:
-            violations.append(FieldViolation(f"{field}[{index}].label", f"must be one of {', '.join(LABELS)}"))
+            violations.add(f"{field}[{index}].label", f"must be one of {', '.join(LABELS)}")
         try:
             value = _normalize(kind, point.value, region)
         except ContactError as exc:
-            violations.append(FieldViolation(f"{field}[{index}].value", str(exc)))
+            violations.add(f"{field}[{index}].value", str(exc))
             continue
         if value.lower() in seen:
-            violations.append(FieldViolation(f"{field}[{index}].value", "is listed twice"))
+            violations.add(f"{field}[{index}].value", "is listed twice")
             continue
         seen.add(value.lower())
         result.append(PointValue(value, label, point.primary))
     if sum(p.primary for p in result) > 1:
-        violations.append(FieldViolation(field, "only one can be primary"))
+        violations.add(field, "only one can be primary")
         return []
     if result and not any(p.primary for p in result):
         result[0] = PointValue(result[0].value, result[0].label, True)
@@ -129,28 +129,26 @@ def with_primary(current: Sequence[PointValue], value: str | None) -> list[Point
     return [PointValue(value, label, True), *others][:MAX_POINTS_PER_KIND]
 
 
-def read_persons(
-    given: Sequence[ContactPersonInput], region: str | None, violations: list[FieldViolation]
-) -> list[PersonValue]:
+def read_persons(given: Sequence[ContactPersonInput], region: str | None, violations: Violations) -> list[PersonValue]:
     if len(given) > MAX_CONTACT_PERSONS:
-        violations.append(FieldViolation("contact_persons", f"at most {MAX_CONTACT_PERSONS} per client"))
+        violations.add("contact_persons", f"at most {MAX_CONTACT_PERSONS} per client")
         return []
     result = []
     for index, person in enumerate(given):
         field = f"contact_persons[{index}]"
         name, role = " ".join(person.name.split()), " ".join(person.role.split())
         if not name:
-            violations.append(FieldViolation(f"{field}.name", "is required"))
+            violations.add(f"{field}.name", "is required")
         for text, part in ((name, "name"), (role, "role")):
             if len(text) > MAX_PERSON_TEXT:
-                violations.append(FieldViolation(f"{field}.{part}", f"must be at most {MAX_PERSON_TEXT} characters"))
+                violations.add(f"{field}.{part}", f"must be at most {MAX_PERSON_TEXT} characters")
         contact: dict[str, str | None] = {"email": None, "phone": None}
         for kind, raw in (("email", person.email), ("phone", person.phone)):
             if raw.strip():
                 try:
                     contact[kind] = _normalize(kind, raw, region)
                 except ContactError as exc:
-                    violations.append(FieldViolation(f"{field}.{kind}", str(exc)))
+                    violations.add(f"{field}.{kind}", str(exc))
         result.append(PersonValue(name, role, contact["email"], contact["phone"]))
     return result
 

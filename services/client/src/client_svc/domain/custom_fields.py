@@ -19,7 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from client_svc.domain.contact import ContactError, normalize_email, normalize_phone
-from platform_core.errors import Conflict, FieldViolation, InvalidArgument, NotFound
+from platform_core.errors import Conflict, InvalidArgument, NotFound
+from platform_core.validation import Violations
 
 FIELD_TYPES = (
     "text",
@@ -96,39 +97,37 @@ def key_from_label(label: str) -> str:
     return key[:MAX_KEY_LENGTH].rstrip("_")
 
 
-def _label(raw: str, violations: list[FieldViolation]) -> str:
+def _label(raw: str, violations: Violations) -> str:
     label = " ".join(raw.split())
     if not label:
-        violations.append(FieldViolation("label", "is required"))
+        violations.add("label", "is required")
     elif len(label) > MAX_LABEL_LENGTH:
-        violations.append(FieldViolation("label", f"must be at most {MAX_LABEL_LENGTH} characters"))
+        violations.add("label", f"must be at most {MAX_LABEL_LENGTH} characters")
     return label
 
 
-def _options(field_type: str, raw: Sequence[str], violations: list[FieldViolation]) -> list[str]:
+def _options(field_type: str, raw: Sequence[str], violations: Violations) -> list[str]:
     options = [" ".join(o.split()) for o in raw]
     if field_type not in CHOICE_TYPES:
         if options:
-            violations.append(FieldViolation("options", "only choice fields have options"))
+            violations.add("options", "only choice fields have options")
         return []
     if not options:
-        violations.append(FieldViolation("options", "a choice field needs at least one option"))
+        violations.add("options", "a choice field needs at least one option")
     elif len(options) > MAX_OPTIONS:
-        violations.append(FieldViolation("options", f"at most {MAX_OPTIONS} options"))
+        violations.add("options", f"at most {MAX_OPTIONS} options")
     elif any(not o or len(o) > MAX_OPTION_LENGTH or MULTIPLE_CHOICE_SEPARATOR in o for o in options):
-        violations.append(
-            FieldViolation("options", f"each option needs 1 to {MAX_OPTION_LENGTH} characters and no ';'")
-        )
+        violations.add("options", f"each option needs 1 to {MAX_OPTION_LENGTH} characters and no ';'")
     elif len({o.lower() for o in options}) != len(options):
-        violations.append(FieldViolation("options", "each option once"))
+        violations.add("options", "each option once")
     return options
 
 
-def _forms(raw: Sequence[str], violations: list[FieldViolation]) -> list[str]:
+def _forms(raw: Sequence[str], violations: Violations) -> list[str]:
     forms = list(dict.fromkeys(f.strip() for f in raw)) or ["staff"]
     unknown = [f for f in forms if f not in FORMS]
     if unknown:
-        violations.append(FieldViolation("forms", f"must be among {', '.join(FORMS)}"))
+        violations.add("forms", f"must be among {', '.join(FORMS)}")
     return [f for f in FORMS if f in forms]
 
 
@@ -171,21 +170,18 @@ class CustomFieldCatalogue:
         forms: Sequence[str],
         now: datetime,
     ) -> CustomField:
-        violations: list[FieldViolation] = []
+        violations = Violations()
         label = _label(label, violations)
         key = key.strip() or key_from_label(label)
         if len(key) > MAX_KEY_LENGTH or not _KEY.match(key):
-            violations.append(
-                FieldViolation(
-                    "key", f"must be lower-case letters, digits and _, starting with a letter, at most {MAX_KEY_LENGTH}"
-                )
+            violations.add(
+                "key", f"must be lower-case letters, digits and _, starting with a letter, at most {MAX_KEY_LENGTH}"
             )
         if field_type not in FIELD_TYPES:
-            violations.append(FieldViolation("type", f"must be one of {', '.join(FIELD_TYPES)}"))
+            violations.add("type", f"must be one of {', '.join(FIELD_TYPES)}")
         cleaned_options = _options(field_type, options, violations)
         cleaned_forms = _forms(forms, violations)
-        if violations:
-            raise InvalidArgument(violations)
+        violations.raise_if_any()
         if len(self.live()) >= MAX_LIVE_FIELDS:
             raise Conflict(f"at most {MAX_LIVE_FIELDS} custom fields; retire one first", reason="CUSTOM_FIELD_LIMIT")
         self._unique_label(label)
@@ -212,12 +208,11 @@ class CustomFieldCatalogue:
         """The key and type never change (stored values and import/export depend on them). Removing an option
         keeps the values that used it."""
         target = self.get(field_id)
-        violations: list[FieldViolation] = []
+        violations = Violations()
         new_label = _label(label, violations) if label is not None else target.label
         new_options = _options(target.type, options, violations) if options is not None else target.options
         new_forms = _forms(forms, violations) if forms is not None else target.forms
-        if violations:
-            raise InvalidArgument(violations)
+        violations.raise_if_any()
         if retired is False and target.retired:
             if len(self.live()) >= MAX_LIVE_FIELDS:
                 raise Conflict(f"at most {MAX_LIVE_FIELDS} custom fields", reason="CUSTOM_FIELD_LIMIT")
@@ -382,38 +377,38 @@ def read_values(
     form: str,
     creating: bool,
     region: str | None,
-    violations: list[FieldViolation],
+    violations: Violations,
 ) -> ValueChange:
     """Validate the values a create or update sends by field key. Staff may set any live field; other forms
     only the fields they collect. Required fields collected on the form must have a value: on create, every
     one; on update, none may be cleared. A checkbox counts as given only when checked."""
     change = ValueChange()
     if form not in FORMS:
-        violations.append(FieldViolation("form", f"must be one of {', '.join(FORMS)}"))
+        violations.add("form", f"must be one of {', '.join(FORMS)}")
         return change
     for key, raw in given.items():
         where = f"custom_fields.{key}"
         definition = catalogue.by_key(key)
         if definition is None:
-            violations.append(FieldViolation(where, "is not a custom field of this business"))
+            violations.add(where, "is not a custom field of this business")
             continue
         if definition.retired:
-            violations.append(FieldViolation(where, "is retired; its stored value can only be read"))
+            violations.add(where, "is retired; its stored value can only be read")
             continue
         if form != "staff" and not definition.collected_on(form):
-            violations.append(FieldViolation(where, "is not collected on this form"))
+            violations.add(where, "is not collected on this form")
             continue
         try:
             change.values[definition.id] = validate_value(definition, raw, region=region)
         except CustomValueError as exc:
-            violations.append(FieldViolation(where, str(exc)))
+            violations.add(where, str(exc))
     for definition in catalogue.live():
         if not (definition.required and definition.collected_on(form)):
             continue
         missing = definition.id not in change.values if creating else False
         value = change.values.get(definition.id)
         if missing or (definition.id in change.values and not fills_required(value)):
-            violations.append(FieldViolation(f"custom_fields.{definition.key}", "is required"))
+            violations.add(f"custom_fields.{definition.key}", "is required")
     return change
 
 

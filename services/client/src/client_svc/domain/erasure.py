@@ -42,13 +42,6 @@ ERASED_VALUES: dict[str, object] = {
 
 
 @dataclass(frozen=True)
-class EraseClient:
-    tenant_id: uuid.UUID
-    client_id: uuid.UUID
-    confirm: bool
-
-
-@dataclass(frozen=True)
 class ClientErased:
     tenant_id: uuid.UUID
     client_id: uuid.UUID

@@ -32,7 +32,8 @@ from client_svc.domain.contact_details import (
 from client_svc.domain.model import Client
 from client_svc.domain.profile import Address, ProfileInput
 from client_svc.domain.statuses import ClientStatus
-from platform_core.errors import DomainError, FieldViolation, InvalidArgument
+from platform_core.errors import DomainError, InvalidArgument
+from platform_core.validation import Violations
 
 MAX_COLUMNS = 200
 MAX_HEADER_LENGTH = 200
@@ -223,42 +224,35 @@ def check_mapping(
     if len(mapping) != len(headers):
         raise InvalidArgument.single("mapping", f"give one entry per column of the file ({len(headers)})")
     tidy = [m.strip() for m in mapping]
-    violations: list[FieldViolation] = []
+    violations = Violations()
     first_column: dict[str, int] = {}
     for i, key in enumerate(tidy):
         if not key:
             continue
         if key not in known:
-            violations.append(FieldViolation(f"mapping[{i}]", f"{key!r} is not a field clients can be imported into"))
+            violations.add(f"mapping[{i}]", f"{key!r} is not a field clients can be imported into")
         elif key in first_column:
-            violations.append(
-                FieldViolation(f"mapping[{i}]", f"{key!r} is already mapped to column {headers[first_column[key]]!r}")
-            )
+            violations.add(f"mapping[{i}]", f"{key!r} is already mapped to column {headers[first_column[key]]!r}")
         else:
             first_column[key] = i
     if "full_name" in first_column and {"first_name", "last_name"} & first_column.keys():
-        violations.append(FieldViolation("mapping", "map full_name, or first_name and last_name, not both"))
+        violations.add("mapping", "map full_name, or first_name and last_name, not both")
     identified = updating and bool(set(MATCH_FIELDS) & first_column.keys())
     for column in extra:
         if column.required and column.key not in first_column and not identified:
-            violations.append(
-                FieldViolation(
-                    "mapping",
-                    f"missing required column: map a column to {column.key} ({column.label}), a field every new"
-                    " client must have",
-                )
+            violations.add(
+                "mapping",
+                f"missing required column: map a column to {column.key} ({column.label}), a field every new"
+                " client must have",
             )
     if not set(NAME_FIELDS) & first_column.keys() and not identified:
-        violations.append(
-            FieldViolation(
-                "mapping",
-                "missing required column: map a column to first_name or full_name (or company_name for businesses);"
-                " a file that only updates clients needs duplicates=update and an id, external_id, email or phone"
-                " column",
-            )
+        violations.add(
+            "mapping",
+            "missing required column: map a column to first_name or full_name (or company_name for businesses);"
+            " a file that only updates clients needs duplicates=update and an id, external_id, email or phone"
+            " column",
         )
-    if violations:
-        raise InvalidArgument(violations)
+    violations.raise_if_any()
     return tidy
 
 
@@ -501,12 +495,12 @@ def read_other_points(
             given.append(ContactPointInput(labelled["value"], labelled["label"].lower()))
         else:
             given.append(ContactPointInput(item))
-    violations: list[FieldViolation] = []
+    violations = Violations()
     points = read_points(kind, given, region, violations)
-    for v in violations:
+    for v in violations.found:
         index = int(v.field.split("[")[1].split("]")[0]) if "[" in v.field else None
         bad(f"{items[index]!r} {v.message}" if index is not None else v.message)
-    return tuple(ContactPointInput(p.value, p.label) for p in points) if not violations else ()
+    return tuple(ContactPointInput(p.value, p.label) for p in points) if not violations.found else ()
 
 
 def _contact_list(kind: str, row: ImportedRow, current: Sequence[PointValue]) -> tuple[ContactPointInput, ...] | None:
@@ -628,6 +622,7 @@ def new_client(
         profile=_profile(row.values, ProfileInput(source="import")),
         emails=_contact_list("email", row, []),
         phones=_contact_list("phone", row, []),
+        now=now,
     )
     if row.status is not None and row.status.archived:
         row.problems.append(RowProblem(columns.header_of("status"), f"the status {row.status.label!r} is archived"))
@@ -675,6 +670,7 @@ def apply_row(
         profile=_profile(row.values, _profile_input_of(client)),
         emails=_contact_list("email", row, points_of(client.contact_points, "email")),
         phones=_contact_list("phone", row, points_of(client.contact_points, "phone")),
+        now=now,
     )
     try:
         client.update(cmd, now=now)

@@ -16,7 +16,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from client_svc.domain.model import Client
-from platform_core.errors import Conflict, FailedPrecondition, FieldViolation, InvalidArgument
+from platform_core.errors import Conflict, FailedPrecondition, InvalidArgument
+from platform_core.validation import Violations
 
 UNDO_WINDOW = timedelta(days=30)
 MAX_MERGED = 10
@@ -54,23 +55,6 @@ _DECODE: dict[str, Any] = {
     "status_id": uuid.UUID,
     "online_booking_blocked_until": datetime.fromisoformat,
 }
-
-
-@dataclass(frozen=True)
-class MergeClients:
-    tenant_id: uuid.UUID
-    survivor_id: uuid.UUID
-    merged_ids: tuple[uuid.UUID, ...]
-    merged_by: str
-    # field -> the client whose value survives
-    field_choices: Mapping[str, uuid.UUID] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class UnmergeClients:
-    tenant_id: uuid.UUID
-    merge_id: uuid.UUID
-    max_clients: int = 0
 
 
 def _encode(value: Any) -> Any:
@@ -214,17 +198,14 @@ class ClientMerge:
         for client in everyone:
             client.require_live()
         by_id = {c.id: c for c in everyone}
-        violations = [
-            FieldViolation(f"field_choices.{name}", f"is not a field a merge settles ({', '.join(MERGE_FIELDS)})")
-            for name in choices
-            if name not in MERGE_FIELDS
-        ] + [
-            FieldViolation(f"field_choices.{name}", "names a client that is not part of this merge")
-            for name, client_id in choices.items()
-            if name in MERGE_FIELDS and client_id not in by_id
-        ]
-        if violations:
-            raise InvalidArgument(violations)
+        violations = Violations()
+        for name in choices:
+            if name not in MERGE_FIELDS:
+                violations.add(f"field_choices.{name}", f"is not a field a merge settles ({', '.join(MERGE_FIELDS)})")
+        for name, client_id in choices.items():
+            if name in MERGE_FIELDS and client_id not in by_id:
+                violations.add(f"field_choices.{name}", "names a client that is not part of this merge")
+        violations.raise_if_any()
 
         before = snapshot(survivor)
         taken: dict[str, uuid.UUID] = {}

@@ -34,6 +34,7 @@ from client_svc.domain.profile import Address, Profile, read_profile
 from client_svc.domain.statuses import ClientStatus
 from platform_core.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from platform_core.ids import new_id
+from platform_core.validation import Violations
 
 MAX_NAME_LENGTH = 100
 MAX_REQUEST_ID_LENGTH = 200
@@ -58,19 +59,11 @@ class StaffAssignment:
     assigned_at: datetime
 
 
-class _Checked:
-    """Collects every broken rule of one request, so they are reported at once, by field."""
-
-    def __init__(self) -> None:
-        self.violations: list[FieldViolation] = []
+class _ClientChecks(Violations):
+    """The collector, with the readers of a client's own fields (each adds the violations it finds)."""
 
     def name(self, value: str, field: str, *, required: bool) -> str:
-        value = value.strip()
-        if required and not value:
-            self.violations.append(FieldViolation(field, "is required"))
-        elif len(value) > MAX_NAME_LENGTH:
-            self.violations.append(FieldViolation(field, f"must be at most {MAX_NAME_LENGTH} characters"))
-        return value
+        return self.text(value, field, max_length=MAX_NAME_LENGTH, required=required)
 
     def email(self, raw: str) -> str | None:
         if not raw.strip():
@@ -78,14 +71,14 @@ class _Checked:
         try:
             return normalize_email(raw)
         except ContactError as exc:
-            self.violations.append(FieldViolation("email", str(exc)))
+            self.add("email", str(exc))
             return None
 
     def region(self, raw: str) -> str | None:
         try:
             return normalize_region(raw)
         except ContactError as exc:
-            self.violations.append(FieldViolation("default_region", str(exc)))
+            self.add("default_region", str(exc))
             return None
 
     def phone(self, raw: str, region: str | None) -> str | None:
@@ -94,7 +87,7 @@ class _Checked:
         try:
             return normalize_phone(raw, region)
         except ContactError as exc:
-            self.violations.append(FieldViolation("phone", str(exc)))
+            self.add("phone", str(exc))
             return None
 
     def point_list(
@@ -109,9 +102,9 @@ class _Checked:
         """The emails (or phones) wanted: the list given, or the current one with the primary set through the
         single field; None when the request changes neither."""
         if given is not None:
-            points = read_points(kind, given, region, self.violations)
+            points = read_points(kind, given, region, self)
             if single is not None and (not points or points[0].value != single):
-                self.violations.append(FieldViolation(kind, f"must be the primary of {kind}s when both are given"))
+                self.add(kind, f"must be the primary of {kind}s when both are given")
             return points
         if single_raw is None:
             return None
@@ -120,9 +113,9 @@ class _Checked:
     def persons(
         self, given: tuple[ContactPersonInput, ...] | None, region: str | None, kind: str, existing: bool
     ) -> list[PersonValue] | None:
-        persons = read_persons(given, region, self.violations) if given is not None else None
+        persons = read_persons(given, region, self) if given is not None else None
         if kind != "business" and (persons or (persons is None and existing)):
-            self.violations.append(FieldViolation("contact_persons", "only a business client has contact persons"))
+            self.add("contact_persons", "only a business client has contact persons")
         return persons
 
     def custom(
@@ -138,13 +131,7 @@ class _Checked:
                 raise ValueError("custom field values are checked against the tenant's custom fields; pass them")
             return ValueChange()
         form = cmd.form or "staff"
-        return read_values(
-            catalogue, cmd.custom_fields, form=form, creating=creating, region=region, violations=self.violations
-        )
-
-    def raise_if_any(self) -> None:
-        if self.violations:
-            raise InvalidArgument(self.violations)
+        return read_values(catalogue, cmd.custom_fields, form=form, creating=creating, region=region, violations=self)
 
 
 @dataclass(eq=False)
@@ -202,12 +189,12 @@ class Client:
     ) -> Client:
         """A new client from what staff typed; with the tenant's custom fields, their values are checked
         (required ones included) and stored."""
-        check = _Checked()
-        profile = read_profile(cmd.profile, today=now.date(), violations=check.violations)
+        check = _ClientChecks()
+        profile = read_profile(cmd.profile, today=now.date(), violations=check)
         first_name = check.name(cmd.first_name, "first_name", required=profile.kind == "individual")
         last_name = check.name(cmd.last_name, "last_name", required=False)
         if len(cmd.request_id) > MAX_REQUEST_ID_LENGTH:
-            check.violations.append(FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters"))
+            check.add("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters")
         region = check.region(cmd.default_region)
         email = check.email(cmd.email)
         phone = check.phone(cmd.phone, region)
@@ -355,15 +342,15 @@ class Client:
         """Apply the fields given; records ClientUpdated naming what changed (nothing changed, no event).
         Custom field values need the tenant's ``custom_fields``."""
         self.require_live()
-        check = _Checked()
+        check = _ClientChecks()
         proposed: dict[str, Any] = {}
         profile = self.profile
         if cmd.profile is not None:
-            profile = read_profile(cmd.profile, today=now.date(), violations=check.violations)
+            profile = read_profile(cmd.profile, today=now.date(), violations=check)
         if cmd.first_name is not None:
             proposed["first_name"] = check.name(cmd.first_name, "first_name", required=profile.kind == "individual")
         elif profile.kind == "individual" and not self.first_name:
-            check.violations.append(FieldViolation("first_name", "is required for an individual"))
+            check.add("first_name", "is required for an individual")
         if cmd.last_name is not None:
             proposed["last_name"] = check.name(cmd.last_name, "last_name", required=False)
         phones_touched = cmd.phone is not None or cmd.phones is not None or cmd.contact_persons is not None
@@ -381,7 +368,7 @@ class Client:
             proposed["phone"] = phones[0].value if phones else None
         values = check.custom(custom_fields, cmd, region, creating=False) if cmd.custom_fields else ValueChange()
         if cmd.form == "booking_request" and custom_fields is not None:
-            self._check_form_complete(custom_fields, values, "booking_request", check.violations)
+            self._check_form_complete(custom_fields, values, "booking_request", check)
         check.raise_if_any()
 
         changed = tuple(name for name, value in proposed.items() if getattr(self, name) != value)
@@ -517,7 +504,7 @@ class Client:
         self._record_update(("assigned_staff",), now)
 
     def _check_form_complete(
-        self, catalogue: CustomFieldCatalogue, change: ValueChange, form: str, violations: list[FieldViolation]
+        self, catalogue: CustomFieldCatalogue, change: ValueChange, form: str, violations: Violations
     ) -> None:
         """A form answered whole (a booking request): each required field it collects has a value after the
         change, given now or held already."""
@@ -531,8 +518,8 @@ class Client:
             else:
                 answered = definition.id in held
             missing = FieldViolation(f"custom_fields.{definition.key}", "is required")
-            if not answered and missing not in violations:
-                violations.append(missing)
+            if not answered and missing not in violations.found:
+                violations.add(missing.field, missing.message)
 
     def note_custom_values_changed(self, *, now: datetime) -> None:
         """Custom values were stored beside ``update`` (an import writes them itself): the change's

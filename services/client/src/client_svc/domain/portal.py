@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from client_svc.domain.commands_portal import IssueInvitation
 from client_svc.domain.contact import ContactError, normalize_email
 from client_svc.domain.model import Client
-from platform_core.errors import FieldViolation, InvalidArgument
+from platform_core.validation import Violations
 
 KINDS = ("invitation", "access_granted", "access_revoked")
 MAX_URL_LENGTH = 2000
@@ -44,17 +45,6 @@ class PortalAccessChanged:
     occurred_at: datetime
 
 
-@dataclass(frozen=True)
-class IssueInvitation:
-    tenant_id: uuid.UUID
-    invitation_id: uuid.UUID
-    client_id: uuid.UUID
-    email: str
-    accept_url: str
-    expires_at: datetime
-    business_name: str
-
-
 @dataclass(eq=False)
 class PortalRecord:
     tenant_id: uuid.UUID
@@ -70,19 +60,18 @@ class PortalRecord:
     def invitation(cls, cmd: IssueInvitation, *, client: Client, now: datetime) -> PortalRecord:
         """The invitation link itself travels only on the event (to be emailed), never in this record."""
         client.require_live()
-        violations = []
+        violations = Violations()
         try:
             email = normalize_email(cmd.email)
         except ContactError as exc:
-            violations.append(FieldViolation("email", str(exc)))
+            violations.add("email", str(exc))
         url = urlsplit(cmd.accept_url)
         if url.scheme not in ("http", "https") or not url.netloc or len(cmd.accept_url) > MAX_URL_LENGTH:
-            violations.append(FieldViolation("accept_url", "must be an http(s) address"))
+            violations.add("accept_url", "must be an http(s) address")
         if cmd.expires_at <= now:
-            violations.append(FieldViolation("expires_at", "must be in the future"))
+            violations.add("expires_at", "must be in the future")
         business_name = " ".join(cmd.business_name.split())[:MAX_BUSINESS_NAME]
-        if violations:
-            raise InvalidArgument(violations)
+        violations.raise_if_any()
         record = cls(cmd.tenant_id, cmd.invitation_id, client.id, "invitation", now, email, cmd.expires_at)
         record.events.append(
             PortalInvitationIssued(

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from functools import lru_cache
 
-from platform_core.errors import FieldViolation
 from platform_core.money import is_currency
+from platform_core.validation import Violations
 
 KINDS = ("individual", "business")
 SOURCES = ("staff", "import", "portal", "booking_widget")
@@ -65,11 +65,11 @@ class ProfileInput:
     opening_balance_currency: str = ""
 
 
-def read_profile(raw: ProfileInput, *, today: date, violations: list[FieldViolation]) -> Profile:
+def read_profile(raw: ProfileInput, *, today: date, violations: Violations) -> Profile:
     """The validated profile; appends a violation per broken rule (field names as the API spells them)."""
 
     def bad(field: str, message: str) -> None:
-        violations.append(FieldViolation(f"profile.{field}", message))
+        violations.add(f"profile.{field}", message)
 
     kind = raw.kind.strip() or "individual"
     if kind not in KINDS:

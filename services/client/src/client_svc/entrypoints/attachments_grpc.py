@@ -1,4 +1,4 @@
-"""gRPC methods of the client service over attachments (mixed into ClientServicer).
+"""gRPC servicer of ClientAttachments: files kept with a client.
 
 Bytes stream both ways in chunks: an upload is a header then chunks, a download the record then chunks,
 so neither side holds a whole file in memory.
@@ -11,13 +11,17 @@ from collections.abc import AsyncIterator, Callable
 import grpc
 
 from atrium.client.v1 import client_record_pb2 as record_pb
-from client_svc.adapters.storage import AbstractBlobStorage
-from client_svc.domain.attachments import Attachment, AttachmentPolicy
-from client_svc.entrypoints.access import record_id, require_staff, timestamp
+from atrium.client.v1 import client_service_pb2 as pb
+from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
+from client_svc.domain import commands_attachments as commands
+from client_svc.domain.attachments import Attachment
+from client_svc.entrypoints.access import record_id, require_staff, timestamp, utc_now
 from client_svc.service_layer import attachment_handlers as handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.errors import InvalidArgument, NotFound
 from platform_core.grpc.context import current_context
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ClientAttachments"].full_name
 
 
 def attachment_message(attachment: Attachment) -> record_pb.Attachment:
@@ -43,10 +47,9 @@ def _portal_client() -> str | None:
     return None
 
 
-class AttachmentServicer:
-    _uow_factory: Callable[[], ClientUnitOfWork]
-    _storage: AbstractBlobStorage
-    _attachment_policy: AttachmentPolicy
+class ClientAttachmentsServicer(pb_grpc.ClientAttachmentsServicer):
+    def __init__(self, *, uow_factory: Callable[[], ClientUnitOfWork]) -> None:
+        self._uow_factory = uow_factory
 
     async def UploadAttachment(
         self, request_iterator: AsyncIterator[record_pb.UploadAttachmentRequest], context: grpc.aio.ServicerContext
@@ -63,21 +66,17 @@ class AttachmentServicer:
                     raise InvalidArgument.single("header", "only the first message is a header")
                 yield part.chunk
 
-        attachment = await handlers.upload_attachment(
-            handlers.UploadHeader(
-                tenant_id=tenant_id,
-                client_id=record_id(header.client_id, "client"),
-                filename=header.filename,
-                declared_content_type=header.declared_content_type,
-                shared_with_client=header.shared_with_client,
-                uploaded_by=current_context().principal.id,
-            ),
-            chunks(),
-            self._uow_factory(),
-            self._storage,
-            self._attachment_policy,
+        command = commands.UploadAttachment(
+            tenant_id=tenant_id,
+            client_id=record_id(header.client_id, "client"),
+            filename=header.filename,
+            declared_content_type=header.declared_content_type,
+            shared_with_client=header.shared_with_client,
+            uploaded_by=current_context().principal.id,
+            content=chunks(),
+            now=utc_now(),
         )
-        return attachment_message(attachment)
+        return attachment_message(await handlers.upload_attachment(command, self._uow_factory()))
 
     async def ListAttachments(
         self, request: record_pb.ListAttachmentsRequest, context: grpc.aio.ServicerContext
@@ -86,50 +85,45 @@ class AttachmentServicer:
         client_id = record_id(request.client_id, "client")
         if portal_client is not None and portal_client != str(client_id):
             raise NotFound("client not found")
-        attachments = await handlers.list_attachments(
-            current_context().tenant_id, client_id, self._uow_factory(), portal_client_id=portal_client
-        )
+        command = commands.ListAttachments(current_context().tenant_id, client_id, portal_client_id=portal_client)
+        attachments = await handlers.list_attachments(command, self._uow_factory())
         return record_pb.ListAttachmentsResponse(attachments=[attachment_message(a) for a in attachments])
 
     async def DownloadAttachment(
         self, request: record_pb.GetAttachmentRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[record_pb.AttachmentContent]:
-        attachment = await handlers.readable_attachment(
+        command = commands.DownloadAttachment(
             current_context().tenant_id,
             record_id(request.client_id, "client"),
             record_id(request.id, "attachment"),
-            self._uow_factory(),
             portal_client_id=_portal_client(),
         )
-        content = self._storage.open(attachment.storage_key)
+        download = await handlers.download_attachment(command, self._uow_factory())
         # The first chunk is read before anything is sent: missing bytes fail the call, not half a download.
-        first = await anext(content, b"")
-        yield record_pb.AttachmentContent(attachment=attachment_message(attachment))
+        first = await anext(download.content, b"")
+        yield record_pb.AttachmentContent(attachment=attachment_message(download.attachment))
         if first:
             yield record_pb.AttachmentContent(chunk=first)
-        async for chunk in content:
+        async for chunk in download.content:
             yield record_pb.AttachmentContent(chunk=chunk)
 
     async def UpdateAttachment(
         self, request: record_pb.UpdateAttachmentRequest, context: grpc.aio.ServicerContext
     ) -> record_pb.Attachment:
-        attachment = await handlers.change_attachment(
+        command = commands.UpdateAttachment(
             require_staff(),
             record_id(request.client_id, "client"),
             record_id(request.id, "attachment"),
-            self._uow_factory(),
             filename=request.filename if request.HasField("filename") else None,
             shared_with_client=request.shared_with_client if request.HasField("shared_with_client") else None,
+            now=utc_now(),
         )
-        return attachment_message(attachment)
+        return attachment_message(await handlers.update_attachment(command, self._uow_factory()))
 
     async def DeleteAttachment(
         self, request: record_pb.DeleteAttachmentRequest, context: grpc.aio.ServicerContext
     ) -> record_pb.Attachment:
-        attachment = await handlers.delete_attachment(
-            require_staff(),
-            record_id(request.client_id, "client"),
-            record_id(request.id, "attachment"),
-            self._uow_factory(),
+        command = commands.DeleteAttachment(
+            require_staff(), record_id(request.client_id, "client"), record_id(request.id, "attachment"), now=utc_now()
         )
-        return attachment_message(attachment)
+        return attachment_message(await handlers.delete_attachment(command, self._uow_factory()))

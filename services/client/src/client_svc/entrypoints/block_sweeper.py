@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from client_svc.domain import commands
 from client_svc.service_layer import handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.service import run_periodically
@@ -33,7 +34,8 @@ class BookingBlockSweeper:
         """Lift every block ended by now, batch by batch; returns how many."""
         total = 0
         while True:
-            lifted = await handlers.lift_ended_booking_blocks(self._uow_factory(), now=self._clock(), batch=self._batch)
+            command = commands.LiftEndedBookingBlocks(now=self._clock(), batch=self._batch)
+            lifted = await handlers.lift_ended_booking_blocks(command, self._uow_factory())
             total += lifted
             if lifted < self._batch:
                 return total

@@ -1,19 +1,22 @@
-"""gRPC methods of the client service over custom field definitions (mixed into ClientServicer)."""
+"""gRPC servicer of CustomFields: the business's custom field definitions."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import grpc
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_record_pb2 as record_pb
-from client_svc.domain import commands
+from atrium.client.v1 import client_service_pb2 as pb
+from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
+from client_svc.domain import commands_custom_fields as commands
 from client_svc.domain.custom_fields import CustomField
-from client_svc.entrypoints.access import reference_id, require_staff
+from client_svc.entrypoints.access import reference_id, require_staff, utc_now
 from client_svc.service_layer import custom_field_handlers as handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.grpc.context import current_context
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CustomFields"].full_name
 
 
 def custom_field_message(definition: CustomField) -> record_pb.CustomField:
@@ -34,9 +37,9 @@ def _fields(definitions: list[CustomField]) -> record_pb.ListCustomFieldsRespons
     return record_pb.ListCustomFieldsResponse(fields=[custom_field_message(d) for d in definitions])
 
 
-class CustomFieldServicer:
-    _uow_factory: Callable[[], ClientUnitOfWork]
-    _engine: AsyncEngine
+class CustomFieldsServicer(pb_grpc.CustomFieldsServicer):
+    def __init__(self, *, uow_factory: Callable[[], ClientUnitOfWork]) -> None:
+        self._uow_factory = uow_factory
 
     async def ListCustomFields(
         self, request: record_pb.ListCustomFieldsRequest, context: grpc.aio.ServicerContext
@@ -45,14 +48,12 @@ class CustomFieldServicer:
         if call.principal.is_portal:
             # A client sees what its profile form, or the booking request form, asks; nothing more.
             form = "booking_request" if request.form == "booking_request" else "portal_profile"
-            definitions = await handlers.list_custom_fields(
-                call.tenant_id, self._uow_factory(), include_retired=False, form=form
-            )
+            command = commands.ListCustomFields(call.tenant_id, include_retired=False, form=form)
         else:
-            definitions = await handlers.list_custom_fields(
-                require_staff(), self._uow_factory(), include_retired=request.include_retired, form=request.form
+            command = commands.ListCustomFields(
+                require_staff(), include_retired=request.include_retired, form=request.form
             )
-        return _fields(definitions)
+        return _fields(await handlers.list_custom_fields(command, self._uow_factory()))
 
     async def CreateCustomField(
         self, request: record_pb.CreateCustomFieldRequest, context: grpc.aio.ServicerContext
@@ -65,6 +66,7 @@ class CustomFieldServicer:
             options=tuple(request.options),
             required=request.required,
             forms=tuple(request.forms),
+            now=utc_now(),
         )
         return custom_field_message(await handlers.create_custom_field(command, self._uow_factory()))
 
@@ -79,16 +81,17 @@ class CustomFieldServicer:
             required=request.required if request.HasField("required") else None,
             forms=tuple(request.forms.items) if request.HasField("forms") else None,
             retired=request.retired if request.HasField("retired") else None,
+            now=utc_now(),
         )
         return custom_field_message(await handlers.update_custom_field(command, self._uow_factory()))
 
     async def RetireCustomField(
         self, request: record_pb.RetireCustomFieldRequest, context: grpc.aio.ServicerContext
     ) -> record_pb.CustomField:
-        retired = await handlers.retire_custom_field(
-            require_staff(), reference_id(request.id, "id", "custom field"), self._uow_factory()
+        command = commands.RetireCustomField(
+            require_staff(), reference_id(request.id, "id", "custom field"), now=utc_now()
         )
-        return custom_field_message(retired)
+        return custom_field_message(await handlers.retire_custom_field(command, self._uow_factory()))
 
     async def ReorderCustomFields(
         self, request: record_pb.ReorderCustomFieldsRequest, context: grpc.aio.ServicerContext

@@ -1,4 +1,4 @@
-"""gRPC methods of client import and export (mixed into ClientServicer): protobuf in and out, no rules."""
+"""gRPC servicer of ClientImports: client import and export; protobuf in and out, no rules."""
 
 from __future__ import annotations
 
@@ -10,17 +10,21 @@ from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_service_pb2 as pb
+from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
 from client_svc import views
 from client_svc.domain.imports import FIELDS, ExtraColumn, export_cells, export_headers
+from client_svc.entrypoints.grpc_server import list_filters  # the list's own reading of its filters
 from client_svc.service_layer.imports import ImportService, JobView
 from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import current_context
 from platform_core.grpc.values import timestamp
 from platform_core.ids import parse_uuid
 
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ClientImports"].full_name
 MAX_CHUNK_BYTES = 1024 * 1024
 EXPORT_PAGE_SIZE = 500
 MAX_EXPORT_PAGE_SIZE = 1000
@@ -82,11 +86,10 @@ def _import_id(raw: str) -> uuid.UUID:
     return parsed
 
 
-class ClientImportRpcs:
-    """Needs ``self._imports`` (ImportService) and ``self._engine`` (the read engine), set by ClientServicer."""
-
-    _imports: ImportService
-    _engine: Any
+class ClientImportsServicer(pb_grpc.ClientImportsServicer):
+    def __init__(self, *, imports: ImportService, engine: AsyncEngine) -> None:
+        self._imports = imports
+        self._engine = engine  # the read engine, for the export
 
     async def CreateClientImport(
         self, request: pb.CreateClientImportRequest, context: grpc.aio.ServicerContext
@@ -170,8 +173,6 @@ class ClientImportRpcs:
     async def ExportClients(
         self, request: pb.ListClientsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ExportClientsResponse:
-        from client_svc.entrypoints.grpc_server import list_filters  # the list's own reading of its filters
-
         tenant_id = _bulk_tenant()
         size = request.page.page_size or EXPORT_PAGE_SIZE
         if not 0 < size <= MAX_EXPORT_PAGE_SIZE:

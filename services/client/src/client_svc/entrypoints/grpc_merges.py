@@ -1,4 +1,4 @@
-"""gRPC methods for merging duplicates, undoing merges and erasing a client (mixed into ClientServicer)."""
+"""gRPC servicer of ClientMerges: finding duplicates, merging them into a survivor, undoing merges."""
 
 from __future__ import annotations
 
@@ -11,41 +11,40 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_service_pb2 as pb
+from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from client_svc import views
-from client_svc.adapters.storage import AbstractBlobStorage
-from client_svc.domain.erasure import EraseClient
-from client_svc.domain.merge import ClientMerge, MergeClients, UnmergeClients
-from client_svc.domain.model import Client
+from client_svc.domain import commands_merges as commands
+from client_svc.domain import duplicates
+from client_svc.domain.merge import ClientMerge
 from client_svc.entrypoints.access import record_id as _record_id
 from client_svc.entrypoints.access import require_staff as _staff
 from client_svc.entrypoints.access import timestamp as _timestamp
-from client_svc.service_layer import erasing, merging
+from client_svc.entrypoints.access import utc_now
+from client_svc.entrypoints.grpc_server import client_message
+from client_svc.service_layer import merge_handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
-from platform_core.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from platform_core.errors import InvalidArgument, NotFound
 from platform_core.grpc.context import current_context
 from platform_core.ids import parse_uuid
+from platform_core.validation import Violations
 
-# Who may erase a client's personal data.
-ERASER_ROLES = frozenset({"owner", "admin"})
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ClientMerges"].full_name
 
 
 def _ids(raw: list[str], field: str) -> list[uuid.UUID]:
     parsed = [(value, parse_uuid(value)) for value in raw]
-    bad = [FieldViolation(field, f"{value!r} is not a client id") for value, p in parsed if p is None]
-    if bad:
-        raise InvalidArgument(bad)
+    bad = Violations()
+    for value, p in parsed:
+        if p is None:
+            bad.add(field, f"{value!r} is not a client id")
+    bad.raise_if_any()
     return [p for _, p in parsed if p is not None]
 
 
-class MergeAndErasureRpcs:
-    """Needs the servicer's ``_uow_factory``, ``_engine`` and its client message builder."""
-
-    _uow_factory: Callable[[], ClientUnitOfWork]
-    _engine: AsyncEngine
-    _storage: AbstractBlobStorage
-
-    def _client_message(self, row: Any) -> pb.Client:
-        raise NotImplementedError  # the servicer's
+class ClientMergesServicer(pb_grpc.ClientMergesServicer):
+    def __init__(self, *, uow_factory: Callable[[], ClientUnitOfWork], engine: AsyncEngine) -> None:
+        self._uow_factory = uow_factory
+        self._engine = engine
 
     async def MergeClients(self, request: pb.MergeClientsRequest, context: grpc.aio.ServicerContext) -> pb.ClientMerge:
         tenant_id = _staff()
@@ -59,13 +58,14 @@ class MergeAndErasureRpcs:
                 strict=True,
             )
         )
-        merge = await merging.merge_clients(
-            MergeClients(
+        merge = await merge_handlers.merge_clients(
+            commands.MergeClients(
                 tenant_id=tenant_id,
                 survivor_id=survivor_id,
                 merged_ids=tuple(_ids(list(request.merged_ids), "merged_ids")),
                 merged_by=current_context().principal.id,
                 field_choices=choices,
+                now=utc_now(),
             ),
             self._uow_factory(),
         )
@@ -74,14 +74,16 @@ class MergeAndErasureRpcs:
     async def UnmergeClients(
         self, request: pb.UnmergeClientsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientMerge:
-        command = UnmergeClients(_staff(), _record_id(request.merge_id, "merge"), max_clients=request.max_clients)
-        return await self._merge_message(await merging.unmerge_clients(command, self._uow_factory()))
+        command = commands.UnmergeClients(
+            _staff(), _record_id(request.merge_id, "merge"), max_clients=request.max_clients, now=utc_now()
+        )
+        return await self._merge_message(await merge_handlers.unmerge_clients(command, self._uow_factory()))
 
     async def GetClientMerge(
         self, request: pb.GetClientMergeRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientMerge:
-        merge = await merging.get_merge(_staff(), _record_id(request.merge_id, "merge"), self._uow_factory())
-        return await self._merge_message(merge)
+        command = commands.GetClientMerge(_staff(), _record_id(request.merge_id, "merge"))
+        return await self._merge_message(await merge_handlers.get_merge(command, self._uow_factory()))
 
     async def ListClientMerges(
         self, request: pb.ListClientMergesRequest, context: grpc.aio.ServicerContext
@@ -90,26 +92,8 @@ class MergeAndErasureRpcs:
         client_id = _record_id(request.client_id, "client")
         if await views.client_by_id(self._engine, tenant_id, client_id) is None:
             raise NotFound("client not found")
-        merges = await merging.merges_of(tenant_id, client_id, self._uow_factory())
+        merges = await merge_handlers.list_merges(commands.ListClientMerges(tenant_id, client_id), self._uow_factory())
         return pb.ListClientMergesResponse(merges=[await self._merge_message(m) for m in merges])
-
-    async def EraseClient(self, request: pb.EraseClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
-        tenant_id = _staff()
-        principal = current_context().principal
-        if principal.kind == "staff" and principal.role not in ERASER_ROLES:
-            raise PermissionDenied("only an owner or an admin may erase a client's personal data")
-        client_id = _record_id(request.id, "client")
-        # The files go too; their bytes live outside the database, so they are removed once the rows are.
-        storage_keys = await views.attachment_keys_of(self._engine, tenant_id, client_id)
-        client: Client = await erasing.erase_client(
-            EraseClient(tenant_id, client_id, confirm=request.confirm), self._uow_factory()
-        )
-        for key in storage_keys:
-            await self._storage.delete(key)
-        row = await views.client_by_id(self._engine, client.tenant_id, client.id)
-        if row is None:
-            raise NotFound("client not found")
-        return self._client_message(row)
 
     async def _merge_message(self, merge: ClientMerge) -> pb.ClientMerge:
         survivor = await views.client_by_id(self._engine, merge.tenant_id, merge.survivor_id)
@@ -122,9 +106,30 @@ class MergeAndErasureRpcs:
             merged_by=merge.merged_by,
             fields_taken={name: str(client_id) for name, client_id in merge.fields_taken.items()},
             moved=merge.moved_counts(),
-            survivor=self._client_message(survivor) if survivor is not None else None,
+            survivor=client_message(survivor) if survivor is not None else None,
             undoable=merge.undoable(datetime.now(UTC)),
         )
         if merge.unmerged_at is not None:
             message.unmerged_at.CopyFrom(_timestamp(merge.unmerged_at))
         return message
+
+    async def FindDuplicateClients(
+        self, request: pb.FindDuplicateClientsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FindDuplicateClientsResponse:
+        tenant_id = _staff()
+        limit = views.page_size(request.limit, "limit")
+        candidates = await views.duplicate_candidates(self._engine, tenant_id)
+        ranked = sorted(candidates.items(), key=lambda item: (-duplicates.score(item[1]), item[0]))[:limit]
+        ids = list({client_id for pair, _ in ranked for client_id in pair})
+        rows = await views.clients_by_ids(self._engine, tenant_id, ids) if ids else {}
+        return pb.FindDuplicateClientsResponse(
+            pairs=[
+                pb.DuplicatePair(
+                    first=client_message(rows[first]),
+                    second=client_message(rows[second]),
+                    score=duplicates.score(reasons),
+                    reasons=sorted(reasons),
+                )
+                for (first, second), reasons in ranked
+            ]
+        )

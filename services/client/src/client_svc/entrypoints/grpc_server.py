@@ -1,4 +1,4 @@
-"""gRPC servicer: protobuf in, commands and views, protobuf out. No business rules here."""
+"""gRPC servicer of ClientRecords: protobuf in, commands and views, protobuf out. No business rules here."""
 
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
 from client_svc import search_views, views
-from client_svc.adapters.storage import AbstractBlobStorage
-from client_svc.domain import commands, duplicates
-from client_svc.domain.attachments import AttachmentPolicy
+from client_svc.domain import commands, commands_merges
 from client_svc.domain.contact_details import ContactPersonInput, ContactPointInput
 from client_svc.domain.groups import ClientGroup
 from client_svc.domain.model import Client
@@ -30,20 +28,17 @@ from client_svc.entrypoints.access import record_id as _record_id
 from client_svc.entrypoints.access import reference_id as _reference_id
 from client_svc.entrypoints.access import require_staff as _require_staff
 from client_svc.entrypoints.access import timestamp as _timestamp
-from client_svc.entrypoints.attachments_grpc import AttachmentServicer
-from client_svc.entrypoints.custom_fields_grpc import CustomFieldServicer
-from client_svc.entrypoints.grpc_imports import ClientImportRpcs
-from client_svc.entrypoints.grpc_merges import MergeAndErasureRpcs
-from client_svc.entrypoints.portal_grpc import PortalServicer
-from client_svc.service_layer import handlers
-from client_svc.service_layer.imports import ImportService
+from client_svc.entrypoints.access import utc_now
+from client_svc.service_layer import erasure_handlers, handlers
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import current_context
 from platform_core.grpc.values import aware
 from platform_core.ids import parse_uuid
 
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ClientService"].full_name
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ClientRecords"].full_name
+# Who may erase a client's personal data.
+ERASER_ROLES = frozenset({"owner", "admin"})
 
 
 def client_message(
@@ -272,31 +267,10 @@ def list_filters(request: pb.ListClientsRequest) -> dict[str, Any]:
     }
 
 
-class ClientServicer(
-    CustomFieldServicer,
-    AttachmentServicer,
-    PortalServicer,
-    MergeAndErasureRpcs,
-    ClientImportRpcs,
-    pb_grpc.ClientServiceServicer,
-):
-    def __init__(
-        self,
-        *,
-        uow_factory: Callable[[], ClientUnitOfWork],
-        engine: AsyncEngine,
-        storage: AbstractBlobStorage,
-        attachment_policy: AttachmentPolicy,
-        imports: ImportService,
-    ) -> None:
+class ClientRecordsServicer(pb_grpc.ClientRecordsServicer):
+    def __init__(self, *, uow_factory: Callable[[], ClientUnitOfWork], engine: AsyncEngine) -> None:
         self._uow_factory = uow_factory
         self._engine = engine
-        self._storage = storage
-        self._attachment_policy = attachment_policy
-        self._imports = imports
-
-    def _client_message(self, row: Any) -> pb.Client:
-        return client_message(row)
 
     async def CreateClient(self, request: pb.CreateClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         tenant_id = _require_staff()
@@ -314,6 +288,7 @@ class ClientServicer(
                 **_contact_inputs(request),
                 custom_fields=custom_inputs(request),
                 form=request.form,
+                now=utc_now(),
             ),
             self._uow_factory(),
         )
@@ -371,16 +346,17 @@ class ClientServicer(
             **_contact_inputs(request),
             custom_fields=custom_inputs(request),
             form=_portal_form(request.form) if call.principal.is_portal else request.form,
+            now=utc_now(),
         )
         return await self._read(await handlers.update_client(command, self._uow_factory()))
 
     async def DeleteClient(self, request: pb.DeleteClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
-        command = commands.DeleteClient(_require_staff(), _record_id(request.id, "client"))
+        command = commands.DeleteClient(_require_staff(), _record_id(request.id, "client"), now=utc_now())
         return await self._read(await handlers.delete_client(command, self._uow_factory()))
 
     async def RestoreClient(self, request: pb.RestoreClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         command = commands.RestoreClient(
-            _require_staff(), _record_id(request.id, "client"), max_clients=request.max_clients
+            _require_staff(), _record_id(request.id, "client"), max_clients=request.max_clients, now=utc_now()
         )
         return await self._read(await handlers.restore_client(command, self._uow_factory()))
 
@@ -393,12 +369,16 @@ class ClientServicer(
             blocked=request.blocked,
             reason=request.reason,
             until=aware(request.blocked_until) if request.HasField("blocked_until") else None,
+            now=utc_now(),
         )
         return await self._read(await handlers.set_online_booking_blocked(command, self._uow_factory()))
 
     async def SetClientStatus(self, request: pb.SetClientStatusRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         command = commands.SetClientStatus(
-            _require_staff(), _record_id(request.id, "client"), _reference_id(request.status_id, "status_id", "status")
+            _require_staff(),
+            _record_id(request.id, "client"),
+            _reference_id(request.status_id, "status_id", "status"),
+            now=utc_now(),
         )
         return await self._read(await handlers.set_client_status(command, self._uow_factory()))
 
@@ -413,7 +393,8 @@ class ClientServicer(
         self, request: pb.ListClientStatusesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListClientStatusesResponse:
         statuses = await handlers.list_statuses(
-            _require_staff(), self._uow_factory(), include_archived=request.include_archived
+            commands.ListClientStatuses(_require_staff(), include_archived=request.include_archived),
+            self._uow_factory(),
         )
         return pb.ListClientStatusesResponse(statuses=[status_message(s) for s in statuses])
 
@@ -437,7 +418,9 @@ class ClientServicer(
     async def ArchiveClientStatus(
         self, request: pb.ArchiveClientStatusRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientStatus:
-        command = commands.ArchiveClientStatus(_require_staff(), _reference_id(request.id, "id", "status"))
+        command = commands.ArchiveClientStatus(
+            _require_staff(), _reference_id(request.id, "id", "status"), now=utc_now()
+        )
         return status_message(await handlers.archive_status(command, self._uow_factory()))
 
     async def ReorderClientStatuses(
@@ -456,6 +439,7 @@ class ClientServicer(
             _record_id(request.client_id, "client"),
             author_id=current_context().principal.id,
             body=request.body,
+            now=utc_now(),
         )
         return note_message(await handlers.add_note(command, self._uow_factory()))
 
@@ -472,6 +456,7 @@ class ClientServicer(
             editor_id=principal.id,
             editor_role=principal.role,
             body=request.body,
+            now=utc_now(),
         )
         return note_message(await handlers.edit_note(command, self._uow_factory()))
 
@@ -515,90 +500,78 @@ class ClientServicer(
             _require_staff(),
             _record_id(request.id, "client"),
             tuple(_reference_id(raw, "staff_ids", "staff") for raw in request.staff_ids),
+            now=utc_now(),
         )
         return await self._read(await handlers.set_client_staff(command, self._uow_factory()))
 
     async def SetClientTags(self, request: pb.SetClientTagsRequest, context: grpc.aio.ServicerContext) -> pb.Client:
-        command = commands.SetClientTags(_require_staff(), _record_id(request.id, "client"), tuple(request.tags))
+        command = commands.SetClientTags(
+            _require_staff(), _record_id(request.id, "client"), tuple(request.tags), now=utc_now()
+        )
         return await self._read(await handlers.set_client_tags(command, self._uow_factory()))
 
     async def ListClientGroups(
         self, request: pb.ListClientGroupsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListClientGroupsResponse:
-        groups = await handlers.list_groups(_require_staff(), self._uow_factory())
+        groups = await handlers.list_groups(commands.ListClientGroups(_require_staff()), self._uow_factory())
         return pb.ListClientGroupsResponse(groups=[group_message(g) for g in groups])
 
     async def CreateClientGroup(
         self, request: pb.CreateClientGroupRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientGroup:
-        return group_message(await handlers.create_group(_require_staff(), request.name, self._uow_factory()))
+        command = commands.CreateClientGroup(_require_staff(), request.name, now=utc_now())
+        return group_message(await handlers.create_group(command, self._uow_factory()))
 
     async def RenameClientGroup(
         self, request: pb.RenameClientGroupRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientGroup:
-        group = await handlers.rename_group(
-            _require_staff(), _record_id(request.id, "group"), request.name, self._uow_factory()
-        )
-        return group_message(group)
+        command = commands.RenameClientGroup(_require_staff(), _record_id(request.id, "group"), request.name)
+        return group_message(await handlers.rename_group(command, self._uow_factory()))
 
     async def DeleteClientGroup(
         self, request: pb.DeleteClientGroupRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteClientGroupResponse:
-        await handlers.delete_group(_require_staff(), _record_id(request.id, "group"), self._uow_factory())
+        command = commands.DeleteClientGroup(_require_staff(), _record_id(request.id, "group"))
+        await handlers.delete_group(command, self._uow_factory())
         return pb.DeleteClientGroupResponse()
 
     async def AddClientsToGroup(
         self, request: pb.GroupMembersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientGroup:
-        group = await handlers.change_members(
-            _require_staff(),
-            _record_id(request.group_id, "group"),
-            list(request.client_ids),
-            self._uow_factory(),
-            add=True,
+        command = commands.AddClientsToGroup(
+            _require_staff(), _record_id(request.group_id, "group"), tuple(request.client_ids), now=utc_now()
         )
-        return group_message(group)
+        return group_message(await handlers.add_clients_to_group(command, self._uow_factory()))
 
     async def SetClientGroupStaff(
         self, request: pb.SetClientGroupStaffRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientGroup:
-        group = await handlers.set_group_staff(
+        command = commands.SetClientGroupStaff(
             _require_staff(),
             _record_id(request.group_id, "group"),
-            [_reference_id(raw, "staff_ids", "staff") for raw in request.staff_ids],
-            self._uow_factory(),
+            tuple(_reference_id(raw, "staff_ids", "staff") for raw in request.staff_ids),
+            now=utc_now(),
         )
-        return group_message(group)
+        return group_message(await handlers.set_group_staff(command, self._uow_factory()))
 
     async def RemoveClientsFromGroup(
         self, request: pb.GroupMembersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientGroup:
-        group = await handlers.change_members(
-            _require_staff(),
-            _record_id(request.group_id, "group"),
-            list(request.client_ids),
-            self._uow_factory(),
-            add=False,
+        command = commands.RemoveClientsFromGroup(
+            _require_staff(), _record_id(request.group_id, "group"), tuple(request.client_ids)
         )
-        return group_message(group)
+        return group_message(await handlers.remove_clients_from_group(command, self._uow_factory()))
 
-    async def FindDuplicateClients(
-        self, request: pb.FindDuplicateClientsRequest, context: grpc.aio.ServicerContext
-    ) -> pb.FindDuplicateClientsResponse:
+    async def EraseClient(self, request: pb.EraseClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         tenant_id = _require_staff()
-        limit = views.page_size(request.limit, "limit")
-        candidates = await views.duplicate_candidates(self._engine, tenant_id)
-        ranked = sorted(candidates.items(), key=lambda item: (-duplicates.score(item[1]), item[0]))[:limit]
-        ids = list({client_id for pair, _ in ranked for client_id in pair})
-        rows = await views.clients_by_ids(self._engine, tenant_id, ids) if ids else {}
-        return pb.FindDuplicateClientsResponse(
-            pairs=[
-                pb.DuplicatePair(
-                    first=client_message(rows[first]),
-                    second=client_message(rows[second]),
-                    score=duplicates.score(reasons),
-                    reasons=sorted(reasons),
-                )
-                for (first, second), reasons in ranked
-            ]
+        principal = current_context().principal
+        if principal.kind == "staff" and principal.role not in ERASER_ROLES:
+            raise PermissionDenied("only an owner or an admin may erase a client's personal data")
+        command = commands_merges.EraseClient(
+            tenant_id, _record_id(request.id, "client"), request.confirm, now=utc_now()
         )
+        client = await erasure_handlers.erase_client(command, self._uow_factory())
+        row = await views.client_by_id(self._engine, client.tenant_id, client.id)
+        if row is None:
+            raise NotFound("client not found")
+        return client_message(row)

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
-from client_svc.domain import commands
+from client_svc.domain import commands_custom_fields as commands
 from client_svc.domain.custom_fields import FORMS, CustomField
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
 from platform_core.errors import InvalidArgument
 from platform_core.ids import new_id
 
 
-async def list_custom_fields(
-    tenant_id: uuid.UUID, uow: ClientUnitOfWork, *, include_retired: bool, form: str = ""
-) -> list[CustomField]:
-    if form and form not in FORMS:
+async def list_custom_fields(cmd: commands.ListCustomFields, uow: ClientUnitOfWork) -> list[CustomField]:
+    if cmd.form and cmd.form not in FORMS:
         raise InvalidArgument.single("form", f"must be one of {', '.join(FORMS)}")
     async with uow:
-        catalogue = await uow.custom_fields.catalogue(tenant_id)
-    fields = catalogue.all() if include_retired else catalogue.live()
-    return [f for f in fields if not form or form in f.forms]
+        catalogue = await uow.custom_fields.catalogue(cmd.tenant_id)
+    fields = catalogue.all() if cmd.include_retired else catalogue.live()
+    return [f for f in fields if not cmd.form or cmd.form in f.forms]
 
 
 async def create_custom_field(cmd: commands.CreateCustomField, uow: ClientUnitOfWork) -> CustomField:
@@ -34,7 +29,7 @@ async def create_custom_field(cmd: commands.CreateCustomField, uow: ClientUnitOf
             options=cmd.options,
             required=cmd.required,
             forms=cmd.forms,
-            now=datetime.now(UTC),
+            now=cmd.now,
         )
         uow.custom_fields.add(created)
         await uow.commit()
@@ -51,16 +46,16 @@ async def update_custom_field(cmd: commands.UpdateCustomField, uow: ClientUnitOf
             required=cmd.required,
             forms=cmd.forms,
             retired=cmd.retired,
-            now=datetime.now(UTC),
+            now=cmd.now,
         )
         await uow.commit()
         return updated
 
 
-async def retire_custom_field(tenant_id: uuid.UUID, field_id: uuid.UUID, uow: ClientUnitOfWork) -> CustomField:
+async def retire_custom_field(cmd: commands.RetireCustomField, uow: ClientUnitOfWork) -> CustomField:
     async with uow:
-        catalogue = await uow.custom_fields.catalogue(tenant_id)
-        retired = catalogue.retire(field_id, now=datetime.now(UTC))
+        catalogue = await uow.custom_fields.catalogue(cmd.tenant_id)
+        retired = catalogue.retire(cmd.field_id, now=cmd.now)
         await uow.commit()
         return retired
 

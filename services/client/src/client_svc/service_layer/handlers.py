@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from client_svc.adapters.repository import Lock
 from client_svc.domain import commands
@@ -32,9 +31,7 @@ async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Cr
         async with uow:
             default = await uow.statuses.default_status(cmd.tenant_id)
             custom_fields = await uow.custom_fields.catalogue(cmd.tenant_id)
-            client = Client.register(
-                cmd, client_id=new_id(), now=datetime.now(UTC), status=default, custom_fields=custom_fields
-            )
+            client = Client.register(cmd, client_id=new_id(), now=cmd.now, status=default, custom_fields=custom_fields)
             await uow.quota.change(cmd.tenant_id, +1, max_clients=cmd.max_clients or None)
             uow.clients.add(client)
             await uow.commit()
@@ -50,11 +47,11 @@ async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Cr
 
 
 async def _change(
-    tenant_id: uuid.UUID, client_id: uuid.UUID, uow: ClientUnitOfWork, change: Callable[[Client, datetime], None]
+    tenant_id: uuid.UUID, client_id: uuid.UUID, uow: ClientUnitOfWork, change: Callable[[Client], None]
 ) -> Client:
     async with uow:
         client = await _existing(uow, tenant_id, client_id)
-        change(client, datetime.now(UTC))
+        change(client)
         await uow.commit()
         return client
 
@@ -65,7 +62,7 @@ async def update_client(cmd: commands.UpdateClient, uow: ClientUnitOfWork) -> Cl
         # The booking request form is checked whole (its required answers), even when nothing new is given.
         needs_fields = bool(cmd.custom_fields) or cmd.form == "booking_request"
         custom_fields = await uow.custom_fields.catalogue(cmd.tenant_id) if needs_fields else None
-        client.update(cmd, now=datetime.now(UTC), custom_fields=custom_fields)
+        client.update(cmd, now=cmd.now, custom_fields=custom_fields)
         await uow.commit()
         return client
 
@@ -73,7 +70,7 @@ async def update_client(cmd: commands.UpdateClient, uow: ClientUnitOfWork) -> Cl
 async def delete_client(cmd: commands.DeleteClient, uow: ClientUnitOfWork) -> Client:
     async with uow:
         client = await _existing(uow, cmd.tenant_id, cmd.client_id)
-        client.delete(now=datetime.now(UTC))
+        client.delete(now=cmd.now)
         await uow.quota.change(cmd.tenant_id, -1, max_clients=None)
         await uow.commit()
         return client
@@ -82,7 +79,7 @@ async def delete_client(cmd: commands.DeleteClient, uow: ClientUnitOfWork) -> Cl
 async def restore_client(cmd: commands.RestoreClient, uow: ClientUnitOfWork) -> Client:
     async with uow:
         client = await _existing(uow, cmd.tenant_id, cmd.client_id)
-        client.restore(now=datetime.now(UTC))
+        client.restore(now=cmd.now)
         await uow.quota.change(cmd.tenant_id, +1, max_clients=cmd.max_clients or None)
         await uow.commit()
         return client
@@ -102,7 +99,7 @@ async def set_online_booking_blocked(cmd: commands.SetOnlineBookingBlocked, uow:
         cmd.tenant_id,
         cmd.client_id,
         uow,
-        lambda client, now: client.set_online_booking_blocked(cmd.blocked, reason=cmd.reason, now=now, until=cmd.until),
+        lambda client: client.set_online_booking_blocked(cmd.blocked, reason=cmd.reason, now=cmd.now, until=cmd.until),
     )
 
 
@@ -111,18 +108,18 @@ async def set_client_status(cmd: commands.SetClientStatus, uow: ClientUnitOfWork
         client = await _existing(uow, cmd.tenant_id, cmd.client_id)
         catalogue = await uow.statuses.catalogue(cmd.tenant_id)
         client.change_status(
-            catalogue.assignable(cmd.status_id), previous=catalogue.find(client.status_id), now=datetime.now(UTC)
+            catalogue.assignable(cmd.status_id), previous=catalogue.find(client.status_id), now=cmd.now
         )
         await uow.commit()
         return client
 
 
-async def list_statuses(tenant_id: uuid.UUID, uow: ClientUnitOfWork, *, include_archived: bool) -> list[ClientStatus]:
+async def list_statuses(cmd: commands.ListClientStatuses, uow: ClientUnitOfWork) -> list[ClientStatus]:
     async with uow:
-        catalogue = await uow.statuses.catalogue(tenant_id)
+        catalogue = await uow.statuses.catalogue(cmd.tenant_id)
         await uow.commit()  # keeps the ready-made set if this was the first use
         archived = sorted((s for s in catalogue.statuses if s.archived), key=lambda s: s.label)
-        return catalogue.live() + (archived if include_archived else [])
+        return catalogue.live() + (archived if cmd.include_archived else [])
 
 
 async def create_status(cmd: commands.CreateClientStatus, uow: ClientUnitOfWork) -> ClientStatus:
@@ -149,7 +146,7 @@ async def update_status(cmd: commands.UpdateClientStatus, uow: ClientUnitOfWork)
 async def archive_status(cmd: commands.ArchiveClientStatus, uow: ClientUnitOfWork) -> ClientStatus:
     async with uow:
         catalogue = await uow.statuses.catalogue(cmd.tenant_id)
-        status = catalogue.archive(cmd.status_id, now=datetime.now(UTC))
+        status = catalogue.archive(cmd.status_id, now=cmd.now)
         await uow.commit()
         return status
 
@@ -172,7 +169,7 @@ async def add_note(cmd: commands.AddClientNote, uow: ClientUnitOfWork) -> Note:
             client_id=cmd.client_id,
             author_id=cmd.author_id,
             body=cmd.body,
-            now=datetime.now(UTC),
+            now=cmd.now,
         )
         uow.notes.add(note)
         await uow.commit()
@@ -184,81 +181,81 @@ async def edit_note(cmd: commands.EditClientNote, uow: ClientUnitOfWork) -> Note
         note = await uow.notes.get(cmd.tenant_id, cmd.client_id, cmd.note_id)
         if note is None:
             raise NotFound("note not found")
-        note.edit(cmd.body, editor_id=cmd.editor_id, editor_role=cmd.editor_role, now=datetime.now(UTC))
+        note.edit(cmd.body, editor_id=cmd.editor_id, editor_role=cmd.editor_role, now=cmd.now)
         await uow.commit()
         return note
 
 
 async def set_client_staff(cmd: commands.SetClientStaff, uow: ClientUnitOfWork) -> Client:
     return await _change(
-        cmd.tenant_id, cmd.client_id, uow, lambda client, now: client.assign_staff(list(cmd.staff_ids), now=now)
+        cmd.tenant_id, cmd.client_id, uow, lambda client: client.assign_staff(list(cmd.staff_ids), now=cmd.now)
     )
 
 
 async def set_client_tags(cmd: commands.SetClientTags, uow: ClientUnitOfWork) -> Client:
-    return await _change(
-        cmd.tenant_id, cmd.client_id, uow, lambda client, now: client.set_tags(list(cmd.tags), now=now)
-    )
+    return await _change(cmd.tenant_id, cmd.client_id, uow, lambda client: client.set_tags(list(cmd.tags), now=cmd.now))
 
 
-async def list_groups(tenant_id: uuid.UUID, uow: ClientUnitOfWork) -> list[ClientGroup]:
+async def list_groups(cmd: commands.ListClientGroups, uow: ClientUnitOfWork) -> list[ClientGroup]:
     async with uow:
-        return await uow.groups.all(tenant_id)
+        return await uow.groups.all(cmd.tenant_id)
 
 
-async def create_group(tenant_id: uuid.UUID, name: str, uow: ClientUnitOfWork) -> ClientGroup:
+async def create_group(cmd: commands.CreateClientGroup, uow: ClientUnitOfWork) -> ClientGroup:
     async with uow:
         group_id = new_id()
-        await uow.groups.create(tenant_id, group_id, clean_group_name(name), datetime.now(UTC))
+        await uow.groups.create(cmd.tenant_id, group_id, clean_group_name(cmd.name), cmd.now)
         await uow.commit()
-        group = await uow.groups.get(tenant_id, group_id)
+        group = await uow.groups.get(cmd.tenant_id, group_id)
         assert group is not None
         return group
 
 
-async def rename_group(tenant_id: uuid.UUID, group_id: uuid.UUID, name: str, uow: ClientUnitOfWork) -> ClientGroup:
+async def rename_group(cmd: commands.RenameClientGroup, uow: ClientUnitOfWork) -> ClientGroup:
     async with uow:
-        if not await uow.groups.rename(tenant_id, group_id, clean_group_name(name)):
+        if not await uow.groups.rename(cmd.tenant_id, cmd.group_id, clean_group_name(cmd.name)):
             raise NotFound("group not found")
         await uow.commit()
-        return await _group(uow, tenant_id, group_id)
+        return await _group(uow, cmd.tenant_id, cmd.group_id)
 
 
-async def delete_group(tenant_id: uuid.UUID, group_id: uuid.UUID, uow: ClientUnitOfWork) -> None:
+async def delete_group(cmd: commands.DeleteClientGroup, uow: ClientUnitOfWork) -> None:
     async with uow:
-        if not await uow.groups.delete(tenant_id, group_id):
+        if not await uow.groups.delete(cmd.tenant_id, cmd.group_id):
             raise NotFound("group not found")
         await uow.commit()
 
 
-async def change_members(
-    tenant_id: uuid.UUID, group_id: uuid.UUID, raw_client_ids: list[str], uow: ClientUnitOfWork, *, add: bool
-) -> ClientGroup:
-    client_ids = bulk_client_ids(raw_client_ids)
+async def add_clients_to_group(cmd: commands.AddClientsToGroup, uow: ClientUnitOfWork) -> ClientGroup:
+    client_ids = bulk_client_ids(list(cmd.client_ids))
     async with uow:
-        await _group(uow, tenant_id, group_id)
-        if add:
-            unknown = await uow.groups.unknown_clients(tenant_id, client_ids)
-            if unknown:
-                raise InvalidArgument.single(
-                    "client_ids", f"not clients of this business: {', '.join(map(str, unknown[:10]))}"
-                )
-            await uow.groups.add_members(tenant_id, group_id, client_ids, datetime.now(UTC))
-        else:
-            await uow.groups.remove_members(tenant_id, group_id, client_ids)
+        await _group(uow, cmd.tenant_id, cmd.group_id)
+        unknown = await uow.groups.unknown_clients(cmd.tenant_id, client_ids)
+        if unknown:
+            raise InvalidArgument.single(
+                "client_ids", f"not clients of this business: {', '.join(map(str, unknown[:10]))}"
+            )
+        await uow.groups.add_members(cmd.tenant_id, cmd.group_id, client_ids, cmd.now)
         await uow.commit()
-        return await _group(uow, tenant_id, group_id)
+        return await _group(uow, cmd.tenant_id, cmd.group_id)
 
 
-async def set_group_staff(
-    tenant_id: uuid.UUID, group_id: uuid.UUID, staff_ids: list[uuid.UUID], uow: ClientUnitOfWork
-) -> ClientGroup:
-    wanted = group_staff(staff_ids)
+async def remove_clients_from_group(cmd: commands.RemoveClientsFromGroup, uow: ClientUnitOfWork) -> ClientGroup:
+    client_ids = bulk_client_ids(list(cmd.client_ids))
     async with uow:
-        await _group(uow, tenant_id, group_id)
-        await uow.groups.set_staff(tenant_id, group_id, wanted, datetime.now(UTC))
+        await _group(uow, cmd.tenant_id, cmd.group_id)
+        await uow.groups.remove_members(cmd.tenant_id, cmd.group_id, client_ids)
         await uow.commit()
-        return await _group(uow, tenant_id, group_id)
+        return await _group(uow, cmd.tenant_id, cmd.group_id)
+
+
+async def set_group_staff(cmd: commands.SetClientGroupStaff, uow: ClientUnitOfWork) -> ClientGroup:
+    wanted = group_staff(list(cmd.staff_ids))
+    async with uow:
+        await _group(uow, cmd.tenant_id, cmd.group_id)
+        await uow.groups.set_staff(cmd.tenant_id, cmd.group_id, wanted, cmd.now)
+        await uow.commit()
+        return await _group(uow, cmd.tenant_id, cmd.group_id)
 
 
 async def _group(uow: ClientUnitOfWork, tenant_id: uuid.UUID, group_id: uuid.UUID) -> ClientGroup:
@@ -268,12 +265,12 @@ async def _group(uow: ClientUnitOfWork, tenant_id: uuid.UUID, group_id: uuid.UUI
     return group
 
 
-async def lift_ended_booking_blocks(uow: ClientUnitOfWork, *, now: datetime, batch: int) -> int:
+async def lift_ended_booking_blocks(cmd: commands.LiftEndedBookingBlocks, uow: ClientUnitOfWork) -> int:
     """One batch of the sweep that lifts online-booking blocks whose end has come (any business); any number of
     replicas may run it (the rows are claimed with SKIP LOCKED)."""
     async with uow:
-        claimed = await uow.clients.claim_ended_blocks(now, batch)
+        claimed = await uow.clients.claim_ended_blocks(cmd.now, cmd.batch)
         for client in claimed:
-            client.lift_ended_block(now)
+            client.lift_ended_block(cmd.now)
         await uow.commit()
     return len(claimed)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 
+from client_svc.domain import commands_portal as commands
 from client_svc.domain.model import Client
-from client_svc.domain.portal import IssueInvitation, PortalRecord
+from client_svc.domain.portal import PortalRecord
 from client_svc.service_layer.unit_of_work import PORTAL_RECORDED, ClientUnitOfWork
 from platform_core.errors import Conflict, NotFound
 
@@ -17,7 +17,7 @@ async def _record(
     tenant_id: uuid.UUID,
     record_id: uuid.UUID,
     client_id: uuid.UUID,
-    make: Callable[[Client, datetime], PortalRecord],
+    make: Callable[[Client], PortalRecord],
 ) -> bool:
     try:
         async with uow:
@@ -26,7 +26,7 @@ async def _record(
             client = await uow.clients.get(tenant_id, client_id)
             if client is None:
                 raise NotFound("client not found")
-            uow.portal.add(make(client, datetime.now(UTC)))
+            uow.portal.add(make(client))
             await uow.commit()
             return True
     except Conflict as exc:
@@ -35,24 +35,25 @@ async def _record(
         raise
 
 
-async def record_invitation(cmd: IssueInvitation, uow: ClientUnitOfWork) -> bool:
+async def record_invitation(cmd: commands.IssueInvitation, uow: ClientUnitOfWork) -> bool:
     """True when recorded now (PortalInvitationIssued emitted); False when this invitation was recorded before."""
     return await _record(
         uow,
         cmd.tenant_id,
         cmd.invitation_id,
         cmd.client_id,
-        lambda client, now: PortalRecord.invitation(cmd, client=client, now=now),
+        lambda client: PortalRecord.invitation(cmd, client=client, now=cmd.now),
     )
 
 
-async def record_access_change(
-    tenant_id: uuid.UUID, change_id: uuid.UUID, client_id: uuid.UUID, enabled: bool, uow: ClientUnitOfWork
-) -> bool:
+async def record_access_change(cmd: commands.ChangePortalAccess, uow: ClientUnitOfWork) -> bool:
+    """True when recorded now (PortalAccessChanged emitted); False when this change was recorded before."""
     return await _record(
         uow,
-        tenant_id,
-        change_id,
-        client_id,
-        lambda client, now: PortalRecord.access_change(tenant_id, change_id, client=client, enabled=enabled, now=now),
+        cmd.tenant_id,
+        cmd.change_id,
+        cmd.client_id,
+        lambda client: PortalRecord.access_change(
+            cmd.tenant_id, cmd.change_id, client=client, enabled=cmd.enabled, now=cmd.now
+        ),
     )

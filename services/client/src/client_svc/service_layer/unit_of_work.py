@@ -16,7 +16,9 @@ from client_svc.adapters.erasure_repository import AbstractErasureRepository, Sq
 from client_svc.adapters.merge_repository import AbstractMergeRepository, SqlAlchemyMergeRepository
 from client_svc.adapters.portal_repository import AbstractPortalRepository, SqlAlchemyPortalRepository
 from client_svc.adapters.repository import (
+    AbstractClientQuota,
     AbstractClientRepository,
+    AbstractGroupRepository,
     AbstractNoteRepository,
     AbstractStatusRepository,
     SqlAlchemyClientQuota,
@@ -25,6 +27,8 @@ from client_svc.adapters.repository import (
     SqlAlchemyNoteRepository,
     SqlAlchemyStatusRepository,
 )
+from client_svc.adapters.storage import AbstractBlobStorage
+from client_svc.domain.attachments import AttachmentPolicy
 from platform_core.errors import Conflict
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
@@ -33,28 +37,42 @@ PORTAL_RECORDED = "PORTAL_RECORDED"
 
 
 class ClientUnitOfWork(AbstractUnitOfWork):
+    """The client service's repositories and ports: everything a use case reaches, it reaches through here."""
+
     clients: AbstractClientRepository
     statuses: AbstractStatusRepository
     notes: AbstractNoteRepository
-    groups: SqlAlchemyGroupRepository
-    quota: SqlAlchemyClientQuota
+    groups: AbstractGroupRepository
+    quota: AbstractClientQuota
     custom_fields: AbstractCustomFieldRepository
     attachments: AbstractAttachmentRepository
     portal: AbstractPortalRepository
     merges: AbstractMergeRepository
     erasure: AbstractErasureRepository
+    # Ports (given by bootstrap, the same for every transaction of the unit).
+    storage: AbstractBlobStorage
+    attachment_policy: AttachmentPolicy
 
 
 class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, nats_prefix: str) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        nats_prefix: str,
+        storage: AbstractBlobStorage,
+        attachment_policy: AttachmentPolicy,
+    ) -> None:
         super().__init__(sessions, nats_prefix=nats_prefix, to_envelope=event_mapping.to_envelope)
+        self.storage = storage
+        self.attachment_policy = attachment_policy
 
     def _attach(self, session: AsyncSession) -> None:
         self.clients = self._clients = SqlAlchemyClientRepository(session)
         self.statuses = SqlAlchemyStatusRepository(session)
         self.notes = SqlAlchemyNoteRepository(session)
         self.groups = SqlAlchemyGroupRepository(session)
-        self.quota = SqlAlchemyClientQuota(session)
+        self.quota = self._quota = SqlAlchemyClientQuota(session)
         self.custom_fields = SqlAlchemyCustomFieldRepository(session)
         self.attachments = SqlAlchemyAttachmentRepository(session)
         self.portal = SqlAlchemyPortalRepository(session)
@@ -63,7 +81,7 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         self.repositories = (self.clients, self.notes, self.attachments, self.portal, self.merges)
 
     async def _last_writes(self) -> None:
-        await self.quota.apply()
+        await self._quota.apply()
 
     async def _commit(self, events: list[object]) -> None:
         try:

@@ -11,7 +11,7 @@ from datetime import datetime
 import grpc
 
 from atrium.client.v1 import client_service_pb2 as client_pb
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
 from platform_core.client_lookup import find_client
 from platform_core.errors import Unavailable
 from platform_core.grpc.values import timestamp
@@ -41,7 +41,7 @@ def bill_to_name(client: client_pb.Client) -> str:
 
 
 class GrpcClientDirectory(AbstractClientDirectory):
-    def __init__(self, stub: ClientServiceStub) -> None:
+    def __init__(self, stub: ClientRecordsStub) -> None:
         self._stub = stub
 
     async def bill_to(self, client_id: uuid.UUID) -> BillTo | None:

@@ -6,7 +6,7 @@ import abc
 import uuid
 
 from atrium.client.v1 import client_service_pb2 as client_pb
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
 from atrium.common.v1 import types_pb2
 from notification_svc.domain.campaigns import Member, Segment
 from platform_core.errors import Unavailable
@@ -21,7 +21,7 @@ class AbstractClientDirectory(abc.ABC):
 
 
 class GrpcClientDirectory(AbstractClientDirectory):
-    def __init__(self, stub: ClientServiceStub) -> None:
+    def __init__(self, stub: ClientRecordsStub) -> None:
         self._stub = stub
 
     async def members(self, segment: Segment) -> list[Member]:

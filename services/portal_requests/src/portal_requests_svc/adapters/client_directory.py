@@ -16,7 +16,7 @@ import grpc
 from google.protobuf import json_format, struct_pb2
 
 from atrium.client.v1 import client_service_pb2 as client_pb
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
 from platform_core import errors
 from platform_core.client_lookup import ClientFacts, find_client
 from portal_requests_svc.adapters.grpc_errors import domain_error
@@ -46,7 +46,7 @@ class AbstractClientDirectory(abc.ABC):
 
 
 class GrpcClientDirectory(AbstractClientDirectory):
-    def __init__(self, stub: ClientServiceStub) -> None:
+    def __init__(self, stub: ClientRecordsStub) -> None:
         self._stub = stub
 
     async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:

@@ -14,7 +14,7 @@ import uuid
 import grpc
 
 from atrium.client.v1 import client_service_pb2 as client_pb
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
 from atrium.common.v1 import types_pb2
 from portal_requests_svc.adapters.grpc_errors import domain_error
 from portal_requests_svc.domain.public_requests import NewClientTerms, Visitor
@@ -37,7 +37,7 @@ class AbstractVisitorClients(abc.ABC):
 
 
 class GrpcVisitorClients(AbstractVisitorClients):
-    def __init__(self, stub: ClientServiceStub) -> None:
+    def __init__(self, stub: ClientRecordsStub) -> None:
         self._stub = stub
 
     async def client_for(self, visitor: Visitor, terms: NewClientTerms) -> uuid.UUID:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import uuid
 
-from atrium.client.v1.client_service_pb2_grpc import ClientServiceStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
 from platform_core.client_lookup import ClientFacts, find_client
 
 
@@ -16,7 +16,7 @@ class AbstractClientDirectory(abc.ABC):
 
 
 class GrpcClientDirectory(AbstractClientDirectory):
-    def __init__(self, stub: ClientServiceStub) -> None:
+    def __init__(self, stub: ClientRecordsStub) -> None:
         self._stub = stub
 
     async def lookup(self, client_id: uuid.UUID) -> ClientFacts | None:

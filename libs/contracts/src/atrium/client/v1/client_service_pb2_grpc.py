@@ -26,9 +26,13 @@ if _version_not_supported:
     )
 
 
-class ClientServiceStub:
+class ClientRecordsStub:
     """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
     never in request messages: a call without a tenant is refused.
+    Each RPC belongs to one capability service below.
+
+    A client's own record: create, read, list and search, change, delete and restore, erase; its
+    statuses, notes, tags, assigned staff and groups.
     """
 
     def __init__(self, channel):
@@ -38,275 +42,149 @@ class ClientServiceStub:
             channel: A grpc.Channel.
         """
         self.CreateClient = channel.unary_unary(
-                '/atrium.client.v1.ClientService/CreateClient',
+                '/atrium.client.v1.ClientRecords/CreateClient',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
         self.GetClient = channel.unary_unary(
-                '/atrium.client.v1.ClientService/GetClient',
+                '/atrium.client.v1.ClientRecords/GetClient',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
         self.ListClients = channel.unary_unary(
-                '/atrium.client.v1.ClientService/ListClients',
+                '/atrium.client.v1.ClientRecords/ListClients',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsResponse.FromString,
                 _registered_method=True)
         self.UpdateClient = channel.unary_unary(
-                '/atrium.client.v1.ClientService/UpdateClient',
+                '/atrium.client.v1.ClientRecords/UpdateClient',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.UpdateClientRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
         self.DeleteClient = channel.unary_unary(
-                '/atrium.client.v1.ClientService/DeleteClient',
+                '/atrium.client.v1.ClientRecords/DeleteClient',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
         self.RestoreClient = channel.unary_unary(
-                '/atrium.client.v1.ClientService/RestoreClient',
+                '/atrium.client.v1.ClientRecords/RestoreClient',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.RestoreClientRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
         self.SetOnlineBookingBlocked = channel.unary_unary(
-                '/atrium.client.v1.ClientService/SetOnlineBookingBlocked',
+                '/atrium.client.v1.ClientRecords/SetOnlineBookingBlocked',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetOnlineBookingBlockedRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
         self.SetClientStatus = channel.unary_unary(
-                '/atrium.client.v1.ClientService/SetClientStatus',
+                '/atrium.client.v1.ClientRecords/SetClientStatus',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStatusRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
         self.SetClientStaff = channel.unary_unary(
-                '/atrium.client.v1.ClientService/SetClientStaff',
+                '/atrium.client.v1.ClientRecords/SetClientStaff',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStaffRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
         self.SetClientTags = channel.unary_unary(
-                '/atrium.client.v1.ClientService/SetClientTags',
+                '/atrium.client.v1.ClientRecords/SetClientTags',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientTagsRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
         self.ListClientStatuses = channel.unary_unary(
-                '/atrium.client.v1.ClientService/ListClientStatuses',
+                '/atrium.client.v1.ClientRecords/ListClientStatuses',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
                 _registered_method=True)
         self.CreateClientStatus = channel.unary_unary(
-                '/atrium.client.v1.ClientService/CreateClientStatus',
+                '/atrium.client.v1.ClientRecords/CreateClientStatus',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientStatusRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
                 _registered_method=True)
         self.UpdateClientStatus = channel.unary_unary(
-                '/atrium.client.v1.ClientService/UpdateClientStatus',
+                '/atrium.client.v1.ClientRecords/UpdateClientStatus',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.UpdateClientStatusRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
                 _registered_method=True)
         self.ArchiveClientStatus = channel.unary_unary(
-                '/atrium.client.v1.ClientService/ArchiveClientStatus',
+                '/atrium.client.v1.ClientRecords/ArchiveClientStatus',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ArchiveClientStatusRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
                 _registered_method=True)
         self.ReorderClientStatuses = channel.unary_unary(
-                '/atrium.client.v1.ClientService/ReorderClientStatuses',
+                '/atrium.client.v1.ClientRecords/ReorderClientStatuses',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
                 _registered_method=True)
-        self.FindDuplicateClients = channel.unary_unary(
-                '/atrium.client.v1.ClientService/FindDuplicateClients',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsResponse.FromString,
-                _registered_method=True)
         self.ListClientGroups = channel.unary_unary(
-                '/atrium.client.v1.ClientService/ListClientGroups',
+                '/atrium.client.v1.ClientRecords/ListClientGroups',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsResponse.FromString,
                 _registered_method=True)
         self.CreateClientGroup = channel.unary_unary(
-                '/atrium.client.v1.ClientService/CreateClientGroup',
+                '/atrium.client.v1.ClientRecords/CreateClientGroup',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientGroupRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
                 _registered_method=True)
         self.RenameClientGroup = channel.unary_unary(
-                '/atrium.client.v1.ClientService/RenameClientGroup',
+                '/atrium.client.v1.ClientRecords/RenameClientGroup',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.RenameClientGroupRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
                 _registered_method=True)
         self.DeleteClientGroup = channel.unary_unary(
-                '/atrium.client.v1.ClientService/DeleteClientGroup',
+                '/atrium.client.v1.ClientRecords/DeleteClientGroup',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientGroupRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientGroupResponse.FromString,
                 _registered_method=True)
         self.AddClientsToGroup = channel.unary_unary(
-                '/atrium.client.v1.ClientService/AddClientsToGroup',
+                '/atrium.client.v1.ClientRecords/AddClientsToGroup',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
                 _registered_method=True)
         self.RemoveClientsFromGroup = channel.unary_unary(
-                '/atrium.client.v1.ClientService/RemoveClientsFromGroup',
+                '/atrium.client.v1.ClientRecords/RemoveClientsFromGroup',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
                 _registered_method=True)
         self.SetClientGroupStaff = channel.unary_unary(
-                '/atrium.client.v1.ClientService/SetClientGroupStaff',
+                '/atrium.client.v1.ClientRecords/SetClientGroupStaff',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientGroupStaffRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
                 _registered_method=True)
         self.AddClientNote = channel.unary_unary(
-                '/atrium.client.v1.ClientService/AddClientNote',
+                '/atrium.client.v1.ClientRecords/AddClientNote',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AddClientNoteRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNote.FromString,
                 _registered_method=True)
         self.EditClientNote = channel.unary_unary(
-                '/atrium.client.v1.ClientService/EditClientNote',
+                '/atrium.client.v1.ClientRecords/EditClientNote',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.EditClientNoteRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNote.FromString,
                 _registered_method=True)
         self.ListClientNotes = channel.unary_unary(
-                '/atrium.client.v1.ClientService/ListClientNotes',
+                '/atrium.client.v1.ClientRecords/ListClientNotes',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientNotesRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientNotesResponse.FromString,
                 _registered_method=True)
         self.GetClientNoteHistory = channel.unary_unary(
-                '/atrium.client.v1.ClientService/GetClientNoteHistory',
+                '/atrium.client.v1.ClientRecords/GetClientNoteHistory',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientNoteHistoryRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNoteHistory.FromString,
                 _registered_method=True)
-        self.ListCustomFields = channel.unary_unary(
-                '/atrium.client.v1.ClientService/ListCustomFields',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
-                _registered_method=True)
-        self.CreateCustomField = channel.unary_unary(
-                '/atrium.client.v1.ClientService/CreateCustomField',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CreateCustomFieldRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
-                _registered_method=True)
-        self.UpdateCustomField = channel.unary_unary(
-                '/atrium.client.v1.ClientService/UpdateCustomField',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateCustomFieldRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
-                _registered_method=True)
-        self.RetireCustomField = channel.unary_unary(
-                '/atrium.client.v1.ClientService/RetireCustomField',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RetireCustomFieldRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
-                _registered_method=True)
-        self.ReorderCustomFields = channel.unary_unary(
-                '/atrium.client.v1.ClientService/ReorderCustomFields',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ReorderCustomFieldsRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
-                _registered_method=True)
-        self.UploadAttachment = channel.stream_unary(
-                '/atrium.client.v1.ClientService/UploadAttachment',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UploadAttachmentRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
-                _registered_method=True)
-        self.ListAttachments = channel.unary_unary(
-                '/atrium.client.v1.ClientService/ListAttachments',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsResponse.FromString,
-                _registered_method=True)
-        self.DownloadAttachment = channel.unary_stream(
-                '/atrium.client.v1.ClientService/DownloadAttachment',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.GetAttachmentRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.AttachmentContent.FromString,
-                _registered_method=True)
-        self.UpdateAttachment = channel.unary_unary(
-                '/atrium.client.v1.ClientService/UpdateAttachment',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateAttachmentRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
-                _registered_method=True)
-        self.DeleteAttachment = channel.unary_unary(
-                '/atrium.client.v1.ClientService/DeleteAttachment',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.DeleteAttachmentRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
-                _registered_method=True)
-        self.RecordPortalInvitation = channel.unary_unary(
-                '/atrium.client.v1.ClientService/RecordPortalInvitation',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationResponse.FromString,
-                _registered_method=True)
-        self.RecordPortalAccessChange = channel.unary_unary(
-                '/atrium.client.v1.ClientService/RecordPortalAccessChange',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeResponse.FromString,
-                _registered_method=True)
-        self.MergeClients = channel.unary_unary(
-                '/atrium.client.v1.ClientService/MergeClients',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.MergeClientsRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
-                _registered_method=True)
-        self.UnmergeClients = channel.unary_unary(
-                '/atrium.client.v1.ClientService/UnmergeClients',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.UnmergeClientsRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
-                _registered_method=True)
-        self.GetClientMerge = channel.unary_unary(
-                '/atrium.client.v1.ClientService/GetClientMerge',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientMergeRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
-                _registered_method=True)
-        self.ListClientMerges = channel.unary_unary(
-                '/atrium.client.v1.ClientService/ListClientMerges',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesResponse.FromString,
-                _registered_method=True)
         self.EraseClient = channel.unary_unary(
-                '/atrium.client.v1.ClientService/EraseClient',
+                '/atrium.client.v1.ClientRecords/EraseClient',
                 request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.EraseClientRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
                 _registered_method=True)
-        self.CreateClientImport = channel.unary_unary(
-                '/atrium.client.v1.ClientService/CreateClientImport',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientImportRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
-                _registered_method=True)
-        self.AppendClientImportChunk = channel.unary_unary(
-                '/atrium.client.v1.ClientService/AppendClientImportChunk',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AppendClientImportChunkRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AppendClientImportChunkResponse.FromString,
-                _registered_method=True)
-        self.CompleteClientImportUpload = channel.unary_unary(
-                '/atrium.client.v1.ClientService/CompleteClientImportUpload',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
-                _registered_method=True)
-        self.GetClientImport = channel.unary_unary(
-                '/atrium.client.v1.ClientService/GetClientImport',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
-                _registered_method=True)
-        self.DryRunClientImport = channel.unary_unary(
-                '/atrium.client.v1.ClientService/DryRunClientImport',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DryRunClientImportRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
-                _registered_method=True)
-        self.StartClientImport = channel.unary_unary(
-                '/atrium.client.v1.ClientService/StartClientImport',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.StartClientImportRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
-                _registered_method=True)
-        self.ListClientImportProblems = channel.unary_unary(
-                '/atrium.client.v1.ClientService/ListClientImportProblems',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientImportProblemsRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientImportProblemsResponse.FromString,
-                _registered_method=True)
-        self.DeleteClientImport = channel.unary_unary(
-                '/atrium.client.v1.ClientService/DeleteClientImport',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientImportResponse.FromString,
-                _registered_method=True)
-        self.ExportClients = channel.unary_unary(
-                '/atrium.client.v1.ClientService/ExportClients',
-                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsRequest.SerializeToString,
-                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ExportClientsResponse.FromString,
-                _registered_method=True)
 
 
-class ClientServiceServicer:
+class ClientRecordsServicer:
     """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
     never in request messages: a call without a tenant is refused.
+    Each RPC belongs to one capability service below.
+
+    A client's own record: create, read, list and search, change, delete and restore, erase; its
+    statuses, notes, tags, assigned staff and groups.
     """
 
     def CreateClient(self, request, context):
@@ -406,13 +284,6 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def FindDuplicateClients(self, request, context):
-        """Likely duplicates among live clients, most likely first: same email, same phone, same name.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def ListClientGroups(self, request, context):
         """Groups of clients: named per tenant; clients join and leave in bulk.
         """
@@ -485,114 +356,6 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ListCustomFields(self, request, context):
-        """Custom fields: defined per tenant (label, type, forms, required), reordered and retired; values are
-        set with CreateClient / UpdateClient by key and read on the Client.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def CreateCustomField(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def UpdateCustomField(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def RetireCustomField(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ReorderCustomFields(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def UploadAttachment(self, request_iterator, context):
-        """Attachments: size- and type-checked files kept with a client (bytes in blob storage).
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListAttachments(self, request, context):
-        """Portal principals see only their own attachments shared with them.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def DownloadAttachment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def UpdateAttachment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def DeleteAttachment(self, request, context):
-        """Soft delete.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def RecordPortalInvitation(self, request, context):
-        """Portal invitations and access changes, recorded here so their events leave through this outbox.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def RecordPortalAccessChange(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def MergeClients(self, request, context):
-        """Merge duplicates into one survivor: per-field choice of the surviving value; notes, tags, groups and
-        staff assignments move to the survivor; the merged clients keep resolving to it (GetClient answers the
-        survivor with merged_from set). Emits ClientsMerged.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def UnmergeClients(self, request, context):
-        """Undo a merge within 30 days: every moved record returns to its original owner, the survivor's fields
-        their prior values (unless changed since). Emits ClientsUnmerged.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetClientMerge(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListClientMerges(self, request, context):
-        """Merges the client took part in (as survivor or merged), newest first.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def EraseClient(self, request, context):
         """Right to erasure (owners and admins; irreversible): personal data blanked, the record kept for the
         ids other services hold. Erasing an erased client changes nothing. Emits ClientErased.
@@ -601,68 +364,8 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def CreateClientImport(self, request, context):
-        """Importing clients from a CSV or XLSX file is a job: create it, append the file's bytes in order
-        (chunks of at most 1 MiB), complete the upload (the header row is read and a mapping suggested), dry
-        run (every row read and judged, nothing written), then start; poll GetClientImport for progress.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
 
-    def AppendClientImportChunk(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def CompleteClientImportUpload(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetClientImport(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def DryRunClientImport(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def StartClientImport(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListClientImportProblems(self, request, context):
-        """Rejected rows, in file order: their cells as uploaded and what is wrong with each.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def DeleteClientImport(self, request, context):
-        """Deletes an import that is not running, with its file and rejected rows (clients it wrote stay).
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ExportClients(self, request, context):
-        """A page of clients (the list's filters; up to 1,000 a page) as rows of the columns an import reads.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-
-def add_ClientServiceServicer_to_server(servicer, server):
+def add_ClientRecordsServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'CreateClient': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateClient,
@@ -739,11 +442,6 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.SerializeToString,
             ),
-            'FindDuplicateClients': grpc.unary_unary_rpc_method_handler(
-                    servicer.FindDuplicateClients,
-                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsRequest.FromString,
-                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsResponse.SerializeToString,
-            ),
             'ListClientGroups': grpc.unary_unary_rpc_method_handler(
                     servicer.ListClientGroups,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsRequest.FromString,
@@ -799,6 +497,834 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientNoteHistoryRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNoteHistory.SerializeToString,
             ),
+            'EraseClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseClient,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.EraseClientRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'atrium.client.v1.ClientRecords', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('atrium.client.v1.ClientRecords', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ClientRecords:
+    """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
+    never in request messages: a call without a tenant is refused.
+    Each RPC belongs to one capability service below.
+
+    A client's own record: create, read, list and search, change, delete and restore, erase; its
+    statuses, notes, tags, assigned staff and groups.
+    """
+
+    @staticmethod
+    def CreateClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/CreateClient',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/GetClient',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/ListClients',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/UpdateClient',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.UpdateClientRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/DeleteClient',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestoreClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/RestoreClient',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.RestoreClientRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetOnlineBookingBlocked(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/SetOnlineBookingBlocked',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.SetOnlineBookingBlockedRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetClientStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/SetClientStatus',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStatusRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetClientStaff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/SetClientStaff',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStaffRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetClientTags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/SetClientTags',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientTagsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientStatuses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/ListClientStatuses',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateClientStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/CreateClientStatus',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientStatusRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateClientStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/UpdateClientStatus',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.UpdateClientStatusRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ArchiveClientStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/ArchiveClientStatus',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ArchiveClientStatusRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReorderClientStatuses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/ReorderClientStatuses',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/ListClientGroups',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateClientGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/CreateClientGroup',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientGroupRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenameClientGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/RenameClientGroup',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.RenameClientGroupRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteClientGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/DeleteClientGroup',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientGroupRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddClientsToGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/AddClientsToGroup',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveClientsFromGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/RemoveClientsFromGroup',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetClientGroupStaff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/SetClientGroupStaff',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientGroupStaffRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddClientNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/AddClientNote',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.AddClientNoteRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNote.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EditClientNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/EditClientNote',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.EditClientNoteRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNote.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientNotes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/ListClientNotes',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientNotesRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientNotesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClientNoteHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/GetClientNoteHistory',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientNoteHistoryRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNoteHistory.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientRecords/EraseClient',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.EraseClientRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class CustomFieldsStub:
+    """The business's custom field definitions.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListCustomFields = channel.unary_unary(
+                '/atrium.client.v1.CustomFields/ListCustomFields',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
+                _registered_method=True)
+        self.CreateCustomField = channel.unary_unary(
+                '/atrium.client.v1.CustomFields/CreateCustomField',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CreateCustomFieldRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
+                _registered_method=True)
+        self.UpdateCustomField = channel.unary_unary(
+                '/atrium.client.v1.CustomFields/UpdateCustomField',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateCustomFieldRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
+                _registered_method=True)
+        self.RetireCustomField = channel.unary_unary(
+                '/atrium.client.v1.CustomFields/RetireCustomField',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RetireCustomFieldRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
+                _registered_method=True)
+        self.ReorderCustomFields = channel.unary_unary(
+                '/atrium.client.v1.CustomFields/ReorderCustomFields',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ReorderCustomFieldsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
+                _registered_method=True)
+
+
+class CustomFieldsServicer:
+    """The business's custom field definitions.
+    """
+
+    def ListCustomFields(self, request, context):
+        """Custom fields: defined per tenant (label, type, forms, required), reordered and retired; values are
+        set with CreateClient / UpdateClient by key and read on the Client.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateCustomField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCustomField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetireCustomField(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReorderCustomFields(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_CustomFieldsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
             'ListCustomFields': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCustomFields,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsRequest.FromString,
@@ -824,6 +1350,231 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ReorderCustomFieldsRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.SerializeToString,
             ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'atrium.client.v1.CustomFields', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('atrium.client.v1.CustomFields', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class CustomFields:
+    """The business's custom field definitions.
+    """
+
+    @staticmethod
+    def ListCustomFields(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.CustomFields/ListCustomFields',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCustomField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.CustomFields/CreateCustomField',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.CreateCustomFieldRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCustomField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.CustomFields/UpdateCustomField',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateCustomFieldRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetireCustomField(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.CustomFields/RetireCustomField',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.RetireCustomFieldRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReorderCustomFields(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.CustomFields/ReorderCustomFields',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.ReorderCustomFieldsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ClientAttachmentsStub:
+    """Files kept with a client.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.UploadAttachment = channel.stream_unary(
+                '/atrium.client.v1.ClientAttachments/UploadAttachment',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UploadAttachmentRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
+                _registered_method=True)
+        self.ListAttachments = channel.unary_unary(
+                '/atrium.client.v1.ClientAttachments/ListAttachments',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsResponse.FromString,
+                _registered_method=True)
+        self.DownloadAttachment = channel.unary_stream(
+                '/atrium.client.v1.ClientAttachments/DownloadAttachment',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.GetAttachmentRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.AttachmentContent.FromString,
+                _registered_method=True)
+        self.UpdateAttachment = channel.unary_unary(
+                '/atrium.client.v1.ClientAttachments/UpdateAttachment',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateAttachmentRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
+                _registered_method=True)
+        self.DeleteAttachment = channel.unary_unary(
+                '/atrium.client.v1.ClientAttachments/DeleteAttachment',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.DeleteAttachmentRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
+                _registered_method=True)
+
+
+class ClientAttachmentsServicer:
+    """Files kept with a client.
+    """
+
+    def UploadAttachment(self, request_iterator, context):
+        """Attachments: size- and type-checked files kept with a client (bytes in blob storage).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAttachments(self, request, context):
+        """Portal principals see only their own attachments shared with them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadAttachment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAttachment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAttachment(self, request, context):
+        """Soft delete.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ClientAttachmentsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
             'UploadAttachment': grpc.stream_unary_rpc_method_handler(
                     servicer.UploadAttachment,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.UploadAttachmentRequest.FromString,
@@ -849,6 +1600,196 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.DeleteAttachmentRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.SerializeToString,
             ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'atrium.client.v1.ClientAttachments', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('atrium.client.v1.ClientAttachments', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ClientAttachments:
+    """Files kept with a client.
+    """
+
+    @staticmethod
+    def UploadAttachment(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/atrium.client.v1.ClientAttachments/UploadAttachment',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.UploadAttachmentRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAttachments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientAttachments/ListAttachments',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/atrium.client.v1.ClientAttachments/DownloadAttachment',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.GetAttachmentRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.AttachmentContent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientAttachments/UpdateAttachment',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateAttachmentRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientAttachments/DeleteAttachment',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.DeleteAttachmentRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ClientPortalStub:
+    """What the gateway's portal accounts record about a client.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.RecordPortalInvitation = channel.unary_unary(
+                '/atrium.client.v1.ClientPortal/RecordPortalInvitation',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationResponse.FromString,
+                _registered_method=True)
+        self.RecordPortalAccessChange = channel.unary_unary(
+                '/atrium.client.v1.ClientPortal/RecordPortalAccessChange',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeResponse.FromString,
+                _registered_method=True)
+
+
+class ClientPortalServicer:
+    """What the gateway's portal accounts record about a client.
+    """
+
+    def RecordPortalInvitation(self, request, context):
+        """Portal invitations and access changes, recorded here so their events leave through this outbox.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordPortalAccessChange(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ClientPortalServicer_to_server(servicer, server):
+    rpc_method_handlers = {
             'RecordPortalInvitation': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordPortalInvitation,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationRequest.FromString,
@@ -859,31 +1800,197 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeResponse.SerializeToString,
             ),
-            'MergeClients': grpc.unary_unary_rpc_method_handler(
-                    servicer.MergeClients,
-                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.MergeClientsRequest.FromString,
-                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.SerializeToString,
-            ),
-            'UnmergeClients': grpc.unary_unary_rpc_method_handler(
-                    servicer.UnmergeClients,
-                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.UnmergeClientsRequest.FromString,
-                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.SerializeToString,
-            ),
-            'GetClientMerge': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetClientMerge,
-                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientMergeRequest.FromString,
-                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.SerializeToString,
-            ),
-            'ListClientMerges': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListClientMerges,
-                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesRequest.FromString,
-                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesResponse.SerializeToString,
-            ),
-            'EraseClient': grpc.unary_unary_rpc_method_handler(
-                    servicer.EraseClient,
-                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.EraseClientRequest.FromString,
-                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.Client.SerializeToString,
-            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'atrium.client.v1.ClientPortal', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('atrium.client.v1.ClientPortal', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ClientPortal:
+    """What the gateway's portal accounts record about a client.
+    """
+
+    @staticmethod
+    def RecordPortalInvitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientPortal/RecordPortalInvitation',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPortalAccessChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientPortal/RecordPortalAccessChange',
+            atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ClientImportsStub:
+    """Clients in bulk: import from a file, export to rows.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateClientImport = channel.unary_unary(
+                '/atrium.client.v1.ClientImports/CreateClientImport',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientImportRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+                _registered_method=True)
+        self.AppendClientImportChunk = channel.unary_unary(
+                '/atrium.client.v1.ClientImports/AppendClientImportChunk',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AppendClientImportChunkRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.AppendClientImportChunkResponse.FromString,
+                _registered_method=True)
+        self.CompleteClientImportUpload = channel.unary_unary(
+                '/atrium.client.v1.ClientImports/CompleteClientImportUpload',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+                _registered_method=True)
+        self.GetClientImport = channel.unary_unary(
+                '/atrium.client.v1.ClientImports/GetClientImport',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+                _registered_method=True)
+        self.DryRunClientImport = channel.unary_unary(
+                '/atrium.client.v1.ClientImports/DryRunClientImport',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DryRunClientImportRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+                _registered_method=True)
+        self.StartClientImport = channel.unary_unary(
+                '/atrium.client.v1.ClientImports/StartClientImport',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.StartClientImportRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
+                _registered_method=True)
+        self.ListClientImportProblems = channel.unary_unary(
+                '/atrium.client.v1.ClientImports/ListClientImportProblems',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientImportProblemsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientImportProblemsResponse.FromString,
+                _registered_method=True)
+        self.DeleteClientImport = channel.unary_unary(
+                '/atrium.client.v1.ClientImports/DeleteClientImport',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientImportResponse.FromString,
+                _registered_method=True)
+        self.ExportClients = channel.unary_unary(
+                '/atrium.client.v1.ClientImports/ExportClients',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ExportClientsResponse.FromString,
+                _registered_method=True)
+
+
+class ClientImportsServicer:
+    """Clients in bulk: import from a file, export to rows.
+    """
+
+    def CreateClientImport(self, request, context):
+        """Importing clients from a CSV or XLSX file is a job: create it, append the file's bytes in order
+        (chunks of at most 1 MiB), complete the upload (the header row is read and a mapping suggested), dry
+        run (every row read and judged, nothing written), then start; poll GetClientImport for progress.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AppendClientImportChunk(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteClientImportUpload(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClientImport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DryRunClientImport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartClientImport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClientImportProblems(self, request, context):
+        """Rejected rows, in file order: their cells as uploaded and what is wrong with each.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteClientImport(self, request, context):
+        """Deletes an import that is not running, with its file and rejected rows (clients it wrote stay).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportClients(self, request, context):
+        """A page of clients (the list's filters; up to 1,000 a page) as rows of the columns an import reads.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ClientImportsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
             'CreateClientImport': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateClientImport,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientImportRequest.FromString,
@@ -931,1204 +2038,15 @@ def add_ClientServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'atrium.client.v1.ClientService', rpc_method_handlers)
+            'atrium.client.v1.ClientImports', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('atrium.client.v1.ClientService', rpc_method_handlers)
+    server.add_registered_method_handlers('atrium.client.v1.ClientImports', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class ClientService:
-    """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
-    never in request messages: a call without a tenant is refused.
+class ClientImports:
+    """Clients in bulk: import from a file, export to rows.
     """
-
-    @staticmethod
-    def CreateClient(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/CreateClient',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetClient(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/GetClient',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListClients(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/ListClients',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def UpdateClient(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/UpdateClient',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.UpdateClientRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def DeleteClient(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/DeleteClient',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def RestoreClient(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/RestoreClient',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.RestoreClientRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SetOnlineBookingBlocked(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/SetOnlineBookingBlocked',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.SetOnlineBookingBlockedRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SetClientStatus(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/SetClientStatus',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStatusRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SetClientStaff(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/SetClientStaff',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientStaffRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SetClientTags(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/SetClientTags',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientTagsRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListClientStatuses(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/ListClientStatuses',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def CreateClientStatus(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/CreateClientStatus',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientStatusRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def UpdateClientStatus(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/UpdateClientStatus',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.UpdateClientStatusRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ArchiveClientStatus(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/ArchiveClientStatus',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ArchiveClientStatusRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientStatus.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ReorderClientStatuses(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/ReorderClientStatuses',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ReorderClientStatusesRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientStatusesResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def FindDuplicateClients(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/FindDuplicateClients',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListClientGroups(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/ListClientGroups',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientGroupsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def CreateClientGroup(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/CreateClientGroup',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientGroupRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def RenameClientGroup(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/RenameClientGroup',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.RenameClientGroupRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def DeleteClientGroup(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/DeleteClientGroup',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientGroupRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientGroupResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def AddClientsToGroup(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/AddClientsToGroup',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def RemoveClientsFromGroup(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/RemoveClientsFromGroup',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.GroupMembersRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SetClientGroupStaff(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/SetClientGroupStaff',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.SetClientGroupStaffRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientGroup.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def AddClientNote(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/AddClientNote',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.AddClientNoteRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNote.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def EditClientNote(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/EditClientNote',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.EditClientNoteRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNote.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListClientNotes(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/ListClientNotes',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientNotesRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientNotesResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetClientNoteHistory(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/GetClientNoteHistory',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientNoteHistoryRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientNoteHistory.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListCustomFields(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/ListCustomFields',
-            atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def CreateCustomField(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/CreateCustomField',
-            atrium_dot_client_dot_v1_dot_client__record__pb2.CreateCustomFieldRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def UpdateCustomField(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/UpdateCustomField',
-            atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateCustomFieldRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def RetireCustomField(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/RetireCustomField',
-            atrium_dot_client_dot_v1_dot_client__record__pb2.RetireCustomFieldRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__record__pb2.CustomField.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ReorderCustomFields(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/ReorderCustomFields',
-            atrium_dot_client_dot_v1_dot_client__record__pb2.ReorderCustomFieldsRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def UploadAttachment(request_iterator,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.stream_unary(
-            request_iterator,
-            target,
-            '/atrium.client.v1.ClientService/UploadAttachment',
-            atrium_dot_client_dot_v1_dot_client__record__pb2.UploadAttachmentRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListAttachments(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/ListAttachments',
-            atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__record__pb2.ListAttachmentsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def DownloadAttachment(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_stream(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/DownloadAttachment',
-            atrium_dot_client_dot_v1_dot_client__record__pb2.GetAttachmentRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__record__pb2.AttachmentContent.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def UpdateAttachment(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/UpdateAttachment',
-            atrium_dot_client_dot_v1_dot_client__record__pb2.UpdateAttachmentRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def DeleteAttachment(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/DeleteAttachment',
-            atrium_dot_client_dot_v1_dot_client__record__pb2.DeleteAttachmentRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__record__pb2.Attachment.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def RecordPortalInvitation(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/RecordPortalInvitation',
-            atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalInvitationResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def RecordPortalAccessChange(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/RecordPortalAccessChange',
-            atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__record__pb2.RecordPortalAccessChangeResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def MergeClients(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/MergeClients',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.MergeClientsRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def UnmergeClients(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/UnmergeClients',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.UnmergeClientsRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetClientMerge(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/GetClientMerge',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientMergeRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListClientMerges(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/ListClientMerges',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def EraseClient(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/atrium.client.v1.ClientService/EraseClient',
-            atrium_dot_client_dot_v1_dot_client__service__pb2.EraseClientRequest.SerializeToString,
-            atrium_dot_client_dot_v1_dot_client__service__pb2.Client.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
 
     @staticmethod
     def CreateClientImport(request,
@@ -2144,7 +2062,7 @@ class ClientService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/atrium.client.v1.ClientService/CreateClientImport',
+            '/atrium.client.v1.ClientImports/CreateClientImport',
             atrium_dot_client_dot_v1_dot_client__service__pb2.CreateClientImportRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
             options,
@@ -2171,7 +2089,7 @@ class ClientService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/atrium.client.v1.ClientService/AppendClientImportChunk',
+            '/atrium.client.v1.ClientImports/AppendClientImportChunk',
             atrium_dot_client_dot_v1_dot_client__service__pb2.AppendClientImportChunkRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.AppendClientImportChunkResponse.FromString,
             options,
@@ -2198,7 +2116,7 @@ class ClientService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/atrium.client.v1.ClientService/CompleteClientImportUpload',
+            '/atrium.client.v1.ClientImports/CompleteClientImportUpload',
             atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
             options,
@@ -2225,7 +2143,7 @@ class ClientService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/atrium.client.v1.ClientService/GetClientImport',
+            '/atrium.client.v1.ClientImports/GetClientImport',
             atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
             options,
@@ -2252,7 +2170,7 @@ class ClientService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/atrium.client.v1.ClientService/DryRunClientImport',
+            '/atrium.client.v1.ClientImports/DryRunClientImport',
             atrium_dot_client_dot_v1_dot_client__service__pb2.DryRunClientImportRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
             options,
@@ -2279,7 +2197,7 @@ class ClientService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/atrium.client.v1.ClientService/StartClientImport',
+            '/atrium.client.v1.ClientImports/StartClientImport',
             atrium_dot_client_dot_v1_dot_client__service__pb2.StartClientImportRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImport.FromString,
             options,
@@ -2306,7 +2224,7 @@ class ClientService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/atrium.client.v1.ClientService/ListClientImportProblems',
+            '/atrium.client.v1.ClientImports/ListClientImportProblems',
             atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientImportProblemsRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientImportProblemsResponse.FromString,
             options,
@@ -2333,7 +2251,7 @@ class ClientService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/atrium.client.v1.ClientService/DeleteClientImport',
+            '/atrium.client.v1.ClientImports/DeleteClientImport',
             atrium_dot_client_dot_v1_dot_client__service__pb2.ClientImportRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.DeleteClientImportResponse.FromString,
             options,
@@ -2360,9 +2278,263 @@ class ClientService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/atrium.client.v1.ClientService/ExportClients',
+            '/atrium.client.v1.ClientImports/ExportClients',
             atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientsRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__service__pb2.ExportClientsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ClientMergesStub:
+    """Duplicates: found, merged into one survivor, unmerged.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.FindDuplicateClients = channel.unary_unary(
+                '/atrium.client.v1.ClientMerges/FindDuplicateClients',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsResponse.FromString,
+                _registered_method=True)
+        self.MergeClients = channel.unary_unary(
+                '/atrium.client.v1.ClientMerges/MergeClients',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.MergeClientsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
+                _registered_method=True)
+        self.UnmergeClients = channel.unary_unary(
+                '/atrium.client.v1.ClientMerges/UnmergeClients',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.UnmergeClientsRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
+                _registered_method=True)
+        self.GetClientMerge = channel.unary_unary(
+                '/atrium.client.v1.ClientMerges/GetClientMerge',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientMergeRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
+                _registered_method=True)
+        self.ListClientMerges = channel.unary_unary(
+                '/atrium.client.v1.ClientMerges/ListClientMerges',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesResponse.FromString,
+                _registered_method=True)
+
+
+class ClientMergesServicer:
+    """Duplicates: found, merged into one survivor, unmerged.
+    """
+
+    def FindDuplicateClients(self, request, context):
+        """Likely duplicates among live clients, most likely first: same email, same phone, same name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MergeClients(self, request, context):
+        """Merge duplicates into one survivor: per-field choice of the surviving value; notes, tags, groups and
+        staff assignments move to the survivor; the merged clients keep resolving to it (GetClient answers the
+        survivor with merged_from set). Emits ClientsMerged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnmergeClients(self, request, context):
+        """Undo a merge within 30 days: every moved record returns to its original owner, the survivor's fields
+        their prior values (unless changed since). Emits ClientsUnmerged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClientMerge(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClientMerges(self, request, context):
+        """Merges the client took part in (as survivor or merged), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ClientMergesServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'FindDuplicateClients': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindDuplicateClients,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsResponse.SerializeToString,
+            ),
+            'MergeClients': grpc.unary_unary_rpc_method_handler(
+                    servicer.MergeClients,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.MergeClientsRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.SerializeToString,
+            ),
+            'UnmergeClients': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnmergeClients,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.UnmergeClientsRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.SerializeToString,
+            ),
+            'GetClientMerge': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClientMerge,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientMergeRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.SerializeToString,
+            ),
+            'ListClientMerges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClientMerges,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'atrium.client.v1.ClientMerges', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('atrium.client.v1.ClientMerges', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ClientMerges:
+    """Duplicates: found, merged into one survivor, unmerged.
+    """
+
+    @staticmethod
+    def FindDuplicateClients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientMerges/FindDuplicateClients',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.FindDuplicateClientsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MergeClients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientMerges/MergeClients',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.MergeClientsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnmergeClients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientMerges/UnmergeClients',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.UnmergeClientsRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClientMerge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientMerges/GetClientMerge',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.GetClientMergeRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ClientMerge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientMerges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.ClientMerges/ListClientMerges',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.ListClientMergesResponse.FromString,
             options,
             channel_credentials,
             insecure,

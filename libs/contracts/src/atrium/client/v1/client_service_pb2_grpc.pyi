@@ -27,15 +27,19 @@ class _ServicerContext(_grpc.ServicerContext, _aio.ServicerContext):  # type: ig
 GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
-class ClientServiceStub:
+class ClientRecordsStub:
     """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
     never in request messages: a call without a tenant is refused.
+    Each RPC belongs to one capability service below.
+
+    A client's own record: create, read, list and search, change, delete and restore, erase; its
+    statuses, notes, tags, assigned staff and groups.
     """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
-    def __new__(cls, channel: _aio.Channel) -> ClientServiceAsyncStub: ...
+    def __new__(cls, channel: _aio.Channel) -> ClientRecordsAsyncStub: ...
     CreateClient: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientRequest, _client_service_pb2.Client]
     GetClient: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.GetClientRequest, _client_service_pb2.Client]
     ListClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientsRequest, _client_service_pb2.ListClientsResponse]
@@ -59,8 +63,6 @@ class ClientServiceStub:
     UpdateClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.UpdateClientStatusRequest, _client_service_pb2.ClientStatus]
     ArchiveClientStatus: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ArchiveClientStatusRequest, _client_service_pb2.ClientStatus]
     ReorderClientStatuses: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ReorderClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]
-    FindDuplicateClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.FindDuplicateClientsRequest, _client_service_pb2.FindDuplicateClientsResponse]
-    """Likely duplicates among live clients, most likely first: same email, same phone, same name."""
     ListClientGroups: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientGroupsRequest, _client_service_pb2.ListClientGroupsResponse]
     """Groups of clients: named per tenant; clients join and leave in bulk."""
     CreateClientGroup: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientGroupRequest, _client_service_pb2.ClientGroup]
@@ -78,62 +80,19 @@ class ClientServiceStub:
     """Newest first."""
     GetClientNoteHistory: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.GetClientNoteHistoryRequest, _client_service_pb2.ClientNoteHistory]
     """Every version of a note, oldest first (the last is the current text)."""
-    ListCustomFields: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.ListCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]
-    """Custom fields: defined per tenant (label, type, forms, required), reordered and retired; values are
-    set with CreateClient / UpdateClient by key and read on the Client.
-    """
-    CreateCustomField: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.CreateCustomFieldRequest, _client_record_pb2.CustomField]
-    UpdateCustomField: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.UpdateCustomFieldRequest, _client_record_pb2.CustomField]
-    RetireCustomField: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.RetireCustomFieldRequest, _client_record_pb2.CustomField]
-    ReorderCustomFields: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.ReorderCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]
-    UploadAttachment: _grpc.StreamUnaryMultiCallable[_client_record_pb2.UploadAttachmentRequest, _client_record_pb2.Attachment]
-    """Attachments: size- and type-checked files kept with a client (bytes in blob storage)."""
-    ListAttachments: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.ListAttachmentsRequest, _client_record_pb2.ListAttachmentsResponse]
-    """Portal principals see only their own attachments shared with them."""
-    DownloadAttachment: _grpc.UnaryStreamMultiCallable[_client_record_pb2.GetAttachmentRequest, _client_record_pb2.AttachmentContent]
-    UpdateAttachment: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.UpdateAttachmentRequest, _client_record_pb2.Attachment]
-    DeleteAttachment: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.DeleteAttachmentRequest, _client_record_pb2.Attachment]
-    """Soft delete."""
-    RecordPortalInvitation: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalInvitationRequest, _client_record_pb2.RecordPortalInvitationResponse]
-    """Portal invitations and access changes, recorded here so their events leave through this outbox."""
-    RecordPortalAccessChange: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalAccessChangeRequest, _client_record_pb2.RecordPortalAccessChangeResponse]
-    MergeClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.MergeClientsRequest, _client_service_pb2.ClientMerge]
-    """Merge duplicates into one survivor: per-field choice of the surviving value; notes, tags, groups and
-    staff assignments move to the survivor; the merged clients keep resolving to it (GetClient answers the
-    survivor with merged_from set). Emits ClientsMerged.
-    """
-    UnmergeClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.UnmergeClientsRequest, _client_service_pb2.ClientMerge]
-    """Undo a merge within 30 days: every moved record returns to its original owner, the survivor's fields
-    their prior values (unless changed since). Emits ClientsUnmerged.
-    """
-    GetClientMerge: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.GetClientMergeRequest, _client_service_pb2.ClientMerge]
-    ListClientMerges: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientMergesRequest, _client_service_pb2.ListClientMergesResponse]
-    """Merges the client took part in (as survivor or merged), newest first."""
     EraseClient: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.EraseClientRequest, _client_service_pb2.Client]
     """Right to erasure (owners and admins; irreversible): personal data blanked, the record kept for the
     ids other services hold. Erasing an erased client changes nothing. Emits ClientErased.
     """
-    CreateClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientImportRequest, _client_service_pb2.ClientImport]
-    """Importing clients from a CSV or XLSX file is a job: create it, append the file's bytes in order
-    (chunks of at most 1 MiB), complete the upload (the header row is read and a mapping suggested), dry
-    run (every row read and judged, nothing written), then start; poll GetClientImport for progress.
-    """
-    AppendClientImportChunk: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.AppendClientImportChunkRequest, _client_service_pb2.AppendClientImportChunkResponse]
-    CompleteClientImportUpload: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.ClientImport]
-    GetClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.ClientImport]
-    DryRunClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.DryRunClientImportRequest, _client_service_pb2.ClientImport]
-    StartClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.StartClientImportRequest, _client_service_pb2.ClientImport]
-    ListClientImportProblems: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientImportProblemsRequest, _client_service_pb2.ListClientImportProblemsResponse]
-    """Rejected rows, in file order: their cells as uploaded and what is wrong with each."""
-    DeleteClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.DeleteClientImportResponse]
-    """Deletes an import that is not running, with its file and rejected rows (clients it wrote stay)."""
-    ExportClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientsRequest, _client_service_pb2.ExportClientsResponse]
-    """A page of clients (the list's filters; up to 1,000 a page) as rows of the columns an import reads."""
 
 @_typing.type_check_only
-class ClientServiceAsyncStub(ClientServiceStub):
+class ClientRecordsAsyncStub(ClientRecordsStub):
     """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
     never in request messages: a call without a tenant is refused.
+    Each RPC belongs to one capability service below.
+
+    A client's own record: create, read, list and search, change, delete and restore, erase; its
+    statuses, notes, tags, assigned staff and groups.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -160,8 +119,6 @@ class ClientServiceAsyncStub(ClientServiceStub):
     UpdateClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.UpdateClientStatusRequest, _client_service_pb2.ClientStatus]  # type: ignore[assignment]
     ArchiveClientStatus: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ArchiveClientStatusRequest, _client_service_pb2.ClientStatus]  # type: ignore[assignment]
     ReorderClientStatuses: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ReorderClientStatusesRequest, _client_service_pb2.ListClientStatusesResponse]  # type: ignore[assignment]
-    FindDuplicateClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.FindDuplicateClientsRequest, _client_service_pb2.FindDuplicateClientsResponse]  # type: ignore[assignment]
-    """Likely duplicates among live clients, most likely first: same email, same phone, same name."""
     ListClientGroups: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientGroupsRequest, _client_service_pb2.ListClientGroupsResponse]  # type: ignore[assignment]
     """Groups of clients: named per tenant; clients join and leave in bulk."""
     CreateClientGroup: _aio.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientGroupRequest, _client_service_pb2.ClientGroup]  # type: ignore[assignment]
@@ -179,61 +136,18 @@ class ClientServiceAsyncStub(ClientServiceStub):
     """Newest first."""
     GetClientNoteHistory: _aio.UnaryUnaryMultiCallable[_client_service_pb2.GetClientNoteHistoryRequest, _client_service_pb2.ClientNoteHistory]  # type: ignore[assignment]
     """Every version of a note, oldest first (the last is the current text)."""
-    ListCustomFields: _aio.UnaryUnaryMultiCallable[_client_record_pb2.ListCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]  # type: ignore[assignment]
-    """Custom fields: defined per tenant (label, type, forms, required), reordered and retired; values are
-    set with CreateClient / UpdateClient by key and read on the Client.
-    """
-    CreateCustomField: _aio.UnaryUnaryMultiCallable[_client_record_pb2.CreateCustomFieldRequest, _client_record_pb2.CustomField]  # type: ignore[assignment]
-    UpdateCustomField: _aio.UnaryUnaryMultiCallable[_client_record_pb2.UpdateCustomFieldRequest, _client_record_pb2.CustomField]  # type: ignore[assignment]
-    RetireCustomField: _aio.UnaryUnaryMultiCallable[_client_record_pb2.RetireCustomFieldRequest, _client_record_pb2.CustomField]  # type: ignore[assignment]
-    ReorderCustomFields: _aio.UnaryUnaryMultiCallable[_client_record_pb2.ReorderCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]  # type: ignore[assignment]
-    UploadAttachment: _aio.StreamUnaryMultiCallable[_client_record_pb2.UploadAttachmentRequest, _client_record_pb2.Attachment]  # type: ignore[assignment]
-    """Attachments: size- and type-checked files kept with a client (bytes in blob storage)."""
-    ListAttachments: _aio.UnaryUnaryMultiCallable[_client_record_pb2.ListAttachmentsRequest, _client_record_pb2.ListAttachmentsResponse]  # type: ignore[assignment]
-    """Portal principals see only their own attachments shared with them."""
-    DownloadAttachment: _aio.UnaryStreamMultiCallable[_client_record_pb2.GetAttachmentRequest, _client_record_pb2.AttachmentContent]  # type: ignore[assignment]
-    UpdateAttachment: _aio.UnaryUnaryMultiCallable[_client_record_pb2.UpdateAttachmentRequest, _client_record_pb2.Attachment]  # type: ignore[assignment]
-    DeleteAttachment: _aio.UnaryUnaryMultiCallable[_client_record_pb2.DeleteAttachmentRequest, _client_record_pb2.Attachment]  # type: ignore[assignment]
-    """Soft delete."""
-    RecordPortalInvitation: _aio.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalInvitationRequest, _client_record_pb2.RecordPortalInvitationResponse]  # type: ignore[assignment]
-    """Portal invitations and access changes, recorded here so their events leave through this outbox."""
-    RecordPortalAccessChange: _aio.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalAccessChangeRequest, _client_record_pb2.RecordPortalAccessChangeResponse]  # type: ignore[assignment]
-    MergeClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.MergeClientsRequest, _client_service_pb2.ClientMerge]  # type: ignore[assignment]
-    """Merge duplicates into one survivor: per-field choice of the surviving value; notes, tags, groups and
-    staff assignments move to the survivor; the merged clients keep resolving to it (GetClient answers the
-    survivor with merged_from set). Emits ClientsMerged.
-    """
-    UnmergeClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.UnmergeClientsRequest, _client_service_pb2.ClientMerge]  # type: ignore[assignment]
-    """Undo a merge within 30 days: every moved record returns to its original owner, the survivor's fields
-    their prior values (unless changed since). Emits ClientsUnmerged.
-    """
-    GetClientMerge: _aio.UnaryUnaryMultiCallable[_client_service_pb2.GetClientMergeRequest, _client_service_pb2.ClientMerge]  # type: ignore[assignment]
-    ListClientMerges: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientMergesRequest, _client_service_pb2.ListClientMergesResponse]  # type: ignore[assignment]
-    """Merges the client took part in (as survivor or merged), newest first."""
     EraseClient: _aio.UnaryUnaryMultiCallable[_client_service_pb2.EraseClientRequest, _client_service_pb2.Client]  # type: ignore[assignment]
     """Right to erasure (owners and admins; irreversible): personal data blanked, the record kept for the
     ids other services hold. Erasing an erased client changes nothing. Emits ClientErased.
     """
-    CreateClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
-    """Importing clients from a CSV or XLSX file is a job: create it, append the file's bytes in order
-    (chunks of at most 1 MiB), complete the upload (the header row is read and a mapping suggested), dry
-    run (every row read and judged, nothing written), then start; poll GetClientImport for progress.
-    """
-    AppendClientImportChunk: _aio.UnaryUnaryMultiCallable[_client_service_pb2.AppendClientImportChunkRequest, _client_service_pb2.AppendClientImportChunkResponse]  # type: ignore[assignment]
-    CompleteClientImportUpload: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
-    GetClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
-    DryRunClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.DryRunClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
-    StartClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.StartClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
-    ListClientImportProblems: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientImportProblemsRequest, _client_service_pb2.ListClientImportProblemsResponse]  # type: ignore[assignment]
-    """Rejected rows, in file order: their cells as uploaded and what is wrong with each."""
-    DeleteClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.DeleteClientImportResponse]  # type: ignore[assignment]
-    """Deletes an import that is not running, with its file and rejected rows (clients it wrote stay)."""
-    ExportClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientsRequest, _client_service_pb2.ExportClientsResponse]  # type: ignore[assignment]
-    """A page of clients (the list's filters; up to 1,000 a page) as rows of the columns an import reads."""
 
-class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
+class ClientRecordsServicer(metaclass=_abc_1.ABCMeta):
     """Tenant and principal travel in call metadata (x-atrium-tenant-id, x-atrium-principal),
     never in request messages: a call without a tenant is refused.
+    Each RPC belongs to one capability service below.
+
+    A client's own record: create, read, list and search, change, delete and restore, erase; its
+    statuses, notes, tags, assigned staff and groups.
     """
 
     @_abc_1.abstractmethod
@@ -350,14 +264,6 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_client_service_pb2.ListClientStatusesResponse, _abc.Awaitable[_client_service_pb2.ListClientStatusesResponse]]: ...
 
     @_abc_1.abstractmethod
-    def FindDuplicateClients(
-        self,
-        request: _client_service_pb2.FindDuplicateClientsRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_client_service_pb2.FindDuplicateClientsResponse, _abc.Awaitable[_client_service_pb2.FindDuplicateClientsResponse]]:
-        """Likely duplicates among live clients, most likely first: same email, same phone, same name."""
-
-    @_abc_1.abstractmethod
     def ListClientGroups(
         self,
         request: _client_service_pb2.ListClientGroupsRequest,
@@ -441,6 +347,51 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         """Every version of a note, oldest first (the last is the current text)."""
 
     @_abc_1.abstractmethod
+    def EraseClient(
+        self,
+        request: _client_service_pb2.EraseClientRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]:
+        """Right to erasure (owners and admins; irreversible): personal data blanked, the record kept for the
+        ids other services hold. Erasing an erased client changes nothing. Emits ClientErased.
+        """
+
+def add_ClientRecordsServicer_to_server(servicer: ClientRecordsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class CustomFieldsStub:
+    """The business's custom field definitions."""
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> CustomFieldsAsyncStub: ...
+    ListCustomFields: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.ListCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]
+    """Custom fields: defined per tenant (label, type, forms, required), reordered and retired; values are
+    set with CreateClient / UpdateClient by key and read on the Client.
+    """
+    CreateCustomField: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.CreateCustomFieldRequest, _client_record_pb2.CustomField]
+    UpdateCustomField: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.UpdateCustomFieldRequest, _client_record_pb2.CustomField]
+    RetireCustomField: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.RetireCustomFieldRequest, _client_record_pb2.CustomField]
+    ReorderCustomFields: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.ReorderCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]
+
+@_typing.type_check_only
+class CustomFieldsAsyncStub(CustomFieldsStub):
+    """The business's custom field definitions."""
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    ListCustomFields: _aio.UnaryUnaryMultiCallable[_client_record_pb2.ListCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]  # type: ignore[assignment]
+    """Custom fields: defined per tenant (label, type, forms, required), reordered and retired; values are
+    set with CreateClient / UpdateClient by key and read on the Client.
+    """
+    CreateCustomField: _aio.UnaryUnaryMultiCallable[_client_record_pb2.CreateCustomFieldRequest, _client_record_pb2.CustomField]  # type: ignore[assignment]
+    UpdateCustomField: _aio.UnaryUnaryMultiCallable[_client_record_pb2.UpdateCustomFieldRequest, _client_record_pb2.CustomField]  # type: ignore[assignment]
+    RetireCustomField: _aio.UnaryUnaryMultiCallable[_client_record_pb2.RetireCustomFieldRequest, _client_record_pb2.CustomField]  # type: ignore[assignment]
+    ReorderCustomFields: _aio.UnaryUnaryMultiCallable[_client_record_pb2.ReorderCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]  # type: ignore[assignment]
+
+class CustomFieldsServicer(metaclass=_abc_1.ABCMeta):
+    """The business's custom field definitions."""
+
+    @_abc_1.abstractmethod
     def ListCustomFields(
         self,
         request: _client_record_pb2.ListCustomFieldsRequest,
@@ -477,6 +428,41 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _client_record_pb2.ReorderCustomFieldsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_client_record_pb2.ListCustomFieldsResponse, _abc.Awaitable[_client_record_pb2.ListCustomFieldsResponse]]: ...
+
+def add_CustomFieldsServicer_to_server(servicer: CustomFieldsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class ClientAttachmentsStub:
+    """Files kept with a client."""
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> ClientAttachmentsAsyncStub: ...
+    UploadAttachment: _grpc.StreamUnaryMultiCallable[_client_record_pb2.UploadAttachmentRequest, _client_record_pb2.Attachment]
+    """Attachments: size- and type-checked files kept with a client (bytes in blob storage)."""
+    ListAttachments: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.ListAttachmentsRequest, _client_record_pb2.ListAttachmentsResponse]
+    """Portal principals see only their own attachments shared with them."""
+    DownloadAttachment: _grpc.UnaryStreamMultiCallable[_client_record_pb2.GetAttachmentRequest, _client_record_pb2.AttachmentContent]
+    UpdateAttachment: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.UpdateAttachmentRequest, _client_record_pb2.Attachment]
+    DeleteAttachment: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.DeleteAttachmentRequest, _client_record_pb2.Attachment]
+    """Soft delete."""
+
+@_typing.type_check_only
+class ClientAttachmentsAsyncStub(ClientAttachmentsStub):
+    """Files kept with a client."""
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    UploadAttachment: _aio.StreamUnaryMultiCallable[_client_record_pb2.UploadAttachmentRequest, _client_record_pb2.Attachment]  # type: ignore[assignment]
+    """Attachments: size- and type-checked files kept with a client (bytes in blob storage)."""
+    ListAttachments: _aio.UnaryUnaryMultiCallable[_client_record_pb2.ListAttachmentsRequest, _client_record_pb2.ListAttachmentsResponse]  # type: ignore[assignment]
+    """Portal principals see only their own attachments shared with them."""
+    DownloadAttachment: _aio.UnaryStreamMultiCallable[_client_record_pb2.GetAttachmentRequest, _client_record_pb2.AttachmentContent]  # type: ignore[assignment]
+    UpdateAttachment: _aio.UnaryUnaryMultiCallable[_client_record_pb2.UpdateAttachmentRequest, _client_record_pb2.Attachment]  # type: ignore[assignment]
+    DeleteAttachment: _aio.UnaryUnaryMultiCallable[_client_record_pb2.DeleteAttachmentRequest, _client_record_pb2.Attachment]  # type: ignore[assignment]
+    """Soft delete."""
+
+class ClientAttachmentsServicer(metaclass=_abc_1.ABCMeta):
+    """Files kept with a client."""
 
     @_abc_1.abstractmethod
     def UploadAttachment(
@@ -516,6 +502,31 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_client_record_pb2.Attachment, _abc.Awaitable[_client_record_pb2.Attachment]]:
         """Soft delete."""
 
+def add_ClientAttachmentsServicer_to_server(servicer: ClientAttachmentsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class ClientPortalStub:
+    """What the gateway's portal accounts record about a client."""
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> ClientPortalAsyncStub: ...
+    RecordPortalInvitation: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalInvitationRequest, _client_record_pb2.RecordPortalInvitationResponse]
+    """Portal invitations and access changes, recorded here so their events leave through this outbox."""
+    RecordPortalAccessChange: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalAccessChangeRequest, _client_record_pb2.RecordPortalAccessChangeResponse]
+
+@_typing.type_check_only
+class ClientPortalAsyncStub(ClientPortalStub):
+    """What the gateway's portal accounts record about a client."""
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    RecordPortalInvitation: _aio.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalInvitationRequest, _client_record_pb2.RecordPortalInvitationResponse]  # type: ignore[assignment]
+    """Portal invitations and access changes, recorded here so their events leave through this outbox."""
+    RecordPortalAccessChange: _aio.UnaryUnaryMultiCallable[_client_record_pb2.RecordPortalAccessChangeRequest, _client_record_pb2.RecordPortalAccessChangeResponse]  # type: ignore[assignment]
+
+class ClientPortalServicer(metaclass=_abc_1.ABCMeta):
+    """What the gateway's portal accounts record about a client."""
+
     @_abc_1.abstractmethod
     def RecordPortalInvitation(
         self,
@@ -531,51 +542,56 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_client_record_pb2.RecordPortalAccessChangeResponse, _abc.Awaitable[_client_record_pb2.RecordPortalAccessChangeResponse]]: ...
 
-    @_abc_1.abstractmethod
-    def MergeClients(
-        self,
-        request: _client_service_pb2.MergeClientsRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_client_service_pb2.ClientMerge, _abc.Awaitable[_client_service_pb2.ClientMerge]]:
-        """Merge duplicates into one survivor: per-field choice of the surviving value; notes, tags, groups and
-        staff assignments move to the survivor; the merged clients keep resolving to it (GetClient answers the
-        survivor with merged_from set). Emits ClientsMerged.
-        """
+def add_ClientPortalServicer_to_server(servicer: ClientPortalServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
-    @_abc_1.abstractmethod
-    def UnmergeClients(
-        self,
-        request: _client_service_pb2.UnmergeClientsRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_client_service_pb2.ClientMerge, _abc.Awaitable[_client_service_pb2.ClientMerge]]:
-        """Undo a merge within 30 days: every moved record returns to its original owner, the survivor's fields
-        their prior values (unless changed since). Emits ClientsUnmerged.
-        """
+class ClientImportsStub:
+    """Clients in bulk: import from a file, export to rows."""
 
-    @_abc_1.abstractmethod
-    def GetClientMerge(
-        self,
-        request: _client_service_pb2.GetClientMergeRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_client_service_pb2.ClientMerge, _abc.Awaitable[_client_service_pb2.ClientMerge]]: ...
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> ClientImportsAsyncStub: ...
+    CreateClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientImportRequest, _client_service_pb2.ClientImport]
+    """Importing clients from a CSV or XLSX file is a job: create it, append the file's bytes in order
+    (chunks of at most 1 MiB), complete the upload (the header row is read and a mapping suggested), dry
+    run (every row read and judged, nothing written), then start; poll GetClientImport for progress.
+    """
+    AppendClientImportChunk: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.AppendClientImportChunkRequest, _client_service_pb2.AppendClientImportChunkResponse]
+    CompleteClientImportUpload: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.ClientImport]
+    GetClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.ClientImport]
+    DryRunClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.DryRunClientImportRequest, _client_service_pb2.ClientImport]
+    StartClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.StartClientImportRequest, _client_service_pb2.ClientImport]
+    ListClientImportProblems: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientImportProblemsRequest, _client_service_pb2.ListClientImportProblemsResponse]
+    """Rejected rows, in file order: their cells as uploaded and what is wrong with each."""
+    DeleteClientImport: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.DeleteClientImportResponse]
+    """Deletes an import that is not running, with its file and rejected rows (clients it wrote stay)."""
+    ExportClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientsRequest, _client_service_pb2.ExportClientsResponse]
+    """A page of clients (the list's filters; up to 1,000 a page) as rows of the columns an import reads."""
 
-    @_abc_1.abstractmethod
-    def ListClientMerges(
-        self,
-        request: _client_service_pb2.ListClientMergesRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_client_service_pb2.ListClientMergesResponse, _abc.Awaitable[_client_service_pb2.ListClientMergesResponse]]:
-        """Merges the client took part in (as survivor or merged), newest first."""
+@_typing.type_check_only
+class ClientImportsAsyncStub(ClientImportsStub):
+    """Clients in bulk: import from a file, export to rows."""
 
-    @_abc_1.abstractmethod
-    def EraseClient(
-        self,
-        request: _client_service_pb2.EraseClientRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_client_service_pb2.Client, _abc.Awaitable[_client_service_pb2.Client]]:
-        """Right to erasure (owners and admins; irreversible): personal data blanked, the record kept for the
-        ids other services hold. Erasing an erased client changes nothing. Emits ClientErased.
-        """
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    CreateClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.CreateClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
+    """Importing clients from a CSV or XLSX file is a job: create it, append the file's bytes in order
+    (chunks of at most 1 MiB), complete the upload (the header row is read and a mapping suggested), dry
+    run (every row read and judged, nothing written), then start; poll GetClientImport for progress.
+    """
+    AppendClientImportChunk: _aio.UnaryUnaryMultiCallable[_client_service_pb2.AppendClientImportChunkRequest, _client_service_pb2.AppendClientImportChunkResponse]  # type: ignore[assignment]
+    CompleteClientImportUpload: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
+    GetClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
+    DryRunClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.DryRunClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
+    StartClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.StartClientImportRequest, _client_service_pb2.ClientImport]  # type: ignore[assignment]
+    ListClientImportProblems: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientImportProblemsRequest, _client_service_pb2.ListClientImportProblemsResponse]  # type: ignore[assignment]
+    """Rejected rows, in file order: their cells as uploaded and what is wrong with each."""
+    DeleteClientImport: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ClientImportRequest, _client_service_pb2.DeleteClientImportResponse]  # type: ignore[assignment]
+    """Deletes an import that is not running, with its file and rejected rows (clients it wrote stay)."""
+    ExportClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientsRequest, _client_service_pb2.ExportClientsResponse]  # type: ignore[assignment]
+    """A page of clients (the list's filters; up to 1,000 a page) as rows of the columns an import reads."""
+
+class ClientImportsServicer(metaclass=_abc_1.ABCMeta):
+    """Clients in bulk: import from a file, export to rows."""
 
     @_abc_1.abstractmethod
     def CreateClientImport(
@@ -647,4 +663,95 @@ class ClientServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_client_service_pb2.ExportClientsResponse, _abc.Awaitable[_client_service_pb2.ExportClientsResponse]]:
         """A page of clients (the list's filters; up to 1,000 a page) as rows of the columns an import reads."""
 
-def add_ClientServiceServicer_to_server(servicer: ClientServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+def add_ClientImportsServicer_to_server(servicer: ClientImportsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class ClientMergesStub:
+    """Duplicates: found, merged into one survivor, unmerged."""
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> ClientMergesAsyncStub: ...
+    FindDuplicateClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.FindDuplicateClientsRequest, _client_service_pb2.FindDuplicateClientsResponse]
+    """Likely duplicates among live clients, most likely first: same email, same phone, same name."""
+    MergeClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.MergeClientsRequest, _client_service_pb2.ClientMerge]
+    """Merge duplicates into one survivor: per-field choice of the surviving value; notes, tags, groups and
+    staff assignments move to the survivor; the merged clients keep resolving to it (GetClient answers the
+    survivor with merged_from set). Emits ClientsMerged.
+    """
+    UnmergeClients: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.UnmergeClientsRequest, _client_service_pb2.ClientMerge]
+    """Undo a merge within 30 days: every moved record returns to its original owner, the survivor's fields
+    their prior values (unless changed since). Emits ClientsUnmerged.
+    """
+    GetClientMerge: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.GetClientMergeRequest, _client_service_pb2.ClientMerge]
+    ListClientMerges: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.ListClientMergesRequest, _client_service_pb2.ListClientMergesResponse]
+    """Merges the client took part in (as survivor or merged), newest first."""
+
+@_typing.type_check_only
+class ClientMergesAsyncStub(ClientMergesStub):
+    """Duplicates: found, merged into one survivor, unmerged."""
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    FindDuplicateClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.FindDuplicateClientsRequest, _client_service_pb2.FindDuplicateClientsResponse]  # type: ignore[assignment]
+    """Likely duplicates among live clients, most likely first: same email, same phone, same name."""
+    MergeClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.MergeClientsRequest, _client_service_pb2.ClientMerge]  # type: ignore[assignment]
+    """Merge duplicates into one survivor: per-field choice of the surviving value; notes, tags, groups and
+    staff assignments move to the survivor; the merged clients keep resolving to it (GetClient answers the
+    survivor with merged_from set). Emits ClientsMerged.
+    """
+    UnmergeClients: _aio.UnaryUnaryMultiCallable[_client_service_pb2.UnmergeClientsRequest, _client_service_pb2.ClientMerge]  # type: ignore[assignment]
+    """Undo a merge within 30 days: every moved record returns to its original owner, the survivor's fields
+    their prior values (unless changed since). Emits ClientsUnmerged.
+    """
+    GetClientMerge: _aio.UnaryUnaryMultiCallable[_client_service_pb2.GetClientMergeRequest, _client_service_pb2.ClientMerge]  # type: ignore[assignment]
+    ListClientMerges: _aio.UnaryUnaryMultiCallable[_client_service_pb2.ListClientMergesRequest, _client_service_pb2.ListClientMergesResponse]  # type: ignore[assignment]
+    """Merges the client took part in (as survivor or merged), newest first."""
+
+class ClientMergesServicer(metaclass=_abc_1.ABCMeta):
+    """Duplicates: found, merged into one survivor, unmerged."""
+
+    @_abc_1.abstractmethod
+    def FindDuplicateClients(
+        self,
+        request: _client_service_pb2.FindDuplicateClientsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.FindDuplicateClientsResponse, _abc.Awaitable[_client_service_pb2.FindDuplicateClientsResponse]]:
+        """Likely duplicates among live clients, most likely first: same email, same phone, same name."""
+
+    @_abc_1.abstractmethod
+    def MergeClients(
+        self,
+        request: _client_service_pb2.MergeClientsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientMerge, _abc.Awaitable[_client_service_pb2.ClientMerge]]:
+        """Merge duplicates into one survivor: per-field choice of the surviving value; notes, tags, groups and
+        staff assignments move to the survivor; the merged clients keep resolving to it (GetClient answers the
+        survivor with merged_from set). Emits ClientsMerged.
+        """
+
+    @_abc_1.abstractmethod
+    def UnmergeClients(
+        self,
+        request: _client_service_pb2.UnmergeClientsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientMerge, _abc.Awaitable[_client_service_pb2.ClientMerge]]:
+        """Undo a merge within 30 days: every moved record returns to its original owner, the survivor's fields
+        their prior values (unless changed since). Emits ClientsUnmerged.
+        """
+
+    @_abc_1.abstractmethod
+    def GetClientMerge(
+        self,
+        request: _client_service_pb2.GetClientMergeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ClientMerge, _abc.Awaitable[_client_service_pb2.ClientMerge]]: ...
+
+    @_abc_1.abstractmethod
+    def ListClientMerges(
+        self,
+        request: _client_service_pb2.ListClientMergesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.ListClientMergesResponse, _abc.Awaitable[_client_service_pb2.ListClientMergesResponse]]:
+        """Merges the client took part in (as survivor or merged), newest first."""
+
+def add_ClientMergesServicer_to_server(servicer: ClientMergesServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,31 +1,27 @@
-"""Use cases: merge duplicate clients into a survivor, undo a merge."""
+"""Use cases: merge duplicate clients into a survivor, undo a merge, read merges."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
-from client_svc.domain.merge import ClientMerge, MergeClients, UnmergeClients, check_participants
+from client_svc.domain import commands_merges as commands
+from client_svc.domain.merge import ClientMerge, check_participants
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
-from platform_core.errors import FieldViolation, InvalidArgument, NotFound
+from platform_core.errors import NotFound
 from platform_core.ids import new_id
+from platform_core.validation import Violations
 
 
-async def merge_clients(cmd: MergeClients, uow: ClientUnitOfWork) -> ClientMerge:
+async def merge_clients(cmd: commands.MergeClients, uow: ClientUnitOfWork) -> ClientMerge:
     check_participants(cmd.survivor_id, list(cmd.merged_ids))
     async with uow:
         ids = [cmd.survivor_id, *cmd.merged_ids]
         # Locked: a note, membership or change of any of them waits for the merge, then sees it.
         found = {c.id: c for c in await uow.clients.get_many(cmd.tenant_id, ids, lock="update")}
-        missing = [
-            FieldViolation(
-                "survivor_id" if i == cmd.survivor_id else "merged_ids", f"{i} is not a client of this business"
-            )
-            for i in ids
-            if i not in found
-        ]
-        if missing:
-            raise InvalidArgument(missing)
+        missing = Violations()
+        for i in ids:
+            if i not in found:
+                field = "survivor_id" if i == cmd.survivor_id else "merged_ids"
+                missing.add(field, f"{i} is not a client of this business")
+        missing.raise_if_any()
         merge = ClientMerge.merge(
             merge_id=new_id(),
             survivor=found[cmd.survivor_id],
@@ -33,7 +29,7 @@ async def merge_clients(cmd: MergeClients, uow: ClientUnitOfWork) -> ClientMerge
             choices=cmd.field_choices,
             rows=await uow.merges.owned_rows(cmd.tenant_id, ids),
             merged_by=cmd.merged_by,
-            now=datetime.now(UTC),
+            now=cmd.now,
         )
         await uow.merges.add(merge)
         await uow.quota.change(cmd.tenant_id, -len(cmd.merged_ids), max_clients=None)
@@ -41,7 +37,7 @@ async def merge_clients(cmd: MergeClients, uow: ClientUnitOfWork) -> ClientMerge
         return merge
 
 
-async def unmerge_clients(cmd: UnmergeClients, uow: ClientUnitOfWork) -> ClientMerge:
+async def unmerge_clients(cmd: commands.UnmergeClients, uow: ClientUnitOfWork) -> ClientMerge:
     async with uow:
         merge = await uow.merges.get(cmd.tenant_id, cmd.merge_id, lock=True)
         if merge is None:
@@ -51,7 +47,7 @@ async def unmerge_clients(cmd: UnmergeClients, uow: ClientUnitOfWork) -> ClientM
         merge.unmerge(
             survivor=found[merge.survivor_id],
             restored=[found[i] for i in merge.merged_ids if i in found],
-            now=datetime.now(UTC),
+            now=cmd.now,
         )
         await uow.merges.undone(merge)
         # The restored clients count against the plan again.
@@ -60,15 +56,15 @@ async def unmerge_clients(cmd: UnmergeClients, uow: ClientUnitOfWork) -> ClientM
         return merge
 
 
-async def get_merge(tenant_id: uuid.UUID, merge_id: uuid.UUID, uow: ClientUnitOfWork) -> ClientMerge:
+async def get_merge(cmd: commands.GetClientMerge, uow: ClientUnitOfWork) -> ClientMerge:
     async with uow:
-        merge = await uow.merges.get(tenant_id, merge_id)
+        merge = await uow.merges.get(cmd.tenant_id, cmd.merge_id)
         if merge is None:
             raise NotFound("merge not found")
         return merge
 
 
-async def merges_of(tenant_id: uuid.UUID, client_id: uuid.UUID, uow: ClientUnitOfWork) -> list[ClientMerge]:
+async def list_merges(cmd: commands.ListClientMerges, uow: ClientUnitOfWork) -> list[ClientMerge]:
     """The merges a client took part in, as survivor or merged, newest first."""
     async with uow:
-        return await uow.merges.involving(tenant_id, [client_id])
+        return await uow.merges.involving(cmd.tenant_id, [cmd.client_id])
