@@ -26,7 +26,7 @@ from client_svc.domain.fuzzy import word_keys
 from client_svc.domain.imports import RowProblem
 from client_svc.domain.model import Client, ClientTag
 from platform_core.errors import FailedPrecondition
-from platform_core.messaging.envelope import subject_for
+from platform_core.messaging.outbox import copy_to_outbox
 
 JOB_COLUMNS = """
     tenant_id, id, created_by, filename, format, status, file_bytes, file_chunks, columns, mapping, duplicates,
@@ -690,22 +690,8 @@ class ImportStore:
         return int(value or 0)
 
     async def add_events(self, conn: asyncpg.Connection, envelopes: Sequence[Any]) -> None:
-        """The batch's events into the outbox in one COPY (its statement trigger wakes the relay at commit)."""
-        if not envelopes:
-            return
-        await conn.copy_records_to_table(
-            "outbox",
-            columns=["event_id", "tenant_id", "subject", "envelope"],
-            records=[
-                (
-                    uuid.UUID(e.event_id),
-                    uuid.UUID(e.tenant_id),
-                    subject_for(self._prefix, e.event_type),
-                    e.SerializeToString(),
-                )
-                for e in envelopes
-            ],
-        )
+        """The batch's events into the outbox in one COPY, through the outbox's own writer."""
+        await copy_to_outbox(conn, self._prefix, envelopes)
 
 
 async def _check_points_now(conn: asyncpg.Connection) -> None:
