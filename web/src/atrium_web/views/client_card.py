@@ -2,7 +2,7 @@
 activity pane's tabs (Conversation, Bookings, Payments, Memberships, Documents), upload and download documents.
 
 The page asks the gateway for the card, the requests badge, the portal access and the open tab's data at once;
-a tab's data is asked only when that tab is open, so the default page costs three calls.
+a tab's data is asked only when that tab is open, so the default page costs four calls.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from typing import Any
 
 from aiohttp import web
 
-from atrium_web.gateway_api import ApiProblem, GatewayUnavailable
+from atrium_web import custom_fields
+from atrium_web.gateway_api import ApiProblem
 from atrium_web.pages import flash, form_errors, redirect, render, signed_in
 from atrium_web.sessions import UserApi
 from atrium_web.views.memberships import card_memberships
-from atrium_web.views.staff import PORTAL_PERMISSIONS, console, pending_count, services_by_id
+from atrium_web.views.staff import PORTAL_PERMISSIONS, console, pending_count, section, services_by_id, staff_choices
 
 TABS = {
     "conversation": "Conversation",
@@ -32,19 +33,6 @@ ADDRESS_PARTS = ("line1", "postal_code", "city")
 
 def client_path(request: web.Request) -> str:
     return f"/api/v1/clients/{request.match_info['client_id']}"
-
-
-async def section(call: Awaitable[Any]) -> dict[str, Any]:
-    """A part of the page from its own call: unavailable (said on the page) while its service does not answer,
-    forbidden when the viewer's role may not read it (the rest of the card still shows)."""
-    try:
-        return {"status": "ok", "data": await call}
-    except GatewayUnavailable:
-        return {"status": "unavailable", "data": None}
-    except ApiProblem as problem:
-        if problem.status == 403:
-            return {"status": "forbidden", "data": None}
-        raise
 
 
 async def _bookings(api: UserApi, path: str) -> dict[str, Any]:
@@ -105,11 +93,12 @@ async def client_card(request: web.Request, api: UserApi) -> web.StreamResponse:
     if tab not in TABS:
         tab = "conversation"
     # The card degrades section by section (the gateway marks them); so do the parts of the page beside it.
-    card, pending, portal, opened = await asyncio.gather(
+    card, pending, portal, opened, fields = await asyncio.gather(
         api.get(f"{path}/card"),
         pending_count(api),
         section(api.get(f"{path}/portal-access")),
         section(tab_data(api, tab, path, client_id)),
+        section(api.get("/api/v1/custom-fields", include_retired="true")),
     )
     return await render(
         request,
@@ -122,12 +111,36 @@ async def client_card(request: web.Request, api: UserApi) -> web.StreamResponse:
         tabs=TABS,
         tab=tab,
         opened=opened,
+        fields=fields["data"]["items"] if fields["status"] == "ok" else [],
     )
 
 
-async def _edit_context(api: UserApi, path: str) -> dict[str, Any]:
-    client, statuses = await asyncio.gather(api.get(path), api.get("/api/v1/client-statuses"))
-    return {"client": client, "statuses": statuses["items"]}
+async def _edit_context(api: UserApi, path: str, form: Any = None) -> dict[str, Any]:
+    """The edit form's client, statuses, custom fields (those still collecting) and staff to assign; the custom
+    values as stored, or as typed when ``form`` is sent back with its errors."""
+    client, statuses, fields, staff = await asyncio.gather(
+        api.get(path), api.get("/api/v1/client-statuses"), api.get("/api/v1/custom-fields"), staff_choices(api)
+    )
+    custom = {}
+    for field in fields["items"]:
+        value = client["custom_fields"].get(field["key"])
+        if form is not None:
+            try:
+                value = custom_fields.submitted(field, form)
+            except ValueError:
+                value = str(form.get(custom_fields.input_name(field), ""))
+        custom[field["key"]] = custom_fields.shown(field, value)
+    assigned = [str(v) for v in form.getall("staff_id", [])] if form is not None else client["assigned_staff_ids"]
+    return {
+        "client": client,
+        "statuses": statuses["items"],
+        "fields": fields["items"],
+        "custom": custom,
+        "staff": staff,
+        "assigned": assigned,
+        "input_name": custom_fields.input_name,
+        "input_types": custom_fields.INPUT_TYPES,
+    }
 
 
 def _form_values(client: dict[str, Any]) -> dict[str, str]:
@@ -163,29 +176,46 @@ def _changes(current: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
     return changes
 
 
+def _edit_errors(problem: ApiProblem) -> dict[str, str]:
+    """A refusal's field errors by the form's input names (custom fields by theirs, the profile at Company)."""
+    custom = {k: v for k, v in problem.errors.items() if k.startswith("custom_fields.")}
+    others = {k: v for k, v in problem.errors.items() if k not in custom}
+    errors = form_errors(others, *EDIT_FIELDS, "profile", "status_id", "tags", "staff_ids")
+    errors |= {custom_fields.problem_field(k): v for k, v in custom.items()}
+    if "profile" in errors:
+        errors["company_name"] = errors.pop("profile")
+    return errors or {"": problem.detail}
+
+
 @signed_in("staff")
 async def save_edit(request: web.Request, api: UserApi) -> web.StreamResponse:
-    """Details, status and tags: one call each, only when that part changed; a refused field keeps the form as
-    typed and is named beside its input."""
+    """Details with custom fields, status, tags and assigned staff: one call each, only when that part changed;
+    a refused field keeps the form as typed and is named beside its input."""
     path = client_path(request)
     form = await request.post()
-    current = await api.get(path)
+    current, fields = await asyncio.gather(api.get(path), api.get("/api/v1/custom-fields"))
     values = {name: str(form.get(name, "")).strip() for name in _form_values(current)}
     changes = _changes(current, values)
+    custom, errors = custom_fields.changes(fields["items"], current["custom_fields"], form)
+    if custom:
+        changes["custom_fields"] = custom
+    staff_ids = [str(v) for v in form.getall("staff_id", [])]
     try:
+        if errors:  # a number that is not one: nothing is sent
+            raise ApiProblem(400)
         if changes:
             await api.send("PATCH", path, changes)
         if values["status_id"] and values["status_id"] != (current.get("status_id") or ""):
             await api.send("PUT", f"{path}/status", {"status_id": values["status_id"]})
         if _tags(values["tags"]) != current["tags"]:
             await api.send("PUT", f"{path}/tags", {"tags": _tags(values["tags"])})
+        if sorted(staff_ids) != sorted(current["assigned_staff_ids"]):
+            await api.send("PUT", f"{path}/staff", {"staff_ids": staff_ids})
     except ApiProblem as problem:
         if problem.status in (403, 404):
             raise
-        errors = form_errors(problem.errors, *EDIT_FIELDS, "profile", "status_id", "tags") or {"": problem.detail}
-        if "profile" in errors:
-            errors["company_name"] = errors.pop("profile")
-        context = await _edit_context(api, path)
+        errors = errors or _edit_errors(problem)
+        context = await _edit_context(api, path, form)
         return await console(
             request, api, "staff/client_edit.html", status=400, values=values, errors=errors, **context
         )

@@ -6,6 +6,7 @@ Times are shown in the business's zone (the session's), whatever the browser's.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,19 @@ async def pending_count(api: UserApi) -> str | None:
     return str(counts["pending"])
 
 
+async def section(call: Awaitable[Any]) -> dict[str, Any]:
+    """A part of the page from its own call: unavailable (said on the page) while its service does not answer,
+    forbidden when the viewer's role may not read it (the rest of the card still shows)."""
+    try:
+        return {"status": "ok", "data": await call}
+    except GatewayUnavailable:
+        return {"status": "unavailable", "data": None}
+    except ApiProblem as problem:
+        if problem.status == 403:
+            return {"status": "forbidden", "data": None}
+        raise
+
+
 async def console(request: web.Request, api: UserApi, template: str, **context: Any) -> web.StreamResponse:
     context.setdefault("pending", await pending_count(api))
     return await render(request, template, **context)
@@ -50,6 +64,13 @@ async def client_names(api: UserApi, ids: list[str]) -> dict[str, dict[str, Any]
     distinct = list(dict.fromkeys(ids))
     found = await asyncio.gather(*(one(i) for i in distinct))
     return {i: c for i, c in zip(distinct, found, strict=True) if c is not None}
+
+
+async def staff_choices(api: UserApi) -> list[dict[str, Any]]:
+    """The staff members one may assign or filter by (schedule.read, which every staff role holds; the staff list
+    needs staff.manage): each with its staff_id and display_name, active ones first, by name."""
+    members = (await api.get("/api/v1/staff-schedules"))["items"]
+    return sorted(members, key=lambda m: (not m["active"], m["display_name"].casefold()))
 
 
 async def services_by_id(api: UserApi) -> dict[str, dict[str, Any]]:
@@ -73,17 +94,33 @@ async def today(request: web.Request, api: UserApi) -> web.StreamResponse:
 
 
 def client_query(query: Any) -> dict[str, str]:
-    return {k: str(query[k]) for k in CLIENT_FILTERS if query.get(k)}
+    """The list's filters as the API names them; the page's one "deleted" choice is two API flags."""
+    filters = {k: str(query[k]) for k in CLIENT_FILTERS if query.get(k)}
+    deleted = {"with": "include_deleted", "only": "only_deleted"}.get(str(query.get("deleted", "")))
+    if deleted:
+        filters[deleted] = "true"
+    return filters
 
 
 @signed_in("staff")
 async def clients(request: web.Request, api: UserApi) -> web.StreamResponse:
     filters = client_query(request.query)
     page = await api.get("/api/v1/clients", **filters, page_token=request.query.get("page_token", ""))
-    groups = (await api.get("/api/v1/client-groups"))["items"]
-    statuses = (await api.get("/api/v1/client-statuses"))["items"]
-    template = "staff/_client_rows.html" if is_htmx(request) else "staff/clients.html"
-    return await console(request, api, template, page=page, filters=filters, groups=groups, statuses=statuses)
+    if is_htmx(request):
+        return await render(request, "staff/_client_rows.html", page=page, filters=filters)
+    groups, statuses, staff = await asyncio.gather(
+        api.get("/api/v1/client-groups"), api.get("/api/v1/client-statuses"), staff_choices(api)
+    )
+    return await console(
+        request,
+        api,
+        "staff/clients.html",
+        page=page,
+        filters=filters,
+        groups=groups["items"],
+        statuses=statuses["items"],
+        staff=staff,
+    )
 
 
 @signed_in("staff")
@@ -202,7 +239,7 @@ async def appointment_action(request: web.Request, api: UserApi) -> web.StreamRe
             raise
         await flash(request, problem.detail or "That could not be done.")
     back = str(form.get("back", "/schedule"))
-    return redirect(request, back if back.startswith("/schedule") else "/schedule")
+    return redirect(request, back if back.startswith(("/schedule", "/clients/")) else "/schedule")
 
 
 NEW_CLIENT_FIELDS = ("first_name", "last_name", "email", "phone")
