@@ -276,6 +276,8 @@ async def test_help_page_flow_invitation_request_approval(
     details = text(staff_browser)
     assert client["email"] in details and "Short layers, please" in details and "Haircut" in details
     assert "REQ-1001" in details and "Requested, by Mia Rossi" in details
+    # What approving it books: paid as usual (the service takes no credits), no cancellation policy.
+    assert "Not paid with credits" in details and "No cancellation policy applies" in details, details
     check_page(staff_browser, site, "staff-request-details")
     Select(staff_browser.find_element(By.ID, "technician_id")).select_by_visible_text("Stylist 0")
     set_value(staff_browser, "start", f"{day.isoformat()}T14:00")  # the business's wall clock (Berlin)

@@ -108,6 +108,17 @@ async def visit_quote(api: UserApi, client_id: str, service_id: str, start: str)
     return await section(api.get(f"/api/v1/clients/{client_id}/credit-quote", service_id=service_id, start=start))
 
 
+def quote_in_words(request: web.Request, api: UserApi, quote: dict[str, Any]) -> tuple[str, list[str]]:
+    """A visit quote section as what pays and the cancellation terms, in the viewer's words (empty unless ok)."""
+    if quote["status"] != "ok":
+        return "", []
+    fmt = formatter(request, api.account)
+    credit_type = quote["data"]["credit_type"]
+    credit_types = {credit_type["id"]: credit_type} if credit_type else {}
+    payment = payment_in_words(fmt, quote["data"])
+    return payment, terms_in_words(fmt, quote["data"]["cancellation"], credit_types, booking=True)
+
+
 @signed_in("staff")
 async def confirm_page(request: web.Request, api: UserApi) -> web.StreamResponse:
     """The booking before it is made: who, what, when and with whom, which entitlement pays and the cancellation
@@ -127,13 +138,7 @@ async def confirm_page(request: web.Request, api: UserApi) -> web.StreamResponse
     service = next((s for s in services if s["id"] == chosen["service_id"]), None)
     if client is None or service is None:
         raise web.HTTPNotFound()
-    fmt = formatter(request, api.account)
-    payment, terms = "", []
-    if quote["status"] == "ok":
-        credit_type = quote["data"]["credit_type"]
-        credit_types = {credit_type["id"]: credit_type} if credit_type else {}
-        payment = payment_in_words(fmt, quote["data"])
-        terms = terms_in_words(fmt, quote["data"]["cancellation"], credit_types, booking=True)
+    payment, terms = quote_in_words(request, api, quote)
     return await console(
         request,
         api,
