@@ -332,3 +332,91 @@ def test_the_edit_form_shows_custom_fields_and_the_staff_to_assign() -> None:
     assert 'aria-invalid="true" aria-describedby="custom.visits-error"' in html and "Enter a number." in html
     assert re.search(r'id="staff-s1"[^>]*checked', html) and not re.search(r'id="staff-s2"[^>]*checked', html)
     assert "Staff assigned through the client's groups stay assigned" in html
+
+
+def ok(data: Any) -> dict[str, Any]:
+    return {"status": "ok", "data": data}
+
+
+CARD_CLIENT = {
+    "id": "c1",
+    "first_name": "Ines",
+    "last_name": "Moreau",
+    "email": "ines@example.com",
+    "phone": None,
+    "status_label": "Active",
+    "online_booking_blocked": False,
+    "tags": [],
+    "created_at": "2026-01-05T10:00:00+00:00",
+    "custom_fields": {"allergy": "Lavender", "visits": 12, "newsletter": False, "unset": None},
+    "profile": {"company_name": "", "address": {"line1": "", "postal_code": "", "city": ""}},
+}
+CARD = {
+    "client_id": "c1",
+    "information": ok(CARD_CLIENT),
+    "assigned_staff": ok([]),
+    "latest_note": ok(None),
+    "timeline": ok(
+        {
+            "items": [
+                {
+                    "id": "e1",
+                    "kind": "message",
+                    "summary": "Appointment confirmation sent",
+                    "occurred_at": "2026-12-07T09:00:00+00:00",
+                    "message": {
+                        "channel": "email",
+                        "to_address": "ines@example.com",
+                        "subject": "Your appointment is confirmed",
+                        "status": "delivered",
+                    },
+                }
+            ],
+            "next_page_token": "older-1",
+        }
+    ),
+    "highlights": {"next_appointment": ok(None), "pending_payment": ok([]), "open_request": ok({"open_count": 0})},
+}
+CARD_FIELDS = [
+    {"key": "allergy", "label": "Allergies", "type": "text"},
+    {"key": "visits", "label": "Visits so far", "type": "number"},
+    {"key": "newsletter", "label": "Newsletter", "type": "checkbox"},
+    {"key": "unset", "label": "Never filled", "type": "text"},
+]
+
+
+def render_card(path: str, opened: dict[str, Any]) -> str:
+    return (
+        template_environment()
+        .get_template("staff/card.html")
+        .render(
+            request=make_mocked_request("GET", path),
+            account=None,
+            csrf_token="t",
+            fmt=FMT,
+            messages=[],
+            static=lambda name: f"/static/{name}",
+            pending="0",
+            card=CARD,
+            client=CARD["information"],
+            portal={"status": "unavailable", "data": None},
+            portal_permissions={},
+            tabs={"conversation": "Conversation"},
+            tab="conversation",
+            opened=opened,
+            fields=CARD_FIELDS,
+        )
+    )
+
+
+def test_the_card_shows_custom_fields_with_a_value_and_the_conversations_messages_page_by_page() -> None:
+    html = render_card("/clients/c1", ok(None))
+    assert "<dt>Allergies</dt><dd>Lavender</dd>" in html and "<dt>Visits so far</dt><dd>12</dd>" in html
+    assert "<dt>Newsletter</dt><dd>No</dd>" in html and "Never filled" not in html
+    assert "Email to ines@example.com: “Your appointment is confirmed” · delivered" in html
+    assert "/clients/c1?tab=conversation&amp;page_token=older-1#pane-activity" in html
+    # An older page is the tab's own call; while it does not answer, the page says so (not the newest page).
+    older = render_card("/clients/c1?page_token=older-1", ok({"items": [], "next_page_token": None}))
+    assert "Nothing yet." in older and "Your appointment is confirmed" not in older and "Older activity" not in older
+    down = render_card("/clients/c1?page_token=older-1", {"status": "unavailable", "data": None})
+    assert "The conversation is unavailable right now." in down

@@ -74,7 +74,11 @@ async def _no_data() -> None:
     return None
 
 
-def tab_data(api: UserApi, tab: str, path: str, client_id: str) -> Awaitable[Any]:
+async def _older_activity(api: UserApi, path: str, page_token: str) -> dict[str, Any]:
+    return dict(await api.get(f"{path}/activity", page_token=page_token))
+
+
+def tab_data(api: UserApi, tab: str, path: str, client_id: str, page_token: str = "") -> Awaitable[Any]:
     if tab == "bookings":
         return _bookings(api, path)
     if tab == "payments":
@@ -83,7 +87,9 @@ def tab_data(api: UserApi, tab: str, path: str, client_id: str) -> Awaitable[Any
         return _documents(api, path)
     if tab == "memberships":
         return card_memberships(api, path)
-    return _no_data()  # the conversation is part of the card itself
+    if page_token:
+        return _older_activity(api, path, page_token)
+    return _no_data()  # the conversation's newest page is part of the card itself
 
 
 @signed_in("staff")
@@ -97,7 +103,7 @@ async def client_card(request: web.Request, api: UserApi) -> web.StreamResponse:
         api.get(f"{path}/card"),
         pending_count(api),
         section(api.get(f"{path}/portal-access")),
-        section(tab_data(api, tab, path, client_id)),
+        section(tab_data(api, tab, path, client_id, request.query.get("page_token", "")[:500])),
         section(api.get("/api/v1/custom-fields", include_retired="true")),
     )
     return await render(
