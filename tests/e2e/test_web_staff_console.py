@@ -674,11 +674,13 @@ async def test_manage_groups_assign_staff_custom_fields_the_list_filters_and_the
     assert saved["custom_fields"] == {allergies["key"]: "Lavender oil"}, saved
     assert saved["assigned_staff_ids"] == [business["staff_ids"][0]], saved
 
-    # The waitlist: Ada is blocked from online booking, so putting her on needs the staff override.
-    status, blocked, _ = await site.api.call(
-        "PUT", f"/api/v1/clients/{ada['id']}/online-booking-block", token=token, json={"blocked": True}
-    )
-    assert status == 200, blocked
+    # Blocked from online booking on the card; so putting her on the waitlist needs the staff override.
+    staff_browser.find_element(By.ID, "block-reason").send_keys("Two late cancellations")
+    submit(staff_browser, "Block online booking")
+    assert "Online booking is blocked." in text(staff_browser)
+    assert staff_browser.find_element(By.XPATH, "//button[normalize-space()='Unblock online booking']")
+    status, blocked, _ = await site.api.call("GET", f"/api/v1/clients/{ada['id']}", token=token)
+    assert blocked["online_booking_blocked"] is True, blocked
     staff_browser.get(site.at("/schedule"))
     follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Waitlist"))
     follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Put a client on the waitlist"))

@@ -35,7 +35,7 @@ STAFF = [
 
 @dataclass
 class GroupsGateway(FakeGateway):
-    """Client groups kept in memory, and every change the web unit sends."""
+    """Client groups kept in memory, the business's custom fields, and every change the web unit sends."""
 
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     members: dict[str, set[str]] = field(default_factory=dict)
@@ -93,6 +93,20 @@ class GroupsGateway(FakeGateway):
         async def schedules(request: web.Request) -> web.Response:
             return web.json_response({"items": STAFF})
 
+        async def custom_fields_list(request: web.Request) -> web.Response:
+            form = request.query.get("form")
+            return web.json_response({"items": [f for f in CUSTOM_FIELDS if not form or form in f["forms"]]})
+
+        async def create_client(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.sent.append(("POST", request.path, body))
+            if body.get("custom_fields", {}).get("shoe_size", 0) > 60:
+                problem = {"status": 422, "errors": [{"field": "custom_fields.shoe_size", "message": "at most 60"}]}
+                return web.json_response(problem, status=422, content_type="application/problem+json")
+            return web.json_response({"id": "c9"}, status=201)
+
+        app.router.add_get("/api/v1/custom-fields", custom_fields_list)
+        app.router.add_post("/api/v1/clients", create_client)
         app.router.add_get("/api/v1/client-groups", list_groups)
         app.router.add_post("/api/v1/client-groups", create)
         app.router.add_route("*", "/api/v1/client-groups/{group_id}", change)
@@ -102,6 +116,12 @@ class GroupsGateway(FakeGateway):
         app.router.add_get("/api/v1/clients", clients)
         app.router.add_get("/api/v1/staff-schedules", schedules)
         return app
+
+
+CUSTOM_FIELDS = [
+    {"key": "shoe_size", "label": "Shoe size", "type": "number", "options": [], "required": False, "forms": ["staff"]},
+    {"key": "hobby", "label": "Hobby", "type": "text", "options": [], "required": False, "forms": ["portal_profile"]},
+]
 
 
 @pytest.fixture
@@ -345,11 +365,23 @@ CARD_CLIENT = {
     "email": "ines@example.com",
     "phone": None,
     "status_label": "Active",
-    "online_booking_blocked": False,
+    "online_booking_blocked": True,
+    "online_booking_blocked_until": "2026-12-21T09:00:00+00:00",
+    "deleted_at": None,
+    "emails": [
+        {"value": "ines@example.com", "label": "home", "primary": True},
+        {"value": "ines@work.example", "label": "work", "primary": False},
+    ],
+    "phones": [],
+    "contact_persons": [{"name": "Paul Moreau", "role": "parent", "email": None, "phone": "+33 1 23 45 67 89"}],
     "tags": [],
     "created_at": "2026-01-05T10:00:00+00:00",
     "custom_fields": {"allergy": "Lavender", "visits": 12, "newsletter": False, "unset": None},
-    "profile": {"company_name": "", "address": {"line1": "", "postal_code": "", "city": ""}},
+    "profile": {
+        "company_name": "",
+        "address": {"line1": "", "postal_code": "", "city": ""},
+        "date_of_birth": "1990-04-02",
+    },
 }
 CARD = {
     "client_id": "c1",
@@ -415,8 +447,36 @@ def test_the_card_shows_custom_fields_with_a_value_and_the_conversations_message
     assert "<dt>Newsletter</dt><dd>No</dd>" in html and "Never filled" not in html
     assert "Email to ines@example.com: “Your appointment is confirmed” · delivered" in html
     assert "/clients/c1?tab=conversation&amp;page_token=older-1#pane-activity" in html
+    # The contact pane: every address and phone, contact persons, and a block with its end (from no-shows).
+    assert '<a href="mailto:ines@work.example">ines@work.example</a>' in html and "(work)" in html
+    assert 'Paul Moreau, <a href="tel:+33 1 23 45 67 89">' in html and "Apr 2, 1990" in html
+    assert "Blocked until <time" in html and "Monday, December 21, 2026, 10:00" in html
+    assert 'action="/clients/c1/unblock"' in html and "Unblock online booking" in html
     # An older page is the tab's own call; while it does not answer, the page says so (not the newest page).
     older = render_card("/clients/c1?page_token=older-1", ok({"items": [], "next_page_token": None}))
     assert "Nothing yet." in older and "Your appointment is confirmed" not in older and "Older activity" not in older
     down = render_card("/clients/c1?page_token=older-1", {"status": "unavailable", "data": None})
     assert "The conversation is unavailable right now." in down
+
+
+async def test_a_new_client_gets_the_custom_fields_collected_on_the_staff_form(groups_site: Web) -> None:
+    site, fake = groups_site, groups_site.gateway
+    assert isinstance(fake, GroupsGateway)
+    page = await (await site.client.get("/clients/new")).text()
+    assert 'name="custom.shoe_size" type="number"' in page and "Hobby" not in page  # the portal's own field
+
+    async def add(shoe_size: str) -> tuple[int, str]:
+        token = await site.csrf("/clients/new")
+        data = {"csrf_token": token, "first_name": "Mia", "custom.shoe_size": shoe_size}
+        response = await site.client.post("/clients/new", data=data, allow_redirects=False)
+        return response.status, await response.text()
+
+    # Not a number: refused beside the field, as typed, and nothing is sent.
+    status, page = await add("forty")
+    assert status == 400 and 'value="forty"' in page and "Enter a number." in page and fake.sent == []
+    # The API's refusal of a value is named beside its field too.
+    status, page = await add("61")
+    assert status == 400 and 'id="custom.shoe_size-error">at most 60' in page
+    status, _ = await add("38")
+    assert status == 303
+    assert fake.sent[-1] == ("POST", "/api/v1/clients", {"first_name": "Mia", "custom_fields": {"shoe_size": 38}})

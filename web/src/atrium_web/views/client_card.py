@@ -15,10 +15,18 @@ from aiohttp import web
 
 from atrium_web import custom_fields
 from atrium_web.gateway_api import ApiProblem
-from atrium_web.pages import flash, form_errors, redirect, render, signed_in
+from atrium_web.pages import flash, redirect, render, signed_in
 from atrium_web.sessions import UserApi
 from atrium_web.views.memberships import card_memberships
-from atrium_web.views.staff import PORTAL_PERMISSIONS, console, pending_count, section, services_by_id, staff_choices
+from atrium_web.views.staff import (
+    PORTAL_PERMISSIONS,
+    client_form_errors,
+    console,
+    pending_count,
+    section,
+    services_by_id,
+    staff_choices,
+)
 
 TABS = {
     "conversation": "Conversation",
@@ -127,15 +135,7 @@ async def _edit_context(api: UserApi, path: str, form: Any = None) -> dict[str, 
     client, statuses, fields, staff = await asyncio.gather(
         api.get(path), api.get("/api/v1/client-statuses"), api.get("/api/v1/custom-fields"), staff_choices(api)
     )
-    custom = {}
-    for field in fields["items"]:
-        value = client["custom_fields"].get(field["key"])
-        if form is not None:
-            try:
-                value = custom_fields.submitted(field, form)
-            except ValueError:
-                value = str(form.get(custom_fields.input_name(field), ""))
-        custom[field["key"]] = custom_fields.shown(field, value)
+    custom = custom_fields.displayed(fields["items"], client["custom_fields"], form)
     assigned = [str(v) for v in form.getall("staff_id", [])] if form is not None else client["assigned_staff_ids"]
     return {
         "client": client,
@@ -183,14 +183,11 @@ def _changes(current: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
 
 
 def _edit_errors(problem: ApiProblem) -> dict[str, str]:
-    """A refusal's field errors by the form's input names (custom fields by theirs, the profile at Company)."""
-    custom = {k: v for k, v in problem.errors.items() if k.startswith("custom_fields.")}
-    others = {k: v for k, v in problem.errors.items() if k not in custom}
-    errors = form_errors(others, *EDIT_FIELDS, "profile", "status_id", "tags", "staff_ids")
-    errors |= {custom_fields.problem_field(k): v for k, v in custom.items()}
+    """A refusal's field errors by the form's input names (the profile's at Company)."""
+    errors = client_form_errors(problem, (*EDIT_FIELDS, "profile", "status_id", "tags", "staff_ids"))
     if "profile" in errors:
         errors["company_name"] = errors.pop("profile")
-    return errors or {"": problem.detail}
+    return errors
 
 
 @signed_in("staff")
@@ -206,27 +203,25 @@ async def save_edit(request: web.Request, api: UserApi) -> web.StreamResponse:
     if custom:
         changes["custom_fields"] = custom
     staff_ids = [str(v) for v in form.getall("staff_id", [])]
-    try:
-        if errors:  # a number that is not one: nothing is sent
-            raise ApiProblem(400)
-        if changes:
-            await api.send("PATCH", path, changes)
-        if values["status_id"] and values["status_id"] != (current.get("status_id") or ""):
-            await api.send("PUT", f"{path}/status", {"status_id": values["status_id"]})
-        if _tags(values["tags"]) != current["tags"]:
-            await api.send("PUT", f"{path}/tags", {"tags": _tags(values["tags"])})
-        if sorted(staff_ids) != sorted(current["assigned_staff_ids"]):
-            await api.send("PUT", f"{path}/staff", {"staff_ids": staff_ids})
-    except ApiProblem as problem:
-        if problem.status in (403, 404):
-            raise
-        errors = errors or _edit_errors(problem)
-        context = await _edit_context(api, path, form)
-        return await console(
-            request, api, "staff/client_edit.html", status=400, values=values, errors=errors, **context
-        )
-    await flash(request, "The client's details are saved.")
-    return redirect(request, f"/clients/{request.match_info['client_id']}")
+    if not errors:  # else a number that is not one: nothing is sent
+        try:
+            if changes:
+                await api.send("PATCH", path, changes)
+            if values["status_id"] and values["status_id"] != (current.get("status_id") or ""):
+                await api.send("PUT", f"{path}/status", {"status_id": values["status_id"]})
+            if _tags(values["tags"]) != current["tags"]:
+                await api.send("PUT", f"{path}/tags", {"tags": _tags(values["tags"])})
+            if sorted(staff_ids) != sorted(current["assigned_staff_ids"]):
+                await api.send("PUT", f"{path}/staff", {"staff_ids": staff_ids})
+        except ApiProblem as problem:
+            if problem.status in (403, 404):
+                raise
+            errors = _edit_errors(problem)
+        else:
+            await flash(request, "The client's details are saved.")
+            return redirect(request, f"/clients/{request.match_info['client_id']}")
+    context = await _edit_context(api, path, form)
+    return await console(request, api, "staff/client_edit.html", status=400, values=values, errors=errors, **context)
 
 
 @signed_in("staff")

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from atrium_web import custom_fields
 from atrium_web.gateway_api import ApiProblem, GatewayUnavailable
 from atrium_web.pages import flash, form_errors, is_htmx, redirect, render, signed_in
 from atrium_web.sessions import UserApi
@@ -128,8 +129,15 @@ async def client_action(request: web.Request, api: UserApi) -> web.StreamRespons
     """The row menu's actions that change a client: block/unblock online booking, delete, restore."""
     client_id, action = request.match_info["client_id"], request.match_info["action"]
     path = f"/api/v1/clients/{client_id}"
-    calls = {
-        "block": ("PUT", f"{path}/online-booking-block", {"blocked": True}, "Online booking is blocked."),
+    form = await request.post()
+    reason = str(form.get("reason", "")).strip()[:500]  # the card's block form asks for one
+    calls: dict[str, tuple[str, str, dict[str, Any] | None, str]] = {
+        "block": (
+            "PUT",
+            f"{path}/online-booking-block",
+            {"blocked": True, "reason": reason},
+            "Online booking is blocked.",
+        ),
         "unblock": ("PUT", f"{path}/online-booking-block", {"blocked": False}, "Online booking is unblocked."),
         "delete": ("DELETE", path, None, "The client is deleted (restorable)."),
         "restore": ("POST", f"{path}/restore", None, "The client is restored."),
@@ -144,7 +152,7 @@ async def client_action(request: web.Request, api: UserApi) -> web.StreamRespons
         if problem.status in (403, 404):
             raise
         await flash(request, problem.detail or "That could not be done.")
-    back = str((await request.post()).get("back", "/clients"))
+    back = str(form.get("back", "/clients"))
     return redirect(request, back if back.startswith("/clients") else "/clients")
 
 
@@ -245,24 +253,50 @@ async def appointment_action(request: web.Request, api: UserApi) -> web.StreamRe
 NEW_CLIENT_FIELDS = ("first_name", "last_name", "email", "phone")
 
 
+async def _new_client_form(api: UserApi) -> dict[str, Any]:
+    """The custom fields collected on the staff form, with what the form needs to show them."""
+    fields = (await api.get("/api/v1/custom-fields", form="staff"))["items"]
+    return {"fields": fields, "input_name": custom_fields.input_name, "input_types": custom_fields.INPUT_TYPES}
+
+
 @signed_in("staff")
 async def new_client_page(request: web.Request, api: UserApi) -> web.StreamResponse:
-    return await console(request, api, "staff/client_new.html", values={}, errors={})
+    context = await _new_client_form(api)
+    custom = custom_fields.displayed(context["fields"], {})
+    return await console(request, api, "staff/client_new.html", values={}, errors={}, custom=custom, **context)
 
 
 @signed_in("staff")
 async def create_client(request: web.Request, api: UserApi) -> web.StreamResponse:
     form = await request.post()
     values = {name: str(form.get(name, "")).strip() for name in NEW_CLIENT_FIELDS}
-    try:
-        created = await api.send("POST", "/api/v1/clients", {k: v for k, v in values.items() if v})
-    except ApiProblem as problem:
-        if problem.status in (403, 404):
-            raise
-        errors = form_errors(problem.errors, *NEW_CLIENT_FIELDS) or {"": problem.detail}
-        return await console(request, api, "staff/client_new.html", status=400, values=values, errors=errors)
-    await flash(request, "The client is added.")
-    return redirect(request, f"/clients/{created['id']}")
+    context = await _new_client_form(api)
+    custom, errors = custom_fields.changes(context["fields"], {}, form)
+    if not errors:  # else a number that is not one: nothing is sent
+        body: dict[str, Any] = {k: v for k, v in values.items() if v}
+        if custom:
+            body["custom_fields"] = custom
+        try:
+            created = await api.send("POST", "/api/v1/clients", body)
+        except ApiProblem as problem:
+            if problem.status in (403, 404):
+                raise
+            errors = client_form_errors(problem, NEW_CLIENT_FIELDS)
+        else:
+            await flash(request, "The client is added.")
+            return redirect(request, f"/clients/{created['id']}")
+    shown = custom_fields.displayed(context["fields"], {}, form)
+    return await console(
+        request, api, "staff/client_new.html", status=400, values=values, errors=errors, custom=shown, **context
+    )
+
+
+def client_form_errors(problem: ApiProblem, names: tuple[str, ...]) -> dict[str, str]:
+    """A refused client's field errors by the form's input names (custom fields by theirs)."""
+    custom = {k: v for k, v in problem.errors.items() if k.startswith(custom_fields.API_PREFIX)}
+    others = {k: v for k, v in problem.errors.items() if k not in custom}
+    errors = form_errors(others, *names) | {custom_fields.problem_field(k): v for k, v in custom.items()}
+    return errors or {"": problem.detail}
 
 
 @signed_in("staff")
