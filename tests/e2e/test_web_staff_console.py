@@ -307,6 +307,7 @@ async def test_book_from_real_availability_reschedule_by_slot_and_a_recurring_se
     submit(staff_browser, "Preview")
     preview = text(staff_browser)
     assert "4 appointments, 1 clashing" in preview and "Clash" in preview, preview
+    assert "What pays for the first appointment" in preview and "Not paid with credits" in preview, preview
     check_page(staff_browser, site, "staff-series-preview")
     assert staff_browser.find_element(By.XPATH, "//input[@value='skip']").is_selected()
     submit(staff_browser, "Book the series")

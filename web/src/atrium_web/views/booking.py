@@ -335,6 +335,8 @@ async def new_series(request: web.Request, api: UserApi) -> web.StreamResponse:
         _catalogue(api), _client_or_none(api, values["client_id"]), _matching_clients(api, values["q"])
     )
     preview, problem = None, None
+    payment, terms = "", []
+    quote: dict[str, Any] = {"status": "none", "data": None}
     ready = client and values["service_id"] and values["first_day"] and values["first_time"]
     if request.query.get("preview") and ready:
         values["timezone"] = api.account.timezone
@@ -344,6 +346,10 @@ async def new_series(request: web.Request, api: UserApi) -> web.StreamResponse:
             if refused.status in (403, 404):
                 raise
             problem = "; ".join(refused.errors.values()) or refused.detail
+        first = next((o["occurrence_start"] for o in (preview or {}).get("occurrences", [])), None)
+        if first:  # what pays for the first visit and the terms each booking is under
+            quote = await visit_quote(api, values["client_id"], values["service_id"], first)
+            payment, terms = quote_in_words(request, api, quote)
     return await console(
         request,
         api,
@@ -356,6 +362,9 @@ async def new_series(request: web.Request, api: UserApi) -> web.StreamResponse:
         frequencies=FREQUENCIES,
         preview=preview,
         problem=problem,
+        quote=quote,
+        payment=payment,
+        terms=terms,
         request_key=str(uuid.uuid4()),
     )
 
