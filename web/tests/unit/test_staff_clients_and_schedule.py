@@ -105,6 +105,15 @@ class GroupsGateway(FakeGateway):
                 return web.json_response(problem, status=422, content_type="application/problem+json")
             return web.json_response({"id": "c9"}, status=201)
 
+        async def waitlist(request: web.Request) -> web.Response:
+            self.sent.append(("GET", request.path_qs, None))
+            return web.json_response({"items": [WAITLIST_ENTRY]})
+
+        async def one_client(request: web.Request) -> web.Response:
+            return web.json_response({"id": request.match_info["client_id"], "first_name": "Ada", "last_name": "L"})
+
+        app.router.add_get("/api/v1/waitlist", waitlist)
+        app.router.add_get("/api/v1/clients/{client_id}", one_client)
         app.router.add_get("/api/v1/custom-fields", custom_fields_list)
         app.router.add_post("/api/v1/clients", create_client)
         app.router.add_get("/api/v1/client-groups", list_groups)
@@ -118,6 +127,37 @@ class GroupsGateway(FakeGateway):
         return app
 
 
+WAITLIST_ENTRY = {
+    "id": "w1",
+    "client_id": "c1",
+    "service_id": "sv",
+    "service_name": "Haircut",
+    "duration_minutes": 60,
+    "staff_id": None,
+    "staff_name": "",
+    "from_date": "2026-12-08",
+    "to_date": "2026-12-20",
+    "window_start": "09:00",
+    "window_end": "12:30",
+    "timezone": "Europe/Berlin",
+    "status": "offered",
+    "joined_by": "staff",
+    "booking_rules_overridden": True,
+    "created_at": "2026-12-07T10:00:00+00:00",
+    "version": 2,
+    "offers": [
+        {
+            "id": "o1",
+            "staff_id": "s1",
+            "start": "2026-12-09T09:00:00+00:00",
+            "end": "2026-12-09T10:00:00+00:00",
+            "local_start": "2026-12-09T10:00",
+            "hold_until": "2026-12-07T12:00:00+00:00",
+            "status": "open",
+            "appointment_id": None,
+        }
+    ],
+}
 CUSTOM_FIELDS = [
     {"key": "shoe_size", "label": "Shoe size", "type": "number", "options": [], "required": False, "forms": ["staff"]},
     {"key": "hobby", "label": "Hobby", "type": "text", "options": [], "required": False, "forms": ["portal_profile"]},
@@ -480,3 +520,16 @@ async def test_a_new_client_gets_the_custom_fields_collected_on_the_staff_form(g
     status, _ = await add("38")
     assert status == 303
     assert fake.sent[-1] == ("POST", "/api/v1/clients", {"first_name": "Mia", "custom_fields": {"shoe_size": 38}})
+
+
+async def test_the_waitlist_of_one_client_shows_its_offer_and_keeps_the_client_when_filtered(groups_site: Web) -> None:
+    site, fake = groups_site, groups_site.gateway
+    assert isinstance(fake, GroupsGateway)
+    page = await (await site.client.get("/waitlist?status=&client_id=c1")).text()
+    assert fake.sent[-1] == ("GET", "/api/v1/waitlist?client_id=c1", None)  # every status: none sent
+    assert 'Entries of <a href="/clients/c1">Ada L</a>' in page
+    assert '<input type="hidden" name="client_id" value="c1">' in page
+    assert "Offered a time" in page and "booking rules overridden" in page
+    # The offer on the business's clock (Berlin): 09:00 UTC is 10:00; the window as the locale writes it.
+    assert "Offered <time" in page and "December 9, 2026, 10:00\u202fAM" in page
+    assert "9:00\u202fAM\u201312:30\u202fPM" in page and "Take off the list" in page

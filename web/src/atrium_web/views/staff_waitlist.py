@@ -32,10 +32,19 @@ async def waitlist(request: web.Request, api: UserApi) -> web.StreamResponse:
     status = request.query.get("status", "waiting")
     if status not in STATUS_LABELS:
         status = ""
-    entries = (await api.get(WAITLIST, status=status, client_id=request.query.get("client_id", "")))["items"]
-    clients = await client_names(api, [e["client_id"] for e in entries])
+    client_id = request.query.get("client_id", "")
+    entries = (await api.get(WAITLIST, status=status, client_id=client_id))["items"]
+    named = [e["client_id"] for e in entries] + ([client_id] if client_id else [])
+    clients = await client_names(api, named)
     return await console(
-        request, api, "staff/waitlist.html", entries=entries, clients=clients, selected=status, labels=STATUS_LABELS
+        request,
+        api,
+        "staff/waitlist.html",
+        entries=entries,
+        clients=clients,
+        selected=status,
+        labels=STATUS_LABELS,
+        client_id=client_id,
     )
 
 
