@@ -335,7 +335,8 @@ async def new_series(request: web.Request, api: UserApi) -> web.StreamResponse:
         _catalogue(api), _client_or_none(api, values["client_id"]), _matching_clients(api, values["q"])
     )
     preview, problem = None, None
-    payment, terms = "", []
+    payment = ""
+    terms: list[str] = []
     quote: dict[str, Any] = {"status": "none", "data": None}
     ready = client and values["service_id"] and values["first_day"] and values["first_time"]
     if request.query.get("preview") and ready:
