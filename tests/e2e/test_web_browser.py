@@ -276,6 +276,8 @@ async def test_help_page_flow_invitation_request_approval(
     details = text(staff_browser)
     assert client["email"] in details and "Short layers, please" in details and "Haircut" in details
     assert "REQ-1001" in details and "Requested, by Mia Rossi" in details
+    # What approving it books: paid as usual (the service takes no credits), no cancellation policy.
+    assert "Not paid with credits" in details and "No cancellation policy applies" in details, details
     check_page(staff_browser, site, "staff-request-details")
     Select(staff_browser.find_element(By.ID, "technician_id")).select_by_visible_text("Stylist 0")
     set_value(staff_browser, "start", f"{day.isoformat()}T14:00")  # the business's wall clock (Berlin)
@@ -635,8 +637,12 @@ async def test_staff_schedule_shows_the_day_per_staff_member_and_cancels(site: S
     assert re.search(r"11:00\sAM", column.text) and "Lea Brandt" in column.text and "booked" in column.text
     check_page(staff_browser, site, "staff-schedule-day")
     staff_browser.find_element(By.XPATH, "//summary[starts-with(normalize-space(), 'Actions')]").click()
-    staff_browser.find_element(By.XPATH, "//input[@name='reason']").send_keys("Stylist ill")
-    submit(staff_browser, "Cancel")
+    # Before cancelling: the terms (no policy here, so free), then the reason.
+    follow(staff_browser, staff_browser.find_element(By.PARTIAL_LINK_TEXT, "Cancel…"))
+    assert "No cancellation policy applies" in text(staff_browser), text(staff_browser)
+    check_page(staff_browser, site, "staff-appointment-cancel")
+    staff_browser.find_element(By.ID, "reason").send_keys("Stylist ill")
+    submit(staff_browser, "Cancel the appointment")
     assert "Cancelled." in text(staff_browser) and "cancelled" in text(staff_browser)
     status, seen, _ = await site.api.call("GET", f"/api/v1/appointments/{booked['id']}", token=business["token"])
     assert (status, seen["status"]) == (200, "cancelled")

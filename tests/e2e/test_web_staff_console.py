@@ -232,6 +232,13 @@ async def test_book_from_real_availability_reschedule_by_slot_and_a_recurring_se
     business = await open_business(site.api, staff=2)  # Berlin; Stylist 0 and Stylist 1 work 9-17
     token, day = business["token"], business["day"]
     client = await site.api.create_client(token, first_name="Lea", last_name="Brandt")
+    policy = {
+        "windows": [{"within_hours": 48, "outcome": {"kind": "fee", "percent": 50}}],
+        "no_show": {"kind": "fee", "percent": 100},
+        "applies_to_staff_cancellations": True,
+    }
+    status, set_policy, _ = await site.api.call("PUT", "/api/v1/cancellation-policy", token=token, json=policy)
+    assert status == 200, set_policy
     staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
 
     # Book: find the client, choose service, staff member and day, then a free time.
@@ -248,6 +255,14 @@ async def test_book_from_real_availability_reschedule_by_slot_and_a_recurring_se
     check_page(staff_browser, site, "staff-book")
     staff_browser.find_element(By.XPATH, "//label[starts-with(normalize-space(), '10:00')]").click()
     staff_browser.find_element(By.ID, "notes").send_keys("First visit")
+    submit(staff_browser, "Continue")
+    # Before booking: what pays (no credits for this service) and the terms (free until 48 hours before).
+    page = text(staff_browser)
+    assert "Not paid with credits" in page and "€45.00" in page, page
+    two_days_before = datetime.fromisoformat(at(day - timedelta(days=2), 10))
+    assert re.search(rf"Cancelling is free until .*{two_days_before.day}, .*10:00\sAM", page), page
+    assert "a fee of 50 % of the price" in page and "Not coming costs a fee of €45.00." in page, page
+    check_page(staff_browser, site, "staff-book-confirm")
     submit(staff_browser, "Book")
     assert "The appointment is booked." in text(staff_browser)
     column = staff_browser.find_element(By.XPATH, "//section[h2[normalize-space()='Stylist 1']]")
@@ -292,6 +307,7 @@ async def test_book_from_real_availability_reschedule_by_slot_and_a_recurring_se
     submit(staff_browser, "Preview")
     preview = text(staff_browser)
     assert "4 appointments, 1 clashing" in preview and "Clash" in preview, preview
+    assert "What pays for the first appointment" in preview and "Not paid with credits" in preview, preview
     check_page(staff_browser, site, "staff-series-preview")
     assert staff_browser.find_element(By.XPATH, "//input[@value='skip']").is_selected()
     submit(staff_browser, "Book the series")
@@ -301,6 +317,16 @@ async def test_book_from_real_availability_reschedule_by_slot_and_a_recurring_se
     status, listed, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/recurring-series", token=token)
     (series,) = listed["items"]
     assert series["rrule"] == "FREQ=WEEKLY;COUNT=4" and series["dtstart"] == f"{day.isoformat()}T10:00", series
+
+    # The first occurrence alone moves to 11:30 the same day by choosing a free time; it stays in the series.
+    follow(staff_browser, staff_browser.find_elements(By.PARTIAL_LINK_TEXT, "Move")[0])
+    check_page(staff_browser, site, "staff-series-move")
+    staff_browser.find_element(By.XPATH, "//label[starts-with(normalize-space(), '11:30')]").click()
+    submit(staff_browser, "Move")
+    assert "Moved: 1 appointment." in text(staff_browser), text(staff_browser)
+    _, occurrences, _ = await site.api.call("GET", f"/api/v1/recurring-series/{series['id']}/occurrences", token=token)
+    first = occurrences["items"][0]
+    assert instant(first["appointment"]["start"]) == instant(at(day, 11, 30)), first
 
     # The third and following ones (the third and fourth weeks) are cancelled from the series page.
     summaries = staff_browser.find_elements(By.XPATH, "//summary[starts-with(normalize-space(), 'Cancel')]")
@@ -593,3 +619,91 @@ async def test_a_message_is_reworded_previewed_refused_when_wrong_saved_and_rese
     submit(staff_browser, "Back to the default wording")
     assert "The default wording applies." in text(staff_browser)
     assert staff_browser.find_element(By.ID, "preview-subject").text.startswith("Erinnerung")
+
+
+async def test_manage_groups_assign_staff_custom_fields_the_list_filters_and_the_waitlist_override(
+    site: Site, staff_browser: WebDriver
+) -> None:
+    business = await open_business(site.api, staff=2)  # Stylist 0 (the owner) and Stylist 1
+    token, service, stylist_1 = business["token"], business["service"], business["staff_ids"][1]
+    ada = await site.api.create_client(token, first_name="Ada", last_name="Lovelace", email="ada@example.com")
+    await site.api.create_client(token, first_name="Grace", last_name="Hopper")
+    status, allergies, _ = await site.api.call(
+        "POST", "/api/v1/custom-fields", token=token, json={"label": "Allergies", "type": "text"}
+    )
+    assert status == 201, allergies
+    staff_sign_in(staff_browser, site, business["tenant"]["owner_email"])
+
+    # Manage groups: create one, add Ada found by search, assign Stylist 1 to it.
+    staff_browser.get(site.at("/clients"))
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Manage groups"))
+    check_page(staff_browser, site, "staff-groups")
+    staff_browser.find_element(By.ID, "group-name").send_keys("Regulars")
+    submit(staff_browser, "Create group")
+    assert "The group Regulars is created." in text(staff_browser)
+    staff_browser.find_element(By.ID, "q").send_keys("Ada")
+    submit(staff_browser, "Find")
+    staff_browser.find_element(By.XPATH, f"//label[@for='candidate-{ada['id']}']").click()
+    submit(staff_browser, "Add to the group")
+    assert "1 client added to the group. It has 1 now." in text(staff_browser)
+    staff_browser.find_element(By.XPATH, f"//label[@for='staff-{stylist_1}']").click()
+    submit(staff_browser, "Save assigned staff")
+    assert "The group's assigned staff are saved." in text(staff_browser)
+    check_page(staff_browser, site, "staff-group")
+
+    # The list filtered by the group, and by the staff member assigned through it.
+    staff_browser.get(site.at("/clients"))
+    Select(staff_browser.find_element(By.ID, "group_id")).select_by_visible_text("Regulars")
+    submit(staff_browser, "Search")
+    rows = staff_browser.find_element(By.ID, "client-rows").text
+    assert "Ada Lovelace" in rows and "Grace Hopper" not in rows, rows
+    Select(staff_browser.find_element(By.ID, "group_id")).select_by_visible_text("Any")
+    Select(staff_browser.find_element(By.ID, "assigned_to")).select_by_visible_text("Stylist 1")
+    submit(staff_browser, "Search")
+    rows = staff_browser.find_element(By.ID, "client-rows").text
+    assert "Ada Lovelace" in rows and "Grace Hopper" not in rows, rows
+
+    # Edit: a custom field and Stylist 0 assigned directly; the card shows both.
+    staff_browser.get(site.at(f"/clients/{ada['id']}/edit"))
+    staff_browser.find_element(By.ID, f"custom.{allergies['key']}").send_keys("Lavender oil")
+    staff_browser.find_element(By.XPATH, f"//label[@for='staff-{business['staff_ids'][0]}']").click()
+    submit(staff_browser, "Save details")
+    information = staff_browser.find_element(By.XPATH, "//section[h2[normalize-space()='Client information']]").text
+    assert "Allergies" in information and "Lavender oil" in information, information
+    assert business["tenant"]["owner_email"] in information and "(through a group)" in information, information
+    status, saved, _ = await site.api.call("GET", f"/api/v1/clients/{ada['id']}", token=token)
+    assert saved["custom_fields"] == {allergies["key"]: "Lavender oil"}, saved
+    assert saved["assigned_staff_ids"] == [business["staff_ids"][0]], saved
+
+    # Blocked from online booking on the card; so putting her on the waitlist needs the staff override.
+    staff_browser.find_element(By.ID, "block-reason").send_keys("Two late cancellations")
+    submit(staff_browser, "Block online booking")
+    assert "Online booking is blocked." in text(staff_browser)
+    assert staff_browser.find_element(By.XPATH, "//button[normalize-space()='Unblock online booking']")
+    status, blocked, _ = await site.api.call("GET", f"/api/v1/clients/{ada['id']}", token=token)
+    assert blocked["online_booking_blocked"] is True, blocked
+    staff_browser.get(site.at("/schedule"))
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Waitlist"))
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Put a client on the waitlist"))
+    staff_browser.find_element(By.ID, "q").send_keys("Ada")
+    submit(staff_browser, "Find client")
+    submit(staff_browser, "Choose client")
+    Select(staff_browser.find_element(By.ID, "service_id")).select_by_visible_text("Haircut (1 h)")
+    set_value(staff_browser, "from_date", business["day"].isoformat())
+    set_value(staff_browser, "to_date", (business["day"] + timedelta(days=7)).isoformat())
+    submit(staff_browser, "Put on the waitlist")
+    assert "This client is blocked from booking online." in text(staff_browser)
+    check_page(staff_browser, site, "staff-waitlist-refused")
+    staff_browser.find_element(By.XPATH, "//label[@for='override_booking_rules']").click()
+    submit(staff_browser, "Put on the waitlist")
+    page = text(staff_browser)
+    assert "The client is on the waitlist" in page and "Ada Lovelace" in page, page
+    assert "booking rules overridden" in page and "Haircut" in page, page
+    check_page(staff_browser, site, "staff-waitlist")
+    status, entries, _ = await site.api.call("GET", "/api/v1/waitlist", token=token, params={"client_id": ada["id"]})
+    (entry,) = entries["items"]
+    assert (entry["status"], entry["booking_rules_overridden"], entry["service_id"]) == ("waiting", True, service["id"])
+    submit(staff_browser, "Take off the list")
+    assert "The client is off the waitlist." in text(staff_browser)
+    status, entries, _ = await site.api.call("GET", "/api/v1/waitlist", token=token, params={"client_id": ada["id"]})
+    assert [e["status"] for e in entries["items"]] == ["left"], entries

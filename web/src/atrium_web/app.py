@@ -23,6 +23,7 @@ from atrium_web.views import (
     campaigns,
     cancellation_policy,
     client_card,
+    client_groups,
     client_merges,
     imports,
     memberships,
@@ -43,6 +44,7 @@ from atrium_web.views import (
     staff,
     staff_request_new,
     staff_requests,
+    staff_waitlist,
 )
 from atrium_web.views import settings as settings_pages
 
@@ -199,6 +201,7 @@ def create_app(settings: WebSettings) -> web.Application:
     portal_invoice.register(app.router)
     portal_calendar.register(app.router)
     imports.register(app.router)  # before staff's /clients/{client_id}
+    client_groups.register(app.router)  # before the card's /clients/{client_id}
     client_card.register(app.router)  # before staff's /clients/{client_id}/{action}
     client_merges.register(app.router)
     memberships.register(app.router)  # before staff's /clients/{client_id}/{action}
@@ -207,6 +210,7 @@ def create_app(settings: WebSettings) -> web.Application:
     client_card.register_card(app.router)  # after every fixed /clients/... path
     staff_request_new.register(app.router)  # before staff_requests' /requests/{request_id}
     staff_requests.register(app.router)
+    staff_waitlist.register(app.router)
     settings_pages.register(app.router)
     cancellation_policy.register(app.router)
     payment_reminders.register(app.router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 PREFIX = "custom."
+API_PREFIX = "custom_fields."
 INPUT_TYPES = {"text": "text", "email": "email", "phone": "tel", "url": "url", "date": "date", "number": "number"}
 
 
@@ -41,6 +42,21 @@ def submitted(field: dict[str, Any], form: Any) -> Any:
     return raw
 
 
+def displayed(fields: list[dict[str, Any]], stored: dict[str, Any], form: Any = None) -> dict[str, Any]:
+    """Each field's input value by key: as stored, or as typed when ``form`` is sent back with its errors (a
+    number that is not one stays as typed)."""
+    values = {}
+    for field in fields:
+        value = stored.get(field["key"])
+        if form is not None:
+            try:
+                value = submitted(field, form)
+            except ValueError:
+                value = str(form.get(input_name(field), ""))
+        values[field["key"]] = shown(field, value)
+    return values
+
+
 def changes(fields: list[dict[str, Any]], current: dict[str, Any], form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """(what changed by key, problems by input name): only changed values are sent, unchanged ones stay."""
     changed: dict[str, Any] = {}
@@ -58,4 +74,4 @@ def changes(fields: list[dict[str, Any]], current: dict[str, Any], form: Any) ->
 
 def problem_field(api_field: str) -> str:
     """An API problem's field (``custom_fields.<key>``) as the input's name."""
-    return PREFIX + api_field.removeprefix("custom_fields.")
+    return PREFIX + api_field.removeprefix(API_PREFIX)

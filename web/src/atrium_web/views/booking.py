@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from atrium_web.booking_terms import payment_in_words, terms_in_words
 from atrium_web.gateway_api import ApiProblem
-from atrium_web.pages import flash, redirect, signed_in
+from atrium_web.pages import flash, formatter, redirect, signed_in
 from atrium_web.sessions import UserApi
-from atrium_web.views.staff import business_today, console
+from atrium_web.views.staff import business_today, console, section, services_by_id
 
 FREQUENCIES = {"WEEKLY": "Every week", "DAILY": "Every day", "MONTHLY": "Every month"}
 MAX_OCCURRENCES = 52
@@ -97,6 +98,62 @@ async def new_appointment(request: web.Request, api: UserApi) -> web.StreamRespo
         services=services,
         staff=staff,
         slots=slots,
+        request_key=str(uuid.uuid4()),
+    )
+
+
+async def visit_quote(api: UserApi, client_id: str, service_id: str, start: str) -> dict[str, Any]:
+    """Which of the client's credits would pay for the visit and the cancellation terms it would be under (a
+    section: forbidden for a role without memberships.read, unavailable while billing does not answer)."""
+    return await section(api.get(f"/api/v1/clients/{client_id}/credit-quote", service_id=service_id, start=start))
+
+
+def quote_in_words(request: web.Request, api: UserApi, quote: dict[str, Any]) -> tuple[str, list[str]]:
+    """A visit quote section as what pays and the cancellation terms, in the viewer's words (empty unless ok)."""
+    if quote["status"] != "ok":
+        return "", []
+    fmt = formatter(request, api.account)
+    credit_type = quote["data"]["credit_type"]
+    credit_types = {credit_type["id"]: credit_type} if credit_type else {}
+    payment = payment_in_words(fmt, quote["data"])
+    return payment, terms_in_words(fmt, quote["data"]["cancellation"], credit_types, booking=True)
+
+
+@signed_in("staff")
+async def confirm_page(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """The booking before it is made: who, what, when and with whom, which entitlement pays and the cancellation
+    terms it is under; "Book" makes it."""
+    chosen = _chosen(request.query)
+    slot = _slot(request.query)
+    back = "/appointments/new?" + urlencode({k: v for k, v in chosen.items() if k != "q"})
+    if slot is None or not chosen["client_id"] or not chosen["service_id"]:
+        await flash(request, "Choose a time.")
+        return redirect(request, back)
+    start, staff_id = slot
+    (services, staff), client, quote = await asyncio.gather(
+        _catalogue(api),
+        _client_or_none(api, chosen["client_id"]),
+        visit_quote(api, chosen["client_id"], chosen["service_id"], start),
+    )
+    service = next((s for s in services if s["id"] == chosen["service_id"]), None)
+    if client is None or service is None:
+        raise web.HTTPNotFound()
+    payment, terms = quote_in_words(request, api, quote)
+    return await console(
+        request,
+        api,
+        "staff/appointment_confirm.html",
+        chosen=chosen,
+        slot=str(request.query["slot"]),
+        start=start,
+        client=client,
+        service=service,
+        member=next((m for m in staff if m["staff_id"] == staff_id), None),
+        notes=request.query.get("notes", "").strip()[:4000],
+        quote=quote,
+        payment=payment,
+        terms=terms,
+        back=back,
         request_key=str(uuid.uuid4()),
     )
 
@@ -190,6 +247,45 @@ async def reschedule(request: web.Request, api: UserApi) -> web.StreamResponse:
     return redirect(request, f"/schedule?view=day&on={api_day(moved['start'], api)}")
 
 
+async def _credit_types(api: UserApi) -> dict[str, dict[str, Any]]:
+    """Credit types by id, to name forfeited credits; none for a role that may not read them."""
+    try:
+        return {t["id"]: t for t in (await api.get("/api/v1/credit-types"))["items"]}
+    except ApiProblem as problem:
+        if problem.status == 403:
+            return {}
+        raise
+
+
+@signed_in("staff")
+async def cancel_page(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Before cancelling: the appointment and what cancelling it now costs the client under the business's
+    policy (a cancellation staff make), then the reason and "Cancel the appointment"."""
+    path = f"/api/v1/appointments/{request.match_info['appointment_id']}"
+    appointment = await api.get(path)
+    terms, client, services = await asyncio.gather(
+        section(api.get(f"{path}/cancellation-terms", by="staff")),
+        _client_or_none(api, appointment["client_id"]),
+        services_by_id(api),
+    )
+    lines = []
+    if terms["status"] == "ok":
+        fmt = formatter(request, api.account)
+        lines = terms_in_words(fmt, terms["data"], await _credit_types(api), booking=False)
+    back = request.query.get("back", "")
+    return await console(
+        request,
+        api,
+        "staff/appointment_cancel.html",
+        appointment=appointment,
+        client=client,
+        services=services,
+        terms=terms,
+        lines=lines,
+        back=back if back.startswith(("/schedule", "/clients/")) else "/schedule",
+    )
+
+
 # --- recurring series ----------------------------------------------------------------------------
 
 
@@ -239,6 +335,9 @@ async def new_series(request: web.Request, api: UserApi) -> web.StreamResponse:
         _catalogue(api), _client_or_none(api, values["client_id"]), _matching_clients(api, values["q"])
     )
     preview, problem = None, None
+    payment = ""
+    terms: list[str] = []
+    quote: dict[str, Any] = {"status": "none", "data": None}
     ready = client and values["service_id"] and values["first_day"] and values["first_time"]
     if request.query.get("preview") and ready:
         values["timezone"] = api.account.timezone
@@ -248,6 +347,10 @@ async def new_series(request: web.Request, api: UserApi) -> web.StreamResponse:
             if refused.status in (403, 404):
                 raise
             problem = "; ".join(refused.errors.values()) or refused.detail
+        first = next((o["occurrence_start"] for o in (preview or {}).get("occurrences", [])), None)
+        if first:  # what pays for the first visit and the terms each booking is under
+            quote = await visit_quote(api, values["client_id"], values["service_id"], first)
+            payment, terms = quote_in_words(request, api, quote)
     return await console(
         request,
         api,
@@ -260,6 +363,9 @@ async def new_series(request: web.Request, api: UserApi) -> web.StreamResponse:
         frequencies=FREQUENCIES,
         preview=preview,
         problem=problem,
+        quote=quote,
+        payment=payment,
+        terms=terms,
         request_key=str(uuid.uuid4()),
     )
 
@@ -328,13 +434,91 @@ async def cancel_occurrences(request: web.Request, api: UserApi) -> web.StreamRe
     return redirect(request, f"/recurring-series/{series_id}")
 
 
+async def _occurrence(api: UserApi, series_id: str, occurrence_start: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The series and its occurrence starting at ``occurrence_start`` (an instant), else the not-found page."""
+    path = f"/api/v1/recurring-series/{series_id}"
+    series, occurrences = await asyncio.gather(api.get(path), api.get(f"{path}/occurrences", page_size=200))
+    try:
+        wanted = datetime.fromisoformat(occurrence_start)
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    found = next((o for o in occurrences["items"] if datetime.fromisoformat(o["occurrence_start"]) == wanted), None)
+    if found is None or found["appointment"] is None:
+        raise web.HTTPNotFound()
+    return series, found
+
+
+@signed_in("staff")
+async def move_occurrence_page(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """One occurrence of a series (or it and the following ones) moved by choosing a free time."""
+    series_id = request.match_info["series_id"]
+    series, occurrence = await _occurrence(api, series_id, request.query.get("occurrence", ""))
+    appointment = occurrence["appointment"]
+    day = _day(request.query.get("on", ""), api_day(appointment["start"], api))
+    segment = appointment["segments"][0]
+    slots, client = await asyncio.gather(
+        free_slots(api, segment["service_id"], segment["staff_id"], day), _client_or_none(api, series["client_id"])
+    )
+    return await console(
+        request,
+        api,
+        "staff/series_move.html",
+        series=series,
+        occurrence=occurrence,
+        appointment=appointment,
+        client=client,
+        day=day,
+        previous=(day - timedelta(days=1)).isoformat(),
+        following=(day + timedelta(days=1)).isoformat(),
+        slots=slots,
+    )
+
+
+@signed_in("staff")
+async def move_occurrence(request: web.Request, api: UserApi) -> web.StreamResponse:
+    series_id = request.match_info["series_id"]
+    form = await request.post()
+    occurrence_start = str(form.get("occurrence_start", ""))
+    scope = "this_and_following" if form.get("scope") == "this_and_following" else "one"
+    back = f"/recurring-series/{series_id}/move?" + urlencode(
+        {"occurrence": occurrence_start, "on": str(form.get("on", ""))}
+    )
+    slot = _slot(form)
+    if slot is None:
+        await flash(request, "Choose the new time.")
+        return redirect(request, back)
+    body = {
+        "occurrence_start": occurrence_start,
+        "scope": scope,
+        "start": slot[0],
+        # one: the occurrence's appointment's version; this and the following: the series'.
+        "version": int(str(form.get("appointment_version" if scope == "one" else "series_version", "0")) or 0),
+    }
+    try:
+        changed = await api.send("POST", f"/api/v1/recurring-series/{series_id}/occurrences/edit", body)
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            raise
+        named = "; ".join(problem.errors.values())
+        await flash(request, f"Not moved: {named or problem.detail or 'that time is no longer free'}.")
+        return redirect(request, back)
+    moved = len(changed["changed"]) + len(changed["booked"])
+    await flash(request, f"Moved: {moved} appointment{'s' if moved != 1 else ''}.")
+    # This and the following ones continue in a successor series.
+    return redirect(request, f"/recurring-series/{(changed['successor'] or changed['series'])['id']}")
+
+
 def register(router: web.UrlDispatcher) -> None:
     """Before staff's ``/appointments/{appointment_id}/{action}``."""
     router.add_get("/appointments/new", new_appointment)
     router.add_post("/appointments/new", book)
+    router.add_get("/appointments/confirm", confirm_page)
     router.add_get("/appointments/{appointment_id}/reschedule", reschedule_page)
+    router.add_get("/appointments/{appointment_id}/cancel", cancel_page)
     router.add_post("/appointments/{appointment_id}/reschedule", reschedule)
     router.add_get("/recurring-series/new", new_series)
     router.add_post("/recurring-series/new", create_series)
     router.add_get("/recurring-series/{series_id}", series_page)
     router.add_post("/recurring-series/{series_id}/cancel", cancel_occurrences)
+    router.add_get("/recurring-series/{series_id}/move", move_occurrence_page)
+    router.add_post("/recurring-series/{series_id}/move", move_occurrence)

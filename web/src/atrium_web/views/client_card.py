@@ -2,7 +2,7 @@
 activity pane's tabs (Conversation, Bookings, Payments, Memberships, Documents), upload and download documents.
 
 The page asks the gateway for the card, the requests badge, the portal access and the open tab's data at once;
-a tab's data is asked only when that tab is open, so the default page costs three calls.
+a tab's data is asked only when that tab is open, so the default page costs four calls.
 """
 
 from __future__ import annotations
@@ -13,11 +13,20 @@ from typing import Any
 
 from aiohttp import web
 
-from atrium_web.gateway_api import ApiProblem, GatewayUnavailable
-from atrium_web.pages import flash, form_errors, redirect, render, signed_in
+from atrium_web import custom_fields
+from atrium_web.gateway_api import ApiProblem
+from atrium_web.pages import flash, redirect, render, signed_in
 from atrium_web.sessions import UserApi
 from atrium_web.views.memberships import card_memberships
-from atrium_web.views.staff import PORTAL_PERMISSIONS, console, pending_count, services_by_id
+from atrium_web.views.staff import (
+    PORTAL_PERMISSIONS,
+    client_form_errors,
+    console,
+    pending_count,
+    section,
+    services_by_id,
+    staff_choices,
+)
 
 TABS = {
     "conversation": "Conversation",
@@ -32,19 +41,6 @@ ADDRESS_PARTS = ("line1", "postal_code", "city")
 
 def client_path(request: web.Request) -> str:
     return f"/api/v1/clients/{request.match_info['client_id']}"
-
-
-async def section(call: Awaitable[Any]) -> dict[str, Any]:
-    """A part of the page from its own call: unavailable (said on the page) while its service does not answer,
-    forbidden when the viewer's role may not read it (the rest of the card still shows)."""
-    try:
-        return {"status": "ok", "data": await call}
-    except GatewayUnavailable:
-        return {"status": "unavailable", "data": None}
-    except ApiProblem as problem:
-        if problem.status == 403:
-            return {"status": "forbidden", "data": None}
-        raise
 
 
 async def _bookings(api: UserApi, path: str) -> dict[str, Any]:
@@ -86,7 +82,11 @@ async def _no_data() -> None:
     return None
 
 
-def tab_data(api: UserApi, tab: str, path: str, client_id: str) -> Awaitable[Any]:
+async def _older_activity(api: UserApi, path: str, page_token: str) -> dict[str, Any]:
+    return dict(await api.get(f"{path}/activity", page_token=page_token))
+
+
+def tab_data(api: UserApi, tab: str, path: str, client_id: str, page_token: str = "") -> Awaitable[Any]:
     if tab == "bookings":
         return _bookings(api, path)
     if tab == "payments":
@@ -95,7 +95,9 @@ def tab_data(api: UserApi, tab: str, path: str, client_id: str) -> Awaitable[Any
         return _documents(api, path)
     if tab == "memberships":
         return card_memberships(api, path)
-    return _no_data()  # the conversation is part of the card itself
+    if page_token:
+        return _older_activity(api, path, page_token)
+    return _no_data()  # the conversation's newest page is part of the card itself
 
 
 @signed_in("staff")
@@ -105,11 +107,12 @@ async def client_card(request: web.Request, api: UserApi) -> web.StreamResponse:
     if tab not in TABS:
         tab = "conversation"
     # The card degrades section by section (the gateway marks them); so do the parts of the page beside it.
-    card, pending, portal, opened = await asyncio.gather(
+    card, pending, portal, opened, fields = await asyncio.gather(
         api.get(f"{path}/card"),
         pending_count(api),
         section(api.get(f"{path}/portal-access")),
-        section(tab_data(api, tab, path, client_id)),
+        section(tab_data(api, tab, path, client_id, request.query.get("page_token", "")[:500])),
+        section(api.get("/api/v1/custom-fields", include_retired="true")),
     )
     return await render(
         request,
@@ -122,12 +125,28 @@ async def client_card(request: web.Request, api: UserApi) -> web.StreamResponse:
         tabs=TABS,
         tab=tab,
         opened=opened,
+        fields=fields["data"]["items"] if fields["status"] == "ok" else [],
     )
 
 
-async def _edit_context(api: UserApi, path: str) -> dict[str, Any]:
-    client, statuses = await asyncio.gather(api.get(path), api.get("/api/v1/client-statuses"))
-    return {"client": client, "statuses": statuses["items"]}
+async def _edit_context(api: UserApi, path: str, form: Any = None) -> dict[str, Any]:
+    """The edit form's client, statuses, custom fields (those still collecting) and staff to assign; the custom
+    values as stored, or as typed when ``form`` is sent back with its errors."""
+    client, statuses, fields, staff = await asyncio.gather(
+        api.get(path), api.get("/api/v1/client-statuses"), api.get("/api/v1/custom-fields"), staff_choices(api)
+    )
+    custom = custom_fields.displayed(fields["items"], client["custom_fields"], form)
+    assigned = [str(v) for v in form.getall("staff_id", [])] if form is not None else client["assigned_staff_ids"]
+    return {
+        "client": client,
+        "statuses": statuses["items"],
+        "fields": fields["items"],
+        "custom": custom,
+        "staff": staff,
+        "assigned": assigned,
+        "input_name": custom_fields.input_name,
+        "input_types": custom_fields.INPUT_TYPES,
+    }
 
 
 def _form_values(client: dict[str, Any]) -> dict[str, str]:
@@ -163,34 +182,46 @@ def _changes(current: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
     return changes
 
 
+def _edit_errors(problem: ApiProblem) -> dict[str, str]:
+    """A refusal's field errors by the form's input names (the profile's at Company)."""
+    errors = client_form_errors(problem, (*EDIT_FIELDS, "profile", "status_id", "tags", "staff_ids"))
+    if "profile" in errors:
+        errors["company_name"] = errors.pop("profile")
+    return errors
+
+
 @signed_in("staff")
 async def save_edit(request: web.Request, api: UserApi) -> web.StreamResponse:
-    """Details, status and tags: one call each, only when that part changed; a refused field keeps the form as
-    typed and is named beside its input."""
+    """Details with custom fields, status, tags and assigned staff: one call each, only when that part changed;
+    a refused field keeps the form as typed and is named beside its input."""
     path = client_path(request)
     form = await request.post()
-    current = await api.get(path)
+    current, fields = await asyncio.gather(api.get(path), api.get("/api/v1/custom-fields"))
     values = {name: str(form.get(name, "")).strip() for name in _form_values(current)}
     changes = _changes(current, values)
-    try:
-        if changes:
-            await api.send("PATCH", path, changes)
-        if values["status_id"] and values["status_id"] != (current.get("status_id") or ""):
-            await api.send("PUT", f"{path}/status", {"status_id": values["status_id"]})
-        if _tags(values["tags"]) != current["tags"]:
-            await api.send("PUT", f"{path}/tags", {"tags": _tags(values["tags"])})
-    except ApiProblem as problem:
-        if problem.status in (403, 404):
-            raise
-        errors = form_errors(problem.errors, *EDIT_FIELDS, "profile", "status_id", "tags") or {"": problem.detail}
-        if "profile" in errors:
-            errors["company_name"] = errors.pop("profile")
-        context = await _edit_context(api, path)
-        return await console(
-            request, api, "staff/client_edit.html", status=400, values=values, errors=errors, **context
-        )
-    await flash(request, "The client's details are saved.")
-    return redirect(request, f"/clients/{request.match_info['client_id']}")
+    custom, errors = custom_fields.changes(fields["items"], current["custom_fields"], form)
+    if custom:
+        changes["custom_fields"] = custom
+    staff_ids = [str(v) for v in form.getall("staff_id", [])]
+    if not errors:  # else a number that is not one: nothing is sent
+        try:
+            if changes:
+                await api.send("PATCH", path, changes)
+            if values["status_id"] and values["status_id"] != (current.get("status_id") or ""):
+                await api.send("PUT", f"{path}/status", {"status_id": values["status_id"]})
+            if _tags(values["tags"]) != current["tags"]:
+                await api.send("PUT", f"{path}/tags", {"tags": _tags(values["tags"])})
+            if sorted(staff_ids) != sorted(current["assigned_staff_ids"]):
+                await api.send("PUT", f"{path}/staff", {"staff_ids": staff_ids})
+        except ApiProblem as problem:
+            if problem.status in (403, 404):
+                raise
+            errors = _edit_errors(problem)
+        else:
+            await flash(request, "The client's details are saved.")
+            return redirect(request, f"/clients/{request.match_info['client_id']}")
+    context = await _edit_context(api, path, form)
+    return await console(request, api, "staff/client_edit.html", status=400, values=values, errors=errors, **context)
 
 
 @signed_in("staff")

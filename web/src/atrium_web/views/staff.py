@@ -6,11 +6,13 @@ Times are shown in the business's zone (the session's), whatever the browser's.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
+from atrium_web import custom_fields
 from atrium_web.gateway_api import ApiProblem, GatewayUnavailable
 from atrium_web.pages import flash, form_errors, is_htmx, redirect, render, signed_in
 from atrium_web.sessions import UserApi
@@ -33,6 +35,19 @@ async def pending_count(api: UserApi) -> str | None:
     return str(counts["pending"])
 
 
+async def section(call: Awaitable[Any]) -> dict[str, Any]:
+    """A part of the page from its own call: unavailable (said on the page) while its service does not answer,
+    forbidden when the viewer's role may not read it (the rest of the card still shows)."""
+    try:
+        return {"status": "ok", "data": await call}
+    except GatewayUnavailable:
+        return {"status": "unavailable", "data": None}
+    except ApiProblem as problem:
+        if problem.status == 403:
+            return {"status": "forbidden", "data": None}
+        raise
+
+
 async def console(request: web.Request, api: UserApi, template: str, **context: Any) -> web.StreamResponse:
     context.setdefault("pending", await pending_count(api))
     return await render(request, template, **context)
@@ -50,6 +65,13 @@ async def client_names(api: UserApi, ids: list[str]) -> dict[str, dict[str, Any]
     distinct = list(dict.fromkeys(ids))
     found = await asyncio.gather(*(one(i) for i in distinct))
     return {i: c for i, c in zip(distinct, found, strict=True) if c is not None}
+
+
+async def staff_choices(api: UserApi) -> list[dict[str, Any]]:
+    """The staff members one may assign or filter by (schedule.read, which every staff role holds; the staff list
+    needs staff.manage): each with its staff_id and display_name, active ones first, by name."""
+    members = (await api.get("/api/v1/staff-schedules"))["items"]
+    return sorted(members, key=lambda m: (not m["active"], m["display_name"].casefold()))
 
 
 async def services_by_id(api: UserApi) -> dict[str, dict[str, Any]]:
@@ -73,17 +95,33 @@ async def today(request: web.Request, api: UserApi) -> web.StreamResponse:
 
 
 def client_query(query: Any) -> dict[str, str]:
-    return {k: str(query[k]) for k in CLIENT_FILTERS if query.get(k)}
+    """The list's filters as the API names them; the page's one "deleted" choice is two API flags."""
+    filters = {k: str(query[k]) for k in CLIENT_FILTERS if query.get(k)}
+    deleted = {"with": "include_deleted", "only": "only_deleted"}.get(str(query.get("deleted", "")))
+    if deleted:
+        filters[deleted] = "true"
+    return filters
 
 
 @signed_in("staff")
 async def clients(request: web.Request, api: UserApi) -> web.StreamResponse:
     filters = client_query(request.query)
     page = await api.get("/api/v1/clients", **filters, page_token=request.query.get("page_token", ""))
-    groups = (await api.get("/api/v1/client-groups"))["items"]
-    statuses = (await api.get("/api/v1/client-statuses"))["items"]
-    template = "staff/_client_rows.html" if is_htmx(request) else "staff/clients.html"
-    return await console(request, api, template, page=page, filters=filters, groups=groups, statuses=statuses)
+    if is_htmx(request):
+        return await render(request, "staff/_client_rows.html", page=page, filters=filters)
+    groups, statuses, staff = await asyncio.gather(
+        api.get("/api/v1/client-groups"), api.get("/api/v1/client-statuses"), staff_choices(api)
+    )
+    return await console(
+        request,
+        api,
+        "staff/clients.html",
+        page=page,
+        filters=filters,
+        groups=groups["items"],
+        statuses=statuses["items"],
+        staff=staff,
+    )
 
 
 @signed_in("staff")
@@ -91,8 +129,15 @@ async def client_action(request: web.Request, api: UserApi) -> web.StreamRespons
     """The row menu's actions that change a client: block/unblock online booking, delete, restore."""
     client_id, action = request.match_info["client_id"], request.match_info["action"]
     path = f"/api/v1/clients/{client_id}"
-    calls = {
-        "block": ("PUT", f"{path}/online-booking-block", {"blocked": True}, "Online booking is blocked."),
+    form = await request.post()
+    reason = str(form.get("reason", "")).strip()[:500]  # the card's block form asks for one
+    calls: dict[str, tuple[str, str, dict[str, Any] | None, str]] = {
+        "block": (
+            "PUT",
+            f"{path}/online-booking-block",
+            {"blocked": True, "reason": reason},
+            "Online booking is blocked.",
+        ),
         "unblock": ("PUT", f"{path}/online-booking-block", {"blocked": False}, "Online booking is unblocked."),
         "delete": ("DELETE", path, None, "The client is deleted (restorable)."),
         "restore": ("POST", f"{path}/restore", None, "The client is restored."),
@@ -107,7 +152,7 @@ async def client_action(request: web.Request, api: UserApi) -> web.StreamRespons
         if problem.status in (403, 404):
             raise
         await flash(request, problem.detail or "That could not be done.")
-    back = str((await request.post()).get("back", "/clients"))
+    back = str(form.get("back", "/clients"))
     return redirect(request, back if back.startswith("/clients") else "/clients")
 
 
@@ -202,30 +247,56 @@ async def appointment_action(request: web.Request, api: UserApi) -> web.StreamRe
             raise
         await flash(request, problem.detail or "That could not be done.")
     back = str(form.get("back", "/schedule"))
-    return redirect(request, back if back.startswith("/schedule") else "/schedule")
+    return redirect(request, back if back.startswith(("/schedule", "/clients/")) else "/schedule")
 
 
 NEW_CLIENT_FIELDS = ("first_name", "last_name", "email", "phone")
 
 
+async def _new_client_form(api: UserApi) -> dict[str, Any]:
+    """The custom fields collected on the staff form, with what the form needs to show them."""
+    fields = (await api.get("/api/v1/custom-fields", form="staff"))["items"]
+    return {"fields": fields, "input_name": custom_fields.input_name, "input_types": custom_fields.INPUT_TYPES}
+
+
 @signed_in("staff")
 async def new_client_page(request: web.Request, api: UserApi) -> web.StreamResponse:
-    return await console(request, api, "staff/client_new.html", values={}, errors={})
+    context = await _new_client_form(api)
+    custom = custom_fields.displayed(context["fields"], {})
+    return await console(request, api, "staff/client_new.html", values={}, errors={}, custom=custom, **context)
 
 
 @signed_in("staff")
 async def create_client(request: web.Request, api: UserApi) -> web.StreamResponse:
     form = await request.post()
     values = {name: str(form.get(name, "")).strip() for name in NEW_CLIENT_FIELDS}
-    try:
-        created = await api.send("POST", "/api/v1/clients", {k: v for k, v in values.items() if v})
-    except ApiProblem as problem:
-        if problem.status in (403, 404):
-            raise
-        errors = form_errors(problem.errors, *NEW_CLIENT_FIELDS) or {"": problem.detail}
-        return await console(request, api, "staff/client_new.html", status=400, values=values, errors=errors)
-    await flash(request, "The client is added.")
-    return redirect(request, f"/clients/{created['id']}")
+    context = await _new_client_form(api)
+    custom, errors = custom_fields.changes(context["fields"], {}, form)
+    if not errors:  # else a number that is not one: nothing is sent
+        body: dict[str, Any] = {k: v for k, v in values.items() if v}
+        if custom:
+            body["custom_fields"] = custom
+        try:
+            created = await api.send("POST", "/api/v1/clients", body)
+        except ApiProblem as problem:
+            if problem.status in (403, 404):
+                raise
+            errors = client_form_errors(problem, NEW_CLIENT_FIELDS)
+        else:
+            await flash(request, "The client is added.")
+            return redirect(request, f"/clients/{created['id']}")
+    shown = custom_fields.displayed(context["fields"], {}, form)
+    return await console(
+        request, api, "staff/client_new.html", status=400, values=values, errors=errors, custom=shown, **context
+    )
+
+
+def client_form_errors(problem: ApiProblem, names: tuple[str, ...]) -> dict[str, str]:
+    """A refused client's field errors by the form's input names (custom fields by theirs)."""
+    custom = {k: v for k, v in problem.errors.items() if k.startswith(custom_fields.API_PREFIX)}
+    others = {k: v for k, v in problem.errors.items() if k not in custom}
+    errors = form_errors(others, *names) | {custom_fields.problem_field(k): v for k, v in custom.items()}
+    return errors or {"": problem.detail}
 
 
 @signed_in("staff")

@@ -15,6 +15,7 @@ from atrium_web.appointment_requests import OPEN_STATUSES, STATUS_LABELS, local_
 from atrium_web.gateway_api import ApiProblem
 from atrium_web.pages import flash, form_errors, redirect, signed_in
 from atrium_web.sessions import UserApi
+from atrium_web.views.booking import quote_in_words, visit_quote
 from atrium_web.views.staff import REQUESTS, console
 
 APPROVAL_FIELDS = ("technician_id", "start", "internal_notes", "ticket")
@@ -105,6 +106,17 @@ def _history(item: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]
     ]
 
 
+async def _quote(api: UserApi, item: dict[str, Any]) -> dict[str, Any]:
+    """While the request is pending: which of the client's credits would pay for it and the cancellation terms
+    at the requested time (what approving it books); a client gone meanwhile shows no quote."""
+    if item["status"] != "pending":
+        return {"status": "none", "data": None}
+    try:
+        return await visit_quote(api, item["client_id"], item["service_id"], item["requested"]["start"])
+    except ApiProblem:
+        return {"status": "unavailable", "data": None}
+
+
 async def _request_page(
     request: web.Request,
     api: UserApi,
@@ -115,7 +127,8 @@ async def _request_page(
     override_offered: bool = False,
 ) -> web.StreamResponse:
     item = await api.get(f"{REQUESTS}/{request.match_info['request_id']}")
-    technicians, names = await _technicians(api, item["service_id"])
+    (technicians, names), quote = await asyncio.gather(_technicians(api, item["service_id"]), _quote(api, item))
+    payment, terms = quote_in_words(request, api, quote)
     zone = api.account.timezone
     return await console(
         request,
@@ -132,6 +145,9 @@ async def _request_page(
         errors=errors or {},
         form=form or {},
         override_offered=override_offered,
+        quote=quote,
+        payment=payment,
+        terms=terms,
     )
 
 
