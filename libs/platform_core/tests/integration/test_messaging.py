@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
 import nats
 import pytest
@@ -344,7 +344,7 @@ async def test_a_batch_is_claimed_at_once_and_each_event_handled_once(
 
 class SlowJetStream:
     """A JetStream whose acks take a while (as over a network), counting publishes awaiting theirs; it can fail
-    the first publish of one event."""
+    the first publish of one event (no ack)."""
 
     def __init__(self, js: JetStreamContext, fail_once: str | None = None) -> None:
         self.js = js
@@ -352,15 +352,20 @@ class SlowJetStream:
         self.awaiting = 0
         self.most_awaiting = 0
 
-    async def publish(self, subject: str, payload: bytes, **kwargs):  # type: ignore[no-untyped-def]
+    async def publish_async(self, subject: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[Any]:
         self.awaiting += 1
         self.most_awaiting = max(self.most_awaiting, self.awaiting)
+        if headers["Nats-Msg-Id"] == self.fail_once:
+            self.fail_once = None
+            return asyncio.ensure_future(self._late(None))
+        return asyncio.ensure_future(self._late(await self.js.publish_async(subject, payload, headers=headers)))
+
+    async def _late(self, ack: asyncio.Future[Any] | None) -> Any:
         try:
             await asyncio.sleep(0.2)
-            if kwargs["headers"]["Nats-Msg-Id"] == self.fail_once:
-                self.fail_once = None
+            if ack is None:
                 raise TimeoutError("no ack")
-            return await self.js.publish(subject, payload, **kwargs)
+            return await ack
         finally:
             self.awaiting -= 1
 

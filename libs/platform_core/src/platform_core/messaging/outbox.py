@@ -137,7 +137,7 @@ class OutboxRelay:
             batches = 0
             while rows or in_flight:
                 if rows and not failures:
-                    in_flight.append((rows, self._send(rows)))
+                    in_flight.append((rows, await self._send(rows)))
                     batches += 1
                     more = len(rows) == self._batch_size and batches < BATCHES_PER_TRANSACTION
                     rows = (
@@ -157,9 +157,31 @@ class OutboxRelay:
             raise RuntimeError(f"{len(failures)} events not published: {failures[0]!r}")
         return published
 
-    def _send(self, rows: Sequence[Row[Any]]) -> asyncio.Future[list[BaseException | None]]:
-        """Start publishing a batch (the publishes go out in row order); the future gives each one's error."""
-        return asyncio.gather(*(self._publish_one(row.event_id, row.subject, row.envelope) for row in rows))
+    async def _send(self, rows: Sequence[Row[Any]]) -> asyncio.Future[list[BaseException | None]]:
+        """Send a batch's publishes, in row order, before returning (so the next batch goes out after it); the
+        future gives each one's error once its ack is in."""
+        if tracing_enabled():
+            return asyncio.gather(*(self._publish_one(row.event_id, row.subject, row.envelope) for row in rows))
+        # No span to make: the stored bytes go as they are, never parsed, each with a future for its ack and no
+        # task of its own; the batch waits for its acks at most the publish timeout.
+        acks = [
+            await self._js.publish_async(row.subject, row.envelope, headers={"Nats-Msg-Id": str(row.event_id)})
+            for row in rows
+        ]
+        return asyncio.ensure_future(self._acks(acks))
+
+    async def _acks(self, acks: Sequence[asyncio.Future[Any]]) -> list[BaseException | None]:
+        await asyncio.wait(acks, timeout=self._publish_timeout)
+        results: list[BaseException | None] = []
+        for ack in acks:
+            if not ack.done():
+                ack.cancel()
+                results.append(TimeoutError(f"no ack within {self._publish_timeout}s"))
+            elif ack.cancelled():  # the connection closed under it
+                results.append(ConnectionError("publish cancelled"))
+            else:
+                results.append(ack.exception())
+        return results
 
     async def _publish_one(self, event_id: uuid.UUID, subject: str, data: bytes) -> BaseException | None:
         try:
@@ -188,10 +210,7 @@ class OutboxRelay:
         return len(published)
 
     async def _publish(self, event_id: uuid.UUID, subject: str, data: bytes) -> None:
-        if not tracing_enabled():
-            # No span to make: the stored bytes go as they are, never parsed.
-            await self._js.publish(subject, data, timeout=self._publish_timeout, headers={"Nats-Msg-Id": str(event_id)})
-            return
+        """Publish one event in its own span (tracing on)."""
         envelope = events_pb2.EventEnvelope.FromString(data)
         parent = propagate.extract(dict(envelope.trace_context))
         with tracer.start_as_current_span(
