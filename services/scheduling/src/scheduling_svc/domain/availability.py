@@ -58,7 +58,8 @@ can take are found by interval arithmetic on their working and busy intervals an
 search, O((working + busy) * log candidates + slots) per staff member (only a start that may join a group session
 is checked on its own). With several services each candidate start is a few binary searches, so a query costs
 O(candidates * log busy + busy * log busy) per staff member and resource. Staff with the same schedule share
-its expansion within a query.
+its expansion within a query. A one-service slot builds its options (a Segment per staff member) only when they
+are read: an availability answer reads only starts and staff ids.
 Zones come from zoneinfo: the system tz database, or the `tzdata` package where there is none.
 """
 
@@ -71,12 +72,13 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "Busy",
     "LocalRange",
+    "OneServiceOptions",
     "ResourceAvailability",
     "ScheduleException",
     "Segment",
@@ -125,7 +127,7 @@ class WeeklySchedule:
     exceptions: tuple[ScheduleException, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Busy:
     """An existing booking's occupied time, UTC aware datetimes, buffers already included."""
 
@@ -134,6 +136,19 @@ class Busy:
     service_id: uuid.UUID | None = None  # group sessions: joining an existing session of the same service
     session_start: datetime | None = None  # the session's actual start (without buffer), for joining it
     seats: int = 1
+
+    def __init__(
+        self,
+        start: datetime,
+        end: datetime,
+        service_id: uuid.UUID | None = None,
+        session_start: datetime | None = None,
+        seats: int = 1,
+    ) -> None:
+        # Every availability answer builds one per booking read (thousands for a month): filling __dict__ at once
+        # costs half the generated frozen __init__ (one object.__setattr__ per field). Fields, equality, hash,
+        # repr and dataclasses.replace stay the dataclass's own.
+        self.__dict__.update(start=start, end=end, service_id=service_id, session_start=session_start, seats=seats)
 
 
 @dataclass(frozen=True)
@@ -198,8 +213,61 @@ class Segment:
 class Slot:
     start: datetime  # UTC, start of the first service
     staff_ids: tuple[uuid.UUID, ...]  # single service: every staff member who can take it (sorted); else all in options
-    options: tuple[tuple[Segment, ...], ...]  # feasible assignments; single service: one per staff member
+    # Feasible assignments; single service: one per staff member (then built only when read, see OneServiceOptions).
+    options: Sequence[tuple[Segment, ...]]
     seats_left: int | None = None  # group sessions: seats still free (min over what is offered), else None
+
+
+class OneServiceOptions(Sequence[tuple[Segment, ...]]):
+    """A one-service slot's options, one segment per staff member, built on first read.
+
+    A month of one service offers thousands of (start, staff member) pairs, and an availability answer reads only
+    the starts and staff ids: building a Segment for each pair was half the engine's time. Reads, equality and
+    hashing behave as the tuple of options they stand for."""
+
+    __slots__ = ("_built", "_service", "_staff_ids", "_start")
+
+    def __init__(self, service: ServiceSpec, start: datetime, staff_ids: tuple[uuid.UUID, ...]) -> None:
+        self._service = service
+        self._start = start
+        self._staff_ids = staff_ids
+        self._built: tuple[tuple[Segment, ...], ...] | None = None
+
+    def _options(self) -> tuple[tuple[Segment, ...], ...]:
+        if self._built is None:
+            service, start = self._service, self._start
+            end = start + service.duration
+            occupied = (start - service.buffer_before, end + service.buffer_after)
+            self._built = tuple(
+                [(_segment(service.service_id, staff_id, start, end, *occupied),) for staff_id in self._staff_ids]
+            )
+        return self._built
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Segment, ...]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[Segment, ...]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[Segment, ...] | Sequence[tuple[Segment, ...]]:
+        return self._options()[index]
+
+    def __len__(self) -> int:
+        return len(self._staff_ids)
+
+    def __iter__(self) -> Iterator[tuple[Segment, ...]]:
+        return iter(self._options())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, OneServiceOptions):
+            other = other._options()
+        return self._options() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._options())
+
+    def __repr__(self) -> str:
+        return repr(self._options())
 
 
 def find_available_slots(
@@ -597,25 +665,35 @@ class _Staff:
         self.work_ends = hours.work_ends
         self.busy = availability.busy
         # Merged once, so "is the staff member free" is one binary search per candidate. This is _union over the
-        # entries' spans, on parallel lists: no object per booking, which matters at thousands of bookings.
-        starts: list[datetime] = []
-        ends: list[datetime] = []
-        self.sessions: list[_SessionKey] = []
+        # entries' spans, on parallel lists; bookings read from the database are UTC already, so each costs only
+        # an identity check of its zone.
+        spans: list[_Interval] = []
         for item in availability.busy:
-            start, end = _utc(item.start, "Busy.start"), _utc(item.end, "Busy.end")
+            start, end = item.start, item.end
+            if start.tzinfo is not UTC or end.tzinfo is not UTC:
+                start, end = _utc(start, "Busy.start"), _utc(end, "Busy.end")
             if start < end:
-                starts.append(start)
-                ends.append(end)
-                if item.service_id is not None and item.session_start is not None:
-                    self.sessions.append((item.service_id, _utc(item.session_start, "Busy.session_start")))
+                spans.append((start, end))
+        spans.sort()
         self.busy_starts: list[datetime] = []
         self.busy_ends: list[datetime] = []
-        for i in sorted(range(len(starts)), key=starts.__getitem__):
-            if self.busy_ends and starts[i] <= self.busy_ends[-1]:  # touching intervals merge, as in _union
-                self.busy_ends[-1] = max(self.busy_ends[-1], ends[i])
+        last_end: datetime | None = None
+        for start, end in spans:
+            if last_end is not None and start <= last_end:  # touching intervals merge, as in _union
+                if end > last_end:
+                    self.busy_ends[-1] = last_end = end
             else:
-                self.busy_starts.append(starts[i])
-                self.busy_ends.append(ends[i])
+                self.busy_starts.append(start)
+                self.busy_ends.append(end)
+                last_end = end
+
+    @cached_property
+    def sessions(self) -> list[_SessionKey]:  # only a group service's starts need them
+        return [
+            (item.service_id, _utc(item.session_start, "Busy.session_start"))
+            for item in self.busy
+            if item.service_id is not None and item.session_start is not None and item.start < item.end
+        ]
 
     @cached_property
     def overlaps(self) -> _Overlaps:  # only joining a session needs the entries themselves
@@ -913,19 +991,8 @@ class _Engine:
                         seats[start] = min(seats.get(start, block.seats_left), block.seats_left)
         out = []
         for start in sorted(found):
-            chosen = found[start]
-            end = start + service.duration
-            occupied = (start - service.buffer_before, end + service.buffer_after)
-            out.append(
-                Slot(
-                    start=start,
-                    staff_ids=tuple([member.id for member in chosen]),
-                    options=tuple(
-                        [(_segment(service.service_id, member.id, start, end, *occupied),) for member in chosen]
-                    ),
-                    seats_left=seats.get(start),
-                )
-            )
+            staff_ids = tuple([member.id for member in found[start]])
+            out.append(Slot(start, staff_ids, OneServiceOptions(service, start, staff_ids), seats.get(start)))
         return out
 
     def _feasible(self, member: _Staff, run: _Run) -> list[tuple[_Block, list[datetime]]]:

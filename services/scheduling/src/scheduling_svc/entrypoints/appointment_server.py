@@ -126,13 +126,15 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
             self._uow_factory(),
         )
         local = ZoneInfo(zone)
+        # A month offers each staff member's id thousands of times: each is turned into text once.
+        id_text = {staff_id: str(staff_id) for staff_id in {s for slot in slots for s in slot.staff_ids}}
         return pb.FindAvailableSlotsResponse(
             timezone=zone,
             slots=[
                 pb.Slot(
                     start=timestamp(slot.start),
                     local_start=slot.start.astimezone(local).isoformat(timespec="minutes"),
-                    staff_ids=[str(s) for s in slot.staff_ids],
+                    staff_ids=[id_text[s] for s in slot.staff_ids],
                     options=[
                         pb.SlotOption(
                             segments=[
