@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import grpc
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
@@ -378,9 +379,10 @@ def _endpoint(operation: Operation, *, check_responses: bool) -> Callable[[web.R
         if checked:
             check_response(operation, payload)
         return web.Response(
-            text=json.dumps(payload),
+            body=orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS),
             status=operation.status,
             content_type="application/json",
+            charset="utf-8",
             headers=operation.headers or None,
         )
 

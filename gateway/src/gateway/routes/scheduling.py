@@ -3,8 +3,9 @@ resources, availability, appointments and calendar views; and the client's appoi
 
 from __future__ import annotations
 
+import functools
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,7 +66,14 @@ TAG = "scheduling"
 
 
 def when(t: Timestamp) -> str:
-    return t.ToJsonString()
+    # An availability answer writes thousands of instants, most of them the same few whole seconds.
+    return _whole_seconds_text(t.seconds) if t.nanos == 0 else t.ToJsonString()
+
+
+@functools.lru_cache(maxsize=8192)
+def _whole_seconds_text(seconds: int) -> str:
+    """What ``Timestamp.ToJsonString`` writes for a whole second (RFC 3339, UTC, no fraction)."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- protobuf <-> JSON ---------------------------------------------------------------------------
