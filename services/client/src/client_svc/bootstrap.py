@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from client_svc.adapters import tables
 from client_svc.adapters.custom_field_columns import CustomFieldColumns
-from client_svc.adapters.import_store import ImportStore
 from client_svc.adapters.storage import AbstractBlobStorage, FilesystemBlobStorage, S3BlobStorage
 from client_svc.config import ClientSettings
 from client_svc.entrypoints import (
@@ -23,7 +22,7 @@ from client_svc.entrypoints import (
 )
 from client_svc.entrypoints.block_sweeper import BookingBlockSweeper
 from client_svc.entrypoints.import_worker import ImportWorker
-from client_svc.service_layer.imports import ImportService, ImportSettings
+from client_svc.service_layer.import_unit_of_work import AsyncpgImportUnitOfWork, ImportSettings
 from client_svc.service_layer.unit_of_work import SqlAlchemyClientUnitOfWork
 from platform_core.service import Runtime, ServiceParts
 
@@ -63,20 +62,25 @@ def build(runtime: Runtime) -> ServiceParts:
     prefix = settings.nats_prefix
     uow_factory = unit_of_work_factory(runtime.sessions, settings)
 
-    imports = ImportService(
-        ImportStore(runtime.engine, nats_prefix=prefix),
-        uow_factory,
-        ImportSettings(
-            max_file_bytes=settings.client_import_max_bytes,
-            batch_rows=settings.import_batch_rows,
-            tmp_dir=settings.import_tmp_dir,
-            retention_days=settings.import_retention_days,
-        ),
-        # Columns beyond the client record's own fields (ColumnExtension): the tenant's custom fields.
-        extensions=(CustomFieldColumns(),),
+    import_settings = ImportSettings(
+        max_file_bytes=settings.client_import_max_bytes,
+        batch_rows=settings.import_batch_rows,
+        tmp_dir=settings.import_tmp_dir,
+        retention_days=settings.import_retention_days,
     )
-    worker = ImportWorker(imports)
-    imports.on_queued = worker.wake
+
+    def import_uow() -> AsyncpgImportUnitOfWork:
+        return AsyncpgImportUnitOfWork(
+            runtime.engine,
+            nats_prefix=prefix,
+            settings=import_settings,
+            client_uow=uow_factory,
+            # Columns beyond the client record's own fields: the tenant's custom fields.
+            extensions=(CustomFieldColumns,),
+            on_queued=worker.wake,  # a queued job wakes this replica's worker (defined below, before any call)
+        )
+
+    worker = ImportWorker(import_uow)
     engine = runtime.read_engine
     return ServiceParts(
         servicers=[
@@ -102,7 +106,7 @@ def build(runtime: Runtime) -> ServiceParts:
             ),
             (
                 pb_grpc.add_ClientImportsServicer_to_server,
-                grpc_imports.ClientImportsServicer(imports=imports, engine=engine),
+                grpc_imports.ClientImportsServicer(import_uow=import_uow, engine=engine),
                 grpc_imports.SERVICE_NAME,
             ),
             (

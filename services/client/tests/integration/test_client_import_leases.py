@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -15,11 +16,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from client_svc.adapters import tables
-from client_svc.adapters.import_store import ImportStore
+from client_svc.adapters.import_store import AbstractColumnExtension
 from client_svc.bootstrap import unit_of_work_factory
 from client_svc.config import ClientSettings
+from client_svc.domain import commands_imports as cmds
 from client_svc.domain.imports import ExtraColumn
-from client_svc.service_layer.imports import ImportService, ImportSettings
+from client_svc.service_layer import import_handlers as handlers
+from client_svc.service_layer.import_unit_of_work import AsyncpgImportUnitOfWork, ExtensionKind, ImportSettings
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import bind_call_context
 
@@ -37,14 +40,22 @@ async def engine(client_settings: ClientSettings) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def service(engine: AsyncEngine, settings: ClientSettings, batch_rows: int) -> ImportService:
-    """This test's own "replica" of the import runner, on the service's database."""
+def replica(
+    engine: AsyncEngine,
+    settings: ClientSettings,
+    batch_rows: int,
+    extensions: Sequence[ExtensionKind] = (),
+    kind: type[AsyncpgImportUnitOfWork] = AsyncpgImportUnitOfWork,
+) -> AsyncpgImportUnitOfWork:
+    """This test's own "replica" of the import runner (its unit of work), on the service's database."""
     tables.start_mappers()
     sessions = session_factory(engine)
-    return ImportService(
-        ImportStore(engine, nats_prefix=settings.nats_prefix),
-        unit_of_work_factory(sessions, settings),
-        ImportSettings(batch_rows=batch_rows),
+    return kind(
+        engine,
+        nats_prefix=settings.nats_prefix,
+        settings=ImportSettings(batch_rows=batch_rows),
+        client_uow=unit_of_work_factory(sessions, settings),
+        extensions=extensions,
     )
 
 
@@ -90,20 +101,25 @@ async def test_another_replica_resumes_after_the_last_committed_batch(
     job_id = await validated_job(stub, tenant)
     job = await lease_to(engine, tenant, job_id, DEAD_REPLICA, 60)
 
-    dying = service(engine, client_settings, batch_rows=10)
-    record = dying.store.record_batch
     batches = 0
 
-    async def crash_on_the_third_batch(*args: Any, **kwargs: Any) -> bool:
-        nonlocal batches
-        batches += 1
-        if batches == 3:
-            raise Crash()
-        return await record(*args, **kwargs)
+    class CrashingOnTheThirdBatch(AsyncpgImportUnitOfWork):
+        async def _start(self) -> None:
+            await super()._start()
+            record = self.imports.record_batch
 
-    dying.store.record_batch = crash_on_the_third_batch  # type: ignore[method-assign]
+            async def record_or_crash(*args: Any, **kwargs: Any) -> bool:
+                nonlocal batches
+                batches += 1
+                if batches == 3:
+                    raise Crash()
+                return bool(await record(*args, **kwargs))
+
+            self.imports.record_batch = record_or_crash
+
+    dying = replica(engine, client_settings, batch_rows=10, kind=CrashingOnTheThirdBatch)
     with pytest.raises(Crash):
-        await dying.run(dict(job._mapping), DEAD_REPLICA)  # type: ignore[arg-type]
+        await handlers.run_import(cmds.RunImport(dict(job._mapping), DEAD_REPLICA), dying)
     assert await scalar(engine, "SELECT count(*) FROM clients WHERE tenant_id = :t", tenant) == 20
     progress = await scalar(engine, "SELECT processed_rows FROM import_jobs WHERE tenant_id = :t", tenant)
     assert progress == 20
@@ -139,8 +155,8 @@ async def test_a_replica_that_lost_its_lease_writes_nothing_more(
     job_id = await validated_job(stub, tenant)
     # The job is leased to a replica that is alive; a stalled one still holds the job as it read it earlier.
     job = await lease_to(engine, tenant, job_id, "live-replica", 300)
-    stalled = service(engine, client_settings, batch_rows=10)
-    await stalled.run(dict(job._mapping), "stalled-replica")  # type: ignore[arg-type]
+    stalled = replica(engine, client_settings, batch_rows=10)
+    await handlers.run_import(cmds.RunImport(dict(job._mapping), "stalled-replica"), stalled)
     assert await scalar(engine, "SELECT count(*) FROM clients WHERE tenant_id = :t", tenant) == 0
     assert await scalar(engine, "SELECT count(*) FROM outbox WHERE tenant_id = :t", tenant) == 0
     leased = await scalar(
@@ -151,21 +167,21 @@ async def test_a_replica_that_lost_its_lease_writes_nothing_more(
     assert leased == "live-replica running 0"
 
 
-class ShoeSizes:
-    """A column extension as custom fields will plug in (``custom:<key>``), storing values in memory."""
+class ShoeSizes(AbstractColumnExtension):
+    """A column extension as custom fields plug in (``custom:<key>``), storing values in memory."""
 
     column = ExtraColumn("custom:shoe_size", "Shoe size", parse=lambda raw: _size(raw), format=str)
 
     def __init__(self) -> None:
         self.values: dict[uuid.UUID, dict[str, Any]] = {}
 
-    async def columns(self, conn: Any, tenant_id: uuid.UUID) -> list[ExtraColumn]:
+    async def columns(self, tenant_id: uuid.UUID) -> list[ExtraColumn]:
         return [self.column]
 
-    async def load(self, conn: Any, tenant_id: uuid.UUID, client_ids: Any) -> dict[uuid.UUID, dict[str, Any]]:
+    async def load(self, tenant_id: uuid.UUID, client_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
         return {i: self.values[i] for i in client_ids if i in self.values}
 
-    async def save(self, conn: Any, tenant_id: uuid.UUID, values: dict[uuid.UUID, dict[str, Any]]) -> None:
+    async def save(self, tenant_id: uuid.UUID, values: dict[uuid.UUID, dict[str, Any]]) -> None:
         for client_id, found in values.items():
             self.values.setdefault(client_id, {}).update(found)
 
@@ -181,8 +197,7 @@ async def test_extra_columns_plug_in_through_a_column_extension(
 ) -> None:
     tenant = uuid.uuid4()
     sizes = ShoeSizes()
-    runner = service(engine, client_settings, batch_rows=10)
-    runner._extensions = (sizes,)
+    runner = replica(engine, client_settings, batch_rows=10, extensions=(lambda conn: sizes,))
     data = csv_bytes([["first_name", "Shoe size"], ["Ada", "38"], ["Grace", "99"]])
 
     async def run(status: str, dry_run: bool) -> Any:
@@ -197,18 +212,21 @@ async def test_extra_columns_plug_in_through_a_column_extension(
                     {"s": status, "d": dry_run, "m": view.suggested, "t": tenant},
                 )
             ).one()
-        await runner.run(dict(job._mapping), "ext")  # type: ignore[arg-type]
-        return await runner.get(tenant, job.id)
+        await handlers.run_import(cmds.RunImport(dict(job._mapping), "ext"), runner)
+        return await handlers.get_import(cmds.GetImport(tenant, job.id), runner)
 
-    created = await runner.create(tenant, "test", "sizes.csv")
-    await runner.append(tenant, created["id"], 0, data)
-    view = await runner.finish_upload(tenant, created["id"])
+    created = await handlers.create_import(
+        cmds.CreateImport(tenant, "test", "sizes.csv", now=datetime.now(UTC)), runner
+    )
+    import_id = created.job["id"]
+    await handlers.append_import_chunk(cmds.AppendImportChunk(tenant, import_id, 0, data), runner)
+    view = await handlers.finish_import_upload(cmds.FinishImportUpload(tenant, import_id), runner)
     assert view.suggested == ["first_name", "custom:shoe_size"]
     checked = await run("validating", True)
     assert (checked.job["status"], checked.job["created_rows"], checked.job["rejected_rows"]) == ("validated", 1, 1)
-    _, [problem] = await runner.problems(tenant, created["id"], after=0, limit=10)
+    _, [problem] = await handlers.list_import_problems(cmds.ListImportProblems(tenant, import_id, 0, 10), runner)
     assert problem["problems"] == [{"column": "Shoe size", "message": "must be a size from 15 to 60"}]
     done = await run("running", False)
     assert (done.job["status"], done.job["created_rows"]) == ("completed", 1)
     assert list(sizes.values.values()) == [{"custom:shoe_size": 38}]
-    assert await runner.extra_values(tenant, list(sizes.values)) == sizes.values
+    assert await handlers.load_extra_values(cmds.LoadExtraValues(tenant, list(sizes.values)), runner) == sizes.values

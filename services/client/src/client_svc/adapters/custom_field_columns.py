@@ -1,5 +1,5 @@
-"""Custom fields as columns of client import and export (``custom:<key>``): the ColumnExtension of
-service_layer/imports.py, in the import's own asyncpg transactions.
+"""Custom fields as columns of client import and export (``custom:<key>``): a column extension of the import
+(``AbstractColumnExtension``), on the import unit of work's asyncpg connection, in its transactions.
 
 A tenant's live fields are the columns (a retired field's values can only be read, so they are neither
 exported nor imported). A cell is read and written by the domain's ``parse_custom_value`` and
@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from client_svc.adapters.import_store import AbstractColumnExtension
 from client_svc.domain.custom_fields import (
     CustomField,
     CustomFieldCatalogue,
@@ -46,11 +47,14 @@ def _formatter(definition: CustomField) -> Callable[[Any], str]:
     return format_value
 
 
-class CustomFieldColumns:
+class CustomFieldColumns(AbstractColumnExtension):
     """One column per live custom field of the tenant, in the fields' order."""
 
-    async def _live(self, conn: asyncpg.Connection, tenant_id: uuid.UUID) -> list[CustomField]:
-        rows = await conn.fetch(
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def _live(self, tenant_id: uuid.UUID) -> list[CustomField]:
+        rows = await self._conn.fetch(
             "SELECT tenant_id, id, key, label, type, options, required, forms, position, created_at, retired_at"
             " FROM client_custom_fields WHERE tenant_id = $1",
             tenant_id,
@@ -58,7 +62,7 @@ class CustomFieldColumns:
         fields = [CustomField(**{**dict(r), "options": list(r["options"]), "forms": list(r["forms"])}) for r in rows]
         return CustomFieldCatalogue(tenant_id, fields).live()
 
-    async def columns(self, conn: asyncpg.Connection, tenant_id: uuid.UUID) -> Sequence[ExtraColumn]:
+    async def columns(self, tenant_id: uuid.UUID) -> Sequence[ExtraColumn]:
         return [
             ExtraColumn(
                 column_key(f),
@@ -68,14 +72,12 @@ class CustomFieldColumns:
                 regional=True,
                 required=f.required and f.collected_on("staff"),
             )
-            for f in await self._live(conn, tenant_id)
+            for f in await self._live(tenant_id)
         ]
 
-    async def load(
-        self, conn: asyncpg.Connection, tenant_id: uuid.UUID, client_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, dict[str, Any]]:
+    async def load(self, tenant_id: uuid.UUID, client_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
         """The clients' values of live fields, by column key (one query for them all)."""
-        rows = await conn.fetch(
+        rows = await self._conn.fetch(
             """
             SELECT v.client_id, f.key, v.value::text AS value
             FROM client_custom_values v
@@ -90,11 +92,9 @@ class CustomFieldColumns:
             values.setdefault(r["client_id"], {})[f"{PREFIX}{r['key']}"] = json.loads(r["value"])
         return values
 
-    async def save(
-        self, conn: asyncpg.Connection, tenant_id: uuid.UUID, values: dict[uuid.UUID, dict[str, Any]]
-    ) -> None:
+    async def save(self, tenant_id: uuid.UUID, values: dict[uuid.UUID, dict[str, Any]]) -> None:
         """Store the values of custom columns (other extensions' keys are theirs); None removes a value."""
-        field_ids = {column_key(f): f.id for f in await self._live(conn, tenant_id)}
+        field_ids = {column_key(f): f.id for f in await self._live(tenant_id)}
         upserts: list[tuple[uuid.UUID, uuid.UUID, str]] = []
         removals: list[tuple[uuid.UUID, uuid.UUID]] = []
         for client_id, found in values.items():
@@ -107,7 +107,7 @@ class CustomFieldColumns:
                 else:
                     upserts.append((client_id, field_id, json.dumps(value)))
         if removals:
-            await conn.execute(
+            await self._conn.execute(
                 "DELETE FROM client_custom_values WHERE tenant_id = $1"
                 " AND (client_id, field_id) IN (SELECT * FROM unnest($2::uuid[], $3::uuid[]))",
                 tenant_id,
@@ -115,7 +115,7 @@ class CustomFieldColumns:
                 [f for _, f in removals],
             )
         if upserts:
-            await conn.execute(
+            await self._conn.execute(
                 "INSERT INTO client_custom_values (tenant_id, client_id, field_id, value)"
                 " SELECT $1, c, f, v::jsonb FROM unnest($2::uuid[], $3::uuid[], $4::text[]) AS n(c, f, v)"
                 " ON CONFLICT (tenant_id, client_id, field_id) DO UPDATE SET value = excluded.value",

@@ -2,11 +2,13 @@
 
 An import writes thousands of clients: the ORM's one round trip per row is what this module exists to
 avoid. It speaks asyncpg directly (COPY for new rows and their events, one statement per batch for
-updates) on connections of the service's own pool, inside transactions the caller holds.
+updates) on the connection the import's unit of work holds (service_layer/import_unit_of_work.py), inside
+the transactions it opens. The ports the import use cases see are the abstract classes here.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import dataclasses
 import json
@@ -20,10 +22,11 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from client_svc.adapters import event_mapping
 from client_svc.adapters.name_keys import indexed_words
 from client_svc.domain.contact_details import ContactPerson, ContactPoint
 from client_svc.domain.fuzzy import word_keys
-from client_svc.domain.imports import RowProblem
+from client_svc.domain.imports import ExtraColumn, JobRow, RowProblem
 from client_svc.domain.model import Client, ClientTag
 from platform_core.errors import FailedPrecondition
 from platform_core.messaging.outbox import copy_to_outbox
@@ -128,6 +131,9 @@ PointRow = tuple[uuid.UUID, uuid.UUID, uuid.UUID, str, str, str, bool, int]
 POINT_COLUMNS = ("tenant_id", "id", "client_id", "kind", "value", "label", "is_primary", "position")
 
 
+Problems = Sequence[tuple[int, Sequence[str], Sequence[RowProblem]]]
+
+
 @dataclass(frozen=True)
 class ExistingClient:
     """A client as loaded for an import, and what was stored of it (to write back only what changes)."""
@@ -150,13 +156,181 @@ async def raw_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connectio
         # Whatever the caller did, it did in its own transactions; the pool's reset rolls back nothing of it.
 
 
-class ImportStore:
-    def __init__(self, engine: AsyncEngine, *, nats_prefix: str) -> None:
-        self._engine = engine
-        self._prefix = nats_prefix
+class WriteRefused(Exception):
+    """The database refused a write of the import (a row the client rules accept but the schema does not, a
+    clash with a concurrent write); its transaction or savepoint rolled back."""
 
-    def connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
-        return raw_connection(self._engine)
+    def __init__(self, constraint: str | None, kind: str) -> None:
+        super().__init__(constraint or kind)
+        self.constraint = constraint
+        self.kind = kind
+
+
+class AbstractColumnExtension(abc.ABC):
+    """Columns beyond the client record's own fields (custom fields, secondary phones and emails).
+
+    Their columns are offered in the mapping (``custom:<key>``), parsed per row (``ExtraColumn.parse``: a
+    ValueError is a problem of that cell), compared with what ``load`` returns (an import that changes nothing
+    writes nothing), stored with ``save`` in the batch's transaction, and written by the export.
+    """
+
+    @abc.abstractmethod
+    async def columns(self, tenant_id: uuid.UUID) -> Sequence[ExtraColumn]: ...
+
+    @abc.abstractmethod
+    async def load(self, tenant_id: uuid.UUID, client_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    async def save(self, tenant_id: uuid.UUID, values: dict[uuid.UUID, dict[str, Any]]) -> None: ...
+
+
+class AbstractImportStore(abc.ABC):
+    """Import jobs, their files and rejected rows, and the import's bulk writes: on the unit of work's
+    connection, in the transaction it holds."""
+
+    @abc.abstractmethod
+    async def create_job(
+        self,
+        tenant_id: uuid.UUID,
+        job_id: uuid.UUID,
+        *,
+        created_by: str,
+        filename: str,
+        file_format: str,
+        now: datetime,
+    ) -> JobRow: ...
+
+    @abc.abstractmethod
+    async def job(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> JobRow | None: ...
+
+    @abc.abstractmethod
+    async def append_chunk(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, seq: int, data: bytes, *, max_bytes: int
+    ) -> JobRow | None:
+        """Store chunk ``seq`` (a repeat of a stored one is ignored; one out of order or over ``max_bytes`` is
+        refused): the job's status, file_bytes and file_chunks, or None when there is no such job."""
+
+    @abc.abstractmethod
+    async def chunk(self, tenant_id: uuid.UUID, job_id: uuid.UUID, seq: int) -> bytes | None:
+        """One stored chunk of the file (None when it is gone)."""
+
+    @abc.abstractmethod
+    async def set_uploaded(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, file_format: str, columns: Sequence[str]
+    ) -> JobRow | None:
+        """The file is complete (None when the job was not uploading)."""
+
+    @abc.abstractmethod
+    async def fail_upload(self, tenant_id: uuid.UUID, job_id: uuid.UUID, error: str, code: str) -> None:
+        """A file that cannot be read: the job records why, and its bytes go."""
+
+    @abc.abstractmethod
+    async def queue(
+        self,
+        tenant_id: uuid.UUID,
+        job_id: uuid.UUID,
+        *,
+        status: str,
+        from_statuses: Sequence[str],
+        mapping: Sequence[str] | None = None,
+        duplicates: str | None = None,
+        all_or_nothing: bool | None = None,
+        default_region: str | None = None,
+        max_clients: int | None = None,
+    ) -> JobRow | None:
+        """Hand the job to the workers (dry run: validating; import: running), from the statuses given; None
+        when the job is not in one of them."""
+
+    @abc.abstractmethod
+    async def delete_job(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> str | None:
+        """Delete a job that is not running; its status before, or None when there is none."""
+
+    @abc.abstractmethod
+    async def claim(self, owner: str, lease_seconds: float) -> JobRow | None:
+        """The next job to work on whose lease is free or expired, leased to ``owner``."""
+
+    @abc.abstractmethod
+    async def release(self, owner: str) -> None:
+        """Let go of every lease ``owner`` holds."""
+
+    @abc.abstractmethod
+    async def renew(
+        self, tenant_id: uuid.UUID, job_id: uuid.UUID, owner: str, lease_seconds: float, progress: Counts | None
+    ) -> bool:
+        """Extend the lease (and show progress); False when lost."""
+
+    @abc.abstractmethod
+    async def record_batch(self, job: JobRow, owner: str, counts: Counts, problems: Problems) -> bool:
+        """The job's progress so far and this batch's rejected rows; False when ``owner`` lost the lease."""
+
+    @abc.abstractmethod
+    async def holds(self, job: JobRow, owner: str) -> bool:
+        """Whether ``owner`` still holds the job's lease (kept until the transaction ends)."""
+
+    @abc.abstractmethod
+    async def clear_problems(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> None: ...
+
+    @abc.abstractmethod
+    async def add_problems(self, tenant_id: uuid.UUID, job_id: uuid.UUID, problems: Problems) -> None: ...
+
+    @abc.abstractmethod
+    async def finish(
+        self,
+        job: JobRow,
+        owner: str,
+        *,
+        status: str,
+        counts: Counts,
+        total_rows: int | None,
+        error: str | None = None,
+        error_code: str | None = None,
+    ) -> bool:
+        """Close the job (guarded by the lease: False when lost); the file goes once the import ran."""
+
+    @abc.abstractmethod
+    async def problems_page(self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, after: int, limit: int) -> list[JobRow]:
+        """Rejected rows (row_number, cells, problems) after row ``after``, in order."""
+
+    @abc.abstractmethod
+    async def purge(self, older_than_days: int) -> int: ...
+
+    @abc.abstractmethod
+    async def candidates(
+        self,
+        tenant_id: uuid.UUID,
+        *,
+        ids: Sequence[uuid.UUID],
+        external_ids: Sequence[str],
+        emails: Sequence[str],
+        phones: Sequence[str],
+        lock: bool,
+    ) -> list[ExistingClient]:
+        """Clients that rows of a batch may be about, by any key (locked for update when ``lock``)."""
+
+    @abc.abstractmethod
+    async def insert_clients(self, clients: Sequence[tuple[Client, str | None]]) -> None: ...
+
+    @abc.abstractmethod
+    async def update_clients(self, updates: Sequence[tuple[ExistingClient, str | None]]) -> None: ...
+
+    @abc.abstractmethod
+    async def add_live_clients(self, tenant_id: uuid.UUID, count: int, max_clients: int) -> None:
+        """Count ``count`` new live clients against the plan (refused with PLAN_CLIENT_LIMIT over it)."""
+
+    @abc.abstractmethod
+    async def live_clients(self, tenant_id: uuid.UUID) -> int: ...
+
+    @abc.abstractmethod
+    async def add_events(self, events: Sequence[Any]) -> None:
+        """The batch's domain events into the outbox."""
+
+
+class AsyncpgImportStore(AbstractImportStore):
+    """The store on one asyncpg connection of the service's pool (the unit of work's)."""
+
+    def __init__(self, conn: asyncpg.Connection, *, nats_prefix: str) -> None:
+        self._conn = conn
+        self._prefix = nats_prefix
 
     # --- jobs -------------------------------------------------------------------------------------------
 
@@ -170,32 +344,30 @@ class ImportStore:
         file_format: str,
         now: datetime,
     ) -> asyncpg.Record:
-        async with self.connection() as conn:
-            row = await conn.fetchrow(
-                f"INSERT INTO import_jobs (tenant_id, id, created_by, filename, format, status, created_at, updated_at)"
-                f" VALUES ($1, $2, $3, $4, $5, 'uploading', $6, $6) RETURNING {JOB_COLUMNS}",
-                tenant_id,
-                job_id,
-                created_by,
-                filename,
-                file_format,
-                now,
-            )
+        row = await self._conn.fetchrow(
+            f"INSERT INTO import_jobs (tenant_id, id, created_by, filename, format, status, created_at, updated_at)"
+            f" VALUES ($1, $2, $3, $4, $5, 'uploading', $6, $6) RETURNING {JOB_COLUMNS}",
+            tenant_id,
+            job_id,
+            created_by,
+            filename,
+            file_format,
+            now,
+        )
         assert row is not None
         return row
 
     async def job(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> asyncpg.Record | None:
-        async with self.connection() as conn:
-            return await conn.fetchrow(
-                f"SELECT {JOB_COLUMNS} FROM import_jobs WHERE tenant_id = $1 AND id = $2", tenant_id, job_id
-            )
+        return await self._conn.fetchrow(
+            f"SELECT {JOB_COLUMNS} FROM import_jobs WHERE tenant_id = $1 AND id = $2", tenant_id, job_id
+        )
 
     async def append_chunk(
         self, tenant_id: uuid.UUID, job_id: uuid.UUID, seq: int, data: bytes, *, max_bytes: int
     ) -> asyncpg.Record | None:
         """Store chunk ``seq`` (a repeat of a stored one is ignored); None when the job is not uploading."""
-        async with self.connection() as conn, conn.transaction():
-            job = await conn.fetchrow(
+        async with self._conn.transaction():
+            job = await self._conn.fetchrow(
                 "SELECT status, file_bytes, file_chunks FROM import_jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
                 tenant_id,
                 job_id,
@@ -212,14 +384,14 @@ class ImportStore:
                 raise FailedPrecondition(
                     f"the file is larger than {max_bytes:,} bytes, the most an import takes", reason="IMPORT_TOO_LARGE"
                 )
-            await conn.execute(
+            await self._conn.execute(
                 "INSERT INTO import_file_chunks (tenant_id, job_id, seq, data) VALUES ($1, $2, $3, $4)",
                 tenant_id,
                 job_id,
                 seq,
                 data,
             )
-            return await conn.fetchrow(
+            return await self._conn.fetchrow(
                 "UPDATE import_jobs SET file_bytes = file_bytes + $3, file_chunks = file_chunks + 1, updated_at = now()"
                 " WHERE tenant_id = $1 AND id = $2 RETURNING status, file_bytes, file_chunks",
                 tenant_id,
@@ -227,37 +399,31 @@ class ImportStore:
                 len(data),
             )
 
-    async def chunks(self, tenant_id: uuid.UUID, job_id: uuid.UUID, count: int) -> AsyncIterator[bytes]:
-        """The file's bytes, one stored chunk at a time (each read on its own: never the whole file)."""
-        for seq in range(count):
-            async with self.connection() as conn:
-                data = await conn.fetchval(
-                    "SELECT data FROM import_file_chunks WHERE tenant_id = $1 AND job_id = $2 AND seq = $3",
-                    tenant_id,
-                    job_id,
-                    seq,
-                )
-            if data is None:
-                raise FailedPrecondition("the uploaded file is gone", reason="IMPORT_FILE_GONE")
-            yield bytes(data)
+    async def chunk(self, tenant_id: uuid.UUID, job_id: uuid.UUID, seq: int) -> bytes | None:
+        data = await self._conn.fetchval(
+            "SELECT data FROM import_file_chunks WHERE tenant_id = $1 AND job_id = $2 AND seq = $3",
+            tenant_id,
+            job_id,
+            seq,
+        )
+        return None if data is None else bytes(data)
 
     async def set_uploaded(
         self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, file_format: str, columns: Sequence[str]
     ) -> asyncpg.Record | None:
-        async with self.connection() as conn:
-            return await conn.fetchrow(
-                f"UPDATE import_jobs SET status = 'uploaded', format = $3, columns = $4, updated_at = now()"
-                f" WHERE tenant_id = $1 AND id = $2 AND status = 'uploading' RETURNING {JOB_COLUMNS}",
-                tenant_id,
-                job_id,
-                file_format,
-                list(columns),
-            )
+        return await self._conn.fetchrow(
+            f"UPDATE import_jobs SET status = 'uploaded', format = $3, columns = $4, updated_at = now()"
+            f" WHERE tenant_id = $1 AND id = $2 AND status = 'uploading' RETURNING {JOB_COLUMNS}",
+            tenant_id,
+            job_id,
+            file_format,
+            list(columns),
+        )
 
     async def fail_upload(self, tenant_id: uuid.UUID, job_id: uuid.UUID, error: str, code: str) -> None:
         """A file that cannot be read: the job records why, and its bytes go."""
-        async with self.connection() as conn, conn.transaction():
-            await conn.execute(
+        async with self._conn.transaction():
+            await self._conn.execute(
                 "UPDATE import_jobs SET status = 'failed', error = $3, error_code = $4, finished_at = now(),"
                 " updated_at = now() WHERE tenant_id = $1 AND id = $2",
                 tenant_id,
@@ -265,7 +431,9 @@ class ImportStore:
                 error,
                 code,
             )
-            await conn.execute("DELETE FROM import_file_chunks WHERE tenant_id = $1 AND job_id = $2", tenant_id, job_id)
+            await self._conn.execute(
+                "DELETE FROM import_file_chunks WHERE tenant_id = $1 AND job_id = $2", tenant_id, job_id
+            )
 
     async def queue(
         self,
@@ -285,8 +453,8 @@ class ImportStore:
         Counts and earlier problems are cleared; the workers' lease starts expired so any replica claims it.
         None when the job is not in one of ``from_statuses``.
         """
-        async with self.connection() as conn, conn.transaction():
-            row = await conn.fetchrow(
+        async with self._conn.transaction():
+            row = await self._conn.fetchrow(
                 f"""
                 UPDATE import_jobs SET
                     status = $3, dry_run = ($3 = 'validating'),
@@ -311,25 +479,25 @@ class ImportStore:
                 max_clients,
             )
             if row is not None:
-                await conn.execute(
+                await self._conn.execute(
                     "DELETE FROM import_problems WHERE tenant_id = $1 AND job_id = $2", tenant_id, job_id
                 )
             return row
 
     async def delete_job(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> str | None:
         """Delete a job that is not running; its status before, or None when there is none."""
-        async with self.connection() as conn, conn.transaction():
-            status = await conn.fetchval(
+        async with self._conn.transaction():
+            status = await self._conn.fetchval(
                 "SELECT status FROM import_jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant_id, job_id
             )
             if status is not None and status not in ("validating", "running"):
-                await conn.execute("DELETE FROM import_jobs WHERE tenant_id = $1 AND id = $2", tenant_id, job_id)
+                await self._conn.execute("DELETE FROM import_jobs WHERE tenant_id = $1 AND id = $2", tenant_id, job_id)
             return str(status) if status is not None else None
 
     async def claim(self, owner: str, lease_seconds: float) -> asyncpg.Record | None:
         """The next job to work on whose lease is free or expired, leased to ``owner``."""
-        async with self.connection() as conn, conn.transaction():
-            return await conn.fetchrow(
+        async with self._conn.transaction():
+            return await self._conn.fetchrow(
                 f"""
                 UPDATE import_jobs SET lease_owner = $1, lease_expires_at = now() + make_interval(secs => $2),
                     attempts = attempts + 1
@@ -347,47 +515,44 @@ class ImportStore:
 
     async def release(self, owner: str) -> None:
         """Let go of every lease ``owner`` holds (on shutdown), so another replica resumes at once."""
-        async with self.connection() as conn:
-            await conn.execute(
-                "UPDATE import_jobs SET lease_expires_at = NULL, lease_owner = NULL,"
-                " attempts = greatest(attempts - 1, 0) WHERE lease_owner = $1 AND status IN ('validating', 'running')",
-                owner,
-            )
+        await self._conn.execute(
+            "UPDATE import_jobs SET lease_expires_at = NULL, lease_owner = NULL,"
+            " attempts = greatest(attempts - 1, 0) WHERE lease_owner = $1 AND status IN ('validating', 'running')",
+            owner,
+        )
 
     async def renew(
         self, tenant_id: uuid.UUID, job_id: uuid.UUID, owner: str, lease_seconds: float, progress: Counts | None
     ) -> bool:
         """Extend the lease (and show progress, for runs that commit it only at the end); False when lost."""
-        async with self.connection() as conn:
-            result = await conn.execute(
-                """
-                UPDATE import_jobs SET lease_expires_at = now() + make_interval(secs => $4), updated_at = now(),
-                    processed_rows = coalesce($5, processed_rows), created_rows = coalesce($6, created_rows),
-                    updated_rows = coalesce($7, updated_rows), unchanged_rows = coalesce($8, unchanged_rows),
-                    skipped_rows = coalesce($9, skipped_rows), rejected_rows = coalesce($10, rejected_rows)
-                WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 AND status IN ('validating', 'running')
-                """,
-                tenant_id,
-                job_id,
-                owner,
-                lease_seconds,
-                *(_counts_args(progress) if progress else (None,) * 6),
-            )
+        result = await self._conn.execute(
+            """
+            UPDATE import_jobs SET lease_expires_at = now() + make_interval(secs => $4), updated_at = now(),
+                processed_rows = coalesce($5, processed_rows), created_rows = coalesce($6, created_rows),
+                updated_rows = coalesce($7, updated_rows), unchanged_rows = coalesce($8, unchanged_rows),
+                skipped_rows = coalesce($9, skipped_rows), rejected_rows = coalesce($10, rejected_rows)
+            WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 AND status IN ('validating', 'running')
+            """,
+            tenant_id,
+            job_id,
+            owner,
+            lease_seconds,
+            *(_counts_args(progress) if progress else (None,) * 6),
+        )
         return str(result).endswith(" 1")
 
     async def record_batch(
         self,
-        conn: asyncpg.Connection,
         job: asyncpg.Record,
         owner: str,
         counts: Counts,
-        problems: Sequence[tuple[int, Sequence[str], Sequence[RowProblem]]],
+        problems: Problems,
     ) -> bool:
         """In the caller's transaction: the job's progress so far, and this batch's rejected rows.
 
         False when this worker no longer holds the lease (the caller must then roll back).
         """
-        result = await conn.execute(
+        result = await self._conn.execute(
             """
             UPDATE import_jobs SET processed_rows = $4, created_rows = $5, updated_rows = $6, unchanged_rows = $7,
                 skipped_rows = $8, rejected_rows = $9, updated_at = now()
@@ -400,13 +565,13 @@ class ImportStore:
         )
         if not str(result).endswith(" 1"):
             return False
-        await self.add_problems(conn, job["tenant_id"], job["id"], problems)
+        await self.add_problems(job["tenant_id"], job["id"], problems)
         return True
 
-    async def holds(self, conn: asyncpg.Connection, job: asyncpg.Record, owner: str) -> bool:
+    async def holds(self, job: asyncpg.Record, owner: str) -> bool:
         """In the caller's transaction: whether ``owner`` still holds the job's lease (and keeps it until the
         transaction ends: a replica taking the job over waits for it)."""
-        held = await conn.fetchval(
+        held = await self._conn.fetchval(
             "SELECT true FROM import_jobs WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 FOR SHARE",
             job["tenant_id"],
             job["id"],
@@ -414,16 +579,18 @@ class ImportStore:
         )
         return bool(held)
 
+    async def clear_problems(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> None:
+        await self._conn.execute("DELETE FROM import_problems WHERE tenant_id = $1 AND job_id = $2", tenant_id, job_id)
+
     async def add_problems(
         self,
-        conn: asyncpg.Connection,
         tenant_id: uuid.UUID,
         job_id: uuid.UUID,
-        problems: Sequence[tuple[int, Sequence[str], Sequence[RowProblem]]],
+        problems: Problems,
     ) -> None:
         if not problems:
             return
-        await conn.copy_records_to_table(
+        await self._conn.copy_records_to_table(
             "import_problems",
             columns=["tenant_id", "job_id", "row_number", "cells", "problems"],
             records=[
@@ -440,7 +607,6 @@ class ImportStore:
 
     async def finish(
         self,
-        conn: asyncpg.Connection,
         job: asyncpg.Record,
         owner: str,
         *,
@@ -451,7 +617,7 @@ class ImportStore:
         error_code: str | None = None,
     ) -> bool:
         """Close the job in the caller's transaction (guarded by the lease); the file goes once the import ran."""
-        result = await conn.execute(
+        result = await self._conn.execute(
             """
             UPDATE import_jobs SET status = $4, processed_rows = $5, created_rows = $6, updated_rows = $7,
                 unchanged_rows = $8, skipped_rows = $9, rejected_rows = $10, total_rows = coalesce($11, total_rows),
@@ -471,7 +637,7 @@ class ImportStore:
         if not str(result).endswith(" 1"):
             return False
         if status in ("completed", "failed"):
-            await conn.execute(
+            await self._conn.execute(
                 "DELETE FROM import_file_chunks WHERE tenant_id = $1 AND job_id = $2", job["tenant_id"], job["id"]
             )
         return True
@@ -479,34 +645,31 @@ class ImportStore:
     async def problems_page(
         self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, after: int, limit: int
     ) -> list[asyncpg.Record]:
-        async with self.connection() as conn:
-            return list(
-                await conn.fetch(
-                    "SELECT row_number, cells, problems FROM import_problems"
-                    " WHERE tenant_id = $1 AND job_id = $2 AND row_number > $3 ORDER BY row_number LIMIT $4",
-                    tenant_id,
-                    job_id,
-                    after,
-                    limit,
-                )
+        return list(
+            await self._conn.fetch(
+                "SELECT row_number, cells, problems FROM import_problems"
+                " WHERE tenant_id = $1 AND job_id = $2 AND row_number > $3 ORDER BY row_number LIMIT $4",
+                tenant_id,
+                job_id,
+                after,
+                limit,
             )
+        )
 
     async def purge(self, older_than_days: int) -> int:
         """Finished jobs (and their rejected rows) after their retention; uploads abandoned for a day."""
-        async with self.connection() as conn:
-            result = await conn.execute(
-                "DELETE FROM import_jobs WHERE (status IN ('completed', 'failed')"
-                " AND finished_at < now() - make_interval(days => $1))"
-                " OR (status IN ('uploading', 'uploaded', 'validated') AND updated_at < now() - interval '1 day')",
-                older_than_days,
-            )
+        result = await self._conn.execute(
+            "DELETE FROM import_jobs WHERE (status IN ('completed', 'failed')"
+            " AND finished_at < now() - make_interval(days => $1))"
+            " OR (status IN ('uploading', 'uploaded', 'validated') AND updated_at < now() - interval '1 day')",
+            older_than_days,
+        )
         return int(str(result).split()[-1])
 
     # --- clients ----------------------------------------------------------------------------------------
 
     async def candidates(
         self,
-        conn: asyncpg.Connection,
         tenant_id: uuid.UUID,
         *,
         ids: Sequence[uuid.UUID],
@@ -518,7 +681,7 @@ class ImportStore:
         """Clients that rows of a batch may be about, by any key (locked for update when ``lock``)."""
         if not (ids or external_ids or emails or phones):
             return []
-        rows = await conn.fetch(
+        rows = await self._conn.fetch(
             f"""
             SELECT c.*, ARRAY(SELECT t.tag FROM client_tags t WHERE t.tenant_id = c.tenant_id AND t.client_id = c.id)
                 AS tag_list
@@ -540,15 +703,15 @@ class ImportStore:
         )
         found = [_twin(row) for row in rows]
         if found:
-            await self._load_contacts(conn, tenant_id, found)
+            await self._load_contacts(tenant_id, found)
         return [_existing(client, row) for client, row in zip(found, rows, strict=True)]
 
-    async def _load_contacts(self, conn: asyncpg.Connection, tenant_id: uuid.UUID, found: Sequence[Client]) -> None:
+    async def _load_contacts(self, tenant_id: uuid.UUID, found: Sequence[Client]) -> None:
         """The contact points and persons of the batch's clients: one query each for the whole batch (the
         domain compares an import's email and phone with the lists, and keeps persons to businesses)."""
         by_id = {c.id: c for c in found}
         client_ids = list(by_id)
-        points = await conn.fetch(
+        points = await self._conn.fetch(
             f"SELECT {', '.join(POINT_COLUMNS)} FROM client_contact_points"
             " WHERE tenant_id = $1 AND client_id IN (SELECT unnest($2::uuid[]))",
             tenant_id,
@@ -556,7 +719,7 @@ class ImportStore:
         )
         for p in points:
             by_id[p["client_id"]].contact_points.append(ContactPoint(**dict(p)))
-        persons = await conn.fetch(
+        persons = await self._conn.fetch(
             "SELECT tenant_id, client_id, id, position, name, role, email, phone FROM client_contact_persons"
             " WHERE tenant_id = $1 AND client_id IN (SELECT unnest($2::uuid[]))",
             tenant_id,
@@ -565,31 +728,31 @@ class ImportStore:
         for p in persons:
             by_id[p["client_id"]].contact_persons.append(ContactPerson(**dict(p)))
 
-    async def insert_clients(self, conn: asyncpg.Connection, clients: Sequence[tuple[Client, str | None]]) -> None:
+    async def insert_clients(self, clients: Sequence[tuple[Client, str | None]]) -> None:
         if not clients:
             return
-        await conn.copy_records_to_table(
+        await self._conn.copy_records_to_table(
             "clients",
             columns=list(CLIENT_COLUMNS),
             records=[_values(c, external_id, CLIENT_COLUMNS) for c, external_id in clients],
         )
         tags = [(t.tenant_id, t.client_id, t.tag) for c, _ in clients for t in c.tag_rows]
         if tags:
-            await conn.copy_records_to_table("client_tags", columns=["tenant_id", "client_id", "tag"], records=tags)
+            await self._conn.copy_records_to_table(
+                "client_tags", columns=["tenant_id", "client_id", "tag"], records=tags
+            )
         points = [row for c, _ in clients for row in _point_rows(c)]
         if points:
-            await conn.copy_records_to_table("client_contact_points", columns=list(POINT_COLUMNS), records=points)
-            await _check_points_now(conn)
-        await self._index_names(conn, [(c, frozenset()) for c, _ in clients])
+            await self._conn.copy_records_to_table("client_contact_points", columns=list(POINT_COLUMNS), records=points)
+            await _check_points_now(self._conn)
+        await self._index_names([(c, frozenset()) for c, _ in clients])
 
-    async def update_clients(
-        self, conn: asyncpg.Connection, updates: Sequence[tuple[ExistingClient, str | None]]
-    ) -> None:
+    async def update_clients(self, updates: Sequence[tuple[ExistingClient, str | None]]) -> None:
         """Write back changed clients (each already locked by ``candidates``), their version bumped."""
         if not updates:
             return
         sets = ", ".join(f"{name} = ${i + 4}" for i, name in enumerate(UPDATABLE))
-        await conn.executemany(
+        await self._conn.executemany(
             f"UPDATE clients SET {sets}, version = version + 1 WHERE tenant_id = $1 AND id = $2 AND version = $3",
             [
                 (e.client.tenant_id, e.client.id, e.client.version, *_values(e.client, external_id, UPDATABLE))
@@ -598,30 +761,34 @@ class ImportStore:
         )
         retagged = [e for e, _ in updates if tuple(sorted(t.tag for t in e.client.tag_rows)) != tuple(sorted(e.tags))]
         if retagged:
-            await conn.execute(
+            await self._conn.execute(
                 "DELETE FROM client_tags WHERE tenant_id = $1 AND client_id = ANY($2::uuid[])",
                 retagged[0].client.tenant_id,
                 [e.client.id for e in retagged],
             )
             rows = [(t.tenant_id, t.client_id, t.tag) for e in retagged for t in e.client.tag_rows]
             if rows:
-                await conn.copy_records_to_table("client_tags", columns=["tenant_id", "client_id", "tag"], records=rows)
+                await self._conn.copy_records_to_table(
+                    "client_tags", columns=["tenant_id", "client_id", "tag"], records=rows
+                )
         # Contact points as the domain left them (rows it kept keep their ids); the uniqueness of a value and
         # of the primary are checked at commit, so the rows are simply written again.
         repointed = [e for e, _ in updates if frozenset(_point_rows(e.client)) != e.points]
         if repointed:
-            await conn.execute(
+            await self._conn.execute(
                 "DELETE FROM client_contact_points WHERE tenant_id = $1 AND client_id IN (SELECT unnest($2::uuid[]))",
                 repointed[0].client.tenant_id,
                 [e.client.id for e in repointed],
             )
             points = [row for e in repointed for row in _point_rows(e.client)]
             if points:
-                await conn.copy_records_to_table("client_contact_points", columns=list(POINT_COLUMNS), records=points)
-            await _check_points_now(conn)
-        await self._index_names(conn, [(e.client, e.words) for e, _ in updates])
+                await self._conn.copy_records_to_table(
+                    "client_contact_points", columns=list(POINT_COLUMNS), records=points
+                )
+            await _check_points_now(self._conn)
+        await self._index_names([(e.client, e.words) for e, _ in updates])
 
-    async def _index_names(self, conn: asyncpg.Connection, clients: Sequence[tuple[Client, frozenset[str]]]) -> None:
+    async def _index_names(self, clients: Sequence[tuple[Client, frozenset[str]]]) -> None:
         """The typo-tolerant search's words of these clients (and the tenant's keys of words new to it), as
         adapters/name_keys.py keeps them for the clients the repository writes: ``clients`` pairs each client
         with the words indexed for it before."""
@@ -635,7 +802,7 @@ class ImportStore:
             return
         tenant_id = clients[0][0].tenant_id
         if removed:
-            await conn.execute(
+            await self._conn.execute(
                 "DELETE FROM client_name_words WHERE tenant_id = $1"
                 " AND (client_id, word) IN (SELECT * FROM unnest($2::uuid[], $3::text[]))",
                 tenant_id,
@@ -643,7 +810,7 @@ class ImportStore:
                 [w for _, w in removed],
             )
         if added:
-            await conn.execute(
+            await self._conn.execute(
                 "INSERT INTO client_name_words (tenant_id, word, client_id)"
                 " SELECT $1, w, c FROM unnest($2::text[], $3::uuid[]) AS n(w, c) ON CONFLICT DO NOTHING",
                 tenant_id,
@@ -653,7 +820,7 @@ class ImportStore:
             # A word the tenant already knows has its keys: those change nothing (sorted: concurrent writers of
             # one tenant take the same order).
             pairs = sorted({(key, word) for word in {w for _, w in added} for key in word_keys(word)})
-            await conn.execute(
+            await self._conn.execute(
                 "INSERT INTO tenant_name_keys (tenant_id, key, word)"
                 " SELECT $1, k, w FROM unnest($2::text[], $3::text[]) AS n(k, w) ON CONFLICT DO NOTHING",
                 tenant_id,
@@ -661,14 +828,12 @@ class ImportStore:
                 [w for _, w in pairs],
             )
 
-    async def add_live_clients(
-        self, conn: asyncpg.Connection, tenant_id: uuid.UUID, count: int, max_clients: int
-    ) -> None:
+    async def add_live_clients(self, tenant_id: uuid.UUID, count: int, max_clients: int) -> None:
         """Count ``count`` new live clients against the plan (the schema refuses going over it)."""
         if not count:
             return
         try:
-            await conn.execute(
+            await self._conn.execute(
                 "INSERT INTO tenant_client_counts AS c (tenant_id, live_clients, max_clients) VALUES ($1, $2, $3)"
                 " ON CONFLICT (tenant_id) DO UPDATE SET live_clients = c.live_clients + $2, max_clients = $3",
                 tenant_id,
@@ -678,20 +843,24 @@ class ImportStore:
         except asyncpg.CheckViolationError as exc:
             if exc.constraint_name != "tenant_client_counts_within_plan":
                 raise
-            live = await conn.fetchval("SELECT live_clients FROM tenant_client_counts WHERE tenant_id = $1", tenant_id)
+            live = await self._conn.fetchval(
+                "SELECT live_clients FROM tenant_client_counts WHERE tenant_id = $1", tenant_id
+            )
             raise FailedPrecondition(
                 f"your plan allows {max_clients:,} active clients; {live:,} are active and this import adds"
                 f" {count:,} more: delete some or upgrade the plan",
                 reason="PLAN_CLIENT_LIMIT",
             ) from exc
 
-    async def live_clients(self, conn: asyncpg.Connection, tenant_id: uuid.UUID) -> int:
-        value = await conn.fetchval("SELECT live_clients FROM tenant_client_counts WHERE tenant_id = $1", tenant_id)
+    async def live_clients(self, tenant_id: uuid.UUID) -> int:
+        value = await self._conn.fetchval(
+            "SELECT live_clients FROM tenant_client_counts WHERE tenant_id = $1", tenant_id
+        )
         return int(value or 0)
 
-    async def add_events(self, conn: asyncpg.Connection, envelopes: Sequence[Any]) -> None:
+    async def add_events(self, events: Sequence[Any]) -> None:
         """The batch's events into the outbox in one COPY, through the outbox's own writer."""
-        await copy_to_outbox(conn, self._prefix, envelopes)
+        await copy_to_outbox(self._conn, self._prefix, [event_mapping.to_envelope(e) for e in events])
 
 
 async def _check_points_now(conn: asyncpg.Connection) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from client_svc.domain import commands, events
 from client_svc.domain.contact import ContactError, normalize_email, normalize_phone
@@ -141,6 +141,14 @@ FIELDS: tuple[ImportField, ...] = (
     ImportField("tags", f"Tags (separated by {TAG_SEPARATOR})", ("tag", "categories", "category", "labels")),
 )
 FIELD_KEYS = frozenset(f.key for f in FIELDS)
+
+
+class JobRow(Protocol):
+    """An import job as stored (its columns by name: an asyncpg record, or a dict in tests)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
 NAME_FIELDS = ("first_name", "full_name", "company_name")
 MATCH_FIELDS = ("id", "external_id", "email", "phone")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -16,9 +16,12 @@ from atrium.client.v1 import client_service_pb2 as pb
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from atrium.common.v1 import types_pb2
 from client_svc import views
+from client_svc.domain import commands_imports
 from client_svc.domain.imports import FIELDS, ExtraColumn, export_cells, export_headers
 from client_svc.entrypoints.grpc_server import list_filters  # the list's own reading of its filters
-from client_svc.service_layer.imports import ImportService, JobView
+from client_svc.service_layer import import_handlers
+from client_svc.service_layer.import_handlers import JobView
+from client_svc.service_layer.import_unit_of_work import ImportUnitOfWork
 from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.context import current_context
 from platform_core.grpc.values import timestamp
@@ -87,16 +90,17 @@ def _import_id(raw: str) -> uuid.UUID:
 
 
 class ClientImportsServicer(pb_grpc.ClientImportsServicer):
-    def __init__(self, *, imports: ImportService, engine: AsyncEngine) -> None:
-        self._imports = imports
+    def __init__(self, *, import_uow: Callable[[], ImportUnitOfWork], engine: AsyncEngine) -> None:
+        self._uow = import_uow
         self._engine = engine  # the read engine, for the export
 
     async def CreateClientImport(
         self, request: pb.CreateClientImportRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientImport:
-        tenant_id = _bulk_tenant()
-        job = await self._imports.create(tenant_id, current_context().principal.id, request.filename)
-        return import_message(await self._imports.get(tenant_id, job["id"]))
+        command = commands_imports.CreateImport(
+            _bulk_tenant(), current_context().principal.id, request.filename, now=datetime.now(UTC)
+        )
+        return import_message(await import_handlers.create_import(command, self._uow()))
 
     async def AppendClientImportChunk(
         self, request: pb.AppendClientImportChunkRequest, context: grpc.aio.ServicerContext
@@ -104,23 +108,26 @@ class ClientImportsServicer(pb_grpc.ClientImportsServicer):
         tenant_id = _bulk_tenant()
         if len(request.data) > MAX_CHUNK_BYTES:
             raise InvalidArgument.single("data", f"chunks hold at most {MAX_CHUNK_BYTES:,} bytes")
-        job = await self._imports.append(tenant_id, _import_id(request.id), request.seq, request.data)
+        command = commands_imports.AppendImportChunk(tenant_id, _import_id(request.id), request.seq, request.data)
+        job = await import_handlers.append_import_chunk(command, self._uow())
         return pb.AppendClientImportChunkResponse(file_bytes=job["file_bytes"])
 
     async def CompleteClientImportUpload(
         self, request: pb.ClientImportRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientImport:
-        return import_message(await self._imports.finish_upload(_bulk_tenant(), _import_id(request.id)))
+        command = commands_imports.FinishImportUpload(_bulk_tenant(), _import_id(request.id))
+        return import_message(await import_handlers.finish_import_upload(command, self._uow()))
 
     async def GetClientImport(
         self, request: pb.ClientImportRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientImport:
-        return import_message(await self._imports.get(_bulk_tenant(), _import_id(request.id)))
+        command = commands_imports.GetImport(_bulk_tenant(), _import_id(request.id))
+        return import_message(await import_handlers.get_import(command, self._uow()))
 
     async def DryRunClientImport(
         self, request: pb.DryRunClientImportRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientImport:
-        view = await self._imports.dry_run(
+        command = commands_imports.DryRunImport(
             _bulk_tenant(),
             _import_id(request.id),
             mapping=list(request.mapping) or None,
@@ -129,13 +136,13 @@ class ClientImportsServicer(pb_grpc.ClientImportsServicer):
             default_region=request.default_region,
             max_clients=request.max_clients,
         )
-        return import_message(view)
+        return import_message(await import_handlers.dry_run_import(command, self._uow()))
 
     async def StartClientImport(
         self, request: pb.StartClientImportRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClientImport:
-        view = await self._imports.start(_bulk_tenant(), _import_id(request.id), max_clients=request.max_clients)
-        return import_message(view)
+        command = commands_imports.StartImport(_bulk_tenant(), _import_id(request.id), max_clients=request.max_clients)
+        return import_message(await import_handlers.start_import(command, self._uow()))
 
     async def ListClientImportProblems(
         self, request: pb.ListClientImportProblemsRequest, context: grpc.aio.ServicerContext
@@ -148,7 +155,10 @@ class ClientImportsServicer(pb_grpc.ClientImportsServicer):
             if not request.page.page_token.isdigit():
                 raise InvalidArgument.single("page_token", "is not a page token from this list")
             after = int(request.page.page_token)
-        job, rows = await self._imports.problems(_bulk_tenant(), _import_id(request.id), after=after, limit=size + 1)
+        command = commands_imports.ListImportProblems(
+            _bulk_tenant(), _import_id(request.id), after=after, limit=size + 1
+        )
+        job, rows = await import_handlers.list_import_problems(command, self._uow())
         more = len(rows) > size
         rows = rows[:size]
         return pb.ListClientImportProblemsResponse(
@@ -167,7 +177,9 @@ class ClientImportsServicer(pb_grpc.ClientImportsServicer):
     async def DeleteClientImport(
         self, request: pb.ClientImportRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteClientImportResponse:
-        await self._imports.delete(_bulk_tenant(), _import_id(request.id))
+        await import_handlers.delete_import(
+            commands_imports.DeleteImport(_bulk_tenant(), _import_id(request.id)), self._uow()
+        )
         return pb.DeleteClientImportResponse()
 
     async def ExportClients(
@@ -185,8 +197,16 @@ class ClientImportsServicer(pb_grpc.ClientImportsServicer):
             sort=request.sort,
             **list_filters(request),
         )
-        extra: list[ExtraColumn] = await self._imports.extra_columns(tenant_id)
-        values = await self._imports.extra_values(tenant_id, [r.id for r in rows]) if extra else {}
+        extra: list[ExtraColumn] = await import_handlers.list_extra_columns(
+            commands_imports.ListExtraColumns(tenant_id), self._uow()
+        )
+        values = (
+            await import_handlers.load_extra_values(
+                commands_imports.LoadExtraValues(tenant_id, [r.id for r in rows]), self._uow()
+            )
+            if extra
+            else {}
+        )
         return pb.ExportClientsResponse(
             columns=export_headers(extra),
             rows=[pb.ExportedClient(cells=export_cells(r, values.get(r.id, {}), extra)) for r in rows],

@@ -14,10 +14,13 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 
-import asyncpg
-
-from client_svc.service_layer.imports import ImportService, LeaseLost
+from client_svc.domain import commands_imports
+from client_svc.domain.imports import JobRow
+from client_svc.service_layer import import_handlers
+from client_svc.service_layer.import_handlers import LeaseLost
+from client_svc.service_layer.import_unit_of_work import ImportUnitOfWork
 from platform_core.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -28,8 +31,8 @@ PURGE_EVERY_SECONDS = 3600.0
 class ImportWorker:
     name = "client-imports"
 
-    def __init__(self, service: ImportService, *, poll_interval: float = 1.0) -> None:
-        self._service = service
+    def __init__(self, import_uow: Callable[[], ImportUnitOfWork], *, poll_interval: float = 1.0) -> None:
+        self._uow = import_uow
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._last_purge = 0.0
@@ -44,7 +47,7 @@ class ImportWorker:
         while not stop.is_set():
             self._wake.clear()
             try:
-                job = await self._service.store.claim(self.owner, self._service.settings.lease_seconds)
+                job = await import_handlers.claim_import(commands_imports.ClaimImport(self.owner), self._uow())
                 failures = 0
             except Exception:
                 failures += 1
@@ -57,8 +60,9 @@ class ImportWorker:
             await self._purge()
             await _wait(stop, self._wake, self._poll_interval)
 
-    async def _work(self, job: asyncpg.Record, stop: asyncio.Event) -> None:
-        run = asyncio.create_task(self._service.run(job, self.owner))
+    async def _work(self, job: JobRow, stop: asyncio.Event) -> None:
+        command = commands_imports.RunImport(job, self.owner)
+        run = asyncio.create_task(import_handlers.run_import(command, self._uow()))
         stopping = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait([run, stopping], return_when=asyncio.FIRST_COMPLETED)
@@ -70,7 +74,7 @@ class ImportWorker:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await run
             with contextlib.suppress(Exception):
-                await self._service.store.release(self.owner)
+                await import_handlers.release_imports(commands_imports.ReleaseImports(self.owner), self._uow())
             return
         try:
             run.result()
@@ -86,7 +90,7 @@ class ImportWorker:
             return
         self._last_purge = now
         try:
-            purged = await self._service.store.purge(self._service.settings.retention_days)
+            purged = await import_handlers.purge_imports(commands_imports.PurgeImports(), self._uow())
             if purged:
                 log.info("purged %d old client imports", purged)
         except Exception:

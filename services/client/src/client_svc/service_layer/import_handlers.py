@@ -1,4 +1,4 @@
-"""Importing clients from a file and exporting them: the use cases and the run over a file.
+"""Importing clients from a file, and the extra columns of the export: the use cases and the run over a file.
 
 An import is a job: upload (the file's bytes stored as chunks in the client database), a dry run that
 reads every row and reports its problems without writing anything, then the import itself. Dry runs and
@@ -7,7 +7,7 @@ imports run in the background on whichever replica claims the job (``entrypoints
 The import writes in batches of ``batch_rows``: each batch is one transaction holding its new clients (COPY),
 its updates, its events in the outbox (one COPY) and the job's progress, so a run that stops resumes after
 the last committed batch. All-or-nothing mode runs the whole file in one transaction: one bad row and it
-rolls back, nothing written.
+rolls back, nothing written. Every use case is ``handler(cmd, uow)`` on an ``ImportUnitOfWork``.
 """
 
 from __future__ import annotations
@@ -21,14 +21,12 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
-import asyncpg
-
-from client_svc.adapters import event_mapping
 from client_svc.adapters.import_files import detect_format, read_rows
-from client_svc.adapters.import_store import Counts, DetachedClient, ExistingClient, ImportStore
+from client_svc.adapters.import_store import Counts, DetachedClient, ExistingClient, Problems, WriteRefused
+from client_svc.domain import commands_imports
 from client_svc.domain.imports import (
     FIELD_KEYS,
     Candidate,
@@ -37,6 +35,7 @@ from client_svc.domain.imports import (
     ExtraColumn,
     FileIndex,
     ImportedRow,
+    JobRow,
     RowProblem,
     RowRejected,
     StatusLookup,
@@ -49,8 +48,7 @@ from client_svc.domain.imports import (
     suggest_mapping,
 )
 from client_svc.domain.model import Client
-from client_svc.domain.statuses import ClientStatus
-from client_svc.service_layer.unit_of_work import ClientUnitOfWork
+from client_svc.service_layer.import_unit_of_work import ImportUnitOfWork
 from platform_core.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from platform_core.ids import new_id
 
@@ -60,40 +58,9 @@ MAX_FILENAME = 255
 PROBLEMS_PAGE_MAX = 1000
 
 
-class ColumnExtension(Protocol):
-    """Columns beyond the client record's own fields (custom fields, secondary phones and emails).
-
-    The hook for them: an implementation is passed to ``ImportService`` in ``bootstrap.py``. Its columns are
-    offered in the mapping (``custom:<key>``), parsed per row (``ExtraColumn.parse``: a ValueError is a
-    problem of that cell), compared with what ``load`` returns (an import that changes nothing writes
-    nothing), stored with ``save`` in the batch's transaction, and written by the export.
-    """
-
-    async def columns(self, conn: asyncpg.Connection, tenant_id: uuid.UUID) -> Sequence[ExtraColumn]: ...
-
-    async def load(
-        self, conn: asyncpg.Connection, tenant_id: uuid.UUID, client_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, dict[str, Any]]: ...
-
-    async def save(
-        self, conn: asyncpg.Connection, tenant_id: uuid.UUID, values: dict[uuid.UUID, dict[str, Any]]
-    ) -> None: ...
-
-
-@dataclass(frozen=True)
-class ImportSettings:
-    max_file_bytes: int = 50 * 1024 * 1024
-    batch_rows: int = 1000
-    tmp_dir: str | None = None
-    lease_seconds: float = 60.0
-    progress_seconds: float = 2.0
-    max_attempts: int = 3
-    retention_days: int = 30
-
-
 @dataclass(frozen=True)
 class JobView:
-    job: asyncpg.Record
+    job: JobRow
     suggested: list[str]
     extra: Sequence[ExtraColumn]
 
@@ -106,98 +73,82 @@ class _RolledBack(Exception):
     """An all-or-nothing import met a bad row: its transaction rolls back."""
 
 
-class ImportService:
-    def __init__(
-        self,
-        store: ImportStore,
-        uow_factory: Callable[[], ClientUnitOfWork],
-        settings: ImportSettings,
-        *,
-        extensions: Sequence[ColumnExtension] = (),
-        on_queued: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.store = store
-        self._uow_factory = uow_factory
-        self.settings = settings
-        self._extensions = extensions
-        self.on_queued = on_queued
+# --- the use cases of the API ------------------------------------------------------------------------------
 
-    # --- the use cases of the API ----------------------------------------------------------------------
 
-    async def create(self, tenant_id: uuid.UUID, created_by: str, filename: str) -> asyncpg.Record:
-        name = " ".join(filename.split())[-MAX_FILENAME:] or "clients.csv"
-        file_format = "xlsx" if name.lower().endswith((".xlsx", ".xlsm")) else "csv"
-        return await self.store.create_job(
-            tenant_id, new_id(), created_by=created_by, filename=name, file_format=file_format, now=datetime.now(UTC)
+async def create_import(cmd: commands_imports.CreateImport, uow: ImportUnitOfWork) -> JobView:
+    name = " ".join(cmd.filename.split())[-MAX_FILENAME:] or "clients.csv"
+    file_format = "xlsx" if name.lower().endswith((".xlsx", ".xlsm")) else "csv"
+    async with uow:
+        job = await uow.imports.create_job(
+            cmd.tenant_id, new_id(), created_by=cmd.created_by, filename=name, file_format=file_format, now=cmd.now
         )
+        return await _view(uow, job)
 
-    async def append(self, tenant_id: uuid.UUID, job_id: uuid.UUID, seq: int, data: bytes) -> asyncpg.Record:
-        if not data:
-            raise InvalidArgument.single("data", "is empty")
-        if seq < 0:
-            raise InvalidArgument.single("seq", "must be 0 or more")
-        job = await self.store.append_chunk(tenant_id, job_id, seq, data, max_bytes=self.settings.max_file_bytes)
-        if job is None:
-            raise NotFound("import not found")
-        if job["status"] != "uploading":
-            raise FailedPrecondition("the file of this import is already complete", reason="IMPORT_NOT_UPLOADING")
-        return job
 
-    async def finish_upload(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> JobView:
-        """The file is complete: read its header row (and fail the import now if the file cannot be read)."""
-        job = await self._job(tenant_id, job_id)
-        if job["status"] != "uploading":
-            raise FailedPrecondition("the file of this import is already complete", reason="IMPORT_NOT_UPLOADING")
-        if job["file_chunks"] == 0:
-            raise InvalidArgument.single("file", "is empty")
-        try:
-            head = await anext(aiter(self.store.chunks(tenant_id, job_id, 1)))
-            file_format = detect_format(head, job["filename"])
-            header = await self._header(tenant_id, job_id, file_format, job["file_chunks"])
-        except InvalidArgument as exc:
-            await self.store.fail_upload(tenant_id, job_id, exc.message, "BAD_FILE")
-            raise
-        updated = await self.store.set_uploaded(tenant_id, job_id, file_format=file_format, columns=header)
+async def append_import_chunk(cmd: commands_imports.AppendImportChunk, uow: ImportUnitOfWork) -> JobRow:
+    """The job's status, file_bytes and file_chunks after the chunk."""
+    if not cmd.data:
+        raise InvalidArgument.single("data", "is empty")
+    if cmd.seq < 0:
+        raise InvalidArgument.single("seq", "must be 0 or more")
+    async with uow:
+        job = await uow.imports.append_chunk(
+            cmd.tenant_id, cmd.import_id, cmd.seq, cmd.data, max_bytes=uow.settings.max_file_bytes
+        )
+    if job is None:
+        raise NotFound("import not found")
+    if job["status"] != "uploading":
+        raise FailedPrecondition("the file of this import is already complete", reason="IMPORT_NOT_UPLOADING")
+    return job
+
+
+async def finish_import_upload(cmd: commands_imports.FinishImportUpload, uow: ImportUnitOfWork) -> JobView:
+    """The file is complete: read its header row (and fail the import now if the file cannot be read)."""
+    tenant_id, job_id = cmd.tenant_id, cmd.import_id
+    async with uow:
+        job = await _job(uow, tenant_id, job_id)
+    if job["status"] != "uploading":
+        raise FailedPrecondition("the file of this import is already complete", reason="IMPORT_NOT_UPLOADING")
+    if job["file_chunks"] == 0:
+        raise InvalidArgument.single("file", "is empty")
+    try:
+        head = await anext(aiter(_chunks(uow, tenant_id, job_id, 1)))
+        file_format = detect_format(head, job["filename"])
+        header = await _header(uow, tenant_id, job_id, file_format, job["file_chunks"])
+    except InvalidArgument as exc:
+        async with uow:
+            await uow.imports.fail_upload(tenant_id, job_id, exc.message, "BAD_FILE")
+        raise
+    async with uow:
+        updated = await uow.imports.set_uploaded(tenant_id, job_id, file_format=file_format, columns=header)
         if updated is None:
             raise FailedPrecondition("the file of this import is already complete", reason="IMPORT_NOT_UPLOADING")
-        return await self._view(updated)
+        return await _view(uow, updated)
 
-    async def _header(self, tenant_id: uuid.UUID, job_id: uuid.UUID, file_format: str, chunks: int) -> list[str]:
-        rows = read_rows(self.store.chunks(tenant_id, job_id, chunks), file_format, tmp_dir=self.settings.tmp_dir)
-        async with contextlib.aclosing(rows):
-            async for _, cells in rows:
-                return [cell.strip() for cell in cells]
-        raise InvalidArgument.single("file", "the file is empty: the first row must name the columns")
 
-    async def get(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> JobView:
-        return await self._view(await self._job(tenant_id, job_id))
+async def get_import(cmd: commands_imports.GetImport, uow: ImportUnitOfWork) -> JobView:
+    async with uow:
+        return await _view(uow, await _job(uow, cmd.tenant_id, cmd.import_id))
 
-    async def dry_run(
-        self,
-        tenant_id: uuid.UUID,
-        job_id: uuid.UUID,
-        *,
-        mapping: Sequence[str] | None,
-        duplicates: str,
-        all_or_nothing: bool,
-        default_region: str,
-        max_clients: int,
-    ) -> JobView:
-        """Check the mapping now; read every row in the background (nothing written)."""
-        view = await self.get(tenant_id, job_id)
+
+async def dry_run_import(cmd: commands_imports.DryRunImport, uow: ImportUnitOfWork) -> JobView:
+    """Check the mapping now; read every row in the background (nothing written)."""
+    async with uow:
+        view = await _view(uow, await _job(uow, cmd.tenant_id, cmd.import_id))
         job = view.job
         if job["status"] not in ("uploaded", "validated"):
             raise FailedPrecondition(
                 f"a dry run needs an uploaded file (this import is {job['status']})", reason="IMPORT_NOT_READY"
             )
         headers = list(job["columns"])
-        options = read_options(duplicates, all_or_nothing, default_region, max_clients)
+        options = read_options(cmd.duplicates, cmd.all_or_nothing, cmd.default_region, cmd.max_clients)
         chosen = check_mapping(
-            mapping if mapping else view.suggested, headers, view.extra, updating=options.duplicates == "update"
+            cmd.mapping if cmd.mapping else view.suggested, headers, view.extra, updating=options.duplicates == "update"
         )
-        queued = await self.store.queue(
-            tenant_id,
-            job_id,
+        queued = await uow.imports.queue(
+            cmd.tenant_id,
+            cmd.import_id,
             status="validating",
             from_statuses=("uploaded", "validated"),
             mapping=chosen,
@@ -208,12 +159,14 @@ class ImportService:
         )
         if queued is None:
             raise FailedPrecondition("the import changed meanwhile; reload it", reason="IMPORT_NOT_READY")
-        self.on_queued()
-        return await self._view(queued)
+        uow.queued()
+        return await _view(uow, queued)
 
-    async def start(self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, max_clients: int) -> JobView:
-        """Import what the dry run read, with its mapping and options."""
-        job = await self._job(tenant_id, job_id)
+
+async def start_import(cmd: commands_imports.StartImport, uow: ImportUnitOfWork) -> JobView:
+    """Import what the dry run read, with its mapping and options."""
+    async with uow:
+        job = await _job(uow, cmd.tenant_id, cmd.import_id)
         if job["status"] != "validated":
             raise FailedPrecondition(
                 f"an import starts after its dry run (this import is {job['status']})", reason="IMPORT_NOT_VALIDATED"
@@ -223,80 +176,141 @@ class ImportService:
                 f"{job['rejected_rows']:,} rows have problems and the import is all-or-nothing: fix them first",
                 reason="IMPORT_HAS_PROBLEMS",
             )
-        if max_clients:
-            async with self.store.connection() as conn:
-                live = await self.store.live_clients(conn, tenant_id)
-            if live + job["created_rows"] > max_clients:
-                raise FailedPrecondition(_over_plan(max_clients, live, job["created_rows"]), reason="PLAN_CLIENT_LIMIT")
-        queued = await self.store.queue(
-            tenant_id, job_id, status="running", from_statuses=("validated",), max_clients=max_clients
+        if cmd.max_clients:
+            live = await uow.imports.live_clients(cmd.tenant_id)
+            if live + job["created_rows"] > cmd.max_clients:
+                raise FailedPrecondition(
+                    _over_plan(cmd.max_clients, live, job["created_rows"]), reason="PLAN_CLIENT_LIMIT"
+                )
+        queued = await uow.imports.queue(
+            cmd.tenant_id, cmd.import_id, status="running", from_statuses=("validated",), max_clients=cmd.max_clients
         )
         if queued is None:
             raise FailedPrecondition("the import changed meanwhile; reload it", reason="IMPORT_NOT_VALIDATED")
-        self.on_queued()
-        return await self._view(queued)
+        uow.queued()
+        return await _view(uow, queued)
 
-    async def problems(
-        self, tenant_id: uuid.UUID, job_id: uuid.UUID, *, after: int, limit: int
-    ) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
-        job = await self._job(tenant_id, job_id)
-        rows = await self.store.problems_page(tenant_id, job_id, after=after, limit=min(limit, PROBLEMS_PAGE_MAX))
-        return job, rows
 
-    async def delete(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> None:
-        status = await self.store.delete_job(tenant_id, job_id)
-        if status is None:
-            raise NotFound("import not found")
-        if status in ("validating", "running"):
-            raise FailedPrecondition("the import is running; wait until it ends", reason="IMPORT_RUNNING")
+async def list_import_problems(
+    cmd: commands_imports.ListImportProblems, uow: ImportUnitOfWork
+) -> tuple[JobRow, list[JobRow]]:
+    """The job and a page of its rejected rows (row_number, cells, problems)."""
+    async with uow:
+        job = await _job(uow, cmd.tenant_id, cmd.import_id)
+        rows = await uow.imports.problems_page(
+            cmd.tenant_id, cmd.import_id, after=cmd.after, limit=min(cmd.limit, PROBLEMS_PAGE_MAX)
+        )
+    return job, rows
 
-    async def extra_columns(self, tenant_id: uuid.UUID) -> list[ExtraColumn]:
-        if not self._extensions:
-            return []
-        async with self.store.connection() as conn:
-            return [c for ext in self._extensions for c in await ext.columns(conn, tenant_id)]
 
-    async def extra_values(
-        self, tenant_id: uuid.UUID, client_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, dict[str, Any]]:
-        values: dict[uuid.UUID, dict[str, Any]] = {}
-        if not self._extensions or not client_ids:
-            return values
-        async with self.store.connection() as conn:
-            for ext in self._extensions:
-                for client_id, found in (await ext.load(conn, tenant_id, client_ids)).items():
-                    values.setdefault(client_id, {}).update(found)
-        return values
+async def delete_import(cmd: commands_imports.DeleteImport, uow: ImportUnitOfWork) -> None:
+    async with uow:
+        status = await uow.imports.delete_job(cmd.tenant_id, cmd.import_id)
+    if status is None:
+        raise NotFound("import not found")
+    if status in ("validating", "running"):
+        raise FailedPrecondition("the import is running; wait until it ends", reason="IMPORT_RUNNING")
 
-    async def _job(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> asyncpg.Record:
-        job = await self.store.job(tenant_id, job_id)
-        if job is None:
-            raise NotFound("import not found")
-        return job
 
-    async def _view(self, job: asyncpg.Record) -> JobView:
-        extra = await self.extra_columns(job["tenant_id"])
-        return JobView(job, suggest_mapping(list(job["columns"]), extra), extra)
+async def list_extra_columns(cmd: commands_imports.ListExtraColumns, uow: ImportUnitOfWork) -> list[ExtraColumn]:
+    async with uow:
+        return await _extra_columns(uow, cmd.tenant_id)
 
-    # --- the run (background) --------------------------------------------------------------------------
 
-    async def run(self, job: asyncpg.Record, owner: str) -> None:
-        """Work on a claimed job until it is validated, completed or failed (or the lease is lost)."""
-        if job["attempts"] > self.settings.max_attempts:
-            async with self.store.connection() as conn:
-                await self.store.finish(
-                    conn,
-                    job,
-                    owner,
-                    status="failed",
-                    counts=_counts(job),
-                    total_rows=None,
-                    error=f"the import failed {self.settings.max_attempts} times; it was given up",
-                    error_code="IMPORT_GAVE_UP",
-                )
-            return
-        run = _Run(self, job, owner)
-        await run.execute()
+async def load_extra_values(
+    cmd: commands_imports.LoadExtraValues, uow: ImportUnitOfWork
+) -> dict[uuid.UUID, dict[str, Any]]:
+    if not cmd.client_ids:
+        return {}
+    async with uow:
+        return await _extra_values(uow, cmd.tenant_id, cmd.client_ids)
+
+
+# --- the workers' use cases --------------------------------------------------------------------------------
+
+
+async def claim_import(cmd: commands_imports.ClaimImport, uow: ImportUnitOfWork) -> JobRow | None:
+    async with uow:
+        return await uow.imports.claim(cmd.owner, uow.settings.lease_seconds)
+
+
+async def release_imports(cmd: commands_imports.ReleaseImports, uow: ImportUnitOfWork) -> None:
+    async with uow:
+        await uow.imports.release(cmd.owner)
+
+
+async def purge_imports(cmd: commands_imports.PurgeImports, uow: ImportUnitOfWork) -> int:
+    async with uow:
+        return await uow.imports.purge(uow.settings.retention_days)
+
+
+async def run_import(cmd: commands_imports.RunImport, uow: ImportUnitOfWork) -> None:
+    """Work on a claimed job until it is validated, completed or failed (or the lease is lost)."""
+    job, settings = cmd.job, uow.settings
+    if job["attempts"] > settings.max_attempts:
+        async with uow:
+            await uow.imports.finish(
+                job,
+                cmd.owner,
+                status="failed",
+                counts=_counts(job),
+                total_rows=None,
+                error=f"the import failed {settings.max_attempts} times; it was given up",
+                error_code="IMPORT_GAVE_UP",
+            )
+        return
+    await _Run(uow, job, cmd.owner).execute()
+
+
+# --- what the use cases share ------------------------------------------------------------------------------
+
+
+async def _job(uow: ImportUnitOfWork, tenant_id: uuid.UUID, job_id: uuid.UUID) -> JobRow:
+    job = await uow.imports.job(tenant_id, job_id)
+    if job is None:
+        raise NotFound("import not found")
+    return job
+
+
+async def _view(uow: ImportUnitOfWork, job: JobRow) -> JobView:
+    extra = await _extra_columns(uow, job["tenant_id"])
+    return JobView(job, suggest_mapping(list(job["columns"]), extra), extra)
+
+
+async def _extra_columns(uow: ImportUnitOfWork, tenant_id: uuid.UUID) -> list[ExtraColumn]:
+    return [c for ext in uow.extensions for c in await ext.columns(tenant_id)]
+
+
+async def _extra_values(
+    uow: ImportUnitOfWork, tenant_id: uuid.UUID, client_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    values: dict[uuid.UUID, dict[str, Any]] = {}
+    for ext in uow.extensions:
+        for client_id, found in (await ext.load(tenant_id, client_ids)).items():
+            values.setdefault(client_id, {}).update(found)
+    return values
+
+
+async def _chunks(uow: ImportUnitOfWork, tenant_id: uuid.UUID, job_id: uuid.UUID, count: int) -> AsyncIterator[bytes]:
+    """The file's bytes, one stored chunk at a time, each read on a connection of its own (never the whole file;
+    beside whatever transaction the caller holds)."""
+    reader = uow.independent()
+    for seq in range(count):
+        async with reader:
+            data = await reader.imports.chunk(tenant_id, job_id, seq)
+        if data is None:
+            raise FailedPrecondition("the uploaded file is gone", reason="IMPORT_FILE_GONE")
+        yield data
+
+
+async def _header(
+    uow: ImportUnitOfWork, tenant_id: uuid.UUID, job_id: uuid.UUID, file_format: str, chunks: int
+) -> list[str]:
+    rows = read_rows(_chunks(uow, tenant_id, job_id, chunks), file_format, tmp_dir=uow.settings.tmp_dir)
+    async with contextlib.aclosing(rows):
+        async for _, cells in rows:
+            return [cell.strip() for cell in cells]
+    raise InvalidArgument.single("file", "the file is empty: the first row must name the columns")
 
 
 def _over_plan(max_clients: int, live: int, adding: int) -> str:
@@ -306,7 +320,7 @@ def _over_plan(max_clients: int, live: int, adding: int) -> str:
     )
 
 
-def _counts(job: asyncpg.Record) -> Counts:
+def _counts(job: JobRow) -> Counts:
     return Counts(
         job["processed_rows"],
         job["created_rows"],
@@ -332,10 +346,9 @@ class _Batch:
 class _Run:
     """One pass over a job's file: a dry run, a batched import or an all-or-nothing import."""
 
-    def __init__(self, service: ImportService, job: asyncpg.Record, owner: str) -> None:
-        self.service = service
-        self.store = service.store
-        self.settings = service.settings
+    def __init__(self, uow: ImportUnitOfWork, job: JobRow, owner: str) -> None:
+        self.uow = uow
+        self.settings = uow.settings
         self.job = job
         self.owner = owner
         self.tenant_id: uuid.UUID = job["tenant_id"]
@@ -353,20 +366,21 @@ class _Run:
         self.lost = asyncio.Event()
 
     async def execute(self) -> None:
-        extra = await self.service.extra_columns(self.tenant_id)
+        uow = self.uow
+        async with uow:
+            extra = await _extra_columns(uow, self.tenant_id)
         self.columns = Columns(tuple(self.job["columns"]), tuple(self.job["mapping"]), tuple(extra))
-        self.default_status, self.statuses, self.status_by_id = await self._statuses()
+        catalogue = await uow.status_catalogue(self.tenant_id)
+        self.default_status = catalogue.default
+        self.statuses = StatusLookup(catalogue.statuses)
+        self.status_by_id = {s.id: s for s in catalogue.statuses}
         heartbeat = asyncio.create_task(self._heartbeat(), name=f"import-lease-{self.job['id']}")
         try:
             if self.resume_after == 0:
-                async with self.store.connection() as conn, conn.transaction():
-                    if not await self.store.holds(conn, self.job, self.owner):
+                async with uow, uow.transaction():
+                    if not await uow.imports.holds(self.job, self.owner):
                         raise LeaseLost()
-                    await conn.execute(
-                        "DELETE FROM import_problems WHERE tenant_id = $1 AND job_id = $2",
-                        self.tenant_id,
-                        self.job["id"],
-                    )
+                    await uow.imports.clear_problems(self.tenant_id, self.job["id"])
             if self.atomic:
                 await self._atomic()
             else:
@@ -383,24 +397,19 @@ class _Run:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
 
-    async def _statuses(self) -> tuple[ClientStatus, StatusLookup, dict[uuid.UUID, ClientStatus]]:
-        uow = self.service._uow_factory()
-        async with uow:
-            catalogue = await uow.statuses.catalogue(self.tenant_id)
-            await uow.commit()  # keeps the ready-made set if this was the first use
-        return catalogue.default, StatusLookup(catalogue.statuses), {s.id: s for s in catalogue.statuses}
-
     async def _heartbeat(self) -> None:
-        # Often enough for a progress bar; the lease is renewed each time as well.
+        # Often enough for a progress bar; the lease is renewed each time as well (on a connection of its own).
         interval = min(self.settings.lease_seconds / 4, self.settings.progress_seconds)
+        beside = self.uow.independent()
         while True:
             await asyncio.sleep(interval)
             # A batched import commits its progress with each batch; the others show it here.
             progress = self.counts if (self.dry or self.atomic) else None
             try:
-                held = await self.store.renew(
-                    self.tenant_id, self.job["id"], self.owner, self.settings.lease_seconds, progress
-                )
+                async with beside:
+                    held = await beside.imports.renew(
+                        self.tenant_id, self.job["id"], self.owner, self.settings.lease_seconds, progress
+                    )
             except Exception:
                 log.warning("import %s: lease renewal failed; retrying", self.job["id"], exc_info=True)
                 continue
@@ -410,7 +419,7 @@ class _Run:
 
     async def _rows(self) -> AsyncIterator[ImportedRow]:
         """The file's data rows, read (after those a resumed import already did)."""
-        chunks = self.store.chunks(self.tenant_id, self.job["id"], self.job["file_chunks"])
+        chunks = _chunks(self.uow, self.tenant_id, self.job["id"], self.job["file_chunks"])
         rows = read_rows(chunks, self.job["format"], tmp_dir=self.settings.tmp_dir)
         seen = 0
         header = True
@@ -445,19 +454,20 @@ class _Run:
 
     async def _batched(self) -> None:
         """Dry run (nothing written, problems kept as found) or import, one transaction per batch."""
+        uow = self.uow
         async for rows in self._batches():
             self._check_lease()
-            async with self.store.connection() as conn:
+            async with uow:
                 if self.dry:
-                    batch = await self._judge(conn, rows, lock=False)
-                    await self._keep_problems(conn, batch.problems)
+                    batch = await self._judge(uow, rows, lock=False)
+                    await self._keep_problems(uow, batch.problems)
                     self.counts += batch.counts
                     continue
-                async with conn.transaction():
-                    batch = await self._judge(conn, rows, lock=True)
-                    await self._write_batch(conn, batch, quota=True)
-                    if not await self.store.record_batch(
-                        conn, self.job, self.owner, self.counts + batch.counts, batch.problems
+                async with uow.transaction():
+                    batch = await self._judge(uow, rows, lock=True)
+                    await self._write_batch(uow, batch, quota=True)
+                    if not await uow.imports.record_batch(
+                        self.job, self.owner, self.counts + batch.counts, batch.problems
                     ):
                         raise LeaseLost()
                 self.counts += batch.counts
@@ -466,22 +476,20 @@ class _Run:
         else:
             await self._finish("completed")
 
-    async def _keep_problems(
-        self, conn: asyncpg.Connection, problems: list[tuple[int, Sequence[str], Sequence[RowProblem]]]
-    ) -> None:
+    async def _keep_problems(self, uow: ImportUnitOfWork, problems: Problems) -> None:
         """Rejected rows, committed now (a dry run and an all-or-nothing import commit nothing else)."""
         if not problems:
             return
-        async with conn.transaction():
-            if not await self.store.holds(conn, self.job, self.owner):
+        async with uow.transaction():
+            if not await uow.imports.holds(self.job, self.owner):
                 raise LeaseLost()
-            await self.store.add_problems(conn, self.tenant_id, self.job["id"], problems)
+            await uow.imports.add_problems(self.tenant_id, self.job["id"], problems)
 
     async def _finish_dry_run(self) -> None:
         error = code = None
         if self.options.max_clients and self.counts.created:
-            async with self.store.connection() as conn:
-                live = await self.store.live_clients(conn, self.tenant_id)
+            async with self.uow:
+                live = await self.uow.imports.live_clients(self.tenant_id)
             if live + self.counts.created > self.options.max_clients:
                 error, code = _over_plan(self.options.max_clients, live, self.counts.created), "PLAN_CLIENT_LIMIT"
         await self._finish("validated", error=error, error_code=code)
@@ -489,46 +497,44 @@ class _Run:
     async def _atomic(self) -> None:
         """The whole file in one transaction: the first bad row stops the writing, the rest is still checked
         (so every problem is reported at once), and the transaction rolls back."""
-        async with self.store.connection() as conn, self.store.connection() as side:
-            try:
-                async with conn.transaction():
-                    created = 0
-                    async for rows in self._batches():
-                        self._check_lease()
-                        batch = await self._judge(conn, rows, lock=not self.failed_rows)
-                        self.counts += batch.counts
-                        if batch.problems:
+        uow, side = self.uow, self.uow.independent()
+        try:
+            async with uow, side, uow.transaction():
+                created = 0
+                async for rows in self._batches():
+                    self._check_lease()
+                    batch = await self._judge(uow, rows, lock=not self.failed_rows)
+                    self.counts += batch.counts
+                    if batch.problems:
+                        self.failed_rows += len(batch.problems)
+                        # Kept whatever happens to the transaction: they are what the user must fix.
+                        await self._keep_problems(side, batch.problems)
+                    if not self.failed_rows:
+                        await self._write_batch(uow, batch, quota=False)
+                        created += len(batch.created)
+                        if batch.problems:  # rows the database refused
                             self.failed_rows += len(batch.problems)
-                            # Kept whatever happens to the transaction: they are what the user must fix.
                             await self._keep_problems(side, batch.problems)
-                        if not self.failed_rows:
-                            await self._write_batch(conn, batch, quota=False)
-                            created += len(batch.created)
-                            if batch.problems:  # rows the database refused
-                                self.failed_rows += len(batch.problems)
-                                await self._keep_problems(side, batch.problems)
-                    if self.failed_rows:
-                        raise _RolledBack()
-                    await self.store.add_live_clients(conn, self.tenant_id, created, self.options.max_clients)
-                    if not await self.store.finish(
-                        conn,
-                        self.job,
-                        self.owner,
-                        status="completed",
-                        counts=self.counts,
-                        total_rows=self.counts.processed,
-                    ):
-                        raise LeaseLost()
-            except _RolledBack:
-                await self._finish(
-                    "failed",
-                    error=f"{self.failed_rows:,} rows have problems; the import is all-or-nothing, so nothing was"
-                    " imported",
-                    error_code="IMPORT_REJECTED",
-                    nothing_written=True,
-                )
+                if self.failed_rows:
+                    raise _RolledBack()
+                await uow.imports.add_live_clients(self.tenant_id, created, self.options.max_clients)
+                if not await uow.imports.finish(
+                    self.job,
+                    self.owner,
+                    status="completed",
+                    counts=self.counts,
+                    total_rows=self.counts.processed,
+                ):
+                    raise LeaseLost()
+        except _RolledBack:
+            await self._finish(
+                "failed",
+                error=f"{self.failed_rows:,} rows have problems; the import is all-or-nothing, so nothing was imported",
+                error_code="IMPORT_REJECTED",
+                nothing_written=True,
+            )
 
-    async def _judge(self, conn: asyncpg.Connection, rows: list[ImportedRow], *, lock: bool) -> _Batch:
+    async def _judge(self, uow: ImportUnitOfWork, rows: list[ImportedRow], *, lock: bool) -> _Batch:
         """Decide every row of a batch against the clients it may be about; nothing written yet."""
         batch = _Batch(rows=rows)
         keys: dict[str, set[Any]] = {"id": set(), "external_id": set(), "email": set(), "phone": set()}
@@ -536,8 +542,7 @@ class _Run:
             if not row.problems:
                 for kind, value in row.match_keys():
                     keys[kind].add(uuid.UUID(value) if kind == "id" else value)
-        existing = await self.store.candidates(
-            conn,
+        existing = await uow.imports.candidates(
             self.tenant_id,
             ids=sorted(keys["id"]),
             external_ids=sorted(keys["external_id"]),
@@ -556,9 +561,9 @@ class _Run:
                 if e.client.phone:
                     by_phone.setdefault(e.client.phone, e)
         current_extra = (
-            await self.service.extra_values(self.tenant_id, list(by_id)) if self.columns.extra_by_key else {}
+            await _extra_values(uow, self.tenant_id, list(by_id)) if self.columns.extra_by_key and by_id else {}
         )
-        now = datetime.now(UTC)
+        now = uow.now()
         processed = created = updated = unchanged = skipped = rejected = 0
         for row in rows:
             processed += 1
@@ -654,28 +659,28 @@ class _Run:
                 batch.extra[client.id] = extra_changed
         return changed
 
-    async def _write_batch(self, conn: asyncpg.Connection, batch: _Batch, *, quota: bool) -> None:
+    async def _write_batch(self, uow: ImportUnitOfWork, batch: _Batch, *, quota: bool) -> None:
         """The batch at once; if the database refuses it (a row the client rules accept but the schema does not,
         a clash with a concurrent write), row by row, each in its own savepoint, rejecting the rows refused."""
         try:
-            async with conn.transaction():
-                await self._write(conn, batch, quota=quota)
-        except asyncpg.IntegrityConstraintViolationError:
+            async with uow.transaction():
+                await self._write(uow, batch, quota=quota)
+        except WriteRefused:
             log.warning("import %s: a batch was refused; writing it row by row", self.job["id"], exc_info=True)
         else:
             return
         refused: set[uuid.UUID] = set()
         for client, external_id in batch.created:
             if not await self._write_one(
-                conn, batch, client.id, functools.partial(self.store.insert_clients, conn, [(client, external_id)])
+                uow, batch, client.id, functools.partial(uow.imports.insert_clients, [(client, external_id)])
             ):
                 refused.add(client.id)
         for existing, external_id in batch.updated:
             if not await self._write_one(
-                conn,
+                uow,
                 batch,
                 existing.client.id,
-                functools.partial(self.store.update_clients, conn, [(existing, external_id)]),
+                functools.partial(uow.imports.update_clients, [(existing, external_id)]),
             ):
                 refused.add(existing.client.id)
         created = [c for c in batch.created if c[0].id not in refused]
@@ -691,33 +696,33 @@ class _Run:
         batch.created, batch.updated = created, updated
         batch.events = [e for e in batch.events if e.client_id not in refused]
         if quota:
-            await self.store.add_live_clients(conn, self.tenant_id, len(created), self.options.max_clients)
-        await self.store.add_events(conn, [event_mapping.to_envelope(e) for e in batch.events])
+            await uow.imports.add_live_clients(self.tenant_id, len(created), self.options.max_clients)
+        await uow.imports.add_events(batch.events)
 
     async def _write_one(
-        self, conn: asyncpg.Connection, batch: _Batch, client_id: uuid.UUID, write: Callable[[], Awaitable[None]]
+        self, uow: ImportUnitOfWork, batch: _Batch, client_id: uuid.UUID, write: Callable[[], Awaitable[None]]
     ) -> bool:
         row = batch.sources[client_id]
         try:
-            async with conn.transaction():
+            async with uow.transaction():
                 await write()
                 if client_id in batch.extra:
-                    for extension in self.service._extensions:
-                        await extension.save(conn, self.tenant_id, {client_id: batch.extra[client_id]})
-        except asyncpg.IntegrityConstraintViolationError as exc:
+                    for extension in uow.extensions:
+                        await extension.save(self.tenant_id, {client_id: batch.extra[client_id]})
+        except WriteRefused as exc:
             batch.problems.append((row.number, row.cells, [_refused(exc, self.columns)]))
             return False
         return True
 
-    async def _write(self, conn: asyncpg.Connection, batch: _Batch, *, quota: bool) -> None:
-        await self.store.insert_clients(conn, batch.created)
-        await self.store.update_clients(conn, batch.updated)
+    async def _write(self, uow: ImportUnitOfWork, batch: _Batch, *, quota: bool) -> None:
+        await uow.imports.insert_clients(batch.created)
+        await uow.imports.update_clients(batch.updated)
         if quota:
-            await self.store.add_live_clients(conn, self.tenant_id, len(batch.created), self.options.max_clients)
-        for extension in self.service._extensions:
+            await uow.imports.add_live_clients(self.tenant_id, len(batch.created), self.options.max_clients)
+        for extension in uow.extensions:
             if batch.extra:
-                await extension.save(conn, self.tenant_id, batch.extra)
-        await self.store.add_events(conn, [event_mapping.to_envelope(e) for e in batch.events])
+                await extension.save(self.tenant_id, batch.extra)
+        await uow.imports.add_events(batch.events)
 
     async def _finish(
         self, status: str, *, error: str | None = None, error_code: str | None = None, nothing_written: bool = False
@@ -726,9 +731,8 @@ class _Run:
         if nothing_written:
             # The good rows were not imported either: they count as skipped, none as created or updated.
             counts = Counts(counts.processed, skipped=counts.processed - counts.rejected, rejected=counts.rejected)
-        async with self.store.connection() as conn, conn.transaction():
-            if not await self.store.finish(
-                conn,
+        async with self.uow, self.uow.transaction():
+            if not await self.uow.imports.finish(
                 self.job,
                 self.owner,
                 status=status,
@@ -740,13 +744,13 @@ class _Run:
                 raise LeaseLost()
 
 
-def _refused(exc: asyncpg.IntegrityConstraintViolationError, columns: Columns) -> RowProblem:
+def _refused(exc: WriteRefused, columns: Columns) -> RowProblem:
     """A database refusal as a row problem, naming the column when the constraint's name does."""
-    constraint = getattr(exc, "constraint_name", None) or ""
+    constraint = exc.constraint or ""
     for key in (*FIELD_KEYS, "external_id"):
         if constraint.startswith(f"clients_{key}"):
             return RowProblem(columns.header_of(key), f"refused by the database ({constraint})")
-    return RowProblem("", f"refused by the database ({constraint or type(exc).__name__})")
+    return RowProblem("", f"refused by the database ({constraint or exc.kind})")
 
 
 def _candidate(existing: ExistingClient | None) -> Candidate | None:
