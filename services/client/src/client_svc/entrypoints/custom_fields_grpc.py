@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import grpc
+from google.protobuf import json_format, struct_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import client_record_pb2 as record_pb
+from atrium.client.v1 import client_service_pb2 as pb
 from client_svc.domain import commands
 from client_svc.domain.custom_fields import CustomField
 from client_svc.entrypoints.access import reference_id, require_staff
@@ -53,6 +56,20 @@ class CustomFieldServicer:
                 require_staff(), self._uow_factory(), include_retired=request.include_retired, form=request.form
             )
         return _fields(definitions)
+
+    async def CheckFormAnswers(
+        self, request: pb.CheckFormAnswersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CheckFormAnswersResponse:
+        stored: dict[str, Any] = await handlers.check_form_answers(
+            require_staff(),
+            self._uow_factory(),
+            form=request.form,
+            answers={key: json_format.MessageToDict(value) for key, value in request.custom_fields.items()},
+            region=request.default_region,
+        )
+        return pb.CheckFormAnswersResponse(
+            custom_fields={key: json_format.ParseDict(value, struct_pb2.Value()) for key, value in stored.items()}
+        )
 
     async def CreateCustomField(
         self, request: record_pb.CreateCustomFieldRequest, context: grpc.aio.ServicerContext

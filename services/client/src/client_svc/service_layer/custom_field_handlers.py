@@ -6,9 +6,10 @@ import uuid
 from datetime import UTC, datetime
 
 from client_svc.domain import commands
-from client_svc.domain.custom_fields import FORMS, CustomField
+from client_svc.domain.contact import ContactError, normalize_region
+from client_svc.domain.custom_fields import FORMS, CustomField, Value, read_values
 from client_svc.service_layer.unit_of_work import ClientUnitOfWork
-from platform_core.errors import InvalidArgument
+from platform_core.errors import FieldViolation, InvalidArgument
 from platform_core.ids import new_id
 
 
@@ -21,6 +22,26 @@ async def list_custom_fields(
         catalogue = await uow.custom_fields.catalogue(tenant_id)
     fields = catalogue.all() if include_retired else catalogue.live()
     return [f for f in fields if not form or form in f.forms]
+
+
+async def check_form_answers(
+    tenant_id: uuid.UUID, uow: ClientUnitOfWork, *, form: str, answers: dict[str, object], region: str
+) -> dict[str, Value]:
+    """The answers to ``form`` as a new client's would be checked (required ones included), and as they would
+    be stored, by key; nothing is stored. InvalidArgument names each ``custom_fields.<key>`` refused."""
+    if form not in ("booking_request", "portal_profile"):
+        raise InvalidArgument.single("form", "must be booking_request or portal_profile")
+    try:
+        checked_region = normalize_region(region)
+    except ContactError as exc:
+        raise InvalidArgument.single("default_region", str(exc)) from None
+    async with uow:
+        catalogue = await uow.custom_fields.catalogue(tenant_id)
+    violations: list[FieldViolation] = []
+    change = read_values(catalogue, answers, form=form, creating=True, region=checked_region, violations=violations)
+    if violations:
+        raise InvalidArgument(violations)
+    return {catalogue.get(field_id).key: value for field_id, value in change.values.items() if value is not None}
 
 
 async def create_custom_field(cmd: commands.CreateCustomField, uow: ClientUnitOfWork) -> CustomField:

@@ -141,6 +141,12 @@ class AbstractClientDirectory(abc.ABC):
         """Store the client's answers to the booking request form; InvalidArgument (fields ``answers.<key>``)
         when one breaks its field's rules or a required one is missing."""
 
+    @abc.abstractmethod
+    async def check_booking_form(self, answers: Mapping[str, Any], region: str) -> dict[str, Any]:
+        """Check answers to the booking request form as a new client's (every required one given), storing
+        nothing; InvalidArgument (fields ``answers.<key>``) like ``answer_booking_form``. Answers them as the
+        client record would keep them (phone numbers read in ``region``), so storing them later needs no region."""
+
 
 class AbstractCatalogue(abc.ABC):
     @abc.abstractmethod
@@ -203,22 +209,40 @@ class GrpcClientDirectory(AbstractClientDirectory):
         request = client_pb.UpdateClientRequest(
             id=str(client_id),
             form=BOOKING_REQUEST_FORM,
-            custom_fields={key: json_format.ParseDict(value, struct_pb2.Value()) for key, value in answers.items()},
+            custom_fields=_values(answers),
         )
         try:
             await self._stub.UpdateClient(request)
         except grpc.aio.AioRpcError as exc:
-            error = domain_error(exc, "client")
-            if isinstance(error, errors.InvalidArgument):
-                # This API calls them answers.
-                error = errors.InvalidArgument(
-                    [
-                        errors.FieldViolation(v.field.replace("custom_fields.", "answers.", 1), v.message)
-                        for v in error.violations
-                    ],
-                    error.message,
-                )
-            raise error from exc
+            raise _answers_error(exc) from exc
+
+    async def check_booking_form(self, answers: Mapping[str, Any], region: str) -> dict[str, Any]:
+        request = client_pb.CheckFormAnswersRequest(
+            form=BOOKING_REQUEST_FORM, custom_fields=_values(answers), default_region=region
+        )
+        try:
+            checked = await self._stub.CheckFormAnswers(request)
+        except grpc.aio.AioRpcError as exc:
+            raise _answers_error(exc) from exc
+        return {key: json_format.MessageToDict(value) for key, value in checked.custom_fields.items()}
+
+
+def _values(answers: Mapping[str, Any]) -> dict[str, struct_pb2.Value]:
+    return {key: json_format.ParseDict(value, struct_pb2.Value()) for key, value in answers.items()}
+
+
+def _answers_error(exc: grpc.aio.AioRpcError) -> Exception:
+    """The client service's refusal of form answers; its ``custom_fields.<key>`` are this API's answers."""
+    error = domain_error(exc, "client")
+    if isinstance(error, errors.InvalidArgument):
+        return errors.InvalidArgument(
+            [
+                errors.FieldViolation(v.field.replace("custom_fields.", "answers.", 1), v.message)
+                for v in error.violations
+            ],
+            error.message,
+        )
+    return error
 
 
 class GrpcCatalogue(AbstractCatalogue):

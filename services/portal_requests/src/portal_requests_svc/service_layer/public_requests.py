@@ -10,9 +10,10 @@ idempotency key, so a retried or concurrent confirmation submits once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from platform_core.errors import Conflict
 from platform_core.ids import new_id
@@ -49,6 +50,9 @@ class StartPublicRequest:
     timezone: str
     language: str
     business_name: str
+    # Answers to the booking request form by field key, and the business's region to read phone numbers in.
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ async def start_public_request(
     public_uow: PublicUowFactory, ports: PublicRequestPorts, command: StartPublicRequest, now: datetime
 ) -> PublicRequest:
     visitor = check_visitor(command.name, command.email, command.phone)
+    # Told now, on the page, rather than after the visitor has fetched the code: the form is answered whole.
+    answers = await ports.directory.check_booking_form(command.answers, command.region)
     service = await online_service(ports.catalogue, command.service_id)
     if command.preferred_staff_id is not None:
         await staff_of(ports.catalogue, service, command.preferred_staff_id, "preferred_staff_id")
@@ -99,6 +105,7 @@ async def start_public_request(
         now=now,
         ttl=ports.code_ttl,
         horizon=ports.limits.horizon,
+        answers=answers,
     )
     # Only a time the page offers now (the slot rules, working hours, bookings), so staff get requests they can
     # approve as asked.
@@ -138,6 +145,7 @@ async def confirm_public_request(
             timezone=verification.timezone,
             submission_id=verification.submission_id,
             channel="public",
+            answers=verification.answers,
         ),
         ports.limits,
         now,
