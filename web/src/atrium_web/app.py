@@ -24,10 +24,10 @@ from atrium_web.views import (
     cancellation_policy,
     client_card,
     client_merges,
+    day_rules,
     imports,
     memberships,
     messages,
-    payment_reminders,
     portal,
     portal_account,
     portal_calendar,
@@ -209,7 +209,7 @@ def create_app(settings: WebSettings) -> web.Application:
     staff_requests.register(app.router)
     settings_pages.register(app.router)
     cancellation_policy.register(app.router)
-    payment_reminders.register(app.router)
+    day_rules.register(app.router)
     request_settings.register(app.router)
     billing.register(app.router)
     messages.register(app.router)

@@ -15,6 +15,7 @@ from atrium_web.pages import template_environment
 from atrium_web.views.campaigns import CHANNELS
 from atrium_web.views.campaigns import STATUSES as CAMPAIGN_STATUSES
 from atrium_web.views.cancellation_policy import OUTCOMES, amount_text, outcome_in_words
+from atrium_web.views.day_rules import MEMBERSHIP_EXPIRY, PAYMENT
 from atrium_web.views.memberships import ACTIONS, STATUS_LABELS
 
 ENV = template_environment()
@@ -135,8 +136,9 @@ def test_a_campaign_page_names_its_segment_and_reports_or_counts() -> None:
 
 def test_the_payment_reminder_rule_reads_as_a_sentence() -> None:
     html = render(
-        "staff/settings/payment_reminders.html",
+        "staff/settings/day_rule.html",
         "/settings/payment-reminders",
+        kind=PAYMENT,
         rule={"days": [-3, 0], "channels": ["email", "sms"], "send_at": "09:00", "is_default": False},
         days_text="-3, 0",
         in_words=["3 days before the due date", "on the due date"],
@@ -145,6 +147,19 @@ def test_the_payment_reminder_rule_reads_as_a_sentence() -> None:
     )
     assert "3 days before the due date, on the due date, by email and text message, at 9:00\u202fAM" in html
     assert "Back to the default" in html
+    html = render(
+        "staff/settings/day_rule.html",
+        "/settings/membership-expiry",
+        kind=MEMBERSHIP_EXPIRY,
+        rule={"days": [0, 3], "channels": ["email"], "send_at": "08:30", "is_default": True},
+        days_text="0, 3",
+        in_words=[MEMBERSHIP_EXPIRY.day_in_words(d) for d in (0, 3)],
+        channel_words="email",
+        channels={"email": "Email", "sms": "Text message", "in_app": "In the portal"},
+    )
+    assert "A client is reminded that their membership ends on the expiry date, 3 days after the expiry" in html
+    assert 'action="/settings/membership-expiry"' in html and "(the default)" in html
+    assert "Back to the default" not in html
 
 
 def test_a_refused_staff_request_keeps_its_values_and_offers_the_override() -> None:
