@@ -3,7 +3,8 @@ a visitor with no account picks a service, a day and a free time, leaves their d
 answers the business's booking form questions, mistypes the code once, enters it and sees the confirmation;
 staff then have the pending request, and the client record the answers. Driven by the keyboard (keys and
 Enter, no clicks), checked by axe-core on every page, screenshotted at desktop and phone width. Staff open the
-page, change a service and a resource, and set the membership expiry reminders in the settings."""
+page, change a service (and give it its own reminders) and a resource, and set the membership expiry reminders in
+the settings."""
 
 from __future__ import annotations
 
@@ -195,6 +196,22 @@ async def test_staff_open_the_booking_page_change_a_service_and_a_resource_and_s
     check_page(browser, site, "staff-settings-membership-expiry")
     _, rule, _ = await site.api.call("GET", "/api/v1/membership-expiry-rule", token=token)
     assert (rule["days"], rule["channels"], rule["send_at"], rule["is_default"]) == ([-7, 0], ["email"], "08:30", False)
+
+    # The changed service gets its own reminders: two hours before, to the client, by email.
+    browser.get(site.at("/settings/reminders"))
+    assert "None: every service follows the reminders above." in text(browser)
+    fill(browser, "service-offsets", "2h")
+    for box in ("service-audience-staff", "service-channel-sms", "service-channel-in_app"):
+        if browser.find_element(By.ID, box).is_selected():
+            browser.find_element(By.ID, box).send_keys(Keys.SPACE)
+    submit(browser, "Save the service's reminders")
+    page = text(browser)
+    assert "The service's reminders are saved." in page, page
+    assert "Haircut and wash: 2h before, to the client, by email" in page, page
+    check_page(browser, site, "staff-settings-reminders")
+    _, rules, _ = await site.api.call("GET", "/api/v1/reminder-rules", token=token)
+    (own,) = [r for r in rules["items"] if r["service_id"] == service["id"]]
+    assert (own["offsets"], own["audiences"], own["channels"]) == (["2h"], ["client"], ["email"])
 
     # The public page offers the changed service at its new price.
     browser.get(site.at(f"/book/{slug}"))

@@ -22,8 +22,10 @@ from atrium_web.views import (
     booking,
     campaigns,
     cancellation_policy,
+    check_in,
     client_card,
     client_merges,
+    credits,
     day_rules,
     imports,
     memberships,
@@ -39,6 +41,7 @@ from atrium_web.views import (
     portal_requests,
     portal_waitlist,
     public_booking,
+    reports,
     request_settings,
     staff,
     staff_request_new,
@@ -212,6 +215,9 @@ def create_app(settings: WebSettings) -> web.Application:
     day_rules.register(app.router)
     request_settings.register(app.router)
     billing.register(app.router)
+    credits.register(app.router)
+    check_in.register(app.router)
+    reports.register(app.router)
     messages.register(app.router)
     campaigns.register(app.router)
     public_booking.register(app.router)

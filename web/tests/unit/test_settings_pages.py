@@ -10,7 +10,7 @@ from multidict import MultiDict
 
 from atrium_web.formatting import Formatter, negotiate_locale
 from atrium_web.pages import template_environment
-from atrium_web.views.settings import amount_text, minor_units, service_body
+from atrium_web.views.settings import amount_text, minor_units, reminder_body, service_body
 
 ENV = template_environment()
 SERVICE = {
@@ -91,12 +91,15 @@ def test_the_service_page_fills_its_form_with_the_service_and_its_version() -> N
             {"staff_id": "m2", "display_name": "Ben", "active": True},
         ],
         resources=[{"id": "r1", "name": "Room 1", "archived": False}, {"id": "r2", "name": "Basin", "archived": True}],
+        credit_types=[{"id": "t1", "name": "Massage 60", "unit": "session", "currency": None}],
+        units={"t1": 1},
     )
     assert 'name="version" value="4"' in html and 'value="1,030.5"' in html and "Now €1,030.50" in html
     assert 'id="service-staff-m1" name="staff_ids" value="m1" checked' in html
     assert 'id="service-staff-m2" name="staff_ids" value="m2" >' in html
     assert 'value="r2" checked> <label for="service-resource-r2">Basin <span class="muted">(archived)</span>' in html
     assert 'id="bookable_online" name="bookable_online" >' in html
+    assert 'name="units-t1" min="0" value="1"' in html and "(session per visit)" in html
 
 
 def test_the_public_booking_settings_say_whether_the_page_is_open_and_where() -> None:
@@ -120,3 +123,53 @@ def test_the_public_booking_settings_say_whether_the_page_is_open_and_where() ->
         current={"enabled": False, "slug": None, "url": None},
     )
     assert "Not set up yet" in new and 'value=""' in new
+
+
+def test_reminders_list_the_services_with_their_own_rule_and_offer_one_for_another() -> None:
+    business = {"service_id": None, "offsets": ["24h"], "audiences": ["client"], "channels": ["email"]}
+    business |= {"quiet_hours": None, "sms_fallback_after": 2, "is_default": True}
+    own = business | {
+        "service_id": "s1",
+        "service_name": "Colour",
+        "offsets": ["2d", "3h"],
+        "audiences": ["client", "staff"],
+        "channels": ["sms", "in_app"],
+        "quiet_hours": {"start": "21:00", "end": "08:00"},
+        "is_default": False,
+    }
+    html = render(
+        "staff/settings/reminders.html",
+        "/settings/reminders",
+        rule=business,
+        own=[own],
+        services=[SERVICE],
+        audiences={"client": "The client", "staff": "The staff member"},
+        channels={"email": "Email", "sms": "Text message", "in_app": "In the portal"},
+    )
+    assert (
+        "<strong>Colour</strong>: 2d, 3h before, to the client and the staff member, by text message and the portal"
+        in html
+    )
+    assert "quiet 9:00\u202fPM\u20138:00\u202fAM" in html
+    assert 'name="service_id" value="s1"' in html and 'value="business"' in html
+    # Two forms, one page: the service's fields have their own ids.
+    assert html.count('id="offsets"') == 1 and html.count('id="service-offsets"') == 1
+
+
+def test_a_reminder_rule_is_read_from_its_form() -> None:
+    form = MultiDict(
+        [
+            ("offsets", "24h, 2h ,"),
+            ("audiences", "client"),
+            ("channels", "email"),
+            ("channels", "sms"),
+            ("quiet_start", "21:00"),
+            ("quiet_end", ""),
+        ]
+    )
+    assert reminder_body(form) == {
+        "offsets": ["24h", "2h"],
+        "audiences": ["client"],
+        "channels": ["email", "sms"],
+        "quiet_hours": {"start": "21:00", "end": ""},
+    }

@@ -164,10 +164,13 @@ async def add_service(request: web.Request, api: UserApi) -> web.StreamResponse:
 @signed_in("staff")
 async def service_page(request: web.Request, api: UserApi) -> web.StreamResponse:
     """One service to change: everything the API keeps of it, who performs it and the resources it needs."""
-    service, staff, resources = await asyncio.gather(
-        api.get(f"/api/v1/services/{request.match_info['service_id']}"),
+    service_id = request.match_info["service_id"]
+    service, staff, resources, types, rules = await asyncio.gather(
+        api.get(f"/api/v1/services/{service_id}"),
         api.get("/api/v1/staff-schedules"),
         api.get("/api/v1/resources"),
+        api.get("/api/v1/credit-types"),
+        api.get(f"/api/v1/services/{service_id}/credit-rules"),
     )
     return await console(
         request,
@@ -177,6 +180,8 @@ async def service_page(request: web.Request, api: UserApi) -> web.StreamResponse
         price_text=amount_text(formatter(request, api.account), service["price"]),
         staff=[s for s in staff["items"] if s["active"] or s["staff_id"] in service["staff_ids"]],
         resources=[r for r in resources["items"] if not r["archived"] or r["id"] in service["resource_ids"]],
+        credit_types=types["items"],
+        units={r["credit_type_id"]: r["units"] for r in rules["rules"]},
     )
 
 
@@ -201,6 +206,25 @@ async def save_service(request: web.Request, api: UserApi) -> web.StreamResponse
 async def archive_service(request: web.Request, api: UserApi) -> web.StreamResponse:
     path = f"/api/v1/services/{request.match_info['service_id']}/archive"
     return await apply(request, api, "POST", path, {}, "The service is archived.", "/settings/services")
+
+
+@signed_in("staff")
+async def save_credit_rules(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Which credit types pay for one visit of the service and how many units: a type left empty does not."""
+    service_id = request.match_info["service_id"]
+    form = await request.post()
+    back = f"/settings/services/{service_id}"
+    try:
+        rules = [
+            {"credit_type_id": str(name).removeprefix("units-"), "units": whole(form, str(name))}
+            for name in form
+            if str(name).startswith("units-") and str(form.get(name, "")).strip() not in ("", "0")
+        ]
+    except FormError as error:
+        await flash(request, f"Not saved: {error}.")
+        return redirect(request, back)
+    path = f"/api/v1/services/{service_id}/credit-rules"
+    return await apply(request, api, "PUT", path, {"rules": rules}, "What pays for a visit is saved.", back)
 
 
 # --- staff hours and exceptions -------------------------------------------------------------------
@@ -489,18 +513,33 @@ RULES = "/api/v1/reminder-rules"
 
 @signed_in("staff")
 async def reminders(request: web.Request, api: UserApi) -> web.StreamResponse:
-    """The business's rule (or the default it follows), and which services have their own."""
-    rules = (await api.get(RULES))["items"]
-    business = next(r for r in rules if r["service_id"] is None)
+    """The business's rule (or the default it follows), and the services that have their own."""
+    rules, services = await asyncio.gather(api.get(RULES), api.get("/api/v1/services"))
+    business = next(r for r in rules["items"] if r["service_id"] is None)
+    names = {s["id"]: s["name"] for s in services["items"]}
+    own = [
+        r | {"service_name": names.get(r["service_id"], "A removed service")} for r in rules["items"] if r["service_id"]
+    ]
     return await console(
         request,
         api,
         "staff/settings/reminders.html",
         rule=business,
-        own_services=len([r for r in rules if r["service_id"]]),
+        own=own,
+        services=[s for s in services["items"] if not s["archived"]],
         audiences=REMINDER_AUDIENCES,
         channels=REMINDER_CHANNELS,
     )
+
+
+def reminder_body(form: Any) -> dict[str, Any]:
+    start, end = str(form.get("quiet_start", "")).strip()[:5], str(form.get("quiet_end", "")).strip()[:5]
+    return {
+        "offsets": [o.strip() for o in str(form.get("offsets", "")).split(",") if o.strip()],
+        "audiences": [str(v) for v in form.getall("audiences", [])],
+        "channels": [str(v) for v in form.getall("channels", [])],
+        "quiet_hours": {"start": start, "end": end} if start or end else None,
+    }
 
 
 @signed_in("staff")
@@ -509,14 +548,21 @@ async def save_reminders(request: web.Request, api: UserApi) -> web.StreamRespon
     back = "/settings/reminders"
     if form.get("reset") == "default":
         return await apply(request, api, "DELETE", f"{RULES}/business", None, "The default reminders apply.", back)
-    start, end = str(form.get("quiet_start", "")).strip()[:5], str(form.get("quiet_end", "")).strip()[:5]
-    body = {
-        "offsets": [o.strip() for o in str(form.get("offsets", "")).split(",") if o.strip()],
-        "audiences": [str(v) for v in form.getall("audiences", [])],
-        "channels": [str(v) for v in form.getall("channels", [])],
-        "quiet_hours": {"start": start, "end": end} if start or end else None,
-    }
-    return await apply(request, api, "PUT", f"{RULES}/business", body, "The reminders are saved.", back)
+    return await apply(request, api, "PUT", f"{RULES}/business", reminder_body(form), "The reminders are saved.", back)
+
+
+@signed_in("staff")
+async def save_service_reminders(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """A service's own rule, or (reset) the service back on the business's."""
+    form = await request.post()
+    service_id, back = str(form.get("service_id", "")), "/settings/reminders"
+    if not service_id:
+        await flash(request, "Not saved: service: choose one.")
+        return redirect(request, back)
+    path = f"{RULES}/services/{service_id}"
+    if form.get("reset") == "business":
+        return await apply(request, api, "DELETE", path, None, "The service follows the business's reminders.", back)
+    return await apply(request, api, "PUT", path, reminder_body(form), "The service's reminders are saved.", back)
 
 
 def register(router: web.UrlDispatcher) -> None:
@@ -526,6 +572,7 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/settings/services/{service_id}", service_page)
     router.add_post("/settings/services/{service_id}", save_service)
     router.add_post("/settings/services/{service_id}/archive", archive_service)
+    router.add_post("/settings/services/{service_id}/credit-rules", save_credit_rules)
     router.add_get("/settings/hours", hours)
     router.add_post("/settings/hours/{staff_id}", save_hours)
     router.add_post("/settings/exceptions", add_exception)
@@ -550,3 +597,4 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_post("/settings/staff/{staff_id}/{action}", change_staff)
     router.add_get("/settings/reminders", reminders)
     router.add_post("/settings/reminders", save_reminders)
+    router.add_post("/settings/reminders/services", save_service_reminders)
