@@ -324,6 +324,7 @@ async def test_credit_types_and_a_package_defined_sold_and_credits_charged_to_a_
     fill(browser, "type-unit", "point")
     submit(browser, "Define credit type")
     assert "No loyalty program yet." in text(browser)
+    Select(browser.find_element(By.ID, "points_credit_type_id")).select_by_visible_text("Points")
     fill(browser, "points_per_step", "1")
     fill(browser, "step", "10")
     fill(browser, "loyalty-currency", "EUR")
@@ -404,17 +405,19 @@ async def test_credit_types_and_a_package_defined_sold_and_credits_charged_to_a_
     assert "nothing was used" in text(browser)
     _, visits, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/check-ins", token=token)
     assert sorted(v["method"] for v in visits["items"]) == ["card", "staff"]
-
-    async def held_after_visits() -> bool:
-        _, held, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/credits", token=token)
-        after = {b["credit_type"]["name"]: b["available"] for b in held["balances"]}
-        return (after.get("Massage 60"), after.get("Points")) == (14, 10)  # two visits, five points each
-
-    await wait_until(held_after_visits, timeout=30)
+    _, held, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/credits", token=token)
+    after = {b["credit_type"]["name"]: (b["available"], b["balance"]) for b in held["balances"]}
+    assert (after.get("Massage 60"), after.get("Points")) == ((14, 14), (10, 10)), held  # five points a visit
 
     # The membership form now offers the package.
     browser.get(site.at("/billing/memberships"))
     assert "Ten massages" in browser.find_element(By.ID, "package_id").text
+    # Clients may now cancel their own memberships in the portal.
+    browser.find_element(By.ID, "clients_may_cancel").click()
+    submit(browser, "Save")
+    assert "Clients may cancel their own memberships in the portal." in text(browser)
+    _, settings, _ = await site.api.call("GET", "/api/v1/membership-settings", token=token)
+    assert settings == {"clients_may_cancel": True}
 
     # The reports: the issued invoice is owed, the charged credits counted, each also as CSV.
     follow(browser, browser.find_element(By.LINK_TEXT, "Reports"))
@@ -428,3 +431,14 @@ async def test_credit_types_and_a_package_defined_sold_and_credits_charged_to_a_
     async with aiohttp.ClientSession(cookies=cookies) as session, session.get(href) as response:
         assert response.status == 200 and "csv" in response.content_type
         assert "Massage 60" in await response.text()
+
+    # The client's statement: the package's invoice with the running balance, and its PDF.
+    follow(browser, browser.find_element(By.LINK_TEXT, "Statements"))
+    fill(browser, "q", client["last_name"])
+    submit(browser, "Find")
+    submit(browser, "Choose")
+    statement = text(browser)
+    assert "In EUR" in statement and "€450.00" in statement, statement
+    check_page(browser, site, "staff-statement")
+    pdf_link = browser.find_element(By.PARTIAL_LINK_TEXT, "Download PDF").get_attribute("href") or ""
+    assert (await pdf_at(browser, pdf_link)).startswith(b"%PDF")

@@ -46,6 +46,7 @@ from atrium_web.views import (
     staff,
     staff_request_new,
     staff_requests,
+    statements,
 )
 from atrium_web.views import settings as settings_pages
 
@@ -218,6 +219,7 @@ def create_app(settings: WebSettings) -> web.Application:
     credits.register(app.router)
     check_in.register(app.router)
     reports.register(app.router)
+    statements.register(app.router)
     messages.register(app.router)
     campaigns.register(app.router)
     public_booking.register(app.router)

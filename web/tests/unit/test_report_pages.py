@@ -11,6 +11,7 @@ from multidict import MultiDict
 from atrium_web.formatting import Formatter, negotiate_locale
 from atrium_web.pages import template_environment
 from atrium_web.views.reports import PERIODS, report_range
+from atrium_web.views.statements import DETAILS
 
 TODAY = date(2026, 12, 7)
 
@@ -80,3 +81,43 @@ def test_the_reports_render_with_money_aging_and_csv_links() -> None:
     assert "<td>Wallet</td><td>€20.00</td><td>€5.50</td>" in html
     assert 'href="/billing/reports/memberships.csv?from=2026-12-01&amp;to=2026-12-07&amp;period=month"' in html
     assert 'href="/billing/reports/credits.csv?from=2026-12-01&amp;to=2026-12-07"' in html
+
+
+def test_a_clients_statement_links_its_invoices_to_the_staff_pages_and_offers_its_files() -> None:
+    entry = {"day": "2026-01-02", "kind": "invoice", "record_id": "i1", "description": "Invoice 7"}
+    currency = {
+        "currency": "EUR",
+        "opening_balance_minor": 0,
+        "invoiced_minor": 4500,
+        "paid_minor": 0,
+        "refunded_minor": 0,
+        "closing_balance_minor": 4500,
+        "balance_due_minor": 4500,
+        "credit_minor": 0,
+        "entries": [entry | {"amount_minor": 4500, "balance_minor": 4500}],
+    }
+    html = (
+        template_environment()
+        .get_template("staff/billing/statement.html")
+        .render(
+            request=make_mocked_request("GET", "/billing/statements"),
+            account=None,
+            csrf_token="t",
+            fmt=Formatter(negotiate_locale("en-US"), "Europe/Berlin"),
+            messages=[],
+            static=lambda name: f"/static/{name}",
+            pending=0,
+            client={"id": "c1", "first_name": "Ada", "last_name": "L", "email": "", "phone": ""},
+            candidates=[],
+            q="",
+            values={"from": "2026-01-01", "to": "2026-01-31", "detail": "detailed"},
+            errors={},
+            details=DETAILS,
+            statement={"currencies": [currency]},
+        )
+    )
+    assert '<a href="/billing/invoices/i1">Invoice 7</a>' in html and "€45.00" in html
+    assert (
+        'href="/billing/statements/file?client_id=c1&amp;from=2026-01-01&amp;to=2026-01-31&amp;detail=detailed&amp;format=pdf"'
+        in html
+    )
