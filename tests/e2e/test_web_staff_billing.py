@@ -329,6 +329,8 @@ async def test_credit_types_and_a_package_defined_sold_and_credits_charged_to_a_
     fill(browser, "step", "10")
     fill(browser, "loyalty-currency", "EUR")
     fill(browser, "points_per_visit", "5")
+    Select(browser.find_element(By.ID, "reward_credit_type_id")).select_by_visible_text("Massage 60")
+    fill(browser, "points_per_reward_unit", "10")
     submit(browser, "Save the loyalty program")
     page = " ".join(text(browser).split())
     assert "The loyalty program is saved." in page and "1 for every €10.00 paid and 5 for each visit" in page, page
@@ -442,3 +444,12 @@ async def test_credit_types_and_a_package_defined_sold_and_credits_charged_to_a_
     check_page(browser, site, "staff-statement")
     pdf_link = browser.find_element(By.PARTIAL_LINK_TEXT, "Download PDF").get_attribute("href") or ""
     assert (await pdf_at(browser, pdf_link)).startswith(b"%PDF")
+
+    # Ten of the visits' points buy one more session.
+    browser.get(site.at(f"/billing/credits/client?client_id={client['id']}"))
+    fill(browser, "points", "10")
+    submit(browser, "Redeem points")
+    assert "The points are redeemed." in text(browser)
+    _, held, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/credits", token=token)
+    after = {b["credit_type"]["name"]: b["available"] for b in held["balances"]}
+    assert (after["Massage 60"], after.get("Points", 0)) == (15, 0), held

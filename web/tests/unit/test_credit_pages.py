@@ -122,6 +122,8 @@ def test_a_clients_holdings_show_each_lot_with_its_expiry() -> None:
             q="",
             types=TYPES,
             packages=[],
+            services=[{"id": "s1", "name": "Massage"}],
+            loyalty={"enabled": True, "reward_credit_type_id": "t-sessions", "points_per_reward_unit": 50},
             held=held,
             submission="k1",
         )
@@ -130,6 +132,9 @@ def test_a_clients_holdings_show_each_lot_with_its_expiry() -> None:
     assert '€25.50 without expiry <span class="muted">(gift)</span>' in html
     assert 'action="/billing/credits/clients/c1/charges"' in html and "Sell a package" not in html
     assert 'action="/billing/credits/clients/c1/check-ins"' in html and "Check Ada in" in html
+    assert 'step="50" required' in html and "Every 50 points buy one session of Massage 60." in html
+    assert 'action="/billing/credits/clients/c1/check-ins"' in html and "Check Ada in" in html
+    assert 'step="50" required' in html and "Every 50 points buy one session of Massage 60." in html
 
 
 def test_a_check_in_says_what_the_visit_took_from_the_client() -> None:

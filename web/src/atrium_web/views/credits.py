@@ -1,7 +1,8 @@
 """Credits and packages in the staff console: the business's credit types (sessions, minutes, points, money on
 account), packages (credit allocations with a validity, a price and how they are invoiced) and loyalty program
 (points per amount paid and per visit, their validity, what they buy), and for one
-client what they hold of each type, checking them in, selling them a package and charging credits by hand.
+client what they hold of each type, checking them in, selling them a package, charging credits by hand and
+redeeming their points.
 Everything through the gateway's ledger API; a refused value comes back naming the field, and nothing changes."""
 
 from __future__ import annotations
@@ -151,7 +152,9 @@ async def client_credits(request: web.Request, api: UserApi) -> web.StreamRespon
     client_id, q = request.query.get("client_id", ""), request.query.get("q", "").strip()
     client = dict(await api.get(f"/api/v1/clients/{client_id}")) if client_id else None
     candidates = (await api.get("/api/v1/clients", q=q, page_size=10))["items"] if q and not client else []
-    types, packages, services = await asyncio.gather(_types(api), api.get(PACKAGES), api.get("/api/v1/services"))
+    types, packages, services, loyalty = await asyncio.gather(
+        _types(api), api.get(PACKAGES), api.get("/api/v1/services"), api.get(LOYALTY)
+    )
     held = await api.get(f"/api/v1/clients/{client_id}/credits") if client else None
     return await console(
         request,
@@ -163,6 +166,7 @@ async def client_credits(request: web.Request, api: UserApi) -> web.StreamRespon
         types=types,
         packages=packages["items"],
         services=[s for s in services["items"] if not s["archived"]],
+        loyalty=loyalty,
         held=held,
         # Made when the form is shown and sent as the Idempotency-Key: a double submit sells or charges once.
         submission=str(uuid.uuid4()),
@@ -215,6 +219,19 @@ async def sell_package(request: web.Request, api: UserApi) -> web.StreamResponse
     return await _client_change(request, api, "package-sales", body, "The package is sold.", key)
 
 
+@signed_in("staff")
+async def redeem_points(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Points spent on the loyalty program's reward (a multiple of its points per unit; the API checks)."""
+    form = await request.post()
+    try:
+        body = {"points": whole(form, "points")}
+    except FormError as error:
+        await flash(request, f"Not redeemed: {error}.")
+        return redirect(request, f"{CLIENT_PAGE}?client_id={request.match_info['client_id']}")
+    key = str(form.get("submission", ""))
+    return await _client_change(request, api, "points/redemptions", body, "The points are redeemed.", key)
+
+
 def register(router: web.UrlDispatcher) -> None:
     router.add_get(PAGE, credits_page)
     router.add_post(f"{PAGE}/types", define_type)
@@ -223,3 +240,4 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get(CLIENT_PAGE, client_credits)
     router.add_post("/billing/credits/clients/{client_id}/charges", charge)
     router.add_post("/billing/credits/clients/{client_id}/sales", sell_package)
+    router.add_post("/billing/credits/clients/{client_id}/redemptions", redeem_points)
