@@ -17,7 +17,7 @@ import uuid
 import aiohttp
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from platform_core.testing.plugin import wait_until
 
@@ -28,6 +28,7 @@ from .test_web_browser import (
     check_page,
     follow,
     pytestmark,
+    replaced,
     set_value,
     site,
     staff_browser,
@@ -453,3 +454,19 @@ async def test_credit_types_and_a_package_defined_sold_and_credits_charged_to_a_
     _, held, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/credits", token=token)
     after = {b["credit_type"]["name"]: b["available"] for b in held["balances"]}
     assert (after["Massage 60"], after.get("Points", 0)) == (15, 0), held
+
+    # The history lists every movement; the haircut's use is given back, once.
+    history = browser.find_element(By.XPATH, "//section[@aria-labelledby='history-heading']").text
+    assert "Used" in history and "Charged" in history and "Goodwill" in history, history
+    check_page(browser, site, "staff-client-credits-history")
+    (haircut,) = [v for v in visits["items"] if v["method"] == "staff"]
+    give_back = f"//form[contains(@action, '/transactions/{haircut['transaction']['id']}/reverse')]"
+    page_before = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.XPATH, give_back + "//button").click()
+    WebDriverWait(browser, 15).until(replaced(page_before))
+    assert "The use is given back." in text(browser)
+    browser.implicitly_wait(0)  # checking that something is absent
+    assert not browser.find_elements(By.XPATH, give_back)
+    browser.implicitly_wait(5)
+    _, held, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/credits", token=token)
+    assert {b["credit_type"]["name"]: b["available"] for b in held["balances"]}["Massage 60"] == 16

@@ -12,7 +12,14 @@ from multidict import MultiDict
 from atrium_web.formatting import Formatter, negotiate_locale
 from atrium_web.pages import template_environment
 from atrium_web.views.check_in import used_in_words
-from atrium_web.views.credits import charge_body, credit_type_body, loyalty_body, package_body
+from atrium_web.views.credits import (
+    KINDS,
+    charge_body,
+    client_change_by_type,
+    credit_type_body,
+    loyalty_body,
+    package_body,
+)
 from atrium_web.views.settings import FormError
 
 TYPES = {
@@ -125,6 +132,25 @@ def test_a_clients_holdings_show_each_lot_with_its_expiry() -> None:
             services=[{"id": "s1", "name": "Massage"}],
             loyalty={"enabled": True, "reward_credit_type_id": "t-sessions", "points_per_reward_unit": 50},
             held=held,
+            history=[
+                {
+                    "id": "x2",
+                    "kind": "use",
+                    "effective_at": "2030-01-05T09:00:00Z",
+                    "note": "",
+                    "change": {"t-sessions": -1},
+                    "reversible": True,
+                },
+                {
+                    "id": "x1",
+                    "kind": "charge",
+                    "effective_at": "2030-01-01T09:00:00Z",
+                    "note": "gift",
+                    "change": {"t-money": 2550},
+                    "reversible": False,
+                },
+            ],
+            kinds=KINDS,
             submission="k1",
         )
     )
@@ -133,6 +159,9 @@ def test_a_clients_holdings_show_each_lot_with_its_expiry() -> None:
     assert 'action="/billing/credits/clients/c1/charges"' in html and "Sell a package" not in html
     assert 'action="/billing/credits/clients/c1/check-ins"' in html and "Check Ada in" in html
     assert 'step="50" required' in html and "Every 50 points buy one session of Massage 60." in html
+    assert "<td>Used</td>\n      <td>\u22121 session (Massage 60)</td>" in html
+    assert "<td>Charged</td>\n      <td>+€25.50 Wallet</td>" in html
+    assert html.count("Give back<span") == 1 and 'action="/billing/credits/clients/c1/transactions/x2/reverse"' in html
     assert 'action="/billing/credits/clients/c1/check-ins"' in html and "Check Ada in" in html
     assert 'step="50" required' in html and "Every 50 points buy one session of Massage 60." in html
 
@@ -210,3 +239,12 @@ def test_a_loyalty_program_reads_its_step_as_money_and_says_itself_in_words() ->
     # Only a type counted in units can hold points; the wallet is not offered.
     points_select = html.split('id="points_credit_type_id"')[1].split("</select>")[0]
     assert "Points" in points_select and "Wallet" not in points_select
+
+
+def test_a_transaction_says_what_it_did_to_the_clients_holding_per_type() -> None:
+    entries = [
+        {"lot_id": "l1", "credit_type_id": "t-sessions", "account": "client", "amount": -1},
+        {"lot_id": "l2", "credit_type_id": "t-sessions", "account": "client", "amount": -1},
+        {"lot_id": "l1", "credit_type_id": "t-sessions", "account": "used", "amount": 2},
+    ]
+    assert client_change_by_type({"entries": entries}) == {"t-sessions": -2}

@@ -6,7 +6,6 @@ nothing left that pays for the service)."""
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +14,7 @@ from atrium_web.formatting import Formatter
 from atrium_web.gateway_api import ApiProblem
 from atrium_web.pages import flash, formatter, redirect, signed_in
 from atrium_web.sessions import UserApi
+from atrium_web.views.credits import client_change_by_type
 from atrium_web.views.staff import client_names, console
 
 PAGE = "/billing/check-in"
@@ -24,12 +24,9 @@ def used_in_words(fmt: Formatter, check_in: dict[str, Any], types: dict[str, dic
     """What the visit took from the client by credit type ("used 1 session of Massage 60"), or that it took
     nothing (no service given, or nothing pays for it)."""
     transaction = check_in.get("transaction")
-    taken: dict[str, int] = defaultdict(int)
-    for entry in transaction["entries"] if transaction else []:
-        if entry["account"] == "client":
-            taken[entry["credit_type_id"]] -= entry["amount"]
     parts = []
-    for type_id, amount in taken.items():
+    for type_id, change in (client_change_by_type(transaction) if transaction else {}).items():
+        amount = -change
         kind = types.get(type_id, {"name": "credits", "unit": "", "currency": None})
         if kind["currency"]:
             parts.append(f"{fmt.money({'amount_minor': amount, 'currency': kind['currency']})} of {kind['name']}")

@@ -2,7 +2,7 @@
 account), packages (credit allocations with a validity, a price and how they are invoiced) and loyalty program
 (points per amount paid and per visit, their validity, what they buy), and for one
 client what they hold of each type, checking them in, selling them a package, charging credits by hand and
-redeeming their points.
+redeeming their points, and their history (every charge, use, expiry and give-back; a use given back).
 Everything through the gateway's ledger API; a refused value comes back naming the field, and nothing changes."""
 
 from __future__ import annotations
@@ -70,6 +70,18 @@ def package_body(form: Any, request: web.Request, types: dict[str, dict[str, Any
         "invoicing": "draft" if form.get("invoicing") == "draft" else "auto",
         "payment_terms_days": whole(form, "payment_terms_days"),
     }
+
+
+KINDS = {"charge": "Charged", "use": "Used", "expire": "Expired", "reverse": "Given back"}
+
+
+def client_change_by_type(transaction: dict[str, Any]) -> dict[str, int]:
+    """What a ledger transaction did to the client's holding, per credit type (+ reached it, - left it)."""
+    change: dict[str, int] = {}
+    for entry in transaction["entries"]:
+        if entry["account"] == "client":
+            change[entry["credit_type_id"]] = change.get(entry["credit_type_id"], 0) + entry["amount"]
+    return change
 
 
 async def _types(api: UserApi) -> dict[str, dict[str, Any]]:
@@ -155,7 +167,15 @@ async def client_credits(request: web.Request, api: UserApi) -> web.StreamRespon
     types, packages, services, loyalty = await asyncio.gather(
         _types(api), api.get(PACKAGES), api.get("/api/v1/services"), api.get(LOYALTY)
     )
-    held = await api.get(f"/api/v1/clients/{client_id}/credits") if client else None
+    held, history = (
+        await asyncio.gather(
+            api.get(f"/api/v1/clients/{client_id}/credits"),
+            api.get(f"/api/v1/clients/{client_id}/credits/transactions", page_size=50),
+        )
+        if client
+        else (None, None)
+    )
+    reversed_ids = {t["reverses_id"] for t in history["items"] if t["reverses_id"]} if history else set()
     return await console(
         request,
         api,
@@ -168,6 +188,11 @@ async def client_credits(request: web.Request, api: UserApi) -> web.StreamRespon
         services=[s for s in services["items"] if not s["archived"]],
         loyalty=loyalty,
         held=held,
+        history=[
+            t | {"change": client_change_by_type(t), "reversible": t["kind"] == "use" and t["id"] not in reversed_ids}
+            for t in (history["items"] if history else [])
+        ],
+        kinds=KINDS,
         # Made when the form is shown and sent as the Idempotency-Key: a double submit sells or charges once.
         submission=str(uuid.uuid4()),
     )
@@ -232,6 +257,16 @@ async def redeem_points(request: web.Request, api: UserApi) -> web.StreamRespons
     return await _client_change(request, api, "points/redemptions", body, "The points are redeemed.", key)
 
 
+@signed_in("staff")
+async def reverse(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """A use given back to the credits it took from (once; the API refuses a second time with 409)."""
+    client_id, transaction_id = request.match_info["client_id"], request.match_info["transaction_id"]
+    note = str((await request.post()).get("note", "")).strip()
+    path = f"/api/v1/credit-transactions/{transaction_id}/reverse"
+    done, back = "The use is given back.", f"{CLIENT_PAGE}?client_id={client_id}"
+    return await apply(request, api, "POST", path, {"note": note}, done, back)
+
+
 def register(router: web.UrlDispatcher) -> None:
     router.add_get(PAGE, credits_page)
     router.add_post(f"{PAGE}/types", define_type)
@@ -241,3 +276,4 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_post("/billing/credits/clients/{client_id}/charges", charge)
     router.add_post("/billing/credits/clients/{client_id}/sales", sell_package)
     router.add_post("/billing/credits/clients/{client_id}/redemptions", redeem_points)
+    router.add_post("/billing/credits/clients/{client_id}/transactions/{transaction_id}/reverse", reverse)
