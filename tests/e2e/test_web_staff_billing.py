@@ -431,9 +431,14 @@ async def test_credit_types_and_a_package_defined_sold_and_credits_charged_to_a_
     check_page(browser, site, "staff-reports")
     href = browser.find_element(By.XPATH, "//a[contains(@href, 'credits.csv')]").get_attribute("href") or ""
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
-    async with aiohttp.ClientSession(cookies=cookies) as session, session.get(href) as response:
-        assert response.status == 200 and "csv" in response.content_type
-        assert "Massage 60" in await response.text()
+    async with aiohttp.ClientSession(cookies=cookies) as session:
+        async with session.get(href) as response:
+            assert response.status == 200 and "csv" in response.content_type
+            assert "Massage 60" in await response.text()
+        # Appointments by service as CSV: the report's own table of one breakdown.
+        by_service = browser.find_element(By.PARTIAL_LINK_TEXT, "by service as CSV").get_attribute("href") or ""
+        async with session.get(by_service) as response:
+            assert response.status == 200 and "csv" in response.content_type, await response.text()
 
     # The client's statement: the package's invoice with the running balance, and its PDF.
     follow(browser, browser.find_element(By.LINK_TEXT, "Statements"))

@@ -56,6 +56,23 @@ def test_the_reports_render_with_money_aging_and_csv_links() -> None:
     memberships = {"rows": [counts | {"period_start": "2026-12-01"}], "totals": [counts]}
     kind = {"id": "t1", "name": "Wallet", "unit": "EUR", "currency": "EUR"}
     credits = {"rows": [{"credit_type": kind, "charged": 2000, "used": 550, "restored": 0, "expired": 0, "clients": 1}]}
+    tally = {"total": 4, "booked": 1, "completed": 2, "cancelled": 1, "no_show": 0}
+    tally |= {"no_show_rate": 0.0, "cancellation_rate": 0.25}
+    paid = [{"amount_minor": 9000, "currency": "EUR"}]
+    appointments = {
+        "totals": tally,
+        "by_service": [{"service_name": "Cut", "counts": tally, "booked_minutes": 180, "completed_revenue": paid}],
+        "by_staff": [
+            {
+                "display_name": "Mara",
+                "counts": tally,
+                "booked_minutes": 180,
+                "available_minutes": 600,
+                "utilization": 0.3,
+                "completed_revenue": paid,
+            }
+        ],
+    }
     html = (
         template_environment()
         .get_template("staff/billing/reports.html")
@@ -73,6 +90,7 @@ def test_the_reports_render_with_money_aging_and_csv_links() -> None:
             outstanding=outstanding,
             memberships=memberships,
             credits=credits,
+            appointments=appointments,
         )
     )
     assert '<a href="/clients/c1">Ada L</a>: €45.00 on 1 invoice, €45.00 overdue since Nov 20, 2026' in html
@@ -81,6 +99,10 @@ def test_the_reports_render_with_money_aging_and_csv_links() -> None:
     assert "<td>Wallet</td><td>€20.00</td><td>€5.50</td>" in html
     assert 'href="/billing/reports/memberships.csv?from=2026-12-01&amp;to=2026-12-07&amp;period=month"' in html
     assert 'href="/billing/reports/credits.csv?from=2026-12-01&amp;to=2026-12-07"' in html
+    assert "4 appointments: 2 completed, 1 cancelled, 0 not attended, 1 still booked." in html
+    assert "<td>Cut</td><td>2</td><td>0 %</td><td>25 %</td><td>€90.00</td>" in html
+    assert "<td>Mara</td><td>2</td><td>3 h</td><td>30 %</td><td>€90.00</td>" in html
+    assert 'href="/billing/reports/appointments-by-staff.csv?from=2026-12-01&amp;to=2026-12-07"' in html
 
 
 def test_a_clients_statement_links_its_invoices_to_the_staff_pages_and_offers_its_files() -> None:

@@ -1,6 +1,7 @@
 """Billing's reports in the staff console (owners and admins: the gateway's reports.read): outstanding balances
-aged by days past due, memberships per period (new, renewed, expiring, expired, frozen, invoiced) and credits
-per type (charged, used, given back, expired) over a range of the business's days; each also as CSV.
+aged by days past due, and over a range of the business's days memberships per period (new, renewed, expiring,
+expired, frozen, invoiced), credits per type (charged, used, given back, expired) and appointments with their
+revenue by service and by staff member; each also as CSV.
 
 A range the API would refuse (the end before the start, more than 366 days) is named beside its field before
 any call."""
@@ -21,12 +22,16 @@ from atrium_web.views.staff import console
 PAGE = "/billing/reports"
 MAX_DAYS = 366
 PERIODS = {"day": "Day", "week": "Week", "month": "Month"}
-# Each report's API path and the range parameters it takes.
-REPORTS = {
-    "outstanding-balances": ("/api/v1/reports/outstanding-balances", ()),
-    "memberships": ("/api/v1/reports/memberships", ("from", "to", "period")),
-    "credits": ("/api/v1/reports/credits", ("from", "to")),
+# Each report's API path, the range parameters it takes and fixed ones (a CSV of one table of several).
+REPORTS: dict[str, tuple[str, tuple[str, ...], dict[str, str]]] = {
+    "outstanding-balances": ("/api/v1/reports/outstanding-balances", (), {}),
+    "memberships": ("/api/v1/reports/memberships", ("from", "to", "period"), {}),
+    "credits": ("/api/v1/reports/credits", ("from", "to"), {}),
+    "appointments": ("/api/v1/reports/appointments", ("from", "to"), {}),
+    "appointments-by-service": ("/api/v1/reports/appointments", ("from", "to"), {"breakdown": "service"}),
+    "appointments-by-staff": ("/api/v1/reports/appointments", ("from", "to"), {"breakdown": "staff"}),
 }
+ON_PAGE = ("outstanding-balances", "memberships", "credits", "appointments")
 
 
 def report_range(query: Any, today: date) -> tuple[dict[str, str], dict[str, str]]:
@@ -55,14 +60,14 @@ def report_range(query: Any, today: date) -> tuple[dict[str, str], dict[str, str
 @signed_in("staff")
 async def reports_page(request: web.Request, api: UserApi) -> web.StreamResponse:
     values, errors = report_range(request.query, date.today())
-    outstanding: Any = None
     memberships: Any = None
     credits: Any = None
+    appointments: Any = None
     if errors:
         outstanding = await api.get(REPORTS["outstanding-balances"][0])
     else:
-        outstanding, memberships, credits = await asyncio.gather(
-            *(api.get(path, **{k: values[k] for k in taken}) for path, taken in REPORTS.values())
+        outstanding, memberships, credits, appointments = await asyncio.gather(
+            *(api.get(REPORTS[name][0], **{k: values[k] for k in REPORTS[name][1]}) for name in ON_PAGE)
         )
     return await console(
         request,
@@ -74,6 +79,7 @@ async def reports_page(request: web.Request, api: UserApi) -> web.StreamResponse
         outstanding=outstanding,
         memberships=memberships,
         credits=credits,
+        appointments=appointments,
     )
 
 
@@ -82,8 +88,8 @@ async def report_csv(request: web.Request, api: UserApi) -> web.StreamResponse:
     report = REPORTS.get(request.match_info["report"])
     if report is None:
         raise web.HTTPNotFound()
-    path, taken = report
-    params = {k: str(request.query[k]) for k in taken if k in request.query}
+    path, taken, fixed = report
+    params = {k: str(request.query[k]) for k in taken if k in request.query} | fixed
     return await file_from_gateway(api, path, **params, format="csv")
 
 
