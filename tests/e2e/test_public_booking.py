@@ -167,6 +167,71 @@ async def test_a_visitor_asks_confirms_with_the_emailed_code_and_staff_see_a_pen
     assert {r["client_id"] for r in await staff_requests(api, token)} == {client["id"], known["id"]}
 
 
+async def booking_form_fields(api: Api, token: str) -> None:
+    """A booking request form with a required choice, a required checkbox and an optional note; a field of the
+    staff form only, which the page never asks."""
+    for field in (
+        {"label": "Hair length", "type": "single_choice", "options": ["Short", "Long"], "required": True},
+        {"label": "Terms accepted", "type": "checkbox", "required": True},
+        {"label": "Allergies", "type": "text"},
+    ):
+        status, created, _ = await api.call(
+            "POST", "/api/v1/custom-fields", token=token, json=field | {"forms": ["booking_request"]}
+        )
+        assert status == 201, created
+    status, created, _ = await api.call(
+        "POST", "/api/v1/custom-fields", token=token, json={"label": "Internal rating", "type": "number"}
+    )
+    assert status == 201, created
+
+
+async def test_a_visitor_answers_the_booking_form_before_the_code_and_the_answers_reach_the_client(
+    api: Api, mailbox: Mailbox
+) -> None:
+    business = await open_page(api)
+    token, slug = business["token"], business["slug"]
+    await booking_form_fields(api, token)
+    status, form, _ = await api.call("GET", page_path(slug, "/form"))
+    assert status == 200, form
+    assert [(f["key"], f["type"], f["required"]) for f in form["fields"]] == [
+        ("hair_length", "single_choice", True),
+        ("terms_accepted", "checkbox", True),
+        ("allergies", "text", False),
+    ]
+    assert form["fields"][0]["options"] == ["Short", "Long"]
+
+    ip = visitor(fresh_ip())
+    email = f"answers-{uuid.uuid4().hex[:8]}@example.com"
+    # Unanswered required questions, or an answer the field refuses, are named before any code is sent.
+    for answers, refused in (
+        ({}, {"answers.hair_length", "answers.terms_accepted"}),
+        ({"hair_length": "Medium", "terms_accepted": True}, {"answers.hair_length"}),
+        ({"hair_length": "Short", "terms_accepted": False}, {"answers.terms_accepted"}),
+        ({"hair_length": "Short", "terms_accepted": True, "internal_rating": 5}, {"answers.internal_rating"}),
+    ):
+        status, problem, _ = await api.call(
+            "POST", page_path(slug, "/requests"), json=request_body(business, email, answers=answers), headers=ip
+        )
+        assert status == 422, problem
+        assert {e["field"] for e in problem["errors"]} == refused, answers
+    answers = {"hair_length": "long", "terms_accepted": True, "allergies": "Latex"}
+    status, started, _ = await api.call(
+        "POST", page_path(slug, "/requests"), json=request_body(business, email, answers=answers), headers=ip
+    )
+    assert status == 202, started
+    code = await emailed_code(mailbox, email)
+    assert len(mailbox.to(email)) == 1  # the refused attempts sent no code
+    status, confirmed, _ = await api.call(
+        "POST", page_path(slug, f"/requests/{started['verification_id']}/confirm"), json={"code": code}, headers=ip
+    )
+    assert status == 201, confirmed
+    (client,) = await clients_with(api, token, email)
+    status, record, _ = await api.call("GET", f"/api/v1/clients/{client['id']}", token=token)
+    assert status == 200, record
+    assert record["custom_fields"] == {"hair_length": "Long", "terms_accepted": True, "allergies": "Latex"}
+    assert [r["reference"] for r in await staff_requests(api, token)] == [confirmed["reference"]]
+
+
 async def test_five_wrong_codes_lock_the_request_even_for_the_right_code(api: Api, mailbox: Mailbox) -> None:
     business = await open_page(api)
     ip = visitor(fresh_ip())
@@ -244,6 +309,7 @@ async def test_a_closed_or_unknown_page_answers_404_to_everything(api: Api, mail
     for method, path, body, query in (
         ("GET", page_path(slug), None, None),
         ("GET", page_path(slug, "/services"), None, None),
+        ("GET", page_path(slug, "/form"), None, None),
         ("GET", page_path(slug, "/availability"), None, params),
         ("POST", page_path(slug, "/requests"), request_body(business, email), None),
         ("POST", page_path(slug, f"/requests/{started['verification_id']}/confirm"), {"code": code}, None),

@@ -3,7 +3,8 @@ currency refused, named), a client registered from the card's Memberships tab wi
 resumed, renewed and cancelled; the membership card and the invoice as PDF; the cancellation policy set (a
 half-given repeat rule refused, nothing changed), shown in words, and removed; a campaign written to a tag (an
 email without a subject refused beside the field), its audience counted, sent once and reported; the payment
-reminder rule set and back to the default.
+reminder rule set and back to the default; credit types and a package defined, the package sold to a client and
+credits charged by hand, the client's holdings shown lot by lot.
 
 Each page is checked by axe-core (no serious or critical violations); the main ones are screenshotted.
 """
@@ -16,7 +17,7 @@ import uuid
 import aiohttp
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from platform_core.testing.plugin import wait_until
 
@@ -27,6 +28,7 @@ from .test_web_browser import (
     check_page,
     follow,
     pytestmark,
+    replaced,
     set_value,
     site,
     staff_browser,
@@ -294,3 +296,182 @@ async def test_a_campaign_is_written_counted_sent_and_reported_and_payment_remin
     assert "back to the default" in text(browser)
     _, rule, _ = await site.api.call("GET", "/api/v1/payment-reminder-rule", token=token)
     assert rule["is_default"] is True
+
+
+async def test_credit_types_and_a_package_defined_sold_and_credits_charged_to_a_client(
+    site: Site, staff_browser: WebDriver
+) -> None:
+    business = await open_business(site.api)
+    token = business["token"]
+    client = await site.api.create_client(token, first_name="Noor", last_name=f"Haddad{uuid.uuid4().hex[:6]}")
+    browser = staff_browser
+    staff_sign_in(browser, site, business["tenant"]["owner_email"])
+
+    # Two credit types: sessions, and money on account.
+    browser.get(site.at("/billing"))
+    follow(browser, browser.find_element(By.LINK_TEXT, "Credits and packages"))
+    assert "No credit types yet" in text(browser)
+    fill(browser, "type-name", "Massage 60")
+    fill(browser, "type-unit", "session")
+    submit(browser, "Define credit type")
+    assert "Massage 60 is defined." in text(browser)
+    fill(browser, "type-name", "Wallet")
+    browser.find_element(By.ID, "type-money").click()
+    fill(browser, "type-currency", "EUR")
+    submit(browser, "Define credit type")
+    assert "money on account, EUR" in text(browser)
+    # Points, and a loyalty program: one point per €10 paid and five per visit.
+    fill(browser, "type-name", "Points")
+    fill(browser, "type-unit", "point")
+    submit(browser, "Define credit type")
+    assert "No loyalty program yet." in text(browser)
+    Select(browser.find_element(By.ID, "points_credit_type_id")).select_by_visible_text("Points")
+    fill(browser, "points_per_step", "1")
+    fill(browser, "step", "10")
+    fill(browser, "loyalty-currency", "EUR")
+    fill(browser, "points_per_visit", "5")
+    Select(browser.find_element(By.ID, "reward_credit_type_id")).select_by_visible_text("Massage 60")
+    fill(browser, "points_per_reward_unit", "10")
+    submit(browser, "Save the loyalty program")
+    page = " ".join(text(browser).split())
+    assert "The loyalty program is saved." in page and "1 for every €10.00 paid and 5 for each visit" in page, page
+
+    # A package of ten sessions and €20 on account, valid 90 days, sold for €450 with its invoice issued.
+    fill(browser, "package-name", "Ten massages")
+    Select(browser.find_element(By.ID, "type-0")).select_by_visible_text("Massage 60")
+    fill(browser, "amount-0", "10")
+    Select(browser.find_element(By.ID, "type-1")).select_by_visible_text("Wallet")
+    fill(browser, "amount-1", "20")
+    fill(browser, "validity_days", "90")
+    fill(browser, "package-price", "450")
+    fill(browser, "package-currency", "EUR")
+    check_page(browser, site, "staff-credits")
+    submit(browser, "Define package")
+    page = text(browser)
+    assert "Ten massages is defined." in page and "10 session, €20.00 Wallet" in page and "90 days" in page, page
+    _, packages, _ = await site.api.call("GET", "/api/v1/packages", token=token)
+    (package,) = packages["items"]
+    assert (package["price_minor"], package["currency"], [a["amount"] for a in package["allocations"]]) == (
+        45000,
+        "EUR",
+        [10, 2000],
+    )
+
+    # The client: found, sold the package, charged five more sessions that expire.
+    follow(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "A client's credits"))
+    fill(browser, "q", client["last_name"])
+    submit(browser, "Find")
+    submit(browser, "Choose")
+    assert "No credits held." in text(browser)
+    check_page(browser, site, "staff-client-credits")
+    submit(browser, "Sell package")
+    assert "The package is sold." in text(browser)
+    Select(browser.find_element(By.ID, "credit_type_id")).select_by_visible_text("Massage 60")
+    fill(browser, "amount", "5")
+    last_day = business["day"].isoformat()
+    set_value(browser, "expires_on", last_day)
+    fill(browser, "note", "Goodwill")
+    submit(browser, "Charge credits")
+    assert "The credits are charged." in text(browser)
+    check_page(browser, site)
+    _, held, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/credits", token=token)
+    available = {b["credit_type"]["name"]: b["available"] for b in held["balances"]}
+    assert available == {"Massage 60": 15, "Wallet": 2000}
+    table = browser.find_element(By.XPATH, "//table").text
+    assert "15 session" in table and "5 session until" in table and "(Goodwill)" in table, table
+    _, invoices, _ = await site.api.call("GET", "/api/v1/invoices", token=token, params={"client_id": client["id"]})
+    assert [(i["status"], i["total_minor"]) for i in invoices["items"]] == [("issued", 45000)]
+
+    # A haircut's visit takes one session (the service's page), so checking in for it uses one.
+    _, types, _ = await site.api.call("GET", "/api/v1/credit-types", token=token)
+    (massage,) = [t for t in types["items"] if t["name"] == "Massage 60"]
+    client_page = browser.current_url
+    browser.get(site.at(f"/settings/services/{business['service']['id']}"))
+    fill(browser, f"units-{massage['id']}", "1")
+    submit(browser, "Save what pays")
+    assert "What pays for a visit is saved." in text(browser)
+
+    # Checked in from the client's page for a haircut, then at the desk by the card's code (as a scanner types it).
+    browser.get(client_page)
+    Select(browser.find_element(By.ID, "check-in-service")).select_by_visible_text("Haircut")
+    submit(browser, f"Check {client['first_name']} in")
+    assert f"{client['first_name']} {client['last_name']} is checked in; used 1 session of Massage 60." in text(browser)
+    _, card, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/membership-card", token=token)
+    follow(browser, browser.find_element(By.LINK_TEXT, "Check-in"))
+    check_page(browser, site, "staff-check-in")
+    browser.find_element(By.ID, "token").send_keys("not-a-card")
+    submit(browser, "Check in")
+    assert "Not checked in:" in text(browser)
+    browser.find_element(By.ID, "token").send_keys(card["token"])
+    submit(browser, "Check in")
+    assert f"{client['first_name']} {client['last_name']} is checked in" in text(browser)
+    assert "nothing was used" in text(browser)
+    _, visits, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/check-ins", token=token)
+    assert sorted(v["method"] for v in visits["items"]) == ["card", "staff"]
+    _, held, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/credits", token=token)
+    after = {b["credit_type"]["name"]: (b["available"], b["balance"]) for b in held["balances"]}
+    assert (after.get("Massage 60"), after.get("Points")) == ((14, 14), (10, 10)), held  # five points a visit
+
+    # The membership form now offers the package.
+    browser.get(site.at("/billing/memberships"))
+    assert "Ten massages" in browser.find_element(By.ID, "package_id").text
+    # Clients may now cancel their own memberships in the portal.
+    browser.find_element(By.ID, "clients_may_cancel").click()
+    submit(browser, "Save")
+    assert "Clients may cancel their own memberships in the portal." in text(browser)
+    _, settings, _ = await site.api.call("GET", "/api/v1/membership-settings", token=token)
+    assert settings == {"clients_may_cancel": True}
+
+    # The reports: the issued invoice is owed, the charged credits counted, each also as CSV.
+    follow(browser, browser.find_element(By.LINK_TEXT, "Reports"))
+    page = text(browser)
+    assert "€450.00 on 1 invoice" in page, page
+    credits = browser.find_element(By.XPATH, "//section[@aria-labelledby='credits-heading']").text
+    assert "Massage 60 15 1 0 0 1" in credits and "Wallet €20.00 €0.00" in credits, credits
+    check_page(browser, site, "staff-reports")
+    href = browser.find_element(By.XPATH, "//a[contains(@href, 'credits.csv')]").get_attribute("href") or ""
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    async with aiohttp.ClientSession(cookies=cookies) as session:
+        async with session.get(href) as response:
+            assert response.status == 200 and "csv" in response.content_type
+            assert "Massage 60" in await response.text()
+        # Appointments by service as CSV: the report's own table of one breakdown.
+        by_service = browser.find_element(By.PARTIAL_LINK_TEXT, "by service as CSV").get_attribute("href") or ""
+        async with session.get(by_service) as response:
+            assert response.status == 200 and "csv" in response.content_type, await response.text()
+
+    # The client's statement: the package's invoice with the running balance, and its PDF.
+    follow(browser, browser.find_element(By.LINK_TEXT, "Statements"))
+    fill(browser, "q", client["last_name"])
+    submit(browser, "Find")
+    submit(browser, "Choose")
+    statement = text(browser)
+    assert "In EUR" in statement and "€450.00" in statement, statement
+    check_page(browser, site, "staff-statement")
+    pdf_link = browser.find_element(By.PARTIAL_LINK_TEXT, "Download PDF").get_attribute("href") or ""
+    assert (await pdf_at(browser, pdf_link)).startswith(b"%PDF")
+
+    # Ten of the visits' points buy one more session.
+    browser.get(site.at(f"/billing/credits/client?client_id={client['id']}"))
+    fill(browser, "points", "10")
+    submit(browser, "Redeem points")
+    assert "The points are redeemed." in text(browser)
+    _, held, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/credits", token=token)
+    after = {b["credit_type"]["name"]: b["available"] for b in held["balances"]}
+    assert (after["Massage 60"], after.get("Points", 0)) == (15, 0), held
+
+    # The history lists every movement; the haircut's use is given back, once.
+    history = browser.find_element(By.XPATH, "//section[@aria-labelledby='history-heading']").text
+    assert "Used" in history and "Charged" in history and "Goodwill" in history, history
+    check_page(browser, site, "staff-client-credits-history")
+    (haircut,) = [v for v in visits["items"] if v["method"] == "staff"]
+    give_back = f"//form[contains(@action, '/transactions/{haircut['transaction']['id']}/reverse')]"
+    page_before = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.XPATH, give_back + "//button").click()
+    WebDriverWait(browser, 15).until(replaced(page_before))
+    assert "The use is given back." in text(browser)
+    browser.implicitly_wait(0)  # checking that something is absent
+    assert not browser.find_elements(By.XPATH, give_back)
+    browser.implicitly_wait(5)
+    _, held, _ = await site.api.call("GET", f"/api/v1/clients/{client['id']}/credits", token=token)
+    assert {b["credit_type"]["name"]: b["available"] for b in held["balances"]}["Massage 60"] == 16

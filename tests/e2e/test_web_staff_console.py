@@ -475,6 +475,16 @@ async def test_billing_invoice_created_issued_paid_refunded_and_another_voided(
     submit(staff_browser, "Save draft")
     page = text(staff_browser)
     assert "The draft invoice is saved." in page and "€105.00" in page and "Tomas Novak" in page, page
+    # The draft changed: its lines come back filled in, and are replaced whole.
+    follow(staff_browser, staff_browser.find_element(By.LINK_TEXT, "Change the draft"))
+    assert staff_browser.find_element(By.ID, "price-1").get_attribute("value") == "12.5"
+    description = staff_browser.find_element(By.ID, "description-0")
+    description.clear()
+    description.send_keys("Colour and gloss")
+    check_page(staff_browser, site, "staff-invoice-draft-edit")
+    submit(staff_browser, "Save changes")
+    page = text(staff_browser)
+    assert "The draft invoice is saved." in page and "Colour and gloss" in page and "€105.00" in page, page
     submit(staff_browser, "Issue invoice")
     page = text(staff_browser)
     assert "The invoice is issued." in page and "issued" in page, page

@@ -8,7 +8,8 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from gateway.account_schemas import LanguageTag
-from gateway.schemas import AccountEmail, Body, CalendarDay, Instant, Out, Timezone
+from gateway.routes.custom_fields import FieldType
+from gateway.schemas import AccountEmail, Body, CalendarDay, CustomValues, Instant, Out, Timezone
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 PageSlug = Annotated[
@@ -55,6 +56,18 @@ class PublicServiceList(Out):
     items: list[PublicServiceOut]
 
 
+class PublicFormFieldOut(Out):
+    key: str = Field(description="The answer's key in the request's `answers`")
+    label: str
+    type: FieldType
+    options: list[str] = Field(description="Choices of single_choice and multiple_choice fields, in order")
+    required: bool = Field(description="The request is refused (422 naming answers.<key>) without an answer")
+
+
+class PublicFormOut(Out):
+    fields: list[PublicFormFieldOut] = Field(description="The business's booking request form, in order")
+
+
 class PublicAvailabilityQuery(Body):
     service_id: Id
     from_day: CalendarDay = Field(alias="from")
@@ -91,6 +104,12 @@ class PublicRequestIn(Body):
         default=None,
         description="The email's language: one of the page's `languages` (de-AT gets de); any other, or none, "
         "gets the business's",
+    )
+    answers: CustomValues = Field(
+        default_factory=dict,
+        description="Answers to the booking request form (`.../form`) by field key: checked before the code is "
+        "sent (422 naming answers.<key>: a required one missing, a value its field refuses) and stored on the "
+        "visitor's client record once the code is confirmed",
     )
 
 

@@ -22,13 +22,15 @@ from atrium_web.views import (
     booking,
     campaigns,
     cancellation_policy,
+    check_in,
     client_card,
     client_groups,
     client_merges,
+    credits,
+    day_rules,
     imports,
     memberships,
     messages,
-    payment_reminders,
     portal,
     portal_account,
     portal_calendar,
@@ -40,11 +42,13 @@ from atrium_web.views import (
     portal_requests,
     portal_waitlist,
     public_booking,
+    reports,
     request_settings,
     staff,
     staff_request_new,
     staff_requests,
     staff_waitlist,
+    statements,
 )
 from atrium_web.views import settings as settings_pages
 
@@ -213,9 +217,13 @@ def create_app(settings: WebSettings) -> web.Application:
     staff_waitlist.register(app.router)
     settings_pages.register(app.router)
     cancellation_policy.register(app.router)
-    payment_reminders.register(app.router)
+    day_rules.register(app.router)
     request_settings.register(app.router)
     billing.register(app.router)
+    credits.register(app.router)
+    check_in.register(app.router)
+    reports.register(app.router)
+    statements.register(app.router)
     messages.register(app.router)
     campaigns.register(app.router)
     public_booking.register(app.router)

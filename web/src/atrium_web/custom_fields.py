@@ -57,6 +57,22 @@ def displayed(fields: list[dict[str, Any]], stored: dict[str, Any], form: Any = 
     return values
 
 
+def answers(fields: list[dict[str, Any]], form: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """(the form's answers by key, problems by input name) for a form answered whole (a booking request):
+    only what was given, so an answer kept on the client's record is never cleared by an empty input."""
+    given: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for field in fields:
+        try:
+            value = submitted(field, form)
+        except ValueError:
+            problems[input_name(field)] = "Enter a number."
+            continue
+        if value is not None and value is not False:
+            given[field["key"]] = value
+    return given, problems
+
+
 def changes(fields: list[dict[str, Any]], current: dict[str, Any], form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """(what changed by key, problems by input name): only changed values are sent, unchanged ones stay."""
     changed: dict[str, Any] = {}
@@ -72,6 +88,12 @@ def changes(fields: list[dict[str, Any]], current: dict[str, Any], form: Any) ->
     return changed, problems
 
 
-def problem_field(api_field: str) -> str:
-    """An API problem's field (``custom_fields.<key>``) as the input's name."""
-    return PREFIX + api_field.removeprefix(API_PREFIX)
+def problem_field(api_field: str, prefix: str = API_PREFIX) -> str:
+    """An API problem's field (``custom_fields.<key>``, or ``answers.<key>`` of a request) as the input's name."""
+    return PREFIX + api_field.removeprefix(prefix)
+
+
+def split_problems(errors: dict[str, str], prefix: str = API_PREFIX) -> tuple[dict[str, str], dict[str, str]]:
+    """(a problem's errors of custom fields by input name, the others as they are)."""
+    custom = {problem_field(k, prefix): v for k, v in errors.items() if k.startswith(prefix)}
+    return custom, {k: v for k, v in errors.items() if not k.startswith(prefix)}

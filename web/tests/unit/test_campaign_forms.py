@@ -9,7 +9,7 @@ import pytest
 from multidict import MultiDict
 
 from atrium_web.views.campaigns import campaign_body, campaign_source
-from atrium_web.views.payment_reminders import day_in_words, reminder_days, rule_body
+from atrium_web.views.day_rules import MEMBERSHIP_EXPIRY, PAYMENT, reminder_days, rule_body
 from atrium_web.views.request_settings import settings_body
 from atrium_web.views.settings import FormError
 from atrium_web.views.staff_request_new import request_body
@@ -39,7 +39,17 @@ def test_the_form_names_what_it_refuses_and_sends_only_the_filters_given() -> No
 
 def test_payment_reminder_days_are_read_from_a_list_and_said_in_words() -> None:
     assert reminder_days("7, -3;0, 7 ,") == [-3, 0, 7]
-    assert [day_in_words(d) for d in (-3, 0, 1)] == ["3 days before the due date", "on the due date", "1 day overdue"]
+    assert [PAYMENT.day_in_words(d) for d in (-3, 0, 1)] == [
+        "3 days before the due date",
+        "on the due date",
+        "1 day overdue",
+    ]
+    assert [MEMBERSHIP_EXPIRY.day_in_words(d) for d in (-7, 0, 3)] == [
+        "7 days before the expiry date",
+        "on the expiry date",
+        "3 days after the expiry (while its tolerance lasts)",
+    ]
+    assert reminder_days("\u22127, 0") == [-7, 0]  # the minus sign the page's hint shows
     with pytest.raises(FormError, match="days"):
         reminder_days("soon")
     with pytest.raises(FormError, match="days"):

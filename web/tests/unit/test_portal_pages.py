@@ -1,14 +1,16 @@
 """The portal pages' own rules: a request's history in the client's words, the waitlist form's checks, credits
-in their units, the preference switches, file sizes by locale."""
+in their units, the preference switches, file sizes by locale, and a new request's booking form questions."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
+from aiohttp.test_utils import make_mocked_request
 from multidict import MultiDict
 
-from atrium_web.custom_fields import changes
+from atrium_web.custom_fields import INPUT_TYPES, answers, changes, input_name, shown_values
 from atrium_web.formatting import Formatter, negotiate_locale
+from atrium_web.pages import template_environment
 from atrium_web.views.portal_account import preference_rows
 from atrium_web.views.portal_membership import amount, holdings
 from atrium_web.views.portal_request_detail import history
@@ -106,3 +108,56 @@ def test_custom_fields_send_only_what_changed_typed_as_the_api_takes_it() -> Non
     assert changed == {"likes": ["tea", "cake"], "vip": True, "note": None} and problems == {}
     assert changes(fields, current, MultiDict([("custom.size", "big")]))[1] == {"custom.size": "Enter a number."}
     assert changes(fields[:1], {}, MultiDict([("custom.size", "38.5")]))[0] == {"size": 38.5}
+
+
+def test_a_new_request_asks_the_booking_forms_questions_with_the_clients_kept_answers() -> None:
+    questions = [
+        {
+            "key": "hair",
+            "label": "Hair length",
+            "type": "single_choice",
+            "options": ["Short", "Long"],
+            "required": True,
+        },
+        {"key": "terms", "label": "Terms accepted", "type": "checkbox", "options": [], "required": True},
+    ]
+    kept = shown_values(questions, {"hair": "Long"})
+    assert kept == {"hair": "Long", "terms": False}
+    # Only what was given is sent: a kept answer the client leaves alone stays on the record.
+    assert answers(questions, MultiDict({"custom.hair": "Short"})) == ({"hair": "Short"}, {})
+    html = (
+        template_environment()
+        .get_template("portal/request_new.html")
+        .render(
+            request=make_mocked_request("GET", "/portal/requests/new"),
+            account=None,
+            csrf_token="t",
+            fmt=EN,
+            messages=[],
+            static=lambda name: f"/static/{name}",
+            unread=0,
+            permissions={"view_appointments": True},
+            services=[
+                {"id": "s1", "name": "Cut", "duration_minutes": 30, "price": {"amount_minor": 0, "currency": "EUR"}}
+            ],
+            service={"id": "s1", "name": "Cut"},
+            day=date(2030, 1, 2),
+            today=date(2030, 1, 1),
+            last_day=date(2031, 1, 1),
+            slots=[{"start": "2030-01-02T09:00:00Z"}],
+            chosen="",
+            submission="k",
+            description="",
+            errors={"custom.terms": "is required"},
+            editing=None,
+            steps_action="/portal/requests/new",
+            submit_action="/portal/requests",
+            questions=questions,
+            answers=kept,
+            input_name=input_name,
+            input_types=INPUT_TYPES,
+        )
+    )
+    assert "<option selected>Long</option>" in html
+    assert 'id="custom.terms" name="custom.terms"  required aria-invalid="true"' in " ".join(html.split("\n"))
+    assert 'id="custom.terms-error">is required' in html

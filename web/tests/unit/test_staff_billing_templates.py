@@ -1,6 +1,6 @@
 """The new staff pages as rendered from the gateway's shapes: a policy in words with its fixed fee ready to edit,
 a subscription's credits and the actions its status allows, a campaign's segment, audience and report, the
-payment reminder rule in words, and a refused staff request offering the override."""
+payment reminder rule in words, a refused staff request offering the override, and a draft invoice's form."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from multidict import MultiDict
 
 from atrium_web.formatting import Formatter, negotiate_locale
 from atrium_web.pages import template_environment
+from atrium_web.views.billing import invoice_lines, line_rows
 from atrium_web.views.campaigns import CHANNELS
 from atrium_web.views.campaigns import STATUSES as CAMPAIGN_STATUSES
 from atrium_web.views.cancellation_policy import OUTCOMES, amount_text, outcome_in_words
+from atrium_web.views.day_rules import MEMBERSHIP_EXPIRY, PAYMENT
 from atrium_web.views.memberships import ACTIONS, STATUS_LABELS
 
 ENV = template_environment()
@@ -135,8 +137,9 @@ def test_a_campaign_page_names_its_segment_and_reports_or_counts() -> None:
 
 def test_the_payment_reminder_rule_reads_as_a_sentence() -> None:
     html = render(
-        "staff/settings/payment_reminders.html",
+        "staff/settings/day_rule.html",
         "/settings/payment-reminders",
+        kind=PAYMENT,
         rule={"days": [-3, 0], "channels": ["email", "sms"], "send_at": "09:00", "is_default": False},
         days_text="-3, 0",
         in_words=["3 days before the due date", "on the due date"],
@@ -145,6 +148,19 @@ def test_the_payment_reminder_rule_reads_as_a_sentence() -> None:
     )
     assert "3 days before the due date, on the due date, by email and text message, at 9:00\u202fAM" in html
     assert "Back to the default" in html
+    html = render(
+        "staff/settings/day_rule.html",
+        "/settings/membership-expiry",
+        kind=MEMBERSHIP_EXPIRY,
+        rule={"days": [0, 3], "channels": ["email"], "send_at": "08:30", "is_default": True},
+        days_text="0, 3",
+        in_words=[MEMBERSHIP_EXPIRY.day_in_words(d) for d in (0, 3)],
+        channel_words="email",
+        channels={"email": "Email", "sms": "Text message", "in_app": "In the portal"},
+    )
+    assert "A client is reminded that their membership ends on the expiry date, 3 days after the expiry" in html
+    assert 'action="/settings/membership-expiry"' in html and "(the default)" in html
+    assert "Back to the default" not in html
 
 
 def test_a_refused_staff_request_keeps_its_values_and_offers_the_override() -> None:
@@ -165,3 +181,67 @@ def test_a_refused_staff_request_keeps_its_values_and_offers_the_override() -> N
     )
     assert "blocked from booking online" in html and 'id="override_booking_rules"' in html
     assert 'value="2026-12-10T10:00"' in html and '<option value="s1" selected>' in html
+
+
+def test_a_draft_is_changed_on_the_new_invoice_form_filled_with_its_lines_and_version() -> None:
+    draft = {
+        "id": "i1",
+        "client_id": "c1",
+        "currency": "EUR",
+        "status": "draft",
+        "version": 3,
+        "payment_terms_days": 30,
+        "notes": "Thank you",
+        "bill_to_name": "Ada L",
+        "lines": [
+            {
+                "description": "Haircut",
+                "quantity": "1",
+                "unit_price_minor": 4550,
+                "tax_rate_bp": 1900,
+                "appointment_id": "a1",
+            }
+        ],
+    }
+    rows = line_rows(FMT, draft)
+    assert rows[0] == {"description": "Haircut", "quantity": "1", "price": "45.5", "tax": "19", "appointment_id": "a1"}
+    assert len(rows) == 3 and rows[1]["description"] == ""
+    html = render(
+        "staff/billing/invoice_new.html",
+        "/billing/invoices/i1/edit",
+        client={"id": "c1", "first_name": "Ada", "last_name": "L"},
+        candidates=[],
+        q="",
+        currency="EUR",
+        lines=rows,
+        editing=draft,
+    )
+    assert 'action="/billing/invoices/i1/edit"' in html and 'name="version" value="3"' in html
+    assert 'name="rows" value="3"' in html and 'name="appointment-0" value="a1"' in html
+    assert 'value="45.5"' in html and ">Thank you</textarea>" in html and "Save changes" in html
+
+    # Sent back: every row read, the appointment's line keeps its link, an emptied row is left out.
+    form = MultiDict(
+        {
+            "rows": "3",
+            "description-0": "Haircut",
+            "quantity-0": "1",
+            "price-0": "45.5",
+            "tax-0": "19",
+            "appointment-0": "a1",
+            "description-2": "Wash",
+            "quantity-2": "2",
+            "price-2": "5",
+            "tax-2": "0",
+        }
+    )
+    assert invoice_lines(form, "EUR", make_mocked_request("POST", "/", headers={"Accept-Language": "en"})) == [
+        {
+            "description": "Haircut",
+            "quantity": "1",
+            "unit_price_minor": 4550,
+            "tax_rate_bp": 1900,
+            "appointment_id": "a1",
+        },
+        {"description": "Wash", "quantity": "2", "unit_price_minor": 500, "tax_rate_bp": 0},
+    ]

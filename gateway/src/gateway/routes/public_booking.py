@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from aiohttp import web
+from google.protobuf import json_format, struct_pb2
 
+from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.portal_requests.v1 import public_requests_pb2 as pb
 from atrium.scheduling.v1 import appointments_pb2 as appointments_pb
 from atrium.scheduling.v1 import catalogue_pb2 as cat
@@ -27,6 +29,7 @@ from gateway.public_booking_schemas import (
     PublicBookingSettingsOut,
     PublicBusinessOut,
     PublicConfirmIn,
+    PublicFormOut,
     PublicRequestConfirmedOut,
     PublicRequestIn,
     PublicRequestStartedOut,
@@ -150,6 +153,32 @@ async def public_services(request: web.Request) -> PublicServiceList:
 
 @api.route(
     "GET",
+    PAGE + "/form",
+    summary="The questions of the business's booking request form a visitor answers with a request",
+    tag=TAG,
+    auth="public",
+    response=PublicFormOut,
+    errors=(404,),
+    description=CLOSED + " Send the answers as the request's `answers`, by key.",
+)
+async def public_form(request: web.Request) -> PublicFormOut:
+    page = await _page(request)
+    with _as_page(page):
+        reply = await request.app[BACKENDS].clients.ListCustomFields(
+            record_pb.ListCustomFieldsRequest(form="booking_request")
+        )
+    return PublicFormOut.model_validate(
+        {
+            "fields": [
+                {"key": f.key, "label": f.label, "type": f.type, "options": list(f.options), "required": f.required}
+                for f in reply.fields
+            ]
+        }
+    )
+
+
+@api.route(
+    "GET",
     PAGE + "/availability",
     summary="Free times of a service a visitor may ask for (slot rules, notice, horizon and bookings apply)",
     tag=TAG,
@@ -229,6 +258,8 @@ async def start_public_request(request: web.Request, body: PublicRequestIn) -> P
                 timezone=body.timezone or "",
                 language=page.email_language(body.language),
                 business_name=page.name,
+                answers={key: json_format.ParseDict(value, struct_pb2.Value()) for key, value in body.answers.items()},
+                default_region=page.country,
             )
         )
     return PublicRequestStartedOut(

@@ -7,7 +7,7 @@ from datetime import timedelta
 import grpc
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub, CustomFieldsStub
 from atrium.portal_requests.v1 import portal_requests_pb2_grpc, public_requests_pb2_grpc
 from atrium.scheduling.v1.appointments_pb2_grpc import AppointmentServiceStub
 from atrium.scheduling.v1.catalogue_pb2_grpc import CatalogueServiceStub
@@ -34,7 +34,7 @@ def grpc_ports(
     """The other services as the use cases ask them, over these channels, and the request limits."""
     clients = ClientRecordsStub(client_channel)
     return PortalRequestsPorts(
-        client_directory=GrpcClientDirectory(clients),
+        client_directory=GrpcClientDirectory(clients, CustomFieldsStub(client_channel)),
         catalogue=GrpcCatalogue(CatalogueServiceStub(scheduling_channel)),
         scheduler=GrpcScheduler(AppointmentServiceStub(scheduling_channel), SlotHoldServiceStub(scheduling_channel)),
         slot_finder=GrpcSlotFinder(AppointmentServiceStub(scheduling_channel)),

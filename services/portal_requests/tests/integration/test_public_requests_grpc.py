@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 import grpc
 import nats
 import pytest
+from google.protobuf import json_format, struct_pb2
 from nats.js.api import DeliverPolicy
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1 import client_service_pb2_grpc as client_grpc
 from atrium.common.v1 import types_pb2
@@ -287,6 +289,72 @@ async def test_the_right_code_makes_a_client_and_an_ordinary_pending_request_onc
 
     await wait_until(forgotten, timeout=15)
     assert unconfirmed.email == email
+
+
+async def test_the_booking_forms_answers_are_checked_before_the_code_and_kept_on_the_client(
+    public: pb_grpc.PublicRequestServiceStub,
+    clients: client_grpc.ClientServiceStub,
+    page: Page,
+    engine: AsyncEngine,
+    portal_requests_settings: PortalRequestsSettings,
+) -> None:
+    with bind_call_context(page.staff()):
+        for label, kind, required in (("Hair length", "single_choice", True), ("Mobile", "phone", False)):
+            await clients.CreateCustomField(
+                record_pb.CreateCustomFieldRequest(
+                    label=label,
+                    type=kind,
+                    options=["Short", "Long"] if kind == "single_choice" else [],
+                    required=required,
+                    forms=["booking_request"],
+                )
+            )
+
+    def answers(**given: object) -> dict[str, struct_pb2.Value]:
+        return {k: json_format.ParseDict(v, struct_pb2.Value()) for k, v in given.items()}
+
+    email = f"answers-{uuid.uuid4().hex[:8]}@example.com"
+    for given, fields in (
+        ({}, ["answers.hair_length"]),
+        ({"hair_length": "Medium", "mobile": "12"}, ["answers.hair_length", "answers.mobile"]),
+    ):
+        with bind_call_context(page.gateway()):
+            refused = await refusal(
+                public.StartPublicRequest(
+                    pb.StartPublicRequestRequest(
+                        service_id=page.service_id,
+                        start=timestamp(page.at(10)),
+                        name="Ada",
+                        email=email,
+                        answers=answers(**given),
+                        default_region="DE",
+                    )
+                )
+            )
+        assert (refused[0], sorted(refused[2])) == (grpc.StatusCode.INVALID_ARGUMENT, fields)
+    async with engine.connect() as conn:
+        kept = await conn.scalar(text("SELECT count(*) FROM public_requests WHERE tenant_id = :t"), {"t": page.tenant})
+    assert kept == 0
+
+    # A national number is read in the business's region; the answers wait with the code, then reach the client.
+    with bind_call_context(page.gateway()):
+        started = await public.StartPublicRequest(
+            pb.StartPublicRequestRequest(
+                service_id=page.service_id,
+                start=timestamp(page.at(10)),
+                name="Ada",
+                email=email,
+                answers=answers(hair_length="long", mobile="030 901820"),
+                default_region="DE",
+            )
+        )
+    await confirm(
+        public, page, started.verification_id, await emailed_code(portal_requests_settings, started.verification_id)
+    )
+    (listed,) = await clients_named(clients, page, email)
+    with bind_call_context(page.staff()):
+        client = await clients.GetClient(client_pb.GetClientRequest(id=listed.id))
+    assert json_format.MessageToDict(client)["customFields"] == {"hair_length": "Long", "mobile": "+4930901820"}
 
 
 async def test_a_blocked_client_is_refused_and_a_time_not_offered_is_never_asked(

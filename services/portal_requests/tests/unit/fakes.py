@@ -176,6 +176,9 @@ class FakeDirectory(AbstractClientDirectory):
     async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
         self.answers[client_id] = dict(answers)
 
+    async def check_booking_form(self, answers: Mapping[str, Any], region: str) -> dict[str, Any]:
+        return dict(answers)
+
 
 class FakeCatalogue(AbstractCatalogue):
     """One service, performed by Anna; Ben works here but does not perform it."""

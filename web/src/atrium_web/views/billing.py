@@ -1,4 +1,5 @@
-"""Billing in the staff console: invoices (list by status, create a draft with its lines, issue, void), payments
+"""Billing in the staff console: invoices (list by status, create a draft with its lines, change a draft, issue,
+void), payments
 (record against an invoice, refund) and the client's balance, all through the gateway's billing API.
 
 Amounts are typed in the viewer's locale and sent as integer minor units of the invoice's currency.
@@ -14,10 +15,11 @@ from typing import Any
 from aiohttp import web
 from babel.numbers import get_territory_currencies
 
+from atrium_web.formatting import Formatter
 from atrium_web.gateway_api import ApiProblem
-from atrium_web.pages import flash, redirect, signed_in
+from atrium_web.pages import flash, formatter, redirect, signed_in
 from atrium_web.sessions import UserApi
-from atrium_web.views.settings import FormError, apply, minor_units
+from atrium_web.views.settings import FormError, amount_text, apply, minor_units
 from atrium_web.views.staff import client_names, console
 from platform_core.money import minor_unit_exponent
 
@@ -32,6 +34,7 @@ STATUSES = {
 }
 METHODS = {"card": "Card", "cash": "Cash", "bank_transfer": "Bank transfer", "other": "Other"}
 LINE_ROWS = 3
+MAX_LINES = 200  # the API's most lines on one invoice
 
 
 @signed_in("staff")
@@ -74,14 +77,17 @@ async def new_invoice(request: web.Request, api: UserApi) -> web.StreamResponse:
         candidates=candidates,
         q=q,
         currency=currency,
-        rows=range(LINE_ROWS),
+        lines=line_rows(formatter(request, api.account), None),
+        editing=None,
     )
 
 
 def invoice_lines(form: Any, currency: str, request: web.Request) -> list[dict[str, Any]]:
-    """The filled-in line rows (a row without a description is left out)."""
+    """The filled-in line rows (a row without a description is left out); a line billing an appointment keeps
+    its link."""
     lines = []
-    for row in range(LINE_ROWS):
+    rows = min(int(str(form.get("rows", LINE_ROWS))) if str(form.get("rows", "")).isdigit() else LINE_ROWS, MAX_LINES)
+    for row in range(rows):
         description = str(form.get(f"description-{row}", "")).strip()
         if not description:
             continue
@@ -91,17 +97,35 @@ def invoice_lines(form: Any, currency: str, request: web.Request) -> list[dict[s
             tax_bp = round(float(tax) * 100)
         except ValueError:
             raise FormError(f"line {row + 1} tax: {tax!r} is not a percentage") from None
-        lines.append(
-            {
-                "description": description,
-                "quantity": quantity,
-                "unit_price_minor": minor_units(str(form.get(f"price-{row}", "")), currency, request),
-                "tax_rate_bp": tax_bp,
-            }
-        )
+        line = {
+            "description": description,
+            "quantity": quantity,
+            "unit_price_minor": minor_units(str(form.get(f"price-{row}", "")), currency, request),
+            "tax_rate_bp": tax_bp,
+        }
+        if form.get(f"appointment-{row}"):
+            line["appointment_id"] = str(form.get(f"appointment-{row}"))
+        lines.append(line)
     if not lines:
         raise FormError("lines: describe at least one line")
     return lines
+
+
+def line_rows(fmt: Formatter, invoice: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The form's line rows: a draft's lines as typed values, then empty rows to add more."""
+    currency, lines = (invoice["currency"], invoice["lines"]) if invoice else ("", [])
+    filled = [
+        {
+            "description": line["description"],
+            "quantity": line["quantity"],
+            "price": amount_text(fmt, {"amount_minor": line["unit_price_minor"], "currency": currency}),
+            "tax": fmt.number(Decimal(line["tax_rate_bp"]).scaleb(-2)),
+            "appointment_id": line["appointment_id"] or "",
+        }
+        for line in lines
+    ]
+    empty = {"description": "", "quantity": "1", "price": "", "tax": "0", "appointment_id": ""}
+    return filled + [empty] * max(LINE_ROWS - len(filled), 1)
 
 
 @signed_in("staff")
@@ -130,6 +154,49 @@ async def create_invoice(request: web.Request, api: UserApi) -> web.StreamRespon
         return redirect(request, back)
     await flash(request, "The draft invoice is saved.")
     return redirect(request, f"/billing/invoices/{draft['id']}")
+
+
+@signed_in("staff")
+async def edit_invoice_page(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """A draft's lines, terms and notes to change; an issued invoice is changed only by voiding it."""
+    invoice = await api.get(f"{INVOICES}/{request.match_info['invoice_id']}")
+    if invoice["status"] != "draft":
+        await flash(request, "Only a draft can be changed.")
+        return redirect(request, f"/billing/invoices/{invoice['id']}")
+    client = (await client_names(api, [invoice["client_id"]])).get(invoice["client_id"])
+    return await console(
+        request,
+        api,
+        "staff/billing/invoice_new.html",
+        client=client,
+        candidates=[],
+        q="",
+        currency=invoice["currency"],
+        lines=line_rows(formatter(request, api.account), invoice),
+        editing=invoice,
+    )
+
+
+@signed_in("staff")
+async def save_invoice(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """The draft's lines replaced whole, with the version read: a draft changed meanwhile is refused (409)."""
+    invoice_id = request.match_info["invoice_id"]
+    form = await request.post()
+    currency = str(form.get("currency", "")).strip().upper()
+    back = f"/billing/invoices/{invoice_id}/edit"
+    try:
+        body = {
+            "currency": currency,
+            "lines": invoice_lines(form, currency, request),
+            "payment_terms_days": int(str(form.get("payment_terms_days", "14")) or 14),
+            "notes": str(form.get("notes", "")).strip()[:2000],
+            "version": int(str(form.get("version", "0"))),
+        }
+    except (FormError, ValueError) as error:
+        await flash(request, f"Not saved: {error}.")
+        return redirect(request, back)
+    done = "The draft invoice is saved."
+    return await apply(request, api, "PATCH", f"{INVOICES}/{invoice_id}", body, done, f"/billing/invoices/{invoice_id}")
 
 
 @signed_in("staff")
@@ -212,6 +279,8 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_get("/billing/invoices/new", new_invoice)
     router.add_post("/billing/invoices/new", create_invoice)
     router.add_get("/billing/invoices/{invoice_id}", invoice_page)
+    router.add_get("/billing/invoices/{invoice_id}/edit", edit_invoice_page)
+    router.add_post("/billing/invoices/{invoice_id}/edit", save_invoice)
     router.add_post("/billing/invoices/{invoice_id}/{action}", invoice_action)
     router.add_get("/billing/payments", payments)
     router.add_post("/billing/payments/{payment_id}/refund", refund)

@@ -7,7 +7,6 @@ staff cancellations are charged too. Saved whole (the API replaces it) or remove
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -16,9 +15,9 @@ from babel.numbers import get_territory_currencies
 from atrium_web.formatting import Formatter
 from atrium_web.pages import flash, formatter, redirect, signed_in
 from atrium_web.sessions import UserApi
-from atrium_web.views.settings import FormError, apply, minor_units, whole
+from atrium_web.views.settings import FormError, amount_text, apply, minor_units, whole
 from atrium_web.views.staff import console, services_by_id
-from platform_core.money import is_currency, minor_unit_exponent
+from platform_core.money import is_currency
 
 POLICY, PAGE = "/api/v1/cancellation-policy", "/settings/cancellation-policy"
 WINDOW_ROWS = 4
@@ -68,13 +67,6 @@ def policy_body(form: Any, request: web.Request) -> dict[str, Any]:
             raise FormError(f"{missing.replace('_', ' ')}: give all three numbers of the repeated no-shows rule")
         body["repeat_no_shows"] = {name: whole(form, name) for name in REPEAT_FIELDS}
     return body
-
-
-def amount_text(fmt: Formatter, money: dict[str, Any] | None) -> str:
-    """A fixed fee as the form shows it for editing: the amount in the viewer's locale, no currency sign."""
-    if not money:
-        return ""
-    return fmt.number(Decimal(money["amount_minor"]).scaleb(-minor_unit_exponent(money["currency"])))
 
 
 def outcome_in_words(fmt: Formatter, outcome: dict[str, Any]) -> str:

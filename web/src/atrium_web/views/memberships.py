@@ -1,7 +1,8 @@
 """Memberships in the staff console: the business's memberships (list, define one with its package, price, tax,
-invoicing, tolerance and renewal), a client's subscriptions on the client card's Memberships tab (register one,
-which issues its invoice; freeze, resume, renew, cancel, automatic renewal), the printable membership card and
-an invoice's PDF. Everything through the gateway; a refused value comes back naming the field."""
+invoicing, tolerance and renewal; whether clients may cancel their own in the portal), a client's subscriptions
+on the client card's Memberships tab (register one, which issues its invoice; freeze, resume, renew, cancel,
+automatic renewal), the printable membership card and an invoice's PDF. Everything through the gateway; a refused
+value comes back naming the field."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from atrium_web.views.settings import FormError, apply, minor_units, whole
 from atrium_web.views.staff import console
 from platform_core.money import is_currency
 
-MEMBERSHIPS = "/api/v1/memberships"
+MEMBERSHIPS, SETTINGS = "/api/v1/memberships", "/api/v1/membership-settings"
 STATUS_LABELS = {
     "active": "Active",
     "frozen": "Frozen",
@@ -69,8 +70,8 @@ def membership_body(form: Any, request: web.Request) -> dict[str, Any]:
 
 @signed_in("staff")
 async def memberships(request: web.Request, api: UserApi) -> web.StreamResponse:
-    listed, packages, business = await asyncio.gather(
-        api.get(MEMBERSHIPS), api.get("/api/v1/packages"), api.get("/api/v1/business")
+    listed, packages, business, settings = await asyncio.gather(
+        api.get(MEMBERSHIPS), api.get("/api/v1/packages"), api.get("/api/v1/business"), api.get(SETTINGS)
     )
     return await console(
         request,
@@ -79,7 +80,15 @@ async def memberships(request: web.Request, api: UserApi) -> web.StreamResponse:
         items=listed["items"],
         packages={p["id"]: p for p in packages["items"]},
         currency=(get_territory_currencies(business["country"]) or ["EUR"])[0],
+        settings=settings,
     )
+
+
+@signed_in("staff")
+async def save_settings(request: web.Request, api: UserApi) -> web.StreamResponse:
+    allowed = (await request.post()).get("clients_may_cancel") == "on"
+    done = "Clients may cancel their own memberships in the portal." if allowed else "Only staff cancel memberships."
+    return await apply(request, api, "PUT", SETTINGS, {"clients_may_cancel": allowed}, done, "/billing/memberships")
 
 
 @signed_in("staff")
@@ -190,6 +199,7 @@ async def invoice_pdf(request: web.Request, api: UserApi) -> web.StreamResponse:
 def register(router: web.UrlDispatcher) -> None:
     router.add_get("/billing/memberships", memberships)
     router.add_post("/billing/memberships", define_membership)
+    router.add_post("/billing/memberships/settings", save_settings)
     router.add_get("/billing/invoices/{invoice_id}/pdf", invoice_pdf)
     router.add_post("/clients/{client_id}/subscriptions", register_subscription)
     router.add_post("/clients/{client_id}/subscriptions/{subscription_id}/{action}", subscription_action)

@@ -98,15 +98,7 @@ async def _profile_page(
     allowed = await permissions(api)
     fields = await _profile_fields(api)
     shown = {name: str(values.get(name, "")) if values is not None else (me[name] or "") for name in PROFILE_FIELDS}
-    custom = {}
-    for field in fields:
-        value = me["custom_fields"].get(field["key"])
-        if values is not None:
-            try:
-                value = custom_fields.submitted(field, values)
-            except ValueError:
-                value = str(values.get(custom_fields.input_name(field), ""))
-        custom[field["key"]] = custom_fields.shown(field, value)
+    custom = custom_fields.displayed(fields, me["custom_fields"], values)
     return await page(
         request,
         api,
@@ -153,10 +145,8 @@ async def update_profile(request: web.Request, api: UserApi) -> web.StreamRespon
         except ApiProblem as problem:
             if problem.status in (403, 404):
                 raise
-            custom_problems = {k: v for k, v in problem.errors.items() if k.startswith("custom_fields.")}
-            others = {k: v for k, v in problem.errors.items() if k not in custom_problems}
-            errors = form_errors(others, *PROFILE_FIELDS)
-            errors |= {custom_fields.problem_field(k): v for k, v in custom_problems.items()}
+            custom_problems, others = custom_fields.split_problems(problem.errors)
+            errors = form_errors(others, *PROFILE_FIELDS) | custom_problems
             errors = errors or {"": problem.detail}
     return await _profile_page(request, api, errors=errors, values=form, status=400)
 

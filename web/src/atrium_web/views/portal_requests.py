@@ -7,12 +7,14 @@ the ticket, and nothing here asks for them.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
+from atrium_web import custom_fields
 from atrium_web.appointment_requests import OPEN_STATUSES, STATUS_LABELS, instants_on_clock
 from atrium_web.gateway_api import ApiProblem
 from atrium_web.pages import flash, form_errors, formatter, redirect, signed_in
@@ -34,6 +36,14 @@ ACCEPT_CONFLICTS = {
 async def _allowed(api: UserApi) -> dict[str, bool] | None:
     allowed = await permissions(api)
     return allowed if allowed["view_appointments"] else None
+
+
+async def _questions(api: UserApi) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The booking request form's questions and the client's answers kept from before (shown as defaults)."""
+    found, me = await asyncio.gather(
+        api.get("/api/v1/portal/custom-fields", form="booking_request"), api.get("/api/v1/portal/me")
+    )
+    return [f for f in found["items"] if not f["retired"]], me["custom_fields"]
 
 
 def _readable(request: web.Request, api: UserApi, detail: str) -> str:
@@ -145,6 +155,8 @@ async def _request_form(
     if not chosen and current:
         chosen = next((s["start"] for s in slots if _same_instant(s["start"], current["start"])), "")
     base = f"/portal/requests/{editing['id']}/edit" if editing else "/portal/requests/new"
+    # A new request answers the business's booking form (an edit changes the request only).
+    questions, kept = await _questions(api) if not editing and slots else ([], {})
     return await page(
         request,
         api,
@@ -164,6 +176,10 @@ async def _request_form(
         editing=editing,
         steps_action=base,
         submit_action=base if editing else "/portal/requests",
+        questions=questions,
+        answers=custom_fields.displayed(questions, kept, values if status != 200 else None),
+        input_name=custom_fields.input_name,
+        input_types=custom_fields.INPUT_TYPES,
     )
 
 
@@ -178,8 +194,9 @@ async def new_request(request: web.Request, api: UserApi) -> web.StreamResponse:
 def _problem_errors(problem: ApiProblem) -> dict[str, str]:
     if problem.status in (403, 404):
         raise problem
-    errors = form_errors(problem.errors, *REQUEST_FIELDS)
-    errors = {FORM_FIELD.get(k, k): v for k, v in errors.items()}
+    answer_errors, others = custom_fields.split_problems(problem.errors, "answers.")
+    errors = form_errors(others, *REQUEST_FIELDS)
+    errors = {FORM_FIELD.get(k, k): v for k, v in errors.items()} | answer_errors
     return errors or {"": problem.detail or "The request could not be sent."}
 
 
@@ -196,7 +213,8 @@ def _form_checks(start: str, description: str, *, start_required: bool) -> dict[
 async def submit_request(request: web.Request, api: UserApi) -> web.StreamResponse:
     form = await request.post()
     start, description = str(form.get("start", "")), str(form.get("description", ""))
-    errors = _form_checks(start, description, start_required=True)
+    answers, errors = custom_fields.answers((await _questions(api))[0], form)
+    errors |= _form_checks(start, description, start_required=True)
     if not errors:
         try:
             await api.send(
@@ -207,6 +225,7 @@ async def submit_request(request: web.Request, api: UserApi) -> web.StreamRespon
                     "options": [{"start": start}],
                     "message": description,
                     "timezone": api.account.timezone,
+                    "answers": answers,
                 },
                 # One request however often the form is sent (double click, retried post).
                 headers={"Idempotency-Key": str(form.get("submission", "")) or str(uuid.uuid4())},

@@ -10,6 +10,7 @@ are per visitor IP.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp_session import get_session
 
+from atrium_web import custom_fields
 from atrium_web.formatting import Formatter, negotiate_locale, preferred_language
 from atrium_web.gateway_api import ApiProblem, Reply
 from atrium_web.pages import form_errors, redirect, render
@@ -74,6 +76,11 @@ async def _business(request: web.Request, slug: str) -> dict[str, Any]:
     return dict(_ok(await _call(request, "GET", _api(slug))))
 
 
+async def _questions(request: web.Request, slug: str) -> list[dict[str, Any]]:
+    """The business's booking request form: its questions are answered with the visitor's details."""
+    return list(_ok(await _call(request, "GET", _api(slug, "/form")))["fields"])
+
+
 async def _booking_form(
     request: web.Request,
     slug: str,
@@ -83,8 +90,10 @@ async def _booking_form(
     status: int = 200,
 ) -> web.StreamResponse:
     """Service → day → free time and the visitor's details, each step a plain form (no script needed)."""
-    business = await _business(request, slug)
-    services = {s["id"]: s for s in _ok(await _call(request, "GET", _api(slug, "/services")))["items"]}
+    business, listed, questions = await asyncio.gather(
+        _business(request, slug), _call(request, "GET", _api(slug, "/services")), _questions(request, slug)
+    )
+    services = {s["id"]: s for s in _ok(listed)["items"]}
     service = services.get(str(values.get("service_id", "")))
     staff_ids = {s["id"] for s in service["staff"]} if service else set()
     staff_id = str(values.get("staff_id", ""))
@@ -118,6 +127,10 @@ async def _booking_form(
         zone=zone,
         clock=Formatter(negotiate_locale(request.headers.get("Accept-Language", "")), zone),
         values={name: str(values.get(name, "")) for name in VISITOR_FIELDS},
+        questions=questions,
+        answers=custom_fields.displayed(questions, {}, values),
+        input_name=custom_fields.input_name,
+        input_types=custom_fields.INPUT_TYPES,
         errors=errors,
     )
 
@@ -130,20 +143,21 @@ async def send_request(request: web.Request) -> web.StreamResponse:
     slug = request.match_info["slug"]
     form = await request.post()
     values = {name: str(form.get(name, "")).strip() for name in (*VISITOR_FIELDS, "date", "timezone")}
-    errors: dict[str, str] = {}
+    answers, errors = custom_fields.answers(await _questions(request, slug), form)
     if not values["start"]:
         errors["start"] = "Choose a time."
     for name, label in (("name", "your name"), ("email", "your email address")):
         if not values[name]:
             errors[name] = f"Enter {label}."
     if not errors:
-        body = {
+        body: dict[str, Any] = {
             "service_id": values["service_id"],
             "start": values["start"],
             "name": values["name"],
             "email": values["email"],
             "phone": values["phone"],
             "description": values["description"],
+            "answers": answers,
         }
         if values["staff_id"]:
             body["preferred_staff_id"] = values["staff_id"]
@@ -170,12 +184,15 @@ async def send_request(request: web.Request) -> web.StreamResponse:
         problem = ApiProblem.from_body(reply.status, reply.body)
         if problem.status == 404:
             raise problem
-        errors = form_errors(problem.errors, *VISITOR_FIELDS)
+        answer_errors, others = custom_fields.split_problems(problem.errors, "answers.")
+        errors = form_errors(others, *VISITOR_FIELDS) | answer_errors
         if "preferred_staff_id" in problem.errors:
             errors[""] = "Choose someone else, or anyone."
         if problem.code in REFUSALS or not errors:
             errors[""] = _refusal(problem)
-    return await _booking_form(request, slug, values, errors=errors, status=400)
+        elif answer_errors:
+            errors[""] = "Please check the answers marked below."
+    return await _booking_form(request, slug, form, errors=errors, status=400)
 
 
 async def _pending(request: web.Request, slug: str) -> dict[str, Any] | None:

@@ -1,6 +1,7 @@
-"""Settings of the business, each a page over the gateway's API: services, staff hours and exceptions, resources,
-booking rules (slot rules, cancellation notice), portal permissions, client statuses and custom fields, and the
-staff members (invite, change role, deactivate, reactivate).
+"""Settings of the business, each a page over the gateway's API: services (add, change, archive), staff hours and
+exceptions, resources (add, change, archive), booking rules (slot rules, cancellation notice), the public booking
+page (open or close it, its address), portal permissions, client statuses and custom fields, and the staff
+members (invite, change role, deactivate, reactivate).
 
 What a role may not change answers the gateway's 403 (the forbidden page); a refused value comes back as a
 message naming the field, and nothing is changed.
@@ -9,14 +10,15 @@ message naming the field, and nothing is changed.
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 from babel.numbers import NumberFormatError, get_territory_currencies, parse_decimal
 
-from atrium_web.formatting import negotiate_locale
+from atrium_web.formatting import Formatter, negotiate_locale
 from atrium_web.gateway_api import ApiProblem
-from atrium_web.pages import flash, redirect, signed_in
+from atrium_web.pages import flash, formatter, redirect, signed_in
 from atrium_web.sessions import UserApi
 from atrium_web.views.staff import PORTAL_PERMISSIONS, console
 from platform_core.money import is_currency, minor_unit_exponent
@@ -42,11 +44,13 @@ SECTIONS = {
     "booking-rules": "Booking rules",
     "cancellation-policy": "Cancellation and no-show policy",
     "requests": "Appointment requests (tentative holds, hold times, ticket links)",
+    "public-booking": "Public booking page (open or close it, its address)",
     "portal": "Portal permissions",
     "client-fields": "Client statuses and custom fields",
     "staff": "Staff members",
     "reminders": "Reminders",
     "payment-reminders": "Payment reminders",
+    "membership-expiry": "Membership expiry reminders",
     "messages": "Message wording",
 }
 REMINDER_AUDIENCES = {"client": "The client", "staff": "The staff member"}
@@ -58,11 +62,12 @@ class FormError(Exception):
 
 
 async def apply(
-    request: web.Request, api: UserApi, method: str, path: str, body: Any, done: str, back: str
+    request: web.Request, api: UserApi, method: str, path: str, body: Any, done: str, back: str, *, key: str = ""
 ) -> web.StreamResponse:
-    """Send one change; say it is done, or say why not (the fields the gateway named), then back to the page."""
+    """Send one change; say it is done, or say why not (the fields the gateway named), then back to the page.
+    ``key``, made when the form was shown, is the Idempotency-Key: the form sent twice changes things once."""
     try:
-        await api.send(method, path, body)
+        await api.send(method, path, body, headers={"Idempotency-Key": key} if key else {})
         await flash(request, done)
     except ApiProblem as problem:
         if problem.status in (403, 404):
@@ -84,6 +89,13 @@ def minor_units(text: str, currency: str, request: web.Request) -> int:
     if scaled != scaled.to_integral_value():
         raise FormError(f"price: {currency} has {minor_unit_exponent(currency)} decimal places")
     return int(scaled)
+
+
+def amount_text(fmt: Formatter, money: dict[str, Any] | None) -> str:
+    """An amount as a form shows it for editing: in the viewer's locale, no currency sign."""
+    if not money:
+        return ""
+    return fmt.number(Decimal(money["amount_minor"]).scaleb(-minor_unit_exponent(money["currency"])))
 
 
 def whole(form: Any, name: str, default: int = 0) -> int:
@@ -119,26 +131,30 @@ async def services(request: web.Request, api: UserApi) -> web.StreamResponse:
     )
 
 
+def service_body(form: Any, request: web.Request) -> dict[str, Any]:
+    """A service's definition from its form (add or edit); FormError names what cannot be sent."""
+    currency = str(form.get("currency", "")).strip().upper()
+    if not is_currency(currency):
+        raise FormError("currency: give an ISO 4217 code such as EUR")
+    return {
+        "name": str(form.get("name", "")).strip(),
+        "description": str(form.get("description", "")).strip(),
+        "duration_minutes": whole(form, "duration_minutes"),
+        "buffer_before_minutes": whole(form, "buffer_before_minutes"),
+        "buffer_after_minutes": whole(form, "buffer_after_minutes"),
+        "capacity": whole(form, "capacity", 1),
+        "price": {"amount_minor": minor_units(str(form.get("price", "0")), currency, request), "currency": currency},
+        "staff_ids": [str(v) for v in form.getall("staff_ids", [])],
+        "resource_ids": [str(v) for v in form.getall("resource_ids", [])],
+        "bookable_online": form.get("bookable_online") == "on",
+    }
+
+
 @signed_in("staff")
 async def add_service(request: web.Request, api: UserApi) -> web.StreamResponse:
-    form = await request.post()
     back = "/settings/services"
-    currency = str(form.get("currency", "")).strip().upper()
     try:
-        if not is_currency(currency):
-            raise FormError("currency: give an ISO 4217 code such as EUR")
-        body = {
-            "name": str(form.get("name", "")).strip(),
-            "duration_minutes": whole(form, "duration_minutes"),
-            "buffer_after_minutes": whole(form, "buffer_after_minutes"),
-            "capacity": whole(form, "capacity", 1),
-            "price": {
-                "amount_minor": minor_units(str(form.get("price", "0")), currency, request),
-                "currency": currency,
-            },
-            "staff_ids": [str(v) for v in form.getall("staff_ids", [])],
-            "bookable_online": form.get("bookable_online") == "on",
-        }
+        body = service_body(await request.post(), request)
     except FormError as error:
         await flash(request, f"Not saved: {error}.")
         return redirect(request, back)
@@ -146,9 +162,69 @@ async def add_service(request: web.Request, api: UserApi) -> web.StreamResponse:
 
 
 @signed_in("staff")
+async def service_page(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """One service to change: everything the API keeps of it, who performs it and the resources it needs."""
+    service_id = request.match_info["service_id"]
+    service, staff, resources, types, rules = await asyncio.gather(
+        api.get(f"/api/v1/services/{service_id}"),
+        api.get("/api/v1/staff-schedules"),
+        api.get("/api/v1/resources"),
+        api.get("/api/v1/credit-types"),
+        api.get(f"/api/v1/services/{service_id}/credit-rules"),
+    )
+    return await console(
+        request,
+        api,
+        "staff/settings/service.html",
+        service=service,
+        price_text=amount_text(formatter(request, api.account), service["price"]),
+        staff=[s for s in staff["items"] if s["active"] or s["staff_id"] in service["staff_ids"]],
+        resources=[r for r in resources["items"] if not r["archived"] or r["id"] in service["resource_ids"]],
+        credit_types=types["items"],
+        units={r["credit_type_id"]: r["units"] for r in rules["rules"]},
+    )
+
+
+@signed_in("staff")
+async def save_service(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """The form's fields replace the definition; what the form does not show (category, colour, the service's
+    own slot rules) is sent back as read, with the version read, so a change made meanwhile is refused."""
+    service_id = request.match_info["service_id"]
+    path, back = f"/api/v1/services/{service_id}", f"/settings/services/{service_id}"
+    form = await request.post()
+    current = await api.get(path)
+    try:
+        body = {k: current[k] for k in ("category", "colour", "slot_rules")} | service_body(form, request)
+        body["version"] = whole(form, "version", current["version"])
+    except FormError as error:
+        await flash(request, f"Not saved: {error}.")
+        return redirect(request, back)
+    return await apply(request, api, "PUT", path, body, f"{body['name']} is saved.", back)
+
+
+@signed_in("staff")
 async def archive_service(request: web.Request, api: UserApi) -> web.StreamResponse:
     path = f"/api/v1/services/{request.match_info['service_id']}/archive"
     return await apply(request, api, "POST", path, {}, "The service is archived.", "/settings/services")
+
+
+@signed_in("staff")
+async def save_credit_rules(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Which credit types pay for one visit of the service and how many units: a type left empty does not."""
+    service_id = request.match_info["service_id"]
+    form = await request.post()
+    back = f"/settings/services/{service_id}"
+    try:
+        rules = [
+            {"credit_type_id": str(name).removeprefix("units-"), "units": whole(form, str(name))}
+            for name in form
+            if str(name).startswith("units-") and str(form.get(name, "")).strip() not in ("", "0")
+        ]
+    except FormError as error:
+        await flash(request, f"Not saved: {error}.")
+        return redirect(request, back)
+    path = f"/api/v1/services/{service_id}/credit-rules"
+    return await apply(request, api, "PUT", path, {"rules": rules}, "What pays for a visit is saved.", back)
 
 
 # --- staff hours and exceptions -------------------------------------------------------------------
@@ -226,21 +302,40 @@ async def resources(request: web.Request, api: UserApi) -> web.StreamResponse:
     return await console(request, api, "staff/settings/resources.html", resources=listed["items"])
 
 
+def resource_body(form: Any) -> dict[str, Any]:
+    return {
+        "name": str(form.get("name", "")).strip(),
+        "kind": "equipment" if form.get("kind") == "equipment" else "room",
+        "capacity": whole(form, "capacity", 1),
+    }
+
+
 @signed_in("staff")
 async def add_resource(request: web.Request, api: UserApi) -> web.StreamResponse:
-    form = await request.post()
     try:
-        body = {
-            "name": str(form.get("name", "")).strip(),
-            "kind": "equipment" if form.get("kind") == "equipment" else "room",
-            "capacity": whole(form, "capacity", 1),
-        }
+        body = resource_body(await request.post())
     except FormError as error:
         await flash(request, f"Not saved: {error}.")
         return redirect(request, "/settings/resources")
     return await apply(
         request, api, "POST", "/api/v1/resources", body, f"{body['name']} is added.", "/settings/resources"
     )
+
+
+@signed_in("staff")
+async def save_resource(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """A resource's name, kind and capacity changed; archived or not stays as it is."""
+    resource_id = request.match_info["resource_id"]
+    listed = {r["id"]: r for r in (await api.get("/api/v1/resources"))["items"]}
+    if resource_id not in listed:
+        raise web.HTTPNotFound()
+    try:
+        body = resource_body(await request.post()) | {"archived": listed[resource_id]["archived"]}
+    except FormError as error:
+        await flash(request, f"Not saved: {error}.")
+        return redirect(request, "/settings/resources")
+    path = f"/api/v1/resources/{resource_id}"
+    return await apply(request, api, "PUT", path, body, f"{body['name']} is saved.", "/settings/resources")
 
 
 @signed_in("staff")
@@ -284,6 +379,25 @@ async def save_booking_rules(request: web.Request, api: UserApi) -> web.StreamRe
         return redirect(request, "/settings/booking-rules")
     path, back = "/api/v1/scheduling/settings", "/settings/booking-rules"
     return await apply(request, api, "PUT", path, body, "The booking rules are saved.", back)
+
+
+# --- public booking page -----------------------------------------------------------------------
+
+PUBLIC_BOOKING = "/api/v1/business/public-booking"
+
+
+@signed_in("staff")
+async def public_booking(request: web.Request, api: UserApi) -> web.StreamResponse:
+    return await console(request, api, "staff/settings/public_booking.html", current=await api.get(PUBLIC_BOOKING))
+
+
+@signed_in("staff")
+async def save_public_booking(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """Open or close the page at the address chosen (lower-case letters, digits and hyphens; the API checks)."""
+    form = await request.post()
+    body = {"enabled": form.get("enabled") == "on", "slug": str(form.get("slug", "")).strip().lower()}
+    done = f"The booking page is {'open' if body['enabled'] else 'closed'}."
+    return await apply(request, api, "PUT", PUBLIC_BOOKING, body, done, "/settings/public-booking")
 
 
 # --- portal permissions ----------------------------------------------------------------------------
@@ -399,18 +513,33 @@ RULES = "/api/v1/reminder-rules"
 
 @signed_in("staff")
 async def reminders(request: web.Request, api: UserApi) -> web.StreamResponse:
-    """The business's rule (or the default it follows), and which services have their own."""
-    rules = (await api.get(RULES))["items"]
-    business = next(r for r in rules if r["service_id"] is None)
+    """The business's rule (or the default it follows), and the services that have their own."""
+    rules, services = await asyncio.gather(api.get(RULES), api.get("/api/v1/services"))
+    business = next(r for r in rules["items"] if r["service_id"] is None)
+    names = {s["id"]: s["name"] for s in services["items"]}
+    own = [
+        r | {"service_name": names.get(r["service_id"], "A removed service")} for r in rules["items"] if r["service_id"]
+    ]
     return await console(
         request,
         api,
         "staff/settings/reminders.html",
         rule=business,
-        own_services=len([r for r in rules if r["service_id"]]),
+        own=own,
+        services=[s for s in services["items"] if not s["archived"]],
         audiences=REMINDER_AUDIENCES,
         channels=REMINDER_CHANNELS,
     )
+
+
+def reminder_body(form: Any) -> dict[str, Any]:
+    start, end = str(form.get("quiet_start", "")).strip()[:5], str(form.get("quiet_end", "")).strip()[:5]
+    return {
+        "offsets": [o.strip() for o in str(form.get("offsets", "")).split(",") if o.strip()],
+        "audiences": [str(v) for v in form.getall("audiences", [])],
+        "channels": [str(v) for v in form.getall("channels", [])],
+        "quiet_hours": {"start": start, "end": end} if start or end else None,
+    }
 
 
 @signed_in("staff")
@@ -419,30 +548,43 @@ async def save_reminders(request: web.Request, api: UserApi) -> web.StreamRespon
     back = "/settings/reminders"
     if form.get("reset") == "default":
         return await apply(request, api, "DELETE", f"{RULES}/business", None, "The default reminders apply.", back)
-    start, end = str(form.get("quiet_start", "")).strip()[:5], str(form.get("quiet_end", "")).strip()[:5]
-    body = {
-        "offsets": [o.strip() for o in str(form.get("offsets", "")).split(",") if o.strip()],
-        "audiences": [str(v) for v in form.getall("audiences", [])],
-        "channels": [str(v) for v in form.getall("channels", [])],
-        "quiet_hours": {"start": start, "end": end} if start or end else None,
-    }
-    return await apply(request, api, "PUT", f"{RULES}/business", body, "The reminders are saved.", back)
+    return await apply(request, api, "PUT", f"{RULES}/business", reminder_body(form), "The reminders are saved.", back)
+
+
+@signed_in("staff")
+async def save_service_reminders(request: web.Request, api: UserApi) -> web.StreamResponse:
+    """A service's own rule, or (reset) the service back on the business's."""
+    form = await request.post()
+    service_id, back = str(form.get("service_id", "")), "/settings/reminders"
+    if not service_id:
+        await flash(request, "Not saved: service: choose one.")
+        return redirect(request, back)
+    path = f"{RULES}/services/{service_id}"
+    if form.get("reset") == "business":
+        return await apply(request, api, "DELETE", path, None, "The service follows the business's reminders.", back)
+    return await apply(request, api, "PUT", path, reminder_body(form), "The service's reminders are saved.", back)
 
 
 def register(router: web.UrlDispatcher) -> None:
     router.add_get("/settings", index)
     router.add_get("/settings/services", services)
     router.add_post("/settings/services", add_service)
+    router.add_get("/settings/services/{service_id}", service_page)
+    router.add_post("/settings/services/{service_id}", save_service)
     router.add_post("/settings/services/{service_id}/archive", archive_service)
+    router.add_post("/settings/services/{service_id}/credit-rules", save_credit_rules)
     router.add_get("/settings/hours", hours)
     router.add_post("/settings/hours/{staff_id}", save_hours)
     router.add_post("/settings/exceptions", add_exception)
     router.add_post("/settings/exceptions/{exception_id}/delete", delete_exception)
     router.add_get("/settings/resources", resources)
     router.add_post("/settings/resources", add_resource)
+    router.add_post("/settings/resources/{resource_id}", save_resource)
     router.add_post("/settings/resources/{resource_id}/archive", archive_resource)
     router.add_get("/settings/booking-rules", booking_rules)
     router.add_post("/settings/booking-rules", save_booking_rules)
+    router.add_get("/settings/public-booking", public_booking)
+    router.add_post("/settings/public-booking", save_public_booking)
     router.add_get("/settings/portal", portal)
     router.add_post("/settings/portal", save_portal)
     router.add_get("/settings/client-fields", client_fields)
@@ -455,3 +597,4 @@ def register(router: web.UrlDispatcher) -> None:
     router.add_post("/settings/staff/{staff_id}/{action}", change_staff)
     router.add_get("/settings/reminders", reminders)
     router.add_post("/settings/reminders", save_reminders)
+    router.add_post("/settings/reminders/services", save_service_reminders)

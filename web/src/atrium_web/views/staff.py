@@ -293,9 +293,8 @@ async def create_client(request: web.Request, api: UserApi) -> web.StreamRespons
 
 def client_form_errors(problem: ApiProblem, names: tuple[str, ...]) -> dict[str, str]:
     """A refused client's field errors by the form's input names (custom fields by theirs)."""
-    custom = {k: v for k, v in problem.errors.items() if k.startswith(custom_fields.API_PREFIX)}
-    others = {k: v for k, v in problem.errors.items() if k not in custom}
-    errors = form_errors(others, *names) | {custom_fields.problem_field(k): v for k, v in custom.items()}
+    custom, others = custom_fields.split_problems(problem.errors)
+    errors = form_errors(others, *names) | custom
     return errors or {"": problem.detail}
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -13,6 +15,17 @@ class ListCustomFields:
     include_retired: bool = False
     # Only the fields this form collects ("": every field).
     form: str = ""
+
+
+@dataclass(frozen=True)
+class CheckFormAnswers:
+    """Answers to a form (booking_request or portal_profile) checked as a new client's, nothing stored."""
+
+    tenant_id: uuid.UUID
+    form: str
+    answers: Mapping[str, Any]
+    # ISO 3166-1 region national phone numbers are read in.
+    region: str
 
 
 @dataclass(frozen=True)

@@ -402,9 +402,12 @@ def read_values(
             change.values[definition.id] = validate_value(definition, raw, region=region)
         except CustomValueError as exc:
             violations.add(where, str(exc))
+    refused = {v.field for v in violations.found}
     for definition in catalogue.live():
         if not (definition.required and definition.collected_on(form)):
             continue
+        if f"custom_fields.{definition.key}" in refused:
+            continue  # its value was refused already; one message per field
         missing = definition.id not in change.values if creating else False
         value = change.values.get(definition.id)
         if missing or (definition.id in change.values and not fills_required(value)):

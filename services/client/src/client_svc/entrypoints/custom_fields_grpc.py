@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import grpc
+from google.protobuf import json_format, struct_pb2
 
 from atrium.client.v1 import client_record_pb2 as record_pb
 from atrium.client.v1 import client_service_pb2 as pb
@@ -54,6 +56,20 @@ class CustomFieldsServicer(pb_grpc.CustomFieldsServicer):
                 require_staff(), include_retired=request.include_retired, form=request.form
             )
         return _fields(await handlers.list_custom_fields(command, self._uow_factory()))
+
+    async def CheckFormAnswers(
+        self, request: pb.CheckFormAnswersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CheckFormAnswersResponse:
+        command = commands.CheckFormAnswers(
+            require_staff(),
+            form=request.form,
+            answers={key: json_format.MessageToDict(value) for key, value in request.custom_fields.items()},
+            region=request.default_region,
+        )
+        stored: dict[str, Any] = await handlers.check_form_answers(command, self._uow_factory())
+        return pb.CheckFormAnswersResponse(
+            custom_fields={key: json_format.ParseDict(value, struct_pb2.Value()) for key, value in stored.items()}
+        )
 
     async def CreateCustomField(
         self, request: record_pb.CreateCustomFieldRequest, context: grpc.aio.ServicerContext

@@ -16,7 +16,7 @@ import grpc
 from google.protobuf import json_format, struct_pb2
 
 from atrium.client.v1 import client_service_pb2 as client_pb
-from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
+from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub, CustomFieldsStub
 from platform_core import errors
 from platform_core.client_lookup import ClientFacts, find_client
 from portal_requests_svc.adapters.grpc_errors import domain_error
@@ -44,10 +44,17 @@ class AbstractClientDirectory(abc.ABC):
         """Store the client's answers to the booking request form; InvalidArgument (fields ``answers.<key>``)
         when one breaks its field's rules or a required one is missing."""
 
+    @abc.abstractmethod
+    async def check_booking_form(self, answers: Mapping[str, Any], region: str) -> dict[str, Any]:
+        """Check answers to the booking request form as a new client's (every required one given), storing
+        nothing; InvalidArgument (fields ``answers.<key>``) like ``answer_booking_form``. Answers them as the
+        client record would keep them (phone numbers read in ``region``), so storing them later needs no region."""
+
 
 class GrpcClientDirectory(AbstractClientDirectory):
-    def __init__(self, stub: ClientRecordsStub) -> None:
-        self._stub = stub
+    def __init__(self, records: ClientRecordsStub, custom_fields: CustomFieldsStub) -> None:
+        self._stub = records
+        self._custom_fields = custom_fields
 
     async def lookup(self, client_id: uuid.UUID) -> RequestingClient | None:
         client = await find_client(self._stub, client_id)
@@ -58,21 +65,37 @@ class GrpcClientDirectory(AbstractClientDirectory):
 
     async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
         request = client_pb.UpdateClientRequest(
-            id=str(client_id),
-            form=BOOKING_REQUEST_FORM,
-            custom_fields={key: json_format.ParseDict(value, struct_pb2.Value()) for key, value in answers.items()},
+            id=str(client_id), form=BOOKING_REQUEST_FORM, custom_fields=_values(answers)
         )
         try:
             await self._stub.UpdateClient(request)
         except grpc.aio.AioRpcError as exc:
-            error = domain_error(exc, "client")
-            if isinstance(error, errors.InvalidArgument):
-                # This API calls them answers.
-                error = errors.InvalidArgument(
-                    [
-                        errors.FieldViolation(v.field.replace("custom_fields.", "answers.", 1), v.message)
-                        for v in error.violations
-                    ],
-                    error.message,
-                )
-            raise error from exc
+            raise _answers_error(exc) from exc
+
+    async def check_booking_form(self, answers: Mapping[str, Any], region: str) -> dict[str, Any]:
+        request = client_pb.CheckFormAnswersRequest(
+            form=BOOKING_REQUEST_FORM, custom_fields=_values(answers), default_region=region
+        )
+        try:
+            checked = await self._custom_fields.CheckFormAnswers(request)
+        except grpc.aio.AioRpcError as exc:
+            raise _answers_error(exc) from exc
+        return {key: json_format.MessageToDict(value) for key, value in checked.custom_fields.items()}
+
+
+def _values(answers: Mapping[str, Any]) -> dict[str, struct_pb2.Value]:
+    return {key: json_format.ParseDict(value, struct_pb2.Value()) for key, value in answers.items()}
+
+
+def _answers_error(exc: grpc.aio.AioRpcError) -> Exception:
+    """The client service's refusal of form answers; its ``custom_fields.<key>`` are this API's answers."""
+    error = domain_error(exc, "client")
+    if isinstance(error, errors.InvalidArgument):
+        return errors.InvalidArgument(
+            [
+                errors.FieldViolation(v.field.replace("custom_fields.", "answers.", 1), v.message)
+                for v in error.violations
+            ],
+            error.message,
+        )
+    return error

@@ -285,6 +285,7 @@ public_requests = Table(
     Column("timezone", Text, nullable=False),
     Column("language", Text, nullable=False),
     Column("code_hash", LargeBinary, nullable=False),
+    Column("answers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("wrong_codes", Integer, nullable=False, server_default="0"),
     Column("status", Text, nullable=False),

@@ -215,6 +215,9 @@ class StartPublicRequest:
     language: str
     business_name: str
     now: datetime
+    # Answers to the booking request form by field key, and the business's region to read phone numbers in.
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    region: str = ""
 
 
 @dataclass(frozen=True)

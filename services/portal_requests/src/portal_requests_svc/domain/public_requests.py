@@ -98,6 +98,9 @@ class PublicRequest:
     code_hash: bytes
     expires_at: datetime
     created_at: datetime
+    # The booking request form's answers by field key (checked by the client service when asked), for the
+    # client record once the code is right.
+    answers: dict[str, Any] = field(default_factory=dict)
     wrong_codes: int = 0
     status: VerificationStatus = VerificationStatus.PENDING
     request_id: uuid.UUID | None = None
@@ -123,6 +126,7 @@ class PublicRequest:
         now: datetime,
         ttl: timedelta,
         horizon: timedelta,
+        answers: dict[str, Any] | None = None,
     ) -> PublicRequest:
         try:
             (option,) = check_options([TimeOption(start)], now, horizon)
@@ -140,6 +144,7 @@ class PublicRequest:
             timezone=timezone,
             language=language,
             code_hash=code_hash(verification_id, code),
+            answers=dict(answers or {}),
             expires_at=now + ttl,
             created_at=now,
             is_new=True,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import grpc
+from google.protobuf import json_format
 
 from atrium.portal_requests.v1 import public_requests_pb2 as pb
 from atrium.portal_requests.v1 import public_requests_pb2_grpc as pb_grpc
@@ -46,6 +47,8 @@ class PublicRequestServicer(pb_grpc.PublicRequestServiceServicer):
                 timezone=request.timezone,
                 language=request.language or "en",
                 business_name=request.business_name,
+                answers={key: json_format.MessageToDict(value) for key, value in request.answers.items()},
+                region=request.default_region,
                 now=datetime.now(UTC),
             ),
             self._uow(),

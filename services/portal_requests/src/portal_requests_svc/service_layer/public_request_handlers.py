@@ -22,6 +22,8 @@ SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"  # scheduling's reason for a time that is 
 
 async def start_public_request(cmd: commands.StartPublicRequest, uow: PortalRequestsUnitOfWork) -> PublicRequest:
     visitor = check_visitor(cmd.name, cmd.email, cmd.phone)
+    # Told now, on the page, rather than after the visitor has fetched the code: the form is answered whole.
+    answers = await uow.client_directory.check_booking_form(cmd.answers, cmd.region)
     service = await _online_service(uow.catalogue, cmd.service_id)
     if cmd.preferred_staff_id is not None:
         await _staff_of(uow.catalogue, service, cmd.preferred_staff_id, "preferred_staff_id")
@@ -44,6 +46,7 @@ async def start_public_request(cmd: commands.StartPublicRequest, uow: PortalRequ
         now=cmd.now,
         ttl=uow.limits.code_ttl,
         horizon=uow.limits.horizon,
+        answers=answers,
     )
     # Only a time the page offers now (the slot rules, working hours, bookings), so staff get requests they can
     # approve as asked.
@@ -80,6 +83,7 @@ async def confirm_public_request(
             submission_id=verification.submission_id,
             now=cmd.now,
             channel="public",
+            answers=verification.answers,
         ),
         uow,
     )

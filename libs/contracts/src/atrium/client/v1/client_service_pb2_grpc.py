@@ -1284,6 +1284,11 @@ class CustomFieldsStub:
                 request_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ReorderCustomFieldsRequest.SerializeToString,
                 response_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
                 _registered_method=True)
+        self.CheckFormAnswers = channel.unary_unary(
+                '/atrium.client.v1.CustomFields/CheckFormAnswers',
+                request_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CheckFormAnswersRequest.SerializeToString,
+                response_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CheckFormAnswersResponse.FromString,
+                _registered_method=True)
 
 
 class CustomFieldsServicer:
@@ -1322,6 +1327,16 @@ class CustomFieldsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckFormAnswers(self, request, context):
+        """Checks a form's answers as a new client's would be (every required field the form collects answered, each
+        value valid) and stores nothing: INVALID_ARGUMENT naming "custom_fields.<key>" otherwise; answers the values
+        as they would be stored. The public booking page asks this before it emails a visitor's code, so a visitor
+        is told at once, not after the code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CustomFieldsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1349,6 +1364,11 @@ def add_CustomFieldsServicer_to_server(servicer, server):
                     servicer.ReorderCustomFields,
                     request_deserializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ReorderCustomFieldsRequest.FromString,
                     response_serializer=atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.SerializeToString,
+            ),
+            'CheckFormAnswers': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckFormAnswers,
+                    request_deserializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CheckFormAnswersRequest.FromString,
+                    response_serializer=atrium_dot_client_dot_v1_dot_client__service__pb2.CheckFormAnswersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1487,6 +1507,33 @@ class CustomFields:
             '/atrium.client.v1.CustomFields/ReorderCustomFields',
             atrium_dot_client_dot_v1_dot_client__record__pb2.ReorderCustomFieldsRequest.SerializeToString,
             atrium_dot_client_dot_v1_dot_client__record__pb2.ListCustomFieldsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckFormAnswers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atrium.client.v1.CustomFields/CheckFormAnswers',
+            atrium_dot_client_dot_v1_dot_client__service__pb2.CheckFormAnswersRequest.SerializeToString,
+            atrium_dot_client_dot_v1_dot_client__service__pb2.CheckFormAnswersResponse.FromString,
             options,
             channel_credentials,
             insecure,

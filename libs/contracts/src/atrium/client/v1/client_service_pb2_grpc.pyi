@@ -373,6 +373,12 @@ class CustomFieldsStub:
     UpdateCustomField: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.UpdateCustomFieldRequest, _client_record_pb2.CustomField]
     RetireCustomField: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.RetireCustomFieldRequest, _client_record_pb2.CustomField]
     ReorderCustomFields: _grpc.UnaryUnaryMultiCallable[_client_record_pb2.ReorderCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]
+    CheckFormAnswers: _grpc.UnaryUnaryMultiCallable[_client_service_pb2.CheckFormAnswersRequest, _client_service_pb2.CheckFormAnswersResponse]
+    """Checks a form's answers as a new client's would be (every required field the form collects answered, each
+    value valid) and stores nothing: INVALID_ARGUMENT naming "custom_fields.<key>" otherwise; answers the values
+    as they would be stored. The public booking page asks this before it emails a visitor's code, so a visitor
+    is told at once, not after the code.
+    """
 
 @_typing.type_check_only
 class CustomFieldsAsyncStub(CustomFieldsStub):
@@ -387,6 +393,12 @@ class CustomFieldsAsyncStub(CustomFieldsStub):
     UpdateCustomField: _aio.UnaryUnaryMultiCallable[_client_record_pb2.UpdateCustomFieldRequest, _client_record_pb2.CustomField]  # type: ignore[assignment]
     RetireCustomField: _aio.UnaryUnaryMultiCallable[_client_record_pb2.RetireCustomFieldRequest, _client_record_pb2.CustomField]  # type: ignore[assignment]
     ReorderCustomFields: _aio.UnaryUnaryMultiCallable[_client_record_pb2.ReorderCustomFieldsRequest, _client_record_pb2.ListCustomFieldsResponse]  # type: ignore[assignment]
+    CheckFormAnswers: _aio.UnaryUnaryMultiCallable[_client_service_pb2.CheckFormAnswersRequest, _client_service_pb2.CheckFormAnswersResponse]  # type: ignore[assignment]
+    """Checks a form's answers as a new client's would be (every required field the form collects answered, each
+    value valid) and stores nothing: INVALID_ARGUMENT naming "custom_fields.<key>" otherwise; answers the values
+    as they would be stored. The public booking page asks this before it emails a visitor's code, so a visitor
+    is told at once, not after the code.
+    """
 
 class CustomFieldsServicer(metaclass=_abc_1.ABCMeta):
     """The business's custom field definitions."""
@@ -428,6 +440,18 @@ class CustomFieldsServicer(metaclass=_abc_1.ABCMeta):
         request: _client_record_pb2.ReorderCustomFieldsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_client_record_pb2.ListCustomFieldsResponse, _abc.Awaitable[_client_record_pb2.ListCustomFieldsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CheckFormAnswers(
+        self,
+        request: _client_service_pb2.CheckFormAnswersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_client_service_pb2.CheckFormAnswersResponse, _abc.Awaitable[_client_service_pb2.CheckFormAnswersResponse]]:
+        """Checks a form's answers as a new client's would be (every required field the form collects answered, each
+        value valid) and stores nothing: INVALID_ARGUMENT naming "custom_fields.<key>" otherwise; answers the values
+        as they would be stored. The public booking page asks this before it emails a visitor's code, so a visitor
+        is told at once, not after the code.
+        """
 
 def add_CustomFieldsServicer_to_server(servicer: CustomFieldsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

@@ -22,24 +22,29 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/atrium/portal_requests/v1/public_requests.proto\x12\x19\x61trium.portal_requests.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xee\x01\n\x19StartPublicRequestRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x1a\n\x12preferred_staff_id\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\r\n\x05phone\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x10\n\x08timezone\x18\x08 \x01(\t\x12\x10\n\x08language\x18\t \x01(\t\x12\x15\n\rbusiness_name\x18\n \x01(\t\"s\n\x19PublicRequestVerification\x12\x17\n\x0fverification_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"q\n\x1b\x43onfirmPublicRequestRequest\x12\x17\n\x0fverification_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x16\n\x0e\x64\x65\x66\x61ult_region\x18\x03 \x01(\t\x12\x13\n\x0bmax_clients\x18\x04 \x01(\x05\"\xbc\x01\n\x16PublicRequestConfirmed\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x14\n\x0cservice_name\x18\x04 \x01(\t\x12\x18\n\x10\x64uration_minutes\x18\x05 \x01(\x05\x12)\n\x05start\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08timezone\x18\x07 \x01(\t2\x9d\x02\n\x14PublicRequestService\x12\x80\x01\n\x12StartPublicRequest\x12\x34.atrium.portal_requests.v1.StartPublicRequestRequest\x1a\x34.atrium.portal_requests.v1.PublicRequestVerification\x12\x81\x01\n\x14\x43onfirmPublicRequest\x12\x36.atrium.portal_requests.v1.ConfirmPublicRequestRequest\x1a\x31.atrium.portal_requests.v1.PublicRequestConfirmedb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/atrium/portal_requests/v1/public_requests.proto\x12\x19\x61trium.portal_requests.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x03\n\x19StartPublicRequestRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x1a\n\x12preferred_staff_id\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\r\n\x05phone\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x10\n\x08timezone\x18\x08 \x01(\t\x12\x10\n\x08language\x18\t \x01(\t\x12\x15\n\rbusiness_name\x18\n \x01(\t\x12R\n\x07\x61nswers\x18\x0b \x03(\x0b\x32\x41.atrium.portal_requests.v1.StartPublicRequestRequest.AnswersEntry\x12\x16\n\x0e\x64\x65\x66\x61ult_region\x18\x0c \x01(\t\x1a\x46\n\x0c\x41nswersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value:\x02\x38\x01\"s\n\x19PublicRequestVerification\x12\x17\n\x0fverification_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"q\n\x1b\x43onfirmPublicRequestRequest\x12\x17\n\x0fverification_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x16\n\x0e\x64\x65\x66\x61ult_region\x18\x03 \x01(\t\x12\x13\n\x0bmax_clients\x18\x04 \x01(\x05\"\xbc\x01\n\x16PublicRequestConfirmed\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x14\n\x0cservice_name\x18\x04 \x01(\t\x12\x18\n\x10\x64uration_minutes\x18\x05 \x01(\x05\x12)\n\x05start\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08timezone\x18\x07 \x01(\t2\x9d\x02\n\x14PublicRequestService\x12\x80\x01\n\x12StartPublicRequest\x12\x34.atrium.portal_requests.v1.StartPublicRequestRequest\x1a\x34.atrium.portal_requests.v1.PublicRequestVerification\x12\x81\x01\n\x14\x43onfirmPublicRequest\x12\x36.atrium.portal_requests.v1.ConfirmPublicRequestRequest\x1a\x31.atrium.portal_requests.v1.PublicRequestConfirmedb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atrium.portal_requests.v1.public_requests_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STARTPUBLICREQUESTREQUEST']._serialized_start=112
-  _globals['_STARTPUBLICREQUESTREQUEST']._serialized_end=350
-  _globals['_PUBLICREQUESTVERIFICATION']._serialized_start=352
-  _globals['_PUBLICREQUESTVERIFICATION']._serialized_end=467
-  _globals['_CONFIRMPUBLICREQUESTREQUEST']._serialized_start=469
-  _globals['_CONFIRMPUBLICREQUESTREQUEST']._serialized_end=582
-  _globals['_PUBLICREQUESTCONFIRMED']._serialized_start=585
-  _globals['_PUBLICREQUESTCONFIRMED']._serialized_end=773
-  _globals['_PUBLICREQUESTSERVICE']._serialized_start=776
-  _globals['_PUBLICREQUESTSERVICE']._serialized_end=1061
+  _globals['_STARTPUBLICREQUESTREQUEST_ANSWERSENTRY']._loaded_options = None
+  _globals['_STARTPUBLICREQUESTREQUEST_ANSWERSENTRY']._serialized_options = b'8\001'
+  _globals['_STARTPUBLICREQUESTREQUEST']._serialized_start=142
+  _globals['_STARTPUBLICREQUESTREQUEST']._serialized_end=560
+  _globals['_STARTPUBLICREQUESTREQUEST_ANSWERSENTRY']._serialized_start=490
+  _globals['_STARTPUBLICREQUESTREQUEST_ANSWERSENTRY']._serialized_end=560
+  _globals['_PUBLICREQUESTVERIFICATION']._serialized_start=562
+  _globals['_PUBLICREQUESTVERIFICATION']._serialized_end=677
+  _globals['_CONFIRMPUBLICREQUESTREQUEST']._serialized_start=679
+  _globals['_CONFIRMPUBLICREQUESTREQUEST']._serialized_end=792
+  _globals['_PUBLICREQUESTCONFIRMED']._serialized_start=795
+  _globals['_PUBLICREQUESTCONFIRMED']._serialized_end=983
+  _globals['_PUBLICREQUESTSERVICE']._serialized_start=986
+  _globals['_PUBLICREQUESTSERVICE']._serialized_end=1271
 # @@protoc_insertion_point(module_scope)

@@ -3,9 +3,12 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -21,6 +24,27 @@ DESCRIPTOR: _descriptor.FileDescriptor
 class StartPublicRequestRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class AnswersEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> _struct_pb2.Value: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _struct_pb2.Value | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     SERVICE_ID_FIELD_NUMBER: _builtins.int
     PREFERRED_STAFF_ID_FIELD_NUMBER: _builtins.int
     START_FIELD_NUMBER: _builtins.int
@@ -31,6 +55,8 @@ class StartPublicRequestRequest(_message.Message):
     TIMEZONE_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
     BUSINESS_NAME_FIELD_NUMBER: _builtins.int
+    ANSWERS_FIELD_NUMBER: _builtins.int
+    DEFAULT_REGION_FIELD_NUMBER: _builtins.int
     service_id: _builtins.str
     preferred_staff_id: _builtins.str
     """Empty: anyone who performs the service."""
@@ -46,8 +72,16 @@ class StartPublicRequestRequest(_message.Message):
     """BCP 47: the language of the email with the code."""
     business_name: _builtins.str
     """Named in the email."""
+    default_region: _builtins.str
+    """The business's ISO 3166-1 region: national phone numbers among the answers are read in it."""
     @_builtins.property
     def start(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def answers(self) -> _containers.MessageMap[_builtins.str, _struct_pb2.Value]:
+        """Answers to the business's booking request form by field key, checked by the client service before the
+        code goes out and stored on the visitor's client record when the code is confirmed.
+        """
+
     def __init__(
         self,
         *,
@@ -61,10 +95,12 @@ class StartPublicRequestRequest(_message.Message):
         timezone: _builtins.str = ...,
         language: _builtins.str = ...,
         business_name: _builtins.str = ...,
+        answers: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
+        default_region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_name", b"business_name", "email", b"email", "language", b"language", "message", b"message", "name", b"name", "phone", b"phone", "preferred_staff_id", b"preferred_staff_id", "service_id", b"service_id", "start", b"start", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "business_name", b"business_name", "default_region", b"default_region", "email", b"email", "language", b"language", "message", b"message", "name", b"name", "phone", b"phone", "preferred_staff_id", b"preferred_staff_id", "service_id", b"service_id", "start", b"start", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

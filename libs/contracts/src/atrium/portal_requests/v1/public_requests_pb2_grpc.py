@@ -58,9 +58,9 @@ class PublicRequestServiceServicer:
     """
 
     def StartPublicRequest(self, request, context):
-        """Checks the visitor, the service (bookable online), the preferred staff member and that the start is a
-        free online slot now (ABORTED reason SLOT_UNAVAILABLE otherwise); keeps the request with a hash of a new
-        code, which expires, and emits the event that emails the code.
+        """Checks the visitor, the booking request form's answers, the service (bookable online), the preferred staff
+        member and that the start is a free online slot now (ABORTED reason SLOT_UNAVAILABLE otherwise); keeps the
+        request with a hash of a new code, which expires, and emits the event that emails the code.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

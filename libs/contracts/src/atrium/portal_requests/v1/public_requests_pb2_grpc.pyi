@@ -38,9 +38,9 @@ class PublicRequestServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> PublicRequestServiceAsyncStub: ...
     StartPublicRequest: _grpc.UnaryUnaryMultiCallable[_public_requests_pb2.StartPublicRequestRequest, _public_requests_pb2.PublicRequestVerification]
-    """Checks the visitor, the service (bookable online), the preferred staff member and that the start is a
-    free online slot now (ABORTED reason SLOT_UNAVAILABLE otherwise); keeps the request with a hash of a new
-    code, which expires, and emits the event that emails the code.
+    """Checks the visitor, the booking request form's answers, the service (bookable online), the preferred staff
+    member and that the start is a free online slot now (ABORTED reason SLOT_UNAVAILABLE otherwise); keeps the
+    request with a hash of a new code, which expires, and emits the event that emails the code.
     """
     ConfirmPublicRequest: _grpc.UnaryUnaryMultiCallable[_public_requests_pb2.ConfirmPublicRequestRequest, _public_requests_pb2.PublicRequestConfirmed]
     """A wrong code is INVALID_ARGUMENT naming "code" and counted; the fifth locks the verification, after which
@@ -59,9 +59,9 @@ class PublicRequestServiceAsyncStub(PublicRequestServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     StartPublicRequest: _aio.UnaryUnaryMultiCallable[_public_requests_pb2.StartPublicRequestRequest, _public_requests_pb2.PublicRequestVerification]  # type: ignore[assignment]
-    """Checks the visitor, the service (bookable online), the preferred staff member and that the start is a
-    free online slot now (ABORTED reason SLOT_UNAVAILABLE otherwise); keeps the request with a hash of a new
-    code, which expires, and emits the event that emails the code.
+    """Checks the visitor, the booking request form's answers, the service (bookable online), the preferred staff
+    member and that the start is a free online slot now (ABORTED reason SLOT_UNAVAILABLE otherwise); keeps the
+    request with a hash of a new code, which expires, and emits the event that emails the code.
     """
     ConfirmPublicRequest: _aio.UnaryUnaryMultiCallable[_public_requests_pb2.ConfirmPublicRequestRequest, _public_requests_pb2.PublicRequestConfirmed]  # type: ignore[assignment]
     """A wrong code is INVALID_ARGUMENT naming "code" and counted; the fifth locks the verification, after which
@@ -83,9 +83,9 @@ class PublicRequestServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _public_requests_pb2.StartPublicRequestRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_public_requests_pb2.PublicRequestVerification, _abc.Awaitable[_public_requests_pb2.PublicRequestVerification]]:
-        """Checks the visitor, the service (bookable online), the preferred staff member and that the start is a
-        free online slot now (ABORTED reason SLOT_UNAVAILABLE otherwise); keeps the request with a hash of a new
-        code, which expires, and emits the event that emails the code.
+        """Checks the visitor, the booking request form's answers, the service (bookable online), the preferred staff
+        member and that the start is a free online slot now (ABORTED reason SLOT_UNAVAILABLE otherwise); keeps the
+        request with a hash of a new code, which expires, and emits the event that emails the code.
         """
 
     @_abc_1.abstractmethod
