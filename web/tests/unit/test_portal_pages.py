@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from aiohttp.test_utils import make_mocked_request
 from multidict import MultiDict
 
-from atrium_web.custom_fields import INPUT_TYPES, answers, changes, input_name, shown_values
+from atrium_web.custom_fields import INPUT_TYPES, answers, changes, displayed, input_name
 from atrium_web.formatting import Formatter, negotiate_locale
 from atrium_web.pages import template_environment
 from atrium_web.views.portal_account import preference_rows
@@ -121,7 +121,7 @@ def test_a_new_request_asks_the_booking_forms_questions_with_the_clients_kept_an
         },
         {"key": "terms", "label": "Terms accepted", "type": "checkbox", "options": [], "required": True},
     ]
-    kept = shown_values(questions, {"hair": "Long"})
+    kept = displayed(questions, {"hair": "Long"})
     assert kept == {"hair": "Long", "terms": False}
     # Only what was given is sent: a kept answer the client leaves alone stays on the record.
     assert answers(questions, MultiDict({"custom.hair": "Short"})) == ({"hair": "Short"}, {})
