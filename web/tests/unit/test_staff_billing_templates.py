@@ -102,6 +102,7 @@ def test_a_subscription_offers_what_its_status_allows(status: str, buttons: set[
     offered = {a for a in ("freeze", "resume", "renew", "cancel") if f"/subscriptions/sub1/{a}" in html}
     assert offered == buttons
     assert "define one" in html  # nothing to register for yet
+    assert 'href="/billing/credits/client?client_id=c1"' in html  # the client's credits, packages and check-ins
 
 
 def test_a_campaign_page_names_its_segment_and_reports_or_counts() -> None:
