@@ -164,7 +164,7 @@ async def public_services(request: web.Request) -> PublicServiceList:
 async def public_form(request: web.Request) -> PublicFormOut:
     page = await _page(request)
     with _as_page(page):
-        reply = await request.app[BACKENDS].clients.ListCustomFields(
+        reply = await request.app[BACKENDS].custom_fields.ListCustomFields(
             record_pb.ListCustomFieldsRequest(form="booking_request")
         )
     return PublicFormOut.model_validate(

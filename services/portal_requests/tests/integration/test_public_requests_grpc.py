@@ -74,6 +74,11 @@ def clients(client_channel: grpc.aio.Channel) -> client_grpc.ClientRecordsStub:
 
 
 @pytest.fixture
+def custom_fields(client_channel: grpc.aio.Channel) -> client_grpc.CustomFieldsStub:
+    return client_grpc.CustomFieldsStub(client_channel)
+
+
+@pytest.fixture
 async def engine(portal_requests_settings: PortalRequestsSettings) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(portal_requests_settings.database_url("portal_requests"), pool_size=2)
     yield engine
@@ -293,14 +298,15 @@ async def test_the_right_code_makes_a_client_and_an_ordinary_pending_request_onc
 
 async def test_the_booking_forms_answers_are_checked_before_the_code_and_kept_on_the_client(
     public: pb_grpc.PublicRequestServiceStub,
-    clients: client_grpc.ClientServiceStub,
+    clients: client_grpc.ClientRecordsStub,
+    custom_fields: client_grpc.CustomFieldsStub,
     page: Page,
     engine: AsyncEngine,
     portal_requests_settings: PortalRequestsSettings,
 ) -> None:
     with bind_call_context(page.staff()):
         for label, kind, required in (("Hair length", "single_choice", True), ("Mobile", "phone", False)):
-            await clients.CreateCustomField(
+            await custom_fields.CreateCustomField(
                 record_pb.CreateCustomFieldRequest(
                     label=label,
                     type=kind,
