@@ -31,7 +31,7 @@ COPY constraints.txt ./
 COPY libs/ libs/
 COPY ${UNIT}/ ${UNIT}/
 RUN --mount=type=cache,target=/root/.cache/pip \
-    pip install -c constraints.txt -e libs/contracts -e libs/platform_core -e "${UNIT}"
+    pip install -c constraints.txt -e libs/contracts -e libs/platform_core -e libs/client_contract -e "${UNIT}"
 
 # Byte-compile now: the root filesystem is read-only at run time. Then check that the module exists
 # and write the entrypoint that runs it. Everything stays owned by root, read-only to the app user.

@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-UNITS := libs/contracts libs/platform_core services/client services/scheduling services/portal_requests services/membership_billing services/notification gateway web
+UNITS := libs/contracts libs/platform_core libs/client_contract libs/platform_dev services/client services/scheduling services/portal_requests services/membership_billing services/notification gateway web
 INSTALLED := $(VENV)/.installed
 
 .PHONY: install run test unit-tests lint typecheck proto proto-check bench clean
@@ -17,7 +17,7 @@ $(INSTALLED): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-dev.txt \
-		$(addprefix -e ,$(filter-out libs/platform_core,$(UNITS))) -e 'libs/platform_core[dev]'
+		$(addprefix -e ,$(UNITS))
 	@touch $@
 
 ## Regenerate Python code from proto/ (committed; never edited by hand).
@@ -30,7 +30,7 @@ proto-check: $(INSTALLED)
 
 ## The whole platform in the foreground, with a demo tenant; Ctrl-C stops everything.
 run: proto
-	$(BIN)/python -m platform_core.run
+	$(BIN)/python -m platform_dev.run
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

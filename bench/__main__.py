@@ -20,7 +20,7 @@ from bench.measurements import Bench
 from bench.report import Result, format_row, format_table, write_json
 from bench.settings import BenchSettings
 from bench.stack import Stack, print_logs
-from platform_core.testing.infra import test_infra
+from platform_dev.testing.infra import test_infra
 
 MEASUREMENTS: list[Callable[[Bench], Awaitable[Result | list[Result]]]] = [
     measurements.read_client,

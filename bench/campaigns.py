@@ -36,9 +36,9 @@ from notification_svc.domain.commands import DispatchDueMessages
 from notification_svc.domain.delivery import RetryPolicy
 from notification_svc.service_layer import delivery_handlers
 from notification_svc.service_layer.unit_of_work import NotificationPorts, SqlAlchemyNotificationUnitOfWork
-from platform_core import devstack
 from platform_core.config import PlatformSettings
 from platform_core.db import create_engine, session_factory
+from platform_dev import devstack
 
 RECIPIENTS = 5_000
 SOURCE = with_html(

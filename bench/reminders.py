@@ -30,9 +30,9 @@ from notification_svc.domain.emails import OutgoingEmail
 from notification_svc.domain.template_catalogue import RenderedMessage
 from notification_svc.service_layer import delivery_handlers
 from notification_svc.service_layer.unit_of_work import NotificationPorts, SqlAlchemyNotificationUnitOfWork
-from platform_core import devstack
 from platform_core.config import PlatformSettings
 from platform_core.db import create_engine, session_factory
+from platform_dev import devstack
 
 REMINDERS = 5_000
 CONCURRENCY = 16

@@ -18,10 +18,10 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from platform_core import devstack
 from platform_core.config import PlatformSettings
 from platform_core.db import asyncpg_dsn
-from platform_core.testing.infra import TestInfra
+from platform_dev import devstack
+from platform_dev.testing.infra import TestInfra
 
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0

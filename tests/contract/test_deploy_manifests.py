@@ -369,6 +369,7 @@ def test_dockerfile_is_one_pattern_for_every_unit() -> None:
     assert re.search(r"^ARG UNIT\b", text, re.M)
     assert re.search(r"^COPY \$\{UNIT\}/ ", text, re.M)
     assert "pip install -c constraints.txt -e libs/contracts -e libs/platform_core" in text
+    assert "platform_dev" not in text, "deployed images carry no dev servers, runner or test kit"
     assert re.search(rf"^USER {APP_UID}:{APP_UID}$", text, re.M), "run as the fixed non-root uid"
     assert re.search(r'^CMD \["serve"\]$', text, re.M)
     assert (ROOT / "constraints.txt").is_file(), "the image installs with -c constraints.txt"

@@ -20,9 +20,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from platform_core import devstack
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import wait_until
+from platform_dev import devstack
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.plugin import wait_until
 
 from .mailbox import Mailbox
 from .otlp import SpanCollector

@@ -9,7 +9,7 @@ from google.protobuf.message import Message
 
 from atrium.common.v1 import events_pb2 as common
 from platform_core.messaging.envelope import stream_name, subject_for
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import Stack
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from platform_core import devstack
+from platform_dev import devstack
 
 
 class Mailbox:

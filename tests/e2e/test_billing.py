@@ -11,7 +11,7 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import Api, restart_unit, wait_ready
 from .mailbox import Mailbox

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import Api
 from .mailbox import Mailbox

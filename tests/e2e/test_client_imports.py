@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from openpyxl import load_workbook
 
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import Api, extra_gateway
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import Api, restart_unit, wait_ready
 

@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import Any
 
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import E2E_ATTACHMENT_MAX_BYTES, Api
 from .mailbox import Mailbox

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import Api
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import Api
 

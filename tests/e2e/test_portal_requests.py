@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import Api, restart_unit, wait_ready
 from .test_scheduling import PASSWORD, at, open_business

@@ -9,7 +9,7 @@ import uuid
 from email.message import EmailMessage
 from typing import Any
 
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import Api
 from .mailbox import Mailbox

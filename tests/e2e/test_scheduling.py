@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from platform_core.db import create_engine
-from platform_core.testing.plugin import patched_env, wait_until
+from platform_dev.testing.plugin import patched_env, wait_until
 from scheduling_svc.config import SchedulingServiceSettings
 
 from .conftest import Api

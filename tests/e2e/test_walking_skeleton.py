@@ -16,8 +16,8 @@ from sqlalchemy import text
 
 from platform_core.config import PlatformSettings
 from platform_core.db import create_engine
-from platform_core.devstack import EmbeddedNats
-from platform_core.testing.plugin import wait_until
+from platform_dev.devstack import EmbeddedNats
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import Api, Stack
 from .otlp import SpanCollector

@@ -31,8 +31,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from platform_core import devstack
-from platform_core.testing.plugin import wait_until
+from platform_dev import devstack
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import Api, Stack, extra_gateway, restart_unit, wait_ready
 from .mailbox import Mailbox

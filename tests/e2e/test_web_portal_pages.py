@@ -24,7 +24,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from atrium_web.gateway_api import Gateway
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from . import test_web_browser
 from .mailbox import Mailbox

@@ -14,8 +14,8 @@ from aiohttp import web
 from standardwebhooks.webhooks import Webhook
 
 from atrium.gateway.v1 import events_pb2 as ev
-from platform_core import devstack
-from platform_core.testing.plugin import wait_until
+from platform_dev import devstack
+from platform_dev.testing.plugin import wait_until
 
 from .conftest import E2E_WEBHOOK_RETRY_DELAYS, Api
 from .gateway_events import published

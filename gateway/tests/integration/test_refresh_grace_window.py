@@ -18,8 +18,8 @@ from gateway.identity.tokens import AccessTokens, TokenPair, token_hash
 from platform_core.db import create_engine
 from platform_core.errors import Unauthenticated
 from platform_core.migrations import upgrade_async
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import patched_env
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.plugin import patched_env
 
 UNIT_DIR = Path(__file__).resolve().parents[2]
 SECRET = "g" * 40

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.config import GatewaySettings
 from gateway.webhooks.delivery import Deliverer, DeliveryPolicy
 from gateway.webhooks.endpoints import new_secret
-from platform_core import devstack
 from platform_core.db import create_engine
 from platform_core.migrations import upgrade_async
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import patched_env, wait_until
+from platform_dev import devstack
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.plugin import patched_env, wait_until
 
 UNIT_DIR = Path(__file__).resolve().parents[2]
 DELIVERIES = 40

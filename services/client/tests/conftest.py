@@ -8,8 +8,8 @@ import pytest
 
 from client_svc.bootstrap import build
 from client_svc.config import ClientSettings
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import serving_channel, unit_settings
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.plugin import serving_channel, unit_settings
 
 UNIT_DIR = Path(__file__).resolve().parents[1]
 # Small, so the limit is cheap to exceed; above the bytes sniffed, so large uploads stream past the sniffing.

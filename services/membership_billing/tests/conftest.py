@@ -10,8 +10,8 @@ from client_svc.bootstrap import build as build_client
 from client_svc.config import ClientSettings
 from membership_billing_svc.bootstrap import build
 from membership_billing_svc.config import BillingSettings
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import channel_to, serving_channel, unit_at_free_port, unit_settings
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.plugin import channel_to, serving_channel, unit_at_free_port, unit_settings
 from scheduling_svc.bootstrap import build as build_scheduling
 from scheduling_svc.config import SchedulingServiceSettings
 

@@ -12,9 +12,9 @@ from aiosmtpd.controller import Controller
 
 from notification_svc.bootstrap import build
 from notification_svc.config import NotificationSettings
-from platform_core import devstack
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import serving_channel, unit_settings
+from platform_dev import devstack
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.plugin import serving_channel, unit_settings
 
 UNIT_DIR = Path(__file__).resolve().parents[1]
 

@@ -8,8 +8,8 @@ import pytest
 
 from client_svc.bootstrap import build as build_client
 from client_svc.config import ClientSettings
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import channel_to, serving_channel, unit_at_free_port, unit_settings
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.plugin import channel_to, serving_channel, unit_at_free_port, unit_settings
 from portal_requests_svc.bootstrap import build
 from portal_requests_svc.config import PortalRequestsSettings
 from scheduling_svc.bootstrap import build as build_scheduling

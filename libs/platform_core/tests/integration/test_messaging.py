@@ -25,8 +25,8 @@ from platform_core.messaging.bus import ensure_stream
 from platform_core.messaging.consumer import EventConsumer, ReceivedEvent, Subscription
 from platform_core.messaging.envelope import build_envelope, stream_name, subject_for
 from platform_core.messaging.outbox import OutboxRelay, add_to_outbox
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.plugin import wait_until
 
 
 @pytest.fixture(scope="module")

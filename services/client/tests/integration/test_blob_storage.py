@@ -12,8 +12,8 @@ import pytest
 from aiobotocore.session import get_session
 
 from client_svc.adapters.storage import AbstractBlobStorage, BlobNotFound, FilesystemBlobStorage, S3BlobStorage
-from platform_core import devstack
-from platform_core.testing.infra import TestInfra
+from platform_dev import devstack
+from platform_dev.testing.infra import TestInfra
 
 MiB = 1024 * 1024
 

@@ -22,8 +22,8 @@ from client_svc.bootstrap import build
 from client_svc.config import ClientSettings
 from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import serving_channel, unit_settings
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.plugin import serving_channel, unit_settings
 
 from ..conftest import UNIT_DIR
 from .stubs import ClientStubs

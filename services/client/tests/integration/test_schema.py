@@ -10,8 +10,8 @@ from sqlalchemy import Index, MetaData
 
 from client_svc.adapters.tables import metadata
 from client_svc.config import ClientSettings
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.schema import assert_tables_match_migrations
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.schema import assert_tables_match_migrations
 
 UNIT_DIR = Path(__file__).resolve().parents[2]
 

@@ -29,7 +29,7 @@ from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.messaging.envelope import stream_name
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 
 @dataclass

@@ -35,7 +35,7 @@ from membership_billing_svc.service_layer.unit_of_work import SqlAlchemyBillingU
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import aware, timestamp
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 SERVICE = uuid.uuid4()
 OTHER_SERVICE = uuid.uuid4()

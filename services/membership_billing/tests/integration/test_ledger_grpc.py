@@ -31,7 +31,7 @@ from membership_billing_svc.service_layer.unit_of_work import SqlAlchemyBillingU
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import aware, timestamp
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -20,9 +20,9 @@ from notification_svc.domain.commands import DispatchDueMessages
 from notification_svc.domain.delivery import RetryPolicy
 from notification_svc.service_layer import delivery_handlers
 from notification_svc.service_layer.unit_of_work import NotificationPorts, SqlAlchemyNotificationUnitOfWork
-from platform_core import devstack
 from platform_core.db import create_engine, session_factory
-from platform_core.testing.plugin import migrate_unit
+from platform_dev import devstack
+from platform_dev.testing.plugin import migrate_unit
 
 from ..conftest import UNIT_DIR
 

@@ -14,7 +14,7 @@ from atrium.portal_requests.v1 import events_pb2 as request_events
 from notification_svc.config import NotificationSettings
 from platform_core.db import create_engine
 from platform_core.grpc.values import timestamp
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from ..conftest import Mailbox
 from .test_request_messages import envelope, part, subject

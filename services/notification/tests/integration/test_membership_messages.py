@@ -13,7 +13,7 @@ from atrium.common.v1.events_pb2 import EventEnvelope
 from atrium.membership_billing.v1 import events_pb2 as billing_events
 from notification_svc.config import NotificationSettings
 from platform_core.messaging.envelope import build_envelope
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from ..conftest import Mailbox
 from .test_request_messages import _with_notices, known_business_and_client, part, subject

@@ -14,7 +14,7 @@ from atrium.notification.v1 import notification_service_pb2_grpc as pb_grpc
 from notification_svc.config import NotificationSettings
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.messaging.envelope import build_envelope
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from ..conftest import Mailbox
 from .test_timeline import publish

@@ -25,7 +25,7 @@ from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import timestamp
 from platform_core.messaging.envelope import build_envelope
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 from ..conftest import Mailbox
 from .test_request_messages import START, _with_notices, envelope, facts, known_business_and_client, part, subject

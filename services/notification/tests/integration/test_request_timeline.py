@@ -18,7 +18,7 @@ from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import timestamp
 from platform_core.messaging.bus import ensure_stream
 from platform_core.messaging.envelope import build_envelope, subject_for
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 
 async def publish(settings: NotificationSettings, envelope: EventEnvelope) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from notification_svc.adapters.tables import metadata
 from notification_svc.config import NotificationSettings
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.schema import assert_tables_match_migrations
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.schema import assert_tables_match_migrations
 
 UNIT_DIR = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import timestamp
 from platform_core.messaging.bus import ensure_stream
 from platform_core.messaging.envelope import build_envelope, subject_for
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 
 
 def staff(tenant: uuid.UUID) -> CallContext:
@@ -102,7 +102,7 @@ async def test_an_operator_lists_and_replays_parked_messages_from_the_command_li
     import os
     import sys
 
-    from platform_core.testing.infra import TestInfra  # noqa: F401 - documents where the env comes from
+    from platform_dev.testing.infra import TestInfra  # noqa: F401 - documents where the env comes from
 
     nc = await nats.connect(notification_settings.nats_url)
     try:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from platform_core.db import create_engine, ensure_database
 from platform_core.migrations import downgrade, upgrade
-from platform_core.testing.infra import TestInfra
+from platform_dev.testing.infra import TestInfra
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 MIGRATED_COLUMNS = ("status", "reference_number", "cancelled_by", "cancelled_at", "start_at")

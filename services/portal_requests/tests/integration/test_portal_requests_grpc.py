@@ -39,7 +39,7 @@ from platform_core.grpc.errors import from_rpc_error
 from platform_core.grpc.values import timestamp
 from platform_core.messaging.bus import ensure_stream
 from platform_core.messaging.envelope import build_envelope, subject_for
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 from portal_requests_svc.adapters.repository import SqlAlchemyRequestRepository
 from portal_requests_svc.adapters.scheduler import GrpcScheduler, SlotToHold
 from portal_requests_svc.bootstrap import grpc_ports

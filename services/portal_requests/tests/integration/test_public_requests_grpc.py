@@ -36,7 +36,7 @@ from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
 from platform_core.grpc.values import timestamp
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 from portal_requests_svc.bootstrap import grpc_ports
 from portal_requests_svc.config import PortalRequestsSettings
 from portal_requests_svc.entrypoints.public_request_purger import PublicRequestPurger

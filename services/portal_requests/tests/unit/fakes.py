@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
-from platform_core.client_lookup import ClientFacts
+from client_contract.lookup import ClientFacts
 from platform_core.grpc.context import maybe_current_context
 from portal_requests_svc.adapters.catalogue import AbstractCatalogue, BusinessTerms, OfferedService
 from portal_requests_svc.adapters.client_directory import AbstractClientDirectory, RequestingClient

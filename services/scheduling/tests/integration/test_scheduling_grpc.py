@@ -27,7 +27,7 @@ from atrium.scheduling.v1 import holds_pb2, holds_pb2_grpc
 from platform_core.db import create_engine
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 from scheduling_svc.adapters import client_facts as client_facts_adapter
 from scheduling_svc.adapters.repository import deadlocked
 from scheduling_svc.config import SchedulingServiceSettings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.schema import assert_tables_match_migrations
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.schema import assert_tables_match_migrations
 from scheduling_svc.adapters.tables import metadata
 from scheduling_svc.config import SchedulingServiceSettings
 

@@ -31,7 +31,7 @@ from atrium.scheduling.v1 import series_pb2_grpc as pb_grpc
 from platform_core.db import create_engine, session_factory
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.errors import from_rpc_error
-from platform_core.testing.plugin import wait_until
+from platform_dev.testing.plugin import wait_until
 from scheduling_svc.adapters.client_directory import GrpcClientDirectory
 from scheduling_svc.adapters.client_facts import ProjectedClientDirectory
 from scheduling_svc.config import SchedulingServiceSettings

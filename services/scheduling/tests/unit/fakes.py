@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from platform_core.client_lookup import ClientFacts
+from client_contract.lookup import ClientFacts
 from platform_core.errors import Conflict, InvalidArgument, NotFound
 from scheduling_svc.adapters.catalogue_store import STALE, AbstractCatalogueStore, AvailabilityInputs
 from scheduling_svc.adapters.client_directory import AbstractClientDirectory

@@ -1,7 +1,7 @@
 """The messaging tables every service database holds: outbox, inbox and parked messages.
 
 ``define_tables`` states them in a unit's metadata (every column, key and index, checked against each unit's
-migrated database by platform_core.testing.schema; the CHECKs and the NOTIFY trigger stay in the DDL alone);
+migrated database by platform_dev.testing.schema; the CHECKs and the NOTIFY trigger stay in the DDL alone);
 ``create_v1``/``drop_v1`` are the frozen DDL that each service's first Alembic migration runs. A later change
 to these tables gets a ``create_v2``, never an edit.
 """

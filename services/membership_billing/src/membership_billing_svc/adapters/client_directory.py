@@ -12,7 +12,7 @@ import grpc
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
-from platform_core.client_lookup import find_client
+from client_contract.lookup import find_client
 from platform_core.errors import Unavailable
 from platform_core.grpc.values import timestamp
 

@@ -1,4 +1,4 @@
-"""Billing's records of clients that were merged, unmerged or erased (platform_core.client_following).
+"""Billing's records of clients that were merged, unmerged or erased (client_contract.following).
 
 A merge moves every invoice, payment, lot, package sale, check-in, subscription and applied cancellation policy
 of the merged-away clients to the survivor; an unmerge returns them.
@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from platform_core.client_following import FollowingTable, MergeMove
+from client_contract.following import FollowingTable, MergeMove
 
 FOLLOWING = (
     FollowingTable("invoice", "invoices", touch="version = r.version + 1, updated_at = :at"),

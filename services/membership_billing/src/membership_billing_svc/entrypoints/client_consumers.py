@@ -11,11 +11,11 @@ from datetime import UTC
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
+from client_contract.following import client_following_subscriptions
 from membership_billing_svc.adapters import client_following
 from membership_billing_svc.domain import commands
 from membership_billing_svc.service_layer import handlers
 from membership_billing_svc.service_layer.unit_of_work import BillingUnitOfWork
-from platform_core.client_following import client_following_subscriptions
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
 
 UowWithin = Callable[[AsyncSession], BillingUnitOfWork]

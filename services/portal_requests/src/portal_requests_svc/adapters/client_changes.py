@@ -1,5 +1,5 @@
 """Portal-requests' records of clients that were merged, unmerged, changed or erased
-(platform_core.client_following).
+(client_contract.following).
 
 A merge moves every request of the merged-away clients to the survivor and an unmerge returns them; both are
 written into each request's history. A change of the client's name, email or phone updates the copy the
@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
-from platform_core.client_following import FollowingTable, MoveHistory, history_of_moves
+from client_contract.following import FollowingTable, MoveHistory, history_of_moves
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
 
 REQUESTS = FollowingTable("request", "appointment_requests", touch="version = r.version + 1, updated_at = :at")

@@ -17,8 +17,8 @@ from google.protobuf import json_format, struct_pb2
 
 from atrium.client.v1 import client_service_pb2 as client_pb
 from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub, CustomFieldsStub
+from client_contract.lookup import ClientFacts, find_client
 from platform_core import errors
-from platform_core.client_lookup import ClientFacts, find_client
 from portal_requests_svc.adapters.grpc_errors import domain_error
 
 BOOKING_REQUEST_FORM = "booking_request"  # the client service's name of the form

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from platform_core.client_following import merge_moves_table
+from client_contract.following import merge_moves_table
 from platform_core.db import DEFAULT_EMPTY, DEFAULT_ONE, DEFAULT_ZERO
 from platform_core.messaging.schema import define_tables
 

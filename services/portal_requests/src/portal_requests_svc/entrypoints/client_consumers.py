@@ -3,7 +3,7 @@ name, email and phone, an erasure drops the client's messages and contact."""
 
 from __future__ import annotations
 
-from platform_core.client_following import client_following_subscriptions
+from client_contract.following import client_following_subscriptions
 from platform_core.messaging.consumer import Subscription
 from portal_requests_svc.adapters import client_changes
 

@@ -6,7 +6,7 @@ import abc
 import uuid
 
 from atrium.client.v1.client_service_pb2_grpc import ClientRecordsStub
-from platform_core.client_lookup import ClientFacts, find_client
+from client_contract.lookup import ClientFacts, find_client
 
 
 class AbstractClientDirectory(abc.ABC):

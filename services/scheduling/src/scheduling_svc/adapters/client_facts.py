@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from platform_core.client_lookup import ClientFacts
+from client_contract.lookup import ClientFacts
 from platform_core.db import CompiledQuery
 from platform_core.grpc.context import current_tenant
 from scheduling_svc.adapters.client_directory import AbstractClientDirectory

@@ -1,4 +1,4 @@
-"""Scheduling's records of clients that were merged, unmerged or erased (platform_core.client_following).
+"""Scheduling's records of clients that were merged, unmerged or erased (client_contract.following).
 
 A merge moves every appointment, recurring series and tentative hold of the merged-away clients to the
 survivor, and an unmerge returns them; each appointment's history says so. An erasure keeps the appointments
@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from platform_core.client_following import FollowingTable, MoveHistory, history_of_moves
+from client_contract.following import FollowingTable, MoveHistory, history_of_moves
 
 ERASED_TEXT = "(erased)"
 APPOINTMENTS = FollowingTable("appointment", "appointments", touch="version = r.version + 1, updated_at = :at")

@@ -13,7 +13,7 @@ from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.client.v1 import events_pb2 as client_events
-from platform_core.client_following import client_following_subscriptions
+from client_contract.following import client_following_subscriptions
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
 from scheduling_svc.adapters import client_facts, client_links
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from platform_core import devstack
+from platform_dev import devstack
 
 log = logging.getLogger(__name__)
 

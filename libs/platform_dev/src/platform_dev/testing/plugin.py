@@ -12,13 +12,13 @@ from typing import Any
 import grpc
 import pytest
 
-from platform_core import devstack
 from platform_core.config import ServiceSettings
 from platform_core.grpc.channels import create_channel
 from platform_core.migrations import upgrade_async
 from platform_core.observability import setup_telemetry
 from platform_core.service import Build, serve
-from platform_core.testing.infra import TestInfra, test_infra
+from platform_dev import devstack
+from platform_dev.testing.infra import TestInfra, test_infra
 
 
 @pytest.fixture(scope="session", autouse=True)

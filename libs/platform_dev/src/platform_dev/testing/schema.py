@@ -32,8 +32,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from platform_core.config import ServiceSettings
 from platform_core.db import drop_database, ensure_database
-from platform_core.testing.infra import TestInfra
-from platform_core.testing.plugin import migrate_unit, unit_settings
+from platform_dev.testing.infra import TestInfra
+from platform_dev.testing.plugin import migrate_unit, unit_settings
 
 # Every column as PostgreSQL describes it (ordinal position left out: ADD COLUMN appends, a Table lists
 # columns where they read best).

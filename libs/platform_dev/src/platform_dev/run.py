@@ -20,7 +20,7 @@ from pathlib import Path
 from honcho.manager import Manager
 from honcho.printer import Printer
 
-from platform_core import devstack
+from platform_dev import devstack
 
 DEFAULT_NATS_PORT = 4222
 

@@ -1,0 +1,1 @@
+"""Atrium's development and test kit: embedded servers, the local runner, the pytest plugin."""
