@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 from .conftest import Api
 from .test_portal_requests import portal_login
 
-EXAMPLES_PER_MODE = 5
+EXAMPLES_PER_MODE = 4
 # An operation the token may not call answers 401/403 before reading anything: one example per mode shows it.
 EXAMPLES_OUT_OF_SCOPE = 1
 CURL_SHOWN = 400  # generated values can be kilobytes long

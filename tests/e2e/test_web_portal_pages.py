@@ -31,6 +31,7 @@ from .mailbox import Mailbox
 from .test_scheduling import PASSWORD, at, open_business
 from .test_web_browser import (
     Site,
+    absent,
     accept_invitation,
     check_page,
     follow,
@@ -126,7 +127,7 @@ async def test_request_page_waitlist_offer_and_notifications_inbox(
     page = text(browser)
     assert "You accepted the time" in page and "Approved" in page and "Confirmed for" in page, page
     assert "Approved, by you" in browser.find_element(By.CSS_SELECTOR, "ol.timeline").text
-    assert not browser.find_elements(By.XPATH, "//button[starts-with(normalize-space(), 'Accept this time')]")
+    assert absent(browser, By.XPATH, "//button[starts-with(normalize-space(), 'Accept this time')]")
     check_page(browser, site, "portal-request-approved")
 
     # The waitlist: a half-given window is refused and names the field; then the client joins.
@@ -314,7 +315,7 @@ async def test_profile_preferences_documents_credits_card_and_my_data(
     async with aiohttp.ClientSession() as session, session.get(feed_url) as response:
         assert response.status == 200 and response.content_type == "text/calendar"
     browser.get(site.at("/portal/calendar"))
-    assert not browser.find_elements(By.ID, "feed-url")  # shown once only
+    assert absent(browser, By.ID, "feed-url")  # shown once only
     submit(browser, "Stop this link")
     assert "calendar link is stopped" in text(browser)
     async with aiohttp.ClientSession() as session, session.get(feed_url) as response:
@@ -390,29 +391,19 @@ async def test_what_the_permissions_hide_is_absent_from_every_page(
     )
     accept_invitation(browser, client)
     assert browser.current_url.endswith("/portal/notifications")  # signed in where there is something to see
-    # Absence is checked on a loaded page, so the driver's implicit wait (meant for what should appear) would only
-    # add its full timeout to every check.
-    browser.implicitly_wait(0)
-    try:
-        for path in ("/portal/notifications", "/portal/profile", "/portal/preferences", "/portal/membership"):
-            browser.get(site.at(path))
-            for hidden in ("/portal/appointments", "/portal/requests", "/portal/waitlist", "/portal/invoices"):
-                assert not browser.find_elements(By.CSS_SELECTOR, f"a[href='{hidden}']"), (path, hidden)
-            assert not browser.find_elements(By.CSS_SELECTOR, "a[href='/portal/documents']"), path
-            assert "Invoices" not in nav(browser) and "Credits" not in nav(browser), path
-    finally:
-        browser.implicitly_wait(5)
+    for path in ("/portal/notifications", "/portal/profile", "/portal/preferences", "/portal/membership"):
+        browser.get(site.at(path))
+        for hidden in ("/portal/appointments", "/portal/requests", "/portal/waitlist", "/portal/invoices"):
+            assert absent(browser, By.CSS_SELECTOR, f"a[href='{hidden}']"), (path, hidden)
+        assert absent(browser, By.CSS_SELECTOR, "a[href='/portal/documents']"), path
+        assert "Invoices" not in nav(browser) and "Credits" not in nav(browser), path
     # The membership page keeps the card but not the credits, which billing's permission covers.
     browser.get(site.at("/portal/membership"))
     assert browser.find_elements(By.CSS_SELECTOR, "img.qr") and "credits" not in text(browser).lower()
     check_page(browser, site, "portal-membership-card-only")
     # The profile is read-only: this business does not let clients edit.
     browser.get(site.at("/portal/profile"))
-    browser.implicitly_wait(0)
-    try:
-        assert not browser.find_elements(By.ID, "email") and "contact" in text(browser)
-    finally:
-        browser.implicitly_wait(5)
+    assert absent(browser, By.ID, "email") and "contact" in text(browser)
     hidden_pages = (
         ("/portal/documents", "documents"),
         ("/portal/waitlist", "the waitlist"),

@@ -23,6 +23,7 @@ from .mailbox import Mailbox
 from .test_scheduling import at, open_business
 from .test_web_browser import (
     Site,
+    absent,
     browser,
     check_page,
     follow,
@@ -213,7 +214,7 @@ async def test_duplicates_are_merged_with_a_field_choice_and_the_merge_is_undone
     submit(staff_browser, "Undo this merge")
     page = text(staff_browser)
     assert "The merge is undone" in page and "Undone" in page, page
-    assert not staff_browser.find_elements(By.XPATH, "//button[normalize-space()='Undo this merge']")
+    assert absent(staff_browser, By.XPATH, "//button[normalize-space()='Undo this merge']")
     check_page(staff_browser, site)
     status, listed, _ = await site.api.call("GET", "/api/v1/clients", token=token)
     assert status == 200 and sorted(c["id"] for c in listed["items"]) == sorted([kept["id"], other["id"]])
