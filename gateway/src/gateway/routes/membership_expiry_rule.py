@@ -12,13 +12,10 @@ from atrium.notification.v1 import notification_service_pb2 as pb
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
 from gateway.notification_schemas import MembershipExpiryRuleIn, MembershipExpiryRuleOut
+from gateway.routes.notifications import day_rule_json
 from gateway.routes.registry import api
 
 MEMBERSHIP_EXPIRY_RULE = "/api/v1/membership-expiry-rule"
-
-
-def expiry_rule_json(r: pb.MembershipExpiryRule) -> dict[str, Any]:
-    return {"days": list(r.days), "channels": list(r.channels), "send_at": r.send_at, "is_default": r.is_default}
 
 
 @api.route(
@@ -32,7 +29,7 @@ def expiry_rule_json(r: pb.MembershipExpiryRule) -> dict[str, Any]:
 )
 async def get_expiry_rule(request: web.Request, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].notifications.GetMembershipExpiryRule(pb.MembershipExpiryRuleRequest())
-    return expiry_rule_json(reply)
+    return day_rule_json(reply)
 
 
 @api.route(
@@ -51,7 +48,7 @@ async def set_expiry_rule(request: web.Request, body: MembershipExpiryRuleIn, ac
     reply = await request.app[BACKENDS].notifications.SetMembershipExpiryRule(
         pb.MembershipExpiryRule(days=body.days, channels=body.channels, send_at=body.send_at)
     )
-    return expiry_rule_json(reply)
+    return day_rule_json(reply)
 
 
 @api.route(
@@ -65,4 +62,4 @@ async def set_expiry_rule(request: web.Request, body: MembershipExpiryRuleIn, ac
 )
 async def delete_expiry_rule(request: web.Request, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].notifications.DeleteMembershipExpiryRule(pb.MembershipExpiryRuleRequest())
-    return expiry_rule_json(reply)
+    return day_rule_json(reply)

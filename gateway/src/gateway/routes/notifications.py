@@ -677,7 +677,8 @@ async def send_campaign(request: web.Request, account: Account) -> dict[str, Any
 PAYMENT_RULE = "/api/v1/payment-reminder-rule"
 
 
-def payment_rule_json(r: pb.PaymentReminderRule) -> dict[str, Any]:
+def day_rule_json(r: pb.PaymentReminderRule | pb.MembershipExpiryRule) -> dict[str, Any]:
+    """A rule of days around a date (an invoice's due date, a membership's end): the same fields for both."""
     return {"days": list(r.days), "channels": list(r.channels), "send_at": r.send_at, "is_default": r.is_default}
 
 
@@ -692,7 +693,7 @@ def payment_rule_json(r: pb.PaymentReminderRule) -> dict[str, Any]:
 )
 async def get_payment_rule(request: web.Request, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].notifications.GetPaymentReminderRule(pb.PaymentReminderRuleRequest())
-    return payment_rule_json(reply)
+    return day_rule_json(reply)
 
 
 @api.route(
@@ -710,7 +711,7 @@ async def set_payment_rule(request: web.Request, body: PaymentRuleIn, account: A
     reply = await request.app[BACKENDS].notifications.SetPaymentReminderRule(
         pb.PaymentReminderRule(days=body.days, channels=body.channels, send_at=body.send_at)
     )
-    return payment_rule_json(reply)
+    return day_rule_json(reply)
 
 
 @api.route(
@@ -724,4 +725,4 @@ async def set_payment_rule(request: web.Request, body: PaymentRuleIn, account: A
 )
 async def delete_payment_rule(request: web.Request, account: Account) -> dict[str, Any]:
     reply = await request.app[BACKENDS].notifications.DeletePaymentReminderRule(pb.PaymentReminderRuleRequest())
-    return payment_rule_json(reply)
+    return day_rule_json(reply)

@@ -1,5 +1,6 @@
-"""Scheduling's zone follows the business profile's (adapters/business_zone.py): late events never turn it back,
-a followed zone never refuses an editor's save, and a business that never saved settings keeps its first save."""
+"""Scheduling's zone follows the business profile's (catalogue_store.follow_business_zone): late events never
+turn it back, a followed zone never refuses an editor's save, and a business that never saved settings keeps its
+first save."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from platform_core.db import create_engine, session_factory
-from scheduling_svc.adapters.business_zone import follow_business_zone
-from scheduling_svc.adapters.catalogue_store import CatalogueStore
+from scheduling_svc.adapters.catalogue_store import CatalogueStore, follow_business_zone
 from scheduling_svc.config import SchedulingServiceSettings
 from scheduling_svc.domain.catalogue import SchedulingSettings
 

@@ -18,10 +18,10 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import asyncpg
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from platform_core.errors import Conflict, InvalidArgument, NotFound
@@ -258,18 +258,18 @@ class CatalogueStore(AbstractCatalogueStore):
             "cancellation_notice_minutes": _minutes(settings.cancellation_notice),
             "max_active_bookings_per_client": settings.max_active_bookings_per_client,
             "follow_up_actions": list(settings.follow_up_actions),
-            # A save states the zone too: business-profile events older than it no longer apply (business_zone.py).
+            # A save states the zone too: business-profile events older than it no longer apply (follow_business_zone).
             "zone_followed_at": func.now(),
         }
-        if settings.version == 0:
-            # Version 0 is "never saved": no row, or only the zone that business_zone.py follows.
+        if settings.version == NEVER_SAVED:
+            # Version 0 is "never saved": no row, or only the zone follow_business_zone took.
             saved = await self.session.scalar(
                 pg_insert(scheduling_settings)
                 .values(tenant_id=tenant_id, version=1, **values)
                 .on_conflict_do_update(
                     index_elements=[scheduling_settings.c.tenant_id],
                     set_={"version": 1, **values},
-                    where=scheduling_settings.c.version == 0,
+                    where=scheduling_settings.c.version == NEVER_SAVED,
                 )
                 .returning(scheduling_settings.c.version)
             )
@@ -709,4 +709,40 @@ class CatalogueStore(AbstractCatalogueStore):
         )
 
 
-__all__ = ["DEFAULT_RULES", "AbstractCatalogueStore", "AvailabilityInputs", "CatalogueStore"]
+NEVER_SAVED = 0
+
+
+async def follow_business_zone(
+    connection: AsyncSession | AsyncConnection, tenant_id: uuid.UUID, zone: str, at: datetime
+) -> None:
+    """Take the business's ``zone`` as of ``at``, unless a newer zone statement was taken already.
+
+    Scheduling's zone follows the business profile's: one zone per business, set at sign-up and in the business
+    profile, which every service reads the same way (scheduling for hours and slots, billing for its midnights,
+    notification for its messages).
+
+    A business whose settings were never saved gets a row of the default settings in its zone at version 0 ("never
+    saved"), so its first save (version 0) still succeeds. Following a zone does not move the version: an editor's
+    next save is not refused for it. ``zone_followed_at`` is the time of the newest zone statement taken (an event's,
+    or a save's), so an older event delivered late never turns the zone back.
+    """
+    settings = scheduling_settings.c
+    new_row = pg_insert(scheduling_settings).values(
+        tenant_id=tenant_id,
+        timezone=zone,
+        granularity_minutes=_minutes(DEFAULT_RULES.granularity),
+        min_notice_minutes=_minutes(DEFAULT_RULES.min_notice),
+        horizon_days=DEFAULT_RULES.horizon.days,
+        version=NEVER_SAVED,
+        zone_followed_at=at,
+    )
+    await connection.execute(
+        new_row.on_conflict_do_update(
+            index_elements=[settings.tenant_id],
+            set_={"timezone": zone, "zone_followed_at": at},
+            where=or_(settings.zone_followed_at.is_(None), settings.zone_followed_at < at),
+        )
+    )
+
+
+__all__ = ["DEFAULT_RULES", "AbstractCatalogueStore", "AvailabilityInputs", "CatalogueStore", "follow_business_zone"]

@@ -12,7 +12,7 @@ import uuid
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 from platform_core.money import is_currency
@@ -157,6 +157,13 @@ def ranges_from_json(data: Sequence[Sequence[str]]) -> tuple[LocalRange, ...]:
 
 
 # --- settings ------------------------------------------------------------------------------------
+
+
+def local_days(first: date, last: date, zone: str) -> tuple[datetime, datetime]:
+    """The instants a run of the business's days spans: from the first day's midnight to the midnight ending the
+    last, in ``zone``."""
+    tz = zoneinfo.ZoneInfo(zone)
+    return datetime.combine(first, time(0), tz), datetime.combine(last + timedelta(days=1), time(0), tz)
 
 
 @dataclass(frozen=True)

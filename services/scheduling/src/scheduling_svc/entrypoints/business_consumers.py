@@ -1,4 +1,4 @@
-"""Gateway events in: the business profile's zone is scheduling's zone (adapters/business_zone.py)."""
+"""Gateway events in: the business profile's zone is scheduling's zone (catalogue_store.follow_business_zone)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atrium.gateway.v1 import events_pb2 as gateway_events
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
-from scheduling_svc.adapters.business_zone import follow_business_zone
+from scheduling_svc.adapters.catalogue_store import follow_business_zone
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from platform_core.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
@@ -26,7 +26,7 @@ from scheduling_svc.domain.appointments import (
     staff_blocks,
     with_staff,
 )
-from scheduling_svc.domain.catalogue import BookableService, SchedulingSettings
+from scheduling_svc.domain.catalogue import BookableService, SchedulingSettings, local_days
 from scheduling_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, SchedulingUnitOfWork
 
 MAX_RANGE_DAYS = 62
@@ -34,10 +34,6 @@ MAX_RANGE_DAYS = 62
 STAFF_HORIZON = timedelta(days=730)
 SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
 MAX_BOOKING_ATTEMPTS = 5
-
-
-def _local_midnight(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(0), ZoneInfo(zone))
 
 
 def _specs(services: Sequence[BookableService], online: bool) -> tuple[availability.ServiceSpec, ...]:
@@ -95,8 +91,7 @@ async def find_slots(cmd: commands.FindSlots, uow: SchedulingUnitOfWork) -> tupl
         inputs = await uow.catalogue.availability_inputs(
             cmd.tenant_id,
             cmd.service_ids,
-            _local_midnight(cmd.from_day, zone),
-            _local_midnight(cmd.to_day + timedelta(days=1), zone),
+            *local_days(cmd.from_day, cmd.to_day, zone),
             settings=settings,
         )
     _check_bookable(inputs.services, cmd.online)

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from scheduling_svc.domain import availability, commands
 from scheduling_svc.domain.availability import ScheduleException, WeeklySchedule
+from scheduling_svc.domain.catalogue import local_days
 from scheduling_svc.domain.reports import AppointmentReport, Counts, ServiceLine, StaffLine, check_range
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
-
-
-def _midnight(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(0), ZoneInfo(zone))
 
 
 async def appointment_report(cmd: commands.GetAppointmentReport, uow: SchedulingUnitOfWork) -> AppointmentReport:
@@ -29,7 +25,7 @@ async def appointment_report(cmd: commands.GetAppointmentReport, uow: Scheduling
             tenant_id, [*(s.staff_id for s in staff), None], from_day - timedelta(days=1), to_day + timedelta(days=1)
         )
         zone = settings.timezone
-        start, end = _midnight(from_day, zone), _midnight(to_day + timedelta(days=1), zone)
+        start, end = local_days(from_day, to_day, zone)
         figures = uow.report_figures
         totals = await figures.status_counts(tenant_id, start, end)
         services = await figures.service_totals(tenant_id, start, end)
