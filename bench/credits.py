@@ -6,6 +6,11 @@ under the lot's row lock: find the first-expiring usable lot, write the use's do
 and its event), against raw single-row INSERTs of ledger entries into a scratch table, 16 at once, in the
 same run. Afterwards the ledger is audited: every lot's holding (the sum of its entries) is within 0 and
 its amount, and the sessions used are the check-ins that succeeded (zero overdrafts, nothing lost).
+
+Two more rows tell where the gateway figure stands: the same check-ins sent straight to the billing service's
+gRPC boundary (`LedgerService.CheckIn`, 16 at once: the service's own cost), and the bare pipeline's POST
+(aiohttp -> grpc.aio -> asyncpg, one INSERT transaction, nothing else; bench/bare.py) at the same 16 workers,
+which is the most any request through these hops reaches on this machine.
 """
 
 from __future__ import annotations
@@ -17,10 +22,14 @@ from typing import Any
 
 import asyncpg
 
+from atrium.membership_billing.v1 import ledger_pb2 as ledger_pb
+from atrium.membership_billing.v1.ledger_pb2_grpc import LedgerServiceStub
 from bench.load import closed_loop
-from bench.measurements import Bench
+from bench.measurements import Bench, _ratio
 from bench.report import Result
 from bench.stack import StackError
+from platform_core.grpc.channels import create_channel
+from platform_core.grpc.context import CallContext, Principal, bind_call_context
 
 BOOK = 1000
 WORKERS = 16
@@ -40,7 +49,7 @@ async def _ok(bench: Bench, token: str, method: str, path: str, json: Any = None
     return body
 
 
-async def check_ins(bench: Bench) -> Result:
+async def check_ins(bench: Bench) -> list[Result]:
     s = bench.settings
     tenant = await bench.stack.sign_up(bench.http)
     token = tenant.token
@@ -81,6 +90,30 @@ async def check_ins(bench: Bench) -> Result:
 
     ours = await closed_loop(ours_op, workers=WORKERS, seconds=s.seconds, warmup=s.warmup_seconds)
 
+    channel = create_channel(f"127.0.0.1:{bench.stack.plan.grpc_ports['membership_billing']}", default_deadline=10)
+    try:
+        with bind_call_context(CallContext(tenant.id, Principal("staff", str(uuid.uuid4()), "owner"))):
+            ledger = LedgerServiceStub(channel)
+
+            async def grpc_op() -> bool:
+                nonlocal checked_in
+                await ledger.CheckIn(ledger_pb.CheckInRequest(client_id=random.choice(book), service_id=service_id))
+                checked_in += 1
+                return True
+
+            at_service = await closed_loop(grpc_op, workers=WORKERS, seconds=s.seconds, warmup=s.warmup_seconds)
+    finally:
+        await channel.close()
+
+    bare_url = await bench.bare_pipeline()
+
+    async def bare_op() -> bool:
+        async with bench.http.post(f"{bare_url}/clients", json={"first_name": "Bench"}) as response:
+            await response.read()
+            return response.status == 201
+
+    bare = await closed_loop(bare_op, workers=WORKERS, seconds=s.seconds, warmup=s.warmup_seconds)
+
     dsn = bench.stack.database_dsn("membership_billing")
     table = f"bench_raw_ledger_{bench.scratch}"
     pool = await asyncpg.create_pool(dsn, min_size=WORKERS, max_size=WORKERS)
@@ -114,18 +147,40 @@ async def check_ins(bench: Bench) -> Result:
     finally:
         await pool.close()
     overdrawn, used = int(audit["overdrawn"]), int(audit["used"])
-    ratio = ours.ops_per_s / raw.ops_per_s if raw.ops_per_s else None
-    # Every successful check-in (warm-up included) used exactly one session, and no lot went below zero.
+    ratio = _ratio(ours.ops_per_s, raw.ops_per_s)
+    # Every successful check-in (warm-up included, both ways in) used exactly one session, and no lot went
+    # below zero.
     exact = used == checked_in and overdrawn == 0
-    return Result(
-        name=f"check-ins {BOOK} members @{WORKERS}",
-        ours=ours,
-        raw=raw,
-        ratio=ratio,
-        target=">=0.25x, 0 overdrafts",
-        passed=ratio is not None and ratio >= 0.25 and exact and ours.errors == 0,
-        notes=[
-            f"raw: single-row ledger-entry INSERTs; audit: {overdrawn} lots overdrawn, {used} sessions used"
-            f" by {checked_in} check-ins"
-        ],
-    )
+    audit_note = f"audit: {overdrawn} lots overdrawn, {used} sessions used by {checked_in} check-ins"
+    return [
+        Result(
+            name=f"check-ins {BOOK} members @{WORKERS}",
+            ours=ours,
+            raw=raw,
+            ratio=ratio,
+            target=">=0.25x, 0 overdrafts",
+            passed=ratio is not None and ratio >= 0.25 and exact and ours.errors == 0,
+            notes=[
+                f"raw: single-row ledger-entry INSERTs; {audit_note}",
+                f"ours / bare pipeline POST at {WORKERS} = {_ratio(ours.ops_per_s, bare.ops_per_s) or 0:.2f}x",
+            ],
+        ),
+        Result(
+            name=f"check-ins gRPC @{WORKERS}",
+            ours=at_service,
+            raw=raw,
+            ratio=_ratio(at_service.ops_per_s, raw.ops_per_s),
+            target="reference",
+            passed=None,
+            notes=["LedgerService.CheckIn straight to the billing service (no gateway), same members and service"],
+        ),
+        Result(
+            name=f"POST bare pipeline @{WORKERS}",
+            ours=bare,
+            raw=raw,
+            ratio=_ratio(bare.ops_per_s, raw.ops_per_s),
+            target="reference",
+            passed=None,
+            notes=["aiohttp -> grpc.aio -> asyncpg single-row INSERT transaction (bench/bare.py), nothing else"],
+        ),
+    ]
