@@ -21,7 +21,7 @@ from membership_billing_svc.adapters.package_repository import AbstractPackageRe
 from membership_billing_svc.adapters.policy_repository import AbstractPolicyRepository
 from membership_billing_svc.adapters.repository import AbstractInvoiceRepository, AbstractPaymentRepository
 from membership_billing_svc.domain.cancellation_policy import CancellationPolicy, PolicyApplication, Reason
-from membership_billing_svc.domain.consumption import CheckIn, ServiceRule
+from membership_billing_svc.domain.consumption import CheckIn, PayingLots, ServiceRule
 from membership_billing_svc.domain.invoices import OPEN_STATUSES, Invoice, InvoiceKind
 from membership_billing_svc.domain.ledger import Account, CreditType, LedgerTransaction, Lot, first_expiring
 from membership_billing_svc.domain.loyalty import LoyaltyProgram
@@ -181,6 +181,18 @@ class FakeLedgerRepository(AbstractLedgerRepository):
             ]
         )
         return [lot for lot in lots if lot.remaining > 0]
+
+    async def lock_paying(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, service_id: uuid.UUID, at: datetime
+    ) -> PayingLots:
+        rules = {r.credit_type_id: r for r in self._stores.rules.get((tenant_id, service_id), [])}
+        lots = await self.lock_holding_of_types(tenant_id, client_id, list(rules), at)
+        held = {lot.credit_type_id for lot in lots}
+        return PayingLots(
+            tuple(rules[t] for t in rules if t in held),
+            {t: self._stores.credit_types[t] for t in held},
+            tuple(lots),
+        )
 
     async def lock_lots(self, tenant_id: uuid.UUID, lot_ids: Sequence[uuid.UUID]) -> list[Lot]:
         return self._held(

@@ -27,7 +27,7 @@ from membership_billing_svc.adapters.tables import (
     service_credit_rules,
     subscriptions,
 )
-from membership_billing_svc.domain.consumption import CheckIn, ServiceRule
+from membership_billing_svc.domain.consumption import CheckIn, PayingLots, ServiceRule
 from membership_billing_svc.domain.ledger import (
     Account,
     CreditType,
@@ -117,6 +117,39 @@ _LOCK_HOLDING = (
         credit_lots.c.tenant_id == bindparam("tenant_id"),
         credit_lots.c.client_id == bindparam("client_id"),
         credit_lots.c.credit_type_id.in_(bindparam("type_ids", expanding=True)),
+        (credit_lots.c.expires_at.is_(None)) | (credit_lots.c.expires_at > bindparam("at")),
+        held_of_lot() > 0,
+        ~frozen_at(bindparam("at", type_=DateTime(timezone=True))),
+    )
+    .order_by(*EXPIRY_ORDER)
+    .with_for_update(of=credit_lots)
+)
+# A visit's consumption in one statement: the client's usable lots of the types that pay for the service, with
+# each type's rule and the type itself, locked in the expiry order (what they hold is read after the lock).
+_LOCK_PAYING = (
+    select(
+        credit_lots,
+        service_credit_rules.c.units.label("rule_units"),
+        credit_types.c.name.label("type_name"),
+        credit_types.c.unit.label("type_unit"),
+        credit_types.c.currency.label("type_currency"),
+        credit_types.c.created_at.label("type_created_at"),
+    )
+    .join(
+        service_credit_rules,
+        and_(
+            service_credit_rules.c.tenant_id == credit_lots.c.tenant_id,
+            service_credit_rules.c.service_id == bindparam("service_id"),
+            service_credit_rules.c.credit_type_id == credit_lots.c.credit_type_id,
+        ),
+    )
+    .join(
+        credit_types,
+        and_(credit_types.c.tenant_id == credit_lots.c.tenant_id, credit_types.c.id == credit_lots.c.credit_type_id),
+    )
+    .where(
+        credit_lots.c.tenant_id == bindparam("tenant_id"),
+        credit_lots.c.client_id == bindparam("client_id"),
         (credit_lots.c.expires_at.is_(None)) | (credit_lots.c.expires_at > bindparam("at")),
         held_of_lot() > 0,
         ~frozen_at(bindparam("at", type_=DateTime(timezone=True))),
@@ -217,6 +250,14 @@ class AbstractLedgerRepository(abc.ABC):
         """As ``lock_holding``, for several types at once (locked in the one expiry order)."""
 
     @abc.abstractmethod
+    async def lock_paying(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, service_id: uuid.UUID, at: datetime
+    ) -> PayingLots:
+        """The client's lots of the types that pay for the service, not expired at ``at`` and holding something,
+        locked in the one expiry order, with the types' rules and the types (nothing when no rule pays for the
+        service, or the client holds none of its types)."""
+
+    @abc.abstractmethod
     async def lock_lots(self, tenant_id: uuid.UUID, lot_ids: Sequence[uuid.UUID]) -> list[Lot]: ...
 
     @abc.abstractmethod
@@ -295,6 +336,24 @@ class SqlAlchemyLedgerRepository(AbstractLedgerRepository):
             )
         ).all()
         return await self._with_remaining(tenant_id, rows)
+
+    async def lock_paying(
+        self, tenant_id: uuid.UUID, client_id: uuid.UUID, service_id: uuid.UUID, at: datetime
+    ) -> PayingLots:
+        rows = (
+            await self._session.execute(
+                _LOCK_PAYING, {"tenant_id": tenant_id, "client_id": client_id, "service_id": service_id, "at": at}
+            )
+        ).all()
+        rules: dict[uuid.UUID, ServiceRule] = {}
+        types: dict[uuid.UUID, CreditType] = {}
+        for row in rows:
+            rules[row.credit_type_id] = ServiceRule(row.credit_type_id, row.rule_units)
+            types[row.credit_type_id] = CreditType(
+                row.tenant_id, row.credit_type_id, row.type_name, row.type_unit, row.type_currency, row.type_created_at
+            )
+        lots = await self._with_remaining(tenant_id, rows)
+        return PayingLots(tuple(rules.values()), types, tuple(lots))
 
     async def lock_lots(self, tenant_id: uuid.UUID, lot_ids: Sequence[uuid.UUID]) -> list[Lot]:
         rows = (

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from membership_billing_svc.domain import events
-from membership_billing_svc.domain.ledger import INSUFFICIENT_CREDITS, MAX_UNITS, Lot, plan_use
+from membership_billing_svc.domain.ledger import INSUFFICIENT_CREDITS, MAX_UNITS, CreditType, Lot, plan_use
 from platform_core.errors import FailedPrecondition
 from platform_core.validation import Violations
 
@@ -46,6 +46,16 @@ class Payer:
     rule: ServiceRule
     # The lots that pay and what each gives, first-expiring first.
     plan: tuple[tuple[Lot, int], ...]
+
+
+@dataclass(frozen=True)
+class PayingLots:
+    """What of a client's credits could pay for a visit of a service now, as locked: the rules of the credit
+    types it holds usable lots of, those types, and the lots (first-expiring first)."""
+
+    rules: tuple[ServiceRule, ...]
+    credit_types: dict[uuid.UUID, CreditType]
+    lots: tuple[Lot, ...]
 
 
 def choose_payer(rules: Iterable[ServiceRule], lots: Sequence[Lot], at: datetime) -> Payer:

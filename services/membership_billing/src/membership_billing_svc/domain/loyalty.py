@@ -103,6 +103,11 @@ class LoyaltyProgram:
             return 0
         return (amount_minor // self.step_minor) * self.points_per_step
 
+    @property
+    def expiry_needs_zone(self) -> bool:
+        """Earned points expire at one of the business's midnights, so when they expire depends on its zone."""
+        return self.validity_days is not None
+
     def expiry(self, today: date, zone: ZoneInfo) -> datetime | None:
         if self.validity_days is None:
             return None

@@ -3,17 +3,20 @@ their events commit together or not at all."""
 
 from __future__ import annotations
 
+import uuid
+
 from membership_billing_svc.domain import commands, ledger
 from membership_billing_svc.domain.consumption import (
     CheckIn,
     CheckInMethod,
+    PayingLots,
     ServiceRule,
     checked_rules,
     choose_payer,
     visit_key,
 )
 from membership_billing_svc.domain.ledger import CreditType, LedgerTransaction, Lot
-from membership_billing_svc.service_layer.loyalty_handlers import _earn_points
+from membership_billing_svc.service_layer.loyalty_handlers import _earn_program_points
 from membership_billing_svc.service_layer.unit_of_work import DUPLICATE_REQUEST, BillingUnitOfWork
 from platform_core.errors import Conflict, InvalidArgument, NotFound
 from platform_core.ids import new_id
@@ -194,20 +197,24 @@ async def _consume(
         done = await uow.ledger.by_request_id(cmd.tenant_id, cmd.key)
         if done is not None:
             return done
-    rules = await uow.ledger.rules_for(cmd.tenant_id, cmd.service_id)
-    if not rules:
+    paying = await uow.ledger.lock_paying(cmd.tenant_id, cmd.client_id, cmd.service_id, cmd.now)
+    # Nothing locked: either nothing pays for the service, or the client holds none of what would.
+    if not paying.lots and not await uow.ledger.rules_for(cmd.tenant_id, cmd.service_id):
         return None
-    lots = await uow.ledger.lock_holding_of_types(
-        cmd.tenant_id, cmd.client_id, [r.credit_type_id for r in rules], cmd.now
-    )
-    payer = choose_payer(rules, lots, cmd.now)
-    credit_type = await uow.ledger.credit_type(cmd.tenant_id, payer.rule.credit_type_id)
+    return _take(cmd, uow, paying)
+
+
+def _take(cmd: commands.ConsumeForVisit, uow: BillingUnitOfWork, paying: PayingLots) -> LedgerTransaction:
+    """The use that pays for the visit from the locked lots (FAILED_PRECONDITION INSUFFICIENT_CREDITS when
+    none of the types pays enough)."""
+    payer = choose_payer(paying.rules, paying.lots, cmd.now)
+    credit_type = paying.credit_types[payer.rule.credit_type_id]
     transaction = ledger.use(
         cmd.tenant_id,
         new_id(),
         cmd.client_id,
         credit_type,
-        [lot for lot in lots if lot.credit_type_id == credit_type.id],
+        [lot for lot in paying.lots if lot.credit_type_id == credit_type.id],
         payer.rule.units,
         note=cmd.note,
         now=cmd.now,
@@ -222,16 +229,45 @@ async def check_in_client(
 ) -> tuple[CheckIn, LedgerTransaction | None]:
     """Records the client's attendance; with a service, its visit consumes what pays for it (with an
     appointment, the appointment's one consumption: its completion then takes nothing more). The visit earns
-    the loyalty program's points in the same transaction."""
+    the loyalty program's points in the same transaction.
+
+    The ledger knows its clients: lots are charged only to clients of the business, and follow them through
+    merges, undos and erasures as the client service's events say. So when the client holds a lot that pays,
+    the check-in needs no question to the client service; otherwise nothing is written and the client is asked
+    for (not a client of this business, or merged into another, or holding nothing that pays)."""
     violations = Violations()
     note = violations.text(cmd.note, "note", max_length=500)
     violations.raise_if_any()
+    check_in_id = new_id()
+    if cmd.service_id is not None:
+        recorded = await _check_in(cmd, uow, cmd.client_id, check_in_id, note, vouched=False)
+        if recorded is not None:
+            return recorded
     client = await uow.client_directory.bill_to(cmd.client_id)
     if client is None:
         raise InvalidArgument.single("client_id", "is not a client of this business")
-    check_in_id = new_id()
-    zone = await uow.business_calendar.timezone()
+    recorded = await _check_in(cmd, uow, client.client_id, check_in_id, note, vouched=True)
+    assert recorded is not None
+    return recorded
+
+
+async def _check_in(
+    cmd: commands.CheckInClient,
+    uow: BillingUnitOfWork,
+    client_id: uuid.UUID,
+    check_in_id: uuid.UUID,
+    note: str,
+    *,
+    vouched: bool,
+) -> tuple[CheckIn, LedgerTransaction | None] | None:
+    """The check-in in one unit. Unless the client directory ``vouched`` for ``client_id``, None (and nothing
+    written) when the ledger does not know the client either: no lot of it pays for the visit."""
     async with uow:
+        program = await uow.memberships.loyalty_program(cmd.tenant_id)
+        points = program.points_per_visit if program is not None else 0
+        # Asked before any row is locked; only when the points' expiry depends on the business's days.
+        needs_zone = program is not None and points > 0 and program.expiry_needs_zone
+        zone = await uow.business_calendar.timezone() if needs_zone else None
         transaction = None
         if cmd.service_id is not None:
             key = (
@@ -239,12 +275,17 @@ async def check_in_client(
                 if cmd.appointment_id is not None
                 else f"check-in:{check_in_id}"
             )
-            visit = commands.ConsumeForVisit(cmd.tenant_id, client.client_id, cmd.service_id, key, note, cmd.now)
-            transaction = await _consume(visit, uow, fresh_key=cmd.appointment_id is None)
+            visit = commands.ConsumeForVisit(cmd.tenant_id, client_id, cmd.service_id, key, note, cmd.now)
+            if vouched:
+                transaction = await _consume(visit, uow, fresh_key=cmd.appointment_id is None)
+            else:
+                transaction = await _consume_known(visit, uow, fresh_key=cmd.appointment_id is None)
+                if transaction is None:
+                    return None
         check_in = CheckIn.record(
             cmd.tenant_id,
             check_in_id,
-            client.client_id,
+            client_id,
             service_id=cmd.service_id,
             appointment_id=cmd.appointment_id,
             transaction_id=transaction.id if transaction is not None else None,
@@ -255,15 +296,22 @@ async def check_in_client(
             now=cmd.now,
         )
         uow.ledger.add(check_in)
-        await _earn_points(
-            uow,
-            cmd.tenant_id,
-            client.client_id,
-            source="visit",
-            source_id=check_in_id,
-            points_of=lambda program: program.points_per_visit,
-            zone=zone,
-            now=cmd.now,
-        )
+        if program is not None:
+            await _earn_program_points(
+                uow, program, client_id, points, source="visit", source_id=check_in_id, zone=zone, now=cmd.now
+            )
         await uow.commit()
     return check_in, transaction
+
+
+async def _consume_known(
+    cmd: commands.ConsumeForVisit, uow: BillingUnitOfWork, *, fresh_key: bool
+) -> LedgerTransaction | None:
+    """``_consume`` for a client the ledger knows: one whose lot pays for the visit (or whose earlier
+    consumption with the key is the visit's); None, having taken nothing, for any other."""
+    if not fresh_key:
+        done = await uow.ledger.by_request_id(cmd.tenant_id, cmd.key)
+        if done is not None:
+            return done if done.client_id == cmd.client_id else None
+    paying = await uow.ledger.lock_paying(cmd.tenant_id, cmd.client_id, cmd.service_id, cmd.now)
+    return _take(cmd, uow, paying) if paying.lots else None

@@ -50,13 +50,30 @@ async def _earn_points(
 ) -> None:
     """Inside a unit already begun: the points ``points_of`` the program gives, if the business has one."""
     program = await uow.memberships.loyalty_program(tenant_id)
-    if program is None:
-        return
-    points = points_of(program)
+    if program is not None:
+        await _earn_program_points(
+            uow, program, client_id, points_of(program), source=source, source_id=source_id, zone=zone, now=now
+        )
+
+
+async def _earn_program_points(
+    uow: BillingUnitOfWork,
+    program: LoyaltyProgram,
+    client_id: uuid.UUID,
+    points: int,
+    *,
+    source: str,
+    source_id: uuid.UUID,
+    zone: ZoneInfo | None,
+    now: datetime,
+) -> None:
+    """Inside a unit already begun: ``points`` of the program earned (nothing for none). ``zone`` may be None
+    only when the program's points never expire."""
     if points <= 0:
         return
-    points_type = await uow.ledger.credit_type(tenant_id, program.points_credit_type_id)
-    held = await uow.ledger.lock_holding(tenant_id, client_id, points_type.id, now)
+    assert zone is not None or not program.expiry_needs_zone, "the points' expiry needs the business's zone"
+    points_type = await uow.ledger.credit_type(program.tenant_id, program.points_credit_type_id)
+    held = await uow.ledger.lock_holding(program.tenant_id, client_id, points_type.id, now)
     lot, transaction = earn(
         program,
         points_type,
@@ -65,7 +82,7 @@ async def _earn_points(
         source=source,
         source_id=source_id,
         held_before=sum(lot.remaining for lot in held if lot.usable_at(now)),
-        expires_at=program.expiry(now.astimezone(zone).date(), zone),
+        expires_at=program.expiry(now.astimezone(zone).date(), zone) if zone is not None else None,
         now=now,
     )
     uow.ledger.add(lot)
