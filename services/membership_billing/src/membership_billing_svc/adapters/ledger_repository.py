@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, DateTime, and_, bindparam, delete, exists, func, insert, select
+from sqlalchemy import BindParameter, DateTime, TextClause, and_, bindparam, delete, exists, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from membership_billing_svc.adapters.tables import (
-    check_ins,
     credit_lots,
     credit_types,
     ledger_entries,
@@ -157,9 +156,6 @@ _LOCK_PAYING = (
     .order_by(*EXPIRY_ORDER)
     .with_for_update(of=credit_lots)
 )
-_INSERT_TRANSACTION = insert(ledger_transactions)
-_INSERT_ENTRIES = insert(ledger_entries)
-_INSERT_CHECK_IN = insert(check_ins)
 
 
 async def remaining_of(db: Executor, tenant_id: uuid.UUID, lot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -474,50 +470,130 @@ class SqlAlchemyLedgerRepository(AbstractLedgerRepository):
             )
             for lot in lots:
                 lot.is_new = False
-        for transaction in sorted((a for a in new if isinstance(a, LedgerTransaction)), key=lambda t: t.id):
-            await self._session.execute(
-                _INSERT_TRANSACTION,
-                {
-                    "tenant_id": transaction.tenant_id,
-                    "id": transaction.id,
-                    "kind": transaction.kind.value,
-                    "effective_at": transaction.effective_at,
-                    "recorded_at": transaction.recorded_at,
-                    "note": transaction.note,
-                    "request_id": transaction.request_id,
-                    "reverses_id": transaction.reverses_id,
-                },
-            )
-            await self._session.execute(
-                _INSERT_ENTRIES,
-                [
-                    {
-                        "tenant_id": transaction.tenant_id,
-                        "transaction_id": transaction.id,
-                        "lot_id": e.lot_id,
-                        "account": e.account.value,
-                        "amount": e.amount,
-                        "effective_at": transaction.effective_at,
-                        "kind": transaction.kind.value,
-                    }
-                    for e in transaction.entries
-                ],
-            )
+        transactions = sorted((a for a in new if isinstance(a, LedgerTransaction)), key=lambda t: t.id)
+        new_check_ins = [a for a in new if isinstance(a, CheckIn)]
+        if transactions or new_check_ins:
+            statement, values = _ledger_writes(transactions, new_check_ins)
+            await self._session.execute(statement, values)
+        for transaction in transactions:
             transaction.is_new = False
-        for check_in in (a for a in new if isinstance(a, CheckIn)):
-            await self._session.execute(
-                _INSERT_CHECK_IN,
-                {
-                    "tenant_id": check_in.tenant_id,
-                    "id": check_in.id,
-                    "client_id": check_in.client_id,
-                    "checked_in_at": check_in.checked_in_at,
-                    "service_id": check_in.service_id,
-                    "appointment_id": check_in.appointment_id,
-                    "transaction_id": check_in.transaction_id,
-                    "method": check_in.method.value,
-                    "staff_id": check_in.staff_id,
-                    "note": check_in.note,
-                },
-            )
+        for check_in in new_check_ins:
             check_in.is_new = False
+
+
+# The ledger's writes of a unit in one statement (one round trip, however many transactions, entries and
+# check-ins): each table's rows as arrays, unnested, the tables in data-modifying CTEs. The schema's checks run
+# as they would for separate statements: the entries' lot trigger and the foreign keys at the statement's
+# end, when every row of it is in; the transactions' balance at commit.
+_TRANSACTION_COLUMNS = (
+    ("tenant_id", "uuid"),
+    ("id", "uuid"),
+    ("kind", "text"),
+    ("effective_at", "timestamptz"),
+    ("recorded_at", "timestamptz"),
+    ("note", "text"),
+    ("request_id", "text"),
+    ("reverses_id", "uuid"),
+)
+_ENTRY_COLUMNS = (
+    ("tenant_id", "uuid"),
+    ("transaction_id", "uuid"),
+    ("lot_id", "uuid"),
+    ("account", "text"),
+    ("amount", "bigint"),
+    ("effective_at", "timestamptz"),
+    ("kind", "text"),
+)
+_CHECK_IN_COLUMNS = (
+    ("tenant_id", "uuid"),
+    ("id", "uuid"),
+    ("client_id", "uuid"),
+    ("checked_in_at", "timestamptz"),
+    ("service_id", "uuid"),
+    ("appointment_id", "uuid"),
+    ("transaction_id", "uuid"),
+    ("method", "text"),
+    ("staff_id", "uuid"),
+    ("note", "text"),
+)
+
+
+def _unnest_insert(table: str, columns: tuple[tuple[str, str], ...]) -> str:
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"CAST(:{table}_{name} AS {kind}[])" for name, kind in columns)
+    return f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})"
+
+
+def _one_statement(inserts: Sequence[str]) -> TextClause:
+    *first, last = inserts
+    ctes = ", ".join(f"written_{i} AS ({insert})" for i, insert in enumerate(first))
+    return text(f"WITH {ctes} {last}" if ctes else last)
+
+
+_WRITES = {
+    (True, True): _one_statement(
+        [
+            _unnest_insert("ledger_transactions", _TRANSACTION_COLUMNS),
+            _unnest_insert("ledger_entries", _ENTRY_COLUMNS),
+            _unnest_insert("check_ins", _CHECK_IN_COLUMNS),
+        ]
+    ),
+    (True, False): _one_statement(
+        [
+            _unnest_insert("ledger_transactions", _TRANSACTION_COLUMNS),
+            _unnest_insert("ledger_entries", _ENTRY_COLUMNS),
+        ]
+    ),
+    (False, True): _one_statement([_unnest_insert("check_ins", _CHECK_IN_COLUMNS)]),
+}
+
+
+def _columns_of(table: str, columns: tuple[tuple[str, str], ...], rows: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
+    """The statement's parameters of ``table``: one array per column."""
+    by_column = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    return {f"{table}_{name}": list(values) for (name, _), values in zip(columns, by_column, strict=True)}
+
+
+def _ledger_writes(
+    transactions: Sequence[LedgerTransaction], new_check_ins: Sequence[CheckIn]
+) -> tuple[TextClause, dict[str, Any]]:
+    values: dict[str, Any] = {}
+    if transactions:
+        values |= _columns_of(
+            "ledger_transactions",
+            _TRANSACTION_COLUMNS,
+            [
+                (t.tenant_id, t.id, t.kind.value, t.effective_at, t.recorded_at, t.note, t.request_id, t.reverses_id)
+                for t in transactions
+            ],
+        )
+        values |= _columns_of(
+            "ledger_entries",
+            _ENTRY_COLUMNS,
+            [
+                (t.tenant_id, t.id, e.lot_id, e.account.value, e.amount, t.effective_at, t.kind.value)
+                for t in transactions
+                for e in t.entries
+            ],
+        )
+    if new_check_ins:
+        values |= _columns_of(
+            "check_ins",
+            _CHECK_IN_COLUMNS,
+            [
+                (
+                    c.tenant_id,
+                    c.id,
+                    c.client_id,
+                    c.checked_in_at,
+                    c.service_id,
+                    c.appointment_id,
+                    c.transaction_id,
+                    c.method.value,
+                    c.staff_id,
+                    c.note,
+                )
+                for c in new_check_ins
+            ],
+        )
+    return _WRITES[(bool(transactions), bool(new_check_ins))], values

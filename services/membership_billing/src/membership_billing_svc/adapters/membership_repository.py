@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -124,8 +124,13 @@ def program_from_row(r: Any) -> LoyaltyProgram:
     )
 
 
+# Every check-in and payment reads it: built once, as the check-in's other statements (building it per call
+# showed in the check-in's profile).
+_LOYALTY_PROGRAM = select(loyalty_programs).where(loyalty_programs.c.tenant_id == bindparam("tenant_id"))
+
+
 async def loyalty_program(db: Executor, tenant_id: uuid.UUID) -> LoyaltyProgram | None:
-    row = (await db.execute(select(loyalty_programs).where(loyalty_programs.c.tenant_id == tenant_id))).first()
+    row = (await db.execute(_LOYALTY_PROGRAM, {"tenant_id": tenant_id})).first()
     return None if row is None else program_from_row(row)
 
 
