@@ -64,3 +64,36 @@ async def test_changes_are_logged_with_who_before_and_after_and_can_be_filtered_
     assert [e["action"] for e in theirs["items"]] == ["create_client"]
     status, problem, _ = await api.call("GET", "/api/v1/audit-log", token=key["secret"])
     assert (status, problem["code"]) == (403, "PERMISSION_REQUIRED")
+
+
+async def test_a_check_in_is_logged_as_what_it_added_without_reading_the_client_before(api: Api) -> None:
+    tenant = await api.sign_up()
+    owner = tenant["token"]
+    client = await api.create_client(owner, first_name="Ada", last_name="Byron")
+    _, kind, _ = await api.call("POST", "/api/v1/credit-types", token=owner, json={"name": "Visit", "unit": "session"})
+    service_id = "5f0c6d2e-8a51-4c1e-9a43-6d2f1f7a9b10"
+    status, _, _ = await api.call(
+        "PUT",
+        f"/api/v1/services/{service_id}/credit-rules",
+        token=owner,
+        json={"rules": [{"credit_type_id": kind["id"], "units": 1}]},
+    )
+    assert status == 200
+    status, _, _ = await api.call(
+        "POST",
+        f"/api/v1/clients/{client['id']}/credits/charges",
+        token=owner,
+        json={"credit_type_id": kind["id"], "amount": 2},
+    )
+    assert status == 201
+    status, check_in, _ = await api.call(
+        "POST", f"/api/v1/clients/{client['id']}/check-ins", token=owner, json={"service_id": service_id}
+    )
+    assert status == 201
+
+    status, page, _ = await api.call("GET", "/api/v1/audit-log", token=owner, params={"action": "check_in"})
+    assert status == 200
+    (entry,) = page["items"]
+    assert (entry["record_type"], entry["record_id"]) == ("clients", client["id"])
+    assert entry["before"] is None and entry["after"]["id"] == check_in["id"]
+    assert entry["request"] == {"service_id": service_id}

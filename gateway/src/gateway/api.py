@@ -63,6 +63,9 @@ class Operation:
     # answers with instead of JSON; both only shape the OpenAPI document.
     upload: tuple[str, ...] = ()
     produces: tuple[str, ...] = ()
+    # False where the change leaves the record its path names as it was (it adds something of its own, e.g. a
+    # check-in): the audit log then does not read that record as the change's "before".
+    audit_before: bool = True
 
     @property
     def operation_id(self) -> str:
@@ -148,6 +151,7 @@ class Api:
         headers: dict[str, str] | None = None,
         upload: tuple[str, ...] = (),
         produces: tuple[str, ...] = (),
+        audit_before: bool = True,
     ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         if auth == "staff" and permission not in PERMISSIONS:
             raise ValueError(f"{method} {path}: a staff route names the permission it needs, one of PERMISSIONS")
@@ -171,6 +175,7 @@ class Api:
                     headers or {},
                     upload,
                     produces,
+                    audit_before,
                 )
             )
             return handler

@@ -3,7 +3,8 @@
 Each successful unsafe operation (POST, PUT, PATCH, DELETE) by a staff member, a portal client or an API
 key is recorded with who (kind and id), what (the operation, method and path), which record (the path's
 last id, or the id of what was created), the request (secrets removed), the record before (read through
-the route table's GET of the same record, where there is one) and after (the response), and the client IP.
+the route table's GET of the same record, where there is one and the change alters it) and after (the
+response), and the client IP.
 Staff with ``audit.read`` filter it and export it as CSV.
 """
 
@@ -89,7 +90,8 @@ class AuditTrail:
     async def around(
         self, operation: Operation, request: web.Request, account: Account, call: Callable[[], Awaitable[Any]]
     ) -> Any:
-        before = await self._before(operation, request, account) if _PATH_PARAM.search(operation.path) else None
+        reads_before = operation.audit_before and _PATH_PARAM.search(operation.path)
+        before = await self._before(operation, request, account) if reads_before else None
         result = await call()
         status = result.status if isinstance(result, web.StreamResponse) else operation.status if result else 204
         if status >= 400:
