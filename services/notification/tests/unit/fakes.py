@@ -298,8 +298,9 @@ class FakeRecipientDirectory(AbstractRecipientDirectory):
         self.staff_: dict[tuple[uuid.UUID, uuid.UUID], StaffMember] = {}
         self.businesses: dict[uuid.UUID, BusinessProfile] = {}
 
-    async def keep_contact(self, tenant_id: uuid.UUID, contact: ClientContact, at: datetime) -> None:
-        self.contacts_[(tenant_id, contact.client_id)] = contact
+    async def keep_contacts(self, tenant_id: uuid.UUID, contacts: Sequence[tuple[ClientContact, datetime]]) -> None:
+        for contact, _ in contacts:
+            self.contacts_[(tenant_id, contact.client_id)] = contact
 
     async def forget_contact(self, tenant_id: uuid.UUID, client_id: uuid.UUID, at: datetime) -> None:
         self.contacts_[(tenant_id, client_id)] = ClientContact(client_id)

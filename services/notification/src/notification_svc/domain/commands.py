@@ -315,10 +315,11 @@ class PlanMembershipNotices:
 
 
 @dataclass(frozen=True)
-class KeepClientContact:
+class KeepClientContacts:
+    """Contacts of one business, each as of its event's time (several events' at once)."""
+
     tenant_id: uuid.UUID
-    contact: ClientContact
-    occurred_at: datetime
+    contacts: tuple[tuple[ClientContact, datetime], ...]
 
 
 @dataclass(frozen=True)
