@@ -69,13 +69,16 @@ class FakeTimeline(AbstractTimelineRepository):
             None,
         )
 
-    async def placement(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Placement:
-        hops: list[OpenMerge] = []
-        current = client_id
-        while (hop := self._open(current)) is not None:
-            hops.append(hop)
-            current = hop.survivor_id
-        return Placement(client_id, tuple(hops), bool({client_id, current} & self.erased))
+    async def placements(self, tenant_id: uuid.UUID, client_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Placement]:
+        found = {}
+        for client_id in client_ids:
+            hops: list[OpenMerge] = []
+            current = client_id
+            while (hop := self._open(current)) is not None:
+                hops.append(hop)
+                current = hop.survivor_id
+            found[client_id] = Placement(client_id, tuple(hops), bool({client_id, current} & self.erased))
+        return found
 
     async def remember_moves(self, tenant_id: uuid.UUID, moves: Sequence[EntryMove]) -> None:
         self.moves += moves

@@ -39,6 +39,14 @@ class RecordActivity:
 
 
 @dataclass(frozen=True)
+class RecordActivities:
+    """Several events' entries of one business (a run of events handled at once)."""
+
+    tenant_id: uuid.UUID
+    entries: tuple[RecordActivity, ...]
+
+
+@dataclass(frozen=True)
 class FollowMerge:
     tenant_id: uuid.UUID
     merge_id: uuid.UUID
