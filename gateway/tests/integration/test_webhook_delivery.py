@@ -1,4 +1,5 @@
-"""Webhook deliverers on several replicas share the work: each delivery is posted once, whichever claims it."""
+"""Webhook fan-out writes a run of events' deliveries at once; deliverers on several replicas share the work: each
+delivery is posted once, whichever claims it."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from aiohttp import ClientSession, web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from atrium.client.v1 import events_pb2 as client_events
 from gateway.config import GatewaySettings
-from gateway.webhooks.delivery import Deliverer, DeliveryPolicy
+from gateway.webhooks.delivery import Deliverer, DeliveryPolicy, fan_out
 from gateway.webhooks.endpoints import new_secret
-from platform_core.db import create_engine
+from platform_core.db import create_engine, session_factory
+from platform_core.messaging.consumer import ReceivedEvent
+from platform_core.messaging.envelope import build_envelope
 from platform_core.migrations import upgrade_async
 from platform_dev import devstack
 from platform_dev.testing.infra import TestInfra
@@ -101,3 +105,62 @@ async def test_two_deliverers_post_every_delivery_exactly_once(engine: AsyncEngi
             {"e": endpoint},
         )
     assert attempts == DELIVERIES
+
+
+def _client_created(tenant: uuid.UUID, first_name: str) -> ReceivedEvent:
+    payload = client_events.ClientCreated(client_id=str(uuid.uuid4()), first_name=first_name)
+    envelope = build_envelope(
+        payload, tenant_id=tenant, aggregate_type="client", aggregate_id=payload.client_id, producer="client"
+    )
+    return ReceivedEvent(envelope, payload)
+
+
+async def test_a_run_of_events_fans_out_in_one_statement_to_each_subscribed_endpoint_once(engine: AsyncEngine) -> None:
+    tenant, other_tenant = uuid.uuid4(), uuid.uuid4()
+    subscribed, disabled, elsewhere, other_type = (uuid.uuid4() for _ in range(4))
+    async with engine.begin() as conn:
+        for t in (tenant, other_tenant):
+            await conn.execute(
+                text("INSERT INTO tenants (id, name, slug, country, timezone) VALUES (:t, 'Fan', :slug, 'US', 'UTC')"),
+                {"t": t, "slug": f"fan-{t.hex[:8]}"},
+            )
+        await conn.execute(
+            text(
+                "INSERT INTO webhook_endpoints (id, tenant_id, url, event_types, secret, enabled, disabled_at) "
+                "VALUES (:e, :t, 'https://hooks.example.com/in', CAST(:types AS text[]), :secret, :enabled, "
+                "CASE WHEN :enabled THEN NULL ELSE now() END)"
+            ),
+            [
+                {"e": subscribed, "t": tenant, "types": ["ClientCreated"], "secret": new_secret(), "enabled": True},
+                {"e": disabled, "t": tenant, "types": ["ClientCreated"], "secret": new_secret(), "enabled": False},
+                {"e": other_type, "t": tenant, "types": ["ClientUpdated"], "secret": new_secret(), "enabled": True},
+                {
+                    "e": elsewhere,
+                    "t": other_tenant,
+                    "types": ["ClientCreated"],
+                    "secret": new_secret(),
+                    "enabled": True,
+                },
+            ],
+        )
+    events = [_client_created(tenant, name) for name in ("Ada", "Grace", "Edsger")]
+    sessions = session_factory(engine)
+    for _ in range(2):  # a redelivered run writes nothing more
+        async with sessions() as session, session.begin():
+            await fan_out(session, events)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT endpoint_id, event_id, event_type, payload FROM webhook_deliveries "
+                    "WHERE tenant_id = ANY(:ts) ORDER BY payload->>'timestamp', payload->'data'->>'first_name'"
+                ),
+                {"ts": [tenant, other_tenant]},
+            )
+        ).all()
+    assert sorted((r.event_id, r.endpoint_id) for r in rows) == sorted((e.event_id, subscribed) for e in events)
+    by_event = {r.event_id: r.payload for r in rows}
+    for event in events:
+        body = by_event[event.event_id]
+        assert body["id"] == str(event.event_id) and body["type"] == "ClientCreated"
+        assert body["business_id"] == str(tenant) and body["data"]["first_name"] == event.payload.first_name

@@ -41,25 +41,36 @@ RESPONSE_EXCERPT = 2000
 BATCH = 20
 
 
-async def fan_out(session: AsyncSession, event: ReceivedEvent) -> None:
-    """One pending delivery per enabled endpoint of the business subscribed to this event's type."""
-    event_type = type(event.payload).DESCRIPTOR.name
-    body = event_body(
-        event.event_id,
-        event_type,
-        event.tenant_id,
-        event.envelope.occurred_at.ToDatetime(tzinfo=UTC),
-        payload_data(event.payload),
-    )
+# One pending delivery per (event, enabled endpoint of the business subscribed to the events' type), for a
+# run of events of one type and tenant in one statement.
+_FAN_OUT = text(
+    "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload, next_attempt_at) "
+    "SELECT gen_random_uuid(), e.tenant_id, e.id, x.event_id, :type, CAST(x.payload AS jsonb), now() "
+    "FROM unnest(CAST(:events AS uuid[]), CAST(:payloads AS text[])) WITH ORDINALITY AS x(event_id, payload, n) "
+    "JOIN webhook_endpoints e ON e.tenant_id = :t AND e.enabled AND :type = ANY(e.event_types) "
+    "ORDER BY x.n, e.id "
+    "ON CONFLICT (endpoint_id, event_id) DO NOTHING"
+)
+
+
+async def fan_out(session: AsyncSession, events: Sequence[ReceivedEvent]) -> None:
+    """Deliveries of a run of events of one type and one business."""
+    event_type = type(events[0].payload).DESCRIPTOR.name
+    bodies = [
+        json.dumps(
+            event_body(
+                event.event_id,
+                event_type,
+                event.tenant_id,
+                event.envelope.occurred_at.ToDatetime(tzinfo=UTC),
+                payload_data(event.payload),
+            )
+        )
+        for event in events
+    ]
     await session.execute(
-        text(
-            "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload, "
-            "next_attempt_at) "
-            "SELECT gen_random_uuid(), tenant_id, id, :event, :type, CAST(:payload AS jsonb), now() "
-            "FROM webhook_endpoints WHERE tenant_id = :t AND enabled AND :type = ANY(event_types) "
-            "ON CONFLICT (endpoint_id, event_id) DO NOTHING"
-        ),
-        {"event": event.event_id, "type": event_type, "t": event.tenant_id, "payload": json.dumps(body)},
+        _FAN_OUT,
+        {"events": [e.event_id for e in events], "payloads": bodies, "type": event_type, "t": events[0].tenant_id},
     )
 
 
@@ -68,7 +79,7 @@ def consumers(js: JetStreamContext, prefix: str, sessions: async_sessionmaker[As
     by_producer: dict[str, list[Subscription]] = {}
     for message in EVENT_MESSAGES:
         producer = producer_of(message.DESCRIPTOR.full_name)
-        by_producer.setdefault(producer, []).append(Subscription(message, fan_out))
+        by_producer.setdefault(producer, []).append(Subscription.batched(message, fan_out))
     return [
         EventConsumer(name=CONSUMER_NAME, js=js, prefix=prefix, sessions=sessions, subscriptions=subscriptions)
         for subscriptions in by_producer.values()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -44,6 +44,10 @@ async def engine(infra: TestInfra) -> AsyncIterator[AsyncEngine]:
             for statement in statements:
                 await conn.execute(text(statement))
         await conn.execute(text("CREATE TABLE IF NOT EXISTS handled (event_id uuid PRIMARY KEY, name text)"))
+        # Every handling of an event, in the order written (no key: an event handled twice shows twice).
+        await conn.execute(
+            text("CREATE TABLE IF NOT EXISTS handlings (n bigserial PRIMARY KEY, event_id uuid, name text, run int)")
+        )
     yield engine
     await engine.dispose()
 
@@ -426,3 +430,145 @@ async def test_a_failed_publish_stops_the_pipeline_and_is_retried(
     assert sorted(await stream_order(js, p, 200)) == sorted(e.event_id for e in envelopes)
     info = await js.stream_info(stream_name(p, "client"))
     assert info.state.messages == 200  # each event once
+
+
+# --- batch handlers ---------------------------------------------------------------------------------------
+
+
+class RunRecorder:
+    """A batch handler writing a run's events in one statement; ``runs`` lists each call's names, in order."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        self.runs: list[list[str]] = []
+        self.refuse = refuse
+
+    async def __call__(self, session: AsyncSession, events: Sequence[ReceivedEvent]) -> None:
+        self.runs.append([e.payload.first_name for e in events])
+        await session.execute(
+            text(
+                "INSERT INTO handlings (event_id, name, run) "
+                "SELECT e, n, :run FROM unnest(CAST(:ids AS uuid[]), CAST(:names AS text[])) AS x(e, n)"
+            ),
+            {
+                "ids": [e.event_id for e in events],
+                "names": [e.payload.first_name for e in events],
+                "run": len(self.runs),
+            },
+        )
+        if any(e.payload.first_name == self.refuse for e in events):
+            raise InvalidArgument.single("first_name", "is refused")
+
+
+def batch_consumer_for(engine: AsyncEngine, js: JetStreamContext, p: str, recorder: RunRecorder) -> EventConsumer:
+    return EventConsumer(
+        name=f"tests-{p}",
+        js=js,
+        prefix=p,
+        sessions=session_factory(engine),
+        subscriptions=[
+            Subscription.batched(events_pb2.ClientCreated, recorder),
+            Subscription(events_pb2.ClientDeleted, record_deleted),
+        ],
+        max_deliver=3,
+    )
+
+
+async def record_deleted(session: AsyncSession, event: ReceivedEvent) -> None:
+    await session.execute(
+        text("INSERT INTO handlings (event_id, name, run) VALUES (:e, 'deleted', 0)"), {"e": event.event_id}
+    )
+
+
+def deleted_envelope(tenant: uuid.UUID):  # type: ignore[no-untyped-def]
+    payload = events_pb2.ClientDeleted(client_id=str(uuid.uuid4()))
+    return build_envelope(
+        payload, tenant_id=tenant, aggregate_type="client", aggregate_id=payload.client_id, producer="client"
+    )
+
+
+async def handlings(engine: AsyncEngine, event_ids: Sequence[str]) -> list[tuple[str, int]]:
+    """(name, run) of every handling of these events, in the order written."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT name, run FROM handlings WHERE event_id = ANY(:ids) ORDER BY n"),
+            {"ids": [uuid.UUID(e) for e in event_ids]},
+        )
+        return [(r.name, r.run) for r in rows]
+
+
+async def test_a_batch_hands_each_run_of_one_type_and_tenant_to_the_batch_handler_at_once_in_order(
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
+) -> None:
+    p, js = stream
+    tenant, other = uuid.uuid4(), uuid.uuid4()
+    envelopes = [
+        envelope_for(tenant, "a"),
+        envelope_for(tenant, "b"),
+        envelope_for(tenant, "c"),
+        deleted_envelope(tenant),  # another type: ends the run, handled in its place
+        envelope_for(tenant, "d"),
+        envelope_for(other, "e"),  # another tenant: a run of its own
+        envelope_for(other, "f"),
+    ]
+    for envelope in envelopes:
+        await publish(js, p, envelope)
+    await publish(js, p, envelopes[1], msg_id=str(uuid.uuid4()))  # "b" redelivered inside the same batch
+    recorder = RunRecorder()
+    task = asyncio.create_task(batch_consumer_for(engine, js, p, recorder).run(stop))  # one fetch takes all
+    ids = [e.event_id for e in envelopes]
+    await wait_until(lambda: _count(handlings(engine, ids), 7), timeout=10)
+    assert recorder.runs == [["a", "b", "c"], ["d"], ["e", "f"]]
+    assert [name for name, _ in await handlings(engine, ids)] == ["a", "b", "c", "deleted", "d", "e", "f"]
+    stop.set()
+    await task
+
+
+async def test_a_poison_event_in_a_run_is_parked_alone_and_the_others_are_handled_once(
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
+) -> None:
+    p, js = stream
+    tenant = uuid.uuid4()
+    envelopes = [envelope_for(tenant, name) for name in ("a", "b", "bad", "c")]
+    for envelope in envelopes:
+        await publish(js, p, envelope)
+    recorder = RunRecorder(refuse="bad")
+    consumer = batch_consumer_for(engine, js, p, recorder)
+    task = asyncio.create_task(consumer.run(stop))
+    await wait_until(lambda: _count(parked(engine, consumer), 1), timeout=10)
+    ids = [e.event_id for e in envelopes]
+    await wait_until(lambda: _count(handlings(engine, ids), 3), timeout=10)
+    # The run failed and was rolled back whole; then each event alone: "bad" parked, the others once each.
+    assert recorder.runs[0] == ["a", "b", "bad", "c"]
+    assert [name for name, _ in await handlings(engine, ids)] == ["a", "b", "c"]
+    [(_, event_type, error)] = await parked(engine, consumer)
+    assert event_type == "atrium.client.v1.ClientCreated" and error.startswith("InvalidArgument")
+    stop.set()
+    await task
+
+
+async def test_two_replicas_on_one_stream_handle_every_event_once(
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
+) -> None:
+    p, js = stream
+    tenant = uuid.uuid4()
+    envelopes = [envelope_for(tenant, f"n{i}") for i in range(300)]
+    recorders = [RunRecorder(), RunRecorder()]
+    replicas = [batch_consumer_for(engine, js, p, recorder) for recorder in recorders]
+    tasks = [asyncio.create_task(replica.run(stop)) for replica in replicas]
+    for envelope in envelopes:
+        await publish(js, p, envelope)
+        # Redelivered under a new message id, so both replicas may hold the same event at once: the inbox decides.
+        await publish(js, p, envelope, msg_id=str(uuid.uuid4()))
+    ids = [e.event_id for e in envelopes]
+    await wait_until(lambda: _count(handlings(engine, ids), 300), timeout=30)
+
+    async def settled() -> bool:
+        info = await js.consumer_info(replicas[0].stream, replicas[0].durable)
+        return info.num_ack_pending == 0 and info.num_pending == 0
+
+    await wait_until(settled, timeout=30)
+    names = [name for name, _ in await handlings(engine, ids)]
+    assert sorted(names) == sorted(f"n{i}" for i in range(300))  # each once
+    assert all(recorder.runs for recorder in recorders)  # both replicas took part
+    stop.set()
+    await asyncio.gather(*tasks)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from client_svc.adapters import tables
+from client_svc.adapters.creation_inputs import CreationInputsCache
 from client_svc.adapters.custom_field_columns import CustomFieldColumns
 from client_svc.adapters.storage import AbstractBlobStorage, FilesystemBlobStorage, S3BlobStorage
 from client_svc.config import ClientSettings
@@ -46,10 +47,15 @@ def unit_of_work_factory(
     """A fresh unit of work per use, with the ports every unit shares (blob storage, the attachment policy)."""
     storage = blob_storage(settings)
     attachment_policy = settings.attachment_policy()
+    creation_inputs = CreationInputsCache()
 
     def uow_factory() -> SqlAlchemyClientUnitOfWork:
         return SqlAlchemyClientUnitOfWork(
-            sessions, nats_prefix=settings.nats_prefix, storage=storage, attachment_policy=attachment_policy
+            sessions,
+            nats_prefix=settings.nats_prefix,
+            storage=storage,
+            attachment_policy=attachment_policy,
+            creation_inputs=creation_inputs,
         )
 
     return uow_factory

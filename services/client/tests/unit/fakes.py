@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from client_svc.adapters.attachment_repository import AbstractAttachmentRepository
+from client_svc.adapters.creation_inputs import AbstractCreationInputs, CreationInputs
 from client_svc.adapters.custom_field_repository import AbstractCustomFieldRepository
 from client_svc.adapters.erasure_repository import AbstractErasureRepository
 from client_svc.adapters.import_store import (
@@ -175,6 +176,18 @@ class FakeQuota(AbstractClientQuota):
         self.live[tenant_id] = self.live.get(tenant_id, 0) + delta
 
 
+class FakeCreationInputs(AbstractCreationInputs):
+    """Read from the fake catalogues every time (no cache to go stale)."""
+
+    def __init__(self, statuses: FakeStatusRepository, custom_fields: FakeCustomFieldRepository) -> None:
+        self.statuses = statuses
+        self.custom_fields = custom_fields
+
+    async def of(self, tenant_id: uuid.UUID) -> CreationInputs:
+        default = await self.statuses.default_status(tenant_id)
+        return CreationInputs(default, await self.custom_fields.catalogue(tenant_id))
+
+
 class FakeCustomFieldRepository(AbstractCustomFieldRepository):
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, list[CustomField]] = {}
@@ -289,6 +302,7 @@ class FakeClientUnitOfWork(ClientUnitOfWork):
         self.groups = FakeGroupRepository(self.clients)
         self.quota = FakeQuota()
         self.custom_fields = FakeCustomFieldRepository()
+        self.creation_inputs = FakeCreationInputs(self.statuses, self.custom_fields)
         self.attachments = FakeAttachmentRepository(self.clients)
         self.portal = FakePortalRepository()
         self.merges = FakeMergeRepository()

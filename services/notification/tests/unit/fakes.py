@@ -69,13 +69,16 @@ class FakeTimeline(AbstractTimelineRepository):
             None,
         )
 
-    async def placement(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Placement:
-        hops: list[OpenMerge] = []
-        current = client_id
-        while (hop := self._open(current)) is not None:
-            hops.append(hop)
-            current = hop.survivor_id
-        return Placement(client_id, tuple(hops), bool({client_id, current} & self.erased))
+    async def placements(self, tenant_id: uuid.UUID, client_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Placement]:
+        found = {}
+        for client_id in client_ids:
+            hops: list[OpenMerge] = []
+            current = client_id
+            while (hop := self._open(current)) is not None:
+                hops.append(hop)
+                current = hop.survivor_id
+            found[client_id] = Placement(client_id, tuple(hops), bool({client_id, current} & self.erased))
+        return found
 
     async def remember_moves(self, tenant_id: uuid.UUID, moves: Sequence[EntryMove]) -> None:
         self.moves += moves
@@ -298,8 +301,9 @@ class FakeRecipientDirectory(AbstractRecipientDirectory):
         self.staff_: dict[tuple[uuid.UUID, uuid.UUID], StaffMember] = {}
         self.businesses: dict[uuid.UUID, BusinessProfile] = {}
 
-    async def keep_contact(self, tenant_id: uuid.UUID, contact: ClientContact, at: datetime) -> None:
-        self.contacts_[(tenant_id, contact.client_id)] = contact
+    async def keep_contacts(self, tenant_id: uuid.UUID, contacts: Sequence[tuple[ClientContact, datetime]]) -> None:
+        for contact, _ in contacts:
+            self.contacts_[(tenant_id, contact.client_id)] = contact
 
     async def forget_contact(self, tenant_id: uuid.UUID, client_id: uuid.UUID, at: datetime) -> None:
         self.contacts_[(tenant_id, client_id)] = ClientContact(client_id)

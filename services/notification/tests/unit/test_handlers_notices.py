@@ -126,7 +126,7 @@ async def test_a_membership_event_moves_its_expiry_reminders_to_the_newest_facts
 async def test_recipients_are_kept_from_events_and_an_erased_client_is_forgotten(uow: FakeUnitOfWork) -> None:
     client, staff = uuid.uuid4(), uuid.uuid4()
     contact = ClientContact(client, "Ada", "Lovelace", "ada@example.com")
-    await directory_handlers.keep_client_contact(commands.KeepClientContact(TENANT, contact, NOW), uow)
+    await directory_handlers.keep_client_contacts(commands.KeepClientContacts(TENANT, ((contact, NOW),)), uow)
     member = StaffMember(staff, "bo@example.com", "Bo", frozenset(), True, "en", "Europe/Berlin")
     await directory_handlers.keep_staff_member(commands.KeepStaffMember(TENANT, member, NOW), uow)
     profile = BusinessProfile("Zen Studio", "Europe/Berlin", "de")

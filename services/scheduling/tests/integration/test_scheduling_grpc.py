@@ -757,6 +757,40 @@ async def test_client_facts_keep_the_newest_event_whatever_the_order(
     assert row.deleted is None and row.merged_at is None
 
 
+async def test_a_run_of_client_facts_is_recorded_in_one_statement_as_one_by_one_would(
+    scheduling_settings: SchedulingServiceSettings,
+    scheduling_channel: grpc.aio.Channel,  # the service running: its database migrated
+) -> None:
+    tenant, ada, bob, cy = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    early, late = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
+    engine = create_engine(scheduling_settings.database_url("scheduling"))
+
+    def zone(client: uuid.UUID, at: datetime, timezone: str) -> client_facts_adapter.RecordedFacts:
+        return client_facts_adapter.RecordedFacts(client, at, {"timezone": timezone})
+
+    try:
+        async with engine.begin() as conn:
+            await client_facts_adapter.record(conn, tenant, [cy], late, {"timezone": "Europe/Paris"})
+            await client_facts_adapter.record_each(
+                conn,
+                tenant,
+                [
+                    zone(ada, late, "Asia/Tokyo"),
+                    zone(ada, early, "Europe/Berlin"),  # older than the one before it: loses
+                    zone(bob, early, "Europe/Rome"),
+                    zone(bob, early, "Europe/Oslo"),  # the same time: the later one wins
+                    zone(cy, early, "Europe/Madrid"),  # older than the row's fact: changes nothing
+                ],
+            )
+            rows = await conn.execute(
+                text("SELECT client_id, timezone, timezone_at FROM client_facts WHERE tenant_id = :t"), {"t": tenant}
+            )
+            facts = {r.client_id: (r.timezone, r.timezone_at) for r in rows}
+    finally:
+        await engine.dispose()
+    assert facts == {ada: ("Asia/Tokyo", late), bob: ("Europe/Oslo", early), cy: ("Europe/Paris", late)}
+
+
 async def test_availability_sees_every_catalogue_change_at_once_whoever_makes_it(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,

@@ -5,6 +5,11 @@ inbox: a redelivered event finds its claim and is acknowledged without running t
 message is acknowledged only after the commit. A transient failure is retried with a growing delay
 (``nak(delay)``); a poison message (undecodable, a handler's DomainError, or out of deliveries) is parked
 in ``parked_messages`` where an operator can list and replay it, and terminated on the stream.
+
+Under load a fetched batch shares one transaction: its inbox rows are claimed in one statement, and a
+subscription with a batch handler takes each run of consecutive events of its type and tenant at once (its
+rows in one statement). A batch that fails is rolled back whole and its messages take the one-at-a-time
+path, so a poison event is parked alone and the others are handled once.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +57,25 @@ class ReceivedEvent:
 
 
 EventHandler = Callable[[AsyncSession, ReceivedEvent], Awaitable[None]]
+# Events of one type and one tenant, in stream order, handled at once (e.g. their rows in one statement).
+BatchHandler = Callable[[AsyncSession, Sequence[ReceivedEvent]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Subscription:
     payload_type: type[Message]
     handler: EventHandler
+    # Takes a run of this type's events at once, with the same effect as ``handler`` on each in turn.
+    batch_handler: BatchHandler | None = None
+
+    @classmethod
+    def batched(cls, payload_type: type[Message], batch_handler: BatchHandler) -> Subscription:
+        """A subscription whose one handler takes a run of events (a single event is a run of one)."""
+
+        async def one(session: AsyncSession, event: ReceivedEvent) -> None:
+            await batch_handler(session, [event])
+
+        return cls(payload_type, one, batch_handler)
 
     @property
     def event_type(self) -> str:
@@ -201,12 +219,13 @@ class EventConsumer:
                 # The whole batch is claimed in one statement; an event the inbox already holds (handled
                 # before, or twice in this batch) is claimed once or not at all.
                 unclaimed = await self._claim_all(session, [event.event_id for _, event, _ in batch])
+                claimed = []
                 for msg, event, subscription in batch:
-                    if event.event_id not in unclaimed:
-                        continue
-                    unclaimed.discard(event.event_id)
-                    with self._span(msg, event):
-                        await self._handle_claimed(session, event, subscription)
+                    if event.event_id in unclaimed:
+                        unclaimed.discard(event.event_id)
+                        claimed.append((msg, event, subscription))
+                for run in _runs(claimed):
+                    await self._handle_run(session, run)
         except Exception:
             log.info("batch of %d failed; handling its messages one at a time", len(batch), exc_info=True)
             for msg, _, _ in batch:
@@ -245,10 +264,35 @@ class EventConsumer:
         with bind_call_context(context):
             await subscription.handler(session, event)
 
+    async def _handle_run(self, session: AsyncSession, run: Sequence[tuple[Msg, ReceivedEvent, Subscription]]) -> None:
+        """Consecutive claimed events of one subscription and tenant: to its batch handler at once when it has
+        one, else to its handler one by one (stream order either way)."""
+        subscription = run[0][2]
+        if subscription.batch_handler is None or len(run) == 1:
+            for msg, event, _ in run:
+                with self._span(msg, event):
+                    await self._handle_claimed(session, event, subscription)
+            return
+        spans = [self._start_span(msg, event) for msg, event, _ in run]
+        context = CallContext(tenant_id=run[0][1].tenant_id, principal=Principal.service(self.name))
+        try:
+            with bind_call_context(context):
+                await subscription.batch_handler(session, [event for _, event, _ in run])
+        except Exception as exc:
+            for span in spans:
+                span.record_exception(exc)
+            raise
+        finally:
+            for span in spans:
+                span.end()
+
     def _span(self, msg: Msg, event: ReceivedEvent) -> Any:
+        return trace.use_span(self._start_span(msg, event), end_on_exit=True)
+
+    def _start_span(self, msg: Msg, event: ReceivedEvent) -> trace.Span:
         # The publish hop's context (message headers) when present, else the originating transaction's.
         carrier = msg.headers if msg.headers and "traceparent" in msg.headers else dict(event.envelope.trace_context)
-        return tracer.start_as_current_span(
+        return tracer.start_span(
             f"{msg.subject} process",
             context=propagate.extract(carrier),
             kind=trace.SpanKind.CONSUMER,
@@ -331,3 +375,17 @@ class EventConsumer:
                 text(f"DELETE FROM inbox WHERE consumer = :c AND processed_at < now() - interval '{INBOX_RETENTION}'"),
                 {"c": self.durable},
             )
+
+
+def _runs(
+    claimed: Sequence[tuple[Msg, ReceivedEvent, Subscription]],
+) -> Iterator[Sequence[tuple[Msg, ReceivedEvent, Subscription]]]:
+    """Split a batch, in order, into runs of consecutive events of one subscription and one tenant."""
+    run: list[tuple[Msg, ReceivedEvent, Subscription]] = []
+    for item in claimed:
+        if run and (item[2] is not run[0][2] or item[1].tenant_id != run[0][1].tenant_id):
+            yield run
+            run = []
+        run.append(item)
+    if run:
+        yield run

@@ -384,23 +384,28 @@ class SqlAlchemyClientQuota(AbstractClientQuota):
     async def change(self, tenant_id: uuid.UUID, delta: int, *, max_clients: int | None) -> None:
         self._pending.append((tenant_id, delta, max_clients))
 
-    async def apply(self) -> None:
+    async def apply(self) -> dict[uuid.UUID, int | None]:
+        """Write the pending changes; returns each tenant's catalogue version as this write saw it (the
+        statement every create runs last, so checking cached creation inputs costs no round trip)."""
         pending, self._pending = self._pending, []
-        for tenant_id, delta, max_clients in pending:
-            await self._write(tenant_id, delta, max_clients)
+        return {
+            tenant_id: await self._write(tenant_id, delta, max_clients) for tenant_id, delta, max_clients in pending
+        }
 
-    async def _write(self, tenant_id: uuid.UUID, delta: int, max_clients: int | None) -> None:
+    async def _write(self, tenant_id: uuid.UUID, delta: int, max_clients: int | None) -> int | None:
         try:
-            await self.session.execute(
+            version: int | None = await self.session.scalar(
                 text(
                     "INSERT INTO tenant_client_counts AS c (tenant_id, live_clients, max_clients) "
                     "VALUES (:t, greatest(:d, 0), :max) ON CONFLICT (tenant_id) DO UPDATE "
                     # Increments carry the current plan; decrements keep the limit they found.
                     "SET live_clients = c.live_clients + :d, "
-                    "max_clients = CASE WHEN :d > 0 THEN :max ELSE c.max_clients END"
+                    "max_clients = CASE WHEN :d > 0 THEN :max ELSE c.max_clients END "
+                    "RETURNING (SELECT v.version FROM client_catalogue_versions v WHERE v.tenant_id = c.tenant_id)"
                 ),
                 {"t": tenant_id, "d": delta, "max": max_clients},
             )
+            return version
         except IntegrityError as exc:
             if "tenant_client_counts_within_plan" in str(exc.orig):
                 raise FailedPrecondition(

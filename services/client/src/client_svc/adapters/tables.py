@@ -34,7 +34,7 @@ from client_svc.domain.model import Client, ClientTag, StaffAssignment
 from client_svc.domain.notes import Note, NoteRevision
 from client_svc.domain.portal import PortalRecord
 from client_svc.domain.statuses import ClientStatus
-from platform_core.db import DEFAULT_EMPTY, DEFAULT_FALSE
+from platform_core.db import DEFAULT_EMPTY, DEFAULT_FALSE, DEFAULT_ONE
 from platform_core.messaging.schema import define_tables
 from platform_core.orm import map_aggregate
 
@@ -156,6 +156,15 @@ tenant_client_counts = Table(
 
 # CHECKs (label, position, default not archived) and the exclusion constraint client_statuses_one_default
 # (one default per tenant, deferred): migrations/ only.
+# Bumped by triggers on client_statuses and client_custom_fields (the migration's alone): what creating a
+# client reads, cached per replica (adapters/creation_inputs.py).
+client_catalogue_versions = Table(
+    "client_catalogue_versions",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("version", BigInteger, nullable=False, server_default=DEFAULT_ONE),
+)
+
 client_statuses = Table(
     "client_statuses",
     metadata,

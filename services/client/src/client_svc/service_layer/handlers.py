@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from client_svc.adapters.creation_inputs import CATALOGUE_CHANGED
 from client_svc.adapters.repository import Lock
 from client_svc.domain import commands
 from client_svc.domain.groups import ClientGroup, bulk_client_ids, clean_group_name, group_staff
@@ -26,19 +27,27 @@ class Created:
 
 async def create_client(cmd: commands.CreateClient, uow: ClientUnitOfWork) -> Created:
     """Register a client; a repeated request id returns the client it created the first time."""
-    # Optimistic: the unique index on (tenant, request id) catches a repeat, so the common case is one insert.
-    try:
-        async with uow:
-            default = await uow.statuses.default_status(cmd.tenant_id)
-            custom_fields = await uow.custom_fields.catalogue(cmd.tenant_id)
-            client = Client.register(cmd, client_id=new_id(), now=cmd.now, status=default, custom_fields=custom_fields)
-            await uow.quota.change(cmd.tenant_id, +1, max_clients=cmd.max_clients or None)
-            uow.clients.add(client)
-            await uow.commit()
-            return Created(client, default.label)
-    except Conflict as exc:
-        if exc.reason != DUPLICATE_REQUEST:
-            raise
+    # Optimistic: the unique index on (tenant, request id) catches a repeat, so the common case is one insert;
+    # the tenant's statuses and custom fields usually come from the replica's cache, checked at commit (a
+    # stale one refuses the unit, CATALOGUE_CHANGED, and the second attempt reads them afresh).
+    for attempt in (1, 2):
+        try:
+            async with uow:
+                inputs = await uow.creation_inputs.of(cmd.tenant_id)
+                default = inputs.default_status
+                client = Client.register(
+                    cmd, client_id=new_id(), now=cmd.now, status=default, custom_fields=inputs.custom_fields
+                )
+                await uow.quota.change(cmd.tenant_id, +1, max_clients=cmd.max_clients or None)
+                uow.clients.add(client)
+                await uow.commit()
+                return Created(client, default.label)
+        except Conflict as exc:
+            if exc.reason == CATALOGUE_CHANGED and attempt == 1:
+                continue
+            if exc.reason != DUPLICATE_REQUEST:
+                raise
+            break
     # An earlier (or concurrent) call with the same request id created it: answer with that client.
     async with uow:
         existing = await uow.clients.get_by_request_id(cmd.tenant_id, cmd.request_id)

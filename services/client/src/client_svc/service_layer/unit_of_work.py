@@ -8,6 +8,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from client_svc.adapters import event_mapping
 from client_svc.adapters.attachment_repository import AbstractAttachmentRepository, SqlAlchemyAttachmentRepository
+from client_svc.adapters.creation_inputs import (
+    AbstractCreationInputs,
+    CreationInputsCache,
+    SqlAlchemyCreationInputs,
+)
 from client_svc.adapters.custom_field_repository import (
     AbstractCustomFieldRepository,
     SqlAlchemyCustomFieldRepository,
@@ -45,6 +50,7 @@ class ClientUnitOfWork(AbstractUnitOfWork):
     groups: AbstractGroupRepository
     quota: AbstractClientQuota
     custom_fields: AbstractCustomFieldRepository
+    creation_inputs: AbstractCreationInputs
     attachments: AbstractAttachmentRepository
     portal: AbstractPortalRepository
     merges: AbstractMergeRepository
@@ -62,10 +68,13 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         nats_prefix: str,
         storage: AbstractBlobStorage,
         attachment_policy: AttachmentPolicy,
+        creation_inputs: CreationInputsCache | None = None,
     ) -> None:
         super().__init__(sessions, nats_prefix=nats_prefix, to_envelope=event_mapping.to_envelope)
         self.storage = storage
         self.attachment_policy = attachment_policy
+        # The replica's cache when given (bootstrap shares one), else this unit's own.
+        self._creation_cache = creation_inputs or CreationInputsCache()
 
     def _attach(self, session: AsyncSession) -> None:
         self.clients = self._clients = SqlAlchemyClientRepository(session)
@@ -74,6 +83,7 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         self.groups = SqlAlchemyGroupRepository(session)
         self.quota = self._quota = SqlAlchemyClientQuota(session)
         self.custom_fields = SqlAlchemyCustomFieldRepository(session)
+        self.creation_inputs = self._creation_inputs = SqlAlchemyCreationInputs(session, self._creation_cache)
         self.attachments = SqlAlchemyAttachmentRepository(session)
         self.portal = SqlAlchemyPortalRepository(session)
         self.merges = SqlAlchemyMergeRepository(session)
@@ -81,7 +91,7 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         self.repositories = (self.clients, self.notes, self.attachments, self.portal, self.merges)
 
     async def _last_writes(self) -> None:
-        await self._quota.apply()
+        await self._creation_inputs.verify(await self._quota.apply())
 
     async def _commit(self, events: list[object]) -> None:
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import abc
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import text
@@ -16,8 +16,12 @@ from notification_svc.domain.audience import BusinessProfile, ClientContact, Sta
 
 
 class AbstractRecipientDirectory(abc.ABC):
+    async def keep_contact(self, tenant_id: uuid.UUID, contact: ClientContact, at: datetime) -> None:
+        await self.keep_contacts(tenant_id, [(contact, at)])
+
     @abc.abstractmethod
-    async def keep_contact(self, tenant_id: uuid.UUID, contact: ClientContact, at: datetime) -> None: ...
+    async def keep_contacts(self, tenant_id: uuid.UUID, contacts: Sequence[tuple[ClientContact, datetime]]) -> None:
+        """Each contact as of its time, as keeping them one after another would (the newest of a client wins)."""
 
     @abc.abstractmethod
     async def forget_contact(self, tenant_id: uuid.UUID, client_id: uuid.UUID, at: datetime) -> None:
@@ -46,13 +50,23 @@ class SqlAlchemyRecipientDirectory(AbstractRecipientDirectory):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def keep_contact(self, tenant_id: uuid.UUID, contact: ClientContact, at: datetime) -> None:
+    async def keep_contacts(self, tenant_id: uuid.UUID, contacts: Sequence[tuple[ClientContact, datetime]]) -> None:
+        # One row per client (a statement may not upsert a row twice): its newest, or the later at one time.
+        newest: dict[uuid.UUID, tuple[ClientContact, datetime]] = {}
+        for contact, at in contacts:
+            if contact.client_id not in newest or newest[contact.client_id][1] <= at:
+                newest[contact.client_id] = (contact, at)
+        if not newest:
+            return
+        kept = list(newest.values())
         await self.session.execute(
             text(
                 """
                 INSERT INTO client_contacts (tenant_id, client_id, first_name, last_name, email, phone, language,
                     timezone, updated_at)
-                VALUES (:t, :c, :first, :last, :email, :phone, :language, :timezone, :at)
+                SELECT :t, * FROM unnest(CAST(:c AS uuid[]), CAST(:first AS text[]), CAST(:last AS text[]),
+                    CAST(:email AS text[]), CAST(:phone AS text[]), CAST(:language AS text[]),
+                    CAST(:timezone AS text[]), CAST(:at AS timestamptz[]))
                 ON CONFLICT (tenant_id, client_id) DO UPDATE SET first_name = excluded.first_name,
                     last_name = excluded.last_name, email = excluded.email, phone = excluded.phone,
                     language = excluded.language, timezone = excluded.timezone, updated_at = excluded.updated_at
@@ -61,14 +75,14 @@ class SqlAlchemyRecipientDirectory(AbstractRecipientDirectory):
             ),
             {
                 "t": tenant_id,
-                "c": contact.client_id,
-                "first": contact.first_name,
-                "last": contact.last_name,
-                "email": contact.email,
-                "phone": contact.phone,
-                "language": contact.language,
-                "timezone": contact.timezone,
-                "at": at,
+                "c": [c.client_id for c, _ in kept],
+                "first": [c.first_name for c, _ in kept],
+                "last": [c.last_name for c, _ in kept],
+                "email": [c.email for c, _ in kept],
+                "phone": [c.phone for c, _ in kept],
+                "language": [c.language for c, _ in kept],
+                "timezone": [c.timezone for c, _ in kept],
+                "at": [at for _, at in kept],
             },
         )
 

@@ -17,30 +17,37 @@ from notification_svc.domain.model import ActivityEntry
 
 MAX_CHAIN = 20
 
-_PLACEMENT = text(
+# Where each of the clients :cs stands: the open merges it went through (depth 1, 2, ...) and whether it or
+# a survivor was erased (depth 0).
+_PLACEMENTS = text(
     """
-    WITH RECURSIVE chain (merge_id, merged_client_id, survivor_id, depth) AS (
-        SELECT merge_id, merged_client_id, survivor_id, 1 FROM timeline_merges
-        WHERE tenant_id = :t AND merged_client_id = :c AND unmerged_at IS NULL
+    WITH RECURSIVE asked (origin) AS (SELECT DISTINCT unnest(CAST(:cs AS uuid[]))),
+    chain (origin, merge_id, merged_client_id, survivor_id, depth) AS (
+        SELECT a.origin, m.merge_id, m.merged_client_id, m.survivor_id, 1 FROM asked a
+        JOIN timeline_merges m ON m.tenant_id = :t AND m.merged_client_id = a.origin AND m.unmerged_at IS NULL
         UNION ALL
-        SELECT m.merge_id, m.merged_client_id, m.survivor_id, chain.depth + 1
+        SELECT chain.origin, m.merge_id, m.merged_client_id, m.survivor_id, chain.depth + 1
         FROM timeline_merges m JOIN chain ON m.merged_client_id = chain.survivor_id
         WHERE m.tenant_id = :t AND m.unmerged_at IS NULL AND chain.depth < :max
     )
-    SELECT merge_id, merged_client_id, survivor_id, depth, NULL AS erased FROM chain
+    SELECT origin, merge_id, merged_client_id, survivor_id, depth, NULL AS erased FROM chain
     UNION ALL
-    SELECT NULL, NULL, NULL, 0, EXISTS (
+    SELECT a.origin, NULL, NULL, NULL, 0, EXISTS (
         SELECT 1 FROM erased_clients WHERE tenant_id = :t
-        AND (client_id = :c OR client_id IN (SELECT survivor_id FROM chain))
-    )
-    ORDER BY depth
+        AND (client_id = a.origin OR client_id IN (SELECT survivor_id FROM chain WHERE chain.origin = a.origin))
+    ) FROM asked a
+    ORDER BY origin, depth
     """
 )
 
 
 class AbstractTimelineRepository(abc.ABC):
+    async def placement(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Placement:
+        return (await self.placements(tenant_id, [client_id]))[client_id]
+
     @abc.abstractmethod
-    async def placement(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Placement: ...
+    async def placements(self, tenant_id: uuid.UUID, client_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Placement]:
+        """Where each client's entries go (several clients in one go)."""
 
     @abc.abstractmethod
     async def remember_moves(self, tenant_id: uuid.UUID, moves: Sequence[EntryMove]) -> None: ...
@@ -80,11 +87,16 @@ class SqlAlchemyTimelineRepository(AbstractTimelineRepository):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def placement(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> Placement:
-        rows = (await self.session.execute(_PLACEMENT, {"t": tenant_id, "c": client_id, "max": MAX_CHAIN})).all()
-        hops = tuple(OpenMerge(r.merge_id, r.merged_client_id, r.survivor_id) for r in rows if r.depth > 0)
-        erased = next(bool(r.erased) for r in rows if r.depth == 0)
-        return Placement(client_id, hops, erased)
+    async def placements(self, tenant_id: uuid.UUID, client_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Placement]:
+        params = {"t": tenant_id, "cs": list(client_ids), "max": MAX_CHAIN}
+        hops: dict[uuid.UUID, list[OpenMerge]] = {}
+        erased: dict[uuid.UUID, bool] = {}
+        for r in await self.session.execute(_PLACEMENTS, params):  # by client, then depth
+            if r.depth == 0:
+                erased[r.origin] = bool(r.erased)
+            else:
+                hops.setdefault(r.origin, []).append(OpenMerge(r.merge_id, r.merged_client_id, r.survivor_id))
+        return {c: Placement(c, tuple(hops.get(c, ())), erased[c]) for c in erased}
 
     async def remember_moves(self, tenant_id: uuid.UUID, moves: Sequence[EntryMove]) -> None:
         if not moves:

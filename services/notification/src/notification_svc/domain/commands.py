@@ -39,6 +39,14 @@ class RecordActivity:
 
 
 @dataclass(frozen=True)
+class RecordActivities:
+    """Several events' entries of one business (a run of events handled at once)."""
+
+    tenant_id: uuid.UUID
+    entries: tuple[RecordActivity, ...]
+
+
+@dataclass(frozen=True)
 class FollowMerge:
     tenant_id: uuid.UUID
     merge_id: uuid.UUID
@@ -315,10 +323,11 @@ class PlanMembershipNotices:
 
 
 @dataclass(frozen=True)
-class KeepClientContact:
+class KeepClientContacts:
+    """Contacts of one business, each as of its event's time (several events' at once)."""
+
     tenant_id: uuid.UUID
-    contact: ClientContact
-    occurred_at: datetime
+    contacts: tuple[tuple[ClientContact, datetime], ...]
 
 
 @dataclass(frozen=True)

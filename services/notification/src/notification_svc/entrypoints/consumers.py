@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from atrium.scheduling.v1 import events_pb2 as scheduling_events
 from notification_svc.domain import appointment_activity as activity
 from notification_svc.domain import credit_activity as credits
 from notification_svc.domain import request_activity as requests
-from notification_svc.domain.commands import RecordActivity, SendPortalInvitation
+from notification_svc.domain.commands import RecordActivities, RecordActivity, SendPortalInvitation
 from notification_svc.domain.model import (
     attachment_changed_summary,
     attachment_summary,
@@ -227,9 +227,11 @@ REQUEST_TIMELINE: Timeline = {
 def timeline_subscriptions(uow_within: UowFactory, timeline: Timeline) -> list[Subscription]:
     """An entry on the client's timeline for each event of ``timeline`` (one producer's events)."""
 
-    def timeline_entry(kind: str, summary: Callable[[Any], str]) -> Callable[[AsyncSession, ReceivedEvent], Any]:
-        async def record(session: AsyncSession, event: ReceivedEvent) -> None:
-            await handlers.record_activity(
+    def timeline_entries(
+        kind: str, summary: Callable[[Any], str]
+    ) -> Callable[[AsyncSession, Sequence[ReceivedEvent]], Any]:
+        async def record(session: AsyncSession, events: Sequence[ReceivedEvent]) -> None:
+            entries = tuple(
                 RecordActivity(
                     tenant_id=event.tenant_id,
                     client_id=uuid.UUID(event.payload.client_id),
@@ -238,14 +240,16 @@ def timeline_subscriptions(uow_within: UowFactory, timeline: Timeline) -> list[S
                     occurred_at=event.envelope.occurred_at.ToDatetime(tzinfo=UTC),
                     source_event_id=event.event_id,
                     source_event_type=event.envelope.event_type,
-                ),
-                uow_within(session),
+                )
+                for event in events
             )
+            await handlers.record_activities(RecordActivities(events[0].tenant_id, entries), uow_within(session))
 
         return record
 
     return [
-        Subscription(payload_type, timeline_entry(kind, summary)) for payload_type, (kind, summary) in timeline.items()
+        Subscription.batched(payload_type, timeline_entries(kind, summary))
+        for payload_type, (kind, summary) in timeline.items()
     ]
 
 

@@ -4,7 +4,7 @@ the business profile)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -220,13 +220,25 @@ def appointment_subscriptions(uow_within: UowFactory, clock: Clock, *, max_attem
 def contact_subscriptions(uow_within: UowFactory) -> list[Subscription]:
     """The client service's facts about each client, as messages need them."""
 
-    async def keep(session: AsyncSession, event: ReceivedEvent) -> None:
-        p = event.payload
-        contact = ClientContact(
-            uuid.UUID(p.client_id), p.first_name, p.last_name, p.email, p.phone, p.preferred_language, p.timezone
+    async def keep(session: AsyncSession, events: Sequence[ReceivedEvent]) -> None:
+        contacts = tuple(
+            (
+                ClientContact(
+                    uuid.UUID(p.client_id),
+                    p.first_name,
+                    p.last_name,
+                    p.email,
+                    p.phone,
+                    p.preferred_language,
+                    p.timezone,
+                ),
+                _occurred(event),
+            )
+            for event in events
+            for p in [event.payload]
         )
-        keep_contact = commands.KeepClientContact(event.tenant_id, contact, _occurred(event))
-        await directory_handlers.keep_client_contact(keep_contact, uow_within(session))
+        keep_contacts = commands.KeepClientContacts(events[0].tenant_id, contacts)
+        await directory_handlers.keep_client_contacts(keep_contacts, uow_within(session))
 
     async def forget(session: AsyncSession, event: ReceivedEvent) -> None:
         client_id = uuid.UUID(event.payload.client_id)
@@ -234,8 +246,8 @@ def contact_subscriptions(uow_within: UowFactory) -> list[Subscription]:
         await directory_handlers.forget_client_contact(forget_contact, uow_within(session))
 
     return [
-        Subscription(client_events.ClientCreated, keep),
-        Subscription(client_events.ClientUpdated, keep),
+        Subscription.batched(client_events.ClientCreated, keep),
+        Subscription.batched(client_events.ClientUpdated, keep),
         Subscription(client_events.ClientErased, forget),
     ]
 

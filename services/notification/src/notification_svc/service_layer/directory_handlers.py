@@ -7,9 +7,9 @@ from notification_svc.domain import commands
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 
 
-async def keep_client_contact(cmd: commands.KeepClientContact, uow: NotificationUnitOfWork) -> None:
+async def keep_client_contacts(cmd: commands.KeepClientContacts, uow: NotificationUnitOfWork) -> None:
     async with uow:
-        await uow.directory.keep_contact(cmd.tenant_id, cmd.contact, cmd.occurred_at)
+        await uow.directory.keep_contacts(cmd.tenant_id, cmd.contacts)
         await uow.commit()
 
 

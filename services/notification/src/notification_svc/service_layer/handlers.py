@@ -8,7 +8,14 @@ import uuid
 
 from notification_svc.domain import commands
 from notification_svc.domain.emails import OutgoingEmail, SentEmail, greeting_name, message_id_for
-from notification_svc.domain.merges import MergeNotSeenYet, Source, merged_summary, moves_for, unmerged_summary
+from notification_svc.domain.merges import (
+    MergeNotSeenYet,
+    Placement,
+    Source,
+    merged_summary,
+    moves_for,
+    unmerged_summary,
+)
 from notification_svc.domain.model import ActivityEntry, anonymous_summary
 from notification_svc.service_layer.unit_of_work import NotificationUnitOfWork
 from platform_core.ids import new_id
@@ -19,6 +26,22 @@ async def record_activity(cmd: commands.RecordActivity, uow: NotificationUnitOfW
         entry = await _record(cmd, uow)
         await uow.commit()
         return entry
+
+
+async def record_activities(cmd: commands.RecordActivities, uow: NotificationUnitOfWork) -> list[ActivityEntry]:
+    """Several events' entries of one business at once, as recording each in turn would (where an entry goes
+    depends on merges and erasures only, which recording never changes)."""
+    async with uow:
+        placements = await uow.timeline.placements(cmd.tenant_id, [e.client_id for e in cmd.entries])
+        entries = [_placed(e, placements[e.client_id], uow) for e in cmd.entries]
+        moves = [
+            m
+            for e, entry in zip(cmd.entries, entries, strict=True)
+            for m in moves_for(placements[e.client_id], entry.id)
+        ]
+        await uow.timeline.remember_moves(cmd.tenant_id, moves)
+        await uow.commit()
+        return entries
 
 
 async def send_portal_invitation(cmd: commands.SendPortalInvitation, uow: NotificationUnitOfWork) -> bool:
@@ -57,11 +80,16 @@ async def _record(cmd: commands.RecordActivity, uow: NotificationUnitOfWork) -> 
     """On the client's timeline, or on the survivor's when the client is merged away; details dropped when
     the client's data was erased."""
     placement = await uow.timeline.placement(cmd.tenant_id, cmd.client_id)
+    entry = _placed(cmd, placement, uow)
+    await uow.timeline.remember_moves(cmd.tenant_id, moves_for(placement, entry.id))
+    return entry
+
+
+def _placed(cmd: commands.RecordActivity, placement: Placement, uow: NotificationUnitOfWork) -> ActivityEntry:
     entry = ActivityEntry.record(dataclasses.replace(cmd, client_id=placement.target), entry_id=new_id())
     if placement.erased:
         entry.anonymize(now=uow.clock())
     uow.activity.add(entry)
-    await uow.timeline.remember_moves(cmd.tenant_id, moves_for(placement, entry.id))
     return entry
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,10 +42,11 @@ def _newer(stamp: str) -> str:
 
 
 def _upsert(facts: Sequence[str]) -> str:
-    """Set ``facts`` (parameters named like them, the time ``:at``) on the clients ``:ids``, each fact only
-    where the row holds none or an older one."""
+    """Set ``facts`` on the clients ``:ids`` (arrays: each client's facts, named like them, and its time
+    ``:at``), each fact only where the row holds none or an older one."""
     columns = [c for fact in facts for c in (fact, STAMPS[fact])]
-    values = [v for fact in facts for v in (f"CAST(:{fact} AS {_TYPES[fact]})", "CAST(:at AS timestamptz)")]
+    values = [v for fact in facts for v in (f"x.{fact}", "x.at")]
+    arrays = [f"CAST(:{fact} AS {_TYPES[fact]}[])" for fact in facts]
     assignments = [
         f"{c} = CASE WHEN {_newer(STAMPS[fact])} THEN EXCLUDED.{c} ELSE client_facts.{c} END"
         for fact in facts
@@ -52,7 +54,9 @@ def _upsert(facts: Sequence[str]) -> str:
     ]
     return (
         f"INSERT INTO client_facts (tenant_id, client_id, {', '.join(columns)})"
-        f" SELECT :t, unnest(CAST(:ids AS uuid[])), {', '.join(values)}"
+        f" SELECT :t, x.client_id, {', '.join(values)}"
+        f" FROM unnest(CAST(:ids AS uuid[]), CAST(:at AS timestamptz[]), {', '.join(arrays)})"
+        f" AS x(client_id, at, {', '.join(facts)})"
         f" ON CONFLICT (tenant_id, client_id) DO UPDATE SET {', '.join(assignments)}"
     )
 
@@ -67,6 +71,15 @@ _TYPES = {
 _UPSERTS: dict[tuple[str, ...], Any] = {}
 
 
+@dataclass(frozen=True)
+class RecordedFacts:
+    """Facts of one client as of ``at`` (an event's time)."""
+
+    client_id: uuid.UUID
+    at: datetime
+    facts: Mapping[str, object]
+
+
 async def record(
     conn: AsyncSession | AsyncConnection,
     tenant_id: uuid.UUID,
@@ -75,11 +88,28 @@ async def record(
     facts: Mapping[str, object],
 ) -> None:
     """Record ``facts`` of ``client_ids`` as of ``at`` (an event's time)."""
-    names = tuple(sorted(facts))
+    await record_each(conn, tenant_id, [RecordedFacts(client_id, at, facts) for client_id in client_ids])
+
+
+async def record_each(
+    conn: AsyncSession | AsyncConnection, tenant_id: uuid.UUID, rows: Sequence[RecordedFacts]
+) -> None:
+    """Record each client's facts (the same fact names for all) in one statement, as recording them one after
+    another would: of two rows for one client, the newer wins, or the later at the same time."""
+    newest: dict[uuid.UUID, RecordedFacts] = {}
+    for row in rows:
+        if row.client_id not in newest or newest[row.client_id].at <= row.at:
+            newest[row.client_id] = row
+    if not newest:
+        return
+    names = tuple(sorted(rows[0].facts))
     statement = _UPSERTS.get(names)
     if statement is None:
         statement = _UPSERTS[names] = text(_upsert(names))
-    await conn.execute(statement, {"t": tenant_id, "ids": list(client_ids), "at": at, **facts})
+    kept = list(newest.values())
+    params: dict[str, object] = {"t": tenant_id, "ids": [r.client_id for r in kept], "at": [r.at for r in kept]}
+    params.update({name: [r.facts[name] for r in kept] for name in names})
+    await conn.execute(statement, params)
 
 
 async def forget_merged_facts(

@@ -5,7 +5,7 @@ client updates scheduling's copy of it (adapters/client_facts.py)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,13 +24,13 @@ def _at(event: ReceivedEvent) -> datetime:
 
 
 def _fact_subscription(payload_type: type[Message], facts: Callable[[Any], Mapping[str, object]]) -> Subscription:
-    """Record ``facts(payload)`` of the event's client."""
+    """Record ``facts(payload)`` of each event's client (a run of events in one statement)."""
 
-    async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
-        client_id = uuid.UUID(event.payload.client_id)
-        await client_facts.record(session, event.tenant_id, [client_id], _at(event), facts(event.payload))
+    async def handle(session: AsyncSession, events: Sequence[ReceivedEvent]) -> None:
+        rows = [client_facts.RecordedFacts(uuid.UUID(e.payload.client_id), _at(e), facts(e.payload)) for e in events]
+        await client_facts.record_each(session, events[0].tenant_id, rows)
 
-    return Subscription(payload_type, handle)
+    return Subscription.batched(payload_type, handle)
 
 
 async def _merged(session: AsyncSession, event: ReceivedEvent) -> None:
