@@ -227,6 +227,7 @@ async def submit_request(request: web.Request, body: RequestSubmitIn, account: A
             timezone=body.timezone or "",
             submission_id=key,
             answers=custom_values(body.answers),
+            default_region=account.country,
         )
     )
     return request_json(submitted, staff=False)

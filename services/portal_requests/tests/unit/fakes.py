@@ -173,7 +173,7 @@ class FakeDirectory(AbstractClientDirectory):
             ClientFacts(client_id, self.blocked, False, "Europe/Berlin"), "Mia Park", "mia@example.com", "+4930123456"
         )
 
-    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
+    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any], region: str) -> None:
         self.answers[client_id] = dict(answers)
 
     async def check_booking_form(self, answers: Mapping[str, Any], region: str) -> dict[str, Any]:

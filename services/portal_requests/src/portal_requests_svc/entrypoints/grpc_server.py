@@ -267,6 +267,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 submission_id=request.submission_id or None,
                 now=datetime.now(UTC),
                 answers={key: json_format.MessageToDict(value) for key, value in request.answers.items()},
+                region=request.default_region,
                 channel="staff" if staff_actor else "portal",
                 staff_actor=staff_actor,
                 override_booking_rules=request.override_booking_rules,

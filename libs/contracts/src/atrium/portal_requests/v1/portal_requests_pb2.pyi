@@ -81,6 +81,7 @@ class SubmitRequestRequest(_message.Message):
     ANSWERS_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     OVERRIDE_BOOKING_RULES_FIELD_NUMBER: _builtins.int
+    DEFAULT_REGION_FIELD_NUMBER: _builtins.int
     service_id: _builtins.str
     preferred_staff_id: _builtins.str
     """Empty: anyone who performs the service."""
@@ -93,6 +94,8 @@ class SubmitRequestRequest(_message.Message):
     """Staff only: the client the request is made for (a portal principal's is its own)."""
     override_booking_rules: _builtins.bool
     """Staff only: make it although the client is blocked from online booking or at the active bookings limit."""
+    default_region: _builtins.str
+    """The business's country (ISO 3166-1 alpha-2): phone-type answers typed as national numbers are read in it."""
     @_builtins.property
     def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___TimeOption]:
         """One to five."""
@@ -115,10 +118,11 @@ class SubmitRequestRequest(_message.Message):
         answers: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
         client_id: _builtins.str = ...,
         override_booking_rules: _builtins.bool = ...,
+        default_region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "client_id", b"client_id", "message", b"message", "options", b"options", "override_booking_rules", b"override_booking_rules", "preferred_staff_id", b"preferred_staff_id", "service_id", b"service_id", "submission_id", b"submission_id", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "client_id", b"client_id", "default_region", b"default_region", "message", b"message", "options", b"options", "override_booking_rules", b"override_booking_rules", "preferred_staff_id", b"preferred_staff_id", "service_id", b"service_id", "submission_id", b"submission_id", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
