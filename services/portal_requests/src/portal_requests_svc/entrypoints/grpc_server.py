@@ -94,6 +94,7 @@ def request_message(
         technician_name=request.technician_name,
         cancelled_by=request.cancelled_by,
         channel=request.channel,
+        held_for_approval=request.held_for_approval,
         alternatives=[timestamp(a) for a in request.alternatives],
         proposal_note=request.proposal_note,
         proposed_technician_id=str(request.proposed_technician_id or ""),

@@ -127,6 +127,7 @@ async def submit_request(cmd: commands.SubmitRequest, uow: PortalRequestsUnitOfW
             await uow.requests.next_reference_number(cmd.tenant_id),
             actor=cmd.staff_actor,
             booking_rules_overridden=cmd.override_booking_rules,
+            held_for_approval=await uow.requests.needs_approval(cmd.tenant_id, cmd.client_id, cmd.now),
         )
         # Held before the request is taken: a time someone else holds or booked refuses the request (409). The
         # hold's lock, kept until this transaction ends, tells the hold reconciler to wait for its outcome.

@@ -207,6 +207,7 @@ class AppointmentRequest(_message.Message):
     HOLD_STAFF_ID_FIELD_NUMBER: _builtins.int
     HOLD_START_FIELD_NUMBER: _builtins.int
     HOLD_END_FIELD_NUMBER: _builtins.int
+    HELD_FOR_APPROVAL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     client_id: _builtins.str
     service_id: _builtins.str
@@ -248,6 +249,10 @@ class AppointmentRequest(_message.Message):
     proposed_technician_name: _builtins.str
     hold_staff_id: _builtins.str
     """Pending with a tentative hold: the staff member and the time held for it."""
+    held_for_approval: _builtins.bool
+    """The client's online requests had to wait for staff approval when it was made (the business's repeat
+    no-show rule); the portal tells the client its request is confirmed by the business.
+    """
     @_builtins.property
     def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___TimeOption]: ...
     @_builtins.property
@@ -320,10 +325,11 @@ class AppointmentRequest(_message.Message):
         hold_staff_id: _builtins.str = ...,
         hold_start: _timestamp_pb2.Timestamp | None = ...,
         hold_end: _timestamp_pb2.Timestamp | None = ...,
+        held_for_approval: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "decided_at", b"decided_at", "end", b"end", "hold_end", b"hold_end", "hold_start", b"hold_start", "hold_until", b"hold_until", "start", b"start", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "appointment_id", b"appointment_id", "business_timezone", b"business_timezone", "cancelled_by", b"cancelled_by", "channel", b"channel", "client_email", b"client_email", "client_id", b"client_id", "client_name", b"client_name", "client_phone", b"client_phone", "created_at", b"created_at", "decided_at", b"decided_at", "decided_by", b"decided_by", "decline_reason", b"decline_reason", "duration_minutes", b"duration_minutes", "end", b"end", "history", b"history", "hold_end", b"hold_end", "hold_staff_id", b"hold_staff_id", "hold_start", b"hold_start", "hold_until", b"hold_until", "id", b"id", "internal_notes", b"internal_notes", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "preferred_staff_name", b"preferred_staff_name", "proposal_note", b"proposal_note", "proposed_technician_id", b"proposed_technician_id", "proposed_technician_name", b"proposed_technician_name", "reference", b"reference", "service_id", b"service_id", "service_name", b"service_name", "start", b"start", "status", b"status", "technician_id", b"technician_id", "technician_name", b"technician_name", "ticket", b"ticket", "ticket_url", b"ticket_url", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "appointment_id", b"appointment_id", "business_timezone", b"business_timezone", "cancelled_by", b"cancelled_by", "channel", b"channel", "client_email", b"client_email", "client_id", b"client_id", "client_name", b"client_name", "client_phone", b"client_phone", "created_at", b"created_at", "decided_at", b"decided_at", "decided_by", b"decided_by", "decline_reason", b"decline_reason", "duration_minutes", b"duration_minutes", "end", b"end", "held_for_approval", b"held_for_approval", "history", b"history", "hold_end", b"hold_end", "hold_staff_id", b"hold_staff_id", "hold_start", b"hold_start", "hold_until", b"hold_until", "id", b"id", "internal_notes", b"internal_notes", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "preferred_staff_name", b"preferred_staff_name", "proposal_note", b"proposal_note", "proposed_technician_id", b"proposed_technician_id", "proposed_technician_name", b"proposed_technician_name", "reference", b"reference", "service_id", b"service_id", "service_name", b"service_name", "start", b"start", "status", b"status", "technician_id", b"technician_id", "technician_name", b"technician_name", "ticket", b"ticket", "ticket_url", b"ticket_url", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
