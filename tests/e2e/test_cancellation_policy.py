@@ -249,6 +249,10 @@ async def test_the_third_no_show_holds_the_clients_portal_requests_for_approval_
 
     held = await wait_until(held_request)
     assert held["status"] == "pending"
+    status, card, _ = await api.call("GET", f"/api/v1/clients/{client['id']}/card", token=token)
+    until = datetime.fromisoformat(card["highlights"]["open_request"]["data"]["approval_required_until"])
+    assert (status, card["highlights"]["open_request"]["data"]["open_count"]) == (200, 1)
+    assert timedelta(days=13, hours=23) < until - datetime.now(UTC) <= timedelta(days=14)
     status, staff_view, _ = await api.call("GET", f"/api/v1/appointment-requests/{held['id']}", token=token)
     assert (status, staff_view["held_for_approval"]) == (200, True)
     status, approved, _ = await api.call(

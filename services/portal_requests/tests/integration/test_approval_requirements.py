@@ -1,5 +1,6 @@
 """Billing's "requests need approval" outcome as portal_requests keeps it, against PostgreSQL: a redelivered or an
-earlier end changes nothing, a later one extends it, and it has lapsed at its instant without anything lifting it."""
+earlier end changes nothing, a later one extends it, and it has lapsed at its instant without anything lifting it
+(for booking and on the client card)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from platform_core.messaging.consumer import ReceivedEvent
 from platform_core.messaging.envelope import build_envelope
 from platform_core.migrations import upgrade
 from platform_dev.testing.infra import TestInfra
+from portal_requests_svc import views
 from portal_requests_svc.adapters.approval_requirements import client_requests_need_approval
 from portal_requests_svc.adapters.repository import SqlAlchemyRequestRepository
 from portal_requests_svc.adapters.tables import clients_needing_approval
@@ -75,5 +77,8 @@ async def test_the_later_end_is_kept_and_it_lapses_at_its_instant(infra: TestInf
             assert not await requests.needs_approval(tenant, client, later)
             assert not await requests.needs_approval(tenant, other, DECIDED)
             assert not await requests.needs_approval(uuid.uuid4(), client, DECIDED)
+        # What the client card shows staff.
+        assert await views.approval_required_until(engine, tenant, client, DECIDED) == later
+        assert await views.approval_required_until(engine, tenant, client, later) is None
     finally:
         await engine.dispose()

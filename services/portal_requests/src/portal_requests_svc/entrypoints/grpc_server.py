@@ -470,6 +470,9 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         client_id = reference_id(request.client_id, "client_id", "client")
         count, oldest = await views.client_summary(self._engine, call.tenant_id, client_id)
         summary = pb.ClientRequestSummary(open_count=count)
+        until = await views.approval_required_until(self._engine, call.tenant_id, client_id, datetime.now(UTC))
+        if until is not None:
+            summary.approval_required_until.CopyFrom(timestamp(until))
         if oldest is not None:
             summary.oldest.CopyFrom(request_message(oldest, staff=await self._staff_settings(call)))
         return summary

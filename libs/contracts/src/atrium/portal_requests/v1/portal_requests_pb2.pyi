@@ -1002,20 +1002,26 @@ class ClientRequestSummary(_message.Message):
 
     OPEN_COUNT_FIELD_NUMBER: _builtins.int
     OLDEST_FIELD_NUMBER: _builtins.int
+    APPROVAL_REQUIRED_UNTIL_FIELD_NUMBER: _builtins.int
     open_count: _builtins.int
     @_builtins.property
     def oldest(self) -> Global___AppointmentRequest:
         """The oldest pending request; absent when none is open."""
+
+    @_builtins.property
+    def approval_required_until(self) -> _timestamp_pb2.Timestamp:
+        """Set while the client's requests wait for staff approval (the business's repeated no-show rule): until when."""
 
     def __init__(
         self,
         *,
         open_count: _builtins.int = ...,
         oldest: Global___AppointmentRequest | None = ...,
+        approval_required_until: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["oldest", b"oldest"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["approval_required_until", b"approval_required_until", "oldest", b"oldest"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["oldest", b"oldest", "open_count", b"open_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_required_until", b"approval_required_until", "oldest", b"oldest", "open_count", b"open_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
