@@ -1,7 +1,8 @@
 """The cancellation and no-show policy through the gateway: set by the owner (malformed ones refused naming the
 field), shown to staff and to the client before confirming (an appointment's terms, the booking quote), and
 applied by billing from scheduling's events: a late cancel forfeits, an early one gives back what a check-in
-took, a no-show consumes, and the third no-show within the period blocks online booking until a date."""
+took, a no-show consumes, and the third no-show within the period blocks online booking until a date, or (the
+rule's other outcome) makes the client's portal requests wait for staff approval."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 from platform_dev.testing.plugin import wait_until
 
 from .conftest import Api
+from .test_portal_requests import PORTAL, portal_login
+from .test_scheduling import at, open_business
 
 PASSWORD = "correct horse battery"
 
@@ -183,3 +186,81 @@ async def test_late_cancel_forfeits_early_restores_no_show_consumes_and_the_thir
         json={"service_id": service["id"], "options": [{"start": (hour + timedelta(days=2)).isoformat()}]},
     )
     assert (status, problem["code"]) == (409, "BOOKING_BLOCKED")
+
+
+async def test_the_third_no_show_holds_the_clients_portal_requests_for_approval_and_staff_book_them(api: Api) -> None:
+    business = await open_business(api)
+    token, day, service, staff_id = business["token"], business["day"], business["service"], business["staff_ids"][0]
+    rule = {"no_shows": 3, "period_days": 30, "block_days": 14, "outcome": "require_approval"}
+    status, policy, _ = await api.call(
+        "PUT", "/api/v1/cancellation-policy", token=token, json={"repeat_no_shows": rule | {"outcome": "ban"}}
+    )
+    assert (status, [e["field"] for e in policy["errors"]]) == (422, ["repeat_no_shows.outcome"]), policy
+    status, policy, _ = await api.call(
+        "PUT", "/api/v1/cancellation-policy", token=token, json={"repeat_no_shows": rule}
+    )
+    assert (status, policy["repeat_no_shows"]) == (200, rule), policy
+    client = await api.create_client(token, first_name="Ola", email=f"ola-{datetime.now(UTC):%H%M%S%f}@example.com")
+    portal = await portal_login(api, token, client["id"])
+
+    async def approval_entry() -> dict[str, Any] | None:
+        _, activity, _ = await api.call("GET", f"/api/v1/clients/{client['id']}/activity", token=token)
+        return next((e for e in activity["items"] if e["kind"] == "billing.requests_need_approval"), None)
+
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    for hours_ago in (50, 26, 3):
+        status, missed, _ = await api.call(
+            "POST",
+            "/api/v1/appointments",
+            token=token,
+            json={
+                "client_id": client["id"],
+                "segments": [{"service_id": service["id"], "staff_id": staff_id}],
+                "start": (hour - timedelta(hours=hours_ago)).isoformat(),
+                "override_availability": True,
+            },
+        )
+        assert status == 201, missed
+        status, body, _ = await api.call(
+            "POST", f"/api/v1/appointments/{missed['id']}/no-show", token=token, json={"version": missed["version"]}
+        )
+        assert status == 200, body
+    entry = await wait_until(approval_entry)
+    assert entry["summary"].endswith("(3 no-shows within 30 days)"), entry
+    # The client is not blocked: it may still ask, and its request waits for staff, saying so kindly.
+    _, record, _ = await api.call("GET", f"/api/v1/clients/{client['id']}", token=token)
+    assert record["online_booking_blocked"] is False
+
+    async def held_request() -> dict[str, Any] | None:
+        # Billing's event reaches portal_requests on its own consumer: the timeline entry above may come first.
+        status, mine, _ = await api.call("GET", PORTAL, token=portal)
+        held = [r for r in mine["items"] if r["held_for_approval"]]
+        if held:
+            return held[0]
+        if not mine["items"]:
+            status, submitted, _ = await api.call(
+                "POST", PORTAL, token=portal, json={"service_id": service["id"], "options": [{"start": at(day, 10)}]}
+            )
+            assert status == 201, submitted
+        else:
+            status, _, _ = await api.call("POST", f"{PORTAL}/{mine['items'][0]['id']}/cancel", token=portal, json={})
+            assert status == 200
+        return None
+
+    held = await wait_until(held_request)
+    assert held["status"] == "pending"
+    status, card, _ = await api.call("GET", f"/api/v1/clients/{client['id']}/card", token=token)
+    until = datetime.fromisoformat(card["highlights"]["open_request"]["data"]["approval_required_until"])
+    assert (status, card["highlights"]["open_request"]["data"]["open_count"]) == (200, 1)
+    assert timedelta(days=13, hours=23) < until - datetime.now(UTC) <= timedelta(days=14)
+    status, staff_view, _ = await api.call("GET", f"/api/v1/appointment-requests/{held['id']}", token=token)
+    assert (status, staff_view["held_for_approval"]) == (200, True)
+    status, approved, _ = await api.call(
+        "POST",
+        f"/api/v1/appointment-requests/{held['id']}/approve",
+        token=token,
+        json={"start": at(day, 10), "technician_id": staff_id},
+    )
+    assert (status, approved["status"]) == (200, "approved"), approved
+    status, appointment, _ = await api.call("GET", f"/api/v1/appointments/{approved['appointment_id']}", token=token)
+    assert (status, appointment["client_id"], appointment["status"]) == (200, client["id"], "booked")

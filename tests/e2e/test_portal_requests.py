@@ -187,6 +187,33 @@ async def test_the_portal_answers_the_booking_request_form_with_a_request(api: A
     assert client["custom_fields"] == {"allergies": "none"}
 
 
+async def test_a_national_phone_number_in_the_booking_form_is_read_in_the_business_country(api: Api) -> None:
+    """The business signed up in the US: "(212) 555-0123" typed in a phone-type question of the booking form is
+    accepted from the portal and kept as E.164, as the record's own phone fields are."""
+    business = await open_business(api)
+    token, day, service = business["token"], business["day"], business["service"]
+    status, field, _ = await api.call(
+        "POST",
+        "/api/v1/custom-fields",
+        token=token,
+        json={"label": "Emergency phone", "type": "phone", "required": True, "forms": ["booking_request"]},
+    )
+    assert status == 201, field
+    kim = await api.create_client(token, first_name="Kim", email=f"kim-{uuid.uuid4().hex[:6]}@example.com")
+    kim_portal = await portal_login(api, token, kim["id"])
+    body: dict[str, Any] = {"service_id": service["id"], "options": [{"start": at(day, 10)}]}
+    status, refused, _ = await api.call(
+        "POST", PORTAL, token=kim_portal, json=body | {"answers": {field["key"]: "555-01"}}
+    )
+    assert (status, {e["field"] for e in refused["errors"]}) == (422, {f"answers.{field['key']}"}), refused
+    status, submitted, _ = await api.call(
+        "POST", PORTAL, token=kim_portal, json=body | {"answers": {field["key"]: "(212) 555-0123"}}
+    )
+    assert status == 201, submitted
+    _, client, _ = await api.call("GET", f"/api/v1/clients/{kim['id']}", token=token)
+    assert client["custom_fields"] == {field["key"]: "+12125550123"}
+
+
 async def test_the_help_page_managing_client_appointments_top_to_bottom(api: Api) -> None:
     """Help centre 13.5: request → pending badge → list row → details → approve with technician, changed time,
     internal notes and ticket → the appointment carries them → the client sees Approved in its own zone and

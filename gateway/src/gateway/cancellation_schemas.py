@@ -37,10 +37,20 @@ class WindowIn(Body):
     outcome: OutcomeIn
 
 
+RepeatOutcome = Literal["block_online_booking", "require_approval"]
+
+
 class RepeatNoShowsIn(Body):
     no_shows: int = Field(ge=1, le=100)
     period_days: int = Field(ge=1, le=366)
-    block_days: int = Field(ge=1, le=366, description="Online booking is blocked this long, then lifts by itself.")
+    block_days: int = Field(
+        ge=1, le=366, description="The outcome lasts this long (elapsed days), then lapses by itself."
+    )
+    outcome: RepeatOutcome = Field(
+        default="block_online_booking",
+        description="block_online_booking: the client cannot book or ask online; require_approval: the client's"
+        " online requests wait for staff approval, and the portal says so.",
+    )
 
 
 class ServicePolicyIn(Body):
@@ -71,6 +81,7 @@ class RepeatNoShowsOut(Out):
     no_shows: int
     period_days: int
     block_days: int
+    outcome: RepeatOutcome
 
 
 class PolicyOut(Out):

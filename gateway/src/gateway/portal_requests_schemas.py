@@ -139,6 +139,10 @@ class PortalRequestOut(Out):
     decided_by: str | None
     decided_at: datetime | None
     channel: str
+    held_for_approval: bool = Field(
+        description="Made while the business confirmed this client's requests itself (its repeated no-show rule):"
+        " staff approve it before anything is booked, and the client cannot take waitlist offers meanwhile"
+    )
     version: int
     created_at: datetime
     updated_at: datetime

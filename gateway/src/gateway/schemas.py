@@ -497,7 +497,8 @@ class CardHighlights(Out):
         " (CurrencyBalanceOut); an empty list when nothing is pending."
     )
     open_request: CardSection = Field(
-        description="Open appointment requests: {open_count, oldest (RequestOut) or null}."
+        description="Open appointment requests: {open_count, oldest (RequestOut) or null, approval_required_until:"
+        " while the business's repeated no-show rule has staff approve the client's requests, until when, else null}."
     )
 
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from aiohttp.test_utils import make_mocked_request
 from multidict import MultiDict
 
+from atrium_web.appointment_requests import OPEN_STATUSES, STATUS_LABELS
 from atrium_web.custom_fields import INPUT_TYPES, answers, changes, displayed, input_name
 from atrium_web.formatting import Formatter, negotiate_locale
 from atrium_web.pages import template_environment
@@ -161,3 +162,46 @@ def test_a_new_request_asks_the_booking_forms_questions_with_the_clients_kept_an
     assert "<option selected>Long</option>" in html
     assert 'id="custom.terms" name="custom.terms"  required aria-invalid="true"' in " ".join(html.split("\n"))
     assert 'id="custom.terms-error">is required' in html
+
+
+def test_a_request_held_for_approval_tells_the_client_kindly_that_the_team_confirms_it() -> None:
+    item = {
+        "id": "r1",
+        "reference": "REQ-1001",
+        "service_name": "Cut",
+        "status": "pending",
+        "options": [{"start": "2030-01-02T09:00:00Z", "end": "2030-01-02T09:30:00Z"}],
+        "duration_minutes": 30,
+        "preferred_staff_name": "",
+        "message": "",
+        "created_at": "2030-01-01T09:00:00Z",
+        "final": None,
+        "proposal": None,
+        "history": [],
+    }
+
+    def page(**changes: object) -> str:
+        return (
+            template_environment()
+            .get_template("portal/request.html")
+            .render(
+                request=make_mocked_request("GET", "/portal/requests/r1"),
+                account=None,
+                csrf_token="t",
+                fmt=EN,
+                messages=[],
+                static=lambda name: f"/static/{name}",
+                unread=0,
+                permissions={"view_appointments": True},
+                item=item | changes,
+                history=[],
+                labels=STATUS_LABELS,
+                open_statuses=OPEN_STATUSES,
+            )
+        )
+
+    held = page(held_for_approval=True)
+    assert "the team confirms your appointments personally" in held
+    assert "no-show" not in held.lower()
+    assert "data-held-for-approval" not in page(held_for_approval=False)
+    assert "data-held-for-approval" not in page(held_for_approval=True, status="approved")

@@ -45,7 +45,7 @@ def test_the_policy_page_says_the_rules_in_words_and_fills_the_form() -> None:
             {"within_hours": None, "within_days": 1, "outcome": fixed},
         ],
         "no_show": {"kind": "forfeit", "percent": 100, "fee": None},
-        "repeat_no_shows": {"no_shows": 3, "period_days": 30, "block_days": 14},
+        "repeat_no_shows": {"no_shows": 3, "period_days": 30, "block_days": 14, "outcome": "require_approval"},
         "applies_to_staff_cancellations": True,
         "updated_at": "2026-12-07T10:00:00+00:00",
     }
@@ -65,6 +65,8 @@ def test_the_policy_page_says_the_rules_in_words_and_fills_the_form() -> None:
     assert "1 days (on the appointment's clock) before: a fee of €12.50" in html
     assert 'id="window-1-fee" name="window-1-fee" inputmode="decimal" value="12.5"' in html
     assert 'Use the business\'s policy<span class="visually-hidden"> for Haircut' in html
+    assert "3 no-shows within 30 days make the client's online requests need staff approval for 14 days." in html
+    assert '<option value="require_approval" selected>' in html
 
 
 @pytest.mark.parametrize(

@@ -457,7 +457,7 @@ CARD_FIELDS = [
 ]
 
 
-def render_card(path: str, opened: dict[str, Any]) -> str:
+def render_card(path: str, opened: dict[str, Any], card: dict[str, Any] = CARD) -> str:
     return (
         template_environment()
         .get_template("staff/card.html")
@@ -469,8 +469,8 @@ def render_card(path: str, opened: dict[str, Any]) -> str:
             messages=[],
             static=lambda name: f"/static/{name}",
             pending="0",
-            card=CARD,
-            client=CARD["information"],
+            card=card,
+            client=card["information"],
             portal={"status": "unavailable", "data": None},
             portal_permissions={},
             tabs={"conversation": "Conversation"},
@@ -497,6 +497,14 @@ def test_the_card_shows_custom_fields_with_a_value_and_the_conversations_message
     assert "Nothing yet." in older and "Your appointment is confirmed" not in older and "Older activity" not in older
     down = render_card("/clients/c1?page_token=older-1", {"status": "unavailable", "data": None})
     assert "The conversation is unavailable right now." in down
+
+
+def test_the_card_says_while_the_clients_requests_need_approval_after_repeated_no_shows() -> None:
+    assert "Requests need approval" not in render_card("/clients/c1", ok(None))
+    held = {"open_count": 0, "oldest": None, "approval_required_until": "2026-12-21T09:00:00Z"}
+    card = CARD | {"highlights": CARD["highlights"] | {"open_request": ok(held)}}
+    html = render_card("/clients/c1", ok(None), card)
+    assert "Requests need approval</span> until <time" in html and "Monday, December 21, 2026, 10:00" in html
 
 
 async def test_a_new_client_gets_the_custom_fields_collected_on_the_staff_form(groups_site: Web) -> None:

@@ -83,6 +83,7 @@ def test_a_cancellation_policy_form_sends_its_windows_outcomes_and_repeat_rule()
             "no_shows": "3",
             "period_days": "30",
             "block_days": "14",
+            "repeat_outcome": "require_approval",
         }
     )
     assert policy_body(form, viewer("de-DE")) == {
@@ -92,7 +93,7 @@ def test_a_cancellation_policy_form_sends_its_windows_outcomes_and_repeat_rule()
         ],
         "no_show": {"kind": "forfeit", "percent": 100},
         "applies_to_staff_cancellations": False,
-        "repeat_no_shows": {"no_shows": 3, "period_days": 30, "block_days": 14},
+        "repeat_no_shows": {"no_shows": 3, "period_days": 30, "block_days": 14, "outcome": "require_approval"},
     }
     with pytest.raises(FormError, match="window 1"):
         policy_body(MultiDict({"currency": "EUR", "window-0-within": "soon"}), viewer("en-US"))

@@ -87,7 +87,12 @@ def policy_out(p: pb.CancellationPolicy) -> PolicyOut:
         windows=[window_out(w) for w in p.windows],
         no_show=outcome_out(p.no_show),
         repeat_no_shows=(
-            RepeatNoShowsOut(no_shows=repeat.no_shows, period_days=repeat.period_days, block_days=repeat.block_days)
+            RepeatNoShowsOut(
+                no_shows=repeat.no_shows,
+                period_days=repeat.period_days,
+                block_days=repeat.block_days,
+                outcome="require_approval" if repeat.outcome == "require_approval" else "block_online_booking",
+            )
             if p.HasField("repeat_no_shows")
             else None
         ),
@@ -189,7 +194,8 @@ async def get_policies(request: web.Request, account: Account) -> PoliciesOut:
     permission="settings.manage",
     description=POLICY_DESCRIPTION
     + " `repeat_no_shows`: this many no-shows within `period_days` (of the appointments' starts) block online"
-    " booking for `block_days`, after which the block lifts by itself.",
+    " booking (`outcome` block_online_booking) or make the client's online requests wait for staff approval"
+    " (`outcome` require_approval) for `block_days`, after which it lapses by itself.",
 )
 async def put_business_policy(request: web.Request, body: BusinessPolicyIn, account: Account) -> PolicyOut:
     message = pb.CancellationPolicy(
@@ -203,6 +209,7 @@ async def put_business_policy(request: web.Request, body: BusinessPolicyIn, acco
                 no_shows=body.repeat_no_shows.no_shows,
                 period_days=body.repeat_no_shows.period_days,
                 block_days=body.repeat_no_shows.block_days,
+                outcome=body.repeat_no_shows.outcome,
             )
         )
     return policy_out(await request.app[BACKENDS].cancellation_policies.SetCancellationPolicy(message))

@@ -136,6 +136,9 @@ async def client_card(request: web.Request, account: Account) -> dict[str, Any]:
             lambda r: {
                 "open_count": r.open_count,
                 "oldest": request_json(r.oldest, staff=True) if r.HasField("oldest") else None,
+                "approval_required_until": (
+                    r.approval_required_until.ToJsonString() if r.HasField("approval_required_until") else None
+                ),
             },
         ),
     }

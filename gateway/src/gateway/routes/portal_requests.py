@@ -135,6 +135,7 @@ def request_json(r: pb.AppointmentRequest, *, staff: bool, with_history: bool = 
         "decided_by": r.decided_by or None,
         "decided_at": r.decided_at.ToJsonString() if r.HasField("decided_at") else None,
         "channel": r.channel,
+        "held_for_approval": r.held_for_approval,
         "version": r.version,
         "created_at": r.created_at.ToJsonString(),
         "updated_at": r.updated_at.ToJsonString(),
@@ -227,6 +228,7 @@ async def submit_request(request: web.Request, body: RequestSubmitIn, account: A
             timezone=body.timezone or "",
             submission_id=key,
             answers=custom_values(body.answers),
+            default_region=account.country,
         )
     )
     return request_json(submitted, staff=False)
@@ -659,7 +661,8 @@ async def portal_leave_waitlist(request: web.Request, account: Account) -> dict[
     errors=(404, 409),
     description="The first acceptance books; another answers 409 OFFER_NOT_OPEN, one after the hold "
     "OFFER_EXPIRED, a time taken meanwhile SLOT_TAKEN or SLOT_UNAVAILABLE, and the client's booking rules "
-    "BOOKING_BLOCKED or MAX_ACTIVE_BOOKINGS.",
+    "BOOKING_BLOCKED or MAX_ACTIVE_BOOKINGS; while the business confirms the client's requests itself (its "
+    "repeated no-show rule) APPROVAL_REQUIRED: the client asks for the time with a request instead.",
 )
 async def accept_waitlist_offer(request: web.Request, account: Account) -> dict[str, Any]:
     await may_view_appointments(request, account)

@@ -14,6 +14,8 @@ from membership_billing_svc.domain.cancellation_policy import (
     CancellationPolicy,
     Outcome,
     OutcomeKind,
+    RepeatNoShowRule,
+    RepeatOutcome,
     applicable,
     applies_to,
     share,
@@ -202,3 +204,25 @@ def test_a_service_override_replaces_the_business_rule_and_staff_cancellations_a
         now=NOW,
     )
     assert applies_to(strict, "staff")
+
+
+@pytest.mark.parametrize(
+    ("zone", "decided_local", "lapses_local"),
+    [
+        # Elapsed days: across the spring change the wall clock moves an hour, the instant is exactly 14 x 24 h.
+        ("Europe/Berlin", datetime(2030, 3, 20, 10, 0), datetime(2030, 4, 3, 11, 0)),
+        ("America/New_York", datetime(2030, 3, 1, 10, 0), datetime(2030, 3, 15, 11, 0)),
+        # No change in between: the same wall-clock time.
+        ("Europe/Berlin", datetime(2030, 6, 1, 10, 0), datetime(2030, 6, 15, 10, 0)),
+    ],
+)
+def test_the_repeat_outcome_lapses_after_its_days_of_elapsed_time_in_any_zone(
+    zone: str, decided_local: datetime, lapses_local: datetime
+) -> None:
+    rule = RepeatNoShowRule(3, 30, 14, RepeatOutcome.REQUIRE_APPROVAL)
+    decided = decided_local.replace(tzinfo=ZoneInfo(zone))
+    until = rule.lasts_until(decided.astimezone(UTC))
+    assert until - decided == timedelta(days=14)
+    assert until.astimezone(ZoneInfo(zone)).replace(tzinfo=None) == lapses_local
+    assert rule.since(decided) == decided - timedelta(days=30)
+    assert (rule.tripped(2), rule.tripped(3), rule.tripped(4)) == (False, True, True)

@@ -284,14 +284,16 @@ async def test_a_client_cancels_its_own_subscription_only_when_the_business_lets
 
 
 def policy(
-    *, fee_minor: int = 0, forfeit: int = 0, repeat: tuple[int, int, int] | None = None
+    *, fee_minor: int = 0, forfeit: int = 0, repeat: tuple[int, int, int] | None = None, repeat_outcome: str = ""
 ) -> commands.SetCancellationPolicy:
     late = (
         commands.OutcomeInput("fee", fee_minor=fee_minor, currency="EUR")
         if fee_minor
         else commands.OutcomeInput("forfeit", percent=forfeit)
     )
-    return commands.SetCancellationPolicy(TENANT, None, (commands.WindowInput(24, 0, late),), late, repeat, False, NOW)
+    return commands.SetCancellationPolicy(
+        TENANT, None, (commands.WindowInput(24, 0, late),), late, repeat, False, NOW, repeat_outcome=repeat_outcome
+    )
 
 
 def ended(client_id: uuid.UUID, start: datetime, *, no_show: bool = False) -> commands.ApplyCancellationPolicy:
@@ -341,6 +343,60 @@ async def test_a_no_show_forfeits_the_credits_that_would_have_paid_and_repeats_b
     assert held(uow, client) == 8
     ((blocked, until, reason),) = uow.clients.blocks
     assert (blocked, until, reason) == (client, NOW + timedelta(days=14), "2 no-shows within 30 days")
+
+
+@pytest.mark.parametrize(
+    ("earlier_start", "trips"),
+    [
+        # The first no-show's start exactly `period_days` before the third's still counts; a second earlier not.
+        (NOW - timedelta(days=30), True),
+        (NOW - timedelta(days=30, seconds=1), False),
+        (NOW - timedelta(days=3), True),
+    ],
+)
+async def test_the_nth_no_show_within_the_period_makes_requests_wait_for_approval(
+    earlier_start: datetime, trips: bool
+) -> None:
+    uow = fakes.FakeUnitOfWork()
+    client = uow.clients.add("Noa")
+    await policy_handlers.set_cancellation_policy(
+        policy(fee_minor=1000, repeat=(3, 30, 14), repeat_outcome="require_approval"), uow
+    )
+    first = ended(client, earlier_start, no_show=True)
+    await policy_handlers.apply_cancellation_policy(first, uow)
+    await policy_handlers.apply_cancellation_policy(ended(client, NOW - timedelta(days=1), no_show=True), uow)
+    assert uow.published_of(events.ClientRequestsNeedApproval) == []
+    third = ended(client, NOW, no_show=True)
+    await policy_handlers.apply_cancellation_policy(third, uow)
+
+    needing = uow.published_of(events.ClientRequestsNeedApproval)
+    if not trips:
+        assert needing == []
+        return
+    (event,) = needing
+    assert (event.client_id, event.appointment_id, event.until, event.reason) == (
+        client,
+        third.appointment_id,
+        NOW + timedelta(days=14),
+        "3 no-shows within 30 days",
+    )
+    # The other outcome is not applied as well, and a redelivered no-show changes nothing.
+    assert uow.clients.blocks == []
+    await policy_handlers.apply_cancellation_policy(third, uow)
+    assert len(uow.published_of(events.ClientRequestsNeedApproval)) == 1
+
+
+async def test_an_unknown_repeat_outcome_is_refused_naming_it() -> None:
+    uow = fakes.FakeUnitOfWork()
+    with pytest.raises(InvalidArgument) as refused:
+        await policy_handlers.set_cancellation_policy(
+            policy(fee_minor=1000, repeat=(3, 30, 14), repeat_outcome="ban"), uow
+        )
+    assert [v.field for v in refused.value.violations] == ["repeat_no_shows.outcome"]
+    with pytest.raises(InvalidArgument) as alone:
+        await policy_handlers.set_cancellation_policy(policy(forfeit=50, repeat_outcome="require_approval"), uow)
+    assert [v.field for v in alone.value.violations] == ["repeat_no_shows.outcome"]
+    assert uow.stores.policies == {}
 
 
 async def test_a_deleted_policy_is_gone_and_deleting_none_says_so() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from notification_svc.domain import appointment_activity as activity
-from notification_svc.domain.model import anonymous_summary
+from notification_svc.domain.model import anonymous_summary, requests_need_approval_summary
 
 
 def test_times_read_on_the_appointments_own_clock_across_a_dst_change() -> None:
@@ -43,3 +43,13 @@ def test_summaries_name_the_services_once_and_say_how_it_was_booked() -> None:
 
 def test_an_erased_clients_appointment_entries_say_only_what_happened() -> None:
     assert anonymous_summary("appointment.cancelled") == "Appointment cancelled"
+
+
+def test_the_repeat_no_show_rule_requiring_approval_says_until_when_and_why() -> None:
+    until = datetime(2030, 4, 3, 11, tzinfo=UTC)
+    assert (
+        requests_need_approval_summary("3 no-shows within 30 days", until)
+        == "Online requests need staff approval until 2030-04-03 11:00 UTC (3 no-shows within 30 days)"
+    )
+    assert requests_need_approval_summary("", until) == "Online requests need staff approval until 2030-04-03 11:00 UTC"
+    assert anonymous_summary("billing.requests_need_approval") == "Online requests need staff approval"

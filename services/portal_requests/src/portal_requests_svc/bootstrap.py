@@ -21,7 +21,13 @@ from portal_requests_svc.adapters.slot_finder import GrpcSlotFinder
 from portal_requests_svc.adapters.visitor_clients import GrpcVisitorClients
 from portal_requests_svc.config import PortalRequestsSettings
 from portal_requests_svc.domain.requests import RequestLimits
-from portal_requests_svc.entrypoints import client_consumers, grpc_server, public_grpc_server, scheduling_consumers
+from portal_requests_svc.entrypoints import (
+    billing_consumers,
+    client_consumers,
+    grpc_server,
+    public_grpc_server,
+    scheduling_consumers,
+)
 from portal_requests_svc.entrypoints.hold_reconciler import HoldReconciler
 from portal_requests_svc.entrypoints.public_request_purger import PublicRequestPurger
 from portal_requests_svc.entrypoints.request_expirer import RequestExpirer
@@ -87,6 +93,15 @@ def build(runtime: Runtime) -> ServiceParts:
                 prefix=settings.nats_prefix,
                 sessions=runtime.sessions,
                 subscriptions=scheduling_consumers.scheduling_subscriptions(uow_within),
+                max_deliver=settings.consumer_max_deliver,
+            ),
+            # Billing's repeat no-show rule: the clients whose requests wait for staff approval, until when.
+            EventConsumer(
+                name="portal_requests",
+                js=runtime.js,
+                prefix=settings.nats_prefix,
+                sessions=runtime.sessions,
+                subscriptions=billing_consumers.billing_subscriptions(),
                 max_deliver=settings.consumer_max_deliver,
             ),
         ],

@@ -19,6 +19,7 @@ from platform_core.errors import InvalidArgument
 from portal_requests_svc.adapters.repository import RequestSettings, request_from_row
 from portal_requests_svc.adapters.tables import (
     appointment_requests,
+    clients_needing_approval,
     request_client_words,
     request_clients,
     request_history,
@@ -144,6 +145,18 @@ async def count_by_status(engine: AsyncEngine, tenant_id: uuid.UUID) -> dict[Sta
     counts = dict.fromkeys(Status, 0)
     counts.update({Status(status): int(n) for status, n in rows})
     return counts
+
+
+async def approval_required_until(
+    engine: AsyncEngine, tenant_id: uuid.UUID, client_id: uuid.UUID, now: datetime
+) -> datetime | None:
+    """Until when the client's requests wait for staff approval; None when they do not (or it has lapsed)."""
+    a = clients_needing_approval.c
+    async with engine.connect() as conn:
+        until: datetime | None = await conn.scalar(
+            select(a.until).where(a.tenant_id == tenant_id, a.client_id == client_id, a.until > now)
+        )
+    return until
 
 
 async def client_summary(

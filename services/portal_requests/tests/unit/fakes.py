@@ -50,11 +50,13 @@ class FakeRepository(AbstractRequestRepository):
         stored: dict[uuid.UUID, AppointmentRequest],
         contacts: dict[uuid.UUID, ClientContact],
         settings: RequestSettings,
+        approval_until: dict[uuid.UUID, datetime],
     ) -> None:
         super().__init__()
         self._stored = stored
         self._contacts = contacts
         self.request_settings = settings
+        self.approval_until = approval_until
 
     async def next_reference_number(self, tenant_id: uuid.UUID) -> int:
         return 1001 + len(self._stored)
@@ -88,6 +90,10 @@ class FakeRepository(AbstractRequestRepository):
 
     async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
         return None
+
+    async def needs_approval(self, tenant_id: uuid.UUID, client_id: uuid.UUID, now: datetime) -> bool:
+        until = self.approval_until.get(client_id)
+        return until is not None and until > now
 
     async def lock_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> None:
         return None
@@ -173,7 +179,7 @@ class FakeDirectory(AbstractClientDirectory):
             ClientFacts(client_id, self.blocked, False, "Europe/Berlin"), "Mia Park", "mia@example.com", "+4930123456"
         )
 
-    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
+    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any], region: str) -> None:
         self.answers[client_id] = dict(answers)
 
     async def check_booking_form(self, answers: Mapping[str, Any], region: str) -> dict[str, Any]:
@@ -273,6 +279,8 @@ class FakeUnitOfWork(PortalRequestsUnitOfWork):
         self.settings = settings or RequestSettings()
         self.stored: dict[uuid.UUID, AppointmentRequest] = {}
         self.contacts: dict[uuid.UUID, ClientContact] = {}
+        # Billing's repeat-offender rule as consumed: when each client's requests stop waiting for approval.
+        self.approval_until: dict[uuid.UUID, datetime] = {}
         self.entries: dict[uuid.UUID, WaitlistEntry] = {}
         self.verifications: dict[uuid.UUID, PublicRequest] = {}
         self.published: list[Any] = []
@@ -300,7 +308,7 @@ class FakeUnitOfWork(PortalRequestsUnitOfWork):
         return self
 
     async def _start(self) -> None:
-        self.requests = FakeRepository(self.stored, self.contacts, self.settings)
+        self.requests = FakeRepository(self.stored, self.contacts, self.settings, self.approval_until)
         self.waitlist = FakeWaitlist(self.entries)
         self.public_requests = FakePublicRequests(self.verifications)
         self.repositories = (self.requests, self.waitlist, self.public_requests)

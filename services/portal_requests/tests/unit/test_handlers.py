@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -480,3 +480,43 @@ async def test_the_reconciliation_pass_acts_for_each_business_and_counts_what_it
     reconcile = commands.ReconcileHolds(NOW + timedelta(minutes=5), grace=timedelta(minutes=1), horizon=LIMITS.horizon)
     assert await hold_handlers.reconcile_holds(reconcile, uow.using(scheduler=scheduler)) == 1
     assert scheduler.holds == {}
+
+
+@pytest.mark.parametrize(
+    ("approval_until", "held"),
+    [
+        (NOW + timedelta(seconds=1), True),
+        # Lapsed by itself at its instant: nothing has to lift it.
+        (NOW, False),
+        (None, False),
+    ],
+)
+async def test_a_client_whose_requests_need_approval_has_them_held_for_it(
+    approval_until: datetime | None, held: bool
+) -> None:
+    uow = FakeUnitOfWork()
+    if approval_until is not None:
+        uow.approval_until[CLIENT] = approval_until
+    request = await handlers.submit_request(submission(), uow)
+    assert request.status is Status.PENDING and request.held_for_approval is held
+
+
+async def test_a_client_whose_requests_need_approval_cannot_take_a_waitlist_offer_by_itself() -> None:
+    uow = FakeUnitOfWork()
+    slot_start = NOW + timedelta(days=2, hours=1)
+    day = slot_start.date()
+    await waitlist_handlers.join_waitlist(
+        commands.JoinWaitlist(TENANT, CLIENT, SERVICE, None, day, day, None, None, "", "client", NOW), uow
+    )
+    offered = await waitlist_handlers.offer_freed_time(
+        commands.OfferFreedTime(TENANT, FreedSlot(SERVICE, ANNA, slot_start, slot_start + timedelta(minutes=45)), NOW),
+        uow,
+    )
+    assert offered is not None
+    uow.approval_until[CLIENT] = NOW + timedelta(days=14)
+    scheduler = FakeScheduler()
+    with pytest.raises(FailedPrecondition) as refused:
+        await waitlist_handlers.accept_offer(
+            commands.AcceptWaitlistOffer(TENANT, CLIENT, offered.offers[0].id, NOW), uow.using(scheduler=scheduler)
+        )
+    assert refused.value.reason == "APPROVAL_REQUIRED" and scheduler.bookings == []

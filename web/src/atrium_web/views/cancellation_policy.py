@@ -65,7 +65,9 @@ def policy_body(form: Any, request: web.Request) -> dict[str, Any]:
         missing = next((name for name in REPEAT_FIELDS if name not in given), None)
         if missing:
             raise FormError(f"{missing.replace('_', ' ')}: give all three numbers of the repeated no-shows rule")
-        body["repeat_no_shows"] = {name: whole(form, name) for name in REPEAT_FIELDS}
+        body["repeat_no_shows"] = {name: whole(form, name) for name in REPEAT_FIELDS} | {
+            "outcome": str(form.get("repeat_outcome", "")).strip() or "block_online_booking"
+        }
     return body
 
 

@@ -175,6 +175,17 @@ def _payload(event: Any) -> tuple[Any, str, Any]:
                 "appointment",
                 event.appointment_id,
             )
+        case events.ClientRequestsNeedApproval():
+            return (
+                events_pb2.ClientRequestsNeedApproval(
+                    client_id=str(event.client_id),
+                    appointment_id=str(event.appointment_id),
+                    until=timestamp(event.until),
+                    reason=event.reason,
+                ),
+                "client",
+                event.client_id,
+            )
         case events.MembershipActivated():
             return _membership(events_pb2.MembershipActivated(subscription=_facts(event.subscription)), event)
         case events.MembershipFrozen():

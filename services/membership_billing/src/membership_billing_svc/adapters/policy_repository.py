@@ -26,6 +26,7 @@ from membership_billing_svc.domain.cancellation_policy import (
     PolicyApplication,
     Reason,
     RepeatNoShowRule,
+    RepeatOutcome,
     Window,
 )
 from platform_core.ids import new_id
@@ -77,7 +78,9 @@ async def load_policies(
     services: dict[uuid.UUID, CancellationPolicy] = {}
     for r in rows:
         repeat = (
-            RepeatNoShowRule(r.repeat_no_shows, r.repeat_period_days, r.repeat_block_days)
+            RepeatNoShowRule(
+                r.repeat_no_shows, r.repeat_period_days, r.repeat_block_days, RepeatOutcome(r.repeat_outcome)
+            )
             if r.repeat_no_shows is not None
             else None
         )
@@ -152,6 +155,7 @@ class SqlAlchemyPolicyRepository(AbstractPolicyRepository):
                 repeat_no_shows=repeat.no_shows if repeat else None,
                 repeat_period_days=repeat.period_days if repeat else None,
                 repeat_block_days=repeat.block_days if repeat else None,
+                repeat_outcome=(repeat.outcome if repeat else RepeatOutcome.BLOCK_ONLINE_BOOKING).value,
                 applies_to_staff_cancellations=policy.applies_to_staff_cancellations,
                 updated_at=policy.updated_at,
                 **_outcome_columns(policy.no_show, "no_show_"),

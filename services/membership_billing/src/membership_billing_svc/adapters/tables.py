@@ -603,6 +603,7 @@ cancellation_policies = Table(
     Column("repeat_no_shows", Integer),
     Column("repeat_period_days", Integer),
     Column("repeat_block_days", Integer),
+    Column("repeat_outcome", Text, nullable=False, server_default=text("'block_online_booking'")),
     Column("applies_to_staff_cancellations", Boolean, nullable=False, server_default=text("false")),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("cancellation_policies_business", "tenant_id", unique=True, postgresql_where=text("service_id IS NULL")),

@@ -5,7 +5,8 @@ outcome: free, forfeit a share of the credits the visit would take, or a fee (fi
 service's price). A cancellation falls in the tightest window whose deadline it is past; cancelling exactly
 at a deadline is still on time. An hour window counts elapsed time; a day window keeps the appointment's
 wall-clock time in its zone ("2 days before at 09:00", whatever DST did in between). A no-show has its own
-outcome, and the business's rule may block online booking for some days after N no-shows in D days.
+outcome, and the business's rule may, for some days after N no-shows in D days, block online booking or make the
+client's requests wait for staff approval.
 The business has one rule; a service may override its windows and no-show outcome.
 """
 
@@ -127,11 +128,32 @@ class Window:
         return wall.replace(tzinfo=zone).astimezone(UTC)
 
 
+class RepeatOutcome(enum.StrEnum):
+    """What tripping the repeat-offender rule does for ``block_days``."""
+
+    BLOCK_ONLINE_BOOKING = "block_online_booking"
+    # The client's online requests wait for staff approval, whatever would otherwise let them through.
+    REQUIRE_APPROVAL = "require_approval"
+
+
 @dataclass(frozen=True)
 class RepeatNoShowRule:
     no_shows: int
     period_days: int
     block_days: int
+    outcome: RepeatOutcome = RepeatOutcome.BLOCK_ONLINE_BOOKING
+
+    def tripped(self, no_shows: int) -> bool:
+        """Whether this many no-shows (the one being decided among them) within the period trip the rule."""
+        return no_shows >= self.no_shows
+
+    def since(self, starts_at: datetime) -> datetime:
+        """The earliest start of a no-show that counts with one starting at ``starts_at``."""
+        return starts_at - timedelta(days=self.period_days)
+
+    def lasts_until(self, decided_at: datetime) -> datetime:
+        """When the outcome lapses by itself: ``block_days`` of elapsed time after the no-show was recorded."""
+        return decided_at + timedelta(days=self.block_days)
 
 
 @dataclass(frozen=True)
@@ -157,6 +179,7 @@ class CancellationPolicy:
         applies_to_staff_cancellations: bool,
         violations: Violations,
         now: datetime,
+        repeat_outcome: str = "",
     ) -> CancellationPolicy:
         """``windows`` as (within_hours, within_days, outcome), 0 for the one not given. ``violations`` already
         holds what parsing the outcomes found; this raises everything at once."""
@@ -189,7 +212,14 @@ class CancellationPolicy:
                 violations.add("repeat_no_shows.period_days", f"must be between 1 and {MAX_PERIOD_DAYS}")
             if not 1 <= block_days <= MAX_PERIOD_DAYS:
                 violations.add("repeat_no_shows.block_days", f"must be between 1 and {MAX_PERIOD_DAYS}")
-            rule = RepeatNoShowRule(no_shows, period_days, block_days)
+            try:
+                tripped = RepeatOutcome(repeat_outcome.strip() or RepeatOutcome.BLOCK_ONLINE_BOOKING)
+            except ValueError:
+                violations.add("repeat_no_shows.outcome", "must be block_online_booking or require_approval")
+                tripped = RepeatOutcome.BLOCK_ONLINE_BOOKING
+            rule = RepeatNoShowRule(no_shows, period_days, block_days, tripped)
+        elif repeat_outcome.strip():
+            violations.add("repeat_no_shows.outcome", "is the outcome of a repeat_no_shows rule; give the rule")
         if applies_to_staff_cancellations and service_id is not None:
             violations.add("applies_to_staff_cancellations", "is the business's rule, not a service's")
         violations.raise_if_any()
@@ -255,6 +285,18 @@ class PolicyApplication:
                 amount_minor=amount_minor,
                 credit_type_id=None,
                 credits_forfeited=0,
+                occurred_at=now,
+            )
+        )
+
+    def requires_approval(self, until: datetime, reason: str, now: datetime) -> None:
+        self.events.append(
+            events.ClientRequestsNeedApproval(
+                tenant_id=self.tenant_id,
+                client_id=self.client_id,
+                appointment_id=self.appointment_id,
+                until=until,
+                reason=reason,
                 occurred_at=now,
             )
         )

@@ -221,6 +221,8 @@ class SetCancellationPolicy:
     repeat_no_shows: tuple[int, int, int] | None
     applies_to_staff_cancellations: bool
     now: datetime
+    # What the repeat-offender rule does: "block_online_booking" (empty: the same) or "require_approval".
+    repeat_outcome: str = ""
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,18 @@ class PolicyFeeCharged:
 
 
 @dataclass(frozen=True)
+class ClientRequestsNeedApproval:
+    """The repeat-offender rule (outcome require_approval) tripped: the client's requests wait for staff until."""
+
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    appointment_id: uuid.UUID
+    until: datetime
+    reason: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
 class SubscriptionFacts:
     subscription_id: uuid.UUID
     client_id: uuid.UUID

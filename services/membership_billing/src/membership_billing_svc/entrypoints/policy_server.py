@@ -51,7 +51,12 @@ def policy_message(p: CancellationPolicy) -> pb.CancellationPolicy:
     if p.repeat_no_shows is not None:
         rule = p.repeat_no_shows
         message.repeat_no_shows.CopyFrom(
-            pb.RepeatNoShowRule(no_shows=rule.no_shows, period_days=rule.period_days, block_days=rule.block_days)
+            pb.RepeatNoShowRule(
+                no_shows=rule.no_shows,
+                period_days=rule.period_days,
+                block_days=rule.block_days,
+                outcome=rule.outcome.value,
+            )
         )
     return message
 
@@ -123,6 +128,7 @@ class CancellationPolicyServicer(pb_grpc.CancellationPolicyServiceServicer):
                 ),
                 applies_to_staff_cancellations=request.applies_to_staff_cancellations,
                 now=datetime.now(UTC),
+                repeat_outcome=repeat.outcome,
             ),
             self._uow_factory(),
         )

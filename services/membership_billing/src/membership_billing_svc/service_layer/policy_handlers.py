@@ -4,7 +4,6 @@ scheduling cancels one or marks a no-show (quoting it before a client confirms i
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from membership_billing_svc.domain import commands, ledger
@@ -15,6 +14,7 @@ from membership_billing_svc.domain.cancellation_policy import (
     OutcomeKind,
     PolicyApplication,
     Reason,
+    RepeatOutcome,
     applicable,
     applies_to,
     zone_of,
@@ -49,6 +49,7 @@ async def set_cancellation_policy(cmd: commands.SetCancellationPolicy, uow: Bill
         applies_to_staff_cancellations=cmd.applies_to_staff_cancellations,
         violations=violations,
         now=cmd.now,
+        repeat_outcome=cmd.repeat_outcome,
     )
     async with uow:
         await uow.policies.replace(policy)
@@ -130,14 +131,15 @@ async def apply_cancellation_policy(
                     )
         if cmd.no_show and business is not None and business.repeat_no_shows is not None:
             rule = business.repeat_no_shows
-            since = cmd.starts_at - timedelta(days=rule.period_days)
-            count = await uow.policies.no_shows_since(cmd.tenant_id, cmd.client_id, since)
-            if count >= rule.no_shows:
-                await uow.client_directory.block_online_booking(
-                    cmd.client_id,
-                    until=cmd.at + timedelta(days=rule.block_days),
-                    reason=f"{count} no-shows within {rule.period_days} days",
-                )
+            count = await uow.policies.no_shows_since(cmd.tenant_id, cmd.client_id, rule.since(cmd.starts_at))
+            if rule.tripped(count):
+                until = rule.lasts_until(cmd.at)
+                why = f"{count} no-shows within {rule.period_days} days"
+                if rule.outcome is RepeatOutcome.REQUIRE_APPROVAL:
+                    # Through the outbox with this application: portal_requests keeps it per client.
+                    application.requires_approval(until, why, cmd.at)
+                else:
+                    await uow.client_directory.block_online_booking(cmd.client_id, until=until, reason=why)
         # The invoice number last: the counter row stays locked from there to the commit.
         if fees:
             await _invoice_fees(uow, cmd, application, fees, client.name if client else "", business_zone)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from notification_svc.domain.appointment_activity import APPOINTMENT_KINDS
@@ -69,6 +69,7 @@ ANONYMOUS_SUMMARIES = {
     "client.restored": "Client was restored",
     "client.booking_blocked": "Online booking blocked",
     "client.booking_unblocked": "Online booking unblocked",
+    "billing.requests_need_approval": "Online requests need staff approval",
     "client.status_changed": "Status changed",
     "client.merged": "Duplicate records merged",
     "client.unmerged": "Merge undone",
@@ -123,6 +124,12 @@ def client_updated_summary(changed_fields: list[str]) -> str:
 
 def booking_blocked_summary(reason: str) -> str:
     return f"Online booking blocked: {reason.strip()}" if reason.strip() else "Online booking blocked"
+
+
+def requests_need_approval_summary(reason: str, until: datetime) -> str:
+    """Billing's repeat no-show rule, outcome require_approval (``until`` in UTC: the timeline has no zone)."""
+    why = f" ({reason.strip()})" if reason.strip() else ""
+    return f"Online requests need staff approval until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC{why}"
 
 
 def status_changed_summary(from_label: str, to_label: str) -> str:

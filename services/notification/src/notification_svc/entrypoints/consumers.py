@@ -28,6 +28,7 @@ from notification_svc.domain.model import (
     invoice_voided_summary,
     payment_recorded_summary,
     payment_refunded_summary,
+    requests_need_approval_summary,
     status_changed_summary,
 )
 from notification_svc.service_layer import handlers
@@ -102,6 +103,10 @@ BILLING_TIMELINE: Timeline = {
     billing_events.CheckedIn: (
         "billing.checked_in",
         lambda p: credits.checked_in_summary(p.method, p.units_used, for_appointment=bool(p.appointment_id)),
+    ),
+    billing_events.ClientRequestsNeedApproval: (
+        "billing.requests_need_approval",
+        lambda p: requests_need_approval_summary(p.reason, p.until.ToDatetime(tzinfo=UTC)),
     ),
 }
 

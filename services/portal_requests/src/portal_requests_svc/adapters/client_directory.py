@@ -40,9 +40,9 @@ class AbstractClientDirectory(abc.ABC):
         """The client in the caller's tenant, or None when it has no such client."""
 
     @abc.abstractmethod
-    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
-        """Store the client's answers to the booking request form; InvalidArgument (fields ``answers.<key>``)
-        when one breaks its field's rules or a required one is missing."""
+    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any], region: str) -> None:
+        """Store the client's answers to the booking request form (national phone numbers read in ``region``);
+        InvalidArgument (fields ``answers.<key>``) when one breaks its field's rules or a required one is missing."""
 
     @abc.abstractmethod
     async def check_booking_form(self, answers: Mapping[str, Any], region: str) -> dict[str, Any]:
@@ -63,9 +63,9 @@ class GrpcClientDirectory(AbstractClientDirectory):
         name = " ".join(n for n in (client.first_name, client.last_name) if n) or client.profile.company_name
         return RequestingClient(ClientFacts.of(client), name, client.email, client.phone)
 
-    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any]) -> None:
+    async def answer_booking_form(self, client_id: uuid.UUID, answers: Mapping[str, Any], region: str) -> None:
         request = client_pb.UpdateClientRequest(
-            id=str(client_id), form=BOOKING_REQUEST_FORM, custom_fields=_values(answers)
+            id=str(client_id), form=BOOKING_REQUEST_FORM, custom_fields=_values(answers), default_region=region
         )
         try:
             await self._stub.UpdateClient(request)

@@ -21,6 +21,7 @@ from platform_core.db import lock_for_transaction
 from platform_core.errors import Conflict, NotFound
 from portal_requests_svc.adapters.tables import (
     appointment_requests,
+    clients_needing_approval,
     request_clients,
     request_counters,
     request_history,
@@ -122,6 +123,7 @@ def request_from_row(row: Any) -> AppointmentRequest:
         business_timezone=row.business_timezone,
         preferred_staff_name=row.preferred_staff_name,
         channel=row.channel,
+        held_for_approval=row.held_for_approval,
         technician_id=row.technician_id,
         technician_name=row.technician_name,
         start=row.start_at,
@@ -185,6 +187,11 @@ class AbstractRequestRepository(abc.ABC):
     @abc.abstractmethod
     async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
         """Serialize submissions of one client until the transaction ends (the open-request limit holds)."""
+
+    @abc.abstractmethod
+    async def needs_approval(self, tenant_id: uuid.UUID, client_id: uuid.UUID, now: datetime) -> bool:
+        """Whether the client's online requests must wait for staff approval at ``now`` (billing's repeat-offender
+        rule; it lapses by itself at its instant)."""
 
     @abc.abstractmethod
     async def lock_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> None:
@@ -290,6 +297,16 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
 
     async def lock_client(self, tenant_id: uuid.UUID, client_id: uuid.UUID) -> None:
         await lock_for_transaction(self._session, tenant_id, client_id)
+
+    async def needs_approval(self, tenant_id: uuid.UUID, client_id: uuid.UUID, now: datetime) -> bool:
+        found = await self._session.scalar(
+            select(clients_needing_approval.c.until).where(
+                clients_needing_approval.c.tenant_id == tenant_id,
+                clients_needing_approval.c.client_id == client_id,
+                clients_needing_approval.c.until > now,
+            )
+        )
+        return found is not None
 
     async def lock_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> None:
         await lock_for_transaction(self._session, "request_hold", tenant_id, request_id)
@@ -413,6 +430,7 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
                     business_timezone=request.business_timezone,
                     preferred_staff_name=request.preferred_staff_name,
                     channel=request.channel,
+                    held_for_approval=request.held_for_approval,
                     **_hold_values(request),
                 )
             )

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from client_contract.following import merge_moves_table
-from platform_core.db import DEFAULT_EMPTY, DEFAULT_ONE, DEFAULT_ZERO
+from platform_core.db import DEFAULT_EMPTY, DEFAULT_FALSE, DEFAULT_ONE, DEFAULT_ZERO
 from platform_core.messaging.schema import define_tables
 
 metadata = MetaData()
@@ -90,6 +90,7 @@ appointment_requests = Table(
     Column("hold_staff_id", UUID(as_uuid=True)),
     Column("hold_start", DateTime(timezone=True)),
     Column("hold_end", DateTime(timezone=True)),
+    Column("held_for_approval", Boolean, nullable=False, server_default=DEFAULT_FALSE),
     Index("appointment_requests_by_client", "tenant_id", "client_id", "created_at", "id"),
     Index("appointment_requests_by_reference", "tenant_id", "reference_number", unique=True),
     Index("appointment_requests_by_status", "tenant_id", "status"),
@@ -122,6 +123,17 @@ request_clients = Table(
     Column("email", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("phone", Text, nullable=False, server_default=DEFAULT_EMPTY),
     Column("as_of", DateTime(timezone=True), nullable=False),
+)
+
+# Clients whose online requests wait for staff approval until an instant (billing's ClientRequestsNeedApproval);
+# a row whose instant has passed has lapsed and is simply not asked for.
+clients_needing_approval = Table(
+    "clients_needing_approval",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("until", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False, server_default=DEFAULT_EMPTY),
 )
 
 # Each client's name words in lower case (kept by the trigger request_client_words_sync: migrations/ only), for

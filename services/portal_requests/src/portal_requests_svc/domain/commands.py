@@ -27,8 +27,10 @@ class SubmitRequest:
     timezone: str
     submission_id: str | None
     now: datetime
-    # Custom field values of the booking request form (JSON values by field key).
+    # Custom field values of the booking request form (JSON values by field key), and the business's region to
+    # read national phone numbers among them in.
     answers: Mapping[str, Any] = field(default_factory=dict)
+    region: str = ""
     # Where it was asked: the portal, the public booking page ("public"), or "staff" (with staff_actor).
     channel: str = "portal"
     # Staff making the request for the client ("staff:<id>"); empty: the client.

@@ -33,6 +33,8 @@ MAX_WINDOW = timedelta(hours=12)
 NOT_PENDING = "REQUEST_NOT_PENDING"
 BOOKING_BLOCKED = "BOOKING_BLOCKED"
 CLIENT_DELETED = "CLIENT_DELETED"
+# The client's online requests wait for staff approval (repeat no-shows): it cannot take a time without it.
+APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
 TOO_MANY_OPEN_REQUESTS = "TOO_MANY_OPEN_REQUESTS"
 MAX_ACTIVE_BOOKINGS = "MAX_ACTIVE_BOOKINGS"
 NOT_PROPOSED = "REQUEST_NOT_PROPOSED"
@@ -179,6 +181,16 @@ def check_client_may_request(*, deleted: bool, blocked: bool) -> None:
         )
 
 
+def check_may_book_without_approval(needs_approval: bool) -> None:
+    """A client whose requests wait for staff approval cannot book a time by itself (an offer from the
+    waitlist); it asks for the time and staff confirm it."""
+    if needs_approval:
+        raise FailedPrecondition(
+            "the business confirms this client's appointments itself for now: please ask for the time with a request",
+            reason=APPROVAL_REQUIRED,
+        )
+
+
 def check_open_limit(open_requests: int, max_open: int) -> None:
     if open_requests >= max_open:
         raise FailedPrecondition(
@@ -267,6 +279,8 @@ class AppointmentRequest:
     business_timezone: str = ""
     preferred_staff_name: str = ""
     channel: str = "portal"
+    # The client's online requests had to wait for staff approval when it was made (the repeat-offender rule).
+    held_for_approval: bool = False
     technician_id: uuid.UUID | None = None
     technician_name: str = ""
     start: datetime | None = None
@@ -328,15 +342,26 @@ class AppointmentRequest:
         )
         return request
 
-    def register(self, reference_number: int, *, actor: str = "", booking_rules_overridden: bool = False) -> None:
+    def register(
+        self,
+        reference_number: int,
+        *,
+        actor: str = "",
+        booking_rules_overridden: bool = False,
+        held_for_approval: bool = False,
+    ) -> None:
         """Give the new request its reference (the business's next number, taken when it is saved): only
         then is it submitted, so the event and the history carry the reference. Staff who make a request for a
-        client (``actor``) may have booked past its booking rules: kept on record."""
+        client (``actor``) may have booked past its booking rules: kept on record. A client whose requests must
+        wait for staff approval (``held_for_approval``) has it on the request and in its history."""
         assert self.is_new and not self.reference_number
         self.reference_number = reference_number
+        self.held_for_approval = held_for_approval
         details: dict[str, Any] = {"options": len(self.options), "reference": self.reference, "channel": self.channel}
         if booking_rules_overridden:
             details["booking_rules_overridden"] = True
+        if held_for_approval:
+            details["held_for_approval"] = True
         self.new_history.append(
             HistoryEntry(self.created_at, actor or f"client:{self.client_id}", "submitted", details)
         )

@@ -94,6 +94,7 @@ def request_message(
         technician_name=request.technician_name,
         cancelled_by=request.cancelled_by,
         channel=request.channel,
+        held_for_approval=request.held_for_approval,
         alternatives=[timestamp(a) for a in request.alternatives],
         proposal_note=request.proposal_note,
         proposed_technician_id=str(request.proposed_technician_id or ""),
@@ -267,6 +268,7 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
                 submission_id=request.submission_id or None,
                 now=datetime.now(UTC),
                 answers={key: json_format.MessageToDict(value) for key, value in request.answers.items()},
+                region=request.default_region,
                 channel="staff" if staff_actor else "portal",
                 staff_actor=staff_actor,
                 override_booking_rules=request.override_booking_rules,
@@ -468,6 +470,9 @@ class PortalRequestServicer(pb_grpc.PortalRequestServiceServicer):
         client_id = reference_id(request.client_id, "client_id", "client")
         count, oldest = await views.client_summary(self._engine, call.tenant_id, client_id)
         summary = pb.ClientRequestSummary(open_count=count)
+        until = await views.approval_required_until(self._engine, call.tenant_id, client_id, datetime.now(UTC))
+        if until is not None:
+            summary.approval_required_until.CopyFrom(timestamp(until))
         if oldest is not None:
             summary.oldest.CopyFrom(request_message(oldest, staff=await self._staff_settings(call)))
         return summary

@@ -111,7 +111,7 @@ async def submit_request(cmd: commands.SubmitRequest, uow: PortalRequestsUnitOfW
     if not by_staff:
         # The form's answers belong to the client record; the client service checks them (required ones too)
         # once the request itself is sound, before it is taken.
-        await uow.client_directory.answer_booking_form(cmd.client_id, cmd.answers)
+        await uow.client_directory.answer_booking_form(cmd.client_id, cmd.answers, cmd.region)
     async with uow:
         # One client's submissions and decisions queue here (check_booking_rules takes the client's lock), so
         # the open-request count, the active bookings and the submission id hold.
@@ -127,6 +127,7 @@ async def submit_request(cmd: commands.SubmitRequest, uow: PortalRequestsUnitOfW
             await uow.requests.next_reference_number(cmd.tenant_id),
             actor=cmd.staff_actor,
             booking_rules_overridden=cmd.override_booking_rules,
+            held_for_approval=await uow.requests.needs_approval(cmd.tenant_id, cmd.client_id, cmd.now),
         )
         # Held before the request is taken: a time someone else holds or booked refuses the request (409). The
         # hold's lock, kept until this transaction ends, tells the hold reconciler to wait for its outcome.

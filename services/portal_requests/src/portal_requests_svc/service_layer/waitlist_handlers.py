@@ -12,7 +12,7 @@ from platform_core.ids import new_id
 from portal_requests_svc.adapters.scheduler import Booking
 from portal_requests_svc.domain import commands
 from portal_requests_svc.domain.events import FreedSlot
-from portal_requests_svc.domain.requests import check_client_may_request
+from portal_requests_svc.domain.requests import check_client_may_request, check_may_book_without_approval
 from portal_requests_svc.domain.waitlist import WaitlistEntry
 from portal_requests_svc.service_layer.handlers import (
     _check_booking_rules,
@@ -118,6 +118,8 @@ async def accept_offer(cmd: commands.AcceptWaitlistOffer, uow: PortalRequestsUni
             tenant_id,
             override=entry.booking_rules_overridden,
         )
+        if not entry.booking_rules_overridden:
+            check_may_book_without_approval(await uow.requests.needs_approval(tenant_id, client_id, now))
         booking = Booking(
             request_id=offer.id,
             client_id=client_id,

@@ -800,6 +800,41 @@ class PolicyFeeCharged(_message.Message):
 Global___PolicyFeeCharged: _TypeAlias = PolicyFeeCharged  # noqa: Y015
 
 @_typing.final
+class ClientRequestsNeedApproval(_message.Message):
+    """The repeat-offender rule tripped with the outcome "require_approval": until `until`, the client's online requests
+    wait for staff approval whatever else would let them through (portal_requests keeps it per client).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    appointment_id: _builtins.str
+    """The no-show that tripped the rule."""
+    reason: _builtins.str
+    """E.g. "3 no-shows within 30 days" (for staff; the client is never shown it)."""
+    @_builtins.property
+    def until(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        appointment_id: _builtins.str = ...,
+        until: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["until", b"until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "client_id", b"client_id", "reason", b"reason", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientRequestsNeedApproval: _TypeAlias = ClientRequestsNeedApproval  # noqa: Y015
+
+@_typing.final
 class PaymentDue(_message.Message):
     """An issued invoice is due soon, due today, or overdue, judged in the business's zone."""
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)atrium/membership_billing/v1/policy.proto\x12\x1c\x61trium.membership_billing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"S\n\rPolicyOutcome\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0f\n\x07percent\x18\x02 \x01(\x05\x12\x11\n\tfee_minor\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\"}\n\x12\x43\x61ncellationWindow\x12\x14\n\x0cwithin_hours\x18\x01 \x01(\x05\x12\x13\n\x0bwithin_days\x18\x02 \x01(\x05\x12<\n\x07outcome\x18\x03 \x01(\x0b\x32+.atrium.membership_billing.v1.PolicyOutcome\"M\n\x10RepeatNoShowRule\x12\x10\n\x08no_shows\x18\x01 \x01(\x05\x12\x13\n\x0bperiod_days\x18\x02 \x01(\x05\x12\x12\n\nblock_days\x18\x03 \x01(\x05\"\xca\x02\n\x12\x43\x61ncellationPolicy\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x41\n\x07windows\x18\x02 \x03(\x0b\x32\x30.atrium.membership_billing.v1.CancellationWindow\x12<\n\x07no_show\x18\x03 \x01(\x0b\x32+.atrium.membership_billing.v1.PolicyOutcome\x12G\n\x0frepeat_no_shows\x18\x04 \x01(\x0b\x32..atrium.membership_billing.v1.RepeatNoShowRule\x12&\n\x1e\x61pplies_to_staff_cancellations\x18\x05 \x01(\x08\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"!\n\x1fListCancellationPoliciesRequest\"\xaa\x01\n ListCancellationPoliciesResponse\x12\x42\n\x08\x62usiness\x18\x01 \x01(\x0b\x32\x30.atrium.membership_billing.v1.CancellationPolicy\x12\x42\n\x08services\x18\x02 \x03(\x0b\x32\x30.atrium.membership_billing.v1.CancellationPolicy\"5\n\x1f\x44\x65leteCancellationPolicyRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\"\"\n DeleteCancellationPolicyResponse\"J\n\rQuotedService\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x13\n\x0bprice_minor\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\"\xe7\x01\n\x18QuoteCancellationRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08timezone\x18\x03 \x01(\t\x12=\n\x08services\x18\x04 \x03(\x0b\x32+.atrium.membership_billing.v1.QuotedService\x12&\n\x02\x61t\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x63\x61ncelled_by\x18\x06 \x01(\t\"\xa4\x04\n\x18ServiceCancellationTerms\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12@\n\x06policy\x18\x02 \x01(\x0b\x32\x30.atrium.membership_billing.v1.CancellationPolicy\x12@\n\x06window\x18\x03 \x01(\x0b\x32\x30.atrium.membership_billing.v1.CancellationWindow\x12<\n\x07outcome\x18\x04 \x01(\x0b\x32+.atrium.membership_billing.v1.PolicyOutcome\x12\x11\n\tfee_minor\x18\x05 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x16\n\x0e\x63redit_type_id\x18\x07 \x01(\t\x12\x19\n\x11\x63redits_forfeited\x18\x08 \x01(\x03\x12<\n\x07no_show\x18\t \x01(\x0b\x32+.atrium.membership_billing.v1.PolicyOutcome\x12\x19\n\x11no_show_fee_minor\x18\n \x01(\x03\x12\x18\n\x10no_show_currency\x18\x0b \x01(\t\x12\x1e\n\x16no_show_credit_type_id\x18\x0c \x01(\t\x12\x17\n\x0fno_show_credits\x18\r \x01(\x03\x12.\n\nfree_until\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb5\x01\n\x11\x43\x61ncellationQuote\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12H\n\x08services\x18\x02 \x03(\x0b\x32\x36.atrium.membership_billing.v1.ServiceCancellationTerms\x12.\n\nfree_until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xce\x04\n\x19\x43\x61ncellationPolicyService\x12\x99\x01\n\x18ListCancellationPolicies\x12=.atrium.membership_billing.v1.ListCancellationPoliciesRequest\x1a>.atrium.membership_billing.v1.ListCancellationPoliciesResponse\x12{\n\x15SetCancellationPolicy\x12\x30.atrium.membership_billing.v1.CancellationPolicy\x1a\x30.atrium.membership_billing.v1.CancellationPolicy\x12\x99\x01\n\x18\x44\x65leteCancellationPolicy\x12=.atrium.membership_billing.v1.DeleteCancellationPolicyRequest\x1a>.atrium.membership_billing.v1.DeleteCancellationPolicyResponse\x12|\n\x11QuoteCancellation\x12\x36.atrium.membership_billing.v1.QuoteCancellationRequest\x1a/.atrium.membership_billing.v1.CancellationQuoteb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)atrium/membership_billing/v1/policy.proto\x12\x1c\x61trium.membership_billing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"S\n\rPolicyOutcome\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0f\n\x07percent\x18\x02 \x01(\x05\x12\x11\n\tfee_minor\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\"}\n\x12\x43\x61ncellationWindow\x12\x14\n\x0cwithin_hours\x18\x01 \x01(\x05\x12\x13\n\x0bwithin_days\x18\x02 \x01(\x05\x12<\n\x07outcome\x18\x03 \x01(\x0b\x32+.atrium.membership_billing.v1.PolicyOutcome\"^\n\x10RepeatNoShowRule\x12\x10\n\x08no_shows\x18\x01 \x01(\x05\x12\x13\n\x0bperiod_days\x18\x02 \x01(\x05\x12\x12\n\nblock_days\x18\x03 \x01(\x05\x12\x0f\n\x07outcome\x18\x04 \x01(\t\"\xca\x02\n\x12\x43\x61ncellationPolicy\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x41\n\x07windows\x18\x02 \x03(\x0b\x32\x30.atrium.membership_billing.v1.CancellationWindow\x12<\n\x07no_show\x18\x03 \x01(\x0b\x32+.atrium.membership_billing.v1.PolicyOutcome\x12G\n\x0frepeat_no_shows\x18\x04 \x01(\x0b\x32..atrium.membership_billing.v1.RepeatNoShowRule\x12&\n\x1e\x61pplies_to_staff_cancellations\x18\x05 \x01(\x08\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"!\n\x1fListCancellationPoliciesRequest\"\xaa\x01\n ListCancellationPoliciesResponse\x12\x42\n\x08\x62usiness\x18\x01 \x01(\x0b\x32\x30.atrium.membership_billing.v1.CancellationPolicy\x12\x42\n\x08services\x18\x02 \x03(\x0b\x32\x30.atrium.membership_billing.v1.CancellationPolicy\"5\n\x1f\x44\x65leteCancellationPolicyRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\"\"\n DeleteCancellationPolicyResponse\"J\n\rQuotedService\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x13\n\x0bprice_minor\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\"\xe7\x01\n\x18QuoteCancellationRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08timezone\x18\x03 \x01(\t\x12=\n\x08services\x18\x04 \x03(\x0b\x32+.atrium.membership_billing.v1.QuotedService\x12&\n\x02\x61t\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x63\x61ncelled_by\x18\x06 \x01(\t\"\xa4\x04\n\x18ServiceCancellationTerms\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12@\n\x06policy\x18\x02 \x01(\x0b\x32\x30.atrium.membership_billing.v1.CancellationPolicy\x12@\n\x06window\x18\x03 \x01(\x0b\x32\x30.atrium.membership_billing.v1.CancellationWindow\x12<\n\x07outcome\x18\x04 \x01(\x0b\x32+.atrium.membership_billing.v1.PolicyOutcome\x12\x11\n\tfee_minor\x18\x05 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12\x16\n\x0e\x63redit_type_id\x18\x07 \x01(\t\x12\x19\n\x11\x63redits_forfeited\x18\x08 \x01(\x03\x12<\n\x07no_show\x18\t \x01(\x0b\x32+.atrium.membership_billing.v1.PolicyOutcome\x12\x19\n\x11no_show_fee_minor\x18\n \x01(\x03\x12\x18\n\x10no_show_currency\x18\x0b \x01(\t\x12\x1e\n\x16no_show_credit_type_id\x18\x0c \x01(\t\x12\x17\n\x0fno_show_credits\x18\r \x01(\x03\x12.\n\nfree_until\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb5\x01\n\x11\x43\x61ncellationQuote\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12H\n\x08services\x18\x02 \x03(\x0b\x32\x36.atrium.membership_billing.v1.ServiceCancellationTerms\x12.\n\nfree_until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xce\x04\n\x19\x43\x61ncellationPolicyService\x12\x99\x01\n\x18ListCancellationPolicies\x12=.atrium.membership_billing.v1.ListCancellationPoliciesRequest\x1a>.atrium.membership_billing.v1.ListCancellationPoliciesResponse\x12{\n\x15SetCancellationPolicy\x12\x30.atrium.membership_billing.v1.CancellationPolicy\x1a\x30.atrium.membership_billing.v1.CancellationPolicy\x12\x99\x01\n\x18\x44\x65leteCancellationPolicy\x12=.atrium.membership_billing.v1.DeleteCancellationPolicyRequest\x1a>.atrium.membership_billing.v1.DeleteCancellationPolicyResponse\x12|\n\x11QuoteCancellation\x12\x36.atrium.membership_billing.v1.QuoteCancellationRequest\x1a/.atrium.membership_billing.v1.CancellationQuoteb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,25 +37,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CANCELLATIONWINDOW']._serialized_start=193
   _globals['_CANCELLATIONWINDOW']._serialized_end=318
   _globals['_REPEATNOSHOWRULE']._serialized_start=320
-  _globals['_REPEATNOSHOWRULE']._serialized_end=397
-  _globals['_CANCELLATIONPOLICY']._serialized_start=400
-  _globals['_CANCELLATIONPOLICY']._serialized_end=730
-  _globals['_LISTCANCELLATIONPOLICIESREQUEST']._serialized_start=732
-  _globals['_LISTCANCELLATIONPOLICIESREQUEST']._serialized_end=765
-  _globals['_LISTCANCELLATIONPOLICIESRESPONSE']._serialized_start=768
-  _globals['_LISTCANCELLATIONPOLICIESRESPONSE']._serialized_end=938
-  _globals['_DELETECANCELLATIONPOLICYREQUEST']._serialized_start=940
-  _globals['_DELETECANCELLATIONPOLICYREQUEST']._serialized_end=993
-  _globals['_DELETECANCELLATIONPOLICYRESPONSE']._serialized_start=995
-  _globals['_DELETECANCELLATIONPOLICYRESPONSE']._serialized_end=1029
-  _globals['_QUOTEDSERVICE']._serialized_start=1031
-  _globals['_QUOTEDSERVICE']._serialized_end=1105
-  _globals['_QUOTECANCELLATIONREQUEST']._serialized_start=1108
-  _globals['_QUOTECANCELLATIONREQUEST']._serialized_end=1339
-  _globals['_SERVICECANCELLATIONTERMS']._serialized_start=1342
-  _globals['_SERVICECANCELLATIONTERMS']._serialized_end=1890
-  _globals['_CANCELLATIONQUOTE']._serialized_start=1893
-  _globals['_CANCELLATIONQUOTE']._serialized_end=2074
-  _globals['_CANCELLATIONPOLICYSERVICE']._serialized_start=2077
-  _globals['_CANCELLATIONPOLICYSERVICE']._serialized_end=2667
+  _globals['_REPEATNOSHOWRULE']._serialized_end=414
+  _globals['_CANCELLATIONPOLICY']._serialized_start=417
+  _globals['_CANCELLATIONPOLICY']._serialized_end=747
+  _globals['_LISTCANCELLATIONPOLICIESREQUEST']._serialized_start=749
+  _globals['_LISTCANCELLATIONPOLICIESREQUEST']._serialized_end=782
+  _globals['_LISTCANCELLATIONPOLICIESRESPONSE']._serialized_start=785
+  _globals['_LISTCANCELLATIONPOLICIESRESPONSE']._serialized_end=955
+  _globals['_DELETECANCELLATIONPOLICYREQUEST']._serialized_start=957
+  _globals['_DELETECANCELLATIONPOLICYREQUEST']._serialized_end=1010
+  _globals['_DELETECANCELLATIONPOLICYRESPONSE']._serialized_start=1012
+  _globals['_DELETECANCELLATIONPOLICYRESPONSE']._serialized_end=1046
+  _globals['_QUOTEDSERVICE']._serialized_start=1048
+  _globals['_QUOTEDSERVICE']._serialized_end=1122
+  _globals['_QUOTECANCELLATIONREQUEST']._serialized_start=1125
+  _globals['_QUOTECANCELLATIONREQUEST']._serialized_end=1356
+  _globals['_SERVICECANCELLATIONTERMS']._serialized_start=1359
+  _globals['_SERVICECANCELLATIONTERMS']._serialized_end=1907
+  _globals['_CANCELLATIONQUOTE']._serialized_start=1910
+  _globals['_CANCELLATIONQUOTE']._serialized_end=2091
+  _globals['_CANCELLATIONPOLICYSERVICE']._serialized_start=2094
+  _globals['_CANCELLATIONPOLICYSERVICE']._serialized_end=2684
 # @@protoc_insertion_point(module_scope)

@@ -86,20 +86,26 @@ class RepeatNoShowRule(_message.Message):
     NO_SHOWS_FIELD_NUMBER: _builtins.int
     PERIOD_DAYS_FIELD_NUMBER: _builtins.int
     BLOCK_DAYS_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
     no_shows: _builtins.int
-    """This many no-shows within `period_days` block online booking for `block_days`."""
+    """This many no-shows within `period_days` block online booking (or make the client's requests wait for staff
+    approval) for `block_days`.
+    """
     period_days: _builtins.int
     block_days: _builtins.int
+    outcome: _builtins.str
+    """"block_online_booking" (empty: the same) or "require_approval"."""
     def __init__(
         self,
         *,
         no_shows: _builtins.int = ...,
         period_days: _builtins.int = ...,
         block_days: _builtins.int = ...,
+        outcome: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_days", b"block_days", "no_shows", b"no_shows", "period_days", b"period_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_days", b"block_days", "no_shows", b"no_shows", "outcome", b"outcome", "period_days", b"period_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

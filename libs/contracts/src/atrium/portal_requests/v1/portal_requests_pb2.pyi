@@ -81,6 +81,7 @@ class SubmitRequestRequest(_message.Message):
     ANSWERS_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     OVERRIDE_BOOKING_RULES_FIELD_NUMBER: _builtins.int
+    DEFAULT_REGION_FIELD_NUMBER: _builtins.int
     service_id: _builtins.str
     preferred_staff_id: _builtins.str
     """Empty: anyone who performs the service."""
@@ -93,6 +94,8 @@ class SubmitRequestRequest(_message.Message):
     """Staff only: the client the request is made for (a portal principal's is its own)."""
     override_booking_rules: _builtins.bool
     """Staff only: make it although the client is blocked from online booking or at the active bookings limit."""
+    default_region: _builtins.str
+    """The business's country (ISO 3166-1 alpha-2): phone-type answers typed as national numbers are read in it."""
     @_builtins.property
     def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___TimeOption]:
         """One to five."""
@@ -115,10 +118,11 @@ class SubmitRequestRequest(_message.Message):
         answers: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
         client_id: _builtins.str = ...,
         override_booking_rules: _builtins.bool = ...,
+        default_region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "client_id", b"client_id", "message", b"message", "options", b"options", "override_booking_rules", b"override_booking_rules", "preferred_staff_id", b"preferred_staff_id", "service_id", b"service_id", "submission_id", b"submission_id", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "client_id", b"client_id", "default_region", b"default_region", "message", b"message", "options", b"options", "override_booking_rules", b"override_booking_rules", "preferred_staff_id", b"preferred_staff_id", "service_id", b"service_id", "submission_id", b"submission_id", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -203,6 +207,7 @@ class AppointmentRequest(_message.Message):
     HOLD_STAFF_ID_FIELD_NUMBER: _builtins.int
     HOLD_START_FIELD_NUMBER: _builtins.int
     HOLD_END_FIELD_NUMBER: _builtins.int
+    HELD_FOR_APPROVAL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     client_id: _builtins.str
     service_id: _builtins.str
@@ -244,6 +249,10 @@ class AppointmentRequest(_message.Message):
     proposed_technician_name: _builtins.str
     hold_staff_id: _builtins.str
     """Pending with a tentative hold: the staff member and the time held for it."""
+    held_for_approval: _builtins.bool
+    """The client's online requests had to wait for staff approval when it was made (the business's repeat
+    no-show rule); the portal tells the client its request is confirmed by the business.
+    """
     @_builtins.property
     def options(self) -> _containers.RepeatedCompositeFieldContainer[Global___TimeOption]: ...
     @_builtins.property
@@ -316,10 +325,11 @@ class AppointmentRequest(_message.Message):
         hold_staff_id: _builtins.str = ...,
         hold_start: _timestamp_pb2.Timestamp | None = ...,
         hold_end: _timestamp_pb2.Timestamp | None = ...,
+        held_for_approval: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "decided_at", b"decided_at", "end", b"end", "hold_end", b"hold_end", "hold_start", b"hold_start", "hold_until", b"hold_until", "start", b"start", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "appointment_id", b"appointment_id", "business_timezone", b"business_timezone", "cancelled_by", b"cancelled_by", "channel", b"channel", "client_email", b"client_email", "client_id", b"client_id", "client_name", b"client_name", "client_phone", b"client_phone", "created_at", b"created_at", "decided_at", b"decided_at", "decided_by", b"decided_by", "decline_reason", b"decline_reason", "duration_minutes", b"duration_minutes", "end", b"end", "history", b"history", "hold_end", b"hold_end", "hold_staff_id", b"hold_staff_id", "hold_start", b"hold_start", "hold_until", b"hold_until", "id", b"id", "internal_notes", b"internal_notes", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "preferred_staff_name", b"preferred_staff_name", "proposal_note", b"proposal_note", "proposed_technician_id", b"proposed_technician_id", "proposed_technician_name", b"proposed_technician_name", "reference", b"reference", "service_id", b"service_id", "service_name", b"service_name", "start", b"start", "status", b"status", "technician_id", b"technician_id", "technician_name", b"technician_name", "ticket", b"ticket", "ticket_url", b"ticket_url", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "appointment_id", b"appointment_id", "business_timezone", b"business_timezone", "cancelled_by", b"cancelled_by", "channel", b"channel", "client_email", b"client_email", "client_id", b"client_id", "client_name", b"client_name", "client_phone", b"client_phone", "created_at", b"created_at", "decided_at", b"decided_at", "decided_by", b"decided_by", "decline_reason", b"decline_reason", "duration_minutes", b"duration_minutes", "end", b"end", "held_for_approval", b"held_for_approval", "history", b"history", "hold_end", b"hold_end", "hold_staff_id", b"hold_staff_id", "hold_start", b"hold_start", "hold_until", b"hold_until", "id", b"id", "internal_notes", b"internal_notes", "message", b"message", "options", b"options", "preferred_staff_id", b"preferred_staff_id", "preferred_staff_name", b"preferred_staff_name", "proposal_note", b"proposal_note", "proposed_technician_id", b"proposed_technician_id", "proposed_technician_name", b"proposed_technician_name", "reference", b"reference", "service_id", b"service_id", "service_name", b"service_name", "start", b"start", "status", b"status", "technician_id", b"technician_id", "technician_name", b"technician_name", "ticket", b"ticket", "ticket_url", b"ticket_url", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -992,20 +1002,26 @@ class ClientRequestSummary(_message.Message):
 
     OPEN_COUNT_FIELD_NUMBER: _builtins.int
     OLDEST_FIELD_NUMBER: _builtins.int
+    APPROVAL_REQUIRED_UNTIL_FIELD_NUMBER: _builtins.int
     open_count: _builtins.int
     @_builtins.property
     def oldest(self) -> Global___AppointmentRequest:
         """The oldest pending request; absent when none is open."""
+
+    @_builtins.property
+    def approval_required_until(self) -> _timestamp_pb2.Timestamp:
+        """Set while the client's requests wait for staff approval (the business's repeated no-show rule): until when."""
 
     def __init__(
         self,
         *,
         open_count: _builtins.int = ...,
         oldest: Global___AppointmentRequest | None = ...,
+        approval_required_until: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["oldest", b"oldest"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["approval_required_until", b"approval_required_until", "oldest", b"oldest"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["oldest", b"oldest", "open_count", b"open_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_required_until", b"approval_required_until", "oldest", b"oldest", "open_count", b"open_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
