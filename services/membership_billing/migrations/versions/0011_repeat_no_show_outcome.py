@@ -1,13 +1,13 @@
 """The repeat-offender rule's outcome: block online booking (as before), or make the client's requests wait for
 staff approval, for the rule's days.
 
-Revision ID: policy13_repeat_outcome
+Revision ID: 0011
 Revises: 0010
 """
 
 from alembic import op
 
-revision = "policy13_repeat_outcome"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None

@@ -1,13 +1,13 @@
 """Clients whose online requests must wait for staff approval until an instant (billing's repeat-offender rule,
 outcome require_approval: its ClientRequestsNeedApproval event), and whether a request was held for approval so.
 
-Revision ID: policy13_approval_required
+Revision ID: 0009
 Revises: 0008
 """
 
 from alembic import op
 
-revision = "policy13_approval_required"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
