@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from client_svc.adapters import contact_checks
 from client_svc.adapters.contact_checks import (
     AbstractContactChecks,
     ContactResults,
@@ -205,3 +206,14 @@ async def test_the_parallel_checks_read_a_mixed_file_exactly_as_the_serial_ones(
     assert pool.checked > 700
     assert all(" (home)" not in v and "@" not in v for v in parallel_checked_here)
     assert len(parallel_checked_here) < len(serial_checked_here) / 3
+
+
+async def test_workers_that_fail_leave_the_checks_to_the_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A function no worker can be sent: the batch's check fails, and nothing is learned.
+    monkeypatch.setattr(contact_checks, "check_contacts", lambda emails, phones: ([], []))
+    pool = ProcessPoolContactChecks(1, min_values=0)
+    try:
+        results = await pool.check(["ada@example.com"], [("+12125550142", None)])
+    finally:
+        pool.close()
+    assert results.parts == []

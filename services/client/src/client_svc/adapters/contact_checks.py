@@ -66,7 +66,7 @@ class ProcessPoolContactChecks(AbstractContactChecks):
     """A batch's values split among ``workers`` processes (spawned at the first import, kept until ``close``).
 
     A batch with fewer than ``min_values`` values is left to the rows (a pool's round trip would cost more).
-    If the pool breaks (a worker killed), the batch is left to the rows and a new pool serves the next one.
+    If the workers fail, the batch is left to the rows; a broken pool (a worker killed) is replaced for the next.
     """
 
     def __init__(self, workers: int, *, min_values: int = 200) -> None:
@@ -93,9 +93,11 @@ class ProcessPoolContactChecks(AbstractContactChecks):
             answers = await asyncio.gather(
                 *(loop.run_in_executor(pool, check_contacts, e, p) for e, p in slices if e or p)
             )
-        except BrokenProcessPool:
-            log.warning("the import's contact check workers stopped; this batch is checked in-process", exc_info=True)
-            self.close()
+        except Exception as exc:
+            # Only a saving is lost: the rows check their values themselves, with the same results.
+            log.warning("the import's contact check workers failed; this batch is checked in-process", exc_info=True)
+            if isinstance(exc, BrokenProcessPool):
+                self.close()
             return ContactResults()
         parts = [(e, er, p, pr) for (e, p), (er, pr) in zip([s for s in slices if s[0] or s[1]], answers, strict=True)]
         return ContactResults(parts)
