@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atrium.client.v1 import client_service_pb2_grpc as pb_grpc
 from client_svc.adapters import tables
+from client_svc.adapters.contact_checks import ProcessPoolContactChecks, machine_cores
 from client_svc.adapters.creation_inputs import CreationInputsCache
 from client_svc.adapters.custom_field_columns import CustomFieldColumns
 from client_svc.adapters.storage import AbstractBlobStorage, FilesystemBlobStorage, S3BlobStorage
@@ -75,6 +76,9 @@ def build(runtime: Runtime) -> ServiceParts:
         retention_days=settings.import_retention_days,
     )
 
+    # Spawned at the first import, stopped with the worker.
+    contact_checks = ProcessPoolContactChecks(settings.import_workers or machine_cores())
+
     def import_uow() -> AsyncpgImportUnitOfWork:
         return AsyncpgImportUnitOfWork(
             runtime.engine,
@@ -84,9 +88,10 @@ def build(runtime: Runtime) -> ServiceParts:
             # Columns beyond the client record's own fields: the tenant's custom fields.
             extensions=(CustomFieldColumns,),
             on_queued=worker.wake,  # a queued job wakes this replica's worker (defined below, before any call)
+            contact_checks=contact_checks,
         )
 
-    worker = ImportWorker(import_uow)
+    worker = ImportWorker(import_uow, on_stop=contact_checks.close)
     engine = runtime.read_engine
     return ServiceParts(
         servicers=[

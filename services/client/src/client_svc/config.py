@@ -44,5 +44,7 @@ class ClientSettings(ServiceSettings):
     # where an XLSX being read is spooled (for the length of one read; the uploaded file lives in the database).
     client_import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     import_batch_rows: int = Field(default=1000, ge=1, le=10_000)
+    # Processes that check an import's emails and phones (0: one per core of the machine).
+    import_workers: int = Field(default=0, ge=0, le=64)
     import_tmp_dir: str | None = None
     import_retention_days: int = Field(default=30, ge=1, le=3650)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from client_svc.adapters.attachment_repository import AbstractAttachmentRepository
+from client_svc.adapters.contact_checks import InlineContactChecks
 from client_svc.adapters.creation_inputs import AbstractCreationInputs, CreationInputs
 from client_svc.adapters.custom_field_repository import AbstractCustomFieldRepository
 from client_svc.adapters.erasure_repository import AbstractErasureRepository
@@ -632,6 +633,7 @@ class FakeImportUnitOfWork(ImportUnitOfWork):
         self.statuses = statuses or FakeStatusRepository()
         self.extensions = list(extensions)
         self.settings = settings
+        self.contact_checks = InlineContactChecks()
         self.queued_jobs = 0
         self.entered = False
 

@@ -12,9 +12,10 @@ import abc
 import contextlib
 import dataclasses
 import json
+import sys
 import types
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from client_svc.adapters import event_mapping
 from client_svc.adapters.name_keys import indexed_words
 from client_svc.domain.contact_details import ContactPerson, ContactPoint
+from client_svc.domain.custom_fields import CustomValue
 from client_svc.domain.fuzzy import word_keys
 from client_svc.domain.imports import ExtraColumn, JobRow, RowProblem
 from client_svc.domain.model import Client, ClientTag
@@ -94,22 +96,43 @@ class Counts:
         )
 
 
-def unmapped(cls: type[Any]) -> type[Any]:
+def unmapped(cls: type[Any], *, name: str | None = None, parts: Mapping[str, type[Any]] | None = None) -> type[Any]:
     """The same domain class without the ORM's instrumentation: for objects that never meet a session.
 
     The imperative mapping instruments every attribute of a mapped class; setting one then costs
     microseconds of change tracking, and a new Client sets some forty (its collections most of all). An
     import builds a Client per row only to validate it and copy it into COPY rows, so it uses this twin:
-    the same fields and methods (register, update, set_tags...), plain attributes.
+    the same fields and methods (register, update, set_tags...), plain attributes. ``parts`` are the twins
+    of the mapped classes its methods create (a contact point, a tag), by the name the methods use, so the
+    twin's rows are plain too. A twin ``name``d here is found by pickle under that name in this module, so
+    it travels to and from the import's row workers (adapters/import_row_workers.py).
     """
+    code_globals = {**vars(sys.modules[cls.__module__]), **parts} if parts else None
+
+    def plain(value: Any) -> Any:
+        if code_globals is None:
+            return value
+        if isinstance(value, types.FunctionType):
+            twin_function = types.FunctionType(
+                value.__code__, code_globals, value.__name__, value.__defaults__, value.__closure__
+            )
+            twin_function.__kwdefaults__ = value.__kwdefaults__
+            twin_function.__qualname__ = value.__qualname__
+            return twin_function
+        if isinstance(value, classmethod | staticmethod):
+            return type(value)(plain(value.__func__))
+        if isinstance(value, property):
+            return property(plain(value.fget), plain(value.fset), plain(value.fdel), value.__doc__)
+        return value
+
     namespace = {
-        name: value
-        for name, value in vars(cls).items()
+        attribute: plain(value)
+        for attribute, value in vars(cls).items()
         if isinstance(value, types.FunctionType | classmethod | staticmethod | property)
-        and not name.startswith(("__", "_sa_"))
+        and not attribute.startswith(("__", "_sa_"))
     }
     twin = dataclasses.make_dataclass(
-        cls.__name__,
+        name or cls.__name__,
         [
             (f.name, f.type, dataclasses.field(default=f.default, default_factory=f.default_factory, repr=f.repr))
             for f in dataclasses.fields(cls)
@@ -117,13 +140,26 @@ def unmapped(cls: type[Any]) -> type[Any]:
         namespace=namespace,
         eq=False,
     )
-    twin.__module__ = cls.__module__
+    twin.__module__ = __name__ if name else cls.__module__
     twin.__doc__ = f"{cls.__name__}, not mapped to a table (see import_store.unmapped)."
     return twin
 
 
-# A Client built by an import: same rules, no ORM bookkeeping.
-DetachedClient: type[Client] = unmapped(Client)
+# A Client built by an import, and its rows: same rules, no ORM bookkeeping.
+DetachedTag: type[ClientTag] = unmapped(ClientTag, name="DetachedTag")
+DetachedContactPoint: type[ContactPoint] = unmapped(ContactPoint, name="DetachedContactPoint")
+DetachedContactPerson: type[ContactPerson] = unmapped(ContactPerson, name="DetachedContactPerson")
+DetachedCustomValue: type[CustomValue] = unmapped(CustomValue, name="DetachedCustomValue")
+DetachedClient: type[Client] = unmapped(
+    Client,
+    name="DetachedClient",
+    parts={
+        "ClientTag": DetachedTag,
+        "ContactPoint": DetachedContactPoint,
+        "ContactPerson": DetachedContactPerson,
+        "CustomValue": DetachedCustomValue,
+    },
+)
 
 
 # A client's contact point rows as stored (for telling whether an update changed them).
@@ -718,7 +754,7 @@ class AsyncpgImportStore(AbstractImportStore):
             client_ids,
         )
         for p in points:
-            by_id[p["client_id"]].contact_points.append(ContactPoint(**dict(p)))
+            by_id[p["client_id"]].contact_points.append(DetachedContactPoint(**dict(p)))
         persons = await self._conn.fetch(
             "SELECT tenant_id, client_id, id, position, name, role, email, phone FROM client_contact_persons"
             " WHERE tenant_id = $1 AND client_id IN (SELECT unnest($2::uuid[]))",
@@ -726,7 +762,7 @@ class AsyncpgImportStore(AbstractImportStore):
             client_ids,
         )
         for p in persons:
-            by_id[p["client_id"]].contact_persons.append(ContactPerson(**dict(p)))
+            by_id[p["client_id"]].contact_persons.append(DetachedContactPerson(**dict(p)))
 
     async def insert_clients(self, clients: Sequence[tuple[Client, str | None]]) -> None:
         if not clients:
@@ -891,7 +927,7 @@ _CLIENT_FIELDS = (
 
 def _twin(row: asyncpg.Record) -> Client:
     client = DetachedClient(**{name: row[name] for name in _CLIENT_FIELDS})
-    client.tag_rows = [ClientTag(client.tenant_id, client.id, tag) for tag in row["tag_list"] or ()]
+    client.tag_rows = [DetachedTag(client.tenant_id, client.id, tag) for tag in row["tag_list"] or ()]
     return client
 
 

@@ -31,8 +31,15 @@ PURGE_EVERY_SECONDS = 3600.0
 class ImportWorker:
     name = "client-imports"
 
-    def __init__(self, import_uow: Callable[[], ImportUnitOfWork], *, poll_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        import_uow: Callable[[], ImportUnitOfWork],
+        *,
+        poll_interval: float = 1.0,
+        on_stop: Callable[[], None] = lambda: None,
+    ) -> None:
         self._uow = import_uow
+        self._on_stop = on_stop  # lets go of what the runs shared (the contact check workers)
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._last_purge = 0.0
@@ -43,6 +50,12 @@ class ImportWorker:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self._claim_and_work(stop)
+        finally:
+            self._on_stop()
+
+    async def _claim_and_work(self, stop: asyncio.Event) -> None:
         failures = 0
         while not stop.is_set():
             self._wake.clear()

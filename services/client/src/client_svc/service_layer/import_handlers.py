@@ -19,14 +19,16 @@ import dataclasses
 import functools
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from client_svc.adapters.import_files import detect_format, read_rows
+from client_svc.adapters.contact_checks import ContactResults
+from client_svc.adapters.import_files import ROWS_PER_SLICE, detect_format, read_rows
 from client_svc.adapters.import_store import Counts, DetachedClient, ExistingClient, Problems, WriteRefused
 from client_svc.domain import commands_imports
+from client_svc.domain.contact import ContactError, normalize_region
 from client_svc.domain.imports import (
     FIELD_KEYS,
     Candidate,
@@ -417,36 +419,92 @@ class _Run:
                 self.lost.set()
                 return
 
-    async def _rows(self) -> AsyncIterator[ImportedRow]:
-        """The file's data rows, read (after those a resumed import already did)."""
+    async def _raw_batches(self) -> AsyncGenerator[list[tuple[int, list[str]]], None]:
+        """The file's data rows as cells, a batch at a time (after those a resumed import already did)."""
         chunks = _chunks(self.uow, self.tenant_id, self.job["id"], self.job["file_chunks"])
         rows = read_rows(chunks, self.job["format"], tmp_dir=self.settings.tmp_dir)
         seen = 0
         header = True
-        async for number, cells in rows:
-            if header:
-                header = False
-                continue
-            seen += 1
-            if seen <= self.resume_after:
-                continue
-            yield read_row(
-                number,
-                cells,
-                self.columns,
-                default_region=self.options.default_region,
-                statuses=self.statuses,
-            )
-
-    async def _batches(self) -> AsyncIterator[list[ImportedRow]]:
-        batch: list[ImportedRow] = []
-        async for row in self._rows():
-            batch.append(row)
-            if len(batch) >= self.settings.batch_rows:
-                yield batch
-                batch = []
+        batch: list[tuple[int, list[str]]] = []
+        async with contextlib.aclosing(rows):
+            async for number, cells in rows:
+                if header:
+                    header = False
+                    continue
+                seen += 1
+                if seen <= self.resume_after:
+                    continue
+                batch.append((number, cells))
+                if len(batch) >= self.settings.batch_rows:
+                    yield batch
+                    batch = []
         if batch:
             yield batch
+
+    async def _batches(self) -> AsyncGenerator[list[ImportedRow], None]:
+        """The rows, read, a batch at a time. The emails and phones of the next batch are checked (on other cores)
+        while this one is judged and written; a file that breaks further on still has the batches before it."""
+        raw_batches = self._raw_batches()
+        ahead: tuple[list[tuple[int, list[str]]], asyncio.Future[ContactResults]] | None = None
+        try:
+            while True:
+                try:
+                    raw = await anext(raw_batches)
+                except StopAsyncIteration:
+                    break
+                except Exception:
+                    if ahead is not None:
+                        yield await self._read(*ahead)
+                        ahead = None
+                    raise
+                checking = asyncio.ensure_future(self._check_contacts(raw))
+                if ahead is not None:
+                    yield await self._read(*ahead)
+                ahead = (raw, checking)
+            if ahead is not None:
+                yield await self._read(*ahead)
+                ahead = None
+        finally:
+            if ahead is not None:
+                ahead[1].cancel()
+            await raw_batches.aclose()
+
+    def _check_contacts(self, raw: list[tuple[int, list[str]]]) -> Awaitable[ContactResults]:
+        """The batch's distinct emails and phones, to be checked ahead (as read_row and the client rules ask)."""
+        region = self.options.default_region or None
+        regions = [region]
+        with contextlib.suppress(ContactError):
+            if (rules_region := normalize_region(self.options.default_region)) != region:
+                regions.append(rules_region)  # the client rules read the region normalized
+        emails: dict[str, None] = {}
+        phones: dict[tuple[str, str | None], None] = {}
+        for _, cells in raw:
+            values = self.columns.values(cells)
+            if email := values.get("email"):
+                emails[email] = None
+            if phone := values.get("phone"):
+                for r in regions:
+                    phones[(phone, r)] = None
+        return self.uow.contact_checks.check(list(emails), list(phones))
+
+    async def _read(
+        self, raw: list[tuple[int, list[str]]], checking: asyncio.Future[ContactResults]
+    ) -> list[ImportedRow]:
+        (await checking).learn()
+        rows = []
+        for i, (number, cells) in enumerate(raw, 1):
+            rows.append(
+                read_row(
+                    number,
+                    cells,
+                    self.columns,
+                    default_region=self.options.default_region,
+                    statuses=self.statuses,
+                )
+            )
+            if i % ROWS_PER_SLICE == 0:
+                await asyncio.sleep(0)  # the event loop serves others between slices
+        return rows
 
     def _check_lease(self) -> None:
         if self.lost.is_set():
@@ -455,22 +513,23 @@ class _Run:
     async def _batched(self) -> None:
         """Dry run (nothing written, problems kept as found) or import, one transaction per batch."""
         uow = self.uow
-        async for rows in self._batches():
-            self._check_lease()
-            async with uow:
-                if self.dry:
-                    batch = await self._judge(uow, rows, lock=False)
-                    await self._keep_problems(uow, batch.problems)
+        async with contextlib.aclosing(self._batches()) as batches:
+            async for rows in batches:
+                self._check_lease()
+                async with uow:
+                    if self.dry:
+                        batch = await self._judge(uow, rows, lock=False)
+                        await self._keep_problems(uow, batch.problems)
+                        self.counts += batch.counts
+                        continue
+                    async with uow.transaction():
+                        batch = await self._judge(uow, rows, lock=True)
+                        await self._write_batch(uow, batch, quota=True)
+                        if not await uow.imports.record_batch(
+                            self.job, self.owner, self.counts + batch.counts, batch.problems
+                        ):
+                            raise LeaseLost()
                     self.counts += batch.counts
-                    continue
-                async with uow.transaction():
-                    batch = await self._judge(uow, rows, lock=True)
-                    await self._write_batch(uow, batch, quota=True)
-                    if not await uow.imports.record_batch(
-                        self.job, self.owner, self.counts + batch.counts, batch.problems
-                    ):
-                        raise LeaseLost()
-                self.counts += batch.counts
         if self.dry:
             await self._finish_dry_run()
         else:
@@ -499,9 +558,9 @@ class _Run:
         (so every problem is reported at once), and the transaction rolls back."""
         uow, side = self.uow, self.uow.independent()
         try:
-            async with uow, side, uow.transaction():
+            async with uow, side, uow.transaction(), contextlib.aclosing(self._batches()) as batches:
                 created = 0
-                async for rows in self._batches():
+                async for rows in batches:
                     self._check_lease()
                     batch = await self._judge(uow, rows, lock=not self.failed_rows)
                     self.counts += batch.counts

@@ -21,6 +21,7 @@ from typing import Self
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from client_svc.adapters.contact_checks import AbstractContactChecks, InlineContactChecks
 from client_svc.adapters.import_store import (
     AbstractColumnExtension,
     AbstractImportStore,
@@ -44,11 +45,13 @@ class ImportSettings:
 
 
 class ImportUnitOfWork(abc.ABC):
-    """What an import use case reaches: the store and the column extensions (while entered), the settings."""
+    """What an import use case reaches: the store and the column extensions (while entered), the settings, and
+    the checks of a batch's emails and phones ahead of reading it (on other cores)."""
 
     imports: AbstractImportStore
     extensions: Sequence[AbstractColumnExtension]
     settings: ImportSettings
+    contact_checks: AbstractContactChecks
 
     async def __aenter__(self) -> Self:
         await self._start()
@@ -102,8 +105,10 @@ class AsyncpgImportUnitOfWork(ImportUnitOfWork):
         client_uow: Callable[[], ClientUnitOfWork],
         extensions: Sequence[ExtensionKind] = (),
         on_queued: Callable[[], None] = lambda: None,
+        contact_checks: AbstractContactChecks | None = None,
     ) -> None:
         self._engine = engine
+        self.contact_checks = contact_checks or InlineContactChecks()
         self._nats_prefix = nats_prefix
         self.settings = settings
         self._client_uow = client_uow
@@ -143,6 +148,7 @@ class AsyncpgImportUnitOfWork(ImportUnitOfWork):
             client_uow=self._client_uow,
             extensions=self._extension_kinds,
             on_queued=self._on_queued,
+            contact_checks=self.contact_checks,
         )
 
     async def status_catalogue(self, tenant_id: uuid.UUID) -> StatusCatalogue:
