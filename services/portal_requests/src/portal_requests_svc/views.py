@@ -154,7 +154,7 @@ async def approval_required_until(
     a = clients_needing_approval.c
     async with engine.connect() as conn:
         until: datetime | None = await conn.scalar(
-            select(a.until).where(a.tenant_id == tenant_id, a.client_id == client_id, a.until > now)
+            select(func.max(a.until)).where(a.tenant_id == tenant_id, a.client_id == client_id, a.until > now)
         )
     return until
 

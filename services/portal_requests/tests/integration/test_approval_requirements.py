@@ -1,6 +1,6 @@
 """Billing's "requests need approval" outcome as portal_requests keeps it, against PostgreSQL: a redelivered or an
-earlier end changes nothing, a later one extends it, and it has lapsed at its instant without anything lifting it
-(for booking and on the client card)."""
+earlier end changes nothing, a later one extends it, it has lapsed at its instant without anything lifting it
+(for booking and on the client card), and it follows the client through a merge and back on the undo."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from atrium.client.v1 import events_pb2 as client_events
 from atrium.membership_billing.v1 import events_pb2 as billing_events
 from platform_core.db import create_engine, ensure_database, session_factory
 from platform_core.grpc.values import timestamp
@@ -23,6 +25,7 @@ from portal_requests_svc import views
 from portal_requests_svc.adapters.approval_requirements import client_requests_need_approval
 from portal_requests_svc.adapters.repository import SqlAlchemyRequestRepository
 from portal_requests_svc.adapters.tables import clients_needing_approval
+from portal_requests_svc.entrypoints.client_consumers import client_subscriptions
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 DECIDED = datetime(2030, 3, 20, 9, tzinfo=UTC)
@@ -34,6 +37,13 @@ def needing(tenant_id: uuid.UUID, client_id: uuid.UUID, until: datetime, reason:
     )
     envelope = build_envelope(
         payload, tenant_id=tenant_id, aggregate_type="client", aggregate_id=client_id, producer="membership_billing"
+    )
+    return ReceivedEvent(envelope, payload)
+
+
+def client_event(tenant_id: uuid.UUID, survivor: uuid.UUID, payload: Any) -> ReceivedEvent:
+    envelope = build_envelope(
+        payload, tenant_id=tenant_id, aggregate_type="client", aggregate_id=survivor, producer="client"
     )
     return ReceivedEvent(envelope, payload)
 
@@ -51,25 +61,33 @@ async def test_the_later_end_is_kept_and_it_lapses_at_its_instant(infra: TestInf
     tenant, client, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     until = DECIDED + timedelta(days=14)
 
-    async def kept() -> list[tuple[datetime, str]]:
+    async def kept() -> list[tuple[uuid.UUID, datetime, str]]:
         async with sessions() as session:
+            a = clients_needing_approval.c
             rows = await session.execute(
-                select(clients_needing_approval.c.until, clients_needing_approval.c.reason).where(
-                    clients_needing_approval.c.tenant_id == tenant
-                )
+                select(a.client_id, a.until, a.reason).where(a.tenant_id == tenant).order_by(a.until)
             )
-            return [(r.until, r.reason) for r in rows]
+            return [(r.client_id, r.until, r.reason) for r in rows]
+
+    async def handle(event: ReceivedEvent) -> None:
+        async with sessions.begin() as session:
+            if isinstance(event.payload, billing_events.ClientRequestsNeedApproval):
+                await client_requests_need_approval(session, event)
+                return
+            for subscription in client_subscriptions():
+                if isinstance(event.payload, subscription.payload_type):
+                    await subscription.handler(session, event)
 
     try:
         first = needing(tenant, client, until, "3 no-shows within 30 days")
-        for event in (first, first, needing(tenant, client, until - timedelta(days=1), "earlier")):
-            async with sessions.begin() as session:
-                await client_requests_need_approval(session, event)
-        assert await kept() == [(until, "3 no-shows within 30 days")]
+        earlier = needing(tenant, client, until - timedelta(days=1), "earlier")
+        for event in (first, first, earlier):
+            await handle(event)
+        # The redelivery added nothing; the earlier end is kept beside and does not shorten it.
+        assert [row[1] for row in await kept()] == [until - timedelta(days=1), until]
+        assert await views.approval_required_until(engine, tenant, client, DECIDED) == until
         later = until + timedelta(days=2)
-        async with sessions.begin() as session:
-            await client_requests_need_approval(session, needing(tenant, client, later, "4 no-shows within 30 days"))
-        assert await kept() == [(later, "4 no-shows within 30 days")]
+        await handle(needing(tenant, client, later, "4 no-shows within 30 days"))
 
         async with sessions() as session:
             requests = SqlAlchemyRequestRepository(session)
@@ -80,5 +98,26 @@ async def test_the_later_end_is_kept_and_it_lapses_at_its_instant(infra: TestInf
         # What the client card shows staff.
         assert await views.approval_required_until(engine, tenant, client, DECIDED) == later
         assert await views.approval_required_until(engine, tenant, client, later) is None
+
+        # Merged into another record, the requirement holds for the survivor; the undo takes it back.
+        merge_id = str(uuid.uuid4())
+        await handle(
+            client_event(
+                tenant,
+                other,
+                client_events.ClientsMerged(merge_id=merge_id, survivor_id=str(other), merged_ids=[str(client)]),
+            )
+        )
+        assert await views.approval_required_until(engine, tenant, other, DECIDED) == later
+        assert await views.approval_required_until(engine, tenant, client, DECIDED) is None
+        await handle(
+            client_event(
+                tenant,
+                other,
+                client_events.ClientsUnmerged(merge_id=merge_id, survivor_id=str(other), restored_ids=[str(client)]),
+            )
+        )
+        assert await views.approval_required_until(engine, tenant, other, DECIDED) is None
+        assert {row[0] for row in await kept()} == {client}
     finally:
         await engine.dispose()

@@ -1,6 +1,7 @@
 """Billing's repeat-offender rule as portal_requests keeps it: the instant until which each client's online
-requests wait for staff approval (ClientRequestsNeedApproval). A later instant extends it, an earlier or a
-redelivered one changes nothing (the database compares), and a passed instant has simply lapsed."""
+requests wait for staff approval (ClientRequestsNeedApproval). Each tripping no-show is a row of its own, so a
+redelivery adds nothing, the latest instant holds whatever the order of arrival, the rows follow their client
+through merges (client_changes.FOLLOWING), and a passed instant has simply lapsed."""
 
 from __future__ import annotations
 
@@ -18,17 +19,10 @@ async def client_requests_need_approval(session: AsyncSession, event: ReceivedEv
     payload = event.payload
     statement = pg_insert(clients_needing_approval).values(
         tenant_id=event.tenant_id,
+        # The no-show that tripped the rule names the requirement (the event's own id if billing named none).
+        id=uuid.UUID(payload.appointment_id) if payload.appointment_id else event.event_id,
         client_id=uuid.UUID(payload.client_id),
         until=payload.until.ToDatetime(tzinfo=UTC),
         reason=payload.reason,
     )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[clients_needing_approval.c.tenant_id, clients_needing_approval.c.client_id],
-            set_={
-                "until": statement.excluded.until,
-                "reason": statement.excluded.reason,
-            },
-            where=clients_needing_approval.c.until < statement.excluded.until,
-        )
-    )
+    await session.execute(statement.on_conflict_do_nothing())

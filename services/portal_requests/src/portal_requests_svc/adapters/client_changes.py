@@ -2,7 +2,8 @@
 (client_contract.following).
 
 A merge moves every request of the merged-away clients to the survivor and an unmerge returns them; both are
-written into each request's history. A change of the client's name, email or phone updates the copy the
+written into each request's history. Approval requirements (billing's repeat no-show rule) move and return
+the same way. A change of the client's name, email or phone updates the copy the
 request lists show (request_clients), unless a newer one is kept. An erasure keeps the requests (the
 business's record of what was asked and decided) but drops the client's own free text, the message, and the
 kept name, email and phone.
@@ -21,7 +22,9 @@ from client_contract.following import FollowingTable, MoveHistory, history_of_mo
 from platform_core.messaging.consumer import ReceivedEvent, Subscription
 
 REQUESTS = FollowingTable("request", "appointment_requests", touch="version = r.version + 1, updated_at = :at")
-FOLLOWING = (REQUESTS,)
+# A survivor's requests wait for approval while any of the merged records' would have (as a booking block does).
+APPROVAL_REQUIREMENTS = FollowingTable("approval_requirement", "clients_needing_approval")
+FOLLOWING = (REQUESTS, APPROVAL_REQUIREMENTS)
 # A request's history shows the client it moved from and to.
 RECORD_MOVES = history_of_moves(REQUESTS, MoveHistory("request_history", "request_id", "details"))
 ERASED_NAME = "Erased client"

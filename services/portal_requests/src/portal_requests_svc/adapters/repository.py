@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -300,13 +300,15 @@ class SqlAlchemyRequestRepository(AbstractRequestRepository):
 
     async def needs_approval(self, tenant_id: uuid.UUID, client_id: uuid.UUID, now: datetime) -> bool:
         found = await self._session.scalar(
-            select(clients_needing_approval.c.until).where(
-                clients_needing_approval.c.tenant_id == tenant_id,
-                clients_needing_approval.c.client_id == client_id,
-                clients_needing_approval.c.until > now,
+            select(
+                exists().where(
+                    clients_needing_approval.c.tenant_id == tenant_id,
+                    clients_needing_approval.c.client_id == client_id,
+                    clients_needing_approval.c.until > now,
+                )
             )
         )
-        return found is not None
+        return bool(found)
 
     async def lock_hold(self, tenant_id: uuid.UUID, request_id: uuid.UUID) -> None:
         await lock_for_transaction(self._session, "request_hold", tenant_id, request_id)

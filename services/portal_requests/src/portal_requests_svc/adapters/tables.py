@@ -125,15 +125,18 @@ request_clients = Table(
     Column("as_of", DateTime(timezone=True), nullable=False),
 )
 
-# Clients whose online requests wait for staff approval until an instant (billing's ClientRequestsNeedApproval);
-# a row whose instant has passed has lapsed and is simply not asked for.
+# Clients whose online requests wait for staff approval until an instant (billing's ClientRequestsNeedApproval):
+# a row per tripping no-show (``id``: its appointment), following the client through merges; the latest unlapsed
+# instant holds, and a row whose instant has passed has lapsed and is simply not asked for.
 clients_needing_approval = Table(
     "clients_needing_approval",
     metadata,
     Column("tenant_id", UUID(as_uuid=True), primary_key=True),
-    Column("client_id", UUID(as_uuid=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
     Column("until", DateTime(timezone=True), nullable=False),
     Column("reason", Text, nullable=False, server_default=DEFAULT_EMPTY),
+    Index("clients_needing_approval_client", "tenant_id", "client_id", "until"),
 )
 
 # Each client's name words in lower case (kept by the trigger request_client_words_sync: migrations/ only), for
