@@ -40,6 +40,7 @@ from scheduling_svc.adapters.tables import (
 )
 from scheduling_svc.domain.availability import (
     Busy,
+    BusyColumns,
     ResourceAvailability,
     ScheduleException,
     SlotRules,
@@ -62,11 +63,17 @@ from scheduling_svc.domain.catalogue import (
 )
 
 STALE = "CONCURRENT_CHANGE"
-# Staff time and resource units taken within ($3, $4): each row (owner, start, end, ...).
-_STAFF_BUSY = (
-    "SELECT staff_id, lower(occupied), upper(occupied), service_id, session_start, seats_taken FROM time_blocks"
+# Staff time taken within ($3, $4): one row per staff member, their bookings as parallel arrays sorted by start
+# (BusyColumns), so that thousands of bookings cost no row or object each on the way in.
+STAFF_BUSY = (
+    "SELECT staff_id, array_agg(lower(occupied) ORDER BY lower(occupied), id),"
+    " array_agg(upper(occupied) ORDER BY lower(occupied), id), array_agg(service_id ORDER BY lower(occupied), id),"
+    " array_agg(session_start ORDER BY lower(occupied), id), array_agg(seats_taken ORDER BY lower(occupied), id)"
+    " FROM time_blocks"
     " WHERE tenant_id = $1 AND staff_id = ANY($2::uuid[]) AND NOT released AND occupied && tstzrange($3, $4)"
+    " GROUP BY staff_id"
 )
+# Resource units taken within ($3, $4): each row (resource, start, end).
 _RESOURCE_BUSY = (
     "SELECT resource_id, lower(occupied), upper(occupied) FROM resource_blocks"
     " WHERE tenant_id = $1 AND resource_id = ANY($2::uuid[]) AND NOT released AND occupied && tstzrange($3, $4)"
@@ -642,12 +649,12 @@ class CatalogueStore(AbstractCatalogueStore):
         # The bookings, thousands of rows for a month: read on the driver, bounds split in SQL, so that no row
         # or range object is built per booking on the way.
         driver = await self._driver()
-        busy_of: dict[uuid.UUID, list[Busy]] = defaultdict(list)
+        busy_of: dict[uuid.UUID, Sequence[Busy]] = {}
         if static.staff:
-            for staff_id, start, end, service_id, session_start, seats in await driver.fetch(
-                _STAFF_BUSY, tenant_id, [staff_id for staff_id, _, _ in static.staff], *span
+            for staff_id, *columns in await driver.fetch(
+                STAFF_BUSY, tenant_id, [staff_id for staff_id, _, _ in static.staff], *span
             ):
-                busy_of[staff_id].append(Busy(start, end, service_id, session_start, seats))
+                busy_of[staff_id] = BusyColumns(*columns)
         resource_list: list[ResourceAvailability] = []
         if static.resources:
             taken: dict[uuid.UUID, list[Busy]] = defaultdict(list)
@@ -657,7 +664,7 @@ class CatalogueStore(AbstractCatalogueStore):
                 taken[resource_id].append(Busy(start, end))
             resource_list = [ResourceAvailability(r, units, tuple(taken[r])) for r, units in static.resources]
         staff_availability = [
-            StaffAvailability(staff_id=staff_id, schedule=hours, busy=tuple(busy_of[staff_id]), service_ids=performed)
+            StaffAvailability(staff_id=staff_id, schedule=hours, busy=busy_of.get(staff_id, ()), service_ids=performed)
             for staff_id, hours, performed in static.staff
         ]
         return AvailabilityInputs(settings, list(static.services), staff_availability, resource_list, static.business)

@@ -77,6 +77,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "Busy",
+    "BusyColumns",
     "LocalRange",
     "OneServiceOptions",
     "ResourceAvailability",
@@ -151,11 +152,70 @@ class Busy:
         self.__dict__.update(start=start, end=end, service_id=service_id, session_start=session_start, seats=seats)
 
 
+class BusyColumns(Sequence[Busy]):
+    """A staff member's Busy entries as parallel columns (the i-th entry is starts[i], ends[i], ...), the shape a
+    database hands them over in as arrays; a Busy is built only when an entry is read.
+
+    An availability answer reads thousands of bookings and the engine needs only their spans (and, for group
+    services, their sessions): it reads the columns, so no object is built per booking. Reads, equality and
+    hashing behave as the tuple of entries they stand for. Sorted by start, the engine merges them without a sort.
+    """
+
+    __slots__ = ("ends", "seats", "service_ids", "session_starts", "starts")
+
+    def __init__(
+        self,
+        starts: Sequence[datetime],
+        ends: Sequence[datetime],
+        service_ids: Sequence[uuid.UUID | None],
+        session_starts: Sequence[datetime | None],
+        seats: Sequence[int],
+    ) -> None:
+        if not len(starts) == len(ends) == len(service_ids) == len(session_starts) == len(seats):
+            raise ValueError("busy columns of different lengths")
+        self.starts = starts
+        self.ends = ends
+        self.service_ids = service_ids
+        self.session_starts = session_starts
+        self.seats = seats
+
+    def _entry(self, i: int) -> Busy:
+        return Busy(self.starts[i], self.ends[i], self.service_ids[i], self.session_starts[i], self.seats[i])
+
+    @overload
+    def __getitem__(self, index: int) -> Busy: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Busy]: ...
+
+    def __getitem__(self, index: int | slice) -> Busy | Sequence[Busy]:
+        if isinstance(index, slice):
+            return tuple(self._entry(i) for i in range(len(self.starts))[index])
+        return self._entry(range(len(self.starts))[index])
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __iter__(self) -> Iterator[Busy]:
+        return map(Busy, self.starts, self.ends, self.service_ids, self.session_starts, self.seats)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, BusyColumns):
+            other = tuple(other)
+        return tuple(self) == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"BusyColumns({tuple(self)!r})"
+
+
 @dataclass(frozen=True)
 class StaffAvailability:
     staff_id: uuid.UUID
     schedule: WeeklySchedule
-    busy: tuple[Busy, ...]
+    busy: Sequence[Busy]  # a tuple, or BusyColumns for many
     service_ids: frozenset[uuid.UUID]  # services this staff member performs
 
 
@@ -664,28 +724,7 @@ class _Staff:
         self.work_starts = hours.work_starts
         self.work_ends = hours.work_ends
         self.busy = availability.busy
-        # Merged once, so "is the staff member free" is one binary search per candidate. This is _union over the
-        # entries' spans, on parallel lists; bookings read from the database are UTC already, so each costs only
-        # an identity check of its zone.
-        spans: list[_Interval] = []
-        for item in availability.busy:
-            start, end = item.start, item.end
-            if start.tzinfo is not UTC or end.tzinfo is not UTC:
-                start, end = _utc(start, "Busy.start"), _utc(end, "Busy.end")
-            if start < end:
-                spans.append((start, end))
-        spans.sort()
-        self.busy_starts: list[datetime] = []
-        self.busy_ends: list[datetime] = []
-        last_end: datetime | None = None
-        for start, end in spans:
-            if last_end is not None and start <= last_end:  # touching intervals merge, as in _union
-                if end > last_end:
-                    self.busy_ends[-1] = last_end = end
-            else:
-                self.busy_starts.append(start)
-                self.busy_ends.append(end)
-                last_end = end
+        self.busy_starts, self.busy_ends = _merged_spans(availability.busy)
 
     @cached_property
     def sessions(self) -> list[_SessionKey]:  # only a group service's starts need them
@@ -698,6 +737,51 @@ class _Staff:
     @cached_property
     def overlaps(self) -> _Overlaps:  # only joining a session needs the entries themselves
         return _Overlaps(_entries(self.busy))
+
+
+def _merged_spans(busy: Sequence[Busy]) -> tuple[list[datetime], list[datetime]]:
+    """The entries' spans merged (touching ones too, as in _union) into sorted parallel lists of starts and ends:
+    merged once, "is the staff member free" is one binary search per candidate. BusyColumns sorted by start and
+    in UTC, as read from the database, are merged straight from their columns, with no object per entry."""
+    if isinstance(busy, BusyColumns):
+        starts, ends = busy.starts, busy.ends
+        if all(start.tzinfo is UTC for start in starts) and all(end.tzinfo is UTC for end in ends):
+            merged = _merge_sorted(starts, ends)
+            if merged is not None:
+                return merged
+    spans: list[_Interval] = []
+    for item in busy:
+        start, end = item.start, item.end
+        if start.tzinfo is not UTC or end.tzinfo is not UTC:
+            start, end = _utc(start, "Busy.start"), _utc(end, "Busy.end")
+        if start < end:
+            spans.append((start, end))
+    spans.sort()
+    merged = _merge_sorted([start for start, _ in spans], [end for _, end in spans])
+    assert merged is not None
+    return merged
+
+
+def _merge_sorted(starts: Sequence[datetime], ends: Sequence[datetime]) -> tuple[list[datetime], list[datetime]] | None:
+    """Spans sorted by start merged where they overlap or touch (empty ones skipped); None if not sorted."""
+    merged_starts: list[datetime] = []
+    merged_ends: list[datetime] = []
+    last_start: datetime | None = None
+    last_end: datetime | None = None
+    for start, end in zip(starts, ends, strict=True):
+        if not start < end:
+            continue
+        if last_start is not None and start < last_start:
+            return None
+        last_start = start
+        if last_end is not None and start <= last_end:
+            if end > last_end:
+                merged_ends[-1] = last_end = end
+        else:
+            merged_starts.append(start)
+            merged_ends.append(end)
+            last_end = end
+    return merged_starts, merged_ends
 
 
 class _Business:

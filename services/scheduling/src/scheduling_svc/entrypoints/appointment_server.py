@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -22,11 +22,14 @@ from platform_core.ids import parse_uuid
 from scheduling_svc import views
 from scheduling_svc.domain import commands
 from scheduling_svc.domain.appointments import Appointment
+from scheduling_svc.domain.availability import Slot
 from scheduling_svc.domain.catalogue import Checked
 from scheduling_svc.service_layer import handlers
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AppointmentService"].full_name
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 def actor_of(call: CallContext) -> str:
@@ -71,6 +74,23 @@ def appointment_message(a: Appointment) -> pb.Appointment:
     if not current_context().principal.is_portal:
         message.staff_notes, message.ticket = a.staff_notes, a.ticket
     return message
+
+
+def slot_columns(slots: Sequence[Slot], local: ZoneInfo) -> pb.SlotColumns:
+    """One-service slots as SlotColumns: each staff id written once, each slot a few packed numbers."""
+    staff = sorted({staff_id for slot in slots for staff_id in slot.staff_ids})
+    index = {staff_id: i for i, staff_id in enumerate(staff)}
+    indexes: list[int] = []
+    for slot in slots:
+        indexes += [index[staff_id] for staff_id in slot.staff_ids]
+    return pb.SlotColumns(
+        staff_ids=[str(staff_id) for staff_id in staff],
+        start_micros=[(slot.start - EPOCH) // MICROSECOND for slot in slots],
+        local_starts=[slot.start.astimezone(local).isoformat(timespec="minutes") for slot in slots],
+        staff_counts=[len(slot.staff_ids) for slot in slots],
+        staff_indexes=indexes,
+        seats_left=[slot.seats_left or 0 for slot in slots],
+    )
 
 
 def _day(raw: str, field: str, checked: Checked) -> date:
@@ -126,6 +146,8 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
             self._uow_factory(),
         )
         local = ZoneInfo(zone)
+        if request.columns and len(service_ids) == 1:
+            return pb.FindAvailableSlotsResponse(timezone=zone, columns=slot_columns(slots, local))
         # A month offers each staff member's id thousands of times: each is turned into text once.
         id_text = {staff_id: str(staff_id) for staff_id in {s for slot in slots for s in slot.staff_ids}}
         return pb.FindAvailableSlotsResponse(
