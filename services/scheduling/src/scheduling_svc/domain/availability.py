@@ -446,6 +446,16 @@ def _segment(
     return segment
 
 
+def _slot(
+    start: datetime, staff_ids: tuple[uuid.UUID, ...], options: Sequence[tuple[Segment, ...]], seats_left: int | None
+) -> Slot:
+    """Slot(...) for the hundreds a month holds, built as _segment builds a Segment (Slot has no __post_init__ or
+    slots either); the fast-path cross-check compares these with Slot(...) built ones."""
+    slot = object.__new__(Slot)
+    slot.__dict__.update(start=start, staff_ids=staff_ids, options=options, seats_left=seats_left)
+    return slot
+
+
 # --- Wall clock <-> instants ------------------------------------------------------------------------------------
 
 
@@ -494,6 +504,22 @@ def _grid_instant(wall: datetime, tz: ZoneInfo) -> datetime | None:
     """The first occurrence of a wall-clock label, or None when the clock skips it."""
     instant = wall.replace(tzinfo=tz).astimezone(UTC)  # fold=0: the first occurrence of an ambiguous label
     return instant if _wall(instant, tz) == wall else None
+
+
+@lru_cache(maxsize=32)  # the same hours give the same grid request after request (at most ~1 MB each)
+def _grid_instants(
+    tz: ZoneInfo, labels: tuple[tuple[datetime, datetime], ...], step: timedelta
+) -> tuple[datetime, ...]:
+    """Every grid start of the wall-clock ranges `labels` (each range's start label, then every `step`), sorted."""
+    found: set[datetime] = set()
+    for start, end in labels:
+        label = start
+        while label < end:
+            instant = _grid_instant(label, tz)
+            if instant is not None:
+                found.add(instant)
+            label += step
+    return tuple(sorted(found))
 
 
 # --- Interval arithmetic on sorted, disjoint [start, end) lists -------------------------------------------------
@@ -720,6 +746,7 @@ class _Staff:
         self.index = index
         self.service_ids = availability.service_ids
         self.tz = hours.tz
+        self.hours = hours
         self.labels = hours.labels
         self.work_starts = hours.work_starts
         self.work_ends = hours.work_ends
@@ -744,11 +771,9 @@ def _merged_spans(busy: Sequence[Busy]) -> tuple[list[datetime], list[datetime]]
     merged once, "is the staff member free" is one binary search per candidate. BusyColumns sorted by start and
     in UTC, as read from the database, are merged straight from their columns, with no object per entry."""
     if isinstance(busy, BusyColumns):
-        starts, ends = busy.starts, busy.ends
-        if all(start.tzinfo is UTC for start in starts) and all(end.tzinfo is UTC for end in ends):
-            merged = _merge_sorted(starts, ends)
-            if merged is not None:
-                return merged
+        merged = _merge_sorted(busy.starts, busy.ends)
+        if merged is not None:
+            return merged
     spans: list[_Interval] = []
     for item in busy:
         start, end = item.start, item.end
@@ -763,12 +788,15 @@ def _merged_spans(busy: Sequence[Busy]) -> tuple[list[datetime], list[datetime]]
 
 
 def _merge_sorted(starts: Sequence[datetime], ends: Sequence[datetime]) -> tuple[list[datetime], list[datetime]] | None:
-    """Spans sorted by start merged where they overlap or touch (empty ones skipped); None if not sorted."""
+    """Spans in UTC sorted by start merged where they overlap or touch (empty ones skipped); None if they are not
+    sorted or not all in UTC."""
     merged_starts: list[datetime] = []
     merged_ends: list[datetime] = []
     last_start: datetime | None = None
     last_end: datetime | None = None
     for start, end in zip(starts, ends, strict=True):
+        if start.tzinfo is not UTC or end.tzinfo is not UTC:
+            return None
         if not start < end:
             continue
         if last_start is not None and start < last_start:
@@ -948,32 +976,18 @@ class _Engine:
         self.resources = {r.resource_id: _Resource(r) for r in resources}
         self.uses_resources = any(service.resource_ids for service in self.services)
         self.resource_checks: dict[tuple[uuid.UUID, datetime, datetime, frozenset[_SessionKey]], bool] = {}
-        self.grids: dict[tuple[ZoneInfo, tuple[tuple[datetime, datetime], ...]], list[datetime]] = {}
+        self.grid_of_hours: dict[int, tuple[datetime, ...]] = {}  # by id() of an _Hours, alive with the engine
 
     # Candidates ---------------------------------------------------------------------------------------------
 
-    def _grid(self, member: _Staff) -> list[datetime]:
+    def _grid(self, member: _Staff) -> tuple[datetime, ...]:
         """The staff member's grid starts inside the window, sorted; computed once per zone and set of labels, so
         staff with the same hours share it."""
-        key = (member.tz, tuple(member.labels))
-        grid = self.grids.get(key)
-        if grid is not None:
-            return grid
-        found: set[datetime] = set()
-        step = self.rules.granularity
-        for start, end in member.labels:
-            if _bounds(end, member.tz)[1] < self.earliest or _bounds(start, member.tz)[0] > self.latest:
-                continue
-            label = start
-            while label < end:
-                instant = _grid_instant(label, member.tz)
-                if instant is not None:
-                    if instant > self.latest:
-                        break
-                    if instant >= self.earliest:
-                        found.add(instant)
-                label += step
-        grid = self.grids[key] = sorted(found)
+        grid = self.grid_of_hours.get(id(member.hours))  # staff sharing hours: no key to build and hash
+        if grid is None:
+            every = _grid_instants(member.tz, tuple(member.labels), self.rules.granularity)
+            grid = every[bisect_left(every, self.earliest) : bisect_right(every, self.latest)]
+            self.grid_of_hours[id(member.hours)] = grid
         return grid
 
     def _sessions(self, member: _Staff) -> set[datetime]:
@@ -1053,7 +1067,7 @@ class _Engine:
         start across staff, which is all a single-service slot is."""
         service = self.services[0]
         run = self.runs[(0, 1)]
-        found: defaultdict[datetime, list[_Staff]] = defaultdict(list)
+        found: defaultdict[datetime, list[int]] = defaultdict(list)  # staff by index
         seats: dict[datetime, int] = {}  # group sessions: the fewest seats left among the staff offered
         # With one service the resources a start needs do not depend on who takes it: checked once per start
         # (and sessions joined), not once per staff member.
@@ -1068,15 +1082,21 @@ class _Engine:
                         if key not in resources_free:
                             resources_free[key] = self._resources_free(start, ((member, run),), (block,))
                     starts = [start for start in starts if resources_free[(start, block.joined)]]
+                index = member.index
                 for start in starts:
-                    found[start].append(member)
+                    found[start].append(index)
                 if block.seats_left is not None:
                     for start in starts:
                         seats[start] = min(seats.get(start, block.seats_left), block.seats_left)
+        # Slots offering the same staff share one tuple of their ids (a month repeats a few sets thousands of times).
+        shared: dict[tuple[int, ...], tuple[uuid.UUID, ...]] = {}
         out = []
         for start in sorted(found):
-            staff_ids = tuple([member.id for member in found[start]])
-            out.append(Slot(start, staff_ids, OneServiceOptions(service, start, staff_ids), seats.get(start)))
+            indexes = tuple(found[start])
+            staff_ids = shared.get(indexes)
+            if staff_ids is None:
+                staff_ids = shared[indexes] = tuple([self.staff[i].id for i in indexes])
+            out.append(_slot(start, staff_ids, OneServiceOptions(service, start, staff_ids), seats.get(start)))
         return out
 
     def _feasible(self, member: _Staff, run: _Run) -> list[tuple[_Block, list[datetime]]]:

@@ -3,6 +3,7 @@ within the online rules; anything else it asks about looks missing."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -78,19 +79,31 @@ def appointment_message(a: Appointment) -> pb.Appointment:
 
 def slot_columns(slots: Sequence[Slot], local: ZoneInfo) -> pb.SlotColumns:
     """One-service slots as SlotColumns: each staff id written once, each slot a few packed numbers."""
-    staff = sorted({staff_id for slot in slots for staff_id in slot.staff_ids})
+    # Slots offering the same staff share one tuple of their ids (see the engine), and a UUID hashes in Python:
+    # each distinct tuple is turned into indexes once, found by identity (the tuples live in `slots` meanwhile).
+    tuples = {id(slot.staff_ids): slot.staff_ids for slot in slots}
+    staff = sorted({staff_id for staff_ids in tuples.values() for staff_id in staff_ids})
     index = {staff_id: i for i, staff_id in enumerate(staff)}
+    positions = {key: [index[staff_id] for staff_id in staff_ids] for key, staff_ids in tuples.items()}
     indexes: list[int] = []
     for slot in slots:
-        indexes += [index[staff_id] for staff_id in slot.staff_ids]
+        indexes += positions[id(slot.staff_ids)]
+    starts = [_instant_columns(slot.start, local) for slot in slots]
     return pb.SlotColumns(
         staff_ids=[str(staff_id) for staff_id in staff],
-        start_micros=[(slot.start - EPOCH) // MICROSECOND for slot in slots],
-        local_starts=[slot.start.astimezone(local).isoformat(timespec="minutes") for slot in slots],
+        start_micros=[micros for micros, _ in starts],
+        local_starts=[text for _, text in starts],
         staff_counts=[len(slot.staff_ids) for slot in slots],
         staff_indexes=indexes,
         seats_left=[slot.seats_left or 0 for slot in slots],
     )
+
+
+@functools.lru_cache(maxsize=65536)
+def _instant_columns(start: datetime, local: ZoneInfo) -> tuple[int, str]:
+    """A slot start as microseconds since the epoch and as local text: the same starts come back request after
+    request (a month of slots is a few hundred of them)."""
+    return (start - EPOCH) // MICROSECOND, start.astimezone(local).isoformat(timespec="minutes")
 
 
 def _day(raw: str, field: str, checked: Checked) -> date:
