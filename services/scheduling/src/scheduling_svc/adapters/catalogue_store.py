@@ -63,14 +63,21 @@ from scheduling_svc.domain.catalogue import (
 
 STALE = "CONCURRENT_CHANGE"
 # Staff time taken within ($3, $4): one row per staff member, their bookings as parallel arrays sorted by start
-# (BusyColumns), so that thousands of bookings cost no row or object each on the way in.
-STAFF_BUSY = (
-    "SELECT staff_id, array_agg(lower(occupied) ORDER BY lower(occupied), id),"
-    " array_agg(upper(occupied) ORDER BY lower(occupied), id), array_agg(service_id ORDER BY lower(occupied), id),"
-    " array_agg(session_start ORDER BY lower(occupied), id), array_agg(seats_taken ORDER BY lower(occupied), id)"
+# (BusyColumns), so that thousands of bookings cost no row or object each on the way in. The spans only, unless
+# a group service is asked for: only joining a session reads the bookings' sessions and seats.
+_BY_START = "ORDER BY lower(occupied), id"
+_STAFF_TIME = (
     " FROM time_blocks"
     " WHERE tenant_id = $1 AND staff_id = ANY($2::uuid[]) AND NOT released AND occupied && tstzrange($3, $4)"
     " GROUP BY staff_id"
+)
+STAFF_BUSY = (
+    f"SELECT staff_id, array_agg(lower(occupied) {_BY_START}), array_agg(upper(occupied) {_BY_START})" + _STAFF_TIME
+)
+STAFF_BUSY_WITH_SESSIONS = (
+    f"SELECT staff_id, array_agg(lower(occupied) {_BY_START}), array_agg(upper(occupied) {_BY_START}),"
+    f" array_agg(service_id {_BY_START}), array_agg(session_start {_BY_START}), array_agg(seats_taken {_BY_START})"
+    + _STAFF_TIME
 )
 # Resource units taken within ($3, $4): each row (resource, start, end).
 _RESOURCE_BUSY = (
@@ -636,7 +643,9 @@ class CatalogueStore(AbstractCatalogueStore):
     ) -> AvailabilityInputs:
         """Settings, the services, their qualified active staff with exceptions and busy time, the required
         resources with their busy units, and the business's hours: what is not a booking from the cache (or
-        five queries), the bookings in one or two."""
+        five queries), the bookings in one or two. Unless a service asked for is a group service, the staff's
+        bookings carry their spans only (service_id and session_start None, one seat): nothing else is read
+        of them for one-to-one services."""
         settings = settings or await self.settings(tenant_id)
         # Local days differ from UTC days by at most a day either way.
         from_day = (window_start - timedelta(days=1)).date()
@@ -652,10 +661,14 @@ class CatalogueStore(AbstractCatalogueStore):
         driver = await self._driver()
         busy_of: dict[uuid.UUID, Sequence[Busy]] = {}
         if static.staff:
-            for staff_id, *columns in await driver.fetch(
-                STAFF_BUSY, tenant_id, [staff_id for staff_id, _, _ in static.staff], *span
-            ):
-                busy_of[staff_id] = BusyColumns(*columns)
+            staff_ids = [staff_id for staff_id, _, _ in static.staff]
+            if any(service.definition.capacity > 1 for service in static.services):
+                for staff_id, *columns in await driver.fetch(STAFF_BUSY_WITH_SESSIONS, tenant_id, staff_ids, *span):
+                    busy_of[staff_id] = BusyColumns(*columns)
+            else:  # one-to-one services: a booking is its span (no session to join, one seat)
+                for staff_id, starts, ends in await driver.fetch(STAFF_BUSY, tenant_id, staff_ids, *span):
+                    unknown = [None] * len(starts)
+                    busy_of[staff_id] = BusyColumns(starts, ends, unknown, unknown, [1] * len(starts))
         resource_list: list[ResourceAvailability] = []
         if static.resources:
             taken: dict[uuid.UUID, list[Busy]] = defaultdict(list)
