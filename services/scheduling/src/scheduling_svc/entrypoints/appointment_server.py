@@ -99,7 +99,7 @@ def slot_columns(slots: Sequence[Slot], local: ZoneInfo) -> pb.SlotColumns:
     )
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=8192)
 def _instant_columns(start: datetime, local: ZoneInfo) -> tuple[int, str]:
     """A slot start as microseconds since the epoch and as local text: the same starts come back request after
     request (a month of slots is a few hundred of them)."""
