@@ -53,13 +53,14 @@ Slots
 
 `is_bookable` answers for one start with exactly these rules (the booking path's check).
 
-Cost: per staff member the busy intervals are sorted once and merged. With one service, the starts a staff member
-can take are found by interval arithmetic on their working and busy intervals and read off the sorted grid by binary
-search, O((working + busy) * log candidates + slots) per staff member (only a start that may join a group session
-is checked on its own). With several services each candidate start is a few binary searches, so a query costs
-O(candidates * log busy + busy * log busy) per staff member and resource. Staff with the same schedule share
-its expansion within a query. A one-service slot builds its options (a Segment per staff member) only when they
-are read: an availability answer reads only starts and staff ids.
+Cost: per staff member the busy intervals are sorted once and merged (BusyColumns already sorted by start, as the
+database hands them over, are merged straight from their columns, without a sort or an object per booking). With one
+service, the starts a staff member can take are found by interval arithmetic on their working and busy intervals and
+read off the sorted grid by binary search, O((working + busy) * log candidates + slots) per staff member (only a
+start that may join a group session is checked on its own). With several services each candidate start is a few
+binary searches, so a query costs O(candidates * log busy + busy * log busy) per staff member and resource. Staff
+with the same schedule share its expansion within a query. A one-service slot builds its options (a Segment per
+staff member) only when they are read: an availability answer reads only starts and staff ids.
 Zones come from zoneinfo: the system tz database, or the `tzdata` package where there is none.
 """
 
