@@ -1,4 +1,5 @@
-"""The gateway writes instants of whole seconds without protobuf's own (slow) writer: the text must be the same."""
+"""The gateway writes instants of whole seconds without protobuf's own (slow) writer, and renders availability
+answered as columns: the text must be the same."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.routes.scheduling import when
+from atrium.scheduling.v1 import appointments_pb2 as pb
+from gateway.routes.scheduling import micros_text, slots_json, when
 
 FIRST, LAST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
@@ -17,3 +19,39 @@ FIRST, LAST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2999, 12, 31, 23, 59, 5
 def test_an_instant_reads_as_protobuf_writes_it(seconds: int, nanos: int) -> None:
     instant = Timestamp(seconds=seconds, nanos=nanos)
     assert when(instant) == instant.ToJsonString()
+
+
+@given(st.integers(int(FIRST.timestamp()), int(LAST.timestamp())), st.sampled_from([0, 0, 1, 999_999, 500_000]))
+def test_an_instant_in_microseconds_reads_as_its_timestamp(seconds: int, micros: int) -> None:
+    assert micros_text(seconds * 1_000_000 + micros) == Timestamp(seconds=seconds, nanos=micros * 1000).ToJsonString()
+
+
+def test_a_columns_answer_renders_as_the_slots_answer_it_stands_for() -> None:
+    anna, ben = "00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"
+    starts = [Timestamp(seconds=1_780_000_000), Timestamp(seconds=1_780_001_800, nanos=250_000_000)]
+    slots = pb.FindAvailableSlotsResponse(
+        timezone="Europe/Berlin",
+        slots=[
+            pb.Slot(start=starts[0], local_start="2026-05-28T22:26+02:00", staff_ids=[anna, ben]),
+            pb.Slot(start=starts[1], local_start="2026-05-28T22:56+02:00", staff_ids=[ben], seats_left=2),
+        ],
+    )
+    columns = pb.FindAvailableSlotsResponse(
+        timezone="Europe/Berlin",
+        columns=pb.SlotColumns(
+            staff_ids=[anna, ben],
+            start_micros=[1_780_000_000_000_000, 1_780_001_800_250_000],
+            local_starts=["2026-05-28T22:26+02:00", "2026-05-28T22:56+02:00"],
+            staff_counts=[2, 1],
+            staff_indexes=[0, 1, 1],
+            seats_left=[0, 2],
+        ),
+    )
+    assert slots_json(columns) == slots_json(slots)
+    assert slots_json(columns)["slots"][1] == {
+        "start": "2026-05-28T20:56:40.250Z",
+        "local_start": "2026-05-28T22:56+02:00",
+        "staff_ids": [ben],
+        "options": [],
+        "seats_left": 2,
+    }

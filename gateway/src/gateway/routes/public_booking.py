@@ -36,7 +36,7 @@ from gateway.public_booking_schemas import (
     PublicServiceList,
 )
 from gateway.routes.registry import api
-from gateway.routes.scheduling import when
+from gateway.routes.scheduling import slots_json
 from platform_core.errors import InvalidArgument
 from platform_core.grpc.context import CallContext, Principal, bind_call_context
 from platform_core.grpc.values import timestamp
@@ -199,14 +199,15 @@ async def public_availability(request: web.Request, query: PublicAvailabilityQue
                 staff_ids=[query.staff_id] if query.staff_id else [],
                 timezone=query.timezone or "",
                 online=True,
+                columns=True,
             )
         )
     return PublicAvailabilityOut.model_validate(
         {
             "timezone": reply.timezone,
             "slots": [
-                {"start": when(s.start), "local_start": s.local_start, "staff_ids": list(s.staff_ids)}
-                for s in reply.slots
+                {"start": s["start"], "local_start": s["local_start"], "staff_ids": s["staff_ids"]}
+                for s in slots_json(reply)["slots"]
             ],
         }
     )

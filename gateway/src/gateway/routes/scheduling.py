@@ -228,7 +228,37 @@ def appointment_json(a: pb.Appointment, *, staff: bool = True) -> dict[str, Any]
     return body
 
 
+def column_slots(columns: pb.SlotColumns) -> list[dict[str, Any]]:
+    """The slots of a columns answer (one service: no options), each staff id one shared string."""
+    staff = list(columns.staff_ids)
+    indexes = list(columns.staff_indexes)
+    out = []
+    at = 0
+    for start, local_start, count, seats_left in zip(
+        columns.start_micros, columns.local_starts, columns.staff_counts, columns.seats_left, strict=True
+    ):
+        out.append(
+            {
+                "start": micros_text(start),
+                "local_start": local_start,
+                "staff_ids": [staff[i] for i in indexes[at : at + count]],
+                "options": [],
+                "seats_left": seats_left or None,
+            }
+        )
+        at += count
+    return out
+
+
+def micros_text(micros: int) -> str:
+    """An instant given in microseconds since the epoch, written as ``when`` writes its Timestamp."""
+    seconds, fraction = divmod(micros, 1_000_000)
+    return _whole_seconds_text(seconds) if not fraction else when(Timestamp(seconds=seconds, nanos=fraction * 1000))
+
+
 def slots_json(reply: pb.FindAvailableSlotsResponse) -> dict[str, Any]:
+    if reply.HasField("columns"):
+        return {"timezone": reply.timezone, "slots": column_slots(reply.columns)}
     return {
         "timezone": reply.timezone,
         "slots": [
@@ -259,6 +289,7 @@ def availability_request(query: AvailabilityQuery, *, online: bool) -> pb.FindAv
         timezone=query.timezone or "",
         seats=query.seats,
         online=online,
+        columns=True,
     )
 
 

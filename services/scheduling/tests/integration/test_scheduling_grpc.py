@@ -166,6 +166,48 @@ async def test_slots_follow_working_hours_and_a_booking_takes_its_slot(
     assert "11:30" in remaining
 
 
+async def test_the_columns_answer_lists_the_same_slots_as_the_slots_answer(
+    catalogue: cat_grpc.CatalogueServiceStub,
+    appointments: pb_grpc.AppointmentServiceStub,
+    clients: client_grpc.ClientRecordsStub,
+) -> None:
+    """Bookings read as columns (one row per staff member) and slots answered as columns: the same slots, seats and
+    staff as a message per slot, over several days with group sessions partly taken."""
+    business = await open_business(catalogue, clients, staff=3, n_clients=3, capacity=3)
+    with bind_call_context(business.staff_context()):
+        await book(appointments, business, business.client_ids[0], local(business.day, 10), business.staff_ids[1])
+        await book(appointments, business, business.client_ids[1], local(business.day, 10), business.staff_ids[1])
+        await book(appointments, business, business.client_ids[2], local(business.day, 13), business.staff_ids[0])
+        last = business.day + timedelta(days=2)
+        await book(appointments, business, business.client_ids[0], local(last, 9), business.staff_ids[2])
+        request = pb.FindAvailableSlotsRequest(
+            service_ids=[business.service_id], from_day=business.day.isoformat(), to_day=last.isoformat()
+        )
+        slots = (await appointments.FindAvailableSlots(request)).slots
+        request.columns = True
+        answer = await appointments.FindAvailableSlots(request)
+    assert not answer.slots and answer.timezone == "Europe/Berlin"
+    columns = answer.columns
+    staff = list(columns.staff_ids)
+    assert staff == sorted(business.staff_ids)
+    rows, at = [], 0
+    for micros, local_start, count, seats_left in zip(
+        columns.start_micros, columns.local_starts, columns.staff_counts, columns.seats_left, strict=True
+    ):
+        rows.append((micros, local_start, [staff[i] for i in columns.staff_indexes[at : at + count]], seats_left))
+        at += count
+    assert at == len(columns.staff_indexes)
+    expected = [
+        (s.start.seconds * 1_000_000 + s.start.nanos // 1000, s.local_start, list(s.staff_ids), s.seats_left)
+        for s in slots
+    ]
+    assert rows == expected
+    # The joined session offers its seats left; the full hours of the one-to-one booking offer the others only.
+    ten = next(row for row in rows if row[1].startswith(f"{business.day.isoformat()}T10:00"))
+    assert ten[3] == 1 and business.staff_ids[1] in ten[2]
+    assert len(rows) > 3 * 14
+
+
 async def test_the_same_slot_twice_is_a_conflict_naming_it(
     catalogue: cat_grpc.CatalogueServiceStub,
     appointments: pb_grpc.AppointmentServiceStub,

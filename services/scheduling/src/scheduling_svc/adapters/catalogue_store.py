@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import asyncpg
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -29,7 +29,6 @@ from platform_core.ids import new_id
 from scheduling_svc.adapters.catalogue_cache import CatalogueCache
 from scheduling_svc.adapters.repository import constraint_of
 from scheduling_svc.adapters.tables import (
-    catalogue_versions,
     resources,
     schedule_exceptions,
     scheduling_settings,
@@ -40,6 +39,7 @@ from scheduling_svc.adapters.tables import (
 )
 from scheduling_svc.domain.availability import (
     Busy,
+    BusyColumns,
     ResourceAvailability,
     ScheduleException,
     SlotRules,
@@ -62,16 +62,29 @@ from scheduling_svc.domain.catalogue import (
 )
 
 STALE = "CONCURRENT_CHANGE"
-# Staff time and resource units taken within ($3, $4): each row (owner, start, end, ...).
-_STAFF_BUSY = (
-    "SELECT staff_id, lower(occupied), upper(occupied), service_id, session_start, seats_taken FROM time_blocks"
+# Staff time taken within ($3, $4): one row per staff member, their bookings as parallel arrays sorted by start
+# (BusyColumns), so that thousands of bookings cost no row or object each on the way in. The spans only, unless
+# a group service is asked for: only joining a session reads the bookings' sessions and seats.
+_BY_START = "ORDER BY lower(occupied), id"
+_STAFF_TIME = (
+    " FROM time_blocks"
     " WHERE tenant_id = $1 AND staff_id = ANY($2::uuid[]) AND NOT released AND occupied && tstzrange($3, $4)"
+    " GROUP BY staff_id"
 )
+STAFF_BUSY = (
+    f"SELECT staff_id, array_agg(lower(occupied) {_BY_START}), array_agg(upper(occupied) {_BY_START})" + _STAFF_TIME
+)
+STAFF_BUSY_WITH_SESSIONS = (
+    f"SELECT staff_id, array_agg(lower(occupied) {_BY_START}), array_agg(upper(occupied) {_BY_START}),"
+    f" array_agg(service_id {_BY_START}), array_agg(session_start {_BY_START}), array_agg(seats_taken {_BY_START})"
+    + _STAFF_TIME
+)
+# Resource units taken within ($3, $4): each row (resource, start, end).
 _RESOURCE_BUSY = (
     "SELECT resource_id, lower(occupied), upper(occupied) FROM resource_blocks"
     " WHERE tenant_id = $1 AND resource_id = ANY($2::uuid[]) AND NOT released AND occupied && tstzrange($3, $4)"
 )
-_VERSION = select(catalogue_versions.c.version).where(catalogue_versions.c.tenant_id == bindparam("tenant_id"))
+_VERSION = "SELECT version FROM catalogue_versions WHERE tenant_id = $1"
 T = TypeVar("T")
 
 
@@ -211,7 +224,9 @@ class CatalogueStore(AbstractCatalogueStore):
             return await load()
         version = self._versions.get(tenant_id)
         if version is None:
-            found = await self.session.scalar(_VERSION, {"tenant_id": tenant_id})
+            # On the driver: a unit that then reads only bookings (availability) opens no transaction, so it costs
+            # no BEGIN and ROLLBACK round trips (each statement reads committed data, as in READ COMMITTED).
+            found = await (await self._driver()).fetchval(_VERSION, tenant_id)
             version = self._versions[tenant_id] = found or 0
         entry = (tenant_id, version, key)
         hit = self._cache.get(entry)
@@ -628,7 +643,9 @@ class CatalogueStore(AbstractCatalogueStore):
     ) -> AvailabilityInputs:
         """Settings, the services, their qualified active staff with exceptions and busy time, the required
         resources with their busy units, and the business's hours: what is not a booking from the cache (or
-        five queries), the bookings in one or two."""
+        five queries), the bookings in one or two. Unless a service asked for is a group service, the staff's
+        bookings carry their spans only (service_id and session_start None, one seat): nothing else is read
+        of them for one-to-one services."""
         settings = settings or await self.settings(tenant_id)
         # Local days differ from UTC days by at most a day either way.
         from_day = (window_start - timedelta(days=1)).date()
@@ -642,12 +659,16 @@ class CatalogueStore(AbstractCatalogueStore):
         # The bookings, thousands of rows for a month: read on the driver, bounds split in SQL, so that no row
         # or range object is built per booking on the way.
         driver = await self._driver()
-        busy_of: dict[uuid.UUID, list[Busy]] = defaultdict(list)
+        busy_of: dict[uuid.UUID, Sequence[Busy]] = {}
         if static.staff:
-            for staff_id, start, end, service_id, session_start, seats in await driver.fetch(
-                _STAFF_BUSY, tenant_id, [staff_id for staff_id, _, _ in static.staff], *span
-            ):
-                busy_of[staff_id].append(Busy(start, end, service_id, session_start, seats))
+            staff_ids = [staff_id for staff_id, _, _ in static.staff]
+            if any(service.definition.capacity > 1 for service in static.services):
+                for staff_id, *columns in await driver.fetch(STAFF_BUSY_WITH_SESSIONS, tenant_id, staff_ids, *span):
+                    busy_of[staff_id] = BusyColumns(*columns)
+            else:  # one-to-one services: a booking is its span (no session to join, one seat)
+                for staff_id, starts, ends in await driver.fetch(STAFF_BUSY, tenant_id, staff_ids, *span):
+                    unknown = [None] * len(starts)
+                    busy_of[staff_id] = BusyColumns(starts, ends, unknown, unknown, [1] * len(starts))
         resource_list: list[ResourceAvailability] = []
         if static.resources:
             taken: dict[uuid.UUID, list[Busy]] = defaultdict(list)
@@ -657,7 +678,7 @@ class CatalogueStore(AbstractCatalogueStore):
                 taken[resource_id].append(Busy(start, end))
             resource_list = [ResourceAvailability(r, units, tuple(taken[r])) for r, units in static.resources]
         staff_availability = [
-            StaffAvailability(staff_id=staff_id, schedule=hours, busy=tuple(busy_of[staff_id]), service_ids=performed)
+            StaffAvailability(staff_id=staff_id, schedule=hours, busy=busy_of.get(staff_id, ()), service_ids=performed)
             for staff_id, hours, performed in static.staff
         ]
         return AvailabilityInputs(settings, list(static.services), staff_availability, resource_list, static.business)

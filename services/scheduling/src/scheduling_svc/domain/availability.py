@@ -53,13 +53,14 @@ Slots
 
 `is_bookable` answers for one start with exactly these rules (the booking path's check).
 
-Cost: per staff member the busy intervals are sorted once and merged. With one service, the starts a staff member
-can take are found by interval arithmetic on their working and busy intervals and read off the sorted grid by binary
-search, O((working + busy) * log candidates + slots) per staff member (only a start that may join a group session
-is checked on its own). With several services each candidate start is a few binary searches, so a query costs
-O(candidates * log busy + busy * log busy) per staff member and resource. Staff with the same schedule share
-its expansion within a query. A one-service slot builds its options (a Segment per staff member) only when they
-are read: an availability answer reads only starts and staff ids.
+Cost: per staff member the busy intervals are sorted once and merged (BusyColumns already sorted by start, as the
+database hands them over, are merged straight from their columns, without a sort or an object per booking). With one
+service, the starts a staff member can take are found by interval arithmetic on their working and busy intervals and
+read off the sorted grid by binary search, O((working + busy) * log candidates + slots) per staff member (only a
+start that may join a group session is checked on its own). With several services each candidate start is a few
+binary searches, so a query costs O(candidates * log busy + busy * log busy) per staff member and resource. Staff
+with the same schedule share its expansion within a query. A one-service slot builds its options (a Segment per
+staff member) only when they are read: an availability answer reads only starts and staff ids.
 Zones come from zoneinfo: the system tz database, or the `tzdata` package where there is none.
 """
 
@@ -77,6 +78,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "Busy",
+    "BusyColumns",
     "LocalRange",
     "OneServiceOptions",
     "ResourceAvailability",
@@ -151,11 +153,70 @@ class Busy:
         self.__dict__.update(start=start, end=end, service_id=service_id, session_start=session_start, seats=seats)
 
 
+class BusyColumns(Sequence[Busy]):
+    """A staff member's Busy entries as parallel columns (the i-th entry is starts[i], ends[i], ...), the shape a
+    database hands them over in as arrays; a Busy is built only when an entry is read.
+
+    An availability answer reads thousands of bookings and the engine needs only their spans (and, for group
+    services, their sessions): it reads the columns, so no object is built per booking. Reads, equality and
+    hashing behave as the tuple of entries they stand for. Sorted by start, the engine merges them without a sort.
+    """
+
+    __slots__ = ("ends", "seats", "service_ids", "session_starts", "starts")
+
+    def __init__(
+        self,
+        starts: Sequence[datetime],
+        ends: Sequence[datetime],
+        service_ids: Sequence[uuid.UUID | None],
+        session_starts: Sequence[datetime | None],
+        seats: Sequence[int],
+    ) -> None:
+        if not len(starts) == len(ends) == len(service_ids) == len(session_starts) == len(seats):
+            raise ValueError("busy columns of different lengths")
+        self.starts = starts
+        self.ends = ends
+        self.service_ids = service_ids
+        self.session_starts = session_starts
+        self.seats = seats
+
+    def _entry(self, i: int) -> Busy:
+        return Busy(self.starts[i], self.ends[i], self.service_ids[i], self.session_starts[i], self.seats[i])
+
+    @overload
+    def __getitem__(self, index: int) -> Busy: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Busy]: ...
+
+    def __getitem__(self, index: int | slice) -> Busy | Sequence[Busy]:
+        if isinstance(index, slice):
+            return tuple(self._entry(i) for i in range(len(self.starts))[index])
+        return self._entry(range(len(self.starts))[index])
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __iter__(self) -> Iterator[Busy]:
+        return map(Busy, self.starts, self.ends, self.service_ids, self.session_starts, self.seats)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, BusyColumns):
+            other = tuple(other)
+        return tuple(self) == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"BusyColumns({tuple(self)!r})"
+
+
 @dataclass(frozen=True)
 class StaffAvailability:
     staff_id: uuid.UUID
     schedule: WeeklySchedule
-    busy: tuple[Busy, ...]
+    busy: Sequence[Busy]  # a tuple, or BusyColumns for many
     service_ids: frozenset[uuid.UUID]  # services this staff member performs
 
 
@@ -386,6 +447,16 @@ def _segment(
     return segment
 
 
+def _slot(
+    start: datetime, staff_ids: tuple[uuid.UUID, ...], options: Sequence[tuple[Segment, ...]], seats_left: int | None
+) -> Slot:
+    """Slot(...) for the hundreds a month holds, built as _segment builds a Segment (Slot has no __post_init__ or
+    slots either); the fast-path cross-check compares these with Slot(...) built ones."""
+    slot = object.__new__(Slot)
+    slot.__dict__.update(start=start, staff_ids=staff_ids, options=options, seats_left=seats_left)
+    return slot
+
+
 # --- Wall clock <-> instants ------------------------------------------------------------------------------------
 
 
@@ -434,6 +505,22 @@ def _grid_instant(wall: datetime, tz: ZoneInfo) -> datetime | None:
     """The first occurrence of a wall-clock label, or None when the clock skips it."""
     instant = wall.replace(tzinfo=tz).astimezone(UTC)  # fold=0: the first occurrence of an ambiguous label
     return instant if _wall(instant, tz) == wall else None
+
+
+@lru_cache(maxsize=32)  # the same hours give the same grid request after request (at most ~1 MB each)
+def _grid_instants(
+    tz: ZoneInfo, labels: tuple[tuple[datetime, datetime], ...], step: timedelta
+) -> tuple[datetime, ...]:
+    """Every grid start of the wall-clock ranges `labels` (each range's start label, then every `step`), sorted."""
+    found: set[datetime] = set()
+    for start, end in labels:
+        label = start
+        while label < end:
+            instant = _grid_instant(label, tz)
+            if instant is not None:
+                found.add(instant)
+            label += step
+    return tuple(sorted(found))
 
 
 # --- Interval arithmetic on sorted, disjoint [start, end) lists -------------------------------------------------
@@ -660,32 +747,12 @@ class _Staff:
         self.index = index
         self.service_ids = availability.service_ids
         self.tz = hours.tz
+        self.hours = hours
         self.labels = hours.labels
         self.work_starts = hours.work_starts
         self.work_ends = hours.work_ends
         self.busy = availability.busy
-        # Merged once, so "is the staff member free" is one binary search per candidate. This is _union over the
-        # entries' spans, on parallel lists; bookings read from the database are UTC already, so each costs only
-        # an identity check of its zone.
-        spans: list[_Interval] = []
-        for item in availability.busy:
-            start, end = item.start, item.end
-            if start.tzinfo is not UTC or end.tzinfo is not UTC:
-                start, end = _utc(start, "Busy.start"), _utc(end, "Busy.end")
-            if start < end:
-                spans.append((start, end))
-        spans.sort()
-        self.busy_starts: list[datetime] = []
-        self.busy_ends: list[datetime] = []
-        last_end: datetime | None = None
-        for start, end in spans:
-            if last_end is not None and start <= last_end:  # touching intervals merge, as in _union
-                if end > last_end:
-                    self.busy_ends[-1] = last_end = end
-            else:
-                self.busy_starts.append(start)
-                self.busy_ends.append(end)
-                last_end = end
+        self.busy_starts, self.busy_ends = _merged_spans(availability.busy)
 
     @cached_property
     def sessions(self) -> list[_SessionKey]:  # only a group service's starts need them
@@ -698,6 +765,52 @@ class _Staff:
     @cached_property
     def overlaps(self) -> _Overlaps:  # only joining a session needs the entries themselves
         return _Overlaps(_entries(self.busy))
+
+
+def _merged_spans(busy: Sequence[Busy]) -> tuple[list[datetime], list[datetime]]:
+    """The entries' spans merged (touching ones too, as in _union) into sorted parallel lists of starts and ends:
+    merged once, "is the staff member free" is one binary search per candidate. BusyColumns sorted by start and
+    in UTC, as read from the database, are merged straight from their columns, with no object per entry."""
+    if isinstance(busy, BusyColumns):
+        merged = _merge_sorted(busy.starts, busy.ends)
+        if merged is not None:
+            return merged
+    spans: list[_Interval] = []
+    for item in busy:
+        start, end = item.start, item.end
+        if start.tzinfo is not UTC or end.tzinfo is not UTC:
+            start, end = _utc(start, "Busy.start"), _utc(end, "Busy.end")
+        if start < end:
+            spans.append((start, end))
+    spans.sort()
+    merged = _merge_sorted([start for start, _ in spans], [end for _, end in spans])
+    assert merged is not None
+    return merged
+
+
+def _merge_sorted(starts: Sequence[datetime], ends: Sequence[datetime]) -> tuple[list[datetime], list[datetime]] | None:
+    """Spans in UTC sorted by start merged where they overlap or touch (empty ones skipped); None if they are not
+    sorted or not all in UTC."""
+    merged_starts: list[datetime] = []
+    merged_ends: list[datetime] = []
+    last_start: datetime | None = None
+    last_end: datetime | None = None
+    for start, end in zip(starts, ends, strict=True):
+        if start.tzinfo is not UTC or end.tzinfo is not UTC:
+            return None
+        if not start < end:
+            continue
+        if last_start is not None and start < last_start:
+            return None
+        last_start = start
+        if last_end is not None and start <= last_end:
+            if end > last_end:
+                merged_ends[-1] = last_end = end
+        else:
+            merged_starts.append(start)
+            merged_ends.append(end)
+            last_end = end
+    return merged_starts, merged_ends
 
 
 class _Business:
@@ -864,32 +977,18 @@ class _Engine:
         self.resources = {r.resource_id: _Resource(r) for r in resources}
         self.uses_resources = any(service.resource_ids for service in self.services)
         self.resource_checks: dict[tuple[uuid.UUID, datetime, datetime, frozenset[_SessionKey]], bool] = {}
-        self.grids: dict[tuple[ZoneInfo, tuple[tuple[datetime, datetime], ...]], list[datetime]] = {}
+        self.grid_of_hours: dict[int, tuple[datetime, ...]] = {}  # by id() of an _Hours, alive with the engine
 
     # Candidates ---------------------------------------------------------------------------------------------
 
-    def _grid(self, member: _Staff) -> list[datetime]:
+    def _grid(self, member: _Staff) -> tuple[datetime, ...]:
         """The staff member's grid starts inside the window, sorted; computed once per zone and set of labels, so
         staff with the same hours share it."""
-        key = (member.tz, tuple(member.labels))
-        grid = self.grids.get(key)
-        if grid is not None:
-            return grid
-        found: set[datetime] = set()
-        step = self.rules.granularity
-        for start, end in member.labels:
-            if _bounds(end, member.tz)[1] < self.earliest or _bounds(start, member.tz)[0] > self.latest:
-                continue
-            label = start
-            while label < end:
-                instant = _grid_instant(label, member.tz)
-                if instant is not None:
-                    if instant > self.latest:
-                        break
-                    if instant >= self.earliest:
-                        found.add(instant)
-                label += step
-        grid = self.grids[key] = sorted(found)
+        grid = self.grid_of_hours.get(id(member.hours))  # staff sharing hours: no key to build and hash
+        if grid is None:
+            every = _grid_instants(member.tz, tuple(member.labels), self.rules.granularity)
+            grid = every[bisect_left(every, self.earliest) : bisect_right(every, self.latest)]
+            self.grid_of_hours[id(member.hours)] = grid
         return grid
 
     def _sessions(self, member: _Staff) -> set[datetime]:
@@ -969,7 +1068,7 @@ class _Engine:
         start across staff, which is all a single-service slot is."""
         service = self.services[0]
         run = self.runs[(0, 1)]
-        found: defaultdict[datetime, list[_Staff]] = defaultdict(list)
+        found: defaultdict[datetime, list[int]] = defaultdict(list)  # staff by index
         seats: dict[datetime, int] = {}  # group sessions: the fewest seats left among the staff offered
         # With one service the resources a start needs do not depend on who takes it: checked once per start
         # (and sessions joined), not once per staff member.
@@ -984,15 +1083,21 @@ class _Engine:
                         if key not in resources_free:
                             resources_free[key] = self._resources_free(start, ((member, run),), (block,))
                     starts = [start for start in starts if resources_free[(start, block.joined)]]
+                index = member.index
                 for start in starts:
-                    found[start].append(member)
+                    found[start].append(index)
                 if block.seats_left is not None:
                     for start in starts:
                         seats[start] = min(seats.get(start, block.seats_left), block.seats_left)
+        # Slots offering the same staff share one tuple of their ids (a month repeats a few sets thousands of times).
+        shared: dict[tuple[int, ...], tuple[uuid.UUID, ...]] = {}
         out = []
         for start in sorted(found):
-            staff_ids = tuple([member.id for member in found[start]])
-            out.append(Slot(start, staff_ids, OneServiceOptions(service, start, staff_ids), seats.get(start)))
+            indexes = tuple(found[start])
+            staff_ids = shared.get(indexes)
+            if staff_ids is None:
+                staff_ids = shared[indexes] = tuple([self.staff[i].id for i in indexes])
+            out.append(_slot(start, staff_ids, OneServiceOptions(service, start, staff_ids), seats.get(start)))
         return out
 
     def _feasible(self, member: _Staff, run: _Run) -> list[tuple[_Block, list[datetime]]]:

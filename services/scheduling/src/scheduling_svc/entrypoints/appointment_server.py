@@ -3,10 +3,11 @@ within the online rules; anything else it asks about looks missing."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -22,11 +23,14 @@ from platform_core.ids import parse_uuid
 from scheduling_svc import views
 from scheduling_svc.domain import commands
 from scheduling_svc.domain.appointments import Appointment
+from scheduling_svc.domain.availability import Slot
 from scheduling_svc.domain.catalogue import Checked
 from scheduling_svc.service_layer import handlers
 from scheduling_svc.service_layer.unit_of_work import SchedulingUnitOfWork
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AppointmentService"].full_name
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 def actor_of(call: CallContext) -> str:
@@ -71,6 +75,35 @@ def appointment_message(a: Appointment) -> pb.Appointment:
     if not current_context().principal.is_portal:
         message.staff_notes, message.ticket = a.staff_notes, a.ticket
     return message
+
+
+def slot_columns(slots: Sequence[Slot], local: ZoneInfo) -> pb.SlotColumns:
+    """One-service slots as SlotColumns: each staff id written once, each slot a few packed numbers."""
+    # Slots offering the same staff share one tuple of their ids (see the engine), and a UUID hashes in Python:
+    # each distinct tuple is turned into indexes once, found by identity (the tuples live in `slots` meanwhile).
+    tuples = {id(slot.staff_ids): slot.staff_ids for slot in slots}
+    staff = sorted({staff_id for staff_ids in tuples.values() for staff_id in staff_ids})
+    index = {staff_id: i for i, staff_id in enumerate(staff)}
+    positions = {key: [index[staff_id] for staff_id in staff_ids] for key, staff_ids in tuples.items()}
+    indexes: list[int] = []
+    for slot in slots:
+        indexes += positions[id(slot.staff_ids)]
+    starts = [_instant_columns(slot.start, local) for slot in slots]
+    return pb.SlotColumns(
+        staff_ids=[str(staff_id) for staff_id in staff],
+        start_micros=[micros for micros, _ in starts],
+        local_starts=[text for _, text in starts],
+        staff_counts=[len(slot.staff_ids) for slot in slots],
+        staff_indexes=indexes,
+        seats_left=[slot.seats_left or 0 for slot in slots],
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _instant_columns(start: datetime, local: ZoneInfo) -> tuple[int, str]:
+    """A slot start as microseconds since the epoch and as local text: the same starts come back request after
+    request (a month of slots is a few hundred of them)."""
+    return (start - EPOCH) // MICROSECOND, start.astimezone(local).isoformat(timespec="minutes")
 
 
 def _day(raw: str, field: str, checked: Checked) -> date:
@@ -126,6 +159,8 @@ class AppointmentServicer(pb_grpc.AppointmentServiceServicer):
             self._uow_factory(),
         )
         local = ZoneInfo(zone)
+        if request.columns and len(service_ids) == 1:
+            return pb.FindAvailableSlotsResponse(timezone=zone, columns=slot_columns(slots, local))
         # A month offers each staff member's id thousands of times: each is turned into text once.
         id_text = {staff_id: str(staff_id) for staff_id in {s for slot in slots for s in slot.staff_ids}}
         return pb.FindAvailableSlotsResponse(

@@ -31,6 +31,7 @@ class FindAvailableSlotsRequest(_message.Message):
     TIMEZONE_FIELD_NUMBER: _builtins.int
     SEATS_FIELD_NUMBER: _builtins.int
     ONLINE_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
     from_day: _builtins.str
     """"YYYY-MM-DD", inclusive, cut in `timezone`."""
     to_day: _builtins.str
@@ -39,6 +40,10 @@ class FindAvailableSlotsRequest(_message.Message):
     seats: _builtins.int
     online: _builtins.bool
     """Client-facing (portal): only online-bookable services, and the client's booking rules apply."""
+    columns: _builtins.bool
+    """One service: answer in FindAvailableSlotsResponse.columns instead of `slots` (a month holds thousands of
+    (start, staff member) pairs: a message per slot and a string per pair cost more than the search).
+    """
     @_builtins.property
     def service_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """One service, or several booked back to back (cut + colour), in order."""
@@ -57,10 +62,11 @@ class FindAvailableSlotsRequest(_message.Message):
         timezone: _builtins.str = ...,
         seats: _builtins.int = ...,
         online: _builtins.bool = ...,
+        columns: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_day", b"from_day", "online", b"online", "seats", b"seats", "service_ids", b"service_ids", "staff_ids", b"staff_ids", "timezone", b"timezone", "to_day", b"to_day"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "from_day", b"from_day", "online", b"online", "seats", b"seats", "service_ids", b"service_ids", "staff_ids", b"staff_ids", "timezone", b"timezone", "to_day", b"to_day"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -157,23 +163,76 @@ class Slot(_message.Message):
 Global___Slot: _TypeAlias = Slot  # noqa: Y015
 
 @_typing.final
+class SlotColumns(_message.Message):
+    """The slots of a one-service answer as columns: slot i starts at start_micros[i] (local_starts[i] in the viewer's
+    timezone), offers the next staff_counts[i] entries of staff_indexes (indexes into staff_ids, sorted by staff
+    id) and has seats_left[i] seats free (0 for one-to-one services). The same slots `slots` would list, in order.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAFF_IDS_FIELD_NUMBER: _builtins.int
+    START_MICROS_FIELD_NUMBER: _builtins.int
+    LOCAL_STARTS_FIELD_NUMBER: _builtins.int
+    STAFF_COUNTS_FIELD_NUMBER: _builtins.int
+    STAFF_INDEXES_FIELD_NUMBER: _builtins.int
+    SEATS_LEFT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def staff_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def start_micros(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Microseconds since 1970-01-01T00:00:00Z."""
+
+    @_builtins.property
+    def local_starts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def staff_counts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def staff_indexes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def seats_left(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        staff_ids: _abc.Iterable[_builtins.str] | None = ...,
+        start_micros: _abc.Iterable[_builtins.int] | None = ...,
+        local_starts: _abc.Iterable[_builtins.str] | None = ...,
+        staff_counts: _abc.Iterable[_builtins.int] | None = ...,
+        staff_indexes: _abc.Iterable[_builtins.int] | None = ...,
+        seats_left: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["local_starts", b"local_starts", "seats_left", b"seats_left", "staff_counts", b"staff_counts", "staff_ids", b"staff_ids", "staff_indexes", b"staff_indexes", "start_micros", b"start_micros"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SlotColumns: _TypeAlias = SlotColumns  # noqa: Y015
+
+@_typing.final
 class FindAvailableSlotsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SLOTS_FIELD_NUMBER: _builtins.int
     TIMEZONE_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
     timezone: _builtins.str
     @_builtins.property
     def slots(self) -> _containers.RepeatedCompositeFieldContainer[Global___Slot]: ...
+    @_builtins.property
+    def columns(self) -> Global___SlotColumns:
+        """Set instead of `slots` when the request asked for columns and named one service."""
+
     def __init__(
         self,
         *,
         slots: _abc.Iterable[Global___Slot] | None = ...,
         timezone: _builtins.str = ...,
+        columns: Global___SlotColumns | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["slots", b"slots", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "slots", b"slots", "timezone", b"timezone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
