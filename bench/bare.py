@@ -4,8 +4,9 @@ domain code. What it reaches is what this architecture allows on this machine; o
 own code costs.
 
 `python -m bench.bare grpc PORT DSN TABLE` serves Get (a primary-key select of a client) and Create (a
-single-row INSERT transaction into TABLE) over gRPC; `python -m bench.bare http PORT GRPC_PORT TENANT`
-serves GET /clients/{id} and POST /clients over HTTP, each one gRPC call. Both run on uvloop, as ours do.
+single-row INSERT transaction into TABLE, or with ``x-bench-one-statement`` the INSERT alone, committed by
+itself: one round trip) over gRPC; `python -m bench.bare http PORT GRPC_PORT TENANT` serves GET /clients/{id},
+POST /clients and POST /clients?one_statement=1 over HTTP, each one gRPC call. Both run on uvloop, as ours do.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ SERVICE = "bench.Bare"
 GET = f"/{SERVICE}/Get"
 CREATE = f"/{SERVICE}/Create"
 TENANT_KEY = "x-bench-tenant"
+ONE_STATEMENT_KEY = "x-bench-one-statement"
 # The columns the raw primary-key select reads (bench.measurements.CLIENT_COLUMNS).
 SELECT = (
     "SELECT id, first_name, last_name, email, phone, created_at, updated_at FROM clients WHERE tenant_id=$1 AND id=$2"
@@ -36,6 +38,10 @@ POOL_SIZE = 20  # what a client service process may hold (ATRIUM_DB_POOL_SIZE + 
 
 def _tenant(context: grpc.aio.ServicerContext) -> uuid.UUID:
     return uuid.UUID(dict(context.invocation_metadata() or ())[TENANT_KEY])
+
+
+def _one_statement(context: grpc.aio.ServicerContext) -> bool:
+    return ONE_STATEMENT_KEY in dict(context.invocation_metadata() or ())
 
 
 async def serve_grpc(port: int, dsn: str, table: str) -> None:
@@ -56,8 +62,11 @@ async def serve_grpc(port: int, dsn: str, table: str) -> None:
 
     async def create(request: pb.CreateClientRequest, context: grpc.aio.ServicerContext) -> pb.Client:
         client_id = uuid.uuid4()
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(insert, client_id, _tenant(context), request.first_name)
+        if _one_statement(context):
+            await pool.execute(insert, client_id, _tenant(context), request.first_name)
+        else:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(insert, client_id, _tenant(context), request.first_name)
         return pb.Client(id=str(client_id), first_name=request.first_name)
 
     handlers = grpc.method_handlers_generic_handler(
@@ -89,6 +98,7 @@ def _client_json(reply: pb.Client) -> dict[str, str]:
 def http_app(grpc_port: int, tenant: str) -> web.Application:
     app = web.Application()
     metadata = ((TENANT_KEY, tenant),)
+    one_statement_metadata = (*metadata, (ONE_STATEMENT_KEY, "1"))
     channel_key = web.AppKey("channel", grpc.aio.Channel)
 
     async def channel(app: web.Application) -> AsyncIterator[None]:
@@ -112,7 +122,8 @@ def http_app(grpc_port: int, tenant: str) -> web.Application:
     async def create(request: web.Request) -> web.Response:
         body = await request.json()
         stub = call(request.app, CREATE, pb.Client.FromString)
-        reply = await stub(pb.CreateClientRequest(first_name=body["first_name"]), metadata=metadata, timeout=10)
+        sent = one_statement_metadata if request.query.get("one_statement") else metadata
+        reply = await stub(pb.CreateClientRequest(first_name=body["first_name"]), metadata=sent, timeout=10)
         return web.json_response(_client_json(reply), status=201, dumps=json.dumps)
 
     app.cleanup_ctx.append(channel)
