@@ -20,6 +20,7 @@ from atrium.client.v1 import events_pb2
 from platform_core.config import PlatformSettings
 from platform_core.db import create_engine, ensure_database, session_factory
 from platform_core.errors import InvalidArgument
+from platform_core.messaging import outbox as outbox_module
 from platform_core.messaging import schema
 from platform_core.messaging.bus import ensure_stream
 from platform_core.messaging.consumer import EventConsumer, ReceivedEvent, Subscription
@@ -517,7 +518,14 @@ async def test_events_the_publisher_cannot_send_are_delivered_once_by_the_relay_
     await wait_until(lambda: publisher.paused, timeout=10)
     # The relay (its own NATS connection is up) leaves a working publisher's rows alone for the fallback delay;
     # a paused publisher's are taken at once.
-    tasks.append(asyncio.create_task(OutboxRelay(engine, js, publisher=publisher, fallback_delay=3600).run(stop)))
+    relay = OutboxRelay(engine, js, publisher=publisher, fallback_delay=3600)
+    async with engine.connect() as other_replica:
+        # While another replica's relay holds the lock, this one finds nothing and knows it did not look.
+        await other_replica.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": outbox_module._RELAY_LOCK_KEY})
+        assert await relay.publish_pending() == 0
+        assert not relay.led_last_cycle
+    assert len(await unpublished(engine, envelopes)) == 5
+    tasks.append(asyncio.create_task(relay.run(stop)))
     await wait_until(lambda: all_published(engine, envelopes), timeout=10)
     await wait_until(lambda: not publisher.paused, timeout=10)
     assert await stream_order(js, p, 5) == [e.event_id for e in envelopes]

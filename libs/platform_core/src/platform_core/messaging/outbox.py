@@ -62,10 +62,12 @@ BATCHES_PER_TRANSACTION = 8
 _RELAY_TAKES = (
     "published_at IS NULL AND (attempts = 0 OR created_at < clock_timestamp() - make_interval(secs => :delay))"
 )
+# One row per event, or one row of NULLs when there is none; each says whether this relay holds the lock.
 _LOCK_AND_SCAN = text(
     "WITH relay AS (SELECT pg_try_advisory_xact_lock(:k) AS leader) "
-    "SELECT id, event_id, subject, envelope FROM outbox, relay "
-    f"WHERE relay.leader AND {_RELAY_TAKES} ORDER BY id LIMIT :n"
+    "SELECT relay.leader, o.id, o.event_id, o.subject, o.envelope FROM relay LEFT JOIN LATERAL ("
+    f"SELECT id, event_id, subject, envelope FROM outbox WHERE relay.leader AND {_RELAY_TAKES} ORDER BY id LIMIT :n"
+    ") AS o ON true"
 )
 _SCAN_AFTER = text(
     f"SELECT id, event_id, subject, envelope FROM outbox WHERE {_RELAY_TAKES} AND id > :after ORDER BY id LIMIT :n"
@@ -361,6 +363,9 @@ class OutboxRelay:
         self._publish_timeout = publish_timeout
         self._wake = asyncio.Event()
         self._last_purge = 0.0
+        # Whether the last publish_pending held the relays' lock (else another replica was draining and what
+        # this one found says nothing of the outbox).
+        self.led_last_cycle = False
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = asyncio.create_task(self._listen(stop), name="outbox-listen")
@@ -376,7 +381,7 @@ class OutboxRelay:
                         while await self.publish_pending() >= self._batch_size:
                             pass
                     failures = 0
-                    if self._publisher is not None:
+                    if self._publisher is not None and self.led_last_cycle:
                         self._publisher.resume(cycle_began)
                     await self._purge_published()
                 except Exception:
@@ -421,9 +426,11 @@ class OutboxRelay:
             # What a working publisher took waits for it; without one (or while it is paused) everything goes now.
             working = self._publisher is not None and not self._publisher.paused
             delay = self._fallback_delay if working else 0.0
-            rows = (
+            scanned = (
                 await conn.execute(_LOCK_AND_SCAN, {"k": _RELAY_LOCK_KEY, "n": self._batch_size, "delay": delay})
             ).all()
+            self.led_last_cycle = scanned[0].leader
+            rows: Sequence[Row[Any]] = [row for row in scanned if row.id is not None]
             in_flight: deque[tuple[Sequence[Row[Any]], asyncio.Future[list[BaseException | None]]]] = deque()
             published = 0
             failures: list[BaseException] = []
