@@ -171,6 +171,13 @@ def _forget_unfinished(session: Session, transaction: SessionTransaction) -> Non
         session.info.pop(_WRITTEN, None)
 
 
+async def send_committed(session: AsyncSession) -> None:
+    """Right after ``session`` committed: send the events it handed over, from the committing task."""
+    publisher = session.info.get(_PUBLISHER)
+    if publisher is not None:
+        await publisher.send_handed_over()
+
+
 def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
     while transaction is not None:
         if transaction is outer:
@@ -202,6 +209,7 @@ class OutboxPublisher:
         self._sent: asyncio.Queue[tuple[list[PendingEvent], asyncio.Future[list[BaseException | None]]]]
         self._sent = asyncio.Queue()
         self._paused_at: float | None = None
+        self._sending = asyncio.Lock()
         # When each sent batch's acks were all in: its rows' published_at.
         self._acked_at: dict[asyncio.Future[list[BaseException | None]], datetime] = {}
 
@@ -242,20 +250,28 @@ class OutboxPublisher:
             while not stop.is_set():
                 await _wait_any(stop, self._wake, None)
                 self._wake.clear()
-                if self._paused_at is not None or not self._queue:
-                    continue
-                events = list(self._queue)
-                self._queue.clear()
-                try:
-                    acks = await send_batch(self._js, events, self._publish_timeout)
-                except Exception as exc:
-                    self._pause(repr(exc))  # these stay to the relay
-                    continue
-                acks.add_done_callback(self._stamp)
-                self._sent.put_nowait((events, acks))
+                await self.send_handed_over()
         finally:
             marking.cancel()
             await asyncio.gather(marking, return_exceptions=True)
+
+    async def send_handed_over(self) -> None:
+        """Send what was handed over, in order. A committing unit of work calls it itself right after its commit
+        (a busy event loop would make it wait a turn for ``run``); ``run`` sends what other commits hand over."""
+        if self._paused_at is not None or not self._queue:
+            return
+        async with self._sending:  # one sender at a time, so batches go in hand-over order
+            events = list(self._queue)
+            self._queue.clear()
+            if not events:
+                return
+            try:
+                acks = await send_batch(self._js, events, self._publish_timeout)
+            except Exception as exc:
+                self._pause(repr(exc))  # these stay to the relay
+                return
+            acks.add_done_callback(self._stamp)
+            self._sent.put_nowait((events, acks))
 
     async def _mark_published(self) -> None:
         while True:
