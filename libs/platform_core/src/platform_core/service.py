@@ -2,8 +2,8 @@
 
 ``service_main`` is each service's ``__main__``: ``serve``, ``migrate`` and the parked-message commands.
 ``serve`` connects the database and NATS, asks the service's ``build`` for its servicers and consumers,
-starts the gRPC server (health and reflection included), the outbox relay, the consumers and any background
-jobs, and on SIGTERM/SIGINT reports NOT_SERVING, drains in-flight calls and stops everything in order.
+starts the gRPC server (health and reflection included), the outbox publisher and relay, the consumers and any
+background jobs, and on SIGTERM/SIGINT reports NOT_SERVING, drains in-flight calls and stops everything in order.
 """
 
 from __future__ import annotations
