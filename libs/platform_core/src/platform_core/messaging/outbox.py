@@ -189,9 +189,10 @@ def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -
 class OutboxPublisher:
     """Publishes the events of this process's committed transactions at once (the fast path; see the module).
 
-    ``hand_over`` is called at each commit and only queues; ``run`` sends the queue in hand-over order, keeping
-    every publish's ack in flight, and a second task marks the acked rows published, each batch in one
-    autocommit statement while the next acks come in. After a failed publish the publisher pauses: what is
+    ``hand_over`` is called at each commit and only queues; the committing unit of work (``send_committed``), or
+    else ``run``, sends the queue in hand-over order, keeping every publish's ack in flight, and a task of
+    ``run`` marks the acked rows published, each batch in one autocommit statement while the next acks come in.
+    After a failed publish the publisher pauses: what is
     handed over is held, the relay publishes everything unpublished in id order, then resumes it (``resume``),
     and the held events go first, so a process's events do not overtake its own failed ones (the relay's copies
     and these are the same messages to JetStream).
