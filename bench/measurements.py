@@ -302,7 +302,8 @@ async def event_latency(bench: Bench) -> Result:
 
 
 async def _our_event_latency(bench: Bench, rate: float) -> tuple[Figures, str]:
-    """Our latencies, and where they go: written -> published (outbox.published_at: its batch's acks in) -> the
+    """Our latencies, and where they go: written -> published (outbox.published_at: when the committing process saw
+    its commit's acks, by that process's clock; the relay's rows: when their batch's acks were in) -> the
     consumer's transaction."""
     s = bench.settings
     created: list[str] = []

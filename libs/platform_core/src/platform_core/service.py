@@ -2,8 +2,8 @@
 
 ``service_main`` is each service's ``__main__``: ``serve``, ``migrate`` and the parked-message commands.
 ``serve`` connects the database and NATS, asks the service's ``build`` for its servicers and consumers,
-starts the gRPC server (health and reflection included), the outbox relay, the consumers and any background
-jobs, and on SIGTERM/SIGINT reports NOT_SERVING, drains in-flight calls and stops everything in order.
+starts the gRPC server (health and reflection included), the outbox publisher and relay, the consumers and any
+background jobs, and on SIGTERM/SIGINT reports NOT_SERVING, drains in-flight calls and stops everything in order.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from platform_core.grpc.channels import create_channel
 from platform_core.grpc.interceptors import ServerContextInterceptor
 from platform_core.messaging.bus import connect, ensure_stream
 from platform_core.messaging.consumer import EventConsumer
-from platform_core.messaging.outbox import OutboxRelay
+from platform_core.messaging.outbox import OutboxPublisher, OutboxRelay
 from platform_core.observability import instrument_engine, setup_telemetry, shutdown_telemetry
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,11 @@ async def serve(
 
         if parts.publishes_events:
             await ensure_stream(js, settings.nats_prefix, settings.unit)
-            relay = OutboxRelay(engine, js, batch_size=settings.outbox_batch_size)
+            # Each commit's events leave at once from here; the relay publishes what this misses.
+            publisher = OutboxPublisher(engine, js)
+            publisher.publish_commits_of(runtime.sessions)
+            relay = OutboxRelay(engine, js, batch_size=settings.outbox_batch_size, publisher=publisher)
+            tasks.append(asyncio.create_task(publisher.run(stop), name="outbox-publisher"))
             tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
         for consumer in parts.consumers:
             tasks.append(asyncio.create_task(consumer.run(stop), name=f"consumer-{consumer.durable}"))

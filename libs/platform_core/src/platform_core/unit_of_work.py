@@ -16,7 +16,7 @@ from typing import Any, Protocol, Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atrium.common.v1 import events_pb2
-from platform_core.messaging.outbox import add_to_outbox
+from platform_core.messaging.outbox import add_to_outbox, send_committed
 
 
 class Aggregate(Protocol):
@@ -106,6 +106,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         await self._last_writes()
         if self._borrowed is None:
             await self.session.commit()
+            await send_committed(self.session)
 
     async def _last_writes(self) -> None:
         """Writes that lock a row many transactions share (a per-tenant counter): run after everything else

@@ -14,17 +14,19 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from atrium.client.v1 import events_pb2
 from platform_core.config import PlatformSettings
 from platform_core.db import create_engine, ensure_database, session_factory
 from platform_core.errors import InvalidArgument
+from platform_core.messaging import outbox as outbox_module
 from platform_core.messaging import schema
 from platform_core.messaging.bus import ensure_stream
 from platform_core.messaging.consumer import EventConsumer, ReceivedEvent, Subscription
 from platform_core.messaging.envelope import build_envelope, stream_name, subject_for
-from platform_core.messaging.outbox import OutboxRelay, add_to_outbox
+from platform_core.messaging.outbox import OutboxPublisher, OutboxRelay, add_to_outbox
+from platform_core.unit_of_work import SqlAlchemyUnitOfWork
 from platform_dev.testing.infra import TestInfra
 from platform_dev.testing.plugin import wait_until
 
@@ -572,3 +574,181 @@ async def test_two_replicas_on_one_stream_handle_every_event_once(
     assert all(recorder.runs for recorder in recorders)  # both replicas took part
     stop.set()
     await asyncio.gather(*tasks)
+
+
+class Note:
+    """An aggregate whose events are envelopes already (the unit of work maps them as they are)."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+
+class NotesUnitOfWork(SqlAlchemyUnitOfWork):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], p: str) -> None:
+        super().__init__(sessions, nats_prefix=p, to_envelope=lambda envelope: envelope)
+        self.notes = SimpleNamespace(seen=set[Note]())
+
+    def _attach(self, session: AsyncSession) -> None:
+        self.notes.seen = set()
+        self.repositories = (self.notes,)
+
+    async def write(self, *envelopes: Any) -> None:
+        """Commit one transaction raising ``envelopes``."""
+        async with self:
+            note = Note()
+            note.events += envelopes
+            self.notes.seen.add(note)
+            await self.commit()
+
+
+class DownJetStream:
+    """NATS away: every publish fails."""
+
+    async def publish_async(self, subject: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[Any]:
+        raise nats.errors.ConnectionClosedError
+
+
+class SilentJetStream:
+    """Publishes that go nowhere and are never acked."""
+
+    async def publish_async(self, subject: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[Any]:
+        return asyncio.get_running_loop().create_future()
+
+
+def publishing(engine: AsyncEngine, js: Any) -> tuple[async_sessionmaker[AsyncSession], OutboxPublisher]:
+    sessions = session_factory(engine)
+    publisher = OutboxPublisher(engine, cast(JetStreamContext, js))
+    publisher.publish_commits_of(sessions)
+    return sessions, publisher
+
+
+async def all_published(engine: AsyncEngine, envelopes: list[Any]) -> bool:
+    return await unpublished(engine, envelopes) == []
+
+
+async def stream_messages(js: JetStreamContext, p: str) -> int:
+    return (await js.stream_info(stream_name(p, "client"))).state.messages
+
+
+async def test_a_committed_unit_publishes_its_events_at_once_without_the_relay_and_marks_them(
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
+) -> None:
+    p, js = stream
+    sessions, publisher = publishing(engine, js)
+    task = asyncio.create_task(publisher.run(stop))
+    envelopes = [envelope_for(uuid.uuid4(), f"n{i}") for i in range(3)]
+    await NotesUnitOfWork(sessions, p).write(*envelopes)
+    # Neither a rolled-back transaction nor a rolled-back savepoint hands anything over.
+    async with sessions() as session:
+        async with session.begin():
+            await add_to_outbox(session, p, [envelope_for(uuid.uuid4(), "rolled back")])
+            await session.rollback()
+        async with session.begin():
+            with pytest.raises(ZeroDivisionError):
+                async with session.begin_nested():
+                    await add_to_outbox(session, p, [envelope_for(uuid.uuid4(), "savepoint")])
+                    raise ZeroDivisionError
+            kept = envelope_for(uuid.uuid4(), "kept")
+            async with session.begin_nested():
+                await add_to_outbox(session, p, [kept])
+
+    await wait_until(lambda: all_published(engine, [*envelopes, kept]), timeout=10)
+    assert await stream_order(js, p, 4) == [e.event_id for e in [*envelopes, kept]]
+    assert await stream_messages(js, p) == 4
+    assert not publisher.paused
+    stop.set()
+    await task
+
+
+async def test_events_the_publisher_cannot_send_are_delivered_once_by_the_relay_which_resumes_it(
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
+) -> None:
+    p, js = stream
+    sessions, publisher = publishing(engine, DownJetStream())
+    tasks = [asyncio.create_task(publisher.run(stop))]
+    envelopes = [envelope_for(uuid.uuid4(), f"n{i}") for i in range(5)]
+    await NotesUnitOfWork(sessions, p).write(*envelopes)
+    await wait_until(lambda: publisher.paused, timeout=10)
+    # The relay (its own NATS connection is up) leaves a working publisher's rows alone for the fallback delay;
+    # a paused publisher's are taken at once.
+    relay = OutboxRelay(engine, js, publisher=publisher, fallback_delay=3600)
+    async with engine.connect() as other_replica:
+        # While another replica's relay holds the lock, this one finds nothing and knows it did not look.
+        await other_replica.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": outbox_module._RELAY_LOCK_KEY})
+        assert await relay.publish_pending() == 0
+        assert not relay.led_last_cycle
+    assert len(await unpublished(engine, envelopes)) == 5
+    tasks.append(asyncio.create_task(relay.run(stop)))
+    await wait_until(lambda: all_published(engine, envelopes), timeout=10)
+    await wait_until(lambda: not publisher.paused, timeout=10)
+    assert await stream_order(js, p, 5) == [e.event_id for e in envelopes]
+    assert await stream_messages(js, p) == 5
+    stop.set()
+    await asyncio.gather(*tasks)
+
+
+async def test_publishers_and_racing_relays_deliver_each_event_once_in_order_per_aggregate(
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
+) -> None:
+    p, js = stream
+    # Two processes, each with its publisher and its relay; the relays take every row at once (no fallback
+    # delay), so each event is sent by a publisher and by a relay, racing.
+    replicas = [publishing(engine, js) for _ in range(2)]
+    tasks = [asyncio.create_task(publisher.run(stop)) for _, publisher in replicas]
+    tasks += [
+        asyncio.create_task(OutboxRelay(engine, js, publisher=publisher, fallback_delay=0, batch_size=7).run(stop))
+        for _, publisher in replicas
+    ]
+    received: list[tuple[str, str]] = []
+
+    async def remember(session: AsyncSession, event: ReceivedEvent) -> None:
+        received.append((event.envelope.aggregate_id, event.envelope.event_id))
+
+    consumer = consumer_for(engine, js, p, handler=remember)
+    tasks.append(asyncio.create_task(consumer.run(stop)))
+    aggregates = [uuid.uuid4() for _ in range(6)]
+    written: dict[str, list[str]] = {str(a): [] for a in aggregates}
+    envelopes: list[Any] = []
+
+    async def history(aggregate: uuid.UUID, n: int) -> None:
+        # One aggregate's transactions one after the other, alternating between the replicas.
+        for i in range(20):
+            envelope = build_envelope(
+                created(aggregate, f"{n}-{i}"),
+                tenant_id=aggregate,
+                aggregate_type="note",
+                aggregate_id=aggregate,
+                producer="client",
+            )
+            await NotesUnitOfWork(replicas[(n + i) % 2][0], p).write(envelope)
+            written[str(aggregate)].append(envelope.event_id)
+            envelopes.append(envelope)
+
+    await asyncio.gather(*(history(a, n) for n, a in enumerate(aggregates)))
+    await wait_until(lambda: len(received) >= 120, timeout=30)
+    assert await stream_messages(js, p) == 120
+    for aggregate, event_ids in written.items():
+        assert [e for a, e in received if a == aggregate] == event_ids
+    await wait_until(lambda: all_published(engine, envelopes), timeout=10)
+    stop.set()
+    await asyncio.gather(*tasks)
+
+
+async def test_beside_a_working_publisher_the_relay_takes_rows_nobody_publishes_at_once_and_leaves_the_others(
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
+) -> None:
+    p, js = stream
+    sessions, publisher = publishing(engine, SilentJetStream())  # working, but nothing it sends arrives
+    # Only the first cycle and NOTIFYs can wake this relay.
+    relay = OutboxRelay(engine, js, publisher=publisher, fallback_delay=3600, poll_interval=3600)
+    task = asyncio.create_task(relay.run(stop))
+    taken = [envelope_for(uuid.uuid4(), "publisher's")]
+    await NotesUnitOfWork(sessions, p).write(*taken)
+    nobodys = [envelope_for(uuid.uuid4(), "nobody's")]
+    async with session_factory(engine)() as session, session.begin():
+        await add_to_outbox(session, p, nobodys)
+    await wait_until(lambda: all_published(engine, nobodys), timeout=10)
+    assert await stream_order(js, p, 1) == [nobodys[0].event_id]
+    assert await unpublished(engine, taken) == [(uuid.UUID(taken[0].event_id), 1)]
+    stop.set()
+    await task
