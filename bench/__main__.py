@@ -57,6 +57,9 @@ async def run_all(stack: Stack, settings: BenchSettings, results: list[Result]) 
             for measure in MEASUREMENTS:
                 if settings.only and measure.__name__ not in settings.only:
                     continue
+                # Each measurement starts on a quiet platform: the previous one's event backlog is its own.
+                if unsettled := await stack.settle():
+                    log(unsettled)
                 log(f"{measure.__name__} ...")
                 outcome = await measure(bench)
                 for result in outcome if isinstance(outcome, list) else [outcome]:

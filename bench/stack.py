@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import nats
 
 from platform_core.config import PlatformSettings
 from platform_core.db import asyncpg_dsn
@@ -219,6 +220,46 @@ class Stack:
         finally:
             await client.close()
             await notification.close()
+
+    async def settle(self, timeout: float = 120.0) -> str | None:
+        """Until no unit has an unpublished outbox row and no durable consumer of any stream has a message
+        pending or unacknowledged, then a CHECKPOINT: one measurement's trailing event work (consumers catching
+        up, the relay's marking, dirty pages) is not charged to the next measurement's window. What was still
+        behind after ``timeout`` (the measurement then runs anyway, and the log says so), else None."""
+        databases = [unit.name for unit in devstack.UNITS if unit.database]
+        deadline = time.monotonic() + timeout
+        connections = {name: await asyncpg.connect(self.database_dsn(name)) for name in databases}
+        bus = await nats.connect(self.infra.nats_url)
+        try:
+            js = bus.jetstream()
+            while True:
+                self.check_alive()
+                unpublished = {
+                    name: n
+                    for name, conn in connections.items()
+                    if await conn.fetchval("SELECT to_regclass('outbox') IS NOT NULL")
+                    and (n := await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+                }
+                behind: dict[str, int] = {}
+                for stream in await js.streams_info():
+                    # The streams of this run (envelope.stream_name: PREFIX_PRODUCER_EVENTS).
+                    if not (stream.config.name or "").startswith(f"{self.infra.nats_prefix}_".upper()):
+                        continue
+                    for consumer in await js.consumers_info(stream.config.name):
+                        waiting = (consumer.num_pending or 0) + (consumer.num_ack_pending or 0)
+                        if waiting:
+                            behind[consumer.name or "?"] = waiting
+                if not unpublished and not behind:
+                    break
+                if time.monotonic() > deadline:
+                    return f"not settled after {timeout:.0f}s: unpublished {unpublished}, consumers behind {behind}"
+                await asyncio.sleep(0.2)
+            await next(iter(connections.values())).execute("CHECKPOINT")
+            return None
+        finally:
+            await bus.close()
+            for conn in connections.values():
+                await conn.close()
 
 
 def print_logs(stack: Stack) -> None:
