@@ -286,7 +286,7 @@ async def test_the_card_composes_every_section_and_degrades_when_a_service_is_do
     assert card["highlights"] == {
         "next_appointment": {"status": "ok", "data": None},
         "pending_payment": {"status": "ok", "data": []},
-        "open_request": {"status": "ok", "data": {"open_count": 0, "oldest": None}},
+        "open_request": {"status": "ok", "data": {"open_count": 0, "oldest": None, "approval_required_until": None}},
     }
 
     status, _, _ = await api.call("GET", f"/api/v1/clients/{uuid.uuid4()}/card", token=token)
