@@ -202,7 +202,12 @@ async def test_the_cancellation_policy_is_set_shown_in_words_and_removed(site: S
     business_policy = policies["business"]
     assert [(w["within_hours"], w["within_days"]) for w in business_policy["windows"]] == [(48, None), (None, 1)]
     assert business_policy["windows"][1]["outcome"]["fee"] == {"amount_minor": 3000, "currency": "EUR"}
-    assert business_policy["repeat_no_shows"] == {"no_shows": 3, "period_days": 30, "block_days": 14}
+    assert business_policy["repeat_no_shows"] == {
+        "no_shows": 3,
+        "period_days": 30,
+        "block_days": 14,
+        "outcome": "block_online_booking",
+    }
     # The form shows what is in force, ready to change.
     assert browser.find_element(By.ID, "window-1-fee").get_attribute("value") == "30"
 
