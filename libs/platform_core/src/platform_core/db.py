@@ -19,6 +19,9 @@ DEFAULT_ONE = text("1")
 DEFAULT_ZERO = text("0")
 
 _ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
+# Literals render as a connected dialect renders them: PostgreSQL's standard_conforming_strings is on (the
+# default since 9.1), so a backslash in a literal (a LIKE's ESCAPE '\\') is not doubled.
+_ASYNCPG._backslash_escapes = False
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
@@ -46,23 +49,37 @@ class CompiledQuery:
     pooled connection (asyncpg caches it per connection) and no per-call compilation, cache key or result
     processing. Rows read as attributes, as SQLAlchemy rows do (the engine's connections decode json).
 
-    Parameters are the statement's ``bindparam`` names, given as keywords.
+    Parameters are the statement's ``bindparam`` names, given as keywords; a constant in the statement (a
+    ``limit(50)``, a comparison with a literal) keeps its own value.
     """
 
     sql: str
     parameters: tuple[str, ...]
+    constants: dict[str, Any]
 
     @classmethod
     def of(cls, statement: Select[Any]) -> CompiledQuery:
         compiled = statement.compile(dialect=_ASYNCPG)
-        return cls(sql=str(compiled), parameters=tuple(compiled.positiontup or ()))
+        parameters = tuple(compiled.positiontup or ())
+        constants = {name: compiled.binds[name].value for name in parameters if not compiled.binds[name].required}
+        return cls(sql=str(compiled), parameters=parameters, constants=constants)
+
+    def _arguments(self, values: dict[str, object]) -> list[object]:
+        return [values[name] if name in values else self.constants[name] for name in self.parameters]
 
     async def first(self, engine: AsyncEngine, **values: object) -> Any | None:
         """The first row (as attributes), or None."""
         async with engine.connect() as conn:
             driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
-            record = await driver.fetchrow(self.sql, *(values[name] for name in self.parameters))
+            record = await driver.fetchrow(self.sql, *self._arguments(values))
         return None if record is None else SimpleNamespace(**dict(record.items()))
+
+    async def all(self, engine: AsyncEngine, **values: object) -> list[Any]:
+        """Every row (as attributes)."""
+        async with engine.connect() as conn:
+            driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            records = await driver.fetch(self.sql, *self._arguments(values))
+        return [SimpleNamespace(**dict(record.items())) for record in records]
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -4,18 +4,26 @@ Two phases, each newest first: the clients whose first or last name starts with 
 list's prefix search), then the clients found through the typo index (domain/fuzzy.py): every word
 typed is a typo away from, or the start of, a word of their first, last or company name. A page token
 says which phase to continue and after which id, so pages follow each other without gaps or repeats.
+
+Every statement takes what was typed as bind parameters, so a search with no filter beyond the words (the
+search box's common case) runs statements compiled once per shape (how many words, which leads, paged or
+not) as asyncpg prepared statements: no statement is built, cache-keyed or compiled per request, and rows
+skip SQLAlchemy's result processing. A search with list filters runs the same statements through SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Integer,
     Select,
     Text,
     and_,
@@ -25,11 +33,11 @@ from sqlalchemy import (
     intersect,
     literal_column,
     not_,
+    or_,
     select,
     union,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Row
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from client_svc.adapters.tables import client_name_words as words_table
@@ -37,7 +45,8 @@ from client_svc.adapters.tables import clients
 from client_svc.adapters.tables import tenant_name_keys as keys_table
 from client_svc.domain import fuzzy
 from client_svc.domain.search import ClientSearch, like_prefix
-from client_svc.views import filtered_clients, search_conditions
+from client_svc.views import filtered_clients
+from platform_core.db import CompiledQuery
 from platform_core.errors import InvalidArgument
 
 PREFIX_PHASE, TYPO_PHASE = 0, 1
@@ -45,6 +54,8 @@ PREFIX_PHASE, TYPO_PHASE = 0, 1
 TYPO_SLACK = 20
 # Typo matches are for names typed nearly right, not for browsing: the newest this many candidates count.
 MAX_TYPO_CANDIDATES = 5_000
+# Statement shapes kept compiled (a shape is a few kilobytes of SQL; searches repeat a handful of shapes).
+COMPILED_SHAPES = 256
 
 
 def encode_cursor(phase: int, after: uuid.UUID | None) -> str:
@@ -69,6 +80,35 @@ def typed_words(search: ClientSearch) -> list[str]:
     return [w for prefix in search.name_prefixes for w in fuzzy.words(prefix)]
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What decides a search statement's text (with whether it is paged: bind parameter after, only ids below
+    it); the values themselves travel as bind parameters."""
+
+    words: int  # name words typed: bind parameters word_0.. (their LIKE patterns)
+    lead: int  # the longest word, which the prefix indexes are searched by
+    looked_up: tuple[int, ...]  # the typed words long enough to look up: bind parameters keys_<i>
+    include_deleted: bool
+
+    @classmethod
+    def of(cls, search: ClientSearch, typed: list[str], *, include_deleted: bool) -> _Shape:
+        words = search.name_prefixes
+        return cls(
+            words=len(words),
+            lead=words.index(max(words, key=len)),
+            looked_up=tuple(i for i, word in enumerate(typed) if fuzzy.lookup_keys(word)),
+            include_deleted=include_deleted,
+        )
+
+
+def _values(tenant_id: uuid.UUID, search: ClientSearch, typed: list[str]) -> dict[str, Any]:
+    """The bind parameters every statement of this search may take (each takes those it names)."""
+    values: dict[str, Any] = {"tenant_id": tenant_id}
+    values |= {f"word_{i}": like_prefix(word) for i, word in enumerate(search.name_prefixes)}
+    values |= {f"keys_{i}": sorted(fuzzy.lookup_keys(word)) for i, word in enumerate(typed)}
+    return values
+
+
 async def find_by_name(
     engine: AsyncEngine,
     tenant_id: uuid.UUID,
@@ -77,24 +117,24 @@ async def find_by_name(
     limit: int,
     page_token: str,
     **filters: Any,
-) -> tuple[list[Row[Any]], str]:
+) -> tuple[list[Any], str]:
     """One page of name matches and the token of the next ("" at the end).
 
     On the first page of a search with a word long enough to forgive a typo in, both phases are asked at
     once (two connections): a name typed in full or with a typo costs one round trip. A few letters
     (a prefix, which usually fills the page) ask the typo phase only if the page is not full."""
     phase, after = decode_cursor(page_token) if page_token else (PREFIX_PHASE, None)
-    prefix = and_(*search_conditions(search))
     typed = typed_words(search)
-    typo = _TypoPhase(engine, tenant_id, typed, prefix, filters)
-    rows: list[Row[Any]] = []
-    found: list[Row[Any]] | None = None
+    statements = _Statements(engine, tenant_id, search, typed, filters)
+    typo = _TypoPhase(statements, typed)
+    rows: list[Any] = []
+    found: list[Any] | None = None
     if phase == PREFIX_PHASE:
-        prefix_query = _prefix_query(tenant_id, search, prefix, filters, after, limit + 1)
+        prefix = statements.rows("prefix", after, limit=limit + 1)
         if after is None and typo.forgives_typos:
-            rows, found = await asyncio.gather(_fetch(engine, prefix_query), typo.matches(None, limit + 1))
+            rows, found = await asyncio.gather(prefix, typo.matches(None, limit + 1))
         else:
-            rows = await _fetch(engine, prefix_query)
+            rows = await prefix
         if len(rows) > limit:
             return rows[:limit], encode_cursor(PREFIX_PHASE, rows[limit - 1].id)
         after = None
@@ -109,27 +149,27 @@ async def find_by_name(
     return page, encode_cursor(TYPO_PHASE, page[-1].id)
 
 
-async def _fetch(engine: AsyncEngine, query: Select[Any]) -> list[Row[Any]]:
-    async with engine.connect() as conn:
-        return list((await conn.execute(query)).all())
+class _Statements:
+    """Runs one search's statements: compiled once per shape when no filter beyond the words applies (the
+    indexes alone answer the prefix phase then), else built with the filters and run through SQLAlchemy."""
 
+    def __init__(
+        self, engine: AsyncEngine, tenant_id: uuid.UUID, search: ClientSearch, typed: list[str], filters: dict[str, Any]
+    ) -> None:
+        self._engine = engine
+        self.shape = _Shape.of(search, typed, include_deleted=bool(filters.get("include_deleted")))
+        self._values = _values(tenant_id, search, typed)
+        self._filters = None if _only_names(filters) else filters
 
-def _prefix_query(
-    tenant_id: uuid.UUID,
-    search: ClientSearch,
-    prefix: ColumnElement[bool],
-    filters: dict[str, Any],
-    after: uuid.UUID | None,
-    limit: int,
-) -> Select[Any]:
-    query = filtered_clients(tenant_id, **filters)
-    if _only_names(filters):
-        return query.where(clients.c.id.in_(_prefix_ids(tenant_id, search, filters, after, limit))).order_by(
-            clients.c.id.desc()
-        )
-    if after is not None:
-        query = query.where(clients.c.id < after)
-    return query.where(prefix).order_by(clients.c.id.desc()).limit(limit)
+    async def rows(self, kind: str, after: uuid.UUID | None, **values: Any) -> list[Any]:
+        """The rows of statement ``kind``, below id ``after`` if given."""
+        params = self._values | values | {"after": after}
+        if self._filters is None:
+            kind = "prefix by indexes" if kind == "prefix" else kind
+            return await _compiled(kind, self.shape, after is not None).all(self._engine, **params)
+        statement = _statement(kind, self.shape, after is not None, filtered_clients(_TENANT, **self._filters))
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(statement, params)).all())
 
 
 def _only_names(filters: dict[str, Any]) -> bool:
@@ -139,100 +179,126 @@ def _only_names(filters: dict[str, Any]) -> bool:
     return not any(value for name, value in filters.items() if name != "include_deleted")
 
 
-def _prefix_ids(
-    tenant_id: uuid.UUID, search: ClientSearch, filters: dict[str, Any], after: uuid.UUID | None, limit: int
-) -> Select[Any]:
+_TENANT = bindparam("tenant_id", type_=clients.c.tenant_id.type)
+_AFTER = bindparam("after", type_=clients.c.id.type)
+_BEFORE = bindparam("before", type_=clients.c.id.type)
+_LIMIT = bindparam("limit", type_=Integer())
+_IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
+_NAME_COLUMNS = (clients.c.id, clients.c.first_name, clients.c.last_name, clients.c.company_name)
+
+
+@functools.lru_cache(maxsize=COMPILED_SHAPES)
+def _compiled(kind: str, shape: _Shape, paged: bool) -> CompiledQuery:
+    return CompiledQuery.of(
+        _statement(kind, shape, paged, filtered_clients(_TENANT, include_deleted=shape.include_deleted))
+    )
+
+
+def _statement(kind: str, shape: _Shape, paged: bool, listed: Select[Any]) -> Select[Any]:
+    """Statement ``kind`` of a search of this shape over the clients ``listed`` (the list's filters).
+
+    prefix: the page of prefix matches; prefix by indexes: the same with no filter beyond the words, read
+    from the prefix indexes; typos: a batch of typo candidates, whole rows; typo names: every
+    candidate below id ``before``, names only; typo rows: the rows of the typo matches ``ids``."""
+    every_word = and_(*_every_word(shape))
+    below = [clients.c.id < _AFTER] if paged else []
+    if kind == "prefix":
+        return listed.where(every_word, *below).order_by(clients.c.id.desc()).limit(_LIMIT)
+    if kind == "prefix by indexes":
+        return listed.where(clients.c.id.in_(_prefix_ids(shape, paged))).order_by(clients.c.id.desc())
+    typo_matches = listed.where(not_(every_word))
+    candidates = typo_matches.where(clients.c.id == any_(func.array(_typo_candidates(shape).scalar_subquery())))
+    if kind == "typos":
+        return candidates.where(*below).order_by(clients.c.id.desc()).limit(_LIMIT)
+    if kind == "typo names":
+        return (
+            candidates.where(*below, clients.c.id < _BEFORE)
+            .with_only_columns(*_NAME_COLUMNS)
+            .order_by(clients.c.id.desc())
+        )
+    assert kind == "typo rows", kind
+    return typo_matches.where(clients.c.id == any_(_IDS)).order_by(clients.c.id.desc())
+
+
+def _every_word(shape: _Shape) -> list[ColumnElement[bool]]:
+    """Each typed word starts the first or the last name (views.search_conditions, on bind parameters)."""
+    return [_starts_a_name(bindparam(f"word_{i}", type_=Text())) for i in range(shape.words)]
+
+
+def _starts_a_name(pattern: Any) -> ColumnElement[bool]:
+    return or_(
+        func.lower(clients.c.first_name).like(pattern, escape="\\"),
+        func.lower(clients.c.last_name).like(pattern, escape="\\"),
+    )
+
+
+def _prefix_ids(shape: _Shape, paged: bool) -> Select[Any]:
     """The newest ``limit`` ids whose first or last name starts with every word, read from the covering
     prefix indexes (migration 0033) without visiting the table: the longest word leads, the others are
     checked on the index entries."""
-    words = search.name_prefixes
-    lead = max(words, key=len)
-    every_word = search_conditions(search)
+    lead = bindparam(f"word_{shape.lead}", type_=Text())
     state: list[ColumnElement[bool]] = [clients.c.merged_into.is_(None)]
-    if not filters.get("include_deleted"):
+    if not shape.include_deleted:
         state.append(clients.c.deleted_at.is_(None))
-    if after is not None:
-        state.append(clients.c.id < after)
+    if paged:
+        state.append(clients.c.id < _AFTER)
     branches = [
         select(clients.c.id).where(
-            clients.c.tenant_id == tenant_id, func.lower(name).like(like_prefix(lead), escape="\\"), *every_word, *state
+            clients.c.tenant_id == _TENANT, func.lower(name).like(lead, escape="\\"), *_every_word(shape), *state
         )
         for name in (clients.c.first_name, clients.c.last_name)
     ]
     matched = union(*branches).subquery()
-    return select(matched.c.id).order_by(matched.c.id.desc()).limit(limit)
+    return select(matched.c.id).order_by(matched.c.id.desc()).limit(_LIMIT)
 
 
 class _TypoPhase:
     """Clients found through the typo index that the prefix phase did not list."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        tenant_id: uuid.UUID,
-        typed: list[str],
-        prefix: ColumnElement[bool],
-        filters: dict[str, Any],
-    ) -> None:
-        self._engine = engine
+    def __init__(self, statements: _Statements, typed: list[str]) -> None:
+        self._statements = statements
         self._typed = typed
-        self._candidates = _typo_candidates(tenant_id, typed)
-        self._base = filtered_clients(tenant_id, **filters).where(not_(prefix))
 
     @property
     def possible(self) -> bool:
-        return self._candidates is not None
+        return bool(self._statements.shape.looked_up)
 
     @property
     def forgives_typos(self) -> bool:
         return self.possible and any(len(word) >= fuzzy.MIN_TYPO_WORD for word in self._typed)
 
-    async def matches(self, after: uuid.UUID | None, wanted: int) -> list[Row[Any]]:
+    async def matches(self, after: uuid.UUID | None, wanted: int) -> list[Any]:
         """Up to ``wanted`` of them, newest first, after ``after``, whose names pass the exact typo check."""
-        assert self._candidates is not None
-        # ARRAY(...) makes the candidates an init plan: the rows are then read by primary key for exactly
-        # those ids, whatever the planner expects their number to be.
-        ids = func.array(self._candidates.scalar_subquery())
-        query = self._base.where(clients.c.id == any_(ids))
-        if after is not None:
-            query = query.where(clients.c.id < after)
-        query = query.order_by(clients.c.id.desc())
-        batch = await _fetch(self._engine, query.limit(wanted + TYPO_SLACK))
+        batch = await self._statements.rows("typos", after, limit=wanted + TYPO_SLACK)
         found = [r for r in batch if self._passes(r)]
         if len(batch) < wanted + TYPO_SLACK or len(found) >= wanted:
             return found[:wanted]
         # Many candidates, few real matches (a common name): the rest are checked on their names alone, in
         # one read, and only the matches are read whole; batch after batch of whole rows would run the
         # candidate lookup again for each.
-        names = query.where(clients.c.id < batch[-1].id).with_only_columns(
-            clients.c.id, clients.c.first_name, clients.c.last_name, clients.c.company_name
-        )
-        more = [r.id for r in await _fetch(self._engine, names) if self._passes(r)][: wanted - len(found)]
+        names = await self._statements.rows("typo names", after, before=batch[-1].id)
+        more = [r.id for r in names if self._passes(r)][: wanted - len(found)]
         if more:
-            found += await _fetch(self._engine, self._base.where(clients.c.id.in_(more)).order_by(clients.c.id.desc()))
+            found += await self._statements.rows("typo rows", None, ids=more)
         return found
 
-    def _passes(self, row: Row[Any]) -> bool:
+    def _passes(self, row: Any) -> bool:
         return fuzzy.matches(self._typed, row.first_name, row.last_name, row.company_name)
 
 
-def _typo_candidates(tenant_id: uuid.UUID, typed: list[str]) -> Select[Any] | CompoundSelect[Any] | None:
-    """Newest first: clients having, for every typed word long enough to look up, a word its keys lead to
-    (None: no word to look up)."""
-    per_word: list[Select[Any]] = []
-    for i, word in enumerate(typed):
-        keys = fuzzy.lookup_keys(word)
-        if keys:
-            leads_to = select(keys_table.c.word).where(
-                keys_table.c.tenant_id == tenant_id,
-                keys_table.c.key == any_(bindparam(f"keys_{i}", sorted(keys), type_=ARRAY(Text))),
-            )
-            per_word.append(
-                select(words_table.c.client_id).where(
-                    words_table.c.tenant_id == tenant_id, words_table.c.word.in_(leads_to)
+def _typo_candidates(shape: _Shape) -> Select[Any] | CompoundSelect[Any]:
+    """Newest first: clients having, for every typed word long enough to look up, a word its keys lead to."""
+    per_word = [
+        select(words_table.c.client_id).where(
+            words_table.c.tenant_id == _TENANT,
+            words_table.c.word.in_(
+                select(keys_table.c.word).where(
+                    keys_table.c.tenant_id == _TENANT,
+                    keys_table.c.key == any_(bindparam(f"keys_{i}", type_=ARRAY(Text()))),
                 )
-            )
-    if not per_word:
-        return None
+            ),
+        )
+        for i in shape.looked_up
+    ]
     query = per_word[0] if len(per_word) == 1 else intersect(*per_word)
     return query.order_by(literal_column("client_id").desc()).limit(MAX_TYPO_CANDIDATES)
