@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -64,6 +65,30 @@ async def test_changes_are_logged_with_who_before_and_after_and_can_be_filtered_
     assert [e["action"] for e in theirs["items"]] == ["create_client"]
     status, problem, _ = await api.call("GET", "/api/v1/audit-log", token=key["secret"])
     assert (status, problem["code"]) == (403, "PERMISSION_REQUIRED")
+
+
+async def test_concurrent_changes_each_have_their_entry_when_answered_and_refused_ones_none(api: Api) -> None:
+    owner = (await api.sign_up())["token"]
+
+    async def create(n: int) -> tuple[int, str]:
+        # Every third is refused: by the gateway (a wrong type) or by the client service (an unusable email).
+        body: dict[str, object] = {"first_name": f"Concurrent {n}"}
+        if n % 3 == 1:
+            body["first_name"] = n
+        elif n % 3 == 2:
+            body["email"] = "not an address"
+        status, answer, _ = await api.call("POST", "/api/v1/clients", token=owner, json=body)
+        return status, answer["id"] if status == 201 else ""
+
+    answers = await asyncio.gather(*(create(n) for n in range(30)))
+
+    created = sorted(client_id for status, client_id in answers if status == 201)
+    assert len(created) == 10 and {status for status, _ in answers} == {201, 422}
+    # Every change answered is already logged, once; the refused requests left nothing.
+    status, page, _ = await api.call("GET", "/api/v1/audit-log", token=owner, params={"page_size": "100"})
+    assert status == 200
+    assert sorted(e["record_id"] for e in page["items"]) == created
+    assert {(e["action"], e["status"]) for e in page["items"]} == {("create_client", 201)}
 
 
 async def test_a_check_in_is_logged_as_what_it_added_without_reading_the_client_before(api: Api) -> None:
