@@ -350,6 +350,7 @@ class _ImportState:
     clients: dict[uuid.UUID, tuple[Client, str | None]] = field(default_factory=dict)
     live: dict[uuid.UUID, int] = field(default_factory=dict)
     events: list[Any] = field(default_factory=list)
+    analyses: list[int] = field(default_factory=list)  # the clients each analyse counted
 
 
 class FakeImportStore(AbstractImportStore):
@@ -610,6 +611,10 @@ class FakeImportStore(AbstractImportStore):
 
     async def add_events(self, events: Sequence[Any]) -> None:
         self.state.events.extend(events)
+
+    async def refresh_statistics(self) -> int:
+        self.state.analyses.append(len(self.state.clients))
+        return len(self.state.clients)
 
 
 COUNT_COLUMNS = ("processed_rows", "created_rows", "updated_rows", "unchanged_rows", "skipped_rows", "rejected_rows")

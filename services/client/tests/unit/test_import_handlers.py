@@ -129,6 +129,31 @@ async def test_an_import_writes_its_clients_and_their_events_in_batches() -> Non
     assert len(uow.store.state.events) == 3
 
 
+async def test_an_import_refreshes_the_statistics_after_its_first_batch_and_each_time_it_doubles_them() -> None:
+    """The plans the database keeps (a foreign key's check most of all) are made on the statistics: stale while an
+    import grows the tenant, they are refreshed outside its transactions, a handful of times however big the file."""
+    uow = FakeImportUnitOfWork()  # two rows a batch
+    rows = [f"e{i},Client {i}" for i in range(9)]
+    import_id = await uploaded(uow, csv("external_id,first_name", *rows))
+    await handlers.dry_run_import(cmds.DryRunImport(TENANT, import_id, None, "update", False, "GB", 0), uow)
+    await run_claimed(uow)
+    assert uow.store.state.analyses == []  # a dry run writes nothing
+    await handlers.start_import(cmds.StartImport(TENANT, import_id, max_clients=0), uow)
+    await run_claimed(uow)
+    assert (await job_of(uow, import_id)).job["created_rows"] == 9
+    # Batches of 2, 2, 2, 2 and 1 new clients: after the first (2 counted), then once as many again (4, 8).
+    assert uow.store.state.analyses == [2, 4, 8]
+
+    # The same file again creates nothing: nothing grew, nothing to refresh.
+    again = await uploaded(uow, csv("external_id,first_name", *rows))
+    await handlers.dry_run_import(cmds.DryRunImport(TENANT, again, None, "update", False, "GB", 0), uow)
+    await run_claimed(uow)
+    await handlers.start_import(cmds.StartImport(TENANT, again, max_clients=0), uow)
+    await run_claimed(uow)
+    assert (await job_of(uow, again)).job["unchanged_rows"] == 9
+    assert uow.store.state.analyses == [2, 4, 8]
+
+
 async def test_an_all_or_nothing_import_with_a_bad_row_cannot_start() -> None:
     uow = FakeImportUnitOfWork()
     import_id = await uploaded(uow, csv("first_name,email", "Ada,ada@example.com", "Grace,bad"))

@@ -360,6 +360,11 @@ class AbstractImportStore(abc.ABC):
     async def add_events(self, events: Sequence[Any]) -> None:
         """The batch's domain events into the outbox."""
 
+    @abc.abstractmethod
+    async def refresh_statistics(self) -> int:
+        """Analyse the tables an import grows (outside the batches' transactions); the clients (of every tenant)
+        the statistics now count."""
+
 
 class AsyncpgImportStore(AbstractImportStore):
     """The store on one asyncpg connection of the service's pool (the unit of work's)."""
@@ -897,6 +902,17 @@ class AsyncpgImportStore(AbstractImportStore):
     async def add_events(self, events: Sequence[Any]) -> None:
         """The batch's events into the outbox in one COPY, through the outbox's own writer."""
         await copy_to_outbox(self._conn, self._prefix, [event_mapping.to_envelope(e) for e in events])
+
+    async def refresh_statistics(self) -> int:
+        """Why: every new contact point (and tag) is checked against clients by its foreign key, whose query each
+        connection plans once and keeps until the table's statistics change. Planned while the statistics count
+        (almost) no client of the tenant, the plan ties the primary key with the name index that also leads with
+        tenant_id, may take the latter, and then reads all the tenant's clients per new row: each batch slower
+        than the one before until autovacuum's analyse. An analyse replans it (on every connection) on what the
+        table now holds. Its own short transaction: its lock then blocks no other import's analyse for a batch."""
+        await self._conn.execute("ANALYZE clients")
+        value = await self._conn.fetchval("SELECT reltuples FROM pg_class WHERE oid = 'clients'::regclass")
+        return max(int(value), 0)
 
 
 async def _check_points_now(conn: asyncpg.Connection) -> None:

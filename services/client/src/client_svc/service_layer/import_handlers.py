@@ -513,6 +513,9 @@ class _Run:
     async def _batched(self) -> None:
         """Dry run (nothing written, problems kept as found) or import, one transaction per batch."""
         uow = self.uow
+        # New clients since the statistics were last refreshed, and how many make them stale: the first batch's
+        # (the tenant the stored plans saw has just changed), then as many as the statistics counted.
+        grown, stale_at = 0, 1
         async with contextlib.aclosing(self._batches()) as batches:
             async for rows in batches:
                 self._check_lease()
@@ -530,6 +533,9 @@ class _Run:
                         ):
                             raise LeaseLost()
                     self.counts += batch.counts
+                    grown += batch.counts.created
+                    if grown >= stale_at:  # a handful of analyses, however big the file
+                        stale_at, grown = max(await uow.imports.refresh_statistics(), 1), 0
         if self.dry:
             await self._finish_dry_run()
         else:
