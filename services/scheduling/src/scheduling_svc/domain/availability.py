@@ -53,14 +53,17 @@ Slots
 
 `is_bookable` answers for one start with exactly these rules (the booking path's check).
 
-Cost: per staff member the busy intervals are sorted once and merged (BusyColumns already sorted by start, as the
-database hands them over, are merged straight from their columns, without a sort or an object per booking). With one
-service, the starts a staff member can take are found by interval arithmetic on their working and busy intervals and
-read off the sorted grid by binary search, O((working + busy) * log candidates + slots) per staff member (only a
-start that may join a group session is checked on its own). With several services each candidate start is a few
-binary searches, so a query costs O(candidates * log busy + busy * log busy) per staff member and resource. Staff
-with the same schedule share its expansion within a query. A one-service slot builds its options (a Segment per
-staff member) only when they are read: an availability answer reads only starts and staff ids.
+Cost: per staff member the busy intervals are sorted once and merged, as integer microseconds since the epoch
+(BusyMicros already sorted by start, as the database hands them over, are merged straight from their integer
+columns, without a sort, a datetime or an object per booking). With one service, the starts a staff member can
+take are found by interval arithmetic on their working and busy intervals and read off the sorted grid by binary
+search, all in integer instants (the wall-clock work, zones and DST included, stays on datetimes and is converted
+once per grid and per set of hours; only the starts found become datetimes), O((working + busy) * log candidates +
+slots) per staff member (only a start that may join a group session is checked on its own). With several
+services each candidate start is a few binary searches, so a query costs O(candidates * log busy + busy * log busy)
+per staff member and resource. Staff with the same schedule share its expansion within a query. A one-service
+slot builds its options (a Segment per staff member) only when they are read: an availability answer reads only
+starts and staff ids.
 Zones come from zoneinfo: the system tz database, or the `tzdata` package where there is none.
 """
 
@@ -73,12 +76,13 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
-from typing import NamedTuple, overload
+from typing import NamedTuple, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "Busy",
     "BusyColumns",
+    "BusyMicros",
     "LocalRange",
     "OneServiceOptions",
     "ResourceAvailability",
@@ -100,6 +104,7 @@ __all__ = [
 
 _DAY = timedelta(days=1)
 _TICK = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # --- The interface ----------------------------------------------------------------------------------------------
@@ -153,14 +158,44 @@ class Busy:
         self.__dict__.update(start=start, end=end, service_id=service_id, session_start=session_start, seats=seats)
 
 
-class BusyColumns(Sequence[Busy]):
+class _BusyTable(Sequence[Busy]):
+    """Busy entries held as parallel columns, a Busy built only when an entry is read. Reads, equality and hashing
+    behave as the tuple of entries they stand for."""
+
+    __slots__ = ()
+
+    def _entry(self, i: int) -> Busy:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> Busy: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Busy]: ...
+
+    def __getitem__(self, index: int | slice) -> Busy | Sequence[Busy]:
+        if isinstance(index, slice):
+            return tuple(self._entry(i) for i in range(len(self))[index])
+        return self._entry(range(len(self))[index])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _BusyTable):
+            other = tuple(other)
+        return tuple(self) == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({tuple(self)!r})"
+
+
+class BusyColumns(_BusyTable):
     """A staff member's Busy entries as parallel columns (the i-th entry is starts[i], ends[i], ...), the shape a
     database hands them over in as arrays; a Busy is built only when an entry is read.
 
     An availability answer reads thousands of bookings and the engine needs only their spans (and, for group
-    services, their sessions): it reads the columns, so no object is built per booking. Reads, equality and
-    hashing behave as the tuple of entries they stand for. Sorted by start, the engine merges them without a sort.
-    """
+    services, their sessions): it reads the columns, so no object is built per booking."""
 
     __slots__ = ("ends", "seats", "service_ids", "session_starts", "starts")
 
@@ -183,40 +218,65 @@ class BusyColumns(Sequence[Busy]):
     def _entry(self, i: int) -> Busy:
         return Busy(self.starts[i], self.ends[i], self.service_ids[i], self.session_starts[i], self.seats[i])
 
-    @overload
-    def __getitem__(self, index: int) -> Busy: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Busy]: ...
-
-    def __getitem__(self, index: int | slice) -> Busy | Sequence[Busy]:
-        if isinstance(index, slice):
-            return tuple(self._entry(i) for i in range(len(self.starts))[index])
-        return self._entry(range(len(self.starts))[index])
-
     def __len__(self) -> int:
         return len(self.starts)
 
     def __iter__(self) -> Iterator[Busy]:
         return map(Busy, self.starts, self.ends, self.service_ids, self.session_starts, self.seats)
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, BusyColumns):
-            other = tuple(other)
-        return tuple(self) == other if isinstance(other, tuple) else NotImplemented
 
-    def __hash__(self) -> int:
-        return hash(tuple(self))
+class BusyMicros(_BusyTable):
+    """BusyColumns whose spans are integers: microseconds since the Unix epoch (UTC), as the database can hand
+    them over (int8 arrays); a Busy (UTC datetimes) is built only when an entry is read.
 
-    def __repr__(self) -> str:
-        return f"BusyColumns({tuple(self)!r})"
+    The engine works on integer instants from here on: decoding thousands of timestamps into datetimes was a fifth
+    of an availability answer's time, and comparing integers is cheaper than comparing datetimes. Sorted by start,
+    the engine merges them without a sort."""
+
+    __slots__ = ("ends", "seats", "service_ids", "session_starts", "starts")
+
+    def __init__(
+        self,
+        starts: Sequence[int],
+        ends: Sequence[int],
+        service_ids: Sequence[uuid.UUID | None] | None = None,
+        session_starts: Sequence[datetime | None] | None = None,
+        seats: Sequence[int] | None = None,
+    ) -> None:
+        """Without service_ids, session_starts and seats the entries are one-to-one bookings (no session, 1 seat)."""
+        count = len(starts)
+        service_ids = [None] * count if service_ids is None else service_ids
+        session_starts = [None] * count if session_starts is None else session_starts
+        seats = [1] * count if seats is None else seats
+        if not count == len(ends) == len(service_ids) == len(session_starts) == len(seats):
+            raise ValueError("busy columns of different lengths")
+        self.starts = starts
+        self.ends = ends
+        self.service_ids = service_ids
+        self.session_starts = session_starts
+        self.seats = seats
+
+    def _entry(self, i: int) -> Busy:
+        return Busy(
+            _instant(self.starts[i]),
+            _instant(self.ends[i]),
+            self.service_ids[i],
+            self.session_starts[i],
+            self.seats[i],
+        )
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __iter__(self) -> Iterator[Busy]:
+        return map(self._entry, range(len(self.starts)))
 
 
 @dataclass(frozen=True)
 class StaffAvailability:
     staff_id: uuid.UUID
     schedule: WeeklySchedule
-    busy: Sequence[Busy]  # a tuple, or BusyColumns for many
+    busy: Sequence[Busy]  # a tuple, or BusyColumns / BusyMicros for many
     service_ids: frozenset[uuid.UUID]  # services this staff member performs
 
 
@@ -476,6 +536,16 @@ def _utc(moment: datetime, what: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _micros(instant: datetime) -> int:
+    """An aware instant as integer microseconds since the Unix epoch (exact, unlike timestamp())."""
+    return (instant - _EPOCH) // _TICK
+
+
+def _instant(micros: int) -> datetime:
+    """Microseconds since the Unix epoch as a UTC datetime (the inverse of _micros)."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
 def _wall(instant: datetime, tz: ZoneInfo) -> datetime:
     return instant.astimezone(tz).replace(tzinfo=None, fold=0)
 
@@ -523,9 +593,16 @@ def _grid_instants(
     return tuple(sorted(found))
 
 
+@lru_cache(maxsize=32)
+def _grid_micros(tz: ZoneInfo, labels: tuple[tuple[datetime, datetime], ...], step: timedelta) -> tuple[int, ...]:
+    """_grid_instants as integer microseconds since the epoch: the wall-clock work stays on datetimes."""
+    return tuple([_micros(instant) for instant in _grid_instants(tz, labels, step)])
+
+
 # --- Interval arithmetic on sorted, disjoint [start, end) lists -------------------------------------------------
 
 _Interval = tuple[datetime, datetime]
+_Instant = TypeVar("_Instant", datetime, int)
 
 
 def _union(intervals: Iterable[_Interval]) -> list[_Interval]:
@@ -576,23 +653,23 @@ def _covers(starts: list[datetime], ends: list[datetime], start: datetime, end: 
     return i >= 0 and ends[i] >= end
 
 
-def _clear(starts: list[datetime], ends: list[datetime], start: datetime, end: datetime) -> bool:
-    """Does [start, end) miss every interval of a sorted disjoint list?"""
+def _clear(starts: Sequence[_Instant], ends: Sequence[_Instant], start: _Instant, end: _Instant) -> bool:
+    """Does [start, end) miss every interval of a sorted disjoint list (datetimes, or integer microseconds)?"""
     i = bisect_right(ends, start)  # the first interval ending after `start`
     return i == len(starts) or starts[i] >= end
 
 
 def _free_starts(
-    work_starts: list[datetime],
-    work_ends: list[datetime],
-    busy_starts: list[datetime],
-    busy_ends: list[datetime],
-    lead: timedelta,
-    tail: timedelta,
-) -> Iterator[_Interval]:
-    """The starts s whose span [s + lead, s + tail) lies in one working interval and overlaps no busy interval, as
-    sorted closed ranges [low, high] (one at a time: no list of them is kept); both interval lists sorted and
-    disjoint.
+    work_starts: list[int],
+    work_ends: list[int],
+    busy_starts: list[int],
+    busy_ends: list[int],
+    lead: int,
+    tail: int,
+) -> Iterator[tuple[int, int]]:
+    """In integer instants (microseconds), the starts s whose span [s + lead, s + tail) lies in one working
+    interval and overlaps no busy interval, as sorted closed ranges [low, high] (one at a time: no list of them is
+    kept); both interval lists sorted and disjoint.
 
     Working interval [a, b) allows the starts [a - lead, b - tail]; busy interval [c, d) rules out the open range
     (c - tail, d - lead), whose ends stay free since touching is fine. Ruled-out ranges of neighbouring busy
@@ -732,6 +809,8 @@ class _Hours:
             working = _intersect(working, business.working)
         self.work_starts = [start for start, _ in working]
         self.work_ends = [end for _, end in working]
+        self.work_starts_micros = [_micros(start) for start in self.work_starts]
+        self.work_ends_micros = [_micros(end) for end in self.work_ends]
 
     @staticmethod
     def key(schedule: WeeklySchedule) -> Hashable:
@@ -752,6 +831,7 @@ class _Staff:
         self.work_starts = hours.work_starts
         self.work_ends = hours.work_ends
         self.busy = availability.busy
+        # In integer instants (microseconds since the epoch), as every busy check compares them.
         self.busy_starts, self.busy_ends = _merged_spans(availability.busy)
 
     @cached_property
@@ -767,19 +847,18 @@ class _Staff:
         return _Overlaps(_entries(self.busy))
 
 
-def _merged_spans(busy: Sequence[Busy]) -> tuple[list[datetime], list[datetime]]:
-    """The entries' spans merged (touching ones too, as in _union) into sorted parallel lists of starts and ends:
-    merged once, "is the staff member free" is one binary search per candidate. BusyColumns sorted by start and
-    in UTC, as read from the database, are merged straight from their columns, with no object per entry."""
-    if isinstance(busy, BusyColumns):
+def _merged_spans(busy: Sequence[Busy]) -> tuple[list[int], list[int]]:
+    """The entries' spans merged (touching ones too, as in _union) into sorted parallel lists of starts and ends,
+    in microseconds since the epoch: merged once, "is the staff member free" is one binary search per candidate.
+    BusyMicros sorted by start, as read from the database, are merged straight from their columns, with no object
+    per entry."""
+    if isinstance(busy, BusyMicros):
         merged = _merge_sorted(busy.starts, busy.ends)
         if merged is not None:
             return merged
-    spans: list[_Interval] = []
+    spans: list[tuple[int, int]] = []
     for item in busy:
-        start, end = item.start, item.end
-        if start.tzinfo is not UTC or end.tzinfo is not UTC:
-            start, end = _utc(start, "Busy.start"), _utc(end, "Busy.end")
+        start, end = _micros(_utc(item.start, "Busy.start")), _micros(_utc(item.end, "Busy.end"))
         if start < end:
             spans.append((start, end))
     spans.sort()
@@ -788,16 +867,13 @@ def _merged_spans(busy: Sequence[Busy]) -> tuple[list[datetime], list[datetime]]
     return merged
 
 
-def _merge_sorted(starts: Sequence[datetime], ends: Sequence[datetime]) -> tuple[list[datetime], list[datetime]] | None:
-    """Spans in UTC sorted by start merged where they overlap or touch (empty ones skipped); None if they are not
-    sorted or not all in UTC."""
-    merged_starts: list[datetime] = []
-    merged_ends: list[datetime] = []
-    last_start: datetime | None = None
-    last_end: datetime | None = None
+def _merge_sorted(starts: Sequence[int], ends: Sequence[int]) -> tuple[list[int], list[int]] | None:
+    """Spans sorted by start merged where they overlap or touch (empty ones skipped); None if they are not sorted."""
+    merged_starts: list[int] = []
+    merged_ends: list[int] = []
+    last_start: int | None = None
+    last_end: int | None = None
     for start, end in zip(starts, ends, strict=True):
-        if start.tzinfo is not UTC or end.tzinfo is not UTC:
-            return None
         if not start < end:
             continue
         if last_start is not None and start < last_start:
@@ -938,6 +1014,7 @@ class _Engine:
         if only is not None:
             inside = self.earliest <= only <= self.latest
             self.earliest, self.latest = (only, only) if inside else (only, only - _TICK)
+        self.earliest_micros, self.latest_micros = _micros(self.earliest), _micros(self.latest)
         offsets = [timedelta(0)]
         for service in self.services:
             offsets.append(offsets[-1] + service.duration)
@@ -978,6 +1055,7 @@ class _Engine:
         self.uses_resources = any(service.resource_ids for service in self.services)
         self.resource_checks: dict[tuple[uuid.UUID, datetime, datetime, frozenset[_SessionKey]], bool] = {}
         self.grid_of_hours: dict[int, tuple[datetime, ...]] = {}  # by id() of an _Hours, alive with the engine
+        self.grid_micros_of_hours: dict[int, tuple[int, ...]] = {}  # the same, in microseconds
 
     # Candidates ---------------------------------------------------------------------------------------------
 
@@ -989,6 +1067,15 @@ class _Engine:
             every = _grid_instants(member.tz, tuple(member.labels), self.rules.granularity)
             grid = every[bisect_left(every, self.earliest) : bisect_right(every, self.latest)]
             self.grid_of_hours[id(member.hours)] = grid
+        return grid
+
+    def _grid_micros(self, member: _Staff) -> tuple[int, ...]:
+        """_grid in microseconds since the epoch (for the interval arithmetic of the one-service path)."""
+        grid = self.grid_micros_of_hours.get(id(member.hours))
+        if grid is None:
+            every = _grid_micros(member.tz, tuple(member.labels), self.rules.granularity)
+            grid = every[bisect_left(every, self.earliest_micros) : bisect_right(every, self.latest_micros)]
+            self.grid_micros_of_hours[id(member.hours)] = grid
         return grid
 
     def _sessions(self, member: _Staff) -> set[datetime]:
@@ -1016,7 +1103,7 @@ class _Engine:
         span_start, span_end = start + run.lead, start + run.tail
         if not _covers(member.work_starts, member.work_ends, span_start, span_end):
             return None
-        if _clear(member.busy_starts, member.busy_ends, span_start, span_end):
+        if _clear(member.busy_starts, member.busy_ends, _micros(span_start), _micros(span_end)):
             return _Block(min((capacity for _, _, capacity in run.groups), default=None), frozenset())
         if not run.groups:
             return None
@@ -1064,15 +1151,16 @@ class _Engine:
     def _single_service_slots(self) -> list[Slot]:
         """The general path's answer for one service, without a feasibility check per (start, staff member).
 
-        Each staff member's feasible starts come from `_feasible` by interval arithmetic; they are then grouped by
-        start across staff, which is all a single-service slot is."""
+        Each staff member's feasible starts come from `_feasible` by interval arithmetic on integer instants; they
+        are then grouped by start across staff, which is all a single-service slot is. Only the starts found become
+        datetimes."""
         service = self.services[0]
         run = self.runs[(0, 1)]
-        found: defaultdict[datetime, list[int]] = defaultdict(list)  # staff by index
-        seats: dict[datetime, int] = {}  # group sessions: the fewest seats left among the staff offered
+        found: defaultdict[int, list[int]] = defaultdict(list)  # staff by index, by start in microseconds
+        seats: dict[int, int] = {}  # group sessions: the fewest seats left among the staff offered
         # With one service the resources a start needs do not depend on who takes it: checked once per start
         # (and sessions joined), not once per staff member.
-        resources_free: dict[tuple[datetime, frozenset[_SessionKey]], bool] = {}
+        resources_free: dict[tuple[int, frozenset[_SessionKey]], bool] = {}
         for member in self.staff:  # sorted by id, so each start's list is too
             if service.service_id not in member.service_ids:
                 continue
@@ -1081,7 +1169,7 @@ class _Engine:
                     for start in starts:
                         key = (start, block.joined)
                         if key not in resources_free:
-                            resources_free[key] = self._resources_free(start, ((member, run),), (block,))
+                            resources_free[key] = self._resources_free(_instant(start), ((member, run),), (block,))
                     starts = [start for start in starts if resources_free[(start, block.joined)]]
                 index = member.index
                 for start in starts:
@@ -1092,36 +1180,47 @@ class _Engine:
         # Slots offering the same staff share one tuple of their ids (a month repeats a few sets thousands of times).
         shared: dict[tuple[int, ...], tuple[uuid.UUID, ...]] = {}
         out = []
-        for start in sorted(found):
-            indexes = tuple(found[start])
+        for micros in sorted(found):
+            indexes = tuple(found[micros])
             staff_ids = shared.get(indexes)
             if staff_ids is None:
                 staff_ids = shared[indexes] = tuple([self.staff[i].id for i in indexes])
-            out.append(_slot(start, staff_ids, OneServiceOptions(service, start, staff_ids), seats.get(start)))
+            at = _instant(micros)
+            out.append(_slot(at, staff_ids, OneServiceOptions(service, at, staff_ids), seats.get(micros)))
         return out
 
-    def _feasible(self, member: _Staff, run: _Run) -> list[tuple[_Block, list[datetime]]]:
-        """The candidate starts at which `member` can take `run` (a whole single-service booking), grouped by the
-        block they give: one group for the starts whose span is simply free, one per start joining a session.
+    def _feasible(self, member: _Staff, run: _Run) -> list[tuple[_Block, list[int]]]:
+        """The candidate starts (microseconds since the epoch) at which `member` can take `run` (a whole
+        single-service booking), grouped by the block they give: one group for the starts whose span is simply
+        free, one per start joining a session.
 
         A span [start + lead, start + tail) is free when it lies in one working interval and misses every busy
         interval: exactly when the start lies in one of the closed ranges `_free_starts` finds. The grid starts in
         such a range are a slice of the sorted grid, two binary searches away, so this costs
         O((working + busy intervals) * log grid + starts found) instead of a check per candidate."""
-        grid = self._grid(member)
-        free: list[datetime] = []
+        grid = self._grid_micros(member)
+        free: list[int] = []
+        hours = member.hours
         for low, high in _free_starts(
-            member.work_starts, member.work_ends, member.busy_starts, member.busy_ends, run.lead, run.tail
+            hours.work_starts_micros,
+            hours.work_ends_micros,
+            member.busy_starts,
+            member.busy_ends,
+            run.lead // _TICK,
+            run.tail // _TICK,
         ):
             free += grid[bisect_left(grid, low) : bisect_right(grid, high)]
         found = [(_Block(min((capacity for _, _, capacity in run.groups), default=None), frozenset()), free)]
         if run.groups:
             # Any other start can only join: everything overlapping its span must be a session of this service
             # starting there (see _block), so only the staff member's session starts, on the grid or not, are tried.
-            for start in self._sessions(member).difference(free):
-                block = self._block(member, start, run)
-                if block is not None:
-                    found.append((block, [start]))
+            offered = set(free)
+            for start in self._sessions(member):
+                micros = _micros(start)
+                if micros not in offered:
+                    block = self._block(member, start, run)
+                    if block is not None:
+                        found.append((block, [micros]))
         return found
 
     def _general_slots(self) -> list[Slot]:
