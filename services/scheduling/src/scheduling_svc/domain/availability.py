@@ -541,6 +541,7 @@ def _micros(instant: datetime) -> int:
     return (instant - _EPOCH) // _TICK
 
 
+@lru_cache(maxsize=8192)  # slot starts come back request after request, and building one costs ten lookups
 def _instant(micros: int) -> datetime:
     """Microseconds since the Unix epoch as a UTC datetime (the inverse of _micros)."""
     return _EPOCH + timedelta(microseconds=micros)
