@@ -189,17 +189,19 @@ async def consume_for_visit(cmd: commands.ConsumeForVisit, uow: BillingUnitOfWor
 
 
 async def _consume(
-    cmd: commands.ConsumeForVisit, uow: BillingUnitOfWork, *, fresh_key: bool = False
+    cmd: commands.ConsumeForVisit, uow: BillingUnitOfWork, *, fresh_key: bool = False, vouched: bool = True
 ) -> LedgerTransaction | None:
     """``consume_for_visit`` inside a unit already begun (the caller commits). ``fresh_key``: the key was just
-    made (a walk-in's check-in), so nothing can have consumed with it yet."""
+    made (a walk-in's check-in), so nothing can have consumed with it yet. Unless ``vouched`` (the client
+    directory named the client), the ledger must know the client: a lot of it pays for the visit, or the
+    earlier consumption with the key is its; otherwise None, having taken nothing."""
     if not fresh_key:
         done = await uow.ledger.by_request_id(cmd.tenant_id, cmd.key)
         if done is not None:
-            return done
+            return done if vouched or done.client_id == cmd.client_id else None
     paying = await uow.ledger.lock_paying(cmd.tenant_id, cmd.client_id, cmd.service_id, cmd.now)
     # Nothing locked: either nothing pays for the service, or the client holds none of what would.
-    if not paying.lots and not await uow.ledger.rules_for(cmd.tenant_id, cmd.service_id):
+    if not paying.lots and (not vouched or not await uow.ledger.rules_for(cmd.tenant_id, cmd.service_id)):
         return None
     return _take(cmd, uow, paying)
 
@@ -276,12 +278,9 @@ async def _check_in(
                 else f"check-in:{check_in_id}"
             )
             visit = commands.ConsumeForVisit(cmd.tenant_id, client_id, cmd.service_id, key, note, cmd.now)
-            if vouched:
-                transaction = await _consume(visit, uow, fresh_key=cmd.appointment_id is None)
-            else:
-                transaction = await _consume_known(visit, uow, fresh_key=cmd.appointment_id is None)
-                if transaction is None:
-                    return None
+            transaction = await _consume(visit, uow, fresh_key=cmd.appointment_id is None, vouched=vouched)
+            if transaction is None and not vouched:
+                return None
         check_in = CheckIn.record(
             cmd.tenant_id,
             check_in_id,
@@ -302,16 +301,3 @@ async def _check_in(
             )
         await uow.commit()
     return check_in, transaction
-
-
-async def _consume_known(
-    cmd: commands.ConsumeForVisit, uow: BillingUnitOfWork, *, fresh_key: bool
-) -> LedgerTransaction | None:
-    """``_consume`` for a client the ledger knows: one whose lot pays for the visit (or whose earlier
-    consumption with the key is the visit's); None, having taken nothing, for any other."""
-    if not fresh_key:
-        done = await uow.ledger.by_request_id(cmd.tenant_id, cmd.key)
-        if done is not None:
-            return done if done.client_id == cmd.client_id else None
-    paying = await uow.ledger.lock_paying(cmd.tenant_id, cmd.client_id, cmd.service_id, cmd.now)
-    return _take(cmd, uow, paying) if paying.lots else None
