@@ -56,6 +56,45 @@ async def _matching_clients(api: UserApi, q: str) -> list[dict[str, Any]]:
     return list((await api.get("/api/v1/clients", q=q, page_size=10))["items"]) if q else []
 
 
+async def client_picker_page(
+    request: web.Request,
+    api: UserApi,
+    template: str,
+    values: Any,
+    errors: dict[str, str],
+    *,
+    refusals: Mapping[str, str],
+    status: int = 200,
+    refusal: str = "",
+    request_key: str = "",
+    **context: Any,
+) -> web.StreamResponse:
+    """A staff form made for a client found by id or by search, with the catalogue's services and staff (a new
+    request, joining the waitlist): the values and field errors it shows, and the booking rule that refused it
+    (``refusals`` says each in words), which staff may override."""
+    client_id, q = str(values.get("client_id", "")).strip(), str(values.get("q", "")).strip()
+    (services, staff), client, candidates = await asyncio.gather(
+        _catalogue(api), _client_or_none(api, client_id), _matching_clients(api, q)
+    )
+    return await console(
+        request,
+        api,
+        template,
+        status=status,
+        client=client,
+        candidates=candidates,
+        q=q,
+        services=services,
+        staff=staff,
+        values=values,
+        errors=errors,
+        refusal=refusal,
+        refusal_text=refusals.get(refusal, ""),
+        request_key=request_key or str(uuid.uuid4()),
+        **context,
+    )
+
+
 async def free_slots(api: UserApi, service_id: str, staff_id: str, day: date) -> list[dict[str, Any]]:
     """The day's free starts for the service (with the staff member, or anyone qualified), on the business's clock."""
     found = await api.get(

@@ -5,7 +5,6 @@ its limit is refused with the reason, and staff may then make it anyway (the his
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -15,8 +14,8 @@ from atrium_web.appointment_requests import wall_clock
 from atrium_web.gateway_api import ApiProblem
 from atrium_web.pages import flash, form_errors, redirect, signed_in
 from atrium_web.sessions import UserApi
-from atrium_web.views.booking import _catalogue, _client_or_none, _matching_clients
-from atrium_web.views.staff import REQUESTS, console
+from atrium_web.views.booking import client_picker_page
+from atrium_web.views.staff import REQUESTS
 
 MAX_TIMES = 3
 FIELDS = ("service_id", "preferred_staff_id", "options", "message")
@@ -51,35 +50,10 @@ def request_body(form: Any, zone: str) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 async def _page(
-    request: web.Request,
-    api: UserApi,
-    values: Any,
-    errors: dict[str, str],
-    *,
-    status: int = 200,
-    refusal: str = "",
-    request_key: str = "",
+    request: web.Request, api: UserApi, values: Any, errors: dict[str, str], **shown: Any
 ) -> web.StreamResponse:
-    client_id, q = str(values.get("client_id", "")).strip(), str(values.get("q", "")).strip()
-    (services, staff), client, candidates = await asyncio.gather(
-        _catalogue(api), _client_or_none(api, client_id), _matching_clients(api, q)
-    )
-    return await console(
-        request,
-        api,
-        "staff/request_new.html",
-        status=status,
-        client=client,
-        candidates=candidates,
-        q=q,
-        services=services,
-        staff=staff,
-        values=values,
-        errors=errors,
-        refusal=refusal,
-        refusal_text=BOOKING_RULES.get(refusal, ""),
-        max_times=MAX_TIMES,
-        request_key=request_key or str(uuid.uuid4()),
+    return await client_picker_page(
+        request, api, "staff/request_new.html", values, errors, refusals=BOOKING_RULES, max_times=MAX_TIMES, **shown
     )
 
 

@@ -6,7 +6,6 @@ Days and hours staff type are on the business's clock (the entry is made in the 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -15,7 +14,7 @@ from aiohttp import web
 from atrium_web.gateway_api import ApiProblem
 from atrium_web.pages import flash, form_errors, redirect, signed_in
 from atrium_web.sessions import UserApi
-from atrium_web.views.booking import _catalogue, _client_or_none, _matching_clients
+from atrium_web.views.booking import client_picker_page
 from atrium_web.views.staff import client_names, console
 
 WAITLIST = "/api/v1/waitlist"
@@ -75,34 +74,10 @@ def join_body(form: Any, zone: str) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 async def _join_page(
-    request: web.Request,
-    api: UserApi,
-    values: Any,
-    errors: dict[str, str],
-    *,
-    status: int = 200,
-    refusal: str = "",
-    request_key: str = "",
+    request: web.Request, api: UserApi, values: Any, errors: dict[str, str], **shown: Any
 ) -> web.StreamResponse:
-    client_id, q = str(values.get("client_id", "")).strip(), str(values.get("q", "")).strip()
-    (services, staff), client, candidates = await asyncio.gather(
-        _catalogue(api), _client_or_none(api, client_id), _matching_clients(api, q)
-    )
-    return await console(
-        request,
-        api,
-        "staff/waitlist_new.html",
-        status=status,
-        client=client,
-        candidates=candidates,
-        q=q,
-        services=services,
-        staff=staff,
-        values=values,
-        errors=errors,
-        refusal=refusal,
-        refusal_text=BOOKING_RULES.get(refusal, ""),
-        request_key=request_key or str(uuid.uuid4()),
+    return await client_picker_page(
+        request, api, "staff/waitlist_new.html", values, errors, refusals=BOOKING_RULES, **shown
     )
 
 
