@@ -37,7 +37,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 
 typecheck: $(INSTALLED)
-	$(BIN)/mypy $(addsuffix /src,$(filter-out libs/contracts,$(UNITS)))
+	$(BIN)/mypy $(addsuffix /src,$(filter-out libs/contracts,$(UNITS))) bench
 
 ## Unit, integration, contract and end-to-end tests (embedded PostgreSQL and NATS unless configured).
 test: $(INSTALLED) lint typecheck

@@ -243,9 +243,10 @@ class Stack:
                 behind: dict[str, int] = {}
                 for stream in await js.streams_info():
                     # The streams of this run (envelope.stream_name: PREFIX_PRODUCER_EVENTS).
-                    if not (stream.config.name or "").startswith(f"{self.infra.nats_prefix}_".upper()):
+                    name = stream.config.name
+                    if name is None or not name.startswith(f"{self.infra.nats_prefix}_".upper()):
                         continue
-                    for consumer in await js.consumers_info(stream.config.name):
+                    for consumer in await js.consumers_info(name):
                         waiting = (consumer.num_pending or 0) + (consumer.num_ack_pending or 0)
                         if waiting:
                             behind[consumer.name or "?"] = waiting
