@@ -198,34 +198,17 @@ class Stack:
         return Tenant(uuid.UUID(reply["tenant"]["id"]), reply["tokens"]["access_token"], body["country"])
 
     async def wait_events_handled(self, timeout: float = 120.0) -> None:
-        """Until the relay has published every outbox row and the notification consumer has handled them.
+        """Until every event written so far is published and handled by every consumer (``settle``), or fail:
+        run between phases so that one phase's background event work does not eat the next one's CPU."""
+        behind = await self.settle(timeout, checkpoint=False)
+        if behind is not None:
+            raise StackError(f"events not handled: {behind}")
 
-        Run between phases so that one phase's background event work does not eat the next one's CPU.
-        """
-        deadline = time.monotonic() + timeout
-        client = await asyncpg.connect(self.database_dsn("client"))
-        notification = await asyncpg.connect(self.database_dsn("notification"))
-        try:
-            while True:
-                self.check_alive()
-                pending, total = await client.fetchrow(
-                    "SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FROM outbox"
-                )
-                handled = await notification.fetchval("SELECT count(*) FROM inbox")
-                if pending == 0 and handled >= total:
-                    return
-                if time.monotonic() > deadline:
-                    raise StackError(f"events not handled after {timeout}s: {pending} unpublished, {handled}/{total}")
-                await asyncio.sleep(0.1)
-        finally:
-            await client.close()
-            await notification.close()
-
-    async def settle(self, timeout: float = 120.0) -> str | None:
+    async def settle(self, timeout: float = 120.0, *, checkpoint: bool = True) -> str | None:
         """Until no unit has an unpublished outbox row and no durable consumer of any stream has a message
-        pending or unacknowledged, then a CHECKPOINT: one measurement's trailing event work (consumers catching
-        up, the relay's marking, dirty pages) is not charged to the next measurement's window. What was still
-        behind after ``timeout`` (the measurement then runs anyway, and the log says so), else None."""
+        pending or unacknowledged, then (unless told not to) a CHECKPOINT: one measurement's trailing event work
+        (consumers catching up, the relay's marking, dirty pages) is not charged to the next measurement's window.
+        What was still behind after ``timeout`` (the measurement then runs anyway, and the log says so), else None."""
         databases = [unit.name for unit in devstack.UNITS if unit.database]
         deadline = time.monotonic() + timeout
         connections = {name: await asyncpg.connect(self.database_dsn(name)) for name in databases}
@@ -255,7 +238,8 @@ class Stack:
                 if time.monotonic() > deadline:
                     return f"not settled after {timeout:.0f}s: unpublished {unpublished}, consumers behind {behind}"
                 await asyncio.sleep(0.2)
-            await next(iter(connections.values())).execute("CHECKPOINT")
+            if checkpoint:
+                await next(iter(connections.values())).execute("CHECKPOINT")
             return None
         finally:
             await bus.close()
