@@ -77,8 +77,11 @@ class CompiledQuery:
     async def all(self, engine: AsyncEngine, **values: object) -> list[Any]:
         """Every row (as attributes)."""
         async with engine.connect() as conn:
-            driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
-            records = await driver.fetch(self.sql, *self._arguments(values))
+            return await self.fetch((await conn.get_raw_connection()).driver_connection, **values)
+
+    async def fetch(self, driver: asyncpg.Connection, **values: object) -> list[Any]:
+        """Every row (as attributes), on a connection already held (several statements on one checkout)."""
+        records = await driver.fetch(self.sql, *self._arguments(values))
         return [SimpleNamespace(**dict(record.items())) for record in records]
 
 
