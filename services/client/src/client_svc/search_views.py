@@ -337,6 +337,7 @@ class _TypoPhase:
     def __init__(self, statements: _Statements, typed: list[str]) -> None:
         self._statements = statements
         self._typed = typed
+        self._check = fuzzy.TypedWords(typed)
 
     @property
     def possible(self) -> bool:
@@ -360,7 +361,7 @@ class _TypoPhase:
         return found + [r.id for r in rest if self._passes(r)][: wanted - len(found)]
 
     def _passes(self, row: Any) -> bool:
-        return fuzzy.matches(self._typed, row.first_name, row.last_name, row.company_name)
+        return self._check.matches(row.first_name, row.last_name, row.company_name)
 
 
 def _typo_candidates(shape: _Shape) -> Select[Any] | CompoundSelect[Any]:
