@@ -55,7 +55,7 @@ from client_svc.adapters.tables import tenant_name_keys as keys_table
 from client_svc.domain import fuzzy
 from client_svc.domain.search import ClientSearch, above_prefix, like_prefix
 from client_svc.views import filtered_clients
-from platform_core.db import CompiledQuery
+from platform_core.db import CompiledQuery, planned_once
 from platform_core.errors import InvalidArgument
 
 PREFIX_PHASE, TYPO_PHASE = 0, 1
@@ -201,21 +201,13 @@ class _Statements:
 
     @contextlib.asynccontextmanager
     async def planned_once(self) -> AsyncIterator[None]:
-        """The compiled statements run with the plans PostgreSQL made for them once per connection (a
-        read-only transaction with plan_cache_mode force_generic_plan): left to choose, it plans the
-        statements that take LIKE patterns again for every search, and planning cost more than running
-        them. A statement that fails leaves the connection to be discarded, never mid-transaction."""
+        """The compiled statements run with plans made once per connection (platform_core.db.planned_once):
+        their index conditions are all bind parameters."""
         if self._filters is not None:
             yield
             return
-        driver: asyncpg.Connection = (await self._conn.get_raw_connection()).driver_connection
-        await driver.execute("BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan")
-        try:
+        async with planned_once(self._conn):
             yield
-        except BaseException:
-            await self._conn.invalidate()
-            raise
-        await driver.execute("COMMIT")
 
     async def rows(self, kind: str, after: uuid.UUID | None, **values: Any) -> list[Any]:
         """The rows of statement ``kind``, below id ``after`` if given."""
