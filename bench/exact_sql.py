@@ -27,6 +27,8 @@ Statement = tuple[str, tuple[Any, ...]]
 # asyncpg's query methods, called directly by code that skips SQLAlchemy's execution (SQLAlchemy's own cursor
 # prepares statements instead, so nothing is recorded twice).
 _DIRECT = ("fetch", "fetchrow", "fetchval", "execute")
+# Transaction control, sent without parameters (a transaction's settings may ride along with its BEGIN).
+_SIMPLE_QUERIES = ("BEGIN", "COMMIT", "ROLLBACK", "SET")
 POOL_SIZE = 2  # a name search asks its two phases at once
 
 
@@ -103,15 +105,18 @@ class StatementRecorder:
 
 
 async def replay(pool: asyncpg.Pool, request: RecordedRequest) -> bool:
-    """Run a recorded request's statements raw; True when its first statement returned rows."""
+    """Run a recorded request's statements raw; True when its first query returned rows."""
 
     async def one_task(statements: Sequence[Statement]) -> bool:
-        found = False
+        found: bool | None = None
         async with pool.acquire() as conn:
-            for position, (sql, parameters) in enumerate(statements):
+            for sql, parameters in statements:
+                if not parameters and sql.startswith(_SIMPLE_QUERIES):
+                    await conn.execute(sql)  # as sent: simple query protocol, several commands allowed
+                    continue
                 rows = await conn.fetch(sql, *parameters)
-                found = found or (position == 0 and bool(rows))
-        return found
+                found = bool(rows) if found is None else found
+        return bool(found)
 
     if len(request.tasks) == 1:
         return await one_task(request.tasks[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -10,7 +12,7 @@ import asyncpg
 from sqlalchemy import Select, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 # Server defaults as the Table modules state them, matching what the migrations declare.
 DEFAULT_EMPTY = text("''")
@@ -77,9 +79,32 @@ class CompiledQuery:
     async def all(self, engine: AsyncEngine, **values: object) -> list[Any]:
         """Every row (as attributes)."""
         async with engine.connect() as conn:
-            driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
-            records = await driver.fetch(self.sql, *self._arguments(values))
+            return await self.fetch((await conn.get_raw_connection()).driver_connection, **values)
+
+    async def fetch(self, driver: asyncpg.Connection, **values: object) -> list[Any]:
+        """Every row (as attributes), on a connection already held (several statements on one checkout)."""
+        records = await driver.fetch(self.sql, *self._arguments(values))
         return [SimpleNamespace(**dict(record.items())) for record in records]
+
+
+@contextlib.asynccontextmanager
+async def planned_once(conn: AsyncConnection) -> AsyncIterator[asyncpg.Connection]:
+    """The connection's asyncpg driver, in a read-only transaction whose prepared statements run with the
+    plans PostgreSQL made for them once per connection (plan_cache_mode force_generic_plan): left to choose,
+    it plans a statement that takes a LIKE pattern or a range again on every run, which for a small indexed
+    read costs more than running it. Only for statements whose plan without the values is checked to be
+    the right one (every index condition stated as bind parameters, nothing the planner could instead read
+    in index order until a LIMIT: an EXISTS filter under "newest first, LIMIT $n" planned so walks the
+    whole table). BEGIN and the setting go in one round trip; a failure inside discards the connection
+    rather than return it mid-transaction."""
+    driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+    await driver.execute("BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan")
+    try:
+        yield driver
+    except BaseException:
+        await conn.invalidate()
+        raise
+    await driver.execute("COMMIT")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,8 +1,19 @@
 """Typo-tolerant name keys: what they find and what they do not."""
 
+import random
+
 import pytest
 
-from client_svc.domain.fuzzy import distance, keys_of, lookup_keys, matches, name_words, words
+from client_svc.domain.fuzzy import (
+    TypedWords,
+    distance,
+    keys_of,
+    lookup_keys,
+    matches,
+    name_words,
+    word_matches,
+    words,
+)
 
 
 def found(typed: str, *names: str) -> bool:
@@ -87,3 +98,15 @@ def test_every_one_typo_variant_shares_a_key_with_the_word() -> None:
     for variant in variants:
         assert lookup_keys(variant) & stored, variant
         assert matches([variant], "Catherine"), variant
+
+
+def test_one_searchs_check_over_many_names_answers_as_each_word_checked_alone() -> None:
+    rng = random.Random(31)
+    vocabulary = ["smith", "smiht", "smyth", "smithers", "jon", "john", "jonh", "joan", "ann", "anna", "mary", "mark"]
+    for _ in range(300):
+        typed = [rng.choice(vocabulary)[: rng.randint(1, 8)] for _ in range(rng.randint(1, 3))]
+        check = TypedWords(typed)
+        for _ in range(20):
+            names = [" ".join(rng.choices(vocabulary, k=rng.randint(0, 2))).title() for _ in range(3)]
+            name = [w for n in names for w in words(n)]
+            assert check.matches(*names) == all(word_matches(t, name) for t in typed), (typed, names)

@@ -1,6 +1,8 @@
+import random
+
 import pytest
 
-from client_svc.domain.search import ClientSearch, like_prefix, read_search
+from client_svc.domain.search import ClientSearch, above_prefix, like_prefix, read_search
 from platform_core.errors import InvalidArgument
 
 
@@ -23,3 +25,24 @@ def test_like_wildcards_typed_by_a_person_are_taken_literally() -> None:
 def test_a_huge_query_is_refused() -> None:
     with pytest.raises(InvalidArgument):
         read_search("x" * 101, "US")
+
+
+def test_the_bound_above_a_prefix_is_the_next_string_in_code_point_order() -> None:
+    assert above_prefix("smi") == "smj"
+    assert above_prefix("zo\u00eb") == "zo\u00ec"
+    assert above_prefix("a\ud7ff") == "a\ue000"  # the surrogates between are no characters
+    assert above_prefix("a\U0010ffff") == "b"
+    assert above_prefix("\U0010ffff\U0010ffff") is None
+
+
+def test_exactly_the_strings_starting_with_a_prefix_lie_between_it_and_its_bound() -> None:
+    rng = random.Random(9)
+    alphabet = ["a", "b", "z", "\u00e9", "\ud7ff", "\ue000", "\uffff", "\U00010000", "\U0010ffff"]
+    for _ in range(5_000):
+        prefix = "".join(rng.choices(alphabet, k=rng.randint(1, 3)))
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 5)))
+        bound = above_prefix(prefix)
+        between = prefix <= text and (bound is None or text < bound)
+        assert between == text.startswith(prefix), (prefix, text)
+        # Code point order is UTF-8 byte order, the order text_pattern_ops compares in.
+        assert (prefix <= text) == (prefix.encode() <= text.encode())

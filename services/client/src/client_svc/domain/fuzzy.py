@@ -17,6 +17,7 @@ are per distinct word, not per client.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ from collections.abc import Iterable
 MIN_WORD = 3  # shorter words are not indexed (their keys would match too much); prefix search covers them
 MIN_TYPO_WORD = 4  # a word must be this long before a typo in it is forgiven
 PREFIX_MARK = "^"
+NAME_CACHE = 16_384  # names split into words, kept across searches (names repeat; a few MB at most)
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -82,16 +84,47 @@ def distance(a: str, b: str) -> int:
 
 def word_matches(typed_word: str, name: Iterable[str]) -> bool:
     """A typed word matches a name word it begins, or one at most one typo away (words of 4+ letters)."""
-    for word in name:
-        if word.startswith(typed_word):
-            return True
-        if len(typed_word) >= MIN_TYPO_WORD and abs(len(word) - len(typed_word)) <= 1:
-            if distance(typed_word, word) <= 1:
-                return True
-    return False
+    return any(_word_matches(typed_word, word) for word in name)
+
+
+def _word_matches(typed_word: str, word: str) -> bool:
+    if word.startswith(typed_word):
+        return True
+    return (
+        len(typed_word) >= MIN_TYPO_WORD and abs(len(word) - len(typed_word)) <= 1 and distance(typed_word, word) <= 1
+    )
+
+
+@functools.lru_cache(maxsize=NAME_CACHE)
+def _name_words(name: str) -> tuple[str, ...]:
+    return tuple(words(name))
+
+
+class TypedWords:
+    """The typed words of one search, checked against many candidates' names: names repeat (a common first
+    or last name), so each name is split into words, and each distinct word compared, once."""
+
+    def __init__(self, typed: Iterable[str]) -> None:
+        self._typed = tuple(typed)
+        self._matched_by: dict[str, frozenset[int]] = {}
+
+    def matches(self, *names: str) -> bool:
+        """Every typed word matches a word of the names."""
+        matched: set[int] = set()
+        for name in names:
+            for word in _name_words(name):
+                matched |= self._matching(word)
+        return len(matched) == len(self._typed)
+
+    def _matching(self, word: str) -> frozenset[int]:
+        """Which typed words (by position) this name word satisfies."""
+        found = self._matched_by.get(word)
+        if found is None:
+            found = frozenset(i for i, typed in enumerate(self._typed) if _word_matches(typed, word))
+            self._matched_by[word] = found
+        return found
 
 
 def matches(typed: Iterable[str], *names: str) -> bool:
     """Every typed word matches a word of the names."""
-    name = [w for n in names for w in words(n)]
-    return all(word_matches(t, name) for t in typed)
+    return TypedWords(typed).matches(*names)

@@ -42,3 +42,15 @@ def read_search(query: str, default_region: str) -> ClientSearch | None:
 def like_prefix(value: str) -> str:
     """A LIKE pattern matching strings that start with ``value`` (its own wildcards taken literally)."""
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def above_prefix(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix``, in code point order (the order
+    of UTF-8 bytes, which text_pattern_ops compares), or None when there is none (``prefix`` is all U+10FFFF):
+    the strings starting with ``prefix`` are exactly those from ``prefix`` up to, not including, this one."""
+    for end in range(len(prefix), 0, -1):
+        following = ord(prefix[end - 1]) + 1
+        following = 0xE000 if 0xD800 <= following <= 0xDFFF else following  # surrogates are no characters
+        if following <= 0x10FFFF:
+            return prefix[: end - 1] + chr(following)
+    return None
