@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from binascii import b2a_base64
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -53,9 +54,15 @@ def _attribute_columns(table: Table, cls: type) -> list[Column[Any]]:
     return [c for c in table.columns if c.name in held]
 
 
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 @dataclass(frozen=True)
 class _Children:
-    """Rows of one child table of the client, passed as one array per column and unnested in the statement."""
+    """Rows of one child table of the client, passed as one text array per column, unnested and cast back in the
+    statement. Text arrays because asyncpg knows their codec: an array of uuid, boolean or integer would cost a
+    type introspection query on every new pooled connection."""
 
     table: Table
     columns: list[Column[Any]]  # without tenant_id and client_id (taken from the inserted client)
@@ -66,23 +73,22 @@ class _Children:
         return cls(table, columns)
 
     def cte(self, name: str, first_parameter: int) -> str:
-        arrays = ", ".join(
-            f"CAST(${first_parameter + n} AS {'TEXT' if isinstance(c.type, JSON) else _sql_type(c)}[])"
-            for n, c in enumerate(self.columns)
-        )
         names = [c.name for c in self.columns]
+        arrays = ", ".join(f"CAST(${first_parameter + n} AS TEXT[])" for n in range(len(self.columns)))
         values = ", ".join(
-            f"CAST(r.{n} AS JSONB)" if isinstance(c.type, JSON) else f"r.{n}"
-            for n, c in zip(names, self.columns, strict=True)
+            f"CAST(r.{c.name} AS {'JSONB' if isinstance(c.type, JSON) else _sql_type(c)})" for c in self.columns
         )
         return (
             f"{name} AS (INSERT INTO {self.table.name} (tenant_id, client_id, {', '.join(names)}) "
             f"SELECT client.tenant_id, client.id, {values} FROM client, unnest({arrays}) AS r({', '.join(names)}))"
         )
 
-    def arrays(self, rows: Sequence[object]) -> list[list[Any]]:
+    def arrays(self, rows: Sequence[object]) -> list[list[str | None]]:
         return [
-            [json.dumps(getattr(row, c.name)) if isinstance(c.type, JSON) else getattr(row, c.name) for row in rows]
+            [
+                json.dumps(getattr(row, c.name)) if isinstance(c.type, JSON) else _text(getattr(row, c.name))
+                for row in rows
+            ]
             for c in self.columns
         ]
 
@@ -124,8 +130,9 @@ words AS (
     ON CONFLICT DO NOTHING
 ), events AS (
     INSERT INTO outbox (event_id, tenant_id, subject, envelope, created_at, attempts)
-    SELECT e.event_id, client.tenant_id, e.subject, e.envelope, clock_timestamp(), CAST(${attempts} AS INTEGER)
-    FROM client, unnest(CAST(${event_ids} AS UUID[]), CAST(${subjects} AS TEXT[]), CAST(${envelopes} AS BYTEA[]))
+    SELECT CAST(e.event_id AS UUID), client.tenant_id, e.subject, decode(e.envelope, 'base64'), clock_timestamp(),
+        CAST(${attempts} AS INTEGER)
+    FROM client, unnest(CAST(${event_ids} AS TEXT[]), CAST(${subjects} AS TEXT[]), CAST(${envelopes} AS TEXT[]))
         WITH ORDINALITY AS e(event_id, subject, envelope, n)
     ORDER BY e.n
 ), counted AS (
@@ -198,7 +205,7 @@ async def _fetch(
         words,
         [k for k, _ in pairs],
         [w for _, w in pairs],
-        [e.event_id for e in events],
+        [str(e.event_id) for e in events],
         [e.subject for e in events],
-        [e.envelope for e in events],
+        [b2a_base64(e.envelope, newline=False).decode() for e in events],
     )
