@@ -13,6 +13,9 @@ from typing import Any
 
 import grpc
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -254,3 +257,30 @@ async def test_concurrent_creates_of_several_replicas_never_pass_the_plan_and_th
         )
     assert created_events == all_clients  # one event per client written, none for a refused create
     assert same_request <= 1
+
+
+async def test_with_tracing_on_the_one_statement_is_a_span_of_the_create(
+    engines: list[AsyncEngine],
+    client_settings: ClientSettings,
+    tmp_path: Path,
+    one_statement_creates: list[uuid.UUID],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The engine's instrumentation does not see a statement sent on the driver: the adapter makes the span.
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(client_insert, "_tracer", provider.get_tracer("test"))
+    monkeypatch.setattr(client_insert, "tracing_enabled", lambda: True)
+    tenant = uuid.uuid4()
+    replica = Replica(engines[0], client_settings, tmp_path)
+    for name in ("Seed", "Cached"):
+        await replica.create(commands.CreateClient(tenant_id=tenant, first_name=name, now=NOW))
+
+    with provider.get_tracer("test").start_as_current_span("CreateClient") as request:
+        created = await replica.create(commands.CreateClient(tenant_id=tenant, first_name="Traced", now=NOW))
+    assert one_statement_creates == [created.client.id]
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "INSERT clients"]
+    assert span.attributes is not None and span.attributes["db.system"] == "postgresql"
+    assert str(span.attributes["db.statement"]).lstrip().startswith("WITH current AS")
+    assert span.parent is not None and span.parent.span_id == request.get_span_context().span_id
