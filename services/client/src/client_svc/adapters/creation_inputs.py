@@ -112,5 +112,10 @@ class SqlAlchemyCreationInputs(AbstractCreationInputs):
         for tenant_id, version in relied_on.items():
             now = current[tenant_id] if tenant_id in current else await _version(self.session, tenant_id)
             if (now or 0) != version:
-                self.cache.forget(tenant_id)
-                raise Conflict("the business's client settings changed meanwhile; try again", reason=CATALOGUE_CHANGED)
+                self.refuse_stale(tenant_id)
+
+    def refuse_stale(self, tenant_id: uuid.UUID) -> None:
+        """The unit relied on cached inputs of this tenant that are no longer current: forget them and refuse it."""
+        self.relied_on.pop(tenant_id, None)
+        self.cache.forget(tenant_id)
+        raise Conflict("the business's client settings changed meanwhile; try again", reason=CATALOGUE_CHANGED)

@@ -384,6 +384,15 @@ class SqlAlchemyClientQuota(AbstractClientQuota):
     async def change(self, tenant_id: uuid.UUID, delta: int, *, max_clients: int | None) -> None:
         self._pending.append((tenant_id, delta, max_clients))
 
+    @property
+    def pending(self) -> tuple[tuple[uuid.UUID, int, int | None], ...]:
+        """The changes not written yet: (tenant, delta, plan limit)."""
+        return tuple(self._pending)
+
+    def written_elsewhere(self) -> None:
+        """The pending changes were written by another statement of this unit (adapters/client_insert.py)."""
+        self._pending = []
+
     async def apply(self) -> dict[uuid.UUID, int | None]:
         """Write the pending changes; returns each tenant's catalogue version as this write saw it (the
         statement every create runs last, so checking cached creation inputs costs no round trip)."""
@@ -408,8 +417,12 @@ class SqlAlchemyClientQuota(AbstractClientQuota):
             return version
         except IntegrityError as exc:
             if "tenant_client_counts_within_plan" in str(exc.orig):
-                raise FailedPrecondition(
-                    f"your plan allows {max_clients} active clients; delete some or upgrade the plan",
-                    reason="PLAN_CLIENT_LIMIT",
-                ) from exc
+                raise over_plan(max_clients) from exc
             raise
+
+
+def over_plan(max_clients: int | None) -> FailedPrecondition:
+    """The refusal of a count the schema found over the plan (CHECK tenant_client_counts_within_plan)."""
+    return FailedPrecondition(
+        f"your plan allows {max_clients} active clients; delete some or upgrade the plan", reason="PLAN_CLIENT_LIMIT"
+    )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncpg
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
 from client_svc.adapters import event_mapping
 from client_svc.adapters.attachment_repository import AbstractAttachmentRepository, SqlAlchemyAttachmentRepository
+from client_svc.adapters.client_insert import insert_client
 from client_svc.adapters.creation_inputs import (
     AbstractCreationInputs,
     CreationInputsCache,
@@ -31,13 +35,25 @@ from client_svc.adapters.repository import (
     SqlAlchemyGroupRepository,
     SqlAlchemyNoteRepository,
     SqlAlchemyStatusRepository,
+    over_plan,
 )
 from client_svc.adapters.storage import AbstractBlobStorage
 from client_svc.domain.attachments import AttachmentPolicy
+from client_svc.domain.model import Client
 from platform_core.errors import Conflict
+from platform_core.messaging.outbox import OutboxPublisher, PendingEvent, outbox_rows
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
 DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
+# Set in a session's info once it has begun a transaction on a connection (read or wrote anything).
+_CONNECTED = "client_svc.connected"
+
+
+@event.listens_for(Session, "after_begin")
+def _connected(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    session.info[_CONNECTED] = True
+
+
 PORTAL_RECORDED = "PORTAL_RECORDED"
 
 
@@ -94,6 +110,10 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
         await self._creation_inputs.verify(await self._quota.apply())
 
     async def _commit(self, events: list[object]) -> None:
+        lone = self._lone_new_client()
+        if lone is not None:
+            await self._insert_lone_client(*lone, events)
+            return
         try:
             await self._clients.write_search_keys()
             await super()._commit(events)
@@ -115,3 +135,59 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
             if "clients_request_id" in str(exc.orig):
                 raise Conflict("a client was already created with this request id", reason=DUPLICATE_REQUEST) from exc
             raise
+
+    def _lone_new_client(self) -> tuple[Client, int | None] | None:
+        """The unit's one new client and the plan limit it is counted against, when that client, its count and
+        its events are all the unit writes and its session never took a connection (the inputs came from the
+        replica's cache): it is then written in one statement that commits on its own (adapters/client_insert.py)."""
+        if self._borrowed is not None or self.session.info.get(_CONNECTED) or len(self._clients.seen) != 1:
+            return None
+        if any(repository.seen for repository in self.repositories if repository is not self._clients):
+            return None
+        (client,) = self._clients.seen
+        pending = self._quota.pending
+        if client.tag_rows or client.assignments or len(pending) != 1 or pending[0][:2] != (client.tenant_id, 1):
+            return None
+        if set(self._creation_inputs.relied_on) - {client.tenant_id}:
+            return None
+        rows = {client, *client.contact_points, *client.contact_persons, *client.custom_values}
+        if client not in self.session.new or any(row not in rows for row in self.session.new):
+            return None
+        if self.session.dirty or self.session.deleted:
+            return None
+        return client, pending[0][2]
+
+    async def _insert_lone_client(self, client: Client, max_clients: int | None, events: list[object]) -> None:
+        envelopes = [self._to_envelope(e) for e in events]
+        written = [PendingEvent(r[0], r[2], r[3]) for r in outbox_rows(self._nats_prefix, envelopes)]
+        # The process's publisher, as a session of this maker would hand its committed events to it.
+        publisher = next((v for v in self.session.info.values() if isinstance(v, OutboxPublisher)), None)
+        engine = self.session.bind
+        assert isinstance(engine, AsyncEngine)
+        try:
+            async with engine.connect() as conn:
+                driver = (await conn.get_raw_connection()).driver_connection
+                inserted = await insert_client(
+                    driver,
+                    client,
+                    catalogue_version=self._creation_inputs.relied_on.get(client.tenant_id),
+                    max_clients=max_clients,
+                    events=written,
+                    events_taken=publisher is not None,
+                )
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "clients_request_id":
+                raise Conflict("a client was already created with this request id", reason=DUPLICATE_REQUEST) from exc
+            raise
+        except asyncpg.CheckViolationError as exc:
+            if exc.constraint_name == "tenant_client_counts_within_plan":
+                raise over_plan(max_clients) from exc
+            raise
+        if not inserted.created:
+            self._creation_inputs.refuse_stale(client.tenant_id)
+        self._creation_inputs.relied_on.clear()
+        self._quota.written_elsewhere()
+        self.session.expunge_all()  # written without the session: nothing of it is left to flush
+        if publisher is not None:
+            publisher.hand_over(written)
+            await publisher.send_handed_over()
