@@ -17,6 +17,7 @@ import pytest
 
 from scheduling_svc.domain.availability import (
     Busy,
+    BusyMicros,
     LocalRange,
     ResourceAvailability,
     ScheduleException,
@@ -32,6 +33,8 @@ from scheduling_svc.domain.availability import (
 
 MINUTE = timedelta(minutes=1)
 SECOND = timedelta(seconds=1)
+TICK = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # (zone, a date with a DST change in it or none); days around it are queried
 ZONES = (
     ("Europe/Berlin", date(2026, 3, 29)),
@@ -192,3 +195,64 @@ def test_the_random_cases_reach_every_branch() -> None:
             if entry.session_start == slot.start and member.staff_id in slot.staff_ids
         )
     assert offered > 3000 and seats > 1000 and joined > 20
+
+
+def salon_case(seed: int) -> tuple[SlotQuery, list[StaffAvailability], list[StaffAvailability]]:
+    """Many staff sharing a few schedules (so a grid), with one-to-one bookings that never overlap but often touch
+    (back to back), as the database hands them over: sorted integer columns, and the same as datetime entries."""
+    rng = random.Random(seed)
+    tz, change = rng.choice(ZONES)
+    days = rng.randrange(1, 5)
+    first = change - timedelta(days=rng.randrange(days))
+    service = ServiceSpec(
+        SERVICE,
+        rng.choice([15, 30, 60, 90]) * MINUTE,
+        rng.choice([0, 0, 5]) * MINUTE,
+        rng.choice([0, 0, 10]) * MINUTE,
+        1,
+        (),
+    )
+    schedules = [schedule(rng, rng.choice([tz, tz, rng.choice(ZONES)[0]]), first, days) for _ in range(3)]
+    as_integers, as_datetimes = [], []
+    for i in range(rng.randrange(1, 21)):
+        starts: list[int] = []
+        ends: list[int] = []
+        at = instant(rng, tz, first, -1)
+        for _ in range(rng.randrange(30)):
+            at += rng.choice([0, 0, 0, 1, 5, 30, 60, 300]) * MINUTE + rng.choice([0, 0, 1]) * SECOND
+            end = at + rng.choice([SECOND, 15 * MINUTE, 30 * MINUTE, 60 * MINUTE, 90 * MINUTE])
+            starts.append((at - EPOCH) // TICK)
+            ends.append((end - EPOCH) // TICK)
+            at = end
+        hours = rng.choice(schedules)
+        performs = frozenset({SERVICE}) if rng.random() < 0.9 else frozenset({uuid.UUID(int=10)})
+        as_integers.append(StaffAvailability(uuid.UUID(int=i + 1), hours, BusyMicros(starts, ends), performs))
+        entries = tuple(Busy(EPOCH + s * TICK, EPOCH + e * TICK) for s, e in zip(starts, ends, strict=True))
+        as_datetimes.append(StaffAvailability(uuid.UUID(int=i + 1), hours, entries, performs))
+    query = SlotQuery(
+        services=(service,),
+        start_day=first,
+        end_day=first + timedelta(days=days - 1),
+        timezone=rng.choice([tz, "UTC"]),
+        now=datetime.combine(first, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC) - timedelta(days=1),
+        rules=SlotRules(rng.choice([10, 15, 30, 60]) * MINUTE, timedelta(0), timedelta(days=30)),
+        staff_ids=frozenset(uuid.UUID(int=i) for i in range(1, 21, 2)) if rng.random() < 0.2 else None,
+    )
+    return query, as_integers, as_datetimes
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_staff_sharing_a_grid_with_back_to_back_bookings_get_the_general_paths_slots(seed: int) -> None:
+    query, as_integers, as_datetimes = salon_case(seed)
+    fast, general = both_paths(query, as_integers, [], None)
+    assert fast == general
+    assert fast == both_paths(query, as_datetimes, [], None)[0]
+
+
+def test_the_salon_cases_share_grids_and_offer_slots_to_several_staff() -> None:
+    shared = offered = 0
+    for seed in range(300):
+        query, as_integers, _ = salon_case(seed)
+        shared += len(as_integers) - len({id(member.schedule) for member in as_integers})
+        offered += sum(len(slot.staff_ids) > 1 for slot in find_available_slots(query, as_integers, []))
+    assert shared > 1000 and offered > 1000
