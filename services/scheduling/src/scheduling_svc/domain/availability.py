@@ -1231,25 +1231,33 @@ class _Engine:
                     for index, joined in entries
                     if self._resources_free(_instant(micros), anyone, (joined,))
                 ]
-        # Slots offering the same staff share one tuple of their ids (a month repeats a few sets thousands of times).
+        seats_of: dict[int, int] = {}  # starts joining a session: the fewest seats left among the staff offered
+        for micros, entries in joins.items():
+            if entries:
+                indexes = found.get(micros, ())
+                seats = [joined.seats_left for _, joined in entries if joined.seats_left is not None]
+                if indexes and block.seats_left is not None:
+                    seats.append(block.seats_left)
+                found[micros] = tuple(sorted((*indexes, *(index for index, _ in entries))))
+                seats_of[micros] = min(seats)
+        # Slots offering the same staff share one tuple of their ids (a month repeats a few sets thousands of times);
+        # neighbouring starts mostly come with the very same tuple of indexes (one column of _columns), so the
+        # lookup is skipped for them.
         shared: dict[tuple[int, ...], tuple[uuid.UUID, ...]] = {}
         out = []
-        for micros in sorted(found.keys() | joins.keys()):
-            indexes = found.get(micros, ())
-            seats = block.seats_left if indexes else None
-            for index, joined in joins.get(micros, ()):
-                indexes = (*indexes, index)
-                assert joined.seats_left is not None
-                seats = joined.seats_left if seats is None else min(seats, joined.seats_left)
-            if not indexes:
-                continue
-            if micros in joins:
-                indexes = tuple(sorted(indexes))
-            staff_ids = shared.get(indexes)
-            if staff_ids is None:
-                staff_ids = shared[indexes] = tuple([self.staff[i].id for i in indexes])
+        last: tuple[int, ...] = ()
+        staff_ids: tuple[uuid.UUID, ...] = ()
+        for micros in sorted(found):
+            indexes = found[micros]
+            if indexes is not last:
+                known = shared.get(indexes)
+                if known is None:
+                    known = shared[indexes] = tuple([self.staff[i].id for i in indexes])
+                last, staff_ids = indexes, known
             at = _instant(micros)
-            out.append(_slot(at, staff_ids, OneServiceOptions(service, at, staff_ids), seats))
+            out.append(
+                _slot(at, staff_ids, OneServiceOptions(service, at, staff_ids), seats_of.get(micros, block.seats_left))
+            )
         return out
 
     def _general_slots(self) -> list[Slot]:
