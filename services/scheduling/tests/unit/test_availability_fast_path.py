@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from scheduling_svc.domain.availability import (
+    _EXPANSIONS,
+    _EXPANSIONS_KEPT,
     Busy,
     BusyMicros,
     LocalRange,
@@ -256,3 +259,26 @@ def test_the_salon_cases_share_grids_and_offer_slots_to_several_staff() -> None:
         shared += len(as_integers) - len({id(member.schedule) for member in as_integers})
         offered += sum(len(slot.staff_ids) > 1 for slot in find_available_slots(query, as_integers, []))
     assert shared > 1000 and offered > 1000
+
+
+def test_hours_kept_across_queries_follow_every_change_of_the_hours_and_stay_few() -> None:
+    """Expanded hours are kept between queries by their content: a day off added, or the same hours in another
+    zone, is a different expansion; and only the most recent few are kept."""
+    query = case(3)[0]
+    service = query.services[0]
+    weekly = {day: (LocalRange(time(9), time(17)),) for day in range(7)}
+    hours = WeeklySchedule(query.timezone, weekly)
+    member = StaffAvailability(uuid.UUID(int=1), hours, (), frozenset({service.service_id}))
+    plain = replace(query, staff_ids=None, rules=replace(query.rules, horizon=timedelta(days=30)))
+    before = find_available_slots(plain, [member], [])
+    assert before and find_available_slots(plain, [member], []) == before
+    day_off = replace(hours, exceptions=(ScheduleException(query.start_day, False),))
+    after = find_available_slots(plain, [replace(member, schedule=day_off)], [])
+    zone = ZoneInfo(query.timezone)
+    assert after == [slot for slot in before if slot.start.astimezone(zone).date() != query.start_day]
+    elsewhere = replace(hours, timezone="Asia/Tokyo" if query.timezone != "Asia/Tokyo" else "Europe/Berlin")
+    assert find_available_slots(plain, [replace(member, schedule=elsewhere)], []) != before
+    for n in range(_EXPANSIONS_KEPT + 10):
+        extra = (ScheduleException(query.start_day + timedelta(days=n + 40), True, (LocalRange(time(6), time(7)),)),)
+        find_available_slots(plain, [replace(member, schedule=replace(hours, exceptions=extra))], [])
+    assert len(_EXPANSIONS) <= _EXPANSIONS_KEPT

@@ -638,7 +638,7 @@ def _subtract(keep: list[_Interval], remove: list[_Interval]) -> list[_Interval]
     return out
 
 
-def _intersect(a: list[_Interval], b: list[_Interval]) -> list[_Interval]:
+def _intersect(a: Sequence[_Interval], b: Sequence[_Interval]) -> list[_Interval]:
     out: list[_Interval] = []
     i = j = 0
     while i < len(a) and j < len(b):
@@ -828,9 +828,11 @@ class _Hours:
     Built once per distinct schedule in a query (`_Staff` looks it up by the schedule's content), since staff
     often share their hours; read-only once built."""
 
-    def __init__(self, schedule: WeeklySchedule, window: _Interval, business: _Business | None) -> None:
+    def __init__(self, key: Hashable, schedule: WeeklySchedule, window: _Interval, business: _Business | None) -> None:
+        """`key` is _Hours.key(schedule)."""
         self.tz = _zone(schedule.timezone)
-        working, self.labels = _schedule_intervals(schedule, *_days_around(*window, self.tz))
+        working: Sequence[_Interval]
+        working, self.labels = _expansion(key, schedule, *_days_around(*window, self.tz))
         if business is not None:
             working = _intersect(working, business.working)
         self.work_starts = [start for start, _ in working]
@@ -844,6 +846,26 @@ class _Hours:
         weekly = tuple(sorted((day, tuple(ranges)) for day, ranges in schedule.weekly.items()))
         exceptions = tuple((e.day, e.available, tuple(e.ranges)) for e in schedule.exceptions)
         return schedule.timezone, weekly, exceptions
+
+
+_Expansion = tuple[tuple[_Interval, ...], tuple[tuple[datetime, datetime], ...]]
+_EXPANSIONS: dict[tuple[Hashable, date, date], _Expansion] = {}
+_EXPANSIONS_KEPT = 256
+
+
+def _expansion(key: Hashable, schedule: WeeklySchedule, first_day: date, last_day: date) -> _Expansion:
+    """_schedule_intervals of a schedule whose _Hours.key is `key`, kept across queries (the most recent 256): the
+    same hours over the same days come back request after request, and expanding a month of them (zones, DST,
+    exceptions) was a tenth of a one-service answer. Keyed by content, so any change of the hours is a new entry."""
+    cache_key = (key, first_day, last_day)
+    found = _EXPANSIONS.pop(cache_key, None)  # re-inserted below: the dict's order is the order of use
+    if found is None:
+        working, labels = _schedule_intervals(schedule, first_day, last_day)
+        found = (tuple(working), tuple(labels))
+        if len(_EXPANSIONS) >= _EXPANSIONS_KEPT:
+            del _EXPANSIONS[next(iter(_EXPANSIONS))]
+    _EXPANSIONS[cache_key] = found
+    return found
 
 
 class _Staff:
@@ -1081,7 +1103,7 @@ class _Engine:
         for i, member in enumerate(chosen):
             key = _Hours.key(member.schedule)
             if key not in hours:
-                hours[key] = _Hours(member.schedule, window, business)
+                hours[key] = _Hours(key, member.schedule, window, business)
             self.staff.append(_Staff(member, i, hours[key]))
         self.resources = {r.resource_id: _Resource(r) for r in resources}
         self.uses_resources = any(service.resource_ids for service in self.services)
@@ -1250,10 +1272,10 @@ class _Engine:
         for micros in sorted(found):
             indexes = found[micros]
             if indexes is not last:
-                known = shared.get(indexes)
-                if known is None:
-                    known = shared[indexes] = tuple([self.staff[i].id for i in indexes])
-                last, staff_ids = indexes, known
+                ids = shared.get(indexes)
+                if ids is None:
+                    ids = shared[indexes] = tuple([self.staff[i].id for i in indexes])
+                last, staff_ids = indexes, ids
             at = _instant(micros)
             out.append(
                 _slot(at, staff_ids, OneServiceOptions(service, at, staff_ids), seats_of.get(micros, block.seats_left))
