@@ -282,3 +282,11 @@ def test_hours_kept_across_queries_follow_every_change_of_the_hours_and_stay_few
         extra = (ScheduleException(query.start_day + timedelta(days=n + 40), True, (LocalRange(time(6), time(7)),)),)
         find_available_slots(plain, [replace(member, schedule=replace(hours, exceptions=extra))], [])
     assert len(_EXPANSIONS) <= _EXPANSIONS_KEPT
+
+
+def test_a_service_needing_a_room_with_nobody_to_take_it_offers_nothing() -> None:
+    query, staff, _, _ = case(7)
+    service = replace(query.services[0], resource_ids=(ROOM,))
+    room = [ResourceAvailability(ROOM, 1, ())]
+    for nobody in ([], [replace(member, service_ids=frozenset()) for member in staff]):
+        assert find_available_slots(replace(query, services=(service,)), nobody, room) == []

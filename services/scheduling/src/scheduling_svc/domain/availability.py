@@ -1238,7 +1238,7 @@ class _Engine:
                         joined = self._block(member, at, run)
                         if joined is not None:
                             joins[micros].append((member.index, joined))
-        if self.uses_resources:
+        if self.uses_resources and (found or joins):  # then someone takes the service
             # With one service the resources a start needs do not depend on who takes it: checked once per start
             # (and sessions joined), not once per staff member.
             anyone = ((self.staff[0], run),)
