@@ -55,3 +55,40 @@ def test_a_columns_answer_renders_as_the_slots_answer_it_stands_for() -> None:
         "options": [],
         "seats_left": 2,
     }
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1_700_000_000, 1_900_000_000),
+            st.sets(st.integers(0, 5), min_size=1),
+            st.sampled_from([0, 0, 1, 3]),
+        ),
+        max_size=40,
+    )
+)
+def test_random_columns_render_as_the_slots_they_stand_for(picked: list[tuple[int, set[int], int]]) -> None:
+    # Slots offering the same staff share one list of ids in the columns rendering: each must still be right.
+    staff = [f"00000000-0000-0000-0000-00000000000{n}" for n in range(6)]
+    taking = [sorted(indexes) for _, indexes, _ in picked]
+    slots = pb.FindAvailableSlotsResponse(
+        timezone="UTC",
+        slots=[
+            pb.Slot(
+                start=Timestamp(seconds=at), local_start=f"{at}", staff_ids=[staff[i] for i in who], seats_left=seats
+            )
+            for (at, _, seats), who in zip(picked, taking, strict=True)
+        ],
+    )
+    columns = pb.FindAvailableSlotsResponse(
+        timezone="UTC",
+        columns=pb.SlotColumns(
+            staff_ids=staff,
+            start_micros=[at * 1_000_000 for at, _, _ in picked],
+            local_starts=[f"{at}" for at, _, _ in picked],
+            staff_counts=[len(who) for who in taking],
+            staff_indexes=[i for who in taking for i in who],
+            seats_left=[seats for _, _, seats in picked],
+        ),
+    )
+    assert slots_json(columns) == slots_json(slots)

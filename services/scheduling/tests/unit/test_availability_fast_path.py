@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from scheduling_svc.domain.availability import (
+    _EXPANSIONS,
+    _EXPANSIONS_KEPT,
     Busy,
+    BusyMicros,
     LocalRange,
     ResourceAvailability,
     ScheduleException,
@@ -32,6 +36,8 @@ from scheduling_svc.domain.availability import (
 
 MINUTE = timedelta(minutes=1)
 SECOND = timedelta(seconds=1)
+TICK = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # (zone, a date with a DST change in it or none); days around it are queried
 ZONES = (
     ("Europe/Berlin", date(2026, 3, 29)),
@@ -192,3 +198,95 @@ def test_the_random_cases_reach_every_branch() -> None:
             if entry.session_start == slot.start and member.staff_id in slot.staff_ids
         )
     assert offered > 3000 and seats > 1000 and joined > 20
+
+
+def salon_case(seed: int) -> tuple[SlotQuery, list[StaffAvailability], list[StaffAvailability]]:
+    """Many staff sharing a few schedules (so a grid), with one-to-one bookings that never overlap but often touch
+    (back to back), as the database hands them over: sorted integer columns, and the same as datetime entries."""
+    rng = random.Random(seed)
+    tz, change = rng.choice(ZONES)
+    days = rng.randrange(1, 5)
+    first = change - timedelta(days=rng.randrange(days))
+    service = ServiceSpec(
+        SERVICE,
+        rng.choice([15, 30, 60, 90]) * MINUTE,
+        rng.choice([0, 0, 5]) * MINUTE,
+        rng.choice([0, 0, 10]) * MINUTE,
+        1,
+        (),
+    )
+    schedules = [schedule(rng, rng.choice([tz, tz, rng.choice(ZONES)[0]]), first, days) for _ in range(3)]
+    as_integers, as_datetimes = [], []
+    for i in range(rng.randrange(1, 21)):
+        starts: list[int] = []
+        ends: list[int] = []
+        at = instant(rng, tz, first, -1)
+        for _ in range(rng.randrange(30)):
+            at += rng.choice([0, 0, 0, 1, 5, 30, 60, 300]) * MINUTE + rng.choice([0, 0, 1]) * SECOND
+            end = at + rng.choice([SECOND, 15 * MINUTE, 30 * MINUTE, 60 * MINUTE, 90 * MINUTE])
+            starts.append((at - EPOCH) // TICK)
+            ends.append((end - EPOCH) // TICK)
+            at = end
+        hours = rng.choice(schedules)
+        performs = frozenset({SERVICE}) if rng.random() < 0.9 else frozenset({uuid.UUID(int=10)})
+        as_integers.append(StaffAvailability(uuid.UUID(int=i + 1), hours, BusyMicros(starts, ends), performs))
+        entries = tuple(Busy(EPOCH + s * TICK, EPOCH + e * TICK) for s, e in zip(starts, ends, strict=True))
+        as_datetimes.append(StaffAvailability(uuid.UUID(int=i + 1), hours, entries, performs))
+    query = SlotQuery(
+        services=(service,),
+        start_day=first,
+        end_day=first + timedelta(days=days - 1),
+        timezone=rng.choice([tz, "UTC"]),
+        now=datetime.combine(first, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC) - timedelta(days=1),
+        rules=SlotRules(rng.choice([10, 15, 30, 60]) * MINUTE, timedelta(0), timedelta(days=30)),
+        staff_ids=frozenset(uuid.UUID(int=i) for i in range(1, 21, 2)) if rng.random() < 0.2 else None,
+    )
+    return query, as_integers, as_datetimes
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_staff_sharing_a_grid_with_back_to_back_bookings_get_the_general_paths_slots(seed: int) -> None:
+    query, as_integers, as_datetimes = salon_case(seed)
+    fast, general = both_paths(query, as_integers, [], None)
+    assert fast == general
+    assert fast == both_paths(query, as_datetimes, [], None)[0]
+
+
+def test_the_salon_cases_share_grids_and_offer_slots_to_several_staff() -> None:
+    shared = offered = 0
+    for seed in range(300):
+        query, as_integers, _ = salon_case(seed)
+        shared += len(as_integers) - len({id(member.schedule) for member in as_integers})
+        offered += sum(len(slot.staff_ids) > 1 for slot in find_available_slots(query, as_integers, []))
+    assert shared > 1000 and offered > 1000
+
+
+def test_hours_kept_across_queries_follow_every_change_of_the_hours_and_stay_few() -> None:
+    """Expanded hours are kept between queries by their content: a day off added, or the same hours in another
+    zone, is a different expansion; and only the most recent few are kept."""
+    query = case(3)[0]
+    service = query.services[0]
+    weekly = {day: (LocalRange(time(9), time(17)),) for day in range(7)}
+    hours = WeeklySchedule(query.timezone, weekly)
+    member = StaffAvailability(uuid.UUID(int=1), hours, (), frozenset({service.service_id}))
+    plain = replace(query, staff_ids=None, rules=replace(query.rules, horizon=timedelta(days=30)))
+    before = find_available_slots(plain, [member], [])
+    assert before and find_available_slots(plain, [member], []) == before
+    day_off = replace(hours, exceptions=(ScheduleException(query.start_day, False),))
+    after = find_available_slots(plain, [replace(member, schedule=day_off)], [])
+    zone = ZoneInfo(query.timezone)
+    assert after == [slot for slot in before if slot.start.astimezone(zone).date() != query.start_day]
+    elsewhere = replace(hours, timezone="Asia/Tokyo" if query.timezone != "Asia/Tokyo" else "Europe/Berlin")
+    assert find_available_slots(plain, [replace(member, schedule=elsewhere)], []) != before
+    for n in range(_EXPANSIONS_KEPT + 10):
+        extra = (ScheduleException(query.start_day + timedelta(days=n + 40), True, (LocalRange(time(6), time(7)),)),)
+        find_available_slots(plain, [replace(member, schedule=replace(hours, exceptions=extra))], [])
+    assert len(_EXPANSIONS) <= _EXPANSIONS_KEPT
+
+
+def test_a_service_needing_a_room_with_nobody_to_take_it_offers_nothing() -> None:
+    query, staff, _, _ = case(7)
+    service = replace(query.services[0], resource_ids=(ROOM,))
+    room = [ResourceAvailability(ROOM, 1, ())]
+    for nobody in ([], [replace(member, service_ids=frozenset()) for member in staff]):
+        assert find_available_slots(replace(query, services=(service,)), nobody, room) == []

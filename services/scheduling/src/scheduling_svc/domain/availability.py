@@ -55,11 +55,13 @@ Slots
 
 Cost: per staff member the busy intervals are sorted once and merged, as integer microseconds since the epoch
 (BusyMicros already sorted by start, as the database hands them over, are merged straight from their integer
-columns, without a sort, a datetime or an object per booking). With one service, the starts a staff member can
-take are found by interval arithmetic on their working and busy intervals and read off the sorted grid by binary
-search, all in integer instants (the wall-clock work, zones and DST included, stays on datetimes and is converted
-once per grid and per set of hours; only the starts found become datetimes), O((working + busy) * log candidates +
-slots) per staff member (only a start that may join a group session is checked on its own). With several
+columns, without a sort, a datetime or an object per booking). With one service, staff sharing a set of hours
+share its grid: the grid starts where the span fits working time are found once for them, each busy interval takes
+its range of grid starts off a staff member's bitmask (two binary searches), and the staff at each start are read
+off the group's masks as one strided slice of a byte table, all in integer instants (the wall-clock work, zones and
+DST included, stays on datetimes and is converted once per grid and per set of hours; only the starts found become
+datetimes), O(working * log grid + busy * log grid) per staff member plus O(grid) per set of hours (only a start
+that may join a group session is checked on its own). With several
 services each candidate start is a few binary searches, so a query costs O(candidates * log busy + busy * log busy)
 per staff member and resource. Staff with the same schedule share its expansion within a query. A one-service
 slot builds its options (a Segment per staff member) only when they are read: an availability answer reads only
@@ -75,7 +77,9 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, reduce
+from itertools import compress, islice, repeat
+from operator import le, lt, or_, sub
 from typing import NamedTuple, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -634,7 +638,7 @@ def _subtract(keep: list[_Interval], remove: list[_Interval]) -> list[_Interval]
     return out
 
 
-def _intersect(a: list[_Interval], b: list[_Interval]) -> list[_Interval]:
+def _intersect(a: Sequence[_Interval], b: Sequence[_Interval]) -> list[_Interval]:
     out: list[_Interval] = []
     i = j = 0
     while i < len(a) and j < len(b):
@@ -660,41 +664,62 @@ def _clear(starts: Sequence[_Instant], ends: Sequence[_Instant], start: _Instant
     return i == len(starts) or starts[i] >= end
 
 
-def _free_starts(
-    work_starts: list[int],
-    work_ends: list[int],
-    busy_starts: list[int],
-    busy_ends: list[int],
-    lead: int,
-    tail: int,
-) -> Iterator[tuple[int, int]]:
-    """In integer instants (microseconds), the starts s whose span [s + lead, s + tail) lies in one working
-    interval and overlaps no busy interval, as sorted closed ranges [low, high] (one at a time: no list of them is
-    kept); both interval lists sorted and disjoint.
+def _grid_bits(firsts: Iterable[int], ends: Iterable[int]) -> int:
+    """The grid positions in any of the index ranges [first, end) as the bits of an int (bit g: the g-th grid
+    start); a range with end <= first adds none."""
+    bits = 0
+    for first, end in zip(firsts, ends, strict=True):
+        if first < end:
+            bits |= (1 << end) - (1 << first)
+    return bits
 
-    Working interval [a, b) allows the starts [a - lead, b - tail]; busy interval [c, d) rules out the open range
-    (c - tail, d - lead), whose ends stay free since touching is fine. Ruled-out ranges of neighbouring busy
-    intervals may overlap, but their starts and their ends both come in order, so one sweep carves them out."""
-    count = len(busy_starts)
-    k = 0  # the first busy interval ending after the current working interval's start
-    for work_start, work_end in zip(work_starts, work_ends, strict=True):
-        low, high = work_start - lead, work_end - tail
-        if low > high:  # shorter than the span
-            continue
-        while k < count and busy_ends[k] <= work_start:
-            k += 1
-        at = low  # the first start not yet ruled out
-        i = k
-        while i < count and busy_starts[i] < work_end and at <= high:
-            hole_low = busy_starts[i] - tail
-            if hole_low >= at:
-                yield at, hole_low
-            hole_high = busy_ends[i] - lead
-            if hole_high > at:
-                at = hole_high
-            i += 1
-        if at <= high:
-            yield at, high
+
+def _free_on_grid(grid: Sequence[int], members: Sequence[_Staff], run: _Run) -> list[int]:
+    """For staff sharing their hours (and so `grid`, sorted integer instants), the grid starts at which each one
+    can take `run` with its span simply free, as a bitmask per staff member.
+
+    A span [s + lead, s + tail) lies in working interval [a, b) exactly when a - lead <= s <= b - tail, and
+    overlaps busy interval [c, d) exactly when c - tail < s < d - lead (touching is fine): the working starts are
+    the group's, found once, and each busy interval takes its open range off, two binary searches each."""
+    lead, tail = run.lead // _TICK, run.tail // _TICK
+    hours = members[0].hours
+    working = _grid_bits(
+        map(bisect_left, repeat(grid), map(sub, hours.work_starts_micros, repeat(lead))),
+        map(bisect_right, repeat(grid), map(sub, hours.work_ends_micros, repeat(tail))),
+    )
+    return [
+        working
+        & ~_grid_bits(
+            map(bisect_right, repeat(grid), map(sub, member.busy_starts, repeat(tail))),
+            map(bisect_left, repeat(grid), map(sub, member.busy_ends, repeat(lead))),
+        )
+        for member in members
+    ]
+
+
+_BIT_BYTES = bytes.maketrans(b"01", b"\x00\x01")
+
+
+def _columns(
+    grid: Sequence[int], masks: Sequence[int], indexes: Sequence[int]
+) -> Iterator[tuple[int, tuple[int, ...]]]:
+    """(grid start, the indexes whose mask has its bit) for every grid start in any mask, in grid order.
+
+    The masks become one table of 0/1 bytes, a row each; a grid start's column is then one strided slice, and each
+    distinct column becomes a tuple of indexes once (itertools.compress), however many starts share it."""
+    width = len(grid)
+    anyone = reduce(or_, masks, 0)
+    if not anyone:
+        return
+    table = "".join([format(mask, f"0{width}b")[::-1] for mask in masks]).encode().translate(_BIT_BYTES)
+    shared: dict[bytes, tuple[int, ...]] = {}
+    for position, bit in enumerate(format(anyone, f"0{width}b")[::-1]):
+        if bit == "1":
+            column = table[position::width]
+            taking = shared.get(column)
+            if taking is None:
+                taking = shared[column] = tuple(compress(indexes, column))
+            yield grid[position], taking
 
 
 # --- Schedules --------------------------------------------------------------------------------------------------
@@ -803,9 +828,11 @@ class _Hours:
     Built once per distinct schedule in a query (`_Staff` looks it up by the schedule's content), since staff
     often share their hours; read-only once built."""
 
-    def __init__(self, schedule: WeeklySchedule, window: _Interval, business: _Business | None) -> None:
+    def __init__(self, key: Hashable, schedule: WeeklySchedule, window: _Interval, business: _Business | None) -> None:
+        """`key` is _Hours.key(schedule)."""
         self.tz = _zone(schedule.timezone)
-        working, self.labels = _schedule_intervals(schedule, *_days_around(*window, self.tz))
+        working: Sequence[_Interval]
+        working, self.labels = _expansion(key, schedule, *_days_around(*window, self.tz))
         if business is not None:
             working = _intersect(working, business.working)
         self.work_starts = [start for start, _ in working]
@@ -819,6 +846,26 @@ class _Hours:
         weekly = tuple(sorted((day, tuple(ranges)) for day, ranges in schedule.weekly.items()))
         exceptions = tuple((e.day, e.available, tuple(e.ranges)) for e in schedule.exceptions)
         return schedule.timezone, weekly, exceptions
+
+
+_Expansion = tuple[tuple[_Interval, ...], tuple[tuple[datetime, datetime], ...]]
+_EXPANSIONS: dict[tuple[Hashable, date, date], _Expansion] = {}
+_EXPANSIONS_KEPT = 256
+
+
+def _expansion(key: Hashable, schedule: WeeklySchedule, first_day: date, last_day: date) -> _Expansion:
+    """_schedule_intervals of a schedule whose _Hours.key is `key`, kept across queries (the most recent 256): the
+    same hours over the same days come back request after request, and expanding a month of them (zones, DST,
+    exceptions) was a tenth of a one-service answer. Keyed by content, so any change of the hours is a new entry."""
+    cache_key = (key, first_day, last_day)
+    found = _EXPANSIONS.pop(cache_key, None)  # re-inserted below: the dict's order is the order of use
+    if found is None:
+        working, labels = _schedule_intervals(schedule, first_day, last_day)
+        found = (tuple(working), tuple(labels))
+        if len(_EXPANSIONS) >= _EXPANSIONS_KEPT:
+            del _EXPANSIONS[next(iter(_EXPANSIONS))]
+    _EXPANSIONS[cache_key] = found
+    return found
 
 
 class _Staff:
@@ -849,8 +896,9 @@ class _Staff:
 
 
 def _merged_spans(busy: Sequence[Busy]) -> tuple[list[int], list[int]]:
-    """The entries' spans merged (touching ones too, as in _union) into sorted parallel lists of starts and ends,
-    in microseconds since the epoch: merged once, "is the staff member free" is one binary search per candidate.
+    """The entries' spans merged (overlapping ones, and touching ones unless none overlaps) into sorted parallel
+    lists of starts and ends, in microseconds since the epoch: merged once, "is the staff member free" is one
+    binary search per candidate.
     BusyMicros sorted by start, as read from the database, are merged straight from their columns, with no object
     per entry."""
     if isinstance(busy, BusyMicros):
@@ -869,7 +917,12 @@ def _merged_spans(busy: Sequence[Busy]) -> tuple[list[int], list[int]]:
 
 
 def _merge_sorted(starts: Sequence[int], ends: Sequence[int]) -> tuple[list[int], list[int]] | None:
-    """Spans sorted by start merged where they overlap or touch (empty ones skipped); None if they are not sorted."""
+    """Spans sorted by start merged where they overlap or touch (empty ones skipped); None if they are not sorted.
+
+    Spans that neither overlap nor are empty, as one-to-one bookings are, come back as they are, found so by two
+    passes in C: touching ones then stay apart, which every reader of the lists allows (sorted starts and ends)."""
+    if all(map(lt, starts, ends)) and all(map(le, ends, islice(starts, 1, None))):
+        return list(starts), list(ends)
     merged_starts: list[int] = []
     merged_ends: list[int] = []
     last_start: int | None = None
@@ -1050,7 +1103,7 @@ class _Engine:
         for i, member in enumerate(chosen):
             key = _Hours.key(member.schedule)
             if key not in hours:
-                hours[key] = _Hours(member.schedule, window, business)
+                hours[key] = _Hours(key, member.schedule, window, business)
             self.staff.append(_Staff(member, i, hours[key]))
         self.resources = {r.resource_id: _Resource(r) for r in resources}
         self.uses_resources = any(service.resource_ids for service in self.services)
@@ -1152,77 +1205,82 @@ class _Engine:
     def _single_service_slots(self) -> list[Slot]:
         """The general path's answer for one service, without a feasibility check per (start, staff member).
 
-        Each staff member's feasible starts come from `_feasible` by interval arithmetic on integer instants; they
-        are then grouped by start across staff, which is all a single-service slot is. Only the starts found become
+        Staff sharing their hours share a grid: each one's free starts on it are a bitmask (`_free_on_grid`), and
+        the group's masks, written one row each, are read column by column, so that the staff able to start at a
+        grid start are one strided slice (the same column, and so the same tuple of staff, comes back throughout
+        a month). Only a start joining a group session is checked on its own, and only the starts found become
         datetimes."""
         service = self.services[0]
         run = self.runs[(0, 1)]
-        found: defaultdict[int, list[int]] = defaultdict(list)  # staff by index, by start in microseconds
-        seats: dict[int, int] = {}  # group sessions: the fewest seats left among the staff offered
-        # With one service the resources a start needs do not depend on who takes it: checked once per start
-        # (and sessions joined), not once per staff member.
-        resources_free: dict[tuple[int, frozenset[_SessionKey]], bool] = {}
-        for member in self.staff:  # sorted by id, so each start's list is too
-            if service.service_id not in member.service_ids:
-                continue
-            for block, starts in self._feasible(member, run):
-                if self.uses_resources:
-                    for start in starts:
-                        key = (start, block.joined)
-                        if key not in resources_free:
-                            resources_free[key] = self._resources_free(_instant(start), ((member, run),), (block,))
-                    starts = [start for start in starts if resources_free[(start, block.joined)]]
-                index = member.index
-                for start in starts:
-                    found[start].append(index)
-                if block.seats_left is not None:
-                    for start in starts:
-                        seats[start] = min(seats.get(start, block.seats_left), block.seats_left)
-        # Slots offering the same staff share one tuple of their ids (a month repeats a few sets thousands of times).
+        block = _Block(min((capacity for _, _, capacity in run.groups), default=None), frozenset())
+        takers: dict[int, list[_Staff]] = {}  # by id() of their hours, sorted by id within each
+        for member in self.staff:
+            if service.service_id in member.service_ids:
+                takers.setdefault(id(member.hours), []).append(member)
+        found: dict[int, tuple[int, ...]] = {}  # staff by index, by start in microseconds
+        joins: defaultdict[int, list[tuple[int, _Block]]] = defaultdict(list)  # starts joining a session
+        for members in takers.values():
+            grid = self._grid_micros(members[0])
+            masks = _free_on_grid(grid, members, run) if grid else [0] * len(members)
+            for start, indexes in _columns(grid, masks, [member.index for member in members]):
+                known = found.get(start)
+                found[start] = indexes if known is None else tuple(sorted(known + indexes))
+            if run.groups:
+                # Any other start can only join: everything overlapping its span must be a session of this service
+                # starting there (see _block), so only the staff member's session starts, on the grid or not, are
+                # tried.
+                for member, mask in zip(members, masks, strict=True):
+                    for at in self._sessions(member):
+                        micros = _micros(at)
+                        position = bisect_left(grid, micros)
+                        if position < len(grid) and grid[position] == micros and mask >> position & 1:
+                            continue
+                        joined = self._block(member, at, run)
+                        if joined is not None:
+                            joins[micros].append((member.index, joined))
+        if self.uses_resources and (found or joins):  # then someone takes the service
+            # With one service the resources a start needs do not depend on who takes it: checked once per start
+            # (and sessions joined), not once per staff member.
+            anyone = ((self.staff[0], run),)
+            found = {
+                start: indexes
+                for start, indexes in found.items()
+                if self._resources_free(_instant(start), anyone, (block,))
+            }
+            for micros, entries in joins.items():
+                entries[:] = [
+                    (index, joined)
+                    for index, joined in entries
+                    if self._resources_free(_instant(micros), anyone, (joined,))
+                ]
+        seats_of: dict[int, int] = {}  # starts joining a session: the fewest seats left among the staff offered
+        for micros, entries in joins.items():
+            if entries:
+                indexes = found.get(micros, ())
+                seats = [joined.seats_left for _, joined in entries if joined.seats_left is not None]
+                if indexes and block.seats_left is not None:
+                    seats.append(block.seats_left)
+                found[micros] = tuple(sorted((*indexes, *(index for index, _ in entries))))
+                seats_of[micros] = min(seats)
+        # Slots offering the same staff share one tuple of their ids (a month repeats a few sets thousands of times);
+        # neighbouring starts mostly come with the very same tuple of indexes (one column of _columns), so the
+        # lookup is skipped for them.
         shared: dict[tuple[int, ...], tuple[uuid.UUID, ...]] = {}
         out = []
+        last: tuple[int, ...] = ()
+        staff_ids: tuple[uuid.UUID, ...] = ()
         for micros in sorted(found):
-            indexes = tuple(found[micros])
-            staff_ids = shared.get(indexes)
-            if staff_ids is None:
-                staff_ids = shared[indexes] = tuple([self.staff[i].id for i in indexes])
+            indexes = found[micros]
+            if indexes is not last:
+                ids = shared.get(indexes)
+                if ids is None:
+                    ids = shared[indexes] = tuple([self.staff[i].id for i in indexes])
+                last, staff_ids = indexes, ids
             at = _instant(micros)
-            out.append(_slot(at, staff_ids, OneServiceOptions(service, at, staff_ids), seats.get(micros)))
+            out.append(
+                _slot(at, staff_ids, OneServiceOptions(service, at, staff_ids), seats_of.get(micros, block.seats_left))
+            )
         return out
-
-    def _feasible(self, member: _Staff, run: _Run) -> list[tuple[_Block, list[int]]]:
-        """The candidate starts (microseconds since the epoch) at which `member` can take `run` (a whole
-        single-service booking), grouped by the block they give: one group for the starts whose span is simply
-        free, one per start joining a session.
-
-        A span [start + lead, start + tail) is free when it lies in one working interval and misses every busy
-        interval: exactly when the start lies in one of the closed ranges `_free_starts` finds. The grid starts in
-        such a range are a slice of the sorted grid, two binary searches away, so this costs
-        O((working + busy intervals) * log grid + starts found) instead of a check per candidate."""
-        grid = self._grid_micros(member)
-        free: list[int] = []
-        hours = member.hours
-        for low, high in _free_starts(
-            hours.work_starts_micros,
-            hours.work_ends_micros,
-            member.busy_starts,
-            member.busy_ends,
-            run.lead // _TICK,
-            run.tail // _TICK,
-        ):
-            free += grid[bisect_left(grid, low) : bisect_right(grid, high)]
-        found = [(_Block(min((capacity for _, _, capacity in run.groups), default=None), frozenset()), free)]
-        if run.groups:
-            # Any other start can only join: everything overlapping its span must be a session of this service
-            # starting there (see _block), so only the staff member's session starts, on the grid or not, are tried.
-            offered = set(free)
-            for start in self._sessions(member):
-                micros = _micros(start)
-                if micros not in offered:
-                    block = self._block(member, start, run)
-                    if block is not None:
-                        found.append((block, [micros]))
-        return found
 
     def _general_slots(self) -> list[Slot]:
         """Every candidate start of every staff member taking the first service, checked start by start."""
