@@ -9,7 +9,8 @@ its duplicate window, ``bus.DUPLICATE_WINDOW_SECONDS``):
   published in one statement per batch, off the request path. Such rows are written with ``attempts = 1``
   (their attempt is under way).
 * ``OutboxRelay``, the fallback: it publishes what is still unpublished in id order. Rows written without a
-  publisher (the gateway, a COPY of an import batch) go at once, woken by the outbox trigger's NOTIFY; rows a
+  publisher (the gateway, a COPY of an import batch) go at once, woken by the outbox trigger's NOTIFY (within
+  ``LOOK_DELAY_SECONDS`` while a publisher works beside the relay, whose commits notify too); rows a
   publisher took are left to it for ``fallback_delay`` seconds (a lost NATS connection, a missing ack, a mark
   that did not land), far inside the duplicate window. While its process's publisher is paused after a
   failure, the relay takes everything at once, in id order, and resumes the publisher once it has drained.
