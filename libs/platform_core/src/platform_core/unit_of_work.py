@@ -2,8 +2,8 @@
 
 Service unit-of-work classes subclass these and attach their repositories in ``_start``. Each repository
 remembers the aggregates it handed out (``seen``); on commit their new events are mapped to envelopes
-and written to the outbox before the transaction commits, so state and events change together or not
-at all.
+and written to the outbox after the unit's own rows, just before the transaction commits, so state and events
+change together or not at all.
 """
 
 from __future__ import annotations
@@ -101,8 +101,12 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         """Create this unit's repositories on ``session`` and list them in ``self.repositories``."""
 
     async def _commit(self, events: list[Any]) -> None:
-        await add_to_outbox(self.session, self._nats_prefix, [self._to_envelope(e) for e in events])
+        envelopes = [self._to_envelope(e) for e in events]
+        # The unit's own rows first, then its events: an event is written just before the commit, with only the
+        # last writes (a shared counter's one statement) between, so it waits for nothing the unit does once it
+        # exists (its created_at, when it was written, is where its latency is counted from).
         await self.session.flush()
+        await add_to_outbox(self.session, self._nats_prefix, envelopes)
         await self._last_writes()
         if self._borrowed is None:
             await self.session.commit()

@@ -10,9 +10,11 @@ from typing import Any, cast
 
 import nats
 import pytest
+import sqlalchemy as sa
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
+from sqlalchemy import orm as sa_orm
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -750,5 +752,139 @@ async def test_beside_a_working_publisher_the_relay_takes_rows_nobody_publishes_
     await wait_until(lambda: all_published(engine, nobodys), timeout=10)
     assert await stream_order(js, p, 1) == [nobodys[0].event_id]
     assert await unpublished(engine, taken) == [(uuid.UUID(taken[0].event_id), 1)]
+    stop.set()
+    await task
+
+
+async def test_an_event_published_while_a_batch_is_handled_is_delivered_at_once_and_handled_after_it(
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event
+) -> None:
+    p, js = stream
+    first_running, release = asyncio.Event(), asyncio.Event()
+    order: list[str] = []
+
+    async def held_first(session: AsyncSession, event: ReceivedEvent) -> None:
+        if event.payload.first_name == "first":
+            first_running.set()
+            await release.wait()
+        order.append(event.payload.first_name)
+        await record(session, event)
+
+    consumer = consumer_for(engine, js, p, held_first)
+    task = asyncio.create_task(consumer.run(stop))
+    first, second = envelope_for(uuid.uuid4(), "first"), envelope_for(uuid.uuid4(), "second")
+    await publish(js, p, first)
+    await wait_until(first_running.is_set, timeout=10)
+    await publish(js, p, second)
+
+    async def both_delivered() -> bool:
+        info = await js.consumer_info(consumer.stream, consumer.durable)
+        return bool(info.num_ack_pending == 2)
+
+    # The next pull was waiting at the server while "first" is handled: "second" is delivered already.
+    await wait_until(both_delivered, timeout=10)
+    assert order == []
+    release.set()
+    await wait_until(lambda: _count(handled_names(engine, [first.event_id, second.event_id]), 2), timeout=10)
+    assert order == ["first", "second"]
+    stop.set()
+    await task
+
+
+class FlushedNote:
+    """An aggregate row of the unit (mapped below), flushed at commit like any unit's own rows."""
+
+    event_id: uuid.UUID
+    name: str
+
+
+_handled_table = sa.Table(
+    "handled", sa.MetaData(), sa.Column("event_id", sa.Uuid, primary_key=True), sa.Column("name", sa.Text)
+)
+sa_orm.registry().map_imperatively(FlushedNote, _handled_table)
+
+
+class CountingNotesUnitOfWork(NotesUnitOfWork):
+    """Its last write stands for a shared counter's statement."""
+
+    async def _last_writes(self) -> None:
+        await self.session.execute(text("SELECT 'last write'"))
+
+
+async def test_a_unit_writes_its_events_after_its_own_rows_just_before_its_last_writes_and_commit(
+    engine: AsyncEngine,
+) -> None:
+    p = prefix()
+    statements: list[str] = []
+
+    def remember(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.split()[0] + (" outbox" if "INTO outbox" in statement else ""))
+
+    unit = CountingNotesUnitOfWork(session_factory(engine), p)
+    envelope = envelope_for(uuid.uuid4(), "ordered")
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", remember)
+    try:
+        async with unit:
+            row = FlushedNote()
+            row.event_id, row.name = uuid.uuid4(), "row"
+            unit.session.add(row)
+            note = Note()
+            note.events.append(envelope)
+            unit.notes.seen.add(note)
+            await unit.commit()
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", remember)
+    assert statements == ["INSERT", "INSERT outbox", "SELECT"]
+    assert await handled_names(engine, [str(row.event_id)]) == ["row"]
+
+
+async def test_a_sent_batch_is_on_the_socket_when_send_batch_returns(
+    nc: NATS, stream: tuple[str, JetStreamContext]
+) -> None:
+    p, js = stream
+    envelopes = [envelope_for(uuid.uuid4(), f"n{i}") for i in range(3)]
+    rows = [
+        SimpleNamespace(
+            event_id=uuid.UUID(e.event_id), subject=subject_for(p, e.event_type), envelope=e.SerializeToString()
+        )
+        for e in envelopes
+    ]
+    acks = await outbox_module.send_batch(js, rows, 5.0)
+    # Not left to the NATS client's flusher task (a loop turn later): nothing is pending any more.
+    assert nc.pending_data_size == 0
+    assert await acks == [None, None, None]
+    assert await stream_order(js, p, 3) == [e.event_id for e in envelopes]
+
+
+async def test_beside_a_working_publisher_the_relay_looks_once_for_the_commits_of_its_look_delay(
+    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p, js = stream
+    monkeypatch.setattr(outbox_module, "LOOK_DELAY_SECONDS", 2.0)
+    async with engine.begin() as conn:
+        # Rows other tests left for a relay, whose streams are gone, would fail every cycle of this one.
+        await conn.execute(text("UPDATE outbox SET published_at = now() WHERE published_at IS NULL"))
+    sessions, publisher = publishing(engine, SilentJetStream())
+    relay = OutboxRelay(engine, js, publisher=publisher, fallback_delay=3600, poll_interval=3600)
+    looks = 0
+
+    def count_looks(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        nonlocal looks
+        looks += statement == str(outbox_module._UNCLAIMED_WAITING)
+
+    task = asyncio.create_task(relay.run(stop))
+    await wait_until(lambda: relay.led_last_cycle, timeout=10)  # its first cycle is done
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", count_looks)
+    try:
+        for i in range(6):  # six commits, each notifying
+            await NotesUnitOfWork(sessions, p).write(envelope_for(uuid.uuid4(), f"publisher's {i}"))
+        nobodys = [envelope_for(uuid.uuid4(), "nobody's")]
+        async with session_factory(engine)() as session, session.begin():
+            await add_to_outbox(session, p, nobodys)
+        # What nobody publishes still goes (after the look delay).
+        await wait_until(lambda: all_published(engine, nobodys), timeout=15)
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", count_looks)
+    assert 1 <= looks <= 3
     stop.set()
     await task

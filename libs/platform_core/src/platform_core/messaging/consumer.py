@@ -140,15 +140,24 @@ class EventConsumer:
             try:
                 await self.setup()
                 sub = await self._js.pull_subscribe_bind(self.durable, self.stream)
+                fetching = _fetch(sub, self._fetch_batch)
                 try:
                     while not stop.is_set():
                         try:
-                            messages = await sub.fetch(self._fetch_batch, timeout=1.0)
+                            messages = await fetching
                         except TimeoutError:
+                            fetching = _fetch(sub, self._fetch_batch)
                             await self._purge_inbox()
                             continue
+                        # The next pull waits at the server while this batch is handled: an event published
+                        # meanwhile is on its way at once instead of after the handling and a pull's round trip.
+                        # Batches are still handled one after the other, in stream order.
+                        fetching = _fetch(sub, self._fetch_batch)
                         await self.process_batch(messages)
                 finally:
+                    # What a cancelled pull was delivered is never acked: redelivered after ack_wait.
+                    fetching.cancel()
+                    await asyncio.gather(fetching, return_exceptions=True)
                     await sub.unsubscribe()
             except asyncio.CancelledError:
                 raise
@@ -375,6 +384,12 @@ class EventConsumer:
                 text(f"DELETE FROM inbox WHERE consumer = :c AND processed_at < now() - interval '{INBOX_RETENTION}'"),
                 {"c": self.durable},
             )
+
+
+def _fetch(sub: JetStreamContext.PullSubscription, batch: int) -> asyncio.Task[list[Msg]]:
+    """A pull of up to ``batch`` messages: it returns as soon as one is there (or raises TimeoutError after a
+    second without any)."""
+    return asyncio.create_task(sub.fetch(batch, timeout=1.0), name="consumer-fetch")
 
 
 def _runs(
