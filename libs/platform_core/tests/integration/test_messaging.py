@@ -838,24 +838,6 @@ async def test_a_unit_writes_its_events_after_its_own_rows_just_before_its_last_
     assert await handled_names(engine, [str(row.event_id)]) == ["row"]
 
 
-async def test_a_sent_batch_is_on_the_socket_when_send_batch_returns(
-    nc: NATS, stream: tuple[str, JetStreamContext]
-) -> None:
-    p, js = stream
-    envelopes = [envelope_for(uuid.uuid4(), f"n{i}") for i in range(3)]
-    rows = [
-        SimpleNamespace(
-            event_id=uuid.UUID(e.event_id), subject=subject_for(p, e.event_type), envelope=e.SerializeToString()
-        )
-        for e in envelopes
-    ]
-    acks = await outbox_module.send_batch(js, rows, 5.0)
-    # Not left to the NATS client's flusher task (a loop turn later): nothing is pending any more.
-    assert nc.pending_data_size == 0
-    assert await acks == [None, None, None]
-    assert await stream_order(js, p, 3) == [e.event_id for e in envelopes]
-
-
 async def test_beside_a_working_publisher_the_relay_looks_once_for_the_commits_of_its_look_delay(
     engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event, monkeypatch: pytest.MonkeyPatch
 ) -> None:

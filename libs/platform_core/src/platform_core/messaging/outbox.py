@@ -34,8 +34,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from nats.aio.client import Client as NATS
-from nats.aio.transport import TcpTransport
 from nats.js import JetStreamContext
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -322,21 +320,7 @@ async def send_batch(
     acks = [
         await js.publish_async(row.subject, row.envelope, headers={"Nats-Msg-Id": str(row.event_id)}) for row in rows
     ]
-    write_now(js)
     return asyncio.ensure_future(_settled(acks, publish_timeout))
-
-
-def write_now(js: JetStreamContext) -> None:
-    """Put the publishes the NATS client holds on its socket now. nats-py leaves them to its flusher task, a loop
-    turn later, behind whatever else is due on a busy loop (the gRPC answer of the very commit whose events these
-    are, other requests' work). This is the flusher's own write, made here (the flusher then finds nothing to
-    write); a client that is not connected keeps them for its flusher, which sends them once it is back."""
-    nc: NATS | None = getattr(js, "_nc", None)  # a stand-in JetStream (tests) has none
-    if nc is None or not nc.is_connected or not nc._pending or not isinstance(nc._transport, TcpTransport):
-        return
-    nc._transport.writelines(nc._pending[:])  # type: ignore[no-untyped-call]  # nats-py leaves it unannotated
-    nc._pending = []
-    nc._pending_data_size = 0
 
 
 async def _settled(acks: Sequence[asyncio.Future[Any]], publish_timeout: float) -> list[BaseException | None]:
