@@ -176,6 +176,13 @@ def _forget_unfinished(session: Session, transaction: SessionTransaction) -> Non
         session.info.pop(_WRITTEN, None)
 
 
+def publisher_of(session: AsyncSession) -> OutboxPublisher | None:
+    """The publisher ``session``'s maker hands committed events to (``publish_commits_of``), if any: for a unit
+    that writes its events without the session and hands them over itself."""
+    publisher = session.info.get(_PUBLISHER)
+    return publisher if isinstance(publisher, OutboxPublisher) else None
+
+
 async def send_committed(session: AsyncSession) -> None:
     """Right after ``session`` committed: send the events it handed over, from the committing task."""
     publisher = session.info.get(_PUBLISHER)

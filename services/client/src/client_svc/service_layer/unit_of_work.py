@@ -41,7 +41,7 @@ from client_svc.adapters.storage import AbstractBlobStorage
 from client_svc.domain.attachments import AttachmentPolicy
 from client_svc.domain.model import Client
 from platform_core.errors import Conflict
-from platform_core.messaging.outbox import OutboxPublisher, PendingEvent, outbox_rows
+from platform_core.messaging.outbox import PendingEvent, outbox_rows, publisher_of
 from platform_core.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 
 DUPLICATE_REQUEST = "DUPLICATE_REQUEST"
@@ -160,8 +160,7 @@ class SqlAlchemyClientUnitOfWork(SqlAlchemyUnitOfWork, ClientUnitOfWork):
     async def _insert_lone_client(self, client: Client, max_clients: int | None, events: list[object]) -> None:
         envelopes = [self._to_envelope(e) for e in events]
         written = [PendingEvent(r[0], r[2], r[3]) for r in outbox_rows(self._nats_prefix, envelopes)]
-        # The process's publisher, as a session of this maker would hand its committed events to it.
-        publisher = next((v for v in self.session.info.values() if isinstance(v, OutboxPublisher)), None)
+        publisher = publisher_of(self.session)
         engine = self.session.bind
         assert isinstance(engine, AsyncEngine)
         try:
