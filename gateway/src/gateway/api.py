@@ -322,10 +322,15 @@ def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
         raise InvalidArgument(violations_from(exc)) from exc
 
 
+# The form every id we hand out takes: matched at a fraction of what building a UUID costs; any other spelling a UUID
+# may take is still read as one.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def path_id(request: web.Request, name: str, what: str) -> str:
     """A record id from the path; one that is not a UUID names no record, so it answers 404 like a missing one."""
     raw = request.match_info[name]
-    if parse_uuid(raw) is None:
+    if _CANONICAL_UUID.fullmatch(raw) is None and parse_uuid(raw) is None:
         raise NotFound(f"{what} not found")
     return raw
 
@@ -334,6 +339,24 @@ def principal_of(account: Account) -> Principal:
     return Principal(
         account.kind, str(account.id), service_role(account.role, account.permissions), str(account.client_id or "")
     )
+
+
+# The call context of each account object requests act as. The live-account cache (identity.principals) hands every
+# request of a token the same object, so its tenant and principal are encoded for the backends once, not per request.
+# An account is immutable; holding it keeps its id from naming another object while the entry lives.
+_CALL_CONTEXTS: dict[int, tuple[Account, CallContext]] = {}
+MAX_CALL_CONTEXTS = 10_000
+
+
+def call_context_of(account: Account) -> CallContext:
+    cached = _CALL_CONTEXTS.get(id(account))
+    if cached is not None and cached[0] is account:
+        return cached[1]
+    context = CallContext(account.tenant_id, principal_of(account))
+    if len(_CALL_CONTEXTS) >= MAX_CALL_CONTEXTS:
+        _CALL_CONTEXTS.clear()
+    _CALL_CONTEXTS[id(account)] = (account, context)
+    return context
 
 
 def _endpoint(operation: Operation, *, check_responses: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -366,7 +389,7 @@ def _endpoint(operation: Operation, *, check_responses: bool) -> Callable[[web.R
             account = await acting_account(request.app, account)
             kwargs["account"] = account
             # Every backend call made for this request carries this tenant and principal.
-            with bind_call_context(CallContext(account.tenant_id, principal_of(account))):
+            with bind_call_context(call_context_of(account)):
                 recorder = request.app.get(CHANGE_RECORDER)
                 if recorder is not None and operation.method in UNSAFE_METHODS:
                     result = await recorder.around(

@@ -43,6 +43,9 @@ class Principals:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._states: dict[tuple[str, uuid.UUID], PrincipalState] = {}
+        # The account last made current from a cached state, with the token's account it was made from: a
+        # request with that token then costs a lookup. Dropped whenever its state is.
+        self._live: dict[tuple[str, uuid.UUID], tuple[Account, Account]] = {}
         # API keys by the SHA-256 of their secret; the secret's hash by key id, to forget a revoked one.
         self._keys: dict[bytes, Account] = {}
         self._key_hashes: dict[uuid.UUID, bytes] = {}
@@ -53,17 +56,16 @@ class Principals:
 
     async def current(self, account: Account) -> Account | None:
         """The account with its live role and permissions, or None when its token no longer counts."""
+        key = (account.kind, account.id)
+        live = self._live.get(key)
+        if live is not None and live[0] is account:
+            return live[1]
         state = await self._state(account.kind, account.id)
-        if account.kind == "portal" and state is None:
-            # Its login was removed (an erased client): the portal's own access check answers for it.
-            return account
-        if state is None or not state.active or state.generation != account.generation:
-            return None
-        if account.kind == "portal":
-            return account
-        return dataclasses.replace(
-            account, role=state.role, permissions=state.permissions, two_factor_pending=state.two_factor_pending
-        )
+        current = _current(account, state)
+        if current is not None and state is not None and self._states.get(key) is state:
+            # Until the state is dropped, the same token's account (verified tokens are cached) reads the same.
+            self._live[key] = (account, current)
+        return current
 
     async def api_key(self, secret_hash: bytes) -> Account | None:
         """The principal of an API key, or None when the key is unknown or revoked."""
@@ -114,8 +116,10 @@ class Principals:
             self._keys.pop(self._key_hashes.pop(principal_id, b""), None)
         elif kind in ("role", "tenant"):
             self._states.clear()  # every member of the role or the business
+            self._live.clear()
         else:
             self._states.pop((kind, principal_id), None)
+            self._live.pop((kind, principal_id), None)
 
     async def _state(self, kind: str, principal_id: uuid.UUID) -> PrincipalState | None:
         key = (kind, principal_id)
@@ -140,7 +144,9 @@ class Principals:
         state = PrincipalState(row.active, row.token_generation, row.role, permissions, row.two_factor_pending)
         if self._listening and epoch == self._epoch:
             if len(self._states) >= CACHE_SIZE:
-                del self._states[next(iter(self._states))]
+                oldest = next(iter(self._states))
+                del self._states[oldest]
+                self._live.pop(oldest, None)
             self._states[key] = state
         return state
 
@@ -154,6 +160,7 @@ class Principals:
     def _drop_all(self) -> None:
         self._epoch += 1
         self._states.clear()
+        self._live.clear()
         self._keys.clear()
         self._key_hashes.clear()
 
@@ -184,6 +191,19 @@ class Principals:
                     await asyncio.wait_for(stop.wait(), 1.0)
                 except TimeoutError:
                     pass
+
+
+def _current(account: Account, state: PrincipalState | None) -> Account | None:
+    if account.kind == "portal" and state is None:
+        # Its login was removed (an erased client): the portal's own access check answers for it.
+        return account
+    if state is None or not state.active or state.generation != account.generation:
+        return None
+    if account.kind == "portal":
+        return account
+    return dataclasses.replace(
+        account, role=state.role, permissions=state.permissions, two_factor_pending=state.two_factor_pending
+    )
 
 
 async def _first_of(*events: asyncio.Event) -> None:

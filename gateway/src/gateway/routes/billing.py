@@ -28,9 +28,9 @@ from gateway.billing_schemas import (
 )
 from gateway.dependencies import BACKENDS
 from gateway.identity.model import Account
+from gateway.instants import when
 from gateway.routes.clients import for_known_client
 from gateway.routes.registry import api
-from gateway.routes.scheduling import when
 from platform_core.errors import InvalidArgument
 from platform_core.grpc.values import timestamp
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from gateway import idempotency
 from gateway.api import path_id
 from gateway.dependencies import BACKENDS, IDENTITY, SETTINGS
 from gateway.identity.model import Account
+from gateway.instants import when
 from gateway.routes.notifications import message_json
 from gateway.routes.registry import api
 from gateway.schemas import (
@@ -48,15 +50,13 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
         "last_name": client.last_name,
         "email": client.email or None,
         "phone": client.phone or None,
-        "created_at": client.created_at.ToJsonString(),
-        "updated_at": client.updated_at.ToJsonString(),
+        "created_at": when(client.created_at),
+        "updated_at": when(client.updated_at),
         "online_booking_blocked": client.online_booking_blocked,
         "online_booking_blocked_until": (
-            client.online_booking_blocked_until.ToJsonString()
-            if client.HasField("online_booking_blocked_until")
-            else None
+            when(client.online_booking_blocked_until) if client.HasField("online_booking_blocked_until") else None
         ),
-        "deleted_at": client.deleted_at.ToJsonString() if client.HasField("deleted_at") else None,
+        "deleted_at": when(client.deleted_at) if client.HasField("deleted_at") else None,
         "version": client.version,
         "status_id": client.status_id or None,
         "status_label": client.status_label or None,
@@ -72,12 +72,24 @@ def client_json(client: client_pb.Client) -> dict[str, Any]:
         ],
         "custom_fields": {key: json_value(value) for key, value in client.custom_fields.items()},
         "merged_from": client.merged_from or None,
-        "erased_at": client.erased_at.ToJsonString() if client.HasField("erased_at") else None,
+        "erased_at": when(client.erased_at) if client.HasField("erased_at") else None,
     }
 
 
 def json_value(value: struct_pb2.Value) -> Any:
-    """A protobuf Value as JSON, whole numbers as integers (protobuf carries every number as a double)."""
+    """A protobuf Value as JSON, whole numbers as integers (protobuf carries every number as a double).
+
+    A scalar (what almost every custom value is) is read straight from its field; lists, objects and numbers
+    JSON cannot hold go through json_format, which writes (or refuses) them."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind is None or kind == "null_value":
+        return None
+    if kind == "number_value" and math.isfinite(number := value.number_value):
+        return int(number) if number.is_integer() else number
     plain = json_format.MessageToDict(value)
     if isinstance(plain, float) and plain.is_integer():
         return int(plain)
@@ -255,7 +267,7 @@ def activity_json(reply: notification_pb.ListClientActivityResponse) -> dict[str
                 "id": e.id,
                 "kind": e.kind,
                 "summary": e.summary,
-                "occurred_at": e.occurred_at.ToJsonString(),
+                "occurred_at": when(e.occurred_at),
                 "source_event_type": e.source_event_type,
                 "message": message_json(e.message) if e.HasField("message") else None,
             }

@@ -3,9 +3,8 @@ resources, availability, appointments and calendar views; and the client's appoi
 
 from __future__ import annotations
 
-import functools
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +20,7 @@ from gateway.api import path_id
 from gateway.dependencies import BACKENDS, BUSINESS, IDENTITY
 from gateway.identity.business import ProfileChange
 from gateway.identity.model import Account
+from gateway.instants import when, whole_seconds_text
 from gateway.routes.clients import for_known_client
 from gateway.routes.registry import api
 from gateway.scheduling_schemas import (
@@ -63,17 +63,6 @@ from platform_core.errors import InvalidArgument, NotFound, PermissionDenied
 from platform_core.grpc.values import timestamp
 
 TAG = "scheduling"
-
-
-def when(t: Timestamp) -> str:
-    # An availability answer writes thousands of instants, most of them the same few whole seconds.
-    return _whole_seconds_text(t.seconds) if t.nanos == 0 else t.ToJsonString()
-
-
-@functools.lru_cache(maxsize=8192)
-def _whole_seconds_text(seconds: int) -> str:
-    """What ``Timestamp.ToJsonString`` writes for a whole second (RFC 3339, UTC, no fraction)."""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- protobuf <-> JSON ---------------------------------------------------------------------------
@@ -266,7 +255,7 @@ def column_slots(columns: pb.SlotColumns) -> list[dict[str, Any]]:
 def micros_text(micros: int) -> str:
     """An instant given in microseconds since the epoch, written as ``when`` writes its Timestamp."""
     seconds, fraction = divmod(micros, 1_000_000)
-    return _whole_seconds_text(seconds) if not fraction else when(Timestamp(seconds=seconds, nanos=fraction * 1000))
+    return whole_seconds_text(seconds) if not fraction else when(Timestamp(seconds=seconds, nanos=fraction * 1000))
 
 
 def slots_json(reply: pb.FindAvailableSlotsResponse) -> dict[str, Any]:

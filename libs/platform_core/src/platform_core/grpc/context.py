@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +50,11 @@ class CallContext:
     principal: Principal
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
+        return self._metadata
+
+    @functools.cached_property
+    def _metadata(self) -> tuple[tuple[str, str], ...]:
+        # Encoded once per context: the gateway reuses a signed-in account's context for its every request.
         return ((TENANT_METADATA_KEY, str(self.tenant_id)), (PRINCIPAL_METADATA_KEY, self.principal.encode()))
 
     @classmethod

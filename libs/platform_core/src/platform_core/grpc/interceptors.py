@@ -16,7 +16,13 @@ import grpc
 from opentelemetry import propagate
 
 from platform_core.errors import DomainError
-from platform_core.grpc.context import CallContext, bind_call_context, maybe_current_context
+from platform_core.grpc.context import (
+    PRINCIPAL_METADATA_KEY,
+    TENANT_METADATA_KEY,
+    CallContext,
+    bind_call_context,
+    maybe_current_context,
+)
 from platform_core.grpc.errors import to_status
 from platform_core.observability import tracing_enabled
 
@@ -27,6 +33,15 @@ EXEMPT_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
 class ServerContextInterceptor(grpc.aio.ServerInterceptor):
+    # Wrapped handlers by (method, tenant, principal) as the metadata carries them: a caller's calls repeat them, and
+    # wrapping anew (parsing the context, building the handler) was a share of every call.
+    MAX_WRAPPED = 10_000
+
+    def __init__(self) -> None:
+        self._wrapped: dict[
+            tuple[str, str | None, str | None], tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]
+        ] = {}
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -37,27 +52,39 @@ class ServerContextInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or method.startswith(EXEMPT_PREFIXES):
             return handler
         metadata = {key: value for key, value in (handler_call_details.invocation_metadata or ())}
-        call_context = CallContext.from_metadata(metadata)
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _unary(handler.unary_unary, call_context, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _unary_stream(handler.unary_stream, call_context, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.stream_unary is not None:
-            # A request stream answered once (an upload): the same wrapping as a unary call.
-            return grpc.stream_unary_rpc_method_handler(
-                _unary(handler.stream_unary, call_context, method, drain_when_refused=True),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+        key = (method, metadata.get(TENANT_METADATA_KEY), metadata.get(PRINCIPAL_METADATA_KEY))
+        cached = self._wrapped.get(key)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = _wrap(handler, CallContext.from_metadata(metadata), method)
+        if len(self._wrapped) >= self.MAX_WRAPPED:
+            self._wrapped.clear()
+        self._wrapped[key] = (handler, wrapped)
+        return wrapped
+
+
+def _wrap(handler: grpc.RpcMethodHandler, call_context: CallContext | None, method: str) -> grpc.RpcMethodHandler:
+    """The handler run with ``call_context`` bound (refused without one), domain errors turned into statuses."""
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(
+            _unary(handler.unary_unary, call_context, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(
+            _unary_stream(handler.unary_stream, call_context, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.stream_unary is not None:
+        # A request stream answered once (an upload): the same wrapping as a unary call.
+        return grpc.stream_unary_rpc_method_handler(
+            _unary(handler.stream_unary, call_context, method, drain_when_refused=True),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    return handler
 
 
 async def _refuse_or_fail(context: grpc.aio.ServicerContext, exc: Exception, method: str) -> None:
