@@ -3,6 +3,7 @@ resources, availability, appointments and calendar views; and the client's appoi
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
