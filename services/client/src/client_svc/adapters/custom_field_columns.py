@@ -93,34 +93,38 @@ class CustomFieldColumns(AbstractColumnExtension):
         return values
 
     async def save(self, tenant_id: uuid.UUID, values: dict[uuid.UUID, dict[str, Any]]) -> None:
-        """Store the values of custom columns (other extensions' keys are theirs); None removes a value."""
-        field_ids = {column_key(f): f.id for f in await self._live(tenant_id)}
-        upserts: list[tuple[uuid.UUID, uuid.UUID, str]] = []
-        removals: list[tuple[uuid.UUID, uuid.UUID]] = []
+        """Store the values of custom columns (other extensions' keys are theirs); None removes a value.
+
+        Each statement finds the live field of a key itself (a retired or unknown key stores nothing): an
+        import saves a batch's values without reading the tenant's field definitions again."""
+        upserts: list[tuple[uuid.UUID, str, str]] = []
+        removals: list[tuple[uuid.UUID, str]] = []
         for client_id, found in values.items():
             for key, value in found.items():
-                field_id = field_ids.get(key)
-                if field_id is None:
+                if not key.startswith(PREFIX):
                     continue
                 if value is None:
-                    removals.append((client_id, field_id))
+                    removals.append((client_id, key.removeprefix(PREFIX)))
                 else:
-                    upserts.append((client_id, field_id, json.dumps(value)))
+                    upserts.append((client_id, key.removeprefix(PREFIX), json.dumps(value)))
         if removals:
             await self._conn.execute(
-                "DELETE FROM client_custom_values WHERE tenant_id = $1"
-                " AND (client_id, field_id) IN (SELECT * FROM unnest($2::uuid[], $3::uuid[]))",
+                "DELETE FROM client_custom_values v"
+                " USING unnest($2::uuid[], $3::text[]) AS n(c, k), client_custom_fields f"
+                " WHERE v.tenant_id = $1 AND f.tenant_id = $1 AND f.key = n.k AND f.retired_at IS NULL"
+                " AND v.client_id = n.c AND v.field_id = f.id",
                 tenant_id,
                 [c for c, _ in removals],
-                [f for _, f in removals],
+                [k for _, k in removals],
             )
         if upserts:
             await self._conn.execute(
                 "INSERT INTO client_custom_values (tenant_id, client_id, field_id, value)"
-                " SELECT $1, c, f, v::jsonb FROM unnest($2::uuid[], $3::uuid[], $4::text[]) AS n(c, f, v)"
+                " SELECT $1, n.c, f.id, n.v::jsonb FROM unnest($2::uuid[], $3::text[], $4::text[]) AS n(c, k, v)"
+                " JOIN client_custom_fields f ON f.tenant_id = $1 AND f.key = n.k AND f.retired_at IS NULL"
                 " ON CONFLICT (tenant_id, client_id, field_id) DO UPDATE SET value = excluded.value",
                 tenant_id,
                 [c for c, _, _ in upserts],
-                [f for _, f, _ in upserts],
+                [k for _, k, _ in upserts],
                 [v for _, _, v in upserts],
             )
