@@ -23,6 +23,12 @@ from platform_core.money import minor_unit_exponent
 DEFAULT_LOCALE = "en_US"
 
 
+def today_in(zone: str) -> dt.date:
+    """The day it is now where ``zone`` is: "today" on a page is the business's (or the client's) day, not the
+    server's, which runs on UTC."""
+    return dt.datetime.now(ZoneInfo(zone)).date()
+
+
 def ranked_languages(accept_language: str) -> list[str]:
     """The language tags of an Accept-Language header, most wanted first (weights respected; ties keep their
     order; a weight of 0 means "not this one")."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atrium_web.formatting import Formatter, negotiate_locale, preferred_language
+from atrium_web.formatting import Formatter, negotiate_locale, preferred_language, today_in
 
 NBSP = "\u202f"  # CLDR's narrow no-break space before AM/PM
 
@@ -45,3 +45,9 @@ def test_money_is_minor_units_in_the_currencys_own_decimals_and_the_viewers_loca
     assert us.money({"amount_minor": 1005, "currency": "KWD"}) == "KWD1.005"
     assert us.money(None) == ""
     assert us.minutes(90) == "1 h 30 min" and us.minutes(45) == "45 min" and us.minutes(120) == "2 h"
+
+
+def test_today_is_the_day_where_the_zone_is_not_the_servers() -> None:
+    # UTC+14 and UTC-11 are 25 hours apart: one is always a day or two ahead, whatever the server's clock says.
+    ahead, behind = today_in("Pacific/Kiritimati"), today_in("Pacific/Pago_Pago")
+    assert 1 <= (ahead - behind).days <= 2

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from atrium_web import custom_fields
 from atrium_web.appointment_requests import OPEN_STATUSES, STATUS_LABELS, instants_on_clock
+from atrium_web.formatting import today_in
 from atrium_web.gateway_api import ApiProblem
 from atrium_web.pages import flash, form_errors, formatter, redirect, signed_in
 from atrium_web.sessions import UserApi
@@ -137,7 +138,7 @@ async def _request_form(
     current = editing["options"][0] if editing else None
     service_id = str(values.get("service_id", "")) or (editing["service_id"] if editing else "")
     service = services.get(service_id)
-    today = date.today()
+    today = today_in(api.account.timezone)
     day = _day(str(values.get("date", "")) or (current["local_start"][:10] if current else "")) if service else None
     chosen = str(values.get("start", ""))
     slots: list[dict[str, Any]] = []

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from atrium_web.formatting import today_in
 from atrium_web.gateway_api import ApiProblem
 from atrium_web.pages import flash, form_errors, redirect, signed_in
 from atrium_web.sessions import UserApi
@@ -38,7 +39,7 @@ async def _waitlist_page(
     values: Any = None,
     status: int = 200,
 ) -> web.StreamResponse:
-    today = date.today()
+    today = today_in(api.account.timezone)
     entries = (await api.get(WAITLIST))["items"]
     return await page(
         request,
@@ -64,7 +65,7 @@ async def waitlist(request: web.Request, api: UserApi) -> web.StreamResponse:
     return await _waitlist_page(request, api, allowed)
 
 
-def join_checks(form: Any) -> dict[str, str]:
+def join_checks(form: Any, today: date) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not str(form.get("service_id", "")):
         errors["service_id"] = "Choose a service."
@@ -75,7 +76,7 @@ def join_checks(form: Any) -> dict[str, str]:
         except ValueError:
             errors[name] = "Choose a day."
     if len(days) == 2:
-        if days["from_date"] < date.today():
+        if days["from_date"] < today:
             errors["from_date"] = "Choose today or a later day."
         elif days["to_date"] < days["from_date"]:
             errors["to_date"] = "Choose a day on or after the first day."
@@ -92,7 +93,7 @@ def join_checks(form: Any) -> dict[str, str]:
 @signed_in("portal")
 async def join(request: web.Request, api: UserApi) -> web.StreamResponse:
     form = await request.post()
-    errors = join_checks(form)
+    errors = join_checks(form, today_in(api.account.timezone))
     if not errors:
         body: dict[str, Any] = {
             "service_id": str(form["service_id"]),

@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from atrium_web import custom_fields
-from atrium_web.formatting import Formatter, negotiate_locale, preferred_language
+from atrium_web.formatting import Formatter, negotiate_locale, preferred_language, today_in
 from atrium_web.gateway_api import ApiProblem, Reply
 from atrium_web.pages import form_errors, redirect, render
 from atrium_web.sessions import GATEWAY
@@ -98,7 +98,7 @@ async def _booking_form(
     staff_ids = {s["id"] for s in service["staff"]} if service else set()
     staff_id = str(values.get("staff_id", ""))
     staff_id = staff_id if staff_id in staff_ids else ""
-    today = date.today()
+    today = today_in(business["timezone"])
     day = _day(str(values.get("date", ""))) if service else None
     slots: list[dict[str, Any]] = []
     zone = business["timezone"]

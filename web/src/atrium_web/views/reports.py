@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from atrium_web.downloads import file_from_gateway
+from atrium_web.formatting import today_in
 from atrium_web.pages import signed_in
 from atrium_web.sessions import UserApi
 from atrium_web.views.staff import console
@@ -59,7 +60,7 @@ def report_range(query: Any, today: date) -> tuple[dict[str, str], dict[str, str
 
 @signed_in("staff")
 async def reports_page(request: web.Request, api: UserApi) -> web.StreamResponse:
-    values, errors = report_range(request.query, date.today())
+    values, errors = report_range(request.query, today_in(api.account.timezone))
     memberships: Any = None
     credits: Any = None
     appointments: Any = None

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from atrium_web import custom_fields
+from atrium_web.formatting import today_in
 from atrium_web.gateway_api import ApiProblem, GatewayUnavailable
 from atrium_web.pages import flash, form_errors, is_htmx, redirect, render, signed_in
 from atrium_web.sessions import UserApi
@@ -79,9 +80,7 @@ async def services_by_id(api: UserApi) -> dict[str, dict[str, Any]]:
 
 
 def business_today(api: UserApi) -> str:
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(api.account.timezone)).date().isoformat()
+    return today_in(api.account.timezone).isoformat()
 
 
 @signed_in("staff")
