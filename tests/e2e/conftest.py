@@ -92,7 +92,19 @@ class Api:
         assert status == 201, body
         body["owner_email"] = email
         body["token"] = body["tokens"]["access_token"]
+        await self._wait_for_business_zone(body["token"], body["tenant"]["timezone"])
         return body
+
+    async def _wait_for_business_zone(self, token: str, zone: str) -> None:
+        """Until scheduling has followed the new business's zone (an event after sign-up): every service that
+        dates something (billing's midnights, scheduling's days) asks scheduling for it, and a test acting in
+        the first moments would otherwise date it in UTC, which differs from the business's day near midnight."""
+
+        async def followed() -> bool:
+            status, settings, _ = await self.call("GET", "/api/v1/scheduling/settings", token=token)
+            return status == 200 and settings["timezone"] == zone
+
+        await wait_until(followed)
 
     async def create_client(self, token: str, **fields: Any) -> dict[str, Any]:
         status, body, _ = await self.call("POST", "/api/v1/clients", token=token, json={"first_name": "Ada"} | fields)
