@@ -836,37 +836,3 @@ async def test_a_unit_writes_its_events_after_its_own_rows_just_before_its_last_
         sa.event.remove(engine.sync_engine, "before_cursor_execute", remember)
     assert statements == ["INSERT", "INSERT outbox", "SELECT"]
     assert await handled_names(engine, [str(row.event_id)]) == ["row"]
-
-
-async def test_beside_a_working_publisher_the_relay_looks_once_for_the_commits_of_its_look_delay(
-    engine: AsyncEngine, stream: tuple[str, JetStreamContext], stop: asyncio.Event, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    p, js = stream
-    monkeypatch.setattr(outbox_module, "LOOK_DELAY_SECONDS", 2.0)
-    async with engine.begin() as conn:
-        # Rows other tests left for a relay, whose streams are gone, would fail every cycle of this one.
-        await conn.execute(text("UPDATE outbox SET published_at = now() WHERE published_at IS NULL"))
-    sessions, publisher = publishing(engine, SilentJetStream())
-    relay = OutboxRelay(engine, js, publisher=publisher, fallback_delay=3600, poll_interval=3600)
-    looks = 0
-
-    def count_looks(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        nonlocal looks
-        looks += statement == str(outbox_module._UNCLAIMED_WAITING)
-
-    task = asyncio.create_task(relay.run(stop))
-    await wait_until(lambda: relay.led_last_cycle, timeout=10)  # its first cycle is done
-    sa.event.listen(engine.sync_engine, "before_cursor_execute", count_looks)
-    try:
-        for i in range(6):  # six commits, each notifying
-            await NotesUnitOfWork(sessions, p).write(envelope_for(uuid.uuid4(), f"publisher's {i}"))
-        nobodys = [envelope_for(uuid.uuid4(), "nobody's")]
-        async with session_factory(engine)() as session, session.begin():
-            await add_to_outbox(session, p, nobodys)
-        # What nobody publishes still goes (after the look delay).
-        await wait_until(lambda: all_published(engine, nobodys), timeout=15)
-    finally:
-        sa.event.remove(engine.sync_engine, "before_cursor_execute", count_looks)
-    assert 1 <= looks <= 3
-    stop.set()
-    await task

@@ -9,8 +9,7 @@ its duplicate window, ``bus.DUPLICATE_WINDOW_SECONDS``):
   published in one statement per batch, off the request path. Such rows are written with ``attempts = 1``
   (their attempt is under way).
 * ``OutboxRelay``, the fallback: it publishes what is still unpublished in id order. Rows written without a
-  publisher (the gateway, a COPY of an import batch) go at once, woken by the outbox trigger's NOTIFY (within
-  ``LOOK_DELAY_SECONDS`` while a publisher works beside the relay, whose commits notify too); rows a
+  publisher (the gateway, a COPY of an import batch) go at once, woken by the outbox trigger's NOTIFY; rows a
   publisher took are left to it for ``fallback_delay`` seconds (a lost NATS connection, a missing ack, a mark
   that did not land), far inside the duplicate window. While its process's publisher is paused after a
   failure, the relay takes everything at once, in id order, and resumes the publisher once it has drained.
@@ -93,10 +92,6 @@ _MARK_PUBLISHED = text(
 # and the batched mark under load, far inside the stream's duplicate window (a re-publish is then dropped).
 FALLBACK_DELAY_SECONDS = 3.0
 assert FALLBACK_DELAY_SECONDS * 10 <= DUPLICATE_WINDOW_SECONDS
-# While this process's publisher works, the NOTIFYs are mostly its own commits': the relay looks for rows nobody
-# publishes this long after a wake-up, once for every commit of that span, and not in the loop turn in which a
-# commit's own events are being sent.
-LOOK_DELAY_SECONDS = 0.02
 # Session.info keys: the publisher a session hands its committed rows to, and the rows its transaction wrote.
 _PUBLISHER = "platform_core.outbox.publisher"
 _WRITTEN = "platform_core.outbox.written"
@@ -426,15 +421,13 @@ class OutboxRelay:
     async def _wait_for_work(self, stop: asyncio.Event) -> None:
         """Until the next poll, or a NOTIFY of rows for the relay. Every commit notifies, but while this process's
         publisher works, a commit's rows are its own: one cheap look (are any rows nobody publishes?) instead of a
-        locked scan per commit, made ``LOOK_DELAY_SECONDS`` after the wake-up for every commit until then, and what
-        the publisher missed waits for the poll."""
+        locked scan per commit, and what the publisher missed waits for the poll."""
         due = time.monotonic() + self._poll_interval
         while not stop.is_set():
             await _wait_any(stop, self._wake, max(due - time.monotonic(), 0.0))
             if not self._wake.is_set() or self._publisher is None or self._publisher.paused:
                 return
-            await _wait(stop, LOOK_DELAY_SECONDS)
-            self._wake.clear()  # the look below sees every commit notified so far
+            self._wake.clear()
             try:
                 with suppress_instrumentation():
                     async with self._engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
