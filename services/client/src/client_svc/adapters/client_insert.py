@@ -178,34 +178,23 @@ async def insert_client(
         else nullcontext()
     )
     with span:
-        record = await _fetch(driver, client, catalogue_version, max_clients, events, events_taken)
+        words = sorted(indexed_words(client))
+        pairs = sorted((key, word) for word in words for key in word_keys(word))
+        record = await driver.fetchrow(
+            CREATE_CLIENT,
+            *(getattr(client, c.name) for c in _CLIENT_COLUMNS),
+            catalogue_version,
+            max_clients,
+            1 if events_taken else 0,
+            *_POINTS.arrays(client.contact_points),
+            *_PERSONS.arrays(client.contact_persons),
+            *_CUSTOM.arrays(client.custom_values),
+            words,
+            [k for k, _ in pairs],
+            [w for _, w in pairs],
+            [str(e.event_id) for e in events],
+            [e.subject for e in events],
+            [b2a_base64(e.envelope, newline=False).decode() for e in events],
+        )
     assert record is not None
     return Inserted(created=record["created"], catalogue_version=record["version"])
-
-
-async def _fetch(
-    driver: asyncpg.Connection,
-    client: Client,
-    catalogue_version: int | None,
-    max_clients: int | None,
-    events: Sequence[PendingEvent],
-    events_taken: bool,
-) -> asyncpg.Record | None:
-    words = sorted(indexed_words(client))
-    pairs = sorted((key, word) for word in words for key in word_keys(word))
-    return await driver.fetchrow(
-        CREATE_CLIENT,
-        *(getattr(client, c.name) for c in _CLIENT_COLUMNS),
-        catalogue_version,
-        max_clients,
-        1 if events_taken else 0,
-        *_POINTS.arrays(client.contact_points),
-        *_PERSONS.arrays(client.contact_persons),
-        *_CUSTOM.arrays(client.custom_values),
-        words,
-        [k for k, _ in pairs],
-        [w for _, w in pairs],
-        [str(e.event_id) for e in events],
-        [e.subject for e in events],
-        [b2a_base64(e.envelope, newline=False).decode() for e in events],
-    )
