@@ -166,10 +166,29 @@ class _BusyTable(Sequence[Busy]):
     """Busy entries held as parallel columns, a Busy built only when an entry is read. Reads, equality and hashing
     behave as the tuple of entries they stand for."""
 
-    __slots__ = ()
+    __slots__ = ("ends", "seats", "service_ids", "session_starts", "starts")
+
+    def __init__(
+        self,
+        starts: Sequence[datetime] | Sequence[int],
+        ends: Sequence[datetime] | Sequence[int],
+        service_ids: Sequence[uuid.UUID | None],
+        session_starts: Sequence[datetime | None],
+        seats: Sequence[int],
+    ) -> None:
+        if not len(starts) == len(ends) == len(service_ids) == len(session_starts) == len(seats):
+            raise ValueError("busy columns of different lengths")
+        self.starts = starts
+        self.ends = ends
+        self.service_ids = service_ids
+        self.session_starts = session_starts
+        self.seats = seats
 
     def _entry(self, i: int) -> Busy:
         raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self.starts)
 
     @overload
     def __getitem__(self, index: int) -> Busy: ...
@@ -201,7 +220,9 @@ class BusyColumns(_BusyTable):
     An availability answer reads thousands of bookings and the engine needs only their spans (and, for group
     services, their sessions): it reads the columns, so no object is built per booking."""
 
-    __slots__ = ("ends", "seats", "service_ids", "session_starts", "starts")
+    __slots__ = ()
+    starts: Sequence[datetime]
+    ends: Sequence[datetime]
 
     def __init__(
         self,
@@ -211,19 +232,10 @@ class BusyColumns(_BusyTable):
         session_starts: Sequence[datetime | None],
         seats: Sequence[int],
     ) -> None:
-        if not len(starts) == len(ends) == len(service_ids) == len(session_starts) == len(seats):
-            raise ValueError("busy columns of different lengths")
-        self.starts = starts
-        self.ends = ends
-        self.service_ids = service_ids
-        self.session_starts = session_starts
-        self.seats = seats
+        super().__init__(starts, ends, service_ids, session_starts, seats)
 
     def _entry(self, i: int) -> Busy:
         return Busy(self.starts[i], self.ends[i], self.service_ids[i], self.session_starts[i], self.seats[i])
-
-    def __len__(self) -> int:
-        return len(self.starts)
 
     def __iter__(self) -> Iterator[Busy]:
         return map(Busy, self.starts, self.ends, self.service_ids, self.session_starts, self.seats)
@@ -237,7 +249,9 @@ class BusyMicros(_BusyTable):
     of an availability answer's time, and comparing integers is cheaper than comparing datetimes. Sorted by start,
     the engine merges them without a sort."""
 
-    __slots__ = ("ends", "seats", "service_ids", "session_starts", "starts")
+    __slots__ = ()
+    starts: Sequence[int]
+    ends: Sequence[int]
 
     def __init__(
         self,
@@ -249,16 +263,13 @@ class BusyMicros(_BusyTable):
     ) -> None:
         """Without service_ids, session_starts and seats the entries are one-to-one bookings (no session, 1 seat)."""
         count = len(starts)
-        service_ids = [None] * count if service_ids is None else service_ids
-        session_starts = [None] * count if session_starts is None else session_starts
-        seats = [1] * count if seats is None else seats
-        if not count == len(ends) == len(service_ids) == len(session_starts) == len(seats):
-            raise ValueError("busy columns of different lengths")
-        self.starts = starts
-        self.ends = ends
-        self.service_ids = service_ids
-        self.session_starts = session_starts
-        self.seats = seats
+        super().__init__(
+            starts,
+            ends,
+            [None] * count if service_ids is None else service_ids,
+            [None] * count if session_starts is None else session_starts,
+            [1] * count if seats is None else seats,
+        )
 
     def _entry(self, i: int) -> Busy:
         return Busy(
@@ -268,9 +279,6 @@ class BusyMicros(_BusyTable):
             self.session_starts[i],
             self.seats[i],
         )
-
-    def __len__(self) -> int:
-        return len(self.starts)
 
     def __iter__(self) -> Iterator[Busy]:
         return map(self._entry, range(len(self.starts)))
