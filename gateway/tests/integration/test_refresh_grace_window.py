@@ -5,36 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.config import GatewaySettings
 from gateway.identity.service import IdentityService, ThrottlePolicy
 from gateway.identity.tokens import AccessTokens, TokenPair, token_hash
-from platform_core.db import create_engine
 from platform_core.errors import Unauthenticated
-from platform_core.migrations import upgrade_async
-from platform_dev.testing.infra import TestInfra
-from platform_dev.testing.plugin import patched_env
 
-UNIT_DIR = Path(__file__).resolve().parents[2]
 SECRET = "g" * 40
 CONCURRENT = 6
-
-
-@pytest.fixture(scope="module")
-async def engine(infra: TestInfra) -> AsyncIterator[AsyncEngine]:
-    with patched_env(infra.env()):
-        settings = GatewaySettings(jwt_secret=SECRET)
-    url = settings.database_url("gateway")
-    await upgrade_async(UNIT_DIR / "alembic.ini", url, create_database=True)
-    engine = create_engine(url, pool_size=CONCURRENT + 2, max_overflow=0)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -6,39 +6,21 @@ from __future__ import annotations
 import asyncio
 import collections
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from aiohttp import ClientSession, web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from atrium.client.v1 import events_pb2 as client_events
-from gateway.config import GatewaySettings
 from gateway.webhooks.delivery import Deliverer, DeliveryPolicy, fan_out
 from gateway.webhooks.endpoints import new_secret
-from platform_core.db import create_engine, session_factory
+from platform_core.db import session_factory
 from platform_core.messaging.consumer import ReceivedEvent
 from platform_core.messaging.envelope import build_envelope
-from platform_core.migrations import upgrade_async
 from platform_dev import devstack
-from platform_dev.testing.infra import TestInfra
-from platform_dev.testing.plugin import patched_env, wait_until
+from platform_dev.testing.plugin import wait_until
 
-UNIT_DIR = Path(__file__).resolve().parents[2]
 DELIVERIES = 40
-
-
-@pytest.fixture(scope="module")
-async def engine(infra: TestInfra) -> AsyncIterator[AsyncEngine]:
-    with patched_env(infra.env()):
-        settings = GatewaySettings(jwt_secret="k" * 40)
-    url = settings.database_url("gateway")
-    await upgrade_async(UNIT_DIR / "alembic.ini", url, create_database=True)
-    engine = create_engine(url, pool_size=5, max_overflow=5)
-    yield engine
-    await engine.dispose()
 
 
 async def test_two_deliverers_post_every_delivery_exactly_once(engine: AsyncEngine) -> None:
